@@ -1149,6 +1149,9 @@ type InternalError = ErrorResponse
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
 
+// NotImplemented defines model for NotImplemented.
+type NotImplemented = ErrorResponse
+
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
@@ -2932,6 +2935,8 @@ type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
 
+type NotImplementedJSONResponse ErrorResponse
+
 type PayloadTooLargeJSONResponse ErrorResponse
 
 type ServiceUnavailableJSONResponse ErrorResponse
@@ -3476,6 +3481,20 @@ func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.Respons
 	return err
 }
 
+type GetMetrics501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response GetMetrics501JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadinessRequestObject struct {
 }
 
@@ -3629,6 +3648,20 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 	return err
 }
 
+type SandboxContactMessages501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SandboxContactMessages501JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxHistoryRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxHistoryJSONRequestBody
@@ -3722,6 +3755,20 @@ func (response SandboxHistory409JSONResponse) VisitSandboxHistoryResponse(w http
 	return err
 }
 
+type SandboxHistory413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxHistory413JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxHistory429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response SandboxHistory429JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
@@ -3758,6 +3805,20 @@ func (response SandboxHistory500JSONResponse) VisitSandboxHistoryResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxHistory501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SandboxHistory501JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3855,6 +3916,20 @@ func (response SandboxInbound409JSONResponse) VisitSandboxInboundResponse(w http
 	return err
 }
 
+type SandboxInbound413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxInbound413JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxInbound429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response SandboxInbound429JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
@@ -3891,6 +3966,20 @@ func (response SandboxInbound500JSONResponse) VisitSandboxInboundResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxInbound501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SandboxInbound501JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3988,6 +4077,20 @@ func (response SandboxLink409JSONResponse) VisitSandboxLinkResponse(w http.Respo
 	return err
 }
 
+type SandboxLink413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxLink413JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxLink429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response SandboxLink429JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
@@ -4024,6 +4127,20 @@ func (response SandboxLink500JSONResponse) VisitSandboxLinkResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxLink501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SandboxLink501JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4170,6 +4287,20 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxPhoneView501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SandboxPhoneView501JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4764,6 +4895,20 @@ func (response ListChats500JSONResponse) VisitListChatsResponse(w http.ResponseW
 	return err
 }
 
+type ListChats501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ListChats501JSONResponse) VisitListChatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BatchChatsRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params BatchChatsParams
@@ -4908,6 +5053,20 @@ func (response BatchChats500JSONResponse) VisitBatchChatsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BatchChats501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response BatchChats501JSONResponse) VisitBatchChatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5060,6 +5219,20 @@ func (response DeleteChat500JSONResponse) VisitDeleteChatResponse(w http.Respons
 	return err
 }
 
+type DeleteChat501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response DeleteChat501JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteChat503JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
@@ -5208,6 +5381,20 @@ func (response ArchiveChat500JSONResponse) VisitArchiveChatResponse(w http.Respo
 	return err
 }
 
+type ArchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ArchiveChat501JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ArchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ArchiveChat503JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
@@ -5338,6 +5525,20 @@ func (response ListMessages500JSONResponse) VisitListMessagesResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ListMessages501JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5491,6 +5692,20 @@ func (response DeleteMessage500JSONResponse) VisitDeleteMessageResponse(w http.R
 	return err
 }
 
+type DeleteMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response DeleteMessage501JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteMessage503JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
@@ -5621,6 +5836,20 @@ func (response GetMessage500JSONResponse) VisitGetMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response GetMessage501JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5789,6 +6018,20 @@ func (response EditMessage500JSONResponse) VisitEditMessageResponse(w http.Respo
 	return err
 }
 
+type EditMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response EditMessage501JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EditMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response EditMessage503JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
@@ -5949,6 +6192,20 @@ func (response PinMessage500JSONResponse) VisitPinMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PinMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response PinMessage501JSONResponse) VisitPinMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6117,6 +6374,20 @@ func (response StarMessage500JSONResponse) VisitStarMessageResponse(w http.Respo
 	return err
 }
 
+type StarMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response StarMessage501JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StarMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StarMessage503JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
@@ -6262,6 +6533,20 @@ func (response UnpinMessage500JSONResponse) VisitUnpinMessageResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnpinMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response UnpinMessage501JSONResponse) VisitUnpinMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6414,6 +6699,20 @@ func (response UnarchiveChat500JSONResponse) VisitUnarchiveChatResponse(w http.R
 	return err
 }
 
+type UnarchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response UnarchiveChat501JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnarchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnarchiveChat503JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
@@ -6558,6 +6857,20 @@ func (response MarkChatUnread500JSONResponse) VisitMarkChatUnreadResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatUnread501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response MarkChatUnread501JSONResponse) VisitMarkChatUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6723,6 +7036,20 @@ func (response BlockContact500JSONResponse) VisitBlockContactResponse(w http.Res
 	return err
 }
 
+type BlockContact501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response BlockContact501JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BlockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response BlockContact503JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
@@ -6884,6 +7211,20 @@ func (response UnblockContact500JSONResponse) VisitUnblockContactResponse(w http
 	return err
 }
 
+type UnblockContact501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response UnblockContact501JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnblockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnblockContact503JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
@@ -7031,6 +7372,20 @@ func (response GetProfilePicture500JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
+type GetProfilePicture501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response GetProfilePicture501JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProfilePicture503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
@@ -7173,6 +7528,20 @@ func (response LogoutSession500JSONResponse) VisitLogoutSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutSession501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response LogoutSession501JSONResponse) VisitLogoutSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7340,6 +7709,20 @@ func (response ReactToMessage500JSONResponse) VisitReactToMessageResponse(w http
 	return err
 }
 
+type ReactToMessage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ReactToMessage501JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReactToMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ReactToMessage503JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
@@ -7447,6 +7830,20 @@ func (response RequestPairCode409JSONResponse) VisitRequestPairCodeResponse(w ht
 	return err
 }
 
+type RequestPairCode413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RequestPairCode413JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RequestPairCode429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response RequestPairCode429JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
@@ -7483,6 +7880,20 @@ func (response RequestPairCode500JSONResponse) VisitRequestPairCodeResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPairCode501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response RequestPairCode501JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7654,6 +8065,20 @@ func (response GetSessionQR500JSONResponse) VisitGetSessionQRResponse(w http.Res
 	return err
 }
 
+type GetSessionQR501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response GetSessionQR501JSONResponse) VisitGetSessionQRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RestartSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -7782,6 +8207,20 @@ func (response RestartSession500JSONResponse) VisitRestartSessionResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RestartSession501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response RestartSession501JSONResponse) VisitRestartSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7948,6 +8387,20 @@ func (response SendText500JSONResponse) VisitSendTextResponse(w http.ResponseWri
 	return err
 }
 
+type SendText501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SendText501JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendText503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
@@ -8110,6 +8563,20 @@ func (response SendImage500JSONResponse) VisitSendImageResponse(w http.ResponseW
 	return err
 }
 
+type SendImage501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response SendImage501JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendImage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendImage503JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
@@ -8252,6 +8719,20 @@ func (response StartSession500JSONResponse) VisitStartSessionResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSession501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response StartSession501JSONResponse) VisitStartSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8520,6 +9001,20 @@ func (response StopSession500JSONResponse) VisitStopSessionResponse(w http.Respo
 	return err
 }
 
+type StopSession501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response StopSession501JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StopSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StopSession503JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
@@ -8653,6 +9148,20 @@ func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesR
 	return err
 }
 
+type ListWebhookDeliveries501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ListWebhookDeliveries501JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedeliverDeadWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -8767,6 +9276,20 @@ func (response RedeliverDeadWebhooks500JSONResponse) VisitRedeliverDeadWebhooksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverDeadWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response RedeliverDeadWebhooks501JSONResponse) VisitRedeliverDeadWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8890,6 +9413,20 @@ func (response RedeliverWebhook500JSONResponse) VisitRedeliverWebhookResponse(w 
 	return err
 }
 
+type RedeliverWebhook501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response RedeliverWebhook501JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9004,6 +9541,20 @@ func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response ListWebhooks501JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9141,6 +9692,20 @@ func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.R
 	return err
 }
 
+type CreateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response CreateWebhook501JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9256,6 +9821,20 @@ func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response DeleteWebhook501JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9394,6 +9973,20 @@ func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.R
 	return err
 }
 
+type UpdateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response UpdateWebhook501JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecretRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9513,6 +10106,20 @@ func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
+type RotateWebhookSecret501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response RotateWebhookSecret501JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9628,6 +10235,20 @@ func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response TestWebhook501JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11526,195 +12147,197 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pchs50uCrYGsmoqXpIkWdtqj4YkY+pi237VZL8uf5vrbXBKtAElYVUAZQojhq7Rvsj32CfcV9hA0k",
-	"gDrI4k1KdjcjZtoiWYUjkZnIO++8gMcJZ4Qp6TXvvB7BIRHw579qF1iRNzSmqgb/1V+GRAaCJopy5jW9",
-	"C/I1JVJJhKOI90mIKEOqR1CQCkGYQn3KQt73fE8GPRJjPYAaJMRrepQp0iXCu7/3SxNdkBhTRll3wmQR",
-	"6ahVzCRJxZY+9IgZ2YyIhH5Moq33jN4iSQLOQrk9eZ5730uwwDFRFpLPe1idhaNz6e/R2Qu0lfQ4I4il",
-	"cZsIxAXqpFGEXp+90BORWxwnkZ7hePf4+OnTxtHRkydH/5D1fg8riZOkzojyfI/qEROsep7vMRzrFwIz",
-	"r+8J8jWlgoReU4mUFBcf49s3hHVVz2vu7j31vZiy7LPvtiaV0CeiN/acM4UD9ZpWbOd8aBevz16MXX/1",
-	"gr/QFa82FZKL0ZW2GLlV5scW4h0470SQG8pTiRLcJW55X1MiBgWAmvHGLGnv8KhqES9IRG+IGBgMqNh1",
-	"mD8wafMJVooI/fr//K1RO/50t+vvHt//1aua8ywkccIVYcHgZzKooqWEYIUwEoaokMQdEg2aAIkOFVJp",
-	"xE8jhTpcINWjEl2TAdpKiECSSEk589E1SRTaO0A9ngq5jahEgqhUMBIi3MWU1R0UDVPJN1xYXU0vb5kj",
-	"/pmMB+w1mQOm12TwWcMV1zqf7naP/P29MbAdwwvPcZcgSf89DncieK04eUg6OI2U1zxs+HrfNE5jr7nX",
-	"aMCuzad8z0U+9pZIibukiqfYn9AQ7e2/fNY4ffZ8d2//4PDoydPjavqLs3FXSYWXBmGqVmt/QjREW+/f",
-	"DzM8cvQENxptUiPhwWHtYP/wqHZ88PRprXFwHOB2+/jp8WFYvZEpfKTDRYyV1/TSFJ4cXfMH0u5xfj0W",
-	"tfrZ78vMc69flglnksBF8QyH9pbTnwLOFGHwJ06SiAZYQ23ni9Sgu8vhdOcRITSb8xw1t3k4QD0sEWYI",
-	"fmsiRW5VE1m8QmYFKIJj05S7qzEzDQIipdfs4EiS++JG/ipIx2t6f9nJpYUd86vceaknuLDbMJsqH/IZ",
-	"u8ER1cJBkirPXCKdiAYLbtLhDOMK4VT1CFP6LRLW0XlEsCRIBtjc4b9eoICHjqOlUu/5p5dXaMfyMLlz",
-	"R8P7na9ijbt3m5WoT1WvJLRIhRXRAPknF20ahoQtBpErzZ9Pz8+AR+u9cxYNEIb9IKok4n3m2PYad3rV",
-	"I7CCGA/M4QQKcWZuD0EkT0UAuz1jmufi6KVZ/iI7dkMgScQNEQbJ14rCdj6YCG2FRGEaSYQFQRHvdkno",
-	"I0b0StwVuK13+o6rf/KUhcsjegeGWd8G32Vz3PveOR5EHIdXnL/BoksWW/1FkRcpzlEEY61vC2MmhAtI",
-	"3NCAvGf4BtMItyOy3IFQiaSiUYQCzhgJFGXdjPf0MVX1dRKZFp0EFjQaoDTf0IlGPDHQu73i/C1mA6cu",
-	"LXh6WBEEIgsitwEhYYG96i2ig0OnDaE26XBBkBIDzV8z0Q8WdNpRRHjNg8M1nvvoUj2/qMhe6IXU7EpG",
-	"JRCzCcVhX/NokJkgWLV8O//O6AuTNN5ZR8pfGqfVzj6SfgHA+p7p65QL+m+yIMdyd5CTiDKUSQS/oSHR",
-	"8oh75oZi9K/a6fmZVgGQWZqPTu0KYKrsWy4QTuhn/RpI1SjTr9dJam+pBImBC0StCGMX7wG0EsH1vIvz",
-	"EyerB5hpHt8miIRUkRBtafbFo1BPrX+RWlpoD9CAp9trvsB5QoQBPpXmFremHXeTWx0BqMGOrCc+TajV",
-	"NHEYUj0Ajs6FHk1R4pbqe0nhqzvPjv0OTAbwDVUklgXac6JyJjtjITDAPxBEC32nqiRoh1iRmqIxGZW2",
-	"tWaRUEHkhFdYGtn7wYjyI0MYu8fo1/I0jCkr/NbmPCKY6R+vqzRwDWuB+xqbToy85ixasC+EmeyDzjwy",
-	"V4xv7UUEgBqz5Ixp+V5MFA6xmoofb91z907NqdipcJxDThvuIn8yO767ClUrV59+M3obzG3fyEFbmrp4",
-	"/J+yPfP2FxIAgzXY+IZKleH7nJgJA5RRctJmLfpX4GlGrMMYcBr18UAifWqauNxzBQW4dKAZQg2BLH/P",
-	"rbkKIM+wCnrPe1gV9Mt5wBGYRd95hKWxnhaLoEdv9AGlzP39qQJbjQ2yDMi5DAiA8Gfm1V1rG3Efh6E9",
-	"BBq76nwRUyCzEKZ0MI1IWCUugHKfRmp2LCquJY3UWHQCGadyxofDtnwhvoNBvuFpgAaz11xgDjIb+ihb",
-	"d3rkVO79xbDvqc+5O26WZwsQnwK7zBzvXqmCkgbQvMRpyC+svn2+jLmyIiyVFUCWuRALw5zNCFwsrkn4",
-	"ngmCxyzZXT5Th0phkOc8NWJXZjVtVFpNi2dhPA0Z5IZWVR553DGdAntZkG18qfKgvNNHEFFJwswF5E1G",
-	"z0nouGYGYEDo1jIOSEvcwZpeZuedQDgVDDN39cxLzmuGn9leJdxAtjEixWL3dUEezbwM9sFRchsSKCdR",
-	"0XLCZNFXZm/ySfd+Ju/9RBgROJq+uOwNy5HkHK/MDgInyha2c9jwp0i2AIPph72EsDq7iLpyHPe9PhbO",
-	"hjEZDsPiqpe/Ox469mwWo4VlMLYMnveMfk2Js6Qjq6cUpdlRrC56bU9r/41r/27Ujj/lf6L65+Y/ap/+",
-	"9tcqRm+9TO9FVOXCDQi9IRKRGyIG+r9MGV82ldkStyTtgjHaL/iiBC2veq9x8HRJ9M0OaEn8LUCrj+V1",
-	"7pA9eHpfCSHn1ZhytnZ93w7y596YOcjgSlAcLXMtTLC3FCD/8eOPfzcRBkf+7mE13GfXyUbul+xC2vWn",
-	"MNpl743iLZDP2pg2rdJgfoEHTlc1j+4fHU71y49QTHEwfxj84w/aep8XO2TgBLPLTS/141d6HaVj3d+r",
-	"0D1JIKpipv6Lp8L6GPUDJ6gLF7YiIer3CEO4LQlTQ0zn8Kh8kEdV8r1hfNNY17QAhOKx6CGrAO+idOal",
-	"KKVInChZrY0vYqPUxzFO0c2Oap4znaD/vZxZc9ZPv8EQsvN2RrOjfuVSYZXK5zwks72jhfVTA9JllFIJ",
-	"006Dkjtys8gCvo27h82xTA8eGbFoukMtHqFfiiHRM2fr9nO0mmbodHtYQs2y4WdOc5iFZ2TE8j3pW4V9",
-	"ToLkclAczAO6B9/7YOLOLzOqcUbehLBQn1PZ2geOXfN1SHBYafZ9GWbX72K3mCK3FTfNO9J3DiiIaCrf",
-	"BkeHh/tH810HMEgVUMrOsjlvYMdWy4t/lcaY1QTBoaYIG0qiF3CCpNJf+SiIqMYWCKGJsQp6+vjBKz0q",
-	"5RTc61Oc2s5D7w4ObR3sHftI8pigw8a+1g4mS0TTEBWgUETPMbaGsfhpIFZ5DsU7z+GlMzpl5qe6EzDs",
-	"R6GVo6T4jfGslh654ddD35QcBvWCdRA+Z46O7BtjNPycOqshfBmSiJiprJBfN3Fe+WeIN7Pcv640bVSR",
-	"0CuCI9VbEAXlCC3z68pZHtBhYJZUdcivabgYl/gyexz6vFGrw9biqnW/zQ2xc9o1X4+RyiyaVprFO4LH",
-	"b0n1b2OGSyhjJHzPFI0Wl6a+plyRcD4jv6Ol2WWKC0d9FTKFo9XKrUvCQsMEq+RAIca9V33DXJFbpZEm",
-	"wPAN2lK9LCxDwW8scF9szwI9DWWpcJzMrgOoIXZnbzoaG553Q0PCtZCYhlT/G/IgjQ3/k4oG1xA2EHET",
-	"f6K5ksnZ8Hwv4ZEWM7nqEVHBDapEV4esGZwzPCxuLfPWZ2w2Z6/uEIpIMYGYlpBk44K+PxPOOfr9nsTY",
-	"bJMTYLgc/OaA2oNve8yucwtv9XbNZOUl/lMQUtMEifS7JpslC9HO7XOFuK0kwpAJIEhM01hrbZIIzRC9",
-	"3b39AhLlKzvHVGjtd7HbDdLCqkOHcBDwlKkfJCrljsH64RcxgNB3z5/PsjcEf7OCTxN3tphvz5oEhszj",
-	"sLaD+9rfCx8q7Y8ZaB7Tgaf3UAkbypbSfcLUhOCV7Jbe3kFPL9beCebTE81W9xthNTMfXZjgHRqRcxqo",
-	"VJDlPNejR1Ia3PosviHGafzVo6usOsFfLxYEztcKbewC99GvFygxUfWI3OJARQOEJYIUzpjwPkoED9OA",
-	"yDHKntEgZnNyXLqskocD7ddq3e2iFCs4BxS7ucO3ygOd3/IVqmrB0zDFQu9mKQxZeL9yQyQPhJvHHhDz",
-	"L7SaWY2XXeeWG4dPx4lrZvZJ21mMSwVTspr7PSIIXKbOYkPlvHqYn8OuPMlL/TVSHIFMae69LRInauBy",
-	"2+C3mN+Q7fKkBcfGGMjZjY2BWEgZkXLhkBYSXE+ghvFxz/kaRlV7QXA4+Da0e99tsRp6AU2ojZGfoLNv",
-	"hbRLlfQRTwyI0I/bxbR4tNUayn9v+aj1j249lfBHRMPW9qTU8zlx8IJY++mixpigR8I0+gZiNrOFVB3P",
-	"JWZhm99q+v1PSvorjUJ0RrG5QhSnRwoa+8YMsZfT4v3c+ibBxajRzqn8UDqqnd2Ge4RVuuq3IAybNUxR",
-	"T+1eXlGpuBgsbj1bIIh8uvFszgGd+WjlFzdssGhlMdaffNjpkF00UGox1Bw6zuHokLlC9udAn+UIcDgn",
-	"YWq+0YObOsYlLFgonLE2T9mCdnONXEvg/HI+N5jcH+96G97gcsf8yHwxX8eErb6h7Hrh4MYeD8uGAnAv",
-	"OdkQPgxZKirMKOsxEpW2t6Bb/YYGZJy3pNL9c9UjKKLsmoQFK9mYSPqHtT5MABHIv1rqepBY+WFJr4Ld",
-	"jZPJCi6Veaa6tK89KmP9knk0ZMEvMeFUMqFrQX1/qvXL8eFZ80yvqSkmMeQZIiGYjYzPpeBo8UBChnQW",
-	"869zIY3zAMHzL6z50UYRzBa5pbDoEjWjd9DdI6t3nlW5sOx9A7CbcNiXOWYvII4uIHDOJAaOYxuEhWfx",
-	"whZm690cussPGsdVUZgdGpGqUNzDw6oE6diK9GVa7imVbMlt9P7ijY/aWJKjA3C7mNx++LOpf/SmZ4PS",
-	"mAzHg8CkO18S0nU4vpOw/O8+aSeVyK74dK+0M1mMRA7xjJ7GHdB6RJcR8w/EvjyI9WcxbzafIF+PcXJP",
-	"9U1XCVi+ORPric4MUlMUJ8LCK3K7YF50RWjESKG9aIAUL9VOQFtUoTiVUPLBpv1rlWbYVLlGkXwFuD9e",
-	"fs9zMuZhSfPHStNZ4nFXXP9gIU9MOY9nyq03oSSCCySbHBNsZ18qPXViiulcOTd5dPXDBwvka50ApyUC",
-	"TorOptmk4WGYPJ4wPNHRtVw+17ePIDOgxaUj9KHSsVptUJR1W81C+S8fMY5+vUADok5Q66v4DC6ZVhPh",
-	"rAYhlRCLa11TbVOlkJHwBLUSTIUZESP7t3mnjyWiUqYEKgFBlVrwk1CJNDwjYoazCu8JatkVkbDVzHRg",
-	"FiLOIsrICWqFVI4+4mcb4QxFXCofCZLvzTjX2ji45p3OCWqZenefeapaTZQyOw1nhfVxgdoDFPEuTzU8",
-	"pOJJAhPav5DqCZ52TajN6fnZCWqZEhIaqKYYUsCZoiwlaEsSglpZtkpru16wbrjDAB+0ATpEvAAMTeib",
-	"2azne8W9Q4Cc2wYwVlhXXsqiSpwq4+u88S525mXSWtZ3Rc5rSJkpX2i+7KJLQthphWfwDZYK6e2hD1px",
-	"P00SWxupUJPKkvMPsoDJxZTXuaC8UnFhQgjXCGiLkVyzLDRJZe/drKUyvh+5xdDXn/PqUVgsFTmm+WHJ",
-	"GFwV+Ah7URzph32Tu6E/pgzertzK6ErNfhZz4X0b9UsmRZS+T8Kl03CZppUxfuv15eiuKGV2BCIWFutX",
-	"6maE23A4UKIGKCaYleoheP4C8B2G6IxX6Ljk6EvaZVqKcrnRxVp/5iKTiHfysn8hElyzy5odcHxa9Az8",
-	"16SVWqjlsJ3Gie1hA1jmddjMHYcNs7joSC0CtyxXaUHzAWczMZvwUevuCw3vzW9BD6vCD3DN+Fknh0vz",
-	"8QsN/+6jTCD5u323lJyl3/4qhn75KkAQJjRRErXucresj2xWhI806O5bXgUMqySqS0jzQzgQXEK3BMhG",
-	"HV/W4mw21FsixWRGqqjCLWdny5ZaTggBRJiAXMuo3Wso4WEWNTtLdvzwfkpAQ76GbIoJQPnmADIzGKZt",
-	"e9Kur8jCqDAm1fZKYCYTLpTJsvURNU1ehHHoCRTwNAqRrborCA56wBZn0FQKNRAqQvnmrHfwcNJOvvDR",
-	"gzC3VyqoGlzqczWghQpiP5PBK9O9ZXSJ+nfTFqbVx/H153q9DmGXlT1fslLPOTfCWUEqU9Nm3ESu7Lqb",
-	"StqpwHW06kX8mtok/vIafibZpd2ypahbw7Wo0ZYgIdZKPuoIHqOId+X2mG4wdoyqdTwjWBBxmmrZbMT6",
-	"VKqP3UTmWfQxbTT2g2sygD9Iy1UxB9SAR/KJekolpvgzZR3uCldj043DdTfBXaOwgaQBr8jmzk6Xql7a",
-	"rgc83jFP1EJyY//0RqpJm+8RlQgjSaJOrcelhk2mxr+6ujqHitr6uT4e1NFLHPSy2lVUIq0P51q/UZQz",
-	"vVmPqzkSZvppEyhSR9ALw2VE6jGgpjJnSuBANW1uF/SMoLJQpwYOjCqQv4wA6Rqz6Oeg+Dc8B9XtpdKP",
-	"anQgUsn6R/aR/eUv6GcykB/Z39Df/pZRxt/+VkLLppXypI8iCm3TWIhM5GlmwzBfBpi59hlmNU4mMRMU",
-	"KMJOIa8/t9CP6OAp6pFbLZ7o7RIht5t5UybIXG0PUOv8l8tiDxSzqNaJnlEa+RSqDpT6hsAuLwkLEQZy",
-	"owy1MnJqadQPeBwTFpJw20cz4qnvzJpjacoBF0Q3+ZG9BGgc3N7uHN7e5mfUw+agofdD6+6jY3wfvaZR",
-	"cH300dwV+puPnlmIIrfKrOSjd9+CqggIh6FErby4QmsblvA7MrYC9DuCDnG/f2S/12o1+L/+9aDRQL+j",
-	"UqebJopxpKUxEqLXl7+881FfcNYFkVH6KGXXTMO3Q0mkRco2DhENpYZI0RAkkR1/F/2OXEV6w+9Gq+1n",
-	"bNENbh48K1evb227MffR7+g0Izj9cCqNWQ0zCBHJC8m15mky09q2fv3i0DCqZdh5lXm7kgP0O3pvF53P",
-	"OdIBRQ+cOVGdnlD+WYvmPrJSh16F4Kkibp5DDUWImRsubo+RmT3BqueePka/oxepqeVfrvt3kn/iGUsq",
-	"L3hVvYla2yf6YRjStftAWy33fvn7AVF15FYBqk3TUh18sHS3nS/fXmoGNeEZ2/KNjBzSrkaXUpcV6LCi",
-	"H7Z7Cjjr0G4qSGgbcpgX9/YA6mOaHXBheWBYONK5WiK0fFTxYjbopDcdKezpo67oJIK2WlNbobyb2Aml",
-	"5RsHSpGnAI9vFfqSuHUcWjYyd7ch97rmEr9k5+buQRKidqqGUIVa43k7pVHo3tdHnKNPucdNAb+ndsAx",
-	"bCi7u6FCStArdKpBWiAVelrg7zmQMyafMfcAC60n6/tmqJeKPvjKtigWwiONTlpDjTzr6IWxlMom2m00",
-	"XDtEuaOZVEKEZlw+2m9opAnzb7MWiLuNjJDgFgW67fFU5C//eoESHkXQSERfwPqHQySL47hL7izU/KJD",
-	"ib7pWiYNTW9RcbufLzRsActNFMJTMr/RVquY9aRZIwg/OCYWIX9sWS5dyKua0GO05aOu4GkiUater5ts",
-	"q+06coqb1HeH6R+phzOLe332orA51/TRCBJW0ulhlXMame2OodZQm8iWbQfThLaVCdiv4GLRu6Es60Rp",
-	"iUKO9rLUkhvBIeIdLerkJPqRaQWJBsTqn1YKPk20WljbqzdGJOF+v1/H8HOdi+6OfVfuvDl7/vLd5Ut4",
-	"BwwzKsrl6VHJ1/O9GyKMw8LbrTfMWzwhDCfUa3r79UZ936Tw90An24HrcwcntHZt21N0jdExAyHUI9Di",
-	"5altBzHUY3Cv0ZihW81sHWUq2mxUtJXRq0BbhmGpvO0JdEg7MKupmiRb9U6hLSK8sjv9lVIvI3hpf/pL",
-	"eRs+/cbe8fQ3hntt3fve4Sw7KrfAKyrgXvO3UdX7t0/3/l1JMTTflFTW3z7df/I9mcYx1h89fSwoxgx3",
-	"SSb6gbERdyV0x4AK4Z/ufS/hsgKHgkJhatvlkkj1jIeD+bodlcq/HmYa8PNUKh5rcn7Newy94MSrKvkN",
-	"5WUrKrruNyprd+8WC3FjFmIBxz8bOlfVXb8vm1SUSMn9CEXtroyiKquBV3WVNPb7kyJBwa3c0zIsiOY9",
-	"Isg3TmK7M7wx3Izwj0Caz62zZ5g80VaMpRaLMrPWdgXB3vvD98AOVBmGPJ4JpFwoH70MPQ8Xkf6tnF39",
-	"KaNwmK+JXmNWLoTcfDInRVbUvd6Q5YYs10eWgKtwdqCSkBCUJRpb/6yLi5azEecd9CG/t1ViiQnDKROo",
-	"ydwp0ObcAlvxwnXhFYV+jFCMzbkRtIA+KPYRtOQzGy0MhX5UdmI1td++bSxvHEx/I2vg+0dAb3Mso7dO",
-	"tUzoLLASFlC1+vyRHdOF/16/uNODuqX/HqubdIkypU2XRnSXCuPx64WxeajK6piumLbVp2blabKaQy0d",
-	"zbkdP6I3hBmHnTuSXDe23CUmStBAToLvW/vIVAArcqt2kgjTobuwolH9UG9UM4MzH54LHhPVI6k0RTJt",
-	"EMJaAOUmirNNjgUVBARPxMSsoM/SyJiX9gmxwm0siUPMmHbdsuCbQhKX50KWF0Pe0XJEldxYT7HgUei3",
-	"ZuCsFR22J51itu4mcsBCmYEQ7tgcZgjgDt75secsTQbnjvVkyp07MD/d7xRLWlSigKys7bJOm8mUajIV",
-	"B/iCBGKQaCnEbcfXdMdFaIIINjaUtV2ZH3pYIYwkjdMI7I0Ww36Q1uHsIkpC68u1J1VAVothVZcqBAYk",
-	"GG5CqzO5Mjpl1abID+ar1PCpSB5lz1LPlFExY85z2V9mEV8aWNUapyyValnKfJSR8G8u29rbPTw8bDQa",
-	"e3t7e3mlHBcRAwmRHo/KAWlNb6+xd1Rr7NYau1e7jWZD/++/jcgyF+EOldiZSRFdOfcYLoFTyTWgZNkf",
-	"TwxvzMBTnnPWiagJMvvumdBVlldly9BJhJGlXiQHLKjkNuMJn5rCOmslfFu8ZxnCN7UxhmjdUnePevPS",
-	"7VC9pMeh2+GaRhV0ewl9/JyvJL95EsEVD3i0IefvnJxPR8UJ415G2ChPUC2gWIJ8HuKOKLteFWWP6sEF",
-	"dDSJnh2ktIhkndAywNbvWsjIS4XQKO3iVbZaX4WJDnDOdhCdICpqOP91q6X/MSmflWzmjd7tUsKFKZ9l",
-	"ymTZZD3HcnZ3d3fnZjPFUl6Pw2NK1bYqGMwbCFbasJGHYyMrU6JX5hlm14XgPIgGwcO0PSffyRJdJ6nZ",
-	"WZWzB1CwRyuqjbPt6Qd/kOjGVkLbUMV3LisPIbI9Wl9r5zx0sd44SZBLS55BVZ/j/gQaKRQGGRugk0Ut",
-	"rJMYKmqcVNDBaRTlAeg3VNJ2RJwccm3SEjZWpvVG6mTg36p0/uflWu6LCGaD94uu/2HrL4gfMo+9viaD",
-	"OmoxHJMW+DNMU/Otg8YxyuOXcUwQjsA6jcgtlUq2EESE96kk23WI16w556jiaLeRB0BCaGMxCHJUfAuK",
-	"XcOXFOCyYg1T2/NYG1s8qOWydbHEQRbeZycwmS55ot88sQJDLetXFq9QDMSwbdM9SP8ID5/sHbWfHOOj",
-	"g8Mn+0dP9trhk0YHN446+0f7ewTvB0e48+TJ093Dp0/D46fF4kjlRO3MULb3NDOU1RuNxn+baoRNjxw9",
-	"wY1Gm9RIeHBYO9g/PKodHzx9WmscHAe43T5+enwYetXQtlUo8rot90Ouj0Izde/s7fkvF1en766a6BLf",
-	"EBOt7FzaQIUkGvwPdKZQn0YRevfLFZTVgVALE9i58KFNjfCoo6tcy4FKClqPMd3hTooa0JgIkPq3LmnM",
-	"Kzj86WNGsqyVudi3lp3LgSFDyhrvGoXauht4qrTSnUUSQ391ColurpiT0l+Z1iclXRzUbBxFkKyjeWYd",
-	"nQlBIAC5HZFRJm3WVGTSq4lKcZeMS9B4oKiUF2a6pk2hAFAC+EqAs+l2igsSaiilsYVliLbsGVyTgfQL",
-	"vjiX2L1d30S8LEWcGVGZo8qJqpqQ/LFe/aVwdi7Beppy6TawQYyVIMZPRE3HitWobsaskdVVH6vFPbfl",
-	"xIdmLaPCL5ArabvPoC3N2cAECvIApGVlv0G66jZyVcork8fzNjYjITuFSgCVi4Bxkel+Y9KyIDEObED2",
-	"o+Nsdp1+tlDzMNO/mFWOWV/WD3vy6qYcDET2ezM8aNu06nt5beSuT3maEg2Y4KOYQ8ZRQJgy6Ucb4l8N",
-	"8YOa7OjCUb5BVq0wrIX0d9pYBb31OFROIbBJopal55YmtFbWZb4FRdkSo103zMZ9JEjCQXVCBAc9+PYH",
-	"aRPcRkU4WP0YDjVlB4XsOyhM8WmZlAHbNdFxLtuFAXrw/DbcnK3w8clQCqI3e7TGM7fzR3LGFOYfzzHO",
-	"iahBAqQ5P2m6jQdaSAcpmIRQzowZOVXymFj+3cE02v7TG6u/A51zSddP7jQ2hGNqO1gqQjFm7kK3pocC",
-	"YzSMskLdtIztzlDgRO3znIgY67VGA6utIWwydgPOtOIIlGGLrhgi15ooLaqV6DSKcpHCxgvDGGC1aUNG",
-	"9NAs1kY/4KlwhV3GaKfPTZeMFbC2ZXRbKJ/rTcidLpSbtA1SV6r86hGHyr2PV4A3Pq7vj/ytQmx7wgyT",
-	"+BJyzwzStemGO15Ccoxkx13uywhLc6xnrFhluaPlVIqjHg0JosowFWhIjCkzv2oNbpS32J18t8wl0yYf",
-	"krtwRjas5fuVLMbwlqlUX5FiMaQWg3qOEq2l2XJgCZYStRi5VebHlgkkI1npVv00QViiVmAeqKPTcr2T",
-	"DmWhzOUKHIaCSElC1B5kJd9MoP6bsxdIcT5K5Zr2Cxkf85H5N2WdsLuYZqB4m5msGekTuTFPrN48gZ1G",
-	"HueItWJTxSqvbLfKnby68USFIDPMuyJsA56aglpbHS6M84Qzsl1H/8XTvEqc1R0yanVvneRfZc8WKnfZ",
-	"wj7/6+CprezDOxApS1n3pJCFjSQh6KN3Veyw1cfSDfPRG6c8vM3aBD3yFZ9f366M2eP4xjb3994sG7HZ",
-	"wOYy/a4ViqyWYol6K1WM8bnGjojWfb1N87XFeQPyzX22Gl+bFrjyZmqPdpFNfzJvwQiKYVohh74Mqaq4",
-	"uZrm2gFbE+8zk4JRcO7bO2j3EMWUpYoUb6E6uijfQpihj56pWPnRQ5SFGuG5GL2A9DMrvX4WtMzbfCrT",
-	"7yRz/QEQZg+eeplvZuXW9om3pK0N+kCX5EuYbWN1X9Tq/me5W4HRjHLNuTXqolC+k5gSHd8is620wp1T",
-	"VmC28AEMblsuuhxMcwkUG84qd7a1qgD1WE9QK7RtyFsoxqAWtPYOei0ftZ6ExlO63wirUsMSyr4FzuqW",
-	"7zW9vYPe7Mz0PFt+gZeugXcmlLGH453nMNuGd/55PJaaAayaCbr2dt8NF7xUWBifrV56gSFuQZ8B24RP",
-	"FEq7bNcRtJhtOU4IT2lqNCHnpmUYkngg86LnbpAiMRse6Z4wCxh5piKxNm9B+Kjs0xz1fFxotHvielhn",
-	"FSjXaZzZeFb+VJxziGmsmomm7HuTJd/rFSOceYeigZNe7LZG2Rhs8hu278L6HlD+em/n21h4vz9+YNB/",
-	"CTaQRYw9dmjGBYHEGshFdSEKLkhjlriMbCPfbWRGtoNNbMaG8megfLxkdIZNxXhkun+LxbUzAGHp8kyM",
-	"DmQ/ZLbybRtOSk1/PxkTRQP9KuuSOjpTKOREsh8Uwp0OCTJDm6uNNjCVhXCYte4dZSMxFtd6ze9dnsr3",
-	"x0dsAk8GzA0D2TCQCgYChFcmu9m4iCuk2454cL2eSoEwtC2Du0wJiFHqmd3Y+pqG6/RYzUnYthgcAGYj",
-	"IGxMDOvjC880isH96sgv4wmW8iezhZStkTHYwTesYZQ1WNBsmMOGOaxT62gvyR7uvkBJQME7NCK1hAYq",
-	"FWRSG4Zz8+i5ffIhiCspTVmu/5Qk5cd3bnbU0W5WFupL0l2Y5Mo7nVqb0DyG3l+8gTR8lkaRSQYtxLhD",
-	"92sG5VgF5LpIRNVGWv/+CM9Ut8gzFyyKFrGgmhTXG4Rn5nlNqyPKI97lJtxu9Rny71lE2bXr4V9u9Y84",
-	"y8sgYRaiDhddokwv8msykOUSXYIEXIRIKjyQJ8bFqlrIDA/FwlwZVEb6rlZxRcoIbPbhystsLuc/Kq2/",
-	"4V2oQLWVAo6XanzliD1rCbFqT58grvDCWs1/M8TeXuiVIMULERCG3BgiMf9C6+iSsNB8TNQAmf4lkAAG",
-	"v0MtDFOHy0Tquq2Nkij8csW/hRgGY4SdKonADr2m9//+7//53948vZ8sc3iIiFs3m0n2eSCn5aVe5Ubx",
-	"+NMoHhmXmMfXmWAqavq2Xo8xwhL/OabiuZ5kCXbg2gssZo9wK1gnvRsweqfPnr+ovfznT68KPRGGivQs",
-	"qPxke5ig9gwSW+oVWkBwo+rAMpq5wPcxbTT2CTK9DOzFKYvfmvulmDK8kZK+QylJn2R7UDrHJupqPYmh",
-	"p7WghwUOFBGltiGzykxfxdic9WekA3EKWdcSUwMbUNFGYFKJoGS2ewKq+LltoAFRWqbJygMr0jTYGcAH",
-	"g6ituhtfIsEV1JGVOY6br2DS+AQlPIoQVqa8HGcB1M1Bh0iSgLOwwsuZ18H89WJafcJWwrotJIhKBYNS",
-	"4TTGXbKTsK7LzLcLHVPxz/b7LPIBwtJYHwGkEvlewrrep4r+dMuyLH2Imd2mj+sx2ZFEKcq6cscUdv1s",
-	"ucNf9v5x+uz57t5+vV4vlKL+Kj4v14Tz14sCO/O9DHJlZc9CqOm1KcMAuqk9Vq9sD/FfL5w8TG5xoKKB",
-	"xpKMKdqmO1ShLUFYqDFTgYwsSdQxxRsxOn/3k2GILbOO/4Dz5gK1ToOAJKqZH3irvmGUj5hxCaaOcsuk",
-	"h6hzKghYRNZjxrlUPDHVlWGSKp0NftjYVTYSw/I6BKDStCrBoxQgyepaIg4ZP4Z6Zew38rIX+g43ecXw",
-	"p11SRVoGYeGVvUkfzZ7xNeWKhLm5p+ntv3zWMJfqweHRk6fHeYfGVySKuKm41cdd22eHL6z9XNr9P4C1",
-	"Y9zGsp7dUg830reiqtWs7aBxWOigMQKDUXuQFQzmy8HWAJrWVnJjS/kTJZGAPbVUzQBtgSwoSBKVelMU",
-	"yzlU88UdkA7Xwx1bMDa0IsIMtbQovyW3W+j9xRstoLaxJEcH0K8CbXF4CUdaBEYt/V0THtzWupa4gbJg",
-	"EUEJVj2JsLBKGUi4JKzrJ6XpVymI5NENtLiKOE/aOLjWkyWC3oAWZquJmUEE6aQSqqVHRLqWGjAbjiLe",
-	"NwpaNcs+ix/dBo3zViL82rP6yZheR0mPK27d20sya9j5YzXC3PDCDS8c4YXWqDE741ufQvScM0YCVWrP",
-	"U3fGzKwRnCCBeQ5Ud56qzDt9gozXkNh2DIngYRpkRhpZnda70a82+tVKklMV2rKYua31LMWTJMfbmfUt",
-	"K07fTevic2keXD/SmokmXhxmKZsCY6tv5vODRBG9gdx6c9prN3lpvF0Pe39BZeA4fDtV6JqQxPB6zbTz",
-	"6KOMwcsChx8be6TXu+HgGw6+PAfnyfzmMdvkrmbT7CiZ3BXrg3n8Rf70CPFW+ZEy6p8NV+3wA8eXv7eu",
-	"Um790wo352DclG5eW+nmsIirjiZcb8eV3z6j9LQjiP1QC5fN2Z0QzmLneEFw+MFtbo0ofuEmnChXBT0S",
-	"ptEfrzzFIzbQ1DC33Uw1OuX50RDtXI3iM6HpnRvJhJjaT2uOMX2RzTkLclvE9h6AdW/Q+hHQmjMCfdHU",
-	"Qsg8k+SyVqZo55h27WdL2aDPKjs05BpnPz/rFV/4OYsKcBS1cWCwzo7+8sai0N1frWG/3ubh4C87qYig",
-	"/8KYOAraZSRsota/ah/Ap1rT32CVCtJEN7v/YQLMeuQWvXp7+rx2+ep07/BoS5JAEOWjzEGJfkQfvfpH",
-	"D/2I9KzbNhjNL4x75Z51UWspo7cu1KziedhQ7Sx0j9Nw7ENXgySLhVODJA+Fu+oRREPola8ghg4HgkuJ",
-	"BFH63jlBoeAJClNDdASqxdKwjk7ZAO3d3iIcXDPej0jYNQbQ+VwmcxGuOb9ZvBr/+ldFg6p8oUAPttBj",
-	"VdaE3rnpg4HIrVkMxRHS+MQ7HSiei9vGbhDigW1hDtLjUJMfZvil78QAEiKsUESwDSa0lRKH0q8m+cv8",
-	"zFvGBdg1ahEPcLSI7wxttT6c/nR69fLzh5fPXv3yy8+fT9+8+eXD5/OLs/88vXpZVeQ3gLb7xXt+Qf8Y",
-	"gKXgDSBa+bQWeRMi+Mn30lJ2aNFj1sc1O8LsSdfFpc/lIdtdNR5P7GYMywxPzJnRLqOsiwwvARrt8b7t",
-	"2NIjUNIrRJyZmNU/YMPz78BbVib4METY3W/zykc7d/avkW5AVV10lhK2K5ON7IgP3QTnAvLLNsL6ilDQ",
-	"gHMaFq41dfmDQ2MjkblW3kPlRqD3xVquktnbVb8vLuKRwiZmuBRsn5ANd39c7v4cquHlpPWDNBUiDAZq",
-	"gcyILkvw/R2TfVIzN/6arTtDdFpt3IH12Ccvzaoelxi0wsJI3wlFW0Mi0fbmIlnRRWJTowrYXpZHl8Jz",
-	"ReS3gN56GQ9gtrRTXJHJlidIPSIB0ariD9KmvG3weTX4bENzJVhzkD54lGhkZrw/BpP16yRIBVUDQM7T",
-	"hP5MBq8IDonwmr990jj4jGBBxGmqeu4b89Sv4GHVX33So2jduyoDEGqumkh9q6F7Tu/dAbS167qrVBN9",
-	"sACAEqjRVPAoT2PM3Mq5l9d9o1c5EpoZFrr6stDUclV5ez8EJaTzwfIgvtHRbKlUhrskhlZvRqPwXfVp",
-	"P6/H7ENJVVsj04eZ3YQZoRa2YPLRR2eEwnq+q9MGwwxV8SkO4ir4VMABkMNHYSrAFtbPVSJwO+SD9HMj",
-	"8WjZXb3zEJ2en0FFHLQVY6mIQDiMKdNfwW21nQ8GP1QuJ04j6BCXHWuHC6TEQCOuPh09Rx7EYjITt+Au",
-	"pAxJzMI2v0UxD0lhNvt1xXyvCI5Uz4fDp4xIaQ9ECRoUAFg4mftP9/8/AAD//w==",
+	"7H3rdhs30uCrYHvmnEgTkqKutunznRn5MrES21Ek+ct8X+w1we4iCasJtAG0JI6jfYP9sU+wr7iPsAcF",
+	"oC9k8y5KdsJzZmKR7MalUFWoe30JQjFIBAeuVdD6EvSBRiDxz3/Vz6iG12zAdB3/a76MQIWSJZoJHrSC",
+	"M/icgtKK0DgW1xARxonuAwlTKYFrcs14JK6DWqDCPgyoGUAPEwhaAeMaeiCD29taaaIzGFDGGe9NmSyG",
+	"rr6LmRRUbOnXPtiR7YhEmscU2XrH2Q1REAoeqe3p89zWgoRKOgDtIPm8T/VJND6X+Z6cvCBbSV9wIDwd",
+	"dEASIUk3jWPy48kLMxHc0EESmxme7D558vhx8+jo0aOjf6jGdZ9qRZOkwUEHtYCZEROq+0Et4HRgXgjt",
+	"vLVAwueUSYiClpYpFBc/oDevgfd0P2jt7j2uBQPGs881vzWlpTkRs7Hngmsa6h9ZxXZOR3bx48mLieuv",
+	"XvAndserTaUScnylbQ432v7YJqKL551IuGIiVSShPfDL+5yCHBYAasebsKS9w6OqRbyAmF2BHFoMqNh1",
+	"lD8wbfMJ1Rqkef1//tasP/nwZbe2++T2r0HVnCcRDBKhgYfDn2BYRUsJUE0okZaoiKJdiIcthESXSaUN",
+	"4qexJl0hie4zRS5hSLYSkESBUkzwGrmERJO9A9IXqVTbhCkiQaeSQ0RojzLe8FC0TCXfcGF1dbO8VY74",
+	"J5gM2EtYAKaXMPxo4Err3Q9fdo9q+3sTYDuBF57SHhDF/j0Jd2J8rTh5BF2axjpoHTZrZt9skA6C1l6z",
+	"ibu2n/I9F/nYG1CK9qCKp7ifyAjt7b981jx+9nx3b//g8OjR4yfV9DfIxr1LKjy3CFO1WvcTYRHZevdu",
+	"lOHB0SPabHagDtHBYf1g//Co/uTg8eN68+BJSDudJ4+fHEbVG5nBR7pCDqgOWkGa4pPja/4VOn0hLiei",
+	"1nX2+yrz3JqXVSK4ArwontHI3XLmUyi4Bo5/0iSJWUgN1HY+KQO6LzmcvgQgpWFzgafmjoiGpE8VoZzg",
+	"by2i4Ua3iMMrYldAYjw2Q7m7BjPTMASlglaXxgpuixv5q4Ru0Ar+spNLCzv2V7Xz0kxw5rZhN1U+5BN+",
+	"RWNmhIMk1YG9RLoxC5fcpMcZLjShqe4D1+YtiBrkNAaqgKiQ2jv8lzMSishztFSZPf/w8oLsOB6mdr6w",
+	"6Hbns1zj7v1mFblmul8SWpSmGgxA/ilkh0UR8OUgcmH48/HpCfJos3fB4yGhuB/CtCLimnu2vcadXvQB",
+	"VzCgQ3s4oSaC29tDghKpDHG3J9zwXBq/tMtfZsd+CKJAXoG0SL5WFHbz4URkKwJNWawIlUBi0etBVCMc",
+	"zEr8FbhtdvpW6H+KlEerI3oXh1nfBt9mc9hln5jFDIBrWHLxZkCWD0KGKKSuc/n0irKYdmKwugFTpJOy",
+	"GDd0SoexoNGFEK+p7MFyOzorMlctBIlxrPVtasKEeKPKKxbCO57teTUMY4oozeKYhIJzCDXjvYyZXlOm",
+	"G+vkGkYWlFSyeEjSfENPDSXJodnthRBvKB96/W/J06MaCMpgBG5CgKhwX5gtkoNDr96RDnSFBKLl0FwY",
+	"mSyLCzruapBB6+Bwjec+vtSgVtTMz8xC6m4l4yKV3YQWuK9FVOJMsq1avpt/Z/yFaSr8vCPlL01S0+cf",
+	"ybyAYH3HjXwgJPv3slzMX6pexMtQJpHiikVgBCz/zBWj5F/149MTo9MQu7QaOXYrwKmyb4UkNGEfzWuo",
+	"JpDMYLBOUnvDFIpAQhLmZDK3+AChlUhh5l2en3jlI6TcXFodIBAxw/23DPsScWSmNr8oI/50hmQo0u01",
+	"SyQiAWmBz5QVS5ytyosmTulBanAjm4mPE+ZUZxpFzAxA41NpRtMM/FJrQVL46kvgxn6LNhD8hmkYqALt",
+	"edk/UwaolBThH0owUuyxLmkOEdVQ12wA4+qDUZUSJkFNeYWnsbsfrG4yNoQ15Ix/rY6jAeOF3zpCxEC5",
+	"+fGyyqRgYC3ptcGmp1YA9SY63BehXF2jEWBsrgG9cRcRAmrCkjOmVQsGoGlE9Uz8eOOfu/V6W8VOpecc",
+	"atZwZ/mT2fF9qdAdc33wN6uI4tzujRy0pamLx/8h27PofIIQGazFxtdM6QzfF8RMHKCMktM269C/Ak8z",
+	"Yh3FgOP4mg4VMadmiMs/V9DoSweaIdQIyPL3/JqrAPKM6rD/vE91QWFeBByhXfSXAHg6MNNSGfbZlTmg",
+	"lPu/P1RgqzWqlgG5kEUEEf7EvrrrjD3+4yi0R0DjVp0vYgZklsKULmUxRFXiAlor0ljPj0XFtaSxnohO",
+	"KONUznh/2JYvpOZhkG94FqDRjrcQmMPMKTDO1r1iPJN7f7Lse+Zz/o6b59kCxGfALvMv+FeqoGQAtChx",
+	"WvKLqm+fTxOurJgq7QSQVS7EwjAncwKXykuI3nEJdMKS/eUzc6gUB3kuUit2ZWbgZqUZuHgW1nWSQW5k",
+	"VeWRJx3TMbKXJdnGpyqX0FtzBDFTEGU+rWA6ek5DxzUzAAtCv5ZJQFrhDjb0Mj/vRMKpYJi572pRcl4z",
+	"/Oz2KuGGso0VKZa7rwvyaOY2cQ+Ok9uIQDmNilYTJovOP3eTT7v3M3nvB+AgaTx7cdkbjiOpBV6ZHwRe",
+	"lC1s57BZmyHZIgxmH/YKwur8Iuqd43gtuKbS2zCmw2FUXA3ydydDx53NcrSwCsaWwfOOs88peNcAcXpK",
+	"UZodx+qiG/q4/t+0/u9m/cmH/E/S+Nj6R/3D3/5axeid2+ydjKt80iGwK1AErkAOzX+5ts55prIlbinW",
+	"Q+t6reBck6y86r3mweMV0Tc7oBXxtwCta6oucw/zwePbSgh5N82Ms3Xr+3qQP3cvLUAGF5LReJVrYYq9",
+	"pQD59++//7sNmTiq7R5Ww31+nWzsfskupN3aDEa76r1RvAXyWZuzptUGzC/o0Ouq9tH9o8OZgQZjFFMc",
+	"rDYK/skH7dzpyx0ycoL55aaX5vELs47Sse7vVeieEMqqILD/Eql0TlPzwFPSwwtbQ0Su+8AJ7SjgeoTp",
+	"HB6VD/KoSr63jG8W65oVUVE8FjNkFeB92NGiFKU1DBKtqrXxZWyU5jgmKbrZUS1yplP0v5dza87m6dcU",
+	"Y5DezGl2NK+ca6pT9VxEMN87Rlg/tiBdRSlVOO0sKPkjt4ss4Nuke9gey+xomDGLpj/U4hHWSkExZuZs",
+	"3bUcrWYZOv0eVlCzXDyd1xzm4RkZsXxL+lZhn9MguRoUh4uA7t73Ppy68/OMaryRNwEemXMqW/vQsWu/",
+	"joBGlWbfl1F2/S53i2m4qbhp3sK1d0BhiFb5Njg6PNw/Wuw6wEGqgFJ2li14A3u2Wl78q3RAeV0CjTDs",
+	"wsbGmAU8JUqbr2okjJnBFowJGlAd9s3xo1d6XMopuNdnOLW9h94fHNk62HtSI0oMgBw29412MF0imoWo",
+	"CIUiek6wNUzETwuxynMo3nkeL73RKTM/NbyA4T5KoxwlxW+sZ7X0yJW4HPmm5DBoFKyD+DlzdGTfWKPh",
+	"x9RbDfHLCGKwUzkhv2ED1/LPGEDnuH9DG9qoIqFXQGPdXxIF1Rgti8vKWe7RYWCXVHXIP7JoOS7xaf7A",
+	"+kXDcEetxVXrfpMbYhe0a/44QSpzaFppFu9KMXgD1b9NGC5hnEP0jmsWLy9NfU6FhmgxI7+npfllijNP",
+	"fRUyhafVyq0r4JFlglVyoJST3qu+YS7gRhukCSl+Q7Z0PwvL0PgbD/0X2/NAz0BZaTpI5tcB9Ai7czcd",
+	"G1ied8UiEEZITCNm/o1EmA4s/1OahZcYNhALG39iuJJNQglqQSJiI2YK3QdZwQ2qRFePrBmcMzwsbi3z",
+	"1mdsNmev/hCKSDGFmFaQZAcFfX8unPP0+y2Jsdkmp8BwNfgtALV73/aEXecW3urt2snKS/ynBKgbgiTm",
+	"XZuek8Wc5/a5QtxWElNMbZAwYOnAaG0KpGGIwe7efgGJ8pWdUiaN9rvc7YZ5btWhQzQMRcr1d4qUkuFw",
+	"/fiLHGIsf1BbzLI3An+7gg9Td7acb8+ZBEbM47i2g9v63wsfKu2PGWge0oFn9lAJG8ZX0n2i1IbgleyW",
+	"wd5B3yzW3Qn20yPDVvebUTUzH1+YFF0WwykLdSphNc/1+JGUBnc+i6+IcVp/9fgqq07wl7MlgfO5Qhs7",
+	"o9fklzOS2Kh6Ajc01PGQUEUwJ3UA4pokUkRpCGqCsmc1iPmcHOc+Teb+QPu5Wnc7K8UKLgDFXu7wrfJA",
+	"57d8hapa8DTMsND7WQpDFt6v3BDkgXCL2AMG4hOrZlaTZdeF5cbR0/Himp192naW41LhjDTt6z5IwMvU",
+	"W2yYWlQPq+WwK0/y0nxNtCAoU9p7bwsGiR76ZD38bSCuYLs8acGxMQFybmMTIBYxDkotHdIC4eUUapgc",
+	"95yvYVy1l0Cj4deh3df8FquhF7KEuRj5KTr7VsR6TKsaEYkFEfl+u5jnT7baIwn97Rpp/6PXSBX+EbOo",
+	"vT0tl35BHDwDZz9d1hgT9iFK468gZjNbSNXxnFMedcSNod//ZHB9p1GI3ii2UIji7EhBa9+YI/ZyVryf",
+	"X980uFg12juV70tHdbO7cI+oSlf9GoRhu4YZ6qnbyyumtJDD5a1nSwSRzzaeLTigNx/d+cWNGyxaWaz1",
+	"Jx92NmSXDZRaDjVHjnM0OmShkP0F0Gc1AhzNSZiZb3Tvpo5JCQsOCie8I1K+pN3cINcKOL+azw0nr012",
+	"vY1ucLVjfmC+mK9jylZfM365dHBjX0RlQwG6l7xsiB9GLBUVZpT1GIlK21vSrX7FQpjkLal0/1z0gcSM",
+	"X0JUsJJNiKS/X+vDFBCh/GukrnuJlR+V9CrY3SSZrOBSWWSqc/fagzLWT5lHQxX8ElNOJRO6ltT3Z1q/",
+	"PB+eN8/0ktnqGCOeIYjQbGR9LgVHS4ASMqaz2H+9C2mSBwiff+HMjy6KYL7ILU1lD/Sc3kF/j9y986zK",
+	"heXuG4TdlMM+zzF7CXF0CYFzLjFwEtsAHp0MlrYwO+/myF1+0HxSFYXZZTFUheIeHlYlSA+cSF+m5b7W",
+	"yZbaJu/OXtdIhyo4OkC3i83txz9b5sdgdjYoG8BoPAhOuvMpgZ7H8Z2E539fQyepRHYtZnulvcliLHJI",
+	"ZPQ06YDWI7qMmX8w9uVerD/LebPFFPl6gpN7pm+6SsCq2TNxnujMIDVDcQIeXcDNknnRFaERY5UD4yHR",
+	"olQ7gWwxTQapwpIPLu3fqDSjpso1iuR3gPuT5fc8J2MRlrR4rDSbJx73jusfLOWJKefxzLj1ppRE8IFk",
+	"02OC3ewrpadOTTFdKOcmj66+/2CBfK1T4LRCwEnR2TSfNDwKk4cThqc6ulbL5/r6EWQOtDj3hD5SC9eo",
+	"DZrxXrtVKP9VI1yQX87IEPRT0v4sP6JLpt0iNCuqyBTG4jrXVMeWXeQQPSXthDJpR6TE/W3fuaaKMKVS",
+	"wEpAWHYX/SRMEQPPGOxwTuF9StpuRRC1W5kOzCMieMw4PCXtiKnxR2rZRgQnsVC6RiTke7POtQ4NL0W3",
+	"+5S0bQG/jyLV7RZJuZtG8ML6hCSdIYlFT6QGHkqLJMEJ3V9E96VIezbU5vj05Clp2xISBqi2GFIouGY8",
+	"BbKlAEg7y1ZpbzcK1g1/GOiDtkDHiBeEoQ19s5sNakFx7xgg57eBjBXXlZeyqBKnyvi6aLyLm3mVtJb1",
+	"XZGLGlLmyhdaLLvoHIAfV3gGX1Olidke+dUo7sdJ4mojFWpSOXL+ThUwuZjyuhCU71RcmBLCNQbaYiTX",
+	"PAtNUtV/O2+pjG9HbrH09ee8ejSVK0WOGX5YMgZXBT7iXrQg5uGazd0wH1OOb1duZXyldj/LufC+jvol",
+	"0yJK3yXRymm43NDKBL/1+nJ07yhldgwiDhbrV+rmhNtoOFCih2QAlJfqIQS1JeA7CtE5r9BJydHnrMeN",
+	"FOVzo4u1/uxFpojo5mX/IiKFYZd1N+DktOg5+K9NK3VQy2E7ixO7w0awLOqwWTgOG2fx0ZFGBG47rtLG",
+	"bgreZmI3USPtL59YdGt/C/tUF37Aa6aWtaY4tx8/sejvNZIJJH9375aSs8zbn+XIL58lCsLAEq1I+0vu",
+	"lq0RlxVRIwZ0t+2gAoZVEtU5pvkRGkqhsP0DZqNOLmtxMh/qrZBiMidVVOGWt7NlSy0nhCAiTEGuVdTu",
+	"NZTwsIuanyV7fng7I6AhX0M2xRSgfHUAmRsMs7Y9bdcXsDQqTEi1vZCUq0RIbbNsa4TZrjXSOvQkCUUa",
+	"R8RV3ZVAwz6yxTk0lUINhIpQvgXrHdyftJMvfPwg7O2VSqaH5+ZcLWixgthPMHxl29GML9H8bvvctK/p",
+	"4PJjo9HAsMvKJjZZqeecG9GsIJWtaTNpIl923U+l3FToOrrrRfySuiT+8hp+guzSbrtS1O3RWtRkS0JE",
+	"jZJPulIMSCx6antCexs3RtU6ngGVII9TI5uNWZ9K9bFbxD5L3qfN5n54CUP8A9q+ijmiBj6ST9TXOrHF",
+	"nxnvCl+4mtr2Ir5dC+1ZhQ0lDXxFtXZ2ekz3004jFIMd+0Q9giv3ZzBWTdp+T5gilCiIu/W+UAY2mRr/",
+	"6uLiFCtqm+eu6bBBXtKwn9WuYooYfTjX+q2inOnNZlzDkSg3T9tAkQbB5h4+I9KMgTWVBdeShrrlcruw",
+	"CQZThTo1eGBMo/xlBUjfacY8h8W/8Tmsbq+0edSgAyitGu/5e/6Xv5CfYKje87+Rv/0to4y//a2Eli0n",
+	"5akaiRn2geMRsZGnmQ3DfhlS7vuB2NV4mcROUKAIN4W6/Ngm35ODx6QPN0Y8MdsFqbZbeZcpzFztDEn7",
+	"9OfzYlMXu6j2UzOjsvIpVh0oNULBXZ4DjwhFcmOctDNyahvUD8VgADyCaLtG5sTTmjdrTqQpD1wU3dR7",
+	"/hKhcXBzs3N4c5OfUZ/ag8beD+0v7z3jex+0rIJbI+/tXWG+eR/YhWi40XYl74PbNlZFIDSKFGnnxRXa",
+	"27iE34m1FZDfCba8+/09/71er+P/za8HzSb5nZRa97TIgMZGGoOI/Hj+89sauZaC91BkVDWS8ktu4Ntl",
+	"EBuRskMjwiJlIFI0BCnixt8lvxNfkd7yu/Fq+xlb9IPbB0/K1evb237MffI7Oc4IzjycKmtWoxxDRPJC",
+	"cu1Fuua0t51fvzg0juoYdl5l3q3kgPxO3rlF53OOtXQxA2dOVK8nlH82onmNOKnDrEKKVIOf59BAEWPm",
+	"RovbU2JnT6ju+6efkN/Ji9TW8i/X/XuafxIZSyov+K6aLbW3n5qHealny1bbv1/+fgi6QfwqULVpOarD",
+	"D47utvPlu0vNoiY+43rYwdgh7Rp0KXVZwQ4r5mG3p1DwLuulEiLXkMO+uLeHUJ/Q7EBIxwOjwpEu1BKh",
+	"XSMVL2aDTnvTk8KeOeqKTiJkqz2zFcrbqZ1Q2jXrQCnyFOTx7UJfEr+OQ8dGFm6f5F83XOLn7Nz8PQgR",
+	"6aR6BFVKbX/8++aIc/Qp97gp4PfMDjiWDWV3N1ZICfuFTjXECKTSTIv8PQdyxuQz5h5SafRkc9+M9FIx",
+	"B1/ZFsVBeKzRSXukM2mDvLCWUtUiu82m7++odgyTSkAaxlUj+02DNFH+bdbTcbeZERLeoki3fZHK/OVf",
+	"zkgi4hgbiZgL2PxwSFRxHH/JnUSGX3QZmJuubdPQzBa1cPv5xKI2stxEEzoj85tstYtZT4Y1ovBDB+AQ",
+	"8vu249KFvKopTVPbNdKTIk0UaTcaDZtttd0gXnFT5u6wDTHNcHZxP568KGzOd7G0goSTdPpU55xGZbvj",
+	"pD3S97Lt2sG0sA9ngvYrvFjMbhjPWms6olDjzTmN5AY0IqJrRJ2cRN9zoyCxEJz+6aTg48SohfW9RnNM",
+	"Er6+vm5Q/LkhZG/Hvat2Xp88f/n2/CW+g4YZHefy9LjkG9SCK5DWYRHsNpr2LZEApwkLWsF+o9nYtyn8",
+	"fdTJdvD63KEJq1+69hQ9a3TMQIj1CIx4eezaQYw0TdxrNufoVjNfR5mKNhsVbWXMKsiWZVg6b3uCLd8O",
+	"7GqqJslWvVPo84iv7M5+pdTLCF/an/1S3lfQvLH3ZPYbo722bmvB4Tw7Kvf0KyrgQeu3cdX7tw+3tS8l",
+	"xdB+U1JZf/tw+6EWqHQwoOZjYI6FDCinPchEPzQ20p7C7hhYIfzDbS1IhKrAobBQmNq17QSln4louFi3",
+	"o1L518NMA36eKi0Ghpx/FH1OXggIqkp+Y3nZioqu+83K2t27xULclEdU4vHPh85VdddvyyYVLVO4HaOo",
+	"3TujqMpq4FVtMq39/mmRoPBW7hsZFkXzPkj4yklsd443RpsR/hFI87lz9oySJ9kaUGXEosystV1BsLe1",
+	"0XtgB6sMYx7PFFIulI9ehZ5Hi0j/Vs6u/pBROM7XIj9SXi6E3Hq0IEVW1L3ekOWGLNdHloireHaokkCE",
+	"yhIbOP+sj4tW8xHnF2ysfuuqxIINwykTqM3cKdDmwgJb8cL14RWFfoxYjM27EYyAPiz2EXTkMx8tjIR+",
+	"VHZitbXfvm4sbx7MfiPrSPxHQG97LOO3TrVM6C2wChdQtfr8kZ2fDIYHt+bFnT7WLf33RN2kB9qWNl0Z",
+	"0X0qTCAul8bmkSqrE7piulafhpWnyd0cauloTt34MbsCbh12/khy3dhxlwFoyUI1Db5v3CMzAazhRu8k",
+	"MWUjd2FF5/2R3qh2Bm8+PJViALoPqbJFMl0QwpKAMm/tzkWcxb7bM+Dr1zfIYDMRwhhHPBWBszpAK+Nw",
+	"XhEoopp2qAKPzwPW88vCbwq5X4GPdF4O58erGFUycTPFCic4B0OuaMw97RSzdbeIBxbJ7Ip4NecwIwh3",
+	"dOpPPGdlEz93nANU7XxBq9XtTrESRiUKqMqSMOs0tcwoQlNxgC8glMPECC9+OzVDrkJGNvZgY3q5M15z",
+	"Rxf0r32qCSWKDdIYrZsOMb9Tzr3t41ci5zl2B1zAcYeYVVc4hiEkFO9dp6H5oj1lRarIRharC/GhSFVl",
+	"P1bfFm2xYy4iWpxn8WUGWNX6rSoVhlnJWJVR/m8+tzvYPTw8bDabe3t7e3ldHh9/g+mXgYjL4W+tYK+5",
+	"d1Rv7tabuxe7zVbT/O+/rYC0EL2PFPSZS+29c6YzWnCnktlggbQ/ntDfnIMVPRe8GzMb0vYtKM9fE8+7",
+	"yJLGXI09RShxzIKoIQ8rmdtkPsNs1aC18hlXmWgVPmMLf4ywFsdM+ixYlE2MFIN6GDYxWrCpgk2cY5NC",
+	"7wjKL7pECi1CEW+4x4Z7LMI9jseFJeuqJ9Qqolh5oVjOfRFeEjN+eVeMZNymUMB+mzTbJdoIgM6hr0Lq",
+	"fNiF7MZUSkNBPvZnq/1Z2kgLH7iAgiFGmI3mEm+1zT82fbaSq702u11JdLKlyGzJMZf46Dnc7u7u7sJc",
+	"rVgW7WFYWqlyWQU/e42BXxuu9YflWndmyLgzpz6/LMRVYiAPHWUlC7K5LEd5mqkjK1B3D0aO8WJ4k8yy",
+	"5sHvFLlyRez+1ET4J1YgRvDfYUSNRGDuPBfdT5OE+ET0OcwlC9zySFqFUjATQ7KyOJV10lBFVZsK8jmO",
+	"4zzl4Iop1onBS0uXNhFlYyBcb2xWBv6tynCPvEDPbRHBXLpGMdhj1HCPQpLKo+0vYdggbU4H0EYPlm1j",
+	"v3XQfELyiHU6AEJjdCwQuGFKqzbBHIBrpmC7gRG6de8O14LsNvOQVwxmLYa9jguZYbFP/IpiZlaeY2ZD",
+	"JmfnHAzruQZQLGqRBXS6CWxuU57auUh0SFYz6Y4jVIqhN65RfoAJP9Hho72jzqMn9Ojg8NH+0aO9TvSo",
+	"2aXNo+7+0f4e0P3wiHYfPXq8e/j4cfTkcbEcVjk1PzNW7j3OjJWNZrP537b+ZCuAo0e02exAHaKDw/rB",
+	"/uFR/cnB48f15sGTkHY6Tx4/OYyCami7uiN5pZ7bEa9VoX1+cPLm9Oezi+O3Fy1yTq/Axqf7IAakQoiH",
+	"/4OcaHLN4pi8/fkCCylhcI0N5V360GbG9DTIRa6LYe0Mo23ZfoBPi3rahJifxtcuoPwBhf71RglleUoL",
+	"sW8jcpdDgUZUStGzar9z+YhUE9HNY8exoz7D1EZfvkubr2yzm5LFAI0BNI4xPcvwzAY5kRIw5LwTwziT",
+	"tmsqMum7iUPyl4xPybmnOKQXdrqWS5pBUCL4SoBzCZZaSIgMlNKBg2VEttwZXMJQ1QpuVJ/Kv93YxDit",
+	"RJwZUdmjyomqmpBqEwMyVsLZhQTrWTqp38AGMe4EMX4APRsr7kZ1s9aQrJL+RC3uuSsgPzJrGRV+xuxY",
+	"12+IbBnOhoZalAcwES/7DROUt4mvS19ZLiBvXDQWpFWo/VC5CByX2H5HNhEPUyHRdOQ+es7m1lnLFmof",
+	"5uYXu8oJ68s6oE9f3YyDwVyOYI4HXWNecy+vjdzNKc9SohETamQgMMcsBK5twtmG+B/CtFTWrj05eYZh",
+	"cdzoGWvhGDsdqsP+erxFxxjKpkjbsYG2oc92yrOPWpA0sUp50268RiQkAjUuAjTs47ffKZcJOS754eon",
+	"MLYZOyikaWIFkw+r5Ja49pqe4bl2Hdis6bfRLn6Fj49GclWD+QNtnvmdP5CnqTD/ZEZzCrKOmbL2/JRt",
+	"Sx8a2R6FZ4iw7h234q0SA3Bsv0tZvL3xT238U9X+qdyRbunN1g5xxEcGlHvxwRk6CvzU8tcK5dbxwy+W",
+	"cKfquqcgB9SsNR463ZBQmxEeCm7UVCQoV9TH8gaj97KiEkuO4zgXYFw8Oo6BNqIOZtyPzOI8AkORSl84",
+	"aIIu/Nx2YbkDjriKJo3lmYMpufmFcqauAe+dqtpmxJF2ApPV7Y0j7k/DNZzW7loVjXKGFaSsOVQA26R5",
+	"sjzm+c+OFyVWEc0WWM9EIc4xVcfgtCB9FgFh2vIi7JNNGbe/GjVznCW5nXyzPClTee+TKQkOG470p5Nj",
+	"JrCkmcyiIvNnROVH0wNJjCrpitslVCnS5nCj7Y9tG8oHWSFi8zQQqkg7tA80yHG5ek+X8UjlUgyNIglK",
+	"QUQ6w6yAoU0EeX3ygmghxpmDYRmFRKTFuMNXZXlxu5hlfHmTmeM5XIPamF6+GtML9daGQY6Pd2yGuUsB",
+	"wa9yJy/xPVVryXwVvhLhUKS2qtxWV0jrTxIcthvkv0Sal0p0Ck5G5P6tp/lX2bOF8nWuutX/OnjsyluJ",
+	"LoY4M957WihFQBQAeR9cFNvMXVPlh3kfTNJw3mS9sh5YoMiFBV/L72HchRtpYW+ejbiUeHsH/xm1nqwO",
+	"aYnoK/WgyXn6nvbWfZnO8loO8ub9m9vzwW7PH0Bjzeu8f+GDXZuzn8y7nqLSm1YIyy8jpivuyZa95ND8",
+	"Jq65zdQpRFe4G2/3kAwYTzUU77wGOSvfeZST94EtEvs+IIxHhk6EHL/uzDN3etkt6eNwWX62xVDme0Ug",
+	"zB+99jLfzJ37Labeya4c7z1dyS9xto3/Yln/xeYmn3qTI38aZ7YLWwuKmsNOYovpfI08utIwecp4gUfj",
+	"B7RBbvmsALRWJlgWPKux2zH6DFZOfkraUWrZbJsMKOou7b2DfrtG2o8i66reb0ZViYcJ418DQ/bLD1rB",
+	"3kF/fh58mi2/wILXwHITxvn9sdxTnG3Dcjcu4xnM0/CNu+advn/lN8M8zzWV1mlull7go1vYSMR12ZSF",
+	"IkzbDYI9pNuegeJThohthoHtCUgUHaq8q4EfpMgDLGv1T9gFjD1Tke2d9xh9UK5rj3ox5jXeHnU9HLcK",
+	"lOs0PG18VBuGO5vhjvCau+a9Kf/WJNd3ZsWEZn62eOhlJbetce6Hm/yKTd64vnuU9t65+TZG7z8NG7FU",
+	"swL3yAIEHzqk5gwwawsTnX1oiQ+umSeeJtvINxtRk+1gE1OzYRjrYxh0xagalx70wOziDZWX3rhFlc99",
+	"soqa+5C5D7Zd0DGzXUbVADQLzau8Bw1yokkkQPHvNKHdLoSZEdEXMRzamlw0yhqIj3OfAZWXZs3vfO7U",
+	"t8d+XFJZBswN39nwnbvjO0ivZWqdj/n4ct6dWISX66kEikO7YtyrVDMZJ7r57c8/smidvr8F+YGrvoiA",
+	"2YgjG/PJV8dOnhnMxNvcU23GShzDmM5NUr5GfuIG33CUcY7iQLPhKRue8hWqRp0VucqXT1iCU4oui6Ge",
+	"sFCnEqa1njm1j566J++DJpPSlOXCaUlSfnznakcf7Wb11D4lvaUptbzTmbVA7WPk3dlrrF/B0zi26dCF",
+	"BArSp4pwrLYsMf9KEaY3KsWfhl5tNZk8m8ZhdhF5qil4vTGXdp4fWXW6Qix6wkZX3n1piXc8ZvxSORoZ",
+	"JJTbOl229BjPy45RHpGukD3QCsuJXcJQlUviSQiFjIjSdKieWh+3bhM7PBbn89WKOVz7CuYVaUy42fsr",
+	"57QRBTYsopzBJHpYKG4rRdIoleLL6WHeSn/VrlYJvtDJWi2ic0Ron5mVEC0KkSuWSjmBgfjEGuQceGQ/",
+	"JnpIbKsnzGXE37H2jC2XZ+O5/dbGKRt/uRBfQ+yJtUvPlHtwh0Er+H//9//872CR7nqOp9xHXLafzSag",
+	"3ZPX+NyscqMdbbSj6aw0Yy6LOJsTymTdyAbrMbQ4nnFKmXxuJlmBi/gWJ8vZWvwK1skmLBiD42fPX9Rf",
+	"/vOHV4W+LCO1tJbU0LI9TNHNhokr5IxtaITVx3AZrVy8fJ82m/tAbD8Vd9+q4rf2WiomzW8Y0IYBzZLl",
+	"DOJ0hiW0aZGeUQI5eVwP+1TSUIMsdUqaV7L7LCcWiXgGXYxLyRo12YL6iPkuvpcpgvX3/RNYEtRvgwxB",
+	"G8krqzWuoWWJIcQPli7aDT++IlJoLEqtcpKyX+Gkg6ckEXFMqLa1KgUPsSwWOSQKQsGjCvd0XlT3l7NZ",
+	"xU7bCe+1iQSdSo59B9iA9mAn4T1fCsMtdEL5UNcuush2gKcDcwSYFlcLEt4LPlQ0HF2VQ5pDzGxZ17Qx",
+	"gB0FWjPeUzu2SvRHx4z+sveP42fPd/f2G41Goa79Z/lxtWbMv5wVuGctyCBX1mQdhFpBh3GKoJvZotvo",
+	"5pKiqu2kdrihoY6HBksyHuz6jDFNtiTwyGCmRkleQdy1lWApOX37g+W/bbuO/8DzFpK0j8MQEt3KD7zd",
+	"2OjK317SMZp/ys3l7qPWsgS0Eq3HtHWuRWIrvOMkVQop/rCxNW3o58EUJMTAWQXOxwlHwd21uB0xCI20",
+	"+dlv5uVpjMRgM/LxT7ekihQj4NGFu7cfzMbzORUaotwE1gr2Xz5r2iv84PDo0eMnecfdVxDHwtbhu6Y9",
+	"1yJMLK3anbv934MFaNLGjHiSKnsWOhhruVPVqdw1/zksNP8Zg8G4jcyJIYtVLzAAmtUmeKPebdS7WQlR",
+	"aJoulQ8hWyiwSkjiUjeeYv2Uana6gyLsephqG8fG5muUk7bRN7bUdpu8O3ttpOgOVXB0gB16yJbAl2hs",
+	"5HTSNt+18MFtoxDKKywWGANJqO4rQqXTHFEMh6hhnlS2j7AEJeIrbOoXC5F0aHhpJksku0JV0dUYtINI",
+	"6KYK+0PEoHwTIZyNxrG4tlpkNac/GTy4OZ/mzZPEZeCUqAnd3ZK+0MLFJazI43HnD9WgeMNCNyz0rlio",
+	"M9jMzy/Xp7U9F5xDqEt9zBreLpx1zJQQ2ufQLCFSnYUVPCXWbwuub00iRZSGmQFKVSfEb5TAjRL4kGnd",
+	"mmw5hN42yqAWSZKj+9xKoZP5v8zqknZuH1w/rtuJpl5TdimbsoN33yztO0VidoXFLOxpr92cZ/B2PbfC",
+	"C6ZCfzF0Uk0uARJ7RRhen0ebZfeCKlwME2PNzHo3jH/D+B+M8YtkcdOf6z1ad5mmDKY3K/zVPv4if3qM",
+	"5qs8chnTmA/F3fBDz86/tWZ/fv2zas7nYNxUnf/aqs5HRRT3pOQ79d75XTdOhjsS3Id6tGq2+5TwJTfH",
+	"C6DRr35za6SMMz/hVCku7EOUxn+8MjLfGB049uRaWhsszAsSYAh+NWXMhd1f/Eg2gNl9WnME84tsznlo",
+	"wtFDcA8XxYYavh1qEBywOaZeigbmEq/WyoLdHLNkk2wpG6z7Cjrg5Er4dY4idyyV5AwxpHHcoaFFVjf6",
+	"yyuHeV/+6jwrjY6Ihn/ZSWWM/W0mhM2wHoeoRdr/qv+KvvC6+YbqVEKLXO3+hw1D7MMNefXm+Hn9/NXx",
+	"3uHRloJQgq6RzLFMvifvg8b7gHxPzKzbLmSxVhj3wj/rYxtTzm58QGLF87ih+knkH2fRxIcuhkkWMamH",
+	"SR4wedEHwiLCFFEaIy1pKIVSRII2t9xTEkmRkCi1tApY6JpFDXLMh2Tv5obQ8JKL6xiinjUlL+azWoje",
+	"7fnN41b6178q2g3mC0UycsVmqzKAzM5tnyECN3YxjMbE4JPodrHuN+1YU0pEhzUbU4Ui7kjvNW7ZbM0L",
+	"HRARqkkM1IWcumqtIxmI0xyWtcxdKSSaeuqxCGm8jPOSbLV/Pf7h+OLlx19fPnv1888/fTx+/frnXz+e",
+	"np385/HFy6r65KEEqqEoVSzpoESwFPwqYBRr59uwgaQfakFayqsuuiyvad2NMH+Vg+LSF3JR7t41Hk9t",
+	"oI/LjJ7aM2M9zniPWF6CNNoX164jVh+w0F9EBLeRzWaAP9hN98d1V5b5RBQR6q/FRaWxnS/ur7EmbVXN",
+	"zVbSCCrz7dyI992b7AxTLDcaxcNirj2FWci71loBv3rst/If1WG/opoQ9hZay8X1YW6kfldcxANFycxx",
+	"Bbk+TJu75Ju8S55jRc6cIr9TtgCMRVwjNVr5aoVbZscmUtWtWLJmg9cIeVfbu3A97slzu6qHpSGjVXG4",
+	"9pLb1ojctr25th722nLJgQUiKcvaK5GHBvU1UIVZxj0YgN0UFzDdGIfJdxCCUYO/Uy7pc0MGD0oGLlxc",
+	"oYGLGHwhiaEBLq4nEIB5HcJUMj1EnD5O2E8wfAU0Ahm0fvtgUPcZUAnyONV9/4196hd0qJuvPphR5FV1",
+	"6ixWmbZJJ85oEXhTwA5iu1vXl0rNuYZGEdSLDXZLEef5v1kUQe7U99+YVY6FC0eF/vM8stWrdd4almCt",
+	"/XywPEJ0fDRXHJrTHp5Ey2lLNV+mv5YXrq9hEWlX3reGM/sJM/oubMHWjRifEYt71nytSBxmpLZXcRBf",
+	"16sCDogcNRKlEs2D17m6h36ffJDr3Nw+Xmjc7Dwix6cnWCeLbA2o0iAJjQaMm6/wbtzOB8MfKpczSGNs",
+	"E5oda1dIouXQIK45HTNHHupkU3q38OZlnCjKo464IQMRQWE293XFfK+Axrpfw8NnHJRyB6IlCwsALJzM",
+	"7Yfb/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
