@@ -1,0 +1,280 @@
+// Package config turns environment variables (and a few flags) into wagate's
+// typed Config, with documented defaults and validation. Nothing reads the
+// environment anywhere else.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults.
+const (
+	DefaultAddr             = ":3000"
+	DefaultDatabaseURL      = "postgres://postgres@127.0.0.1:5432/wagate?sslmode=disable"
+	DefaultLogLevel         = "info"
+	DefaultRateGeneral      = 100
+	DefaultRateMessages     = 30
+	DefaultRateSessions     = 10
+	DefaultRateQRSeconds    = 5
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultMaxImageBodySize = 16 << 20
+	DefaultShutdownTimeout  = 15 * time.Second
+)
+
+// Config is wagate's whole configuration.
+type Config struct {
+	// Addr is the HTTP listen address. WAGATE_ADDR, flag -addr. Defaults to ":3000".
+	Addr string
+	// DatabaseURL is the PostgreSQL connection URL; the database is created
+	// when missing. DATABASE_URL, flag -database-url. Defaults to
+	// DefaultDatabaseURL.
+	DatabaseURL string
+	// AdminKey is the master admin key (must start with "wamk_"). When empty,
+	// one is generated on the very first start, printed once, and only its
+	// hash is stored. WAGATE_ADMIN_KEY. Defaults to empty.
+	AdminKey string
+	// LogLevel is the zerolog level (trace, debug, info, warn, error).
+	// WAGATE_LOG_LEVEL, flag -log-level. Defaults to "info".
+	LogLevel string
+	// RateLimits are the default per-node limits; 0 turns one off.
+	RateLimits RateLimits
+	// MaxBodyBytes caps request bodies. WAGATE_MAX_BODY_BYTES. Defaults to 1 MiB.
+	MaxBodyBytes int64
+	// MaxImageBodyBytes caps the body of POST /sessions/{id}/send/image.
+	// WAGATE_MAX_IMAGE_BODY_BYTES. Defaults to 16 MiB.
+	MaxImageBodyBytes int64
+	// Sandbox turns on the simulated WhatsApp (sandbox endpoints).
+	// WAGATE_SANDBOX. Defaults to false.
+	Sandbox bool
+	// SandboxURL is the address of a shared simulator process; empty runs it
+	// in-process. WAGATE_SANDBOX_URL. Defaults to empty.
+	SandboxURL string
+	// WebhookAllowPrivate allows webhook URLs that resolve to private,
+	// loopback or link-local addresses. WAGATE_WEBHOOK_ALLOW_PRIVATE.
+	// Defaults to false.
+	WebhookAllowPrivate bool
+	// WSCompression enables WebSocket compression towards WhatsApp.
+	// WAGATE_WS_COMPRESSION. Defaults to false.
+	WSCompression bool
+	// ShutdownTimeout bounds graceful shutdown. WAGATE_SHUTDOWN_TIMEOUT.
+	// Defaults to 15s.
+	ShutdownTimeout time.Duration
+}
+
+// RateLimits are the server-wide default limits. Managed API keys may carry
+// their own General, Messages and Sessions values, which override these.
+type RateLimits struct {
+	// General is requests per minute per key. WAGATE_RATE_LIMIT_GENERAL. Defaults to 100.
+	General int
+	// Messages is sends per minute per session. WAGATE_RATE_LIMIT_MESSAGES. Defaults to 30.
+	Messages int
+	// Sessions is session creations per hour per key. WAGATE_RATE_LIMIT_SESSIONS. Defaults to 10.
+	Sessions int
+	// QRSeconds is the minimum interval between QR requests per session.
+	// WAGATE_RATE_LIMIT_QR_SECONDS. Defaults to 5.
+	QRSeconds int
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		Addr:        DefaultAddr,
+		DatabaseURL: DefaultDatabaseURL,
+		LogLevel:    DefaultLogLevel,
+		RateLimits: RateLimits{
+			General:   DefaultRateGeneral,
+			Messages:  DefaultRateMessages,
+			Sessions:  DefaultRateSessions,
+			QRSeconds: DefaultRateQRSeconds,
+		},
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		MaxImageBodyBytes: DefaultMaxImageBodySize,
+		ShutdownTimeout:   DefaultShutdownTimeout,
+	}
+}
+
+// variable describes one environment variable for parsing and for --help.
+type variable struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+}
+
+func intVar(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func int64Var(dst func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func boolVar(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not a boolean (true/false/1/0)")
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
+func stringVar(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+var variables = []variable{
+	{"WAGATE_ADDR", DefaultAddr, "HTTP listen address (flag -addr)", stringVar(func(c *Config) *string { return &c.Addr })},
+	{"DATABASE_URL", DefaultDatabaseURL, "PostgreSQL URL; the database is created if missing (flag -database-url)", stringVar(func(c *Config) *string { return &c.DatabaseURL })},
+	{"WAGATE_ADMIN_KEY", "", "master admin key (wamk_...); if unset, one is generated on first start, printed once, and only its hash stored", stringVar(func(c *Config) *string { return &c.AdminKey })},
+	{"WAGATE_LOG_LEVEL", DefaultLogLevel, "log level: trace, debug, info, warn, error (flag -log-level)", stringVar(func(c *Config) *string { return &c.LogLevel })},
+	{"WAGATE_RATE_LIMIT_GENERAL", "100", "requests per minute per key; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.General })},
+	{"WAGATE_RATE_LIMIT_MESSAGES", "30", "sends per minute per session; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.Messages })},
+	{"WAGATE_RATE_LIMIT_SESSIONS", "10", "session creations per hour per key; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.Sessions })},
+	{"WAGATE_RATE_LIMIT_QR_SECONDS", "5", "minimum seconds between QR requests per session; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.QRSeconds })},
+	{"WAGATE_MAX_BODY_BYTES", "1048576", "maximum request body size in bytes (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxBodyBytes })},
+	{"WAGATE_MAX_IMAGE_BODY_BYTES", "16777216", "maximum body size of POST /sessions/{id}/send/image", int64Var(func(c *Config) *int64 { return &c.MaxImageBodyBytes })},
+	{"WAGATE_SANDBOX", "false", "enable the simulated WhatsApp and the /sandbox endpoints", boolVar(func(c *Config) *bool { return &c.Sandbox })},
+	{"WAGATE_SANDBOX_URL", "", "address of a shared simulator process (empty: in-process)", stringVar(func(c *Config) *string { return &c.SandboxURL })},
+	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private/loopback addresses", boolVar(func(c *Config) *bool { return &c.WebhookAllowPrivate })},
+	{"WAGATE_WS_COMPRESSION", "false", "enable WebSocket compression towards WhatsApp", boolVar(func(c *Config) *bool { return &c.WSCompression })},
+	{"WAGATE_SHUTDOWN_TIMEOUT", "15s", "how long graceful shutdown waits for requests in flight", func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not a duration (e.g. 15s)")
+		}
+		c.ShutdownTimeout = d
+		return nil
+	}},
+}
+
+// Load builds a Config from defaults, then the environment (getenv), then
+// the flags in args (-addr, -database-url, -log-level). It returns the
+// remaining positional arguments and flag.ErrHelp for -h/--help.
+func Load(getenv func(string) string, args []string, usageOut io.Writer) (Config, []string, error) {
+	c := Default()
+	var errs []error
+	for _, v := range variables {
+		raw := getenv(v.name)
+		if raw == "" {
+			continue
+		}
+		if err := v.set(&c, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.name, raw, err))
+		}
+	}
+	if len(errs) > 0 {
+		return c, nil, errors.Join(errs...)
+	}
+	fs := flag.NewFlagSet("wagate", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address (WAGATE_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (DATABASE_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level (WAGATE_LOG_LEVEL)")
+	fs.Usage = func() { Usage(usageOut) }
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("WAGATE_ADDR must not be empty"))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, errors.New("DATABASE_URL must be a postgres:// URL"))
+	}
+	if c.AdminKey != "" && !strings.HasPrefix(c.AdminKey, "wamk_") {
+		errs = append(errs, errors.New("WAGATE_ADMIN_KEY must start with wamk_"))
+	} else if c.AdminKey != "" && len(c.AdminKey) < len("wamk_")+16 {
+		errs = append(errs, errors.New("WAGATE_ADMIN_KEY is too short (at least 16 characters after wamk_)"))
+	}
+	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
+		errs = append(errs, fmt.Errorf("WAGATE_LOG_LEVEL %q is not a level (trace, debug, info, warn, error)", c.LogLevel))
+	}
+	for name, n := range map[string]int{
+		"WAGATE_RATE_LIMIT_GENERAL":    c.RateLimits.General,
+		"WAGATE_RATE_LIMIT_MESSAGES":   c.RateLimits.Messages,
+		"WAGATE_RATE_LIMIT_SESSIONS":   c.RateLimits.Sessions,
+		"WAGATE_RATE_LIMIT_QR_SECONDS": c.RateLimits.QRSeconds,
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s must be 0 (off) or positive", name))
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("WAGATE_MAX_BODY_BYTES must be positive"))
+	}
+	if c.MaxImageBodyBytes < c.MaxBodyBytes {
+		errs = append(errs, errors.New("WAGATE_MAX_IMAGE_BODY_BYTES must be at least WAGATE_MAX_BODY_BYTES"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("WAGATE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Level returns the parsed log level (info when invalid; Validate catches that).
+func (c *Config) Level() zerolog.Level {
+	l, err := zerolog.ParseLevel(c.LogLevel)
+	if err != nil {
+		return zerolog.InfoLevel
+	}
+	return l
+}
+
+// Usage prints the command line help with every environment variable.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, `wagate: self-hosted WhatsApp HTTP API gateway
+
+Usage:
+  wagate [serve] [flags]   migrate the database, then serve the API (default)
+  wagate migrate [flags]   apply pending database migrations and exit
+  wagate --help            show this help
+
+Flags:
+  -addr string           HTTP listen address (WAGATE_ADDR)
+  -database-url string   PostgreSQL URL (DATABASE_URL)
+  -log-level string      log level (WAGATE_LOG_LEVEL)
+
+Environment:
+`)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, v := range variables {
+		def := v.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.name, def, v.help)
+	}
+	_ = tw.Flush()
+}

@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// Store implements internal/gateway's storage ports on one pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool returns the store's pool (for wiring other adapters on the same pool).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+var (
+	_ gateway.SessionStore       = (*Store)(nil)
+	_ gateway.SessionStatusStore = (*Store)(nil)
+	_ gateway.KeyStore           = (*Store)(nil)
+	_ gateway.ReadinessChecker   = (*Store)(nil)
+)
+
+const sessionColumns = `id, name, state, webhook_url, metadata, owner_key_id, jid, phone,
+	push_name, connected_at, last_seen_at, last_error, created_at`
+
+func scanSession(row pgx.Row) (gateway.Session, error) {
+	var s gateway.Session
+	var state string
+	var meta []byte
+	err := row.Scan(&s.ID, &s.Name, &state, &s.WebhookURL, &meta, &s.OwnerKeyID, &s.JID, &s.Phone,
+		&s.PushName, &s.ConnectedAt, &s.LastSeenAt, &s.LastError, &s.CreatedAt)
+	if err != nil {
+		return s, err
+	}
+	s.State = gateway.SessionState(state)
+	if len(meta) > 0 {
+		if err := json.Unmarshal(meta, &s.Metadata); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// CreateSession implements gateway.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, n gateway.NewSession) (gateway.Session, error) {
+	meta := n.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return gateway.Session{}, gateway.Wrap(gateway.CodeInvalid, "metadata is not valid JSON", err)
+	}
+	var out gateway.Session
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if n.OwnerKeyID != nil && n.MaxSessions > 0 {
+			// Lock the owner's key row so that concurrent creations count
+			// each other.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM api_keys WHERE id = $1 FOR UPDATE`, *n.OwnerKeyID); err != nil {
+				return err
+			}
+			var count int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE owner_key_id = $1`, *n.OwnerKeyID).Scan(&count); err != nil {
+				return err
+			}
+			if count >= n.MaxSessions {
+				return gateway.E(gateway.CodeForbidden, gateway.MsgMaxSessions)
+			}
+		}
+		row := tx.QueryRow(ctx, `
+			INSERT INTO sessions (id, name, state, webhook_url, metadata, owner_key_id)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING `+sessionColumns,
+			uuid.New(), n.Name, string(gateway.StateStarting), n.WebhookURL, metaJSON, n.OwnerKeyID)
+		var err error
+		if out, err = scanSession(row); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO session_keys (session_id, key_hash) VALUES ($1, $2)`, out.ID, n.KeyHash[:])
+		return err
+	})
+	return out, interpretError(err, gateway.MsgSessionNotFound, gateway.MsgSessionNameTaken)
+}
+
+// GetSession implements gateway.SessionStore.
+func (s *Store) GetSession(ctx context.Context, id uuid.UUID) (gateway.Session, error) {
+	out, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	return out, interpretError(err, gateway.MsgSessionNotFound, "")
+}
+
+// ListSessions implements gateway.SessionStore.
+func (s *Store) ListSessions(ctx context.Context, ownerKeyID *string) ([]gateway.Session, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE $1::text IS NULL OR owner_key_id = $1
+		ORDER BY created_at, id`, ownerKeyID)
+	if err != nil {
+		return nil, interpretError(err, "", "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gateway.Session, error) { return scanSession(r) })
+	if out == nil {
+		out = []gateway.Session{}
+	}
+	return out, interpretError(err, "", "")
+}
+
+// DeleteSession implements gateway.SessionStore. Keys and events go with
+// the session (ON DELETE CASCADE).
+func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
+	if err != nil {
+		return interpretError(err, "", "")
+	}
+	if tag.RowsAffected() == 0 {
+		return gateway.E(gateway.CodeNotFound, gateway.MsgSessionNotFound)
+	}
+	return nil
+}
+
+// UpdateStatus implements gateway.SessionStatusStore: it writes u and records
+// a session.state event {state, previousState, jid?, lastError?} in one
+// transaction.
+func (s *Store) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.StatusUpdate) error {
+	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var prev string
+		err := tx.QueryRow(ctx, `SELECT state FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&prev)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gateway.Wrap(gateway.CodeNotFound, gateway.MsgSessionNotFound, err)
+		}
+		if err != nil {
+			return err
+		}
+		var lastError *string
+		clearError := false
+		if u.LastError != nil {
+			if *u.LastError == "" {
+				clearError = true
+			} else {
+				lastError = u.LastError
+			}
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE sessions SET
+				state = $2,
+				jid = COALESCE($3, jid),
+				phone = COALESCE($4, phone),
+				push_name = COALESCE($5, push_name),
+				connected_at = COALESCE($6, connected_at),
+				last_seen_at = COALESCE($7, last_seen_at),
+				last_error = CASE WHEN $9 THEN NULL ELSE COALESCE($8, last_error) END,
+				updated_at = now()
+			WHERE id = $1`,
+			id, string(u.State), u.JID, u.Phone, u.PushName, u.ConnectedAt, u.LastSeenAt, lastError, clearError)
+		if err != nil {
+			return err
+		}
+		data := map[string]any{"state": string(u.State), "previousState": prev}
+		if u.JID != nil {
+			data["jid"] = *u.JID
+		}
+		if lastError != nil {
+			data["lastError"] = *lastError
+		}
+		_, err = RecordEvent(ctx, tx, id, EventSessionState, data)
+		return err
+	})
+}
+
+// TouchLastSeen implements gateway.SessionStatusStore.
+func (s *Store) TouchLastSeen(ctx context.Context, id uuid.UUID, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, at)
+	if err != nil {
+		return interpretError(err, "", "")
+	}
+	if tag.RowsAffected() == 0 {
+		return gateway.E(gateway.CodeNotFound, gateway.MsgSessionNotFound)
+	}
+	return nil
+}
+
+// Ready implements gateway.ReadinessChecker: the database answers and every
+// embedded migration is applied.
+func (s *Store) Ready(ctx context.Context) (map[string]string, error) {
+	checks := map[string]string{"database": "ok", "migrations": "ok"}
+	if err := s.pool.Ping(ctx); err != nil {
+		checks["database"] = "unreachable"
+		checks["migrations"] = "unknown"
+		return checks, gateway.Wrap(gateway.CodeUnavailable, "Database unreachable", err)
+	}
+	pending, err := Pending(ctx, s.pool)
+	if err != nil {
+		checks["migrations"] = "unknown"
+		return checks, gateway.Wrap(gateway.CodeUnavailable, "Migration state unknown", err)
+	}
+	if len(pending) > 0 {
+		checks["migrations"] = "pending"
+		return checks, gateway.E(gateway.CodeUnavailable, "Database migrations pending")
+	}
+	return checks, nil
+}
