@@ -1,0 +1,347 @@
+package wasim
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.mau.fi/libsignal/ecc"
+	"go.mau.fi/libsignal/keys/identity"
+	"go.mau.fi/libsignal/keys/prekey"
+	"go.mau.fi/libsignal/protocol"
+	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/util/optional"
+	"go.mau.fi/util/random"
+	"google.golang.org/protobuf/proto"
+
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/util/keys"
+
+	"github.com/wagate-dev/wagate/internal/wasim/memstore"
+)
+
+// account is one WhatsApp account: a simulated primary device (the phone,
+// device 0) and zero or more real companion devices (whatsmeow clients).
+type account struct {
+	s        *Server
+	pn       string // phone number user part
+	lid      string // LID user part
+	pushName string
+
+	primary    *simDevice
+	companions map[uint16]*companion
+	nextDevID  uint16
+
+	blocklist  []string
+	pictureURL string
+
+	// app state (server side: opaque patches per collection)
+	patches map[string][][]byte
+
+	phone   *Phone
+	contact *Contact
+}
+
+// uploadedPreKey is a one-time prekey a companion uploaded.
+type uploadedPreKey struct {
+	ID  uint32
+	Pub [32]byte
+}
+
+// companion is a linked (real) client device.
+type companion struct {
+	acct        *account
+	id          uint16
+	noisePub    [32]byte
+	identityPub [32]byte
+	regID       uint32
+	skeyID      uint32
+	skeyPub     [32]byte
+	skeySig     [64]byte
+	keyIndex    uint32
+	platform    string
+	preKeys     []uploadedPreKey
+
+	queue []*pendingStanza
+
+	conn     *conn
+	loggedIn bool
+	frozen   bool
+	// keyShared is set once the phone queued the app-state key share.
+	keyShared bool
+}
+
+// pendingStanza is a stanza waiting for the device's receipt or ack.
+type pendingStanza struct {
+	Key  string // class:type:id
+	Node []byte // binary.Marshal output
+}
+
+func (d *companion) jid() types.JID {
+	return types.JID{User: d.acct.pn, Server: types.DefaultUserServer, Device: d.id}
+}
+
+func (d *companion) lidJID() types.JID {
+	return types.JID{User: d.acct.lid, Server: types.HiddenUserServer, Device: d.id}
+}
+
+func (a *account) pnJID() types.JID {
+	return types.NewJID(a.pn, types.DefaultUserServer)
+}
+
+func (a *account) lidJID() types.JID {
+	return types.NewJID(a.lid, types.HiddenUserServer)
+}
+
+func (a *account) sortedCompanionIDs() []uint16 {
+	return slices.Sorted(maps.Keys(a.companions))
+}
+
+// normalizePhone strips everything but digits and a JID suffix.
+func normalizePhone(phone string) string {
+	if u, _, ok := strings.Cut(phone, "@"); ok {
+		phone = u
+	}
+	if u, _, ok := strings.Cut(phone, ":"); ok {
+		phone = u
+	}
+	var b strings.Builder
+	for _, r := range phone {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// lidFor derives the account's LID deterministically from its number.
+func lidFor(pn string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("wasim-lid:" + pn))
+	return fmt.Sprintf("%d", 100000000000000+h.Sum64()%800000000000000)
+}
+
+// accountLocked returns (creating if needed) the account for a number.
+func (s *Server) accountLocked(phone string) *account {
+	pn := normalizePhone(phone)
+	if a := s.accounts[pn]; a != nil {
+		return a
+	}
+	a := &account{
+		s:          s,
+		pn:         pn,
+		lid:        lidFor(pn),
+		pushName:   "User " + pn,
+		companions: map[uint16]*companion{},
+		nextDevID:  1,
+		patches:    map[string][][]byte{},
+	}
+	a.primary = s.newSimDevice(a)
+	a.phone = &Phone{acct: a, s: s, appState: newPhoneAppState()}
+	a.contact = &Contact{acct: a, s: s}
+	s.accounts[pn] = a
+	s.byLID[a.lid] = a
+	s.persistAccountLocked(a)
+	return a
+}
+
+// accountByJIDLocked finds an account by PN or LID JID (any device).
+func (s *Server) accountByJIDLocked(jid types.JID) *account {
+	switch jid.Server {
+	case types.DefaultUserServer, types.LegacyUserServer:
+		return s.accounts[jid.User]
+	case types.HiddenUserServer:
+		return s.byLID[jid.User]
+	}
+	return nil
+}
+
+// simDevice is a device the simulator runs itself (a phone or a contact's
+// only device). It holds real Signal state in a whatsmeow store.Device.
+type simDevice struct {
+	mu    sync.Mutex
+	acct  *account
+	store *store.Device
+
+	recvMu   sync.Mutex
+	received []Received
+	notify   chan struct{}
+}
+
+func (s *Server) newSimDevice(a *account) *simDevice {
+	dev := s.newSimStore(a)
+	return &simDevice{acct: a, store: dev, notify: make(chan struct{})}
+}
+
+// newSimStore creates the store.Device of a simulated primary device.
+func (s *Server) newSimStore(a *account) *store.Device {
+	lids := memstore.NewLIDMap()
+	ident := keys.NewKeyPair()
+	dev := &store.Device{
+		NoiseKey:       keys.NewKeyPair(),
+		IdentityKey:    ident,
+		RegistrationID: binary.BigEndian.Uint32(random.Bytes(4)) & 0x3fff,
+		AdvSecretKey:   random.Bytes(32),
+		LIDs:           lids,
+		Initialized:    true,
+	}
+	dev.SignedPreKey = ident.CreateSignedPreKey(1)
+	pn := types.NewJID(a.pn, types.DefaultUserServer)
+	dev.ID = &pn
+	dev.LID = types.NewJID(a.lid, types.HiddenUserServer)
+	dev.SetAllStores(memstore.New(lids))
+	return dev
+}
+
+// addrOf is the Signal address a simulated device uses for a peer device:
+// always the LID device JID, so PN- and LID-addressed traffic share one session.
+func (s *Server) canonicalAddrLocked(jid types.JID) types.JID {
+	if jid.Server == types.HiddenUserServer {
+		return jid
+	}
+	if a := s.accountByJIDLocked(jid); a != nil {
+		return types.JID{User: a.lid, Server: types.HiddenUserServer, Device: jid.Device}
+	}
+	return jid
+}
+
+func padMessage(plaintext []byte) []byte {
+	pad := random.Bytes(1)[0] & 0xf
+	if pad == 0 {
+		pad = 0xf
+	}
+	out := slices.Clone(plaintext)
+	for i := 0; i < int(pad); i++ {
+		out = append(out, pad)
+	}
+	return out
+}
+
+func unpadMessage(plaintext []byte) ([]byte, error) {
+	if len(plaintext) == 0 {
+		return nil, fmt.Errorf("empty plaintext")
+	}
+	n := int(plaintext[len(plaintext)-1])
+	if n == 0 || n > len(plaintext) {
+		return nil, fmt.Errorf("bad padding")
+	}
+	return plaintext[:len(plaintext)-n], nil
+}
+
+// encrypt encrypts a message for the peer address, building a session from
+// the bundle returned by getBundle when there is none.
+func (d *simDevice) encrypt(ctx context.Context, addr types.JID, msg *waE2E.Message, getBundle func() (*prekey.Bundle, error)) (string, []byte, error) {
+	plaintext, err := proto.Marshal(msg)
+	if err != nil {
+		return "", nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sa := addr.SignalAddress()
+	builder := session.NewBuilderFromSignal(d.store, sa, store.SignalProtobufSerializer)
+	has, err := d.store.ContainsSession(ctx, sa)
+	if err != nil {
+		return "", nil, err
+	}
+	if !has {
+		bundle, err := getBundle()
+		if err != nil {
+			return "", nil, fmt.Errorf("prekey bundle for %s: %w", addr, err)
+		}
+		if err = builder.ProcessBundle(ctx, bundle); err != nil {
+			return "", nil, fmt.Errorf("process bundle for %s: %w", addr, err)
+		}
+	}
+	ct, err := session.NewCipher(builder, sa).Encrypt(ctx, padMessage(plaintext))
+	if err != nil {
+		return "", nil, fmt.Errorf("encrypt for %s: %w", addr, err)
+	}
+	encType := "msg"
+	if ct.Type() == protocol.PREKEY_TYPE {
+		encType = "pkmsg"
+	}
+	return encType, ct.Serialize(), nil
+}
+
+// decrypt decrypts a pkmsg/msg from the peer address.
+func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string, ct []byte) (*waE2E.Message, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sa := addr.SignalAddress()
+	ser := store.SignalProtobufSerializer
+	cipher := session.NewCipher(session.NewBuilderFromSignal(d.store, sa, ser), sa)
+	var pt []byte
+	switch encType {
+	case "pkmsg":
+		m, err := protocol.NewPreKeySignalMessageFromBytes(ct, ser.PreKeySignalMessage, ser.SignalMessage)
+		if err != nil {
+			return nil, err
+		}
+		if pt, err = cipher.DecryptMessage(ctx, m); err != nil {
+			return nil, err
+		}
+	case "msg":
+		m, err := protocol.NewSignalMessageFromBytes(ct, ser.SignalMessage)
+		if err != nil {
+			return nil, err
+		}
+		if pt, err = cipher.Decrypt(ctx, m); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unsupported enc type %q", encType)
+	}
+	pt, err := unpadMessage(pt)
+	if err != nil {
+		return nil, err
+	}
+	var msg waE2E.Message
+	if err = proto.Unmarshal(pt, &msg); err != nil {
+		return nil, err
+	}
+	return &msg, nil
+}
+
+// bundle returns the simulated device's own prekey bundle with a fresh
+// one-time prekey.
+func (d *simDevice) bundle(ctx context.Context) (regID uint32, ident [32]byte, skey *keys.PreKey, otk *keys.PreKey, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	otk, err = d.store.PreKeys.GenOnePreKey(ctx)
+	return d.store.RegistrationID, *d.store.IdentityKey.Pub, d.store.SignedPreKey, otk, err
+}
+
+// companionBundleLocked builds a libsignal bundle for a companion from its
+// uploads, consuming one one-time prekey.
+func (s *Server) companionBundleLocked(d *companion) *prekey.Bundle {
+	var pkID *optional.Uint32
+	var pkPub ecc.ECPublicKeyable
+	if len(d.preKeys) > 0 {
+		pk := d.preKeys[0]
+		d.preKeys = d.preKeys[1:]
+		pkID = optional.NewOptionalUint32(pk.ID)
+		pkPub = ecc.NewDjbECPublicKey(pk.Pub)
+		s.persistCompanionLocked(d)
+		s.checkLowPreKeysLocked(d)
+	} else {
+		pkID = optional.NewEmptyUint32()
+	}
+	return prekey.NewBundle(d.regID, uint32(d.id), pkID, d.skeyID, pkPub,
+		ecc.NewDjbECPublicKey(d.skeyPub), d.skeySig, identity.NewKey(ecc.NewDjbECPublicKey(d.identityPub)))
+}
+
+func (s *Server) removeCompanionLocked(d *companion) {
+	delete(d.acct.companions, d.id)
+	d.loggedIn = false
+	s.deleteCompanionLocked(d)
+	s.notifyDevicesChangedLocked(d.acct)
+}
+
+type prekeyBundle = prekey.Bundle
