@@ -1,0 +1,327 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Exact texts of the message and chat operations (chat-management.md).
+const (
+	MsgChatDeleted       = "Chat deleted successfully"
+	MsgChatArchived      = "Chat archived successfully"
+	MsgChatUnarchived    = "Chat unarchived successfully"
+	MsgChatMarkedUnread  = "Chat marked as unread"
+	MsgMessageDeleted    = "Message deleted successfully"
+	MsgMessageEdited     = "Message edited successfully"
+	MsgMessagePinned     = "Message pinned successfully"
+	MsgMessageUnpinned   = "Message unpinned successfully"
+	MsgReactionSent      = "Reaction sent successfully"
+	MsgMessageStarred    = "Message starred successfully"
+	MsgMessageUnstarred  = "Message unstarred successfully"
+	MsgContactBlocked    = "Contact blocked successfully"
+	MsgContactUnblocked  = "Contact unblocked successfully"
+	MsgTextRequired      = "text is required and must not be empty"
+	MsgBadEmoji          = "emoji must be a single emoji, or an empty string to remove the reaction"
+	MsgBadPinDuration    = "duration must be one of 24h, 7d, 30d"
+	MsgQuotedNotFound    = "Quoted message not found"
+	MsgIdempotencyBusy   = "A request with this Idempotency-Key is still being processed; retry shortly"
+	MsgIdempotencyReused = "This Idempotency-Key was already used for a different request"
+)
+
+// Rules of the message operations.
+const (
+	DeleteWindow       = 48 * time.Hour   // revoke for everyone
+	EditWindow         = 15 * time.Minute // edit own text messages
+	DefaultPinDuration = 24 * time.Hour
+	IdempotencyTTL     = 24 * time.Hour
+)
+
+// PinDurations are the pin lengths WhatsApp offers, by API name.
+var PinDurations = map[string]time.Duration{
+	"24h": 24 * time.Hour,
+	"7d":  7 * 24 * time.Hour,
+	"30d": 30 * 24 * time.Hour,
+}
+
+// MessageType is the kind of a stored message (openapi Message.type).
+type MessageType string
+
+// Message types.
+const (
+	TypeText     MessageType = "text"
+	TypeImage    MessageType = "image"
+	TypeVideo    MessageType = "video"
+	TypeAudio    MessageType = "audio"
+	TypeDocument MessageType = "document"
+	TypeSticker  MessageType = "sticker"
+	TypeLocation MessageType = "location"
+	TypeContact  MessageType = "contact"
+	TypePoll     MessageType = "poll"
+	TypeOther    MessageType = "other"
+)
+
+// Reaction is one sender's current reaction to a message.
+type Reaction struct {
+	Sender    string    `json:"sender"`
+	Emoji     string    `json:"emoji"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// Message is a stored message. JIDs are full JIDs without device parts;
+// ChatJID and Sender are in phone form wherever the number is known.
+// The JSON form is the openapi Message schema (also the webhook payload).
+type Message struct {
+	ID          string      `json:"id"`
+	ChatJID     string      `json:"chatJid"`
+	Sender      string      `json:"sender"`
+	FromMe      bool        `json:"fromMe"`
+	Timestamp   time.Time   `json:"timestamp"` // server timestamp
+	Type        MessageType `json:"type"`
+	Text        *string     `json:"text"` // text or caption; the edited text once edited
+	QuotedID    *string     `json:"quotedMessageId"`
+	Edited      bool        `json:"edited"`
+	Revoked     bool        `json:"revoked"`
+	Starred     bool        `json:"starred"`
+	PinnedUntil *time.Time  `json:"pinnedUntil"`
+	Reactions   []Reaction  `json:"reactions"`
+
+	// Not part of the API shape.
+	OriginalText *string   `json:"-"` // text before any edit
+	EditedAt     time.Time `json:"-"` // zero if never edited
+}
+
+// Chat is a stored chat. Deleted chats keep their row (so a new message
+// brings them back) but have no messages and are not listed.
+type Chat struct {
+	JID           string      `json:"jid"`
+	Name          *string     `json:"name"`
+	Archived      bool        `json:"archived"`
+	MarkedUnread  bool        `json:"markedUnread"`
+	UnreadCount   int         `json:"unreadCount"`
+	LastMessage   *MessageKey `json:"-"`
+	LastMessageAt *time.Time  `json:"lastMessageAt"`
+	Deleted       bool        `json:"-"`
+}
+
+// MessageKey identifies a message for protocol operations (WhatsApp's
+// MessageKey): the chat, the id, who sent it.
+type MessageKey struct {
+	ChatJID string
+	ID      string
+	FromMe  bool
+	Sender  string // author JID; for groups the participant
+}
+
+// Key returns m's message key.
+func (m *Message) Key() MessageKey {
+	return MessageKey{ChatJID: m.ChatJID, ID: m.ID, FromMe: m.FromMe, Sender: m.Sender}
+}
+
+// ChatRef is a chat as the store and WhatsApp know it: the canonical JID
+// (phone form when known) and every other JID the same chat is reached by
+// (its LID). Lookups match any of them.
+type ChatRef struct {
+	JID  string
+	Alts []string
+}
+
+// All returns JID followed by Alts.
+func (c ChatRef) All() []string { return append([]string{c.JID}, c.Alts...) }
+
+// Page is a cursor page request; Cursor is opaque to clients.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// ChatFilter selects chats for listing; nil fields do not filter.
+type ChatFilter struct {
+	Archived *bool
+	Unread   *bool
+}
+
+// ReceiptType is the kind of a delivery receipt.
+type ReceiptType string
+
+// Receipt types, in increasing order of progress.
+const (
+	ReceiptDelivered ReceiptType = "delivered"
+	ReceiptRead      ReceiptType = "read"
+	ReceiptPlayed    ReceiptType = "played"
+)
+
+// ChangeKind is the kind of an InboundChange.
+type ChangeKind string
+
+// Change kinds. Message changes name a target message; chat changes name a
+// chat.
+const (
+	ChangeEdit       ChangeKind = "edit"
+	ChangeRevoke     ChangeKind = "revoke"
+	ChangeReaction   ChangeKind = "reaction"
+	ChangePin        ChangeKind = "pin" // Until nil means unpinned
+	ChangeStar       ChangeKind = "star"
+	ChangeArchive    ChangeKind = "archive"
+	ChangeMarkUnread ChangeKind = "mark_unread" // Flag true = unread, false = read
+	ChangeDeleteChat ChangeKind = "delete_chat"
+	ChangeReceipt    ChangeKind = "receipt"
+)
+
+// InboundChange is a change to stored messages or chats that WhatsApp
+// reported: made by a contact (edit, revoke, reaction, pin), on the phone
+// (archive, mark read/unread, delete chat, star), or a receipt.
+type InboundChange struct {
+	Kind      ChangeKind
+	Chat      ChatRef
+	TargetID  string      // message changes; receipts use TargetIDs
+	TargetIDs []string    // receipts
+	Sender    string      // who made the change (reaction sender, editor)
+	FromMe    bool        // the change was made by this account (another device)
+	Text      string      // edit: new text
+	Emoji     string      // reaction: "" removes
+	Flag      bool        // archive / mark unread / star value
+	Until     *time.Time  // pin: pinned until; nil = unpinned
+	Receipt   ReceiptType // receipts
+	Timestamp time.Time
+}
+
+// InboundBatch is what WhatsApp delivered in one event: new messages and
+// changes, stored in one transaction together with their webhook events.
+type InboundBatch struct {
+	Messages []Message
+	Changes  []InboundChange
+	// HistorySync marks messages from a history sync: they are subject to
+	// the history cutoff and produce no webhook events.
+	HistorySync bool
+	// ChatNames names chats (from history sync or push names).
+	ChatNames map[string]string
+}
+
+// MessageSink receives what a session's WhatsApp connection delivered. It
+// must return nil only once the batch is durably stored; an error makes the
+// WhatsApp side withhold the acknowledgement so WhatsApp redelivers.
+type MessageSink interface {
+	StoreInbound(ctx context.Context, sessionID uuid.UUID, b InboundBatch) error
+}
+
+// MessageStore persists messages, chats and their fate. Every method that
+// records a change also records its webhook event in the same transaction.
+// Lookups take a ChatRef and match any of its JIDs.
+type MessageStore interface {
+	MessageSink
+
+	// GetMessage returns the message id within chat; CodeNotFound with
+	// MsgMessageNotFound if there is none.
+	GetMessage(ctx context.Context, sessionID uuid.UUID, chat ChatRef, id string) (*Message, error)
+	// FindMessage returns the message id in any chat of the session (for
+	// replies, where only the id is given); CodeNotFound if none.
+	FindMessage(ctx context.Context, sessionID uuid.UUID, id string) (*Message, error)
+	// ListMessages lists a chat's messages, newest first.
+	ListMessages(ctx context.Context, sessionID uuid.UUID, chat ChatRef, p Page) ([]Message, string, error)
+	// GetChat returns the chat, or a zero Chat with JID set if unknown.
+	GetChat(ctx context.Context, sessionID uuid.UUID, chat ChatRef) (*Chat, error)
+	// ListChats lists chats that are not deleted, most recent first.
+	ListChats(ctx context.Context, sessionID uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
+
+	// SaveSent stores a message this gateway just sent and records
+	// message.sent.
+	SaveSent(ctx context.Context, sessionID uuid.UUID, m Message) error
+	// ApplyChanges stores the effect of operations this gateway performed
+	// (edit, revoke, reaction, pin, star, archive, mark unread, delete chat)
+	// and records their events.
+	ApplyChanges(ctx context.Context, sessionID uuid.UUID, changes []InboundChange) error
+
+	// DeleteExpired removes messages older than before (retention) and
+	// returns how many were removed.
+	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
+}
+
+// IdempotencyState is the outcome of claiming an Idempotency-Key.
+type IdempotencyState int
+
+// Claim outcomes.
+const (
+	IdemClaimed  IdempotencyState = iota + 1 // first use: act, then Complete or Release
+	IdemDone                                 // already completed: Response holds the first result
+	IdemPending                              // another request with the key is in progress
+	IdemMismatch                             // the key was used for a different request
+)
+
+// IdempotencyStore keeps Idempotency-Key results per session for
+// IdempotencyTTL.
+type IdempotencyStore interface {
+	// Claim reserves key for the request identified by fingerprint.
+	// A pending claim older than stale is taken over (its holder died).
+	Claim(ctx context.Context, sessionID uuid.UUID, key, fingerprint string, stale time.Duration) (IdempotencyState, []byte, error)
+	// Complete stores the result of a claimed key.
+	Complete(ctx context.Context, sessionID uuid.UUID, key string, response []byte) error
+	// Release forgets a claimed key (the request failed; a retry may act).
+	Release(ctx context.Context, sessionID uuid.UUID, key string) error
+}
+
+// SentMessage is WhatsApp's answer to a send.
+type SentMessage struct {
+	ID        string
+	Timestamp time.Time // server timestamp
+	Sender    string    // own JID (phone form)
+	Chat      ChatRef
+}
+
+// OutgoingText is a text message to send.
+type OutgoingText struct {
+	Chat   ChatRef
+	Text   string
+	Quoted *Message // reply target, from the store
+}
+
+// OutgoingImage is an image to send; Data is the image itself.
+type OutgoingImage struct {
+	Chat     ChatRef
+	Data     []byte
+	MimeType string
+	Caption  string
+	Quoted   *Message
+}
+
+// MessagingRuntime performs message, chat and contact operations on a
+// session's WhatsApp connection (implemented by internal/whatsapp). Every
+// method first checks the session is ready and returns the session errors
+// (CodeNotFound MsgSessionNotFound, CodeConflict MsgNotAuthenticated,
+// CodeUnavailable MsgStillConnecting); WhatsApp failures are mapped to
+// gateway codes.
+type MessagingRuntime interface {
+	// ResolveChat canonicalises a parsed JID (full JID string): a LID whose
+	// phone number is known becomes the phone JID, and the other form is
+	// listed in Alts. It does not require a connection.
+	ResolveChat(ctx context.Context, sessionID uuid.UUID, jid string) (ChatRef, error)
+	// OwnJID returns the session's own phone JID.
+	OwnJID(ctx context.Context, sessionID uuid.UUID) (string, error)
+
+	SendText(ctx context.Context, sessionID uuid.UUID, m OutgoingText) (SentMessage, error)
+	SendImage(ctx context.Context, sessionID uuid.UUID, m OutgoingImage) (SentMessage, error)
+
+	// Revoke deletes target for everyone.
+	Revoke(ctx context.Context, sessionID uuid.UUID, target MessageKey) error
+	// Edit replaces target's text.
+	Edit(ctx context.Context, sessionID uuid.UUID, target MessageKey, text string) (time.Time, error)
+	// React sets (emoji != "") or removes the own reaction on target.
+	React(ctx context.Context, sessionID uuid.UUID, target MessageKey, emoji string) (time.Time, error)
+	// Pin pins target for d, or unpins it when d is 0.
+	Pin(ctx context.Context, sessionID uuid.UUID, target MessageKey, d time.Duration) (time.Time, error)
+	// Star stars or unstars target (app state).
+	Star(ctx context.Context, sessionID uuid.UUID, target MessageKey, star bool) error
+	// Archive archives or unarchives chat, naming its last message.
+	Archive(ctx context.Context, sessionID uuid.UUID, chat Chat, archive bool) error
+	// MarkUnread marks chat unread, naming its last message.
+	MarkUnread(ctx context.Context, sessionID uuid.UUID, chat Chat) error
+	// DeleteChat deletes chat on every device, naming its last message.
+	DeleteChat(ctx context.Context, sessionID uuid.UUID, chat Chat) error
+
+	// Block blocks (true) or unblocks a user.
+	Block(ctx context.Context, sessionID uuid.UUID, jid string, block bool) error
+	// ProfilePictureURL returns the contact's picture URL, or nil when it
+	// has none or hides it.
+	ProfilePictureURL(ctx context.Context, sessionID uuid.UUID, jid string) (*string, error)
+}

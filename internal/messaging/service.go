@@ -1,0 +1,498 @@
+// Package messaging is the domain service behind sending, the message store
+// and the chat-management operations. It enforces the rules of
+// chat-management.md (only own messages, time windows, text-only edits,
+// pin durations, reactions), looks messages up within the given chat, and
+// composes the message store (gateway.MessageStore) with the WhatsApp side
+// (gateway.MessagingRuntime). It is also the inbound sink: what WhatsApp
+// delivers passes through it (retention and history cutoffs) to the store.
+package messaging
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
+)
+
+// Page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+	MaxBatchChats   = 100
+)
+
+// Options configure a Service.
+type Options struct {
+	// Retention is the maximum age of stored messages; older ones are
+	// removed periodically and never stored. 0 keeps messages forever.
+	// WAGATE_MESSAGE_RETENTION. Defaults to 0.
+	Retention time.Duration
+	// HistorySyncDays is how far back messages from a history sync are
+	// stored; 0 stores everything the phone sends (still subject to
+	// Retention). WAGATE_HISTORY_SYNC_DAYS. Defaults to 0.
+	HistorySyncDays int
+	// Images loads the image of a send.
+	Images ImageLoader
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// Log is the service's logger.
+	Log zerolog.Logger
+}
+
+// Service implements the messaging use cases.
+type Service struct {
+	store gateway.MessageStore
+	idem  gateway.IdempotencyStore
+	wa    gateway.MessagingRuntime
+	opts  Options
+	log   zerolog.Logger
+}
+
+// New returns a Service.
+func New(store gateway.MessageStore, idem gateway.IdempotencyStore, wa gateway.MessagingRuntime, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: store, idem: idem, wa: wa, opts: o, log: o.Log.With().Str("component", "messaging").Logger()}
+}
+
+// SetRuntime sets the WhatsApp side (for wiring where the runtime is built
+// after the service, since the runtime needs the service as its sink).
+func (s *Service) SetRuntime(wa gateway.MessagingRuntime) { s.wa = wa }
+
+func (s *Service) now() time.Time { return s.opts.Now() }
+
+// resolve parses a chat id given in field and canonicalises it through the
+// session's LID map.
+func (s *Service) resolve(ctx context.Context, sid uuid.UUID, field, chatID string) (gateway.ChatRef, error) {
+	j, err := waid.Parse(field, chatID)
+	if err != nil {
+		return gateway.ChatRef{}, err
+	}
+	return s.wa.ResolveChat(ctx, sid, j.String())
+}
+
+// message finds messageID within chatID.
+func (s *Service) message(ctx context.Context, sid uuid.UUID, chatID, messageID string) (gateway.ChatRef, *gateway.Message, error) {
+	ref, err := s.resolve(ctx, sid, "chatId", chatID)
+	if err != nil {
+		return ref, nil, err
+	}
+	if strings.TrimSpace(messageID) == "" {
+		return ref, nil, gateway.E(gateway.CodeNotFound, gateway.MsgMessageNotFound)
+	}
+	m, err := s.store.GetMessage(ctx, sid, ref, messageID)
+	if err != nil {
+		return ref, nil, err
+	}
+	return ref, m, nil
+}
+
+func validText(text string) bool { return strings.TrimSpace(text) != "" }
+
+// SendText sends a text message, optionally as a reply to quotedID, and
+// stores it.
+func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*gateway.Message, error) {
+	ref, err := s.resolve(ctx, sid, "to", to)
+	if err != nil {
+		return nil, err
+	}
+	if !validText(text) {
+		return nil, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
+	}
+	quoted, err := s.quoted(ctx, sid, ref, quotedID)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted})
+	if err != nil {
+		return nil, err
+	}
+	m := gateway.Message{
+		ID: sent.ID, ChatJID: ref.JID, Sender: sent.Sender, FromMe: true,
+		Timestamp: sent.Timestamp, Type: gateway.TypeText, Text: &text,
+		Reactions: []gateway.Reaction{},
+	}
+	if quoted != nil {
+		m.QuotedID = &quoted.ID
+	}
+	s.saveSent(ctx, sid, m)
+	return &m, nil
+}
+
+// ImageRequest is the body of an image send.
+type ImageRequest struct {
+	Image    string
+	Caption  string
+	MimeType string
+	QuotedID string
+}
+
+// SendImage loads, uploads and sends an image, and stores the message.
+func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r ImageRequest) (*gateway.Message, error) {
+	ref, err := s.resolve(ctx, sid, "to", to)
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.opts.Images.Load(ctx, r.Image, r.MimeType)
+	if err != nil {
+		return nil, err
+	}
+	quoted, err := s.quoted(ctx, sid, ref, r.QuotedID)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := s.wa.SendImage(ctx, sid, gateway.OutgoingImage{
+		Chat: ref, Data: img.Data, MimeType: img.MimeType, Caption: r.Caption, Quoted: quoted,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := gateway.Message{
+		ID: sent.ID, ChatJID: ref.JID, Sender: sent.Sender, FromMe: true,
+		Timestamp: sent.Timestamp, Type: gateway.TypeImage, Reactions: []gateway.Reaction{},
+	}
+	if r.Caption != "" {
+		c := r.Caption
+		m.Text = &c
+	}
+	if quoted != nil {
+		m.QuotedID = &quoted.ID
+	}
+	s.saveSent(ctx, sid, m)
+	return &m, nil
+}
+
+func (s *Service) quoted(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef, id string) (*gateway.Message, error) {
+	if id == "" {
+		return nil, nil
+	}
+	m, err := s.store.GetMessage(ctx, sid, ref, id)
+	if gateway.ErrorCode(err) == gateway.CodeNotFound {
+		m, err = s.store.FindMessage(ctx, sid, id)
+	}
+	if gateway.ErrorCode(err) == gateway.CodeNotFound {
+		return nil, gateway.E(gateway.CodeNotFound, gateway.MsgQuotedNotFound)
+	}
+	return m, err
+}
+
+// saveSent stores a message that WhatsApp accepted. The send already
+// happened, so a storage failure is logged rather than reported: reporting
+// it would make clients send again.
+func (s *Service) saveSent(ctx context.Context, sid uuid.UUID, m gateway.Message) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.SaveSent(ctx, sid, m); err != nil {
+		s.log.Error().Err(err).Str("session_id", sid.String()).Str("message_id", m.ID).Msg("could not store sent message")
+	}
+}
+
+// applyOwn stores the effect of an operation WhatsApp accepted; like
+// saveSent, a failure is logged.
+func (s *Service) applyOwn(ctx context.Context, sid uuid.UUID, c gateway.InboundChange) {
+	ctx = context.WithoutCancel(ctx)
+	c.FromMe = true
+	if c.Timestamp.IsZero() {
+		c.Timestamp = s.now()
+	}
+	if err := s.store.ApplyChanges(ctx, sid, []gateway.InboundChange{c}); err != nil {
+		s.log.Error().Err(err).Str("session_id", sid.String()).Str("change", string(c.Kind)).Msg("could not store own change")
+	}
+}
+
+// DeleteMessage revokes one of the session's own messages for everyone,
+// within DeleteWindow of sending.
+func (s *Service) DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error {
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return err
+	}
+	if !m.FromMe || s.now().Sub(m.Timestamp) > gateway.DeleteWindow {
+		return gateway.E(gateway.CodeUnprocessable, gateway.MsgCannotDelete)
+	}
+	if m.Revoked {
+		return nil // already deleted for everyone: nothing left to do
+	}
+	if err := s.wa.Revoke(ctx, sid, m.Key()); err != nil {
+		return err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeRevoke, Chat: ref, TargetID: m.ID, Sender: m.Sender})
+	return nil
+}
+
+// EditMessage replaces the text of one of the session's own text
+// messages, within EditWindow of sending.
+func (s *Service) EditMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, text string) error {
+	if !validText(text) {
+		return gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
+	}
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return err
+	}
+	if !m.FromMe || m.Revoked || m.Type != gateway.TypeText || s.now().Sub(m.Timestamp) > gateway.EditWindow {
+		return gateway.E(gateway.CodeUnprocessable, gateway.MsgCannotEdit)
+	}
+	ts, err := s.wa.Edit(ctx, sid, m.Key(), text)
+	if err != nil {
+		return err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeEdit, Chat: ref, TargetID: m.ID, Sender: m.Sender, Text: text, Timestamp: ts})
+	return nil
+}
+
+// PinMessage pins a message for duration ("24h", "7d", "30d"; "" means
+// 24h).
+func (s *Service) PinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, duration string) error {
+	d := gateway.DefaultPinDuration
+	if duration != "" {
+		var ok bool
+		if d, ok = gateway.PinDurations[duration]; !ok {
+			return gateway.E(gateway.CodeInvalid, gateway.MsgBadPinDuration)
+		}
+	}
+	return s.pin(ctx, sid, chatID, messageID, d)
+}
+
+// UnpinMessage unpins a message.
+func (s *Service) UnpinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error {
+	return s.pin(ctx, sid, chatID, messageID, 0)
+}
+
+func (s *Service) pin(ctx context.Context, sid uuid.UUID, chatID, messageID string, d time.Duration) error {
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return err
+	}
+	if m.Revoked {
+		return gateway.E(gateway.CodeNotFound, gateway.MsgMessageNotFound)
+	}
+	ts, err := s.wa.Pin(ctx, sid, m.Key(), d)
+	if err != nil {
+		return err
+	}
+	c := gateway.InboundChange{Kind: gateway.ChangePin, Chat: ref, TargetID: m.ID, Timestamp: ts}
+	if d > 0 {
+		until := ts.Add(d)
+		c.Until = &until
+	}
+	s.applyOwn(ctx, sid, c)
+	return nil
+}
+
+// StarMessage stars (star nil or true) or unstars a message and returns
+// the success text.
+func (s *Service) StarMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string, star *bool) (string, error) {
+	on := star == nil || *star
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return "", err
+	}
+	if m.Revoked {
+		return "", gateway.E(gateway.CodeNotFound, gateway.MsgMessageNotFound)
+	}
+	if err := s.wa.Star(ctx, sid, m.Key(), on); err != nil {
+		return "", err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeStar, Chat: ref, TargetID: m.ID, Flag: on})
+	if on {
+		return gateway.MsgMessageStarred, nil
+	}
+	return gateway.MsgMessageUnstarred, nil
+}
+
+// React sets the session's reaction to a message; emoji "" removes it.
+func (s *Service) React(ctx context.Context, sid uuid.UUID, chatID, messageID, emoji string) error {
+	if !ValidReaction(emoji) {
+		return gateway.E(gateway.CodeInvalid, gateway.MsgBadEmoji)
+	}
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return err
+	}
+	if m.Revoked {
+		return gateway.E(gateway.CodeNotFound, gateway.MsgMessageNotFound)
+	}
+	ts, err := s.wa.React(ctx, sid, m.Key(), emoji)
+	if err != nil {
+		return err
+	}
+	own, err := s.wa.OwnJID(ctx, sid)
+	if err != nil {
+		own = ""
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeReaction, Chat: ref, TargetID: m.ID, Sender: own, Emoji: emoji, Timestamp: ts})
+	return nil
+}
+
+// ArchiveChat archives (archive true) or unarchives a chat and returns its
+// normalised JID.
+func (s *Service) ArchiveChat(ctx context.Context, sid uuid.UUID, chatID string, archive bool) (string, error) {
+	ref, err := s.resolve(ctx, sid, "chatId", chatID)
+	if err != nil {
+		return "", err
+	}
+	return ref.JID, s.archive(ctx, sid, ref, archive)
+}
+
+func (s *Service) archive(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef, archive bool) error {
+	chat, err := s.store.GetChat(ctx, sid, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.wa.Archive(ctx, sid, *chat, archive); err != nil {
+		return err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeArchive, Chat: ref, Flag: archive})
+	return nil
+}
+
+// MarkChatUnread marks a chat unread and returns its normalised JID.
+func (s *Service) MarkChatUnread(ctx context.Context, sid uuid.UUID, chatID string) (string, error) {
+	ref, err := s.resolve(ctx, sid, "chatId", chatID)
+	if err != nil {
+		return "", err
+	}
+	chat, err := s.store.GetChat(ctx, sid, ref)
+	if err != nil {
+		return "", err
+	}
+	if err := s.wa.MarkUnread(ctx, sid, *chat); err != nil {
+		return "", err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeMarkUnread, Chat: ref, Flag: true})
+	return ref.JID, nil
+}
+
+// DeleteChat deletes a chat on every device of the account and its stored
+// messages, and returns its normalised JID.
+func (s *Service) DeleteChat(ctx context.Context, sid uuid.UUID, chatID string) (string, error) {
+	ref, err := s.resolve(ctx, sid, "chatId", chatID)
+	if err != nil {
+		return "", err
+	}
+	chat, err := s.store.GetChat(ctx, sid, ref)
+	if err != nil {
+		return "", err
+	}
+	if err := s.wa.DeleteChat(ctx, sid, *chat); err != nil {
+		return "", err
+	}
+	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeDeleteChat, Chat: ref})
+	return ref.JID, nil
+}
+
+// BatchResult is one chat's outcome in a batch.
+type BatchResult struct {
+	ChatID  string
+	JID     string // "" when the chat id did not parse
+	Err     error
+	Message string // success text
+}
+
+// BatchArchive archives or unarchives many chats one after the other (app
+// state patches are sequential per collection anyway) and reports each.
+func (s *Service) BatchArchive(ctx context.Context, sid uuid.UUID, chatIDs []string, archive bool) ([]BatchResult, error) {
+	if len(chatIDs) == 0 || len(chatIDs) > MaxBatchChats {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "chatIds must list 1 to %d chats", MaxBatchChats)
+	}
+	msg := gateway.MsgChatUnarchived
+	if archive {
+		msg = gateway.MsgChatArchived
+	}
+	out := make([]BatchResult, 0, len(chatIDs))
+	for _, id := range chatIDs {
+		r := BatchResult{ChatID: id}
+		ref, err := s.resolve(ctx, sid, "chatId", id)
+		if err == nil {
+			r.JID = ref.JID
+			err = s.archive(ctx, sid, ref, archive)
+		}
+		if err != nil {
+			// A session-level failure (unknown session, not linked, still
+			// connecting) means no chat can succeed: fail the call, unless
+			// some chats already succeeded and must be reported.
+			if sessionLevel(err) && len(out) == 0 {
+				return nil, err
+			}
+			r.Err = err
+		} else {
+			r.Message = msg
+		}
+		out = append(out, r)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return out, nil
+}
+
+func sessionLevel(err error) bool {
+	switch gateway.ErrorCode(err) {
+	case gateway.CodeConflict, gateway.CodeUnavailable:
+		return true
+	case gateway.CodeNotFound:
+		return gateway.ErrorMessage(err) == gateway.MsgSessionNotFound
+	}
+	return false
+}
+
+// BlockContact blocks (block true) or unblocks a user and returns its
+// normalised JID.
+func (s *Service) BlockContact(ctx context.Context, sid uuid.UUID, jid string, block bool) (string, error) {
+	ref, err := s.resolve(ctx, sid, "jid", jid)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(ref.JID, "@"+waid.GroupServer) {
+		return "", gateway.E(gateway.CodeInvalid, "jid must be a contact (phone number or user JID), not a group")
+	}
+	return ref.JID, s.wa.Block(ctx, sid, ref.JID, block)
+}
+
+// ProfilePicture returns a contact's (or group's) normalised JID and its
+// picture URL, nil when there is none.
+func (s *Service) ProfilePicture(ctx context.Context, sid uuid.UUID, jid string) (string, *string, error) {
+	ref, err := s.resolve(ctx, sid, "jid", jid)
+	if err != nil {
+		return "", nil, err
+	}
+	url, err := s.wa.ProfilePictureURL(ctx, sid, ref.JID)
+	return ref.JID, url, err
+}
+
+func normPage(p gateway.Page) gateway.Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultPageSize
+	}
+	if p.Limit > MaxPageSize {
+		p.Limit = MaxPageSize
+	}
+	return p
+}
+
+// ListChats lists the session's chats, most recent first.
+func (s *Service) ListChats(ctx context.Context, sid uuid.UUID, f gateway.ChatFilter, p gateway.Page) ([]gateway.Chat, string, error) {
+	return s.store.ListChats(ctx, sid, f, normPage(p))
+}
+
+// ListMessages lists a chat's messages, newest first.
+func (s *Service) ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p gateway.Page) (string, []gateway.Message, string, error) {
+	ref, err := s.resolve(ctx, sid, "chatId", chatID)
+	if err != nil {
+		return "", nil, "", err
+	}
+	msgs, next, err := s.store.ListMessages(ctx, sid, ref, normPage(p))
+	return ref.JID, msgs, next, err
+}
+
+// GetMessage returns one message of a chat.
+func (s *Service) GetMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*gateway.Message, error) {
+	_, m, err := s.message(ctx, sid, chatID, messageID)
+	return m, err
+}
