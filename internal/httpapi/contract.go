@@ -1,0 +1,329 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/gen/api"
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// uuidPattern accepts any RFC 9562 textual UUID (every version, nil, max).
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// SchemaValidationOptions are the format validators wagate applies on top of
+// kin-openapi's defaults (uuid, uri). The contract tests use them too, so
+// that requests and responses are checked by the same rules.
+func SchemaValidationOptions() []openapi3.SchemaValidationOption {
+	return []openapi3.SchemaValidationOption{
+		openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
+			"uuid": openapi3.NewCallbackValidator(func(s string) error {
+				if !uuidPattern.MatchString(s) {
+					return errors.New("must be a UUID")
+				}
+				return nil
+			}),
+			"uri": openapi3.NewCallbackValidator(func(s string) error {
+				u, err := url.Parse(s)
+				if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {
+					return errors.New("must be an absolute URI")
+				}
+				return nil
+			}),
+		}),
+	}
+}
+
+// LoadSpec returns the embedded spec prepared for routing: servers removed
+// (paths are at the root) and validated.
+func LoadSpec() (*openapi3.T, error) {
+	spec, err := api.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	spec.Servers = nil
+	if err := spec.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("embedded spec is invalid: %w", err)
+	}
+	return spec, nil
+}
+
+// opKind says who may call an operation.
+type opKind int
+
+const (
+	opOpen    opKind = iota // security: [] (health, readiness, metrics)
+	opSession               // default security: any key that may act on the session
+	opAdmin                 // AdminKeyHeader security: admin keys (plus managed keys where allowed)
+)
+
+// managedAdminOps are the admin-secured operations that managed (non-admin)
+// keys may call: they create sessions and see their own.
+var managedAdminOps = map[string]bool{"createSession": true, "listSessions": true}
+
+func kindOf(spec *openapi3.T, op *openapi3.Operation) opKind {
+	sec := op.Security
+	if sec == nil {
+		sec = &spec.Security
+	}
+	if len(*sec) == 0 {
+		return opOpen
+	}
+	for _, req := range *sec {
+		if _, ok := req["AdminKeyHeader"]; ok {
+			return opAdmin
+		}
+	}
+	return opSession
+}
+
+// contract is the middleware that matches a request to its operation in
+// openapi.yaml, authenticates and authorizes the caller, applies rate limits
+// and validates the request against the spec.
+type contract struct {
+	spec      *openapi3.T
+	router    routers.Router
+	opts      *openapi3filter.Options
+	keys      gateway.KeyStore
+	sessions  gateway.SessionStore
+	adminHash gateway.KeyHash
+	limits    *rateLimiter
+}
+
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter) (*contract, error) {
+	// The legacy router needs no extra module (gorillamux would pull in
+	// gorilla/mux) and matches paths at the root once Servers is nil.
+	router, err := legacy.NewRouter(spec, openapi3.EnableSchemaFormatValidation())
+	if err != nil {
+		return nil, fmt.Errorf("build router: %w", err)
+	}
+	opts := &openapi3filter.Options{
+		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc, // authentication is ours
+		KeepValidatedValue:      true,                                  // strict handlers bind exactly the validated value
+		SchemaValidationOptions: SchemaValidationOptions(),
+	}
+	opts.WithCustomSchemaErrorFunc(schemaErrorMessage)
+	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits}, nil
+}
+
+type ctxKey int
+
+const (
+	ctxOperationID ctxKey = iota
+	ctxSession
+)
+
+// OperationID returns the operationId of the request in ctx ("" before
+// routing or on unknown routes).
+func OperationID(ctx context.Context) string {
+	s, _ := ctx.Value(ctxOperationID).(string)
+	return s
+}
+
+// sessionFrom returns the session the middleware loaded for a session
+// operation.
+func sessionFrom(ctx context.Context) (gateway.Session, bool) {
+	s, ok := ctx.Value(ctxSession).(gateway.Session)
+	return s, ok
+}
+
+func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		route, params, err := m.router.FindRoute(req)
+		if err != nil {
+			return m.routeError(req)
+		}
+		for k, v := range params {
+			if u, err := url.PathUnescape(v); err == nil {
+				params[k] = u
+			}
+		}
+		op := route.Operation
+		ctx := context.WithValue(req.Context(), ctxOperationID, op.OperationID)
+		l := zerolog.Ctx(ctx).With().Str("operation_id", op.OperationID).Logger()
+		ctx = l.WithContext(ctx)
+		req = req.WithContext(ctx)
+		c.SetRequest(req)
+
+		kind := kindOf(m.spec, op)
+		var p *gateway.Principal
+		if kind != opOpen {
+			if p, err = m.authenticate(ctx, req); err != nil {
+				return err
+			}
+			ctx = gateway.WithPrincipal(ctx, p)
+			l := zerolog.Ctx(ctx).With().Str("key_id", p.KeyID).Logger()
+			ctx = l.WithContext(ctx)
+			req = req.WithContext(ctx)
+			c.SetRequest(req)
+			c.Set(principalLogKey, p.KeyID)
+			if err := m.limits.checkGeneral(c, p); err != nil {
+				return err
+			}
+			if kind == opAdmin && !p.IsAdmin && !(p.Kind == gateway.KindManaged && managedAdminOps[op.OperationID]) {
+				return gateway.E(gateway.CodeForbidden, gateway.MsgAdminKeyRequired)
+			}
+		}
+
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			return &gateway.Error{Code: gateway.CodeInvalid, Message: validationMessage(err), Err: err}
+		}
+
+		sessionID := ""
+		if raw, ok := params["id"]; ok && kind != opOpen {
+			id, err := uuid.Parse(raw)
+			if err != nil { // the spec's format check normally catches this first
+				return gateway.Wrap(gateway.CodeInvalid, `Invalid path parameter "id": must be a UUID`, err)
+			}
+			s, err := m.authorizeSession(ctx, p, id)
+			if err != nil {
+				return err
+			}
+			sessionID = id.String()
+			ctx = context.WithValue(ctx, ctxSession, s)
+			c.SetRequest(req.WithContext(ctx))
+		}
+		if p != nil {
+			if err := m.limits.checkOperation(c, op.OperationID, p, sessionID); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+var allMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// routeError answers a request that matches no operation: 405 when the path
+// exists with another method, 404 otherwise.
+func (m *contract) routeError(req *http.Request) error {
+	for _, method := range allMethods {
+		if method == req.Method {
+			continue
+		}
+		probe := req.Clone(req.Context())
+		probe.Method = method
+		if _, _, err := m.router.FindRoute(probe); err == nil {
+			return echo.ErrMethodNotAllowed
+		}
+	}
+	return echo.ErrNotFound
+}
+
+// principalLogKey is the echo.Context key under which the access log finds
+// the caller's key id.
+const principalLogKey = "wagate.key_id"
+
+// presentedKey returns the key from X-API-Key, Authorization: Bearer, or the
+// api_key query parameter, in that order.
+func presentedKey(req *http.Request) string {
+	if k := strings.TrimSpace(req.Header.Get("X-API-Key")); k != "" {
+		return k
+	}
+	if a := strings.TrimSpace(req.Header.Get("Authorization")); a != "" {
+		if scheme, tok, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				return tok
+			}
+		}
+	}
+	return strings.TrimSpace(req.URL.Query().Get("api_key"))
+}
+
+func (m *contract) authenticate(ctx context.Context, req *http.Request) (*gateway.Principal, error) {
+	raw := presentedKey(req)
+	if raw == "" {
+		return nil, gateway.E(gateway.CodeUnauthorized, gateway.MsgAPIKeyRequired)
+	}
+	h := gateway.HashKey(raw)
+	if h.Equal(m.adminHash) {
+		return &gateway.Principal{Kind: gateway.KindMaster, KeyID: gateway.MasterKeyID, IsAdmin: true}, nil
+	}
+	if !gateway.ValidKeyFormat(raw) {
+		return nil, gateway.E(gateway.CodeUnauthorized, gateway.MsgInvalidAPIKey)
+	}
+	return m.keys.LookupKey(ctx, h)
+}
+
+// authorizeSession loads session id and checks that p may act on it: a
+// session key on another session gets 403 without a lookup; an unknown
+// session gets 404 for admin and managed keys.
+func (m *contract) authorizeSession(ctx context.Context, p *gateway.Principal, id uuid.UUID) (gateway.Session, error) {
+	if p.Kind == gateway.KindSession && p.SessionID != id {
+		return gateway.Session{}, gateway.E(gateway.CodeForbidden, gateway.MsgForeignSession)
+	}
+	s, err := m.sessions.GetSession(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	if !p.CanAccess(&s) {
+		return s, gateway.E(gateway.CodeForbidden, gateway.MsgForeignSession)
+	}
+	return s, nil
+}
+
+// schemaErrorMessage shortens kin-openapi's schema errors to
+// "field.path: reason" without dumping the schema and the value.
+func schemaErrorMessage(err *openapi3.SchemaError) string {
+	if p := err.JSONPointer(); len(p) > 0 {
+		return strings.Join(p, ".") + ": " + err.Reason
+	}
+	return err.Reason
+}
+
+// validationMessage turns a request validation error into the client's
+// error text.
+func validationMessage(err error) string {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return "Invalid request"
+	}
+	reason := re.Reason
+	if re.Err != nil {
+		var se *openapi3.SchemaError
+		var pe *openapi3filter.ParseError
+		switch {
+		case errors.As(re.Err, &se):
+			reason = schemaErrorMessage(se)
+		case errors.As(re.Err, &pe):
+			if re.RequestBody != nil {
+				reason = "malformed JSON"
+			} else {
+				reason = pe.Reason
+				if reason == "" {
+					reason = "cannot be parsed"
+				}
+			}
+		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+			reason = "is required"
+		case errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue):
+			reason = "must not be empty"
+		default:
+			if reason == "" {
+				reason = re.Err.Error()
+			}
+		}
+	}
+	switch {
+	case re.Parameter != nil:
+		return fmt.Sprintf("Invalid %s parameter %q: %s", re.Parameter.In, re.Parameter.Name, reason)
+	case re.RequestBody != nil:
+		return "Invalid request body: " + reason
+	}
+	return reason
+}

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// validRequestID bounds what a client may pass as X-Request-Id.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID takes X-Request-Id from the client when well-formed or makes
+// one, echoes it in the response, and puts a logger with request_id into the
+// request context.
+func requestID(log zerolog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			id := req.Header.Get(echo.HeaderXRequestID)
+			if !validRequestID.MatchString(id) {
+				var b [16]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			l := log.With().Str("request_id", id).Logger()
+			c.SetRequest(req.WithContext(l.WithContext(req.Context())))
+			return next(c)
+		}
+	}
+}
+
+// redactedQuery returns the query string with api_key values replaced.
+func redactedQuery(u *url.URL) string {
+	if u.RawQuery == "" {
+		return ""
+	}
+	q := u.Query()
+	if _, ok := q["api_key"]; ok {
+		q.Set("api_key", "REDACTED")
+	}
+	return q.Encode()
+}
+
+// accessLog writes one line per request: never keys or bodies; the api_key
+// query parameter is redacted. Errors are rendered first (c.Error) so that
+// the logged status is the one sent.
+func accessLog() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			req := c.Request()
+			res := c.Response()
+			l := zerolog.Ctx(req.Context())
+			ev := l.Info()
+			if res.Status >= 500 && res.Status != http.StatusNotImplemented {
+				ev = l.Error()
+			}
+			ev = ev.Str("method", req.Method).
+				Str("path", req.URL.Path).
+				Int("status", res.Status).
+				Int64("bytes_out", res.Size).
+				Dur("duration", time.Since(start)).
+				Str("remote_ip", c.RealIP())
+			if q := redactedQuery(req.URL); q != "" {
+				ev = ev.Str("query", q)
+			}
+			if op := OperationID(req.Context()); op != "" {
+				ev = ev.Str("operation_id", op)
+			}
+			if k, ok := c.Get(principalLogKey).(string); ok {
+				ev = ev.Str("key_id", k)
+			}
+			ev.Msg("request")
+			return nil
+		}
+	}
+}
+
+// recoverPanic turns a panic in a handler into an internal error (500 with
+// no detail; the stack goes to the log).
+func recoverPanic() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					return
+				}
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				zerolog.Ctx(c.Request().Context()).Error().
+					Str("panic", fmt.Sprint(r)).Bytes("stack", debug.Stack()).Msg("handler panicked")
+				err = gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, fmt.Errorf("panic: %v", r))
+			}()
+			return next(c)
+		}
+	}
+}
+
+// imageRoute is the Echo route whose body may be larger (base64 images).
+const imageRoute = "/sessions/:id/send/image"
+
+// bodyLimit reads the request body up to the route's limit and answers 413
+// beyond it. Buffering is fine: the validator reads the whole body anyway.
+func bodyLimit(def, image int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.Body == nil || req.Body == http.NoBody {
+				return next(c)
+			}
+			limit := def
+			if c.Path() == imageRoute {
+				limit = image
+			}
+			if req.ContentLength > limit {
+				return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+			}
+			b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+			_ = req.Body.Close()
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+				}
+				return gateway.Wrap(gateway.CodeInvalid, "Could not read the request body", err)
+			}
+			if int64(len(b)) > limit {
+				return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+			}
+			req.Body = io.NopCloser(bytes.NewReader(b))
+			req.ContentLength = int64(len(b))
+			return next(c)
+		}
+	}
+}
