@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -184,7 +185,17 @@ func PairQR(t testing.TB, c *Client, phone *wasim.Phone) types.JID {
 		t.Fatalf("ScanQR: %v", err)
 	}
 	WaitFor[*events.Connected](t, c.Events, 0, nil)
+	WaitAppStateSynced(t, c)
 	return jid
+}
+
+// WaitAppStateSynced waits until the client finished the full sync of all
+// five app-state collections (which starts when the phone shares its key).
+func WaitAppStateSynced(t testing.TB, c *Client) {
+	t.Helper()
+	for _, name := range appstate.AllPatchNames {
+		WaitFor[*events.AppStateSyncComplete](t, c.Events, 0, func(e *events.AppStateSyncComplete) bool { return e.Name == name })
+	}
 }
 
 // NewPairedClient creates a client on a fresh in-memory device and pairs it
