@@ -7,7 +7,8 @@
 //   WAGATE_SANDBOX=1  the server runs in sandbox mode: also link the session
 //                     with a simulated phone, send, archive, check the phone
 //
-// Without WAGATE_URL the whole file is skipped (it needs a server).
+// Without WAGATE_URL the whole file is skipped (it needs a server), unless
+// WAGATE_SMOKE_REQUIRED=1, which makes a missing URL a failure.
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -18,6 +19,9 @@ const baseUrl = process.env.WAGATE_URL;
 const adminKey = process.env.WAGATE_ADMIN_KEY ?? "";
 const sandbox = process.env.WAGATE_SANDBOX === "1";
 const skip = baseUrl ? false : "WAGATE_URL is not set: no live wagate to test against";
+if (!baseUrl && process.env.WAGATE_SMOKE_REQUIRED === "1") {
+  throw new Error("WAGATE_SMOKE_REQUIRED=1 but WAGATE_URL is not set");
+}
 
 // Prism's validating proxy reports contract violations in an `sl-violations`
 // header (and, with --errors, turns them into a 500 problem+json). Any of
