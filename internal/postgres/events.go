@@ -33,5 +33,8 @@ func RecordEvent(ctx context.Context, tx pgx.Tx, sessionID uuid.UUID, typ string
 	if err != nil {
 		return "", interpretError(err, gateway.MsgSessionNotFound, "")
 	}
+	if err := enqueueWebhookDeliveries(ctx, tx, id, sessionID, typ); err != nil {
+		return "", interpretError(err, "", "")
+	}
 	return id, nil
 }

@@ -112,6 +112,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger) ([]int
 		log.Info().Int("version", m.Version).Str("name", m.Name).Msg("applied migration")
 		done = append(done, m.Version)
 	}
+	if err := migrateRiver(ctx, pool, log); err != nil {
+		return done, err
+	}
 	return done, nil
 }
 

@@ -88,6 +88,9 @@ func (s *Store) CreateSession(ctx context.Context, n gateway.NewSession) (gatewa
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO session_keys (session_id, key_hash) VALUES ($1, $2)`, out.ID, n.KeyHash[:])
+		if err == nil && n.WebhookURL != nil && *n.WebhookURL != "" {
+			err = createSessionWebhook(ctx, tx, out.ID, *n.WebhookURL)
+		}
 		return err
 	})
 	return out, interpretError(err, gateway.MsgSessionNotFound, gateway.MsgSessionNameTaken)

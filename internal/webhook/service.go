@@ -1,0 +1,281 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout         = 10 * time.Second
+	DefaultMaxAttempts     = 15
+	DefaultRetryBase       = 5 * time.Second
+	DefaultMaxRetryDelay   = 12 * time.Hour
+	DefaultWorkersPerQueue = 16
+	DefaultPerReceiver     = 8
+	DefaultRescueAfter     = time.Minute
+)
+
+// Config configures the delivery engine. Zero fields take the defaults.
+type Config struct {
+	// Guard checks URLs at configuration and every dialed address.
+	Guard Guard
+	// Timeout bounds one delivery request, connection included. Defaults to 10s.
+	Timeout time.Duration
+	// MaxAttempts is the number of attempts before a delivery is dead.
+	// Defaults to 15 (about 23 hours with the default backoff); at most
+	// gateway.WebhookJobMaxAttempts.
+	MaxAttempts int
+	// RetryBase is the delay after the first failed attempt; each further
+	// one doubles it (±20% jitter). Defaults to 5s.
+	RetryBase time.Duration
+	// MaxRetryDelay caps one delay. Defaults to 12h.
+	MaxRetryDelay time.Duration
+	// WorkersPerQueue is the number of concurrent deliveries per queue per
+	// node (gateway.WebhookQueueCount queues). Defaults to 16.
+	WorkersPerQueue int
+	// PerReceiver caps the concurrent deliveries to one receiver
+	// (scheme://host:port) per node; further jobs for it are snoozed, which
+	// frees their worker for other receivers. Defaults to 8.
+	PerReceiver int
+	// RescueAfter is how long a job may stay running (e.g. its node was
+	// killed) before River runs it again; at least Timeout + 10s. Defaults
+	// to 1m.
+	RescueAfter time.Duration
+	// Log is the service's logger.
+	Log zerolog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	c.Timeout = cmpOr(c.Timeout, DefaultTimeout)
+	c.MaxAttempts = min(cmpOr(c.MaxAttempts, DefaultMaxAttempts), gateway.WebhookJobMaxAttempts)
+	c.RetryBase = cmpOr(c.RetryBase, DefaultRetryBase)
+	c.MaxRetryDelay = cmpOr(c.MaxRetryDelay, DefaultMaxRetryDelay)
+	c.WorkersPerQueue = cmpOr(c.WorkersPerQueue, DefaultWorkersPerQueue)
+	c.PerReceiver = cmpOr(c.PerReceiver, DefaultPerReceiver)
+	c.RescueAfter = max(cmpOr(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+10*time.Second)
+	return c
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// jobTimeout bounds a whole job: the request plus the database writes.
+func (c Config) jobTimeout() time.Duration { return c.Timeout + 10*time.Second }
+
+// Service is the webhook engine: it implements gateway.WebhookService and
+// runs the River workers that deliver.
+type Service struct {
+	cfg    Config
+	store  gateway.WebhookStore
+	river  *river.Client[pgx.Tx]
+	client *http.Client
+	log    zerolog.Logger
+
+	mu    sync.Mutex
+	inUse map[string]int // receiver -> deliveries in flight on this node
+}
+
+var _ gateway.WebhookService = (*Service)(nil)
+
+// New builds the service on pool (River's jobs live there too; its schema
+// is applied by postgres.Migrate) and store.
+func New(pool *pgxpool.Pool, store gateway.WebhookStore, cfg Config) (*Service, error) {
+	cfg = cfg.withDefaults()
+	s := &Service{cfg: cfg, store: store, log: cfg.Log, inUse: map[string]int{}}
+	s.client = &http.Client{
+		Timeout: cfg.Timeout,
+		Transport: &http.Transport{
+			Proxy:                 nil, // a proxy would dial for us and bypass the Guard
+			DialContext:           cfg.Guard.Dialer(cfg.Timeout).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   cfg.PerReceiver,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   cfg.Timeout,
+			ResponseHeaderTimeout: cfg.Timeout,
+		},
+		// A redirect is not an acknowledgement: the receiver must answer 2xx itself.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &deliveryWorker{s: s}); err != nil {
+		return nil, err
+	}
+	queues := make(map[string]river.QueueConfig, gateway.WebhookQueueCount)
+	for i := range gateway.WebhookQueueCount {
+		queues["webhooks_"+strconv.Itoa(i)] = river.QueueConfig{MaxWorkers: cfg.WorkersPerQueue}
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:               queues,
+		Workers:              workers,
+		MaxAttempts:          gateway.WebhookJobMaxAttempts,
+		JobTimeout:           cfg.jobTimeout(),
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		Logger:               slog.New(zerolog.NewSlogHandler(cfg.Log.Level(max(zerolog.WarnLevel, cfg.Log.GetLevel())))),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	s.river = rc
+	return s, nil
+}
+
+// Start starts the delivery workers; they stop when ctx is cancelled or
+// Stop is called.
+func (s *Service) Start(ctx context.Context) error { return s.river.Start(ctx) }
+
+// Stop waits for running deliveries to finish (bounded by ctx; those still
+// running then are cancelled and retried later).
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return s.river.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return err
+}
+
+// Retry returns the delay schedule this service uses (without jitter).
+func (s *Service) Retry() []time.Duration {
+	return Schedule(s.cfg.RetryBase, s.cfg.MaxRetryDelay, s.cfg.MaxAttempts)
+}
+
+// acquire takes a slot for receiver; false when it has PerReceiver
+// deliveries in flight already.
+func (s *Service) acquire(receiver string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inUse[receiver] >= s.cfg.PerReceiver {
+		return false
+	}
+	s.inUse[receiver]++
+	return true
+}
+
+func (s *Service) release(receiver string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inUse[receiver]--; s.inUse[receiver] <= 0 {
+		delete(s.inUse, receiver)
+	}
+}
+
+// validEvents refuses unknown event types (the HTTP layer validates them
+// against the contract too; this guards other callers).
+func validEvents(events []string) error {
+	for _, e := range events {
+		if !slices.Contains(EventTypes, e) {
+			return gateway.Errorf(gateway.CodeInvalid, "Unknown event type %q", e)
+		}
+	}
+	return nil
+}
+
+// EventTypes are the event types a webhook can filter on, as in openapi.yaml.
+var EventTypes = []string{
+	"message", "message.sent", "message.receipt", "message.edited", "message.revoked", "message.reaction",
+	"chat.archived", "chat.unarchived", "chat.marked_unread", "chat.deleted",
+	"session.state", "session.qr", "webhook.test",
+}
+
+// ListWebhooks implements gateway.WebhookService.
+func (s *Service) ListWebhooks(ctx context.Context, sessionID uuid.UUID) ([]gateway.Webhook, error) {
+	return s.store.ListWebhooks(ctx, sessionID)
+}
+
+// CreateWebhook implements gateway.WebhookService.
+func (s *Service) CreateWebhook(ctx context.Context, sessionID uuid.UUID, in gateway.WebhookInput) (gateway.Webhook, error) {
+	if err := s.cfg.Guard.CheckURL(ctx, in.URL); err != nil {
+		return gateway.Webhook{}, err
+	}
+	if err := validEvents(in.Events); err != nil {
+		return gateway.Webhook{}, err
+	}
+	if in.Secret != "" && len(in.Secret) < 16 {
+		return gateway.Webhook{}, gateway.E(gateway.CodeInvalid, "Webhook secret must have at least 16 characters")
+	}
+	return s.store.CreateWebhook(ctx, gateway.Webhook{
+		SessionID: sessionID, URL: in.URL, Events: in.Events, Secret: in.Secret, Enabled: true,
+	})
+}
+
+// UpdateWebhook implements gateway.WebhookService.
+func (s *Service) UpdateWebhook(ctx context.Context, sessionID, webhookID uuid.UUID, p gateway.WebhookPatch) (gateway.Webhook, error) {
+	if p.URL != nil {
+		if err := s.cfg.Guard.CheckURL(ctx, *p.URL); err != nil {
+			return gateway.Webhook{}, err
+		}
+	}
+	if p.Events != nil {
+		if err := validEvents(*p.Events); err != nil {
+			return gateway.Webhook{}, err
+		}
+	}
+	return s.store.UpdateWebhook(ctx, sessionID, webhookID, p)
+}
+
+// DeleteWebhook implements gateway.WebhookService.
+func (s *Service) DeleteWebhook(ctx context.Context, sessionID, webhookID uuid.UUID) error {
+	return s.store.DeleteWebhook(ctx, sessionID, webhookID)
+}
+
+// RotateWebhookSecret implements gateway.WebhookService.
+func (s *Service) RotateWebhookSecret(ctx context.Context, sessionID, webhookID uuid.UUID) (gateway.Webhook, error) {
+	return s.store.RotateWebhookSecret(ctx, sessionID, webhookID)
+}
+
+// TestWebhook implements gateway.WebhookService: a webhook.test event,
+// signed like every delivery, sent now and not stored.
+func (s *Service) TestWebhook(ctx context.Context, sessionID, webhookID uuid.UUID) (gateway.WebhookTestResult, error) {
+	w, err := s.store.GetWebhook(ctx, sessionID, webhookID)
+	if err != nil {
+		return gateway.WebhookTestResult{}, err
+	}
+	eventID := "evt_test_" + uuid.NewString()
+	body, err := envelope(eventID, "webhook.test", sessionID, time.Now(),
+		[]byte(`{"webhookId":"`+w.ID.String()+`"}`))
+	if err != nil {
+		return gateway.WebhookTestResult{}, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
+	}
+	res := s.post(ctx, w.URL, w.Secret, eventID, "webhook.test", body)
+	return gateway.WebhookTestResult{StatusCode: res.statusCode, LatencyMs: res.latencyMs, Error: res.errText}, nil
+}
+
+// ListDeliveries implements gateway.WebhookService.
+func (s *Service) ListDeliveries(ctx context.Context, sessionID uuid.UUID, f gateway.DeliveryFilter) ([]gateway.Delivery, string, error) {
+	if f.Limit < 0 || f.Limit > 200 {
+		return nil, "", gateway.E(gateway.CodeInvalid, "limit must be between 1 and 200")
+	}
+	return s.store.ListDeliveries(ctx, sessionID, f)
+}
+
+// Redeliver implements gateway.WebhookService.
+func (s *Service) Redeliver(ctx context.Context, sessionID uuid.UUID, deliveryID int64) (gateway.Delivery, error) {
+	return s.store.Redeliver(ctx, sessionID, deliveryID)
+}
+
+// RedeliverDead implements gateway.WebhookService.
+func (s *Service) RedeliverDead(ctx context.Context, sessionID uuid.UUID) (int, error) {
+	return s.store.RedeliverDead(ctx, sessionID)
+}
