@@ -2,56 +2,224 @@ package httpapi
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/wagate-dev/wagate/gen/api"
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Webhooks implements the webhooks tag. Every operation answers 501 until
-// the webhook service is plugged in: replace this file with handlers that take
-// their dependencies as internal/gateway interfaces.
-type Webhooks struct{}
+// MsgWebhookDeleted is the text of a successful webhook removal.
+const MsgWebhookDeleted = "Webhook deleted successfully"
 
-// ListWebhooks answers 501 Not Implemented (planned).
-func (*Webhooks) ListWebhooks(context.Context, api.ListWebhooksRequestObject) (api.ListWebhooksResponseObject, error) {
-	return nil, errNotImplemented
+// Webhooks implements the webhooks tag on the webhook service. With a nil
+// Service every operation answers 501.
+type Webhooks struct {
+	Service gateway.WebhookService
 }
 
-// CreateWebhook answers 501 Not Implemented (planned).
-func (*Webhooks) CreateWebhook(context.Context, api.CreateWebhookRequestObject) (api.CreateWebhookResponseObject, error) {
-	return nil, errNotImplemented
+func (h *Webhooks) service() (gateway.WebhookService, error) {
+	if h.Service == nil {
+		return nil, errNotImplemented
+	}
+	return h.Service, nil
 }
 
-// UpdateWebhook answers 501 Not Implemented (planned).
-func (*Webhooks) UpdateWebhook(context.Context, api.UpdateWebhookRequestObject) (api.UpdateWebhookResponseObject, error) {
-	return nil, errNotImplemented
+func toAPIWebhook(w gateway.Webhook) api.Webhook {
+	events := make([]api.EventType, len(w.Events))
+	for i, e := range w.Events {
+		events[i] = api.EventType(e)
+	}
+	out := api.Webhook{Id: w.ID, Url: w.URL, Events: events, Enabled: w.Enabled, CreatedAt: w.CreatedAt}
+	if w.Secret != "" {
+		secret := w.Secret
+		out.Secret = &secret
+	}
+	return out
 }
 
-// DeleteWebhook answers 501 Not Implemented (planned).
-func (*Webhooks) DeleteWebhook(context.Context, api.DeleteWebhookRequestObject) (api.DeleteWebhookResponseObject, error) {
-	return nil, errNotImplemented
+func toAPIDelivery(d gateway.Delivery) api.Delivery {
+	return api.Delivery{
+		Id:             strconv.FormatInt(d.ID, 10),
+		EventId:        d.EventID,
+		EventType:      api.EventType(d.EventType),
+		WebhookId:      d.WebhookID,
+		Url:            d.URL,
+		Status:         api.DeliveryStatus(d.Status),
+		Attempts:       d.Attempts,
+		LastStatusCode: d.LastStatusCode,
+		LastLatencyMs:  d.LastLatencyMs,
+		LastError:      d.LastError,
+		NextAttemptAt:  d.NextAttemptAt,
+		CreatedAt:      d.CreatedAt,
+	}
 }
 
-// RotateWebhookSecret answers 501 Not Implemented (planned).
-func (*Webhooks) RotateWebhookSecret(context.Context, api.RotateWebhookSecretRequestObject) (api.RotateWebhookSecretResponseObject, error) {
-	return nil, errNotImplemented
+func fromAPIEvents(events *[]api.EventType) *[]string {
+	if events == nil {
+		return nil
+	}
+	out := make([]string, len(*events))
+	for i, e := range *events {
+		out[i] = string(e)
+	}
+	return &out
 }
 
-// TestWebhook answers 501 Not Implemented (planned).
-func (*Webhooks) TestWebhook(context.Context, api.TestWebhookRequestObject) (api.TestWebhookResponseObject, error) {
-	return nil, errNotImplemented
+// ListWebhooks lists the session's webhooks (without secrets).
+func (h *Webhooks) ListWebhooks(ctx context.Context, req api.ListWebhooksRequestObject) (api.ListWebhooksResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	list, err := svc.ListWebhooks(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Webhook, len(list))
+	for i, w := range list {
+		out[i] = toAPIWebhook(w)
+	}
+	return api.ListWebhooks200JSONResponse{Success: true, Webhooks: out}, nil
 }
 
-// ListWebhookDeliveries answers 501 Not Implemented (planned).
-func (*Webhooks) ListWebhookDeliveries(context.Context, api.ListWebhookDeliveriesRequestObject) (api.ListWebhookDeliveriesResponseObject, error) {
-	return nil, errNotImplemented
+// CreateWebhook adds a webhook; its secret is in this answer only.
+func (h *Webhooks) CreateWebhook(ctx context.Context, req api.CreateWebhookRequestObject) (api.CreateWebhookResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body")
+	}
+	in := gateway.WebhookInput{URL: req.Body.Url}
+	if ev := fromAPIEvents(req.Body.Events); ev != nil {
+		in.Events = *ev
+	}
+	if req.Body.Secret != nil {
+		in.Secret = *req.Body.Secret
+	}
+	w, err := svc.CreateWebhook(ctx, req.Id, in)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateWebhook201JSONResponse{Success: true, Webhook: toAPIWebhook(w)}, nil
 }
 
-// RedeliverWebhook answers 501 Not Implemented (planned).
-func (*Webhooks) RedeliverWebhook(context.Context, api.RedeliverWebhookRequestObject) (api.RedeliverWebhookResponseObject, error) {
-	return nil, errNotImplemented
+// UpdateWebhook changes a webhook's URL, events or state.
+func (h *Webhooks) UpdateWebhook(ctx context.Context, req api.UpdateWebhookRequestObject) (api.UpdateWebhookResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body")
+	}
+	w, err := svc.UpdateWebhook(ctx, req.Id, req.WebhookId, gateway.WebhookPatch{
+		URL: req.Body.Url, Events: fromAPIEvents(req.Body.Events), Enabled: req.Body.Enabled,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateWebhook200JSONResponse{Success: true, Webhook: toAPIWebhook(w)}, nil
 }
 
-// RedeliverDeadWebhooks answers 501 Not Implemented (planned).
-func (*Webhooks) RedeliverDeadWebhooks(context.Context, api.RedeliverDeadWebhooksRequestObject) (api.RedeliverDeadWebhooksResponseObject, error) {
-	return nil, errNotImplemented
+// DeleteWebhook removes a webhook with its deliveries.
+func (h *Webhooks) DeleteWebhook(ctx context.Context, req api.DeleteWebhookRequestObject) (api.DeleteWebhookResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.DeleteWebhook(ctx, req.Id, req.WebhookId); err != nil {
+		return nil, err
+	}
+	return api.DeleteWebhook200JSONResponse{Success: true, Message: MsgWebhookDeleted}, nil
+}
+
+// RotateWebhookSecret replaces the signing secret; the new one is in this
+// answer only.
+func (h *Webhooks) RotateWebhookSecret(ctx context.Context, req api.RotateWebhookSecretRequestObject) (api.RotateWebhookSecretResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	w, err := svc.RotateWebhookSecret(ctx, req.Id, req.WebhookId)
+	if err != nil {
+		return nil, err
+	}
+	return api.RotateWebhookSecret200JSONResponse{Success: true, Webhook: toAPIWebhook(w)}, nil
+}
+
+// TestWebhook sends a signed webhook.test event now and reports the answer.
+func (h *Webhooks) TestWebhook(ctx context.Context, req api.TestWebhookRequestObject) (api.TestWebhookResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	r, err := svc.TestWebhook(ctx, req.Id, req.WebhookId)
+	if err != nil {
+		return nil, err
+	}
+	return api.TestWebhook200JSONResponse{Success: true, StatusCode: r.StatusCode, LatencyMs: r.LatencyMs, Error: r.Error}, nil
+}
+
+// ListWebhookDeliveries lists deliveries, newest first.
+func (h *Webhooks) ListWebhookDeliveries(ctx context.Context, req api.ListWebhookDeliveriesRequestObject) (api.ListWebhookDeliveriesResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	f := gateway.DeliveryFilter{}
+	if req.Params.Status != nil {
+		s := gateway.DeliveryStatus(*req.Params.Status)
+		f.Status = &s
+	}
+	if req.Params.Limit != nil {
+		f.Limit = *req.Params.Limit
+	}
+	if req.Params.Cursor != nil {
+		f.Cursor = *req.Params.Cursor
+	}
+	list, next, err := svc.ListDeliveries(ctx, req.Id, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Delivery, len(list))
+	for i, d := range list {
+		out[i] = toAPIDelivery(d)
+	}
+	resp := api.ListWebhookDeliveries200JSONResponse{Success: true, Deliveries: out}
+	if next != "" {
+		resp.NextCursor = &next
+	}
+	return resp, nil
+}
+
+// RedeliverWebhook schedules one delivery again now.
+func (h *Webhooks) RedeliverWebhook(ctx context.Context, req api.RedeliverWebhookRequestObject) (api.RedeliverWebhookResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	id, err := strconv.ParseInt(req.DeliveryId, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, gateway.E(gateway.CodeNotFound, gateway.MsgDeliveryNotFound)
+	}
+	d, err := svc.Redeliver(ctx, req.Id, id)
+	if err != nil {
+		return nil, err
+	}
+	return api.RedeliverWebhook200JSONResponse{Success: true, Delivery: toAPIDelivery(d)}, nil
+}
+
+// RedeliverDeadWebhooks schedules every dead delivery of the session again.
+func (h *Webhooks) RedeliverDeadWebhooks(ctx context.Context, req api.RedeliverDeadWebhooksRequestObject) (api.RedeliverDeadWebhooksResponseObject, error) {
+	svc, err := h.service()
+	if err != nil {
+		return nil, err
+	}
+	n, err := svc.RedeliverDead(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.RedeliverDeadWebhooks200JSONResponse{Success: true, Scheduled: n}, nil
 }
