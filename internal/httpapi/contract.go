@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -280,7 +281,7 @@ func (m *contract) authorizeSession(ctx context.Context, p *gateway.Principal, i
 // schemaErrorMessage shortens kin-openapi's schema errors to
 // "field.path: reason" without dumping the schema and the value.
 func schemaErrorMessage(err *openapi3.SchemaError) string {
-	if p := err.JSONPointer(); len(p) > 0 {
+	if p := err.JSONPointer(); len(p) > 0 && !strings.Contains(err.Reason, strconv.Quote(p[len(p)-1])) {
 		return strings.Join(p, ".") + ": " + err.Reason
 	}
 	return err.Reason
@@ -311,6 +312,9 @@ func validationMessage(err error) string {
 			}
 		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
 			reason = "is required"
+			if re.RequestBody != nil {
+				return "Request body is required"
+			}
 		case errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue):
 			reason = "must not be empty"
 		default:
