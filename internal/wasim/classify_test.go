@@ -13,7 +13,7 @@ import (
 
 func pin(typ waE2E.PinInChatMessage_Type) *waE2E.Message {
 	return &waE2E.Message{
-		PinInChatMessage: &waE2E.PinInChatMessage{Key: &waCommon.MessageKey{ID: proto.String("TARGET")}, Type: typ.Enum()},
+		PinInChatMessage:   &waE2E.PinInChatMessage{Key: &waCommon.MessageKey{ID: proto.String("TARGET")}, Type: typ.Enum()},
 		MessageContextInfo: &waE2E.MessageContextInfo{MessageAddOnDurationInSecs: proto.Uint32(86400)},
 	}
 }

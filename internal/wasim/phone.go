@@ -20,6 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/proto/waHistorySync"
 	"go.mau.fi/whatsmeow/proto/waServerSync"
+	"go.mau.fi/whatsmeow/proto/waSyncAction"
 	"go.mau.fi/whatsmeow/proto/waWeb"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
@@ -192,8 +193,37 @@ func (p *Phone) onCompanionLinked(ctx context.Context, d *companion) error {
 		if err := p.pushPatchLocked(ctx, appstate.BuildSettingPushName(name)); err != nil {
 			return err
 		}
+		for _, seed := range seedPatches() {
+			if err := p.pushPatchLocked(ctx, seed); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// seedPatches gives the collections a first version, as a real phone's
+// account always has some state. Without it a companion's first fetch of
+// an empty collection is a full sync, and whatsmeow emits no events for
+// changes it learns in a full sync (EmitAppStateEventsOnFullSync=false), so
+// a phone-side archive right after pairing would go unnoticed.
+// regular_low gets the real setting_unarchiveChats mutation; regular_high
+// and regular get an index whatsmeow ignores ("wasim_seed").
+func seedPatches() []appstate.PatchInfo {
+	ts := proto.Int64(time.Now().UnixMilli())
+	seed := func(name appstate.WAPatchName) appstate.PatchInfo {
+		return appstate.PatchInfo{Type: name, Mutations: []appstate.MutationInfo{{
+			Index: []string{"wasim_seed"}, Version: 1, Value: &waSyncAction.SyncActionValue{Timestamp: ts},
+		}}}
+	}
+	return []appstate.PatchInfo{
+		{Type: appstate.WAPatchRegularLow, Mutations: []appstate.MutationInfo{{
+			Index: []string{appstate.IndexSettingUnarchiveChats}, Version: 4,
+			Value: &waSyncAction.SyncActionValue{Timestamp: ts, UnarchiveChatsSetting: &waSyncAction.UnarchiveChatsSetting{UnarchiveChats: proto.Bool(false)}},
+		}}},
+		seed(appstate.WAPatchRegularHigh),
+		seed(appstate.WAPatchRegular),
+	}
 }
 
 // sendPeer encrypts a peer message from the phone to one companion and queues it.
