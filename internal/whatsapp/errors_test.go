@@ -1,0 +1,93 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+func TestTranslateError(t *testing.T) {
+	t.Parallel()
+	already := gateway.E(gateway.CodeNotFound, gateway.MsgSessionNotFound)
+	cases := []struct {
+		name string
+		in   error
+		code gateway.Code
+		msg  string
+	}{
+		{"nil", nil, "", ""},
+		{"gateway error passes", already, gateway.CodeNotFound, gateway.MsgSessionNotFound},
+		{"not logged in", whatsmeow.ErrNotLoggedIn, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+		{"wrapped not logged in", fmt.Errorf("send: %w", whatsmeow.ErrNotLoggedIn), gateway.CodeConflict, gateway.MsgNotAuthenticated},
+		{"device deleted", store.ErrDeviceDeleted, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+		{"not connected", whatsmeow.ErrNotConnected, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"disconnected during iq", whatsmeow.ErrIQDisconnected, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"disconnected during send", &whatsmeow.DisconnectedError{Action: "message send"}, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"already linked", whatsmeow.ErrQRStoreContainsID, gateway.CodeConflict, msgAlreadyLinked},
+		{"rate limit", whatsmeow.ErrIQRateOverLimit, gateway.CodeRateLimited, gateway.MsgRateLimited(60)},
+		{"rate limit without text", &whatsmeow.IQError{Code: 429}, gateway.CodeRateLimited, gateway.MsgRateLimited(60)},
+		{"iq not found", whatsmeow.ErrIQNotFound, gateway.CodeNotFound, msgWhatsAppNotFound},
+		{"group not found", whatsmeow.ErrGroupNotFound, gateway.CodeNotFound, msgWhatsAppNotFound},
+		{"forbidden", whatsmeow.ErrIQForbidden, gateway.CodeForbidden, msgWhatsAppForbidden},
+		{"not in group", whatsmeow.ErrNotInGroup, gateway.CodeForbidden, msgWhatsAppForbidden},
+		{"iq not authorized", whatsmeow.ErrIQNotAuthorized, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+		{"bad request", whatsmeow.ErrIQBadRequest, gateway.CodeInvalid, msgWhatsAppBadRequest},
+		{"phone too short", whatsmeow.ErrPhoneNumberTooShort, gateway.CodeInvalid, msgInvalidPhone},
+		{"phone not international", whatsmeow.ErrPhoneNumberIsNotInternational, gateway.CodeInvalid, msgInvalidPhone},
+		{"invalid image", whatsmeow.ErrInvalidImageFormat, gateway.CodeInvalid, msgInvalidImage},
+		{"iq timeout", whatsmeow.ErrIQTimedOut, gateway.CodeUnavailable, msgTimedOut},
+		{"deadline", context.DeadlineExceeded, gateway.CodeUnavailable, msgTimedOut},
+		{"server unavailable", whatsmeow.ErrIQServiceUnavailable, gateway.CodeUnavailable, msgWhatsAppError},
+		{"unknown", errors.New("boom"), gateway.CodeInternal, gateway.MsgInternal},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := TranslateError(tc.in)
+			if tc.in == nil {
+				if got != nil {
+					t.Fatalf("TranslateError(nil) = %v", got)
+				}
+				return
+			}
+			if c := gateway.ErrorCode(got); c != tc.code {
+				t.Fatalf("code %q, want %q (%v)", c, tc.code, got)
+			}
+			var ge *gateway.Error
+			if !errors.As(got, &ge) || ge.Message != tc.msg {
+				t.Fatalf("message %q, want %q", ge.Message, tc.msg)
+			}
+			if tc.code != gateway.CodeInternal && got != error(already) && !errors.Is(got, tc.in) {
+				t.Fatalf("cause %v not kept", tc.in)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	for n, want := range []int64{1, 2, 4, 8, 10, 10} {
+		for range 50 {
+			d := backoff(1e9, 10e9, n)
+			if d < time.Duration(want*1e9/2) || d > time.Duration(want*1e9) {
+				t.Fatalf("attempt %d: %v outside [%ds/2, %ds]", n, d, want, want)
+			}
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"+1 555 000-1111": "15550001111", "(49) 30.1234": "49301234", "abc": "", "1@2": ""} {
+		if got := normalizePhone(in); got != want {
+			t.Errorf("normalizePhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

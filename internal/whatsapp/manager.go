@@ -1,0 +1,499 @@
+package whatsapp
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/rs/zerolog"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/types"
+	waLog "go.mau.fi/whatsmeow/util/log"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+var _ gateway.SessionRuntime = (*Manager)(nil)
+
+// Options configures a Manager. Pool, Status and Devices are required;
+// every duration and count has a default.
+type Options struct {
+	// Pool is wagate's pgx pool; whatsmeow's sqlstore shares it (its own
+	// tables, upgraded by NewManager).
+	Pool *pgxpool.Pool
+	// Status receives every state change of every session.
+	Status gateway.SessionStatusStore
+	// Devices links sessions to their whatsmeow devices.
+	Devices gateway.DeviceStore
+	// Inbound receives inbound messages. Nil acknowledges and drops them
+	// (only until the message store exists).
+	Inbound gateway.InboundSink
+	// Logger is the root logger; each session gets a sub-logger with its
+	// session_id, and each whatsmeow client one of those (component=whatsmeow).
+	Logger zerolog.Logger
+
+	// HTTPClient, when set, carries every websocket and media request of
+	// every session (e.g. a transport that dials the simulator). Nil uses
+	// a clone of http.DefaultTransport, like whatsmeow does.
+	HTTPClient *http.Client
+	// TrustSimulator says this process talks to wasim, the simulated
+	// WhatsApp: the caller has installed the simulator's root key
+	// (wasim.InstallRootKey) and set HTTPClient. NewManager refuses to run
+	// when the root key and this flag disagree. Only sandbox mode and tests
+	// set it. Default false.
+	TrustSimulator bool
+	// WSCompression lets the websocket negotiate permessage-deflate, as
+	// whatsmeow offers by default. It costs inflate/deflate state per
+	// connection (see docs/benchmarks.md) for little gain on WhatsApp's
+	// already compact binary frames. Default false (the offer is removed).
+	WSCompression bool
+
+	// RestoreConcurrency bounds how many sessions connect (handshake and
+	// login) at the same time, at start-up and in reconnect storms.
+	// Default 64.
+	RestoreConcurrency int
+	// ReconnectBaseDelay is the first reconnect delay; it doubles per
+	// failed attempt up to ReconnectMaxDelay, with jitter (each delay is
+	// drawn from [d/2, d]). Defaults 1 s and 60 s.
+	ReconnectBaseDelay time.Duration
+	ReconnectMaxDelay  time.Duration
+	// LoginTimeout bounds the time from an open socket to a logged-in
+	// connection before the attempt is abandoned. Default 30 s.
+	LoginTimeout time.Duration
+	// LivenessInterval is how long a connected session may go without
+	// traffic from WhatsApp before the manager probes it with a ping.
+	// Default 60 s.
+	LivenessInterval time.Duration
+	// LivenessTimeout is how long a probe may wait for its answer before
+	// the socket is declared dead and the session reconnects. Default 15 s.
+	LivenessTimeout time.Duration
+	// KeepAliveFailures is how many consecutive failed whatsmeow keepalives
+	// force a reconnect (whatsmeow alone waits 3 minutes). Default 2.
+	KeepAliveFailures int
+	// LastSeenEvery throttles SessionStatusStore.TouchLastSeen per session.
+	// Default 60 s.
+	LastSeenEvery time.Duration
+	// QRRounds is how many rounds of QR codes (a fresh pairing connection
+	// each, about 2.5 minutes on real WhatsApp) an unlinked session shows
+	// before it fails with "QR code not scanned in time". Default 5.
+	QRRounds int
+	// PairCodeWait bounds how long PairCode waits for the pairing
+	// connection to be ready. Default 15 s.
+	PairCodeWait time.Duration
+}
+
+func (o *Options) withDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.RestoreConcurrency <= 0 {
+		o.RestoreConcurrency = 64
+	}
+	def(&o.ReconnectBaseDelay, time.Second)
+	def(&o.ReconnectMaxDelay, 60*time.Second)
+	if o.ReconnectMaxDelay < o.ReconnectBaseDelay {
+		o.ReconnectMaxDelay = o.ReconnectBaseDelay
+	}
+	def(&o.LoginTimeout, 30*time.Second)
+	def(&o.LivenessInterval, 60*time.Second)
+	def(&o.LivenessTimeout, 15*time.Second)
+	if o.KeepAliveFailures <= 0 {
+		o.KeepAliveFailures = 2
+	}
+	def(&o.LastSeenEvery, 60*time.Second)
+	if o.QRRounds <= 0 {
+		o.QRRounds = 5
+	}
+	def(&o.PairCodeWait, 15*time.Second)
+}
+
+// Manager owns every session's whatsmeow client in this process. Create it
+// with NewManager, bring back the sessions of the last run with Boot, and
+// Close it on shutdown. All methods are safe for concurrent use.
+type Manager struct {
+	opts       Options
+	log        zerolog.Logger
+	db         *sql.DB
+	container  *sqlstore.Container
+	httpClient *http.Client
+	connectSem chan struct{}
+	probeSem   chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[uuid.UUID]*Session
+	closed   bool
+}
+
+// NewManager checks opts, upgrades whatsmeow's schema in the shared
+// database and starts the liveness loop. No session runs until Boot or
+// Start.
+func NewManager(ctx context.Context, opts Options) (*Manager, error) {
+	if opts.Pool == nil || opts.Status == nil || opts.Devices == nil {
+		return nil, errors.New("whatsapp: Options.Pool, Status and Devices are required")
+	}
+	if err := checkTrust(&opts); err != nil {
+		return nil, err
+	}
+	opts.withDefaults()
+	log := opts.Logger.With().Str("component", "whatsapp").Logger()
+	signalLog := log.With().Str("component", "libsignal").Logger()
+	signalTarget.CompareAndSwap(nil, &signalLog)
+	db := stdlib.OpenDBFromPool(opts.Pool)
+	container := sqlstore.NewWithDB(db, "pgx", waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+	if err := container.Upgrade(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("whatsapp: upgrade whatsmeow store: %w", err)
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		opts:       opts,
+		log:        log,
+		db:         db,
+		container:  container,
+		httpClient: buildHTTPClient(&opts),
+		connectSem: make(chan struct{}, opts.RestoreConcurrency),
+		probeSem:   make(chan struct{}, 32),
+		ctx:        mctx,
+		cancel:     cancel,
+		sessions:   map[uuid.UUID]*Session{},
+	}
+	m.wg.Add(1)
+	go m.livenessLoop()
+	return m, nil
+}
+
+// Close disconnects every session without changing its recorded state (so
+// the next Boot restores it) and stops the manager. whatsmeow's tables and
+// the shared pool stay open for their owner.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	list := make([]*Session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		list = append(list, s)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.opMu.Lock()
+			defer s.opMu.Unlock()
+			s.halt()
+		}()
+	}
+	wg.Wait()
+	m.cancel()
+	m.wg.Wait()
+	return m.db.Close()
+}
+
+// session returns the session object for id, creating it when create is
+// set. It returns nil (or an error when closed) otherwise.
+func (m *Manager) session(id uuid.UUID, create bool) (*Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+	}
+	s := m.sessions[id]
+	if s == nil && create {
+		s = newSession(m, id)
+		m.sessions[id] = s
+	}
+	return s, nil
+}
+
+func (m *Manager) forget(id uuid.UUID) {
+	m.mu.Lock()
+	delete(m.sessions, id)
+	m.mu.Unlock()
+}
+
+func (m *Manager) snapshot() []*Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Boot starts every session that was running when the process last went
+// down (gateway.DeviceStore.RestorableSessions): linked ones reconnect with
+// their stored keys and no new QR, unlinked ones start a new QR round.
+// It returns once all are started; connections come up in the background,
+// at most RestoreConcurrency at a time.
+func (m *Manager) Boot(ctx context.Context) (int, error) {
+	list, err := m.opts.Devices.RestorableSessions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("whatsapp: list sessions to restore: %w", err)
+	}
+	devices, err := m.container.GetAllDevices(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("whatsapp: load devices: %w", err)
+	}
+	byJID := make(map[string]*store.Device, len(devices))
+	for _, d := range devices {
+		if d.ID != nil {
+			byJID[d.ID.String()] = d
+		}
+	}
+	started := 0
+	for _, rs := range list {
+		s, err := m.session(rs.ID, true)
+		if err != nil {
+			return started, err
+		}
+		var dev *store.Device
+		if rs.DeviceJID != "" {
+			if dev = byJID[rs.DeviceJID]; dev == nil {
+				// Linked once, but whatsmeow deleted the keys (e.g. a remote
+				// logout seen while our link row was not yet removed).
+				s.opMu.Lock()
+				s.markLoggedOut(ctx, "device keys are gone; link the session again")
+				s.opMu.Unlock()
+				continue
+			}
+		}
+		s.opMu.Lock()
+		err = s.start(dev)
+		s.opMu.Unlock()
+		if err != nil {
+			return started, err
+		}
+		started++
+	}
+	m.log.Info().Int("sessions", started).Msg("sessions restored")
+	return started, nil
+}
+
+// loadDevice returns the session's linked device, or a new unpaired one.
+func (m *Manager) loadDevice(ctx context.Context, id uuid.UUID) (*store.Device, error) {
+	jidStr, err := m.opts.Devices.DeviceJID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if jidStr == "" {
+		return m.container.NewDevice(), nil
+	}
+	jid, err := types.ParseJID(jidStr)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp: stored device jid %q: %w", jidStr, err)
+	}
+	dev, err := m.container.GetDevice(ctx, jid)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp: load device: %w", err)
+	}
+	if dev == nil {
+		// Keys are gone (logged out while we were not looking): start over.
+		if err := m.opts.Devices.UnlinkDevice(ctx, id); err != nil {
+			return nil, err
+		}
+		return m.container.NewDevice(), nil
+	}
+	return dev, nil
+}
+
+// Start connects the session (gateway.SessionRuntime). A linked session
+// reconnects with its keys, an unlinked one starts showing QR codes. It
+// does nothing when the session already runs.
+func (m *Manager) Start(ctx context.Context, id uuid.UUID) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.isRunning() {
+		return nil
+	}
+	dev, err := m.loadDevice(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.start(dev)
+}
+
+// Stop disconnects the session and keeps its link (state stopped).
+func (m *Manager) Stop(ctx context.Context, id uuid.UUID) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.halt()
+	return s.setState(ctx, gateway.StateStopped, nil, nil)
+}
+
+// Restart stops the session's connection and starts it again.
+func (m *Manager) Restart(ctx context.Context, id uuid.UUID) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.halt()
+	dev, err := m.loadDevice(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.start(dev)
+}
+
+// Logout unlinks the device on WhatsApp (when connected; otherwise only
+// locally) and deletes its keys; the session ends in logged_out.
+// CodeConflict + MsgNotAuthenticated when the session is not linked.
+func (m *Manager) Logout(ctx context.Context, id uuid.UUID) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	linked, err := s.unlink(ctx)
+	if err != nil {
+		return err
+	}
+	if !linked {
+		return gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
+	}
+	return s.setState(ctx, gateway.StateLoggedOut, nil, strPtr(""))
+}
+
+// Remove logs the session out when it is linked and deletes its WhatsApp
+// data (device, keys). The caller deletes the session row afterwards.
+func (m *Manager) Remove(ctx context.Context, id uuid.UUID) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if _, err := s.unlink(ctx); err != nil {
+		return err
+	}
+	m.forget(id)
+	return nil
+}
+
+// QR returns the session's current QR string, exactly as whatsmeow made it
+// (https://wa.me/settings/linked_devices#...). It changes as WhatsApp
+// rotates codes. CodeConflict + MsgQRNotAvailable(state) when there is none.
+func (m *Manager) QR(_ context.Context, id uuid.UUID) (string, error) {
+	s, err := m.session(id, false)
+	if err != nil {
+		return "", err
+	}
+	if s == nil {
+		return "", gateway.E(gateway.CodeConflict, gateway.MsgQRNotAvailable(gateway.StateStopped))
+	}
+	st, qr := s.qrState()
+	if qr == "" {
+		return "", gateway.E(gateway.CodeConflict, gateway.MsgQRNotAvailable(st))
+	}
+	return qr, nil
+}
+
+// PairCode asks WhatsApp for an 8-character pairing code ("XXXX-XXXX") to
+// type on the phone with the given number. The session is started when it
+// is not running; CodeConflict when it is already linked.
+func (m *Manager) PairCode(ctx context.Context, id uuid.UUID, phone string) (string, error) {
+	phone = normalizePhone(phone)
+	if phone == "" {
+		return "", gateway.E(gateway.CodeInvalid, msgInvalidPhone)
+	}
+	if err := m.Start(ctx, id); err != nil {
+		return "", err
+	}
+	s, err := m.session(id, false)
+	if err != nil || s == nil {
+		return "", gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+	}
+	return s.pairCode(ctx, phone)
+}
+
+// Ready is the gate every WhatsApp operation passes first: nil when the
+// session is linked and logged in; CodeConflict + MsgNotAuthenticated when
+// it is not linked; CodeUnavailable + MsgStillConnecting when it is linked
+// but (re)connecting, disconnected or stopped.
+func (m *Manager) Ready(id uuid.UUID) error {
+	_, err := m.client(id)
+	return err
+}
+
+// client returns the logged-in whatsmeow client of a session, for the
+// operations of this package (messages, chats); see Ready for the errors.
+func (m *Manager) client(id uuid.UUID) (*whatsmeow.Client, error) {
+	s, err := m.session(id, false)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+	}
+	return s.readyClient()
+}
+
+// State returns the session's current state as this process sees it, and
+// false when the manager does not know the session.
+func (m *Manager) State(id uuid.UUID) (gateway.SessionState, bool) {
+	s, _ := m.session(id, false)
+	if s == nil {
+		return "", false
+	}
+	st, _ := s.qrState()
+	return st, true
+}
+
+// AccountJID returns the linked account's JID in phone form
+// ("15550001111@s.whatsapp.net"), or "" when the session is not linked.
+func (m *Manager) AccountJID(id uuid.UUID) string {
+	s, _ := m.session(id, false)
+	if s == nil {
+		return ""
+	}
+	return s.accountJID()
+}
+
+// normalizePhone keeps the digits of a phone number written with "+",
+// spaces, dashes or parentheses; it returns "" for anything else.
+func normalizePhone(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' || r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			return ""
+		}
+	}
+	return b.String()
+}
+
+func strPtr(s string) *string { return &s }
