@@ -30,6 +30,20 @@ const (
 	MsgIdempotencyReused = "This Idempotency-Key was already used for a different request"
 )
 
+// Webhook event types of the message store (openapi EventType).
+const (
+	EventMessage          = "message"            // a message arrived from a contact
+	EventMessageSent      = "message.sent"       // the account sent a message (API or another device)
+	EventMessageReceipt   = "message.receipt"    // own messages delivered/read/played: {messageIds, chatJid, type}
+	EventMessageEdited    = "message.edited"     // a Message with its new text
+	EventMessageRevoked   = "message.revoked"    // a Message, revoked
+	EventMessageReaction  = "message.reaction"   // a Message with its reactions
+	EventChatArchived     = "chat.archived"      // {jid}
+	EventChatUnarchived   = "chat.unarchived"    // {jid}
+	EventChatMarkedUnread = "chat.marked_unread" // {jid}
+	EventChatDeleted      = "chat.deleted"       // {jid}
+)
+
 // Rules of the message operations.
 const (
 	DeleteWindow       = 48 * time.Hour   // revoke for everyone
@@ -197,6 +211,10 @@ type InboundBatch struct {
 	HistorySync bool
 	// ChatNames names chats (from history sync or push names).
 	ChatNames map[string]string
+	// Chats are the identities of the chats in this batch: rows stored
+	// under their Alts (a LID seen before its phone number was known) are
+	// merged into the canonical JID first.
+	Chats []ChatRef
 }
 
 // MessageSink receives what a session's WhatsApp connection delivered. It
@@ -233,8 +251,9 @@ type MessageStore interface {
 	// and records their events.
 	ApplyChanges(ctx context.Context, sessionID uuid.UUID, changes []InboundChange) error
 
-	// DeleteExpired removes messages older than before (retention) and
-	// returns how many were removed.
+	// DeleteExpired removes messages older than before (retention; zero
+	// removes none) and idempotency keys older than IdempotencyTTL, and
+	// returns how many messages were removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }
 
