@@ -394,6 +394,9 @@ func (s *Server) completePairing(ctx context.Context, acct *account, reg *regist
 		regID: reg.regID, skeyID: reg.skeyID, skeyPub: reg.skeyPub, skeySig: reg.skeySig,
 		keyIndex: uint32(devID), platform: reg.platform,
 	}
+	if err = acct.phone.prepareLink(ctx); err != nil {
+		return types.EmptyJID, fmt.Errorf("wasim: phone app state: %w", err)
+	}
 	s.mu.Lock()
 	acct.companions[devID] = d
 	for _, ref := range reg.refs {

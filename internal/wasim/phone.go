@@ -173,33 +173,40 @@ func (p *Phone) keyShareMessage() *waE2E.Message {
 	}}
 }
 
-// onCompanionLinked shares the app-state key with a new companion and
-// publishes the push name once.
-func (p *Phone) onCompanionLinked(ctx context.Context, d *companion) error {
+// prepareLink runs on the phone before a new companion is registered: it
+// creates the app-state key and publishes the push name and seed patches
+// once, so the new companion finds them in its first fetch (and gets no
+// server_sync for them).
+func (p *Phone) prepareLink(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.ensureKeyLocked(ctx); err != nil {
 		return err
 	}
-	if err := p.sendPeer(ctx, d, p.keyShareMessage()); err != nil {
+	if p.appState.pushName {
+		return nil
+	}
+	p.appState.pushName = true
+	p.s.persistPhoneLocked(p)
+	p.s.mu.Lock()
+	name := p.acct.pushName
+	p.s.mu.Unlock()
+	if err := p.pushPatchLocked(ctx, appstate.BuildSettingPushName(name)); err != nil {
 		return err
 	}
-	if !p.appState.pushName {
-		p.appState.pushName = true
-		p.s.persistPhoneLocked(p)
-		p.s.mu.Lock()
-		name := p.acct.pushName
-		p.s.mu.Unlock()
-		if err := p.pushPatchLocked(ctx, appstate.BuildSettingPushName(name)); err != nil {
+	for _, seed := range seedPatches() {
+		if err := p.pushPatchLocked(ctx, seed); err != nil {
 			return err
-		}
-		for _, seed := range seedPatches() {
-			if err := p.pushPatchLocked(ctx, seed); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// onCompanionLinked shares the app-state key with a new companion.
+func (p *Phone) onCompanionLinked(ctx context.Context, d *companion) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sendPeer(ctx, d, p.keyShareMessage())
 }
 
 // seedPatches gives the collections a first version, as a real phone's
