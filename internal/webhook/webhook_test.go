@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,45 +26,9 @@ import (
 
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/webhook"
 )
-
-// ---- test database ----
-
-func testDatabaseURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
-// freshDB creates a new database with every migration applied and drops it
-// when the test ends.
-func freshDB(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	name := "wagate_webhook_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	url, err := postgres.WithDatabase(testDatabaseURL(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, url, zerolog.Nop())
-	if err != nil {
-		t.Skipf("no test database: %v", err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		admin, err := pgx.Connect(ctx, testDatabaseURL())
-		if err == nil {
-			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			_ = admin.Close(ctx)
-		}
-	})
-	if _, err := postgres.Migrate(ctx, pool, zerolog.Nop()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
-}
 
 // ---- receiver ----
 
@@ -159,7 +122,7 @@ type bundle struct {
 
 func setup(t *testing.T, cfg webhook.Config) *bundle {
 	t.Helper()
-	pool := freshDB(t)
+	pool := testkit.NewDB(t)
 	store := postgres.NewStore(pool)
 	if cfg.RetryBase == 0 {
 		cfg.RetryBase = 50 * time.Millisecond

@@ -43,7 +43,13 @@ func (w *deliveryWorker) nextRetry(job *river.Job[gateway.WebhookJob]) time.Time
 	if job.AttemptedAt != nil {
 		start = *job.AttemptedAt
 	}
-	return start.Add(backoff(w.s.cfg.RetryBase, w.s.cfg.MaxRetryDelay, job.Attempt, job.ID))
+	// River refuses a retry time in the past (and falls back to its own
+	// policy), which a slow attempt with a short backoff would produce.
+	next := start.Add(backoff(w.s.cfg.RetryBase, w.s.cfg.MaxRetryDelay, job.Attempt, job.ID))
+	if now := time.Now(); next.Before(now) {
+		return now
+	}
+	return next
 }
 
 // Work implements river.Worker.
