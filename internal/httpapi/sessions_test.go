@@ -69,8 +69,10 @@ func TestCreateSession(t *testing.T) {
 		}
 	})
 	t.Run("StartFailureStillCreated", func(t *testing.T) {
-		ts.Runtime.StartFunc = func(context.Context, uuid.UUID) error { return errors.New("boom") }
-		defer func() { ts.Runtime.StartFunc = nil }()
+		ts.Runtime.Set(func(f *testkit.FakeRuntime) {
+			f.StartFunc = func(context.Context, uuid.UUID) error { return errors.New("boom") }
+		})
+		defer ts.Runtime.Set(func(f *testkit.FakeRuntime) { f.StartFunc = nil })
 		r, err := ts.Admin().CreateSessionWithResponse(ctx, client.CreateSessionJSONRequestBody{Name: uniq("startfail")})
 		if err != nil {
 			t.Fatal(err)
@@ -158,10 +160,12 @@ func TestSessionLifecycle(t *testing.T) {
 		check("logout", lo.StatusCode(), lo.Body, httpapi.MsgSessionLoggedOut, err)
 	})
 	t.Run("RuntimeErrorMapped", func(t *testing.T) {
-		ts.Runtime.StopFunc = func(context.Context, uuid.UUID) error {
-			return gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
-		}
-		defer func() { ts.Runtime.StopFunc = nil }()
+		ts.Runtime.Set(func(f *testkit.FakeRuntime) {
+			f.StopFunc = func(context.Context, uuid.UUID) error {
+				return gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+			}
+		})
+		defer ts.Runtime.Set(func(f *testkit.FakeRuntime) { f.StopFunc = nil })
 		r, err := own.StopSessionWithResponse(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -171,8 +175,10 @@ func TestSessionLifecycle(t *testing.T) {
 		}
 	})
 	t.Run("InternalErrorHidden", func(t *testing.T) {
-		ts.Runtime.LogoutFunc = func(context.Context, uuid.UUID) error { return errors.New("secret detail") }
-		defer func() { ts.Runtime.LogoutFunc = nil }()
+		ts.Runtime.Set(func(f *testkit.FakeRuntime) {
+			f.LogoutFunc = func(context.Context, uuid.UUID) error { return errors.New("secret detail") }
+		})
+		defer ts.Runtime.Set(func(f *testkit.FakeRuntime) { f.LogoutFunc = nil })
 		// Raw client without the contract transport's 500 check.
 		hc := &http.Client{Transport: &testkit.ContractTransport{TB: t, AllowServerErrors: true}}
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/sessions/"+id.String()+"/logout", nil)
@@ -254,7 +260,9 @@ func TestNopRuntime(t *testing.T) {
 func TestQRPNG(t *testing.T) {
 	t.Parallel()
 	ts := testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t)})
-	ts.Runtime.QRFunc = func(context.Context, uuid.UUID) (string, error) { return "2@abc,def", nil }
+	ts.Runtime.Set(func(f *testkit.FakeRuntime) {
+		f.QRFunc = func(context.Context, uuid.UUID) (string, error) { return "2@abc,def", nil }
+	})
 	id, key := ts.CreateSession(uniq("qr"))
 	png := client.GetSessionQRParamsFormatPng
 	r, err := ts.Client(key).GetSessionQRWithResponse(context.Background(), id, &client.GetSessionQRParams{Format: &png})

@@ -216,7 +216,7 @@ func ErrorJSON(text string) string {
 }
 
 // FakeRuntime is a gateway.SessionRuntime for tests: it records calls and
-// runs the XxxFunc fields when set (otherwise: start/stop/logout/remove
+// runs the XxxFunc fields when set (change them with Set) (otherwise: start/stop/logout/remove
 // succeed, QR answers MsgQRNotAvailable with the stored state, PairCode
 // returns "ABCD-EFGH").
 type FakeRuntime struct {
@@ -234,10 +234,21 @@ type FakeRuntime struct {
 
 var _ gateway.SessionRuntime = (*FakeRuntime)(nil)
 
-func (f *FakeRuntime) record(name string, id uuid.UUID) {
+// record notes a call and returns a snapshot of the behaviour fields.
+func (f *FakeRuntime) record(name string, id uuid.UUID) FakeRuntime {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, name+" "+id.String())
-	f.mu.Unlock()
+	return FakeRuntime{StartFunc: f.StartFunc, StopFunc: f.StopFunc, LogoutFunc: f.LogoutFunc,
+		RemoveFunc: f.RemoveFunc, QRFunc: f.QRFunc, PairCodeFunc: f.PairCodeFunc}
+}
+
+// Set changes the behaviour fields under the runtime's lock (the server
+// reads them from other goroutines): rt.Set(func(f *FakeRuntime) { f.QRFunc = ... }).
+func (f *FakeRuntime) Set(change func(f *FakeRuntime)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
 }
 
 // Calls returns the recorded calls as "Method <uuid>".
@@ -249,45 +260,40 @@ func (f *FakeRuntime) Calls() []string {
 
 // Start implements gateway.SessionRuntime.
 func (f *FakeRuntime) Start(ctx context.Context, id uuid.UUID) error {
-	f.record("Start", id)
-	if f.StartFunc != nil {
-		return f.StartFunc(ctx, id)
+	if fn := f.record("Start", id).StartFunc; fn != nil {
+		return fn(ctx, id)
 	}
 	return nil
 }
 
 // Stop implements gateway.SessionRuntime.
 func (f *FakeRuntime) Stop(ctx context.Context, id uuid.UUID) error {
-	f.record("Stop", id)
-	if f.StopFunc != nil {
-		return f.StopFunc(ctx, id)
+	if fn := f.record("Stop", id).StopFunc; fn != nil {
+		return fn(ctx, id)
 	}
 	return nil
 }
 
 // Logout implements gateway.SessionRuntime.
 func (f *FakeRuntime) Logout(ctx context.Context, id uuid.UUID) error {
-	f.record("Logout", id)
-	if f.LogoutFunc != nil {
-		return f.LogoutFunc(ctx, id)
+	if fn := f.record("Logout", id).LogoutFunc; fn != nil {
+		return fn(ctx, id)
 	}
 	return nil
 }
 
 // Remove implements gateway.SessionRuntime.
 func (f *FakeRuntime) Remove(ctx context.Context, id uuid.UUID) error {
-	f.record("Remove", id)
-	if f.RemoveFunc != nil {
-		return f.RemoveFunc(ctx, id)
+	if fn := f.record("Remove", id).RemoveFunc; fn != nil {
+		return fn(ctx, id)
 	}
 	return nil
 }
 
 // QR implements gateway.SessionRuntime.
 func (f *FakeRuntime) QR(ctx context.Context, id uuid.UUID) (string, error) {
-	f.record("QR", id)
-	if f.QRFunc != nil {
-		return f.QRFunc(ctx, id)
+	if fn := f.record("QR", id).QRFunc; fn != nil {
+		return fn(ctx, id)
 	}
 	s, err := f.Store.GetSession(ctx, id)
 	if err != nil {
@@ -298,9 +304,8 @@ func (f *FakeRuntime) QR(ctx context.Context, id uuid.UUID) (string, error) {
 
 // PairCode implements gateway.SessionRuntime.
 func (f *FakeRuntime) PairCode(ctx context.Context, id uuid.UUID, phone string) (string, error) {
-	f.record("PairCode", id)
-	if f.PairCodeFunc != nil {
-		return f.PairCodeFunc(ctx, id, phone)
+	if fn := f.record("PairCode", id).PairCodeFunc; fn != nil {
+		return fn(ctx, id, phone)
 	}
 	return "ABCD-EFGH", nil
 }
