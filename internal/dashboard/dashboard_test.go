@@ -171,6 +171,7 @@ func chromium(t *testing.T, url string, extra ...string) []byte {
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+		"--enable-logging=stderr", "--v=0", // console messages, CSP reports included
 		"--user-data-dir=" + t.TempDir(),
 	}
 	args = append(args, extra...)
@@ -182,6 +183,11 @@ func chromium(t *testing.T, url string, extra ...string) []byte {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("chromium %v: %v\nstderr:\n%s", extra, err, tail(stderr.String(), 3000))
+	}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "Uncaught") {
+			t.Errorf("browser console: %s", line)
+		}
 	}
 	return stdout.Bytes()
 }
