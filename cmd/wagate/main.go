@@ -1,0 +1,185 @@
+// Command wagate is the self-hosted WhatsApp HTTP API gateway. It only wires
+// the packages together: config -> pool -> migrations -> stores -> runtime ->
+// HTTP server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/config"
+	"github.com/wagate-dev/wagate/internal/docsui"
+	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/metrics"
+	"github.com/wagate-dev/wagate/internal/postgres"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run parses the command line and runs a subcommand; it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "help") {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" {
+		config.Usage(stdout)
+		return 0
+	}
+	cfg, rest, err := config.Load(getenv, args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wagate: configuration:", err)
+		return 2
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "wagate: unexpected arguments %q (see wagate --help)\n", rest)
+		return 2
+	}
+	log := zerolog.New(stderr).Level(cfg.Level()).With().Timestamp().Logger()
+	m := &Main{Config: cfg, Logger: log, Stderr: stderr}
+	defer m.Close()
+	if cmd == "migrate" {
+		if err := m.Migrate(ctx); err != nil {
+			log.Error().Err(err).Msg("migrate failed")
+			return 1
+		}
+		return 0
+	}
+	if err := m.Run(ctx); err != nil {
+		log.Error().Err(err).Msg("wagate stopped")
+		return 1
+	}
+	return 0
+}
+
+// Main is the running program: tests start it in-process with Addr ":0".
+type Main struct {
+	Config config.Config
+	Logger zerolog.Logger
+	// Stderr receives the generated admin key on the very first start.
+	Stderr io.Writer
+
+	Pool  *pgxpool.Pool
+	Store *postgres.Store
+	Echo  *echo.Echo
+	// Addr is the address actually listened on, once Start returned.
+	Addr     net.Addr
+	listener net.Listener
+}
+
+// open connects the pool (creating the database) and migrates.
+func (m *Main) open(ctx context.Context) error {
+	if m.Pool != nil {
+		return nil
+	}
+	pool, err := postgres.Open(ctx, m.Config.DatabaseURL, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.Pool = pool
+	if _, err := postgres.Migrate(ctx, pool, m.Logger); err != nil {
+		return err
+	}
+	m.Store = postgres.NewStore(pool)
+	return nil
+}
+
+// Migrate applies pending migrations.
+func (m *Main) Migrate(ctx context.Context) error { return m.open(ctx) }
+
+// adminKeyHash returns the hash of the master admin key: WAGATE_ADMIN_KEY
+// when set, otherwise the stored one, generated (and printed once) on the
+// very first start.
+func (m *Main) adminKeyHash(ctx context.Context) (gateway.KeyHash, error) {
+	if m.Config.AdminKey != "" {
+		return gateway.HashKey(m.Config.AdminKey), nil
+	}
+	raw, hash, err := m.Store.EnsureAdminKey(ctx)
+	if err != nil {
+		return hash, err
+	}
+	if raw != "" && m.Stderr != nil {
+		fmt.Fprintf(m.Stderr, "\n  wagate generated the admin key (shown only this once; only its hash is stored):\n\n    %s\n\n  Set WAGATE_ADMIN_KEY to use your own instead.\n\n", raw)
+	}
+	return hash, nil
+}
+
+// Start opens the database, builds the server and starts listening; Serve
+// then serves until its context ends.
+func (m *Main) Start(ctx context.Context) error {
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	hash, err := m.adminKeyHash(ctx)
+	if err != nil {
+		return err
+	}
+	c := m.Config
+	mx := metrics.New()
+	d := httpapi.Deps{
+		Metrics:      mx,
+		Middlewares:  []echo.MiddlewareFunc{mx.Middleware()},
+		Routes:       docsui.Register,
+		Logger:       m.Logger,
+		Sessions:     m.Store,
+		Keys:         m.Store,
+		Runtime:      httpapi.NopRuntime{Sessions: m.Store},
+		Ready:        m.Store,
+		AdminKeyHash: hash,
+		RateLimits: httpapi.RateLimits{
+			General: c.RateLimits.General, Messages: c.RateLimits.Messages,
+			Sessions: c.RateLimits.Sessions, QRSeconds: c.RateLimits.QRSeconds,
+		},
+		MaxBodyBytes:      c.MaxBodyBytes,
+		MaxImageBodyBytes: c.MaxImageBodyBytes,
+	}
+	if m.Echo, err = httpapi.New(d, nil); err != nil {
+		return err
+	}
+	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	m.Addr = m.listener.Addr()
+	m.Logger.Info().Str("addr", m.Addr.String()).Msg("serving")
+	return nil
+}
+
+// Serve serves until ctx ends, then shuts down gracefully.
+func (m *Main) Serve(ctx context.Context) error {
+	return httpapi.Serve(ctx, m.Echo, m.listener, m.Config.ShutdownTimeout)
+}
+
+// Run is Start then Serve.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	return m.Serve(ctx)
+}
+
+// Close releases the pool.
+func (m *Main) Close() {
+	if m.Pool != nil {
+		m.Pool.Close()
+		m.Pool = nil
+	}
+}
