@@ -33,6 +33,11 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 			ok = false
 		}
 	}()
+	// The message store (inbound.go) takes messages, receipts, history
+	// sync and app-state changes when the sink supports it.
+	if handled, stored := h.handleInbound(rawEvt); handled {
+		return stored
+	}
 	switch evt := rawEvt.(type) {
 	// Connection lifecycle.
 	case *events.Connected:

@@ -1,0 +1,202 @@
+package whatsapp
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// This file, chatops.go, contacts.go, inbound.go and history.go implement
+// gateway.MessagingRuntime and the inbound side of the message store.
+
+var _ gateway.MessagingRuntime = (*Manager)(nil)
+
+// parseChat turns a canonical chat JID string into whatsmeow's JID.
+func parseChat(jid string) (types.JID, error) {
+	j, err := types.ParseJID(jid)
+	if err != nil || j.User == "" {
+		return types.EmptyJID, gateway.Errorf(gateway.CodeInvalid, "Invalid chat JID %q", jid)
+	}
+	return j.ToNonAD(), nil
+}
+
+// ResolveChat implements gateway.MessagingRuntime with the LID map that
+// whatsmeow keeps for every session (it is shared by the devices of this
+// process, so no connection is needed).
+func (m *Manager) ResolveChat(ctx context.Context, _ uuid.UUID, jid string) (gateway.ChatRef, error) {
+	j, err := parseChat(jid)
+	if err != nil {
+		return gateway.ChatRef{}, err
+	}
+	return m.chatRef(ctx, j), nil
+}
+
+// chatRef canonicalises a chat or user JID: the phone JID when the number
+// is known, with the LID as alias.
+func (m *Manager) chatRef(ctx context.Context, j types.JID) gateway.ChatRef {
+	j = j.ToNonAD()
+	lids := m.container.LIDMap
+	switch j.Server {
+	case types.HiddenUserServer:
+		if pn, err := lids.GetPNForLID(ctx, j); err == nil && !pn.IsEmpty() {
+			return gateway.ChatRef{JID: pn.ToNonAD().String(), Alts: []string{j.String()}}
+		}
+	case types.DefaultUserServer:
+		if lid, err := lids.GetLIDForPN(ctx, j); err == nil && !lid.IsEmpty() {
+			return gateway.ChatRef{JID: j.String(), Alts: []string{lid.ToNonAD().String()}}
+		}
+	}
+	return gateway.ChatRef{JID: j.String()}
+}
+
+// userJID canonicalises a user (sender) JID to its phone form when known.
+func (m *Manager) userJID(ctx context.Context, j, alt types.JID) string {
+	j = j.ToNonAD()
+	if j.Server == types.HiddenUserServer {
+		if alt.Server == types.DefaultUserServer {
+			return alt.ToNonAD().String()
+		}
+		if pn, err := m.container.LIDMap.GetPNForLID(ctx, j); err == nil && !pn.IsEmpty() {
+			return pn.ToNonAD().String()
+		}
+	}
+	return j.String()
+}
+
+// OwnJID implements gateway.MessagingRuntime.
+func (m *Manager) OwnJID(_ context.Context, sid uuid.UUID) (string, error) {
+	cli, err := m.client(sid)
+	if err != nil {
+		return "", err
+	}
+	return ownPN(cli), nil
+}
+
+func ownPN(cli *whatsmeow.Client) string {
+	if cli.Store.ID == nil {
+		return ""
+	}
+	return cli.Store.ID.ToNonAD().String()
+}
+
+// quoteContext is the ContextInfo of a reply to q (a stored message).
+func quoteContext(cli *whatsmeow.Client, chat types.JID, q *gateway.Message) *waE2E.ContextInfo {
+	if q == nil {
+		return nil
+	}
+	participant := q.Sender
+	if q.FromMe || participant == "" {
+		participant = ownPN(cli)
+	}
+	ci := &waE2E.ContextInfo{
+		StanzaID:    proto.String(q.ID),
+		Participant: proto.String(participant),
+	}
+	quoted := &waE2E.Message{}
+	text := ""
+	if q.Text != nil {
+		text = *q.Text
+	}
+	switch q.Type {
+	case gateway.TypeImage:
+		quoted.ImageMessage = &waE2E.ImageMessage{Caption: proto.String(text)}
+	default:
+		quoted.Conversation = proto.String(text)
+	}
+	ci.QuotedMessage = quoted
+	if chat.Server == types.GroupServer {
+		ci.RemoteJID = proto.String(chat.String())
+	}
+	return ci
+}
+
+// sendOp runs a SendMessage on the session's client and translates its
+// error.
+func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, build func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message) (whatsmeow.SendResponse, *whatsmeow.Client, error) {
+	cli, err := m.client(sid)
+	if err != nil {
+		return whatsmeow.SendResponse{}, nil, err
+	}
+	chat, err := parseChat(chatJID)
+	if err != nil {
+		return whatsmeow.SendResponse{}, nil, err
+	}
+	resp, err := cli.SendMessage(ctx, chat, build(cli, chat))
+	if err != nil {
+		return resp, cli, translateSendError(err)
+	}
+	if resp.Timestamp.IsZero() {
+		resp.Timestamp = time.Now()
+	}
+	return resp, cli, nil
+}
+
+// msgNotOnWhatsApp is returned when WhatsApp knows no account for a number.
+const msgNotOnWhatsApp = "The number is not on WhatsApp"
+
+// translateSendError maps send failures; a recipient WhatsApp does not know
+// (no LID for the number) is the caller's mistake, not ours.
+func translateSendError(err error) error {
+	if err != nil && strings.Contains(err.Error(), "no LID found") {
+		return gateway.Wrap(gateway.CodeNotFound, msgNotOnWhatsApp, err)
+	}
+	return TranslateError(err)
+}
+
+// SendText implements gateway.MessagingRuntime.
+func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
+	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
+		if o.Quoted == nil {
+			return &waE2E.Message{Conversation: proto.String(o.Text)}
+		}
+		return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+			Text:        proto.String(o.Text),
+			ContextInfo: quoteContext(cli, chat, o.Quoted),
+		}}
+	})
+	if err != nil {
+		return gateway.SentMessage{}, err
+	}
+	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
+}
+
+// SendImage implements gateway.MessagingRuntime: uploads the image
+// (encrypted, through whatsmeow's media connection) and sends it.
+func (m *Manager) SendImage(ctx context.Context, sid uuid.UUID, o gateway.OutgoingImage) (gateway.SentMessage, error) {
+	cli, err := m.client(sid)
+	if err != nil {
+		return gateway.SentMessage{}, err
+	}
+	up, err := cli.Upload(ctx, o.Data, whatsmeow.MediaImage)
+	if err != nil {
+		return gateway.SentMessage{}, TranslateError(err)
+	}
+	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
+		img := &waE2E.ImageMessage{
+			URL:           proto.String(up.URL),
+			DirectPath:    proto.String(up.DirectPath),
+			MediaKey:      up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256,
+			FileSHA256:    up.FileSHA256,
+			FileLength:    proto.Uint64(up.FileLength),
+			Mimetype:      proto.String(o.MimeType),
+			ContextInfo:   quoteContext(cli, chat, o.Quoted),
+		}
+		if o.Caption != "" {
+			img.Caption = proto.String(o.Caption)
+		}
+		return &waE2E.Message{ImageMessage: img}
+	})
+	if err != nil {
+		return gateway.SentMessage{}, err
+	}
+	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
+}
