@@ -171,7 +171,6 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			ctx = l.WithContext(ctx)
 			req = req.WithContext(ctx)
 			c.SetRequest(req)
-			c.Set(principalLogKey, p.KeyID)
 			if err := m.limits.checkGeneral(c, p); err != nil {
 				return err
 			}
@@ -225,10 +224,6 @@ func (m *contract) routeError(req *http.Request) error {
 	}
 	return echo.ErrNotFound
 }
-
-// principalLogKey is the echo.Context key under which the access log finds
-// the caller's key id.
-const principalLogKey = "wagate.key_id"
 
 // presentedKey returns the key from X-API-Key, Authorization: Bearer, or the
 // api_key query parameter, in that order.

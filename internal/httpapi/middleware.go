@@ -82,12 +82,7 @@ func accessLog() echo.MiddlewareFunc {
 			if q := redactedQuery(req.URL); q != "" {
 				ev = ev.Str("query", q)
 			}
-			if op := OperationID(req.Context()); op != "" {
-				ev = ev.Str("operation_id", op)
-			}
-			if k, ok := c.Get(principalLogKey).(string); ok {
-				ev = ev.Str("key_id", k)
-			}
+			// operation_id and key_id are already on the context logger.
 			ev.Msg("request")
 			return nil
 		}

@@ -3,35 +3,122 @@ package httpapi
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/wagate-dev/wagate/gen/api"
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Sandbox implements the sandbox tag (simulated WhatsApp). Every operation answers 501 until
-// the sandbox is plugged in: replace this file with handlers that take
-// their dependencies as internal/gateway interfaces.
-type Sandbox struct{}
-
-// SandboxLink answers 501 Not Implemented (planned).
-func (*Sandbox) SandboxLink(context.Context, api.SandboxLinkRequestObject) (api.SandboxLinkResponseObject, error) {
-	return nil, errNotImplemented
+// Sandbox implements the sandbox tag: the control plane of the simulated
+// WhatsApp. With a nil Service (not in sandbox mode) every operation is
+// absent: 404 as for an unknown route.
+type Sandbox struct {
+	Service gateway.Sandbox
 }
 
-// SandboxInbound answers 501 Not Implemented (planned).
-func (*Sandbox) SandboxInbound(context.Context, api.SandboxInboundRequestObject) (api.SandboxInboundResponseObject, error) {
-	return nil, errNotImplemented
+// errSandboxAbsent is the answer outside sandbox mode.
+var errSandboxAbsent = gateway.E(gateway.CodeNotFound, gateway.MsgRouteNotFound)
+
+// SandboxLink links the session with the simulated phone of body.phone.
+func (h *Sandbox) SandboxLink(ctx context.Context, req api.SandboxLinkRequestObject) (api.SandboxLinkResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	method := "qr"
+	if req.Body.Method != nil {
+		method = string(*req.Body.Method)
+	}
+	jid, dev, err := h.Service.Link(ctx, uuid.UUID(req.Id), req.Body.Phone, method)
+	if err != nil {
+		return nil, err
+	}
+	out := api.SandboxLink200JSONResponse{Success: true, Jid: jid}
+	if dev != "" {
+		out.DeviceJid = &dev
+	}
+	return out, nil
 }
 
-// SandboxHistory answers 501 Not Implemented (planned).
-func (*Sandbox) SandboxHistory(context.Context, api.SandboxHistoryRequestObject) (api.SandboxHistoryResponseObject, error) {
-	return nil, errNotImplemented
+// SandboxInbound makes a simulated contact send a text to the session.
+func (h *Sandbox) SandboxInbound(ctx context.Context, req api.SandboxInboundRequestObject) (api.SandboxInboundResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	id, err := h.Service.Inbound(ctx, uuid.UUID(req.Id), req.Body.From, req.Body.Text)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxInbound200JSONResponse{Success: true, MessageId: id}, nil
 }
 
-// SandboxPhoneView answers 501 Not Implemented (planned).
-func (*Sandbox) SandboxPhoneView(context.Context, api.SandboxPhoneViewRequestObject) (api.SandboxPhoneViewResponseObject, error) {
-	return nil, errNotImplemented
+// SandboxHistory makes the session's phone deliver a history sync.
+func (h *Sandbox) SandboxHistory(ctx context.Context, req api.SandboxHistoryRequestObject) (api.SandboxHistoryResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	msgs := make([]gateway.SandboxHistoryMessage, len(req.Body.Messages))
+	for i, m := range req.Body.Messages {
+		msgs[i] = gateway.SandboxHistoryMessage{Chat: m.Chat, FromMe: m.FromMe, Text: m.Text, Timestamp: m.Timestamp}
+		if m.Id != nil {
+			msgs[i].ID = *m.Id
+		}
+	}
+	ids, err := h.Service.History(ctx, uuid.UUID(req.Id), msgs)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxHistory200JSONResponse{Success: true, MessageIds: ids}, nil
 }
 
-// SandboxContactMessages answers 501 Not Implemented (planned).
-func (*Sandbox) SandboxContactMessages(context.Context, api.SandboxContactMessagesRequestObject) (api.SandboxContactMessagesResponseObject, error) {
-	return nil, errNotImplemented
+// SandboxPhoneView returns the phone's view from decoded app state.
+func (h *Sandbox) SandboxPhoneView(ctx context.Context, req api.SandboxPhoneViewRequestObject) (api.SandboxPhoneViewResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	v, err := h.Service.PhoneView(ctx, uuid.UUID(req.Id))
+	if err != nil {
+		return nil, err
+	}
+	out := api.SandboxPhoneView200JSONResponse{Success: true, Jid: v.JID, Chats: []api.SandboxChatView{}, Starred: []api.SandboxStarred{}}
+	for _, c := range v.Chats {
+		pinned := c.Pinned
+		out.Chats = append(out.Chats, api.SandboxChatView{Jid: c.JID, Archived: c.Archived, MarkedUnread: c.MarkedUnread, Deleted: c.Deleted, Pinned: &pinned})
+	}
+	for _, s := range v.Starred {
+		fromMe := s.FromMe
+		out.Starred = append(out.Starred, api.SandboxStarred{Chat: s.Chat, Id: s.ID, FromMe: &fromMe})
+	}
+	return out, nil
+}
+
+// SandboxContactMessages returns what a simulated contact decrypted.
+func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxContactMessagesRequestObject) (api.SandboxContactMessagesResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	list, err := h.Service.ContactMessages(ctx, req.Phone)
+	if err != nil {
+		return nil, err
+	}
+	out := api.SandboxContactMessages200JSONResponse{Success: true, Phone: req.Phone, Messages: []api.SandboxReceived{}}
+	for _, r := range list {
+		item := api.SandboxReceived{Id: r.ID, From: r.From, Kind: api.SandboxReceivedKind(r.Kind)}
+		if r.Text != "" {
+			item.Text = &r.Text
+		}
+		if r.TargetID != "" {
+			item.TargetId = &r.TargetID
+		}
+		if r.Emoji != "" {
+			item.Emoji = &r.Emoji
+		}
+		if r.PinDurationSeconds != 0 {
+			item.PinDurationSeconds = &r.PinDurationSeconds
+		}
+		if !r.Timestamp.IsZero() {
+			item.Timestamp = &r.Timestamp
+		}
+		out.Messages = append(out.Messages, item)
+	}
+	return out, nil
 }
