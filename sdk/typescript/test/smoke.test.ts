@@ -46,7 +46,7 @@ function client(apiKey: string): WagateClient {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(what: string, timeoutMs: number, stepMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+async function eventually<T>(what: string | (() => string), timeoutMs: number, stepMs: number, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -57,7 +57,8 @@ async function eventually<T>(what: string, timeoutMs: number, stepMs: number, fn
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      const w = typeof what === "function" ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${w}${last ? `: ${String(last)}` : ""}`);
     }
     await sleep(stepMs);
   }
@@ -135,8 +136,10 @@ describe("wagate smoke", { skip, timeout: 180_000 }, () => {
 
     it("shows a QR code, links with a simulated phone and reaches connected", async () => {
       assert.ok(sessionId, "needs the session");
-      await eventually("state qr_ready", 30_000, 1_000, async () => {
+      let seen = "";
+      await eventually(() => `state qr_ready (last seen: ${seen})`, 30_000, 1_000, async () => {
         const s = await unwrap(own.GET("/sessions/{id}/status", { params: { path: { id: sessionId } } }));
+        seen = s.session.state;
         return s.session.state === "qr_ready" ? s : undefined;
       });
       const qr = await unwrap(own.GET("/sessions/{id}/qr", { params: { path: { id: sessionId } } }));
@@ -147,8 +150,9 @@ describe("wagate smoke", { skip, timeout: 180_000 }, () => {
       );
       assert.match(linked.jid, new RegExp(`^${linkPhone}[@:.]`));
 
-      const st = await eventually("state connected", 30_000, 1_000, async () => {
+      const st = await eventually(() => `state connected (last seen: ${seen})`, 30_000, 1_000, async () => {
         const s = await unwrap(own.GET("/sessions/{id}/status", { params: { path: { id: sessionId } } }));
+        seen = s.session.state;
         return s.session.state === "connected" ? s : undefined;
       });
       assert.equal(st.session.phone ?? linkPhone, linkPhone);
