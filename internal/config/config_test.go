@@ -1,0 +1,77 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wagate-dev/wagate/internal/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, rest, err := config.Load(env(nil), nil, &bytes.Buffer{})
+	if err != nil || len(rest) != 0 {
+		t.Fatal(err, rest)
+	}
+	if c.Addr != ":3000" || c.DatabaseURL != config.DefaultDatabaseURL || c.RateLimits != (config.RateLimits{General: 100, Messages: 30, Sessions: 10, QRSeconds: 5}) ||
+		c.MaxBodyBytes != 1<<20 || c.MaxImageBodyBytes != 16<<20 || c.ShutdownTimeout != 15*time.Second {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadEnvAndFlags(t *testing.T) {
+	t.Parallel()
+	c, _, err := config.Load(env(map[string]string{
+		"WAGATE_ADDR": ":1", "WAGATE_RATE_LIMIT_GENERAL": "0", "WAGATE_SANDBOX": "true",
+		"WAGATE_ADMIN_KEY": "wamk_0123456789abcdef", "WAGATE_LOG_LEVEL": "debug",
+	}), []string{"-addr", ":2"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":2" || c.RateLimits.General != 0 || !c.Sandbox || c.AdminKey != "wamk_0123456789abcdef" || c.LogLevel != "debug" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"AdminKeyPrefix": {map[string]string{"WAGATE_ADMIN_KEY": "secret"}, "WAGATE_ADMIN_KEY must start with wamk_"},
+		"NotInteger":     {map[string]string{"WAGATE_RATE_LIMIT_MESSAGES": "x"}, `WAGATE_RATE_LIMIT_MESSAGES="x": not an integer`},
+		"Negative":       {map[string]string{"WAGATE_RATE_LIMIT_SESSIONS": "-1"}, "WAGATE_RATE_LIMIT_SESSIONS must be 0 (off) or positive"},
+		"LogLevel":       {map[string]string{"WAGATE_LOG_LEVEL": "loud"}, "WAGATE_LOG_LEVEL"},
+		"DatabaseURL":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be a postgres:// URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := config.Load(env(tc.env), nil, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, _, err := config.Load(env(nil), []string{"--help"}, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, v := range []string{"WAGATE_ADDR", "DATABASE_URL", "WAGATE_ADMIN_KEY", "WAGATE_LOG_LEVEL", "WAGATE_RATE_LIMIT_GENERAL",
+		"WAGATE_RATE_LIMIT_MESSAGES", "WAGATE_RATE_LIMIT_SESSIONS", "WAGATE_RATE_LIMIT_QR_SECONDS", "WAGATE_MAX_BODY_BYTES",
+		"WAGATE_SANDBOX", "WAGATE_SANDBOX_URL", "WAGATE_WEBHOOK_ALLOW_PRIVATE", "WAGATE_WS_COMPRESSION"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("--help lacks %s", v)
+		}
+	}
+}
