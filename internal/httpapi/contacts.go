@@ -4,24 +4,62 @@ import (
 	"context"
 
 	"github.com/wagate-dev/wagate/gen/api"
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Contacts implements the contacts tag. Every operation answers 501 until
-// the contact service is plugged in: replace this file with handlers that take
-// their dependencies as internal/gateway interfaces.
-type Contacts struct{}
-
-// BlockContact answers 501 Not Implemented (planned).
-func (*Contacts) BlockContact(context.Context, api.BlockContactRequestObject) (api.BlockContactResponseObject, error) {
-	return nil, errNotImplemented
+// Contacts implements the contacts tag (block, unblock, profile picture) on
+// the messaging service. With a nil Service every operation answers 501.
+type Contacts struct {
+	Service gateway.MessagingService
 }
 
-// UnblockContact answers 501 Not Implemented (planned).
-func (*Contacts) UnblockContact(context.Context, api.UnblockContactRequestObject) (api.UnblockContactResponseObject, error) {
-	return nil, errNotImplemented
+func (h *Contacts) block(ctx context.Context, sid api.SessionId, body *api.JidRequest, block bool) (api.ChatActionResponse, error) {
+	svc, err := messagingService(h.Service)
+	if err != nil {
+		return api.ChatActionResponse{}, err
+	}
+	if body == nil {
+		return api.ChatActionResponse{}, gateway.E(gateway.CodeInvalid, "jid is required")
+	}
+	jid, err := svc.BlockContact(ctx, sid, body.Jid, block)
+	if err != nil {
+		return api.ChatActionResponse{}, err
+	}
+	msg := gateway.MsgContactUnblocked
+	if block {
+		msg = gateway.MsgContactBlocked
+	}
+	return api.ChatActionResponse{Success: true, Jid: jid, Message: msg}, nil
 }
 
-// GetProfilePicture answers 501 Not Implemented (planned).
-func (*Contacts) GetProfilePicture(context.Context, api.GetProfilePictureRequestObject) (api.GetProfilePictureResponseObject, error) {
-	return nil, errNotImplemented
+// BlockContact blocks a contact.
+func (h *Contacts) BlockContact(ctx context.Context, r api.BlockContactRequestObject) (api.BlockContactResponseObject, error) {
+	out, err := h.block(ctx, r.Id, r.Body, true)
+	if err != nil {
+		return nil, err
+	}
+	return api.BlockContact200JSONResponse(out), nil
+}
+
+// UnblockContact unblocks a contact.
+func (h *Contacts) UnblockContact(ctx context.Context, r api.UnblockContactRequestObject) (api.UnblockContactResponseObject, error) {
+	out, err := h.block(ctx, r.Id, r.Body, false)
+	if err != nil {
+		return nil, err
+	}
+	return api.UnblockContact200JSONResponse(out), nil
+}
+
+// GetProfilePicture returns a contact's picture URL, or null when there is
+// none or it is hidden.
+func (h *Contacts) GetProfilePicture(ctx context.Context, r api.GetProfilePictureRequestObject) (api.GetProfilePictureResponseObject, error) {
+	svc, err := messagingService(h.Service)
+	if err != nil {
+		return nil, err
+	}
+	jid, url, err := svc.ProfilePicture(ctx, r.Id, r.Jid)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetProfilePicture200JSONResponse{Success: true, Jid: jid, ProfilePictureUrl: url}, nil
 }

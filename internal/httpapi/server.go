@@ -28,6 +28,8 @@ type Deps struct {
 	Keys     gateway.KeyStore
 	Runtime  gateway.SessionRuntime
 	Ready    gateway.ReadinessChecker
+	// Messaging serves the messaging, chats and contacts tags (501 when nil).
+	Messaging gateway.MessagingService
 	// AdminKeyHash is the SHA-256 of the master admin key.
 	AdminKeyHash gateway.KeyHash
 	// RateLimits are the default limits (0 turns one off).
@@ -70,9 +72,9 @@ var _ api.StrictServerInterface = (*Server)(nil)
 func NewServer(d Deps) *Server {
 	return &Server{
 		Sessions:   &Sessions{Store: d.Sessions, Runtime: d.Runtime},
-		Messaging:  &Messaging{},
-		Chats:      &Chats{},
-		Contacts:   &Contacts{},
+		Messaging:  &Messaging{Service: d.Messaging},
+		Chats:      &Chats{Service: d.Messaging},
+		Contacts:   &Contacts{Service: d.Messaging},
 		Webhooks:   &Webhooks{},
 		Admin:      &Admin{Keys: d.Keys, Defaults: d.RateLimits},
 		Sandbox:    &Sandbox{},

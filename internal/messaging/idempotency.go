@@ -22,38 +22,33 @@ const (
 	idemStale = 2 * time.Minute
 )
 
-// Idempotent runs do once per (session, key): the first successful result is
-// stored as JSON and returned again for a repeated key within
+// Idempotent implements gateway.MessagingService: the first successful
+// result is stored and returned again for a repeated key within
 // gateway.IdempotencyTTL. op and req identify the request: the same key with
 // a different operation or body is refused (CodeConflict,
 // MsgIdempotencyReused). A failed do releases the key, so a retry acts
 // again. A duplicate that arrives while the first is still running waits for
 // its result, up to idemWait, then gets CodeConflict (MsgIdempotencyBusy).
 // An empty key just runs do.
-func Idempotent[T any](ctx context.Context, s *Service, sid uuid.UUID, key, op string, req any, do func() (T, error)) (T, error) {
-	var zero T
+func (s *Service) Idempotent(ctx context.Context, sid uuid.UUID, key, op string, req any, do func() ([]byte, error)) ([]byte, error) {
 	if key == "" || s.idem == nil {
 		return do()
 	}
 	fp, err := fingerprint(op, req)
 	if err != nil {
-		return zero, err
+		return nil, err
 	}
 	deadline := time.Now().Add(idemWait)
 	for {
 		state, stored, err := s.idem.Claim(ctx, sid, key, fp, idemStale)
 		if err != nil {
-			return zero, err
+			return nil, err
 		}
 		switch state {
 		case gateway.IdemDone:
-			var out T
-			if err := json.Unmarshal(stored, &out); err != nil {
-				return zero, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
-			}
-			return out, nil
+			return stored, nil
 		case gateway.IdemMismatch:
-			return zero, gateway.E(gateway.CodeConflict, gateway.MsgIdempotencyReused)
+			return nil, gateway.E(gateway.CodeConflict, gateway.MsgIdempotencyReused)
 		case gateway.IdemClaimed:
 			out, err := do()
 			// The claim must be settled even if the client went away.
@@ -62,29 +57,25 @@ func Idempotent[T any](ctx context.Context, s *Service, sid uuid.UUID, key, op s
 				if rerr := s.idem.Release(bg, sid, key); rerr != nil {
 					s.log.Error().Err(rerr).Msg("could not release idempotency key")
 				}
-				return zero, err
+				return nil, err
 			}
-			b, merr := json.Marshal(out)
-			if merr == nil {
-				merr = s.idem.Complete(bg, sid, key, b)
-			}
-			if merr != nil {
+			if merr := s.idem.Complete(bg, sid, key, out); merr != nil {
 				s.log.Error().Err(merr).Msg("could not store idempotent result")
 			}
 			return out, nil
 		case gateway.IdemPending:
 			if time.Now().After(deadline) {
-				return zero, gateway.E(gateway.CodeConflict, gateway.MsgIdempotencyBusy)
+				return nil, gateway.E(gateway.CodeConflict, gateway.MsgIdempotencyBusy)
 			}
 			t := time.NewTimer(idemPoll)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return zero, ctx.Err()
+				return nil, ctx.Err()
 			case <-t.C:
 			}
 		default:
-			return zero, gateway.Errorf(gateway.CodeInternal, "unknown idempotency state %d", state)
+			return nil, gateway.Errorf(gateway.CodeInternal, "unknown idempotency state %d", state)
 		}
 	}
 }

@@ -45,6 +45,8 @@ type Options struct {
 }
 
 // Service implements the messaging use cases.
+var _ gateway.MessagingService = (*Service)(nil)
+
 type Service struct {
 	store gateway.MessageStore
 	idem  gateway.IdempotencyStore
@@ -125,16 +127,8 @@ func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedI
 	return &m, nil
 }
 
-// ImageRequest is the body of an image send.
-type ImageRequest struct {
-	Image    string
-	Caption  string
-	MimeType string
-	QuotedID string
-}
-
 // SendImage loads, uploads and sends an image, and stores the message.
-func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r ImageRequest) (*gateway.Message, error) {
+func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r gateway.ImageSend) (*gateway.Message, error) {
 	ref, err := s.resolve(ctx, sid, "to", to)
 	if err != nil {
 		return nil, err
@@ -387,17 +381,9 @@ func (s *Service) DeleteChat(ctx context.Context, sid uuid.UUID, chatID string) 
 	return ref.JID, nil
 }
 
-// BatchResult is one chat's outcome in a batch.
-type BatchResult struct {
-	ChatID  string
-	JID     string // "" when the chat id did not parse
-	Err     error
-	Message string // success text
-}
-
 // BatchArchive archives or unarchives many chats one after the other (app
 // state patches are sequential per collection anyway) and reports each.
-func (s *Service) BatchArchive(ctx context.Context, sid uuid.UUID, chatIDs []string, archive bool) ([]BatchResult, error) {
+func (s *Service) BatchArchive(ctx context.Context, sid uuid.UUID, chatIDs []string, archive bool) ([]gateway.BatchResult, error) {
 	if len(chatIDs) == 0 || len(chatIDs) > MaxBatchChats {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "chatIds must list 1 to %d chats", MaxBatchChats)
 	}
@@ -405,9 +391,9 @@ func (s *Service) BatchArchive(ctx context.Context, sid uuid.UUID, chatIDs []str
 	if archive {
 		msg = gateway.MsgChatArchived
 	}
-	out := make([]BatchResult, 0, len(chatIDs))
+	out := make([]gateway.BatchResult, 0, len(chatIDs))
 	for _, id := range chatIDs {
-		r := BatchResult{ChatID: id}
+		r := gateway.BatchResult{ChatID: id}
 		ref, err := s.resolve(ctx, sid, "chatId", id)
 		if err == nil {
 			r.JID = ref.JID

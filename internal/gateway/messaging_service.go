@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// ImageSend is the body of an image send.
+type ImageSend struct {
+	Image    string // http(s) URL, base64, or data: URL
+	Caption  string
+	MimeType string // optional; must agree with the image
+	QuotedID string
+}
+
+// BatchResult is one chat's outcome in a batch operation.
+type BatchResult struct {
+	ChatID  string // as the client gave it
+	JID     string // normalised; "" when ChatID did not parse
+	Err     error  // nil on success
+	Message string // success text
+}
+
+// MessagingService is the domain service behind the messaging, chats and
+// contacts endpoints (implemented by internal/messaging). Chat and contact
+// ids are raw client strings (phone number, +phone, or JID); methods that
+// act on a chat return its normalised JID. Errors are *Error values with
+// the exact texts of chat-management.md.
+type MessagingService interface {
+	SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*Message, error)
+	SendImage(ctx context.Context, sid uuid.UUID, to string, img ImageSend) (*Message, error)
+
+	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
+	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)
+	GetMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*Message, error)
+
+	DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error
+	EditMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, text string) error
+	PinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, duration string) error
+	UnpinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error
+	// StarMessage returns MsgMessageStarred or MsgMessageUnstarred.
+	StarMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string, star *bool) (string, error)
+	React(ctx context.Context, sid uuid.UUID, chatID, messageID, emoji string) error
+
+	ArchiveChat(ctx context.Context, sid uuid.UUID, chatID string, archive bool) (string, error)
+	MarkChatUnread(ctx context.Context, sid uuid.UUID, chatID string) (string, error)
+	DeleteChat(ctx context.Context, sid uuid.UUID, chatID string) (string, error)
+	BatchArchive(ctx context.Context, sid uuid.UUID, chatIDs []string, archive bool) ([]BatchResult, error)
+
+	BlockContact(ctx context.Context, sid uuid.UUID, jid string, block bool) (string, error)
+	ProfilePicture(ctx context.Context, sid uuid.UUID, jid string) (string, *string, error)
+
+	// Idempotent runs do at most once per (session, key) within
+	// IdempotencyTTL and returns its JSON result, or the stored result of
+	// the first request with key. op and req identify the request; the
+	// same key for a different request is CodeConflict
+	// (MsgIdempotencyReused); a duplicate of a request still running waits
+	// for it, then gets CodeConflict (MsgIdempotencyBusy). A failed do
+	// stores nothing.
+	Idempotent(ctx context.Context, sid uuid.UUID, key, op string, req any, do func() ([]byte, error)) ([]byte, error)
+}
