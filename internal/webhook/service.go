@@ -93,8 +93,9 @@ type Service struct {
 	client *http.Client
 	log    zerolog.Logger
 
-	mu    sync.Mutex
-	inUse map[string]int // receiver -> deliveries in flight on this node
+	mu       sync.Mutex
+	inUse    map[string]int // receiver -> deliveries in flight on this node
+	released chan struct{}  // closed and replaced on every release
 }
 
 var _ gateway.WebhookService = (*Service)(nil)
@@ -103,7 +104,7 @@ var _ gateway.WebhookService = (*Service)(nil)
 // is applied by postgres.Migrate) and store.
 func New(pool *pgxpool.Pool, store gateway.WebhookStore, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, store: store, log: cfg.Log, inUse: map[string]int{}}
+	s := &Service{cfg: cfg, store: store, log: cfg.Log, inUse: map[string]int{}, released: make(chan struct{})}
 	s.client = &http.Client{
 		Timeout: cfg.Timeout,
 		Transport: &http.Transport{
@@ -128,7 +129,11 @@ func New(pool *pgxpool.Pool, store gateway.WebhookStore, cfg Config) (*Service, 
 		queues["webhooks_"+strconv.Itoa(i)] = river.QueueConfig{MaxWorkers: cfg.WorkersPerQueue}
 	}
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:               queues,
+		Queues: queues,
+		// River fetches at most once per cooldown (default 100 ms), which
+		// caps a queue at MaxWorkers jobs per cooldown; deliveries are
+		// short, so fetch sooner.
+		FetchCooldown:        10 * time.Millisecond,
 		Workers:              workers,
 		MaxAttempts:          gateway.WebhookJobMaxAttempts,
 		JobTimeout:           cfg.jobTimeout(),
@@ -161,16 +166,30 @@ func (s *Service) Retry() []time.Duration {
 	return Schedule(s.cfg.RetryBase, s.cfg.MaxRetryDelay, s.cfg.MaxAttempts)
 }
 
-// acquire takes a slot for receiver; false when it has PerReceiver
-// deliveries in flight already.
-func (s *Service) acquire(receiver string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inUse[receiver] >= s.cfg.PerReceiver {
-		return false
+// acquire takes a slot for receiver, waiting up to wait for one when it
+// has PerReceiver deliveries in flight already; false when none came.
+// A short wait keeps a fast receiver's backlog flowing without a snooze
+// per job, and a slow receiver holds a waiting worker only that long.
+func (s *Service) acquire(ctx context.Context, receiver string, wait time.Duration) bool {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if s.inUse[receiver] < s.cfg.PerReceiver {
+			s.inUse[receiver]++
+			s.mu.Unlock()
+			return true
+		}
+		released := s.released
+		s.mu.Unlock()
+		select {
+		case <-released:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
-	s.inUse[receiver]++
-	return true
 }
 
 func (s *Service) release(receiver string) {
@@ -179,6 +198,8 @@ func (s *Service) release(receiver string) {
 	if s.inUse[receiver]--; s.inUse[receiver] <= 0 {
 		delete(s.inUse, receiver)
 	}
+	close(s.released) // wake the waiters of acquire
+	s.released = make(chan struct{})
 }
 
 // validEvents refuses unknown event types (the HTTP layer validates them

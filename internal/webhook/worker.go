@@ -23,9 +23,13 @@ type deliveryWorker struct {
 	s *Service
 }
 
-// busySnooze is how long a job waits when its receiver has PerReceiver
-// deliveries in flight; a snooze does not count as an attempt.
-const busySnooze = 500 * time.Millisecond
+// A job whose receiver has PerReceiver deliveries in flight waits busyWait
+// for a slot, then is snoozed for busySnooze (which is not an attempt), so
+// that its worker serves other receivers.
+const (
+	busyWait   = 250 * time.Millisecond
+	busySnooze = 500 * time.Millisecond
+)
 
 // Timeout implements river.Worker.
 func (w *deliveryWorker) Timeout(*river.Job[gateway.WebhookJob]) time.Duration {
@@ -75,7 +79,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[gateway.Webhoo
 		return river.JobCancel(errors.New("webhook is disabled"))
 	}
 	receiver := gateway.WebhookReceiver(d.URL)
-	if !s.acquire(receiver) {
+	if !s.acquire(ctx, receiver, busyWait) {
 		return river.JobSnooze(busySnooze)
 	}
 	defer s.release(receiver)
