@@ -35,9 +35,10 @@ func main() {
 // run parses the command line and runs a subcommand; it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "help" || args[0] == "simulator") {
 		cmd, args = args[0], args[1:]
 	}
+	args, getenv = sandboxFlag(args, getenv)
 	if cmd == "help" {
 		config.Usage(stdout)
 		return 0
@@ -64,6 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	}
+	if cmd == "simulator" {
+		if err := m.RunSimulator(ctx); err != nil {
+			log.Error().Err(err).Msg("simulator stopped")
+			return 1
+		}
+		return 0
+	}
 	if err := m.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("wagate stopped")
 		return 1
@@ -84,6 +92,8 @@ type Main struct {
 	// Addr is the address actually listened on, once Start returned.
 	Addr     net.Addr
 	listener net.Listener
+
+	whatsappParts
 }
 
 // open connects the pool (creating the database) and migrates.
@@ -134,6 +144,10 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	c := m.Config
+	sb, err := m.startWhatsApp(ctx, nil)
+	if err != nil {
+		return err
+	}
 	mx := metrics.New()
 	d := httpapi.Deps{
 		Metrics:      mx,
@@ -142,7 +156,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Logger:       m.Logger,
 		Sessions:     m.Store,
 		Keys:         m.Store,
-		Runtime:      httpapi.NopRuntime{Sessions: m.Store},
+		Runtime:      m.WA,
 		Ready:        m.Store,
 		AdminKeyHash: hash,
 		RateLimits: httpapi.RateLimits{
@@ -152,7 +166,9 @@ func (m *Main) Start(ctx context.Context) error {
 		MaxBodyBytes:      c.MaxBodyBytes,
 		MaxImageBodyBytes: c.MaxImageBodyBytes,
 	}
-	if m.Echo, err = httpapi.New(d, nil); err != nil {
+	srv := httpapi.NewServer(d)
+	srv.Sandbox = &httpapi.Sandbox{Service: sb}
+	if m.Echo, err = httpapi.New(d, srv); err != nil {
 		return err
 	}
 	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {
@@ -176,8 +192,9 @@ func (m *Main) Run(ctx context.Context) error {
 	return m.Serve(ctx)
 }
 
-// Close releases the pool.
+// Close disconnects the sessions and releases the pool.
 func (m *Main) Close() {
+	m.closeWhatsApp()
 	if m.Pool != nil {
 		m.Pool.Close()
 		m.Pool = nil

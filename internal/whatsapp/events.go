@@ -33,6 +33,11 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 			ok = false
 		}
 	}()
+	switch rawEvt.(type) {
+	case *events.Disconnected, *events.KeepAliveTimeout, *events.StreamError, *events.ConnectFailure:
+	default:
+		h.s.touch() // anything else is traffic from WhatsApp: the socket is alive
+	}
 	// The message store (inbound.go) takes messages, receipts, history
 	// sync and app-state changes when the sink supports it.
 	if handled, stored := h.handleInbound(rawEvt); handled {
@@ -41,7 +46,6 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	switch evt := rawEvt.(type) {
 	// Connection lifecycle.
 	case *events.Connected:
-		h.s.touch()
 		h.s.send(h.ctx, signal{kind: sigConnected})
 	case *events.Disconnected:
 		h.s.send(h.ctx, signal{kind: sigDisconnected, reason: "connection closed"})
@@ -52,7 +56,7 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.KeepAliveTimeout:
 		h.handleKeepAliveTimeout(evt)
 	case *events.KeepAliveRestored:
-		h.s.touch()
+		// touched above
 	case *events.LoggedOut:
 		h.s.send(h.ctx, signal{kind: sigLoggedOut, reason: "logged out from the phone (" + evt.Reason.String() + ")"})
 	case *events.StreamReplaced:
@@ -74,21 +78,17 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 
 	// Account.
 	case *events.PushNameSetting:
-		h.s.touch()
 		h.s.send(h.ctx, signal{kind: sigInfo})
 
 	// Messages.
 	case *events.Message:
-		h.s.touch()
 		return h.handleMessage(evt)
 	case *events.UndecryptableMessage:
-		h.s.touch()
 		h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).Msg("undecryptable message")
 
 	// Ignored for now (the message store will take them): receipts,
 	// presence, history sync, app state, calls, groups.
 	default:
-		h.s.touch()
 	}
 	return true
 }

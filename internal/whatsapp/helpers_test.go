@@ -117,11 +117,13 @@ func (f *fixture) options(mod ...func(*whatsapp.Options)) whatsapp.Options {
 		Devices:            f.devices,
 		Inbound:            f.sink,
 		Logger:             testLogger(f.t),
-		HTTPClient:         f.sim.HTTPClient(),
 		TrustSimulator:     true,
 		ReconnectBaseDelay: 50 * time.Millisecond,
 		ReconnectMaxDelay:  500 * time.Millisecond,
 		LoginTimeout:       10 * time.Second,
+	}
+	if f.sim != nil {
+		o.HTTPClient = f.sim.HTTPClient()
 	}
 	for _, m := range mod {
 		m(&o)

@@ -1,0 +1,233 @@
+// Package sandbox implements gateway.Sandbox, the control plane of sandbox
+// mode: it combines the session runtime (QR codes, pairing codes, the
+// linked account) with a simulated WhatsApp (internal/wasim), in process
+// (Local) or in a separate `wagate simulator` process (Remote, over the
+// small HTTP control API served by ControlHandler).
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+// Control is what the simulated side can be asked to do: the phones and
+// contacts of the simulated WhatsApp. Local and Remote implement it.
+type Control interface {
+	// ScanQR lets the phone of phone scan qr; it returns the new device JID.
+	ScanQR(ctx context.Context, phone, qr string) (string, error)
+	// EnterCode types a pairing code on the phone of phone.
+	EnterCode(ctx context.Context, phone, code string) (string, error)
+	// SendText makes the contact from send text to the account to (phone).
+	SendText(ctx context.Context, from, to, text string) (string, error)
+	// SendHistory makes the phone deliver a history sync to its companions.
+	SendHistory(ctx context.Context, phone string, msgs []gateway.SandboxHistoryMessage) error
+	// PhoneView returns the phone's decoded app state.
+	PhoneView(ctx context.Context, phone string) (gateway.SandboxPhoneView, error)
+	// ContactMessages returns what the contact's device decrypted.
+	ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error)
+}
+
+// Runtime is what the sandbox needs from the session runtime
+// (*whatsapp.Manager implements it).
+type Runtime interface {
+	gateway.SessionRuntime
+	// State returns the session's live state (false: not known).
+	State(id uuid.UUID) (gateway.SessionState, bool)
+	// AccountJID returns the linked account JID, "" when not linked.
+	AccountJID(id uuid.UUID) string
+}
+
+// Service implements gateway.Sandbox.
+type Service struct {
+	Runtime Runtime
+	Control Control
+	// LinkTimeout bounds Link (QR or code, then the login). Default 30 s.
+	LinkTimeout time.Duration
+}
+
+var _ gateway.Sandbox = (*Service)(nil)
+
+const msgAlreadyLinked = "Session is already linked"
+
+// Link implements gateway.Sandbox.
+func (s *Service) Link(ctx context.Context, id uuid.UUID, phone, method string) (string, string, error) {
+	phone = digits(phone)
+	if phone == "" {
+		return "", "", gateway.E(gateway.CodeInvalid, "phone must be a phone number in international format")
+	}
+	timeout := s.LinkTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if s.Runtime.AccountJID(id) != "" {
+		return "", "", gateway.E(gateway.CodeConflict, msgAlreadyLinked)
+	}
+	if err := s.Runtime.Start(ctx, id); err != nil {
+		return "", "", err
+	}
+	var device string
+	switch method {
+	case "", "qr":
+		var qr string
+		err := poll(ctx, func() (bool, error) {
+			var err error
+			qr, err = s.Runtime.QR(ctx, id)
+			if err == nil {
+				return true, nil
+			}
+			if st, _ := s.Runtime.State(id); st == gateway.StateConnected {
+				return false, gateway.E(gateway.CodeConflict, msgAlreadyLinked)
+			}
+			return false, nil
+		})
+		if err != nil {
+			return "", "", err
+		}
+		if device, err = s.Control.ScanQR(ctx, phone, qr); err != nil {
+			return "", "", gateway.Wrap(gateway.CodeUnprocessable, "The simulated phone could not scan the QR code", err)
+		}
+	case "code":
+		code, err := s.Runtime.PairCode(ctx, id, phone)
+		if err != nil {
+			return "", "", err
+		}
+		if device, err = s.Control.EnterCode(ctx, phone, code); err != nil {
+			return "", "", gateway.Wrap(gateway.CodeUnprocessable, "The simulated phone could not enter the pairing code", err)
+		}
+	default:
+		return "", "", gateway.E(gateway.CodeInvalid, `method must be "qr" or "code"`)
+	}
+	err := poll(ctx, func() (bool, error) {
+		st, _ := s.Runtime.State(id)
+		return st == gateway.StateConnected, nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return s.Runtime.AccountJID(id), device, nil
+}
+
+// accountPhone returns the phone number of the session's linked account.
+func (s *Service) accountPhone(id uuid.UUID) (string, error) {
+	jid := s.Runtime.AccountJID(id)
+	if jid == "" {
+		return "", gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
+	}
+	return strings.SplitN(jid, "@", 2)[0], nil
+}
+
+// Inbound implements gateway.Sandbox.
+func (s *Service) Inbound(ctx context.Context, id uuid.UUID, from, text string) (string, error) {
+	to, err := s.accountPhone(id)
+	if err != nil {
+		return "", err
+	}
+	from = digits(strings.SplitN(from, "@", 2)[0])
+	if from == "" {
+		return "", gateway.E(gateway.CodeInvalid, "from must be a phone number or a user JID")
+	}
+	msgID, err := s.Control.SendText(ctx, from, to, text)
+	if err != nil {
+		return "", gateway.Wrap(gateway.CodeUnprocessable, "The simulated contact could not send the message", err)
+	}
+	return msgID, nil
+}
+
+// History implements gateway.Sandbox.
+func (s *Service) History(ctx context.Context, id uuid.UUID, msgs []gateway.SandboxHistoryMessage) ([]string, error) {
+	phone, err := s.accountPhone(id)
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, gateway.E(gateway.CodeInvalid, "messages must not be empty")
+	}
+	ids := make([]string, len(msgs))
+	for i := range msgs {
+		if msgs[i].ID == "" {
+			msgs[i].ID = newMessageID()
+		}
+		ids[i] = msgs[i].ID
+	}
+	if err := s.Control.SendHistory(ctx, phone, msgs); err != nil {
+		return nil, gateway.Wrap(gateway.CodeUnprocessable, "The simulated phone could not send the history", err)
+	}
+	return ids, nil
+}
+
+// PhoneView implements gateway.Sandbox.
+func (s *Service) PhoneView(ctx context.Context, id uuid.UUID) (gateway.SandboxPhoneView, error) {
+	phone, err := s.accountPhone(id)
+	if err != nil {
+		return gateway.SandboxPhoneView{}, err
+	}
+	v, err := s.Control.PhoneView(ctx, phone)
+	if err != nil {
+		return v, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
+	}
+	v.JID = s.Runtime.AccountJID(id)
+	return v, nil
+}
+
+// ContactMessages implements gateway.Sandbox.
+func (s *Service) ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error) {
+	phone = digits(phone)
+	if phone == "" {
+		return nil, gateway.E(gateway.CodeInvalid, "phone must be a phone number in international format")
+	}
+	out, err := s.Control.ContactMessages(ctx, phone)
+	if err != nil {
+		return nil, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
+	}
+	return out, nil
+}
+
+// poll checks cond every 20 ms until it holds, fails, or ctx ends
+// (CodeUnavailable + MsgStillConnecting).
+func poll(ctx context.Context, cond func() (bool, error)) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return gateway.Wrap(gateway.CodeUnavailable, gateway.MsgStillConnecting, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// digits keeps the digits of a phone number written with +, spaces or
+// dashes; "" for anything else.
+func digits(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' || r == ' ' || r == '-':
+		default:
+			return ""
+		}
+	}
+	return b.String()
+}
+
+func newMessageID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("3EB0%s", strings.ToUpper(hex.EncodeToString(b)))
+}
