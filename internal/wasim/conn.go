@@ -43,7 +43,7 @@ type conn struct {
 
 	writeKey     cipher.AEAD
 	writeCounter uint32
-	outbox       chan []byte
+	outbox       chan outItem
 
 	noisePub [32]byte
 	payload  *waWa6.ClientPayload
@@ -75,7 +75,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		cancel:  cancel,
 		log:     s.log.With().Str("remote", r.RemoteAddr).Logger(),
 		frames:  make(chan []byte, 64),
-		outbox:  make(chan []byte, outboxSize),
+		outbox:  make(chan outItem, outboxSize),
 		waiters: map[string]chan *waBinary.Node{},
 	}
 	s.trackConn(c, true)
@@ -250,21 +250,42 @@ func (c *conn) writePump() {
 		select {
 		case <-c.ctx.Done():
 			return
-		case pt := <-c.outbox:
-			ct := c.writeKey.Seal(nil, iv(c.writeCounter), pt, nil)
+		case item := <-c.outbox:
+			ct := c.writeKey.Seal(nil, iv(c.writeCounter), item.data, nil)
 			c.writeCounter++
 			if err := c.writeRaw(ct); err != nil {
 				c.log.Debug().Err(err).Msg("write failed")
 				c.cancel()
 				return
 			}
+			if item.closeAfter {
+				// Let the client read the final stanza and hang up first:
+				// closing with unread input would reset the connection and
+				// could discard the stanza on the client side.
+				select {
+				case <-c.ctx.Done():
+				case <-time.After(time.Second):
+				}
+				c.close()
+				return
+			}
 		}
 	}
+}
+
+// outItem is one plaintext frame for the writer.
+type outItem struct {
+	data       []byte
+	closeAfter bool
 }
 
 // send queues a node for the client. It never blocks: a client that does
 // not read fast enough is disconnected.
 func (c *conn) send(node waBinary.Node) {
+	c.enqueue(node, false)
+}
+
+func (c *conn) enqueue(node waBinary.Node, closeAfter bool) {
 	if c.closed.Load() || c.frozen.Load() {
 		return
 	}
@@ -275,29 +296,24 @@ func (c *conn) send(node waBinary.Node) {
 	}
 	c.s.countSent(node.Tag)
 	select {
-	case c.outbox <- data:
+	case c.outbox <- outItem{data: data, closeAfter: closeAfter}:
 	default:
 		c.log.Warn().Msg("outbox full, dropping connection")
 		c.cancel()
 	}
 }
 
-// sendAndClose sends a final node, then closes the websocket once written.
+// sendAndClose sends a final node, then closes the websocket once it and
+// everything queued before it were written.
 func (c *conn) sendAndClose(node waBinary.Node) {
-	c.send(node)
-	go func() {
-		deadline := time.After(2 * time.Second)
-		for len(c.outbox) > 0 {
-			select {
-			case <-deadline:
-				c.close()
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // let the writer finish the last frame
+	if c.closed.Load() {
+		return
+	}
+	if c.frozen.Load() || c.writeKey == nil {
 		c.close()
-	}()
+		return
+	}
+	c.enqueue(node, true)
 }
 
 func (c *conn) close() {

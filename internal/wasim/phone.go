@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -414,7 +415,7 @@ func (p *Phone) SendHistory(ctx context.Context, msgs []HistoryMessage) error {
 	var order []string
 	for _, m := range msgs {
 		chat := m.Chat
-		if jid, err := types.ParseJID(chat); err == nil && jid.Server != "" {
+		if jid, err := types.ParseJID(chat); err == nil && strings.Contains(chat, "@") {
 			chat = jid.ToNonAD().String()
 		} else {
 			chat = types.NewJID(normalizePhone(chat), types.DefaultUserServer).String()
