@@ -94,6 +94,7 @@ type Main struct {
 	listener net.Listener
 
 	whatsappParts
+	webhookParts
 }
 
 // open connects the pool (creating the database) and migrates.
@@ -168,6 +169,9 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	srv := httpapi.NewServer(d)
 	srv.Sandbox = &httpapi.Sandbox{Service: sb}
+	if err := m.startWebhooks(ctx, srv); err != nil {
+		return err
+	}
 	if m.Echo, err = httpapi.New(d, srv); err != nil {
 		return err
 	}
@@ -195,6 +199,7 @@ func (m *Main) Run(ctx context.Context) error {
 // Close disconnects the sessions and releases the pool.
 func (m *Main) Close() {
 	m.closeWhatsApp()
+	m.stopWebhooks()
 	if m.Pool != nil {
 		m.Pool.Close()
 		m.Pool = nil

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/webhook"
+)
+
+// webhookParts is the webhook delivery engine of a running Main.
+type webhookParts struct {
+	Webhooks *webhook.Service
+}
+
+// startWebhooks starts the delivery workers and serves the webhook
+// endpoints on srv. Deliveries are queued by postgres.RecordEvent whether
+// or not the workers run; they are delivered once some node runs them.
+func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
+	svc, err := webhook.New(m.Pool, m.Store, webhook.Config{
+		Guard: webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate},
+		Log:   m.Logger.With().Str("component", "webhook").Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	// The workers stop in Close (gracefully), not when ctx ends.
+	if err := svc.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	m.Webhooks = svc
+	srv.Webhooks = &httpapi.Webhooks{Service: svc}
+	return nil
+}
+
+// stopWebhooks lets running deliveries finish for a few seconds; those
+// still running then are cancelled and retried later.
+func (m *Main) stopWebhooks() {
+	if m.Webhooks == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Webhooks.Stop(ctx); err != nil {
+		m.Logger.Warn().Err(err).Msg("webhook workers stopped uncleanly")
+	}
+	m.Webhooks = nil
+}
