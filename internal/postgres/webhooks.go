@@ -150,7 +150,7 @@ func sessionMustExist(ctx context.Context, q Querier, sessionID uuid.UUID) error
 	return nil
 }
 
-// webhookNotFound tells an unknown session from an unknown webhook.
+// notFound tells an unknown session from an unknown webhook or delivery.
 func (s *Store) notFound(ctx context.Context, sessionID uuid.UUID, msg string) error {
 	if err := sessionMustExist(ctx, s.pool, sessionID); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,22 +64,14 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	c.Timeout = cmpOr(c.Timeout, DefaultTimeout)
-	c.MaxAttempts = min(cmpOr(c.MaxAttempts, DefaultMaxAttempts), gateway.WebhookJobMaxAttempts)
-	c.RetryBase = cmpOr(c.RetryBase, DefaultRetryBase)
-	c.MaxRetryDelay = cmpOr(c.MaxRetryDelay, DefaultMaxRetryDelay)
-	c.WorkersPerQueue = cmpOr(c.WorkersPerQueue, DefaultWorkersPerQueue)
-	c.PerReceiver = cmpOr(c.PerReceiver, DefaultPerReceiver)
-	c.RescueAfter = max(cmpOr(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+10*time.Second)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.MaxAttempts = min(cmp.Or(c.MaxAttempts, DefaultMaxAttempts), gateway.WebhookJobMaxAttempts)
+	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
+	c.MaxRetryDelay = cmp.Or(c.MaxRetryDelay, DefaultMaxRetryDelay)
+	c.WorkersPerQueue = cmp.Or(c.WorkersPerQueue, DefaultWorkersPerQueue)
+	c.PerReceiver = cmp.Or(c.PerReceiver, DefaultPerReceiver)
+	c.RescueAfter = max(cmp.Or(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+10*time.Second)
 	return c
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // jobTimeout bounds a whole job: the request plus the database writes.
@@ -159,11 +152,6 @@ func (s *Service) Stop(ctx context.Context) error {
 		return s.river.StopAndCancel(context.WithoutCancel(ctx))
 	}
 	return err
-}
-
-// Retry returns the delay schedule this service uses (without jitter).
-func (s *Service) Retry() []time.Duration {
-	return Schedule(s.cfg.RetryBase, s.cfg.MaxRetryDelay, s.cfg.MaxAttempts)
 }
 
 // acquire takes a slot for receiver, waiting up to wait for one when it
