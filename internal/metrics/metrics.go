@@ -79,6 +79,7 @@ type Metrics struct {
 	httpDuration      *prometheus.HistogramVec
 	httpInFlight      prometheus.Gauge
 	sessions          *sessionCollector
+	notFoundPaths     sync.Map // route path -> only a RouteNotFound route (bool)
 }
 
 // New returns Metrics with every collector registered on a fresh registry.
@@ -203,9 +204,11 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			}
 
 			route := c.Path()
-			if route == "" || isNotFound(c.Handler()) {
+			if route == "" || isNotFound(c.Handler()) ||
+				(c.Response().Status == http.StatusNotFound && m.onlyNotFound(c.Echo(), route)) {
 				// Echo leaves the path of the closest node when nothing
-				// matched; a 404 from the router is not that route's.
+				// matched, or the path of a catch-all RouteNotFound route
+				// (Group.Use registers "/*" ones): neither is a real route.
 				route = Unmatched
 			}
 			method := normMethod(c.Request().Method)
@@ -215,6 +218,28 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// onlyNotFound reports whether path is registered on e only as a
+// RouteNotFound route (cached per path: routes are registered before serving).
+func (m *Metrics) onlyNotFound(e *echo.Echo, path string) bool {
+	if v, ok := m.notFoundPaths.Load(path); ok {
+		return v.(bool)
+	}
+	nf, other := false, false
+	for _, r := range e.Routes() {
+		if r.Path != path {
+			continue
+		}
+		if r.Method == echo.RouteNotFound {
+			nf = true
+		} else {
+			other = true
+		}
+	}
+	only := nf && !other
+	m.notFoundPaths.Store(path, only)
+	return only
 }
 
 var notFoundPtr = reflect.ValueOf(echo.NotFoundHandler).Pointer()

@@ -110,6 +110,29 @@ func TestHTTPMiddlewareCountsByRouteTemplate(t *testing.T) {
 	}
 }
 
+func TestHTTPMiddlewareCatchAllNotFound(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	e := echo.New()
+	e.Use(m.Middleware())
+	// A group with middleware registers RouteNotFound routes "" and "/*".
+	g := e.Group("", func(next echo.HandlerFunc) echo.HandlerFunc { return next })
+	g.GET("/things/:id", func(c echo.Context) error {
+		return echo.NewHTTPError(http.StatusNotFound, "Thing not found")
+	})
+	e.GET("/files/*", func(c echo.Context) error { return echo.ErrNotFound })
+	do(t, e, http.MethodGet, "/no/such/thing")
+	do(t, e, http.MethodGet, "/things/7")
+	do(t, e, http.MethodGet, "/files/x/y")
+	for _, tc := range []struct{ route string }{{metrics.Unmatched}, {"/things/:id"}, {"/files/*"}} {
+		if got := counterValue(t, m.Registry(), "wagate_http_requests_total", map[string]string{
+			"route": tc.route, "method": "GET", "status": "404",
+		}); got != 1 {
+			t.Errorf("404s on %s = %v, want 1", tc.route, got)
+		}
+	}
+}
+
 func TestHTTPMiddlewareLatencyAndInFlight(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
