@@ -66,6 +66,16 @@ type Config struct {
 	// WSCompression enables WebSocket compression towards WhatsApp.
 	// WAGATE_WS_COMPRESSION. Defaults to false.
 	WSCompression bool
+	// MessageRetention is the maximum age of stored messages (older ones
+	// are removed hourly and never stored); 0 keeps them forever.
+	// WAGATE_MESSAGE_RETENTION, e.g. "90d" or "720h". Defaults to 0.
+	MessageRetention time.Duration
+	// HistorySyncDays is how many days of history sync are stored; 0 stores
+	// all the phone sends. WAGATE_HISTORY_SYNC_DAYS. Defaults to 0.
+	HistorySyncDays int
+	// ImageAllowPrivate lets image sends fetch URLs on private, loopback or
+	// link-local addresses. WAGATE_IMAGE_ALLOW_PRIVATE. Defaults to false.
+	ImageAllowPrivate bool
 	// ShutdownTimeout bounds graceful shutdown. WAGATE_SHUTDOWN_TIMEOUT.
 	// Defaults to 15s.
 	ShutdownTimeout time.Duration
@@ -161,6 +171,16 @@ var variables = []variable{
 	{"WAGATE_SANDBOX_URL", "", "address of a shared simulator process (empty: in-process)", stringVar(func(c *Config) *string { return &c.SandboxURL })},
 	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private/loopback addresses", boolVar(func(c *Config) *bool { return &c.WebhookAllowPrivate })},
 	{"WAGATE_WS_COMPRESSION", "false", "enable WebSocket compression towards WhatsApp", boolVar(func(c *Config) *bool { return &c.WSCompression })},
+	{"WAGATE_MESSAGE_RETENTION", "0", "maximum age of stored messages, e.g. 90d or 720h; 0 = keep forever", func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil || d < 0 {
+			return errors.New("not a duration (e.g. 90d, 720h, 0)")
+		}
+		c.MessageRetention = d
+		return nil
+	}},
+	{"WAGATE_HISTORY_SYNC_DAYS", "0", "days of history sync to store; 0 = all", intVar(func(c *Config) *int { return &c.HistorySyncDays })},
+	{"WAGATE_IMAGE_ALLOW_PRIVATE", "false", "allow image URLs on private/loopback addresses", boolVar(func(c *Config) *bool { return &c.ImageAllowPrivate })},
 	{"WAGATE_SHUTDOWN_TIMEOUT", "15s", "how long graceful shutdown waits for requests in flight", func(c *Config, v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -240,6 +260,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("WAGATE_SHUTDOWN_TIMEOUT must be positive"))
 	}
+	if c.HistorySyncDays < 0 {
+		errs = append(errs, errors.New("WAGATE_HISTORY_SYNC_DAYS must be 0 (all) or positive"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -277,4 +300,20 @@ Environment:
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.name, def, v.help)
 	}
 	_ = tw.Flush()
+}
+
+// parseDays parses a Go duration, also accepting whole days ("90d") and "0".
+func parseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "0" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
