@@ -267,6 +267,7 @@ func (d *simDevice) encrypt(ctx context.Context, addr types.JID, msg *waE2E.Mess
 	if ct.Type() == protocol.PREKEY_TYPE {
 		encType = "pkmsg"
 	}
+	d.acct.s.saveSim(d)
 	return encType, ct.Serialize(), nil
 }
 
@@ -298,6 +299,7 @@ func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string,
 	default:
 		return nil, fmt.Errorf("unsupported enc type %q", encType)
 	}
+	d.acct.s.saveSim(d)
 	pt, err := unpadMessage(pt)
 	if err != nil {
 		return nil, err
@@ -315,6 +317,7 @@ func (d *simDevice) bundle(ctx context.Context) (regID uint32, ident [32]byte, s
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	otk, err = d.store.PreKeys.GenOnePreKey(ctx)
+	d.acct.s.saveSim(d)
 	return d.store.RegistrationID, *d.store.IdentityKey.Pub, d.store.SignedPreKey, otk, err
 }
 

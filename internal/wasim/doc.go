@@ -1,0 +1,82 @@
+// Package wasim is a protocol-level fake WhatsApp server for tests.
+//
+// The real, unmodified whatsmeow client connects to it through two test
+// hooks only: an http.Client whose transport dials the simulator
+// (Server.HTTPClient / ClientFor, used with SetPreLoginHTTPClient,
+// SetWebsocketHTTPClient and SetMediaHTTPClient) and InstallRootKey, which
+// makes whatsmeow trust the simulator's test certificate root. Nothing is
+// mocked inside the client: it speaks websocket framing, Noise XX, the
+// binary XML protocol and Signal to the simulator. The subpackage wasimtest
+// has helpers that build such clients for tests; memstore is an in-memory
+// whatsmeow store.
+//
+// # What is simulated
+//
+//   - Transport: websocket (read limit 16 MiB), 3-byte frame lengths with the
+//     WA header on the first client frame, the Noise XX responder with a
+//     test CA (root → intermediate → leaf, XEdDSA-signed, valid from one
+//     hour ago), AES-GCM transport and whatsmeow's binary node codec.
+//   - Accounts: each phone number is an account with a deterministic LID, a
+//     simulated primary device (device 0, with real Signal state) and any
+//     number of linked companions (the clients under test). Server.Phone
+//     and Server.Contact are two views of the same kind of account.
+//   - Pairing: pair-device refs → QR (both the wa.me 5-field and the old
+//     4-field form), ADV signing by the phone, pair-success with t, device
+//     JID and LID, verification of pair-device-sign, stream error 515;
+//     pairing by phone code (link_code_companion_reg, both stages).
+//   - Login: the noise key must be the one registered at pairing; unknown or
+//     removed devices get <failure reason=401>. Logout removes the device.
+//   - Keys and lookups: prekey upload/count/fetch with one-time key
+//     consumption and a low-count notification; usync devices, contact
+//     (IsOnWhatsApp, LID addressing mode) and lid; privacy tokens; privacy
+//     settings; blocklist get/set; profile picture (URL or 404).
+//   - Messaging: outbound fan-out per <to>, decryption by the contact's
+//     device and by the phone (device-sent copies, peer messages), server
+//     ack, delivery receipts from contacts, inbound messages from contacts
+//     (PN-addressed with sender_lid or LID-addressed with sender_pn), read
+//     receipts (Contact.MarkRead).
+//   - Offline queue: every stanza for a companion is kept until the
+//     companion acknowledges it (receipt or nack for messages, ack for
+//     receipts and notifications), redelivered on the next login and
+//     followed by <ib><offline count=N/></ib>.
+//   - App state: the server stores opaque patches per account and
+//     collection (version check, 409 with the missing patches, SyncdPatch
+//     version filled in, server_sync to the account's other companions). The
+//     phone holds the sync key, shares it with each new companion as a peer
+//     message, answers key requests, decodes every patch with
+//     appstate.Processor (MACs and LTHash verified) into Phone.View, and can
+//     make its own changes (Phone.SetArchived, Phone.PushAppState). It
+//     publishes the push name (critical_block) and seeds regular_low,
+//     regular_high and regular so companions never sit at version 0.
+//   - History: Phone.SendHistory sends a HistorySyncNotification with the
+//     payload inline (InitialHistBootstrapInlinePayload), so no media server
+//     is needed.
+//   - Faults: DropConnection, StreamError (e.g. "503", "replaced",
+//     "device_removed"), RemoteLogout, Freeze (open but silent socket).
+//
+// # Strict checks
+//
+// Violations returns protocol violations. These are always recorded:
+//
+//   - a pin or unpin (PinInChatMessage) without edit="2" — it is NOT
+//     delivered as a pin, because real WhatsApp ignores it;
+//   - an edit without edit="1", a sender revoke without edit="7" (admin
+//     revoke "8"), a reaction without type="reaction", a reaction removal
+//     without edit="7", a text message whose type is not "text";
+//   - keys in the QR code or the code-pairing bundle that do not match the
+//     connection, an invalid device signature in pair-device-sign, prekey
+//     uploads with a different identity key, app-state patches the phone
+//     cannot verify, messages the simulated devices cannot decrypt or that
+//     go to unknown devices.
+//
+// With Options.Strict, unknown IQs and unknown stanzas are violations too
+// (without it they are answered with an empty result, logged and counted in
+// UnknownIQs), so a whatsmeow upgrade that sends something new is noticed.
+//
+// # Persistence
+//
+// By default all state is in memory. With Options.DB the simulator keeps
+// its state in Postgres, in its own tables (prefix wasim_), and commits
+// every change before answering, so a simulator process can be killed and
+// restarted without losing linked devices or queued messages.
+package wasim
