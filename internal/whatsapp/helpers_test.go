@@ -94,7 +94,12 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	wasim.InstallRootKey()
-	sim, err := wasim.New(wasim.Options{Logger: testLogger(t).With().Str("component", "wasim").Logger()})
+	pool := newDB(t, 8)
+	so := wasim.Options{Logger: testLogger(t).With().Str("component", "wasim").Logger()}
+	if os.Getenv("WAGATE_TEST_WASIM_DB") != "" {
+		so.DB = pool // the simulator keeps its state in Postgres, as in sandbox mode
+	}
+	sim, err := wasim.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +107,6 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	pool := newDB(t, 16)
 	return &fixture{
 		t: t, pool: pool, store: postgres.NewStore(pool), devices: postgres.NewDeviceStore(pool),
 		sim: sim, sink: &recordingSink{},

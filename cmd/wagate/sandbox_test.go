@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wagate-dev/wagate/internal/config"
+	"github.com/wagate-dev/wagate/internal/testkit"
+)
+
+// TestSandboxMode is the acceptance of sandbox mode through the HTTP API:
+// create a session, link it with POST /sandbox/sessions/{id}/link, read
+// GET /sessions/{id}/status (connected, with the JID); stop the whole
+// server and start it again: the session is connected again with no new
+// link. It runs in a child process because sandbox mode installs the
+// simulator's root key process-wide, which the other tests of this package
+// (production mode) must never see.
+func TestSandboxMode(t *testing.T) {
+	if os.Getenv("WAGATE_SANDBOX_TEST_CHILD") != "1" {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(exe, "-test.run=^TestSandboxMode$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "WAGATE_SANDBOX_TEST_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "PASS") {
+			t.Fatalf("sandbox child: %v\n%s", err, out)
+		}
+		return
+	}
+	dbURL := testkit.NewDatabaseURL(t)
+	const admin = "wamk_000000000000000000000000000000000000000000000001"
+
+	// Outside sandbox mode the control plane is absent.
+	m, _ := start(t, dbURL, admin)
+	if code := call(t, m, http.MethodPost, "/sandbox/sessions/00000000-0000-0000-0000-000000000001/link", admin, `{"phone":"15550001111"}`, nil); code != http.StatusNotFound {
+		t.Fatalf("sandbox endpoint without sandbox mode: %d", code)
+	}
+
+	startSandbox := func() (*Main, func()) { return startSandboxMain(t, dbURL, admin) }
+	m, stop := startSandbox()
+	var created struct {
+		Session struct{ ID string } `json:"session"`
+	}
+	if code := call(t, m, http.MethodPost, "/sessions/create", admin, `{"name":"sandbox-demo"}`, &created); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	id := created.Session.ID
+	var linked struct {
+		Jid       string `json:"jid"`
+		DeviceJid string `json:"deviceJid"`
+	}
+	if code := call(t, m, http.MethodPost, "/sandbox/sessions/"+id+"/link", admin, `{"phone":"15550001111","method":"qr"}`, &linked); code != http.StatusOK {
+		t.Fatalf("link: %d", code)
+	}
+	if linked.Jid != "15550001111@s.whatsapp.net" || !strings.HasPrefix(linked.DeviceJid, "15550001111:") {
+		t.Fatalf("link answered %+v", linked)
+	}
+	waitStatus(t, m, admin, id, "connected", "15550001111@s.whatsapp.net")
+
+	var msg struct {
+		MessageID string `json:"messageId"`
+	}
+	if code := call(t, m, http.MethodPost, "/sandbox/sessions/"+id+"/inbound", admin, `{"from":"15550002222","text":"hi"}`, &msg); code != http.StatusOK || msg.MessageID == "" {
+		t.Fatalf("inbound: %d %+v", code, msg)
+	}
+
+	// Restart the whole server on the same database.
+	stop()
+	m, _ = startSandbox()
+	waitStatus(t, m, admin, id, "connected", "15550001111@s.whatsapp.net")
+	if code := call(t, m, http.MethodPost, "/sandbox/sessions/"+id+"/link", admin, `{"phone":"15550001111"}`, nil); code != http.StatusConflict {
+		t.Fatalf("linking a linked session again: %d", code)
+	}
+}
+
+// startSandboxMain runs Main in sandbox mode; stop ends it (as a kill
+// would: sessions keep their recorded states).
+func startSandboxMain(t *testing.T, dbURL, adminKey string) (*Main, func()) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = dbURL
+	cfg.AdminKey = adminKey
+	cfg.Sandbox = true
+	m := &Main{Config: cfg, Logger: testkit.Logger(t), Stderr: &lockedBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Start(ctx); err != nil {
+		cancel()
+		m.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			m.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return m, stop
+}
+
+func call(t *testing.T, m *Main, method, path, key, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+m.Addr.String()+path, bytes.NewBufferString(body))
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func waitStatus(t *testing.T, m *Main, key, id, state, jid string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st struct {
+			Session struct {
+				State string  `json:"state"`
+				Jid   *string `json:"jid"`
+			} `json:"session"`
+		}
+		call(t, m, http.MethodGet, "/sessions/"+id+"/status", key, "", &st)
+		if st.Session.State == state && st.Session.Jid != nil && *st.Session.Jid == jid {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, want %s %s", st.Session, state, jid)
+		}
+		time.Sleep(300 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+}

@@ -1,0 +1,165 @@
+package sandbox_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sandbox"
+	"github.com/wagate-dev/wagate/internal/testkit"
+	"github.com/wagate-dev/wagate/internal/wasim"
+	"github.com/wagate-dev/wagate/internal/whatsapp"
+)
+
+func logger(t *testing.T) zerolog.Logger {
+	if os.Getenv("WAGATE_TEST_DEBUG") == "" {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
+}
+
+// TestServiceWithPersistentSimulator drives the sandbox control plane
+// against a Postgres-backed simulator, in process (Local) and through the
+// control API (Remote), as `wagate serve --sandbox` and `wagate simulator` do.
+func TestServiceWithPersistentSimulator(t *testing.T) {
+	for _, remote := range []bool{false, true} {
+		t.Run(map[bool]string{false: "local", true: "remote"}[remote], func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			pool := testkit.NewDB(t)
+			wasim.InstallRootKey()
+			sim, err := wasim.New(wasim.Options{DB: pool, Logger: logger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sim.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sim.Close() })
+			var control sandbox.Control = sandbox.Local{Sim: sim}
+			if remote {
+				srv := newControlServer(t, sandbox.ControlHandler(control))
+				control = &sandbox.Remote{BaseURL: srv}
+			}
+			store := postgres.NewStore(pool)
+			m, err := whatsapp.NewManager(ctx, whatsapp.Options{
+				Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Logger: logger(t),
+				HTTPClient: sim.HTTPClient(), TrustSimulator: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Close() })
+			svc := &sandbox.Service{Runtime: m, Control: control, LinkTimeout: 20 * time.Second}
+
+			var h gateway.KeyHash
+			_, _ = rand.Read(h[:])
+			s, err := store.CreateSession(ctx, gateway.NewSession{Name: "sbx", KeyHash: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqCtx, cancel := context.WithTimeout(ctx, 25*time.Second)
+			defer cancel()
+			jid, dev, err := svc.Link(reqCtx, s.ID, "15550001111", "qr")
+			if err != nil {
+				t.Fatalf("Link: %v", err)
+			}
+			if jid != "15550001111@s.whatsapp.net" || !strings.HasPrefix(dev, "15550001111:") {
+				t.Fatalf("Link = %q, %q", jid, dev)
+			}
+			if _, _, err := svc.Link(ctx, s.ID, "15550001111", "qr"); gateway.ErrorCode(err) != gateway.CodeConflict {
+				t.Fatalf("second Link: %v", err)
+			}
+			id, err := svc.Inbound(ctx, s.ID, "15550002222", "hello")
+			if err != nil || id == "" {
+				t.Fatalf("Inbound = %q, %v", id, err)
+			}
+			ids, err := svc.History(ctx, s.ID, []gateway.SandboxHistoryMessage{{Chat: "15550002222", Text: "old", Timestamp: time.Now().Add(-time.Hour)}})
+			if err != nil || len(ids) != 1 {
+				t.Fatalf("History = %v, %v", ids, err)
+			}
+			if v, err := svc.PhoneView(ctx, s.ID); err != nil || v.JID != jid {
+				t.Fatalf("PhoneView = %+v, %v", v, err)
+			}
+			if _, err := svc.ContactMessages(ctx, "15550002222"); err != nil {
+				t.Fatalf("ContactMessages: %v", err)
+			}
+
+			// Code linking of a second session.
+			s2, err := store.CreateSession(ctx, gateway.NewSession{Name: "sbx2", KeyHash: gateway.HashKey("2")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if jid, _, err := svc.Link(ctx, s2.ID, "+15550003333", "code"); err != nil || jid != "15550003333@s.whatsapp.net" {
+				t.Fatalf("code Link = %q, %v", jid, err)
+			}
+		})
+	}
+}
+
+// TestRestartWithPersistentSimulator: a sandbox gateway is stopped and
+// started again with a new in-process simulator on the same database; the
+// linked session comes back connected without a new link.
+func TestRestartWithPersistentSimulator(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	wasim.InstallRootKey()
+	store := postgres.NewStore(pool)
+	boot := func() (*wasim.Server, *whatsapp.Manager) {
+		sim, err := wasim.New(wasim.Options{DB: pool, Logger: logger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		m, err := whatsapp.NewManager(ctx, whatsapp.Options{
+			Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Logger: logger(t),
+			HTTPClient: sim.HTTPClient(), TrustSimulator: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Boot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return sim, m
+	}
+	sim, m := boot()
+	s, err := store.CreateSession(ctx, gateway.NewSession{Name: "restart", KeyHash: gateway.HashKey("r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &sandbox.Service{Runtime: m, Control: sandbox.Local{Sim: sim}}
+	if _, _, err := svc.Link(ctx, s.ID, "15550004444", "qr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Inbound(ctx, s.ID, "15550005555", "queued while we restart"); err != nil {
+		t.Fatal(err)
+	}
+	_ = m.Close()
+	_ = sim.Close()
+
+	sim, m = boot()
+	t.Cleanup(func() { _ = m.Close(); _ = sim.Close() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, _ := m.State(s.ID)
+		if st == gateway.StateConnected {
+			break
+		}
+		if time.Now().After(deadline) || st == gateway.StateLoggedOut {
+			stored, _ := store.GetSession(ctx, s.ID)
+			t.Fatalf("after restart: state %s (stored %s, last error %v)", st, stored.State, stored.LastError)
+		}
+		time.Sleep(20 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+}
