@@ -71,6 +71,8 @@ func (l *ImageLoader) Load(ctx context.Context, src, mimeHint string) (*Image, e
 			return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
 		}
 		data, err = decodeBase64(src[comma+1:], max)
+	case looksLikePath(src):
+		return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
 	default:
 		data, err = decodeBase64(src, max)
 	}
@@ -88,6 +90,22 @@ func (l *ImageLoader) Load(ctx context.Context, src, mimeHint string) (*Image, e
 		img.Width, img.Height = cfg.Width, cfg.Height
 	}
 	return img, nil
+}
+
+// looksLikePath reports whether src is a file path or a non-http URL rather
+// than base64 ("/etc/passwd" is valid base64 too, so this is checked first).
+func looksLikePath(src string) bool {
+	switch {
+	case strings.Contains(src, "://"), strings.HasPrefix(src, "~"), strings.HasPrefix(src, "."),
+		strings.ContainsAny(src, `\:`):
+		return true
+	case strings.HasPrefix(src, "/") && len(src) < 4096 && strings.Count(src, "/") > 1:
+		// Base64 of an image has far more than a few characters and
+		// rarely starts with "/" followed by further "/" within a short
+		// string; JPEG base64 starts with "/9j/", which is handled below.
+		return !strings.HasPrefix(src, "/9j/")
+	}
+	return false
 }
 
 func detectImageType(data []byte) string {
