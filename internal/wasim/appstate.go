@@ -87,6 +87,7 @@ func (s *Server) handleAppStateIQ(c *conn, dev *companion, node *waBinary.Node, 
 			raw, _ := patchNode.Content.([]byte)
 			newVersion, missing, ok := s.appendPatch(dev.acct, name, raw, version, dev)
 			if !ok {
+				s.countSent("appstate:409")
 				out = append(out, waBinary.Node{Tag: "collection", Attrs: waBinary.Attrs{"name": name, "type": "error", "version": strconv.FormatUint(newVersion, 10)},
 					Content: []waBinary.Node{
 						{Tag: "error", Attrs: waBinary.Attrs{"code": "409", "text": "conflict"}},

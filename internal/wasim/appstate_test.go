@@ -84,12 +84,22 @@ func TestAppStateTwoCompanions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wasimtest.WaitFor[*events.Archive](t, c2.Events, n, func(e *events.Archive) bool { return e.JID == chat && e.Action.GetArchived() })
-	// c2 is behind for regular_low only if it has not fetched yet; either way
-	// its next upload must succeed (409 + missing patches + retry when needed).
+	// Make c2 miss an update (frozen: the server_sync stays queued), then
+	// let it upload from the old version: 409 with the missing patch, the
+	// client applies it and retries.
+	s.Freeze(c2.Store.GetJID(), true)
+	if err := c1.SendAppState(ctx, appstate.BuildPin(chat, true)); err != nil {
+		t.Fatal(err)
+	}
+	s.Freeze(c2.Store.GetJID(), false)
 	if err := c2.SendAppState(ctx, appstate.BuildArchive(chat, false, time.Time{}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if phone.View().Chats[chat.String()].Archived {
-		t.Fatal("phone still sees the chat archived")
+	if s.Counter("appstate:409") != 1 {
+		t.Fatalf("want one 409 conflict, got %d", s.Counter("appstate:409"))
+	}
+	v := phone.View().Chats[chat.String()]
+	if v.Archived || !v.Pinned {
+		t.Fatalf("phone view %+v", v)
 	}
 }

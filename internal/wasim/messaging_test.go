@@ -54,6 +54,13 @@ func TestSendTextAndChatOperations(t *testing.T) {
 		return len(r.MessageIDs) > 0 && r.MessageIDs[0] == resp.ID && r.Type == types.ReceiptTypeDelivered
 	})
 
+	if err := alice.MarkRead(ctx, resp.ID); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Receipt](t, c.Events, 0, func(r *events.Receipt) bool {
+		return len(r.MessageIDs) > 0 && r.MessageIDs[0] == resp.ID && r.Type == types.ReceiptTypeRead
+	})
+
 	ops := []struct {
 		name string
 		msg  *waE2E.Message
