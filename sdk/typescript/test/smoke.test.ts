@@ -10,8 +10,8 @@
 // Without WAGATE_URL the whole file is skipped (it needs a server), unless
 // WAGATE_SMOKE_REQUIRED=1, which makes a missing URL a failure.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { randomInt, randomUUID } from "node:crypto";
+import { after, afterEach, before, describe, it } from "node:test";
 import type { Middleware } from "openapi-fetch";
 import { createWagateClient, unwrap, type WagateClient } from "../src/index.js";
 
@@ -26,13 +26,28 @@ if (!baseUrl && process.env.WAGATE_SMOKE_REQUIRED === "1") {
 // Prism's validating proxy reports contract violations in an `sl-violations`
 // header (and, with --errors, turns them into a 500 problem+json). Any of
 // these fails the run, even for calls whose answer the test does not check.
+// Prism also answers with a mock when the upstream says 501, so every
+// request carries its own X-Request-Id, which wagate echoes: an answer
+// without it did not come from wagate.
 const violations: string[] = [];
 const contractWatch: Middleware = {
+  onRequest({ request }) {
+    request.headers.set("X-Request-Id", `smoke-${randomUUID()}`);
+    return request;
+  },
   onResponse({ request, response }) {
+    const where = `${request.method} ${new URL(request.url).pathname} -> ${response.status}`;
     const v = response.headers.get("sl-violations");
-    if (v) violations.push(`${request.method} ${new URL(request.url).pathname}: ${v}`);
+    if (v) violations.push(`${where}: ${v}`);
     if ((response.headers.get("content-type") ?? "").startsWith("application/problem+json")) {
-      violations.push(`${request.method} ${new URL(request.url).pathname}: prism answered ${response.status} problem+json`);
+      violations.push(`${where}: prism answered problem+json`);
+    }
+    if (response.headers.get("x-request-id") !== request.headers.get("x-request-id")) {
+      violations.push(`${where}: not answered by wagate (no X-Request-Id echo; a Prism mock of a 501?)`);
+    }
+    if (violations.length > 0) {
+      // Fail at the call site, with the reason, rather than on a made-up body.
+      throw new Error(`contract check failed: ${violations.join("; ")}`);
     }
     return response;
   },
@@ -78,12 +93,18 @@ describe("wagate smoke", { skip, timeout: 180_000 }, () => {
     admin = client(adminKey);
   });
 
+  afterEach(() => {
+    // Report a stray answer in the step that caused it.
+    const fresh = violations.splice(0);
+    assert.deepEqual(fresh, [], "responses that stray from openapi.yaml or did not come from wagate");
+  });
+
   after(async () => {
     if (sessionId) {
       const { response } = await admin.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
       assert.equal(response.status, 200, "delete the smoke session");
     }
-    assert.deepEqual(violations, [], "responses that stray from openapi.yaml");
+    assert.deepEqual(violations, [], "responses that stray from openapi.yaml or did not come from wagate");
   });
 
   it("is healthy", async () => {
