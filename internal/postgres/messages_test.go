@@ -184,7 +184,9 @@ func TestMessagesChatFlagsAndList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ref := func(i int) gateway.ChatRef { return gateway.ChatRef{JID: fmt.Sprintf("1555000300%d@s.whatsapp.net", i)} }
+	ref := func(i int) gateway.ChatRef {
+		return gateway.ChatRef{JID: fmt.Sprintf("1555000300%d@s.whatsapp.net", i)}
+	}
 	apply := func(c gateway.InboundChange) {
 		t.Helper()
 		for i := 0; i < 2; i++ {
