@@ -10,7 +10,7 @@ GO_TEST    := go test -race -count=1 -timeout 12m
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_\/-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: db
 db: ## Start the local PostgreSQL cluster if it is down
@@ -48,3 +48,18 @@ lint: ## gofmt check and go vet
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+
+.PHONY: lint-spec breaking sdk-ts e2e contract
+lint-spec: ## Spectral lint of openapi.yaml (errors fail), with the check's self-test
+	scripts/lint-spec.sh && scripts/lint-spec.sh --self-test
+
+breaking: ## oasdiff: no breaking change against BASE_REF (default HEAD~1)
+	scripts/breaking.sh && scripts/breaking.sh --self-test
+
+sdk-ts: ## TypeScript SDK: types current with openapi.yaml, strict tsc build, offline tests
+	scripts/sdk-ts.sh
+
+e2e: db ## Sandbox wagate behind prism proxy --errors; the TypeScript smoke test through it
+	scripts/e2e-proxy.sh
+
+contract: lint-spec breaking sdk-ts e2e ## Every contract check
