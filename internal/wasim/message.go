@@ -329,7 +329,9 @@ func (c *Contact) SendTextOpts(ctx context.Context, to, text string, opts SendOp
 }
 
 // SendMessage encrypts msg for every companion of the recipient account and
-// queues it (delivered now if connected, else on the next login).
+// queues it (delivered now if connected, else on the next login). An
+// account without linked companions only "has" its phone, so nothing is
+// queued and no error is returned.
 func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message, opts SendOptions) (string, error) {
 	s := c.s
 	target, err := s.resolveTarget(to)
