@@ -171,7 +171,9 @@ type fakeRuntime struct {
 func (f *fakeRuntime) ResolveChat(_ context.Context, _ uuid.UUID, jid string) (gateway.ChatRef, error) {
 	return gateway.ChatRef{JID: jid}, nil
 }
-func (f *fakeRuntime) OwnJID(context.Context, uuid.UUID) (string, error) { return "1555@s.whatsapp.net", nil }
+func (f *fakeRuntime) OwnJID(context.Context, uuid.UUID) (string, error) {
+	return "1555@s.whatsapp.net", nil
+}
 func (f *fakeRuntime) Revoke(context.Context, uuid.UUID, gateway.MessageKey) error {
 	f.calls = append(f.calls, "revoke")
 	return nil
