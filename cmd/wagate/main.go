@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wagate-dev/wagate/internal/config"
+	"github.com/wagate-dev/wagate/internal/dashboard"
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
@@ -95,6 +96,8 @@ type Main struct {
 
 	whatsappParts
 	webhookParts
+	// stopRetention ends the periodic message retention pass.
+	stopRetention context.CancelFunc
 }
 
 // open connects the pool (creating the database) and migrates.
@@ -145,15 +148,23 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	c := m.Config
-	sb, err := m.startWhatsApp(ctx, nil)
+	mx := metrics.New()
+	mx.SetSessionCounter(m.Store)
+	msgs := m.newMessaging(mx)
+	sb, err := m.startWhatsApp(ctx, msgs)
 	if err != nil {
 		return err
 	}
-	mx := metrics.New()
+	msgs.SetRuntime(m.WA)
+	m.runRetention(msgs)
 	d := httpapi.Deps{
-		Metrics:      mx,
-		Middlewares:  []echo.MiddlewareFunc{mx.Middleware()},
-		Routes:       docsui.Register,
+		Metrics:     mx,
+		Middlewares: []echo.MiddlewareFunc{mx.Middleware()},
+		Routes: func(e *echo.Echo) {
+			docsui.Register(e)
+			dashboard.Register(e)
+		},
+		Messaging:    msgs,
 		Logger:       m.Logger,
 		Sessions:     m.Store,
 		Keys:         m.Store,
@@ -198,6 +209,10 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close disconnects the sessions and releases the pool.
 func (m *Main) Close() {
+	if m.stopRetention != nil {
+		m.stopRetention()
+		m.stopRetention = nil
+	}
 	m.closeWhatsApp()
 	m.stopWebhooks()
 	if m.Pool != nil {

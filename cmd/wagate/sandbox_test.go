@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,6 +74,10 @@ func TestSandboxMode(t *testing.T) {
 	if code := call(t, m, http.MethodPost, "/sandbox/sessions/"+id+"/inbound", admin, `{"from":"15550002222","text":"hi"}`, &msg); code != http.StatusOK || msg.MessageID == "" {
 		t.Fatalf("inbound: %d %+v", code, msg)
 	}
+	// The inbound message is stored (the messaging service is the runtime's
+	// sink) and counted by /metrics, with the session gauge by state.
+	waitMessageStored(t, m, admin, id, "15550002222", msg.MessageID)
+	waitMetrics(t, m, `wagate_messages_total{direction="in"} 1`, `wagate_sessions{state="connected"} 1`)
 
 	// Restart the whole server on the same database.
 	stop()
@@ -147,5 +152,56 @@ func waitStatus(t *testing.T, m *Main, key, id, state, jid string) {
 			t.Fatalf("status %+v, want %s %s", st.Session, state, jid)
 		}
 		time.Sleep(300 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+}
+
+// waitMessageStored polls the chat's messages until id is there.
+func waitMessageStored(t *testing.T, m *Main, key, sessionID, chat, id string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var page struct {
+			Messages []struct {
+				ID string `json:"id"`
+			} `json:"messages"`
+		}
+		call(t, m, http.MethodGet, "/sessions/"+sessionID+"/chats/"+chat+"/messages", key, "", &page)
+		for _, msg := range page.Messages {
+			if msg.ID == id {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %s not stored in chat %s: %+v", id, chat, page)
+		}
+		time.Sleep(200 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+}
+
+// waitMetrics polls /metrics until every line in want appears.
+func waitMetrics(t *testing.T, m *Main, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + m.Addr.String() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(string(body), "\n"+w+"\n") {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %q:\n%s", missing, body)
+		}
+		time.Sleep(200 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
 	}
 }

@@ -49,7 +49,17 @@ func (s *Service) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.Inb
 	if len(b.Messages) == 0 && len(b.Changes) == 0 && len(b.ChatNames) == 0 {
 		return nil
 	}
-	return s.store.StoreInbound(ctx, sid, b)
+	if err := s.store.StoreInbound(ctx, sid, b); err != nil {
+		return err
+	}
+	if s.opts.Observer != nil && !b.HistorySync {
+		for _, m := range b.Messages {
+			if !m.FromMe {
+				s.opts.Observer.MessageReceived()
+			}
+		}
+	}
+	return nil
 }
 
 // HandleMessage implements gateway.InboundSink (the whatsapp adapter's

@@ -42,6 +42,15 @@ type Options struct {
 	Now func() time.Time
 	// Log is the service's logger.
 	Log zerolog.Logger
+	// Observer is told about messages received and sent (metrics). Nil
+	// observes nothing.
+	Observer Observer
+}
+
+// Observer counts message traffic; internal/metrics implements it.
+type Observer interface {
+	MessageReceived()
+	MessageSent()
 }
 
 // Service implements the messaging use cases.
@@ -180,6 +189,9 @@ func (s *Service) quoted(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef
 // happened, so a storage failure is logged rather than reported: reporting
 // it would make clients send again.
 func (s *Service) saveSent(ctx context.Context, sid uuid.UUID, m gateway.Message) {
+	if s.opts.Observer != nil {
+		s.opts.Observer.MessageSent()
+	}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.store.SaveSent(ctx, sid, m); err != nil {
 		s.log.Error().Err(err).Str("session_id", sid.String()).Str("message_id", m.ID).Msg("could not store sent message")

@@ -212,3 +212,23 @@ func (s *Store) Ready(ctx context.Context) (map[string]string, error) {
 	}
 	return checks, nil
 }
+
+// CountSessionsByState returns how many sessions are in each state (for the
+// sessions gauge of /metrics).
+func (s *Store) CountSessionsByState(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM sessions GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
