@@ -17,8 +17,9 @@ type webhookParts struct {
 // endpoints on srv. Deliveries are queued by postgres.RecordEvent whether
 // or not the workers run; they are delivered once some node runs them.
 func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
+	guard := webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate}
 	svc, err := webhook.New(m.Pool, m.Store, webhook.Config{
-		Guard: webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate},
+		Guard: guard,
 		Log:   m.Logger.With().Str("component", "webhook").Logger(),
 	})
 	if err != nil {
@@ -30,6 +31,8 @@ func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
 	}
 	m.Webhooks = svc
 	srv.Webhooks = &httpapi.Webhooks{Service: svc}
+	// A session's webhookUrl passes the same guard as every other webhook.
+	srv.Sessions.CheckWebhookURL = guard.CheckURL
 	return nil
 }
 

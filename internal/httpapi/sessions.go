@@ -27,6 +27,10 @@ const (
 type Sessions struct {
 	Store   gateway.SessionStore
 	Runtime gateway.SessionRuntime
+	// CheckWebhookURL, when set, vets a webhookUrl at creation (the
+	// webhook package's Guard: no private addresses unless allowed). Its
+	// error is the answer.
+	CheckWebhookURL func(ctx context.Context, url string) error
 }
 
 // CreateSession stores a new session with a fresh session key (returned
@@ -39,6 +43,11 @@ func (h *Sessions) CreateSession(ctx context.Context, req api.CreateSessionReque
 	if req.Body.WebhookUrl != nil {
 		if u, err := url.Parse(*req.Body.WebhookUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: webhookUrl: must be an http or https URL")
+		}
+		if h.CheckWebhookURL != nil {
+			if err := h.CheckWebhookURL(ctx, *req.Body.WebhookUrl); err != nil {
+				return nil, err
+			}
 		}
 	}
 	key, err := gateway.NewKey(gateway.SessionKeyPrefix)
