@@ -48,6 +48,15 @@
 //     make its own changes (Phone.SetArchived, Phone.PushAppState). It
 //     publishes the push name (critical_block) and seeds regular_low,
 //     regular_high and regular so companions never sit at version 0.
+//   - Media: media_conn (w:m) answers with MediaHost and a per-device auth
+//     token; the same Handler serves whatsmeow's uploads (POST
+//     /mms/<type>/<token>?auth=…&token=…, JSON url/direct_path answer) and
+//     downloads (GET of the signed direct_path), blobs in memory or in
+//     wasim_media. A simulated device that receives a media message
+//     downloads the blob, checks FileEncSHA256, the MAC and FileSHA256 and
+//     decrypts it (Received.Media, MimeType, MediaError);
+//     Contact.SendImage encrypts and uploads an image the way WhatsApp
+//     does, so companions can Download it.
 //   - History: Phone.SendHistory sends a HistorySyncNotification with the
 //     payload inline (InitialHistBootstrapInlinePayload), so no media server
 //     is needed.
@@ -67,11 +76,18 @@
 //     connection, an invalid device signature in pair-device-sign, prekey
 //     uploads with a different identity key, app-state patches the phone
 //     cannot verify, messages the simulated devices cannot decrypt or that
-//     go to unknown devices.
+//     go to unknown devices;
+//   - media: uploads without a valid media_conn auth token, whose token is
+//     not the SHA-256 of the body or that are not AES-CBC ciphertext plus a
+//     10-byte MAC; downloads of direct paths the simulator did not sign;
+//     attachments the recipient cannot verify or decrypt; image messages
+//     without type="media" or <enc mediatype="image">.
 //
 // With Options.Strict, unknown IQs and unknown stanzas are violations too
 // (without it they are answered with an empty result, logged and counted in
-// UnknownIQs), so a whatsmeow upgrade that sends something new is noticed.
+// UnknownIQs), and so are unknown HTTP requests and a download whose
+// mms-type differs from the upload's, so a whatsmeow upgrade that sends
+// something new is noticed.
 //
 // # Persistence
 //

@@ -79,9 +79,10 @@ func (s *Server) handleIQ(c *conn, node *waBinary.Node) {
 	case xmlns == "md" && child.Tag == "link_code_companion_reg":
 		s.handleLinkCode(c, node, child)
 	case xmlns == "w:m" && child.Tag == "media_conn":
+		s.countSent("iq:media_conn")
 		c.send(iqResult(node, waBinary.Node{Tag: "media_conn", Attrs: waBinary.Attrs{
-			"auth": "wasim-auth", "ttl": "3600", "auth_ttl": "3600", "max_buckets": "12",
-		}, Content: []waBinary.Node{{Tag: "host", Attrs: waBinary.Attrs{"hostname": "mmg.whatsapp.net"}}}}))
+			"auth": s.mediaAuth(dev.jid()), "ttl": strconv.Itoa(mediaAuthTTL), "auth_ttl": strconv.Itoa(mediaAuthTTL), "max_buckets": "12",
+		}, Content: []waBinary.Node{{Tag: "host", Attrs: waBinary.Attrs{"hostname": MediaHost}}}}))
 	default:
 		key := xmlns + "/" + typ + "/" + child.Tag
 		s.statsMu.Lock()

@@ -202,6 +202,20 @@ func (s *Server) deliverToSim(ctx context.Context, dev *companion, acct *account
 		acct.phone.handlePeerMessage(ctx, dev, inner)
 		rec.Kind = KindPeer
 	}
+	if m := mediaOf(inner); m != nil {
+		rec.MimeType = m.GetMimetype()
+		if want, got := encMediaType(inner), tg.enc.AttrGetter().OptionalString("mediatype"); meta.category != "peer" && got != want {
+			s.violation("media message %s with <enc mediatype=%q>, want %q", meta.id, got, want)
+		}
+		data, err := s.fetchAndDecrypt(ctx, m)
+		if err != nil {
+			rec.MediaError = err.Error()
+			s.violation("simulated device %s could not download the attachment of %s: %v", acct.pn, meta.id, err)
+		} else {
+			rec.Media = data
+			s.countSent("media:decrypted")
+		}
+	}
 	if ok {
 		acct.primary.record(rec)
 	}
@@ -353,7 +367,7 @@ func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 	switch {
 	case msg.GetReactionMessage() != nil:
 		msgType = "reaction"
-	case msg.GetImageMessage() != nil || msg.GetDocumentMessage() != nil || msg.GetVideoMessage() != nil || msg.GetAudioMessage() != nil:
+	case encMediaType(msg) != "":
 		msgType = "media"
 	}
 	s.mu.Lock()
@@ -382,8 +396,12 @@ func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 			attrs["from"] = c.acct.pnJID()
 			attrs["sender_lid"] = c.acct.lidJID()
 		}
+		encAttrs := waBinary.Attrs{"v": "2", "type": encType}
+		if mt := encMediaType(msg); mt != "" {
+			encAttrs["mediatype"] = mt
+		}
 		node := waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{
-			{Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": encType}, Content: ct},
+			{Tag: "enc", Attrs: encAttrs, Content: ct},
 		}}
 		s.mu.Lock()
 		if target.companions[d.id] == d {

@@ -53,6 +53,18 @@ CREATE TABLE IF NOT EXISTS wasim_appstate_patches (
 	patch      bytea NOT NULL,
 	PRIMARY KEY (pn, collection, version)
 );
+CREATE TABLE IF NOT EXISTS wasim_media (
+	id         text PRIMARY KEY,
+	mms_type   text NOT NULL,
+	enc_sha256 bytea NOT NULL,
+	uploader   text NOT NULL,
+	data       bytea NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS wasim_meta (
+	k text PRIMARY KEY,
+	v bytea NOT NULL
+);
 `
 
 // pgStore persists simulator state in Postgres (tables prefixed wasim_).
@@ -200,6 +212,14 @@ func (s *Server) load(ctx context.Context) error {
 	pool := s.db.pool
 	if _, err := pool.Exec(ctx, schema); err != nil {
 		return fmt.Errorf("create tables: %w", err)
+	}
+	// The media key signs auth tokens and direct paths; keeping it lets
+	// clients use cached media_conn tokens and old direct paths after a restart.
+	if _, err := pool.Exec(ctx, `INSERT INTO wasim_meta (k, v) VALUES ('media_key', $1) ON CONFLICT (k) DO NOTHING`, s.mediaKey); err != nil {
+		return fmt.Errorf("media key: %w", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT v FROM wasim_meta WHERE k='media_key'`).Scan(&s.mediaKey); err != nil {
+		return fmt.Errorf("media key: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -50,6 +50,16 @@ type Received struct {
 	Encrypted string
 	// Message is the decrypted protobuf (unwrapped from DeviceSentMessage).
 	Message *waE2E.Message
+	// Media is the decrypted attachment of a media message (image, video,
+	// audio, document, sticker): the device downloaded the blob from the
+	// simulator's media server, checked FileEncSHA256 and the MAC,
+	// decrypted it with the message's media key and checked FileSHA256.
+	Media []byte
+	// MimeType is the attachment's declared MIME type.
+	MimeType string
+	// MediaError says why the attachment could not be downloaded or
+	// decrypted (also recorded as a violation); "" when Media is valid.
+	MediaError string
 }
 
 // ReceiptRecord is a receipt a companion sent for a contact's message.
@@ -112,6 +122,9 @@ func (s *Server) classify(msg *waE2E.Message, meta outMeta) (Received, bool) {
 	case msg.GetImageMessage() != nil:
 		r.Kind = KindImage
 		r.Text = msg.GetImageMessage().GetCaption()
+		if meta.msgType != "media" {
+			s.violation("image message %s sent with type=%q, want \"media\"", meta.id, meta.msgType)
+		}
 	case msg.GetConversation() != "" || msg.GetExtendedTextMessage() != nil:
 		r.Kind = KindText
 		r.Text = textOf(msg)

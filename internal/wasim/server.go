@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
+	"go.mau.fi/util/random"
 
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
@@ -66,6 +67,11 @@ type Server struct {
 	sentTags   map[string]int
 
 	db *pgStore
+
+	// media server: HMAC key of auth tokens and direct paths; blobs in
+	// memory unless Options.DB is set (then in wasim_media).
+	mediaKey []byte
+	media    mediaStore
 }
 
 // New creates a simulator. Nothing listens until Start; Handler can be
@@ -89,6 +95,8 @@ func New(opts Options) (*Server, error) {
 		pendingCode: map[string]*codePairing{},
 		unknownIQs:  map[string]int{},
 		sentTags:    map[string]int{},
+		mediaKey:    random.Bytes(32),
+		media:       mediaStore{blobs: map[string]*mediaBlob{}},
 	}
 	if opts.DB != nil {
 		s.db = &pgStore{pool: opts.DB}
@@ -100,10 +108,12 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the websocket endpoint. Mount it anywhere: whatsmeow's
-// redirected transport requests /ws/chat.
+// Handler returns the simulator's HTTP endpoint: websocket upgrades (on
+// any path; whatsmeow's redirected transport requests /ws/chat) and the
+// media server (uploads to /mms/..., downloads of /v/... direct paths).
+// Mount it at the root.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(s.serveWS)
+	return http.HandlerFunc(s.serveHTTP)
 }
 
 // Start listens on Options.ListenAddr (default 127.0.0.1:0) and serves Handler.
