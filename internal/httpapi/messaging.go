@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 
 	"github.com/google/uuid"
@@ -156,20 +158,20 @@ func (h *Messaging) SendImage(ctx context.Context, r api.SendImageRequestObject)
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
 	b := *r.Body
-	// The image itself is not part of the fingerprint (it may be megabytes);
-	// its length and the other fields are.
+	// The fingerprint holds a digest of the image rather than the image
+	// itself (it may be megabytes), so a retry with different bytes under
+	// the same key is told apart.
+	sum := sha256.Sum256([]byte(b.Image))
 	fp := struct {
 		To, Caption, MimeType string
-		ImageLen              int
-		ImageHead             string
-	}{To: b.To, ImageLen: len(b.Image)}
+		ImageSHA256           string
+	}{To: b.To, ImageSHA256: hex.EncodeToString(sum[:])}
 	if b.Caption != nil {
 		fp.Caption = *b.Caption
 	}
 	if b.MimeType != nil {
 		fp.MimeType = string(*b.MimeType)
 	}
-	fp.ImageHead = b.Image[:min(len(b.Image), 256)]
 	out, err := idempotent(ctx, svc, r.Id, r.Params.IdempotencyKey, "sendImage", fp, func() (api.SendResponse, error) {
 		m, err := svc.SendImage(ctx, r.Id, b.To, gateway.ImageSend{Image: b.Image, Caption: fp.Caption, MimeType: fp.MimeType})
 		if err != nil {
