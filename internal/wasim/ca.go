@@ -44,8 +44,10 @@ var installOnce sync.Once
 // certificate root by assigning whatsmeow.WACertPubKey. It is idempotent
 // (sync.Once) and process-global; the root is derived from a fixed seed, so
 // every process that calls it trusts every simulator. Never call it in a
-// process that must talk to real WhatsApp.
+// process that must talk to real WhatsApp. It also installs a logger for
+// libsignal once (see setupSignalLogger) unless one is installed.
 func InstallRootKey() {
+	setupSignalLogger()
 	installOnce.Do(func() {
 		whatsmeow.WACertPubKey = *testRoot().Pub
 	})

@@ -77,6 +77,8 @@ type Server struct {
 // New creates a simulator. Nothing listens until Start; Handler can be
 // mounted instead. With Options.DB the persisted state is loaded here.
 func New(opts Options) (*Server, error) {
+	setupSignalLogger()
+	setSignalTarget(opts.Logger)
 	cert, err := newCertChain(opts.CertLifetime)
 	if err != nil {
 		return nil, err
