@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,10 +62,17 @@ type conn struct {
 
 // serveWS is the websocket endpoint.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	ao := &websocket.AcceptOptions{InsecureSkipVerify: true}
+	if s.opts.AcceptCompression {
+		ao.CompressionMode = websocket.CompressionContextTakeover
+	}
+	ws, err := websocket.Accept(w, r, ao)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("websocket accept failed")
 		return
+	}
+	if strings.Contains(w.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+		s.countSent("ws:compressed")
 	}
 	ws.SetReadLimit(socket.FrameMaxSize)
 	ctx, cancel := context.WithCancel(s.baseCtx)

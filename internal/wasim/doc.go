@@ -12,7 +12,8 @@
 //
 // # What is simulated
 //
-//   - Transport: websocket (read limit 16 MiB), 3-byte frame lengths with the
+//   - Transport: websocket (read limit 16 MiB; permessage-deflate with
+//     Options.AcceptCompression), 3-byte frame lengths with the
 //     WA header on the first client frame, the Noise XX responder with a
 //     test CA (root → intermediate → leaf, XEdDSA-signed, valid from one
 //     hour ago), AES-GCM transport and whatsmeow's binary node codec.

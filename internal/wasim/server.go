@@ -38,6 +38,12 @@ type Options struct {
 	CertLifetime time.Duration
 	// ListenAddr is the TCP address Start listens on (default 127.0.0.1:0).
 	ListenAddr string
+	// AcceptCompression negotiates permessage-deflate (with context
+	// takeover) when a client offers it, as whatsmeow always does and the
+	// real server accepts. Off by default: every compressed connection
+	// keeps inflate/deflate state. Counter("ws:compressed") counts the
+	// connections that negotiated it.
+	AcceptCompression bool
 }
 
 // Server is a protocol-level fake of the WhatsApp multi-device server. It
