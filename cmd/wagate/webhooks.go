@@ -19,8 +19,10 @@ type webhookParts struct {
 func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
 	guard := webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate}
 	svc, err := webhook.New(m.Pool, m.Store, webhook.Config{
-		Guard: guard,
-		Log:   m.Logger.With().Str("component", "webhook").Logger(),
+		Guard:       guard,
+		Timeout:     m.Config.WebhookTimeout,
+		RescueAfter: m.Config.WebhookRescueAfter,
+		Log:         m.Logger.With().Str("component", "webhook").Logger(),
 	})
 	if err != nil {
 		return err

@@ -29,6 +29,9 @@ const (
 	DefaultMaxBodyBytes     = 1 << 20
 	DefaultMaxImageBodySize = 16 << 20
 	DefaultShutdownTimeout  = 15 * time.Second
+	DefaultWebhookTimeout   = 10 * time.Second
+	DefaultWebhookRescue    = time.Minute
+	DefaultEventRetention   = 30 * 24 * time.Hour
 )
 
 // Config is wagate's whole configuration.
@@ -63,6 +66,18 @@ type Config struct {
 	// loopback or link-local addresses. WAGATE_WEBHOOK_ALLOW_PRIVATE.
 	// Defaults to false.
 	WebhookAllowPrivate bool
+	// WebhookTimeout bounds one webhook delivery request (connection
+	// included). WAGATE_WEBHOOK_TIMEOUT. Defaults to 10s.
+	WebhookTimeout time.Duration
+	// WebhookRescueAfter is how long a delivery may stay running (its node
+	// was killed) before another node runs it again; at least
+	// WebhookTimeout + 10s. WAGATE_WEBHOOK_RESCUE_AFTER. Defaults to 1m.
+	WebhookRescueAfter time.Duration
+	// EventRetention is the age after which events, with their webhook
+	// deliveries and attempts, are removed (hourly); deliveries still
+	// pending or retrying keep their event. 0 keeps them forever.
+	// WAGATE_EVENT_RETENTION, e.g. "30d". Defaults to 30 days.
+	EventRetention time.Duration
 	// WSCompression enables WebSocket compression towards WhatsApp.
 	// WAGATE_WS_COMPRESSION. Defaults to false.
 	WSCompression bool
@@ -110,6 +125,21 @@ func Default() Config {
 		MaxBodyBytes:      DefaultMaxBodyBytes,
 		MaxImageBodyBytes: DefaultMaxImageBodySize,
 		ShutdownTimeout:   DefaultShutdownTimeout,
+
+		WebhookTimeout:     DefaultWebhookTimeout,
+		WebhookRescueAfter: DefaultWebhookRescue,
+		EventRetention:     DefaultEventRetention,
+	}
+}
+
+func durationVar(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not a duration (e.g. 10s, 1m)")
+		}
+		*dst(c) = d
+		return nil
 	}
 }
 
@@ -170,6 +200,16 @@ var variables = []variable{
 	{"WAGATE_SANDBOX", "false", "enable the simulated WhatsApp and the /sandbox endpoints", boolVar(func(c *Config) *bool { return &c.Sandbox })},
 	{"WAGATE_SANDBOX_URL", "", "address of a shared simulator process (empty: in-process)", stringVar(func(c *Config) *string { return &c.SandboxURL })},
 	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private/loopback addresses", boolVar(func(c *Config) *bool { return &c.WebhookAllowPrivate })},
+	{"WAGATE_WEBHOOK_TIMEOUT", "10s", "timeout of one webhook delivery request", durationVar(func(c *Config) *time.Duration { return &c.WebhookTimeout })},
+	{"WAGATE_WEBHOOK_RESCUE_AFTER", "1m", "how long a delivery may stay running (its node died) before it is run again; at least WAGATE_WEBHOOK_TIMEOUT + 10s", durationVar(func(c *Config) *time.Duration { return &c.WebhookRescueAfter })},
+	{"WAGATE_EVENT_RETENTION", "30d", "age after which events and their webhook deliveries and attempts are removed, e.g. 30d or 720h; 0 = keep forever", func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil || d < 0 {
+			return errors.New("not a duration (e.g. 30d, 720h, 0)")
+		}
+		c.EventRetention = d
+		return nil
+	}},
 	{"WAGATE_WS_COMPRESSION", "false", "enable WebSocket compression towards WhatsApp", boolVar(func(c *Config) *bool { return &c.WSCompression })},
 	{"WAGATE_MESSAGE_RETENTION", "0", "maximum age of stored messages, e.g. 90d or 720h; 0 = keep forever", func(c *Config, v string) error {
 		d, err := parseDays(v)
@@ -259,6 +299,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("WAGATE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if c.WebhookTimeout <= 0 {
+		errs = append(errs, errors.New("WAGATE_WEBHOOK_TIMEOUT must be positive"))
+	} else if c.WebhookRescueAfter < c.WebhookTimeout+10*time.Second {
+		errs = append(errs, fmt.Errorf("WAGATE_WEBHOOK_RESCUE_AFTER must be at least WAGATE_WEBHOOK_TIMEOUT + 10s (%s), or a delivery still running could be run twice", c.WebhookTimeout+10*time.Second))
 	}
 	if c.HistorySyncDays < 0 {
 		errs = append(errs, errors.New("WAGATE_HISTORY_SYNC_DAYS must be 0 (all) or positive"))

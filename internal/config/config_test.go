@@ -39,6 +39,29 @@ func TestLoadEnvAndFlags(t *testing.T) {
 	}
 }
 
+func TestLoadWebhookSettings(t *testing.T) {
+	t.Parallel()
+	c, _, err := config.Load(env(nil), nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookTimeout != 10*time.Second || c.WebhookRescueAfter != time.Minute || c.EventRetention != 30*24*time.Hour {
+		t.Errorf("webhook defaults: timeout %s, rescue %s, retention %s", c.WebhookTimeout, c.WebhookRescueAfter, c.EventRetention)
+	}
+	c, _, err = config.Load(env(map[string]string{
+		"WAGATE_WEBHOOK_TIMEOUT": "2s", "WAGATE_WEBHOOK_RESCUE_AFTER": "12s", "WAGATE_EVENT_RETENTION": "7d",
+	}), nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookTimeout != 2*time.Second || c.WebhookRescueAfter != 12*time.Second || c.EventRetention != 7*24*time.Hour {
+		t.Errorf("webhook settings: timeout %s, rescue %s, retention %s", c.WebhookTimeout, c.WebhookRescueAfter, c.EventRetention)
+	}
+	if c, _, err = config.Load(env(map[string]string{"WAGATE_EVENT_RETENTION": "0"}), nil, &bytes.Buffer{}); err != nil || c.EventRetention != 0 {
+		t.Errorf("WAGATE_EVENT_RETENTION=0: %s, %v", c.EventRetention, err)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
@@ -50,6 +73,9 @@ func TestLoadErrors(t *testing.T) {
 		"Negative":       {map[string]string{"WAGATE_RATE_LIMIT_SESSIONS": "-1"}, "WAGATE_RATE_LIMIT_SESSIONS must be 0 (off) or positive"},
 		"LogLevel":       {map[string]string{"WAGATE_LOG_LEVEL": "loud"}, "WAGATE_LOG_LEVEL"},
 		"DatabaseURL":    {map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL must be a postgres:// URL"},
+		"WebhookTimeout": {map[string]string{"WAGATE_WEBHOOK_TIMEOUT": "soon"}, `WAGATE_WEBHOOK_TIMEOUT="soon": not a duration`},
+		"RescueTooSoon":  {map[string]string{"WAGATE_WEBHOOK_TIMEOUT": "5s", "WAGATE_WEBHOOK_RESCUE_AFTER": "14s"}, "WAGATE_WEBHOOK_RESCUE_AFTER must be at least WAGATE_WEBHOOK_TIMEOUT + 10s (15s)"},
+		"EventRetention": {map[string]string{"WAGATE_EVENT_RETENTION": "-1d"}, `WAGATE_EVENT_RETENTION="-1d": not a duration`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := config.Load(env(tc.env), nil, &bytes.Buffer{})

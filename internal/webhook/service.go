@@ -56,8 +56,9 @@ type Config struct {
 	// frees their worker for other receivers. Defaults to 8.
 	PerReceiver int
 	// RescueAfter is how long a job may stay running (e.g. its node was
-	// killed) before River runs it again; at least Timeout + 10s. Defaults
-	// to 1m.
+	// killed) before River runs it again; at least Timeout + 10s (a job
+	// is cancelled at Timeout + 5s), raised to that when lower. Defaults
+	// to 1m. WAGATE_WEBHOOK_RESCUE_AFTER.
 	RescueAfter time.Duration
 	// Log is the service's logger.
 	Log zerolog.Logger
@@ -70,12 +71,13 @@ func (c Config) withDefaults() Config {
 	c.MaxRetryDelay = cmp.Or(c.MaxRetryDelay, DefaultMaxRetryDelay)
 	c.WorkersPerQueue = cmp.Or(c.WorkersPerQueue, DefaultWorkersPerQueue)
 	c.PerReceiver = cmp.Or(c.PerReceiver, DefaultPerReceiver)
-	c.RescueAfter = max(cmp.Or(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+10*time.Second)
+	c.RescueAfter = max(cmp.Or(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+5*time.Second)
 	return c
 }
 
-// jobTimeout bounds a whole job: the request plus the database writes.
-func (c Config) jobTimeout() time.Duration { return c.Timeout + 10*time.Second }
+// jobTimeout bounds a job: reading its delivery plus the request. The
+// attempt is then recorded under a context of its own.
+func (c Config) jobTimeout() time.Duration { return c.Timeout + 5*time.Second }
 
 // Service is the webhook engine: it implements gateway.WebhookService and
 // runs the River workers that deliver.
