@@ -22,6 +22,7 @@ func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
 		Guard:       guard,
 		Timeout:     m.Config.WebhookTimeout,
 		RescueAfter: m.Config.WebhookRescueAfter,
+		Retention:   m.Config.EventRetention,
 		Log:         m.Logger.With().Str("component", "webhook").Logger(),
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -407,4 +408,34 @@ func (s *Store) FinishDelivery(ctx context.Context, deliveryID int64, generation
 		UPDATE webhook_deliveries SET status = $3, last_error = $4, next_attempt_at = NULL, updated_at = now()
 		WHERE id = $1 AND generation = $2`, deliveryID, generation, string(status), lastError)
 	return interpretError(err, "", "")
+}
+
+// DeleteExpiredEvents removes events recorded before before, with their
+// webhook deliveries and attempts (ON DELETE CASCADE), except events that
+// still have a delivery pending or retrying. It deletes in batches of
+// batch rows (each its own transaction, skipping rows another node is
+// deleting) and returns how many events it removed.
+func (s *Store) DeleteExpiredEvents(ctx context.Context, before time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `
+			DELETE FROM events WHERE id IN (
+				SELECT e.id FROM events e
+				WHERE e.created_at < $1
+				  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+				                  WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
+				ORDER BY e.created_at
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)`, before, batch)
+		if err != nil {
+			return total, interpretError(err, "", "")
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
 }

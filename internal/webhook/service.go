@@ -31,6 +31,7 @@ const (
 	DefaultWorkersPerQueue = 16
 	DefaultPerReceiver     = 8
 	DefaultRescueAfter     = time.Minute
+	DefaultCleanupInterval = time.Hour
 )
 
 // Config configures the delivery engine. Zero fields take the defaults.
@@ -60,6 +61,13 @@ type Config struct {
 	// is cancelled at Timeout + 5s), raised to that when lower. Defaults
 	// to 1m. WAGATE_WEBHOOK_RESCUE_AFTER.
 	RescueAfter time.Duration
+	// Retention is the age after which events are removed with their
+	// deliveries and attempts, except those with a delivery still pending
+	// or retrying; 0 keeps them forever. WAGATE_EVENT_RETENTION.
+	Retention time.Duration
+	// CleanupInterval is how often Retention is enforced while the
+	// service runs. Defaults to 1h.
+	CleanupInterval time.Duration
 	// Log is the service's logger.
 	Log zerolog.Logger
 }
@@ -71,6 +79,7 @@ func (c Config) withDefaults() Config {
 	c.MaxRetryDelay = cmp.Or(c.MaxRetryDelay, DefaultMaxRetryDelay)
 	c.WorkersPerQueue = cmp.Or(c.WorkersPerQueue, DefaultWorkersPerQueue)
 	c.PerReceiver = cmp.Or(c.PerReceiver, DefaultPerReceiver)
+	c.CleanupInterval = cmp.Or(c.CleanupInterval, DefaultCleanupInterval)
 	c.RescueAfter = max(cmp.Or(c.RescueAfter, DefaultRescueAfter), c.jobTimeout()+5*time.Second)
 	return c
 }
@@ -91,6 +100,16 @@ type Service struct {
 	mu       sync.Mutex
 	inUse    map[string]int // receiver -> deliveries in flight on this node
 	released chan struct{}  // closed and replaced on every release
+
+	stopCleanup context.CancelFunc // ends the retention loop
+	cleanupDone chan struct{}
+}
+
+// EventPruner is the store side of retention (postgres.Store implements
+// it): remove events recorded before before, with their deliveries and
+// attempts, except events with a delivery pending or retrying.
+type EventPruner interface {
+	DeleteExpiredEvents(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 var _ gateway.WebhookService = (*Service)(nil)
@@ -142,13 +161,62 @@ func New(pool *pgxpool.Pool, store gateway.WebhookStore, cfg Config) (*Service, 
 	return s, nil
 }
 
-// Start starts the delivery workers; they stop when ctx is cancelled or
-// Stop is called.
-func (s *Service) Start(ctx context.Context) error { return s.river.Start(ctx) }
+// Start starts the delivery workers and, with a Retention, the periodic
+// cleanup; they stop when ctx is cancelled or Stop is called.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.river.Start(ctx); err != nil {
+		return err
+	}
+	if s.cfg.Retention > 0 {
+		if _, ok := s.store.(EventPruner); ok {
+			cctx, cancel := context.WithCancel(ctx)
+			s.stopCleanup, s.cleanupDone = cancel, make(chan struct{})
+			go s.runCleanup(cctx)
+		}
+	}
+	return nil
+}
+
+// runCleanup enforces Retention now and every CleanupInterval until ctx ends.
+func (s *Service) runCleanup(ctx context.Context) {
+	defer close(s.cleanupDone)
+	t := time.NewTicker(s.cfg.CleanupInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.CleanupOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error().Err(err).Msg("event retention cleanup failed")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CleanupOnce removes the events older than Retention with their
+// deliveries and attempts (nothing without a Retention or when the store
+// cannot prune) and returns how many events it removed.
+func (s *Service) CleanupOnce(ctx context.Context) (int64, error) {
+	p, ok := s.store.(EventPruner)
+	if s.cfg.Retention <= 0 || !ok {
+		return 0, nil
+	}
+	n, err := p.DeleteExpiredEvents(ctx, time.Now().Add(-s.cfg.Retention), 1000)
+	if n > 0 {
+		s.log.Info().Int64("deleted", n).Dur("retention", s.cfg.Retention).Msg("event retention removed old events with their webhook deliveries")
+	}
+	return n, err
+}
 
 // Stop waits for running deliveries to finish (bounded by ctx; those still
 // running then are cancelled and retried later).
 func (s *Service) Stop(ctx context.Context) error {
+	if s.stopCleanup != nil {
+		s.stopCleanup()
+		<-s.cleanupDone
+		s.stopCleanup = nil
+	}
 	err := s.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return s.river.StopAndCancel(context.WithoutCancel(ctx))
