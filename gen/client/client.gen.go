@@ -1652,7 +1652,7 @@ type ClientInterface interface {
 
 	// StarMessageWithBody Star or unstar message
 	//
-	// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+	// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1661,7 +1661,7 @@ type ClientInterface interface {
 
 	// StarMessage Star or unstar message
 	//
-	// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+	// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2476,7 +2476,7 @@ func (c *Client) PinMessage(ctx context.Context, id SessionId, chatId ChatId, me
 
 // StarMessageWithBody Star or unstar message
 //
-// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2495,7 +2495,7 @@ func (c *Client) StarMessageWithBody(ctx context.Context, id SessionId, chatId C
 
 // StarMessage Star or unstar message
 //
-// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5840,7 +5840,7 @@ type ClientWithResponsesInterface interface {
 
 	// StarMessageWithBodyWithResponse Star or unstar message
 	//
-	// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+	// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5849,7 +5849,7 @@ type ClientWithResponsesInterface interface {
 
 	// StarMessageWithResponse Star or unstar message
 	//
-	// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+	// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11923,7 +11923,7 @@ func (c *ClientWithResponses) PinMessageWithResponse(ctx context.Context, id Ses
 
 // StarMessageWithBodyWithResponse Star or unstar message
 //
-// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11938,7 +11938,7 @@ func (c *ClientWithResponses) StarMessageWithBodyWithResponse(ctx context.Contex
 
 // StarMessageWithResponse Star or unstar message
 //
-// Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+// Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -19,7 +19,6 @@ const (
 	MsgMessageUnpinned   = "Message unpinned successfully"
 	MsgReactionSent      = "Reaction sent successfully"
 	MsgMessageStarred    = "Message starred successfully"
-	MsgMessageUnstarred  = "Message unstarred successfully"
 	MsgContactBlocked    = "Contact blocked successfully"
 	MsgContactUnblocked  = "Contact unblocked successfully"
 	MsgTextRequired      = "text is required and must not be empty"

@@ -39,7 +39,8 @@ type MessagingService interface {
 	EditMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, text string) error
 	PinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, duration string) error
 	UnpinMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error
-	// StarMessage returns MsgMessageStarred or MsgMessageUnstarred.
+	// StarMessage returns MsgMessageStarred, for starring and unstarring
+	// alike (the customer's document has one answer for both).
 	StarMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string, star *bool) (string, error)
 	React(ctx context.Context, sid uuid.UUID, chatID, messageID, emoji string) error
 

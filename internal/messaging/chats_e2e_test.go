@@ -127,7 +127,7 @@ func TestChatOperationsEndToEnd(t *testing.T) {
 		t.Fatal("store: own message not starred")
 	}
 	st, err = e.c.StarMessageWithResponse(e.ctx, e.sid, chatPN, own, nil, client.StarMessageJSONRequestBody{Star: ptr(false)})
-	wantOK(t, "unstar", statusOf(st), st.Body, err, gateway.MsgMessageUnstarred)
+	wantOK(t, "unstar", statusOf(st), st.Body, err, gateway.MsgMessageStarred)
 	eventually(t, "phone sees the unstar", func() bool { return !e.starred(chatPN, own) && e.starred(chatPN, theirs) })
 	if m := e.message(chatPN, own); m.Starred {
 		t.Fatal("store: own message still starred")

@@ -306,10 +306,8 @@ func (s *Service) StarMessage(ctx context.Context, sid uuid.UUID, chatID, messag
 		return "", err
 	}
 	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeStar, Chat: ref, TargetID: m.ID, Flag: on})
-	if on {
-		return gateway.MsgMessageStarred, nil
-	}
-	return gateway.MsgMessageUnstarred, nil
+	// The customer's document gives one answer for both directions.
+	return gateway.MsgMessageStarred, nil
 }
 
 // React sets the session's reaction to a message; emoji "" removes it.

@@ -250,7 +250,7 @@ func TestRuleWindows(t *testing.T) {
 		t.Errorf("star default: %v %v %q", err, rt.star, msg)
 	}
 	off := false
-	if msg, err := s.StarMessage(ctx, uuid.Nil, chat, "OWN", &off); err != nil || rt.star || msg != gateway.MsgMessageUnstarred {
+	if msg, err := s.StarMessage(ctx, uuid.Nil, chat, "OWN", &off); err != nil || rt.star || msg != gateway.MsgMessageStarred {
 		t.Errorf("unstar: %v %v %q", err, rt.star, msg)
 	}
 }

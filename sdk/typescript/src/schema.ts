@@ -691,7 +691,7 @@ export interface paths {
         put?: never;
         /**
          * Star or unstar message
-         * @description Star or unstar a message (adds to starred messages). `star` defaults to true. The answer says `Message starred successfully` or `Message unstarred successfully`.
+         * @description Star or unstar a message (adds to starred messages). `star` defaults to true. As in the customer's API document, the answer is `Message starred successfully` for both starring and unstarring; read the message (`starred`) for its current state.
          */
         post: operations["starMessage"];
         delete?: never;
