@@ -180,7 +180,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	srv := httpapi.NewServer(d)
 	srv.Sandbox = &httpapi.Sandbox{Service: sb}
-	if err := m.startWebhooks(ctx, srv); err != nil {
+	if err := m.startWebhooks(ctx, srv, mx.WebhookDelivery); err != nil {
 		return err
 	}
 	if m.Echo, err = httpapi.New(d, srv); err != nil {

@@ -193,8 +193,35 @@ func TestSIGKILLDuringInboundBurst(t *testing.T) {
 	if atKill >= burst {
 		t.Errorf("the kill came after every delivery (%d)", atKill)
 	}
+	// The restarted gateway counted its deliveries (metrics wiring).
+	if n := successCounter(t, "http://"+gwAddr); n < burst-killAt {
+		t.Errorf("wagate_webhook_deliveries_total{result=\"success\"} = %d after the restart, want at least %d", n, burst-killAt)
+	}
 	t.Logf("all %d burst messages delivered %s after the restart (%s after the kill), %d duplicate deliveries, total %s",
 		burst, time.Since(restartedAt).Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), dups, time.Since(started).Round(time.Millisecond))
+}
+
+// successCounter reads wagate_webhook_deliveries_total{result="success"}
+// from the gateway's /metrics.
+func successCounter(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, `wagate_webhook_deliveries_total{result="success"} `); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("GET /metrics (%d) has no success counter:\n%s", resp.StatusCode, b)
+	return 0
 }
 
 // verifySignature is the test's own check of a wagate delivery, written

@@ -16,13 +16,15 @@ type webhookParts struct {
 // startWebhooks starts the delivery workers and serves the webhook
 // endpoints on srv. Deliveries are queued by postgres.RecordEvent whether
 // or not the workers run; they are delivered once some node runs them.
-func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server) error {
+// observe is told every attempt's result (the metrics counter).
+func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server, observe func(result string, took time.Duration)) error {
 	guard := webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate}
 	svc, err := webhook.New(m.Pool, m.Store, webhook.Config{
 		Guard:       guard,
 		Timeout:     m.Config.WebhookTimeout,
 		RescueAfter: m.Config.WebhookRescueAfter,
 		Retention:   m.Config.EventRetention,
+		Observer:    observe,
 		Log:         m.Logger.With().Str("component", "webhook").Logger(),
 	})
 	if err != nil {

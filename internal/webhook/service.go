@@ -68,9 +68,21 @@ type Config struct {
 	// CleanupInterval is how often Retention is enforced while the
 	// service runs. Defaults to 1h.
 	CleanupInterval time.Duration
+	// Observer, when set, is told the result of every delivery attempt
+	// (ResultSuccess, ResultFailure or ResultDead) and how long its request
+	// took; cmd/wagate passes internal/metrics' WebhookDelivery. It must
+	// not block.
+	Observer func(result string, took time.Duration)
 	// Log is the service's logger.
 	Log zerolog.Logger
 }
+
+// Results of a delivery attempt, as told to Config.Observer.
+const (
+	ResultSuccess = "success" // the receiver answered 2xx
+	ResultFailure = "failure" // failed; another attempt is scheduled
+	ResultDead    = "dead"    // failed, and no attempt is left
+)
 
 func (c Config) withDefaults() Config {
 	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)

@@ -90,6 +90,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[gateway.Webhoo
 	}
 	started := time.Now()
 	res := s.post(ctx, d.URL, task.Secret, d.EventID, d.EventType, body)
+	took := time.Since(started)
 
 	a := gateway.WebhookAttempt{
 		DeliveryID: d.ID, Generation: task.Generation, URL: d.URL, StartedAt: started,
@@ -119,12 +120,27 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[gateway.Webhoo
 			return err
 		}
 	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer(observed(a.Status), took)
+	}
 	ev := log.Debug()
 	if a.Status == gateway.DeliveryDead {
 		ev = log.Warn()
 	}
 	ev.Str("status", string(a.Status)).Int("latency_ms", res.latencyMs).Msg("webhook attempt")
 	return result
+}
+
+// observed is the Observer result of an attempt's status.
+func observed(st gateway.DeliveryStatus) string {
+	switch st {
+	case gateway.DeliverySucceeded:
+		return ResultSuccess
+	case gateway.DeliveryDead:
+		return ResultDead
+	default:
+		return ResultFailure
+	}
 }
 
 // envelope is the body of a delivery: the WebhookEvent schema. Its bytes
