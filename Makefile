@@ -49,7 +49,7 @@ lint: ## gofmt check and go vet
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 
-.PHONY: lint-spec breaking sdk-ts e2e contract
+.PHONY: lint-spec breaking sdk-ts e2e examples contract
 lint-spec: ## Spectral lint of openapi.yaml (errors fail), with the check's self-test
 	scripts/lint-spec.sh && scripts/lint-spec.sh --self-test
 
@@ -62,4 +62,7 @@ sdk-ts: ## TypeScript SDK: types current with openapi.yaml, strict tsc build, of
 e2e: db ## Sandbox wagate behind prism proxy --errors; the TypeScript smoke test through it
 	scripts/e2e-proxy.sh
 
-contract: lint-spec breaking sdk-ts e2e ## Every contract check
+examples: db ## Run chat-management.md's curl, JavaScript and Python examples against sandbox wagate
+	scripts/examples/run.sh
+
+contract: lint-spec breaking sdk-ts e2e examples ## Every contract check
