@@ -95,5 +95,9 @@
 // By default all state is in memory. With Options.DB the simulator keeps
 // its state in Postgres, in its own tables (prefix wasim_), and commits
 // every change before answering, so a simulator process can be killed and
-// restarted without losing linked devices or queued messages.
+// restarted without losing linked devices or queued messages. A new
+// device is committed (with its account) before the client gets
+// pair-success, since the client stores it from then on; writes are
+// retried and those that still fail are kept in PersistErrors; loading
+// never drops a linked device because a row of its account is missing.
 package wasim

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.mau.fi/libsignal/ecc"
@@ -324,6 +325,10 @@ func codeCipher(code string, salt, ivb []byte) (cipher.Stream, error) {
 	return cipher.NewCTR(block, ivb), nil
 }
 
+// testHookPairSigned, when set (tests only), runs after the client's
+// pair-device-sign was verified, before the pairing is finished.
+var testHookPairSigned atomic.Pointer[func()]
+
 // completePairing sends pair-success, verifies pair-device-sign, registers
 // the companion and sends stream error 515.
 func (s *Server) completePairing(ctx context.Context, acct *account, reg *registration, advSecret []byte) (types.JID, error) {
@@ -360,6 +365,35 @@ func (s *Server) completePairing(ctx context.Context, acct *account, reg *regist
 	}
 	jid := types.JID{User: acct.pn, Server: types.DefaultUserServer, Device: devID}
 	lid := types.JID{User: acct.lid, Server: types.HiddenUserServer, Device: devID}
+	d := &companion{
+		acct: acct, id: devID, noisePub: reg.conn.noisePub, identityPub: reg.identityPub,
+		regID: reg.regID, skeyID: reg.skeyID, skeyPub: reg.skeyPub, skeySig: reg.skeySig,
+		keyIndex: uint32(devID), platform: reg.platform,
+	}
+	// The phone's side first (app-state key, push name, seed patches), then
+	// the device is committed: the client stores its device as soon as it
+	// gets pair-success, so a Postgres-backed simulator must already have
+	// it then, or a restart before the end of the pairing would refuse the
+	// client's login and log the session out.
+	if err = acct.phone.prepareLink(ctx); err != nil {
+		return types.EmptyJID, fmt.Errorf("wasim: phone app state: %w", err)
+	}
+	s.mu.Lock()
+	err = s.persistPairingLocked(d)
+	s.mu.Unlock()
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("wasim: store the new device: %w", err)
+	}
+	linked := false
+	defer func() {
+		if !linked { // not confirmed: forget the device again
+			s.mu.Lock()
+			if acct.companions[devID] == nil {
+				s.deleteCompanionLocked(d)
+			}
+			s.mu.Unlock()
+		}
+	}()
 	reqCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := reg.conn.request(reqCtx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{
@@ -389,21 +423,15 @@ func (s *Server) completePairing(ctx context.Context, acct *account, reg *regist
 		s.violation("pair-device-sign with an invalid device signature")
 		return types.EmptyJID, errors.New("wasim: invalid device signature in pair-device-sign")
 	}
-	d := &companion{
-		acct: acct, id: devID, noisePub: reg.conn.noisePub, identityPub: reg.identityPub,
-		regID: reg.regID, skeyID: reg.skeyID, skeyPub: reg.skeyPub, skeySig: reg.skeySig,
-		keyIndex: uint32(devID), platform: reg.platform,
+	if h := testHookPairSigned.Load(); h != nil {
+		(*h)()
 	}
-	if err = acct.phone.prepareLink(ctx); err != nil {
-		return types.EmptyJID, fmt.Errorf("wasim: phone app state: %w", err)
-	}
+	linked = true
 	s.mu.Lock()
 	acct.companions[devID] = d
 	for _, ref := range reg.refs {
 		delete(s.pendingRefs, ref)
 	}
-	s.persistAccountLocked(acct)
-	s.persistCompanionLocked(d)
 	s.notifyDevicesChangedLocked(acct)
 	s.mu.Unlock()
 	if err = acct.phone.onCompanionLinked(ctx, d); err != nil {

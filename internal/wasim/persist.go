@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"go.mau.fi/whatsmeow/appstate"
@@ -122,24 +124,93 @@ func decodeGob(data []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
 
-func (s *Server) exec(query string, args ...any) {
-	if s.db == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.baseCtx, 10*time.Second)
-	defer cancel()
-	if _, err := s.db.pool.Exec(ctx, query, args...); err != nil {
-		s.log.Error().Err(err).Msg("wasim persistence write failed")
-	}
+// stmt is one SQL statement with its arguments.
+type stmt struct {
+	query string
+	args  []any
 }
 
+// persistAttempts is how often a write is tried before it counts as
+// failed (transient errors: connection limits, restarts, timeouts).
+const persistAttempts = 4
+
+// write commits the statements in one transaction, retrying transient
+// failures while the server runs. A write that still fails is logged and
+// recorded (PersistErrors): nothing is dropped silently.
+func (s *Server) write(stmts ...stmt) error {
+	if s.db == nil || len(stmts) == 0 {
+		return nil
+	}
+	var err error
+	for attempt := 0; attempt < persistAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-s.baseCtx.Done():
+				attempt = persistAttempts
+				continue
+			case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
+			}
+		}
+		ctx, cancel := context.WithTimeout(s.baseCtx, 10*time.Second)
+		if len(stmts) == 1 {
+			_, err = s.db.pool.Exec(ctx, stmts[0].query, stmts[0].args...)
+		} else {
+			err = pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+				for _, st := range stmts {
+					if _, err := tx.Exec(ctx, st.query, st.args...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	s.persistFailed(err)
+	return err
+}
+
+func (s *Server) persistFailed(err error) {
+	s.log.Error().Err(err).Msg("wasim persistence write failed")
+	s.statsMu.Lock()
+	s.persistErrs = append(s.persistErrs, err.Error())
+	s.sentTags["persist:error"]++
+	s.statsMu.Unlock()
+}
+
+// PersistErrors returns the Postgres writes that failed for good (after
+// retries): the persisted state may miss these changes. Writes cut off by
+// Close are included.
+func (s *Server) PersistErrors() []string {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return slices.Clone(s.persistErrs)
+}
+
+func (s *Server) exec(query string, args ...any) {
+	_ = s.write(stmt{query, args})
+}
+
+func accountStmt(a *account) stmt {
+	rec := accountRecord{LID: a.lid, PushName: a.pushName, PictureURL: a.pictureURL, Blocklist: a.blocklist, NextDevID: a.nextDevID}
+	return stmt{`INSERT INTO wasim_accounts (pn, data) VALUES ($1, $2) ON CONFLICT (pn) DO UPDATE SET data=excluded.data`,
+		[]any{a.pn, encodeGob(&rec)}}
+}
+
+// persistAccountLocked stores the account and its simulated device in one
+// transaction (load only restores accounts that have both).
 func (s *Server) persistAccountLocked(a *account) {
 	if s.db == nil {
 		return
 	}
-	rec := accountRecord{LID: a.lid, PushName: a.pushName, PictureURL: a.pictureURL, Blocklist: a.blocklist, NextDevID: a.nextDevID}
-	s.exec(`INSERT INTO wasim_accounts (pn, data) VALUES ($1, $2) ON CONFLICT (pn) DO UPDATE SET data=excluded.data`, a.pn, encodeGob(&rec))
-	s.saveSim(a.primary)
+	stmts := []stmt{accountStmt(a)}
+	if st, ok := s.simStmt(a.primary); ok {
+		stmts = append(stmts, st)
+	}
+	_ = s.write(stmts...)
 }
 
 // saveSim stores a simulated device's keys and Signal/app-state store.
@@ -147,38 +218,59 @@ func (s *Server) saveSim(d *simDevice) {
 	if s.db == nil || d == nil {
 		return
 	}
+	if st, ok := s.simStmt(d); ok {
+		_ = s.write(st)
+	}
+}
+
+func (s *Server) simStmt(d *simDevice) (stmt, bool) {
 	dev := d.store
 	ms, ok := dev.Sessions.(*memstore.Store)
 	if !ok {
-		return
+		return stmt{}, false
 	}
 	snap, err := ms.Snapshot()
 	if err != nil {
-		s.log.Error().Err(err).Msg("wasim snapshot failed")
-		return
+		s.persistFailed(fmt.Errorf("snapshot of %s: %w", d.acct.pn, err))
+		return stmt{}, false
 	}
 	k := simKeysRecord{
 		Noise: *dev.NoiseKey.Priv, Identity: *dev.IdentityKey.Priv,
 		SignedPreKey: *dev.SignedPreKey.Priv, SignedPreKeyID: dev.SignedPreKey.KeyID, SignedPreKeySig: *dev.SignedPreKey.Signature,
 		RegistrationID: dev.RegistrationID, AdvSecret: dev.AdvSecretKey,
 	}
-	s.exec(`INSERT INTO wasim_sim_devices (pn, keys, store) VALUES ($1, $2, $3) ON CONFLICT (pn) DO UPDATE SET keys=excluded.keys, store=excluded.store`,
-		d.acct.pn, encodeGob(&k), snap)
+	return stmt{`INSERT INTO wasim_sim_devices (pn, keys, store) VALUES ($1, $2, $3) ON CONFLICT (pn) DO UPDATE SET keys=excluded.keys, store=excluded.store`,
+		[]any{d.acct.pn, encodeGob(&k), snap}}, true
+}
+
+func companionStmt(d *companion) stmt {
+	rec := companionRecord{NoisePub: d.noisePub, IdentityPub: d.identityPub, RegID: d.regID, SkeyID: d.skeyID, SkeyPub: d.skeyPub,
+		SkeySig: d.skeySig, KeyIndex: d.keyIndex, Platform: d.platform, PreKeys: d.preKeys}
+	return stmt{`INSERT INTO wasim_companions (pn, device, data) VALUES ($1, $2, $3) ON CONFLICT (pn, device) DO UPDATE SET data=excluded.data`,
+		[]any{d.acct.pn, int(d.id), encodeGob(&rec)}}
 }
 
 func (s *Server) persistCompanionLocked(d *companion) {
 	if s.db == nil {
 		return
 	}
-	rec := companionRecord{NoisePub: d.noisePub, IdentityPub: d.identityPub, RegID: d.regID, SkeyID: d.skeyID, SkeyPub: d.skeyPub,
-		SkeySig: d.skeySig, KeyIndex: d.keyIndex, Platform: d.platform, PreKeys: d.preKeys}
-	s.exec(`INSERT INTO wasim_companions (pn, device, data) VALUES ($1, $2, $3) ON CONFLICT (pn, device) DO UPDATE SET data=excluded.data`,
-		d.acct.pn, int(d.id), encodeGob(&rec))
+	_ = s.write(companionStmt(d))
+}
+
+// persistPairingLocked commits a new companion together with its
+// account (whose NextDevID already counts it). It runs before the client
+// gets pair-success: from then on the client holds the device, so the
+// simulator must never come back without it.
+func (s *Server) persistPairingLocked(d *companion) error {
+	if s.db == nil {
+		return nil
+	}
+	return s.write(accountStmt(d.acct), companionStmt(d))
 }
 
 func (s *Server) deleteCompanionLocked(d *companion) {
-	s.exec(`DELETE FROM wasim_companions WHERE pn=$1 AND device=$2`, d.acct.pn, int(d.id))
-	s.exec(`DELETE FROM wasim_queue WHERE pn=$1 AND device=$2`, d.acct.pn, int(d.id))
+	_ = s.write(stmt{`DELETE FROM wasim_companions WHERE pn=$1 AND device=$2`, []any{d.acct.pn, int(d.id)}},
+		stmt{`DELETE FROM wasim_queue WHERE pn=$1 AND device=$2`, []any{d.acct.pn, int(d.id)}})
 }
 
 func (s *Server) persistQueueAddLocked(d *companion, key string, raw []byte) {
@@ -223,7 +315,16 @@ func (s *Server) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := pool.Query(ctx, `SELECT a.pn, a.data, d.keys, d.store FROM wasim_accounts a JOIN wasim_sim_devices d USING (pn)`)
+	// Every number that has an account, a simulated device or a companion
+	// row is restored. State written one statement at a time (older
+	// versions) or cut off by a crash may lack a row: a missing account
+	// record gets defaults, a missing simulated device new keys, and the
+	// account is stored again. Dropping the account would silently drop its
+	// linked devices, whose clients would then be refused ("login refused").
+	var repaired []*account
+	rows, err := pool.Query(ctx, `SELECT p.pn, a.data, d.keys, d.store FROM
+		(SELECT pn FROM wasim_accounts UNION SELECT pn FROM wasim_sim_devices UNION SELECT pn FROM wasim_companions) p
+		LEFT JOIN wasim_accounts a USING (pn) LEFT JOIN wasim_sim_devices d USING (pn)`)
 	if err != nil {
 		return err
 	}
@@ -234,19 +335,32 @@ func (s *Server) load(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		var rec accountRecord
+		rec := accountRecord{LID: lidFor(pn), PushName: "User " + pn, NextDevID: 1}
 		var kr simKeysRecord
-		if err = decodeGob(data, &rec); err != nil {
+		if data == nil {
+			s.log.Warn().Str("pn", pn).Msg("no stored account record: defaults")
+		} else if err = decodeGob(data, &rec); err != nil {
 			rows.Close()
 			return fmt.Errorf("account %s: %w", pn, err)
+		}
+		a := &account{s: s, pn: pn, lid: rec.LID, pushName: rec.PushName, pictureURL: rec.PictureURL, blocklist: rec.Blocklist,
+			nextDevID: max(rec.NextDevID, 1), companions: map[uint16]*companion{}, patches: map[string][][]byte{}}
+		a.primary = s.newSimDevice(a)
+		a.phone = &Phone{acct: a, s: s, appState: newPhoneAppState()}
+		a.contact = &Contact{acct: a, s: s}
+		s.accounts[pn] = a
+		s.byLID[a.lid] = a
+		if data == nil || keyData == nil {
+			repaired = append(repaired, a)
+		}
+		if keyData == nil {
+			s.log.Warn().Str("pn", pn).Msg("no stored simulated device: new phone keys")
+			continue
 		}
 		if err = decodeGob(keyData, &kr); err != nil {
 			rows.Close()
 			return fmt.Errorf("device keys %s: %w", pn, err)
 		}
-		a := &account{s: s, pn: pn, lid: rec.LID, pushName: rec.PushName, pictureURL: rec.PictureURL, blocklist: rec.Blocklist,
-			nextDevID: rec.NextDevID, companions: map[uint16]*companion{}, patches: map[string][][]byte{}}
-		a.primary = s.newSimDevice(a)
 		dev := a.primary.store
 		dev.NoiseKey = keys.NewKeyPairFromPrivateKey(kr.Noise)
 		dev.IdentityKey = keys.NewKeyPairFromPrivateKey(kr.Identity)
@@ -258,10 +372,6 @@ func (s *Server) load(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("device store %s: %w", pn, err)
 		}
-		a.phone = &Phone{acct: a, s: s, appState: newPhoneAppState()}
-		a.contact = &Contact{acct: a, s: s}
-		s.accounts[pn] = a
-		s.byLID[a.lid] = a
 	}
 	rows.Close()
 	if err = rows.Err(); err != nil {
@@ -281,7 +391,11 @@ func (s *Server) load(ctx context.Context) error {
 		}
 		a := s.accounts[pn]
 		var rec phoneRecord
-		if a == nil || decodeGob(data, &rec) != nil {
+		if a == nil {
+			continue
+		}
+		if err := decodeGob(data, &rec); err != nil {
+			s.log.Error().Err(err).Str("pn", pn).Msg("phone state not restored")
 			continue
 		}
 		as := a.phone.appState
@@ -308,16 +422,24 @@ func (s *Server) load(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		a := s.accounts[pn]
 		var rec companionRecord
-		if a == nil || decodeGob(data, &rec) != nil {
-			continue
+		if err = decodeGob(data, &rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("companion %s:%d: %w", pn, devID, err)
+		}
+		a := s.accounts[pn] // every pn with a companion row was loaded above
+		if a.nextDevID <= uint16(devID) {
+			a.nextDevID = uint16(devID) + 1 // never hand out a linked device's id again
 		}
 		a.companions[uint16(devID)] = &companion{acct: a, id: uint16(devID), noisePub: rec.NoisePub, identityPub: rec.IdentityPub,
 			regID: rec.RegID, skeyID: rec.SkeyID, skeyPub: rec.SkeyPub, skeySig: rec.SkeySig, keyIndex: rec.KeyIndex,
 			platform: rec.Platform, preKeys: rec.PreKeys}
 	}
 	rows.Close()
+
+	for _, a := range repaired {
+		s.persistAccountLocked(a) // with nextDevID past the linked devices
+	}
 
 	rows, err = pool.Query(ctx, `SELECT pn, device, key, node FROM wasim_queue ORDER BY seq`)
 	if err != nil {

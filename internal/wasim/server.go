@@ -68,9 +68,10 @@ type Server struct {
 	pendingCode map[string]*codePairing // by phone PN user
 	violations  []string
 
-	statsMu    sync.Mutex
-	unknownIQs map[string]int
-	sentTags   map[string]int
+	statsMu     sync.Mutex
+	unknownIQs  map[string]int
+	sentTags    map[string]int
+	persistErrs []string
 
 	db *pgStore
 
