@@ -325,14 +325,18 @@ func Usage(w io.Writer) {
 	fmt.Fprint(w, `wagate: self-hosted WhatsApp HTTP API gateway
 
 Usage:
-  wagate [serve] [flags]   migrate the database, then serve the API (default)
-  wagate migrate [flags]   apply pending database migrations and exit
-  wagate --help            show this help
+  wagate [serve] [flags]     migrate the database, then serve the API (default)
+  wagate serve --sandbox     the same against a simulated WhatsApp (WAGATE_SANDBOX=1)
+  wagate simulator [flags]   run only the simulated WhatsApp, for several sandbox
+                             gateways to share (they set WAGATE_SANDBOX_URL)
+  wagate migrate [flags]     apply pending database migrations and exit
+  wagate --help              show this help
 
 Flags:
   -addr string           HTTP listen address (WAGATE_ADDR)
   -database-url string   PostgreSQL URL (DATABASE_URL)
   -log-level string      log level (WAGATE_LOG_LEVEL)
+  --sandbox              same as WAGATE_SANDBOX=1
 
 Environment:
 `)
