@@ -75,7 +75,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink) (
 		control = &sandbox.Remote{BaseURL: c.SandboxURL}
 	case c.Sandbox:
 		wasim.InstallRootKey()
-		sim, err := wasim.New(wasim.Options{DB: m.Pool, Logger: m.Logger.With().Str("component", "wasim").Logger()})
+		sim, err := wasim.New(sandboxSimOptions(m))
 		if err != nil {
 			return nil, err
 		}
@@ -101,6 +101,14 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink) (
 	return &sandbox.Service{Runtime: wa, Control: control}, nil
 }
 
+// sandboxSimOptions configures the simulated WhatsApp of sandbox mode (in
+// process and `wagate simulator`): Postgres-backed, and every valid number
+// outside the reserved 999... range is on WhatsApp (AutoRegister), so a
+// sandbox user can message any number (docs/sandbox.md).
+func sandboxSimOptions(m *Main) wasim.Options {
+	return wasim.Options{DB: m.Pool, AutoRegister: true, Logger: m.Logger.With().Str("component", "wasim").Logger()}
+}
+
 // closeWhatsApp disconnects every session (their states stay, so the next
 // start restores them) and stops an in-process simulator.
 func (m *Main) closeWhatsApp() {
@@ -122,7 +130,7 @@ func (m *Main) RunSimulator(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
 	}
-	sim, err := wasim.New(wasim.Options{DB: m.Pool, Logger: m.Logger.With().Str("component", "wasim").Logger()})
+	sim, err := wasim.New(sandboxSimOptions(m))
 	if err != nil {
 		return err
 	}

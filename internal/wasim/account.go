@@ -163,6 +163,55 @@ func (s *Server) accountByJIDLocked(jid types.JID) *account {
 	return nil
 }
 
+// ReservedPrefix starts the numbers that are never on WhatsApp, even with
+// Options.AutoRegister (for testing "The number is not on WhatsApp").
+const ReservedPrefix = "999"
+
+// IsReservedNumber reports whether a phone number (digits, with or without
+// "+" or a JID suffix) is in the reserved range ReservedPrefix: Options.AutoRegister
+// never creates it. Phone and Contact still can.
+func IsReservedNumber(phone string) bool {
+	return strings.HasPrefix(normalizePhone(phone), ReservedPrefix)
+}
+
+// autoRegisterable reports whether AutoRegister may create an account for
+// the user part of a PN JID: 7 to 15 digits (E.164 without the "+"), not
+// starting with 0 and not in the reserved range.
+func autoRegisterable(user string) bool {
+	if len(user) < 7 || len(user) > 15 || user[0] == '0' || strings.HasPrefix(user, ReservedPrefix) {
+		return false
+	}
+	for _, r := range user {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupAccountLocked is accountByJIDLocked for lookups a client makes
+// (usync, prekey fetch): with Options.AutoRegister an unknown, valid phone
+// number (PN JID) becomes an account, as if Contact had created it. LIDs
+// are never created: a client only learns one from a PN lookup.
+func (s *Server) lookupAccountLocked(jid types.JID) *account {
+	if a := s.accountByJIDLocked(jid); a != nil || !s.opts.AutoRegister {
+		return a
+	}
+	if jid.Server != types.DefaultUserServer || !autoRegisterable(jid.User) {
+		return nil
+	}
+	return s.autoRegisterLocked(jid.User)
+}
+
+// autoRegisterLocked creates the account of a number no one created yet
+// (Options.AutoRegister; the caller checked autoRegisterable).
+func (s *Server) autoRegisterLocked(pn string) *account {
+	a := s.accountLocked(pn)
+	s.log.Debug().Str("phone", pn).Msg("auto-registered a simulated contact")
+	s.countSent("auto-registered")
+	return a
+}
+
 // simDevice is a device the simulator runs itself (a phone or a contact's
 // only device). It holds real Signal state in a whatsmeow store.Device.
 type simDevice struct {

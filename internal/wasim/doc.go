@@ -21,6 +21,12 @@
 //     simulated primary device (device 0, with real Signal state) and any
 //     number of linked companions (the clients under test). Server.Phone
 //     and Server.Contact are two views of the same kind of account.
+//     Only numbers they (or pairing) created exist, unless
+//     Options.AutoRegister is set: then a usync (devices, contact, lid) or
+//     prekey lookup of an unknown number with 7 to 15 digits, not starting
+//     with 0, creates its contact on the fly (persisted like any other),
+//     except the reserved range ReservedPrefix ("999...", IsReservedNumber),
+//     which stays not on WhatsApp. Sandbox mode turns it on.
 //   - Pairing: pair-device refs → QR (both the wa.me 5-field and the old
 //     4-field form), ADV signing by the phone, pair-success with t, device
 //     JID and LID, verification of pair-device-sign, stream error 515;

@@ -247,7 +247,7 @@ func (s *Server) bundleNode(ctx context.Context, jid types.JID) waBinary.Node {
 		{Tag: "error", Attrs: waBinary.Attrs{"code": "404", "text": "item-not-found"}},
 	}}
 	s.mu.Lock()
-	acct := s.accountByJIDLocked(jid)
+	acct := s.lookupAccountLocked(jid.ToNonAD())
 	if acct == nil {
 		s.mu.Unlock()
 		return notFound

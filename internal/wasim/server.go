@@ -44,6 +44,13 @@ type Options struct {
 	// keeps inflate/deflate state. Counter("ws:compressed") counts the
 	// connections that negotiated it.
 	AcceptCompression bool
+	// AutoRegister makes every valid phone number a WhatsApp user: a
+	// usync (devices, contact, lid) or prekey lookup of an unknown number
+	// creates its simulated contact on the fly, as Contact would (persisted
+	// with Options.DB). Numbers in the reserved range (see
+	// IsReservedNumber: starting with 999) stay "not on WhatsApp". Off by
+	// default: only numbers created by Phone or Contact exist.
+	AutoRegister bool
 }
 
 // Server is a protocol-level fake of the WhatsApp multi-device server. It
@@ -290,6 +297,14 @@ func (s *Server) Devices(phone string) []types.JID {
 		out = append(out, acct.companions[id].jid())
 	}
 	return out
+}
+
+// Known reports whether an account exists for the number (created by
+// Phone, Contact, pairing or Options.AutoRegister), without creating it.
+func (s *Server) Known(phone string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts[normalizePhone(phone)] != nil
 }
 
 // Connected reports whether the companion device is logged in right now.

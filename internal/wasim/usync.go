@@ -34,7 +34,7 @@ func (s *Server) handleUsync(c *conn, dev *companion, node *waBinary.Node, usync
 			users = append(users, s.contactUserLocked(contact, lidMode))
 			continue
 		}
-		acct := s.accountByJIDLocked(jid)
+		acct := s.lookupAccountLocked(jid.ToNonAD())
 		out := waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid.ToNonAD()}}
 		var content []waBinary.Node
 		if _, ok := want["devices"]; ok {
@@ -85,7 +85,7 @@ func (s *Server) contactUserLocked(contact waBinary.Node, lidMode bool) waBinary
 		q = v
 	}
 	number := normalizePhone(strings.TrimSuffix(q, "@c.us"))
-	acct := s.accounts[number]
+	acct := s.lookupAccountLocked(types.NewJID(number, types.DefaultUserServer))
 	pn := types.NewJID(number, types.DefaultUserServer)
 	if acct == nil {
 		return waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": pn}, Content: []waBinary.Node{
