@@ -125,7 +125,23 @@ type ctxKey int
 const (
 	ctxOperationID ctxKey = iota
 	ctxSession
+	ctxAccept
 )
+
+// acceptsPNG tells whether the request's Accept header asks for image/png
+// before (or instead of) application/json.
+func acceptsPNG(ctx context.Context) bool {
+	accept, _ := ctx.Value(ctxAccept).(string)
+	for _, part := range strings.Split(accept, ",") {
+		switch strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) {
+		case "image/png":
+			return true
+		case "application/json":
+			return false
+		}
+	}
+	return false
+}
 
 // OperationID returns the operationId of the request in ctx ("" before
 // routing or on unknown routes).
@@ -155,6 +171,7 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := route.Operation
 		ctx := context.WithValue(req.Context(), ctxOperationID, op.OperationID)
+		ctx = context.WithValue(ctx, ctxAccept, req.Header.Get("Accept"))
 		l := zerolog.Ctx(ctx).With().Str("operation_id", op.OperationID).Logger()
 		ctx = l.WithContext(ctx)
 		req = req.WithContext(ctx)

@@ -203,7 +203,11 @@ func (h *Sessions) GetSessionQR(ctx context.Context, req api.GetSessionQRRequest
 	if err != nil {
 		return nil, err
 	}
-	if req.Params.Format != nil && *req.Params.Format == api.GetSessionQRParamsFormatPng {
+	png := acceptsPNG(ctx)
+	if req.Params.Format != nil {
+		png = *req.Params.Format == api.GetSessionQRParamsFormatPng
+	}
+	if png {
 		png, err := qrcode.Encode(qr, qrcode.Medium, 512)
 		if err != nil {
 			return nil, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)

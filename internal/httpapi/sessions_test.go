@@ -259,7 +259,8 @@ func TestNopRuntime(t *testing.T) {
 
 func TestQRPNG(t *testing.T) {
 	t.Parallel()
-	ts := testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t)})
+	noQRLimit := httpapi.RateLimits{General: 1000, Messages: 1000, Sessions: 1000}
+	ts := testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t), RateLimits: &noQRLimit})
 	ts.Runtime.Set(func(f *testkit.FakeRuntime) {
 		f.QRFunc = func(context.Context, uuid.UUID) (string, error) { return "2@abc,def", nil }
 	})
@@ -272,4 +273,34 @@ func TestQRPNG(t *testing.T) {
 	if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Content-Type") != "image/png" || len(r.Body) < 8 || string(r.Body[1:4]) != "PNG" {
 		t.Fatalf("status %d, content type %q", r.StatusCode(), r.HTTPResponse.Header.Get("Content-Type"))
 	}
+
+	// The Accept header chooses too; an explicit format wins over it.
+	accept := func(v string) client.RequestEditorFn {
+		return func(_ context.Context, req *http.Request) error { req.Header.Set("Accept", v); return nil }
+	}
+	for _, tc := range []struct {
+		accept string
+		format *client.GetSessionQRParamsFormat
+		png    bool
+	}{
+		{"image/png", nil, true},
+		{"image/png;q=0.9, application/json", nil, true},
+		{"application/json, image/png", nil, false},
+		{"*/*", nil, false},
+		{"image/png", ptrFormat(client.GetSessionQRParamsFormatText), false},
+	} {
+		r, err := ts.Client(key).GetSessionQRWithResponse(context.Background(), id, &client.GetSessionQRParams{Format: tc.format}, accept(tc.accept))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotPNG := r.HTTPResponse.Header.Get("Content-Type") == "image/png"
+		if r.StatusCode() != 200 || gotPNG != tc.png {
+			t.Errorf("Accept %q format %v: status %d, content type %q", tc.accept, tc.format, r.StatusCode(), r.HTTPResponse.Header.Get("Content-Type"))
+		}
+		if !tc.png && (r.JSON200 == nil || r.JSON200.Qr != "2@abc,def") {
+			t.Errorf("Accept %q: JSON body %s", tc.accept, r.Body)
+		}
+	}
 }
+
+func ptrFormat(f client.GetSessionQRParamsFormat) *client.GetSessionQRParamsFormat { return &f }
