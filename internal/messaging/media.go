@@ -220,7 +220,13 @@ func (l *ImageLoader) fetch(ctx context.Context, url string, max int64) ([]byte,
 		return nil, gateway.Wrap(gateway.CodeInvalid, msgImageSource, err)
 	}
 	req.Header.Set("Accept", "image/*")
-	resp, err := l.client().Do(req)
+	c := l.client()
+	if l.Client == nil {
+		// The client (and its transport) was built for this fetch: close its
+		// kept-alive connection instead of leaving it idle until timeout.
+		defer c.CloseIdleConnections()
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		if errors.Is(err, errPrivateAddress) {
 			return nil, gateway.Wrap(gateway.CodeInvalid, msgImagePrivate, err)

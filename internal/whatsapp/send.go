@@ -177,7 +177,13 @@ func (m *Manager) SendImage(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 	}
 	up, err := cli.Upload(ctx, o.Data, whatsmeow.MediaImage)
 	if err != nil {
-		return gateway.SentMessage{}, TranslateError(err)
+		// whatsmeow reports a failed upload (media server unreachable or
+		// answering an HTTP error) as a plain error: that is WhatsApp being
+		// unavailable, not an internal error, and worth a retry.
+		if err = TranslateError(err); gateway.ErrorCode(err) == gateway.CodeInternal {
+			err = gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
+		}
+		return gateway.SentMessage{}, err
 	}
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
 		img := &waE2E.ImageMessage{
