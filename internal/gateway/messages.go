@@ -301,6 +301,9 @@ type OutgoingImage struct {
 	MimeType string
 	Caption  string
 	Quoted   *Message
+	// Width and Height in pixels (0 when unknown) let phones lay out the
+	// image before it is downloaded.
+	Width, Height int
 }
 
 // MessagingRuntime performs message, chat and contact operations on a

@@ -211,6 +211,11 @@ func TestSendImageEndToEnd(t *testing.T) {
 		if img := got.Message.GetImageMessage(); img.GetFileLength() != uint64(len(c.want)) {
 			t.Fatalf("%s: FileLength %d, want %d", c.name, img.GetFileLength(), len(c.want))
 		}
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(c.want)); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		} else if img := got.Message.GetImageMessage(); img.GetWidth() != uint32(cfg.Width) || img.GetHeight() != uint32(cfg.Height) {
+			t.Fatalf("%s: width×height %d×%d, want %d×%d", c.name, img.GetWidth(), img.GetHeight(), cfg.Width, cfg.Height)
+		}
 		m := e.message(chatPN, s.MessageId)
 		if m.Type != "image" || m.Text == nil || *m.Text != c.caption || !m.FromMe || m.ChatJid != chatPN {
 			t.Fatalf("%s: stored %s", c.name, bodyOf(m))

@@ -152,6 +152,7 @@ func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r gat
 	}
 	sent, err := s.wa.SendImage(ctx, sid, gateway.OutgoingImage{
 		Chat: ref, Data: img.Data, MimeType: img.MimeType, Caption: r.Caption, Quoted: quoted,
+		Width: img.Width, Height: img.Height,
 	})
 	if err != nil {
 		return nil, err

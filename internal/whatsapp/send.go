@@ -199,6 +199,9 @@ func (m *Manager) SendImage(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 		if o.Caption != "" {
 			img.Caption = proto.String(o.Caption)
 		}
+		if o.Width > 0 && o.Height > 0 {
+			img.Width, img.Height = proto.Uint32(uint32(o.Width)), proto.Uint32(uint32(o.Height))
+		}
 		return &waE2E.Message{ImageMessage: img}
 	})
 	if err != nil {
