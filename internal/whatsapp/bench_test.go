@@ -4,18 +4,21 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/postgres"
@@ -29,28 +32,22 @@ import (
 //
 //	WAGATE_BENCH_SESSIONS=1000 go test -run TestSessionsMemoryAndRestore -v -timeout 30m ./internal/whatsapp/
 //
-// The simulator runs in a child process so that only the gateway side is
-// measured. N sessions are linked once; then, for each websocket
-// compression setting, a new Manager restores all N from the database
-// (timed), and the marginal Go heap and RSS per idle connected session
-// are read after GC.
+// The simulator runs in a child process (accepting permessage-deflate) so
+// that only the gateway side is measured. This process links N sessions
+// once and closes them; then, for each websocket compression setting, a
+// fresh child process (TestRestoreChild) that does nothing but restore
+// starts a Manager on the same database, times Boot until all N are
+// connected, and reads the marginal Go heap, RSS and goroutines per idle
+// connected session.
 func TestSessionsMemoryAndRestore(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("WAGATE_BENCH_SESSIONS"))
 	if n <= 0 {
 		t.Skip("set WAGATE_BENCH_SESSIONS=N to run the sessions benchmark")
 	}
-	direct, deflate := startSimChild(t)
+	sim := startSimChild(t)
 	wasim.InstallRootKey()
 	pool := newDB(t, 32)
 	f := &fixture{t: t, pool: pool, store: postgres.NewStore(pool), devices: postgres.NewDeviceStore(pool), sink: &recordingSink{}}
-	opts := func(addr string, compress bool) func(*whatsapp.Options) {
-		return func(o *whatsapp.Options) {
-			o.HTTPClient = wasim.ClientFor(addr)
-			o.WSCompression = compress
-			o.Logger = testLogger(t)
-			o.LoginTimeout = 60 * time.Second
-		}
-	}
 	ctx := context.Background()
 
 	// Link N sessions once.
@@ -59,7 +56,7 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 		ids[i] = f.createSession(fmt.Sprintf("bench-%d", i))
 	}
 	linkStart := time.Now()
-	m, err := whatsapp.NewManager(ctx, f.options(opts(direct, false)))
+	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, false)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +70,7 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 		}
 		for i := lo; i < hi; i++ {
 			qr := waitQR(t, m, ids[i])
-			if err := simScan(ctx, direct, fmt.Sprintf("1777%07d", i), qr); err != nil {
+			if err := simScan(ctx, sim, fmt.Sprintf("1777%07d", i), qr); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -82,38 +79,138 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 		}
 	}
 	t.Logf("linked %d sessions in %v", n, time.Since(linkStart).Round(time.Millisecond))
-	_ = m.Close()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dbURL, err := postgres.WithDatabase(baseURL(), pool.Config().ConnConfig.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	for _, mode := range []struct {
-		name     string
-		addr     string
-		compress bool
-	}{{"off", direct, false}, {"on", deflate, true}} {
-		heap0, rss0 := measure()
-		m, err := whatsapp.NewManager(ctx, f.options(opts(mode.addr, mode.compress)))
-		if err != nil {
-			t.Fatal(err)
+	for _, compress := range []bool{false, true} {
+		before := simCounter(t, sim, "ws:compressed")
+		res := runRestoreChild(t, dbURL, sim, n, compress)
+		// The simulator really negotiated (or not) permessage-deflate
+		// with every restored session.
+		compressed := simCounter(t, sim, "ws:compressed") - before
+		if (compress && compressed < n) || (!compress && compressed != 0) {
+			t.Fatalf("compression=%s: %d of the %d restored sessions negotiated permessage-deflate", onOff(compress), compressed, n)
 		}
-		start := time.Now()
-		got, err := m.Boot(ctx)
-		if err != nil || got != n {
-			t.Fatalf("Boot = %d, %v", got, err)
-		}
-		for _, id := range ids {
-			waitStateLong(t, m, id, gateway.StateConnected, 5*time.Minute)
-		}
-		restore := time.Since(start)
-		// Let the post-login traffic (prekey counts, app state) settle.
-		time.Sleep(3 * time.Second) //nolint:forbidigo // measurement: idle period, not a wait on a condition
-		heap1, rss1 := measure()
-		g := runtime.NumGoroutine()
-		t.Logf("compression=%s sessions=%d restore=%v heap/session=%.3f MiB rss/session=%.3f MiB goroutines=%d",
-			mode.name, n, restore.Round(time.Millisecond),
-			float64(heap1-heap0)/float64(n)/(1<<20), (float64(rss1)-float64(rss0))/float64(n)/(1<<20), g)
-		if err := m.Close(); err != nil {
-			t.Fatal(err)
+		t.Logf("compression=%s sessions=%d %s", onOff(compress), n, res)
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// benchOptions points a Manager at the simulator child.
+func benchOptions(t testing.TB, sim string, compress bool) func(*whatsapp.Options) {
+	return func(o *whatsapp.Options) {
+		o.HTTPClient = wasim.ClientFor(sim)
+		o.WSCompression = compress
+		o.Logger = testLogger(t)
+		o.LoginTimeout = 60 * time.Second
+	}
+}
+
+// runRestoreChild runs TestRestoreChild in a fresh process and returns its
+// RESULT line.
+func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestRestoreChild$", "-test.v", "-test.timeout=0")
+	cmd.Env = append(os.Environ(),
+		"WAGATE_RESTORE_CHILD=1",
+		"WAGATE_RESTORE_DB="+dbURL,
+		"WAGATE_RESTORE_SIM="+sim,
+		"WAGATE_RESTORE_SESSIONS="+strconv.Itoa(n),
+		"WAGATE_RESTORE_COMPRESS="+strconv.FormatBool(compress),
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restore child (compression=%v): %v\n%s", compress, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, res, ok := strings.Cut(line, "RESULT "); ok {
+			return res
 		}
 	}
+	t.Fatalf("restore child printed no RESULT:\n%s", out)
+	return ""
+}
+
+// TestRestoreChild is the measuring process of the benchmark: it only
+// restores the N sessions linked by its parent (nothing else ran in it),
+// so its RSS before and after is the cost of the restored sessions.
+func TestRestoreChild(t *testing.T) {
+	if os.Getenv("WAGATE_RESTORE_CHILD") != "1" {
+		t.Skip("child process of TestSessionsMemoryAndRestore")
+	}
+	n, _ := strconv.Atoi(os.Getenv("WAGATE_RESTORE_SESSIONS"))
+	compress, _ := strconv.ParseBool(os.Getenv("WAGATE_RESTORE_COMPRESS"))
+	sim := os.Getenv("WAGATE_RESTORE_SIM")
+	ctx := context.Background()
+	wasim.InstallRootKey()
+	cfg, err := pgxpool.ParseConfig(os.Getenv("WAGATE_RESTORE_DB"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 32
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ids, err := sessionIDs(ctx, pool)
+	if err != nil || len(ids) != n {
+		t.Fatalf("linked sessions in the database: %d, %v; want %d", len(ids), err, n)
+	}
+	f := &fixture{t: t, pool: pool, store: postgres.NewStore(pool), devices: postgres.NewDeviceStore(pool), sink: &recordingSink{}}
+	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, compress)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap0, rss0 := measure()
+	g0 := runtime.NumGoroutine()
+	start := time.Now()
+	got, err := m.Boot(ctx)
+	if err != nil || got != n {
+		t.Fatalf("Boot = %d, %v", got, err)
+	}
+	for _, id := range ids {
+		waitStateLong(t, m, id, gateway.StateConnected, 5*time.Minute)
+	}
+	restore := time.Since(start)
+	// Let the post-login traffic (prekey counts, app state) settle.
+	time.Sleep(3 * time.Second) //nolint:forbidigo // measurement: idle period, not a wait on a condition
+	heap1, rss1 := measure()
+	g1 := runtime.NumGoroutine()
+	// What is left when the runtime returns every free page to the OS.
+	debug.FreeOSMemory()
+	_, rssFreed := measure()
+	mib := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / (1 << 20) }
+	fmt.Printf("RESULT restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
+		restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
+		float64(g1-g0)/float64(n), float64(rss0)/(1<<20), float64(rss1)/(1<<20))
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sessionIDs lists the sessions of the benchmark database.
+func sessionIDs(ctx context.Context, pool *pgxpool.Pool) ([]uuid.UUID, error) {
+	rows, err := pool.Query(ctx, `SELECT id FROM sessions`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 }
 
 func waitStateLong(t testing.TB, m *whatsapp.Manager, id uuid.UUID, want gateway.SessionState, d time.Duration) {
@@ -162,10 +259,25 @@ func simScan(ctx context.Context, addr, phone, qr string) error {
 	return nil
 }
 
+// simCounter reads one of the child simulator's counters (wasim.Server.Counter).
+func simCounter(t testing.TB, addr, name string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/_counter?name=" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("counter %s: %q", name, b)
+	}
+	return v
+}
+
 // startSimChild runs TestSimChild in a child process and returns the
-// simulator's address and the address of a proxy in front of it that
-// accepts permessage-deflate (wasim itself does not).
-func startSimChild(t *testing.T) (direct, deflate string) {
+// simulator's address.
+func startSimChild(t *testing.T) string {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -181,26 +293,28 @@ func startSimChild(t *testing.T) (direct, deflate string) {
 	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "SIM" {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "SIM" {
 			go func() {
 				for sc.Scan() {
 				}
 			}()
-			return f[1], f[2]
+			return f[1]
 		}
 	}
 	t.Fatal("simulator child did not start")
-	return "", ""
+	return ""
 }
 
-// TestSimChild is the child process of the benchmark: a memory-mode
-// simulator plus a compressing proxy; it exits when stdin closes.
+// TestSimChild is the simulator process of the benchmark: a memory-mode
+// simulator that accepts permessage-deflate when a client offers it (only
+// with WSCompression on: wagate strips the offer otherwise). It exits when
+// stdin closes.
 func TestSimChild(t *testing.T) {
 	if os.Getenv("WAGATE_SIM_CHILD") != "1" {
 		t.Skip("child process of TestSessionsMemoryAndRestore")
 	}
 	wasim.InstallRootKey()
-	sim, err := wasim.New(wasim.Options{})
+	sim, err := wasim.New(wasim.Options{AcceptCompression: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,55 +326,15 @@ func TestSimChild(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 	})
+	mux.HandleFunc("/_counter", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, sim.Counter(r.URL.Query().Get("name")))
+	})
 	mux.Handle("/", sim.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = http.Serve(ln, mux) }()
-	pln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = http.Serve(pln, deflateProxy(ln.Addr().String())) }()
-	fmt.Printf("SIM %s %s\n", ln.Addr(), pln.Addr())
+	fmt.Printf("SIM %s\n", ln.Addr())
 	_, _ = bufio.NewReader(os.Stdin).ReadByte()
-}
-
-// deflateProxy accepts websockets with permessage-deflate (context
-// takeover, as whatsmeow offers) and relays every message to the simulator.
-func deflateProxy(target string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionContextTakeover})
-		if err != nil {
-			return
-		}
-		in.SetReadLimit(1 << 24)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		out, _, err := websocket.Dial(ctx, "ws://"+target+r.URL.Path, &websocket.DialOptions{
-			HTTPHeader: http.Header{"Origin": {r.Header.Get("Origin")}}, CompressionMode: websocket.CompressionDisabled,
-		})
-		if err != nil {
-			in.CloseNow()
-			return
-		}
-		out.SetReadLimit(1 << 24)
-		pump := func(a, b *websocket.Conn) {
-			defer cancel()
-			for {
-				typ, data, err := a.Read(ctx)
-				if err != nil {
-					return
-				}
-				if err := b.Write(ctx, typ, data); err != nil {
-					return
-				}
-			}
-		}
-		go pump(in, out)
-		pump(out, in)
-		in.CloseNow()
-		out.CloseNow()
-	})
 }
