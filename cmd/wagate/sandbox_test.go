@@ -79,6 +79,39 @@ func TestSandboxMode(t *testing.T) {
 	waitMessageStored(t, m, admin, id, "15550002222", msg.MessageID)
 	waitMetrics(t, m, `wagate_messages_total{direction="in"} 1`, `wagate_sessions{state="connected"} 1`)
 
+	// In sandbox mode every number is on WhatsApp except the reserved 999…
+	// range: a send to a new number is decrypted by its simulated contact.
+	var notOn struct {
+		Error string `json:"error"`
+	}
+	if code := call(t, m, http.MethodPost, "/sessions/"+id+"/send", admin, `{"to":"9995550100","text":"anyone?"}`, &notOn); code != http.StatusNotFound || notOn.Error != "The number is not on WhatsApp" {
+		t.Fatalf("send to a reserved number: %d %+v", code, notOn)
+	}
+	var sent struct {
+		MessageID string `json:"messageId"`
+		To        string `json:"to"`
+	}
+	if code := call(t, m, http.MethodPost, "/sessions/"+id+"/send", admin, `{"to":"+4915112345678","text":"hello new number"}`, &sent); code != http.StatusOK || sent.To != "4915112345678@s.whatsapp.net" {
+		t.Fatalf("send to a new number: %d %+v", code, sent)
+	}
+	var got struct {
+		Messages []struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+			Text string `json:"text"`
+		} `json:"messages"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		call(t, m, http.MethodGet, "/sandbox/contacts/4915112345678/messages", admin, "", &got)
+		if len(got.Messages) == 1 && got.Messages[0].ID == sent.MessageID && got.Messages[0].Kind == "text" && got.Messages[0].Text == "hello new number" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new number's device decrypted %+v, want message %s", got.Messages, sent.MessageID)
+		}
+		time.Sleep(200 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+
 	// Restart the whole server on the same database.
 	stop()
 	m, _ = startSandbox()
