@@ -87,6 +87,11 @@ func TestSandboxMode(t *testing.T) {
 	if code := call(t, m, http.MethodPost, "/sessions/"+id+"/send", admin, `{"to":"9995550100","text":"anyone?"}`, &notOn); code != http.StatusNotFound || notOn.Error != "The number is not on WhatsApp" {
 		t.Fatalf("send to a reserved number: %d %+v", code, notOn)
 	}
+	// Groups are not simulated: every group is unknown, and the answer says
+	// so (as WhatsApp's does for a group that does not exist).
+	if code := call(t, m, http.MethodPost, "/sessions/"+id+"/send", admin, `{"to":"120363000000000001@g.us","text":"hi all"}`, &notOn); code != http.StatusNotFound || notOn.Error != "Group not found" {
+		t.Fatalf("send to an unknown group: %d %+v", code, notOn)
+	}
 	var sent struct {
 		MessageID string `json:"messageId"`
 		To        string `json:"to"`

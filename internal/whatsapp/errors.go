@@ -21,6 +21,8 @@ const (
 	msgTimedOut           = "WhatsApp did not answer in time. Please try again."
 	msgWhatsAppError      = "WhatsApp is temporarily unavailable. Please try again."
 	msgAlreadyLinked      = "Session is already linked"
+	msgGroupNotFound      = "Group not found"
+	msgNotInGroup         = "You are not a participant of this group"
 )
 
 // rateLimitRetryAfter is the Retry-After (seconds) given for WhatsApp's 429.
@@ -55,11 +57,15 @@ func TranslateError(err error) error {
 		return wrap(gateway.CodeInvalid, msgInvalidPhone)
 	case errors.Is(err, whatsmeow.ErrInvalidImageFormat):
 		return wrap(gateway.CodeInvalid, msgInvalidImage)
-	case errors.Is(err, whatsmeow.ErrGroupNotFound), errors.Is(err, whatsmeow.ErrProfilePictureNotSet),
+	case errors.Is(err, whatsmeow.ErrGroupNotFound):
+		return wrap(gateway.CodeNotFound, msgGroupNotFound)
+	case errors.Is(err, whatsmeow.ErrNotInGroup):
+		return wrap(gateway.CodeForbidden, msgNotInGroup)
+	case errors.Is(err, whatsmeow.ErrProfilePictureNotSet),
 		errors.Is(err, whatsmeow.ErrInviteLinkInvalid), errors.Is(err, whatsmeow.ErrInviteLinkRevoked),
 		errors.Is(err, whatsmeow.ErrBusinessMessageLinkNotFound), errors.Is(err, whatsmeow.ErrContactQRLinkNotFound):
 		return wrap(gateway.CodeNotFound, msgWhatsAppNotFound)
-	case errors.Is(err, whatsmeow.ErrNotInGroup), errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized),
+	case errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized),
 		errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized):
 		return wrap(gateway.CodeForbidden, msgWhatsAppForbidden)
 	case errors.Is(err, whatsmeow.ErrIQTimedOut), errors.Is(err, whatsmeow.ErrMessageTimedOut),
