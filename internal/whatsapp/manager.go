@@ -90,6 +90,11 @@ type Options struct {
 	// PairCodeWait bounds how long PairCode waits for the pairing
 	// connection to be ready. Default 15 s.
 	PairCodeWait time.Duration
+	// LogoutTimeout bounds how long Logout and Remove try to tell WhatsApp
+	// to unlink the device (connecting a short-lived client when the
+	// session is not logged in) before they delete it locally only and
+	// say so in the session's lastError. Default 15 s.
+	LogoutTimeout time.Duration
 }
 
 func (o *Options) withDefaults() {
@@ -117,6 +122,7 @@ func (o *Options) withDefaults() {
 		o.QRRounds = 5
 	}
 	def(&o.PairCodeWait, 15*time.Second)
+	def(&o.LogoutTimeout, 15*time.Second)
 }
 
 // Manager owns every session's whatsmeow client in this process. Create it
@@ -317,88 +323,97 @@ func (m *Manager) loadDevice(ctx context.Context, id uuid.UUID) (*store.Device, 
 	return dev, nil
 }
 
+// locked runs op on the session (known from now on) under its operation
+// lock.
+func (m *Manager) locked(id uuid.UUID, op func(*Session) error) error {
+	s, err := m.session(id, true)
+	if err != nil {
+		return err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	return op(s)
+}
+
+// startStored starts the session with its stored device (or a new one).
+// Caller holds opMu and the session is not running.
+func (s *Session) startStored(ctx context.Context) error {
+	dev, err := s.m.loadDevice(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	return s.start(dev)
+}
+
 // Start connects the session (gateway.SessionRuntime). A linked session
 // reconnects with its keys, an unlinked one starts showing QR codes. It
 // does nothing when the session already runs.
 func (m *Manager) Start(ctx context.Context, id uuid.UUID) error {
-	s, err := m.session(id, true)
-	if err != nil {
-		return err
-	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	if s.isRunning() {
-		return nil
-	}
-	dev, err := m.loadDevice(ctx, id)
-	if err != nil {
-		return err
-	}
-	return s.start(dev)
+	return m.locked(id, func(s *Session) error {
+		if s.isRunning() {
+			return nil
+		}
+		return s.startStored(ctx)
+	})
 }
 
 // Stop disconnects the session and keeps its link (state stopped).
 func (m *Manager) Stop(ctx context.Context, id uuid.UUID) error {
-	s, err := m.session(id, true)
-	if err != nil {
-		return err
-	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	s.halt()
-	return s.setState(ctx, gateway.StateStopped, nil, nil)
+	return m.locked(id, func(s *Session) error {
+		s.halt()
+		return s.setState(ctx, gateway.StateStopped, nil, nil)
+	})
 }
 
 // Restart stops the session's connection and starts it again.
 func (m *Manager) Restart(ctx context.Context, id uuid.UUID) error {
-	s, err := m.session(id, true)
-	if err != nil {
-		return err
-	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	s.halt()
-	dev, err := m.loadDevice(ctx, id)
-	if err != nil {
-		return err
-	}
-	return s.start(dev)
+	return m.locked(id, func(s *Session) error {
+		s.halt()
+		return s.startStored(ctx)
+	})
 }
 
-// Logout unlinks the device on WhatsApp (when connected; otherwise only
-// locally) and deletes its keys; the session ends in logged_out.
-// CodeConflict + MsgNotAuthenticated when the session is not linked.
+// Logout unlinks the device on WhatsApp and deletes its keys; the session
+// ends in logged_out. A session that is linked but not logged in (stopped,
+// disconnected) connects a short-lived client to send the logout. When
+// WhatsApp cannot be reached within Options.LogoutTimeout the keys are
+// deleted locally only and lastError tells the user to remove the device
+// on the phone. CodeConflict + MsgNotAuthenticated when the session is not
+// linked (it is left as it is).
 func (m *Manager) Logout(ctx context.Context, id uuid.UUID) error {
-	s, err := m.session(id, true)
-	if err != nil {
-		return err
-	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	linked, err := s.unlink(ctx)
-	if err != nil {
-		return err
-	}
-	if !linked {
-		return gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
-	}
-	return s.setState(ctx, gateway.StateLoggedOut, nil, strPtr(""))
+	return m.locked(id, func(s *Session) error {
+		cli, jid, err := s.linkedDevice(ctx)
+		if err != nil {
+			return err
+		}
+		if jid == nil {
+			return gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
+		}
+		warning, err := s.unlink(ctx, cli, *jid)
+		if err != nil {
+			return err
+		}
+		return s.setState(ctx, gateway.StateLoggedOut, nil, &warning)
+	})
 }
 
-// Remove logs the session out when it is linked and deletes its WhatsApp
-// data (device, keys). The caller deletes the session row afterwards.
+// Remove logs the session out (as Logout) when it is linked, stops it and
+// deletes its WhatsApp data (device, keys). The caller deletes the session
+// row afterwards.
 func (m *Manager) Remove(ctx context.Context, id uuid.UUID) error {
-	s, err := m.session(id, true)
-	if err != nil {
-		return err
-	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	if _, err := s.unlink(ctx); err != nil {
-		return err
-	}
-	m.forget(id)
-	return nil
+	return m.locked(id, func(s *Session) error {
+		cli, jid, err := s.linkedDevice(ctx)
+		if err != nil {
+			return err
+		}
+		if jid == nil {
+			s.halt()
+		} else if _, err := s.unlink(ctx, cli, *jid); err != nil {
+			return err // a warning is only logged: the session row goes
+		}
+		m.forget(id)
+		return nil
+	})
 }
 
 // QR returns the session's current QR string, exactly as whatsmeow made it

@@ -219,64 +219,21 @@ func (s *Session) halt() {
 	cancel, done, cli := s.cancel, s.done, s.cli
 	s.quitting = true
 	s.mu.Unlock()
-	if cancel == nil {
-		return
+	if cli != nil {
+		cli.Disconnect()
 	}
-	cli.Disconnect()
-	cancel()
-	<-done
-	cli.RemoveEventHandlers()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	if cli != nil {
+		// Also when the supervisor had ended by itself (logged out,
+		// failed): nothing of this run keeps receiving events.
+		cli.RemoveEventHandlers()
+	}
 	s.mu.Lock()
 	s.cancel, s.done = nil, nil
 	s.mu.Unlock()
-}
-
-// unlink logs the device out (on WhatsApp when connected, else locally),
-// deletes its keys, removes our link and stops the session. It reports
-// whether there was a linked device. Caller holds opMu.
-func (s *Session) unlink(ctx context.Context) (bool, error) {
-	s.mu.Lock()
-	s.quitting = true
-	cli := s.cli
-	s.mu.Unlock()
-	var dev *store.Device
-	linked := cli != nil && cli.Store.ID != nil
-	if linked {
-		dev = cli.Store
-		if cli.IsLoggedIn() {
-			if err := cli.Logout(ctx); err != nil {
-				// The unlink request failed: forget the keys anyway; the
-				// phone drops a device that never comes back.
-				s.log.Warn().Err(err).Msg("logout request failed, deleting the device locally")
-			} else {
-				dev = nil // Logout deleted the store
-			}
-		}
-	}
-	s.halt()
-	if !linked {
-		// Not running (or not linked yet): the keys may still be in the store.
-		d, err := s.m.loadDevice(ctx, s.id)
-		if err != nil {
-			return false, err
-		}
-		if d.ID != nil {
-			dev, linked = d, true
-		}
-	}
-	if dev != nil && !dev.Deleted {
-		if err := dev.Delete(ctx); err != nil {
-			return linked, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
-		}
-	}
-	if err := s.m.opts.Devices.UnlinkDevice(ctx, s.id); err != nil {
-		return linked, err
-	}
-	s.mu.Lock()
-	s.linked = false
-	s.cli = nil
-	s.mu.Unlock()
-	return linked, nil
 }
 
 // send delivers a signal to the supervisor; it gives up when the client's
