@@ -35,6 +35,23 @@ type faultySink struct {
 	failBefore  int // fail this many calls without storing
 	failAfter   int // store, then report failure this many times
 	storedCalls int
+
+	// beforeStore and afterStore, when set, run once for the next batch
+	// with messages: before it reaches the store, and after it was stored
+	// (e.g. to take the database down at exactly that point).
+	beforeStore, afterStore func()
+}
+
+// takeHook returns *hook and clears it, for a batch with messages.
+func (f *faultySink) takeHook(b gateway.InboundBatch, hook *func()) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := *hook
+	if h == nil || len(b.Messages) == 0 {
+		return nil
+	}
+	*hook = nil
+	return h
 }
 
 func (f *faultySink) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.InboundBatch) error {
@@ -49,12 +66,18 @@ func (f *faultySink) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.
 		f.failAfter--
 	}
 	f.mu.Unlock()
+	if h := f.takeHook(b, &f.beforeStore); h != nil {
+		h()
+	}
 	if err := f.inner.StoreInbound(ctx, sid, b); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	f.storedCalls++
 	f.mu.Unlock()
+	if h := f.takeHook(b, &f.afterStore); h != nil {
+		h()
+	}
 	if after {
 		return gateway.E(gateway.CodeUnavailable, "crashed after commit (injected)")
 	}

@@ -20,6 +20,9 @@ type clientHandler struct {
 	s   *Session
 	cli *whatsmeow.Client
 	ctx context.Context // the supervisor's run; ends when the session stops
+	// guard takes the connection down when the database is unavailable
+	// (dbguard.go); nil when the client's stores are not guarded.
+	guard *dbGuard
 }
 
 // handleEvent is the one whatsmeow event handler (registered with
@@ -46,6 +49,9 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	switch evt := rawEvt.(type) {
 	// Connection lifecycle.
 	case *events.Connected:
+		if !h.guard.loginOK(h.ctx) {
+			return true // the database is still down: the guard took this connection down
+		}
 		h.s.send(h.ctx, signal{kind: sigConnected})
 	case *events.Disconnected:
 		h.s.send(h.ctx, signal{kind: sigDisconnected, reason: "connection closed"})
@@ -84,7 +90,10 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.Message:
 		return h.handleMessage(evt)
 	case *events.UndecryptableMessage:
-		h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).Msg("undecryptable message")
+		// When the cause was the database, the guard closed the socket
+		// before whatsmeow could acknowledge: WhatsApp delivers it again.
+		h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).
+			Bool("database_down", h.guard != nil && h.guard.down.Load()).Msg("undecryptable message")
 
 	// Ignored for now (the message store will take them): receipts,
 	// presence, history sync, app state, calls, groups.
@@ -127,6 +136,7 @@ func (h *clientHandler) handleMessage(evt *events.Message) bool {
 	defer cancel()
 	if err := sink.HandleMessage(ctx, h.s.id, m); err != nil {
 		h.s.log.Warn().Err(err).Str("message_id", m.ID).Msg("inbound message not stored, not acknowledging")
+		h.guard.check(err, "inbound sink")
 		return false
 	}
 	return true

@@ -66,6 +66,9 @@ func (h *clientHandler) handleInbound(rawEvt any) (handled, ok bool) {
 	}
 	if err := sink.StoreInbound(ctx, h.s.id, b); err != nil {
 		h.s.log.Warn().Err(err).Str("event", eventName(rawEvt)).Msg("inbound event not stored, not acknowledging")
+		// A database outage: disconnect now, so WhatsApp delivers it again
+		// after the next login rather than whenever the socket next drops.
+		h.guard.check(err, "message store")
 		return true, false
 	}
 	return true, true

@@ -189,6 +189,7 @@ func (s *Session) start(dev *store.Device) error {
 	ctx, cancel := context.WithCancel(s.m.ctx)
 	cli := s.newClient(dev)
 	h := &clientHandler{s: s, cli: cli, ctx: ctx}
+	h.guard = s.guardStores(dev, cli) // database outages: dbguard.go
 	cli.AddEventHandlerWithSuccessStatus(h.handleEvent)
 	done := make(chan struct{})
 	s.mu.Lock()
