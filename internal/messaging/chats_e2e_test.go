@@ -251,7 +251,7 @@ func TestInboundChangesEndToEnd(t *testing.T) {
 	if err := contact.MarkRead(e.ctx, own); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the receipt event", func() bool { return e.countEvents("message.receipt") == 1 })
+	eventually(t, "the read receipt event", func() bool { return e.readReceiptEvents() == 1 })
 
 	// The phone archives the chat.
 	if err := e.phone.SetArchived(e.ctx, types.NewJID("15550104001", types.DefaultUserServer), true); err != nil {

@@ -232,6 +232,30 @@ func (e *e2e) events() []string {
 	return out
 }
 
+// readReceiptEvents counts message.receipt events of type read: delivery
+// receipts for the same messages may or may not come first (the contact
+// sends both), so tests wait for the one they caused.
+func (e *e2e) readReceiptEvents() int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM events WHERE session_id = $1 AND type = 'message.receipt' AND data->>'type' = 'read'`, e.sid).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// eventsExceptReceipts is events() without message.receipt: receipts for
+// messages sent earlier arrive whenever the contact's device sends them.
+func (e *e2e) eventsExceptReceipts() []string {
+	var out []string
+	for _, ev := range e.events() {
+		if ev != "message.receipt" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 func (e *e2e) countEvents(typ string) int {
 	n := 0
 	for _, ev := range e.events() {
