@@ -23,8 +23,9 @@ func (m *Main) newMessaging(mx *metrics.Metrics) *messaging.Service {
 			MaxBytes:     c.MaxImageBodyBytes,
 			AllowPrivate: c.ImageAllowPrivate,
 		},
-		Log:      m.Logger,
-		Observer: mx,
+		MaxMediaBytes: c.MaxMediaBytes,
+		Log:           m.Logger,
+		Observer:      mx,
 	})
 }
 

@@ -622,10 +622,15 @@ type JidRequest struct {
 
 // Message defines model for Message.
 type Message struct {
-	ChatJid         string     `json:"chatJid"`
-	Edited          bool       `json:"edited"`
-	FromMe          bool       `json:"fromMe"`
-	Id              string     `json:"id"`
+	ChatJid string `json:"chatJid"`
+	Edited  bool   `json:"edited"`
+	FromMe  bool   `json:"fromMe"`
+	Id      string `json:"id"`
+
+	// MimeType MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
+	//
+	// Example: image/jpeg
+	MimeType        *string    `json:"mimeType,omitempty"`
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
@@ -1420,6 +1425,9 @@ type ServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params EditMessageParams) error
+	// GetMessageMedia Download a message's media
+	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
+	GetMessageMedia(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId) error
 	// PinMessage Pin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/pin)
 	PinMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params PinMessageParams) error
@@ -2051,6 +2059,38 @@ func (w *ServerInterfaceWrapper) EditMessage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.EditMessage(ctx, id, chatId, messageId, params)
+	return err
+}
+
+// GetMessageMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessageMedia(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// ------------- Path parameter "messageId" -------------
+	var messageId MessageId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "messageId", ctx.Param("messageId"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter messageId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessageMedia(ctx, id, chatId, messageId)
 	return err
 }
 
@@ -2871,6 +2911,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId", wrapper.DeleteMessage, options.OperationMiddlewares["deleteMessage"]...)
 	router.GET(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
 	router.PUT(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId", wrapper.EditMessage, options.OperationMiddlewares["editMessage"]...)
+	router.GET(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/media", wrapper.GetMessageMedia, options.OperationMiddlewares["getMessageMedia"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/pin", wrapper.PinMessage, options.OperationMiddlewares["pinMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/unpin", wrapper.UnpinMessage, options.OperationMiddlewares["unpinMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/star", wrapper.StarMessage, options.OperationMiddlewares["starMessage"]...)
@@ -6035,6 +6076,197 @@ func (response EditMessage501JSONResponse) VisitEditMessageResponse(w http.Respo
 type EditMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response EditMessage503JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMediaRequestObject struct {
+	Id        SessionId `json:"id"`
+	ChatId    ChatId    `json:"chatId"`
+	MessageId MessageId `json:"messageId"`
+}
+
+type GetMessageMediaResponseObject interface {
+	VisitGetMessageMediaResponse(w http.ResponseWriter) error
+}
+
+type GetMessageMedia200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetMessageMedia200AsteriskResponse struct {
+	Body          io.Reader
+	Headers       GetMessageMedia200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetMessageMedia200AsteriskResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetMessageMedia400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMessageMedia400JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMessageMedia401JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMessageMedia403JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetMessageMedia404JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetMessageMedia409JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetMessageMedia413JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetMessageMedia429JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMessageMedia500JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia501JSONResponse struct{ NotImplementedJSONResponse }
+
+func (response GetMessageMedia501JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(501)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageMedia503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMessageMedia503JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10327,6 +10559,9 @@ type StrictServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx context.Context, request EditMessageRequestObject) (EditMessageResponseObject, error)
+	// GetMessageMedia Download a message's media
+	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
+	GetMessageMedia(ctx context.Context, request GetMessageMediaRequestObject) (GetMessageMediaResponseObject, error)
 	// PinMessage Pin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/pin)
 	PinMessage(ctx context.Context, request PinMessageRequestObject) (PinMessageResponseObject, error)
@@ -11200,6 +11435,33 @@ func (sh *strictHandler) EditMessage(ctx echo.Context, id SessionId, chatId Chat
 		return err
 	} else if validResponse, ok := response.(EditMessageResponseObject); ok {
 		return validResponse.VisitEditMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMessageMedia operation middleware
+func (sh *strictHandler) GetMessageMedia(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId) error {
+	var request GetMessageMediaRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+	request.MessageId = messageId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMessageMedia(ctx.Request().Context(), request.(GetMessageMediaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMessageMedia")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMessageMediaResponseObject); ok {
+		return validResponse.VisitGetMessageMediaResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12147,197 +12409,207 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmnEgTkqKutunznRn5MrES21Ek+ct8X+w1we4iCasJtAG0JI6jfYP9sU+wr7iPsAcF",
-	"oC9k8y5KdsJzZmKR7MalUFWoe30JQjFIBAeuVdD6EvSBRiDxz3/Vz6iG12zAdB3/a76MQIWSJZoJHrSC",
-	"M/icgtKK0DgW1xARxonuAwlTKYFrcs14JK6DWqDCPgyoGUAPEwhaAeMaeiCD29taaaIzGFDGGe9NmSyG",
-	"rr6LmRRUbOnXPtiR7YhEmscU2XrH2Q1REAoeqe3p89zWgoRKOgDtIPm8T/VJND6X+Z6cvCBbSV9wIDwd",
-	"dEASIUk3jWPy48kLMxHc0EESmxme7D558vhx8+jo0aOjf6jGdZ9qRZOkwUEHtYCZEROq+0Et4HRgXgjt",
-	"vLVAwueUSYiClpYpFBc/oDevgfd0P2jt7j2uBQPGs881vzWlpTkRs7Hngmsa6h9ZxXZOR3bx48mLieuv",
-	"XvAndserTaUScnylbQ432v7YJqKL551IuGIiVSShPfDL+5yCHBYAasebsKS9w6OqRbyAmF2BHFoMqNh1",
-	"lD8wbfMJ1Rqkef1//tasP/nwZbe2++T2r0HVnCcRDBKhgYfDn2BYRUsJUE0okZaoiKJdiIcthESXSaUN",
-	"4qexJl0hie4zRS5hSLYSkESBUkzwGrmERJO9A9IXqVTbhCkiQaeSQ0RojzLe8FC0TCXfcGF1dbO8VY74",
-	"J5gM2EtYAKaXMPxo4Err3Q9fdo9q+3sTYDuBF57SHhDF/j0Jd2J8rTh5BF2axjpoHTZrZt9skA6C1l6z",
-	"ibu2n/I9F/nYG1CK9qCKp7ifyAjt7b981jx+9nx3b//g8OjR4yfV9DfIxr1LKjy3CFO1WvcTYRHZevdu",
-	"lOHB0SPabHagDtHBYf1g//Co/uTg8eN68+BJSDudJ4+fHEbVG5nBR7pCDqgOWkGa4pPja/4VOn0hLiei",
-	"1nX2+yrz3JqXVSK4ArwontHI3XLmUyi4Bo5/0iSJWUgN1HY+KQO6LzmcvgQgpWFzgafmjoiGpE8VoZzg",
-	"by2i4Ua3iMMrYldAYjw2Q7m7BjPTMASlglaXxgpuixv5q4Ru0Ar+spNLCzv2V7Xz0kxw5rZhN1U+5BN+",
-	"RWNmhIMk1YG9RLoxC5fcpMcZLjShqe4D1+YtiBrkNAaqgKiQ2jv8lzMSishztFSZPf/w8oLsOB6mdr6w",
-	"6Hbns1zj7v1mFblmul8SWpSmGgxA/ilkh0UR8OUgcmH48/HpCfJos3fB4yGhuB/CtCLimnu2vcadXvQB",
-	"VzCgQ3s4oSaC29tDghKpDHG3J9zwXBq/tMtfZsd+CKJAXoG0SL5WFHbz4URkKwJNWawIlUBi0etBVCMc",
-	"zEr8FbhtdvpW6H+KlEerI3oXh1nfBt9mc9hln5jFDIBrWHLxZkCWD0KGKKSuc/n0irKYdmKwugFTpJOy",
-	"GDd0SoexoNGFEK+p7MFyOzorMlctBIlxrPVtasKEeKPKKxbCO57teTUMY4oozeKYhIJzCDXjvYyZXlOm",
-	"G+vkGkYWlFSyeEjSfENPDSXJodnthRBvKB96/W/J06MaCMpgBG5CgKhwX5gtkoNDr96RDnSFBKLl0FwY",
-	"mSyLCzruapBB6+Bwjec+vtSgVtTMz8xC6m4l4yKV3YQWuK9FVOJMsq1avpt/Z/yFaSr8vCPlL01S0+cf",
-	"ybyAYH3HjXwgJPv3slzMX6pexMtQJpHiikVgBCz/zBWj5F/149MTo9MQu7QaOXYrwKmyb4UkNGEfzWuo",
-	"JpDMYLBOUnvDFIpAQhLmZDK3+AChlUhh5l2en3jlI6TcXFodIBAxw/23DPsScWSmNr8oI/50hmQo0u01",
-	"SyQiAWmBz5QVS5ytyosmTulBanAjm4mPE+ZUZxpFzAxA41NpRtMM/FJrQVL46kvgxn6LNhD8hmkYqALt",
-	"edk/UwaolBThH0owUuyxLmkOEdVQ12wA4+qDUZUSJkFNeYWnsbsfrG4yNoQ15Ix/rY6jAeOF3zpCxEC5",
-	"+fGyyqRgYC3ptcGmp1YA9SY63BehXF2jEWBsrgG9cRcRAmrCkjOmVQsGoGlE9Uz8eOOfu/V6W8VOpecc",
-	"atZwZ/mT2fF9qdAdc33wN6uI4tzujRy0pamLx/8h27PofIIQGazFxtdM6QzfF8RMHKCMktM269C/Ak8z",
-	"Yh3FgOP4mg4VMadmiMs/V9DoSweaIdQIyPL3/JqrAPKM6rD/vE91QWFeBByhXfSXAHg6MNNSGfbZlTmg",
-	"lPu/P1RgqzWqlgG5kEUEEf7EvrrrjD3+4yi0R0DjVp0vYgZklsKULmUxRFXiAlor0ljPj0XFtaSxnohO",
-	"KONUznh/2JYvpOZhkG94FqDRjrcQmMPMKTDO1r1iPJN7f7Lse+Zz/o6b59kCxGfALvMv+FeqoGQAtChx",
-	"WvKLqm+fTxOurJgq7QSQVS7EwjAncwKXykuI3nEJdMKS/eUzc6gUB3kuUit2ZWbgZqUZuHgW1nWSQW5k",
-	"VeWRJx3TMbKXJdnGpyqX0FtzBDFTEGU+rWA6ek5DxzUzAAtCv5ZJQFrhDjb0Mj/vRMKpYJi572pRcl4z",
-	"/Oz2KuGGso0VKZa7rwvyaOY2cQ+Ok9uIQDmNilYTJovOP3eTT7v3M3nvB+AgaTx7cdkbjiOpBV6ZHwRe",
-	"lC1s57BZmyHZIgxmH/YKwur8Iuqd43gtuKbS2zCmw2FUXA3ydydDx53NcrSwCsaWwfOOs88peNcAcXpK",
-	"UZodx+qiG/q4/t+0/u9m/cmH/E/S+Nj6R/3D3/5axeid2+ydjKt80iGwK1AErkAOzX+5ts55prIlbinW",
-	"Q+t6reBck6y86r3mweMV0Tc7oBXxtwCta6oucw/zwePbSgh5N82Ms3Xr+3qQP3cvLUAGF5LReJVrYYq9",
-	"pQD59++//7sNmTiq7R5Ww31+nWzsfskupN3aDEa76r1RvAXyWZuzptUGzC/o0Ouq9tH9o8OZgQZjFFMc",
-	"rDYK/skH7dzpyx0ycoL55aaX5vELs47Sse7vVeieEMqqILD/Eql0TlPzwFPSwwtbQ0Su+8AJ7SjgeoTp",
-	"HB6VD/KoSr63jG8W65oVUVE8FjNkFeB92NGiFKU1DBKtqrXxZWyU5jgmKbrZUS1yplP0v5dza87m6dcU",
-	"Y5DezGl2NK+ca6pT9VxEMN87Rlg/tiBdRSlVOO0sKPkjt4ss4Nuke9gey+xomDGLpj/U4hHWSkExZuZs",
-	"3bUcrWYZOv0eVlCzXDyd1xzm4RkZsXxL+lZhn9MguRoUh4uA7t73Ppy68/OMaryRNwEemXMqW/vQsWu/",
-	"joBGlWbfl1F2/S53i2m4qbhp3sK1d0BhiFb5Njg6PNw/Wuw6wEGqgFJ2li14A3u2Wl78q3RAeV0CjTDs",
-	"wsbGmAU8JUqbr2okjJnBFowJGlAd9s3xo1d6XMopuNdnOLW9h94fHNk62HtSI0oMgBw29412MF0imoWo",
-	"CIUiek6wNUzETwuxynMo3nkeL73RKTM/NbyA4T5KoxwlxW+sZ7X0yJW4HPmm5DBoFKyD+DlzdGTfWKPh",
-	"x9RbDfHLCGKwUzkhv2ED1/LPGEDnuH9DG9qoIqFXQGPdXxIF1Rgti8vKWe7RYWCXVHXIP7JoOS7xaf7A",
-	"+kXDcEetxVXrfpMbYhe0a/44QSpzaFppFu9KMXgD1b9NGC5hnEP0jmsWLy9NfU6FhmgxI7+npfllijNP",
-	"fRUyhafVyq0r4JFlglVyoJST3qu+YS7gRhukCSl+Q7Z0PwvL0PgbD/0X2/NAz0BZaTpI5tcB9Ai7czcd",
-	"G1ied8UiEEZITCNm/o1EmA4s/1OahZcYNhALG39iuJJNQglqQSJiI2YK3QdZwQ2qRFePrBmcMzwsbi3z",
-	"1mdsNmev/hCKSDGFmFaQZAcFfX8unPP0+y2Jsdkmp8BwNfgtALV73/aEXecW3urt2snKS/ynBKgbgiTm",
-	"XZuek8Wc5/a5QtxWElNMbZAwYOnAaG0KpGGIwe7efgGJ8pWdUiaN9rvc7YZ5btWhQzQMRcr1d4qUkuFw",
-	"/fiLHGIsf1BbzLI3An+7gg9Td7acb8+ZBEbM47i2g9v63wsfKu2PGWge0oFn9lAJG8ZX0n2i1IbgleyW",
-	"wd5B3yzW3Qn20yPDVvebUTUzH1+YFF0WwykLdSphNc/1+JGUBnc+i6+IcVp/9fgqq07wl7MlgfO5Qhs7",
-	"o9fklzOS2Kh6Ajc01PGQUEUwJ3UA4pokUkRpCGqCsmc1iPmcHOc+Teb+QPu5Wnc7K8UKLgDFXu7wrfJA",
-	"57d8hapa8DTMsND7WQpDFt6v3BDkgXCL2AMG4hOrZlaTZdeF5cbR0/Himp192naW41LhjDTt6z5IwMvU",
-	"W2yYWlQPq+WwK0/y0nxNtCAoU9p7bwsGiR76ZD38bSCuYLs8acGxMQFybmMTIBYxDkotHdIC4eUUapgc",
-	"95yvYVy1l0Cj4deh3df8FquhF7KEuRj5KTr7VsR6TKsaEYkFEfl+u5jnT7baIwn97Rpp/6PXSBX+EbOo",
-	"vT0tl35BHDwDZz9d1hgT9iFK468gZjNbSNXxnFMedcSNod//ZHB9p1GI3ii2UIji7EhBa9+YI/ZyVryf",
-	"X980uFg12juV70tHdbO7cI+oSlf9GoRhu4YZ6qnbyyumtJDD5a1nSwSRzzaeLTigNx/d+cWNGyxaWaz1",
-	"Jx92NmSXDZRaDjVHjnM0OmShkP0F0Gc1AhzNSZiZb3Tvpo5JCQsOCie8I1K+pN3cINcKOL+azw0nr012",
-	"vY1ucLVjfmC+mK9jylZfM365dHBjX0RlQwG6l7xsiB9GLBUVZpT1GIlK21vSrX7FQpjkLal0/1z0gcSM",
-	"X0JUsJJNiKS/X+vDFBCh/GukrnuJlR+V9CrY3SSZrOBSWWSqc/fagzLWT5lHQxX8ElNOJRO6ltT3Z1q/",
-	"PB+eN8/0ktnqGCOeIYjQbGR9LgVHS4ASMqaz2H+9C2mSBwiff+HMjy6KYL7ILU1lD/Sc3kF/j9y986zK",
-	"heXuG4TdlMM+zzF7CXF0CYFzLjFwEtsAHp0MlrYwO+/myF1+0HxSFYXZZTFUheIeHlYlSA+cSF+m5b7W",
-	"yZbaJu/OXtdIhyo4OkC3i83txz9b5sdgdjYoG8BoPAhOuvMpgZ7H8Z2E539fQyepRHYtZnulvcliLHJI",
-	"ZPQ06YDWI7qMmX8w9uVerD/LebPFFPl6gpN7pm+6SsCq2TNxnujMIDVDcQIeXcDNknnRFaERY5UD4yHR",
-	"olQ7gWwxTQapwpIPLu3fqDSjpso1iuR3gPuT5fc8J2MRlrR4rDSbJx73jusfLOWJKefxzLj1ppRE8IFk",
-	"02OC3ewrpadOTTFdKOcmj66+/2CBfK1T4LRCwEnR2TSfNDwKk4cThqc6ulbL5/r6EWQOtDj3hD5SC9eo",
-	"DZrxXrtVKP9VI1yQX87IEPRT0v4sP6JLpt0iNCuqyBTG4jrXVMeWXeQQPSXthDJpR6TE/W3fuaaKMKVS",
-	"wEpAWHYX/SRMEQPPGOxwTuF9StpuRRC1W5kOzCMieMw4PCXtiKnxR2rZRgQnsVC6RiTke7POtQ4NL0W3",
-	"+5S0bQG/jyLV7RZJuZtG8ML6hCSdIYlFT6QGHkqLJMEJ3V9E96VIezbU5vj05Clp2xISBqi2GFIouGY8",
-	"BbKlAEg7y1ZpbzcK1g1/GOiDtkDHiBeEoQ19s5sNakFx7xgg57eBjBXXlZeyqBKnyvi6aLyLm3mVtJb1",
-	"XZGLGlLmyhdaLLvoHIAfV3gGX1Olidke+dUo7sdJ4mojFWpSOXL+ThUwuZjyuhCU71RcmBLCNQbaYiTX",
-	"PAtNUtV/O2+pjG9HbrH09ee8ejSVK0WOGX5YMgZXBT7iXrQg5uGazd0wH1OOb1duZXyldj/LufC+jvol",
-	"0yJK3yXRymm43NDKBL/1+nJ07yhldgwiDhbrV+rmhNtoOFCih2QAlJfqIQS1JeA7CtE5r9BJydHnrMeN",
-	"FOVzo4u1/uxFpojo5mX/IiKFYZd1N+DktOg5+K9NK3VQy2E7ixO7w0awLOqwWTgOG2fx0ZFGBG47rtLG",
-	"bgreZmI3USPtL59YdGt/C/tUF37Aa6aWtaY4tx8/sejvNZIJJH9375aSs8zbn+XIL58lCsLAEq1I+0vu",
-	"lq0RlxVRIwZ0t+2gAoZVEtU5pvkRGkqhsP0DZqNOLmtxMh/qrZBiMidVVOGWt7NlSy0nhCAiTEGuVdTu",
-	"NZTwsIuanyV7fng7I6AhX0M2xRSgfHUAmRsMs7Y9bdcXsDQqTEi1vZCUq0RIbbNsa4TZrjXSOvQkCUUa",
-	"R8RV3ZVAwz6yxTk0lUINhIpQvgXrHdyftJMvfPwg7O2VSqaH5+ZcLWixgthPMHxl29GML9H8bvvctK/p",
-	"4PJjo9HAsMvKJjZZqeecG9GsIJWtaTNpIl923U+l3FToOrrrRfySuiT+8hp+guzSbrtS1O3RWtRkS0JE",
-	"jZJPulIMSCx6antCexs3RtU6ngGVII9TI5uNWZ9K9bFbxD5L3qfN5n54CUP8A9q+ijmiBj6ST9TXOrHF",
-	"nxnvCl+4mtr2Ir5dC+1ZhQ0lDXxFtXZ2ekz3004jFIMd+0Q9giv3ZzBWTdp+T5gilCiIu/W+UAY2mRr/",
-	"6uLiFCtqm+eu6bBBXtKwn9WuYooYfTjX+q2inOnNZlzDkSg3T9tAkQbB5h4+I9KMgTWVBdeShrrlcruw",
-	"CQZThTo1eGBMo/xlBUjfacY8h8W/8Tmsbq+0edSgAyitGu/5e/6Xv5CfYKje87+Rv/0to4y//a2Eli0n",
-	"5akaiRn2geMRsZGnmQ3DfhlS7vuB2NV4mcROUKAIN4W6/Ngm35ODx6QPN0Y8MdsFqbZbeZcpzFztDEn7",
-	"9OfzYlMXu6j2UzOjsvIpVh0oNULBXZ4DjwhFcmOctDNyahvUD8VgADyCaLtG5sTTmjdrTqQpD1wU3dR7",
-	"/hKhcXBzs3N4c5OfUZ/ag8beD+0v7z3jex+0rIJbI+/tXWG+eR/YhWi40XYl74PbNlZFIDSKFGnnxRXa",
-	"27iE34m1FZDfCba8+/09/71er+P/za8HzSb5nZRa97TIgMZGGoOI/Hj+89sauZaC91BkVDWS8ktu4Ntl",
-	"EBuRskMjwiJlIFI0BCnixt8lvxNfkd7yu/Fq+xlb9IPbB0/K1evb237MffI7Oc4IzjycKmtWoxxDRPJC",
-	"cu1Fuua0t51fvzg0juoYdl5l3q3kgPxO3rlF53OOtXQxA2dOVK8nlH82onmNOKnDrEKKVIOf59BAEWPm",
-	"RovbU2JnT6ju+6efkN/Ji9TW8i/X/XuafxIZSyov+K6aLbW3n5qHealny1bbv1/+fgi6QfwqULVpOarD",
-	"D47utvPlu0vNoiY+43rYwdgh7Rp0KXVZwQ4r5mG3p1DwLuulEiLXkMO+uLeHUJ/Q7EBIxwOjwpEu1BKh",
-	"XSMVL2aDTnvTk8KeOeqKTiJkqz2zFcrbqZ1Q2jXrQCnyFOTx7UJfEr+OQ8dGFm6f5F83XOLn7Nz8PQgR",
-	"6aR6BFVKbX/8++aIc/Qp97gp4PfMDjiWDWV3N1ZICfuFTjXECKTSTIv8PQdyxuQz5h5SafRkc9+M9FIx",
-	"B1/ZFsVBeKzRSXukM2mDvLCWUtUiu82m7++odgyTSkAaxlUj+02DNFH+bdbTcbeZERLeoki3fZHK/OVf",
-	"zkgi4hgbiZgL2PxwSFRxHH/JnUSGX3QZmJuubdPQzBa1cPv5xKI2stxEEzoj85tstYtZT4Y1ovBDB+AQ",
-	"8vu249KFvKopTVPbNdKTIk0UaTcaDZtttd0gXnFT5u6wDTHNcHZxP568KGzOd7G0goSTdPpU55xGZbvj",
-	"pD3S97Lt2sG0sA9ngvYrvFjMbhjPWms6olDjzTmN5AY0IqJrRJ2cRN9zoyCxEJz+6aTg48SohfW9RnNM",
-	"Er6+vm5Q/LkhZG/Hvat2Xp88f/n2/CW+g4YZHefy9LjkG9SCK5DWYRHsNpr2LZEApwkLWsF+o9nYtyn8",
-	"fdTJdvD63KEJq1+69hQ9a3TMQIj1CIx4eezaQYw0TdxrNufoVjNfR5mKNhsVbWXMKsiWZVg6b3uCLd8O",
-	"7GqqJslWvVPo84iv7M5+pdTLCF/an/1S3lfQvLH3ZPYbo722bmvB4Tw7Kvf0KyrgQeu3cdX7tw+3tS8l",
-	"xdB+U1JZf/tw+6EWqHQwoOZjYI6FDCinPchEPzQ20p7C7hhYIfzDbS1IhKrAobBQmNq17QSln4louFi3",
-	"o1L518NMA36eKi0Ghpx/FH1OXggIqkp+Y3nZioqu+83K2t27xULclEdU4vHPh85VdddvyyYVLVO4HaOo",
-	"3TujqMpq4FVtMq39/mmRoPBW7hsZFkXzPkj4yklsd443RpsR/hFI87lz9oySJ9kaUGXEosystV1BsLe1",
-	"0XtgB6sMYx7PFFIulI9ehZ5Hi0j/Vs6u/pBROM7XIj9SXi6E3Hq0IEVW1L3ekOWGLNdHloireHaokkCE",
-	"yhIbOP+sj4tW8xHnF2ysfuuqxIINwykTqM3cKdDmwgJb8cL14RWFfoxYjM27EYyAPiz2EXTkMx8tjIR+",
-	"VHZitbXfvm4sbx7MfiPrSPxHQG97LOO3TrVM6C2wChdQtfr8kZ2fDIYHt+bFnT7WLf33RN2kB9qWNl0Z",
-	"0X0qTCAul8bmkSqrE7piulafhpWnyd0cauloTt34MbsCbh12/khy3dhxlwFoyUI1Db5v3CMzAazhRu8k",
-	"MWUjd2FF5/2R3qh2Bm8+PJViALoPqbJFMl0QwpKAMm/tzkWcxb7bM+Dr1zfIYDMRwhhHPBWBszpAK+Nw",
-	"XhEoopp2qAKPzwPW88vCbwq5X4GPdF4O58erGFUycTPFCic4B0OuaMw97RSzdbeIBxbJ7Ip4NecwIwh3",
-	"dOpPPGdlEz93nANU7XxBq9XtTrESRiUKqMqSMOs0tcwoQlNxgC8glMPECC9+OzVDrkJGNvZgY3q5M15z",
-	"Rxf0r32qCSWKDdIYrZsOMb9Tzr3t41ci5zl2B1zAcYeYVVc4hiEkFO9dp6H5oj1lRarIRharC/GhSFVl",
-	"P1bfFm2xYy4iWpxn8WUGWNX6rSoVhlnJWJVR/m8+tzvYPTw8bDabe3t7e3ldHh9/g+mXgYjL4W+tYK+5",
-	"d1Rv7tabuxe7zVbT/O+/rYC0EL2PFPSZS+29c6YzWnCnktlggbQ/ntDfnIMVPRe8GzMb0vYtKM9fE8+7",
-	"yJLGXI09RShxzIKoIQ8rmdtkPsNs1aC18hlXmWgVPmMLf4ywFsdM+ixYlE2MFIN6GDYxWrCpgk2cY5NC",
-	"7wjKL7pECi1CEW+4x4Z7LMI9jseFJeuqJ9Qqolh5oVjOfRFeEjN+eVeMZNymUMB+mzTbJdoIgM6hr0Lq",
-	"fNiF7MZUSkNBPvZnq/1Z2kgLH7iAgiFGmI3mEm+1zT82fbaSq702u11JdLKlyGzJMZf46Dnc7u7u7sJc",
-	"rVgW7WFYWqlyWQU/e42BXxuu9YflWndmyLgzpz6/LMRVYiAPHWUlC7K5LEd5mqkjK1B3D0aO8WJ4k8yy",
-	"5sHvFLlyRez+1ET4J1YgRvDfYUSNRGDuPBfdT5OE+ET0OcwlC9zySFqFUjATQ7KyOJV10lBFVZsK8jmO",
-	"4zzl4Iop1onBS0uXNhFlYyBcb2xWBv6tynCPvEDPbRHBXLpGMdhj1HCPQpLKo+0vYdggbU4H0EYPlm1j",
-	"v3XQfELyiHU6AEJjdCwQuGFKqzbBHIBrpmC7gRG6de8O14LsNvOQVwxmLYa9jguZYbFP/IpiZlaeY2ZD",
-	"JmfnHAzruQZQLGqRBXS6CWxuU57auUh0SFYz6Y4jVIqhN65RfoAJP9Hho72jzqMn9Ojg8NH+0aO9TvSo",
-	"2aXNo+7+0f4e0P3wiHYfPXq8e/j4cfTkcbEcVjk1PzNW7j3OjJWNZrP537b+ZCuAo0e02exAHaKDw/rB",
-	"/uFR/cnB48f15sGTkHY6Tx4/OYyCami7uiN5pZ7bEa9VoX1+cPLm9Oezi+O3Fy1yTq/Axqf7IAakQoiH",
-	"/4OcaHLN4pi8/fkCCylhcI0N5V360GbG9DTIRa6LYe0Mo23ZfoBPi3rahJifxtcuoPwBhf71RglleUoL",
-	"sW8jcpdDgUZUStGzar9z+YhUE9HNY8exoz7D1EZfvkubr2yzm5LFAI0BNI4xPcvwzAY5kRIw5LwTwziT",
-	"tmsqMum7iUPyl4xPybmnOKQXdrqWS5pBUCL4SoBzCZZaSIgMlNKBg2VEttwZXMJQ1QpuVJ/Kv93YxDit",
-	"RJwZUdmjyomqmpBqEwMyVsLZhQTrWTqp38AGMe4EMX4APRsr7kZ1s9aQrJL+RC3uuSsgPzJrGRV+xuxY",
-	"12+IbBnOhoZalAcwES/7DROUt4mvS19ZLiBvXDQWpFWo/VC5CByX2H5HNhEPUyHRdOQ+es7m1lnLFmof",
-	"5uYXu8oJ68s6oE9f3YyDwVyOYI4HXWNecy+vjdzNKc9SohETamQgMMcsBK5twtmG+B/CtFTWrj05eYZh",
-	"cdzoGWvhGDsdqsP+erxFxxjKpkjbsYG2oc92yrOPWpA0sUp50268RiQkAjUuAjTs47ffKZcJOS754eon",
-	"MLYZOyikaWIFkw+r5Ja49pqe4bl2Hdis6bfRLn6Fj49GclWD+QNtnvmdP5CnqTD/ZEZzCrKOmbL2/JRt",
-	"Sx8a2R6FZ4iw7h234q0SA3Bsv0tZvL3xT238U9X+qdyRbunN1g5xxEcGlHvxwRk6CvzU8tcK5dbxwy+W",
-	"cKfquqcgB9SsNR463ZBQmxEeCm7UVCQoV9TH8gaj97KiEkuO4zgXYFw8Oo6BNqIOZtyPzOI8AkORSl84",
-	"aIIu/Nx2YbkDjriKJo3lmYMpufmFcqauAe+dqtpmxJF2ApPV7Y0j7k/DNZzW7loVjXKGFaSsOVQA26R5",
-	"sjzm+c+OFyVWEc0WWM9EIc4xVcfgtCB9FgFh2vIi7JNNGbe/GjVznCW5nXyzPClTee+TKQkOG470p5Nj",
-	"JrCkmcyiIvNnROVH0wNJjCrpitslVCnS5nCj7Y9tG8oHWSFi8zQQqkg7tA80yHG5ek+X8UjlUgyNIglK",
-	"QUQ6w6yAoU0EeX3ygmghxpmDYRmFRKTFuMNXZXlxu5hlfHmTmeM5XIPamF6+GtML9daGQY6Pd2yGuUsB",
-	"wa9yJy/xPVVryXwVvhLhUKS2qtxWV0jrTxIcthvkv0Sal0p0Ck5G5P6tp/lX2bOF8nWuutX/OnjsyluJ",
-	"LoY4M957WihFQBQAeR9cFNvMXVPlh3kfTNJw3mS9sh5YoMiFBV/L72HchRtpYW+ejbiUeHsH/xm1nqwO",
-	"aYnoK/WgyXn6nvbWfZnO8loO8ub9m9vzwW7PH0Bjzeu8f+GDXZuzn8y7nqLSm1YIyy8jpivuyZa95ND8",
-	"Jq65zdQpRFe4G2/3kAwYTzUU77wGOSvfeZST94EtEvs+IIxHhk6EHL/uzDN3etkt6eNwWX62xVDme0Ug",
-	"zB+99jLfzJ37Labeya4c7z1dyS9xto3/Yln/xeYmn3qTI38aZ7YLWwuKmsNOYovpfI08utIwecp4gUfj",
-	"B7RBbvmsALRWJlgWPKux2zH6DFZOfkraUWrZbJsMKOou7b2DfrtG2o8i66reb0ZViYcJ418DQ/bLD1rB",
-	"3kF/fh58mi2/wILXwHITxvn9sdxTnG3Dcjcu4xnM0/CNu+advn/lN8M8zzWV1mlull7go1vYSMR12ZSF",
-	"IkzbDYI9pNuegeJThogb5Dh3YLvqyN/Z/AdfyL9WaBtImMrbHvhZikzCdrPrCN23P2PBcx65tUpnQKKR",
-	"9T1lXTXcUO1tfJ3pPO0cczkq8sfzrqUPysct8izGDscbrq6Hh1edzzpNWRuv14aFz2bhI9zrrrl5yr81",
-	"WfidWTGhmecuHnrpy21rnPvhJr9iIzqu7x7lx3duvo0Z/U/DRizVrMA9spDDhw7SOQPMA8PUaR+s4sN1",
-	"5onQyTbyzcboZDvYROlsGMb6GAZdMU7HJRw9MLt4Q+WlN5dR5bOprOrnPmQOiW0Xxsxs31I1AM1C8yrv",
-	"QYOcaBIJUPw7TWi3C2FmlvRlEYe2yheNspbk49xnQOWlWfM7n4317bEfl6aWAXPDdzZ85+74DtJrmVrn",
-	"Yz6+QHgnFuHlemqL4tCuvPcq9VHGiW5+i/aPLFqnN3FBfuDqOSJgNuLIxnzy1bGTZwYz8Tb3VJuxEscw",
-	"pnOTlK+Rn7jBNxxlnKM40Gx4yoanfIWqUWdFrvLlExb1lKLLYqgnLNSphGnNbE7to6fuyfugyaQ0ZbkU",
-	"W5KUH9+52tFHu1mFtk9Jb2lKLe90ZnVR+xh5d/YaK2LwNI5tgnUhJYP0qSIc6zdLzOhShOmNSvGnoVdb",
-	"nybPz3GYXUSeagpebxSnnedHVp0AEYuesPGad1+s4h2PGb9UjkYGCeW28pctZsbzQmaUR6QrZA+0Qi/z",
-	"JQxVuciehFDIiChNh+qp9ZrrNrHDY7k/X/+Yw7WviV6RGIWbvb8CURtRYMMiyjlRooel57ZSJI1Scb+c",
-	"HuatHVjtapXgS6es1SI6R8z3mVkJ0aIQC2OplBMYiE+sQc6BR/ZjoofENo/C7Ej8HavZ2AJ8NkLcb22c",
-	"svGXC/E1xJ5Yu/RMuQd3GLSC//d//8//Dhbp1+d4yn1EevvZbErbPXmNz80qN9rRRjuazkoz5rKIszmh",
-	"TNaNbLAeQ4vjGaeUyedmkhW4iG+aspytxa9gnWzCgjE4fvb8Rf3lP394Vej0MlKda0kNLdvDFN1smLjS",
-	"0NjYRlh9DJfRysXL92mzuQ/Edmhx960qfmuvpWIa/oYBbRjQLFnOIE5nWEKbFukZJZCTx/WwTyUNNchS",
-	"76V5JbvPcmLZiWfQxbiUrPWTLdE/Eg6MFf39E1hk1G+DDEEbySurXq6hZYkhxA+WLtoNP74iUmgsc61y",
-	"krJf4aSDpyQRcUyottUvBQ+x0BY5JApCwaMK93RepveXs1nlU9sJ77WJBJ1Kjp0M2ID2YCfhPV9cwy10",
-	"QkFS14C6yHaApwNzBJhoVwsS3gs+VLQwXZVDmkPMbFnXtDGAHQVaM95TO7bu9EfHjP6y94/jZ8939/Yb",
-	"jUahUv5n+XG19s6/nBW4Zy3IIFfWZB2EWkGHcYqgm9n02+jmkqKq7aR2uKGhjocGSzIe7DqXMU22JPDI",
-	"YKZGSV5B3LW1ZSk5ffuD5b9tu47/wPMWkrSPwxAS3coPvN3Y6MrfXhqzTWIotau7j+rNEtBKtB7T1rkW",
-	"ia0Zj5NUKaT4w8bWtKGfB1OQEANnlUwfJxwFd9c0d8QgNNI4aL+ZF7wxEoPN8cc/3ZIqUoyARxfu3n4w",
-	"G8/nVGiIchNYK9h/+axpr/CDw6NHj5/kPXxfQRwLW9nvmvZc0zGxtGp37vZ/DxagSRsz4kmq7FnoYKyJ",
-	"T1Xvc9dO6LDQTmgMBuM2MieGLFYPwQBoVuPhjXq3Ue9mJUShabpUkIRsocAqIYlL/X2KFVmq2ekOirDr",
-	"YaptHBvbuVFO2kbf2FLbbfLu7LWRojtUwdEB9vwhWwJforGR00nbfNfCB7eNQiivsPxgDCShuq8IlU5z",
-	"RDEcooZ5UtnOxBKUiK+wTWAsRNKh4aWZLJHsClVFV7XQDiKhmyrsOBGD8m2JcDYax+LaapHVnP5k8ODm",
-	"fJq3YxKXgVOiJvSLS/pCCxeXsCKPx50/VMvjDQvdsNC7YqHOYDM/v1yf1vZccA6hLnVGa3i7cNaDU0Jo",
-	"n0OzhEh1FlbwlFi/LbhOOIkUURpmBihVnRC/UQI3SuBDpnVrsuUQetsog1okSY7ucyuFTub/Mqvv2rl9",
-	"cP24bieaek3ZpWwKGd59+7XvFInZFRazsKe9dnOewdv13AovmAr9xdBJNbkESOwVYXh9Hm2W3QuqcDFM",
-	"jDUz690w/g3jfzDGL5LFTX+um2ndZZoymN7+8Ff7+Iv86TGar/LIZUxjPhR3ww89O//W2gf69c+qYp+D",
-	"cVPH/murYx8VUdyTku/9e+d33TgZ7khwH+rRqtnuU8KX3BwvgEa/+s2tkTLO/IRTpbiwD1Ea//HKyHxj",
-	"dODYk2uSbbAwL0iAIfjVlDEXdn/xI9kAZvdpzRHML7I556EJRw/BPVwUG2r4dqhBcMB2m3opGphLvFor",
-	"C3ZzzJJNsqVssO4r6KmTK+HXOYrcsVSSM8SQxnGHhhZZ3egvrxzmffmr86w0OiIa/mUnlTF2zJkQNsN6",
-	"HKIWaf+r/iv6wuvmG6pTCS1ytfsfNgyxDzfk1Zvj5/XzV8d7h0dbCkIJukYyxzL5nrwPGu8D8j0xs267",
-	"kMVaYdwL/6yPbUw5u/EBiRXP44bqJ5F/nEUTH7oYJlnEpB4mecDkRR8IiwhTRGmMtKShFEoRCdrcck9J",
-	"JEVCotTSKmDpbBY1yDEfkr2bG0LDSy6uY4h61pS8mM9qIXq35zePW+lf/6poYJgvFMnIla+tygAyO7ed",
-	"iwjc2MUwGhODT6LbxbqytGNNKREd1mxMFYq4I93cuGWzNS90QESoJjFQF3LqqrWOZCBOc1jWMnelkGjq",
-	"qccipPEyzkuy1f71+Ifji5cff3357NXPP//08fj1659//Xh6dvKfxxcvqyqehxKohqJUsaSDEsFS8KuA",
-	"Uaydb8MGkn6oBWkpr7rosrymdTfC/FUOiktfyEW5e9d4PLUlPy4zemrPjPU44z1ieQnSaF9cux5bfcBC",
-	"fxER3EY2mwH+YDfdH9ddWeYTUUSovxYXlcZ2vri/xtq+VbVLW0kjqMy3cyPed7ezM0yx3GgUD4u59hRm",
-	"Ie9aawX86rHfyn9Uh/2KakLYrWgtF9eHuZH6XXERDxQlM8cV5Do7be6Sb/IueY4VOXOK/E7ZAjAWcY3U",
-	"aOWrFW6ZHZtIVbdiyZoNXiPkXW3vwvW4J8/tqh6WhoxWxeHaS25bI3Lb9ubaethryyUHFoikLGuvRB4a",
-	"1NdAFWYZ92AAdlNcwHRjHCbfQQhGDf5OuaTPDRk8KBm4cHGFBi5i8IUkhga4uJ5AAOZ1CFPJ9BBx+jhh",
-	"P8HwFdAIZND67YNB3WdAJcjjVPf9N/apX9Chbr76YEaRV9Wps1hl2iadOKNF4E0BO4jtbl1fKjXnGhpF",
-	"UC822C1FnOf/ZlEEuVPff2NWORYuHBU62vNovNcQ1trPB8sjRMdHc8WhOe3hSbSctlTzZfpreeH6GhaR",
-	"duV9aziznzCj78IWbN2I8RmxuGfN14rEYUZqexUH8XW9KuCAyFEjUSrRPHidq3vo98kHuc7N7eOFxs3O",
-	"I+wFdQlDRbYGVGmQhEYDxs1XeDdu54PhD5XLGaQxNh7NjrUrJNFyaBDXnI6ZIw91sim9W3jzMk4U5VFH",
-	"3JCBiKAwm/u6Yr5XQGPdr+HhMw5KuQPRkoUFABZO5vbD7f8PAAD//w==",
+	"7H3rdhs30uCrYHvmHFNJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
+	"QF/I5l2U7ITnzMQi2Y1LoapQ97r1Qt5POCNMSa916/UIjoiAP3+rn2NF3tA+VXX4r/4yIjIUNFGUM6/l",
+	"nZMvKZFKIhzHfEAiRBlSPYLCVAjCFBpQFvGB53sy7JE+1gOoYUK8lkeZIl0ivLs7vzTROeljyijrTpks",
+	"Jh11HzNJUrGlX3vEjGxGREI/JlHtPaM3SJKQs0huTZ/nzvcSLHCfKAvJlz2sTqPxufT36PQVqiU9zghi",
+	"ab9NBOICddI4Rj+evtITkRvcT2I9w/Od58+fPWseHj59evhP2Rj0sJI4SRqMKM/3qB4xwarn+R7Dff1C",
+	"aOb1PUG+pFSQyGspkZLi4vv45g1hXdXzWju7z3yvT1n22Xdbk0roE9Ebe8mZwqH6kVZs52xkFz+evpq4",
+	"/uoFf6b3vNpUSC7GVxowcqPMjwHiHTjvRJBrylOJEtwlbnlfUiKGBYCa8SYsaffgsGoRr0hMr4kYGgyo",
+	"2HWUPzBt8wlWigj9+v/8vVl//vF2x995fvd3r2rO04j0E64IC4c/kWEVLSUEK4SRMESFJO6QeNgCSHSo",
+	"kEojfhor1OECqR6V6IoMUS0hAkkiJeXMR1ckUWh3H/V4KuQWohIJolLBSIRwF1PWcFA0TCXfcGF1db28",
+	"VY74JzIZsFdkAZhekeEnDVdc73y83Tn093YnwHYCLzzDXYIk/fck3InhteLkEengNFZe66Dp633Tftr3",
+	"WrvNJuzafMr3XORjb4mUuEuqeIr9CY3Q3t7Ji+bxi5c7u3v7B4dPnz2vpr9+Nu59UuGFQZiq1dqfEI1Q",
+	"7f37UYZHDp/iZrNN6iTaP6jv7x0c1p/vP3tWb+4/D3G7/fzZ84OoeiMz+EiHiz5WXstLU3hyfM2/knaP",
+	"86uJqDXIfl9lnjv9skw4kwQuihc4srec/hRypgiDP3GSxDTEGmrbn6UG3W0Op1uPCKHZnOeouc2jIeph",
+	"iTBD8FsLKXKjWsjiFTIrQDEcm6bcHY2ZaRgSKb1WB8eS3BU38ndBOl7L+9t2Li1sm1/l9ome4Nxuw2yq",
+	"fMin7BrHVAsHSao8c4l0YhouuUmHM4wrhFPVI0zpt0jUQGcxwZIgGWJzh/9yjkIeOY6WSr3nH04u0bbl",
+	"YXL7lkZ321/EGnfvNivRgKpeSWiRCiuiAfIvLto0ighbDiKXmj8fn50Cj9Z75yweIgz7QVRJxAfMse01",
+	"7vSyR2AFfTw0hxMqxJm5PQSRPBUh7PaUaZ6L4xOz/GV27IZAkohrIgySrxWF7XwwEapFRGEaS4QFQTHv",
+	"dknkI0b0StwVuKV3+o6rf/GURasjegeGWd8G32VzmGWf6sX0CVNkycXrAWk+CBqCkLrO5eNrTGPcjonR",
+	"DahE7ZTGsKEzPIw5ji45f4NFlyy3o/Mic1WcoxjGWt+mJkwIN6q4piF5z7I9r4ZhVCKpaByjkDNGQkVZ",
+	"N2OmA0xVY51cQ8uCAgsaD1Gab+hIU5IY6t1ecv4Ws6HT/5Y8PawIAhkMkZuQkKhwX+gtov0Dp96hNulw",
+	"QZASQ31hZLIsLOi4o4jwWvsHazz38aV6flEzP9cLqduVjItUZhOKw74WUYkzybZq+Xb+7fEXpqnw846U",
+	"vzRJTZ9/JP0CgPU90/IBF/Tfy3Ixd6k6ES9DmUTwaxoRLWC5Z64pRr/Vj89OtU6DzNJ8dGxXAFNl33KB",
+	"cEI/6ddATUCZwWCdpPaWShCBuEDUymR28R5AKxFcz7s8P3HKR4iZvrTaBJGIau5f0+yLx5GeWv8itfjT",
+	"HqIhT7fWLJHwhAgDfCqNWGJtVU40sUoPUIMdWU98nFCrOuMoonoAHJ8JPZqixC3V95LCV7eeHfsd2EDg",
+	"G6pIXxZoz8n+mTKAhcAA/1AQLcUeq5LmEGFF6or2ybj6oFWlhAoip7zC0tjeD0Y3GRvCGHLGv5bHUZ+y",
+	"wm9tzmOCmf7xqsqkoGEt8EBj05ERQJ2JDvaFMJMDMAKMzdXHN/YiAkBNWHLGtHyvTxSOsJqJH2/dc3dO",
+	"b6vYqXCcQ84a7jx/Mju+2wrdMdcHfzeKKMxt38hBW5q6ePwfsz3z9mcSAoM12PiGSpXh+4KYCQOUUXLa",
+	"Zi36V+BpRqyjGHAcD/BQIn1qmrjccwWNvnSgGUKNgCx/z625CiAvsAp7L3tYFRTmRcARmkXfeoSlfT0t",
+	"FmGPXusDSpn7+2MFthqjahmQC1lEAOFPzas71tjjPo5CewQ0dtX5ImZAZilM6WAak6hKXABrRRqr+bGo",
+	"uJY0VhPRCWScyhkfDtvyhfgOBvmGZwEa7HgLgTnMnALjbN0pxjO592fDvmc+5+64eZ4tQHwG7DL/gnul",
+	"CkoaQIsSpyG/qPr2+TzhyoqxVFYAWeVCLAxzOidwsbgi0XsmCJ6wZHf5zBwqhUFe8tSIXZkZuFlpBi6e",
+	"hXGdZJAbWVV55EnHdAzsZUm28bnKJfROH0FMJYkyn5Y3HT2noeOaGYABoVvLJCCtcAdrepmfdwLhVDDM",
+	"3He1KDmvGX5me5VwA9nGiBTL3dcFeTRzm9gHx8ltRKCcRkWrCZNF55+9yafd+5m89wNhROB49uKyNyxH",
+	"kgu8Mj8InChb2M5B058h2QIMZh/2CsLq/CLqveO47w2wcDaM6XAYFVe9/N3J0LFnsxwtrIKxZfC8Z/RL",
+	"SpxrAFk9pSjNjmN10Q19XP9vXP93s/78Y/4nanxq/bP+8bu/VzF66zZ7L+Iqn3RI6DWRiFwTMdT/Zco4",
+	"56nMlliTtAvWdb/gXBO0vOrd5v6zFdE3O6AV8bcArQGWV7mHef/ZXSWEnJtmxtna9X09yJ+7lxYgg0tB",
+	"cbzKtTDF3lKA/IcP3//DhEwc+jsH1XCfXycbu1+yC2nHn8FoV703irdAPmtz1rRKg/kVHjpd1Ty6d3gw",
+	"M9BgjGKKg/mj4J980NadvtwhAyeYX2460Y9f6nWUjnVvt0L3JKGoCgL7L54K6zTVDxyhLlzYikRo0CMM",
+	"4bYkTI0wnYPD8kEeVsn3hvHNYl2zIiqKx6KHrAK8CztalKKUIv1EyWptfBkbpT6OSYpudlSLnOkU/e9k",
+	"bs1ZP/0GQwzS2znNjvqVC4VVKl/yiMz3jhbWjw1IV1FKJUw7C0ruyM0iC/g26R42xzI7GmbMoukOtXiE",
+	"fikoRs+crdvP0WqWodPtYQU1y8bTOc1hHp6REcu3pG8V9jkNkqtBcbgI6B5878OpO7/IqMYZeRPCIn1O",
+	"ZWsfOHbN1xHBUaXZ9yTKrt/lbjFFbipumndk4BxQEKJVvg0ODw72Dhe7DmCQKqCUnWUL3sCOrZYX/zrt",
+	"Y1YXBEcQdmFiY/QCjpBU+isfhTHV2AIxQX2swp4+fvBKj0s5Bff6DKe289C7g0O1/d3nPpK8T9BBc09r",
+	"B9MlolmIClAooucEW8NE/DQQqzyH4p3n8NIZnTLzU8MJGPaj0MpRUvzGeFZLj1zzq5FvSg6DRsE6CJ8z",
+	"R0f2jTEafkqd1RC+jEhMzFRWyG+YwLX8MwTQWe7fUJo2qkjoNcGx6i2JgnKMlvlV5SwP6DAwS6o65B9p",
+	"tByX+Dx/YP2iYbij1uKqdb/NDbEL2jV/nCCVWTStNIt3BO+/JdW/TRiuT/vEEc9IcMPp2xOkn3cB/R0a",
+	"w98Y9UlEccZma7SPu8RH1zQi3Ec4jSj3UcTDtE+Y8pFUNLwiYusI6bseAuC56hHhBpAN9IoPWMxxlM8D",
+	"sZ0VoaVgE92+NZ6Su203xPZtFmqtv4wobpQin2GJ258T0p1HOkwoYyR6zxSNlxcxv6RckWgxz4djMPML",
+	"WueOJVUIWo6BVeKDJCwyN0OVcCzEpPeqr91LcqM0JYUYvkE1fZA2VkXBbyx0X2zNAz0NZalwP5lfMVIj",
+	"d4C9/uHoPd8D9NSSs8ZPLZlYBAXGAxjq+V7MTVCOZtUmM8fzvYTHWvYGpK1gkVXyvKPgDM4ZcRa3loUw",
+	"ZHdPfue4QygixRQOs4J43y8YQebCOcfUviXZPtvkFBiuBr8FoPbg256w69zsXb1dM1l5if8ShNQ1QSL9",
+	"rslZygLxc6NlIZgtiTHkewjSp2lfq7KSCM0QvZ3dvQIS5Ss7w1S85NGSigEk/1XHU+Ew5ClTTyQqZQjC",
+	"+uEXMYQEB89fzNw5An+zgo9Td7acw9PaSUZ8BrC2/bv6PwofKo2yGWge06up91AJG8pWUgij1MQlloy5",
+	"3u5+Ty/W3gnm01PNVveaUTUzH1+Y4FomOaOhSgVZzZ0/fiSlwa0j5ytinMaJP77KqhP85XxJ4HypUFHP",
+	"8QD9co4Sk2qAyA0OVTxEWCJI1O0TPkCJ4FEaEjlBAzZq1XyenwuXO/RwoP1SrdCelwIoF4BiN/eCV7nl",
+	"81u+Qn8vuF9muC3cLIUhC+9Xbojk0YGLGEn6/DOtZlaTZdeF5cbR03Himpl92naW41LhjNz1QY8IApep",
+	"06+oXFQ59XPYlSc50V8jxRHIlObeq5F+ooYugxF+6/NrslWetODtmQA5u7EJEIsoI1IuHedDwqsp1DA5",
+	"GDxfw7i9QxAcDb8Ok4fvtlgNvZAm1CYOTDFk1CLapUr6iCcGROj7rWLxA1QLRqocBD4K/tltpBL+iGkU",
+	"bE0rMLAgDp4Ta1Re1kIV9kiUxl9BIGu2kKrjucAsavMbTb//ScngXkMznaVwobjN2eGTxr4xR0DqrCBI",
+	"t75pcDFqtPO0P5SOame3MTBRla76NQjDZg0z1FO7l9dUKi6Gy5sUl4isn21RXHBAZz6694sbNli0shjr",
+	"Tz7sbMguGz22HGqOHOdoyMxCeQwLoM9qBDiaqDEzCevBTR2TsjgsFE5Zm6dsSWeCRq4VcH41RyRM7k/2",
+	"R45ucLVjfmS+mK9jylbfUHa1dMRnj0dlQwH43JxsCB9GLBUVZpT1GIlK21sy1uCahmSSC6nSJ3bZIyim",
+	"7IpEBSvZhPSCh7U+TAERyL9a6nqQBIJRSa+C3U2SyQoulUWmurCvPSpj/Zx5NGTBLzHlVDKha0l9f6b1",
+	"y/HheZNvr6gpGTLiGSIRmI2Mz6XgaPFAQoYcH/OvcyFN8gDB86+s+dGGVswXzqaw6BI1p3fQ3SP37zyr",
+	"cmHZ+wZgN+WwL3LMXkIcXULgnEsMnMQ2CItO+0tbmK13c+Qu328+rwpN7dCYVMUnHxxUZY33rUhfpuWe",
+	"UklNbqH352981MaSHO6D28UUPIA/W/pHb3aKbMHP78ig5BQ3HxKW/z0g7aQS2RWf7ZV2JouxcCqe0dOk",
+	"A1qP6DJm/oGAoAex/iznzeZT5OsJTu6ZvukqAcs3Z2I90ZlBaobiRFh0SW6WTBavCI0YK6cYD5HipYIS",
+	"qEYV6qcS6mDYWghapRk1Va5RJL8H3J8sv+eJKouwpMUDyOk8Qcr3XBRiKU9MOblpxq03pU6Ei66bHiht",
+	"Z18pZ3dq3u1CiUh5yPnDBwvka50CpxUCTorOpvmk4VGYPJ4wPNXRtVqS29ePIHOgxYUj9JECwVptUJR1",
+	"g1ahJpqPGEe/nKMhUUco+CI+gUsmaCGcVZqkEgKUrWuqbWpRMhIdoSDBVJgRMbJ/m3cGWCIqZUqgPBLU",
+	"IgY/CZVIwzMmZjir8B6hwK6IREEr04FZhDiLKSNHKIioHH/EzzbCGYq5VD4SJN+bca61cXjFO50jFJiq",
+	"hp94qoIWSpmdhrPC+rhA7SGKeZenGh5S8SSBCe1fSPUET7sm1Ob47PQIBaauhgaqqRAVcqYoSwmqSUJQ",
+	"kKXwBFuNgnXDHQb4oA3QIeIFYGhC38xmPd8r7h0C5Nw2gLHCuvL6HlXiVBlfF413sTOvkuuzvityUUPK",
+	"XElUi6VcXRDCjis8g2+wVEhvD/2qFffjJLEFowqFuiw5P5EFTC7mAS8E5XsVF6aEcI2BthjJNVdwbyp7",
+	"7+atH/LtyC2Gvv6aV4/CYqXIMc0PS8bgqsBH2IviSD/sm4QW/TFl8HblVsZXavaznAvv6yjqMi2i9H0S",
+	"rZybzDStTPBbry9x+Z7yiMcgYmGxfqVuTriNhgMlaoj6BLNSkQjPXwK+oxCd8wqdlDF+QbtMS1EuYbxY",
+	"ANFcZBLxTl4LMUKCa3ZZtwNOzhWfg/+aXFsLtRy2szixPWwAy6IOm4XjsGEWFx2pReDAcpUAMmyczcRs",
+	"wkfB7Wca3Znfwh5WhR/gmvGzfh0X5uNnGv3DR5lA8g/7biljTb/9RYz88kWAIExooiQK8rwc6SObFeFD",
+	"WtFd4FXAsEqiuoDcR4RDwSX0xIAU3cm1Pk7nQ70VUkzmpIoq3HJ2tmyp5YQQQIQpyLWK2r2GuiZmUfOz",
+	"ZMcP72YENORryKaYApSvDiBzg2HWtqft+pIsjQoT8o8vBWYy4UKZ1GMfUZP5J4xDT6CQp3GEbCliQXDY",
+	"A7Y4h6ZSKAxREcq3YBGIh5N28oWPH4S5vVJB1fBCn6sBLZRV+4kMX5sePeNL1L+b5j/BAPevPjUaDQi7",
+	"rOzsk9W/zrkRzqp0mUI/kyZytejdVNJOBa6j+17EL6mtbFBew08ku7QDW587GC3QjWqCRFgr+agjeB/F",
+	"vCu3JvT8sWNUreMFwYKI41TLZmPWp1LR8BYyz6IPabO5F16RIfxBAlfaHVADHskn6imVmIrYlHW4q+aN",
+	"Tc8V18MGd43CBpIGvCJb29tdqnppuxHy/rZ5oh6Ra/unN1Zi23yPqEQYSRJ36j0uNWwyNf715eUZlBnX",
+	"zw3wsIFOcNjLCnpRibQ+nGv9RlHO9GY9ruZImOmnTaBIA0HHE5cRqceAQtOcKYFD1bK5XdAZhMpC8R44",
+	"MKpA/jICpGu/o5+DiujwHJT8l0o/qtGBSCUbH9gH9re/oZ/IUH5g36Hvvsso47vvSmjZslKe9FFMoTke",
+	"i5CJPM1sGObLEDPXJMWsxskkZoICRdgp5NWnAH2P9p+hHrnR4oneLhFyq5W33oLM1fYQBWc/XxTTkc2i",
+	"giM9ozTyKZRiKHWHgV1eEBYhDORGGQoycgo06oe83ycsItGWj+bEU9+ZNSfSlAMuiG7yAzsBaOzf3Gwf",
+	"3NzkZ9TD5qChIUZw+8Exvg9eyyi4Pvpg7gr9zQfPLESRG2VW8sG7C6BUBMJRJFGQV5wItmAJfyBjK0B/",
+	"IOgD+McH9ke9Xof/61/3m030Byr1M2qhPo61NEYi9OPFz+98NBCcdUFklD5K2RXT8O1QEmuRso0jRCOp",
+	"IVI0BElkx99BfyBXpt/wu/EWBBlbdIObB0/LJf2DLTfmHvoDHWcEpx9OpTGrYWYy27PqesEirYSCLevX",
+	"Lw4No1qGnZfetyvZR3+g93bR+ZxjfW70wJkT1ekJ5Z+1aO4jK3XoVQieKuLmOdBQhJi50Yr/GJnZE6x6",
+	"7unn6A/0KjUNDsrFEI/yTzxjSeUF31cHqmDrSD/MSo1saoF7v/z9kKgGcqsA1aZlqQ4+WLrbypdvLzWD",
+	"mvCMbexHxg5pR6NLqfUMtJ3RD9s9hZx1aDcVJLJdSsyLu7sA9QkdILiwPDAqHOlCfSICH1W8mA067U1H",
+	"Crv6qCvaq6BaMLM/zLup7WEC3zhQijwFeHxQaNbi1nFg2cjCPaXc65pL/Jydm7sHSYTaqRpBlVIvJPe+",
+	"PuIcfcqNfwr4PbMtkGFD2d0NZWPCXqF9D9ICqdDTAn/PgZwx+Yy5h1hoPVnfNyMNZvTBV/aKsRAe6/4S",
+	"jLRrbaBXxlIqW2in2XRNL+W2ZlIJEZpx+WivqZEmyr/NGl3uNDNCglsU6LbHU5G//Ms5SngcQ3cVfQHr",
+	"Hw6QLI7jLrnTSPOLDiX6pgtMGpreouJ2P59pFADLTRTCMzK/US0oZj1p1gjCD+7bmiTB94Hl0oW8qimd",
+	"ZAMfdQVPE4mCRqNhsq22GsgpblLfHabsiR7OLO7H01eFzbnWnkaQsJJOD6uc08hsdwwFI81AA9sjpwXN",
+	"SROwX8HFondDWdZv1BKFHO9YqiU3giMo/WIw2pDoB6YVJBoSq39aKfg40WphfbfRHJOEB4NBA8PPDS66",
+	"2/Zduf3m9OXJu4sTeAcMMyrO5elxydfzvWsijMPC22k0zVs8IQwn1Gt5e41mY8+k8PdAJ9uG63MbJ7R+",
+	"ZXt2dI3RMQMh1CPQ4uWx7ZEx0klyt9mco4XPfG12KnqPVPTa0atANcOwVN4LBvrg7ZvVVE2SrXq70PwS",
+	"XtmZ/UqpwRO8tDf7pbzZon5j9/nsN0YbkN353sE8Oyo3Oiwq4F7r93HV+/ePd/5tSTE035RU1t8/3n30",
+	"PZn2+1h/9PSxoD5muEsy0Q+MjbgroWUIlE3/eOd7CZcVOBQWqnXbXqZEqhc8Gi7WAqpUE/cg04BfplLx",
+	"vibnH3mPoVeceFV10KHmbkWZ271mZUHznWJ1cswiLOD450PnqmL0d2WTihIpuRujqJ17o6jKEulVvUON",
+	"/f6oSFBwK/e0DAuieY8I8pWT2M4cb4x2aPwzkOZL6+wZJU9U62OpxaLMrLVVQbB3/ug9sA2llyGPZwop",
+	"F2pqr0LPo5W1fy9nV3/MKBzma6EfMStXh249XZAiK4qBb8hyQ5brI0vAVTg7UElIBMoS7Vv/rIuLlvMR",
+	"5y10m7+zpXOJCcMpE6jJ3CnQ5sICW/HCdeEVhSaVUIzNuRG0gD4sNle05DMfLYyEflS2pzW1375uLG/u",
+	"z34ja9P8Z0Bvcyzjt061TOgssBIWULX6/JHtnzSGe3f6xe0eFHP990TdpEuUqfe6MqK7VBiPXy2NzSOl",
+	"Zye0CrX9TzUrT5P7OdTS0ZzZ8WN6TZhx2LkjyXVjy136RAkaymnwfWsfmQlgRW7UdhJjOnIXjoaWjDeM",
+	"NTM48+GZ4H2ieiSVpkimDUJYElD6rZ25iLPYjHwGfN36+hlsJkIY4oinInBWB2hlHM4rAkVY4TaWxOFz",
+	"n3bdsuCbQu6X5yKdl8P58SpGlUxcT7HCCc7BkCu6lU87xWzdLeSAhTK7IlzNOcwQwB2c+hPPWZrEz23r",
+	"AJXbt2C1yovxTkQBWVkSZp2mlhlFaCoO8BUJxTDRwovbjq/JlYvIxB5sTC/3xmvu6YL+tYcVwkjSfhqD",
+	"ddMi5hNp3dsufiWynmN7wAUct4hZdYVDGEKC4d61Gpor2lNWpIpsZLG6EB+LVFX2Y/VM0RYz5iKixUUW",
+	"X6aBVa3fylJhmJWMVRnl/+5yu72dg4ODZrO5u7u7m9flcfE3kH7p8bgc/tbydpu7h/XmTr25c7nTbDX1",
+	"//7bCEgL0ftIQZ+51N57ZzqjBXcqmQ0USPvzCf3NOVjRS846MTUhbd+C8vw18bzLLGnM1tiTCCPLLJAc",
+	"srCSuU3mM9RUDVorn7GViVbhM6bwxwhrscykR71F2cRIMajHYROjBZsq2MQFdG50jqD8oksEVzzk8YZ7",
+	"bLjHItzjeFxYMq56hI0iCpUXiuXcF+ElMWVX98VIxm0KBew3SbMdpLQAaB36MsTWh13IbkyF0BTkYn9q",
+	"wRdhIi1c4AIIhhBhNppLXAv0PyZ9tpKrvdG7XUl0MqXITMkxm/joONzOzs7OwlytWBbtcVhaqXJZBT97",
+	"A4FfG671p+Va92bIuDenPrsqxFVCIA8eZSULsrksR3maqSMrUPcARo7xYniTzLL6wScSXdsidn9pIvwL",
+	"KxAj+G8xwkcR0Xeeje7HSYJcIvoc5pIFbnkgrUIpmIkhWVmcyjppqKKqTQX5HMdxnnJwTSVtx8RJS1cm",
+	"EWVjIFxvbFYG/lpluEdeoOeuiGA2XaMY7DFquAchSebR9ldk2EABw30SgAfL9Pav7TefozxiHfcJwjE4",
+	"FhC5oVLJwHS3G1BJthoQoVt37nDF0U4zD3mFYNZi2Ou4kBkWm+evKGZm5TlmNmSyds7+sJ5rAMWiFllA",
+	"p53A5DblqZ2LRIdkNZPuOUKlGHpjAgRaHiT8RAdPdw/bT5/jw/2Dp3uHT3fb0dNmBzcPO3uHe7sE74WH",
+	"uPP06bOdg2fPoufPiuWwyqn5mbFy91lmrGw0m83/NvUnWx45fIqbzTapk2j/oL6/d3BYf77/7Fm9uf88",
+	"xO3282fPDyKvGtq27kheqeduxGvlewMsmP6l5Z2+Pfv5/PL43WULXeBrYuLTXRADUCGJh/8DnSo0oHGM",
+	"3v18CYWUILjGhPIufWgzY3oa6DLXxaB2hta2TD/Ao6KeNiHmp/G1Cyh/QqF/vVFCWZ7SQuxbi9zlUKAR",
+	"lZJ3jdpvXT48VYh38tjxQY8wSD+UWfkupb8yzW5KFgMwBuA4hvQszTMb6FQIAiHn7ZiMM2mzpiKTvp84",
+	"JHfJuJScB4pDemWma9mkGQAlgK8EOJtgqbggkYZS2rewjFDNnsEVGUq/4EZ1qfxbjU2M00rEmRGVOaqc",
+	"qKoJyZ8YkLESzi4kWM/SSd0GNohxL4jxA1GzseJ+VLdCX+apWtxLW0B+ZNYyKvwM2bG23xCqac4GhlqQ",
+	"ByARL/sNEpS3kKtLX1kuIG9cNBakVaj9ULkIGBeZfkcmEQ9SIcF0ZD86zmbX6WcLNQ8z/YtZ5YT1ZW3h",
+	"p69uxsFALoc3x4O2Ma++l9dG7vqUZynRgAk+6nPIMQsJUybhbEP8j2FaKmvXjpwcwzA4rvWMtXCM7TZW",
+	"YW893qJjCGWTKLBsIND0GaQs+6g4ShOjlDfNxn0kSMJB40IEhz349om0mZDjkh+sfgJjm7GDQpomVDD5",
+	"uEpuiW2v6RiebdcBzZp+H+3iV/j4dCRX1Zs/0OaF2/kjeZoK809mNGdE1CFT1pyfNG3pQy3bg/BMIqh7",
+	"x4x4K3mfWLbfwTTe2vinNv6pav9U7kg39GZqh1jiQ33MnPhgDR0Ffmr4a4Vya/nhrSHcqbruGRF9rNca",
+	"D61uiLDJCA8502oqEJQt6mN4g9Z7aVGJRcdxnAswNh4dxgAbURsy7kdmsR6BIU+FKxw0QRd+abqw3ANH",
+	"XEWThvLM3pTc/EI5U9uA915VbT3iSDuByer2xhH3l+EaVmu3rYpGOcMKUtYcKoBp0jxZHnP8Z9uJEquI",
+	"ZgusZ6IQZ5mqZXCKox6NCKLK8CLok40pM79qNXOcJdmdfLM8KVN5H5IpcUY2HOkvJ8dMYEkzmUVF5s+I",
+	"yg+mB5RoVdIWt0uwlChg5EaZHwMTykeyQsT6aYKwREFoHmig43L1ng5lkcylGBxFgkhJItQeZgUMTSLI",
+	"m9NXSHE+zhw0yygkIi3GHb4qy4vdxSzjy9vMHM/IgMiN6eWrMb1gZ23o5/h4z2aY+xQQ3Cq38xLfU7WW",
+	"zFfhKhEOeWqqytU6XBh/Emdkq4H+i6d5qUSr4GRE7t46yr/Kni2Ur7PVrf7X/jNb3op3IMSZsu5RoRQB",
+	"koSgD95lsc3cAEs3zAdvkobzNuuV9cgCRS4suFp+j+Mu3EgLu/NsxKbEmzv4r6j1ZHVIS0RfqQdNztN3",
+	"tLfuy3SW17KfN+/f3J6Pdnv+QBTUvM77Fz7atTn7ybzrKSi9aYWwfBJRVXFPtswlB+Y3PmAmU6cQXWFv",
+	"vJ0D1KcsVaR45zXQefnOwwx98EyR2A8eoizSdMLF+HWnn7nXy25JH4fN8jMthjLfKwBh/ui1k3wz9+63",
+	"mHon23K8D3Qln8BsG//Fsv6LzU0+9SYH/jTObBe2FhQ1h+0+iSieaD+4UILgvovwcxU6OjSGBEDNKyOK",
+	"C42i+7hLfHRNI8J9hNOIcj8r6+wjqWh4RcSWn1eGgAZG+jcs86BBaHkgEbUdEKB4N3UVcmOCqJIk7piY",
+	"EKokCl4aFlG/HCYkMN5Gu6YnEgWuB3uwZUIM8+dfUZlwCd1bAsRwH4rswhzl+FnX/Trri4lqbrGgN2og",
+	"mD4Npuy1bdGSNQ6laqthmwK0oHx8RTF4KGSOWVYMn0a+ebSkJPWwRIybKc0rcB1B21QogZ9pZxo6PFV2",
+	"P6gGBWeKxyVdFKGrA67n6RCsUkG2srmJfYnCvDFnXSIKZbk5y44tMO7c7BR7uT6XH13NjEZuEgj6L7z+",
+	"ROYg7CgijF94QMiV1KvZ2TPD50ggxwq6m/f1kf96/MPx5cmnt8e/fXp78ur0+NOL/7o8uQh8qBk+6On3",
+	"i5GnVBYLhxdKgY+dbl6w3Z7x+M2dS8pvgbZm3mrfbX9XlpCzplhtyrAYVpQuqZSKywTq+bahDMxagfEV",
+	"/VoodN41eAW0LC0xG8Ix9BxgpXDY0yTtkHaoRaAuItC6wpTr1kuAHA5Dw44JPJHm9PRPWT8Nh9w0simC",
+	"DJEbRRicjavv7xp4Ta76tbl3N3EDM3RhPmB6+7mU7wj821FelrvmE1Mz72tUxSr9j2eUFVQx+ACuxppL",
+	"/gOnZALcISul3x4i20r2CAVRanhygPoYTJTB7n4v8FHwNDIRaXvNqKq+QELZ16B3ueV7LW93vze/qnWW",
+	"Lb+gaa1Bs0ooYw+nWZ3BbBvNasPhZ3B4zTfuW0Vybaq/GeZ5obAwsXF66QU+WoN+YbaZtijUWtxqoEB/",
+	"FzgGCk9pIm6g4zxOzTZBeGLSHHPFLu8OrEXpTLlxsxSZhBEZ21z1zM+gcrHIrlVYPxGOSoJhLbBDBVtG",
+	"NlV5dRlI2awoE5M3J39UPm6QZzF2ON5XfT08vOp81umx2gS3bFj4bBY+wr3um5un7FuThd/rFSOcBejE",
+	"Qyd92W2Ncz/Y5FfsK4f1PaD8+N7Ot/GW/2XYiKGaFbhHllnw2LG45wQMtVAhxcWkuqjceQJxs418s6G4",
+	"2Q42wbgbhrE+hoFXDMe1ecWPzC7eYnHlzGVYuqRpo/rZD1ncwZbNVqKmPbnsE0VD/SrrkgY6VSjiRLIn",
+	"CuFOh4SZ99FVPx6aYp44Mg69RMlx7tPH4kqv+b1Luv722I/NRs+AueE7G75zf3wH6LVMrfMxH9cHpB3z",
+	"8Go9JcRhaNvFY5UyaONEN79F+0carTNoaEF+YMs2A2A24sjGfPLVsZMXGjPhNndUm7ESyzCmc5OUrZGf",
+	"2ME3HGWco1jQbHjKhqd8hapRe0WucvsZancL3qExqSc0VKkg03rWnZlHz+yTD0GTSWnKcsXVJCk/vn29",
+	"rQ53skKsn5Pu0pRa3unMIuLmMfT+/A3ET7E0jvPIONdVwoQJMqiQ0aMRBFNuVIq/DL2aMnR5Gq7F7CLy",
+	"VFPweuOdzDw/0uowpph3uUnLuP+aVO9ZTNmVtDTSTzAzBT5NzdJC0CpmEepw0SVKgpf5igxlORZYkJCL",
+	"CEmFh/LIeM1VgMzwUNXXtTlgZOBan1TkP8NmH64O5EYU2LCIcuoz70KF2VoKpFGq4ZvTw7wlgqtdrYK4",
+	"CmlrtYjOkdp1rleCFC/EwmSRxn3+mTbQBWGR+ZioITJBxVAEAX6HonWmzq5JBHNbG6ds+OWSfw2xJ8Yu",
+	"PVPugR16Le///d//87+9RdryWp7yEAldbjaTuf5AXuMLvcqNdrTRjqaz0oy5LOJsTjAVdS0brMfQYnnG",
+	"GabipZ5kBS7ieqMtZ2txK1gnmzBg9I5fvHxVP/nXD68LDd1GinAuqaFle5iimw0Tm0IF/eu40cdgGa1c",
+	"vPyQNpt7BJlGbPa+lcVvzbVUrLazYUAbBjRLltOI0x6W0KaFuloJZOhZPexhgUNFRKnF4ryS3RcxMTv0",
+	"hUkcxFmHR9OJZyQcGBr3uCeglniWPTgkSkteWZMSRVqGGEL4YOgiaLjxJRJcQTeLQrKo+Qom7R+hhMcx",
+	"wsoUueYshHqa6ABJEnIWycpsPbuAX85nVUkPEtYNkCAqFQwaFkGO3HbCuq6Gll3ohLrjNq+vyHYIS/v6",
+	"CCCf3vcS1vU+VnQqX5VD6kPMbFkD3OiTbUmUoqwrt017iU+WGf1t95/HL17u7O41Go1CQ5wv4hM0W1qa",
+	"h/5yXuCevpdB7l4yHwUGVdtK7eQGhyoeaizJeLBtUEoVqgnCIo2ZCiR5SeKOKSGP0dm7H1z2IqzjP+C8",
+	"uUDBcRiSRLXyAw8aG13526tWYpIYSl1pH6JJgyBgJVqPaetC8cS0hoFJqhRS+GFja9rQz6MpSICBszqj",
+	"jBOOJPfXG3/EIDTSH3CvmZdF0BKDKeUDf9olVaQYERZd2nv70Ww8X1KuSJSbwFre3smLprnC9w8Onz57",
+	"nrfqf03imJsCvgPctb1F+dKq3YXd/wNYgCZtTIsnqTRnobyxXn2K9jXq9ZPxroEHha6BYzAYt5FZMWSx",
+	"skcaQNPY4Ma+tFHv5kmIAtN0qe4YqoHAKkgSl9r4FWsXVLPTbRBh18NUAxgburZihgKtb9TkVoDen7/R",
+	"UnQbS3K4D639UI3DSzjWcjoK9HcteHBLK4TiGqoMxwQlWPVMTR3QHEEMJ1FDP6mle9NjhMfX0A045jxp",
+	"4/BKT5YIeg2qoi1O7ArzdFIJjaViImWhaAzCccwHRous5vSn/Uc35+O86yK/8qwSNaEtbNLjitu4hBV5",
+	"POz8kfrNbFjohoXeGwu1Bpv5+eX6tLaXptxUqQFqw9mFs1bbgtiyVIVqXias4AgZvy2xDe8SwaM0zAxQ",
+	"sjohfqMEbpTAx0zrVqhmEXpLK4OKJ0mO7nMrhVbmv53VXvXCPLh+XDcTTb2mzFI29Yrvv8vqE4lieg3F",
+	"LMxpr92cp/F2PbfCKypDdzG0U4WuCEnMFaF5fR5tlt0LxTKPE2PN9Ho3jH/D+B+N8fNkcdOfbVpet5mm",
+	"lEzvcvyrefxV/vQYzVd55DKmMR+K2+GHjp1/a12C3fpnNavJwbhpV/O1tauJiijuSMm1+L/3u26cDLcF",
+	"sR/q0arZ7lPCl+wcrwiOfnWbWyNlnLsJp0pxYY9EafznKyPzjdGBZU+mjQnSWJgXJIAQ/GrKmAu7b91I",
+	"JoDZflpzBPOrbM55aMLSg/cAF8WGGr4dauCMQFdttRQNzCVerZUF2zlmySbZUjZY9xW0zsuV8EGOIvcs",
+	"leQMMcRx3MahQVY7+sm1xbzbv1vPSqPNo+HftlMRQ2O8CWEztMtI1ELBb/VfwRde199A84MWut75DxOG",
+	"2CM36PXb45f1i9fHuweHNUlCQZSPMscy+h598BofPPQ9tKnYsiGLfmHcS/esi21MGb1xAYkVz8OG6qeR",
+	"e5xGEx+6HCZZxKQaJnnA5GUPqulTiaSCSEscCi4lEkTpW+4IRYInKEoNrRIonU2jBjpmQ7R7c4NweMX4",
+	"ICZR15iSF/NZLUTv5vzmcSv99ltFn+J8oUBGtnxtVQaQ3rltMEBuzGIojpHGJ97pmE4GbWNKifDQNzFV",
+	"IOKONG1lhs36TuggEcIKxQTbkFNbrXUkA3Gaw9LP3JVcgKmnHvMQx8s4L1HNNb/49eTF659//unT8Zs3",
+	"P//66ez89D+PL0+qKp6HgmBFilLFkg5KAEvBrwL9GqxvwwSSfvS9tJRXXXRZDnDdjjB/lYPi0hdyUe7c",
+	"Nx5Pu7PMMqMjc2a0yyjrIsNLgEZ7fGBbafYIFPqLEGcmslkP8Ce76f687soyn4gihN21uKg0tn1r/xrr",
+	"7lrVFXUljaAy386O+NBNTc8hxXKjUTwu5ppTmIW8a60V8KvDfiP/YRX2KqoJQVPCtVxcH+dG6vfFRTxS",
+	"lMwcV5Bt4Li5S77Ju+QlVOTMKfKJNAVgDOJCFz1l43mXvWW2TSJV3YglazZ4jZB3tb0L1mOfvDCrelwa",
+	"0loVIwMnudVG5LatzbX1uNeWTQ4sEElZ1l6JPBSRXwNV6GU8gAHYTnFJphvjIPnO9PIUT6RN+tyQwaOS",
+	"gQ0Xl2DgQhpfUKJpgPHBBALQr5MwFVQNAaePE/oTGb6G7pFe6/ePGnVfECyIOE5Vz31jnvoFHOr6q496",
+	"FOiSWZE6C1WmTdKJNVp4zhSwDdhu13VbqTn7YBQBvVhjt+BxsVmsjSLInfruG73KsXDhvOkRjDfWawhq",
+	"7eeD5RGi46PZ4tAMd+EkWlZb8l2Zfj8vXO9DEWlb3tdHOF8Gyui7sAVTN2J8Riju6btakTDMSG2v4iCu",
+	"rlcFHAA5fBSlAsyDg1zdA79PPsggN7ePFxrXO4+gF9QVGUpU62OpiEA46lOmv4K7cSsfDH6oXE4/jaG/",
+	"eHas0PZTDDXi6tPRc+ShTialtwY3L2VIYha1+Q3q84gUZrNfV8z3muBY9Xw4fMqIlPZAlKBhAYCFk7n7",
+	"ePf/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

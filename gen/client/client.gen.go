@@ -616,10 +616,15 @@ type JidRequest struct {
 
 // Message defines model for Message.
 type Message struct {
-	ChatJid         string     `json:"chatJid"`
-	Edited          bool       `json:"edited"`
-	FromMe          bool       `json:"fromMe"`
-	Id              string     `json:"id"`
+	ChatJid string `json:"chatJid"`
+	Edited  bool   `json:"edited"`
+	FromMe  bool   `json:"fromMe"`
+	Id      string `json:"id"`
+
+	// MimeType MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
+	//
+	// Example: image/jpeg
+	MimeType        *string    `json:"mimeType,omitempty"`
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
@@ -1632,6 +1637,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMessageMedia Download a message's media
+	//
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	//
+	// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
+	GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PinMessageWithBody Pin message
 	//
 	// Pin a message in a chat (visible at top for 24 hours by default; `duration` may be `24h`, `7d` or `30d`).
@@ -2426,6 +2438,23 @@ func (c *Client) EditMessageWithBody(ctx context.Context, id SessionId, chatId C
 // Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 func (c *Client) EditMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEditMessageRequest(c.Server, id, chatId, messageId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessageMedia Download a message's media
+//
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+//
+// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
+func (c *Client) GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageMediaRequest(c.Server, id, chatId, messageId)
 	if err != nil {
 		return nil, err
 	}
@@ -4175,6 +4204,54 @@ func NewEditMessageRequestWithBody(server string, id SessionId, chatId ChatId, m
 	return req, nil
 }
 
+// NewGetMessageMediaRequest constructs an http.Request for the GetMessageMedia method
+func NewGetMessageMediaRequest(server string, id SessionId, chatId ChatId, messageId MessageId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "chatId", chatId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/chats/%s/messages/%s/media", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPinMessageRequest calls the generic PinMessage builder with application/json body
 func NewPinMessageRequest(server string, id SessionId, chatId ChatId, messageId MessageId, params *PinMessageParams, body PinMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5819,6 +5896,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*EditMessageHTTPResponse, error)
+
+	// GetMessageMediaWithResponse Download a message's media
+	//
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
+	GetMessageMediaWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*GetMessageMediaHTTPResponse, error)
 
 	// PinMessageWithBodyWithResponse Pin message
 	//
@@ -8449,6 +8535,127 @@ func (r EditMessageHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EditMessageHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageMediaHTTPResponse200Headers the declared response headers of an HTTP 200 response for GetMessageMedia
+type GetMessageMediaHTTPResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// GetMessageMediaHTTPResponse429Headers the declared response headers of an HTTP 429 response for GetMessageMedia
+type GetMessageMediaHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type GetMessageMediaHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON501 the response for an HTTP 501 `application/json` response
+	JSON501 *NotImplemented
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMessageMediaHTTPResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMessageMediaHTTPResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON501 returns the response for an HTTP 501 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON501() *NotImplemented {
+	return r.JSON501
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMessageMediaHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageMediaHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageMediaHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageMediaHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageMediaHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11891,6 +12098,21 @@ func (c *ClientWithResponses) EditMessageWithResponse(ctx context.Context, id Se
 	return ParseEditMessageHTTPResponse(rsp)
 }
 
+// GetMessageMediaWithResponse Download a message's media
+//
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
+func (c *ClientWithResponses) GetMessageMediaWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*GetMessageMediaHTTPResponse, error) {
+	rsp, err := c.GetMessageMedia(ctx, id, chatId, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageMediaHTTPResponse(rsp)
+}
+
 // PinMessageWithBodyWithResponse Pin message
 //
 // Pin a message in a chat (visible at top for 24 hours by default; `duration` may be `24h`, `7d` or `30d`).
@@ -14857,6 +15079,139 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers EditMessageHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageMediaHTTPResponse parses an HTTP response from a GetMessageMediaWithResponse call
+func ParseGetMessageMediaHTTPResponse(rsp *http.Response) (*GetMessageMediaHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageMediaHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest NotImplemented
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON501 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMessageMediaHTTPResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMessageMediaHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -28,6 +28,7 @@ const (
 	DefaultRateQRSeconds    = 5
 	DefaultMaxBodyBytes     = 1 << 20
 	DefaultMaxImageBodySize = 16 << 20
+	DefaultMaxMediaBytes    = 64 << 20
 	DefaultShutdownTimeout  = 15 * time.Second
 	DefaultWebhookTimeout   = 10 * time.Second
 	DefaultWebhookRescue    = time.Minute
@@ -56,6 +57,11 @@ type Config struct {
 	// MaxImageBodyBytes caps the body of POST /sessions/{id}/send/image.
 	// WAGATE_MAX_IMAGE_BODY_BYTES. Defaults to 16 MiB.
 	MaxImageBodyBytes int64
+	// MaxMediaBytes is the largest media file GET
+	// /sessions/{id}/chats/{chatId}/messages/{messageId}/media downloads
+	// (413 above; the file is held in memory while it is served).
+	// WAGATE_MAX_MEDIA_BYTES. Defaults to 64 MiB.
+	MaxMediaBytes int64
 	// Sandbox turns on the simulated WhatsApp (sandbox endpoints).
 	// WAGATE_SANDBOX. Defaults to false.
 	Sandbox bool
@@ -124,6 +130,7 @@ func Default() Config {
 		},
 		MaxBodyBytes:      DefaultMaxBodyBytes,
 		MaxImageBodyBytes: DefaultMaxImageBodySize,
+		MaxMediaBytes:     DefaultMaxMediaBytes,
 		ShutdownTimeout:   DefaultShutdownTimeout,
 
 		WebhookTimeout:     DefaultWebhookTimeout,
@@ -197,6 +204,7 @@ var variables = []variable{
 	{"WAGATE_RATE_LIMIT_QR_SECONDS", "5", "minimum seconds between QR requests per session; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.QRSeconds })},
 	{"WAGATE_MAX_BODY_BYTES", "1048576", "maximum request body size in bytes (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxBodyBytes })},
 	{"WAGATE_MAX_IMAGE_BODY_BYTES", "16777216", "maximum body size of POST /sessions/{id}/send/image", int64Var(func(c *Config) *int64 { return &c.MaxImageBodyBytes })},
+	{"WAGATE_MAX_MEDIA_BYTES", "67108864", "largest media file GET .../messages/{messageId}/media downloads (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxMediaBytes })},
 	{"WAGATE_SANDBOX", "false", "enable the simulated WhatsApp and the /sandbox endpoints", boolVar(func(c *Config) *bool { return &c.Sandbox })},
 	{"WAGATE_SANDBOX_URL", "", "address of a shared simulator process (empty: in-process)", stringVar(func(c *Config) *string { return &c.SandboxURL })},
 	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on private/loopback addresses", boolVar(func(c *Config) *bool { return &c.WebhookAllowPrivate })},
@@ -293,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("WAGATE_MAX_BODY_BYTES must be positive"))
+	}
+	if c.MaxMediaBytes <= 0 {
+		errs = append(errs, errors.New("WAGATE_MAX_MEDIA_BYTES must be positive"))
 	}
 	if c.MaxImageBodyBytes < c.MaxBodyBytes {
 		errs = append(errs, errors.New("WAGATE_MAX_IMAGE_BODY_BYTES must be at least WAGATE_MAX_BODY_BYTES"))

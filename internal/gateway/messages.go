@@ -27,6 +27,8 @@ const (
 	MsgQuotedNotFound    = "Quoted message not found"
 	MsgIdempotencyBusy   = "A request with this Idempotency-Key is still being processed; retry shortly"
 	MsgIdempotencyReused = "This Idempotency-Key was already used for a different request"
+	MsgNoMedia           = "This message has no media"
+	MsgMediaGone         = "The media is no longer available on WhatsApp"
 )
 
 // Webhook event types of the message store (openapi EventType).
@@ -99,10 +101,34 @@ type Message struct {
 	Starred     bool        `json:"starred"`
 	PinnedUntil *time.Time  `json:"pinnedUntil"`
 	Reactions   []Reaction  `json:"reactions"`
+	MimeType    *string     `json:"mimeType,omitempty"` // media messages
 
 	// Not part of the API shape.
 	OriginalText *string   `json:"-"` // text before any edit
 	EditedAt     time.Time `json:"-"` // zero if never edited
+	// Media is what downloading the message's file needs (media messages
+	// stored since migration 0011; nil otherwise and once revoked).
+	Media *MediaRef `json:"-"`
+}
+
+// MediaRef locates and decrypts the file of a media message on WhatsApp's
+// media servers (the fields of WhatsApp's media messages).
+type MediaRef struct {
+	Type          MessageType // image, video, audio, document, sticker
+	DirectPath    string
+	MediaKey      []byte
+	FileSHA256    []byte
+	FileEncSHA256 []byte
+	FileLength    uint64 // 0 when unknown
+	MimeType      string
+	FileName      string // documents
+}
+
+// MessageMedia is the decrypted file of a media message.
+type MessageMedia struct {
+	Data     []byte
+	MimeType string
+	FileName string
 }
 
 // Chat is a stored chat. Deleted chats keep their row (so a new message
@@ -285,6 +311,7 @@ type SentMessage struct {
 	Timestamp time.Time // server timestamp
 	Sender    string    // own JID (phone form)
 	Chat      ChatRef
+	Media     *MediaRef // media sends: the uploaded file
 }
 
 // OutgoingText is a text message to send.
@@ -345,4 +372,8 @@ type MessagingRuntime interface {
 	// ProfilePictureURL returns the contact's picture URL, or nil when it
 	// has none or hides it.
 	ProfilePictureURL(ctx context.Context, sessionID uuid.UUID, jid string) (*string, error)
+
+	// DownloadMedia fetches and decrypts a media file from WhatsApp's media
+	// servers; CodeNotFound MsgMediaGone when WhatsApp no longer has it.
+	DownloadMedia(ctx context.Context, sessionID uuid.UUID, media MediaRef) ([]byte, error)
 }

@@ -34,6 +34,10 @@ type MessagingService interface {
 	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
 	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)
 	GetMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*Message, error)
+	// MessageMedia downloads the file of a media message: CodeNotFound
+	// MsgMessageNotFound / MsgNoMedia / MsgMediaGone, CodeTooLarge above
+	// the configured maximum, and the session errors.
+	MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*MessageMedia, error)
 
 	DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error
 	EditMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, text string) error

@@ -38,6 +38,9 @@ type Options struct {
 	HistorySyncDays int
 	// Images loads the image of a send.
 	Images ImageLoader
+	// MaxMediaBytes is the largest media file GET …/media downloads (413
+	// above). WAGATE_MAX_MEDIA_BYTES. Defaults to DefaultMaxMediaBytes.
+	MaxMediaBytes int64
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Log is the service's logger.
@@ -157,9 +160,11 @@ func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r gat
 	if err != nil {
 		return nil, err
 	}
+	mime := img.MimeType
 	m := gateway.Message{
 		ID: sent.ID, ChatJID: ref.JID, Sender: sent.Sender, FromMe: true,
 		Timestamp: sent.Timestamp, Type: gateway.TypeImage, Reactions: []gateway.Reaction{},
+		MimeType: &mime, Media: sent.Media,
 	}
 	if r.Caption != "" {
 		c := r.Caption
@@ -492,4 +497,42 @@ func (s *Service) ListMessages(ctx context.Context, sid uuid.UUID, chatID string
 func (s *Service) GetMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*gateway.Message, error) {
 	_, m, err := s.message(ctx, sid, chatID, messageID)
 	return m, err
+}
+
+// DefaultMaxMediaBytes is the default largest media download.
+const DefaultMaxMediaBytes = 64 << 20
+
+// MessageMedia downloads the file of a media message of a chat through the
+// session's WhatsApp connection.
+func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*gateway.MessageMedia, error) {
+	_, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Revoked || m.Media == nil || m.Media.DirectPath == "" {
+		return nil, gateway.E(gateway.CodeNotFound, gateway.MsgNoMedia)
+	}
+	max := s.opts.MaxMediaBytes
+	if max <= 0 {
+		max = DefaultMaxMediaBytes
+	}
+	if m.Media.FileLength > uint64(max) {
+		return nil, mediaTooLarge(max)
+	}
+	data, err := s.wa.DownloadMedia(ctx, sid, *m.Media)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max { // FileLength was unknown or wrong
+		return nil, mediaTooLarge(max)
+	}
+	out := &gateway.MessageMedia{Data: data, MimeType: m.Media.MimeType, FileName: m.Media.FileName}
+	if out.MimeType == "" && m.MimeType != nil {
+		out.MimeType = *m.MimeType
+	}
+	return out, nil
+}
+
+func mediaTooLarge(max int64) error {
+	return gateway.Errorf(gateway.CodeTooLarge, "The media is larger than this server's limit of %d bytes (WAGATE_MAX_MEDIA_BYTES)", max)
 }

@@ -51,7 +51,8 @@ func NewMessages(pool *pgxpool.Pool) *Messages {
 }
 
 const messageColumns = `chat_jid, id, sender, from_me, ts, type, text, quoted_id, edited_text, edited_at,
-	revoked, starred, pinned_until, reactions`
+	revoked, starred, pinned_until, reactions, mime_type, media_type, media_direct_path, media_key,
+	media_file_sha256, media_enc_sha256, media_length, media_file_name`
 
 type reactionJSON struct {
 	Emoji string    `json:"emoji"`
@@ -64,9 +65,26 @@ func scanMessage(row pgx.Row, canonical string) (*gateway.Message, error) {
 	var editedText *string
 	var editedAt *time.Time
 	var reactions []byte
+	var mediaType, directPath, fileName *string
+	var mediaKey, fileSHA, encSHA []byte
+	var length *int64
 	if err := row.Scan(&m.ChatJID, &m.ID, &m.Sender, &m.FromMe, &m.Timestamp, &typ, &m.OriginalText, &m.QuotedID,
-		&editedText, &editedAt, &m.Revoked, &m.Starred, &m.PinnedUntil, &reactions); err != nil {
+		&editedText, &editedAt, &m.Revoked, &m.Starred, &m.PinnedUntil, &reactions, &m.MimeType, &mediaType,
+		&directPath, &mediaKey, &fileSHA, &encSHA, &length, &fileName); err != nil {
 		return nil, err
+	}
+	if directPath != nil && mediaType != nil {
+		m.Media = &gateway.MediaRef{Type: gateway.MessageType(*mediaType), DirectPath: *directPath,
+			MediaKey: mediaKey, FileSHA256: fileSHA, FileEncSHA256: encSHA}
+		if length != nil && *length > 0 {
+			m.Media.FileLength = uint64(*length)
+		}
+		if m.MimeType != nil {
+			m.Media.MimeType = *m.MimeType
+		}
+		if fileName != nil {
+			m.Media.FileName = *fileName
+		}
 	}
 	if canonical != "" {
 		m.ChatJID = canonical
@@ -577,11 +595,17 @@ func (s *Messages) MergeChat(ctx context.Context, sid uuid.UUID, ref gateway.Cha
 const insertMessagesSQL = `
 WITH d AS (
 	SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[],
-		$7::text[], $8::text[], $9::text[])
-		AS d(chat_jid, id, sender, from_me, ts, type, text, quoted_id)
+		$7::text[], $8::text[], $9::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
+		$15::bytea[], $16::bytea[], $17::bigint[], $18::text[])
+		AS d(chat_jid, id, sender, from_me, ts, type, text, quoted_id, mime_type, media_type, media_direct_path,
+			media_key, media_file_sha256, media_enc_sha256, media_length, media_file_name)
 ), ins AS (
-	INSERT INTO messages (session_id, chat_jid, id, sender, from_me, ts, type, text, quoted_id, history)
-	SELECT $1, chat_jid, id, sender, from_me, ts, type, text, quoted_id, $10 FROM d
+	INSERT INTO messages (session_id, chat_jid, id, sender, from_me, ts, type, text, quoted_id, history,
+		mime_type, media_type, media_direct_path, media_key, media_file_sha256, media_enc_sha256, media_length,
+		media_file_name)
+	SELECT $1, chat_jid, id, sender, from_me, ts, type, text, quoted_id, $10,
+		mime_type, media_type, media_direct_path, media_key, media_file_sha256, media_enc_sha256, media_length,
+		media_file_name FROM d
 	ON CONFLICT (session_id, chat_jid, id) DO NOTHING
 	RETURNING chat_jid, id, sender, from_me, ts
 ), agg AS (
@@ -622,14 +646,36 @@ func insertMessages(ctx context.Context, tx pgx.Tx, sid uuid.UUID, b gateway.Inb
 	types := make([]string, n)
 	texts := make([]*string, n)
 	quoted := make([]*string, n)
+	mimes := make([]*string, n)
+	mediaTypes := make([]*string, n)
+	paths := make([]*string, n)
+	keys := make([][]byte, n)
+	fileSHAs := make([][]byte, n)
+	encSHAs := make([][]byte, n)
+	lengths := make([]*int64, n)
+	names := make([]*string, n)
 	for i, m := range b.Messages {
 		chats[i], ids[i], senders[i], fromMe[i], ts[i] = m.ChatJID, m.ID, m.Sender, m.FromMe, m.Timestamp
-		types[i], texts[i], quoted[i] = string(m.Type), m.Text, m.QuotedID
+		types[i], texts[i], quoted[i], mimes[i] = string(m.Type), m.Text, m.QuotedID, m.MimeType
 		if types[i] == "" {
 			types[i] = string(gateway.TypeOther)
 		}
+		if md := m.Media; md != nil && md.DirectPath != "" {
+			mt, dp := string(md.Type), md.DirectPath
+			paths[i], mediaTypes[i] = &dp, &mt
+			keys[i], fileSHAs[i], encSHAs[i] = md.MediaKey, md.FileSHA256, md.FileEncSHA256
+			if md.FileLength > 0 {
+				l := int64(md.FileLength)
+				lengths[i] = &l
+			}
+			if md.FileName != "" {
+				name := md.FileName
+				names[i] = &name
+			}
+		}
 	}
-	rows, err := tx.Query(ctx, insertMessagesSQL, sid, chats, ids, senders, fromMe, ts, types, texts, quoted, b.HistorySync)
+	rows, err := tx.Query(ctx, insertMessagesSQL, sid, chats, ids, senders, fromMe, ts, types, texts, quoted, b.HistorySync,
+		mimes, mediaTypes, paths, keys, fileSHAs, encSHAs, lengths, names)
 	if err != nil {
 		return err
 	}
@@ -755,7 +801,8 @@ func applyChange(ctx context.Context, tx pgx.Tx, sid uuid.UUID, c *gateway.Inbou
 		return messageEvent(gateway.EventMessageEdited, m, targetStub{Sender: c.Sender, Text: &text})
 
 	case gateway.ChangeRevoke:
-		m, err := updated(`UPDATE messages SET revoked = true, text = NULL, edited_text = NULL, reactions = '{}', pinned_until = NULL
+		m, err := updated(`UPDATE messages SET revoked = true, text = NULL, edited_text = NULL, reactions = '{}', pinned_until = NULL,
+				media_direct_path = NULL, media_key = NULL, media_file_sha256 = NULL, media_enc_sha256 = NULL
 			WHERE session_id = $1 AND chat_jid = ANY($2) AND id = $3 AND NOT revoked`, sid, jids, c.TargetID)
 		if err != nil {
 			return err

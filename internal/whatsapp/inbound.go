@@ -194,6 +194,7 @@ func messageContent(msg *waE2E.Message) (gateway.Message, bool) {
 	m := gateway.Message{Reactions: []gateway.Reaction{}}
 	var ci *waE2E.ContextInfo
 	var text string
+	var media mediaMessage
 	switch {
 	case msg.GetConversation() != "":
 		m.Type, text = gateway.TypeText, msg.GetConversation()
@@ -202,17 +203,17 @@ func messageContent(msg *waE2E.Message) (gateway.Message, bool) {
 		m.Type, text, ci = gateway.TypeText, e.GetText(), e.GetContextInfo()
 	case msg.GetImageMessage() != nil:
 		e := msg.GetImageMessage()
-		m.Type, text, ci = gateway.TypeImage, e.GetCaption(), e.GetContextInfo()
+		m.Type, text, ci, media = gateway.TypeImage, e.GetCaption(), e.GetContextInfo(), e
 	case msg.GetVideoMessage() != nil:
 		e := msg.GetVideoMessage()
-		m.Type, text, ci = gateway.TypeVideo, e.GetCaption(), e.GetContextInfo()
+		m.Type, text, ci, media = gateway.TypeVideo, e.GetCaption(), e.GetContextInfo(), e
 	case msg.GetAudioMessage() != nil:
-		m.Type, ci = gateway.TypeAudio, msg.GetAudioMessage().GetContextInfo()
+		m.Type, ci, media = gateway.TypeAudio, msg.GetAudioMessage().GetContextInfo(), msg.GetAudioMessage()
 	case msg.GetDocumentMessage() != nil:
 		e := msg.GetDocumentMessage()
-		m.Type, text, ci = gateway.TypeDocument, e.GetCaption(), e.GetContextInfo()
+		m.Type, text, ci, media = gateway.TypeDocument, e.GetCaption(), e.GetContextInfo(), e
 	case msg.GetStickerMessage() != nil:
-		m.Type, ci = gateway.TypeSticker, msg.GetStickerMessage().GetContextInfo()
+		m.Type, ci, media = gateway.TypeSticker, msg.GetStickerMessage().GetContextInfo(), msg.GetStickerMessage()
 	case msg.GetLocationMessage() != nil:
 		e := msg.GetLocationMessage()
 		m.Type, text, ci = gateway.TypeLocation, e.GetName(), e.GetContextInfo()
@@ -246,6 +247,12 @@ func messageContent(msg *waE2E.Message) (gateway.Message, bool) {
 	}
 	if id := ci.GetStanzaID(); id != "" {
 		m.QuotedID = &id
+	}
+	if media != nil {
+		m.Media = mediaRefOf(m.Type, media)
+		if mt := media.GetMimetype(); mt != "" {
+			m.MimeType = &mt
+		}
 	}
 	return m, true
 }

@@ -207,5 +207,9 @@ func (m *Manager) SendImage(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
+	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat,
+		Media: &gateway.MediaRef{
+			Type: gateway.TypeImage, DirectPath: up.DirectPath, MediaKey: up.MediaKey, FileSHA256: up.FileSHA256,
+			FileEncSHA256: up.FileEncSHA256, FileLength: up.FileLength, MimeType: o.MimeType,
+		}}, nil
 }

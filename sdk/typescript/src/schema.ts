@@ -592,6 +592,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/chats/{chatId}/messages/{messageId}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a message's media
+         * @description Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+         */
+        get: operations["getMessageMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/chats/{chatId}/messages/{messageId}/pin": {
         parameters: {
             query?: never;
@@ -1399,6 +1435,11 @@ export interface components {
             /** Format: date-time */
             pinnedUntil?: string | null;
             reactions: components["schemas"]["Reaction"][];
+            /**
+             * @description MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
+             * @example image/jpeg
+             */
+            mimeType?: string | null;
         };
         MessageListResponse: {
             /**
@@ -3058,6 +3099,54 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMessageMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The decrypted file */
+            200: {
+                headers: {
+                    /** @description `inline` for images, video and audio, `attachment` for anything else, with `filename`: the document's file name, or the message id with an extension for the type */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             501: components["responses"]["NotImplemented"];
