@@ -96,6 +96,7 @@ type Main struct {
 
 	whatsappParts
 	webhookParts
+	authParts
 	// stopRetention ends the periodic message retention pass.
 	stopRetention context.CancelFunc
 }
@@ -150,8 +151,10 @@ func (m *Main) Start(ctx context.Context) error {
 	c := m.Config
 	mx := metrics.New()
 	mx.SetSessionCounter(m.Store)
+	keys, sessions, status := m.startAuthCache(ctx)
+	m.observePool(mx)
 	msgs := m.newMessaging(mx)
-	sb, err := m.startWhatsApp(ctx, msgs)
+	sb, err := m.startWhatsApp(ctx, msgs, status)
 	if err != nil {
 		return err
 	}
@@ -166,8 +169,8 @@ func (m *Main) Start(ctx context.Context) error {
 		},
 		Messaging:    msgs,
 		Logger:       m.Logger,
-		Sessions:     m.Store,
-		Keys:         m.Store,
+		Sessions:     sessions,
+		Keys:         keys,
 		Runtime:      m.WA,
 		Ready:        m.Store,
 		AdminKeyHash: hash,
@@ -215,6 +218,7 @@ func (m *Main) Close() {
 	}
 	m.closeWhatsApp()
 	m.stopWebhooks()
+	m.closeAuthCache()
 	if m.Pool != nil {
 		m.Pool.Close()
 		m.Pool = nil

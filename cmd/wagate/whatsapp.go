@@ -53,11 +53,11 @@ func sandboxFlag(args []string, getenv func(string) string) ([]string, func(stri
 // The simulator's root key is installed here, in cmd, and only in sandbox
 // mode: internal/whatsapp never imports internal/wasim, it only checks that
 // its TrustSimulator option and the process-wide root key agree.
-func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink) (gateway.Sandbox, error) {
+func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink, status gateway.SessionStatusStore) (gateway.Sandbox, error) {
 	c := m.Config
 	opts := whatsapp.Options{
 		Pool:          m.Pool,
-		Status:        m.Store,
+		Status:        status,
 		Devices:       postgres.NewDeviceStore(m.Pool),
 		Inbound:       inbound,
 		Logger:        m.Logger,

@@ -33,6 +33,9 @@ const (
 	DefaultWebhookTimeout   = 10 * time.Second
 	DefaultWebhookRescue    = time.Minute
 	DefaultEventRetention   = 30 * 24 * time.Hour
+	DefaultAuthCacheTTL     = 30 * time.Second
+	DefaultAuthMissLookups  = 100
+	DefaultAuthNegativeSize = 10000
 )
 
 // Config is wagate's whole configuration.
@@ -100,6 +103,19 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown. WAGATE_SHUTDOWN_TIMEOUT.
 	// Defaults to 15s.
 	ShutdownTimeout time.Duration
+	// AuthCacheTTL is how long an API key or session is answered from
+	// memory before it is read again; changes on any node reach the cache
+	// at once through LISTEN/NOTIFY, so this is only the safety net. 0
+	// turns the cache off (two queries per authenticated request).
+	// WAGATE_AUTH_CACHE_TTL. Defaults to 30s.
+	AuthCacheTTL time.Duration
+	// AuthMissLookups bounds the database lookups per second of API keys
+	// that are neither cached nor remembered as unknown (beyond it such a
+	// request gets 429). WAGATE_AUTH_MISS_LOOKUPS. Defaults to 100.
+	AuthMissLookups int
+	// AuthNegativeSize is how many unknown API keys (hashes) each node
+	// remembers. WAGATE_AUTH_NEGATIVE_CACHE_SIZE. Defaults to 10000.
+	AuthNegativeSize int
 }
 
 // RateLimits are the server-wide default limits. Managed API keys may carry
@@ -132,6 +148,9 @@ func Default() Config {
 		MaxImageBodyBytes: DefaultMaxImageBodySize,
 		MaxMediaBytes:     DefaultMaxMediaBytes,
 		ShutdownTimeout:   DefaultShutdownTimeout,
+		AuthCacheTTL:      DefaultAuthCacheTTL,
+		AuthMissLookups:   DefaultAuthMissLookups,
+		AuthNegativeSize:  DefaultAuthNegativeSize,
 
 		WebhookTimeout:     DefaultWebhookTimeout,
 		WebhookRescueAfter: DefaultWebhookRescue,
@@ -237,6 +256,9 @@ var variables = []variable{
 		c.ShutdownTimeout = d
 		return nil
 	}},
+	{"WAGATE_AUTH_CACHE_TTL", "30s", "how long API keys and sessions are answered from memory before being read again (changes reach every node at once through LISTEN/NOTIFY); 0 = no cache", durationVar(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
+	{"WAGATE_AUTH_MISS_LOOKUPS", "100", "database lookups per second of API keys neither cached nor known to be unknown (429 beyond)", intVar(func(c *Config) *int { return &c.AuthMissLookups })},
+	{"WAGATE_AUTH_NEGATIVE_CACHE_SIZE", "10000", "how many unknown API keys each node remembers", intVar(func(c *Config) *int { return &c.AuthNegativeSize })},
 }
 
 // Load builds a Config from defaults, then the environment (getenv), then
@@ -318,6 +340,15 @@ func (c *Config) Validate() error {
 	}
 	if c.HistorySyncDays < 0 {
 		errs = append(errs, errors.New("WAGATE_HISTORY_SYNC_DAYS must be 0 (all) or positive"))
+	}
+	if c.AuthCacheTTL < 0 {
+		errs = append(errs, errors.New("WAGATE_AUTH_CACHE_TTL must be 0 (off) or positive"))
+	}
+	if c.AuthMissLookups <= 0 {
+		errs = append(errs, errors.New("WAGATE_AUTH_MISS_LOOKUPS must be positive"))
+	}
+	if c.AuthNegativeSize <= 0 {
+		errs = append(errs, errors.New("WAGATE_AUTH_NEGATIVE_CACHE_SIZE must be positive"))
 	}
 	return errors.Join(errs...)
 }

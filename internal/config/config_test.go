@@ -62,6 +62,23 @@ func TestLoadWebhookSettings(t *testing.T) {
 	}
 }
 
+func TestLoadAuthCacheSettings(t *testing.T) {
+	t.Parallel()
+	c, _, err := config.Load(env(nil), nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthCacheTTL != 30*time.Second || c.AuthMissLookups != 100 || c.AuthNegativeSize != 10000 {
+		t.Errorf("auth cache defaults: ttl %s, miss lookups %d, negative size %d", c.AuthCacheTTL, c.AuthMissLookups, c.AuthNegativeSize)
+	}
+	c, _, err = config.Load(env(map[string]string{
+		"WAGATE_AUTH_CACHE_TTL": "0", "WAGATE_AUTH_MISS_LOOKUPS": "7", "WAGATE_AUTH_NEGATIVE_CACHE_SIZE": "9",
+	}), nil, &bytes.Buffer{})
+	if err != nil || c.AuthCacheTTL != 0 || c.AuthMissLookups != 7 || c.AuthNegativeSize != 9 {
+		t.Errorf("auth cache settings: %s %d %d (%v)", c.AuthCacheTTL, c.AuthMissLookups, c.AuthNegativeSize, err)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
@@ -76,6 +93,9 @@ func TestLoadErrors(t *testing.T) {
 		"WebhookTimeout": {map[string]string{"WAGATE_WEBHOOK_TIMEOUT": "soon"}, `WAGATE_WEBHOOK_TIMEOUT="soon": not a duration`},
 		"RescueTooSoon":  {map[string]string{"WAGATE_WEBHOOK_TIMEOUT": "5s", "WAGATE_WEBHOOK_RESCUE_AFTER": "14s"}, "WAGATE_WEBHOOK_RESCUE_AFTER must be at least WAGATE_WEBHOOK_TIMEOUT + 10s (15s)"},
 		"EventRetention": {map[string]string{"WAGATE_EVENT_RETENTION": "-1d"}, `WAGATE_EVENT_RETENTION="-1d": not a duration`},
+		"AuthCacheTTL":   {map[string]string{"WAGATE_AUTH_CACHE_TTL": "-1s"}, "WAGATE_AUTH_CACHE_TTL must be 0 (off) or positive"},
+		"AuthMiss":       {map[string]string{"WAGATE_AUTH_MISS_LOOKUPS": "0"}, "WAGATE_AUTH_MISS_LOOKUPS must be positive"},
+		"AuthNegative":   {map[string]string{"WAGATE_AUTH_NEGATIVE_CACHE_SIZE": "0"}, "WAGATE_AUTH_NEGATIVE_CACHE_SIZE must be positive"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := config.Load(env(tc.env), nil, &bytes.Buffer{})
@@ -95,7 +115,8 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	for _, v := range []string{"WAGATE_ADDR", "DATABASE_URL", "WAGATE_ADMIN_KEY", "WAGATE_LOG_LEVEL", "WAGATE_RATE_LIMIT_GENERAL",
 		"WAGATE_RATE_LIMIT_MESSAGES", "WAGATE_RATE_LIMIT_SESSIONS", "WAGATE_RATE_LIMIT_QR_SECONDS", "WAGATE_MAX_BODY_BYTES",
-		"WAGATE_SANDBOX", "WAGATE_SANDBOX_URL", "WAGATE_WEBHOOK_ALLOW_PRIVATE", "WAGATE_WS_COMPRESSION"} {
+		"WAGATE_SANDBOX", "WAGATE_SANDBOX_URL", "WAGATE_WEBHOOK_ALLOW_PRIVATE", "WAGATE_WS_COMPRESSION",
+		"WAGATE_AUTH_CACHE_TTL", "WAGATE_AUTH_MISS_LOOKUPS", "WAGATE_AUTH_NEGATIVE_CACHE_SIZE"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %s", v)
 		}

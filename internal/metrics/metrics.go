@@ -79,6 +79,7 @@ type Metrics struct {
 	httpDuration      *prometheus.HistogramVec
 	httpInFlight      prometheus.Gauge
 	sessions          *sessionCollector
+	pool              *poolCollector
 	notFoundPaths     sync.Map // route path -> only a RouteNotFound route (bool)
 }
 
@@ -113,6 +114,7 @@ func New() *Metrics {
 			Help: "HTTP requests being served.",
 		}),
 		sessions: newSessionCollector(),
+		pool:     newPoolCollector(),
 	}
 	for _, d := range []string{"in", "out"} {
 		m.messages.WithLabelValues(d)
@@ -123,7 +125,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		m.messages, m.webhookDeliveries, m.webhookDuration,
 		m.httpRequests, m.httpDuration, m.httpInFlight,
-		m.sessions,
+		m.sessions, m.pool,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
