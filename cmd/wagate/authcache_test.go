@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wagate-dev/wagate/internal/postgres"
 	"github.com/wagate-dev/wagate/internal/testkit"
 )
 
@@ -139,5 +140,50 @@ func TestAuthChangesReachOtherNodeWithinOneSecond(t *testing.T) {
 	}
 	if pa.exited() || pb.exited() {
 		t.Fatal("a node exited")
+	}
+}
+
+// TestPoolMaxConnsAndWarmReadsWithoutQueries: DATABASE_URL with
+// pool_max_conns=16 starts and the pool has 16 connections (issue 11's
+// acceptance); warm authenticated reads send no query (only background
+// work such as the webhook workers' polling does).
+func TestPoolMaxConnsAndWarmReadsWithoutQueries(t *testing.T) {
+	dbURL := testkit.NewDatabaseURL(t)
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	adminKey := "wamk_" + strings.Repeat("ef", 24)
+	m, _ := start(t, dbURL+sep+"pool_max_conns=16", adminKey)
+	if got := m.Pool.Config().MaxConns; got != 16 {
+		t.Fatalf("MaxConns = %d, want 16", got)
+	}
+	base := "http://" + m.Addr.String()
+	if got := metricValue(t, base, "wagate_db_pool_max_conns"); got != 16 {
+		t.Errorf("wagate_db_pool_max_conns = %v, want 16", got)
+	}
+	var created struct {
+		Session struct {
+			Id string `json:"id"`
+		} `json:"session"`
+		ApiKey string `json:"apiKey"`
+	}
+	(&apiClient{t: t, base: base, key: adminKey}).do(http.MethodPost, "/sessions/create",
+		map[string]any{"name": "warm"}, http.StatusCreated, &created)
+	path := "/sessions/" + created.Session.Id + "/status"
+	if got := statusOf(t, base, path, created.ApiKey); got != http.StatusOK { // warms the cache
+		t.Fatalf("status: %d", got)
+	}
+	const n = 80 // under the default 100 requests per minute per key
+	before := postgres.QueryCount(m.Pool)
+	for range n {
+		if got := statusOf(t, base, path, created.ApiKey); got != http.StatusOK {
+			t.Fatalf("status: %d", got)
+		}
+	}
+	queries := postgres.QueryCount(m.Pool) - before
+	t.Logf("%d warm authenticated reads: %d queries on the pool (background work included)", n, queries)
+	if queries >= n/4 {
+		t.Errorf("%d warm reads sent %d queries; without the cache they send 2 each", n, queries)
 	}
 }

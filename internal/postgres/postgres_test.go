@@ -198,3 +198,179 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenHonoursPoolParams: pool_* parameters configure the pool and never
+// reach the server (which refused them with FATAL when the creation step
+// sent them), also when the database does not exist yet.
+func TestOpenHonoursPoolParams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := "wagate_test_pool_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	url, err := postgres.WithDatabase(testkit.ServerURL(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, testkit.ServerURL())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	pool, err := postgres.Open(ctx, url+sep+"pool_max_conns=16&pool_min_conns=2&pool_max_conn_idle_time=5m&pool_health_check_period=30s", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 16 {
+		t.Errorf("MaxConns = %d, want 16", got)
+	}
+	if got := pool.Stat().MaxConns(); got != 16 {
+		t.Errorf("Stat().MaxConns() = %d, want 16", got)
+	}
+	if c := pool.Config(); c.MinConns != 2 || c.MaxConnIdleTime.Minutes() != 5 || c.HealthCheckPeriod.Seconds() != 30 {
+		t.Errorf("pool config: min %d, idle %s, health %s", c.MinConns, c.MaxConnIdleTime, c.HealthCheckPeriod)
+	}
+	before := postgres.QueryCount(pool)
+	for range 3 {
+		if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := postgres.QueryCount(pool) - before; got != 3 {
+		t.Errorf("query counter counted %d of 3 queries", got)
+	}
+
+	// Without pool_max_conns: the documented default.
+	def, err := postgres.Open(ctx, url, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer def.Close()
+	if got := def.Config().MaxConns; got != postgres.DefaultMaxConns {
+		t.Errorf("default MaxConns = %d, want %d", got, postgres.DefaultMaxConns)
+	}
+}
+
+func TestStripPoolParams(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"postgres://u@h:5432/db?sslmode=disable&pool_max_conns=16": "postgres://u@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?pool_max_conns=16&pool_min_conns=1":     "postgres://u@h/db",
+		"postgres://u@h/db?sslmode=disable":                        "postgres://u@h/db?sslmode=disable",
+		"host=h dbname=db pool_max_conns=16 sslmode=disable":       "host=h dbname=db sslmode=disable",
+	} {
+		if got := postgres.StripPoolParams(in); got != want {
+			t.Errorf("StripPoolParams(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+type recordingSink struct {
+	mu      sync.Mutex
+	changes []gateway.AuthChange
+	ups     int
+	changed chan struct{}
+}
+
+func (r *recordingSink) AuthChanged(c gateway.AuthChange) {
+	r.mu.Lock()
+	r.changes = append(r.changes, c)
+	r.mu.Unlock()
+	r.changed <- struct{}{}
+}
+
+func (r *recordingSink) AuthFeedUp() {
+	r.mu.Lock()
+	r.ups++
+	r.mu.Unlock()
+	r.changed <- struct{}{}
+}
+
+func (r *recordingSink) AuthFeedDown() {}
+
+// TestAuthChangesAreNotified: the triggers of migration 0045 announce key
+// and session changes at commit, and ListenAuthChanges delivers them.
+func TestAuthChangesAreNotified(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testkit.NewDB(t)
+	store := postgres.NewStore(pool)
+	sink := &recordingSink{changed: make(chan struct{}, 100)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		postgres.ListenAuthChanges(ctx, pool, sink, zerolog.Nop())
+	}()
+	defer func() { cancel(); <-done }()
+	<-sink.changed // up
+	seen := 0
+	next := func() gateway.AuthChange {
+		t.Helper()
+		<-sink.changed
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		seen++
+		return sink.changes[seen-1]
+	}
+
+	k, err := store.CreateAPIKey(ctx, gateway.APIKey{Name: "n"}, gateway.HashKey("wamk_notify"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Kind != gateway.AuthKeyCreated {
+		t.Fatalf("create key: %+v", c)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE api_keys SET rate_limit_general = 5 WHERE id = $1`, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Kind != gateway.AuthKeyChanged || c.KeyID != k.ID {
+		t.Fatalf("limits changed: %+v", c)
+	}
+	s, err := store.CreateSession(ctx, gateway.NewSession{Name: "notify", KeyHash: gateway.HashKey("wask_notify")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Kind != gateway.AuthKeyCreated {
+		t.Fatalf("create session: %+v", c)
+	}
+	if err := store.UpdateStatus(ctx, s.ID, gateway.StatusUpdate{State: gateway.StateConnected}); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Kind != gateway.AuthSessionChanged || c.SessionID != s.ID {
+		t.Fatalf("status: %+v", c)
+	}
+	// A rolled-back change is never announced.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1`, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteSession(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := map[gateway.AuthChange]bool{next(): true, next(): true}
+	if !got[gateway.AuthChange{Kind: gateway.AuthSessionDeleted, SessionID: s.ID}] || !got[gateway.AuthChange{Kind: gateway.AuthSessionKeyChanged, SessionID: s.ID}] {
+		t.Fatalf("delete session (the rolled-back revocation must not appear): %+v", got)
+	}
+	if err := store.RevokeAPIKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Kind != gateway.AuthKeyChanged || c.KeyID != k.ID {
+		t.Fatalf("revoke: %+v", c)
+	}
+}
