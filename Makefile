@@ -43,6 +43,10 @@ run: db ## Start PostgreSQL if needed, create and migrate the database, serve on
 test: db ## Run every test with the race detector against the local PostgreSQL
 	$(GO_TEST) ./...
 
+.PHONY: bench-http
+bench-http: db build ## HTTP benchmark of the real binary in sandbox mode (vegeta), with a bare net/http ceiling; BENCH_ARGS=-duration=10s ...
+	go run -tags benchhttp ./cmd/benchhttp -bin bin/wagate $(BENCH_ARGS)
+
 .PHONY: lint
 lint: ## gofmt check and go vet
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

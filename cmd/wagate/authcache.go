@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/wagate-dev/wagate/internal/authcache"
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -70,4 +75,29 @@ func (m *Main) observePool(mx *metrics.Metrics) {
 			}
 		})
 	}
+}
+
+// startPprof serves net/http/pprof on WAGATE_PPROF_ADDR until ctx ends.
+func (m *Main) startPprof(ctx context.Context) error {
+	if m.Config.PprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("listen on WAGATE_PPROF_ADDR %s: %w", m.Config.PprofAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	m.Logger.Warn().Str("addr", ln.Addr().String()).Msg("serving pprof profiles")
+	return nil
 }

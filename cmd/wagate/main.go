@@ -151,6 +151,9 @@ func (m *Main) Start(ctx context.Context) error {
 	c := m.Config
 	mx := metrics.New()
 	mx.SetSessionCounter(m.Store)
+	if err := m.startPprof(ctx); err != nil {
+		return err
+	}
 	keys, sessions, status := m.startAuthCache(ctx)
 	m.observePool(mx)
 	msgs := m.newMessaging(mx)

@@ -113,6 +113,9 @@ type Config struct {
 	// that are neither cached nor remembered as unknown (beyond it such a
 	// request gets 429). WAGATE_AUTH_MISS_LOOKUPS. Defaults to 100.
 	AuthMissLookups int
+	// PprofAddr, when set, serves net/http/pprof on this address (keep it
+	// on loopback). WAGATE_PPROF_ADDR. Defaults to empty (off).
+	PprofAddr string
 	// AuthNegativeSize is how many unknown API keys (hashes) each node
 	// remembers. WAGATE_AUTH_NEGATIVE_CACHE_SIZE. Defaults to 10000.
 	AuthNegativeSize int
@@ -258,6 +261,7 @@ var variables = []variable{
 	}},
 	{"WAGATE_AUTH_CACHE_TTL", "30s", "how long API keys and sessions are answered from memory before being read again (changes reach every node at once through LISTEN/NOTIFY); 0 = no cache", durationVar(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
 	{"WAGATE_AUTH_MISS_LOOKUPS", "100", "database lookups per second of API keys neither cached nor known to be unknown (429 beyond)", intVar(func(c *Config) *int { return &c.AuthMissLookups })},
+	{"WAGATE_PPROF_ADDR", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (empty: off)", stringVar(func(c *Config) *string { return &c.PprofAddr })},
 	{"WAGATE_AUTH_NEGATIVE_CACHE_SIZE", "10000", "how many unknown API keys each node remembers", intVar(func(c *Config) *int { return &c.AuthNegativeSize })},
 }
 
