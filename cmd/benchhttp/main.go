@@ -18,10 +18,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -194,7 +194,7 @@ func queries(base string) (float64, error) {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, errors.New("no wagate_db_queries_total on /metrics")
+	return math.NaN(), nil // a wagate from before the query counter
 }
 
 type session struct {
@@ -432,7 +432,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
-		if isBare {
+		if isBare || math.IsNaN(q0) {
 			row = append(row, "–")
 		} else {
 			// q1 includes the query of the first scrape; background work
