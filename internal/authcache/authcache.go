@@ -351,6 +351,9 @@ func (c *Cache) AuthChanged(ch gateway.AuthChange) {
 	default:
 		c.flushLocked()
 	}
+	if len(c.sessInval) > c.opts.MaxEntries {
+		c.flushLocked()
+	}
 }
 
 // dropPrincipal forgets hash; c.mu held.
