@@ -278,6 +278,7 @@ type recordingSink struct {
 	mu      sync.Mutex
 	changes []gateway.AuthChange
 	ups     int
+	downs   int
 	changed chan struct{}
 }
 
@@ -295,7 +296,11 @@ func (r *recordingSink) AuthFeedUp() {
 	r.changed <- struct{}{}
 }
 
-func (r *recordingSink) AuthFeedDown() {}
+func (r *recordingSink) AuthFeedDown() {
+	r.mu.Lock()
+	r.downs++
+	r.mu.Unlock()
+}
 
 // TestAuthChangesAreNotified: the triggers of migration 0045 announce key
 // and session changes at commit, and ListenAuthChanges delivers them.
@@ -372,5 +377,46 @@ func TestAuthChangesAreNotified(t *testing.T) {
 	}
 	if c := next(); c.Kind != gateway.AuthKeyChanged || c.KeyID != k.ID {
 		t.Fatalf("revoke: %+v", c)
+	}
+}
+
+// TestAuthFeedReconnects: when the listening connection is killed the sink
+// is told (down), the listener reconnects and the sink is told again (up:
+// drop everything), and changes are delivered again.
+func TestAuthFeedReconnects(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testkit.NewDB(t)
+	sink := &recordingSink{changed: make(chan struct{}, 100)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		postgres.ListenAuthChanges(ctx, pool, sink, zerolog.Nop())
+	}()
+	defer func() { cancel(); <-done }()
+	<-sink.changed // up
+	var killed int
+	err := pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+postgres.AuthChannel+`' AND pid <> pg_backend_pid()`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminated %d listening connections (%v), want 1", killed, err)
+	}
+	<-sink.changed // up again
+	sink.mu.Lock()
+	ups, downs := sink.ups, sink.downs
+	sink.mu.Unlock()
+	if ups != 2 || downs != 1 {
+		t.Fatalf("ups %d, downs %d; want 2 and 1", ups, downs)
+	}
+	store := postgres.NewStore(pool)
+	if _, err := store.CreateAPIKey(ctx, gateway.APIKey{Name: "after"}, gateway.HashKey("wamk_after_reconnect")); err != nil {
+		t.Fatal(err)
+	}
+	<-sink.changed
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if last := sink.changes[len(sink.changes)-1]; last.Kind != gateway.AuthKeyCreated {
+		t.Fatalf("after reconnect: %+v", last)
 	}
 }
