@@ -1154,9 +1154,6 @@ type InternalError = ErrorResponse
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
 
-// NotImplemented defines model for NotImplemented.
-type NotImplemented = ErrorResponse
-
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
@@ -2976,8 +2973,6 @@ type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
 
-type NotImplementedJSONResponse ErrorResponse
-
 type PayloadTooLargeJSONResponse ErrorResponse
 
 type ServiceUnavailableJSONResponse ErrorResponse
@@ -3522,20 +3517,6 @@ func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.Respons
 	return err
 }
 
-type GetMetrics501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMetrics501JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetReadinessRequestObject struct {
 }
 
@@ -3689,20 +3670,6 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 	return err
 }
 
-type SandboxContactMessages501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxContactMessages501JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxHistoryRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxHistoryJSONRequestBody
@@ -3846,20 +3813,6 @@ func (response SandboxHistory500JSONResponse) VisitSandboxHistoryResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SandboxHistory501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxHistory501JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4011,20 +3964,6 @@ func (response SandboxInbound500JSONResponse) VisitSandboxInboundResponse(w http
 	return err
 }
 
-type SandboxInbound501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxInbound501JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxLinkRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxLinkJSONRequestBody
@@ -4172,20 +4111,6 @@ func (response SandboxLink500JSONResponse) VisitSandboxLinkResponse(w http.Respo
 	return err
 }
 
-type SandboxLink501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxLink501JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SandboxLink503JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
@@ -4328,20 +4253,6 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SandboxPhoneView501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxPhoneView501JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4936,20 +4847,6 @@ func (response ListChats500JSONResponse) VisitListChatsResponse(w http.ResponseW
 	return err
 }
 
-type ListChats501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListChats501JSONResponse) VisitListChatsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type BatchChatsRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params BatchChatsParams
@@ -5094,20 +4991,6 @@ func (response BatchChats500JSONResponse) VisitBatchChatsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BatchChats501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response BatchChats501JSONResponse) VisitBatchChatsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5260,20 +5143,6 @@ func (response DeleteChat500JSONResponse) VisitDeleteChatResponse(w http.Respons
 	return err
 }
 
-type DeleteChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteChat501JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteChat503JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
@@ -5422,20 +5291,6 @@ func (response ArchiveChat500JSONResponse) VisitArchiveChatResponse(w http.Respo
 	return err
 }
 
-type ArchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ArchiveChat501JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ArchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ArchiveChat503JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
@@ -5566,20 +5421,6 @@ func (response ListMessages500JSONResponse) VisitListMessagesResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListMessages501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListMessages501JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5733,20 +5574,6 @@ func (response DeleteMessage500JSONResponse) VisitDeleteMessageResponse(w http.R
 	return err
 }
 
-type DeleteMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteMessage501JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteMessage503JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
@@ -5877,20 +5704,6 @@ func (response GetMessage500JSONResponse) VisitGetMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMessage501JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6055,20 +5868,6 @@ func (response EditMessage500JSONResponse) VisitEditMessageResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EditMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response EditMessage501JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6250,20 +6049,6 @@ func (response GetMessageMedia500JSONResponse) VisitGetMessageMediaResponse(w ht
 	return err
 }
 
-type GetMessageMedia501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMessageMedia501JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetMessageMedia503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response GetMessageMedia503JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
@@ -6424,20 +6209,6 @@ func (response PinMessage500JSONResponse) VisitPinMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PinMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response PinMessage501JSONResponse) VisitPinMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6606,20 +6377,6 @@ func (response StarMessage500JSONResponse) VisitStarMessageResponse(w http.Respo
 	return err
 }
 
-type StarMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StarMessage501JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type StarMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StarMessage503JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
@@ -6765,20 +6522,6 @@ func (response UnpinMessage500JSONResponse) VisitUnpinMessageResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UnpinMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnpinMessage501JSONResponse) VisitUnpinMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6931,20 +6674,6 @@ func (response UnarchiveChat500JSONResponse) VisitUnarchiveChatResponse(w http.R
 	return err
 }
 
-type UnarchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnarchiveChat501JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UnarchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnarchiveChat503JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
@@ -7089,20 +6818,6 @@ func (response MarkChatUnread500JSONResponse) VisitMarkChatUnreadResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MarkChatUnread501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response MarkChatUnread501JSONResponse) VisitMarkChatUnreadResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7268,20 +6983,6 @@ func (response BlockContact500JSONResponse) VisitBlockContactResponse(w http.Res
 	return err
 }
 
-type BlockContact501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response BlockContact501JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type BlockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response BlockContact503JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
@@ -7443,20 +7144,6 @@ func (response UnblockContact500JSONResponse) VisitUnblockContactResponse(w http
 	return err
 }
 
-type UnblockContact501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnblockContact501JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UnblockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnblockContact503JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
@@ -7604,20 +7291,6 @@ func (response GetProfilePicture500JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
-type GetProfilePicture501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetProfilePicture501JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetProfilePicture503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
@@ -7760,20 +7433,6 @@ func (response LogoutSession500JSONResponse) VisitLogoutSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type LogoutSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response LogoutSession501JSONResponse) VisitLogoutSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7941,20 +7600,6 @@ func (response ReactToMessage500JSONResponse) VisitReactToMessageResponse(w http
 	return err
 }
 
-type ReactToMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ReactToMessage501JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ReactToMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ReactToMessage503JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
@@ -8112,20 +7757,6 @@ func (response RequestPairCode500JSONResponse) VisitRequestPairCodeResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RequestPairCode501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RequestPairCode501JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8297,20 +7928,6 @@ func (response GetSessionQR500JSONResponse) VisitGetSessionQRResponse(w http.Res
 	return err
 }
 
-type GetSessionQR501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetSessionQR501JSONResponse) VisitGetSessionQRResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RestartSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -8439,20 +8056,6 @@ func (response RestartSession500JSONResponse) VisitRestartSessionResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RestartSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RestartSession501JSONResponse) VisitRestartSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8619,20 +8222,6 @@ func (response SendText500JSONResponse) VisitSendTextResponse(w http.ResponseWri
 	return err
 }
 
-type SendText501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SendText501JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SendText503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
@@ -8795,20 +8384,6 @@ func (response SendImage500JSONResponse) VisitSendImageResponse(w http.ResponseW
 	return err
 }
 
-type SendImage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SendImage501JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SendImage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendImage503JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
@@ -8951,20 +8526,6 @@ func (response StartSession500JSONResponse) VisitStartSessionResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type StartSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StartSession501JSONResponse) VisitStartSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9233,20 +8794,6 @@ func (response StopSession500JSONResponse) VisitStopSessionResponse(w http.Respo
 	return err
 }
 
-type StopSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StopSession501JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type StopSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StopSession503JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
@@ -9380,20 +8927,6 @@ func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesR
 	return err
 }
 
-type ListWebhookDeliveries501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListWebhookDeliveries501JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RedeliverDeadWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9508,20 +9041,6 @@ func (response RedeliverDeadWebhooks500JSONResponse) VisitRedeliverDeadWebhooksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RedeliverDeadWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RedeliverDeadWebhooks501JSONResponse) VisitRedeliverDeadWebhooksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9645,20 +9164,6 @@ func (response RedeliverWebhook500JSONResponse) VisitRedeliverWebhookResponse(w 
 	return err
 }
 
-type RedeliverWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RedeliverWebhook501JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9773,20 +9278,6 @@ func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListWebhooks501JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9924,20 +9415,6 @@ func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.R
 	return err
 }
 
-type CreateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response CreateWebhook501JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10053,20 +9530,6 @@ func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteWebhook501JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10205,20 +9668,6 @@ func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.R
 	return err
 }
 
-type UpdateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UpdateWebhook501JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RotateWebhookSecretRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10338,20 +9787,6 @@ func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
-type RotateWebhookSecret501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RotateWebhookSecret501JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type TestWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10467,20 +9902,6 @@ func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type TestWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response TestWebhook501JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12409,208 +11830,207 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHEuZJkVdbVPnOzOyrUmU2I4iyV/m+2KvCXaDJKxuoA2gRXEU7Rvsj32CfcV9hD0o",
-	"AH0hm3dSkhOeMxOLZDdQKKAKda87L+BxwhlhSnrNO69HcEgE/Pmv2gVW5C2NqarBf/WXIZGBoIminHlN",
-	"74J8TYlUEuEo4n0SIsqQ6hEUpEIQplCfspD3Pd+TQY/EWA+gBgnxmh5linSJ8O7v/dJEFyTGlFHWnTBZ",
-	"RDpqFTNJUrGkX3vEjGxGREI/JtHWB0ZvkSQBZ6HcnjzPve8lWOCYKIvJ1z2szsLRufT36OwN2kp6nBHE",
-	"0rhNBOICddIoQj+evdETkVscJ5Ge4eXuy5cvXjSOjp4/P/qHrPd7WEmcJHVGlOd7VI+YYNXzfI/hWL8Q",
-	"mHl9T5CvKRUk9JpKpKQIfIxv3xLWVT2vubv3wvdiyrLPvluaVELviF7Ya84UDtSPtGI550Or+PHszVj4",
-	"qwH+QlcMbSokF6OQthi5VebHFuId2O9EkBvKU4kS3CUOvK8pEYMCQs14Y0DaOzyqAuINiegNEQNzAipW",
-	"HeYPTFp8gpUiQr/+P39r1F5+utv1d1/e/9WrmvMsJHHCFWHB4CcyqKKlhGCFMBKGqJDEHRINmoCJDhVS",
-	"6YOfRgp1uECqRyW6JgO0lRCBJJGScuaja5IotHeAejwVchtRiQRRqWAkRLiLKas7LBqmki+4AF1Ng7fM",
-	"Fv9ExiP2msyB02sy+KzximudT3e7R/7+3hjcjuGF57hLkKT/Hnd2InitOHlIOjiNlNc8bPh63TROY6+5",
-	"12jAqs2nfM1FPvaOSIm7pIqn2J/QEO3tn75qnLx6vbu3f3B49PzFy2r6i7NxV0mFl+bAVEFrf0I0RFsf",
-	"PgwzPHL0HDcabVIj4cFh7WD/8Kj28uDFi1rj4GWA2+2XL14ehtULmcJHOlzEWHlNL03hyVGYfyXtHufX",
-	"Y49WP/t9mXnu9csy4UwSuChe4dDecvpTwJkiDP7ESRLRAGus7XyRGnV3OZ7uPCKEZnOeo+Y2DweohyXC",
-	"DMFvTaTIrWoie66QgQBFsG2acnf1yUyDgEjpNTs4kuS+uJC/CtLxmt5fdnJpYcf8KndO9QQXdhlmUeVN",
-	"PmM3OKJaOEhS5ZlLpBPRYMFFujPDuEI4VT3ClH6LhHV0HhEsCZIBNnf4Lxco4KHjaKnUa/7+9ArtWB4m",
-	"d+5oeL/zVaxx9W6xEvWp6pWEFqmwIhoh/+SiTcOQsMUwcqX588n5GfBovXbOogHCsB5ElUS8zxzbXuNK",
-	"r3oEIIjxwGxOoBBn5vYQRPJUBLDaM6Z5Lo5ODfiLrNgNgSQRN0SYQ77WI2zng4nQVkgUppFEWBAU8W6X",
-	"hD5iREPirsBtvdL3XP2Tpyxc/qB3YJj1LfB9NocB+0wDExOmyILA6wFpPggagJC6TvDxDaYRbkfE6AZU",
-	"onZKI1jQOR5EHIdXnL/FoksWW9FFkbkqzlEEY61vUWMmhBtV3NCAfGDZmpc7YVQiqWgUoYAzRgJFWTdj",
-	"pn1MVX2dXEPLggILGg1Qmi/oWFOSGOjVXnH+DrOB0/8W3D2sCAIZDJHbgJCwcF/oJaKDQ6feoTbpcEGQ",
-	"EgN9YWSyLAB00lFEeM2DwzXu+yionl/UzC80IDULyahIZRahOKxrHpU4k2yrwLfz74y+MEmFn3Wk/KVx",
-	"avrsI+kXAK0fmJYPuKD/XpSLuUvViXjZkUkEv6Eh0QKWe+aGYvSv2sn5mdZpkAHNRycWApgq+5YLhBP6",
-	"Wb8GagLKDAbrJLV3VIIIxAWiViazwHuArURwPe/i/MQpHwFm+tJqE0RCqrn/lmZfPAr11PoXqcWf9gAN",
-	"eLq9ZomEJ0QY5FNpxBJrq3KiiVV6gBrsyHrik4Ra1RmHIdUD4Ohc6NEUJQ5U30sKX915duz3YAOBb6gi",
-	"sSzQnpP9M2UAC4EB/4EgWoo9USXNIcSK1BSNyaj6oFWlhAoiJ7zC0sjeD0Y3GRnCGHJGv5YnYUxZ4bc2",
-	"5xHBTP94XWVS0LgWuK9P07ERQJ2JDtaFMJN9MAKMzBXjW3sRAaLGgJwxLd+LicIhVlPPxzv33L3T2ypW",
-	"KhznkNOGu8ifzLbvrkJ3zPXB34wiCnPbN3LUlqYubv+nbM28/YUEwGDNaXxLpcrO+5wnEwYoH8lJi7XH",
-	"v+KcZsQ6fAJOoj4eSKR3TROXe66g0Zc2NDtQQyjL33MwVyHkFVZB73UPq4LCPA86AgP0nUdYGutpsQh6",
-	"9EZvUMrc358qTqsxqpYROZdFBA78mXl11xp73MdhbA+hxkKdAzEFMwudlA6mEQmrxAWwVqSRmv0UFWFJ",
-	"IzX2OIGMUznjw522HBDf4SBf8DREgx1vLjQHmVNglK07xXgq9/5i2PfU59wdN8uzBYxPwV3mX3CvVGFJ",
-	"I2he4jTkF1bfPl/GXFkRlsoKIMtciIVhzmZELhbXJPzABMFjQHaXz9ShUhjkNU+N2JWZgRuVZuDiXhjX",
-	"SYa5IajKI4/bphNgLwuyjS9VLqH3egsiKkmY+bS8ycdz0nFcMwMwKHSwjEPSEnewppfZeScQTgXDzH1X",
-	"85LzmvFnlleJN5BtjEix2H1dkEczt4l9cJTchgTKSVS0nDBZdP7Zm3zSvZ/Je98TRgSOpgOXvWE5kpzj",
-	"ldlR4ETZwnIOG/4UyRZwMH2zlxBWZxdRV37Gfa+PhbNhTMbDsLjq5e+Ox47dm8VoYZkTW0bPB0a/psS5",
-	"BpDVU4rS7OipLrqhT2r/jWv/btRefsr/RPXPzX/UPn331ypGb91mH0RU5ZMOCL0hEpEbIgb6v0wZ5zyV",
-	"GYhbknbBuu4XnGuClqHeaxy8WPL4Zhu05PktYKuP5XXuYT54cV+JIeemmbK3Fr6nc/hz99IcZHAlKI6W",
-	"uRYm2FsKmP/48W9/NyETR/7uYTXeZ9fJRu6X7ELa9acw2mXvjeItkM/amDat0mh+gwdOVzWP7h8dTg00",
-	"GKGY4mD+MPrHb7R1py+2ycAJZpebTvXjVxqO0rbu71XoniQQVUFg/8VTYZ2m+oFj1IULW5EQ9XuEIdyW",
-	"hKkhpnN4VN7Ioyr53jC+aaxrWkRFcVv0kFWId2FH81KUUiROlKzWxhexUertGKfoZls1z55O0P9OZ9ac",
-	"9dNvMcQgvZvR7KhfuVRYpfI1D8ls72hh/cSgdBmlVMK007DkttwAWThv4+5hsy3To2FGLJpuU4tb6JeC",
-	"YvTMGdx+fqymGTrdGpZQs2w8ndMcZuEZGbF8S/pWYZ2TMLkcFgfzoO7B1z6YuPLLjGqckTchLNT7VLb2",
-	"gWPXfB0SHFaafU/D7Ppd7BZT5LbipnlP+s4BBSFa5dvg6PBw/2i+6wAGqUJK2Vk25w3s2GoZ+B/SGLOa",
-	"IDiEsAsTG6MBOEZS6a98FERUnxaICYqxCnp6+8ErPSrlFNzrU5zazkPvNg5tHey99JHkMUGHjX2tHUyW",
-	"iKYdVMBC8XiOsTWMPZ8GY5X7ULzz3Ll0RqfM/FR3Aob9KLRylBS/MZ7V0iM3/Hrom5LDoF6wDsLnzNGR",
-	"fWOMhp9TZzWEL0MSETOVFfLrJnAt/wwBdJb715WmjSoS+oHgSPUWPIJyhJb5deUsD+gwMCBVbfKPNFyM",
-	"S3yZPbB+3jDcYWtxFdzvckPsnHbNH8dIZfaYVprFO4LH70j1b2OGi2lMHPEMBTecvTtF+nkX0N+hEfyN",
-	"UUxCijM2u0Vj3CU+uqEh4T7CaUi5j0IepDFhykdS0eCaiO1jpO96CIDnqkeEG0DW0RveZxHHYT4PxHZW",
-	"hJaCTXTnznhK7nfcEDt3Wai1/jKkuF6KfAYQd74kpDuLdJhQxkj4gSkaLS5ifk25IuF8ng/HYGYXtC4c",
-	"S6oQtBwDqzwPkrDQ3AxVwrEQ496rvnavyK3SlBRg+AZt6Y20sSoKfmOB+2J7FuxpLEuF42R2xUgN3QH2",
-	"+oet93wPjqeWnPX51JKJPaDAeOCEer4XcROUo1m1yczxfC/hkZa94dBWsMgqed5RcIbnjDiLS8tCGLK7",
-	"J79z3CYUD8UEDrOEeB8XjCAznTnH1L4l2T5b5AQcLoe/ObD24Mses+rc7F29XDNZGcR/CkJqmiCRftfk",
-	"LGWB+LnRshDMlkQY8j0EiWkaa1VWEqEZore7t184RDlk55iK1zxcUDGA5L/qeCocBDxl6plEpQxBgB9+",
-	"EQNIcPD8+cydQ/g3EHyauLLFHJ7WTjLkMwDYDu5rfy98qDTKZqh5TK+mXkMlbihbSiEMUxOXWDLmensH",
-	"PQ2svRPMp+eare43wmpmPgqY4FomOaeBSgVZzp0/uiWlwa0j5wkxTuPEH4Wyagd/uVgQOV8rVNQL3Ee/",
-	"XKDEpBogcosDFQ0QlggSdWPC+ygRPEwDIsdowEatms3zc+lyhx4OtV+rFdqLUgDlHFjs5l7wKrd8fstX",
-	"6O8F98sUt4WbpTBk4f3KBZE8OnAeI0nMv9BqZjVedp1bbhzeHSeumdknLWcxLhVMyV3v94ggcJk6/YrK",
-	"eZVTP8ddeZJT/TVSHIFMae69LRInauAyGOG3mN+Q7fKkBW/PGMzZhY3BWEgZkXLhOB8SXE+ghvHB4DkM",
-	"o/YOQXA4eBomD98tsRp7AU2oTRyYYMjYCmmXKukjnhgUob9tF4sfoK3WUJWDlo9a/+jWUwl/RDRsbU8q",
-	"MDDnGbwg1qi8qIUq6JEwjZ5AIGsGSNX2XGIWtvmtpt//pKS/0tBMZymcK25zeviksW/MEJA6LQjSwTcJ",
-	"L0aNdp72h9JR7ew2Bias0lWfgjBsYJiintq1/ECl4mKwuElxgcj66RbFOQd05qOVX9ywwKKVxVh/8mGn",
-	"Y3bR6LHFjubQdg6HzMyVxzDH8VmOAIcTNaYmYT24qWNcFofFwhlr85Qt6EzQh2uJM7+cIxIm98f7I4cX",
-	"uNw2PzJfzOGYsNS3lF0vHPHZ42HZUAA+NycbwochS0WFGWU9RqLS8haMNbihARnnQqr0iV31CIoouyZh",
-	"wUo2Jr3gYa0PE1AE8q+Wuh4kgWBY0qtgd+NksoJLZZ6pLu1rj8pYv2QeDVnwS0zYlUzoWlDfn2r9cnx4",
-	"1uTba2pKhgx5hkgIZiPjcyk4WjyQkCHHx/zrXEjjPEDw/BtrfrShFbOFsyksukTN6B1098jqnWdVLix7",
-	"3wDuJmz2ZX6yFxBHFxA4ZxIDx7ENwsKzeGELs/VuDt3lB42XVaGpHRqRqvjkw8OqrPHYivRlWu4plWzJ",
-	"bfTh4q2P2liSowNwu5iCB/BnU//oTU+RLfj5HRmUnOLmQ8Lyv/uknVQedsWne6WdyWIknIpn9DRug9Yj",
-	"uoyYfyAg6EGsP4t5s/kE+XqMk3uqb7pKwPLNnlhPdGaQmqI4ERZekdsFk8UrQiNGyilGA6R4qaAE2qIK",
-	"xamEOhi2FoJWaYZNlWsUyVdw9sfL73miyjwsaf4AcjpLkPKKi0Is5IkpJzdNufUm1Ilw0XWTA6Xt7Evl",
-	"7E7Mu50rESkPOX/4YIEc1gl4WiLgpOhsmk0aHsbJ4wnDEx1dyyW5Pf0DMsOxuHSEPlQgWKsNirJuq1mo",
-	"ieYjxtEvF2hA1DFqfRWfwSXTaiKcVZqkEgKUrWuqbWpRMhIeo1aCqTAjYmT/Nu/0sURUypRAeSSoRQx+",
-	"EiqRxmdEzHBW4T1GLQsRCVvNTAdmIeIsoowco1ZI5egjfrYQzlDEpfKRIPnajHOtjYNr3ukco5apaviZ",
-	"p6rVRCmz03BWgI8L1B6giHd5qvEhFU8SmND+hVRP8LRrQm1Ozs+OUcvU1dBINRWiAs4UZSlBW5IQ1MpS",
-	"eFrb9YJ1w20G+KAN0iHiBXBoQt/MYj3fK64dAuTcMoCxAlx5fY8qcap8XueNd7EzL5Prs74rcl5DykxJ",
-	"VPOlXF0Swk4qPINvsVRILw/9qhX3kySxBaMKhbosOT+ThZNczAOeC8srFRcmhHCNoLYYyTVTcG8qe+9n",
-	"rR/y7cgthr7+nFePwmKpyDHND0vG4KrAR1iL4kg/7JuEFv0xZfB25VJGITXrWcyF9zSKukyKKP2QhEvn",
-	"JjNNK2P81utLXF5RHvEIRiwu1q/UzYi34XCgRA1QTDArFYnw/AXwO4zRGa/QcRnjl7TLtBTlEsaLBRDN",
-	"RSYR7+S1EEMkuGaXNTvg+FzxGfivybW1WMtxO40T280GtMzrsJk7DhtmcdGRWgRuWa7SggwbZzMxi/BR",
-	"6+4LDe/Nb0EPq8IPcM34Wb+OS/PxCw3/7qNMIPm7fbeUsabf/iqGfvkqQBAmNFEStfK8HOkjmxXhQ1rR",
-	"fcurwGGVRHUJuY8IB4JL6IkBKbrja32czXb0lkgxmZEqqs6Ws7NloJYTQuAgTDhcy6jda6hrYoCanSU7",
-	"fng/JaAhhyGbYgJSnhxCZkbDtGVPWvUVWfgojMk/vhKYyYQLZVKPfURN5p8wDj2BAp5GIbKliAXBQQ/Y",
-	"4gyaSqEwREUo35xFIB5O2skBH90Ic3ulgqrBpd5Xg1ooq/YTGfxgevSMgqh/N81/Wn0cX3+u1+sQdlnZ",
-	"2Serf51zI5xV6TKFfsZN5GrRu6mknQpcR6sG4pfUVjYow/ATyS7tlq3P3Rou0I22BAmxVvJRR/AYRbwr",
-	"t8f0/LFjVMHximBBxEmqZbMR61OpaHgTmWfRx7TR2A+uyQD+IC1X2h2OBjyST9RTKjEVsSnrcFfNG5ue",
-	"K66HDe4ahQ0kDXhFNnd2ulT10nY94PGOeaIWkhv7pzdSYtt8j6hEGEkSdWo9LjVuMjX+h6urcygzrp/r",
-	"40EdneKglxX0ohJpfTjX+o2inOnNelzNkTDTT5tAkTqCjicuI1KPAYWmOVMCB6ppc7ugMwiVheI9sGFU",
-	"gfxlBEjXfkc/BxXR4Tko+S+VflQfByKVrH9kH9lf/oJ+IgP5kX2Hvvsuo4zvvisdy6aV8qSPIgrN8ViI",
-	"TORpZsMwXwaYuSYpBhonk5gJChRhp5DXn1vob+jgBeqRWy2e6OUSIbebeestyFxtD1Dr/OfLYjqyAap1",
-	"rGeURj6FUgyl7jCwykvCQoSB3ChDrYycWvroBzyOCQtJuO2jGc+p78yaY2nKIRdEN/mRnQI2Dm5vdw5v",
-	"b/M96mGz0dAQo3X30TG+j17TKLg++mjuCv3NR88AositMpB89O5bUCoC4TCUqJVXnGhtAwi/I2MrQL8j",
-	"6AP4+0f2e61Wg//rXw8aDfQ7KvUzaqIYR1oaIyH68fLn9z7qC866IDJKH6Xsmmn8diiJtEjZxiGiodQY",
-	"KRqCJLLj76LfkSvTb/jdaAuCjC26wc2DZ+WS/q1tN+Y++h2dZASnH06lMathZjLbs+p6rXlaCbW2rV+/",
-	"ODSMahl2XnrfQnKAfkcfLND5nCN9bvTAmRPV6Qnln7Vo7iMrdWgoBE8VcfMcaixCzNxwxX+MzOwJVj33",
-	"9Ev0O3qTmgYH5WKIx/knnrGkMsCr6kDV2j7WD7NSI5utlnu//P2AqDpyUIBq07RUBx8s3W3n4NtLzRxN",
-	"eMY29iMjm7Srj0up9Qy0ndEP2zUFnHVoNxUktF1KzIt7e4D1MR0guLA8MCxs6Vx9Ilo+qngxG3TSm44U",
-	"9vRWV7RXQVutqf1h3k9sD9PyjQOlyFOAx7cKzVocHIeWjczdU8q9rrnEz9m+uXuQhKidqqGjUuqF5N7X",
-	"W5wfn3Ljn8L5ntoWyLCh7O6GsjFBr9C+B2mBVOhpgb/nSM6YfMbcAyy0nqzvm6EGM3rjK3vFWAyPdH9p",
-	"DbVrraM3xlIqm2i30XBNL+WOZlIJEZpx+Wi/oQ9NmH+bNbrcbWSEBLco0G2PpyJ/+ZcLlPAogu4q+gLW",
-	"PxwiWRzHXXJnoeYXHUr0TdcyaWh6iYrb9XyhYQtYbqIQnpL5jbZaxawnzRpB+MGxrUnS+lvLculCXtWE",
-	"TrItH3UFTxOJWvV63WRbbdeRU9ykvjtM2RM9nAHux7M3hcW51p5GkLCSTg+rnNPIbHUMtYaagbZsj5wm",
-	"NCdNwH4FF4teDWVZv1FLFHK0Y6mW3AgOofSLOdGGRD8yrSDRgFj900rBJ4lWC2t79caIJNzv9+sYfq5z",
-	"0d2x78qdt2evT99fnsI7YJhRUS5Pj0q+nu/dEGEcFt5uvWHe4glhOKFe09uvN+r7JoW/BzrZDlyfOzih",
-	"tWvbs6NrjI4ZCqEegRYvT2yPjKFOknuNxgwtfGZrs1PRe6Si146GAm0ZhqXyXjDQB+/AQFM1SQb1TqH5",
-	"JbyyO/2VUoMneGl/+kt5s0X9xt7L6W8MNyC7973DWVZUbnRYVMC95m+jqvdvn+79u5JiaL4pqay/fbr/",
-	"5HsyjWOsP3p6W1CMGe6STPQDYyPuSmgZAmXTP/nebc1qc1oVqplutM0sO/re9xIuK85YUKjmbXudEqle",
-	"8XAwX4uoUs3cw0xDfp1KxWNN7j/yHkNvOPGq6qRDTd6KMrj7jcqC57vF6uWYhVjA8ZjtuFcVq78vm1yU",
-	"SMn9CMXtroziKkuoV/UWNfb94yLBwa3d0zIuiO49IsgTJ8HdGd4Y7uD4RyDd19YZNEy+aCvGUotNmdlr",
-	"eyJBayE9I2jnE55K8Pf+8D2zA6WdIU9oAiso1Oxehh8MV+7+rZy9/SnjEDBfE/2IWbn6dPP5nBRdUWx8",
-	"Q9Ybsl4fWcNZhb0D4iMhKGM0tv5fF3ctH4a476Ab/r0t7UtMmFCZwE1mUYG25xYoixe+C/8oNNGEYnHO",
-	"zaEViEGx+aMlv9loaSg0pbJ9rqlN97SppHEw/Y2sjfQfgTzMtozeeovJrM6CLAHAqtXlj+z8pCnAu/+k",
-	"qaMHxWj/PVa36hJl6tUuTQgulcfj1wuf9qHSuWNandr+rfqqSJPVbHpp687t+BG9Icw4HN2W5br9+H1j",
-	"nJkgg52YKEEDOQn57+wjU7GvyK3aSSJMhy7i4biZ0W64ZgZnGz0XPCaqR1JpKoDaCIsFsajf2p2Jsoud",
-	"1qcg38EXZ7hZDP0QQT3x6GcVkJY+/XktpBAr3MaSOEqIadfBDN8Ust48F+O9GLWM1m+qvB70FEts7wys",
-	"vqJP+6QtzuBuIocslFlUQWjIcYYA7xDOsNghkCYfdsf6heXOHRjz8hrFY8+HrKyUs04L1JTaPBW7+4YE",
-	"YpBomcstx9eEzkVoQjI2FqmVcakVyQW/9rBCGEkapxEYfe3BfCat19+F9YTWoW43uEAA9mAuIjlA9EaC",
-	"4bq3iqerdVTWD4s8aL5yGp+KVFd2//VMrRsz5jwSzWUWlqeRWa22y1I9naVseBln+M2lxHu7h4eHjUZj",
-	"b29vLy9n5MKWIGvV41E5arDp7TX2jmqN3Vpj92q30Wzo//23kcvm4gdDdZBm0uZXzpSG6xRVMiOoK/fH",
-	"00UaM7Cq15x1ImoiAb8Fm8BT4olXWa6dLU0oEUaWWSA5YMEU5re48aCaT1FTrGmtfMoWhFqGT5l6K0Os",
-	"yTKjHvXmZTNDNbgeh80M18mqYDOX0DDT+d/yizQRXPGARxvus+E+83Cfk1FhzERIIGxUZCh4Uayi/5C8",
-	"KKLselWMaNSUUqAek+vcQUoLqDYOQwbYhh4UklJTITQFupCtrdZXYQJkXLwJCK4QGDicAr7V0v+YrOdK",
-	"rvhWr3Yp0c1UkDOV4my+quOQu7u7u3NzxWI1u8dhiaWCcxX88C3E62243h+W663MCrOyWAx2XQiHhfgr",
-	"PMxKHphNZqnpk0w5WV3CBzDijNZAHGfN1g8+k+jG1i78UxPxn1gBGqIfeyJ8FBJ9Z9qkDpwkyNUfWIE5",
-	"aA4pAkivUCFobKReFp60ThqrKHZUQV4nUZRnotxQSdsRcdLctclP2hhI1xuyl6F/qzLKp1i3aRbeX87y",
-	"KcbwDHs9QEiTeZLGNRnUUYvhmLTAccjo15SgrYPGS5QnOuCYIByBVwaRWyqVbJmmiH0qyXYdArtrLspB",
-	"cbTbyCOlIQa6GC09KuQaqC8zPWIZMTer6jK1j5e188aDWq7BFGuhZHHAdgKTEpdnBM8T9JOV2lpx4FEx",
-	"osrEbTQ9yBMLD5/vHbWfv8RHB4fP94+e77XD540Obhx19o/29wjeD45w5/nzF7uHL16EL18Uq6iVKzpk",
-	"xtq9F5mxtt5oNP7blC1teuToOW402qRGwoPD2sH+4VHt5cGLF7XGwcsAt9svX7w8DL1qbNtyNXmBp/sh",
-	"l5/v9bFg+pemd/bu/OeLq5P3V010iW+ISWtwsSVApSQa/A90plCfRhF6//MV1N+CmCkTAb7wpk0N1aqj",
-	"q1wXhJIrWtszbSSPi3rimFCu+lMXcP6ASsd6g7+y9LbZ2ftcor8doWYZfvkW0JJ/OdBrSDPmXWO9sJ41",
-	"nirEO3nmQr9HGCS/yqx4nNJfmVZLJcMH2DRwFEFyoGa9dXQmBIGEh3ZERnm9ganI61cTZebuKpcQ9kBR",
-	"Zm/MdE2bsgWoBPSVEGfTexUXJNRYSmOLyxBt2T24JgPpF7zVrpDEdn0TwbYUjWe0abYqp83FxC1/bNDM",
-	"Umd6Lvl+mursFrg5OCs5ON8TtfypWY2GWegqPlHZfG3bHwzNWj4qP0Nut+2WhbY0ZwR7NYglkEaa/Qbp",
-	"9dvIdVWoLHaRt90aicIrVC6pBALGRaZbl0kjhUResKDZj44zWjj9DFDzMNO/GCjHwJe6LmCToZuyMZBp",
-	"5M3woG0rrcWDtbEDvcvTdH04CT6KOWRIBoQpky65YQ6PYSErGwEcOTmGYs64VncehaPstLEKeutxqp1A",
-	"uKJELcsmWpp+WynLPiqO0sTYDhoGMT4SJOGgGCKCgx58+0zaPN9RyRKgH8P4pqygkIQM9Xk+LZPZZJvH",
-	"OoZom9FAK7LfhntUFj4+H8rE9maPh3rlVv5IDrnC/OMZ0TkRNcgDN/unGXmPoEDrDiCckxCqOjIjPkse",
-	"E3stdDCNtjduvI0br9qNl8crGHozlXEs8aEYMydeWHtMgd8a/juPDk4do8iq7s5jnS2w2jvDEyaq6edE",
-	"xFijIRpYtRZhU0oh4Exr2ECrthqWYTtaZadF/RudRFEuO9lcBxgDrGRtKFUxNIv1qQx4KlzFrTFq/GvT",
-	"vmgFzHYZIwDUNfcmFLUo1AG2natXaiXQIw714RhvKdi4Mv80DMkaHGyPr/FMZ26msoTsN4PiYhqjj5cS",
-	"HevacQLOMgLjHPCMFS0tq7e8UXHUoyFBVBk2Br3pMWXmV60cj3Izu5Jvlp1livpD8jNIJdowsz+ZdLV6",
-	"bjaVz1RkpA3ZOMDWghKtO9talAmWErUYuVXmx5YJ4SRZ3XD9NEFYolZgHqijk3KxrQ5locxlJxyGgkhJ",
-	"QtQeZPVGTYLS27M3SHE+ylc0tykkyM3HWJ6UqcmuYpq16V3mv2CkT+TG1vRkbE3YmU/i/Dw+sN1plbKH",
-	"W8VOXrF/oi6VOX9cYdEBT02RyK0OF8ZBxxnZrqP/4mle+dSqXRkTcG8d519lzxaqUdpidf/r4IWtVsc7",
-	"EDpPWfe4UPkDSULQR++q2DWyj6Ub5qM3Tu96l7W+e2RZJZdDXGnOx/G/bgSRvVkWYitEmOv9z6iLZWWF",
-	"S0S/au1sfFELR7brvqeneYgd3W4u5se8mL8nCqrf551Mn+yNPP3JvD8yqOpphZx+GlJVcQU3zf0J9kbe",
-	"Zya5rBAJYy/T3UMUU5YqUrxO6+iifJ1ihj56ppz0Rw9RFmo64mL0JtXPrPQeXdBfZBNTTTOyzM8NSJg9",
-	"YPE0X8zKfUATr3tbuPuBbvtTmG3jC1rUF7QREiYKCcCfRpnxE3ATVeo7OzEJKR5rFblUguDYBXq6ejgd",
-	"GkE6q2bDIcWFbvUx7hIf3dCQcB/hNKTcz2rL+0gqGlwTse3ndVigi5r+Dcs8dhT6rkhEbRsW6CBAXZnu",
-	"iCCqJIk6JrSHKolarw33qV0NEtIyTmEL0zOJWjGNCfyybSJN8+ffUJlwCS2kWojhGCp9wxzlaGzXgj9r",
-	"zou2HLCgDWskmGYxpva+7ROVdS+martuO5M0oYdFRUcK6KaAWdaRg4a+ebSk2vWwRIybKc0rcNNB72bo",
-	"w5HplBo7PFV2PWgLaj8Vt0u6YFLXjEDP0yFYpYJsZ3MT+xKFeSPOukQUegNwlm1by3jds13s5VpovnVb",
-	"ZjRym0AKSeH1ZzJHYUcRYdz3fUKupYZmd98Mnx8COdJVwryvt/zXk+9Prk4/vzv51+d3p2/OTj6/+q+r",
-	"08uWD40L+j39fjEAmcpi94JCP4KR3c27Rtg9HhUKciH9HdDW1Avzu53vysJ51pmvTRkWg4pCQJUCeZlA",
-	"Pd92tYJZK058RdMoCu2/zbkCWpaWmA3hGHpuYaVw0NMk7Q7tQEtXXUSgf47pGaBBgIwgQ8OOCTyTZvf0",
-	"T1lTH3e4aWgTXhkit4ow2BvXZMR1ERxfnW9zpW/CO6Zo8LzP9PJzBcIR+B9Hb1pMDEhM7cunqAVWOmzP",
-	"KStogfABfLNbLhUVvLgJcI+s30d7gKygdYxaYWp4dgvFGAyvrb2DXstHreehCSzcb4RV1TQSyp6CyufA",
-	"95re3kFvdi3vPAO/oOStQalLKGMPp9Sdw2wbpW5zA0y5ATTf+Ia0M9em/5vhy5cKCxM9qUEvsOgt6Jeo",
-	"OGS2ikJR1e06aunvWo43w1Map3V0kocb2iYvz0y+bq5T5t3RtRSf6VVuliL/MdJqm6ue+Rm0PRZaWIV1",
-	"rOGwJJNutexQrW0jFqu8TBPkHlfUW1JYPIUrwhye+ThtDvp6r4eq/Vmni28TaLS5HabfDkPc6xu6KFL2",
-	"rUnwHzTECGfBVNHAyYx2WaOMFRb5hOMWAL4HlHo/2Pk2kQt/Gg5lqGYWxrR6xpNlxDx2tPYFAcs1FCBy",
-	"UcsubnuWUO1sId9ssHa2gk249obXrI/X4McL2Lap9o/Mad5hce1Mi1i6OgJGl7UfsvCQbZtFR6V+g8uY",
-	"KBroV1mX1NGZQiEnkj1TCHc6JMicxK4u+8CU+cWhcY4mSo4yrhiLaw3zB1eH4NvjXLZAQ4bMDcvasKzV",
-	"sSyg1zK1rp1vueZH7YgH1+vpawBD29ZFy9Q2HKXX2R0HP9JwnWFhc7ISW0seELMRgjampCfHiV7pkwmC",
-	"gKPajAtZhrGqmt3V3Chla+RHdvANRxrlSBY1G5604UlPUKFrPzJXuvsCDQUE79CI1BIaqFSQSV1Ez82j",
-	"5/bJh6DppDRluYxzkpQf37nZUUe7WXXnL0l3YUovr3RqZwPzGPpw8RbC6FgaRXmApGu1Y6JFGdSz6dEQ",
-	"Ymo32tCfht5N0ck8x9ye7OLhmcYBHiPszcDxI62OZot4l5vEoNVXmPvAIsqupaWhOMHMlAM2FY4Lsc2Y",
-	"hajDRZcoCREB12QgyyHjggRchEgqPJDHJsJBtZAZHkqJu94ujPRdv6eK5H9Y7MNVhd2IGhsWUs77512o",
-	"R72VAmmUKn7n9LCKthNA3JW+bUFcPcS1GoNnSD680JAgxQtxTVnAesy/0Dq6JCw0HxM1QCY2HSqEwO9Q",
-	"otJU7Tapim5po5QPv1zxpxBHZEzyU+UmWKHX9P7f//0//9ubp9G65TkPkXLoZjNlGx7ITX+podxoZxvt",
-	"bDKrzZjLEwk7SjAVNS2WrMeGZNnROabitZ5kCQblelEuZkZyEKyTAxk0eievXr+pnf7z+x8KDTSHqvku",
-	"qDxma5igNg4Sm+QH/UK5URUBjGYu2X5MG419gkzjS3vVy+K35sYrVrna8LYNb5smRuqD0x6Ujk0TdbV+",
-	"ytCLWtDDAgeKiFJL25U2u5nA6L6KsfnPr0xqLM468prOZUNR59DozD0BTQ+y/NgBUVoozJo6KdI0xBTA",
-	"B0NXrbobXyLBFXT/KaRDm69g0vgYJTyKEFamGj9nAVTfRYdIkoCzUFbmo1oAfrmY1s6hlbBuCwmiUsGg",
-	"wRtkge4krOtq31lAxzRIsJmrRbZFWBrrLYRiFL6XmLy64eTNpUMR9CZmZro+rsdkRxKlKOvKHdNH57Nl",
-	"Zn/Z+8fJq9e7e/v1er3QQOyr+AzN6Rbmwb9cFLiv72WYW0lur8BgJbAKBbnFgYoG+pRkPNw2lKYKbQnC",
-	"Qn0yFSgZkkQd0+sCo/P337v8XIDjP2C/uUCtkyAgiWrmG96qb9T8b68UkMmVKXURn0s3/ypW3RZCELB9",
-	"rcdgd6l4YtpjwSRVajT8sLGgbUjr0dQ6OIHLdn8aJSxJWLgeqhpuxbrfyGuGaGHDlNCCPy1IFUlwhIVX",
-	"9sp/NMvV15QrEuaGvaa3f/qqYW7/g8Oj5y9e6s0wxbN+IFHETblvsxH6J76wVnlp1/8Adq1xC9OSTSrN",
-	"XihvpC2qorE+mnEy2qD1sNCgdQQHo5Y/K8HMV25MI2gSm9xYzTaa5Swpe2BwL9X7Q1sg6wqSRKWOqdWF",
-	"PVZlSQN2PIZN74BUvR5m3YKxofE2ZqilVaAtud1CHy7easG+jSU5OoC2qmiLw0s40qoDaunvmvDgttZR",
-	"xQ0ULI8ISrDqmUJWoMyCZkDCun5SKxym/xKPbqDhe8R50sbBtZ4sEfQGtFdb59xVw+qkEpryRUTKQqUm",
-	"hKOI941iW32DnMWP7vzAecdbfu1ZvW5MZ++kxxW3USBL3h2w8kfqxbVhzRvWvDLWbG1I8/FhV5NpdVx4",
-	"fTroa1M5rtTSuu4M6A4KiAeB5wqF+UzoxzEyvnViW5AmgodpkFnaZHWBiY1Ku1FpH7NMgkJb9kBva9VW",
-	"8STJj/vKVFyrwdxNa5h9aR5cPy2YiSZejgaUTVX01ffNfiZRRG+geIzZ7Ufvoq3P/XpulTdUBu5iaacK",
-	"XROSmCtG3xV5RGF2rxQrvo6NJ9Twbi6OzcXxaBcHT1ZvCO2Tdo/z65pNpKZkcl/7X83jb/KnR3hClWsz",
-	"YzqzkYAdfuCug2+tL7yDf1q3rhyNm35dT61fV1g84o7ULLU8/F05SqY7gtgPtXDZYg8T4szsHG8IDn91",
-	"i18j5Vy4CSdKiUGPhGn0x6vd9I3RiWVfpo8T0qcwr8cBaRqLUc5Mp//OzWSC3O2nNUe5v8nmnIVmLL14",
-	"D3DRbKjl26EWzoimGKbWQiMziW9rZeF2jmmyTwbK5lQ+gd6kuZGgnx+RB5Z6coYa4Chq48AcZjv76Y09",
-	"mXd/tf6oepuHg7/spCKCzqNjgpxol5GwiVr/qv1qANffQJ+WJrrZ/Q8TT9ojt+iHdyeva5c/nOwdHm1J",
-	"EgiifJS5+dHf0Eev/tFDf4OOOts29tQvjHvlnnVBqimjty6ytOJ5WFDtLHSP03DsQ1eDJAt9VYMkj3y9",
-	"6kHjDyqRVBAyiwPBpUSCKH1LHqNQ8ASFqaFlAlX8aVhHJ2yA9m5vEQ6uGe9HJOwaU/l8nr65+IHZv1mc",
-	"cf/6V0WP+RxQIDPna67IMtMrt71QyK0BhuII6fPEOx3TdKVtTD0hHvgmAg5E6KGG28ywad8JNSREWKGI",
-	"YBs7bKs7D2XBTnLz+pmTlwswRdUiHuBoEZcv2nJ9en49ffXDzz//9Pnk7duff/18fnH2nydXp1XNFwJB",
-	"sCJFqWRBty6gpeCNgtYy1ndjIoI/+V5ayv0vOnr7uGZHmL2SRxH0uRy7u6s+x5PuNANmeGz2jHYZZV1k",
-	"eAnQaI/3ba/iHoESnCHizISo6wH+YDfhH9fJW+YTYYiwuzan3ZqrSrtwg+/c2b9G2m9Xta1eSiOpzAm1",
-	"Iz501+kLSAPeaDSPe/LNLsx++B+hHsavjjqMfIlV0KuoyAWtX9dyMX6a+dB/KALxSLFLM1xxtk3u5q76",
-	"Ju+q11BQN6fYZ9IUQTIHFxqKKhu9/Vi32I7J2KsZsWnNBr0h9lBtzwN47JOXBqrHpUGt9THSd5Ll1pBc",
-	"ub25Fh/3WrRZqAUiK+sCqzb5lchHEfkUqEaD8QAGcDvFFZlsbIQsUNM2WTyTNvt4QyaPSiY2+UCCgQ7p",
-	"84ISTSOM9xckED08CVJB1QDO/ElCfyKDH6CRr9f87ZM+2q8IFkScpKrnvjFP/QIBC/qrT3oUaFhckeMN",
-	"ReoNFNYo4zlTxw5Qg4X7rtIy4IPRB/R+ffoFj4p9u20URx404b7RUI4EkedN4GC8kd5r0OUjHyyPGx4d",
-	"zdaWZ7gLO9W02pzvGoT4ecsMH2rQ2+rgPsI5GCij/8ISTO2V0RmhwK/v6r3CMEP19YqDuNp6FXiAw+Oj",
-	"MBVg/uzn6ij4xfJB+rm7YbRPgV55CL3xrslAoq0YS0UEwmFMmf4K7tbtfDD4oRKcOI20eJxvK3RgFgN9",
-	"sPXu6DnyUDOTe74FNzdlSGIWtvktinlICrPZryvm+4HgSPV82HzKiJR2Q5SgQQGBhZ25/3T//wMAAP//",
+	"7H3rdhs30uCrYHvmHEtJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
+	"QF/I5p2U7ITnzMQi2Y1LoapQ97rzQt5LOCNMSa9553UJjoiAP3+rXWBF3tAeVTX4r/4yIjIUNFGUM6/p",
+	"XZAvKZFKIhzHvE8iRBlSXYLCVAjCFOpTFvG+53sy7JIe1gOoQUK8pkeZIh0ivPt7vzTRBelhyijrTJgs",
+	"Jm21ipkkqdjSr11iRjYjIqEfk2jrPaO3SJKQs0huT57n3vcSLHCPKAvJl12szqLRufT36OwV2kq6nBHE",
+	"0l6LCMQFaqdxjH48e6UnIre4l8R6hue7z58/e9Y4Onr69Oifst7vYiVxktQZUZ7vUT1iglXX8z2Ge/qF",
+	"0Mzre4J8SakgkddUIiXFxffw7RvCOqrrNXf3nvlej7Lss++2JpXQJ6I39pIzhUP1I63YzvnQLn48ezV2",
+	"/dUL/kxXvNpUSC5GVxowcqvMjwHibTjvRJAbylOJEtwhbnlfUiIGBYCa8cYsae/wqGoRr0hMb4gYGAyo",
+	"2HWUPzBp8wlWigj9+v/8vVF7/vFu1999fv93r2rOs4j0Eq4ICwc/kUEVLSUEK4SRMESFJG6TeNAESLSp",
+	"kEojfhor1OYCqS6V6JoM0FZCBJJESsqZj65JotDeAeryVMhtRCUSRKWCkQjhDqas7qBomEq+4cLqanp5",
+	"yxzxT2Q8YK/JHDC9JoNPGq641v54t3vk7++Nge0YXniOOwRJ+u9xuBPDa8XJI9LGaay85mHD1/umvbTn",
+	"NfcaDdi1+ZTvucjH3hIpcYdU8RT7Exqivf3TF42TFy939/YPDo+ePnteTX+9bNxVUuGlQZiq1dqfEI3Q",
+	"1vv3wwyPHD3FjUaL1Eh0cFg72D88qj0/ePas1jh4HuJW6/mz54dR9Uam8JE2Fz2svKaXpvDk6Jp/Ja0u",
+	"59djUauf/b7MPPf6ZZlwJglcFC9wZG85/SnkTBEGf+IkiWmINdR2PksNurscTnceEUKzOc9Rc4tHA9TF",
+	"EmGG4LcmUuRWNZHFK2RWgGI4Nk25uxoz0zAkUnrNNo4luS9u5O+CtL2m97edXFrYMb/KnVM9wYXdhtlU",
+	"+ZDP2A2OqRYOklR55hJpxzRccJMOZxhXCKeqS5jSb5Gojs5jgiVBMsTmDv/lAoU8chwtlXrPP5xeoR3L",
+	"w+TOHY3ud76INe7ebVaiPlXdktAiFVZEA+RfXLRoFBG2GESuNH8+OT8DHq33zlk8QBj2g6iSiPeZY9tr",
+	"3OlVl8AKenhgDidUiDNzewgieSpC2O0Z0zwXx6dm+Yvs2A2BJBE3RBgkXysK2/lgIrQVEYVpLBEWBMW8",
+	"0yGRjxjRK3FX4Lbe6Tuu/sVTFi2P6G0YZn0bfJfNce9753gQcxxdcf4Giw5ZbPUXRV6kOEcxjLW+LYyZ",
+	"EC4gcUND8p7hG0xj3IrJcgdCJZKKxjEKOWMkVJR1Mt7Tx1TV10lkWnQSWNB4gNJ8Q8ca8cRA7/aK87eY",
+	"DZy6tODpYUUQiCyI3IaERAX2qreIDg6dNoRapM0FQUoMNH/NRD9Y0ElbEeE1Dw7XeO6jS/X8oiJ7oRdS",
+	"sysZlUDMJhSHfc2jQWaCYNXy7fw7oy9M0nhnHSl/aZxWO/tI+gUA63umr1Mu6L/JghzL3UFOIspQJhH8",
+	"hkZEyyPumRuK0W+1k/MzrQIgszQfndgVwFTZt1wgnNBP+jWQqlGmX6+T1N5SCRIDF4haEcYu3gNoJYLr",
+	"eRfnJ05WDzHTPL5FEImoIhHa0uyLx5GeWv8itbTQGqABT7fXfIHzhAgDfCrNLW5NO+4mtzoCUIMdWU98",
+	"klCraeIoonoAHJ8LPZqixC3V95LCV3eeHfsdmAzgG6pITxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFFaor2",
+	"yKi0rTWLhAoiJ7zC0tjeD0aUHxnC2D1Gv5YnUY+ywm8tzmOCmf7xukoD17AWuK+x6djIa86iBftCmMk+",
+	"6Mwjc/Xwrb2IAFBjlpwxLd/rEYUjrKbix1v33L1Tcyp2KhznkNOGu8ifzI7vrkLVytWn343eBnPbN3LQ",
+	"lqYuHv/HbM+89ZmEwGANNr6hUmX4PidmwgBllJy0WYv+FXiaEeswBpzEfTyQSJ+aJi73XEEBLh1ohlBD",
+	"IMvfc2uuAsgLrMLuyy5WBf1yHnCEZtF3HmFpT0+LRdilN/qAUub+/liBrcYGWQbkXAYEQPgz8+qutY24",
+	"j8PQHgKNXXW+iCmQWQhT2pjGJKoSF0C5T2M1OxYV15LGaiw6gYxTOePDYVu+EN/BIN/wNECD2WsuMIeZ",
+	"DX2UrTs9cir3/mzY99Tn3B03y7MFiE+BXWaOd69UQUkDaF7iNOQXVd8+n8dcWTGWygogy1yIhWHOZgQu",
+	"Ftckes8EwWOW7C6fqUOlMMhLnhqxK7OaNiqtpsWzMJ6GDHJDqyqPPO6YToC9LMg2Pld5UN7pI4ipJFHm",
+	"AvImo+ckdFwzAzAgdGsZB6Ql7mBNL7PzTiCcCoaZu3rmJec1w89srxJuINsYkWKx+7ogj2ZeBvvgKLkN",
+	"CZSTqGg5YbLoK7M3+aR7P5P3fiCMCBxPX1z2huVIco5XZgeBE2UL2zls+FMkW4DB9MNeQlidXURdOY77",
+	"Xh8LZ8OYDIdhcdXL3x0PHXs2i9HCMhhbBs97Rr+kxFnSkdVTitLsKFYXvbYntf/GtX83as8/5n+i+qfm",
+	"P2sfv/t7FaO3Xqb3Iq5y4YaE3hCJyA0RA/1fpowvm8psiVuSdsAY7Rd8UYKWV73XOHi2JPpmB7Qk/hag",
+	"1cfyOnfIHjy7r4SQ82pMOVu7vq8H+XNvzBxkcCUojpe5FibYWwqQ//Dh+3+YCIMjf/ewGu6z62Qj90t2",
+	"Ie36UxjtsvdG8RbIZ21Mm1ZpML/CA6ermkf3jw6n+uVHKKY4mD8M/vEHbb3Pix0ycILZ5aZT/fiVXkfp",
+	"WPf3KnRPEoqqmKn/4qmwPkb9wDHqwIWtSIT6XcIQbknC1BDTOTwqH+RRlXxvGN801jUtAKF4LHrIKsC7",
+	"KJ15KUop0kuUrNbGF7FR6uMYp+hmRzXPmU7Q/05n1pz1028whOy8ndHsqF+5VFil8iWPyGzvaGH9xIB0",
+	"GaVUwrTToOSO3CyygG/j7mFzLNODR0Ysmu5Qi0fol2JI9MzZuv0craYZOt0ellCzbPiZ0xxm4RkZsXxL",
+	"+lZhn5MguRwUB/OA7sH3Ppi488uMapyRNyEs0udUtvaBY9d8HREcVZp9T6Ps+l3sFlPktuKmeUf6zgEF",
+	"EU3l2+Do8HD/aL7rAAapAkrZWTbnDezYannxr9MeZjVBcKQpwoaS6AUcI6n0Vz4KY6qxBUJoeliFXX38",
+	"4JUelXIK7vUpTm3noXcHh7YO9p77SPIeQYeNfa0dTJaIpiEqQKGInmNsDWPx00Cs8hyKd57DS2d0ysxP",
+	"dSdg2I9CK0dJ8RvjWS09csOvh74pOQzqBesgfM4cHdk3xmj4KXVWQ/gyIjExU1khv27ivPLPEG9muX9d",
+	"adqoIqHXBMequyAKyhFa5teVszygw8AsqeqQf6TRYlzi8+xx6PNGrQ5bi6vW/TY3xM5p1/xxjFRm0bTS",
+	"LN4WvPeWVP82Zrge7RFHPEPBDWdvT5F+3sW/t2kMf2PUIxHFGZvdoj3cIT66oRHhPsJpRLmPIh6mPcKU",
+	"j6Si4TUR28dI3/UQL85Vlwg3gKyjV7zPYo6jfB4IhayIxASb6M6d8ZTc77ghdu6yyGT9ZURxvRQoDEvc",
+	"+ZyQzizSYUIZI9F7pmi8uIj5JeWKRPN5PhyDmV3QunAsqULQcgysEh8kYZG5GaqEYyHGvVd97V6RW6Up",
+	"KcTwDdrSB2ljVRT8xkL3xfYs0NNQlgr3ktkVIzV0B9jrH47e8z1ATy05a/zUkolFUGA8gKGe78XcBOVo",
+	"Vm0SWTzfS3isZW9A2goWWSXPOwrO4JwRZ3FrWQhDdvfkd447hCJSTOAwS4j3vYIRZCacc0ztW5Lts01O",
+	"gOFy8JsDag++7TG7zs3e1ds1k5WX+C9BSE0TJNLvmhSfLG49N1oWgtmSGEN6hCA9mva0KiuJ0AzR293b",
+	"LyBRvrJzTMVLHi2oGECuXHU8FQ5DnjL1RKJSQh2sH34RA8gH8Pz5zJ1D8Dcr+DhxZ4s5PK2dZMhnAGs7",
+	"uK/9o/Ch0iibgeYxvZp6D5WwoWwphTBKTVxiyZjr7R109WLtnWA+PdVsdb8RVTPz0YUJrmWScxqqVJDl",
+	"3PmjR1Ia3DpyviLGaZz4o6usOsFfLhYEzpcKFfUC99EvFygxqQaI3OJQxQOEJYK81h7hfZQIHqUhkWM0",
+	"YKNWzeb5uXSpNg8H2i/VCu1FKYByDih2ci94lVs+v+Ur9PeC+2WK28LNUhiy8H7lhkgeHTiPkaTHP9Nq",
+	"ZjVedp1bbhw+HSeumdknbWcxLhVOSfXud4kgcJk6/YrKeZVTP4ddeZJT/TVSHIFMae69LdJL1MAl/MFv",
+	"PX5DtsuTFrw9YyBnNzYGYhFlRMqF43xIeD2BGsYHg+drGLV3CIKjwddh8vDdFquhF9KE2sSBCYaMrYh2",
+	"qJI+4okBEfp+u1grAG0FQ0UBAh8F/+zUUwl/xDQKtifl48+JgxfEGpUXtVCFXRKl8VcQyJotpOp4LjGL",
+	"WvxW0+9/UtJfaWimsxTOFbc5PXzS2DdmCEidFgTp1jcJLkaNdp72h9JR7ew2Biaq0lW/BmHYrGGKemr3",
+	"8ppKxcVgcZPiApH10y2Kcw7ozEcrv7hhg0Uri7H+5MNOh+yi0WOLoebQcQ6HzMyVxzAH+ixHgMOJGlOT",
+	"sB7c1DEui8NC4Yy1eMoWdCZo5FoC55dzRMLk/nh/5PAGlzvmR+aL+TombPUNZdcLR3x2eVQ2FIDPzcmG",
+	"8GHIUlFhRlmPkai0vQVjDW5oSMa5kCp9YlddgmLKrklUsJKNSS94WOvDBBCB/KulrgdJIBiW9CrY3TiZ",
+	"rOBSmWeqS/vaozLWz5lHQxb8EhNOJRO6FtT3p1q/HB+eNfn2mpoKG0OeIRKB2cj4XAqOFg8kZMjxMf86",
+	"F9I4DxA8/8qaH21oxWzhbAqLDlEzegfdPbJ651mVC8veNwC7CYd9mWP2AuLoAgLnTGLgOLZBWHTWW9jC",
+	"bL2bQ3f5QeN5VWhqm8akKj758LAqa7xnRfoyLXeVSrbkNnp/8cZHLSzJ0QG4XUzBA/izqX/0pqfIFvz8",
+	"jgxKTnHzIWH5333SSiqRXfHpXmlnshgJp+IZPY07oPWILiPmHwgIehDrz2LebD5Bvh7j5J7qm64SsHxz",
+	"JtYTnRmkpihOhEVX5HbBZPGK0IiR6oPxACleKiiBtqhCvVRCHQxbC0GrNMOmyjWK5CvA/fHye56oMg9L",
+	"mj+AnM4SpLziohALeWLKyU1Tbr0JdSJcdN3kQGk7+1I5uxPzbudKRMpDzh8+WCBf6wQ4LRFwUnQ2zSYN",
+	"D8Pk8YThiY6u5ZLcvn4EmQEtLh2hD9XT1WqDoqwTNAs10XzEOPrlAg2IOkbBF/EJXDJBE+GsMCOVEKBs",
+	"XVMtU7qRkegYBQmmwoyIkf3bvNPHElEpUwLlkaB0L/hJqEQanjExw1mF9xgFdkUkCpqZDswixFlMGTlG",
+	"QUTl6CN+thHOUMyl8pEg+d6Mc62Fw2vebh+jwBQB/MRTFTRRyuw0nBXWxwVqDVDMOzzV8JCKJwlMaP9C",
+	"qit42jGhNifnZ8coMHU1NFBNhaiQM0VZStCWJAQFWQpPsF0vWDfcYYAP2gAdIl4Ahib0zWzW873i3iFA",
+	"zm0DGCusK6/vUSVOlfF13ngXO/MyuT7ruyLnNaTMlEQ1X8rVJSHspMIz+AZLhfT20K9acT9JElswqlCo",
+	"y5LzE1nA5GIe8FxQXqm4MCGEawS0xUiumYJ7U9l9N2v9kG9HbjH09de8ehQWS0WOaX5YMgZXBT7CXhRH",
+	"+mHfJLTojymDtyu3MrpSs5/FXHhfR1GXSRGl75No6dxkpmlljN96fYnLK8ojHoGIhcX6lboZ4TYcDpSo",
+	"AeoRzEpFIjx/AfgOQ3TGK3Rcxvgl7TAtRbmE8WIBRHORScTbeS3ECAmu2WXNDjg+V3wG/mtybS3UcthO",
+	"48T2sAEs8zps5o7DhllcdKQWgQPLVQLIsHE2E7MJHwV3n2l0b34Lu1gVfoBrxs/aW1yaj59p9A8fZQLJ",
+	"P+y7pYw1/fYXMfTLFwGCMKGJkijI83Kkj2xWhA9pRfeBVwHDKonqEnIfEQ4Fl9BCAlJ0x9f6OJsN9ZZI",
+	"MZmRKqpwy9nZsqWWE0IAESYg1zJq9xrqmphFzc6SHT+8nxLQkK8hm2ICUL46gMwMhmnbnrTrK7IwKozJ",
+	"P74SmMmEC2VSj31ETeafMA49gUKexhGypYgFwWEX2OIMmkqhMERFKN+cRSAeTtrJFz56EOb2SgVVg0t9",
+	"rga0UFbtJzJ4bVrajC5R/2565QR93Lv+VK/XIeyyshFOVv8650Y4q9JlCv2Mm8jVondTSTsVuI5WvYhf",
+	"UlvZoLyGn0h2aQe2PncwXKAbbQkSYa3ko7bgPRTzjtwe0yLHjlG1jhcECyJOUi2bjVifSkXDm8g8iz6k",
+	"jcZ+eE0G8AcJXGl3QA14JJ+oq1RiKmJT1uaumjc2LUpcyxfcMQobSBrwimzu7HSo6qatesh7O+aJWkRu",
+	"7J/eSIlt8z2iEmEkSdyudbnUsMnU+NdXV+dQZlw/18eDOjrFYTcr6EUl0vpwrvUbRTnTm/W4miNhpp82",
+	"gSJ1BA1CXEakHgMKTXOmBA5V0+Z2QSMNKgvFe+DAqAL5ywiQrluNfg4qosNzUPJfKv2oRgcilax/YB/Y",
+	"3/6GfiID+YF9h777LqOM774roWXTSnnSRzGFXnIsQibyNLNhmC9DzFxPEbMaJ5OYCQoUYaeQ158C9D06",
+	"eIa65FaLJ3q7RMjtZt6pCjJXWwMUnP98WUxHNosKjvWM0sinUIqh1EwFdnlJWIQwkBtlKMjIKdCoH/Je",
+	"j7CIRNs+mhFPfWfWHEtTDrgguskP7BSgcXB7u3N4e5ufURebg4aGGMHdB8f4PnhNo+D66IO5K/Q3Hzyz",
+	"EEVulVnJB+8+gFIRCEeRREFecSLYhiX8gYytAP2BoG3eHx/YH7VaDf6vfz1oNNAfqNT+p4l6ONbSGInQ",
+	"j5c/v/NRX3DWAZFR+ihl10zDt01JrEXKFo4QjaSGSNEQJJEdfxf9gVyZfsPvRlsQZGzRDW4ePCuX9A+2",
+	"3Zj76A90khGcfjiVxqyGmclsz6rrBfN03gm2rV+/ODSMahl2XnrfruQA/YHe20Xnc460hdEDZ05UpyeU",
+	"f9aiuY+s1KFXIXiqiJvnUEMRYuaGK/5jZGZPsOq6p5+jP9Cr1DQ4KBdDPM4/8YwllRe8qoZNwfaxfhiG",
+	"dD1Q0Fbg3i9/PyCqjtwqQLVpWqqDD5butvPl20vNoCY8Y/vgkZFD2tXoUmo9A21n9MN2TyFnbdpJBYls",
+	"lxLz4t4eQH1MBwguLA+MCkc6V5+IwEcVL2aDTnrTkcKePuqK9ipoK5jaH+bdxPYwgW8cKEWeAjw+KDRr",
+	"ces4tGxk7hZM7nV9RPnxlxv3FPBzalsfw0ayuxfKvoTdQvsdpAVKoacF/pwDKWPSGXMOsdB6rr4vhhrE",
+	"6IOr7PViITTSvSUY6k5aR6+MpVM20W6j4Xo8yh3NZBIiNOPx0X5DH3qUf5v1ddxtZIQAtyDQXZenIn/5",
+	"lwuU8DiG7ij6AtU/HCJZHMddUmeRpvc2JfqmCkwamd6i4nY/n2kUAMtMFMJTMrfRVlDMWtKsDYQX3LM1",
+	"RYLvA8tlC3lRExqnBj7qCJ4mEgX1et1kS23XkVO8pOb9pmyJHs4s7sezV4XNuU6WRhCwkkoXq5xTyGx3",
+	"DAVDvS8D2+OmCb04E7A/wcWgd0NZ1l7TIrUcbdCpJS+CIyjdYjDakNgHphUcGhKrP1op9iTRal1tr94Y",
+	"kWT7/X4dw891Ljo79l258+bs5em7y1N4BwwrKs7l4VHJ1fO9GyKMw8HbrTfMWzwhDCfUa3r79UZ936Tg",
+	"d0Gn2oHrbwcntHZte250jNEwAyHUE9Di4YntcTHUOHGv0ZihBc9sbXIqeodU9MrRq0BbhuGovJcLtH07",
+	"MKupmiRb9U6h1yO8sjv9lVKDJnhpf/pLeW9B/cbe8+lvDDcQu/e9w1l2VO7rV1Sgvebvo6rz7x/v/buS",
+	"Yme+Kamcv3+8/+h7Mu31sP7o6WNBPcxwh2SiGxgLcUdCyw8oe/7R925rVhvTqkzNNF9tZtnN976XcFmB",
+	"Y2GhGrdt7UmkesGjwXwtnko1bw8zDfdlKhXvaXL/kXcZesWJV1XnHGrqVpSx3W9UFizfLVYfxyzCAtBj",
+	"NnSvKjZ/XzaZKJGS+xGK210ZxVWWQK9qpWns88dFgoNbu6tlVBC9u0SQr5wEd2d4Y7gD45+BdF9aZ84w",
+	"+aKtHpZabMrMVtsTCVoL2RlBO5/uVIK/94fvmR0ozQx5PhNYQaHm9jL8YLjy9u/l7OuPGYeA+ZroR8zK",
+	"1aObT+ek6Ipi4Ruy3pD1+sgacBXODoiPRKBG057137q4afkwxH0Hzd/vbWleYsJ8ygRuMoMKtD23QFm8",
+	"8F34RqEJJhR7c24KrUAMis0bLfnNRktDoSWV7W9Nbbmvm0oaB9PfyLom/xnIwxzL6K23mMzqLMASFli1",
+	"u/yRnZ80BXj3HzV1dKGY7L/H6lYdoky92aUJwaXiePx6YWwfKn07plWp7b+qr4o0Wc2hl47u3I4f0xvC",
+	"jMPQHVmu248/N8aZCRLY6RElaCgnAf+tfWQq9BW5VTtJjOnQRTwc9zLazdbM4Gyb54L3iOqSVJoKnjZC",
+	"Yi1QdBP1sk0uBkcIZZ6Iw1kpoqXROC9KFGGFW1gSh9I92nFrhm8K6WeeC7ZeDO1HCylV8nk9xYLnpN+a",
+	"gWdXNEyfdMTZupvIAQtlplG4/XOYIYA7xBUshgTSJKbuWAet3LkDq1xeLHgsfsjKkjXrNCVNKZJTcbqv",
+	"SCgGiRae3HZ8TbFcRCY2YmNaWttN/WsXK4SRpL00BjOsxbAn0vrRXaBMZF3U9qQKmGwxbJG7HOIhEgwX",
+	"sFUFXfWgssZWZCbzFaj4WCSfskOta6rHmDHnkTEus0A3DcxqRVqWKtQsZVXLSPx3l2Tu7R4eHjYajb29",
+	"vb28QJALBII8UI/H5Ti8prfX2DuqNXZrjd2r3Uazof/330ZSmouwhyoLzaRfr5y7DFf+qeQqUKntz6cd",
+	"NGbgOS85a8fUxNb9ZbX0qywNzVbtkwgjS/VIDlg4hYstrpdXMxxq6hitleHYWknLMBxTimSIx1iu0qXe",
+	"vPxiqDzV4/CL4RJSFfziEnpJOtdWfiMmgise8njDRv6ibORkVDwyUQQIGzUSijoUK8U/JFOJKbteFUcZ",
+	"NTcUyMDk87aR0iKjjVWQIbbu+ULiZSqEJiUXlrQVfBEmiMTFZIAoCcFvw2nOW4H+x2T2VrK3N3q3SwlT",
+	"pkqaqYZmczIdq9vd3d2dm70VK7Y9Dm8rFVWrYGxvICZtw76+fva1MkvFygIP2HUhdhOCjfAwT3hgfpfl",
+	"UU8yd2RF9B7A0DFasG+c6VY/+ESiG1to7y9NjX8G3WKIEOzR+igi+hazqQQ4SZDLel+ByWSOex1oqFCX",
+	"Zmx8WRZUs05iqSixU0EnJ3Gc5z/cUElbMXHy1bXJitlYA9cbaJaBf6syNqVYLWgWJl7OLSlGngyb+EFs",
+	"knlqwDUZ1FHAcI8E4O5i9EtK0NZB4znKw+txjyAcgwsCkVsqlQxMK74+lWS7DuHINeebVxztNvL4Xojc",
+	"Lcb4joqdYbHT/5KCZ1ZLZGr3KGsL7Q1quU5RrMCRRa/aCUwiVp6HOk+oSlbgacXhMsU4IBNt0PQgOyk6",
+	"fLp31Hr6HB8dHD7dP3q614qeNtq4cdTeP9rfI3g/PMLtp0+f7R4+exY9f1as3VWuI5AZNPeeZQbNeqPR",
+	"+G9TLLPpkaOnuNFokRqJDg5rB/uHR7XnB8+e1RoHz0Pcaj1/9vww8qqhbYuk5GWF7of8W77Xx4LpX5re",
+	"2dvzny+uTt5dNdElviGmEo2LiAAqJfHgf6Azhfo0jtG7n6+g6hNE+pi45YUPbWqAUR1d5doZFPrQ+pdp",
+	"Xnhc1NzGBCDVv3ZJZWPFmDNkKUuqmp29zyXD2xFqluGXbwEtwpfDk4Z0Vd4x9gTrfeKpQrydx9v3u4RB",
+	"yqXMSpYp/ZVp8FMyRYCVAccxpKRp1ltHZ0IQCNNvxWSU15s1FXn9amKj3F3l0pAeKDbqlZmuaROFAJQA",
+	"vhLgbFKp4oJEGkppz8IyQlv2DK7JQPoF16wrX7Bd38RdLUXjGW2ao8ppczFxyx8bIbIUTs8l30/Tgd0G",
+	"N4izEsT5gajlsWY1Gmahl/VEZfOlLbo/NGsZVX6GjGLbowltac4IFmQQSyDPNfsNkrq3kavlX1liIW/2",
+	"NBI7VqiXUbkIGBeZHlEm+RHSR8EUZj86zmjX6WcLNQ8z/YtZ5Zj1Za30J69uysFAfow3w4O2mbEWD9bG",
+	"DvQpT9P1ARN81OOQ1xcSpkyS34Y5rIY5gDbv6MJxBoOsWm95FNaw08Iq7K7HX3UCQXYSBZbeA02IQcqy",
+	"j4qjNDFGgIYBjI8ESThoeIjgsAvfPpE2zXRURITVj+FgU3ZQyIGF8i4fl0mssb1HHWezvUygk9Xvwy0O",
+	"Cx+fDiUCe7MH/7xwO38kX1dh/vEc5ZyIGqQhm/OTpmd/qJUAkLJJBEUBmZGDJe8Ry9/bmMbbGw/Zn95D",
+	"lvv0DeGYCimWilAPM3fhWwtJgXEaRjqPVkwdxWfVV+exlxZ45p0h7omK8zkRPazBEA+soomwSckPOdM6",
+	"LxCdrYpk+IdWomlRI0YncZxLMzZmHsYAu1ULSh4MzWK9HAOeCld5aYxi/dK0sVkB11xGLYf61t6E4giF",
+	"erC2g/FK9XY94lA/hvG6+8ZL+O1xFqvL26ZN47nH3NxhCWlsBp3AdLoeL7c5HrTjRI5lRLg51jNW2LM8",
+	"2zI5xVGXRgRRZfgRNBvHlJlftd45ypbsTr5ZvpTpwA/JmCAlZcOVvlV5Z/VsaSrDqEhRGrIDgD0CJVot",
+	"tVUCEywlChi5VebHwAQekqyis36aICxREJoH6uikXEapTVkkc2kGR5EgUpIItQZZJUiT6PLm7BVSnI8y",
+	"CM02ChlT83GIr8ocY3cxzSLzNrPxM9IncmOPWb09BjsTQy9HrAe2zaxSGnC72MmLok9UUzJPh6vdOOCp",
+	"qcO31ebCeKM4I9t19F88zYtLWo0mo2b31nH+VfZsoeCfrSf2vw6e2YJivA2R25R1jgvFGZAkBH3wroqN",
+	"+fpYumE+eONUmrdZd7FHlh5yycBVP3wcZ+NGNNibZSM2id/c09+0mpOVYC1R76oVn/EFBBz9rfvmnObX",
+	"dAS4uSpX5tfUslzevvGrvSOnP5k3hQV1Nq0QgU8jqiouxaa50cC4xvvMZBsVAjHs9bZ7iHqUpYoUL7g6",
+	"uihfcJihD56pofvBQ5RFmiC4GL3b9DMrvdkW9HLYlEPTgSlzswIQZo+XO803s3LPxcQL2FYrfqD79xRm",
+	"23gwFvVg/FWubWA0o1z1K3BuVKoSOz0SUTzWcnCpBME9FzDoioi0aQyJipqfRhQXem33cIf46IZGhPsI",
+	"pxHlftYhwkdS0fCaiG0/r3kBPaD0b1jmMYjQNUIiaptIQP1z6ooUxwRRJUncNiEiVEkUvDRspHY1SEhg",
+	"fJJ2TU8kClwb+2DbRCzmz7+iMuESGuAEiOEe1DmGOcpRva6BeNZaFG25xYKiqYFgWl2YyuG2y03We5Wq",
+	"7brtq9CECvwV9fShFjxmWT8BGvnm0ZLW1MUSMW6mNK/AlQWdZ6GLQKauaejwVNn9oC0omFM8LumCEl0p",
+	"dT1Pm2CVCrKdzU3sSxTmjTnrEFEogs9ZdmyBcfpmp9jNFbz86LbMaOQ2gVSEwutPZA7CtiLCeI/7hFxL",
+	"vZrdfTN8jgRypCa+eV8f+a8nP5xcnX56e/Lbp7enr85OPr34r6vTy8CHsu39rn6/GMhKZbF2e6Ea+8jp",
+	"5jXv7RmP3u652PwWaGvqzffdzndlcTnrK9aiDItBRdGVShG5TKCeb3vywKwVGF/R8oZC82KDV0DL0hKz",
+	"IRxDzwFWCoddTdIOaQdaTOogAt0/TMV0vQTILDE07JjAE2lOT/+UtSRxyE0jmwHJELlVhMHZuBYJrgfa",
+	"+Npkm7v5LxNd8Ir3md5HLtI7Sv3zaDKL3eeJKeH3NepllW7Gc8oKehl8AI/ilstNBN9jAmwga1vQGiAr",
+	"MR2jIEoN8w1QD4NxMtg76AY+Cp5GJkBtvxFVFTxIKPsalDC3fK/p7R10Z9e7zrPlF9SuNahZCWXs4dSs",
+	"c5hto2b9dVi5ZgDfkL7k2n5/Mwz2UmFhovD00gu8dgv6r9nm5KJQG3K7jgL9XeCYLDylYVpHJ3nYmm06",
+	"8cRkYuZaXt5tWcvVmabjZikyEiM/trjqmp9B/2KRXauwXiQclaTErcAOFWwbQVXlJXEgq7Sitk3e7P1R",
+	"eb1BnvlY5mif+vXw+arzWac/axPn8pdi80Ns6Bvi+Cn71mTq93rFCGexPPHASXF2W6McEjb5FXvbYX0P",
+	"KIe+t/Nt/O3fHqsx6D8Lh1k9B8lyHR47fPeCgHUXir24MFYXyDtL7G62kW82ejfbwSZ+d8M0ZmAa+PEi",
+	"eG1+8iOzjLdYXDvzG5Yu+dqoifZDFtSwbROdqGkNL3tE0VC/yjqkjs4UijiR7IlCuN0mYeYRdXWiB6Za",
+	"KY6MJzBRcpQD9bC41mt+75K3vz0WZLPaM2BueM+G91TwHiC8MtmtnQG5PietmIfX6ymYDkPbLiXLVHYb",
+	"JbzZreQ/0midUUlz8gRb2xoAsxFLNuaW9bGUFxrF4Gp25JexE0v5q6ohXM1WUrZGxmIH37CWUdZiQbNh",
+	"Lhvmsk5dqfXI7OXuM1QqF7xNY1JLaKhSQSa18Ds3j57bJx+COJPSlOWysklSfnznZkcd7WbVZj8nnYVJ",
+	"trzTqSXTzWPo/cUbCMdiaRzngXauGYeJOmRQzaNLI4jN3Cga3x7hmmp2eWKuRdEiFkwj5ccInzLr+JFW",
+	"R0XFvMNNysfqK169ZzFl19ISQy/BzNQZNaVTC8GumEWozUWHKAkO6WsykOUYYkFCLiIkFR7IY+NgVwEy",
+	"w0ONYtf9gZG+a+1SkTENm324cpOby//Pygve8A5UrN1KAcdLNYFzxF5FYXqg0krXqiCu0NpaLZ8z5Idd",
+	"6JUgxQvxMVkoco9/pnV0SVhkPiZqgEzUMdRHgN+h9p2p62uyydzWRkkYfrniX0M8irE/T5VkYIde0/t/",
+	"//f//G9vnr7Dlnk8RFaYm83kuj+Ql/hSr3Kj+PxlFJ+MS3wl4SsJpqKmBYX12FksXznHVLzUkyzBaVwj",
+	"uMVMLW4F62QlBozeyYuXr2qn//rhdaF73VC9zwX1smwPEzSyQWLzsKBZHzdaGCyjmcuaH9JGY58g03XO",
+	"3tmy+K25uorFejZM6q/DpAADWoPS+TdRR6t+DD2rhV0scKiIKDWGXGmDigkc64sYm2v6wqQh4qyvpek2",
+	"NBRPDM2J3BNQqDzLRRwQpcW0rBGLIk1DFSF8MAQS1N34EgmuoGNHIfXUfAWT9o5RwuMYYWUqaHMWQn1O",
+	"dIgkCTmLZGXun13ALxfTSrAHCesESBCVCgZNmSDjbidhHVeLyy50TFFzmyVY5D+EpT19hJDB73uJSX0a",
+	"6di+LKvUh5iZsvq43iM7kihFWUfumN4XnyxX+tveP09evNzd26/X64WmP1/EJ2gotTAz/eWiwEZ9L4Pc",
+	"SvIoBQYF3Ir45BaHKh5oLMmYsW3LShXaEoRFGjMViP2SxG1Tnx6j83c/uFxIWMd/wHlzgYKTMCSJauYH",
+	"HtQ3GvQjFkIx6Qylprpzqb1fxKpLuQsC9qH1GLUuFU9MbxqYpEpDhR82VqaNlWl5jQlQadkeKqMUIsnq",
+	"+vwPmYKGGhruN/KKCfr6N5WA4E+7pIqEI8KiK3sJP5p150vKFYly41fT2z990TD38cHh0dNnz/VhmBpA",
+	"r0kcc1PZ1xyE/okvrLBd2v0/gO1n3Ma0rJFKcxbKG2kuqGhPo2YvGW1zeFhoczgCg1HrmJUp5quapAE0",
+	"id9tLEt/sfQosC6X6o+hLRAjBUniUgPB6rIGq7I2AV8dw293QGBdD9cNYGzoQ4sZCrR2sSW3A/T+4o2W",
+	"mVtYkqMD6DKItji8hGMtlaNAf9eEB7e1+iduoDZxTFCCVdfU4wE9EYRuEtX1k1qWN11MeHwD/Y9jzpMW",
+	"Dq/1ZImgN6AY2pLGrqhPO5XQoyomUhYKziAcx7xvdMbqq+Cs9+iWfpw3gOTXnlWZxjS6TbpccRuEsOQl",
+	"ADt/pI42Gx674bGjPNbaWeZjqK60zOrY6frUu5emklWpVWvdWYuz3uOC2IpXhUJhJvLgGBmPMLGt9RLB",
+	"ozTMrFGyOr1+oy1utMWVJIkrtGUxc1trjYonSY63K9MerXJwN62j66V5cP1IbSaaeF2ZpWwKIK++sesT",
+	"iWJ6AzUwzGk/eptXjffruR5eURm6G6KVKnRNSGLuCs3088i07IIolpIcG5em17u5ATY3wPI3AE9Wbyy0",
+	"DdVrNvuUkskdlH81j7/Knx4h7iqHXMY9ZsNlO/zA8fVvrQOxW/+0njc5GDddb9bW9SYq4qqjGYv2D397",
+	"jdLbjiD2Qy1aNtV9QrySneMVwdGvbvNrJIELN+FEuS3skiiN/3y1ZB4L4S1DMd1QkEanvKwARNIvRgIz",
+	"ofGdm8mEL9tPa45ffpXNOQvyW8T3HoD1b9D+EdCeMwI9ttVakH0myWitTNXOMU2syJayQa9VNs/LNeJ+",
+	"ftYPLFDkLC7EcdzCocFKO/vpjUWxu79bd0i9xaPB33ZSEUNrvDFRL7TDSNREwW+1X83C9TfQ7aCJbnb/",
+	"w0QKdsktev325GXt8vXJ3uHRliShIMpHmbsYfY8+ePUPHvoe+lJs26hCvzDulXvWhR+mjN66mMGK52FD",
+	"tbPIPU6jsQ9dDZIsqFENkjym8aoL5fOpRFJBMCQOBZcSCaL0vXWMIsETFKWGKAmU0KZRHZ2wAdq7vUU4",
+	"vGa8H5OoYwy88zma5iJsc36z+IJ++62iLXG+UKAX5+qsyOjRO7cdBcitWQzFMdL4xNtt07qgZewaER74",
+	"JiQKpNOh1q7M8FvfiRkkQlihmGAbFWorsg6lDk7yMvqZj5ELsLvUYh7ieBGPI9py3S5+PX3x+ueff/p0",
+	"8ubNz79+Or84+8+Tq9OqyuehIFiRopywoFcRwFLwoUCDButxMLGeH30vLWU+F/2MfVyzI8xekKC49Ln8",
+	"irurxuNJl5NZZnRszox2GGUdZHgJ0GiX920zzS6BIn0R4swEH+sB/mRX2jfgYywTfBQh7O6/adffqiLj",
+	"3eA7d/avkUavVQ1SlxL2KxPp7IgP3d/0AnInN8rCilDYgHN2LH6EtP5fHZobiQ+rsFtR6gd6E67lqvo4",
+	"M/a+Ly7ikYJZZrh0bB/Hze3xuLfHSyiCmZPeE2mqqxgMhI53ygbYPta9smPSnGpGIlmz9WqIzquNV7Ae",
+	"++SlWdXjEpNWqBjpO6Fta0hk295cVCu6qGwOXoFayvLyqu1bJTpQRH4N6K+X8QBmWzvFFZlsWYMcONOg",
+	"UzyRNvdyg++rwXcb6C3BGoX0waNEIzvj/QUxXQ9PwlRQNQDkPUnoT2TwGno/es3fP2ocfUGwIOIkVV33",
+	"jXnqF/Bg668+6lGgx2VFqiqUejarsBYIz+n1O4DWdt13lWqwDxYOUHI1GgseF1u9Wrd+7kV33+hVjgTs",
+	"5l2KYLyR5kBQ9D4fLA/tHB3NVmhmuEN60ArcaDy+q5fv5xXkfajkbEvz+gjny0AZIRe2YGpBjM4IRTl9",
+	"V6MRhhmqwFUcxFXfqoADII+PolSAra+fq2zglskH6edG8tFq33rnETRvuiYDibZ6WCoiEI56lOmv4Lbb",
+	"zgeDHyqX00tj6CCeHSs07RQDjdj6dPQceRCRSaHdgruUMiQxi1r8FvV4RAqz2a8r5ntNcKy6Phw+ZURK",
+	"eyBK0LAAwMLJ3H+8//8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

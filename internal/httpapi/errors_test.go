@@ -113,7 +113,7 @@ func TestErrorStatusTable(t *testing.T) {
 		gateway.CodeInvalid: 400, gateway.CodeUnauthorized: 401, gateway.CodeForbidden: 403,
 		gateway.CodeNotFound: 404, gateway.CodeConflict: 409, gateway.CodeTooLarge: 413,
 		gateway.CodeUnprocessable: 422, gateway.CodeRateLimited: 429, gateway.CodeInternal: 500,
-		gateway.CodeNotImplemented: 501, gateway.CodeUnavailable: 503, gateway.Code("bogus"): 500,
+		gateway.CodeUnavailable: 503, gateway.Code("bogus"): 500,
 	}
 	for code, status := range want {
 		if got := httpapi.StatusOf(code); got != status {

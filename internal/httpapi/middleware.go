@@ -70,7 +70,7 @@ func accessLog() echo.MiddlewareFunc {
 			res := c.Response()
 			l := zerolog.Ctx(req.Context())
 			ev := l.Info()
-			if res.Status >= 500 && res.Status != http.StatusNotImplemented {
+			if res.Status >= 500 {
 				ev = l.Error()
 			}
 			ev = ev.Str("method", req.Method).
