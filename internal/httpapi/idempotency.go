@@ -107,19 +107,29 @@ func (m *idempotency) serve(c echo.Context, sid uuid.UUID, key, fp string, next 
 
 // run runs the handler for a claimed key, recording its answer, then
 // completes the key with it or releases the key.
-func (m *idempotency) run(c echo.Context, sid uuid.UUID, key string, next echo.HandlerFunc) error {
+func (m *idempotency) run(c echo.Context, sid uuid.UUID, key string, next echo.HandlerFunc) (err error) {
 	res := c.Response()
 	rec := &recorder{ResponseWriter: res.Writer}
 	res.Writer = rec
-	err := next(c)
-	res.Writer = rec.ResponseWriter
 	// The claim must be settled even if the client went away.
 	ctx := context.WithoutCancel(c.Request().Context())
 	log := zerolog.Ctx(ctx)
-	if err != nil || res.Status >= 300 || !res.Committed {
+	release := func() {
 		if rerr := m.store.Release(ctx, sid, key); rerr != nil {
 			log.Error().Err(rerr).Msg("could not release idempotency key")
 		}
+	}
+	panicked := true
+	defer func() {
+		res.Writer = rec.ResponseWriter
+		if panicked { // recoverPanic answers; a retry may act again
+			release()
+		}
+	}()
+	err = next(c)
+	panicked = false
+	if err != nil || res.Status >= 300 || !res.Committed {
+		release()
 		return err
 	}
 	b, merr := json.Marshal(storedAnswer{Status: res.Status, ContentType: res.Header().Get(echo.HeaderContentType), Body: rec.body.String()})
