@@ -147,4 +147,3 @@ func TestIdempotencyConcurrentDuplicate(t *testing.T) {
 		t.Fatalf("answers differ:\n%d %s\n%d %s", answers[0].Status, answers[0].Body, answers[1].Status, answers[1].Body)
 	}
 }
-
