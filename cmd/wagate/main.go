@@ -1,6 +1,6 @@
 // Command wagate is the self-hosted WhatsApp HTTP API gateway. It only wires
-// the packages together: config -> pool -> migrations -> stores -> runtime ->
-// HTTP server.
+// the packages together: config -> pool -> migrations -> stores -> services
+// (webhooks, the WhatsApp runtime, messaging, sessions) -> HTTP server.
 package main
 
 import (
@@ -23,8 +23,11 @@ import (
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/metrics"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sessions"
+	"github.com/wagate-dev/wagate/internal/webhook"
 )
 
 func main() {
@@ -140,6 +143,14 @@ func (m *Main) adminKeyHash(ctx context.Context) (gateway.KeyHash, error) {
 
 // Start opens the database, builds the server and starts listening; Serve
 // then serves until its context ends.
+//
+// Wiring order: every service is built first, the HTTP server last, and
+// nothing is changed after construction. The one dependency loop of the
+// domain (the WhatsApp runtime stores inbound messages through messaging,
+// and messaging sends through the runtime) is cut at the inbound port:
+// messaging.Sink needs only the message store, so it is built first, the
+// runtime (booted with it) next, and the messaging Service, which needs
+// the runtime, after that.
 func (m *Main) Start(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
@@ -154,15 +165,22 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.startPprof(ctx); err != nil {
 		return err
 	}
-	keys, sessions, status := m.startAuthCache(ctx)
+	keys, sessionStore, status := m.startAuthCache(ctx)
 	m.observePool(mx)
-	msgs := m.newMessaging(mx)
-	sb, err := m.startWhatsApp(ctx, msgs, status)
+	// A session's webhookUrl passes the same guard as every other webhook.
+	guard := webhook.Guard{AllowPrivate: c.WebhookAllowPrivate}
+	if err := m.startWebhooks(ctx, guard, mx.WebhookDelivery); err != nil {
+		return err
+	}
+	msgStore := postgres.NewMessages(m.Pool)
+	msgOpts := m.messagingOptions(mx)
+	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status)
 	if err != nil {
 		return err
 	}
-	msgs.SetRuntime(m.WA)
+	msgs := messaging.New(msgStore, m.WA, msgOpts)
 	m.runRetention(msgs)
+	sess := sessions.New(sessionStore, keys, m.WA, sessions.Options{CheckWebhookURL: guard.CheckURL})
 	d := httpapi.Deps{
 		Metrics:     mx,
 		Middlewares: []echo.MiddlewareFunc{mx.Middleware()},
@@ -170,13 +188,17 @@ func (m *Main) Start(ctx context.Context) error {
 			docsui.Register(e)
 			dashboard.Register(e)
 		},
-		Messaging:    msgs,
-		Logger:       m.Logger,
-		Sessions:     sessions,
-		Keys:         keys,
-		Runtime:      m.WA,
-		Ready:        m.Store,
-		AdminKeyHash: hash,
+		Logger:         m.Logger,
+		Sessions:       sessionStore,
+		Keys:           keys,
+		Idempotency:    msgStore,
+		SessionService: sess,
+		KeyService:     sess,
+		Messaging:      msgs,
+		Webhooks:       m.Webhooks,
+		Sandbox:        sb,
+		Ready:          m.Store,
+		AdminKeyHash:   hash,
 		RateLimits: httpapi.RateLimits{
 			General: c.RateLimits.General, Messages: c.RateLimits.Messages,
 			Sessions: c.RateLimits.Sessions, QRSeconds: c.RateLimits.QRSeconds,
@@ -184,12 +206,7 @@ func (m *Main) Start(ctx context.Context) error {
 		MaxBodyBytes:      c.MaxBodyBytes,
 		MaxImageBodyBytes: c.MaxImageBodyBytes,
 	}
-	srv := httpapi.NewServer(d)
-	srv.Sandbox = &httpapi.Sandbox{Service: sb}
-	if err := m.startWebhooks(ctx, srv, mx.WebhookDelivery); err != nil {
-		return err
-	}
-	if m.Echo, err = httpapi.New(d, srv); err != nil {
+	if m.Echo, err = httpapi.New(d); err != nil {
 		return err
 	}
 	if m.listener, err = net.Listen("tcp", c.Addr); err != nil {

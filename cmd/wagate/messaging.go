@@ -6,17 +6,14 @@ import (
 
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/metrics"
-	"github.com/wagate-dev/wagate/internal/postgres"
 )
 
-// newMessaging builds the message service: the store of every message and
-// chat, the rules of the chat-management operations, and the inbound sink the
-// WhatsApp runtime stores into before it acknowledges. Its WhatsApp side is
-// set once the runtime exists (the runtime needs the service as its sink).
-func (m *Main) newMessaging(mx *metrics.Metrics) *messaging.Service {
+// messagingOptions configures the message service and its inbound side
+// (messaging.Sink): retention, history cutoff, image loading, media
+// downloads, metrics.
+func (m *Main) messagingOptions(mx *metrics.Metrics) messaging.Options {
 	c := m.Config
-	msgs := postgres.NewMessages(m.Pool)
-	return messaging.New(msgs, msgs, nil, messaging.Options{
+	return messaging.Options{
 		Retention:       c.MessageRetention,
 		HistorySyncDays: c.HistorySyncDays,
 		Images: messaging.ImageLoader{
@@ -26,7 +23,7 @@ func (m *Main) newMessaging(mx *metrics.Metrics) *messaging.Service {
 		MaxMediaBytes: c.MaxMediaBytes,
 		Log:           m.Logger,
 		Observer:      mx,
-	})
+	}
 }
 
 // runRetention removes expired messages and idempotency keys every hour

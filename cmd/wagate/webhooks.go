@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/webhook"
 )
 
@@ -13,12 +12,12 @@ type webhookParts struct {
 	Webhooks *webhook.Service
 }
 
-// startWebhooks starts the delivery workers and serves the webhook
-// endpoints on srv. Deliveries are queued by postgres.RecordEvent whether
-// or not the workers run; they are delivered once some node runs them.
-// observe is told every attempt's result (the metrics counter).
-func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server, observe func(result string, took time.Duration)) error {
-	guard := webhook.Guard{AllowPrivate: m.Config.WebhookAllowPrivate}
+// startWebhooks builds the webhook service (m.Webhooks, which also serves
+// the webhook endpoints) and starts its delivery workers. Deliveries are
+// queued by postgres.RecordEvent whether or not the workers run; they are
+// delivered once some node runs them. Receivers pass guard; observe is
+// told every attempt's result (the metrics counter).
+func (m *Main) startWebhooks(ctx context.Context, guard webhook.Guard, observe func(result string, took time.Duration)) error {
 	svc, err := webhook.New(m.Pool, m.Store, webhook.Config{
 		Guard:       guard,
 		Timeout:     m.Config.WebhookTimeout,
@@ -35,9 +34,6 @@ func (m *Main) startWebhooks(ctx context.Context, srv *httpapi.Server, observe f
 		return err
 	}
 	m.Webhooks = svc
-	srv.Webhooks = &httpapi.Webhooks{Service: svc}
-	// A session's webhookUrl passes the same guard as every other webhook.
-	srv.Sessions.CheckWebhookURL = guard.CheckURL
 	return nil
 }
 

@@ -1154,9 +1154,6 @@ type InternalError = ErrorResponse
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
 
-// NotImplemented defines model for NotImplemented.
-type NotImplemented = ErrorResponse
-
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
@@ -2976,8 +2973,6 @@ type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
 
-type NotImplementedJSONResponse ErrorResponse
-
 type PayloadTooLargeJSONResponse ErrorResponse
 
 type ServiceUnavailableJSONResponse ErrorResponse
@@ -3522,20 +3517,6 @@ func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.Respons
 	return err
 }
 
-type GetMetrics501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMetrics501JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetReadinessRequestObject struct {
 }
 
@@ -3689,20 +3670,6 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 	return err
 }
 
-type SandboxContactMessages501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxContactMessages501JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxHistoryRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxHistoryJSONRequestBody
@@ -3846,20 +3813,6 @@ func (response SandboxHistory500JSONResponse) VisitSandboxHistoryResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SandboxHistory501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxHistory501JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4011,20 +3964,6 @@ func (response SandboxInbound500JSONResponse) VisitSandboxInboundResponse(w http
 	return err
 }
 
-type SandboxInbound501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxInbound501JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxLinkRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxLinkJSONRequestBody
@@ -4172,20 +4111,6 @@ func (response SandboxLink500JSONResponse) VisitSandboxLinkResponse(w http.Respo
 	return err
 }
 
-type SandboxLink501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxLink501JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SandboxLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SandboxLink503JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
@@ -4328,20 +4253,6 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SandboxPhoneView501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SandboxPhoneView501JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4936,20 +4847,6 @@ func (response ListChats500JSONResponse) VisitListChatsResponse(w http.ResponseW
 	return err
 }
 
-type ListChats501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListChats501JSONResponse) VisitListChatsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type BatchChatsRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params BatchChatsParams
@@ -5094,20 +4991,6 @@ func (response BatchChats500JSONResponse) VisitBatchChatsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BatchChats501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response BatchChats501JSONResponse) VisitBatchChatsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5260,20 +5143,6 @@ func (response DeleteChat500JSONResponse) VisitDeleteChatResponse(w http.Respons
 	return err
 }
 
-type DeleteChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteChat501JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteChat503JSONResponse) VisitDeleteChatResponse(w http.ResponseWriter) error {
@@ -5422,20 +5291,6 @@ func (response ArchiveChat500JSONResponse) VisitArchiveChatResponse(w http.Respo
 	return err
 }
 
-type ArchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ArchiveChat501JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ArchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ArchiveChat503JSONResponse) VisitArchiveChatResponse(w http.ResponseWriter) error {
@@ -5566,20 +5421,6 @@ func (response ListMessages500JSONResponse) VisitListMessagesResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListMessages501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListMessages501JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5733,20 +5574,6 @@ func (response DeleteMessage500JSONResponse) VisitDeleteMessageResponse(w http.R
 	return err
 }
 
-type DeleteMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteMessage501JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response DeleteMessage503JSONResponse) VisitDeleteMessageResponse(w http.ResponseWriter) error {
@@ -5877,20 +5704,6 @@ func (response GetMessage500JSONResponse) VisitGetMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMessage501JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6055,20 +5868,6 @@ func (response EditMessage500JSONResponse) VisitEditMessageResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EditMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response EditMessage501JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6250,20 +6049,6 @@ func (response GetMessageMedia500JSONResponse) VisitGetMessageMediaResponse(w ht
 	return err
 }
 
-type GetMessageMedia501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetMessageMedia501JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetMessageMedia503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response GetMessageMedia503JSONResponse) VisitGetMessageMediaResponse(w http.ResponseWriter) error {
@@ -6424,20 +6209,6 @@ func (response PinMessage500JSONResponse) VisitPinMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type PinMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response PinMessage501JSONResponse) VisitPinMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6606,20 +6377,6 @@ func (response StarMessage500JSONResponse) VisitStarMessageResponse(w http.Respo
 	return err
 }
 
-type StarMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StarMessage501JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type StarMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StarMessage503JSONResponse) VisitStarMessageResponse(w http.ResponseWriter) error {
@@ -6765,20 +6522,6 @@ func (response UnpinMessage500JSONResponse) VisitUnpinMessageResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UnpinMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnpinMessage501JSONResponse) VisitUnpinMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6931,20 +6674,6 @@ func (response UnarchiveChat500JSONResponse) VisitUnarchiveChatResponse(w http.R
 	return err
 }
 
-type UnarchiveChat501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnarchiveChat501JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UnarchiveChat503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnarchiveChat503JSONResponse) VisitUnarchiveChatResponse(w http.ResponseWriter) error {
@@ -7089,20 +6818,6 @@ func (response MarkChatUnread500JSONResponse) VisitMarkChatUnreadResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type MarkChatUnread501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response MarkChatUnread501JSONResponse) VisitMarkChatUnreadResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7268,20 +6983,6 @@ func (response BlockContact500JSONResponse) VisitBlockContactResponse(w http.Res
 	return err
 }
 
-type BlockContact501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response BlockContact501JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type BlockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response BlockContact503JSONResponse) VisitBlockContactResponse(w http.ResponseWriter) error {
@@ -7443,20 +7144,6 @@ func (response UnblockContact500JSONResponse) VisitUnblockContactResponse(w http
 	return err
 }
 
-type UnblockContact501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UnblockContact501JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type UnblockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnblockContact503JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
@@ -7604,20 +7291,6 @@ func (response GetProfilePicture500JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
-type GetProfilePicture501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetProfilePicture501JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetProfilePicture503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(w http.ResponseWriter) error {
@@ -7760,20 +7433,6 @@ func (response LogoutSession500JSONResponse) VisitLogoutSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type LogoutSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response LogoutSession501JSONResponse) VisitLogoutSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7941,20 +7600,6 @@ func (response ReactToMessage500JSONResponse) VisitReactToMessageResponse(w http
 	return err
 }
 
-type ReactToMessage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ReactToMessage501JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ReactToMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response ReactToMessage503JSONResponse) VisitReactToMessageResponse(w http.ResponseWriter) error {
@@ -8112,20 +7757,6 @@ func (response RequestPairCode500JSONResponse) VisitRequestPairCodeResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RequestPairCode501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RequestPairCode501JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8297,20 +7928,6 @@ func (response GetSessionQR500JSONResponse) VisitGetSessionQRResponse(w http.Res
 	return err
 }
 
-type GetSessionQR501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetSessionQR501JSONResponse) VisitGetSessionQRResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RestartSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -8439,20 +8056,6 @@ func (response RestartSession500JSONResponse) VisitRestartSessionResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RestartSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RestartSession501JSONResponse) VisitRestartSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8619,20 +8222,6 @@ func (response SendText500JSONResponse) VisitSendTextResponse(w http.ResponseWri
 	return err
 }
 
-type SendText501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SendText501JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SendText503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWriter) error {
@@ -8795,20 +8384,6 @@ func (response SendImage500JSONResponse) VisitSendImageResponse(w http.ResponseW
 	return err
 }
 
-type SendImage501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SendImage501JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SendImage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendImage503JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
@@ -8951,20 +8526,6 @@ func (response StartSession500JSONResponse) VisitStartSessionResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type StartSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StartSession501JSONResponse) VisitStartSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9233,20 +8794,6 @@ func (response StopSession500JSONResponse) VisitStopSessionResponse(w http.Respo
 	return err
 }
 
-type StopSession501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response StopSession501JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type StopSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response StopSession503JSONResponse) VisitStopSessionResponse(w http.ResponseWriter) error {
@@ -9380,20 +8927,6 @@ func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesR
 	return err
 }
 
-type ListWebhookDeliveries501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListWebhookDeliveries501JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RedeliverDeadWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9508,20 +9041,6 @@ func (response RedeliverDeadWebhooks500JSONResponse) VisitRedeliverDeadWebhooksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RedeliverDeadWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RedeliverDeadWebhooks501JSONResponse) VisitRedeliverDeadWebhooksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9645,20 +9164,6 @@ func (response RedeliverWebhook500JSONResponse) VisitRedeliverWebhookResponse(w 
 	return err
 }
 
-type RedeliverWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RedeliverWebhook501JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9773,20 +9278,6 @@ func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListWebhooks501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListWebhooks501JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9924,20 +9415,6 @@ func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.R
 	return err
 }
 
-type CreateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response CreateWebhook501JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10053,20 +9530,6 @@ func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeleteWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response DeleteWebhook501JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10205,20 +9668,6 @@ func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.R
 	return err
 }
 
-type UpdateWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UpdateWebhook501JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RotateWebhookSecretRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10338,20 +9787,6 @@ func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
-type RotateWebhookSecret501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RotateWebhookSecret501JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type TestWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -10467,20 +9902,6 @@ func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type TestWebhook501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response TestWebhook501JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12409,207 +11830,207 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHFNJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
-	"QF/I5l2U7ITnzMQi2Y1LoapQ97r1Qt5POCNMSa916/UIjoiAP3+rn2NF3tA+VXX4r/4yIjIUNFGUM6/l",
-	"nZMvKZFKIhzHfEAiRBlSPYLCVAjCFBpQFvGB53sy7JE+1gOoYUK8lkeZIl0ivLs7vzTROeljyijrTpks",
-	"Jh11HzNJUrGlX3vEjGxGREI/JlHtPaM3SJKQs0huTZ/nzvcSLHCfKAvJlz2sTqPxufT36PQVqiU9zghi",
-	"ab9NBOICddI4Rj+evtITkRvcT2I9w/Od58+fPWseHj59evhP2Rj0sJI4SRqMKM/3qB4xwarn+R7Dff1C",
-	"aOb1PUG+pFSQyGspkZLi4vv45g1hXdXzWju7z3yvT1n22Xdbk0roE9Ebe8mZwqH6kVZs52xkFz+evpq4",
-	"/uoFf6b3vNpUSC7GVxowcqPMjwHiHTjvRJBrylOJEtwlbnlfUiKGBYCa8SYsaffgsGoRr0hMr4kYGgyo",
-	"2HWUPzBt8wlWigj9+v/8vVl//vF2x995fvd3r2rO04j0E64IC4c/kWEVLSUEK4SRMESFJO6QeNgCSHSo",
-	"kEojfhor1OECqR6V6IoMUS0hAkkiJeXMR1ckUWh3H/V4KuQWohIJolLBSIRwF1PWcFA0TCXfcGF1db28",
-	"VY74JzIZsFdkAZhekeEnDVdc73y83Tn093YnwHYCLzzDXYIk/fck3InhteLkEengNFZe66Dp633Tftr3",
-	"WrvNJuzafMr3XORjb4mUuEuqeIr9CY3Q3t7Ji+bxi5c7u3v7B4dPnz2vpr9+Nu59UuGFQZiq1dqfEI1Q",
-	"7f37UYZHDp/iZrNN6iTaP6jv7x0c1p/vP3tWb+4/D3G7/fzZ84OoeiMz+EiHiz5WXstLU3hyfM2/knaP",
-	"86uJqDXIfl9lnjv9skw4kwQuihc4srec/hRypgiDP3GSxDTEGmrbn6UG3W0Op1uPCKHZnOeouc2jIeph",
-	"iTBD8FsLKXKjWsjiFTIrQDEcm6bcHY2ZaRgSKb1WB8eS3BU38ndBOl7L+9t2Li1sm1/l9ome4Nxuw2yq",
-	"fMin7BrHVAsHSao8c4l0YhouuUmHM4wrhFPVI0zpt0jUQGcxwZIgGWJzh/9yjkIeOY6WSr3nH04u0bbl",
-	"YXL7lkZ321/EGnfvNivRgKpeSWiRCiuiAfIvLto0ighbDiKXmj8fn50Cj9Z75yweIgz7QVRJxAfMse01",
-	"7vSyR2AFfTw0hxMqxJm5PQSRPBUh7PaUaZ6L4xOz/GV27IZAkohrIgySrxWF7XwwEapFRGEaS4QFQTHv",
-	"dknkI0b0StwVuKV3+o6rf/GURasjegeGWd8G32VzmGWf6sX0CVNkycXrAWk+CBqCkLrO5eNrTGPcjonR",
-	"DahE7ZTGsKEzPIw5ji45f4NFlyy3o/Mic1WcoxjGWt+mJkwIN6q4piF5z7I9r4ZhVCKpaByjkDNGQkVZ",
-	"N2OmA0xVY51cQ8uCAgsaD1Gab+hIU5IY6t1ecv4Ws6HT/5Y8PawIAhkMkZuQkKhwX+gtov0Dp96hNulw",
-	"QZASQ31hZLIsLOi4o4jwWvsHazz38aV6flEzP9cLqduVjItUZhOKw74WUYkzybZq+Xb+7fEXpqnw846U",
-	"vzRJTZ9/JP0CgPU90/IBF/Tfy3Ixd6k6ES9DmUTwaxoRLWC5Z64pRr/Vj89OtU6DzNJ8dGxXAFNl33KB",
-	"cEI/6ddATUCZwWCdpPaWShCBuEDUymR28R5AKxFcz7s8P3HKR4iZvrTaBJGIau5f0+yLx5GeWv8itfjT",
-	"HqIhT7fWLJHwhAgDfCqNWGJtVU40sUoPUIMdWU98nFCrOuMoonoAHJ8JPZqixC3V95LCV7eeHfsd2EDg",
-	"G6pIXxZoz8n+mTKAhcAA/1AQLcUeq5LmEGFF6or2ybj6oFWlhAoip7zC0tjeD0Y3GRvCGHLGv5bHUZ+y",
-	"wm9tzmOCmf7xqsqkoGEt8EBj05ERQJ2JDvaFMJMDMAKMzdXHN/YiAkBNWHLGtHyvTxSOsJqJH2/dc3dO",
-	"b6vYqXCcQ84a7jx/Mju+2wrdMdcHfzeKKMxt38hBW5q6ePwfsz3z9mcSAoM12PiGSpXh+4KYCQOUUXLa",
-	"Zi36V+BpRqyjGHAcD/BQIn1qmrjccwWNvnSgGUKNgCx/z625CiAvsAp7L3tYFRTmRcARmkXfeoSlfT0t",
-	"FmGPXusDSpn7+2MFthqjahmQC1lEAOFPzas71tjjPo5CewQ0dtX5ImZAZilM6WAak6hKXABrRRqr+bGo",
-	"uJY0VhPRCWScyhkfDtvyhfgOBvmGZwEa7HgLgTnMnALjbN0pxjO592fDvmc+5+64eZ4tQHwG7DL/gnul",
-	"CkoaQIsSpyG/qPr2+TzhyoqxVFYAWeVCLAxzOidwsbgi0XsmCJ6wZHf5zBwqhUFe8tSIXZkZuFlpBi6e",
-	"hXGdZJAbWVV55EnHdAzsZUm28bnKJfROH0FMJYkyn5Y3HT2noeOaGYABoVvLJCCtcAdrepmfdwLhVDDM",
-	"3He1KDmvGX5me5VwA9nGiBTL3dcFeTRzm9gHx8ltRKCcRkWrCZNF55+9yafd+5m89wNhROB49uKyNyxH",
-	"kgu8Mj8InChb2M5B058h2QIMZh/2CsLq/CLqveO47w2wcDaM6XAYFVe9/N3J0LFnsxwtrIKxZfC8Z/RL",
-	"SpxrAFk9pSjNjmN10Q19XP9vXP93s/78Y/4nanxq/bP+8bu/VzF66zZ7L+Iqn3RI6DWRiFwTMdT/Zco4",
-	"56nMlliTtAvWdb/gXBO0vOrd5v6zFdE3O6AV8bcArQGWV7mHef/ZXSWEnJtmxtna9X09yJ+7lxYgg0tB",
-	"cbzKtTDF3lKA/IcP3//DhEwc+jsH1XCfXycbu1+yC2nHn8FoV703irdAPmtz1rRKg/kVHjpd1Ty6d3gw",
-	"M9BgjGKKg/mj4J980NadvtwhAyeYX2460Y9f6nWUjnVvt0L3JKGoCgL7L54K6zTVDxyhLlzYikRo0CMM",
-	"4bYkTI0wnYPD8kEeVsn3hvHNYl2zIiqKx6KHrAK8CztalKKUIv1EyWptfBkbpT6OSYpudlSLnOkU/e9k",
-	"bs1ZP/0GQwzS2znNjvqVC4VVKl/yiMz3jhbWjw1IV1FKJUw7C0ruyM0iC/g26R42xzI7GmbMoukOtXiE",
-	"fikoRs+crdvP0WqWodPtYQU1y8bTOc1hHp6REcu3pG8V9jkNkqtBcbgI6B5878OpO7/IqMYZeRPCIn1O",
-	"ZWsfOHbN1xHBUaXZ9yTKrt/lbjFFbipumndk4BxQEKJVvg0ODw72Dhe7DmCQKqCUnWUL3sCOrZYX/zrt",
-	"Y1YXBEcQdmFiY/QCjpBU+isfhTHV2AIxQX2swp4+fvBKj0s5Bff6DKe289C7g0O1/d3nPpK8T9BBc09r",
-	"B9MlolmIClAooucEW8NE/DQQqzyH4p3n8NIZnTLzU8MJGPaj0MpRUvzGeFZLj1zzq5FvSg6DRsE6CJ8z",
-	"R0f2jTEafkqd1RC+jEhMzFRWyG+YwLX8MwTQWe7fUJo2qkjoNcGx6i2JgnKMlvlV5SwP6DAwS6o65B9p",
-	"tByX+Dx/YP2iYbij1uKqdb/NDbEL2jV/nCCVWTStNIt3BO+/JdW/TRiuT/vEEc9IcMPp2xOkn3cB/R0a",
-	"w98Y9UlEccZma7SPu8RH1zQi3Ec4jSj3UcTDtE+Y8pFUNLwiYusI6bseAuC56hHhBpAN9IoPWMxxlM8D",
-	"sZ0VoaVgE92+NZ6Su203xPZtFmqtv4wobpQin2GJ258T0p1HOkwoYyR6zxSNlxcxv6RckWgxz4djMPML",
-	"WueOJVUIWo6BVeKDJCwyN0OVcCzEpPeqr91LcqM0JYUYvkE1fZA2VkXBbyx0X2zNAz0NZalwP5lfMVIj",
-	"d4C9/uHoPd8D9NSSs8ZPLZlYBAXGAxjq+V7MTVCOZtUmM8fzvYTHWvYGpK1gkVXyvKPgDM4ZcRa3loUw",
-	"ZHdPfue4QygixRQOs4J43y8YQebCOcfUviXZPtvkFBiuBr8FoPbg256w69zsXb1dM1l5if8ShNQ1QSL9",
-	"rslZygLxc6NlIZgtiTHkewjSp2lfq7KSCM0QvZ3dvQIS5Ss7w1S85NGSigEk/1XHU+Ew5ClTTyQqZQjC",
-	"+uEXMYQEB89fzNw5An+zgo9Td7acw9PaSUZ8BrC2/bv6PwofKo2yGWge06up91AJG8pWUgij1MQlloy5",
-	"3u5+Ty/W3gnm01PNVveaUTUzH1+Y4FomOaOhSgVZzZ0/fiSlwa0j5ytinMaJP77KqhP85XxJ4HypUFHP",
-	"8QD9co4Sk2qAyA0OVTxEWCJI1O0TPkCJ4FEaEjlBAzZq1XyenwuXO/RwoP1SrdCelwIoF4BiN/eCV7nl",
-	"81u+Qn8vuF9muC3cLIUhC+9Xbojk0YGLGEn6/DOtZlaTZdeF5cbR03Himpl92naW41LhjNz1QY8IApep",
-	"06+oXFQ59XPYlSc50V8jxRHIlObeq5F+ooYugxF+6/NrslWetODtmQA5u7EJEIsoI1IuHedDwqsp1DA5",
-	"GDxfw7i9QxAcDb8Ok4fvtlgNvZAm1CYOTDFk1CLapUr6iCcGROj7rWLxA1QLRqocBD4K/tltpBL+iGkU",
-	"bE0rMLAgDp4Ta1Re1kIV9kiUxl9BIGu2kKrjucAsavMbTb//ScngXkMznaVwobjN2eGTxr4xR0DqrCBI",
-	"t75pcDFqtPO0P5SOame3MTBRla76NQjDZg0z1FO7l9dUKi6Gy5sUl4isn21RXHBAZz6694sbNli0shjr",
-	"Tz7sbMguGz22HGqOHOdoyMxCeQwLoM9qBDiaqDEzCevBTR2TsjgsFE5Zm6dsSWeCRq4VcH41RyRM7k/2",
-	"R45ucLVjfmS+mK9jylbfUHa1dMRnj0dlQwH43JxsCB9GLBUVZpT1GIlK21sy1uCahmSSC6nSJ3bZIyim",
-	"7IpEBSvZhPSCh7U+TAERyL9a6nqQBIJRSa+C3U2SyQoulUWmurCvPSpj/Zx5NGTBLzHlVDKha0l9f6b1",
-	"y/HheZNvr6gpGTLiGSIRmI2Mz6XgaPFAQoYcH/OvcyFN8gDB86+s+dGGVswXzqaw6BI1p3fQ3SP37zyr",
-	"cmHZ+wZgN+WwL3LMXkIcXULgnEsMnMQ2CItO+0tbmK13c+Qu328+rwpN7dCYVMUnHxxUZY33rUhfpuWe",
-	"UklNbqH352981MaSHO6D28UUPIA/W/pHb3aKbMHP78ig5BQ3HxKW/z0g7aQS2RWf7ZV2JouxcCqe0dOk",
-	"A1qP6DJm/oGAoAex/iznzeZT5OsJTu6ZvukqAcs3Z2I90ZlBaobiRFh0SW6WTBavCI0YK6cYD5HipYIS",
-	"qEYV6qcS6mDYWghapRk1Va5RJL8H3J8sv+eJKouwpMUDyOk8Qcr3XBRiKU9MOblpxq03pU6Ei66bHiht",
-	"Z18pZ3dq3u1CiUh5yPnDBwvka50CpxUCTorOpvmk4VGYPJ4wPNXRtVqS29ePIHOgxYUj9JECwVptUJR1",
-	"g1ahJpqPGEe/nKMhUUco+CI+gUsmaCGcVZqkEgKUrWuqbWpRMhIdoSDBVJgRMbJ/m3cGWCIqZUqgPBLU",
-	"IgY/CZVIwzMmZjir8B6hwK6IREEr04FZhDiLKSNHKIioHH/EzzbCGYq5VD4SJN+bca61cXjFO50jFJiq",
-	"hp94qoIWSpmdhrPC+rhA7SGKeZenGh5S8SSBCe1fSPUET7sm1Ob47PQIBaauhgaqqRAVcqYoSwmqSUJQ",
-	"kKXwBFuNgnXDHQb4oA3QIeIFYGhC38xmPd8r7h0C5Nw2gLHCuvL6HlXiVBlfF413sTOvkuuzvityUUPK",
-	"XElUi6VcXRDCjis8g2+wVEhvD/2qFffjJLEFowqFuiw5P5EFTC7mAS8E5XsVF6aEcI2BthjJNVdwbyp7",
-	"7+atH/LtyC2Gvv6aV4/CYqXIMc0PS8bgqsBH2IviSD/sm4QW/TFl8HblVsZXavaznAvv6yjqMi2i9H0S",
-	"rZybzDStTPBbry9x+Z7yiMcgYmGxfqVuTriNhgMlaoj6BLNSkQjPXwK+oxCd8wqdlDF+QbtMS1EuYbxY",
-	"ANFcZBLxTl4LMUKCa3ZZtwNOzhWfg/+aXFsLtRy2szixPWwAy6IOm4XjsGEWFx2pReDAcpUAMmyczcRs",
-	"wkfB7Wca3Znfwh5WhR/gmvGzfh0X5uNnGv3DR5lA8g/7biljTb/9RYz88kWAIExooiQK8rwc6SObFeFD",
-	"WtFd4FXAsEqiuoDcR4RDwSX0xIAU3cm1Pk7nQ70VUkzmpIoq3HJ2tmyp5YQQQIQpyLWK2r2GuiZmUfOz",
-	"ZMcP72YENORryKaYApSvDiBzg2HWtqft+pIsjQoT8o8vBWYy4UKZ1GMfUZP5J4xDT6CQp3GEbCliQXDY",
-	"A7Y4h6ZSKAxREcq3YBGIh5N28oWPH4S5vVJB1fBCn6sBLZRV+4kMX5sePeNL1L+b5j/BAPevPjUaDQi7",
-	"rOzsk9W/zrkRzqp0mUI/kyZytejdVNJOBa6j+17EL6mtbFBew08ku7QDW587GC3QjWqCRFgr+agjeB/F",
-	"vCu3JvT8sWNUreMFwYKI41TLZmPWp1LR8BYyz6IPabO5F16RIfxBAlfaHVADHskn6imVmIrYlHW4q+aN",
-	"Tc8V18MGd43CBpIGvCJb29tdqnppuxHy/rZ5oh6Ra/unN1Zi23yPqEQYSRJ36j0uNWwyNf715eUZlBnX",
-	"zw3wsIFOcNjLCnpRibQ+nGv9RlHO9GY9ruZImOmnTaBIA0HHE5cRqceAQtOcKYFD1bK5XdAZhMpC8R44",
-	"MKpA/jICpGu/o5+DiujwHJT8l0o/qtGBSCUbH9gH9re/oZ/IUH5g36Hvvsso47vvSmjZslKe9FFMoTke",
-	"i5CJPM1sGObLEDPXJMWsxskkZoICRdgp5NWnAH2P9p+hHrnR4oneLhFyq5W33oLM1fYQBWc/XxTTkc2i",
-	"giM9ozTyKZRiKHWHgV1eEBYhDORGGQoycgo06oe83ycsItGWj+bEU9+ZNSfSlAMuiG7yAzsBaOzf3Gwf",
-	"3NzkZ9TD5qChIUZw+8Exvg9eyyi4Pvpg7gr9zQfPLESRG2VW8sG7C6BUBMJRJFGQV5wItmAJfyBjK0B/",
-	"IOgD+McH9ke9Xof/61/3m030Byr1M2qhPo61NEYi9OPFz+98NBCcdUFklD5K2RXT8O1QEmuRso0jRCOp",
-	"IVI0BElkx99BfyBXpt/wu/EWBBlbdIObB0/LJf2DLTfmHvoDHWcEpx9OpTGrYWYy27PqesEirYSCLevX",
-	"Lw4No1qGnZfetyvZR3+g93bR+ZxjfW70wJkT1ekJ5Z+1aO4jK3XoVQieKuLmOdBQhJi50Yr/GJnZE6x6",
-	"7unn6A/0KjUNDsrFEI/yTzxjSeUF31cHqmDrSD/MSo1saoF7v/z9kKgGcqsA1aZlqQ4+WLrbypdvLzWD",
-	"mvCMbexHxg5pR6NLqfUMtJ3RD9s9hZx1aDcVJLJdSsyLu7sA9QkdILiwPDAqHOlCfSICH1W8mA067U1H",
-	"Crv6qCvaq6BaMLM/zLup7WEC3zhQijwFeHxQaNbi1nFg2cjCPaXc65pL/Jydm7sHSYTaqRpBlVIvJPe+",
-	"PuIcfcqNfwr4PbMtkGFD2d0NZWPCXqF9D9ICqdDTAn/PgZwx+Yy5h1hoPVnfNyMNZvTBV/aKsRAe6/4S",
-	"jLRrbaBXxlIqW2in2XRNL+W2ZlIJEZpx+WivqZEmyr/NGl3uNDNCglsU6LbHU5G//Ms5SngcQ3cVfQHr",
-	"Hw6QLI7jLrnTSPOLDiX6pgtMGpreouJ2P59pFADLTRTCMzK/US0oZj1p1gjCD+7bmiTB94Hl0oW8qimd",
-	"ZAMfdQVPE4mCRqNhsq22GsgpblLfHabsiR7OLO7H01eFzbnWnkaQsJJOD6uc08hsdwwFI81AA9sjpwXN",
-	"SROwX8HFondDWdZv1BKFHO9YqiU3giMo/WIw2pDoB6YVJBoSq39aKfg40WphfbfRHJOEB4NBA8PPDS66",
-	"2/Zduf3m9OXJu4sTeAcMMyrO5elxydfzvWsijMPC22k0zVs8IQwn1Gt5e41mY8+k8PdAJ9uG63MbJ7R+",
-	"ZXt2dI3RMQMh1CPQ4uWx7ZEx0klyt9mco4XPfG12KnqPVPTa0atANcOwVN4LBvrg7ZvVVE2SrXq70PwS",
-	"XtmZ/UqpwRO8tDf7pbzZon5j9/nsN0YbkN353sE8Oyo3Oiwq4F7r93HV+/ePd/5tSTE035RU1t8/3n30",
-	"PZn2+1h/9PSxoD5muEsy0Q+MjbgroWUIlE3/eOd7CZcVOBQWqnXbXqZEqhc8Gi7WAqpUE/cg04BfplLx",
-	"vibnH3mPoVeceFV10KHmbkWZ271mZUHznWJ1cswiLOD450PnqmL0d2WTihIpuRujqJ17o6jKEulVvUON",
-	"/f6oSFBwK/e0DAuieY8I8pWT2M4cb4x2aPwzkOZL6+wZJU9U62OpxaLMrLVVQbB3/ug9sA2llyGPZwop",
-	"F2pqr0LPo5W1fy9nV3/MKBzma6EfMStXh249XZAiK4qBb8hyQ5brI0vAVTg7UElIBMoS7Vv/rIuLlvMR",
-	"5y10m7+zpXOJCcMpE6jJ3CnQ5sICW/HCdeEVhSaVUIzNuRG0gD4sNle05DMfLYyEflS2pzW1375uLG/u",
-	"z34ja9P8Z0Bvcyzjt061TOgssBIWULX6/JHtnzSGe3f6xe0eFHP990TdpEuUqfe6MqK7VBiPXy2NzSOl",
-	"Zye0CrX9TzUrT5P7OdTS0ZzZ8WN6TZhx2LkjyXVjy136RAkaymnwfWsfmQlgRW7UdhJjOnIXjoaWjDeM",
-	"NTM48+GZ4H2ieiSVpkimDUJYElD6rZ25iLPYjHwGfN36+hlsJkIY4oinInBWB2hlHM4rAkVY4TaWxOFz",
-	"n3bdsuCbQu6X5yKdl8P58SpGlUxcT7HCCc7BkCu6lU87xWzdLeSAhTK7IlzNOcwQwB2c+hPPWZrEz23r",
-	"AJXbt2C1yovxTkQBWVkSZp2mlhlFaCoO8BUJxTDRwovbjq/JlYvIxB5sTC/3xmvu6YL+tYcVwkjSfhqD",
-	"ddMi5hNp3dsufiWynmN7wAUct4hZdYVDGEKC4d61Gpor2lNWpIpsZLG6EB+LVFX2Y/VM0RYz5iKixUUW",
-	"X6aBVa3fylJhmJWMVRnl/+5yu72dg4ODZrO5u7u7m9flcfE3kH7p8bgc/tbydpu7h/XmTr25c7nTbDX1",
-	"//7bCEgL0ftIQZ+51N57ZzqjBXcqmQ0USPvzCf3NOVjRS846MTUhbd+C8vw18bzLLGnM1tiTCCPLLJAc",
-	"srCSuU3mM9RUDVorn7GViVbhM6bwxwhrscykR71F2cRIMajHYROjBZsq2MQFdG50jqD8oksEVzzk8YZ7",
-	"bLjHItzjeFxYMq56hI0iCpUXiuXcF+ElMWVX98VIxm0KBew3SbMdpLQAaB36MsTWh13IbkyF0BTkYn9q",
-	"wRdhIi1c4AIIhhBhNppLXAv0PyZ9tpKrvdG7XUl0MqXITMkxm/joONzOzs7OwlytWBbtcVhaqXJZBT97",
-	"A4FfG671p+Va92bIuDenPrsqxFVCIA8eZSULsrksR3maqSMrUPcARo7xYniTzLL6wScSXdsidn9pIvwL",
-	"KxAj+G8xwkcR0Xeeje7HSYJcIvoc5pIFbnkgrUIpmIkhWVmcyjppqKKqTQX5HMdxnnJwTSVtx8RJS1cm",
-	"EWVjIFxvbFYG/lpluEdeoOeuiGA2XaMY7DFquAchSebR9ldk2EABw30SgAfL9Pav7TefozxiHfcJwjE4",
-	"FhC5oVLJwHS3G1BJthoQoVt37nDF0U4zD3mFYNZi2Ou4kBkWm+evKGZm5TlmNmSyds7+sJ5rAMWiFllA",
-	"p53A5DblqZ2LRIdkNZPuOUKlGHpjAgRaHiT8RAdPdw/bT5/jw/2Dp3uHT3fb0dNmBzcPO3uHe7sE74WH",
-	"uPP06bOdg2fPoufPiuWwyqn5mbFy91lmrGw0m83/NvUnWx45fIqbzTapk2j/oL6/d3BYf77/7Fm9uf88",
-	"xO3282fPDyKvGtq27kheqeduxGvlewMsmP6l5Z2+Pfv5/PL43WULXeBrYuLTXRADUCGJh/8DnSo0oHGM",
-	"3v18CYWUILjGhPIufWgzY3oa6DLXxaB2hta2TD/Ao6KeNiHmp/G1Cyh/QqF/vVFCWZ7SQuxbi9zlUKAR",
-	"lZJ3jdpvXT48VYh38tjxQY8wSD+UWfkupb8yzW5KFgMwBuA4hvQszTMb6FQIAiHn7ZiMM2mzpiKTvp84",
-	"JHfJuJScB4pDemWma9mkGQAlgK8EOJtgqbggkYZS2rewjFDNnsEVGUq/4EZ1qfxbjU2M00rEmRGVOaqc",
-	"qKoJyZ8YkLESzi4kWM/SSd0GNohxL4jxA1GzseJ+VLdCX+apWtxLW0B+ZNYyKvwM2bG23xCqac4GhlqQ",
-	"ByARL/sNEpS3kKtLX1kuIG9cNBakVaj9ULkIGBeZfkcmEQ9SIcF0ZD86zmbX6WcLNQ8z/YtZ5YT1ZW3h",
-	"p69uxsFALoc3x4O2Ma++l9dG7vqUZynRgAk+6nPIMQsJUybhbEP8j2FaKmvXjpwcwzA4rvWMtXCM7TZW",
-	"YW893qJjCGWTKLBsIND0GaQs+6g4ShOjlDfNxn0kSMJB40IEhz349om0mZDjkh+sfgJjm7GDQpomVDD5",
-	"uEpuiW2v6RiebdcBzZp+H+3iV/j4dCRX1Zs/0OaF2/kjeZoK809mNGdE1CFT1pyfNG3pQy3bg/BMIqh7",
-	"x4x4K3mfWLbfwTTe2vinNv6pav9U7kg39GZqh1jiQ33MnPhgDR0Ffmr4a4Vya/nhrSHcqbruGRF9rNca",
-	"D61uiLDJCA8502oqEJQt6mN4g9Z7aVGJRcdxnAswNh4dxgAbURsy7kdmsR6BIU+FKxw0QRd+abqw3ANH",
-	"XEWThvLM3pTc/EI5U9uA915VbT3iSDuByer2xhH3l+EaVmu3rYpGOcMKUtYcKoBp0jxZHnP8Z9uJEquI",
-	"ZgusZ6IQZ5mqZXCKox6NCKLK8CLok40pM79qNXOcJdmdfLM8KVN5H5IpcUY2HOkvJ8dMYEkzmUVF5s+I",
-	"yg+mB5RoVdIWt0uwlChg5EaZHwMTykeyQsT6aYKwREFoHmig43L1ng5lkcylGBxFgkhJItQeZgUMTSLI",
-	"m9NXSHE+zhw0yygkIi3GHb4qy4vdxSzjy9vMHM/IgMiN6eWrMb1gZ23o5/h4z2aY+xQQ3Cq38xLfU7WW",
-	"zFfhKhEOeWqqytU6XBh/Emdkq4H+i6d5qUSr4GRE7t46yr/Kni2Ur7PVrf7X/jNb3op3IMSZsu5RoRQB",
-	"koSgD95lsc3cAEs3zAdvkobzNuuV9cgCRS4suFp+j+Mu3EgLu/NsxKbEmzv4r6j1ZHVIS0RfqQdNztN3",
-	"tLfuy3SW17KfN+/f3J6Pdnv+QBTUvM77Fz7atTn7ybzrKSi9aYWwfBJRVXFPtswlB+Y3PmAmU6cQXWFv",
-	"vJ0D1KcsVaR45zXQefnOwwx98EyR2A8eoizSdMLF+HWnn7nXy25JH4fN8jMthjLfKwBh/ui1k3wz9+63",
-	"mHon23K8D3Qln8BsG//Fsv6LzU0+9SYH/jTObBe2FhQ1h+0+iSieaD+4UILgvovwcxU6OjSGBEDNKyOK",
-	"C42i+7hLfHRNI8J9hNOIcj8r6+wjqWh4RcSWn1eGgAZG+jcs86BBaHkgEbUdEKB4N3UVcmOCqJIk7piY",
-	"EKokCl4aFlG/HCYkMN5Gu6YnEgWuB3uwZUIM8+dfUZlwCd1bAsRwH4rswhzl+FnX/Trri4lqbrGgN2og",
-	"mD4Npuy1bdGSNQ6laqthmwK0oHx8RTF4KGSOWVYMn0a+ebSkJPWwRIybKc0rcB1B21QogZ9pZxo6PFV2",
-	"P6gGBWeKxyVdFKGrA67n6RCsUkG2srmJfYnCvDFnXSIKZbk5y44tMO7c7BR7uT6XH13NjEZuEgj6L7z+",
-	"ROYg7CgijF94QMiV1KvZ2TPD50ggxwq6m/f1kf96/MPx5cmnt8e/fXp78ur0+NOL/7o8uQh8qBk+6On3",
-	"i5GnVBYLhxdKgY+dbl6w3Z7x+M2dS8pvgbZm3mrfbX9XlpCzplhtyrAYVpQuqZSKywTq+bahDMxagfEV",
-	"/VoodN41eAW0LC0xG8Ix9BxgpXDY0yTtkHaoRaAuItC6wpTr1kuAHA5Dw44JPJHm9PRPWT8Nh9w0simC",
-	"DJEbRRicjavv7xp4Ta76tbl3N3EDM3RhPmB6+7mU7wj821FelrvmE1Mz72tUxSr9j2eUFVQx+ACuxppL",
-	"/gOnZALcISul3x4i20r2CAVRanhygPoYTJTB7n4v8FHwNDIRaXvNqKq+QELZ16B3ueV7LW93vze/qnWW",
-	"Lb+gaa1Bs0ooYw+nWZ3BbBvNasPhZ3B4zTfuW0Vybaq/GeZ5obAwsXF66QU+WoN+YbaZtijUWtxqoEB/",
-	"FzgGCk9pIm6g4zxOzTZBeGLSHHPFLu8OrEXpTLlxsxSZhBEZ21z1zM+gcrHIrlVYPxGOSoJhLbBDBVtG",
-	"NlV5dRlI2awoE5M3J39UPm6QZzF2ON5XfT08vOp81umx2gS3bFj4bBY+wr3um5un7FuThd/rFSOcBejE",
-	"Qyd92W2Ncz/Y5FfsK4f1PaD8+N7Ot/GW/2XYiKGaFbhHllnw2LG45wQMtVAhxcWkuqjceQJxs418s6G4",
-	"2Q42wbgbhrE+hoFXDMe1ecWPzC7eYnHlzGVYuqRpo/rZD1ncwZbNVqKmPbnsE0VD/SrrkgY6VSjiRLIn",
-	"CuFOh4SZ99FVPx6aYp44Mg69RMlx7tPH4kqv+b1Luv722I/NRs+AueE7G75zf3wH6LVMrfMxH9cHpB3z",
-	"8Go9JcRhaNvFY5UyaONEN79F+0carTNoaEF+YMs2A2A24sjGfPLVsZMXGjPhNndUm7ESyzCmc5OUrZGf",
-	"2ME3HGWco1jQbHjKhqd8hapRe0WucvsZancL3qExqSc0VKkg03rWnZlHz+yTD0GTSWnKcsXVJCk/vn29",
-	"rQ53skKsn5Pu0pRa3unMIuLmMfT+/A3ET7E0jvPIONdVwoQJMqiQ0aMRBFNuVIq/DL2aMnR5Gq7F7CLy",
-	"VFPweuOdzDw/0uowpph3uUnLuP+aVO9ZTNmVtDTSTzAzBT5NzdJC0CpmEepw0SVKgpf5igxlORZYkJCL",
-	"CEmFh/LIeM1VgMzwUNXXtTlgZOBan1TkP8NmH64O5EYU2LCIcuoz70KF2VoKpFGq4ZvTw7wlgqtdrYK4",
-	"CmlrtYjOkdp1rleCFC/EwmSRxn3+mTbQBWGR+ZioITJBxVAEAX6HonWmzq5JBHNbG6ds+OWSfw2xJ8Yu",
-	"PVPugR16Le///d//87+9RdryWp7yEAldbjaTuf5AXuMLvcqNdrTRjqaz0oy5LOJsTjAVdS0brMfQYnnG",
-	"GabipZ5kBS7ieqMtZ2txK1gnmzBg9I5fvHxVP/nXD68LDd1GinAuqaFle5iimw0Tm0IF/eu40cdgGa1c",
-	"vPyQNpt7BJlGbPa+lcVvzbVUrLazYUAbBjRLltOI0x6W0KaFuloJZOhZPexhgUNFRKnF4ryS3RcxMTv0",
-	"hUkcxFmHR9OJZyQcGBr3uCeglniWPTgkSkteWZMSRVqGGEL4YOgiaLjxJRJcQTeLQrKo+Qom7R+hhMcx",
-	"wsoUueYshHqa6ABJEnIWycpsPbuAX85nVUkPEtYNkCAqFQwaFkGO3HbCuq6Gll3ohLrjNq+vyHYIS/v6",
-	"CCCf3vcS1vU+VnQqX5VD6kPMbFkD3OiTbUmUoqwrt017iU+WGf1t95/HL17u7O41Go1CQ5wv4hM0W1qa",
-	"h/5yXuCevpdB7l4yHwUGVdtK7eQGhyoeaizJeLBtUEoVqgnCIo2ZCiR5SeKOKSGP0dm7H1z2IqzjP+C8",
-	"uUDBcRiSRLXyAw8aG13526tWYpIYSl1pH6JJgyBgJVqPaetC8cS0hoFJqhRS+GFja9rQz6MpSICBszqj",
-	"jBOOJPfXG3/EIDTSH3CvmZdF0BKDKeUDf9olVaQYERZd2nv70Ww8X1KuSJSbwFre3smLprnC9w8Onz57",
-	"nrfqf03imJsCvgPctb1F+dKq3YXd/wNYgCZtTIsnqTRnobyxXn2K9jXq9ZPxroEHha6BYzAYt5FZMWSx",
-	"skcaQNPY4Ma+tFHv5kmIAtN0qe4YqoHAKkgSl9r4FWsXVLPTbRBh18NUAxgburZihgKtb9TkVoDen7/R",
-	"UnQbS3K4D639UI3DSzjWcjoK9HcteHBLK4TiGqoMxwQlWPVMTR3QHEEMJ1FDP6mle9NjhMfX0A045jxp",
-	"4/BKT5YIeg2qoi1O7ArzdFIJjaViImWhaAzCccwHRous5vSn/Uc35+O86yK/8qwSNaEtbNLjitu4hBV5",
-	"POz8kfrNbFjohoXeGwu1Bpv5+eX6tLaXptxUqQFqw9mFs1bbgtiyVIVqXias4AgZvy2xDe8SwaM0zAxQ",
-	"sjohfqMEbpTAx0zrVqhmEXpLK4OKJ0mO7nMrhVbmv53VXvXCPLh+XDcTTb2mzFI29Yrvv8vqE4lieg3F",
-	"LMxpr92cp/F2PbfCKypDdzG0U4WuCEnMFaF5fR5tlt0LxTKPE2PN9Ho3jH/D+B+N8fNkcdOfbVpet5mm",
-	"lEzvcvyrefxV/vQYzVd55DKmMR+K2+GHjp1/a12C3fpnNavJwbhpV/O1tauJiijuSMm1+L/3u26cDLcF",
-	"sR/q0arZ7lPCl+wcrwiOfnWbWyNlnLsJp0pxYY9EafznKyPzjdGBZU+mjQnSWJgXJIAQ/GrKmAu7b91I",
-	"JoDZflpzBPOrbM55aMLSg/cAF8WGGr4dauCMQFdttRQNzCVerZUF2zlmySbZUjZY9xW0zsuV8EGOIvcs",
-	"leQMMcRx3MahQVY7+sm1xbzbv1vPSqPNo+HftlMRQ2O8CWEztMtI1ELBb/VfwRde199A84MWut75DxOG",
-	"2CM36PXb45f1i9fHuweHNUlCQZSPMscy+h598BofPPQ9tKnYsiGLfmHcS/esi21MGb1xAYkVz8OG6qeR",
-	"e5xGEx+6HCZZxKQaJnnA5GUPqulTiaSCSEscCi4lEkTpW+4IRYInKEoNrRIonU2jBjpmQ7R7c4NweMX4",
-	"ICZR15iSF/NZLUTv5vzmcSv99ltFn+J8oUBGtnxtVQaQ3rltMEBuzGIojpHGJ97pmE4GbWNKifDQNzFV",
-	"IOKONG1lhs36TuggEcIKxQTbkFNbrXUkA3Gaw9LP3JVcgKmnHvMQx8s4L1HNNb/49eTF659//unT8Zs3",
-	"P//66ez89D+PL0+qKp6HgmBFilLFkg5KAEvBrwL9GqxvwwSSfvS9tJRXXXRZDnDdjjB/lYPi0hdyUe7c",
-	"Nx5Pu7PMMqMjc2a0yyjrIsNLgEZ7fGBbafYIFPqLEGcmslkP8Ce76f687soyn4gihN21uKg0tn1r/xrr",
-	"7lrVFXUljaAy386O+NBNTc8hxXKjUTwu5ppTmIW8a60V8KvDfiP/YRX2KqoJQVPCtVxcH+dG6vfFRTxS",
-	"lMwcV5Bt4Li5S77Ju+QlVOTMKfKJNAVgDOJCFz1l43mXvWW2TSJV3YglazZ4jZB3tb0L1mOfvDCrelwa",
-	"0loVIwMnudVG5LatzbX1uNeWTQ4sEElZ1l6JPBSRXwNV6GU8gAHYTnFJphvjIPnO9PIUT6RN+tyQwaOS",
-	"gQ0Xl2DgQhpfUKJpgPHBBALQr5MwFVQNAaePE/oTGb6G7pFe6/ePGnVfECyIOE5Vz31jnvoFHOr6q496",
-	"FOiSWZE6C1WmTdKJNVp4zhSwDdhu13VbqTn7YBQBvVhjt+BxsVmsjSLInfruG73KsXDhvOkRjDfWawhq",
-	"7eeD5RGi46PZ4tAMd+EkWlZb8l2Zfj8vXO9DEWlb3tdHOF8Gyui7sAVTN2J8Riju6btakTDMSG2v4iCu",
-	"rlcFHAA5fBSlAsyDg1zdA79PPsggN7ePFxrXO4+gF9QVGUpU62OpiEA46lOmv4K7cSsfDH6oXE4/jaG/",
-	"eHas0PZTDDXi6tPRc+ShTialtwY3L2VIYha1+Q3q84gUZrNfV8z3muBY9Xw4fMqIlPZAlKBhAYCFk7n7",
-	"ePf/AwAA//8=",
+	"7H3rdhs30uCrYHvmHEtJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
+	"QF/I5p2U7ITnzMQi2Y1LoapQ97rzQt5LOCNMSa9553UJjoiAP3+rXWBF3tAeVTX4r/4yIjIUNFGUM6/p",
+	"XZAvKZFKIhzHvE8iRBlSXYLCVAjCFOpTFvG+53sy7JIe1gOoQUK8pkeZIh0ivPt7vzTRBelhyijrTJgs",
+	"Jm21ipkkqdjSr11iRjYjIqEfk2jrPaO3SJKQs0huT57n3vcSLHCPKAvJl12szqLRufT36OwV2kq6nBHE",
+	"0l6LCMQFaqdxjH48e6UnIre4l8R6hue7z58/e9Y4Onr69Oifst7vYiVxktQZUZ7vUT1iglXX8z2Ge/qF",
+	"0Mzre4J8SakgkddUIiXFxffw7RvCOqrrNXf3nvlej7Lss++2JpXQJ6I39pIzhUP1I63YzvnQLn48ezV2",
+	"/dUL/kxXvNpUSC5GVxowcqvMjwHibTjvRJAbylOJEtwhbnlfUiIGBYCa8cYsae/wqGoRr0hMb4gYGAyo",
+	"2HWUPzBp8wlWigj9+v/8vVF7/vFu1999fv93r2rOs4j0Eq4ICwc/kUEVLSUEK4SRMESFJG6TeNAESLSp",
+	"kEojfhor1OYCqS6V6JoM0FZCBJJESsqZj65JotDeAeryVMhtRCUSRKWCkQjhDqas7qBomEq+4cLqanp5",
+	"yxzxT2Q8YK/JHDC9JoNPGq641v54t3vk7++Nge0YXniOOwRJ+u9xuBPDa8XJI9LGaay85mHD1/umvbTn",
+	"NfcaDdi1+ZTvucjH3hIpcYdU8RT7Exqivf3TF42TFy939/YPDo+ePnteTX+9bNxVUuGlQZiq1dqfEI3Q",
+	"1vv3wwyPHD3FjUaL1Eh0cFg72D88qj0/ePas1jh4HuJW6/mz54dR9Uam8JE2Fz2svKaXpvDk6Jp/Ja0u",
+	"59djUauf/b7MPPf6ZZlwJglcFC9wZG85/SnkTBEGf+IkiWmINdR2PksNurscTnceEUKzOc9Rc4tHA9TF",
+	"EmGG4LcmUuRWNZHFK2RWgGI4Nk25uxoz0zAkUnrNNo4luS9u5O+CtL2m97edXFrYMb/KnVM9wYXdhtlU",
+	"+ZDP2A2OqRYOklR55hJpxzRccJMOZxhXCKeqS5jSb5Gojs5jgiVBMsTmDv/lAoU8chwtlXrPP5xeoR3L",
+	"w+TOHY3ud76INe7ebVaiPlXdktAiFVZEA+RfXLRoFBG2GESuNH8+OT8DHq33zlk8QBj2g6iSiPeZY9tr",
+	"3OlVl8AKenhgDidUiDNzewgieSpC2O0Z0zwXx6dm+Yvs2A2BJBE3RBgkXysK2/lgIrQVEYVpLBEWBMW8",
+	"0yGRjxjRK3FX4Lbe6Tuu/sVTFi2P6G0YZn0bfJfNce9753gQcxxdcf4Giw5ZbPUXRV6kOEcxjLW+LYyZ",
+	"EC4gcUND8p7hG0xj3IrJcgdCJZKKxjEKOWMkVJR1Mt7Tx1TV10lkWnQSWNB4gNJ8Q8ca8cRA7/aK87eY",
+	"DZy6tODpYUUQiCyI3IaERAX2qreIDg6dNoRapM0FQUoMNH/NRD9Y0ElbEeE1Dw7XeO6jS/X8oiJ7oRdS",
+	"sysZlUDMJhSHfc2jQWaCYNXy7fw7oy9M0nhnHSl/aZxWO/tI+gUA63umr1Mu6L/JghzL3UFOIspQJhH8",
+	"hkZEyyPumRuK0W+1k/MzrQIgszQfndgVwFTZt1wgnNBP+jWQqlGmX6+T1N5SCRIDF4haEcYu3gNoJYLr",
+	"eRfnJ05WDzHTPL5FEImoIhHa0uyLx5GeWv8itbTQGqABT7fXfIHzhAgDfCrNLW5NO+4mtzoCUIMdWU98",
+	"klCraeIoonoAHJ8LPZqixC3V95LCV3eeHfsdmAzgG6pITxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFFaor2",
+	"yKi0rTWLhAoiJ7zC0tjeD0aUHxnC2D1Gv5YnUY+ywm8tzmOCmf7xukoD17AWuK+x6djIa86iBftCmMk+",
+	"6Mwjc/Xwrb2IAFBjlpwxLd/rEYUjrKbix1v33L1Tcyp2KhznkNOGu8ifzI7vrkLVytWn343eBnPbN3LQ",
+	"lqYuHv/HbM+89ZmEwGANNr6hUmX4PidmwgBllJy0WYv+FXiaEeswBpzEfTyQSJ+aJi73XEEBLh1ohlBD",
+	"IMvfc2uuAsgLrMLuyy5WBf1yHnCEZtF3HmFpT0+LRdilN/qAUub+/liBrcYGWQbkXAYEQPgz8+qutY24",
+	"j8PQHgKNXXW+iCmQWQhT2pjGJKoSF0C5T2M1OxYV15LGaiw6gYxTOePDYVu+EN/BIN/wNECD2WsuMIeZ",
+	"DX2UrTs9cir3/mzY99Tn3B03y7MFiE+BXWaOd69UQUkDaF7iNOQXVd8+n8dcWTGWygogy1yIhWHOZgQu",
+	"Ftckes8EwWOW7C6fqUOlMMhLnhqxK7OaNiqtpsWzMJ6GDHJDqyqPPO6YToC9LMg2Pld5UN7pI4ipJFHm",
+	"AvImo+ckdFwzAzAgdGsZB6Ql7mBNL7PzTiCcCoaZu3rmJec1w89srxJuINsYkWKx+7ogj2ZeBvvgKLkN",
+	"CZSTqGg5YbLoK7M3+aR7P5P3fiCMCBxPX1z2huVIco5XZgeBE2UL2zls+FMkW4DB9MNeQlidXURdOY77",
+	"Xh8LZ8OYDIdhcdXL3x0PHXs2i9HCMhhbBs97Rr+kxFnSkdVTitLsKFYXvbYntf/GtX83as8/5n+i+qfm",
+	"P2sfv/t7FaO3Xqb3Iq5y4YaE3hCJyA0RA/1fpowvm8psiVuSdsAY7Rd8UYKWV73XOHi2JPpmB7Qk/hag",
+	"1cfyOnfIHjy7r4SQ82pMOVu7vq8H+XNvzBxkcCUojpe5FibYWwqQ//Dh+3+YCIMjf/ewGu6z62Qj90t2",
+	"Ie36UxjtsvdG8RbIZ21Mm1ZpML/CA6ermkf3jw6n+uVHKKY4mD8M/vEHbb3Pix0ycILZ5aZT/fiVXkfp",
+	"WPf3KnRPEoqqmKn/4qmwPkb9wDHqwIWtSIT6XcIQbknC1BDTOTwqH+RRlXxvGN801jUtAKF4LHrIKsC7",
+	"KJ15KUop0kuUrNbGF7FR6uMYp+hmRzXPmU7Q/05n1pz1028whOy8ndHsqF+5VFil8iWPyGzvaGH9xIB0",
+	"GaVUwrTToOSO3CyygG/j7mFzLNODR0Ysmu5Qi0fol2JI9MzZuv0craYZOt0ellCzbPiZ0xxm4RkZsXxL",
+	"+lZhn5MguRwUB/OA7sH3Ppi488uMapyRNyEs0udUtvaBY9d8HREcVZp9T6Ps+l3sFlPktuKmeUf6zgEF",
+	"EU3l2+Do8HD/aL7rAAapAkrZWTbnDezYannxr9MeZjVBcKQpwoaS6AUcI6n0Vz4KY6qxBUJoeliFXX38",
+	"4JUelXIK7vUpTm3noXcHh7YO9p77SPIeQYeNfa0dTJaIpiEqQKGInmNsDWPx00Cs8hyKd57DS2d0ysxP",
+	"dSdg2I9CK0dJ8RvjWS09csOvh74pOQzqBesgfM4cHdk3xmj4KXVWQ/gyIjExU1khv27ivPLPEG9muX9d",
+	"adqoIqHXBMequyAKyhFa5teVszygw8AsqeqQf6TRYlzi8+xx6PNGrQ5bi6vW/TY3xM5p1/xxjFRm0bTS",
+	"LN4WvPeWVP82Zrge7RFHPEPBDWdvT5F+3sW/t2kMf2PUIxHFGZvdoj3cIT66oRHhPsJpRLmPIh6mPcKU",
+	"j6Si4TUR28dI3/UQL85Vlwg3gKyjV7zPYo6jfB4IhayIxASb6M6d8ZTc77ghdu6yyGT9ZURxvRQoDEvc",
+	"+ZyQzizSYUIZI9F7pmi8uIj5JeWKRPN5PhyDmV3QunAsqULQcgysEh8kYZG5GaqEYyHGvVd97V6RW6Up",
+	"KcTwDdrSB2ljVRT8xkL3xfYs0NNQlgr3ktkVIzV0B9jrH47e8z1ATy05a/zUkolFUGA8gKGe78XcBOVo",
+	"Vm0SWTzfS3isZW9A2goWWSXPOwrO4JwRZ3FrWQhDdvfkd447hCJSTOAwS4j3vYIRZCacc0ztW5Lts01O",
+	"gOFy8JsDag++7TG7zs3e1ds1k5WX+C9BSE0TJNLvmhSfLG49N1oWgtmSGEN6hCA9mva0KiuJ0AzR293b",
+	"LyBRvrJzTMVLHi2oGECuXHU8FQ5DnjL1RKJSQh2sH34RA8gH8Pz5zJ1D8Dcr+DhxZ4s5PK2dZMhnAGs7",
+	"uK/9o/Ch0iibgeYxvZp6D5WwoWwphTBKTVxiyZjr7R109WLtnWA+PdVsdb8RVTPz0YUJrmWScxqqVJDl",
+	"3PmjR1Ia3DpyviLGaZz4o6usOsFfLhYEzpcKFfUC99EvFygxqQaI3OJQxQOEJYK81h7hfZQIHqUhkWM0",
+	"YKNWzeb5uXSpNg8H2i/VCu1FKYByDih2ci94lVs+v+Ur9PeC+2WK28LNUhiy8H7lhkgeHTiPkaTHP9Nq",
+	"ZjVedp1bbhw+HSeumdknbWcxLhVOSfXud4kgcJk6/YrKeZVTP4ddeZJT/TVSHIFMae69LdJL1MAl/MFv",
+	"PX5DtsuTFrw9YyBnNzYGYhFlRMqF43xIeD2BGsYHg+drGLV3CIKjwddh8vDdFquhF9KE2sSBCYaMrYh2",
+	"qJI+4okBEfp+u1grAG0FQ0UBAh8F/+zUUwl/xDQKtifl48+JgxfEGpUXtVCFXRKl8VcQyJotpOp4LjGL",
+	"WvxW0+9/UtJfaWimsxTOFbc5PXzS2DdmCEidFgTp1jcJLkaNdp72h9JR7ew2Biaq0lW/BmHYrGGKemr3",
+	"8ppKxcVgcZPiApH10y2Kcw7ozEcrv7hhg0Uri7H+5MNOh+yi0WOLoebQcQ6HzMyVxzAH+ixHgMOJGlOT",
+	"sB7c1DEui8NC4Yy1eMoWdCZo5FoC55dzRMLk/nh/5PAGlzvmR+aL+TombPUNZdcLR3x2eVQ2FIDPzcmG",
+	"8GHIUlFhRlmPkai0vQVjDW5oSMa5kCp9YlddgmLKrklUsJKNSS94WOvDBBCB/KulrgdJIBiW9CrY3TiZ",
+	"rOBSmWeqS/vaozLWz5lHQxb8EhNOJRO6FtT3p1q/HB+eNfn2mpoKG0OeIRKB2cj4XAqOFg8kZMjxMf86",
+	"F9I4DxA8/8qaH21oxWzhbAqLDlEzegfdPbJ651mVC8veNwC7CYd9mWP2AuLoAgLnTGLgOLZBWHTWW9jC",
+	"bL2bQ3f5QeN5VWhqm8akKj758LAqa7xnRfoyLXeVSrbkNnp/8cZHLSzJ0QG4XUzBA/izqX/0pqfIFvz8",
+	"jgxKTnHzIWH5333SSiqRXfHpXmlnshgJp+IZPY07oPWILiPmHwgIehDrz2LebD5Bvh7j5J7qm64SsHxz",
+	"JtYTnRmkpihOhEVX5HbBZPGK0IiR6oPxACleKiiBtqhCvVRCHQxbC0GrNMOmyjWK5CvA/fHye56oMg9L",
+	"mj+AnM4SpLziohALeWLKyU1Tbr0JdSJcdN3kQGk7+1I5uxPzbudKRMpDzh8+WCBf6wQ4LRFwUnQ2zSYN",
+	"D8Pk8YThiY6u5ZLcvn4EmQEtLh2hD9XT1WqDoqwTNAs10XzEOPrlAg2IOkbBF/EJXDJBE+GsMCOVEKBs",
+	"XVMtU7qRkegYBQmmwoyIkf3bvNPHElEpUwLlkaB0L/hJqEQanjExw1mF9xgFdkUkCpqZDswixFlMGTlG",
+	"QUTl6CN+thHOUMyl8pEg+d6Mc62Fw2vebh+jwBQB/MRTFTRRyuw0nBXWxwVqDVDMOzzV8JCKJwlMaP9C",
+	"qit42jGhNifnZ8coMHU1NFBNhaiQM0VZStCWJAQFWQpPsF0vWDfcYYAP2gAdIl4Ahib0zWzW873i3iFA",
+	"zm0DGCusK6/vUSVOlfF13ngXO/MyuT7ruyLnNaTMlEQ1X8rVJSHspMIz+AZLhfT20K9acT9JElswqlCo",
+	"y5LzE1nA5GIe8FxQXqm4MCGEawS0xUiumYJ7U9l9N2v9kG9HbjH09de8ehQWS0WOaX5YMgZXBT7CXhRH",
+	"+mHfJLTojymDtyu3MrpSs5/FXHhfR1GXSRGl75No6dxkpmlljN96fYnLK8ojHoGIhcX6lboZ4TYcDpSo",
+	"AeoRzEpFIjx/AfgOQ3TGK3Rcxvgl7TAtRbmE8WIBRHORScTbeS3ECAmu2WXNDjg+V3wG/mtybS3UcthO",
+	"48T2sAEs8zps5o7DhllcdKQWgQPLVQLIsHE2E7MJHwV3n2l0b34Lu1gVfoBrxs/aW1yaj59p9A8fZQLJ",
+	"P+y7pYw1/fYXMfTLFwGCMKGJkijI83Kkj2xWhA9pRfeBVwHDKonqEnIfEQ4Fl9BCAlJ0x9f6OJsN9ZZI",
+	"MZmRKqpwy9nZsqWWE0IAESYg1zJq9xrqmphFzc6SHT+8nxLQkK8hm2ICUL46gMwMhmnbnrTrK7IwKozJ",
+	"P74SmMmEC2VSj31ETeafMA49gUKexhGypYgFwWEX2OIMmkqhMERFKN+cRSAeTtrJFz56EOb2SgVVg0t9",
+	"rga0UFbtJzJ4bVrajC5R/2565QR93Lv+VK/XIeyyshFOVv8650Y4q9JlCv2Mm8jVondTSTsVuI5WvYhf",
+	"UlvZoLyGn0h2aQe2PncwXKAbbQkSYa3ko7bgPRTzjtwe0yLHjlG1jhcECyJOUi2bjVifSkXDm8g8iz6k",
+	"jcZ+eE0G8AcJXGl3QA14JJ+oq1RiKmJT1uaumjc2LUpcyxfcMQobSBrwimzu7HSo6qatesh7O+aJWkRu",
+	"7J/eSIlt8z2iEmEkSdyudbnUsMnU+NdXV+dQZlw/18eDOjrFYTcr6EUl0vpwrvUbRTnTm/W4miNhpp82",
+	"gSJ1BA1CXEakHgMKTXOmBA5V0+Z2QSMNKgvFe+DAqAL5ywiQrluNfg4qosNzUPJfKv2oRgcilax/YB/Y",
+	"3/6GfiID+YF9h777LqOM774roWXTSnnSRzGFXnIsQibyNLNhmC9DzFxPEbMaJ5OYCQoUYaeQ158C9D06",
+	"eIa65FaLJ3q7RMjtZt6pCjJXWwMUnP98WUxHNosKjvWM0sinUIqh1EwFdnlJWIQwkBtlKMjIKdCoH/Je",
+	"j7CIRNs+mhFPfWfWHEtTDrgguskP7BSgcXB7u3N4e5ufURebg4aGGMHdB8f4PnhNo+D66IO5K/Q3Hzyz",
+	"EEVulVnJB+8+gFIRCEeRREFecSLYhiX8gYytAP2BoG3eHx/YH7VaDf6vfz1oNNAfqNT+p4l6ONbSGInQ",
+	"j5c/v/NRX3DWAZFR+ihl10zDt01JrEXKFo4QjaSGSNEQJJEdfxf9gVyZfsPvRlsQZGzRDW4ePCuX9A+2",
+	"3Zj76A90khGcfjiVxqyGmclsz6rrBfN03gm2rV+/ODSMahl2XnrfruQA/YHe20Xnc460hdEDZ05UpyeU",
+	"f9aiuY+s1KFXIXiqiJvnUEMRYuaGK/5jZGZPsOq6p5+jP9Cr1DQ4KBdDPM4/8YwllRe8qoZNwfaxfhiG",
+	"dD1Q0Fbg3i9/PyCqjtwqQLVpWqqDD5butvPl20vNoCY8Y/vgkZFD2tXoUmo9A21n9MN2TyFnbdpJBYls",
+	"lxLz4t4eQH1MBwguLA+MCkc6V5+IwEcVL2aDTnrTkcKePuqK9ipoK5jaH+bdxPYwgW8cKEWeAjw+KDRr",
+	"ces4tGxk7hZM7nV9RPnxlxv3FPBzalsfw0ayuxfKvoTdQvsdpAVKoacF/pwDKWPSGXMOsdB6rr4vhhrE",
+	"6IOr7PViITTSvSUY6k5aR6+MpVM20W6j4Xo8yh3NZBIiNOPx0X5DH3qUf5v1ddxtZIQAtyDQXZenIn/5",
+	"lwuU8DiG7ij6AtU/HCJZHMddUmeRpvc2JfqmCkwamd6i4nY/n2kUAMtMFMJTMrfRVlDMWtKsDYQX3LM1",
+	"RYLvA8tlC3lRExqnBj7qCJ4mEgX1et1kS23XkVO8pOb9pmyJHs4s7sezV4XNuU6WRhCwkkoXq5xTyGx3",
+	"DAVDvS8D2+OmCb04E7A/wcWgd0NZ1l7TIrUcbdCpJS+CIyjdYjDakNgHphUcGhKrP1op9iTRal1tr94Y",
+	"kWT7/X4dw891Ljo79l258+bs5em7y1N4BwwrKs7l4VHJ1fO9GyKMw8HbrTfMWzwhDCfUa3r79UZ936Tg",
+	"d0Gn2oHrbwcntHZte250jNEwAyHUE9Di4YntcTHUOHGv0ZihBc9sbXIqeodU9MrRq0BbhuGovJcLtH07",
+	"MKupmiRb9U6h1yO8sjv9lVKDJnhpf/pLeW9B/cbe8+lvDDcQu/e9w1l2VO7rV1Sgvebvo6rz7x/v/buS",
+	"Yme+Kamcv3+8/+h7Mu31sP7o6WNBPcxwh2SiGxgLcUdCyw8oe/7R925rVhvTqkzNNF9tZtnN976XcFmB",
+	"Y2GhGrdt7UmkesGjwXwtnko1bw8zDfdlKhXvaXL/kXcZesWJV1XnHGrqVpSx3W9UFizfLVYfxyzCAtBj",
+	"NnSvKjZ/XzaZKJGS+xGK210ZxVWWQK9qpWns88dFgoNbu6tlVBC9u0SQr5wEd2d4Y7gD45+BdF9aZ84w",
+	"+aKtHpZabMrMVtsTCVoL2RlBO5/uVIK/94fvmR0ozQx5PhNYQaHm9jL8YLjy9u/l7OuPGYeA+ZroR8zK",
+	"1aObT+ek6Ipi4Ruy3pD1+sgacBXODoiPRKBG057137q4afkwxH0Hzd/vbWleYsJ8ygRuMoMKtD23QFm8",
+	"8F34RqEJJhR7c24KrUAMis0bLfnNRktDoSWV7W9Nbbmvm0oaB9PfyLom/xnIwxzL6K23mMzqLMASFli1",
+	"u/yRnZ80BXj3HzV1dKGY7L/H6lYdoky92aUJwaXiePx6YWwfKn07plWp7b+qr4o0Wc2hl47u3I4f0xvC",
+	"jMPQHVmu248/N8aZCRLY6RElaCgnAf+tfWQq9BW5VTtJjOnQRTwc9zLazdbM4Gyb54L3iOqSVJoKnjZC",
+	"Yi1QdBP1sk0uBkcIZZ6Iw1kpoqXROC9KFGGFW1gSh9I92nFrhm8K6WeeC7ZeDO1HCylV8nk9xYLnpN+a",
+	"gWdXNEyfdMTZupvIAQtlplG4/XOYIYA7xBUshgTSJKbuWAet3LkDq1xeLHgsfsjKkjXrNCVNKZJTcbqv",
+	"SCgGiRae3HZ8TbFcRCY2YmNaWttN/WsXK4SRpL00BjOsxbAn0vrRXaBMZF3U9qQKmGwxbJG7HOIhEgwX",
+	"sFUFXfWgssZWZCbzFaj4WCSfskOta6rHmDHnkTEus0A3DcxqRVqWKtQsZVXLSPx3l2Tu7R4eHjYajb29",
+	"vb28QJALBII8UI/H5Ti8prfX2DuqNXZrjd2r3Uazof/330ZSmouwhyoLzaRfr5y7DFf+qeQqUKntz6cd",
+	"NGbgOS85a8fUxNb9ZbX0qywNzVbtkwgjS/VIDlg4hYstrpdXMxxq6hitleHYWknLMBxTimSIx1iu0qXe",
+	"vPxiqDzV4/CL4RJSFfziEnpJOtdWfiMmgise8njDRv6ibORkVDwyUQQIGzUSijoUK8U/JFOJKbteFUcZ",
+	"NTcUyMDk87aR0iKjjVWQIbbu+ULiZSqEJiUXlrQVfBEmiMTFZIAoCcFvw2nOW4H+x2T2VrK3N3q3SwlT",
+	"pkqaqYZmczIdq9vd3d2dm70VK7Y9Dm8rFVWrYGxvICZtw76+fva1MkvFygIP2HUhdhOCjfAwT3hgfpfl",
+	"UU8yd2RF9B7A0DFasG+c6VY/+ESiG1to7y9NjX8G3WKIEOzR+igi+hazqQQ4SZDLel+ByWSOex1oqFCX",
+	"Zmx8WRZUs05iqSixU0EnJ3Gc5z/cUElbMXHy1bXJitlYA9cbaJaBf6syNqVYLWgWJl7OLSlGngyb+EFs",
+	"knlqwDUZ1FHAcI8E4O5i9EtK0NZB4znKw+txjyAcgwsCkVsqlQxMK74+lWS7DuHINeebVxztNvL4Xojc",
+	"Lcb4joqdYbHT/5KCZ1ZLZGr3KGsL7Q1quU5RrMCRRa/aCUwiVp6HOk+oSlbgacXhMsU4IBNt0PQgOyk6",
+	"fLp31Hr6HB8dHD7dP3q614qeNtq4cdTeP9rfI3g/PMLtp0+f7R4+exY9f1as3VWuI5AZNPeeZQbNeqPR",
+	"+G9TLLPpkaOnuNFokRqJDg5rB/uHR7XnB8+e1RoHz0Pcaj1/9vww8qqhbYuk5GWF7of8W77Xx4LpX5re",
+	"2dvzny+uTt5dNdElviGmEo2LiAAqJfHgf6Azhfo0jtG7n6+g6hNE+pi45YUPbWqAUR1d5doZFPrQ+pdp",
+	"Xnhc1NzGBCDVv3ZJZWPFmDNkKUuqmp29zyXD2xFqluGXbwEtwpfDk4Z0Vd4x9gTrfeKpQrydx9v3u4RB",
+	"yqXMSpYp/ZVp8FMyRYCVAccxpKRp1ltHZ0IQCNNvxWSU15s1FXn9amKj3F3l0pAeKDbqlZmuaROFAJQA",
+	"vhLgbFKp4oJEGkppz8IyQlv2DK7JQPoF16wrX7Bd38RdLUXjGW2ao8ppczFxyx8bIbIUTs8l30/Tgd0G",
+	"N4izEsT5gajlsWY1Gmahl/VEZfOlLbo/NGsZVX6GjGLbowltac4IFmQQSyDPNfsNkrq3kavlX1liIW/2",
+	"NBI7VqiXUbkIGBeZHlEm+RHSR8EUZj86zmjX6WcLNQ8z/YtZ5Zj1Za30J69uysFAfow3w4O2mbEWD9bG",
+	"DvQpT9P1ARN81OOQ1xcSpkyS34Y5rIY5gDbv6MJxBoOsWm95FNaw08Iq7K7HX3UCQXYSBZbeA02IQcqy",
+	"j4qjNDFGgIYBjI8ESThoeIjgsAvfPpE2zXRURITVj+FgU3ZQyIGF8i4fl0mssb1HHWezvUygk9Xvwy0O",
+	"Cx+fDiUCe7MH/7xwO38kX1dh/vEc5ZyIGqQhm/OTpmd/qJUAkLJJBEUBmZGDJe8Ry9/bmMbbGw/Zn95D",
+	"lvv0DeGYCimWilAPM3fhWwtJgXEaRjqPVkwdxWfVV+exlxZ45p0h7omK8zkRPazBEA+soomwSckPOdM6",
+	"LxCdrYpk+IdWomlRI0YncZxLMzZmHsYAu1ULSh4MzWK9HAOeCld5aYxi/dK0sVkB11xGLYf61t6E4giF",
+	"erC2g/FK9XY94lA/hvG6+8ZL+O1xFqvL26ZN47nH3NxhCWlsBp3AdLoeL7c5HrTjRI5lRLg51jNW2LM8",
+	"2zI5xVGXRgRRZfgRNBvHlJlftd45ypbsTr5ZvpTpwA/JmCAlZcOVvlV5Z/VsaSrDqEhRGrIDgD0CJVot",
+	"tVUCEywlChi5VebHwAQekqyis36aICxREJoH6uikXEapTVkkc2kGR5EgUpIItQZZJUiT6PLm7BVSnI8y",
+	"CM02ChlT83GIr8ocY3cxzSLzNrPxM9IncmOPWb09BjsTQy9HrAe2zaxSGnC72MmLok9UUzJPh6vdOOCp",
+	"qcO31ebCeKM4I9t19F88zYtLWo0mo2b31nH+VfZsoeCfrSf2vw6e2YJivA2R25R1jgvFGZAkBH3wroqN",
+	"+fpYumE+eONUmrdZd7FHlh5yycBVP3wcZ+NGNNibZSM2id/c09+0mpOVYC1R76oVn/EFBBz9rfvmnObX",
+	"dAS4uSpX5tfUslzevvGrvSOnP5k3hQV1Nq0QgU8jqiouxaa50cC4xvvMZBsVAjHs9bZ7iHqUpYoUL7g6",
+	"uihfcJihD56pofvBQ5RFmiC4GL3b9DMrvdkW9HLYlEPTgSlzswIQZo+XO803s3LPxcQL2FYrfqD79xRm",
+	"23gwFvVg/FWubWA0o1z1K3BuVKoSOz0SUTzWcnCpBME9FzDoioi0aQyJipqfRhQXem33cIf46IZGhPsI",
+	"pxHlftYhwkdS0fCaiG0/r3kBPaD0b1jmMYjQNUIiaptIQP1z6ooUxwRRJUncNiEiVEkUvDRspHY1SEhg",
+	"fJJ2TU8kClwb+2DbRCzmz7+iMuESGuAEiOEe1DmGOcpRva6BeNZaFG25xYKiqYFgWl2YyuG2y03We5Wq",
+	"7brtq9CECvwV9fShFjxmWT8BGvnm0ZLW1MUSMW6mNK/AlQWdZ6GLQKauaejwVNn9oC0omFM8LumCEl0p",
+	"dT1Pm2CVCrKdzU3sSxTmjTnrEFEogs9ZdmyBcfpmp9jNFbz86LbMaOQ2gVSEwutPZA7CtiLCeI/7hFxL",
+	"vZrdfTN8jgRypCa+eV8f+a8nP5xcnX56e/Lbp7enr85OPr34r6vTy8CHsu39rn6/GMhKZbF2e6Ea+8jp",
+	"5jXv7RmP3u652PwWaGvqzffdzndlcTnrK9aiDItBRdGVShG5TKCeb3vywKwVGF/R8oZC82KDV0DL0hKz",
+	"IRxDzwFWCoddTdIOaQdaTOogAt0/TMV0vQTILDE07JjAE2lOT/+UtSRxyE0jmwHJELlVhMHZuBYJrgfa",
+	"+Npkm7v5LxNd8Ir3md5HLtI7Sv3zaDKL3eeJKeH3NepllW7Gc8oKehl8AI/ilstNBN9jAmwga1vQGiAr",
+	"MR2jIEoN8w1QD4NxMtg76AY+Cp5GJkBtvxFVFTxIKPsalDC3fK/p7R10Z9e7zrPlF9SuNahZCWXs4dSs",
+	"c5hto2b9dVi5ZgDfkL7k2n5/Mwz2UmFhovD00gu8dgv6r9nm5KJQG3K7jgL9XeCYLDylYVpHJ3nYmm06",
+	"8cRkYuZaXt5tWcvVmabjZikyEiM/trjqmp9B/2KRXauwXiQclaTErcAOFWwbQVXlJXEgq7Sitk3e7P1R",
+	"eb1BnvlY5mif+vXw+arzWac/axPn8pdi80Ns6Bvi+Cn71mTq93rFCGexPPHASXF2W6McEjb5FXvbYX0P",
+	"KIe+t/Nt/O3fHqsx6D8Lh1k9B8lyHR47fPeCgHUXir24MFYXyDtL7G62kW82ejfbwSZ+d8M0ZmAa+PEi",
+	"eG1+8iOzjLdYXDvzG5Yu+dqoifZDFtSwbROdqGkNL3tE0VC/yjqkjs4UijiR7IlCuN0mYeYRdXWiB6Za",
+	"KY6MJzBRcpQD9bC41mt+75K3vz0WZLPaM2BueM+G91TwHiC8MtmtnQG5PietmIfX6ymYDkPbLiXLVHYb",
+	"JbzZreQ/0midUUlz8gRb2xoAsxFLNuaW9bGUFxrF4Gp25JexE0v5q6ohXM1WUrZGxmIH37CWUdZiQbNh",
+	"Lhvmsk5dqfXI7OXuM1QqF7xNY1JLaKhSQSa18Ds3j57bJx+COJPSlOWysklSfnznZkcd7WbVZj8nnYVJ",
+	"trzTqSXTzWPo/cUbCMdiaRzngXauGYeJOmRQzaNLI4jN3Cga3x7hmmp2eWKuRdEiFkwj5ccInzLr+JFW",
+	"R0XFvMNNysfqK169ZzFl19ISQy/BzNQZNaVTC8GumEWozUWHKAkO6WsykOUYYkFCLiIkFR7IY+NgVwEy",
+	"w0ONYtf9gZG+a+1SkTENm324cpOby//Pygve8A5UrN1KAcdLNYFzxF5FYXqg0krXqiCu0NpaLZ8z5Idd",
+	"6JUgxQvxMVkoco9/pnV0SVhkPiZqgEzUMdRHgN+h9p2p62uyydzWRkkYfrniX0M8irE/T5VkYIde0/t/",
+	"//f//G9vnr7Dlnk8RFaYm83kuj+Ql/hSr3Kj+PxlFJ+MS3wl4SsJpqKmBYX12FksXznHVLzUkyzBaVwj",
+	"uMVMLW4F62QlBozeyYuXr2qn//rhdaF73VC9zwX1smwPEzSyQWLzsKBZHzdaGCyjmcuaH9JGY58g03XO",
+	"3tmy+K25uorFejZM6q/DpAADWoPS+TdRR6t+DD2rhV0scKiIKDWGXGmDigkc64sYm2v6wqQh4qyvpek2",
+	"NBRPDM2J3BNQqDzLRRwQpcW0rBGLIk1DFSF8MAQS1N34EgmuoGNHIfXUfAWT9o5RwuMYYWUqaHMWQn1O",
+	"dIgkCTmLZGXun13ALxfTSrAHCesESBCVCgZNmSDjbidhHVeLyy50TFFzmyVY5D+EpT19hJDB73uJSX0a",
+	"6di+LKvUh5iZsvq43iM7kihFWUfumN4XnyxX+tveP09evNzd26/X64WmP1/EJ2gotTAz/eWiwEZ9L4Pc",
+	"SvIoBQYF3Ir45BaHKh5oLMmYsW3LShXaEoRFGjMViP2SxG1Tnx6j83c/uFxIWMd/wHlzgYKTMCSJauYH",
+	"HtQ3GvQjFkIx6Qylprpzqb1fxKpLuQsC9qH1GLUuFU9MbxqYpEpDhR82VqaNlWl5jQlQadkeKqMUIsnq",
+	"+vwPmYKGGhruN/KKCfr6N5WA4E+7pIqEI8KiK3sJP5p150vKFYly41fT2z990TD38cHh0dNnz/VhmBpA",
+	"r0kcc1PZ1xyE/okvrLBd2v0/gO1n3Ma0rJFKcxbKG2kuqGhPo2YvGW1zeFhoczgCg1HrmJUp5quapAE0",
+	"id9tLEt/sfQosC6X6o+hLRAjBUniUgPB6rIGq7I2AV8dw293QGBdD9cNYGzoQ4sZCrR2sSW3A/T+4o2W",
+	"mVtYkqMD6DKItji8hGMtlaNAf9eEB7e1+iduoDZxTFCCVdfU4wE9EYRuEtX1k1qWN11MeHwD/Y9jzpMW",
+	"Dq/1ZImgN6AY2pLGrqhPO5XQoyomUhYKziAcx7xvdMbqq+Cs9+iWfpw3gOTXnlWZxjS6TbpccRuEsOQl",
+	"ADt/pI42Gx674bGjPNbaWeZjqK60zOrY6frUu5emklWpVWvdWYuz3uOC2IpXhUJhJvLgGBmPMLGt9RLB",
+	"ozTMrFGyOr1+oy1utMWVJIkrtGUxc1trjYonSY63K9MerXJwN62j66V5cP1IbSaaeF2ZpWwKIK++sesT",
+	"iWJ6AzUwzGk/eptXjffruR5eURm6G6KVKnRNSGLuCs3088i07IIolpIcG5em17u5ATY3wPI3AE9Wbyy0",
+	"DdVrNvuUkskdlH81j7/Knx4h7iqHXMY9ZsNlO/zA8fVvrQOxW/+0njc5GDddb9bW9SYq4qqjGYv2D397",
+	"jdLbjiD2Qy1aNtV9QrySneMVwdGvbvNrJIELN+FEuS3skiiN/3y1ZB4L4S1DMd1QkEanvKwARNIvRgIz",
+	"ofGdm8mEL9tPa45ffpXNOQvyW8T3HoD1b9D+EdCeMwI9ttVakH0myWitTNXOMU2syJayQa9VNs/LNeJ+",
+	"ftYPLFDkLC7EcdzCocFKO/vpjUWxu79bd0i9xaPB33ZSEUNrvDFRL7TDSNREwW+1X83C9TfQ7aCJbnb/",
+	"w0QKdsktev325GXt8vXJ3uHRliShIMpHmbsYfY8+ePUPHvoe+lJs26hCvzDulXvWhR+mjN66mMGK52FD",
+	"tbPIPU6jsQ9dDZIsqFENkjym8aoL5fOpRFJBMCQOBZcSCaL0vXWMIsETFKWGKAmU0KZRHZ2wAdq7vUU4",
+	"vGa8H5OoYwy88zma5iJsc36z+IJ++62iLXG+UKAX5+qsyOjRO7cdBcitWQzFMdL4xNtt07qgZewaER74",
+	"JiQKpNOh1q7M8FvfiRkkQlihmGAbFWorsg6lDk7yMvqZj5ELsLvUYh7ieBGPI9py3S5+PX3x+ueff/p0",
+	"8ubNz79+Or84+8+Tq9OqyuehIFiRopywoFcRwFLwoUCDButxMLGeH30vLWU+F/2MfVyzI8xekKC49Ln8",
+	"irurxuNJl5NZZnRszox2GGUdZHgJ0GiX920zzS6BIn0R4swEH+sB/mRX2jfgYywTfBQh7O6/adffqiLj",
+	"3eA7d/avkUavVQ1SlxL2KxPp7IgP3d/0AnInN8rCilDYgHN2LH6EtP5fHZobiQ+rsFtR6gd6E67lqvo4",
+	"M/a+Ly7ikYJZZrh0bB/Hze3xuLfHSyiCmZPeE2mqqxgMhI53ygbYPta9smPSnGpGIlmz9WqIzquNV7Ae",
+	"++SlWdXjEpNWqBjpO6Fta0hk295cVCu6qGwOXoFayvLyqu1bJTpQRH4N6K+X8QBmWzvFFZlsWYMcONOg",
+	"UzyRNvdyg++rwXcb6C3BGoX0waNEIzvj/QUxXQ9PwlRQNQDkPUnoT2TwGno/es3fP2ocfUGwIOIkVV33",
+	"jXnqF/Bg668+6lGgx2VFqiqUejarsBYIz+n1O4DWdt13lWqwDxYOUHI1GgseF1u9Wrd+7kV33+hVjgTs",
+	"5l2KYLyR5kBQ9D4fLA/tHB3NVmhmuEN60ArcaDy+q5fv5xXkfajkbEvz+gjny0AZIRe2YGpBjM4IRTl9",
+	"V6MRhhmqwFUcxFXfqoADII+PolSAra+fq2zglskH6edG8tFq33rnETRvuiYDibZ6WCoiEI56lOmv4Lbb",
+	"zgeDHyqX00tj6CCeHSs07RQDjdj6dPQceRCRSaHdgruUMiQxi1r8FvV4RAqz2a8r5ntNcKy6Phw+ZURK",
+	"eyBK0LAAwMLJ3H+8//8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

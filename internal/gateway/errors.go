@@ -11,17 +11,16 @@ type Code string
 
 // The closed set of error codes.
 const (
-	CodeInvalid        Code = "invalid"         // 400: bad input
-	CodeUnauthorized   Code = "unauthorized"    // 401: missing or unknown key
-	CodeForbidden      Code = "forbidden"       // 403: key may not act here
-	CodeNotFound       Code = "not_found"       // 404
-	CodeConflict       Code = "conflict"        // 409: duplicate, or wrong state (e.g. not linked)
-	CodeTooLarge       Code = "too_large"       // 413
-	CodeUnprocessable  Code = "unprocessable"   // 422: operation not allowed on this message
-	CodeRateLimited    Code = "rate_limited"    // 429
-	CodeNotImplemented Code = "not_implemented" // 501
-	CodeUnavailable    Code = "unavailable"     // 503: connecting, WhatsApp unreachable
-	CodeInternal       Code = "internal"        // 500: never shows its message to clients
+	CodeInvalid       Code = "invalid"       // 400: bad input
+	CodeUnauthorized  Code = "unauthorized"  // 401: missing or unknown key
+	CodeForbidden     Code = "forbidden"     // 403: key may not act here
+	CodeNotFound      Code = "not_found"     // 404
+	CodeConflict      Code = "conflict"      // 409: duplicate, or wrong state (e.g. not linked)
+	CodeTooLarge      Code = "too_large"     // 413
+	CodeUnprocessable Code = "unprocessable" // 422: operation not allowed on this message
+	CodeRateLimited   Code = "rate_limited"  // 429
+	CodeUnavailable   Code = "unavailable"   // 503: connecting, WhatsApp unreachable
+	CodeInternal      Code = "internal"      // 500: never shows its message to clients
 )
 
 // Exact error texts. Clients match on them; they come from the product's
@@ -39,7 +38,6 @@ const (
 	MsgCannotEdit        = "Message cannot be edited (too old or not sent by you)"
 	MsgCannotDelete      = "Message cannot be deleted (too old or not sent by you)"
 	MsgInternal          = "Internal server error"
-	MsgNotImplemented    = "Not implemented yet"
 	MsgBodyTooLarge      = "Request body too large"
 	MsgRouteNotFound     = "Not found"
 	MsgMethodNotAllowed  = "Method not allowed"

@@ -55,13 +55,4 @@ type MessagingService interface {
 
 	BlockContact(ctx context.Context, sid uuid.UUID, jid string, block bool) (string, error)
 	ProfilePicture(ctx context.Context, sid uuid.UUID, jid string) (string, *string, error)
-
-	// Idempotent runs do at most once per (session, key) within
-	// IdempotencyTTL and returns its JSON result, or the stored result of
-	// the first request with key. op and req identify the request; the
-	// same key for a different request is CodeConflict
-	// (MsgIdempotencyReused); a duplicate of a request still running waits
-	// for it, then gets CodeConflict (MsgIdempotencyBusy). A failed do
-	// stores nothing.
-	Idempotent(ctx context.Context, sid uuid.UUID, key, op string, req any, do func() ([]byte, error)) ([]byte, error)
 }

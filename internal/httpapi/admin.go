@@ -2,57 +2,28 @@ package httpapi
 
 import (
 	"context"
-	"strings"
-	"time"
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Trial key presets (the product's "Trial" row): requests and session
-// creations per key; messages and maxSessions come from the request.
-const (
-	trialGeneral  = 50
-	trialSessions = 2
-)
-
 // MsgAPIKeyRevoked is the answer of DELETE /admin/api-keys/{keyId}.
 const MsgAPIKeyRevoked = "API key revoked successfully"
 
-// Admin implements the admin tag: managed API keys (admin keys only; the
-// middleware enforces that).
+// Admin implements the admin tag (managed API keys; the middleware lets
+// admin keys only in) on the key service.
 type Admin struct {
-	Keys     gateway.KeyStore
+	Service gateway.KeyService
+	// Defaults are the server's limits, shown for a key's limits that are
+	// not its own.
 	Defaults RateLimits
-	// Now is the clock for trial expiry (time.Now when nil).
-	Now func() time.Time
 }
 
-func (h *Admin) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-// create mints a raw key (wamk_ for admin keys, wask_ otherwise), stores k
-// with its hash and returns the create answer with the raw key.
-func (h *Admin) create(ctx context.Context, k gateway.APIKey) (api.CreateApiKeyResponse, error) {
-	prefix := gateway.SessionKeyPrefix
-	if k.IsAdmin {
-		prefix = gateway.AdminKeyPrefix
-	}
-	raw, err := gateway.NewKey(prefix)
-	if err != nil {
-		return api.CreateApiKeyResponse{}, err
-	}
-	stored, err := h.Keys.CreateAPIKey(ctx, k, gateway.HashKey(raw))
-	if err != nil {
-		return api.CreateApiKeyResponse{}, err
-	}
-	out := toAPIKey(stored, h.Defaults)
-	out.Key = &raw
-	return api.CreateApiKeyResponse{Success: true, ApiKey: out, Warning: gateway.MsgAPIKeyWarning}, nil
+// created is the create answer with the raw key.
+func (h *Admin) created(k gateway.CreatedAPIKey) api.CreateApiKeyResponse {
+	out := toAPIKey(k.Key, h.Defaults)
+	out.Key = &k.Raw
+	return api.CreateApiKeyResponse{Success: true, ApiKey: out, Warning: gateway.MsgAPIKeyWarning}
 }
 
 // CreateApiKey creates a managed key with its own limits.
@@ -61,29 +32,25 @@ func (h *Admin) CreateApiKey(ctx context.Context, req api.CreateApiKeyRequestObj
 	if b == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: name: is required")
 	}
-	k := gateway.APIKey{
-		Name:        strings.TrimSpace(b.Name),
-		Type:        "standard",
+	in := gateway.APIKeyInput{
+		Name:        b.Name,
 		Limits:      gateway.Limits{General: b.RateLimitGeneral, Messages: b.RateLimitMessages, Sessions: b.RateLimitSessions},
 		MaxSessions: b.MaxSessions,
 	}
-	if k.Name == "" {
-		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: name: must not be blank")
-	}
-	if b.Type != nil && *b.Type != "" {
-		k.Type = *b.Type
+	if b.Type != nil {
+		in.Type = *b.Type
 	}
 	if b.IsAdmin != nil {
-		k.IsAdmin = *b.IsAdmin
+		in.IsAdmin = *b.IsAdmin
 	}
 	if b.Metadata != nil {
-		k.Metadata = *b.Metadata
+		in.Metadata = *b.Metadata
 	}
-	out, err := h.create(ctx, k)
+	k, err := h.Service.CreateKey(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateApiKey201JSONResponse(out), nil
+	return api.CreateApiKey201JSONResponse(h.created(k)), nil
 }
 
 // CreateTrialApiKey creates a key that expires after trialDays and may only
@@ -93,41 +60,19 @@ func (h *Admin) CreateTrialApiKey(ctx context.Context, req api.CreateTrialApiKey
 	if b == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: name: is required")
 	}
-	name := strings.TrimSpace(b.Name)
-	if name == "" {
-		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: name: must not be blank")
-	}
-	messages := 10
-	if b.RateLimitMessages != nil {
-		messages = *b.RateLimitMessages
-	}
-	maxSessions := 1
-	if b.MaxSessions != nil {
-		maxSessions = *b.MaxSessions
-	}
-	general, sessions := trialGeneral, trialSessions
-	expires := h.now().Add(time.Duration(b.TrialDays) * 24 * time.Hour).UTC().Truncate(time.Millisecond)
-	nums := make([]string, 0, len(b.AllowedNumbers))
-	for _, n := range b.AllowedNumbers {
-		nums = append(nums, strings.TrimPrefix(n, "+"))
-	}
-	out, err := h.create(ctx, gateway.APIKey{
-		Name:           name,
-		Type:           "trial",
-		Limits:         gateway.Limits{General: &general, Messages: &messages, Sessions: &sessions},
-		MaxSessions:    &maxSessions,
-		ExpiresAt:      &expires,
-		AllowedNumbers: nums,
+	k, err := h.Service.CreateTrialKey(ctx, gateway.TrialKeyInput{
+		Name: b.Name, TrialDays: b.TrialDays, AllowedNumbers: b.AllowedNumbers,
+		Messages: b.RateLimitMessages, MaxSessions: b.MaxSessions,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateTrialApiKey201JSONResponse(out), nil
+	return api.CreateTrialApiKey201JSONResponse(h.created(k)), nil
 }
 
 // ListApiKeys lists the managed keys that are not revoked (never raw keys).
 func (h *Admin) ListApiKeys(ctx context.Context, _ api.ListApiKeysRequestObject) (api.ListApiKeysResponseObject, error) {
-	keys, err := h.Keys.ListAPIKeys(ctx)
+	keys, err := h.Service.ListKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +85,7 @@ func (h *Admin) ListApiKeys(ctx context.Context, _ api.ListApiKeysRequestObject)
 
 // RevokeApiKey revokes a managed key; sessions it created stay.
 func (h *Admin) RevokeApiKey(ctx context.Context, req api.RevokeApiKeyRequestObject) (api.RevokeApiKeyResponseObject, error) {
-	if err := h.Keys.RevokeAPIKey(ctx, req.KeyId); err != nil {
+	if err := h.Service.RevokeKey(ctx, req.KeyId); err != nil {
 		return nil, err
 	}
 	return api.RevokeApiKey200JSONResponse{Success: true, Message: MsgAPIKeyRevoked}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,7 +134,7 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("readyz: %v %s", err, r.Body)
 	}
 	m, err := ts.Client("").GetMetricsWithResponse(ctx)
-	if err != nil || m.JSON501 == nil {
-		t.Fatalf("metrics without a source: %v %d", err, m.StatusCode())
+	if err != nil || m.StatusCode() != 200 || !strings.Contains(string(m.Body), "wagate_") {
+		t.Fatalf("metrics: %v %d %.200s", err, m.StatusCode(), m.Body)
 	}
 }

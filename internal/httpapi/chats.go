@@ -8,64 +8,32 @@ import (
 )
 
 // Chats implements the chats tag (chat management and message operations
-// of chat-management.md) on the messaging service. With a nil Service every
-// operation answers 501. Every operation honours Idempotency-Key.
+// of chat-management.md) on the messaging service. Every operation honours
+// Idempotency-Key through the idempotency middleware (policy.go).
 type Chats struct {
 	Service gateway.MessagingService
 }
 
-// chatReq and msgReq identify a chat or message operation for
-// Idempotency-Key fingerprints.
-type chatReq struct {
-	ChatID string `json:"c"`
-}
-
-type msgReq struct {
-	ChatID    string `json:"c"`
-	MessageID string `json:"m"`
-	Body      any    `json:"b,omitempty"`
-}
-
-// chatParams are the common parameters of a chat operation.
-type chatParams struct {
-	sid    api.SessionId
-	chatID string
-	key    *api.IdempotencyKey
-}
-
-func (h *Chats) chatAction(ctx context.Context, r chatParams, op, msg string, act func(gateway.MessagingService) (string, error)) (api.ChatActionResponse, error) {
-	svc, err := messagingService(h.Service)
+// chatAnswer is the answer of a chat operation on jid.
+func chatAnswer(jid string, err error, msg string) (api.ChatActionResponse, error) {
 	if err != nil {
 		return api.ChatActionResponse{}, err
 	}
-	return idempotent(ctx, svc, r.sid, r.key, op, chatReq{ChatID: r.chatID}, func() (api.ChatActionResponse, error) {
-		jid, err := act(svc)
-		if err != nil {
-			return api.ChatActionResponse{}, err
-		}
-		return api.ChatActionResponse{Success: true, Jid: jid, Message: msg}, nil
-	})
+	return api.ChatActionResponse{Success: true, Jid: jid, Message: msg}, nil
 }
 
-func (h *Chats) messageAction(ctx context.Context, sid api.SessionId, key *api.IdempotencyKey, op string, req msgReq,
-	act func(gateway.MessagingService) (string, error)) (api.SuccessMessage, error) {
-	svc, err := messagingService(h.Service)
+// messageAnswer is the answer of a message operation.
+func messageAnswer(msg string, err error) (api.SuccessMessage, error) {
 	if err != nil {
 		return api.SuccessMessage{}, err
 	}
-	return idempotent(ctx, svc, sid, key, op, req, func() (api.SuccessMessage, error) {
-		msg, err := act(svc)
-		if err != nil {
-			return api.SuccessMessage{}, err
-		}
-		return api.SuccessMessage{Success: true, Message: msg}, nil
-	})
+	return api.SuccessMessage{Success: true, Message: msg}, nil
 }
 
 // DeleteChat deletes a chat on every device of the account.
 func (h *Chats) DeleteChat(ctx context.Context, r api.DeleteChatRequestObject) (api.DeleteChatResponseObject, error) {
-	out, err := h.chatAction(ctx, chatParams{r.Id, r.ChatId, r.Params.IdempotencyKey}, "deleteChat", gateway.MsgChatDeleted,
-		func(s gateway.MessagingService) (string, error) { return s.DeleteChat(ctx, r.Id, r.ChatId) })
+	jid, err := h.Service.DeleteChat(ctx, r.Id, r.ChatId)
+	out, err := chatAnswer(jid, err, gateway.MsgChatDeleted)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +42,8 @@ func (h *Chats) DeleteChat(ctx context.Context, r api.DeleteChatRequestObject) (
 
 // ArchiveChat archives a chat.
 func (h *Chats) ArchiveChat(ctx context.Context, r api.ArchiveChatRequestObject) (api.ArchiveChatResponseObject, error) {
-	out, err := h.chatAction(ctx, chatParams{r.Id, r.ChatId, r.Params.IdempotencyKey}, "archiveChat", gateway.MsgChatArchived,
-		func(s gateway.MessagingService) (string, error) { return s.ArchiveChat(ctx, r.Id, r.ChatId, true) })
+	jid, err := h.Service.ArchiveChat(ctx, r.Id, r.ChatId, true)
+	out, err := chatAnswer(jid, err, gateway.MsgChatArchived)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +52,8 @@ func (h *Chats) ArchiveChat(ctx context.Context, r api.ArchiveChatRequestObject)
 
 // UnarchiveChat unarchives a chat.
 func (h *Chats) UnarchiveChat(ctx context.Context, r api.UnarchiveChatRequestObject) (api.UnarchiveChatResponseObject, error) {
-	out, err := h.chatAction(ctx, chatParams{r.Id, r.ChatId, r.Params.IdempotencyKey}, "unarchiveChat", gateway.MsgChatUnarchived,
-		func(s gateway.MessagingService) (string, error) { return s.ArchiveChat(ctx, r.Id, r.ChatId, false) })
+	jid, err := h.Service.ArchiveChat(ctx, r.Id, r.ChatId, false)
+	out, err := chatAnswer(jid, err, gateway.MsgChatUnarchived)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +62,8 @@ func (h *Chats) UnarchiveChat(ctx context.Context, r api.UnarchiveChatRequestObj
 
 // MarkChatUnread marks a chat unread.
 func (h *Chats) MarkChatUnread(ctx context.Context, r api.MarkChatUnreadRequestObject) (api.MarkChatUnreadResponseObject, error) {
-	out, err := h.chatAction(ctx, chatParams{r.Id, r.ChatId, r.Params.IdempotencyKey}, "markChatUnread", gateway.MsgChatMarkedUnread,
-		func(s gateway.MessagingService) (string, error) { return s.MarkChatUnread(ctx, r.Id, r.ChatId) })
+	jid, err := h.Service.MarkChatUnread(ctx, r.Id, r.ChatId)
+	out, err := chatAnswer(jid, err, gateway.MsgChatMarkedUnread)
 	if err != nil {
 		return nil, err
 	}
@@ -104,59 +72,45 @@ func (h *Chats) MarkChatUnread(ctx context.Context, r api.MarkChatUnreadRequestO
 
 // BatchChats archives or unarchives up to 100 chats and reports each.
 func (h *Chats) BatchChats(ctx context.Context, r api.BatchChatsRequestObject) (api.BatchChatsResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
 	if r.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
-	b := *r.Body
 	var archive bool
-	switch b.Action {
+	switch r.Body.Action {
 	case api.Archive:
 		archive = true
 	case api.Unarchive:
 	default:
 		return nil, gateway.E(gateway.CodeInvalid, "action must be archive or unarchive")
 	}
-	out, err := idempotent(ctx, svc, r.Id, r.Params.IdempotencyKey, "batchChats", b, func() (api.BatchChatResponse, error) {
-		results, err := svc.BatchArchive(ctx, r.Id, b.ChatIds, archive)
-		if err != nil {
-			return api.BatchChatResponse{}, err
-		}
-		resp := api.BatchChatResponse{Success: true, Results: make([]api.BatchChatResult, 0, len(results))}
-		for _, res := range results {
-			item := api.BatchChatResult{ChatId: res.ChatID, Success: res.Err == nil}
-			if res.JID != "" {
-				jid := res.JID
-				item.Jid = &jid
-			}
-			if res.Err != nil {
-				msg := gateway.ErrorMessage(res.Err)
-				item.Error = &msg
-				resp.Failed++
-			} else {
-				msg := res.Message
-				item.Message = &msg
-				resp.Succeeded++
-			}
-			resp.Results = append(resp.Results, item)
-		}
-		return resp, nil
-	})
+	results, err := h.Service.BatchArchive(ctx, r.Id, r.Body.ChatIds, archive)
 	if err != nil {
 		return nil, err
 	}
-	return api.BatchChats200JSONResponse(out), nil
+	resp := api.BatchChats200JSONResponse{Success: true, Results: make([]api.BatchChatResult, 0, len(results))}
+	for _, res := range results {
+		item := api.BatchChatResult{ChatId: res.ChatID, Success: res.Err == nil}
+		if res.JID != "" {
+			jid := res.JID
+			item.Jid = &jid
+		}
+		if res.Err != nil {
+			msg := gateway.ErrorMessage(res.Err)
+			item.Error = &msg
+			resp.Failed++
+		} else {
+			msg := res.Message
+			item.Message = &msg
+			resp.Succeeded++
+		}
+		resp.Results = append(resp.Results, item)
+	}
+	return resp, nil
 }
 
 // DeleteMessage deletes one of the session's own messages for everyone.
 func (h *Chats) DeleteMessage(ctx context.Context, r api.DeleteMessageRequestObject) (api.DeleteMessageResponseObject, error) {
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "deleteMessage", msgReq{ChatID: r.ChatId, MessageID: r.MessageId},
-		func(s gateway.MessagingService) (string, error) {
-			return gateway.MsgMessageDeleted, s.DeleteMessage(ctx, r.Id, r.ChatId, r.MessageId)
-		})
+	out, err := messageAnswer(gateway.MsgMessageDeleted, h.Service.DeleteMessage(ctx, r.Id, r.ChatId, r.MessageId))
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +122,7 @@ func (h *Chats) EditMessage(ctx context.Context, r api.EditMessageRequestObject)
 	if r.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
 	}
-	text := r.Body.Text
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "editMessage", msgReq{ChatID: r.ChatId, MessageID: r.MessageId, Body: text},
-		func(s gateway.MessagingService) (string, error) {
-			return gateway.MsgMessageEdited, s.EditMessage(ctx, r.Id, r.ChatId, r.MessageId, text)
-		})
+	out, err := messageAnswer(gateway.MsgMessageEdited, h.Service.EditMessage(ctx, r.Id, r.ChatId, r.MessageId, r.Body.Text))
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +135,7 @@ func (h *Chats) PinMessage(ctx context.Context, r api.PinMessageRequestObject) (
 	if r.Body != nil && r.Body.Duration != nil {
 		duration = string(*r.Body.Duration)
 	}
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "pinMessage", msgReq{ChatID: r.ChatId, MessageID: r.MessageId, Body: duration},
-		func(s gateway.MessagingService) (string, error) {
-			return gateway.MsgMessagePinned, s.PinMessage(ctx, r.Id, r.ChatId, r.MessageId, duration)
-		})
+	out, err := messageAnswer(gateway.MsgMessagePinned, h.Service.PinMessage(ctx, r.Id, r.ChatId, r.MessageId, duration))
 	if err != nil {
 		return nil, err
 	}
@@ -197,10 +144,7 @@ func (h *Chats) PinMessage(ctx context.Context, r api.PinMessageRequestObject) (
 
 // UnpinMessage unpins a message.
 func (h *Chats) UnpinMessage(ctx context.Context, r api.UnpinMessageRequestObject) (api.UnpinMessageResponseObject, error) {
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "unpinMessage", msgReq{ChatID: r.ChatId, MessageID: r.MessageId},
-		func(s gateway.MessagingService) (string, error) {
-			return gateway.MsgMessageUnpinned, s.UnpinMessage(ctx, r.Id, r.ChatId, r.MessageId)
-		})
+	out, err := messageAnswer(gateway.MsgMessageUnpinned, h.Service.UnpinMessage(ctx, r.Id, r.ChatId, r.MessageId))
 	if err != nil {
 		return nil, err
 	}
@@ -209,15 +153,9 @@ func (h *Chats) UnpinMessage(ctx context.Context, r api.UnpinMessageRequestObjec
 
 // StarMessage stars (default) or unstars a message.
 func (h *Chats) StarMessage(ctx context.Context, r api.StarMessageRequestObject) (api.StarMessageResponseObject, error) {
-	var star *bool
-	if r.Body != nil {
-		star = r.Body.Star
-	}
-	on := star == nil || *star
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "starMessage", msgReq{ChatID: r.ChatId, MessageID: r.MessageId, Body: on},
-		func(s gateway.MessagingService) (string, error) {
-			return s.StarMessage(ctx, r.Id, r.ChatId, r.MessageId, &on)
-		})
+	on := r.Body == nil || r.Body.Star == nil || *r.Body.Star
+	msg, err := h.Service.StarMessage(ctx, r.Id, r.ChatId, r.MessageId, &on)
+	out, err := messageAnswer(msg, err)
 	if err != nil {
 		return nil, err
 	}
@@ -233,11 +171,7 @@ func (h *Chats) ReactToMessage(ctx context.Context, r api.ReactToMessageRequestO
 	if r.Body.Emoji != nil {
 		emoji = *r.Body.Emoji
 	}
-	chatID := r.Body.ChatId
-	out, err := h.messageAction(ctx, r.Id, r.Params.IdempotencyKey, "reactToMessage", msgReq{ChatID: chatID, MessageID: r.MessageId, Body: emoji},
-		func(s gateway.MessagingService) (string, error) {
-			return gateway.MsgReactionSent, s.React(ctx, r.Id, chatID, r.MessageId, emoji)
-		})
+	out, err := messageAnswer(gateway.MsgReactionSent, h.Service.React(ctx, r.Id, r.Body.ChatId, r.MessageId, emoji))
 	if err != nil {
 		return nil, err
 	}

@@ -8,20 +8,16 @@ import (
 )
 
 // Contacts implements the contacts tag (block, unblock, profile picture) on
-// the messaging service. With a nil Service every operation answers 501.
+// the messaging service.
 type Contacts struct {
 	Service gateway.MessagingService
 }
 
 func (h *Contacts) block(ctx context.Context, sid api.SessionId, body *api.JidRequest, block bool) (api.ChatActionResponse, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return api.ChatActionResponse{}, err
-	}
 	if body == nil {
 		return api.ChatActionResponse{}, gateway.E(gateway.CodeInvalid, "jid is required")
 	}
-	jid, err := svc.BlockContact(ctx, sid, body.Jid, block)
+	jid, err := h.Service.BlockContact(ctx, sid, body.Jid, block)
 	if err != nil {
 		return api.ChatActionResponse{}, err
 	}
@@ -53,11 +49,7 @@ func (h *Contacts) UnblockContact(ctx context.Context, r api.UnblockContactReque
 // GetProfilePicture returns a contact's picture URL, or null when there is
 // none or it is hidden.
 func (h *Contacts) GetProfilePicture(ctx context.Context, r api.GetProfilePictureRequestObject) (api.GetProfilePictureResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
-	jid, url, err := svc.ProfilePicture(ctx, r.Id, r.Jid)
+	jid, url, err := h.Service.ProfilePicture(ctx, r.Id, r.Jid)
 	if err != nil {
 		return nil, err
 	}

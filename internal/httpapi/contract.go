@@ -112,8 +112,9 @@ func kindOf(spec *openapi3.T, op *openapi3.Operation) opKind {
 }
 
 // contract is the middleware that matches a request to its operation in
-// openapi.yaml, authenticates and authorizes the caller, applies rate limits
-// and validates the request against the spec.
+// openapi.yaml, caps the body by the operation's policy, authenticates and
+// authorizes the caller, applies rate limits and validates the request
+// against the spec.
 type contract struct {
 	spec      *openapi3.T
 	router    routers.Router
@@ -122,9 +123,15 @@ type contract struct {
 	sessions  gateway.SessionStore
 	adminHash gateway.KeyHash
 	limits    *rateLimiter
+	policies  policies
+	maxBody   map[bodyClass]int64
 }
 
-func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter) (*contract, error) {
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64) (*contract, error) {
+	pols, err := loadPolicies(spec)
+	if err != nil {
+		return nil, err
+	}
 	// The legacy router needs no extra module (gorillamux would pull in
 	// gorilla/mux) and matches paths at the root once Servers is nil.
 	router, err := legacy.NewRouter(spec, openapi3.EnableSchemaFormatValidation())
@@ -137,7 +144,8 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 		SchemaValidationOptions: SchemaValidationOptions(),
 	}
 	opts.WithCustomSchemaErrorFunc(schemaErrorMessage)
-	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits}, nil
+	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
+		policies: pols, maxBody: maxBody}, nil
 }
 
 type ctxKey int
@@ -146,7 +154,21 @@ const (
 	ctxOperationID ctxKey = iota
 	ctxSession
 	ctxAccept
+	ctxRoute
 )
+
+// routed is what the contract middleware learnt about a request, for the
+// middlewares after it (idempotency).
+type routed struct {
+	op     *openapi3.Operation
+	params map[string]string // path parameters, unescaped
+	policy policy
+}
+
+func routedFrom(ctx context.Context) *routed {
+	r, _ := ctx.Value(ctxRoute).(*routed)
+	return r
+}
 
 // acceptsPNG tells whether the request's Accept header asks for image/png
 // before (or instead of) application/json.
@@ -190,7 +212,12 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		op := route.Operation
+		pol := m.policies[op.OperationID]
+		if err := limitBody(req, m.maxBody[pol.body]); err != nil {
+			return err
+		}
 		ctx := context.WithValue(req.Context(), ctxOperationID, op.OperationID)
+		ctx = context.WithValue(ctx, ctxRoute, &routed{op: op, params: params, policy: pol})
 		ctx = context.WithValue(ctx, ctxAccept, req.Header.Get("Accept"))
 		l := zerolog.Ctx(ctx).With().Str("operation_id", op.OperationID).Logger()
 		ctx = l.WithContext(ctx)
@@ -236,7 +263,7 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			c.SetRequest(req.WithContext(ctx))
 		}
 		if p != nil {
-			if err := m.limits.checkOperation(c, op.OperationID, p, sessionID); err != nil {
+			if err := m.limits.checkClass(c, pol.rate, p, sessionID); err != nil {
 				return err
 			}
 		}

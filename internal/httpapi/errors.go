@@ -15,17 +15,16 @@ import (
 
 // statusByCode is the one table from domain error codes to HTTP statuses.
 var statusByCode = map[gateway.Code]int{
-	gateway.CodeInvalid:        http.StatusBadRequest,
-	gateway.CodeUnauthorized:   http.StatusUnauthorized,
-	gateway.CodeForbidden:      http.StatusForbidden,
-	gateway.CodeNotFound:       http.StatusNotFound,
-	gateway.CodeConflict:       http.StatusConflict,
-	gateway.CodeTooLarge:       http.StatusRequestEntityTooLarge,
-	gateway.CodeUnprocessable:  http.StatusUnprocessableEntity,
-	gateway.CodeRateLimited:    http.StatusTooManyRequests,
-	gateway.CodeNotImplemented: http.StatusNotImplemented,
-	gateway.CodeUnavailable:    http.StatusServiceUnavailable,
-	gateway.CodeInternal:       http.StatusInternalServerError,
+	gateway.CodeInvalid:       http.StatusBadRequest,
+	gateway.CodeUnauthorized:  http.StatusUnauthorized,
+	gateway.CodeForbidden:     http.StatusForbidden,
+	gateway.CodeNotFound:      http.StatusNotFound,
+	gateway.CodeConflict:      http.StatusConflict,
+	gateway.CodeTooLarge:      http.StatusRequestEntityTooLarge,
+	gateway.CodeUnprocessable: http.StatusUnprocessableEntity,
+	gateway.CodeRateLimited:   http.StatusTooManyRequests,
+	gateway.CodeUnavailable:   http.StatusServiceUnavailable,
+	gateway.CodeInternal:      http.StatusInternalServerError,
 }
 
 // StatusOf returns the HTTP status for a domain error code (500 for unknown
@@ -101,7 +100,7 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 		if l.GetLevel() == zerolog.Disabled {
 			l = &log
 		}
-		if status >= 500 && status != http.StatusNotImplemented && status != http.StatusServiceUnavailable {
+		if status >= 500 && status != http.StatusServiceUnavailable {
 			l.Error().Err(err).Int("status", status).Msg("request failed")
 		} else {
 			l.Debug().Err(err).Int("status", status).Msg("request rejected")

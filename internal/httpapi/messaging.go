@@ -3,58 +3,19 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/google/uuid"
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 // Messaging implements the messaging tag (sending and reading the message
-// store) on the messaging service. With a nil Service every operation
-// answers 501.
+// store) on the messaging service. Idempotency-Key is the idempotency
+// middleware's business (policy.go), not the handlers'.
 type Messaging struct {
 	Service gateway.MessagingService
-}
-
-func messagingService(s gateway.MessagingService) (gateway.MessagingService, error) {
-	if s == nil {
-		return nil, errNotImplemented
-	}
-	return s, nil
-}
-
-// idempotent runs do through the service's Idempotency-Key handling: with a
-// key, the first successful result is stored and returned again for the
-// same key (per session, 24 hours). op names the operation; req is what
-// identifies the request besides the path's session (chat and message ids,
-// body), so that a key reused for a different request is refused.
-func idempotent[T any](ctx context.Context, svc gateway.MessagingService, sid uuid.UUID, key *api.IdempotencyKey, op string, req any, do func() (T, error)) (T, error) {
-	var zero T
-	if key == nil || *key == "" {
-		return do()
-	}
-	b, err := svc.Idempotent(ctx, sid, *key, op, req, func() ([]byte, error) {
-		v, err := do()
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(v)
-	})
-	if err != nil {
-		return zero, err
-	}
-	var out T
-	if err := json.Unmarshal(b, &out); err != nil {
-		return zero, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
-	}
-	return out, nil
 }
 
 func toAPISend(m *gateway.Message) api.SendResponse {
@@ -128,75 +89,42 @@ func nextCursor(s string) *string {
 
 // SendText sends a text message or a reply (quotedMessageId).
 func (h *Messaging) SendText(ctx context.Context, r api.SendTextRequestObject) (api.SendTextResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
 	if r.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
-	b := *r.Body
-	out, err := idempotent(ctx, svc, r.Id, r.Params.IdempotencyKey, "sendText", b, func() (api.SendResponse, error) {
-		quoted := ""
-		if b.QuotedMessageId != nil {
-			quoted = *b.QuotedMessageId
-		}
-		m, err := svc.SendText(ctx, r.Id, b.To, b.Text, quoted)
-		if err != nil {
-			return api.SendResponse{}, err
-		}
-		return toAPISend(m), nil
-	})
+	quoted := ""
+	if r.Body.QuotedMessageId != nil {
+		quoted = *r.Body.QuotedMessageId
+	}
+	m, err := h.Service.SendText(ctx, r.Id, r.Body.To, r.Body.Text, quoted)
 	if err != nil {
 		return nil, err
 	}
-	return api.SendText200JSONResponse(out), nil
+	return api.SendText200JSONResponse(toAPISend(m)), nil
 }
 
 // SendImage sends an image from a URL, base64 data or a data: URL.
 func (h *Messaging) SendImage(ctx context.Context, r api.SendImageRequestObject) (api.SendImageResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
 	if r.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
-	b := *r.Body
-	// The fingerprint holds a digest of the image rather than the image
-	// itself (it may be megabytes), so a retry with different bytes under
-	// the same key is told apart.
-	sum := sha256.Sum256([]byte(b.Image))
-	fp := struct {
-		To, Caption, MimeType string
-		ImageSHA256           string
-	}{To: b.To, ImageSHA256: hex.EncodeToString(sum[:])}
-	if b.Caption != nil {
-		fp.Caption = *b.Caption
+	img := gateway.ImageSend{Image: r.Body.Image}
+	if r.Body.Caption != nil {
+		img.Caption = *r.Body.Caption
 	}
-	if b.MimeType != nil {
-		fp.MimeType = string(*b.MimeType)
+	if r.Body.MimeType != nil {
+		img.MimeType = string(*r.Body.MimeType)
 	}
-	out, err := idempotent(ctx, svc, r.Id, r.Params.IdempotencyKey, "sendImage", fp, func() (api.SendResponse, error) {
-		m, err := svc.SendImage(ctx, r.Id, b.To, gateway.ImageSend{Image: b.Image, Caption: fp.Caption, MimeType: fp.MimeType})
-		if err != nil {
-			return api.SendResponse{}, err
-		}
-		return toAPISend(m), nil
-	})
+	m, err := h.Service.SendImage(ctx, r.Id, r.Body.To, img)
 	if err != nil {
 		return nil, err
 	}
-	return api.SendImage200JSONResponse(out), nil
+	return api.SendImage200JSONResponse(toAPISend(m)), nil
 }
 
 // ListChats lists the session's chats, most recent first.
 func (h *Messaging) ListChats(ctx context.Context, r api.ListChatsRequestObject) (api.ListChatsResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
-	chats, next, err := svc.ListChats(ctx, r.Id, gateway.ChatFilter{Archived: r.Params.Archived, Unread: r.Params.Unread},
+	chats, next, err := h.Service.ListChats(ctx, r.Id, gateway.ChatFilter{Archived: r.Params.Archived, Unread: r.Params.Unread},
 		page(r.Params.Limit, r.Params.Cursor))
 	if err != nil {
 		return nil, err
@@ -210,11 +138,7 @@ func (h *Messaging) ListChats(ctx context.Context, r api.ListChatsRequestObject)
 
 // ListMessages lists a chat's messages, newest first.
 func (h *Messaging) ListMessages(ctx context.Context, r api.ListMessagesRequestObject) (api.ListMessagesResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
-	_, msgs, next, err := svc.ListMessages(ctx, r.Id, r.ChatId, page(r.Params.Limit, r.Params.Cursor))
+	_, msgs, next, err := h.Service.ListMessages(ctx, r.Id, r.ChatId, page(r.Params.Limit, r.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
@@ -227,11 +151,7 @@ func (h *Messaging) ListMessages(ctx context.Context, r api.ListMessagesRequestO
 
 // GetMessage returns one message of a chat.
 func (h *Messaging) GetMessage(ctx context.Context, r api.GetMessageRequestObject) (api.GetMessageResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
-	m, err := svc.GetMessage(ctx, r.Id, r.ChatId, r.MessageId)
+	m, err := h.Service.GetMessage(ctx, r.Id, r.ChatId, r.MessageId)
 	if err != nil {
 		return nil, err
 	}
@@ -240,11 +160,7 @@ func (h *Messaging) GetMessage(ctx context.Context, r api.GetMessageRequestObjec
 
 // GetMessageMedia streams the decrypted file of a media message.
 func (h *Messaging) GetMessageMedia(ctx context.Context, r api.GetMessageMediaRequestObject) (api.GetMessageMediaResponseObject, error) {
-	svc, err := messagingService(h.Service)
-	if err != nil {
-		return nil, err
-	}
-	media, err := svc.MessageMedia(ctx, r.Id, r.ChatId, r.MessageId)
+	media, err := h.Service.MessageMedia(ctx, r.Id, r.ChatId, r.MessageId)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func accessLog() echo.MiddlewareFunc {
 			res := c.Response()
 			l := zerolog.Ctx(req.Context())
 			ev := l.Info()
-			if res.Status >= 500 && res.Status != http.StatusNotImplemented {
+			if res.Status >= 500 {
 				ev = l.Error()
 			}
 			ev = ev.Str("method", req.Method).
@@ -111,40 +111,29 @@ func recoverPanic() echo.MiddlewareFunc {
 	}
 }
 
-// imageRoute is the Echo route whose body may be larger (base64 images).
-const imageRoute = "/sessions/:id/send/image"
-
-// bodyLimit reads the request body up to the route's limit and answers 413
-// beyond it. Buffering is fine: the validator reads the whole body anyway.
-func bodyLimit(def, image int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if req.Body == nil || req.Body == http.NoBody {
-				return next(c)
-			}
-			limit := def
-			if c.Path() == imageRoute {
-				limit = image
-			}
-			if req.ContentLength > limit {
-				return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
-			}
-			b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-			_ = req.Body.Close()
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
-				}
-				return gateway.Wrap(gateway.CodeInvalid, "Could not read the request body", err)
-			}
-			if int64(len(b)) > limit {
-				return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
-			}
-			req.Body = io.NopCloser(bytes.NewReader(b))
-			req.ContentLength = int64(len(b))
-			return next(c)
-		}
+// limitBody reads the request body up to limit (the operation's body class)
+// and answers 413 beyond it. Buffering is fine: the validator reads the
+// whole body anyway.
+func limitBody(req *http.Request, limit int64) error {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
 	}
+	if req.ContentLength > limit {
+		return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	_ = req.Body.Close()
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+		}
+		return gateway.Wrap(gateway.CodeInvalid, "Could not read the request body", err)
+	}
+	if int64(len(b)) > limit {
+		return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.ContentLength = int64(len(b))
+	return nil
 }

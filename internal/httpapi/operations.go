@@ -30,11 +30,8 @@ func (h *Operations) GetReadiness(ctx context.Context, _ api.GetReadinessRequest
 	return api.GetReadiness200JSONResponse{Success: true, Status: "ready", Checks: checks}, nil
 }
 
-// GetMetrics serves Prometheus metrics when a MetricsSource is wired.
+// GetMetrics serves Prometheus metrics.
 func (h *Operations) GetMetrics(context.Context, api.GetMetricsRequestObject) (api.GetMetricsResponseObject, error) {
-	if h.Metrics == nil {
-		return nil, errNotImplemented
-	}
 	text, err := h.Metrics.Text()
 	if err != nil {
 		return nil, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)

@@ -130,26 +130,27 @@ func (r *rateLimiter) checkGeneral(c echo.Context, p *gateway.Principal) error {
 	return nil
 }
 
-// checkOperation applies the limit specific to an operation (sends per
-// session, creations per key, QR polls per session), if any. Its headers
-// replace the general ones: they describe the most specific limit.
-func (r *rateLimiter) checkOperation(c echo.Context, opID string, p *gateway.Principal, sessionID string) error {
+// checkClass applies the limit of an operation's rate-limit class
+// (policy.go), if any: sends per session, creations per key, QR polls per
+// session. Its headers replace the general ones: they describe the most
+// specific limit.
+func (r *rateLimiter) checkClass(c echo.Context, class rateClass, p *gateway.Principal, sessionID string) error {
 	h := c.Response().Header()
 	var d decision
-	switch opID {
-	case "sendText", "sendImage":
+	switch class {
+	case rateSend:
 		n := pick(p.Limits.Messages, r.cfg.Messages)
 		if n <= 0 || sessionID == "" {
 			return nil
 		}
 		d = r.messages.allow(sessionID, n)
-	case "createSession":
+	case rateSessionCreate:
 		n := pick(p.Limits.Sessions, r.cfg.Sessions)
 		if n <= 0 {
 			return nil
 		}
 		d = r.sessions.allow(p.KeyID, n)
-	case "getSessionQR":
+	case rateQR:
 		if r.cfg.QRSeconds <= 0 || sessionID == "" {
 			return nil
 		}

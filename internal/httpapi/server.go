@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,26 +22,41 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Deps are everything the HTTP layer needs. Stores and the runtime are
-// interfaces from internal/gateway so that other adapters plug in.
+// Deps are everything the HTTP layer needs: the domain services behind the
+// tags and the stores the middleware authenticates with, all as ports from
+// internal/gateway. Every one is required except Sandbox, Middlewares,
+// Routes and Now; New refuses to build a server without them.
 type Deps struct {
-	Logger   zerolog.Logger
+	Logger zerolog.Logger
+	// Sessions and Keys are read by the authentication middleware (the
+	// presented key, the session a request acts on).
 	Sessions gateway.SessionStore
 	Keys     gateway.KeyStore
-	Runtime  gateway.SessionRuntime
-	Ready    gateway.ReadinessChecker
-	// Messaging serves the messaging, chats and contacts tags (501 when nil).
+	// Idempotency keeps Idempotency-Key answers (the idempotency
+	// middleware).
+	Idempotency gateway.IdempotencyStore
+	// SessionService serves the sessions tag, KeyService the admin tag.
+	SessionService gateway.SessionService
+	KeyService     gateway.KeyService
+	// Messaging serves the messaging, chats and contacts tags.
 	Messaging gateway.MessagingService
+	// Webhooks serves the webhooks tag.
+	Webhooks gateway.WebhookService
+	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
+	// sandbox operations then answer 404 like an unknown route).
+	Sandbox gateway.Sandbox
+	Ready   gateway.ReadinessChecker
+	// Metrics serves GET /metrics.
+	Metrics MetricsSource
 	// AdminKeyHash is the SHA-256 of the master admin key.
 	AdminKeyHash gateway.KeyHash
 	// RateLimits are the default limits (0 turns one off).
 	RateLimits RateLimits
-	// MaxBodyBytes caps request bodies; MaxImageBodyBytes the body of
-	// POST /sessions/{id}/send/image.
+	// MaxBodyBytes caps request bodies of operations with
+	// x-wagate-body-limit: default (and stray bodies of the others);
+	// MaxImageBodyBytes those with x-wagate-body-limit: media.
 	MaxBodyBytes      int64
 	MaxImageBodyBytes int64
-	// Metrics, when set, serves GET /metrics (501 otherwise).
-	Metrics MetricsSource
 	// Middlewares run outermost, before wagate's own (e.g. metrics).
 	Middlewares []echo.MiddlewareFunc
 	// Routes registers extra routes outside the API contract (e.g. /docs).
@@ -48,13 +65,29 @@ type Deps struct {
 	Now func() time.Time
 }
 
+// missing names the required dependencies that are nil.
+func (d Deps) missing() []string {
+	var out []string
+	for name, nilDep := range map[string]bool{
+		"Sessions": d.Sessions == nil, "Keys": d.Keys == nil, "Idempotency": d.Idempotency == nil,
+		"SessionService": d.SessionService == nil, "KeyService": d.KeyService == nil,
+		"Messaging": d.Messaging == nil, "Webhooks": d.Webhooks == nil, "Ready": d.Ready == nil, "Metrics": d.Metrics == nil,
+	} {
+		if nilDep {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // MetricsSource renders metrics in the Prometheus text format.
 type MetricsSource interface {
 	Text() (string, error)
 }
 
 // Server implements api.StrictServerInterface by embedding one handler per
-// tag. Replace one of them (e.g. Messaging) to plug in a real service.
+// tag, each on its domain service.
 type Server struct {
 	*Sessions
 	*Messaging
@@ -68,25 +101,28 @@ type Server struct {
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
-// NewServer builds the strict server from deps.
+// NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:   &Sessions{Store: d.Sessions, Runtime: d.Runtime},
+		Sessions:   &Sessions{Service: d.SessionService},
 		Messaging:  &Messaging{Service: d.Messaging},
 		Chats:      &Chats{Service: d.Messaging},
 		Contacts:   &Contacts{Service: d.Messaging},
-		Webhooks:   &Webhooks{},
-		Admin:      &Admin{Keys: d.Keys, Defaults: d.RateLimits},
-		Sandbox:    &Sandbox{},
+		Webhooks:   &Webhooks{Service: d.Webhooks},
+		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
+		Sandbox:    &Sandbox{Service: d.Sandbox},
 		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
 	}
 }
 
-// New builds the Echo instance serving srv (NewServer(d) when nil) with every
-// middleware of the contract.
-func New(d Deps, srv api.StrictServerInterface) (*echo.Echo, error) {
-	if d.Sessions == nil || d.Keys == nil || d.Runtime == nil || d.Ready == nil {
-		return nil, errors.New("httpapi: Sessions, Keys, Runtime and Ready are required")
+// New builds the Echo instance serving NewServer(d) with every middleware
+// of the contract: request id, access log, panic recovery, then per
+// operation of openapi.yaml (contract.go) routing, the body cap of its
+// policy, authentication, rate limits of its policy, validation, and the
+// idempotency middleware (idempotency.go).
+func New(d Deps) (*echo.Echo, error) {
+	if m := d.missing(); len(m) > 0 {
+		return nil, fmt.Errorf("httpapi: missing dependencies %s", strings.Join(m, ", "))
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
@@ -97,29 +133,28 @@ func New(d Deps, srv api.StrictServerInterface) (*echo.Echo, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if srv == nil {
-		srv = NewServer(d)
-	}
 	spec, err := LoadSpec()
 	if err != nil {
 		return nil, err
 	}
-	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now))
+	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now),
+		map[bodyClass]int64{bodyDefault: d.MaxBodyBytes, bodyMedia: d.MaxImageBodyBytes})
 	if err != nil {
 		return nil, err
 	}
+	idem := &idempotency{store: d.Idempotency}
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	e.Use(d.Middlewares...)
-	e.Use(requestID(d.Logger), accessLog(), recoverPanic(), bodyLimit(d.MaxBodyBytes, d.MaxImageBodyBytes))
+	e.Use(requestID(d.Logger), accessLog(), recoverPanic())
 	if d.Routes != nil {
 		d.Routes(e)
 	}
-	g := e.Group("", ct.middleware)
-	api.RegisterHandlers(g, api.NewStrictHandler(srv, nil))
+	g := e.Group("", ct.middleware, idem.middleware)
+	api.RegisterHandlers(g, api.NewStrictHandler(NewServer(d), nil))
 	// Unknown routes still pass through the group's middleware chain only
 	// when registered on it; Echo's own 404/405 go to the error writer.
 	return e, nil

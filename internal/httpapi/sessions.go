@@ -3,10 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"net/url"
 
-	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/wagate-dev/wagate/gen/api"
@@ -22,61 +19,29 @@ const (
 	MsgSessionLoggedOut = "Session logged out"
 )
 
-// Sessions implements the sessions tag: records in Store, the WhatsApp side
-// through Runtime.
+// Sessions implements the sessions tag on the session service.
 type Sessions struct {
-	Store   gateway.SessionStore
-	Runtime gateway.SessionRuntime
-	// CheckWebhookURL, when set, vets a webhookUrl at creation (the
-	// webhook package's Guard: no private addresses unless allowed). Its
-	// error is the answer.
-	CheckWebhookURL func(ctx context.Context, url string) error
+	Service gateway.SessionService
 }
 
 // CreateSession stores a new session with a fresh session key (returned
 // once), then starts it.
 func (h *Sessions) CreateSession(ctx context.Context, req api.CreateSessionRequestObject) (api.CreateSessionResponseObject, error) {
-	p := gateway.PrincipalFrom(ctx)
-	if p == nil || req.Body == nil {
-		return nil, gateway.E(gateway.CodeInternal, gateway.MsgInternal)
+	if req.Body == nil {
+		return nil, gateway.E(gateway.CodeInvalid, "Request body is required")
 	}
-	if req.Body.WebhookUrl != nil {
-		if u, err := url.Parse(*req.Body.WebhookUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: webhookUrl: must be an http or https URL")
-		}
-		if h.CheckWebhookURL != nil {
-			if err := h.CheckWebhookURL(ctx, *req.Body.WebhookUrl); err != nil {
-				return nil, err
-			}
-		}
-	}
-	key, err := gateway.NewKey(gateway.SessionKeyPrefix)
-	if err != nil {
-		return nil, err
-	}
-	n := gateway.NewSession{Name: req.Body.Name, WebhookURL: req.Body.WebhookUrl, KeyHash: gateway.HashKey(key)}
+	in := gateway.SessionInput{Name: req.Body.Name, WebhookURL: req.Body.WebhookUrl}
 	if req.Body.Metadata != nil {
-		n.Metadata = *req.Body.Metadata
+		in.Metadata = *req.Body.Metadata
 	}
-	if p.Kind == gateway.KindManaged {
-		owner := p.KeyID
-		n.OwnerKeyID = &owner
-		if p.MaxSessions != nil {
-			n.MaxSessions = *p.MaxSessions
-		}
-	}
-	s, err := h.Store.CreateSession(ctx, n)
+	created, err := h.Service.Create(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	if err := h.Runtime.Start(ctx, s.ID); err != nil && gateway.ErrorCode(err) != gateway.CodeNotImplemented {
-		// The session exists; its state tells the client what happened.
-		zerolog.Ctx(ctx).Warn().Err(err).Str("session_id", s.ID.String()).Msg("start new session")
 	}
 	return api.CreateSession201JSONResponse{
 		Success: true,
-		Session: toAPISession(s),
-		ApiKey:  key,
+		Session: toAPISession(created.Session),
+		ApiKey:  created.Key,
 		Warning: gateway.MsgSessionKeyWarning,
 	}, nil
 }
@@ -84,16 +49,7 @@ func (h *Sessions) CreateSession(ctx context.Context, req api.CreateSessionReque
 // ListSessions lists every session for admin keys and its own for a managed
 // key.
 func (h *Sessions) ListSessions(ctx context.Context, _ api.ListSessionsRequestObject) (api.ListSessionsResponseObject, error) {
-	p := gateway.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, gateway.E(gateway.CodeInternal, gateway.MsgInternal)
-	}
-	var owner *string
-	if !p.IsAdmin {
-		id := p.KeyID
-		owner = &id
-	}
-	list, err := h.Store.ListSessions(ctx, owner)
+	list, err := h.Service.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,17 +60,9 @@ func (h *Sessions) ListSessions(ctx context.Context, _ api.ListSessionsRequestOb
 	return api.ListSessions200JSONResponse{Success: true, Sessions: out}, nil
 }
 
-// session returns the session the auth middleware loaded, or loads it.
-func (h *Sessions) session(ctx context.Context, id uuid.UUID) (gateway.Session, error) {
-	if s, ok := sessionFrom(ctx); ok && s.ID == id {
-		return s, nil
-	}
-	return h.Store.GetSession(ctx, id)
-}
-
 // GetSession returns one session with its live status.
 func (h *Sessions) GetSession(ctx context.Context, req api.GetSessionRequestObject) (api.GetSessionResponseObject, error) {
-	s, err := h.Store.GetSession(ctx, req.Id)
+	s, err := h.Service.Get(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +71,7 @@ func (h *Sessions) GetSession(ctx context.Context, req api.GetSessionRequestObje
 
 // GetSessionStatus returns the session's live status.
 func (h *Sessions) GetSessionStatus(ctx context.Context, req api.GetSessionStatusRequestObject) (api.GetSessionStatusResponseObject, error) {
-	s, err := h.Store.GetSession(ctx, req.Id)
+	s, err := h.Service.Get(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -133,21 +81,14 @@ func (h *Sessions) GetSessionStatus(ctx context.Context, req api.GetSessionStatu
 // DeleteSession removes the WhatsApp side (logging out when linked), then
 // the records.
 func (h *Sessions) DeleteSession(ctx context.Context, req api.DeleteSessionRequestObject) (api.DeleteSessionResponseObject, error) {
-	if err := h.Runtime.Remove(ctx, req.Id); err != nil {
-		return nil, err
-	}
-	if err := h.Store.DeleteSession(ctx, req.Id); err != nil {
+	if err := h.Service.Delete(ctx, req.Id); err != nil {
 		return nil, err
 	}
 	return api.DeleteSession200JSONResponse{Success: true, Message: MsgSessionDeleted}, nil
 }
 
-// action runs fn on the runtime and answers with the fresh status.
-func (h *Sessions) action(ctx context.Context, id uuid.UUID, fn func(context.Context, uuid.UUID) error, msg string) (api.SessionActionResponse, error) {
-	if err := fn(ctx, id); err != nil {
-		return api.SessionActionResponse{}, err
-	}
-	s, err := h.Store.GetSession(ctx, id)
+// actionAnswer is the answer of a session action.
+func actionAnswer(s gateway.Session, err error, msg string) (api.SessionActionResponse, error) {
 	if err != nil {
 		return api.SessionActionResponse{}, err
 	}
@@ -156,7 +97,8 @@ func (h *Sessions) action(ctx context.Context, id uuid.UUID, fn func(context.Con
 
 // StartSession connects the session.
 func (h *Sessions) StartSession(ctx context.Context, req api.StartSessionRequestObject) (api.StartSessionResponseObject, error) {
-	r, err := h.action(ctx, req.Id, h.Runtime.Start, MsgSessionStarted)
+	s, err := h.Service.Start(ctx, req.Id)
+	r, err := actionAnswer(s, err, MsgSessionStarted)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +107,8 @@ func (h *Sessions) StartSession(ctx context.Context, req api.StartSessionRequest
 
 // StopSession disconnects the session and keeps the link.
 func (h *Sessions) StopSession(ctx context.Context, req api.StopSessionRequestObject) (api.StopSessionResponseObject, error) {
-	r, err := h.action(ctx, req.Id, h.Runtime.Stop, MsgSessionStopped)
+	s, err := h.Service.Stop(ctx, req.Id)
+	r, err := actionAnswer(s, err, MsgSessionStopped)
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +117,8 @@ func (h *Sessions) StopSession(ctx context.Context, req api.StopSessionRequestOb
 
 // RestartSession stops then starts the session.
 func (h *Sessions) RestartSession(ctx context.Context, req api.RestartSessionRequestObject) (api.RestartSessionResponseObject, error) {
-	restart := func(ctx context.Context, id uuid.UUID) error {
-		if err := h.Runtime.Stop(ctx, id); err != nil {
-			return err
-		}
-		return h.Runtime.Start(ctx, id)
-	}
-	r, err := h.action(ctx, req.Id, restart, MsgSessionRestarted)
+	s, err := h.Service.Restart(ctx, req.Id)
+	r, err := actionAnswer(s, err, MsgSessionRestarted)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +127,8 @@ func (h *Sessions) RestartSession(ctx context.Context, req api.RestartSessionReq
 
 // LogoutSession unlinks the device on WhatsApp.
 func (h *Sessions) LogoutSession(ctx context.Context, req api.LogoutSessionRequestObject) (api.LogoutSessionResponseObject, error) {
-	r, err := h.action(ctx, req.Id, h.Runtime.Logout, MsgSessionLoggedOut)
+	s, err := h.Service.Logout(ctx, req.Id)
+	r, err := actionAnswer(s, err, MsgSessionLoggedOut)
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +136,9 @@ func (h *Sessions) LogoutSession(ctx context.Context, req api.LogoutSessionReque
 }
 
 // GetSessionQR returns the current QR string, or a PNG of it with
-// format=png.
+// format=png (or Accept: image/png).
 func (h *Sessions) GetSessionQR(ctx context.Context, req api.GetSessionQRRequestObject) (api.GetSessionQRResponseObject, error) {
-	qr, err := h.Runtime.QR(ctx, req.Id)
+	qr, err := h.Service.QR(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -208,15 +147,15 @@ func (h *Sessions) GetSessionQR(ctx context.Context, req api.GetSessionQRRequest
 		png = *req.Params.Format == api.GetSessionQRParamsFormatPng
 	}
 	if png {
-		png, err := qrcode.Encode(qr, qrcode.Medium, 512)
+		png, err := qrcode.Encode(qr.Code, qrcode.Medium, 512)
 		if err != nil {
 			return nil, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
 		}
 		return api.GetSessionQR200ImagepngResponse{Body: bytes.NewReader(png), ContentLength: int64(len(png))}, nil
 	}
-	resp := api.GetSessionQR200JSONResponse{Success: true, Qr: qr}
-	if s, err := h.session(ctx, req.Id); err == nil {
-		st := api.SessionState(s.State)
+	resp := api.GetSessionQR200JSONResponse{Success: true, Qr: qr.Code}
+	if qr.State != "" {
+		st := api.SessionState(qr.State)
 		resp.State = &st
 	}
 	return resp, nil
@@ -227,7 +166,7 @@ func (h *Sessions) RequestPairCode(ctx context.Context, req api.RequestPairCodeR
 	if req.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body: phone: is required")
 	}
-	code, err := h.Runtime.PairCode(ctx, req.Id, req.Body.Phone)
+	code, err := h.Service.PairCode(ctx, req.Id, req.Body.Phone)
 	if err != nil {
 		return nil, err
 	}

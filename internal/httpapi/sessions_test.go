@@ -223,23 +223,39 @@ func TestSessionLifecycle(t *testing.T) {
 	})
 }
 
-// TestNopRuntime covers the runtime wired until WhatsApp lands.
-func TestNopRuntime(t *testing.T) {
+// TestSessionRuntimeErrors: a runtime error is the answer of the action
+// that met it, while a failed start right after creation still creates the
+// session (its state tells what happened) and the runtime is asked to
+// start it.
+func TestSessionRuntimeErrors(t *testing.T) {
 	t.Parallel()
-	pool := testkit.SharedDB(t)
-	var ts *testkit.Server
-	ts = testkit.NewServer(t, testkit.Options{Pool: pool, Deps: func(d *httpapi.Deps) {
-		d.Runtime = httpapi.NopRuntime{Sessions: d.Sessions}
-	}})
-	id, key := ts.CreateSession(uniq("nop"))
+	ts := testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t)})
+	unavailable := gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+	ts.Runtime.Set(func(f *testkit.FakeRuntime) {
+		f.StartFunc = func(context.Context, uuid.UUID) error { return unavailable }
+		f.LogoutFunc = func(context.Context, uuid.UUID) error {
+			return gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
+		}
+	})
+	id, key := ts.CreateSession(uniq("rterr"))
+	if calls := ts.Runtime.Calls(); !slices.Contains(calls, "Start "+id.String()) {
+		t.Fatalf("runtime calls %v: no Start of the new session", calls)
+	}
 	ctx := context.Background()
 	c := ts.Client(key)
 	st, err := c.StartSessionWithResponse(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.JSON501 == nil || st.JSON501.Error != "Not implemented yet" {
+	if st.JSON503 == nil || st.JSON503.Error != gateway.MsgStillConnecting {
 		t.Fatalf("start: status %d: %s", st.StatusCode(), st.Body)
+	}
+	lo, err := c.LogoutSessionWithResponse(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo.JSON409 == nil || lo.JSON409.Error != gateway.MsgNotAuthenticated {
+		t.Fatalf("logout: status %d: %s", lo.StatusCode(), lo.Body)
 	}
 	qr, err := c.GetSessionQRWithResponse(ctx, id, nil)
 	if err != nil {
@@ -254,6 +270,9 @@ func TestNopRuntime(t *testing.T) {
 	}
 	if del.JSON200 == nil {
 		t.Fatalf("delete: status %d: %s", del.StatusCode(), del.Body)
+	}
+	if calls := ts.Runtime.Calls(); !slices.Contains(calls, "Remove "+id.String()) {
+		t.Fatalf("runtime calls %v: no Remove", calls)
 	}
 }
 

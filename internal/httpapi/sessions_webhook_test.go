@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/gen/client"
 	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/sessions"
 	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/webhook"
 )
@@ -45,11 +45,8 @@ func TestCreateSessionWebhookURLGuard(t *testing.T) {
 	server := func(allowPrivate bool) *testkit.Server {
 		g := webhook.Guard{AllowPrivate: allowPrivate, LookupIPAddr: lookup}
 		limits := httpapi.RateLimits{General: 1000, Messages: 30, Sessions: 0, QRSeconds: 5}
-		return testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t), RateLimits: &limits, Server: func(d httpapi.Deps) api.StrictServerInterface {
-			s := httpapi.NewServer(d)
-			s.Sessions.CheckWebhookURL = g.CheckURL
-			return s
-		}})
+		return testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t), RateLimits: &limits,
+			Sessions: sessions.Options{CheckWebhookURL: g.CheckURL}})
 	}
 	strict, lax := server(false), server(true)
 

@@ -11,17 +11,9 @@ import (
 // MsgWebhookDeleted is the text of a successful webhook removal.
 const MsgWebhookDeleted = "Webhook deleted successfully"
 
-// Webhooks implements the webhooks tag on the webhook service. With a nil
-// Service every operation answers 501.
+// Webhooks implements the webhooks tag on the webhook service.
 type Webhooks struct {
 	Service gateway.WebhookService
-}
-
-func (h *Webhooks) service() (gateway.WebhookService, error) {
-	if h.Service == nil {
-		return nil, errNotImplemented
-	}
-	return h.Service, nil
 }
 
 func toAPIWebhook(w gateway.Webhook) api.Webhook {
@@ -67,11 +59,7 @@ func fromAPIEvents(events *[]api.EventType) *[]string {
 
 // ListWebhooks lists the session's webhooks (without secrets).
 func (h *Webhooks) ListWebhooks(ctx context.Context, req api.ListWebhooksRequestObject) (api.ListWebhooksResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
-	list, err := svc.ListWebhooks(ctx, req.Id)
+	list, err := h.Service.ListWebhooks(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +72,6 @@ func (h *Webhooks) ListWebhooks(ctx context.Context, req api.ListWebhooksRequest
 
 // CreateWebhook adds a webhook; its secret is in this answer only.
 func (h *Webhooks) CreateWebhook(ctx context.Context, req api.CreateWebhookRequestObject) (api.CreateWebhookResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
 	if req.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body")
 	}
@@ -98,7 +82,7 @@ func (h *Webhooks) CreateWebhook(ctx context.Context, req api.CreateWebhookReque
 	if req.Body.Secret != nil {
 		in.Secret = *req.Body.Secret
 	}
-	w, err := svc.CreateWebhook(ctx, req.Id, in)
+	w, err := h.Service.CreateWebhook(ctx, req.Id, in)
 	if err != nil {
 		return nil, err
 	}
@@ -107,14 +91,10 @@ func (h *Webhooks) CreateWebhook(ctx context.Context, req api.CreateWebhookReque
 
 // UpdateWebhook changes a webhook's URL, events or state.
 func (h *Webhooks) UpdateWebhook(ctx context.Context, req api.UpdateWebhookRequestObject) (api.UpdateWebhookResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
 	if req.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Invalid request body")
 	}
-	w, err := svc.UpdateWebhook(ctx, req.Id, req.WebhookId, gateway.WebhookPatch{
+	w, err := h.Service.UpdateWebhook(ctx, req.Id, req.WebhookId, gateway.WebhookPatch{
 		URL: req.Body.Url, Events: fromAPIEvents(req.Body.Events), Enabled: req.Body.Enabled,
 	})
 	if err != nil {
@@ -125,11 +105,7 @@ func (h *Webhooks) UpdateWebhook(ctx context.Context, req api.UpdateWebhookReque
 
 // DeleteWebhook removes a webhook with its deliveries.
 func (h *Webhooks) DeleteWebhook(ctx context.Context, req api.DeleteWebhookRequestObject) (api.DeleteWebhookResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
-	if err := svc.DeleteWebhook(ctx, req.Id, req.WebhookId); err != nil {
+	if err := h.Service.DeleteWebhook(ctx, req.Id, req.WebhookId); err != nil {
 		return nil, err
 	}
 	return api.DeleteWebhook200JSONResponse{Success: true, Message: MsgWebhookDeleted}, nil
@@ -138,11 +114,7 @@ func (h *Webhooks) DeleteWebhook(ctx context.Context, req api.DeleteWebhookReque
 // RotateWebhookSecret replaces the signing secret; the new one is in this
 // answer only.
 func (h *Webhooks) RotateWebhookSecret(ctx context.Context, req api.RotateWebhookSecretRequestObject) (api.RotateWebhookSecretResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
-	w, err := svc.RotateWebhookSecret(ctx, req.Id, req.WebhookId)
+	w, err := h.Service.RotateWebhookSecret(ctx, req.Id, req.WebhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +123,7 @@ func (h *Webhooks) RotateWebhookSecret(ctx context.Context, req api.RotateWebhoo
 
 // TestWebhook sends a signed webhook.test event now and reports the answer.
 func (h *Webhooks) TestWebhook(ctx context.Context, req api.TestWebhookRequestObject) (api.TestWebhookResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
-	r, err := svc.TestWebhook(ctx, req.Id, req.WebhookId)
+	r, err := h.Service.TestWebhook(ctx, req.Id, req.WebhookId)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +132,6 @@ func (h *Webhooks) TestWebhook(ctx context.Context, req api.TestWebhookRequestOb
 
 // ListWebhookDeliveries lists deliveries, newest first.
 func (h *Webhooks) ListWebhookDeliveries(ctx context.Context, req api.ListWebhookDeliveriesRequestObject) (api.ListWebhookDeliveriesResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
 	f := gateway.DeliveryFilter{}
 	if req.Params.Status != nil {
 		s := gateway.DeliveryStatus(*req.Params.Status)
@@ -179,7 +143,7 @@ func (h *Webhooks) ListWebhookDeliveries(ctx context.Context, req api.ListWebhoo
 	if req.Params.Cursor != nil {
 		f.Cursor = *req.Params.Cursor
 	}
-	list, next, err := svc.ListDeliveries(ctx, req.Id, f)
+	list, next, err := h.Service.ListDeliveries(ctx, req.Id, f)
 	if err != nil {
 		return nil, err
 	}
@@ -196,15 +160,11 @@ func (h *Webhooks) ListWebhookDeliveries(ctx context.Context, req api.ListWebhoo
 
 // RedeliverWebhook schedules one delivery again now.
 func (h *Webhooks) RedeliverWebhook(ctx context.Context, req api.RedeliverWebhookRequestObject) (api.RedeliverWebhookResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
 	id, err := strconv.ParseInt(req.DeliveryId, 10, 64)
 	if err != nil || id <= 0 {
 		return nil, gateway.E(gateway.CodeNotFound, gateway.MsgDeliveryNotFound)
 	}
-	d, err := svc.Redeliver(ctx, req.Id, id)
+	d, err := h.Service.Redeliver(ctx, req.Id, id)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +173,7 @@ func (h *Webhooks) RedeliverWebhook(ctx context.Context, req api.RedeliverWebhoo
 
 // RedeliverDeadWebhooks schedules every dead delivery of the session again.
 func (h *Webhooks) RedeliverDeadWebhooks(ctx context.Context, req api.RedeliverDeadWebhooksRequestObject) (api.RedeliverDeadWebhooksResponseObject, error) {
-	svc, err := h.service()
-	if err != nil {
-		return nil, err
-	}
-	n, err := svc.RedeliverDead(ctx, req.Id)
+	n, err := h.Service.RedeliverDead(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}

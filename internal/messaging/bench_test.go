@@ -44,7 +44,7 @@ func TestBenchStorePath(t *testing.T) {
 	pool := testkit.NewDB(t)
 	store := postgres.NewStore(pool)
 	msgs := postgres.NewMessages(pool)
-	svc := messaging.New(msgs, msgs, nil, messaging.Options{})
+	svc := messaging.New(msgs, nil, messaging.Options{})
 	newSession := func() uuid.UUID {
 		var h gateway.KeyHash
 		copy(h[:], uuid.New().String())

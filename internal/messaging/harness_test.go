@@ -29,7 +29,7 @@ const waitTimeout = 20 * time.Second
 // can fail: before storing (a database outage) or after storing (a crash
 // between commit and acknowledgement).
 type faultySink struct {
-	inner *messaging.Service
+	inner *messaging.Sink
 
 	mu          sync.Mutex
 	failBefore  int // fail this many calls without storing
@@ -131,8 +131,7 @@ func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 	msgs := postgres.NewMessages(pool)
 	store := postgres.NewStore(pool)
 	opts.Log = testkit.Logger(t)
-	svc := messaging.New(msgs, msgs, nil, opts)
-	sink := &faultySink{inner: svc}
+	sink := &faultySink{inner: messaging.NewSink(msgs, opts)}
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: sink,
 		Logger: testkit.Logger(t), HTTPClient: sim.HTTPClient(), TrustSimulator: true,
@@ -142,7 +141,7 @@ func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
-	svc.SetRuntime(mgr)
+	svc := messaging.New(msgs, mgr, opts)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100, QRSeconds: 0}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,
 		Deps: func(d *httpapi.Deps) { d.Messaging = svc }})

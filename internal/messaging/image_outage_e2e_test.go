@@ -61,8 +61,8 @@ func newE2EOutage(t *testing.T, own string) (*e2e, *mediaOutage) {
 	e.ctx = t.Context()
 	e.pool = testkit.NewDB(t)
 	e.msgs = postgres.NewMessages(e.pool)
-	e.svc = messaging.New(e.msgs, e.msgs, nil, messaging.Options{Log: testkit.Logger(t)})
-	e.sink = &faultySink{inner: e.svc}
+	opts := messaging.Options{Log: testkit.Logger(t)}
+	e.sink = &faultySink{inner: messaging.NewSink(e.msgs, opts)}
 	e.mgr, err = whatsapp.NewManager(e.ctx, whatsapp.Options{
 		Pool: e.pool, Status: postgres.NewStore(e.pool), Devices: postgres.NewDeviceStore(e.pool), Inbound: e.sink,
 		Logger: testkit.Logger(t), HTTPClient: hc, TrustSimulator: true,
@@ -72,7 +72,7 @@ func newE2EOutage(t *testing.T, own string) (*e2e, *mediaOutage) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.mgr.Close() })
-	e.svc.SetRuntime(e.mgr)
+	e.svc = messaging.New(e.msgs, e.mgr, opts)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100, QRSeconds: 0}
 	e.srv = testkit.NewServer(t, testkit.Options{Pool: e.pool, Runtime: e.mgr, RateLimits: &limits,
 		Deps: func(d *httpapi.Deps) { d.Messaging = e.svc }})

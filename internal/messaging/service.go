@@ -3,8 +3,9 @@
 // chat-management.md (only own messages, time windows, text-only edits,
 // pin durations, reactions), looks messages up within the given chat, and
 // composes the message store (gateway.MessageStore) with the WhatsApp side
-// (gateway.MessagingRuntime). It is also the inbound sink: what WhatsApp
-// delivers passes through it (retention and history cutoffs) to the store.
+// (gateway.MessagingRuntime). Its inbound side (Sink, built before the
+// runtime) is the runtime's inbound port: what WhatsApp delivers passes
+// through it (retention and history cutoffs) to the store.
 package messaging
 
 import (
@@ -61,23 +62,18 @@ var _ gateway.MessagingService = (*Service)(nil)
 
 type Service struct {
 	store gateway.MessageStore
-	idem  gateway.IdempotencyStore
 	wa    gateway.MessagingRuntime
 	opts  Options
 	log   zerolog.Logger
 }
 
 // New returns a Service.
-func New(store gateway.MessageStore, idem gateway.IdempotencyStore, wa gateway.MessagingRuntime, o Options) *Service {
+func New(store gateway.MessageStore, wa gateway.MessagingRuntime, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: store, idem: idem, wa: wa, opts: o, log: o.Log.With().Str("component", "messaging").Logger()}
+	return &Service{store: store, wa: wa, opts: o, log: o.Log.With().Str("component", "messaging").Logger()}
 }
-
-// SetRuntime sets the WhatsApp side (for wiring where the runtime is built
-// after the service, since the runtime needs the service as its sink).
-func (s *Service) SetRuntime(wa gateway.MessagingRuntime) { s.wa = wa }
 
 func (s *Service) now() time.Time { return s.opts.Now() }
 

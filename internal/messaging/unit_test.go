@@ -204,7 +204,7 @@ func TestRuleWindows(t *testing.T) {
 		_ = st.SaveSent(ctx, uuid.Nil, gateway.Message{ID: "OWN", ChatJID: chat, FromMe: true, Timestamp: sent, Type: gateway.TypeText, Text: &text})
 		_ = st.SaveSent(ctx, uuid.Nil, gateway.Message{ID: "THEIRS", ChatJID: chat, Sender: chat, Timestamp: sent, Type: gateway.TypeText, Text: &text})
 		rt := &fakeRuntime{}
-		return messaging.New(st, nil, rt, messaging.Options{Now: func() time.Time { return now }}), rt
+		return messaging.New(st, rt, messaging.Options{Now: func() time.Time { return now }}), rt
 	}
 	cases := []struct {
 		name  string

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,7 +22,11 @@ import (
 	"github.com/wagate-dev/wagate/gen/client"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/messaging"
+	"github.com/wagate-dev/wagate/internal/metrics"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sessions"
+	"github.com/wagate-dev/wagate/internal/webhook"
 )
 
 // Server is the real wagate HTTP server on an httptest listener, backed by a
@@ -39,19 +44,22 @@ type Server struct {
 }
 
 // Options customise NewServer. Zero values give: a fresh database per test,
-// a FakeRuntime, the default rate limits, 1 MiB bodies.
+// the real services (sessions, messaging, webhooks, metrics) on that
+// database with a FakeRuntime as their WhatsApp side (sessions never link:
+// messaging answers MsgNotAuthenticated), the default rate limits, 1 MiB
+// bodies.
 type Options struct {
 	// Pool is the database to use (NewDB(tb) when nil; SharedDB is an option).
 	Pool *pgxpool.Pool
-	// Runtime replaces the FakeRuntime.
+	// Runtime replaces the FakeRuntime as the sessions' WhatsApp side.
 	Runtime gateway.SessionRuntime
+	// Sessions configures the session service (e.g. CheckWebhookURL).
+	Sessions sessions.Options
 	// RateLimits replaces the default limits (100/30/10/5).
 	RateLimits *httpapi.RateLimits
-	// Deps edits the dependencies before the server is built.
+	// Deps edits the dependencies before the server is built (e.g. a real
+	// Messaging or Webhooks service).
 	Deps func(*httpapi.Deps)
-	// Server builds the strict server from the final deps
-	// (httpapi.NewServer when nil): swap in a tag's real handlers here.
-	Server func(httpapi.Deps) api.StrictServerInterface
 }
 
 // Logger returns a logger for tests: silent unless TESTKIT_LOG=1, then to
@@ -92,11 +100,22 @@ func NewServer(tb testing.TB, o Options) *Server {
 	if o.RateLimits != nil {
 		limits = *o.RateLimits
 	}
+	msgs := postgres.NewMessages(pool)
+	hooks, err := webhook.New(pool, store, webhook.Config{Log: Logger(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := sessions.New(store, store, rt, o.Sessions)
 	d := httpapi.Deps{
 		Logger:            Logger(tb),
 		Sessions:          store,
 		Keys:              store,
-		Runtime:           rt,
+		Idempotency:       msgs,
+		SessionService:    svc,
+		KeyService:        svc,
+		Messaging:         messaging.New(msgs, UnlinkedMessaging{}, messaging.Options{Log: Logger(tb)}),
+		Webhooks:          hooks,
+		Metrics:           metrics.New(),
 		Ready:             store,
 		AdminKeyHash:      gateway.HashKey(adminKey),
 		RateLimits:        limits,
@@ -106,11 +125,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 	if o.Deps != nil {
 		o.Deps(&d)
 	}
-	var srv api.StrictServerInterface
-	if o.Server != nil {
-		srv = o.Server(d)
-	}
-	e, err := httpapi.New(d, srv)
+	e, err := httpapi.New(d)
 	if err != nil {
 		tb.Fatalf("testkit: build server: %v", err)
 	}
@@ -308,4 +323,85 @@ func (f *FakeRuntime) PairCode(ctx context.Context, id uuid.UUID, phone string) 
 		return fn(ctx, id, phone)
 	}
 	return "ABCD-EFGH", nil
+}
+
+// UnlinkedMessaging is the gateway.MessagingRuntime of sessions that never
+// link (the FakeRuntime's): chat ids resolve to themselves, every operation
+// on WhatsApp answers CodeConflict MsgNotAuthenticated as the real runtime
+// does for an unlinked session.
+type UnlinkedMessaging struct{}
+
+var _ gateway.MessagingRuntime = UnlinkedMessaging{}
+
+var errUnlinked = gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
+
+// ResolveChat implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) ResolveChat(_ context.Context, _ uuid.UUID, jid string) (gateway.ChatRef, error) {
+	return gateway.ChatRef{JID: jid}, nil
+}
+
+// OwnJID implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) OwnJID(context.Context, uuid.UUID) (string, error) { return "", errUnlinked }
+
+// SendText implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) SendText(context.Context, uuid.UUID, gateway.OutgoingText) (gateway.SentMessage, error) {
+	return gateway.SentMessage{}, errUnlinked
+}
+
+// SendImage implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) SendImage(context.Context, uuid.UUID, gateway.OutgoingImage) (gateway.SentMessage, error) {
+	return gateway.SentMessage{}, errUnlinked
+}
+
+// Revoke implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Revoke(context.Context, uuid.UUID, gateway.MessageKey) error {
+	return errUnlinked
+}
+
+// Edit implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Edit(context.Context, uuid.UUID, gateway.MessageKey, string) (time.Time, error) {
+	return time.Time{}, errUnlinked
+}
+
+// React implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) React(context.Context, uuid.UUID, gateway.MessageKey, string) (time.Time, error) {
+	return time.Time{}, errUnlinked
+}
+
+// Pin implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Pin(context.Context, uuid.UUID, gateway.MessageKey, time.Duration) (time.Time, error) {
+	return time.Time{}, errUnlinked
+}
+
+// Star implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Star(context.Context, uuid.UUID, gateway.MessageKey, bool) error {
+	return errUnlinked
+}
+
+// Archive implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Archive(context.Context, uuid.UUID, gateway.Chat, bool) error {
+	return errUnlinked
+}
+
+// MarkUnread implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) MarkUnread(context.Context, uuid.UUID, gateway.Chat) error {
+	return errUnlinked
+}
+
+// DeleteChat implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) DeleteChat(context.Context, uuid.UUID, gateway.Chat) error {
+	return errUnlinked
+}
+
+// Block implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Block(context.Context, uuid.UUID, string, bool) error { return errUnlinked }
+
+// ProfilePictureURL implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) ProfilePictureURL(context.Context, uuid.UUID, string) (*string, error) {
+	return nil, errUnlinked
+}
+
+// DownloadMedia implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) DownloadMedia(context.Context, uuid.UUID, gateway.MediaRef) ([]byte, error) {
+	return nil, errUnlinked
 }

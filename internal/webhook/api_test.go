@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
-	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/gen/client"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
@@ -51,11 +50,8 @@ func setupAPI(t *testing.T, cfg webhook.Config) *apiBundle {
 		_ = svc.Stop(sctx)
 		cancel()
 	})
-	srv := testkit.NewServer(t, testkit.Options{Pool: pool, RateLimits: &httpapi.RateLimits{}, Server: func(d httpapi.Deps) api.StrictServerInterface {
-		s := httpapi.NewServer(d)
-		s.Webhooks = &httpapi.Webhooks{Service: svc}
-		return s
-	}})
+	srv := testkit.NewServer(t, testkit.Options{Pool: pool, RateLimits: &httpapi.RateLimits{},
+		Deps: func(d *httpapi.Deps) { d.Webhooks = svc }})
 	id, _ := srv.CreateSession("hooks-" + uuid.NewString()[:8])
 	return &apiBundle{srv: srv, svc: svc, c: srv.Admin(), session: id}
 }

@@ -1,0 +1,157 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// The operation-policy table: every operation in openapi.yaml declares, as
+// x-wagate-* extensions next to its operationId, how the HTTP layer treats
+// it. They are read once at start-up (New fails on a missing or unknown
+// policy), so adding an endpoint means declaring its policy in the spec and
+// nothing here:
+//
+//	x-wagate-rate-limit: general | send | session-create | qr | none   (every operation)
+//	x-wagate-body-limit: default | media                               (every operation with a requestBody)
+//	x-wagate-idempotent: true                                          (exactly the operations with the Idempotency-Key parameter)
+const (
+	extRateLimit  = "x-wagate-rate-limit"
+	extBodyLimit  = "x-wagate-body-limit"
+	extIdempotent = "x-wagate-idempotent"
+)
+
+// rateClass is the rate limit an operation counts against besides the
+// general per-key limit.
+type rateClass string
+
+// Rate-limit classes.
+const (
+	rateNone          rateClass = "none"           // open operations (no key, no limit)
+	rateGeneral       rateClass = "general"        // the per-key request limit only
+	rateSend          rateClass = "send"           // + sends per minute per session
+	rateSessionCreate rateClass = "session-create" // + session creations per hour per key
+	rateQR            rateClass = "qr"             // + one QR poll per QRSeconds per session
+)
+
+// bodyClass chooses the request body cap.
+type bodyClass string
+
+// Body-limit classes.
+const (
+	bodyDefault bodyClass = "default" // Deps.MaxBodyBytes (1 MiB)
+	bodyMedia   bodyClass = "media"   // Deps.MaxImageBodyBytes (base64 media)
+)
+
+// policy is how the HTTP layer treats one operation.
+type policy struct {
+	rate rateClass
+	body bodyClass
+	// idempotent: the Idempotency-Key header applies. The request is
+	// fingerprinted by its operation, path parameters, query and validated
+	// body (see idempotency.go), the same rule for every operation.
+	idempotent bool
+}
+
+// policies maps operationId to policy.
+type policies map[string]policy
+
+// loadPolicies reads the policy of every operation of spec and checks it
+// against the operation (open operations take rate limit none and no
+// other; x-wagate-idempotent exactly where the Idempotency-Key parameter is
+// declared, on session operations). Every problem is reported.
+func loadPolicies(spec *openapi3.T) (policies, error) {
+	out := policies{}
+	var errs []string
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			p, err := operationPolicy(spec, path, item, op)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s %s (%s): %v", method, path, op.OperationID, err))
+				continue
+			}
+			out[op.OperationID] = p
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, errors.New("openapi.yaml operation policies:\n  " + strings.Join(errs, "\n  "))
+	}
+	return out, nil
+}
+
+func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op *openapi3.Operation) (policy, error) {
+	var p policy
+	var errs []string
+	for k := range op.Extensions {
+		if strings.HasPrefix(k, "x-wagate-") && k != extRateLimit && k != extBodyLimit && k != extIdempotent {
+			errs = append(errs, "unknown extension "+k)
+		}
+	}
+
+	switch rate, ok := op.Extensions[extRateLimit].(string); {
+	case !ok:
+		errs = append(errs, extRateLimit+" is missing (general, send, session-create, qr or none)")
+	default:
+		p.rate = rateClass(rate)
+		switch p.rate {
+		case rateNone, rateGeneral, rateSend, rateSessionCreate, rateQR:
+		default:
+			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extRateLimit, rate))
+		}
+		open := kindOf(spec, op) == opOpen
+		if open != (p.rate == rateNone) {
+			errs = append(errs, fmt.Sprintf("%s: %q, but open operations (security: []) take none and only they do", extRateLimit, rate))
+		}
+		if (p.rate == rateSend || p.rate == rateQR) && !strings.Contains(path, "{id}") {
+			errs = append(errs, fmt.Sprintf("%s: %q counts per session: the path needs {id}", extRateLimit, rate))
+		}
+	}
+
+	p.body = bodyDefault
+	raw, has := op.Extensions[extBodyLimit]
+	switch body, ok := raw.(string); {
+	case op.RequestBody == nil && has:
+		errs = append(errs, extBodyLimit+" on an operation without a requestBody")
+	case op.RequestBody != nil && !ok:
+		errs = append(errs, extBodyLimit+" is missing (default or media)")
+	case ok:
+		p.body = bodyClass(body)
+		if p.body != bodyDefault && p.body != bodyMedia {
+			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extBodyLimit, body))
+		}
+	}
+
+	if raw, has := op.Extensions[extIdempotent]; has {
+		b, ok := raw.(bool)
+		if !ok {
+			errs = append(errs, extIdempotent+" must be true or absent")
+		}
+		p.idempotent = b
+	}
+	declared := hasHeaderParam(item.Parameters, "Idempotency-Key") || hasHeaderParam(op.Parameters, "Idempotency-Key")
+	switch {
+	case declared && !p.idempotent:
+		errs = append(errs, "declares the Idempotency-Key parameter without "+extIdempotent+": true")
+	case p.idempotent && !declared:
+		errs = append(errs, extIdempotent+" without the Idempotency-Key parameter")
+	case p.idempotent && (!strings.Contains(path, "{id}") || kindOf(spec, op) != opSession):
+		errs = append(errs, extIdempotent+": keys are kept per session: only session operations (path {id}) may be idempotent")
+	}
+	if len(errs) > 0 {
+		return p, errors.New(strings.Join(errs, "; "))
+	}
+	return p, nil
+}
+
+func hasHeaderParam(params openapi3.Parameters, name string) bool {
+	for _, ref := range params {
+		if ref != nil && ref.Value != nil && ref.Value.In == openapi3.ParameterInHeader && strings.EqualFold(ref.Value.Name, name) {
+			return true
+		}
+	}
+	return false
+}
