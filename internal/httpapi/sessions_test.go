@@ -227,8 +227,7 @@ func TestSessionLifecycle(t *testing.T) {
 func TestNopRuntime(t *testing.T) {
 	t.Parallel()
 	pool := testkit.SharedDB(t)
-	var ts *testkit.Server
-	ts = testkit.NewServer(t, testkit.Options{Pool: pool, Deps: func(d *httpapi.Deps) {
+	ts := testkit.NewServer(t, testkit.Options{Pool: pool, Deps: func(d *httpapi.Deps) {
 		d.Runtime = httpapi.NopRuntime{Sessions: d.Sessions}
 	}})
 	id, key := ts.CreateSession(uniq("nop"))
