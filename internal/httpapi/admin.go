@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 // Trial key presets (the product's "Trial" row): requests and session
@@ -108,8 +110,12 @@ func (h *Admin) CreateTrialApiKey(ctx context.Context, req api.CreateTrialApiKey
 	general, sessions := trialGeneral, trialSessions
 	expires := h.now().Add(time.Duration(b.TrialDays) * 24 * time.Hour).UTC().Truncate(time.Millisecond)
 	nums := make([]string, 0, len(b.AllowedNumbers))
-	for _, n := range b.AllowedNumbers {
-		nums = append(nums, strings.TrimPrefix(n, "+"))
+	for i, n := range b.AllowedNumbers {
+		digits, err := waid.ParsePhone(fmt.Sprintf("allowedNumbers[%d]", i), n)
+		if err != nil {
+			return nil, err
+		}
+		nums = append(nums, digits)
 	}
 	out, err := h.create(ctx, gateway.APIKey{
 		Name:           name,

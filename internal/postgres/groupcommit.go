@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 // StoreInbound implements gateway.MessageSink: messages, changes and chat
@@ -146,7 +146,7 @@ func (s *Messages) afterCommit(sid uuid.UUID, b gateway.InboundBatch, mergedNow 
 	// A message stored under an alias (its phone number was not known yet)
 	// must be merged again once it is.
 	for _, m := range b.Messages {
-		if strings.HasSuffix(m.ChatJID, "@lid") {
+		if waid.MayBeAlias(m.ChatJID) {
 			delete(s.merged, aliasKey{sid, m.ChatJID})
 		}
 	}
