@@ -47,11 +47,18 @@ test: db ## Run every test with the race detector against the local PostgreSQL
 bench-http: db build ## HTTP benchmark of the real binary in sandbox mode (vegeta), with a bare net/http ceiling; BENCH_ARGS=-duration=10s ...
 	go run -tags benchhttp ./cmd/benchhttp -bin bin/wagate $(BENCH_ARGS)
 
+# golangci-lint, pinned in tools/golangci/go.mod (its own module, so its
+# dependencies stay out of go.mod), built from the module proxy on first use.
+GOLANGCI_LINT := bin/golangci-lint
+
+$(GOLANGCI_LINT): tools/golangci/go.mod tools/golangci/go.sum
+	cd tools/golangci && go build -o $(CURDIR)/$(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
 .PHONY: lint
-lint: ## gofmt check and go vet
+lint: $(GOLANGCI_LINT) ## gofmt check and golangci-lint (.golangci.yml: depguard enforces the dependency rule)
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	go vet ./...
+	$(GOLANGCI_LINT) run ./...
 
 .PHONY: lint-spec breaking sdk-ts e2e examples contract
 lint-spec: ## Spectral lint of openapi.yaml (errors fail), with the check's self-test

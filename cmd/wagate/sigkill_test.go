@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -522,11 +521,10 @@ func (c *apiClient) do(method, path string, in any, want int, out any) {
 // race detector: the processes under test are not this test's).
 func buildWagate(t *testing.T) string {
 	t.Helper()
-	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gotool); err != nil {
-		if gotool, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go tool to build wagate: %v", err)
-		}
+	// go test puts its own toolchain's bin first in PATH.
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go tool to build wagate: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "wagate")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

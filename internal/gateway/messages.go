@@ -31,20 +31,6 @@ const (
 	MsgMediaGone         = "The media is no longer available on WhatsApp"
 )
 
-// Webhook event types of the message store (openapi EventType).
-const (
-	EventMessage          = "message"            // a message arrived from a contact
-	EventMessageSent      = "message.sent"       // the account sent a message (API or another device)
-	EventMessageReceipt   = "message.receipt"    // own messages delivered/read/played: {messageIds, chatJid, type}
-	EventMessageEdited    = "message.edited"     // a Message with its new text
-	EventMessageRevoked   = "message.revoked"    // a Message, revoked
-	EventMessageReaction  = "message.reaction"   // a Message with its reactions
-	EventChatArchived     = "chat.archived"      // {jid}
-	EventChatUnarchived   = "chat.unarchived"    // {jid}
-	EventChatMarkedUnread = "chat.marked_unread" // {jid}
-	EventChatDeleted      = "chat.deleted"       // {jid}
-)
-
 // Rules of the message operations.
 const (
 	DeleteWindow       = 48 * time.Hour   // revoke for everyone

@@ -97,6 +97,19 @@ func TestAPIKeys(t *testing.T) {
 			k.MaxSessions == nil || *k.MaxSessions != 1 || k.AllowedNumbers == nil || (*k.AllowedNumbers)[0] != "919988066776" {
 			t.Errorf("trial key = %+v", k)
 		}
+		// allowedNumbers follow waid's phone rules: the schema lets 6 digits
+		// and a leading 0 through, but no such number can be messaged.
+		for num, text := range map[string]string{
+			"0919988066": "Invalid allowedNumbers[1]: the phone number must start with the country code, not 0",
+			"+123456":    "Invalid allowedNumbers[1]: a phone number has 7 to 15 digits including the country code, got 6",
+		} {
+			bad, err := ts.Admin().CreateTrialApiKeyWithResponse(ctx, client.CreateTrialApiKeyJSONRequestBody{
+				Name: "Trial: bad", TrialDays: 7, AllowedNumbers: []string{"919988066776", num},
+			})
+			if err != nil || bad.JSON400 == nil || bad.JSON400.Error != text {
+				t.Errorf("allowedNumbers %q: %v %d %s", num, err, bad.StatusCode(), bad.Body)
+			}
+		}
 	})
 	t.Run("ListAndRevoke", func(t *testing.T) {
 		l, err := ts.Admin().ListApiKeysWithResponse(ctx)

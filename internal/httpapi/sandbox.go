@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
@@ -28,7 +26,7 @@ func (h *Sandbox) SandboxLink(ctx context.Context, req api.SandboxLinkRequestObj
 	if req.Body.Method != nil {
 		method = string(*req.Body.Method)
 	}
-	jid, dev, err := h.Service.Link(ctx, uuid.UUID(req.Id), req.Body.Phone, method)
+	jid, dev, err := h.Service.Link(ctx, req.Id, req.Body.Phone, method)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +42,7 @@ func (h *Sandbox) SandboxInbound(ctx context.Context, req api.SandboxInboundRequ
 	if h.Service == nil {
 		return nil, errSandboxAbsent
 	}
-	id, err := h.Service.Inbound(ctx, uuid.UUID(req.Id), req.Body.From, req.Body.Text)
+	id, err := h.Service.Inbound(ctx, req.Id, req.Body.From, req.Body.Text)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +61,7 @@ func (h *Sandbox) SandboxHistory(ctx context.Context, req api.SandboxHistoryRequ
 			msgs[i].ID = *m.Id
 		}
 	}
-	ids, err := h.Service.History(ctx, uuid.UUID(req.Id), msgs)
+	ids, err := h.Service.History(ctx, req.Id, msgs)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +73,7 @@ func (h *Sandbox) SandboxPhoneView(ctx context.Context, req api.SandboxPhoneView
 	if h.Service == nil {
 		return nil, errSandboxAbsent
 	}
-	v, err := h.Service.PhoneView(ctx, uuid.UUID(req.Id))
+	v, err := h.Service.PhoneView(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}

@@ -318,6 +318,6 @@ func wantErr(t testing.TB, what string, status int, body []byte, err error, want
 
 func ptr[T any](v T) *T { return &v }
 
-func idem(key string) *client.IdempotencyKey { k := client.IdempotencyKey(key); return &k }
+func idem(key string) *client.IdempotencyKey { k := key; return &k }
 
 func sfmt(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -9,14 +9,13 @@ import (
 	_ "image/jpeg" // DecodeConfig for JPEG
 	_ "image/png"  // DecodeConfig for PNG
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/netguard"
 )
 
 // Image limits and texts.
@@ -144,33 +143,14 @@ func (l *ImageLoader) client() *http.Client {
 	if l.Client != nil {
 		return l.Client
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	if !l.AllowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil {
-				return err
-			}
-			if !PublicAddr(ip) {
-				return errPrivateAddress
-			}
-			return nil
-		}
-	}
+	tr := netguard.Guard{AllowPrivate: l.AllowPrivate}.Transport(10 * time.Second) // no proxy: it would hide the destination
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = 15 * time.Second
+	tr.MaxIdleConns = 4
+	tr.IdleConnTimeout = 30 * time.Second
 	return &http.Client{
-		Timeout: imageFetchTimeout,
-		Transport: &http.Transport{
-			Proxy:                 nil, // a proxy would hide the real destination from the check
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 15 * time.Second,
-			MaxIdleConns:          4,
-			IdleConnTimeout:       30 * time.Second,
-		},
+		Timeout:   imageFetchTimeout,
+		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errors.New("too many redirects")
@@ -183,36 +163,10 @@ func (l *ImageLoader) client() *http.Client {
 	}
 }
 
-var errPrivateAddress = errors.New("private address")
-
-// PublicAddr reports whether ip is a public unicast address (not loopback,
-// private, link-local, CGNAT, unspecified, multicast or documentation).
-func PublicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach private IPv4
-	netip.MustParsePrefix("2001:db8::/32"),
-}
+// PublicAddr reports whether ip is a public unicast address: not in any
+// range internal/netguard refuses (loopback, private, link-local, CGNAT,
+// unspecified, multicast, documentation, …).
+func PublicAddr(ip netip.Addr) bool { return netguard.Public(ip) }
 
 func (l *ImageLoader) fetch(ctx context.Context, url string, max int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -228,7 +182,7 @@ func (l *ImageLoader) fetch(ctx context.Context, url string, max int64) ([]byte,
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		if errors.Is(err, errPrivateAddress) {
+		if refused := (*netguard.RefusedError)(nil); errors.As(err, &refused) {
 			return nil, gateway.Wrap(gateway.CodeInvalid, msgImagePrivate, err)
 		}
 		return nil, gateway.Wrap(gateway.CodeInvalid, msgImageFetch, err)

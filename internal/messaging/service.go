@@ -447,7 +447,7 @@ func (s *Service) BlockContact(ctx context.Context, sid uuid.UUID, jid string, b
 	if err != nil {
 		return "", err
 	}
-	if strings.HasSuffix(ref.JID, "@"+waid.GroupServer) {
+	if waid.IsGroup(ref.JID) {
 		return "", gateway.E(gateway.CodeInvalid, "jid must be a contact (phone number or user JID), not a group")
 	}
 	return ref.JID, s.wa.Block(ctx, sid, ref.JID, block)

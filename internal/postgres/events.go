@@ -10,11 +10,6 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// Event types recorded by this package.
-const (
-	EventSessionState = "session.state"
-)
-
 // RecordEvent inserts one event row in tx and returns its id ("evt_<uuid>").
 // It is the single place events are inserted: webhook delivery hooks in here
 // so that an event and its deliveries commit together.

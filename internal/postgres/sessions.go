@@ -168,14 +168,8 @@ func (s *Store) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.Status
 		if err != nil {
 			return err
 		}
-		data := map[string]any{"state": string(u.State), "previousState": prev}
-		if u.JID != nil {
-			data["jid"] = *u.JID
-		}
-		if lastError != nil {
-			data["lastError"] = *lastError
-		}
-		_, err = RecordEvent(ctx, tx, id, EventSessionState, data)
+		data := gateway.SessionStateEvent{State: string(u.State), PreviousState: prev, JID: u.JID, LastError: lastError}
+		_, err = RecordEvent(ctx, tx, id, gateway.EventSessionState, data)
 		return err
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 // Control is what the simulated side can be asked to do: the phones and
@@ -55,13 +56,16 @@ type Service struct {
 
 var _ gateway.Sandbox = (*Service)(nil)
 
-const msgAlreadyLinked = "Session is already linked"
+const (
+	msgAlreadyLinked = "Session is already linked"
+	msgBadPhone      = "phone must be a phone number in international format"
+)
 
 // Link implements gateway.Sandbox.
 func (s *Service) Link(ctx context.Context, id uuid.UUID, phone, method string) (string, string, error) {
-	phone = digits(phone)
-	if phone == "" {
-		return "", "", gateway.E(gateway.CodeInvalid, "phone must be a phone number in international format")
+	phone, err := waid.ParsePhone("phone", phone)
+	if err != nil {
+		return "", "", gateway.Wrap(gateway.CodeInvalid, msgBadPhone, err)
 	}
 	timeout := s.LinkTimeout
 	if timeout <= 0 {
@@ -107,7 +111,7 @@ func (s *Service) Link(ctx context.Context, id uuid.UUID, phone, method string) 
 	default:
 		return "", "", gateway.E(gateway.CodeInvalid, `method must be "qr" or "code"`)
 	}
-	err := poll(ctx, func() (bool, error) {
+	err = poll(ctx, func() (bool, error) {
 		st, _ := s.Runtime.State(id)
 		return st == gateway.StateConnected, nil
 	})
@@ -123,7 +127,7 @@ func (s *Service) accountPhone(id uuid.UUID) (string, error) {
 	if jid == "" {
 		return "", gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
 	}
-	return strings.SplitN(jid, "@", 2)[0], nil
+	return waid.PhoneOf(jid), nil
 }
 
 // Inbound implements gateway.Sandbox.
@@ -132,11 +136,11 @@ func (s *Service) Inbound(ctx context.Context, id uuid.UUID, from, text string) 
 	if err != nil {
 		return "", err
 	}
-	from = digits(strings.SplitN(from, "@", 2)[0])
-	if from == "" {
-		return "", gateway.E(gateway.CodeInvalid, "from must be a phone number or a user JID")
+	user, err := waid.ParseUser("from", from)
+	if err != nil {
+		return "", gateway.Wrap(gateway.CodeInvalid, "from must be a phone number or a user JID", err)
 	}
-	msgID, err := s.Control.SendText(ctx, from, to, text)
+	msgID, err := s.Control.SendText(ctx, user.Phone(), to, text)
 	if err != nil {
 		return "", gateway.Wrap(gateway.CodeUnprocessable, "The simulated contact could not send the message", err)
 	}
@@ -181,9 +185,9 @@ func (s *Service) PhoneView(ctx context.Context, id uuid.UUID) (gateway.SandboxP
 
 // ContactMessages implements gateway.Sandbox.
 func (s *Service) ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error) {
-	phone = digits(phone)
-	if phone == "" {
-		return nil, gateway.E(gateway.CodeInvalid, "phone must be a phone number in international format")
+	phone, err := waid.ParsePhone("phone", phone)
+	if err != nil {
+		return nil, gateway.Wrap(gateway.CodeInvalid, msgBadPhone, err)
 	}
 	out, err := s.Control.ContactMessages(ctx, phone)
 	if err != nil {
@@ -208,22 +212,6 @@ func poll(ctx context.Context, cond func() (bool, error)) error {
 		case <-t.C:
 		}
 	}
-}
-
-// digits keeps the digits of a phone number written with +, spaces or
-// dashes; "" for anything else.
-func digits(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' || r == ' ' || r == '-':
-		default:
-			return ""
-		}
-	}
-	return b.String()
 }
 
 func newMessageID() string {

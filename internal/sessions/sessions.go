@@ -9,6 +9,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 // Options configure a Service.
@@ -217,8 +219,12 @@ func (s *Service) CreateTrialKey(ctx context.Context, in gateway.TrialKeyInput) 
 	general, sessions := gateway.TrialGeneral, gateway.TrialSessions
 	expires := s.opts.Now().Add(time.Duration(in.TrialDays) * 24 * time.Hour).UTC().Truncate(time.Millisecond)
 	nums := make([]string, 0, len(in.AllowedNumbers))
-	for _, n := range in.AllowedNumbers {
-		nums = append(nums, strings.TrimPrefix(n, "+"))
+	for i, n := range in.AllowedNumbers {
+		digits, err := waid.ParsePhone(fmt.Sprintf("allowedNumbers[%d]", i), n)
+		if err != nil {
+			return gateway.CreatedAPIKey{}, err
+		}
+		nums = append(nums, digits)
 	}
 	return s.createKey(ctx, gateway.APIKey{
 		Name:           name,

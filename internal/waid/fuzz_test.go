@@ -1,6 +1,7 @@
 package waid_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -9,7 +10,8 @@ import (
 
 // FuzzParse: any input is either refused with a CodeInvalid error or parsed
 // into a JID whose string form parses back to the same JID (normalisation is
-// idempotent), and FromJIDString never panics.
+// idempotent), ParsePhone agrees with Parse on phone numbers, and
+// FromJIDString never panics.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"919988066776", "+919988066776", "919988066776@s.whatsapp.net", "919988066776:7@s.whatsapp.net",
@@ -21,6 +23,11 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = waid.FromJIDString(s)
 		j, err := waid.Parse("chatId", s)
+		if _, perr := waid.ParsePhone("phone", s); perr != nil && gateway.ErrorCode(perr) != gateway.CodeInvalid {
+			t.Fatalf("ParsePhone(%q): error %v has code %q, want invalid", s, perr, gateway.ErrorCode(perr))
+		} else if perr == nil && err != nil {
+			t.Fatalf("ParsePhone(%q) accepts what Parse refuses: %v", s, err)
+		}
 		if err != nil {
 			if gateway.ErrorCode(err) != gateway.CodeInvalid {
 				t.Fatalf("Parse(%q): error %v has code %q, want invalid", s, err, gateway.ErrorCode(err))
@@ -30,6 +37,14 @@ func FuzzParse(f *testing.F) {
 		again, err := waid.Parse("chatId", j.String())
 		if err != nil || again != j {
 			t.Fatalf("Parse(%q) = %q, but Parse(%q) = %q, %v", s, j, j.String(), again, err)
+		}
+		// ParsePhone accepts exactly the phone numbers among Parse's inputs,
+		// as the same user.
+		if !strings.Contains(s, "@") {
+			digits, err := waid.ParsePhone("phone", s)
+			if err != nil || waid.PhoneJID(digits) != j {
+				t.Fatalf("Parse(%q) = %q, but ParsePhone = %q, %v", s, j, digits, err)
+			}
 		}
 	})
 }

@@ -148,6 +148,54 @@ func Parse(field, s string) (JID, error) {
 		"Invalid %s: unsupported JID server %q (use a phone number, …@s.whatsapp.net, …@g.us or …@lid)", field, server)
 }
 
+// ParsePhone parses a phone number with country code, written as Parse
+// accepts one (an optional leading "+" and the usual separators), and
+// returns its digits ("+1 (555) 000-1111" -> "15550001111"). JIDs are
+// refused; PhoneJID makes the JID of the result. Errors are
+// *gateway.Error with CodeInvalid naming field.
+func ParsePhone(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", gateway.Errorf(gateway.CodeInvalid, "%s is required", field)
+	}
+	digits, ok := phoneDigits(s)
+	if !ok {
+		return "", invalidPhone(field, s)
+	}
+	if err := checkPhoneLength(field, digits); err != nil {
+		return "", err
+	}
+	return digits, nil
+}
+
+// ParseUser parses a user given as a phone number or a phone-number JID
+// (anything Parse accepts that is KindUser); groups and LIDs are refused.
+func ParseUser(field, s string) (JID, error) {
+	j, err := Parse(field, s)
+	if err != nil {
+		return JID{}, err
+	}
+	if j.Kind() != KindUser {
+		return JID{}, gateway.Errorf(gateway.CodeInvalid,
+			"Invalid %s: must be a phone number or a user JID (…@s.whatsapp.net), not a %s", field, j.Kind())
+	}
+	return j, nil
+}
+
+// PhoneOf returns the phone number of a phone-number JID string as
+// WhatsApp or the store writes it ("15550001111@s.whatsapp.net", a device
+// part allowed), or "" for anything else.
+func PhoneOf(jid string) string {
+	j, _ := FromJIDString(jid)
+	return j.Phone()
+}
+
+// IsGroup reports whether a JID string is a group JID (…@g.us).
+func IsGroup(jid string) bool {
+	j, ok := FromJIDString(jid)
+	return ok && j.Kind() == KindGroup
+}
+
 // MustParse is Parse for tests and constants; it panics on error.
 func MustParse(s string) JID {
 	j, err := Parse("jid", s)
@@ -190,6 +238,15 @@ func invalid(field, s string) error {
 	return gateway.Errorf(gateway.CodeInvalid,
 		"Invalid %s %q: use a phone number with country code (e.g. 919988066776), +919988066776, or a full JID (e.g. 919988066776@s.whatsapp.net, …@g.us)",
 		field, s)
+}
+
+func invalidPhone(field, s string) error {
+	const maxShown = 64
+	if len(s) > maxShown {
+		s = s[:maxShown] + "…"
+	}
+	return gateway.Errorf(gateway.CodeInvalid,
+		"Invalid %s %q: use a phone number with country code (e.g. 919988066776 or +919988066776)", field, s)
 }
 
 func checkPhoneLength(field, digits string) error {

@@ -74,8 +74,6 @@ type companion struct {
 	conn     *conn
 	loggedIn bool
 	frozen   bool
-	// keyShared is set once the phone queued the app-state key share.
-	keyShared bool
 }
 
 // pendingStanza is a stanza waiting for the device's receipt or ack.
@@ -247,18 +245,6 @@ func (s *Server) newSimStore(a *account) *store.Device {
 	dev.LID = types.NewJID(a.lid, types.HiddenUserServer)
 	dev.SetAllStores(memstore.New(lids))
 	return dev
-}
-
-// addrOf is the Signal address a simulated device uses for a peer device:
-// always the LID device JID, so PN- and LID-addressed traffic share one session.
-func (s *Server) canonicalAddrLocked(jid types.JID) types.JID {
-	if jid.Server == types.HiddenUserServer {
-		return jid
-	}
-	if a := s.accountByJIDLocked(jid); a != nil {
-		return types.JID{User: a.lid, Server: types.HiddenUserServer, Device: jid.Device}
-	}
-	return jid
 }
 
 func padMessage(plaintext []byte) []byte {

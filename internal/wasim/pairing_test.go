@@ -48,7 +48,7 @@ func TestCodePairingAndReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	wasimtest.WaitFor[*events.QR](t, c.Events, 0, nil)
-	code, err := c.PairPhone(ctx, "+1 555 000 2222", true, whatsmeow.PairClientChrome, "Chrome (Linux)")
+	_, err := c.PairPhone(ctx, "+1 555 000 2222", true, whatsmeow.PairClientChrome, "Chrome (Linux)")
 	if err != nil {
 		t.Fatalf("PairPhone: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestCodePairingAndReconnect(t *testing.T) {
 		t.Fatal("wrong code accepted")
 	}
 	// The failed attempt consumed the pending pairing; start over.
-	code, err = c.PairPhone(ctx, "15550002222", true, whatsmeow.PairClientChrome, "Chrome (Linux)")
+	code, err := c.PairPhone(ctx, "15550002222", true, whatsmeow.PairClientChrome, "Chrome (Linux)")
 	if err != nil {
 		t.Fatalf("PairPhone again: %v", err)
 	}

@@ -45,14 +45,11 @@ func TestRestartRightAfterPairSuccess(t *testing.T) {
 	if err = c1.Connect(); err != nil {
 		t.Fatal(err)
 	}
-	var code string
-	for item := range qrs {
-		if item.Event != whatsmeow.QRChannelEventCode {
-			t.Fatalf("QR channel: %q %v", item.Event, item.Error)
-		}
-		code = item.Code
-		break
+	item := <-qrs
+	if item.Event != whatsmeow.QRChannelEventCode {
+		t.Fatalf("QR channel: %q %v", item.Event, item.Error)
 	}
+	code := item.Code
 	scanned := make(chan error, 1)
 	go func() {
 		_, err := phone.ScanQR(ctx, code)
@@ -69,7 +66,7 @@ func TestRestartRightAfterPairSuccess(t *testing.T) {
 	_ = s1.Close()
 	close(release)
 	select {
-	case <-scanned: // success or error: the server was closed under it
+	case _ = <-scanned: // success or error: the server was closed under it
 	case <-time.After(wasimtest.DefaultTimeout):
 		t.Fatal("ScanQR did not return after Close")
 	}

@@ -190,7 +190,7 @@ func TestAPIDeliveriesListAndRedeliver(t *testing.T) {
 	for i := range n {
 		b.record(t, "message", map[string]any{"i": i})
 	}
-	dead := client.DeliveryStatus(client.Dead)
+	dead := client.Dead
 	list := func(status *client.DeliveryStatus, limit int, cursor *string) *client.DeliveryListResponse {
 		t.Helper()
 		l := limit
@@ -243,7 +243,7 @@ func TestAPIDeliveriesListAndRedeliver(t *testing.T) {
 	if err != nil || rr.JSON200 == nil || rr.JSON200.Delivery.Id != one || rr.JSON200.Delivery.Status != client.Pending {
 		t.Fatalf("redeliver: %v %d %s", err, rr.StatusCode(), rr.Body)
 	}
-	succeeded := client.DeliveryStatus(client.Succeeded)
+	succeeded := client.Succeeded
 	eventually(t, 10*time.Second, "the redelivered one succeeded", func() bool { return len(list(&succeeded, 50, nil).Deliveries) == 1 })
 
 	ar, err := b.c.RedeliverDeadWebhooksWithResponse(ctx, b.session)

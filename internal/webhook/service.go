@@ -131,18 +131,16 @@ var _ gateway.WebhookService = (*Service)(nil)
 func New(pool *pgxpool.Pool, store gateway.WebhookStore, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg, store: store, log: cfg.Log, inUse: map[string]int{}, released: make(chan struct{})}
+	tr := cfg.Guard.transport(cfg.Timeout) // guarded dialer, no proxy
+	tr.ForceAttemptHTTP2 = true
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = cfg.PerReceiver
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.TLSHandshakeTimeout = cfg.Timeout
+	tr.ResponseHeaderTimeout = cfg.Timeout
 	s.client = &http.Client{
-		Timeout: cfg.Timeout,
-		Transport: &http.Transport{
-			Proxy:                 nil, // a proxy would dial for us and bypass the Guard
-			DialContext:           cfg.Guard.Dialer(cfg.Timeout).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   cfg.PerReceiver,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   cfg.Timeout,
-			ResponseHeaderTimeout: cfg.Timeout,
-		},
+		Timeout:   cfg.Timeout,
+		Transport: tr,
 		// A redirect is not an acknowledgement: the receiver must answer 2xx itself.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -82,12 +82,3 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
-
-func TestNormalizePhone(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"+1 555 000-1111": "15550001111", "(49) 30.1234": "49301234", "abc": "", "1@2": ""} {
-		if got := normalizePhone(in); got != want {
-			t.Errorf("normalizePhone(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

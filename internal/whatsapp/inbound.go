@@ -95,17 +95,11 @@ func eventName(evt any) string {
 // messageChat is the canonical chat of a message: for a DM addressed by
 // LID, the phone JID from the message's alternate address or the LID map.
 func (h *clientHandler) messageChat(ctx context.Context, info *types.MessageInfo) gateway.ChatRef {
-	chat := info.Chat.ToNonAD()
-	if chat.Server == types.HiddenUserServer {
-		alt := info.SenderAlt
-		if info.IsFromMe {
-			alt = info.RecipientAlt
-		}
-		if alt.Server == types.DefaultUserServer {
-			return gateway.ChatRef{JID: alt.ToNonAD().String(), Alts: []string{chat.String()}}
-		}
+	alt := info.SenderAlt
+	if info.IsFromMe {
+		alt = info.RecipientAlt
 	}
-	return h.s.m.chatRef(ctx, chat)
+	return h.s.m.chatRefAlt(ctx, info.Chat, alt)
 }
 
 func (h *clientHandler) messageSender(ctx context.Context, info *types.MessageInfo) string {
@@ -291,13 +285,11 @@ func (h *clientHandler) convertReceipt(ctx context.Context, evt *events.Receipt)
 	if evt.IsFromMe {
 		return b // our own other devices reading the chat
 	}
-	chat := evt.Chat.ToNonAD()
-	var ref gateway.ChatRef
-	if chat.Server == types.HiddenUserServer && evt.SenderAlt.Server == types.DefaultUserServer && !evt.IsGroup {
-		ref = gateway.ChatRef{JID: evt.SenderAlt.ToNonAD().String(), Alts: []string{chat.String()}}
-	} else {
-		ref = h.s.m.chatRef(ctx, chat)
+	var alt types.JID
+	if !evt.IsGroup {
+		alt = evt.SenderAlt // a LID-addressed DM: the phone JID
 	}
+	ref := h.s.m.chatRefAlt(ctx, evt.Chat, alt)
 	ids := make([]string, len(evt.MessageIDs))
 	copy(ids, evt.MessageIDs)
 	b.Changes = []gateway.InboundChange{{Kind: gateway.ChangeReceipt, Chat: ref, TargetIDs: ids, Receipt: rt,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 var _ gateway.SessionRuntime = (*Manager)(nil)
@@ -438,9 +438,9 @@ func (m *Manager) QR(_ context.Context, id uuid.UUID) (string, error) {
 // type on the phone with the given number. The session is started when it
 // is not running; CodeConflict when it is already linked.
 func (m *Manager) PairCode(ctx context.Context, id uuid.UUID, phone string) (string, error) {
-	phone = normalizePhone(phone)
-	if phone == "" {
-		return "", gateway.E(gateway.CodeInvalid, msgInvalidPhone)
+	phone, err := waid.ParsePhone("phone", phone)
+	if err != nil {
+		return "", gateway.Wrap(gateway.CodeInvalid, msgInvalidPhone, err)
 	}
 	if err := m.Start(ctx, id); err != nil {
 		return "", err
@@ -493,22 +493,6 @@ func (m *Manager) AccountJID(id uuid.UUID) string {
 		return ""
 	}
 	return s.accountJID()
-}
-
-// normalizePhone keeps the digits of a phone number written with "+",
-// spaces, dashes or parentheses; it returns "" for anything else.
-func normalizePhone(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' || r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
-		default:
-			return ""
-		}
-	}
-	return b.String()
 }
 
 func strPtr(s string) *string { return &s }

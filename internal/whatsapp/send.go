@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/waid"
 )
 
 // This file, chatops.go, contacts.go, inbound.go and history.go implement
@@ -39,36 +40,69 @@ func (m *Manager) ResolveChat(ctx context.Context, _ uuid.UUID, jid string) (gat
 	return m.chatRef(ctx, j), nil
 }
 
-// chatRef canonicalises a chat or user JID: the phone JID when the number
-// is known, with the LID as alias.
+// chatRef canonicalises a chat or user JID (waid.CanonicalChat decides:
+// the phone JID when the number is known, with the LID as alias).
 func (m *Manager) chatRef(ctx context.Context, j types.JID) gateway.ChatRef {
-	j = j.ToNonAD()
-	lids := m.container.LIDMap
-	switch j.Server {
-	case types.HiddenUserServer:
-		if pn, err := lids.GetPNForLID(ctx, j); err == nil && !pn.IsEmpty() {
-			return gateway.ChatRef{JID: pn.ToNonAD().String(), Alts: []string{j.String()}}
-		}
-	case types.DefaultUserServer:
-		if lid, err := lids.GetLIDForPN(ctx, j); err == nil && !lid.IsEmpty() {
-			return gateway.ChatRef{JID: j.String(), Alts: []string{lid.ToNonAD().String()}}
-		}
-	}
-	return gateway.ChatRef{JID: j.String()}
+	return m.chatRefAlt(ctx, j, types.EmptyJID)
 }
 
-// userJID canonicalises a user (sender) JID to its phone form when known.
-func (m *Manager) userJID(ctx context.Context, j, alt types.JID) string {
-	j = j.ToNonAD()
-	if j.Server == types.HiddenUserServer {
-		if alt.Server == types.DefaultUserServer {
-			return alt.ToNonAD().String()
-		}
-		if pn, err := m.container.LIDMap.GetPNForLID(ctx, j); err == nil && !pn.IsEmpty() {
-			return pn.ToNonAD().String()
-		}
+// chatRefAlt is chatRef with the other address of the same user that the
+// event carried (a LID-addressed message's SenderAlt or RecipientAlt).
+func (m *Manager) chatRefAlt(ctx context.Context, j, alt types.JID) gateway.ChatRef {
+	s := j.ToNonAD().String()
+	chat, ok := waid.FromJIDString(s)
+	if !ok {
+		return gateway.ChatRef{JID: s} // not a JID kind wagate models
 	}
-	return j.String()
+	return waid.CanonicalChat(ctx, chat, toWAID(alt), lidMap{m.container.LIDMap})
+}
+
+// userJID canonicalises a user (sender) JID to its phone form when known
+// (waid.CanonicalUser decides).
+func (m *Manager) userJID(ctx context.Context, j, alt types.JID) string {
+	s := j.ToNonAD().String()
+	user, ok := waid.FromJIDString(s)
+	if !ok {
+		return s
+	}
+	return waid.CanonicalUser(ctx, user, toWAID(alt), lidMap{m.container.LIDMap}).String()
+}
+
+// toWAID converts a whatsmeow JID; the zero JID when it is empty or of a
+// kind wagate does not model.
+func toWAID(j types.JID) waid.JID {
+	if j.IsEmpty() {
+		return waid.JID{}
+	}
+	w, _ := waid.FromJIDString(j.ToNonAD().String())
+	return w
+}
+
+// lidMap is whatsmeow's LID store as a waid.LIDMap; lookup errors count
+// as unknown (the JID then stays as it is, and the store merges later).
+type lidMap struct {
+	s interface {
+		GetPNForLID(ctx context.Context, lid types.JID) (types.JID, error)
+		GetLIDForPN(ctx context.Context, pn types.JID) (types.JID, error)
+	}
+}
+
+// PhoneForLID implements waid.LIDMap.
+func (l lidMap) PhoneForLID(ctx context.Context, lid waid.JID) (waid.JID, bool) {
+	pn, err := l.s.GetPNForLID(ctx, types.NewJID(lid.User, types.HiddenUserServer))
+	if err != nil || pn.IsEmpty() {
+		return waid.JID{}, false
+	}
+	return waid.FromJIDString(pn.ToNonAD().String())
+}
+
+// LIDForPhone implements waid.LIDMap.
+func (l lidMap) LIDForPhone(ctx context.Context, phone waid.JID) (waid.JID, bool) {
+	lid, err := l.s.GetLIDForPN(ctx, types.NewJID(phone.User, types.DefaultUserServer))
+	if err != nil || lid.IsEmpty() {
+		return waid.JID{}, false
+	}
+	return waid.FromJIDString(lid.ToNonAD().String())
 }
 
 // OwnJID implements gateway.MessagingRuntime.

@@ -116,13 +116,6 @@ func (s *Session) readyClient() (*whatsmeow.Client, error) {
 	}
 }
 
-// waitChange returns a channel closed at the next state change.
-func (s *Session) waitChange() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
-
 // setState records a state change in memory and in the status store. u
 // carries the other fields (may be nil); lastErr nil leaves it unchanged.
 func (s *Session) setState(ctx context.Context, st gateway.SessionState, u *gateway.StatusUpdate, lastErr *string) error {
