@@ -84,11 +84,7 @@ func (s *Server) handleIQ(c *conn, node *waBinary.Node) {
 			"auth": s.mediaAuth(dev.jid()), "ttl": strconv.Itoa(mediaAuthTTL), "auth_ttl": strconv.Itoa(mediaAuthTTL), "max_buckets": "12",
 		}, Content: []waBinary.Node{{Tag: "host", Attrs: waBinary.Attrs{"hostname": MediaHost}}}}))
 	case xmlns == "w:g2":
-		// Groups are not simulated: every group is unknown, as WhatsApp
-		// answers for a group that does not exist (whatsmeow:
-		// ErrGroupNotFound).
-		s.countSent("iq:group")
-		c.send(iqError(node, 404, "item-not-found"))
+		s.handleGroupIQ(c, dev, node, typ, child) // group.go, group_iq.go
 	default:
 		key := xmlns + "/" + typ + "/" + child.Tag
 		s.statsMu.Lock()
