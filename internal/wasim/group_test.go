@@ -18,12 +18,13 @@ import (
 
 func text(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 
-// sync makes one IQ round trip: the simulator handles a connection's
-// stanzas in order, so everything the client sent before is processed.
-func roundTrip(t *testing.T, c *wasimtest.Client, gid types.JID) {
+// roundTrip makes one IQ round trip that leaves group caches alone: the
+// simulator handles a connection's stanzas in order, so everything the
+// client sent before is processed.
+func roundTrip(t *testing.T, c *wasimtest.Client, _ types.JID) {
 	t.Helper()
-	if _, err := c.GetGroupInfo(wasimtest.Ctx(t), gid); err != nil && !errors.Is(err, whatsmeow.ErrNotInGroup) {
-		t.Fatalf("sync: %v", err)
+	if _, err := c.IsOnWhatsApp(wasimtest.Ctx(t), []string{"+15550000000"}); err != nil {
+		t.Fatalf("round trip: %v", err)
 	}
 }
 
@@ -102,5 +103,266 @@ func TestGroupCreateSendAndReceive(t *testing.T) {
 		t.Fatalf("dropped %d", n)
 	}
 	wasimtest.Eventually(t, "queue drained", func() bool { return s.Pending(c.Store.GetJID()) == 0 })
+	noViolations(t, s)
+}
+
+func TestGroupMetadataNotificationsAndRefusals(t *testing.T) {
+	s := wasimtest.NewServer(t)
+	phone := s.Phone("15550110002")
+	alice := s.Contact("15550120003")
+	bob := s.Contact("15550120004")
+	c := wasimtest.NewPairedClient(t, s, phone)
+	ctx := wasimtest.Ctx(t)
+	info, err := c.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: "Meta", Participants: []types.JID{alice.JID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := info.JID
+	groupInfo := func(pred func(*events.GroupInfo) bool) *events.GroupInfo {
+		t.Helper()
+		return wasimtest.WaitFor[*events.GroupInfo](t, c.Events, 0, func(e *events.GroupInfo) bool { return e.JID == gid && pred(e) })
+	}
+
+	if err = c.SetGroupName(ctx, gid, "Renamed"); err != nil {
+		t.Fatal(err)
+	}
+	e := groupInfo(func(e *events.GroupInfo) bool { return e.Name != nil })
+	if e.Name.Name != "Renamed" || e.Sender == nil || e.Sender.User != phone.JID().User {
+		t.Fatalf("name event %+v", e)
+	}
+	if err = c.SetGroupTopic(ctx, gid, "", "", "All about meta"); err != nil {
+		t.Fatal(err)
+	}
+	e = groupInfo(func(e *events.GroupInfo) bool { return e.Topic != nil })
+	if e.Topic.Topic != "All about meta" || e.Topic.TopicID == "" {
+		t.Fatalf("topic event %+v", e.Topic)
+	}
+	if err = c.SetGroupAnnounce(ctx, gid, true); err != nil {
+		t.Fatal(err)
+	}
+	groupInfo(func(e *events.GroupInfo) bool { return e.Announce != nil && e.Announce.IsAnnounce })
+	if err = c.SetGroupLocked(ctx, gid, true); err != nil {
+		t.Fatal(err)
+	}
+	groupInfo(func(e *events.GroupInfo) bool { return e.Locked != nil && e.Locked.IsLocked })
+
+	got, err := c.GetGroupInfo(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Renamed" || got.Topic != "All about meta" || !got.IsAnnounce || !got.IsLocked || got.NameSetBy.User != phone.JID().User {
+		t.Fatalf("GetGroupInfo %+v", got)
+	}
+
+	// Participants: per-participant results.
+	res, err := c.UpdateGroupParticipants(ctx, gid, []types.JID{bob.JID(), alice.JID(), types.NewJID("9990000001", types.DefaultUserServer)}, whatsmeow.ParticipantChangeAdd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Error != 0 || res[0].JID.User != bob.JID().User || res[1].Error != 409 || res[2].Error != 404 {
+		t.Fatalf("add results %+v", res)
+	}
+	e = groupInfo(func(e *events.GroupInfo) bool { return len(e.Join) > 0 })
+	if len(e.Join) != 1 || e.Join[0].User != bob.JID().User {
+		t.Fatalf("join event %+v", e.Join)
+	}
+	if _, err = c.UpdateGroupParticipants(ctx, gid, []types.JID{bob.JID()}, whatsmeow.ParticipantChangePromote); err != nil {
+		t.Fatal(err)
+	}
+	groupInfo(func(e *events.GroupInfo) bool { return len(e.Promote) == 1 && e.Promote[0].User == bob.JID().User })
+	res, err = c.UpdateGroupParticipants(ctx, gid, []types.JID{alice.JID()}, whatsmeow.ParticipantChangeRemove)
+	if err != nil || len(res) != 1 || res[0].Error != 0 {
+		t.Fatalf("remove: %+v %v", res, err)
+	}
+	groupInfo(func(e *events.GroupInfo) bool { return len(e.Leave) == 1 && e.Leave[0].User == alice.JID().User })
+
+	// A simulated admin changes things from its phone: the client sees
+	// who did it.
+	n := c.Events.Len()
+	if err = s.GroupSetSubject(ctx, gid.String(), bob.JID().User, "Bob's name"); err != nil {
+		t.Fatal(err)
+	}
+	e = wasimtest.WaitFor[*events.GroupInfo](t, c.Events, n, func(e *events.GroupInfo) bool { return e.Name != nil })
+	if e.Name.Name != "Bob's name" || e.Sender.User != bob.JID().User || e.Notify == "" {
+		t.Fatalf("sim subject event %+v", e)
+	}
+	out, err := s.GroupParticipants(ctx, gid.String(), wasim.ParticipantDemote, bob.JID().User, []string{phone.JID().User})
+	if err != nil || out[0].Error != wasim.ParticipantErrNotAuthorized {
+		t.Fatalf("demoting the creator: %+v %v", out, err)
+	}
+	if _, err = s.GroupParticipants(ctx, gid.String(), wasim.ParticipantAdd, alice.JID().User, []string{"15550120009"}); !errors.Is(err, wasim.ErrNotGroupMember) {
+		t.Fatalf("removed member changed the group: %v", err)
+	}
+	out, err = s.GroupParticipants(ctx, gid.String(), wasim.ParticipantAdd, bob.JID().User, []string{alice.JID().User})
+	if err != nil || out[0].Error != 0 {
+		t.Fatalf("sim add: %+v %v", out, err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c.Events, n, func(e *events.GroupInfo) bool {
+		return len(e.Join) == 1 && e.Join[0].User == alice.JID().User && e.Sender.User == bob.JID().User
+	})
+
+	view, ok := s.Group(gid.String())
+	if !ok || view.Subject != "Bob's name" || !view.Announce || !view.Locked || len(view.Participants) != 3 {
+		t.Fatalf("view %+v", view)
+	}
+	roles := map[string]string{}
+	for _, p := range view.Participants {
+		roles[p.Phone] = p.Role
+	}
+	if roles[phone.JID().User] != wasim.RoleSuperAdmin || roles[bob.JID().User] != wasim.RoleAdmin || roles[alice.JID().User] != wasim.RoleMember {
+		t.Fatalf("roles %v", roles)
+	}
+	joined, err := c.GetJoinedGroups(ctx)
+	if err != nil || len(joined) != 1 || joined[0].JID != gid || len(joined[0].Participants) != 3 {
+		t.Fatalf("GetJoinedGroups %+v %v", joined, err)
+	}
+
+	// Refusals: unknown group, over-long subject.
+	if _, err = c.GetGroupInfo(ctx, types.NewJID("120363000000000000", types.GroupServer)); !errors.Is(err, whatsmeow.ErrGroupNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	long := make([]byte, 101)
+	for i := range long {
+		long[i] = 'x'
+	}
+	if err = c.SetGroupName(ctx, gid, string(long)); !errors.Is(err, whatsmeow.ErrIQNotAcceptable) {
+		t.Fatalf("long subject: %v", err)
+	}
+	if v, _ := s.Group(gid.String()); v.Subject != "Bob's name" {
+		t.Fatalf("subject changed by a refused request: %q", v.Subject)
+	}
+	noViolations(t, s)
+}
+
+func TestGroupRemovedMemberGetsNothingNew(t *testing.T) {
+	s := wasimtest.NewServer(t)
+	phone := s.Phone("15550110003")
+	alice := s.Contact("15550120005")
+	bob := s.Contact("15550120006")
+	c := wasimtest.NewPairedClient(t, s, phone)
+	ctx := wasimtest.Ctx(t)
+	info, err := c.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: "Leavers", Participants: []types.JID{alice.JID(), bob.JID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := info.JID
+	before, err := c.SendMessage(ctx, gid, text("before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = bob.WaitReceived(ctx, func(r wasim.Received) bool { return r.ID == before.ID }); err != nil {
+		t.Fatal(err)
+	}
+	// Alice sends once before, so the client holds her first sender key.
+	if _, err = s.GroupSend(ctx, gid.String(), alice.JID().User, "alice before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = c.UpdateGroupParticipants(ctx, gid, []types.JID{bob.JID()}, whatsmeow.ParticipantChangeRemove); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c.Events, 0, func(e *events.GroupInfo) bool { return len(e.Leave) == 1 })
+
+	after, err := c.SendMessage(ctx, gid, text("after"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = alice.WaitReceived(ctx, func(r wasim.Received) bool { return r.ID == after.ID }); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, gid)
+	for _, r := range bob.Received() {
+		if r.ID == after.ID {
+			t.Fatal("removed member received a new message")
+		}
+	}
+	if _, err = s.GroupSend(ctx, gid.String(), bob.JID().User, "let me in"); !errors.Is(err, wasim.ErrNotGroupMember) {
+		t.Fatalf("removed member sent: %v", err)
+	}
+
+	// Alice rotates her sender key on her next send: the client gets a
+	// fresh SKDM and decrypts; bob's phone holds only the old key.
+	id, err := s.GroupSend(ctx, gid.String(), alice.JID().User, "alice after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Message](t, c.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == id && m.Message.GetConversation() == "alice after"
+	})
+	if s.Counter("group:sender-key-rotated") != 1 {
+		t.Fatalf("rotations = %d", s.Counter("group:sender-key-rotated"))
+	}
+	for _, r := range bob.Received() {
+		if r.ID == id {
+			t.Fatal("removed member received alice's new message")
+		}
+	}
+	// A client with a stale member list still sends the SKDM to a removed
+	// member's devices: the server drops them (and answers a phash that
+	// makes whatsmeow refetch the group).
+	carol := s.Contact("15550120007")
+	if _, err = c.UpdateGroupParticipants(ctx, gid, []types.JID{carol.JID()}, whatsmeow.ParticipantChangeAdd); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c.Events, 0, func(e *events.GroupInfo) bool { return len(e.Join) == 1 })
+	if _, err = c.SendMessage(ctx, gid, text("carol is in")); err != nil { // the client's cache now lists carol
+		t.Fatal(err)
+	}
+	jid := c.Store.GetJID()
+	c.Disconnect()
+	wasimtest.Eventually(t, "disconnect", func() bool { return !s.Connected(jid) })
+	if _, err = s.GroupParticipants(ctx, gid.String(), wasim.ParticipantRemove, phone.JID().User, []string{carol.JID().User}); err != nil {
+		t.Fatal(err)
+	}
+	wasim.DiscardPending(s, jid) // the client never hears of it
+	n0 := c.Events.Len()
+	if err = c.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Connected](t, c.Events, n0, nil)
+	stale, err := c.SendMessage(ctx, gid, text("stale list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = alice.WaitReceived(ctx, func(r wasim.Received) bool { return r.ID == stale.ID }); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, gid)
+	dropped := s.Counter("group:dropped-non-member")
+	if dropped == 0 {
+		t.Fatal("the stale SKDM to the removed member was not sent, so nothing was tested")
+	}
+	for _, r := range carol.Received() {
+		if r.ID == stale.ID {
+			t.Fatal("removed member received a message sent with a stale member list")
+		}
+	}
+	if _, err = c.SendMessage(ctx, gid, text("fresh list")); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, gid)
+	if s.Counter("group:dropped-non-member") != dropped {
+		t.Fatal("whatsmeow kept its stale member list after the phash answer")
+	}
+
+	// The client leaves: it cannot read the group any more. (Wait for
+	// the notification first: whatsmeow edits its cached member list in
+	// place while a send may read it, a data race inside whatsmeow.)
+	n := c.Events.Len()
+	if err = c.LeaveGroup(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c.Events, n, func(e *events.GroupInfo) bool {
+		return len(e.Leave) == 1 && e.Leave[0].User == phone.JID().User
+	})
+	if _, err = c.GetGroupInfo(ctx, gid); !errors.Is(err, whatsmeow.ErrNotInGroup) {
+		t.Fatalf("after leave: %v", err)
+	}
+	if _, err = c.SendMessage(ctx, gid, text("ghost")); !errors.Is(err, whatsmeow.ErrServerReturnedError) {
+		t.Fatalf("send after leaving: %v", err)
+	}
+	v, _ := s.Group(gid.String())
+	if len(v.Participants) != 1 || v.Participants[0].Phone != alice.JID().User || v.Participants[0].Role != wasim.RoleAdmin {
+		t.Fatalf("after the creator left: %+v", v.Participants)
+	}
 	noViolations(t, s)
 }
