@@ -366,3 +366,189 @@ func TestGroupRemovedMemberGetsNothingNew(t *testing.T) {
 	}
 	noViolations(t, s)
 }
+
+func TestGroupLIDAddressed(t *testing.T) {
+	s := wasimtest.NewServerOpts(t, wasim.Options{Logger: wasimtest.Logger(t), Strict: true, LIDGroups: true})
+	phone := s.Phone("15550110004")
+	alice := s.Contact("15550120011")
+	bob := s.Contact("15550120012")
+	c := wasimtest.NewPairedClient(t, s, phone)
+	ctx := wasimtest.Ctx(t)
+	info, err := c.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: "LID", Participants: []types.JID{alice.JID(), bob.JID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AddressingMode != types.AddressingModeLID {
+		t.Fatalf("addressing mode %q", info.AddressingMode)
+	}
+	for _, p := range info.Participants {
+		if p.JID.Server != types.HiddenUserServer || p.PhoneNumber.Server != types.DefaultUserServer {
+			t.Fatalf("participant %+v", p)
+		}
+	}
+	gid := info.JID
+	resp, err := c.SendMessage(ctx, gid, text("lid hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Sender.Server != types.HiddenUserServer {
+		t.Fatalf("sent as %s", resp.Sender)
+	}
+	for _, who := range []*wasim.Contact{alice, bob} {
+		got, err := who.WaitReceived(ctx, func(r wasim.Received) bool { return r.ID == resp.ID })
+		if err != nil || got.Text != "lid hello" || got.Chat != gid.String() {
+			t.Fatalf("got %+v %v", got, err)
+		}
+	}
+	id, err := s.GroupSend(ctx, gid.String(), bob.JID().User, "from bob by lid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := wasimtest.WaitFor[*events.Message](t, c.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == id && m.Message.GetConversation() != ""
+	})
+	if msg.Info.Sender.User != bob.LID().User || msg.Info.Sender.Server != types.HiddenUserServer ||
+		msg.Info.SenderAlt.User != bob.JID().User || msg.Info.AddressingMode != types.AddressingModeLID {
+		t.Fatalf("inbound %+v", msg.Info.MessageSource)
+	}
+	if _, err = c.UpdateGroupParticipants(ctx, gid, []types.JID{bob.LID()}, whatsmeow.ParticipantChangeRemove); err != nil {
+		t.Fatal(err)
+	}
+	e := wasimtest.WaitFor[*events.GroupInfo](t, c.Events, 0, func(e *events.GroupInfo) bool { return len(e.Leave) == 1 })
+	if e.Leave[0] != bob.LID() {
+		t.Fatalf("leave %v", e.Leave)
+	}
+	if v, _ := s.Group(gid.String()); v.AddressingMode != wasim.AddressingLID || len(v.Participants) != 2 {
+		t.Fatalf("view %+v", v)
+	}
+	if s.Counter("group:dropped-non-member") != 0 {
+		t.Fatal("LID-addressed <to> entries were dropped")
+	}
+	noViolations(t, s)
+}
+
+func TestGroupInviteLinkJoinAndPermissions(t *testing.T) {
+	s := wasimtest.NewServer(t)
+	phone1 := s.Phone("15550110005")
+	phone2 := s.Phone("15550110006")
+	alice := s.Contact("15550120013")
+	c1 := wasimtest.NewPairedClient(t, s, phone1)
+	c2 := wasimtest.NewPairedClient(t, s, phone2)
+	ctx := wasimtest.Ctx(t)
+	info, err := c1.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: "Invite only", Participants: []types.JID{alice.JID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := info.JID
+	if _, err = c2.GetGroupInfo(ctx, gid); !errors.Is(err, whatsmeow.ErrNotInGroup) {
+		t.Fatalf("non-member query: %v", err)
+	}
+	if _, err = c2.GetGroupInviteLink(ctx, gid, false); !errors.Is(err, whatsmeow.ErrNotInGroup) {
+		t.Fatalf("non-member invite link: %v", err)
+	}
+	link, err := c1.GetGroupInviteLink(ctx, gid, false)
+	if err != nil || len(link) <= len(whatsmeow.InviteLinkPrefix) {
+		t.Fatalf("invite link %q %v", link, err)
+	}
+	preview, err := c2.GetGroupInfoFromLink(ctx, link)
+	if err != nil || preview.JID != gid || preview.Name != "Invite only" {
+		t.Fatalf("link info %+v %v", preview, err)
+	}
+	joinedJID, err := c2.JoinGroupWithLink(ctx, link)
+	if err != nil || joinedJID != gid {
+		t.Fatalf("join %v %v", joinedJID, err)
+	}
+	j := wasimtest.WaitFor[*events.JoinedGroup](t, c2.Events, 0, func(e *events.JoinedGroup) bool { return e.JID == gid })
+	if j.Reason != "invite" || len(j.Participants) != 3 {
+		t.Fatalf("JoinedGroup %+v", j)
+	}
+	e := wasimtest.WaitFor[*events.GroupInfo](t, c1.Events, 0, func(e *events.GroupInfo) bool { return len(e.Join) == 1 })
+	if e.JoinReason != "invite" || e.Join[0].User != phone2.JID().User {
+		t.Fatalf("join seen by admin %+v", e)
+	}
+
+	// Two companions in one group: each decrypts the other.
+	r, err := c2.SendMessage(ctx, gid, text("hi from the second session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := wasimtest.WaitFor[*events.Message](t, c1.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == r.ID && m.Message.GetConversation() != ""
+	})
+	if m.Info.Sender.User != phone2.JID().User || m.Info.Chat != gid {
+		t.Fatalf("c1 got %+v", m.Info)
+	}
+	r, err = c1.SendMessage(ctx, gid, text("welcome"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Message](t, c2.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == r.ID && m.Message.GetConversation() == "welcome"
+	})
+
+	// Non-admins: no invite link, no settings.
+	if _, err = c2.GetGroupInviteLink(ctx, gid, false); !errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized) {
+		t.Fatalf("non-admin invite link: %v", err)
+	}
+	if err = c2.SetGroupAnnounce(ctx, gid, true); !errors.Is(err, whatsmeow.ErrIQNotAuthorized) {
+		t.Fatalf("non-admin announce: %v", err)
+	}
+	if _, err = c2.UpdateGroupParticipants(ctx, gid, []types.JID{alice.JID()}, whatsmeow.ParticipantChangeRemove); !errors.Is(err, whatsmeow.ErrIQNotAuthorized) {
+		t.Fatalf("non-admin remove: %v", err)
+	}
+	if err = c1.SetGroupLocked(ctx, gid, true); err != nil {
+		t.Fatal(err)
+	}
+	if err = c2.SetGroupName(ctx, gid, "mine now"); !errors.Is(err, whatsmeow.ErrIQNotAuthorized) {
+		t.Fatalf("non-admin rename of a locked group: %v", err)
+	}
+	if err = c1.SetGroupAnnounce(ctx, gid, true); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c2.Events, 0, func(e *events.GroupInfo) bool { return e.Announce != nil && e.Announce.IsAnnounce })
+	if _, err = c2.SendMessage(ctx, gid, text("not allowed")); !errors.Is(err, whatsmeow.ErrServerReturnedError) {
+		t.Fatalf("non-admin send in announcement group: %v", err)
+	}
+	if v, _ := s.Group(gid.String()); v.Subject != "Invite only" || !v.Locked || !v.Announce {
+		t.Fatalf("view %+v", v)
+	}
+
+	// Reset: the old link is revoked, a new one works.
+	n := c1.Events.Len()
+	newLink, err := c1.GetGroupInviteLink(ctx, gid, true)
+	if err != nil || newLink == link {
+		t.Fatalf("reset: %q %v", newLink, err)
+	}
+	e = wasimtest.WaitFor[*events.GroupInfo](t, c1.Events, n, func(e *events.GroupInfo) bool { return e.NewInviteLink != nil })
+	if *e.NewInviteLink != newLink {
+		t.Fatalf("new link event %q, want %q", *e.NewInviteLink, newLink)
+	}
+	if _, err = c2.GetGroupInfoFromLink(ctx, link); !errors.Is(err, whatsmeow.ErrInviteLinkRevoked) {
+		t.Fatalf("revoked link: %v", err)
+	}
+	if _, err = c2.JoinGroupWithLink(ctx, "https://chat.whatsapp.com/nonsense"); !errors.Is(err, whatsmeow.ErrInviteLinkInvalid) {
+		t.Fatalf("invalid link: %v", err)
+	}
+	if _, err = c2.GetGroupInfoFromLink(ctx, newLink); err != nil {
+		t.Fatal(err)
+	}
+
+	// Leave: the others see it, the leaver is out.
+	n = c1.Events.Len()
+	if err = c2.LeaveGroup(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c1.Events, n, func(e *events.GroupInfo) bool {
+		return len(e.Leave) == 1 && e.Leave[0].User == phone2.JID().User && e.Sender.User == phone2.JID().User
+	})
+	if _, err = c2.GetGroupInfo(ctx, gid); !errors.Is(err, whatsmeow.ErrNotInGroup) {
+		t.Fatalf("after leave: %v", err)
+	}
+	if err = c2.LeaveGroup(ctx, gid); !errors.Is(err, whatsmeow.ErrIQForbidden) {
+		t.Fatalf("leave twice: %v", err)
+	}
+	if groups, err := c2.GetJoinedGroups(ctx); err != nil || len(groups) != 0 {
+		t.Fatalf("joined groups after leave: %v %v", groups, err)
+	}
+	noViolations(t, s)
+}
