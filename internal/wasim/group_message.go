@@ -451,6 +451,7 @@ func (s *Server) GroupSendMessage(ctx context.Context, gid, from string, msg *wa
 			}
 			content = append(content, waBinary.Node{Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": encType}, Content: pct})
 			shared = append(shared, k)
+			s.countSent("group:skdm")
 		}
 		content = append(content, skEnc)
 		attrs := waBinary.Attrs{
@@ -476,6 +477,7 @@ func (s *Server) GroupSendMessage(ctx context.Context, gid, from string, msg *wa
 				return "", err
 			}
 			shared = append(shared, k)
+			s.countSent("group:skdm")
 		}
 		got, err := a.primary.groupDecrypt(ctx, gjid, self, ct)
 		if err != nil {

@@ -98,6 +98,11 @@ func TestGroupCreateSendAndReceive(t *testing.T) {
 		if err != nil || got.Text != body || got.Chat != gid.String() {
 			t.Fatalf("alice got %+v %v", got, err)
 		}
+		// The SKDM goes once to each device (the client, alice's and the
+		// session's phones), not with every message.
+		if n := s.Counter("group:skdm"); n != 3 {
+			t.Fatalf("after message %d: %d SKDMs sent, want 3", i, n)
+		}
 	}
 	if n := s.Counter("group:dropped-non-member"); n != 0 {
 		t.Fatalf("dropped %d", n)
@@ -551,4 +556,93 @@ func TestGroupInviteLinkJoinAndPermissions(t *testing.T) {
 		t.Fatalf("joined groups after leave: %v %v", groups, err)
 	}
 	noViolations(t, s)
+}
+
+func TestGroupRestartFromPostgres(t *testing.T) {
+	pool := testDB(t)
+	log := wasimtest.Logger(t)
+	s1 := wasimtest.NewServerOpts(t, wasim.Options{Logger: log, Strict: true, DB: pool})
+	phone := s1.Phone("15550110007")
+	alice := s1.Contact("15550120014")
+	bob := s1.Contact("15550120015")
+	dev := wasimtest.Container().NewDevice()
+	c1 := wasimtest.NewClient(t, s1, dev)
+	jid := wasimtest.PairQR(t, c1, phone)
+	ctx := wasimtest.Ctx(t)
+	// A group made on the simulated side, with the session as a member.
+	gid, err := s1.CreateGroup(ctx, "Persistent", alice.JID().User, []string{bob.JID().User, phone.JID().User})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.JoinedGroup](t, c1.Events, 0, func(e *events.JoinedGroup) bool { return e.JID == gid && e.Type == "new" })
+	if _, err = s1.GroupParticipants(ctx, gid.String(), wasim.ParticipantPromote, alice.JID().User, []string{bob.JID().User}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s1.GroupSend(ctx, gid.String(), alice.JID().User, "before restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Message](t, c1.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == first && m.Message.GetConversation() == "before restart"
+	})
+	r, err := c1.SendMessage(ctx, gid, text("client before restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = bob.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == r.ID }); err != nil {
+		t.Fatal(err)
+	}
+	c1.Disconnect()
+	wasimtest.Eventually(t, "disconnect", func() bool { return !s1.Connected(jid) })
+	_ = s1.Close()
+
+	s2 := wasimtest.NewServerOpts(t, wasim.Options{Logger: log, Strict: true, DB: pool})
+	v, ok := s2.Group(gid.String())
+	if !ok || v.Subject != "Persistent" || v.Creator != alice.JID().User || len(v.Participants) != 3 || v.InviteCode == "" {
+		t.Fatalf("group after restart %+v %v", v, ok)
+	}
+	roles := map[string]string{}
+	for _, p := range v.Participants {
+		roles[p.Phone] = p.Role
+	}
+	if roles[alice.JID().User] != wasim.RoleSuperAdmin || roles[bob.JID().User] != wasim.RoleAdmin || roles[phone.JID().User] != wasim.RoleMember {
+		t.Fatalf("roles after restart %v", roles)
+	}
+	c2 := wasimtest.NewClient(t, s2, dev)
+	if err = c2.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Connected](t, c2.Events, 0, nil)
+	info, err := c2.GetGroupInfo(ctx, gid)
+	if err != nil || info.Name != "Persistent" || len(info.Participants) != 3 {
+		t.Fatalf("GetGroupInfo after restart %+v %v", info, err)
+	}
+	// Alice's sender key and the record of who holds it survived: her next
+	// message comes without a new SKDM and the client decrypts it.
+	second, err := s2.GroupSend(ctx, gid.String(), alice.JID().User, "after restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Message](t, c2.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == second && m.Message.GetConversation() == "after restart"
+	})
+	if n := s2.Counter("group:skdm"); n != 0 {
+		t.Fatalf("%d SKDMs sent after the restart, want 0", n)
+	}
+	bob2 := s2.Contact(bob.JID().User)
+	r2, err := c2.SendMessage(ctx, gid, text("client after restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bob2.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == r2.ID })
+	if err != nil || got.Text != "client after restart" || got.Chat != gid.String() {
+		t.Fatalf("bob after restart %+v %v", got, err)
+	}
+	if _, err = bob2.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == second }); err != nil {
+		t.Fatal(err)
+	}
+	noViolations(t, s2)
+	if pe := s2.PersistErrors(); len(pe) > 0 {
+		t.Fatalf("persist errors %v", pe)
+	}
 }
