@@ -177,6 +177,9 @@ func (s *Server) handleGroupMessage(c *conn, node *waBinary.Node) {
 		ack["error"] = "403"
 	case g.Announce && !g.isAdmin(dev.acct.pn):
 		ack["error"] = "403"
+	case meta.edit == "8" && !g.isAdmin(dev.acct.pn):
+		// Only admins may delete other members' messages for everyone.
+		ack["error"] = "403"
 	case skmsg == nil:
 		s.violations = append(s.violations, fmt.Sprintf("group message %s without <enc type=\"skmsg\">", id))
 		ack["error"] = "400"

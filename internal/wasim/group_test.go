@@ -646,3 +646,100 @@ func TestGroupRestartFromPostgres(t *testing.T) {
 		t.Fatalf("persist errors %v", pe)
 	}
 }
+
+// TestGroupMessageOperations: edit, reaction, pin, revoke and media in a
+// group reach every member; an admin may delete a member's message for
+// everyone, a plain member may not; read receipts reach the sender.
+func TestGroupMessageOperations(t *testing.T) {
+	s := wasimtest.NewServer(t)
+	phone1 := s.Phone("15550110008")
+	phone2 := s.Phone("15550110009")
+	alice := s.Contact("15550120016")
+	c1 := wasimtest.NewPairedClient(t, s, phone1)
+	c2 := wasimtest.NewPairedClient(t, s, phone2)
+	ctx := wasimtest.Ctx(t)
+	info, err := c1.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: "Ops", Participants: []types.JID{alice.JID(), phone2.JID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := info.JID
+	wasimtest.WaitFor[*events.JoinedGroup](t, c2.Events, 0, func(e *events.JoinedGroup) bool { return e.JID == gid })
+	orig, err := c1.SendMessage(ctx, gid, text("original"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := []struct {
+		name string
+		msg  *waE2E.Message
+		kind string
+		edit string
+	}{
+		{"edit", c1.BuildEdit(gid, orig.ID, text("edited")), wasim.KindEdit, "1"},
+		{"reaction", c1.BuildReaction(gid, c1.Store.GetJID(), orig.ID, "👍"), wasim.KindReaction, ""},
+		{"pin", pinMessage(c1, gid, orig.ID, waE2E.PinInChatMessage_PIN_FOR_ALL), wasim.KindPin, "2"},
+		{"revoke", c1.BuildRevoke(gid, types.EmptyJID, orig.ID), wasim.KindRevoke, "7"},
+	}
+	for _, op := range ops {
+		r, err := c1.SendMessage(ctx, gid, op.msg)
+		if err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		got, err := alice.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == r.ID })
+		if err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		if got.Kind != op.kind || got.TargetID != orig.ID || got.EditAttr != op.edit || got.Chat != gid.String() {
+			t.Fatalf("%s: got %+v", op.name, got)
+		}
+		wasimtest.WaitFor[*events.Message](t, c2.Events, 0, func(m *events.Message) bool { return m.Info.ID == r.ID && m.Info.Chat == gid })
+	}
+
+	// Media: the skmsg carries the media type, members download and decrypt.
+	data := testPNG(t, 16, 16)
+	up, err := c1.Upload(ctx, data, whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := c1.SendMessage(ctx, gid, imageMessage(up, "image/png", "group picture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := alice.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == img.ID })
+	if err != nil || got.Kind != wasim.KindImage || string(got.Media) != string(data) || got.MsgType != "media" {
+		t.Fatalf("image %+v %v", got.Kind, err)
+	}
+
+	// Alice (a member) writes; the client marks it read.
+	aliceMsg, err := s.GroupSend(ctx, gid.String(), alice.JID().User, "delete me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := wasimtest.WaitFor[*events.Message](t, c1.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == aliceMsg && m.Message.GetConversation() != ""
+	})
+	if err = c1.MarkRead(ctx, []types.MessageID{aliceMsg}, m.Info.Timestamp, gid, m.Info.Sender); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.Eventually(t, "read receipt", func() bool {
+		for _, r := range alice.Receipts() {
+			if r.ID == aliceMsg && r.Type == "read" {
+				return true
+			}
+		}
+		return false
+	})
+	// A plain member may not delete alice's message for everyone ...
+	if _, err = c2.SendMessage(ctx, gid, c2.BuildRevoke(gid, alice.JID(), aliceMsg)); !errors.Is(err, whatsmeow.ErrServerReturnedError) {
+		t.Fatalf("member revoking another's message: %v", err)
+	}
+	// ... the admin may (edit="8").
+	rev, err := c1.SendMessage(ctx, gid, c1.BuildRevoke(gid, alice.JID(), aliceMsg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = alice.WaitReceived(ctx, func(x wasim.Received) bool { return x.ID == rev.ID })
+	if err != nil || got.Kind != wasim.KindRevoke || got.TargetID != aliceMsg || got.EditAttr != "8" {
+		t.Fatalf("admin revoke %+v %v", got, err)
+	}
+	noViolations(t, s)
+}
