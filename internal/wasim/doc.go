@@ -102,6 +102,10 @@
 //     apps do. whatsmeow itself never rotates its sender key (it keeps
 //     one per group and sends the SKDM with every message), so removed
 //     members are kept out by the server not delivering to them.
+//     Group pictures: SetGroupPhoto (JPEG only, else 406; only admins in
+//     a locked group) with a "picture" notification (events.Picture),
+//     GetProfilePictureInfo of a group (404 when none, 401 non-members);
+//     GroupView.Picture holds the bytes.
 //     Control plane: CreateGroup(With), GroupParticipants,
 //     GroupSetSubject, GroupLeave, GroupSend(Message), Group, Groups.
 //     Persisted in wasim_groups and wasim_group_participants; sender keys

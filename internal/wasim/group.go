@@ -100,6 +100,10 @@ type group struct {
 	// (someone left). Both persist with the group.
 	SKDM   map[string][]string
 	Rotate []string
+	// Picture is the group's JPEG (SetGroupPhoto), PictureID its id.
+	Picture    []byte
+	PictureID  string
+	PictureSeq int
 
 	members []*groupMember
 }
@@ -619,7 +623,10 @@ type GroupView struct {
 	MemberAddMode  string
 	Ephemeral      uint32
 	InviteCode     string
-	Participants   []GroupParticipantView
+	// Picture is the JPEG a member set (SetGroupPhoto), PictureID its id.
+	Picture      []byte
+	PictureID    string
+	Participants []GroupParticipantView
 }
 
 // Group returns the simulator's view of a group (JID or bare id).
@@ -633,7 +640,7 @@ func (s *Server) Group(gid string) (GroupView, bool) {
 	v := GroupView{
 		JID: g.jid(), Subject: g.Subject, SubjectBy: g.SubjectBy, Description: g.Desc, Creator: g.Creator, Created: g.Created,
 		Announce: g.Announce, Locked: g.Locked, AddressingMode: g.addressingMode(), MemberAddMode: g.MemberAddMode,
-		Ephemeral: g.Ephemeral, InviteCode: g.Invite,
+		Ephemeral: g.Ephemeral, InviteCode: g.Invite, Picture: slices.Clone(g.Picture), PictureID: g.PictureID,
 	}
 	for _, m := range g.members {
 		a := s.accounts[m.PN]

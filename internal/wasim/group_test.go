@@ -1,7 +1,10 @@
 package wasim_test
 
 import (
+	"bytes"
 	"errors"
+	"image"
+	"image/jpeg"
 	"slices"
 	"testing"
 
@@ -236,6 +239,39 @@ func TestGroupMetadataNotificationsAndRefusals(t *testing.T) {
 	if v, _ := s.Group(gid.String()); v.Subject != "Bob's name" {
 		t.Fatalf("subject changed by a refused request: %q", v.Subject)
 	}
+
+	// Group picture: JPEG only; members get events.Picture.
+	if _, err = c.GetProfilePictureInfo(ctx, gid, nil); !errors.Is(err, whatsmeow.ErrProfilePictureNotSet) {
+		t.Fatalf("picture before set: %v", err)
+	}
+	if _, err = c.SetGroupPhoto(ctx, gid, testPNG(t, 8, 8)); !errors.Is(err, whatsmeow.ErrInvalidImageFormat) {
+		t.Fatalf("PNG as group photo: %v", err)
+	}
+	var jpg bytes.Buffer
+	if err = jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	n = c.Events.Len()
+	picID, err := c.SetGroupPhoto(ctx, gid, jpg.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe := wasimtest.WaitFor[*events.Picture](t, c.Events, n, func(e *events.Picture) bool { return e.JID == gid })
+	if pe.PictureID != picID || pe.Remove || pe.Author.User != phone.JID().User {
+		t.Fatalf("picture event %+v", pe)
+	}
+	pi, err := c.GetProfilePictureInfo(ctx, gid, nil)
+	if err != nil || pi.ID != picID {
+		t.Fatalf("picture info %+v %v", pi, err)
+	}
+	if v, _ := s.Group(gid.String()); !bytes.Equal(v.Picture, jpg.Bytes()) || v.PictureID != picID {
+		t.Fatal("simulator does not hold the picture")
+	}
+	n = c.Events.Len()
+	if _, err = c.SetGroupPhoto(ctx, gid, nil); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Picture](t, c.Events, n, func(e *events.Picture) bool { return e.JID == gid && e.Remove })
 	noViolations(t, s)
 }
 

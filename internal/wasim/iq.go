@@ -70,6 +70,8 @@ func (s *Server) handleIQ(c *conn, node *waBinary.Node) {
 		c.send(iqResult(node, waBinary.Node{Tag: "privacy", Content: nodes}))
 	case xmlns == "blocklist":
 		s.handleBlocklist(c, dev, node, typ)
+	case xmlns == "w:profile:picture" && typ == "set":
+		s.handleGroupPictureSet(c, dev, node) // group_picture.go
 	case xmlns == "w:profile:picture" && typ == "get":
 		s.handleProfilePicture(c, node)
 	case xmlns == "w:sync:app:state" && child.Tag == "sync":
@@ -352,6 +354,11 @@ func (s *Server) Blocklist(phone string) []string {
 func (s *Server) handleProfilePicture(c *conn, node *waBinary.Node) {
 	target, _ := node.Attrs["target"].(types.JID)
 	s.mu.Lock()
+	if target.Server == types.GroupServer {
+		s.groupPictureLocked(c, c.dev, node, target) // group_picture.go
+		s.mu.Unlock()
+		return
+	}
 	acct := s.accountByJIDLocked(target)
 	var url string
 	if acct != nil {
