@@ -228,7 +228,6 @@ func (s *Server) groupNodeLocked(g *group, withParticipants bool) waBinary.Node 
 		if g.LID {
 			attrs["creator_pn"] = a.pnJID()
 		}
-		attrs["creator_country_code"] = "1"
 	}
 	var content []waBinary.Node
 	if withParticipants {

@@ -779,3 +779,48 @@ func TestGroupMessageOperations(t *testing.T) {
 	}
 	noViolations(t, s)
 }
+
+// TestGroupOfflineDelivery: group messages and notifications for an
+// offline companion wait in its queue and arrive at the next login.
+func TestGroupOfflineDelivery(t *testing.T) {
+	s := wasimtest.NewServer(t)
+	phone := s.Phone("15550110010")
+	alice := s.Contact("15550120017")
+	dev := wasimtest.Container().NewDevice()
+	c := wasimtest.NewClient(t, s, dev)
+	jid := wasimtest.PairQR(t, c, phone)
+	ctx := wasimtest.Ctx(t)
+	gid, err := s.CreateGroup(ctx, "Offline", alice.JID().User, []string{phone.JID().User})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.JoinedGroup](t, c.Events, 0, func(e *events.JoinedGroup) bool { return e.JID == gid })
+	wasimtest.Eventually(t, "create notification acked", func() bool { return s.Pending(jid) == 0 })
+	c.Disconnect()
+	wasimtest.Eventually(t, "disconnect", func() bool { return !s.Connected(jid) })
+	id, err := s.GroupSend(ctx, gid.String(), alice.JID().User, "while you were away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = s.GroupSetSubject(ctx, gid.String(), alice.JID().User, "Renamed offline"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Pending(jid); n != 2 {
+		t.Fatalf("pending %d, want 2", n)
+	}
+	c2 := wasimtest.NewClient(t, s, dev)
+	if err = c2.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	m := wasimtest.WaitFor[*events.Message](t, c2.Events, 0, func(m *events.Message) bool {
+		return m.Info.ID == id && m.Message.GetConversation() != ""
+	})
+	if m.Info.Chat != gid || m.Info.Sender.User != alice.JID().User || m.Message.GetConversation() != "while you were away" {
+		t.Fatalf("offline message %+v", m.Info)
+	}
+	wasimtest.WaitFor[*events.GroupInfo](t, c2.Events, 0, func(e *events.GroupInfo) bool {
+		return e.JID == gid && e.Name != nil && e.Name.Name == "Renamed offline"
+	})
+	wasimtest.Eventually(t, "queue drained", func() bool { return s.Pending(jid) == 0 })
+	noViolations(t, s)
+}
