@@ -89,6 +89,8 @@
 //     from members only (announcement groups: admins only; else the ack
 //     has error 403, 404 for an unknown group), drops <to> entries for
 //     devices that are not members (Counter "group:dropped-non-member"),
+//     records a violation when a message to a LID-addressed group lacks
+//     addressing_mode="lid",
 //     answers phash when the sender's device list is not the group's (so
 //     whatsmeow refetches the group), and fans the stanza out to the
 //     member companions (from=group, participant=sender device,

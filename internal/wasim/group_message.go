@@ -190,6 +190,9 @@ func (s *Server) handleGroupMessage(c *conn, node *waBinary.Node) {
 		c.send(waBinary.Node{Tag: "ack", Attrs: ack})
 		return
 	}
+	if g.LID && ag.OptionalString("addressing_mode") != AddressingLID {
+		s.violations = append(s.violations, fmt.Sprintf("message %s to LID-addressed group %s without addressing_mode=\"lid\"", id, to))
+	}
 	if parts, ok := node.GetOptionalChildByTag("participants"); ok {
 		for _, p := range parts.GetChildren() {
 			jid, ok := p.Attrs["jid"].(types.JID)
@@ -228,6 +231,7 @@ func (s *Server) handleGroupMessage(c *conn, node *waBinary.Node) {
 	}
 	if ph := participantListHash(expected); ph != ag.OptionalString("phash") {
 		ack["phash"] = ph
+		s.countSent("group:phash-mismatch")
 	}
 	c.send(waBinary.Node{Tag: "ack", Attrs: ack})
 

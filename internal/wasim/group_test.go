@@ -107,8 +107,8 @@ func TestGroupCreateSendAndReceive(t *testing.T) {
 			t.Fatalf("after message %d: %d SKDMs sent, want 3", i, n)
 		}
 	}
-	if n := s.Counter("group:dropped-non-member"); n != 0 {
-		t.Fatalf("dropped %d", n)
+	if n := s.Counter("group:dropped-non-member") + s.Counter("group:phash-mismatch"); n != 0 {
+		t.Fatalf("dropped or mismatched %d", n)
 	}
 	wasimtest.Eventually(t, "queue drained", func() bool { return s.Pending(c.Store.GetJID()) == 0 })
 	noViolations(t, s)
@@ -462,8 +462,8 @@ func TestGroupLIDAddressed(t *testing.T) {
 	if v, _ := s.Group(gid.String()); v.AddressingMode != wasim.AddressingLID || len(v.Participants) != 2 {
 		t.Fatalf("view %+v", v)
 	}
-	if s.Counter("group:dropped-non-member") != 0 {
-		t.Fatal("LID-addressed <to> entries were dropped")
+	if s.Counter("group:dropped-non-member") != 0 || s.Counter("group:phash-mismatch") != 0 {
+		t.Fatal("LID-addressed <to> entries were dropped or the participant hash differs")
 	}
 	noViolations(t, s)
 }
@@ -526,6 +526,9 @@ func TestGroupInviteLinkJoinAndPermissions(t *testing.T) {
 	wasimtest.WaitFor[*events.Message](t, c2.Events, 0, func(m *events.Message) bool {
 		return m.Info.ID == r.ID && m.Message.GetConversation() == "welcome"
 	})
+	if n := s.Counter("group:phash-mismatch"); n != 0 {
+		t.Fatalf("%d participant hash mismatches", n)
+	}
 
 	// Non-admins: no invite link, no settings.
 	if _, err = c2.GetGroupInviteLink(ctx, gid, false); !errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized) {
