@@ -109,6 +109,10 @@ func ControlHandler(c Control) http.Handler {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, groupOpPrefix) {
+			serveGroupControl(c, w, r) // groups.go
+			return
+		}
 		var req controlRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
