@@ -84,10 +84,6 @@ func (f *faultySink) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.
 	return nil
 }
 
-func (f *faultySink) HandleMessage(ctx context.Context, sid uuid.UUID, m *gateway.InboundMessage) error {
-	return f.inner.HandleMessage(ctx, sid, m)
-}
-
 func (f *faultySink) pending() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -131,6 +127,7 @@ func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 	msgs := postgres.NewMessages(pool)
 	store := postgres.NewStore(pool)
 	opts.Log = testkit.Logger(t)
+	opts.Recipients = store
 	svc := messaging.New(msgs, msgs, nil, opts)
 	sink := &faultySink{inner: svc}
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{

@@ -61,7 +61,7 @@ func newE2EOutage(t *testing.T, own string) (*e2e, *mediaOutage) {
 	e.ctx = t.Context()
 	e.pool = testkit.NewDB(t)
 	e.msgs = postgres.NewMessages(e.pool)
-	e.svc = messaging.New(e.msgs, e.msgs, nil, messaging.Options{Log: testkit.Logger(t)})
+	e.svc = messaging.New(e.msgs, e.msgs, nil, messaging.Options{Log: testkit.Logger(t), Recipients: postgres.NewStore(e.pool)})
 	e.sink = &faultySink{inner: e.svc}
 	e.mgr, err = whatsapp.NewManager(e.ctx, whatsapp.Options{
 		Pool: e.pool, Status: postgres.NewStore(e.pool), Devices: postgres.NewDeviceStore(e.pool), Inbound: e.sink,
