@@ -1154,6 +1154,9 @@ type NotImplemented = ErrorResponse
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
+// SendForbidden defines model for SendForbidden.
+type SendForbidden = ErrorResponse
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorResponse
 
@@ -8210,7 +8213,7 @@ type DeleteMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8245,7 +8248,7 @@ func (r DeleteMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r DeleteMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r DeleteMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8431,7 +8434,7 @@ type EditMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8468,7 +8471,7 @@ func (r EditMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r EditMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r EditMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8680,7 +8683,7 @@ type PinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8715,7 +8718,7 @@ func (r PinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r PinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8922,7 +8925,7 @@ type UnpinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8955,7 +8958,7 @@ func (r UnpinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r UnpinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r UnpinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -9734,7 +9737,7 @@ type ReactToMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9769,7 +9772,7 @@ func (r ReactToMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r ReactToMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r ReactToMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -10197,7 +10200,7 @@ type SendTextHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10232,7 +10235,7 @@ func (r SendTextHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendTextHTTPResponse) GetJSON403() *Forbidden {
+func (r SendTextHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -10318,7 +10321,7 @@ type SendImageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10353,7 +10356,7 @@ func (r SendImageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendImageHTTPResponse) GetJSON403() *Forbidden {
+func (r SendImageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -14773,7 +14776,7 @@ func ParseDeleteMessageHTTPResponse(rsp *http.Response) (*DeleteMessageHTTPRespo
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15012,7 +15015,7 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15282,7 +15285,7 @@ func ParsePinMessageHTTPResponse(rsp *http.Response) (*PinMessageHTTPResponse, e
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15542,7 +15545,7 @@ func ParseUnpinMessageHTTPResponse(rsp *http.Response) (*UnpinMessageHTTPRespons
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16417,7 +16420,7 @@ func ParseReactToMessageHTTPResponse(rsp *http.Response) (*ReactToMessageHTTPRes
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16919,7 +16922,7 @@ func ParseSendTextHTTPResponse(rsp *http.Response) (*SendTextHTTPResponse, error
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17049,7 +17052,7 @@ func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, err
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
