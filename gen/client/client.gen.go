@@ -865,6 +865,7 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
 	Id                 string              `json:"id"`

@@ -1764,6 +1764,7 @@ export interface components {
             kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
             text?: string | null;
             targetId?: string | null;
+            /** @description Reactions only, always present for them; the emoji, or an empty string for a removed reaction. */
             emoji?: string | null;
             pinDurationSeconds?: number | null;
             /** Format: date-time */
