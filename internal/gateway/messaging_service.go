@@ -46,6 +46,10 @@ type MessagingService interface {
 	// message (trial keys) are CodeForbidden MsgRecipientNotAllowed or
 	// MsgTrialExpired, like every send.
 	SendMedia(ctx context.Context, sid uuid.UUID, to string, m MediaSend) (*Message, error)
+	// MaxSendBytes is the largest file a media send of kind k accepts (0
+	// for a kind it does not send): the limit belongs to the kind, so the
+	// HTTP layer sizes a media route's body from it.
+	MaxSendBytes(k MediaKind) int64
 
 	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
 	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)
