@@ -337,3 +337,45 @@ func TestSendPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaKinds: the size limit belongs to the kind (default, overridden
+// per kind by MaxSendBytes, for images also by the former Images.MaxBytes);
+// a kind the domain does not send yet is refused before anything is
+// resolved, loaded or sent.
+func TestMediaKinds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rt := &fakeRuntime{}
+	svc := func(o messaging.Options) *messaging.Service {
+		o.Recipients = restrictions{}
+		return messaging.New(&fakeStore{msgs: map[string]*gateway.Message{}}, nil, rt, o)
+	}
+	for _, tc := range []struct {
+		name string
+		o    messaging.Options
+		want int64
+	}{
+		{"default", messaging.Options{}, messaging.DefaultMaxImageBytes},
+		{"per kind", messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 1234}}, 1234},
+		{"former image option", messaging.Options{Images: messaging.ImageLoader{MaxBytes: 99}}, 99},
+		{"per kind wins", messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 7}, Images: messaging.ImageLoader{MaxBytes: 99}}, 7},
+	} {
+		if got := svc(tc.o).MaxSendBytes(gateway.MediaImage); got != tc.want {
+			t.Errorf("%s: image limit %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	s := svc(messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 10}})
+	if got := s.MaxSendBytes(gateway.MediaVideo); got != 0 {
+		t.Errorf("video limit %d before video sends exist", got)
+	}
+	_, err := s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: gateway.MediaVideo, Source: "AAAA"})
+	if gateway.ErrorCode(err) != gateway.CodeInvalid || gateway.ErrorMessage(err) != `media kind "video" is not supported` || len(rt.calls) != 0 {
+		t.Errorf("video send: %v, calls %v", err, rt.calls)
+	}
+	// The kind's limit applies to the send: 10 bytes.
+	png := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 11))
+	_, err = s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: gateway.MediaImage, Source: png})
+	if gateway.ErrorCode(err) != gateway.CodeTooLarge || gateway.ErrorMessage(err) != "image is larger than 10 bytes" || len(rt.calls) != 0 {
+		t.Errorf("image over the kind's limit: %v, calls %v", err, rt.calls)
+	}
+}
