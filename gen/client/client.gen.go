@@ -865,6 +865,7 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
 	Id                 string              `json:"id"`
@@ -1150,6 +1151,9 @@ type NotFound = ErrorResponse
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
+
+// SendForbidden defines model for SendForbidden.
+type SendForbidden = ErrorResponse
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorResponse
@@ -8130,7 +8134,7 @@ type DeleteMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8163,7 +8167,7 @@ func (r DeleteMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r DeleteMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r DeleteMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8337,7 +8341,7 @@ type EditMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8372,7 +8376,7 @@ func (r EditMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r EditMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r EditMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8572,7 +8576,7 @@ type PinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8605,7 +8609,7 @@ func (r PinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r PinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8800,7 +8804,7 @@ type UnpinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8831,7 +8835,7 @@ func (r UnpinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r UnpinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r UnpinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -9563,7 +9567,7 @@ type ReactToMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9596,7 +9600,7 @@ func (r ReactToMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r ReactToMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r ReactToMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -9998,7 +10002,7 @@ type SendTextHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10031,7 +10035,7 @@ func (r SendTextHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendTextHTTPResponse) GetJSON403() *Forbidden {
+func (r SendTextHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -10112,7 +10116,7 @@ type SendImageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10145,7 +10149,7 @@ func (r SendImageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendImageHTTPResponse) GetJSON403() *Forbidden {
+func (r SendImageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -14406,7 +14410,7 @@ func ParseDeleteMessageHTTPResponse(rsp *http.Response) (*DeleteMessageHTTPRespo
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14631,7 +14635,7 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14887,7 +14891,7 @@ func ParsePinMessageHTTPResponse(rsp *http.Response) (*PinMessageHTTPResponse, e
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15133,7 +15137,7 @@ func ParseUnpinMessageHTTPResponse(rsp *http.Response) (*UnpinMessageHTTPRespons
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15959,7 +15963,7 @@ func ParseReactToMessageHTTPResponse(rsp *http.Response) (*ReactToMessageHTTPRes
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16433,7 +16437,7 @@ func ParseSendTextHTTPResponse(rsp *http.Response) (*SendTextHTTPResponse, error
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16556,7 +16560,7 @@ func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, err
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

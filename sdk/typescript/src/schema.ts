@@ -1764,6 +1764,7 @@ export interface components {
             kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
             text?: string | null;
             targetId?: string | null;
+            /** @description Reactions only, always present for them; the emoji, or an empty string for a removed reaction. */
             emoji?: string | null;
             pinDurationSeconds?: number | null;
             /** Format: date-time */
@@ -1822,6 +1823,15 @@ export interface components {
                  *       "error": "This API key can only access its own session"
                  *     }
                  */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The key may not act on this session (`This API key can only access its own session`), or the session may not message this chat. A session created by a trial key (`POST /admin/api-keys/trial`) messages only the trial key's `allowedNumbers`, whichever key makes the request (the session's own key, the trial key, an admin key): sends of every kind, replies, reactions, edits, deletes for everyone and pins into any other chat (other numbers, groups, a LID whose number is unknown) answer `This session was created by a trial key, which may only send to its allowed numbers`, and nothing is sent. Once the trial key has expired, the trial key and the session's own key answer 401 `Invalid API key` and every other key's sends on the session answer `This session was created by a trial key that has expired`. */
+        SendForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -2523,7 +2533,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2572,7 +2582,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3007,7 +3017,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3062,7 +3072,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
@@ -3172,7 +3182,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3226,7 +3236,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
@@ -3347,7 +3357,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
