@@ -88,7 +88,6 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-
 // TestErrorClassifiers covers every classifier of errors.go that is not
 // TranslateError, with errors shaped as whatsmeow returns them (the string
 // matches with the exact texts whatsmeow formats).
