@@ -160,7 +160,7 @@ func sessionFrom(ctx context.Context) (gateway.Session, bool) {
 func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, params, err := m.router.FindRoute(req)
+		route, params, err := MatchRoute(m.router, req)
 		if err != nil {
 			return m.routeError(req)
 		}
@@ -196,6 +196,9 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 
+		if err := guardText(req, route, params); err != nil {
+			return err
+		}
 		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			return &gateway.Error{Code: gateway.CodeInvalid, Message: validationMessage(err), Err: err}
@@ -235,7 +238,7 @@ func (m *contract) routeError(req *http.Request) error {
 		}
 		probe := req.Clone(req.Context())
 		probe.Method = method
-		if _, _, err := m.router.FindRoute(probe); err == nil {
+		if _, _, err := MatchRoute(m.router, probe); err == nil {
 			return echo.ErrMethodNotAllowed
 		}
 	}
