@@ -58,8 +58,9 @@ func TestMethodNotAllowed(t *testing.T) {
 	if checked < 100 {
 		t.Fatalf("only %d path/method pairs checked", checked)
 	}
-	// A path with an empty segment where a parameter belongs is no path.
-	for _, p := range []string{"/sessions//status", "/sessions/" + id.String() + "/chats//archive"} {
+	// A path with an empty segment (where a parameter belongs, or a trailing
+	// slash) is no path.
+	for _, p := range []string{"/sessions//status", "/admin/api-keys/", "/sessions/", "/sessions/" + id.String() + "/chats//archive"} {
 		if r := ts.Do(http.MethodPost, p, ts.AdminKey, nil); r.Status != http.StatusNotFound || string(bytes.TrimSpace(r.Body)) != testkit.ErrorJSON("Not found") {
 			t.Errorf("POST %s: %d %s, want 404", p, r.Status, r.Body)
 		}

@@ -13,6 +13,9 @@ import (
 //   - a path parameter never binds the empty string: the router matched
 //     DELETE /sessions against DELETE /sessions/{id} with id "" (and likewise
 //     every list path whose item path has the method);
+//   - a path with an empty segment (a trailing slash, "//") is no path of
+//     the spec: the router ignored trailing slashes, or bound "" to a
+//     parameter, depending on its map order;
 //   - a concrete path wins over a templated one: GET /sessions/create is the
 //     path /sessions/create (which has only POST), not GET /sessions/{id}
 //     with id "create"; DELETE /sessions/{id}/chats/batch is not
@@ -21,6 +24,9 @@ import (
 // Such a request names a known path with a method it does not have (405,
 // see routeError) or no path at all (404), never an operation.
 func MatchRoute(router routers.Router, req *http.Request) (*routers.Route, map[string]string, error) {
+	if p := req.URL.Path; strings.Contains(p, "//") || len(p) > 1 && strings.HasSuffix(p, "/") {
+		return nil, nil, &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
+	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		return nil, nil, err
