@@ -43,6 +43,11 @@ run: db ## Start PostgreSQL if needed, create and migrate the database, serve on
 test: db ## Run every test with the race detector against the local PostgreSQL
 	$(GO_TEST) ./...
 
+FUZZTIME ?= 1m
+.PHONY: fuzz
+fuzz: db ## Fuzz every operation of openapi.yaml against the real server (FUZZTIME=10m; corpus in internal/apifuzz/testdata)
+	go test -run '^$$' -fuzz '^FuzzAPI$$' -fuzztime $(FUZZTIME) -timeout 0 ./internal/apifuzz/
+
 .PHONY: lint
 lint: ## gofmt check and go vet
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

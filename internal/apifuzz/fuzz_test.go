@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -27,30 +27,30 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 // The mutations. Each applies to one slot of a valid request: a path,
 // query or header parameter, the API key, or any node of the JSON body.
 const (
-	mutNULAppend   = iota // value + NUL
-	mutNULOnly            // NUL alone
-	mutHugeInt            // past int4, int8, float64
-	mutNegative           // negative numbers
-	mutWrongType          // bool, number, string, array, object, null
-	mutUnicode            // emoji, RTL override, combining marks, noncharacters
-	mutLongString         // 300 B to 2 MiB
-	mutRemove             // drop the field or parameter (missing required)
-	mutExtra              // unknown property or query parameter
-	mutBadUUID            // malformed and edge UUIDs
-	mutTraversal          // ../, encoded and raw
-	mutFuzzString         // the fuzzer's own string
-	mutEmpty              // ""
-	mutBadUTF8            // invalid UTF-8 bytes
-	mutInjection          // SQL, format strings, markup, CRLF
-	mutNumberEdge         // 0, 1.5, -0, int4 max, tiny exponents
-	mutRawBody            // the whole body replaced by the fuzzer's string
-	mutRawNumber          // the fuzzer's string as a JSON number literal
-	mutContentType        // missing or wrong Content-Type
-	mutOtherFixture       // another real id: a fresh session, an unknown UUID
-	mutNULKey             // a property name with NUL / invalid UTF-8
-	mutDeepNest           // 64 nested arrays
-	mutBigArray           // 5,000 elements
-	mutSetValid           // set an absent optional parameter to a valid value
+	mutNULAppend    = iota // value + NUL
+	mutNULOnly             // NUL alone
+	mutHugeInt             // past int4, int8, float64
+	mutNegative            // negative numbers
+	mutWrongType           // bool, number, string, array, object, null
+	mutUnicode             // emoji, RTL override, combining marks, noncharacters
+	mutLongString          // 300 B to 2 MiB
+	mutRemove              // drop the field or parameter (missing required)
+	mutExtra               // unknown property or query parameter
+	mutBadUUID             // malformed and edge UUIDs
+	mutTraversal           // ../, encoded and raw
+	mutFuzzString          // the fuzzer's own string
+	mutEmpty               // ""
+	mutBadUTF8             // invalid UTF-8 bytes
+	mutInjection           // SQL, format strings, markup, CRLF
+	mutNumberEdge          // 0, 1.5, -0, int4 max, tiny exponents
+	mutRawBody             // the whole body replaced by the fuzzer's string
+	mutRawNumber           // the fuzzer's string as a JSON number literal
+	mutContentType         // missing or wrong Content-Type
+	mutOtherFixture        // another real id: a fresh session, an unknown UUID
+	mutNULKey              // a property name with NUL / invalid UTF-8
+	mutDeepNest            // 64 nested arrays
+	mutBigArray            // 5,000 elements
+	mutSetValid            // set an absent optional parameter to a valid value
 	numMutations
 )
 

@@ -47,12 +47,12 @@ func operations(spec *openapi3.T) []operation {
 // generator does not invert regular expressions). TestSpecGeneration fails
 // when a pattern has no entry here.
 var patternValues = map[string]string{
-	`^\+?[0-9]{6,15}$`:               contactPhone,
+	`^\+?[0-9]{6,15}$`:                contactPhone,
 	`^[A-Za-z0-9][A-Za-z0-9 ._:@-]*$`: "fuzz-name",
-	`^key_[0-9a-f]{16,32}$`:          "key_0000000000000000",
-	`^[0-9]{1,19}$`:                  "1",
-	`^[A-Z0-9]{4}-?[A-Z0-9]{4}$`:     "ABCD-EFGH",
-	`^wask_[0-9a-f]{48}$`:            "wask_" + strings.Repeat("0", 48),
+	`^key_[0-9a-f]{16,32}$`:           "key_0000000000000000",
+	`^[0-9]{1,19}$`:                   "1",
+	`^[A-Z0-9]{4}-?[A-Z0-9]{4}$`:      "ABCD-EFGH",
+	`^wask_[0-9a-f]{48}$`:             "wask_" + strings.Repeat("0", 48),
 }
 
 // generator builds valid values from schemas; named values (property and
@@ -344,4 +344,3 @@ func validHeaderValue(s string) string {
 	}
 	return string(b)
 }
-
