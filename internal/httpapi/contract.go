@@ -296,10 +296,11 @@ func (m *contract) authorizeSession(ctx context.Context, p *gateway.Principal, i
 // schemaErrorMessage shortens kin-openapi's schema errors to
 // "field.path: reason" without dumping the schema and the value.
 func schemaErrorMessage(err *openapi3.SchemaError) string {
-	if p := err.JSONPointer(); len(p) > 0 && !strings.Contains(err.Reason, strconv.Quote(p[len(p)-1])) {
-		return strings.Join(p, ".") + ": " + err.Reason
+	reason := numberReason(err)
+	if p := err.JSONPointer(); len(p) > 0 && !strings.Contains(reason, strconv.Quote(p[len(p)-1])) {
+		return strings.Join(p, ".") + ": " + reason
 	}
-	return err.Reason
+	return reason
 }
 
 // validationMessage turns a request validation error into the client's
