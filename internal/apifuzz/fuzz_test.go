@@ -207,7 +207,7 @@ func (h *harness) mutateParam(r *request, g *generator, p *openapi3.Parameter, k
 		r.Query["zz_extra"] = append(r.Query["zz_extra"], str)
 		return
 	case mutOtherFixture:
-		v = h.otherFixture(p.Name, variant)
+		v = h.otherFixture(r.Op, p.Name, variant)
 	case mutSetValid:
 		var s *openapi3.Schema
 		if p.Schema != nil {
@@ -264,7 +264,7 @@ func (h *harness) mutateBody(r *request, g *generator, path []any, kind int, var
 		if len(path) > 0 {
 			name, _ = path[len(path)-1].(string)
 		}
-		set(h.otherFixture(name, variant), false)
+		set(h.otherFixture(r.Op, name, variant), false)
 	case mutSetValid:
 		// Fill every optional property of the schema at this node again.
 		if len(path) == 0 && r.Op.Body != nil {
@@ -275,8 +275,12 @@ func (h *harness) mutateBody(r *request, g *generator, path []any, kind int, var
 	}
 }
 
-// otherFixture is another real or plausible value for a named field.
-func (h *harness) otherFixture(name string, variant byte) string {
+// otherFixture is another real or plausible value for a named field
+// (only plausible ones for destructive operations).
+func (h *harness) otherFixture(op operation, name string, variant byte) string {
+	if destructive(op) { // never the shared fixtures: later inputs need them
+		return pick([]string{"00000000-0000-4000-8000-000000000000", "3EB0000000000000000000", "9995550100@s.whatsapp.net", "key_ffffffffffffffff", "1"}, variant)
+	}
 	switch name {
 	case "id", "sessionId":
 		return pick([]string{h.deep, "00000000-0000-4000-8000-000000000000", h.idle}, variant)
