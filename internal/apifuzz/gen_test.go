@@ -249,25 +249,6 @@ func text(v any) string {
 	return b.String()
 }
 
-// clone deep-copies a body tree.
-func clone(v any) any {
-	switch t := v.(type) {
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = clone(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = clone(e)
-		}
-		return out
-	}
-	return v
-}
-
 // nodes lists the paths of every node of a body tree (the root first).
 func nodes(v any, prefix []any, out *[][]any) {
 	*out = append(*out, prefix)
