@@ -189,11 +189,11 @@ function render(sessions) {
     cell(tr, 1, "state-cell").replaceChildren(badge);
     cell(tr, 2, "phone").textContent = s.phone || "";
     cell(tr, 3, "id").textContent = s.id;
-    cell(tr, 4, "created").textContent = s.createdAt ? new Date(s.createdAt).toLocaleString() : "";
+    cell(tr, 4, "created").textContent = s.createdAt ? new Date(s.createdAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "";
     const actions = cell(tr, 5, "actions");
     if (actions.dataset.for !== s.state) { // rebuilt on a state change only, so focus stays put
       actions.dataset.for = s.state;
-      actions.replaceChildren(...actionButtons(s));
+      actions.replaceChildren(h("div", { class: "row-actions" }, ...actionButtons(s)));
     }
     tr.dataset.state = s.state;
     tr.classList.toggle("open", !!(inbox && inbox.session && inbox.session.id === s.id));

@@ -357,7 +357,7 @@ export class Inbox {
   renderMessageActions(m) {
     const act = (label, cls, fn, title) => h("button", { type: "button", class: "act " + cls, "aria-label": title || label, title: title || label, onclick: fn }, label);
     const pinned = m.pinnedUntil && new Date(m.pinnedUntil) > new Date();
-    return h("div", { class: "actions", role: "group", "aria-label": "Message actions" },
+    return h("div", { class: "msg-actions", role: "group", "aria-label": "Message actions" },
       act("↩", "reply", () => this.setReply(m), "Reply"),
       act("☺", "react", () => this.react(m), "React"),
       act(m.starred ? "☆" : "★", "star", () => this.messageAction(m, "star", { star: !m.starred }), m.starred ? "Unstar" : "Star"),
