@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wagate-dev/wagate/internal/testkit"
+	"github.com/wagate-dev/wagate/internal/testkit/chromium"
 )
 
 // TestDashboardInbox is the acceptance of the dashboard as an inbox, in
@@ -53,30 +54,30 @@ func TestDashboardInbox(t *testing.T) {
 	)
 	m, _ := startSandboxMain(t, testkit.NewDatabaseURL(t), admin)
 	base := "http://" + m.Addr.String()
-	b := startBrowser(t, 1400, 1000)
+	b := chromium.Start(t, 1400, 1000)
 	shots := map[string][]byte{}
 
-	b.navigate(base + "/dashboard/#key=" + admin)
-	b.waitFor("the sessions board", `document.body.dataset.loaded === "true" && !document.getElementById("board").hidden`)
+	b.Navigate(base + "/dashboard/#key=" + admin)
+	b.WaitFor("the sessions board", `document.body.dataset.loaded === "true" && !document.getElementById("board").hidden`)
 	var hash string
-	b.eval(`location.hash`, &hash)
+	b.Eval(`location.hash`, &hash)
 	if hash != "" {
 		t.Fatalf("the key stayed in the URL fragment: %q", hash)
 	}
 	// A marker that a reload would lose.
-	b.eval(`window.__notReloaded = 42`, nil)
+	b.Eval(`window.__notReloaded = 42`, nil)
 
 	// Create a session on the page: its key is shown once.
-	b.eval(`document.getElementById("create-name").value = "shop-front"; document.getElementById("create-form").requestSubmit()`, nil)
-	b.waitFor("the new session's key", `!document.getElementById("created").hidden && document.getElementById("created-key").textContent.startsWith("wask_")`)
+	b.Eval(`document.getElementById("create-name").value = "shop-front"; document.getElementById("create-form").requestSubmit()`, nil)
+	b.WaitFor("the new session's key", `!document.getElementById("created").hidden && document.getElementById("created-key").textContent.startsWith("wask_")`)
 	var id string
-	b.eval(`document.getElementById("created").dataset.session`, &id)
-	b.waitFor("the QR code of the new session", `document.querySelector('.qr[data-id="`+id+`"][data-qr="png"] img[src^="blob:"]')`)
-	shots["qr"] = b.screenshot()
-	b.eval(`document.getElementById("created-close").click()`, nil)
+	b.Eval(`document.getElementById("created").dataset.session`, &id)
+	b.WaitFor("the QR code of the new session", `document.querySelector('.qr[data-id="`+id+`"][data-qr="png"] img[src^="blob:"]')`)
+	shots["qr"] = b.Screenshot()
+	b.Eval(`document.getElementById("created-close").click()`, nil)
 	if got := func() string {
 		var s string
-		b.eval(`document.getElementById("created-key").textContent`, &s)
+		b.Eval(`document.getElementById("created-key").textContent`, &s)
 		return s
 	}(); got != "" {
 		t.Errorf("the session key is still on the page after Done: %q", got)
@@ -90,15 +91,15 @@ func TestDashboardInbox(t *testing.T) {
 		t.Fatalf("link: %d", code)
 	}
 	row := `document.querySelector('#sessions tr[data-id="` + id + `"]')`
-	b.waitFor("the session connected", row+`.dataset.state === "connected" && `+row+`.querySelector(".phone").textContent === "`+phone+`"`)
-	b.waitFor("the QR card gone", `!document.querySelector('.qr[data-id="`+id+`"]')`)
+	b.WaitFor("the session connected", row+`.dataset.state === "connected" && `+row+`.querySelector(".phone").textContent === "`+phone+`"`)
+	b.WaitFor("the QR card gone", `!document.querySelector('.qr[data-id="`+id+`"]')`)
 
 	// Open the inbox: empty, live through the stream or polling.
-	b.eval(row+`.querySelector('button[data-action="inbox"]').click()`, nil)
-	b.waitFor("the inbox", `!document.getElementById("inbox").hidden && document.getElementById("inbox").dataset.session === "`+id+`"`)
-	b.waitFor("the live indicator", `["stream", "unavailable"].includes(document.getElementById("live").dataset.mode)`)
+	b.Eval(row+`.querySelector('button[data-action="inbox"]').click()`, nil)
+	b.WaitFor("the inbox", `!document.getElementById("inbox").hidden && document.getElementById("inbox").dataset.session === "`+id+`"`)
+	b.WaitFor("the live indicator", `["stream", "unavailable"].includes(document.getElementById("live").dataset.mode)`)
 	var mode string
-	b.eval(`document.getElementById("live").dataset.mode`, &mode)
+	b.Eval(`document.getElementById("live").dataset.mode`, &mode)
 	t.Logf("inbox live mode: %s", mode)
 
 	// A contact writes: the chat and the message appear without a reload.
@@ -109,44 +110,44 @@ func TestDashboardInbox(t *testing.T) {
 		t.Fatalf("inbound: %d %+v", code, in)
 	}
 	chat := `document.querySelector('#chat-list li[data-jid^="` + contact + `@"]')`
-	b.waitFor("the contact's chat in the list, unread", chat+` && `+chat+`.dataset.unread === "true"`)
+	b.WaitFor("the contact's chat in the list, unread", chat+` && `+chat+`.dataset.unread === "true"`)
 	var jid string
-	b.eval(chat+`.dataset.jid`, &jid)
-	b.eval(chat+`.querySelector("button").click()`, nil)
+	b.Eval(chat+`.dataset.jid`, &jid)
+	b.Eval(chat+`.querySelector("button").click()`, nil)
 	msg := `document.querySelector('#messages li.msg.in[data-id="` + in.MessageID + `"]')`
-	b.waitFor("the inbound message in the thread", msg+` && `+msg+`.querySelector(".text").textContent === `+strconv.Quote(inText))
+	b.WaitFor("the inbound message in the thread", msg+` && `+msg+`.querySelector(".text").textContent === `+strconv.Quote(inText))
 	var bold bool
-	b.eval(`!!document.querySelector("#messages b")`, &bold)
+	b.Eval(`!!document.querySelector("#messages b")`, &bold)
 	if bold {
 		t.Error("message text was rendered as HTML")
 	}
 
 	// Answer it from the composer: the contact's device decrypts it.
-	b.eval(`document.getElementById("compose-text").value = `+strconv.Quote(outText)+`; document.getElementById("composer").requestSubmit()`, nil)
-	b.waitFor("the answer sent", `document.getElementById("thread").dataset.lastSent`)
+	b.Eval(`document.getElementById("compose-text").value = `+strconv.Quote(outText)+`; document.getElementById("composer").requestSubmit()`, nil)
+	b.WaitFor("the answer sent", `document.getElementById("thread").dataset.lastSent`)
 	var sentID string
-	b.eval(`document.getElementById("thread").dataset.lastSent`, &sentID)
+	b.Eval(`document.getElementById("thread").dataset.lastSent`, &sentID)
 	out := `document.querySelector('#messages li.msg.out[data-id="` + sentID + `"]')`
-	b.waitFor("the answer in the thread", out+` && `+out+`.querySelector(".text").textContent === `+strconv.Quote(outText))
+	b.WaitFor("the answer in the thread", out+` && `+out+`.querySelector(".text").textContent === `+strconv.Quote(outText))
 	waitContactGot(t, m, admin, contact, sentID, outText)
-	shots["thread"] = b.screenshot()
+	shots["thread"] = b.Screenshot()
 
 	// Archive the chat: the phone's app state has it archived, and the page
 	// moves it to the archived list.
-	b.eval(`document.getElementById("chat-archive").click()`, nil)
-	b.waitFor("the chat archived on the page", `document.getElementById("thread").dataset.lastAction === "archive" && !document.getElementById("chat-unarchive").hidden`)
+	b.Eval(`document.getElementById("chat-archive").click()`, nil)
+	b.WaitFor("the chat archived on the page", `document.getElementById("thread").dataset.lastAction === "archive" && !document.getElementById("chat-unarchive").hidden`)
 	waitPhoneArchived(t, m, admin, id, jid)
-	b.waitFor("the chat gone from the inbox list", `!`+chat)
-	b.eval(`document.querySelector('.filter[data-filter="archived"]').click()`, nil)
-	b.waitFor("the chat in the archived list", chat+` && `+chat+`.dataset.archived === "true"`)
+	b.WaitFor("the chat gone from the inbox list", `!`+chat)
+	b.Eval(`document.querySelector('.filter[data-filter="archived"]').click()`, nil)
+	b.WaitFor("the chat in the archived list", chat+` && `+chat+`.dataset.archived === "true"`)
 
 	var still int
-	b.eval(`window.__notReloaded || 0`, &still)
+	b.Eval(`window.__notReloaded || 0`, &still)
 	if still != 42 {
 		t.Error("the page was reloaded")
 	}
-	shots["archived"] = b.screenshot()
-	for _, e := range b.pageErrors() {
+	shots["archived"] = b.Screenshot()
+	for _, e := range b.Errors() {
 		t.Errorf("page error: %s", e)
 	}
 

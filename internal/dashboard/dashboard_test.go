@@ -38,6 +38,7 @@ const (
 // paths, key header and JSON shapes (SessionListResponse, QRResponse,
 // ErrorResponse).
 type fakeAPI struct {
+	inbox     inboxState
 	mu        sync.Mutex
 	listCalls int
 	urls      []string
@@ -110,6 +111,7 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 		}
 		return c.JSON(http.StatusConflict, map[string]any{"success": false, "error": "QR code not available yet. Session state: connected"})
 	}, auth)
+	f.inboxRoutes(e, auth)
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
 	return f, ts

@@ -27,7 +27,7 @@ export class Inbox {
     this.chats = new Map(); // jid -> Chat
     this.chat = null; // the open chat's jid
     this.messages = new Map(); // id -> Message (open chat)
-    this.media = new Map(); // message id -> blob URL
+    this.media = new Map(); // message id -> Promise of its blob URL
     this.replyTo = null;
     this.attachment = null; // {kind, file}
     this.stream = null;
@@ -205,7 +205,7 @@ export class Inbox {
       const btn = li.firstChild;
       btn.setAttribute("aria-current", c.jid === this.chat ? "true" : "false");
       btn.replaceChildren(
-        h("span", { class: "avatar", "aria-hidden": "true" }, isGroup(c.jid) ? "👥" : initials(c)),
+        h("span", { class: "avatar", "aria-hidden": "true" }, initials(c)),
         h("span", { class: "chat-main" },
           h("span", { class: "chat-name" }, c.name || shortJid(c.jid)),
           h("span", { class: "chat-sub" },
@@ -283,7 +283,7 @@ export class Inbox {
 
   clearThread() {
     this.messages.clear();
-    this.media.forEach((url) => URL.revokeObjectURL(url));
+    this.media.forEach((url) => url.then((u) => URL.revokeObjectURL(u), () => {}));
     this.media.clear();
     this.setReply(null);
     this.setAttachment(null);
@@ -340,7 +340,7 @@ export class Inbox {
       else if (!m.mimeType && m.type !== "text") bubble.append(h("p", { class: "text muted" }, "[" + m.type + "]"));
     }
     const meta = h("div", { class: "meta" },
-      m.pinnedUntil && new Date(m.pinnedUntil) > new Date() ? h("span", { class: "pinned", title: "Pinned until " + new Date(m.pinnedUntil).toLocaleString() }, "📌") : null,
+      m.pinnedUntil && new Date(m.pinnedUntil) > new Date() ? h("span", { class: "pinned", title: "Pinned until " + new Date(m.pinnedUntil).toLocaleString() }, "pinned") : null,
       m.starred ? h("span", { class: "starred", title: "Starred" }, "★") : null,
       m.edited ? h("span", { class: "edited" }, "edited") : null,
       h("time", { datetime: m.timestamp }, when(m.timestamp)));
@@ -358,12 +358,12 @@ export class Inbox {
     const act = (label, cls, fn, title) => h("button", { type: "button", class: "act " + cls, "aria-label": title || label, title: title || label, onclick: fn }, label);
     const pinned = m.pinnedUntil && new Date(m.pinnedUntil) > new Date();
     return h("div", { class: "msg-actions", role: "group", "aria-label": "Message actions" },
-      act("↩", "reply", () => this.setReply(m), "Reply"),
-      act("☺", "react", () => this.react(m), "React"),
-      act(m.starred ? "☆" : "★", "star", () => this.messageAction(m, "star", { star: !m.starred }), m.starred ? "Unstar" : "Star"),
-      act("📌", "pin", () => this.messageAction(m, pinned ? "unpin" : "pin", pinned ? undefined : { duration: "24h" }), pinned ? "Unpin" : "Pin for 24 h"),
-      m.fromMe && m.type === "text" ? act("✎", "edit", () => this.edit(m), "Edit") : null,
-      m.fromMe ? act("🗑", "delete", () => this.deleteMessage(m), "Delete for everyone") : null);
+      act("Reply", "reply", () => this.setReply(m)),
+      act("React", "react", () => this.react(m)),
+      act(m.starred ? "Unstar" : "Star", "star", () => this.messageAction(m, "star", { star: !m.starred })),
+      act(pinned ? "Unpin" : "Pin", "pin", () => this.messageAction(m, pinned ? "unpin" : "pin", pinned ? undefined : { duration: "24h" }), pinned ? "Unpin" : "Pin for 24 h"),
+      m.fromMe && m.type === "text" ? act("Edit", "edit", () => this.edit(m)) : null,
+      m.fromMe ? act("Delete", "delete", () => this.deleteMessage(m), "Delete for everyone") : null);
   }
 
   renderMedia(m) {
@@ -373,21 +373,21 @@ export class Inbox {
     if (isImage) {
       const img = h("img", { alt: m.text ? "Image: " + m.text : "Image", class: "preview" });
       box.append(img);
-      const cached = this.media.get(m.id);
-      if (cached) {
-        img.src = cached;
-      } else {
-        box.classList.add("loading");
-        this.api.blob(path, m.mimeType).then((blob) => {
-          const url = URL.createObjectURL(blob);
-          this.media.set(m.id, url);
-          img.src = url;
-          box.classList.remove("loading");
-        }).catch((err) => {
-          box.classList.remove("loading");
-          box.replaceChildren(h("span", { class: "muted" }, "Image unavailable: " + err.message));
-        });
+      // One download per message, shared by every render of it.
+      let url = this.media.get(m.id);
+      if (!url) {
+        url = this.api.blob(path, m.mimeType).then((blob) => URL.createObjectURL(blob));
+        this.media.set(m.id, url);
+        url.catch(() => this.media.delete(m.id));
       }
+      box.classList.add("loading");
+      url.then((u) => {
+        img.src = u;
+        box.classList.remove("loading");
+      }).catch((err) => {
+        box.classList.remove("loading");
+        box.replaceChildren(h("span", { class: "muted" }, "Image unavailable: " + err.message));
+      });
     } else {
       box.append(h("button", { type: "button", class: "download", onclick: () => this.download(path, m) }, "⬇ " + m.type + " (" + m.mimeType + ")"));
     }

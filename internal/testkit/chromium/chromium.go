@@ -1,4 +1,7 @@
-package main
+// Package chromium drives headless Chromium over the DevTools protocol for
+// browser tests: load a page, run JavaScript in it, wait for a condition,
+// take a screenshot. Tests are skipped when chromium is not installed.
+package chromium
 
 import (
 	"context"
@@ -17,10 +20,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// browser is headless Chromium driven over the DevTools protocol: enough of
+// Browser is headless Chromium driven over the DevTools protocol: enough of
 // it to load a page, run JavaScript in it and take screenshots.
-type browser struct {
-	t    *testing.T
+type Browser struct {
+	t    testing.TB
 	conn *websocket.Conn
 	ctx  context.Context
 
@@ -37,9 +40,9 @@ type cdpReply struct {
 	} `json:"error"`
 }
 
-// startBrowser starts chromium with a w×h window on about:blank; it is
-// stopped in cleanup. The test is skipped when chromium is not installed.
-func startBrowser(t *testing.T, w, h int) *browser {
+// Start starts chromium with a w×h viewport on about:blank; it is stopped
+// in cleanup. The test is skipped when chromium is not installed.
+func Start(t testing.TB, w, h int) *Browser {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
@@ -108,15 +111,15 @@ func startBrowser(t *testing.T, w, h int) *browser {
 		t.Fatal(err)
 	}
 	conn.SetReadLimit(64 << 20) // screenshots
-	b := &browser{t: t, conn: conn, ctx: ctx, waiting: map[int]chan cdpReply{}}
+	b := &Browser{t: t, conn: conn, ctx: ctx, waiting: map[int]chan cdpReply{}}
 	go b.readLoop()
-	b.call("Runtime.enable", nil, nil)
-	b.call("Page.enable", nil, nil)
-	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}, nil)
+	b.Call("Runtime.enable", nil, nil)
+	b.Call("Page.enable", nil, nil)
+	b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}, nil)
 	return b
 }
 
-func (b *browser) readLoop() {
+func (b *Browser) readLoop() {
 	for {
 		_, data, err := b.conn.Read(b.ctx)
 		if err != nil {
@@ -162,8 +165,8 @@ func (b *browser) readLoop() {
 	}
 }
 
-// call sends a DevTools command and decodes its result into out.
-func (b *browser) call(method string, params, out any) {
+// Call sends a DevTools command and decodes its result into out.
+func (b *Browser) Call(method string, params, out any) {
 	b.t.Helper()
 	b.mu.Lock()
 	b.nextID++
@@ -195,9 +198,9 @@ func (b *browser) call(method string, params, out any) {
 	}
 }
 
-// eval runs a JavaScript expression in the page (awaiting a promise) and
+// Eval runs a JavaScript expression in the page (awaiting a promise) and
 // decodes its value into out (when not nil).
-func (b *browser) eval(expr string, out any) {
+func (b *Browser) Eval(expr string, out any) {
 	b.t.Helper()
 	var r struct {
 		Result struct {
@@ -210,7 +213,7 @@ func (b *browser) eval(expr string, out any) {
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	b.call("Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true}, &r)
+	b.Call("Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true}, &r)
 	if r.Exception != nil {
 		b.t.Fatalf("eval %s: %s %s", expr, r.Exception.Text, r.Exception.Exception.Description)
 	}
@@ -221,37 +224,39 @@ func (b *browser) eval(expr string, out any) {
 	}
 }
 
-// waitFor polls a JavaScript condition until it is true.
-func (b *browser) waitFor(what, expr string) {
+// WaitFor polls a JavaScript condition until it is true (an exception
+// counts as false), failing the test after 30 s with the page's text.
+func (b *Browser) WaitFor(what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var ok bool
-		b.eval("(() => { try { return Boolean("+expr+"); } catch (e) { return false; } })()", &ok)
+		b.Eval("(() => { try { return Boolean("+expr+"); } catch (e) { return false; } })()", &ok)
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
 			var dom string
-			b.eval("document.body.innerText", &dom)
+			b.Eval("document.body.innerText", &dom)
 			b.t.Fatalf("waited 30 s for %s (%s); page text:\n%s", what, expr, dom)
 		}
 		time.Sleep(100 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
 	}
 }
 
-func (b *browser) navigate(url string) {
+// Navigate loads url.
+func (b *Browser) Navigate(url string) {
 	b.t.Helper()
-	b.call("Page.navigate", map[string]any{"url": url}, nil)
+	b.Call("Page.navigate", map[string]any{"url": url}, nil)
 }
 
-// screenshot returns a PNG of the viewport.
-func (b *browser) screenshot() []byte {
+// Screenshot returns a PNG of the viewport.
+func (b *Browser) Screenshot() []byte {
 	b.t.Helper()
 	var r struct {
 		Data string `json:"data"`
 	}
-	b.call("Page.captureScreenshot", map[string]any{"format": "png"}, &r)
+	b.Call("Page.captureScreenshot", map[string]any{"format": "png"}, &r)
 	raw, err := base64.StdEncoding.DecodeString(r.Data)
 	if err != nil {
 		b.t.Fatal(err)
@@ -259,9 +264,29 @@ func (b *browser) screenshot() []byte {
 	return raw
 }
 
-// pageErrors returns the page's uncaught exceptions and console errors.
-func (b *browser) pageErrors() []string {
+// Errors returns the page's uncaught exceptions and console errors so far.
+func (b *Browser) Errors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.errors...)
+}
+
+// SetFiles puts files into the file input that selector finds, as a user
+// choosing them would (the input's change event fires).
+func (b *Browser) SetFiles(selector string, files ...string) {
+	b.t.Helper()
+	var doc struct {
+		Root struct {
+			NodeID int `json:"nodeId"`
+		} `json:"root"`
+	}
+	b.Call("DOM.getDocument", nil, &doc)
+	var node struct {
+		NodeID int `json:"nodeId"`
+	}
+	b.Call("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": selector}, &node)
+	if node.NodeID == 0 {
+		b.t.Fatalf("no element %s", selector)
+	}
+	b.Call("DOM.setFileInputFiles", map[string]any{"nodeId": node.NodeID, "files": files}, nil)
 }
