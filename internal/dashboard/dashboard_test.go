@@ -24,7 +24,10 @@ import (
 	"github.com/wagate-dev/wagate/internal/dashboard"
 )
 
-const adminKey = "wamk_dashboardtest0123456789abcdef"
+const (
+	adminKey   = "wamk_dashboardtest0123456789abcdef"
+	sessionKey = "wask_dashboardtestdelta0123456789" // delta's session key
+)
 
 const (
 	alphaID = "11111111-1111-4111-8111-111111111111" // qr_ready, PNG available
@@ -69,7 +72,10 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 			if k == "" {
 				return c.JSON(http.StatusUnauthorized, map[string]any{"success": false, "error": "API key required. Please provide an API key via X-API-Key header, Authorization header, or api_key query parameter."})
 			}
-			if k != adminKey {
+			if k == sessionKey && !strings.HasPrefix(c.Request().URL.Path, "/sessions/"+deltaID) {
+				return c.JSON(http.StatusForbidden, map[string]any{"success": false, "error": "This API key does not have access to this resource"})
+			}
+			if k != adminKey && k != sessionKey {
 				return c.JSON(http.StatusUnauthorized, map[string]any{"success": false, "error": "Invalid API key"})
 			}
 			f.mu.Lock()
@@ -93,6 +99,11 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 			{"id": betaID, "name": "beta <b>bold</b>", "state": "qr_ready", "createdAt": "2026-01-28T10:01:00Z"},
 			{"id": gammaID, "name": "gamma-support", "state": gamma, "createdAt": "2026-01-28T10:02:00Z"},
 			{"id": deltaID, "name": "delta-sales", "state": "connected", "phone": phone, "createdAt": "2026-01-28T10:03:00Z"},
+		}})
+	}, auth)
+	e.GET("/sessions/"+deltaID, func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"success": true, "session": map[string]any{
+			"id": deltaID, "name": "delta-sales", "state": "connected", "phone": "15550001111", "createdAt": "2026-01-28T10:03:00Z",
 		}})
 	}, auth)
 	e.GET("/sessions/:id/qr", func(c echo.Context) error {
@@ -308,6 +319,8 @@ func TestDashboardAsksForKey(t *testing.T) {
 	for name, tc := range map[string]struct{ url, wantError string }{
 		"NoKey":    {ts.URL + "/dashboard/", ""},
 		"WrongKey": {ts.URL + "/dashboard/#key=wamk_wrongwrongwrongwrong", "Invalid API key"},
+		"SessionKeyWithoutSession": {ts.URL + "/dashboard/#key=" + sessionKey,
+			"This API key does not have access to this resource (a session key also needs its session id)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -328,6 +341,27 @@ func TestDashboardAsksForKey(t *testing.T) {
 				t.Errorf("%d sessions listed without a valid key", len(rows))
 			}
 		})
+	}
+}
+
+// TestDashboardSessionKey opens the page with a session key and its session
+// id: the board shows that one session, without the create form.
+func TestDashboardSessionKey(t *testing.T) {
+	t.Parallel()
+	_, ts := newFakeAPI(t)
+	doc, err := html.Parse(bytes.NewReader(chromium(t, ts.URL+"/dashboard/#key="+sessionKey+"&session="+deltaID, "--virtual-time-budget=3000", "--dump-dom")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := find(doc, byID("board")); n == nil || hasAttr(n, "hidden") {
+		t.Fatalf("board hidden; login error %q", text(find(doc, byID("login-error"))))
+	}
+	rows := findAll(doc, func(n *html.Node) bool { return n.Data == "tr" && attr(n, "data-id") != "" })
+	if len(rows) != 1 || attr(rows[0], "data-id") != deltaID || attr(rows[0], "data-state") != "connected" {
+		t.Fatalf("rows %v, want only delta, connected", texts(rows))
+	}
+	if n := find(doc, byID("create-form")); n == nil || !hasAttr(n, "hidden") {
+		t.Error("the create form is offered to a session key")
 	}
 }
 

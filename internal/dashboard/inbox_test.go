@@ -222,6 +222,9 @@ func TestInboxInChromium(t *testing.T) {
 		return len(f.inbox.lastEventIDs) >= 2 && f.inbox.lastEventIDs[0] == "" && f.inbox.lastEventIDs[1] == "evt_1"
 	})
 	b.WaitFor("live again", `document.getElementById("live").dataset.mode === "stream"`)
+	// Keyboard focus shows a message's actions (as hovering does).
+	b.Eval(`document.querySelector('#messages li[data-id="`+imageID+`"] .act.star').focus()`, nil)
+	b.WaitFor("the focused message's actions shown", `getComputedStyle(document.querySelector('#messages li[data-id="`+imageID+`"] .msg-actions')).opacity === "1"`)
 	shot := b.Screenshot()
 
 	// Star the image.
