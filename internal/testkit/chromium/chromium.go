@@ -106,7 +106,10 @@ func Start(t testing.TB, w, h int) *Browser {
 	if wsURL == "" {
 		t.Fatalf("no page target: %+v", targets)
 	}
-	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	conn, hresp, err := websocket.Dial(ctx, wsURL, nil)
+	if hresp != nil && hresp.Body != nil {
+		hresp.Body.Close() // the handshake's; the connection lives on
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
