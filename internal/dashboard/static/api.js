@@ -144,6 +144,8 @@ export class EventStream {
     }
   }
 
+  // Control messages (stream.reset, stream.closed) carry no id and no
+  // envelope type: they are passed on under their SSE event name.
   dispatch(ev) {
     if (ev.id) this.lastId = ev.id;
     let envelope;

@@ -108,6 +108,12 @@ export class Inbox {
     live.title = mode === "unavailable" ? "This server has no event stream: the inbox refreshes itself every 3 seconds." : "";
     clearTimeout(this.pollTimer);
     if (mode === "unavailable") this.schedulePoll();
+    if (mode === "stream") this.reload(); // whatever happened before the stream was live
+  }
+
+  reload() {
+    this.refreshChatsSoon();
+    if (this.chat) this.refreshThreadSoon();
   }
 
   schedulePoll() {
@@ -124,6 +130,11 @@ export class Inbox {
   onEvent(type, env) {
     if (!this.session || (env.sessionId && env.sessionId !== this.session.id)) return;
     const data = env.data || {};
+    if (type === "stream.reset") {
+      // The server could not resume after our last event: reload from the REST API.
+      this.reload();
+      return;
+    }
     if (type.indexOf("message") === 0 && type !== "message.receipt" && data.id && data.chatJid) {
       if (this.isOpen(data.chatJid)) {
         this.messages.set(data.id, data);
