@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image"
 	"image/color"
 	"image/png"
 	"net/http"
@@ -129,7 +130,21 @@ func TestDashboardInbox(t *testing.T) {
 	b.Eval(`document.getElementById("thread").dataset.lastSent`, &sentID)
 	out := `document.querySelector('#messages li.msg.out[data-id="` + sentID + `"]')`
 	b.WaitFor("the answer in the thread", out+` && `+out+`.querySelector(".text").textContent === `+strconv.Quote(outText))
-	waitContactGot(t, m, admin, contact, sentID, outText)
+	waitContactGot(t, m, admin, contact, sentID, "text", outText)
+
+	// An image with a caption from the composer: the contact's device
+	// decrypts an image, and the thread previews it from the media endpoint.
+	pic := filepath.Join(t.TempDir(), "shelf.png")
+	writePNG(t, pic)
+	b.SetFiles("#file-image", pic)
+	b.WaitFor("the attachment", `!document.getElementById("attachment").hidden`)
+	b.Eval(`document.getElementById("compose-text").value = "the blue one"; document.getElementById("composer").requestSubmit()`, nil)
+	b.WaitFor("the image sent", `document.getElementById("thread").dataset.lastSent && document.getElementById("thread").dataset.lastSent !== `+strconv.Quote(sentID))
+	var imageID string
+	b.Eval(`document.getElementById("thread").dataset.lastSent`, &imageID)
+	img := `document.querySelector('#messages li.msg.out[data-id="` + imageID + `"] img.preview')`
+	b.WaitFor("the sent image's preview", img+` && `+img+`.src.startsWith("blob:") && `+img+`.complete && `+img+`.naturalWidth === 64`)
+	waitContactGot(t, m, admin, contact, imageID, "image", "the blue one")
 	shots["thread"] = b.Screenshot()
 
 	// Archive the chat: the phone's app state has it archived, and the page
@@ -159,7 +174,7 @@ func TestDashboardInbox(t *testing.T) {
 	checkScreenshot(t, "archived", shots["archived"], 1400, 1000, map[color.RGBA]int{wall: 100000})
 }
 
-func waitContactGot(t *testing.T, m *Main, key, contact, id, text string) {
+func waitContactGot(t *testing.T, m *Main, key, contact, id, kind, text string) {
 	t.Helper()
 	var got struct {
 		Messages []struct {
@@ -171,12 +186,12 @@ func waitContactGot(t *testing.T, m *Main, key, contact, id, text string) {
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		call(t, m, http.MethodGet, "/sandbox/contacts/"+contact+"/messages", key, "", &got)
 		for _, msg := range got.Messages {
-			if msg.ID == id && msg.Kind == "text" && msg.Text == text {
+			if msg.ID == id && msg.Kind == kind && msg.Text == text {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the contact's device decrypted %+v, want %s %q", got.Messages, id, text)
+			t.Fatalf("the contact's device decrypted %+v, want %s %s %q", got.Messages, id, kind, text)
 		}
 		time.Sleep(200 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
 	}
@@ -236,5 +251,27 @@ func checkScreenshot(t *testing.T, name string, raw []byte, w, h int, want map[c
 		if err := os.WriteFile(filepath.Join(dir, "dashboard-inbox-"+name+".png"), raw, 0o644); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// writePNG writes a 64×64 two-colour PNG to path.
+func writePNG(t *testing.T, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			c := color.RGBA{0x1f, 0x6f, 0xeb, 255}
+			if (x/16+y/16)%2 == 0 {
+				c = color.RGBA{0xf5, 0xa6, 0x23, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -33,6 +33,7 @@ export class Inbox {
     this.stream = null;
     this.pollTimer = null;
     this.refreshTimer = null;
+    this.threadTimer = null;
     this.mode = "off";
     this.bind();
   }
@@ -89,6 +90,7 @@ export class Inbox {
     this.stream = null;
     clearTimeout(this.pollTimer);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.threadTimer);
     this.session = null;
     this.chat = null;
     this.chats.clear();
