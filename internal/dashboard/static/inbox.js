@@ -27,6 +27,7 @@ export class Inbox {
     this.chats = new Map(); // jid -> Chat
     this.chat = null; // the open chat's jid
     this.messages = new Map(); // id -> Message (open chat)
+    this.nodes = new Map(); // id -> {key, node}: the rendered messages
     this.media = new Map(); // message id -> Promise of its blob URL
     this.replyTo = null;
     this.attachment = null; // {kind, file}
@@ -296,6 +297,7 @@ export class Inbox {
 
   clearThread() {
     this.messages.clear();
+    this.nodes.clear();
     this.media.forEach((url) => url.then((u) => URL.revokeObjectURL(u), () => {}));
     this.media.clear();
     this.setReply(null);
@@ -328,8 +330,20 @@ export class Inbox {
     const list = $("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const sorted = Array.from(this.messages.values()).sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-    const nodes = sorted.map((m) => this.renderMessage(m));
-    list.replaceChildren(...nodes);
+    // Unchanged messages keep their node, and nodes already in place are not
+    // moved, so focus and hover survive a refresh.
+    const nodes = sorted.map((m) => {
+      const key = JSON.stringify(m) + (this.messages.has(m.quotedMessageId) ? "q" : "");
+      const old = this.nodes.get(m.id);
+      if (old && old.key === key) return old.node;
+      const node = this.renderMessage(m);
+      this.nodes.set(m.id, { key: key, node: node });
+      return node;
+    });
+    nodes.forEach((node, i) => {
+      if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
+    });
+    while (list.children.length > nodes.length) list.lastChild.remove();
     if (atBottom || list.dataset.rendered !== this.chat) list.scrollTop = list.scrollHeight;
     list.dataset.rendered = this.chat;
   }
