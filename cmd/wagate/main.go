@@ -195,6 +195,7 @@ func (m *Main) Start(ctx context.Context) error {
 		SessionService: sess,
 		KeyService:     sess,
 		Messaging:      msgs,
+		Groups:         messaging.NewGroups(m.WA),
 		Webhooks:       m.Webhooks,
 		Sandbox:        sb,
 		Ready:          m.Store,

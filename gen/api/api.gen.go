@@ -68,19 +68,24 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeChatArchived     EventType = "chat.archived"
-	EventTypeChatDeleted      EventType = "chat.deleted"
-	EventTypeChatMarkedUnread EventType = "chat.marked_unread"
-	EventTypeChatUnarchived   EventType = "chat.unarchived"
-	EventTypeMessage          EventType = "message"
-	EventTypeMessageEdited    EventType = "message.edited"
-	EventTypeMessageReaction  EventType = "message.reaction"
-	EventTypeMessageReceipt   EventType = "message.receipt"
-	EventTypeMessageRevoked   EventType = "message.revoked"
-	EventTypeMessageSent      EventType = "message.sent"
-	EventTypeSessionQr        EventType = "session.qr"
-	EventTypeSessionState     EventType = "session.state"
-	EventTypeWebhookTest      EventType = "webhook.test"
+	EventTypeChatArchived      EventType = "chat.archived"
+	EventTypeChatDeleted       EventType = "chat.deleted"
+	EventTypeChatMarkedUnread  EventType = "chat.marked_unread"
+	EventTypeChatUnarchived    EventType = "chat.unarchived"
+	EventTypeGroupCreated      EventType = "group.created"
+	EventTypeGroupJoined       EventType = "group.joined"
+	EventTypeGroupLeft         EventType = "group.left"
+	EventTypeGroupParticipants EventType = "group.participants"
+	EventTypeGroupUpdated      EventType = "group.updated"
+	EventTypeMessage           EventType = "message"
+	EventTypeMessageEdited     EventType = "message.edited"
+	EventTypeMessageReaction   EventType = "message.reaction"
+	EventTypeMessageReceipt    EventType = "message.receipt"
+	EventTypeMessageRevoked    EventType = "message.revoked"
+	EventTypeMessageSent       EventType = "message.sent"
+	EventTypeSessionQr         EventType = "session.qr"
+	EventTypeSessionState      EventType = "session.state"
+	EventTypeWebhookTest       EventType = "webhook.test"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -93,6 +98,16 @@ func (e EventType) Valid() bool {
 	case EventTypeChatMarkedUnread:
 		return true
 	case EventTypeChatUnarchived:
+		return true
+	case EventTypeGroupCreated:
+		return true
+	case EventTypeGroupJoined:
+		return true
+	case EventTypeGroupLeft:
+		return true
+	case EventTypeGroupParticipants:
+		return true
+	case EventTypeGroupUpdated:
 		return true
 	case EventTypeMessage:
 		return true
@@ -111,6 +126,69 @@ func (e EventType) Valid() bool {
 	case EventTypeSessionState:
 		return true
 	case EventTypeWebhookTest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupAddressingMode.
+const (
+	Lid GroupAddressingMode = "lid"
+	Pn  GroupAddressingMode = "pn"
+)
+
+// Valid indicates whether the value is a known member of the GroupAddressingMode enum.
+func (e GroupAddressingMode) Valid() bool {
+	switch e {
+	case Lid:
+		return true
+	case Pn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupParticipantRole.
+const (
+	Admin      GroupParticipantRole = "admin"
+	Member     GroupParticipantRole = "member"
+	Superadmin GroupParticipantRole = "superadmin"
+)
+
+// Valid indicates whether the value is a known member of the GroupParticipantRole enum.
+func (e GroupParticipantRole) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Member:
+		return true
+	case Superadmin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupParticipantsRequestAction.
+const (
+	Add     GroupParticipantsRequestAction = "add"
+	Demote  GroupParticipantsRequestAction = "demote"
+	Promote GroupParticipantsRequestAction = "promote"
+	Remove  GroupParticipantsRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the GroupParticipantsRequestAction enum.
+func (e GroupParticipantsRequestAction) Valid() bool {
+	switch e {
+	case Add:
+		return true
+	case Demote:
+		return true
+	case Promote:
+		return true
+	case Remove:
 		return true
 	default:
 		return false
@@ -494,6 +572,25 @@ type CreateApiKeyResponse struct {
 	Warning string `json:"warning"`
 }
 
+// CreateGroupRequest defines model for CreateGroupRequest.
+type CreateGroupRequest struct {
+	Participants []Recipient `json:"participants"`
+	Subject      string      `json:"subject"`
+}
+
+// CreateGroupResponse defines model for CreateGroupResponse.
+type CreateGroupResponse struct {
+	Group Group `json:"group"`
+
+	// Results One result per requested participant
+	Results []GroupParticipantResult `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // CreateSessionRequest defines model for CreateSessionRequest.
 type CreateSessionRequest struct {
 	// Metadata Free-form data kept with the session
@@ -601,6 +698,124 @@ type ErrorResponse struct {
 // EventType defines model for EventType.
 type EventType string
 
+// Group defines model for Group.
+type Group struct {
+	// AddressingMode How WhatsApp addresses the members in this group (phone numbers or LIDs)
+	AddressingMode GroupAddressingMode `json:"addressingMode"`
+
+	// Announce Only admins may send
+	Announce    bool       `json:"announce"`
+	CreatedAt   *time.Time `json:"createdAt,omitempty"`
+	Description string     `json:"description"`
+
+	// Id Example: 120363025246125486@g.us
+	Id string `json:"id"`
+
+	// Locked Only admins may edit the group info
+	Locked bool `json:"locked"`
+
+	// Owner The creator
+	Owner        *string            `json:"owner,omitempty"`
+	Participants []GroupParticipant `json:"participants"`
+	Subject      string             `json:"subject"`
+}
+
+// GroupAddressingMode How WhatsApp addresses the members in this group (phone numbers or LIDs)
+type GroupAddressingMode string
+
+// GroupInviteLinkResponse defines model for GroupInviteLinkResponse.
+type GroupInviteLinkResponse struct {
+	GroupId string `json:"groupId"`
+
+	// Link Example: https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv
+	Link string `json:"link"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupListResponse defines model for GroupListResponse.
+type GroupListResponse struct {
+	Groups []Group `json:"groups"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupParticipant defines model for GroupParticipant.
+type GroupParticipant struct {
+	// Jid The participant, by phone-number JID where known, else by LID
+	//
+	// Example: 919988066776@s.whatsapp.net
+	Jid string `json:"jid"`
+
+	// Lid The participant's LID (`…@lid`) where known
+	Lid *string `json:"lid,omitempty"`
+
+	// Phone Phone number (digits) where known
+	Phone *string `json:"phone,omitempty"`
+
+	// Role `superadmin` is the creator
+	Role GroupParticipantRole `json:"role"`
+}
+
+// GroupParticipantRole `superadmin` is the creator
+type GroupParticipantRole string
+
+// GroupParticipantResult defines model for GroupParticipantResult.
+type GroupParticipantResult struct {
+	// Error Why this participant was not changed
+	Error *string `json:"error,omitempty"`
+
+	// Jid The participant's JID; null when it did not parse
+	Jid *string `json:"jid,omitempty"`
+
+	// Participant As given in the request
+	Participant string `json:"participant"`
+	Success     bool   `json:"success"`
+}
+
+// GroupParticipantsRequest defines model for GroupParticipantsRequest.
+type GroupParticipantsRequest struct {
+	Action       GroupParticipantsRequestAction `json:"action"`
+	Participants []Recipient                    `json:"participants"`
+}
+
+// GroupParticipantsRequestAction defines model for GroupParticipantsRequest.Action.
+type GroupParticipantsRequestAction string
+
+// GroupParticipantsResponse defines model for GroupParticipantsResponse.
+type GroupParticipantsResponse struct {
+	Action  string                   `json:"action"`
+	GroupId string                   `json:"groupId"`
+	Results []GroupParticipantResult `json:"results"`
+
+	// Success True when the request was carried out; see each result
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupPictureRequest defines model for GroupPictureRequest.
+type GroupPictureRequest struct {
+	// Image JPEG as base64, or a data: URL
+	Image string `json:"image"`
+}
+
+// GroupResponse defines model for GroupResponse.
+type GroupResponse struct {
+	Group Group `json:"group"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
 	Status HealthResponseStatus `json:"status"`
@@ -618,6 +833,11 @@ type HealthResponseStatus string
 type JidRequest struct {
 	// Jid Phone number or JID
 	Jid string `json:"jid"`
+}
+
+// JoinGroupRequest defines model for JoinGroupRequest.
+type JoinGroupRequest struct {
+	Link string `json:"link"`
 }
 
 // Message defines model for Message.
@@ -1045,6 +1265,16 @@ type SuccessMessage struct {
 	Success bool `json:"success"`
 }
 
+// UpdateGroupRequest defines model for UpdateGroupRequest.
+type UpdateGroupRequest struct {
+	Announce *bool `json:"announce,omitempty"`
+
+	// Description An empty string removes the description
+	Description *string `json:"description,omitempty"`
+	Locked      *bool   `json:"locked,omitempty"`
+	Subject     *string `json:"subject,omitempty"`
+}
+
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
 type UpdateWebhookRequest struct {
 	Enabled *bool        `json:"enabled,omitempty"`
@@ -1068,7 +1298,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -1120,6 +1350,9 @@ type Cursor = string
 
 // DeliveryId defines model for DeliveryId.
 type DeliveryId = string
+
+// GroupId defines model for GroupId.
+type GroupId = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -1327,6 +1560,21 @@ type BlockContactJSONRequestBody = JidRequest
 // UnblockContactJSONRequestBody defines body for UnblockContact for application/json ContentType.
 type UnblockContactJSONRequestBody = JidRequest
 
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = CreateGroupRequest
+
+// JoinGroupJSONRequestBody defines body for JoinGroup for application/json ContentType.
+type JoinGroupJSONRequestBody = JoinGroupRequest
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = UpdateGroupRequest
+
+// GroupParticipantsJSONRequestBody defines body for GroupParticipants for application/json ContentType.
+type GroupParticipantsJSONRequestBody = GroupParticipantsRequest
+
+// SetGroupPictureJSONRequestBody defines body for SetGroupPicture for application/json ContentType.
+type SetGroupPictureJSONRequestBody = GroupPictureRequest
+
 // ReactToMessageJSONRequestBody defines body for ReactToMessage for application/json ContentType.
 type ReactToMessageJSONRequestBody = ReactionRequest
 
@@ -1449,6 +1697,36 @@ type ServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
+	// ListGroups List the groups the account is in
+	// (GET /sessions/{id}/groups)
+	ListGroups(ctx echo.Context, id SessionId) error
+	// CreateGroup Create a group
+	// (POST /sessions/{id}/groups)
+	CreateGroup(ctx echo.Context, id SessionId) error
+	// JoinGroup Join a group with an invite link
+	// (POST /sessions/{id}/groups/join)
+	JoinGroup(ctx echo.Context, id SessionId) error
+	// GetGroup Get a group
+	// (GET /sessions/{id}/groups/{groupId})
+	GetGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// UpdateGroup Change a group's subject, description or settings
+	// (PATCH /sessions/{id}/groups/{groupId})
+	UpdateGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// RevokeGroupInviteLink Revoke the invite link
+	// (DELETE /sessions/{id}/groups/{groupId}/invite-link)
+	RevokeGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error
+	// GetGroupInviteLink Get the group's invite link
+	// (GET /sessions/{id}/groups/{groupId}/invite-link)
+	GetGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error
+	// LeaveGroup Leave a group
+	// (POST /sessions/{id}/groups/{groupId}/leave)
+	LeaveGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// GroupParticipants Add, remove, promote or demote participants
+	// (POST /sessions/{id}/groups/{groupId}/participants)
+	GroupParticipants(ctx echo.Context, id SessionId, groupId GroupId) error
+	// SetGroupPicture Set the group's picture
+	// (PUT /sessions/{id}/groups/{groupId}/picture)
+	SetGroupPicture(ctx echo.Context, id SessionId, groupId GroupId) error
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx echo.Context, id SessionId) error
@@ -2391,6 +2669,222 @@ func (w *ServerInterfaceWrapper) GetProfilePicture(ctx echo.Context) error {
 	return err
 }
 
+// ListGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroups(ctx, id)
+	return err
+}
+
+// CreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroup(ctx, id)
+	return err
+}
+
+// JoinGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.JoinGroup(ctx, id)
+	return err
+}
+
+// GetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroup(ctx, id, groupId)
+	return err
+}
+
+// UpdateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateGroup(ctx, id, groupId)
+	return err
+}
+
+// RevokeGroupInviteLink converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeGroupInviteLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeGroupInviteLink(ctx, id, groupId)
+	return err
+}
+
+// GetGroupInviteLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroupInviteLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroupInviteLink(ctx, id, groupId)
+	return err
+}
+
+// LeaveGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) LeaveGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LeaveGroup(ctx, id, groupId)
+	return err
+}
+
+// GroupParticipants converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupParticipants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupParticipants(ctx, id, groupId)
+	return err
+}
+
+// SetGroupPicture converts echo context to params.
+func (w *ServerInterfaceWrapper) SetGroupPicture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetGroupPicture(ctx, id, groupId)
+	return err
+}
+
 // LogoutSession converts echo context to params.
 func (w *ServerInterfaceWrapper) LogoutSession(ctx echo.Context) error {
 	var err error
@@ -2929,6 +3423,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/join", wrapper.JoinGroup, options.OperationMiddlewares["joinGroup"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups/:groupId", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
+	router.PATCH(options.BaseURL+"/sessions/:id/groups/:groupId", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/:groupId/participants", wrapper.GroupParticipants, options.OperationMiddlewares["groupParticipants"]...)
+	router.DELETE(options.BaseURL+"/sessions/:id/groups/:groupId/invite-link", wrapper.RevokeGroupInviteLink, options.OperationMiddlewares["revokeGroupInviteLink"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups/:groupId/invite-link", wrapper.GetGroupInviteLink, options.OperationMiddlewares["getGroupInviteLink"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/:groupId/leave", wrapper.LeaveGroup, options.OperationMiddlewares["leaveGroup"]...)
+	router.PUT(options.BaseURL+"/sessions/:id/groups/:groupId/picture", wrapper.SetGroupPicture, options.OperationMiddlewares["setGroupPicture"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/link", wrapper.SandboxLink, options.OperationMiddlewares["sandboxLink"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
@@ -7305,6 +7809,1548 @@ func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
+type ListGroupsRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListGroups200JSONResponse GroupListResponse
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroups400JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroups401JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroups403JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroups404JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ListGroups409JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListGroups429JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListGroups500JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListGroups503JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type CreateGroup200JSONResponse CreateGroupResponse
+
+func (response CreateGroup200JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateGroup400JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateGroup401JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateGroup403JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateGroup404JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateGroup409JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateGroup413JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateGroup429JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateGroup500JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateGroup503JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroupRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *JoinGroupJSONRequestBody
+}
+
+type JoinGroupResponseObject interface {
+	VisitJoinGroupResponse(w http.ResponseWriter) error
+}
+
+type JoinGroup200JSONResponse GroupResponse
+
+func (response JoinGroup200JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response JoinGroup400JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response JoinGroup401JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response JoinGroup403JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response JoinGroup404JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response JoinGroup409JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response JoinGroup413JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response JoinGroup429JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response JoinGroup500JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response JoinGroup503JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(w http.ResponseWriter) error
+}
+
+type GetGroup200JSONResponse GroupResponse
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroup400JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroup401JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroup403JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroup404JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetGroup409JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetGroup429JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroup500JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetGroup503JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(w http.ResponseWriter) error
+}
+
+type UpdateGroup200JSONResponse GroupResponse
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateGroup400JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateGroup401JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateGroup403JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateGroup404JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateGroup409JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateGroup413JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateGroup429JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateGroup500JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateGroup503JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLinkRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type RevokeGroupInviteLinkResponseObject interface {
+	VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error
+}
+
+type RevokeGroupInviteLink200JSONResponse GroupInviteLinkResponse
+
+func (response RevokeGroupInviteLink200JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeGroupInviteLink400JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeGroupInviteLink401JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeGroupInviteLink403JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeGroupInviteLink404JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeGroupInviteLink409JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RevokeGroupInviteLink429JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeGroupInviteLink500JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeGroupInviteLink503JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLinkRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type GetGroupInviteLinkResponseObject interface {
+	VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error
+}
+
+type GetGroupInviteLink200JSONResponse GroupInviteLinkResponse
+
+func (response GetGroupInviteLink200JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroupInviteLink400JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroupInviteLink401JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroupInviteLink403JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroupInviteLink404JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetGroupInviteLink409JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetGroupInviteLink429JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroupInviteLink500JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetGroupInviteLink503JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type LeaveGroupResponseObject interface {
+	VisitLeaveGroupResponse(w http.ResponseWriter) error
+}
+
+type LeaveGroup200JSONResponse SuccessMessage
+
+func (response LeaveGroup200JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LeaveGroup400JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LeaveGroup401JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LeaveGroup403JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LeaveGroup404JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response LeaveGroup409JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LeaveGroup429JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LeaveGroup500JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LeaveGroup503JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipantsRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *GroupParticipantsJSONRequestBody
+}
+
+type GroupParticipantsResponseObject interface {
+	VisitGroupParticipantsResponse(w http.ResponseWriter) error
+}
+
+type GroupParticipants200JSONResponse GroupParticipantsResponse
+
+func (response GroupParticipants200JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GroupParticipants400JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupParticipants401JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupParticipants403JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GroupParticipants404JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GroupParticipants409JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GroupParticipants413JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GroupParticipants429JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GroupParticipants500JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GroupParticipants503JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPictureRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *SetGroupPictureJSONRequestBody
+}
+
+type SetGroupPictureResponseObject interface {
+	VisitSetGroupPictureResponse(w http.ResponseWriter) error
+}
+
+type SetGroupPicture200JSONResponse SuccessMessage
+
+func (response SetGroupPicture200JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetGroupPicture400JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetGroupPicture401JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetGroupPicture403JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetGroupPicture404JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetGroupPicture409JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SetGroupPicture413JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SetGroupPicture429JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetGroupPicture500JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SetGroupPicture503JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -10007,6 +12053,36 @@ type StrictServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
+	// ListGroups List the groups the account is in
+	// (GET /sessions/{id}/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Create a group
+	// (POST /sessions/{id}/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// JoinGroup Join a group with an invite link
+	// (POST /sessions/{id}/groups/join)
+	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
+	// GetGroup Get a group
+	// (GET /sessions/{id}/groups/{groupId})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpdateGroup Change a group's subject, description or settings
+	// (PATCH /sessions/{id}/groups/{groupId})
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// RevokeGroupInviteLink Revoke the invite link
+	// (DELETE /sessions/{id}/groups/{groupId}/invite-link)
+	RevokeGroupInviteLink(ctx context.Context, request RevokeGroupInviteLinkRequestObject) (RevokeGroupInviteLinkResponseObject, error)
+	// GetGroupInviteLink Get the group's invite link
+	// (GET /sessions/{id}/groups/{groupId}/invite-link)
+	GetGroupInviteLink(ctx context.Context, request GetGroupInviteLinkRequestObject) (GetGroupInviteLinkResponseObject, error)
+	// LeaveGroup Leave a group
+	// (POST /sessions/{id}/groups/{groupId}/leave)
+	LeaveGroup(ctx context.Context, request LeaveGroupRequestObject) (LeaveGroupResponseObject, error)
+	// GroupParticipants Add, remove, promote or demote participants
+	// (POST /sessions/{id}/groups/{groupId}/participants)
+	GroupParticipants(ctx context.Context, request GroupParticipantsRequestObject) (GroupParticipantsResponseObject, error)
+	// SetGroupPicture Set the group's picture
+	// (PUT /sessions/{id}/groups/{groupId}/picture)
+	SetGroupPicture(ctx context.Context, request SetGroupPictureRequestObject) (SetGroupPictureResponseObject, error)
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx context.Context, request LogoutSessionRequestObject) (LogoutSessionResponseObject, error)
@@ -11201,6 +13277,378 @@ func (sh *strictHandler) GetProfilePicture(ctx echo.Context, id SessionId, jid C
 	return nil
 }
 
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx echo.Context, id SessionId) error {
+	var request ListGroupsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.Request().Context(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		return validResponse.VisitListGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx echo.Context, id SessionId) error {
+	var request CreateGroupRequestObject
+
+	request.Id = id
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.Request().Context(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		return validResponse.VisitCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// JoinGroup operation middleware
+func (sh *strictHandler) JoinGroup(ctx echo.Context, id SessionId) error {
+	var request JoinGroupRequestObject
+
+	request.Id = id
+
+	var body JoinGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.JoinGroup(ctx.Request().Context(), request.(JoinGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "JoinGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(JoinGroupResponseObject); ok {
+		return validResponse.VisitJoinGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GetGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.Request().Context(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		return validResponse.VisitGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request UpdateGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.Request().Context(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		return validResponse.VisitUpdateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeGroupInviteLink operation middleware
+func (sh *strictHandler) RevokeGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request RevokeGroupInviteLinkRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeGroupInviteLink(ctx.Request().Context(), request.(RevokeGroupInviteLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeGroupInviteLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeGroupInviteLinkResponseObject); ok {
+		return validResponse.VisitRevokeGroupInviteLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroupInviteLink operation middleware
+func (sh *strictHandler) GetGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GetGroupInviteLinkRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroupInviteLink(ctx.Request().Context(), request.(GetGroupInviteLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroupInviteLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupInviteLinkResponseObject); ok {
+		return validResponse.VisitGetGroupInviteLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LeaveGroup operation middleware
+func (sh *strictHandler) LeaveGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request LeaveGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LeaveGroup(ctx.Request().Context(), request.(LeaveGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LeaveGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LeaveGroupResponseObject); ok {
+		return validResponse.VisitLeaveGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupParticipants operation middleware
+func (sh *strictHandler) GroupParticipants(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GroupParticipantsRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body GroupParticipantsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupParticipants(ctx.Request().Context(), request.(GroupParticipantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupParticipants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupParticipantsResponseObject); ok {
+		return validResponse.VisitGroupParticipantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetGroupPicture operation middleware
+func (sh *strictHandler) SetGroupPicture(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request SetGroupPictureRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body SetGroupPictureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetGroupPicture(ctx.Request().Context(), request.(SetGroupPictureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetGroupPicture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetGroupPictureResponseObject); ok {
+		return validResponse.VisitSetGroupPictureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LogoutSession operation middleware
 func (sh *strictHandler) LogoutSession(ctx echo.Context, id SessionId) error {
 	var request LogoutSessionRequestObject
@@ -11830,207 +14278,243 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHEtJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
-	"QF/I5p2U7ITnzMQi2Y1LoapQ97rzQt5LOCNMSa9553UJjoiAP3+rXWBF3tAeVTX4r/4yIjIUNFGUM6/p",
-	"XZAvKZFKIhzHvE8iRBlSXYLCVAjCFOpTFvG+53sy7JIe1gOoQUK8pkeZIh0ivPt7vzTRBelhyijrTJgs",
-	"Jm21ipkkqdjSr11iRjYjIqEfk2jrPaO3SJKQs0huT57n3vcSLHCPKAvJl12szqLRufT36OwV2kq6nBHE",
-	"0l6LCMQFaqdxjH48e6UnIre4l8R6hue7z58/e9Y4Onr69Oifst7vYiVxktQZUZ7vUT1iglXX8z2Ge/qF",
-	"0Mzre4J8SakgkddUIiXFxffw7RvCOqrrNXf3nvlej7Lss++2JpXQJ6I39pIzhUP1I63YzvnQLn48ezV2",
-	"/dUL/kxXvNpUSC5GVxowcqvMjwHibTjvRJAbylOJEtwhbnlfUiIGBYCa8cYsae/wqGoRr0hMb4gYGAyo",
-	"2HWUPzBp8wlWigj9+v/8vVF7/vFu1999fv93r2rOs4j0Eq4ICwc/kUEVLSUEK4SRMESFJG6TeNAESLSp",
-	"kEojfhor1OYCqS6V6JoM0FZCBJJESsqZj65JotDeAeryVMhtRCUSRKWCkQjhDqas7qBomEq+4cLqanp5",
-	"yxzxT2Q8YK/JHDC9JoNPGq641v54t3vk7++Nge0YXniOOwRJ+u9xuBPDa8XJI9LGaay85mHD1/umvbTn",
-	"NfcaDdi1+ZTvucjH3hIpcYdU8RT7Exqivf3TF42TFy939/YPDo+ePnteTX+9bNxVUuGlQZiq1dqfEI3Q",
-	"1vv3wwyPHD3FjUaL1Eh0cFg72D88qj0/ePas1jh4HuJW6/mz54dR9Uam8JE2Fz2svKaXpvDk6Jp/Ja0u",
-	"59djUauf/b7MPPf6ZZlwJglcFC9wZG85/SnkTBEGf+IkiWmINdR2PksNurscTnceEUKzOc9Rc4tHA9TF",
-	"EmGG4LcmUuRWNZHFK2RWgGI4Nk25uxoz0zAkUnrNNo4luS9u5O+CtL2m97edXFrYMb/KnVM9wYXdhtlU",
-	"+ZDP2A2OqRYOklR55hJpxzRccJMOZxhXCKeqS5jSb5Gojs5jgiVBMsTmDv/lAoU8chwtlXrPP5xeoR3L",
-	"w+TOHY3ud76INe7ebVaiPlXdktAiFVZEA+RfXLRoFBG2GESuNH8+OT8DHq33zlk8QBj2g6iSiPeZY9tr",
-	"3OlVl8AKenhgDidUiDNzewgieSpC2O0Z0zwXx6dm+Yvs2A2BJBE3RBgkXysK2/lgIrQVEYVpLBEWBMW8",
-	"0yGRjxjRK3FX4Lbe6Tuu/sVTFi2P6G0YZn0bfJfNce9753gQcxxdcf4Giw5ZbPUXRV6kOEcxjLW+LYyZ",
-	"EC4gcUND8p7hG0xj3IrJcgdCJZKKxjEKOWMkVJR1Mt7Tx1TV10lkWnQSWNB4gNJ8Q8ca8cRA7/aK87eY",
-	"DZy6tODpYUUQiCyI3IaERAX2qreIDg6dNoRapM0FQUoMNH/NRD9Y0ElbEeE1Dw7XeO6jS/X8oiJ7oRdS",
-	"sysZlUDMJhSHfc2jQWaCYNXy7fw7oy9M0nhnHSl/aZxWO/tI+gUA63umr1Mu6L/JghzL3UFOIspQJhH8",
-	"hkZEyyPumRuK0W+1k/MzrQIgszQfndgVwFTZt1wgnNBP+jWQqlGmX6+T1N5SCRIDF4haEcYu3gNoJYLr",
-	"eRfnJ05WDzHTPL5FEImoIhHa0uyLx5GeWv8itbTQGqABT7fXfIHzhAgDfCrNLW5NO+4mtzoCUIMdWU98",
-	"klCraeIoonoAHJ8LPZqixC3V95LCV3eeHfsdmAzgG6pITxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFFaor2",
-	"yKi0rTWLhAoiJ7zC0tjeD0aUHxnC2D1Gv5YnUY+ywm8tzmOCmf7xukoD17AWuK+x6djIa86iBftCmMk+",
-	"6Mwjc/Xwrb2IAFBjlpwxLd/rEYUjrKbix1v33L1Tcyp2KhznkNOGu8ifzI7vrkLVytWn343eBnPbN3LQ",
-	"lqYuHv/HbM+89ZmEwGANNr6hUmX4PidmwgBllJy0WYv+FXiaEeswBpzEfTyQSJ+aJi73XEEBLh1ohlBD",
-	"IMvfc2uuAsgLrMLuyy5WBf1yHnCEZtF3HmFpT0+LRdilN/qAUub+/liBrcYGWQbkXAYEQPgz8+qutY24",
-	"j8PQHgKNXXW+iCmQWQhT2pjGJKoSF0C5T2M1OxYV15LGaiw6gYxTOePDYVu+EN/BIN/wNECD2WsuMIeZ",
-	"DX2UrTs9cir3/mzY99Tn3B03y7MFiE+BXWaOd69UQUkDaF7iNOQXVd8+n8dcWTGWygogy1yIhWHOZgQu",
-	"Ftckes8EwWOW7C6fqUOlMMhLnhqxK7OaNiqtpsWzMJ6GDHJDqyqPPO6YToC9LMg2Pld5UN7pI4ipJFHm",
-	"AvImo+ckdFwzAzAgdGsZB6Ql7mBNL7PzTiCcCoaZu3rmJec1w89srxJuINsYkWKx+7ogj2ZeBvvgKLkN",
-	"CZSTqGg5YbLoK7M3+aR7P5P3fiCMCBxPX1z2huVIco5XZgeBE2UL2zls+FMkW4DB9MNeQlidXURdOY77",
-	"Xh8LZ8OYDIdhcdXL3x0PHXs2i9HCMhhbBs97Rr+kxFnSkdVTitLsKFYXvbYntf/GtX83as8/5n+i+qfm",
-	"P2sfv/t7FaO3Xqb3Iq5y4YaE3hCJyA0RA/1fpowvm8psiVuSdsAY7Rd8UYKWV73XOHi2JPpmB7Qk/hag",
-	"1cfyOnfIHjy7r4SQ82pMOVu7vq8H+XNvzBxkcCUojpe5FibYWwqQ//Dh+3+YCIMjf/ewGu6z62Qj90t2",
-	"Ie36UxjtsvdG8RbIZ21Mm1ZpML/CA6ermkf3jw6n+uVHKKY4mD8M/vEHbb3Pix0ycILZ5aZT/fiVXkfp",
-	"WPf3KnRPEoqqmKn/4qmwPkb9wDHqwIWtSIT6XcIQbknC1BDTOTwqH+RRlXxvGN801jUtAKF4LHrIKsC7",
-	"KJ15KUop0kuUrNbGF7FR6uMYp+hmRzXPmU7Q/05n1pz1028whOy8ndHsqF+5VFil8iWPyGzvaGH9xIB0",
-	"GaVUwrTToOSO3CyygG/j7mFzLNODR0Ysmu5Qi0fol2JI9MzZuv0craYZOt0ellCzbPiZ0xxm4RkZsXxL",
-	"+lZhn5MguRwUB/OA7sH3Ppi488uMapyRNyEs0udUtvaBY9d8HREcVZp9T6Ps+l3sFlPktuKmeUf6zgEF",
-	"EU3l2+Do8HD/aL7rAAapAkrZWTbnDezYannxr9MeZjVBcKQpwoaS6AUcI6n0Vz4KY6qxBUJoeliFXX38",
-	"4JUelXIK7vUpTm3noXcHh7YO9p77SPIeQYeNfa0dTJaIpiEqQKGInmNsDWPx00Cs8hyKd57DS2d0ysxP",
-	"dSdg2I9CK0dJ8RvjWS09csOvh74pOQzqBesgfM4cHdk3xmj4KXVWQ/gyIjExU1khv27ivPLPEG9muX9d",
-	"adqoIqHXBMequyAKyhFa5teVszygw8AsqeqQf6TRYlzi8+xx6PNGrQ5bi6vW/TY3xM5p1/xxjFRm0bTS",
-	"LN4WvPeWVP82Zrge7RFHPEPBDWdvT5F+3sW/t2kMf2PUIxHFGZvdoj3cIT66oRHhPsJpRLmPIh6mPcKU",
-	"j6Si4TUR28dI3/UQL85Vlwg3gKyjV7zPYo6jfB4IhayIxASb6M6d8ZTc77ghdu6yyGT9ZURxvRQoDEvc",
-	"+ZyQzizSYUIZI9F7pmi8uIj5JeWKRPN5PhyDmV3QunAsqULQcgysEh8kYZG5GaqEYyHGvVd97V6RW6Up",
-	"KcTwDdrSB2ljVRT8xkL3xfYs0NNQlgr3ktkVIzV0B9jrH47e8z1ATy05a/zUkolFUGA8gKGe78XcBOVo",
-	"Vm0SWTzfS3isZW9A2goWWSXPOwrO4JwRZ3FrWQhDdvfkd447hCJSTOAwS4j3vYIRZCacc0ztW5Lts01O",
-	"gOFy8JsDag++7TG7zs3e1ds1k5WX+C9BSE0TJNLvmhSfLG49N1oWgtmSGEN6hCA9mva0KiuJ0AzR293b",
-	"LyBRvrJzTMVLHi2oGECuXHU8FQ5DnjL1RKJSQh2sH34RA8gH8Pz5zJ1D8Dcr+DhxZ4s5PK2dZMhnAGs7",
-	"uK/9o/Ch0iibgeYxvZp6D5WwoWwphTBKTVxiyZjr7R109WLtnWA+PdVsdb8RVTPz0YUJrmWScxqqVJDl",
-	"3PmjR1Ia3DpyviLGaZz4o6usOsFfLhYEzpcKFfUC99EvFygxqQaI3OJQxQOEJYK81h7hfZQIHqUhkWM0",
-	"YKNWzeb5uXSpNg8H2i/VCu1FKYByDih2ci94lVs+v+Ur9PeC+2WK28LNUhiy8H7lhkgeHTiPkaTHP9Nq",
-	"ZjVedp1bbhw+HSeumdknbWcxLhVOSfXud4kgcJk6/YrKeZVTP4ddeZJT/TVSHIFMae69LdJL1MAl/MFv",
-	"PX5DtsuTFrw9YyBnNzYGYhFlRMqF43xIeD2BGsYHg+drGLV3CIKjwddh8vDdFquhF9KE2sSBCYaMrYh2",
-	"qJI+4okBEfp+u1grAG0FQ0UBAh8F/+zUUwl/xDQKtifl48+JgxfEGpUXtVCFXRKl8VcQyJotpOp4LjGL",
-	"WvxW0+9/UtJfaWimsxTOFbc5PXzS2DdmCEidFgTp1jcJLkaNdp72h9JR7ew2Biaq0lW/BmHYrGGKemr3",
-	"8ppKxcVgcZPiApH10y2Kcw7ozEcrv7hhg0Uri7H+5MNOh+yi0WOLoebQcQ6HzMyVxzAH+ixHgMOJGlOT",
-	"sB7c1DEui8NC4Yy1eMoWdCZo5FoC55dzRMLk/nh/5PAGlzvmR+aL+TombPUNZdcLR3x2eVQ2FIDPzcmG",
-	"8GHIUlFhRlmPkai0vQVjDW5oSMa5kCp9YlddgmLKrklUsJKNSS94WOvDBBCB/KulrgdJIBiW9CrY3TiZ",
-	"rOBSmWeqS/vaozLWz5lHQxb8EhNOJRO6FtT3p1q/HB+eNfn2mpoKG0OeIRKB2cj4XAqOFg8kZMjxMf86",
-	"F9I4DxA8/8qaH21oxWzhbAqLDlEzegfdPbJ651mVC8veNwC7CYd9mWP2AuLoAgLnTGLgOLZBWHTWW9jC",
-	"bL2bQ3f5QeN5VWhqm8akKj758LAqa7xnRfoyLXeVSrbkNnp/8cZHLSzJ0QG4XUzBA/izqX/0pqfIFvz8",
-	"jgxKTnHzIWH5333SSiqRXfHpXmlnshgJp+IZPY07oPWILiPmHwgIehDrz2LebD5Bvh7j5J7qm64SsHxz",
-	"JtYTnRmkpihOhEVX5HbBZPGK0IiR6oPxACleKiiBtqhCvVRCHQxbC0GrNMOmyjWK5CvA/fHye56oMg9L",
-	"mj+AnM4SpLziohALeWLKyU1Tbr0JdSJcdN3kQGk7+1I5uxPzbudKRMpDzh8+WCBf6wQ4LRFwUnQ2zSYN",
-	"D8Pk8YThiY6u5ZLcvn4EmQEtLh2hD9XT1WqDoqwTNAs10XzEOPrlAg2IOkbBF/EJXDJBE+GsMCOVEKBs",
-	"XVMtU7qRkegYBQmmwoyIkf3bvNPHElEpUwLlkaB0L/hJqEQanjExw1mF9xgFdkUkCpqZDswixFlMGTlG",
-	"QUTl6CN+thHOUMyl8pEg+d6Mc62Fw2vebh+jwBQB/MRTFTRRyuw0nBXWxwVqDVDMOzzV8JCKJwlMaP9C",
-	"qit42jGhNifnZ8coMHU1NFBNhaiQM0VZStCWJAQFWQpPsF0vWDfcYYAP2gAdIl4Ahib0zWzW873i3iFA",
-	"zm0DGCusK6/vUSVOlfF13ngXO/MyuT7ruyLnNaTMlEQ1X8rVJSHspMIz+AZLhfT20K9acT9JElswqlCo",
-	"y5LzE1nA5GIe8FxQXqm4MCGEawS0xUiumYJ7U9l9N2v9kG9HbjH09de8ehQWS0WOaX5YMgZXBT7CXhRH",
-	"+mHfJLTojymDtyu3MrpSs5/FXHhfR1GXSRGl75No6dxkpmlljN96fYnLK8ojHoGIhcX6lboZ4TYcDpSo",
-	"AeoRzEpFIjx/AfgOQ3TGK3Rcxvgl7TAtRbmE8WIBRHORScTbeS3ECAmu2WXNDjg+V3wG/mtybS3UcthO",
-	"48T2sAEs8zps5o7DhllcdKQWgQPLVQLIsHE2E7MJHwV3n2l0b34Lu1gVfoBrxs/aW1yaj59p9A8fZQLJ",
-	"P+y7pYw1/fYXMfTLFwGCMKGJkijI83Kkj2xWhA9pRfeBVwHDKonqEnIfEQ4Fl9BCAlJ0x9f6OJsN9ZZI",
-	"MZmRKqpwy9nZsqWWE0IAESYg1zJq9xrqmphFzc6SHT+8nxLQkK8hm2ICUL46gMwMhmnbnrTrK7IwKozJ",
-	"P74SmMmEC2VSj31ETeafMA49gUKexhGypYgFwWEX2OIMmkqhMERFKN+cRSAeTtrJFz56EOb2SgVVg0t9",
-	"rga0UFbtJzJ4bVrajC5R/2565QR93Lv+VK/XIeyyshFOVv8650Y4q9JlCv2Mm8jVondTSTsVuI5WvYhf",
-	"UlvZoLyGn0h2aQe2PncwXKAbbQkSYa3ko7bgPRTzjtwe0yLHjlG1jhcECyJOUi2bjVifSkXDm8g8iz6k",
-	"jcZ+eE0G8AcJXGl3QA14JJ+oq1RiKmJT1uaumjc2LUpcyxfcMQobSBrwimzu7HSo6qatesh7O+aJWkRu",
-	"7J/eSIlt8z2iEmEkSdyudbnUsMnU+NdXV+dQZlw/18eDOjrFYTcr6EUl0vpwrvUbRTnTm/W4miNhpp82",
-	"gSJ1BA1CXEakHgMKTXOmBA5V0+Z2QSMNKgvFe+DAqAL5ywiQrluNfg4qosNzUPJfKv2oRgcilax/YB/Y",
-	"3/6GfiID+YF9h777LqOM774roWXTSnnSRzGFXnIsQibyNLNhmC9DzFxPEbMaJ5OYCQoUYaeQ158C9D06",
-	"eIa65FaLJ3q7RMjtZt6pCjJXWwMUnP98WUxHNosKjvWM0sinUIqh1EwFdnlJWIQwkBtlKMjIKdCoH/Je",
-	"j7CIRNs+mhFPfWfWHEtTDrgguskP7BSgcXB7u3N4e5ufURebg4aGGMHdB8f4PnhNo+D66IO5K/Q3Hzyz",
-	"EEVulVnJB+8+gFIRCEeRREFecSLYhiX8gYytAP2BoG3eHx/YH7VaDf6vfz1oNNAfqNT+p4l6ONbSGInQ",
-	"j5c/v/NRX3DWAZFR+ihl10zDt01JrEXKFo4QjaSGSNEQJJEdfxf9gVyZfsPvRlsQZGzRDW4ePCuX9A+2",
-	"3Zj76A90khGcfjiVxqyGmclsz6rrBfN03gm2rV+/ODSMahl2XnrfruQA/YHe20Xnc460hdEDZ05UpyeU",
-	"f9aiuY+s1KFXIXiqiJvnUEMRYuaGK/5jZGZPsOq6p5+jP9Cr1DQ4KBdDPM4/8YwllRe8qoZNwfaxfhiG",
-	"dD1Q0Fbg3i9/PyCqjtwqQLVpWqqDD5butvPl20vNoCY8Y/vgkZFD2tXoUmo9A21n9MN2TyFnbdpJBYls",
-	"lxLz4t4eQH1MBwguLA+MCkc6V5+IwEcVL2aDTnrTkcKePuqK9ipoK5jaH+bdxPYwgW8cKEWeAjw+KDRr",
-	"ces4tGxk7hZM7nV9RPnxlxv3FPBzalsfw0ayuxfKvoTdQvsdpAVKoacF/pwDKWPSGXMOsdB6rr4vhhrE",
-	"6IOr7PViITTSvSUY6k5aR6+MpVM20W6j4Xo8yh3NZBIiNOPx0X5DH3qUf5v1ddxtZIQAtyDQXZenIn/5",
-	"lwuU8DiG7ij6AtU/HCJZHMddUmeRpvc2JfqmCkwamd6i4nY/n2kUAMtMFMJTMrfRVlDMWtKsDYQX3LM1",
-	"RYLvA8tlC3lRExqnBj7qCJ4mEgX1et1kS23XkVO8pOb9pmyJHs4s7sezV4XNuU6WRhCwkkoXq5xTyGx3",
-	"DAVDvS8D2+OmCb04E7A/wcWgd0NZ1l7TIrUcbdCpJS+CIyjdYjDakNgHphUcGhKrP1op9iTRal1tr94Y",
-	"kWT7/X4dw891Ljo79l258+bs5em7y1N4BwwrKs7l4VHJ1fO9GyKMw8HbrTfMWzwhDCfUa3r79UZ936Tg",
-	"d0Gn2oHrbwcntHZte250jNEwAyHUE9Di4YntcTHUOHGv0ZihBc9sbXIqeodU9MrRq0BbhuGovJcLtH07",
-	"MKupmiRb9U6h1yO8sjv9lVKDJnhpf/pLeW9B/cbe8+lvDDcQu/e9w1l2VO7rV1Sgvebvo6rz7x/v/buS",
-	"Yme+Kamcv3+8/+h7Mu31sP7o6WNBPcxwh2SiGxgLcUdCyw8oe/7R925rVhvTqkzNNF9tZtnN976XcFmB",
-	"Y2GhGrdt7UmkesGjwXwtnko1bw8zDfdlKhXvaXL/kXcZesWJV1XnHGrqVpSx3W9UFizfLVYfxyzCAtBj",
-	"NnSvKjZ/XzaZKJGS+xGK210ZxVWWQK9qpWns88dFgoNbu6tlVBC9u0SQr5wEd2d4Y7gD45+BdF9aZ84w",
-	"+aKtHpZabMrMVtsTCVoL2RlBO5/uVIK/94fvmR0ozQx5PhNYQaHm9jL8YLjy9u/l7OuPGYeA+ZroR8zK",
-	"1aObT+ek6Ipi4Ruy3pD1+sgacBXODoiPRKBG057137q4afkwxH0Hzd/vbWleYsJ8ygRuMoMKtD23QFm8",
-	"8F34RqEJJhR7c24KrUAMis0bLfnNRktDoSWV7W9Nbbmvm0oaB9PfyLom/xnIwxzL6K23mMzqLMASFli1",
-	"u/yRnZ80BXj3HzV1dKGY7L/H6lYdoky92aUJwaXiePx6YWwfKn07plWp7b+qr4o0Wc2hl47u3I4f0xvC",
-	"jMPQHVmu248/N8aZCRLY6RElaCgnAf+tfWQq9BW5VTtJjOnQRTwc9zLazdbM4Gyb54L3iOqSVJoKnjZC",
-	"Yi1QdBP1sk0uBkcIZZ6Iw1kpoqXROC9KFGGFW1gSh9I92nFrhm8K6WeeC7ZeDO1HCylV8nk9xYLnpN+a",
-	"gWdXNEyfdMTZupvIAQtlplG4/XOYIYA7xBUshgTSJKbuWAet3LkDq1xeLHgsfsjKkjXrNCVNKZJTcbqv",
-	"SCgGiRae3HZ8TbFcRCY2YmNaWttN/WsXK4SRpL00BjOsxbAn0vrRXaBMZF3U9qQKmGwxbJG7HOIhEgwX",
-	"sFUFXfWgssZWZCbzFaj4WCSfskOta6rHmDHnkTEus0A3DcxqRVqWKtQsZVXLSPx3l2Tu7R4eHjYajb29",
-	"vb28QJALBII8UI/H5Ti8prfX2DuqNXZrjd2r3Uazof/330ZSmouwhyoLzaRfr5y7DFf+qeQqUKntz6cd",
-	"NGbgOS85a8fUxNb9ZbX0qywNzVbtkwgjS/VIDlg4hYstrpdXMxxq6hitleHYWknLMBxTimSIx1iu0qXe",
-	"vPxiqDzV4/CL4RJSFfziEnpJOtdWfiMmgise8njDRv6ibORkVDwyUQQIGzUSijoUK8U/JFOJKbteFUcZ",
-	"NTcUyMDk87aR0iKjjVWQIbbu+ULiZSqEJiUXlrQVfBEmiMTFZIAoCcFvw2nOW4H+x2T2VrK3N3q3SwlT",
-	"pkqaqYZmczIdq9vd3d2dm70VK7Y9Dm8rFVWrYGxvICZtw76+fva1MkvFygIP2HUhdhOCjfAwT3hgfpfl",
-	"UU8yd2RF9B7A0DFasG+c6VY/+ESiG1to7y9NjX8G3WKIEOzR+igi+hazqQQ4SZDLel+ByWSOex1oqFCX",
-	"Zmx8WRZUs05iqSixU0EnJ3Gc5z/cUElbMXHy1bXJitlYA9cbaJaBf6syNqVYLWgWJl7OLSlGngyb+EFs",
-	"knlqwDUZ1FHAcI8E4O5i9EtK0NZB4znKw+txjyAcgwsCkVsqlQxMK74+lWS7DuHINeebVxztNvL4Xojc",
-	"Lcb4joqdYbHT/5KCZ1ZLZGr3KGsL7Q1quU5RrMCRRa/aCUwiVp6HOk+oSlbgacXhMsU4IBNt0PQgOyk6",
-	"fLp31Hr6HB8dHD7dP3q614qeNtq4cdTeP9rfI3g/PMLtp0+f7R4+exY9f1as3VWuI5AZNPeeZQbNeqPR",
-	"+G9TLLPpkaOnuNFokRqJDg5rB/uHR7XnB8+e1RoHz0Pcaj1/9vww8qqhbYuk5GWF7of8W77Xx4LpX5re",
-	"2dvzny+uTt5dNdElviGmEo2LiAAqJfHgf6Azhfo0jtG7n6+g6hNE+pi45YUPbWqAUR1d5doZFPrQ+pdp",
-	"Xnhc1NzGBCDVv3ZJZWPFmDNkKUuqmp29zyXD2xFqluGXbwEtwpfDk4Z0Vd4x9gTrfeKpQrydx9v3u4RB",
-	"yqXMSpYp/ZVp8FMyRYCVAccxpKRp1ltHZ0IQCNNvxWSU15s1FXn9amKj3F3l0pAeKDbqlZmuaROFAJQA",
-	"vhLgbFKp4oJEGkppz8IyQlv2DK7JQPoF16wrX7Bd38RdLUXjGW2ao8ppczFxyx8bIbIUTs8l30/Tgd0G",
-	"N4izEsT5gajlsWY1Gmahl/VEZfOlLbo/NGsZVX6GjGLbowltac4IFmQQSyDPNfsNkrq3kavlX1liIW/2",
-	"NBI7VqiXUbkIGBeZHlEm+RHSR8EUZj86zmjX6WcLNQ8z/YtZ5Zj1Za30J69uysFAfow3w4O2mbEWD9bG",
-	"DvQpT9P1ARN81OOQ1xcSpkyS34Y5rIY5gDbv6MJxBoOsWm95FNaw08Iq7K7HX3UCQXYSBZbeA02IQcqy",
-	"j4qjNDFGgIYBjI8ESThoeIjgsAvfPpE2zXRURITVj+FgU3ZQyIGF8i4fl0mssb1HHWezvUygk9Xvwy0O",
-	"Cx+fDiUCe7MH/7xwO38kX1dh/vEc5ZyIGqQhm/OTpmd/qJUAkLJJBEUBmZGDJe8Ry9/bmMbbGw/Zn95D",
-	"lvv0DeGYCimWilAPM3fhWwtJgXEaRjqPVkwdxWfVV+exlxZ45p0h7omK8zkRPazBEA+soomwSckPOdM6",
-	"LxCdrYpk+IdWomlRI0YncZxLMzZmHsYAu1ULSh4MzWK9HAOeCld5aYxi/dK0sVkB11xGLYf61t6E4giF",
-	"erC2g/FK9XY94lA/hvG6+8ZL+O1xFqvL26ZN47nH3NxhCWlsBp3AdLoeL7c5HrTjRI5lRLg51jNW2LM8",
-	"2zI5xVGXRgRRZfgRNBvHlJlftd45ypbsTr5ZvpTpwA/JmCAlZcOVvlV5Z/VsaSrDqEhRGrIDgD0CJVot",
-	"tVUCEywlChi5VebHwAQekqyis36aICxREJoH6uikXEapTVkkc2kGR5EgUpIItQZZJUiT6PLm7BVSnI8y",
-	"CM02ChlT83GIr8ocY3cxzSLzNrPxM9IncmOPWb09BjsTQy9HrAe2zaxSGnC72MmLok9UUzJPh6vdOOCp",
-	"qcO31ebCeKM4I9t19F88zYtLWo0mo2b31nH+VfZsoeCfrSf2vw6e2YJivA2R25R1jgvFGZAkBH3wroqN",
-	"+fpYumE+eONUmrdZd7FHlh5yycBVP3wcZ+NGNNibZSM2id/c09+0mpOVYC1R76oVn/EFBBz9rfvmnObX",
-	"dAS4uSpX5tfUslzevvGrvSOnP5k3hQV1Nq0QgU8jqiouxaa50cC4xvvMZBsVAjHs9bZ7iHqUpYoUL7g6",
-	"uihfcJihD56pofvBQ5RFmiC4GL3b9DMrvdkW9HLYlEPTgSlzswIQZo+XO803s3LPxcQL2FYrfqD79xRm",
-	"23gwFvVg/FWubWA0o1z1K3BuVKoSOz0SUTzWcnCpBME9FzDoioi0aQyJipqfRhQXem33cIf46IZGhPsI",
-	"pxHlftYhwkdS0fCaiG0/r3kBPaD0b1jmMYjQNUIiaptIQP1z6ooUxwRRJUncNiEiVEkUvDRspHY1SEhg",
-	"fJJ2TU8kClwb+2DbRCzmz7+iMuESGuAEiOEe1DmGOcpRva6BeNZaFG25xYKiqYFgWl2YyuG2y03We5Wq",
-	"7brtq9CECvwV9fShFjxmWT8BGvnm0ZLW1MUSMW6mNK/AlQWdZ6GLQKauaejwVNn9oC0omFM8LumCEl0p",
-	"dT1Pm2CVCrKdzU3sSxTmjTnrEFEogs9ZdmyBcfpmp9jNFbz86LbMaOQ2gVSEwutPZA7CtiLCeI/7hFxL",
-	"vZrdfTN8jgRypCa+eV8f+a8nP5xcnX56e/Lbp7enr85OPr34r6vTy8CHsu39rn6/GMhKZbF2e6Ea+8jp",
-	"5jXv7RmP3u652PwWaGvqzffdzndlcTnrK9aiDItBRdGVShG5TKCeb3vywKwVGF/R8oZC82KDV0DL0hKz",
-	"IRxDzwFWCoddTdIOaQdaTOogAt0/TMV0vQTILDE07JjAE2lOT/+UtSRxyE0jmwHJELlVhMHZuBYJrgfa",
-	"+Npkm7v5LxNd8Ir3md5HLtI7Sv3zaDKL3eeJKeH3NepllW7Gc8oKehl8AI/ilstNBN9jAmwga1vQGiAr",
-	"MR2jIEoN8w1QD4NxMtg76AY+Cp5GJkBtvxFVFTxIKPsalDC3fK/p7R10Z9e7zrPlF9SuNahZCWXs4dSs",
-	"c5hto2b9dVi5ZgDfkL7k2n5/Mwz2UmFhovD00gu8dgv6r9nm5KJQG3K7jgL9XeCYLDylYVpHJ3nYmm06",
-	"8cRkYuZaXt5tWcvVmabjZikyEiM/trjqmp9B/2KRXauwXiQclaTErcAOFWwbQVXlJXEgq7Sitk3e7P1R",
-	"eb1BnvlY5mif+vXw+arzWac/axPn8pdi80Ns6Bvi+Cn71mTq93rFCGexPPHASXF2W6McEjb5FXvbYX0P",
-	"KIe+t/Nt/O3fHqsx6D8Lh1k9B8lyHR47fPeCgHUXir24MFYXyDtL7G62kW82ejfbwSZ+d8M0ZmAa+PEi",
-	"eG1+8iOzjLdYXDvzG5Yu+dqoifZDFtSwbROdqGkNL3tE0VC/yjqkjs4UijiR7IlCuN0mYeYRdXWiB6Za",
-	"KY6MJzBRcpQD9bC41mt+75K3vz0WZLPaM2BueM+G91TwHiC8MtmtnQG5PietmIfX6ymYDkPbLiXLVHYb",
-	"JbzZreQ/0midUUlz8gRb2xoAsxFLNuaW9bGUFxrF4Gp25JexE0v5q6ohXM1WUrZGxmIH37CWUdZiQbNh",
-	"Lhvmsk5dqfXI7OXuM1QqF7xNY1JLaKhSQSa18Ds3j57bJx+COJPSlOWysklSfnznZkcd7WbVZj8nnYVJ",
-	"trzTqSXTzWPo/cUbCMdiaRzngXauGYeJOmRQzaNLI4jN3Cga3x7hmmp2eWKuRdEiFkwj5ccInzLr+JFW",
-	"R0XFvMNNysfqK169ZzFl19ISQy/BzNQZNaVTC8GumEWozUWHKAkO6WsykOUYYkFCLiIkFR7IY+NgVwEy",
-	"w0ONYtf9gZG+a+1SkTENm324cpOby//Pygve8A5UrN1KAcdLNYFzxF5FYXqg0krXqiCu0NpaLZ8z5Idd",
-	"6JUgxQvxMVkoco9/pnV0SVhkPiZqgEzUMdRHgN+h9p2p62uyydzWRkkYfrniX0M8irE/T5VkYIde0/t/",
-	"//f//G9vnr7Dlnk8RFaYm83kuj+Ql/hSr3Kj+PxlFJ+MS3wl4SsJpqKmBYX12FksXznHVLzUkyzBaVwj",
-	"uMVMLW4F62QlBozeyYuXr2qn//rhdaF73VC9zwX1smwPEzSyQWLzsKBZHzdaGCyjmcuaH9JGY58g03XO",
-	"3tmy+K25uorFejZM6q/DpAADWoPS+TdRR6t+DD2rhV0scKiIKDWGXGmDigkc64sYm2v6wqQh4qyvpek2",
-	"NBRPDM2J3BNQqDzLRRwQpcW0rBGLIk1DFSF8MAQS1N34EgmuoGNHIfXUfAWT9o5RwuMYYWUqaHMWQn1O",
-	"dIgkCTmLZGXun13ALxfTSrAHCesESBCVCgZNmSDjbidhHVeLyy50TFFzmyVY5D+EpT19hJDB73uJSX0a",
-	"6di+LKvUh5iZsvq43iM7kihFWUfumN4XnyxX+tveP09evNzd26/X64WmP1/EJ2gotTAz/eWiwEZ9L4Pc",
-	"SvIoBQYF3Ir45BaHKh5oLMmYsW3LShXaEoRFGjMViP2SxG1Tnx6j83c/uFxIWMd/wHlzgYKTMCSJauYH",
-	"HtQ3GvQjFkIx6Qylprpzqb1fxKpLuQsC9qH1GLUuFU9MbxqYpEpDhR82VqaNlWl5jQlQadkeKqMUIsnq",
-	"+vwPmYKGGhruN/KKCfr6N5WA4E+7pIqEI8KiK3sJP5p150vKFYly41fT2z990TD38cHh0dNnz/VhmBpA",
-	"r0kcc1PZ1xyE/okvrLBd2v0/gO1n3Ma0rJFKcxbKG2kuqGhPo2YvGW1zeFhoczgCg1HrmJUp5quapAE0",
-	"id9tLEt/sfQosC6X6o+hLRAjBUniUgPB6rIGq7I2AV8dw293QGBdD9cNYGzoQ4sZCrR2sSW3A/T+4o2W",
-	"mVtYkqMD6DKItji8hGMtlaNAf9eEB7e1+iduoDZxTFCCVdfU4wE9EYRuEtX1k1qWN11MeHwD/Y9jzpMW",
-	"Dq/1ZImgN6AY2pLGrqhPO5XQoyomUhYKziAcx7xvdMbqq+Cs9+iWfpw3gOTXnlWZxjS6TbpccRuEsOQl",
-	"ADt/pI42Gx674bGjPNbaWeZjqK60zOrY6frUu5emklWpVWvdWYuz3uOC2IpXhUJhJvLgGBmPMLGt9RLB",
-	"ozTMrFGyOr1+oy1utMWVJIkrtGUxc1trjYonSY63K9MerXJwN62j66V5cP1IbSaaeF2ZpWwKIK++sesT",
-	"iWJ6AzUwzGk/eptXjffruR5eURm6G6KVKnRNSGLuCs3088i07IIolpIcG5em17u5ATY3wPI3AE9Wbyy0",
-	"DdVrNvuUkskdlH81j7/Knx4h7iqHXMY9ZsNlO/zA8fVvrQOxW/+0njc5GDddb9bW9SYq4qqjGYv2D397",
-	"jdLbjiD2Qy1aNtV9QrySneMVwdGvbvNrJIELN+FEuS3skiiN/3y1ZB4L4S1DMd1QkEanvKwARNIvRgIz",
-	"ofGdm8mEL9tPa45ffpXNOQvyW8T3HoD1b9D+EdCeMwI9ttVakH0myWitTNXOMU2syJayQa9VNs/LNeJ+",
-	"ftYPLFDkLC7EcdzCocFKO/vpjUWxu79bd0i9xaPB33ZSEUNrvDFRL7TDSNREwW+1X83C9TfQ7aCJbnb/",
-	"w0QKdsktev325GXt8vXJ3uHRliShIMpHmbsYfY8+ePUPHvoe+lJs26hCvzDulXvWhR+mjN66mMGK52FD",
-	"tbPIPU6jsQ9dDZIsqFENkjym8aoL5fOpRFJBMCQOBZcSCaL0vXWMIsETFKWGKAmU0KZRHZ2wAdq7vUU4",
-	"vGa8H5OoYwy88zma5iJsc36z+IJ++62iLXG+UKAX5+qsyOjRO7cdBcitWQzFMdL4xNtt07qgZewaER74",
-	"JiQKpNOh1q7M8FvfiRkkQlihmGAbFWorsg6lDk7yMvqZj5ELsLvUYh7ieBGPI9py3S5+PX3x+ueff/p0",
-	"8ubNz79+Or84+8+Tq9OqyuehIFiRopywoFcRwFLwoUCDButxMLGeH30vLWU+F/2MfVyzI8xekKC49Ln8",
-	"irurxuNJl5NZZnRszox2GGUdZHgJ0GiX920zzS6BIn0R4swEH+sB/mRX2jfgYywTfBQh7O6/adffqiLj",
-	"3eA7d/avkUavVQ1SlxL2KxPp7IgP3d/0AnInN8rCilDYgHN2LH6EtP5fHZobiQ+rsFtR6gd6E67lqvo4",
-	"M/a+Ly7ikYJZZrh0bB/Hze3xuLfHSyiCmZPeE2mqqxgMhI53ygbYPta9smPSnGpGIlmz9WqIzquNV7Ae",
-	"++SlWdXjEpNWqBjpO6Fta0hk295cVCu6qGwOXoFayvLyqu1bJTpQRH4N6K+X8QBmWzvFFZlsWYMcONOg",
-	"UzyRNvdyg++rwXcb6C3BGoX0waNEIzvj/QUxXQ9PwlRQNQDkPUnoT2TwGno/es3fP2ocfUGwIOIkVV33",
-	"jXnqF/Bg668+6lGgx2VFqiqUejarsBYIz+n1O4DWdt13lWqwDxYOUHI1GgseF1u9Wrd+7kV33+hVjgTs",
-	"5l2KYLyR5kBQ9D4fLA/tHB3NVmhmuEN60ArcaDy+q5fv5xXkfajkbEvz+gjny0AZIRe2YGpBjM4IRTl9",
-	"V6MRhhmqwFUcxFXfqoADII+PolSAra+fq2zglskH6edG8tFq33rnETRvuiYDibZ6WCoiEI56lOmv4Lbb",
-	"zgeDHyqX00tj6CCeHSs07RQDjdj6dPQceRCRSaHdgruUMiQxi1r8FvV4RAqz2a8r5ntNcKy6Phw+ZURK",
-	"eyBK0LAAwMLJ3H+8//8BAAD//w==",
+	"7H3rcts41uCrYDlT1XYPLcvXJHJ9NeMknrTTSdptO19mppMNIRKSEJMAA4C2NWlv7Qvsj32C/bcPtk+w",
+	"j/AVDgBeJOou2UlHVTMdSyKBA+Ccg3M/X7yQJylnhCnptb54PYIjIuDPf2ydY0Ve0YSqLfiv/jIiMhQ0",
+	"VZQzr+Wdk88ZkUoiHMf8hkSIMqR6BIWZEIQpdENZxG8835NhjyRYD6D6KfFaHmWKdInw7u78ykTnJMGU",
+	"UdYdM1lMOmoZM0lSs6R3PWJGNiMioR+TaOMto7dIkpCzSG6On+fO91IscEKU3clnPaxOo+G59Pfo9Dna",
+	"SHucEcSypE0E4gJ1sjhGL0+f64nILU7SWM/wZOfJk8ePm4eHjx4d/k02bnpYSZymDUaU53tUj5hi1fN8",
+	"j+FEvxCaeX1PkM8ZFSTyWkpkpAx8gm9fEdZVPa+1s/vY9xLK8s++W5pUQp+IXtgzzhQO1Utas5yzgVW8",
+	"PH0+Ev56gD/RJUObCcnFMKQBI7fK/Bgg3oHzTgW5pjyTKMVd4sD7nBHRL22oGW8ESLsHh3VAPCcxvSai",
+	"bzCgZtVR8cC4xadYKSL06//9t+bWkw9fdvydJ3d/9urmfCF4ltahHPygTwZtBP/vf/7fv3UbmQw29WlR",
+	"Jd3ZpVioysnt7Db3Dveauwe7+4c7uwf7jw/hxfpD7Nq5l3mQpxFJUq4IC/s/k34db0gJVggjYZgEkrhD",
+	"4n4LTrZDhVSakLNYoQ4XSPWoRFekjzZSIpAkUlLOfHRFUoV291GPZ0JuIiqRICoTjEQIdzFlDbdewySL",
+	"FZeg29LgLbLSn8loRLkiM+DIFel/1HiCtzofvuwc+nu7I3BlBG8/w12CJP33KFqI4bXy5BHp4CxWXuug",
+	"6et10yRLvNZuswmrNp+KNZf58msiJe6SOoS1P6EBXrJ38rR5/PTZzu7e/sHho8dP6lExycddJjJeGISp",
+	"g9b+hGiENt6+HWTg5PARbjbbZItE+wdb+3sHh1tP9h8/3mruPwlxu/3k8ZODqH4hE/hih4sEK6/lZRk8",
+	"OQzzO9LucX41ErVu8t8XmedOvyxTziSBi+8pjuytrT+FnCnC4E+cpjENsd617U9Sb92XYp++eEQIzbY9",
+	"R81tHvVRD0uEGYLfWkiRW9VCFq+QgQDFcGyacnc0ZmZhSKT0Wh0cS3JXXsifBel4Le9P24X0s21+ldsn",
+	"eoJzuwyzqOohn7JrHFMt7KSZ8syl2IlpOOciHc4wrhDOVI8wpd8iUQOdxQRLgmSIjUzy6zkKeeQ4Wib1",
+	"ml+cXKJty8Pk9hca3W1/FitcvVusRDdU9SpCmFRYEb0hf+eiTaOIsPl25FLz5+OzU+DReu2cxX2EYT1w",
+	"T/Eb5tj2Cld62SMAQYL75nBChTgzt4cgkmcihNWeMs1zcXxiwJ9nxW4IJIm4JsIg+UpR2M4HE6GNiChM",
+	"Y4mwICjm3S6JfMSIhsRdgZt6pW+4+jvPWLQ4ondgmNUt8E0+x53vneF+zHF0yfkrLLpkPujPy7xIcY5i",
+	"GGt1SxgxIVxA4pqG5C3D15jGuB2TxQ6ESiQVjWMUcsZIqCjr5rznBlPVWCWRadFJYEHjPsqKBR1pxBN9",
+	"vdpLzl9j1nfq35ynhxVBILIgchsSEpXYq14i2j9w2h1qkw4XBCnR1/w1F/0AoOOOIsJr7R+s8NyHQfX8",
+	"smJ+rgHZspAMSyBmEYrDumbRiHNBsA58O//28AvjNPhpRypeGqWlTz+SfgG29S3T1ykX9N9kTo7l7iAn",
+	"EeUokwp+TSOi5RH3zDXF6B9bx2enWgVABjQfHVsIYKr8Wy4QTulH/RpI1Si3F6yS1F5TCRKDVvasCGOB",
+	"92C3UsH1vPPzEyerh5hpHt8miERUkQhtaPbF40hPrX+RWlpo91GfZ5srvsB5SoTZfCrNLW5NVe4mtzoC",
+	"UIMdWU98nFKraeIoonoAHJ8JPZqixIHqe2npqy+eHfsNqNHwDVUkkSXac6JyLjtjITDsfyiIFvqOVUXQ",
+	"jrAiW4omZFja1ppFSgWRY15hWWzvByPKDw1h7DjDX8vjKKGs9Fub85hgpn+8qtPA9V4LfKOx6cjIa85C",
+	"B+tCmMkb0JmH5krwrb2IYKNGgJwzLd9LiMIRVhPx47V77s6pOTUrFY5zyEnDnRdP5sf3pUbVKtSn34ze",
+	"BnPbN4qtrUxdPv4P+Zp5+xMJgcEabHxFpcrxfUbMhAGqKDlusRb9a/A0J9ZBDDiOb3BfIn1qmrjccyUF",
+	"uHKgOUINbFnxnoO5bkOeYhX2nvWwKumXs2xHaID+4hGWJXpaLMIevdYHlDH394cabDU21epGzmRAAIQ/",
+	"Na/uWNuI+zi42wNbY6EugJiwM3NhSgfTmER14gIo91mspseiMixZrEaiE8g4tTPeH7YVgPhuD4oFT9po",
+	"MHvNtM1h7hMYZutOj5zIvT8Z9j3xOXfHTfNsaccn7F3uXnCv1O2S3qBZidOQX1R/+3wacWXFWCorgCxy",
+	"IZaGOZ1yc7G4ItFbJggeAbK7fCYOlcEgz3hmxK7catqstZqWz8J4TvKdG4CqOvKoYzoG9jIn2/hU5xF6",
+	"o48gppJEuUvLG4+e49BxxQzAbKGDZdQmLXAHa3qZnncC4dQwzMJ1NSs5r3j/zPJq9w1kGyNSzHdfl+TR",
+	"3MtgHxwmtwGBchwVLSZMln1/9iYfd+/n8t4LwojA8WTg8jcsR5IzvDL9FjhRtrScg6Y/QbKFPZh82AsI",
+	"q9OLqEvHcd+7wcLZMMbvw6C46hXvjt4d8MLORwkpFoqGNMVsBl5yTkKaUq3MV8TPssO6JJAZYAfk2on4",
+	"PbQvZhi/CvHEPZkLYcDlPGkTYIIBKbaKLr8w4tzEKZi+4YBIhEpL0BrcNFsOs50V702QgO+FQ5ttGi/V",
+	"msOwzGM+FF2EpVZ34C2jnzPiXD3IKtLj0bIcJnG89S+89e/m1pMPxZ+o8bH1t60PP/65ThKxbtC3Iq6L",
+	"MQgJvSYSkWsi+vq/TJngESpzEDck7YK3xC85SwWtQr3b3H+8IH/ND2hBBlvarRssr4qIgf3Hd7U75Nxu",
+	"E87Wwvf1cOfCXTgDn74UFMeLyC1jDIKlnX///i9/NSE9h/7OQf2+T280GBKAcolpx58gCSwq2JTFlGLW",
+	"5qRpld7m57jvjCnm0b3Dg4mBI0MUUx7MH9z+0QdtwyPmO2TgBNNfxif68UsNR+VY93ZrrgYSirogxX/y",
+	"TFgnuH7gCHVBotRX1U2PMITbksBVNRidVj7IwzoF1DC+SaxrFkFAD1m38S4sblaKUookqZL15qJ5jOj6",
+	"OEZZYvKjmuVMxxgoTqY27einX2GIKXs9pV1cv3KhsMrkMx6R6d7R2uSx2dJFrCYSpp20S+7IDZAlfBt1",
+	"D5tjmRzdNGRyd4daPkK/EuSkZ87h9gu0mmSJd2tYwA5g4z2dajsNz8iJ5VsyCJTWOW4nF9vF/ixbd+9r",
+	"749d+UVONc4LkRIW6XOqmqMh8sB8HREc1folTqL8+p3vFlPktuameUNunIcUQu6qt8HhwcHe4WzXAQxS",
+	"tylVb+6MN7Bjq1Xgf8oSzLYEwZGmCBvrpAE4QlLpr3wUxlotlhDjlWAV9vTxQ9jEsJRTiv+YEHXhQkjc",
+	"waGN/d0nPpI8Ieiguae1g/ES0SREhV0oo+cIY9hI/DQ7VnsO5TvP4aWziub20YYTMOxHoZWjtPyNcf1X",
+	"HrnmVwPfVDxajZL5Gj7nnrj8G2PV/pg5szZ8GZGYmKlAwW1YBp5//sQpK32MSUflHyrGCfdllkZ2AKs1",
+	"NExkY/EZIiztddJQmtjqaPKFM0vMIt9EkSAQp/HaXuIDOM1v0LseVvI4TZF9mEjwtCcExFzjeKcSwWKq",
+	"ySUScYFenT6HFJac6egDiGk9X8GM8YyFpM5aEvcRjhLKDPlIwkq3c0lbmyyUTby0KjN/GRXGME3CwrCg",
+	"xcMrEk1ensZn2GazrZR1eO1q+Q2r4xCXLhQC4jonLnguM9+gzane2pSb96aQoworXnk1JazI988fxNwp",
+	"DH8mS4VdU60+sqtFjH8jBPiYsqsqZvSUSmVrexs4R55CFfJk+7j9LDrpvOidfvo5fs1+SX8VF+rttfeg",
+	"IlSRSwMrGbmJC0ijMMWMOPYVmDHHYFSZApbgxNSUW0JlH7X7CHjqlk2Xenn6XKvdgqArxm+Yj0gsiX7q",
+	"1ZgEuOEEvhrknQzND1LPYpO5YhoFm2VQpuI0eikTkvk2ItqlSs48tuBxzdCBzFIigLUGiMoiSgxYYyFy",
+	"6KmBr5hwqeKtmouq1h0O00+DJnNFcIwQOt/1+ub6LZ0SusEm+DDsYdYFbjltbMek0395+vwI6cGM5Ycq",
+	"FNEI5kqxkGTGu6aGeiXq0ms9sgnns04Rb6HIkao/ZVz4yOBJyaXFe0VGs0o4BH2lgiccRLyIwB8flnUp",
+	"j/O9zRH6Nd2lWt2x+XwE4Uhpa9yNO2uI2BL8ZJf6ZrlxedsuZ0yTXIiFoCRCPNMqHyGI4LBnXXxLuZXz",
+	"YxnnUjNLpKHKxJy6OU1seEx14S/PTl4gLFEbS3K4b8LKUYQVbqG356+82RRzM8dI+O/FM3vfrtC61f5E",
+	"cKx6cy5XDll0+FUtK7nHuEYDUt1SX9JoPnz8NH36/6zJtYO3eC3cnLIFQiicUjDOOTIJtJHi+Osilm3G",
+	"0LCXI/wG1pBSG1nYETx5Tep/GzFcQhPizDsD+SGnr0+Qft6VROjQGP7GKCERxbkhcAN4hY+uaUS4j3AW",
+	"Ue6jiIdZQrSALBUNr4jYtIJJhwvEVY8IN4BsoOf8hsUcR8U8kE1ak8wKYWXbX0yw6d22G2L7S57crb+M",
+	"KG5UZG0AcftTSrpTiUCUMRK9ZYrG8xspPmdckWi24FFnAptFnrCXTs0V6UxstfggCYuMZaLOfSPEqPfq",
+	"DcOX5FZpKg8xfIM29EHadB8Fv7HQfbE5ze7pXZYKJ+n0rjs1YKW0Bmpzk/keoKe+pDV+asnOIigwRcBQ",
+	"Y77AzgZpaptoIYvHsed7gLSTlQ3qLJEvjc3E7HNOnOWl5VkguXW0sIq6QygjxRgOs4DKn5Tc9FPhnGNq",
+	"35L3KV/kmD1cbP9m2LV7X/aIVReBWfXLNZNVQfy7IGRLEySIlqZKSp76X4TVlPIB0xhDhQlBEpolnu9l",
+	"kgjNEL2d3b0SEhWQnWEqnvFoTvF4hAlDK8s4DHkGinKlxhLAD7+IPpRU8PzZAnIGFVqA4MPYlc0XM26d",
+	"AANRbQDb/t3WX0sfasOG8q15yMBwvYbavaFsIZdllJnUzkq4kbe73yuZkcynR5qt7jWjemY+DJjgWibJ",
+	"dbZFMiKGj6QyuA01/IoYp7GdDUNZd4K/ns+5OZ9rLGfn+Ab9eo5SU60BkVscqrivFVywlCaE36BU8CgL",
+	"iRzhozV+uuliEy9ctZL729rP9S7X80oO6izadZFIUJfZUNzyNR7mUoDghMA6N0tpyNL7tQsihfVoFotq",
+	"wj/RemY1WnadWW4cPB0nrpnZxy1nPi4VTqj+Z2zqxoFr9CsqZ1Wc/WLvqpOc6K+R4ghkSnPvbZAkVX1X",
+	"Mwl+S/g12axOWopHHLFzdmEjdiyijEg5d6oUCa/GUMPofPoChmFbjCA46n8d5hjfLbF+95zJeCq3jI94",
+	"arYI/WWzXD4SbQQDbqbAR4Gp+af/AH/RuBKNM+LgObFhT/Naz8IeibL4K8gFzgGpO54LzKI2v9X0+5+U",
+	"3Cw1u9XFssyU+jo5A9XYN6bwzEzKI3XwjdsXo0a7WPD70lHt7DZLI6rTVb8GYdjAMEE9tWv5iUrFRX9+",
+	"k+IcxQkmWxRnHNCZj5Z+ccMCy1YWY/0php28s/PmN82HmgPHOZjUMVMpiBnQZzECHKx1MbGOzb2bOkYV",
+	"wrC7cMraPGNzOjo0ci2A84uFysLk/uiI2cEFLnbMD8wXCzjGLNVEic2Zk9jjUdVQ8LkcbgIfBiwVNWaU",
+	"1RiJKsubMxr+moZklAtpZCxJTNkViUpWshEVGu7X+jBmi0D+1VLXvdRgGJT0atjdKJms5FKZZaoL+9qD",
+	"MtZPuUdDlvwSY04lF7rm1PcnWr8cH562ftkVNUVKBzxDJAKzkfG5lBwtHkjIUCbF/OtcSKM8QPD8c2t+",
+	"tMH/0yVcKSy6RE3pHXT3yPKdZ3UuLHvfwN6NOeyLArPnEEfnEDinEgNHsQ3CotNkbguz9W4O3OX7zSd1",
+	"yZMdGpO6DNqDg7rCe/UhPT2l0g25id6ev/JtXA+4XWYN7qn6+R0ZVJzi5kPKir9vSDutRXbFZ4hyG0z4",
+	"4Tk9jTqg1YguQ+YfSFm5F+vPfN5sPka+HuHk/uBPnQBfroWveOGJzg1SExQnwqJLcjtnvb2a0IihBg5x",
+	"HyleqcmJNqhCSSahlKiNP9UqzaCpcoUi+RJwf7T8XpRSmIUlzZ7iTKdJo11yXc25PDHV8hsTbr0xpTZd",
+	"utb4VF47+0Jlz8aWLpupVEaRFH3/wQIFrGP2aYGAk7KzaTppeHBPHk4YHuvoWqwMy9ePIFOgxYUj9MEk",
+	"D4WFoqwbtEpl5X3EOPr1HPWJOkLBZ/ERXDJBC+G8twWVkEJrXVNt0/2CkegIBSmmwoyIkf3bvHODJaJS",
+	"ZgQqTEM3J/CTUIn0fsbEDGcV3iMUWIhIFLRyHZhFiLOYMnKEgojK4Uf8fCGcoZhL5SNBirUZ51obh1e8",
+	"0zlCgemj8JFnKmihjNlpOCvBxwVq91HMuxCgHkjF0xQmtH8h1RM865pQm+Oz0yMUmNKkelNNke2QM0VZ",
+	"RtCGJAQFeZGJYLNRsm64wwAftNl0iHiBPTShb2axnu+V1w4Bcm4ZwFgBrqJEap04VcXXWeNd7MyLZIuu",
+	"7oqc1ZAyVZmP2YqCXBDCjms8g6+wVEgvr5QeDDW3S7XOLTn/IEuYXK5UNdMuL1VcGBPCNbS15UiuqYJ7",
+	"M9l7M20J1m9HbjH09X1ePQqLhSLHND+sGIPrAh9hLYoj/bBvSi7ojxmDt2uXMgypWc98Lryvoy7uuIjS",
+	"t1ApYaZcjISy8rc7Q/7xUsGBOv94pRDAwNIZqoS2mLgWk2BazV+fVIyvXBagJpJ+/hKZI3ZwsfpjTHOb",
+	"EbCurjjZkmqFDe2I3YvVq8VT7ttgQJVGsIRgVikEOW1Z0Mr+Du7olELIqKpwF7TLNNq7onDlLhxGFJCI",
+	"d4qGHBESXF84W3bA0fXgprjBTD0tu2vF3k66y+xhw7bM6vKaOZIdZnHxpVqJCCxfDiBHyVmdzCJ8FHz5",
+	"RKM781vYw6r0A1zUft4z9sJ8/ESjv/ooF+n+at+tFJHRb38WA798FqBKEJoqiYIis0n6yOaV+JCYdRf4",
+	"Gmrgt7CYwPYztVVJGj+i/ASGtrpOdL2AMkgIh4JLaHcK1bpGl/08nQ5DF8jlmZJ46lDQGTRzUKuZN4Av",
+	"Y3BwEfvGCkqcGqCm59yObd5NiBwpYMinGLMpX92GTL0Nk5Y9btWXZG5UGFEV4lJgJlMulKlC5iPasdnq",
+	"4DkVKORZbOo2tAkE6/amKxMRl2tE1sRMzlgP8v7EygLw4YMwl1wmqOpf6HM1WwstAH4m/Z9M++VhEPXv",
+	"pq9zcIOTq4+NRgPiW2ubNue92gpuhPOK8qbm76iJXN9EN5W0U4GPbtlA/JrZIodVGH4m+d0e2F5ywWAz",
+	"ObQhSIRDRSLUETxBMe/KzRHtnO0YdXA8JVgQcZxpEW7IzFdpcNdC5ln0Pms298Ir0oc/SODaEAJqwCPF",
+	"RD2lUtO9DWpq2c5z2MjXrj0x7hrNGASSvIhTl6pe1obqTeaJrYhc2z+HtAU7CKISYSRJ3NnqcajunttL",
+	"frq8PIOWePq5G9xvoBMc9vLa3lQizsrmFWORyA0UelzNkTDTT5uInAaCZrYu9TQvd8OZEjhULZtEB01f",
+	"qSzV8YUDowrENCNnus7K+jno3gfPQXtKqfSjGh2IVLLxnr1nf/oT+pn05Xv2I/rxx5wyfvyxgpYtKwxK",
+	"H8VUKgmzmRDf3Fhkvgwxc/1vDTROdDETlCjCTiGvPgboL2j/MeqRWy3F6OUSITdbRVd1SBFu91Fw9stF",
+	"Oe/bABUc6RmlEWOhKmOl8S+s8oKwCGEgN8pQkJNToFE/5ElCWESiTR9Niae+sx+PpCm3uSDhyffsBHZj",
+	"//Z2++D2tjijHjYHDc1bgy/vHeN777WMJcFH781dob957xlAFLlVBpL33l0AVSMRjiKJgqL4ZLAJIPyO",
+	"jFEG/Y7e9QhDv79nv29tbcH/9a/7zSb6HVVaVbdQgmMtjZEIvbz45Y2PbgRnXZAspY8yBnWdUIeSWEue",
+	"bRwhGkHFwGoJQTv+DvoduZaSht8Nt8vM2aIb3Dx4Wm0/GWy6MffQ7+g4Jzj9cCaN/RIzU0IgL7QfzNIl",
+	"Oti0ARTloWFUy7CLNpEWkn30O3prgS7mHGphrAfOvdVOnaj+rCV4H1mpQ0MheKaIm+dA7yIEJw52p8Sm",
+	"zhZKseq5p5+g39HzzDTjrPZFOCo+8ZwlVQFeVnPxYPNIPwxDun69aCNw71e/7xPVQA4K0IBalurgg6W7",
+	"zQJ8e6kZ1IRnch1n8JB2NLpU2iRDi2T9sF1TyFmHdjNBIttR17y4uwu7PqJbKReWB0alI52pp2ngo5oX",
+	"80HHvelIYVcfdU0rYLQRTOxl/GZsK+PAN56qMk8BHh+UGgs7OA4sG5m5Xbh7XR9RcfzVJtMl/JzYgtqw",
+	"kfzuhQqwYa/UKhppgVLoaYE/F5uUM+mcOZuyUFLfFwPNjPXB1fYltjs01Gk4QBtvGb11G77ZQM+NSVm2",
+	"0E6z6apRyW3NZFIiNOPx0V4TqqUW31rk99FOMycEuAWB7no8E8XLv56jlMcxdPLVF6j+4QDJ8jjukjqN",
+	"NL13KNE3VWDy9fQSFbfr+USjAFhmqhCekCKPNoJyephmbSC84MQWbwn+ElguW0pAG1PzMPCN1UKioNFo",
+	"mLS0zQZyipfUvN/Uh9HDGeBenj4vLS5JOSgRRhCwkkoPq4JTyHx1DAWlN4yQYMTxFsJIkBTMVHAx6NVQ",
+	"hnb3kd55aZFa2lo1mjvaLkFa8iI4gho5BqMNib03FXVDYvVHK8Uep1qt29ptNIck2ZubmwaGnxtcdLft",
+	"u3L71emzkzcXJ/AOGFZUXMjDw5Kr53vXRBjPjrfTaJq3eEoYTqnX8vYazcaeqXXQA51qG66/bZzSrSvb",
+	"H7ZrbIv5FkLhBi0eHtt+rFDtzByRfnC32ZyiXfR0LZ1r+tzW9HXWUKANw3BU0Xd4U69130BTN0kO9fZT",
+	"nOeDwCs7k1+pNBOHl/Ymv/R3Lto0iggYMPZ3n0x+Y7DZ/Z3vHUyzIsehjS+5rEB7rd+GVeffPtz5XyqK",
+	"nfmmonL+9uHug+/JLEmw/ujpY0EJZrhLctENjIW4K01JRVub83bLamNaldmKTVv5PI38zvdSLmtwLCx1",
+	"jvOM2YBI9ZRH/dnakVfa3xzkGu6zTCqeaHJ/yXsMPefEq+vJB26cmo42e83a5no75U55mEVYAHpMh+51",
+	"jRHvqiYTJTJyN0RxO0ujuNp2fTU0Z56LjsoEB7d2T8uoIHr3iCBfOQnuTPHGmfEPXHL+SkuTfwjSfWZ9",
+	"PoPkizYSLLXYlJutNscStBayc4J2zvOJBH/nD94z29ClCRKqxrCCUvutRfjBYBOu36pp7h9yDgHztdBL",
+	"zKqNpFqPZqTomr5ha7Jek/XqyBpwFc4OiI9EoEbTxLp5XYC6vB/i/nJF+qfRne3SQ0w8VZXATQpWibZn",
+	"FijLF76Lk/EKCxRU1XNuCq1A9EuVph35TUdLAzE8NVR0bov4fd1U0tyf/MYbrv7OMxb9IcjDHMvwrTef",
+	"zOoswBIArFtd8cj2z5oCvLsPmjp6UFH43yN1qy5RpujwwoTgcp48fjU3tg/UP67BdihCL7ixs0pkSjcv",
+	"fuiVozuz48f0mjDjMHRHVuj2o8+NcWaCBLYTogQN5bjNf20fmbj7ityq7TTGdOAiHgyPGdoxO4OzbZ4J",
+	"nhDVI5k0pVJthMRKdtFNlOSLnG8fIWZ8LA7nNZ8WRuOi+lOEFW5jSRxKJ7TrYIZvSnl+notqnw/thytW",
+	"1fJ5PcWc56TfmoJnXxBxTUPyluU29LFHnMPdQm6zUG4ahdu/2DME+w5xBfMhgTQZwNvWQSu3v4BVrqjK",
+	"PBI/ZG1toFWakiZUI6o53eckFP1UC09uOb6mWC4iExuxNi2t7KZ+18MKYSRpksVghrUY9oO0fnQXKBNZ",
+	"F7U9qRImWwyb5y6HeIgUwwVsVUFXpqmqsZWZyWyVQD6UyafqUOuZMj22uf8MMsZFHuimN7NekZaVUkAL",
+	"WdVyEv/NZfN7OwcHB81mc3d3d7eoxOQCgSDh1uNxNQ6v5e02dw+3mjtbzZ3LnWarqf/3LyMpzUTYAyWc",
+	"ptKvl85dBkss1XIVKIn3x9MOmlPwnGecdWJqYuu+Wy39Ms/3s+URJcLIUj2SfRZO4GLz6+X1DIeaglEr",
+	"ZTi2KNUiDMfUfBngMZar9Kg3K78YqAP2MPxisFZXDb+4IEwh7lxbxY2YCq54yOM1G/lO2cjxsHhkoggQ",
+	"NmokVM8ol+S/T6bimuosg6MMmxtKZGASpztIaZHRxirIEFv3fCnDNRNCk5ILS9oIPgsTROJiMkCUhOC3",
+	"wXzyjUD/Y1Koa9nbK73ahYQpU47OlJ2zya+O1e3s7OzMzN7KpfEehrdVqtfVMLZXEJO2Zl9fP/tamqVi",
+	"aYEH7KoUuwnBRniQJ9wzv8sT1seZO/Jqhfdg6BiujDjKdKsf/EGia1vR8Lumxj+CbjFACPZofRQRfYvZ",
+	"VAKcpsiVF1iCyWSGex1oqFQAaGR8WR5Us0piqallVEMnx3Fc5D9cU0nbMXHy1ZXJillbA1cbaJZv/0Zt",
+	"bEq5LNM0TLyaW1KOPBk08YPYJIvUgCvSb6CA4YRAt+qM0c8ZQRv7zSeoCK/HCUE4BhcEIrdUKhmYnoc3",
+	"VJLNBoQjbznfvOJop1nE90LkbjnGd1jsNFBf5JL9IoJnXrRlYpsuawtN+luFTlEudZJHr9oJTCJWkYc6",
+	"S6hKXklryeEy5TggE23Q8iA7KTp4tHvYfvQEH+4fPNo7fLTbjh41O7h52Nk73NsleC88xJ1Hjx7vHDx+",
+	"HD15XC6SVi03kBs0dx/nBs1Gs9n8l6lK2vLI4SPcbLbJFon2D7b29w4Ot57sP3681dx/EuJ2+8njJweR",
+	"V7/bthpNUb/pbsC/5Xs3WDD9S8s7fX32y/nl8ZvLFrrA18SU/HEREUClJO7/N3Sq0A2NY/Tml0sorwWR",
+	"PiZuee5Dmxhg1ECXhXYGFVW0/mW6RB6VNbcRAUiNr11SWVsxZgxZypOqpmfvM8nwdoQty/Crt4AW4avh",
+	"SQO6Ku+6sjHgfeKZQrxTxNu7XvtU5rXhlP6qXHHGLRCzCOE4hpQ0zXob6FQIAmH67ZgM83oDU5nXLyc2",
+	"yt1VLg3pnmKjnpvpWjZRCLYStq+ycTapVHFBIr1LWWL3MkIb9gyuSF/6JdesK1+w2VjHXS1E4zltmqMq",
+	"aHM+ccsfGSGyEE7PJN9P0oHdAteIsxTEeUHU4lizHA2z1DR8rLL5zHY3GJi1iiq/QEaxbYaFNjRnBAsy",
+	"iCWQ55r/Bkndm8g1TagtsVB01RqKHSvVy6gFAsZFphmXSX6E9FEwhdmPjjNaOP0cUPMw078YKEfAl7km",
+	"X+Ohm3AwkB/jTfGg7RqtxYOVsQN9ypN0fcAEHyUc8vpCwpRJ8lszh+UwB9DmHV04zmCQVestD8IatttY",
+	"hb3V+KuOIchOosDSe6AJMchY/lFxlKXGCNA0G+MjQVIOGh4iOOzBtz9Im2Y6LCIC9CM42IQVlHJgobzL",
+	"h0USa2yTV8fZbNMYaBn222AvydLHRwOJwN70wT9P3cofyNdVmn80RzkjYgvSkM35aY7cIyjUSgBI2SSC",
+	"2oHMyMGSJ8Ty9w6m8ebaQ/aH95AVPn1DOKZCiqUilGDmLnxrISkxTsNIZ9GKqaP4vMztLPbSEs/8Yoh7",
+	"rOJ8RkSC9TbEfatoImxS8kPOtM4LRGerIhn+oZVoWtaI0XEcF9KMjZmHMcBu1YaSBwOzWC9Hn2fCVV4a",
+	"oVg/M/2ClsA1F1HLoZC4N6Y4Qqnwrm0VvVS9XY840PhitO6+9hJ+e5zF6vK2O9Zo7jEzd1hAGptCJzAt",
+	"xUfLbY4HbTuRYxERbgZ4Rgp7lmdbJqc46tGIIKoMP4Ku7pgy86vWO4fZkl3JN8uXch34PhkTpKSsudK3",
+	"Ku8sny1NZBg1KUoDdgCwR6BUq6W2SmCKpUQBI7fK/BiYwEOSF37WTxOEJQpC80ADHVfLKHUoi2QhzeAo",
+	"EkRKEqF2P68EaRJdXp0+R4rzYQah2UYpY2o2DvFVmWPsKiZZZF7nNn5Gbohc22OWb4/BzsSQFIh1z7aZ",
+	"ZUoDbhXbRe30sWpK7ulwtRv7PDN1+DY6XBhvFGdks4H+ybOiuKTVaHJqdm8dFV/lz5YK/tl6Yv9j/7Et",
+	"KMY7ELlNWfeoVJwBSULQe++y3AHxBks3zHtvlErzOm/j9sDSQyEZuOqHD+NsXIsGu9MsxCbxm3v6m1Zz",
+	"8hKsFepdtuIzuoCAo79V35yT/JqOANdX5dL8mlqWK/pkfrV35OQni+67oM5mNSLwSURVzaXYMjcaGNf4",
+	"DTPZRqVADHu97RyghLJMkfIF10Dn1QsOM/TeMzV033uIskgTBBfDd5t+Zqk325xeDptyaBo15W5W2ITp",
+	"4+VOisUs3XMx9gK21Yrv6f49gdnWHox5PRjfy7UNjGaYq34Fzo1aVWI7IRHFIy0HF0oQnLiAQVdEpENj",
+	"SFTU/DSiuNTUPMFd4qNrGhHuI5xFlPt5hwgfSUXDKyI2/aLmBbSK0r9hWcQgQtcIiahtIgH1z6krUhwT",
+	"RJUkcceEiFAlUfDMsJGty35KAuOTtDD9IFGQ0ITAL5smYrF4/jmVKZfQACdADCdQ5xjmqEb1uk7teQ9X",
+	"tOGABUVTb4JpdWEqh9suN3mTW6o2G7avQgsq8NfU04da8Jjl/QRo5JtHK1pTD0vEuJnStsjSVxa0+IUu",
+	"Arm6pneHZ8quB21AwZzycUkXlOhKqet5OgSrTJDNfG5iX6Iwb8xZl4hSEXzO8mMLjNM3P8VeoeAVR7dh",
+	"RiO3KaQilF7/QRZb2FFEGO/xDSFXUkOzs2eGL5BADtXEN+/rI393/OL48uTj6+N/fHx98vz0+OPTf16e",
+	"XAQ+lG2/6en3y4GsVJZrt5eqsQ+dblHz3p7x8O1eiM2vgbYm3nw/bv9YFZfzvmJtyrDo1xRdqRWRqwTq",
+	"+bYnD8xag/E1LW8odIk2eAW0LC0xG8Ix9BxgpXDYS/ImbZj1tZjURQS6f5iK6RoEyCwxNOyYwA/SnJ7+",
+	"KW9J4pCbRjYDkiFyqwiDs3EtElwPtNG1ydZ383cTXfCc3zC9jkKkd5T6x9Fk5rvPU1PC72vUy2rdjGeU",
+	"lfQy+AAexQ2Xmwi+xxTYQN62oN1HVmI6QkGUGeYboASDcTLY3e8FPgoeRSZAba8Z1RU8SCn7GpQwB77X",
+	"8nb3e9PrXWc5+CW1awVqVkoZuz816wxmW6tZ3w8r1wzgG9KXXH/1b4bBXigsTBSeBr3Eazeg/5rtAi9K",
+	"tSE3GyjQ3wWOycJTek8b6LgIW7NNJ34wmZiFllc0ZdZyda7puFnKjMTIj22ueuZn0L9YZGEV1ouEo4qU",
+	"uBHYoYJNI6iqoiQOZJXW1LYpuuo/KK83yDMbyyxAXy2frzufVfqz1nEu3xWbH2BD3xDHz9i3JlO/1RAj",
+	"nMfyxH0nxdllDXNIWORX7G0H+O5RDn1r51v72789VmPQfxoOs3wOkuc6PHT47jkB6y4Ue3FhrC6Qd5rY",
+	"3Xwh32z0br6CdfzummlMwTTww0Xw2vzkB2YZr7G4cuY3LF3ytVET7Yc8qGHTJjpR0xpeJkTRUL/KuqSB",
+	"ThWKOJHsB4Vwp0PC3CPq6kT3TbVSHBlPYKrkMAdKsLjSML91ydvfHguyWe35Zq55z5r31PAeILwq2a2c",
+	"Abk+J+2Yh1erKZgOQ9suJYtUdhsmvOmt5C9ptMqopBl5gq1tDRuzFkvW5pbVsZSnGsXganbkl7MTS/nL",
+	"qiFcz1YytkLGYgdfs5Zh1mK3Zs1c1sxllbpS+4HZy5dPUKlc8A6NyVZKQ5UJMq6F35l59Mw+eR/EmVam",
+	"rJaVTdPq49vX2+pwJ682+yntzk2y1ZVOLJluHkNvz19BOBbL4rgItHPNOEzUIYNqHj0aQWzmWtH49gjX",
+	"VLMrEnMtipaxYBIpP0T4lIHjJa2PiuoKnqWjk581lptHKjHGpiwVBBUniPEbtAGhhykWioY0xcx2URE8",
+	"JnKzPnX5hZl5hclRMMOkpOJihWua/PZoEpKWVYGkED4RhjxjUISXlqtO2lNebWG5UeZBU99YImwgNaG6",
+	"ZWixNLEY+jkIC45MnfkGCspkFUCIfLmUgNT3ysvT5/LI1IjTv+SEGvIsjkxJyijSO2Io1zSCD2wdsqBI",
+	"BhAES87QBml0GyaA3dYrgAh2VYlYNwkB+eZDHLip6l2sDsLq5ajC9UCgi2gg5Z2ZtbacRqP2JxIq0xBZ",
+	"/4UUwcmsxc5hEQ9Udq4CwcRi62st4/vRMvJ66l1LY2O44LIUDDP09ie+YMTHSCYaxJRdQbcNzBBl11QR",
+	"KBeONgKnG4Q9rApCD3my/eyX5yemwRvwVx6RBjouMoXAlXLNtdIPQ5ngO4n2m00UnLJrHNOo/FBp2mCY",
+	"r+m1L8zVTM88b/SSjtvPopPOi97pp5/j1+yX9Fdxod5ez2B8cVA+ENuayLA0gCQ6Ki6XNev6fliXPvyq",
+	"nFSl9ntlZl/gX1s2ZryK9INEVqLwUekRH0miFGVdoxJVdCQnJ1FhVKUG2m/uoeCfPAMxD+S28humzhSV",
+	"ZsKgsDWUZF7zUkK02GYTEYHeytmSw7mGjCOZhT0zcG1aXsHWHoorXK65wbduPZlCGnkAG8kLQ+NG8nAV",
+	"wGuq7cN1RK8JQx1K4kjakA3fRfVzERExgglgxnjGQuIj42JooMB91YL0gADFRElTUgM0Pwm1Mo5QYF4Y",
+	"+RSJqCqrYazDG+jY/AbP5Vwi19Osl2OjDlSb5x3f4L7M80cdC2sZBgW7YUazQISYoYgDc6oRizIokrGw",
+	"YOQ2zDnu6xU4tLHb3D3cnF4celtA97UKRM8A0coSkTEYGIa/7tf5PWl2gAqOl44QOkxpCEOzDyMvbRuJ",
+	"bcs1AB9Vck9f6jy2ypdUPJXohosryrpoQ2tT+g9rnirrZoXxiZEbsHmBcUtlgmneWmJ/w9zIqHKG6QOQ",
+	"edvuVZJ3MdU4Qj83auZRvjTYv7W8882RqTlIOMapdZcJBeYGSkyXbviNKW7lzdFS/VdHBZeQImmyEtcE",
+	"8O0K/KqkGy9MBfeiAExxscUErzxDpaKR1NpCL0taP0Aki90+Klpj6FuSKlkuW4T7Tl+BJBdTrCnGUtnG",
+	"xno0fesm+IqUfL6p4AlXBGHmaiUlbVJTnw+AWbmxYHIS2ivSWYdZfIsuXY0/i5gKpiDhqt/wgSl59osc",
+	"KNZWCXChGOD7La2rhQIbAhVAbFJA9DEFhWvWuXoneHl9FBzbBubjTJE+Ct5MsFb6xqFs1uX83EVJMGNL",
+	"qS02A6+clc9sKd3JIpsXM8qF/HiGBmQvBkF8SEtCFY7xoadHoDyZSABoNF/akLVZ4TtqORZFvu2t7Od3",
+	"PRcoIvBXWqW+hzAolAJV74tf1xVDDqC2n/FCo5dnJy8QlqiNJTncRxscnsJxrLllEGGFW/D49qeUdI/M",
+	"U36A3p6/2pzORltTjsUqbeVo3FlY4Sx8xIXBPggrmyziXZA1i/qeqqAMaJRpTgHTsiNX5HBmZhTzLjfM",
+	"YPlRLW+Z1omljRlPUsxMO37obl8SxUCX63DRJcrECl6RvqyW2hUk5CICHU8emTpUKkBmeNzFlFl/OlgW",
+	"fz030TDDGhws9v66sq9zZP6wuhzvIp4ptJEBjttK2IOIvTlfa/hhKq2tQCSIk/hXKjdM0UbhXEOCFC+V",
+	"kcsr9ib8E22gC8Ii8zFVfWSK80IbMfgdWkQbEc00XXBLq3Nx4FBd8q+hbJsp0zAx4QdW6LW8//9//vf/",
+	"mt51e2534H6aJ7jZTEuoeyqmdEHWitj3JOXkXOIrqfKWYiq2tKCwmnRky1fOMBXP9CSLZAP0tJgwb0ay",
+	"g2CVrMRso3f89NnzrZO/v/hJM+Y6oOdOX8zXMMa31k9tuwINjb6HoXOlBqNVyJrvs2Zzj6BXlF2RyN7Z",
+	"svytubrKiShrJvX9MCnAgHa/cv4t1CVKSy+Pt8IeFjhUYE2kIMSEhrbHinnLshx9FiODdZ+abh3YKT+I",
+	"3FKp5EDZ3f3mExS4JyCeNm/Z0SdKi2lG3YKCuS1DFSF8MAQSNNz4EgmuIBGjnD0JX5nsySOU8jhGWKGE",
+	"S9PVH6ywB0iSkLNI1nrtLQC/ng9LdgPGqpR1AxsXY7ImwBqVsq5rWWsB9XyP6hc+ZwR6ZjCcaK5km2mU",
+	"+Q9hWaKPEBpd+V5qOgQM9pNYuGCUPsQ8BeIGNxKy7QKatmPgSh8tV/rT7t+Onz7b2d1rNPRmwTnolYiP",
+	"4LaYm5n+el5io76X79xS2o0IDAq4FfHJLQ5V3NdYkjNjJEPMIMZvQxAWacxUIPZLEnc2waeD0dmbF65l",
+	"CMDxH3DeXKDgOAxJqlrFgQeNtQb9gP0CVSmkpaC56dXez2KxxNRhNikI2IdWY9S6UDzVawYmKVSdhgo/",
+	"rK1MayvT4hoToBLCzg66LHuSJCxaDXmc5xCQSOt6e80iQkdf/6ZhJvxpQapzBLHo0l7CD2bd+ZxxRaLC",
+	"+NXy9k6eNs19vH9w+OjxE30YplXmTySOOeoIniBzEPonPrfCdmHXfw+2n1EL07JGJs1ZqEFBw/cUTTRq",
+	"JqnX8nabu4dbzZ2t3ceXO81W86DVbDaazea/6vZg2DpmZYrZmovqDRrH79aWpe/NfwYNHMttetEGiJGC",
+	"pHF/c2L3r2VZm4CvjuC32yCwrih/vOS6ZwhyxjfkJrjjtcxsnfgRVrjWk+/89hfQztC04kux6skiWROE",
+	"bhI19JNalscKCSJ5fE00l485T9s4vNKTpYJeg2IYRYJISVzvy04mSYQyFhMpS30ZEY5jfmN0xvqr4DR5",
+	"cEs/zmMvOb/yrMpUUuNcha6QJ9tpjytua3UteAnAyh8qSGHNY9c8dojHWjvLbAx1KDhhYXa6OvXumWn4",
+	"KsuNYBvOWuyggHAEeK7UT9dEHhwh4xEmEeKMQC21KAtza5Ss70K11hbX2uJSeikptGExc1NrjYqnaYG3",
+	"S9MerXIwuq6mxbUL8+DqkdpMNPa6MqD8wdD6Ie1+uVHiB4lieg2t4sxpz4FkyzUAarxfzfXwnMrQ3RDt",
+	"TKErQmxxPs30i8i0/IIod1wfGZem4V3fAOsbYPEbgKfLNxbekHaP86st26SFktGsP6ZSvTOPPy+eHiLu",
+	"Oodczj2mw2U7fN/x9SkC2V7BUqepLJsJqY/lwwpp0cE/qYprsY2+ljCJVKhDhVTrm2w5NxnUWY3KuOpo",
+	"xqL9/d9ew/S2LYj9sBUt2hFqTLySneM5wdE7t/gVksC5m3Cs3Bb2SJTFf7wanw+F8JahIAL9tjQ6Fd23",
+	"IJJ+PhKYCo2/uJlM+LL9tOL45ef5nNMgv0V87x5Y/xrtHwDtOSMa9ZlaCbJPJRmtlKnaOSaJFTkoa/Ra",
+	"nhhR1ohvirO+Z4GiYHEhjuM2Dg1W2tlPri2KffmzdYc02jzq/2k7EzGUAh0R9UK7jEQtFPxj650BXH+D",
+	"VSZIC13v/IeJFOyRW/TT6+NnWxc/He8eHG5IEgqifJS7i9Ff0Huv8d5Df0F61k0bVeiXxr10z7rww4zR",
+	"WxczWPM8LGjrNHKP02jkQ5f9NA9qVP20iGm87BFEoYq8VBAMiUPBJZTd0vfWEYoET1GUGaIkErX7iEYN",
+	"dMz6aPf2FuHwivGbmERdY+BdRd7qu/L5TeML+sc/aioyFIACvThXZ01Gj165rXdPbg0wFMdI4xPvdKB+",
+	"Im4bu0aE+74JiQLpdCD9mhl+6zsxg0QIQ2UXGxWqFzPcaHucl9HPfYxcgN1lK+YhjufxOKKN4N3xi+PL",
+	"k4/vTp7+9MsvP388fvXql3cfz85P//P48qSuZoOp8F+WE+b0KsK2lHwoRCu/1uNgYj0/+F5WaRBU9jPe",
+	"4C07wox1/S3oM/kVd5aNx1NU9TfFfiTtQqk8w0uARntQ3pzFfdQj0Ms6QpyZ4GM9wB/sSvsGfIyD9RYQ",
+	"dvffpOtvWZHxbvDtL/YvW9i6KM5YJWLz/ULCfm0inR0RmfGj+0qlO4fcybWysCQUNts5PRY/QGG3dw7N",
+	"q7Wd66oTr+Sq+jBjEeJ5Lp3mfV46BsxofXs87O2RFwG2hPaDNE0IDQZC9V9lA2wf6l7ZNmlOW0YiWbH1",
+	"aoDO641XAI998sJA9bDEdGlr/FqhbWNAZNtcX1RLuqhsDl6JWqry8rLtWxU6UER+DeivwbgHs62d4pJM",
+	"brsoSEi0qvuDtLmXa3xfDr7bQG8J1iikDx6lGtkZv5kT0/XwJMwEVX1A3uOU/kz6PxEcEeG1fvugcfQp",
+	"wYKI40z13DfmqV/Bg62/+qBHEdf1qaqXPSptXoi1QHhOr98GtLZw13dW9F33rgg6tAoeF/m2uVu/8KK7",
+	"bzSUQwG7UZGLA01MCTaV5l3MPJTNLQYrQjuHR3vWwwolmOEuSQhTLavx+AiLsEeviY8ylv+ZYHGFMqbn",
+	"82FmN2FOyKUlmFoQwzNC73rftTI3LYeqjWrLg7gmtTWQ2wZyGgyA37bYPCo2ByrZmHp1mSTWdMQiRFiU",
+	"clrub2Sfenn6HKrZKB4UMOTNV+uNqT6KMgHWxptCaQTHUDHETWGmHxzkNcAeoeOzU6iXhTYSLBURttbx",
+	"FenDfbtZDAY/1IKTZDF0t8wRC7qjiL4mLb1IPUcRxmSSeDfgNqcMScyiNr9FCY9IaTb7dc18PxEcq54P",
+	"6EcZkdKihBI0LB1hCTfuPtz9VwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

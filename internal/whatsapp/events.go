@@ -95,8 +95,9 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 		h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).
 			Bool("database_down", h.guard != nil && h.guard.down.Load()).Msg("undecryptable message")
 
-	// Ignored for now (the message store will take them): receipts,
-	// presence, history sync, app state, calls, groups.
+	// Ignored for now: presence, calls, other app state. Groups
+	// (events.JoinedGroup, events.GroupInfo) are taken by handleInbound
+	// (groupevents.go).
 	default:
 	}
 	return true

@@ -57,11 +57,15 @@ func (h *clientHandler) handleInbound(rawEvt any) (handled, ok bool) {
 		b.Changes = append(b.Changes, gateway.InboundChange{Kind: gateway.ChangeStar,
 			Chat: h.s.m.chatRef(ctx, evt.ChatJID), TargetID: evt.MessageID, Flag: evt.Action.GetStarred(),
 			FromMe: true, Timestamp: evt.Timestamp})
+	case *events.JoinedGroup:
+		b = h.convertJoinedGroup(ctx, evt)
+	case *events.GroupInfo:
+		b = h.convertGroupInfo(ctx, evt)
 	default:
 		return false, true
 	}
 	h.s.touch()
-	if len(b.Messages) == 0 && len(b.Changes) == 0 {
+	if len(b.Messages) == 0 && len(b.Changes) == 0 && len(b.Events) == 0 && len(b.ChatNames) == 0 {
 		return true, true
 	}
 	if err := sink.StoreInbound(ctx, h.s.id, b); err != nil {
@@ -88,6 +92,10 @@ func eventName(evt any) string {
 		return "delete_chat"
 	case *events.Star:
 		return "star"
+	case *events.JoinedGroup:
+		return "joined_group"
+	case *events.GroupInfo:
+		return "group_info"
 	}
 	return "other"
 }

@@ -1,0 +1,278 @@
+package messaging_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wagate-dev/wagate/gen/client"
+	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/messaging"
+	"github.com/wagate-dev/wagate/internal/wasim"
+)
+
+// tinyJPEG is the smallest byte string the group picture accepts (JPEG magic).
+var tinyJPEG = append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, []byte("a tiny jpeg")...)
+
+func (e *e2e) simGroup(gid string) wasim.GroupView {
+	e.t.Helper()
+	v, ok := e.sim.Group(gid)
+	if !ok {
+		e.t.Fatalf("simulator has no group %s", gid)
+	}
+	return v
+}
+
+func roleOf(v wasim.GroupView, phone string) string {
+	for _, p := range v.Participants {
+		if p.Phone == phone {
+			return p.Role
+		}
+	}
+	return ""
+}
+
+func apiRole(g client.Group, jid string) string {
+	for _, p := range g.Participants {
+		if p.Jid == jid {
+			return string(p.Role)
+		}
+	}
+	return ""
+}
+
+// TestGroupsAPIEndToEnd drives the groups tag against the real whatsmeow
+// client and the simulator: create (with a number that is not on
+// WhatsApp), get by JID and by number part, send to the group (both
+// members decrypt it), a member's message arrives with its sender,
+// subject/description/settings, participants with per-participant
+// results, invite links, picture and leave; the simulator shows each.
+func TestGroupsAPIEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550111000", messaging.Options{})
+	a, b := e.sim.Contact("15550111001"), e.sim.Contact("15550111002")
+	c := e.sim.Contact("15550111003")
+	ownJID := e.own + "@s.whatsapp.net"
+
+	cr, err := e.c.CreateGroupWithResponse(e.ctx, e.sid, client.CreateGroupJSONRequestBody{
+		Subject: "Team", Participants: []string{"15550111001", "+1 555 011 1002", "15550119999"},
+	})
+	if err != nil || cr.JSON200 == nil {
+		t.Fatalf("create: %v %d %s", err, statusOf(cr), cr.Body)
+	}
+	g := cr.JSON200.Group
+	gid := g.Id
+	if !strings.HasSuffix(gid, "@g.us") || g.Subject != "Team" || len(g.Participants) != 3 ||
+		apiRole(g, ownJID) != "superadmin" || apiRole(g, a.JID().String()) != "member" {
+		t.Fatalf("created group %+v", g)
+	}
+	res := cr.JSON200.Results
+	if len(res) != 3 || !res[0].Success || !res[1].Success || res[2].Success || res[2].Error == nil || *res[2].Error != gateway.MsgParticipantNotOnWA {
+		t.Fatalf("create results %s", cr.Body)
+	}
+	if v := e.simGroup(gid); v.Subject != "Team" || roleOf(v, e.own) != wasim.RoleSuperAdmin || roleOf(v, "15550111002") != wasim.RoleMember {
+		t.Fatalf("simulator group %+v", v)
+	}
+
+	// By the number part.
+	gr, err := e.c.GetGroupWithResponse(e.ctx, e.sid, strings.TrimSuffix(gid, "@g.us"))
+	if err != nil || gr.JSON200 == nil || gr.JSON200.Group.Id != gid {
+		t.Fatalf("get by number: %v %s", err, gr.Body)
+	}
+	lr, err := e.c.ListGroupsWithResponse(e.ctx, e.sid)
+	if err != nil || lr.JSON200 == nil || len(lr.JSON200.Groups) != 1 || lr.JSON200.Groups[0].Id != gid {
+		t.Fatalf("list: %v %s", err, lr.Body)
+	}
+
+	// Send to the group: both members decrypt it, from the session.
+	send, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{To: gid, Text: "hello team"})
+	if err != nil || send.JSON200 == nil || send.JSON200.To != gid {
+		t.Fatalf("send: %v %s", err, send.Body)
+	}
+	for _, m := range []*wasim.Contact{a, b} {
+		r := e.received(m, "the group message", func(r wasim.Received) bool { return r.ID == send.JSON200.MessageId })
+		if r.Text != "hello team" || r.Chat != gid || r.From != ownJID {
+			t.Fatalf("member %s received %+v", m.JID(), r)
+		}
+	}
+
+	// A member's message arrives in the group chat with its sender.
+	mid, err := e.sim.GroupSend(e.ctx, gid, "15550111001", "hi from a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(gid, mid)
+	got := e.message(gid, mid)
+	if got.Sender != a.JID().String() || got.FromMe || got.ChatJid != gid || got.Text == nil || *got.Text != "hi from a" {
+		t.Fatalf("member message %+v", got)
+	}
+
+	// The chats list shows the group with its subject.
+	eventually(t, "the group chat named", func() bool {
+		for _, ch := range e.listChats(nil, nil) {
+			if ch.Jid == gid {
+				return ch.Name != nil && *ch.Name == "Team"
+			}
+		}
+		return false
+	})
+
+	// Subject, description and settings.
+	up, err := e.c.UpdateGroupWithResponse(e.ctx, e.sid, gid, client.UpdateGroupJSONRequestBody{
+		Subject: ptr("Team 2"), Description: ptr("the team"), Announce: ptr(true), Locked: ptr(true),
+	})
+	if err != nil || up.JSON200 == nil {
+		t.Fatalf("update: %v %s", err, up.Body)
+	}
+	if ug := up.JSON200.Group; ug.Subject != "Team 2" || ug.Description != "the team" || !ug.Announce || !ug.Locked {
+		t.Fatalf("updated group %+v", ug)
+	}
+	if v := e.simGroup(gid); v.Subject != "Team 2" || v.Description != "the team" || !v.Announce || !v.Locked {
+		t.Fatalf("simulator after update %+v", v)
+	}
+
+	// Participants: add c (and one that is already in), promote a.
+	pr, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
+		Action: client.Add, Participants: []string{"15550111003", "15550111001"},
+	})
+	if err != nil || pr.JSON200 == nil {
+		t.Fatalf("add: %v %s", err, pr.Body)
+	}
+	if r := pr.JSON200.Results; len(r) != 2 || !r[0].Success || r[1].Success || *r[1].Error != gateway.MsgAlreadyParticipant {
+		t.Fatalf("add results %s", pr.Body)
+	}
+	e.waitGroupEvent(gid, gateway.EventGroupParticipants, 1)
+	pr, err = e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
+		Action: client.Promote, Participants: []string{a.JID().String()},
+	})
+	if err != nil || pr.JSON200 == nil || !pr.JSON200.Results[0].Success {
+		t.Fatalf("promote: %v %s", err, pr.Body)
+	}
+	if v := e.simGroup(gid); roleOf(v, "15550111001") != wasim.RoleAdmin || roleOf(v, "15550111003") != wasim.RoleMember {
+		t.Fatalf("simulator after participants %+v", v.Participants)
+	}
+	e.waitGroupEvent(gid, gateway.EventGroupParticipants, 2)
+	// The new member decrypts the next message.
+	send2, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{To: gid, Text: "welcome c"})
+	if err != nil || send2.JSON200 == nil {
+		t.Fatalf("send 2: %v %s", err, send2.Body)
+	}
+	e.received(c, "the message after joining", func(r wasim.Received) bool { return r.ID == send2.JSON200.MessageId })
+
+	// Invite link: get, revoke (a new link), the old one no longer works.
+	il, err := e.c.GetGroupInviteLinkWithResponse(e.ctx, e.sid, gid)
+	if err != nil || il.JSON200 == nil || !strings.HasPrefix(il.JSON200.Link, "https://chat.whatsapp.com/") {
+		t.Fatalf("invite link: %v %s", err, il.Body)
+	}
+	rl, err := e.c.RevokeGroupInviteLinkWithResponse(e.ctx, e.sid, gid)
+	if err != nil || rl.JSON200 == nil || rl.JSON200.Link == il.JSON200.Link {
+		t.Fatalf("revoke: %v %s", err, rl.Body)
+	}
+	if v := e.simGroup(gid); !strings.HasSuffix(rl.JSON200.Link, v.InviteCode) {
+		t.Fatalf("simulator invite code %q, link %q", v.InviteCode, rl.JSON200.Link)
+	}
+
+	// Picture.
+	pic, err := e.c.SetGroupPictureWithResponse(e.ctx, e.sid, gid, client.SetGroupPictureJSONRequestBody{
+		Image: "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(tinyJPEG),
+	})
+	wantOK(t, "picture", statusOf(pic), pic.Body, err, gateway.MsgGroupPictureSet)
+	if v := e.simGroup(gid); string(v.Picture) != string(tinyJPEG) {
+		t.Fatalf("simulator picture %q", v.Picture)
+	}
+
+	// Leave: the simulator no longer lists the account.
+	lv, err := e.c.LeaveGroupWithResponse(e.ctx, e.sid, gid)
+	wantOK(t, "leave", statusOf(lv), lv.Body, err, gateway.MsgGroupLeft)
+	if v := e.simGroup(gid); roleOf(v, e.own) != "" {
+		t.Fatalf("still a member after leaving: %+v", v.Participants)
+	}
+	e.waitGroupEvent(gid, gateway.EventGroupLeft, 1)
+	gr, err = e.c.GetGroupWithResponse(e.ctx, e.sid, gid)
+	wantErr(t, "get after leaving", statusOf(gr), gr.Body, err, http.StatusForbidden, gateway.MsgNotGroupMember)
+}
+
+// TestGroupsRefusals: every refusal is a clear 4xx and changes nothing.
+func TestGroupsRefusals(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550112000", messaging.Options{})
+	e.sim.Contact("15550112001")
+	e.sim.Contact("15550112002")
+	// A group of the contacts where the session is a plain member, and one
+	// it is not in.
+	member, err := e.sim.CreateGroupWith(e.ctx, wasim.GroupSpec{Subject: "Theirs", Owner: "15550112001", Participants: []string{e.own, "15550112002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := e.sim.CreateGroupWith(e.ctx, wasim.GroupSpec{Subject: "Outside", Owner: "15550112001", Participants: []string{"15550112002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, other := member.String(), outside.String()
+	e.waitGroupEvent(gid, gateway.EventGroupJoined, 1)
+	before := e.simGroup(gid)
+
+	check := func(what string, status int, body []byte, err error, want int, text string) {
+		t.Helper()
+		wantErr(t, what, status, body, err, want, text)
+	}
+	r1, err := e.c.UpdateGroupWithResponse(e.ctx, e.sid, gid, client.UpdateGroupJSONRequestBody{Announce: ptr(true)})
+	check("announce as member", statusOf(r1), r1.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
+	r2, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{Action: client.Remove, Participants: []string{"15550112002"}})
+	check("remove as member", statusOf(r2), r2.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
+	r3, err := e.c.GetGroupInviteLinkWithResponse(e.ctx, e.sid, gid)
+	check("invite link as member", statusOf(r3), r3.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
+	r4, err := e.c.GetGroupWithResponse(e.ctx, e.sid, other)
+	check("get, not a member", statusOf(r4), r4.Body, err, http.StatusForbidden, gateway.MsgNotGroupMember)
+	r5, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{To: other, Text: "let me in"})
+	check("send, not a member", statusOf(r5), r5.Body, err, http.StatusForbidden, gateway.MsgNotGroupMember)
+	r6, err := e.c.GetGroupWithResponse(e.ctx, e.sid, "120363999999999999@g.us")
+	check("unknown group", statusOf(r6), r6.Body, err, http.StatusNotFound, gateway.MsgGroupNotFound)
+	r7, err := e.c.GetGroupWithResponse(e.ctx, e.sid, "15550112001@s.whatsapp.net")
+	check("a user as group id", statusOf(r7), r7.Body, err, http.StatusBadRequest, "")
+	r8, err := e.c.JoinGroupWithResponse(e.ctx, e.sid, client.JoinGroupJSONRequestBody{Link: "https://chat.whatsapp.com/NoSuchCode123"})
+	check("join unknown link", statusOf(r8), r8.Body, err, http.StatusBadRequest, gateway.MsgInvalidInviteLink)
+	r9, err := e.c.JoinGroupWithResponse(e.ctx, e.sid, client.JoinGroupJSONRequestBody{Link: "not a link!"})
+	check("join malformed link", statusOf(r9), r9.Body, err, http.StatusBadRequest, gateway.MsgInvalidInviteLink)
+	r10, err := e.c.SetGroupPictureWithResponse(e.ctx, e.sid, gid, client.SetGroupPictureJSONRequestBody{Image: base64.StdEncoding.EncodeToString([]byte("GIF89a"))})
+	check("picture not a JPEG", statusOf(r10), r10.Body, err, http.StatusBadRequest, gateway.MsgGroupPictureNotJPEG)
+	r11, err := e.c.UpdateGroupWithResponse(e.ctx, e.sid, gid, client.UpdateGroupJSONRequestBody{Subject: ptr("   ")})
+	check("blank subject", statusOf(r11), r11.Body, err, http.StatusBadRequest, gateway.MsgGroupSubjectRequired)
+	r12, err := e.c.CreateGroupWithResponse(e.ctx, e.sid, client.CreateGroupJSONRequestBody{Subject: "x", Participants: []string{"abc"}})
+	check("bad participant", statusOf(r12), r12.Body, err, http.StatusBadRequest, "")
+	r13, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, other, client.GroupParticipantsJSONRequestBody{Action: client.Add, Participants: []string{"15550112001"}})
+	check("add, not a member", statusOf(r13), r13.Body, err, http.StatusForbidden, gateway.MsgNotGroupMember)
+
+	after := e.simGroup(gid)
+	if after.Announce != before.Announce || len(after.Participants) != len(before.Participants) || after.InviteCode != before.InviteCode ||
+		after.Subject != before.Subject || after.Picture != nil {
+		t.Fatalf("a refusal changed the group: before %+v after %+v", before, after)
+	}
+
+	// Joining with the real link works; the simulator lists the session.
+	jr, err := e.c.JoinGroupWithResponse(e.ctx, e.sid, client.JoinGroupJSONRequestBody{Link: "https://chat.whatsapp.com/" + e.simGroup(other).InviteCode})
+	if err != nil || jr.JSON200 == nil || jr.JSON200.Group.Id != other {
+		t.Fatalf("join: %v %s", err, jr.Body)
+	}
+	if roleOf(e.simGroup(other), e.own) != wasim.RoleMember {
+		t.Fatal("the simulator does not list the session after joining")
+	}
+}
+
+// waitGroupEvent waits until the store recorded at least n events of typ
+// for group gid. After a participant change, tests wait for it before
+// sending: whatsmeow updates its cached member list when the notification
+// arrives, and a send racing with that update is a data race inside
+// whatsmeow (docs/groups.md).
+func (e *e2e) waitGroupEvent(gid, typ string, n int) {
+	e.t.Helper()
+	eventually(e.t, sfmt("%d %s events for %s", n, typ, gid), func() bool {
+		var got int
+		if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM events WHERE session_id = $1 AND type = $2 AND data->>'groupId' = $3`,
+			e.sid, typ, gid).Scan(&got); err != nil {
+			e.t.Fatal(err)
+		}
+		return got >= n
+	})
+}
