@@ -30,6 +30,14 @@ func eventTime(t time.Time) time.Time {
 	return t.UTC()
 }
 
+func (h *clientHandler) onJoinedGroup(evt *events.JoinedGroup) bool {
+	return h.inbound("joined_group", func(ctx context.Context) gateway.InboundBatch { return h.convertJoinedGroup(ctx, evt) })
+}
+
+func (h *clientHandler) onGroupInfo(evt *events.GroupInfo) bool {
+	return h.inbound("group_info", func(ctx context.Context) gateway.InboundBatch { return h.convertGroupInfo(ctx, evt) })
+}
+
 // convertJoinedGroup: the account is in a group it was not in (it created
 // it, was added, or joined by link): group.created or group.joined, and the
 // chat takes the group's subject as its name.
