@@ -1146,6 +1146,9 @@ type SendResponseType string
 
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
+	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
 	// QuotedMessageId Reply to this message (it must be in the store)
 	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
 	Text            string  `json:"text"`

@@ -308,6 +308,9 @@ type OutgoingText struct {
 	Chat   ChatRef
 	Text   string
 	Quoted *Message // reply target, from the store
+	// Mentions are the user JIDs the message mentions (ContextInfo
+	// MentionedJID): WhatsApp notifies them.
+	Mentions []string
 }
 
 // MediaKind is the kind of a media send. Its values are the message

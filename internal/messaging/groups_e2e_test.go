@@ -276,3 +276,123 @@ func (e *e2e) waitGroupEvent(gid, typ string, n int) {
 		return got >= n
 	})
 }
+
+// TestGroupChatOperationsEndToEnd runs the ten chat operations on a group
+// chat: members decrypt the mention, edit, revoke, reaction and pin; the
+// phone's app state shows archive, unarchive, mark unread, star and
+// delete chat; an admin deletes a member's message for everyone, a plain
+// member cannot.
+func TestGroupChatOperationsEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550113000", messaging.Options{})
+	a, b := e.sim.Contact("15550113001"), e.sim.Contact("15550113002")
+	cr, err := e.c.CreateGroupWithResponse(e.ctx, e.sid, client.CreateGroupJSONRequestBody{Subject: "Ops", Participants: []string{"15550113001", "15550113002"}})
+	if err != nil || cr.JSON200 == nil {
+		t.Fatalf("create: %v %s", err, cr.Body)
+	}
+	gid := cr.JSON200.Group.Id
+	e.waitGroupEvent(gid, gateway.EventGroupCreated, 1)
+	members := []*wasim.Contact{a, b}
+	seen := func(what string, pred func(wasim.Received) bool) {
+		t.Helper()
+		for _, m := range members {
+			r := e.received(m, what, pred)
+			if r.Chat != gid {
+				t.Fatalf("%s: member %s got it in chat %q", what, m.JID(), r.Chat)
+			}
+		}
+	}
+
+	// A mention: both decrypt it, a is in MentionedJID.
+	send, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{
+		To: gid, Text: "hi @15550113001", Mentions: &[]string{"15550113001"},
+	})
+	if err != nil || send.JSON200 == nil {
+		t.Fatalf("send: %v %s", err, send.Body)
+	}
+	own := send.JSON200.MessageId
+	r := e.received(a, "the mention", func(r wasim.Received) bool { return r.ID == own })
+	if got := r.Message.GetExtendedTextMessage().GetContextInfo().GetMentionedJID(); len(got) != 1 || got[0] != a.JID().String() {
+		t.Fatalf("mentioned %v, want %s", got, a.JID())
+	}
+	seen("the mention", func(r wasim.Received) bool { return r.ID == own && r.Text == "hi @15550113001" })
+
+	// A member's message, the target of reaction, star and admin delete.
+	theirs, err := e.sim.GroupSend(e.ctx, gid, "15550113001", "from a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(gid, theirs)
+
+	ed, err := e.c.EditMessageWithResponse(e.ctx, e.sid, gid, own, nil, client.EditMessageJSONRequestBody{Text: "hi, edited"})
+	wantOK(t, "edit", statusOf(ed), ed.Body, err, gateway.MsgMessageEdited)
+	seen("the edit", func(r wasim.Received) bool { return r.Kind == wasim.KindEdit && r.TargetID == own && r.Text == "hi, edited" })
+
+	re, err := e.c.ReactToMessageWithResponse(e.ctx, e.sid, theirs, nil, client.ReactToMessageJSONRequestBody{ChatId: gid, Emoji: ptr("👍")})
+	wantOK(t, "react", statusOf(re), re.Body, err, gateway.MsgReactionSent)
+	seen("the reaction", func(r wasim.Received) bool { return r.Kind == wasim.KindReaction && r.TargetID == theirs && r.Emoji == "👍" })
+
+	pin, err := e.c.PinMessageWithResponse(e.ctx, e.sid, gid, own, nil, client.PinMessageJSONRequestBody{})
+	wantOK(t, "pin", statusOf(pin), pin.Body, err, gateway.MsgMessagePinned)
+	seen("the pin", func(r wasim.Received) bool { return r.Kind == wasim.KindPin && r.TargetID == own })
+	unpin, err := e.c.UnpinMessageWithResponse(e.ctx, e.sid, gid, own, nil)
+	wantOK(t, "unpin", statusOf(unpin), unpin.Body, err, gateway.MsgMessageUnpinned)
+	seen("the unpin", func(r wasim.Received) bool { return r.Kind == wasim.KindUnpin && r.TargetID == own })
+
+	// App state on the phone (the first write waits for the key share).
+	var arch *client.ArchiveChatHTTPResponse
+	eventually(t, "archive accepted", func() bool {
+		arch, err = e.c.ArchiveChatWithResponse(e.ctx, e.sid, gid, nil)
+		return err == nil && arch.StatusCode() != http.StatusServiceUnavailable
+	})
+	wantOK(t, "archive", statusOf(arch), arch.Body, err, gateway.MsgChatArchived)
+	eventually(t, "phone sees the group archived", func() bool { return e.chatView(gid).Archived })
+	un, err := e.c.UnarchiveChatWithResponse(e.ctx, e.sid, gid, nil)
+	wantOK(t, "unarchive", statusOf(un), un.Body, err, gateway.MsgChatUnarchived)
+	eventually(t, "phone sees the group unarchived", func() bool { return !e.chatView(gid).Archived })
+	ur, err := e.c.MarkChatUnreadWithResponse(e.ctx, e.sid, gid, nil)
+	wantOK(t, "unread", statusOf(ur), ur.Body, err, gateway.MsgChatMarkedUnread)
+	eventually(t, "phone sees the group unread", func() bool { return e.chatView(gid).MarkedUnread })
+	st, err := e.c.StarMessageWithResponse(e.ctx, e.sid, gid, theirs, nil, client.StarMessageJSONRequestBody{})
+	wantOK(t, "star", statusOf(st), st.Body, err, gateway.MsgMessageStarred)
+	eventually(t, "phone sees the member's message starred", func() bool { return e.starred(gid, theirs) })
+
+	// Delete for everyone: own message, then (as admin) the member's.
+	del, err := e.c.DeleteMessageWithResponse(e.ctx, e.sid, gid, own, nil)
+	wantOK(t, "delete own", statusOf(del), del.Body, err, gateway.MsgMessageDeleted)
+	seen("the revoke", func(r wasim.Received) bool { return r.Kind == wasim.KindRevoke && r.TargetID == own })
+	del, err = e.c.DeleteMessageWithResponse(e.ctx, e.sid, gid, theirs, nil)
+	wantOK(t, "admin deletes a member's message", statusOf(del), del.Body, err, gateway.MsgMessageDeleted)
+	seen("the admin revoke", func(r wasim.Received) bool {
+		return r.Kind == wasim.KindRevoke && r.TargetID == theirs && r.EditAttr == "8"
+	})
+	if m := e.message(gid, theirs); !m.Revoked {
+		t.Fatalf("member's message not revoked in the store: %+v", m)
+	}
+
+	// Delete chat: the phone's app state shows it, the list no longer has it.
+	dc, err := e.c.DeleteChatWithResponse(e.ctx, e.sid, gid, nil)
+	wantOK(t, "delete chat", statusOf(dc), dc.Body, err, gateway.MsgChatDeleted)
+	eventually(t, "phone sees the group chat deleted", func() bool { return e.chatView(gid).Deleted })
+	if hasChat(e.listChats(nil, nil), gid) {
+		t.Fatal("deleted group chat still listed")
+	}
+
+	// In a group where the session is a plain member, others' messages
+	// cannot be deleted.
+	plain, err := e.sim.CreateGroupWith(e.ctx, wasim.GroupSpec{Subject: "Plain", Owner: "15550113001", Participants: []string{e.own}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitGroupEvent(plain.String(), gateway.EventGroupJoined, 1)
+	other, err := e.sim.GroupSend(e.ctx, plain.String(), "15550113001", "not yours")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(plain.String(), other)
+	del, err = e.c.DeleteMessageWithResponse(e.ctx, e.sid, plain.String(), other, nil)
+	wantErr(t, "member deletes another's message", statusOf(del), del.Body, err, http.StatusUnprocessableEntity, gateway.MsgCannotDelete)
+	if m := e.message(plain.String(), other); m.Revoked {
+		t.Fatal("refused delete changed the message")
+	}
+}

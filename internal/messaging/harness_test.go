@@ -145,6 +145,7 @@ func newE2EWith(t *testing.T, own string, opts messaging.Options, create func(sr
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
+	opts.Groups = mgr
 	svc := messaging.New(msgs, mgr, opts)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100, QRSeconds: 0}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,

@@ -1586,6 +1586,8 @@ export interface components {
             text: string;
             /** @description Reply to this message (it must be in the store) */
             quotedMessageId?: string;
+            /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
+            mentions?: components["schemas"]["Recipient"][];
         };
         SendImageRequest: {
             to: components["schemas"]["Recipient"];
