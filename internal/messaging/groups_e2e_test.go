@@ -326,11 +326,15 @@ func TestGroupChatOperationsEndToEnd(t *testing.T) {
 
 	ed, err := e.c.EditMessageWithResponse(e.ctx, e.sid, gid, own, nil, client.EditMessageJSONRequestBody{Text: "hi, edited"})
 	wantOK(t, "edit", statusOf(ed), ed.Body, err, gateway.MsgMessageEdited)
-	seen("the edit", func(r wasim.Received) bool { return r.Kind == wasim.KindEdit && r.TargetID == own && r.Text == "hi, edited" })
+	seen("the edit", func(r wasim.Received) bool {
+		return r.Kind == wasim.KindEdit && r.TargetID == own && r.Text == "hi, edited"
+	})
 
 	re, err := e.c.ReactToMessageWithResponse(e.ctx, e.sid, theirs, nil, client.ReactToMessageJSONRequestBody{ChatId: gid, Emoji: ptr("👍")})
 	wantOK(t, "react", statusOf(re), re.Body, err, gateway.MsgReactionSent)
-	seen("the reaction", func(r wasim.Received) bool { return r.Kind == wasim.KindReaction && r.TargetID == theirs && r.Emoji == "👍" })
+	seen("the reaction", func(r wasim.Received) bool {
+		return r.Kind == wasim.KindReaction && r.TargetID == theirs && r.Emoji == "👍"
+	})
 
 	pin, err := e.c.PinMessageWithResponse(e.ctx, e.sid, gid, own, nil, client.PinMessageJSONRequestBody{})
 	wantOK(t, "pin", statusOf(pin), pin.Body, err, gateway.MsgMessagePinned)

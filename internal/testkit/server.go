@@ -445,7 +445,9 @@ func (UnlinkedGroups) SetGroupAnnounce(context.Context, uuid.UUID, string, bool)
 }
 
 // SetGroupLocked implements gateway.GroupRuntime.
-func (UnlinkedGroups) SetGroupLocked(context.Context, uuid.UUID, string, bool) error { return errUnlinked }
+func (UnlinkedGroups) SetGroupLocked(context.Context, uuid.UUID, string, bool) error {
+	return errUnlinked
+}
 
 // UpdateParticipants implements gateway.GroupRuntime.
 func (UnlinkedGroups) UpdateParticipants(context.Context, uuid.UUID, string, string, []string) ([]gateway.ParticipantOutcome, error) {

@@ -75,7 +75,9 @@ func (h *clientHandler) convertGroupInfo(ctx context.Context, evt *events.GroupI
 		}
 		return out
 	}
-	add := func(typ string, ev gateway.GroupEvent) { b.Events = append(b.Events, gateway.Event{Type: typ, Data: ev}) }
+	add := func(typ string, ev gateway.GroupEvent) {
+		b.Events = append(b.Events, gateway.Event{Type: typ, Data: ev})
+	}
 	for _, ch := range []struct {
 		action string
 		jids   []types.JID
