@@ -134,16 +134,16 @@ func (e EventType) Valid() bool {
 
 // Defines values for GroupAddressingMode.
 const (
-	Lid GroupAddressingMode = "lid"
-	Pn  GroupAddressingMode = "pn"
+	GroupAddressingModeLid GroupAddressingMode = "lid"
+	GroupAddressingModePn  GroupAddressingMode = "pn"
 )
 
 // Valid indicates whether the value is a known member of the GroupAddressingMode enum.
 func (e GroupAddressingMode) Valid() bool {
 	switch e {
-	case Lid:
+	case GroupAddressingModeLid:
 		return true
-	case Pn:
+	case GroupAddressingModePn:
 		return true
 	default:
 		return false
@@ -152,19 +152,19 @@ func (e GroupAddressingMode) Valid() bool {
 
 // Defines values for GroupParticipantRole.
 const (
-	Admin      GroupParticipantRole = "admin"
-	Member     GroupParticipantRole = "member"
-	Superadmin GroupParticipantRole = "superadmin"
+	GroupParticipantRoleAdmin      GroupParticipantRole = "admin"
+	GroupParticipantRoleMember     GroupParticipantRole = "member"
+	GroupParticipantRoleSuperadmin GroupParticipantRole = "superadmin"
 )
 
 // Valid indicates whether the value is a known member of the GroupParticipantRole enum.
 func (e GroupParticipantRole) Valid() bool {
 	switch e {
-	case Admin:
+	case GroupParticipantRoleAdmin:
 		return true
-	case Member:
+	case GroupParticipantRoleMember:
 		return true
-	case Superadmin:
+	case GroupParticipantRoleSuperadmin:
 		return true
 	default:
 		return false
@@ -173,22 +173,22 @@ func (e GroupParticipantRole) Valid() bool {
 
 // Defines values for GroupParticipantsRequestAction.
 const (
-	Add     GroupParticipantsRequestAction = "add"
-	Demote  GroupParticipantsRequestAction = "demote"
-	Promote GroupParticipantsRequestAction = "promote"
-	Remove  GroupParticipantsRequestAction = "remove"
+	GroupParticipantsRequestActionAdd     GroupParticipantsRequestAction = "add"
+	GroupParticipantsRequestActionDemote  GroupParticipantsRequestAction = "demote"
+	GroupParticipantsRequestActionPromote GroupParticipantsRequestAction = "promote"
+	GroupParticipantsRequestActionRemove  GroupParticipantsRequestAction = "remove"
 )
 
 // Valid indicates whether the value is a known member of the GroupParticipantsRequestAction enum.
 func (e GroupParticipantsRequestAction) Valid() bool {
 	switch e {
-	case Add:
+	case GroupParticipantsRequestActionAdd:
 		return true
-	case Demote:
+	case GroupParticipantsRequestActionDemote:
 		return true
-	case Promote:
+	case GroupParticipantsRequestActionPromote:
 		return true
-	case Remove:
+	case GroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -282,6 +282,69 @@ const (
 func (e ReadinessResponseStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupAddressingMode.
+const (
+	SandboxGroupAddressingModeLid SandboxGroupAddressingMode = "lid"
+	SandboxGroupAddressingModePn  SandboxGroupAddressingMode = "pn"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupAddressingMode enum.
+func (e SandboxGroupAddressingMode) Valid() bool {
+	switch e {
+	case SandboxGroupAddressingModeLid:
+		return true
+	case SandboxGroupAddressingModePn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantRole.
+const (
+	SandboxGroupParticipantRoleAdmin      SandboxGroupParticipantRole = "admin"
+	SandboxGroupParticipantRoleMember     SandboxGroupParticipantRole = "member"
+	SandboxGroupParticipantRoleSuperadmin SandboxGroupParticipantRole = "superadmin"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantRole enum.
+func (e SandboxGroupParticipantRole) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantRoleAdmin:
+		return true
+	case SandboxGroupParticipantRoleMember:
+		return true
+	case SandboxGroupParticipantRoleSuperadmin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantsRequestAction.
+const (
+	SandboxGroupParticipantsRequestActionAdd     SandboxGroupParticipantsRequestAction = "add"
+	SandboxGroupParticipantsRequestActionDemote  SandboxGroupParticipantsRequestAction = "demote"
+	SandboxGroupParticipantsRequestActionPromote SandboxGroupParticipantsRequestAction = "promote"
+	SandboxGroupParticipantsRequestActionRemove  SandboxGroupParticipantsRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantsRequestAction enum.
+func (e SandboxGroupParticipantsRequestAction) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantsRequestActionAdd:
+		return true
+	case SandboxGroupParticipantsRequestActionDemote:
+		return true
+	case SandboxGroupParticipantsRequestActionPromote:
+		return true
+	case SandboxGroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -1015,6 +1078,100 @@ type SandboxContactMessagesResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxCreateGroupRequest defines model for SandboxCreateGroupRequest.
+type SandboxCreateGroupRequest struct {
+	// Lid A LID-addressed group (members addressed by LID)
+	Lid *bool `json:"lid,omitempty"`
+
+	// Owner Phone number of the simulated creator
+	Owner string `json:"owner"`
+
+	// Participants Phone numbers (simulated accounts)
+	Participants []string `json:"participants"`
+	Subject      string   `json:"subject"`
+}
+
+// SandboxCreateGroupResponse defines model for SandboxCreateGroupResponse.
+type SandboxCreateGroupResponse struct {
+	// GroupId Example: 120363025246125486@g.us
+	GroupId string `json:"groupId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroup defines model for SandboxGroup.
+type SandboxGroup struct {
+	AddressingMode SandboxGroupAddressingMode `json:"addressingMode"`
+	Announce       bool                       `json:"announce"`
+
+	// Creator Phone number of the creator
+	Creator      string                    `json:"creator"`
+	Description  string                    `json:"description"`
+	InviteCode   string                    `json:"inviteCode"`
+	Jid          string                    `json:"jid"`
+	Locked       bool                      `json:"locked"`
+	Participants []SandboxGroupParticipant `json:"participants"`
+	Subject      string                    `json:"subject"`
+}
+
+// SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
+type SandboxGroupAddressingMode string
+
+// SandboxGroupParticipant defines model for SandboxGroupParticipant.
+type SandboxGroupParticipant struct {
+	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
+	Jid   string                      `json:"jid"`
+	Lid   string                      `json:"lid"`
+	Phone string                      `json:"phone"`
+	Role  SandboxGroupParticipantRole `json:"role"`
+}
+
+// SandboxGroupParticipantRole defines model for SandboxGroupParticipant.Role.
+type SandboxGroupParticipantRole string
+
+// SandboxGroupParticipantResult defines model for SandboxGroupParticipantResult.
+type SandboxGroupParticipantResult struct {
+	// Error WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator)
+	Error   *int   `json:"error,omitempty"`
+	Phone   string `json:"phone"`
+	Success bool   `json:"success"`
+}
+
+// SandboxGroupParticipantsRequest defines model for SandboxGroupParticipantsRequest.
+type SandboxGroupParticipantsRequest struct {
+	Action SandboxGroupParticipantsRequestAction `json:"action"`
+
+	// By Phone number of the member making the change
+	By           string   `json:"by"`
+	Participants []string `json:"participants"`
+}
+
+// SandboxGroupParticipantsRequestAction defines model for SandboxGroupParticipantsRequest.Action.
+type SandboxGroupParticipantsRequestAction string
+
+// SandboxGroupParticipantsResponse defines model for SandboxGroupParticipantsResponse.
+type SandboxGroupParticipantsResponse struct {
+	Results []SandboxGroupParticipantResult `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroupResponse defines model for SandboxGroupResponse.
+type SandboxGroupResponse struct {
+	Group SandboxGroup `json:"group"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxHistoryMessage defines model for SandboxHistoryMessage.
 type SandboxHistoryMessage struct {
 	Chat      string    `json:"chat"`
@@ -1091,6 +1248,9 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Chat The group JID for group messages; null for direct messages
+	Chat *string `json:"chat,omitempty"`
+
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
@@ -1537,6 +1697,15 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxCreateGroupJSONRequestBody defines body for SandboxCreateGroup for application/json ContentType.
+type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
+
+// SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
+type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+
+// SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
+type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1629,6 +1798,18 @@ type ServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
+	// SandboxCreateGroup Create a group on the simulated side
+	// (POST /sandbox/groups)
+	SandboxCreateGroup(ctx echo.Context) error
+	// SandboxGetGroup The simulator's truth about a group
+	// (GET /sandbox/groups/{groupId})
+	SandboxGetGroup(ctx echo.Context, groupId GroupId) error
+	// SandboxGroupInbound A simulated member sends a text to the group
+	// (POST /sandbox/groups/{groupId}/inbound)
+	SandboxGroupInbound(ctx echo.Context, groupId GroupId) error
+	// SandboxGroupParticipants A simulated member changes the group's participants
+	// (POST /sandbox/groups/{groupId}/participants)
+	SandboxGroupParticipants(ctx echo.Context, groupId GroupId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -1881,6 +2062,63 @@ func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxContactMessages(ctx, phone)
+	return err
+}
+
+// SandboxCreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCreateGroup(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCreateGroup(ctx)
+	return err
+}
+
+// SandboxGetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGetGroup(ctx, groupId)
+	return err
+}
+
+// SandboxGroupInbound converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGroupInbound(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGroupInbound(ctx, groupId)
+	return err
+}
+
+// SandboxGroupParticipants converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGroupParticipants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGroupParticipants(ctx, groupId)
 	return err
 }
 
@@ -3444,6 +3682,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
 	router.GET(options.BaseURL+"/sandbox/sessions/:id/phone", wrapper.SandboxPhoneView, options.OperationMiddlewares["sandboxPhoneView"]...)
+	router.POST(options.BaseURL+"/sandbox/groups", wrapper.SandboxCreateGroup, options.OperationMiddlewares["sandboxCreateGroup"]...)
+	router.GET(options.BaseURL+"/sandbox/groups/:groupId", wrapper.SandboxGetGroup, options.OperationMiddlewares["sandboxGetGroup"]...)
+	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
+	router.POST(options.BaseURL+"/sandbox/groups/:groupId/participants", wrapper.SandboxGroupParticipants, options.OperationMiddlewares["sandboxGroupParticipants"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -4172,6 +4414,522 @@ func (response SandboxContactMessages429JSONResponse) VisitSandboxContactMessage
 type SandboxContactMessages500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroupRequestObject struct {
+	Body *SandboxCreateGroupJSONRequestBody
+}
+
+type SandboxCreateGroupResponseObject interface {
+	VisitSandboxCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type SandboxCreateGroup200JSONResponse SandboxCreateGroupResponse
+
+func (response SandboxCreateGroup200JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxCreateGroup400JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCreateGroup401JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxCreateGroup403JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCreateGroup404JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxCreateGroup413JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCreateGroup429JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCreateGroup500JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroupRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+}
+
+type SandboxGetGroupResponseObject interface {
+	VisitSandboxGetGroupResponse(w http.ResponseWriter) error
+}
+
+type SandboxGetGroup200JSONResponse SandboxGroupResponse
+
+func (response SandboxGetGroup200JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGetGroup400JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGetGroup401JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGetGroup403JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGetGroup404JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGetGroup429JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGetGroup500JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInboundRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+	Body    *SandboxGroupInboundJSONRequestBody
+}
+
+type SandboxGroupInboundResponseObject interface {
+	VisitSandboxGroupInboundResponse(w http.ResponseWriter) error
+}
+
+type SandboxGroupInbound200JSONResponse SandboxInboundResponse
+
+func (response SandboxGroupInbound200JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGroupInbound400JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGroupInbound401JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGroupInbound403JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGroupInbound404JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxGroupInbound413JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGroupInbound429JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGroupInbound500JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipantsRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+	Body    *SandboxGroupParticipantsJSONRequestBody
+}
+
+type SandboxGroupParticipantsResponseObject interface {
+	VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error
+}
+
+type SandboxGroupParticipants200JSONResponse SandboxGroupParticipantsResponse
+
+func (response SandboxGroupParticipants200JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGroupParticipants400JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGroupParticipants401JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGroupParticipants403JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGroupParticipants404JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxGroupParticipants413JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGroupParticipants429JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGroupParticipants500JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11987,6 +12745,18 @@ type StrictServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
+	// SandboxCreateGroup Create a group on the simulated side
+	// (POST /sandbox/groups)
+	SandboxCreateGroup(ctx context.Context, request SandboxCreateGroupRequestObject) (SandboxCreateGroupResponseObject, error)
+	// SandboxGetGroup The simulator's truth about a group
+	// (GET /sandbox/groups/{groupId})
+	SandboxGetGroup(ctx context.Context, request SandboxGetGroupRequestObject) (SandboxGetGroupResponseObject, error)
+	// SandboxGroupInbound A simulated member sends a text to the group
+	// (POST /sandbox/groups/{groupId}/inbound)
+	SandboxGroupInbound(ctx context.Context, request SandboxGroupInboundRequestObject) (SandboxGroupInboundResponseObject, error)
+	// SandboxGroupParticipants A simulated member changes the group's participants
+	// (POST /sandbox/groups/{groupId}/participants)
+	SandboxGroupParticipants(ctx context.Context, request SandboxGroupParticipantsRequestObject) (SandboxGroupParticipantsResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -12391,6 +13161,173 @@ func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) 
 		return err
 	} else if validResponse, ok := response.(SandboxContactMessagesResponseObject); ok {
 		return validResponse.VisitSandboxContactMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxCreateGroup operation middleware
+func (sh *strictHandler) SandboxCreateGroup(ctx echo.Context) error {
+	var request SandboxCreateGroupRequestObject
+
+	var body SandboxCreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCreateGroup(ctx.Request().Context(), request.(SandboxCreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCreateGroupResponseObject); ok {
+		return validResponse.VisitSandboxCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGetGroup operation middleware
+func (sh *strictHandler) SandboxGetGroup(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGetGroupRequestObject
+
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGetGroup(ctx.Request().Context(), request.(SandboxGetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGetGroupResponseObject); ok {
+		return validResponse.VisitSandboxGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGroupInbound operation middleware
+func (sh *strictHandler) SandboxGroupInbound(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGroupInboundRequestObject
+
+	request.GroupId = groupId
+
+	var body SandboxGroupInboundJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGroupInbound(ctx.Request().Context(), request.(SandboxGroupInboundRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGroupInbound")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGroupInboundResponseObject); ok {
+		return validResponse.VisitSandboxGroupInboundResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGroupParticipants operation middleware
+func (sh *strictHandler) SandboxGroupParticipants(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGroupParticipantsRequestObject
+
+	request.GroupId = groupId
+
+	var body SandboxGroupParticipantsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGroupParticipants(ctx.Request().Context(), request.(SandboxGroupParticipantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGroupParticipants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGroupParticipantsResponseObject); ok {
+		return validResponse.VisitSandboxGroupParticipantsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14287,252 +15224,270 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5EjB4FWzNRJjqKVLU0zYVX8zIlsYtt+1WS/LnmWl7XVAVSMIqAmUAJYrj9sZeYH/sCfbfHmxP",
-	"sEf4AgmgHmTxTUp2mxEzbZGsAhJAZiLf+cULeS/hjDAlvdYXr0twRAT8+a/6BVbkFe1RVYf/6i8jIkNB",
-	"E0U581reBfmcEqkkwnHM+yRClCHVJShMhSBMoT5lEe97vifDLulhPUAP39Fe2vNauzv7j/ef7B3uP/Y9",
-	"NUiI1/IoU6RDhPf1q1+a/YL0MGWUdSZAEJO2Wtv0klQs/l2XmOnMNEjoxySqvWX0DkkSchbJrTGTH+zt",
-	"N3f3ms3HT59WTP/V9xIscI8oexTPu1idRaMg6O/R2QmqJV3OCGJp75oIxAVqp3GMXp6d6PnJHe4lsZ7h",
-	"6c7Tp0+eNA8PHz8+/Ids9LtYSZwkDUaU53tUj5hg1fV8j+GefiE08/qeIJ9TKkjktZRIydCaXhHWUV2v",
-	"tbP7xPd6lGWfs6VJJfTp6YU950zhUL2kFcs5H1rFy7OTsfBXA/yJrhjaVEguRiENGLlT5scA8TagQSLI",
-	"LeWpRAnuEAfe55SIQWFDzXhjQNo9OKwC4oTE9JaIgcGAilVH+QOTFp9gpYjQr//vvzfrTz982fF3nn79",
-	"q1c15wvB06QK5eAHfTKoFvx//+f/+49OI5XBlj4tqqQ7uwQLVTq5nd3m3uFec/dgd/9wZ/dg/8khvFh9",
-	"iB079yoP8iwivYQrwsLBL2RQxUcSghXCSBiGgiRuk3jQgpNtUyGVpu80VqjNBVJdKtENGaBaQgSSRErK",
-	"mY9uSKLQ7j7q8lTILUQlEkSlgpEI4Q6mrOHWa7hsvuICdHUN3jIr/YWMR5QbMgeO3JDBR40nuN7+8GXn",
-	"0N/bHYMrYy6Hc9whSNL/jqOFGF4rTh6RNk5j5bUOmn6BWTabsGrzaaeSXb8mUuIOqUJY+xMa4iV7p8+a",
-	"x8+e7+zu7R8cPn7ytBoVe9m4q0TGS4MwVdDanxCNUO3t22EGTg4f42bzmtRJtH9Q3987OKw/3X/ypN7c",
-	"fxri6+unT54eRNULmcIX21z0sPJaXprCk6MwvyPXXc5vxqJWP/t9mXm+6pdlwpkkcPE9w5G94fWnkDNF",
-	"GPyJkySmIda7tv1J6q37ku/TF48Iodm256j5mkcD1MUSYYbgtxZS5E61kMUrZCBAMRybptwdjZlpGBIp",
-	"vVYbx5J8LS7kr4K0vZb3l+1cfNo2v8rtUz3BhV2GWVT5kM/YLY6plpaSVHnmUmzHNFxwkQ5nGFcIp6pL",
-	"mNJvkaiBzmOCJUEyxEZU+e0ChTxyHC2Ves0vTq/QtuVhcvsLjb5ufxZrXL1brER9qrolgU0qrIjekH9y",
-	"cU2jiLDFduRK8+fj8zPg0XrtnMUDhGE9cE/xPnNse40rveoSgKCHB+ZwQoU4M7eHIJKnIoTVnjHNc3F8",
-	"asBfZMVuCCSJuCXCIPlaUdjOBxOhWkQUprFEWBAU806HRD5iREPirsAtvdI3XP2TpyxaHtHbMMz6Fvgm",
-	"m+Or753jQcxxdMX5Kyw6ZDHoL4q8SHGOYhhrfUsYMyFcQCxagMSkZeGEdpg9C/3NLY7TFZIf3AEhTShh",
-	"6g1Xx0a1HD+RHQj1sUShIJrxoesBwkgJimMNg4/6XRp2gQ4BFElYhBQHWJzqakRXWQkPjHR6l5hLbXFA",
-	"kNIKm76HiB1sdLb7YT8O1lowz2EFWz4C8ZdkA7jBraRkRtd6YwMdZw+N2Y1acP7r5RXaxlGPsm2c0PoN",
-	"GchteCDYckNKA5GeNHv1kUSBPbg35twCe8jAc8yqb4iEt5wQUCvA/cisC5CjNLKvRQQASH/aagGuSK3j",
-	"6ZEH6IayyEeCJDElUv+BQ73d0kckokr6KCIxUUSCngCvaJ0WswgllElEmeIIswHiqksEbBSqmb8tAvoI",
-	"9B/pI4xenZ2gfpfLTCmmEqXshvE+20KYyT4RKFgDEQQ+QMy46moJAcZnqoF+ZSEpb1cRmYd2Eoao3HIH",
-	"+n5zBwVOGLIoGMBrZq/NvpjjtsfASsg35xaMkF/QMNxQ3NKQvGX4FtMYX8dkuetJw6JoHKOQM0ZCRVkn",
-	"k8T6mKrGOkUOrUgKLGg8QGm+oCN9DYuBXu0V568xGzjD2YJ3GVYEgQKHyF1ISFQQNvUS0f6BM4Gha6Kv",
-	"DKTEQONSpggDQMdtRYTX2j9Y4y04CqrnF+2cFxqQuoVkVB8zi1Ac1rW0LTHTlavWZIHaHn1hkkF01pHy",
-	"l8bZN2cfSb8Ae/2WaY2DC/pfsqBQ564epzRmeJQIfksjzTuz6+mWYvSv+vH5Wf0XzXoANB8dWwhgquxb",
-	"LhBO6Ef9GhgeUGZSXSf9vaYSlCouEC0zNg92KxFcz7s4k3HmjBAzfe1eE7h3SIRqWsLjcaSn1r9ojq35",
-	"34CnW2vWcXhChNl8Ko2kYa8TJ23Ym9zLhRugvOOEWmMcjiKqB8DxudCjKUocqL6XFL764pWvfbBGKNKD",
-	"P4asCRkxYiEw7L+9Fo5VyRYRYUXqivbIqEHC98xNISe8wtLYXhrG2jEyhDF1j34tj7WYUfjtmvOYYKZ/",
-	"vKkyUuq9FrivsenI3OHO4QHrstdh1Sp6+M7eTnIs5xqzjoyT+V6PKBxhNRVpXrvnvjrzUMXyhWMnctpw",
-	"F/mT2Zl+qTBR5Wan3429C+a2b+T7XZq6iBMfsjXz608kBK5rUPQVlSojgjnRFQYo4+mkxVqaqEDejIKH",
-	"0eI47uOBRPrUNMW55wqGw9KBZlg2tGX5ew7mqg15hlXYfd7FqmCXm2c7QmW1RsI0Av7uYRF26a0+oJS5",
-	"vz9UoLDxRZU3ci7DK1DBmXl1x9qU3cfh3R7aGgt1DsSUnVkIU9qYxuYSnUmwAEtpGqvZUasIYBqrsTgG",
-	"ItLsYNwfXubQ+W638l2YdiTgWJjrQMLM6zp6KzhL3VTm/8lw/6nPuStylmcLOz5l7zIHrnulapf0Bs1L",
-	"xoZQo+rL69OYGy/GUln5ZZn7tDDM2Yybi8UNid4yQfAYkN01NXWoFAZ5zlMjtVXSSOasalbqA8UDMg7r",
-	"bDuHQC1PN+7sjoE7Lch1PlU54t/oc4mpJFEWSeBNxtlJOLpmrmC20MEybpOWuMI1Ec3OZYGaKlhrHjEw",
-	"L42vef/M8ir3DUQjI5Esdt0XZNzMuWsfHKXBWYTUSaS1nIBajMOw0sEkWSKTIV8QRgSOF4Q4G8YyNLns",
-	"OEvuoJOuC7tx0PSnCNuwhdMRaAn5eXapeeV043t9LJytZfI+DEvQXv7u+N2BgJrFqCvBQtGQJpjNwZ8u",
-	"nG+lLBEXY48K4qABdkjUnkoeI/tihvHLEE/dk4UQBqzn0zYBJhiSocvo8isjLuInAS8mHBCJUGEJWqmc",
-	"ZcthtvP8vSny971wfbNNk8VncxiWoyyGostw5PIOvGX0c5qb/q1uPxktixFvx/X/4Pp/m/WnH/I/UeNj",
-	"6x/1Dz/9tUq6sREtb0VcFS4WEnpLpHVUkFvClIkDLPrWJO2A49svxL0IWoZ6t7n/ZEn+mh3Qkgy2sFt9",
-	"LG/y4K/9J18rd0jmPuBJZ+tcxd8Md85dz3Pw6StBcbyMLDTBcFnY+ffv//Z3E5156O8cVO/77HaMEaEq",
-	"k8J2/EXEg2WFpaKUk4PSXAgWcOud4EFZ1Nk7PJgaLThCW8XB/OGDGo8SNiZuMXQAnjH7tX2qH7/ScJQQ",
-	"YG+34hIhoagKWP83T4X15usHjlAHRFd9qfW7hCF8LQlcasMhycXTPazSiQ2LnMbk5hEZ9JBVG+9ioeel",
-	"PaVIL1FyDrPWIr4CfUbjLEbZ+c1z0BMMKaczm6D0068wRBe/Xsb8r8e5VFil8jmPSGmgp0+fzjKC1oGP",
-	"zVEsYwCSAMS0jXSoYkAu4Om4m96c3PRQ2BE/gzv34in7pYhYPXMGt5+j4zT3g1vDEtYLmxzgFPJZeE1G",
-	"ZN+TGaOwzkk7udwuDubZuntf+2Diyi8zqnGul4SwSJ9T2bIOgRnm64jgqNIZcxpld/lit58idxU31BvS",
-	"zwPJ9BOlW+Tw4GDvcL5rBAap2pSyX3vOm9tx3jLwP6c9zOqC4EhThA2M1QAcIan0Vz4KY614S4jB6mEV",
-	"dvXxQ1TJqMhUCI+ZEpTiImzcwaHa/u5TH0neI+igubflLSReTcNe2Joizo6x641FWrONlYdTvCsdsjoD",
-	"b2bqbThpxX4UWidLit+YyIjSI7f8Zuibkm+vUbDEw+fMJ5l9Ywz0H1NnoYcvTdBf5PTqhuXq2edPnLLC",
-	"x5i0VfahZBNxX6ZJZAewykrDxMbnnyFG394xDaUpsIpQXzhryDzCUhQJAmEsr+09P4TovI/edbGSx0mC",
-	"7MM21LJHQGY2cQlUmlDGcnqiRFygV2cnkBuZcSJ9ADGtZjaYMZ6ykFQZaeKBCdY0NCUJK1zZBSVxujA3",
-	"9SYrzfxlXJTHLClvowIaD29INH15Gp9hm822UtbmlavlfVbFNq5cpAhkBkxd8ELWxWFTV7WRK7MqziBc",
-	"5cbD4moKWJHtnz+MuTPYG02eI7ulWkFlN8vYHMcI/jFlN2XM6CqVyNb2NnCOLAk35L3t4+vn0Wn7Rffs",
-	"0y/xa/Zr8pu4VG9vvQeVq/JsTFjJ2E1cQkQ1Ac/z4dg3YD2dgFFFCliBP1ZTbgGVfXQ9QMBT6zYu/CUE",
-	"ihNBEASH+4jEkuinXk1IoR5NAa9A3unQPJIQp27SgWMaBVtFUGbiNHopU9LBaxHtUCXnHlvwuGLoQKYJ",
-	"EcBaA0RlHkQHrDEXOfTUwFdM4Fj+VsVFVenZh+lnQZOFIlTGSKLvugNz/RZOCcLiGVco7GLWAW45a+zK",
-	"tNN/eXZyhPRgxoxEFYooJA/o5ySZ866poF6JOvRWj8yK+RzeUpExZTfOpPCY4ZOSK4t8i4y61eMQ/pYI",
-	"3uMg4kUE/viwqkt5kstvgSC42S7V8o4t5poIx0pbk27ceePiVuCeu9I3S98VBHEJR5CJgoWgJEI81Xog",
-	"IYjgsGs9iyu5lbNjmeTJM0ukoUrFggo77dlIn/LCX56fvkBYomssyeG+ibpHEVa4hd5evPLm09bNHGPh",
-	"vxeH8H17YKtW+zPBseouuFw5YubhN5Ws5B7jNg1IVUt9SaPF8PHT7AVk5i3PMHyLV8LNKVsicsMpBZM8",
-	"LdNAGyuOv87D8uaMcns5xt9gDSmVkZNtwXuvSfVvY4br0R5x5p2h9Jmz16dIP++K6rRpDH9j1CMRxZl1",
-	"sAa8wke3NCLcRziNKPdRxMO0R7SALBUNb4jYsoJJmwubTeiSShvohPdZzHGUzwP1CCrKIUCE3PYXE0z7",
-	"ddsNsf0lKw+iv4wobpRkbQBx+1NCOjOJQJQxEr1lisaLGyk+p1yRaL7g2CyFdQ55wl46FVekM7FV4oMk",
-	"LDKWiSqfjhDj3qu2Fl+RO6WpPMTwjcnvtdlQCn5joftia5bd07ssFe4ls7v81JCV0lqtzU3me4Ce+pLW",
-	"+KklO4ugwBQBQ435AjsbpKmOpYUsHsee7wHSTlc2qLNEvjQ2E7PPGXEWl5blw2TW0dwq6g6hiBQTOMwS",
-	"Kn+vEAgwE845pvY9uaSyRU7Yw+X2b45du/dlj1l1Hg9WvVwzWRnEfwpC6pogQbQ0dbay4jF5NE8hXTKJ",
-	"MdQoEqRH057ne6kkQjNEb2d3r4BEOWTnmIrnPFpQPB5jwtDKMg5DnoKiXKrSB/DDL2IARXk8f744oGGF",
-	"FiD4MHFli4W/WyfAUDAdwLb/tf73wofKaKVsax4yxl2voXJvKFvKjxmlJvO1FNDk7e53C2Yk8+mxZqt7",
-	"zaiamY8CJriWSTKdbZnkjtEjKQ1uIxy/IcZpbGejUFad4G8XC27O5wrL2QXuo98uUGLq/SByh0MVD7SC",
-	"C5bSHuF9lAgepSGRYxy3xk83W0jkpat3dX9b+7na5XpRysadR7uekv5QlaQxJdOhwhc9LalhSpCfA7Iw",
-	"eWHQyv0gufFpHoNsj3+i1bxuvOg7t9g5fLhO2jOzT1rOYkwunFJ+1pjkjf/XqGdUzqt3+/nelSc51V8j",
-	"xU2pHXNt1kgvUQNXtA9+6/FbslWetBAbOWbn7MLG7FhEGZFy4aQxEt5MIKbx1QpyGEZNOYLgaPBtWHN8",
-	"t8Tq3XMW55m8Oj7iidki9LetYv1iVAuGvFSBjwJTdFb/Ae6mSTWC58TBC2JDqRY1voVdEqXxt5o/nUFX",
-	"dWaXmEXX/E4T9f+kpL/SjGAXHzNXuvD0rF1jM5nB2zMtzdbBN2lfjGruItjvS++1s9uEk6hK//0WBGwD",
-	"wxSV167lZyoVF4PFzZQLlH6YbqWcc0Bnklr5bQ4LLFpujEUpH3b6zi6aqrUYag4d53B+ylyFNuZAn+UI",
-	"cLiSyNTSQfduPhlXZsTuwhm75ilb0HmikWsJnF8uJhcm98eH5g4vcLljfmC+mMMxYakm8mzB9Mouj8rG",
-	"h8/FEBb4MGT9qDDNrMfwVFregmH3tzQk49xSY+NTYspuSFSwvI0pYHG/Fo0JWwRCsZa67qVExbCkV8Hu",
-	"xslkBTfNPFNd2tcelLF+yrwksuDrmHAqmdC1oBFgOGfYulSgdJuPsFlfIgiU6jN9JUjvCBRpGMOEUzBU",
-	"0nbbEGJhFN4oqz/bmMW/5dj+rBXqbqip1D3k3CIRWL6M26jgK/JAIIeiNeZf5wUb58SC50+sBdUmNSyR",
-	"n6aw6BA1o9fT3WWrdwpWuebsnQcbOgHhLnPqWkAkXkDonUkUHce6CIvOegtbzq3Xdkie2G8+rcowbdOY",
-	"VOUeHxxU1VusDlXqKpXU5BZ6e/HKt/FK4E6aN2ipHL/gaKPk7DcfEpb/3SfXSSUFKD5H9N5wdhPPiGzc",
-	"Aa1HfBqxS0Eqzr2YpRbz0vMJMv4Y5/0Hf+Z6AsUuMYrnHvbMUjZFeSMsuiJ3alERkKk8u79UMUMSAUli",
-	"9pGKPJyXZydyy0dqkNAQx/EgS+Cx4Tcm0SRQPDjKU34YV7RNTcZPr4HeCaoICv7xPm0290IzOPxNAkQZ",
-	"CvSuBtZGDMGPDhzZ5Wkc6X/6jVlLqcxTvaYiGGak6VM80BtULFKLalShXiqhtq6NONYK57B1eY0K0wq4",
-	"wnjtKq/ZMQ+znj8Zns6STb3imrIL+d7KdV6myAMTysy6BL3JGd129qVq9k2suzdXTZY8N/7+w0NyWCfs",
-	"0xIhRkWn4Wy6yvCePJyqMtE3uVy9n28fQWZAi0tH6MNpPQoLRVknaBWaL/iIcfTbBRoQdYSCz+IjeNGC",
-	"FsJZPywqIZPaehOvTccsRqIjFCSYCjMiRvZv804fS0SlTEnkeqKY65VKpPczJmY4a444QoGFiERBK7NQ",
-	"sEhrg5SRIxREVI4+4mcL4QzFXCofCZKvzfhDr3F4w9vtIxSY3ksfeaqCFkqZnca2zTDwcYGuByjmHUhJ",
-	"CKTiSQIT2r+Q6gqedkxw1fH52REKTLFdvamm6nzImaIsJagmCUFBVo4k2GoUbE/uMCDqwGw6xDjBHppg",
-	"R7NYz/eKa4eQSLcMYKwAV170t0rQLOPrvBFOduZl8oPXd0XOa+aaqSDMfOVjLglhxxXO3FdYKqSXV0gI",
-	"hyL0heL/efuXHJOLJdHm2uWVigsTgvZGtrYoOs8Uzp3K7ptZiwp/P3KLoa8f8+pRWCwVK6j5YclUXxXq",
-	"CmtRHOmHfVNkQ39MGbxduZRRSM16FnOwfhtFnSfFEL+F2hhzZd/0KCt+uzMSvVAoMVEVvVAq/TC09CH7",
-	"rLHMmpTicsWCaVUfi4UgKnInFq/FOmYHlytfxzS3GQPr+mrbrajU3MiO2L1Yv1o8474Nx8BpBOsRzEoV",
-	"R2c1mpT2d3hHZxRCxhUVvKQdptHe1RQstqUxogAYk7IONRESXF84dTvg+HKCM9xgpqya3bV8b6fdZfaw",
-	"YVvmdUjOnbsAs7iIYq1EBJYvB+DKcVYnswgfBV8+0eir+Q26A+Y/wEXtZ33mL83HTzT6u48yke7v9t1S",
-	"2SD99mcx9MtnAaoEoYmSKMhz2aSPbCYRGAbJ18DXUAO/hcUEzldlzIONn1B2AiNbXSW6XkI1LIRDwSW0",
-	"SIeibePry57NhqFLZG/NSDxVKOhMvRmo5VwrwJcJOLiMfWMNtXQNULNzbsc2v06J68lhyKaYsCnf3IbM",
-	"vA3Tlj1p1VdkYVQYUwfkSmAmEy6UKUbnI9q29QnAry1QCAZ420dOEBx2ZysMEk+tJloR5rpU5dD7kzzz",
-	"tY2elbkHU0HV4FIfvdl9aHHxCxn8DJ0HK0B03WRRLejj3s3HRqMBUcvQRt/0K8wb6Wf9DXOGhbPuBqb+",
-	"9LiJXANSN5W0U4GDc9VA/JbacphlGH4h2fUf2P6LwXADRlQTJMKhIhFqC95DMe/IDBR4NofEjlEFxzOC",
-	"BRHHqZbyRiyBpaaQLWSeRcZHdUMG1kHl+nkCasAj+URdpRLT8RAKrdlujdiI4Ba6Pu4Y5RlklqyyV4eq",
-	"bnoNJb3ME/WI3No/RxQKOwiiEmEkSdyudzl0GshMKj9fXZ1DG0n9XB8PGugUh92szjyViLOiBcYYLTIb",
-	"hh5XMy3M9NMmpKqBoGeuy0fOaiBxpgQOVctmVkIveSoLlaLhwKgqdOkVlmfp56DjJTwHfV6l0o9qdCBS",
-	"ycZ79p795S/oFzKQ79lP6KefMsr46acSWrasvCh9FFOpJMzmGis72zh8GWLm+lobaJx0YyYoUISdQt58",
-	"DNDf0P4T1CV3WtDRyyVCbrWyTvUmb/x6gGx76qwYgAEqONIz2q7UUL+z1CMbVnlJWIQwkBtlKMjIKdCo",
-	"H/Jej7CIRFs+mhFPs7bbY2nKbS4IgfI9O4Xd2L+72z64u8vPqIvNQUNP+ODLe8f43nstY2zw0Xtznehv",
-	"3nsGEEXulIHkvfc1gPqiCEeRREFepjTYAhD+QMZug/5A77qEoT/esz/q9Tr8X/+632yiP5Br+kxZkqoW",
-	"6uFYC2wkQi8vf33jo77grAPCp/Rdw2vUpiTWwuk1jhCNwH1d9mfb8XfQH8i1YTX8brTFbMYW3eDmweFe",
-	"1FtuzD30R6GduX44lcbEiZmpK7FUQ3VcGhpGtQw7b61qIdlHf6C3Fuh8Tofn+ipv85RFeuDMoe00jvLP",
-	"Wsj3kRVMNBSCp4q4eQ70LkJ06XBHV2yKr6EEq657+in6A52kpoFtuUfHUf6JZyypDDBOVZcwBe/m7X+l",
-	"3jqNqs5H06ZCKpTCuVYU6fgsgq0j/TAM6Rpfo1rg3i9/PyCqgRwUoCS1LNXBB0t3Wzn49lIzqAnPZGrQ",
-	"8CHtaHSxZhVDaTEWHaIftmsKOWvTTipIZFtTmxd3d2HXx3T45cLywKhwpHP1AQ58VPFiNuikNx0p7Oqj",
-	"ruipjWrB1Kbgbyb2BA9848wq8hTg8UGhQ7eD48CyEUUEw7EttlyLiMI0lggLgowLyUdM3wsZb89e10eU",
-	"H3+5W3sBP6f2cjdsJLt7oSxw2C30XEdaoBR6WuDP+SZlTDpjzqZWmNT3xVADcH1wlb287Q6NdOcOUO0t",
-	"o3duw7ca6MRYnWUL7TSbrkSZ3NZMJjFd9n201zR99rNvLfL7aKeZEQLcgkB3XZ6K/OXfLlDC4xi6X+sL",
-	"VP9wgGRxHHdJnUWa3tuU6JsqMFmYeomK2/V8olEALDNRCE+pm4BqQTHpT7M2EF5wz1b0Cf4WWC5bSCuc",
-	"UAgz8I1hQ6Kg0WiYZMOtBnK6mdS83xQN0sMZ4F6enRQW10s4KBFGELCSShernFPIbHUMBYU3jJBgxPEW",
-	"xPkmYMmCi0GvhjK0u4/0zkuL1NIWMNLc0Xas0pIXwREUTjIYbUjsvSmzHBKrYlop9jjRml99t9EckWT7",
-	"/X4Dw88NLjrb9l25/ers+emby1N4B2wvKs7l4VHJ1fO9WyKM88fbaTTNWzwhDCfUa3l7jWZjzxTA6IJO",
-	"tQ3X3zZOaP3Gtk/uGPNjtoVQzUOLh8e2XTGUwDNHpB/cbTZnaLE+Wxv0ijbQFb3QNRSoZhiOynt1b+m1",
-	"7htoqibJoN5+hrOEHnhlZ/orpQb88NLe9Jf+ycU1jSICNo793afT37ji/DVmLrMMvHIHs6zIcWjjbi4q",
-	"0F7r91HV+fcPX/0vJcXOfFNSOX//8PWD78m018P6o6ePBfUwwx2SiW5gT8Qdaeps2oKtd3WrjWlVpg5M",
-	"2GtlxQG++l7CZQWOhYUuhp4xGxCpnvFoMF8L/1IrpoNMw32eSsV7mtxf8i5DJ5x4Ve0lwdNT0Uhpr1nZ",
-	"/XGn2LURswgLQI/Z0L2q8efXsslEiZR8HaG4nZVRXGXryAqaM89FR0WCg1u7q2VUEL27RJBvnAR3Znjj",
-	"3LgQrjh/paXJPwXpPrduoWHyRbUellpsysxWWxMJWgvZGUE7//pUgv/qD98z29AHDDLiJrCCQiu4ZfjB",
-	"cEO438vFCz5kHALma6GXmJVblbUez0nRFT3sNmS9Iev1kTXgKpwdEB+JQI2mPesJdjHs8n6I+8sNGZxF",
-	"X20/J2JCrsoEbpLaCrQ9t0BZvPBdKI2XW6Cg1KJzU2gFYlAoP+7IbzZaGgrzqaCiC1vZ8dumkub+9Dfe",
-	"cPVPnrLoT0Ee5lhGb73FZFZnAZYAYNXq8ke2f9EU4H39oKmjC2Wm/ztWt+oQZSpRL00ILmHM4zcLY/tQ",
-	"UewKbIfOBIIbO6tEpp738odeOrpzO35MbwkzDkN3ZLluP/7cGGcmjmC7R5SgoZy0+a/tI1N3X5E7tZ3E",
-	"mA5dxMMRNCM7Zmdwts1zwXtEdUkqTf1cG0Sxll10E/WyRS62jxBWPhGHs0peS6NxXtMrwgpfY0kcSvdo",
-	"x8EM3xSSJD0X+L4Y2o/WIavk83qKBc9JvzUDz74k4paG5C3LbOgTjziDu4XcZqHMNAq3f75nCPYdQg8W",
-	"QwJp0qe3rYNWbn8Bq1xeqnssfsjK4k7rNCVNKSdVcbonJBSDRAtPbjm+plguIhMbsTEtre2mftfFCmEk",
-	"aS+NwQxrMeyRtH50F0sTWRe1PakCJlsMW+Quh3iIBMMFbFVBV2errLEVmcl8pVw+FMmn7FDrmjpLZsx5",
-	"ZIzLLBZOb2a1Ii1LtZyWsqplJP67K4Xg7RwcHDSbzd3d3d28lJYLBIKcXI/H5VC9lrfb3D2sN3fqzZ2r",
-	"nWarqf/3HyMpzUXYQzW4ZtKvV85dhmtkVXIVKHT459MOmjPwnOectWNqwu9+WC39KksJtEUvJcLIUj2S",
-	"AxZO4WKL6+XVDIeail9rZTi2qtgyDMdU0RniMZardKk3L78YKuT2MPxiuNhaBb+4JEwh7lxb+Y2YCK54",
-	"yOMNG/lB2cjxqHhkoggQNmokFNgo9mm4T6biOi2tgqOMmhsKZGByq9tIaZHRxirIEFv3fCEJNhVCk5IL",
-	"S6oFn4UJInExGSBKQvDbcMp5LdD/mCzrSvb2Sq92KWHK1BM0dQNtfqxjdTs7Oztzs7dibcOH4W2l8oMV",
-	"jO0VxKRt2Ne3z75WZqlYWeABuynEbkKwER7mCffM77Kc9knmjqzc5D0YOkZLW44z3eoHH0l0a0tS/tDU",
-	"+GfQLYYIwR6tjyKibzGbSoCTBLkKBCswmcxxrwMNFWoEjY0vy4Jq1kksFeWOKujkOI7z/IdbKul1TJx8",
-	"dWOyYjbWwPUGmmXbX6uMTSlWbpqFiZdzS4qRJ8MmfhCbZJ4acEMGDRQw3CPQwjxl9HNKUG2/+RTl4fW4",
-	"RxCOwQWByB2VSgamEWafSrLVgHDkuvPNK452mnl8L0TuFmN8R8VOA/VlJtkvI3hmdV2m9m6zttDeoJ7r",
-	"FMVqKFn0qp3AJGLlqarzhKpkxbZWHC5TjAMy0QYtD7KTooPHu4fXj5/iw/2Dx3uHj3evo8fNNm4etvcO",
-	"93YJ3gsPcfvx4yc7B0+eRE+fFOuolSsSZAbN3SeZQbPRbDb/Y0q6tjxy+Bg3m9ekTqL9g/r+3sFh/en+",
-	"kyf15v7TEF9fP33y9CDyqnfbFqzJSzx9HfJv+V4fC6Z/aXlnr89/vbg6fnPVQpf4lpiqQC4iAqiUxIP/",
-	"DZ0p1KdxjN78egUVuCDSx8QtL3xoUwOMGugq186g6IrWv0zr0KOi5jYmAKnxrUsqGyvGnCFLWVLV7Ox9",
-	"LhnejlC3DL98C2gRvhyeNKSr8o6rLAPeJ54qxNt5vD20oKeQzunKxyn9VbEojVsgZhHCcQwpaZr1NtCZ",
-	"EATC9K9jMsrrDUxFXr+a2Ch3V7k0pHuKjTox07VsohBsJWxfaeNsUqnigkR6l9JeVnq9Zs/ghgykX3DN",
-	"ugoHW41N3NVSNJ7RpjmqnDYXE7f8sREiS+H0XPL9NB3YLXCDOCtBnBdELY81q9EwC53kJyqbz217iqFZ",
-	"y6jyK2QU225mqKY5I1iQQSyBPNfsN0jq3kKu60VliYW8LdpI7FihXkYlEDAuMt3UTPIjpI+CKcx+dJzR",
-	"wulngJqHmf7FQDkGvtR1aZsM3ZSDgfwYb4YHbStxLR6sjR3oU56m6wMm+KjHIa8vhB4hVDhK3zCHZZkD",
-	"aPOOLhxnMMiq9ZYHYQ3b11iF3fX4q44hyE6iwNJ7oAkxSFn2UXGUJsYI0DQb4yNBEg4anindr799JG2a",
-	"6aiICNCP4WBTVlDIgYXyLh+WSayxrXsdZ7Ndf6Dn2+/DHUILHx8PJQJ7swf/PHMrfyBfV2H+8RzlnIg6",
-	"pCGb89McuUtQqJUAkLJJBOUFmZGDJe8Ry9/bmMZbGw/Zn95Dlvv0DeGYCimWilAPM3fhWwtJgXEaRjqP",
-	"VkwdxWeVcOexlxZ45hdD3BMV53MielhvQzywiibCJiU/5EzrvEB0tiqS4R9aiaZFjRgdx3EuzdiYeRgD",
-	"7FbXUPJgaBbr5RjwVLjKS2MU6+em2dIKuOYyajnUGvcmFEco1Oa1DcBXqrfrEYd6Y4zX3Tdewu+Ps1hd",
-	"3rYWG8895uYOS0hjM+gEplH8eLnN8aBtJ3IsI8LNAc9YYc/ybMvkFEddGhFEleFH0KsfU2Z+1XrnKFuy",
-	"K/lu+VKmA98nY4KUlA1X+l7lndWzpakMoyJFacgOAPYIlGi11FYJTLCUKGDkTpkfA9evzdWG1k8ThCUK",
-	"QvNAAx2Xyyi1KYtkLs3gKBJEShKh60FWCdIkurw6O0GK81EGodlGIWNqPg7xTZlj7CqmWWReZzZ+RvpE",
-	"buwxq7fHYGdi6OWIdc+2mVVKA24V23l59YlqSubpcLUbBzw1dfhqbS6MN4ozstVA/+ZpXlzSajQZNbu3",
-	"jvKvsmcLBf9sPbH/Y/+JLSjG2xC5TVnnqFCcAUlC0HvvqtgksY+lG+a9N06leZ11entg6SGXDFz1w4dx",
-	"Nn5zrOKSsOjexYPdWRZjE/nNXf1dqzpZGdYSBa9a+RlfRMDR4Lpvz2m+TUeEm+tyZb5NLc/l7TS/2Xty",
-	"+pN5k15QadMKMfg0oqriYmyZWw0MbLzPTMZRIRjDXnE7B6hHWapI8ZJroIvyJYcZeu+ZOrrvPURZpAmC",
-	"i9H7TT+z0tttQU+HTTs0/ZwyVytswuwxc6f5YlbuvZh4CduKxfd0B5/CbJsreBlPxo9ydQOzGeWs34CT",
-	"o1Kl2O6RiOKxFoRLJQjuucBBV0ykTWNIWNQ8NaK40P+8hzvER7c0ItxHOI0o97NOET6SioY3RGz5ee0L",
-	"6Cqlf8Myj0WE7hESUdtMAuqgU1esOCaIKknitgkVoUqi4LlhJfWrQUIC45u0MD2SKOjRHoFftkzkYv78",
-	"CZUJl9ArJ0AM96DeMcxRju51Td2zdq+o5oAFhVNvgml5YSqI24Y4WT9cqrYatr9CCyrxV9TVh5rwmGV9",
-	"BWjkm0dL2lMXS8S4mdJ209LXFnQDhm4Cmdqmd4enyq4H1aBwTvG4pAtOdCXV9TxtglUqyFY2N7EvUZg3",
-	"5qxDRKEYPmfZsQXG+ZudYjdX9PKjq5nRyF0CKQmF1x/JfAvbigjjRe4TciM1NDt7ZvgcCeRIbXzzvj7y",
-	"d8cvjq9OP74+/tfH16cnZ8cfn/376vQy8KF8e7+r3y8GtFJZrOFeqMo+crp57Xt7xqM3fC46vwbamnr7",
-	"/bT9U1lkzlqQXVOGxaCi+EqlmFwmUM+3vXlg1gqMr2h9Q6GhtMEroGVpidkQjqHnACuFw24v6+eG2UCL",
-	"Sh1EoAuIqZyuQYAME0PDjgk8kub09E9ZaxKH3DSymZAMkTtFGJyNa5Xg2qWNr1G2iTL4YaIMTnif6XXk",
-	"Yr2j1D+PNrPYfZ6YUn7fom5W6W48p6ygm8EH8CzWXI4i+CATYANZ+4LrAbIS0xEKotQw3wD1MBgpg939",
-	"buCj4HFkAtX2mlFV4YOEsm9BEXPgey1vd787u+51noFfUL3WoGollLH7U7XOYbaNqvVjsXPNBL4jncm1",
-	"Y/9umOylwsJE5GnQC/y2Br3YbNN4UagTudVAgf4ucIwWntJ72kDHeQibbUDxyGRl5ppe3sNZy9aZtuNm",
-	"KTITI0Nec9U1P4MOxiILq7AeJRyVJMVaYIcKtoywqvLyOJBhWlHnJm/C/6D83iDPfGwzB329vL7qfNbp",
-	"29rEvPxQbH6IDX1HHD9l35tc/VZDjHAW1xMPnCRnlzXKIWGR37DnHeC7R1n0rZ1vI41+n+zGkMAsXGb1",
-	"XCTLfXjocN4LAlZeKP7iwlpdYO8ssbzZQr7baN5sBZt43g3TmIFp4IeL6LX5yg/MMl5jcePMcFi6ZGyj",
-	"KtoPWYDDlk18oqZVvOwRRUP9KuuQBjpTKOJEskcK4XabhJln1NWNHpjqpTgyHsFEyVEO1MPiRsP81iVz",
-	"f38syGa5Z5u54T0b3lPBe4DwymS3dgbk+p5cxzy8WU8BdRjadi1ZptLbKOHNbi1/SaN1RijNyRNsrWvY",
-	"mI1YsjG5rI+lPNMoBlezI7+MnVjKX1VN4Wq2krI1MhY7+Ia1jLIWuzUb5rJhLuvUla4fmL18+QSVywVv",
-	"05jUExqqVJBJLf3OzaPn9sn7IM6kNGW5zGySlB/fvt1WhztZ9dlPSWdhki2vdGoJdfMYenvxCsKyWBrH",
-	"ecCda85hog8ZVPfo0ghiNDeKxvdHuKa6XZ6oa1G0iAXTSPkhwqgMHC9pdXRUR/A0GZ8MrbHcPFKKNTZl",
-	"qiC4uIcY76MahCAmWCga0gQz21VF8JjIrepU5hdm5jUmSsEM05KM8xVuaPL7o0lIYlY5kkIIRRjylEFR",
-	"XlqsQmlPeb2F5saZB029Y4mwgdSE7BahxdLEY+jnIDw4MnXnGygoklUAofLF0gJS3ysvz07kkakZp3/J",
-	"CDXkaRyZEpVRpHfEUK5pDB/YumRBnhQgCJacoRppdBomkN3WL4BIdlWKXDeJAdnmQzy4qfKdrw7C6+W4",
-	"QvZAoMtoIMWdmbfWnEaj608kVKZBsv4LKYJ78xY/h0U8UBm6EgRTi69vtIwfR8vI6qt3LI1N4IKrUjDM",
-	"0Nuf+JJRH2OZaBBTdgPdNzBDlN1SRaB8OKoFTjcIu1jlhB7y3vbzX09OTcM34K88Ig10nGcMgSvllmul",
-	"H4YyAXgS7TebKDhjtzimUfGhwrTBKF/Ta1+aq5keet74JR1fP49O2y+6Z59+iV+zX5PfxKV6ezuH8cVB",
-	"+UBsayrD0gCS6Ci/XDas68dhXfrwy3JSmdrvlZl9gX9tGZnJKtIjiaxE4aPCIz6SRCnKOkYlKulITk6i",
-	"wqhKDbTf3EPBv3kKYh7IbcU3TN0pKs2EQW5rKMi85qUe0WKbTUgEeitmTY7mHDKOZBp2zcCV6Xk5W3so",
-	"rnC14Qbfu/VkBmnkAWwkLwyNG8nDVQSvqL4P1xG9JQy1KYkjaUM2fBfZz0VExBgmgBnjKQuJj4yLoYEC",
-	"91ULUgQCFBMlTXkN0Pwk1M04QoF5YexTJKKqqIaxNm+gY/MbPJdxiUxPs16OWhWoNt877uOBzPJIHQtr",
-	"GQYFu2FGs0CEmKGIA3OqEItSKJixtGDkNsw57qsVOFTbbe4ebs0uDr3NoftWBaLngGhFicgYDAzD3/Tv",
-	"/JE0O0AFx0vHCB2mRISh2YeRl7aNxFZ3DcHHleDTlzqPrfIlFU8k6nNxQ1kH1bQ2pf+w5qmibpYbnxjp",
-	"g80LjFsqFUzz1gL7G+VGRpUzTB+AzNp4r5O886kmEfqFUTOPsqXB/m3kne+OTM1BwjHOrLtMKTY3VHK6",
-	"cMPXZriVt8ZL9d8cFVxBmqTJTNwQwPcr8KuCbrw0FdyLAjDDxRYTvPYMlZJGUmkLvSpo/QCRzHf7KG+V",
-	"oW9JqmSxfBEeOH0FklxM0aYYS2UbHevR9K3bwzek4PNNBO9xRRBmrmZS75pU1OoDYNZuLJieiPaKtDdh",
-	"Ft+jS1fjzzKmghlIuOw3fGBKnv8iB4q1lQJcKAb4fgvraqHAhkAFEJsUEH1MQe6ada7eKV5eHwXHtqH5",
-	"JFOkj4I3U6yVvnEom3U5P3deGszYUiqLzsAr58UzW0m3ssjmxYxzIT+ZoyHZi2EQH9KSUIZjcujpEShP",
-	"JhIAGs8XNmRjVviBWpBFkW97LfvZXc8Figj8lZSp7yEMCoVA1fvi11WFkQOo8We80Ojl+ekLhCW6xpIc",
-	"7qMah6dwHGtuGURY4RY8vv0pIZ0j85QfoLcXr7Zms9FWlGSxSlsxGnceVjgPH3FhsA/CyqaLeJdkw6J+",
-	"pEooQxplklHArOzIFTucmxnFvMMNM1h9VMtbpnViaWPGewlmpj0/dLsviGKgy7W56BBlYgVvyECWS+4K",
-	"EnIRgY4nj0wtKhUgMzzuYMqsPx0si79dmGiYUQ0OFnt/Xdo3OTJ/Wl2OdxBPFaqlgOO2IvYwYm8t1ip+",
-	"lEorqxAJ4iT+tcoNM7RUuNCQIMULpeSyyr09/ok20CVhkfmYqAEyRXqhrRj8Di2jjYhmGjC4pVW5OHCo",
-	"rvi3ULrNlGmYmvADK/Ra3v////zf/9fsrtsLuwP300jBzWZaRN1TQaVL8g0qYpvSnmt2HllO8Y1Ue0sw",
-	"FXUtLKwnJdnylnNMxXM9yTIZAV0tKiyalewgWCc7MdvoHT97flI//eeLnzVzrgJ64RTGbA0T/GuDxLYu",
-	"0NDouxi6WWowWrm8+T5tNvcIekXZDYnsvS2L35rrq5iMslHHfhwmBRhwPSidfwt1iNISzJN62MUChwos",
-	"ihQEmdDQ9kRRb1XWo89ibMDuM9O5AzsFCJE7KpUcKr+733yKAvcExNRm7TsGRGlRzahcUDi3ZagihA+G",
-	"QIKGG18iwRUkYxQzKOErk0F5hBIexwgr1OPSdPoHS+wBkiTkLJKVnnsLwG8Xo9LdkMEqYZ3AxsaYzAmw",
-	"SCWs49rYWkA936P6hc8pgf4ZDPc0V7KNNYr8h7C0p48QGl/5XmK6BQz3lli6aJQ+xCwNoo8bPbLtgpq2",
-	"Y+BKHy1X+svuP46fPd/Z3Ws09GbBOeiViI/guliYmf52UWCjvpft3EpajwgMSrgV88kdDlU80FiSMWMk",
-	"Q8wgzq8mCIs0ZioQ/SWJ21vg18Ho/M0L1z4E4PgfcN5coOA4DEmiWvmBB42NFv2A/QNVIawlp7nZVd/P",
-	"Yrnk1FE2KQjYiNZj2LpUPNFrBiYpVJWWCj9sLE0bS9PyGhOgEsLOFroqm5IkLFoPeVxkEJBI63p7zTxK",
-	"R1//poEm/GlBqnIGsejKXsIPZuH5nHJFotwA1vL2Tp81zX28f3D4+MlTfRimdebPJI45agveQ+Yg9E98",
-	"YYXt0q7/Huw/4xamZY1UmrNQw4KG7yna06jZS7yWt9vcPaw3d+q7T652mq3mQavZbDSbzf9U7cGohczK",
-	"FPM1G9UbNInfbaxLP6IfDRo6Flv3ohqIkoIk8WBrajewVVmcgLeO4bnbILSuKY+84MJnCHLHa3IL3PJa",
-	"brbO/AgrXOnRd/77S2hvaFrzJVh1ZZ60CYI3iRr6SS3PY4UEkTy+JZrTx5wn1zi80ZMlgt6CchhFgkhJ",
-	"XC/MdipJhFIWEykLfRoRjmPeN3pj9XVw1ntwiz/OYjA5v/Gs2lRQ5VylrpD3tpMuV9zW7FryIoCVP1Sw",
-	"wobPbvhsJZ+19pb5mOpIoMLSLHV9at5z0wRWFpvDNpzV2EEBoQnwXKHHrolCOELGO0wixBmBumpRGmZW",
-	"KVndlWqjNW60xpX0VlKoZjFzS2uPiidJjrcr0yKtkjC+xqbFtUvz4PqR2kw08coyoPzJ0Poh7X+ZceKR",
-	"RDG9hdZx5rQXQLLVGgI13q/nejihMnQ3xHWq0A0htlCfZvp5lFp2QRS7sI+NUdPwbm6AzQ2w/A3Ak9Ub",
-	"Dfvkusv5Td02bKFkPOuPqVTvzOMn+dMjxF3lmMu4x2y4bIcfOL4+Q1DbK1jqLFVmUyH1sXxYIy06+KdV",
-	"dM230dcSJpEKtamQanOTreYmg5qrURFXHc1YtL//22uU3rYFsR/q0bLdoSbELdk5TgiO3rnFr5EELtyE",
-	"E+W2sEuiNP7z1ft8KIS3DAUR6L2l0SnvxAVR9YuRwExo/MXNZEKZ7ac1xzKfZHPOgvwW8b17YP0btH8A",
-	"tOeMaNRnai3IPpNktFamaueYJlZkoGzQa3ViRFEj7udnfc8CRc7iQhzH1zg0WGlnP721KPblr9Yl0rjm",
-	"0eAv26mIoSzomOgX2mEkaqHgX/V3BnD9DVapIC10u/M/TMRgl9yhn18fP69f/ny8e3BYkyQURPkocxuj",
-	"v6H3XuO9h/6G9KxbNrrQL4x75Z51YYgpo3cudrDieVhQ/Sxyj9No7ENXgyQLblSDJI9tvOoSRKGivFQQ",
-	"FIlDwSWU4NL31hGKBE9QlBqiJBJdDxCNGuiYDdDu3R3C4Q3j/ZhEHWPgXUcO67vi+c3iD/rXvyqqM+SA",
-	"Ar04d2dFdo9eua19T+4MMBTHSOMTb7ehliK+NnaNCA98ExoF0ulQKjYz/NZ3YgaJEIYqLzY6VC9mtPH2",
-	"JE+jn/kZuQC7Sz3mIY4X8TqiWvDu+MXx1enHd6fPfv71118+Hr969eu7j+cXZ//z+Oq0qn6DqfZflBMW",
-	"9CzCthR8KEQrv9bjYGI+P/heWmoWVPQ19nHdjjBnjX8L+ly+xZ1V4/EMFf5N4R9JO1A2z/ASoNEulDpn",
-	"8QB1CfS1jhBnJghZD/Anu9K+Ax/jcO0FhN39N+36W1WEvBt8+4v9yxa5zgs1lonYfL+UsF+ZVGdHRGb8",
-	"6L7S6i4gj3KjLKwIhc12zo7FD1Dk7Z1D83Kd56pKxWu5qj7MWZB4kUuneZ+XjgEz2tweD3t7ZAWBLaE9",
-	"kqYhocFAqASsbKDtQ90r2ybdqW4kkjVbr4bovNp4BfDYJy8NVA9LTFe23q8V2mpDItvW5qJa0UVlc/EK",
-	"1FKWl1dt3yrRgSLyW0B/DcY9mG3tFFdkegtGQUKiVd1H0uZgbvB9Nfhug70lWKOQPniUaGRnvL8gpuvh",
-	"SZgKqgaAvMcJ/YUMfiY4IsJr/f5B4+gzggURx6nqum/MU7+BB1t/9UGPIm6rU1avulTa/BBrgfCcXr8N",
-	"aG3hru6y6LtOXhF0axU8zvNuM7d+7kV332goR4J2ozwnBxqaEmyqzru4eSihmw+Wh3aOjva8ixXqYYY7",
-	"pEeYalmNx0dYhF16S3yUsuzPHhY3KGV6Ph9mdhNmhFxYgqkJMToj9LH3XVtz036o3LS2OIhrWFsBuW0m",
-	"p8EA+G27zaN8c6Cqjaldl0piTUcsQoRFCafFXkf2qZdnJ1DZRvEghyFrxFptTPVRlAqwNvZzpREcQ/kQ",
-	"/dxMPzzIa4A9QsfnZ1A7C9V6WCoibN3jGzKA+3YrHwx+qASnl8bQ6TJDLOiUIgaatPQi9Rx5GJNJ5q3B",
-	"bU4ZkphF1/wO9XhECrPZryvm+5ngWHV9QD/KiJQWJZSgYeEIC7jx9cPX/xUAAP//",
+	"7L17chs50jh4FWzNF2Gqp0hRT9tUfDEjWxq33HZbLcmfZ6btdYFVIAmrCJQBlCSO2xt7gf1jT7D/7cH2",
+	"BHuEXyAB1IMsvknJbjNipi2SVUACyEzkO794Ie8nnBGmpNf64vUIjoiAP/9Zv8CKvKJ9qurwX/1lRGQo",
+	"aKIoZ17LuyCfUyKVRDiO+S2JEGVI9QgKUyEIU+iWsojfer4nwx7pYz1AH9/Rftr3Wrs7+4/3n+wd7j/2",
+	"PTVIiNfyKFOkS4T39atfmv2C9DFllHUnQBCTjlrb9JJULP5dj5jpzDRI6Mckqr1l9A5JEnIWya0xkx/s",
+	"7Td395rNx0+fVkz/1fcSLHCfKHsUz3tYnUWjIOjv0dkJqiU9zghiab9NBOICddI4Ri/PTvT85A73k1jP",
+	"8HTn6dMnT5qHh48fH/5dNm57WEmcJA1GlOd7VI+YYNXzfI/hvn4hNPP6niCfUypI5LWUSMnQml4R1lU9",
+	"r7Wz+8T3+pRln7OlSSX06emFPedM4VC9pBXLOR9axcuzk7HwVwP8ia4Y2lRILkYhDRi5U+bHAPEOoEEi",
+	"yA3lqUQJ7hIH3ueUiEFhQ814Y0DaPTisAuKExPSGiIHBgIpVR/kDkxafYKWI0K//7783608/fNnxd55+",
+	"/S+vas4XgqdJFcrBD/pkUC34//7P//fv3UYqgy19WlRJd3YJFqp0cju7zb3Dvebuwe7+4c7uwf6TQ3ix",
+	"+hC7du5VHuRZRPoJV4SFg1/IoIqPJAQrhJEwDAVJ3CHxoAUn26FCKk3faaxQhwukelSiazJAtYQIJImU",
+	"lDMfXZNEod191OOpkFuISiSISgUjEcJdTFnDrddw2XzFBejqGrxlVvoLGY8o12QOHLkmg48aT3C98+HL",
+	"zqG/tzsGV8ZcDue4S5Ck/xlHCzG8Vpw8Ih2cxsprHTT9ArNsNmHV5tNOJbt+TaTEXVKFsPYnNMRL9k6f",
+	"NY+fPd/Z3ds/OHz85Gk1KvazcVeJjJcGYaqgtT8hGqHa27fDDJwcPsbNZpvUSbR/UN/fOzisP91/8qTe",
+	"3H8a4nb76ZOnB1H1QqbwxQ4Xfay8lpem8OQozO9Iu8f59VjUus1+X2aer/plmXAmCVx8z3Bkb3j9KeRM",
+	"EQZ/4iSJaYj1rm1/knrrvuT79MUjQmi27TlqbvNogHpYIswQ/NZCitypFrJ4hQwEKIZj05S7ozEzDUMi",
+	"pdfq4FiSr8WF/JcgHa/l/WU7F5+2za9y+1RPcGGXYRZVPuQzdoNjqqWlJFWeuRQ7MQ0XXKTDGcYVwqnq",
+	"Eab0WyRqoPOYYEmQDLERVX67QCGPHEdLpV7zi9MrtG15mNz+QqOv25/FGlfvFivRLVW9ksAmFVZEb8g/",
+	"uGjTKCJssR250vz5+PwMeLReO2fxAGFYD9xT/JY5tr3GlV71CEDQxwNzOKFCnJnbQxDJUxHCas+Y5rk4",
+	"PjXgL7JiNwSSRNwQYZB8rShs54OJUC0iCtNYIiwIinm3SyIfMaIhcVfgll7pr1z9g6csWh7ROzDM+hb4",
+	"azbHV987x4OY4+iK81dYdMli0F8UeZHiHMUw1vqWMGZCuIBYtACJScvCCe0yexb6mxscpyskP7gDQppQ",
+	"wtSvXB0b1XL8RHYgdIslCgXRjA+1BwgjJSiONQw+uu3RsAd0CKBIwiKkOMDiVFcjuspKeGCk07vEXGqL",
+	"A4KUVtj0PUTsYKOz3Q/7cbDWgnkOK9jyEYi/JBvADW4lJTO61hsb6Dh7aMxu1ILzN5dXaBtHfcq2cULr",
+	"12Qgt+GBYMsNKQ1EetLs1UcSBfbgfjXnFthDBp5jVn1NJLzlhIBaAe5HZl2AHKWRfS0iAED601YLcEVq",
+	"HU+PPEDXlEU+EiSJKZH6Dxzq7ZY+IhFV0kcRiYkiEvQEeEXrtJhFKKFMIsoUR5gNEFc9ImCjUM38bRHQ",
+	"R6D/SB9h9OrsBN32uMyUYipRyq4Zv2VbCDN5SwQK1kAEgQ8QM656WkKA8ZlqoDcsJOXtKiLz0E7CEJVb",
+	"7kDfb+6gwAlDFgUDeM3stdkXc9z2GFgJ+ebcghHyCxqGG4obGpK3DN9gGuN2TJa7njQsisYxCjljJFSU",
+	"dTNJ7BZT1VinyKEVSYEFjQcozRd0pK9hMdCrveL8NWYDZzhb8C7DiiBQ4BC5CwmJCsKmXiLaP3AmMNQm",
+	"+spASgw0LmWKMAB03FFEeK39gzXegqOgen7RznmhAalbSEb1MbMIxWFdS9sSM125ak0WqO3RFyYZRGcd",
+	"KX9pnH1z9pH0C7DXb5nWOLig/yELCnXu6nFKY4ZHieA3NNK8M7uebihG/6wfn5/Vf9GsB0Dz0bGFAKbK",
+	"vuUC4YR+1K+B4QFlJtV10t9rKkGp4gLRMmPzYLcSwfW8izMZZ84IMdPXbpvAvUMiVNMSHo8jPbX+RXNs",
+	"zf8GPN1as47DEyLM5lNpJA17nThpw97kXi7cAOUdJ9Qa43AUUT0Ajs+FHk1R4kD1vaTw1RevfO2DNUKR",
+	"PvwxZE3IiBELgWH/7bVwrEq2iAgrUle0T0YNEr5nbgo54RWWxvbSMNaOkSGMqXv0a3msxYzCb23OY4KZ",
+	"/vG6ykip91rgW41NR+YOdw4PWJe9DqtW0cd39naSYznXmHVknMz3+kThCKupSPPaPffVmYcqli8cO5HT",
+	"hrvIn8zO9EuFiSo3O/1u7F0wt30j3+/S1EWc+JCtmbc/kRC4rkHRV1SqjAjmRFcYoIynkxZraaICeTMK",
+	"HkaL4/gWDyTSp6Ypzj1XMByWDjTDsqEty99zMFdtyDOswt7zHlYFu9w82xEqqzUSphHwdw+LsEdv9AGl",
+	"zP39oQKFjS+qvJFzGV6BCs7MqzvWpuw+Du/20NZYqHMgpuzMQpjSwTQ2l+hMggVYStNYzY5aRQDTWI3F",
+	"MRCRZgfj/vAyh853u5XvwrQjAcfCXAcSZl7X0VvBWeqmMv9PhvtPfc5dkbM8W9jxKXuXOXDdK1W7pDdo",
+	"XjI2hBpVX16fxtx4MZbKyi/L3KeFYc5m3Fwsrkn0lgmCx4DsrqmpQ6UwyHOeGqmtkkYyZ1WzUh8oHpBx",
+	"WGfbOQRqebpxZ3cM3GlBrvOpyhH/qz6XmEoSZZEE3mScnYSja+YKZgsdLOM2aYkrXBPR7FwWqKmCteYR",
+	"A/PS+Jr3zyyvct9ANDISyWLXfUHGzZy79sFRGpxFSJ1EWssJqMU4DCsdTJIlMhnyBWFE4HhBiLNhLEOT",
+	"y46z5A466bqwGwdNf4qwDVs4HYGWkJ9nl5pXTje+d4uFs7VM3odhCdrL3x2/OxBQsxh1JVgoGtIEszn4",
+	"04XzrZQl4mLsUUEcNMAOidpTyWNkX8wwfhniqXuyEMKA9XzaJsAEQzJ0GV3eMOIifhLwYsIBkQgVlqCV",
+	"ylm2HGY7z9+bIn/fC9c32zRZfDaHYTnKYii6DEcu78BbRj+nuenf6vaT0bIY8XZc/zeu/6dZf/oh/xM1",
+	"Prb+Xv/w039VSTc2ouWtiKvCxUJCb4i0jgpyQ5gycYBF35qkXXB8+4W4F0HLUO82958syV+zA1qSwRZ2",
+	"6xbL6zz4a//J18odkrkPeNLZOlfxN8Odc9fzHHz6SlAcLyMLTTBcFnb+/fu//s1EZx76OwfV+z67HWNE",
+	"qMqksB1/EfFgWWGpKOXkoDQXggXceid4UBZ19g4PpkYLjtBWcTB/+KDGo4SNiVsMHYBnzH5tn+rHrzQc",
+	"JQTY2624REgoqgLW/8VTYb35+oEj1AXRVV9qtz3CEG5LApfacEhy8XQPq3RiwyKnMbl5RAY9ZNXGu1jo",
+	"eWlPKdJPlJzDrLWIr0Cf0TiLUXZ+8xz0BEPK6cwmKP30KwzRxa+XMf/rcS4VVql8ziNSGujp06ezjKB1",
+	"4GNzFMsYgCQAMW0jHaoYkAt4Ou6mNyc3PRR2xM/gzr14yn4pIlbPnMHt5+g4zf3g1rCE9cImBziFfBZe",
+	"kxHZ92TGKKxz0k4ut4uDebbu3tc+mLjyy4xqnOslISzS51S2rENghvk6IjiqdMacRtldvtjtp8hdxQ31",
+	"K7nNA8n0E6Vb5PDgYO9wvmsEBqnalLJfe86b23HeMvA/p33M6oLgSFOEDYzVABwhqfRXPgpjrXhLiMHq",
+	"YxX29PFDVMmoyFQIj5kSlOIibNzBodr+7lMfSd4n6KC5t+UtJF5Nw17YmiLOjrHrjUVas42Vh1O8Kx2y",
+	"OgNvZuptOGnFfhRaJ0uK35jIiNIjN/x66JuSb69RsMTD58wnmX1jDPQfU2ehhy9N0F/k9OqG5erZ50+c",
+	"ssLHmHRU9qFkE3FfpklkB7DKSsPExuefIUbf3jENpSmwilBfOGvIPMJSFAkCYSyv7T0/hOj8Fr3rYSWP",
+	"kwTZh22oZZ+AzGziEqg0oYzl9ESJuECvzk4gNzLjRPoAYlrNbDBjPGUhqTLSxAMTrGloShJWuLILSuJ0",
+	"YW7qTVaa+cu4KI9ZUt5GBTQeXpNo+vI0PsM2m22lrMMrV8tvWRXbuHKRIpAZMHXBC1kXh01d1UauzKo4",
+	"g3CVGw+LqylgRbZ//jDmzmBvNHmO7IZqBZVdL2NzHCP4x5RdlzGjp1QiW9vbwDmyJNyQ97eP28+j086L",
+	"3tmnX+LX7E3ym7hUb2+8B5Wr8mxMWMnYTVxCRDUBz/Ph2DdgPZ2AUUUKWIE/VlNuAZV91B4g4Kl1Gxf+",
+	"EgLFiSAIgsN9RGJJ9FOvJqRQj6aAVyDvdGgeSYhTN+nAMY2CrSIoM3EavZQp6eC1iHapknOPLXhcMXQg",
+	"04QIYK0BojIPogPWmIscemrgKyZwLH+r4qKq9OzD9LOgyUIRKmMk0Xe9gbl+C6cEYfGMKxT2MOsCt5w1",
+	"dmXa6b88OzlCejBjRqIKRRSSB/Rzksx511RQr0RdeqNHZsV8Dm+pyJiyG2dSeMzwScmVRb5FRt3qcwh/",
+	"SwTvcxDxIgJ/fFjVpTzJ5bdAENxsl2p5xxZzTYRjpa1JN+68cXErcM9d6Zvl1hUEcQlHkImChaAkQjzV",
+	"eiAhiOCwZz2LK7mVs2OZ5MkzS6ShSsWCCjvt20if8sJfnp++QFiiNpbkcN9E3aMIK9xCby9eefNp62aO",
+	"sfDfi0P4vj2wVav9meBY9RZcrhwx8/DrSlZyj3GbBqSqpb6k0WL4+Gn2AjLzlmcYvsUr4eaULRG54ZSC",
+	"SZ6WaaCNFcdf52F5c0a5vRzjb7CGlMrIyY7g/dek+rcxw/VpnzjzzlD6zNnrU6Sfd0V1OjSGvzHqk4ji",
+	"zDpYA17hoxsaEe4jnEaU+yjiYdonWkCWiobXRGxZwaTDhc0mdEmlDXTCb1nMcZTPA/UIKsohQITc9hcT",
+	"TPt12w2x/SUrD6K/jChulGRtAHH7U0K6M4lAlDESvWWKxosbKT6nXJFovuDYLIV1DnnCXjoVV6QzsVXi",
+	"gyQsMpaJKp+OEOPeq7YWX5E7pak8xPCNye+12VAKfmOh+2Jrlt3TuywV7iezu/zUkJXSWq3NTeZ7gJ76",
+	"ktb4qSU7i6DAFAFDjfkCOxukqY6lhSwex57vAdJOVzaos0S+NDYTs88ZcRaXluXDZNbR3CrqDqGIFBM4",
+	"zBIqf78QCDATzjmm9j25pLJFTtjD5fZvjl2792WPWXUeD1a9XDNZGcR/CELqmiBBtDR1trLiMXk0TyFd",
+	"Mokx1CgSpE/Tvud7qSRCM0RvZ3evgEQ5ZOeYiuc8WlA8HmPC0MoyDkOegqJcqtIH8MMvYgBFeTx/vjig",
+	"YYUWIPgwcWWLhb9bJ8BQMB3Atv+1/rfCh8popWxrHjLGXa+hcm8oW8qPGaUm87UU0OTt7vcKZiTz6bFm",
+	"q3vNqJqZjwImuJZJMp1tmeSO0SMpDW4jHL8hxmlsZ6NQVp3gbxcLbs7nCsvZBb5Fv12gxNT7QeQOhyoe",
+	"aAUXLKV9wm9RIniUhkSOcdwaP91sIZGXrt7V/W3t52qX60UpG3ce7XpK+kNVksaUTIcKX/S0pIYpQX4O",
+	"yMLkhUEr94Pkxqd5DLJ9/olW87rxou/cYufw4Tppz8w+aTmLMblwSvlZY5I3/l+jnlE5r97t53tXnuRU",
+	"f40UN6V2zLVZI/1EDVzRPvitz2/IVnnSQmzkmJ2zCxuzYxFlRMqFk8ZIeD2BmMZXK8hhGDXlCIKjwbdh",
+	"zfHdEqt3z1mcZ/Lq+IgnZovQX7eK9YtRLRjyUgU+CkzRWf0HuJsm1QieEwcviA2lWtT4FvZIlMbfav50",
+	"Bl3VmV1iFrX5nSbq/6HkdqUZwS4+Zq504elZu8ZmMoO3Z1qarYNv0r4Y1dxFsN+X3mtntwknUZX++y0I",
+	"2AaGKSqv28ll894qvdLH6NXZSd2FI0Uu9MhFJOU/GK/41jyRM2W7srFMStpPYwiezx3HQ5fPFGYz7Msb",
+	"P6dEtXw6q09C/FRVJYwZZr7vtD+zrTN4DqswZNmInIVCsu4/vmbCdqwmiG/uWLsxYXR8RgLJyWL+WDoI",
+	"yHJZBuPiEibE0VVcFYs4zov7v6qgtk8To9ryTZspvq2wUbNT1zoilH7mt4XIxKqgUBcF+vLsxLchoIgy",
+	"U+RymG1vTYhFmsO+5GJ/VhLP4244c37x5OieMTu92iAfE4H7SJqS3hB9UAjwQbX95j58wVkermuLw2F7",
+	"KD7abz5FOAa9ovTtXpGGJ3hPCoLsTHLItLAcu8uTAnLGbO6DxuW0B7MxRUsLfXwNmqveYjiupYWH1UgC",
+	"y0YDwUbMd2YLXe/zhvhMpscHDSWdFLZTBHud0S8lOeMbCYKxMP1MpeJisHhMwwJ14qaHNMw5oPNfr9z0",
+	"BwssunmN+zkfdvrOLlrXYTE9dug4h5PZ56rKN4uumS1yGW19uOzg1Dqj9+5rHVeT0O7CGWvzlC0YaaWR",
+	"awmcXy6BDyb3x+fxDS9wuWN+YCNKDseEpZo0lQVrsfR4VPZUfi7Gu8OHIVdphZy9Hi91aXkL5uje0JCM",
+	"i2EbG8weU3adm1VMPLv34O7PCVsEcuX/UHJ7L/Xshs3CFexunD5eiOmaZ6pL+9qDMtZPWUiVLARGTTiV",
+	"zEK7mIgyipfdrNNehwv7yV15hbDGiAoSZv035CxxbmM8bc5JaBpu+AibPU0EgVripvEd6R+B2gJjmHhv",
+	"hkruuA7EgBv1KcoaZDRmAcxdNbOW0L6mppXQUPQdicA1b+LaCsFsHngMoKqm+deF6Y2LsoPnT2yIh826",
+	"XqKAhsKiS9SMYZnu/lx91GJV7KC9Z2FDJyD5ZU7RC+D4AoL2TOLvOHZJWHTWXzi0x4aVDskw+82nVSVw",
+	"OjQmVcWRDg6qCsJX51L0lEpqcgu9vXjl24QKiHebN6uiHGDtaKMUjWw+JCz/+5a0k0oKUHyO9KLh8gs8",
+	"I7JxB7QekW3EcQ61Au7Fb75YGDGfoFeMiS7+4M9c8KzYxlLxPAQ4c+VPURgJi67InVpU7GQqLz9WKukn",
+	"iYAqFvaRikIBL89O5JaP1CChIY7jQVZhwNrTzLUYKB4c5UZOxhXtUGN97jfQO0EVQcHf36fN5l5oBoe/",
+	"SYAoQ4He1cAGsUB2lgNH9ngaR/qf28astR7nKa9ZEa0/0pU2HugNKnbRQDWqUD+V0PzDpkRqJXc4/GWN",
+	"StoKuMJ4jS4vKjgPs56/WhedpdzTipteLBQcWC5EOUUemNAHw1UQmVxyys6+VFHxiYXB5yoamRfvuv/4",
+	"9RzWCfu0RA5EMapxNv1oeE8eTj2aGDy5XEHSbx9BZkCLS0fow3UHFBaKsm7QKnSH8xHj6LcLNCDqCAWf",
+	"xUdwxwUthLOGvVRCqScb7tg2LX0ZiY5QkGAqzIgY2b+tRxBLRKVMSeSaNprrlUqk9zMmyvmgYsquj1Bg",
+	"ISJR0MqsIizS2iBl5AgFEZWjj/jZQjhDMZfKR4LkazMBm20cXvNO5wgFpjnsR56qoIVSZqexff0MfFyg",
+	"9gDFvAs504FUPElgQvsXUj3B067J/jg+PztCgekGojfVtMUKOVOUpQTVJCEoyOolBluNgr3LHQaERZtN",
+	"B4cW7KHJxjKL9XyvuHZwybtlAGMFuPKuJFWCZhlf503BsDMvU8BofVfkvKa1mSpWzlff8pIQdlxhSHmF",
+	"pUJ6eYWKVdAlq9CdLO9PmWNysWbzXLu8UnFhQlbRyNYWReeZ8k1T2ft11q4n34/cYujrx7x6FBZLJTNp",
+	"flhyD1Tl4sFaFEf6Yd9UAdQfUwZvVy5lFFKznsWcut9G15lJSY5voXjfXAGufcqK3+6MRKlMjMsbiqcb",
+	"WvqQfdZYZk1oVjn4bFpZ+skRdktEjY7ZweXqazPNbcbAur7i2yuqhT2yI3Yv1q8Wz7hvw0k6GsH6BLNS",
+	"S4RZjSal/R3e0RmFkHFVzy9pl2m0d0XPi30zjSgAxqSshWaEBNcXTt0OOL7e+Qw3mKn7bHct39tpd5k9",
+	"bNiWeZ2gcydXwywu5VErEYHlywG4cpzVySzCR8GXTzT6an6D9uX5D3BR+ygR5IbyVF6aj59o9DcfZSLd",
+	"3+y7pbqm+u3PYuiXzwJUCUITJVGQF9uQPrKlDsAwSL4GvoYa+C0sJnC+KmMebPyEshMY2eoq0fUSyvUi",
+	"HAouJZTVpUROaIBxNhuGLlFeYkbiqUJBZ+rNQC0XgwB8mYCDy9g31tDswwA1O+d2bPPrlFiiHIZsigmb",
+	"8s1tyMzbMG3Zk1Z9RRZGhTExzFcCM5lwoUy1bB/Rji2gBr50gUIwwNtG14LgsDdb5cJ4aruDijy8pVob",
+	"3J/kma9t9KzMPZgKqgaX+ujN7kMPvl/I4GdojV4Bov4dGqzXglvcv/7YaDQgrZKCW9K85dRUL2vAnjMs",
+	"nLVfMw1yxk1kFadsKmmnAgfnqoH4LbX1+ssw/EKy6z+wDeKD4Q7xqCZIhENFItQRvI9i3pUZKPBsDokd",
+	"owqOZwQLIo5TLeWNWAJLXetbyDyLjI/qmgysg8pmbcJMbXgkn6inVGJaskMlaNtOHhsR3EJ3i7tGeQaZ",
+	"JSs93KWql7ah5rB5oh6RG/vniEJhB0FUIowkiTv1HodWaJlJ5eerq3Poc6+fu8WDBjrFYS9rhEUl4qxo",
+	"gTFGi8yGocfVTAsz/bQJ42qgqx6VWUWvrEgrZ0rgULVs6RehuQSVhVY2cGBUgSRnRFFheZZ+DlrymzS6",
+	"LqZMKv2oRgcilWy8Z+/ZX/6CfiED+Z79hH76KaOMn34qoWXLyovSRzGVSsJsJok0syeZL0PMEA4hCcNA",
+	"46QbM0GBIuwU8vpjgP6K9p+gHrnTgo5eLhFyq6UlkVQwsFyFUN03OH9zWaxWZoAKjvSMJorHNBiQtu2P",
+	"m/k9uyQsQhjIjTIUZOQUaNQPeb9PWESiLR/NiKe+MzGPpSm3uSAEyvfsFHZj/+5u++DuLj+jHjYH3ebR",
+	"AAVf3jvG995rGWODj96b60R/894zgChypwwk772vATRAQDiKJAryPgrBFoDwBzJ2G/QHetcjDP3xnv1R",
+	"r9fh//rX/WYT/YHOGGAKoixJVQv1cawFNhKhl5dvfvXRreCsC8Kn9FHKoBox6lASa+G0jSNEI3Bfl/3Z",
+	"dvwd9Ad6TSGNy/I7TTr6L8fwGyhji25w86ADy74QbLkx99Af6DgjOP1wKo2JEzNT+C7rShcAYbkpNX4C",
+	"omDY5mFkCbZs9ElxaBjVMmx9ywNqOEj20R/orQU6n9Phub7KOzxlkR44c2g7jaP8sxbyfWQFEw2F4Kki",
+	"bp4DvYsQ0WoymkzTLoDNVIdGCVY99/RT9Ac6SZOYhpqTFZsIHuWfeMaSygDjVPUIU/Bu1EDnMcHSeGAA",
+	"VZ2PpkOFVCiFc62oIvhZBFtH+mEY8gZTkChQLXDvl78fENVADgpQklqW6uCDpbutHHx7qRnUhGcyNWj4",
+	"kHY0uliziqG0GIsu0Q/bNYWcdWg3FSRCMe1TZV/c3YVdN4dlfS3trOgeF5YHRoUjHXmqpjhHPI5cLhoE",
+	"F7YHaMDTrcBHFS9mg05605HCrj7qC716Azi5M51tUC2o+DY7TWik8iuStrWKbaliG6rAXdEIfOPMKvIU",
+	"4PHBhf6ibrmMgePAshFFBMOx7QZTi4jCNJYIC4KMC8lHTN8LGW/PXtdHlB8/jeOCw7CAn1SO/Fpak2Uj",
+	"2d0LfUvCnkaxI9MxBmmBUuhpgT/nm5Qx6Yw5m2LGUt8XWcGgOvxXH1zxywvSx5RR1rU7VP5NEhWg2ltG",
+	"79yGbzXQibE6yxbaaTZdDWW5rZlMQoRmPD7aa0KPj/xbi/w+2mlmhAC3INBdj6cif/m3C5TwONb7Bxeo",
+	"/uEAyeI47pI6izS9dyjRN1VgysToJSpu1/OJRgGwzEQhPKWwG6oFxaokmrWB8IL7tuRo8NfActlC3ZMJ",
+	"lfoD3xg2JAoajYaphrLVQE43k5r3m6qmergs7bawuH7CQYkwgoCVVHpY5ZxCZqtjKCi8YYQEI463IM43",
+	"AUsWXAx6NZSh3X2kd15apJa2wqrmjralrpa8CI6gsqvBaENi701uekisimml2ONEa3713UZzRJK9vb1t",
+	"YPi5wUV3274rt1+dPT/99fIU3gHbi4pzeXhUcvV874YI4/zxdhpN8xZPCMMJ9VreXqPZ2DMV+nqgU23D",
+	"9beNE1q/JgNbCgsk72wLodygFg+NPmKT/cwR6Qd3m00ntDs7X2JuKMrZ9idpjPlGhZ+tAXbJWAOawYju",
+	"I1HNMBzQs/GtPrctvdZ9A03VJBnU289wlkQEr+xMf+Utw1aCNCH9+8296S/9g4s2jSICNo793afT37ji",
+	"/DVmLpsNvHIHs6zIcWjjbi4q0F7r91HV+fcPX/0vJcXOfFNSOX//8PWD78m038f6o6ePBfUxw12SiW5g",
+	"T8RdaRKObQb6Xd1qY1qVqQMT9lpZ9bKvvpdwWYFjYaHNumfMBkSqZzwazIBfhaKZpV6xB5mG+zyVivc1",
+	"ub/kPYZOOMTUj/S/B09PRafXvWZle/qdYlt5zCIsAD1mQ/dyY3mLkGWTiRIp+TpCcTsro7jK3vYVNGee",
+	"i46KBAe3dk/LqCB694gg3zgJ7szwxrlxIVxx/kpLk38K0n1u3ULD5ItqfSy12JSZrbYmErQWsjOCdv71",
+	"qQT/1R++Z7ahUTFk4U1gBYVe1cvwg+GO1b+Xq6t9yDgEzNdCLzEr91JuPZ6ToiuabG/IekPW6yNrwFU4",
+	"OyA+EoEaTfvWE+xi2OX9EPeXazI4i77ahrPEhFyVCdwktRVoe26Bsnjhu1AaL7dAQS1456bQCsSgUI7F",
+	"kd9stDQU5lNBRRe29Py3TSXN/elv/MrVP3jKoj8FeZhjGb31FpNZnQVYAoBVq8sf2f5FU4D39YOmjh70",
+	"wfnPWN2qS5RplbM0IbiEMY9fL4ztQ117KrAdWqcJbuysEplaK8sfeunozu34Mb0hzDgM3ZHluv34c2Oc",
+	"mTiC7T5RgoZy0ua/to9M3X1F7tR2EmM6dBEPR9CM7Jidwdk2zwXvE9UjqTQNPmwQxVp20U3Uzxa52D5C",
+	"WPlEHM5KDS+NxnnR4Qgr3MaSOJTu066DGb4pJEl6LvB9MbQfLZRcyef1FAuek35rBp59ScQNDclbltnQ",
+	"Jx5xBncLuc1CmWkUbv98zxDsO4QeLIYE0qRPb1sHrdz+Ala5vJfQWPyQldVn12lKmlLvtuJ0T0goBokW",
+	"ntxyfE2xXEQmNmJjWlrbTf2uhxXCxWK05tgeSetHd7E0kXVR25MqYLLFsEXucoiHSDBcwFYVdAX8yhpb",
+	"kZnMVz7mQ5F88kbBTvsdCqqAQrMBqhV3xJjl/WI9Q9iLvPjjlvPmI2wTio1ZvljaLiiW4LUO3aNi/5lH",
+	"xm9qnQB9PEBtgjgjPkymXG9I56SwxyLzMMWtBgpiGrUgVChAfXwNAFWUx2ygYxu4qop1QhqeP4Z55OV0",
+	"lzEH2OLI3s7BwUGz2dzd3d0drv/X+t39urOzs+P57tPe3t6e96EQI+79A/dpPJjd4je+dvRMBoLVs8eK",
+	"EsVVrBGugD+XdvPDGw0MxdmcxZwrSApleCfx1cUtBWUWuP3Flo3+WhAchkVnE3Ti+mRRgQSP9dVsidAv",
+	"Zn/4SBKlKOtKx66QqS0MHkwf2aicfLGZB63H48hWWhjHf14QlTOf9ZLlD0mQ3zthXeWYxcUjiJVVPYTb",
+	"PFWO2lYjr0yxPbywpdirhI6c4rapKTZoZJnFxvfHCDBXeYngoCN4P0CEgcRmyA+UXiBoqiQyfX/AbOdo",
+	"tsCMTGhkBzOJqEJ6KxW3IYh2BiMg+kNCDGVhnEJkzH5zDwX/4ilEq5iq0cWG8lCBhUpzPoGpP22BprJU",
+	"ZXo8Y4ANsdu5hGRi6oYNCSamtonXowjH8dyCxlDJzIcRMobLWm4EjD+1gHFcoF9Lo9KE5xjKh0JAZCaG",
+	"uHpBY3u44viqeV/QHoDmZlZ+lIeYdriwSas+ssXYrTKr/2wZPvWGxYOs+0CfMgmRrZEpnRRsQTSw73Jf",
+	"s3GkiVk0f5b1vaN5mKVvWR7tUM053zDiIp0SIopcczIrPC/XUl/ccWtr2ttS9u3BrFrb/v7+vvdhXl45",
+	"thL/w3DN8UXmN/zzR+OfprtCwVDySKKhjgXrZaPlGPCeKUc+P/u8zNI3iwy0kpPYkudLBYJlVunfXfXO",
+	"If7hKnfa3DUjavG4nF3a8nabu4f15k69uXO102w19f/+bcTruSh6qFT9w7CV4VLylYZwaB7453NoN2fg",
+	"DM8568TUZIz+sCzoKqtiZRtJauHNUj2SAxbeM8NZWFedg+GsXYH70ypvl0Tr0S4aO7+8EsEVD3m8YSMb",
+	"ScZ59CpVQVcO6n6ZSkzZ9ao4yqj9q0AGphxgB6keVs6zJkNsM0oKddtSITQpuUy6WvBZmLwnl0ZkLGSD",
+	"BFxqpSqJtUD/YwoDVrK3V3q1SwlTpu2Gaa9hS7qV3GTzsrdiC5CH4W2lLh0VjO0VpFFu2Ne3z75WFlyz",
+	"slwZdl1INwZjNx7mCffM77IyjJMidLKuLPfg5RrtADMu2lA/+EiiG9u55Yemxj+Rm8wRgj1aH0VE32K2",
+	"+gVOEuSKZq7fa1a814GGCmWtx6ZEZnlg6ySWigrdFXRyHMd5yY4bKmk7Jk6+ujaFXDYBbOvNjcy2v1aZ",
+	"TlUsNj4LEy+XQxkfLnZhxCaZuxquyaCBAob7BJyYKaOfU4Jq+82nKK8Igfska5lL7qhUMkBQY+OWSrLV",
+	"gAz6uksnURztNPOUdPAHFNPSR8VOA/VlJtkvI3hmpYiTGEOsniB9mvY930slETDdzu5eXoPY6w/quU5R",
+	"LOCbJVzbCUztoLy62jzZVVl9+BVneBU9ICZBpuVBQZ3o4PHuYfvxU3y4f/B47/Dxbjt63Ozg5mFn73Bv",
+	"l+C98BB3Hj9+snPw5En09Emx9H+5iGZm0Nx9khk0G81m89+mC1HLI4ePcbPZJnUS7R/U9/cODutP9588",
+	"qTf3n4a43X765OlB5FXvtq2xnFcl/zoUku17t1gw/UvLO3t9/ubi6vjXqxa6xDfEeOJdEg9QKYkH/xs6",
+	"U+iWxjH69c0VFI2H5DSTar/woU3NiWugq0KgIyxHIqyg6EIpZHJMzlzjW5dUNlaMOQPmsjpAs7P3uWR4",
+	"O0LdMvzyLaBF+HJG3ZCuyruuGDIETPMUYluyADcIbKFQgcx1PIBo3mIdZbdAzCKE4xjCczTrbaAzIQhU",
+	"lmjHZJTXG5iKvH416XzurnKVc+4pne/ETNeytW1gK2H7Shtn66ApLkikdyntZ90Ca/YMrslA+oVsAleU",
+	"c6uxid1bisYz2jRHldPmYuKWPzapaSmcnku+n6YDuwVuEGcliPOCqOWxZjUaprHOZO1sxyqbz20X16FZ",
+	"y6gCAURYhD1IlqlpzggWZBBLIJox+w3qEG4h1xy2siqofdjzR9MdCyVeK4GAcVEfi2sSmXpdUPEMTGH2",
+	"o+OMFk4/A9Q8zPQvBsox8JlxpkI35WCgpIs3w4PPUyE1Jn1YIzvQpzxN1wdM8FGfQymqENraUuEofcMc",
+	"lmUOoM07unCcwSCr1lsehDVst7EKe+vxVx1DXqhEgaX3QBNikLLso+IoTYwRoGk2xkeCJBw0PNNtUn/7",
+	"SNp4wVEREaAfw8GmrKBQtg0qEn9YSUihWZptjn0WjdaF8YsfHw/VrpsjuvCZW/kD+boK84/nKOdE1KFy",
+	"njk/zZF7BIVaCQApm0TQEYMZOVjyPrH8vYNpvLXxkP3pPWS5T98Qjinqa6kI9TFzF761kBQYp2Gk82jF",
+	"1FF81rxpHntpgWd+McQ9UXE+J6KP9TbEA6toImyqSIacaZ0XiM4W8jb8QyvRtKgRo+M4zqUZW+YBxgC7",
+	"VRuqdA7NYr0cA566sOxxivVz0x98BVxzGbUc2uN5E+p5FtpJGRFltXq7HnGonet43X3jJfz+OIvV5W03",
+	"/PHcY27usIQ0NoNOABxmgtzmeNC2EzmWEeHmgGessGd5tmVyiqMejQiiyvAjzbn6mDLzq9Y7R9mSXcl3",
+	"y5cyHfg+GdOfMEPjR+BKjlxWz5amMoyKqjpDdgCwR6BEq6W2sUWCpUQBI3fK/BiYwEOStTPTTxOEJQpC",
+	"80ADHZcrf3coi2QuzeRVO9qDrHmJqc3y6uwEKc5HGYRmG4UiP/NxiG/KHGNXMc0i8zqz8TNyS+TGHrN6",
+	"ewx2JoZ+jlj3bJtZpTTgVrGddwScqKZkng7XbmTAU9M6otbhwnijOCNbDfQvnub9UKxGk1Gze+so/yp7",
+	"ttCjwpbA/z/2n9ga+LwDkduUdY8K9USRJAS990A1cnDdYumGee+NU2mc9+3BpYdcMnANOx7G2fjNsYpL",
+	"wqJ7Fw92Z1mMrT1p7urvWtXJOgeVKHjVys/4upeOBtd9e07zbToi3FyXK/Ntanmunx3wN3tPTn/ytbsd",
+	"jUqbVojBpxFVFRdjy9xqYGDjt8xkHBWCMewVt3OA+pSlUEUhu+Qa6KJ8yWGG3num9dN7D1EWaYLgFTVh",
+	"9DMrvd0W9HTYtEPTgjxztcImzB4zd5ovZuXei4mXsG2ydU938CnMtrmCl/Fk/ChXNzCbUc76DTg5KlWK",
+	"7T6JKB5rQbhUguC+Cxx09W87NIaERc1TI5pz1hrt4y7x0Q2NCPcRTiPK/ay5qY+kouE1EVt+Xq4VGqHr",
+	"37DMYxGhqpdE1PY/hdZ91PXXigmiSpK4k5cIC54bVlK/GiQkML5JC9MjiYI+7RP4ZctELubPn1CZcAnt",
+	"nQPEcB9adMEc5ejefiqhRZ/tPkciVHPAgsKpN8GUIjNN72wPZ6R6gqddDeRWw7YEbUHzyIpWkFAACLOs",
+	"FSaNfPNoSXvqYYkYN1PaBvD62tLrMg0wM7VN744pLQd7VoNaz8Xjki440XUB1PN0CFapIFvZ3MS+BJV/",
+	"UMxZl4hC/0bOsmOzxdHykom5opcfXc2MRu4SSEkovP5I5lvYUUQYL/ItIddSQ7OzZ4bPkUCOtHM07+sj",
+	"f3f84vjq9OPr439+fH16cnb88dm/rk4vAx86Dt729PvFgFYqi20HC40ER043b9doz3j0hs9F59dAW1Nv",
+	"v5+2fyqLzFnX/DZlWAwq6gVXisllAvV8204aZq3A+IraVJTFlBGDV0DL0hKzIRxDzwFWCoc9TdIOaQda",
+	"VOoiAo1rTVVhDQJkmBgadkzgkTSnp3/Kuuk65KaRzYRkiNwpwuBsXHdP1+F/fFn9TZTBDxNlcMJvmV5H",
+	"LtY7Sv3zaDOL3eeJ6T7xLepmle7Gc8oKuhl8AM9izeUogg8yATaQddxsD5CVmI5QEKWG+QauHHmwu98L",
+	"fBQ8jkyg2l4zqip8kFD2LShiDnyv5e3u92bXvc4z8Auq1xpUrYQydn+q1jnMtlG1fix2rpnAd6QzSYXF",
+	"d8VkLxUWJiJPg17gtzUcRRIpDvmLotDaZKuBAv1d4BgtPKX3tIGO8xA22zP1kcnKzDU9/SOG7g1ats60",
+	"HTdLkZkYGbLNVc/8DDoYiyyswnqUcFSSFGuBHSrYMsKqysvjQIZpRZ0bhcW3wO8N8szHNnPQ18vrq85n",
+	"nb6tTczLD8Xmh9jQd8TxU/a9ydVvNcQIZ3E98cBJcnZZoxwSFvkNe94BvnuURd/a+TbS6PfJbgwJzMJl",
+	"Vs9FstyHhw7nvSBg5YXiLy6s1QX2zhLLmy3ku43mzVawiefdMI0ZmAZ+uIhem6/8wCzjNRbXzgyHpUvG",
+	"Nqqi/ZAFOGzZxCcq9Rtc9omioa1H30BnCkWcSPZIIdzpkDDzjLq60QNTvRRHxiOYKDnKgfpYXGuY37pk",
+	"7u+PBdks92wzN7xnw3sqeA8QXpns1s6AXKvedszD6/UUUIehbaPdZSq9jRLe7NbylzRaZ4TSnDzB1rqG",
+	"jdmIJRuTy/pYyjONYnA1O/LL2Iml/FXVFK5mKylbI2Oxg29YyyhrsVuzYS4b5rJOXan9wOzlyyeoXC54",
+	"h8akntBQpWJ8DfMuUefm0XP75H0QZ1KaslxmNknKj2/fbKvDnaz67KekuzDJllc6tYS6eQy9vXgFYVks",
+	"jeM84M415zDRhwyqe/RoBDGaG0Xj+yNcU90uT9S1KFrEgmmk/BBhVAaOl7Q6Osq08hwbynzleuPJUqyx",
+	"KVNlWnsjxm9RDUIQi93zwB0NXcW3qlOZX5iZ15goBTNMSzLOV7ihye+PJiGJWeVICiEUYchTBkV5abEK",
+	"pT3l9RaaG2ceNPWOpetZnrXez6DF0sRj6OcgPDgydecbQ71nIVS+WFoA+tS+PDuRR6ZmnP4lI9SQp3Fk",
+	"SlRGkd4RQ7kkQpShwNYlC/KkAEGw5AzVSKPbMIHstn6BbdtdjFzfylqLmyVRC73NdIZfILxejitkn3f+",
+	"X1ADGW5VO0+tOY1G7U8k1Ed/Lrj+CymC+/MWP4dFPFAZuhIEU4uvb7SMH0fLyOqrD3cEr+CCq1IwbFvw",
+	"T3zJqI/xbcBjyq6h+wZmiLIbqgiUD0e1wOkGYQ+rnNBD3t9+/ubk1DR8A/7KI9JAx3nGELhSbrhW+mEo",
+	"E4An0X6ziYIzdoNjGhUfKkwbjPI1vfaluZrpoeeNX9Jx+3l02nnRO/v0S/yavUl+E5fq7c0cxhcH5QOx",
+	"rakMSwNIoqNCS/sN6/phWJc+/LKcVKb2e2VmX+BfW0Zmsor0SCIrUfio8IiPJFGKsq5RiUo6kpOTqDCq",
+	"UgPtN/dQ8C+egpgHclvxDVN3ikozYZDbGgoyr3nJ9Di3CYlAb8WsydGcQ8aRTMOeGbgyPS9naw/FFa42",
+	"3OB7t57MII08gI3khaFxI3m4iuAV1ffhOqI3hKEOJXEkbciG7yL7uYiIGMMEMGM8ZSHxkXExNFDgvmpB",
+	"ikCAYqKkKa8Bmp+EuhlHKDAvjH2KRFQV1TDW4Q10bH6D5zIukelp1stRqwLV5nvHt3ggszxSx8JahkHB",
+	"bpjRLBAhZijiwJwqxKIUCmYsLRi5DXOO+2oFDtV2m7uHW7OLQ29z6L5Vgeg5IFpRIjIGA8PwN/07fyTN",
+	"DlDB8dIxQocpEWFo9mHkpW0jsdVdQ/BxJfj0pc5jq3xJxROJbrm4pqyLalqb0n9Y81RRN8uNT4zcgs0L",
+	"jFsqFUzz1gL7G+VGRpUzTB+AzNp4r5O886kmEfqFUTOPsqXB/m3kne+OTM1BwjHOrLtMKTY3VHK6cMPX",
+	"ZriVt8ZL9d8cFVxBmqTJTNwQwPcr8KuCbrw0FdyLAjDDxRYTvPYMlZJGUmkLvSpo/QCRzHf7KG+VoW9J",
+	"qmSxfBEeOH0FklxM0aYYS2UbHevR9K3bx9ek4PNNBO9zRRBmrmZSv00qavUBMGs3FkxPRHtFOpswi+/R",
+	"pavxZxlTwQwkXPYbPjAlz3+RA8XaSgEuFAN8v4V1tVBgQ6ACiE0KiD6mIHfNOlfvFC+vj4Jj29B8kinS",
+	"R8GvU6yVvnEom3U5P3deGszYUiqLzsAr58UzW0m3ssjmxYxzIT+ZoyHZi2EQH9KSUIZjcujpEShPJhIA",
+	"Gs8XNmRjVviBWpBFkW97LfvZXc8Figj8lZSp7yEMCoVA1fvi11WFkQOo8We80Ojl+ekLhCVqY0kO91GN",
+	"w1M4jjW3DCKscAse3/6UkO6RecoP0NuLV1uz2WgrSrJYpa0YjTsPK5yHj7gw2AdhZdNFvEuyYVE/UiWU",
+	"IY0yyShgVnbkih3OzYxi3uWGGaw+quUt0zqxtDHj/QQz054fut0XRDHQ5TpcdIkysYLXZCDLJXcFCbmI",
+	"QMeTR6YWlQqQGR53MWXWnw6Wxd8uTDTMqAYHi72/Lu2bHJk/rS7Hu4inCtVSwHFbEXsYsbcWaxU/SqWV",
+	"VYgEcRL/WuWGGVoqXGhIkOKFUnJZ5d4+/0Qb6JKwyHxM1ACZIr3QVgx+h5bRRkQzDRjc0qpcHDhUV/xb",
+	"KN1myjRMTfiBFXot7///f/7v/2t21+2F3YH7aaTgZjMtou6poNIl+QYVsU1pzzU7jyyn+EaqvSWYiroW",
+	"FtaTkmx5yzmm4rmeZJmMgJ4WFRbNSnYQrJOdmG30jp89P6mf/uPFz5o5VwG9cApjtoYJ/rVBYlsXaGj0",
+	"XQzdLDUYrVzefJ82m3sEvaLsmkT23pbFb831VUxG2ahjPw6TAgxoD0rn30JdorQE86Qe9rDAoQKLIgVB",
+	"JjS0PVHUW5X16LMYG7D7zHTuwE4BQuSOSiWHyu/uN5+iwD0BMbVZ+44BUVpUMyoXFM5tGaoI4YMhkKDh",
+	"xpdIcAXJGMUMSvjKZFAeoYTHMcIK9bk0nf7BEnuAJAk5i2Sl594C8NvFqHQ3ZLBKWDewsTEmcwIsUgnr",
+	"uja2FlDP96h+4XNKoH8Gw33NlWxjjSL/ISzt6yOExle+l5huAcO9JZYuGqUPMUuDuMWNPtl2QU3bMXCl",
+	"j5Yr/WX378fPnu/s7jUaerPgHPRKxEdwXSzMTH+7KLBR38t2biWtRwQGJdyK+eQOhyoeaCzJmDGSIWYQ",
+	"51cThEUaMxWI/pLEnS3w62B0/usL1z4E4PhvOG8uUHAchiRRrfzAg8ZGi37A/oGqENaS09zsqu9nsVxy",
+	"6iibFARsROsxbF0qnug1A5MUqkpLhR82lqaNpWl5jQlQCWFnC12VTUkSFq2HPC4yCEikdb29Zh6lo69/",
+	"00AT/rQgVTmDWHRlL+EHs/B8TrkiUW4Aa3l7p8+a5j7ePzh8/OSpPgzTOvNnEsccdQTvI3MQ+ie+sMJ2",
+	"add/D/afcQvTskYqzVmoYUHD9xTta9TsJ17L223uHtabO/XdJ1c7zVbzoNVsNprN5r+r9mDUQmZlivma",
+	"jeoNmsTvNtalH9GPBg0di617UQ1ESUGSeLA1tRvYqixOwFvH8NxtEFrXlEdecOEzBLnjNbkFbnktN1tn",
+	"foQVrvToO//9JbQ3NK35Eqx6Mk/aBMGbRA39pJbnsUKCSB7fEM3pY86TNg6v9WSJoDegHEaRIFIS1wuz",
+	"k0oSoZTFRMpCn0aE45jfGr2x+jo46z+4xR9nMZicX3tWbSqocq5SV8j720mPK25rdi15EcDKHypYYcNn",
+	"N3y2ks9ae8t8THUkUGFplro+Ne+5aQIri81hG85q7KCA0AR4rtBj10QhHCHjHSYR4oxAXbUoDTOrlKzu",
+	"SrXRGjda40p6KylUs5i5pbVHxZMkx9uVaZFWSRhfY9Pi2qV5cP1IbSaaeGUZUP5kaP2Q9r/MOPFIopje",
+	"QOs4c9oLINlqDYEa79dzPZxQGbobop0qdE2ILdSnmX4epZZdEMUu7GNj1DS8mxtgcwMsfwPwZPVGw1vS",
+	"7nF+XbcNWygZz/pjKtU78/hJ/vQIcVc55jLuMRsu2+EHjq/PENT2CpY6S5XZVEh9LB/WSIsO/mkVXfNt",
+	"9LWESaRCHSqk2txkq7nJoOZqVMRVRzMW7e//9hqlt21B7Id6tGx3qAlxS3aOE4Kjd27xaySBCzfhRLkt",
+	"7JEojf989T4fCuEtQ0EEem9pdMo7cUFU/WIkMBMaf3EzmVBm+2nNscwn2ZyzIL9FfO8eWP8G7R8A7Tkj",
+	"GvWZWguyzyQZrZWp2jmmiRUZKBv0Wp0YUdSIb/OzvmeBImdxIY7jNg4NVtrZT28sin35L+sSabR5NPjL",
+	"dipiKAs6JvqFdhmJWij4Z/2dAVx/g1UqSAvd7Py3iRjskTv08+vj5/XLn493Dw5rkoSCKB9lbmP0V/Te",
+	"a7z30F+RnnXLRhf6hXGv3LMuDDFl9M7FDlY8Dwuqn0XucRqNfehqkGTBjWqQ5LGNVz2CKFSUlwqCInEo",
+	"uIQSXPreOkKR4AmKUkOURKL2ANGogY7ZAO3e3SEcXjN+G5Ooawy868hhfVc8v1n8Qf/8Z0V1hhxQoBfn",
+	"7qzI7tErt7XvyZ0BhuIYaXzinQ7UUsRtY9eI8MA3oVEgnQ6lYjPDb30nZpAIYajyYqND9WJGG29P8jT6",
+	"mZ+RC7C71GMe4ngRryOqBe+OXxxfnX58d/rs5zdvfvl4/OrVm3cfzy/O/uf46rSqfoOp9l+UExb0LMK2",
+	"FHwoRCu/1uNgYj4/+F5aahZU9DXe4rodYc4a/xb0uXyLO6vG4xkq/JvCP5J2oWye4SVAoz0odc7iAeoR",
+	"6GsdIc5MELIe4E92pX0HPsbh2gsIu/tv2vW3qgh5N/j2F/uXLXKdF2osE7H5filhvzKpzo6IzPjRfaXV",
+	"XUAe5UZZWBEKm+2cHYsfoMjbO4fm5TrPVZWK13JVfZizIPEil07zPi8dA2a0uT0e9vbICgJbQnskTUNC",
+	"g4FQCVjZQNuHule2TbpT3Ugka7ZeDdF5tfEK4LFPXhqoHpaYrmy9Xyu01YZEtq3NRbWii8rm4hWopSwv",
+	"r9q+VaIDReS3gP4ajHsw29oprsj0FoyChESruo+kzcHc4Ptq8N0Ge0uwRiF98CjRyM747YKYrocnYSqo",
+	"GgDyHif0FzL4meCICK/1+weNo88IFkQcp6rnvjFP/QYebP3VBz2KuKlOWb3qUWnzQ6wFwnN6/TagtYW7",
+	"usui7zp5RdCtVfA4z7vN3Pq5F919o6EcCdqN8pwcaGhKsKk67+LmoYRuPlge2jk62vMeVqiPGe6SPmGq",
+	"ZTUeH2ER9ugN8VHKsj/7WFyjlOn5fJjZTZgRcmEJpibE6IzQx953bc1N+6Fy09riIK5hbQXktpmcBgPg",
+	"t+02j/LNgao2pnZdKok1HbEIERYlnBZ7HdmnXp6dQGUbxYMchqwRa7Ux1UdRKsDaeJsrjeAYyoe4zc30",
+	"w4O8BtgjdHx+BrWzUK2PpSLC1j2+JgO4b7fyweCHSnD6aQydLjPEgk4pYqBJSy9Sz5GHMZlk3hrc5pQh",
+	"iVnU5neozyNSmM1+XTHfzwTHqucD+lFGpLQooQQNC0dYwI2vH77+rwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

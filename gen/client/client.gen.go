@@ -128,16 +128,16 @@ func (e EventType) Valid() bool {
 
 // Defines values for GroupAddressingMode.
 const (
-	Lid GroupAddressingMode = "lid"
-	Pn  GroupAddressingMode = "pn"
+	GroupAddressingModeLid GroupAddressingMode = "lid"
+	GroupAddressingModePn  GroupAddressingMode = "pn"
 )
 
 // Valid indicates whether the value is a known member of the GroupAddressingMode enum.
 func (e GroupAddressingMode) Valid() bool {
 	switch e {
-	case Lid:
+	case GroupAddressingModeLid:
 		return true
-	case Pn:
+	case GroupAddressingModePn:
 		return true
 	default:
 		return false
@@ -146,19 +146,19 @@ func (e GroupAddressingMode) Valid() bool {
 
 // Defines values for GroupParticipantRole.
 const (
-	Admin      GroupParticipantRole = "admin"
-	Member     GroupParticipantRole = "member"
-	Superadmin GroupParticipantRole = "superadmin"
+	GroupParticipantRoleAdmin      GroupParticipantRole = "admin"
+	GroupParticipantRoleMember     GroupParticipantRole = "member"
+	GroupParticipantRoleSuperadmin GroupParticipantRole = "superadmin"
 )
 
 // Valid indicates whether the value is a known member of the GroupParticipantRole enum.
 func (e GroupParticipantRole) Valid() bool {
 	switch e {
-	case Admin:
+	case GroupParticipantRoleAdmin:
 		return true
-	case Member:
+	case GroupParticipantRoleMember:
 		return true
-	case Superadmin:
+	case GroupParticipantRoleSuperadmin:
 		return true
 	default:
 		return false
@@ -167,22 +167,22 @@ func (e GroupParticipantRole) Valid() bool {
 
 // Defines values for GroupParticipantsRequestAction.
 const (
-	Add     GroupParticipantsRequestAction = "add"
-	Demote  GroupParticipantsRequestAction = "demote"
-	Promote GroupParticipantsRequestAction = "promote"
-	Remove  GroupParticipantsRequestAction = "remove"
+	GroupParticipantsRequestActionAdd     GroupParticipantsRequestAction = "add"
+	GroupParticipantsRequestActionDemote  GroupParticipantsRequestAction = "demote"
+	GroupParticipantsRequestActionPromote GroupParticipantsRequestAction = "promote"
+	GroupParticipantsRequestActionRemove  GroupParticipantsRequestAction = "remove"
 )
 
 // Valid indicates whether the value is a known member of the GroupParticipantsRequestAction enum.
 func (e GroupParticipantsRequestAction) Valid() bool {
 	switch e {
-	case Add:
+	case GroupParticipantsRequestActionAdd:
 		return true
-	case Demote:
+	case GroupParticipantsRequestActionDemote:
 		return true
-	case Promote:
+	case GroupParticipantsRequestActionPromote:
 		return true
-	case Remove:
+	case GroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -276,6 +276,69 @@ const (
 func (e ReadinessResponseStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupAddressingMode.
+const (
+	SandboxGroupAddressingModeLid SandboxGroupAddressingMode = "lid"
+	SandboxGroupAddressingModePn  SandboxGroupAddressingMode = "pn"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupAddressingMode enum.
+func (e SandboxGroupAddressingMode) Valid() bool {
+	switch e {
+	case SandboxGroupAddressingModeLid:
+		return true
+	case SandboxGroupAddressingModePn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantRole.
+const (
+	SandboxGroupParticipantRoleAdmin      SandboxGroupParticipantRole = "admin"
+	SandboxGroupParticipantRoleMember     SandboxGroupParticipantRole = "member"
+	SandboxGroupParticipantRoleSuperadmin SandboxGroupParticipantRole = "superadmin"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantRole enum.
+func (e SandboxGroupParticipantRole) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantRoleAdmin:
+		return true
+	case SandboxGroupParticipantRoleMember:
+		return true
+	case SandboxGroupParticipantRoleSuperadmin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantsRequestAction.
+const (
+	SandboxGroupParticipantsRequestActionAdd     SandboxGroupParticipantsRequestAction = "add"
+	SandboxGroupParticipantsRequestActionDemote  SandboxGroupParticipantsRequestAction = "demote"
+	SandboxGroupParticipantsRequestActionPromote SandboxGroupParticipantsRequestAction = "promote"
+	SandboxGroupParticipantsRequestActionRemove  SandboxGroupParticipantsRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantsRequestAction enum.
+func (e SandboxGroupParticipantsRequestAction) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantsRequestActionAdd:
+		return true
+	case SandboxGroupParticipantsRequestActionDemote:
+		return true
+	case SandboxGroupParticipantsRequestActionPromote:
+		return true
+	case SandboxGroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -1009,6 +1072,100 @@ type SandboxContactMessagesResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxCreateGroupRequest defines model for SandboxCreateGroupRequest.
+type SandboxCreateGroupRequest struct {
+	// Lid A LID-addressed group (members addressed by LID)
+	Lid *bool `json:"lid,omitempty"`
+
+	// Owner Phone number of the simulated creator
+	Owner string `json:"owner"`
+
+	// Participants Phone numbers (simulated accounts)
+	Participants []string `json:"participants"`
+	Subject      string   `json:"subject"`
+}
+
+// SandboxCreateGroupResponse defines model for SandboxCreateGroupResponse.
+type SandboxCreateGroupResponse struct {
+	// GroupId Example: 120363025246125486@g.us
+	GroupId string `json:"groupId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroup defines model for SandboxGroup.
+type SandboxGroup struct {
+	AddressingMode SandboxGroupAddressingMode `json:"addressingMode"`
+	Announce       bool                       `json:"announce"`
+
+	// Creator Phone number of the creator
+	Creator      string                    `json:"creator"`
+	Description  string                    `json:"description"`
+	InviteCode   string                    `json:"inviteCode"`
+	Jid          string                    `json:"jid"`
+	Locked       bool                      `json:"locked"`
+	Participants []SandboxGroupParticipant `json:"participants"`
+	Subject      string                    `json:"subject"`
+}
+
+// SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
+type SandboxGroupAddressingMode string
+
+// SandboxGroupParticipant defines model for SandboxGroupParticipant.
+type SandboxGroupParticipant struct {
+	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
+	Jid   string                      `json:"jid"`
+	Lid   string                      `json:"lid"`
+	Phone string                      `json:"phone"`
+	Role  SandboxGroupParticipantRole `json:"role"`
+}
+
+// SandboxGroupParticipantRole defines model for SandboxGroupParticipant.Role.
+type SandboxGroupParticipantRole string
+
+// SandboxGroupParticipantResult defines model for SandboxGroupParticipantResult.
+type SandboxGroupParticipantResult struct {
+	// Error WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator)
+	Error   *int   `json:"error,omitempty"`
+	Phone   string `json:"phone"`
+	Success bool   `json:"success"`
+}
+
+// SandboxGroupParticipantsRequest defines model for SandboxGroupParticipantsRequest.
+type SandboxGroupParticipantsRequest struct {
+	Action SandboxGroupParticipantsRequestAction `json:"action"`
+
+	// By Phone number of the member making the change
+	By           string   `json:"by"`
+	Participants []string `json:"participants"`
+}
+
+// SandboxGroupParticipantsRequestAction defines model for SandboxGroupParticipantsRequest.Action.
+type SandboxGroupParticipantsRequestAction string
+
+// SandboxGroupParticipantsResponse defines model for SandboxGroupParticipantsResponse.
+type SandboxGroupParticipantsResponse struct {
+	Results []SandboxGroupParticipantResult `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroupResponse defines model for SandboxGroupResponse.
+type SandboxGroupResponse struct {
+	Group SandboxGroup `json:"group"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxHistoryMessage defines model for SandboxHistoryMessage.
 type SandboxHistoryMessage struct {
 	Chat      string    `json:"chat"`
@@ -1085,6 +1242,9 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Chat The group JID for group messages; null for direct messages
+	Chat *string `json:"chat,omitempty"`
+
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
@@ -1531,6 +1691,15 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxCreateGroupJSONRequestBody defines body for SandboxCreateGroup for application/json ContentType.
+type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
+
+// SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
+type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+
+// SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
+type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1728,6 +1897,67 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCreateGroupWithBody Create a group on the simulated side
+	//
+	// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+	SandboxCreateGroupWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCreateGroup Create a group on the simulated side
+	//
+	// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+	SandboxCreateGroup(ctx context.Context, body SandboxCreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxGetGroup The simulator's truth about a group
+	//
+	// Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+	//
+	// Corresponds with GET /sandbox/groups/{groupId} (the `SandboxGetGroup` operationId).
+	SandboxGetGroup(ctx context.Context, groupId GroupId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxGroupInboundWithBody A simulated member sends a text to the group
+	//
+	// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+	SandboxGroupInboundWithBody(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxGroupInbound A simulated member sends a text to the group
+	//
+	// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+	SandboxGroupInbound(ctx context.Context, groupId GroupId, body SandboxGroupInboundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxGroupParticipantsWithBody A simulated member changes the group's participants
+	//
+	// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+	SandboxGroupParticipantsWithBody(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxGroupParticipants A simulated member changes the group's participants
+	//
+	// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+	SandboxGroupParticipants(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxHistoryWithBody The phone delivers a history sync
 	//
@@ -2435,6 +2665,137 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 func (c *Client) SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxContactMessagesRequest(c.Server, phone)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCreateGroupWithBody Create a group on the simulated side
+//
+// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+func (c *Client) SandboxCreateGroupWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCreateGroupRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCreateGroup Create a group on the simulated side
+//
+// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+func (c *Client) SandboxCreateGroup(ctx context.Context, body SandboxCreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCreateGroupRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxGetGroup The simulator's truth about a group
+//
+// Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+//
+// Corresponds with GET /sandbox/groups/{groupId} (the `SandboxGetGroup` operationId).
+func (c *Client) SandboxGetGroup(ctx context.Context, groupId GroupId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxGetGroupRequest(c.Server, groupId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxGroupInboundWithBody A simulated member sends a text to the group
+//
+// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+func (c *Client) SandboxGroupInboundWithBody(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxGroupInboundRequestWithBody(c.Server, groupId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxGroupInbound A simulated member sends a text to the group
+//
+// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+func (c *Client) SandboxGroupInbound(ctx context.Context, groupId GroupId, body SandboxGroupInboundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxGroupInboundRequest(c.Server, groupId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxGroupParticipantsWithBody A simulated member changes the group's participants
+//
+// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+func (c *Client) SandboxGroupParticipantsWithBody(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxGroupParticipantsRequestWithBody(c.Server, groupId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxGroupParticipants A simulated member changes the group's participants
+//
+// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+func (c *Client) SandboxGroupParticipants(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxGroupParticipantsRequest(c.Server, groupId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4004,6 +4365,174 @@ func NewSandboxContactMessagesRequest(server string, phone string) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSandboxCreateGroupRequest calls the generic SandboxCreateGroup builder with application/json body
+func NewSandboxCreateGroupRequest(server string, body SandboxCreateGroupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxCreateGroupRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSandboxCreateGroupRequestWithBody constructs an http.Request for the SandboxCreateGroup method, with any body, and a specified content type
+func NewSandboxCreateGroupRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/groups")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxGetGroupRequest constructs an http.Request for the SandboxGetGroup method
+func NewSandboxGetGroupRequest(server string, groupId GroupId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/groups/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSandboxGroupInboundRequest calls the generic SandboxGroupInbound builder with application/json body
+func NewSandboxGroupInboundRequest(server string, groupId GroupId, body SandboxGroupInboundJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxGroupInboundRequestWithBody(server, groupId, "application/json", bodyReader)
+}
+
+// NewSandboxGroupInboundRequestWithBody constructs an http.Request for the SandboxGroupInbound method, with any body, and a specified content type
+func NewSandboxGroupInboundRequestWithBody(server string, groupId GroupId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/groups/%s/inbound", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxGroupParticipantsRequest calls the generic SandboxGroupParticipants builder with application/json body
+func NewSandboxGroupParticipantsRequest(server string, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxGroupParticipantsRequestWithBody(server, groupId, "application/json", bodyReader)
+}
+
+// NewSandboxGroupParticipantsRequestWithBody constructs an http.Request for the SandboxGroupParticipants method, with any body, and a specified content type
+func NewSandboxGroupParticipantsRequestWithBody(server string, groupId GroupId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "groupId", groupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/groups/%s/participants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6823,6 +7352,69 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessagesWithResponse(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*SandboxContactMessagesHTTPResponse, error)
 
+	// SandboxCreateGroupWithBodyWithResponse Create a group on the simulated side
+	//
+	// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+	SandboxCreateGroupWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCreateGroupHTTPResponse, error)
+
+	// SandboxCreateGroupWithResponse Create a group on the simulated side
+	//
+	// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+	SandboxCreateGroupWithResponse(ctx context.Context, body SandboxCreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCreateGroupHTTPResponse, error)
+
+	// SandboxGetGroupWithResponse The simulator's truth about a group
+	//
+	// Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sandbox/groups/{groupId} (the `SandboxGetGroup` operationId).
+	SandboxGetGroupWithResponse(ctx context.Context, groupId GroupId, reqEditors ...RequestEditorFn) (*SandboxGetGroupHTTPResponse, error)
+
+	// SandboxGroupInboundWithBodyWithResponse A simulated member sends a text to the group
+	//
+	// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+	SandboxGroupInboundWithBodyWithResponse(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxGroupInboundHTTPResponse, error)
+
+	// SandboxGroupInboundWithResponse A simulated member sends a text to the group
+	//
+	// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+	SandboxGroupInboundWithResponse(ctx context.Context, groupId GroupId, body SandboxGroupInboundJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxGroupInboundHTTPResponse, error)
+
+	// SandboxGroupParticipantsWithBodyWithResponse A simulated member changes the group's participants
+	//
+	// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+	SandboxGroupParticipantsWithBodyWithResponse(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxGroupParticipantsHTTPResponse, error)
+
+	// SandboxGroupParticipantsWithResponse A simulated member changes the group's participants
+	//
+	// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+	SandboxGroupParticipantsWithResponse(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxGroupParticipantsHTTPResponse, error)
+
 	// SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8036,6 +8628,399 @@ func (r SandboxContactMessagesHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxContactMessagesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxCreateGroupHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxCreateGroup
+type SandboxCreateGroupHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxCreateGroupHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxCreateGroupResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxCreateGroupHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON200() *SandboxCreateGroupResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxCreateGroupHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxCreateGroupHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxCreateGroupHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxCreateGroupHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxCreateGroupHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxGetGroupHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxGetGroup
+type SandboxGetGroupHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxGetGroupHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxGroupResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxGetGroupHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON200() *SandboxGroupResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxGetGroupHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxGetGroupHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxGetGroupHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxGetGroupHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxGetGroupHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxGroupInboundHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxGroupInbound
+type SandboxGroupInboundHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxGroupInboundHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxInboundResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxGroupInboundHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON200() *SandboxInboundResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxGroupInboundHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxGroupInboundHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxGroupInboundHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxGroupInboundHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxGroupInboundHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxGroupParticipantsHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxGroupParticipants
+type SandboxGroupParticipantsHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxGroupParticipantsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxGroupParticipantsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxGroupParticipantsHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON200() *SandboxGroupParticipantsResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxGroupParticipantsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxGroupParticipantsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxGroupParticipantsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxGroupParticipantsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13845,6 +14830,111 @@ func (c *ClientWithResponses) SandboxContactMessagesWithResponse(ctx context.Con
 	return ParseSandboxContactMessagesHTTPResponse(rsp)
 }
 
+// SandboxCreateGroupWithBodyWithResponse Create a group on the simulated side
+//
+// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+func (c *ClientWithResponses) SandboxCreateGroupWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCreateGroupHTTPResponse, error) {
+	rsp, err := c.SandboxCreateGroupWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCreateGroupHTTPResponse(rsp)
+}
+
+// SandboxCreateGroupWithResponse Create a group on the simulated side
+//
+// `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups (the `SandboxCreateGroup` operationId).
+func (c *ClientWithResponses) SandboxCreateGroupWithResponse(ctx context.Context, body SandboxCreateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCreateGroupHTTPResponse, error) {
+	rsp, err := c.SandboxCreateGroup(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCreateGroupHTTPResponse(rsp)
+}
+
+// SandboxGetGroupWithResponse The simulator's truth about a group
+//
+// Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sandbox/groups/{groupId} (the `SandboxGetGroup` operationId).
+func (c *ClientWithResponses) SandboxGetGroupWithResponse(ctx context.Context, groupId GroupId, reqEditors ...RequestEditorFn) (*SandboxGetGroupHTTPResponse, error) {
+	rsp, err := c.SandboxGetGroup(ctx, groupId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxGetGroupHTTPResponse(rsp)
+}
+
+// SandboxGroupInboundWithBodyWithResponse A simulated member sends a text to the group
+//
+// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+func (c *ClientWithResponses) SandboxGroupInboundWithBodyWithResponse(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxGroupInboundHTTPResponse, error) {
+	rsp, err := c.SandboxGroupInboundWithBody(ctx, groupId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxGroupInboundHTTPResponse(rsp)
+}
+
+// SandboxGroupInboundWithResponse A simulated member sends a text to the group
+//
+// The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups/{groupId}/inbound (the `SandboxGroupInbound` operationId).
+func (c *ClientWithResponses) SandboxGroupInboundWithResponse(ctx context.Context, groupId GroupId, body SandboxGroupInboundJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxGroupInboundHTTPResponse, error) {
+	rsp, err := c.SandboxGroupInbound(ctx, groupId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxGroupInboundHTTPResponse(rsp)
+}
+
+// SandboxGroupParticipantsWithBodyWithResponse A simulated member changes the group's participants
+//
+// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+func (c *ClientWithResponses) SandboxGroupParticipantsWithBodyWithResponse(ctx context.Context, groupId GroupId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxGroupParticipantsHTTPResponse, error) {
+	rsp, err := c.SandboxGroupParticipantsWithBody(ctx, groupId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxGroupParticipantsHTTPResponse(rsp)
+}
+
+// SandboxGroupParticipantsWithResponse A simulated member changes the group's participants
+//
+// `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
+func (c *ClientWithResponses) SandboxGroupParticipantsWithResponse(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxGroupParticipantsHTTPResponse, error) {
+	rsp, err := c.SandboxGroupParticipants(ctx, groupId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxGroupParticipantsHTTPResponse(rsp)
+}
+
 // SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -15479,6 +16569,435 @@ func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContac
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxContactMessagesHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxCreateGroupHTTPResponse parses an HTTP response from a SandboxCreateGroupWithResponse call
+func ParseSandboxCreateGroupHTTPResponse(rsp *http.Response) (*SandboxCreateGroupHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxCreateGroupHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxCreateGroupResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxCreateGroupHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxGetGroupHTTPResponse parses an HTTP response from a SandboxGetGroupWithResponse call
+func ParseSandboxGetGroupHTTPResponse(rsp *http.Response) (*SandboxGetGroupHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxGetGroupHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxGroupResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxGetGroupHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxGroupInboundHTTPResponse parses an HTTP response from a SandboxGroupInboundWithResponse call
+func ParseSandboxGroupInboundHTTPResponse(rsp *http.Response) (*SandboxGroupInboundHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxGroupInboundHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxInboundResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxGroupInboundHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxGroupParticipantsHTTPResponse parses an HTTP response from a SandboxGroupParticipantsWithResponse call
+func ParseSandboxGroupParticipantsHTTPResponse(rsp *http.Response) (*SandboxGroupParticipantsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxGroupParticipantsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxGroupParticipantsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxGroupParticipantsHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

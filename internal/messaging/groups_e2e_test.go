@@ -134,7 +134,7 @@ func TestGroupsAPIEndToEnd(t *testing.T) {
 
 	// Participants: add c (and one that is already in), promote a.
 	pr, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
-		Action: client.Add, Participants: []string{"15550111003", "15550111001"},
+		Action: client.GroupParticipantsRequestActionAdd, Participants: []string{"15550111003", "15550111001"},
 	})
 	if err != nil || pr.JSON200 == nil {
 		t.Fatalf("add: %v %s", err, pr.Body)
@@ -144,7 +144,7 @@ func TestGroupsAPIEndToEnd(t *testing.T) {
 	}
 	e.waitGroupEvent(gid, gateway.EventGroupParticipants, 1)
 	pr, err = e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
-		Action: client.Promote, Participants: []string{a.JID().String()},
+		Action: client.GroupParticipantsRequestActionPromote, Participants: []string{a.JID().String()},
 	})
 	if err != nil || pr.JSON200 == nil || !pr.JSON200.Results[0].Success {
 		t.Fatalf("promote: %v %s", err, pr.Body)
@@ -219,7 +219,7 @@ func TestGroupsRefusals(t *testing.T) {
 	}
 	r1, err := e.c.UpdateGroupWithResponse(e.ctx, e.sid, gid, client.UpdateGroupJSONRequestBody{Announce: ptr(true)})
 	check("announce as member", statusOf(r1), r1.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
-	r2, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{Action: client.Remove, Participants: []string{"15550112002"}})
+	r2, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{Action: client.GroupParticipantsRequestActionRemove, Participants: []string{"15550112002"}})
 	check("remove as member", statusOf(r2), r2.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
 	r3, err := e.c.GetGroupInviteLinkWithResponse(e.ctx, e.sid, gid)
 	check("invite link as member", statusOf(r3), r3.Body, err, http.StatusForbidden, gateway.MsgNotGroupAdmin)
@@ -241,7 +241,7 @@ func TestGroupsRefusals(t *testing.T) {
 	check("blank subject", statusOf(r11), r11.Body, err, http.StatusBadRequest, gateway.MsgGroupSubjectRequired)
 	r12, err := e.c.CreateGroupWithResponse(e.ctx, e.sid, client.CreateGroupJSONRequestBody{Subject: "x", Participants: []string{"abc"}})
 	check("bad participant", statusOf(r12), r12.Body, err, http.StatusBadRequest, "")
-	r13, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, other, client.GroupParticipantsJSONRequestBody{Action: client.Add, Participants: []string{"15550112001"}})
+	r13, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, other, client.GroupParticipantsJSONRequestBody{Action: client.GroupParticipantsRequestActionAdd, Participants: []string{"15550112001"}})
 	check("add, not a member", statusOf(r13), r13.Body, err, http.StatusForbidden, gateway.MsgNotGroupMember)
 
 	after := e.simGroup(gid)

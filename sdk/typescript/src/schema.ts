@@ -1379,6 +1379,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a group on the simulated side
+         * @description `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+         */
+        post: operations["sandboxCreateGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The simulator's truth about a group
+         * @description Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+         */
+        get: operations["sandboxGetGroup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A simulated member sends a text to the group
+         * @description The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+         */
+        post: operations["sandboxGroupInbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A simulated member changes the group's participants
+         * @description `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+         */
+        post: operations["sandboxGroupParticipants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/contacts/{phone}/messages": {
         parameters: {
             query?: never;
@@ -2070,6 +2168,74 @@ export interface components {
             success: boolean;
             messageId: string;
         };
+        SandboxCreateGroupRequest: {
+            subject: string;
+            /** @description Phone number of the simulated creator */
+            owner: string;
+            /** @description Phone numbers (simulated accounts) */
+            participants: string[];
+            /** @description A LID-addressed group (members addressed by LID) */
+            lid?: boolean;
+        };
+        SandboxCreateGroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            /** @example 120363025246125486@g.us */
+            groupId: string;
+        };
+        SandboxGroupParticipant: {
+            phone: string;
+            /** @description How the group addresses the member (phone JID, or LID in a LID-addressed group) */
+            jid: string;
+            lid: string;
+            /** @enum {string} */
+            role: "member" | "admin" | "superadmin";
+        };
+        SandboxGroup: {
+            jid: string;
+            subject: string;
+            description: string;
+            /** @description Phone number of the creator */
+            creator: string;
+            announce: boolean;
+            locked: boolean;
+            /** @enum {string} */
+            addressingMode: "pn" | "lid";
+            inviteCode: string;
+            participants: components["schemas"]["SandboxGroupParticipant"][];
+        };
+        SandboxGroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            group: components["schemas"]["SandboxGroup"];
+        };
+        SandboxGroupParticipantsRequest: {
+            /** @enum {string} */
+            action: "add" | "remove" | "promote" | "demote";
+            participants: string[];
+            /** @description Phone number of the member making the change */
+            by: string;
+        };
+        SandboxGroupParticipantResult: {
+            phone: string;
+            success: boolean;
+            /** @description WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator) */
+            error?: number | null;
+        };
+        SandboxGroupParticipantsResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            results: components["schemas"]["SandboxGroupParticipantResult"][];
+        };
         SandboxHistoryMessage: {
             chat: string;
             fromMe: boolean;
@@ -2114,6 +2280,8 @@ export interface components {
         SandboxReceived: {
             id: string;
             from: string;
+            /** @description The group JID for group messages; null for direct messages */
+            chat?: string | null;
             /** @enum {string} */
             kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
             text?: string | null;
@@ -4938,6 +5106,168 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxCreateGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "subject": "Family",
+                 *       "owner": "15550002222",
+                 *       "participants": [
+                 *         "15550001111",
+                 *         "15550003333"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxCreateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxCreateGroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGetGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxGroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGroupInbound: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "15550002222",
+                 *       "text": "hi all"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxInboundRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxInboundResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGroupParticipants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "add",
+                 *       "participants": [
+                 *         "15550004444"
+                 *       ],
+                 *       "by": "15550002222"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxGroupParticipantsRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxGroupParticipantsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
