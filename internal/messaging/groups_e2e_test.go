@@ -400,3 +400,69 @@ func TestGroupChatOperationsEndToEnd(t *testing.T) {
 		t.Fatal("refused delete changed the message")
 	}
 }
+
+// TestGroupLIDAndRemovedMember: in a LID-addressed group the session's
+// message reaches every member and a member's message is stored under its
+// phone JID; after the session removes a member, that member decrypts
+// nothing new while the others do.
+func TestGroupLIDAndRemovedMember(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550114000", messaging.Options{})
+	a, b := e.sim.Contact("15550114001"), e.sim.Contact("15550114002")
+	lg, err := e.sim.CreateGroupWith(e.ctx, wasim.GroupSpec{Subject: "LID", Owner: e.own, Participants: []string{"15550114001", "15550114002"}, LID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := lg.String()
+	e.waitGroupEvent(gid, gateway.EventGroupCreated, 1) // created with the session as owner
+	gr, err := e.c.GetGroupWithResponse(e.ctx, e.sid, gid)
+	if err != nil || gr.JSON200 == nil || gr.JSON200.Group.AddressingMode != client.GroupAddressingModeLid {
+		t.Fatalf("get LID group: %v %s", err, gr.Body)
+	}
+	for _, p := range gr.JSON200.Group.Participants {
+		if p.Lid == nil || p.Phone == nil || !strings.HasSuffix(*p.Lid, "@lid") || p.Jid != *p.Phone+"@s.whatsapp.net" {
+			t.Fatalf("LID group participant %+v: want phone JID with its LID", p)
+		}
+	}
+	send, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{To: gid, Text: "lid hello"})
+	if err != nil || send.JSON200 == nil {
+		t.Fatalf("send: %v %s", err, send.Body)
+	}
+	for _, m := range []*wasim.Contact{a, b} {
+		e.received(m, "the LID group message", func(r wasim.Received) bool { return r.ID == send.JSON200.MessageId })
+	}
+	mid, err := e.sim.GroupSend(e.ctx, gid, "15550114002", "from b by lid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := e.stored(gid, mid); m.Sender != b.JID().String() {
+		t.Fatalf("LID group member message sender %q, want %s", m.Sender, b.JID())
+	}
+
+	pr, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
+		Action: client.GroupParticipantsRequestActionRemove, Participants: []string{"15550114002"},
+	})
+	if err != nil || pr.JSON200 == nil || !pr.JSON200.Results[0].Success {
+		t.Fatalf("remove: %v %s", err, pr.Body)
+	}
+	e.waitGroupEvent(gid, gateway.EventGroupParticipants, 1)
+	var actor, action, who string
+	if err := e.pool.QueryRow(e.ctx, `SELECT data->>'actor', data->>'action', data->'participants'->>0 FROM events
+		WHERE session_id = $1 AND type = 'group.participants' AND data->>'groupId' = $2`, e.sid, gid).Scan(&actor, &action, &who); err != nil {
+		t.Fatal(err)
+	}
+	if actor != e.own+"@s.whatsapp.net" || action != "remove" || who != b.JID().String() {
+		t.Fatalf("group.participants event: actor %q action %q participant %q", actor, action, who)
+	}
+	after, err := e.c.SendTextWithResponse(e.ctx, e.sid, nil, client.SendTextJSONRequestBody{To: gid, Text: "after b left"})
+	if err != nil || after.JSON200 == nil {
+		t.Fatalf("send after remove: %v %s", err, after.Body)
+	}
+	e.received(a, "the message after the removal", func(r wasim.Received) bool { return r.ID == after.JSON200.MessageId })
+	// a decrypted it, so the fan-out is done: b must have nothing.
+	for _, r := range b.Received() {
+		if r.ID == after.JSON200.MessageId {
+			t.Fatalf("the removed member decrypted %+v", r)
+		}
+	}
+}
