@@ -178,6 +178,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	msgOpts.Groups = m.WA // admins delete others' group messages
 	msgs := messaging.New(msgStore, m.WA, msgOpts)
 	m.runRetention(msgs)
 	sess := sessions.New(sessionStore, keys, m.WA, sessions.Options{CheckWebhookURL: guard.CheckURL})
@@ -195,6 +196,7 @@ func (m *Main) Start(ctx context.Context) error {
 		SessionService: sess,
 		KeyService:     sess,
 		Messaging:      msgs,
+		Groups:         messaging.NewGroups(m.WA),
 		Webhooks:       m.Webhooks,
 		Sandbox:        sb,
 		Ready:          m.Store,

@@ -68,19 +68,24 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeChatArchived     EventType = "chat.archived"
-	EventTypeChatDeleted      EventType = "chat.deleted"
-	EventTypeChatMarkedUnread EventType = "chat.marked_unread"
-	EventTypeChatUnarchived   EventType = "chat.unarchived"
-	EventTypeMessage          EventType = "message"
-	EventTypeMessageEdited    EventType = "message.edited"
-	EventTypeMessageReaction  EventType = "message.reaction"
-	EventTypeMessageReceipt   EventType = "message.receipt"
-	EventTypeMessageRevoked   EventType = "message.revoked"
-	EventTypeMessageSent      EventType = "message.sent"
-	EventTypeSessionQr        EventType = "session.qr"
-	EventTypeSessionState     EventType = "session.state"
-	EventTypeWebhookTest      EventType = "webhook.test"
+	EventTypeChatArchived      EventType = "chat.archived"
+	EventTypeChatDeleted       EventType = "chat.deleted"
+	EventTypeChatMarkedUnread  EventType = "chat.marked_unread"
+	EventTypeChatUnarchived    EventType = "chat.unarchived"
+	EventTypeGroupCreated      EventType = "group.created"
+	EventTypeGroupJoined       EventType = "group.joined"
+	EventTypeGroupLeft         EventType = "group.left"
+	EventTypeGroupParticipants EventType = "group.participants"
+	EventTypeGroupUpdated      EventType = "group.updated"
+	EventTypeMessage           EventType = "message"
+	EventTypeMessageEdited     EventType = "message.edited"
+	EventTypeMessageReaction   EventType = "message.reaction"
+	EventTypeMessageReceipt    EventType = "message.receipt"
+	EventTypeMessageRevoked    EventType = "message.revoked"
+	EventTypeMessageSent       EventType = "message.sent"
+	EventTypeSessionQr         EventType = "session.qr"
+	EventTypeSessionState      EventType = "session.state"
+	EventTypeWebhookTest       EventType = "webhook.test"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -93,6 +98,16 @@ func (e EventType) Valid() bool {
 	case EventTypeChatMarkedUnread:
 		return true
 	case EventTypeChatUnarchived:
+		return true
+	case EventTypeGroupCreated:
+		return true
+	case EventTypeGroupJoined:
+		return true
+	case EventTypeGroupLeft:
+		return true
+	case EventTypeGroupParticipants:
+		return true
+	case EventTypeGroupUpdated:
 		return true
 	case EventTypeMessage:
 		return true
@@ -111,6 +126,69 @@ func (e EventType) Valid() bool {
 	case EventTypeSessionState:
 		return true
 	case EventTypeWebhookTest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupAddressingMode.
+const (
+	GroupAddressingModeLid GroupAddressingMode = "lid"
+	GroupAddressingModePn  GroupAddressingMode = "pn"
+)
+
+// Valid indicates whether the value is a known member of the GroupAddressingMode enum.
+func (e GroupAddressingMode) Valid() bool {
+	switch e {
+	case GroupAddressingModeLid:
+		return true
+	case GroupAddressingModePn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupParticipantRole.
+const (
+	GroupParticipantRoleAdmin      GroupParticipantRole = "admin"
+	GroupParticipantRoleMember     GroupParticipantRole = "member"
+	GroupParticipantRoleSuperadmin GroupParticipantRole = "superadmin"
+)
+
+// Valid indicates whether the value is a known member of the GroupParticipantRole enum.
+func (e GroupParticipantRole) Valid() bool {
+	switch e {
+	case GroupParticipantRoleAdmin:
+		return true
+	case GroupParticipantRoleMember:
+		return true
+	case GroupParticipantRoleSuperadmin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupParticipantsRequestAction.
+const (
+	GroupParticipantsRequestActionAdd     GroupParticipantsRequestAction = "add"
+	GroupParticipantsRequestActionDemote  GroupParticipantsRequestAction = "demote"
+	GroupParticipantsRequestActionPromote GroupParticipantsRequestAction = "promote"
+	GroupParticipantsRequestActionRemove  GroupParticipantsRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the GroupParticipantsRequestAction enum.
+func (e GroupParticipantsRequestAction) Valid() bool {
+	switch e {
+	case GroupParticipantsRequestActionAdd:
+		return true
+	case GroupParticipantsRequestActionDemote:
+		return true
+	case GroupParticipantsRequestActionPromote:
+		return true
+	case GroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -204,6 +282,69 @@ const (
 func (e ReadinessResponseStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupAddressingMode.
+const (
+	SandboxGroupAddressingModeLid SandboxGroupAddressingMode = "lid"
+	SandboxGroupAddressingModePn  SandboxGroupAddressingMode = "pn"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupAddressingMode enum.
+func (e SandboxGroupAddressingMode) Valid() bool {
+	switch e {
+	case SandboxGroupAddressingModeLid:
+		return true
+	case SandboxGroupAddressingModePn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantRole.
+const (
+	SandboxGroupParticipantRoleAdmin      SandboxGroupParticipantRole = "admin"
+	SandboxGroupParticipantRoleMember     SandboxGroupParticipantRole = "member"
+	SandboxGroupParticipantRoleSuperadmin SandboxGroupParticipantRole = "superadmin"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantRole enum.
+func (e SandboxGroupParticipantRole) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantRoleAdmin:
+		return true
+	case SandboxGroupParticipantRoleMember:
+		return true
+	case SandboxGroupParticipantRoleSuperadmin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxGroupParticipantsRequestAction.
+const (
+	SandboxGroupParticipantsRequestActionAdd     SandboxGroupParticipantsRequestAction = "add"
+	SandboxGroupParticipantsRequestActionDemote  SandboxGroupParticipantsRequestAction = "demote"
+	SandboxGroupParticipantsRequestActionPromote SandboxGroupParticipantsRequestAction = "promote"
+	SandboxGroupParticipantsRequestActionRemove  SandboxGroupParticipantsRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the SandboxGroupParticipantsRequestAction enum.
+func (e SandboxGroupParticipantsRequestAction) Valid() bool {
+	switch e {
+	case SandboxGroupParticipantsRequestActionAdd:
+		return true
+	case SandboxGroupParticipantsRequestActionDemote:
+		return true
+	case SandboxGroupParticipantsRequestActionPromote:
+		return true
+	case SandboxGroupParticipantsRequestActionRemove:
 		return true
 	default:
 		return false
@@ -494,6 +635,25 @@ type CreateApiKeyResponse struct {
 	Warning string `json:"warning"`
 }
 
+// CreateGroupRequest defines model for CreateGroupRequest.
+type CreateGroupRequest struct {
+	Participants []Recipient `json:"participants"`
+	Subject      string      `json:"subject"`
+}
+
+// CreateGroupResponse defines model for CreateGroupResponse.
+type CreateGroupResponse struct {
+	Group Group `json:"group"`
+
+	// Results One result per requested participant
+	Results []GroupParticipantResult `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // CreateSessionRequest defines model for CreateSessionRequest.
 type CreateSessionRequest struct {
 	// Metadata Free-form data kept with the session
@@ -601,6 +761,124 @@ type ErrorResponse struct {
 // EventType defines model for EventType.
 type EventType string
 
+// Group defines model for Group.
+type Group struct {
+	// AddressingMode How WhatsApp addresses the members in this group (phone numbers or LIDs)
+	AddressingMode GroupAddressingMode `json:"addressingMode"`
+
+	// Announce Only admins may send
+	Announce    bool       `json:"announce"`
+	CreatedAt   *time.Time `json:"createdAt,omitempty"`
+	Description string     `json:"description"`
+
+	// Id Example: 120363025246125486@g.us
+	Id string `json:"id"`
+
+	// Locked Only admins may edit the group info
+	Locked bool `json:"locked"`
+
+	// Owner The creator
+	Owner        *string            `json:"owner,omitempty"`
+	Participants []GroupParticipant `json:"participants"`
+	Subject      string             `json:"subject"`
+}
+
+// GroupAddressingMode How WhatsApp addresses the members in this group (phone numbers or LIDs)
+type GroupAddressingMode string
+
+// GroupInviteLinkResponse defines model for GroupInviteLinkResponse.
+type GroupInviteLinkResponse struct {
+	GroupId string `json:"groupId"`
+
+	// Link Example: https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv
+	Link string `json:"link"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupListResponse defines model for GroupListResponse.
+type GroupListResponse struct {
+	Groups []Group `json:"groups"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupParticipant defines model for GroupParticipant.
+type GroupParticipant struct {
+	// Jid The participant, by phone-number JID where known, else by LID
+	//
+	// Example: 919988066776@s.whatsapp.net
+	Jid string `json:"jid"`
+
+	// Lid The participant's LID (`…@lid`) where known
+	Lid *string `json:"lid,omitempty"`
+
+	// Phone Phone number (digits) where known
+	Phone *string `json:"phone,omitempty"`
+
+	// Role `superadmin` is the creator
+	Role GroupParticipantRole `json:"role"`
+}
+
+// GroupParticipantRole `superadmin` is the creator
+type GroupParticipantRole string
+
+// GroupParticipantResult defines model for GroupParticipantResult.
+type GroupParticipantResult struct {
+	// Error Why this participant was not changed
+	Error *string `json:"error,omitempty"`
+
+	// Jid The participant's JID; null when it did not parse
+	Jid *string `json:"jid,omitempty"`
+
+	// Participant As given in the request
+	Participant string `json:"participant"`
+	Success     bool   `json:"success"`
+}
+
+// GroupParticipantsRequest defines model for GroupParticipantsRequest.
+type GroupParticipantsRequest struct {
+	Action       GroupParticipantsRequestAction `json:"action"`
+	Participants []Recipient                    `json:"participants"`
+}
+
+// GroupParticipantsRequestAction defines model for GroupParticipantsRequest.Action.
+type GroupParticipantsRequestAction string
+
+// GroupParticipantsResponse defines model for GroupParticipantsResponse.
+type GroupParticipantsResponse struct {
+	Action  string                   `json:"action"`
+	GroupId string                   `json:"groupId"`
+	Results []GroupParticipantResult `json:"results"`
+
+	// Success True when the request was carried out; see each result
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// GroupPictureRequest defines model for GroupPictureRequest.
+type GroupPictureRequest struct {
+	// Image JPEG as base64, or a data: URL
+	Image string `json:"image"`
+}
+
+// GroupResponse defines model for GroupResponse.
+type GroupResponse struct {
+	Group Group `json:"group"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
 	Status HealthResponseStatus `json:"status"`
@@ -618,6 +896,11 @@ type HealthResponseStatus string
 type JidRequest struct {
 	// Jid Phone number or JID
 	Jid string `json:"jid"`
+}
+
+// JoinGroupRequest defines model for JoinGroupRequest.
+type JoinGroupRequest struct {
+	Link string `json:"link"`
 }
 
 // Message defines model for Message.
@@ -795,6 +1078,100 @@ type SandboxContactMessagesResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxCreateGroupRequest defines model for SandboxCreateGroupRequest.
+type SandboxCreateGroupRequest struct {
+	// Lid A LID-addressed group (members addressed by LID)
+	Lid *bool `json:"lid,omitempty"`
+
+	// Owner Phone number of the simulated creator
+	Owner string `json:"owner"`
+
+	// Participants Phone numbers (simulated accounts)
+	Participants []string `json:"participants"`
+	Subject      string   `json:"subject"`
+}
+
+// SandboxCreateGroupResponse defines model for SandboxCreateGroupResponse.
+type SandboxCreateGroupResponse struct {
+	// GroupId Example: 120363025246125486@g.us
+	GroupId string `json:"groupId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroup defines model for SandboxGroup.
+type SandboxGroup struct {
+	AddressingMode SandboxGroupAddressingMode `json:"addressingMode"`
+	Announce       bool                       `json:"announce"`
+
+	// Creator Phone number of the creator
+	Creator      string                    `json:"creator"`
+	Description  string                    `json:"description"`
+	InviteCode   string                    `json:"inviteCode"`
+	Jid          string                    `json:"jid"`
+	Locked       bool                      `json:"locked"`
+	Participants []SandboxGroupParticipant `json:"participants"`
+	Subject      string                    `json:"subject"`
+}
+
+// SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
+type SandboxGroupAddressingMode string
+
+// SandboxGroupParticipant defines model for SandboxGroupParticipant.
+type SandboxGroupParticipant struct {
+	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
+	Jid   string                      `json:"jid"`
+	Lid   string                      `json:"lid"`
+	Phone string                      `json:"phone"`
+	Role  SandboxGroupParticipantRole `json:"role"`
+}
+
+// SandboxGroupParticipantRole defines model for SandboxGroupParticipant.Role.
+type SandboxGroupParticipantRole string
+
+// SandboxGroupParticipantResult defines model for SandboxGroupParticipantResult.
+type SandboxGroupParticipantResult struct {
+	// Error WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator)
+	Error   *int   `json:"error,omitempty"`
+	Phone   string `json:"phone"`
+	Success bool   `json:"success"`
+}
+
+// SandboxGroupParticipantsRequest defines model for SandboxGroupParticipantsRequest.
+type SandboxGroupParticipantsRequest struct {
+	Action SandboxGroupParticipantsRequestAction `json:"action"`
+
+	// By Phone number of the member making the change
+	By           string   `json:"by"`
+	Participants []string `json:"participants"`
+}
+
+// SandboxGroupParticipantsRequestAction defines model for SandboxGroupParticipantsRequest.Action.
+type SandboxGroupParticipantsRequestAction string
+
+// SandboxGroupParticipantsResponse defines model for SandboxGroupParticipantsResponse.
+type SandboxGroupParticipantsResponse struct {
+	Results []SandboxGroupParticipantResult `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxGroupResponse defines model for SandboxGroupResponse.
+type SandboxGroupResponse struct {
+	Group SandboxGroup `json:"group"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxHistoryMessage defines model for SandboxHistoryMessage.
 type SandboxHistoryMessage struct {
 	Chat      string    `json:"chat"`
@@ -871,6 +1248,9 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Chat The group JID for group messages; null for direct messages
+	Chat *string `json:"chat,omitempty"`
+
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
@@ -932,6 +1312,9 @@ type SendResponseType string
 
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
+	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
 	// QuotedMessageId Reply to this message (it must be in the store)
 	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
 	Text            string  `json:"text"`
@@ -1046,6 +1429,16 @@ type SuccessMessage struct {
 	Success bool `json:"success"`
 }
 
+// UpdateGroupRequest defines model for UpdateGroupRequest.
+type UpdateGroupRequest struct {
+	Announce *bool `json:"announce,omitempty"`
+
+	// Description An empty string removes the description
+	Description *string `json:"description,omitempty"`
+	Locked      *bool   `json:"locked,omitempty"`
+	Subject     *string `json:"subject,omitempty"`
+}
+
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
 type UpdateWebhookRequest struct {
 	Enabled *bool        `json:"enabled,omitempty"`
@@ -1069,7 +1462,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -1121,6 +1514,9 @@ type Cursor = string
 
 // DeliveryId defines model for DeliveryId.
 type DeliveryId = string
+
+// GroupId defines model for GroupId.
+type GroupId = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -1301,6 +1697,15 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxCreateGroupJSONRequestBody defines body for SandboxCreateGroup for application/json ContentType.
+type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
+
+// SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
+type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+
+// SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
+type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1330,6 +1735,21 @@ type BlockContactJSONRequestBody = JidRequest
 
 // UnblockContactJSONRequestBody defines body for UnblockContact for application/json ContentType.
 type UnblockContactJSONRequestBody = JidRequest
+
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = CreateGroupRequest
+
+// JoinGroupJSONRequestBody defines body for JoinGroup for application/json ContentType.
+type JoinGroupJSONRequestBody = JoinGroupRequest
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = UpdateGroupRequest
+
+// GroupParticipantsJSONRequestBody defines body for GroupParticipants for application/json ContentType.
+type GroupParticipantsJSONRequestBody = GroupParticipantsRequest
+
+// SetGroupPictureJSONRequestBody defines body for SetGroupPicture for application/json ContentType.
+type SetGroupPictureJSONRequestBody = GroupPictureRequest
 
 // ReactToMessageJSONRequestBody defines body for ReactToMessage for application/json ContentType.
 type ReactToMessageJSONRequestBody = ReactionRequest
@@ -1378,6 +1798,18 @@ type ServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
+	// SandboxCreateGroup Create a group on the simulated side
+	// (POST /sandbox/groups)
+	SandboxCreateGroup(ctx echo.Context) error
+	// SandboxGetGroup The simulator's truth about a group
+	// (GET /sandbox/groups/{groupId})
+	SandboxGetGroup(ctx echo.Context, groupId GroupId) error
+	// SandboxGroupInbound A simulated member sends a text to the group
+	// (POST /sandbox/groups/{groupId}/inbound)
+	SandboxGroupInbound(ctx echo.Context, groupId GroupId) error
+	// SandboxGroupParticipants A simulated member changes the group's participants
+	// (POST /sandbox/groups/{groupId}/participants)
+	SandboxGroupParticipants(ctx echo.Context, groupId GroupId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -1453,6 +1885,36 @@ type ServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
+	// ListGroups List the groups the account is in
+	// (GET /sessions/{id}/groups)
+	ListGroups(ctx echo.Context, id SessionId) error
+	// CreateGroup Create a group
+	// (POST /sessions/{id}/groups)
+	CreateGroup(ctx echo.Context, id SessionId) error
+	// JoinGroup Join a group with an invite link
+	// (POST /sessions/{id}/groups/join)
+	JoinGroup(ctx echo.Context, id SessionId) error
+	// GetGroup Get a group
+	// (GET /sessions/{id}/groups/{groupId})
+	GetGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// UpdateGroup Change a group's subject, description or settings
+	// (PATCH /sessions/{id}/groups/{groupId})
+	UpdateGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// RevokeGroupInviteLink Revoke the invite link
+	// (DELETE /sessions/{id}/groups/{groupId}/invite-link)
+	RevokeGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error
+	// GetGroupInviteLink Get the group's invite link
+	// (GET /sessions/{id}/groups/{groupId}/invite-link)
+	GetGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error
+	// LeaveGroup Leave a group
+	// (POST /sessions/{id}/groups/{groupId}/leave)
+	LeaveGroup(ctx echo.Context, id SessionId, groupId GroupId) error
+	// GroupParticipants Add, remove, promote or demote participants
+	// (POST /sessions/{id}/groups/{groupId}/participants)
+	GroupParticipants(ctx echo.Context, id SessionId, groupId GroupId) error
+	// SetGroupPicture Set the group's picture
+	// (PUT /sessions/{id}/groups/{groupId}/picture)
+	SetGroupPicture(ctx echo.Context, id SessionId, groupId GroupId) error
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx echo.Context, id SessionId) error
@@ -1600,6 +2062,63 @@ func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxContactMessages(ctx, phone)
+	return err
+}
+
+// SandboxCreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCreateGroup(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCreateGroup(ctx)
+	return err
+}
+
+// SandboxGetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGetGroup(ctx, groupId)
+	return err
+}
+
+// SandboxGroupInbound converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGroupInbound(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGroupInbound(ctx, groupId)
+	return err
+}
+
+// SandboxGroupParticipants converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxGroupParticipants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxGroupParticipants(ctx, groupId)
 	return err
 }
 
@@ -2395,6 +2914,222 @@ func (w *ServerInterfaceWrapper) GetProfilePicture(ctx echo.Context) error {
 	return err
 }
 
+// ListGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroups(ctx, id)
+	return err
+}
+
+// CreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroup(ctx, id)
+	return err
+}
+
+// JoinGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.JoinGroup(ctx, id)
+	return err
+}
+
+// GetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroup(ctx, id, groupId)
+	return err
+}
+
+// UpdateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateGroup(ctx, id, groupId)
+	return err
+}
+
+// RevokeGroupInviteLink converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeGroupInviteLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeGroupInviteLink(ctx, id, groupId)
+	return err
+}
+
+// GetGroupInviteLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroupInviteLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroupInviteLink(ctx, id, groupId)
+	return err
+}
+
+// LeaveGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) LeaveGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LeaveGroup(ctx, id, groupId)
+	return err
+}
+
+// GroupParticipants converts echo context to params.
+func (w *ServerInterfaceWrapper) GroupParticipants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GroupParticipants(ctx, id, groupId)
+	return err
+}
+
+// SetGroupPicture converts echo context to params.
+func (w *ServerInterfaceWrapper) SetGroupPicture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", ctx.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetGroupPicture(ctx, id, groupId)
+	return err
+}
+
 // LogoutSession converts echo context to params.
 func (w *ServerInterfaceWrapper) LogoutSession(ctx echo.Context) error {
 	var err error
@@ -2933,10 +3668,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/join", wrapper.JoinGroup, options.OperationMiddlewares["joinGroup"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups/:groupId", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
+	router.PATCH(options.BaseURL+"/sessions/:id/groups/:groupId", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/:groupId/participants", wrapper.GroupParticipants, options.OperationMiddlewares["groupParticipants"]...)
+	router.DELETE(options.BaseURL+"/sessions/:id/groups/:groupId/invite-link", wrapper.RevokeGroupInviteLink, options.OperationMiddlewares["revokeGroupInviteLink"]...)
+	router.GET(options.BaseURL+"/sessions/:id/groups/:groupId/invite-link", wrapper.GetGroupInviteLink, options.OperationMiddlewares["getGroupInviteLink"]...)
+	router.POST(options.BaseURL+"/sessions/:id/groups/:groupId/leave", wrapper.LeaveGroup, options.OperationMiddlewares["leaveGroup"]...)
+	router.PUT(options.BaseURL+"/sessions/:id/groups/:groupId/picture", wrapper.SetGroupPicture, options.OperationMiddlewares["setGroupPicture"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/link", wrapper.SandboxLink, options.OperationMiddlewares["sandboxLink"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
 	router.GET(options.BaseURL+"/sandbox/sessions/:id/phone", wrapper.SandboxPhoneView, options.OperationMiddlewares["sandboxPhoneView"]...)
+	router.POST(options.BaseURL+"/sandbox/groups", wrapper.SandboxCreateGroup, options.OperationMiddlewares["sandboxCreateGroup"]...)
+	router.GET(options.BaseURL+"/sandbox/groups/:groupId", wrapper.SandboxGetGroup, options.OperationMiddlewares["sandboxGetGroup"]...)
+	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
+	router.POST(options.BaseURL+"/sandbox/groups/:groupId/participants", wrapper.SandboxGroupParticipants, options.OperationMiddlewares["sandboxGroupParticipants"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -3665,6 +4414,522 @@ func (response SandboxContactMessages429JSONResponse) VisitSandboxContactMessage
 type SandboxContactMessages500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroupRequestObject struct {
+	Body *SandboxCreateGroupJSONRequestBody
+}
+
+type SandboxCreateGroupResponseObject interface {
+	VisitSandboxCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type SandboxCreateGroup200JSONResponse SandboxCreateGroupResponse
+
+func (response SandboxCreateGroup200JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxCreateGroup400JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCreateGroup401JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxCreateGroup403JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCreateGroup404JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxCreateGroup413JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCreateGroup429JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCreateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCreateGroup500JSONResponse) VisitSandboxCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroupRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+}
+
+type SandboxGetGroupResponseObject interface {
+	VisitSandboxGetGroupResponse(w http.ResponseWriter) error
+}
+
+type SandboxGetGroup200JSONResponse SandboxGroupResponse
+
+func (response SandboxGetGroup200JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGetGroup400JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGetGroup401JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGetGroup403JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGetGroup404JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGetGroup429JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGetGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGetGroup500JSONResponse) VisitSandboxGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInboundRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+	Body    *SandboxGroupInboundJSONRequestBody
+}
+
+type SandboxGroupInboundResponseObject interface {
+	VisitSandboxGroupInboundResponse(w http.ResponseWriter) error
+}
+
+type SandboxGroupInbound200JSONResponse SandboxInboundResponse
+
+func (response SandboxGroupInbound200JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGroupInbound400JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGroupInbound401JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGroupInbound403JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGroupInbound404JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxGroupInbound413JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGroupInbound429JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupInbound500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGroupInbound500JSONResponse) VisitSandboxGroupInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipantsRequestObject struct {
+	GroupId GroupId `json:"groupId"`
+	Body    *SandboxGroupParticipantsJSONRequestBody
+}
+
+type SandboxGroupParticipantsResponseObject interface {
+	VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error
+}
+
+type SandboxGroupParticipants200JSONResponse SandboxGroupParticipantsResponse
+
+func (response SandboxGroupParticipants200JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxGroupParticipants400JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxGroupParticipants401JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxGroupParticipants403JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxGroupParticipants404JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxGroupParticipants413JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxGroupParticipants429JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxGroupParticipants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxGroupParticipants500JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7311,6 +8576,1548 @@ func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
+type ListGroupsRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListGroups200JSONResponse GroupListResponse
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroups400JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroups401JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroups403JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroups404JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ListGroups409JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListGroups429JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListGroups500JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListGroups503JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type CreateGroup200JSONResponse CreateGroupResponse
+
+func (response CreateGroup200JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateGroup400JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateGroup401JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateGroup403JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateGroup404JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateGroup409JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateGroup413JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateGroup429JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateGroup500JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateGroup503JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroupRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *JoinGroupJSONRequestBody
+}
+
+type JoinGroupResponseObject interface {
+	VisitJoinGroupResponse(w http.ResponseWriter) error
+}
+
+type JoinGroup200JSONResponse GroupResponse
+
+func (response JoinGroup200JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response JoinGroup400JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response JoinGroup401JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response JoinGroup403JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response JoinGroup404JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response JoinGroup409JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response JoinGroup413JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response JoinGroup429JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response JoinGroup500JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response JoinGroup503JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(w http.ResponseWriter) error
+}
+
+type GetGroup200JSONResponse GroupResponse
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroup400JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroup401JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroup403JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroup404JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetGroup409JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetGroup429JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroup500JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetGroup503JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(w http.ResponseWriter) error
+}
+
+type UpdateGroup200JSONResponse GroupResponse
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateGroup400JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateGroup401JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateGroup403JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateGroup404JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateGroup409JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateGroup413JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateGroup429JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateGroup500JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateGroup503JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLinkRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type RevokeGroupInviteLinkResponseObject interface {
+	VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error
+}
+
+type RevokeGroupInviteLink200JSONResponse GroupInviteLinkResponse
+
+func (response RevokeGroupInviteLink200JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeGroupInviteLink400JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeGroupInviteLink401JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeGroupInviteLink403JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeGroupInviteLink404JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeGroupInviteLink409JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RevokeGroupInviteLink429JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeGroupInviteLink500JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeGroupInviteLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeGroupInviteLink503JSONResponse) VisitRevokeGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLinkRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type GetGroupInviteLinkResponseObject interface {
+	VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error
+}
+
+type GetGroupInviteLink200JSONResponse GroupInviteLinkResponse
+
+func (response GetGroupInviteLink200JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroupInviteLink400JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroupInviteLink401JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroupInviteLink403JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroupInviteLink404JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetGroupInviteLink409JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetGroupInviteLink429JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroupInviteLink500JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupInviteLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetGroupInviteLink503JSONResponse) VisitGetGroupInviteLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroupRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+}
+
+type LeaveGroupResponseObject interface {
+	VisitLeaveGroupResponse(w http.ResponseWriter) error
+}
+
+type LeaveGroup200JSONResponse SuccessMessage
+
+func (response LeaveGroup200JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LeaveGroup400JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LeaveGroup401JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LeaveGroup403JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LeaveGroup404JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response LeaveGroup409JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LeaveGroup429JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LeaveGroup500JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveGroup503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LeaveGroup503JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipantsRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *GroupParticipantsJSONRequestBody
+}
+
+type GroupParticipantsResponseObject interface {
+	VisitGroupParticipantsResponse(w http.ResponseWriter) error
+}
+
+type GroupParticipants200JSONResponse GroupParticipantsResponse
+
+func (response GroupParticipants200JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GroupParticipants400JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GroupParticipants401JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GroupParticipants403JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GroupParticipants404JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GroupParticipants409JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GroupParticipants413JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GroupParticipants429JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GroupParticipants500JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GroupParticipants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GroupParticipants503JSONResponse) VisitGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPictureRequestObject struct {
+	Id      SessionId `json:"id"`
+	GroupId GroupId   `json:"groupId"`
+	Body    *SetGroupPictureJSONRequestBody
+}
+
+type SetGroupPictureResponseObject interface {
+	VisitSetGroupPictureResponse(w http.ResponseWriter) error
+}
+
+type SetGroupPicture200JSONResponse SuccessMessage
+
+func (response SetGroupPicture200JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetGroupPicture400JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetGroupPicture401JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetGroupPicture403JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetGroupPicture404JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetGroupPicture409JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SetGroupPicture413JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SetGroupPicture429JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetGroupPicture500JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupPicture503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SetGroupPicture503JSONResponse) VisitSetGroupPictureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9938,6 +12745,18 @@ type StrictServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
+	// SandboxCreateGroup Create a group on the simulated side
+	// (POST /sandbox/groups)
+	SandboxCreateGroup(ctx context.Context, request SandboxCreateGroupRequestObject) (SandboxCreateGroupResponseObject, error)
+	// SandboxGetGroup The simulator's truth about a group
+	// (GET /sandbox/groups/{groupId})
+	SandboxGetGroup(ctx context.Context, request SandboxGetGroupRequestObject) (SandboxGetGroupResponseObject, error)
+	// SandboxGroupInbound A simulated member sends a text to the group
+	// (POST /sandbox/groups/{groupId}/inbound)
+	SandboxGroupInbound(ctx context.Context, request SandboxGroupInboundRequestObject) (SandboxGroupInboundResponseObject, error)
+	// SandboxGroupParticipants A simulated member changes the group's participants
+	// (POST /sandbox/groups/{groupId}/participants)
+	SandboxGroupParticipants(ctx context.Context, request SandboxGroupParticipantsRequestObject) (SandboxGroupParticipantsResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -10013,6 +12832,36 @@ type StrictServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
+	// ListGroups List the groups the account is in
+	// (GET /sessions/{id}/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Create a group
+	// (POST /sessions/{id}/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// JoinGroup Join a group with an invite link
+	// (POST /sessions/{id}/groups/join)
+	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
+	// GetGroup Get a group
+	// (GET /sessions/{id}/groups/{groupId})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpdateGroup Change a group's subject, description or settings
+	// (PATCH /sessions/{id}/groups/{groupId})
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// RevokeGroupInviteLink Revoke the invite link
+	// (DELETE /sessions/{id}/groups/{groupId}/invite-link)
+	RevokeGroupInviteLink(ctx context.Context, request RevokeGroupInviteLinkRequestObject) (RevokeGroupInviteLinkResponseObject, error)
+	// GetGroupInviteLink Get the group's invite link
+	// (GET /sessions/{id}/groups/{groupId}/invite-link)
+	GetGroupInviteLink(ctx context.Context, request GetGroupInviteLinkRequestObject) (GetGroupInviteLinkResponseObject, error)
+	// LeaveGroup Leave a group
+	// (POST /sessions/{id}/groups/{groupId}/leave)
+	LeaveGroup(ctx context.Context, request LeaveGroupRequestObject) (LeaveGroupResponseObject, error)
+	// GroupParticipants Add, remove, promote or demote participants
+	// (POST /sessions/{id}/groups/{groupId}/participants)
+	GroupParticipants(ctx context.Context, request GroupParticipantsRequestObject) (GroupParticipantsResponseObject, error)
+	// SetGroupPicture Set the group's picture
+	// (PUT /sessions/{id}/groups/{groupId}/picture)
+	SetGroupPicture(ctx context.Context, request SetGroupPictureRequestObject) (SetGroupPictureResponseObject, error)
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx context.Context, request LogoutSessionRequestObject) (LogoutSessionResponseObject, error)
@@ -10312,6 +13161,173 @@ func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) 
 		return err
 	} else if validResponse, ok := response.(SandboxContactMessagesResponseObject); ok {
 		return validResponse.VisitSandboxContactMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxCreateGroup operation middleware
+func (sh *strictHandler) SandboxCreateGroup(ctx echo.Context) error {
+	var request SandboxCreateGroupRequestObject
+
+	var body SandboxCreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCreateGroup(ctx.Request().Context(), request.(SandboxCreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCreateGroupResponseObject); ok {
+		return validResponse.VisitSandboxCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGetGroup operation middleware
+func (sh *strictHandler) SandboxGetGroup(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGetGroupRequestObject
+
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGetGroup(ctx.Request().Context(), request.(SandboxGetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGetGroupResponseObject); ok {
+		return validResponse.VisitSandboxGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGroupInbound operation middleware
+func (sh *strictHandler) SandboxGroupInbound(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGroupInboundRequestObject
+
+	request.GroupId = groupId
+
+	var body SandboxGroupInboundJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGroupInbound(ctx.Request().Context(), request.(SandboxGroupInboundRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGroupInbound")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGroupInboundResponseObject); ok {
+		return validResponse.VisitSandboxGroupInboundResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxGroupParticipants operation middleware
+func (sh *strictHandler) SandboxGroupParticipants(ctx echo.Context, groupId GroupId) error {
+	var request SandboxGroupParticipantsRequestObject
+
+	request.GroupId = groupId
+
+	var body SandboxGroupParticipantsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxGroupParticipants(ctx.Request().Context(), request.(SandboxGroupParticipantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxGroupParticipants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxGroupParticipantsResponseObject); ok {
+		return validResponse.VisitSandboxGroupParticipantsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11207,6 +14223,378 @@ func (sh *strictHandler) GetProfilePicture(ctx echo.Context, id SessionId, jid C
 	return nil
 }
 
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx echo.Context, id SessionId) error {
+	var request ListGroupsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.Request().Context(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		return validResponse.VisitListGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx echo.Context, id SessionId) error {
+	var request CreateGroupRequestObject
+
+	request.Id = id
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.Request().Context(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		return validResponse.VisitCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// JoinGroup operation middleware
+func (sh *strictHandler) JoinGroup(ctx echo.Context, id SessionId) error {
+	var request JoinGroupRequestObject
+
+	request.Id = id
+
+	var body JoinGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.JoinGroup(ctx.Request().Context(), request.(JoinGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "JoinGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(JoinGroupResponseObject); ok {
+		return validResponse.VisitJoinGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GetGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.Request().Context(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		return validResponse.VisitGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request UpdateGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.Request().Context(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		return validResponse.VisitUpdateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeGroupInviteLink operation middleware
+func (sh *strictHandler) RevokeGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request RevokeGroupInviteLinkRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeGroupInviteLink(ctx.Request().Context(), request.(RevokeGroupInviteLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeGroupInviteLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeGroupInviteLinkResponseObject); ok {
+		return validResponse.VisitRevokeGroupInviteLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroupInviteLink operation middleware
+func (sh *strictHandler) GetGroupInviteLink(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GetGroupInviteLinkRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroupInviteLink(ctx.Request().Context(), request.(GetGroupInviteLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroupInviteLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupInviteLinkResponseObject); ok {
+		return validResponse.VisitGetGroupInviteLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LeaveGroup operation middleware
+func (sh *strictHandler) LeaveGroup(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request LeaveGroupRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LeaveGroup(ctx.Request().Context(), request.(LeaveGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LeaveGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LeaveGroupResponseObject); ok {
+		return validResponse.VisitLeaveGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GroupParticipants operation middleware
+func (sh *strictHandler) GroupParticipants(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request GroupParticipantsRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body GroupParticipantsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GroupParticipants(ctx.Request().Context(), request.(GroupParticipantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GroupParticipants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GroupParticipantsResponseObject); ok {
+		return validResponse.VisitGroupParticipantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetGroupPicture operation middleware
+func (sh *strictHandler) SetGroupPicture(ctx echo.Context, id SessionId, groupId GroupId) error {
+	var request SetGroupPictureRequestObject
+
+	request.Id = id
+	request.GroupId = groupId
+
+	var body SetGroupPictureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetGroupPicture(ctx.Request().Context(), request.(SetGroupPictureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetGroupPicture")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetGroupPictureResponseObject); ok {
+		return validResponse.VisitSetGroupPictureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LogoutSession operation middleware
 func (sh *strictHandler) LogoutSession(ctx echo.Context, id SessionId) error {
 	var request LogoutSessionRequestObject
@@ -11836,214 +15224,270 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHFNJk6KutqjznRnZ1sRKbEeR5C/5vtjrhrpBElYTaANoURxH+wb7Y59gX3EfYQ8K",
-	"QF/I5p2U7ITnzMQi2Q0UgKpC3euLF/JewhlhSnqtL16X4IgI+PO3+gVW5DXtUVWH/+ovIyJDQRNFOfNa",
-	"3gX5nBKpJMJxzPskQpQh1SUoTIUgTKE+ZRHve74nwy7pYT1AD9/RXtrzWrs7+0/3n+0d7j/1PTVIiNfy",
-	"KFOkQ4R3f++XZr8gPUwZZZ0JEMSkrdY2vSQVi/+1S8x0Zhok9GMS1d4xeockCTmL5NaYyQ/29pu7e83m",
-	"06OjiunvfS/BAveIskfxoovVWTQKgv4enb1EtaTLGUEs7V0TgbhA7TSO0Y9nL/X85A73kljPcLRzdPTs",
-	"WfPw8OnTw3/KRr+LlcRJ0mBEeb5H9YgJVl3P9xju6RdCM6/vCfI5pYJEXkuJlAyt6TVhHdX1Wju7z3yv",
-	"R1n2OVuaVEKfnl7YC84UDtWPtGI550Or+PHs5Vj4qwH+RFcMbSokF6OQBozcKfNjgHgb0CAR5JbyVKIE",
-	"d4gD73NKxKCwoWa8MSDtHhxWAfGSxPSWiIHBgIpVR/kDkxafYKWI0K//z9+b9aMPX3b8naP7v3tVc55F",
-	"pJdwRVg4+IkMquguIVghjIQhQCRxm8SDFuxEmwqpND2ksUJtLpDqUoluyADVEiKQJFJSznx0QxKFdvdR",
-	"l6dCbiEqkSAqFYxECHcwZQ23i4Yr5QsuQFfX4C1zxD+R8Rt7Q+bY0xsy+Kj3FdfbH77sHPp7u2P2dgwz",
-	"PccdgiT99zjcieG14uQRaeM0Vl7roOkXmEuzCas2n3Yq2dsbIiXukCqeYn9CQ7S3d/q8efL8xc7u3v7B",
-	"4dNnR9X018vGXSUVXhqEqYLW/oRohGrv3g0zPHL4FDeb16ROov2D+v7ewWH9aP/Zs3pz/yjE19dHz44O",
-	"ouqFTOEjbS56WHktL03hyVGYfyXXXc5vxqJWP/t9mXnu9csy4UwSuCie48jeiPpTyJkiDP7ESRLTEOtd",
-	"2/4k9dZ9yffpi0eE0GzOc9R8zaMB6mKJMEPwWwspcqdayOIVMhCgGI5NU+6Oxsw0DImUXquNY0nuiwv5",
-	"uyBtr+X9bTsXN7bNr3L7VE9wYZdhFlU+5DN2i2OqpYskVZ65RNoxDRdcpMMZxhXCqeoSpvRbJGqg85hg",
-	"SZAMsbnaf7lAIY8cR0ulXvMPp1do2/Iwuf2FRvfbn8UaV+8WK1Gfqm5JwJEKK6I35F9cXNMoImyxHbnS",
-	"/Pnk/Ax4tF47Z/EAYVgPokoi3meOba9xpVddAhD08MAcTqgQZ+b2EETyVISw2jOmeS6OTw34i6zYDYEk",
-	"EbdEGCRfKwrb+WAiVIuIwjSWCAuCYt7pkMhHjGhI3BW4pVf6lqt/8ZRFyyN6G4ZZ3wLfZnPc+945HsQc",
-	"R1ecv8aiQxaD/qLIixTnKIax1reEMRPCBcSiBUhMWhZOaIfZs9Df3OI4XSH5wR0Q0oQSpt5ydWJUsfET",
-	"2YFQH0sUCqIZH7oeIIyUoDjWMPio36VhF+gQQJGERUhxgMWpekZMl5XwwEind4m51BYHBCmt4Oh7iNjB",
-	"Rmd7GPbjYK0F8xxWsOUjEH9JNoAb3EpKZnStZzXQSfbQmN2oBec/X16hbRz1KNvGCa3fkIHchgeCLTek",
-	"NBDpSbNXn0gU2IN7a84tsIcMPMes+oZIeMsJAbUC3E/MugA5SiP7WkQAgPSnrRbgitQ6kR55gG4oi3wk",
-	"SBJTIvUfONTbLX1EIqqkjyISE0Uk6AnwitYBMYtQQplElCmOMBsgrrpEwEahmvnbIqCPOoKnifQRRq/P",
-	"XqJ+l8tMiaQSpeyG8T7bQpjJPhEoWAMRBD5AzLjqagkBxmeqgX5mISlvVxGZh3YShqjccgf6fnMHBU4Y",
-	"sigYwGtmr82+mOO2x8BKyDfnFoyQX9Aw3FDc0pC8Y/gW0xhfx2S560nDomgco5AzRkJFWSeTxPqYqsY6",
-	"RQ6tSAosaDxAab6gY30Ni4Fe7RXnbzAbOEPTgncZVgSBAofIXUhIVBA29RLR/oEzGaFroq8MpMRA41Km",
-	"CANAJ21FhNfaP1jjLTgKqucX7YIXGpC6hWRUHzOLUBzWtbTtLdOVq9ZkgdoefWGSAXHWkfKXxtkDZx9J",
-	"vwB7/Y5pjYML+m+yoFDnrh6nNGZ4lAh+SyPNO7Pr6ZZi9Fv95Pys/pNmPQCaj04sBDBV9i0XCCf0o34N",
-	"DA8oM0Guk/7eUAlKFReIlhmbB7uVCK7nXZzJOHNGiJm+dq8J3DskQjUt4fE40lPrXzTH1vxvwNOtNes4",
-	"PCHCbD6VRtKw14mTNuxN7uXCDVDeSUKtMQ5HEdUD4Phc6NEUJQ5U30sKX33xytc+WCMU6cEfQ9aEjBix",
-	"EBj2314LJ6pki4iwInVFe2TUIOF75qaQE15haWwvDWPtGBnCmIZHv5YnWswo/HbNeUww0z/eVBkp9V4L",
-	"3NfYdGzucOcggHXZ67BqFT18Z28nOZZzjVlHxsl8r0cUjrCaijRv3HP3zjxUsXzh2ImcNtxF/mR2pl8q",
-	"TFS52el3Y++Cue0b+X6Xpi7ixIdszfz6EwmB6xoUfU2lyohgTnSFAcp4OmmxliYqkDej4GG0OIn7eCCR",
-	"PjVNce65guGwdKAZlg1tWf6eg7lqQ55jFXZfdLEq2OXm2Y5QWa2RMI2Av3tYhF16qw8oZe7vDxUobHw3",
-	"5Y2cy/AKVHBmXt2xNmX3cXi3h7bGQp0DMWVnFsKUNqaxuURnEizAUprGanbUKgKYxmosjoGINDsYD4eX",
-	"OXS+2618F6YdCTgW5jqQMPNSjt4KzlI3lfl/Mtx/6nPuipzl2cKOT9m7zOHpXqnaJb1B85KxIdSo+vL6",
-	"NObGi7FUVn5Z5j4tDHM24+ZicUOid0wQPAZkd01NHSqFQV7w1EhtlTSSOaualfpA8YCMgzfbziFQy9ON",
-	"O7sT4E4Lcp1PVY7rt/pcYipJlHnevck4OwlH18wVzBY6WMZt0hJXuCai2bksUFMFa8097PPS+Jr3zyyv",
-	"ct9ANDISyWLXfUHGzZy79sFRGpxFSJ1EWssJqMW4BSsdTJIlMhnyB8KIwPGCEGfDWIYmlx1nyR100nVh",
-	"Nw6a/hRhG7ZwOgItIT/PLjWvnG58r4+Fs7VM3odhCdrL3x2/O/bAFqOvZRC+vD3vGP2c5pZVqzoVBexR",
-	"oigG4JzU/xvX/92sH33I/0SNj61/1j989/eqy8MGDLwTcVU0TkjoLZHWDkxuCVMmLKnoupC0A35FvxBW",
-	"IGgZ6t3m/rMl0Tc7oCXxt7BbfSxv8tia/Wf3lTskcxfbpLN1nrivBvlzz94cZHAlKI6XuWom2IUKO//+",
-	"/ff/MMFih/7OQfW+z64mjtxZ2SW34y/CfZe9i4qXSA5KcyFYwGvyEg/KN8ne4cHUYKwR2ioO5g8f1HiU",
-	"sCFHi6ED8IzZpbZT/fiVhqOEAHu7FToyCUVV/Ox/8VRYZ6l+4Bh1QDJQJEL9LmEIX0vC1BB7Ojgsn+5h",
-	"lcphWOQ0Jjct6qx4LHrIqo13oZnz0p5SpJcoOYfVYBFTrD6jcQp5dn7zHPQEPfV0Zg1fP/0aQ/Dmm2Ws",
-	"q3qcS4VVKl/wiJQGOjo6mmUErWKcmKNYRr+WAMS0jXSoYkAu4Om4m96c3PRIwxEzrjv34in7pYBDPXMG",
-	"t5+j4zTrrlvDEsqhjVV2+s4svCYjsm9JSyysc9JOLreLg3m27sHXPpi48suMapxlOyEs0udUNlyC39t8",
-	"HREcVdq6T6PsLl/s9lPkruKGekv6eZyOfqJ0ixweHOwdzneNwCBVm1J2G855czvOWwb+VdrDrC4IjjRF",
-	"2LhDDcAxkkp/5aMwphpbIMSlh1XY1ccPTvtRkakQfTDF5+8CGNzBodr+7pGPJO8RdNDc2/IWEq+mYS9s",
-	"TRFnx5hNxiKt2cbKwynelQ5Znf0ss6Q1nLRiPwqtkyXFb4zjufTILb8Z+qbkOmkUDJ3wOXP5ZN8Y++fH",
-	"1BlA4UsTUxXlukXDRArnnyFi2V4JDaUJpoquXhEcq+6CeClHCJzfVM7ygA4RA1LVIf9Io8VYx6fZM5nm",
-	"zXsYNnxXwf0mtynPaaL9cYw0Z9G00uzfFrz3hlT/Nma4Hu0RRzxDsR9nb06Rft5lULVpDH9j1CMRxRnv",
-	"rdEe7hAf3dKIcB/hNKLcRxEP0x5hykdS0fCGiK1jpAUAiCQ0oXAuIrKBXvI+izmO8nkgmL4ilh/Mu9tf",
-	"jCfoftsNsf0ly23RX0YUN0qpJgDi9qeEdGYRGRPKGIneMUXjxeXOzylXJJrPs5PFX84sfV04llQhfTkG",
-	"VokPkrDIXBdVErMQ496rvouvyJ3SlBRi+MYEp9pQHgW/sdB9sTXL7uldlgr3ktkVKjV0B1iZAI7e8z1A",
-	"Ty1Oa/zU4opFUGA8gKGe78XcxCxpVm1SIT3fS3isBXJA2goWWSXkOwrO9jkjzuLSsmCO7O7J7xx3CEWk",
-	"mMBhlpD5ewUzy0w455jatyTwZ4ucsIfL7d8cu/bgyx6z6tzaXr1cM1kZxH8JQuqaIJF+1ySJZplPua20",
-	"EOuXxBgS7ATp0bSn9VtJhGaI3s7uXgGJcsjOMRUveLSgtgDZ1tXhZjgMecrUE4lKKdkAP/wiBpBR5vnz",
-	"WVmH9t9A8GHiyhbz3VpTypCrAmDbv6//o/Ch0hacbc1jOmj1Gir3hrKltMQoNWGbJXOxt7vf1cDaO8F8",
-	"eqrZ6l4zqmbmo4AJrmWScxqqVJDlIhNGj6Q0uPUffUWM08QjjEJZdYK/XCy4OZ8r9NYL3Ee/XKDEJKsh",
-	"codDFQ8QlggqI/QI76NE8CgNiRyjFhu1ajaH06VL1ny4rf1crdBelEJJ59jFzhTffVWEwRQ3fYWmP80j",
-	"P8WF4oAsTF4YtHI/SB5mOY/hpcc/0WpeN170nVvsHD5cJ+2Z2SctZzEmF06pNdLvEmGSmpx6RuW8uq2f",
-	"7115klP9NVLc5ImZa7NGeokauIxz+K3Hb8lWedKC52nMztmFjdmxiDIi5cIRTyS8mUBM40PtcxhGzSWC",
-	"4GjwdVhMfLfE6t2z2adT7CC1iHYg5Y8nZovQ91vFYjWoFgxVpQl8FPyz00gl/BHTKNiaVBBmThy8INZQ",
-	"vaiBK+ySKI2/1uDfDLqqM7vELLrmd5qo/5OS/krDWZ31ca5Y1+khp8ZmMkMQ77QYUQffpH0xqrmLD3go",
-	"vdfObsN5oir992sQsA0MU1Reu5ZXVCouBoubKRfIW5hupZxzQGeSWvltDgssWm6MRSkfdvrOLhoItxhq",
-	"Dh3ncPTPXFkic6DPcgQ4nAYzNe/twc0n43Jk7C6csWuesgUdFBq5lsD55TyeMLk/3vE5vMDljvmR+WIO",
-	"x4SlvqbsZuHg1S6PysYH8OM5gRE+DFk/Kkwz6zE8lZa3YFDDLQ3JOLdUpZ/tqktQTNkNiQqWtzHZFw9r",
-	"0ZiwRSAUa6nrQfIrhiW9CnY3TiYruGnmmerSvvaojPVT5iWRBV/HhFPJhK4FjQDDEdnWpQJ5xz7CZn2J",
-	"IJBnbooikt4xKNIwhsnAZ6ik7ernsFV4o6x4SmMW/5Zj+7OmV99QU2ZqyLlFIrB8GbdRwVfkgUAOGVfm",
-	"X+cFG+fEgudfWguqDRlZIvpPYdEhakavp7vLVu8UrHLN2TsPNnQCwl3m1LWASLyA0DuTKDqOdREWnfUW",
-	"tpxbr+2QPLHfPKqK323TmFRFdh8cVBUL6Fm1okx/XaWSmtxC7y5e++gaS3K4D+4kQ2XwZ0v/6E1Pgi7E",
-	"LzjaKDn7zYeE5X/3yXVSSQGKT/e2O1vKSOwYz4hs3AGtR3wasUtBoNODmKUW89LzCTL+GOf9VJ97lZDn",
-	"mzOxHvbMUjZFeSMsuiJ3C5YDqAj5GKnLGw+Q4qU6IqhGFeqlEsqf2BIYWq0atqGuUS1YAe6P1yHyvJ95",
-	"WNL8AfV0lojsFZf9WMjDVM4Vm3LrTagE4qIGJ0eF29mXSquemBo9V15XHl//8EEQOawT9mmJQJqia2w2",
-	"iXx4Tx5PIJ/ogVsuZ/DrR5AZ0OLSEfpQpXmtuijKOkGrUB/PR4yjXy7QgKhjFHwWH8FXFLQQzkoWUwnR",
-	"2NZndm2KGjMSHaMgwVSYETGyf5t3+lgiKmVKIle20kSxUIn0fsbEDGeV7mMUWIhIFLQyPZxFWuehjByj",
-	"IKJy9BE/WwhnKOZS+UiQfG3G63eNwxvebh+jwJTH/chTFbRQyuw0trKhgY8LdD1AMe/wVO+HVDxJYEL7",
-	"F1JdwdOOCSE6OT87RoGph6I31RQGCzlTlKUE1SQhKMhSmoKtRsHC4g4DfOtm0yGSB/bQhPSZxXq+V1w7",
-	"BP65ZQBjBbjyuixV4lQZX+eN47EzL5PYtL4rcl5jzkxJZfOloF0Swk4qXJavsVRILw/92sVKniSJrRNW",
-	"qM+WV+jMMbmYVj3XLq9UXJgQmjaytcUItZmCllPZfTtr3ZdvR24x9PXXvHoUFktFxGl+WDJIVwV0wloU",
-	"R/ph3yTq6I8pg7crlzIKqVnPYm7Er6PuzqRI2XdJtHQCN9O0MsZ3vr7s7hUlW4/siN2L9St1M+7bcJxS",
-	"ogaoRzAr1dzw/AX2d3hHZ7xCx6XVX9IO01KUy6ov1r00FxlU585KYEZIcM0u63bA8Qn1M/Bfk1hsdy3f",
-	"22mc2B42bMu8TqO548thFhf1qUXgwHKVAMztzmZiFuGj4MsnGt2b36D8eP4DXDN+1vjp0nz8RKN/+CgT",
-	"SP5h3y1l4um3P4uhXz4LEIQJTZREQZ5vJH1ksz18SJe6D7yKPaySqC4h0RPhUHAJzZUgH3l86ZSz2VBv",
-	"idSZGamiCrecnS0DtZzoAogwAbmWUbvXUCbGADU7S3b88H5KUEUOQzbFhE356jZk5m2YtuxJq74iC6PC",
-	"mGTrK4GZTLhQJs/aR7RtWymAU1GgkKcxNAjQmrggOOwCW5xBU5lWKKMixnCpohgPJxDlaxs9K3PBpYKq",
-	"waU+erP7UBzvJzJ4ZfrBjYLo+lCgWtDHvZuPjUYDQkYru8hlldFzhoWzumimtNK4iVzrAjeVtFOBd2nV",
-	"QPyS2koPZRh+Itm9HtjK7cFw6XZUEyTCoSIRagveQzHvyK0x/eXsGFVwPCdYEHGSavFtxEBVKiffQuZZ",
-	"9D5tNvfCGzKAP0jgOgEAasAj+URdpRJTK52yNnd13rHp7+X6peGO0elAGIFXZGt7u0NVN71uhLy3bZ6o",
-	"R+TW/umNFF833yMqEUaSxO16l0u9N5mm/+rq6hwK0Ovn+njQQKc47GYl1KhEWmXODQNGl85Uaz2uZlqY",
-	"6adNPEsDQbcNlwyqx4AS5JwpgUPVsmlt0IWKykIRJDgwqgr9PVyrN/0c1MqH56BDhFT6UY0ORCrZeM/e",
-	"s7/9Df1EBvI9+w59911GGd99V0LLlhUEpY9iCp1cWZS1ZHEmW/gyxMx1xDHQOLHFTFCgCDuFvPkYoO/R",
-	"/jPUJXdagtHLJUJutfI2j5C0ez1AtrFNloltgAqO9Yy2nw2Upih114FVXhIWIQzkRhkKMnIKNOqHvNcj",
-	"LCLRlo9mxNOsYc9YmnKbC9KdfM9OYTf27+62D+7u8jPqYnPQ0E0q+PLeMb73XsvowD56b64T/c17zwCi",
-	"yJ0ykLz37gMonYFwFEkU5BU4gi0A4Q9kzAnoDwStaP94z/6o1+vwf/3rfrOJ/kCl3nkt1MOxFthIhH68",
-	"/Pmtj/qCsw5IldJ3rXJQm5JYS53XOEI0knpHirYiiez4O+gP5Bo4GH432pwiY4tucPPgcBebLTfmHvqj",
-	"0AhJP5xKY3nDzCT1L9WKCZeGhlEtw86bMlhI9tEf6J0FOp9zpKeaHjjzszpVovyzlt59ZAUTDYXgqSJu",
-	"ngO9ixDaN9wLAiMze4JV1z19hP5AL1PT+qJcfvI4/8QzllQGeFXdDoOtY/0wDOla5qBa4N4vfz8gqoEc",
-	"FKD9tCzVwQdLd1s5+PZSM6gJz7h4qZFD2tHoUurbBj3b9MN2TSFnbdpJBYlsUxvz4u4u7PqY3iBcWB4Y",
-	"FY50rg4igY8qXswGnfSmI4VdfdQV3XhQLZjaTujtxG5CgW98LEWeAjw+KPT2cXAcWDYyd/9C97o+ovz4",
-	"y32eCvg5tQuUYSPZ3QsVb8JuoVsT0gKl0NMCf843KWPSGXMOsdCqsL4vhloH6YOr7AJkd2ikr08w1PG7",
-	"gV4aY6hsoZ1m03VTk9uaySSmP5eP9pqmQ1f2bdYUeadZbgMHdNflqchf/uUCJTyOoW+OvkD1DwdIFsdx",
-	"l9RZpOm9TYm+qQKTAqeXqLhdzycaBcAyE4XwlKR1VAuKGVeatYHwgnu2nErwfWC5bCGna0LX8cA1b0NB",
-	"o9EwmV5bDeR0M6l5v6nYooczwP149rKwONcG2ggCVlLpYpVzCpmtjqFgqHF0YLsftSDIMjE90PTFoFdD",
-	"Wdab2iK1HO1urSUvgiOoWmMw2pDYe6YVHBoSq2JaKfYk0ZpffbfRHJFk+/1+A8PPDS462/Zduf367MXp",
-	"28tTeAdsLyrO5eFRydXzvVsijE/C22k0zVs8IQwn1Gt5e41mY89UH+iCTjXUTdCk+YLknW0hlFLQ4uGJ",
-	"bXQy1HV4t9mcoTnTbA2UKhrIVHRR0lCgmmE4Ku/yAz1T9w00VZNkUG8XGiXDKzvTXym17oKX9qa/lHcN",
-	"1W/sHk1/Y7jf3L3vHcyyonJT3KIC7bV+H1Wdf/9w738pKXbmm5LK+fuH+w++J9NeD+uPnj4W1MMMd0gm",
-	"uoE9EXck9H2B4vUffO+ubrUxrcrUTefyVpaZfe97CZcVOBYW6p/bvthEquc8GszX/KtUZfgg03BfpFLx",
-	"nib3H3mXoZeceFWF6aGKcUWN4L1mZd34nWK9d8wiLAA9ZkP3qpYB92WTiRIpuR+huJ2VUVxl0fmqPtTG",
-	"hH9cJDi4tbtaRgXRu0sE+cpJcGeGN4bbF/8ZSPeF9fcMky+q9bDUYlPew3UiQWshOyNo5/adSvD3vlfZ",
-	"tRbSkSawgkKV82X4wXCt89/LmeMfMg4B87XQj5iVq3C3ns5J0RXl2TdkvSHr9ZF13rQXiI9EoEbTnnXx",
-	"utBq+TDE/eWGDM6ie1uqmJhIoDKBm4yiAm3PLVAWL3wX4VFojwp17pybQisQg2JbT0t+s9HSUPRJZe94",
-	"U1bv66aS5v70N95y9S/Xx/+bJw9zLKO33mIyq7MASwCwanX5I9s/aQrw7j9o6uhCHd1/j9WtOkSZUrtL",
-	"E4LL1vH4zcLYPlT1d0wTW9uZF1qsJ6s59NLRndvxY3pLmHEYuiPLdfvx58Y4M3EE2z2iBA3lpM1/Yx+Z",
-	"uvuK3KntJMZ06CIeDo0Z7XNsZnC2zXPBe0R1SSpN8VIbRLGWXXQT9bJFLraPEO08EYezMkpLo3FeUCnC",
-	"Cl9jSRxK92jHwQzfFDLUPBePvRjajxaBquTzeooFz0m/NQPPruivP+mIM7hbyG0WykyjcPvne4Zg3yH0",
-	"YDEkkCZ3dds6aOX2F7DK5XWSx+KHrKyss05T0pRaPhWn+5KEYpBo4cktx9cUy0VkYiM2pqW13dS/drFC",
-	"GEnaS2Mww1oMeyKtH93F0kTWRW1PqoDJFsMWucshHiLBcAFbVdAVOSprbEVmMl8djQ9F8ik71LqmyI0Z",
-	"cx4Z4zKLhdObWa1Iy1IhnaWsahmJ/+7y0L2dg4ODZrO5u7u7m9cxcoFAkCrq8bgcqtfydpu7h/XmTr25",
-	"c7XTbDX1//7bSEpzEfZQAaSZ9OuVc5fhAkWVXAWqzP35tIPmDDznBWftmJrwu7+sln6VZarZioMSYWSp",
-	"HskBC6dwscX18mqGQ025pbUyHFvSaRmGY0qYDPEYy1W61JuXXwxV0XocfjFc6aqCX1xC907n2spvxERw",
-	"xUMeb9jIX5SNnIyKRyaKAGGjRkLdh2KR/IdkKjFlN6viKKPmhgIZmJTfNlJaZLSxCjLE1j1fyM1MhdCk",
-	"5MKSasFnYYJIXEwGiJIQ/DacCV0L9D8m+beSvb3Wq11KmDLF3EzRNpu26Vjdzs7OztzsrVhY7nF4W6n2",
-	"WwVjew0xaRv29fWzr5VZKlYWeMBuCrGbEGyEh3nCA/O7LNV6krkjq/X3AIaO0bqC40y3+sEnEt3aeoB/",
-	"aWr8M+gWQ4Rgj9ZHEdG3mE0lwEmCXGL8Ckwmc9zrQEOF0jVj48uyoJp1EktFFZ4KOjmJ4zz/4ZZKeh0T",
-	"J1/dmKyYjTVwvYFm2fbXKmNTigWFZmHi5dySYuTJsIkfxCaZpwbckEEDBQz3SADuLkY/pwTV9ptHKA+v",
-	"xz2CcAwuCETuqFQyMF0I+1SSrQaEI9edb15xtNPM43shcrcY4zsqdhqoLzPJfhnBMys3MrVxlrWF9gb1",
-	"XKcoFunIolftBCYRK09VnSdUJasBteJwmWIckIk2aHmQnRQdPN09vH56hA/3D57uHT7dvY6eNtu4edje",
-	"O9zbJXgvPMTtp0+f7Rw8exYdPSuW9yqXGsgMmrvPMoNmo9ls/repp9nyyOFT3GxekzqJ9g/q+3sHh/Wj",
-	"/WfP6s39oxBfXx89OzqIvOrdtnVU8spD90P+Ld/rY8H0Ly3v7M35zxdXJ2+vWugS3xJTrMZFRACVknjw",
-	"P9CZQn0ax+jtz1dQGAoifUzc8sKHNjXAqIGucu0MaoFo/cv0bTwuam5jApAaX7uksrFizBmylCVVzc7e",
-	"55Lh7Qh1y/DLt4AW4cvhSUO6Ku8Ye4L1PvFUId7O4+37XcIg5VJmVc2U/srUai6ZIsDKgOMYUtI0622g",
-	"MyEIhOlfx2SU1xuYirx+NbFR7q5yaUgPFBv10kzXsolCsJWwfaWNs0mligsS6V1Ke1nd65o9gxsykH7B",
-	"NesqHGw1NnFXS9F4RpvmqHLaXEzc8sdGiCyF03PJ99N0YLfADeKsBHF+IGp5rFmNhllo4z1R2XxhewMM",
-	"zVpGlZ8ho9i2kkI1zRnBggxiCeS5Zr9BUvcWci0HKkss5D2pRmLHCvUyKoGAcZFpZWWSHyF9FExh9qPj",
-	"jBZOPwPUPMz0LwbKMfClrkXWZOimHAzkx3gzPGj7OGvxYG3sQJ/yNF0fMMFHPQ55fSE0aKDCUfqGOSzL",
-	"HECbd3ThOINBVq23PApr2L7GKuyux191AkF2EgWW3gNNiEHKso+KozQxRoCm2RgfCZJw0PAQwWEXvn0i",
-	"bZrpqIgI0I/hYFNWUMiBhfIuH5ZJrLF9Ux1nsy1XoOHW78PtGQsfnw4lAnuzB/88dyt/JF9XYf7xHOWc",
-	"iDqkIZvz0xy5S1ColQCQskkEdQOZkYMl7xHL39uYxlsbD9mf3kOW+/QN4ZgKKZaKUA8zd+FbC0mBcRpG",
-	"Oo9WTB3FZwVa57GXFnjmF0PcExXncyJ6WG9DPLCKJsImJT/kTOu8QHS2KpLhH1qJpkWNGJ3EcS7N2Jh5",
-	"GAPsVtdQ8mBoFuvlGPBUuMpLYxTrF6bTzQq45jJqOZTA9iYURyiUjLXdl1eqt+sRh1o2jNfdN17Cb4+z",
-	"WF3e9nUazz3m5g5LSGMz6ASmS/d4uc3xoG0nciwjws0Bz1hhz/Jsy+QUR10aEUSV4UfQKB1TZn7Veuco",
-	"W7Ir+Wb5UqYDPyRjgpSUDVf6VuWd1bOlqQyjIkVpyA4A9giUaLXUVglMsJQoYOROmR8DE3hIsqLP+mmC",
-	"sERBaB5ooJNyGaU2ZZHMpRkcRYJISSJ0PcgqQZpEl9dnL5HifJRBaLZRyJiaj0N8VeYYu4ppFpk3mY2f",
-	"kT6RG3vM6u0x2JkYejliPbBtZpXSgFvFdl43faKaknk6XO3GAU9NHb5amwvjjeKMbDXQf/E0Ly5pNZqM",
-	"mt1bx/lX2bOFgn+2ntj/2n9mC4rxNkRuU9Y5LhRnQJIQ9N67Kvbu62PphnnvjVNp3mQNyB5ZesglA1f9",
-	"8HGcjV8dq7gkLHpw8WB3lsXYRH5zV3/Tqk5WhrVEwatWfsYXEXA0uO7bc5pv0xHh5rpcmW9Ty3N5l8ev",
-	"9p6c/mTeOxZU2rRCDD6NqKq4GFvmVgMDG+8zk3FUCMawV9zOAepRlipSvOQa6KJ8yWGG3numju57D1EW",
-	"aYLgYvR+08+s9HZb0NNh0w5No6bM1QqbMHvM3Gm+mJV7LyZewrZi8QPdwacw2+YKXsaT8Ve5uoHZjHLW",
-	"r8DJUalSbPdIRPFYC8KlEgT3XOCgKybSpjEkLGqeGlFcaMvdwx3io1saEe4jnEaU+1mnCB9JRcMbIrb8",
-	"vPYFtIvSv2GZxyJC9wiJqG0mAXXQqStWHBNElSRx24SKUCVR8MKwkvrVICGB8U1amJ5IFLiO98GWiVzM",
-	"n39JZcIl9MoJEMM9qHcMc5Sje12v8awLKao5YEHh1JtgWl6YCuK2IU7WppWqrYbtr9CCSvwVdfWhJjxm",
-	"WV8BGvnm0ZL21MUSMW6mNK/AtQVNaqGbQKa26d3hqbLrQTUonFM8LumCE11JdT1Pm2CVCrKVzU3sSxTm",
-	"jTnrEFEohs9ZdmyBcf5mp9jNFb386GpmNHKXQEpC4fUnMt/CtiLCeJH7hNxIDc3Onhk+RwI5UhvfvK+P",
-	"/NeTH06uTj++Ofnt45vTl2cnH5//19XpZeBD+fZ+V79fDGilsljDvVCVfeR089r39oxHb/hcdH4DtDX1",
-	"9vtu+7uyyJy1ILumDItBRfGVSjG5TKCeb3vzwKwVGF/R+oZCn2ODV0DL0hKzIRxDzwFWCoddTdIOaQda",
-	"VOogAl1ATOV0DQJkmBgadkzgiTSnp3/KWpM45KaRzYRkiNwpwuBsXKsE1y5tfI2yTZTBXybK4CXvM72O",
-	"XKx3lPrn0WYWu88TU8rva9TNKt2N55QVdDP4AJ7FmstRBB9kAmwga19wPUBWYjpGQZQa5hugHgYjZbC7",
-	"3w18FDyNTKDaXjOqKnyQUPY1KGIOfK/l7e53Z9e9zjPwC6rXGlSthDL2cKrWOcy2UbX+WuxcM4FvSGdy",
-	"XcK/GSZ7qbAwEXka9AK/rUEvNtvLXBTqRG41UKC/Cxyjhaf0njbQSR7CZhtQPDFZmbmmlzdn1rJ1pu24",
-	"WYrMxMiQ11x1zc+gg7HIwiqsRwlHJUmxFtihgi0jrKq8PA5kmFbUucl7wz8qvzfIMx/bHG1rvx5eX3U+",
-	"6/RtbWJe/lJsfogNfUMcP2Xfmlz9TkOMcBbXEw+cJGeXNcohYZFfsecd4HtAWfSdnW8jjX6b7MaQwCxc",
-	"ZvVcJMt9eOxw3gsCVl4o/uLCWl1g7yyxvNlCvtlo3mwFm3jeDdOYgWngx4votfnKj8wy3mBx48xwWLpk",
-	"bKMq2g9ZgMOWTXyiplW87BFFQ/0q65AGOlMo4kSyJwrhdpuEmWfU1Y0emOqlODIewUTJUQ7Uw+JGw/zO",
-	"JXN/eyzIZrlnm7nhPRveU8F7gPDKZLd2BuT6nlzHPLxZTwF1GNp2LVmm0tso4c1uLf+RRuuMUJqTJ9ha",
-	"17AxG7FkY3JZH0t5rlEMrmZHfhk7sZS/qprC1WwlZWtkLHbwDWsZZS12azbMZcNc1qkrXT8ye/nyCSqX",
-	"C96mMaknNFSpIJNa+p2bR8/tkw9BnElpynKZ2SQpP759u60Od7Lqs5+SzsIkW17p1BLq5jH07uI1hGWx",
-	"NI7zgDvXnMNEHzKo7tGlEcRobhSNb49wTXW7PFHXomgRC6aR8mOEURk4fqTV0VEx73CT/rH6CljvWEzZ",
-	"jbTE0EswM3VHTSnVQtArZhFqc9EhSoJT+oYMZDmWWJCQiwhJhQfy2DjZVYDM8FCz2HWDYKTvWr1UZFDD",
-	"Yh+u/OTm8v+z8oLXvAMVbGsp4HipRnCO2KsoVA9UWuleFcQVXlur5XOGXLELDQlSvBAjk4Uk9/gn2kCX",
-	"hEXmY6IGyEQfQ70E+B1q4Zk6vyazzC1tlIThlyv+NcSkGPvzVEkGVui1vP/3f//P//bm6UNsmcdDZIi5",
-	"2Uzu+wN5ii81lBsv8V9K+ck4xVcSxpJgKupaWFiPrcXylnNMxQs9yRLcxjWHW8zc4iBYJzsx2+idPH/x",
-	"sn76rx9eFTraDdUAXVA3y9YwQSsbJDYnCxr4caOJARitXN58nzabewSZTnT23pbFb831VSzgs7HQ/HWY",
-	"FGDA9aB0/i3U0eofQ8/qYRcLHCoiSs0iV9q0YgLH+izG5p0+NymJOOt1aToQDcUVQ8Mi9wQUL8/yEgdE",
-	"aVEta86iSMtQRQgfDIEEDTe+RIIr6OJRSEM1X8GkvWOU8DhGWJmq2pyFULMTHSBJQs4iWZkHaAH45WJa",
-	"WfYgYZ0ACaJSwaBRE2TfbSes4+pzWUDHFDq3GYNF/kNY2tNHCBn9vpeYNKiRLu7Lskp9iJk5q48bPbIt",
-	"iVKUdeS26Yfx0XKlv+3+8+T5i53dvUajUWgE9Fl8hCZTCzPTXy4KbNT3sp1bSU6lwKCEWzGf3OFQxQON",
-	"JRkztq1aqUI1QVikMVOB6C9J3DY16zE6f/uDy4sEOP4DzpsLFJyEIUlUKz/woLHRoh+xMIpJayg12p1L",
-	"9f0sVl3eXRCwEa3HsHWpeGL61cAkVVoq/LCxNG0sTctrTIBKy/ZVGaUQSVbX+3/IHDTU5HCvmVdP0Ne/",
-	"qQwEf1qQKhKPCIuu7CX8aBaezylXJMoNYC1v7/R509zH+weHT58d6cMwNYFekTjmptqvOQj9E19YYbu0",
-	"638A+8+4hWlZI5XmLJQ30nBQ0Z5GzV4y2vrwoND6cGQPRi1kVqaYr4qS3qBJ/G5jXfoLpkqBlblUkwzV",
-	"QJQUJIlLjQWryxysyuIEvHUMz90GoXU9nDeAsaE/LWYo0BpGTW4F6N3Fay03X2NJDveh+yCqcXgJx1oy",
-	"R4H+rgUPbmkVUNxCzeKYoASrrqnPA7oiCN4kaugntTxvupvw+Bb6IsecJ9c4vNGTJYLegnJoSx27Ij/t",
-	"VELvqphIWShAg3Ac877RG6uvg7Peo1v8cd4Ykt94Vm0a0wA36XLFbTDCkhcBrPyROt1s+OyGz1bzWWtv",
-	"mY+punIzq2Op61PzXpjqVqU2rg1nNc76kgtiq2AVioeZKIRjZLzDxLbdSwSP0jCzSsnqdPuN1rjRGleS",
-	"NK5QzWLmltYeFU+SHG9XpkVaJeHLtG6vl+bB9SO1mWjilWVA2RRGXn3T1ycSxfQWamKY0370FrAa79dz",
-	"PbykMnQ3xHWq0A0hibkrNNPPo9SyC6JYXnJsjJqGd3MDbG6A5W8AnqzeaGibrddtJiolk7sr/2oef5k/",
-	"PULcVY65jHvMhst2+IHj699ad2IH/7R+OPk2bjrirK0jTlTEVUczFu0f/vYapbdtQeyHerRs2vuEuCU7",
-	"x0uCo1/d4tdIAhduwolyW9glURr/+RpRPhbCW4ZiuqQgjU55iQGIql+MBGZC4y9uJhPKbD+tOZb5ZTbn",
-	"LMhvEd97ANa/QftHQHvOCPTfVmtB9pkko7UyVTvHNLEiA2WDXqtsrJdrxP38rB9YoMhZXIjj+BqHBivt",
-	"7Ke3FsW+/N26RBrXPBr8bTsVMbTNGxP9QjuMRC0U/Fb/1QCuv4EOCC10u/MfJmKwS+7QqzcnL+qXr052",
-	"Dw5rkoSCKB9lbmP0PXrvNd576HvoVbFlowv9wrhX7lkXhpgyeudiByuehwXVzyL3OI3GPnQ1SLLgRjVI",
-	"8tjGqy6U1KcSSQVBkTgUXEokiNL31jGKBE9QlBqiJFBWm0YNdMIGaPfuDuHwhvF+TKKOMfDO52yai7DN",
-	"+c3iD/rtt4qWxTmgQC/O3VmR3aNXbrsMkDsDDMUx0vjE223TzuDa2DUiPPBNaBRIp0NtX5nht74TM0iE",
-	"sEIxwTY61FZoHUojnORp9DM/Ixdgd6nHPMTxIl5HVHMdMH49ff7q559/+njy+vXPv348vzj7z5Or06pq",
-	"6KEgWJGinLCgZxG2peBDgaYN1uNgYj4/+F5ayoIu+hr7uG5HmL04QRH0uXyLO6vG40mXkwEzOjZnRjuM",
-	"sg4yvARotMv7ttFml0DBvghxZoKQ9QB/sivtG/Axlgk+ihB299+0629VEfJu8O0v9q+RJrBVzVOXEvYr",
-	"k+rsiA/d+/QC8ig3ysKKUNhs5+xY/Agp/r86NDcSH1Zht6LsD/QsXMtV9WFm7H1XBOKRAlpmuHRsf8fN",
-	"7fG4t8cLKIiZk94TaSqtGAyELnjKBto+1r2ybdKd6kYiWbP1aojOq41XAI998tJA9bjEpBUqRvpOaKsN",
-	"iWxbm4tqRReVzcUrUEtZXl61fatEB4rIrwH9NRgPYLa1U1yRyZY1yIUzTTvFE2lzMDf4vhp8t8HeEqxR",
-	"SB88SjSyM95fENP18CRMBVUDQN6ThP5EBq+gH6TX+v2DxtHnBAsiTlLVdd+Yp34BD7b+6oMeBfpeVqSs",
-	"QtlnA4W1QHhOr98GtLZwf6lUg32wcICSq9FY8LjY/tW69XMvuvtGQzkStJt3LYLxRpoFQQH8fLA8tHN0",
-	"NFutmeEO6UGLcKPx+K52vp9Xk/ehqrMt0+sjnIOBMkIuLMHUhBidEQp0+q5eIwwzVI2rOIirxFWxD4A8",
-	"PopSAba+fq6ygVsmH6SfG8lHK3/rlUfQzOmGDCSq9bBURCAc9SjTX8Ftt5UPBj9UgtNLY+gsnh0rNPIU",
-	"A43Y+nT0HHkQkUmlrcFdShmSmEXX/A71eEQKs9mvK+Z7RXCsuj4cPmVESnsgStCwsIGFk7n/cP//AwAA",
-	"//8=",
+	"7L17chs50jh4FWzNF2Gqp0hRT9tUfDEjWxq33HZbLcmfZ6btdYFVIAmrCJQBlCSO2xt7gf1jT7D/7cH2",
+	"BHuEXyAB1IMsvknJbjNipi2SVUACyEzkO794Ie8nnBGmpNf64vUIjoiAP/9Zv8CKvKJ9qurwX/1lRGQo",
+	"aKIoZ17LuyCfUyKVRDiO+S2JEGVI9QgKUyEIU+iWsojfer4nwx7pYz1AH9/Rftr3Wrs7+4/3n+wd7j/2",
+	"PTVIiNfyKFOkS4T39atfmv2C9DFllHUnQBCTjlrb9JJULP5dj5jpzDRI6Mckqr1l9A5JEnIWya0xkx/s",
+	"7Td395rNx0+fVkz/1fcSLHCfKHsUz3tYnUWjIOjv0dkJqiU9zghiab9NBOICddI4Ri/PTvT85A73k1jP",
+	"8HTn6dMnT5qHh48fH/5dNm57WEmcJA1GlOd7VI+YYNXzfI/hvn4hNPP6niCfUypI5LWUSMnQml4R1lU9",
+	"r7Wz+8T3+pRln7OlSSX06emFPedM4VC9pBXLOR9axcuzk7HwVwP8ia4Y2lRILkYhDRi5U+bHAPEOoEEi",
+	"yA3lqUQJ7hIH3ueUiEFhQ814Y0DaPTisAuKExPSGiIHBgIpVR/kDkxafYKWI0K//7783608/fNnxd55+",
+	"/S+vas4XgqdJFcrBD/pkUC34//7P//fv3UYqgy19WlRJd3YJFqp0cju7zb3Dvebuwe7+4c7uwf6TQ3ix",
+	"+hC7du5VHuRZRPoJV4SFg1/IoIqPJAQrhJEwDAVJ3CHxoAUn26FCKk3faaxQhwukelSiazJAtYQIJImU",
+	"lDMfXZNEod191OOpkFuISiSISgUjEcJdTFnDrddw2XzFBejqGrxlVvoLGY8o12QOHLkmg48aT3C98+HL",
+	"zqG/tzsGV8ZcDue4S5Ck/xlHCzG8Vpw8Ih2cxsprHTT9ArNsNmHV5tNOJbt+TaTEXVKFsPYnNMRL9k6f",
+	"NY+fPd/Z3ds/OHz85Gk1KvazcVeJjJcGYaqgtT8hGqHa27fDDJwcPsbNZpvUSbR/UN/fOzisP91/8qTe",
+	"3H8a4nb76ZOnB1H1QqbwxQ4Xfay8lpem8OQozO9Iu8f59VjUus1+X2aer/plmXAmCVx8z3Bkb3j9KeRM",
+	"EQZ/4iSJaYj1rm1/knrrvuT79MUjQmi27TlqbvNogHpYIswQ/NZCitypFrJ4hQwEKIZj05S7ozEzDUMi",
+	"pdfq4FiSr8WF/JcgHa/l/WU7F5+2za9y+1RPcGGXYRZVPuQzdoNjqqWlJFWeuRQ7MQ0XXKTDGcYVwqnq",
+	"Eab0WyRqoPOYYEmQDLERVX67QCGPHEdLpV7zi9MrtG15mNz+QqOv25/FGlfvFivRLVW9ksAmFVZEb8g/",
+	"uGjTKCJssR250vz5+PwMeLReO2fxAGFYD9xT/JY5tr3GlV71CEDQxwNzOKFCnJnbQxDJUxHCas+Y5rk4",
+	"PjXgL7JiNwSSRNwQYZB8rShs54OJUC0iCtNYIiwIinm3SyIfMaIhcVfgll7pr1z9g6csWh7ROzDM+hb4",
+	"azbHV987x4OY4+iK81dYdMli0F8UeZHiHMUw1vqWMGZCuIBYtACJScvCCe0yexb6mxscpyskP7gDQppQ",
+	"wtSvXB0b1XL8RHYgdIslCgXRjA+1BwgjJSiONQw+uu3RsAd0CKBIwiKkOMDiVFcjuspKeGCk07vEXGqL",
+	"A4KUVtj0PUTsYKOz3Q/7cbDWgnkOK9jyEYi/JBvADW4lJTO61hsb6Dh7aMxu1ILzN5dXaBtHfcq2cULr",
+	"12Qgt+GBYMsNKQ1EetLs1UcSBfbgfjXnFthDBp5jVn1NJLzlhIBaAe5HZl2AHKWRfS0iAED601YLcEVq",
+	"HU+PPEDXlEU+EiSJKZH6Dxzq7ZY+IhFV0kcRiYkiEvQEeEXrtJhFKKFMIsoUR5gNEFc9ImCjUM38bRHQ",
+	"R6D/SB9h9OrsBN32uMyUYipRyq4Zv2VbCDN5SwQK1kAEgQ8QM656WkKA8ZlqoDcsJOXtKiLz0E7CEJVb",
+	"7kDfb+6gwAlDFgUDeM3stdkXc9z2GFgJ+ebcghHyCxqGG4obGpK3DN9gGuN2TJa7njQsisYxCjljJFSU",
+	"dTNJ7BZT1VinyKEVSYEFjQcozRd0pK9hMdCrveL8NWYDZzhb8C7DiiBQ4BC5CwmJCsKmXiLaP3AmMNQm",
+	"+spASgw0LmWKMAB03FFEeK39gzXegqOgen7RznmhAalbSEb1MbMIxWFdS9sSM125ak0WqO3RFyYZRGcd",
+	"KX9pnH1z9pH0C7DXb5nWOLig/yELCnXu6nFKY4ZHieA3NNK8M7uebihG/6wfn5/Vf9GsB0Dz0bGFAKbK",
+	"vuUC4YR+1K+B4QFlJtV10t9rKkGp4gLRMmPzYLcSwfW8izMZZ84IMdPXbpvAvUMiVNMSHo8jPbX+RXNs",
+	"zf8GPN1as47DEyLM5lNpJA17nThpw97kXi7cAOUdJ9Qa43AUUT0Ajs+FHk1R4kD1vaTw1RevfO2DNUKR",
+	"PvwxZE3IiBELgWH/7bVwrEq2iAgrUle0T0YNEr5nbgo54RWWxvbSMNaOkSGMqXv0a3msxYzCb23OY4KZ",
+	"/vG6ykip91rgW41NR+YOdw4PWJe9DqtW0cd39naSYznXmHVknMz3+kThCKupSPPaPffVmYcqli8cO5HT",
+	"hrvIn8zO9EuFiSo3O/1u7F0wt30j3+/S1EWc+JCtmbc/kRC4rkHRV1SqjAjmRFcYoIynkxZraaICeTMK",
+	"HkaL4/gWDyTSp6Ypzj1XMByWDjTDsqEty99zMFdtyDOswt7zHlYFu9w82xEqqzUSphHwdw+LsEdv9AGl",
+	"zP39oQKFjS+qvJFzGV6BCs7MqzvWpuw+Du/20NZYqHMgpuzMQpjSwTQ2l+hMggVYStNYzY5aRQDTWI3F",
+	"MRCRZgfj/vAyh853u5XvwrQjAcfCXAcSZl7X0VvBWeqmMv9PhvtPfc5dkbM8W9jxKXuXOXDdK1W7pDdo",
+	"XjI2hBpVX16fxtx4MZbKyi/L3KeFYc5m3Fwsrkn0lgmCx4DsrqmpQ6UwyHOeGqmtkkYyZ1WzUh8oHpBx",
+	"WGfbOQRqebpxZ3cM3GlBrvOpyhH/qz6XmEoSZZEE3mScnYSja+YKZgsdLOM2aYkrXBPR7FwWqKmCteYR",
+	"A/PS+Jr3zyyvct9ANDISyWLXfUHGzZy79sFRGpxFSJ1EWssJqMU4DCsdTJIlMhnyBWFE4HhBiLNhLEOT",
+	"y46z5A466bqwGwdNf4qwDVs4HYGWkJ9nl5pXTje+d4uFs7VM3odhCdrL3x2/OxBQsxh1JVgoGtIEszn4",
+	"04XzrZQl4mLsUUEcNMAOidpTyWNkX8wwfhniqXuyEMKA9XzaJsAEQzJ0GV3eMOIifhLwYsIBkQgVlqCV",
+	"ylm2HGY7z9+bIn/fC9c32zRZfDaHYTnKYii6DEcu78BbRj+nuenf6vaT0bIY8XZc/zeu/6dZf/oh/xM1",
+	"Prb+Xv/w039VSTc2ouWtiKvCxUJCb4i0jgpyQ5gycYBF35qkXXB8+4W4F0HLUO82958syV+zA1qSwRZ2",
+	"6xbL6zz4a//J18odkrkPeNLZOlfxN8Odc9fzHHz6SlAcLyMLTTBcFnb+/fu//s1EZx76OwfV+z67HWNE",
+	"qMqksB1/EfFgWWGpKOXkoDQXggXceid4UBZ19g4PpkYLjtBWcTB/+KDGo4SNiVsMHYBnzH5tn+rHrzQc",
+	"JQTY2624REgoqgLW/8VTYb35+oEj1AXRVV9qtz3CEG5LApfacEhy8XQPq3RiwyKnMbl5RAY9ZNXGu1jo",
+	"eWlPKdJPlJzDrLWIr0Cf0TiLUXZ+8xz0BEPK6cwmKP30KwzRxa+XMf/rcS4VVql8ziNSGujp06ezjKB1",
+	"4GNzFMsYgCQAMW0jHaoYkAt4Ou6mNyc3PRR2xM/gzr14yn4pIlbPnMHt5+g4zf3g1rCE9cImBziFfBZe",
+	"kxHZ92TGKKxz0k4ut4uDebbu3tc+mLjyy4xqnOslISzS51S2rENghvk6IjiqdMacRtldvtjtp8hdxQ31",
+	"K7nNA8n0E6Vb5PDgYO9wvmsEBqnalLJfe86b23HeMvA/p33M6oLgSFOEDYzVABwhqfRXPgpjrXhLiMHq",
+	"YxX29PFDVMmoyFQIj5kSlOIibNzBodr+7lMfSd4n6KC5t+UtJF5Nw17YmiLOjrHrjUVas42Vh1O8Kx2y",
+	"OgNvZuptOGnFfhRaJ0uK35jIiNIjN/x66JuSb69RsMTD58wnmX1jDPQfU2ehhy9N0F/k9OqG5erZ50+c",
+	"ssLHmHRU9qFkE3FfpklkB7DKSsPExuefIUbf3jENpSmwilBfOGvIPMJSFAkCYSyv7T0/hOj8Fr3rYSWP",
+	"kwTZh22oZZ+AzGziEqg0oYzl9ESJuECvzk4gNzLjRPoAYlrNbDBjPGUhqTLSxAMTrGloShJWuLILSuJ0",
+	"YW7qTVaa+cu4KI9ZUt5GBTQeXpNo+vI0PsM2m22lrMMrV8tvWRXbuHKRIpAZMHXBC1kXh01d1UauzKo4",
+	"g3CVGw+LqylgRbZ//jDmzmBvNHmO7IZqBZVdL2NzHCP4x5RdlzGjp1QiW9vbwDmyJNyQ97eP28+j086L",
+	"3tmnX+LX7E3ym7hUb2+8B5Wr8mxMWMnYTVxCRDUBz/Ph2DdgPZ2AUUUKWIE/VlNuAZV91B4g4Kl1Gxf+",
+	"EgLFiSAIgsN9RGJJ9FOvJqRQj6aAVyDvdGgeSYhTN+nAMY2CrSIoM3EavZQp6eC1iHapknOPLXhcMXQg",
+	"04QIYK0BojIPogPWmIscemrgKyZwLH+r4qKq9OzD9LOgyUIRKmMk0Xe9gbl+C6cEYfGMKxT2MOsCt5w1",
+	"dmXa6b88OzlCejBjRqIKRRSSB/Rzksx511RQr0RdeqNHZsV8Dm+pyJiyG2dSeMzwScmVRb5FRt3qcwh/",
+	"SwTvcxDxIgJ/fFjVpTzJ5bdAENxsl2p5xxZzTYRjpa1JN+68cXErcM9d6Zvl1hUEcQlHkImChaAkQjzV",
+	"eiAhiOCwZz2LK7mVs2OZ5MkzS6ShSsWCCjvt20if8sJfnp++QFiiNpbkcN9E3aMIK9xCby9eefNp62aO",
+	"sfDfi0P4vj2wVav9meBY9RZcrhwx8/DrSlZyj3GbBqSqpb6k0WL4+Gn2AjLzlmcYvsUr4eaULRG54ZSC",
+	"SZ6WaaCNFcdf52F5c0a5vRzjb7CGlMrIyY7g/dek+rcxw/VpnzjzzlD6zNnrU6Sfd0V1OjSGvzHqk4ji",
+	"zDpYA17hoxsaEe4jnEaU+yjiYdonWkCWiobXRGxZwaTDhc0mdEmlDXTCb1nMcZTPA/UIKsohQITc9hcT",
+	"TPt12w2x/SUrD6K/jChulGRtAHH7U0K6M4lAlDESvWWKxosbKT6nXJFovuDYLIV1DnnCXjoVV6QzsVXi",
+	"gyQsMpaJKp+OEOPeq7YWX5E7pak8xPCNye+12VAKfmOh+2Jrlt3TuywV7iezu/zUkJXSWq3NTeZ7gJ76",
+	"ktb4qSU7i6DAFAFDjfkCOxukqY6lhSwex57vAdJOVzaos0S+NDYTs88ZcRaXluXDZNbR3CrqDqGIFBM4",
+	"zBIqf78QCDATzjmm9j25pLJFTtjD5fZvjl2792WPWXUeD1a9XDNZGcR/CELqmiBBtDR1trLiMXk0TyFd",
+	"Mokx1CgSpE/Tvud7qSRCM0RvZ3evgEQ5ZOeYiuc8WlA8HmPC0MoyDkOegqJcqtIH8MMvYgBFeTx/vjig",
+	"YYUWIPgwcWWLhb9bJ8BQMB3Atv+1/rfCh8popWxrHjLGXa+hcm8oW8qPGaUm87UU0OTt7vcKZiTz6bFm",
+	"q3vNqJqZjwImuJZJMp1tmeSO0SMpDW4jHL8hxmlsZ6NQVp3gbxcLbs7nCsvZBb5Fv12gxNT7QeQOhyoe",
+	"aAUXLKV9wm9RIniUhkSOcdwaP91sIZGXrt7V/W3t52qX60UpG3ce7XpK+kNVksaUTIcKX/S0pIYpQX4O",
+	"yMLkhUEr94Pkxqd5DLJ9/olW87rxou/cYufw4Tppz8w+aTmLMblwSvlZY5I3/l+jnlE5r97t53tXnuRU",
+	"f40UN6V2zLVZI/1EDVzRPvitz2/IVnnSQmzkmJ2zCxuzYxFlRMqFk8ZIeD2BmMZXK8hhGDXlCIKjwbdh",
+	"zfHdEqt3z1mcZ/Lq+IgnZovQX7eK9YtRLRjyUgU+CkzRWf0HuJsm1QieEwcviA2lWtT4FvZIlMbfav50",
+	"Bl3VmV1iFrX5nSbq/6HkdqUZwS4+Zq504elZu8ZmMoO3Z1qarYNv0r4Y1dxFsN+X3mtntwknUZX++y0I",
+	"2AaGKSqv28ll894qvdLH6NXZSd2FI0Uu9MhFJOU/GK/41jyRM2W7srFMStpPYwiezx3HQ5fPFGYz7Msb",
+	"P6dEtXw6q09C/FRVJYwZZr7vtD+zrTN4DqswZNmInIVCsu4/vmbCdqwmiG/uWLsxYXR8RgLJyWL+WDoI",
+	"yHJZBuPiEibE0VVcFYs4zov7v6qgtk8To9ryTZspvq2wUbNT1zoilH7mt4XIxKqgUBcF+vLsxLchoIgy",
+	"U+RymG1vTYhFmsO+5GJ/VhLP4244c37x5OieMTu92iAfE4H7SJqS3hB9UAjwQbX95j58wVkermuLw2F7",
+	"KD7abz5FOAa9ovTtXpGGJ3hPCoLsTHLItLAcu8uTAnLGbO6DxuW0B7MxRUsLfXwNmqveYjiupYWH1UgC",
+	"y0YDwUbMd2YLXe/zhvhMpscHDSWdFLZTBHud0S8lOeMbCYKxMP1MpeJisHhMwwJ14qaHNMw5oPNfr9z0",
+	"BwssunmN+zkfdvrOLlrXYTE9dug4h5PZ56rKN4uumS1yGW19uOzg1Dqj9+5rHVeT0O7CGWvzlC0YaaWR",
+	"awmcXy6BDyb3x+fxDS9wuWN+YCNKDseEpZo0lQVrsfR4VPZUfi7Gu8OHIVdphZy9Hi91aXkL5uje0JCM",
+	"i2EbG8weU3adm1VMPLv34O7PCVsEcuX/UHJ7L/Xshs3CFexunD5eiOmaZ6pL+9qDMtZPWUiVLARGTTiV",
+	"zEK7mIgyipfdrNNehwv7yV15hbDGiAoSZv035CxxbmM8bc5JaBpu+AibPU0EgVripvEd6R+B2gJjmHhv",
+	"hkruuA7EgBv1KcoaZDRmAcxdNbOW0L6mppXQUPQdicA1b+LaCsFsHngMoKqm+deF6Y2LsoPnT2yIh826",
+	"XqKAhsKiS9SMYZnu/lx91GJV7KC9Z2FDJyD5ZU7RC+D4AoL2TOLvOHZJWHTWXzi0x4aVDskw+82nVSVw",
+	"OjQmVcWRDg6qCsJX51L0lEpqcgu9vXjl24QKiHebN6uiHGDtaKMUjWw+JCz/+5a0k0oKUHyO9KLh8gs8",
+	"I7JxB7QekW3EcQ61Au7Fb75YGDGfoFeMiS7+4M9c8KzYxlLxPAQ4c+VPURgJi67InVpU7GQqLz9WKukn",
+	"iYAqFvaRikIBL89O5JaP1CChIY7jQVZhwNrTzLUYKB4c5UZOxhXtUGN97jfQO0EVQcHf36fN5l5oBoe/",
+	"SYAoQ4He1cAGsUB2lgNH9ngaR/qf28astR7nKa9ZEa0/0pU2HugNKnbRQDWqUD+V0PzDpkRqJXc4/GWN",
+	"StoKuMJ4jS4vKjgPs56/WhedpdzTipteLBQcWC5EOUUemNAHw1UQmVxyys6+VFHxiYXB5yoamRfvuv/4",
+	"9RzWCfu0RA5EMapxNv1oeE8eTj2aGDy5XEHSbx9BZkCLS0fow3UHFBaKsm7QKnSH8xHj6LcLNCDqCAWf",
+	"xUdwxwUthLOGvVRCqScb7tg2LX0ZiY5QkGAqzIgY2b+tRxBLRKVMSeSaNprrlUqk9zMmyvmgYsquj1Bg",
+	"ISJR0MqsIizS2iBl5AgFEZWjj/jZQjhDMZfKR4LkazMBm20cXvNO5wgFpjnsR56qoIVSZqexff0MfFyg",
+	"9gDFvAs504FUPElgQvsXUj3B067J/jg+PztCgekGojfVtMUKOVOUpQTVJCEoyOolBluNgr3LHQaERZtN",
+	"B4cW7KHJxjKL9XyvuHZwybtlAGMFuPKuJFWCZhlf503BsDMvU8BofVfkvKa1mSpWzlff8pIQdlxhSHmF",
+	"pUJ6eYWKVdAlq9CdLO9PmWNysWbzXLu8UnFhQlbRyNYWReeZ8k1T2ft11q4n34/cYujrx7x6FBZLJTNp",
+	"flhyD1Tl4sFaFEf6Yd9UAdQfUwZvVy5lFFKznsWcut9G15lJSY5voXjfXAGufcqK3+6MRKlMjMsbiqcb",
+	"WvqQfdZYZk1oVjn4bFpZ+skRdktEjY7ZweXqazPNbcbAur7i2yuqhT2yI3Yv1q8Wz7hvw0k6GsH6BLNS",
+	"S4RZjSal/R3e0RmFkHFVzy9pl2m0d0XPi30zjSgAxqSshWaEBNcXTt0OOL7e+Qw3mKn7bHct39tpd5k9",
+	"bNiWeZ2gcydXwywu5VErEYHlywG4cpzVySzCR8GXTzT6an6D9uX5D3BR+ygR5IbyVF6aj59o9DcfZSLd",
+	"3+y7pbqm+u3PYuiXzwJUCUITJVGQF9uQPrKlDsAwSL4GvoYa+C0sJnC+KmMebPyEshMY2eoq0fUSyvUi",
+	"HAouJZTVpUROaIBxNhuGLlFeYkbiqUJBZ+rNQC0XgwB8mYCDy9g31tDswwA1O+d2bPPrlFiiHIZsigmb",
+	"8s1tyMzbMG3Zk1Z9RRZGhTExzFcCM5lwoUy1bB/Rji2gBr50gUIwwNtG14LgsDdb5cJ4aruDijy8pVob",
+	"3J/kma9t9KzMPZgKqgaX+ujN7kMPvl/I4GdojV4Bov4dGqzXglvcv/7YaDQgrZKCW9K85dRUL2vAnjMs",
+	"nLVfMw1yxk1kFadsKmmnAgfnqoH4LbX1+ssw/EKy6z+wDeKD4Q7xqCZIhENFItQRvI9i3pUZKPBsDokd",
+	"owqOZwQLIo5TLeWNWAJLXetbyDyLjI/qmgysg8pmbcJMbXgkn6inVGJaskMlaNtOHhsR3EJ3i7tGeQaZ",
+	"JSs93KWql7ah5rB5oh6RG/vniEJhB0FUIowkiTv1HodWaJlJ5eerq3Poc6+fu8WDBjrFYS9rhEUl4qxo",
+	"gTFGi8yGocfVTAsz/bQJ42qgqx6VWUWvrEgrZ0rgULVs6RehuQSVhVY2cGBUgSRnRFFheZZ+DlrymzS6",
+	"LqZMKv2oRgcilWy8Z+/ZX/6CfiED+Z79hH76KaOMn34qoWXLyovSRzGVSsJsJok0syeZL0PMEA4hCcNA",
+	"46QbM0GBIuwU8vpjgP6K9p+gHrnTgo5eLhFyq6UlkVQwsFyFUN03OH9zWaxWZoAKjvSMJorHNBiQtu2P",
+	"m/k9uyQsQhjIjTIUZOQUaNQPeb9PWESiLR/NiKe+MzGPpSm3uSAEyvfsFHZj/+5u++DuLj+jHjYH3ebR",
+	"AAVf3jvG995rGWODj96b60R/894zgChypwwk772vATRAQDiKJAryPgrBFoDwBzJ2G/QHetcjDP3xnv1R",
+	"r9fh//rX/WYT/YHOGGAKoixJVQv1cawFNhKhl5dvfvXRreCsC8Kn9FHKoBox6lASa+G0jSNEI3Bfl/3Z",
+	"dvwd9Ad6TSGNy/I7TTr6L8fwGyhji25w86ADy74QbLkx99Af6DgjOP1wKo2JEzNT+C7rShcAYbkpNX4C",
+	"omDY5mFkCbZs9ElxaBjVMmx9ywNqOEj20R/orQU6n9Phub7KOzxlkR44c2g7jaP8sxbyfWQFEw2F4Kki",
+	"bp4DvYsQ0WoymkzTLoDNVIdGCVY99/RT9Ac6SZOYhpqTFZsIHuWfeMaSygDjVPUIU/Bu1EDnMcHSeGAA",
+	"VZ2PpkOFVCiFc62oIvhZBFtH+mEY8gZTkChQLXDvl78fENVADgpQklqW6uCDpbutHHx7qRnUhGcyNWj4",
+	"kHY0uliziqG0GIsu0Q/bNYWcdWg3FSRCMe1TZV/c3YVdN4dlfS3trOgeF5YHRoUjHXmqpjhHPI5cLhoE",
+	"F7YHaMDTrcBHFS9mg05605HCrj7qC716Azi5M51tUC2o+DY7TWik8iuStrWKbaliG6rAXdEIfOPMKvIU",
+	"4PHBhf6ibrmMgePAshFFBMOx7QZTi4jCNJYIC4KMC8lHTN8LGW/PXtdHlB8/jeOCw7CAn1SO/Fpak2Uj",
+	"2d0LfUvCnkaxI9MxBmmBUuhpgT/nm5Qx6Yw5m2LGUt8XWcGgOvxXH1zxywvSx5RR1rU7VP5NEhWg2ltG",
+	"79yGbzXQibE6yxbaaTZdDWW5rZlMQoRmPD7aa0KPj/xbi/w+2mlmhAC3INBdj6cif/m3C5TwONb7Bxeo",
+	"/uEAyeI47pI6izS9dyjRN1VgysToJSpu1/OJRgGwzEQhPKWwG6oFxaokmrWB8IL7tuRo8NfActlC3ZMJ",
+	"lfoD3xg2JAoajYaphrLVQE43k5r3m6qmergs7bawuH7CQYkwgoCVVHpY5ZxCZqtjKCi8YYQEI463IM43",
+	"AUsWXAx6NZSh3X2kd15apJa2wqrmjralrpa8CI6gsqvBaENi701uekisimml2ONEa3713UZzRJK9vb1t",
+	"YPi5wUV3274rt1+dPT/99fIU3gHbi4pzeXhUcvV874YI4/zxdhpN8xZPCMMJ9VreXqPZ2DMV+nqgU23D",
+	"9beNE1q/JgNbCgsk72wLodygFg+NPmKT/cwR6Qd3m00ntDs7X2JuKMrZ9idpjPlGhZ+tAXbJWAOawYju",
+	"I1HNMBzQs/GtPrctvdZ9A03VJBnU289wlkQEr+xMf+Utw1aCNCH9+8296S/9g4s2jSICNo793afT37ji",
+	"/DVmLpsNvHIHs6zIcWjjbi4q0F7r91HV+fcPX/0vJcXOfFNSOX//8PWD78m038f6o6ePBfUxw12SiW5g",
+	"T8RdaRKObQb6Xd1qY1qVqQMT9lpZ9bKvvpdwWYFjYaHNumfMBkSqZzwazIBfhaKZpV6xB5mG+zyVivc1",
+	"ub/kPYZOOMTUj/S/B09PRafXvWZle/qdYlt5zCIsAD1mQ/dyY3mLkGWTiRIp+TpCcTsro7jK3vYVNGee",
+	"i46KBAe3dk/LqCB694gg3zgJ7szwxrlxIVxx/kpLk38K0n1u3ULD5ItqfSy12JSZrbYmErQWsjOCdv71",
+	"qQT/1R++Z7ahUTFk4U1gBYVe1cvwg+GO1b+Xq6t9yDgEzNdCLzEr91JuPZ6ToiuabG/IekPW6yNrwFU4",
+	"OyA+EoEaTfvWE+xi2OX9EPeXazI4i77ahrPEhFyVCdwktRVoe26Bsnjhu1AaL7dAQS1456bQCsSgUI7F",
+	"kd9stDQU5lNBRRe29Py3TSXN/elv/MrVP3jKoj8FeZhjGb31FpNZnQVYAoBVq8sf2f5FU4D39YOmjh70",
+	"wfnPWN2qS5RplbM0IbiEMY9fL4ztQ117KrAdWqcJbuysEplaK8sfeunozu34Mb0hzDgM3ZHluv34c2Oc",
+	"mTiC7T5RgoZy0ua/to9M3X1F7tR2EmM6dBEPR9CM7Jidwdk2zwXvE9UjqTQNPmwQxVp20U3Uzxa52D5C",
+	"WPlEHM5KDS+NxnnR4Qgr3MaSOJTu066DGb4pJEl6LvB9MbQfLZRcyef1FAuek35rBp59ScQNDclbltnQ",
+	"Jx5xBncLuc1CmWkUbv98zxDsO4QeLIYE0qRPb1sHrdz+Ala5vJfQWPyQldVn12lKmlLvtuJ0T0goBokW",
+	"ntxyfE2xXEQmNmJjWlrbTf2uhxXCxWK05tgeSetHd7E0kXVR25MqYLLFsEXucoiHSDBcwFYVdAX8yhpb",
+	"kZnMVz7mQ5F88kbBTvsdCqqAQrMBqhV3xJjl/WI9Q9iLvPjjlvPmI2wTio1ZvljaLiiW4LUO3aNi/5lH",
+	"xm9qnQB9PEBtgjgjPkymXG9I56SwxyLzMMWtBgpiGrUgVChAfXwNAFWUx2ygYxu4qop1QhqeP4Z55OV0",
+	"lzEH2OLI3s7BwUGz2dzd3d0drv/X+t39urOzs+P57tPe3t6e96EQI+79A/dpPJjd4je+dvRMBoLVs8eK",
+	"EsVVrBGugD+XdvPDGw0MxdmcxZwrSApleCfx1cUtBWUWuP3Flo3+WhAchkVnE3Ti+mRRgQSP9dVsidAv",
+	"Zn/4SBKlKOtKx66QqS0MHkwf2aicfLGZB63H48hWWhjHf14QlTOf9ZLlD0mQ3zthXeWYxcUjiJVVPYTb",
+	"PFWO2lYjr0yxPbywpdirhI6c4rapKTZoZJnFxvfHCDBXeYngoCN4P0CEgcRmyA+UXiBoqiQyfX/AbOdo",
+	"tsCMTGhkBzOJqEJ6KxW3IYh2BiMg+kNCDGVhnEJkzH5zDwX/4ilEq5iq0cWG8lCBhUpzPoGpP22BprJU",
+	"ZXo8Y4ANsdu5hGRi6oYNCSamtonXowjH8dyCxlDJzIcRMobLWm4EjD+1gHFcoF9Lo9KE5xjKh0JAZCaG",
+	"uHpBY3u44viqeV/QHoDmZlZ+lIeYdriwSas+ssXYrTKr/2wZPvWGxYOs+0CfMgmRrZEpnRRsQTSw73Jf",
+	"s3GkiVk0f5b1vaN5mKVvWR7tUM053zDiIp0SIopcczIrPC/XUl/ccWtr2ttS9u3BrFrb/v7+vvdhXl45",
+	"thL/w3DN8UXmN/zzR+OfprtCwVDySKKhjgXrZaPlGPCeKUc+P/u8zNI3iwy0kpPYkudLBYJlVunfXfXO",
+	"If7hKnfa3DUjavG4nF3a8nabu4f15k69uXO102w19f/+bcTruSh6qFT9w7CV4VLylYZwaB7453NoN2fg",
+	"DM8568TUZIz+sCzoKqtiZRtJauHNUj2SAxbeM8NZWFedg+GsXYH70ypvl0Tr0S4aO7+8EsEVD3m8YSMb",
+	"ScZ59CpVQVcO6n6ZSkzZ9ao4yqj9q0AGphxgB6keVs6zJkNsM0oKddtSITQpuUy6WvBZmLwnl0ZkLGSD",
+	"BFxqpSqJtUD/YwoDVrK3V3q1SwlTpu2Gaa9hS7qV3GTzsrdiC5CH4W2lLh0VjO0VpFFu2Ne3z75WFlyz",
+	"slwZdl1INwZjNx7mCffM77IyjJMidLKuLPfg5RrtADMu2lA/+EiiG9u55Yemxj+Rm8wRgj1aH0VE32K2",
+	"+gVOEuSKZq7fa1a814GGCmWtx6ZEZnlg6ySWigrdFXRyHMd5yY4bKmk7Jk6+ujaFXDYBbOvNjcy2v1aZ",
+	"TlUsNj4LEy+XQxkfLnZhxCaZuxquyaCBAob7BJyYKaOfU4Jq+82nKK8Igfska5lL7qhUMkBQY+OWSrLV",
+	"gAz6uksnURztNPOUdPAHFNPSR8VOA/VlJtkvI3hmpYiTGEOsniB9mvY930slETDdzu5eXoPY6w/quU5R",
+	"LOCbJVzbCUztoLy62jzZVVl9+BVneBU9ICZBpuVBQZ3o4PHuYfvxU3y4f/B47/Dxbjt63Ozg5mFn73Bv",
+	"l+C98BB3Hj9+snPw5En09Emx9H+5iGZm0Nx9khk0G81m89+mC1HLI4ePcbPZJnUS7R/U9/cODutP9588",
+	"qTf3n4a43X765OlB5FXvtq2xnFcl/zoUku17t1gw/UvLO3t9/ubi6vjXqxa6xDfEeOJdEg9QKYkH/xs6",
+	"U+iWxjH69c0VFI2H5DSTar/woU3NiWugq0KgIyxHIqyg6EIpZHJMzlzjW5dUNlaMOQPmsjpAs7P3uWR4",
+	"O0LdMvzyLaBF+HJG3ZCuyruuGDIETPMUYluyADcIbKFQgcx1PIBo3mIdZbdAzCKE4xjCczTrbaAzIQhU",
+	"lmjHZJTXG5iKvH416XzurnKVc+4pne/ETNeytW1gK2H7Shtn66ApLkikdyntZ90Ca/YMrslA+oVsAleU",
+	"c6uxid1bisYz2jRHldPmYuKWPzapaSmcnku+n6YDuwVuEGcliPOCqOWxZjUaprHOZO1sxyqbz20X16FZ",
+	"y6gCAURYhD1IlqlpzggWZBBLIJox+w3qEG4h1xy2siqofdjzR9MdCyVeK4GAcVEfi2sSmXpdUPEMTGH2",
+	"o+OMFk4/A9Q8zPQvBsox8JlxpkI35WCgpIs3w4PPUyE1Jn1YIzvQpzxN1wdM8FGfQymqENraUuEofcMc",
+	"lmUOoM07unCcwSCr1lsehDVst7EKe+vxVx1DXqhEgaX3QBNikLLso+IoTYwRoGk2xkeCJBw0PNNtUn/7",
+	"SNp4wVEREaAfw8GmrKBQtg0qEn9YSUihWZptjn0WjdaF8YsfHw/VrpsjuvCZW/kD+boK84/nKOdE1KFy",
+	"njk/zZF7BIVaCQApm0TQEYMZOVjyPrH8vYNpvLXxkP3pPWS5T98Qjinqa6kI9TFzF761kBQYp2Gk82jF",
+	"1FF81rxpHntpgWd+McQ9UXE+J6KP9TbEA6toImyqSIacaZ0XiM4W8jb8QyvRtKgRo+M4zqUZW+YBxgC7",
+	"VRuqdA7NYr0cA566sOxxivVz0x98BVxzGbUc2uN5E+p5FtpJGRFltXq7HnGonet43X3jJfz+OIvV5W03",
+	"/PHcY27usIQ0NoNOABxmgtzmeNC2EzmWEeHmgGessGd5tmVyiqMejQiiyvAjzbn6mDLzq9Y7R9mSXcl3",
+	"y5cyHfg+GdOfMEPjR+BKjlxWz5amMoyKqjpDdgCwR6BEq6W2sUWCpUQBI3fK/BiYwEOStTPTTxOEJQpC",
+	"80ADHZcrf3coi2QuzeRVO9qDrHmJqc3y6uwEKc5HGYRmG4UiP/NxiG/KHGNXMc0i8zqz8TNyS+TGHrN6",
+	"ewx2JoZ+jlj3bJtZpTTgVrGddwScqKZkng7XbmTAU9M6otbhwnijOCNbDfQvnub9UKxGk1Gze+so/yp7",
+	"ttCjwpbA/z/2n9ga+LwDkduUdY8K9USRJAS990A1cnDdYumGee+NU2mc9+3BpYdcMnANOx7G2fjNsYpL",
+	"wqJ7Fw92Z1mMrT1p7urvWtXJOgeVKHjVys/4upeOBtd9e07zbToi3FyXK/Ntanmunx3wN3tPTn/ytbsd",
+	"jUqbVojBpxFVFRdjy9xqYGDjt8xkHBWCMewVt3OA+pSlUEUhu+Qa6KJ8yWGG3num9dN7D1EWaYLgFTVh",
+	"9DMrvd0W9HTYtEPTgjxztcImzB4zd5ovZuXei4mXsG2ydU938CnMtrmCl/Fk/ChXNzCbUc76DTg5KlWK",
+	"7T6JKB5rQbhUguC+Cxx09W87NIaERc1TI5pz1hrt4y7x0Q2NCPcRTiPK/ay5qY+kouE1EVt+Xq4VGqHr",
+	"37DMYxGhqpdE1PY/hdZ91PXXigmiSpK4k5cIC54bVlK/GiQkML5JC9MjiYI+7RP4ZctELubPn1CZcAnt",
+	"nQPEcB9adMEc5ejefiqhRZ/tPkciVHPAgsKpN8GUIjNN72wPZ6R6gqddDeRWw7YEbUHzyIpWkFAACLOs",
+	"FSaNfPNoSXvqYYkYN1PaBvD62tLrMg0wM7VN744pLQd7VoNaz8Xjki440XUB1PN0CFapIFvZ3MS+BJV/",
+	"UMxZl4hC/0bOsmOzxdHykom5opcfXc2MRu4SSEkovP5I5lvYUUQYL/ItIddSQ7OzZ4bPkUCOtHM07+sj",
+	"f3f84vjq9OPr439+fH16cnb88dm/rk4vAx86Dt729PvFgFYqi20HC40ER043b9doz3j0hs9F59dAW1Nv",
+	"v5+2fyqLzFnX/DZlWAwq6gVXisllAvV8204aZq3A+IraVJTFlBGDV0DL0hKzIRxDzwFWCoc9TdIOaQda",
+	"VOoiAo1rTVVhDQJkmBgadkzgkTSnp3/Kuuk65KaRzYRkiNwpwuBsXHdP1+F/fFn9TZTBDxNlcMJvmV5H",
+	"LtY7Sv3zaDOL3eeJ6T7xLepmle7Gc8oKuhl8AM9izeUogg8yATaQddxsD5CVmI5QEKWG+QauHHmwu98L",
+	"fBQ8jkyg2l4zqip8kFD2LShiDnyv5e3u92bXvc4z8Auq1xpUrYQydn+q1jnMtlG1fix2rpnAd6QzSYXF",
+	"d8VkLxUWJiJPg17gtzUcRRIpDvmLotDaZKuBAv1d4BgtPKX3tIGO8xA22zP1kcnKzDU9/SOG7g1ats60",
+	"HTdLkZkYGbLNVc/8DDoYiyyswnqUcFSSFGuBHSrYMsKqysvjQIZpRZ0bhcW3wO8N8szHNnPQ18vrq85n",
+	"nb6tTczLD8Xmh9jQd8TxU/a9ydVvNcQIZ3E98cBJcnZZoxwSFvkNe94BvnuURd/a+TbS6PfJbgwJzMJl",
+	"Vs9FstyHhw7nvSBg5YXiLy6s1QX2zhLLmy3ku43mzVawiefdMI0ZmAZ+uIhem6/8wCzjNRbXzgyHpUvG",
+	"Nqqi/ZAFOGzZxCcq9Rtc9omioa1H30BnCkWcSPZIIdzpkDDzjLq60QNTvRRHxiOYKDnKgfpYXGuY37pk",
+	"7u+PBdks92wzN7xnw3sqeA8QXpns1s6AXKvedszD6/UUUIehbaPdZSq9jRLe7NbylzRaZ4TSnDzB1rqG",
+	"jdmIJRuTy/pYyjONYnA1O/LL2Iml/FXVFK5mKylbI2Oxg29YyyhrsVuzYS4b5rJOXan9wOzlyyeoXC54",
+	"h8akntBQpWJ8DfMuUefm0XP75H0QZ1KaslxmNknKj2/fbKvDnaz67KekuzDJllc6tYS6eQy9vXgFYVks",
+	"jeM84M415zDRhwyqe/RoBDGaG0Xj+yNcU90uT9S1KFrEgmmk/BBhVAaOl7Q6Osq08hwbynzleuPJUqyx",
+	"KVNlWnsjxm9RDUIQi93zwB0NXcW3qlOZX5iZ15goBTNMSzLOV7ihye+PJiGJWeVICiEUYchTBkV5abEK",
+	"pT3l9RaaG2ceNPWOpetZnrXez6DF0sRj6OcgPDgydecbQ71nIVS+WFoA+tS+PDuRR6ZmnP4lI9SQp3Fk",
+	"SlRGkd4RQ7kkQpShwNYlC/KkAEGw5AzVSKPbMIHstn6BbdtdjFzfylqLmyVRC73NdIZfILxejitkn3f+",
+	"X1ADGW5VO0+tOY1G7U8k1Ed/Lrj+CymC+/MWP4dFPFAZuhIEU4uvb7SMH0fLyOqrD3cEr+CCq1IwbFvw",
+	"T3zJqI/xbcBjyq6h+wZmiLIbqgiUD0e1wOkGYQ+rnNBD3t9+/ubk1DR8A/7KI9JAx3nGELhSbrhW+mEo",
+	"E4An0X6ziYIzdoNjGhUfKkwbjPI1vfaluZrpoeeNX9Jx+3l02nnRO/v0S/yavUl+E5fq7c0cxhcH5QOx",
+	"rakMSwNIoqNCS/sN6/phWJc+/LKcVKb2e2VmX+BfW0Zmsor0SCIrUfio8IiPJFGKsq5RiUo6kpOTqDCq",
+	"UgPtN/dQ8C+egpgHclvxDVN3ikozYZDbGgoyr3nJ9Di3CYlAb8WsydGcQ8aRTMOeGbgyPS9naw/FFa42",
+	"3OB7t57MII08gI3khaFxI3m4iuAV1ffhOqI3hKEOJXEkbciG7yL7uYiIGMMEMGM8ZSHxkXExNFDgvmpB",
+	"ikCAYqKkKa8Bmp+EuhlHKDAvjH2KRFQV1TDW4Q10bH6D5zIukelp1stRqwLV5nvHt3ggszxSx8JahkHB",
+	"bpjRLBAhZijiwJwqxKIUCmYsLRi5DXOO+2oFDtV2m7uHW7OLQ29z6L5Vgeg5IFpRIjIGA8PwN/07fyTN",
+	"DlDB8dIxQocpEWFo9mHkpW0jsdVdQ/BxJfj0pc5jq3xJxROJbrm4pqyLalqb0n9Y81RRN8uNT4zcgs0L",
+	"jFsqFUzz1gL7G+VGRpUzTB+AzNp4r5O886kmEfqFUTOPsqXB/m3kne+OTM1BwjHOrLtMKTY3VHK6cMPX",
+	"ZriVt8ZL9d8cFVxBmqTJTNwQwPcr8KuCbrw0FdyLAjDDxRYTvPYMlZJGUmkLvSpo/QCRzHf7KG+VoW9J",
+	"qmSxfBEeOH0FklxM0aYYS2UbHevR9K3bx9ek4PNNBO9zRRBmrmZSv00qavUBMGs3FkxPRHtFOpswi+/R",
+	"pavxZxlTwQwkXPYbPjAlz3+RA8XaSgEuFAN8v4V1tVBgQ6ACiE0KiD6mIHfNOlfvFC+vj4Jj29B8kinS",
+	"R8GvU6yVvnEom3U5P3deGszYUiqLzsAr58UzW0m3ssjmxYxzIT+ZoyHZi2EQH9KSUIZjcujpEShPJhIA",
+	"Gs8XNmRjVviBWpBFkW97LfvZXc8Figj8lZSp7yEMCoVA1fvi11WFkQOo8We80Ojl+ekLhCVqY0kO91GN",
+	"w1M4jjW3DCKscAse3/6UkO6RecoP0NuLV1uz2WgrSrJYpa0YjTsPK5yHj7gw2AdhZdNFvEuyYVE/UiWU",
+	"IY0yyShgVnbkih3OzYxi3uWGGaw+quUt0zqxtDHj/QQz054fut0XRDHQ5TpcdIkysYLXZCDLJXcFCbmI",
+	"QMeTR6YWlQqQGR53MWXWnw6Wxd8uTDTMqAYHi72/Lu2bHJk/rS7Hu4inCtVSwHFbEXsYsbcWaxU/SqWV",
+	"VYgEcRL/WuWGGVoqXGhIkOKFUnJZ5d4+/0Qb6JKwyHxM1ACZIr3QVgx+h5bRRkQzDRjc0qpcHDhUV/xb",
+	"KN1myjRMTfiBFXot7///f/7v/2t21+2F3YH7aaTgZjMtou6poNIl+QYVsU1pzzU7jyyn+EaqvSWYiroW",
+	"FtaTkmx5yzmm4rmeZJmMgJ4WFRbNSnYQrJOdmG30jp89P6mf/uPFz5o5VwG9cApjtoYJ/rVBYlsXaGj0",
+	"XQzdLDUYrVzefJ82m3sEvaLsmkT23pbFb831VUxG2ahjPw6TAgxoD0rn30JdorQE86Qe9rDAoQKLIgVB",
+	"JjS0PVHUW5X16LMYG7D7zHTuwE4BQuSOSiWHyu/uN5+iwD0BMbVZ+44BUVpUMyoXFM5tGaoI4YMhkKDh",
+	"xpdIcAXJGMUMSvjKZFAeoYTHMcIK9bk0nf7BEnuAJAk5i2Sl594C8NvFqHQ3ZLBKWDewsTEmcwIsUgnr",
+	"uja2FlDP96h+4XNKoH8Gw33NlWxjjSL/ISzt6yOExle+l5huAcO9JZYuGqUPMUuDuMWNPtl2QU3bMXCl",
+	"j5Yr/WX378fPnu/s7jUaerPgHPRKxEdwXSzMTH+7KLBR38t2biWtRwQGJdyK+eQOhyoeaCzJmDGSIWYQ",
+	"51cThEUaMxWI/pLEnS3w62B0/usL1z4E4PhvOG8uUHAchiRRrfzAg8ZGi37A/oGqENaS09zsqu9nsVxy",
+	"6iibFARsROsxbF0qnug1A5MUqkpLhR82lqaNpWl5jQlQCWFnC12VTUkSFq2HPC4yCEikdb29Zh6lo69/",
+	"00AT/rQgVTmDWHRlL+EHs/B8TrkiUW4Aa3l7p8+a5j7ePzh8/OSpPgzTOvNnEsccdQTvI3MQ+ie+sMJ2",
+	"add/D/afcQvTskYqzVmoYUHD9xTta9TsJ17L223uHtabO/XdJ1c7zVbzoNVsNprN5r+r9mDUQmZlivma",
+	"jeoNmsTvNtalH9GPBg0di617UQ1ESUGSeLA1tRvYqixOwFvH8NxtEFrXlEdecOEzBLnjNbkFbnktN1tn",
+	"foQVrvToO//9JbQ3NK35Eqx6Mk/aBMGbRA39pJbnsUKCSB7fEM3pY86TNg6v9WSJoDegHEaRIFIS1wuz",
+	"k0oSoZTFRMpCn0aE45jfGr2x+jo46z+4xR9nMZicX3tWbSqocq5SV8j720mPK25rdi15EcDKHypYYcNn",
+	"N3y2ks9ae8t8THUkUGFplro+Ne+5aQIri81hG85q7KCA0AR4rtBj10QhHCHjHSYR4oxAXbUoDTOrlKzu",
+	"SrXRGjda40p6KylUs5i5pbVHxZMkx9uVaZFWSRhfY9Pi2qV5cP1IbSaaeGUZUP5kaP2Q9r/MOPFIopje",
+	"QOs4c9oLINlqDYEa79dzPZxQGbobop0qdE2ILdSnmX4epZZdEMUu7GNj1DS8mxtgcwMsfwPwZPVGw1vS",
+	"7nF+XbcNWygZz/pjKtU78/hJ/vQIcVc55jLuMRsu2+EHjq/PENT2CpY6S5XZVEh9LB/WSIsO/mkVXfNt",
+	"9LWESaRCHSqk2txkq7nJoOZqVMRVRzMW7e//9hqlt21B7Id6tGx3qAlxS3aOE4Kjd27xaySBCzfhRLkt",
+	"7JEojf989T4fCuEtQ0EEem9pdMo7cUFU/WIkMBMaf3EzmVBm+2nNscwn2ZyzIL9FfO8eWP8G7R8A7Tkj",
+	"GvWZWguyzyQZrZWp2jmmiRUZKBv0Wp0YUdSIb/OzvmeBImdxIY7jNg4NVtrZT28sin35L+sSabR5NPjL",
+	"dipiKAs6JvqFdhmJWij4Z/2dAVx/g1UqSAvd7Py3iRjskTv08+vj5/XLn493Dw5rkoSCKB9lbmP0V/Te",
+	"a7z30F+RnnXLRhf6hXGv3LMuDDFl9M7FDlY8Dwuqn0XucRqNfehqkGTBjWqQ5LGNVz2CKFSUlwqCInEo",
+	"uIQSXPreOkKR4AmKUkOURKL2ANGogY7ZAO3e3SEcXjN+G5Ooawy868hhfVc8v1n8Qf/8Z0V1hhxQoBfn",
+	"7qzI7tErt7XvyZ0BhuIYaXzinQ7UUsRtY9eI8MA3oVEgnQ6lYjPDb30nZpAIYajyYqND9WJGG29P8jT6",
+	"mZ+RC7C71GMe4ngRryOqBe+OXxxfnX58d/rs5zdvfvl4/OrVm3cfzy/O/uf46rSqfoOp9l+UExb0LMK2",
+	"FHwoRCu/1uNgYj4/+F5aahZU9DXe4rodYc4a/xb0uXyLO6vG4xkq/JvCP5J2oWye4SVAoz0odc7iAeoR",
+	"6GsdIc5MELIe4E92pX0HPsbh2gsIu/tv2vW3qgh5N/j2F/uXLXKdF2osE7H5filhvzKpzo6IzPjRfaXV",
+	"XUAe5UZZWBEKm+2cHYsfoMjbO4fm5TrPVZWK13JVfZizIPEil07zPi8dA2a0uT0e9vbICgJbQnskTUNC",
+	"g4FQCVjZQNuHule2TbpT3Ugka7ZeDdF5tfEK4LFPXhqoHpaYrmy9Xyu01YZEtq3NRbWii8rm4hWopSwv",
+	"r9q+VaIDReS3gP4ajHsw29oprsj0FoyChESruo+kzcHc4Ptq8N0Ge0uwRiF98CjRyM747YKYrocnYSqo",
+	"GgDyHif0FzL4meCICK/1+weNo88IFkQcp6rnvjFP/QYebP3VBz2KuKlOWb3qUWnzQ6wFwnN6/TagtYW7",
+	"usui7zp5RdCtVfA4z7vN3Pq5F919o6EcCdqN8pwcaGhKsKk67+LmoYRuPlge2jk62vMeVqiPGe6SPmGq",
+	"ZTUeH2ER9ugN8VHKsj/7WFyjlOn5fJjZTZgRcmEJpibE6IzQx953bc1N+6Fy09riIK5hbQXktpmcBgPg",
+	"t+02j/LNgao2pnZdKok1HbEIERYlnBZ7HdmnXp6dQGUbxYMchqwRa7Ux1UdRKsDaeJsrjeAYyoe4zc30",
+	"w4O8BtgjdHx+BrWzUK2PpSLC1j2+JgO4b7fyweCHSnD6aQydLjPEgk4pYqBJSy9Sz5GHMZlk3hrc5pQh",
+	"iVnU5neozyNSmM1+XTHfzwTHqucD+lFGpLQooQQNC0dYwI2vH77+rwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

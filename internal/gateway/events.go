@@ -18,7 +18,35 @@ const (
 	EventChatUnarchived   = "chat.unarchived"    // ChatEvent
 	EventChatMarkedUnread = "chat.marked_unread" // ChatEvent
 	EventChatDeleted      = "chat.deleted"       // ChatEvent
+
+	EventGroupCreated      = "group.created"      // GroupEvent with Group: the account created a group
+	EventGroupJoined       = "group.joined"       // GroupEvent with Group: the account was added or joined by link
+	EventGroupLeft         = "group.left"         // GroupEvent: the account left or was removed
+	EventGroupParticipants = "group.participants" // GroupEvent with Action and Participants: others joined, left, were promoted or demoted
+	EventGroupUpdated      = "group.updated"      // GroupEvent with the changed settings (subject, description, announce, locked)
 )
+
+// GroupEvent is the payload of the group.* events. Actor is who made the
+// change (phone JID where known), absent when WhatsApp does not say.
+type GroupEvent struct {
+	GroupID      string    `json:"groupId"`
+	Actor        string    `json:"actor,omitempty"`
+	Group        *Group    `json:"group,omitempty"`        // created, joined
+	Action       string    `json:"action,omitempty"`       // participants: add, remove, promote, demote
+	Participants []string  `json:"participants,omitempty"` // participants, left
+	Reason       string    `json:"reason,omitempty"`       // joined/participants: "invite" for a join by link
+	Subject      *string   `json:"subject,omitempty"`
+	Description  *string   `json:"description,omitempty"`
+	Announce     *bool     `json:"announce,omitempty"`
+	Locked       *bool     `json:"locked,omitempty"`
+	Timestamp    time.Time `json:"timestamp"`
+}
+
+// Event is a webhook event a batch records as it is (group events).
+type Event struct {
+	Type string
+	Data any
+}
 
 // SessionStateEvent is the payload of session.state.
 type SessionStateEvent struct {

@@ -222,6 +222,9 @@ type InboundBatch struct {
 	HistorySync bool
 	// ChatNames names chats (from history sync or push names).
 	ChatNames map[string]string
+	// Events are recorded as they are (group events), in the same
+	// transaction.
+	Events []Event
 	// Chats are the identities of the chats in this batch: rows stored
 	// under their Alts (a LID seen before its phone number was known) are
 	// merged into the canonical JID first.
@@ -305,6 +308,9 @@ type OutgoingText struct {
 	Chat   ChatRef
 	Text   string
 	Quoted *Message // reply target, from the store
+	// Mentions are the user JIDs the message mentions (ContextInfo
+	// MentionedJID): WhatsApp notifies them.
+	Mentions []string
 }
 
 // MediaKind is the kind of a media send. Its values are the message

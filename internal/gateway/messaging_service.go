@@ -38,7 +38,9 @@ type BatchResult struct {
 // act on a chat return its normalised JID. Errors are *Error values with
 // the exact texts of chat-management.md.
 type MessagingService interface {
-	SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*Message, error)
+	// SendText sends text, as a reply to quotedID when given, mentioning
+	// the users in mentions (phone numbers or JIDs).
+	SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*Message, error)
 	SendImage(ctx context.Context, sid uuid.UUID, to string, img ImageSend) (*Message, error)
 	// SendMedia sends a file of any media kind (SendImage is its image
 	// case); the file is loaded, checked against the kind's types and size

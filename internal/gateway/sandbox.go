@@ -30,6 +30,40 @@ type Sandbox interface {
 	// ContactMessages returns what the contact's device received and
 	// decrypted, in order.
 	ContactMessages(ctx context.Context, phone string) ([]SandboxReceived, error)
+
+	// CreateGroup makes the simulated owner create a group with the
+	// participants (phone numbers; the session's own may be one), LID
+	// addressed when lid; it returns the group JID.
+	CreateGroup(ctx context.Context, subject, owner string, participants []string, lid bool) (string, error)
+	// GroupInbound makes the member from send text to the group; it
+	// returns the message id. CodeForbidden MsgNotGroupMember when from is
+	// not a member, CodeNotFound MsgGroupNotFound for an unknown group.
+	GroupInbound(ctx context.Context, groupID, from, text string) (string, error)
+	// GroupParticipants is a participant change by the member by
+	// (CodeForbidden MsgNotGroupAdmin when by may not).
+	GroupParticipants(ctx context.Context, groupID, action, by string, phones []string) ([]SandboxParticipantResult, error)
+	// Group returns the simulator's view of the group.
+	Group(ctx context.Context, groupID string) (SandboxGroup, error)
+}
+
+// SandboxGroup is the simulator's truth about a group.
+type SandboxGroup struct {
+	JID, Subject, Description, Creator string
+	Announce, Locked                   bool
+	AddressingMode, InviteCode         string
+	Participants                       []SandboxGroupParticipant
+}
+
+// SandboxGroupParticipant is one member of a SandboxGroup.
+type SandboxGroupParticipant struct {
+	Phone, JID, LID, Role string
+}
+
+// SandboxParticipantResult is one participant of a simulated change: Error
+// 0 on success, else WhatsApp's code.
+type SandboxParticipantResult struct {
+	Phone string
+	Error int
 }
 
 // SandboxHistoryMessage is one old message for Sandbox.History.
@@ -68,6 +102,7 @@ type SandboxStarred struct {
 type SandboxReceived struct {
 	ID       string
 	From     string
+	Chat     string // the group JID for group messages; "" for direct messages
 	Kind     string // text, edit, revoke, reaction, pin, unpin, image, other
 	Text     string
 	TargetID string

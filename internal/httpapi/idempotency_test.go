@@ -25,7 +25,7 @@ type fakeMessaging struct {
 	ArchiveChatFunc func(ctx context.Context, sid uuid.UUID, chatID string, archive bool) (string, error)
 }
 
-func (f *fakeMessaging) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*gateway.Message, error) {
+func (f *fakeMessaging) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
 	return f.SendTextFunc(ctx, sid, to, text, quotedID)
 }
 

@@ -96,7 +96,11 @@ func (h *Messaging) SendText(ctx context.Context, r api.SendTextRequestObject) (
 	if r.Body.QuotedMessageId != nil {
 		quoted = *r.Body.QuotedMessageId
 	}
-	m, err := h.Service.SendText(ctx, r.Id, r.Body.To, r.Body.Text, quoted)
+	var mentions []string
+	if r.Body.Mentions != nil {
+		mentions = *r.Body.Mentions
+	}
+	m, err := h.Service.SendText(ctx, r.Id, r.Body.To, r.Body.Text, quoted, mentions)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"id": id.String(), "chatId": "15550002222@s.whatsapp.net", "messageId": "3EB0ABCDEF",
 		"jid": "15550002222@s.whatsapp.net", "webhookId": "00000000-0000-0000-0000-000000000001",
 		"deliveryId": "1", "keyId": "key_0000000000000000", "phone": "15550002222",
+		"groupId": "120363025246125486@g.us",
 	}
 	param := regexp.MustCompile(`\{([^}]+)\}`)
 	paths := spec.Paths.InMatchingOrder()

@@ -101,6 +101,9 @@ func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxCon
 	out := api.SandboxContactMessages200JSONResponse{Success: true, Phone: req.Phone, Messages: []api.SandboxReceived{}}
 	for _, r := range list {
 		item := api.SandboxReceived{Id: r.ID, From: r.From, Kind: api.SandboxReceivedKind(r.Kind)}
+		if r.Chat != "" {
+			item.Chat = &r.Chat
+		}
 		if r.Text != "" {
 			item.Text = &r.Text
 		}
@@ -115,6 +118,73 @@ func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxCon
 			item.Timestamp = &r.Timestamp
 		}
 		out.Messages = append(out.Messages, item)
+	}
+	return out, nil
+}
+
+// SandboxCreateGroup makes a simulated member create a group.
+func (h *Sandbox) SandboxCreateGroup(ctx context.Context, req api.SandboxCreateGroupRequestObject) (api.SandboxCreateGroupResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	lid := req.Body.Lid != nil && *req.Body.Lid
+	gid, err := h.Service.CreateGroup(ctx, req.Body.Subject, req.Body.Owner, req.Body.Participants, lid)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxCreateGroup200JSONResponse{Success: true, GroupId: gid}, nil
+}
+
+// SandboxGetGroup returns the simulator's view of a group.
+func (h *Sandbox) SandboxGetGroup(ctx context.Context, req api.SandboxGetGroupRequestObject) (api.SandboxGetGroupResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	g, err := h.Service.Group(ctx, req.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	out := api.SandboxGroup{
+		Jid: g.JID, Subject: g.Subject, Description: g.Description, Creator: g.Creator, Announce: g.Announce, Locked: g.Locked,
+		AddressingMode: api.SandboxGroupAddressingMode(g.AddressingMode), InviteCode: g.InviteCode,
+		Participants: make([]api.SandboxGroupParticipant, len(g.Participants)),
+	}
+	for i, p := range g.Participants {
+		out.Participants[i] = api.SandboxGroupParticipant{Phone: p.Phone, Jid: p.JID, Lid: p.LID, Role: api.SandboxGroupParticipantRole(p.Role)}
+	}
+	return api.SandboxGetGroup200JSONResponse{Success: true, Group: out}, nil
+}
+
+// SandboxGroupInbound makes a simulated member send a text to a group.
+func (h *Sandbox) SandboxGroupInbound(ctx context.Context, req api.SandboxGroupInboundRequestObject) (api.SandboxGroupInboundResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	id, err := h.Service.GroupInbound(ctx, req.GroupId, req.Body.From, req.Body.Text)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxGroupInbound200JSONResponse{Success: true, MessageId: id}, nil
+}
+
+// SandboxGroupParticipants makes a simulated member change a group's
+// participants.
+func (h *Sandbox) SandboxGroupParticipants(ctx context.Context, req api.SandboxGroupParticipantsRequestObject) (api.SandboxGroupParticipantsResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	res, err := h.Service.GroupParticipants(ctx, req.GroupId, string(req.Body.Action), req.Body.By, req.Body.Participants)
+	if err != nil {
+		return nil, err
+	}
+	out := api.SandboxGroupParticipants200JSONResponse{Success: true, Results: make([]api.SandboxGroupParticipantResult, len(res))}
+	for i, r := range res {
+		item := api.SandboxGroupParticipantResult{Phone: r.Phone, Success: r.Error == 0}
+		if r.Error != 0 {
+			code := r.Error
+			item.Error = &code
+		}
+		out.Results[i] = item
 	}
 	return out, nil
 }

@@ -40,6 +40,8 @@ type Deps struct {
 	KeyService     gateway.KeyService
 	// Messaging serves the messaging, chats and contacts tags.
 	Messaging gateway.MessagingService
+	// Groups serves the groups tag.
+	Groups gateway.GroupService
 	// Webhooks serves the webhooks tag.
 	Webhooks gateway.WebhookService
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
@@ -71,7 +73,7 @@ func (d Deps) missing() []string {
 	for name, nilDep := range map[string]bool{
 		"Sessions": d.Sessions == nil, "Keys": d.Keys == nil, "Idempotency": d.Idempotency == nil,
 		"SessionService": d.SessionService == nil, "KeyService": d.KeyService == nil,
-		"Messaging": d.Messaging == nil, "Webhooks": d.Webhooks == nil, "Ready": d.Ready == nil, "Metrics": d.Metrics == nil,
+		"Messaging": d.Messaging == nil, "Groups": d.Groups == nil, "Webhooks": d.Webhooks == nil, "Ready": d.Ready == nil, "Metrics": d.Metrics == nil,
 	} {
 		if nilDep {
 			out = append(out, name)
@@ -93,6 +95,7 @@ type Server struct {
 	*Messaging
 	*Chats
 	*Contacts
+	*Groups
 	*Webhooks
 	*Admin
 	*Sandbox
@@ -108,6 +111,7 @@ func NewServer(d Deps) *Server {
 		Messaging:  &Messaging{Service: d.Messaging},
 		Chats:      &Chats{Service: d.Messaging},
 		Contacts:   &Contacts{Service: d.Messaging},
+		Groups:     &Groups{Service: d.Groups},
 		Webhooks:   &Webhooks{Service: d.Webhooks},
 		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
 		Sandbox:    &Sandbox{Service: d.Sandbox},

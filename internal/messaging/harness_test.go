@@ -145,10 +145,11 @@ func newE2EWith(t *testing.T, own string, opts messaging.Options, create func(sr
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
+	opts.Groups = mgr
 	svc := messaging.New(msgs, mgr, opts)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100, QRSeconds: 0}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,
-		Deps: func(d *httpapi.Deps) { d.Messaging = svc }})
+		Deps: func(d *httpapi.Deps) { d.Messaging = svc; d.Groups = messaging.NewGroups(mgr) }})
 
 	e := &e2e{t: t, ctx: ctx, sim: sim, pool: pool, msgs: msgs, svc: svc, sink: sink, mgr: mgr, srv: srv, own: own, phone: sim.Phone(own)}
 	e.sid, e.key = create(srv)

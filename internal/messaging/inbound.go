@@ -42,7 +42,7 @@ func (s *Service) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.Inb
 		}
 		b.Messages = kept
 	}
-	if len(b.Messages) == 0 && len(b.Changes) == 0 && len(b.ChatNames) == 0 {
+	if len(b.Messages) == 0 && len(b.Changes) == 0 && len(b.ChatNames) == 0 && len(b.Events) == 0 {
 		return nil
 	}
 	if err := s.store.StoreInbound(ctx, sid, b); err != nil {

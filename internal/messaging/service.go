@@ -58,6 +58,10 @@ type Options struct {
 	Now func() time.Time
 	// Log is the service's logger.
 	Log zerolog.Logger
+	// Groups, when set, lets a group admin delete other members' messages
+	// for everyone (the service asks it whether the account is an admin).
+	// Nil allows deleting own messages only.
+	Groups gateway.GroupRuntime
 	// Observer is told about messages received and sent (metrics). Nil
 	// observes nothing.
 	Observer Observer
@@ -133,15 +137,19 @@ func validText(text string) bool { return strings.TrimSpace(text) != "" }
 
 // SendText sends a text message, optionally as a reply to quotedID, and
 // stores it.
-func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*gateway.Message, error) {
+func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
 	return s.send(ctx, sid, to, quotedID, func(context.Context) (outgoing, error) {
 		if !validText(text) {
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
 		}
+		mentioned, err := parseMentions(mentions)
+		if err != nil {
+			return outgoing{}, err
+		}
 		return outgoing{
 			content: gateway.Message{Type: gateway.TypeText, Text: &text},
 			deliver: func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error) {
-				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted})
+				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted, Mentions: mentioned})
 			},
 		}, nil
 	})
@@ -274,8 +282,17 @@ func (s *Service) DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, mess
 	if err != nil {
 		return err
 	}
-	if !m.FromMe || s.now().Sub(m.Timestamp) > gateway.DeleteWindow {
+	if s.now().Sub(m.Timestamp) > gateway.DeleteWindow {
 		return gateway.E(gateway.CodeUnprocessable, gateway.MsgCannotDelete)
+	}
+	if !m.FromMe {
+		admin, err := s.groupAdmin(ctx, sid, ref.JID)
+		if err != nil {
+			return err
+		}
+		if !admin {
+			return gateway.E(gateway.CodeUnprocessable, gateway.MsgCannotDelete)
+		}
 	}
 	if m.Revoked {
 		return nil // already deleted for everyone: nothing left to do
@@ -285,6 +302,32 @@ func (s *Service) DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, mess
 	}
 	s.applyOwn(ctx, sid, gateway.InboundChange{Kind: gateway.ChangeRevoke, Chat: ref, TargetID: m.ID, Sender: m.Sender})
 	return nil
+}
+
+// groupAdmin reports whether the account is an admin of the group chat
+// (false for other chats, or without Options.Groups): WhatsApp lets group
+// admins delete any member's message for everyone.
+func (s *Service) groupAdmin(ctx context.Context, sid uuid.UUID, chat string) (bool, error) {
+	if s.opts.Groups == nil || !waid.IsGroup(chat) {
+		return false, nil
+	}
+	own, err := s.wa.OwnJID(ctx, sid)
+	if err != nil {
+		return false, err
+	}
+	g, err := s.opts.Groups.GroupInfo(ctx, sid, chat)
+	if err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeForbidden || gateway.ErrorCode(err) == gateway.CodeNotFound {
+			return false, nil // no longer a member: not an admin
+		}
+		return false, err
+	}
+	for _, p := range g.Participants {
+		if p.JID == own {
+			return p.Role == gateway.RoleAdmin || p.Role == gateway.RoleSuperAdmin, nil
+		}
+	}
+	return false, nil
 }
 
 // EditMessage replaces the text of one of the session's own text
@@ -585,4 +628,25 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 
 func mediaTooLarge(max int64) error {
 	return gateway.Errorf(gateway.CodeTooLarge, "The media is larger than this server's limit of %d bytes (WAGATE_MAX_MEDIA_BYTES)", max)
+}
+
+// parseMentions parses the users a text mentions (phone numbers, phone
+// JIDs or LIDs; groups are refused), without duplicates.
+func parseMentions(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range in {
+		j, err := waid.Parse("mentions", m)
+		if err != nil {
+			return nil, err
+		}
+		if j.Kind() == waid.KindGroup {
+			return nil, gateway.Errorf(gateway.CodeInvalid, "Invalid mentions: %q is a group, not a user", m)
+		}
+		if !seen[j.String()] {
+			seen[j.String()] = true
+			out = append(out, j.String())
+		}
+	}
+	return out, nil
 }

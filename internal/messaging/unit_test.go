@@ -293,7 +293,10 @@ func TestSendPolicy(t *testing.T) {
 		return messaging.New(st, rt, messaging.Options{Now: func() time.Time { return now }, Recipients: r}), rt
 	}
 	send := func(to string) func(*messaging.Service) error {
-		return func(s *messaging.Service) error { _, err := s.SendText(ctx, uuid.Nil, to, "hello", ""); return err }
+		return func(s *messaging.Service) error {
+			_, err := s.SendText(ctx, uuid.Nil, to, "hello", "", nil)
+			return err
+		}
 	}
 	cases := []struct {
 		name string

@@ -134,6 +134,11 @@ func (s *Messages) storeTx(ctx context.Context, tx pgx.Tx, sid uuid.UUID, b gate
 			return nil, err
 		}
 	}
+	for _, ev := range b.Events {
+		if _, err := RecordEvent(ctx, tx, sid, ev.Type, ev.Data); err != nil {
+			return nil, err
+		}
+	}
 	return mergedNow, nil
 }
 

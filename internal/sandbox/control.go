@@ -73,7 +73,7 @@ func (l Local) ContactMessages(_ context.Context, phone string) ([]gateway.Sandb
 			kind = wasim.KindOther
 		}
 		m := gateway.SandboxReceived{
-			ID: r.ID, From: r.From, Kind: kind, Text: r.Text, TargetID: r.TargetID,
+			ID: r.ID, From: r.From, Kind: kind, Text: r.Text, TargetID: r.TargetID, Chat: groupChat(r.Chat),
 			PinDurationSeconds: int(r.PinDurationSeconds), Timestamp: r.Timestamp,
 		}
 		if kind == wasim.KindReaction {
@@ -229,4 +229,13 @@ func (r *Remote) ContactMessages(ctx context.Context, phone string) ([]gateway.S
 		resp.Received = []gateway.SandboxReceived{}
 	}
 	return resp.Received, err
+}
+
+// groupChat is the chat of a received message for the control plane: the
+// group JID of group messages, "" otherwise.
+func groupChat(chat string) string {
+	if strings.HasSuffix(chat, "@g.us") {
+		return chat
+	}
+	return ""
 }

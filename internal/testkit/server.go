@@ -114,6 +114,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 		SessionService:    svc,
 		KeyService:        svc,
 		Messaging:         messaging.New(msgs, UnlinkedMessaging{}, messaging.Options{Log: Logger(tb), Recipients: store}),
+		Groups:            messaging.NewGroups(UnlinkedGroups{}),
 		Webhooks:          hooks,
 		Metrics:           metrics.New(),
 		Ready:             store,
@@ -404,4 +405,69 @@ func (UnlinkedMessaging) ProfilePictureURL(context.Context, uuid.UUID, string) (
 // DownloadMedia implements gateway.MessagingRuntime.
 func (UnlinkedMessaging) DownloadMedia(context.Context, uuid.UUID, gateway.MediaRef) ([]byte, error) {
 	return nil, errUnlinked
+}
+
+// UnlinkedGroups is the gateway.GroupRuntime of sessions that never link:
+// every operation answers CodeConflict MsgNotAuthenticated as the real
+// runtime does for an unlinked session.
+type UnlinkedGroups struct{}
+
+var _ gateway.GroupRuntime = UnlinkedGroups{}
+
+// CreateGroup implements gateway.GroupRuntime.
+func (UnlinkedGroups) CreateGroup(context.Context, uuid.UUID, string, []string) (*gateway.Group, []gateway.ParticipantOutcome, error) {
+	return nil, nil, errUnlinked
+}
+
+// JoinedGroups implements gateway.GroupRuntime.
+func (UnlinkedGroups) JoinedGroups(context.Context, uuid.UUID) ([]gateway.Group, error) {
+	return nil, errUnlinked
+}
+
+// GroupInfo implements gateway.GroupRuntime.
+func (UnlinkedGroups) GroupInfo(context.Context, uuid.UUID, string) (*gateway.Group, error) {
+	return nil, errUnlinked
+}
+
+// SetGroupSubject implements gateway.GroupRuntime.
+func (UnlinkedGroups) SetGroupSubject(context.Context, uuid.UUID, string, string) error {
+	return errUnlinked
+}
+
+// SetGroupDescription implements gateway.GroupRuntime.
+func (UnlinkedGroups) SetGroupDescription(context.Context, uuid.UUID, string, string) error {
+	return errUnlinked
+}
+
+// SetGroupAnnounce implements gateway.GroupRuntime.
+func (UnlinkedGroups) SetGroupAnnounce(context.Context, uuid.UUID, string, bool) error {
+	return errUnlinked
+}
+
+// SetGroupLocked implements gateway.GroupRuntime.
+func (UnlinkedGroups) SetGroupLocked(context.Context, uuid.UUID, string, bool) error {
+	return errUnlinked
+}
+
+// UpdateParticipants implements gateway.GroupRuntime.
+func (UnlinkedGroups) UpdateParticipants(context.Context, uuid.UUID, string, string, []string) ([]gateway.ParticipantOutcome, error) {
+	return nil, errUnlinked
+}
+
+// GroupInviteLink implements gateway.GroupRuntime.
+func (UnlinkedGroups) GroupInviteLink(context.Context, uuid.UUID, string, bool) (string, error) {
+	return "", errUnlinked
+}
+
+// JoinGroupWithLink implements gateway.GroupRuntime.
+func (UnlinkedGroups) JoinGroupWithLink(context.Context, uuid.UUID, string) (string, error) {
+	return "", errUnlinked
+}
+
+// LeaveGroup implements gateway.GroupRuntime.
+func (UnlinkedGroups) LeaveGroup(context.Context, uuid.UUID, string) error { return errUnlinked }
+
+// SetGroupPicture implements gateway.GroupRuntime.
+func (UnlinkedGroups) SetGroupPicture(context.Context, uuid.UUID, string, []byte) error {
+	return errUnlinked
 }

@@ -182,6 +182,37 @@ func ParseUser(field, s string) (JID, error) {
 	return j, nil
 }
 
+// ParseGroup parses a group id given as its full JID ("120363025246125486@g.us")
+// or its number part ("120363025246125486", also the legacy
+// "creator-timestamp" form). Anything else, phone-number and LID JIDs
+// included, is CodeInvalid naming field.
+func ParseGroup(field, s string) (JID, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return JID{}, gateway.Errorf(gateway.CodeInvalid, "%s is required", field)
+	}
+	user := s
+	if at := strings.IndexByte(s, '@'); at >= 0 {
+		if strings.ToLower(s[at+1:]) != GroupServer {
+			return JID{}, invalidGroup(field, s)
+		}
+		user = s[:at]
+	}
+	if user == "" || !validGroupUser(user) {
+		return JID{}, invalidGroup(field, s)
+	}
+	return JID{User: user, Server: GroupServer}, nil
+}
+
+func invalidGroup(field, s string) error {
+	const maxShown = 64
+	if len(s) > maxShown {
+		s = s[:maxShown] + "…"
+	}
+	return gateway.Errorf(gateway.CodeInvalid,
+		"Invalid %s %q: use a group JID (e.g. 120363025246125486@g.us) or its number part", field, s)
+}
+
 // PhoneOf returns the phone number of a phone-number JID string as
 // WhatsApp or the store writes it ("15550001111@s.whatsapp.net", a device
 // part allowed), or "" for anything else.

@@ -115,3 +115,25 @@ func TestPhone(t *testing.T) {
 		t.Fatal("zero JID")
 	}
 }
+
+func TestParseGroup(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"120363025246125486@g.us":      "120363025246125486@g.us",
+		" 120363025246125486 ":         "120363025246125486@g.us",
+		"120363025246125486@G.US":      "120363025246125486@g.us",
+		"919988066776-1612345678":      "919988066776-1612345678@g.us",
+		"919988066776-1612345678@g.us": "919988066776-1612345678@g.us",
+	} {
+		j, err := waid.ParseGroup("groupId", in)
+		if err != nil || j.String() != want || j.Kind() != waid.KindGroup {
+			t.Errorf("ParseGroup(%q) = %v, %v; want %s", in, j, err, want)
+		}
+	}
+	for _, in := range []string{"", "abc", "919988066776@s.whatsapp.net", "123@lid", "1-2-3", "@g.us", "12a@g.us", "1@g.us@g.us"} {
+		_, err := waid.ParseGroup("groupId", in)
+		if gateway.ErrorCode(err) != gateway.CodeInvalid {
+			t.Errorf("ParseGroup(%q) error %v, want invalid", in, err)
+		}
+	}
+}

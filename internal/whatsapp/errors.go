@@ -22,8 +22,6 @@ const (
 	msgTimedOut           = "WhatsApp did not answer in time. Please try again."
 	msgWhatsAppError      = "WhatsApp is temporarily unavailable. Please try again."
 	msgAlreadyLinked      = "Session is already linked"
-	msgGroupNotFound      = "Group not found"
-	msgNotInGroup         = "You are not a participant of this group"
 	// msgNotOnWhatsApp is returned when WhatsApp knows no account for a
 	// number.
 	msgNotOnWhatsApp = "The number is not on WhatsApp"
@@ -75,15 +73,17 @@ func TranslateError(err error) error {
 	case errors.Is(err, whatsmeow.ErrInvalidImageFormat):
 		return wrap(gateway.CodeInvalid, msgInvalidImage)
 	case errors.Is(err, whatsmeow.ErrGroupNotFound):
-		return wrap(gateway.CodeNotFound, msgGroupNotFound)
+		return wrap(gateway.CodeNotFound, gateway.MsgGroupNotFound)
 	case errors.Is(err, whatsmeow.ErrNotInGroup):
-		return wrap(gateway.CodeForbidden, msgNotInGroup)
+		return wrap(gateway.CodeForbidden, gateway.MsgNotGroupMember)
+	case errors.Is(err, whatsmeow.ErrInviteLinkInvalid), errors.Is(err, whatsmeow.ErrInviteLinkRevoked):
+		return wrap(gateway.CodeInvalid, gateway.MsgInvalidInviteLink)
+	case errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized):
+		return wrap(gateway.CodeForbidden, gateway.MsgNotGroupAdmin)
 	case errors.Is(err, whatsmeow.ErrProfilePictureNotSet),
-		errors.Is(err, whatsmeow.ErrInviteLinkInvalid), errors.Is(err, whatsmeow.ErrInviteLinkRevoked),
 		errors.Is(err, whatsmeow.ErrBusinessMessageLinkNotFound), errors.Is(err, whatsmeow.ErrContactQRLinkNotFound):
 		return wrap(gateway.CodeNotFound, msgWhatsAppNotFound)
-	case errors.Is(err, whatsmeow.ErrGroupInviteLinkUnauthorized),
-		errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized):
+	case errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized):
 		return wrap(gateway.CodeForbidden, msgWhatsAppForbidden)
 	case errors.Is(err, whatsmeow.ErrIQTimedOut), errors.Is(err, whatsmeow.ErrMessageTimedOut),
 		errors.Is(err, context.DeadlineExceeded):
@@ -169,6 +169,60 @@ func translateAppStateError(err error) error {
 // the contact has none or hides it (an answer, not an error).
 func noProfilePicture(err error) bool {
 	return errors.Is(err, whatsmeow.ErrProfilePictureNotSet) || errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized)
+}
+
+// TranslateGroupError is TranslateError for the answers to group info
+// queries (w:g2), where WhatsApp's status codes mean something about the
+// group: 401 the account is not an admin, 403 not a member, 404 no such
+// group, 409 the group changed meanwhile (a stale description id), and on
+// a join (join true: JoinGroupWithLink) 404, 406 and 410 an invalid or
+// revoked invite link. Everything else is TranslateError's.
+func TranslateGroupError(err error, join bool) error {
+	if err == nil {
+		return nil
+	}
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	var iq *whatsmeow.IQError
+	if !errors.As(err, &iq) {
+		return TranslateError(err)
+	}
+	wrap := func(code gateway.Code, msg string) error { return gateway.Wrap(code, msg, err) }
+	switch {
+	case errors.Is(err, whatsmeow.ErrInviteLinkInvalid), errors.Is(err, whatsmeow.ErrInviteLinkRevoked):
+		return wrap(gateway.CodeInvalid, gateway.MsgInvalidInviteLink)
+	case join && (iq.Code == 406 || iq.Code == 410 || iq.Code == 404):
+		return wrap(gateway.CodeInvalid, gateway.MsgInvalidInviteLink)
+	case iq.Code == 401:
+		return wrap(gateway.CodeForbidden, gateway.MsgNotGroupAdmin)
+	case iq.Code == 403:
+		return wrap(gateway.CodeForbidden, gateway.MsgNotGroupMember)
+	case iq.Code == 404:
+		return wrap(gateway.CodeNotFound, gateway.MsgGroupNotFound)
+	case iq.Code == 409:
+		return wrap(gateway.CodeConflict, gateway.MsgGroupChanged)
+	}
+	return TranslateError(err)
+}
+
+// participantOutcomeError is the reason for WhatsApp's per-participant
+// code of a group change (0 is success: nil).
+func participantOutcomeError(code int, action string) error {
+	switch {
+	case code == 0:
+		return nil
+	case code == 404 && action == gateway.ParticipantAdd:
+		return gateway.E(gateway.CodeNotFound, gateway.MsgParticipantNotOnWA)
+	case code == 404:
+		return gateway.E(gateway.CodeNotFound, gateway.MsgNotParticipant)
+	case code == 409:
+		return gateway.E(gateway.CodeConflict, gateway.MsgAlreadyParticipant)
+	case code == 403 && action != gateway.ParticipantAdd:
+		return gateway.E(gateway.CodeForbidden, gateway.MsgCreatorUnchangeable)
+	}
+	return gateway.Errorf(gateway.CodeForbidden, "%s (code %d)", gateway.MsgParticipantRefused, code)
 }
 
 func isDisconnectedError(err error) bool {

@@ -39,9 +39,9 @@ func TestTranslateError(t *testing.T) {
 		{"rate limit", whatsmeow.ErrIQRateOverLimit, gateway.CodeRateLimited, gateway.MsgRateLimited(60)},
 		{"rate limit without text", &whatsmeow.IQError{Code: 429}, gateway.CodeRateLimited, gateway.MsgRateLimited(60)},
 		{"iq not found", whatsmeow.ErrIQNotFound, gateway.CodeNotFound, msgWhatsAppNotFound},
-		{"group not found", whatsmeow.ErrGroupNotFound, gateway.CodeNotFound, msgGroupNotFound},
+		{"group not found", whatsmeow.ErrGroupNotFound, gateway.CodeNotFound, gateway.MsgGroupNotFound},
 		{"forbidden", whatsmeow.ErrIQForbidden, gateway.CodeForbidden, msgWhatsAppForbidden},
-		{"not in group", whatsmeow.ErrNotInGroup, gateway.CodeForbidden, msgNotInGroup},
+		{"not in group", whatsmeow.ErrNotInGroup, gateway.CodeForbidden, gateway.MsgNotGroupMember},
 		{"iq not authorized", whatsmeow.ErrIQNotAuthorized, gateway.CodeConflict, gateway.MsgNotAuthenticated},
 		{"bad request", whatsmeow.ErrIQBadRequest, gateway.CodeInvalid, msgWhatsAppBadRequest},
 		{"phone too short", whatsmeow.ErrPhoneNumberTooShort, gateway.CodeInvalid, msgInvalidPhone},
@@ -50,6 +50,9 @@ func TestTranslateError(t *testing.T) {
 		{"iq timeout", whatsmeow.ErrIQTimedOut, gateway.CodeUnavailable, msgTimedOut},
 		{"deadline", context.DeadlineExceeded, gateway.CodeUnavailable, msgTimedOut},
 		{"server unavailable", whatsmeow.ErrIQServiceUnavailable, gateway.CodeUnavailable, msgWhatsAppError},
+		{"invite link invalid", whatsmeow.ErrInviteLinkInvalid, gateway.CodeInvalid, gateway.MsgInvalidInviteLink},
+		{"invite link revoked", whatsmeow.ErrInviteLinkRevoked, gateway.CodeInvalid, gateway.MsgInvalidInviteLink},
+		{"invite link unauthorized", whatsmeow.ErrGroupInviteLinkUnauthorized, gateway.CodeForbidden, gateway.MsgNotGroupAdmin},
 		{"unknown", errors.New("boom"), gateway.CodeInternal, gateway.MsgInternal},
 	}
 	for _, tc := range cases {
@@ -169,6 +172,70 @@ func TestErrorTextsInWhatsmeow(t *testing.T) {
 			if !strings.Contains(string(src), `fmt.Errorf("`+text) {
 				t.Errorf("whatsmeow %s no longer formats %q", f, text)
 			}
+		}
+	}
+}
+
+func TestTranslateGroupError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   error
+		join bool
+		code gateway.Code
+		msg  string
+	}{
+		{"not admin", whatsmeow.ErrIQNotAuthorized, false, gateway.CodeForbidden, gateway.MsgNotGroupAdmin},
+		{"not admin without text", &whatsmeow.IQError{Code: 401}, false, gateway.CodeForbidden, gateway.MsgNotGroupAdmin},
+		{"not member", whatsmeow.ErrIQForbidden, false, gateway.CodeForbidden, gateway.MsgNotGroupMember},
+		{"wrapped not member", fmt.Errorf("%w: %w", whatsmeow.ErrNotInGroup, whatsmeow.ErrIQForbidden), false, gateway.CodeForbidden, gateway.MsgNotGroupMember},
+		{"no group", whatsmeow.ErrIQNotFound, false, gateway.CodeNotFound, gateway.MsgGroupNotFound},
+		{"join invalid", fmt.Errorf("%w: %w", whatsmeow.ErrInviteLinkInvalid, whatsmeow.ErrIQNotAcceptable), true, gateway.CodeInvalid, gateway.MsgInvalidInviteLink},
+		{"join revoked", fmt.Errorf("%w: %w", whatsmeow.ErrInviteLinkRevoked, whatsmeow.ErrIQGone), true, gateway.CodeInvalid, gateway.MsgInvalidInviteLink},
+		{"join unknown code", whatsmeow.ErrIQNotFound, true, gateway.CodeInvalid, gateway.MsgInvalidInviteLink},
+		{"subject too long", whatsmeow.ErrIQNotAcceptable, false, gateway.CodeInvalid, msgWhatsAppBadRequest},
+		{"stale description", &whatsmeow.IQError{Code: 409}, false, gateway.CodeConflict, gateway.MsgGroupChanged},
+		{"rate limit", whatsmeow.ErrIQRateOverLimit, false, gateway.CodeRateLimited, gateway.MsgRateLimited(60)},
+		{"not connected", whatsmeow.ErrNotConnected, false, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"not logged in", whatsmeow.ErrNotLoggedIn, false, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := TranslateGroupError(tc.in, tc.join)
+			if c, m := gateway.ErrorCode(got), gateway.ErrorMessage(got); c != tc.code || m != tc.msg {
+				t.Fatalf("TranslateGroupError(%v) = %s %q, want %s %q", tc.in, c, m, tc.code, tc.msg)
+			}
+		})
+	}
+	if TranslateGroupError(nil, false) != nil {
+		t.Fatal("nil must stay nil")
+	}
+}
+
+func TestParticipantOutcomeError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code   int
+		action string
+		msg    string
+	}{
+		{0, gateway.ParticipantAdd, ""},
+		{404, gateway.ParticipantAdd, gateway.MsgParticipantNotOnWA},
+		{404, gateway.ParticipantRemove, gateway.MsgNotParticipant},
+		{409, gateway.ParticipantAdd, gateway.MsgAlreadyParticipant},
+		{403, gateway.ParticipantDemote, gateway.MsgCreatorUnchangeable},
+		{403, gateway.ParticipantAdd, gateway.MsgParticipantRefused + " (code 403)"},
+		{408, gateway.ParticipantAdd, gateway.MsgParticipantRefused + " (code 408)"},
+	} {
+		err := participantOutcomeError(tc.code, tc.action)
+		if got := ""; err != nil {
+			got = gateway.ErrorMessage(err)
+			if got != tc.msg {
+				t.Errorf("code %d %s: %q, want %q", tc.code, tc.action, got, tc.msg)
+			}
+		} else if tc.msg != "" {
+			t.Errorf("code %d %s: nil, want %q", tc.code, tc.action, tc.msg)
 		}
 	}
 }

@@ -97,7 +97,13 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.UndecryptableMessage:
 		h.onUndecryptable(evt)
 
-	// Ignored: presence, chat presence, calls, groups, contacts and the
+	// Groups (groupevents.go): the group.* events and the chat's name.
+	case *events.JoinedGroup:
+		return h.onJoinedGroup(evt)
+	case *events.GroupInfo:
+		return h.onGroupInfo(evt)
+
+	// Ignored: presence, chat presence, calls, contacts and the
 	// other app-state actions are not modelled yet.
 	default:
 	}

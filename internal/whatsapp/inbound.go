@@ -20,7 +20,7 @@ import (
 // it again) when storing failed. event names the event in logs.
 func (h *clientHandler) store(ctx context.Context, event string, b gateway.InboundBatch) bool {
 	sink := h.s.m.opts.Inbound
-	if sink == nil || (len(b.Messages) == 0 && len(b.Changes) == 0) {
+	if sink == nil || (len(b.Messages) == 0 && len(b.Changes) == 0 && len(b.Events) == 0 && len(b.ChatNames) == 0) {
 		return true
 	}
 	if err := sink.StoreInbound(ctx, h.s.id, b); err != nil {

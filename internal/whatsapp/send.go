@@ -175,12 +175,19 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 // SendText implements gateway.MessagingRuntime.
 func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
-		if o.Quoted == nil {
+		if o.Quoted == nil && len(o.Mentions) == 0 {
 			return &waE2E.Message{Conversation: proto.String(o.Text)}
+		}
+		ci := quoteContext(cli, chat, o.Quoted)
+		if len(o.Mentions) > 0 {
+			if ci == nil {
+				ci = &waE2E.ContextInfo{}
+			}
+			ci.MentionedJID = o.Mentions
 		}
 		return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
 			Text:        proto.String(o.Text),
-			ContextInfo: quoteContext(cli, chat, o.Quoted),
+			ContextInfo: ci,
 		}}
 	})
 	if err != nil {
