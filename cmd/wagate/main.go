@@ -99,6 +99,7 @@ type Main struct {
 
 	whatsappParts
 	webhookParts
+	eventParts
 	authParts
 	// stopRetention ends the periodic message retention pass.
 	stopRetention context.CancelFunc
@@ -172,6 +173,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.startWebhooks(ctx, guard, mx.WebhookDelivery); err != nil {
 		return err
 	}
+	if err := m.startEvents(ctx); err != nil {
+		return err
+	}
 	msgStore := postgres.NewMessages(m.Pool)
 	msgOpts := m.messagingOptions(mx)
 	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status)
@@ -196,6 +200,7 @@ func (m *Main) Start(ctx context.Context) error {
 		KeyService:     sess,
 		Messaging:      msgs,
 		Webhooks:       m.Webhooks,
+		Events:         m.Events,
 		Sandbox:        sb,
 		Ready:          m.Store,
 		AdminKeyHash:   hash,
@@ -238,6 +243,7 @@ func (m *Main) Close() {
 	}
 	m.closeWhatsApp()
 	m.stopWebhooks()
+	m.closeEvents()
 	m.closeAuthCache()
 	if m.Pool != nil {
 		m.Pool.Close()

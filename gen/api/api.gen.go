@@ -1169,6 +1169,18 @@ type Unauthorized = ErrorResponse
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = ErrorResponse
 
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Events Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`.
+	Events *[]EventType `form:"events,omitempty" json:"events,omitempty"`
+
+	// LastEventID The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListChatsParams defines parameters for ListChats.
 type ListChatsParams struct {
 	// Archived Only archived (true) or only not archived (false) chats
@@ -1251,6 +1263,18 @@ type UnarchiveChatParams struct {
 type MarkChatUnreadParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// StreamSessionEventsParams defines parameters for StreamSessionEvents.
+type StreamSessionEventsParams struct {
+	// After Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Events Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`.
+	Events *[]EventType `form:"events,omitempty" json:"events,omitempty"`
+
+	// LastEventID The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ReactToMessageParams defines parameters for ReactToMessage.
@@ -1362,6 +1386,9 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx echo.Context, keyId KeyId) error
+	// StreamEvents Stream every session's events (admin)
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1449,6 +1476,9 @@ type ServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
+	// StreamSessionEvents Stream the session's events (SSE or WebSocket), resumable
+	// (GET /sessions/{id}/events/stream)
+	StreamSessionEvents(ctx echo.Context, id SessionId, params StreamSessionEventsParams) error
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx echo.Context, id SessionId) error
@@ -1553,6 +1583,48 @@ func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeApiKey(ctx, keyId)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "events" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "events", ctx.QueryParams(), &params.Events, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter events: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -2391,6 +2463,55 @@ func (w *ServerInterfaceWrapper) GetProfilePicture(ctx echo.Context) error {
 	return err
 }
 
+// StreamSessionEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamSessionEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamSessionEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "events" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "events", ctx.QueryParams(), &params.Events, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter events: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamSessionEvents(ctx, id, params)
+	return err
+}
+
 // LogoutSession converts echo context to params.
 func (w *ServerInterfaceWrapper) LogoutSession(ctx echo.Context) error {
 	var err error
@@ -2929,6 +3050,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/sessions/:id/events/stream", wrapper.StreamSessionEvents, options.OperationMiddlewares["streamSessionEvents"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/link", wrapper.SandboxLink, options.OperationMiddlewares["sandboxLink"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
@@ -3446,6 +3569,175 @@ func (response RevokeApiKey500JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents101Response struct {
+}
+
+func (response StreamEvents101Response) VisitStreamEventsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamEvents400JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamEvents401JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamEvents403JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StreamEvents404JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response StreamEvents429JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StreamEvents500JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response StreamEvents503JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7305,6 +7597,176 @@ func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
+type StreamSessionEventsRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params StreamSessionEventsParams
+}
+
+type StreamSessionEventsResponseObject interface {
+	VisitStreamSessionEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamSessionEvents101Response struct {
+}
+
+func (response StreamSessionEvents101Response) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type StreamSessionEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamSessionEvents200TexteventStreamResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamSessionEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamSessionEvents400JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamSessionEvents401JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamSessionEvents403JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StreamSessionEvents404JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response StreamSessionEvents429JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StreamSessionEvents500JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response StreamSessionEvents503JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9920,6 +10382,9 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// StreamEvents Stream every session's events (admin)
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -10007,6 +10472,9 @@ type StrictServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
+	// StreamSessionEvents Stream the session's events (SSE or WebSocket), resumable
+	// (GET /sessions/{id}/events/stream)
+	StreamSessionEvents(ctx context.Context, request StreamSessionEventsRequestObject) (StreamSessionEventsResponseObject, error)
 	// LogoutSession Log out (unlink the device on WhatsApp)
 	// (POST /sessions/{id}/logout)
 	LogoutSession(ctx context.Context, request LogoutSessionRequestObject) (LogoutSessionResponseObject, error)
@@ -10212,6 +10680,31 @@ func (sh *strictHandler) RevokeApiKey(ctx echo.Context, keyId KeyId) error {
 		return err
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11201,6 +11694,32 @@ func (sh *strictHandler) GetProfilePicture(ctx echo.Context, id SessionId, jid C
 	return nil
 }
 
+// StreamSessionEvents operation middleware
+func (sh *strictHandler) StreamSessionEvents(ctx echo.Context, id SessionId, params StreamSessionEventsParams) error {
+	var request StreamSessionEventsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamSessionEvents(ctx.Request().Context(), request.(StreamSessionEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamSessionEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamSessionEventsResponseObject); ok {
+		return validResponse.VisitStreamSessionEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LogoutSession operation middleware
 func (sh *strictHandler) LogoutSession(ctx echo.Context, id SessionId) error {
 	var request LogoutSessionRequestObject
@@ -11830,207 +12349,240 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHEtJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
-	"QF/I5p2U7ITnzMQi2Y1LoapQ97rzQt5LOCNMSa9553UJjoiAP3+rXWBF3tAeVTX4r/4yIjIUNFGUM6/p",
-	"XZAvKZFKIhzHvE8iRBlSXYLCVAjCFOpTFvG+53sy7JIe1gOoQUK8pkeZIh0ivPt7vzTRBelhyijrTJgs",
-	"Jm21ipkkqdjSr11iRjYjIqEfk2jrPaO3SJKQs0huT57n3vcSLHCPKAvJl12szqLRufT36OwV2kq6nBHE",
-	"0l6LCMQFaqdxjH48e6UnIre4l8R6hue7z58/e9Y4Onr69Oifst7vYiVxktQZUZ7vUT1iglXX8z2Ge/qF",
-	"0Mzre4J8SakgkddUIiXFxffw7RvCOqrrNXf3nvlej7Lss++2JpXQJ6I39pIzhUP1I63YzvnQLn48ezV2",
-	"/dUL/kxXvNpUSC5GVxowcqvMjwHibTjvRJAbylOJEtwhbnlfUiIGBYCa8cYsae/wqGoRr0hMb4gYGAyo",
-	"2HWUPzBp8wlWigj9+v/8vVF7/vFu1999fv93r2rOs4j0Eq4ICwc/kUEVLSUEK4SRMESFJG6TeNAESLSp",
-	"kEojfhor1OYCqS6V6JoM0FZCBJJESsqZj65JotDeAeryVMhtRCUSRKWCkQjhDqas7qBomEq+4cLqanp5",
-	"yxzxT2Q8YK/JHDC9JoNPGq641v54t3vk7++Nge0YXniOOwRJ+u9xuBPDa8XJI9LGaay85mHD1/umvbTn",
-	"NfcaDdi1+ZTvucjH3hIpcYdU8RT7Exqivf3TF42TFy939/YPDo+ePnteTX+9bNxVUuGlQZiq1dqfEI3Q",
-	"1vv3wwyPHD3FjUaL1Eh0cFg72D88qj0/ePas1jh4HuJW6/mz54dR9Uam8JE2Fz2svKaXpvDk6Jp/Ja0u",
-	"59djUauf/b7MPPf6ZZlwJglcFC9wZG85/SnkTBEGf+IkiWmINdR2PksNurscTnceEUKzOc9Rc4tHA9TF",
-	"EmGG4LcmUuRWNZHFK2RWgGI4Nk25uxoz0zAkUnrNNo4luS9u5O+CtL2m97edXFrYMb/KnVM9wYXdhtlU",
-	"+ZDP2A2OqRYOklR55hJpxzRccJMOZxhXCKeqS5jSb5Gojs5jgiVBMsTmDv/lAoU8chwtlXrPP5xeoR3L",
-	"w+TOHY3ud76INe7ebVaiPlXdktAiFVZEA+RfXLRoFBG2GESuNH8+OT8DHq33zlk8QBj2g6iSiPeZY9tr",
-	"3OlVl8AKenhgDidUiDNzewgieSpC2O0Z0zwXx6dm+Yvs2A2BJBE3RBgkXysK2/lgIrQVEYVpLBEWBMW8",
-	"0yGRjxjRK3FX4Lbe6Tuu/sVTFi2P6G0YZn0bfJfNce9753gQcxxdcf4Giw5ZbPUXRV6kOEcxjLW+LYyZ",
-	"EC4gcUND8p7hG0xj3IrJcgdCJZKKxjEKOWMkVJR1Mt7Tx1TV10lkWnQSWNB4gNJ8Q8ca8cRA7/aK87eY",
-	"DZy6tODpYUUQiCyI3IaERAX2qreIDg6dNoRapM0FQUoMNH/NRD9Y0ElbEeE1Dw7XeO6jS/X8oiJ7oRdS",
-	"sysZlUDMJhSHfc2jQWaCYNXy7fw7oy9M0nhnHSl/aZxWO/tI+gUA63umr1Mu6L/JghzL3UFOIspQJhH8",
-	"hkZEyyPumRuK0W+1k/MzrQIgszQfndgVwFTZt1wgnNBP+jWQqlGmX6+T1N5SCRIDF4haEcYu3gNoJYLr",
-	"eRfnJ05WDzHTPL5FEImoIhHa0uyLx5GeWv8itbTQGqABT7fXfIHzhAgDfCrNLW5NO+4mtzoCUIMdWU98",
-	"klCraeIoonoAHJ8LPZqixC3V95LCV3eeHfsdmAzgG6pITxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFFaor2",
-	"yKi0rTWLhAoiJ7zC0tjeD0aUHxnC2D1Gv5YnUY+ywm8tzmOCmf7xukoD17AWuK+x6djIa86iBftCmMk+",
-	"6Mwjc/Xwrb2IAFBjlpwxLd/rEYUjrKbix1v33L1Tcyp2KhznkNOGu8ifzI7vrkLVytWn343eBnPbN3LQ",
-	"lqYuHv/HbM+89ZmEwGANNr6hUmX4PidmwgBllJy0WYv+FXiaEeswBpzEfTyQSJ+aJi73XEEBLh1ohlBD",
-	"IMvfc2uuAsgLrMLuyy5WBf1yHnCEZtF3HmFpT0+LRdilN/qAUub+/liBrcYGWQbkXAYEQPgz8+qutY24",
-	"j8PQHgKNXXW+iCmQWQhT2pjGJKoSF0C5T2M1OxYV15LGaiw6gYxTOePDYVu+EN/BIN/wNECD2WsuMIeZ",
-	"DX2UrTs9cir3/mzY99Tn3B03y7MFiE+BXWaOd69UQUkDaF7iNOQXVd8+n8dcWTGWygogy1yIhWHOZgQu",
-	"Ftckes8EwWOW7C6fqUOlMMhLnhqxK7OaNiqtpsWzMJ6GDHJDqyqPPO6YToC9LMg2Pld5UN7pI4ipJFHm",
-	"AvImo+ckdFwzAzAgdGsZB6Ql7mBNL7PzTiCcCoaZu3rmJec1w89srxJuINsYkWKx+7ogj2ZeBvvgKLkN",
-	"CZSTqGg5YbLoK7M3+aR7P5P3fiCMCBxPX1z2huVIco5XZgeBE2UL2zls+FMkW4DB9MNeQlidXURdOY77",
-	"Xh8LZ8OYDIdhcdXL3x0PHXs2i9HCMhhbBs97Rr+kxFnSkdVTitLsKFYXvbYntf/GtX83as8/5n+i+qfm",
-	"P2sfv/t7FaO3Xqb3Iq5y4YaE3hCJyA0RA/1fpowvm8psiVuSdsAY7Rd8UYKWV73XOHi2JPpmB7Qk/hag",
-	"1cfyOnfIHjy7r4SQ82pMOVu7vq8H+XNvzBxkcCUojpe5FibYWwqQ//Dh+3+YCIMjf/ewGu6z62Qj90t2",
-	"Ie36UxjtsvdG8RbIZ21Mm1ZpML/CA6ermkf3jw6n+uVHKKY4mD8M/vEHbb3Pix0ycILZ5aZT/fiVXkfp",
-	"WPf3KnRPEoqqmKn/4qmwPkb9wDHqwIWtSIT6XcIQbknC1BDTOTwqH+RRlXxvGN801jUtAKF4LHrIKsC7",
-	"KJ15KUop0kuUrNbGF7FR6uMYp+hmRzXPmU7Q/05n1pz1028whOy8ndHsqF+5VFil8iWPyGzvaGH9xIB0",
-	"GaVUwrTToOSO3CyygG/j7mFzLNODR0Ysmu5Qi0fol2JI9MzZuv0craYZOt0ellCzbPiZ0xxm4RkZsXxL",
-	"+lZhn5MguRwUB/OA7sH3Ppi488uMapyRNyEs0udUtvaBY9d8HREcVZp9T6Ps+l3sFlPktuKmeUf6zgEF",
-	"EU3l2+Do8HD/aL7rAAapAkrZWTbnDezYannxr9MeZjVBcKQpwoaS6AUcI6n0Vz4KY6qxBUJoeliFXX38",
-	"4JUelXIK7vUpTm3noXcHh7YO9p77SPIeQYeNfa0dTJaIpiEqQKGInmNsDWPx00Cs8hyKd57DS2d0ysxP",
-	"dSdg2I9CK0dJ8RvjWS09csOvh74pOQzqBesgfM4cHdk3xmj4KXVWQ/gyIjExU1khv27ivPLPEG9muX9d",
-	"adqoIqHXBMequyAKyhFa5teVszygw8AsqeqQf6TRYlzi8+xx6PNGrQ5bi6vW/TY3xM5p1/xxjFRm0bTS",
-	"LN4WvPeWVP82Zrge7RFHPEPBDWdvT5F+3sW/t2kMf2PUIxHFGZvdoj3cIT66oRHhPsJpRLmPIh6mPcKU",
-	"j6Si4TUR28dI3/UQL85Vlwg3gKyjV7zPYo6jfB4IhayIxASb6M6d8ZTc77ghdu6yyGT9ZURxvRQoDEvc",
-	"+ZyQzizSYUIZI9F7pmi8uIj5JeWKRPN5PhyDmV3QunAsqULQcgysEh8kYZG5GaqEYyHGvVd97V6RW6Up",
-	"KcTwDdrSB2ljVRT8xkL3xfYs0NNQlgr3ktkVIzV0B9jrH47e8z1ATy05a/zUkolFUGA8gKGe78XcBOVo",
-	"Vm0SWTzfS3isZW9A2goWWSXPOwrO4JwRZ3FrWQhDdvfkd447hCJSTOAwS4j3vYIRZCacc0ztW5Lts01O",
-	"gOFy8JsDag++7TG7zs3e1ds1k5WX+C9BSE0TJNLvmhSfLG49N1oWgtmSGEN6hCA9mva0KiuJ0AzR293b",
-	"LyBRvrJzTMVLHi2oGECuXHU8FQ5DnjL1RKJSQh2sH34RA8gH8Pz5zJ1D8Dcr+DhxZ4s5PK2dZMhnAGs7",
-	"uK/9o/Ch0iibgeYxvZp6D5WwoWwphTBKTVxiyZjr7R109WLtnWA+PdVsdb8RVTPz0YUJrmWScxqqVJDl",
-	"3PmjR1Ia3DpyviLGaZz4o6usOsFfLhYEzpcKFfUC99EvFygxqQaI3OJQxQOEJYK81h7hfZQIHqUhkWM0",
-	"YKNWzeb5uXSpNg8H2i/VCu1FKYByDih2ci94lVs+v+Ur9PeC+2WK28LNUhiy8H7lhkgeHTiPkaTHP9Nq",
-	"ZjVedp1bbhw+HSeumdknbWcxLhVOSfXud4kgcJk6/YrKeZVTP4ddeZJT/TVSHIFMae69LdJL1MAl/MFv",
-	"PX5DtsuTFrw9YyBnNzYGYhFlRMqF43xIeD2BGsYHg+drGLV3CIKjwddh8vDdFquhF9KE2sSBCYaMrYh2",
-	"qJI+4okBEfp+u1grAG0FQ0UBAh8F/+zUUwl/xDQKtifl48+JgxfEGpUXtVCFXRKl8VcQyJotpOp4LjGL",
-	"WvxW0+9/UtJfaWimsxTOFbc5PXzS2DdmCEidFgTp1jcJLkaNdp72h9JR7ew2Biaq0lW/BmHYrGGKemr3",
-	"8ppKxcVgcZPiApH10y2Kcw7ozEcrv7hhg0Uri7H+5MNOh+yi0WOLoebQcQ6HzMyVxzAH+ixHgMOJGlOT",
-	"sB7c1DEui8NC4Yy1eMoWdCZo5FoC55dzRMLk/nh/5PAGlzvmR+aL+TombPUNZdcLR3x2eVQ2FIDPzcmG",
-	"8GHIUlFhRlmPkai0vQVjDW5oSMa5kCp9YlddgmLKrklUsJKNSS94WOvDBBCB/KulrgdJIBiW9CrY3TiZ",
-	"rOBSmWeqS/vaozLWz5lHQxb8EhNOJRO6FtT3p1q/HB+eNfn2mpoKG0OeIRKB2cj4XAqOFg8kZMjxMf86",
-	"F9I4DxA8/8qaH21oxWzhbAqLDlEzegfdPbJ651mVC8veNwC7CYd9mWP2AuLoAgLnTGLgOLZBWHTWW9jC",
-	"bL2bQ3f5QeN5VWhqm8akKj758LAqa7xnRfoyLXeVSrbkNnp/8cZHLSzJ0QG4XUzBA/izqX/0pqfIFvz8",
-	"jgxKTnHzIWH5333SSiqRXfHpXmlnshgJp+IZPY07oPWILiPmHwgIehDrz2LebD5Bvh7j5J7qm64SsHxz",
-	"JtYTnRmkpihOhEVX5HbBZPGK0IiR6oPxACleKiiBtqhCvVRCHQxbC0GrNMOmyjWK5CvA/fHye56oMg9L",
-	"mj+AnM4SpLziohALeWLKyU1Tbr0JdSJcdN3kQGk7+1I5uxPzbudKRMpDzh8+WCBf6wQ4LRFwUnQ2zSYN",
-	"D8Pk8YThiY6u5ZLcvn4EmQEtLh2hD9XT1WqDoqwTNAs10XzEOPrlAg2IOkbBF/EJXDJBE+GsMCOVEKBs",
-	"XVMtU7qRkegYBQmmwoyIkf3bvNPHElEpUwLlkaB0L/hJqEQanjExw1mF9xgFdkUkCpqZDswixFlMGTlG",
-	"QUTl6CN+thHOUMyl8pEg+d6Mc62Fw2vebh+jwBQB/MRTFTRRyuw0nBXWxwVqDVDMOzzV8JCKJwlMaP9C",
-	"qit42jGhNifnZ8coMHU1NFBNhaiQM0VZStCWJAQFWQpPsF0vWDfcYYAP2gAdIl4Ahib0zWzW873i3iFA",
-	"zm0DGCusK6/vUSVOlfF13ngXO/MyuT7ruyLnNaTMlEQ1X8rVJSHspMIz+AZLhfT20K9acT9JElswqlCo",
-	"y5LzE1nA5GIe8FxQXqm4MCGEawS0xUiumYJ7U9l9N2v9kG9HbjH09de8ehQWS0WOaX5YMgZXBT7CXhRH",
-	"+mHfJLTojymDtyu3MrpSs5/FXHhfR1GXSRGl75No6dxkpmlljN96fYnLK8ojHoGIhcX6lboZ4TYcDpSo",
-	"AeoRzEpFIjx/AfgOQ3TGK3Rcxvgl7TAtRbmE8WIBRHORScTbeS3ECAmu2WXNDjg+V3wG/mtybS3UcthO",
-	"48T2sAEs8zps5o7DhllcdKQWgQPLVQLIsHE2E7MJHwV3n2l0b34Lu1gVfoBrxs/aW1yaj59p9A8fZQLJ",
-	"P+y7pYw1/fYXMfTLFwGCMKGJkijI83Kkj2xWhA9pRfeBVwHDKonqEnIfEQ4Fl9BCAlJ0x9f6OJsN9ZZI",
-	"MZmRKqpwy9nZsqWWE0IAESYg1zJq9xrqmphFzc6SHT+8nxLQkK8hm2ICUL46gMwMhmnbnrTrK7IwKozJ",
-	"P74SmMmEC2VSj31ETeafMA49gUKexhGypYgFwWEX2OIMmkqhMERFKN+cRSAeTtrJFz56EOb2SgVVg0t9",
-	"rga0UFbtJzJ4bVrajC5R/2565QR93Lv+VK/XIeyyshFOVv8650Y4q9JlCv2Mm8jVondTSTsVuI5WvYhf",
-	"UlvZoLyGn0h2aQe2PncwXKAbbQkSYa3ko7bgPRTzjtwe0yLHjlG1jhcECyJOUi2bjVifSkXDm8g8iz6k",
-	"jcZ+eE0G8AcJXGl3QA14JJ+oq1RiKmJT1uaumjc2LUpcyxfcMQobSBrwimzu7HSo6qatesh7O+aJWkRu",
-	"7J/eSIlt8z2iEmEkSdyudbnUsMnU+NdXV+dQZlw/18eDOjrFYTcr6EUl0vpwrvUbRTnTm/W4miNhpp82",
-	"gSJ1BA1CXEakHgMKTXOmBA5V0+Z2QSMNKgvFe+DAqAL5ywiQrluNfg4qosNzUPJfKv2oRgcilax/YB/Y",
-	"3/6GfiID+YF9h777LqOM774roWXTSnnSRzGFXnIsQibyNLNhmC9DzFxPEbMaJ5OYCQoUYaeQ158C9D06",
-	"eIa65FaLJ3q7RMjtZt6pCjJXWwMUnP98WUxHNosKjvWM0sinUIqh1EwFdnlJWIQwkBtlKMjIKdCoH/Je",
-	"j7CIRNs+mhFPfWfWHEtTDrgguskP7BSgcXB7u3N4e5ufURebg4aGGMHdB8f4PnhNo+D66IO5K/Q3Hzyz",
-	"EEVulVnJB+8+gFIRCEeRREFecSLYhiX8gYytAP2BoG3eHx/YH7VaDf6vfz1oNNAfqNT+p4l6ONbSGInQ",
-	"j5c/v/NRX3DWAZFR+ihl10zDt01JrEXKFo4QjaSGSNEQJJEdfxf9gVyZfsPvRlsQZGzRDW4ePCuX9A+2",
-	"3Zj76A90khGcfjiVxqyGmclsz6rrBfN03gm2rV+/ODSMahl2XnrfruQA/YHe20Xnc460hdEDZ05UpyeU",
-	"f9aiuY+s1KFXIXiqiJvnUEMRYuaGK/5jZGZPsOq6p5+jP9Cr1DQ4KBdDPM4/8YwllRe8qoZNwfaxfhiG",
-	"dD1Q0Fbg3i9/PyCqjtwqQLVpWqqDD5butvPl20vNoCY8Y/vgkZFD2tXoUmo9A21n9MN2TyFnbdpJBYls",
-	"lxLz4t4eQH1MBwguLA+MCkc6V5+IwEcVL2aDTnrTkcKePuqK9ipoK5jaH+bdxPYwgW8cKEWeAjw+KDRr",
-	"ces4tGxk7hZM7nV9RPnxlxv3FPBzalsfw0ayuxfKvoTdQvsdpAVKoacF/pwDKWPSGXMOsdB6rr4vhhrE",
-	"6IOr7PViITTSvSUY6k5aR6+MpVM20W6j4Xo8yh3NZBIiNOPx0X5DH3qUf5v1ddxtZIQAtyDQXZenIn/5",
-	"lwuU8DiG7ij6AtU/HCJZHMddUmeRpvc2JfqmCkwamd6i4nY/n2kUAMtMFMJTMrfRVlDMWtKsDYQX3LM1",
-	"RYLvA8tlC3lRExqnBj7qCJ4mEgX1et1kS23XkVO8pOb9pmyJHs4s7sezV4XNuU6WRhCwkkoXq5xTyGx3",
-	"DAVDvS8D2+OmCb04E7A/wcWgd0NZ1l7TIrUcbdCpJS+CIyjdYjDakNgHphUcGhKrP1op9iTRal1tr94Y",
-	"kWT7/X4dw891Ljo79l258+bs5em7y1N4BwwrKs7l4VHJ1fO9GyKMw8HbrTfMWzwhDCfUa3r79UZ936Tg",
-	"d0Gn2oHrbwcntHZte250jNEwAyHUE9Di4YntcTHUOHGv0ZihBc9sbXIqeodU9MrRq0BbhuGovJcLtH07",
-	"MKupmiRb9U6h1yO8sjv9lVKDJnhpf/pLeW9B/cbe8+lvDDcQu/e9w1l2VO7rV1Sgvebvo6rz7x/v/buS",
-	"Yme+Kamcv3+8/+h7Mu31sP7o6WNBPcxwh2SiGxgLcUdCyw8oe/7R925rVhvTqkzNNF9tZtnN976XcFmB",
-	"Y2GhGrdt7UmkesGjwXwtnko1bw8zDfdlKhXvaXL/kXcZesWJV1XnHGrqVpSx3W9UFizfLVYfxyzCAtBj",
-	"NnSvKjZ/XzaZKJGS+xGK210ZxVWWQK9qpWns88dFgoNbu6tlVBC9u0SQr5wEd2d4Y7gD45+BdF9aZ84w",
-	"+aKtHpZabMrMVtsTCVoL2RlBO5/uVIK/94fvmR0ozQx5PhNYQaHm9jL8YLjy9u/l7OuPGYeA+ZroR8zK",
-	"1aObT+ek6Ipi4Ruy3pD1+sgacBXODoiPRKBG057137q4afkwxH0Hzd/vbWleYsJ8ygRuMoMKtD23QFm8",
-	"8F34RqEJJhR7c24KrUAMis0bLfnNRktDoSWV7W9Nbbmvm0oaB9PfyLom/xnIwxzL6K23mMzqLMASFli1",
-	"u/yRnZ80BXj3HzV1dKGY7L/H6lYdoky92aUJwaXiePx6YWwfKn07plWp7b+qr4o0Wc2hl47u3I4f0xvC",
-	"jMPQHVmu248/N8aZCRLY6RElaCgnAf+tfWQq9BW5VTtJjOnQRTwc9zLazdbM4Gyb54L3iOqSVJoKnjZC",
-	"Yi1QdBP1sk0uBkcIZZ6Iw1kpoqXROC9KFGGFW1gSh9I92nFrhm8K6WeeC7ZeDO1HCylV8nk9xYLnpN+a",
-	"gWdXNEyfdMTZupvIAQtlplG4/XOYIYA7xBUshgTSJKbuWAet3LkDq1xeLHgsfsjKkjXrNCVNKZJTcbqv",
-	"SCgGiRae3HZ8TbFcRCY2YmNaWttN/WsXK4SRpL00BjOsxbAn0vrRXaBMZF3U9qQKmGwxbJG7HOIhEgwX",
-	"sFUFXfWgssZWZCbzFaj4WCSfskOta6rHmDHnkTEus0A3DcxqRVqWKtQsZVXLSPx3l2Tu7R4eHjYajb29",
-	"vb28QJALBII8UI/H5Ti8prfX2DuqNXZrjd2r3Uazof/330ZSmouwhyoLzaRfr5y7DFf+qeQqUKntz6cd",
-	"NGbgOS85a8fUxNb9ZbX0qywNzVbtkwgjS/VIDlg4hYstrpdXMxxq6hitleHYWknLMBxTimSIx1iu0qXe",
-	"vPxiqDzV4/CL4RJSFfziEnpJOtdWfiMmgise8njDRv6ibORkVDwyUQQIGzUSijoUK8U/JFOJKbteFUcZ",
-	"NTcUyMDk87aR0iKjjVWQIbbu+ULiZSqEJiUXlrQVfBEmiMTFZIAoCcFvw2nOW4H+x2T2VrK3N3q3SwlT",
-	"pkqaqYZmczIdq9vd3d2dm70VK7Y9Dm8rFVWrYGxvICZtw76+fva1MkvFygIP2HUhdhOCjfAwT3hgfpfl",
-	"UU8yd2RF9B7A0DFasG+c6VY/+ESiG1to7y9NjX8G3WKIEOzR+igi+hazqQQ4SZDLel+ByWSOex1oqFCX",
-	"Zmx8WRZUs05iqSixU0EnJ3Gc5z/cUElbMXHy1bXJitlYA9cbaJaBf6syNqVYLWgWJl7OLSlGngyb+EFs",
-	"knlqwDUZ1FHAcI8E4O5i9EtK0NZB4znKw+txjyAcgwsCkVsqlQxMK74+lWS7DuHINeebVxztNvL4Xojc",
-	"Lcb4joqdYbHT/5KCZ1ZLZGr3KGsL7Q1quU5RrMCRRa/aCUwiVp6HOk+oSlbgacXhMsU4IBNt0PQgOyk6",
-	"fLp31Hr6HB8dHD7dP3q614qeNtq4cdTeP9rfI3g/PMLtp0+f7R4+exY9f1as3VWuI5AZNPeeZQbNeqPR",
-	"+G9TLLPpkaOnuNFokRqJDg5rB/uHR7XnB8+e1RoHz0Pcaj1/9vww8qqhbYuk5GWF7of8W77Xx4LpX5re",
-	"2dvzny+uTt5dNdElviGmEo2LiAAqJfHgf6Azhfo0jtG7n6+g6hNE+pi45YUPbWqAUR1d5doZFPrQ+pdp",
-	"Xnhc1NzGBCDVv3ZJZWPFmDNkKUuqmp29zyXD2xFqluGXbwEtwpfDk4Z0Vd4x9gTrfeKpQrydx9v3u4RB",
-	"yqXMSpYp/ZVp8FMyRYCVAccxpKRp1ltHZ0IQCNNvxWSU15s1FXn9amKj3F3l0pAeKDbqlZmuaROFAJQA",
-	"vhLgbFKp4oJEGkppz8IyQlv2DK7JQPoF16wrX7Bd38RdLUXjGW2ao8ppczFxyx8bIbIUTs8l30/Tgd0G",
-	"N4izEsT5gajlsWY1Gmahl/VEZfOlLbo/NGsZVX6GjGLbowltac4IFmQQSyDPNfsNkrq3kavlX1liIW/2",
-	"NBI7VqiXUbkIGBeZHlEm+RHSR8EUZj86zmjX6WcLNQ8z/YtZ5Zj1Za30J69uysFAfow3w4O2mbEWD9bG",
-	"DvQpT9P1ARN81OOQ1xcSpkyS34Y5rIY5gDbv6MJxBoOsWm95FNaw08Iq7K7HX3UCQXYSBZbeA02IQcqy",
-	"j4qjNDFGgIYBjI8ESThoeIjgsAvfPpE2zXRURITVj+FgU3ZQyIGF8i4fl0mssb1HHWezvUygk9Xvwy0O",
-	"Cx+fDiUCe7MH/7xwO38kX1dh/vEc5ZyIGqQhm/OTpmd/qJUAkLJJBEUBmZGDJe8Ry9/bmMbbGw/Zn95D",
-	"lvv0DeGYCimWilAPM3fhWwtJgXEaRjqPVkwdxWfVV+exlxZ45p0h7omK8zkRPazBEA+soomwSckPOdM6",
-	"LxCdrYpk+IdWomlRI0YncZxLMzZmHsYAu1ULSh4MzWK9HAOeCld5aYxi/dK0sVkB11xGLYf61t6E4giF",
-	"erC2g/FK9XY94lA/hvG6+8ZL+O1xFqvL26ZN47nH3NxhCWlsBp3AdLoeL7c5HrTjRI5lRLg51jNW2LM8",
-	"2zI5xVGXRgRRZfgRNBvHlJlftd45ypbsTr5ZvpTpwA/JmCAlZcOVvlV5Z/VsaSrDqEhRGrIDgD0CJVot",
-	"tVUCEywlChi5VebHwAQekqyis36aICxREJoH6uikXEapTVkkc2kGR5EgUpIItQZZJUiT6PLm7BVSnI8y",
-	"CM02ChlT83GIr8ocY3cxzSLzNrPxM9IncmOPWb09BjsTQy9HrAe2zaxSGnC72MmLok9UUzJPh6vdOOCp",
-	"qcO31ebCeKM4I9t19F88zYtLWo0mo2b31nH+VfZsoeCfrSf2vw6e2YJivA2R25R1jgvFGZAkBH3wroqN",
-	"+fpYumE+eONUmrdZd7FHlh5yycBVP3wcZ+NGNNibZSM2id/c09+0mpOVYC1R76oVn/EFBBz9rfvmnObX",
-	"dAS4uSpX5tfUslzevvGrvSOnP5k3hQV1Nq0QgU8jqiouxaa50cC4xvvMZBsVAjHs9bZ7iHqUpYoUL7g6",
-	"uihfcJihD56pofvBQ5RFmiC4GL3b9DMrvdkW9HLYlEPTgSlzswIQZo+XO803s3LPxcQL2FYrfqD79xRm",
-	"23gwFvVg/FWubWA0o1z1K3BuVKoSOz0SUTzWcnCpBME9FzDoioi0aQyJipqfRhQXem33cIf46IZGhPsI",
-	"pxHlftYhwkdS0fCaiG0/r3kBPaD0b1jmMYjQNUIiaptIQP1z6ooUxwRRJUncNiEiVEkUvDRspHY1SEhg",
-	"fJJ2TU8kClwb+2DbRCzmz7+iMuESGuAEiOEe1DmGOcpRva6BeNZaFG25xYKiqYFgWl2YyuG2y03We5Wq",
-	"7brtq9CECvwV9fShFjxmWT8BGvnm0ZLW1MUSMW6mNK/AlQWdZ6GLQKauaejwVNn9oC0omFM8LumCEl0p",
-	"dT1Pm2CVCrKdzU3sSxTmjTnrEFEogs9ZdmyBcfpmp9jNFbz86LbMaOQ2gVSEwutPZA7CtiLCeI/7hFxL",
-	"vZrdfTN8jgRypCa+eV8f+a8nP5xcnX56e/Lbp7enr85OPr34r6vTy8CHsu39rn6/GMhKZbF2e6Ea+8jp",
-	"5jXv7RmP3u652PwWaGvqzffdzndlcTnrK9aiDItBRdGVShG5TKCeb3vywKwVGF/R8oZC82KDV0DL0hKz",
-	"IRxDzwFWCoddTdIOaQdaTOogAt0/TMV0vQTILDE07JjAE2lOT/+UtSRxyE0jmwHJELlVhMHZuBYJrgfa",
-	"+Npkm7v5LxNd8Ir3md5HLtI7Sv3zaDKL3eeJKeH3NepllW7Gc8oKehl8AI/ilstNBN9jAmwga1vQGiAr",
-	"MR2jIEoN8w1QD4NxMtg76AY+Cp5GJkBtvxFVFTxIKPsalDC3fK/p7R10Z9e7zrPlF9SuNahZCWXs4dSs",
-	"c5hto2b9dVi5ZgDfkL7k2n5/Mwz2UmFhovD00gu8dgv6r9nm5KJQG3K7jgL9XeCYLDylYVpHJ3nYmm06",
-	"8cRkYuZaXt5tWcvVmabjZikyEiM/trjqmp9B/2KRXauwXiQclaTErcAOFWwbQVXlJXEgq7Sitk3e7P1R",
-	"eb1BnvlY5mif+vXw+arzWac/axPn8pdi80Ns6Bvi+Cn71mTq93rFCGexPPHASXF2W6McEjb5FXvbYX0P",
-	"KIe+t/Nt/O3fHqsx6D8Lh1k9B8lyHR47fPeCgHUXir24MFYXyDtL7G62kW82ejfbwSZ+d8M0ZmAa+PEi",
-	"eG1+8iOzjLdYXDvzG5Yu+dqoifZDFtSwbROdqGkNL3tE0VC/yjqkjs4UijiR7IlCuN0mYeYRdXWiB6Za",
-	"KY6MJzBRcpQD9bC41mt+75K3vz0WZLPaM2BueM+G91TwHiC8MtmtnQG5PietmIfX6ymYDkPbLiXLVHYb",
-	"JbzZreQ/0midUUlz8gRb2xoAsxFLNuaW9bGUFxrF4Gp25JexE0v5q6ohXM1WUrZGxmIH37CWUdZiQbNh",
-	"Lhvmsk5dqfXI7OXuM1QqF7xNY1JLaKhSQSa18Ds3j57bJx+COJPSlOWysklSfnznZkcd7WbVZj8nnYVJ",
-	"trzTqSXTzWPo/cUbCMdiaRzngXauGYeJOmRQzaNLI4jN3Cga3x7hmmp2eWKuRdEiFkwj5ccInzLr+JFW",
-	"R0XFvMNNysfqK169ZzFl19ISQy/BzNQZNaVTC8GumEWozUWHKAkO6WsykOUYYkFCLiIkFR7IY+NgVwEy",
-	"w0ONYtf9gZG+a+1SkTENm324cpOby//Pygve8A5UrN1KAcdLNYFzxF5FYXqg0krXqiCu0NpaLZ8z5Idd",
-	"6JUgxQvxMVkoco9/pnV0SVhkPiZqgEzUMdRHgN+h9p2p62uyydzWRkkYfrniX0M8irE/T5VkYIde0/t/",
-	"//f//G9vnr7Dlnk8RFaYm83kuj+Ql/hSr3Kj+PxlFJ+MS3wl4SsJpqKmBYX12FksXznHVLzUkyzBaVwj",
-	"uMVMLW4F62QlBozeyYuXr2qn//rhdaF73VC9zwX1smwPEzSyQWLzsKBZHzdaGCyjmcuaH9JGY58g03XO",
-	"3tmy+K25uorFejZM6q/DpAADWoPS+TdRR6t+DD2rhV0scKiIKDWGXGmDigkc64sYm2v6wqQh4qyvpek2",
-	"NBRPDM2J3BNQqDzLRRwQpcW0rBGLIk1DFSF8MAQS1N34EgmuoGNHIfXUfAWT9o5RwuMYYWUqaHMWQn1O",
-	"dIgkCTmLZGXun13ALxfTSrAHCesESBCVCgZNmSDjbidhHVeLyy50TFFzmyVY5D+EpT19hJDB73uJSX0a",
-	"6di+LKvUh5iZsvq43iM7kihFWUfumN4XnyxX+tveP09evNzd26/X64WmP1/EJ2gotTAz/eWiwEZ9L4Pc",
-	"SvIoBQYF3Ir45BaHKh5oLMmYsW3LShXaEoRFGjMViP2SxG1Tnx6j83c/uFxIWMd/wHlzgYKTMCSJauYH",
-	"HtQ3GvQjFkIx6Qylprpzqb1fxKpLuQsC9qH1GLUuFU9MbxqYpEpDhR82VqaNlWl5jQlQadkeKqMUIsnq",
-	"+vwPmYKGGhruN/KKCfr6N5WA4E+7pIqEI8KiK3sJP5p150vKFYly41fT2z990TD38cHh0dNnz/VhmBpA",
-	"r0kcc1PZ1xyE/okvrLBd2v0/gO1n3Ma0rJFKcxbKG2kuqGhPo2YvGW1zeFhoczgCg1HrmJUp5quapAE0",
-	"id9tLEt/sfQosC6X6o+hLRAjBUniUgPB6rIGq7I2AV8dw293QGBdD9cNYGzoQ4sZCrR2sSW3A/T+4o2W",
-	"mVtYkqMD6DKItji8hGMtlaNAf9eEB7e1+iduoDZxTFCCVdfU4wE9EYRuEtX1k1qWN11MeHwD/Y9jzpMW",
-	"Dq/1ZImgN6AY2pLGrqhPO5XQoyomUhYKziAcx7xvdMbqq+Cs9+iWfpw3gOTXnlWZxjS6TbpccRuEsOQl",
-	"ADt/pI42Gx674bGjPNbaWeZjqK60zOrY6frUu5emklWpVWvdWYuz3uOC2IpXhUJhJvLgGBmPMLGt9RLB",
-	"ozTMrFGyOr1+oy1utMWVJIkrtGUxc1trjYonSY63K9MerXJwN62j66V5cP1IbSaaeF2ZpWwKIK++sesT",
-	"iWJ6AzUwzGk/eptXjffruR5eURm6G6KVKnRNSGLuCs3088i07IIolpIcG5em17u5ATY3wPI3AE9Wbyy0",
-	"DdVrNvuUkskdlH81j7/Knx4h7iqHXMY9ZsNlO/zA8fVvrQOxW/+0njc5GDddb9bW9SYq4qqjGYv2D397",
-	"jdLbjiD2Qy1aNtV9QrySneMVwdGvbvNrJIELN+FEuS3skiiN/3y1ZB4L4S1DMd1QkEanvKwARNIvRgIz",
-	"ofGdm8mEL9tPa45ffpXNOQvyW8T3HoD1b9D+EdCeMwI9ttVakH0myWitTNXOMU2syJayQa9VNs/LNeJ+",
-	"ftYPLFDkLC7EcdzCocFKO/vpjUWxu79bd0i9xaPB33ZSEUNrvDFRL7TDSNREwW+1X83C9TfQ7aCJbnb/",
-	"w0QKdsktev325GXt8vXJ3uHRliShIMpHmbsYfY8+ePUPHvoe+lJs26hCvzDulXvWhR+mjN66mMGK52FD",
-	"tbPIPU6jsQ9dDZIsqFENkjym8aoL5fOpRFJBMCQOBZcSCaL0vXWMIsETFKWGKAmU0KZRHZ2wAdq7vUU4",
-	"vGa8H5OoYwy88zma5iJsc36z+IJ++62iLXG+UKAX5+qsyOjRO7cdBcitWQzFMdL4xNtt07qgZewaER74",
-	"JiQKpNOh1q7M8FvfiRkkQlihmGAbFWorsg6lDk7yMvqZj5ELsLvUYh7ieBGPI9py3S5+PX3x+ueff/p0",
-	"8ubNz79+Or84+8+Tq9OqyuehIFiRopywoFcRwFLwoUCDButxMLGeH30vLWU+F/2MfVyzI8xekKC49Ln8",
-	"irurxuNJl5NZZnRszox2GGUdZHgJ0GiX920zzS6BIn0R4swEH+sB/mRX2jfgYywTfBQh7O6/adffqiLj",
-	"3eA7d/avkUavVQ1SlxL2KxPp7IgP3d/0AnInN8rCilDYgHN2LH6EtP5fHZobiQ+rsFtR6gd6E67lqvo4",
-	"M/a+Ly7ikYJZZrh0bB/Hze3xuLfHSyiCmZPeE2mqqxgMhI53ygbYPta9smPSnGpGIlmz9WqIzquNV7Ae",
-	"++SlWdXjEpNWqBjpO6Fta0hk295cVCu6qGwOXoFayvLyqu1bJTpQRH4N6K+X8QBmWzvFFZlsWYMcONOg",
-	"UzyRNvdyg++rwXcb6C3BGoX0waNEIzvj/QUxXQ9PwlRQNQDkPUnoT2TwGno/es3fP2ocfUGwIOIkVV33",
-	"jXnqF/Bg668+6lGgx2VFqiqUejarsBYIz+n1O4DWdt13lWqwDxYOUHI1GgseF1u9Wrd+7kV33+hVjgTs",
-	"5l2KYLyR5kBQ9D4fLA/tHB3NVmhmuEN60ArcaDy+q5fv5xXkfajkbEvz+gjny0AZIRe2YGpBjM4IRTl9",
-	"V6MRhhmqwFUcxFXfqoADII+PolSAra+fq2zglskH6edG8tFq33rnETRvuiYDibZ6WCoiEI56lOmv4Lbb",
-	"zgeDHyqX00tj6CCeHSs07RQDjdj6dPQceRCRSaHdgruUMiQxi1r8FvV4RAqz2a8r5ntNcKy6Phw+ZURK",
-	"eyBK0LAAwMLJ3H+8//8BAAD//w==",
+	"7H3rdhu50eCrYDs5x9SkSZGSqAt9chLZVjKasWc8kvw5X0ZeN9gNkrCaQBtAi2I02jfYH/sE+4r7CHtQ",
+	"APpCNu+SbM/onGQskt24FKoKda9bL+TDhDPClPQ6t96A4IgI+PNf9TOsyGs6pKoO/9VfRkSGgiaKcuZ1",
+	"vDPyOSVSSYTjmI9IhChDakBQmApBmEIjyiI+8nxPhgMyxHoANU6I1/EoU6RPhHd355cmOiNDTBll/TmT",
+	"xaSn7mMmSSq29H5AzMhmRCT0YxLV3jF6gyQJOYvk1vx57nwvwQIPibKQfDnA6jSankt/j05foVoy4Iwg",
+	"lg67RCAuUC+NY/TD6Ss9EbnBwyTWMxy1jo4OD5v7+wcH+3+XjdEAK4mTpMGI8nyP6hETrAae7zE81C+E",
+	"Zl7fE+RzSgWJvI4SKSkufohvXhPWVwOv09o59L0hZdln321NKqFPRG/sJWcKh+oHWrGdtxO7+OH01cz1",
+	"Vy/4E73n1aZCcjG90oCRG2V+DBDvwXknglxTnkqU4D5xy/ucEjEuANSMN2NJO+39qkW8IjG9JmJsMKBi",
+	"11H+wLzNJ1gpIvTr//PXZv3ow23Lbx3d/dmrmvM0IsOEK8LC8Y9kXEVLCcEKYSQMUSGJeyQedwASPSqk",
+	"0oifxgr1uEBqQCW6ImNUS4hAkkhJOfPRFUkU2tlDA54KuYWoRIKoVDASIdzHlDUcFA1TyTdcWF1dL2+T",
+	"I/6RzAbsFVkBpldk/FHDFdd7H25b+/7uzgzYzuCFb3GfIEn/Mwt3YnitOHlEejiNlddpN329bzpMh15n",
+	"p9mEXZtP+Z6LfOwNkRL3SRVPsT+hCdrbPXnRPH7xsrWzu9fePzg8qqa/YTbufVLhuUGYqtXanxCNUO3d",
+	"u0mGR/YPcLPZJXUS7bXre7vt/frR3uFhvbl3FOJu9+jwqB1Vb2QBH+lxMcTK63hpCk9Or/k96Q44v5qJ",
+	"WqPs903mudMvy4QzSeCieIEje8vpTyFnijD4EydJTEOsobb9SWrQ3eZwuvWIEJrNeY6auzwaowGWCDME",
+	"v3WQIjeqgyxeIbMCFMOxacptacxMw5BI6XV6OJbkrriRPwvS8zren7ZzaWHb/Cq3T/QEZ3YbZlPlQz5l",
+	"1zimWjhIUuWZS6QX03DNTTqcYVwhnKoBYUq/RaIGehsTLAmSITZ3+C9nKOSR42ip1Hv+58kF2rY8TG7f",
+	"0uhu+7N4wN27zUo0ompQElqkwopogPyDiy6NIsLWg8iF5s/Hb0+BR+u9cxaPEYb9IKok4iPm2PYD7vRi",
+	"QGAFQzw2hxMqxJm5PQSRPBUh7PaUaZ6L4xOz/HV27IZAkohrIgySPygK2/lgIlSLiMI0lggLgmLe75PI",
+	"R4zolbgrcEvv9Ceu/sFTFm2O6D0Y5uE2+FM2x53vvcXjmOPogvPXWPTJeqs/K/IixTmKYayH28KMCeEC",
+	"Etc0JO8YvsY0xt2YbHYgVCKpaByjkDNGQkVZP+M9I0xV4yGJTItOAgsaj1Gab+i5Rjwx1ru94PwNZmOn",
+	"Lq15elgRBCILIjchIVGBveotor2204ZQl/S4IEiJseavmegHCzruKSK8zl77Ac99eqmeX1Rkz/RC6nYl",
+	"0xKI2YTisK9VNMhMEKxavp1/e/qFeRrvsiPlL83SapcfSb8AYH3H9HXKBf0PWZNjuTvISUQZyiSCX9OI",
+	"aHnEPXNNMfpX/fjtqVYBkFmaj47tCmCq7FsuEE7oR/0aSNUo068fktTeUAkSAxeIWhHGLt4DaCWC63nX",
+	"5ydOVg8x0zy+SxCJqCIRqmn2xeNIT61/kVpa6I7RmKdbD3yB84QIA3wqzS1uTTvuJrc6AlCDHVlPfJxQ",
+	"q2niKKJ6ABy/FXo0RYlbqu8lha9uPTv2T2AygG+oIkNZoD0nKmeyMxYCA/xDQbTQd6xKgnaEFakrOiTT",
+	"0rbWLBIqiJzzCktjez8YUX5qCGP3mP5aHkdDygq/dTmPCWb6x6sqDVzDWuCRxqbnRl5zFi3YF8JMjkBn",
+	"nppriG/sRQSAmrHkjGn53pAoHGG1ED/euOfunJpTsVPhOIdcNNxZ/mR2fLcVqlauPv1q9DaY276Rg7Y0",
+	"dfH4P2R75t1PJAQGa7DxNZUqw/cVMRMGKKPkvM1a9K/A04xYJzHgOB7hsUT61DRxuecKCnDpQDOEmgBZ",
+	"/p5bcxVAXmAVDl4OsCrol6uAIzSLvvUIS4d6WizCAb3WB5Qy9/eHCmw1NsgyIFcyIADCn5pXW9Y24j5O",
+	"QnsCNHbV+SIWQGYtTOlhGpOoSlwA5T6N1fJYVFxLGquZ6AQyTuWMj4dt+UJ8B4N8w4sADWavlcAcZjb0",
+	"abbu9MiF3PuTYd8Ln3N33DLPFiC+AHaZOd69UgUlDaBVidOQX1R9+3yacWXFWCorgGxyIRaGOV0SuFhc",
+	"kegdEwTPWLK7fBYOlcIgL3lqxK7MatqstJoWz8J4GjLITayqPPKsYzoG9rIm2/hU5UH5SR9BTCWJMheQ",
+	"Nx8956HjAzMAA0K3lllA2uAO1vSyPO8EwqlgmLmrZ1VyfmD4me1Vwg1kGyNSrHdfF+TRzMtgH5wmtwmB",
+	"ch4VbSZMFn1l9iafd+9n8t4/CSMCx4sXl71hOZJc4ZXlQeBE2cJ22k1/gWQLMFh82BsIq8uLqPeO4743",
+	"wsLZMObDYVJc9fJ3Z0PHns16tLAJxpbB847RzylxlnRk9ZSiNDuN1UWv7XH937j+n2b96EP+J2p87Py9",
+	"/uG7P1cxeutleifiKhduSOg1kYhcEzHW/2XK+LKpzJZYk7QPxmi/4IsStLzqnebe4Ybomx3QhvhbgNYI",
+	"y6vcIbt3eFcJIefVWHC2dn1fD/Ln3pgVyOBCUBxvci3MsbcUIH95+Ze/mQiDfb/Vrob78jrZ1P2SXUgt",
+	"fwGj3fTeKN4C+azNRdMqDeZXeOx0VfPo7n57oV9+imKKg/mT4J990Nb7vN4hAydYXm460Y9f6HWUjnV3",
+	"p0L3JKGoipn6b54K62PUDzxHfbiwFYnQaEAYwl1JmJpgOu398kHuV8n3hvEtYl2LAhCKx6KHrAK8i9JZ",
+	"laKUIsNEyWptfB0bpT6OWYpudlSrnOkc/e9kac1ZP/0aQ8jOmyXNjvqVc4VVKl/yiCz3jhbWjw1IN1FK",
+	"JUy7CEruyM0iC/g26x42x7I4eGTKoukOtXiEfimGRM+crdvP0WqRodPtYQM1y4afOc1hGZ6REcu3pG8V",
+	"9jkPkptBcbwK6B597+O5Oz/PqMYZeRPCIn1OZWsfOHbN1xHBUaXZ9yTKrt/1bjFFbipump/IyDmgIKKp",
+	"fBvst9u7+6tdBzBIFVDKzrIVb2DHVsuL/z4dYlYXBEeaImwoiV7AcySV/spHYUw1tkAIzRCrcKCPH7zS",
+	"01JOwb2+wKntPPTu4FBtb+fIR5IPCWo3d7V2MF8iWoSoAIUies6wNczETwOxynMo3nkOL53RKTM/NZyA",
+	"YT8KrRwlxW+MZ7X0yDW/mvim5DBoFKyD8DlzdGTfGKPhx9RZDeHLiMTETGWF/IaJ88o/Q7yZ5f4NpWmj",
+	"ioS+JzhWgzVRUE7RMr+qnOURHQZmSVWH/AON1uMSn5aPQ181anXSWly17je5IXZFu+YPM6Qyi6aVZvGe",
+	"4MM3pPq3GcMN6ZA44pkIbjh9c4L08y7+vUdj+BujIYkozthsjQ5xn/jomkaE+winEeU+iniYDglTPpKK",
+	"hldEbD1H+q6HeHGuBkS4AWQDveIjFnMc5fNAKGRFJCbYRLdvjafkbtsNsX2bRSbrLyOKG6VAYVji9qeE",
+	"9JeRDhPKGIneMUXj9UXMzylXJFrN8+EYzPKC1pljSRWClmNglfggCYvMzVAlHAsx673qa/eC3ChNSSGG",
+	"b1BNH6SNVVHwGwvdF1vLQE9DWSo8TJZXjNTEHWCvfzh6z/cAPbXkrPFTSyYWQYHxAIZ6vhdzE5SjWbVJ",
+	"ZPF8L+Gxlr0BaStYZJU87yg4g3NGnMWtZSEM2d2T3znuEIpIMYfDbCDeDwtGkKVwzjG1b0m2zzY5B4ab",
+	"wW8FqD36tmfsOjd7V2/XTFZe4j8EIXVNkEi/a1J8srj13GhZCGZLYgzpEYIMaTrUqqwkQjNEr7WzW0Ci",
+	"fGVvMRUvebSmYgC5ctXxVDgMecrUM4lKCXWwfvhFjCEfwPNXM3dOwN+s4MPcna3n8LR2kgmfAaxt767+",
+	"t8KHSqNsBpov6dXUe6iEDWUbKYRRauISS8Zcb2dvoBdr7wTz6UCz1d1mVM3MpxcmuJZJ3tJQpYJs5s6f",
+	"PpLS4NaR8xUxTuPEn15l1Qn+crYmcD5XqKhneIR+OUOJSTVA5AaHKh4jLBHktQ4JH6FE8CgNiZyhARu1",
+	"ajnPz7lLtXk80H6uVmjPSgGUK0Cxn3vBq9zy+S1fob8X3C8L3BZulsKQhfcrN0Ty6MBVjCRD/olWM6vZ",
+	"suvKcuPk6Thxzcw+bzvrcalwQar3aEAEgcvU6VdUrqqc+jnsypOc6K+R4ghkSnPv1cgwUWOX8Ae/Dfk1",
+	"2SpPWvD2zICc3dgMiEWUESnXjvMh4dUcapgdDJ6vYdreIQiOxl+HycN3W6yGXkgTahMH5hgyahHtUyV9",
+	"xBMDIvSXrWKtAFQLJooCBD4K/t5vpBL+iGkUbM3Lx18RB8+INSqva6EKByRK468gkDVbSNXxnGMWdfmN",
+	"pt//omR0r6GZzlK4Utzm4vBJY99YIiB1URCkW988uBg12nnaH0tHtbPbGJioSlf9GoRhs4YF6qndy/dU",
+	"Ki7G65sU14isX2xRXHFAZz6694sbNli0shjrTz7sYsiuGz22HmpOHOdkyMxKeQwroM9mBDiZqLEwCevR",
+	"TR2zsjgsFE5Zl6dsTWeCRq4NcH4zRyRM7s/2R05ucLNj/sJ8MV/HnK2+puxq7YjPAY/KhgLwuTnZED5M",
+	"WCoqzCgPYyQqbW/NWINrGpJZLqRKn9jFgKCYsisSFaxkM9ILHtf6MAdEIP9qqetREggmJb0KdjdLJiu4",
+	"VFaZ6ty+9kUZ66fMoyELfok5p5IJXWvq+wutX44PL5t8e0VNhY0JzxCJwGxkfC4FR4sHEjLk+Jh/nQtp",
+	"lgcInn9lzY82tGK5cDaFRZ+oJb2D7h65f+dZlQvL3jcAuzmHfZ5j9hri6BoC51Ji4Cy2QVh0Olzbwmy9",
+	"mxN3+V7zqCo0tUdjUhWf3G5XZY0PrUhfpuWBUklNbqF3Z6991MWS7O+B28UUPIA/O/pHb3GKbMHP78ig",
+	"5BQ3HxKW/z0i3aQS2RVf7JV2JoupcCqe0dOsA3oY0WXK/AMBQY9i/VnPm83nyNcznNwLfdNVApZvzsR6",
+	"ojOD1ALFibDogtysmSxeERoxVX0wHiPFSwUlUI0qNEwl1MGwtRC0SjNpqnxAkfwecH+2/J4nqqzCklYP",
+	"IKfLBCnfc1GItTwx5eSmBbfenDoRLrpufqC0nX2jnN25ebcrJSLlIeePHyyQr3UOnDYIOCk6m5aThidh",
+	"8uWE4bmOrs2S3L5+BFkCLc4doU/U09Vqg6KsH3QKNdF8xDj65QyNiXqOgs/iI7hkgg7CWWFGKiFA2bqm",
+	"uqZ0IyPRcxQkmAozIkb2b/POCEtEpUwJlEeC0r3gJ6ESaXjGxAxnFd7nKLArIlHQyXRgFiHOYsrIcxRE",
+	"VE4/4mcb4QzFXCofCZLvzTjXuji84r3ecxSYIoAfeaqCDkqZnYazwvq4QN0xinmfpxoeUvEkgQntX0gN",
+	"BE/7JtTm+O3pcxSYuhoaqKZCVMiZoiwlqCYJQUGWwhNsNQrWDXcY4IM2QIeIF4ChCX0zm/V8r7h3CJBz",
+	"2wDGCuvK63tUiVNlfF013sXOvEmuz8NdkasaUpZKolot5eqcEHZc4Rl8jaVCenvovVbcj5PEFowqFOqy",
+	"5PxMFjC5mAe8EpTvVVyYE8I1BdpiJNdSwb2pHPy0bP2Qb0duMfT1x7x6FBYbRY5pflgyBlcFPsJeFEf6",
+	"Yd8ktOiPKYO3K7cyvVKzn/VceF9HUZd5EaXvkmjj3GSmaWWG3/rhEpfvKY94CiIWFg+v1C0Jt8lwoESN",
+	"0ZBgVioS4flrwHcSokteobMyxs9pn2kpyiWMFwsgmotMIt7LayFGSHDNLut2wNm54kvwX5Nra6GWw3YR",
+	"J7aHDWBZ1WGzchw2zOKiI7UIHFiuEkCGjbOZmE34KLj9RKM781s4wKrwA1wzftbe4tx8/ESjv/koE0j+",
+	"Zt8tZazptz+LiV8+CxCECU2UREGelyN9ZLMifEgrugu8ChhWSVTnkPuIcCi4hBYSkKI7u9bH6XKot0GK",
+	"yZJUUYVbzs6WLbWcEAKIMAe5NlG7H6CuiVnU8izZ8cO7BQEN+RqyKeYA5asDyNJgWLTtebu+IGujwoz8",
+	"4wuBmUy4UCb12EfUZP4J49ATKORpHCFbilgQHA6ALS6hqRQKQ1SE8q1YBOLxpJ184dMHYW6vVFA1Ptfn",
+	"akALZdV+JOPvTUub6SXq302vnGCEh1cfG40GhF1WNsLJ6l/n3AhnVbpMoZ9ZE7la9G4qaacC19F9L+KX",
+	"1FY2KK/hR5Jd2oGtzx1MFuhGNUEirJV81BN8iGLel1szWuTYMarW8YJgQcRxqmWzKetTqWh4B5ln0WXa",
+	"bO6GV2QMf5DAlXYH1IBH8okGSiWmIjZlPe6qeWPTosS1fMF9o7CBpAGvyM72dp+qQdpthHy4bZ6oR+Ta",
+	"/ulNldg23yMqEUaSxL36gEsNm0yN//7i4i2UGdfPjfC4gU5wOMgKelGJtD6ca/1GUc70Zj2u5kiY6adN",
+	"oEgDQYMQlxGpx4BC05wpgUPVsbld0EiDykLxHjgwqkD+MgKk61ajn4OK6PAclPyXSj+q0YFIJRuX7JL9",
+	"6U/oRzKWl+w79N13GWV8910JLTtWypM+iin0kmMRMpGnmQ3DfBli5nqKmNU4mcRMUKAIO4W8+higv6C9",
+	"QzQgN1o80dslQm518k5VkLnaHaPg7c/nxXRks6jguZ5RGvkUSjGUmqnALs8JixAGcqMMBRk5BRr1Qz4c",
+	"EhaRaMtHS+Kp78yaM2nKARdEN3nJTgAaezc32+2bm/yMBtgcNDTECG4vHeO79DpGwfXRpbkr9DeXnlmI",
+	"IjfKrOTSuwugVATCUSRRkFecCLZgCb8hYytAvyFom/fbJfutXq/D//Wve80m+g2V2v900BDHWhojEfrh",
+	"/OeffDQSnPVBZJQ+StkV0/DtURJrkbKLI0QjqSFSNARJZMdvod+QK9Nv+N10C4KMLbrBzYOn5ZL+wZYb",
+	"cxf9ho4zgtMPp9KY1TAzme1Zdb1glc47wZb16xeHhlEtw85L79uV7KHf0Du76HzOqbYweuDMier0hPLP",
+	"WjT3kZU69CoETxVx87Q1FCFmbrLiP0Zm9gSrgXv6CP2GXqWmwUG5GOLz/BPPWFJ5wffVsCnYeq4fhiFd",
+	"DxRUC9z75e/HRDWQWwWoNh1LdfDB0t1Wvnx7qRnUhGdsHzwydUgtjS6l1jPQdkY/bPcUctaj/VSQyHYp",
+	"MS/u7ADUZ3SA4MLywKhwpCv1iQh8VPFiNui8Nx0p7OijrmivgmrBwv4wP81tDxP4xoFS5CnA44NCsxa3",
+	"jrZlIyu3YHKv6yPKj7/cuKeAnwvb+hg2kt29UPYlHBTa7yAtUAo9LfDnHEgZk86Yc4iF1nP1fTHRIEYf",
+	"XGWvFwuhqe4twUR30gZ6ZSydsoNazabr8Si3NZNJiNCMx0e7TX3oUf5t1tex1cwIAW5BoLsBT0X+8i9n",
+	"KOFxDN1R9AWqf2gjWRzHXVKnkab3HiX6pgpMGpneouJ2P59oFADLTBTCCzK3US0oZi1p1gbCCx7amiLB",
+	"XwLLZQt5UXMapwY+6gueJhIFjUbDZEttNZBTvKTm/aZsiR7OLO6H01eFzblOlkYQsJLKAKucU8hsdwwF",
+	"E70vA9vjpgO9OBOwP8HFoHdDWdZe0yK1nG7QqSUvgiMo3WIw2pDYJdMKDg2J1R+tFHucaLWuvtNoTkmy",
+	"o9GogeHnBhf9bfuu3H59+vLkp/MTeAcMKyrO5eFpydXzvWsijMPBazWa5i2eEIYT6nW83UazsWtS8Aeg",
+	"U23D9beNE1q/sj03+sZomIEQ6glo8fDY9riYaJy402wu0YJnuTY5Fb1DKnrl6FWgmmE4Ku/lAm3f9sxq",
+	"qibJVr1d6PUIr7QWv1Jq0AQv7S5+Ke8tqN/YOVr8xmQDsTvfay+zo3Jfv6IC7XV+nVadf/1w59+WFDvz",
+	"TUnl/PXD3Qffk+lwiPVHTx8LGmKG+yQT3cBYiPsSWn5A2fMPvndTt9qYVmXqpvlqJ8tuvvO9hMsKHAsL",
+	"1bhta08i1QsejVdr8VSqedvONNyXqVR8qMn9Bz5g6BUnXlWdc6ipW1HGdrdZWbC8Vaw+jlmEBaDHcuhe",
+	"VWz+rmwyUSIld1MU17o3iqssgV7VStPY558XCQ5u7YGWUUH0HhBBvnISbC3xxmQHxt8D6b60zpxJ8kW1",
+	"IZZabMrMVltzCVoL2RlBO5/uQoK/8yfvmW0ozQx5PnNYQaHm9ib8YLLy9q/l7OsPGYeA+TroB8zK1aM7",
+	"BytSdEWx8CeyfiLrhyNrwFU4OyA+EoEaTYfWf+vipuXjEPctNH+/s6V5iQnzKRO4yQwq0PbKAmXxwnfh",
+	"G4UmmFDszbkptAIxLjZvtOS3HC1NhJZUtr81teW+bipp7i1+I+ua/HsgD3Ms07feejKrswBLWGDV7vJH",
+	"tn/UFODdfdDUYeIBtqUSBA8LGtZ0BJ55RKuTgfnTypng+JaB89PjOM6s8z5Yx7LrWzY8f4LUzEgnLuRi",
+	"Yh/Ti6CRK0saY2mjGYwxDQokO5dlhGpdwUeSCPkMwejn0GXcWDYQVab/AFV57K7caiBjioHkksiOjXta",
+	"AqHgHBEkifGYRJnlCuISrwnijEgfEQxlmUPD1yhDXERENNAFviISJXppEdE/c60bBjBy0JjlfXuNparD",
+	"0usQRJqzg8mcl6nIlqmgUHpFUFAaMDBH48pKqwFWzhgoibK2B4lqGL0n3XMeXhFlvD4YWcD6BYtDEcJ5",
+	"TOlWB2FmwUgjsL6YeHATOEKmgN1A76ka8FQhQsGernK0gxclgLuBjplGBFi0bUZrh6nxOCqaWM3kgmhe",
+	"DSas3SaK8Fii7hjZSwTW5eyDoT4ycz9BpCzMveUmLywHjt3gBnb00BDG6Gb2MsuVCYW5NzrOn7XgowZE",
+	"uv1ZH0nIh0Ncl0QTkTHlDkhm2u/RWIE1CVpulIK/9OtbPiKNfgMFhh/81d5afinuJzDFdZMYPPY2wqBq",
+	"k1kIVb7LTSL3Ci1A8tQPNQZjU4+Loac5a+mWbplba8IzPqIqHFDWR28FVzzksexY4+C7pC9wRDoaXBKw",
+	"PSgYEO2ZY1kgBqhu6+pvWNrPsJ2waxLzhKBaUAwOs074DF++C4yvlcdupIbe2rSIoScznLqeM+pCleOo",
+	"g8i1+rhz1G0fNZt79e7B3m59r9nD9aOD5k69tbe32ztot5t7B3uXDMbpuBkvmckmvb30aHTpdS69pUfy",
+	"/Es4FnjLDae/zIKc4JejVtQiIT6o7/QOevW9ncN2/bB11K1HuN1sHuIu3uu1zVguHgpe22nu7NdbrfpO",
+	"+6J52GkfdXZajcN2u3m49294Wi/70uvc3t1dMjBpTrVnzyhoSiQ6B592/Vyf1YkNiOMJYShlisbF+yQm",
+	"+JpI62s3kNPTIYSQhrpxFjkWZ72j8KuFcvEBgFXhEQN461wdEFREFfCBIpyRr+vT4NwDbpxLdoyMKxn8",
+	"ahrjOpp7C9UlWCOcIfFWG0lH3B1UZlc1xhGNtsyNOHFLbNtbCrx4EWK8xK+fX7KJIcOYSxLlYxYuShtH",
+	"APdvzkidu+f20hMES86Mx1nGfPQx5EymQyIuvd8uPTlIVcRH7NLzUQnb2KVJnzCdVC69u6CTX+quRK2+",
+	"KCJT5E4PCV/reybmUjaeJOO1JWP91hIb0vRGQ/KOZa7XBxKqzw2nLkWBPJM26BXVQBItGpHsRfVhKUVy",
+	"AH0X/jPTDdEnyrRm2FhndFnrHr9aWzGc6BIxo6t/IrgJSZAoTe5HPyodyFs7vuZezMTWOdjnbrDZ8Gec",
+	"GVTZHhIlaCjnAf+NfWQh9OE6TWJMJ2xWC+8NO4MLA3gr+JCoAUmlEQdsMPGDQNFNNMw2uR4cIetvLg5n",
+	"VTs3RuO8fqe+6rpYEofSQ9p3a4ZvCpUaPJeXuB7aT9ccrTSJ6Cm+NM+bMAfYdXeQAxbKoghAocxhhgDu",
+	"EIK7HhJIU8Nl28Yyyu1bcGDnfTVm4oesrO74kF7XBfUkK073FQnFONEaUC6fO238yQv7oEat91rSwkjS",
+	"YRqDDmox7Jm0Iae5gcZEc9qTKmCyxbB1zF6giiYYLmCribpCm2XnRpGZrFbL7UORfMqxZwNTaNGMuYo5",
+	"7jzLCdHArPY5yVIxx40c0BmJ/+rqMXmtdrvdbDZ3dnZ28lqaLmYeSqZ4PC6nrHSMgtZs1Zuti1az09T/",
+	"+7cxKq5E2BNFOJdyRd07d5ksklnJVUAD+/0Z0ptL8JyXnPViatJQ/rAOrYusYoPVxiXCyFI9kmMWLuBi",
+	"67uwqhkONSU/H5Th2LKimzAcU7VvgsdYrjKg3qr8YqKS65fhF5PVVittTEwZSz9YO7IbMbG2xyc28gdl",
+	"I8fT4pF1S2GjRkL9s2JTpcdkKjFlV/fFUSp8iDkZmNI3PWOcs2G9MsQ2krVQoyQVQpOSi+CvBZ+FMaS7",
+	"8GUQJcEHMlkRqBbof0wRnEr29lrvdiNhyhQUNoWDbfkSx+parVZrZfZWLG78ZXhbqf5wBWN7DekbT+zr",
+	"62dfX5t1VmNOIc0JbPN4kic8Mr/LSg7NM3dk9aYfwdAxXdt6lulWP/hMomtbk/oPTY2/B91ighDs0foo",
+	"IvoWs1m3OEmQKxB1DyaTFe51oKFCCceZqRhZ/PlDEktFNcoKOjkuBCOhayppNyZOvroyCeRP1sCHzcnI",
+	"wF+rDOMuFtZchomX07CLQdqTJn4Qm2SeRXtFxg0UMDwkAbi7GP2cElTbax6hPBMVDwnCMbggELmhUsnA",
+	"dK0eUUm2GpC5V3dhrIqjVjNPhYMkt2I63LTYaVZ9nkn2mwieWdm9hY1WrS10OK7nOkWxWF2W6GUnMDUL",
+	"8pItq0R1Z7VQ7zmyvBgybwJzOx4k8kftg5397sER3t9rH+zuH+x0o4NmDzf3e7v7uzsE74b7uHdwcNhq",
+	"Hx5GR4fFMrflkluZQXPnMDNoNprN5r9NXfmOR/YPcLPZJXUS7bXre7vt/frR3uFhvbl3FOJu9+jwqB15",
+	"1dC29QTzCpx3E/4t3xthwfQvHe/0zdufzy6Of7rooHN8TUwomgseBiol8fh/oFOFRjSO0U8/X0CBVAiK",
+	"Nyl+ax/awlj8BrrItTMXF4dNn+/nRc1tRqz+Vx9s8WTFWDG6P6s/sDx7X0mGtyPULcMv3wJahC9H8k/o",
+	"qrxv7AnW+8RThXgvT011UcBUZtV9lf7K9MIsmSLAyoDjGKo3aNbbQKdCEMho7cZkmtebNRV5/f2kEbi7",
+	"ymXsP1IawSszXcfm1AMoAXwlwJWCeiOs0qGFZYRq9gyuyFj6Bdesq/S19RSItRmNZ7RpjiqnzfXELX9m",
+	"hMhGOL2SfL9IB3YbfEKce0GcfxK1Odbcj4ZprDNZo66ZyuZL259qbuYIRMy7dqaopjkjWJBBLIGSMNlv",
+	"ENW+hVzbq8oQ/rwv6lTsWKG0XOUiYFxk2qmaOiFQaQVMYfaj44x2nX62UPMw07+YVc5YX+ratM5f3YKD",
+	"gVRyb4kHX6ZCakz68IDsQJ/yIl0fMMFHQy5NGhBTJjvliTncD3MAbd7RheMMBlm13vJFWMN2F6tw8DD+",
+	"qmMIspMosPQeQAJTyrKPiqM0MUaApgGMjwRJOGh4JiNEf/tM2oos0yIirH4GB1uwg0K5GKiE+GGTHHTb",
+	"pt9xNtv2D5q+/jrZDbzw8WCiZo63fPDPC7fzL+TrKsw/m6O8JaIOFXvM+UmTURVChqOWl0lkQsuNHCz5",
+	"kFj+3sM03nrykP3uPWS5T98QjikmaKkIDTFzF761kBQYp2Gkq2jF1FF81qhgFXtpgWfeGuKeqzi/JWKI",
+	"NRjisVU0ETbVq0LOtM4LRGcLiBr+oZVoWtSI0XEc59KMjZmHMcBu1YXqYBOzWC/HmKfCFSmdoVi/NB0f",
+	"74FrbqKWQysYb04dsULrBCOi3K/erkecaF02W3d/8hJ+e5zF6vK2v+ls7rEyd9hAGltCJwAOM0duczxo",
+	"24kcm4hwK6xnprBnebZlcoqjAY0IojbrXXOuIabM/Kr1zmm2ZHfyzfKlTAd+TMYEKSlPXOlblXfuny0t",
+	"ZBgVKUoTdgCwR6BEq6W2oHaCpUQBIzfK/Bi4IiKu+Yl+miAsURCaBxrouFxxtEdZJHNpBkeRIFKSCHXH",
+	"WdF0k+jy+vQVUpxPMwjNNgoZU6txiK/KHGN3scgi8yaz8TMyIvLJHnP/9hjsTAzDHLEe2TZzn9KA28V2",
+	"3j9orpqSeTpcmfMxT03J6lpWYoYzstVA/83TvA671WgyanZvPc+/yp4t1Ma2pXf/196hrb3LexC5TVn/",
+	"eaGOGZKEoEvvotjDeoSlG+bSm6XSvMka8X5h6SGXDFyh8C/jbHwSDXaW2YhN4jf39Det5mTdCkrUe9+K",
+	"z+wCAo7+HvrmXOTXdAT4dFXem19Ty3J5p/Ov9o5c/OQbdzMadTatEIFPIqoqLsWOudHAuMZHbLKGlbve",
+	"Wm00pCxVpHjBNdBZ+YLDDF16pt3EpYcoizRBcDF9t+ln7vVmW9PLYVMOTbPSzM0KQFg+Xu4k38y9ey7m",
+	"XsC2sccj3b8nMNuTB2NdD8Yf5doGRjPNVb8C50alKrE9JBHFMy0HpnqUCxh0RUR6NIZERc1PI5pz1Rod",
+	"4j7x0TWNCPcRTiPK/ayZmo+kouEVEVt+XvMC2qXq37DMYxChMJpE1PZbg1ZB1PXziAmiSpK4Z0JEqJIo",
+	"eGnYSP1inJDA+CTtmp5JFAzpkMAvWyZiMX/+FZUJl9ArEgq6QUsQmKMc1TtMJbQEyrrwo5pbLCiaGgim",
+	"mptpsmMbQiI1EDzt60VuNWwLsg40q6poPWUKw7Ks9RaNfPNoSWsaYIkYN1OaV+DK0vsyDbcydc0VdDP7",
+	"QTUomFM8LumCErOSdFSiHsEqFWQrm5vYl6CqKIo56xNR6BfFWXZsgXH6Zqc4yBW8/OhqZjRyk0AqQuH1",
+	"ZzIHIVQRBe/xiJArqVfT2jXD50ggp9pHmff1kb8//ufxxcnHN8f/+vjm5NXp8ccX/31xch740OFoNNDv",
+	"FwNZqSy2OSo0Lpo63bw9lD3j6ds9F5vfAG0tvPm+2/6uLC5nLXi7lGExrii6UikilwnU820BXZi1AuMr",
+	"ukNSFlNm+yYDLUtLzIZwDD0HWCkcDjRJO6QdKygiSqBRnilfqJcAmSWGhh0TeCbN6emfsu59DrlpZDMg",
+	"GSI3ijA4G9dNzLULnl2b7Olu/sNEF7ziI6b3kYv0jlJ/P5rMevd5Ykr4fY16WaWb8S1lBb0MPoBHseZy",
+	"E8H3mAAbyDp85bWqn6MgSg3zDdAQg3Ey2NkbBD4KDiIToLbbjKoKHiSUfQ1KmFu+1/F29gbL611vs+UX",
+	"1K4HULMSytjjqVlvYbYnNeuPw8o1A/iG9CWpsPimGOy5wsJE4emlF3htDVoVKw45i6JQG3KrYboSBI7J",
+	"wlMapg10nIet2f5sz0wmZq7l6R8xkyPTIjvTdNwsRUZi5McuVwPzM+hfLLJrFdaLhKOSlFgL7FDBlhFU",
+	"VV4SB7JKq3pqYPE18HqDPKuxzHzpD8vnq87nIf1ZT3Eufyg2P8GGviGOn7JvTaZ+p1eMcBbLE4+dFJc1",
+	"1ZjkkLDJr9jbDut7RDn0nZ3vyd/+7bEag/7LcJj75yBZrsOXDt89I2DdhWIvLozVBfIuE7ubbeSbjd7N",
+	"dvAUv/vENJZgGvjLRfDa/OQvzDLeYHHlzG9YuuRroybaD1lQw5ZNdKJSv8HlkCga6ldZnzTQqUIRJ5I9",
+	"Uwj3eiTMPKJ51yaoVooj4wlMVEUjxCEWV3rN71zy9rfHgmxWewbMJ97zxHsqeA8QXpnsHpwBuT4n3ZiH",
+	"Vw9TMB2Gtl1KNqnsNk14y1vJf6DRQ0YlrcgTbG1rAMyTWPJkbnk4lvJCoxhczY78MnZiKf++aghXs5WU",
+	"PSBjsYM/sZZp1mJB88RcnpjLQ+pK3S/MXm4/QaVywXs0JvWEhioVZF4Lv7fm0bf2yccgzqQ0ZbmsbJKU",
+	"H9++3lb7raza7KekvzbJlne6sGS6eQy9O3tt2n6ncZwH2rlmHCbqkEE1jwGNIDbzSdH49gjXVLPLE3Mt",
+	"ihaxYBEpf4nwKbOOH2h1VJTpWLudtwGvjGQ+AauDaTttU53tMBB77Epuoj5RiCof2rM+t7GM5Q7QEFNk",
+	"mkD7FS37bfQqNHHRJAMZvjYqknHUx4mPotRwF2LMINCHETJKqtquI87yxuvvzl6jPs0KsRZ6sUNjJZz3",
+	"Y2+gf3CBuoKPJBHSdwXeXZBUgiFXG0sU4IR+vCLjwHn2oXheA50TCNuUFsCNYVTlWNdz29M8cT3u51Ye",
+	"1FyHRu4MYiyV69mf9xjPwsNrbv3PTFfyc56KkNjmQFRl1Wqz9tZyq4FOZp2JKWsrSBLjcTHumcBpQyFB",
+	"27ees9C0GHVdMhvoAl8RTTEkJBHRPwPALSI0XOFBE3KbVx4soU4pfHWIb14T1lcDr9PaOZwO8Z2qlvia",
+	"XpFJXPQhAsJATRqcsxHKkihk439RrYAWtmeCQwzfBlQLqUoQduHQnG118i7+NIJLAgIwbPDvNAE00Hsb",
+	"ek4ohKTnvc1deWwN7gY6ZtCCHFqRS4iEt8PUeBwV47rN5ILoyxkIdreJIjwuxgGay0svBnBBRCQy6Eyl",
+	"nXvLTV5YDhy7wQ2sd1VsAm/2MqvgpX5ns+OE4pdqQKTbH/Rr8qF3Pa5LookIMg30el3T+x6NFREdhLuQ",
+	"0j0kmEl7BPr1LR+RRt+1tZd/tfqBbzldA8JjAFnJTRLziHgdqJtZvUni6DnfJVVkKBdmhOn3LvT+73wN",
+	"l1PzUms/gwoWAo9Ni+OxFqgg4n3aRNsyssJEPNOIqhDCzd/avnGyY/l0BfP0p/gklgVimMj3A9rPsJ2w",
+	"axLzhKBa8N7AH3ZmWm3l+PJdADeq4HHuXr/zZzXZhqHr+WWVCZUejTqIXKuPO0fd9lGzuVfvHuzt1vea",
+	"PVw/Omju1Ft7e7u9g3a7uXewd8lgnI6b8ZJFWOEOur30aHTpdS69pUfy/Es4FnjLDae/lO6Ohl+OWlGL",
+	"hPigvtM76NX3dg7b9cPWUbce4XazeYi7eK/XNmO5hqjwGnQQaLXqO+2L5mGnfdTZaTUO2+3m4d6/4Wm9",
+	"7Euvc3t3d8ku2fz4/ul+guKaiDq0FTR3j494QhhKmaJx8T6JCb4msoFO9PkayOnpEEJIQ/0ybTZ3Q8fi",
+	"4BMxv1ooFx8AWBUeMYA3T+gpi6iCfjj/+SeEM/LNvB8hFoIS6ca5ZMdA97BWyjTGdTT3FqpLsEY4Q+Kt",
+	"NpKOuDuozK5qjCMabZkbceKW2La3FGRdRFoKKfLr55dsYsgw5pJE+ZiFi9LkwSC4f3NG6pI+bi89QbDk",
+	"7NLroEtPxnz0MeRMpkMiLr3fLj05SFXER+zS81EJ29ilp0UBWLLGuLugk1/qZnRzUUCPEUH0kFmKU8yl",
+	"fCqV/jXEeAGHLXcrNLcIqp2fn0BmleO9kAUo0yGMkysd9tJ57Nq5Me9zkzd+/2Vz37GYsitpNephgplp",
+	"VmD6LxQy5rTA2eOiT5SEqNYrMpblREQj22hJZiyfZ3KYGR4anbgWcoyMXH/IirJLsNnHq1n/ZEH8vRoU",
+	"XvM+tL2opYDjpcYiOWLfR3croNLK+ExBXLXmBw2fWKLIxJleib6f8iD7LJ9xyD9RrVOzyHxMlNaaTMS7",
+	"RAH8Hpi7bciviSlJ4bY2TcLwywX/GoLaTRDLQnMo7NDreP/v//6f/728k+XMQuBxSku42UzBrEcKNdXy",
+	"65P35I/jPcm4xFcSA59gKuohGAMewllr+cpbTMVLPckGnMZ1k17PX+tW8JCsxIDRO37x8lX95B///L7Q",
+	"AnuiacCazp1sD3PcOuPEFnOAjt/WegzL6OSyplE9kWldbe9sWfzWXF3Fip9PTOqPw6QAA7rj0vl3wDmC",
+	"GTqshwMscKiIKHWXv9cud3M41mcx083zwpgqcNYc37QsnUhKhA6n7gnodpQVNBkTpcW0rJujIs64Ax8M",
+	"gQQNN75Egito+1eoX2O+gkmHz1HC4xhhZdrwgGMhIQK1kSQhZ5GsLCBiF/DL2SJvSpCwfoAEUalg0NkV",
+	"ynZsJ6zvPCx2oTMM2bbUSJH/EJYO9RFCGTDfS0z9hElr3MbhtPoQM3/4CDeGZFsSpSjry23TQO+j5Up/",
+	"2vn78YuXrZ3dRqNR6Bz6WXyErrRrM9Nfzgps1PcyyN1LMRaBQQG3Ij65waGKxxpLMmaMZIgZeLFqgrDI",
+	"+Ke02C9J3DNNrjB6+9M/XUEVWMdf4by5QMFxGJJEdfIDDxpPGvQXrKZocqJNGnJOc8urvZ/Ffdu0BAH7",
+	"0MMYtc4VT0yDS5ikSkOFH56sTE9Wps01JkClTRsxTlOIJCx6GPKY7Iq+28zLrunr35QThT+dc3Y6uIKw",
+	"6MJewl/MuvM55YpEufGr4+2evGia+3ivvX9weKQPwxQS/Z7EMTcBBuYg9E98bYXt3O7/EWw/szamZY1U",
+	"mrNQ3lSH8szXOd0rvV3olT4Fg2nrmJUpViu9qgE0j989WZb+YDUWwLpcCmpANRAjBUniUhfy6tpo92Vt",
+	"Ar46g99ug8D6MFw3gLEDyEpkKNDaRU1uBRA1xwXqYkn298Bjj2ocXsKxlspRAF58eHBLq3/g5DahkVgN",
+	"TFFP0BNB6CZRQz9pA64EkTy+JprLx5wnXRxe6ckSQa9BMbR9UVxl0F4qodFtTKQsutRxHPOR0Rmrr4LT",
+	"4Re39OO8izy/8qzKVFDjXPxyyIfbyYArbiOZN7wEYOdfqC3mE4994rHTPNbaWVZjqK4+5f2x04dT717a",
+	"cNpiMEfDWYvdKiYidEy1YRN58BwZjzCx/bkTwaM0zKxRsrpG15O2+KQt3kulKYVqFjO3tNaoeJLkeHtv",
+	"2qNVDmZnHVlcOzcPPjxSm4nmXldmKU+xcvdm98OFWDeIJ5futNdAsvs1AGq8f5jr4RWVLuECdVOFrghJ",
+	"pM2kYFd5ZFqel1G4IWbGpen1Pt0ATzfA5jcAT+7fWGiDuOs2iJuS2aw/plLZOPBX+dNTxF3lkMu4x3K4",
+	"bIcfO76+RCDbV9U3061/UePMHIxPrTMfrHVmVMRVRzMuM/LRb69petsWxH6oR5vWy5oTr2TneEVw9N5t",
+	"/gFJ4MxNOFduCwckSuPfX0HKL4XwlqHYzBqNTnl2DkTSr0cCS6HxrZvJhC/bTw8cv/wqm3MZ5LeI7z0C",
+	"639C+y+A9py5tNOHQPalJKMHZap2jkViRbaUJ/S6zw7cuUY8ys/6kQWKnMWFOI67ODRYOSqkZ+rPt3+2",
+	"7pBGl0fjP22nIob+2jOiXmifkaiDgn/V35uF62+gZVoHXbf+aiIFB+QGff/m+GX9/PvjnfZ+TZJQEOWj",
+	"zF2M/oIuvcalh/4Cze22bFShXxj3wj3rwg9TRm9czGDF8zbZM8tmdXmsFQ9djJMsqDHPZg1MphmNEKTM",
+	"QzAkDgWXEgmi9L31HEWCJ3nxCsi/p1EDHbMx2rm5QTi8YnwUk6hvDLyrOZpWImxzfsv4gv71r+ljPM4X",
+	"CvTiXJ0VGT1657YtGbkxi6E4RhqfeK9n+p91jV0jwmPfhESBdFqmjGObVe47MYNECENmso0KtW0dJlIH",
+	"53kZ/czHyAXYXeoxD3G8jscR1VzLvPcnL77/+ecfPx6/fv3z+49vz07/6/jipKp9UigIVqQoJ6zpVbQZ",
+	"n5kPBbq8FQsWaEaRlsonFf2MI1y3Iyxf1ay49JX8iq37xuN5l5NZZvTcnBntM8r6yPASoNEBH9mO/AMi",
+	"TLkSzkzwsR7gd3alfQM+xjLBR1Ge+b/o+ruvyHg3+Pat/es0ujNcLSaKTItj5vuNhP3KRLr3ecED8ohN",
+	"ms8gd/JJWbgnFDbgXB6Lv0BtsPcOzY3Eh1U4qKgXCg3OH+Sq+rA09r4rLuILBbMscenYZvBPt8eXvT1e",
+	"QiX9nPSeSVOi0VbT4MLkJn3Je2XbpDnVjUTywNarCTqvNl7BeuyT52ZVX5aYtELFyMgJbbUJkW3r6aK6",
+	"p4vK5uAVqKUsL9+3fatEB4rIrwH99TIewWxrp7gg8y1rkANnyjiKZ9LmXj7h+/3guw30lmCNQvrgUaKR",
+	"nfHRmpiuhydhKqgaA/IeJ/RHMv7eVLPs/PpB4+gLggURx6kauG/MU7+AB1t/9UGPAo3yKwt/UmnzQqwF",
+	"wnN6/TagtV33baUa7IOFA5RcV20vy7fN3Pq5F919M113EWCX5eLo8aY6jEJ1tHywPLRzejTb5oXhPhlC",
+	"CTWj8fiu6Zaft6HyoR2M7e/hw8xuwoyQC1swtSCmZ4TK/r4r9A7DTJTxLQ7iSvhWwAGQx0dRKsDWN1mj",
+	"Lh9klBvJq4q5xrC3rJaXdSvYaou16SJ95SpgnYkas1PlJ6cnfQPgjqDt7BUZS1QbYgk1PKMhZVDkVl+x",
+	"W4VynfqHShgM0xiqbGa41OMCKTHW1KRRQs+RRy6ZvN0aXOCUIYlZ1OU3aMgjUpjNfl0x3/cEx2rgA8ZR",
+	"RqS0WKAEDQunVkCHuw93/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

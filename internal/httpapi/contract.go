@@ -155,6 +155,7 @@ const (
 	ctxSession
 	ctxAccept
 	ctxRoute
+	ctxHTTPRequest // the *http.Request, for the stream handlers
 )
 
 // routed is what the contract middleware learnt about a request, for the

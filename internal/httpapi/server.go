@@ -42,6 +42,13 @@ type Deps struct {
 	Messaging gateway.MessagingService
 	// Webhooks serves the webhooks tag.
 	Webhooks gateway.WebhookService
+	// Events serves the events tag (the event stream); nil answers 503.
+	Events gateway.EventStream
+	// StreamHeartbeat is the idle time after which a stream sends a
+	// heartbeat (DefaultStreamHeartbeat when 0); StreamWriteTimeout bounds
+	// one write to a stream client (DefaultStreamWriteTimeout when 0).
+	StreamHeartbeat    time.Duration
+	StreamWriteTimeout time.Duration
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
@@ -94,6 +101,7 @@ type Server struct {
 	*Chats
 	*Contacts
 	*Webhooks
+	*Events
 	*Admin
 	*Sandbox
 	*Operations
@@ -109,6 +117,7 @@ func NewServer(d Deps) *Server {
 		Chats:      &Chats{Service: d.Messaging},
 		Contacts:   &Contacts{Service: d.Messaging},
 		Webhooks:   &Webhooks{Service: d.Webhooks},
+		Events:     &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
 		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
 		Sandbox:    &Sandbox{Service: d.Sandbox},
 		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
@@ -154,7 +163,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Routes(e)
 	}
 	g := e.Group("", ct.middleware, idem.middleware)
-	api.RegisterHandlers(g, api.NewStrictHandler(NewServer(d), nil))
+	api.RegisterHandlers(g, api.NewStrictHandler(NewServer(d), []api.StrictMiddlewareFunc{withHTTPRequest}))
 	// Unknown routes still pass through the group's middleware chain only
 	// when registered on it; Echo's own 404/405 go to the error writer.
 	return e, nil
@@ -163,6 +172,8 @@ func New(d Deps) (*echo.Echo, error) {
 // Serve runs e on ln until ctx is done, then shuts down gracefully within
 // timeout.
 func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, timeout time.Duration) error {
+	// No WriteTimeout: it would cut every event stream (streams bound each
+	// write themselves, Deps.StreamWriteTimeout).
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

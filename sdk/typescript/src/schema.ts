@@ -1065,6 +1065,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Stream the session's events (SSE or WebSocket), resumable
+         * @description Every event of the session, as webhooks get it, live; with `Last-Event-ID` or `after`, every stored event after that one first, with no gap, duplicate or reordering. `Upgrade: websocket` on the same URL gives the same stream over a WebSocket. For browsers, the key may be passed as `api_key` in the query. See docs/events.md.
+         */
+        get: operations["streamSessionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream every session's events (admin)
+         * @description The stream of `streamSessionEvents` across all sessions, for admin keys.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/sessions/{id}/link": {
         parameters: {
             query?: never;
@@ -3971,6 +4017,126 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    streamSessionEvents: {
+        parameters: {
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     sandboxLink: {
