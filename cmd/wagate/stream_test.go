@@ -60,7 +60,7 @@ func TestEventStreamResumeDuringInboundBurst(t *testing.T) {
 	m, _ := startSandboxMainWith(t, dbURL, admin)
 	var created struct {
 		Session struct{ ID string } `json:"session"`
-		APIKey  string             `json:"apiKey"`
+		APIKey  string              `json:"apiKey"`
 	}
 	if code := call(t, m, http.MethodPost, "/sessions/create", admin, `{"name":"stream-burst"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
