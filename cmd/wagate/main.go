@@ -23,6 +23,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/mcp"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/metrics"
 	"github.com/wagate-dev/wagate/internal/postgres"
@@ -191,6 +192,8 @@ func (m *Main) Start(ctx context.Context) error {
 		Routes: func(e *echo.Echo) {
 			docsui.Register(e)
 			dashboard.Register(e)
+			mcp.Register(e, mcp.New(mcp.Deps{Sessions: sess, Messaging: msgs, Store: sessionStore,
+				Authenticate: httpapi.Authenticator(keys, hash), Version: "1"}))
 		},
 		Logger:         m.Logger,
 		Sessions:       sessionStore,

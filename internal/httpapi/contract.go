@@ -391,3 +391,11 @@ func validationMessage(err error) string {
 	}
 	return reason
 }
+
+// Authenticator is the API's authentication of a request for adapters
+// outside the contract (the MCP server at /mcp): the key from X-API-Key,
+// Authorization: Bearer or api_key, checked as for every operation.
+func Authenticator(keys gateway.KeyStore, adminHash gateway.KeyHash) func(*http.Request) (*gateway.Principal, error) {
+	m := &contract{keys: keys, adminHash: adminHash}
+	return func(r *http.Request) (*gateway.Principal, error) { return m.authenticate(r.Context(), r) }
+}
