@@ -282,7 +282,7 @@ func (r *streamResponse) serveWS(w http.ResponseWriter) {
 		log.Debug().Err(err).Msg("websocket upgrade failed")
 		return
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	ctx := c.CloseRead(r.ctx) // the client sends nothing; its close ends ctx
 	write := func(b []byte) bool {
 		wctx, cancel := context.WithTimeout(ctx, r.writeTimeout())

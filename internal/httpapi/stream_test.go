@@ -251,7 +251,7 @@ func TestEventStreamWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial: %v %v", err, resp)
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	read(c, a, b)
 	d := record(t, s, sid, gateway.EventChatDeleted, "1@s.whatsapp.net")
 	read(c, d)
@@ -261,7 +261,7 @@ func TestEventStreamWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c2.CloseNow()
+	defer func() { _ = c2.CloseNow() }()
 	read(c2, b, d)
 
 	// An unknown id: a stream.reset control message first.
@@ -269,7 +269,7 @@ func TestEventStreamWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c3.CloseNow()
+	defer func() { _ = c3.CloseNow() }()
 	_, msg, err := c3.Read(ctx)
 	var ctl struct {
 		Type string
