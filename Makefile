@@ -65,7 +65,11 @@ lint: $(GOLANGCI_LINT) ## gofmt check and golangci-lint (.golangci.yml: depguard
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GOLANGCI_LINT) run ./...
 
-.PHONY: lint-spec breaking sdk-ts e2e examples contract
+.PHONY: bench-events
+bench-events: db ## Event stream benchmark (not in CI): replay of 100,000 events, live events/s to 1 and 1,000 SSE clients
+	go test -run '^$$' -bench 'EventStream' -benchtime 1x -timeout 20m ./internal/httpapi/
+
+.PHONY: lint-spec breaking sdk-ts e2e examples mcp-conformance contract
 lint-spec: ## Spectral lint of openapi.yaml (errors fail), with the check's self-test
 	scripts/lint-spec.sh && scripts/lint-spec.sh --self-test
 
@@ -81,4 +85,7 @@ e2e: db ## Sandbox wagate behind prism proxy --errors; the TypeScript smoke test
 examples: db ## Run chat-management.md's curl, JavaScript and Python examples against sandbox wagate
 	scripts/examples/run.sh
 
-contract: lint-spec breaking sdk-ts e2e examples ## Every contract check
+mcp-conformance: db ## The official MCP conformance suite against /mcp of a sandbox wagate (Node 22+)
+	scripts/mcp-conformance.sh
+
+contract: lint-spec breaking sdk-ts e2e examples mcp-conformance ## Every contract check

@@ -23,6 +23,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
+	"github.com/wagate-dev/wagate/internal/mcp"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/metrics"
 	"github.com/wagate-dev/wagate/internal/postgres"
@@ -99,6 +100,7 @@ type Main struct {
 
 	whatsappParts
 	webhookParts
+	eventParts
 	authParts
 	// stopRetention ends the periodic message retention pass.
 	stopRetention context.CancelFunc
@@ -172,6 +174,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.startWebhooks(ctx, guard, mx.WebhookDelivery); err != nil {
 		return err
 	}
+	if err := m.startEvents(ctx); err != nil {
+		return err
+	}
 	msgStore := postgres.NewMessages(m.Pool)
 	msgOpts := m.messagingOptions(mx)
 	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status)
@@ -188,6 +193,8 @@ func (m *Main) Start(ctx context.Context) error {
 		Routes: func(e *echo.Echo) {
 			docsui.Register(e)
 			dashboard.Register(e)
+			mcp.Register(e, mcp.New(mcp.Deps{Sessions: sess, Messaging: msgs, Store: sessionStore,
+				Authenticate: httpapi.Authenticator(keys, hash), Version: "1"}))
 		},
 		Logger:         m.Logger,
 		Sessions:       sessionStore,
@@ -198,6 +205,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Messaging:      msgs,
 		Groups:         messaging.NewGroups(m.WA),
 		Webhooks:       m.Webhooks,
+		Events:         m.Events,
 		Sandbox:        sb,
 		Ready:          m.Store,
 		AdminKeyHash:   hash,
@@ -240,6 +248,7 @@ func (m *Main) Close() {
 	}
 	m.closeWhatsApp()
 	m.stopWebhooks()
+	m.closeEvents()
 	m.closeAuthCache()
 	if m.Pool != nil {
 		m.Pool.Close()

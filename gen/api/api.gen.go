@@ -1569,6 +1569,18 @@ type Unauthorized = ErrorResponse
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = ErrorResponse
 
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// After Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Events Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`.
+	Events *[]EventType `form:"events,omitempty" json:"events,omitempty"`
+
+	// LastEventID The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListChatsParams defines parameters for ListChats.
 type ListChatsParams struct {
 	// Archived Only archived (true) or only not archived (false) chats
@@ -1651,6 +1663,18 @@ type UnarchiveChatParams struct {
 type MarkChatUnreadParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// StreamSessionEventsParams defines parameters for StreamSessionEvents.
+type StreamSessionEventsParams struct {
+	// After Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Events Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`.
+	Events *[]EventType `form:"events,omitempty" json:"events,omitempty"`
+
+	// LastEventID The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ReactToMessageParams defines parameters for ReactToMessage.
@@ -1786,6 +1810,9 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx echo.Context, keyId KeyId) error
+	// StreamEvents Stream every session's events (admin)
+	// (GET /events/stream)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1885,6 +1912,9 @@ type ServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
+	// StreamSessionEvents Stream the session's events (SSE or WebSocket), resumable
+	// (GET /sessions/{id}/events/stream)
+	StreamSessionEvents(ctx echo.Context, id SessionId, params StreamSessionEventsParams) error
 	// ListGroups List the groups the account is in
 	// (GET /sessions/{id}/groups)
 	ListGroups(ctx echo.Context, id SessionId) error
@@ -2019,6 +2049,48 @@ func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeApiKey(ctx, keyId)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "events" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "events", ctx.QueryParams(), &params.Events, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter events: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -2914,6 +2986,55 @@ func (w *ServerInterfaceWrapper) GetProfilePicture(ctx echo.Context) error {
 	return err
 }
 
+// StreamSessionEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamSessionEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamSessionEventsParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "events" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "events", ctx.QueryParams(), &params.Events, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter events: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamSessionEvents(ctx, id, params)
+	return err
+}
+
 // ListGroups converts echo context to params.
 func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
 	var err error
@@ -3668,6 +3789,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/sessions/:id/events/stream", wrapper.StreamSessionEvents, options.OperationMiddlewares["streamSessionEvents"]...)
+	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/sessions/:id/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
 	router.POST(options.BaseURL+"/sessions/:id/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
 	router.POST(options.BaseURL+"/sessions/:id/groups/join", wrapper.JoinGroup, options.OperationMiddlewares["joinGroup"]...)
@@ -4201,6 +4324,175 @@ func (response RevokeApiKey500JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents101Response struct {
+}
+
+func (response StreamEvents101Response) VisitStreamEventsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamEvents400JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamEvents401JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamEvents403JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StreamEvents404JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response StreamEvents429JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StreamEvents500JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response StreamEvents503JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8576,6 +8868,176 @@ func (response GetProfilePicture503JSONResponse) VisitGetProfilePictureResponse(
 	return err
 }
 
+type StreamSessionEventsRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params StreamSessionEventsParams
+}
+
+type StreamSessionEventsResponseObject interface {
+	VisitStreamSessionEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamSessionEvents101Response struct {
+}
+
+func (response StreamSessionEvents101Response) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type StreamSessionEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamSessionEvents200TexteventStreamResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamSessionEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamSessionEvents400JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamSessionEvents401JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamSessionEvents403JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StreamSessionEvents404JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response StreamSessionEvents429JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StreamSessionEvents500JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamSessionEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response StreamSessionEvents503JSONResponse) VisitStreamSessionEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupsRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -12733,6 +13195,9 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// StreamEvents Stream every session's events (admin)
+	// (GET /events/stream)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -12832,6 +13297,9 @@ type StrictServerInterface interface {
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
+	// StreamSessionEvents Stream the session's events (SSE or WebSocket), resumable
+	// (GET /sessions/{id}/events/stream)
+	StreamSessionEvents(ctx context.Context, request StreamSessionEventsRequestObject) (StreamSessionEventsResponseObject, error)
 	// ListGroups List the groups the account is in
 	// (GET /sessions/{id}/groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -13067,6 +13535,31 @@ func (sh *strictHandler) RevokeApiKey(ctx echo.Context, keyId KeyId) error {
 		return err
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14223,6 +14716,32 @@ func (sh *strictHandler) GetProfilePicture(ctx echo.Context, id SessionId, jid C
 	return nil
 }
 
+// StreamSessionEvents operation middleware
+func (sh *strictHandler) StreamSessionEvents(ctx echo.Context, id SessionId, params StreamSessionEventsParams) error {
+	var request StreamSessionEventsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamSessionEvents(ctx.Request().Context(), request.(StreamSessionEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamSessionEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamSessionEventsResponseObject); ok {
+		return validResponse.VisitStreamSessionEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListGroups operation middleware
 func (sh *strictHandler) ListGroups(ctx echo.Context, id SessionId) error {
 	var request ListGroupsRequestObject
@@ -15224,270 +15743,302 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17chs50jh4FWzNF2Gqp0hRT9tUfDEjWxq33HZbLcmfZ6btdYFVIAmrCJQBlCSO2xt7gf1jT7D/7cH2",
-	"BHuEXyAB1IMsvknJbjNipi2SVUACyEzkO794Ie8nnBGmpNf64vUIjoiAP/9Zv8CKvKJ9qurwX/1lRGQo",
-	"aKIoZ17LuyCfUyKVRDiO+S2JEGVI9QgKUyEIU+iWsojfer4nwx7pYz1AH9/Rftr3Wrs7+4/3n+wd7j/2",
-	"PTVIiNfyKFOkS4T39atfmv2C9DFllHUnQBCTjlrb9JJULP5dj5jpzDRI6Mckqr1l9A5JEnIWya0xkx/s",
-	"7Td395rNx0+fVkz/1fcSLHCfKHsUz3tYnUWjIOjv0dkJqiU9zghiab9NBOICddI4Ri/PTvT85A73k1jP",
-	"8HTn6dMnT5qHh48fH/5dNm57WEmcJA1GlOd7VI+YYNXzfI/hvn4hNPP6niCfUypI5LWUSMnQml4R1lU9",
-	"r7Wz+8T3+pRln7OlSSX06emFPedM4VC9pBXLOR9axcuzk7HwVwP8ia4Y2lRILkYhDRi5U+bHAPEOoEEi",
-	"yA3lqUQJ7hIH3ueUiEFhQ814Y0DaPTisAuKExPSGiIHBgIpVR/kDkxafYKWI0K//7783608/fNnxd55+",
-	"/S+vas4XgqdJFcrBD/pkUC34//7P//fv3UYqgy19WlRJd3YJFqp0cju7zb3Dvebuwe7+4c7uwf6TQ3ix",
-	"+hC7du5VHuRZRPoJV4SFg1/IoIqPJAQrhJEwDAVJ3CHxoAUn26FCKk3faaxQhwukelSiazJAtYQIJImU",
-	"lDMfXZNEod191OOpkFuISiSISgUjEcJdTFnDrddw2XzFBejqGrxlVvoLGY8o12QOHLkmg48aT3C98+HL",
-	"zqG/tzsGV8ZcDue4S5Ck/xlHCzG8Vpw8Ih2cxsprHTT9ArNsNmHV5tNOJbt+TaTEXVKFsPYnNMRL9k6f",
-	"NY+fPd/Z3ds/OHz85Gk1KvazcVeJjJcGYaqgtT8hGqHa27fDDJwcPsbNZpvUSbR/UN/fOzisP91/8qTe",
-	"3H8a4nb76ZOnB1H1QqbwxQ4Xfay8lpem8OQozO9Iu8f59VjUus1+X2aer/plmXAmCVx8z3Bkb3j9KeRM",
-	"EQZ/4iSJaYj1rm1/knrrvuT79MUjQmi27TlqbvNogHpYIswQ/NZCitypFrJ4hQwEKIZj05S7ozEzDUMi",
-	"pdfq4FiSr8WF/JcgHa/l/WU7F5+2za9y+1RPcGGXYRZVPuQzdoNjqqWlJFWeuRQ7MQ0XXKTDGcYVwqnq",
-	"Eab0WyRqoPOYYEmQDLERVX67QCGPHEdLpV7zi9MrtG15mNz+QqOv25/FGlfvFivRLVW9ksAmFVZEb8g/",
-	"uGjTKCJssR250vz5+PwMeLReO2fxAGFYD9xT/JY5tr3GlV71CEDQxwNzOKFCnJnbQxDJUxHCas+Y5rk4",
-	"PjXgL7JiNwSSRNwQYZB8rShs54OJUC0iCtNYIiwIinm3SyIfMaIhcVfgll7pr1z9g6csWh7ROzDM+hb4",
-	"azbHV987x4OY4+iK81dYdMli0F8UeZHiHMUw1vqWMGZCuIBYtACJScvCCe0yexb6mxscpyskP7gDQppQ",
-	"wtSvXB0b1XL8RHYgdIslCgXRjA+1BwgjJSiONQw+uu3RsAd0CKBIwiKkOMDiVFcjuspKeGCk07vEXGqL",
-	"A4KUVtj0PUTsYKOz3Q/7cbDWgnkOK9jyEYi/JBvADW4lJTO61hsb6Dh7aMxu1ILzN5dXaBtHfcq2cULr",
-	"12Qgt+GBYMsNKQ1EetLs1UcSBfbgfjXnFthDBp5jVn1NJLzlhIBaAe5HZl2AHKWRfS0iAED601YLcEVq",
-	"HU+PPEDXlEU+EiSJKZH6Dxzq7ZY+IhFV0kcRiYkiEvQEeEXrtJhFKKFMIsoUR5gNEFc9ImCjUM38bRHQ",
-	"R6D/SB9h9OrsBN32uMyUYipRyq4Zv2VbCDN5SwQK1kAEgQ8QM656WkKA8ZlqoDcsJOXtKiLz0E7CEJVb",
-	"7kDfb+6gwAlDFgUDeM3stdkXc9z2GFgJ+ebcghHyCxqGG4obGpK3DN9gGuN2TJa7njQsisYxCjljJFSU",
-	"dTNJ7BZT1VinyKEVSYEFjQcozRd0pK9hMdCrveL8NWYDZzhb8C7DiiBQ4BC5CwmJCsKmXiLaP3AmMNQm",
-	"+spASgw0LmWKMAB03FFEeK39gzXegqOgen7RznmhAalbSEb1MbMIxWFdS9sSM125ak0WqO3RFyYZRGcd",
-	"KX9pnH1z9pH0C7DXb5nWOLig/yELCnXu6nFKY4ZHieA3NNK8M7uebihG/6wfn5/Vf9GsB0Dz0bGFAKbK",
-	"vuUC4YR+1K+B4QFlJtV10t9rKkGp4gLRMmPzYLcSwfW8izMZZ84IMdPXbpvAvUMiVNMSHo8jPbX+RXNs",
-	"zf8GPN1as47DEyLM5lNpJA17nThpw97kXi7cAOUdJ9Qa43AUUT0Ajs+FHk1R4kD1vaTw1RevfO2DNUKR",
-	"PvwxZE3IiBELgWH/7bVwrEq2iAgrUle0T0YNEr5nbgo54RWWxvbSMNaOkSGMqXv0a3msxYzCb23OY4KZ",
-	"/vG6ykip91rgW41NR+YOdw4PWJe9DqtW0cd39naSYznXmHVknMz3+kThCKupSPPaPffVmYcqli8cO5HT",
-	"hrvIn8zO9EuFiSo3O/1u7F0wt30j3+/S1EWc+JCtmbc/kRC4rkHRV1SqjAjmRFcYoIynkxZraaICeTMK",
-	"HkaL4/gWDyTSp6Ypzj1XMByWDjTDsqEty99zMFdtyDOswt7zHlYFu9w82xEqqzUSphHwdw+LsEdv9AGl",
-	"zP39oQKFjS+qvJFzGV6BCs7MqzvWpuw+Du/20NZYqHMgpuzMQpjSwTQ2l+hMggVYStNYzY5aRQDTWI3F",
-	"MRCRZgfj/vAyh853u5XvwrQjAcfCXAcSZl7X0VvBWeqmMv9PhvtPfc5dkbM8W9jxKXuXOXDdK1W7pDdo",
-	"XjI2hBpVX16fxtx4MZbKyi/L3KeFYc5m3Fwsrkn0lgmCx4DsrqmpQ6UwyHOeGqmtkkYyZ1WzUh8oHpBx",
-	"WGfbOQRqebpxZ3cM3GlBrvOpyhH/qz6XmEoSZZEE3mScnYSja+YKZgsdLOM2aYkrXBPR7FwWqKmCteYR",
-	"A/PS+Jr3zyyvct9ANDISyWLXfUHGzZy79sFRGpxFSJ1EWssJqMU4DCsdTJIlMhnyBWFE4HhBiLNhLEOT",
-	"y46z5A466bqwGwdNf4qwDVs4HYGWkJ9nl5pXTje+d4uFs7VM3odhCdrL3x2/OxBQsxh1JVgoGtIEszn4",
-	"04XzrZQl4mLsUUEcNMAOidpTyWNkX8wwfhniqXuyEMKA9XzaJsAEQzJ0GV3eMOIifhLwYsIBkQgVlqCV",
-	"ylm2HGY7z9+bIn/fC9c32zRZfDaHYTnKYii6DEcu78BbRj+nuenf6vaT0bIY8XZc/zeu/6dZf/oh/xM1",
-	"Prb+Xv/w039VSTc2ouWtiKvCxUJCb4i0jgpyQ5gycYBF35qkXXB8+4W4F0HLUO82958syV+zA1qSwRZ2",
-	"6xbL6zz4a//J18odkrkPeNLZOlfxN8Odc9fzHHz6SlAcLyMLTTBcFnb+/fu//s1EZx76OwfV+z67HWNE",
-	"qMqksB1/EfFgWWGpKOXkoDQXggXceid4UBZ19g4PpkYLjtBWcTB/+KDGo4SNiVsMHYBnzH5tn+rHrzQc",
-	"JQTY2624REgoqgLW/8VTYb35+oEj1AXRVV9qtz3CEG5LApfacEhy8XQPq3RiwyKnMbl5RAY9ZNXGu1jo",
-	"eWlPKdJPlJzDrLWIr0Cf0TiLUXZ+8xz0BEPK6cwmKP30KwzRxa+XMf/rcS4VVql8ziNSGujp06ezjKB1",
-	"4GNzFMsYgCQAMW0jHaoYkAt4Ou6mNyc3PRR2xM/gzr14yn4pIlbPnMHt5+g4zf3g1rCE9cImBziFfBZe",
-	"kxHZ92TGKKxz0k4ut4uDebbu3tc+mLjyy4xqnOslISzS51S2rENghvk6IjiqdMacRtldvtjtp8hdxQ31",
-	"K7nNA8n0E6Vb5PDgYO9wvmsEBqnalLJfe86b23HeMvA/p33M6oLgSFOEDYzVABwhqfRXPgpjrXhLiMHq",
-	"YxX29PFDVMmoyFQIj5kSlOIibNzBodr+7lMfSd4n6KC5t+UtJF5Nw17YmiLOjrHrjUVas42Vh1O8Kx2y",
-	"OgNvZuptOGnFfhRaJ0uK35jIiNIjN/x66JuSb69RsMTD58wnmX1jDPQfU2ehhy9N0F/k9OqG5erZ50+c",
-	"ssLHmHRU9qFkE3FfpklkB7DKSsPExuefIUbf3jENpSmwilBfOGvIPMJSFAkCYSyv7T0/hOj8Fr3rYSWP",
-	"kwTZh22oZZ+AzGziEqg0oYzl9ESJuECvzk4gNzLjRPoAYlrNbDBjPGUhqTLSxAMTrGloShJWuLILSuJ0",
-	"YW7qTVaa+cu4KI9ZUt5GBTQeXpNo+vI0PsM2m22lrMMrV8tvWRXbuHKRIpAZMHXBC1kXh01d1UauzKo4",
-	"g3CVGw+LqylgRbZ//jDmzmBvNHmO7IZqBZVdL2NzHCP4x5RdlzGjp1QiW9vbwDmyJNyQ97eP28+j086L",
-	"3tmnX+LX7E3ym7hUb2+8B5Wr8mxMWMnYTVxCRDUBz/Ph2DdgPZ2AUUUKWIE/VlNuAZV91B4g4Kl1Gxf+",
-	"EgLFiSAIgsN9RGJJ9FOvJqRQj6aAVyDvdGgeSYhTN+nAMY2CrSIoM3EavZQp6eC1iHapknOPLXhcMXQg",
-	"04QIYK0BojIPogPWmIscemrgKyZwLH+r4qKq9OzD9LOgyUIRKmMk0Xe9gbl+C6cEYfGMKxT2MOsCt5w1",
-	"dmXa6b88OzlCejBjRqIKRRSSB/Rzksx511RQr0RdeqNHZsV8Dm+pyJiyG2dSeMzwScmVRb5FRt3qcwh/",
-	"SwTvcxDxIgJ/fFjVpTzJ5bdAENxsl2p5xxZzTYRjpa1JN+68cXErcM9d6Zvl1hUEcQlHkImChaAkQjzV",
-	"eiAhiOCwZz2LK7mVs2OZ5MkzS6ShSsWCCjvt20if8sJfnp++QFiiNpbkcN9E3aMIK9xCby9eefNp62aO",
-	"sfDfi0P4vj2wVav9meBY9RZcrhwx8/DrSlZyj3GbBqSqpb6k0WL4+Gn2AjLzlmcYvsUr4eaULRG54ZSC",
-	"SZ6WaaCNFcdf52F5c0a5vRzjb7CGlMrIyY7g/dek+rcxw/VpnzjzzlD6zNnrU6Sfd0V1OjSGvzHqk4ji",
-	"zDpYA17hoxsaEe4jnEaU+yjiYdonWkCWiobXRGxZwaTDhc0mdEmlDXTCb1nMcZTPA/UIKsohQITc9hcT",
-	"TPt12w2x/SUrD6K/jChulGRtAHH7U0K6M4lAlDESvWWKxosbKT6nXJFovuDYLIV1DnnCXjoVV6QzsVXi",
-	"gyQsMpaJKp+OEOPeq7YWX5E7pak8xPCNye+12VAKfmOh+2Jrlt3TuywV7iezu/zUkJXSWq3NTeZ7gJ76",
-	"ktb4qSU7i6DAFAFDjfkCOxukqY6lhSwex57vAdJOVzaos0S+NDYTs88ZcRaXluXDZNbR3CrqDqGIFBM4",
-	"zBIqf78QCDATzjmm9j25pLJFTtjD5fZvjl2792WPWXUeD1a9XDNZGcR/CELqmiBBtDR1trLiMXk0TyFd",
-	"Mokx1CgSpE/Tvud7qSRCM0RvZ3evgEQ5ZOeYiuc8WlA8HmPC0MoyDkOegqJcqtIH8MMvYgBFeTx/vjig",
-	"YYUWIPgwcWWLhb9bJ8BQMB3Atv+1/rfCh8popWxrHjLGXa+hcm8oW8qPGaUm87UU0OTt7vcKZiTz6bFm",
-	"q3vNqJqZjwImuJZJMp1tmeSO0SMpDW4jHL8hxmlsZ6NQVp3gbxcLbs7nCsvZBb5Fv12gxNT7QeQOhyoe",
-	"aAUXLKV9wm9RIniUhkSOcdwaP91sIZGXrt7V/W3t52qX60UpG3ce7XpK+kNVksaUTIcKX/S0pIYpQX4O",
-	"yMLkhUEr94Pkxqd5DLJ9/olW87rxou/cYufw4Tppz8w+aTmLMblwSvlZY5I3/l+jnlE5r97t53tXnuRU",
-	"f40UN6V2zLVZI/1EDVzRPvitz2/IVnnSQmzkmJ2zCxuzYxFlRMqFk8ZIeD2BmMZXK8hhGDXlCIKjwbdh",
-	"zfHdEqt3z1mcZ/Lq+IgnZovQX7eK9YtRLRjyUgU+CkzRWf0HuJsm1QieEwcviA2lWtT4FvZIlMbfav50",
-	"Bl3VmV1iFrX5nSbq/6HkdqUZwS4+Zq504elZu8ZmMoO3Z1qarYNv0r4Y1dxFsN+X3mtntwknUZX++y0I",
-	"2AaGKSqv28ll894qvdLH6NXZSd2FI0Uu9MhFJOU/GK/41jyRM2W7srFMStpPYwiezx3HQ5fPFGYz7Msb",
-	"P6dEtXw6q09C/FRVJYwZZr7vtD+zrTN4DqswZNmInIVCsu4/vmbCdqwmiG/uWLsxYXR8RgLJyWL+WDoI",
-	"yHJZBuPiEibE0VVcFYs4zov7v6qgtk8To9ryTZspvq2wUbNT1zoilH7mt4XIxKqgUBcF+vLsxLchoIgy",
-	"U+RymG1vTYhFmsO+5GJ/VhLP4244c37x5OieMTu92iAfE4H7SJqS3hB9UAjwQbX95j58wVkermuLw2F7",
-	"KD7abz5FOAa9ovTtXpGGJ3hPCoLsTHLItLAcu8uTAnLGbO6DxuW0B7MxRUsLfXwNmqveYjiupYWH1UgC",
-	"y0YDwUbMd2YLXe/zhvhMpscHDSWdFLZTBHud0S8lOeMbCYKxMP1MpeJisHhMwwJ14qaHNMw5oPNfr9z0",
-	"BwssunmN+zkfdvrOLlrXYTE9dug4h5PZ56rKN4uumS1yGW19uOzg1Dqj9+5rHVeT0O7CGWvzlC0YaaWR",
-	"awmcXy6BDyb3x+fxDS9wuWN+YCNKDseEpZo0lQVrsfR4VPZUfi7Gu8OHIVdphZy9Hi91aXkL5uje0JCM",
-	"i2EbG8weU3adm1VMPLv34O7PCVsEcuX/UHJ7L/Xshs3CFexunD5eiOmaZ6pL+9qDMtZPWUiVLARGTTiV",
-	"zEK7mIgyipfdrNNehwv7yV15hbDGiAoSZv035CxxbmM8bc5JaBpu+AibPU0EgVripvEd6R+B2gJjmHhv",
-	"hkruuA7EgBv1KcoaZDRmAcxdNbOW0L6mppXQUPQdicA1b+LaCsFsHngMoKqm+deF6Y2LsoPnT2yIh826",
-	"XqKAhsKiS9SMYZnu/lx91GJV7KC9Z2FDJyD5ZU7RC+D4AoL2TOLvOHZJWHTWXzi0x4aVDskw+82nVSVw",
-	"OjQmVcWRDg6qCsJX51L0lEpqcgu9vXjl24QKiHebN6uiHGDtaKMUjWw+JCz/+5a0k0oKUHyO9KLh8gs8",
-	"I7JxB7QekW3EcQ61Au7Fb75YGDGfoFeMiS7+4M9c8KzYxlLxPAQ4c+VPURgJi67InVpU7GQqLz9WKukn",
-	"iYAqFvaRikIBL89O5JaP1CChIY7jQVZhwNrTzLUYKB4c5UZOxhXtUGN97jfQO0EVQcHf36fN5l5oBoe/",
-	"SYAoQ4He1cAGsUB2lgNH9ngaR/qf28astR7nKa9ZEa0/0pU2HugNKnbRQDWqUD+V0PzDpkRqJXc4/GWN",
-	"StoKuMJ4jS4vKjgPs56/WhedpdzTipteLBQcWC5EOUUemNAHw1UQmVxyys6+VFHxiYXB5yoamRfvuv/4",
-	"9RzWCfu0RA5EMapxNv1oeE8eTj2aGDy5XEHSbx9BZkCLS0fow3UHFBaKsm7QKnSH8xHj6LcLNCDqCAWf",
-	"xUdwxwUthLOGvVRCqScb7tg2LX0ZiY5QkGAqzIgY2b+tRxBLRKVMSeSaNprrlUqk9zMmyvmgYsquj1Bg",
-	"ISJR0MqsIizS2iBl5AgFEZWjj/jZQjhDMZfKR4LkazMBm20cXvNO5wgFpjnsR56qoIVSZqexff0MfFyg",
-	"9gDFvAs504FUPElgQvsXUj3B067J/jg+PztCgekGojfVtMUKOVOUpQTVJCEoyOolBluNgr3LHQaERZtN",
-	"B4cW7KHJxjKL9XyvuHZwybtlAGMFuPKuJFWCZhlf503BsDMvU8BofVfkvKa1mSpWzlff8pIQdlxhSHmF",
-	"pUJ6eYWKVdAlq9CdLO9PmWNysWbzXLu8UnFhQlbRyNYWReeZ8k1T2ft11q4n34/cYujrx7x6FBZLJTNp",
-	"flhyD1Tl4sFaFEf6Yd9UAdQfUwZvVy5lFFKznsWcut9G15lJSY5voXjfXAGufcqK3+6MRKlMjMsbiqcb",
-	"WvqQfdZYZk1oVjn4bFpZ+skRdktEjY7ZweXqazPNbcbAur7i2yuqhT2yI3Yv1q8Wz7hvw0k6GsH6BLNS",
-	"S4RZjSal/R3e0RmFkHFVzy9pl2m0d0XPi30zjSgAxqSshWaEBNcXTt0OOL7e+Qw3mKn7bHct39tpd5k9",
-	"bNiWeZ2gcydXwywu5VErEYHlywG4cpzVySzCR8GXTzT6an6D9uX5D3BR+ygR5IbyVF6aj59o9DcfZSLd",
-	"3+y7pbqm+u3PYuiXzwJUCUITJVGQF9uQPrKlDsAwSL4GvoYa+C0sJnC+KmMebPyEshMY2eoq0fUSyvUi",
-	"HAouJZTVpUROaIBxNhuGLlFeYkbiqUJBZ+rNQC0XgwB8mYCDy9g31tDswwA1O+d2bPPrlFiiHIZsigmb",
-	"8s1tyMzbMG3Zk1Z9RRZGhTExzFcCM5lwoUy1bB/Rji2gBr50gUIwwNtG14LgsDdb5cJ4aruDijy8pVob",
-	"3J/kma9t9KzMPZgKqgaX+ujN7kMPvl/I4GdojV4Bov4dGqzXglvcv/7YaDQgrZKCW9K85dRUL2vAnjMs",
-	"nLVfMw1yxk1kFadsKmmnAgfnqoH4LbX1+ssw/EKy6z+wDeKD4Q7xqCZIhENFItQRvI9i3pUZKPBsDokd",
-	"owqOZwQLIo5TLeWNWAJLXetbyDyLjI/qmgysg8pmbcJMbXgkn6inVGJaskMlaNtOHhsR3EJ3i7tGeQaZ",
-	"JSs93KWql7ah5rB5oh6RG/vniEJhB0FUIowkiTv1HodWaJlJ5eerq3Poc6+fu8WDBjrFYS9rhEUl4qxo",
-	"gTFGi8yGocfVTAsz/bQJ42qgqx6VWUWvrEgrZ0rgULVs6RehuQSVhVY2cGBUgSRnRFFheZZ+DlrymzS6",
-	"LqZMKv2oRgcilWy8Z+/ZX/6CfiED+Z79hH76KaOMn34qoWXLyovSRzGVSsJsJok0syeZL0PMEA4hCcNA",
-	"46QbM0GBIuwU8vpjgP6K9p+gHrnTgo5eLhFyq6UlkVQwsFyFUN03OH9zWaxWZoAKjvSMJorHNBiQtu2P",
-	"m/k9uyQsQhjIjTIUZOQUaNQPeb9PWESiLR/NiKe+MzGPpSm3uSAEyvfsFHZj/+5u++DuLj+jHjYH3ebR",
-	"AAVf3jvG995rGWODj96b60R/894zgChypwwk772vATRAQDiKJAryPgrBFoDwBzJ2G/QHetcjDP3xnv1R",
-	"r9fh//rX/WYT/YHOGGAKoixJVQv1cawFNhKhl5dvfvXRreCsC8Kn9FHKoBox6lASa+G0jSNEI3Bfl/3Z",
-	"dvwd9Ad6TSGNy/I7TTr6L8fwGyhji25w86ADy74QbLkx99Af6DgjOP1wKo2JEzNT+C7rShcAYbkpNX4C",
-	"omDY5mFkCbZs9ElxaBjVMmx9ywNqOEj20R/orQU6n9Phub7KOzxlkR44c2g7jaP8sxbyfWQFEw2F4Kki",
-	"bp4DvYsQ0WoymkzTLoDNVIdGCVY99/RT9Ac6SZOYhpqTFZsIHuWfeMaSygDjVPUIU/Bu1EDnMcHSeGAA",
-	"VZ2PpkOFVCiFc62oIvhZBFtH+mEY8gZTkChQLXDvl78fENVADgpQklqW6uCDpbutHHx7qRnUhGcyNWj4",
-	"kHY0uliziqG0GIsu0Q/bNYWcdWg3FSRCMe1TZV/c3YVdN4dlfS3trOgeF5YHRoUjHXmqpjhHPI5cLhoE",
-	"F7YHaMDTrcBHFS9mg05605HCrj7qC716Azi5M51tUC2o+DY7TWik8iuStrWKbaliG6rAXdEIfOPMKvIU",
-	"4PHBhf6ibrmMgePAshFFBMOx7QZTi4jCNJYIC4KMC8lHTN8LGW/PXtdHlB8/jeOCw7CAn1SO/Fpak2Uj",
-	"2d0LfUvCnkaxI9MxBmmBUuhpgT/nm5Qx6Yw5m2LGUt8XWcGgOvxXH1zxywvSx5RR1rU7VP5NEhWg2ltG",
-	"79yGbzXQibE6yxbaaTZdDWW5rZlMQoRmPD7aa0KPj/xbi/w+2mlmhAC3INBdj6cif/m3C5TwONb7Bxeo",
-	"/uEAyeI47pI6izS9dyjRN1VgysToJSpu1/OJRgGwzEQhPKWwG6oFxaokmrWB8IL7tuRo8NfActlC3ZMJ",
-	"lfoD3xg2JAoajYaphrLVQE43k5r3m6qmergs7bawuH7CQYkwgoCVVHpY5ZxCZqtjKCi8YYQEI463IM43",
-	"AUsWXAx6NZSh3X2kd15apJa2wqrmjralrpa8CI6gsqvBaENi701uekisimml2ONEa3713UZzRJK9vb1t",
-	"YPi5wUV3274rt1+dPT/99fIU3gHbi4pzeXhUcvV874YI4/zxdhpN8xZPCMMJ9VreXqPZ2DMV+nqgU23D",
-	"9beNE1q/JgNbCgsk72wLodygFg+NPmKT/cwR6Qd3m00ntDs7X2JuKMrZ9idpjPlGhZ+tAXbJWAOawYju",
-	"I1HNMBzQs/GtPrctvdZ9A03VJBnU289wlkQEr+xMf+Utw1aCNCH9+8296S/9g4s2jSICNo793afT37ji",
-	"/DVmLpsNvHIHs6zIcWjjbi4q0F7r91HV+fcPX/0vJcXOfFNSOX//8PWD78m038f6o6ePBfUxw12SiW5g",
-	"T8RdaRKObQb6Xd1qY1qVqQMT9lpZ9bKvvpdwWYFjYaHNumfMBkSqZzwazIBfhaKZpV6xB5mG+zyVivc1",
-	"ub/kPYZOOMTUj/S/B09PRafXvWZle/qdYlt5zCIsAD1mQ/dyY3mLkGWTiRIp+TpCcTsro7jK3vYVNGee",
-	"i46KBAe3dk/LqCB694gg3zgJ7szwxrlxIVxx/kpLk38K0n1u3ULD5ItqfSy12JSZrbYmErQWsjOCdv71",
-	"qQT/1R++Z7ahUTFk4U1gBYVe1cvwg+GO1b+Xq6t9yDgEzNdCLzEr91JuPZ6ToiuabG/IekPW6yNrwFU4",
-	"OyA+EoEaTfvWE+xi2OX9EPeXazI4i77ahrPEhFyVCdwktRVoe26Bsnjhu1AaL7dAQS1456bQCsSgUI7F",
-	"kd9stDQU5lNBRRe29Py3TSXN/elv/MrVP3jKoj8FeZhjGb31FpNZnQVYAoBVq8sf2f5FU4D39YOmjh70",
-	"wfnPWN2qS5RplbM0IbiEMY9fL4ztQ117KrAdWqcJbuysEplaK8sfeunozu34Mb0hzDgM3ZHluv34c2Oc",
-	"mTiC7T5RgoZy0ua/to9M3X1F7tR2EmM6dBEPR9CM7Jidwdk2zwXvE9UjqTQNPmwQxVp20U3Uzxa52D5C",
-	"WPlEHM5KDS+NxnnR4Qgr3MaSOJTu066DGb4pJEl6LvB9MbQfLZRcyef1FAuek35rBp59ScQNDclbltnQ",
-	"Jx5xBncLuc1CmWkUbv98zxDsO4QeLIYE0qRPb1sHrdz+Ala5vJfQWPyQldVn12lKmlLvtuJ0T0goBokW",
-	"ntxyfE2xXEQmNmJjWlrbTf2uhxXCxWK05tgeSetHd7E0kXVR25MqYLLFsEXucoiHSDBcwFYVdAX8yhpb",
-	"kZnMVz7mQ5F88kbBTvsdCqqAQrMBqhV3xJjl/WI9Q9iLvPjjlvPmI2wTio1ZvljaLiiW4LUO3aNi/5lH",
-	"xm9qnQB9PEBtgjgjPkymXG9I56SwxyLzMMWtBgpiGrUgVChAfXwNAFWUx2ygYxu4qop1QhqeP4Z55OV0",
-	"lzEH2OLI3s7BwUGz2dzd3d0drv/X+t39urOzs+P57tPe3t6e96EQI+79A/dpPJjd4je+dvRMBoLVs8eK",
-	"EsVVrBGugD+XdvPDGw0MxdmcxZwrSApleCfx1cUtBWUWuP3Flo3+WhAchkVnE3Ti+mRRgQSP9dVsidAv",
-	"Zn/4SBKlKOtKx66QqS0MHkwf2aicfLGZB63H48hWWhjHf14QlTOf9ZLlD0mQ3zthXeWYxcUjiJVVPYTb",
-	"PFWO2lYjr0yxPbywpdirhI6c4rapKTZoZJnFxvfHCDBXeYngoCN4P0CEgcRmyA+UXiBoqiQyfX/AbOdo",
-	"tsCMTGhkBzOJqEJ6KxW3IYh2BiMg+kNCDGVhnEJkzH5zDwX/4ilEq5iq0cWG8lCBhUpzPoGpP22BprJU",
-	"ZXo8Y4ANsdu5hGRi6oYNCSamtonXowjH8dyCxlDJzIcRMobLWm4EjD+1gHFcoF9Lo9KE5xjKh0JAZCaG",
-	"uHpBY3u44viqeV/QHoDmZlZ+lIeYdriwSas+ssXYrTKr/2wZPvWGxYOs+0CfMgmRrZEpnRRsQTSw73Jf",
-	"s3GkiVk0f5b1vaN5mKVvWR7tUM053zDiIp0SIopcczIrPC/XUl/ccWtr2ttS9u3BrFrb/v7+vvdhXl45",
-	"thL/w3DN8UXmN/zzR+OfprtCwVDySKKhjgXrZaPlGPCeKUc+P/u8zNI3iwy0kpPYkudLBYJlVunfXfXO",
-	"If7hKnfa3DUjavG4nF3a8nabu4f15k69uXO102w19f/+bcTruSh6qFT9w7CV4VLylYZwaB7453NoN2fg",
-	"DM8568TUZIz+sCzoKqtiZRtJauHNUj2SAxbeM8NZWFedg+GsXYH70ypvl0Tr0S4aO7+8EsEVD3m8YSMb",
-	"ScZ59CpVQVcO6n6ZSkzZ9ao4yqj9q0AGphxgB6keVs6zJkNsM0oKddtSITQpuUy6WvBZmLwnl0ZkLGSD",
-	"BFxqpSqJtUD/YwoDVrK3V3q1SwlTpu2Gaa9hS7qV3GTzsrdiC5CH4W2lLh0VjO0VpFFu2Ne3z75WFlyz",
-	"slwZdl1INwZjNx7mCffM77IyjJMidLKuLPfg5RrtADMu2lA/+EiiG9u55Yemxj+Rm8wRgj1aH0VE32K2",
-	"+gVOEuSKZq7fa1a814GGCmWtx6ZEZnlg6ySWigrdFXRyHMd5yY4bKmk7Jk6+ujaFXDYBbOvNjcy2v1aZ",
-	"TlUsNj4LEy+XQxkfLnZhxCaZuxquyaCBAob7BJyYKaOfU4Jq+82nKK8Igfska5lL7qhUMkBQY+OWSrLV",
-	"gAz6uksnURztNPOUdPAHFNPSR8VOA/VlJtkvI3hmpYiTGEOsniB9mvY930slETDdzu5eXoPY6w/quU5R",
-	"LOCbJVzbCUztoLy62jzZVVl9+BVneBU9ICZBpuVBQZ3o4PHuYfvxU3y4f/B47/Dxbjt63Ozg5mFn73Bv",
-	"l+C98BB3Hj9+snPw5En09Emx9H+5iGZm0Nx9khk0G81m89+mC1HLI4ePcbPZJnUS7R/U9/cODutP9588",
-	"qTf3n4a43X765OlB5FXvtq2xnFcl/zoUku17t1gw/UvLO3t9/ubi6vjXqxa6xDfEeOJdEg9QKYkH/xs6",
-	"U+iWxjH69c0VFI2H5DSTar/woU3NiWugq0KgIyxHIqyg6EIpZHJMzlzjW5dUNlaMOQPmsjpAs7P3uWR4",
-	"O0LdMvzyLaBF+HJG3ZCuyruuGDIETPMUYluyADcIbKFQgcx1PIBo3mIdZbdAzCKE4xjCczTrbaAzIQhU",
-	"lmjHZJTXG5iKvH416XzurnKVc+4pne/ETNeytW1gK2H7Shtn66ApLkikdyntZ90Ca/YMrslA+oVsAleU",
-	"c6uxid1bisYz2jRHldPmYuKWPzapaSmcnku+n6YDuwVuEGcliPOCqOWxZjUaprHOZO1sxyqbz20X16FZ",
-	"y6gCAURYhD1IlqlpzggWZBBLIJox+w3qEG4h1xy2siqofdjzR9MdCyVeK4GAcVEfi2sSmXpdUPEMTGH2",
-	"o+OMFk4/A9Q8zPQvBsox8JlxpkI35WCgpIs3w4PPUyE1Jn1YIzvQpzxN1wdM8FGfQymqENraUuEofcMc",
-	"lmUOoM07unCcwSCr1lsehDVst7EKe+vxVx1DXqhEgaX3QBNikLLso+IoTYwRoGk2xkeCJBw0PNNtUn/7",
-	"SNp4wVEREaAfw8GmrKBQtg0qEn9YSUihWZptjn0WjdaF8YsfHw/VrpsjuvCZW/kD+boK84/nKOdE1KFy",
-	"njk/zZF7BIVaCQApm0TQEYMZOVjyPrH8vYNpvLXxkP3pPWS5T98Qjinqa6kI9TFzF761kBQYp2Gk82jF",
-	"1FF81rxpHntpgWd+McQ9UXE+J6KP9TbEA6toImyqSIacaZ0XiM4W8jb8QyvRtKgRo+M4zqUZW+YBxgC7",
-	"VRuqdA7NYr0cA566sOxxivVz0x98BVxzGbUc2uN5E+p5FtpJGRFltXq7HnGonet43X3jJfz+OIvV5W03",
-	"/PHcY27usIQ0NoNOABxmgtzmeNC2EzmWEeHmgGessGd5tmVyiqMejQiiyvAjzbn6mDLzq9Y7R9mSXcl3",
-	"y5cyHfg+GdOfMEPjR+BKjlxWz5amMoyKqjpDdgCwR6BEq6W2sUWCpUQBI3fK/BiYwEOStTPTTxOEJQpC",
-	"80ADHZcrf3coi2QuzeRVO9qDrHmJqc3y6uwEKc5HGYRmG4UiP/NxiG/KHGNXMc0i8zqz8TNyS+TGHrN6",
-	"ewx2JoZ+jlj3bJtZpTTgVrGddwScqKZkng7XbmTAU9M6otbhwnijOCNbDfQvnub9UKxGk1Gze+so/yp7",
-	"ttCjwpbA/z/2n9ga+LwDkduUdY8K9USRJAS990A1cnDdYumGee+NU2mc9+3BpYdcMnANOx7G2fjNsYpL",
-	"wqJ7Fw92Z1mMrT1p7urvWtXJOgeVKHjVys/4upeOBtd9e07zbToi3FyXK/Ntanmunx3wN3tPTn/ytbsd",
-	"jUqbVojBpxFVFRdjy9xqYGDjt8xkHBWCMewVt3OA+pSlUEUhu+Qa6KJ8yWGG3num9dN7D1EWaYLgFTVh",
-	"9DMrvd0W9HTYtEPTgjxztcImzB4zd5ovZuXei4mXsG2ydU938CnMtrmCl/Fk/ChXNzCbUc76DTg5KlWK",
-	"7T6JKB5rQbhUguC+Cxx09W87NIaERc1TI5pz1hrt4y7x0Q2NCPcRTiPK/ay5qY+kouE1EVt+Xq4VGqHr",
-	"37DMYxGhqpdE1PY/hdZ91PXXigmiSpK4k5cIC54bVlK/GiQkML5JC9MjiYI+7RP4ZctELubPn1CZcAnt",
-	"nQPEcB9adMEc5ejefiqhRZ/tPkciVHPAgsKpN8GUIjNN72wPZ6R6gqddDeRWw7YEbUHzyIpWkFAACLOs",
-	"FSaNfPNoSXvqYYkYN1PaBvD62tLrMg0wM7VN744pLQd7VoNaz8Xjki440XUB1PN0CFapIFvZ3MS+BJV/",
-	"UMxZl4hC/0bOsmOzxdHykom5opcfXc2MRu4SSEkovP5I5lvYUUQYL/ItIddSQ7OzZ4bPkUCOtHM07+sj",
-	"f3f84vjq9OPr439+fH16cnb88dm/rk4vAx86Dt729PvFgFYqi20HC40ER043b9doz3j0hs9F59dAW1Nv",
-	"v5+2fyqLzFnX/DZlWAwq6gVXisllAvV8204aZq3A+IraVJTFlBGDV0DL0hKzIRxDzwFWCoc9TdIOaQda",
-	"VOoiAo1rTVVhDQJkmBgadkzgkTSnp3/Kuuk65KaRzYRkiNwpwuBsXHdP1+F/fFn9TZTBDxNlcMJvmV5H",
-	"LtY7Sv3zaDOL3eeJ6T7xLepmle7Gc8oKuhl8AM9izeUogg8yATaQddxsD5CVmI5QEKWG+QauHHmwu98L",
-	"fBQ8jkyg2l4zqip8kFD2LShiDnyv5e3u92bXvc4z8Auq1xpUrYQydn+q1jnMtlG1fix2rpnAd6QzSYXF",
-	"d8VkLxUWJiJPg17gtzUcRRIpDvmLotDaZKuBAv1d4BgtPKX3tIGO8xA22zP1kcnKzDU9/SOG7g1ats60",
-	"HTdLkZkYGbLNVc/8DDoYiyyswnqUcFSSFGuBHSrYMsKqysvjQIZpRZ0bhcW3wO8N8szHNnPQ18vrq85n",
-	"nb6tTczLD8Xmh9jQd8TxU/a9ydVvNcQIZ3E98cBJcnZZoxwSFvkNe94BvnuURd/a+TbS6PfJbgwJzMJl",
-	"Vs9FstyHhw7nvSBg5YXiLy6s1QX2zhLLmy3ku43mzVawiefdMI0ZmAZ+uIhem6/8wCzjNRbXzgyHpUvG",
-	"Nqqi/ZAFOGzZxCcq9Rtc9omioa1H30BnCkWcSPZIIdzpkDDzjLq60QNTvRRHxiOYKDnKgfpYXGuY37pk",
-	"7u+PBdks92wzN7xnw3sqeA8QXpns1s6AXKvedszD6/UUUIehbaPdZSq9jRLe7NbylzRaZ4TSnDzB1rqG",
-	"jdmIJRuTy/pYyjONYnA1O/LL2Iml/FXVFK5mKylbI2Oxg29YyyhrsVuzYS4b5rJOXan9wOzlyyeoXC54",
-	"h8akntBQpWJ8DfMuUefm0XP75H0QZ1KaslxmNknKj2/fbKvDnaz67KekuzDJllc6tYS6eQy9vXgFYVks",
-	"jeM84M415zDRhwyqe/RoBDGaG0Xj+yNcU90uT9S1KFrEgmmk/BBhVAaOl7Q6Osq08hwbynzleuPJUqyx",
-	"KVNlWnsjxm9RDUIQi93zwB0NXcW3qlOZX5iZ15goBTNMSzLOV7ihye+PJiGJWeVICiEUYchTBkV5abEK",
-	"pT3l9RaaG2ceNPWOpetZnrXez6DF0sRj6OcgPDgydecbQ71nIVS+WFoA+tS+PDuRR6ZmnP4lI9SQp3Fk",
-	"SlRGkd4RQ7kkQpShwNYlC/KkAEGw5AzVSKPbMIHstn6BbdtdjFzfylqLmyVRC73NdIZfILxejitkn3f+",
-	"X1ADGW5VO0+tOY1G7U8k1Ed/Lrj+CymC+/MWP4dFPFAZuhIEU4uvb7SMH0fLyOqrD3cEr+CCq1IwbFvw",
-	"T3zJqI/xbcBjyq6h+wZmiLIbqgiUD0e1wOkGYQ+rnNBD3t9+/ubk1DR8A/7KI9JAx3nGELhSbrhW+mEo",
-	"E4An0X6ziYIzdoNjGhUfKkwbjPI1vfaluZrpoeeNX9Jx+3l02nnRO/v0S/yavUl+E5fq7c0cxhcH5QOx",
-	"rakMSwNIoqNCS/sN6/phWJc+/LKcVKb2e2VmX+BfW0Zmsor0SCIrUfio8IiPJFGKsq5RiUo6kpOTqDCq",
-	"UgPtN/dQ8C+egpgHclvxDVN3ikozYZDbGgoyr3nJ9Di3CYlAb8WsydGcQ8aRTMOeGbgyPS9naw/FFa42",
-	"3OB7t57MII08gI3khaFxI3m4iuAV1ffhOqI3hKEOJXEkbciG7yL7uYiIGMMEMGM8ZSHxkXExNFDgvmpB",
-	"ikCAYqKkKa8Bmp+EuhlHKDAvjH2KRFQV1TDW4Q10bH6D5zIukelp1stRqwLV5nvHt3ggszxSx8JahkHB",
-	"bpjRLBAhZijiwJwqxKIUCmYsLRi5DXOO+2oFDtV2m7uHW7OLQ29z6L5Vgeg5IFpRIjIGA8PwN/07fyTN",
-	"DlDB8dIxQocpEWFo9mHkpW0jsdVdQ/BxJfj0pc5jq3xJxROJbrm4pqyLalqb0n9Y81RRN8uNT4zcgs0L",
-	"jFsqFUzz1gL7G+VGRpUzTB+AzNp4r5O886kmEfqFUTOPsqXB/m3kne+OTM1BwjHOrLtMKTY3VHK6cMPX",
-	"ZriVt8ZL9d8cFVxBmqTJTNwQwPcr8KuCbrw0FdyLAjDDxRYTvPYMlZJGUmkLvSpo/QCRzHf7KG+VoW9J",
-	"qmSxfBEeOH0FklxM0aYYS2UbHevR9K3bx9ek4PNNBO9zRRBmrmZSv00qavUBMGs3FkxPRHtFOpswi+/R",
-	"pavxZxlTwQwkXPYbPjAlz3+RA8XaSgEuFAN8v4V1tVBgQ6ACiE0KiD6mIHfNOlfvFC+vj4Jj29B8kinS",
-	"R8GvU6yVvnEom3U5P3deGszYUiqLzsAr58UzW0m3ssjmxYxzIT+ZoyHZi2EQH9KSUIZjcujpEShPJhIA",
-	"Gs8XNmRjVviBWpBFkW97LfvZXc8Figj8lZSp7yEMCoVA1fvi11WFkQOo8We80Ojl+ekLhCVqY0kO91GN",
-	"w1M4jjW3DCKscAse3/6UkO6RecoP0NuLV1uz2WgrSrJYpa0YjTsPK5yHj7gw2AdhZdNFvEuyYVE/UiWU",
-	"IY0yyShgVnbkih3OzYxi3uWGGaw+quUt0zqxtDHj/QQz054fut0XRDHQ5TpcdIkysYLXZCDLJXcFCbmI",
-	"QMeTR6YWlQqQGR53MWXWnw6Wxd8uTDTMqAYHi72/Lu2bHJk/rS7Hu4inCtVSwHFbEXsYsbcWaxU/SqWV",
-	"VYgEcRL/WuWGGVoqXGhIkOKFUnJZ5d4+/0Qb6JKwyHxM1ACZIr3QVgx+h5bRRkQzDRjc0qpcHDhUV/xb",
-	"KN1myjRMTfiBFXot7///f/7v/2t21+2F3YH7aaTgZjMtou6poNIl+QYVsU1pzzU7jyyn+EaqvSWYiroW",
-	"FtaTkmx5yzmm4rmeZJmMgJ4WFRbNSnYQrJOdmG30jp89P6mf/uPFz5o5VwG9cApjtoYJ/rVBYlsXaGj0",
-	"XQzdLDUYrVzefJ82m3sEvaLsmkT23pbFb831VUxG2ahjPw6TAgxoD0rn30JdorQE86Qe9rDAoQKLIgVB",
-	"JjS0PVHUW5X16LMYG7D7zHTuwE4BQuSOSiWHyu/uN5+iwD0BMbVZ+44BUVpUMyoXFM5tGaoI4YMhkKDh",
-	"xpdIcAXJGMUMSvjKZFAeoYTHMcIK9bk0nf7BEnuAJAk5i2Sl594C8NvFqHQ3ZLBKWDewsTEmcwIsUgnr",
-	"uja2FlDP96h+4XNKoH8Gw33NlWxjjSL/ISzt6yOExle+l5huAcO9JZYuGqUPMUuDuMWNPtl2QU3bMXCl",
-	"j5Yr/WX378fPnu/s7jUaerPgHPRKxEdwXSzMTH+7KLBR38t2biWtRwQGJdyK+eQOhyoeaCzJmDGSIWYQ",
-	"51cThEUaMxWI/pLEnS3w62B0/usL1z4E4PhvOG8uUHAchiRRrfzAg8ZGi37A/oGqENaS09zsqu9nsVxy",
-	"6iibFARsROsxbF0qnug1A5MUqkpLhR82lqaNpWl5jQlQCWFnC12VTUkSFq2HPC4yCEikdb29Zh6lo69/",
-	"00AT/rQgVTmDWHRlL+EHs/B8TrkiUW4Aa3l7p8+a5j7ePzh8/OSpPgzTOvNnEsccdQTvI3MQ+ie+sMJ2",
-	"add/D/afcQvTskYqzVmoYUHD9xTta9TsJ17L223uHtabO/XdJ1c7zVbzoNVsNprN5r+r9mDUQmZlivma",
-	"jeoNmsTvNtalH9GPBg0di617UQ1ESUGSeLA1tRvYqixOwFvH8NxtEFrXlEdecOEzBLnjNbkFbnktN1tn",
-	"foQVrvToO//9JbQ3NK35Eqx6Mk/aBMGbRA39pJbnsUKCSB7fEM3pY86TNg6v9WSJoDegHEaRIFIS1wuz",
-	"k0oSoZTFRMpCn0aE45jfGr2x+jo46z+4xR9nMZicX3tWbSqocq5SV8j720mPK25rdi15EcDKHypYYcNn",
-	"N3y2ks9ae8t8THUkUGFplro+Ne+5aQIri81hG85q7KCA0AR4rtBj10QhHCHjHSYR4oxAXbUoDTOrlKzu",
-	"SrXRGjda40p6KylUs5i5pbVHxZMkx9uVaZFWSRhfY9Pi2qV5cP1IbSaaeGUZUP5kaP2Q9r/MOPFIopje",
-	"QOs4c9oLINlqDYEa79dzPZxQGbobop0qdE2ILdSnmX4epZZdEMUu7GNj1DS8mxtgcwMsfwPwZPVGw1vS",
-	"7nF+XbcNWygZz/pjKtU78/hJ/vQIcVc55jLuMRsu2+EHjq/PENT2CpY6S5XZVEh9LB/WSIsO/mkVXfNt",
-	"9LWESaRCHSqk2txkq7nJoOZqVMRVRzMW7e//9hqlt21B7Id6tGx3qAlxS3aOE4Kjd27xaySBCzfhRLkt",
-	"7JEojf989T4fCuEtQ0EEem9pdMo7cUFU/WIkMBMaf3EzmVBm+2nNscwn2ZyzIL9FfO8eWP8G7R8A7Tkj",
-	"GvWZWguyzyQZrZWp2jmmiRUZKBv0Wp0YUdSIb/OzvmeBImdxIY7jNg4NVtrZT28sin35L+sSabR5NPjL",
-	"dipiKAs6JvqFdhmJWij4Z/2dAVx/g1UqSAvd7Py3iRjskTv08+vj5/XLn493Dw5rkoSCKB9lbmP0V/Te",
-	"a7z30F+RnnXLRhf6hXGv3LMuDDFl9M7FDlY8Dwuqn0XucRqNfehqkGTBjWqQ5LGNVz2CKFSUlwqCInEo",
-	"uIQSXPreOkKR4AmKUkOURKL2ANGogY7ZAO3e3SEcXjN+G5Ooawy868hhfVc8v1n8Qf/8Z0V1hhxQoBfn",
-	"7qzI7tErt7XvyZ0BhuIYaXzinQ7UUsRtY9eI8MA3oVEgnQ6lYjPDb30nZpAIYajyYqND9WJGG29P8jT6",
-	"mZ+RC7C71GMe4ngRryOqBe+OXxxfnX58d/rs5zdvfvl4/OrVm3cfzy/O/uf46rSqfoOp9l+UExb0LMK2",
-	"FHwoRCu/1uNgYj4/+F5aahZU9DXe4rodYc4a/xb0uXyLO6vG4xkq/JvCP5J2oWye4SVAoz0odc7iAeoR",
-	"6GsdIc5MELIe4E92pX0HPsbh2gsIu/tv2vW3qgh5N/j2F/uXLXKdF2osE7H5filhvzKpzo6IzPjRfaXV",
-	"XUAe5UZZWBEKm+2cHYsfoMjbO4fm5TrPVZWK13JVfZizIPEil07zPi8dA2a0uT0e9vbICgJbQnskTUNC",
-	"g4FQCVjZQNuHule2TbpT3Ugka7ZeDdF5tfEK4LFPXhqoHpaYrmy9Xyu01YZEtq3NRbWii8rm4hWopSwv",
-	"r9q+VaIDReS3gP4ajHsw29oprsj0FoyChESruo+kzcHc4Ptq8N0Ge0uwRiF98CjRyM747YKYrocnYSqo",
-	"GgDyHif0FzL4meCICK/1+weNo88IFkQcp6rnvjFP/QYebP3VBz2KuKlOWb3qUWnzQ6wFwnN6/TagtYW7",
-	"usui7zp5RdCtVfA4z7vN3Pq5F919o6EcCdqN8pwcaGhKsKk67+LmoYRuPlge2jk62vMeVqiPGe6SPmGq",
-	"ZTUeH2ER9ugN8VHKsj/7WFyjlOn5fJjZTZgRcmEJpibE6IzQx953bc1N+6Fy09riIK5hbQXktpmcBgPg",
-	"t+02j/LNgao2pnZdKok1HbEIERYlnBZ7HdmnXp6dQGUbxYMchqwRa7Ux1UdRKsDaeJsrjeAYyoe4zc30",
-	"w4O8BtgjdHx+BrWzUK2PpSLC1j2+JgO4b7fyweCHSnD6aQydLjPEgk4pYqBJSy9Sz5GHMZlk3hrc5pQh",
-	"iVnU5neozyNSmM1+XTHfzwTHqucD+lFGpLQooQQNC0dYwI2vH77+rwAAAP//",
+	"7L39dts4sjj4KljOPSdyDyXLtpzY8rnnjjtxp51Out22czMz7WwIkZCFmAIYArStm86efYH9Y59g/9sH",
+	"2yfYR/gdVAEkJVHflp10fM5Mx5JIfBSqCvVdn71Q9hMpmNDKa3/2eoxGLIU//1k/pZq95n2u6/Bf82XE",
+	"VJjyRHMpvLZ3yj5lTGlFaBzLGxYRLojuMRJmacqEJjdcRPLG8z0V9lifmgH69Jb3s77X3t5qPWvt7Txt",
+	"PfM9PUiY1/a40OySpd6XL/7Q7KesT7ng4nLKCmLW1WubXrGKzb/rMZwOpyGpeUyR2lvBb4lioRSR2pgw",
+	"+e5Oq7m902w+29+vmP6L7yU0pX2m7VE871F9HI0vwXxPjl+QWtKTghGR9TssJTIl3SyOyavjF2Z+dkv7",
+	"SWxm2N/a39/baz59+uzZ03+oxk2PakWTpCGY9nyPmxETqnue7wnaNy+EOK/vpexTxlMWeW2dZmxkT6+Z",
+	"uNQ9r721ved7fS7yz/nWlE7N6ZmNPZdC01C/4hXbORnZxavjFxPXX73gj/yOV5ulSqbjKw0Eu9X4Y0Bk",
+	"F9AgSdk1l5kiCb1kbnmfMpYOSgDF8SYsaXv3adUiXrCYX7N0gBhQseuoeGDa5hOqNUvN6//7H836/vvP",
+	"W/7W/pf/8KrmfJnKLKlCOfjBnAypBf/f//n//uOykalgw5wW18qdXUJTPXRyW9vNnac7ze3d7dbTre3d",
+	"1t5TeLH6EC/t3Hd5kMcR6ydSMxEOfmGDKj6SMKoJJSkyFKJol8WDNpxsl6dKG/rOYk26MiW6xxW5YgNS",
+	"S1hKFFOKS+GTK5Zost0iPZmlaoNwRVKms1SwiNBLykXD7Re5bLHj0urqZnmr7PQXNhlRrtgCOHLFBh8M",
+	"ntB69/3nraf+zvYEXJlwOZzQS0YU/59JtBDDa+XJI9alWay99m7TLzHLZhN2jZ+2Ktn1G6YUvWRVCGt/",
+	"IiO8ZOfox+bhj8+3tndau0+f7e1Xo2I/H/cukfEMEaZqtfYnwiNSe/t2lIGzp89os9lhdRa1duutnd2n",
+	"9f3W3l692doPaaezv7e/G1VvZAZf7Mq0T7XX9rIMnhxf8zvW6Ul5NRG1bvLfV5nni3lZJVIoBhffjzSy",
+	"N7z5FEqhmYA/aZLEPKQGapsflQHd5wJOnz2WpoZte46aOzIakB5VhAoCv7WJZre6TSxeEVwBieHYDOVu",
+	"GczMwpAp5bW7NFbsS3kj/5Gyrtf2/rZZiE+b+KvaPDITnNpt4KaGD/lYXNOYG2kpybSHl2I35uGSm3Q4",
+	"I6QmNNM9JrR5i0UNchIzqhhRIUVR5fdTEsrIcbRMmT2/PDonm5aHqc3PPPqy+Sld4+7dZhW54bo3JLAp",
+	"TTUzAPlJph0eRUwsB5Fzw58PT46BR5u9SxEPCIX9wD0lb4Rj22vc6XmPwQr6dICHE2oiBd4eKVMyS0PY",
+	"7bEwPJfGR7j8ZXbshiCKpdcsRSRfKwrb+WAiUouYpjxWhKaMxPLykkU+EcysxF2BG2anv0r9k8xEtDqi",
+	"d2GY9W3w13yOL753QgexpNG5lK9pesmWW/1pmRdpKUkMY61vCxMmhAtIREuQmLIsnPFLYc/CfHNN4+wO",
+	"yQ/ugJAnnAn9q9SHqFpOnsgORG6oImHKDOMjnQGhRKecxmYNPrnp8bAHdAhLUUxEREtYi1NdUXRVleuB",
+	"kY5uE7zUll8I0UZhM/cQs4ONz3Y/7MettRYscljBhk9A/GX5AG5wKynh6EZvbJDD/KEJ0KgFJ7+dnZNN",
+	"GvW52KQJr1+xgdqEB4INN6TCFZlJ81efKBLYg/sVzy2whww8B3d9xRS85YSAWmndT3BfgBxDI/tGRIAF",
+	"mU8bbcAVZXQ8M/KAXHER+SRlScyZMn/Q0IBb+YRFXCufRCxmminQE+AVo9NSEZGEC0W40JJQMSBS91gK",
+	"gCI1/NsioE9A/1E+oeT18Qty05MqV4q5Ipm4EvJGbBAq1A1LSbAGIgh8WLGQumckBBhf6Ab5TYRsGFxl",
+	"ZB6BJAxRCXK39FZziwROGLIoGMBrCGuECx63PQYxhHwLgmCM/IIGcsP0mofsraDXlMe0E7PVriezFs3j",
+	"mIRSCBZqLi5zSeyGct1Yp8hhFMmUpjwekKzY0IG5htOB2e25lG+oGDjD2ZJ3GdWMgAJH2G3IWFQSNs0W",
+	"SWvXmcBIh5krg+h0YHApV4RhQYddzVKv3dpd4y04vlTPL9s5T81C6nYl4/oYbkJL2NfKtsRcV67ak13U",
+	"5vgL0wyi845UvDTJvjn/SOYFgPVbYTQOmfL/YUsKde7qcUpjjkdJKq95ZHhnfj1dc0r+WT88Oa7/YlgP",
+	"LM0nh3YFMFX+rUwJTfgH8xoYHkhuUl0n/b3hCpQqmRI+zNg8gFaSSjPv8kzGmTNCKsy122Fw77CI1IyE",
+	"J+PITG1+MRzb8L+BzDbWrOPIhKUIfK5Q0rDXiZM27E3uFcINUN5hwq0xjkYRNwPQ+CQ1o2nO3FJ9Lyl9",
+	"9dkbvvbBGqFZH/4YsSbkxEjTlAL87bVwqIdsERHVrK55n40bJHwPbwo15RWRxfbSQGvH2BBo6h7/Wh0a",
+	"MaP0W0fKmFFhfryqMlIaWKf0xmDTAd7hzuEB+7LXYdUu+vTW3k5qIueasI+ck/len2kaUT0Tad645744",
+	"81DF9lPHTtSs4U6LJ/Mz/VxhoirMTn+gvQvmtm8U8B6auowT7/M9y85HFgLXRRR9zZXOiWBBdIUBhvF0",
+	"2mYtTVQgb07Bo2hxGN/QgSLm1AzFuedKhsOhA82xbARkxXtuzVUA+ZHqsPe8R3XJLrcIOEJttUYmDAL+",
+	"4dE07PFrc0CZcH+/r0Bh9EUNA3IhwytQwTG+umVtyu7jKLRHQGNXXSxiBmSWwpQu5TFeonMJFmApzWI9",
+	"P2qVF5jFeiKOgYg0/zLuDy+L1fkOWgUUZh0JOBYWOpAw97qO3wrOUjeT+X9E7j/zOXdFzvNsCeIzYJc7",
+	"cN0rVVAyAFqUjJFQo+rL6+OEGy+mSlv5ZZX7tDTM8ZzApekVi96KlNEJS3bX1MyhMhjkucxQaqukkdxZ",
+	"1azUB8oHhA7rHJwjSx2ebtLZHQJ3WpLrfKxyxP9qziXmikV5JIE3HWen4eiauQKC0K1lEpBWuMINEc3P",
+	"ZYGaKlhrETGwKI2vGX64vUq4gWiEEsly131Jxs2du/bBcRqcR0idRlqrCajlOAwrHUyTJXIZ8iUTLKXx",
+	"kivOh7EMTa06zooQdNJ1CRq7TX+GsA0gnI1AK8jP80vNd043vndDU2drmQ6HUQnaK96dDB0IqFmOuhKa",
+	"ah7yhIoF+NOp860MS8Tl2KOSOIiLHRG1Z5LHGFxwGH94xTNhshTCgPV8FhBgghEZehhdfhPMRfwk4MWE",
+	"A2IRKW3BKJXzgBxmOynemyF/3wvXRzBNF5/xMCxHWQ5FV+HIwxB4K/inrDD9W91+OlqWI94O6/+m9f9p",
+	"1vffF3+Sxof2P+rvf/iPKunGRrS8TeOqcLGQ8WumrKOCXTOhMQ6w7FtT/BIc334p7iXlw6vebrb2VuSv",
+	"+QGtyGBL0Lqh6qoI/mrtfamEkCp8wNPO1rmKvxruXLieF+DT5ymn8Sqy0BTDZQnyFxd//y+Mznzqb+1W",
+	"w31+O8aYUJVLYVv+MuLBqsJSWcopltJcai3g1ntBB8Oizs7T3ZnRgmO0VR7MHz2oyShhY+KWQwfgGfNf",
+	"20fm8XOzjiEE2NmuuERYmFYFrP9LZqn15psHDsgliK7mUrvpMUFoRzG41EZDksun+7RKJ0YWOYvJLSIy",
+	"mCGrAO9ioRelPa1ZP9FqAbPWMr4Cc0aTLEb5+S1y0FMMKUdzm6DM068pRBe/WcX8b8Y501Rn6rmM2NBA",
+	"+/v784xgdOBDPIpVDEAKFjELkA5VcMklPJ100+PJzQ6FHfMzuHMvn7I/FBFrZs7X7RfoOMv94PawgvXC",
+	"Jgc4hXweXpMT2bdkxijtcxokV4PiYBHQ3fveB1N3fpZTjXO9JExE5pyGLesQmIFfR4xGlc6Yoyi/y5e7",
+	"/TS7rbihfmU3RSCZeWLoFnm6u7vzdLFrBAapAsqwX3vBm9tx3uHF/5z1qainjEaGImxgrFnAAVHafOWT",
+	"MDaKt4IYrD7VYc8cP0SVjItMpfCYGUEpLsLGHRyptbb3faJkn5Hd5s6Gt5R4NQt7ATRlnJ1g15uItAjG",
+	"ysMp35UOWZ2BNzf1Npy0Yj+mRidLyt9gZMTQI9fyauSbId9eo2SJh8+5TzL/Bg30HzJnoYcvMegvcnp1",
+	"w3L1/PNHyUXpY8y6Ov8wZBNxX2ZJZAewykoDY+OLzxCjb++YhjYUWEWoL501ZBFhKYpSBmEsb+w9P4Lo",
+	"8oa861GtDpOE2IdtqGWfgcyMcQlcYSjjcHqiIjIlr49fQG5kzonMAcS8mtlQIWQmQlZlpIkHGKyJNKWY",
+	"KF3ZJSVxtjA38yYbmvnzpCiPeVLexgU0GV6xaPb2DD4DmBGsXHRl5W7ljahiG+cuUgQyA2ZueCnr4qip",
+	"q9rIlVsV5xCuCuNheTclrMjh549i7hz2RsxzFNfcKKjiahWb4wTBP+biahgzelonqr25CZwjT8INZX/z",
+	"sPM8Ouq+7B1//CV+I35Lfk/P9Ntr70HlqiIbE3YyEYgriKgY8LwYjn0F1tMpGFWmgDvwxxrKLaGyTzoD",
+	"Ajy1buPCX0GgOEsZgeBwn7BYMfPU6ykp1OMp4BXIO3s1TxTEqWM6cMyjYKO8lLk4jdnKjHTwWsQvuVYL",
+	"j53KuGLoQGUJS4G1BoSrIogOWGMhcpipga9g4FjxVsVFVenZh+nnQZOlIlQmSKLvegO8fkunBGHxQmoS",
+	"9qi4BG45b+zKrNN/dfzigJjB0IzENYk4JA+Y5xRb8K6poF5FLvm1GVmU8zm8lSJjht0408JjRk9K3Vnk",
+	"W4TqVl9C+FuSyr4EES9i8Mf7u7qUp7n8lgiCm+9SHYbYcq6JcKK0Ne3GXTQu7g7cc+fmZrlxBUFcwhFk",
+	"otA05SwiMjN6IGOE0bBnPYt3civnxzLNk4db5KHO0iUVdt63kT7DG391cvSSUEU6VLGnLYy6JxHVtE3e",
+	"nr72FtPWcY6J678Xh/B9e2Crdvszo7HuLbldNWbmkVeVrOQe4zZxSVVbfcWj5fDx4/wFZBYtzzB6i1eu",
+	"W3KxQuSGUwqmeVpmLW2iOP6mCMtbMMrt1QR/gzWkVEZOdlPZf8Oqf5swXJ/3mTPvjKTPHL85IuZ5V1Sn",
+	"y2P4m5I+izjNrYM14BU+ueYRkz6hWcSlTyIZZn1mBGSleXjF0g0rmHRlarMJXVJpg7yQNyKWNCrmgXoE",
+	"FeUQIEJu8zMG037ZdENsfs7Lg5gvI04bQ7I2LHHzY8Iu5xKBuBAseis0j5c3UnzKpGbRYsGxeQrrAvKE",
+	"vXQqrkhnYqvEB8VEhJaJKp9Omk56r9pafM5utaHykMI3mN9rs6E0/CZC98XGPNAzUFaa9pP5XX56xEpp",
+	"rdZ4k/keoKe5pA1+GsnOIigwRcBQNF9QZ4PE6lhGyJJx7PkeIO1sZYM7S+QrtJkgnHPiLG8tz4fJraOF",
+	"VdQdQhkppnCYFVT+fikQYC6cc0ztW3JJ5ZucAsPV4LcA1O592xN2XcSDVW8XJxte4k8pY3VDkCBaYp2t",
+	"vHhMEc1TSpdMYgo1ilLW51nf871MsdQwRG9re6eERMXKTihPn8toSfF4ggnDKMs0DGUGivJQlT5YP/yS",
+	"DqAoj+cvFgc0qtDCCt5P3dly4e/WCTASTAdra32p/1fpQ2W0Ug6ah4xxN3uohA0XK/kxowwzX4cCmrzt",
+	"Vq9kRsJPzwxb3WlG1cx8fGGpNDJJrrOtktwxfiRDg9sIx6+IcaLtbHyVVSf4++mSwPlUYTk7pTfk91OS",
+	"YL0fwm5pqOOBUXDBUtpn8oYkqYyykKkJjlv0080XEnnm6l3dH2g/VbtcT4eycRfRrmekP1QlaczIdKjw",
+	"Rc9KapgR5OcWWZq8NGglPFhhfFrEINuXH3k1r5ss+i4sdo4erpP2cPZp21mOyYUzys+iSR79v6iecbWo",
+	"3u0XsBue5Mh8TbTEUjt4bdZYP9EDV7QPfuvLa7YxPGkpNnIC5OzGJkAs4oIptXTSGAuvphDT5GoFxRrG",
+	"TTkpo9Hg67Dm+G6L1dBzFue5vDo+kQmCiPx9o1y/mNSCES9V4JMAi86aP8DdNK1G8II4eMpsKNWyxrew",
+	"x6Is/lrzp/PVVZ3ZGRVRR94aov5vzm7uNCPYxccslC48O2sXbSZzeHtmpdm69U2DC6rmLoL9vvReO7tN",
+	"OImq9N+vQcDGNcxQeR0kV817q/RKH5LXxy/qLhwpcqFHLiKp+AG94huLRM4M25XRMql4P4sheL5wHI9c",
+	"PjOYzagvb/KcitSK6aw+CfFTVZUw5pj5vtP+EKxzeA6rMGTViJylQrLuP75mCjjuJohv4Vi7CWF0ck4C",
+	"Kchi8Vg6CMhyWQaT4hKmxNFVXBXLOM7L8L+roLaPU6PaCqDNFd9WAtT81LWOCKWf5U0pMrEqKNRFgb46",
+	"fuHbEFDCBRa5HGXbG1NikRawL7nYnzuJ53E3HJ5fPD26ZwKk7zbIByNwnygs6Q3RB6UAH1JrNVvwhRRF",
+	"uK4tDkftofik1dwnNAa9YujbnTINT/GelATZueSQWWE5FsrTAnImAPdB43I6g/mYoqWFPr0CzdWAGI5r",
+	"ZeHhbiSBVaOBABCLndlS1/uiIT7T6fFBQ0mnhe2Ul73O6JchOeMrCYKxa/qZKy3TwfIxDUvUiZsd0rDg",
+	"gM5/feemP9hg2c2L7udi2NmQXbauw3J67MhxjiazL1SVbx5dM9/kKtr6aNnBmXVG793XOqkmoYXCsejI",
+	"TCwZaWWQawWcXy2BDyb3J+fxjW5wtWN+YCNKsY4pW8U0lSVrsfRkNOyp/FSOd4cPI67SCjl7PV7qoe0t",
+	"maN7zUM2KYZtYjB7zMVVYVbBeHbvwd2fU0AEcuV/c3ZzL/XsRs3CFexukj5eiulaZKoz+9qDMtaPeUiV",
+	"KgVGTTmV3EK7nIgyjpeXeae9rkztJ3fllcIaI56yMO+/oeaJc5vgaXNOQmy44ROKME1SBrXEsfEd6x+A",
+	"2gJjYLy3IEPuuC7EgKP6FOUNMhrzLMxdNfOW0L7i2EpoJPqOReCax7i2UjCbBx4DqKqJ/7owvUlRdvD8",
+	"CxviYbOuVyigoWl6yfScYZnu/rz7qMWq2EF7zwJApyD5WUHRS+D4EoL2XOLvJHbJRHTcXzq0x4aVjsgw",
+	"reZ+VQmcLo9ZVXGk3d2qgvDVuRQ9rZOa2iBvT1/7NqEC4t0WzaoYDrB2tDEUjYwfElH8fcM6SSUFaLlA",
+	"etFo+QWZE9mkA1qPyDbmOIdaAffiN18ujFhO0SsmRBe/9+cueFZuY6llEQKcu/JnKIxMROfsVi8rdgpd",
+	"lB8bKumnWApVLOwjFYUCXh2/UBs+0YOEhzSOB3mFAWtPw2sx0DI4KIycQmre5Wh97jfIu5RrRoJ/XGTN",
+	"5k6Ig8PfLCBckMBANbBBLJCd5ZajejKLI/PPTWPeWo+LlNesiNYf60obDwyAyl00SI1r0s8UNP+wKZFG",
+	"yR0Nf1mjknYHXGGyRlcUFVyEWS9erYvPU+7pjpteLBUcOFyIcoY8MKUPhqsgMr3klJ19paLiUwuDL1Q0",
+	"sijedf/x68Vap8BphRyIclTjfPrRKEweTj2aGjy5WkHSrx9B5kCLM0foo3UHNE01F5dBu9QdzidCkt9P",
+	"yYDpAxJ8Sj+AOy5oE5o37OUKSj3ZcMcOtvQVLDogQUJ5iiNSYv+2HkGqCFcqY5Fr2ojXK1fEwDNm2vmg",
+	"Yi6uDkhgV8SioJ1bRURktEEu2AEJIq7GH/HzjUhBYqm0T1JW7A0DNjs0vJLd7gEJsDnsB5npoE0yYaex",
+	"ff1wfTIlnQGJ5SXkTAdKyySBCe1fRPdSmV1i9sfhyfEBCbAbiAEqtsUKpdBcZIzUFGMkyOslBhuNkr3L",
+	"HQaERSPQwaEFMMRsLNys53vlvYNL3m0DGCusq+hKUiVoDuProikYduZVChit74pc1LQ2V8XKxepbnjEm",
+	"DisMKa+p0sRsr1SxCrpklbqTFf0pC0wu12xeCMp3Ki5MySoaA21ZdJ4r3zRTvV/n7Xry7cgtSF/f59Wj",
+	"abpSMpPhh0PugapcPNiLlsQ87GMVQPMxE/B25VbGV4r7Wc6p+3V0nZmW5PgWivctFODa56L87dZYlMrU",
+	"uLyReLqRrY/YZ9Eyi6FZw8Fns8rST4+wWyFqdAIEV6uvLQy3mbDW9RXfvqNa2GMQsbBYv1o8J9xGk3QM",
+	"gvUZFUMtEeY1mgzBdxSicwohk6qen/FLYdDeFT0v981EUQCMSXkLzYik0lw4dTvg5Hrnc9xgWPfZQq2A",
+	"7ay7zB42gGVRJ+jCydUwi0t5NEpEYPlyAK4cZ3XCTfgk+PyRR1/wN2hfXvwAF7VPkpRdc5mpM/z4kUf/",
+	"5ZNcpPsv++5QXVPz9qd05JdPKagSjCdakaAotqF8YksdgGGQfQl8s2rgt7CZwPmq0DzY+IHkJzAG6irR",
+	"9QzK9RIaplIpKKvLmZrSAON4PgxdobzEnMRThYLO1JsvdbgYBODLFBxcxb6xhmYfuKj5Obdjm19mxBIV",
+	"a8inmAKUrw4gc4Nh1ran7fqcLY0KE2KYz1MqVCJTjdWyfcK7toAa+NJTEoIB3ja6ThkNe/NVLoxntjuo",
+	"yMNbqbXB/Umexd7GzwrvwSzlenBmjh6hDz34fmGDn6E1esUSze/QYL0W3ND+1YdGowFplRzckviWU1O9",
+	"vAF7wbBo3n4NG+RMmsgqTvlUyk4FDs67XsTvma3XP7yGX1h+/Qe2QXww2iGe1FIW0VCziHRT2SexvFT5",
+	"UuDZYiV2jKp1/MhoytLDzEh5Y5bAoa71bYLPEvRRXbGBdVDZrE2YqQOPFBP1tE6wJTtUgrbt5CmK4HZ1",
+	"N/QSlWeQWfLSw5dc97IO1BzGJ+oRu7Z/jikUdhDCFaFEsbhb70lohZabVH4+Pz+BPvfmuRs6aJAjGvby",
+	"RlhcESnKFhg0WuQ2DDOuYVpUmKcxjKtBzntc5RW98iKtUuiUhrptS7+khktwVWplAwfGNUhyKIqmlmeZ",
+	"56AlP6bRXVIulDaPGnRgSqvGhbgQf/sb+YUN1IX4gfzwQ04ZP/wwhJZtKy8qn8RcaQWzYRJpbk/CL0Mq",
+	"CA0hCQNX46QbnKBEEXYKdfUhIH8nrT3SY7dG0DHbZanaaBtJJEsFWK5CqO4bnPx2Vq5WhosKDsyMGMWD",
+	"DQaUbfvjZr4QZ0xEhAK5cUGCnJwCg/qh7PeZiFi04ZM58dR3JuaJNOWAC0KguhBHAI3W7e3m7u1tcUY9",
+	"igfdkdGABJ8vHOO78NpobPDJBV4n5psLDxei2a3GlVx4XwJogEBoFCkSFH0Ugg1Ywp8E7TbkT/KuxwT5",
+	"80L8Wa/X4f/m11azSf4kxwIwhXCRZLpN+jQ2AhuLyKuz3371yU0qxSUIn8onmYBqxKTLWWyE0w6NCI/A",
+	"fT3sz7bjb5E/yRsOaVyW3xnSMX85ht8gOVt0g+ODbln2hWDDjblD/iSHOcGZhzOFJk4qsPBd3pUuAMJy",
+	"Uxr8BEShAOZRZAk2bPRJeWgY1TJsc8sDariVtMif5K1ddDGnw3NzlXdlJiIzcO7QdhrH8M9GyPeJFUzM",
+	"KlKZaebm2TVQhIhWzGjCpl2wNqwOTRKqe+7pffIneZElMQ8NJys3ETwoPsmcJQ0vmGa6x4SGd6MGOYkZ",
+	"VeiBAVR1PpouT5UmGZxrRRXBT2mwcWAehiGvKQeJgtQC9/7w9wOmG8StApSktqU6+GDpbqNYvr3UEDXh",
+	"mVwNGj2kLYMu1qyClBbT9JKZh+2eQim6/DJLWURi3ufavri9DVDHw7K+lk5edE+mlgdGpSMde6qmpSQy",
+	"jlwuGgQXdgZkILONwCcVL+aDTnvTkcK2OepTs3tcOLvFzjakFlR8m58mNFL5lSjbWsW2VLENVeCuaAQ+",
+	"OrPKPAV4fHBqvqhbLoPr2LVsRLNU0Nh2g6lFTFMeK0JTRtCF5BNh7oWct+evmyMqjp/HcclhWMJPrsZ+",
+	"HdqTZSP53Qt9S8KeQbED7BhDjECZmmmBPxdAypl0zpyxmLEy90VeMKgO/zUHV/7ylPUpF1xcWggN/6aY",
+	"DkjtreC3DuAbDfICrc6qTbaaTVdDWW0aJpOw1DAen+w0ocdH8a1Ffp9sNXNCgFsQ6K4ns7R4+fdTksg4",
+	"NvCDC9T8sEtUeRx3SR1Hht67nJmbKsAyMWaLWtr9fORRACwz0YTOKOxGakG5KolhbSC80L4tORr8PbBc",
+	"tlT3ZEql/sBHw4YiQaPRwGooGw3idDNleD9WNTXD5Wm3pc31EwlKBAoCVlLpUV1wCpXvTpCg9AYKCSiO",
+	"tyHONwFLFlwMZjdckO0WMZBXFqmVrbBquKNtqWskL0YjqOyKGI0kdoG56SGzKqaVYg8To/nVtxvNMUn2",
+	"5uamQeHnhkwvN+27avP18fOjX8+O4B2wvei4kIfHJVfP965Zis4fb6vRxLdkwgRNuNf2dhrNxg5W6OuB",
+	"TrUJ198mTXj9ig1sKSyQvHMQQrlBIx6iPmKT/fCIzIPbzaYT2p2dL8Ebikux+VGhMR9V+PkaYA8Za0Az",
+	"GNN9FKkhwwE9m96Yc9swe23haqomyVe9+SPNk4jgla3Zr7wV1EqQGNLfau7MfuknmXZ4FDGwcbS292e/",
+	"cS7lGypcNht45Xbn2ZHj0OhuLivQXvuPcdX5j/df/M9Dih1+M6Ry/vH+y3vfU1m/T81HzxwL6VNBL1ku",
+	"uoE9kV4qTDi2Gei3dauNGVWmDkzYa+fVy774XiJVBY6FpTbrHpoNmNI/ymgwB36VimYO9YrdzTXc55nS",
+	"sm/I/ZXsCfJCQkz9WP978PRUdHrdaVa2p98qt5WnIqIpoMd86D7cWN4i5LDJRKcZ+zJGcVt3RnGVve0r",
+	"aA6fiw7KBAe3ds/IqCB691jKvnIS3JrjjRN0IZxL+dpIk38J0n1u3UKj5EtqfaqM2JSbrTamErQRsnOC",
+	"dv71mQT/xR+9ZzahUTFk4U1hBaVe1avwg9GO1X8MV1d7n3MImK9NXlEx3Eu5/WxBiq5osv1I1o9kvT6y",
+	"BlyFswPiYxGo0bxvPcEuhl3dD3F/vmKD4+iLbTjLMORqmMAxqa1E2wsLlOUL34XSeIUFCmrBOzeFUSAG",
+	"pXIsjvzmo6WRMJ8KKjq1pee/bipptma/8avUP8lMRH8J8sBjGb/1lpNZnQVYwQKrdlc8svmLoQDvy3tD",
+	"Hei131Q6ZbRf0rDGoyHxEaNOBvinlTPBN64C58qncZxb531MVHXXt2p4/gip4UhHLnRgZB/ji+CRy0qK",
+	"qbJxEWhMg7a/zqsZkVonlTeKpeoJgdHPZJaGDC0bhOu8jVoeR602GgRNMZDoE9mxaddIIBycIylLYjpg",
+	"UW65ghjRa0akYMrHvCawehi+xgWRacTSBjmnVwxSfEMWMfOzNLphACMHjUnet9dU6TosvQ4BvQU7GM0/",
+	"GouRGQvQ5VeMBEMDBng0rlmy7lHtjIGKaWt7UKRGyTvWOZPhFdPo9aHEAtYvWRzKEC7iezfakLcMYOQR",
+	"WF8wNh9jR9gYsBvkHdc9mWnCONjTdYF28KICcDfIoTCIAIvm2HHPDlOTcVQ2seLkKdOYbQbGrYgOFOkM",
+	"iL1EYF3OPhiaI4vy1ro494abvLQcOHbEDerooZGi0Q33MsmVCe2mVzpOaFmre0y5/VkfSSj7fVpXzBAR",
+	"mnJ7LDftd3mswZrUAYtuOYzMvL7hE9a4bJAA+cF/2lvLH4ogCrD3ThKD/94GIVRtMg8FKna5SgzgVlX9",
+	"TD0AY1NXpn3PcNahW3oLb60Rz/gN12GPi0tykkotQxmrtjUOvk0uUxqxtgGXAmwPSgZEe+ZUlYgBmt+4",
+	"ggCW9nNsZ+KaxTJhpBaUw8ysEz7Hlx8C9LXK2I3UMFsbFzHMZMip6wWjLjVBitqEXesP2/ud3f1ms1Xv",
+	"PGvt1FvNLq3vP2tu17darZ3us93dZutZ60LAOG0344XAnOfPFx6PLrz2hTf3SJ5/AccCb7nhzJd5HBT8",
+	"sr8VbbGQPqtvd591663tvd363tZ+px7R3WZzj3Zoq7uLY7mQKXhtu7n9tL61Vd/ePW/utXf329tbjb3d",
+	"3eZe69/wtFn2hdf+/OXLhQCTZoFroxQ0JhKdgU+7fmbO6siG1smECZIJzePyfRIzes2U9bUj5Mx0hBBi",
+	"oI7OIsfirHcUfrVQLj8AsCo9goC3ztUeI2VUAR8ooTn52pLZA+cecONciEOCrmTwqxmMaxvuneoOowbh",
+	"kMS3dolyxN0mw+yqJiTh0QbeiCO3xKa9pcCLFxEhh/j1wYUYGTKMpWJRMWbporRxBHD/FozUuXs+X3gp",
+	"o0oK9DirWN58CKVQWZ+lF96fF57qZTqSN+LC88kQtokLTGUx6zAY9yVoF5e662BjLooIi9ibIeFrc8/E",
+	"UqnGo2S8tGRs3ppjQ4beeMjeitz1uiah+gw59VAUyBNlQ1NJDSTRshHJXlTv51Ike9Ay8n8muiEumcau",
+	"kivrjK62gievllYMRxpcVnBB6DKcSgxJUATLEq6uHw0dyIkd33AvgbF1DvaFG2wy/IUUiCqbfaZTHqpp",
+	"wH9jH5kJfbhOk5jyEZvVzHvDzuDCAE5S2We6xzKF4oCNN14LFN1E/XyTy8ERMjCn4nDelWNlNC76c5ir",
+	"rkMVcyjd55duzfBNqZ6I53JEl0P78Z4ilSYRM8VD87wRc4Bdd5s4YJE8igAUygJmBOAOUbrLIYHCSkOb",
+	"NpZRbX4GB3bRdnMifqjKRg3r9LrOaA1RcbovWJgOEqMBFfK508YfvbBrNWq9M5IWLfdtwGN7omzIaWGg",
+	"wWhOe1IlTLYYtozZC1TRhMIFbDVRV+t62LlRZiaLVVp8XyYfDBApO4pG4o+hJ0NAamWIYASLXy79DbAo",
+	"6qRvuMBXQm3tHZSRy1Wgg3K3Chv7eFBu1fgEQwxtvEyfDkgH7FQ+TKZdG3UXz2OPRRUZPRsNEsRGxzEA",
+	"C0gfjFiVleQb5NDmeOlySb0KY99Y54lVPGe2j4i3tbu722w2t7e3t0dLZbf/cL9ubW1teb77tLOzs+O9",
+	"L6VTej/RPo8H8zvHJ7dZmcuXdvfssaKbRxVrhCvgr6XufPf+NaQ4W96j4AqKQ8eKaXx1eafaMAvc/Gw7",
+	"rHyZ6EF4Y2uKuZayPCWpjM3VbInQLydK+0Qxrbm4VI5dEWzDAcF+PrEB7MVm82CznowjW5RsEv95yXTB",
+	"fNZLlt8lQX7rhHVeYJZMn0Bame4R2pGZdtR2N/LKDDfdS9u1qEroKChuk2NdbpRllhvfnyDAnBfdNIJu",
+	"KvsBYQIkNiQ/UHqBoLlWBFtkgofb0WyJGaH1r0sFeN8MKLW0dho7AwqI/ogQw0UYZxBE3mrukOBfMoPA",
+	"bmywUrrs0S3IFZ5PYK2ZuGjrI3KtVyYzBgCIBecKkgmW2B0RTLAMoNfjhMbxwoLGSHX5hxEyRivAPwoY",
+	"f2kB47BEv5ZG0X1OkfKhZiabiyHevaCxOdqc5655X9AZgOaGOz8osrG6MrX1XXxi+xZZZdb82UY+BT5a",
+	"16irz4WCJLAIq4wGG5A457syMfk4CtN78M9hfe9gEWbpW5bHu9xwzt8Ec0kBCUvLXHM6KzwZbju0fIyj",
+	"bf9kuz51BvNqba1Wq+W9X5RXTmxa9TBcc3I/pkf++b3xT2xEVjKUPFFkpLnXetnocLpkDzv3LM4+z/JK",
+	"J2UGWslJbHeglXImcqv0H67Q/Qj/cEXubZkHFLVkPFyIpY0xBc2tenPrfKvZbpr//RvF64UoeqSr08Ow",
+	"ldGuS5WGcAga+OvFfjbn4AzPpejGHIurfLcs6Dwv+GoDSIzwZqmeqIEI75nhLK2rLsBw1q7A/WWVN4iH",
+	"ki5xsbi8Ehsu98hGHiUZ59GrVAVd5dT7ZSoxF1d3xVEqwt4LMsDK2V2MJ7OeNRVSm3xdKnGcpakhJVd0",
+	"ohZ8SjH202Xco4VskIBLbaigeC0w/2AN7Ur29trsdiVhCjvUYSc6W/14yE22KHsrd8t7GN421NCugrG9",
+	"hoojj+zr62dfX1tAocGcUmUeMHbTUZ5wz/wur1g+LUInb2B4D16u8WaJk6INzYNPFLm2TQ6/a2r8C7nJ",
+	"HCHYo/VJxMwtZgvF0SQhrr78+r1m5XsdaKjUAWZi9ZC8ZMI6iaWimU0FnRyW8ufINVe8EzMnX11hzcPH",
+	"ALb1lhHJwV+rrDxQ7sszDxMfrhw4OVzsFMUmVbgartigQQJB+wycmJngnzJGaq3mPimKp9E+IzSGqFnC",
+	"brnSKiBQju6GK7bRgGJTdZd5rSXZahbVm8AfUK7gNC524qrPcsl+FcEz79qRxBRi9VLW51nf871MsRSm",
+	"29reKdp1eP1BvdApyr0u8tpEdgIss1kUIl6kEEHeSumOiyGUPSCYS972oPZktPts+2nn2T592tp9tvP0",
+	"2XYnetbs0ubT7s7TnW1Gd8KntPvs2d7W7t5etL9X7pI1XG8+N2hu7+UGzUaz2fw3Nuxse+zpM9psdlid",
+	"Ra3demtn92l9v7W3V2+29kPa6ezv7e9GXjW0bTuSooHPl5GQbN+7oakwv7S94zcnv52eH/563iZn9Jqh",
+	"J97luwOVsnjwv5FjTW54HJNffzuH/kpQxwGrUi19aDPLRzTIeSnQ0aZyUg2ZukMhkxPKS3z1+UGPVowF",
+	"A+bykpnzs/eFZHg7Qt0y/OFbwIjww8UnRnRVeen6hkDAtMwgtiUPcHOJ61zlzcEgmrfccsRtkIoI8vG5",
+	"VpBV0CDHacqgCFsnZuO8HtdU5vV3U/nC3VWuyOQ9Vb54gdO1bRlIACWAbwhwQ3noEdVZP2+sXbNncMUG",
+	"yi9lE7j69RuPuYOr0XhOm3hUBW0uJ275E5OaVsLpheT7WTqw2+Aj4twJ4rxkenWsuRsNE60zoWHUU5XN",
+	"5/DEjGInEEBE07CH1UwMZwQLMoglEM2Y/waFGDZIaIetrDphH65Kky91Q6hcBIxL+jS9YhGWtoXiwGAK",
+	"sx8dZ7Tr9POF4sPC/IKrnLA+HGfm6mYcDFQ/9OZ48HmWKoNJ79fIDswpz9L1ARN80pcKK9cIjQVVHpnD",
+	"3TAH0OYdXTjOgMhq9JYHYQ2bHarD3nr8VYeQF6pIYOk9gJo7mcg/akmyBI0ATQSMT1KWSNDwsIiJ+faJ",
+	"svGC4yIirH4CB5uxg1KFY2je8f5OQgpxa57vYQXp8RKKfvnjs5EyzwtEF/7odv5Avq7S/JM5yglL61Bk",
+	"Gs9PYRGgEIpyGXmZRVgNAeVgJfvM8vcu5fHGo4fsL+8hK3z6SDjY/8JSEelT4S58ayEpMU5kpItoxdxR",
+	"fN7ndBF7aYlnfkbinqo4n7C0Tw0Y4oFVNAnFguuhFEbnBaKzPW+Qfxglmpc1YnIYx4U0Y8s8wBhgt+pA",
+	"QfuRWayXYyAzF5Y9SbE2xHs3XHMVtRw6SXtTSt+XOq+iiHK3ersZ8RDAPyN20Uz56CX89jiL1eVDxPbJ",
+	"3GNh7rCCNDaHTgAcZorc5njQphM5VhHhFljPRGHP8mzL5LQkPR4xwm2hRsO5+pQL/NXoneNsye7km+VL",
+	"uQ58n4zpL5ih8T1wJUcud8+WZjKMiqo6I3YAsEeQxKiltgdcQpUigWC3Gn8MXN1b1/nXPM0IVSQI8YEG",
+	"ORxuktPlIlKFNFNU7egM8j5/WJvl9fELoqUcZxCGbZSK/CzGIb4qc4zdxSyLzJvcxi/YDVOP9pi7t8dQ",
+	"Z2LoF4h1z7aZu5QG3C42i+bZU9WU3NPhOvMNZIZd1mp5VWQp2EaD/EtmRetAq9Hk1OzeOii+yp8ttXOz",
+	"3aL+j9aebRcluxC5zcXlQan0PlGMkQsPVCO3rhuq3DAX3iSVxnnfHlx6KCQD19vuYZyNXx2rOGMiunfx",
+	"YHuezdjak3hXf9OqTt5kc4iC71r5mVz30tHgum/PWb5NR4SP1+Wd+TaNPNfPD/irvSdnP/nG3Y6o0mYV",
+	"YvBRxHXFxdjGWw0MbPJGjJZed1fc1i7pc5FBFYX8kmuQ0+FLjgpy4WGX1AuPcBEZgpAVNWHMM3d6uy3p",
+	"6bBph2+TiJZKWgIQ5o+ZOyo2c+fei6mXsO1He0938BHM9ngFr+LJ+F6ubmA245z1K3ByVKoUm30WcTrR",
+	"goCFz13goKt/2+UxJCwanhrxgrPWeJ9eMp9c84hJn9As4tInkQyzPhPaJ0rz8IqlG35RrlVC8R8Npffy",
+	"WESo6qUI1+2inzx3rWhjRrhWLO4WJcKC58hK6ueDhAXom7RreqJI0Od9Br9sYORi8fwLrhKpuNks9CKA",
+	"brYwx3B0bz9T0M3alv9nEam5xYLCaYCApciwPzRUWGYR0b1UZpdmkRsN2z2/DX3WK7qmY08jkXeN55GP",
+	"jw5pTz2qiJA4Jb4C15bZF/aKz9U214sA90NqUOu5fFzKBSfm3RS4Il1GdZayjXxuZl+Cyj8kluKSpaVW",
+	"51Lkx2aLoxUlEwtFrzi6Go7GbhNISSi9/kQVIIQGOOBFvmHsSpnVbO3g8AUSqLHO5/i+OfJ3hy8Pz48+",
+	"vDn854c3Ry+ODz/8+K/zo7PAh+bcNz3zfjmglatyh+5Sz+2x0y06m9szHr/hC9H5DdDWzNvvh80fhkVm",
+	"W/C97XW4oBDPNLOE/PkYgXq+7f0Es1ZgfEVtKi5iLhjiFdCyssSMhIP0HFCtadgzJO2QdqCh/w2LFXOd",
+	"N8wSIMMEadgxgScKT8/8BPFcJVolPLKZkIKwW80EnI1rhA8gmNqO5THK4LuJMnghb4TZRyHWO0r962gz",
+	"y93nCXaf+Bp1s0p34wkXJd0MPoBnseZyFMEHmQAbyJvTF23WDkgQZch8A1eOPNhu9QKfBM8iDFTbaUZV",
+	"hQ8SLr4GRcwt32t7263e/LrXSb78kuq1BlUr4ULcn6p1ArM9qlrfFzs3TOAb0pmUpuk3xWTPNE0xIs8s",
+	"vcRvazSKFNES8hfTUmuTjQY21Qwco4WnDEwb5LAIYcuUln0QuQ9PjkuanvmRQvcGI1vn2o6bpcxMUIbs",
+	"SN3Dn0EHE5Fda2o9SjQakhRrgR0q2EBhVRflcSDDtKolLE2/Bn6PyLMY2yyWvl5eX3U+6/RtPca8fFds",
+	"foQNfUMcPxPfmlz91qyY0DyuJx44SS7vCTvKIWGTX7HnHdZ3j7LoWzvfozT6bbIbJIF5uMzdc5E89+Gh",
+	"w3lPGVh5ofiLC2t1gb3zxPLmG/lmo3nzHTzG8z4yjTmYBn24iF6br/zALOMNTa+cGY4ql4yNqqL9kAc4",
+	"bNjEJ67MG1L1meahrUffIMeaRJIp8UQT2u2yMPeMFo3HoXopjdAjmGg1zoH6NL0ya37rkrm/PRZks9xz",
+	"YD7ynkfeU8F7gPCGyW7tDMi16u3EMrxaTwF1GNo22l2l0ts44c1vLX/Fo3VGKC3IE2ytawDMo1jyaHJZ",
+	"H0v50aAYXM2O/HJ2Yin/rmoKV7OVTKyRsdjBH1nLOGuxoHlkLo/MZZ26UueB2cvnj1C5PJVdHrN6wkOd",
+	"pZNrmF8yfYKPntgn74M4k6Eph8vMJsnw45vXm/rpVl599mNyuTTJDu90Zgl1fIy8PX0NYVkii+Mi4M41",
+	"58DoQwHVPXo8ghjNR0Xj2yNcrG5XJOpaFC1jwSxSfogwKlzHK14dHcWuEf8hZHliRPMRWB3gWZf6bIeB",
+	"GGRXgpNcMk249knMr9mBjWl8TZWuH5lX68cvMLYIQlUDf7jaJ46OUazQ1MWQDGT82uhIIcklTXwSZchd",
+	"GJpBZBqxFLJLgrfJZUoj1jYLUuYi10Heip324YTIJc8Ls5qvcOPYaImSd6xzBu81yE8yJZ1U3iiWKt8V",
+	"fHfBUgmF3G2qSEAT/uGKDQLn3Ydieg1yxiB8U1kAN/pRlXPdzG1PEyA0sxKh4To8cmcQU6Ut3IDhxNz8",
+	"mYeJ19z6nxAY/UxmachssyCu8+q1KbNxvGqjQY4mnQmWuU1ZEtNBOf6ZwWlDYUEfq5ZJEWIXVi4InE6D",
+	"nNMrZiiGhSxi5mcAuEWEhitEiKG3RSXCIdQZCmPt09vXTFzqntfe2t4bD/Udq574ml+xUVz0IQoCoaYQ",
+	"52yksmKa2DhgUiuhhe2h4BDDt4HVqdJDEHZh0VJstCEuF8DII7gkIAjDBgGPE0CDvLMh6IxDaDpgKiKp",
+	"LZdtwN0gh8IgAizattS2w9RkHJXju3HylJnLGQh2p0kiOijHA+LlZRYDuJBGLEJ05srOveEmLy0Hjh1x",
+	"g5pdmS8bKVOG6nAvkwpgmndWO04ohql7TLn9Qf8mn4Sy36d1xQwRQcaBWa9lT6TLY83SNqEdSPHuMyqU",
+	"PQLz+oZPWMOwESTZ/7T6gW85XQNCZABZ2W0Sy4h5baijWb1J5ui52CXXrK9mZoeZ987N/r/4Bi7H+NLW",
+	"0xwqNE0ptJ5QemAEKoh8HzfRbqGsMBLTdMN1CGHnJ7aPnGpbPl3BPP0xPklViRhGcv+A9nNsZ+KaxTJh",
+	"pBa8Q/jDzrD1VoEvPwRwo6YyLlzsX/wKmdJMhsy0XlxWuVDp8ahN2LX+sL3f2d1vNlv1zrPWTr3V7NL6",
+	"/rPmdn2r1drpPtvdbbaetS4EjNN2M16IiGraJp8vPB5deO0Lb+6RPP8CjgXecsOZL5W7o+GX/a1oi4X0",
+	"WX27+6xbb23v7db3tvY79YjuNpt7tENb3V0cyzVIhdego8DWVn1797y5197db29vNfZ2d5t7rX/D02bZ",
+	"F17785cvF+JCTI/zH+8vmF6ztA5tBvHu8YlMmCCZ0Dwu3ycxo9dMNciROV+EnJmOEEIM1C+yZnMndCwO",
+	"PjH81UK5/ADAqvQIAh6fMFOWUYW8OvvtV0Jz8s29HyFNU86UG+dCHALdw1q5MBjXNtw71R1GDcIhiW/t",
+	"EuWIu02G2VVNSMKjDbwRR26JTXtLQfZFZKSQMr8+uBAjQ4axVCwqxixdlJgPQ+D+LRipS/74fOGljCop",
+	"Lrw2ufBULG8+hFKorM/SC+/PC0/1Mh3JG3Hh+WQI28SFZ0QBWLLBuC9Bu7jUcXS8KKDnSMrMkHmqUyyV",
+	"eiyd/jXEeQGHHe5eiLcIqZ2dHUGGleO9kA2osj6MUygd9tK571q60D17ckWlc9dgWw0lLGKtW6CEPhHy",
+	"htQAU8stuEGKTGXM1EZ1PaSXOPMaqy3ADLMqFRU7fFTsvz3Kg0pIukBSiMMOQ5kJkK15uZS9PeX1Utik",
+	"GANsmqIIxZU6zl6slioM6jbPQY5hhM2rGiQok1UA+bbl+mTKcJdXxy/UgVPhWEGoocziCOvcR5FVAmWq",
+	"UUkIbHHjoMgsxluM1FCaNrRhi6BZRaWc/orZxTnwIakUWwUVu4McXTWpGxYQ6CpujKGe/wsWrDZo1PnI",
+	"QnP0J6k0fxFthNMFOyjBJh6olvXQCmZ2cHp0VXw/roq8SdOlpbEpXPCuvBQ49OZHuWLo+EQmGsRcXEEL",
+	"PyoIF9dcM+hBRGqBczCEPaoLQg9lf/P5by+OUHUF/iojtMC4sgNgiLyWVyzCoTCLR5FWs0mCY3FNYx6V",
+	"HypNG4zzNbP3lbkaNuL2Jm/psPM8Ouq+7B1//CV+I35Lfk/P9NvrBTy4bpUPxLZmMiyzQBYdFJfLI+v6",
+	"fliXOfxhOWmY2u+VmX2Gf20tyukq0hNFrEThk9IjPlFMay4uUSUa0pGcnMRTVJUapNXcIcG/ZAZiHsht",
+	"5TfQe8AVThgUDsuSzIsv9ZkR22xVE6C3cumV8cIlQhKVhT0cuLLGR8HWHoornD9yg2/dBTuHNPIAjtaX",
+	"SOMoebi2QtVeC3BCCtLlLI6Ujfv2nQMRPGYTmAAVQmYiZD7BOKUGCdxXbcgzDkjMtMIafaD5KXD3HZAA",
+	"X5j4FIu4Lqthoisb5BB/g+dyLpHraTZUqla1VFs0Kr6hA5UXo3EsrI0MCqCBo9lFhFSQSAJzqhCLMqi6",
+	"t7Jg5ADmon+rFThS225uP92YXxx6W6zuaxWIngOilSUiNBggw795FI++I80OUMHx0glCB9aZQ5p9GHlp",
+	"EyW2Oiozk+t4m0tdxlb5UlomitzI9IqLS1Iz2pT5w5qnyrpZYXwS7AZsXmDc0lkqDG8tsb9xboSqHDJ9",
+	"WORrlCrXS97FVNMI/RTVzIN8awC/R3nnmyNTPEg4xrl1lxkVq0f61pRu+Noct/LGZKn+q6OCc6i1guVN",
+	"Hgng2xX4dUk3XpkK7kUBmONig6CKNeesDmkklbbQ85LWj2EeBbQPin57EMunVbkGKh04fQWiIbDyK8Qj",
+	"Yh9/M5q5dfsQ+JdbCZJU9qVmhApXeLXfYRUFv2ExazcWzK5m8Zp1H2O1v0WXrsGfVUwFc5DwsN/wgSl5",
+	"8YscKNaWG3OhGOD7Le2rTQKbRxFg7CozxxQUrlnn6p3h5fVJcBinjEaDqaZInwS/zrBW+uhQxn05P3dR",
+	"XxhtKZWVK+GVk/KZ3UnL48gm109yIe8t0NX45egSH9KSMLyO6flrB6A8YSQASVhaPsBHs8J31Mc4inyS",
+	"sr68Zn5+18uURAz+Soap7yEMCqVst/vi11XdVQIoFI5eaPLq5OgloYp0qGJPW6Qm4Skax4ZbBhAiC49v",
+	"fkzY5QE+5Qfk7enrjflstBWpJ1ZpK6f0LcIKF+EjLpfuQVjZbBHvjD2yqO+pnOKIRpnkFDAvO3IV0xdm",
+	"RrG8lMgM7j6q5a0wOrGyiaf9hAouhW2BXhbFQJfryvSSaYwVvGIDNdy3A1OAQMdTB3m6Eg5PLykX1p8O",
+	"lsXfTzEaZlyDg83apa9VicMpHhPt/7K6nLwkMtOklgGO27Y6o4hd7vDnyG4pPa+ylGnKnMS/Vrlhjr5s",
+	"p2YlRMtSPeq8/UdffuQNcsZEhB8TPSCYAQSpqvB7gCkgRkTDLm5ua1UuDhrqc/k11H/GWm8zqwbADr22",
+	"9///P//3/zW/6/bUQuB+urG52bDP7D1VZT1jX6Ei9tgfYM3OI8spvpKS0QnlaT2EvNl11DWyvOWE8vS5",
+	"mWSVjICeERWWLW3kVrBOdoJg9A5/fP6ifvTTy58Nc65a9NJ1UPI9TPGvDRLb/8ysxhVagGW0C3kTszTJ",
+	"ay6uWGTvbVX+Fq+vcjLKozr2/TApwIDOYOj821BHhAqyVw97NKWhBosiB0EmRNqeKurdlfXoUzoxYPdH",
+	"zOqlTgEi7JYrWx+h6OHRau6TwD0BMbV5D8AB00ZUQ5ULSgu4PGj4gAQSNNz4iqRSQzJGOYMSvsIMygOS",
+	"yDgmVJO+VBprcCQsJbtEsVCKSFV67u0Cfj+dVXgkSMRlYGNjMHMCLFKJuHTFSOxCJ9R8sN35yvyHiaxv",
+	"jhC65/pegi3HRhPXV648aw4xT4O4oY0+23RBTZsxcKUPliv9bfsfhz8+39reaTQMsOAczE7SD+C6WJqZ",
+	"/n5aYqO+l0PuTvoXphSUcCvms1sa6nhgsCRnxkSFVECcXy1lIsJSLkb0VyzubvhYj+Hk15euByGs4z/h",
+	"vGVKgsMwZIluFwceNB616AdsQq5LYS0Fzc2v+n5K7zr9O2VgI1qPYetMy8TsWWAFmiotFX54tDQ9WppW",
+	"15gAlQh1ttC7sikpJqL1kMdpvgIGxT12mkWUjrn+sQs//OnqGFU4g0R0bi/hB7PwfMqkZlFhAGt7O0c/",
+	"NvE+bu0+fba3bw4D++//zOJYYi0uPAjzk1xaYTuz+78H+8+kjRlZI1N4FnpU0PCLskBeG4sCNbfq23vn",
+	"W812c7fdbDaazea/q2AwbiGzMgUAciEATeN3j9al79GPBl3hyzXASA1EyZQl8WBjZkvhu7I4AW+dwHM3",
+	"QWhdUx55yYUvCOSO19QGuOWN3Gyd+RHVtNKj7/z3WIcL+3snVPdUkbQJgjeLGuZJW58wZUrG18xw+ljK",
+	"pEPDKzNZkvJrUA6jKGVKMddQv5spFpFMxEypcgUqGsfyBvXG6uvguP/gFn+ax2BKeeVZtamkyrlyv6Hs",
+	"byY9qaUt/LviRQA7f6hghUc++8hnK/mstbcsxlTHAhVWZqnrU/Oe2wq05fpnDWc1dqsYKWonM51HIRwQ",
+	"9A6zCCrRkiSVURbmVilV3dr2UWt81BrvpEGrJjWLmRtGe9QySQq8vTMt0ioJkwv1W1w7wwfXj9Q40dQr",
+	"C5fyWF7yzux/tFQeEkowK3faSyDZ3RoCDd6v53p4wZWrUU46mSZXjNlCfYbpF1FqRSnz0g0xMUbNrPfx",
+	"Bni8AVa/AWRy90ZDW/e4buseczaZ9cdcaVs6+UXx9BhxVznmcu4xHy7b4QeOr88R1PYatjpPq4osVeZY",
+	"3q+RFt36Z1V0LcDoGwmTKY11/h9vsru5yaDmalTGVUczrpnIvd9e4/S2mTL7oR6t2mJ2StySneMFo9E7",
+	"t/k1ksCpm3Cq3Bb2WJTFf716nw+F8Jah2GL0Bp2KgvYQVb8cCcyFxp/dTBjKbD+tOZb5RT7nPMhvEd+7",
+	"B9b/iPYPgPZSuE4t60D2uSSjtTJVO8cssSJfyiN63Z0YUdaIb4qzvmeBomBxIY3jDg0RK29KHU3M58//",
+	"YV0ijY6MBn/bzNIYyoJOiH7hl4JFbRL8s/4OF26+oTpLWZtcb/0nRgz22C35+c3h8/rZz4fbu09rioUp",
+	"0z7J3cbk7+TCa1x45O/EzLphowv90rjn7lkXhpgJfutiByuet/1R8gYwrvVLxUPngyQPbiwawASYdcah",
+	"orzSEBRJw1QqKMFl7q0DEqUyKfq9QcsqHjXIoRiQ7dtbQsMrIW9iFl2igXcdOazljjRz+YP++c+K6gzF",
+	"QoFenLuzIrvH7NzWvme3uBhOY2LwSXa7UEuRdtCuEdGBj6FRIJ2OpGLbRky+EzNYRChUebHRoWYzY/xp",
+	"qqfRz/2MMgW7Sz2WIY2X8TqSWvDu8OXh+dGHd0c//vzbb798OHz9+rd3H05Oj//78Pyoqn4DVvsvywlL",
+	"ehZtk5Tch8KM8lvu8WUYRTbUcbTsa7yhdTvCgjX+7dIX8i1u3TUez1HhHwv/KH4JZfOQlwCN9qDUuYgH",
+	"pMdS7PAnBQYhmwH+YlfaN+BjHK29UDTLmnX93VWEvBt887P9yxa5Lgo1DhMxfr+SsF+ZVPeu6BHG9F31",
+	"756dVncKeZSPysIdoTCCc34sfoAib+8cmg/Xea6qVLyWq+r9ggWJl7l0mvd56eAyo8fb42Fvj7wgsCW0",
+	"Jwq7mtsGdDLFHKWHvFc2Md2pjhLJmq1XI3RebbyC9dgnz3BVD0tM57berxXaaiMi28bjRXVHF5XNxStR",
+	"y7C8fNf2rSE60Ex9DehvlnEPZls7xTmb3YLRdj5Pnyibg/mI73eD7zbYW4E1ipiDJ4lBdiFvlsR0MzwL",
+	"s5TrASDvYcJ/YYOfsQF8+4/3Bkd/ZDRl6WGme+4bfOp38GCbr96bUdLrSb3yubL5IdYC4Tm9fhPQ2q67",
+	"usui7zp5RXmD6jzvNnfrF1509814q3KAXZ6TAw1NGcWq8y5uHkroFoMVoZ3joz3vUU36VNBL1oeuw6jx",
+	"+ISmYY9fM59kIv+zT9Mrkgkznw8zuwlzQi5tAWtCjM/4YyzDKzNsx/yB7YdSifHqWDurPIgUmoaV47hm",
+	"cmYZsH7bbvOgAA5UtcHadZlyLZNFRJiIEsnLvY7sU6+OX0BlGy2DYg15I9ZqY6pPoiwFa+NoY+liiJvC",
+	"TD86yBtYe0QOT46hdhap9amCHvhQ9/iKDeC+3Si1uzc/VC6nn8XQ6TJHLOiUkg4MaZlNmjmKMCZM5q3B",
+	"bc4FUVREHXlL+jJipdns1xXz/cxorHs+oB8XTCmLEjrlYekIS7jx5f2X/xUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

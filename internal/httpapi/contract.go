@@ -155,6 +155,7 @@ const (
 	ctxSession
 	ctxAccept
 	ctxRoute
+	ctxHTTPRequest // the *http.Request, for the stream handlers
 )
 
 // routed is what the contract middleware learnt about a request, for the
@@ -393,4 +394,12 @@ func validationMessage(err error) string {
 		return "Invalid request body: " + reason
 	}
 	return reason
+}
+
+// Authenticator is the API's authentication of a request for adapters
+// outside the contract (the MCP server at /mcp): the key from X-API-Key,
+// Authorization: Bearer or api_key, checked as for every operation.
+func Authenticator(keys gateway.KeyStore, adminHash gateway.KeyHash) func(*http.Request) (*gateway.Principal, error) {
+	m := &contract{keys: keys, adminHash: adminHash}
+	return func(r *http.Request) (*gateway.Principal, error) { return m.authenticate(r.Context(), r) }
 }

@@ -44,6 +44,13 @@ type Deps struct {
 	Groups gateway.GroupService
 	// Webhooks serves the webhooks tag.
 	Webhooks gateway.WebhookService
+	// Events serves the events tag (the event stream); nil answers 503.
+	Events gateway.EventStream
+	// StreamHeartbeat is the idle time after which a stream sends a
+	// heartbeat (DefaultStreamHeartbeat when 0); StreamWriteTimeout bounds
+	// one write to a stream client (DefaultStreamWriteTimeout when 0).
+	StreamHeartbeat    time.Duration
+	StreamWriteTimeout time.Duration
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
@@ -97,6 +104,7 @@ type Server struct {
 	*Contacts
 	*Groups
 	*Webhooks
+	*Events
 	*Admin
 	*Sandbox
 	*Operations
@@ -113,6 +121,7 @@ func NewServer(d Deps) *Server {
 		Contacts:   &Contacts{Service: d.Messaging},
 		Groups:     &Groups{Service: d.Groups},
 		Webhooks:   &Webhooks{Service: d.Webhooks},
+		Events:     &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
 		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
 		Sandbox:    &Sandbox{Service: d.Sandbox},
 		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
@@ -158,7 +167,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Routes(e)
 	}
 	g := e.Group("", ct.middleware, idem.middleware)
-	api.RegisterHandlers(g, api.NewStrictHandler(NewServer(d), nil))
+	api.RegisterHandlers(g, api.NewStrictHandler(NewServer(d), []api.StrictMiddlewareFunc{withHTTPRequest}))
 	// Unknown routes still pass through the group's middleware chain only
 	// when registered on it; Echo's own 404/405 go to the error writer.
 	return e, nil
@@ -167,6 +176,8 @@ func New(d Deps) (*echo.Echo, error) {
 // Serve runs e on ln until ctx is done, then shuts down gracefully within
 // timeout.
 func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, timeout time.Duration) error {
+	// No WriteTimeout: it would cut every event stream (streams bound each
+	// write themselves, Deps.StreamWriteTimeout).
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

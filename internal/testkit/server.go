@@ -20,6 +20,7 @@ import (
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/gen/client"
+	"github.com/wagate-dev/wagate/internal/eventstream"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/messaging"
@@ -41,6 +42,8 @@ type Server struct {
 	AdminKey string
 	// Runtime is the fake runtime, when no other runtime was configured.
 	Runtime *FakeRuntime
+	// Events is the event stream's hub (Deps.Events).
+	Events *eventstream.Hub
 }
 
 // Options customise NewServer. Zero values give: a fresh database per test,
@@ -106,6 +109,19 @@ func NewServer(tb testing.TB, o Options) *Server {
 		tb.Fatal(err)
 	}
 	svc := sessions.New(store, store, rt, o.Sessions)
+	// The event stream's hub and listener, stopped in cleanup.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	listening := make(chan struct{})
+	tb.Cleanup(func() { stopHub(); <-listening })
+	s.Events = eventstream.New(postgres.NewEventLog(pool), eventstream.Config{Log: Logger(tb)})
+	if err := s.Events.Start(hubCtx); err != nil {
+		close(listening)
+		tb.Fatal(err)
+	}
+	go func() {
+		defer close(listening)
+		postgres.ListenEvents(hubCtx, pool, s.Events.Notify, Logger(tb))
+	}()
 	d := httpapi.Deps{
 		Logger:            Logger(tb),
 		Sessions:          store,
@@ -116,6 +132,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 		Messaging:         messaging.New(msgs, UnlinkedMessaging{}, messaging.Options{Log: Logger(tb), Recipients: store}),
 		Groups:            messaging.NewGroups(UnlinkedGroups{}),
 		Webhooks:          hooks,
+		Events:            s.Events,
 		Metrics:           metrics.New(),
 		Ready:             store,
 		AdminKeyHash:      gateway.HashKey(adminKey),

@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,19 +142,11 @@ func observed(st gateway.DeliveryStatus) string {
 	}
 }
 
-// envelope is the body of a delivery: the WebhookEvent schema. Its bytes
-// depend only on the event, so every attempt sends the same body.
+// envelope is the body of a delivery: the WebhookEvent schema, the same
+// bytes the event stream sends (gateway.EventEnvelope). Its bytes depend
+// only on the event, so every attempt sends the same body.
 func envelope(id, typ string, sessionID uuid.UUID, ts time.Time, data []byte) ([]byte, error) {
-	if len(data) == 0 {
-		data = []byte("{}")
-	}
-	return json.Marshal(struct {
-		ID        string          `json:"id"`
-		Type      string          `json:"type"`
-		SessionID uuid.UUID       `json:"sessionId"`
-		Timestamp time.Time       `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
-	}{id, typ, sessionID, ts.UTC(), data})
+	return gateway.EventEnvelope(id, typ, sessionID, ts, data)
 }
 
 // result is the outcome of one POST.

@@ -1065,7 +1065,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/sessions/{id}/groups": {
+    "/sessions/{id}/events/stream": {
         parameters: {
             query?: never;
             header?: never;
@@ -1079,204 +1079,31 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the groups the account is in
-         * @description The groups as WhatsApp reports them now (with participants and roles).
+         * Stream the session's events (SSE or WebSocket), resumable
+         * @description Every event of the session, as webhooks get it, live; with `Last-Event-ID` or `after`, every stored event after that one first, with no gap, duplicate or reordering. `Upgrade: websocket` on the same URL gives the same stream over a WebSocket. For browsers, the key may be passed as `api_key` in the query. See docs/events.md.
          */
-        get: operations["listGroups"];
-        put?: never;
-        /**
-         * Create a group
-         * @description Creates a group with the account as its creator and admin. `participants` are phone numbers or JIDs; each one WhatsApp could not add is reported in `results` with its reason (e.g. `The number is not on WhatsApp`) and the group is created with the others.
-         */
-        post: operations["createGroup"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sessions/{id}/groups/join": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Join a group with an invite link
-         * @description `link` is an invite link (`https://chat.whatsapp.com/CODE`) or its code. An unknown or revoked link answers 400 `Invalid or revoked invite link`.
-         */
-        post: operations["joinGroup"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sessions/{id}/groups/{groupId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        /**
-         * Get a group
-         * @description The group's subject, description, settings and participants with their roles. 403 `You are not a participant of this group` when the account is not a member, 404 `Group not found` when WhatsApp has no such group.
-         */
-        get: operations["getGroup"];
+        get: operations["streamSessionEvents"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Change a group's subject, description or settings
-         * @description Only the given fields change, in the order subject, description, announce, locked. `announce: true` lets only admins send; `locked: true` lets only admins edit the group info. Admins only when the group is locked (subject, description) and always for the settings: 403 `Only group admins can do this`.
-         */
-        patch: operations["updateGroup"];
-        trace?: never;
-    };
-    "/sessions/{id}/groups/{groupId}/participants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Add, remove, promote or demote participants
-         * @description Admins only (403 `Only group admins can do this`). The answer reports each participant: `success`, or `error` with the reason (`The number is not on WhatsApp`, `Already a participant of this group`, `Not a participant of this group`, `The group creator cannot be changed`).
-         */
-        post: operations["groupParticipants"];
-        delete?: never;
-        options?: never;
-        head?: never;
         patch?: never;
         trace?: never;
     };
-    "/sessions/{id}/groups/{groupId}/invite-link": {
+    "/events/stream": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
+            path?: never;
             cookie?: never;
         };
         /**
-         * Get the group's invite link
-         * @description Admins only (403 `Only group admins can do this`).
+         * Stream every session's events (admin)
+         * @description The stream of `streamSessionEvents` across all sessions, for admin keys.
          */
-        get: operations["getGroupInviteLink"];
+        get: operations["streamEvents"];
         put?: never;
-        post?: never;
-        /**
-         * Revoke the invite link
-         * @description The old link stops working (joining with it answers 400) and the new one is returned. Admins only.
-         */
-        delete: operations["revokeGroupInviteLink"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sessions/{id}/groups/{groupId}/leave": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Leave a group
-         * @description The account leaves the group; the chat and its messages stay in the store. The last admin leaving makes WhatsApp promote another member.
-         */
-        post: operations["leaveGroup"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sessions/{id}/groups/{groupId}/picture": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Set the group's picture
-         * @description `image` is a JPEG as base64 (optionally a `data:image/jpeg;base64,` URL). Admins only when the group is locked.
-         */
-        put: operations["setGroupPicture"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1373,104 +1200,6 @@ export interface paths {
         get: operations["sandboxPhoneView"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sandbox/groups": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Create a group on the simulated side
-         * @description `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
-         */
-        post: operations["sandboxCreateGroup"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sandbox/groups/{groupId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        /**
-         * The simulator's truth about a group
-         * @description Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
-         */
-        get: operations["sandboxGetGroup"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sandbox/groups/{groupId}/inbound": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A simulated member sends a text to the group
-         * @description The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
-         */
-        post: operations["sandboxGroupInbound"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/sandbox/groups/{groupId}/participants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A simulated member changes the group's participants
-         * @description `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
-         */
-        post: operations["sandboxGroupParticipants"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1684,8 +1413,6 @@ export interface components {
             text: string;
             /** @description Reply to this message (it must be in the store) */
             quotedMessageId?: string;
-            /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
-            mentions?: components["schemas"]["Recipient"][];
         };
         SendImageRequest: {
             to: components["schemas"]["Recipient"];
@@ -1837,7 +1564,7 @@ export interface components {
             profilePictureUrl: string | null;
         };
         /** @enum {string} */
-        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "group.created" | "group.joined" | "group.left" | "group.participants" | "group.updated" | "session.state" | "session.qr" | "webhook.test";
+        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "session.state" | "session.qr" | "webhook.test";
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -1942,7 +1669,7 @@ export interface components {
             sessionId: string;
             /** Format: date-time */
             timestamp: string;
-            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events */
+            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}` */
             data: {
                 [key: string]: unknown;
             };
@@ -2005,139 +1732,6 @@ export interface components {
             success: boolean;
             apiKeys: components["schemas"]["ApiKey"][];
         };
-        GroupParticipant: {
-            /**
-             * @description The participant, by phone-number JID where known, else by LID
-             * @example 919988066776@s.whatsapp.net
-             */
-            jid: string;
-            /** @description Phone number (digits) where known */
-            phone?: string | null;
-            /** @description The participant's LID (`…@lid`) where known */
-            lid?: string | null;
-            /**
-             * @description `superadmin` is the creator
-             * @enum {string}
-             */
-            role: "member" | "admin" | "superadmin";
-        };
-        Group: {
-            /** @example 120363025246125486@g.us */
-            id: string;
-            subject: string;
-            description: string;
-            /** @description The creator */
-            owner?: string | null;
-            /** Format: date-time */
-            createdAt?: string | null;
-            /** @description Only admins may send */
-            announce: boolean;
-            /** @description Only admins may edit the group info */
-            locked: boolean;
-            /**
-             * @description How WhatsApp addresses the members in this group (phone numbers or LIDs)
-             * @enum {string}
-             */
-            addressingMode: "pn" | "lid";
-            participants: components["schemas"]["GroupParticipant"][];
-        };
-        GroupResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            group: components["schemas"]["Group"];
-        };
-        GroupListResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            groups: components["schemas"]["Group"][];
-        };
-        CreateGroupRequest: {
-            subject: string;
-            participants: components["schemas"]["Recipient"][];
-        };
-        CreateGroupResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            group: components["schemas"]["Group"];
-            /** @description One result per requested participant */
-            results: components["schemas"]["GroupParticipantResult"][];
-        };
-        UpdateGroupRequest: {
-            subject?: string;
-            /** @description An empty string removes the description */
-            description?: string;
-            announce?: boolean;
-            locked?: boolean;
-        };
-        GroupParticipantsRequest: {
-            /** @enum {string} */
-            action: "add" | "remove" | "promote" | "demote";
-            participants: components["schemas"]["Recipient"][];
-        };
-        GroupParticipantResult: {
-            /** @description As given in the request */
-            participant: string;
-            /** @description The participant's JID; null when it did not parse */
-            jid?: string | null;
-            success: boolean;
-            /** @description Why this participant was not changed */
-            error?: string | null;
-        };
-        GroupParticipantsResponse: {
-            /**
-             * @description True when the request was carried out; see each result
-             * @example true
-             */
-            success: boolean;
-            groupId: string;
-            action: string;
-            results: components["schemas"]["GroupParticipantResult"][];
-        };
-        GroupInviteLinkResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            groupId: string;
-            /** @example https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv */
-            link: string;
-        };
-        JoinGroupRequest: {
-            link: string;
-        };
-        GroupPictureRequest: {
-            /** @description JPEG as base64, or a data: URL */
-            image: string;
-        };
-        /** @description The `data` of the group.* webhook events. `group.created` and `group.joined` carry `group`; `group.participants` carries `action` and `participants`; `group.left` the account in `participants`; `group.updated` the changed settings only. */
-        GroupEvent: {
-            /** @example 120363025246125486@g.us */
-            groupId: string;
-            /** @description Who made the change (phone JID where known); absent when WhatsApp does not say */
-            actor?: string;
-            group?: components["schemas"]["Group"];
-            /** @enum {string} */
-            action?: "add" | "remove" | "promote" | "demote";
-            participants?: string[];
-            /** @description `invite` for a join by link */
-            reason?: string;
-            subject?: string;
-            description?: string;
-            announce?: boolean;
-            locked?: boolean;
-            /** Format: date-time */
-            timestamp: string;
-        };
         SandboxLinkRequest: {
             phone: string;
             /**
@@ -2167,74 +1761,6 @@ export interface components {
              */
             success: boolean;
             messageId: string;
-        };
-        SandboxCreateGroupRequest: {
-            subject: string;
-            /** @description Phone number of the simulated creator */
-            owner: string;
-            /** @description Phone numbers (simulated accounts) */
-            participants: string[];
-            /** @description A LID-addressed group (members addressed by LID) */
-            lid?: boolean;
-        };
-        SandboxCreateGroupResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            /** @example 120363025246125486@g.us */
-            groupId: string;
-        };
-        SandboxGroupParticipant: {
-            phone: string;
-            /** @description How the group addresses the member (phone JID, or LID in a LID-addressed group) */
-            jid: string;
-            lid: string;
-            /** @enum {string} */
-            role: "member" | "admin" | "superadmin";
-        };
-        SandboxGroup: {
-            jid: string;
-            subject: string;
-            description: string;
-            /** @description Phone number of the creator */
-            creator: string;
-            announce: boolean;
-            locked: boolean;
-            /** @enum {string} */
-            addressingMode: "pn" | "lid";
-            inviteCode: string;
-            participants: components["schemas"]["SandboxGroupParticipant"][];
-        };
-        SandboxGroupResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            group: components["schemas"]["SandboxGroup"];
-        };
-        SandboxGroupParticipantsRequest: {
-            /** @enum {string} */
-            action: "add" | "remove" | "promote" | "demote";
-            participants: string[];
-            /** @description Phone number of the member making the change */
-            by: string;
-        };
-        SandboxGroupParticipantResult: {
-            phone: string;
-            success: boolean;
-            /** @description WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator) */
-            error?: number | null;
-        };
-        SandboxGroupParticipantsResponse: {
-            /**
-             * @description Always true on success
-             * @example true
-             */
-            success: boolean;
-            results: components["schemas"]["SandboxGroupParticipantResult"][];
         };
         SandboxHistoryMessage: {
             chat: string;
@@ -2280,13 +1806,10 @@ export interface components {
         SandboxReceived: {
             id: string;
             from: string;
-            /** @description The group JID for group messages; null for direct messages */
-            chat?: string | null;
             /** @enum {string} */
             kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
             text?: string | null;
             targetId?: string | null;
-            /** @description Reactions only, always present for them; the emoji, or an empty string for a removed reaction. */
             emoji?: string | null;
             pinDurationSeconds?: number | null;
             /** Format: date-time */
@@ -2345,15 +1868,6 @@ export interface components {
                  *       "error": "This API key can only access its own session"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
-            };
-        };
-        /** @description The key may not act on this session (`This API key can only access its own session`), or the session may not message this chat. A session created by a trial key (`POST /admin/api-keys/trial`) messages only the trial key's `allowedNumbers`, whichever key makes the request (the session's own key, the trial key, an admin key): sends of every kind, replies, reactions, edits, deletes for everyone and pins into any other chat (other numbers, groups, a LID whose number is unknown) answer `This session was created by a trial key, which may only send to its allowed numbers`, and nothing is sent. Once the trial key has expired, the trial key and the session's own key answer 401 `Invalid API key` and every other key's sends on the session answer `This session was created by a trial key that has expired`. */
-        SendForbidden: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -2490,11 +2004,6 @@ export interface components {
          * @example 919988066776
          */
         ContactJid: string;
-        /**
-         * @description Group JID (`…@g.us`) or its number part
-         * @example 120363025246125486@g.us
-         */
-        GroupId: string;
         WebhookId: string;
         DeliveryId: string;
         KeyId: string;
@@ -3060,7 +2569,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3109,7 +2618,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3544,7 +3053,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3599,7 +3108,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
@@ -3709,7 +3218,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3763,7 +3272,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
@@ -3884,7 +3393,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["SendForbidden"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -4510,10 +4019,18 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    listGroups: {
+    streamSessionEvents: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
+            };
             path: {
                 /**
                  * @description Session id (UUID)
@@ -4525,414 +4042,98 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The groups */
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupListResponse"];
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    createGroup: {
+    streamEvents: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
             };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "subject": "Project team",
-                 *       "participants": [
-                 *         "919988066776",
-                 *         "919988066777@s.whatsapp.net"
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["CreateGroupRequest"];
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
             };
-        };
-        responses: {
-            /** @description Created */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreateGroupResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    joinGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "link": "https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"
-                 *     }
-                 */
-                "application/json": components["schemas"]["JoinGroupRequest"];
-            };
-        };
-        responses: {
-            /** @description Joined; the group */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The group */
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupResponse"];
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    updateGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "subject": "Project team (2026)",
-                 *       "announce": true
-                 *     }
-                 */
-                "application/json": components["schemas"]["UpdateGroupRequest"];
-            };
-        };
-        responses: {
-            /** @description Changed; the group as it is now */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    groupParticipants: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "action": "add",
-                 *       "participants": [
-                 *         "919988066778"
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["GroupParticipantsRequest"];
-            };
-        };
-        responses: {
-            /** @description Done; one result per participant */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupParticipantsResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getGroupInviteLink: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The current link */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupInviteLinkResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    revokeGroupInviteLink: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Revoked; the new link */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GroupInviteLinkResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    leaveGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Left */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessMessage"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    setGroupPicture: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Session id (UUID)
-                 * @example e67a00be-ed45-4356-9488-049cabb9895d
-                 */
-                id: components["parameters"]["SessionId"];
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GroupPictureRequest"];
-            };
-        };
-        responses: {
-            /** @description Set */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessMessage"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -5106,168 +4307,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    sandboxCreateGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "subject": "Family",
-                 *       "owner": "15550002222",
-                 *       "participants": [
-                 *         "15550001111",
-                 *         "15550003333"
-                 *       ]
-                 *     }
-                 */
-                "application/json": components["schemas"]["SandboxCreateGroupRequest"];
-            };
-        };
-        responses: {
-            /** @description Done */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SandboxCreateGroupResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    sandboxGetGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Done */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SandboxGroupResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    sandboxGroupInbound: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "from": "15550002222",
-                 *       "text": "hi all"
-                 *     }
-                 */
-                "application/json": components["schemas"]["SandboxInboundRequest"];
-            };
-        };
-        responses: {
-            /** @description Done */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SandboxInboundResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    sandboxGroupParticipants: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description Group JID (`…@g.us`) or its number part
-                 * @example 120363025246125486@g.us
-                 */
-                groupId: components["parameters"]["GroupId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "action": "add",
-                 *       "participants": [
-                 *         "15550004444"
-                 *       ],
-                 *       "by": "15550002222"
-                 *     }
-                 */
-                "application/json": components["schemas"]["SandboxGroupParticipantsRequest"];
-            };
-        };
-        responses: {
-            /** @description Done */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SandboxGroupParticipantsResponse"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
