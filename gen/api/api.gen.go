@@ -230,34 +230,58 @@ func (e SandboxLinkRequestMethod) Valid() bool {
 
 // Defines values for SandboxReceivedKind.
 const (
+	SandboxReceivedKindAudio    SandboxReceivedKind = "audio"
+	SandboxReceivedKindContact  SandboxReceivedKind = "contact"
+	SandboxReceivedKindDocument SandboxReceivedKind = "document"
 	SandboxReceivedKindEdit     SandboxReceivedKind = "edit"
 	SandboxReceivedKindImage    SandboxReceivedKind = "image"
+	SandboxReceivedKindLocation SandboxReceivedKind = "location"
 	SandboxReceivedKindOther    SandboxReceivedKind = "other"
 	SandboxReceivedKindPin      SandboxReceivedKind = "pin"
+	SandboxReceivedKindPoll     SandboxReceivedKind = "poll"
+	SandboxReceivedKindPollVote SandboxReceivedKind = "pollVote"
 	SandboxReceivedKindReaction SandboxReceivedKind = "reaction"
 	SandboxReceivedKindRevoke   SandboxReceivedKind = "revoke"
+	SandboxReceivedKindSticker  SandboxReceivedKind = "sticker"
 	SandboxReceivedKindText     SandboxReceivedKind = "text"
 	SandboxReceivedKindUnpin    SandboxReceivedKind = "unpin"
+	SandboxReceivedKindVideo    SandboxReceivedKind = "video"
 )
 
 // Valid indicates whether the value is a known member of the SandboxReceivedKind enum.
 func (e SandboxReceivedKind) Valid() bool {
 	switch e {
+	case SandboxReceivedKindAudio:
+		return true
+	case SandboxReceivedKindContact:
+		return true
+	case SandboxReceivedKindDocument:
+		return true
 	case SandboxReceivedKindEdit:
 		return true
 	case SandboxReceivedKindImage:
+		return true
+	case SandboxReceivedKindLocation:
 		return true
 	case SandboxReceivedKindOther:
 		return true
 	case SandboxReceivedKindPin:
 		return true
+	case SandboxReceivedKindPoll:
+		return true
+	case SandboxReceivedKindPollVote:
+		return true
 	case SandboxReceivedKindReaction:
 		return true
 	case SandboxReceivedKindRevoke:
 		return true
+	case SandboxReceivedKindSticker:
+		return true
 	case SandboxReceivedKindText:
 		return true
 	case SandboxReceivedKindUnpin:
+		return true
+	case SandboxReceivedKindVideo:
 		return true
 	default:
 		return false
@@ -871,15 +895,64 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	Address *string `json:"address,omitempty"`
+	Caption *string `json:"caption,omitempty"`
+
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
-	Emoji              *string             `json:"emoji,omitempty"`
-	From               string              `json:"from"`
-	Id                 string              `json:"id"`
-	Kind               SandboxReceivedKind `json:"kind"`
-	PinDurationSeconds *int                `json:"pinDurationSeconds,omitempty"`
-	TargetId           *string             `json:"targetId,omitempty"`
-	Text               *string             `json:"text,omitempty"`
-	Timestamp          *time.Time          `json:"timestamp,omitempty"`
+	Emoji *string `json:"emoji,omitempty"`
+
+	// FileName Documents.
+	FileName  *string `json:"fileName,omitempty"`
+	Forwarded *bool   `json:"forwarded,omitempty"`
+	From      string  `json:"from"`
+
+	// Gif Video; true when it plays as a GIF.
+	Gif             *bool               `json:"gif,omitempty"`
+	Id              string              `json:"id"`
+	Kind            SandboxReceivedKind `json:"kind"`
+	Latitude        *float64            `json:"latitude,omitempty"`
+	LinkDescription *string             `json:"linkDescription,omitempty"`
+
+	// LinkThumbnail Whether the link preview carries a thumbnail.
+	LinkThumbnail *bool `json:"linkThumbnail,omitempty"`
+
+	// LinkTitle Text messages with a link preview.
+	LinkTitle    *string  `json:"linkTitle,omitempty"`
+	LocationName *string  `json:"locationName,omitempty"`
+	Longitude    *float64 `json:"longitude,omitempty"`
+
+	// Mentions JIDs mentioned in the message's context.
+	Mentions *[]string `json:"mentions,omitempty"`
+
+	// MimeType Media kinds; the declared MIME type of the attachment.
+	MimeType           *string `json:"mimeType,omitempty"`
+	PinDurationSeconds *int    `json:"pinDurationSeconds,omitempty"`
+
+	// PollOptions Polls; the option names in order.
+	PollOptions *[]string `json:"pollOptions,omitempty"`
+
+	// Ptt Audio; true for a voice note.
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedId The message this one replies to.
+	QuotedId *string `json:"quotedId,omitempty"`
+
+	// SelectableCount Polls; how many options a voter may pick (0 = any).
+	SelectableCount *int `json:"selectableCount,omitempty"`
+
+	// SelectedOptions Poll votes; the option names the decrypted vote selects (empty when the vote was retracted).
+	SelectedOptions *[]string `json:"selectedOptions,omitempty"`
+
+	// Sha256 Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256    *string    `json:"sha256,omitempty"`
+	TargetId  *string    `json:"targetId,omitempty"`
+	Text      *string    `json:"text,omitempty"`
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Vcards Contact messages; one vCard per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
 }
 
 // SandboxReceivedKind defines model for SandboxReceived.Kind.
@@ -11836,213 +11909,222 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHFOZJkVdbVPnOzOyrZkosR1Fkr/k+2KvG+wGSVhNoA2gRXEc7Rvsj32CfcV9hD0o",
-	"AH0hm3dSshOeMxOLZDcuhapC3euLF/J+whlhSnqtL16P4IgI+PPX+iVW5DXtU1WH/+ovIyJDQRNFOfNa",
-	"3iX5nBKpJMJxzAckQpQh1SMoTIUgTKEBZREfeL4nwx7pYz2AGibEa3mUKdIlwru/90sTXZI+poyy7pTJ",
-	"YtJR65hJkoot/dIjZmQzIhL6MYlq7xi9Q5KEnEVyZ/o8976XYIH7RFlIvuxhdR6Nz6W/R+evUC3pcUYQ",
-	"S/ttIhAXqJPGMfrh/JWeiNzhfhLrGZ7vPX/+7Fnz+Pjp0+N/yMagh5XESdJgRHm+R/WICVY9z/cY7usX",
-	"QjOv7wnyOaWCRF5LiZQUF9/Hd68J66qe19rbf+Z7fcqyz77bmlRCn4je2EvOFA7VD7RiOxcju/jh/NXE",
-	"9Vcv+BNd82pTIbkYX2nAyJ0yPwaId+C8E0FuKU8lSnCXuOV9TokYFgBqxpuwpP2j46pFvCIxvSViaDCg",
-	"YtdR/sC0zSdYKSL06//zt2b9+Ycve/7e8/u/elVznkekn3BFWDj8kQyraCkhWCGMhCEqJHGHxMMWQKJD",
-	"hVQa8dNYoQ4XSPWoRDdkiGoJEUgSKSlnProhiUL7h6jHUyF3EJVIEJUKRiKEu5iyhoOiYSr5hgurq+vl",
-	"rXLEP5LJgL0hC8D0hgw/arjieufDl71j/2B/Amwn8MIL3CVI0n9Pwp0YXitOHpEOTmPltY6avt437ad9",
-	"r7XfbMKuzad8z0U+9oZIibukiqfYn9AI7R2cvWievni5t39weHT89NnzavrrZ+OukwqvDMJUrdb+hGiE",
-	"au/ejTI8cvwUN5ttUifR4VH98ODouP788NmzevPweYjb7efPnh9F1RuZwUc6XPSx8lpemsKT42v+hbR7",
-	"nN9MRK1B9vsq89zrl2XCmSRwUbzAkb3l9KeQM0UY/ImTJKYh1lDb/SQ16L7kcPriESE0m/McNbd5NEQ9",
-	"LBFmCH5rIUXuVAtZvEJmBSiGY9OUu6cxMw1DIqXX6uBYkvviRv4qSMdreX/ZzaWFXfOr3D3TE1zabZhN",
-	"lQ/5nN3imGrhIEmVZy6RTkzDJTfpcIZxhXCqeoQp/RaJGugiJlgSJENs7vCfL1HII8fRUqn3/K+za7Rr",
-	"eZjc/UKj+93PYoO7d5uVaEBVryS0SIUV0QD5JxdtGkWELQeRa82fTy/OgUfrvXMWDxGG/SCqJOID5tj2",
-	"Bnd63SOwgj4emsMJFeLM3B6CSJ6KEHZ7zjTPxfGZWf4yO3ZDIEnELREGyTeKwnY+mAjVIqIwjSXCgqCY",
-	"d7sk8hEjeiXuCtzRO33L1T95yqLVEb0Dw2xug2+zOe597wIPY46ja85fY9Ely63+ssiLFOcohrE2t4UJ",
-	"E8IFxKIlSExaFk5ol9mz0N/c4jhdI/nBHRDShBKm3nJ1ajSpyRPZgdAASxQKohkfag8RRkpQHOs1+GjQ",
-	"o2EP6BCWIgmLkOKwFqepGTFdVq4HRjq7S8yltvxCkNIKjr6HiB1sfLaHYT9urbVgkcMKdnwE4i/JBnCD",
-	"W0nJjK71rAY6zR6aAI1acPHT1TXaxVGfsl2c0PoNGcpdeCDYcUNKsyI9afbqE4kCe3BvzbkF9pCB55hd",
-	"3xAJbzkhoFZY9xOzL0CO0si+FhFgQfrTTgtwRWqdSI88RDeURT4SJIkpkfoPHGpwSx+RiCrpo4jERBEJ",
-	"egK8onVAzCKUUCYRZYojzIaIqx4RAChUM39bBPRRV/A0kT7C6PX5KzTocZkpkVSilN0wPmA7CDM5IAIF",
-	"GyCCwIcVM656WkKA8ZlqoJ9YSMrgKiLzCCRhiEqQu6UfNvdQ4IQhi4IBvGZgbeBijtseAysh34IgGCO/",
-	"oGG4obilIXnH8C2mMW7HZLXrSa9F0ThGIWeMhIqybiaJDTBVjU2KHFqRFFjQeIjSfEMn+hoWQ73ba87f",
-	"YDZ0xqMl7zKsCAIFDpG7kJCoIGzqLaLDI2cbQm2irwykxFDjUqYIw4JOO4oIr3V4tMFbcHypnl80613q",
-	"hdTtSsb1MbMJxWFfi9jTMrW4avl2/t3xF6bZ/+YdKX9pko1v/pH0CwDWd0wrF1zQf5Ml5Td3yzj9MEOZ",
-	"RPBbGmk2md1EtxSjX+unF+f1HzWXgaX56NSuAKbKvuUC4YR+1K+BjQFl1sZNktobKkF/4gLRMg/zAFqJ",
-	"4Hre5fmJs1yEmOkbtk3giiERqmlhjseRnlr/opmzZnVDnu5sWJ3hCREG+FQaocLeHE6wsJe2l8sxQGSn",
-	"CbV2NxxFVA+A4wuhR1OUuKX6XlL46otXvuHB8KBIXxZozxkOMksCFgID/O0NcKpKZocIK1JXtE/GbQ++",
-	"Zy4FOeUVlsb2fjCGjbEhjBV4/Gt5qiWKwm9tzmOCmf7xpsoeqWEt8EBj04m5rp19H/Zlb76qXfTxnb2I",
-	"AFATlpwxLd/rE4UjrGbixxv33L0z+lTsVDjOIWcNd5k/mR3flwrDU25M+s1YsWBu+0YO2tLUxeP/kO2Z",
-	"tz+REBiswcbXVKoM3xfETBigjJLTNmvRvwJPM2IdxYDTeICHEulT08TlniuYA0sHmiHUCMjy99yaqwDy",
-	"Aquw97KHVcHatgg4QmV1QcLSvp4Wi7BHb/UBpcz9/aECW41HpgzIhcypgPDn5tU9ayl2H0ehPQIau+p8",
-	"ETMgsxSmdDCNSVQlLoCpM43V/FhUXEsaq4noBDJO5YwPh235QnwHg3zDswANToCFwBxmHsVxtu6sajO5",
-	"9yfDvmc+5+64eZ4tQHwG7DLnpHulCkoaQIsSpyG/qPr2+TThyoqxVFYAWeVCLAxzPidwsbgh0TsmCJ6w",
-	"ZHf5zBwqhUFe8tSIXZkPqVnpQyqehfG7ZpAbWVV55EnHdArsZUm28anKn/xWH0FMJYkyh7g3HT2noeOG",
-	"GYABoVvLJCCtcAdrepmfdwLhVDDM3PG9KDlvGH5me5VwA9nGiBTL3dcFeTTzudoHx8ltRKCcRkWrCZPF",
-	"yAF7k0+79zN571+EEYHj2YvL3rAcSS7wyvwgcKJsYTtHTX+GZAswmH3YKwir84uoa8dx3xtg4WwY0+Ew",
-	"Kq56+buToWPPZjlaWAVjy+B5x+jnNDdOWj2lKM2OY3UxhuW0/t+4/u9m/fmH/E/U+Nj6R/3Dd3+tYvTW",
-	"5/5OxFUBLSGht0RaUyq5JUyZyJ6i9V/SLrjm/IJnXtDyqvebh89WRN/sgFbE3wK0Blje5OEph8/uKyEk",
-	"cy/VtLN1zqyvBvlz59gCZHAtKI5XuRam2FsKkH///m9/N/FWx/7eUTXc59fJxu6X7ELa82cw2lXvjeIt",
-	"kM/anDUtuBNe4aHTVc2jB8dHM6OUxiimOJg/Cv7JB21jcZY7ZOAE88tNZ/rxa72O0rEe7FfoniQUVRGk",
-	"/8VTYb2I+oET1IULW5EIDXqEIdyWhKkRpnN0XD7I4yr53jC+WaxrVjhW8Vj0kFWAdzGLi1KUUqSfKFmt",
-	"jS9jo9THMUnRzY5qkTOdov+dza0566dfYwhgfDOn2VG/cqWwSuVLHpH53tHC+qkB6SpKqYRpZ0HJHblZ",
-	"ZAHfJt3D5lhmh9KNWTTdoRaP0C9F1OmZs3X7OVrNMnS6PaygZtlgXKc5zMMzMmL5lvStwj6nQXI1KA4X",
-	"Ad2D7304dedXGdU4I29CWKTPqWztA8eu+ToiOKo0+55F2fW73C2myF3FTfOWDPJAFP1E6TY4Pjo6OF7s",
-	"OoBBqoBSdpYteAM7tlpe/PdpH7O6IDjSFGED6/QCTpBU+isfhTHV2AIxHH2swp4+fvBKj0s5Bff6DKe2",
-	"89C7g0O1w/3nPpK8T9BR80BrB9MlolmIClAooucEW8NE/DQQqzyH4p3n8NIZnTLzU8MJGPaj0MpRUvzG",
-	"eFZLj9zym5FvSg6DRsE6CJ8zR0f2jTEafkyd1RC+NPFBUS7kN0zUa/4Zom8t928oTRtVJPQ9wbHqLYmC",
-	"coyW+U3lLA/oMDBLqjrkH2i0HJf4NH9WzqIx/KPW4qp1v8kNsQvaNX+YIJVZNK00i3cE778h1b9NGK5P",
-	"+8QRz0hww/mbM6Sfd9lAHRrD3xj1SURxxmZrtI+7xEe3NCLcRziNKPdRxMO0T5jykVQ0vCFi5wTpux6i",
-	"4kxYl4vua6BXfMBijqN8HggMr4hLB5vo7hfjKbnfdUPsfsnyNPSXEcWNUtoELHH3U0K680iHCWWMRO+Y",
-	"ovHyIubnlCsSLeb5yGIJ5xa0Lh1LqhC0HAOrxAdJWGRuhirhWIhJ71Vfu9fkTmlKCjF8YwItbayKgt9Y",
-	"6L7YmQd6GspS4X4yv2KkRu4Ae/3D0Xu+B+ipJWeNn1oysQgKjAcw1PO9mJugHM2qTVqf53sJj7XsDUhb",
-	"wSKr5HlHwRmcM+Isbi0LYcjunvzOcYdQRIopHGYF8b5fMILMhXOOqX1Lsn22ySkwXA1+C0Dtwbc9Yde5",
-	"2bt6u2ay8hL/KQipa4JE+l2T8Jhl8eRGy0IwWxJjSBYTpE/TvlZlJRGaIXp7+wcFJMpXdoGpeMmjJRUD",
-	"yByujqfCYchTpp5IVEovhvXDL2II2VGev5i5cwT+ZgUfpu5sOYentZOM+AxgbYf39b8XPlQaZTPQPKZX",
-	"U++hEjaUraQQRqmJSywZc739w55erL0TzKenmq0eNKNqZj6+MMG1THJBQ5UKspo7f/xISoNbR85XxDiN",
-	"E398lVUn+PPlksD5XKGiXuIB+vkSJSbxCpE7HKp4iLBEkOXfJ3yAEsGjNCRyggZs1Kr5PD9XLvHw4UD7",
-	"uVqhvSwFUC4AxW7uBa9yy+e3fIX+XnC/zHBbuFkKQxber9wQyaMDFzGS9PknWs2sJsuuC8uNo6fjxDUz",
-	"+7TtLMelwhmFLwY9IkyGjdOvqFxUOfVz2JUnOdNfI8VN0pK592qkn6ihS3+G3/r8luyUJy14eyZAzm5s",
-	"AsQiyoiUS8f5kPBmCjVMDgbP1zBu7xAER8Ovw+Thuy1WQ8+mQs4wZNQi2oX8M54YEKG/7RQrp6BaMFIi",
-	"JfBR8I9uI5XwR0yjYGdadZIFcfCSWKPyshaqsEeiNP4KAlmzhVQdzxVmUZvfafr9T0oGaw3NdJbCheI2",
-	"Z4dPGvvGHAGps4Ig3fqmwcWo0c7T/lA6qp3dxsBEVbrq1yAMmzXMUE/tXr6nUnExXN6kuERk/WyL4oID",
-	"OvPR2i9u2GDRymKsP/mwsyG7bPTYcqg5cpyjITML5TEsgD6rEeBoosbMJKwHN3VMyuKwUDhnbZ6yJZ0J",
-	"GrlWwPnVHJEwuT/ZHzm6wdWO+ZH5Yr6OKVt9TdnN0hGfPR6VDQXgc3OyIXwYsVRUmFE2YyQqbW/JWINb",
-	"GpJJLqRKn9h1j6CYshsSFaxkE9ILHtb6MAVEIP9qqetBEghGJb0KdjdJJiu4VBaZ6sq+9qiM9VPm0ZAF",
-	"v8SUU8mEriX1/dEwZuv+gCRYH2Gzv0QQSHo2xfhI/wR0ZhjDpIMzVFJs9XPY6rZRVrSjMY8vyrH9eXN9",
-	"b6gpbzTiiCIRWKmMi6fg1/FAIIeUIvOv81hNcjjB86+stdNGcswXPaew6BI1pzPSXVvr99VVeczs9Qaw",
-	"m4JbVzkhLSH9LiHfziV1TuJShEXn/aUN2taZOiI6HDafV0XCdmhMqsKhj46qktT7VoMok1pPqaQmd9C7",
-	"y9c+amNJjg/By2MICv5s6R+92Rm5hbACRwYlH7z5kLD87wFpJ5XIrvhsJ7izkIxFb/GMniYd0GYkpTFr",
-	"E8QfPYixaTnnOZ8izk/wqc90hVfJc745E+v4zuxfM/Q0wqJrcrdkbnpFJMZY6dd4iBQv1a9ANapQP5VQ",
-	"dsOWXtAa1KhldIMawBpwf7K6kOfFLMKSFo9Xp/PERK+5BsVSjp9yLtWMW29KWQoXzDc9LtvOvlKK8NQ0",
-	"34XynvII94ePTcjXOgVOK8S3FH1b8wnfozB5PNl7ql9ttZy6rx9B5kCLK0foI8XMtZaiKOsGrUIJNh8x",
-	"jn6+REOiTlDwWXwED1DQQjirikslxENbT1jb1M1lJDpBQYKpMCNiZP827wywRFTKlESuMqIJLqESaXjG",
-	"xAxn9esTFNgVkShoZSo3i7R6Qxk5QUFE5fgjfrYRzlDMpfKRIPnejC+vjcMb3umcoMBUYP3IUxW0UMrs",
-	"NLZ4nlkfF6g9RDHv8lTDQyqeJDCh/QupnuBp10T2nF6cn6DAlPHQQDUFqULOFGUpQTVJCAqyjKFgp1Ew",
-	"prjDAJe3AToE2AAMTaSd2azne8W9Qzye2wYwVlhXXk6kSpwq4+ui4TV25lVSizZ3RS5qt5krZ2uxDK8r",
-	"QthphSPyNZYK6e2hX3pYydMksfWpCnXB8iKQOSYX044XgvJaxYUpEWNjoC0Gjs0VS5zK3tt5y5V8O3KL",
-	"oa8/59WjsFgpUE3zw5LtuSrOEvaiONIP+yZ/Rn9MGbxduZXxlZr9LOcx/DpqyEwLYH2XRCunQjNNKxPc",
-	"5JvLk15T2vIYRCwsNq/UzQm30eijRA1Rn2BWqknh+UvAdxSic16hkxLUr2iXaSnK5acX6y2aiwwKQGel",
-	"FyMkuGaXdTvg5NT0OfivSe21UMthO4sT28MGsCzqH1o47BtmccGYWgQOLFcJwLLubCZmEz4Kvnyi0b35",
-	"DSpc5z/ANeNnvYWuzMdPNPq7jzKB5O/23VKCnH77sxj55bMAQZjQREkU5GlA0kc2CcOHLKb7wKuAYZVE",
-	"dQWplgiHgkvo3wMZwZNLi5zPh3orZLTMSRVVuOXsbNlSy/kngAhTkGsVtXsDZVTMouZnyY4f3s+In8jX",
-	"kE0xBShfHUDmBsOsbU/b9TVZGhUmpDtfC8xkwoUymc4+oh1brR/8hwKFPI2hBr3WxAXBYQ/Y4hyaSqEO",
-	"RUXk4II1Jx5O2skXPn4Q5vZKBVXDK32uBrRQxe1HMvze9BMbX6LrY4BqwQD3bz42Gg2I8qzsQpaV2865",
-	"Ec6Kgpm6QpMmcqXv3VTSTgWuo3Uv4ufUFlIor+FHkl3agS0HHozWA0c1QSKslXzUEbyPYt6VOxP6k9kx",
-	"qtbxgmBBxGmqZbMx61OpRnkLmWfR+7TZPAhvyBD+IIGrJA+oAY/kE/WUSkwBbso63BUPx6Y/lOu3hbtG",
-	"YQNJA16Rrd3dLlW9tN0IeX/XPFGPyK390xur6G2+R1QijCSJO/Uelxo2mRr//fX1BVQ1188N8LCBznDY",
-	"y+qHUYm0Ppxr/UZRzvRmPa7mSJjpp01cSgNBtwaXgKnHgLrWnCmBQ9WyqWTQxYjKQq0gODCqCv0hXKsw",
-	"/RwUYIfnoMOAVPpRjQ5EKtl4z96zv/wF/UiG8j37Dn33XUYZ331XQsuWlfKkj2IKjTxZlLX0cPZY+DLE",
-	"zHVUMatxMomZoEARdgp58zFAf0OHz1CP3GnxRG+XCLnTytsEQqJse4hsY5Qs+9ksKjjRM9p+KFD5odSd",
-	"BXZ5RViEMJAbZSjIyCnQqB/yfp+wiEQ7PpoTT7OGLxNpygEXRDf5np0BNA7v7naP7u7yM+phc9DQjSj4",
-	"8t4xvvdeyyi4Pnpv7gr9zXvPLESRO2VW8t67D6AyBcJRJFGQF7gIdmAJvyNjK0C/I+hZ+vt79nu9Xof/",
-	"618Pm030Oyr1XmuhPo61NEYi9MPVT299NBCcdUFklL5rtYI6lMRapGzjCNFIaogUDUES2fH30O/IdQUw",
-	"/G6840HGFt3g5sHRLig7bswD9HuhkY5+OJXGrIaZSaRfqZUPLg0No1qGnVf6tys5RL+jd3bR+ZxjPbn0",
-	"wJkT1ekJ5Z+1aO4jK3XoVQieKuLmOdJQhBC90QYDGJnZE6x67unn6Hf0KjX9FMq1F0/yTzxjSeUFr6tb",
-	"XrBzoh+GIV3LFVQL3Pvl74dENZBbBag2LUt18MHS3U6+fHupGdSEZ1zc09gh7Wl0KfX9gp5f+mG7p5Cz",
-	"Du2mgkS2KYp5cX8foD6h4QQXlgdGhSNdqC1F4KOKF7NBp73pSGFfH3VFNxdUC2a2o3k7tRtN4BsHSpGn",
-	"AI8PCr1h3DqOLBtZuP+de10fUX785T5BBfyc2UXIsJHs7oUqM2Gv0O0HaYFS6GmBP+dAyph0xpxDLLSe",
-	"q++LkX40+uAqW8tYCI01iwlGWkM30Ctj6ZQttNdsum5cclczmcT0d/LRQdN0eMq+zZrq7jXLbcSA7no8",
-	"FfnLP1+ihMcxNGPRF6j+4QjJ4jjukjqPNL13KNE3VWCy1vQWFbf7+USjAFhmohCekSiOakExSUqzNhBe",
-	"cN+WMAn+FlguW0jDmtK1OnDNv1DQaDRMctZOAznFS2reb6qk6OHM4n44f1XYnGsjbAQBK6n0sMo5hcx2",
-	"x1Aw0ng4sC11WhAsmZgeWvpi0LuhLOttbJFajndH1pIXwRFUijEYbUjsPdMKDg2J1R+tFHuaaLWuvt9o",
-	"jkmyg8GggeHnBhfdXfuu3H19/vLs7dUZvAOGFRXn8vC45Or53i0RxuHg7TWa5i2eEIYT6rW8g0azcWAy",
-	"/nugU410ozOptSB5ZyCE8gVaPDy1LTVGutbuN5tzdPyZrytPRauSitY8ehWoZhiOylvHQM/NQ7Oaqkmy",
-	"Ve8WGu3CK3uzXyn1g4KXDma/lHed1G/sP5/9xmi/snvfO5pnR+WmqkUF2mv9Nq46//bh3v9SUuzMNyWV",
-	"87cP9x98T6b9PtYfPX0sqI8Z7pJMdANjIe5K6DACVdY/+N5d3WpjWpWpm87XrSyZ+t73Ei4rcCwsFP+2",
-	"fZWJVC94NFyso1SpxO5RpuG+TKXifU3uP/AeQ6848arKqkMJ34qquQfNyvroe8Vi55hFWAB6zIfuVbXt",
-	"78smEyVScj9GcXtro7jKiutVfYyNff6kSHBwa/e0jAqid48I8pWT4N4cb4y2v/0jkO5L68wZJV9U62Op",
-	"xaa8B+hUgtZCdkbQzqc7k+Dvfa+y6ymkFU1hBYUS36vwg9FC37+Vk70/ZBwC5muhHzArF6tuPV2Qoitq",
-	"k2/JekvWmyPrvOkrEB+JQI2mfeu/dXHT8mGI+8sNGZ5H97YSMDFhPmUCN5lBBdpeWKAsXvgufKPQcxNq",
-	"yzk3hVYghsVekZb85qOlkdCSyt7jppTd100lzcPZb2Qt6/8I5GGOZfzWW05mdRZgCQus2l3+yO6PmgK8",
-	"+w+aOnpQu/bfE3WrLlGmvO3KhOBScTx+szS2j1TandAZ1bZ7hRbdyXoOvXR0F3b8mN4SZhyG7shy3X7y",
-	"uTHOTJDAbp8oQUM5Dfhv7CMzoa/IndpNYkxHLuLRuJfx5rlmBmfbvBC8T1SPpNIUDLUREhuBopuon21y",
-	"OThCKPNUHM4qH62MxnkNpAgr3MaSOJTu065bM3xTSD/zXLD1cmg/Xrepks/rKZY8J/3WHDy7oj/7tCPO",
-	"1t1CDlgoM43C7Z/DDAHcIa5gOSSQJjF11zpo5e4XsMrltYkn4oesrJCzSVPSjJo8Faf7ioRimGjhyW3H",
-	"1xTLRWRiI7ampY3d1L/0sEIYSdpPYzDDWgx7Iq0f3QXKRNZFbU+qgMkWw5a5yyEeIsFwAVtV0BUrKmts",
-	"RWayWD2MD0XyKTvUeqZYjRlzERnjKgt008CsVqRlqSDOSla1jMR/c0nm3t7R0VGz2dzf39/P6xG5QCDI",
-	"A/V4XI7Da3n7zf3jenOv3ty73mu2mvp//20kpYUIe6SQ0Vz69dq5y2ihoUquAoXh/njaQXMOnvOSs05M",
-	"TWzdn1ZLv87S0GyRQIkwslSP5JCFM7jY8np5NcOhpmzSRhmOLc20CsMxpUhGeIzlKj3qLcovRqphPQ6/",
-	"GK1YVcEvrqB1pXNt5TdiIrjiIY+3bORPykZOx8UjE0WAsFEjoahDsTD9QzKVmLKbdXGUcXNDgQxMPm8H",
-	"KS0y2lgFGWLrni8kXqZCaFJyYUm14LMwQSQuJgNESQh+G01zrgX6H5PZW8neXuvdriRMmaJspviazcl0",
-	"rG5vb29vYfZWLBD3OLytVMOtgrG9hpi0Lfv6+tnX2iwVaws8YDeF2E0INsKjPOGB+V2WRz3N3JHV7HsA",
-	"Q8d4fcBJplv94BOJbm1dvz81Nf4RdIsRQrBH66OI6FvMphLgJEEu630NJpMF7nWgoUJdmonxZVlQzSaJ",
-	"paLETgWdnMZxnv9wSyVtx8TJVzcmK2ZrDdxsoFkG/lplbEqxWtA8TLycW1KMPBk18YPYJPPUgBsybKCA",
-	"4T4JwN3F6OeUoNph8znKw+txnyAcgwsCkTsqlQxM578BlWSnAeHIdeebVxztNfP4XojcLcb4joudZtVX",
-	"mWS/iuCZ1RKZ2azK2kL7w3quUxQrcGTRq3YCk4iV56EuEqqSFXhac7hMMQ7IRBu0PMhOio6e7h+3nz7H",
-	"x4dHTw+On+63o6fNDm4edw6OD/YJPgiPcefp02d7R8+eRc+fFWt3lesIZAbN/WeZQbPRbDb/2xTLbHnk",
-	"+CluNtukTqLDo/rhwdFx/fnhs2f15uHzELfbz589P4q8amjbIil5WaH7Ef+W7w2wYPqXlnf+5uKny+vT",
-	"t9ctdIVvialE4yIigEpJPPwf6FyhAY1j9Pana6j6BJE+Jm556UObGWDUQNe5dgaFPrT+ZXolnhQ1twkB",
-	"SI2vXVLZWjEWDFnKkqrmZ+8LyfB2hLpl+OVbQIvw5fCkEV2Vd409wXqfeKoQ7+Tx9oMeYZByKbOSZUp/",
-	"ZWoul0wRYGXAcQwpaZr1NtC5EATC9NsxGef1Zk1FXr+e2Ch3V7k0pAeKjXplpmvZRCEAJYCvBDibVKq4",
-	"IJGGUtrP6lfX7BnckKH0C65ZV75gp7GNu1qJxjPaNEeV0+Zy4pY/MUJkJZxeSL6fpQO7DW4RZy2I8y+i",
-	"Vsea9WiYhdbZU5XNl7bG/8isZVT5CTKKbUsoVNOcESzIIJZAnmv2GyR17yDXOqCyxELeW2osdqxQL6Ny",
-	"ETAuMi2pTPIjpI+CKcx+dJzRrtPPFmoeZvoXs8oJ68s6909f3YyDgfwYb44Hbe9kLR5sjB3oU56l6wMm",
-	"+KjPIa8vhEYLVDhK3zKHVZkDaPOOLhxnMMiq9ZZHYQ27bazC3mb8VacQZCdRYOk90IQYpCz7qDhKE2ME",
-	"aBrA+EiQhIOGhwgOe/DtE2nTTMdFRFj9BA42YweFHFgo7/JhlcQa2+rUcTbbOgUaZ/022lGx8PHpSCKw",
-	"N3/wzwu380fydRXmn8xRLoioQxqyOT/NkXsEhVoJACmbRFAUkBk5WPI+sfy9g2m8s/WQ/eE9ZLlP3xCO",
-	"qZBiqQj1MXMXvrWQFBinYaSLaMXUUXxWfXURe2mBZ34xxD1Vcb4goo81GOKhVTQRNin5IWda5wWis1WR",
-	"DP/QSjQtasToNI5zacbGzMMYYLdqQ8mDkVmsl2PIU+EqL01QrF+aNjZr4JqrqOVQ39qbUhyhUA/WNkxe",
-	"q96uRxzpxzBZd996Cb89zmJ1edu0aTL3WJg7rCCNzaETmMbak+U2x4N2ncixigi3wHomCnuWZ1smpzjq",
-	"0Yggqgw/gt7mmDLzq9Y7x9mS3ck3y5cyHfghGROkpGy50rcq76yfLc1kGBUpSiN2ALBHoESrpbZKYIKl",
-	"RAEjd8r8GJjAQ5JVdNZPE4QlCkLzQAOdlssodSiLZC7N4CgSREoSofYwqwRpEl1en79CivNxBqHZRiFj",
-	"ajEO8VWZY+wuZllk3mQ2fkYGRG7tMeu3x2BnYujniPXAtpl1SgNuF7t5UfSpakrm6XC1G4c8NXX4ah0u",
-	"jDeKM7LTQP/F07y4pNVoMmp2b53kX2XPFgr+2Xpi/+vwmS0oxjsQuU1Z96RQnAFJQtB777rYmG+ApRvm",
-	"vTdJpXmTdRd7ZOkhlwxc9cPHcTZ+daziirDowcWD/Xk2YxP5zV39Tas6WRnWEgWvW/mZXETA0eCmb89Z",
-	"vk1HhNvrcm2+TS3P5S0cv9p7cvaTeWNYUGnTCjH4LKKq4mJsmVsNDGx8wEzGUSEYw15xe0eoT1mqSPGS",
-	"a6DL8iWHGXrvmTq67z1EWaQJgovx+00/s9bbbUlPh007NF2YMlcrAGH+mLmzfDNr915MvYRtxeIHuoPP",
-	"YLbtFbyKJ+PPcnUDsxnnrF+Bk6NSpdjtk4jiiRaEKyUI7rvAQVdMpENjSFjUPDWiuNBzu4+7xEe3NCLc",
-	"RziNKPezThE+koqGN0Ts+HntC+gFpX/DMo9FhO4RElHbTALqoFNXrDgmiCpJ4o4JFaFKouClYSX162FC",
-	"AuObtGt6IlHg2tkHOyZyMX/+FZUJl9AIJ0AM96HeMcxRju51jcSzFqOo5hYLCqcGgml5YSqI2243WQ9W",
-	"qnYatr9CCyrxV9TVh5rwmGV9BWjkm0dL2lMPS8S4mdK8AtcWdKCFbgKZ2qahw1Nl94NqUDineFzSBSe6",
-	"kup6ng7BKhVkJ5ub2JcozBtz1iWiUAyfs+zYAuP8zU6xlyt6+dHVzGjkLoGUhMLrT2QOwo4iwniRB4Tc",
-	"SL2avQMzfI4Ecqw2vnlfH/kvp/86vT77+Ob0149vzl6dn3588V/XZ1eBD+XbBz39fjGglcpiDfdCVfax",
-	"081r39szHr/hc9H5DdDWzNvvu93vyiJz1l+sTRkWw4riK5VicplAPd/25oFZKzC+ovUNhSbGBq+AlqUl",
-	"ZkM4hp4DrBQOe5qkHdIOtajURQS6gJjK6XoJkGFiaNgxgSfSnJ7+KWtN4pCbRjYTkiFypwiDs3GtElwv",
-	"tMk1yrZRBn+aKINXfMD0PnKx3lHqH0ebWe4+T0wpv69RN6t0N15QVtDN4AN4FmsuRxF8kAmwgax9QXuI",
-	"rMR0goIoNcw3QH0MRspg/7AX+Ch4GplAtYNmVFX4IKHsa1DE3PK9lrd/2Jtf97rIll9QvTagaiWUsYdT",
-	"tS5gtq2q9edi55oJfEM6k2sB/s0w2SuFhYnI00sv8Nsa9GKzjcpFoU7kTgMF+rvAMVp4SsO0gU7zEDbb",
-	"gOKJycrMNb2887KWrTNtx81SZCZGhmxz1TM/gw7GIrtWYT1KOCpJirXADhXsGGFV5eVxIMO0os5N3vj9",
-	"Ufm9QZ7F2OZ4z/rN8Pqq89mkb2sb8/KnYvMjbOgb4vgp+9bk6nd6xQhncT3x0ElydlvjHBI2+RV73mF9",
-	"DyiLvrPzbaXRb5PdGBKYh8usn4tkuQ+PHc57ScDKC8VfXFirC+ydJ5Y328g3G82b7WAbz7tlGnMwDfx4",
-	"Eb02X/mRWcYbLG6cGQ5Ll4xtVEX7IQtw2LGJT9S0ipd9omioX2Vd0kDnCkWcSPZEIdzpkDDzjLq60UNT",
-	"vRRHxiOYKDnOgfpY3Og1v3PJ3N8eC7JZ7hkwt7xny3sqeA8QXpnsNs6AXN+TdszDm80UUIehbdeSVSq9",
-	"jRPe/NbyH2i0yQilBXmCrXUNgNmKJVuTy+ZYyguNYnA1O/LL2Iml/HXVFK5mKynbIGOxg29ZyzhrsaDZ",
-	"Mpctc9mkrtR+ZPby5RNULhe8Q2NST2ioUkGmtfS7MI9e2CcfgjiT0pTlMrNJUn5893ZXHe9l1Wc/Jd2l",
-	"Sba805kl1M1j6N3lawjLYmkc5wF3rjmHiT5kUN2jRyOI0dwqGt8e4ZrqdnmirkXRIhbMIuXHCKMy6/iB",
-	"VkdHxbzLTfrH+itgvWMxZTfSEkM/wczUHTWlVAtBr5hFqMNFlygJTukbMpTlWGJBQi4iJBUeyhPjZFcB",
-	"MsNDzWLXDYKRgWv1UpFBDZt9uPKT28v/j8oLXvMuVLCtpYDjpRrBOWKvo1A9UGmle1UQV3hto5bPOXLF",
-	"LvVKkOKFGJksJLnPP9EGuiIsMh8TNUQm+hjqJcDvUAvP1Pk1mWVua+MkDL9c868hJsXYn2dKMrBDr+X9",
-	"v//7f/63t0gfYss8HiJDzM1mct8fyFN8pVe59RL/qZSfjFN8JWEsCaairoWFzdhaLG+5wFS81JOswG1c",
-	"c7jlzC1uBZtkJwaM3umLl6/qZ//81/eFjnYjNUCX1M2yPUzRyoaJzcmCBn7caGKwjFYub75Pm80Dgkwn",
-	"Ontvy+K35voqFvDZWmj+PEwKMKA9LJ1/C3W1+sfQs3rYwwKHiohSs8i1Nq2YwrE+i4l5py9MSiLOel2a",
-	"DkQjccXQsMg9AcXLs7zEIVFaVMuasyjSMlQRwgdDIEHDjS+R4Aq6eBTSUM1XMGn/BCU8jhFWpqo2ZyHU",
-	"7ERHSJKQs0hW5gHaBfx8Oasse5CwboAEUalg0KgJsu92E9Z19bnsQicUOrcZg0X+Q1ja10cIGf2+l5g0",
-	"qLEu7quySn2ImTlrgBt9siuJUpR15a7ph/HRcqW/7P/j9MXLvf2DRqNRaAT0WXyEJlNLM9OfLwts1Pcy",
-	"yK0lp1JgUMKtmE/ucKjiocaSjBnbVq1UoZogLNKYqUD0lyTumJr1GF28/ZfLi4R1/AecNxcoOA1DkqhW",
-	"fuBBY6tFP2JhFJPWUGq0u5Dq+1msu7y7IGAj2oxh60rxxPSrgUmqtFT4YWtp2lqaVteYAJVW7asyTiGS",
-	"rK/3/4g5aKTJ4UEzr56gr39TGQj+tEuqSDwiLLq2l/CjWXg+p1yRKDeAtbyDsxdNcx8fHh0/ffZcH4ap",
-	"CfQ9iWNuqv2ag9A/8aUVtiu7/wew/0zamJY1UmnOQnljDQcV7WvU7CfjrQ+PCq0Px2AwbiGzMsViVZQ0",
-	"gKbxu6116U+YKgVW5lJNMlQDUVKQJC41Fqwuc7AuixPw1gk8dxeE1s1w3gDGhv60mKFAaxg1uROgd5ev",
-	"tdzcxpIcH0L3QVTj8BKOtWSOAv1dCx7c0SqguIWaxTFBCVY9U58HdEUQvEnU0E9qed50N+HxLfRFjjlP",
-	"2ji80ZMlgt6CcmhLHbsiP51UQu+qmEhZKECDcBzzgdEbq6+D8/6jW/xx3hiS33hWbZrQADfpccVtMMKK",
-	"FwHs/JE63Wz57JbPVvNZa29ZjKm6cjPrY6mbU/NemupWpTauDWc1zvqSC2KrYBWKh5kohBNkvMPEtt1L",
-	"BI/SMLNKyep0+63WuNUa15I0rlDNYuaO1h4VT5Icb9emRVol4cusbq9X5sHNI7WZaOqVZZayLYy8/qav",
-	"TySK6S3UxDCn/egtYDXeb+Z6eEVl6G6IdqrQDSGJuSs008+j1LILolhecmKMml7v9gbY3gCr3wA8Wb/R",
-	"0DZbr9tMVEqmd1f+xTz+Kn96jLirHHMZ95gPl+3wQ8fXv7XuxG79s/rh5GDcdsTZWEecqIirjmYs2j/8",
-	"7TVOb7uC2A/1aNW09ylxS3aOVwRHv7jNb5AELt2EU+W2sEeiNP7jNaJ8LIS3DMV0SUEanfISAxBVvxwJ",
-	"zIXGX9xMJpTZftpwLPOrbM55kN8ivvcArH+L9o+A9pwR6L+tNoLsc0lGG2Wqdo5ZYkW2lC16rbOxXq4R",
-	"D/KzfmCBImdxIY7jNg4NVtrZz24tin35q3WJNNo8Gv5lNxUxtM2bEP1Cu4xELRT8Wv/FLFx/Ax0QWuh2",
-	"7z9MxGCP3KHv35y+rF99f7p/dFyTJBRE+ShzG6O/ofde472H/ga9KnZsdKFfGPfaPevCEFNG71zsYMXz",
-	"sKH6eeQep9HEh66HSRbcqIZJHtt43YOS+lQiqSAoEoeCS4kEUfreOkGR4AmKUkOUBMpq06iBTtkQ7d/d",
-	"IRzeMD6ISdQ1Bt7FnE0LEbY5v3n8Qb/+WtGyOF8o0Itzd1Zk9+id2y4D5M4shuIYaXzinY5pZ9A2do0I",
-	"D30TGgXS6UjbV2b4re/EDBIhrFBMsI0OtRVaR9IIp3ka/czPyAXYXeoxD3G8jNcR1VwHjF/OXnz/008/",
-	"fjx9/fqnXz5eXJ7/5+n1WVU19FAQrEhRTljSswhgKfhQoGmD9TiYmM8PvpeWsqCLvsYBrtsR5i9OUFz6",
-	"Qr7FvXXj8bTLySwzOjFnRruMsi4yvARotMcHttFmj0DBvghxZoKQ9QB/sCvtG/Axlgk+ihB299+s629d",
-	"EfJu8N0v9q+xJrBVzVNXEvYrk+rsiA/d+/QS8ii3ysKaUNiAc34sfoQU/18cmhuJD6uwV1H2B3oWbuSq",
-	"+jA39r4rLuKRAlrmuHRsf8ft7fG4t8dLKIiZk94TaSqtGAyELnjKBto+1r2ya9Kd6kYi2bD1aoTOq41X",
-	"sB775JVZ1eMSk1aoGBk4oa02IrLtbC+qNV1UNhevQC1leXnd9q0SHSgivwb018t4ALOtneKaTLesQS6c",
-	"adopnkibg7nF9/Xguw32lmCNQvrgUaKRnfHBkpiuhydhKqgaAvKeJvRHMvwe+kF6rd8+aBx9QbAg4jRV",
-	"PfeNeepn8GDrrz7oUaDvZUXKKpR9NquwFgjP6fW7gNZ23V8q1WAfLByg5Go0Fjwutn+1bv3ci+6+0asc",
-	"C9rNuxbBeGPNgqAAfj5YHto5Ppqt1sxwl/ShRbjReHxXO9/Pq8n7UNXZlun1Ec6XgTJCLmzB1IQYnxEK",
-	"dPquXiMMM1KNqziIq8RVAQdAHh9FqQBb3yBX2cAtkw8yyI3k45W/9c4jaOZ0Q4YS1fpYKiIQjvqU6a/g",
-	"ttvJB4MfKpfTT2PoLJ4dKzTyFEON2Pp09Bx5EJFJpa3BXUoZkphFbX6H+jwihdns1xXzfU9wrHo+HD5l",
-	"REp7IErQsADAwsncf7j//wEAAP//",
+	"7H39chs38uCr4Ga3ylR2SFGflqn61a5seWMltqNI8ia/jX0ecAYkYQ2BMYARxXV0b3B/3BPcK94jXKEB",
+	"zAc5/CYlO1HVbiySM0Cj0d3obvTHFy/k/YQzwpT0Wl+8HsEREfDnr/ULrMhr2qeqDv/VX0ZEhoIminLm",
+	"tbwL8jklUkmE45gPSIQoQ6pHUJgKQZhCA8oiPvB8T4Y90sd6ADVMiNfyKFOkS4R3d+eXJrogfUwZZd0p",
+	"k8Wko9YxkyQVS/qlR8zIZkQk9GMS1d4xeoskCTmL5Nb0ee58L8EC94mymHzRw+osGp9Lf4/OTlEt6XFG",
+	"EEv7bSIQF6iTxjH64exUT0RucT+J9QzPdp49OzpqHh4+fXr4D9kY9LCSOEkajCjP96geMcGq5/kew339",
+	"Qmjm9T1BPqdUkMhrKZGSIvB9fPuasK7qea2d3SPf61OWffbd0qQSekf0wl5wpnCofqAVyzkfWcUPZ6cT",
+	"4a8G+BNdM7SpkFyMQxowcqvMjwHiHdjvRJAbylOJEtwlDrzPKRHDAkLNeBNA2j04rALilMT0hoihoYCK",
+	"VUf5A9MWn2CliNCv/8/fmvVnH77s+DvP7v7qVc15FpF+whVh4fBHMqzipYRghTAShqmQxB0SD1uAiQ4V",
+	"UmnCT2OFOlwg1aMSXZMhqiVEIEmkpJz56JokCu3uox5PhdxCVCJBVCoYiRDuYsoaDotGqOQLLkBX1+Ct",
+	"ssU/ksmIvSYL4PSaDD9qvOJ658OXnUN/b3cCbifIwnPcJUjS/0yinRheK04ekQ5OY+W1Dpq+Xjftp32v",
+	"tdtswqrNp3zNRTn2hkiJu6RKptif0Ajv7b183jx5/mJnd2//4PDp0bNq/utn466TCy8NwVRBa39CNEK1",
+	"d+9GBR45fIqbzTapk2j/oL6/d3BYf7Z/dFRv7j8Lcbv97OjZQVS9kBlypMNFHyuv5aUpPDkO8y+k3eP8",
+	"eiJpDbLfV5nnTr8sE84kgYPiOY7sKac/hZwpwuBPnCQxDbHG2vYnqVH3JcfTF48IocWc57i5zaMh6mGJ",
+	"MEPwWwspcqtayNIVMhCgGLZNc+6Opsw0DImUXquDY0nuigv5qyAdr+X9ZTvXFrbNr3L7pZ7gwi7DLKq8",
+	"yWfsBsdUKwdJqjxziHRiGi65SEczjCuEU9UjTOm3SNRA5zHBkiAZYnOG/3yBQh45iZZKvebvX16hbSvD",
+	"5PYXGt1tfxYbXL1brEQDqnolpUUqrIhGyD+5aNMoImw5jFxp+XxyfgYyWq+ds3iIMKwHUSURHzAntje4",
+	"0qseAQj6eGg2J1SIM3N6CCJ5KkJY7RnTMhfHLw34y6zYDYEkETdEGCLfKAnb+WAiVIuIwjSWCAuCYt7t",
+	"kshHjGhI3BG4pVf6lqt/8pRFqxN6B4bZ3ALfZnPc+d45HsYcR1ecv8aiS5aD/qIoixTnKIaxNreECRPC",
+	"AcSiJVhMWhFOaJfZvdDf3OA4XSP7wRkQ0oQSpt5ydWIsqckT2YHQAEsUCqIFH2oPEUZKUBxrGHw06NGw",
+	"B3wIoEjCIqQ4wOIsNaOmy0p4YKSXt4k51JYHBClt4OhziNjBxme7H/HjYK0Fi2xWsOUjUH9JNoAb3GpK",
+	"ZnRtZzXQSfbQBGzUgvOfLq/QNo76lG3jhNavyVBuwwPBlhtSGoj0pNmrTyQK7Ma9NfsW2E0GmWNWfU0k",
+	"vOWUgFoB7idmXUAcpZF9rSIAQPrTVgtoRWqbSI88RNeURT4SJIkpkfoPHGp0Sx+RiCrpo4jERBEJdgK8",
+	"om1AzCKUUCYRZYojzIaIqx4RgChUM39bAvRRV/A0kT7C6PXZKRr0uMyMSCpRyq4ZH7AthJkcEIGCDTBB",
+	"4APEjKue1hBgfKYa6CcWkjK6isQ8gkkYohLlDvT95g4KnDJkSTCA1wyuDV7MdtttYCXiWxAFY+wXNIw0",
+	"FDc0JO8YvsE0xu2YrHY8aVgUjWMUcsZIqCjrZprYAFPV2KTKoQ1JgQWNhyjNF3Ssj2Ex1Ku94vwNZkPn",
+	"PFryLMOKIDDgELkNCYkKyqZeIto/cL4h1Cb6yEBKDDUtZYYwAHTSUUR4rf2DDZ6C46B6ftGtd6EBqVtI",
+	"xu0xswjFYV2L+NMys7gKfDv/9vgL0/x/846UvzTJxzf/SPoFQOs7po0LLuh/yJL6mztlnH2YkUwi+A2N",
+	"tJjMTqIbitGv9ZPzs/qPWsoAaD46sRDAVNm3XCCc0I/6NfAxoMzbuElWe0Ml2E9cIFqWYR5gKxFcz7u8",
+	"PHGeixAzfcK2CRwxJEI1rczxONJT61+0cNaibsjTrQ2bMzwhwiCfSqNU2JPDKRb20PZyPQaY7CSh1u+G",
+	"o4jqAXB8LvRoihIHqu8lha++eOUTHhwPivRlgfec4yDzJGAhMODfngAnquR2iLAidUX7ZNz34HvmUJBT",
+	"XmFpbM8H49gYG8J4gce/lidaoyj81uY8JpjpH6+r/JEa1wIPNDUdm+Pa+fdhXfbkq1pFH9/agwgQNQHk",
+	"TGj5Xp8oHGE1kz7euOfunNOnYqXCSQ45a7iL/Mls+75UOJ5yZ9JvxosFc9s3ctSWpi5u/4dszbz9iYQg",
+	"YA01vqZSZfS+IGXCAGWSnLZYS/4VdJox6ygFnMQDPJRI75pmLvdcwR1Y2tCMoEZQlr/nYK5CyHOswt6L",
+	"HlYFb9si6AiVtQUJS/t6WizCHr3RG5Qy9/eHCmo1NzJlRC7kTgWCPzOv7lhPsfs4iu0R1FiocyBmYGYp",
+	"SulgGpOoSl0AV2caq/mpqAhLGquJ5AQ6TuWM90dtOSC+w0G+4FmIhkuAhdAcZjeK42LdedVmSu9PRnzP",
+	"fM6dcfM8W8D4DNxll5PulSosaQQtypyG/aLq0+fThCMrxlJZBWSVA7EwzNmcyMXimkTvmCB4Asju8Jk5",
+	"VAqDvOCpUbuyO6Rm5R1ScS/MvWuGuRGoyiNP2qYTEC9Lio1PVffJb/UWxFSSKLsQ96aT5zRy3LAAMCh0",
+	"sExC0gpnsOaX+WUnME6FwMwvvhdl5w3jzyyvEm+g2xiVYrnzuqCPZneu9sFxdhtRKKdx0WrKZDFywJ7k",
+	"0879TN/7njAicDwbuOwNK5HkAq/MjwKnyhaWc9D0Z2i2gIPZm72Csjq/irp2Gve9ARbOhzEdD6Pqqpe/",
+	"Oxk7dm+W44VVKLaMnneMfk5z56S1U4ra7DhVF2NYTur/xvX/NOvPPuR/osbH1j/qH777a5Wgt3fu70Rc",
+	"FdASEnpDpHWlkhvClInsKXr/Je3C1ZxfuJkXtAz1bnP/aEXyzTZoRfotYGuA5XUenrJ/dFeJIZnfUk3b",
+	"W3eZ9dUQf345tgAbXAmK41WOhSn+lgLm37//299NvNWhv3NQjff5bbKx8yU7kHb8GYJ21XOjeArkszZn",
+	"TQvXCad46GxV8+je4cHMKKUxjikO5o+if/JG21ic5TYZJMH8etNL/fiVhqO0rXu7FbYnCUVVBOl/81TY",
+	"W0T9wDHqwoGtSIQGPcIQbkvC1IjQOTgsb+RhlX5vBN8s0TUrHKu4LXrIKsS7mMVFOUop0k+UrLbGl/FR",
+	"6u2YZOhmW7XInk6x/17ObTnrp19jCGB8M6fbUb9yqbBK5Qsekfne0cr6iUHpKkaphGlnYcltuQGyQG+T",
+	"zmGzLbND6cY8mm5Ti1volyLq9MwZ3H5OVrMcnW4NK5hZNhjXWQ7zyIyMWb4le6uwzmmYXA2Lw0VQd+9r",
+	"H05d+WXGNc7JmxAW6X0qe/vgYtd8HREcVbp9X0bZ8bvcKabIbcVJ85YM8kAU/UTpNDg8ONg7XOw4gEGq",
+	"kFK+LFvwBHZitQz8q7SPWV0QHGmOsIF1GoBjJJX+ykdhTDW1QAxHH6uwp7cfbqXHtZzC9fqMS213Q+82",
+	"DtX2d5/5SPI+QQfNPW0dTNeIZhEqYKFInhN8DRPp02Csch+KZ56jS+d0ytxPDadg2I9CG0dJ8Rtzs1p6",
+	"5IZfj3xTujBoFLyD8Dm76Mi+MU7Dj6nzGsKXJj4oypX8hol6zT9D9K2V/g2leaOKhV4RHKvekiQox3iZ",
+	"X1fOco8XBgakqk3+gUbLSYlP82flLBrDP+otroL7Te6IXdCv+cMErcySaaVbvCN4/w2p/m3CcH3aJ455",
+	"RoIbzt68RPp5lw3UoTH8jVGfRBRnYrZG+7hLfHRDI8J9hNOIch9FPEz7hCkfSUXDayK2jpE+6yEqzoR1",
+	"uei+BjrlAxZzHOXzQGB4RVw6+ES3v5ibkrttN8T2lyxPQ38ZUdwopU0AiNufEtKdRztMKGMkescUjZdX",
+	"MT+nXJFosZuPLJZwbkXrwomkCkXLCbBKepCEReZkqFKOhZj0XvWxe0VuleakEMM3JtDSxqoo+I2F7out",
+	"ebCnsSwV7ifzG0Zq5Aywxz9sved7QJ5ac9b0qTUTS6AgeIBCPd+LuQnK0aLapPV5vpfwWOveQLQVIrJK",
+	"n3ccnOE5Y87i0rIQhuzsyc8ctwlFopgiYVZQ7/sFJ8hcNOeE2rek22eLnILD1fC3ANbufdkTVp27vauX",
+	"ayYrg/hPQUhdMyTS75qExyyLJ3daFoLZkhhDspggfZr2tSkridAC0dvZ3SsQUQ7ZOabiBY+WNAwgc7g6",
+	"ngqHIU+ZeiJRKb0Y4IdfxBCyozx/MXfnCP4NBB+mrmy5C0/rJxm5MwDY9u/qfy98qHTKZqh5yFtNvYZK",
+	"3FC2kkEYpSYuseTM9Xb3expYeyaYT0+1WN1rRtXCfBwwwbVOck5DlQqy2nX++JaUBrcXOV+R4DSX+ONQ",
+	"Vu3gzxdLIudzhYl6gQfo5wuUmMQrRG5xqOIhwhJBln+f8AFKBI/SkMgJFrAxq+a7+bl0iYf3h9rP1Qbt",
+	"RSmAcgEsdvNb8Kpr+fyUr7DfC9cvM64t3CyFIQvvVy6I5NGBizhJ+vwTrRZWk3XXhfXG0d1x6pqZfdpy",
+	"lpNS4YzCF4MeESbDxtlXVC5qnPo57sqTvNRfI8VN0pI592qkn6ihS3+G3/r8hmyVJy3c9kzAnF3YBIxF",
+	"lBEpl47zIeH1FG6YHAyewzDu7xAER8Ovw+XhuyVWY8+mQs5wZNQi2oX8M54YFKG/bRUrp6BaMFIiJfBR",
+	"8I9uI5XwR0yjYGtadZIFafCCWKfysh6qsEeiNP4KAlkzQKq25xKzqM1vNf/+i5LBWkMznadwobjN2eGT",
+	"xr8xR0DqrCBIB980vBgz2t2035eName3MTBRla36NSjDBoYZ5qldyysqFRfD5V2KS0TWz/YoLjigcx+t",
+	"/eCGBRa9LMb7kw87G7PLRo8tR5oj2zkaMrNQHsMC5LMaA44masxMwrp3V8ekLA6LhTPW5ilb8jJBE9cK",
+	"NL/aRSRM7k++jxxd4Grb/MByMYdjylJfU3a9dMRnj0dlRwHcuTndED6MeCoq3CibcRKVlrdkrMENDcmk",
+	"K6TKO7GrHkExZdckKnjJJqQX3K/3YQqKQP/VWte9JBCManoV4m6STla4Ullkqkv72oMK1k/ZjYYs3EtM",
+	"2ZVM6VpQFY4iUc6TKiQJ4sR5EOa1dZ2ZboqH+AgbvCSCQLK0KeJH+sdga8MYJo2coZJBrJ/D1iaOsmIf",
+	"jXnusDo0Jm8r48RP7d2TbFSxV4eLARbRtFveSkR0aWd8qn/RiPBjQw4Qa0kVSmKNCSwRRt+f/bMAw+z7",
+	"4mtqSjeNXLKRCDxw5vqqcGflgbEB6VLm37Xdxul//sUhamLSxZzvxVhRlRqfea5T8lTvWva4MZ/hccqu",
+	"T4vYq4qKpOz6qpf22wzTuLJWKtxtKytOTQ1NMkAhFoISjXLl3q5GPExAVUwm3LJmNXHAe4NLs1SSk8Pi",
+	"20kZ2zFn3UXQpPcpj9UuAvjD2alE9ue89K2F+IlEUAHhFsqfzK9CTglRgDgETZLSsHFEwhgLEqGx4AWs",
+	"FA57GrRKHCWUndrrAxsaNV84qqbCn5IJ2DjncWwBMy4ZSAiRGi1cRKY0xfxoSFSFA+hEs4/lbiOpbjgN",
+	"CWJckWryMmEJZxM0gFINJ86IK3OEFG9UZ1fEJITQtCzHshIHPT5AfSh6ZJAFgCoiII4toeE1qjXRfyHM",
+	"hluFeUoOaj0RiaYiG8aswrilDTFMFIngKWQGlM79OXA1juHHAYbCrQLrKbcW2yfZw7sHhzOItUdu0eWr",
+	"k/ruwaGj0PZQWUitrCtAXMMdBbWiSHgNXlr9fMzbTyTqYdnzoYLTm5MXWcElffTYH7fKkTDPOkeHUfNo",
+	"5+hoP3waHR48w7sdgnEzPDjAUXPnAO+1O/udnfZuu9k+2t0No52D6DDcOWg3O80mbh5VRl5g0SVqzhgX",
+	"Zw1tIgTkJsQiqiAO64TKZOcx0PbNCywilGjEmt8X2eiqqA9rosEZOUU/usyVwSU8OEv4aObynEzStAmL",
+	"zvpLX8oWFLeC+bvffHY4QWGqSuk5OKgqtNK3XrDyVveUSmpyC727eO2jNpbkcB8iFYxyB3+29I/e7KoS",
+	"hXPHqTulODLzIWH53wPSTioVEcVnB3I5L/9YBDLP9KZJG7QZa3/sxgRiaO/lwmS5ADA+hW8nxIXNDOeq",
+	"8kn4Zk9s8FZ2hzPD10hYpBW45fioIppwrHx5PESKl2owoRpVqJ9KKB1ltTGpuBi93dugF2sNtD/Z5ZXn",
+	"di4ikhbPuaLz5PWsuY7SUsEL5XzgGUfslNJKLiB9em6RnX2lMhdTS1UslLubZ2ndf3xdDusUPK0Qo1mM",
+	"z5jPgTSKk4fzH02NDVktL/zrJ5A5yOLSMfpIQw6psFCUdYNWoYyojxhHP1+gIVHHKPgsPkIUQ9BCOKvs",
+	"TiXk9Nhojrap/c5IdIyCBFNhRsTI/m3e0QYPlTIlkavuawIkqbbZ9cKVMztiyq6PUWAhIlHQytzGLEKc",
+	"xZSRYxREVI4/4mcL4QzFXCofCZKvzXg02ji85p3OMQpMFfGPPFVBC6XMTmMLwBr4uEDtIYp5l6caH1Lx",
+	"JIEJ7V9I9QRPuyY69eT87BgFphSVRqopqqh1f8pSgmqSEBRkWa+BMZyc6mM3A8K2DNIhSBRwaPxTZrGe",
+	"7xXXDl4stwwQrABXXhKrSp0q0+uiIaJ25lXSYzd3RC569zBX3vFiWcqXhLCTClfFaywV0stDv/SwkidJ",
+	"YmssFmpb5oWMc0ouls5YCMtrVRemRD2PobYY/DxXPkwqe2/nLbn17egthr/+nEePwmKlYGstD0v3p1W5",
+	"ArAWxZF+2Dc5oPpjyuDtyqWMQ2rWs1zUy9dRB21aEsa7JFq5nAfTvDLhsmhztT7WVHpjDCMWF5s36ubE",
+	"22gEbaKGqE8wK9VVKjoO58bvKEbnPEInFVm5pF2mtShXY6VYM9gcZNDEICsfHCHBtbis2wEnl1eZQ/6a",
+	"8hQWazluZ0liu9mAlkVjHBZOXYJZXEKBVoEDK1UCuDtxPhOzCB8FXz7R6M78Bl0a8h/gmPGz/niX5uMn",
+	"Gv3dR5lC8nf7binJW7/9WYz88lmAIkxooiQK8lRW6SObSOjDZdZd4FXgsEqjuoQ7GYRDwaW5yqAQpz/J",
+	"xD6bj/RWyMqckyuqaMv52TJQyzmUQAhTiGsVs3sDpcAMUPOLZCcPZ91A5DBkU0xByleHkLnRMGvZ01Z9",
+	"RZYmhQklO64EZjLhQplqHT6iHdtxBmJgBAp5GkMfFW2JC4LDHojFOSyVQi2livvQBesm3Z+2kwM+vhHm",
+	"9EoFVcNLva8GtVCJ9EcyfGV6Yo6D6HrxoFowwP3rj41GAzIVKjtpZi0jcmmEs8KWpjbepIlc+xY3lbRT",
+	"wdXRuoH4ObXFgMow/EiyQzuwLS2C0Z4WqCZIBHfTqCN4H8W8K7cm9Ni0Y1TB8ZxgQcRJqnWzMe9Tqc9G",
+	"C5ln0fu02dwLr8kQ/iCB64YCpAGP5BP1lEpMEwnKOtw1wMCmx6HrGYm7xmADTQNeka3t7S5VvbTdCHl/",
+	"2zxRj8iN/dMb60phvkdUIowkiTv1HpcaN5kZ/+rq6hw6c+jnBnjYQC9x2MtqYNpQh9zqN4ZyZjfrcbVE",
+	"wkw/bWIrGwg6DrmwJT2Gu7oXOFQtmw4NnfioLNS7gw2jqtDjyLW71M9BExF4DrrkSKUf1eRApJKN9+w9",
+	"+8tf0I9kKN+z79B332Wc8d13JbJsWS1P+iim0IyaRVlbKuePhS9DzFxXMAON00nMBAWOsFPI648B+hva",
+	"P4IYhrCHIUhCyK1W3uoWij20h8g298oqeBiggmM9o+3pBdWLSh3GYJWXhEUIA7tRhoKMnQJN+iHv9wmL",
+	"SLTloznpNGtaNpGnHHJBdZPv2UvAxv7t7fbB7W2+Rz1sNho66gVf3jvB995rGQPXR+/NWaG/ee8ZQBS5",
+	"VQaS995dANWVEI4iiYK8SFOwBSD8joyvAP2OoO/27+/Z7/V6Hf6vf91vNtHvqNQ/tIX6ONbaGInQD5c/",
+	"vfXRQHDWBZVR+q5dGOpQEmuVso0jRCOpMVJ0BElkx99BvyPX2cbIu/GuPZlYdIObB0c7eW25MffQ74Vm",
+	"cPrhVBq3GmamGMxK7ehwaWgY1QrsvFuNhWQf/Y7eWaDzOcf6SuqBs0tUZyeUf9aquY+s1qGhEDxVxM1z",
+	"oLEIYeajTXIwMrMnWPXc08/Q7+g0NT2ByvWDj/NPPBNJZYDX1fE12DrWD8OQrm0YqgXu/fL3Q6IayEEB",
+	"pk3Lch18sHy3lYNvDzVDmvCMi8Ed26QdTS6l3pXQt1I/bNcUctah3VSQyDb2Mi/u7gLWJzRN4sLKwKiw",
+	"pQu1Vgp8VPFiNui0Nx0r7OqtruhIhmrBzJZqb6d2VAt8c4FSlCkg44NCfzMHx4EVIwv3cHWv6y3Kt7/c",
+	"665AnzM74Rkxkp29UCkt7BU61iGtUAo9LcjnHEmZkM6Es4uxDcZ6qumNq2yPZjE01vAsQLV3jN46hG81",
+	"0KnxdMoW2mk2XUdJua2FTGJ6FPpor2m6FGbfZo3hd5rlVpjAdz2eivzlny9QwuMYGorpA1T/cIBkcRx3",
+	"SJ1Fmt87lOiTKjCZ13qJitv1fKJRACIzUQjPKHaCakEx0VeLNlBecN+W4Qr+FlgpW0glLr4ynlZsGlii",
+	"oNFomATjrQZyhpfUst9EKerhDHA/nJ0WFuda4RtFwGoqPaxySSGz1TEUjDTPD2xbuBYE7iemD6Q+GPRq",
+	"KMv681uiluMd/rXmRXAE1c4MRRsWe8+0gUNDYu1Hq8WeJNqsq+82mmOa7GAwaGD4ucFFd9u+K7dfn714",
+	"+fbyJbwDjhUI+Haq7Jjm6vneDRHmwsHbaTTNWzwhDCfUa3l7jWZjz1St6YFNNdJR1ZSHAM07QyGU4NHq",
+	"4YltCzXSeX232Zyja918neUq2m1VtJfTUKCaETgqb38GfaP3DTRVk2RQbxeaxcMrO7NfKfU0hJf2Zr+U",
+	"d07Wb+w+m/3GaM/NO987mGdF5cbgRQPaa/02bjr/9uHO/1Iy7Mw3JZPztw93H3xPpv0+1h89vS2ojxnu",
+	"kkx1A2ch7krokgWdQj743m3dWmPalKnHprtlVhAEwuFlBY2FhQYWnu868j/n0XCxroilMvEHmYX7IpWK",
+	"9zW7/8B7DJ1y4lW1BoEy9BWV3/ealT0+dooNOzCLsADymI/cq/qz3JVdJkqk5G6M43bWxnGVXUOqevEb",
+	"//xxkeHg1O5pHRVU7x4R5CtnwZ053hht4f5HYN0X9jJnlH1RrY+lVpvyPtZTGVor2RlDuzvdmQx/53uV",
+	"nbshNXaKKCi0qVhFHow2q/itXLDkQyYhYL4W+gGzcsOF1tMFObqiv8YjWz+y9ebYOm9cDsxnc+po397f",
+	"urhpeT/M/eWaDM+iO1vNnpgwnzKDmwzQAm8vrFAWD3wXvlHoGw31Ud01hTYghsV+x5b95uOlkdCSqs7h",
+	"thzr180lzf3Zb7zl6p88ZdEfgj3MtoyfesvprM4DLAHAqtXlj2z/qDnAu/uguaMH9df/M9G26hJlSrSv",
+	"zAguFcfj10tT+0i1+AndvW3Lcn1UpMl6Nr20ded2/JjeEGYuDN2W5bb95H1jnJkgge0+UYKGchry39hH",
+	"ZmJfkVu1ncSYjhzEo3Ev4w3gzQzOt3kueJ+oHkmlKXptIyQ2gkU3UT9b5HJ4hFDmqTScVe9bmYzzOn4R",
+	"VriNJXEk3addBzN8U0g/81yw9XJkP157sFLO6ymW3Cf91hwy+5KIGxqSdyzzoU/d4gzuFnLIQplrFE7/",
+	"HGcI8A5xBcsRgTSJqdv2glZufwGvXF5ffyJ9yMoqb5t0Jc2oK1exu6dZHrVbjp/l4D+6ljZ6Uv/Swwph",
+	"JGk/jcENaynsibT36C5QJrJX1HanCpRsKWyZsxziIRIMB7A1BV3BvbLFVhQmi9V0+lBkn/KFWs8UXDNj",
+	"LqJjXGaBbhqZ1Ya0LBV1W8mrlrH4by7J3Ns5ODhoNpu7u7u7eU09FwgEeaAej8txeC1vt7l7WG/u1Js7",
+	"VzvNVlP/799GU1qIsUeK8c1lX69duowWy6uUKlDc9I9nHTTnkDkvOOvE1MTW/Wmt9KssDc0WupUII8v1",
+	"SA5ZOEOKLW+XVwscakr/bVTg2PKCqwgcU79qRMZYqdKj3qLyYqSi48PIi9GqixXy4hLaL7urrfxETARX",
+	"POTxoxj5k4qRk3H1yEQRIGzMSCjqUGyucp9CJabsel0SZdzdUGADk8/bQUqrjDZWQYbYXs8XEi9TITQr",
+	"ubCkWvBZmCASF5NhqiANE6i2VkpzrgX6H5PZWyneXuvVrqRMmcKipoCozcl0om5nZ2dnYfFWLHL6MLKt",
+	"VIe0QrC9hpi0R/H19YuvtXkq1hZ4wK4LsZu2oOGITLhneZflUU9zd2R1Z+/B0TFe43aS61Y/+ESiG1ub",
+	"9k/NjX8E22KEEezW+igi+hSzqQQ4SZDLel+Dy2SBcx14qFCXZmJ8WRZUs0lmqSixU8EnJ3Gc5z/cUEnb",
+	"MXH61bXJinn0Bm420CxDf60yNqVYLWgeIV7OLSlGnoy6+EFtknlqwDUZNlDAcJ8EcN3F6OeUoNp+8xnK",
+	"w+txnyAcwxUEIrdUKhmY7rUDKslWA8KR6+5uXnG008zjeyFytxjjO652GqgvM81+FcUzqyUys+Gi9YX2",
+	"h/XcpihW4MiiV+0EJhErz0NdJFQlK/C05nCZYhyQiTZoeZCdFB083T1sP32GD/cPnu4dPt1tR0+bHdw8",
+	"7Owd7u0SvBce4s7Tp0c7B0dH0bOjYu2uch2BzKG5e5Q5NBvNZvPfplhmyyOHT3Gz2SZ1Eu0f1Pf3Dg7r",
+	"z/aPjurN/WchbrefHT07iLxqbNsiKXlZobuR+y3fG2DB9C8t7+zN+U8XVydvr1roEt/Y4rwuIgK4lMTD",
+	"/4HOFBrQOEZvf7qCqk8Q6WPilpfetJkBRg10lVtnUOhD21+m3+9x0XKbEIDU+No1lUcvxoIhS1lS1fzi",
+	"fSEd3o5QtwK/fApoFb4cnjRiq/KuqwYNt088VYh38nh7VyGfyqxkmdJfmfr/JVcEeBlwHENKmha9DXQm",
+	"BIEw/XZMxmW9gako69cTG+XOKpeGdE+xUadmupZNFAJUAvpKiLNJpYoLEmkspf2sl0LN7sE1GUq/cDXr",
+	"yhdsNR7jrlbi8Yw3zVblvLmcuuVPjBBZiaYX0u9n2cBugY+EsxbC+Z6o1almPRam8c5kDXsmGpsvbJ+a",
+	"kVnLpPITZBTbtoaopiUjeJBBLYE81+w3SOreQq79TWWJhbw/4ljsWKFeRiUQMC4ybRVN8iOkj4IrzH7M",
+	"Gn4YOP0MUPMw078YKCfAl7p2jdOhm7ExkB/jzfGg7f+v1YONiQO9y7NsfaAEH/U55PWF0PSHCsfpj8Jh",
+	"VeEA1rzjCycZDLFqu+VBRMN2G6uwt5n7qpPEtEIJLL8HmhGDlGUfFUdpYpwATYMYHwmScLDwEMFhD759",
+	"Im2a6biKCNBPkGAzVlDIgYXyLh9WSayx7bqdZLPtv6D542+jXYELH5+OJAJ78wf/PHcrf6C7rsL8kyXK",
+	"ORF1SEM2+6clco+gUBsBoGWTCIoCMqMHS94nVr53MI23Hm/I/vA3ZPmdvmEcUyHFcpFpgGQIwnpICoLT",
+	"CNJFrGLqOD6rvrqIv7QgM78Y5p5qOJ8T0ccaDfHQGpoIm5T8kDNt8wLT2apIRn5oI5oWLWJ0Ese5NmNj",
+	"5mEM8Fu1oeTByCz2lmPIU+EqL00wrF+YNjZrkJqrmOVQ39qbUhyhUA/WNv1fq92uRxzpxzDZdn+8Jfz2",
+	"JIu15W3TpsnSY2HpsII2NodNABJmit7mZNC2UzlWUeEWgGeismdlthVyiqMejQiiysgjaGuIKTO/artz",
+	"XCzZlXyzcimzge9TMEFKyqNU+lb1nfWLpZkCoyJFacQPAP4IlGiz1FYJTLCUKGDkVpkfA9eE0VV01k8T",
+	"hCUKQvNAA52Uyyh1KItkrs3Y5sUkQu1hsYnjE4len50ixfm4gNBio5AxtZiE+KrcMXYVszwybzIfPyMD",
+	"Ih/9Mev3x2DnYujnhHXPvpl1agNuFdt5UfSpZkp20+FqNw55aurw1TpcmNsozshWA/03T/PiktaiybjZ",
+	"vXWcf5U9Wyj4Z+uJ/a/9I1tQjHcgcpuy7nGhOAOShKD33lWxMd8ASzfMe2+SSfMm6y72wNpDrhm46ocP",
+	"c9n41YmKS8Kie1cPdudZjE3kN2f1N23qZGVYSxy8buNnchEBx4ObPj1n3W06Jnw8Ltd2t6n1ubyF41d7",
+	"Ts5+Mm8MCyZtWqEGv4yoqjgYW+ZUAwcbHzCTcVQIxrBH3M4B6lOWKlI85BroonzIYYbee6aO7nsPURZp",
+	"huBi/HzTz6z1dFvypsOmHZouTFHe/l5/Pffx9TJfzNpvL6YewrZi8T2dwS9htscjeJWbjD/L0Q3CZlyy",
+	"fgWXHJUmxXafRBRP9CBcKkFw3wUOumIiHRpDwqKWqRHFhZ7bfdwlPrqhEeE+wmlEuZ91ivCRVDS8JmLL",
+	"z2tfQC8o/RuWeSwidI+QiNpmElAHnbpixTFBVEkSd0yoCFUSBS+MKKlfDRMSmLtJC9MTiQLXzj7YMpGL",
+	"+fOnVCZcQiOcADHch3rHMEc5utc1Es9ajKKaAxYMTo0E0/LCVBC33W6yHqxUbTVsf4UWVOKvqKsPNeEx",
+	"y/oK0Mg3j5aspx6WiHEzpXkFji3oQAvdBDKzTWOHp8quB9WgcE5xu6QLTnQl1fU8HYJVKshWNjexL1GY",
+	"N+asS0ShGD5n2bYF5vI328VebujlW1czo5HbBFISCq8/kTkKO4oIc4s8IORaamh29szwORHIsdr45n29",
+	"5b+cfH9y9fLjm5NfP755eXp28vH5f1+9vAx8KN8+6On3iwGtVBZruBeqso/tbl773u7x+Amfq85vgLdm",
+	"nn7fbX9XVpmz/mJtyrAYVhRfqVSTywzq+bY3D8xaQfEVrW8oNDE2dAW8LC0zG8Yx/BxgpXDY0yztiHao",
+	"VaUuItAFxFRO1yBAhonhYScEnkize/qnrDWJI24a2UxIhsitIgz2xrVKcL3QJtcoe4wy+NNEGZzyAdPr",
+	"yNV6x6l/HGtmufM8MaX8vkbbrPK68Zyygm0GH+BmseZyFOEOMgExkLUvaA+R1ZiOURClRvgGqI/BSRns",
+	"7vcCHwVPIxOotteMqgofJJR9DYaYA99rebv7vfltr/MM/ILptQFTK6GM3Z+pdQ6zPZpafy5xroXAN2Qz",
+	"uRbg34yQvVRYmIg8DXpB3tagF5ttVC4KdSK3GijQ3wVO0MJTGqcNdJKHsNkGFE9MVmZu6eWdl7VunVk7",
+	"bpaiMDE6ZJurnvkZbDAWWViFvVHCUUlTrAV2qGDLKKsqL48DGaYVdW7yxu8PKu8N8SwmNsd71m9G1lft",
+	"zybvth5jXv5UYn5EDH1DEj9l35pe/U5DjHAW1xMPnSZnlzUuIWGRX/HNO8B3j7roOzvfozb6bYobwwLz",
+	"SJn1S5Es9+Ghw3kvCHh5ofiLC2t1gb3zxPJmC/lmo3mzFTzG8z4KjTmEBn64iF6br/zAIuMNFtfODYel",
+	"S8Y2pqL9kAU4bNnEJ2paxcs+UTTUr7IuaaAzhSJOJHuiEO50SJjdjLq60UNTvRRH5kYwUXJcAvWxuNYw",
+	"v3PJ3N+eCLJZ7hkyH2XPo+ypkD3AeGW227gAcn1P2jEPrzdTQB2Gtl1LVqn0Ns5483vLf6DRJiOUFpQJ",
+	"ttY1IOZRLXl0uWxOpDzXJAZHs2O/TJxYzl9XTeFqsZKyDQoWO/ijaBkXLRY1j8LlUbhs0lZqP7B4+fIJ",
+	"KpcL3qExqSc0VKkg01r6nZtHz+2T98GcSWnKcpnZJCk/vn2zrQ53suqzn5Lu0ixbXunMEurmMfTu4jWE",
+	"ZbE0jvOAO9ecw0QfMqju0aMRxGg+GhrfHuOa6nZ5oq4l0SIVzGLlhwijMnD8QKujo2Le5Sb9Y/0VsN6x",
+	"mLJraZmhn2Bm6o6aUqqFoFfMItThokuUhEvpazKU5VhiQUIuIiQVHspjc8muAmSGh5rFrhsEIwPX6qUi",
+	"gxoWe3/lJx8P/z+qLHjNu1DBtpYCjZdqBOeEvY5C9cClldergrjCaxv1fM6RK3ahIUGKF2JkspDkPv9E",
+	"G+iSsMh8TNQQmehjqJcAv0MtPFPn12SWuaWNszD8csW/hpgU43+eqcnACr2W9//+7//5394ifYit8LiP",
+	"DDE3m8l9v6eb4ksN5eMt8Z/K+MkkxVcSxpJgKupaWdiMr8XKlnNMxQs9yQrSxjWHW87d4iDYpDgxaPRO",
+	"nr84rb/85/evCh3tRmqALmmbZWuYYpUNE5uTBQ38uLHEAIxWrm++T5vNPYJMJzp7bsvit+b4KhbwefTQ",
+	"/HmEFFBAe1ja/xbqavOPoaN62MMCh4qIUrPItTatmCKxPouJeafPTUoiznpdmg5EI3HF0LDIPQHFy7O8",
+	"xCFRWlXLmrMo0jJcEcIHwyBBw40vkeAKungU0lDNVzBp/xglPI4RVqaqNmch1OxEB0iSkLNIVuYBWgB+",
+	"vphVlj1IWDdAgqhUMGjUBNl32wnruvpcFtAJhc5txmBR/hCW9vUWQka/7yUmDWqsi/uqolJvYubOGuBG",
+	"n2xLohRlXblt+mF8tFLpL7v/OHn+Ymd3r9FoFBoBfRYfocnU0sL054uCGPW9DHNryakUGIxwq+aTWxyq",
+	"eKipJBPGtlUrVagmCIs0ZSpQ/SWJO6ZmPUbnb793eZEAx3/BfnOBgpMwJIlq5RseNB6t6AcsjGLSGkqN",
+	"dhcyfT+LdZd3FwR8RJtxbF0qnph+NTBJlZUKPzx6mh49TatbTEBKq/ZVGecQSdbX+3/EHTTS5HCvmVdP",
+	"0Me/qQwEf1qQKhKPCIuu7CH8YB6ezylXJModYC1v7+XzpjmP9w8Onx4905thagK9InHMTbVfsxH6J760",
+	"wXZp138P/p9JC9O6RirNXihvrOGgon1Nmv1kvPXhQaH14RgOxj1kVqdYrIqSRtA0effoXfoTpkqBl7lU",
+	"kwzVQJUUJIlLjQWryxysy+MEsnWCzN0GpXUzkjeAsaE/LWYo0BZGTW4F6N3Fa603t7Ekh/vQfRDVOLyE",
+	"Y62Zo0B/14IHt7QJKG6gZnFMUIJVz9TnAVsRFG8SNfSTWp833U14fAN9kWPOkzYOr/VkiaA3YBzaUseu",
+	"yE8nldC7KiZSFgrQIBzHfGDsxurj4Kz/4B5/nDeG5NeeNZsmNMBNelxxG4yw4kEAK3+gTjePcvZRzlbL",
+	"WetvWUyounIz6xOpmzPzXpjqVqU2rg3nNc76kgtiq2AVioeZKIRjZG6HiW27lwgepWHmlZLV6faPVuOj",
+	"1biWpHGFapYyt7T1qHiS5HS7NivSGglfZnV7vTQPbp6ozURTjywDymNh5PU3fX0iUUxvoCaG2e0HbwGr",
+	"6X4zx8MplaE7IdqpQteEJOas0EI/j1LLDohiecmJMWoa3scT4PEEWP0E4Mn6nYa22XrdZqJSMr278i/m",
+	"8dP86THmrrqYy6THfLRshx86uf6tdSd28M/qh5Oj8bEjzsY64kRFWnU8Y8n+/k+vcX7bFsR+qEerpr1P",
+	"iVuyc5wSHP3iFr9BFrhwE07V28IeidL4j9eI8qEI3goU0yUFaXLKSwxAVP1yLDAXGX9xM5lQZvtpw7HM",
+	"p9mc8xC/JXzvHkT/I9k/ANlzRqD/ttoIsc+lGW1UqNo5ZqkVGSiP5LXOxnq5RTzI9/qeFYpcxIU4jts4",
+	"NFRpZ395Y0nsy1/tlUijzaPhX7ZTEUPbvAnRL7TLSNRCwa/1Xwzg+hvogNBCNzv/ZSIGe+QWvXpz8qJ+",
+	"+epk9+CwJkkoiPJRdm2M/obee433Hvob9KrYstGFfmHcK/esC0NMGb11sYMVz8OC6meRe5xGEx+6GiZZ",
+	"cKMaJnls41UPSupTiaSCoEgcCi4lEkTpc+sYRYInKEoNUxIoq02jBjphQ7R7e4tweM34ICZR1zh4F7ts",
+	"Woixzf7Ncx/0668VLYtzQIFf3HVnRXaPXrntMkBuDTAUx0jTE+90TDuDtvFrRHjom9Ao0E5H2r4yI299",
+	"p2aQCGGFYoJtdKit0DqSRjjtptHP7hm5AL9LPeYhjpe5dUQ11wHjl5fPX/30048fT16//umXj+cXZ/86",
+	"uXpZVQ09FAQrUtQTlrxZBLQU7lCgaYO9cTAxnx98Ly1lQRfvGge4bkeYvzhBEfSF7hZ31k3H0w4nA2Z0",
+	"bPaMdhllXWRkCfBojw9so80egYJ9EeLMBCHrAf5gR9o3cMdYZvgoQtidf7OOv3VFyLvBt7/Yv8aawFY1",
+	"T11J2a9MqrMj3nfv0wvIo3w0FtZEwgad81PxA6T4/+LI3Gh8WIW9irI/0LNwI0fVh7mp910RiAcKaJnj",
+	"0LH9HR9Pj4c9PV5AQcyc9Z5IU2nFUCB0wVM20PahzpVtk+5UNxrJhr1XI3xe7bwCeOyTlwaqh2UmbVAx",
+	"MnBKW21EZdt6PKjWdFDZXLwCt5T15XX7t0p8oIj8Gshfg3EPbls7xRWZ7lmDXDjTtFM8kTYH85He10Pv",
+	"NthbgjcK6Y1HiSZ2xgdLUroenoSpoGoIxHuS0B/J8BX0g/Rav33QNPqcYEHESap67hvz1M9wg62/+qBH",
+	"gb6XFSmrUPbZQGE9EJ6z67eBrC3cXyrNYB88HGDkajIWPC62f7XX+vktuvtGQzkWtJt3LYLxxpoFQQH8",
+	"fLA8tHN8NFutmeEu6UOLcGPx+K52vp9Xk/ehqrMt0+sjnIOBMkYuLMHUhBifEQp0+q5eIwwzUo2rOIir",
+	"xFWBByAeH0WpAF/fIDfZ4FomH2SQO8nHK3/rlUfQzOmaDCWq9bFURCAc9SnTX8Fpt5UPBj9UgtNPY+gs",
+	"nm0rNPIUQ03Yenf0HHkQkUmlrcFZShmSmEVtfov6PCKF2ezXFfO9IjhWPR82nzIipd0QJWhYQGBhZ+4+",
+	"3P3/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -224,34 +224,58 @@ func (e SandboxLinkRequestMethod) Valid() bool {
 
 // Defines values for SandboxReceivedKind.
 const (
+	SandboxReceivedKindAudio    SandboxReceivedKind = "audio"
+	SandboxReceivedKindContact  SandboxReceivedKind = "contact"
+	SandboxReceivedKindDocument SandboxReceivedKind = "document"
 	SandboxReceivedKindEdit     SandboxReceivedKind = "edit"
 	SandboxReceivedKindImage    SandboxReceivedKind = "image"
+	SandboxReceivedKindLocation SandboxReceivedKind = "location"
 	SandboxReceivedKindOther    SandboxReceivedKind = "other"
 	SandboxReceivedKindPin      SandboxReceivedKind = "pin"
+	SandboxReceivedKindPoll     SandboxReceivedKind = "poll"
+	SandboxReceivedKindPollVote SandboxReceivedKind = "pollVote"
 	SandboxReceivedKindReaction SandboxReceivedKind = "reaction"
 	SandboxReceivedKindRevoke   SandboxReceivedKind = "revoke"
+	SandboxReceivedKindSticker  SandboxReceivedKind = "sticker"
 	SandboxReceivedKindText     SandboxReceivedKind = "text"
 	SandboxReceivedKindUnpin    SandboxReceivedKind = "unpin"
+	SandboxReceivedKindVideo    SandboxReceivedKind = "video"
 )
 
 // Valid indicates whether the value is a known member of the SandboxReceivedKind enum.
 func (e SandboxReceivedKind) Valid() bool {
 	switch e {
+	case SandboxReceivedKindAudio:
+		return true
+	case SandboxReceivedKindContact:
+		return true
+	case SandboxReceivedKindDocument:
+		return true
 	case SandboxReceivedKindEdit:
 		return true
 	case SandboxReceivedKindImage:
+		return true
+	case SandboxReceivedKindLocation:
 		return true
 	case SandboxReceivedKindOther:
 		return true
 	case SandboxReceivedKindPin:
 		return true
+	case SandboxReceivedKindPoll:
+		return true
+	case SandboxReceivedKindPollVote:
+		return true
 	case SandboxReceivedKindReaction:
 		return true
 	case SandboxReceivedKindRevoke:
 		return true
+	case SandboxReceivedKindSticker:
+		return true
 	case SandboxReceivedKindText:
 		return true
 	case SandboxReceivedKindUnpin:
+		return true
+	case SandboxReceivedKindVideo:
 		return true
 	default:
 		return false
@@ -865,15 +889,64 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	Address *string `json:"address,omitempty"`
+	Caption *string `json:"caption,omitempty"`
+
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
-	Emoji              *string             `json:"emoji,omitempty"`
-	From               string              `json:"from"`
-	Id                 string              `json:"id"`
-	Kind               SandboxReceivedKind `json:"kind"`
-	PinDurationSeconds *int                `json:"pinDurationSeconds,omitempty"`
-	TargetId           *string             `json:"targetId,omitempty"`
-	Text               *string             `json:"text,omitempty"`
-	Timestamp          *time.Time          `json:"timestamp,omitempty"`
+	Emoji *string `json:"emoji,omitempty"`
+
+	// FileName Documents.
+	FileName  *string `json:"fileName,omitempty"`
+	Forwarded *bool   `json:"forwarded,omitempty"`
+	From      string  `json:"from"`
+
+	// Gif Video; true when it plays as a GIF.
+	Gif             *bool               `json:"gif,omitempty"`
+	Id              string              `json:"id"`
+	Kind            SandboxReceivedKind `json:"kind"`
+	Latitude        *float64            `json:"latitude,omitempty"`
+	LinkDescription *string             `json:"linkDescription,omitempty"`
+
+	// LinkThumbnail Whether the link preview carries a thumbnail.
+	LinkThumbnail *bool `json:"linkThumbnail,omitempty"`
+
+	// LinkTitle Text messages with a link preview.
+	LinkTitle    *string  `json:"linkTitle,omitempty"`
+	LocationName *string  `json:"locationName,omitempty"`
+	Longitude    *float64 `json:"longitude,omitempty"`
+
+	// Mentions JIDs mentioned in the message's context.
+	Mentions *[]string `json:"mentions,omitempty"`
+
+	// MimeType Media kinds; the declared MIME type of the attachment.
+	MimeType           *string `json:"mimeType,omitempty"`
+	PinDurationSeconds *int    `json:"pinDurationSeconds,omitempty"`
+
+	// PollOptions Polls; the option names in order.
+	PollOptions *[]string `json:"pollOptions,omitempty"`
+
+	// Ptt Audio; true for a voice note.
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedId The message this one replies to.
+	QuotedId *string `json:"quotedId,omitempty"`
+
+	// SelectableCount Polls; how many options a voter may pick (0 = any).
+	SelectableCount *int `json:"selectableCount,omitempty"`
+
+	// SelectedOptions Poll votes; the option names the decrypted vote selects (empty when the vote was retracted).
+	SelectedOptions *[]string `json:"selectedOptions,omitempty"`
+
+	// Sha256 Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256    *string    `json:"sha256,omitempty"`
+	TargetId  *string    `json:"targetId,omitempty"`
+	Text      *string    `json:"text,omitempty"`
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Vcards Contact messages; one vCard per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
 }
 
 // SandboxReceivedKind defines model for SandboxReceived.Kind.

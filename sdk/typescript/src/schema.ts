@@ -1761,7 +1761,7 @@ export interface components {
             id: string;
             from: string;
             /** @enum {string} */
-            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
+            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll" | "pollVote" | "other";
             text?: string | null;
             targetId?: string | null;
             /** @description Reactions only, always present for them; the emoji, or an empty string for a removed reaction. */
@@ -1769,6 +1769,44 @@ export interface components {
             pinDurationSeconds?: number | null;
             /** Format: date-time */
             timestamp?: string;
+            /** @description Media kinds; the declared MIME type of the attachment. */
+            mimeType?: string;
+            /** @description Documents. */
+            fileName?: string;
+            /**
+             * @description Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            sha256?: string;
+            caption?: string;
+            /** @description Audio; true for a voice note. */
+            ptt?: boolean;
+            /** @description Video; true when it plays as a GIF. */
+            gif?: boolean;
+            /** Format: double */
+            latitude?: number;
+            /** Format: double */
+            longitude?: number;
+            locationName?: string;
+            address?: string;
+            /** @description Contact messages; one vCard per contact. */
+            vcards?: string[];
+            /** @description Polls; the option names in order. */
+            pollOptions?: string[];
+            /** @description Polls; how many options a voter may pick (0 = any). */
+            selectableCount?: number;
+            /** @description Poll votes; the option names the decrypted vote selects (empty when the vote was retracted). */
+            selectedOptions?: string[];
+            forwarded?: boolean;
+            /** @description JIDs mentioned in the message's context. */
+            mentions?: string[];
+            /** @description The message this one replies to. */
+            quotedId?: string;
+            /** @description Text messages with a link preview. */
+            linkTitle?: string;
+            linkDescription?: string;
+            /** @description Whether the link preview carries a thumbnail. */
+            linkThumbnail?: boolean;
         };
         SandboxContactMessagesResponse: {
             /**
