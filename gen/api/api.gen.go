@@ -288,6 +288,33 @@ func (e SandboxReceivedKind) Valid() bool {
 	}
 }
 
+// Defines values for SendAudioRequestMimeType.
+const (
+	Audioaac  SendAudioRequestMimeType = "audio/aac"
+	Audioamr  SendAudioRequestMimeType = "audio/amr"
+	Audiomp4  SendAudioRequestMimeType = "audio/mp4"
+	Audiompeg SendAudioRequestMimeType = "audio/mpeg"
+	Audioogg  SendAudioRequestMimeType = "audio/ogg"
+)
+
+// Valid indicates whether the value is a known member of the SendAudioRequestMimeType enum.
+func (e SendAudioRequestMimeType) Valid() bool {
+	switch e {
+	case Audioaac:
+		return true
+	case Audioamr:
+		return true
+	case Audiomp4:
+		return true
+	case Audiompeg:
+		return true
+	case Audioogg:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendImageRequestMimeType.
 const (
 	Imagejpeg SendImageRequestMimeType = "image/jpeg"
@@ -326,16 +353,55 @@ func (e SendResponseStatus) Valid() bool {
 
 // Defines values for SendResponseType.
 const (
-	SendResponseTypeImage SendResponseType = "image"
-	SendResponseTypeText  SendResponseType = "text"
+	SendResponseTypeAudio    SendResponseType = "audio"
+	SendResponseTypeContact  SendResponseType = "contact"
+	SendResponseTypeDocument SendResponseType = "document"
+	SendResponseTypeImage    SendResponseType = "image"
+	SendResponseTypeLocation SendResponseType = "location"
+	SendResponseTypePoll     SendResponseType = "poll"
+	SendResponseTypeSticker  SendResponseType = "sticker"
+	SendResponseTypeText     SendResponseType = "text"
+	SendResponseTypeVideo    SendResponseType = "video"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseType enum.
 func (e SendResponseType) Valid() bool {
 	switch e {
+	case SendResponseTypeAudio:
+		return true
+	case SendResponseTypeContact:
+		return true
+	case SendResponseTypeDocument:
+		return true
 	case SendResponseTypeImage:
 		return true
+	case SendResponseTypeLocation:
+		return true
+	case SendResponseTypePoll:
+		return true
+	case SendResponseTypeSticker:
+		return true
 	case SendResponseTypeText:
+		return true
+	case SendResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendVideoRequestMimeType.
+const (
+	Video3gpp SendVideoRequestMimeType = "video/3gpp"
+	Videomp4  SendVideoRequestMimeType = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the SendVideoRequestMimeType enum.
+func (e SendVideoRequestMimeType) Valid() bool {
+	switch e {
+	case Video3gpp:
+		return true
+	case Videomp4:
 		return true
 	default:
 		return false
@@ -489,6 +555,12 @@ type ChatListResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// ContactCard defines model for ContactCard.
+type ContactCard struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"`
 }
 
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
@@ -965,6 +1037,72 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioRequest defines model for SendAudioRequest.
+type SendAudioRequest struct {
+	// Audio http(s) URL, base64 data, or a data: URL
+	Audio string `json:"audio"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendAudioRequestMimeType `json:"mimeType,omitempty"`
+
+	// Ptt A voice note (push to talk); must be Ogg/Opus
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendAudioRequestMimeType defines model for SendAudioRequest.MimeType.
+type SendAudioRequestMimeType string
+
+// SendContactRequest defines model for SendContactRequest.
+type SendContactRequest struct {
+	Contacts *[]ContactCard `json:"contacts,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Vcard A raw vCard (BEGIN:VCARD ... END:VCARD)
+	Vcard *string `json:"vcard,omitempty"`
+}
+
+// SendDocumentRequest defines model for SendDocumentRequest.
+type SendDocumentRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Document http(s) URL, base64 data, or a data: URL
+	Document string `json:"document"`
+	FileName string `json:"fileName"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// MimeType What the recipient sees; defaults to the sniffed type (or the file name's)
+	MimeType *string `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendImageRequest defines model for SendImageRequest.
 type SendImageRequest struct {
 	Caption  *string `json:"caption,omitempty"`
@@ -982,6 +1120,42 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendLocationRequest defines model for SendLocationRequest.
+type SendLocationRequest struct {
+	Address   *string `json:"address,omitempty"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Name     *string      `json:"name,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendPollRequest defines model for SendPollRequest.
+type SendPollRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Options  []string     `json:"options"`
+	Question string       `json:"question"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+	SelectableCount *int    `json:"selectableCount,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // SendResponse defines model for SendResponse.
 type SendResponse struct {
@@ -1003,6 +1177,23 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerRequest defines model for SendStickerRequest.
+type SendStickerRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// Sticker http(s) URL, base64 data, or a data: URL
+	Sticker string `json:"sticker"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
 	// QuotedMessageId Reply to this message (it must be in the store)
@@ -1014,6 +1205,32 @@ type SendTextRequest struct {
 	// Example: 919988066776
 	To Recipient `json:"to"`
 }
+
+// SendVideoRequest defines model for SendVideoRequest.
+type SendVideoRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Gif Play as a looping GIF (no sound)
+	Gif *bool `json:"gif,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendVideoRequestMimeType `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Video http(s) URL, base64 data, or a data: URL
+	Video string `json:"video"`
+}
+
+// SendVideoRequestMimeType defines model for SendVideoRequest.MimeType.
+type SendVideoRequestMimeType string
 
 // Session defines model for Session.
 type Session struct {
@@ -1351,8 +1568,50 @@ type SendTextParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SendAudioParams defines parameters for SendAudio.
+type SendAudioParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendContactParams defines parameters for SendContact.
+type SendContactParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendDocumentParams defines parameters for SendDocument.
+type SendDocumentParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SendImageParams defines parameters for SendImage.
 type SendImageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendLocationParams defines parameters for SendLocation.
+type SendLocationParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendPollParams defines parameters for SendPoll.
+type SendPollParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendStickerParams defines parameters for SendSticker.
+type SendStickerParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendVideoParams defines parameters for SendVideo.
+type SendVideoParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1413,8 +1672,29 @@ type RequestPairCodeJSONRequestBody = PairCodeRequest
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
 
+// SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
+type SendAudioJSONRequestBody = SendAudioRequest
+
+// SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
+type SendContactJSONRequestBody = SendContactRequest
+
+// SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
+type SendDocumentJSONRequestBody = SendDocumentRequest
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
+type SendLocationJSONRequestBody = SendLocationRequest
+
+// SendPollJSONRequestBody defines body for SendPoll for application/json ContentType.
+type SendPollJSONRequestBody = SendPollRequest
+
+// SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
+type SendStickerJSONRequestBody = SendStickerRequest
+
+// SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
+type SendVideoJSONRequestBody = SendVideoRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -1544,9 +1824,30 @@ type ServerInterface interface {
 	// SendText Send a text message (or a reply)
 	// (POST /sessions/{id}/send)
 	SendText(ctx echo.Context, id SessionId, params SendTextParams) error
+	// SendAudio Send audio or a voice note
+	// (POST /sessions/{id}/send/audio)
+	SendAudio(ctx echo.Context, id SessionId, params SendAudioParams) error
+	// SendContact Send contact cards
+	// (POST /sessions/{id}/send/contact)
+	SendContact(ctx echo.Context, id SessionId, params SendContactParams) error
+	// SendDocument Send a document
+	// (POST /sessions/{id}/send/document)
+	SendDocument(ctx echo.Context, id SessionId, params SendDocumentParams) error
 	// SendImage Send an image
 	// (POST /sessions/{id}/send/image)
 	SendImage(ctx echo.Context, id SessionId, params SendImageParams) error
+	// SendLocation Send a location
+	// (POST /sessions/{id}/send/location)
+	SendLocation(ctx echo.Context, id SessionId, params SendLocationParams) error
+	// SendPoll Send a poll
+	// (POST /sessions/{id}/send/poll)
+	SendPoll(ctx echo.Context, id SessionId, params SendPollParams) error
+	// SendSticker Send a sticker
+	// (POST /sessions/{id}/send/sticker)
+	SendSticker(ctx echo.Context, id SessionId, params SendStickerParams) error
+	// SendVideo Send a video
+	// (POST /sessions/{id}/send/video)
+	SendVideo(ctx echo.Context, id SessionId, params SendVideoParams) error
 	// StartSession Start (connect) a stopped session
 	// (POST /sessions/{id}/start)
 	StartSession(ctx echo.Context, id SessionId) error
@@ -2621,6 +2922,114 @@ func (w *ServerInterfaceWrapper) SendText(ctx echo.Context) error {
 	return err
 }
 
+// SendAudio converts echo context to params.
+func (w *ServerInterfaceWrapper) SendAudio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendAudioParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendAudio(ctx, id, params)
+	return err
+}
+
+// SendContact converts echo context to params.
+func (w *ServerInterfaceWrapper) SendContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendContactParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendContact(ctx, id, params)
+	return err
+}
+
+// SendDocument converts echo context to params.
+func (w *ServerInterfaceWrapper) SendDocument(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendDocumentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendDocument(ctx, id, params)
+	return err
+}
+
 // SendImage converts echo context to params.
 func (w *ServerInterfaceWrapper) SendImage(ctx echo.Context) error {
 	var err error
@@ -2654,6 +3063,150 @@ func (w *ServerInterfaceWrapper) SendImage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SendImage(ctx, id, params)
+	return err
+}
+
+// SendLocation converts echo context to params.
+func (w *ServerInterfaceWrapper) SendLocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendLocationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendLocation(ctx, id, params)
+	return err
+}
+
+// SendPoll converts echo context to params.
+func (w *ServerInterfaceWrapper) SendPoll(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendPollParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendPoll(ctx, id, params)
+	return err
+}
+
+// SendSticker converts echo context to params.
+func (w *ServerInterfaceWrapper) SendSticker(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendStickerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendSticker(ctx, id, params)
+	return err
+}
+
+// SendVideo converts echo context to params.
+func (w *ServerInterfaceWrapper) SendVideo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendVideoParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendVideo(ctx, id, params)
 	return err
 }
 
@@ -2975,6 +3528,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/logout", wrapper.LogoutSession, options.OperationMiddlewares["logoutSession"]...)
 	router.POST(options.BaseURL+"/sessions/:id/send", wrapper.SendText, options.OperationMiddlewares["sendText"]...)
 	router.POST(options.BaseURL+"/sessions/:id/send/image", wrapper.SendImage, options.OperationMiddlewares["sendImage"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/video", wrapper.SendVideo, options.OperationMiddlewares["sendVideo"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/audio", wrapper.SendAudio, options.OperationMiddlewares["sendAudio"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/document", wrapper.SendDocument, options.OperationMiddlewares["sendDocument"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/sticker", wrapper.SendSticker, options.OperationMiddlewares["sendSticker"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/location", wrapper.SendLocation, options.OperationMiddlewares["sendLocation"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/contact", wrapper.SendContact, options.OperationMiddlewares["sendContact"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/poll", wrapper.SendPoll, options.OperationMiddlewares["sendPoll"]...)
 	router.GET(options.BaseURL+"/sessions/:id/chats", wrapper.ListChats, options.OperationMiddlewares["listChats"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/batch", wrapper.BatchChats, options.OperationMiddlewares["batchChats"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/chats/:chatId", wrapper.DeleteChat, options.OperationMiddlewares["deleteChat"]...)
@@ -8315,6 +8875,492 @@ func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWri
 	return err
 }
 
+type SendAudioRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendAudioParams
+	Body   *SendAudioJSONRequestBody
+}
+
+type SendAudioResponseObject interface {
+	VisitSendAudioResponse(w http.ResponseWriter) error
+}
+
+type SendAudio200JSONResponse SendResponse
+
+func (response SendAudio200JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendAudio400JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendAudio401JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendAudio403JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendAudio404JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendAudio409JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendAudio413JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendAudio429JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendAudio500JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendAudio503JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContactRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendContactParams
+	Body   *SendContactJSONRequestBody
+}
+
+type SendContactResponseObject interface {
+	VisitSendContactResponse(w http.ResponseWriter) error
+}
+
+type SendContact200JSONResponse SendResponse
+
+func (response SendContact200JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendContact400JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendContact401JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendContact403JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendContact404JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendContact409JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendContact413JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendContact429JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendContact500JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendContact503JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocumentRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendDocumentParams
+	Body   *SendDocumentJSONRequestBody
+}
+
+type SendDocumentResponseObject interface {
+	VisitSendDocumentResponse(w http.ResponseWriter) error
+}
+
+type SendDocument200JSONResponse SendResponse
+
+func (response SendDocument200JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendDocument400JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendDocument401JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendDocument403JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendDocument404JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendDocument409JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendDocument413JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendDocument429JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendDocument500JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendDocument503JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendImageRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params SendImageParams
@@ -8466,6 +9512,654 @@ func (response SendImage500JSONResponse) VisitSendImageResponse(w http.ResponseW
 type SendImage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendImage503JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocationRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendLocationParams
+	Body   *SendLocationJSONRequestBody
+}
+
+type SendLocationResponseObject interface {
+	VisitSendLocationResponse(w http.ResponseWriter) error
+}
+
+type SendLocation200JSONResponse SendResponse
+
+func (response SendLocation200JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendLocation400JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendLocation401JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendLocation403JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendLocation404JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendLocation409JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendLocation413JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendLocation429JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendLocation500JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendLocation503JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPollRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendPollParams
+	Body   *SendPollJSONRequestBody
+}
+
+type SendPollResponseObject interface {
+	VisitSendPollResponse(w http.ResponseWriter) error
+}
+
+type SendPoll200JSONResponse SendResponse
+
+func (response SendPoll200JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendPoll400JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendPoll401JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendPoll403JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendPoll404JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendPoll409JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendPoll413JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendPoll429JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendPoll500JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendPoll503JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStickerRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendStickerParams
+	Body   *SendStickerJSONRequestBody
+}
+
+type SendStickerResponseObject interface {
+	VisitSendStickerResponse(w http.ResponseWriter) error
+}
+
+type SendSticker200JSONResponse SendResponse
+
+func (response SendSticker200JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendSticker400JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendSticker401JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendSticker403JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendSticker404JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendSticker409JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendSticker413JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendSticker429JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendSticker500JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendSticker503JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideoRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendVideoParams
+	Body   *SendVideoJSONRequestBody
+}
+
+type SendVideoResponseObject interface {
+	VisitSendVideoResponse(w http.ResponseWriter) error
+}
+
+type SendVideo200JSONResponse SendResponse
+
+func (response SendVideo200JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendVideo400JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendVideo401JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendVideo403JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendVideo404JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendVideo409JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendVideo413JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendVideo429JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendVideo500JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendVideo503JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10104,9 +11798,30 @@ type StrictServerInterface interface {
 	// SendText Send a text message (or a reply)
 	// (POST /sessions/{id}/send)
 	SendText(ctx context.Context, request SendTextRequestObject) (SendTextResponseObject, error)
+	// SendAudio Send audio or a voice note
+	// (POST /sessions/{id}/send/audio)
+	SendAudio(ctx context.Context, request SendAudioRequestObject) (SendAudioResponseObject, error)
+	// SendContact Send contact cards
+	// (POST /sessions/{id}/send/contact)
+	SendContact(ctx context.Context, request SendContactRequestObject) (SendContactResponseObject, error)
+	// SendDocument Send a document
+	// (POST /sessions/{id}/send/document)
+	SendDocument(ctx context.Context, request SendDocumentRequestObject) (SendDocumentResponseObject, error)
 	// SendImage Send an image
 	// (POST /sessions/{id}/send/image)
 	SendImage(ctx context.Context, request SendImageRequestObject) (SendImageResponseObject, error)
+	// SendLocation Send a location
+	// (POST /sessions/{id}/send/location)
+	SendLocation(ctx context.Context, request SendLocationRequestObject) (SendLocationResponseObject, error)
+	// SendPoll Send a poll
+	// (POST /sessions/{id}/send/poll)
+	SendPoll(ctx context.Context, request SendPollRequestObject) (SendPollResponseObject, error)
+	// SendSticker Send a sticker
+	// (POST /sessions/{id}/send/sticker)
+	SendSticker(ctx context.Context, request SendStickerRequestObject) (SendStickerResponseObject, error)
+	// SendVideo Send a video
+	// (POST /sessions/{id}/send/video)
+	SendVideo(ctx context.Context, request SendVideoRequestObject) (SendVideoResponseObject, error)
 	// StartSession Start (connect) a stopped session
 	// (POST /sessions/{id}/start)
 	StartSession(ctx context.Context, request StartSessionRequestObject) (StartSessionResponseObject, error)
@@ -11503,6 +13218,153 @@ func (sh *strictHandler) SendText(ctx echo.Context, id SessionId, params SendTex
 	return nil
 }
 
+// SendAudio operation middleware
+func (sh *strictHandler) SendAudio(ctx echo.Context, id SessionId, params SendAudioParams) error {
+	var request SendAudioRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendAudioJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendAudio(ctx.Request().Context(), request.(SendAudioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendAudio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendAudioResponseObject); ok {
+		return validResponse.VisitSendAudioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendContact operation middleware
+func (sh *strictHandler) SendContact(ctx echo.Context, id SessionId, params SendContactParams) error {
+	var request SendContactRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendContact(ctx.Request().Context(), request.(SendContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendContactResponseObject); ok {
+		return validResponse.VisitSendContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendDocument operation middleware
+func (sh *strictHandler) SendDocument(ctx echo.Context, id SessionId, params SendDocumentParams) error {
+	var request SendDocumentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendDocumentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendDocument(ctx.Request().Context(), request.(SendDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendDocument")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendDocumentResponseObject); ok {
+		return validResponse.VisitSendDocumentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SendImage operation middleware
 func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendImageParams) error {
 	var request SendImageRequestObject
@@ -11546,6 +13408,202 @@ func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendIm
 		return err
 	} else if validResponse, ok := response.(SendImageResponseObject); ok {
 		return validResponse.VisitSendImageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendLocation operation middleware
+func (sh *strictHandler) SendLocation(ctx echo.Context, id SessionId, params SendLocationParams) error {
+	var request SendLocationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendLocationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendLocation(ctx.Request().Context(), request.(SendLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendLocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendLocationResponseObject); ok {
+		return validResponse.VisitSendLocationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendPoll operation middleware
+func (sh *strictHandler) SendPoll(ctx echo.Context, id SessionId, params SendPollParams) error {
+	var request SendPollRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendPollJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendPoll(ctx.Request().Context(), request.(SendPollRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendPoll")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendPollResponseObject); ok {
+		return validResponse.VisitSendPollResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendSticker operation middleware
+func (sh *strictHandler) SendSticker(ctx echo.Context, id SessionId, params SendStickerParams) error {
+	var request SendStickerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendStickerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendSticker(ctx.Request().Context(), request.(SendStickerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendSticker")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendStickerResponseObject); ok {
+		return validResponse.VisitSendStickerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendVideo operation middleware
+func (sh *strictHandler) SendVideo(ctx echo.Context, id SessionId, params SendVideoParams) error {
+	var request SendVideoRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendVideoJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendVideo(ctx.Request().Context(), request.(SendVideoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendVideo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendVideoResponseObject); ok {
+		return validResponse.VisitSendVideoResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11909,222 +13967,250 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39chs38uCr4Ga3ylR2SFGflqn61a5seWMltqNI8ia/jX0ecAYkYQ2BMYARxXV0b3B/3BPcK94jXKEB",
-	"zAc5/CYlO1HVbiySM0Cj0d3obvTHFy/k/YQzwpT0Wl+8HsEREfDnr/ULrMhr2qeqDv/VX0ZEhoIminLm",
-	"tbwL8jklUkmE45gPSIQoQ6pHUJgKQZhCA8oiPvB8T4Y90sd6ADVMiNfyKFOkS4R3d+eXJrogfUwZZd0p",
-	"k8Wko9YxkyQVS/qlR8zIZkQk9GMS1d4xeoskCTmL5Nb0ee58L8EC94mymHzRw+osGp9Lf4/OTlEt6XFG",
-	"EEv7bSIQF6iTxjH64exUT0RucT+J9QzPdp49OzpqHh4+fXr4D9kY9LCSOEkajCjP96geMcGq5/kew339",
-	"Qmjm9T1BPqdUkMhrKZGSIvB9fPuasK7qea2d3SPf61OWffbd0qQSekf0wl5wpnCofqAVyzkfWcUPZ6cT",
-	"4a8G+BNdM7SpkFyMQxowcqvMjwHiHdjvRJAbylOJEtwlDrzPKRHDAkLNeBNA2j04rALilMT0hoihoYCK",
-	"VUf5A9MWn2CliNCv/8/fmvVnH77s+DvP7v7qVc15FpF+whVh4fBHMqzipYRghTAShqmQxB0SD1uAiQ4V",
-	"UmnCT2OFOlwg1aMSXZMhqiVEIEmkpJz56JokCu3uox5PhdxCVCJBVCoYiRDuYsoaDotGqOQLLkBX1+Ct",
-	"ssU/ksmIvSYL4PSaDD9qvOJ658OXnUN/b3cCbifIwnPcJUjS/0yinRheK04ekQ5OY+W1Dpq+Xjftp32v",
-	"tdtswqrNp3zNRTn2hkiJu6RKptif0Ajv7b183jx5/mJnd2//4PDp0bNq/utn466TCy8NwVRBa39CNEK1",
-	"d+9GBR45fIqbzTapk2j/oL6/d3BYf7Z/dFRv7j8Lcbv97OjZQVS9kBlypMNFHyuv5aUpPDkO8y+k3eP8",
-	"eiJpDbLfV5nnTr8sE84kgYPiOY7sKac/hZwpwuBPnCQxDbHG2vYnqVH3JcfTF48IocWc57i5zaMh6mGJ",
-	"MEPwWwspcqtayNIVMhCgGLZNc+6Opsw0DImUXquDY0nuigv5qyAdr+X9ZTvXFrbNr3L7pZ7gwi7DLKq8",
-	"yWfsBsdUKwdJqjxziHRiGi65SEczjCuEU9UjTOm3SNRA5zHBkiAZYnOG/3yBQh45iZZKvebvX16hbSvD",
-	"5PYXGt1tfxYbXL1brEQDqnolpUUqrIhGyD+5aNMoImw5jFxp+XxyfgYyWq+ds3iIMKwHUSURHzAntje4",
-	"0qseAQj6eGg2J1SIM3N6CCJ5KkJY7RnTMhfHLw34y6zYDYEkETdEGCLfKAnb+WAiVIuIwjSWCAuCYt7t",
-	"kshHjGhI3BG4pVf6lqt/8pRFqxN6B4bZ3ALfZnPc+d45HsYcR1ecv8aiS5aD/qIoixTnKIaxNreECRPC",
-	"AcSiJVhMWhFOaJfZvdDf3OA4XSP7wRkQ0oQSpt5ydWIsqckT2YHQAEsUCqIFH2oPEUZKUBxrGHw06NGw",
-	"B3wIoEjCIqQ4wOIsNaOmy0p4YKSXt4k51JYHBClt4OhziNjBxme7H/HjYK0Fi2xWsOUjUH9JNoAb3GpK",
-	"ZnRtZzXQSfbQBGzUgvOfLq/QNo76lG3jhNavyVBuwwPBlhtSGoj0pNmrTyQK7Ma9NfsW2E0GmWNWfU0k",
-	"vOWUgFoB7idmXUAcpZF9rSIAQPrTVgtoRWqbSI88RNeURT4SJIkpkfoPHGp0Sx+RiCrpo4jERBEJdgK8",
-	"om1AzCKUUCYRZYojzIaIqx4RgChUM39bAvRRV/A0kT7C6PXZKRr0uMyMSCpRyq4ZH7AthJkcEIGCDTBB",
-	"4APEjKue1hBgfKYa6CcWkjK6isQ8gkkYohLlDvT95g4KnDJkSTCA1wyuDV7MdtttYCXiWxAFY+wXNIw0",
-	"FDc0JO8YvsE0xu2YrHY8aVgUjWMUcsZIqCjrZprYAFPV2KTKoQ1JgQWNhyjNF3Ssj2Ex1Ku94vwNZkPn",
-	"PFryLMOKIDDgELkNCYkKyqZeIto/cL4h1Cb6yEBKDDUtZYYwAHTSUUR4rf2DDZ6C46B6ftGtd6EBqVtI",
-	"xu0xswjFYV2L+NMys7gKfDv/9vgL0/x/846UvzTJxzf/SPoFQOs7po0LLuh/yJL6mztlnH2YkUwi+A2N",
-	"tJjMTqIbitGv9ZPzs/qPWsoAaD46sRDAVNm3XCCc0I/6NfAxoMzbuElWe0Ml2E9cIFqWYR5gKxFcz7u8",
-	"PHGeixAzfcK2CRwxJEI1rczxONJT61+0cNaibsjTrQ2bMzwhwiCfSqNU2JPDKRb20PZyPQaY7CSh1u+G",
-	"o4jqAXB8LvRoihIHqu8lha++eOUTHhwPivRlgfec4yDzJGAhMODfngAnquR2iLAidUX7ZNz34HvmUJBT",
-	"XmFpbM8H49gYG8J4gce/lidaoyj81uY8JpjpH6+r/JEa1wIPNDUdm+Pa+fdhXfbkq1pFH9/agwgQNQHk",
-	"TGj5Xp8oHGE1kz7euOfunNOnYqXCSQ45a7iL/Mls+75UOJ5yZ9JvxosFc9s3ctSWpi5u/4dszbz9iYQg",
-	"YA01vqZSZfS+IGXCAGWSnLZYS/4VdJox6ygFnMQDPJRI75pmLvdcwR1Y2tCMoEZQlr/nYK5CyHOswt6L",
-	"HlYFb9si6AiVtQUJS/t6WizCHr3RG5Qy9/eHCmo1NzJlRC7kTgWCPzOv7lhPsfs4iu0R1FiocyBmYGYp",
-	"SulgGpOoSl0AV2caq/mpqAhLGquJ5AQ6TuWM90dtOSC+w0G+4FmIhkuAhdAcZjeK42LdedVmSu9PRnzP",
-	"fM6dcfM8W8D4DNxll5PulSosaQQtypyG/aLq0+fThCMrxlJZBWSVA7EwzNmcyMXimkTvmCB4Asju8Jk5",
-	"VAqDvOCpUbuyO6Rm5R1ScS/MvWuGuRGoyiNP2qYTEC9Lio1PVffJb/UWxFSSKLsQ96aT5zRy3LAAMCh0",
-	"sExC0gpnsOaX+WUnME6FwMwvvhdl5w3jzyyvEm+g2xiVYrnzuqCPZneu9sFxdhtRKKdx0WrKZDFywJ7k",
-	"0879TN/7njAicDwbuOwNK5HkAq/MjwKnyhaWc9D0Z2i2gIPZm72Csjq/irp2Gve9ARbOhzEdD6Pqqpe/",
-	"Oxk7dm+W44VVKLaMnneMfk5z56S1U4ra7DhVF2NYTur/xvX/NOvPPuR/osbH1j/qH777a5Wgt3fu70Rc",
-	"FdASEnpDpHWlkhvClInsKXr/Je3C1ZxfuJkXtAz1bnP/aEXyzTZoRfotYGuA5XUenrJ/dFeJIZnfUk3b",
-	"W3eZ9dUQf345tgAbXAmK41WOhSn+lgLm37//299NvNWhv3NQjff5bbKx8yU7kHb8GYJ21XOjeArkszZn",
-	"TQvXCad46GxV8+je4cHMKKUxjikO5o+if/JG21ic5TYZJMH8etNL/fiVhqO0rXu7FbYnCUVVBOl/81TY",
-	"W0T9wDHqwoGtSIQGPcIQbkvC1IjQOTgsb+RhlX5vBN8s0TUrHKu4LXrIKsS7mMVFOUop0k+UrLbGl/FR",
-	"6u2YZOhmW7XInk6x/17ObTnrp19jCGB8M6fbUb9yqbBK5Qsekfne0cr6iUHpKkaphGlnYcltuQGyQG+T",
-	"zmGzLbND6cY8mm5Ti1volyLq9MwZ3H5OVrMcnW4NK5hZNhjXWQ7zyIyMWb4le6uwzmmYXA2Lw0VQd+9r",
-	"H05d+WXGNc7JmxAW6X0qe/vgYtd8HREcVbp9X0bZ8bvcKabIbcVJ85YM8kAU/UTpNDg8ONg7XOw4gEGq",
-	"kFK+LFvwBHZitQz8q7SPWV0QHGmOsIF1GoBjJJX+ykdhTDW1QAxHH6uwp7cfbqXHtZzC9fqMS213Q+82",
-	"DtX2d5/5SPI+QQfNPW0dTNeIZhEqYKFInhN8DRPp02Csch+KZ56jS+d0ytxPDadg2I9CG0dJ8Rtzs1p6",
-	"5IZfj3xTujBoFLyD8Dm76Mi+MU7Dj6nzGsKXJj4oypX8hol6zT9D9K2V/g2leaOKhV4RHKvekiQox3iZ",
-	"X1fOco8XBgakqk3+gUbLSYlP82flLBrDP+otroL7Te6IXdCv+cMErcySaaVbvCN4/w2p/m3CcH3aJ455",
-	"RoIbzt68RPp5lw3UoTH8jVGfRBRnYrZG+7hLfHRDI8J9hNOIch9FPEz7hCkfSUXDayK2jpE+6yEqzoR1",
-	"uei+BjrlAxZzHOXzQGB4RVw6+ES3v5ibkrttN8T2lyxPQ38ZUdwopU0AiNufEtKdRztMKGMkescUjZdX",
-	"MT+nXJFosZuPLJZwbkXrwomkCkXLCbBKepCEReZkqFKOhZj0XvWxe0VuleakEMM3JtDSxqoo+I2F7out",
-	"ebCnsSwV7ifzG0Zq5Aywxz9sved7QJ5ac9b0qTUTS6AgeIBCPd+LuQnK0aLapPV5vpfwWOveQLQVIrJK",
-	"n3ccnOE5Y87i0rIQhuzsyc8ctwlFopgiYVZQ7/sFJ8hcNOeE2rek22eLnILD1fC3ANbufdkTVp27vauX",
-	"ayYrg/hPQUhdMyTS75qExyyLJ3daFoLZkhhDspggfZr2tSkridAC0dvZ3SsQUQ7ZOabiBY+WNAwgc7g6",
-	"ngqHIU+ZeiJRKb0Y4IdfxBCyozx/MXfnCP4NBB+mrmy5C0/rJxm5MwDY9u/qfy98qHTKZqh5yFtNvYZK",
-	"3FC2kkEYpSYuseTM9Xb3expYeyaYT0+1WN1rRtXCfBwwwbVOck5DlQqy2nX++JaUBrcXOV+R4DSX+ONQ",
-	"Vu3gzxdLIudzhYl6gQfo5wuUmMQrRG5xqOIhwhJBln+f8AFKBI/SkMgJFrAxq+a7+bl0iYf3h9rP1Qbt",
-	"RSmAcgEsdvNb8Kpr+fyUr7DfC9cvM64t3CyFIQvvVy6I5NGBizhJ+vwTrRZWk3XXhfXG0d1x6pqZfdpy",
-	"lpNS4YzCF4MeESbDxtlXVC5qnPo57sqTvNRfI8VN0pI592qkn6ihS3+G3/r8hmyVJy3c9kzAnF3YBIxF",
-	"lBEpl47zIeH1FG6YHAyewzDu7xAER8Ovw+XhuyVWY8+mQs5wZNQi2oX8M54YFKG/bRUrp6BaMFIiJfBR",
-	"8I9uI5XwR0yjYGtadZIFafCCWKfysh6qsEeiNP4KAlkzQKq25xKzqM1vNf/+i5LBWkMznadwobjN2eGT",
-	"xr8xR0DqrCBIB980vBgz2t2035eName3MTBRla36NSjDBoYZ5qldyysqFRfD5V2KS0TWz/YoLjigcx+t",
-	"/eCGBRa9LMb7kw87G7PLRo8tR5oj2zkaMrNQHsMC5LMaA44masxMwrp3V8ekLA6LhTPW5ilb8jJBE9cK",
-	"NL/aRSRM7k++jxxd4Grb/MByMYdjylJfU3a9dMRnj0dlRwHcuTndED6MeCoq3CibcRKVlrdkrMENDcmk",
-	"K6TKO7GrHkExZdckKnjJJqQX3K/3YQqKQP/VWte9JBCManoV4m6STla4Ullkqkv72oMK1k/ZjYYs3EtM",
-	"2ZVM6VpQFY4iUc6TKiQJ4sR5EOa1dZ2ZboqH+AgbvCSCQLK0KeJH+sdga8MYJo2coZJBrJ/D1iaOsmIf",
-	"jXnusDo0Jm8r48RP7d2TbFSxV4eLARbRtFveSkR0aWd8qn/RiPBjQw4Qa0kVSmKNCSwRRt+f/bMAw+z7",
-	"4mtqSjeNXLKRCDxw5vqqcGflgbEB6VLm37Xdxul//sUhamLSxZzvxVhRlRqfea5T8lTvWva4MZ/hccqu",
-	"T4vYq4qKpOz6qpf22wzTuLJWKtxtKytOTQ1NMkAhFoISjXLl3q5GPExAVUwm3LJmNXHAe4NLs1SSk8Pi",
-	"20kZ2zFn3UXQpPcpj9UuAvjD2alE9ue89K2F+IlEUAHhFsqfzK9CTglRgDgETZLSsHFEwhgLEqGx4AWs",
-	"FA57GrRKHCWUndrrAxsaNV84qqbCn5IJ2DjncWwBMy4ZSAiRGi1cRKY0xfxoSFSFA+hEs4/lbiOpbjgN",
-	"CWJckWryMmEJZxM0gFINJ86IK3OEFG9UZ1fEJITQtCzHshIHPT5AfSh6ZJAFgCoiII4toeE1qjXRfyHM",
-	"hluFeUoOaj0RiaYiG8aswrilDTFMFIngKWQGlM79OXA1juHHAYbCrQLrKbcW2yfZw7sHhzOItUdu0eWr",
-	"k/ruwaGj0PZQWUitrCtAXMMdBbWiSHgNXlr9fMzbTyTqYdnzoYLTm5MXWcElffTYH7fKkTDPOkeHUfNo",
-	"5+hoP3waHR48w7sdgnEzPDjAUXPnAO+1O/udnfZuu9k+2t0No52D6DDcOWg3O80mbh5VRl5g0SVqzhgX",
-	"Zw1tIgTkJsQiqiAO64TKZOcx0PbNCywilGjEmt8X2eiqqA9rosEZOUU/usyVwSU8OEv4aObynEzStAmL",
-	"zvpLX8oWFLeC+bvffHY4QWGqSuk5OKgqtNK3XrDyVveUSmpyC727eO2jNpbkcB8iFYxyB3+29I/e7KoS",
-	"hXPHqTulODLzIWH53wPSTioVEcVnB3I5L/9YBDLP9KZJG7QZa3/sxgRiaO/lwmS5ADA+hW8nxIXNDOeq",
-	"8kn4Zk9s8FZ2hzPD10hYpBW45fioIppwrHx5PESKl2owoRpVqJ9KKB1ltTGpuBi93dugF2sNtD/Z5ZXn",
-	"di4ikhbPuaLz5PWsuY7SUsEL5XzgGUfslNJKLiB9em6RnX2lMhdTS1UslLubZ2ndf3xdDusUPK0Qo1mM",
-	"z5jPgTSKk4fzH02NDVktL/zrJ5A5yOLSMfpIQw6psFCUdYNWoYyojxhHP1+gIVHHKPgsPkIUQ9BCOKvs",
-	"TiXk9Nhojrap/c5IdIyCBFNhRsTI/m3e0QYPlTIlkavuawIkqbbZ9cKVMztiyq6PUWAhIlHQytzGLEKc",
-	"xZSRYxREVI4/4mcL4QzFXCofCZKvzXg02ji85p3OMQpMFfGPPFVBC6XMTmMLwBr4uEDtIYp5l6caH1Lx",
-	"JIEJ7V9I9QRPuyY69eT87BgFphSVRqopqqh1f8pSgmqSEBRkWa+BMZyc6mM3A8K2DNIhSBRwaPxTZrGe",
-	"7xXXDl4stwwQrABXXhKrSp0q0+uiIaJ25lXSYzd3RC569zBX3vFiWcqXhLCTClfFaywV0stDv/SwkidJ",
-	"YmssFmpb5oWMc0ouls5YCMtrVRemRD2PobYY/DxXPkwqe2/nLbn17egthr/+nEePwmKlYGstD0v3p1W5",
-	"ArAWxZF+2Dc5oPpjyuDtyqWMQ2rWs1zUy9dRB21aEsa7JFq5nAfTvDLhsmhztT7WVHpjDCMWF5s36ubE",
-	"22gEbaKGqE8wK9VVKjoO58bvKEbnPEInFVm5pF2mtShXY6VYM9gcZNDEICsfHCHBtbis2wEnl1eZQ/6a",
-	"8hQWazluZ0liu9mAlkVjHBZOXYJZXEKBVoEDK1UCuDtxPhOzCB8FXz7R6M78Bl0a8h/gmPGz/niX5uMn",
-	"Gv3dR5lC8nf7binJW7/9WYz88lmAIkxooiQK8lRW6SObSOjDZdZd4FXgsEqjuoQ7GYRDwaW5yqAQpz/J",
-	"xD6bj/RWyMqckyuqaMv52TJQyzmUQAhTiGsVs3sDpcAMUPOLZCcPZ91A5DBkU0xByleHkLnRMGvZ01Z9",
-	"RZYmhQklO64EZjLhQplqHT6iHdtxBmJgBAp5GkMfFW2JC4LDHojFOSyVQi2livvQBesm3Z+2kwM+vhHm",
-	"9EoFVcNLva8GtVCJ9EcyfGV6Yo6D6HrxoFowwP3rj41GAzIVKjtpZi0jcmmEs8KWpjbepIlc+xY3lbRT",
-	"wdXRuoH4ObXFgMow/EiyQzuwLS2C0Z4WqCZIBHfTqCN4H8W8K7cm9Ni0Y1TB8ZxgQcRJqnWzMe9Tqc9G",
-	"C5ln0fu02dwLr8kQ/iCB64YCpAGP5BP1lEpMEwnKOtw1wMCmx6HrGYm7xmADTQNeka3t7S5VvbTdCHl/",
-	"2zxRj8iN/dMb60phvkdUIowkiTv1HpcaN5kZ/+rq6hw6c+jnBnjYQC9x2MtqYNpQh9zqN4ZyZjfrcbVE",
-	"wkw/bWIrGwg6DrmwJT2Gu7oXOFQtmw4NnfioLNS7gw2jqtDjyLW71M9BExF4DrrkSKUf1eRApJKN9+w9",
-	"+8tf0I9kKN+z79B332Wc8d13JbJsWS1P+iim0IyaRVlbKuePhS9DzFxXMAON00nMBAWOsFPI648B+hva",
-	"P4IYhrCHIUhCyK1W3uoWij20h8g298oqeBiggmM9o+3pBdWLSh3GYJWXhEUIA7tRhoKMnQJN+iHv9wmL",
-	"SLTloznpNGtaNpGnHHJBdZPv2UvAxv7t7fbB7W2+Rz1sNho66gVf3jvB995rGQPXR+/NWaG/ee8ZQBS5",
-	"VQaS995dANWVEI4iiYK8SFOwBSD8joyvAP2OoO/27+/Z7/V6Hf6vf91vNtHvqNQ/tIX6ONbaGInQD5c/",
-	"vfXRQHDWBZVR+q5dGOpQEmuVso0jRCOpMVJ0BElkx99BvyPX2cbIu/GuPZlYdIObB0c7eW25MffQ74Vm",
-	"cPrhVBq3GmamGMxK7ehwaWgY1QrsvFuNhWQf/Y7eWaDzOcf6SuqBs0tUZyeUf9aquY+s1qGhEDxVxM1z",
-	"oLEIYeajTXIwMrMnWPXc08/Q7+g0NT2ByvWDj/NPPBNJZYDX1fE12DrWD8OQrm0YqgXu/fL3Q6IayEEB",
-	"pk3Lch18sHy3lYNvDzVDmvCMi8Ed26QdTS6l3pXQt1I/bNcUctah3VSQyDb2Mi/u7gLWJzRN4sLKwKiw",
-	"pQu1Vgp8VPFiNui0Nx0r7OqtruhIhmrBzJZqb6d2VAt8c4FSlCkg44NCfzMHx4EVIwv3cHWv6y3Kt7/c",
-	"665AnzM74Rkxkp29UCkt7BU61iGtUAo9LcjnHEmZkM6Es4uxDcZ6qumNq2yPZjE01vAsQLV3jN46hG81",
-	"0KnxdMoW2mk2XUdJua2FTGJ6FPpor2m6FGbfZo3hd5rlVpjAdz2eivzlny9QwuMYGorpA1T/cIBkcRx3",
-	"SJ1Fmt87lOiTKjCZ13qJitv1fKJRACIzUQjPKHaCakEx0VeLNlBecN+W4Qr+FlgpW0glLr4ynlZsGlii",
-	"oNFomATjrQZyhpfUst9EKerhDHA/nJ0WFuda4RtFwGoqPaxySSGz1TEUjDTPD2xbuBYE7iemD6Q+GPRq",
-	"KMv681uiluMd/rXmRXAE1c4MRRsWe8+0gUNDYu1Hq8WeJNqsq+82mmOa7GAwaGD4ucFFd9u+K7dfn714",
-	"+fbyJbwDjhUI+Haq7Jjm6vneDRHmwsHbaTTNWzwhDCfUa3l7jWZjz1St6YFNNdJR1ZSHAM07QyGU4NHq",
-	"4YltCzXSeX232Zyja918neUq2m1VtJfTUKCaETgqb38GfaP3DTRVk2RQbxeaxcMrO7NfKfU0hJf2Zr+U",
-	"d07Wb+w+m/3GaM/NO987mGdF5cbgRQPaa/02bjr/9uHO/1Iy7Mw3JZPztw93H3xPpv0+1h89vS2ojxnu",
-	"kkx1A2ch7krokgWdQj743m3dWmPalKnHprtlVhAEwuFlBY2FhQYWnu868j/n0XCxroilMvEHmYX7IpWK",
-	"9zW7/8B7DJ1y4lW1BoEy9BWV3/ealT0+dooNOzCLsADymI/cq/qz3JVdJkqk5G6M43bWxnGVXUOqevEb",
-	"//xxkeHg1O5pHRVU7x4R5CtnwZ053hht4f5HYN0X9jJnlH1RrY+lVpvyPtZTGVor2RlDuzvdmQx/53uV",
-	"nbshNXaKKCi0qVhFHow2q/itXLDkQyYhYL4W+gGzcsOF1tMFObqiv8YjWz+y9ebYOm9cDsxnc+po397f",
-	"urhpeT/M/eWaDM+iO1vNnpgwnzKDmwzQAm8vrFAWD3wXvlHoGw31Ud01hTYghsV+x5b95uOlkdCSqs7h",
-	"thzr180lzf3Zb7zl6p88ZdEfgj3MtoyfesvprM4DLAHAqtXlj2z/qDnAu/uguaMH9df/M9G26hJlSrSv",
-	"zAguFcfj10tT+0i1+AndvW3Lcn1UpMl6Nr20ded2/JjeEGYuDN2W5bb95H1jnJkgge0+UYKGchry39hH",
-	"ZmJfkVu1ncSYjhzEo3Ev4w3gzQzOt3kueJ+oHkmlKXptIyQ2gkU3UT9b5HJ4hFDmqTScVe9bmYzzOn4R",
-	"VriNJXEk3addBzN8U0g/81yw9XJkP157sFLO6ymW3Cf91hwy+5KIGxqSdyzzoU/d4gzuFnLIQplrFE7/",
-	"HGcI8A5xBcsRgTSJqdv2glZufwGvXF5ffyJ9yMoqb5t0Jc2oK1exu6dZHrVbjp/l4D+6ljZ6Uv/Swwph",
-	"JGk/jcENaynsibT36C5QJrJX1HanCpRsKWyZsxziIRIMB7A1BV3BvbLFVhQmi9V0+lBkn/KFWs8UXDNj",
-	"LqJjXGaBbhqZ1Ya0LBV1W8mrlrH4by7J3Ns5ODhoNpu7u7u7eU09FwgEeaAej8txeC1vt7l7WG/u1Js7",
-	"VzvNVlP/799GU1qIsUeK8c1lX69duowWy6uUKlDc9I9nHTTnkDkvOOvE1MTW/Wmt9KssDc0WupUII8v1",
-	"SA5ZOEOKLW+XVwscakr/bVTg2PKCqwgcU79qRMZYqdKj3qLyYqSi48PIi9GqixXy4hLaL7urrfxETARX",
-	"POTxoxj5k4qRk3H1yEQRIGzMSCjqUGyucp9CJabsel0SZdzdUGADk8/bQUqrjDZWQYbYXs8XEi9TITQr",
-	"ubCkWvBZmCASF5NhqiANE6i2VkpzrgX6H5PZWyneXuvVrqRMmcKipoCozcl0om5nZ2dnYfFWLHL6MLKt",
-	"VIe0QrC9hpi0R/H19YuvtXkq1hZ4wK4LsZu2oOGITLhneZflUU9zd2R1Z+/B0TFe43aS61Y/+ESiG1ub",
-	"9k/NjX8E22KEEezW+igi+hSzqQQ4SZDLel+Dy2SBcx14qFCXZmJ8WRZUs0lmqSixU8EnJ3Gc5z/cUEnb",
-	"MXH61bXJinn0Bm420CxDf60yNqVYLWgeIV7OLSlGnoy6+EFtknlqwDUZNlDAcJ8EcN3F6OeUoNp+8xnK",
-	"w+txnyAcwxUEIrdUKhmY7rUDKslWA8KR6+5uXnG008zjeyFytxjjO652GqgvM81+FcUzqyUys+Gi9YX2",
-	"h/XcpihW4MiiV+0EJhErz0NdJFQlK/C05nCZYhyQiTZoeZCdFB083T1sP32GD/cPnu4dPt1tR0+bHdw8",
-	"7Owd7u0SvBce4s7Tp0c7B0dH0bOjYu2uch2BzKG5e5Q5NBvNZvPfplhmyyOHT3Gz2SZ1Eu0f1Pf3Dg7r",
-	"z/aPjurN/WchbrefHT07iLxqbNsiKXlZobuR+y3fG2DB9C8t7+zN+U8XVydvr1roEt/Y4rwuIgK4lMTD",
-	"/4HOFBrQOEZvf7qCqk8Q6WPilpfetJkBRg10lVtnUOhD21+m3+9x0XKbEIDU+No1lUcvxoIhS1lS1fzi",
-	"fSEd3o5QtwK/fApoFb4cnjRiq/KuqwYNt088VYh38nh7VyGfyqxkmdJfmfr/JVcEeBlwHENKmha9DXQm",
-	"BIEw/XZMxmW9gako69cTG+XOKpeGdE+xUadmupZNFAJUAvpKiLNJpYoLEmkspf2sl0LN7sE1GUq/cDXr",
-	"yhdsNR7jrlbi8Yw3zVblvLmcuuVPjBBZiaYX0u9n2cBugY+EsxbC+Z6o1almPRam8c5kDXsmGpsvbJ+a",
-	"kVnLpPITZBTbtoaopiUjeJBBLYE81+w3SOreQq79TWWJhbw/4ljsWKFeRiUQMC4ybRVN8iOkj4IrzH7M",
-	"Gn4YOP0MUPMw078YKCfAl7p2jdOhm7ExkB/jzfGg7f+v1YONiQO9y7NsfaAEH/U55PWF0PSHCsfpj8Jh",
-	"VeEA1rzjCycZDLFqu+VBRMN2G6uwt5n7qpPEtEIJLL8HmhGDlGUfFUdpYpwATYMYHwmScLDwEMFhD759",
-	"Im2a6biKCNBPkGAzVlDIgYXyLh9WSayx7bqdZLPtv6D542+jXYELH5+OJAJ78wf/PHcrf6C7rsL8kyXK",
-	"ORF1SEM2+6clco+gUBsBoGWTCIoCMqMHS94nVr53MI23Hm/I/vA3ZPmdvmEcUyHFcpFpgGQIwnpICoLT",
-	"CNJFrGLqOD6rvrqIv7QgM78Y5p5qOJ8T0ccaDfHQGpoIm5T8kDNt8wLT2apIRn5oI5oWLWJ0Ese5NmNj",
-	"5mEM8Fu1oeTByCz2lmPIU+EqL00wrF+YNjZrkJqrmOVQ39qbUhyhUA/WNv1fq92uRxzpxzDZdn+8Jfz2",
-	"JIu15W3TpsnSY2HpsII2NodNABJmit7mZNC2UzlWUeEWgGeismdlthVyiqMejQiiysgjaGuIKTO/artz",
-	"XCzZlXyzcimzge9TMEFKyqNU+lb1nfWLpZkCoyJFacQPAP4IlGiz1FYJTLCUKGDkVpkfA9eE0VV01k8T",
-	"hCUKQvNAA52Uyyh1KItkrs3Y5sUkQu1hsYnjE4len50ixfm4gNBio5AxtZiE+KrcMXYVszwybzIfPyMD",
-	"Ih/9Mev3x2DnYujnhHXPvpl1agNuFdt5UfSpZkp20+FqNw55aurw1TpcmNsozshWA/03T/PiktaiybjZ",
-	"vXWcf5U9Wyj4Z+uJ/a/9I1tQjHcgcpuy7nGhOAOShKD33lWxMd8ASzfMe2+SSfMm6y72wNpDrhm46ocP",
-	"c9n41YmKS8Kie1cPdudZjE3kN2f1N23qZGVYSxy8buNnchEBx4ObPj1n3W06Jnw8Ltd2t6n1ubyF41d7",
-	"Ts5+Mm8MCyZtWqEGv4yoqjgYW+ZUAwcbHzCTcVQIxrBH3M4B6lOWKlI85BroonzIYYbee6aO7nsPURZp",
-	"huBi/HzTz6z1dFvypsOmHZouTFHe/l5/Pffx9TJfzNpvL6YewrZi8T2dwS9htscjeJWbjD/L0Q3CZlyy",
-	"fgWXHJUmxXafRBRP9CBcKkFw3wUOumIiHRpDwqKWqRHFhZ7bfdwlPrqhEeE+wmlEuZ91ivCRVDS8JmLL",
-	"z2tfQC8o/RuWeSwidI+QiNpmElAHnbpixTFBVEkSd0yoCFUSBS+MKKlfDRMSmLtJC9MTiQLXzj7YMpGL",
-	"+fOnVCZcQiOcADHch3rHMEc5utc1Es9ajKKaAxYMTo0E0/LCVBC33W6yHqxUbTVsf4UWVOKvqKsPNeEx",
-	"y/oK0Mg3j5aspx6WiHEzpXkFji3oQAvdBDKzTWOHp8quB9WgcE5xu6QLTnQl1fU8HYJVKshWNjexL1GY",
-	"N+asS0ShGD5n2bYF5vI328VebujlW1czo5HbBFISCq8/kTkKO4oIc4s8IORaamh29szwORHIsdr45n29",
-	"5b+cfH9y9fLjm5NfP755eXp28vH5f1+9vAx8KN8+6On3iwGtVBZruBeqso/tbl773u7x+Amfq85vgLdm",
-	"nn7fbX9XVpmz/mJtyrAYVhRfqVSTywzq+bY3D8xaQfEVrW8oNDE2dAW8LC0zG8Yx/BxgpXDY0yztiHao",
-	"VaUuItAFxFRO1yBAhonhYScEnkize/qnrDWJI24a2UxIhsitIgz2xrVKcL3QJtcoe4wy+NNEGZzyAdPr",
-	"yNV6x6l/HGtmufM8MaX8vkbbrPK68Zyygm0GH+BmseZyFOEOMgExkLUvaA+R1ZiOURClRvgGqI/BSRns",
-	"7vcCHwVPIxOotteMqgofJJR9DYaYA99rebv7vfltr/MM/ILptQFTK6GM3Z+pdQ6zPZpafy5xroXAN2Qz",
-	"uRbg34yQvVRYmIg8DXpB3tagF5ttVC4KdSK3GijQ3wVO0MJTGqcNdJKHsNkGFE9MVmZu6eWdl7VunVk7",
-	"bpaiMDE6ZJurnvkZbDAWWViFvVHCUUlTrAV2qGDLKKsqL48DGaYVdW7yxu8PKu8N8SwmNsd71m9G1lft",
-	"zybvth5jXv5UYn5EDH1DEj9l35pe/U5DjHAW1xMPnSZnlzUuIWGRX/HNO8B3j7roOzvfozb6bYobwwLz",
-	"SJn1S5Es9+Ghw3kvCHh5ofiLC2t1gb3zxPJmC/lmo3mzFTzG8z4KjTmEBn64iF6br/zAIuMNFtfODYel",
-	"S8Y2pqL9kAU4bNnEJ2paxcs+UTTUr7IuaaAzhSJOJHuiEO50SJjdjLq60UNTvRRH5kYwUXJcAvWxuNYw",
-	"v3PJ3N+eCLJZ7hkyH2XPo+ypkD3AeGW227gAcn1P2jEPrzdTQB2Gtl1LVqn0Ns5483vLf6DRJiOUFpQJ",
-	"ttY1IOZRLXl0uWxOpDzXJAZHs2O/TJxYzl9XTeFqsZKyDQoWO/ijaBkXLRY1j8LlUbhs0lZqP7B4+fIJ",
-	"KpcL3qExqSc0VKkg01r6nZtHz+2T98GcSWnKcpnZJCk/vn2zrQ53suqzn5Lu0ixbXunMEurmMfTu4jWE",
-	"ZbE0jvOAO9ecw0QfMqju0aMRxGg+GhrfHuOa6nZ5oq4l0SIVzGLlhwijMnD8QKujo2Le5Sb9Y/0VsN6x",
-	"mLJraZmhn2Bm6o6aUqqFoFfMItThokuUhEvpazKU5VhiQUIuIiQVHspjc8muAmSGh5rFrhsEIwPX6qUi",
-	"gxoWe3/lJx8P/z+qLHjNu1DBtpYCjZdqBOeEvY5C9cClldergrjCaxv1fM6RK3ahIUGKF2JkspDkPv9E",
-	"G+iSsMh8TNQQmehjqJcAv0MtPFPn12SWuaWNszD8csW/hpgU43+eqcnACr2W9//+7//5394ifYit8LiP",
-	"DDE3m8l9v6eb4ksN5eMt8Z/K+MkkxVcSxpJgKupaWdiMr8XKlnNMxQs9yQrSxjWHW87d4iDYpDgxaPRO",
-	"nr84rb/85/evCh3tRmqALmmbZWuYYpUNE5uTBQ38uLHEAIxWrm++T5vNPYJMJzp7bsvit+b4KhbwefTQ",
-	"/HmEFFBAe1ja/xbqavOPoaN62MMCh4qIUrPItTatmCKxPouJeafPTUoiznpdmg5EI3HF0LDIPQHFy7O8",
-	"xCFRWlXLmrMo0jJcEcIHwyBBw40vkeAKungU0lDNVzBp/xglPI4RVqaqNmch1OxEB0iSkLNIVuYBWgB+",
-	"vphVlj1IWDdAgqhUMGjUBNl32wnruvpcFtAJhc5txmBR/hCW9vUWQka/7yUmDWqsi/uqolJvYubOGuBG",
-	"n2xLohRlXblt+mF8tFLpL7v/OHn+Ymd3r9FoFBoBfRYfocnU0sL054uCGPW9DHNryakUGIxwq+aTWxyq",
-	"eKipJBPGtlUrVagmCIs0ZSpQ/SWJO6ZmPUbnb793eZEAx3/BfnOBgpMwJIlq5RseNB6t6AcsjGLSGkqN",
-	"dhcyfT+LdZd3FwR8RJtxbF0qnph+NTBJlZUKPzx6mh49TatbTEBKq/ZVGecQSdbX+3/EHTTS5HCvmVdP",
-	"0Me/qQwEf1qQKhKPCIuu7CH8YB6ezylXJModYC1v7+XzpjmP9w8Onx4905thagK9InHMTbVfsxH6J760",
-	"wXZp138P/p9JC9O6RirNXihvrOGgon1Nmv1kvPXhQaH14RgOxj1kVqdYrIqSRtA0effoXfoTpkqBl7lU",
-	"kwzVQJUUJIlLjQWryxysy+MEsnWCzN0GpXUzkjeAsaE/LWYo0BZGTW4F6N3Fa603t7Ekh/vQfRDVOLyE",
-	"Y62Zo0B/14IHt7QJKG6gZnFMUIJVz9TnAVsRFG8SNfSTWp833U14fAN9kWPOkzYOr/VkiaA3YBzaUseu",
-	"yE8nldC7KiZSFgrQIBzHfGDsxurj4Kz/4B5/nDeG5NeeNZsmNMBNelxxG4yw4kEAK3+gTjePcvZRzlbL",
-	"WetvWUyounIz6xOpmzPzXpjqVqU2rg3nNc76kgtiq2AVioeZKIRjZG6HiW27lwgepWHmlZLV6faPVuOj",
-	"1biWpHGFapYyt7T1qHiS5HS7NivSGglfZnV7vTQPbp6ozURTjywDymNh5PU3fX0iUUxvoCaG2e0HbwGr",
-	"6X4zx8MplaE7IdqpQteEJOas0EI/j1LLDohiecmJMWoa3scT4PEEWP0E4Mn6nYa22XrdZqJSMr278i/m",
-	"8dP86THmrrqYy6THfLRshx86uf6tdSd28M/qh5Oj8bEjzsY64kRFWnU8Y8n+/k+vcX7bFsR+qEerpr1P",
-	"iVuyc5wSHP3iFr9BFrhwE07V28IeidL4j9eI8qEI3goU0yUFaXLKSwxAVP1yLDAXGX9xM5lQZvtpw7HM",
-	"p9mc8xC/JXzvHkT/I9k/ANlzRqD/ttoIsc+lGW1UqNo5ZqkVGSiP5LXOxnq5RTzI9/qeFYpcxIU4jts4",
-	"NFRpZ395Y0nsy1/tlUijzaPhX7ZTEUPbvAnRL7TLSNRCwa/1Xwzg+hvogNBCNzv/ZSIGe+QWvXpz8qJ+",
-	"+epk9+CwJkkoiPJRdm2M/obee433Hvob9KrYstGFfmHcK/esC0NMGb11sYMVz8OC6meRe5xGEx+6GiZZ",
-	"cKMaJnls41UPSupTiaSCoEgcCi4lEkTpc+sYRYInKEoNUxIoq02jBjphQ7R7e4tweM34ICZR1zh4F7ts",
-	"Woixzf7Ncx/0668VLYtzQIFf3HVnRXaPXrntMkBuDTAUx0jTE+90TDuDtvFrRHjom9Ao0E5H2r4yI299",
-	"p2aQCGGFYoJtdKit0DqSRjjtptHP7hm5AL9LPeYhjpe5dUQ11wHjl5fPX/30048fT16//umXj+cXZ/86",
-	"uXpZVQ09FAQrUtQTlrxZBLQU7lCgaYO9cTAxnx98Ly1lQRfvGge4bkeYvzhBEfSF7hZ31k3H0w4nA2Z0",
-	"bPaMdhllXWRkCfBojw9so80egYJ9EeLMBCHrAf5gR9o3cMdYZvgoQtidf7OOv3VFyLvBt7/Yv8aawFY1",
-	"T11J2a9MqrMj3nfv0wvIo3w0FtZEwgad81PxA6T4/+LI3Gh8WIW9irI/0LNwI0fVh7mp910RiAcKaJnj",
-	"0LH9HR9Pj4c9PV5AQcyc9Z5IU2nFUCB0wVM20PahzpVtk+5UNxrJhr1XI3xe7bwCeOyTlwaqh2UmbVAx",
-	"MnBKW21EZdt6PKjWdFDZXLwCt5T15XX7t0p8oIj8Gshfg3EPbls7xRWZ7lmDXDjTtFM8kTYH85He10Pv",
-	"NthbgjcK6Y1HiSZ2xgdLUroenoSpoGoIxHuS0B/J8BX0g/Rav33QNPqcYEHESap67hvz1M9wg62/+qBH",
-	"gb6XFSmrUPbZQGE9EJ6z67eBrC3cXyrNYB88HGDkajIWPC62f7XX+vktuvtGQzkWtJt3LYLxxpoFQQH8",
-	"fLA8tHN8NFutmeEu6UOLcGPx+K52vp9Xk/ehqrMt0+sjnIOBMkYuLMHUhBifEQp0+q5eIwwzUo2rOIir",
-	"xFWBByAeH0WpAF/fIDfZ4FomH2SQO8nHK3/rlUfQzOmaDCWq9bFURCAc9SnTX8Fpt5UPBj9UgtNPY+gs",
-	"nm0rNPIUQ03Yenf0HHkQkUmlrcFZShmSmEVtfov6PCKF2ezXFfO9IjhWPR82nzIipd0QJWhYQGBhZ+4+",
-	"3P3/AAAA//8=",
+	"7L35chs3ujj6Kvj1TJWppElRq2WqTs3ItpIo8aJI8mTOiX3cYDdIwmoCbQAtiuP4vsH94z7BfcX7CLfw",
+	"AeiFbO6iJCesmolFshvLh2/Ht3zxQt5POCNMSa/1xesRHBEBf/67foEVeUX7VNXhv/rLiMhQ0ERRzryW",
+	"d0E+p0QqiXAc8wGJEGVI9QgKUyEIU2hAWcQHnu/JsEf6WA+ghgnxWh5linSJ8L5+9UsTXZA+poyy7pTJ",
+	"YtJRdzGTJBVb+q1HzMhmRCT0YxLV3jF6iyQJOYvk1vR5vvpeggXuE2Uh+aKH1Vk0Ppf+Hp29RLWkxxlB",
+	"LO23iUBcoE4ax+jns5d6InKL+0msZ3i28+zZ0VHz8PDp08N/ysagh5XESdJgRHm+R/WICVY9z/cY7usX",
+	"QjOv7wnyOaWCRF5LiZQUF9/Ht68I66qe19rZPfK9PmXZZ99tTSqhT0Rv7AVnCofqZ1qxnfORXfx89nLi",
+	"+qsX/Ine8WpTIbkYX2nAyK0yPwaId+C8E0FuKE8lSnCXuOV9TokYFgBqxpuwpN2Dw6pFvCQxvSFiaDCg",
+	"YtdR/sC0zSdYKSL06//7e7P+7MOXHX/n2de/e1VznkWkn3BFWDj8hQyraCkhWCGMhCEqJHGHxMMWQKJD",
+	"hVQa8dNYoQ4XSPWoRNdkiGoJEUgSKSlnPromiUK7+6jHUyG3EJVIEJUKRiKEu5iyhoOiYSr5hgurq+vl",
+	"rXLEv5DJgL0mC8D0mgw/arjieufDl51Df293Amwn8MJz3CVI0v9Mwp0YXitOHpEOTmPltQ6avt437ad9",
+	"r7XbbMKuzad8z0U+9ppIibukiqfYn9AI7e2dPm+ePH+xs7u3f3D49OhZNf31s3HvkgovDcJUrdb+hGiE",
+	"au/ejTI8cvgUN5ttUifR/kF9f+/gsP5s/+io3tx/FuJ2+9nRs4OoeiMz+EiHiz5WXstLU3hyfM2/kXaP",
+	"8+uJqDXIfl9lnq/6ZZlwJgkIiuc4slJOfwo5U4TBnzhJYhpiDbXtT1KD7ksOpy8eEUKzOc9Rc5tHQ9TD",
+	"EmGG4LcWUuRWtZDFK2RWgGI4Nk25Oxoz0zAkUnqtDo4l+VrcyN8F6Xgt72/bubawbX6V26d6ggu7DbOp",
+	"8iGfsRscU60cJKnyjBDpxDRccpMOZxhXCKeqR5jSb5Gogc5jgiVBMsRGhv96gUIeOY6WSr3nH0+v0Lbl",
+	"YXL7C42+bn8Wa9y926xEA6p6JaVFKqyIBsgPXLRpFBG2HESuNH8+OT8DHq33zlk8RBj2g6iSiA+YY9tr",
+	"3OlVj8AK+nhoDidUiDMjPQSRPBUh7PaMaZ6L41Oz/GV27IZAkogbIgySrxWF7XwwEapFRGEaS4QFQTHv",
+	"dknkI0b0SpwI3NI7fcPVDzxl0eqI3oFh1rfBN9kcX33vHA9jjqMrzl9h0SXLrf6iyIsU5yiGsda3hQkT",
+	"ggBi0RIkJi0LJ7TL7Fnob25wnN4h+YEMCGlCCVNvuDoxltTkiexAaIAlCgXRjA+1hwgjJSiO9Rp8NOjR",
+	"sAd0CEuRhEVIcViLs9SMmi4r1wMjnd4mRqgtvxCktIGj5RCxg43Pdj/sx621FixyWMGWj0D9JdkAbnCr",
+	"KZnRtZ3VQCfZQxOgUQvO315eoW0c9SnbxgmtX5Oh3IYHgi03pDQr0pNmrz6RKLAH98acW2APGXiO2fU1",
+	"kfCWUwJqhXU/MfsC5CiN7GsVARakP221AFekton0yEN0TVnkI0GSmBKp/8ChBrf0EYmokj6KSEwUkWAn",
+	"wCvaBsQsQgllElGmOMJsiLjqEQGAQjXzt0VAH3UFTxPpI4xenb1Egx6XmRFJJUrZNeMDtoUwkwMiULAG",
+	"Igh8WDHjqqc1BBifqQZ6y0JSBlcRmUcgCUNUgtwtfb+5gwKnDFkUDOA1A2sDF3Pc9hhYCfkWBMEY+QUN",
+	"ww3FDQ3JO4ZvMI1xOyariSe9FkXjGIWcMRIqyrqZJjbAVDXWqXJoQ1JgQeMhSvMNHWsxLIZ6t1ecv8Zs",
+	"6JxHS8oyrAgCAw6R25CQqKBs6i2i/QPnG0JtokUGUmKocSkzhGFBJx1FhNfaP1ijFBxfqucX3XoXeiF1",
+	"u5Jxe8xsQnHY1yL+tMwsrlq+nX97/IVp/r95R8pfmuTjm38k/QKA9R3TxgUX9D9kSf3NSRlnH2Yokwh+",
+	"QyPNJjNJdEMx+nf95Pys/ovmMrA0H53YFcBU2bdcIJzQj/o18DGgzNu4TlJ7TSXYT1wgWuZhHkArEVzP",
+	"uzw/cZ6LEDMtYdsERAyJUE0rczyO9NT6F82cNasb8nRrzeYMT4gwwKfSKBVWcjjFwgptL9djgMhOEmr9",
+	"bjiKqB4Ax+dCj6YocUv1vaTw1RevLOHB8aBIXxZozzkOMk8CFgID/K0EOFElt0OEFakr2ifjvgffM0JB",
+	"TnmFpbGVD8axMTaE8QKPfy1PtEZR+K3NeUww0z9eV/kjNawFHmhsOjbi2vn3YV9W8lXtoo9vrSACQE1Y",
+	"csa0fK9PFI6wmokfr91zX53Tp2KnwnEOOWu4i/zJ7Pi+VDiecmfS78aLBXPbN3LQlqYuHv+HbM+8/YmE",
+	"wGANNr6iUmX4viBmwgBllJy2WYv+FXiaEesoBpzEAzyUSJ+aJi73XMEdWDrQDKFGQJa/59ZcBZDnWIW9",
+	"Fz2sCt62RcARKmsLEpb29bRYhD16ow8oZe7vDxXYam5kyoBcyJ0KCH9mXt2xnmL3cRTaI6Cxq84XMQMy",
+	"S2FKB9OYRFXqArg601jNj0XFtaSxmohOoONUznh/2JYvxHcwyDc8C9BwCbAQmMPsRnGcrTuv2kzu/cmw",
+	"75nPORk3z7MFiM+AXXY56V6pgpIG0KLEacgvqpY+nyaIrBhLZRWQVQRiYZizOYGLxTWJ3jFB8IQlO+Ez",
+	"c6gUBnnBU6N2ZXdIzco7pOJZmHvXDHIjqyqPPOmYToC9LMk2PlXdJ7/RRxBTSaLsQtybjp7T0HHNDMCA",
+	"0K1lEpBWkMGaXubnnUA4FQwzv/helJzXDD+zvUq4mZCDF1hEC4LMUc7oHf0MCQvRGBNl9N7uQiJ6EQlt",
+	"VT07fyUsQM8z6tVyuktBN8/un+2D46xnRLmexlFWU6yLJ2S1mmkAznTfHwkjAsezF5e9YbmzXOCV+UHg",
+	"1PrCdg6a/gwtH2Aw+7BXUNznV9fvnN59b4CF8+dMh8Oo6u7l706Gjj2b5WhhFYwtg+cdo5/T3FFrCbmo",
+	"2Y9jdTGe56T+P7j+n2b92Yf8T9T42Ppn/cN3f68Sejb+4J2Iq4J7QkJviLRuZXJDmDJRTsWbEEm7cE3p",
+	"F6IUBC2vere5f7Qi+mYHtCL+FqA1wPI6D9XZP/paCSGZ39hNO1t3sfdokD+/KFyADK4ExfEqYmGK76kA",
+	"+ffvv/+HiT079HcOquE+v306Jl8ygbTjz2C0q8qNohTIZ23OmhauVl7iodMJzKN7hwczI7YqxHw+mD8K",
+	"/skHbeOSljtk4ATz65Cn+vErvY7SsWoFaMwOJ6Goiqb9b54Ke6OqHzhGXRDYikRo0CMM4bYkTI0wnVEV",
+	"7bDK1jGMbxbrmhWaVjwWPWQV4F385qIUpRTpJ0pWeyaW8dfq45hk9GdHtciZTrGFT+f2IuinX2EI5nw9",
+	"pwtWv3KpsErlCx6R+d7RhsuJAekqBrqEaWdByR25WWQB3ybJYXMss8MKx7y77lCLR+iXogv1zNm6/Ryt",
+	"Zjl93R5WMDltYDIl8/OMjFi+JduzsM9pkFwNisNFQHfvex9O3fllRjXO4Z0QFulzKns+4ZLbfB0RHFW6",
+	"wE+jTPwuJ8UUua2QNG/IIA/K0U+UpMHhwcHe4WLiAAapAkr54nBBCezYannxP6V9zOqC4EhThA0y1As4",
+	"RlLpr3wUxlRjC8Sz9LEKe/r44YZ+XMsphBrMuOB30Qru4FBtf/eZjyTvE3TQ3NPWwXSNaBaiAhSK6DnB",
+	"1zARPw3EKs+hKPMcXjoHXOaKazgFw34U2jhKit+YW+bSIzf8euSb0uVJo+Aphc/ZpU/2jXGgfkydBxW+",
+	"NLFSUa7kN0wEcP4ZIpEt928oTRtVJPQTwbHqLYmCcoyW+XXlLPd4eWKWVHXIP9NoOS7xaf4MpUXzGUY9",
+	"51Xrfp07pRf08f48QSuzaFp5RdARvP+aVP82Ybg+7RNHPCOBHmevT5F+3mVGdWgMf2PUJxHFGZut0T7u",
+	"Eh/d0IhwH+E0otxHEQ/TPmHKR1LR8JqIrWOkZT1ECJoQNxfp2EAv+YDFHEf5PBAkXxGjD/7h7S/m1ujr",
+	"thti+0uWs6K/jChulFJIYInbnxLSnUc7TChjJHrHFI2XVzE/p1yRaLFboCyucm5F68KxpApFyzGwSnyQ",
+	"hEVGMlQpx0JMeq9a7F6RW6UpKcTwjQk6tXE7Cn5joftiax7oaShLhfvJ/IaRGpEBVvzD0Xu+B+ipNWeN",
+	"n1ozsQgKjAcw1PO9mJsAJc2qzX2D53sJj7XuDUhbwSKr9HlHwRmcM+Isbi0L58hkTy5z3CEUkWIKh1lB",
+	"ve8XnCBz4Zxjat+Sbp9tcgoMV4PfAlC7921P2HXu9q7erpmsvMQfBCF1TZBIv2uSP7OMptxpWQjsS2IM",
+	"iXOC9Gna16asJEIzRG9nd6+ARPnKzjEVL3i0pGEA92bVsWU4DHnK1BOJSqnWsH74RQwhU8zzF3N3jsDf",
+	"rODD1J0td/lr/SQjdwawtv2v9X8UPlQ6ZTPQPOQNr95DJWwoW8kgjFITo1ly5nq7+z29WCsTzKenmq3u",
+	"NaNqZj6+MMG1TnJOQ5UKslpow/iRlAa3FzmPiHGagIbxVVad4K8XSwLnc4WJeoEH6NcLlJgkNERucaji",
+	"IcISQcWDPuEDlAgepSGREyxgY1bNd/Nz6ZIw7w+0n6sN2otSMOkCUOzmt+BV1/K5lK+w3wvXLzOuLdws",
+	"hSEL71duiOSRkos4Sfr8E61mVpN114X1xtHTceqamX3adpbjUuGMIiCDHhEm28jZV1Quapz6OezKk5zq",
+	"r5HiJoHLyL0a6Sdq6FLB4bc+vyFb5UkLtz0TIGc3NgFiEWVEyqVjnkh4PYUaJgfG52sY93cIgqPh43B5",
+	"+G6L1dCzaaEzHBm1iHYhF48nBkTo+61iFRlUC0bKxQQ+Cv7ZbaQS/ohpFGxNq9SyIA5eEOtUXtZDFfZI",
+	"lMaPIKg3W0jV8VxiFrX5rabff1EyuNMwVecpXCiGdXYoqfFvzBGcOysg1K1vGlyMGe1u2u/LRrWz2xiY",
+	"qMpWfQzKsFnDDPPU7uUnKhUXw+VdiktkGcz2KC44oHMf3bnghg0WvSzG+5MPOxuyy0aPLYeaI8c5GjKz",
+	"UMToAuizGgGOJq3MTEi7d1fHpIwWC4Uz1uYpW/IyQSPXCji/2kUkTO5Pvo8c3eBqx/zAfDFfx5StvqLs",
+	"eumIzx6Pyo4CuHNzuiF8GPFUVLhR1uMkKm1vyViDGxqSSVdIlXdiVz2CYsquSVTwkk1Itbhf78MUEIH+",
+	"q7Wue0mmGNX0KtjdJJ2scKWyyFSX9rUHZayfshsNWbiXmHIqmdK1oCocRaKcM1ZImMSJ8yDMa+s6M90U",
+	"UvERNnBJBIHEcVPQkPSPwdaGMUxKPUMlg1g/h61NHGWFTxrz3GF1aEzeVMaJv7R3T7JRRV4dLgZYRNNu",
+	"eSsB0aWd8an+RSPCjw06QKwlVSiJNSSwRBj9ePZDYQ2z74uvqSljNXLJRiLwwJnrq8KdlQfGBqSOmX/v",
+	"7DZO//MvDlETky7mfC/GiqrU+MxznZKn+tSyx435DI9Tdv2yCL2qqEjKrq96ab/NMI0r68bC3bay7NTU",
+	"EyUDFGIhKNEgV+7tasDDBFTFZMIta1YfCLw3uDRLJTo5KL6ZlL0ec9ZdBEz6nPJY7eICfz57KZH9OS8D",
+	"bFf8RCKoBnELpWDmVyGnhChAHIJGSWnIOCJhjAWJ0FjwAlYKhz29tEoYJZS9tNcHNjRqvnBUjYVvkwnQ",
+	"OOdxbBdmXDKQECI1WLiITJmO+cGQqAoH0IkmH0vdhlPdcBoSxLgi1ehlwhLOJmgApXpWnBFX8gkp3qjO",
+	"rohJCKFpWb5pJQx6fID6UADKAAsWqoiAOLaEhteo1kT/hTAbbhXmKTmo9UQkmgpsGLMK4hY3xDBRJIKn",
+	"kBlQOvfnwNV7hh8HGIrYCqyn3FrsnGQP7x4czkDWHrlFlz+d1HcPDh2GtofKrtTyusKKa7ijoG4WCa/B",
+	"S6ufj3n7iUQ9LHs+VLN6ffIiKz6lRY/9cascCfOsc3QYNY92jo72w6fR4cEzvNshGDfDgwMcNXcO8F67",
+	"s9/Zae+2m+2j3d0w2jmIDsOdg3az02zi5lFl5AUWXaLmjHFx1tA6QkBuQiyiCuSwTqiMdx4Dbt+8wCJC",
+	"iQas+X2Rg66K+rAmGsjIKfrRZa4MLuHBWcJHM5fnZJKmTVgEXGbJhCKQ72MH0lMqqckt9O7ilY/aWJLD",
+	"fYgnMCoY/NnSP3qzk2wnCqN3kojJ0qhcbV3qeVNJIBZQbhkWokaCmjJe0te60z/NmyWcmR6p5dz4JVfP",
+	"4f50iZeVFtGA3ObdrlOatvsmms192M/+xjjM/+5Xa0bV0qQgPVAtSWUPKY4Ujq+3jlE/lVCN6W23u/02",
+	"gUuLSdJlSl3qC5LEQxi1UDYJ1ajKxrfHJBUXo5dQczlb+AIHMRrrnWukk0jBcpIl7/7Mywuk7xdy3ktY",
+	"szszpe5PSBbfGHJZcVRFZgIPrPSpPT/98exN618vTi5eokajgU7fvDSfRpd3uHe0v2DqwmQ0dgboknic",
+	"W+OFFe43n1Wl6GWW3RqFQNHSLqUQHvzl5ceoeYqVrQ5rR0OSaH3I+kGloR6CJKOdDomMDVWz1W8hMlvv",
+	"4oncGk3WPJidyf5//vb392mzuXv4vx8b39c/fLc911OVgWx/AjlT8Hhk6DuJXM/6S0fFLUSreiFsAh2N",
+	"l/fr22vItal2FWpQKZDffEhY/veAtJNKfWfl4zK7nXRAr6yPZUklOfd8lmpF7O4v7NPKstGfFbPY68+a",
+	"Ve6u6X6fbKido9JY8HEBp9C3y0crSGHCofwJ+FGGV0XEmITv5zyOl716+/PhCU/Gk3amF32ZVi5jt6ja",
+	"71apwURWsPR5lJ2HR9MKh2HOZ3ZnFt5YFckz2OWHNgnF13ODPhaFCHmp9xKEuFxSFZ/iC1tXrtXMHKuq",
+	"QAHfnLDNqMoCK2cEABEWXZoVbdjZ47GzHZKsUblcmZW4NU5Cqytyu6R5/QiUieUilu4AqpPDmwiL4C77",
+	"Hsygyov08xgPzZ15zHkCLcTOfkA1xpHkKYOs1orKiX8R7zQwfOuENn/vdZNqS+zb8+KBMFsbK6qiAjNl",
+	"NRlk5ewWwf7Fy0zReUoZ3XEZ/aXytcolEGfcKk6prO9qcEwvp2RnX6nK8dRKxQuVK8wLU91/SnG+1ilw",
+	"WiEtvZiSNl/M3ChMHi5kbmo63GqlMB8/gsyBFpeO0Ef6MUuFhaKsG7QKXaR8xDj69QINiTpGwWfxERK3",
+	"ghbCWWNPKqGMkU1ga5vWn4xExyhIMBVmRIzs3+adAZaISpmSyDV3MyKXSqThGRPlIi1iyq6PUWBXRKKg",
+	"lUXKsghxFlNGjlEQUTn+iJ9thDMUc6l8JEi+NxPE1cbhNe90jlFgmkh+5KkKWihldhrb/8usjwvUHqKY",
+	"d3mq4SEVTxKY0P6FVE/wtGsS8k/Oz45RYDoRaKCanjra3KIsJagmCUFBVugvMLEizjK1hwGZqgbokBcP",
+	"MDRGm9msNvAKewfTzm0DGCusK++IUKUVlPF14WtVM/MqFQHXJyIXDbeeq9TiYoUZLwlhJxU3cK+wVEhv",
+	"D/3Ww0qeJIltsVNobZT3scsxuVgteCEo36m6MKXQwxhoi+r0XCWAUtl7M2/HhW9HbzH09dcUPQqLlepL",
+	"aH5YShmpKo8Ce1Ec6Yd9U/ZOf0wZvF25lfGVmv0sl+j3ONpgTKs78y6JVq5gzDStTIiPX1954zuqNjwG",
+	"EQuL9Rt1c8JttGhAooaoTzArlZKf17NQgu8oROcUoZPqSl/SLtNalCsrXWwZZwQZ9LDNusdFSHDNLut2",
+	"wMkVpefgv6Yir4VaDttZnNgeNoBl0bSuhas1wSyuhopWgQPLVQIIF3fOFbMJHwVfPtHoq/kNmvTmP4CY",
+	"8U2iAU/lpfn4iUb/8FGmkPzDvluqa6nf/ixGfvksQBEmNFESBXn1PukjWzvNh9iTr4FXAcMqjeoSbpUQ",
+	"DgWXJnqbEjmlI8DZfKi3QiG6OamiCrfcLUa21HLZOECEKci1itm9hu4HZlHzs2THD2cFXedryKaYApRH",
+	"B5C5wTBr29N2fUWWRoUJVYqvBGYy4UKZAsU+oh0XUkboDUTTpzG00daWuCA47AFbnMNSKZSPr0gBWbBU",
+	"/P1pO/nCxw/CSK9UUDW81OdqQAvNl34hw5+gl2/FEl0rdlQLBrh//bHRaEBxFgquZ/OWM428rGNwzo1w",
+	"1svHtAOZNJHr3u2mknYqcGLf9SJ+TW398/IafiGZ0A5sR+NgtKUxqgkSQToO6gjeRzHvymwp8Gy+EjtG",
+	"1TqeEyyIOEm1bjbmfSq1WW4h8yx6nzabe+E1GcIfJHDNsAE14JF8op5SiekhTFmHF0K+8zZk3gB3jcEG",
+	"mga8Ilvb212qemm7EfL+tnmiHpEb+6c31pTYfI+oRBhJEnfqPS41bDIz/qerq3NozKyfG+BhA53isJe1",
+	"/bHZXbnVbwzlzG7W42qOhJl+2qSTNxA0nHd3+XoMl60kcKhatgKkuDEd+/MWH3BgVBVa3AvLkPRz0EMa",
+	"noMm6VLpRzU6EKlk4z17z/72N/QLGcr37Dv03XcZZXz3XQktW1bLkz6KqVQSZjP1aTIfhvkyxAzhUGnS",
+	"N6txOomZoEARdgp5/TFA36P9I0jbCnsY8sKE3GppNSMVDLwlIUHtIQrO314WixabRQXHekaTiWwKtkvb",
+	"DsXN/J5dEhYhDORGGQoycgo06oe83ycsItGWj+bEU9+5NSfSlAMuqG7yPTsFaOzf3m4f3N7mZ9TD5qDb",
+	"PBqi4Mt7x/jeey1j4ProvZEV+pv3nlmIIrfKrOS99zWAgvIIR5FEQV6XPtiCJfyBjK8A/YF+6xGG/njP",
+	"/qjX6/B//et+s4n+QGe22zhlSapaqI9jrY2RCP18+faNjwaCsy6ojNJHKbtmGr4dSmKtUrZxhGgE16jl",
+	"e1U7/g76A7nG5obfjTdtz9iiG9w8eFZugh5suTH30B/oJCM4/XAqjVsNM1P/OuvBFQBhuSk1fgKiYADz",
+	"KLIEW/aGsTg0jGoZdt6s3K5kH/2B3tlF53M6PNdyusNTFumBs9tWZyeUf9aquY+s1qFXIXiqiJvnQEMR",
+	"KmuM9kjHyMyeYNVzTz9Df6CXqWkJX26Zdpx/4hlLKi8Yp6pHmIJ384b6UoNOo6q7F+hQIRVK4Vwriol/",
+	"FsHWsX4YhrzBFDQKVAvc++Xvh0Q1kFsFmDYtS3XwwdLdVr58K9QMasIzruzA2CHtaHSxzhBDaTEWXUgk",
+	"t3sKOevQbipIhGLap8q+uLsLUJ/QM58LywOjwpEu1Fk/8FHFi9mg0950pLCrj/pC794snNyaTiGoFlR8",
+	"m50mNKZ4o217aFVhW1TYBhUgKxqBby5QijwFeHxwob+oWy5j1nFg2YgiguHYdteoRURhGkuEBUHm2sJH",
+	"TMuFjLdnr+sjyo+fxnHhkqqAn1SO/Vrak2UjmeyF5hBhT6PYsenAgbRCKfS0wJ9zIGVMOmPOrqxA8O96",
+	"Vje0Dv/VB1f88oL0MWWUdS2Eyr9JogJUe8forQP4VgO9tEkhLbTTbAIr1DJ5WzOZhAjNeHy019SHHuXf",
+	"WuT30U4zIwSQgkB3PZ6K/OVfL1DC41jDDwSo/uEAyeI4TkidRZreO5RoSRWYYpN6i4rb/XyiUQAsM1EI",
+	"z6jvjGpBsbahZm2gvOC+7TwQfB9YLluonlh8ZbySYlfwNJEoaDQapqbiVgM5w0tq3m9SaPRwZnE/n70s",
+	"bK6fcDAijCJgNZUeVjmnkNnuGAoKbxglwajjLahVkoD/CQSD3g1laHcfachLi9TSpvNo7mi6kyOteREc",
+	"QYMHg9GGxN4zbeDQkFj70WqxJ4k26+q7jeaYJjsYDBoYfm5w0d2278rtV2cvTt9cnsI74FiBGhdOlR3T",
+	"XD3fuyHCXDh4O42meYsnhOGEei1vr9Fs7JlC3T2wqbZB/G3jhNavydBWxAXNOwMhVB3X6qGxR6Rpzm6O",
+	"SD+422w6pd155xIjoShn25+kufww9vl83VRLnhiwDMZsH4lqhuGAEY0H+ty29F73zWqqJslWvf0cZ8XM",
+	"4JWd2a+8Y9hqkKa00H5zb/ZLP3DRplFEwIGxv/ts9htXnL/GzFXVg5ugg3l25Di0ueIsGtBe6/dx0/n3",
+	"D1/9LyXDznxTMjl///D1g+/JtN/H+qOnjwX1McNdkqlu4CzEXQnZ1tAc+YPv3datNaZNmTowYa+V1UCG",
+	"CiCyAsfCQs9ez7gNiFTPeTScA78KtfNLnTEPMgv3RSoV72ty/5n3GHrJoebOWDdkSDyoaHa516xsa7xT",
+	"7FGMWWSzjudD96qW1F/LLhMlUvJ1jOJ27oziKhslV9CceS46LhIcSO2e1lFB9e4RQR45Ce7M8ca5cfxf",
+	"cf5Ka5N/CtJ9YS9zRskX1fpYarUpc1ttTSVorWRnBO3udGcS/Fd/VM5sQwNXqAY4hRUUOvOuwg9G+/P+",
+	"Xq7R/CHjEDBfC/2MWbnHbOvpghRd0VJ4Q9Ybsl4fWQOuwtkB8dnQeNq397cuMlveD3F/uSbDs+irbeBJ",
+	"TJhPmcBN0bsCbS+sUBYFvgvf8HIPFLSEctcU2oAYeoXbDUt+89HSSGhJBRVd2A5Uj5tKmvuz33jD1Q88",
+	"ZdGfgjzMsYxLveV0VucBlrDAqt3lj2z/oinA+/pBU0cPWk7+Z6Jt1SXKdKVcmRBcpqTHr5fG9pEGmRXY",
+	"ftUjKBHc+FklSpO7OfTS0Z3b8WN6Q5i5MHRHltv2k8+NcWaCBLb7RAkaymnAf20fmQl9RW7VdhJjOiKI",
+	"R+NexiBmZ3C+zXPB+0T1SCpNQpKNkFgLFN1E/WyTy8ERQpmn4nDWsGRlNM5bl0RY4TaWxKF0n3bdmuGb",
+	"Qnaw54Ktl0P78XYrlXxeT7HkOem35uDZl0Tc0JC8Y5kPfeoRZ+tuIQcslLlGQfrnMEMAd4grWA4JpKnF",
+	"t+1qcm1/Aa9c3lJ0In7IysYW63QlzWilUXG6L7PSkW47flZ2dONaWqukhhJLGEnaT2Nww1oMeyLtPboL",
+	"lInsFbU9qQImWwxbRpZDPESCQQBbU9D1GClbbEVmslgZ+w9F8ilfqPVMjwkz5iI6xmUW6KaBWW1Iy1If",
+	"i5W8ahmJ/+7qano7BwcHzWZzd3d3N28j4gKBIB3a43E5Dq/l7TZ3D+vNnXpz52qn2Wrq//2P0ZQWIuyR",
+	"/iNz2dd3zl1G+4NUchXo5/Tnsw6ac/CcF5x1Ympi6/6yVvpVloZme3tJhJGleiSHLJzBxZa3y6sZDjXd",
+	"TtbKcGxHlVUYjinZP8JjLFfpUW9RfjHSxOZh+MVoo5kKfnFJmELcXW3lEjERXPGQxxs28hdlIyfj6pGJ",
+	"IkDYmJGuCmXWT/o+mUpM2fVdcZRxd0OBDEw+bwcprTLaWAUZYns9X0i8TIXQpOTCkmrBZ2GCSFxMhin8",
+	"PkygwUQpzbkW6H9MZm8le3uld7uSMmV6KZmeSTYn07G6nZ2dnYXZW7Gv08PwtlLrpQrG9gpi0jbs6/Gz",
+	"rzvzVNxZ4AG7LsRu2h4uIzzhnvldlkc9zd2Rtdq6B0fHeFuvSa5b/eATiW5sO66/NDX+GWyLEUKwR+uj",
+	"iGgpZlMJcJIgl/V+By6TBeQ60FChLs3E+LIsqGadxFJRYqeCTk7iOM9/uKGStmPi9KtrkxWz8QauN9As",
+	"A3+tMjalWC1oHiZezi0pRp6MuvhBbZJ5asA1GTZQwHCfBHDdxejnlKDafvMZysPrcZ8gHMMVBCK3VCoZ",
+	"IEhYGFBJthoQjlx3d/OKo51mHt8LkbvFGN9xtdOs+jLT7FdRPLNaIkmMwfEpSJ+mfc/3UkkETLezu5cX",
+	"EfH6w3puUxQrcGTRq3YCk4iV56EuEqqSFXi643CZYhyQiTZoeZCdFB083T1sP32GD/cPnu4dPt1tR0+b",
+	"Hdw87Owd7u0SvBce4s7Tp0c7B0dH0bOjYu2uch2BzKG5e5Q5NBvNZvN/TH+glkcOn+Jms03qJNo/qO/v",
+	"HRzWn+0fHdWb+89C3G4/O3p2EHnV0LZFUvKyQl9H7rd8b4AF07+0vLPX528vrk7eXLXQJb6x/chcRARQ",
+	"KYmH/wedKTSgcYzevL2Cqk8Q6WPilpc+tJkBRg10lVtnUOhD218KItiPi5bbhACkxmPXVDZejAVDlrKk",
+	"qvnZ+0I6vB2hbhl+WQpoFb4cnjRiq/Kua4AHt088VYh38nh71xSUyqxkmdJfmZanJVcEeBlwHENKmma9",
+	"DXQmBIEw/XZMxnm9WVOR199NbJSTVS4N6Z5io16a6Vo2UQhACeArAc4mlSouSKShlPaz9rE1ewbXZCj9",
+	"wtWsK1+w1djEXa1E4xltmqPKaXM5dcufGCGyEk4vpN/PsoHdBjeIcyeI8yNRq2PN3ViYxjuT9SifaGy+",
+	"sK25R2Yto8pbyCgWYQ8iD2qaM4IHGdQSyHPNfoOk7i3kOn5XlliwD3v+eOxYoV5G5SJgXNTH4ppEJvkR",
+	"0kfBFWY/Zj2OzTr9bKHmYaZ/MaucsD4zzszVzTgYyI/x5njwRSqkxqQPa2QH+pRn2fqACT7qc8jrC6HP",
+	"ORWO0jfMYVXmANa8owvHGQyyarvlQVjDdhursLee+6qTxHR/Diy9B5oQg5RlHxVHaWKcAE0DGB8JknCw",
+	"8BDBYQ++fSJtmum4igirn8DBZuygkAML5V0+rJJYE9ot2615vmdyjMeTbPzix6cjicDe/ME/z93OH+iu",
+	"qzD/ZI5yTkQd0pDN+WmO3CMo1EYAaNkkgqKAzOjBkveJ5e8dTOOtzQ3Zn/6GLL/TN4RjKqRYKjI93w1C",
+	"WA9JgXEaRrqIVUwdxWfVVxfxlxZ45hdD3FMN53Mi+liDIR5aQxNhk5IfcqZtXiA6WxXJ8A9tRNOiRYxO",
+	"4jjXZmzMPIwBfqs2lDwYmcXecgx5KlzlpQmG9QvTufsOuOYqZjnUt/amFEco1IM1Ksrd2u16xJF+DJNt",
+	"980t4bfHWawtb/vUT+YeC3OHFbSxOWwC4DBT9DbHg7adyrGKCrfAeiYqe5ZnWyanOOrRiCCqDD+C7kSY",
+	"MvOrtjvH2ZLdyTfLlzIb+D4ZE6SkbLjSt6rv3D1bmskwKlKURvwA4I9AiTZLbZXABEuJAkZulfkxMIGH",
+	"JKvorJ8mCEsUhOaBBjopl1HqUBbJXJuxXYtJhNrDrBKkSXR5dfYSKc7HGYRmG4WMqcU4xKNyx9hdzPLI",
+	"vM58/IwMiNz4Y+7eH4Odi6GfI9Y9+2buUhtwu9jOi6JPNVOymw5Xu3HIU1OHr9bhwtxGcUa2Gui/eZoX",
+	"l7QWTUbN7q3j/Kvs2ULBP1tP7P/aP7IFxXgHIrcp6x4XijMgSQh6710VO/gNsHTDvPcmmTSvs+5iD6w9",
+	"5JqBq374MJeNj45VXBIW3bt6sDvPZmwiv5HV37Spk5VhLVHwXRs/k4sIOBpct/ScdbfpiHAjLu/sblPr",
+	"c3kLx0crJ2c/mXeQBZM2rVCDTyOqKgRjy0g1cLDxATMZR4VgDCvidg5Qn7JUkaKQa6CLspDDDL33TB3d",
+	"9x6iLNIEwcW4fNPP3Kl0W/Kmw6Ydmi5M2VUrAGH+mLnTfDN3fnsxVQjbisX3JINPYbaNCF7lJuOvIrqB",
+	"2Yxz1kdwyVFpUmz3SUTxRA/CpRIE913goCsm0qExJCxqnhpRXGjO3cdd4iPoW+0jnEaU+1mnCB/ZXvlb",
+	"fl77AnpB6d+wzGMRoXuERNQ2k4A66NQVK44JokqSuGNCRaiSKHhhWEn9apiQwNxN2jU9kShwncqDLRO5",
+	"mD//ksqES2iEEyCG+1DvGOYoR/e6juNZi1FUc4sFg1MDwbS8MBXEbbebrAcrVVsN21+hBZX4K+rqQ014",
+	"zLK+AjTyzaMl66mHJWLcTGleAbEFHWihm0Bmtmno8FTZ/aAaFM4pHpd0wYmupLqep0OwSgXZyuYm9iUK",
+	"88acdYkoFMPnLDu2wFz+ZqfYyw29/OhqZjRym0BKQuH1JzIHYUcRYW6RB4RcS72anT0zfI4Ecqw2vnlf",
+	"H/lvJz+eXJ1+fH3y74+vT1+enXx8/t9Xp5eBD+XbBz39fjGglcpiDfdCVfax081r39szHpfwuer8Gmhr",
+	"pvT7bvu7ssqc9RdrU4bFsKL4SqWaXCZQz7e9eWDWCoyvaH1DoYmxwSugZWmJ2RCOoecAK4XDniZph7RD",
+	"rSp1EYEuIKZyul4CZJgYGnZM4Ik0p6d/ylqTOOSmkc2EZIjcKsLgbFyrBNcLbXKNsk2UwV8myuAlHzC9",
+	"j1ytd5T657FmlpPniSnl9xhts8rrxnPKCrYZfICbxZrLUYQ7yATYQNa+oD1EVmM6RkGUGuYboD4GJ2Ww",
+	"u98LfBQ8jUyg2l4zqip8kFD2GAwxt3yv5e3u9+a3vc6z5RdMrzWYWgll7P5MrXOYbWNq/bXYuWYC35DN",
+	"5FqAfzNM9lJhYSLy9NIL/LYGvdhso3JRqBO51UCB/i5wjBae0jBtoJM8hM02oHhisjJzSy/vvKx168za",
+	"cbMUmYnRIdtc9czPYIOxyK5V2BslHJU0xVpghwq2jLKq8vI4kGFaUecmb/z+oPzeIM9ibHO8Z/16eH3V",
+	"+azzbmsT8/KXYvMjbOgb4vgp+9b06nd6xQhncT3x0GlydlvjHBI2+Yhv3mF996iLvrPzbbTRb5PdGBKY",
+	"h8vcPRfJch8eOpz3goCXF4q/uLBWF9g7TyxvtpFvNpo328EmnnfDNOZgGvjhInptvvIDs4zXWFw7NxyW",
+	"LhnbmIr2QxbgsGUTn6hpFS/7RNFQv8q6pIHOFIo4keyJQrjTIWF2M+rqRg9N9VIcmRvBRMlxDtTH4lqv",
+	"+Z1L5v72WJDNcs+AueE9G95TwXuA8Mpkt3YG5PqetGMeXq+ngDoMbbuWrFLpbZzw5veW/0yjdUYoLcgT",
+	"bK1rAMxGLdm4XNbHUp5rFAPR7MgvYyeW8u+qpnA1W0nZGhmLHXzDWsZZiwXNhrlsmMs6baX2A7OXL5+g",
+	"crngHRqTekJDlQoyraXfuXn03D55H8SZlKYsl5lNkvLj2zfb6nAnqz77KekuTbLlnc4soW4eQ+8uXkFY",
+	"FkvjOA+4c805TPQhg+oePRpBjObG0Pj2CNdUt8sTdS2KFrFgFik/RBiVWcfPtDo6KuZdbtI/7r4C1jsW",
+	"U3YtLTH0E8xM3VFTSrUQ9IpZhDpcdImScCl9TYayHEssSMhFhKTCQ3lsLtlVgMzwULPYdYNgZOBavVRk",
+	"UMNm76/85Eb4/1l5wSvehQq2tRRwvFQjOEfsuyhUD1Raeb0qiCu8tlbP5xy5Yhd6JUjxQoxMFpLc559o",
+	"A10SFpmPiRoiE30M9RLgd6iFZ+r8mswyt7VxEoZfrvhjiEkx/ueZmgzs0Gt5/9//+//8394ifYgt87iP",
+	"DDE3m8l9v6eb4ku9ys0t8V/K+Mk4xSMJY0kwFXWtLKzH12J5yzmm4oWeZAVu45rDLeducStYJzsxYPRO",
+	"nr94WT/94cefCh3tRmqALmmbZXuYYpUNE5uTBQ38uLHEYBmtXN98nzabewSZTnRWbsvit0Z8FQv4bDw0",
+	"fx0mBRjQHpbOv4W62vxj6Kge9rDAoSKi1CzyTptWTOFYn8XEvNPnJiURZ70uTQeikbhiaFjknoDi5Vle",
+	"4pAoraplzVkUaRmqCOGDIZCg4caXSHAFXTwKaajmK5i0f4wSHscIK1NVm7MQanaiAyRJyFkkK/MA7QJ+",
+	"vZhVlj1IWDdAgqhUMGjUBNl32wnruvpcdqETCp3bjMEi/yEs7esjhIx+30tMGtRYF/dVWaU+xMydNcCN",
+	"PtmWRCnKunLb9MP4aLnS33b/efL8xc7uXqPRKDQC+iw+QpOppZnprxcFNup7GeTuJKdSYDDCrZpPbnGo",
+	"4qHGkowZ21atVKGaICzSmKlA9Zck7pia9Ridv/nR5UXCOv4LzpsLFJyEIUlUKz/woLGxoh+wMIpJayg1",
+	"2l3I9P0s7rq8uyDgI1qPY+tS8cT0q4FJqqxU+GHjadp4mla3mACVVu2rMk4hktxd7/8Rd9BIk8O9Zl49",
+	"QYt/UxkI/rRLqkg8Iiy6skL4wTw8n1OuSJQ7wFre3unzppHH+weHT4+e6cMwNYF+InHMTbVfcxD6J760",
+	"wXZp938P/p9JG9O6RirNWShvrOGgon2Nmv1kvPXhQaH14RgMxj1kVqdYrIqSBtA0frfxLv0FU6XAy1yq",
+	"SYZqoEoKksSlxoLVZQ7uyuMEvHUCz92GiiDr4bwBjA39aTFDgbYwanIrQO8uXmm9uY0lOdyH7oOoxuEl",
+	"HGvNHAX6uxY8uHVs67aYmiMJVj1TnwdsRVC8XR9PTbjQpJPRTsf1XnBX31oXhPI5tgyQ1vqhbzLVhwTj",
+	"SFTbbzYLDXKPYU6JcJvf5E8/kQgAa6sEdVJpi6lCgZtaxEOZ3ZA0+tFWAwWJUi1IvA2g+JxEGN1wGsIm",
+	"iI8GPRr2spW97Xa33yapbNlqQMbakBXTNZuopsFgmlgoEm35qE1CnEpr12S1bpIYQ2HnvjZ78qlltaQ7",
+	"AZR40B4+BikrW/nqhTd4t6sXqDLMX1G4wZYfqHvPRnZsZEe17NBIaZwPOc0uJjVcPZ27lRkuVGwtUuOU",
+	"AtsLXMhKgGrQfQzbfuYsKrlCpY/6OCKIMsXRzQssIrllYCbwAAU3IRZR4IO4aHPVq+Z4efjpA17guhAd",
+	"Pa/1CT7nbXdvASf+/c7+zsHBwUFzZ3fPgx7GK/I9u/EN59twvsfE+VywoiZe+Tj0ZFcYZU2qsht+oy2f",
+	"sKFZvV7hsalC+Ab3CUDG8SZYXV4V1Ddxrl16Q5ivnxtAenSP5I0MkCREohqJpa0bafetZ9mqlgov3ZE/",
+	"aG2xDO8qtWHKQDVoJFHH8z0HK6/llX9YUUw4SGzkxEZOPC7vSpTT6IOrxXD/tyb5AGOvKBwa6HIO4fDu",
+	"4pVEyjaK5bHm5RzFnCdtHF7ryRJBb+Ce3XaNKrsmUhYTKQu1fBGOYz4wV/DVfPas/+DBk9gB+hXn1569",
+	"gZ7AcpMeV9zmdazIV2HnG6a6YaqPiqna0JXHwFJjHuKVo8onc9UYK6rSSDNWhn6vP2v66Fnzg1EuY866",
+	"xR93jpo+2jlqfkAR6QpC5DEKoDq2edxywwCYoWPB1fzuldvUQ7I8t3WvdbDbONj1vWy/Xmtnr7HfPMgi",
+	"k54LzCLC2qnooh/v5C7RQWDD+jas73Hpk3FOm4/A6ZDwOF4P69vVWt3OLkoZ/Zw6hgXJbCQmodIAesFT",
+	"64/o8YHp/47RDVdEQJXuhIbXqNYEX2vbNGPSjxivrI92WggjSVk3JijsaVN0gpV9rvf4kJzQ7l0fdUL/",
+	"8x8MwQWyR/Vxw5BWM0xZ2PuH/rEMIa+1szI/1DDY8MINL3xcvDAxlPkI+KDtOrQmLdCOvnG9XhpAmHX/",
+	"RtrntoNMNeO2Tz9wJW6LGJWWuv21MSDtZHWl1e53w6c3fPpx8WmZEeKD2+vQaWpNbBrG3jDp1+f7er97",
+	"P56fN1DQpR0XWpbEeAhJLFiCIcMTyrrox7Mfqtn3v+CoHpXXdZxB+57FqEr+HsY0afST/cX4OGx8w8U3",
+	"XPxxcfEbS48PysPXl6X0wjRnlMWmjQ2X9OxWAZV14LlC70tTROcYmeImJEIQ2ZoIHqVhllQpq7vFbJKe",
+	"NklPd9LzRKGaxcwt0Lh4kuR4e2dJUDbHZXLtO4trl+bB9SO1mWiqxDJL2fT1v7P01Sy3DnTDG2jpZE57",
+	"CSS72zxWjffrEQ8vqQydhGinCl0TkhhZoZl+XmQtExDF7sgTS6zp9W4kwEYCrC4BeHL3Oa8D0u5xfl23",
+	"jRQomcz6YyrVb+bxl/nTY8RdVVci4x7z4bIdfuj4+hw12V7BVuep/pgKqY/lwxpp0a3/FZVqKilmYPS1",
+	"hkmkQh0qpNpIsruRZBr+KCriqqMZi/b3L73G6W1bEPuhHq3atWVK2S07x0uCo9/c5tdIAhduwql6W9gj",
+	"URo/wtZo3yjCW4aCCPTE0eiUd8iBorDLkcBcaPzFzWQqcdpPay7F+TKbcx7kt4jv3QPr36D9A6A9Z0Sj",
+	"PlNrQfa5NKO1MlU7xyy1IlvKBr3uTo0oWsSD/KzvWaHIWVyI47iNQ4OVdvbTG4tiX/5uL0QabR4N/7ad",
+	"ivgrcOLq4k20y0jUQsG/67+ZhetvsEoFaaGbnf8yBe965Bb99PrkRf3yp5Pdg8OaJKEgykdZ1RP0PXrv",
+	"Nd576HukZ92yxfH8wrhX7llXRS9l9NaVvqt4HjZUP4vc4zSa+NDVMMlq86lhkpfmu+oRRCO4RoOAKYRD",
+	"waVEgigtt45RJHiCotQQJZGoPUQ0Mjlgu7e3CIfXjA9iEtkghMWumhYibHN+81wH/fvf48d4ki8U6MUF",
+	"wlQUp9Y7t1d85NYshuIYaXzinQ60Qsdt49eI8NA3lb1AOy1Txgkz/NZ3agaJEFYoJtgWN7QNxkeq4E/L",
+	"7vCz3A4uwO9Sj3mI42UyPVAt+O3kx5Or04+/nT7/6e3bXz6evHr19reP5xdn/zq5Og0qggFDQbAiRT1h",
+	"yXtFAEvhDoVA0J65cTAlCz/4Xlpq4lG8VRzguh1h/t46xaUvdLW4c9d4PE04mWVGx+bMaJdR1kWGlwCN",
+	"9viAIc7iIeoRYVLtOTM1NPUAfzKR9g1cMZYJPooQdvJvlvi7qwKvbvDtL/avs+ir4WoxUWRcHTPfr6Ts",
+	"V9aEtyMiM/699Q+/gDYAG2PhjlDYgHN+LH6ADjW/OTQ3Gh9WYa+ia10SrUtUfZgbe98VF/FA8SxzCB2z",
+	"zGgjPR5WeryAfs456T2RplGYwUCt8BnV6AHlyrap1l03GsmavVcjdF7tvIL12Ccvzaoelpi0QcXIwClt",
+	"tRGVbWsjqO5IUNlS8gVqKevLd+3fKtGBIvIxoL9exj24be0UV2S6Z+3KVHMh2tR9Im0LgQ2+3w2+u0hy",
+	"8EYhffAIoocZHyyJ6Xp4EqaCqiEg70lCfyHDnwiOiPBav3/QOPqcYEHESap67hvz1K9wg62/+qBHETfV",
+	"HReuelTa8sbWA+E5u34b0Nqu+0ulGeyDhwOMXI3Ggsd524jsWj+/RXff6FWOxexGeUlpPZ4gOAIb25V9",
+	"lYpDp1I7WB7aOT7aix5WqI8Z7pI+JFUai8dHWIQ9ekN8lLLszz4W17bLvG8C0u2EGSEXtmBaGo3PCP2l",
+	"fddu2BTYKzeTLA7iqtRVwAGQx0dRKsDXN8hNNriWyQcZ5E7y0UFew84jdHJ+Bo0XUa2PpSIC4ahPmf4K",
+	"pN1WPhj8ULmcfhprzTM/1g4XSImhRmx9OnqOPIjIFBWsgSylDEnMoja/RX0ekcJs9uuK+X4iOFY9Hw6f",
+	"MiKlPRAlaFgAYOFkvn74+v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -282,6 +282,33 @@ func (e SandboxReceivedKind) Valid() bool {
 	}
 }
 
+// Defines values for SendAudioRequestMimeType.
+const (
+	Audioaac  SendAudioRequestMimeType = "audio/aac"
+	Audioamr  SendAudioRequestMimeType = "audio/amr"
+	Audiomp4  SendAudioRequestMimeType = "audio/mp4"
+	Audiompeg SendAudioRequestMimeType = "audio/mpeg"
+	Audioogg  SendAudioRequestMimeType = "audio/ogg"
+)
+
+// Valid indicates whether the value is a known member of the SendAudioRequestMimeType enum.
+func (e SendAudioRequestMimeType) Valid() bool {
+	switch e {
+	case Audioaac:
+		return true
+	case Audioamr:
+		return true
+	case Audiomp4:
+		return true
+	case Audiompeg:
+		return true
+	case Audioogg:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendImageRequestMimeType.
 const (
 	Imagejpeg SendImageRequestMimeType = "image/jpeg"
@@ -320,16 +347,55 @@ func (e SendResponseStatus) Valid() bool {
 
 // Defines values for SendResponseType.
 const (
-	SendResponseTypeImage SendResponseType = "image"
-	SendResponseTypeText  SendResponseType = "text"
+	SendResponseTypeAudio    SendResponseType = "audio"
+	SendResponseTypeContact  SendResponseType = "contact"
+	SendResponseTypeDocument SendResponseType = "document"
+	SendResponseTypeImage    SendResponseType = "image"
+	SendResponseTypeLocation SendResponseType = "location"
+	SendResponseTypePoll     SendResponseType = "poll"
+	SendResponseTypeSticker  SendResponseType = "sticker"
+	SendResponseTypeText     SendResponseType = "text"
+	SendResponseTypeVideo    SendResponseType = "video"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseType enum.
 func (e SendResponseType) Valid() bool {
 	switch e {
+	case SendResponseTypeAudio:
+		return true
+	case SendResponseTypeContact:
+		return true
+	case SendResponseTypeDocument:
+		return true
 	case SendResponseTypeImage:
 		return true
+	case SendResponseTypeLocation:
+		return true
+	case SendResponseTypePoll:
+		return true
+	case SendResponseTypeSticker:
+		return true
 	case SendResponseTypeText:
+		return true
+	case SendResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendVideoRequestMimeType.
+const (
+	Video3gpp SendVideoRequestMimeType = "video/3gpp"
+	Videomp4  SendVideoRequestMimeType = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the SendVideoRequestMimeType enum.
+func (e SendVideoRequestMimeType) Valid() bool {
+	switch e {
+	case Video3gpp:
+		return true
+	case Videomp4:
 		return true
 	default:
 		return false
@@ -483,6 +549,12 @@ type ChatListResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// ContactCard defines model for ContactCard.
+type ContactCard struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"`
 }
 
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
@@ -959,6 +1031,72 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioRequest defines model for SendAudioRequest.
+type SendAudioRequest struct {
+	// Audio http(s) URL, base64 data, or a data: URL
+	Audio string `json:"audio"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendAudioRequestMimeType `json:"mimeType,omitempty"`
+
+	// Ptt A voice note (push to talk); must be Ogg/Opus
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendAudioRequestMimeType defines model for SendAudioRequest.MimeType.
+type SendAudioRequestMimeType string
+
+// SendContactRequest defines model for SendContactRequest.
+type SendContactRequest struct {
+	Contacts *[]ContactCard `json:"contacts,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Vcard A raw vCard (BEGIN:VCARD ... END:VCARD)
+	Vcard *string `json:"vcard,omitempty"`
+}
+
+// SendDocumentRequest defines model for SendDocumentRequest.
+type SendDocumentRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Document http(s) URL, base64 data, or a data: URL
+	Document string `json:"document"`
+	FileName string `json:"fileName"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// MimeType What the recipient sees; defaults to the sniffed type (or the file name's)
+	MimeType *string `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendImageRequest defines model for SendImageRequest.
 type SendImageRequest struct {
 	Caption  *string `json:"caption,omitempty"`
@@ -976,6 +1114,42 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendLocationRequest defines model for SendLocationRequest.
+type SendLocationRequest struct {
+	Address   *string `json:"address,omitempty"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Name     *string      `json:"name,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendPollRequest defines model for SendPollRequest.
+type SendPollRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Options  []string     `json:"options"`
+	Question string       `json:"question"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+	SelectableCount *int    `json:"selectableCount,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // SendResponse defines model for SendResponse.
 type SendResponse struct {
@@ -997,6 +1171,23 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerRequest defines model for SendStickerRequest.
+type SendStickerRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// Sticker http(s) URL, base64 data, or a data: URL
+	Sticker string `json:"sticker"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
 	// QuotedMessageId Reply to this message (it must be in the store)
@@ -1008,6 +1199,32 @@ type SendTextRequest struct {
 	// Example: 919988066776
 	To Recipient `json:"to"`
 }
+
+// SendVideoRequest defines model for SendVideoRequest.
+type SendVideoRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Gif Play as a looping GIF (no sound)
+	Gif *bool `json:"gif,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendVideoRequestMimeType `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Video http(s) URL, base64 data, or a data: URL
+	Video string `json:"video"`
+}
+
+// SendVideoRequestMimeType defines model for SendVideoRequest.MimeType.
+type SendVideoRequestMimeType string
 
 // Session defines model for Session.
 type Session struct {
@@ -1345,8 +1562,50 @@ type SendTextParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SendAudioParams defines parameters for SendAudio.
+type SendAudioParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendContactParams defines parameters for SendContact.
+type SendContactParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendDocumentParams defines parameters for SendDocument.
+type SendDocumentParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SendImageParams defines parameters for SendImage.
 type SendImageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendLocationParams defines parameters for SendLocation.
+type SendLocationParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendPollParams defines parameters for SendPoll.
+type SendPollParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendStickerParams defines parameters for SendSticker.
+type SendStickerParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendVideoParams defines parameters for SendVideo.
+type SendVideoParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1407,8 +1666,29 @@ type RequestPairCodeJSONRequestBody = PairCodeRequest
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
 
+// SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
+type SendAudioJSONRequestBody = SendAudioRequest
+
+// SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
+type SendContactJSONRequestBody = SendContactRequest
+
+// SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
+type SendDocumentJSONRequestBody = SendDocumentRequest
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
+type SendLocationJSONRequestBody = SendLocationRequest
+
+// SendPollJSONRequestBody defines body for SendPoll for application/json ContentType.
+type SendPollJSONRequestBody = SendPollRequest
+
+// SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
+type SendStickerJSONRequestBody = SendStickerRequest
+
+// SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
+type SendVideoJSONRequestBody = SendVideoRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -1879,6 +2159,60 @@ type ClientInterface interface {
 	// Corresponds with POST /sessions/{id}/send (the `SendText` operationId).
 	SendText(ctx context.Context, id SessionId, params *SendTextParams, body SendTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SendAudioWithBody Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithBody(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendAudio Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudio(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContactWithBody Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithBody(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContact Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContact(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendDocumentWithBody Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithBody(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendDocument Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocument(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SendImageWithBody Send an image
 	//
 	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -1896,6 +2230,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 	SendImage(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendLocationWithBody Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithBody(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendLocation Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocation(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendPollWithBody Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithBody(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendPoll Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPoll(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendStickerWithBody Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithBody(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendSticker Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendSticker(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendVideoWithBody Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithBody(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendVideo Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideo(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartSession Start (connect) a stopped session
 	//
@@ -2910,6 +3316,120 @@ func (c *Client) SendText(ctx context.Context, id SessionId, params *SendTextPar
 	return c.Client.Do(req)
 }
 
+// SendAudioWithBody Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *Client) SendAudioWithBody(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendAudioRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendAudio Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *Client) SendAudio(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendAudioRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContactWithBody Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *Client) SendContactWithBody(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContact Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *Client) SendContact(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendDocumentWithBody Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *Client) SendDocumentWithBody(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendDocumentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendDocument Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *Client) SendDocument(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendDocumentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SendImageWithBody Send an image
 //
 // `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -2938,6 +3458,158 @@ func (c *Client) SendImageWithBody(ctx context.Context, id SessionId, params *Se
 // Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 func (c *Client) SendImage(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendImageRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendLocationWithBody Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *Client) SendLocationWithBody(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendLocationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendLocation Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *Client) SendLocation(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendLocationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendPollWithBody Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *Client) SendPollWithBody(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendPollRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendPoll Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *Client) SendPoll(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendPollRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendStickerWithBody Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *Client) SendStickerWithBody(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendStickerRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendSticker Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *Client) SendSticker(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendStickerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendVideoWithBody Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *Client) SendVideoWithBody(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendVideoRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendVideo Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *Client) SendVideo(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendVideoRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5095,6 +5767,192 @@ func NewSendTextRequestWithBody(server string, id SessionId, params *SendTextPar
 	return req, nil
 }
 
+// NewSendAudioRequest calls the generic SendAudio builder with application/json body
+func NewSendAudioRequest(server string, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendAudioRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendAudioRequestWithBody constructs an http.Request for the SendAudio method, with any body, and a specified content type
+func NewSendAudioRequestWithBody(server string, id SessionId, params *SendAudioParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/audio", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendContactRequest calls the generic SendContact builder with application/json body
+func NewSendContactRequest(server string, id SessionId, params *SendContactParams, body SendContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendContactRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendContactRequestWithBody constructs an http.Request for the SendContact method, with any body, and a specified content type
+func NewSendContactRequestWithBody(server string, id SessionId, params *SendContactParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/contact", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendDocumentRequest calls the generic SendDocument builder with application/json body
+func NewSendDocumentRequest(server string, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendDocumentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendDocumentRequestWithBody constructs an http.Request for the SendDocument method, with any body, and a specified content type
+func NewSendDocumentRequestWithBody(server string, id SessionId, params *SendDocumentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/document", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSendImageRequest calls the generic SendImage builder with application/json body
 func NewSendImageRequest(server string, id SessionId, params *SendImageParams, body SendImageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5123,6 +5981,254 @@ func NewSendImageRequestWithBody(server string, id SessionId, params *SendImageP
 	}
 
 	operationPath := fmt.Sprintf("/sessions/%s/send/image", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendLocationRequest calls the generic SendLocation builder with application/json body
+func NewSendLocationRequest(server string, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendLocationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendLocationRequestWithBody constructs an http.Request for the SendLocation method, with any body, and a specified content type
+func NewSendLocationRequestWithBody(server string, id SessionId, params *SendLocationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/location", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendPollRequest calls the generic SendPoll builder with application/json body
+func NewSendPollRequest(server string, id SessionId, params *SendPollParams, body SendPollJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendPollRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendPollRequestWithBody constructs an http.Request for the SendPoll method, with any body, and a specified content type
+func NewSendPollRequestWithBody(server string, id SessionId, params *SendPollParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/poll", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendStickerRequest calls the generic SendSticker builder with application/json body
+func NewSendStickerRequest(server string, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendStickerRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendStickerRequestWithBody constructs an http.Request for the SendSticker method, with any body, and a specified content type
+func NewSendStickerRequestWithBody(server string, id SessionId, params *SendStickerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/sticker", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendVideoRequest calls the generic SendVideo builder with application/json body
+func NewSendVideoRequest(server string, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendVideoRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendVideoRequestWithBody constructs an http.Request for the SendVideo method, with any body, and a specified content type
+func NewSendVideoRequestWithBody(server string, id SessionId, params *SendVideoParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/video", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -6155,6 +7261,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sessions/{id}/send (the `SendText` operationId).
 	SendTextWithResponse(ctx context.Context, id SessionId, params *SendTextParams, body SendTextJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTextHTTPResponse, error)
 
+	// SendAudioWithBodyWithResponse Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithBodyWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error)
+
+	// SendAudioWithResponse Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error)
+
+	// SendContactWithBodyWithResponse Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithBodyWithResponse(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error)
+
+	// SendContactWithResponse Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithResponse(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error)
+
+	// SendDocumentWithBodyWithResponse Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithBodyWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error)
+
+	// SendDocumentWithResponse Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error)
+
 	// SendImageWithBodyWithResponse Send an image
 	//
 	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -6172,6 +7332,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 	SendImageWithResponse(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendImageHTTPResponse, error)
+
+	// SendLocationWithBodyWithResponse Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithBodyWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error)
+
+	// SendLocationWithResponse Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error)
+
+	// SendPollWithBodyWithResponse Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithBodyWithResponse(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error)
+
+	// SendPollWithResponse Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithResponse(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error)
+
+	// SendStickerWithBodyWithResponse Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithBodyWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error)
+
+	// SendStickerWithResponse Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error)
+
+	// SendVideoWithBodyWithResponse Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithBodyWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error)
+
+	// SendVideoWithResponse Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error)
 
 	// StartSessionWithResponse Start (connect) a stopped session
 	//
@@ -10171,6 +11403,348 @@ func (r SendTextHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SendAudioHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendAudio
+type SendAudioHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendAudioHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendAudioHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendAudioHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendAudioHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendAudioHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendAudioHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendContactHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendContact
+type SendContactHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendContactHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendContactHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendContactHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendContactHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendContactHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendContactHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendContactHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendContactHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendContactHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendContactHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendContactHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendContactHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendContactHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendContactHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendContactHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendContactHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendDocumentHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendDocument
+type SendDocumentHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendDocumentHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendDocumentHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendDocumentHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendDocumentHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendDocumentHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendDocumentHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SendImageHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendImage
 type SendImageHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -10279,6 +11853,462 @@ func (r SendImageHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SendImageHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendLocationHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendLocation
+type SendLocationHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendLocationHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendLocationHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendLocationHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendLocationHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendLocationHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendLocationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendPollHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendPoll
+type SendPollHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendPollHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendPollHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendPollHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendPollHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendPollHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendPollHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendPollHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendPollHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendPollHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendPollHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendPollHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendPollHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendPollHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendPollHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendPollHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendPollHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendStickerHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendSticker
+type SendStickerHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendStickerHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendStickerHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendStickerHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendStickerHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendStickerHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendStickerHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendVideoHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendVideo
+type SendVideoHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendVideoHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendVideoHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON200() *SendResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendVideoHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendVideoHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendVideoHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendVideoHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12201,6 +14231,96 @@ func (c *ClientWithResponses) SendTextWithResponse(ctx context.Context, id Sessi
 	return ParseSendTextHTTPResponse(rsp)
 }
 
+// SendAudioWithBodyWithResponse Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *ClientWithResponses) SendAudioWithBodyWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error) {
+	rsp, err := c.SendAudioWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendAudioHTTPResponse(rsp)
+}
+
+// SendAudioWithResponse Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *ClientWithResponses) SendAudioWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error) {
+	rsp, err := c.SendAudio(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendAudioHTTPResponse(rsp)
+}
+
+// SendContactWithBodyWithResponse Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *ClientWithResponses) SendContactWithBodyWithResponse(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error) {
+	rsp, err := c.SendContactWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactHTTPResponse(rsp)
+}
+
+// SendContactWithResponse Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *ClientWithResponses) SendContactWithResponse(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error) {
+	rsp, err := c.SendContact(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactHTTPResponse(rsp)
+}
+
+// SendDocumentWithBodyWithResponse Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *ClientWithResponses) SendDocumentWithBodyWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error) {
+	rsp, err := c.SendDocumentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendDocumentHTTPResponse(rsp)
+}
+
+// SendDocumentWithResponse Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *ClientWithResponses) SendDocumentWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error) {
+	rsp, err := c.SendDocument(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendDocumentHTTPResponse(rsp)
+}
+
 // SendImageWithBodyWithResponse Send an image
 //
 // `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -12229,6 +14349,126 @@ func (c *ClientWithResponses) SendImageWithResponse(ctx context.Context, id Sess
 		return nil, err
 	}
 	return ParseSendImageHTTPResponse(rsp)
+}
+
+// SendLocationWithBodyWithResponse Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *ClientWithResponses) SendLocationWithBodyWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error) {
+	rsp, err := c.SendLocationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendLocationHTTPResponse(rsp)
+}
+
+// SendLocationWithResponse Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *ClientWithResponses) SendLocationWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error) {
+	rsp, err := c.SendLocation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendLocationHTTPResponse(rsp)
+}
+
+// SendPollWithBodyWithResponse Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *ClientWithResponses) SendPollWithBodyWithResponse(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error) {
+	rsp, err := c.SendPollWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendPollHTTPResponse(rsp)
+}
+
+// SendPollWithResponse Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *ClientWithResponses) SendPollWithResponse(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error) {
+	rsp, err := c.SendPoll(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendPollHTTPResponse(rsp)
+}
+
+// SendStickerWithBodyWithResponse Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *ClientWithResponses) SendStickerWithBodyWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error) {
+	rsp, err := c.SendStickerWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendStickerHTTPResponse(rsp)
+}
+
+// SendStickerWithResponse Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *ClientWithResponses) SendStickerWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error) {
+	rsp, err := c.SendSticker(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendStickerHTTPResponse(rsp)
+}
+
+// SendVideoWithBodyWithResponse Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *ClientWithResponses) SendVideoWithBodyWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error) {
+	rsp, err := c.SendVideoWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendVideoHTTPResponse(rsp)
+}
+
+// SendVideoWithResponse Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *ClientWithResponses) SendVideoWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error) {
+	rsp, err := c.SendVideo(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendVideoHTTPResponse(rsp)
 }
 
 // StartSessionWithResponse Start (connect) a stopped session
@@ -16597,6 +18837,375 @@ func ParseSendTextHTTPResponse(rsp *http.Response) (*SendTextHTTPResponse, error
 	return response, nil
 }
 
+// ParseSendAudioHTTPResponse parses an HTTP response from a SendAudioWithResponse call
+func ParseSendAudioHTTPResponse(rsp *http.Response) (*SendAudioHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendAudioHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendAudioHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendContactHTTPResponse parses an HTTP response from a SendContactWithResponse call
+func ParseSendContactHTTPResponse(rsp *http.Response) (*SendContactHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendContactHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendContactHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendDocumentHTTPResponse parses an HTTP response from a SendDocumentWithResponse call
+func ParseSendDocumentHTTPResponse(rsp *http.Response) (*SendDocumentHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendDocumentHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendDocumentHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSendImageHTTPResponse parses an HTTP response from a SendImageWithResponse call
 func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16686,6 +19295,498 @@ func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, err
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SendImageHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendLocationHTTPResponse parses an HTTP response from a SendLocationWithResponse call
+func ParseSendLocationHTTPResponse(rsp *http.Response) (*SendLocationHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendLocationHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendLocationHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendPollHTTPResponse parses an HTTP response from a SendPollWithResponse call
+func ParseSendPollHTTPResponse(rsp *http.Response) (*SendPollHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendPollHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendPollHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendStickerHTTPResponse parses an HTTP response from a SendStickerWithResponse call
+func ParseSendStickerHTTPResponse(rsp *http.Response) (*SendStickerHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendStickerHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendStickerHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendVideoHTTPResponse parses an HTTP response from a SendVideoWithResponse call
+func ParseSendVideoHTTPResponse(rsp *http.Response) (*SendVideoHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendVideoHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendVideoHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

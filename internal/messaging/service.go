@@ -205,8 +205,15 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		return nil, err
 	}
 	return s.send(ctx, sid, to, r.QuotedID, func(ctx context.Context) (outgoing, error) {
+		mentions, err := checkMediaSend(r)
+		if err != nil {
+			return outgoing{}, err
+		}
 		f, err := s.loader().load(ctx, kind, r.Source, r.MimeType)
 		if err != nil {
+			return outgoing{}, err
+		}
+		if err := checkMediaFile(r, f); err != nil {
 			return outgoing{}, err
 		}
 		mime := f.MimeType
@@ -221,6 +228,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 				return s.wa.SendMedia(ctx, sid, gateway.OutgoingMedia{
 					Chat: ref, Kind: r.Kind, Data: f.Data, MimeType: f.MimeType, Caption: r.Caption,
 					FileName: r.FileName, Quoted: quoted, Width: f.Width, Height: f.Height,
+					GIF: r.GIF, PTT: r.PTT, Mentions: mentions,
 				})
 			},
 		}, nil

@@ -324,3 +324,12 @@ func (c *Contact) Vote(ctx context.Context, to, pollID string, options []string)
 		SenderTimestampMS: proto.Int64(time.Now().UnixMilli()),
 	}}, SendOptions{})
 }
+
+// unwrapDocument is the inner message of a document with a caption
+// (DocumentWithCaptionMessage), else msg.
+func unwrapDocument(msg *waE2E.Message) *waE2E.Message {
+	if w := msg.GetDocumentWithCaptionMessage().GetMessage(); w != nil {
+		return w
+	}
+	return msg
+}
