@@ -336,15 +336,63 @@ func (e SendImageRequestMimeType) Valid() bool {
 	}
 }
 
+// Defines values for SendKindResponseStatus.
+const (
+	SendKindResponseStatusSent SendKindResponseStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseStatus enum.
+func (e SendKindResponseStatus) Valid() bool {
+	switch e {
+	case SendKindResponseStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendKindResponseType.
+const (
+	SendKindResponseTypeAudio    SendKindResponseType = "audio"
+	SendKindResponseTypeContact  SendKindResponseType = "contact"
+	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeLocation SendKindResponseType = "location"
+	SendKindResponseTypePoll     SendKindResponseType = "poll"
+	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeVideo    SendKindResponseType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseType enum.
+func (e SendKindResponseType) Valid() bool {
+	switch e {
+	case SendKindResponseTypeAudio:
+		return true
+	case SendKindResponseTypeContact:
+		return true
+	case SendKindResponseTypeDocument:
+		return true
+	case SendKindResponseTypeLocation:
+		return true
+	case SendKindResponseTypePoll:
+		return true
+	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -353,37 +401,16 @@ func (e SendResponseStatus) Valid() bool {
 
 // Defines values for SendResponseType.
 const (
-	SendResponseTypeAudio    SendResponseType = "audio"
-	SendResponseTypeContact  SendResponseType = "contact"
-	SendResponseTypeDocument SendResponseType = "document"
-	SendResponseTypeImage    SendResponseType = "image"
-	SendResponseTypeLocation SendResponseType = "location"
-	SendResponseTypePoll     SendResponseType = "poll"
-	SendResponseTypeSticker  SendResponseType = "sticker"
-	SendResponseTypeText     SendResponseType = "text"
-	SendResponseTypeVideo    SendResponseType = "video"
+	SendResponseTypeImage SendResponseType = "image"
+	SendResponseTypeText  SendResponseType = "text"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseType enum.
 func (e SendResponseType) Valid() bool {
 	switch e {
-	case SendResponseTypeAudio:
-		return true
-	case SendResponseTypeContact:
-		return true
-	case SendResponseTypeDocument:
-		return true
 	case SendResponseTypeImage:
 		return true
-	case SendResponseTypeLocation:
-		return true
-	case SendResponseTypePoll:
-		return true
-	case SendResponseTypeSticker:
-		return true
 	case SendResponseTypeText:
-		return true
-	case SendResponseTypeVideo:
 		return true
 	default:
 		return false
@@ -1120,6 +1147,26 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse).
+type SendKindResponse struct {
+	MessageId string                 `json:"messageId"`
+	Status    SendKindResponseStatus `json:"status"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success   bool                 `json:"success"`
+	Timestamp time.Time            `json:"timestamp"`
+	To        string               `json:"to"`
+	Type      SendKindResponseType `json:"type"`
+}
+
+// SendKindResponseStatus defines model for SendKindResponse.Status.
+type SendKindResponseStatus string
+
+// SendKindResponseType defines model for SendKindResponse.Type.
+type SendKindResponseType string
 
 // SendLocationRequest defines model for SendLocationRequest.
 type SendLocationRequest struct {
@@ -8885,7 +8932,7 @@ type SendAudioResponseObject interface {
 	VisitSendAudioResponse(w http.ResponseWriter) error
 }
 
-type SendAudio200JSONResponse SendResponse
+type SendAudio200JSONResponse SendKindResponse
 
 func (response SendAudio200JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
 
@@ -9047,7 +9094,7 @@ type SendContactResponseObject interface {
 	VisitSendContactResponse(w http.ResponseWriter) error
 }
 
-type SendContact200JSONResponse SendResponse
+type SendContact200JSONResponse SendKindResponse
 
 func (response SendContact200JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
 
@@ -9209,7 +9256,7 @@ type SendDocumentResponseObject interface {
 	VisitSendDocumentResponse(w http.ResponseWriter) error
 }
 
-type SendDocument200JSONResponse SendResponse
+type SendDocument200JSONResponse SendKindResponse
 
 func (response SendDocument200JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
 
@@ -9533,7 +9580,7 @@ type SendLocationResponseObject interface {
 	VisitSendLocationResponse(w http.ResponseWriter) error
 }
 
-type SendLocation200JSONResponse SendResponse
+type SendLocation200JSONResponse SendKindResponse
 
 func (response SendLocation200JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
 
@@ -9695,7 +9742,7 @@ type SendPollResponseObject interface {
 	VisitSendPollResponse(w http.ResponseWriter) error
 }
 
-type SendPoll200JSONResponse SendResponse
+type SendPoll200JSONResponse SendKindResponse
 
 func (response SendPoll200JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
 
@@ -9857,7 +9904,7 @@ type SendStickerResponseObject interface {
 	VisitSendStickerResponse(w http.ResponseWriter) error
 }
 
-type SendSticker200JSONResponse SendResponse
+type SendSticker200JSONResponse SendKindResponse
 
 func (response SendSticker200JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
 
@@ -10019,7 +10066,7 @@ type SendVideoResponseObject interface {
 	VisitSendVideoResponse(w http.ResponseWriter) error
 }
 
-type SendVideo200JSONResponse SendResponse
+type SendVideo200JSONResponse SendKindResponse
 
 func (response SendVideo200JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
 
@@ -14053,164 +14100,166 @@ var swaggerSpec = []string{
 	"szszpe5PSBbfGHJZcVRFZgIPrPSpPT/98exN618vTi5eokajgU7fvDSfRpd3uHe0v2DqwmQ0dgboknic",
 	"W+OFFe43n1Wl6GWW3RqFQNHSLqUQHvzl5ceoeYqVrQ5rR0OSaH3I+kGloR6CJKOdDomMDVWz1W8hMlvv",
 	"4oncGk3WPJidyf5//vb392mzuXv4vx8b39c/fLc911OVgWx/AjlT8Hhk6DuJXM/6S0fFLUSreiFsAh2N",
-	"l/fr22vItal2FWpQKZDffEhY/veAtJNKfWfl4zK7nXRAr6yPZUklOfd8lmpF7O4v7NPKstGfFbPY68+a",
-	"Ve6u6X6fbKido9JY8HEBp9C3y0crSGHCofwJ+FGGV0XEmITv5zyOl716+/PhCU/Gk3amF32ZVi5jt6ja",
-	"71apwURWsPR5lJ2HR9MKh2HOZ3ZnFt5YFckz2OWHNgnF13ODPhaFCHmp9xKEuFxSFZ/iC1tXrtXMHKuq",
-	"QAHfnLDNqMoCK2cEABEWXZoVbdjZ47GzHZKsUblcmZW4NU5Cqytyu6R5/QiUieUilu4AqpPDmwiL4C77",
-	"Hsygyov08xgPzZ15zHkCLcTOfkA1xpHkKYOs1orKiX8R7zQwfOuENn/vdZNqS+zb8+KBMFsbK6qiAjNl",
-	"NRlk5ewWwf7Fy0zReUoZ3XEZ/aXytcolEGfcKk6prO9qcEwvp2RnX6nK8dRKxQuVK8wLU91/SnG+1ilw",
-	"WiEtvZiSNl/M3ChMHi5kbmo63GqlMB8/gsyBFpeO0Ef6MUuFhaKsG7QKXaR8xDj69QINiTpGwWfxERK3",
-	"ghbCWWNPKqGMkU1ga5vWn4xExyhIMBVmRIzs3+adAZaISpmSyDV3MyKXSqThGRPlIi1iyq6PUWBXRKKg",
-	"lUXKsghxFlNGjlEQUTn+iJ9thDMUc6l8JEi+NxPE1cbhNe90jlFgmkh+5KkKWihldhrb/8usjwvUHqKY",
-	"d3mq4SEVTxKY0P6FVE/wtGsS8k/Oz45RYDoRaKCanjra3KIsJagmCUFBVugvMLEizjK1hwGZqgbokBcP",
-	"MDRGm9msNvAKewfTzm0DGCusK++IUKUVlPF14WtVM/MqFQHXJyIXDbeeq9TiYoUZLwlhJxU3cK+wVEhv",
-	"D/3Ww0qeJIltsVNobZT3scsxuVgteCEo36m6MKXQwxhoi+r0XCWAUtl7M2/HhW9HbzH09dcUPQqLlepL",
-	"aH5YShmpKo8Ce1Ec6Yd9U/ZOf0wZvF25lfGVmv0sl+j3ONpgTKs78y6JVq5gzDStTIiPX1954zuqNjwG",
-	"EQuL9Rt1c8JttGhAooaoTzArlZKf17NQgu8oROcUoZPqSl/SLtNalCsrXWwZZwQZ9LDNusdFSHDNLut2",
-	"wMkVpefgv6Yir4VaDttZnNgeNoBl0bSuhas1wSyuhopWgQPLVQIIF3fOFbMJHwVfPtHoq/kNmvTmP4CY",
-	"8U2iAU/lpfn4iUb/8FGmkPzDvluqa6nf/ixGfvksQBEmNFESBXn1PukjWzvNh9iTr4FXAcMqjeoSbpUQ",
-	"DgWXJnqbEjmlI8DZfKi3QiG6OamiCrfcLUa21HLZOECEKci1itm9hu4HZlHzs2THD2cFXedryKaYApRH",
-	"B5C5wTBr29N2fUWWRoUJVYqvBGYy4UKZAsU+oh0XUkboDUTTpzG00daWuCA47AFbnMNSKZSPr0gBWbBU",
-	"/P1pO/nCxw/CSK9UUDW81OdqQAvNl34hw5+gl2/FEl0rdlQLBrh//bHRaEBxFgquZ/OWM428rGNwzo1w",
-	"1svHtAOZNJHr3u2mknYqcGLf9SJ+TW398/IafiGZ0A5sR+NgtKUxqgkSQToO6gjeRzHvymwp8Gy+EjtG",
-	"1TqeEyyIOEm1bjbmfSq1WW4h8yx6nzabe+E1GcIfJHDNsAE14JF8op5SiekhTFmHF0K+8zZk3gB3jcEG",
-	"mga8Ilvb212qemm7EfL+tnmiHpEb+6c31pTYfI+oRBhJEnfqPS41bDIz/qerq3NozKyfG+BhA53isJe1",
-	"/bHZXbnVbwzlzG7W42qOhJl+2qSTNxA0nHd3+XoMl60kcKhatgKkuDEd+/MWH3BgVBVa3AvLkPRz0EMa",
-	"noMm6VLpRzU6EKlk4z17z/72N/QLGcr37Dv03XcZZXz3XQktW1bLkz6KqVQSZjP1aTIfhvkyxAzhUGnS",
-	"N6txOomZoEARdgp5/TFA36P9I0jbCnsY8sKE3GppNSMVDLwlIUHtIQrO314WixabRQXHekaTiWwKtkvb",
-	"DsXN/J5dEhYhDORGGQoycgo06oe83ycsItGWj+bEU9+5NSfSlAMuqG7yPTsFaOzf3m4f3N7mZ9TD5qDb",
-	"PBqi4Mt7x/jeey1j4ProvZEV+pv3nlmIIrfKrOS99zWAgvIIR5FEQV6XPtiCJfyBjK8A/YF+6xGG/njP",
-	"/qjX6/B//et+s4n+QGe22zhlSapaqI9jrY2RCP18+faNjwaCsy6ojNJHKbtmGr4dSmKtUrZxhGgE16jl",
-	"e1U7/g76A7nG5obfjTdtz9iiG9w8eFZugh5suTH30B/oJCM4/XAqjVsNM1P/OuvBFQBhuSk1fgKiYADz",
-	"KLIEW/aGsTg0jGoZdt6s3K5kH/2B3tlF53M6PNdyusNTFumBs9tWZyeUf9aquY+s1qFXIXiqiJvnQEMR",
-	"KmuM9kjHyMyeYNVzTz9Df6CXqWkJX26Zdpx/4hlLKi8Yp6pHmIJ384b6UoNOo6q7F+hQIRVK4Vwriol/",
-	"FsHWsX4YhrzBFDQKVAvc++Xvh0Q1kFsFmDYtS3XwwdLdVr58K9QMasIzruzA2CHtaHSxzhBDaTEWXUgk",
-	"t3sKOevQbipIhGLap8q+uLsLUJ/QM58LywOjwpEu1Fk/8FHFi9mg0950pLCrj/pC794snNyaTiGoFlR8",
-	"m50mNKZ4o217aFVhW1TYBhUgKxqBby5QijwFeHxwob+oWy5j1nFg2YgiguHYdteoRURhGkuEBUHm2sJH",
-	"TMuFjLdnr+sjyo+fxnHhkqqAn1SO/Vrak2UjmeyF5hBhT6PYsenAgbRCKfS0wJ9zIGVMOmPOrqxA8O96",
-	"Vje0Dv/VB1f88oL0MWWUdS2Eyr9JogJUe8forQP4VgO9tEkhLbTTbAIr1DJ5WzOZhAjNeHy019SHHuXf",
-	"WuT30U4zIwSQgkB3PZ6K/OVfL1DC41jDDwSo/uEAyeI4TkidRZreO5RoSRWYYpN6i4rb/XyiUQAsM1EI",
-	"z6jvjGpBsbahZm2gvOC+7TwQfB9YLluonlh8ZbySYlfwNJEoaDQapqbiVgM5w0tq3m9SaPRwZnE/n70s",
-	"bK6fcDAijCJgNZUeVjmnkNnuGAoKbxglwajjLahVkoD/CQSD3g1laHcfachLi9TSpvNo7mi6kyOteREc",
-	"QYMHg9GGxN4zbeDQkFj70WqxJ4k26+q7jeaYJjsYDBoYfm5w0d2278rtV2cvTt9cnsI74FiBGhdOlR3T",
-	"XD3fuyHCXDh4O42meYsnhOGEei1vr9Fs7JlC3T2wqbZB/G3jhNavydBWxAXNOwMhVB3X6qGxR6Rpzm6O",
-	"SD+422w6pd155xIjoShn25+kufww9vl83VRLnhiwDMZsH4lqhuGAEY0H+ty29F73zWqqJslWvf0cZ8XM",
-	"4JWd2a+8Y9hqkKa00H5zb/ZLP3DRplFEwIGxv/ts9htXnL/GzFXVg5ugg3l25Di0ueIsGtBe6/dx0/n3",
-	"D1/9LyXDznxTMjl///D1g+/JtN/H+qOnjwX1McNdkqlu4CzEXQnZ1tAc+YPv3datNaZNmTowYa+V1UCG",
-	"CiCyAsfCQs9ez7gNiFTPeTScA78KtfNLnTEPMgv3RSoV72ty/5n3GHrJoebOWDdkSDyoaHa516xsa7xT",
-	"7FGMWWSzjudD96qW1F/LLhMlUvJ1jOJ27oziKhslV9CceS46LhIcSO2e1lFB9e4RQR45Ce7M8ca5cfxf",
-	"cf5Ka5N/CtJ9YS9zRskX1fpYarUpc1ttTSVorWRnBO3udGcS/Fd/VM5sQwNXqAY4hRUUOvOuwg9G+/P+",
-	"Xq7R/CHjEDBfC/2MWbnHbOvpghRd0VJ4Q9Ybsl4fWQOuwtkB8dnQeNq397cuMlveD3F/uSbDs+irbeBJ",
-	"TJhPmcBN0bsCbS+sUBYFvgvf8HIPFLSEctcU2oAYeoXbDUt+89HSSGhJBRVd2A5Uj5tKmvuz33jD1Q88",
-	"ZdGfgjzMsYxLveV0VucBlrDAqt3lj2z/oinA+/pBU0cPWk7+Z6Jt1SXKdKVcmRBcpqTHr5fG9pEGmRXY",
-	"ftUjKBHc+FklSpO7OfTS0Z3b8WN6Q5i5MHRHltv2k8+NcWaCBLb7RAkaymnAf20fmQl9RW7VdhJjOiKI",
-	"R+NexiBmZ3C+zXPB+0T1SCpNQpKNkFgLFN1E/WyTy8ERQpmn4nDWsGRlNM5bl0RY4TaWxKF0n3bdmuGb",
-	"Qnaw54Ktl0P78XYrlXxeT7HkOem35uDZl0Tc0JC8Y5kPfeoRZ+tuIQcslLlGQfrnMEMAd4grWA4JpKnF",
-	"t+1qcm1/Aa9c3lJ0In7IysYW63QlzWilUXG6L7PSkW47flZ2dONaWqukhhJLGEnaT2Nww1oMeyLtPboL",
-	"lInsFbU9qQImWwxbRpZDPESCQQBbU9D1GClbbEVmslgZ+w9F8ilfqPVMjwkz5iI6xmUW6KaBWW1Iy1If",
-	"i5W8ahmJ/+7qano7BwcHzWZzd3d3N28j4gKBIB3a43E5Dq/l7TZ3D+vNnXpz52qn2Wrq//2P0ZQWIuyR",
-	"/iNz2dd3zl1G+4NUchXo5/Tnsw6ac/CcF5x1Ympi6/6yVvpVloZme3tJhJGleiSHLJzBxZa3y6sZDjXd",
-	"TtbKcGxHlVUYjinZP8JjLFfpUW9RfjHSxOZh+MVoo5kKfnFJmELcXW3lEjERXPGQxxs28hdlIyfj6pGJ",
-	"IkDYmJGuCmXWT/o+mUpM2fVdcZRxd0OBDEw+bwcprTLaWAUZYns9X0i8TIXQpOTCkmrBZ2GCSFxMhin8",
-	"PkygwUQpzbkW6H9MZm8le3uld7uSMmV6KZmeSTYn07G6nZ2dnYXZW7Gv08PwtlLrpQrG9gpi0jbs6/Gz",
-	"rzvzVNxZ4AG7LsRu2h4uIzzhnvldlkc9zd2Rtdq6B0fHeFuvSa5b/eATiW5sO66/NDX+GWyLEUKwR+uj",
-	"iGgpZlMJcJIgl/V+By6TBeQ60FChLs3E+LIsqGadxFJRYqeCTk7iOM9/uKGStmPi9KtrkxWz8QauN9As",
-	"A3+tMjalWC1oHiZezi0pRp6MuvhBbZJ5asA1GTZQwHCfBHDdxejnlKDafvMZysPrcZ8gHMMVBCK3VCoZ",
-	"IEhYGFBJthoQjlx3d/OKo51mHt8LkbvFGN9xtdOs+jLT7FdRPLNaIkmMwfEpSJ+mfc/3UkkETLezu5cX",
-	"EfH6w3puUxQrcGTRq3YCk4iV56EuEqqSFXi643CZYhyQiTZoeZCdFB083T1sP32GD/cPnu4dPt1tR0+b",
-	"Hdw87Owd7u0SvBce4s7Tp0c7B0dH0bOjYu2uch2BzKG5e5Q5NBvNZvN/TH+glkcOn+Jms03qJNo/qO/v",
-	"HRzWn+0fHdWb+89C3G4/O3p2EHnV0LZFUvKyQl9H7rd8b4AF07+0vLPX528vrk7eXLXQJb6x/chcRARQ",
-	"KYmH/wedKTSgcYzevL2Cqk8Q6WPilpc+tJkBRg10lVtnUOhD218KItiPi5bbhACkxmPXVDZejAVDlrKk",
-	"qvnZ+0I6vB2hbhl+WQpoFb4cnjRiq/Kua4AHt088VYh38nh71xSUyqxkmdJfmZanJVcEeBlwHENKmma9",
-	"DXQmBIEw/XZMxnm9WVOR199NbJSTVS4N6Z5io16a6Vo2UQhACeArAc4mlSouSKShlPaz9rE1ewbXZCj9",
-	"wtWsK1+w1djEXa1E4xltmqPKaXM5dcufGCGyEk4vpN/PsoHdBjeIcyeI8yNRq2PN3ViYxjuT9SifaGy+",
-	"sK25R2Yto8pbyCgWYQ8iD2qaM4IHGdQSyHPNfoOk7i3kOn5XlliwD3v+eOxYoV5G5SJgXNTH4ppEJvkR",
-	"0kfBFWY/Zj2OzTr9bKHmYaZ/MaucsD4zzszVzTgYyI/x5njwRSqkxqQPa2QH+pRn2fqACT7qc8jrC6HP",
-	"ORWO0jfMYVXmANa8owvHGQyyarvlQVjDdhursLee+6qTxHR/Diy9B5oQg5RlHxVHaWKcAE0DGB8JknCw",
-	"8BDBYQ++fSJtmum4igirn8DBZuygkAML5V0+rJJYE9ot2615vmdyjMeTbPzix6cjicDe/ME/z93OH+iu",
-	"qzD/ZI5yTkQd0pDN+WmO3CMo1EYAaNkkgqKAzOjBkveJ5e8dTOOtzQ3Zn/6GLL/TN4RjKqRYKjI93w1C",
-	"WA9JgXEaRrqIVUwdxWfVVxfxlxZ45hdD3FMN53Mi+liDIR5aQxNhk5IfcqZtXiA6WxXJ8A9tRNOiRYxO",
-	"4jjXZmzMPIwBfqs2lDwYmcXecgx5KlzlpQmG9QvTufsOuOYqZjnUt/amFEco1IM1Ksrd2u16xJF+DJNt",
-	"980t4bfHWawtb/vUT+YeC3OHFbSxOWwC4DBT9DbHg7adyrGKCrfAeiYqe5ZnWyanOOrRiCCqDD+C7kSY",
-	"MvOrtjvH2ZLdyTfLlzIb+D4ZE6SkbLjSt6rv3D1bmskwKlKURvwA4I9AiTZLbZXABEuJAkZulfkxMIGH",
-	"JKvorJ8mCEsUhOaBBjopl1HqUBbJXJuxXYtJhNrDrBKkSXR5dfYSKc7HGYRmG4WMqcU4xKNyx9hdzPLI",
-	"vM58/IwMiNz4Y+7eH4Odi6GfI9Y9+2buUhtwu9jOi6JPNVOymw5Xu3HIU1OHr9bhwtxGcUa2Gui/eZoX",
-	"l7QWTUbN7q3j/Kvs2ULBP1tP7P/aP7IFxXgHIrcp6x4XijMgSQh6710VO/gNsHTDvPcmmTSvs+5iD6w9",
-	"5JqBq374MJeNj45VXBIW3bt6sDvPZmwiv5HV37Spk5VhLVHwXRs/k4sIOBpct/ScdbfpiHAjLu/sblPr",
-	"c3kLx0crJ2c/mXeQBZM2rVCDTyOqKgRjy0g1cLDxATMZR4VgDCvidg5Qn7JUkaKQa6CLspDDDL33TB3d",
-	"9x6iLNIEwcW4fNPP3Kl0W/Kmw6Ydmi5M2VUrAGH+mLnTfDN3fnsxVQjbisX3JINPYbaNCF7lJuOvIrqB",
-	"2Yxz1kdwyVFpUmz3SUTxRA/CpRIE913goCsm0qExJCxqnhpRXGjO3cdd4iPoW+0jnEaU+1mnCB/ZXvlb",
-	"fl77AnpB6d+wzGMRoXuERNQ2k4A66NQVK44JokqSuGNCRaiSKHhhWEn9apiQwNxN2jU9kShwncqDLRO5",
-	"mD//ksqES2iEEyCG+1DvGOYoR/e6juNZi1FUc4sFg1MDwbS8MBXEbbebrAcrVVsN21+hBZX4K+rqQ014",
-	"zLK+AjTyzaMl66mHJWLcTGleAbEFHWihm0Bmtmno8FTZ/aAaFM4pHpd0wYmupLqep0OwSgXZyuYm9iUK",
-	"88acdYkoFMPnLDu2wFz+ZqfYyw29/OhqZjRym0BKQuH1JzIHYUcRYW6RB4RcS72anT0zfI4Ecqw2vnlf",
-	"H/lvJz+eXJ1+fH3y74+vT1+enXx8/t9Xp5eBD+XbBz39fjGglcpiDfdCVfax081r39szHpfwuer8Gmhr",
-	"pvT7bvu7ssqc9RdrU4bFsKL4SqWaXCZQz7e9eWDWCoyvaH1DoYmxwSugZWmJ2RCOoecAK4XDniZph7RD",
-	"rSp1EYEuIKZyul4CZJgYGnZM4Ik0p6d/ylqTOOSmkc2EZIjcKsLgbFyrBNcLbXKNsk2UwV8myuAlHzC9",
-	"j1ytd5T657FmlpPniSnl9xhts8rrxnPKCrYZfICbxZrLUYQ7yATYQNa+oD1EVmM6RkGUGuYboD4GJ2Ww",
-	"u98LfBQ8jUyg2l4zqip8kFD2GAwxt3yv5e3u9+a3vc6z5RdMrzWYWgll7P5MrXOYbWNq/bXYuWYC35DN",
-	"5FqAfzNM9lJhYSLy9NIL/LYGvdhso3JRqBO51UCB/i5wjBae0jBtoJM8hM02oHhisjJzSy/vvKx168za",
-	"cbMUmYnRIdtc9czPYIOxyK5V2BslHJU0xVpghwq2jLKq8vI4kGFaUecmb/z+oPzeIM9ibHO8Z/16eH3V",
-	"+azzbmsT8/KXYvMjbOgb4vgp+9b06nd6xQhncT3x0GlydlvjHBI2+Yhv3mF996iLvrPzbbTRb5PdGBKY",
-	"h8vcPRfJch8eOpz3goCXF4q/uLBWF9g7TyxvtpFvNpo328EmnnfDNOZgGvjhInptvvIDs4zXWFw7NxyW",
-	"LhnbmIr2QxbgsGUTn6hpFS/7RNFQv8q6pIHOFIo4keyJQrjTIWF2M+rqRg9N9VIcmRvBRMlxDtTH4lqv",
-	"+Z1L5v72WJDNcs+AueE9G95TwXuA8Mpkt3YG5PqetGMeXq+ngDoMbbuWrFLpbZzw5veW/0yjdUYoLcgT",
-	"bK1rAMxGLdm4XNbHUp5rFAPR7MgvYyeW8u+qpnA1W0nZGhmLHXzDWsZZiwXNhrlsmMs6baX2A7OXL5+g",
-	"crngHRqTekJDlQoyraXfuXn03D55H8SZlKYsl5lNkvLj2zfb6nAnqz77KekuTbLlnc4soW4eQ+8uXkFY",
-	"FkvjOA+4c805TPQhg+oePRpBjObG0Pj2CNdUt8sTdS2KFrFgFik/RBiVWcfPtDo6KuZdbtI/7r4C1jsW",
-	"U3YtLTH0E8xM3VFTSrUQ9IpZhDpcdImScCl9TYayHEssSMhFhKTCQ3lsLtlVgMzwULPYdYNgZOBavVRk",
-	"UMNm76/85Eb4/1l5wSvehQq2tRRwvFQjOEfsuyhUD1Raeb0qiCu8tlbP5xy5Yhd6JUjxQoxMFpLc559o",
-	"A10SFpmPiRoiE30M9RLgd6iFZ+r8mswyt7VxEoZfrvhjiEkx/ueZmgzs0Gt5/9//+//8394ifYgt87iP",
-	"DDE3m8l9v6eb4ku9ys0t8V/K+Mk4xSMJY0kwFXWtLKzH12J5yzmm4oWeZAVu45rDLeducStYJzsxYPRO",
-	"nr94WT/94cefCh3tRmqALmmbZXuYYpUNE5uTBQ38uLHEYBmtXN98nzabewSZTnRWbsvit0Z8FQv4bDw0",
-	"fx0mBRjQHpbOv4W62vxj6Kge9rDAoSKi1CzyTptWTOFYn8XEvNPnJiURZ70uTQeikbhiaFjknoDi5Vle",
-	"4pAoraplzVkUaRmqCOGDIZCg4caXSHAFXTwKaajmK5i0f4wSHscIK1NVm7MQanaiAyRJyFkkK/MA7QJ+",
-	"vZhVlj1IWDdAgqhUMGjUBNl32wnruvpcdqETCp3bjMEi/yEs7esjhIx+30tMGtRYF/dVWaU+xMydNcCN",
-	"PtmWRCnKunLb9MP4aLnS33b/efL8xc7uXqPRKDQC+iw+QpOppZnprxcFNup7GeTuJKdSYDDCrZpPbnGo",
-	"4qHGkowZ21atVKGaICzSmKlA9Zck7pia9Ridv/nR5UXCOv4LzpsLFJyEIUlUKz/woLGxoh+wMIpJayg1",
-	"2l3I9P0s7rq8uyDgI1qPY+tS8cT0q4FJqqxU+GHjadp4mla3mACVVu2rMk4hktxd7/8Rd9BIk8O9Zl49",
-	"QYt/UxkI/rRLqkg8Iiy6skL4wTw8n1OuSJQ7wFre3unzppHH+weHT4+e6cMwNYF+InHMTbVfcxD6J760",
-	"wXZp938P/p9JG9O6RirNWShvrOGgon2Nmv1kvPXhQaH14RgMxj1kVqdYrIqSBtA0frfxLv0FU6XAy1yq",
-	"SYZqoEoKksSlxoLVZQ7uyuMEvHUCz92GiiDr4bwBjA39aTFDgbYwanIrQO8uXmm9uY0lOdyH7oOoxuEl",
-	"HGvNHAX6uxY8uHVs67aYmiMJVj1TnwdsRVC8XR9PTbjQpJPRTsf1XnBX31oXhPI5tgyQ1vqhbzLVhwTj",
-	"SFTbbzYLDXKPYU6JcJvf5E8/kQgAa6sEdVJpi6lCgZtaxEOZ3ZA0+tFWAwWJUi1IvA2g+JxEGN1wGsIm",
-	"iI8GPRr2spW97Xa33yapbNlqQMbakBXTNZuopsFgmlgoEm35qE1CnEpr12S1bpIYQ2HnvjZ78qlltaQ7",
-	"AZR40B4+BikrW/nqhTd4t6sXqDLMX1G4wZYfqHvPRnZsZEe17NBIaZwPOc0uJjVcPZ27lRkuVGwtUuOU",
-	"AtsLXMhKgGrQfQzbfuYsKrlCpY/6OCKIMsXRzQssIrllYCbwAAU3IRZR4IO4aHPVq+Z4efjpA17guhAd",
-	"Pa/1CT7nbXdvASf+/c7+zsHBwUFzZ3fPgx7GK/I9u/EN59twvsfE+VywoiZe+Tj0ZFcYZU2qsht+oy2f",
-	"sKFZvV7hsalC+Ab3CUDG8SZYXV4V1Ddxrl16Q5ivnxtAenSP5I0MkCREohqJpa0bafetZ9mqlgov3ZE/",
-	"aG2xDO8qtWHKQDVoJFHH8z0HK6/llX9YUUw4SGzkxEZOPC7vSpTT6IOrxXD/tyb5AGOvKBwa6HIO4fDu",
-	"4pVEyjaK5bHm5RzFnCdtHF7ryRJBb+Ce3XaNKrsmUhYTKQu1fBGOYz4wV/DVfPas/+DBk9gB+hXn1569",
-	"gZ7AcpMeV9zmdazIV2HnG6a6YaqPiqna0JXHwFJjHuKVo8onc9UYK6rSSDNWhn6vP2v66Fnzg1EuY866",
-	"xR93jpo+2jlqfkAR6QpC5DEKoDq2edxywwCYoWPB1fzuldvUQ7I8t3WvdbDbONj1vWy/Xmtnr7HfPMgi",
-	"k54LzCLC2qnooh/v5C7RQWDD+jas73Hpk3FOm4/A6ZDwOF4P69vVWt3OLkoZ/Zw6hgXJbCQmodIAesFT",
-	"64/o8YHp/47RDVdEQJXuhIbXqNYEX2vbNGPSjxivrI92WggjSVk3JijsaVN0gpV9rvf4kJzQ7l0fdUL/",
-	"8x8MwQWyR/Vxw5BWM0xZ2PuH/rEMIa+1szI/1DDY8MINL3xcvDAxlPkI+KDtOrQmLdCOvnG9XhpAmHX/",
-	"RtrntoNMNeO2Tz9wJW6LGJWWuv21MSDtZHWl1e53w6c3fPpx8WmZEeKD2+vQaWpNbBrG3jDp1+f7er97",
-	"P56fN1DQpR0XWpbEeAhJLFiCIcMTyrrox7Mfqtn3v+CoHpXXdZxB+57FqEr+HsY0afST/cX4OGx8w8U3",
-	"XPxxcfEbS48PysPXl6X0wjRnlMWmjQ2X9OxWAZV14LlC70tTROcYmeImJEIQ2ZoIHqVhllQpq7vFbJKe",
-	"NklPd9LzRKGaxcwt0Lh4kuR4e2dJUDbHZXLtO4trl+bB9SO1mWiqxDJL2fT1v7P01Sy3DnTDG2jpZE57",
-	"CSS72zxWjffrEQ8vqQydhGinCl0TkhhZoZl+XmQtExDF7sgTS6zp9W4kwEYCrC4BeHL3Oa8D0u5xfl23",
-	"jRQomcz6YyrVb+bxl/nTY8RdVVci4x7z4bIdfuj4+hw12V7BVuep/pgKqY/lwxpp0a3/FZVqKilmYPS1",
-	"hkmkQh0qpNpIsruRZBr+KCriqqMZi/b3L73G6W1bEPuhHq3atWVK2S07x0uCo9/c5tdIAhduwql6W9gj",
-	"URo/wtZo3yjCW4aCCPTE0eiUd8iBorDLkcBcaPzFzWQqcdpPay7F+TKbcx7kt4jv3QPr36D9A6A9Z0Sj",
-	"PlNrQfa5NKO1MlU7xyy1IlvKBr3uTo0oWsSD/KzvWaHIWVyI47iNQ4OVdvbTG4tiX/5uL0QabR4N/7ad",
-	"ivgrcOLq4k20y0jUQsG/67+ZhetvsEoFaaGbnf8yBe965Bb99PrkRf3yp5Pdg8OaJKEgykdZ1RP0PXrv",
-	"Nd576HukZ92yxfH8wrhX7llXRS9l9NaVvqt4HjZUP4vc4zSa+NDVMMlq86lhkpfmu+oRRCO4RoOAKYRD",
-	"waVEgigtt45RJHiCotQQJZGoPUQ0Mjlgu7e3CIfXjA9iEtkghMWumhYibHN+81wH/fvf48d4ki8U6MUF",
-	"wlQUp9Y7t1d85NYshuIYaXzinQ60Qsdt49eI8NA3lb1AOy1Txgkz/NZ3agaJEFYoJtgWN7QNxkeq4E/L",
-	"7vCz3A4uwO9Sj3mI42UyPVAt+O3kx5Or04+/nT7/6e3bXz6evHr19reP5xdn/zq5Og0qggFDQbAiRT1h",
-	"yXtFAEvhDoVA0J65cTAlCz/4Xlpq4lG8VRzguh1h/t46xaUvdLW4c9d4PE04mWVGx+bMaJdR1kWGlwCN",
-	"9viAIc7iIeoRYVLtOTM1NPUAfzKR9g1cMZYJPooQdvJvlvi7qwKvbvDtL/avs+ir4WoxUWRcHTPfr6Ts",
-	"V9aEtyMiM/699Q+/gDYAG2PhjlDYgHN+LH6ADjW/OTQ3Gh9WYa+ia10SrUtUfZgbe98VF/FA8SxzCB2z",
-	"zGgjPR5WeryAfs456T2RplGYwUCt8BnV6AHlyrap1l03GsmavVcjdF7tvIL12Ccvzaoelpi0QcXIwClt",
-	"tRGVbWsjqO5IUNlS8gVqKevLd+3fKtGBIvIxoL9exj24be0UV2S6Z+3KVHMh2tR9Im0LgQ2+3w2+u0hy",
-	"8EYhffAIoocZHyyJ6Xp4EqaCqiEg70lCfyHDnwiOiPBav3/QOPqcYEHESap67hvz1K9wg62/+qBHETfV",
-	"HReuelTa8sbWA+E5u34b0Nqu+0ulGeyDhwOMXI3Ggsd524jsWj+/RXff6FWOxexGeUlpPZ4gOAIb25V9",
-	"lYpDp1I7WB7aOT7aix5WqI8Z7pI+JFUai8dHWIQ9ekN8lLLszz4W17bLvG8C0u2EGSEXtmBaGo3PCP2l",
-	"fddu2BTYKzeTLA7iqtRVwAGQx0dRKsDXN8hNNriWyQcZ5E7y0UFew84jdHJ+Bo0XUa2PpSIC4ahPmf4K",
-	"pN1WPhj8ULmcfhprzTM/1g4XSImhRmx9OnqOPIjIFBWsgSylDEnMoja/RX0ekcJs9uuK+X4iOFY9Hw6f",
-	"MiKlPRAlaFgAYOFkvn74+v8HAAD//w==",
+	"l/fr22vItal2FWpQKZDffEhY/veAtJNKfWfl4zK7nXRAv9AFrlwq4lJNRV9rCUKJYsKihFOmpPsWLEfU",
+	"JkPObEy9NvZgWSbcvkNJbGo26xW51YD5t9Alz1igDKRO3UuczHJx/3yKuZbvYkWP48y4/6rLK9/gjo3y",
+	"z4J9ZlxKExa9sutY0ujKPeml2iO7+wv7SLPqBs+KVRHqz5pV7tPpfsRsqJ2j0ljwcQEn47crlytY64RD",
+	"+RPItwyviogxCd/PeRwve5X758MTnowngU0vIjSt/Mpu0VTcrTKriKxQEeZRnh8eTSsc0Dmf2Z1ZyGVV",
+	"JM9glx/aJBRfT0TGn1RYl3L37lf0XhplYMONHo/bxelna7Q1VuYEbo2T0OqK3C7pbXkEusByAWx3ANXJ",
+	"0W6ERRDacA9WcWVcxXmMhyaEIuY8gY5yZz+gGuNI8pRBknNFIc2/yGUF2Fr2TsL8vddNqg3zb8+pC3bk",
+	"2lhRFRWYKavJIKtuuAj2L151jM5T2eqOuyoslb5Xrog545J5SqMFV5JlenUtO/tKRa+nFq5eqHplXqfs",
+	"/jPM87VOgdMKVQqKGYrzhVCOwuThIiinZkeuVhn18SPIHGhx6Qh9pD23VFgoyrpBq9BUzEeMo18v0JCo",
+	"YxR8Fh8hjy9oIZz1eaUSqlrZfMa26QTLSHSMggRTYUbEyP5t3hlgiaiUKYlcrz8jcqlEGp4xUS7wJqbs",
+	"+hgFdkUkClpZ4DSLEGcxZeQYBRGV44/42UY4QzGXykeC5HszMX1tHF7zTucYBaan6EeeqqCFUmanse3g",
+	"zPq4QO0hinmXpxoeUvEkgQntX0j1BE+7pj7DyfnZMQpMYwoNVNNiKeRMUZYSVJOEoCCr+xiY0CFnWNrD",
+	"gMRlA3QokwAwNP5Ss1nP94p7B/+P2wYwVlhX3iCjSiso4+vCt+xm5lUKRK5PRC4afT9X5c3F6nReEsJO",
+	"Ki5kX2GpkN4e+q2HlTxJEnszUeh0lbc1zDG5WDx6ISjfqbowpe7HGGiL6vRcFaFS2XszbwOOb0dvMfT1",
+	"1xQ9CouVyo1ofljKIKqqlgN7URzph31TBVF/TBm8XbmV8ZWa/SyX9/k4uqJMK0P0LolWLmjNNK1MSJdY",
+	"X7XrOyo+PQYRC4v1G3Vzwm20hkSihqhPMCt1FpjXs1CC7yhE5xShk8qMX9Iu01qUqzJe7CBoBBlcj2fN",
+	"BCMkuGaXdTvg5ALjc/BfU6DZQi2H7SxObA8bwLJolt/CxbtgFldSR6vAgeUqAWQPOOeK2YSPgi+faPTV",
+	"/AY9m/MfQMz4Ju+Ep/LSfPxEo3/4KFNI/mHfLZU51W9/FiO/fBagCBOaKImCvJij9JEtpedDKNLXwKuA",
+	"YZVGdQmXQgiHgksTzE+JnNIg4mw+1FuhLuGcVFGFW+4WI1tquYogIMIU5FrF7F5DMwyzqPlZsuOHs2Lw",
+	"8zVkU0wByqMDyNxgmLXtabu+IkujwoSi1VcCM5lwoUy9ah/RjoswJPQGkivSGLqqa0tcEBz2gC3OYakU",
+	"uglUZAQt2Dng/rSdfOHjB2GkVyqoGl7qczWghV5cv5DhT9DauWKJrjM/qgUD3L/+2Gg0oFYPBdezecuZ",
+	"Rl7WQDrnRjhr7WS6w0yayDVzd1NJOxU4se96Eb+mthx+eQ2/kExoB7bBdTDa4RrVBIkgOwt1BO+jmHdl",
+	"thR4Nl+JHaNqHc8JFkScpFo3G/M+lbput5B5Fr1Pm8298JoM4Q8SuN7ogBrwSD5RT6nEtJSmrMMLGQB5",
+	"VzpvgLvGYANNA16Rre3tLlW9tN0IeX/bPFGPyI390xvrUW2+R1QijCSJO/Uelxo2mRn/09XVOfTp1s8N",
+	"8LCBTnHYy7pA2WS/3Oo3hnJmN+txNUfCTD9tqgs00FWPyqzOsx7DJa8JHKqWDWUUmgVQWej4AgdGTfii",
+	"USCFZUj6OWgpDs9Bz3yp9KMaHYhUsvGevWd/+xv6hQzle/Yd+u67jDK++66Eli2r5UkfxVQqCbOZckWZ",
+	"D8N8GWKGcKg06ZvVOJ3ETFCgCDuFvP4YoO/R/hFk8YU9DGmCQm61tJqRCgbekpCg9hAF528vizWszaKC",
+	"Yz2jSUw39ful7Y7jZn7PLgmLEAZyowwFGTkFGvVD3u8TFpFoy0dz4qnv3JoTacoBF1Q3+Z6dAjT2b2+3",
+	"D25v8zPqYXPQbR4NUfDlvWN8772WMXB99N7ICv3Ne88sRJFbZVby3vsaQH8BhKNIoiBvUxBswRL+QMZX",
+	"gP5Av/UIQ3+8Z3/U63X4v/51v9lEf6Az23yesiRVLdTHsdbGSIR+vnz7xkcDwVkXVEbpo5RdMw1fEyHr",
+	"ozaOEI3gGrV8r2rH30F/INfn3vC78R7+GVt0g5sHz8o98YMtN+Ye+gOdZASnH06lcathZsqhZy3ZAiAs",
+	"N6XGT0AUDGAeRZZgy94wFoeGUS3DznvX25Xsoz/QO7vofE6H51pOd3jKIj1wdtvq7ITyz1o195HVOvQq",
+	"BE8VcfMcaChCoZXRlvkYmdkTrHru6WfoD/QyTWIaYlXuoHecf+IZSyovGKeqR5iCd6MGOo8JlsbrD6jq",
+	"7gU6VEiFUjjXitryn0WwdawfhiFvMAWNAtUC9375+yFRDeRWAaZNy1IdfLB0t5Uv3wo1g5rwjKtCMXZI",
+	"OxpdrDPEUFqMRRfqCtg9hZx1aDcVJEIx7VNlX9zdBaibw7L+/XZWip0LywOjwpGOPVVTnCMew+P6F6iX",
+	"0R6iIU+3Ah9VvJgNOu1NRwq7+qgv9O7NwsmtaRyDakHFt9lpQp+SN9q25yYQHjqW2H4lICsagW8uUIo8",
+	"BXh8cKG/qFsuY9ZxYNmIIoLh2DZbqUVEYRpLhAVB5trCR0zLhYy3Z6/rI8qPn8Zx4ZKqgJ9Ujv1a2pNl",
+	"I5nshV4hYU+j2LFpyIK0Qin0tMCfcyBlTDpjzq7KRPDvelZGtg7/1QdX/PKC9DFllHUthMq/SaICVHvH",
+	"6K0D+FYDvbQ5Qi2002wCK9QyeVszmYQIzXh8tNeE9IX8W4v8PtppZoQAUhDorsdTkb/86wVKeBxr+IEA",
+	"1T8cIFkcxwmps0jTe4cSLakCU3tUb1Fxu59PNAqAZSYK4RnlvlEtKJa61KwNlBfct40ogu8Dy2ULxTSL",
+	"r4wX1uwKniYSBY1Gw5TY3GogZ3hJzftNRpUezizu57OXhc31Ew5GhFEErKbSwyrnFDLbHUNB4Q2jJBh1",
+	"vAWlaxLwP4Fg0LuhDO3uIw15aZFa2uwuzR1Ns3qkNS+CI+j3YTDakNh7pg0cGhJrP1ot9iTRZl19t9Ec",
+	"02QHg0EDw88NLrrb9l25/ersxemby1N4BxwrUPLEqbJjmqvnezdEmAsHb6fRNG/xhDCcUK/l7TWajT1T",
+	"t70HNtU2iL9tnND6NRnaAsmgeWcghCL0Wj009og0vfrNEekHd5tNp7Q771xiJBTlbPuTNJcfxj6fr7lu",
+	"yRMDlsGY7SNRzTAcMKLxQJ/blt7rvllN1STZqref46y2HbyyM/uVdwxbDdJUmtpv7s1+6Qcu2jSKCDgw",
+	"9nefzX7jivPXmLkii3ATdDDPjhyHNlecRQPaa/0+bjr//uGr/6Vk2JlvSibn7x++fvA9mfb7WH/09LGg",
+	"Pma4SzLVDZyFuCsh+R56ZX/wvdu6tca0KVMHJuy1spLYUBBGVuBYWGjh7Bm3AZHqOY+Gc+BXoZVCqVHq",
+	"QWbhvkil4n1N7j/zHkMvOZRgGmuODXkDFb1P95qVXa53ii2rMYtsEvp86F7Vofxr2WWiREq+jlHczp1R",
+	"XGXf7AqaM89Fx0WCA6nd0zoqqN49IsgjJ8GdOd44N47/K85faW3yT0G6L+xlzij5olofS602ZW6rrakE",
+	"rZXsjKDdne5Mgv/qj8qZbejnC8Uhp7CCQqPmVfjBaLvm38sluz9kHALma6GfMSu3HG49XZCiKzpMb8h6",
+	"Q9brI2vAVTg7ID4bGk/79v7WRWbL+yHuL9dkeBZ9tf1ciQnzKRO4qYFYoO2FFcqiwHfhG17ugYIOYe6a",
+	"QhsQQ69wu2HJbz5aGgktqaCiC9uQ7HFTSXN/9htvuPqBpyz6U5CHOZZxqbeczuo8wBIWWLW7/JHtXzQF",
+	"eF8/aOroQQfS/0y0rbpEmSalKxOCS3T0+PXS2D7SL7UC2696BCWCGz+rRGlyN4deOrpzO35MbwgzF4bu",
+	"yHLbfvK5Mc5MkMB2nyhBQzkN+K/tIzOhr8it2k5iTEcE8WjcyxjE7AzOt3kueJ+oHkmlSUiyERJrgaKb",
+	"qJ9tcjk4QijzVBzO+tesjMZ5J5sIK9zGkjiU7tOuWzN8U0ju9Vyw9XJoP959p5LP6ymWPCf91hw8+5KI",
+	"GxqSdyzzoU894mzdLeSAhTLXKEj/HGYI4A5xBcshgTSlGbddibbtL+CVyzvMTsQPWdnnZJ2upBmdVSpO",
+	"92VWSdRtx8+q0G5cS2uV1FBxCyNJ+2kMbliLYU+kvUd3gTKRvaK2J1XAZIthy8hyiIdIMAhgawq6ljNl",
+	"i63ITBbravChSD7lC7WeaTlixlxEx7jMAt00MKsNaVlqa7KSVy0j8d9dmVVv5+DgoNls7u7u7uZdZVwg",
+	"EKRDezwux+G1vN3m7mG9uVNv7lztNFtN/b//MZrSQoQ90o5mLvv6zrnLaLuYSq4C7b3+fNZBcw6e84Kz",
+	"TkxNbN1f1kq/ytLQbKs3iTCyVI/kkIUzuNjydnk1w6Gm+c1aGY5tsLMKwzEdHEZ4jOUqPeotyi9Geho9",
+	"DL8Y7TtUwS8uCVOIu6utXCImgise8njDRv6ibORkXD0yUQQIGzPSFSXN2ovfJ1OJKbu+K44y7m4okIHJ",
+	"5+0gpVVGG6sgQ2yv5wuJl6kQmpRcWFIt+CxMEImLyTB9AIYJ9BsppTnXAv2PyeytZG+v9G5XUqZMay3T",
+	"QsvmZDpWt7Ozs7Mweyu2+XoY3lbqxFXB2F5BTNqGfT1+9nVnnoo7Czxg14XYTdvSZ4Qn3DO/y/Kop7k7",
+	"ss5r9+DoGO/yNsl1qx98ItGN7c72l6bGP4NtMUII9mh9FBEtxWwqAU4S5LLe78BlsoBcBxoq1KWZGF+W",
+	"BdWsk1gqSuxU0MlJHOf5DzdU0nZMnH51bbJiNt7A9QaaZeCvVcamFKsFzcPEy7klxciTURc/qE0yTw24",
+	"JsMGChjukwCuuxj9nBJU228+Q3l4Pe4ThGO4gkDklkolAwQJCwMqyVYDwpHr7m5ecbTTzON7IXK3GOM7",
+	"rnaaVV9mmv0qimdWSySJMTg+BenTtO/5XiqJgOl2dvfyIiJef1jPbYpiBY4setVOYBKx8jzURUJVsgJP",
+	"dxwuU4wDMtEGLQ+yk6KDp7uH7afP8OH+wdO9w6e77ehps4Obh529w71dgvfCQ9x5+vRo5+DoKHp2VKzd",
+	"Va4jkDk0d48yh2aj2Wz+j2kX1fLI4VPcbLZJnUT7B/X9vYPD+rP9o6N6c/9ZiNvtZ0fPDiKvGtq2SEpe",
+	"VujryP2W7w2wYPqXlnf2+vztxdXJm6sWusQ3tj2di4gAKiXx8P+gM4UGNI7Rm7dXUPUJIn1M3PLShzYz",
+	"wKiBrnLrDAp9aPtLQQT7cdFymxCA1HjsmsrGi7FgyFKWVDU/e19Ih7cj1C3DL0sBrcKXw5NGbFXedf0Q",
+	"4faJpwrxTh5v73rEUpmVLFP6K9MBt+SKAC8DjmNISdOst4HOhCAQpt+OyTivN2sq8vq7iY1yssqlId1T",
+	"bNRLM13LJgoBKAF8JcDZpFLFBYk0lNJ+1k24Zs/gmgylX7iadeULthqbuKuVaDyjTXNUOW0up275EyNE",
+	"VsLphfT7WTaw2+AGce4EcX4kanWsuRsL03hnspb1E43NF7ZT+8isZVR5CxnFIuxB5EFNc0bwIINaAnmu",
+	"2W+Q1L2FXAP4yhIL9mHPH48dK9TLqFwEjIv6WFyTyCQ/QvoouMLsx6zltVmnny3UPMz0L2aVE9Znxpm5",
+	"uhkHA/kx3hwPvkiF1Jj0YY3sQJ/yLFsfMMFHfQ55fSG0vafCUfqGOazKHMCad3ThOINBVm23PAhr2G5j",
+	"FfbWc191kphm4IGl90ATYpCy7KPiKE2ME6BpAOMjQRIOFh4iOOzBt0+kTTMdVxFh9RM42IwdFHJgobzL",
+	"h1USa0K7Zbs1z/dMjvF4ko1f/Ph0JBHYmz/457nb+QPddRXmn8xRzomoQxqyOT9pOs+F2ggALZtEUBSQ",
+	"GT1Y8j6x/L2Daby1uSH709+Q5Xf6hnBMhRRLRaiPmRP41kNSYJyGkS5iFVNH8Vn11UX8pQWe+cUQ91TD",
+	"+ZyIPtZgiIfW0ETYpOSHnGmbF4jOVkUy/EMb0bRoEaOTOM61GRszD2OA36oNJQ9GZrG3HEOeCld5aYJh",
+	"/cI0cr8DrrmKWQ71rb0pxREK9WCNinK3drsecaQfw2TbfXNL+O1xFmvLhwbbJ3OPhbnDCtrYHDYBcJgp",
+	"epvjQdtO5VhFhVtgPROVPcuzLZNTHPVoRBBVhh9BdyJMmflV253jbMnu5JvlS5kNfJ+MCVJSNlzpW9V3",
+	"7p4tzWQYFSlKI34A8EegRJultkpggqVEASO3yvwYuDbTrqKzfpogLFEQmgca6KRcRqkDDakzbcY2HSYR",
+	"ag+zSpAm0eXV2UukOB9nEJptFDKmFuMQj8odY3cxyyPzOvPxMzIgcuOPuXt/DHYuhn6OWPfsm7lLbcDt",
+	"Yjsvij7VTMluOlztxiFPTR2+WocLcxvFGdlqoP/maV5c0lo0GTW7t47zr7JnCwX/bD2x/2v/yBYU4x2I",
+	"3Kase1wozoAkIei9d1Xs4DfA0g3z3ptk0rzOuos9sPaQawau+uHDXDY+OlZxSVh07+rB7jybsYn8RlZ/",
+	"06ZOVoa1RMF3bfxMLiLgaHDd0nPW3aYjwo24vLO7Ta3P5S0cH62cnP1k3kEWTNq0Qg0+jaiqEIwtI9XA",
+	"wcYHzGQcFYIxrIjbOUB9ylJFikKugS7KQg4z9N4zdXTfe4iySBMEF+PyTT9zp9JtyZsOm3ZoujBlV60A",
+	"hPlj5k7zzdz57cVUIWwrFt+TDD6F2TYieJWbjL+K6AZmM85ZH8ElR6VJsd0nEcUTPQiXShDcd4GDrphI",
+	"h8aQsKh5akRxoTl3H3eJj6BvtY9wGlHuZ50ifGR75W/5ee0L6AWlf8Myj0WE7hESUdtMAuqgU1esOCaI",
+	"KknijgkVoUqi4IVhJfWrYUICczdp1/REosB1Kg+2TORi/vxLKhMuoRFOgBjuQ71jmKMc3es6jmctRlHN",
+	"LRYMTg0E0/LCVBC33W6yHqxUbTVsf4UWVOKvqKsPNeExy/oK0Mg3j5aspx6WiHEzpXkFxBZ0oIVuApnZ",
+	"pqHDU2X3g2pQOKd4XNIFJ7qS6nqeDsEqFWQrm5vYlyjMG3PWJaJQDJ+z7NgCc/mbnWIvN/Tyo6uZ0cht",
+	"AikJhdefyByEHUWEuUUeEHIt9Wp29szwORLIsdr45n195L+d/Hhydfrx9cm/P74+fXl28vH5f1+dXgY+",
+	"lG8f9PT7xYBWKos13AtV2cdON699b894XMLnqvNroK2Z0u+77e/KKnPWX6xNGRbDiuIrlWpymUA93/bm",
+	"gVkrML6i9Q2FJsYGr4CWpSVmQziGngOsFA57mqQd0g61qtRFBLqAmMrpegmQYWJo2DGBJ9Kcnv4pa03i",
+	"kJtGNhOSIXKrCIOzca0SXC+0yTXKNlEGf5kog5d8wPQ+crXeUeqfx5pZTp4nppTfY7TNKq8bzykr2Gbw",
+	"AW4Way5HEe4gE2ADWfuC9hBZjekYBVFqmG+A+hiclMHufi/wUfA0MoFqe82oqvBBQtljMMTc8r2Wt7vf",
+	"m9/2Os+WXzC91mBqJZSx+zO1zmG2jan112Lnmgl8QzaTawH+zTDZS4WFicjTSy/w2xr0YrONykWhTuRW",
+	"AwX6u8AxWnhKw7SBTvIQNtuA4onJyswtvbzzstatM2vHzVJkJkaHbHPVMz+DDcYiu1Zhb5RwVNIUa4Ed",
+	"KtgyyqrKy+NAhmlFnZu88fuD8nuDPIuxzfGe9evh9VXns867rU3My1+KzY+woW+I46fsW9Or3+kVI5zF",
+	"9cRDp8nZbY1zSNjkI755h/Xdoy76zs630Ua/TXZjSGAeLnP3XCTLfXjocN4LAl5eKP7iwlpdYO88sbzZ",
+	"Rr7ZaN5sB5t43g3TmINp4IeL6LX5yg/MMl5jce3ccFi6ZGxjKtoPWYDDlk18oqZVvOwTRUP9KuuSBjpT",
+	"KOJEsicK4U6HhNnNqKsbPTTVS3FkbgQTJcc5UB+La73mdy6Z+9tjQTbLPQPmhvdseE8F7wHCK5Pd2hmQ",
+	"63vSjnl4vZ4C6jC07VqySqW3ccKb31v+M43WGaG0IE+wta4BMBu1ZONyWR9Lea5RDESzI7+MnVjKv6ua",
+	"wtVsJWVrZCx28A1rGWctFjQb5rJhLuu0ldoPzF6+fILK5YJ3aEzqCQ1VKsi0ln7n5tFz++R9EGdSmrJc",
+	"ZjZJyo9v32yrw52s+uynpLs0yZZ3OrOEunkMvbt4BWFZLI3jPODONecw0YcMqnv0aAQxmhtD49sjXFPd",
+	"Lk/UtShaxIJZpPwQYVRmHT/T6uiomHe5Sf+4+wpY71hM2bW0xNBPMDN1R00p1ULQK2YR6nDRJUrCpfQ1",
+	"GcpyLLEgIRcRkgoP5bG5ZFcBMsNDzWLXDYKRgWv1UpFBDZu9v/KTG+H/Z+UFr3gXKtjWUsDxUo3gHLHv",
+	"olA9UGnl9aogrvDaWj2fc+SKXeiVIMULMTJZSHKff6INdElYZD4maohM9DHUS4DfoRaeqfNrMsvc1sZJ",
+	"GH654o8hJsX4n2dqMrBDr+X9f//v//N/e4v0IbbM4z4yxNxsJvf9nm6KL/UqN7fEfynjJ+MUjySMJcFU",
+	"1LWysB5fi+Ut55iKF3qSFbiNaw63nLvFrWCd7MSA0Tt5/uJl/fSHH38qdLQbqQG6pG2W7WGKVTZMbE4W",
+	"NPDjxhKDZbRyffN92mzuEWQ60Vm5LYvfGvFVLOCz8dD8dZgUYEB7WDr/Fupq84+ho3rYwwKHiohSs8g7",
+	"bVoxhWN9FhPzTp+blESc9bo0HYhG4oqhYZF7AoqXZ3mJQ6K0qpY1Z1GkZagihA+GQIKGG18iwRV08Sik",
+	"oZqvYNL+MUp4HCOsTFVtzkKo2YkOkCQhZ5GszAO0C/j1YlZZ9iBh3QAJolLBoFETZN9tJ6zr6nPZhU4o",
+	"dG4zBov8h7C0r48QMvp9LzFpUGNd3FdllfoQM3fWADf6ZFsSpSjrym3TD+Oj5Up/2/3nyfMXO7t7jUaj",
+	"0Ajos/gITaaWZqa/XhTYqO9lkLuTnEqBwQi3aj65xaGKhxpLMmZsW7VShWqCsEhjpgLVX5K4Y2rWY3T+",
+	"5keXFwnr+C84by5QcBKGJFGt/MCDxsaKfsDCKCatodRodyHT97O46/LugoCPaD2OrUvFE9OvBiapslLh",
+	"h42naeNpWt1iAlRata/KOIVIcne9/0fcQSNNDveaefUELf5NZSD40y6pIvGIsOjKCuEH8/B8TrkiUe4A",
+	"a3l7p8+bRh7vHxw+PXqmD8PUBPqJxDE31X7NQeif+NIG26Xd/z34fyZtTOsaqTRnobyxhoOK9jVq9pPx",
+	"1ocHhdaHYzAY95BZnWKxKkoaQNP43ca79BdMlQIvc6kmGaqBKilIEpcaC1aXObgrjxPw1gk8dxsqgqyH",
+	"8wYwNvSnxQwF2sKoya0Avbt4pfXmNpbkcB+6D6Iah5dwrDVzFOjvWvDg1rGt22JqjiRY9Ux9HrAVQfF2",
+	"fTw14UKTTkY7Hdd7wV19a10QyufYMkBa64e+yVQfEowjUW2/2Sw0yD2GOSXCbX6TP/1EIgCsrRLUSaUt",
+	"pgoFbmoRD2V2Q9LoR1sNFCRKtSDxNoDicxJhdMNpCJsgPhr0aNjLVva2291+m6SyZasBGWtDVkzXbKKa",
+	"BoNpYqFItOWjNglxKq1dk9W6SWIMhZ372uzJp5bVku4EUOJBe/gYpKxs5asX3uDdrl6gyjB/ReEGW36g",
+	"7j16/l/oRn5s5EeV/NCIaRwQOd0uJjlcTZ27lRsuXGwtkuOUAusLXNhKgGrQgQzbnuYsKrlDpY/6OCKI",
+	"MsXRzQssIrllYCbwAAU3IRZR4IPIaHPVq+Z6eQjqA17iujAdPa/1Cz7nbXd3ASf+/c7+zsHBwUFzZ3fP",
+	"gz7GK/I+u/EN99twv8fG/VzQoiZg+Tj0ZVcgZU0qsxt+ozWfsKFZvV7hsalG+Ab3CUDG8SdYXV4d1Dfx",
+	"rl16Q5ivnxtAmnSP5A0NkCREohqJpa0fafetZ9mqlgwv3ZE/aI2xDO8qtWLKQD1oJFHH8z0HK6/llX9Y",
+	"UVQ4SGxkxUZWPD5PS5TT6YOrx3AXuCYZAWOvKCAa6HIOAfHu4pVEyjaN5bHm5xzFnCdtHF7ryRJBb+DO",
+	"3XaQKrspUhYTKQt1fRGOYz4w1/HVvPas/+CBlNgB+hXn1569jZ7AdpMeV9zmeKzIW2HnD8hYN0x1w1TH",
+	"maoNY3kMLDXmIV45wnwyV42xoiqNNGNl6Pf6s6aPnjU/GAUz5qxb/HHnqOmjnaPmBxSRriBEHqMAKmWb",
+	"xy03DIAZOhZcze9euU09JMtzW/daB7uNg13fy/brtXb2GvvNgyxK6bnALCKsnYou+vFO7hUdBDY65Yb9",
+	"PT6dMs7p8xE4HxIex+thf7tas9vZRSmjn1PHtCC5jcQkVBpAL3hq/RI9PjD94DG64YoIqNqd0PAa1Zrg",
+	"d22b5kz6EeOh9dFOC2EkKevGBIU9bZJOsLbP9R4fkhvaveujTuh//oMh2ED2qD5uGNJqhykLe//QP5Yh",
+	"5LV2VuaJGgYbfrjhh4+PHyaGOh8BL7SdiNakDdrRN27YSwMIs+7fSPvcdpWpZt726Qeuzm0Ro9Jit782",
+	"BqSdrK682v1uePWGVz8+Xi0zYnxw2x06UK2JVcPYG0b9+nxf73fvx/PzBgq6tONCzpIYDyG5BUswaHhC",
+	"WRf9ePZDNQv/FxzVo/LAjjNp37MYVcnjw5gmjX6yvxgvh41vOPmGkz8+Tn5jafJB+fj6MphemMaNstjQ",
+	"seESot0qoOoOPFfoi2kK7BwjU/iERAiiXhPBozTMEi5ldSeZTULUJiHqTvqhKFSzmLkFWhdPkhxv7yxB",
+	"yua/TK6LZ3Ht0jy4fqQ2E02VWGYpm57/d5bamuXdgX54A+2ezGkvgWR3m+Oq8X494uEllaGTEO1UoWtC",
+	"EiMrNNPPC7BlAqLYOXli+TW93o0E2EiA1SUAT+4+H3ZA2j3Or+u2yQIlk1l/TKX6zTz+Mn96jLirak5k",
+	"3GM+XLbDDx1fn6Ne2yvY6jyVIVMh9bF8WCMtuvW/olJNJcUMjL7WMIlUqEOFVBtJdjeSTMMfRUVcdTRj",
+	"0f7+pdc4vW0LYj/Uo1U7ukwpyWXneElw9Jvb/BpJ4MJNOFVvC3skSuNH2DbtG0V4y1AQgX45Gp3y7jlQ",
+	"MHY5EpgLjb+4mUyVTvtpzWU6X2ZzzoP8FvG9e2D9G7R/ALTnjGjUZ2otyD6XZrRWpmrnmKVWZEvZoNfd",
+	"qRFFi3iQn/U9KxQ5iwtxHLdxaLDSzn56Y1Hsy9/tpUijzaPh37ZTEX8FTlxd2Il2GYlaKPh3/TezcP0N",
+	"VqkgLXSz81+mGF6P3KKfXp+8qF/+dLJ7cFiTJBRE+SiriIK+R++9xnsPfY/0rFu2cJ5fGPfKPesq7KWM",
+	"3rqyeBXPw4bqZ5F7nEYTH7oaJlndPjVM8rJ9Vz2CaARXaRA8hXAouJRIEKXl1jGKBE9QlBqiJBK1h4hG",
+	"Ji9s9/YW4fCa8UFMIhuMsNh100KEbc5vniuhf/97/BhP8oUCvbiAmIrC1Xrn9pqP3JrFUBwjjU+804E2",
+	"6bht/BoRHvqm6hdop2XKOGGG3/pOzSARwgrFBNvCh7b5+EiF/GnZHn6W68EF+F3qMQ9xvEzmB6oFv538",
+	"eHJ1+vG30+c/vX37y8eTV6/e/vbx/OLsXydXp0FFYGAoCFakqCcsebcIYCncoRAI4DM3Dqac4QffS0sN",
+	"Poo3iwNctyPM33enuPSFrhd37hqPpwkns8zo2JwZ7TLKusjwEqDRHh8wxFk8RD0iTAo+Z6a+ph7gTybS",
+	"voErxjLBRxHCTv7NEn93VfzVDb79xf51Fn01XC0mioyrY+b7lZT9ynrxdkRkxr+33uIX0CJgYyzcEQob",
+	"cM6PxQ/QveY3h+ZG48Mq7FV0tEuidYmqD3Nj77viIh4opmUOoWOWGW2kx8NKjxfQ6zknvSfSNBEzGKgV",
+	"PqMaPaBc2TaVvOtGI1mz92qEzqudV7Ae++SlWdXDEpM2qBgZOKWtNqKybW0E1R0JKltmvkAtZX35rv1b",
+	"JTpQRD4G9NfLuAe3rZ3iikz3rF2ZCi9Em7pPpG0vsMH3u8F3F00O3iikDx5BBDHjgyUxXQ9PwlRQNQTk",
+	"PUnoL2T4E8EREV7r9w8aR58TLIg4SVXPfWOe+hVusPVXH/Qo4qa6G8NVj0pb+th6IDxn128DWtt1f6k0",
+	"g33wcICRq9FY8DhvKZFd6+e36O4bvcqxmN0oLzetxxMER2Bju5KwUnHoYmoHy0M7x0d70cMK9THDXdKH",
+	"BEtj8fgIi7BHb4iPUpb92cfi2nag901Qup0wI+TCFky7o/EZofe071oRm8J75UaTxUFc9boKOADy+ChK",
+	"Bfj6BrnJBtcy+SCD3Ek+Oshr2HmETs7PoCkjqvWxVEQgHPUp01+BtNvKB4MfKpfTT2OteebH2uECKTHU",
+	"iK1PR8+RBxGZYoM1kKWUIYlZ1Oa3qM8jUpjNfl0x308Ex6rnw+FTRqS0B6IEDQsALJzM1w9f//8AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -330,15 +330,63 @@ func (e SendImageRequestMimeType) Valid() bool {
 	}
 }
 
+// Defines values for SendKindResponseStatus.
+const (
+	SendKindResponseStatusSent SendKindResponseStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseStatus enum.
+func (e SendKindResponseStatus) Valid() bool {
+	switch e {
+	case SendKindResponseStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendKindResponseType.
+const (
+	SendKindResponseTypeAudio    SendKindResponseType = "audio"
+	SendKindResponseTypeContact  SendKindResponseType = "contact"
+	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeLocation SendKindResponseType = "location"
+	SendKindResponseTypePoll     SendKindResponseType = "poll"
+	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeVideo    SendKindResponseType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseType enum.
+func (e SendKindResponseType) Valid() bool {
+	switch e {
+	case SendKindResponseTypeAudio:
+		return true
+	case SendKindResponseTypeContact:
+		return true
+	case SendKindResponseTypeDocument:
+		return true
+	case SendKindResponseTypeLocation:
+		return true
+	case SendKindResponseTypePoll:
+		return true
+	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -347,37 +395,16 @@ func (e SendResponseStatus) Valid() bool {
 
 // Defines values for SendResponseType.
 const (
-	SendResponseTypeAudio    SendResponseType = "audio"
-	SendResponseTypeContact  SendResponseType = "contact"
-	SendResponseTypeDocument SendResponseType = "document"
-	SendResponseTypeImage    SendResponseType = "image"
-	SendResponseTypeLocation SendResponseType = "location"
-	SendResponseTypePoll     SendResponseType = "poll"
-	SendResponseTypeSticker  SendResponseType = "sticker"
-	SendResponseTypeText     SendResponseType = "text"
-	SendResponseTypeVideo    SendResponseType = "video"
+	SendResponseTypeImage SendResponseType = "image"
+	SendResponseTypeText  SendResponseType = "text"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseType enum.
 func (e SendResponseType) Valid() bool {
 	switch e {
-	case SendResponseTypeAudio:
-		return true
-	case SendResponseTypeContact:
-		return true
-	case SendResponseTypeDocument:
-		return true
 	case SendResponseTypeImage:
 		return true
-	case SendResponseTypeLocation:
-		return true
-	case SendResponseTypePoll:
-		return true
-	case SendResponseTypeSticker:
-		return true
 	case SendResponseTypeText:
-		return true
-	case SendResponseTypeVideo:
 		return true
 	default:
 		return false
@@ -1114,6 +1141,26 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse).
+type SendKindResponse struct {
+	MessageId string                 `json:"messageId"`
+	Status    SendKindResponseStatus `json:"status"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success   bool                 `json:"success"`
+	Timestamp time.Time            `json:"timestamp"`
+	To        string               `json:"to"`
+	Type      SendKindResponseType `json:"type"`
+}
+
+// SendKindResponseStatus defines model for SendKindResponse.Status.
+type SendKindResponseStatus string
+
+// SendKindResponseType defines model for SendKindResponse.Type.
+type SendKindResponseType string
 
 // SendLocationRequest defines model for SendLocationRequest.
 type SendLocationRequest struct {
@@ -11415,7 +11462,7 @@ type SendAudioHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11439,7 +11486,7 @@ type SendAudioHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendAudioHTTPResponse) GetJSON200() *SendResponse {
+func (r SendAudioHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -11529,7 +11576,7 @@ type SendContactHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11553,7 +11600,7 @@ type SendContactHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendContactHTTPResponse) GetJSON200() *SendResponse {
+func (r SendContactHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -11643,7 +11690,7 @@ type SendDocumentHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11667,7 +11714,7 @@ type SendDocumentHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendDocumentHTTPResponse) GetJSON200() *SendResponse {
+func (r SendDocumentHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -11871,7 +11918,7 @@ type SendLocationHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11895,7 +11942,7 @@ type SendLocationHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendLocationHTTPResponse) GetJSON200() *SendResponse {
+func (r SendLocationHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -11985,7 +12032,7 @@ type SendPollHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12009,7 +12056,7 @@ type SendPollHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendPollHTTPResponse) GetJSON200() *SendResponse {
+func (r SendPollHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -12099,7 +12146,7 @@ type SendStickerHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12123,7 +12170,7 @@ type SendStickerHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendStickerHTTPResponse) GetJSON200() *SendResponse {
+func (r SendStickerHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -12213,7 +12260,7 @@ type SendVideoHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SendResponse
+	JSON200 *SendKindResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12237,7 +12284,7 @@ type SendVideoHTTPResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SendVideoHTTPResponse) GetJSON200() *SendResponse {
+func (r SendVideoHTTPResponse) GetJSON200() *SendKindResponse {
 	return r.JSON200
 }
 
@@ -18852,7 +18899,7 @@ func ParseSendAudioHTTPResponse(rsp *http.Response) (*SendAudioHTTPResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18975,7 +19022,7 @@ func ParseSendContactHTTPResponse(rsp *http.Response) (*SendContactHTTPResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19098,7 +19145,7 @@ func ParseSendDocumentHTTPResponse(rsp *http.Response) (*SendDocumentHTTPRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19344,7 +19391,7 @@ func ParseSendLocationHTTPResponse(rsp *http.Response) (*SendLocationHTTPRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19467,7 +19514,7 @@ func ParseSendPollHTTPResponse(rsp *http.Response) (*SendPollHTTPResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19590,7 +19637,7 @@ func ParseSendStickerHTTPResponse(rsp *http.Response) (*SendStickerHTTPResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19713,7 +19760,7 @@ func ParseSendVideoHTTPResponse(rsp *http.Response) (*SendVideoHTTPResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SendResponse
+		var dest SendKindResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -27,12 +27,21 @@ func mentionsOf(p *[]api.Recipient) []string {
 
 var errNoBody = gateway.E(gateway.CodeInvalid, "request body is required")
 
-func (h *Messaging) sendMedia(ctx context.Context, r api.SessionId, to string, m gateway.MediaSend) (api.SendResponse, error) {
+// toAPISendKind is the answer of a send of the kinds beyond text and
+// image (SendResponse's fields).
+func toAPISendKind(m *gateway.Message) api.SendKindResponse {
+	return api.SendKindResponse{
+		Success: true, MessageId: m.ID, To: m.ChatJID, Type: api.SendKindResponseType(m.Type),
+		Status: api.SendKindResponseStatus("sent"), Timestamp: m.Timestamp.UTC(),
+	}
+}
+
+func (h *Messaging) sendMedia(ctx context.Context, r api.SessionId, to string, m gateway.MediaSend) (api.SendKindResponse, error) {
 	msg, err := h.Service.SendMedia(ctx, r, to, m)
 	if err != nil {
-		return api.SendResponse{}, err
+		return api.SendKindResponse{}, err
 	}
-	return toAPISend(msg), nil
+	return toAPISendKind(msg), nil
 }
 
 // SendVideo sends a video (optionally as a GIF).
@@ -98,12 +107,12 @@ func (h *Messaging) SendSticker(ctx context.Context, r api.SendStickerRequestObj
 	return api.SendSticker200JSONResponse(out), nil
 }
 
-func (h *Messaging) sendContent(ctx context.Context, r api.SessionId, to string, c gateway.ContentSend) (api.SendResponse, error) {
+func (h *Messaging) sendContent(ctx context.Context, r api.SessionId, to string, c gateway.ContentSend) (api.SendKindResponse, error) {
 	msg, err := h.Service.SendContent(ctx, r, to, c)
 	if err != nil {
-		return api.SendResponse{}, err
+		return api.SendKindResponse{}, err
 	}
-	return toAPISend(msg), nil
+	return toAPISendKind(msg), nil
 }
 
 // SendLocation sends a location.

@@ -45,7 +45,7 @@ func sha(b []byte) string {
 
 // sent fails unless a send answered 200 with the message type; it returns
 // the message id.
-func sent(t *testing.T, what string, status int, body []byte, resp *client.SendResponse, typ string) string {
+func sent(t *testing.T, what string, status int, body []byte, resp *client.SendKindResponse, typ string) string {
 	t.Helper()
 	if status != http.StatusOK || resp == nil {
 		t.Fatalf("%s: status %d: %s", what, status, body)

@@ -1645,6 +1645,22 @@ export interface components {
             options: string[];
             selectableCount?: number;
         };
+        /** @description The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse). */
+        SendKindResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            messageId: string;
+            to: string;
+            /** @enum {string} */
+            type: "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
+            /** @enum {string} */
+            status: "sent";
+            /** Format: date-time */
+            timestamp: string;
+        };
         SendResponse: {
             /**
              * @description Always true on success
@@ -1654,7 +1670,7 @@ export interface components {
             messageId: string;
             to: string;
             /** @enum {string} */
-            type: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
+            type: "text" | "image";
             /** @enum {string} */
             status: "sent";
             /** Format: date-time */
@@ -2932,7 +2948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2981,7 +2997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3030,7 +3046,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3078,7 +3094,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3128,7 +3144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3183,7 +3199,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3236,7 +3252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SendResponse"];
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
