@@ -1,9 +1,11 @@
 package messaging_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -307,5 +309,52 @@ func TestSendKindRefusals(t *testing.T) {
 	}
 	if n := len(contact.Received()); n != 0 {
 		t.Fatalf("contact received %d messages after refusals", n)
+	}
+}
+
+// TestReceiveMediaKindsEndToEnd: videos, voice notes, documents and
+// stickers a contact sends are stored with their type, caption and MIME
+// type, and download through GET …/media as exactly the bytes sent.
+func TestReceiveMediaKindsEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550117200", messaging.Options{})
+	contact := e.sim.Contact("15550117201")
+	const chat = "15550117201@s.whatsapp.net"
+	cases := []struct {
+		kind, mime, typ, caption string
+		data                     []byte
+		fields                   wasim.MediaFields
+		disposition, filename    string
+	}{
+		{wasim.KindVideo, "video/mp4", "video", "a clip", mp4Of(30000), wasim.MediaFields{Caption: "a clip"}, "inline", ".mp4"},
+		{wasim.KindAudio, "audio/ogg; codecs=opus", "audio", "", oggOpusOf(4000), wasim.MediaFields{PTT: true}, "inline", ".ogg"},
+		{wasim.KindDocument, "application/pdf", "document", "the invoice", pdfOf(5000), wasim.MediaFields{FileName: "invoice.pdf", Caption: "the invoice"}, "attachment", "invoice.pdf"},
+		{wasim.KindSticker, "image/webp", "sticker", "", webpOf(1500), wasim.MediaFields{}, "inline", ".webp"},
+	}
+	for _, tc := range cases {
+		id, err := contact.SendMedia(e.ctx, e.own, tc.kind, tc.data, tc.mime, tc.fields)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		e.stored(chat, id)
+		m := e.message(chat, id)
+		if string(m.Type) != tc.typ || m.MimeType == nil || *m.MimeType != tc.mime || (tc.caption != "" && (m.Text == nil || *m.Text != tc.caption)) {
+			t.Fatalf("%s stored as %s", tc.kind, bodyOf(m))
+		}
+		r := e.media(chat, id)
+		if r.StatusCode() != http.StatusOK || !bytes.Equal(r.Body, tc.data) || r.HTTPResponse.Header.Get("Content-Type") != tc.mime {
+			t.Fatalf("%s download: %d %q, %d bytes (want %d)", tc.kind, r.StatusCode(), r.HTTPResponse.Header.Get("Content-Type"), len(r.Body), len(tc.data))
+		}
+		want := tc.filename
+		if strings.HasPrefix(want, ".") {
+			want = id + want
+		}
+		disp, params, err := mime.ParseMediaType(r.HTTPResponse.Header.Get("Content-Disposition"))
+		if err != nil || disp != tc.disposition || params["filename"] != want {
+			t.Fatalf("%s: Content-Disposition %q, want %s %q", tc.kind, r.HTTPResponse.Header.Get("Content-Disposition"), tc.disposition, want)
+		}
+	}
+	if v := e.sim.Violations(); len(v) > 0 {
+		t.Fatalf("violations: %v", v)
 	}
 }
