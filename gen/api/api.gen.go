@@ -356,9 +356,11 @@ const (
 	SendKindResponseTypeAudio    SendKindResponseType = "audio"
 	SendKindResponseTypeContact  SendKindResponseType = "contact"
 	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeImage    SendKindResponseType = "image"
 	SendKindResponseTypeLocation SendKindResponseType = "location"
 	SendKindResponseTypePoll     SendKindResponseType = "poll"
 	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeText     SendKindResponseType = "text"
 	SendKindResponseTypeVideo    SendKindResponseType = "video"
 )
 
@@ -371,11 +373,15 @@ func (e SendKindResponseType) Valid() bool {
 		return true
 	case SendKindResponseTypeDocument:
 		return true
+	case SendKindResponseTypeImage:
+		return true
 	case SendKindResponseTypeLocation:
 		return true
 	case SendKindResponseTypePoll:
 		return true
 	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeText:
 		return true
 	case SendKindResponseTypeVideo:
 		return true
@@ -723,6 +729,14 @@ type ErrorResponse struct {
 
 // EventType defines model for EventType.
 type EventType string
+
+// ForwardMessageRequest defines model for ForwardMessageRequest.
+type ForwardMessageRequest struct {
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
@@ -1148,7 +1162,7 @@ type SendImageRequest struct {
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
 
-// SendKindResponse The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse).
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse).
 type SendKindResponse struct {
 	MessageId string                 `json:"messageId"`
 	Status    SendKindResponseStatus `json:"status"`
@@ -1564,6 +1578,12 @@ type EditMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ForwardMessageParams defines parameters for ForwardMessage.
+type ForwardMessageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // PinMessageParams defines parameters for PinMessage.
 type PinMessageParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -1698,6 +1718,9 @@ type BatchChatsJSONRequestBody = BatchChatRequest
 // EditMessageJSONRequestBody defines body for EditMessage for application/json ContentType.
 type EditMessageJSONRequestBody = EditMessageRequest
 
+// ForwardMessageJSONRequestBody defines body for ForwardMessage for application/json ContentType.
+type ForwardMessageJSONRequestBody = ForwardMessageRequest
+
 // PinMessageJSONRequestBody defines body for PinMessage for application/json ContentType.
 type PinMessageJSONRequestBody = PinMessageRequest
 
@@ -1826,6 +1849,9 @@ type ServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params EditMessageParams) error
+	// ForwardMessage Forward a message
+	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward)
+	ForwardMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params ForwardMessageParams) error
 	// GetMessageMedia Download a message's media
 	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
 	GetMessageMedia(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId) error
@@ -2481,6 +2507,58 @@ func (w *ServerInterfaceWrapper) EditMessage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.EditMessage(ctx, id, chatId, messageId, params)
+	return err
+}
+
+// ForwardMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) ForwardMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// ------------- Path parameter "messageId" -------------
+	var messageId MessageId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "messageId", ctx.Param("messageId"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter messageId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ForwardMessageParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ForwardMessage(ctx, id, chatId, messageId, params)
 	return err
 }
 
@@ -3595,6 +3673,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/media", wrapper.GetMessageMedia, options.OperationMiddlewares["getMessageMedia"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/pin", wrapper.PinMessage, options.OperationMiddlewares["pinMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/unpin", wrapper.UnpinMessage, options.OperationMiddlewares["unpinMessage"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/forward", wrapper.ForwardMessage, options.OperationMiddlewares["forwardMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/star", wrapper.StarMessage, options.OperationMiddlewares["starMessage"]...)
 	router.PUT(options.BaseURL+"/sessions/:id/messages/:messageId/reaction", wrapper.ReactToMessage, options.OperationMiddlewares["reactToMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/contacts/block", wrapper.BlockContact, options.OperationMiddlewares["blockContact"]...)
@@ -6561,6 +6640,170 @@ func (response EditMessage500JSONResponse) VisitEditMessageResponse(w http.Respo
 type EditMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response EditMessage503JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessageRequestObject struct {
+	Id        SessionId `json:"id"`
+	ChatId    ChatId    `json:"chatId"`
+	MessageId MessageId `json:"messageId"`
+	Params    ForwardMessageParams
+	Body      *ForwardMessageJSONRequestBody
+}
+
+type ForwardMessageResponseObject interface {
+	VisitForwardMessageResponse(w http.ResponseWriter) error
+}
+
+type ForwardMessage200JSONResponse SendKindResponse
+
+func (response ForwardMessage200JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ForwardMessage400JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ForwardMessage401JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response ForwardMessage403JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ForwardMessage404JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ForwardMessage409JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ForwardMessage413JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ForwardMessage429JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ForwardMessage500JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ForwardMessage503JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11800,6 +12043,9 @@ type StrictServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx context.Context, request EditMessageRequestObject) (EditMessageResponseObject, error)
+	// ForwardMessage Forward a message
+	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward)
+	ForwardMessage(ctx context.Context, request ForwardMessageRequestObject) (ForwardMessageResponseObject, error)
 	// GetMessageMedia Download a message's media
 	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
 	GetMessageMedia(ctx context.Context, request GetMessageMediaRequestObject) (GetMessageMediaResponseObject, error)
@@ -12697,6 +12943,57 @@ func (sh *strictHandler) EditMessage(ctx echo.Context, id SessionId, chatId Chat
 		return err
 	} else if validResponse, ok := response.(EditMessageResponseObject); ok {
 		return validResponse.VisitEditMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ForwardMessage operation middleware
+func (sh *strictHandler) ForwardMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params ForwardMessageParams) error {
+	var request ForwardMessageRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+	request.MessageId = messageId
+	request.Params = params
+
+	var body ForwardMessageJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ForwardMessage(ctx.Request().Context(), request.(ForwardMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForwardMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ForwardMessageResponseObject); ok {
+		return validResponse.VisitForwardMessageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14064,202 +14361,204 @@ var swaggerSpec = []string{
 	"wE+jTPwuJ8UUua2QNG/IIA/K0U+UpMHhwcHe4WLiAAapAkr54nBBCezYannxP6V9zOqC4EhThA0y1As4",
 	"RlLpr3wUxlRjC8Sz9LEKe/r44YZ+XMsphBrMuOB30Qru4FBtf/eZjyTvE3TQ3NPWwXSNaBaiAhSK6DnB",
 	"1zARPw3EKs+hKPMcXjoHXOaKazgFw34U2jhKit+YW+bSIzf8euSb0uVJo+Aphc/ZpU/2jXGgfkydBxW+",
-	"NLFSUa7kN0wEcP4ZIpEt928oTRtVJPQTwbHqLYmCcoyW+XXlLPd4eWKWVHXIP9NoOS7xaf4MpUXzGUY9",
-	"51Xrfp07pRf08f48QSuzaFp5RdARvP+aVP82Ybg+7RNHPCOBHmevT5F+3mVGdWgMf2PUJxHFGZut0T7u",
-	"Eh/d0IhwH+E0otxHEQ/TPmHKR1LR8JqIrWOkZT1ECJoQNxfp2EAv+YDFHEf5PBAkXxGjD/7h7S/m1ujr",
-	"thti+0uWs6K/jChulFJIYInbnxLSnUc7TChjJHrHFI2XVzE/p1yRaLFboCyucm5F68KxpApFyzGwSnyQ",
-	"hEVGMlQpx0JMeq9a7F6RW6UpKcTwjQk6tXE7Cn5joftiax7oaShLhfvJ/IaRGpEBVvzD0Xu+B+ipNWeN",
-	"n1ozsQgKjAcw1PO9mJsAJc2qzX2D53sJj7XuDUhbwSKr9HlHwRmcM+Isbi0L58hkTy5z3CEUkWIKh1lB",
-	"ve8XnCBz4Zxjat+Sbp9tcgoMV4PfAlC7921P2HXu9q7erpmsvMQfBCF1TZBIv2uSP7OMptxpWQjsS2IM",
-	"iXOC9Gna16asJEIzRG9nd6+ARPnKzjEVL3i0pGEA92bVsWU4DHnK1BOJSqnWsH74RQwhU8zzF3N3jsDf",
-	"rODD1J0td/lr/SQjdwawtv2v9X8UPlQ6ZTPQPOQNr95DJWwoW8kgjFITo1ly5nq7+z29WCsTzKenmq3u",
-	"NaNqZj6+MMG1TnJOQ5UKslpow/iRlAa3FzmPiHGagIbxVVad4K8XSwLnc4WJeoEH6NcLlJgkNERucaji",
-	"IcISQcWDPuEDlAgepSGREyxgY1bNd/Nz6ZIw7w+0n6sN2otSMOkCUOzmt+BV1/K5lK+w3wvXLzOuLdws",
-	"hSEL71duiOSRkos4Sfr8E61mVpN114X1xtHTceqamX3adpbjUuGMIiCDHhEm28jZV1Quapz6OezKk5zq",
-	"r5HiJoHLyL0a6Sdq6FLB4bc+vyFb5UkLtz0TIGc3NgFiEWVEyqVjnkh4PYUaJgfG52sY93cIgqPh43B5",
-	"+G6L1dCzaaEzHBm1iHYhF48nBkTo+61iFRlUC0bKxQQ+Cv7ZbaQS/ohpFGxNq9SyIA5eEOtUXtZDFfZI",
-	"lMaPIKg3W0jV8VxiFrX5rabff1EyuNMwVecpXCiGdXYoqfFvzBGcOysg1K1vGlyMGe1u2u/LRrWz2xiY",
-	"qMpWfQzKsFnDDPPU7uUnKhUXw+VdiktkGcz2KC44oHMf3bnghg0WvSzG+5MPOxuyy0aPLYeaI8c5GjKz",
-	"UMToAuizGgGOJq3MTEi7d1fHpIwWC4Uz1uYpW/IyQSPXCji/2kUkTO5Pvo8c3eBqx/zAfDFfx5StvqLs",
-	"eumIzx6Pyo4CuHNzuiF8GPFUVLhR1uMkKm1vyViDGxqSSVdIlXdiVz2CYsquSVTwkk1Itbhf78MUEIH+",
-	"q7Wue0mmGNX0KtjdJJ2scKWyyFSX9rUHZayfshsNWbiXmHIqmdK1oCocRaKcM1ZImMSJ8yDMa+s6M90U",
-	"UvERNnBJBIHEcVPQkPSPwdaGMUxKPUMlg1g/h61NHGWFTxrz3GF1aEzeVMaJv7R3T7JRRV4dLgZYRNNu",
-	"eSsB0aWd8an+RSPCjw06QKwlVSiJNSSwRBj9ePZDYQ2z74uvqSljNXLJRiLwwJnrq8KdlQfGBqSOmX/v",
-	"7DZO//MvDlETky7mfC/GiqrU+MxznZKn+tSyx435DI9Tdv2yCL2qqEjKrq96ab/NMI0r68bC3bay7NTU",
-	"EyUDFGIhKNEgV+7tasDDBFTFZMIta1YfCLw3uDRLJTo5KL6ZlL0ec9ZdBEz6nPJY7eICfz57KZH9OS8D",
-	"bFf8RCKoBnELpWDmVyGnhChAHIJGSWnIOCJhjAWJ0FjwAlYKhz29tEoYJZS9tNcHNjRqvnBUjYVvkwnQ",
-	"OOdxbBdmXDKQECI1WLiITJmO+cGQqAoH0IkmH0vdhlPdcBoSxLgi1ehlwhLOJmgApXpWnBFX8gkp3qjO",
-	"rohJCKFpWb5pJQx6fID6UADKAAsWqoiAOLaEhteo1kT/hTAbbhXmKTmo9UQkmgpsGLMK4hY3xDBRJIKn",
-	"kBlQOvfnwNV7hh8HGIrYCqyn3FrsnGQP7x4czkDWHrlFlz+d1HcPDh2GtofKrtTyusKKa7ijoG4WCa/B",
-	"S6ufj3n7iUQ9LHs+VLN6ffIiKz6lRY/9cascCfOsc3QYNY92jo72w6fR4cEzvNshGDfDgwMcNXcO8F67",
-	"s9/Zae+2m+2j3d0w2jmIDsOdg3az02zi5lFl5AUWXaLmjHFx1tA6QkBuQiyiCuSwTqiMdx4Dbt+8wCJC",
-	"iQas+X2Rg66K+rAmGsjIKfrRZa4MLuHBWcJHM5fnZJKmTVgEXGbJhCKQ72MH0lMqqckt9O7ilY/aWJLD",
-	"fYgnMCoY/NnSP3qzk2wnCqN3kojJ0qhcbV3qeVNJIBZQbhkWokaCmjJe0te60z/NmyWcmR6p5dz4JVfP",
-	"4f50iZeVFtGA3ObdrlOatvsmms192M/+xjjM/+5Xa0bV0qQgPVAtSWUPKY4Ujq+3jlE/lVCN6W23u/02",
-	"gUuLSdJlSl3qC5LEQxi1UDYJ1ajKxrfHJBUXo5dQczlb+AIHMRrrnWukk0jBcpIl7/7Mywuk7xdy3ktY",
-	"szszpe5PSBbfGHJZcVRFZgIPrPSpPT/98exN618vTi5eokajgU7fvDSfRpd3uHe0v2DqwmQ0dgboknic",
-	"W+OFFe43n1Wl6GWW3RqFQNHSLqUQHvzl5ceoeYqVrQ5rR0OSaH3I+kGloR6CJKOdDomMDVWz1W8hMlvv",
-	"4oncGk3WPJidyf5//vb392mzuXv4vx8b39c/fLc911OVgWx/AjlT8Hhk6DuJXM/6S0fFLUSreiFsAh2N",
-	"l/fr22vItal2FWpQKZDffEhY/veAtJNKfWfl4zK7nXRAv9AFrlwq4lJNRV9rCUKJYsKihFOmpPsWLEfU",
-	"JkPObEy9NvZgWSbcvkNJbGo26xW51YD5t9Alz1igDKRO3UuczHJx/3yKuZbvYkWP48y4/6rLK9/gjo3y",
-	"z4J9ZlxKExa9sutY0ujKPeml2iO7+wv7SLPqBs+KVRHqz5pV7tPpfsRsqJ2j0ljwcQEn47crlytY64RD",
-	"+RPItwyviogxCd/PeRwve5X758MTnowngU0vIjSt/Mpu0VTcrTKriKxQEeZRnh8eTSsc0Dmf2Z1ZyGVV",
-	"JM9glx/aJBRfT0TGn1RYl3L37lf0XhplYMONHo/bxelna7Q1VuYEbo2T0OqK3C7pbXkEusByAWx3ANXJ",
-	"0W6ERRDacA9WcWVcxXmMhyaEIuY8gY5yZz+gGuNI8pRBknNFIc2/yGUF2Fr2TsL8vddNqg3zb8+pC3bk",
-	"2lhRFRWYKavJIKtuuAj2L151jM5T2eqOuyoslb5Xrog545J5SqMFV5JlenUtO/tKRa+nFq5eqHplXqfs",
-	"/jPM87VOgdMKVQqKGYrzhVCOwuThIiinZkeuVhn18SPIHGhx6Qh9pD23VFgoyrpBq9BUzEeMo18v0JCo",
-	"YxR8Fh8hjy9oIZz1eaUSqlrZfMa26QTLSHSMggRTYUbEyP5t3hlgiaiUKYlcrz8jcqlEGp4xUS7wJqbs",
-	"+hgFdkUkClpZ4DSLEGcxZeQYBRGV44/42UY4QzGXykeC5HszMX1tHF7zTucYBaan6EeeqqCFUmanse3g",
-	"zPq4QO0hinmXpxoeUvEkgQntX0j1BE+7pj7DyfnZMQpMYwoNVNNiKeRMUZYSVJOEoCCr+xiY0CFnWNrD",
-	"gMRlA3QokwAwNP5Ss1nP94p7B/+P2wYwVlhX3iCjSiso4+vCt+xm5lUKRK5PRC4afT9X5c3F6nReEsJO",
-	"Ki5kX2GpkN4e+q2HlTxJEnszUeh0lbc1zDG5WDx6ISjfqbowpe7HGGiL6vRcFaFS2XszbwOOb0dvMfT1",
-	"1xQ9CouVyo1ofljKIKqqlgN7URzph31TBVF/TBm8XbmV8ZWa/SyX9/k4uqJMK0P0LolWLmjNNK1MSJdY",
-	"X7XrOyo+PQYRC4v1G3Vzwm20hkSihqhPMCt1FpjXs1CC7yhE5xShk8qMX9Iu01qUqzJe7CBoBBlcj2fN",
-	"BCMkuGaXdTvg5ALjc/BfU6DZQi2H7SxObA8bwLJolt/CxbtgFldSR6vAgeUqAWQPOOeK2YSPgi+faPTV",
-	"/AY9m/MfQMz4Ju+Ep/LSfPxEo3/4KFNI/mHfLZU51W9/FiO/fBagCBOaKImCvJij9JEtpedDKNLXwKuA",
-	"YZVGdQmXQgiHgksTzE+JnNIg4mw+1FuhLuGcVFGFW+4WI1tquYogIMIU5FrF7F5DMwyzqPlZsuOHs2Lw",
-	"8zVkU0wByqMDyNxgmLXtabu+IkujwoSi1VcCM5lwoUy9ah/RjoswJPQGkivSGLqqa0tcEBz2gC3OYakU",
-	"uglUZAQt2Dng/rSdfOHjB2GkVyqoGl7qczWghV5cv5DhT9DauWKJrjM/qgUD3L/+2Gg0oFYPBdezecuZ",
-	"Rl7WQDrnRjhr7WS6w0yayDVzd1NJOxU4se96Eb+mthx+eQ2/kExoB7bBdTDa4RrVBIkgOwt1BO+jmHdl",
-	"thR4Nl+JHaNqHc8JFkScpFo3G/M+lbput5B5Fr1Pm8298JoM4Q8SuN7ogBrwSD5RT6nEtJSmrMMLGQB5",
-	"VzpvgLvGYANNA16Rre3tLlW9tN0IeX/bPFGPyI390xvrUW2+R1QijCSJO/Uelxo2mRn/09XVOfTp1s8N",
-	"8LCBTnHYy7pA2WS/3Oo3hnJmN+txNUfCTD9tqgs00FWPyqzOsx7DJa8JHKqWDWUUmgVQWej4AgdGTfii",
-	"USCFZUj6OWgpDs9Bz3yp9KMaHYhUsvGevWd/+xv6hQzle/Yd+u67jDK++66Eli2r5UkfxVQqCbOZckWZ",
-	"D8N8GWKGcKg06ZvVOJ3ETFCgCDuFvP4YoO/R/hFk8YU9DGmCQm61tJqRCgbekpCg9hAF528vizWszaKC",
-	"Yz2jSUw39ful7Y7jZn7PLgmLEAZyowwFGTkFGvVD3u8TFpFoy0dz4qnv3JoTacoBF1Q3+Z6dAjT2b2+3",
-	"D25v8zPqYXPQbR4NUfDlvWN8772WMXB99N7ICv3Ne88sRJFbZVby3vsaQH8BhKNIoiBvUxBswRL+QMZX",
-	"gP5Av/UIQ3+8Z3/U63X4v/51v9lEf6Az23yesiRVLdTHsdbGSIR+vnz7xkcDwVkXVEbpo5RdMw1fEyHr",
-	"ozaOEI3gGrV8r2rH30F/INfn3vC78R7+GVt0g5sHz8o98YMtN+Ye+gOdZASnH06lcathZsqhZy3ZAiAs",
-	"N6XGT0AUDGAeRZZgy94wFoeGUS3DznvX25Xsoz/QO7vofE6H51pOd3jKIj1wdtvq7ITyz1o195HVOvQq",
-	"BE8VcfMcaChCoZXRlvkYmdkTrHru6WfoD/QyTWIaYlXuoHecf+IZSyovGKeqR5iCd6MGOo8JlsbrD6jq",
-	"7gU6VEiFUjjXitryn0WwdawfhiFvMAWNAtUC9375+yFRDeRWAaZNy1IdfLB0t5Uv3wo1g5rwjKtCMXZI",
-	"OxpdrDPEUFqMRRfqCtg9hZx1aDcVJEIx7VNlX9zdBaibw7L+/XZWip0LywOjwpGOPVVTnCMew+P6F6iX",
-	"0R6iIU+3Ah9VvJgNOu1NRwq7+qgv9O7NwsmtaRyDakHFt9lpQp+SN9q25yYQHjqW2H4lICsagW8uUIo8",
-	"BXh8cKG/qFsuY9ZxYNmIIoLh2DZbqUVEYRpLhAVB5trCR0zLhYy3Z6/rI8qPn8Zx4ZKqgJ9Ujv1a2pNl",
-	"I5nshV4hYU+j2LFpyIK0Qin0tMCfcyBlTDpjzq7KRPDvelZGtg7/1QdX/PKC9DFllHUthMq/SaICVHvH",
-	"6K0D+FYDvbQ5Qi2002wCK9QyeVszmYQIzXh8tNeE9IX8W4v8PtppZoQAUhDorsdTkb/86wVKeBxr+IEA",
-	"1T8cIFkcxwmps0jTe4cSLakCU3tUb1Fxu59PNAqAZSYK4RnlvlEtKJa61KwNlBfct40ogu8Dy2ULxTSL",
-	"r4wX1uwKniYSBY1Gw5TY3GogZ3hJzftNRpUezizu57OXhc31Ew5GhFEErKbSwyrnFDLbHUNB4Q2jJBh1",
-	"vAWlaxLwP4Fg0LuhDO3uIw15aZFa2uwuzR1Ns3qkNS+CI+j3YTDakNh7pg0cGhJrP1ot9iTRZl19t9Ec",
-	"02QHg0EDw88NLrrb9l25/ersxemby1N4BxwrUPLEqbJjmqvnezdEmAsHb6fRNG/xhDCcUK/l7TWajT1T",
-	"t70HNtU2iL9tnND6NRnaAsmgeWcghCL0Wj009og0vfrNEekHd5tNp7Q771xiJBTlbPuTNJcfxj6fr7lu",
-	"yRMDlsGY7SNRzTAcMKLxQJ/blt7rvllN1STZqref46y2HbyyM/uVdwxbDdJUmtpv7s1+6Qcu2jSKCDgw",
-	"9nefzX7jivPXmLkii3ATdDDPjhyHNlecRQPaa/0+bjr//uGr/6Vk2JlvSibn7x++fvA9mfb7WH/09LGg",
-	"Pma4SzLVDZyFuCsh+R56ZX/wvdu6tca0KVMHJuy1spLYUBBGVuBYWGjh7Bm3AZHqOY+Gc+BXoZVCqVHq",
-	"QWbhvkil4n1N7j/zHkMvOZRgGmuODXkDFb1P95qVXa53ii2rMYtsEvp86F7Vofxr2WWiREq+jlHczp1R",
-	"XGXf7AqaM89Fx0WCA6nd0zoqqN49IsgjJ8GdOd44N47/K85faW3yT0G6L+xlzij5olofS602ZW6rrakE",
-	"rZXsjKDdne5Mgv/qj8qZbejnC8Uhp7CCQqPmVfjBaLvm38sluz9kHALma6GfMSu3HG49XZCiKzpMb8h6",
-	"Q9brI2vAVTg7ID4bGk/79v7WRWbL+yHuL9dkeBZ9tf1ciQnzKRO4qYFYoO2FFcqiwHfhG17ugYIOYe6a",
-	"QhsQQ69wu2HJbz5aGgktqaCiC9uQ7HFTSXN/9htvuPqBpyz6U5CHOZZxqbeczuo8wBIWWLW7/JHtXzQF",
-	"eF8/aOroQQfS/0y0rbpEmSalKxOCS3T0+PXS2D7SL7UC2696BCWCGz+rRGlyN4deOrpzO35MbwgzF4bu",
-	"yHLbfvK5Mc5MkMB2nyhBQzkN+K/tIzOhr8it2k5iTEcE8WjcyxjE7AzOt3kueJ+oHkmlSUiyERJrgaKb",
-	"qJ9tcjk4QijzVBzO+tesjMZ5J5sIK9zGkjiU7tOuWzN8U0ju9Vyw9XJoP959p5LP6ymWPCf91hw8+5KI",
-	"GxqSdyzzoU894mzdLeSAhTLXKEj/HGYI4A5xBcshgTSlGbddibbtL+CVyzvMTsQPWdnnZJ2upBmdVSpO",
-	"92VWSdRtx8+q0G5cS2uV1FBxCyNJ+2kMbliLYU+kvUd3gTKRvaK2J1XAZIthy8hyiIdIMAhgawq6ljNl",
-	"i63ITBbravChSD7lC7WeaTlixlxEx7jMAt00MKsNaVlqa7KSVy0j8d9dmVVv5+DgoNls7u7u7uZdZVwg",
-	"EKRDezwux+G1vN3m7mG9uVNv7lztNFtN/b//MZrSQoQ90o5mLvv6zrnLaLuYSq4C7b3+fNZBcw6e84Kz",
-	"TkxNbN1f1kq/ytLQbKs3iTCyVI/kkIUzuNjydnk1w6Gm+c1aGY5tsLMKwzEdHEZ4jOUqPeotyi9Geho9",
-	"DL8Y7TtUwS8uCVOIu6utXCImgise8njDRv6ibORkXD0yUQQIGzPSFSXN2ovfJ1OJKbu+K44y7m4okIHJ",
-	"5+0gpVVGG6sgQ2yv5wuJl6kQmpRcWFIt+CxMEImLyTB9AIYJ9BsppTnXAv2PyeytZG+v9G5XUqZMay3T",
-	"QsvmZDpWt7Ozs7Mweyu2+XoY3lbqxFXB2F5BTNqGfT1+9nVnnoo7Czxg14XYTdvSZ4Qn3DO/y/Kop7k7",
-	"ss5r9+DoGO/yNsl1qx98ItGN7c72l6bGP4NtMUII9mh9FBEtxWwqAU4S5LLe78BlsoBcBxoq1KWZGF+W",
-	"BdWsk1gqSuxU0MlJHOf5DzdU0nZMnH51bbJiNt7A9QaaZeCvVcamFKsFzcPEy7klxciTURc/qE0yTw24",
-	"JsMGChjukwCuuxj9nBJU228+Q3l4Pe4ThGO4gkDklkolAwQJCwMqyVYDwpHr7m5ecbTTzON7IXK3GOM7",
-	"rnaaVV9mmv0qimdWSySJMTg+BenTtO/5XiqJgOl2dvfyIiJef1jPbYpiBY4setVOYBKx8jzURUJVsgJP",
-	"dxwuU4wDMtEGLQ+yk6KDp7uH7afP8OH+wdO9w6e77ehps4Obh529w71dgvfCQ9x5+vRo5+DoKHp2VKzd",
-	"Va4jkDk0d48yh2aj2Wz+j2kX1fLI4VPcbLZJnUT7B/X9vYPD+rP9o6N6c/9ZiNvtZ0fPDiKvGtq2SEpe",
-	"VujryP2W7w2wYPqXlnf2+vztxdXJm6sWusQ3tj2di4gAKiXx8P+gM4UGNI7Rm7dXUPUJIn1M3PLShzYz",
-	"wKiBrnLrDAp9aPtLQQT7cdFymxCA1HjsmsrGi7FgyFKWVDU/e19Ih7cj1C3DL0sBrcKXw5NGbFXedf0Q",
-	"4faJpwrxTh5v73rEUpmVLFP6K9MBt+SKAC8DjmNISdOst4HOhCAQpt+OyTivN2sq8vq7iY1yssqlId1T",
-	"bNRLM13LJgoBKAF8JcDZpFLFBYk0lNJ+1k24Zs/gmgylX7iadeULthqbuKuVaDyjTXNUOW0up275EyNE",
-	"VsLphfT7WTaw2+AGce4EcX4kanWsuRsL03hnspb1E43NF7ZT+8isZVR5CxnFIuxB5EFNc0bwIINaAnmu",
-	"2W+Q1L2FXAP4yhIL9mHPH48dK9TLqFwEjIv6WFyTyCQ/QvoouMLsx6zltVmnny3UPMz0L2aVE9Znxpm5",
-	"uhkHA/kx3hwPvkiF1Jj0YY3sQJ/yLFsfMMFHfQ55fSG0vafCUfqGOazKHMCad3ThOINBVm23PAhr2G5j",
-	"FfbWc191kphm4IGl90ATYpCy7KPiKE2ME6BpAOMjQRIOFh4iOOzBt0+kTTMdVxFh9RM42IwdFHJgobzL",
-	"h1USa0K7Zbs1z/dMjvF4ko1f/Ph0JBHYmz/457nb+QPddRXmn8xRzomoQxqyOT9pOs+F2ggALZtEUBSQ",
-	"GT1Y8j6x/L2Daby1uSH709+Q5Xf6hnBMhRRLRaiPmRP41kNSYJyGkS5iFVNH8Vn11UX8pQWe+cUQ91TD",
-	"+ZyIPtZgiIfW0ETYpOSHnGmbF4jOVkUy/EMb0bRoEaOTOM61GRszD2OA36oNJQ9GZrG3HEOeCld5aYJh",
-	"/cI0cr8DrrmKWQ71rb0pxREK9WCNinK3drsecaQfw2TbfXNL+O1xFmvLhwbbJ3OPhbnDCtrYHDYBcJgp",
-	"epvjQdtO5VhFhVtgPROVPcuzLZNTHPVoRBBVhh9BdyJMmflV253jbMnu5JvlS5kNfJ+MCVJSNlzpW9V3",
-	"7p4tzWQYFSlKI34A8EegRJultkpggqVEASO3yvwYuDbTrqKzfpogLFEQmgca6KRcRqkDDakzbcY2HSYR",
-	"ag+zSpAm0eXV2UukOB9nEJptFDKmFuMQj8odY3cxyyPzOvPxMzIgcuOPuXt/DHYuhn6OWPfsm7lLbcDt",
-	"Yjsvij7VTMluOlztxiFPTR2+WocLcxvFGdlqoP/maV5c0lo0GTW7t47zr7JnCwX/bD2x/2v/yBYU4x2I",
-	"3Kase1wozoAkIei9d1Xs4DfA0g3z3ptk0rzOuos9sPaQawau+uHDXDY+OlZxSVh07+rB7jybsYn8RlZ/",
-	"06ZOVoa1RMF3bfxMLiLgaHDd0nPW3aYjwo24vLO7Ta3P5S0cH62cnP1k3kEWTNq0Qg0+jaiqEIwtI9XA",
-	"wcYHzGQcFYIxrIjbOUB9ylJFikKugS7KQg4z9N4zdXTfe4iySBMEF+PyTT9zp9JtyZsOm3ZoujBlV60A",
-	"hPlj5k7zzdz57cVUIWwrFt+TDD6F2TYieJWbjL+K6AZmM85ZH8ElR6VJsd0nEcUTPQiXShDcd4GDrphI",
-	"h8aQsKh5akRxoTl3H3eJj6BvtY9wGlHuZ50ifGR75W/5ee0L6AWlf8Myj0WE7hESUdtMAuqgU1esOCaI",
-	"KknijgkVoUqi4IVhJfWrYUICczdp1/REosB1Kg+2TORi/vxLKhMuoRFOgBjuQ71jmKMc3es6jmctRlHN",
-	"LRYMTg0E0/LCVBC33W6yHqxUbTVsf4UWVOKvqKsPNeExy/oK0Mg3j5aspx6WiHEzpXkFxBZ0oIVuApnZ",
-	"pqHDU2X3g2pQOKd4XNIFJ7qS6nqeDsEqFWQrm5vYlyjMG3PWJaJQDJ+z7NgCc/mbnWIvN/Tyo6uZ0cht",
-	"AikJhdefyByEHUWEuUUeEHIt9Wp29szwORLIsdr45n195L+d/Hhydfrx9cm/P74+fXl28vH5f1+dXgY+",
-	"lG8f9PT7xYBWKos13AtV2cdON699b894XMLnqvNroK2Z0u+77e/KKnPWX6xNGRbDiuIrlWpymUA93/bm",
-	"gVkrML6i9Q2FJsYGr4CWpSVmQziGngOsFA57mqQd0g61qtRFBLqAmMrpegmQYWJo2DGBJ9Kcnv4pa03i",
-	"kJtGNhOSIXKrCIOzca0SXC+0yTXKNlEGf5kog5d8wPQ+crXeUeqfx5pZTp4nppTfY7TNKq8bzykr2Gbw",
-	"AW4Way5HEe4gE2ADWfuC9hBZjekYBVFqmG+A+hiclMHufi/wUfA0MoFqe82oqvBBQtljMMTc8r2Wt7vf",
-	"m9/2Os+WXzC91mBqJZSx+zO1zmG2jan112Lnmgl8QzaTawH+zTDZS4WFicjTSy/w2xr0YrONykWhTuRW",
-	"AwX6u8AxWnhKw7SBTvIQNtuA4onJyswtvbzzstatM2vHzVJkJkaHbHPVMz+DDcYiu1Zhb5RwVNIUa4Ed",
-	"KtgyyqrKy+NAhmlFnZu88fuD8nuDPIuxzfGe9evh9VXns867rU3My1+KzY+woW+I46fsW9Or3+kVI5zF",
-	"9cRDp8nZbY1zSNjkI755h/Xdoy76zs630Ua/TXZjSGAeLnP3XCTLfXjocN4LAl5eKP7iwlpdYO88sbzZ",
-	"Rr7ZaN5sB5t43g3TmINp4IeL6LX5yg/MMl5jce3ccFi6ZGxjKtoPWYDDlk18oqZVvOwTRUP9KuuSBjpT",
-	"KOJEsicK4U6HhNnNqKsbPTTVS3FkbgQTJcc5UB+La73mdy6Z+9tjQTbLPQPmhvdseE8F7wHCK5Pd2hmQ",
-	"63vSjnl4vZ4C6jC07VqySqW3ccKb31v+M43WGaG0IE+wta4BMBu1ZONyWR9Lea5RDESzI7+MnVjKv6ua",
-	"wtVsJWVrZCx28A1rGWctFjQb5rJhLuu0ldoPzF6+fILK5YJ3aEzqCQ1VKsi0ln7n5tFz++R9EGdSmrJc",
-	"ZjZJyo9v32yrw52s+uynpLs0yZZ3OrOEunkMvbt4BWFZLI3jPODONecw0YcMqnv0aAQxmhtD49sjXFPd",
-	"Lk/UtShaxIJZpPwQYVRmHT/T6uiomHe5Sf+4+wpY71hM2bW0xNBPMDN1R00p1ULQK2YR6nDRJUrCpfQ1",
-	"GcpyLLEgIRcRkgoP5bG5ZFcBMsNDzWLXDYKRgWv1UpFBDZu9v/KTG+H/Z+UFr3gXKtjWUsDxUo3gHLHv",
-	"olA9UGnl9aogrvDaWj2fc+SKXeiVIMULMTJZSHKff6INdElYZD4maohM9DHUS4DfoRaeqfNrMsvc1sZJ",
-	"GH654o8hJsX4n2dqMrBDr+X9f//v//N/e4v0IbbM4z4yxNxsJvf9nm6KL/UqN7fEfynjJ+MUjySMJcFU",
-	"1LWysB5fi+Ut55iKF3qSFbiNaw63nLvFrWCd7MSA0Tt5/uJl/fSHH38qdLQbqQG6pG2W7WGKVTZMbE4W",
-	"NPDjxhKDZbRyffN92mzuEWQ60Vm5LYvfGvFVLOCz8dD8dZgUYEB7WDr/Fupq84+ho3rYwwKHiohSs8g7",
-	"bVoxhWN9FhPzTp+blESc9bo0HYhG4oqhYZF7AoqXZ3mJQ6K0qpY1Z1GkZagihA+GQIKGG18iwRV08Sik",
-	"oZqvYNL+MUp4HCOsTFVtzkKo2YkOkCQhZ5GszAO0C/j1YlZZ9iBh3QAJolLBoFETZN9tJ6zr6nPZhU4o",
-	"dG4zBov8h7C0r48QMvp9LzFpUGNd3FdllfoQM3fWADf6ZFsSpSjrym3TD+Oj5Up/2/3nyfMXO7t7jUaj",
-	"0Ajos/gITaaWZqa/XhTYqO9lkLuTnEqBwQi3aj65xaGKhxpLMmZsW7VShWqCsEhjpgLVX5K4Y2rWY3T+",
-	"5keXFwnr+C84by5QcBKGJFGt/MCDxsaKfsDCKCatodRodyHT97O46/LugoCPaD2OrUvFE9OvBiapslLh",
-	"h42naeNpWt1iAlRata/KOIVIcne9/0fcQSNNDveaefUELf5NZSD40y6pIvGIsOjKCuEH8/B8TrkiUe4A",
-	"a3l7p8+bRh7vHxw+PXqmD8PUBPqJxDE31X7NQeif+NIG26Xd/z34fyZtTOsaqTRnobyxhoOK9jVq9pPx",
-	"1ocHhdaHYzAY95BZnWKxKkoaQNP43ca79BdMlQIvc6kmGaqBKilIEpcaC1aXObgrjxPw1gk8dxsqgqyH",
-	"8wYwNvSnxQwF2sKoya0Avbt4pfXmNpbkcB+6D6Iah5dwrDVzFOjvWvDg1rGt22JqjiRY9Ux9HrAVQfF2",
-	"fTw14UKTTkY7Hdd7wV19a10QyufYMkBa64e+yVQfEowjUW2/2Sw0yD2GOSXCbX6TP/1EIgCsrRLUSaUt",
-	"pgoFbmoRD2V2Q9LoR1sNFCRKtSDxNoDicxJhdMNpCJsgPhr0aNjLVva2291+m6SyZasBGWtDVkzXbKKa",
-	"BoNpYqFItOWjNglxKq1dk9W6SWIMhZ372uzJp5bVku4EUOJBe/gYpKxs5asX3uDdrl6gyjB/ReEGW36g",
-	"7j16/l/oRn5s5EeV/NCIaRwQOd0uJjlcTZ27lRsuXGwtkuOUAusLXNhKgGrQgQzbnuYsKrlDpY/6OCKI",
-	"MsXRzQssIrllYCbwAAU3IRZR4IPIaHPVq+Z6eQjqA17iujAdPa/1Cz7nbXd3ASf+/c7+zsHBwUFzZ3fP",
-	"gz7GK/I+u/EN99twv8fG/VzQoiZg+Tj0ZVcgZU0qsxt+ozWfsKFZvV7hsalG+Ab3CUDG8SdYXV4d1Dfx",
-	"rl16Q5ivnxtAmnSP5A0NkCREohqJpa0fafetZ9mqlgwv3ZE/aI2xDO8qtWLKQD1oJFHH8z0HK6/llX9Y",
-	"UVQ4SGxkxUZWPD5PS5TT6YOrx3AXuCYZAWOvKCAa6HIOAfHu4pVEyjaN5bHm5xzFnCdtHF7ryRJBb+DO",
-	"3XaQKrspUhYTKQt1fRGOYz4w1/HVvPas/+CBlNgB+hXn1569jZ7AdpMeV9zmeKzIW2HnD8hYN0x1w1TH",
-	"maoNY3kMLDXmIV45wnwyV42xoiqNNGNl6Pf6s6aPnjU/GAUz5qxb/HHnqOmjnaPmBxSRriBEHqMAKmWb",
-	"xy03DIAZOhZcze9euU09JMtzW/daB7uNg13fy/brtXb2GvvNgyxK6bnALCKsnYou+vFO7hUdBDY65Yb9",
-	"PT6dMs7p8xE4HxIex+thf7tas9vZRSmjn1PHtCC5jcQkVBpAL3hq/RI9PjD94DG64YoIqNqd0PAa1Zrg",
-	"d22b5kz6EeOh9dFOC2EkKevGBIU9bZJOsLbP9R4fkhvaveujTuh//oMh2ED2qD5uGNJqhykLe//QP5Yh",
-	"5LV2VuaJGgYbfrjhh4+PHyaGOh8BL7SdiNakDdrRN27YSwMIs+7fSPvcdpWpZt726Qeuzm0Ro9Jit782",
-	"BqSdrK682v1uePWGVz8+Xi0zYnxw2x06UK2JVcPYG0b9+nxf73fvx/PzBgq6tONCzpIYDyG5BUswaHhC",
-	"WRf9ePZDNQv/FxzVo/LAjjNp37MYVcnjw5gmjX6yvxgvh41vOPmGkz8+Tn5jafJB+fj6MphemMaNstjQ",
-	"seESot0qoOoOPFfoi2kK7BwjU/iERAiiXhPBozTMEi5ldSeZTULUJiHqTvqhKFSzmLkFWhdPkhxv7yxB",
-	"yua/TK6LZ3Ht0jy4fqQ2E02VWGYpm57/d5bamuXdgX54A+2ezGkvgWR3m+Oq8X494uEllaGTEO1UoWtC",
-	"EiMrNNPPC7BlAqLYOXli+TW93o0E2EiA1SUAT+4+H3ZA2j3Or+u2yQIlk1l/TKX6zTz+Mn96jLirak5k",
-	"3GM+XLbDDx1fn6Ne2yvY6jyVIVMh9bF8WCMtuvW/olJNJcUMjL7WMIlUqEOFVBtJdjeSTMMfRUVcdTRj",
-	"0f7+pdc4vW0LYj/Uo1U7ukwpyWXneElw9Jvb/BpJ4MJNOFVvC3skSuNH2DbtG0V4y1AQgX45Gp3y7jlQ",
-	"MHY5EpgLjb+4mUyVTvtpzWU6X2ZzzoP8FvG9e2D9G7R/ALTnjGjUZ2otyD6XZrRWpmrnmKVWZEvZoNfd",
-	"qRFFi3iQn/U9KxQ5iwtxHLdxaLDSzn56Y1Hsy9/tpUijzaPh37ZTEX8FTlxd2Il2GYlaKPh3/TezcP0N",
-	"VqkgLXSz81+mGF6P3KKfXp+8qF/+dLJ7cFiTJBRE+SiriIK+R++9xnsPfY/0rFu2cJ5fGPfKPesq7KWM",
-	"3rqyeBXPw4bqZ5F7nEYTH7oaJlndPjVM8rJ9Vz2CaARXaRA8hXAouJRIEKXl1jGKBE9QlBqiJBK1h4hG",
-	"Ji9s9/YW4fCa8UFMIhuMsNh100KEbc5vniuhf/97/BhP8oUCvbiAmIrC1Xrn9pqP3JrFUBwjjU+804E2",
-	"6bht/BoRHvqm6hdop2XKOGGG3/pOzSARwgrFBNvCh7b5+EiF/GnZHn6W68EF+F3qMQ9xvEzmB6oFv538",
-	"eHJ1+vG30+c/vX37y8eTV6/e/vbx/OLsXydXp0FFYGAoCFakqCcsebcIYCncoRAI4DM3Dqac4QffS0sN",
-	"Poo3iwNctyPM33enuPSFrhd37hqPpwkns8zo2JwZ7TLKusjwEqDRHh8wxFk8RD0iTAo+Z6a+ph7gTybS",
-	"voErxjLBRxHCTv7NEn93VfzVDb79xf51Fn01XC0mioyrY+b7lZT9ynrxdkRkxr+33uIX0CJgYyzcEQob",
-	"cM6PxQ/QveY3h+ZG48Mq7FV0tEuidYmqD3Nj77viIh4opmUOoWOWGW2kx8NKjxfQ6zknvSfSNBEzGKgV",
-	"PqMaPaBc2TaVvOtGI1mz92qEzqudV7Ae++SlWdXDEpM2qBgZOKWtNqKybW0E1R0JKltmvkAtZX35rv1b",
-	"JTpQRD4G9NfLuAe3rZ3iikz3rF2ZCi9Em7pPpG0vsMH3u8F3F00O3iikDx5BBDHjgyUxXQ9PwlRQNQTk",
-	"PUnoL2T4E8EREV7r9w8aR58TLIg4SVXPfWOe+hVusPVXH/Qo4qa6G8NVj0pb+th6IDxn128DWtt1f6k0",
-	"g33wcICRq9FY8DhvKZFd6+e36O4bvcqxmN0oLzetxxMER2Bju5KwUnHoYmoHy0M7x0d70cMK9THDXdKH",
-	"BEtj8fgIi7BHb4iPUpb92cfi2nag901Qup0wI+TCFky7o/EZofe071oRm8J75UaTxUFc9boKOADy+ChK",
-	"Bfj6BrnJBtcy+SCD3Ek+Oshr2HmETs7PoCkjqvWxVEQgHPUp01+BtNvKB4MfKpfTT2OteebH2uECKTHU",
-	"iK1PR8+RBxGZYoM1kKWUIYlZ1Oa3qM8jUpjNfl0x308Ex6rnw+FTRqS0B6IEDQsALJzM1w9f//8AAAD/",
-	"/w==",
+	"NLFSUa7kN0wEcP4ZIpEt928oTRtVJPQDFwMsotWoiM+8sXRRieOkwSsP5CeCY9VbkjLkGIvh15Wbv8c7",
+	"HbOkqq3+TKPlwP5p/sSpRdMsRh36Vet+nfvKF3Q9/zxBWbTUU3lz0RG8/5pU/zZhuD7tE0fTI/EnZ69P",
+	"kX7eJWx1aAx/Y9QnEcUZ96/RPu4SH93QiHAf4TSi3EcRD9M+YcpHUtHwmoitY6RVEAhcNJF3LgCzgV7y",
+	"AYs5jvJ5IHa/InUA3NbbX8xl1tdtN8T2lyyVRn8ZUdwoZbbAErc/JaQ7j9KaUMZI9I4pGi+v+X5OuSLR",
+	"YpdTWbjn3PrfheOUFfqf46uV+CAJi4zAqtLZhZj0XrU2cEVulaakEMM3JhbWhhMp+I2F7outeaCnoSwV",
+	"7ifz22tqRDRZrQSO3vM9QE+t0Gv81AqTRVBgPIChnu/F3MRNaQlirkE830t4rE0CQNoKFlllZjgKzuCc",
+	"EWdxa1mUSSYSc1HoDqGIFFM4zApWR7/gm5kL5xxT+5ZMjmyTU2C4GvwWgNq9b3vCrnNvfPV2zWTlJf4g",
+	"CKlrgkT6XZOTmiVa5b7UQrxhEmPI5xOkT9O+trAlEZoheju7ewUkyld2jql4waMlNS24zqsOecNhyFOm",
+	"nkhUygCH9cMvYggJbJ6/mBd2BP5mBR+m7my5O2nrvhm5yoC17X+t/6PwodJXnIHmIS+e9R4qYUPZShp2",
+	"lJrQ0ZKP2dvd7+nFWplgPj3VbHWvGVUz8/GFCa51knMaqlSQ1SIuxo+kNLi9X3pEjNPEWYyvsuoEf71Y",
+	"EjifKyznCzxAv16gxOTGIXKLQxUPEZYICjH0CR+gRPAoDYmcYJgba2++C6lLlxt6f6D9XG1nX5RiXBeA",
+	"Yje/nK+KFsilfIVboXArNOM2xc1SGLLwfuWGSB7AuYjvps8/0WpmNVl3XVhvHD0dp66Z2adtZzkuFc6o",
+	"TTLoEWGSoJx9ReWixqmfw648yan+Gilu8sqM3KuRfqKGLkMdfuvzG7JVnrRwCTUBcnZjEyAWUUakXDoU",
+	"i4TXU6hhcrx+voZxf4cgOBo+DpeH77ZYDT3nF5ruyKhFtAspgjwxIELfbxWL26BaMFLFJvBR8M9uI5Xw",
+	"R0yjYGtaAZkFcfCCWF/3sh6qsEeiNH4EscbZQqqO5xKzqM1vNf3+i5LBnUbPOgfmQqG1syNcjX9jjpjh",
+	"WXGqbn3T4GLMaBcAcF82qp3dhuZEVbbqY1CGzRpmmKd2Lz9RqbgYLu9SXCL5YbZHccEBnfvozgU3bLDo",
+	"ZTHen3zY2ZBdNqhtOdQcOc7RSJ6FAlkXQJ/VCHA0l2Zmnty9uzomJdpYKJyxNk/ZkpcJGrlWwPnV7kdh",
+	"cn/yNenoBlc75gfmi/k6pmz1FWXXSwei9nhUdhTAVaDTDeHDiKeiwo2yHidRaXtLhkDc0JBMukKqvBO7",
+	"6hEUU3ZNooKXbEIGyP16H6aACPRfrXXdS47HqKZXwe4m6WSFK5VFprq0rz0oY/2U3WjIwr3ElFPJlK4F",
+	"VeEoEuVUtkIeJ06cB2FeW9eZ6aa+i4+wgUsiCOSzmzqLpH8MtjaMYTL9GSoZxPo5bG3iKKvH0pjnDqtD",
+	"Y/KmMnz9pb17ko0q8uqYcINpt7yVgOjSzvhU/6IR4ccGHSAElCqUxBoSWCKMfjz7obCG2ffF19RU1xq5",
+	"ZCMReODM9VXhzsoDYwMy2sy/d3Ybp//5F4dgjkkXc74XY0VVanzmuU7JU31q2ePGfIbHKbt+WYReVbAm",
+	"ZddXvbTfZpjGleVs4W5bWXZqypySAQqxEJRokCv3djXgYQKqYjLhljUrWwTeG1yapRKdHBTfTEqqjznr",
+	"LgImfU55CHlxgT+fvZTI/pxXJ7YrfiIRFKm4hQo186uQU0IUIA5Bo6Q0ZByRMMaCRGgseAErhcOeXlol",
+	"jBLKXtrrAxuxNV+UrMbCt8kEaJzzOLYLMy4ZyFORGixcRKZ6yPxgSFSFA+hEk4+lbsOpbjgNCWJckWr0",
+	"MmEJZxM0gFKZLc6Iq0SFFG9UJ33EJISIuSwNthIGPT5AfahLZYAFC1VEQHhdQsNrVGui/0KYDbcK85Qc",
+	"1HoiEk0FNoxZBXGLG2KYKBLBU8gMKJ37c+DKUMOPAwy1dQXWU24tdk6yh3cPDmcga4/cosufTuq7B4cO",
+	"Q9tDZVdqeV1hxTXcUVDOi4TX4KXVz8e8/USiHpY9H4psvT55kdXE0qLH/rhVjoR51jk6jJpHO0dH++HT",
+	"6PDgGd7tEIyb4cEBjpo7B3iv3dnv7LR328320e5uGO0cRIfhzkG72Wk2cfOoMvICiy5Rc8a4OGtoHSEg",
+	"NyEWUQVyWCdUxjuPAbdvXmARoUQD1vy+yEFXRX1YEw1k5BT96DJXBpfw4Czho5nLczJJ0yYsAi6zZJ4T",
+	"yPexA+kpldTkFnp38cpHbSzJ4T7EExgVDP5s6R+92bm/E4XRO0nEZGlULgIv9bypJBALKLcMC1EjQU0Z",
+	"L+lr3emf5s0SzswZ3ll09RzuT5d4WcUTDcht3u06pWm7b6LZ3If97G+Mw/zvfrVmVC1NCtID1ZJU9pDi",
+	"SOH4eusY9VMJRaLedrvbbxO4tJgkXaaUy74gSTyEUQvVnFCNqmx8e0xScTF6CTWXs2W1OFunkU4iBctJ",
+	"lrz7My8vUFWgkIpfwprdmZl+f0Ky+MaQy4qjKjITeGClT+356Y9nb1r/enFy8RI1Gg10+ual+TS6vMO9",
+	"o/0FMyomo7EzQJfE49waL6xwv/msKnMws+zWKASKlnYps/HgLy8/Rs1TrGzRWjsakkTrQ9YPKg31ECQZ",
+	"7XRIZGyomi3KC5HZehdP5NZoDunB7AT7//O3v79Pm83dw//92Pi+/uG77bmeqgxk+xPImYLHI0PfSeR6",
+	"1l86Km4hWtULYRPoaLzqYN9eQ65NtatQg0qB/OZDwvK/B6SdVOo7Kx+X2e2kA/qFLnDlUhGXagoNW0sQ",
+	"KicTFiWcMiXdt2A5ojYZcmZj6rWxZ3Mv9J+8g6znUJr4+w4lsaktrZfolgf24EK3PmORM5DidS+BM8sl",
+	"AvAp9tu68gNm5gVUXW75BrdsFkAWDDTj0pqw6JVdx5JGWe5pL5VM2d1f2IeaFWV4VizmUH/WrHKvTvcz",
+	"ZkPtHJXGgo8LOCG/XbldwXonHMqfQP5leFVEjEn4fs7jeNmr3j8fnvBkPElseu2jaVVjdoum5G6V2UVk",
+	"hQoxj3L98Gha4aDO+czuzPozqyJ5Brv80Cah+HoiNv4Ksvt+Re+lUQY23OjxuGWcfrZGW2RlTuDWOAmt",
+	"rsjtkt6YR6ALLBfgdgdQnRwNR1gEoQ/3YDVXxl2cx3hoQixizhNohHf2A6oxjiRPGSRBV9T//ItcZoCt",
+	"Ze8szN973aTacP/2nL5gR66NFVVRgZmymgyyooyLYP/ixdLoPAW57rgZxFLpfeVCnjMuoaf0h3CVZKYX",
+	"BbOzr1Sre2q97YWKbubl1e4/Az1f6xQ4rVDFoJjBOF+I5ShMHi7Ccmr25GoFXR8/gsyBFpeO0Ee6ikuF",
+	"haKsG7QKvdB8xDj69QINiTpGwWfxEfL8ghbCWXtaKqEYl813bJsGtoxExyhIMBVmRIzs3+adAZaISpmS",
+	"yLUoNCKXSqThGRPlAnNiyq6PUWBXRKKglQVWswhxFlNGjlEQUTn+iJ9thDMUc6l8JEi+NxPz18bhNe90",
+	"jlFgWqF+5KkKWihldhrbxc6sjwvUHqKYd3mq4SEVTxKY0P6FVE/wtGvqN5ycnx2jwPTT0EA1naFCzhRl",
+	"KUE1SQgKsnKVgQktcoalPQxIbDZAhzIKAEPjLzWb9XyvuHfw/7htAGOFdeV9Paq0gjK+LnwLb2Zepa7l",
+	"+kTkotH5cxUMXay86CUh7KTiwvYVlgrp7aHfeljJkySxNxeFBl15N8Yck4s1rxeC8p2qC1PqgoyBtqhO",
+	"z1UxKpW9N/P2Dfl29BZDX39N0aOwWKkcieaHpQyjqmo6sBfFkX7YN8Ub9ceUwduVWxlfqdnPcnmhj6OZ",
+	"y7QyRe+SaOU63EzTyoR0ivUV6b6jmtljELGwWL9RNyfcRmtMJGqI+gSzUkOEeT0LJfiOQnROETqpOvol",
+	"7TKtRbni6MXGh0aQwW151gMxQoJrdlm3A06uiz4H/zV1pS3UctjO4sT2sAEsi2YBLlzcC2ZxJXe0ChxY",
+	"rhJAdoFzrphN+Cj48olGX81v0Go6/wHEjG/yUngqL83HTzT6h48yheQf9t1SdVb99mcx8stnAYowoYmS",
+	"KMiLPUof2VJ7PoQqfQ28ChhWaVSXcCmEcCi4NMH+lMgpfS3O5kO9FeoWzkkVVbjlbjGypZarDAIiTEGu",
+	"VczuNfTwMIuanyU7fjgrRj9fQzbFFKA8OoDMDYZZ25626yuyNCpMqLV9JTCTCRfKlNn2Ee24CERCbyD5",
+	"Io2hGby2xAXBYQ/Y4hyWSqEJQkXG0IIND+5P28kXPn4QRnqlgqrhpT5XA1poIfYLGf4EHakrlqh/h77W",
+	"tWCA+9cfG40G1PKh4Ho2bznTyMv6XufcCGcdqUxTm0kTuR70bipppwIn9l0v4tfUVvEvr+EXkgntwPbl",
+	"DkYbc6OaIBFkb6GO4H0U867MlgLP5iuxY1St4znBgoiTVOtmY96nUrPwFjLPovdps7kXXpMh/EEC19Id",
+	"UAMeySfqKZWYTtiUdXghQyBvpucNcNcYbKBpwCuytb3dpaqXthsh72+bJ+oRubF/emOttc33iEqEkSRx",
+	"p97jUsMmM+N/uro6h/bi+rkBHjbQKQ57WfMqmwyYW/3GUM7sZj2u5kiY6adN9YEGuupRmdWB1mO45DaB",
+	"Q9WyoY5CswAqC41q4MCoCW80CqSwDEk/B53Q4Tlo9S+VflSjA5FKNt6z9+xvf0O/kKF8z75D332XUcZ3",
+	"35XQsmW1POmjmEolYTZTzijzYZgvQ8wQDpUmfbMap5OYCQoUYaeQ1x8D9D3aP4Isv7CHIY1QyK2WVjNS",
+	"wcBbEhLUHqLg/O1lsca1WVRwrGc0ieum7YC0TX3czO/ZJWERwkBulKEgI6dAo37I+33CIhJt+WhOPPWd",
+	"W3MiTTngguom37NTgMb+7e32we1tfkY9bA66zaMhCr68d4zvvdcyBq6P3htZob9575mFKHKrzEree18D",
+	"aIuAcBRJFOTdFYItWMIfyPgK0B/otx5h6I/37I96vQ7/17/uN5voD3Rme+ZTlqSqhfo41toYidDPl2/f",
+	"+GggOOuCyih9lLJrpuFrAmZ91MYRohFco5bvVe34O+gP5NrzG35nO/Mjx/AbKGOLbnDz4Fm5lX+w5cbc",
+	"Q3+gk4zg9MOpNG41zEy59KyTXACE5abU+AmIggHMo8gSbNkbxuLQMKpl2HnLfbuSffQHemcXnc/p8FzL",
+	"6Q5PWaQHzm5bnZ1Q/lmr5j6yWodeheCpIm6eAw1FKMQy2ukfIzN7glXPPf0M/YFepklMQ6zKjf+O8088",
+	"Y0nlBeNU9QhT8G7UQOcxwdJ4/QFV3b1AhwqpUArnWlF7/rMIto71wzDkDaagUaBa4N4vfz8kqoHcKsC0",
+	"aVmqgw+W7rby5VuhZlATnnFVKsYOaUeji3WGGEqLsehC3QG7p5CzDu2mgkQopn2q7Iu7uwB1c1jWv9/O",
+	"SrVzYXlgVDjSsadqinPEY3hc/wL1NNpDNOTpVuCjihezQae96UhhVx/1hd69WTi5Nf1uUC2o+DY7TWiv",
+	"8kbb9twEykOjFdtmBWRFI/DNBUqRpwCPDy70F3XLZcw6DiwbUUQwHNseMbWIKExjibAgyFxb+IhpuZDx",
+	"9ux1fUT58dM4LlxSFfCTyrFfS3uybCSTvdDiJOxpFDs2fWSQViiFnhb4cw6kjElnzNlVoQj+Xc/KzNbh",
+	"v/rgil9ekD6mjLKuhVD5N0lUgGrvGL11AN9qoJc2h6iFdppNYIVaJm9rJpMQoRmPj/aakN6Qf2uR30c7",
+	"zYwQQAoC3fV4KvKXf71ACY9jDT8QoPqHAySL4zghdRZpeu9QoiVVYGqT6i0qbvfziUYBsMxEITyjHDiq",
+	"BcVSmJq1gfKC+7ZRRfB9YLlsodhm8ZXxwptdwdNEoqDRaJgSnFsN5AwvqXm/ybjSw5nF/Xz2srC5fsLB",
+	"iDCKgNVUeljlnEJmu2MoKLxhlASjjregtE0C/icQDHo3lKHdfaQhLy1SS5v9pbmj6bGPtOZFMCSdYIPR",
+	"hsTeM23g0JBY+9FqsSeJNuvqu43mmCY7GAwaGH5ucNHdtu/K7VdnL07fXJ7CO+BYgZIoTpUd01w937sh",
+	"wlw4eDuNpnmLJ4ThhHotb6/RbOyZuu49sKm2Qfxt44TWr8nQFlAGzTsDIRSp1+qhsUckFLaxR6Qf3G02",
+	"ndLuvHOJkVCUs+1P0lx+GPt8vp7AJU8MWAZjto9ENcNwwIjGA31uW3qv+2Y1VZNkq95+jrPad/DKzuxX",
+	"3jFsNUhTiWq/uTf7pR+4aNMoIuDA2N99NvuNK85fY+aKMMJN0ME8O3Ic2lxxFg1or/X7uOn8+4ev/peS",
+	"YWe+KZmcv3/4+sH3ZNrvY/3R08eC+pjhLslUN3AW4q6E5Hxo8f3B927r1hrTpkwdmLDXykpmQ8EYWYFj",
+	"YaHztGfcBkSq5zwazoFfhVYLpf6uB5mF+yKVivc1uf/Mewy95FCiaaynN+QNVLRs3WtWNufeKXbaxiyy",
+	"SerzoXtVY/WvZZeJEin5OkZxO3dGcZXtvitozjwXHRcJDqR2T+uooHr3iCCPnAR35njj3Dj+rzh/pbXJ",
+	"PwXpvrCXOaPki2p9LLXalLmttqYStFayM4J2d7ozCf6rPypntqENMRSPnMIKCv2lV+EHo12mfy+X9P6Q",
+	"cQiYr4V+xqzcKbn1dEGKrmiMvSHrDVmvj6wBV+HsgPhsaDzt2/tbF5kt74e4v1yT4Vn01bahJSbMp0zg",
+	"pkZigbYXViiLAt+Fb3i5Bwo6iLlrCm1ADL3C7YYlv/loaSS0pIKKLmzDssdNJc392W+84eoHnrLoT0Ee",
+	"5ljGpd5yOqvzAEtYYNXu8ke2f9EU4H39oKmjBx1K/zPRtuoSZZqYrkwILtHR49dLY/tIP9UKbL/qEZQI",
+	"bvysEqXJ3Rx66ejO7fgxvSHMXBi6I8tt+8nnxjgzQQLbfaIEDeU04L+2j8yEviK3ajuJMR0RxKNxL2MQ",
+	"szM43+a54H2ieiSVJiHJRkisBYpuon62yeXgCKHMU3E462+zMhrnnW4irHAbS+JQuk+7bs3wTSG513PB",
+	"1suh/Xh3nko+r6dY8pz0W3Pw7EsibmhI3rHMhz71iLN1t5ADFspcoyD9c5ghgDvEFSyHBNKUbtx2Jdy2",
+	"v4BXLu9AOxE/ZGUflHW6kmZ0Xqk43ZdZpVG3HT+rUrtxLa1VUkNFLowk7acxuGEthj2R9h7dBcpE9ora",
+	"nlQBky2GLSPLIR4iwSCArSnoWtKULbYiM1ms68GHIvmUL9R6piWJGXMRHeMyC3TTwKw2pGWp7clKXrWM",
+	"xH93ZVi9nYODg2azubu7u5t3nXGBQJAO7fG4HIfX8nabu4f15k69uXO102w19f/+x2hKCxH2SLuauezr",
+	"O+cuo+1kKrkKtP/681kHzTl4zgvOOjE1sXV/WSv9KktDs63gJMLIUj2SQxbO4GLL2+XVDIea5jhrZTi2",
+	"Ac8qDMd0eBjhMZar9Ki3KL8Y6Xn0MPxitC9RBb+4JEwh7q62comYCK54yOMNG/mLspGTcfXIRBEgbMxI",
+	"V7Q0az9+n0wlpuz6rjjKuLuhQAYmn7eDlFYZbayCDLG9ni8kXqZCaFJyYUm14LMwQSQuJsP0CRgm0I+k",
+	"lOZcC/Q/JrO3kr290rtdSZkyrbdMiy2bk+lY3c7Ozs7C7K3YBuxheFupU1cFY3sFMWkb9vX42dedeSru",
+	"LPCAXRdiN23LnxGecM/8LsujnubuyDqz3YOjY7wL3CTXrX7wiUQ3tnvbX5oa/wy2xQgh2KP1UUS0FLOp",
+	"BDhJkMt6vwOXyQJyHWioUJdmYnxZFlSzTmKpKLFTQScncZznP9xQSdsxcfrVtcmK2XgD1xtoloG/Vhmb",
+	"UqwWNA8TL+eWFCNPRl38oDbJPDXgmgwbKGC4TwK47mL0c0pQbb/5DOXh9bhPEI7hCgKRWyqVDBAkLAyo",
+	"JFsNCEeuu7t5xdFOM4/vhcjdYozvuNppVn2ZafarKJ5ZLZEkxuD4FKRP077ne6kkAqbb2d3Li4h4/WE9",
+	"tymKFTiy6FU7gUnEyvNQFwlVyQo83XG4TDEOyEQbtDzITooOnu4etp8+w4f7B0/3Dp/utqOnzQ5uHnb2",
+	"Dvd2Cd4LD3Hn6dOjnYOjo+jZUbF2V7mOQObQ3D3KHJqNZrP5P6adVMsjh09xs9kmdRLtH9T39w4O68/2",
+	"j47qzf1nIW63nx09O4i8amjbIil5WaGvI/dbvjfAgulfWt7Z6/O3F1cnb65a6BLf2PZ1LiICqJTEw/+D",
+	"zhQa0DhGb95eQdUniPQxcctLH9rMAKMGusqtMyj0oe0vBRHsx0XLbUIAUuOxayobL8aCIUtZUtX87H0h",
+	"Hd6OULcMvywFtApfDk8asVV51/VLhNsnnirEO3m8veshS2VWskzpr0yH3JIrArwMOI4hJU2z3gY6E4JA",
+	"mH47JuO83qypyOvvJjbKySqXhnRPsVEvzXQtmygEoATwlQBnk0oVFyTSUEr7Wbfhmj2DazKUfuFq1pUv",
+	"2Gps4q5WovGMNs1R5bS5nLrlT4wQWQmnF9LvZ9nAboMbxLkTxPmRqNWx5m4sTOOdyVraTzQ2X9hO7iOz",
+	"llHlLWQUi7AHkQc1zRnBgwxqCeS5Zr9BUvcWcg3iK0ss2Ic9fzx2rFAvo3IRMC7qY3FNIpP8COmj4Aqz",
+	"H7OW2GadfrZQ8zDTv5hVTlifGWfm6mYcDOTHeHM8+CIVUmPShzWyA33Ks2x9wAQf9Tnk9YXQFp8KR+kb",
+	"5rAqcwBr3tGF4wwGWbXd8iCsYbuNVdhbz33VSWKahQeW3gNNiEHKso+KozQxToCmAYyPBEk4WHiI4LAH",
+	"3z6RNs10XEWE1U/gYDN2UMiBhfIuH1ZJrAntlu3WPN8zOcbjSTZ+8ePTkURgb/7gn+du5w9011WYfzJH",
+	"OSeiDmnI5vxsI7pQGwGgZZMIigIyowdL3ieWv3cwjbc2N2R/+huy/E7fEI6pkGKpCPUxcwLfekgKjNMw",
+	"0kWsYuooPqu+uoi/tMAzvxjinmo4nxPRxxoM8dAamgiblPyQM23zAtHZqkiGf2gjmhYtYnQSx7k2Y2Pm",
+	"YQzwW7Wh5MHILPaWY8hT4SovTTCsX5hG73fANVcxy6G+tTelOEKhHqxRUe7WbtcjjvRjmGy7b24Jvz3O",
+	"Ym350GD7ZO6xMHdYQRubwyYADjNFb3M8aNupHKuocAusZ6KyZ3m2ZXKKox6NCKLK8CPoToQpM79qu3Oc",
+	"LdmdfLN8KbOB75MxQUrKhit9q/rO3bOlmQyjIkVpxA8A/giUaLPUVglMsJQoYORWmR8D14baVXTWTxOE",
+	"JQpC80ADnZTLKHWgYXWmzdimwyRC7WFWCdIkurw6e4kU5+MMQrONQsbUYhziUblj7C5meWReZz5+RgZE",
+	"bvwxd++Pwc7F0M8R6559M3epDbhdbOdF0aeaKdlNh6vdOOSpqcNX63BhbqM4I1sN9N88zYtLWosmo2b3",
+	"1nH+VfZsoeCfrSf2f+0f2YJivAOR25R1jwvFGZAkBL33rood/AZYumHee5NMmtdZd7EH1h5yzcBVP3yY",
+	"y8ZHxyouCYvuXT3YnWczNpHfyOpv2tTJyrCWKPiujZ/JRQQcDa5bes6623REuBGXd3a3qfW5vIXjo5WT",
+	"s5/MO8iCSZtWqMGnEVUVgrFlpBo42PiAmYyjQjCGFXE7B6hPWapIUcg10EVZyGGG3numju57D1EWaYLg",
+	"Yly+6WfuVLotedNh0w5NF6bsqhWAMH/M3Gm+mTu/vZgqhG3F4nuSwacw20YEr3KT8VcR3cBsxjnrI7jk",
+	"qDQptjtcDLCI7snruDA/r3RR2tLILrgu410c6kD7LqgES2R3B9G6mr1D9RgSUVyILaF93CU+gmbbPsJp",
+	"RLmftbfwkW3wvwV2UJvkQx6DTNFjdWgMPSyyn0B48FShiA+YpgXKuogqc2sK5aUJc5VZ4GXOskjMJ9J2",
+	"z5BbDfQWOgRcU1MKWg6IgDYIAUTQqAk7Gl1ocAzloE39OAcsGOYks2b6Y7Xd89fHhZj97VHIMT7i3Z1f",
+	"ev1Q2sVDpZoSFv1CZyfQb6TPX+se3SJnrrfOVNPvSqBoFXdZaQKcaKI/+lIJgvsuDL3MADsZN82s3jkZ",
+	"s59XUoLOgvo3LPPIduCmElHbmgi6alBX+l4zbiVJ3DGBh1RJFLwwdF2/GiYkMDzbrumJREGf9gn8smXi",
+	"4PPnX1KZcAlt1QLEcB+q58Mc5VyRfiqBw2YNq1GtwPwNEKwIgH4Utnda1tGbqq2G7dbTgr4uFV1aoMMI",
+	"ZlmXGhr55tGSL66HJWLcTGleyWSK6U2TyRQn0Kywq1WIHSuNXYMOPU+HYJUKspXNTexLFOaNOesSUWit",
+	"UhCDgQklyk6xl7sN86OrmdHIbQIJbpVSFOGOIsLEJA0IuZZ6NTt7ZvgcCeRYpxXzvj7y305+PLk6/fj6",
+	"5N8fX5++PDv5+Py/r04vAx+agQx6+v1iegSVxY4ghR4fY6ebS1t7xuOiNnfEvAbamimKvtv+rix9sm6V",
+	"bcqwGFaU8qp0upQJ1PNtpzeYtQLjKxqpUWiJb/AKaFlaYjaEY+g5wErhsKdJ2iHtUBveXUSgp5Tpw6GX",
+	"APmKhoYdE3gizenpn7JGVw65aWTz6hkit4owOBvXeMd11pxc8XITs/aXkbUvrZaeC1tHqX8e39hy8jwx",
+	"hWG/GcvwnLKCpw8+QJxKzWW8Q0RLAmwga4bTHiKrLh2jIEoN8w1QH8OVV7C73wt8FDyNTNjzXjOqKqOT",
+	"UPYYzCG3fK/l7e735reFzrPlF+ygNTjuEsrY/TnuzmG2jen012Lnmgl8Qx44qbD4ttxvCgsT362XXuC3",
+	"NejsqThkwxc8c3KrgQL9XeAYLTylYdpAJ3lAtG1n9MTk+OeWXt7HX+vWmbXjZikyE6NDtrnqmZ/BBmOR",
+	"Xauw8Qk4KmmKtcAOFWwZZVXlxdagXkFF1TSFxWPg9wZ5FmOb+dLXy+urzmedkRKbCMq/FJsfYUPfEMdP",
+	"2bemV7/TK0Y4ixKNh06Ts9sa55CwyUccxwXru0dd9J2db6ONfpvsxpDAPFzm7rlIlkn30MkhFwS8vFBK",
+	"zCVJuDSReTJDso18s7kh2Q422SEbpjEH08APlx9iq188MMt4jcW1c8Nh6Up7GFPRfsjC5bZsGi2V+g0u",
+	"+0TRUL/KuqSBzhSKOJHsiUK40yFhFmfjuhAMTS1sHJkbwUTJcQ7Ux+Jar/mdKw3y7bGgPLwlr2+y4T0b",
+	"3jPCe4DwymS3dgbkumi1Yx5er6cdBwxte2CtUjd0nPDm95b/TKN1xrsuyBNs5wQAzEYt2bhc1sdSnmsU",
+	"A9HsyC9jJ5by76pCfTVbSdkaGYsdfMNaxlmLBc2GuWyYyzptpfYDs5cvn6APhuAdGpN6QkOVCjKtQey5",
+	"efTcPnkfxJmUpiwXLU+S8uPbN9vqcCerZf4p6S5NsuWdzmzIYR5D7y5eQVgWS+M4D7hzrZ5M9CGDWlE9",
+	"GkGM5sbQ+PYI19RKzcs+WBQtYsEsUn6IMCqzjp9pdXRUzLvcJBPefT3Fdyym7FpaYugnmJkq1qYwdyHo",
+	"FbMIdbjoEiXhUvqaDGU5lliQkIsISYWH8thcsqsAmeGhAr7rLcTIwDUOq6jHAZu9v2LGG+H/Z+UFr3gX",
+	"6qHXUsDxUsX5HLHvou0JUGnl9aogroznWj2fc2QeX+iVIMULMTJZSHKff6INdElYZD4maohM9DFU34Hf",
+	"obKqqRpv8pTd1sZJGH654o8hJsX4n2dqMrBDr+X9f//v//N/e4t0tbfM4z7yjd1sppLKPd0Ub9K9/nrG",
+	"T8YpHkkYS4KpqGtlYT2+FstbzjEVL/QkK3Ab12p0OXeLW8E62YkBo3fy/MXL+ukPP/5U6I86UlF6Sdss",
+	"28MUq2yY2JwsaAfLjSUGy2jl+ub7tNncI8j0NbVyWxa/NeKrWA5u46H56zApwID2sHT+LdTV5h9DR/Ww",
+	"hwUOFRGl1sN32gJpCsf6LCbmnT43KYk465xs+tmNxBVD+zv3BLTCyPISh0RpVS1r9aVIy1BFCB8MgQQN",
+	"N75EgivoCVVIQzVfwaT9Y5TwOEZYmR4NnIVQARodIElCziJZmQdoF/DrxawmH0HCugESRKWCQds/yL7b",
+	"TljXVXu0C53QNsNmDBb5D2FpXx8h1IfxvcSkQY0mza18G64PMXNnDXCjT7YlUYqyrtw23ZU+Wq70t91/",
+	"njx/sbO712g0Cm3lPouP0LJwaWb660WBjfpeBrk7yakUGIxwq+aTWxyqeKixJGPGtvE3VagmCIs0ZipQ",
+	"/SWJO6YDCkbnb350eZGwjv+C8+YCBSdhSBLVyg88aGys6Acss2XSGkpt2xcyfT+Lu24WIgj4iNbj2LpU",
+	"PDHdz2CSKisVfth4mjaeptUtJkClVbt0jVMI1L9YC3mMtszda+bVE7T4N3Xm4E+7pIrEI8KiKyuEH8zD",
+	"8znlikS5A6zl7Z0+bxp5vH9w+PTomT4MU2HuJxLH3NSONwehf1q+aM+l3f89+H8mbUzrGqk0Z6G8sfa1",
+	"ivY1avaT8Ua6B4VGumMwGPeQWZ1isZp8GkCbYkIbw62UKgVe5lKFS1QDVVKQJC61qX2Y2kL6+22oCLIe",
+	"zhvA2NDtHDMUaAujJrcC9O7ildab21iSw33oZYtqHF7CsdbMUaC/a8GDW8e2boupOZJg1TP1ecBWBMXb",
+	"dYXWhAstnxntdFwnH3f1rXVBKJ9jywBprR+68FN9SDCORLX9ZrPQbv0Y5pQIt/lN/vQTiQCwtkpQJ5W2",
+	"9BwUuKlFPJTZDUmjH201UJAo1YLE2wBKmUqE0Q2nIWyC+GjQo2EvW9nbbnf7bZLKlq0GZKwNWTFds4lq",
+	"GgymJZIi0ZaP2iTEqbR2TVbrJokxtAnoa7Mnn1pWS7oTQIkH7QhnkLKyMbxeeIN3u3qBKsP8FYUbbHlT",
+	"jG4jPx6d/NCIaRwQOd0uJjlcTZ27lRsuXGwtkuOUAusLXNhKgGrQzxJD0Slg5EV3qPRRH0cEUaY4unmB",
+	"RSS3DMwEHqDgJsQiCnwQGW2uetVcLw9BfcBLXBemo+e1fsHnvO3uLuDEv9/Z3zk4ODho7uzuedAVf0Xe",
+	"Zze+4X4b7vfYuJ8LWtQELB+HvuwKpKxJZXbDb7TmEzY0q9crPDbVCN/gPgHIOP4Eq8urg/om3rVLbwjz",
+	"9XMDSJPukbw9DpKESFQjsbT1I+2+9Sxb1ZLhpTvyB60xluFdpVZMGagHjSTqeL7nYOW1vPIPK4oKB4mN",
+	"rNjIisfnaYlyOn1w9RjuAtckI2DsFQVEA13OISDeXbySSNkW5Dy+gXL/MedJG4fXerJE0Bu4c7f9CMtu",
+	"ipTFRMpCXV+E45gPzHV8Na896z94ICV2gH7F+bVnb6MnsN2kxxW3OR4r8lbY+QMy1g1T3TDVcaZqw1ge",
+	"A0uNeYhXjjCfzFVjrKhKI81YGfq9/qzpo2fND0bBjDnrFn/cOWr6aOeo+QFFpCsIkccogErZ5nHLDQNg",
+	"ho4FV/O7V25TD8ny3Na91sFu42DX97L9eq2dvcZ+8yCLUnouMIsIa6eii368k3tFB4GNTrlhf49Pp4xz",
+	"+nwEzoeEx/F62N+u1ux2dlHK6OfUMS1IbiMxCZUG0AueWr9Ejw9QH7MhOKUVEVC1O6HhNao1we/aNq3+",
+	"9CPGQ+ujnRbCSFLWjQkKe9oknWBtn+s9PiQ3tHvXR53Q//wHQ7CB7FF93DCk1Q5TFvb+oX8sQ8hr7azM",
+	"EzUMNvxwww8fHz9MDHU+Al5oOxGtSRu0o2/csJcGEGbdv5H2ue0qU8287dMPXJ3bIkalxW5/bQxIO1ld",
+	"ebX73fDqDa9+fLxaZsT44LY7dKBaE6uGsTeM+vX5vt7v3o/n5w0UdGnHhZwlMR5CcguWYNDwhLIu+vHs",
+	"h2oW/i84qkflgR1n0r5nMaqSx4cxTRr9ZH8xXg4b33DyDSd/fJz8xtLkg/Lx9WUwvTCNG2WxoWPDJUS7",
+	"VUDVHXiu0BfTFNg5RqbwCYkQRL0mgkdpmCVcyupOMpuEqE1C1J30Q1GoZjFzy/RHT5Icb+8sQcrmv0yu",
+	"i2dx7dI8uH6kNhNNlVhmKX8ytH7I1NYs7w70wxto92ROewkku9scV4336xEPL6kMnYRopwpdE5IYWaGZ",
+	"fl6ALRMQxc7JE8uv6fVuJMBGAqwuAXhy9/mwA9LucX5dt00WKJnM+mMq1W/m8Zf502PEXVVzIuMe8+Gy",
+	"HX7o+Poc9dpewVbnqQyZCqmP5cMaadGt/xWVaiopZmD0tYZJpEIdKqTaSLK7kWQa/igq4qqjGYv29y+9",
+	"xultWxD7oR6t2tFlSkkuO8dLgqPf3ObXSAIXbsKpelvYI1EaP8K2ad8owluGggj0y9HolHfPgYKxy5HA",
+	"XGj8xc1kqnTaT2su0/kym3Me5LeI790D69+g/QOgPWdEoz5Ta0H2uTSjtTJVO8cstSJbyga97k6NKFrE",
+	"g/ys71mhyFlciOO4jUODlXb20xuLYl/+bi9FGm0eDf+2nYr4K3Di6sJOtMtI1ELBv+u/mYXrb7BKBWmh",
+	"m53/MsXweuQW/fT65EX98qeT3YPDmiShIMpHWUUU9D167zXee+h7pGfdsoXz/MK4V+5ZV2EvZfTWlcWr",
+	"eB42VD+L3OM0mvjQ1TDJ6vapYZKX7bvqEUQjuEqD4CmEQ8GlRIIoLbeOUSR4gqLUECWRqD1ENDJ5Ybu3",
+	"twiH14wPYhLZYITFrpsWImxzfvNcCf373+PHeJIvFOjFBcRUFK7WO7fXfOTWLIbiGGl84p0OtEnHbePX",
+	"iPDQN1W/QDstU8YJM/zWd2oGiRBWKCbYFj60zcdHKuRPy/bws1wPLsDvUo95iONlMj9QLfjt5MeTq9OP",
+	"v50+/+nt218+nrx69fa3j+cXZ/86uToNKgIDQ0GwIkU9Ycm7RQBL4Q6FQACfuXEw5Qw/+F5aavBRvFkc",
+	"4LodYf6+O8WlL3S9uHPXeDxNOJllRsfmzGiXUdZFhpcAjfb4gCHO4iHqEWFS8Dkz9TX1AH8ykfYNXDGW",
+	"CT6KEHbyb5b4u6vir27w7S/2r7Poq+FqMVFkXB0z36+k7FfWi7cjIjP+vfUWv4AWARtj4Y5Q2IBzfix+",
+	"gO41vzk0NxofVmGvoqNdEq1LVH2YG3vfFRfxQDEtcwgds8xoIz0eVnq8gF7POek9kaaJmMFArfAZ1egB",
+	"5cq2qeRdNxrJmr1XI3Re7byC9dgnL82qHpaYtEHFyMApbbURlW1rI6juSFDZMvMFainry3ft3yrRgSLy",
+	"MaC/XsY9uG3tFFdkumftylR4IdrUfSJte4ENvt8NvrtocvBGIX3wCCKIGR8siel6eBKmgqohIO9JQn8h",
+	"w58IjojwWr9/0Dj6nGBBxEmqeu4b89SvcIOtv/qgRxE31d0YrnpU2tLH1gPhObt+G9DarvtLpRnsg4cD",
+	"jFyNxoLHeUuJ7Fo/v0V33+hVjsXsRnm5aT2eIDgCG9uVhJWKQxdTO1ge2jk+2oseVqiPGe6SPiRYGovH",
+	"R1iEPXpDfJSy7M8+Fte2A71vgtLthBkhF7Zg2h2Nzwi9p33XitgU3is3miwO4qrXVcABkMdHUSrA1zfI",
+	"TTa4lskHGeRO8tFBXsPOI3RyfgZNGVGtj6UiAuGoT5n+CqTdVj4Y/FC5nH4aa80zP9YOF0iJoUZsfTp6",
+	"jjyIyBQbrIEspQxJzKI2v0V9HpHCbPbrivl+IjhWPR8OnzIipT0QJWhYAGDhZL5++Pr/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

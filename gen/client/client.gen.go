@@ -350,9 +350,11 @@ const (
 	SendKindResponseTypeAudio    SendKindResponseType = "audio"
 	SendKindResponseTypeContact  SendKindResponseType = "contact"
 	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeImage    SendKindResponseType = "image"
 	SendKindResponseTypeLocation SendKindResponseType = "location"
 	SendKindResponseTypePoll     SendKindResponseType = "poll"
 	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeText     SendKindResponseType = "text"
 	SendKindResponseTypeVideo    SendKindResponseType = "video"
 )
 
@@ -365,11 +367,15 @@ func (e SendKindResponseType) Valid() bool {
 		return true
 	case SendKindResponseTypeDocument:
 		return true
+	case SendKindResponseTypeImage:
+		return true
 	case SendKindResponseTypeLocation:
 		return true
 	case SendKindResponseTypePoll:
 		return true
 	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeText:
 		return true
 	case SendKindResponseTypeVideo:
 		return true
@@ -717,6 +723,14 @@ type ErrorResponse struct {
 
 // EventType defines model for EventType.
 type EventType string
+
+// ForwardMessageRequest defines model for ForwardMessageRequest.
+type ForwardMessageRequest struct {
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
@@ -1142,7 +1156,7 @@ type SendImageRequest struct {
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
 
-// SendKindResponse The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse).
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse).
 type SendKindResponse struct {
 	MessageId string                 `json:"messageId"`
 	Status    SendKindResponseStatus `json:"status"`
@@ -1558,6 +1572,12 @@ type EditMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ForwardMessageParams defines parameters for ForwardMessage.
+type ForwardMessageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // PinMessageParams defines parameters for PinMessage.
 type PinMessageParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -1691,6 +1711,9 @@ type BatchChatsJSONRequestBody = BatchChatRequest
 
 // EditMessageJSONRequestBody defines body for EditMessage for application/json ContentType.
 type EditMessageJSONRequestBody = EditMessageRequest
+
+// ForwardMessageJSONRequestBody defines body for ForwardMessage for application/json ContentType.
+type ForwardMessageJSONRequestBody = ForwardMessageRequest
 
 // PinMessageJSONRequestBody defines body for PinMessage for application/json ContentType.
 type PinMessageJSONRequestBody = PinMessageRequest
@@ -2037,6 +2060,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForwardMessageWithBody Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithBody(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForwardMessage Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMessageMedia Download a message's media
 	//
@@ -2965,6 +3006,44 @@ func (c *Client) EditMessageWithBody(ctx context.Context, id SessionId, chatId C
 // Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 func (c *Client) EditMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEditMessageRequest(c.Server, id, chatId, messageId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForwardMessageWithBody Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *Client) ForwardMessageWithBody(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForwardMessageRequestWithBody(c.Server, id, chatId, messageId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForwardMessage Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *Client) ForwardMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForwardMessageRequest(c.Server, id, chatId, messageId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4973,6 +5052,82 @@ func NewEditMessageRequestWithBody(server string, id SessionId, chatId ChatId, m
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewForwardMessageRequest calls the generic ForwardMessage builder with application/json body
+func NewForwardMessageRequest(server string, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewForwardMessageRequestWithBody(server, id, chatId, messageId, params, "application/json", bodyReader)
+}
+
+// NewForwardMessageRequestWithBody constructs an http.Request for the ForwardMessage method, with any body, and a specified content type
+func NewForwardMessageRequestWithBody(server string, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "chatId", chatId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/chats/%s/messages/%s/forward", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -7123,6 +7278,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*EditMessageHTTPResponse, error)
+
+	// ForwardMessageWithBodyWithResponse Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error)
+
+	// ForwardMessageWithResponse Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error)
 
 	// GetMessageMediaWithResponse Download a message's media
 	//
@@ -9790,6 +9963,120 @@ func (r EditMessageHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EditMessageHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForwardMessageHTTPResponse429Headers the declared response headers of an HTTP 429 response for ForwardMessage
+type ForwardMessageHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type ForwardMessageHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ForwardMessageHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ForwardMessageHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForwardMessageHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForwardMessageHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForwardMessageHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13962,6 +14249,36 @@ func (c *ClientWithResponses) EditMessageWithResponse(ctx context.Context, id Se
 	return ParseEditMessageHTTPResponse(rsp)
 }
 
+// ForwardMessageWithBodyWithResponse Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *ClientWithResponses) ForwardMessageWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error) {
+	rsp, err := c.ForwardMessageWithBody(ctx, id, chatId, messageId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForwardMessageHTTPResponse(rsp)
+}
+
+// ForwardMessageWithResponse Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *ClientWithResponses) ForwardMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error) {
+	rsp, err := c.ForwardMessage(ctx, id, chatId, messageId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForwardMessageHTTPResponse(rsp)
+}
+
 // GetMessageMediaWithResponse Download a message's media
 //
 // Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
@@ -17055,6 +17372,129 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers EditMessageHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForwardMessageHTTPResponse parses an HTTP response from a ForwardMessageWithResponse call
+func ParseForwardMessageHTTPResponse(rsp *http.Response) (*ForwardMessageHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForwardMessageHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ForwardMessageHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

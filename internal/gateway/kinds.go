@@ -79,4 +79,27 @@ type ContentSender interface {
 // (implemented by internal/whatsapp).
 type ContentRuntime interface {
 	SendContent(ctx context.Context, sessionID uuid.UUID, m OutgoingContent) (SentMessage, error)
+	// Forward sends a stored text or media message again, marked as
+	// forwarded.
+	Forward(ctx context.Context, sessionID uuid.UUID, m OutgoingForward) (SentMessage, error)
+}
+
+// Texts of forwarding.
+const (
+	MsgForwardKind    = "Only text and media messages can be forwarded"
+	MsgForwardRevoked = "A deleted message cannot be forwarded"
+)
+
+// OutgoingForward is a stored message to send again, marked as forwarded
+// (media by its stored reference, without downloading the file).
+type OutgoingForward struct {
+	Chat    ChatRef
+	Message *Message
+}
+
+// Forwarder forwards stored messages (implemented by internal/messaging).
+type Forwarder interface {
+	// ForwardMessage sends messageID of chatID to `to` as a forwarded
+	// message, through the send path of every send.
+	ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, to string) (*Message, error)
 }

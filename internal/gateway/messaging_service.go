@@ -55,6 +55,7 @@ type MessagingService interface {
 	MaxSendBytes(k MediaKind) int64
 	// ContentSender sends locations, contact cards and polls.
 	ContentSender
+	Forwarder
 
 	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
 	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)

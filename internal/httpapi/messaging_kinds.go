@@ -165,3 +165,15 @@ func (h *Messaging) SendPoll(ctx context.Context, r api.SendPollRequestObject) (
 	}
 	return api.SendPoll200JSONResponse(out), nil
 }
+
+// ForwardMessage forwards a stored message to another chat.
+func (h *Messaging) ForwardMessage(ctx context.Context, r api.ForwardMessageRequestObject) (api.ForwardMessageResponseObject, error) {
+	if r.Body == nil {
+		return nil, errNoBody
+	}
+	msg, err := h.Service.ForwardMessage(ctx, r.Id, r.ChatId, r.MessageId, r.Body.To)
+	if err != nil {
+		return nil, err
+	}
+	return api.ForwardMessage200JSONResponse(toAPISendKind(msg)), nil
+}

@@ -307,3 +307,30 @@ func ftypBrand(b []byte) (string, bool) {
 	}
 	return string(b[8:12]), true
 }
+
+// ForwardMessage implements gateway.Forwarder: the stored message must be
+// a text or a media message with its file reference, not revoked; the
+// recipient goes through the one send path (send policy included).
+func (s *Service) ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, to string) (*gateway.Message, error) {
+	_, src, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	return s.send(ctx, sid, to, "", func(context.Context) (outgoing, error) {
+		switch {
+		case src.Revoked:
+			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardRevoked)
+		case src.Type == gateway.TypeText:
+		case src.Media != nil && src.Media.DirectPath != "":
+		default:
+			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)
+		}
+		content := gateway.Message{Type: src.Type, Text: src.Text, MimeType: src.MimeType}
+		return outgoing{
+			content: content,
+			deliver: func(ctx context.Context, ref gateway.ChatRef, _ *gateway.Message) (gateway.SentMessage, error) {
+				return s.wa.Forward(ctx, sid, gateway.OutgoingForward{Chat: ref, Message: src})
+			},
+		}, nil
+	})
+}

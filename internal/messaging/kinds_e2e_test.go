@@ -358,3 +358,65 @@ func TestReceiveMediaKindsEndToEnd(t *testing.T) {
 		t.Fatalf("violations: %v", v)
 	}
 }
+
+// TestForwardEndToEnd: a received text and a received video are forwarded
+// to another contact, who sees them marked as forwarded and decrypts the
+// same file (not downloaded or uploaded again); kinds without a file
+// reference are refused.
+func TestForwardEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550117300", messaging.Options{})
+	alice, bob := e.sim.Contact("15550117301"), e.sim.Contact("15550117302")
+	const aliceChat = "15550117301@s.whatsapp.net"
+	forward := func(id, to string) *client.ForwardMessageHTTPResponse {
+		t.Helper()
+		r, err := e.c.ForwardMessageWithResponse(e.ctx, e.sid, aliceChat, id, nil, client.ForwardMessageJSONRequestBody{To: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	text, err := alice.SendText(e.ctx, e.own, "pass it on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := mp4Of(20000)
+	vid, err := alice.SendMedia(e.ctx, e.own, wasim.KindVideo, video, "video/mp4", wasim.MediaFields{Caption: "watch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(aliceChat, text)
+	e.stored(aliceChat, vid)
+	uploads := e.sim.Counter("http:upload")
+
+	r := forward(text, "15550117302")
+	id := sent(t, "forward text", r.StatusCode(), r.Body, r.JSON200, "text")
+	if got := e.received(bob, id, func(r wasim.Received) bool { return r.ID == id }); got.Kind != wasim.KindText || got.Text != "pass it on" || !got.Forwarded {
+		t.Fatalf("forwarded text received as %s %q forwarded=%v", got.Kind, got.Text, got.Forwarded)
+	}
+	r = forward(vid, "+1 555 011 7302")
+	id = sent(t, "forward video", r.StatusCode(), r.Body, r.JSON200, "video")
+	got := e.received(bob, id, func(r wasim.Received) bool { return r.ID == id })
+	if got.Kind != wasim.KindVideo || got.MediaSHA256 != sha(video) || !got.Forwarded || got.Caption != "watch" {
+		t.Fatalf("forwarded video received as %s %+v", got.Kind, got.KindFields)
+	}
+	if n := e.sim.Counter("http:upload"); n != uploads {
+		t.Fatalf("forwarding uploaded %d files", n-uploads)
+	}
+	// The forwarded copy is stored and downloads like any sent video.
+	wantMedia(t, "forwarded video", e.media("15550117302", id), video, "video/mp4", id+".mp4")
+
+	loc, err := e.c.SendLocationWithResponse(e.ctx, e.sid, nil, client.SendLocationJSONRequestBody{To: "15550117301", Latitude: 1, Longitude: 2})
+	if err != nil || loc.JSON200 == nil {
+		t.Fatalf("send location: %v %s", err, loc.Body)
+	}
+	if r := forward(loc.JSON200.MessageId, "15550117302"); r.StatusCode() != 400 || !strings.Contains(string(r.Body), gateway.MsgForwardKind) {
+		t.Fatalf("forward a location: %d %s", r.StatusCode(), r.Body)
+	}
+	if r := forward("3EB0NOPE", "15550117302"); r.StatusCode() != 404 {
+		t.Fatalf("forward an unknown message: %d %s", r.StatusCode(), r.Body)
+	}
+	if v := e.sim.Violations(); len(v) > 0 {
+		t.Fatalf("violations: %v", v)
+	}
+}

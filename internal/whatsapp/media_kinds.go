@@ -137,3 +137,48 @@ func contentMessage(cli *whatsmeow.Client, o gateway.OutgoingContent, ci *waE2E.
 		return msg
 	}
 }
+
+// Forward implements gateway.ContentRuntime: a text again, or a media
+// message built from its stored reference (the same encrypted file on
+// the media servers: nothing is downloaded or uploaded), marked as
+// forwarded.
+func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.OutgoingForward) (gateway.SentMessage, error) {
+	src := o.Message
+	text := ""
+	if src.Text != nil {
+		text = *src.Text
+	}
+	ci := &waE2E.ContextInfo{IsForwarded: proto.Bool(true), ForwardingScore: proto.Uint32(1)}
+	var build func() *waE2E.Message
+	var ref *gateway.MediaRef
+	switch {
+	case src.Type == gateway.TypeText:
+		build = func() *waE2E.Message {
+			return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: ci}}
+		}
+	case src.Media != nil:
+		r := *src.Media
+		ref = &r
+		builder, ok := mediaMessages[gateway.MediaKind(src.Type)]
+		if !ok {
+			return gateway.SentMessage{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)
+		}
+		up := whatsmeow.UploadResponse{
+			URL: "https://" + mediaHost + r.DirectPath, DirectPath: r.DirectPath, MediaKey: r.MediaKey,
+			FileEncSHA256: r.FileEncSHA256, FileSHA256: r.FileSHA256, FileLength: r.FileLength,
+		}
+		om := gateway.OutgoingMedia{Kind: gateway.MediaKind(src.Type), MimeType: r.MimeType, Caption: text, FileName: r.FileName}
+		build = func() *waE2E.Message { return builder(om, up, ci) }
+	default:
+		return gateway.SentMessage{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)
+	}
+	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(*whatsmeow.Client, types.JID) *waE2E.Message { return build() })
+	if err != nil {
+		return gateway.SentMessage{}, err
+	}
+	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat, Media: ref}, nil
+}
+
+// mediaHost is WhatsApp's media host, for the full URL of a forwarded
+// file (recipients download by its direct path).
+const mediaHost = "mmg.whatsapp.net"

@@ -882,6 +882,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/chats/{chatId}/messages/{messageId}/forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forward a message
+         * @description Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+         */
+        post: operations["forwardMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/chats/{chatId}/messages/{messageId}/star": {
         parameters: {
             query?: never;
@@ -1645,7 +1681,7 @@ export interface components {
             options: string[];
             selectableCount?: number;
         };
-        /** @description The answer of the send endpoints of the kinds beyond text and image (the fields of SendResponse). */
+        /** @description The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse). */
         SendKindResponse: {
             /**
              * @description Always true on success
@@ -1655,11 +1691,14 @@ export interface components {
             messageId: string;
             to: string;
             /** @enum {string} */
-            type: "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
+            type: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
             /** @enum {string} */
             status: "sent";
             /** Format: date-time */
             timestamp: string;
+        };
+        ForwardMessageRequest: {
+            to: components["schemas"]["Recipient"];
         };
         SendResponse: {
             /**
@@ -3914,6 +3953,63 @@ export interface operations {
             403: components["responses"]["SendForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    forwardMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ForwardMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
