@@ -371,34 +371,85 @@ func (e SandboxLinkRequestMethod) Valid() bool {
 
 // Defines values for SandboxReceivedKind.
 const (
+	SandboxReceivedKindAudio    SandboxReceivedKind = "audio"
+	SandboxReceivedKindContact  SandboxReceivedKind = "contact"
+	SandboxReceivedKindDocument SandboxReceivedKind = "document"
 	SandboxReceivedKindEdit     SandboxReceivedKind = "edit"
 	SandboxReceivedKindImage    SandboxReceivedKind = "image"
+	SandboxReceivedKindLocation SandboxReceivedKind = "location"
 	SandboxReceivedKindOther    SandboxReceivedKind = "other"
 	SandboxReceivedKindPin      SandboxReceivedKind = "pin"
+	SandboxReceivedKindPoll     SandboxReceivedKind = "poll"
+	SandboxReceivedKindPollVote SandboxReceivedKind = "pollVote"
 	SandboxReceivedKindReaction SandboxReceivedKind = "reaction"
 	SandboxReceivedKindRevoke   SandboxReceivedKind = "revoke"
+	SandboxReceivedKindSticker  SandboxReceivedKind = "sticker"
 	SandboxReceivedKindText     SandboxReceivedKind = "text"
 	SandboxReceivedKindUnpin    SandboxReceivedKind = "unpin"
+	SandboxReceivedKindVideo    SandboxReceivedKind = "video"
 )
 
 // Valid indicates whether the value is a known member of the SandboxReceivedKind enum.
 func (e SandboxReceivedKind) Valid() bool {
 	switch e {
+	case SandboxReceivedKindAudio:
+		return true
+	case SandboxReceivedKindContact:
+		return true
+	case SandboxReceivedKindDocument:
+		return true
 	case SandboxReceivedKindEdit:
 		return true
 	case SandboxReceivedKindImage:
+		return true
+	case SandboxReceivedKindLocation:
 		return true
 	case SandboxReceivedKindOther:
 		return true
 	case SandboxReceivedKindPin:
 		return true
+	case SandboxReceivedKindPoll:
+		return true
+	case SandboxReceivedKindPollVote:
+		return true
 	case SandboxReceivedKindReaction:
 		return true
 	case SandboxReceivedKindRevoke:
 		return true
+	case SandboxReceivedKindSticker:
+		return true
 	case SandboxReceivedKindText:
 		return true
 	case SandboxReceivedKindUnpin:
+		return true
+	case SandboxReceivedKindVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendAudioRequestMimeType.
+const (
+	Audioaac  SendAudioRequestMimeType = "audio/aac"
+	Audioamr  SendAudioRequestMimeType = "audio/amr"
+	Audiomp4  SendAudioRequestMimeType = "audio/mp4"
+	Audiompeg SendAudioRequestMimeType = "audio/mpeg"
+	Audioogg  SendAudioRequestMimeType = "audio/ogg"
+)
+
+// Valid indicates whether the value is a known member of the SendAudioRequestMimeType enum.
+func (e SendAudioRequestMimeType) Valid() bool {
+	switch e {
+	case Audioaac:
+		return true
+	case Audioamr:
+		return true
+	case Audiomp4:
+		return true
+	case Audiompeg:
+		return true
+	case Audioogg:
 		return true
 	default:
 		return false
@@ -426,15 +477,69 @@ func (e SendImageRequestMimeType) Valid() bool {
 	}
 }
 
+// Defines values for SendKindResponseStatus.
+const (
+	SendKindResponseStatusSent SendKindResponseStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseStatus enum.
+func (e SendKindResponseStatus) Valid() bool {
+	switch e {
+	case SendKindResponseStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendKindResponseType.
+const (
+	SendKindResponseTypeAudio    SendKindResponseType = "audio"
+	SendKindResponseTypeContact  SendKindResponseType = "contact"
+	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeImage    SendKindResponseType = "image"
+	SendKindResponseTypeLocation SendKindResponseType = "location"
+	SendKindResponseTypePoll     SendKindResponseType = "poll"
+	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeText     SendKindResponseType = "text"
+	SendKindResponseTypeVideo    SendKindResponseType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseType enum.
+func (e SendKindResponseType) Valid() bool {
+	switch e {
+	case SendKindResponseTypeAudio:
+		return true
+	case SendKindResponseTypeContact:
+		return true
+	case SendKindResponseTypeDocument:
+		return true
+	case SendKindResponseTypeImage:
+		return true
+	case SendKindResponseTypeLocation:
+		return true
+	case SendKindResponseTypePoll:
+		return true
+	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeText:
+		return true
+	case SendKindResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -453,6 +558,24 @@ func (e SendResponseType) Valid() bool {
 	case SendResponseTypeImage:
 		return true
 	case SendResponseTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendVideoRequestMimeType.
+const (
+	Video3gpp SendVideoRequestMimeType = "video/3gpp"
+	Videomp4  SendVideoRequestMimeType = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the SendVideoRequestMimeType enum.
+func (e SendVideoRequestMimeType) Valid() bool {
+	switch e {
+	case Video3gpp:
+		return true
+	case Videomp4:
 		return true
 	default:
 		return false
@@ -608,6 +731,12 @@ type ChatListResponse struct {
 	Success bool `json:"success"`
 }
 
+// ContactCard defines model for ContactCard.
+type ContactCard struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"`
+}
+
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
 type CreateApiKeyRequest struct {
 	IsAdmin     *bool `json:"isAdmin,omitempty"`
@@ -760,6 +889,14 @@ type ErrorResponse struct {
 
 // EventType defines model for EventType.
 type EventType string
+
+// ForwardMessageRequest defines model for ForwardMessageRequest.
+type ForwardMessageRequest struct {
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // Group defines model for Group.
 type Group struct {
@@ -1248,18 +1385,67 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	Address *string `json:"address,omitempty"`
+	Caption *string `json:"caption,omitempty"`
+
 	// Chat The group JID for group messages; null for direct messages
 	Chat *string `json:"chat,omitempty"`
 
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
-	Emoji              *string             `json:"emoji,omitempty"`
-	From               string              `json:"from"`
-	Id                 string              `json:"id"`
-	Kind               SandboxReceivedKind `json:"kind"`
-	PinDurationSeconds *int                `json:"pinDurationSeconds,omitempty"`
-	TargetId           *string             `json:"targetId,omitempty"`
-	Text               *string             `json:"text,omitempty"`
-	Timestamp          *time.Time          `json:"timestamp,omitempty"`
+	Emoji *string `json:"emoji,omitempty"`
+
+	// FileName Documents.
+	FileName  *string `json:"fileName,omitempty"`
+	Forwarded *bool   `json:"forwarded,omitempty"`
+	From      string  `json:"from"`
+
+	// Gif Video; true when it plays as a GIF.
+	Gif             *bool               `json:"gif,omitempty"`
+	Id              string              `json:"id"`
+	Kind            SandboxReceivedKind `json:"kind"`
+	Latitude        *float64            `json:"latitude,omitempty"`
+	LinkDescription *string             `json:"linkDescription,omitempty"`
+
+	// LinkThumbnail Whether the link preview carries a thumbnail.
+	LinkThumbnail *bool `json:"linkThumbnail,omitempty"`
+
+	// LinkTitle Text messages with a link preview.
+	LinkTitle    *string  `json:"linkTitle,omitempty"`
+	LocationName *string  `json:"locationName,omitempty"`
+	Longitude    *float64 `json:"longitude,omitempty"`
+
+	// Mentions JIDs mentioned in the message's context.
+	Mentions *[]string `json:"mentions,omitempty"`
+
+	// MimeType Media kinds; the declared MIME type of the attachment.
+	MimeType           *string `json:"mimeType,omitempty"`
+	PinDurationSeconds *int    `json:"pinDurationSeconds,omitempty"`
+
+	// PollOptions Polls; the option names in order.
+	PollOptions *[]string `json:"pollOptions,omitempty"`
+
+	// Ptt Audio; true for a voice note.
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedId The message this one replies to.
+	QuotedId *string `json:"quotedId,omitempty"`
+
+	// SelectableCount Polls; how many options a voter may pick (0 = any).
+	SelectableCount *int `json:"selectableCount,omitempty"`
+
+	// SelectedOptions Poll votes; the option names the decrypted vote selects (empty when the vote was retracted).
+	SelectedOptions *[]string `json:"selectedOptions,omitempty"`
+
+	// Sha256 Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256    *string    `json:"sha256,omitempty"`
+	TargetId  *string    `json:"targetId,omitempty"`
+	Text      *string    `json:"text,omitempty"`
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Vcards Contact messages; one vCard per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
 }
 
 // SandboxReceivedKind defines model for SandboxReceived.Kind.
@@ -1270,6 +1456,72 @@ type SandboxStarred struct {
 	Chat   string `json:"chat"`
 	FromMe *bool  `json:"fromMe,omitempty"`
 	Id     string `json:"id"`
+}
+
+// SendAudioRequest defines model for SendAudioRequest.
+type SendAudioRequest struct {
+	// Audio http(s) URL, base64 data, or a data: URL
+	Audio string `json:"audio"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendAudioRequestMimeType `json:"mimeType,omitempty"`
+
+	// Ptt A voice note (push to talk); must be Ogg/Opus
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendAudioRequestMimeType defines model for SendAudioRequest.MimeType.
+type SendAudioRequestMimeType string
+
+// SendContactRequest defines model for SendContactRequest.
+type SendContactRequest struct {
+	Contacts *[]ContactCard `json:"contacts,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Vcard A raw vCard (BEGIN:VCARD ... END:VCARD)
+	Vcard *string `json:"vcard,omitempty"`
+}
+
+// SendDocumentRequest defines model for SendDocumentRequest.
+type SendDocumentRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Document http(s) URL, base64 data, or a data: URL
+	Document string `json:"document"`
+	FileName string `json:"fileName"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// MimeType What the recipient sees; defaults to the sniffed type (or the file name's)
+	MimeType *string `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -1289,6 +1541,62 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse).
+type SendKindResponse struct {
+	MessageId string                 `json:"messageId"`
+	Status    SendKindResponseStatus `json:"status"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success   bool                 `json:"success"`
+	Timestamp time.Time            `json:"timestamp"`
+	To        string               `json:"to"`
+	Type      SendKindResponseType `json:"type"`
+}
+
+// SendKindResponseStatus defines model for SendKindResponse.Status.
+type SendKindResponseStatus string
+
+// SendKindResponseType defines model for SendKindResponse.Type.
+type SendKindResponseType string
+
+// SendLocationRequest defines model for SendLocationRequest.
+type SendLocationRequest struct {
+	Address   *string `json:"address,omitempty"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Name     *string      `json:"name,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendPollRequest defines model for SendPollRequest.
+type SendPollRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Options  []string     `json:"options"`
+	Question string       `json:"question"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+	SelectableCount *int    `json:"selectableCount,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // SendResponse defines model for SendResponse.
 type SendResponse struct {
@@ -1310,6 +1618,23 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerRequest defines model for SendStickerRequest.
+type SendStickerRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// Sticker http(s) URL, base64 data, or a data: URL
+	Sticker string `json:"sticker"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
 	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
@@ -1324,6 +1649,32 @@ type SendTextRequest struct {
 	// Example: 919988066776
 	To Recipient `json:"to"`
 }
+
+// SendVideoRequest defines model for SendVideoRequest.
+type SendVideoRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Gif Play as a looping GIF (no sound)
+	Gif *bool `json:"gif,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendVideoRequestMimeType `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Video http(s) URL, base64 data, or a data: URL
+	Video string `json:"video"`
+}
+
+// SendVideoRequestMimeType defines model for SendVideoRequest.MimeType.
+type SendVideoRequestMimeType string
 
 // Session defines model for Session.
 type Session struct {
@@ -1635,6 +1986,12 @@ type EditMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ForwardMessageParams defines parameters for ForwardMessage.
+type ForwardMessageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // PinMessageParams defines parameters for PinMessage.
 type PinMessageParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -1698,8 +2055,50 @@ type SendTextParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SendAudioParams defines parameters for SendAudio.
+type SendAudioParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendContactParams defines parameters for SendContact.
+type SendContactParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendDocumentParams defines parameters for SendDocument.
+type SendDocumentParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SendImageParams defines parameters for SendImage.
 type SendImageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendLocationParams defines parameters for SendLocation.
+type SendLocationParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendPollParams defines parameters for SendPoll.
+type SendPollParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendStickerParams defines parameters for SendSticker.
+type SendStickerParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendVideoParams defines parameters for SendVideo.
+type SendVideoParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1748,6 +2147,9 @@ type BatchChatsJSONRequestBody = BatchChatRequest
 // EditMessageJSONRequestBody defines body for EditMessage for application/json ContentType.
 type EditMessageJSONRequestBody = EditMessageRequest
 
+// ForwardMessageJSONRequestBody defines body for ForwardMessage for application/json ContentType.
+type ForwardMessageJSONRequestBody = ForwardMessageRequest
+
 // PinMessageJSONRequestBody defines body for PinMessage for application/json ContentType.
 type PinMessageJSONRequestBody = PinMessageRequest
 
@@ -1784,8 +2186,29 @@ type RequestPairCodeJSONRequestBody = PairCodeRequest
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
 
+// SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
+type SendAudioJSONRequestBody = SendAudioRequest
+
+// SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
+type SendContactJSONRequestBody = SendContactRequest
+
+// SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
+type SendDocumentJSONRequestBody = SendDocumentRequest
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
+type SendLocationJSONRequestBody = SendLocationRequest
+
+// SendPollJSONRequestBody defines body for SendPoll for application/json ContentType.
+type SendPollJSONRequestBody = SendPollRequest
+
+// SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
+type SendStickerJSONRequestBody = SendStickerRequest
+
+// SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
+type SendVideoJSONRequestBody = SendVideoRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -1885,6 +2308,9 @@ type ServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params EditMessageParams) error
+	// ForwardMessage Forward a message
+	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward)
+	ForwardMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params ForwardMessageParams) error
 	// GetMessageMedia Download a message's media
 	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
 	GetMessageMedia(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId) error
@@ -1963,9 +2389,30 @@ type ServerInterface interface {
 	// SendText Send a text message (or a reply)
 	// (POST /sessions/{id}/send)
 	SendText(ctx echo.Context, id SessionId, params SendTextParams) error
+	// SendAudio Send audio or a voice note
+	// (POST /sessions/{id}/send/audio)
+	SendAudio(ctx echo.Context, id SessionId, params SendAudioParams) error
+	// SendContact Send contact cards
+	// (POST /sessions/{id}/send/contact)
+	SendContact(ctx echo.Context, id SessionId, params SendContactParams) error
+	// SendDocument Send a document
+	// (POST /sessions/{id}/send/document)
+	SendDocument(ctx echo.Context, id SessionId, params SendDocumentParams) error
 	// SendImage Send an image
 	// (POST /sessions/{id}/send/image)
 	SendImage(ctx echo.Context, id SessionId, params SendImageParams) error
+	// SendLocation Send a location
+	// (POST /sessions/{id}/send/location)
+	SendLocation(ctx echo.Context, id SessionId, params SendLocationParams) error
+	// SendPoll Send a poll
+	// (POST /sessions/{id}/send/poll)
+	SendPoll(ctx echo.Context, id SessionId, params SendPollParams) error
+	// SendSticker Send a sticker
+	// (POST /sessions/{id}/send/sticker)
+	SendSticker(ctx echo.Context, id SessionId, params SendStickerParams) error
+	// SendVideo Send a video
+	// (POST /sessions/{id}/send/video)
+	SendVideo(ctx echo.Context, id SessionId, params SendVideoParams) error
 	// StartSession Start (connect) a stopped session
 	// (POST /sessions/{id}/start)
 	StartSession(ctx echo.Context, id SessionId) error
@@ -2651,6 +3098,58 @@ func (w *ServerInterfaceWrapper) EditMessage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.EditMessage(ctx, id, chatId, messageId, params)
+	return err
+}
+
+// ForwardMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) ForwardMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// ------------- Path parameter "messageId" -------------
+	var messageId MessageId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "messageId", ctx.Param("messageId"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter messageId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ForwardMessageParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ForwardMessage(ctx, id, chatId, messageId, params)
 	return err
 }
 
@@ -3404,6 +3903,114 @@ func (w *ServerInterfaceWrapper) SendText(ctx echo.Context) error {
 	return err
 }
 
+// SendAudio converts echo context to params.
+func (w *ServerInterfaceWrapper) SendAudio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendAudioParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendAudio(ctx, id, params)
+	return err
+}
+
+// SendContact converts echo context to params.
+func (w *ServerInterfaceWrapper) SendContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendContactParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendContact(ctx, id, params)
+	return err
+}
+
+// SendDocument converts echo context to params.
+func (w *ServerInterfaceWrapper) SendDocument(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendDocumentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendDocument(ctx, id, params)
+	return err
+}
+
 // SendImage converts echo context to params.
 func (w *ServerInterfaceWrapper) SendImage(ctx echo.Context) error {
 	var err error
@@ -3437,6 +4044,150 @@ func (w *ServerInterfaceWrapper) SendImage(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SendImage(ctx, id, params)
+	return err
+}
+
+// SendLocation converts echo context to params.
+func (w *ServerInterfaceWrapper) SendLocation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendLocationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendLocation(ctx, id, params)
+	return err
+}
+
+// SendPoll converts echo context to params.
+func (w *ServerInterfaceWrapper) SendPoll(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendPollParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendPoll(ctx, id, params)
+	return err
+}
+
+// SendSticker converts echo context to params.
+func (w *ServerInterfaceWrapper) SendSticker(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendStickerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendSticker(ctx, id, params)
+	return err
+}
+
+// SendVideo converts echo context to params.
+func (w *ServerInterfaceWrapper) SendVideo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendVideoParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendVideo(ctx, id, params)
 	return err
 }
 
@@ -3758,6 +4509,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/logout", wrapper.LogoutSession, options.OperationMiddlewares["logoutSession"]...)
 	router.POST(options.BaseURL+"/sessions/:id/send", wrapper.SendText, options.OperationMiddlewares["sendText"]...)
 	router.POST(options.BaseURL+"/sessions/:id/send/image", wrapper.SendImage, options.OperationMiddlewares["sendImage"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/video", wrapper.SendVideo, options.OperationMiddlewares["sendVideo"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/audio", wrapper.SendAudio, options.OperationMiddlewares["sendAudio"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/document", wrapper.SendDocument, options.OperationMiddlewares["sendDocument"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/sticker", wrapper.SendSticker, options.OperationMiddlewares["sendSticker"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/location", wrapper.SendLocation, options.OperationMiddlewares["sendLocation"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/contact", wrapper.SendContact, options.OperationMiddlewares["sendContact"]...)
+	router.POST(options.BaseURL+"/sessions/:id/send/poll", wrapper.SendPoll, options.OperationMiddlewares["sendPoll"]...)
 	router.GET(options.BaseURL+"/sessions/:id/chats", wrapper.ListChats, options.OperationMiddlewares["listChats"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/batch", wrapper.BatchChats, options.OperationMiddlewares["batchChats"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/chats/:chatId", wrapper.DeleteChat, options.OperationMiddlewares["deleteChat"]...)
@@ -3771,6 +4529,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/media", wrapper.GetMessageMedia, options.OperationMiddlewares["getMessageMedia"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/pin", wrapper.PinMessage, options.OperationMiddlewares["pinMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/unpin", wrapper.UnpinMessage, options.OperationMiddlewares["unpinMessage"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/forward", wrapper.ForwardMessage, options.OperationMiddlewares["forwardMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/messages/:messageId/star", wrapper.StarMessage, options.OperationMiddlewares["starMessage"]...)
 	router.PUT(options.BaseURL+"/sessions/:id/messages/:messageId/reaction", wrapper.ReactToMessage, options.OperationMiddlewares["reactToMessage"]...)
 	router.POST(options.BaseURL+"/sessions/:id/contacts/block", wrapper.BlockContact, options.OperationMiddlewares["blockContact"]...)
@@ -7438,6 +8197,170 @@ func (response EditMessage500JSONResponse) VisitEditMessageResponse(w http.Respo
 type EditMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response EditMessage503JSONResponse) VisitEditMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessageRequestObject struct {
+	Id        SessionId `json:"id"`
+	ChatId    ChatId    `json:"chatId"`
+	MessageId MessageId `json:"messageId"`
+	Params    ForwardMessageParams
+	Body      *ForwardMessageJSONRequestBody
+}
+
+type ForwardMessageResponseObject interface {
+	VisitForwardMessageResponse(w http.ResponseWriter) error
+}
+
+type ForwardMessage200JSONResponse SendKindResponse
+
+func (response ForwardMessage200JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ForwardMessage400JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ForwardMessage401JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response ForwardMessage403JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ForwardMessage404JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ForwardMessage409JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ForwardMessage413JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ForwardMessage429JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ForwardMessage500JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForwardMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ForwardMessage503JSONResponse) VisitForwardMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11511,6 +12434,492 @@ func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWri
 	return err
 }
 
+type SendAudioRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendAudioParams
+	Body   *SendAudioJSONRequestBody
+}
+
+type SendAudioResponseObject interface {
+	VisitSendAudioResponse(w http.ResponseWriter) error
+}
+
+type SendAudio200JSONResponse SendKindResponse
+
+func (response SendAudio200JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendAudio400JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendAudio401JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendAudio403JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendAudio404JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendAudio409JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendAudio413JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendAudio429JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendAudio500JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendAudio503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendAudio503JSONResponse) VisitSendAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContactRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendContactParams
+	Body   *SendContactJSONRequestBody
+}
+
+type SendContactResponseObject interface {
+	VisitSendContactResponse(w http.ResponseWriter) error
+}
+
+type SendContact200JSONResponse SendKindResponse
+
+func (response SendContact200JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendContact400JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendContact401JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendContact403JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendContact404JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendContact409JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendContact413JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendContact429JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendContact500JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendContact503JSONResponse) VisitSendContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocumentRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendDocumentParams
+	Body   *SendDocumentJSONRequestBody
+}
+
+type SendDocumentResponseObject interface {
+	VisitSendDocumentResponse(w http.ResponseWriter) error
+}
+
+type SendDocument200JSONResponse SendKindResponse
+
+func (response SendDocument200JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendDocument400JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendDocument401JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendDocument403JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendDocument404JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendDocument409JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendDocument413JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendDocument429JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendDocument500JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendDocument503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendDocument503JSONResponse) VisitSendDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendImageRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params SendImageParams
@@ -11662,6 +13071,654 @@ func (response SendImage500JSONResponse) VisitSendImageResponse(w http.ResponseW
 type SendImage503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SendImage503JSONResponse) VisitSendImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocationRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendLocationParams
+	Body   *SendLocationJSONRequestBody
+}
+
+type SendLocationResponseObject interface {
+	VisitSendLocationResponse(w http.ResponseWriter) error
+}
+
+type SendLocation200JSONResponse SendKindResponse
+
+func (response SendLocation200JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendLocation400JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendLocation401JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendLocation403JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendLocation404JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendLocation409JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendLocation413JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendLocation429JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendLocation500JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendLocation503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendLocation503JSONResponse) VisitSendLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPollRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendPollParams
+	Body   *SendPollJSONRequestBody
+}
+
+type SendPollResponseObject interface {
+	VisitSendPollResponse(w http.ResponseWriter) error
+}
+
+type SendPoll200JSONResponse SendKindResponse
+
+func (response SendPoll200JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendPoll400JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendPoll401JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendPoll403JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendPoll404JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendPoll409JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendPoll413JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendPoll429JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendPoll500JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendPoll503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendPoll503JSONResponse) VisitSendPollResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStickerRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendStickerParams
+	Body   *SendStickerJSONRequestBody
+}
+
+type SendStickerResponseObject interface {
+	VisitSendStickerResponse(w http.ResponseWriter) error
+}
+
+type SendSticker200JSONResponse SendKindResponse
+
+func (response SendSticker200JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendSticker400JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendSticker401JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendSticker403JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendSticker404JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendSticker409JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendSticker413JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendSticker429JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendSticker500JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendSticker503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendSticker503JSONResponse) VisitSendStickerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideoRequestObject struct {
+	Id     SessionId `json:"id"`
+	Params SendVideoParams
+	Body   *SendVideoJSONRequestBody
+}
+
+type SendVideoResponseObject interface {
+	VisitSendVideoResponse(w http.ResponseWriter) error
+}
+
+type SendVideo200JSONResponse SendKindResponse
+
+func (response SendVideo200JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendVideo400JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendVideo401JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo403JSONResponse struct{ SendForbiddenJSONResponse }
+
+func (response SendVideo403JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendVideo404JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendVideo409JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendVideo413JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendVideo429JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendVideo500JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendVideo503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendVideo503JSONResponse) VisitSendVideoResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13270,6 +15327,9 @@ type StrictServerInterface interface {
 	// EditMessage Edit message
 	// (PUT /sessions/{id}/chats/{chatId}/messages/{messageId})
 	EditMessage(ctx context.Context, request EditMessageRequestObject) (EditMessageResponseObject, error)
+	// ForwardMessage Forward a message
+	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward)
+	ForwardMessage(ctx context.Context, request ForwardMessageRequestObject) (ForwardMessageResponseObject, error)
 	// GetMessageMedia Download a message's media
 	// (GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media)
 	GetMessageMedia(ctx context.Context, request GetMessageMediaRequestObject) (GetMessageMediaResponseObject, error)
@@ -13348,9 +15408,30 @@ type StrictServerInterface interface {
 	// SendText Send a text message (or a reply)
 	// (POST /sessions/{id}/send)
 	SendText(ctx context.Context, request SendTextRequestObject) (SendTextResponseObject, error)
+	// SendAudio Send audio or a voice note
+	// (POST /sessions/{id}/send/audio)
+	SendAudio(ctx context.Context, request SendAudioRequestObject) (SendAudioResponseObject, error)
+	// SendContact Send contact cards
+	// (POST /sessions/{id}/send/contact)
+	SendContact(ctx context.Context, request SendContactRequestObject) (SendContactResponseObject, error)
+	// SendDocument Send a document
+	// (POST /sessions/{id}/send/document)
+	SendDocument(ctx context.Context, request SendDocumentRequestObject) (SendDocumentResponseObject, error)
 	// SendImage Send an image
 	// (POST /sessions/{id}/send/image)
 	SendImage(ctx context.Context, request SendImageRequestObject) (SendImageResponseObject, error)
+	// SendLocation Send a location
+	// (POST /sessions/{id}/send/location)
+	SendLocation(ctx context.Context, request SendLocationRequestObject) (SendLocationResponseObject, error)
+	// SendPoll Send a poll
+	// (POST /sessions/{id}/send/poll)
+	SendPoll(ctx context.Context, request SendPollRequestObject) (SendPollResponseObject, error)
+	// SendSticker Send a sticker
+	// (POST /sessions/{id}/send/sticker)
+	SendSticker(ctx context.Context, request SendStickerRequestObject) (SendStickerResponseObject, error)
+	// SendVideo Send a video
+	// (POST /sessions/{id}/send/video)
+	SendVideo(ctx context.Context, request SendVideoRequestObject) (SendVideoResponseObject, error)
 	// StartSession Start (connect) a stopped session
 	// (POST /sessions/{id}/start)
 	StartSession(ctx context.Context, request StartSessionRequestObject) (StartSessionResponseObject, error)
@@ -14377,6 +16458,57 @@ func (sh *strictHandler) EditMessage(ctx echo.Context, id SessionId, chatId Chat
 	return nil
 }
 
+// ForwardMessage operation middleware
+func (sh *strictHandler) ForwardMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params ForwardMessageParams) error {
+	var request ForwardMessageRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+	request.MessageId = messageId
+	request.Params = params
+
+	var body ForwardMessageJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ForwardMessage(ctx.Request().Context(), request.(ForwardMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForwardMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ForwardMessageResponseObject); ok {
+		return validResponse.VisitForwardMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMessageMedia operation middleware
 func (sh *strictHandler) GetMessageMedia(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId) error {
 	var request GetMessageMediaRequestObject
@@ -15337,6 +17469,153 @@ func (sh *strictHandler) SendText(ctx echo.Context, id SessionId, params SendTex
 	return nil
 }
 
+// SendAudio operation middleware
+func (sh *strictHandler) SendAudio(ctx echo.Context, id SessionId, params SendAudioParams) error {
+	var request SendAudioRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendAudioJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendAudio(ctx.Request().Context(), request.(SendAudioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendAudio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendAudioResponseObject); ok {
+		return validResponse.VisitSendAudioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendContact operation middleware
+func (sh *strictHandler) SendContact(ctx echo.Context, id SessionId, params SendContactParams) error {
+	var request SendContactRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendContact(ctx.Request().Context(), request.(SendContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendContactResponseObject); ok {
+		return validResponse.VisitSendContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendDocument operation middleware
+func (sh *strictHandler) SendDocument(ctx echo.Context, id SessionId, params SendDocumentParams) error {
+	var request SendDocumentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendDocumentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendDocument(ctx.Request().Context(), request.(SendDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendDocument")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendDocumentResponseObject); ok {
+		return validResponse.VisitSendDocumentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SendImage operation middleware
 func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendImageParams) error {
 	var request SendImageRequestObject
@@ -15380,6 +17659,202 @@ func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendIm
 		return err
 	} else if validResponse, ok := response.(SendImageResponseObject); ok {
 		return validResponse.VisitSendImageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendLocation operation middleware
+func (sh *strictHandler) SendLocation(ctx echo.Context, id SessionId, params SendLocationParams) error {
+	var request SendLocationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendLocationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendLocation(ctx.Request().Context(), request.(SendLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendLocation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendLocationResponseObject); ok {
+		return validResponse.VisitSendLocationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendPoll operation middleware
+func (sh *strictHandler) SendPoll(ctx echo.Context, id SessionId, params SendPollParams) error {
+	var request SendPollRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendPollJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendPoll(ctx.Request().Context(), request.(SendPollRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendPoll")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendPollResponseObject); ok {
+		return validResponse.VisitSendPollResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendSticker operation middleware
+func (sh *strictHandler) SendSticker(ctx echo.Context, id SessionId, params SendStickerParams) error {
+	var request SendStickerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendStickerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendSticker(ctx.Request().Context(), request.(SendStickerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendSticker")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendStickerResponseObject); ok {
+		return validResponse.VisitSendStickerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendVideo operation middleware
+func (sh *strictHandler) SendVideo(ctx echo.Context, id SessionId, params SendVideoParams) error {
+	var request SendVideoRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body SendVideoJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendVideo(ctx.Request().Context(), request.(SendVideoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendVideo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendVideoResponseObject); ok {
+		return validResponse.VisitSendVideoResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15743,302 +18218,340 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39dts4sjj4KljOPSdyDyXLtpzY8rnnjjtxp51Out22czMz7WwIkZCFmAIYArStm86efYH9Y59g/9sH",
-	"2yfYR/gdVAEkJVHflp10fM5Mx5JIfBSqCvVdn71Q9hMpmNDKa3/2eoxGLIU//1k/pZq95n2u6/Bf82XE",
-	"VJjyRHMpvLZ3yj5lTGlFaBzLGxYRLojuMRJmacqEJjdcRPLG8z0V9lifmgH69Jb3s77X3t5qPWvt7Txt",
-	"PfM9PUiY1/a40OySpd6XL/7Q7KesT7ng4nLKCmLW1WubXrGKzb/rMZwOpyGpeUyR2lvBb4lioRSR2pgw",
-	"+e5Oq7m902w+29+vmP6L7yU0pX2m7VE871F9HI0vwXxPjl+QWtKTghGR9TssJTIl3SyOyavjF2Z+dkv7",
-	"SWxm2N/a39/baz59+uzZ03+oxk2PakWTpCGY9nyPmxETqnue7wnaNy+EOK/vpexTxlMWeW2dZmxkT6+Z",
-	"uNQ9r721ved7fS7yz/nWlE7N6ZmNPZdC01C/4hXbORnZxavjFxPXX73gj/yOV5ulSqbjKw0Eu9X4Y0Bk",
-	"F9AgSdk1l5kiCb1kbnmfMpYOSgDF8SYsaXv3adUiXrCYX7N0gBhQseuoeGDa5hOqNUvN6//7H836/vvP",
-	"W/7W/pf/8KrmfJnKLKlCOfjBnAypBf/f//n//uOykalgw5wW18qdXUJTPXRyW9vNnac7ze3d7dbTre3d",
-	"1t5TeLH6EC/t3Hd5kMcR6ydSMxEOfmGDKj6SMKoJJSkyFKJol8WDNpxsl6dKG/rOYk26MiW6xxW5YgNS",
-	"S1hKFFOKS+GTK5Zost0iPZmlaoNwRVKms1SwiNBLykXD7Re5bLHj0urqZnmr7PQXNhlRrtgCOHLFBh8M",
-	"ntB69/3nraf+zvYEXJlwOZzQS0YU/59JtBDDa+XJI9alWay99m7TLzHLZhN2jZ+2Ktn1G6YUvWRVCGt/",
-	"IiO8ZOfox+bhj8+3tndau0+f7e1Xo2I/H/cukfEMEaZqtfYnwiNSe/t2lIGzp89os9lhdRa1duutnd2n",
-	"9f3W3l692doPaaezv7e/G1VvZAZf7Mq0T7XX9rIMnhxf8zvW6Ul5NRG1bvLfV5nni3lZJVIoBhffjzSy",
-	"N7z5FEqhmYA/aZLEPKQGapsflQHd5wJOnz2WpoZte46aOzIakB5VhAoCv7WJZre6TSxeEVwBieHYDOVu",
-	"GczMwpAp5bW7NFbsS3kj/5Gyrtf2/rZZiE+b+KvaPDITnNpt4KaGD/lYXNOYG2kpybSHl2I35uGSm3Q4",
-	"I6QmNNM9JrR5i0UNchIzqhhRIUVR5fdTEsrIcbRMmT2/PDonm5aHqc3PPPqy+Sld4+7dZhW54bo3JLAp",
-	"TTUzAPlJph0eRUwsB5Fzw58PT46BR5u9SxEPCIX9wD0lb4Rj22vc6XmPwQr6dICHE2oiBd4eKVMyS0PY",
-	"7bEwPJfGR7j8ZXbshiCKpdcsRSRfKwrb+WAiUouYpjxWhKaMxPLykkU+EcysxF2BG2anv0r9k8xEtDqi",
-	"d2GY9W3w13yOL753QgexpNG5lK9pesmWW/1pmRdpKUkMY61vCxMmhAtIREuQmLIsnPFLYc/CfHNN4+wO",
-	"yQ/ugJAnnAn9q9SHqFpOnsgORG6oImHKDOMjnQGhRKecxmYNPrnp8bAHdAhLUUxEREtYi1NdUXRVleuB",
-	"kY5uE7zUll8I0UZhM/cQs4ONz3Y/7MettRYscljBhk9A/GX5AG5wKynh6EZvbJDD/KEJ0KgFJ7+dnZNN",
-	"GvW52KQJr1+xgdqEB4INN6TCFZlJ81efKBLYg/sVzy2whww8B3d9xRS85YSAWmndT3BfgBxDI/tGRIAF",
-	"mU8bbcAVZXQ8M/KAXHER+SRlScyZMn/Q0IBb+YRFXCufRCxmminQE+AVo9NSEZGEC0W40JJQMSBS91gK",
-	"gCI1/NsioE9A/1E+oeT18Qty05MqV4q5Ipm4EvJGbBAq1A1LSbAGIgh8WLGQumckBBhf6Ab5TYRsGFxl",
-	"ZB6BJAxRCXK39FZziwROGLIoGMBrCGuECx63PQYxhHwLgmCM/IIGcsP0mofsraDXlMe0E7PVriezFs3j",
-	"mIRSCBZqLi5zSeyGct1Yp8hhFMmUpjwekKzY0IG5htOB2e25lG+oGDjD2ZJ3GdWMgAJH2G3IWFQSNs0W",
-	"SWvXmcBIh5krg+h0YHApV4RhQYddzVKv3dpd4y04vlTPL9s5T81C6nYl4/oYbkJL2NfKtsRcV67ak13U",
-	"5vgL0wyi845UvDTJvjn/SOYFgPVbYTQOmfL/YUsKde7qcUpjjkdJKq95ZHhnfj1dc0r+WT88Oa7/YlgP",
-	"LM0nh3YFMFX+rUwJTfgH8xoYHkhuUl0n/b3hCpQqmRI+zNg8gFaSSjPv8kzGmTNCKsy122Fw77CI1IyE",
-	"J+PITG1+MRzb8L+BzDbWrOPIhKUIfK5Q0rDXiZM27E3uFcINUN5hwq0xjkYRNwPQ+CQ1o2nO3FJ9Lyl9",
-	"9dkbvvbBGqFZH/4YsSbkxEjTlAL87bVwqIdsERHVrK55n40bJHwPbwo15RWRxfbSQGvH2BBo6h7/Wh0a",
-	"MaP0W0fKmFFhfryqMlIaWKf0xmDTAd7hzuEB+7LXYdUu+vTW3k5qIueasI+ck/len2kaUT0Tad645744",
-	"81DF9lPHTtSs4U6LJ/Mz/VxhoirMTn+gvQvmtm8U8B6auowT7/M9y85HFgLXRRR9zZXOiWBBdIUBhvF0",
-	"2mYtTVQgb07Bo2hxGN/QgSLm1AzFuedKhsOhA82xbARkxXtuzVUA+ZHqsPe8R3XJLrcIOEJttUYmDAL+",
-	"4dE07PFrc0CZcH+/r0Bh9EUNA3IhwytQwTG+umVtyu7jKLRHQGNXXSxiBmSWwpQu5TFeonMJFmApzWI9",
-	"P2qVF5jFeiKOgYg0/zLuDy+L1fkOWgUUZh0JOBYWOpAw97qO3wrOUjeT+X9E7j/zOXdFzvNsCeIzYJc7",
-	"cN0rVVAyAFqUjJFQo+rL6+OEGy+mSlv5ZZX7tDTM8ZzApekVi96KlNEJS3bX1MyhMhjkucxQaqukkdxZ",
-	"1azUB8oHhA7rHJwjSx2ebtLZHQJ3WpLrfKxyxP9qziXmikV5JIE3HWen4eiauQKC0K1lEpBWuMINEc3P",
-	"ZYGaKlhrETGwKI2vGX64vUq4gWiEEsly131Jxs2du/bBcRqcR0idRlqrCajlOAwrHUyTJXIZ8iUTLKXx",
-	"kivOh7EMTa06zooQdNJ1CRq7TX+GsA0gnI1AK8jP80vNd043vndDU2drmQ6HUQnaK96dDB0IqFmOuhKa",
-	"ah7yhIoF+NOp860MS8Tl2KOSOIiLHRG1Z5LHGFxwGH94xTNhshTCgPV8FhBgghEZehhdfhPMRfwk4MWE",
-	"A2IRKW3BKJXzgBxmOynemyF/3wvXRzBNF5/xMCxHWQ5FV+HIwxB4K/inrDD9W91+OlqWI94O6/+m9f9p",
-	"1vffF3+Sxof2P+rvf/iPKunGRrS8TeOqcLGQ8WumrKOCXTOhMQ6w7FtT/BIc334p7iXlw6vebrb2VuSv",
-	"+QGtyGBL0Lqh6qoI/mrtfamEkCp8wNPO1rmKvxruXLieF+DT5ymn8Sqy0BTDZQnyFxd//y+Mznzqb+1W",
-	"w31+O8aYUJVLYVv+MuLBqsJSWcopltJcai3g1ntBB8Oizs7T3ZnRgmO0VR7MHz2oyShhY+KWQwfgGfNf",
-	"20fm8XOzjiEE2NmuuERYmFYFrP9LZqn15psHDsgliK7mUrvpMUFoRzG41EZDksun+7RKJ0YWOYvJLSIy",
-	"mCGrAO9ioRelPa1ZP9FqAbPWMr4Cc0aTLEb5+S1y0FMMKUdzm6DM068pRBe/WcX8b8Y501Rn6rmM2NBA",
-	"+/v784xgdOBDPIpVDEAKFjELkA5VcMklPJ100+PJzQ6FHfMzuHMvn7I/FBFrZs7X7RfoOMv94PawgvXC",
-	"Jgc4hXweXpMT2bdkxijtcxokV4PiYBHQ3fveB1N3fpZTjXO9JExE5pyGLesQmIFfR4xGlc6Yoyi/y5e7",
-	"/TS7rbihfmU3RSCZeWLoFnm6u7vzdLFrBAapAsqwX3vBm9tx3uHF/5z1qainjEaGImxgrFnAAVHafOWT",
-	"MDaKt4IYrD7VYc8cP0SVjItMpfCYGUEpLsLGHRyptbb3faJkn5Hd5s6Gt5R4NQt7ATRlnJ1g15uItAjG",
-	"ysMp35UOWZ2BNzf1Npy0Yj+mRidLyt9gZMTQI9fyauSbId9eo2SJh8+5TzL/Bg30HzJnoYcvMegvcnp1",
-	"w3L1/PNHyUXpY8y6Ov8wZBNxX2ZJZAewykoDY+OLzxCjb++YhjYUWEWoL501ZBFhKYpSBmEsb+w9P4Lo",
-	"8oa861GtDpOE2IdtqGWfgcyMcQlcYSjjcHqiIjIlr49fQG5kzonMAcS8mtlQIWQmQlZlpIkHGKyJNKWY",
-	"KF3ZJSVxtjA38yYbmvnzpCiPeVLexgU0GV6xaPb2DD4DmBGsXHRl5W7ljahiG+cuUgQyA2ZueCnr4qip",
-	"q9rIlVsV5xCuCuNheTclrMjh549i7hz2RsxzFNfcKKjiahWb4wTBP+biahgzelonqr25CZwjT8INZX/z",
-	"sPM8Ouq+7B1//CV+I35Lfk/P9Ntr70HlqiIbE3YyEYgriKgY8LwYjn0F1tMpGFWmgDvwxxrKLaGyTzoD",
-	"Ajy1buPCX0GgOEsZgeBwn7BYMfPU6ykp1OMp4BXIO3s1TxTEqWM6cMyjYKO8lLk4jdnKjHTwWsQvuVYL",
-	"j53KuGLoQGUJS4G1BoSrIogOWGMhcpipga9g4FjxVsVFVenZh+nnQZOlIlQmSKLvegO8fkunBGHxQmoS",
-	"9qi4BG45b+zKrNN/dfzigJjB0IzENYk4JA+Y5xRb8K6poF5FLvm1GVmU8zm8lSJjht0408JjRk9K3Vnk",
-	"W4TqVl9C+FuSyr4EES9i8Mf7u7qUp7n8lgiCm+9SHYbYcq6JcKK0Ne3GXTQu7g7cc+fmZrlxBUFcwhFk",
-	"otA05SwiMjN6IGOE0bBnPYt3civnxzLNk4db5KHO0iUVdt63kT7DG391cvSSUEU6VLGnLYy6JxHVtE3e",
-	"nr72FtPWcY6J678Xh/B9e2Crdvszo7HuLbldNWbmkVeVrOQe4zZxSVVbfcWj5fDx4/wFZBYtzzB6i1eu",
-	"W3KxQuSGUwqmeVpmLW2iOP6mCMtbMMrt1QR/gzWkVEZOdlPZf8Oqf5swXJ/3mTPvjKTPHL85IuZ5V1Sn",
-	"y2P4m5I+izjNrYM14BU+ueYRkz6hWcSlTyIZZn1mBGSleXjF0g0rmHRlarMJXVJpg7yQNyKWNCrmgXoE",
-	"FeUQIEJu8zMG037ZdENsfs7Lg5gvI04bQ7I2LHHzY8Iu5xKBuBAseis0j5c3UnzKpGbRYsGxeQrrAvKE",
-	"vXQqrkhnYqvEB8VEhJaJKp9Omk56r9pafM5utaHykMI3mN9rs6E0/CZC98XGPNAzUFaa9pP5XX56xEpp",
-	"rdZ4k/keoKe5pA1+GsnOIigwRcBQNF9QZ4PE6lhGyJJx7PkeIO1sZYM7S+QrtJkgnHPiLG8tz4fJraOF",
-	"VdQdQhkppnCYFVT+fikQYC6cc0ztW3JJ5ZucAsPV4LcA1O592xN2XcSDVW8XJxte4k8pY3VDkCBaYp2t",
-	"vHhMEc1TSpdMYgo1ilLW51nf871MsdQwRG9re6eERMXKTihPn8toSfF4ggnDKMs0DGUGivJQlT5YP/yS",
-	"DqAoj+cvFgc0qtDCCt5P3dly4e/WCTASTAdra32p/1fpQ2W0Ug6ah4xxN3uohA0XK/kxowwzX4cCmrzt",
-	"Vq9kRsJPzwxb3WlG1cx8fGGpNDJJrrOtktwxfiRDg9sIx6+IcaLtbHyVVSf4++mSwPlUYTk7pTfk91OS",
-	"YL0fwm5pqOOBUXDBUtpn8oYkqYyykKkJjlv0080XEnnm6l3dH2g/VbtcT4eycRfRrmekP1QlaczIdKjw",
-	"Rc9KapgR5OcWWZq8NGglPFhhfFrEINuXH3k1r5ss+i4sdo4erpP2cPZp21mOyYUzys+iSR79v6iecbWo",
-	"3u0XsBue5Mh8TbTEUjt4bdZYP9EDV7QPfuvLa7YxPGkpNnIC5OzGJkAs4oIptXTSGAuvphDT5GoFxRrG",
-	"TTkpo9Hg67Dm+G6L1dBzFue5vDo+kQmCiPx9o1y/mNSCES9V4JMAi86aP8DdNK1G8II4eMpsKNWyxrew",
-	"x6Is/lrzp/PVVZ3ZGRVRR94aov5vzm7uNCPYxccslC48O2sXbSZzeHtmpdm69U2DC6rmLoL9vvReO7tN",
-	"OImq9N+vQcDGNcxQeR0kV817q/RKH5LXxy/qLhwpcqFHLiKp+AG94huLRM4M25XRMql4P4sheL5wHI9c",
-	"PjOYzagvb/KcitSK6aw+CfFTVZUw5pj5vtP+EKxzeA6rMGTViJylQrLuP75mCjjuJohv4Vi7CWF0ck4C",
-	"Kchi8Vg6CMhyWQaT4hKmxNFVXBXLOM7L8L+roLaPU6PaCqDNFd9WAtT81LWOCKWf5U0pMrEqKNRFgb46",
-	"fuHbEFDCBRa5HGXbG1NikRawL7nYnzuJ53E3HJ5fPD26ZwKk7zbIByNwnygs6Q3RB6UAH1JrNVvwhRRF",
-	"uK4tDkftofik1dwnNAa9YujbnTINT/GelATZueSQWWE5FsrTAnImAPdB43I6g/mYoqWFPr0CzdWAGI5r",
-	"ZeHhbiSBVaOBABCLndlS1/uiIT7T6fFBQ0mnhe2Ul73O6JchOeMrCYKxa/qZKy3TwfIxDUvUiZsd0rDg",
-	"gM5/feemP9hg2c2L7udi2NmQXbauw3J67MhxjiazL1SVbx5dM9/kKtr6aNnBmXVG793XOqkmoYXCsejI",
-	"TCwZaWWQawWcXy2BDyb3J+fxjW5wtWN+YCNKsY4pW8U0lSVrsfRkNOyp/FSOd4cPI67SCjl7PV7qoe0t",
-	"maN7zUM2KYZtYjB7zMVVYVbBeHbvwd2fU0AEcuV/c3ZzL/XsRs3CFexukj5eiulaZKoz+9qDMtaPeUiV",
-	"KgVGTTmV3EK7nIgyjpeXeae9rkztJ3fllcIaI56yMO+/oeaJc5vgaXNOQmy44ROKME1SBrXEsfEd6x+A",
-	"2gJjYLy3IEPuuC7EgKP6FOUNMhrzLMxdNfOW0L7i2EpoJPqOReCax7i2UjCbBx4DqKqJ/7owvUlRdvD8",
-	"CxviYbOuVyigoWl6yfScYZnu/rz7qMWq2EF7zwJApyD5WUHRS+D4EoL2XOLvJHbJRHTcXzq0x4aVjsgw",
-	"reZ+VQmcLo9ZVXGk3d2qgvDVuRQ9rZOa2iBvT1/7NqEC4t0WzaoYDrB2tDEUjYwfElH8fcM6SSUFaLlA",
-	"etFo+QWZE9mkA1qPyDbmOIdaAffiN18ujFhO0SsmRBe/9+cueFZuY6llEQKcu/JnKIxMROfsVi8rdgpd",
-	"lB8bKumnWApVLOwjFYUCXh2/UBs+0YOEhzSOB3mFAWtPw2sx0DI4KIycQmre5Wh97jfIu5RrRoJ/XGTN",
-	"5k6Ig8PfLCBckMBANbBBLJCd5ZajejKLI/PPTWPeWo+LlNesiNYf60obDwyAyl00SI1r0s8UNP+wKZFG",
-	"yR0Nf1mjknYHXGGyRlcUFVyEWS9erYvPU+7pjpteLBUcOFyIcoY8MKUPhqsgMr3klJ19paLiUwuDL1Q0",
-	"sijedf/x68Vap8BphRyIclTjfPrRKEweTj2aGjy5WkHSrx9B5kCLM0foo3UHNE01F5dBu9QdzidCkt9P",
-	"yYDpAxJ8Sj+AOy5oE5o37OUKSj3ZcMcOtvQVLDogQUJ5iiNSYv+2HkGqCFcqY5Fr2ojXK1fEwDNm2vmg",
-	"Yi6uDkhgV8SioJ1bRURktEEu2AEJIq7GH/HzjUhBYqm0T1JW7A0DNjs0vJLd7gEJsDnsB5npoE0yYaex",
-	"ff1wfTIlnQGJ5SXkTAdKyySBCe1fRPdSmV1i9sfhyfEBCbAbiAEqtsUKpdBcZIzUFGMkyOslBhuNkr3L",
-	"HQaERSPQwaEFMMRsLNys53vlvYNL3m0DGCusq+hKUiVoDuProikYduZVChit74pc1LQ2V8XKxepbnjEm",
-	"DisMKa+p0sRsr1SxCrpklbqTFf0pC0wu12xeCMp3Ki5MySoaA21ZdJ4r3zRTvV/n7Xry7cgtSF/f59Wj",
-	"abpSMpPhh0PugapcPNiLlsQ87GMVQPMxE/B25VbGV4r7Wc6p+3V0nZmW5PgWivctFODa56L87dZYlMrU",
-	"uLyReLqRrY/YZ9Eyi6FZw8Fns8rST4+wWyFqdAIEV6uvLQy3mbDW9RXfvqNa2GMQsbBYv1o8J9xGk3QM",
-	"gvUZFUMtEeY1mgzBdxSicwohk6qen/FLYdDeFT0v981EUQCMSXkLzYik0lw4dTvg5Hrnc9xgWPfZQq2A",
-	"7ay7zB42gGVRJ+jCydUwi0t5NEpEYPlyAK4cZ3XCTfgk+PyRR1/wN2hfXvwAF7VPkpRdc5mpM/z4kUf/",
-	"5ZNcpPsv++5QXVPz9qd05JdPKagSjCdakaAotqF8YksdgGGQfQl8s2rgt7CZwPmq0DzY+IHkJzAG6irR",
-	"9QzK9RIaplIpKKvLmZrSAON4PgxdobzEnMRThYLO1JsvdbgYBODLFBxcxb6xhmYfuKj5Obdjm19mxBIV",
-	"a8inmAKUrw4gc4Nh1ran7fqcLY0KE2KYz1MqVCJTjdWyfcK7toAa+NJTEoIB3ja6ThkNe/NVLoxntjuo",
-	"yMNbqbXB/Umexd7GzwrvwSzlenBmjh6hDz34fmGDn6E1esUSze/QYL0W3ND+1YdGowFplRzckviWU1O9",
-	"vAF7wbBo3n4NG+RMmsgqTvlUyk4FDs67XsTvma3XP7yGX1h+/Qe2QXww2iGe1FIW0VCziHRT2SexvFT5",
-	"UuDZYiV2jKp1/MhoytLDzEh5Y5bAoa71bYLPEvRRXbGBdVDZrE2YqQOPFBP1tE6wJTtUgrbt5CmK4HZ1",
-	"N/QSlWeQWfLSw5dc97IO1BzGJ+oRu7Z/jikUdhDCFaFEsbhb70lohZabVH4+Pz+BPvfmuRs6aJAjGvby",
-	"RlhcESnKFhg0WuQ2DDOuYVpUmKcxjKtBzntc5RW98iKtUuiUhrptS7+khktwVWplAwfGNUhyKIqmlmeZ",
-	"56AlP6bRXVIulDaPGnRgSqvGhbgQf/sb+YUN1IX4gfzwQ04ZP/wwhJZtKy8qn8RcaQWzYRJpbk/CL0Mq",
-	"CA0hCQNX46QbnKBEEXYKdfUhIH8nrT3SY7dG0DHbZanaaBtJJEsFWK5CqO4bnPx2Vq5WhosKDsyMGMWD",
-	"DQaUbfvjZr4QZ0xEhAK5cUGCnJwCg/qh7PeZiFi04ZM58dR3JuaJNOWAC0KguhBHAI3W7e3m7u1tcUY9",
-	"igfdkdGABJ8vHOO78NpobPDJBV4n5psLDxei2a3GlVx4XwJogEBoFCkSFH0Ugg1Ywp8E7TbkT/KuxwT5",
-	"80L8Wa/X4f/m11azSf4kxwIwhXCRZLpN+jQ2AhuLyKuz3371yU0qxSUIn8onmYBqxKTLWWyE0w6NCI/A",
-	"fT3sz7bjb5E/yRsOaVyW3xnSMX85ht8gOVt0g+ODbln2hWDDjblD/iSHOcGZhzOFJk4qsPBd3pUuAMJy",
-	"Uxr8BEShAOZRZAk2bPRJeWgY1TJsc8sDariVtMif5K1ddDGnw3NzlXdlJiIzcO7QdhrH8M9GyPeJFUzM",
-	"KlKZaebm2TVQhIhWzGjCpl2wNqwOTRKqe+7pffIneZElMQ8NJys3ETwoPsmcJQ0vmGa6x4SGd6MGOYkZ",
-	"VeiBAVR1PpouT5UmGZxrRRXBT2mwcWAehiGvKQeJgtQC9/7w9wOmG8StApSktqU6+GDpbqNYvr3UEDXh",
-	"mVwNGj2kLYMu1qyClBbT9JKZh+2eQim6/DJLWURi3ufavri9DVDHw7K+lk5edE+mlgdGpSMde6qmpSQy",
-	"jlwuGgQXdgZkILONwCcVL+aDTnvTkcK2OepTs3tcOLvFzjakFlR8m58mNFL5lSjbWsW2VLENVeCuaAQ+",
-	"OrPKPAV4fHBqvqhbLoPr2LVsRLNU0Nh2g6lFTFMeK0JTRtCF5BNh7oWct+evmyMqjp/HcclhWMJPrsZ+",
-	"HdqTZSP53Qt9S8KeQbED7BhDjECZmmmBPxdAypl0zpyxmLEy90VeMKgO/zUHV/7ylPUpF1xcWggN/6aY",
-	"DkjtreC3DuAbDfICrc6qTbaaTVdDWW0aJpOw1DAen+w0ocdH8a1Ffp9sNXNCgFsQ6K4ns7R4+fdTksg4",
-	"NvCDC9T8sEtUeRx3SR1Hht67nJmbKsAyMWaLWtr9fORRACwz0YTOKOxGakG5KolhbSC80L4tORr8PbBc",
-	"tlT3ZEql/sBHw4YiQaPRwGooGw3idDNleD9WNTXD5Wm3pc31EwlKBAoCVlLpUV1wCpXvTpCg9AYKCSiO",
-	"tyHONwFLFlwMZjdckO0WMZBXFqmVrbBquKNtqWskL0YjqOyKGI0kdoG56SGzKqaVYg8To/nVtxvNMUn2",
-	"5uamQeHnhkwvN+27avP18fOjX8+O4B2wvei4kIfHJVfP965Zis4fb6vRxLdkwgRNuNf2dhrNxg5W6OuB",
-	"TrUJ198mTXj9ig1sKSyQvHMQQrlBIx6iPmKT/fCIzIPbzaYT2p2dL8Ebikux+VGhMR9V+PkaYA8Za0Az",
-	"GNN9FKkhwwE9m96Yc9swe23haqomyVe9+SPNk4jgla3Zr7wV1EqQGNLfau7MfuknmXZ4FDGwcbS292e/",
-	"cS7lGypcNht45Xbn2ZHj0OhuLivQXvuPcdX5j/df/M9Dih1+M6Ry/vH+y3vfU1m/T81HzxwL6VNBL1ku",
-	"uoE9kV4qTDi2Gei3dauNGVWmDkzYa+fVy774XiJVBY6FpTbrHpoNmNI/ymgwB36VimYO9YrdzTXc55nS",
-	"sm/I/ZXsCfJCQkz9WP978PRUdHrdaVa2p98qt5WnIqIpoMd86D7cWN4i5LDJRKcZ+zJGcVt3RnGVve0r",
-	"aA6fiw7KBAe3ds/IqCB691jKvnIS3JrjjRN0IZxL+dpIk38J0n1u3UKj5EtqfaqM2JSbrTamErQRsnOC",
-	"dv71mQT/xR+9ZzahUTFk4U1hBaVe1avwg9GO1X8MV1d7n3MImK9NXlEx3Eu5/WxBiq5osv1I1o9kvT6y",
-	"BlyFswPiYxGo0bxvPcEuhl3dD3F/vmKD4+iLbTjLMORqmMAxqa1E2wsLlOUL34XSeIUFCmrBOzeFUSAG",
-	"pXIsjvzmo6WRMJ8KKjq1pee/bipptma/8avUP8lMRH8J8sBjGb/1lpNZnQVYwQKrdlc8svmLoQDvy3tD",
-	"Hei131Q6ZbRf0rDGoyHxEaNOBvinlTPBN64C58qncZxb531MVHXXt2p4/gip4UhHLnRgZB/ji+CRy0qK",
-	"qbJxEWhMg7a/zqsZkVonlTeKpeoJgdHPZJaGDC0bhOu8jVoeR602GgRNMZDoE9mxaddIIBycIylLYjpg",
-	"UW65ghjRa0akYMrHvCawehi+xgWRacTSBjmnVwxSfEMWMfOzNLphACMHjUnet9dU6TosvQ4BvQU7GM0/",
-	"GouRGQvQ5VeMBEMDBng0rlmy7lHtjIGKaWt7UKRGyTvWOZPhFdPo9aHEAtYvWRzKEC7iezfakLcMYOQR",
-	"WF8wNh9jR9gYsBvkHdc9mWnCONjTdYF28KICcDfIoTCIAIvm2HHPDlOTcVQ2seLkKdOYbQbGrYgOFOkM",
-	"iL1EYF3OPhiaI4vy1ro494abvLQcOHbEDerooZGi0Q33MsmVCe2mVzpOaFmre0y5/VkfSSj7fVpXzBAR",
-	"mnJ7LDftd3mswZrUAYtuOYzMvL7hE9a4bJAA+cF/2lvLH4ogCrD3ThKD/94GIVRtMg8FKna5SgzgVlX9",
-	"TD0AY1NXpn3PcNahW3oLb60Rz/gN12GPi0tykkotQxmrtjUOvk0uUxqxtgGXAmwPSgZEe+ZUlYgBmt+4",
-	"ggCW9nNsZ+KaxTJhpBaUw8ysEz7Hlx8C9LXK2I3UMFsbFzHMZMip6wWjLjVBitqEXesP2/ud3f1ms1Xv",
-	"PGvt1FvNLq3vP2tu17darZ3us93dZutZ60LAOG0344XAnOfPFx6PLrz2hTf3SJ5/AccCb7nhzJd5HBT8",
-	"sr8VbbGQPqtvd591663tvd363tZ+px7R3WZzj3Zoq7uLY7mQKXhtu7n9tL61Vd/ePW/utXf329tbjb3d",
-	"3eZe69/wtFn2hdf+/OXLhQCTZoFroxQ0JhKdgU+7fmbO6siG1smECZIJzePyfRIzes2U9bUj5Mx0hBBi",
-	"oI7OIsfirHcUfrVQLj8AsCo9goC3ztUeI2VUAR8ooTn52pLZA+cecONciEOCrmTwqxmMaxvuneoOowbh",
-	"kMS3dolyxN0mw+yqJiTh0QbeiCO3xKa9pcCLFxEhh/j1wYUYGTKMpWJRMWbporRxBHD/FozUuXs+X3gp",
-	"o0oK9DirWN58CKVQWZ+lF96fF57qZTqSN+LC88kQtokLTGUx6zAY9yVoF5e662BjLooIi9ibIeFrc8/E",
-	"UqnGo2S8tGRs3ppjQ4beeMjeitz1uiah+gw59VAUyBNlQ1NJDSTRshHJXlTv51Ike9Ay8n8muiEumcau",
-	"kivrjK62gievllYMRxpcVnBB6DKcSgxJUATLEq6uHw0dyIkd33AvgbF1DvaFG2wy/IUUiCqbfaZTHqpp",
-	"wH9jH5kJfbhOk5jyEZvVzHvDzuDCAE5S2We6xzKF4oCNN14LFN1E/XyTy8ERMjCn4nDelWNlNC76c5ir",
-	"rkMVcyjd55duzfBNqZ6I53JEl0P78Z4ilSYRM8VD87wRc4Bdd5s4YJE8igAUygJmBOAOUbrLIYHCSkOb",
-	"NpZRbX4GB3bRdnMifqjKRg3r9LrOaA1RcbovWJgOEqMBFfK508YfvbBrNWq9M5IWLfdtwGN7omzIaWGg",
-	"wWhOe1IlTLYYtozZC1TRhMIFbDVRV+t62LlRZiaLVVp8XyYfDBApO4pG4o+hJ0NAamWIYASLXy79DbAo",
-	"6qRvuMBXQm3tHZSRy1Wgg3K3Chv7eFBu1fgEQwxtvEyfDkgH7FQ+TKZdG3UXz2OPRRUZPRsNEsRGxzEA",
-	"C0gfjFiVleQb5NDmeOlySb0KY99Y54lVPGe2j4i3tbu722w2t7e3t0dLZbf/cL9ubW1teb77tLOzs+O9",
-	"L6VTej/RPo8H8zvHJ7dZmcuXdvfssaKbRxVrhCvgr6XufPf+NaQ4W96j4AqKQ8eKaXx1eafaMAvc/Gw7",
-	"rHyZ6EF4Y2uKuZayPCWpjM3VbInQLydK+0Qxrbm4VI5dEWzDAcF+PrEB7MVm82CznowjW5RsEv95yXTB",
-	"fNZLlt8lQX7rhHVeYJZMn0Bame4R2pGZdtR2N/LKDDfdS9u1qEroKChuk2NdbpRllhvfnyDAnBfdNIJu",
-	"KvsBYQIkNiQ/UHqBoLlWBFtkgofb0WyJGaH1r0sFeN8MKLW0dho7AwqI/ogQw0UYZxBE3mrukOBfMoPA",
-	"bmywUrrs0S3IFZ5PYK2ZuGjrI3KtVyYzBgCIBecKkgmW2B0RTLAMoNfjhMbxwoLGSHX5hxEyRivAPwoY",
-	"f2kB47BEv5ZG0X1OkfKhZiabiyHevaCxOdqc5655X9AZgOaGOz8osrG6MrX1XXxi+xZZZdb82UY+BT5a",
-	"16irz4WCJLAIq4wGG5A457syMfk4CtN78M9hfe9gEWbpW5bHu9xwzt8Ec0kBCUvLXHM6KzwZbju0fIyj",
-	"bf9kuz51BvNqba1Wq+W9X5RXTmxa9TBcc3I/pkf++b3xT2xEVjKUPFFkpLnXetnocLpkDzv3LM4+z/JK",
-	"J2UGWslJbHeglXImcqv0H67Q/Qj/cEXubZkHFLVkPFyIpY0xBc2tenPrfKvZbpr//RvF64UoeqSr08Ow",
-	"ldGuS5WGcAga+OvFfjbn4AzPpejGHIurfLcs6Dwv+GoDSIzwZqmeqIEI75nhLK2rLsBw1q7A/WWVN4iH",
-	"ki5xsbi8Ehsu98hGHiUZ59GrVAVd5dT7ZSoxF1d3xVEqwt4LMsDK2V2MJ7OeNRVSm3xdKnGcpakhJVd0",
-	"ohZ8SjH202Xco4VskIBLbaigeC0w/2AN7Ur29trsdiVhCjvUYSc6W/14yE22KHsrd8t7GN421NCugrG9",
-	"hoojj+zr62dfX1tAocGcUmUeMHbTUZ5wz/wur1g+LUInb2B4D16u8WaJk6INzYNPFLm2TQ6/a2r8C7nJ",
-	"HCHYo/VJxMwtZgvF0SQhrr78+r1m5XsdaKjUAWZi9ZC8ZMI6iaWimU0FnRyW8ufINVe8EzMnX11hzcPH",
-	"ALb1lhHJwV+rrDxQ7sszDxMfrhw4OVzsFMUmVbgartigQQJB+wycmJngnzJGaq3mPimKp9E+IzSGqFnC",
-	"brnSKiBQju6GK7bRgGJTdZd5rSXZahbVm8AfUK7gNC524qrPcsl+FcEz79qRxBRi9VLW51nf871MsRSm",
-	"29reKdp1eP1BvdApyr0u8tpEdgIss1kUIl6kEEHeSumOiyGUPSCYS972oPZktPts+2nn2T592tp9tvP0",
-	"2XYnetbs0ubT7s7TnW1Gd8KntPvs2d7W7t5etL9X7pI1XG8+N2hu7+UGzUaz2fw3Nuxse+zpM9psdlid",
-	"Ra3demtn92l9v7W3V2+29kPa6ezv7e9GXjW0bTuSooHPl5GQbN+7oakwv7S94zcnv52eH/563iZn9Jqh",
-	"J97luwOVsnjwv5FjTW54HJNffzuH/kpQxwGrUi19aDPLRzTIeSnQ0aZyUg2ZukMhkxPKS3z1+UGPVowF",
-	"A+bykpnzs/eFZHg7Qt0y/OFbwIjww8UnRnRVeen6hkDAtMwgtiUPcHOJ61zlzcEgmrfccsRtkIoI8vG5",
-	"VpBV0CDHacqgCFsnZuO8HtdU5vV3U/nC3VWuyOQ9Vb54gdO1bRlIACWAbwhwQ3noEdVZP2+sXbNncMUG",
-	"yi9lE7j69RuPuYOr0XhOm3hUBW0uJ275E5OaVsLpheT7WTqw2+Aj4twJ4rxkenWsuRsNE60zoWHUU5XN",
-	"5/DEjGInEEBE07CH1UwMZwQLMoglEM2Y/waFGDZIaIetrDphH65Kky91Q6hcBIxL+jS9YhGWtoXiwGAK",
-	"sx8dZ7Tr9POF4sPC/IKrnLA+HGfm6mYcDFQ/9OZ48HmWKoNJ79fIDswpz9L1ARN80pcKK9cIjQVVHpnD",
-	"3TAH0OYdXTjOgMhq9JYHYQ2bHarD3nr8VYeQF6pIYOk9gJo7mcg/akmyBI0ATQSMT1KWSNDwsIiJ+faJ",
-	"svGC4yIirH4CB5uxg1KFY2je8f5OQgpxa57vYQXp8RKKfvnjs5EyzwtEF/7odv5Avq7S/JM5yglL61Bk",
-	"Gs9PYRGgEIpyGXmZRVgNAeVgJfvM8vcu5fHGo4fsL+8hK3z6SDjY/8JSEelT4S58ayEpMU5kpItoxdxR",
-	"fN7ndBF7aYlnfkbinqo4n7C0Tw0Y4oFVNAnFguuhFEbnBaKzPW+Qfxglmpc1YnIYx4U0Y8s8wBhgt+pA",
-	"QfuRWayXYyAzF5Y9SbE2xHs3XHMVtRw6SXtTSt+XOq+iiHK3ersZ8RDAPyN20Uz56CX89jiL1eVDxPbJ",
-	"3GNh7rCCNDaHTgAcZorc5njQphM5VhHhFljPRGHP8mzL5LQkPR4xwm2hRsO5+pQL/NXoneNsye7km+VL",
-	"uQ58n4zpL5ih8T1wJUcud8+WZjKMiqo6I3YAsEeQxKiltgdcQpUigWC3Gn8MXN1b1/nXPM0IVSQI8YEG",
-	"ORxuktPlIlKFNFNU7egM8j5/WJvl9fELoqUcZxCGbZSK/CzGIb4qc4zdxSyLzJvcxi/YDVOP9pi7t8dQ",
-	"Z2LoF4h1z7aZu5QG3C42i+bZU9WU3NPhOvMNZIZd1mp5VWQp2EaD/EtmRetAq9Hk1OzeOii+yp8ttXOz",
-	"3aL+j9aebRcluxC5zcXlQan0PlGMkQsPVCO3rhuq3DAX3iSVxnnfHlx6KCQD19vuYZyNXx2rOGMiunfx",
-	"YHuezdjak3hXf9OqTt5kc4iC71r5mVz30tHgum/PWb5NR4SP1+Wd+TaNPNfPD/irvSdnP/nG3Y6o0mYV",
-	"YvBRxHXFxdjGWw0MbPJGjJZed1fc1i7pc5FBFYX8kmuQ0+FLjgpy4WGX1AuPcBEZgpAVNWHMM3d6uy3p",
-	"6bBph2+TiJZKWgIQ5o+ZOyo2c+fei6mXsO1He0938BHM9ngFr+LJ+F6ubmA245z1K3ByVKoUm30WcTrR",
-	"goCFz13goKt/2+UxJCwanhrxgrPWeJ9eMp9c84hJn9As4tInkQyzPhPaJ0rz8IqlG35RrlVC8R8Npffy",
-	"WESo6qUI1+2inzx3rWhjRrhWLO4WJcKC58hK6ueDhAXom7RreqJI0Od9Br9sYORi8fwLrhKpuNks9CKA",
-	"brYwx3B0bz9T0M3alv9nEam5xYLCaYCApciwPzRUWGYR0b1UZpdmkRsN2z2/DX3WK7qmY08jkXeN55GP",
-	"jw5pTz2qiJA4Jb4C15bZF/aKz9U214sA90NqUOu5fFzKBSfm3RS4Il1GdZayjXxuZl+Cyj8kluKSpaVW",
-	"51Lkx2aLoxUlEwtFrzi6Go7GbhNISSi9/kQVIIQGOOBFvmHsSpnVbO3g8AUSqLHO5/i+OfJ3hy8Pz48+",
-	"vDn854c3Ry+ODz/8+K/zo7PAh+bcNz3zfjmglatyh+5Sz+2x0y06m9szHr/hC9H5DdDWzNvvh80fhkVm",
-	"W/C97XW4oBDPNLOE/PkYgXq+7f0Es1ZgfEVtKi5iLhjiFdCyssSMhIP0HFCtadgzJO2QdqCh/w2LFXOd",
-	"N8wSIMMEadgxgScKT8/8BPFcJVolPLKZkIKwW80EnI1rhA8gmNqO5THK4LuJMnghb4TZRyHWO0r962gz",
-	"y93nCXaf+Bp1s0p34wkXJd0MPoBnseZyFMEHmQAbyJvTF23WDkgQZch8A1eOPNhu9QKfBM8iDFTbaUZV",
-	"hQ8SLr4GRcwt32t7263e/LrXSb78kuq1BlUr4ULcn6p1ArM9qlrfFzs3TOAb0pmUpuk3xWTPNE0xIs8s",
-	"vcRvazSKFNES8hfTUmuTjQY21Qwco4WnDEwb5LAIYcuUln0QuQ9PjkuanvmRQvcGI1vn2o6bpcxMUIbs",
-	"SN3Dn0EHE5Fda2o9SjQakhRrgR0q2EBhVRflcSDDtKolLE2/Bn6PyLMY2yyWvl5eX3U+6/RtPca8fFds",
-	"foQNfUMcPxPfmlz91qyY0DyuJx44SS7vCTvKIWGTX7HnHdZ3j7LoWzvfozT6bbIbJIF5uMzdc5E89+Gh",
-	"w3lPGVh5ofiLC2t1gb3zxPLmG/lmo3nzHTzG8z4yjTmYBn24iF6br/zALOMNTa+cGY4ql4yNqqL9kAc4",
-	"bNjEJ67MG1L1meahrUffIMeaRJIp8UQT2u2yMPeMFo3HoXopjdAjmGg1zoH6NL0ya37rkrm/PRZks9xz",
-	"YD7ynkfeU8F7gPCGyW7tDMi16u3EMrxaTwF1GNo22l2l0ts44c1vLX/Fo3VGKC3IE2ytawDMo1jyaHJZ",
-	"H0v50aAYXM2O/HJ2Yin/rmoKV7OVTKyRsdjBH1nLOGuxoHlkLo/MZZ26UueB2cvnj1C5PJVdHrN6wkOd",
-	"pZNrmF8yfYKPntgn74M4k6Eph8vMJsnw45vXm/rpVl599mNyuTTJDu90Zgl1fIy8PX0NYVkii+Mi4M41",
-	"58DoQwHVPXo8ghjNR0Xj2yNcrG5XJOpaFC1jwSxSfogwKlzHK14dHcWuEf8hZHliRPMRWB3gWZf6bIeB",
-	"GGRXgpNcMk249knMr9mBjWl8TZWuH5lX68cvMLYIQlUDf7jaJ46OUazQ1MWQDGT82uhIIcklTXwSZchd",
-	"GJpBZBqxFLJLgrfJZUoj1jYLUuYi10Heip324YTIJc8Ls5qvcOPYaImSd6xzBu81yE8yJZ1U3iiWKt8V",
-	"fHfBUgmF3G2qSEAT/uGKDQLn3Ydieg1yxiB8U1kAN/pRlXPdzG1PEyA0sxKh4To8cmcQU6Ut3IDhxNz8",
-	"mYeJ19z6nxAY/UxmachssyCu8+q1KbNxvGqjQY4mnQmWuU1ZEtNBOf6ZwWlDYUEfq5ZJEWIXVi4InE6D",
-	"nNMrZiiGhSxi5mcAuEWEhitEiKG3RSXCIdQZCmPt09vXTFzqntfe2t4bD/Udq574ml+xUVz0IQoCoaYQ",
-	"52yksmKa2DhgUiuhhe2h4BDDt4HVqdJDEHZh0VJstCEuF8DII7gkIAjDBgGPE0CDvLMh6IxDaDpgKiKp",
-	"LZdtwN0gh8IgAizattS2w9RkHJXju3HylJnLGQh2p0kiOijHA+LlZRYDuJBGLEJ05srOveEmLy0Hjh1x",
-	"g5pdmS8bKVOG6nAvkwpgmndWO04ohql7TLn9Qf8mn4Sy36d1xQwRQcaBWa9lT6TLY83SNqEdSPHuMyqU",
-	"PQLz+oZPWMOwESTZ/7T6gW85XQNCZABZ2W0Sy4h5baijWb1J5ui52CXXrK9mZoeZ987N/r/4Bi7H+NLW",
-	"0xwqNE0ptJ5QemAEKoh8HzfRbqGsMBLTdMN1CGHnJ7aPnGpbPl3BPP0xPklViRhGcv+A9nNsZ+KaxTJh",
-	"pBa8Q/jDzrD1VoEvPwRwo6YyLlzsX/wKmdJMhsy0XlxWuVDp8ahN2LX+sL3f2d1vNlv1zrPWTr3V7NL6",
-	"/rPmdn2r1drpPtvdbbaetS4EjNN2M16IiGraJp8vPB5deO0Lb+6RPP8CjgXecsOZL5W7o+GX/a1oi4X0",
-	"WX27+6xbb23v7db3tvY79YjuNpt7tENb3V0cyzVIhdego8DWVn1797y5197db29vNfZ2d5t7rX/D02bZ",
-	"F17785cvF+JCTI/zH+8vmF6ztA5tBvHu8YlMmCCZ0Dwu3ycxo9dMNciROV+EnJmOEEIM1C+yZnMndCwO",
-	"PjH81UK5/ADAqvQIAh6fMFOWUYW8OvvtV0Jz8s29HyFNU86UG+dCHALdw1q5MBjXNtw71R1GDcIhiW/t",
-	"EuWIu02G2VVNSMKjDbwRR26JTXtLQfZFZKSQMr8+uBAjQ4axVCwqxixdlJgPQ+D+LRipS/74fOGljCop",
-	"Lrw2ufBULG8+hFKorM/SC+/PC0/1Mh3JG3Hh+WQI28SFZ0QBWLLBuC9Bu7jUcXS8KKDnSMrMkHmqUyyV",
-	"eiyd/jXEeQGHHe5eiLcIqZ2dHUGGleO9kA2osj6MUygd9tK571q60D17ckWlc9dgWw0lLGKtW6CEPhHy",
-	"htQAU8stuEGKTGXM1EZ1PaSXOPMaqy3ADLMqFRU7fFTsvz3Kg0pIukBSiMMOQ5kJkK15uZS9PeX1Utik",
-	"GANsmqIIxZU6zl6slioM6jbPQY5hhM2rGiQok1UA+bbl+mTKcJdXxy/UgVPhWEGoocziCOvcR5FVAmWq",
-	"UUkIbHHjoMgsxluM1FCaNrRhi6BZRaWc/orZxTnwIakUWwUVu4McXTWpGxYQ6CpujKGe/wsWrDZo1PnI",
-	"QnP0J6k0fxFthNMFOyjBJh6olvXQCmZ2cHp0VXw/roq8SdOlpbEpXPCuvBQ49OZHuWLo+EQmGsRcXEEL",
-	"PyoIF9dcM+hBRGqBczCEPaoLQg9lf/P5by+OUHUF/iojtMC4sgNgiLyWVyzCoTCLR5FWs0mCY3FNYx6V",
-	"HypNG4zzNbP3lbkaNuL2Jm/psPM8Ouq+7B1//CV+I35Lfk/P9NvrBTy4bpUPxLZmMiyzQBYdFJfLI+v6",
-	"fliXOfxhOWmY2u+VmX2Gf20tyukq0hNFrEThk9IjPlFMay4uUSUa0pGcnMRTVJUapNXcIcG/ZAZiHsht",
-	"5TfQe8AVThgUDsuSzIsv9ZkR22xVE6C3cumV8cIlQhKVhT0cuLLGR8HWHoornD9yg2/dBTuHNPIAjtaX",
-	"SOMoebi2QtVeC3BCCtLlLI6Ujfv2nQMRPGYTmAAVQmYiZD7BOKUGCdxXbcgzDkjMtMIafaD5KXD3HZAA",
-	"X5j4FIu4Lqthoisb5BB/g+dyLpHraTZUqla1VFs0Kr6hA5UXo3EsrI0MCqCBo9lFhFSQSAJzqhCLMqi6",
-	"t7Jg5ADmon+rFThS225uP92YXxx6W6zuaxWIngOilSUiNBggw795FI++I80OUMHx0glCB9aZQ5p9GHlp",
-	"EyW2Oiozk+t4m0tdxlb5UlomitzI9IqLS1Iz2pT5w5qnyrpZYXwS7AZsXmDc0lkqDG8tsb9xboSqHDJ9",
-	"WORrlCrXS97FVNMI/RTVzIN8awC/R3nnmyNTPEg4xrl1lxkVq0f61pRu+Noct/LGZKn+q6OCc6i1guVN",
-	"Hgng2xX4dUk3XpkK7kUBmONig6CKNeesDmkklbbQ85LWj2EeBbQPin57EMunVbkGKh04fQWiIbDyK8Qj",
-	"Yh9/M5q5dfsQ+JdbCZJU9qVmhApXeLXfYRUFv2ExazcWzK5m8Zp1H2O1v0WXrsGfVUwFc5DwsN/wgSl5",
-	"8YscKNaWG3OhGOD7Le2rTQKbRxFg7CozxxQUrlnn6p3h5fVJcBinjEaDqaZInwS/zrBW+uhQxn05P3dR",
-	"XxhtKZWVK+GVk/KZ3UnL48gm109yIe8t0NX45egSH9KSMLyO6flrB6A8YSQASVhaPsBHs8J31Mc4inyS",
-	"sr68Zn5+18uURAz+Soap7yEMCqVst/vi11XdVQIoFI5eaPLq5OgloYp0qGJPW6Qm4Skax4ZbBhAiC49v",
-	"fkzY5QE+5Qfk7enrjflstBWpJ1ZpK6f0LcIKF+EjLpfuQVjZbBHvjD2yqO+pnOKIRpnkFDAvO3IV0xdm",
-	"RrG8lMgM7j6q5a0wOrGyiaf9hAouhW2BXhbFQJfryvSSaYwVvGIDNdy3A1OAQMdTB3m6Eg5PLykX1p8O",
-	"lsXfTzEaZlyDg83apa9VicMpHhPt/7K6nLwkMtOklgGO27Y6o4hd7vDnyG4pPa+ylGnKnMS/Vrlhjr5s",
-	"p2YlRMtSPeq8/UdffuQNcsZEhB8TPSCYAQSpqvB7gCkgRkTDLm5ua1UuDhrqc/k11H/GWm8zqwbADr22",
-	"9///P//3/zW/6/bUQuB+urG52bDP7D1VZT1jX6Ei9tgfYM3OI8spvpKS0QnlaT2EvNl11DWyvOWE8vS5",
-	"mWSVjICeERWWLW3kVrBOdoJg9A5/fP6ifvTTy58Nc65a9NJ1UPI9TPGvDRLb/8ysxhVagGW0C3kTszTJ",
-	"ay6uWGTvbVX+Fq+vcjLKozr2/TApwIDOYOj821BHhAqyVw97NKWhBosiB0EmRNqeKurdlfXoUzoxYPdH",
-	"zOqlTgEi7JYrWx+h6OHRau6TwD0BMbV5D8AB00ZUQ5ULSgu4PGj4gAQSNNz4iqRSQzJGOYMSvsIMygOS",
-	"yDgmVJO+VBprcCQsJbtEsVCKSFV67u0Cfj+dVXgkSMRlYGNjMHMCLFKJuHTFSOxCJ9R8sN35yvyHiaxv",
-	"jhC65/pegi3HRhPXV648aw4xT4O4oY0+23RBTZsxcKUPliv9bfsfhz8+39reaTQMsOAczE7SD+C6WJqZ",
-	"/n5aYqO+l0PuTvoXphSUcCvms1sa6nhgsCRnxkSFVECcXy1lIsJSLkb0VyzubvhYj+Hk15euByGs4z/h",
-	"vGVKgsMwZIluFwceNB616AdsQq5LYS0Fzc2v+n5K7zr9O2VgI1qPYetMy8TsWWAFmiotFX54tDQ9WppW",
-	"15gAlQh1ttC7sikpJqL1kMdpvgIGxT12mkWUjrn+sQs//OnqGFU4g0R0bi/hB7PwfMqkZlFhAGt7O0c/",
-	"NvE+bu0+fba3bw4D++//zOJYYi0uPAjzk1xaYTuz+78H+8+kjRlZI1N4FnpU0PCLskBeG4sCNbfq23vn",
-	"W812c7fdbDaazea/q2AwbiGzMgUAciEATeN3j9al79GPBl3hyzXASA1EyZQl8WBjZkvhu7I4AW+dwHM3",
-	"QWhdUx55yYUvCOSO19QGuOWN3Gyd+RHVtNKj7/z3WIcL+3snVPdUkbQJgjeLGuZJW58wZUrG18xw+ljK",
-	"pEPDKzNZkvJrUA6jKGVKMddQv5spFpFMxEypcgUqGsfyBvXG6uvguP/gFn+ax2BKeeVZtamkyrlyv6Hs",
-	"byY9qaUt/LviRQA7f6hghUc++8hnK/mstbcsxlTHAhVWZqnrU/Oe2wq05fpnDWc1dqsYKWonM51HIRwQ",
-	"9A6zCCrRkiSVURbmVilV3dr2UWt81BrvpEGrJjWLmRtGe9QySQq8vTMt0ioJkwv1W1w7wwfXj9Q40dQr",
-	"C5fyWF7yzux/tFQeEkowK3faSyDZ3RoCDd6v53p4wZWrUU46mSZXjNlCfYbpF1FqRSnz0g0xMUbNrPfx",
-	"Bni8AVa/AWRy90ZDW/e4buseczaZ9cdcaVs6+UXx9BhxVznmcu4xHy7b4QeOr88R1PYatjpPq4osVeZY",
-	"3q+RFt36Z1V0LcDoGwmTKY11/h9vsru5yaDmalTGVUczrpnIvd9e4/S2mTL7oR6t2mJ2StySneMFo9E7",
-	"t/k1ksCpm3Cq3Bb2WJTFf716nw+F8Jah2GL0Bp2KgvYQVb8cCcyFxp/dTBjKbD+tOZb5RT7nPMhvEd+7",
-	"B9b/iPYPgPZSuE4t60D2uSSjtTJVO8cssSJfyiN63Z0YUdaIb4qzvmeBomBxIY3jDg0RK29KHU3M58//",
-	"YV0ijY6MBn/bzNIYyoJOiH7hl4JFbRL8s/4OF26+oTpLWZtcb/0nRgz22C35+c3h8/rZz4fbu09rioUp",
-	"0z7J3cbk7+TCa1x45O/EzLphowv90rjn7lkXhpgJfutiByuet/1R8gYwrvVLxUPngyQPbiwawASYdcah",
-	"orzSEBRJw1QqKMFl7q0DEqUyKfq9QcsqHjXIoRiQ7dtbQsMrIW9iFl2igXcdOazljjRz+YP++c+K6gzF",
-	"QoFenLuzIrvH7NzWvme3uBhOY2LwSXa7UEuRdtCuEdGBj6FRIJ2OpGLbRky+EzNYRChUebHRoWYzY/xp",
-	"qqfRz/2MMgW7Sz2WIY2X8TqSWvDu8OXh+dGHd0c//vzbb798OHz9+rd3H05Oj//78Pyoqn4DVvsvywlL",
-	"ehZtk5Tch8KM8lvu8WUYRTbUcbTsa7yhdTvCgjX+7dIX8i1u3TUez1HhHwv/KH4JZfOQlwCN9qDUuYgH",
-	"pMdS7PAnBQYhmwH+YlfaN+BjHK29UDTLmnX93VWEvBt887P9yxa5Lgo1DhMxfr+SsF+ZVPeu6BHG9F31",
-	"756dVncKeZSPysIdoTCCc34sfoAib+8cmg/Xea6qVLyWq+r9ggWJl7l0mvd56eAyo8fb42Fvj7wgsCW0",
-	"Jwq7mtsGdDLFHKWHvFc2Md2pjhLJmq1XI3RebbyC9dgnz3BVD0tM57berxXaaiMi28bjRXVHF5XNxStR",
-	"y7C8fNf2rSE60Ex9DehvlnEPZls7xTmb3YLRdj5Pnyibg/mI73eD7zbYW4E1ipiDJ4lBdiFvlsR0MzwL",
-	"s5TrASDvYcJ/YYOfsQF8+4/3Bkd/ZDRl6WGme+4bfOp38GCbr96bUdLrSb3yubL5IdYC4Tm9fhPQ2q67",
-	"usui7zp5RXmD6jzvNnfrF1509814q3KAXZ6TAw1NGcWq8y5uHkroFoMVoZ3joz3vUU36VNBL1oeuw6jx",
-	"+ISmYY9fM59kIv+zT9Mrkgkznw8zuwlzQi5tAWtCjM/4YyzDKzNsx/yB7YdSifHqWDurPIgUmoaV47hm",
-	"cmYZsH7bbvOgAA5UtcHadZlyLZNFRJiIEsnLvY7sU6+OX0BlGy2DYg15I9ZqY6pPoiwFa+NoY+liiJvC",
-	"TD86yBtYe0QOT46hdhap9amCHvhQ9/iKDeC+3Si1uzc/VC6nn8XQ6TJHLOiUkg4MaZlNmjmKMCZM5q3B",
-	"bc4FUVREHXlL+jJipdns1xXz/cxorHs+oB8XTCmLEjrlYekIS7jx5f2X/xUAAP//",
+	"7P3rcts4/jAI3woezr8qUg8lS7bk2HJNzTiJO+10Dm7bmcxMO08IkZCEmAIYArSsSeet9wb2w17BftsL",
+	"2yvYS9jCDwBJSdTZsp2OqmY6lkTi+Dsfvzo+70ecESaF0/rq9AgOSAx//qtyjiV5TftUVuC/6suACD+m",
+	"kaScOS3nnHxJiJAC4TDkAxIgypDsEeQncUyYRAPKAj5wXEf4PdLHaoA+vqX9pO+0duuNp42Dvf3GU9eR",
+	"w4g4LYcySbokdr59c0dmPyd9TBll3RkrCElHbmx6QQo2/6FH9HR6GhSrxwQqvWf0FgnicxaI8pTJm3uN",
+	"2u5erfb08LBg+m+uE+EY94k0V/G8h+VpMLkE9T06fYFKUY8zgljSb5MY8Rh1kjBEr05fqPnJLe5HoZrh",
+	"sH54eHBQ299/+nT/H6I66GEpcBRVGZGO61A1YoRlz3EdhvvqBV/P6zox+ZLQmAROS8YJGdvTa8K6sue0",
+	"6rsHrtOnLP2cbk3IWN2e2thzziT25StasJ2zsV28On0xdf3FC/5M73i1SSx4PLlSj5FbqX/0EO8AGEQx",
+	"uaE8ESjCXWKX9yUh8TB3oHq8KUvabe4XLeIFCekNiYcaAgp2HWQPzNp8hKUksXr9f/9eqxx+/Fp364ff",
+	"/scpmvNlzJOoCOTgB3UzqOT9P/////sf3WoivLK6LSqFvbsIx3Lk5uq7tb39vdpuc7exX99tNg724cXi",
+	"S+yaue/yIk8D0o+4JMwf/kqGRXQkIlgijGJNUJDAHRIOW3CzHRoLqfA7CSXq8BjJHhXomgxRKSIxEkQI",
+	"ypmLrkkk0W4D9XgSizKiAsVEJjEjAcJdTFnV7ldT2WzHudVV1PLW2emvZDqgXJMlYOSaDD8pOMGVzsev",
+	"9X13b3cKrExhDme4S5Cg/52GCyG8lp88IB2chNJpNWtujljWarBr/aleSK7fECFwlxQBrPkJjdGSvZNn",
+	"teNnz+u7e43m/tODw2JQ7Kfj3iUwXmiAKVqt+QnRAJXevx8n4GT/Ka7V2qRCgkaz0thr7lcOGwcHlVrj",
+	"0Mft9uHBYTMo3sgcutjhcR9Lp+UkCTw5ueYPpN3j/HoqaA3S39eZ55t6WUScCQKM7xkODIdXn3zOJGHw",
+	"J46ikPpYndrOZ6GO7mt2Tl8dEseKbDsWm9s8GKIeFggzBL+1kCS3soUMXCG9AhTCtSnMrSvITHyfCOG0",
+	"OjgU5Ft+I/8Tk47Tcv6yk4lPO/pXsXOiJjg329CbGr3kU3aDQ6qkpSiRjmaKnZD6K27SwgzjEuFE9giT",
+	"6i0SVNFZSLAgSPhYiyq/nSOfB5aiJULt+eXJJdoxNEzsfKXBt50v8QZ3bzcr0IDK3ojAJiSWRB3Izzxu",
+	"0yAgbLUTuVT0+fjsFGi02jtn4RBh2A/wKT5glmxvcKeXPQIr6OOhvhxfIs4094iJ4Ensw25PmaK5ODzR",
+	"y19lx3YIJEh8Q2IN5BsFYTMfTIRKAZGYhgLhmKCQd7skcBEjaiWWBZbVTt9y+TNPWLA+oHdgmM1t8G06",
+	"xzfXOcPDkOPgkvPXOO6S1VZ/nqdFknMUwlib28KUCYEBsWAFFBOGhBPaZeYu1Dc3OEzuEP2AB/g0ooTJ",
+	"t1wea9Vy+kRmIDTAAvkxUYQPtYcIIxlTHKo1uGjQo34P8BCWIggLkOSwFqu6atFVFK4HRjq5jTRTW30h",
+	"SCqFTfEhYgabnO1+yI9da8lb5rK8sotA/CXpAHZwIynp0ZXeWEXH6UNTTqPknb27uEQ7OOhTtoMjWrkm",
+	"Q7EDD3hlO6TQK1KTpq8+EcgzF/dW35tnLhlojt71NRHwlhUCSrl1P9H7AuAYGdlVIgIsSH0qtwBWhNLx",
+	"1MhDdE1Z4KKYRCElQv2BfXXcwkUkoFK4KCAhkUSAngCvKJ0WswBFlAlEmeQIsyHiskdiOChU0n8bAHQR",
+	"6D/CRRi9Pn2BBj0uUqWYCpSwa8YHrIwwEwMSI28DSOC5sGLGZU9JCDA+k1X0jvlk9LjywDx2kjBE4ZHb",
+	"pTdqdeRZYciAoAev6bPW56Kv21wDGwG+JY9gAv28qqaG8Q31yXuGbzANcTsk67EntRZJwxD5nDHiS8q6",
+	"qSQ2wFRWNylyKEUyxjENhyjJNnSk2HA8VLu95PwNZkNrOFuRl2FJEChwiNz6hAQ5YVNtETWa1gSG2kSx",
+	"DCTjoYKlVBGGBR13JImdVqO5QS44uVTHzds5z9VCKmYlk/qY3oTksK+1bYmprly0J7OonckXZhlEFx0p",
+	"e2mafXPxkdQLcNbvmdI4eEz/S1YU6izrsUpjCkdRzG9ooGhnyp5uKEb/qhyfnVZ+VaQHluaiY7MCmCr9",
+	"lscIR/STeg0MDyg1qW4S/95QAUoVjxEdJWwOnFYUczXv6kTGmjN8zBTbbRPgOyRAJSXh8TBQU6tfFMVW",
+	"9G/Ik/KGdRwekVgfPhVa0jDsxEobhpM7mXADmHccUWOMw0FA1QA4PIvVaJISu1TXiXJffXVG2T5YIyTp",
+	"wx9j1oQUGXEcYzh/wxaO5YgtIsCSVCTtk0mDhOtoTiFmvMKS0DANbe2YGEKbuie/FsdKzMj91uY8JJip",
+	"H6+LjJTqrGM8UNB0pHm4dXjAvgw7LNpFH98a7iSmUq4p+0gpmev0icQBlnOB5o197ps1DxVsP7bkRMwb",
+	"7jx7Mr3TrwUmqszs9Lu2d8Hc5o3svEemzsPEx3TPvP2Z+EB1NYi+pkKmSLAkuMIAo3A6a7MGJwqAN8Xg",
+	"cbA4Dgd4KJC6NYVx9rmc4XDkQlMoGzuy7D275qIDeYal33vewzJnl1vmOHxptEbCFAD+7uDY79EbdUEJ",
+	"s39/LABh7YsaPcilDK+ABaf61bqxKduP46c9djRm1dki5pzMSpDSwTTUTHQhwQIspUkoFwet/AKTUE6F",
+	"MRCRFl/G/cFltjrXnlZ2CvOuBBwLS12In3pdJ7mCtdTNJf6fNfWf+5xlkYs8mzvxOWeXOnDtK0WnpA5o",
+	"WTTWiBoUM6/PUzheiIU08ss6/DQ3zOmCh4vjaxK8ZzHBU5Zs2dTcoRIY5DlPtNRWiCOps6pWqA/kL0g7",
+	"rNPjHFvq6HTT7u4YqNOKVOdzkSP+rbqXkAoSpJEEzmyYnQWjG6YK+gjtWqYd0hosXCHR4lQWsKmAtGYR",
+	"A8vi+IbPT2+v8Nx0rMZzHAdLHplFp/HghjkMGsJYprL4vd2lOPwyDN5Iimb+wrMAMVFLZ6uJPjl5P3V0",
+	"mwcn6dEiAvssMrOesJ6/NiMpzTr1VJ5+SRiJcbjiitNhDHEX646z5glaTSN3Gs2aO0fxgCOcD0Br6BKL",
+	"axB3TkNcZ4Bja3eafQ7j2oSTvTv9dCC4aDXsinAsqU8jzJag1efWzzRKO/JxWDnRWC92TO2Yix4T56KH",
+	"cUdXPPdMVgIY8CTMOwSYYEyfGAWXd4zY6KcIPLpwQSRAuS0oBXuRI4fZzrL35ugi98IB9THNViX0ZRiK",
+	"shqIrkORR0/gPaNfkswNYrjXbLDMR/8dV/6DK/+tVQ4/Zn+i6qfWPyoff/qfIknPRPe8j8Oi0Dmf0Bsi",
+	"jNOG3BAmdUxk3s8oaBeCANxcDFBMR1e9W2scrElf0wtak8DmTmuAxXUWCNc4+FZ4QiLzh8+6W+s2fzTU",
+	"OXPDL0GnL2OKw3VkoRlG3NzJX1399e86UnXfrTeLz31xm86EUJVKYXV3FfFgXWEpL+VkS6mttBZwcb7A",
+	"w1FRZ2+/OTdyskAKzgZzxy9qOkiY+MDVwAFoxuJs+0Q9fqnWMQIASj+YYCLEj4uC9//Nk9hENqgHjlAX",
+	"RFfF1AY9whBuCwJMbZYGs19kH9Akch6RW0ZkUEMWHbyNC18W96Qk/UiKJUx8q/hN1B1Ns56l97fMRc8w",
+	"Kp0sbI5TT7/GEGn9Zh1XiBrnQmKZiOc8ICMDHR4eLjICI7fyWF/FOsYwAYuYd5AWVPSSc3A6jdPrm5sf",
+	"Fjzhc7H3nr9ldyQ6WM2crtvNwHGeK8buYQ1LjkmUoGRxWpMi2fdk0sntc9ZJrneKw2WO7t73Ppy584sU",
+	"a6wbKiIsUPc06mWAIBX9dUBwUOiYOglSXr4a95PktoBDvSWDLKhOPTHCRfabzb395dgIDFJ0KKM+/iU5",
+	"t6W8o4v/JeljVokJDhRGmCBhtYAjJKT6ykV+qBRvAfFofSz9nrp+iLCZFJlyoUJzAnRstJG9OFRq7B66",
+	"SPA+Qc3aXtlZSbyaB71wNHmYnWLXmwq0+hgLLyfPKy2wWmN3avauWmnFfIyVThblv9FRIiOP3PDrsW9G",
+	"/JzVnFcCPqf+2fQb7az4lFhvBXypAyADq1dXDVVPP3/mlOU+hqQj0w8jNhH7ZRIFZgCjrFR1nkD2GfIV",
+	"DI+pSoWBRYj6M48HOA7Ww1W+hE1pHAF54Q2/tEaaZWS4IIgJRBq9MeLHGP7xAfrQw1IcRxEyD5to2D4B",
+	"UV6HjlCho01HM0gF4jF6ffoC0ldTAqngIqTFNBAzxhPmkyLbUTjU8bQa1QVhOUkip7vOlzHnMtiRmb9O",
+	"C8RZJCtxUm7k/jUJ5m9PoRkcsz5Wyjq8cLd8wIqo2aUN5oHkjbkbXsnoOW6BK7a9pcbOBWS+zKaZ300O",
+	"KtLzc8chdwEzqE5FZTdU6c3seh1T6BR9JKTsehQyelJGorWzAwQtzZP2eX/nuP08OOm87J1+/jV8w95F",
+	"v8UX8v2N86DiXpYwCzuZeohrSM46Jn05GHsERt0ZEJXHgDtwmSvMzYGyi9pDBDS1YkL3X0EsP4kJgvh9",
+	"F5FQEPXU6xlZ7pNZ+gXAO381TwSkEuiM7ZAGXjm/lIUojdrKnIz9UkC7VIqlx455WDC0J5KIxEBaPURF",
+	"FucIpDGThNTUQFd0bF/2VgGjKgy+gOkXAZOVgoimCMgfekPNfnO3BJkLjEvk9zDrArVcNLxo3u2/On1x",
+	"hNRg2rpFJQoo5Heo5wRZktcUYK9AXXqjRmb5lBtnreClUe/SrAim8ZsSdxacGGgtsM8hQjGKeZ+D5BkQ",
+	"+OPjXTHlWZ7IFeIUF2Oqoye2msfEnyptzeK4y4Yu3oHX8FJxloGt2WJzwiBZCMcxJQHiiVJPCUEE+z3j",
+	"8LwTrpxeyywHo94i9WUSr6ib0L4Jxhrd+Kuzk5cIC9TGguw3dGIECrDELfT+/LWznBFBzzF1/ffip75v",
+	"x3DRbn8hOJS9FbcrJqxP/LqQlNxjaK1eUtFWX9FgNXj8vHiNn2UraIxz8cJ1c8rWCCixSsFSIWxjS5sq",
+	"jr/JIieXDER8NcUNYuw7hcGtnZj335Di36YM16d9Yq1OYxlOp29OkHre1j3q0BD+xqhPAopTo2UJaIWL",
+	"bmhAuItwElDuooD7SZ8oAVlI6l+TuGwEkw6PTcKnzfutohd8wEKOg2weKBlRULECghh3vup45287doid",
+	"r2kFF/VlQHF1RNaGJe58jkh3IRGIMkaC90zScHUjxZeESxIsF7+cZhkvIU8YplPAIq3lrxAeBGGBtkwU",
+	"uZrieNp7xUbsS3IrFZb7GL7RKdgmYU3Cb8y3X5QXOT11ykLifrS4J1KOGU+NMV1zMtcB8FRMWsGnkuwM",
+	"gAJRBAjV5gtsTaM6KFYJWTwMHdcBoJ2vbFBrIH2lbSb6nFPkzG8tTVlKjbaZsdZeQh4oZlCYNVT+fi4+",
+	"YSGYs0Tte/KUpZuccYbrnd8Sp3bv256y6yxMrXi7erLRJf4cE1JRCAmipS6Fltb3yYKMchmtUYihjFRM",
+	"+jTpO66TCBIrgujUd/dyQJSt7AzT+DkPVhSPp5gwlLKMfZ8noCiPFFKE9cMv8RDqJjnucuFJ4wotrODj",
+	"zJ2tlqFgnABjMX6wtsa3yt9zHwqDqNKjecg0BLWHwrOhbC2XTZDo5OSROCtnt9HLmZH0p6eKrO7VgmJi",
+	"PrmwmCuZJNXZ1sm/mbySkcFN4OUjIpzadja5yqIb/O18xcP5UmA5O8cD9Ns5inRJJkRusS/DoVJwwVLa",
+	"J3yAopgHiU/EFH+ydh8uFql5YUuS3d/Rfin2BJ+PJEwvo13Pycooyh2Zk4BR4CKfl2sxJ/bQLjI3eW7Q",
+	"wvMgmfFpGYNsn3+mxbRuuui7tNg5frlW2tOzz9rOakTOn1MhWJvktf9Xq2dULKt3u9nZjU5yor5Gkutq",
+	"SJptlkg/kkNbVxF+6/MbUh6dNBeyOeXkzMamnFhAGRFi5bw+4l/PQKbpBSWyNUyacmKCg+HjsOa4dovF",
+	"p2ctzgt5dVzEI31E6K/lfIlpVPLGvFSeizxdF1j9Ae6mWWWcl4TBc2IivFY1vvk9EiThY01xT1dXdGcX",
+	"mAVtfquQ+p+UDO40aduG7SyV0T0/sVrbTBbw9szLhLbrm3UuWjW3gfX3pfea2U0eTFCk/z4GAVuvYY7K",
+	"a09y3XS8Qq/0MXp9+qJiw5ECG3pkI5KyH7RXvLxM5MyoXVlbJgXtJyHE9GeO4+Xyicd9edPnFKiUTWf0",
+	"SYifWjuT+X6yEfWxLuA5LIKQdSNyVgrJuv/4mhnHcTdBfEvH2k0Jo+MLIkiGFsvH0kFAlk1+mBaXMCOO",
+	"roBVrOI4z5//XQW1fZ4Z1ZYd2kLxbbmDWhy7NhGh9Asf5CITi4JCbRToq9MXrgkBRZTpOqTjZLs8IxZp",
+	"CfuSjf25k3gey+H0/YWzo3umnPTdBvnoCNwnQlddh+iDXIAPKjVqDfiCsyxc19Tvw+ZSXNSoHSIcgl4x",
+	"8u1eHodneE9yguxCcsi8sBxzyrMCcqYc7oPG5bSHixFFgwt9fA2aqzpiuK61hYe7kQTWjQaCg1juzlZi",
+	"78uG+MzGxwcNJZ0VtpNf9iajX0bkjEcSBGPW9AsVksfD1WMaVijlNz+kYckBrf/6zk1/sMG8m1e7n7Nh",
+	"55/squUmVtNjx65zPMd+qbpKi+ia6SbX0dbHK0POLQV7777WaWUjzSmcsjZP2IqRVgq41oD59fIKYXJ3",
+	"enrh+AbXu+YHNqJk65ixVZ2msmKJmB4PRj2VX/Lx7vBhzFVaIGdvxks9sr0VU4dvqE+mxbBNDWYPKbvO",
+	"zCo6nt15cPfnjCMCufKflAzupeTguFm4gNxN08dzMV3LTHVhXntQwvo5DakSucCoGbeSWmhXstMUnp8J",
+	"bCv+zYg2k/DcTZsodnhsPllWmQuHDGhM/LS1ilgkPm6Kh846F3UvFRdhfRdRTKBMvO5pSPpHoO7AGDpO",
+	"nKERN14HYse12hWkvU+qiyysQ0PytrCY1QsTcCeqRSjd0Um7s0Jbi7MPaGdyqn/SgPAjDYI2ESYK1Ulg",
+	"gTB6efpztdDmPAV5rqnuZDUWWUgCCDvQMXu5QD0HvCFQ1FX/e2chiOqff2oFeFo0ouuEWFKZaHtdJsfy",
+	"RN1a+rhWhW1S5Is5RkD1zGUv6bcZpmFhh1wI6JWGhOsWqWRgMi7UkUv7dvHBwwRUFuWHQWhp2iIIfM54",
+	"ZJbqlDxeOMW308rSh5x1lzkmdU9ZQamRvIvTFwKZn7PWyGbFYBJiCmCqeR/BXLF1Rlw2BF8rkBQajQPi",
+	"hzgmAZqI2MZSYr+nllZ4RhFlL0zMlKmusEahHAWa76IpR3TGw9CsVnuXoZQd5KbzONCdOhY/m0gWZaYp",
+	"nDIor8nXDac+QYxLUgxzOkD7dIooMtLnikNhRGgFhSSvFteFC4kPJS/SmtGFZ9DjA9SHxlD6sGChEuxQ",
+	"QxRR/xqVauhvCLNhOTfPSACOmogEMw8bxiw6cQMw8TCSJICnkB5Q2EiONHUKfhxgaG4bYzVlebl7Ej28",
+	"29yfA8E9cosufjmu7Db3Ldi2h9Ks1BDA3IpLuCOhnxbxU7NdO+TtJwL1sOi50OXqzfHztCmV4kfmx/Jo",
+	"TsBh52A/qB3UDw4a/tNgv3mIdzsE45rfbOKgVm/ivXan0am3d9u19sHurh/Um8G+X2+2a51aDdcOCmPQ",
+	"cdwlcsFof6uWbSIY/sbHcVAAHMZ1npNCFGzfPMdxADU/zYkvc9FF8e9GVwTGOUNQu8ik0hVMSSsYixYy",
+	"4UwT+QkLgMqsaNwGpj9xIT0po5Ioo/fnr12TugeR1cvm783iUO8FiaezqIKaIInQieyirEmIHEvvSGlJ",
+	"XwlU/9BvVhctDTslB3a/MZsNpj4BdZA7vNu1ktROX+f12A+N9G+M/ezvfrG4VMxNctwDlaJE9JDkSOLw",
+	"unyE+omAhkzvut2dd1HeaT3BXWb0qz4nUTiEUXOdk1CJynR8c01C8ng8nm4hq896JWysmDoNFQwlWTGM",
+	"Ub+8RLX9XIn6UV/J3GKgf0K0+M6Ay7CjIjSL8cBwn9Kzk5enb1v/fH58/gJVq1V08vaF/jS+vP29g8aS",
+	"JdGmg7HVSleE48wskFtho3ZYVDI0Vfc2yATy6vdIRmvzh+cfkz57UyHAjIYEUfKQMcgKjT0ECUY7HRJo",
+	"xapkuuJCjqraxRNRHi8e25xfg/t//eV/rpJabXf/f3+q/rXy8aedhZ4qTOn5E/CZnBkkBd9p6HraXzk/",
+	"aClcVQthU/BoMkaquCDDHYp2BWLQSEqz/hCx7O8BaUeF8s7a1zW9NIS6oF/pEr6fggw93enXBnYSFiDC",
+	"gohTJoX9FjRH1CZDzkx2sVL2TBa6+pN3kDEnCp2J3KEk1M2d1RLt8kAfXMr9NJEEAOUY7yUHYLWUaD5D",
+	"f9tUpvRHd+Gi9Nlxuxq2TD50mtcwx3tOWPDarGNFpSwz+Y+E1+42ljasZnWha7kyo5XDWpHNdbbxMR2q",
+	"fjAyFnxcwjL5/fLtAtI75VL+BPwvhas8YEyD9zMehqv6nP98cMKjyXIZS8XJjwS97OZVyd0itYuIAhFi",
+	"EeH64cG0wECd0ZnduY0n1gXy9OyyS5sG4psJHfkRePf9st4LLQxsqdHjMctY+WyDusjalMCucRpYXZJb",
+	"uRmYktyCVQEUAQC5Ss2nPg7DYVpA22gdOnrDk9w7ymL4GZe0Qw10VdGHmEqCvH8otX3P14PD38RTN+sp",
+	"yPRMjjYUH7TLET2ehIH6Z7AuYBamkT0CKWm1GMQ7gLfpAYuEBRApcg/2hMIwlbMQD3VESsh5RFkXvTz9",
+	"GZUYR4InLCjOi/xR3DyghRpvjv57rxsVmzS+P3M4aNgbI9JFWKCnLEaDtKPdMtC/fKsoukivofUa2t5N",
+	"CZjRLohz3PNF7m/TYM22r5jd78jMvlZ375kdupfqWJh1jrr/KmXZWmec0xqV7vK1axaLgh0/k4cLgp1Z",
+	"Ime9bpiPH0AWAIsLi+jj1eUljiVlXa+FfM4Y8dUHFzGOfjtHQyKPkPcl/gRJl14LYfUt5HBSAX2GTFGb",
+	"NkHCx4yR4Ah5EaaxHhEj87fJ+8QCUSESEiDjJ9IslwqkzjMk0oYshZRdHyHPrIgEXiuNfWcB4iykjBwh",
+	"L6Bi8hE33QhnKORCuigm2d50iGQb+9e80zlCXsi7XRJ84on0WihhZhrOcuvjMWoPUci7UBnbE5JHEUxo",
+	"/kKyF/Okq2v8HZ+dHiGvg2kIj6hT4RLihihLCCoJQpCXNuvzdNCVVbnNZUDxK33okLYIZ6gtyXqzjuvk",
+	"9w6WMbsNIKywLsd19DoKpYJReF06PkHPvE6bms2xyGUTKBZql7hcc8ULQthxgSv7NRYSqe3l+hKBT8cC",
+	"XdYsWMfGGkjONwxe6pTvVFyYUTty4mjz4vRCVYUT0bOu+YXaPX4fcovGrx+T9Ugcr1WyUtHDkSSwooqr",
+	"sBfJkXrY1S3o1MeEwduFW5lcqd7Paqm7M4XLR1HK9j10jluqjFGfsvy39QnP4MzqK2NVU8a2PpZNo/No",
+	"bOx1vsTIvJ7os+uorFEbaMoJrtfcmSlqM2Wtm+v8fEeNmCdOxJzF5tXiBc9tvBSjArA+wWykH/+itpmR",
+	"8x0/0QWFkGktty9olymwtx23OQuH1r6iRQGwqeqTAnk35orhVMyA05ttL8DBdNNhc2rZ2c7jZeay4ViW",
+	"TXVduoQ2zGIL2yolwjN02YPMFWue0ptwkff1Mw2+6d/8Hpa5H4BRuzoRiifiQn/8TIO/uygV6f5u3h1p",
+	"qqne/hKP/fIlBlWC0EgK5GUtFYSLTEF7sI+Tb56rVg30Fjbj2cxCbSWv/oTSG5g46iLR9QL8kgj7MRc6",
+	"34SS4lpgeqWni0HoGk0EFkSeIhC0jrR0qaMl/wFeZsDgOvaNu3dcGpFyccptyea8NJFsDekUMw7l0R3I",
+	"wscwb9uzdn1JVgaFKZWqLmPMRMRjqVs1u4h2bBAsoTeQ/5OEumFcm0Dib2+x/nTh3F77BZlsa/XVvz/J",
+	"M9vb5F1pPpjEVA4v1NXr0z8O+pT9Soa/EBwUeWPhd3RNhqjkDXD/+lO1WoXiuRTcAPotq6Y6/6ocn51W",
+	"fiXDjGDhiKrP31znGP6aNpFRnNKphJkKHAp3vYjfEtMsfnQNv5KU/Xs4op+uydBDX9SzKMIx7hNJYlSK",
+	"SQA5hqgT8z4KeVekS4Fns5WYMYrW8YzgmMTHiZLyJiyB6mse0/9CuGAL6WeRdtVek6Hx05ravDBTGx7J",
+	"JupJGTnfvkFVxA7P5bGAuq1XN8BdrTyDzJI2mO1S2Uva0FlWP1EJyI35c0KhMIMgKhBGgoSdSo8LdTap",
+	"SeWXy8szdHx2itRzAzysohPs9ywjRyZlNbPAaKNFasNQ4yqihZl6WhfrqKLLHhVp36a0FSdnkP3ZMgG5",
+	"saISVCBdxz29MKqDcLUoGhuapZ67wSENdLHULqZMSPWoAgcipKhesSv2l7+gX8lQXLGf0E8/pZjx008j",
+	"YNky8qJwUUiFFDCbLhWc2pP0lz5mCPtQak+vxko3eoIcRpgpxPUnD/0VNQ4gF9XvYUh2jUW5pSSRJGZg",
+	"ufKhh6t39u4i35NKL8o7UjPqmgu6u71AfMByM1+xC8IChAHdKENeik6eAn2f9/uEBSQou2hBOHWtiXkq",
+	"TtnDBSFQXLETOI3G7e1O8/Y2u6Me1hfd5sEQeV+vLOG7clra2OCiK81O1DdXjl6IJLdSr+TK+eZB932E",
+	"g0AgL2vi75VhCX8gbbdBf6APPcLQH1fsj0qlAv9XvzZqNfQHOmUAKYiyKJEt1MehEthIgF5dvHvrokHM",
+	"WReET+GihEHPWRPW7aI2DhANwKU96uM249fRH+gNhWKdht4p1FF/WYJfRSlZtIPrB+2yzAte2Y65h/5A",
+	"xynCqYcToU2cmOn2Zva3kgeIZadU8AmAguGYx4HFKxtvb35oGNUQbMXlATTsShroD/TeLDqb08K5YuUd",
+	"nrBADZx6vq3GMfqzEvJdZAQTtYqYJ5LYeZrqFKFuka5bGYZ8YHasewCjCMueffoQ/YFeJFFIfSzTxkAQ",
+	"UXCUfeIpSRpdME5kjzAJ7wZVdBYSLLQHBkDV+mg6NBYSJXCvBb3ivsRe+Ug9DEPeYAoSBSp59v3R74dE",
+	"VpFdBShJLYN18MHgXTlbvmFqGjThmVQNGr+kugIXY1bRmBbiuAslM8yefM46tJvEJEAh7VNpXtzdhVPX",
+	"l2V8Le20tRqPDQ0Mclc68VRJco54GNiKo1AKpj1EQ56UPRcVvJgOOutNiwq76qrP1e71wsmtT0gASyr4",
+	"Nr3NAaYSvUVCV55AbdLhMUEyHqrbBF5R9VztzMrTFKDx3rn6omKojF5H05ARSWKGQy3folJAJKahQDgm",
+	"SLuQXMQUX0hpe/q6uqLs+mkY5hyGOfikYuLXkT0ZMpLy3oSBGK1A7AhUW3X3SuT5w9Dn7JBSIp0SZ1tA",
+	"xftXJW0LU4H/qovLf3lO+pgyyrrmhEZ/E0R6qPSe0Vt74OUqemEy3VqoXqvZTrliRxGZiMSK8LhorwZJ",
+	"ONm3BvhdVK+liABcEPCux5M4e/m3cxTxMFTnBwxU/dBEIj+OZVKngcL3DiWKU3m6GYjaouRmP59p4AHJ",
+	"jCTCc9p3oZKX7z2hSBsIL7hvGkt6f/UMlc11t5jRj91ztWFDIK9areqeF+UqsrqZULRf5wWq4dLiyrnN",
+	"9SMOSoQWBIyk0sMyoxQi3R1DXu4NLSRocbwFVZkisGQBY1C7oQztNpA6eWGAWpgcRUUddU1TpCQvgiE1",
+	"CmuI1ih2pSuQ+8SomEaKPY6U5lfZrdYmJNnBYFDF8HOVx90d867YeX36/OTtxQm8A7YXqOZjRdkJydVx",
+	"nRsSa+ePU6/W9Fs8IgxH1Gk5e9VadU/3YeuBTrUD7G8HR7RyTYam4RFI3ukRQlM5JR5qfcSUdNVXpB7c",
+	"rdWs0G7tfJHmUJSznc9CG/O1Cj9PwddTjBhrQDOY0H0EKmmCA3o2Hqh7K6u9NvRqiiZJV73zDKelIuGV",
+	"+vxX3jNsJEhduK1R25v/0s88btMgIGDjaOwezn/jkvM3mNmapeCVay6yI0uhtbs5r0A7rd8nVeffP35z",
+	"v44odvqbEZXz94/fPrqOSPp9rD466lpQHzPcJanoBvZE3BW6rLSpM35bMdqYUmUqQISdVtqjCsoaiQIY",
+	"02K/XoKjzQZEyGc8GC4AX7nWiH18e5HGJDVTDfd5IiTvK3R/xXsMveBQXcyS85e2zRd4etKv36RlYPfy",
+	"X2fj12s5uw1mgSmlsBi4P8/tOAXIUZOJjBPybQLj6neGcaNLmI5z+rngKI9wwLV7SkYF0btHYvLIUbC+",
+	"wBtn2oVwyflrJU3+KVD3uXELjaMvKvWxUGJTarYqz0RoJWSnCG3963MR/ps7zmd2ZEx1T71ZpOBSPbQ+",
+	"PTA61VutvqqNjfTQ+phSCJivhV5hqNAPS3yBFVN8uiRG5xa+RestWm8erQFW4e4A+UyaAu0bT7CNkhf3",
+	"g9xfr8nwNPimrcVK551EcF3eM4fbSwuUeYZvQ2mczAIFHb+tm0IpEMNc0w2Lfovh0liYTwEWnZsG448b",
+	"S2qN+W+85fJnnrDgT4Ee+lomud5qMqu1AAtYYNHuskd2flUY4Hz7qLBDe+13hIwJ7uc0rMloSP2IUic9",
+	"/aeRM8E3LjzrysdhmFrnXV2X07JvKAM8imp6pBMbOjC2j8lF0MAm54VYmLgIbUwLoaCP8WoGqNSO+UCQ",
+	"WDxBMPoFT2JflxcRiMq0RnAaRy3KVaRNMZARFJixdfFJCs6RmEQhHpIgtVxBjOgNQZwR4er0PrB6QHES",
+	"W+gUXeJrAgWZfRIQ9TNXuqEHI3vVad6311jICiy9AgG9GTkYT1SaiJGZCNCl1wR5IwN6+mr0qQkke1ha",
+	"Y6Ag0tgeBCph9IG0L7h/TaT2+mBkDtbNWRzyJ5zF95ZbUGUajpEGYH3Rsfk6doRMHHYVfaCyxxOJCE2r",
+	"CxuwgxcFHHcVHTMFCLBoKrSZUg9T4mGQN7HqyWMidYYcGLcCPBSoPbRVn2Bd1j7oqyszaXRg9VNzl+3k",
+	"ueXAtWvYwBYfqrE2uum9THNlqnfWu853SvCRPSLs/oyPxOf9Pq4IopBIm3J7JDXtd2gowZrUBotuPoxM",
+	"vV52Eal2q8jT9OBvhmu5IxFEnq6mGoXgvzdBCEWbTEOBsl2uEwNYL+qSKIdgbOrwuO8oyjrCpeuaa415",
+	"xgdU+j3Kuugs5pL7PBQtYxx8H3VjHJCWOi4B0O7lDIjmzrHIIYPM16g2uJ9CO2E3JOQRQSUvH2ZmnPAp",
+	"vPzkaV8rD+1IVbW1SRFDTaYpdSUj1FlZWxq0ELmRn3YP283DWq1RaT9t7FUatQ6uHD6t7VbqjcZe52mz",
+	"WWs8bVwxGKdlZ7xiOsfw65VDgyundeUsPJLjXsG1wFt2OPVlGgcFvxzWgzrx8dPKbudpp9LYPWhWDuqH",
+	"7UqAm7XaAW7jRqepx7IhU/Dabm13v1KvV3abl7WDVvOwtVuvHjSbtYPGf+Bptewrp/X127crBibNDNbG",
+	"MWhCJLoAn3blQt3ViQmt4xFhKGGShnl+EhJ8Q4TxteuTU9MhhJA6de0ssiTOeEfhV3PK+QfgrHKP6IM3",
+	"ztUeQXlQAR8owin6msbIQ+sesONcsWOkXcngV1MQ11LUO5ZtghXAaRSvN5GwyN1Co+SqxDiiQVlzxDEu",
+	"sWO4FHjxAsT4CL0+umJjQ/ohFyTIxswxShNHAPw3I6TW3fP1yokJFpxpj7MI+eCTz5lI+iS+cv64ckQv",
+	"kQEfsCvHRSPQxq50Kotah4K4b14rY+p6dM0oAt2qXA0JXys+E3IhqlvJeGXJWL21wIYUvlGfvGep63VD",
+	"QvWFptQjUSBPhAlNRSWQRPNGJMOoPi6kSPYIDmXvv1PdEF0if4FH1tYZbeUah1+vrBjqpcwyryh5Ooq5",
+	"DkkQSDefW18/GrmQMzO+ol5Mx9bZs8/cYNPPn3GmQWWnT2RMfTHr8N+YR+aePrDTKMR0zGY1l2+YGWwY",
+	"wFnM+0T2SCK0OGDijTdyinaifrrJ1c4RMjBnwvA5wQFlaXvENcAYSvanEfNtLIgF6T7t2jXDN7lqTY7N",
+	"EV0N7NPVz4L8c5jioWnemDnArLuF7GGhNIoAFMrszBCcO0TprgYEQtfi37E1uXe+ggP7206+sWAhfIjC",
+	"dvyb9LpeFM4463ZfpK0jMvncauNbL+xGjVpQYhnnu/Pra3siTMhpZqDR0ZzmpnKQbCBsFbMXqKIRBgZs",
+	"NFHb0XjUuZEnJsv10/uYRx8dIJJ3FI3FH0PnfQ+V8ieiI1jcfINnOIusG3bZBr4ibEpQaRk53+vXQ6Xx",
+	"IU3vl0zq4QNm42X6eIjaYKdybZsUln/aXovIMnrKVeSFSsdRB+ahPhixCvuFV9GxyfGS+QZoBcY+g8qw",
+	"O93udg3PGRyu03LqzWazVqvt7u7ujjdEbv1uf63X63XHtZ/29vb2nI+5dErnZ9yn4XBx5/jFxFaW8qXd",
+	"PXnML2QGaQQW8OdSd354/5rGOFPeI6MKgkJ92Vl0dXWn2igJ3PkK/xq3WqEH4Y0prWcUckJjFPNQsWaD",
+	"hG4+UdpFgkhJWVekXZ0ou6GSQLCfi0wAe7bZNNisx8PA1OabRn9eEpkRn82i5Q+JkN87Yl1mkMXjJ5BW",
+	"JnsIt3kiLbbdjbwyx033UuOUUyR0ZBi3Q3X3ZS3LrDa+O0WA0V3xQILwOjHve4gwkNhEVjwQEJpKAa41",
+	"HQac4myOGGnrXwcz8L6po5Tc2GnMDFpAdMeEGMr8MIEg8kZtD3n/5gkEdkMcP8oxe+0WpELfj2esmXrR",
+	"xkeEzUzTCQMciDnONSQT3bl0TDDR1TCdHkU4DJcWNMZ6iD+MkDHe53srYPypBYzjHP4aHNXuc6wx33TL",
+	"WYQg3r2gsTMq6N897fPaQ9Dc9M6PsmysDo9NfRcXRTHvc1PSIiDqz5amU+Cj1YIZvCUgCSzQ5Ui9MiTO",
+	"ubZMTDqO0Ok9+s9Rfe9oGWLpGpJHO1RRznfQyxSSAiIS56nmbFJ4lj/idWIcfXOmOFB0tT1cVGtrNBoN",
+	"5+OytHJi7Q9LNQuWs6WfPyj99HuYdfNWlicCRaNYtlkyOpou2aNCcp3Avxz5vEgrneQJaCEl+cXMsU7O",
+	"RGqV/t22gh2jH7YNrCnzoEUtHo4WYmnpmIJavVKrX9ZrrZr633+0eL0URpstPSxZSRcxyxAOQQN/vtjP",
+	"2gKU4TlnnZDq4io/LAm6TAu+mgASJbwZrEdiyPx7Jjgr66pLEJyNK3B/WuUN4qG4TVzMmFdkwuW2ZGQr",
+	"yaQN+otUQVs59X6JSkjZ9V1RlIKw9wwNdOXsjo4nM5414WOTfJ0rcZzEsUIlW3Si5H2JdeynzbjXFrJh",
+	"BC61kYLiJU/9o2toF5K312q3awlTssfVeF9iJ61+POImW5a8qRU9LG3TK5hO2F5DxZEt+Xr85OuxBRQq",
+	"yMlV5gFjNx6nCfdM79KK5bMidM7UQ/+kZHAPXq50rrnRhurBJwLdqHX96Nj4J3KTWUQwV+uigCguZgrF",
+	"4ShCtr785r1meb4OOJTrADO1ekhaMmGTyFLQzKYAT45z+XPohgraDomVr651zcNtANtmy4ikx18qrDyQ",
+	"78uzCBEfrRw4PVzsXItNInM1XJNhFXkM9wk4MRNGvyQElRq1Q5QVT8N9gnAIUbOI3FIhhYegHN2AClKu",
+	"QrGpis28lhzVa1n1JvAH5Cs4TYqdetUXqWS/juCZdu2IQgyxejHp06TvuE4iSAzT1Xf3snYdTn9YyXSK",
+	"fK+LtDaRmUCX2cwKES9TiCBtpXTHxRDyHhCdS95yoPZk0Hy6u99+eoj3G82ne/tPd9vB01oH1/Y7e/t7",
+	"uwTv+fu48/TpQb15cBAcHuS7ZI3Wm08NmrsHqUGzWqvV/uPootsO2X+Ka7U2qZCg0aw09pr7lcPGwUGl",
+	"1jj0cbt9eHDYDJzi0zbtSLIGPt/GQrJdZ4Bjpn5pOadvzt6dXx6/vWyhC3xDtCfe5rsDlpJw+L/QqUQD",
+	"Gobo7btL6K8EdRx0VaqVL21u+YgquswFOppUTiwhU3ckZHJKeYlHnx+0tWIsGTCXlsxcnLwvJcObESqG",
+	"4I9yASXCjxafGNNVedf2DYGAaZ5AbEsa4GYT16lIm4NBNG++5YjdIGYB5ONTKSCroIpO45hAEbZ2SCZp",
+	"vV5TntbfTeULy6tskcl7qnzxQk/XMmUg4Sjh+EYObiQPPcAy6ZuzDFDJ3ME1GQo3l01g69eXt7mD6+F4",
+	"ipv6qjLcXE3ccqcmNa0F00vJ9/N0YLvBLeDcCeC8JHJ9qLkbDVNbZ3xFqGcqm8/hiTnFTiCACMd+T1cz",
+	"UZQRLMgglkA0Y/obFGIoI98MW1h1wjxclCaf64ZQuAgYF/VxfE0CXdoWigODKcx8tJTRrNNNF6ofZuoX",
+	"vcop69PjzF3dnIuB6ofOAg8+T2KhIOnjBsmBuuV5uj5Agov6XOjKNUzqgipb4nA3xAG0eYsXljJoYFV6",
+	"y4OQhp02ln5vM/6qY8gLFcgz+O5BzZ2EpR8lR0mkjQA1fTAuiknEQcPTRUzUt0+EiRecFBFh9VMo2Jwd",
+	"5CocQ/OOj3cSUqi35riOriA9WULRzX98OlbmeYnowmd25w/k68rNP52inJG4AkWm9f0JXQTIh6JcSl4m",
+	"ga6GoOVgwfvE0PcOpmF56yH703vIMp++Rhzd/8JgEepjZhm+sZDkCKcmpMtoxdRifNrndBl7aY5mftXI",
+	"PVNxPiNxH6tjCIdG0URYF1z3OVM6LyCd6Xmj6YdSomleI0bHYZhJM6bMA4wBdqs2FLQfm8V4OYY8sWHZ",
+	"0xRrhbx3QzXXUcuhk7Qzo/R9rvOqFlHuVm9XIx7D8c+JXVRTbr2E3x9lMbq8r6F9OvVYmjqsIY0toBMA",
+	"hZkht1katGNFjnVEuCXWM1XYMzTbEDnJUY8GBFFTqFFRrj6mTP+q9M5JsmR28t3SpVQHvk/C9CfM0PgR",
+	"qJJFl7snS3MJRkFVnTE7ANgjUKTUUtMDLsJCII+RW6l/9GzdW9v5Vz1NEBbI8/UDVXQ82iSnQ1kgMmkm",
+	"q9rRHqZ9/nRtltenL5DkfJJAKLKRK/KzHIV4VOYYs4t5Fpk3qY2fkQERW3vM3dtjsDUx9DPAumfbzF1K",
+	"A3YXO1nz7JlqSurpsJ35hjzRXdZKaVVkzki5iv7Nk6x1oNFoUmy2bx1lX6XP5tq5mW5R/7/GgWkXxTsQ",
+	"uU1Z9yhXeh8JQtCVA6qRXdcACzvMlTNNpbHetweXHjLJwPa2exhn46MjFReEBfcuHuwushlTe1Lz6u9a",
+	"1UmbbI5g8F0rP9PrXloc3DT3nOfbtEi4ZZd35ttU8lw/veBHyyfnP/nGcket0iYFYvBJQGUBY2xprgYG",
+	"Nj5g46XXLYurN1GfsgSqKKRMrorOR5kcZujK0V1SrxxEWaAQghfUhFHP3Cl3W9HTYdIO30cBzpW0hENY",
+	"PGbuJNvMnXsvZjJh04/2nnjwCcy2ZcHreDJ+FNYNxGaSsj4CJ0ehSrHT4fEAx8E9WR2XpueFJkrT+NYG",
+	"16W0i0OXX9cGlWCBzO4gWleRdyh4TAKKc7EltI+7xEU3NCDcRTgJKHdRwP2kT5h0kZDUvyZxGfSgNsmG",
+	"PAKeosbq0JAgmpstbQQQ8AFTuEBZF1GpvabQ+8MUPCOBfpmzNBLziTBVzUS5it5Bv5prqhv9igGJocm9",
+	"rgMkp+xofKHeETT71d3B7GHBMMepNtOf6NydvT7JxMxvj4KP8THr7uLc6+eRXTxUqilhwa90fgL9lvv8",
+	"WH50A5yZ3DpXTL8rhqJE3FW5CVCiqfZo3UbDhqGPEsBOSk1TrXdBwuxmxb85lJKTUMg1jWwHaioQlS2Y",
+	"WB2TIta6zZgi3FKQsJMVnPSea7yuXA4j4mmabdb0RCCvT/sEfinrOPjs+RdURFxQtVnobAO90WGO0VyR",
+	"fiKAwppmMiRApRzx14dgWAAUpYR6/SRAshfzpKsWWa4iADfRQo1aA3lWLFaku6PQS7dCwwwl7Jop5YYG",
+	"rn50xBbXwwIxrqfUr6Q8BVK9Mp5iGZphdqUCtmO4cdqbRzFEgmUSk3I6NzEvQR05FHLWJTFKUSDPBk2p",
+	"zawAb2Y2zK6upEcjtxEkuBVyUdNODWKSBoRcC7Wa+p4ePgMCgUJFLnJN3vT76so/HL88vjz59Ob4X5/e",
+	"nLw4Pf707N+XJxeei5o1NY56P58eQUXarY51FUxOvd2M25o7nmS1mSHmDeDWXFb0085Po9zHtA9pOW3K",
+	"METHzm1IcjmBoI5rOgnCrAUQX1DpkLKQMqLhCnBZGGTWiKPx2cNSYr+nUNoC7VBCNzUSCmL7OKklQL6i",
+	"xmFLBJ4IfXvqJ4gOzuEqooHJq2eI3ErC4G465iE4gpnNvbYxaz8Mr31hpPSM2VpM/fPYxlbj55HuZfTd",
+	"aIZnlOUsffAB4lRKNuMdIloiIAO7DeO7ypp2HiEvSDTx9WxzC2+30fNc5D0NdNjzXi0oKqMTUfYY1CG7",
+	"fKfl7DZ6i+tCZ+nyc3rQBgx3EWXs/gx3ZzDbVnX6sci5IgLfkQVOSBx/X+Y3iWMd362WnqO3JRwEAkkO",
+	"2fA5y5woV3WLZs8SWnhKnWkVHWcB0YmQvA8i9/HZaU7TUz8a6xcVmbZjZ8kTEy1Dtrns6Z9BB2OBWWts",
+	"4hNwMCIpljwzlFfWwqrMiq1BvYKiBuM4fgz0XgPPcmQzW/pmaX3R/WwyUmIbQflDkfkxMvQdUfyEfW9y",
+	"9Xu1YoTTKNFwaCW5tMP4OIWETT7iOC5Y3z3Kou/NfFtp9PskNxoFFqEyd09F0ky6h04OOSdg5YVSYjZJ",
+	"wqaJLJIZkm7ku80NSXewzQ7ZEo0FiAZ+uPwQU/3igUnGGxxfWzMcFra0h1YVzYc0XK5s0mipUG9w0SeS",
+	"+qa7SRWdShRwItgTiXCnQ/w0zsZ2IRjqWtg40B7BSIpJCtTH8bVa83tbGuT7I0FZeEtW32RLe7a0Z4z2",
+	"AOKNot3GCZBt/N4OuX+9mXYcMLRp275O3dBJxFvcWv6KBpuMd12SJpjOCXAwW7Fka3LZHEl5pkAMWLNF",
+	"v5ScGMy/qwr1xWQlYRskLGbwLWmZJC3maLbEZUtcNqkrtR+YvHz9DH0wYt6hIalE1JdJPL0jRpfIM/3o",
+	"mXnyPpAzGplytGh5FI0+vnOzI/fraS3zz1F3ZZQd3enchhz6MfT+/DWEZbEkDLOAO9vqSUcfMqgV1aMB",
+	"xGhuFY3vD3F1rdSs7IMB0TwUzEPlhwij0ut4RYujo8iNhn8IWZ4a0XwCVgd41hbSMMNADLIt6Iy6RCIq",
+	"XRTSG3JkYhpfYyErJ+rVyukLHVsEoaqeO1o7Wo+uo1ihRZhCGagfYaIjGUddHLkoSDR1IdoMwuOAxJCr",
+	"6L2PujEOSEstSChGLj3ETZQr7sMNoS5Ny3yrr/TGdds+jD6Q9gW8V0U/8xi1Yz4QJBaubR9ig6UiDJVA",
+	"sEAejuinazL0rHcfSrNW0QWB8E1hDrjaD4qc62puc5twQnPr2iqqQwN7ByEW0pwbEJyQqj/TMPGSXf8T",
+	"BKNf8CT2iWk9R2VaCz0mJo5XlKvoZNqd6KLpMYlCPMzHPxO4bShT6+oamJz5uqc3ZQhup4ou8TVRGEN8",
+	"EhD1Mxy4AYSqLWurQ2+zurYjoDMSxtrHt68J68qe06rvHkyG+k7U4n1Nr8k4LLoQBaFPTWiYM5HKgkhk",
+	"4oBRKQcWpiOPBQzXBFbHQo6csA2L5qzcgrhcOEYaAJOAIAwTBDyJAFX0wYSgEwqh6QCpGkhN8wV13FV0",
+	"zBQgwKJ1t3I7TImHQT6+W08eE8WcAWH3aijAw3w8oGZeajEAC5DaBeBMhZm7bCfPLQeuXcMGVrtSX1Zj",
+	"IhTW6b1MK6es3lnvOnViWI8Iuz/oBugin/f7uCKIQiLIOFDrNeQJdWgoSdxCuA0FQ/oEM2GuQL1edhGp",
+	"KjKiUfZvRj9wDaWrQogMACu5jUIeEKcFVZmLN0ksPme7pJL0xdxcY/Xepdr/N1edy6l+qb6fngqOYwyN",
+	"jIQcKoEKIt8nTbR1LSuMxTQNqPQh7PzMdCUVLUOnC4inO0Enscghw1gmOeB+Cu2E3ZCQRwSVvA/6/GFn",
+	"upFjBi8/ecBRYx5mLvZvboFMqSbTxLSSMatUqHRo0ELkRn7aPWw3D2u1RqX9tLFXadQ6uHL4tLZbqTca",
+	"e52nzWat8bRxxWCclp3xigVY4hb6euXQ4MppXTkLj+S4V3At8JYdTn0pLI+GXw7rQZ34+Gllt/O0U2ns",
+	"HjQrB/XDdiXAzVrtALdxo9PUY9l22/Aa9Kep1yu7zcvaQat52NqtVw+azdpB4z/wtFr2ldP6+u3bFbti",
+	"s+P8J5Pt4hsSV6BpreY9LuIRYShhkoZ5fhISfENEFZ2o+9Unp6ZDCCF16ldJrbbnWxIHn4j+1Zxy/gE4",
+	"q9wj+uD1E2rKPKigVxfv3iKcom/q/fBxHFMi7DhX7BjwHtZKmYK4lqLesWwTrABOo3i9iYRF7hYaJVcl",
+	"xhENypojjnGJHcOlIPsiUFJInl4fXbGxIf2QCxJkY+YYpc6HQcB/M0Jqkz++XjkxwYKzK6eFrhwR8sEn",
+	"nzOR9El85fxx5YheIgM+YFeOi0agjV05ShSAJSuI++a1MqauR9eMAjpYxUQNmaY6hVyIbSOOxxDnBRR2",
+	"tBeu5iKodHFxAhlWlvZCNqBI+jBOpnQYpnPfldm7MU+i6fX5lNCqHxlJWNSV0wET+ojxASoBpEY4ltSn",
+	"EWam0W/MQyLKxdX1XuqZN5i4DDPMq3uX7XCr2H9/mAd19WQGpBCH7fs8YSBb03xjFHPLm8WwaTEGugWX",
+	"QFiv1FL2bLVY6KBu9RzkGAa6FWIVeXm08iDfNl/tUijq8ur0hTiyKhzJENXnSRjorilBYJRAHkutJHim",
+	"VL6XZRZrLoZKWppWuGFKahpFJZ/+qrOL08OHpFLdeC7bHeToimm9FQFB13Fj5E9m2fYHCozan4mvrv4s",
+	"5uovJJVwumQ/PtjEA5VmGFnB3H6AW1fFj+OqSFv+dQ2OzaCCd+Wl0EPvfOZrho5PJaJeSNk1NITFDFF2",
+	"QyWBjnao5FkHg9/DMkN0n/d3nr97caJVV6CvPNAWGFt2AAyRuvAMDKWzeISuPnPKbnBIg/xDuWkLys6o",
+	"va9N1dTYOZ/J5JaO28+Dk87L3unnX8M37F30W3wh398s4cG1q3wgsjWXYKkFkuAoYy5b0vXjkC51+aNy",
+	"0ii23ysx+wr/msrGs1WkJwIZicJFuUdcJIiUlHW1SjSiI1k5icZaVaqiRm0Pef/mCYh5ILfl39DeAyr0",
+	"hF7msMzJvPqlPlFim6lqAviWL70yWbiEcSQSv6cHLqzxkZG1h6IKl1tq8L27YBeQRh7A0fpS47iWPGyT",
+	"umKvBTghGepQEgbCxH271oEIHrMpRAAzxhPmExfpOKUq8uxXLcgz9lBIpNAVX0HzE+DuO0KefmHqUySg",
+	"Mq+GsQ6vomP9GzyXUolUTzOhUqWipZqiUeEAD0VajMaSsJYmUHAaejSzCB8zFHAgTgViUQI1XNcWjOyB",
+	"2ejfYgUOlXZru/vlxcWh99nqHqtA9BwALS8RaYOBJviDrXj0A2l2AAqWlk4ROnSdOY2zDyMv7WiJraKV",
+	"meldIRRT56FRvoTkkUADHl9T1kUlpU2pP4x5Kq+bZcYnRgZg8wLjlkxipmhrjvxNUiOtymmiD4t8raXK",
+	"zaJ3NtUsRD/XauZRujU4v628892hqb5IuMaFdZc5/Q/GuqDlOHxpAa5cni7VPzosuIRaK7q8yRYBvl+B",
+	"X+Z047Wx4F4UgAUYGwRVbDhndUQjKbSFXua0fh3mkZ32Uda9FWL5pMjXQMVDq69ANISu/ArxiEA1YDTF",
+	"dfsQ+JdaCaKY97kkCDNbeLXfJgXtI2AxGzcWzK9m8Zp0trHa36NLV8HPOqaCBVB41G/4wJi8PCMHjDXl",
+	"xmwoBvh+c/tqIc/kUXg6dpWoa/Iy16x19c7x8rrIOw5jgoPhTFOki7y3c6yVrnYo631ZP3dWX1jbUgor",
+	"V8IrZ/k7u5MG+oFJrp/mQj5Yokf+y/ElPqQlYXQds/PXjkB50pEAKCJx/gK3ZoUfqCt+ELgoJn1+Q9yU",
+	"1/MYBQT+ikax7yEMCrlst/ui10W9ujwoFK690OjV2clLhAVqY0H2G6jE4SkchopaehAiC4/vfI5I90g/",
+	"5Xro/fnr8mI22oLUE6O05VP6liGFy9ARm0v3MH1H5op4F2RLon6kcopjGmWUYsCi5MhWTF+aGIW8yzUx",
+	"uPuolvdM6cTCJJ72I8woZygg6jDyohjoch0ed4nUsYLXZChG+3boFCDQ8cRRmq6kh8ddTJnxp4Nl8bdz",
+	"HQ0zqcHBZs3SN6rE6Sm2ifZ/Wl2OdxFPJColAOOmrc44YOf7xVq0W0nPKyxlGhMr8W9Ubligy+e5WgmS",
+	"PFePOm3/0eefaRVdEBboj5EcIp0BBKmq8LunU0CUiKZ7gtqtFbk4sC8v+WOo/6xrvc2tGgA7dFrO//t/",
+	"/Z//x+Ku23NzAvfT29POpruW31NV1m1rtR9P0kkpxSMpGR1hGld8yJvdRF0jQ1vOMI2fq0nWyQjoKVFh",
+	"1dJGdgWbJCf6GJ3jZ89fVE5+fvmLIs5Fi165Dkq6hxn+tWFk+p+p1dhCC7CMViZv6ixN9JqyaxIYvi3y",
+	"32r2lU9G2apjPw6RAghoD0fuvwV1RDBDBxW/h2PsS7AoUhBkfI3bM0W9u7IefYmnBuw+01m92CpAiNxS",
+	"YeojZD08GrVD5NknIKY27QE4JFKJalrlgtICNg8aPmgE8ap2fIFiLiEZI59BCV/pDMojFPEwRFiiPhdS",
+	"1+CISIyaSBCfs0AUeu7NAn47n1d4xItY1zOxMTpzAixSEevaYiRmoVNqPpjufHn6Q1jSV1cIvdhdJ9It",
+	"x8YT19euPKsuMU2DGOBqn+zYoKadEKjSJ0OV/rL7j+Nnz+u7e9WqOiy4B7WT+BO4LlYmpr+d58io66Qn",
+	"dyf9C2MMSrgR88kt9mU4VFCSEmMkfMwgzq8UExboUi5K9Bck7JRdXY/h7O1L24MQ1vE3uG8eI+/Y90kk",
+	"W9mFe9WtFn1/hLYwHMKGtWQ4t7jq+yW+6/TvmICNaDOGrQvJI7VnpivQFGmp8MPW0rS1NK2vMQEoIWxt",
+	"oXdlU4Je0xtBj/N0BQSKe+zVsigdxf77lCVSSwK2jlGBM4gFl4YJP5iF50vCJQkyA1jL2Tt5VtP8uNHc",
+	"f3pwqC5DrbLl/ELCkOtaXPoi1E+rN8i/MPu/B/vPtI0pWSMR+i7kuKDhZmWBnJYuClSrV3YPLuu1Vq3Z",
+	"qtWqtVrtP0VnMGkhMzIFHORSB7Rt3L9V3Eb9aNAVPl8DDJVAlIxJFA7LD97HX32/A923N5RHDmPbRHLI",
+	"HS+JMrjlldxsnPkBlrjQo6/990e2JpSuJIplT2RJmyB4k0B75xTiqrkEo50OCTT1s2VmoUojC9KW+0rq",
+	"h5KVVF0SjCNQqVGr6VoaAypI+QjmFAi3+U329BOB4GBNR/5OImwljkZ9D5WgpKVlMNV+UK4iL5LSppXp",
+	"0pIY3XDqwyaIiwY96vfSlb3rdnfeRYlomc77WtsQBdPVaqikjsHn7IbEkgRlF7WJjxNh9Jq0r3wU4qGu",
+	"IoRFbmpRzOmOASQektUZoEyVUlu42Of9HbXwKu921QJlCvlrMjfY8kMFYBAW/Eq3/GPLP4r4hwJMbYDI",
+	"8HY5zjERjXEnfMOWZt8I5zjRlV09WyLaQyVdOxNKDOoE/3xtJhf1cUAQZZKjm+c4DoQpohnjAfJufBwH",
+	"ngsso81lr5jqZe0eHtCJa0tiq3mNXfAZb1vfBdz4X+uNerPZbNbqu3vORzXdmrTPbHxL/bbU77FRP9sg",
+	"QCGweBzysm1GviGR2Q6/lZqP2VCvXq3wCHnq77e4r0OCLX2C1Xl92ieXw4h4rg7wheIRrnpuAC1JIQ3D",
+	"pxEU6xWECFQioTAVZ82+ob51MWd4Ya/8IVlDBneFUjFlIB5Uo6DjuI49K6fljP6wJquwJ7HlFVte8fgs",
+	"LUGGpw8uHoMvcEM8IpcZsTKDqKKLBRjE+/PXpu1DTAQPFT3nKOQ8amP/Wk0WxfQGfO5BEBMhyKiZImEh",
+	"ESJf2BuHIR9od3wxrT3tP3ggJU5TWzm/dow3egrZjXpcctNPaU3aCjt/QMK6JapbojpJVE0Yy2MgqSHX",
+	"sL2poqdYUpkEBPoU/V45rLnosPZRC5ghZ938j/WDmovqB7WPKCDdmBBxhDwGsik8bqihLiJtSXAxvXtt",
+	"N/WQJM9u3Wk1d6vNXddJ9+u06nvVRq2ZRik9izELCGsncRe9vBO/oj2BrUy5JX+PT6YMM/x8BMaHiIfh",
+	"ZsjfrpLs6rsoYfRLYokWJLeRkPhSHdBznhi7RI8PUB+zIRilJYmh6VtE/WtUqoHdFdpHtZB6RFtoXVRv",
+	"IYwEZd2QIL+nVNIp2vaZ2uNDUkOzd3XVEf3vfzEEG4geVdcNQxrpMGF+7+/qx9ETclr1tWmiOoMtPdzS",
+	"w8dHDyONnY+AFgpJ/WsSb0gaNKNvzbAX+iD0uj+Q9plWCKaEDpinH5R+p4BRqLGbX6sD0o7WF17Nfre0",
+	"ekurHx+tFikyPrjufkMDsqkoMxh7S6jfnDXUfvdenp1VkdelHRtyFoV4CMktWIBCwyPKuujl6c/FJPyf",
+	"cFWPygI7SaRdx0BUIY33QxpV+1FjOVoOG99S8i0lf3yU/Mbg5IPS8c1lMD03zdXzrT2rNiHarmKsXytP",
+	"ZFpg5wjpwickgCbrKIp5kPhpwmWRrLpNiNomRN1NT1ocS1QykFkGqYtHUQa3d5YgZfJf0mzraZnKF/rB",
+	"zQO1nmgmx9JL2XZOvrPUVpzrfBzSG4KEve0VgOxuc1wV3G+GPbygwrccop1IdE2I6UGriH5WgC1lECLH",
+	"IaaWX1Pr3XKALQdYnwPw6O7zYU1L/4pp6U/JdNIfUiE/6MdfZE9PIHdRzYmUeiwGy2b4oaXrC9Rrew1b",
+	"XeDB50ks1LV83CAu2vXPa1aeHaOrJEwiJOrQWMgtJ7sbTgbtxIM8rFqcMWB//9xrEt92YmI+VAKCg02V",
+	"5DJzvCA4+GA3v0EUOLcTzpTb/B4JkvDP18r6oQDeEBREFPVBCpws+A91wdjVUGAhMP5qZ9JVOs2nDZfp",
+	"fJHOuQjwG8B37oH0b8H+AcCeM6JAn8mNAPtCktFGiaqZY55YkS5lC153J0bkNeJBdtf3LFBkJM7HYdjG",
+	"voZKM/vJjQGxr/9jnCLVNg+Gf9lJ4hA6Xk8p7ES7jAQt5P2r8kEvXH2DZRKTFrqp/00Xw+uRW/TLm+Pn",
+	"lYtfjneb+yVB/JhIF6UVUdBf0ZVTvXLQX5GatWwK57m5cS/ts7bCXsLorS2LV/A8bKhyGtjHaTD1octh",
+	"lNbtk8MoK9t32SOIBuBKg+AphP2YC+guqfjWEQpiHqEg0UhJBGoPEQ10Xtju7S3C/jXjg5AEJhhhE+0Z",
+	"PuTvbxGX0L/+VdB4KFso4IsNiCkoXK12btx85FYvhuIQKXjinQ60CcZtbdcI8NDVVb9AOh3rMsI0vXWt",
+	"mEEChKGBmSl8qDYzQZ9mZnu4aa4Hj8HuUgm5j8NVMj9Qyftw/PL48uTTh5Nnv7x79+un49ev3334dHZ+",
+	"+s/jy5Oi1kTQx4jk5YQVfYtwLDkfCoEAPu1x0OUMP7pOEodTPIsDXDEjLOxafJ5f+lLuxfpdw/HM1sew",
+	"TNMRVdAudITVtARwtMcHTPdQ6ZFYp+BzputrqgH+ZCztO3AxjrcVQtjyv3ns766Kv9rBd76av06Db6M9",
+	"iEeRWH+/lrBfWC/ejIj0+MF9VYw/hxYBW2XhjkBYH+fiUPwA/Us/WDDXEh+Wfm8SynUT/o2wqo9L9tpf",
+	"henU7pPp6GUGW+7xsNwj7XVvEO2JQO/PX7tahhTQ5F7ikbJD985XdnQl74qWSDZsvRrD82LjFazHPHmh",
+	"V/WwyHRpWtkboa00JrKVt4zqjhiVKTOfw5ZRefmu7VsjeCCJeAzgr5ZxD2ZbM8UlmW1Zu9QVXohSdZ8I",
+	"015gC+93A+82mhysUUhdPIIIYsYHK0K6Gp74SUzlEID3OKK/kuEvBAckdlq/f1Qw+ozgmMTHiezZb/RT",
+	"v4EHW331UY0S3xR3Y7jsUWFKHxsLhGP1+h0Aa7Pur4VqsAsWDlByFRjHPMxaSqRu/cyLbr9Rq5yI2Q2y",
+	"ctNqvJjgAHRsWxIWusNng2WhnZOjPe9hifqY4S7pQ4Kl1nhchGO/R2+IixKW/tnH8TVKmJrP1UHpZsIU",
+	"kXNb0O2OJmd8FnL/Wg3bVn/ownsx10Hyui1kfhBbva5g5XCsehmwft1dUhxlhwMN23Rb1sTWZlKnR1gQ",
+	"ccpMUE+ueeur0xfQtE1yL1uDaU1ZcBMAvi4KkhisjYNMaQTHUDbEIDPTjw/yBtYeoOOzU2gLiUp9LCSJ",
+	"TUv/azIEflvOBoMfCpfTT0Il+2aA1eExkvFQoZbapJojC2PS5Q5LwM0pQwKzoM1vUZ8HJDeb+bpgvl8I",
+	"DmXPBfCjjAhhQELG1M9dYQ42vn389v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

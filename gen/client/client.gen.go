@@ -365,34 +365,85 @@ func (e SandboxLinkRequestMethod) Valid() bool {
 
 // Defines values for SandboxReceivedKind.
 const (
+	SandboxReceivedKindAudio    SandboxReceivedKind = "audio"
+	SandboxReceivedKindContact  SandboxReceivedKind = "contact"
+	SandboxReceivedKindDocument SandboxReceivedKind = "document"
 	SandboxReceivedKindEdit     SandboxReceivedKind = "edit"
 	SandboxReceivedKindImage    SandboxReceivedKind = "image"
+	SandboxReceivedKindLocation SandboxReceivedKind = "location"
 	SandboxReceivedKindOther    SandboxReceivedKind = "other"
 	SandboxReceivedKindPin      SandboxReceivedKind = "pin"
+	SandboxReceivedKindPoll     SandboxReceivedKind = "poll"
+	SandboxReceivedKindPollVote SandboxReceivedKind = "pollVote"
 	SandboxReceivedKindReaction SandboxReceivedKind = "reaction"
 	SandboxReceivedKindRevoke   SandboxReceivedKind = "revoke"
+	SandboxReceivedKindSticker  SandboxReceivedKind = "sticker"
 	SandboxReceivedKindText     SandboxReceivedKind = "text"
 	SandboxReceivedKindUnpin    SandboxReceivedKind = "unpin"
+	SandboxReceivedKindVideo    SandboxReceivedKind = "video"
 )
 
 // Valid indicates whether the value is a known member of the SandboxReceivedKind enum.
 func (e SandboxReceivedKind) Valid() bool {
 	switch e {
+	case SandboxReceivedKindAudio:
+		return true
+	case SandboxReceivedKindContact:
+		return true
+	case SandboxReceivedKindDocument:
+		return true
 	case SandboxReceivedKindEdit:
 		return true
 	case SandboxReceivedKindImage:
+		return true
+	case SandboxReceivedKindLocation:
 		return true
 	case SandboxReceivedKindOther:
 		return true
 	case SandboxReceivedKindPin:
 		return true
+	case SandboxReceivedKindPoll:
+		return true
+	case SandboxReceivedKindPollVote:
+		return true
 	case SandboxReceivedKindReaction:
 		return true
 	case SandboxReceivedKindRevoke:
 		return true
+	case SandboxReceivedKindSticker:
+		return true
 	case SandboxReceivedKindText:
 		return true
 	case SandboxReceivedKindUnpin:
+		return true
+	case SandboxReceivedKindVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendAudioRequestMimeType.
+const (
+	Audioaac  SendAudioRequestMimeType = "audio/aac"
+	Audioamr  SendAudioRequestMimeType = "audio/amr"
+	Audiomp4  SendAudioRequestMimeType = "audio/mp4"
+	Audiompeg SendAudioRequestMimeType = "audio/mpeg"
+	Audioogg  SendAudioRequestMimeType = "audio/ogg"
+)
+
+// Valid indicates whether the value is a known member of the SendAudioRequestMimeType enum.
+func (e SendAudioRequestMimeType) Valid() bool {
+	switch e {
+	case Audioaac:
+		return true
+	case Audioamr:
+		return true
+	case Audiomp4:
+		return true
+	case Audiompeg:
+		return true
+	case Audioogg:
 		return true
 	default:
 		return false
@@ -420,15 +471,69 @@ func (e SendImageRequestMimeType) Valid() bool {
 	}
 }
 
+// Defines values for SendKindResponseStatus.
+const (
+	SendKindResponseStatusSent SendKindResponseStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseStatus enum.
+func (e SendKindResponseStatus) Valid() bool {
+	switch e {
+	case SendKindResponseStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendKindResponseType.
+const (
+	SendKindResponseTypeAudio    SendKindResponseType = "audio"
+	SendKindResponseTypeContact  SendKindResponseType = "contact"
+	SendKindResponseTypeDocument SendKindResponseType = "document"
+	SendKindResponseTypeImage    SendKindResponseType = "image"
+	SendKindResponseTypeLocation SendKindResponseType = "location"
+	SendKindResponseTypePoll     SendKindResponseType = "poll"
+	SendKindResponseTypeSticker  SendKindResponseType = "sticker"
+	SendKindResponseTypeText     SendKindResponseType = "text"
+	SendKindResponseTypeVideo    SendKindResponseType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SendKindResponseType enum.
+func (e SendKindResponseType) Valid() bool {
+	switch e {
+	case SendKindResponseTypeAudio:
+		return true
+	case SendKindResponseTypeContact:
+		return true
+	case SendKindResponseTypeDocument:
+		return true
+	case SendKindResponseTypeImage:
+		return true
+	case SendKindResponseTypeLocation:
+		return true
+	case SendKindResponseTypePoll:
+		return true
+	case SendKindResponseTypeSticker:
+		return true
+	case SendKindResponseTypeText:
+		return true
+	case SendKindResponseTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -447,6 +552,24 @@ func (e SendResponseType) Valid() bool {
 	case SendResponseTypeImage:
 		return true
 	case SendResponseTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SendVideoRequestMimeType.
+const (
+	Video3gpp SendVideoRequestMimeType = "video/3gpp"
+	Videomp4  SendVideoRequestMimeType = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the SendVideoRequestMimeType enum.
+func (e SendVideoRequestMimeType) Valid() bool {
+	switch e {
+	case Video3gpp:
+		return true
+	case Videomp4:
 		return true
 	default:
 		return false
@@ -602,6 +725,12 @@ type ChatListResponse struct {
 	Success bool `json:"success"`
 }
 
+// ContactCard defines model for ContactCard.
+type ContactCard struct {
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"`
+}
+
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
 type CreateApiKeyRequest struct {
 	IsAdmin     *bool `json:"isAdmin,omitempty"`
@@ -754,6 +883,14 @@ type ErrorResponse struct {
 
 // EventType defines model for EventType.
 type EventType string
+
+// ForwardMessageRequest defines model for ForwardMessageRequest.
+type ForwardMessageRequest struct {
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // Group defines model for Group.
 type Group struct {
@@ -1242,18 +1379,67 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	Address *string `json:"address,omitempty"`
+	Caption *string `json:"caption,omitempty"`
+
 	// Chat The group JID for group messages; null for direct messages
 	Chat *string `json:"chat,omitempty"`
 
 	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
-	Emoji              *string             `json:"emoji,omitempty"`
-	From               string              `json:"from"`
-	Id                 string              `json:"id"`
-	Kind               SandboxReceivedKind `json:"kind"`
-	PinDurationSeconds *int                `json:"pinDurationSeconds,omitempty"`
-	TargetId           *string             `json:"targetId,omitempty"`
-	Text               *string             `json:"text,omitempty"`
-	Timestamp          *time.Time          `json:"timestamp,omitempty"`
+	Emoji *string `json:"emoji,omitempty"`
+
+	// FileName Documents.
+	FileName  *string `json:"fileName,omitempty"`
+	Forwarded *bool   `json:"forwarded,omitempty"`
+	From      string  `json:"from"`
+
+	// Gif Video; true when it plays as a GIF.
+	Gif             *bool               `json:"gif,omitempty"`
+	Id              string              `json:"id"`
+	Kind            SandboxReceivedKind `json:"kind"`
+	Latitude        *float64            `json:"latitude,omitempty"`
+	LinkDescription *string             `json:"linkDescription,omitempty"`
+
+	// LinkThumbnail Whether the link preview carries a thumbnail.
+	LinkThumbnail *bool `json:"linkThumbnail,omitempty"`
+
+	// LinkTitle Text messages with a link preview.
+	LinkTitle    *string  `json:"linkTitle,omitempty"`
+	LocationName *string  `json:"locationName,omitempty"`
+	Longitude    *float64 `json:"longitude,omitempty"`
+
+	// Mentions JIDs mentioned in the message's context.
+	Mentions *[]string `json:"mentions,omitempty"`
+
+	// MimeType Media kinds; the declared MIME type of the attachment.
+	MimeType           *string `json:"mimeType,omitempty"`
+	PinDurationSeconds *int    `json:"pinDurationSeconds,omitempty"`
+
+	// PollOptions Polls; the option names in order.
+	PollOptions *[]string `json:"pollOptions,omitempty"`
+
+	// Ptt Audio; true for a voice note.
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedId The message this one replies to.
+	QuotedId *string `json:"quotedId,omitempty"`
+
+	// SelectableCount Polls; how many options a voter may pick (0 = any).
+	SelectableCount *int `json:"selectableCount,omitempty"`
+
+	// SelectedOptions Poll votes; the option names the decrypted vote selects (empty when the vote was retracted).
+	SelectedOptions *[]string `json:"selectedOptions,omitempty"`
+
+	// Sha256 Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256    *string    `json:"sha256,omitempty"`
+	TargetId  *string    `json:"targetId,omitempty"`
+	Text      *string    `json:"text,omitempty"`
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Vcards Contact messages; one vCard per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
 }
 
 // SandboxReceivedKind defines model for SandboxReceived.Kind.
@@ -1264,6 +1450,72 @@ type SandboxStarred struct {
 	Chat   string `json:"chat"`
 	FromMe *bool  `json:"fromMe,omitempty"`
 	Id     string `json:"id"`
+}
+
+// SendAudioRequest defines model for SendAudioRequest.
+type SendAudioRequest struct {
+	// Audio http(s) URL, base64 data, or a data: URL
+	Audio string `json:"audio"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendAudioRequestMimeType `json:"mimeType,omitempty"`
+
+	// Ptt A voice note (push to talk); must be Ogg/Opus
+	Ptt *bool `json:"ptt,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendAudioRequestMimeType defines model for SendAudioRequest.MimeType.
+type SendAudioRequestMimeType string
+
+// SendContactRequest defines model for SendContactRequest.
+type SendContactRequest struct {
+	Contacts *[]ContactCard `json:"contacts,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Vcard A raw vCard (BEGIN:VCARD ... END:VCARD)
+	Vcard *string `json:"vcard,omitempty"`
+}
+
+// SendDocumentRequest defines model for SendDocumentRequest.
+type SendDocumentRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Document http(s) URL, base64 data, or a data: URL
+	Document string `json:"document"`
+	FileName string `json:"fileName"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// MimeType What the recipient sees; defaults to the sniffed type (or the file name's)
+	MimeType *string `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -1283,6 +1535,62 @@ type SendImageRequest struct {
 
 // SendImageRequestMimeType defines model for SendImageRequest.MimeType.
 type SendImageRequestMimeType string
+
+// SendKindResponse The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse).
+type SendKindResponse struct {
+	MessageId string                 `json:"messageId"`
+	Status    SendKindResponseStatus `json:"status"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success   bool                 `json:"success"`
+	Timestamp time.Time            `json:"timestamp"`
+	To        string               `json:"to"`
+	Type      SendKindResponseType `json:"type"`
+}
+
+// SendKindResponseStatus defines model for SendKindResponse.Status.
+type SendKindResponseStatus string
+
+// SendKindResponseType defines model for SendKindResponse.Type.
+type SendKindResponseType string
+
+// SendLocationRequest defines model for SendLocationRequest.
+type SendLocationRequest struct {
+	Address   *string `json:"address,omitempty"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Name     *string      `json:"name,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
+// SendPollRequest defines model for SendPollRequest.
+type SendPollRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+	Options  []string     `json:"options"`
+	Question string       `json:"question"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+	SelectableCount *int    `json:"selectableCount,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
 
 // SendResponse defines model for SendResponse.
 type SendResponse struct {
@@ -1304,6 +1612,23 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerRequest defines model for SendStickerRequest.
+type SendStickerRequest struct {
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient `json:"mentions,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// Sticker http(s) URL, base64 data, or a data: URL
+	Sticker string `json:"sticker"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+}
+
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
 	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
@@ -1318,6 +1643,32 @@ type SendTextRequest struct {
 	// Example: 919988066776
 	To Recipient `json:"to"`
 }
+
+// SendVideoRequest defines model for SendVideoRequest.
+type SendVideoRequest struct {
+	Caption *string `json:"caption,omitempty"`
+
+	// Gif Play as a looping GIF (no sound)
+	Gif *bool `json:"gif,omitempty"`
+
+	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
+	Mentions *[]Recipient              `json:"mentions,omitempty"`
+	MimeType *SendVideoRequestMimeType `json:"mimeType,omitempty"`
+
+	// QuotedMessageId Reply to this message (it must be in the store)
+	QuotedMessageId *string `json:"quotedMessageId,omitempty"`
+
+	// To Phone number (digits, optional +) or full JID (`@s.whatsapp.net`, `@g.us`, `@lid`)
+	//
+	// Example: 919988066776
+	To Recipient `json:"to"`
+
+	// Video http(s) URL, base64 data, or a data: URL
+	Video string `json:"video"`
+}
+
+// SendVideoRequestMimeType defines model for SendVideoRequest.MimeType.
+type SendVideoRequestMimeType string
 
 // Session defines model for Session.
 type Session struct {
@@ -1629,6 +1980,12 @@ type EditMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ForwardMessageParams defines parameters for ForwardMessage.
+type ForwardMessageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // PinMessageParams defines parameters for PinMessage.
 type PinMessageParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -1692,8 +2049,50 @@ type SendTextParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SendAudioParams defines parameters for SendAudio.
+type SendAudioParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendContactParams defines parameters for SendContact.
+type SendContactParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendDocumentParams defines parameters for SendDocument.
+type SendDocumentParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // SendImageParams defines parameters for SendImage.
 type SendImageParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendLocationParams defines parameters for SendLocation.
+type SendLocationParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendPollParams defines parameters for SendPoll.
+type SendPollParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendStickerParams defines parameters for SendSticker.
+type SendStickerParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SendVideoParams defines parameters for SendVideo.
+type SendVideoParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1742,6 +2141,9 @@ type BatchChatsJSONRequestBody = BatchChatRequest
 // EditMessageJSONRequestBody defines body for EditMessage for application/json ContentType.
 type EditMessageJSONRequestBody = EditMessageRequest
 
+// ForwardMessageJSONRequestBody defines body for ForwardMessage for application/json ContentType.
+type ForwardMessageJSONRequestBody = ForwardMessageRequest
+
 // PinMessageJSONRequestBody defines body for PinMessage for application/json ContentType.
 type PinMessageJSONRequestBody = PinMessageRequest
 
@@ -1778,8 +2180,29 @@ type RequestPairCodeJSONRequestBody = PairCodeRequest
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
 
+// SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
+type SendAudioJSONRequestBody = SendAudioRequest
+
+// SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
+type SendContactJSONRequestBody = SendContactRequest
+
+// SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
+type SendDocumentJSONRequestBody = SendDocumentRequest
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
+type SendLocationJSONRequestBody = SendLocationRequest
+
+// SendPollJSONRequestBody defines body for SendPoll for application/json ContentType.
+type SendPollJSONRequestBody = SendPollRequest
+
+// SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
+type SendStickerJSONRequestBody = SendStickerRequest
+
+// SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
+type SendVideoJSONRequestBody = SendVideoRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -2150,6 +2573,24 @@ type ClientInterface interface {
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ForwardMessageWithBody Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithBody(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForwardMessage Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMessageMedia Download a message's media
 	//
 	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
@@ -2450,6 +2891,60 @@ type ClientInterface interface {
 	// Corresponds with POST /sessions/{id}/send (the `SendText` operationId).
 	SendText(ctx context.Context, id SessionId, params *SendTextParams, body SendTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SendAudioWithBody Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithBody(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendAudio Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudio(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContactWithBody Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithBody(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContact Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContact(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendDocumentWithBody Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithBody(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendDocument Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocument(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SendImageWithBody Send an image
 	//
 	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -2467,6 +2962,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 	SendImage(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendLocationWithBody Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithBody(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendLocation Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocation(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendPollWithBody Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithBody(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendPoll Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPoll(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendStickerWithBody Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithBody(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendSticker Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendSticker(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendVideoWithBody Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithBody(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendVideo Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideo(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartSession Start (connect) a stopped session
 	//
@@ -3241,6 +3808,44 @@ func (c *Client) EditMessage(ctx context.Context, id SessionId, chatId ChatId, m
 	return c.Client.Do(req)
 }
 
+// ForwardMessageWithBody Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *Client) ForwardMessageWithBody(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForwardMessageRequestWithBody(c.Server, id, chatId, messageId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForwardMessage Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *Client) ForwardMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForwardMessageRequest(c.Server, id, chatId, messageId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMessageMedia Download a message's media
 //
 // Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
@@ -3921,6 +4526,120 @@ func (c *Client) SendText(ctx context.Context, id SessionId, params *SendTextPar
 	return c.Client.Do(req)
 }
 
+// SendAudioWithBody Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *Client) SendAudioWithBody(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendAudioRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendAudio Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *Client) SendAudio(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendAudioRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContactWithBody Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *Client) SendContactWithBody(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContact Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *Client) SendContact(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendDocumentWithBody Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *Client) SendDocumentWithBody(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendDocumentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendDocument Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *Client) SendDocument(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendDocumentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SendImageWithBody Send an image
 //
 // `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -3949,6 +4668,158 @@ func (c *Client) SendImageWithBody(ctx context.Context, id SessionId, params *Se
 // Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 func (c *Client) SendImage(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendImageRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendLocationWithBody Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *Client) SendLocationWithBody(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendLocationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendLocation Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *Client) SendLocation(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendLocationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendPollWithBody Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *Client) SendPollWithBody(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendPollRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendPoll Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *Client) SendPoll(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendPollRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendStickerWithBody Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *Client) SendStickerWithBody(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendStickerRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendSticker Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *Client) SendSticker(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendStickerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendVideoWithBody Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *Client) SendVideoWithBody(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendVideoRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendVideo Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *Client) SendVideo(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendVideoRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5538,6 +6409,82 @@ func NewEditMessageRequestWithBody(server string, id SessionId, chatId ChatId, m
 	return req, nil
 }
 
+// NewForwardMessageRequest calls the generic ForwardMessage builder with application/json body
+func NewForwardMessageRequest(server string, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewForwardMessageRequestWithBody(server, id, chatId, messageId, params, "application/json", bodyReader)
+}
+
+// NewForwardMessageRequestWithBody constructs an http.Request for the ForwardMessage method, with any body, and a specified content type
+func NewForwardMessageRequestWithBody(server string, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "chatId", chatId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/chats/%s/messages/%s/forward", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetMessageMediaRequest constructs an http.Request for the GetMessageMedia method
 func NewGetMessageMediaRequest(server string, id SessionId, chatId ChatId, messageId MessageId) (*http.Request, error) {
 	var err error
@@ -6897,6 +7844,192 @@ func NewSendTextRequestWithBody(server string, id SessionId, params *SendTextPar
 	return req, nil
 }
 
+// NewSendAudioRequest calls the generic SendAudio builder with application/json body
+func NewSendAudioRequest(server string, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendAudioRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendAudioRequestWithBody constructs an http.Request for the SendAudio method, with any body, and a specified content type
+func NewSendAudioRequestWithBody(server string, id SessionId, params *SendAudioParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/audio", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendContactRequest calls the generic SendContact builder with application/json body
+func NewSendContactRequest(server string, id SessionId, params *SendContactParams, body SendContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendContactRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendContactRequestWithBody constructs an http.Request for the SendContact method, with any body, and a specified content type
+func NewSendContactRequestWithBody(server string, id SessionId, params *SendContactParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/contact", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendDocumentRequest calls the generic SendDocument builder with application/json body
+func NewSendDocumentRequest(server string, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendDocumentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendDocumentRequestWithBody constructs an http.Request for the SendDocument method, with any body, and a specified content type
+func NewSendDocumentRequestWithBody(server string, id SessionId, params *SendDocumentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/document", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSendImageRequest calls the generic SendImage builder with application/json body
 func NewSendImageRequest(server string, id SessionId, params *SendImageParams, body SendImageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6925,6 +8058,254 @@ func NewSendImageRequestWithBody(server string, id SessionId, params *SendImageP
 	}
 
 	operationPath := fmt.Sprintf("/sessions/%s/send/image", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendLocationRequest calls the generic SendLocation builder with application/json body
+func NewSendLocationRequest(server string, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendLocationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendLocationRequestWithBody constructs an http.Request for the SendLocation method, with any body, and a specified content type
+func NewSendLocationRequestWithBody(server string, id SessionId, params *SendLocationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/location", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendPollRequest calls the generic SendPoll builder with application/json body
+func NewSendPollRequest(server string, id SessionId, params *SendPollParams, body SendPollJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendPollRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendPollRequestWithBody constructs an http.Request for the SendPoll method, with any body, and a specified content type
+func NewSendPollRequestWithBody(server string, id SessionId, params *SendPollParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/poll", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendStickerRequest calls the generic SendSticker builder with application/json body
+func NewSendStickerRequest(server string, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendStickerRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendStickerRequestWithBody constructs an http.Request for the SendSticker method, with any body, and a specified content type
+func NewSendStickerRequestWithBody(server string, id SessionId, params *SendStickerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/sticker", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendVideoRequest calls the generic SendVideo builder with application/json body
+func NewSendVideoRequest(server string, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendVideoRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSendVideoRequestWithBody constructs an http.Request for the SendVideo method, with any body, and a specified content type
+func NewSendVideoRequestWithBody(server string, id SessionId, params *SendVideoParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/send/video", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -7845,6 +9226,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /sessions/{id}/chats/{chatId}/messages/{messageId} (the `EditMessage` operationId).
 	EditMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *EditMessageParams, body EditMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*EditMessageHTTPResponse, error)
 
+	// ForwardMessageWithBodyWithResponse Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error)
+
+	// ForwardMessageWithResponse Forward a message
+	//
+	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+	ForwardMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error)
+
 	// GetMessageMediaWithResponse Download a message's media
 	//
 	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
@@ -8173,6 +9572,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sessions/{id}/send (the `SendText` operationId).
 	SendTextWithResponse(ctx context.Context, id SessionId, params *SendTextParams, body SendTextJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTextHTTPResponse, error)
 
+	// SendAudioWithBodyWithResponse Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithBodyWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error)
+
+	// SendAudioWithResponse Send audio or a voice note
+	//
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+	SendAudioWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error)
+
+	// SendContactWithBodyWithResponse Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithBodyWithResponse(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error)
+
+	// SendContactWithResponse Send contact cards
+	//
+	// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+	SendContactWithResponse(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error)
+
+	// SendDocumentWithBodyWithResponse Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithBodyWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error)
+
+	// SendDocumentWithResponse Send a document
+	//
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+	SendDocumentWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error)
+
 	// SendImageWithBodyWithResponse Send an image
 	//
 	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -8190,6 +9643,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/send/image (the `SendImage` operationId).
 	SendImageWithResponse(ctx context.Context, id SessionId, params *SendImageParams, body SendImageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendImageHTTPResponse, error)
+
+	// SendLocationWithBodyWithResponse Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithBodyWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error)
+
+	// SendLocationWithResponse Send a location
+	//
+	// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+	SendLocationWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error)
+
+	// SendPollWithBodyWithResponse Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithBodyWithResponse(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error)
+
+	// SendPollWithResponse Send a poll
+	//
+	// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+	SendPollWithResponse(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error)
+
+	// SendStickerWithBodyWithResponse Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithBodyWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error)
+
+	// SendStickerWithResponse Send a sticker
+	//
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+	SendStickerWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error)
+
+	// SendVideoWithBodyWithResponse Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithBodyWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error)
+
+	// SendVideoWithResponse Send a video
+	//
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+	SendVideoWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error)
 
 	// StartSessionWithResponse Start (connect) a stopped session
 	//
@@ -11015,6 +12540,120 @@ func (r EditMessageHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EditMessageHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForwardMessageHTTPResponse429Headers the declared response headers of an HTTP 429 response for ForwardMessage
+type ForwardMessageHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type ForwardMessageHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ForwardMessageHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ForwardMessageHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForwardMessageHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForwardMessageHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForwardMessageHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13873,6 +15512,348 @@ func (r SendTextHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SendAudioHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendAudio
+type SendAudioHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendAudioHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendAudioHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendAudioHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendAudioHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendAudioHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendAudioHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendAudioHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendContactHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendContact
+type SendContactHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendContactHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendContactHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendContactHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendContactHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendContactHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendContactHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendContactHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendContactHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendContactHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendContactHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendContactHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendContactHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendContactHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendContactHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendContactHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendContactHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendDocumentHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendDocument
+type SendDocumentHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendDocumentHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendDocumentHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendDocumentHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendDocumentHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendDocumentHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendDocumentHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendDocumentHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SendImageHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendImage
 type SendImageHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -13981,6 +15962,462 @@ func (r SendImageHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SendImageHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendLocationHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendLocation
+type SendLocationHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendLocationHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendLocationHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendLocationHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendLocationHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendLocationHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendLocationHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendLocationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendPollHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendPoll
+type SendPollHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendPollHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendPollHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendPollHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendPollHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendPollHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendPollHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendPollHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendPollHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendPollHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendPollHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendPollHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendPollHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendPollHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendPollHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendPollHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendPollHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendStickerHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendSticker
+type SendStickerHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendStickerHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendStickerHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendStickerHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendStickerHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendStickerHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendStickerHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendStickerHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendVideoHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendVideo
+type SendVideoHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendVideoHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SendKindResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *SendForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendVideoHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON200() *SendKindResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON403() *SendForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendVideoHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendVideoHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendVideoHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendVideoHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendVideoHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15707,6 +18144,36 @@ func (c *ClientWithResponses) EditMessageWithResponse(ctx context.Context, id Se
 	return ParseEditMessageHTTPResponse(rsp)
 }
 
+// ForwardMessageWithBodyWithResponse Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *ClientWithResponses) ForwardMessageWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error) {
+	rsp, err := c.ForwardMessageWithBody(ctx, id, chatId, messageId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForwardMessageHTTPResponse(rsp)
+}
+
+// ForwardMessageWithResponse Forward a message
+//
+// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/forward (the `ForwardMessage` operationId).
+func (c *ClientWithResponses) ForwardMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *ForwardMessageParams, body ForwardMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ForwardMessageHTTPResponse, error) {
+	rsp, err := c.ForwardMessage(ctx, id, chatId, messageId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForwardMessageHTTPResponse(rsp)
+}
+
 // GetMessageMediaWithResponse Download a message's media
 //
 // Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
@@ -16263,6 +18730,96 @@ func (c *ClientWithResponses) SendTextWithResponse(ctx context.Context, id Sessi
 	return ParseSendTextHTTPResponse(rsp)
 }
 
+// SendAudioWithBodyWithResponse Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *ClientWithResponses) SendAudioWithBodyWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error) {
+	rsp, err := c.SendAudioWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendAudioHTTPResponse(rsp)
+}
+
+// SendAudioWithResponse Send audio or a voice note
+//
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/audio (the `SendAudio` operationId).
+func (c *ClientWithResponses) SendAudioWithResponse(ctx context.Context, id SessionId, params *SendAudioParams, body SendAudioJSONRequestBody, reqEditors ...RequestEditorFn) (*SendAudioHTTPResponse, error) {
+	rsp, err := c.SendAudio(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendAudioHTTPResponse(rsp)
+}
+
+// SendContactWithBodyWithResponse Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *ClientWithResponses) SendContactWithBodyWithResponse(ctx context.Context, id SessionId, params *SendContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error) {
+	rsp, err := c.SendContactWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactHTTPResponse(rsp)
+}
+
+// SendContactWithResponse Send contact cards
+//
+// Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/contact (the `SendContact` operationId).
+func (c *ClientWithResponses) SendContactWithResponse(ctx context.Context, id SessionId, params *SendContactParams, body SendContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactHTTPResponse, error) {
+	rsp, err := c.SendContact(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactHTTPResponse(rsp)
+}
+
+// SendDocumentWithBodyWithResponse Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *ClientWithResponses) SendDocumentWithBodyWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error) {
+	rsp, err := c.SendDocumentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendDocumentHTTPResponse(rsp)
+}
+
+// SendDocumentWithResponse Send a document
+//
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/document (the `SendDocument` operationId).
+func (c *ClientWithResponses) SendDocumentWithResponse(ctx context.Context, id SessionId, params *SendDocumentParams, body SendDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*SendDocumentHTTPResponse, error) {
+	rsp, err := c.SendDocument(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendDocumentHTTPResponse(rsp)
+}
+
 // SendImageWithBodyWithResponse Send an image
 //
 // `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
@@ -16291,6 +18848,126 @@ func (c *ClientWithResponses) SendImageWithResponse(ctx context.Context, id Sess
 		return nil, err
 	}
 	return ParseSendImageHTTPResponse(rsp)
+}
+
+// SendLocationWithBodyWithResponse Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *ClientWithResponses) SendLocationWithBodyWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error) {
+	rsp, err := c.SendLocationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendLocationHTTPResponse(rsp)
+}
+
+// SendLocationWithResponse Send a location
+//
+// `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/location (the `SendLocation` operationId).
+func (c *ClientWithResponses) SendLocationWithResponse(ctx context.Context, id SessionId, params *SendLocationParams, body SendLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*SendLocationHTTPResponse, error) {
+	rsp, err := c.SendLocation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendLocationHTTPResponse(rsp)
+}
+
+// SendPollWithBodyWithResponse Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *ClientWithResponses) SendPollWithBodyWithResponse(ctx context.Context, id SessionId, params *SendPollParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error) {
+	rsp, err := c.SendPollWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendPollHTTPResponse(rsp)
+}
+
+// SendPollWithResponse Send a poll
+//
+// 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/poll (the `SendPoll` operationId).
+func (c *ClientWithResponses) SendPollWithResponse(ctx context.Context, id SessionId, params *SendPollParams, body SendPollJSONRequestBody, reqEditors ...RequestEditorFn) (*SendPollHTTPResponse, error) {
+	rsp, err := c.SendPoll(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendPollHTTPResponse(rsp)
+}
+
+// SendStickerWithBodyWithResponse Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *ClientWithResponses) SendStickerWithBodyWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error) {
+	rsp, err := c.SendStickerWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendStickerHTTPResponse(rsp)
+}
+
+// SendStickerWithResponse Send a sticker
+//
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/sticker (the `SendSticker` operationId).
+func (c *ClientWithResponses) SendStickerWithResponse(ctx context.Context, id SessionId, params *SendStickerParams, body SendStickerJSONRequestBody, reqEditors ...RequestEditorFn) (*SendStickerHTTPResponse, error) {
+	rsp, err := c.SendSticker(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendStickerHTTPResponse(rsp)
+}
+
+// SendVideoWithBodyWithResponse Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *ClientWithResponses) SendVideoWithBodyWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error) {
+	rsp, err := c.SendVideoWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendVideoHTTPResponse(rsp)
+}
+
+// SendVideoWithResponse Send a video
+//
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/send/video (the `SendVideo` operationId).
+func (c *ClientWithResponses) SendVideoWithResponse(ctx context.Context, id SessionId, params *SendVideoParams, body SendVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*SendVideoHTTPResponse, error) {
+	rsp, err := c.SendVideo(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendVideoHTTPResponse(rsp)
 }
 
 // StartSessionWithResponse Start (connect) a stopped session
@@ -19364,6 +22041,129 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers EditMessageHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForwardMessageHTTPResponse parses an HTTP response from a ForwardMessageWithResponse call
+func ParseForwardMessageHTTPResponse(rsp *http.Response) (*ForwardMessageHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForwardMessageHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ForwardMessageHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -22493,6 +25293,375 @@ func ParseSendTextHTTPResponse(rsp *http.Response) (*SendTextHTTPResponse, error
 	return response, nil
 }
 
+// ParseSendAudioHTTPResponse parses an HTTP response from a SendAudioWithResponse call
+func ParseSendAudioHTTPResponse(rsp *http.Response) (*SendAudioHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendAudioHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendAudioHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendContactHTTPResponse parses an HTTP response from a SendContactWithResponse call
+func ParseSendContactHTTPResponse(rsp *http.Response) (*SendContactHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendContactHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendContactHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendDocumentHTTPResponse parses an HTTP response from a SendDocumentWithResponse call
+func ParseSendDocumentHTTPResponse(rsp *http.Response) (*SendDocumentHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendDocumentHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendDocumentHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSendImageHTTPResponse parses an HTTP response from a SendImageWithResponse call
 func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22582,6 +25751,498 @@ func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, err
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SendImageHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendLocationHTTPResponse parses an HTTP response from a SendLocationWithResponse call
+func ParseSendLocationHTTPResponse(rsp *http.Response) (*SendLocationHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendLocationHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendLocationHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendPollHTTPResponse parses an HTTP response from a SendPollWithResponse call
+func ParseSendPollHTTPResponse(rsp *http.Response) (*SendPollHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendPollHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendPollHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendStickerHTTPResponse parses an HTTP response from a SendStickerWithResponse call
+func ParseSendStickerHTTPResponse(rsp *http.Response) (*SendStickerHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendStickerHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendStickerHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendVideoHTTPResponse parses an HTTP response from a SendVideoWithResponse call
+func ParseSendVideoHTTPResponse(rsp *http.Response) (*SendVideoHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendVideoHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SendKindResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest SendForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendVideoHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

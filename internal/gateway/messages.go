@@ -340,6 +340,9 @@ type OutgoingMedia struct {
 	// Width and Height in pixels (0 when unknown) let phones lay out an
 	// image before it is downloaded.
 	Width, Height int
+	GIF           bool     // videos
+	PTT           bool     // audio: a voice note
+	Mentions      []string // user JIDs
 }
 
 // MessagingRuntime performs message, chat and contact operations on a
@@ -361,6 +364,8 @@ type MessagingRuntime interface {
 	// kind) and sends the message of its kind; CodeInvalid for a kind the
 	// adapter cannot send.
 	SendMedia(ctx context.Context, sessionID uuid.UUID, m OutgoingMedia) (SentMessage, error)
+	// ContentRuntime sends locations, contact cards and polls.
+	ContentRuntime
 
 	// Revoke deletes target for everyone.
 	Revoke(ctx context.Context, sessionID uuid.UUID, target MessageKey) error

@@ -22,6 +22,9 @@ type MediaSend struct {
 	MimeType string // optional; must agree with the file
 	FileName string // documents
 	QuotedID string
+	GIF      bool     // videos: play as a GIF
+	PTT      bool     // audio: a voice note (Ogg/Opus only)
+	Mentions []string // raw client strings (phone numbers or JIDs)
 }
 
 // BatchResult is one chat's outcome in a batch operation.
@@ -52,6 +55,9 @@ type MessagingService interface {
 	// for a kind it does not send): the limit belongs to the kind, so the
 	// HTTP layer sizes a media route's body from it.
 	MaxSendBytes(k MediaKind) int64
+	// ContentSender sends locations, contact cards and polls.
+	ContentSender
+	Forwarder
 
 	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
 	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)

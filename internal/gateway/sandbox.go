@@ -111,4 +111,31 @@ type SandboxReceived struct {
 	Emoji              *string
 	PinDurationSeconds int
 	Timestamp          time.Time
+	SandboxReceivedKind
+}
+
+// SandboxReceivedKind are the fields of the message kinds beyond text
+// (media, location, contacts, polls) and the context every kind has.
+type SandboxReceivedKind struct {
+	MimeType string
+	FileName string
+	// SHA256 is the hex SHA-256 of the decrypted attachment.
+	SHA256          string
+	Caption         string
+	PTT             bool
+	GIF             bool
+	Latitude        *float64
+	Longitude       *float64
+	LocationName    string
+	Address         string
+	VCards          []string
+	PollOptions     []string
+	SelectableCount int
+	SelectedOptions []string
+	Forwarded       bool
+	Mentions        []string
+	QuotedID        string
+	LinkTitle       string
+	LinkDescription string
+	LinkThumbnail   bool
 }

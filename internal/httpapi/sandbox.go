@@ -117,6 +117,7 @@ func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxCon
 		if !r.Timestamp.IsZero() {
 			item.Timestamp = &r.Timestamp
 		}
+		receivedKindFields(&item, r.SandboxReceivedKind)
 		out.Messages = append(out.Messages, item)
 	}
 	return out, nil

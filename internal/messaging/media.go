@@ -45,6 +45,12 @@ type mediaKind struct {
 	mimeTypes []string            // accepted types, as sniffed from the content
 	typeError string              // text when the content is of another type
 	dims      bool                // read width and height (images)
+	// sniffer, when set, replaces http.DetectContentType for the kind
+	// (containers it does not know: 3GPP, Ogg/Opus, AAC, AMR).
+	sniffer func([]byte) string
+	// anyType accepts every content (documents): the client's mimeType,
+	// when given, is what the recipient sees.
+	anyType bool
 }
 
 // mediaKinds are the kinds of media sends.
@@ -52,6 +58,22 @@ var mediaKinds = map[gateway.MediaKind]mediaKind{
 	gateway.MediaImage: {
 		kind: gateway.MediaImage, field: "image", msgType: gateway.TypeImage, maxBytes: DefaultMaxImageBytes,
 		mimeTypes: []string{"image/jpeg", "image/png", "image/webp"}, typeError: msgImageType, dims: true,
+	},
+	gateway.MediaVideo: {
+		kind: gateway.MediaVideo, field: "video", msgType: gateway.TypeVideo, maxBytes: DefaultMaxVideoBytes,
+		mimeTypes: []string{"video/mp4", "video/3gpp"}, typeError: msgVideoType, sniffer: sniffVideo,
+	},
+	gateway.MediaAudio: {
+		kind: gateway.MediaAudio, field: "audio", msgType: gateway.TypeAudio, maxBytes: DefaultMaxAudioBytes,
+		mimeTypes: []string{"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr"}, typeError: msgAudioType, sniffer: sniffAudio,
+	},
+	gateway.MediaDocument: {
+		kind: gateway.MediaDocument, field: "document", msgType: gateway.TypeDocument, maxBytes: DefaultMaxDocumentBytes,
+		typeError: msgDocumentType, anyType: true,
+	},
+	gateway.MediaSticker: {
+		kind: gateway.MediaSticker, field: "sticker", msgType: gateway.TypeSticker, maxBytes: DefaultMaxStickerBytes,
+		mimeTypes: []string{"image/webp"}, typeError: msgStickerType, dims: true,
 	},
 }
 
@@ -154,11 +176,16 @@ func (l *MediaLoader) load(ctx context.Context, k mediaKind, src, mimeHint strin
 	if err != nil {
 		return nil, err
 	}
+	if len(data) == 0 {
+		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaEmptyFmt, k.field)
+	}
 	f := &MediaFile{Data: data, MimeType: sniff(k, data)}
 	if f.MimeType == "" {
 		return nil, gateway.E(gateway.CodeInvalid, k.typeError)
 	}
-	if mimeHint != "" && mimeHint != f.MimeType {
+	if k.anyType && mimeHint != "" {
+		f.MimeType = mimeHint
+	} else if mimeHint != "" && mimeHint != f.MimeType {
 		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaMimeFmt, mimeHint, k.field, f.MimeType)
 	}
 	if k.dims {
@@ -187,7 +214,16 @@ func looksLikePath(src string) bool {
 
 // sniff returns the type of data when it is one of k's types, else "".
 func sniff(k mediaKind, data []byte) string {
+	if k.sniffer != nil {
+		return k.sniffer(data)
+	}
 	ct := http.DetectContentType(data)
+	if k.anyType {
+		if i := strings.IndexByte(ct, ';'); i >= 0 {
+			ct = ct[:i]
+		}
+		return ct
+	}
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
@@ -302,6 +338,9 @@ func acceptOf(k mediaKind) string {
 			seen[major] = true
 			out = append(out, major+"/*")
 		}
+	}
+	if len(out) == 0 {
+		return "*/*"
 	}
 	return strings.Join(out, ", ")
 }

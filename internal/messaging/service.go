@@ -213,8 +213,15 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		return nil, err
 	}
 	return s.send(ctx, sid, to, r.QuotedID, func(ctx context.Context) (outgoing, error) {
+		mentions, err := checkMediaSend(r)
+		if err != nil {
+			return outgoing{}, err
+		}
 		f, err := s.loader().load(ctx, kind, r.Source, r.MimeType)
 		if err != nil {
+			return outgoing{}, err
+		}
+		if err := checkMediaFile(r, f); err != nil {
 			return outgoing{}, err
 		}
 		mime := f.MimeType
@@ -229,6 +236,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 				return s.wa.SendMedia(ctx, sid, gateway.OutgoingMedia{
 					Chat: ref, Kind: r.Kind, Data: f.Data, MimeType: f.MimeType, Caption: r.Caption,
 					FileName: r.FileName, Quoted: quoted, Width: f.Width, Height: f.Height,
+					GIF: r.GIF, PTT: r.PTT, Mentions: mentions,
 				})
 			},
 		}, nil
@@ -628,25 +636,4 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 
 func mediaTooLarge(max int64) error {
 	return gateway.Errorf(gateway.CodeTooLarge, "The media is larger than this server's limit of %d bytes (WAGATE_MAX_MEDIA_BYTES)", max)
-}
-
-// parseMentions parses the users a text mentions (phone numbers, phone
-// JIDs or LIDs; groups are refused), without duplicates.
-func parseMentions(in []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range in {
-		j, err := waid.Parse("mentions", m)
-		if err != nil {
-			return nil, err
-		}
-		if j.Kind() == waid.KindGroup {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "Invalid mentions: %q is a group, not a user", m)
-		}
-		if !seen[j.String()] {
-			seen[j.String()] = true
-			out = append(out, j.String())
-		}
-	}
-	return out, nil
 }

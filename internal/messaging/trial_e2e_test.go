@@ -88,6 +88,15 @@ func TestTrialRecipientsEndToEnd(t *testing.T) {
 		wantRefused(k.name+": reply", sendText(k.key, other, "reply via "+k.name, &theirs), refused)
 		wantRefused(k.name+": image", e.srv.Do(http.MethodPost, "/sessions/"+e.sid.String()+"/send/image", k.key,
 			[]byte(sfmt(`{"to":%q,"image":%q}`, other, img))), refused)
+		for path, body := range map[string]string{ // issue 12's kinds, through the same send path
+			"video":    sfmt(`{"to":%q,"video":%q}`, other, base64.StdEncoding.EncodeToString(mp4Of(100))),
+			"document": sfmt(`{"to":%q,"document":%q,"fileName":"a.pdf"}`, other, base64.StdEncoding.EncodeToString(pdfOf(100))),
+			"location": sfmt(`{"to":%q,"latitude":1,"longitude":2}`, other),
+			"contact":  sfmt(`{"to":%q,"contacts":[{"name":"A","phones":["14155550123"]}]}`, other),
+			"poll":     sfmt(`{"to":%q,"question":"q","options":["a","b"]}`, other),
+		} {
+			wantRefused(k.name+": "+path, e.srv.Do(http.MethodPost, "/sessions/"+e.sid.String()+"/send/"+path, k.key, []byte(body)), refused)
+		}
 		wantRefused(k.name+": reaction", e.srv.Do(http.MethodPut, "/sessions/"+e.sid.String()+"/messages/"+theirs+"/reaction", k.key,
 			[]byte(sfmt(`{"chatId":%q,"emoji":"👍"}`, other))), refused)
 	}

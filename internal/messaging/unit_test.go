@@ -368,12 +368,15 @@ func TestMediaKinds(t *testing.T) {
 		}
 	}
 	s := svc(messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 10}})
-	if got := s.MaxSendBytes(gateway.MediaVideo); got != 0 {
-		t.Errorf("video limit %d before video sends exist", got)
+	if got := s.MaxSendBytes(gateway.MediaVideo); got != messaging.DefaultMaxVideoBytes {
+		t.Errorf("video limit %d, want the default %d", got, messaging.DefaultMaxVideoBytes)
 	}
-	_, err := s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: gateway.MediaVideo, Source: "AAAA"})
-	if gateway.ErrorCode(err) != gateway.CodeInvalid || gateway.ErrorMessage(err) != `media kind "video" is not supported` || len(rt.calls) != 0 {
-		t.Errorf("video send: %v, calls %v", err, rt.calls)
+	if got := s.MaxSendBytes("hologram"); got != 0 {
+		t.Errorf("limit %d of an unknown kind", got)
+	}
+	_, err := s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: "hologram", Source: "AAAA"})
+	if gateway.ErrorCode(err) != gateway.CodeInvalid || gateway.ErrorMessage(err) != `media kind "hologram" is not supported` || len(rt.calls) != 0 {
+		t.Errorf("unknown kind send: %v, calls %v", err, rt.calls)
 	}
 	// The kind's limit applies to the send: 10 bytes.
 	png := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 11))

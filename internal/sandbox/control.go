@@ -68,7 +68,9 @@ func (l Local) ContactMessages(_ context.Context, phone string) ([]gateway.Sandb
 	for _, r := range l.Sim.Contact(phone).Received() {
 		kind := r.Kind
 		switch kind {
-		case wasim.KindText, wasim.KindEdit, wasim.KindRevoke, wasim.KindReaction, wasim.KindPin, wasim.KindUnpin, wasim.KindImage:
+		case wasim.KindText, wasim.KindEdit, wasim.KindRevoke, wasim.KindReaction, wasim.KindPin, wasim.KindUnpin, wasim.KindImage,
+			wasim.KindVideo, wasim.KindAudio, wasim.KindDocument, wasim.KindSticker, wasim.KindLocation, wasim.KindContact,
+			wasim.KindPoll, wasim.KindPollVote:
 		default:
 			kind = wasim.KindOther
 		}
@@ -76,6 +78,7 @@ func (l Local) ContactMessages(_ context.Context, phone string) ([]gateway.Sandb
 			ID: r.ID, From: r.From, Kind: kind, Text: r.Text, TargetID: r.TargetID, Chat: groupChat(r.Chat),
 			PinDurationSeconds: int(r.PinDurationSeconds), Timestamp: r.Timestamp,
 		}
+		m.SandboxReceivedKind = receivedKind(r)
 		if kind == wasim.KindReaction {
 			emoji := r.Emoji // "" for a removed reaction
 			m.Emoji = &emoji

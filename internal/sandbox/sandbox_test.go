@@ -131,6 +131,33 @@ func TestServiceWithPersistentSimulator(t *testing.T) {
 					t.Fatalf("reaction %d: %+v (emoji %v), want %q", i, r, r.Emoji, want)
 				}
 			}
+
+			// The kinds of issue 12 keep their fields in the view (through
+			// the remote control API too).
+			poll := &gateway.Poll{Question: "q?", Options: []string{"a", "b"}, SelectableCount: 1}
+			if _, err := m.SendContent(ctx, s.ID, gateway.OutgoingContent{Chat: gateway.ChatRef{JID: contact}, Kind: gateway.ContentPoll, Poll: poll}); err != nil {
+				t.Fatalf("SendContent poll: %v", err)
+			}
+			loc := &gateway.Location{Latitude: -33.8568, Longitude: 151.2153, Name: "Opera"}
+			if _, err := m.SendContent(ctx, s.ID, gateway.OutgoingContent{Chat: gateway.ChatRef{JID: contact}, Kind: gateway.ContentLocation, Location: loc, Mentions: []string{contact}}); err != nil {
+				t.Fatalf("SendContent location: %v", err)
+			}
+			for deadline := time.Now().Add(20 * time.Second); len(got) < 5; {
+				if got, err = svc.ContactMessages(ctx, "15550002222"); err != nil {
+					t.Fatal(err)
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("contact view %+v, want a poll and a location", got)
+				}
+				time.Sleep(20 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+			}
+			if r := got[3]; r.Kind != wasim.KindPoll || strings.Join(r.PollOptions, ",") != "a,b" || r.SelectableCount != 1 {
+				t.Fatalf("poll: %+v", r)
+			}
+			if r := got[4]; r.Kind != wasim.KindLocation || r.Latitude == nil || *r.Latitude != -33.8568 || *r.Longitude != 151.2153 ||
+				r.LocationName != "Opera" || len(r.Mentions) != 1 || r.Mentions[0] != contact {
+				t.Fatalf("location: %+v", r)
+			}
 		})
 	}
 }

@@ -371,6 +371,16 @@ func (UnlinkedMessaging) SendMedia(context.Context, uuid.UUID, gateway.OutgoingM
 	return gateway.SentMessage{}, errUnlinked
 }
 
+// Forward implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) Forward(context.Context, uuid.UUID, gateway.OutgoingForward) (gateway.SentMessage, error) {
+	return gateway.SentMessage{}, errUnlinked
+}
+
+// SendContent implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) SendContent(context.Context, uuid.UUID, gateway.OutgoingContent) (gateway.SentMessage, error) {
+	return gateway.SentMessage{}, errUnlinked
+}
+
 // Revoke implements gateway.MessagingRuntime.
 func (UnlinkedMessaging) Revoke(context.Context, uuid.UUID, gateway.MessageKey) error {
 	return errUnlinked

@@ -434,6 +434,7 @@ func (s *Server) fetchAndDecrypt(ctx context.Context, m downloadable) ([]byte, e
 
 // mediaOf returns the downloadable part of a message, if any.
 func mediaOf(msg *waE2E.Message) downloadable {
+	msg = unwrapDocument(msg)
 	switch {
 	case msg.GetImageMessage() != nil:
 		return msg.GetImageMessage()
@@ -451,6 +452,7 @@ func mediaOf(msg *waE2E.Message) downloadable {
 
 // encMediaType is the <enc mediatype> whatsmeow sets for media messages.
 func encMediaType(msg *waE2E.Message) string {
+	msg = unwrapDocument(msg)
 	switch {
 	case msg.GetImageMessage() != nil:
 		return "image"

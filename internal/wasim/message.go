@@ -220,6 +220,7 @@ func (s *Server) deliverToSim(ctx context.Context, dev *companion, acct *account
 			s.countSent("media:decrypted")
 		}
 	}
+	s.completeReceived(acct, dev.acct, inner, &rec)
 	if ok {
 		acct.primary.record(rec)
 	}
@@ -374,6 +375,8 @@ func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 	switch {
 	case msg.GetReactionMessage() != nil:
 		msgType = "reaction"
+	case pollCreation(msg) != nil || msg.GetPollUpdateMessage() != nil:
+		msgType = "poll"
 	case encMediaType(msg) != "":
 		msgType = "media"
 	}

@@ -19,6 +19,14 @@ const (
 	KindPin      = "pin"
 	KindUnpin    = "unpin"
 	KindImage    = "image"
+	KindVideo    = "video"
+	KindAudio    = "audio"
+	KindDocument = "document"
+	KindSticker  = "sticker"
+	KindLocation = "location"
+	KindContact  = "contact"
+	KindPoll     = "poll"
+	KindPollVote = "pollVote"
 	KindPeer     = "peer"
 	KindOther    = "other"
 )
@@ -62,6 +70,8 @@ type Received struct {
 	// MediaError says why the attachment could not be downloaded or
 	// decrypted (also recorded as a violation); "" when Media is valid.
 	MediaError string
+	// The fields of the other kinds (media_kinds.go).
+	KindFields
 }
 
 // ReceiptRecord is a receipt a companion sent for a contact's message.
@@ -124,12 +134,20 @@ func (s *Server) classify(msg *waE2E.Message, meta outMeta) (Received, bool) {
 	case msg.GetImageMessage() != nil:
 		r.Kind = KindImage
 		r.Text = msg.GetImageMessage().GetCaption()
+		r.Caption = r.Text
+		r.contextOf(msg.GetImageMessage().GetContextInfo())
 		if meta.msgType != "media" {
 			s.violation("image message %s sent with type=%q, want \"media\"", meta.id, meta.msgType)
 		}
+	case s.classifyKind(msg, meta, &r):
 	case msg.GetConversation() != "" || msg.GetExtendedTextMessage() != nil:
 		r.Kind = KindText
 		r.Text = textOf(msg)
+		r.contextOf(msg.GetExtendedTextMessage().GetContextInfo())
+		if et := msg.GetExtendedTextMessage(); et.GetTitle() != "" || et.GetMatchedText() != "" {
+			r.LinkTitle, r.LinkDescription, r.LinkURL = et.GetTitle(), et.GetDescription(), et.GetMatchedText()
+			r.LinkThumbnail = len(et.GetJPEGThumbnail()) > 0
+		}
 		if meta.msgType != "" && meta.msgType != "text" {
 			s.violation("text message %s sent with type=%q, want \"text\"", meta.id, meta.msgType)
 		}
@@ -188,6 +206,7 @@ type Contact struct {
 
 	mu       sync.Mutex
 	receipts []ReceiptRecord
+	polls    map[string]pollRecord // polls it received or sent, by id (media_kinds.go)
 }
 
 // Contact returns the simulated contact for a number, creating the account

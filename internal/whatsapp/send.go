@@ -215,7 +215,7 @@ func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 		return gateway.SentMessage{}, translateUploadError(err)
 	}
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
-		return build(o, up, quoteContext(cli, chat, o.Quoted))
+		return build(o, up, withMentions(quoteContext(cli, chat, o.Quoted), o.Mentions))
 	})
 	if err != nil {
 		return gateway.SentMessage{}, err
@@ -230,7 +230,11 @@ func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 // mediaMessages build the message of an uploaded file, one per media
 // kind the adapter sends (the upload's key type is in mediaTypes).
 var mediaMessages = map[gateway.MediaKind]func(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2E.ContextInfo) *waE2E.Message{
-	gateway.MediaImage: imageMessage,
+	gateway.MediaImage:    imageMessage,
+	gateway.MediaVideo:    videoMessage,    // media_kinds.go
+	gateway.MediaAudio:    audioMessage,    // media_kinds.go
+	gateway.MediaDocument: documentMessage, // media_kinds.go
+	gateway.MediaSticker:  stickerMessage,  // media_kinds.go
 }
 
 func imageMessage(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2E.ContextInfo) *waE2E.Message {

@@ -599,14 +599,38 @@ func (s *Store) PutMessageSecret(_ context.Context, chat, sender types.JID, id t
 	return nil
 }
 
-// GetMessageSecret implements store.MsgSecretStore.
-func (s *Store) GetMessageSecret(_ context.Context, chat, sender types.JID, id types.MessageID) ([]byte, types.JID, error) {
+// GetMessageSecret implements store.MsgSecretStore. Like sqlstore, chat
+// and sender match in either their PN or their LID form (whatsmeow stores
+// an outgoing poll's secret under the LID chat it sent to, and looks it up
+// under the address a vote came from).
+func (s *Store) GetMessageSecret(ctx context.Context, chat, sender types.JID, id types.MessageID) ([]byte, types.JID, error) {
+	chats, senders := s.bothForms(ctx, chat), s.bothForms(ctx, sender)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.msgSecrets[secretKey(chat, sender, id)]; ok {
-		return bytes.Clone(v.secret), v.sender, nil
+	for _, c := range chats {
+		for _, se := range senders {
+			if v, ok := s.msgSecrets[secretKey(c, se, id)]; ok {
+				return bytes.Clone(v.secret), v.sender, nil
+			}
+		}
 	}
 	return nil, types.EmptyJID, nil
+}
+
+// bothForms is j and, when the LID map knows it, its other (PN or LID) form.
+func (s *Store) bothForms(ctx context.Context, j types.JID) []types.JID {
+	out := []types.JID{j}
+	var other types.JID
+	switch j.Server {
+	case types.HiddenUserServer:
+		other, _ = s.lids.GetPNForLID(ctx, j)
+	case types.DefaultUserServer:
+		other, _ = s.lids.GetLIDForPN(ctx, j)
+	}
+	if !other.IsEmpty() {
+		out = append(out, other)
+	}
+	return out
 }
 
 // PrivacyTokenStore

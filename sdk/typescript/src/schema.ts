@@ -347,6 +347,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/send/video": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a video
+         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+         */
+        post: operations["sendVideo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send audio or a voice note
+         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+         */
+        post: operations["sendAudio"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a document
+         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+         */
+        post: operations["sendDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/sticker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sticker
+         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+         */
+        post: operations["sendSticker"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/location": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a location
+         * @description `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+         */
+        post: operations["sendLocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send contact cards
+         * @description Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+         */
+        post: operations["sendContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a poll
+         * @description 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+         */
+        post: operations["sendPoll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/chats": {
         parameters: {
             query?: never;
@@ -694,6 +876,42 @@ export interface paths {
          * @description Unpin a previously pinned message.
          */
         post: operations["unpinMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/chats/{chatId}/messages/{messageId}/forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forward a message
+         * @description Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+         */
+        post: operations["forwardMessage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1423,6 +1641,111 @@ export interface components {
             /** @enum {string} */
             mimeType?: "image/jpeg" | "image/png" | "image/webp";
         };
+        SendVideoRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            video: string;
+            caption?: string;
+            /** @description Play as a looping GIF (no sound) */
+            gif?: boolean;
+            /** @enum {string} */
+            mimeType?: "video/mp4" | "video/3gpp";
+        };
+        SendAudioRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            audio: string;
+            /** @description A voice note (push to talk); must be Ogg/Opus */
+            ptt?: boolean;
+            /** @enum {string} */
+            mimeType?: "audio/ogg" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/amr";
+        };
+        SendDocumentRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            document: string;
+            caption?: string;
+            fileName: string;
+            /** @description What the recipient sees; defaults to the sniffed type (or the file name's) */
+            mimeType?: string;
+        };
+        SendStickerRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            sticker: string;
+        };
+        SendLocationRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
+            name?: string;
+            address?: string;
+        };
+        SendContactRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            contacts?: components["schemas"]["ContactCard"][];
+            /** @description A raw vCard (BEGIN:VCARD ... END:VCARD) */
+            vcard?: string;
+        };
+        ContactCard: {
+            name: string;
+            phones: string[];
+        };
+        SendPollRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            question: string;
+            options: string[];
+            selectableCount?: number;
+        };
+        /** @description The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse). */
+        SendKindResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            messageId: string;
+            to: string;
+            /** @enum {string} */
+            type: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
+            /** @enum {string} */
+            status: "sent";
+            /** Format: date-time */
+            timestamp: string;
+        };
+        ForwardMessageRequest: {
+            to: components["schemas"]["Recipient"];
+        };
         SendResponse: {
             /**
              * @description Always true on success
@@ -1807,13 +2130,51 @@ export interface components {
             id: string;
             from: string;
             /** @enum {string} */
-            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
+            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll" | "pollVote" | "other";
             text?: string | null;
             targetId?: string | null;
             emoji?: string | null;
             pinDurationSeconds?: number | null;
             /** Format: date-time */
             timestamp?: string;
+            /** @description Media kinds; the declared MIME type of the attachment. */
+            mimeType?: string;
+            /** @description Documents. */
+            fileName?: string;
+            /**
+             * @description Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            sha256?: string;
+            caption?: string;
+            /** @description Audio; true for a voice note. */
+            ptt?: boolean;
+            /** @description Video; true when it plays as a GIF. */
+            gif?: boolean;
+            /** Format: double */
+            latitude?: number;
+            /** Format: double */
+            longitude?: number;
+            locationName?: string;
+            address?: string;
+            /** @description Contact messages; one vCard per contact. */
+            vcards?: string[];
+            /** @description Polls; the option names in order. */
+            pollOptions?: string[];
+            /** @description Polls; how many options a voter may pick (0 = any). */
+            selectableCount?: number;
+            /** @description Poll votes; the option names the decrypted vote selects (empty when the vote was retracted). */
+            selectedOptions?: string[];
+            forwarded?: boolean;
+            /** @description JIDs mentioned in the message's context. */
+            mentions?: string[];
+            /** @description The message this one replies to. */
+            quotedId?: string;
+            /** @description Text messages with a link preview. */
+            linkTitle?: string;
+            linkDescription?: string;
+            /** @description Whether the link preview carries a thumbnail. */
+            linkThumbnail?: boolean;
         };
         SandboxContactMessagesResponse: {
             /**
@@ -2627,6 +2988,359 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    sendVideo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "video": "https://example.com/clip.mp4",
+                 *       "caption": "Look"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendVideoRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendAudio: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "audio": "https://example.com/note.ogg",
+                 *       "ptt": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendAudioRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "document": "https://example.com/invoice.pdf",
+                 *       "fileName": "invoice.pdf"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendDocumentRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendSticker: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "sticker": "https://example.com/sticker.webp"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendStickerRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendLocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "latitude": 52.52,
+                 *       "longitude": 13.405,
+                 *       "name": "Brandenburg Gate"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendLocationRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "contacts": [
+                 *         {
+                 *           "name": "Bob",
+                 *           "phones": [
+                 *             "+14155550123"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendPoll: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "question": "Lunch?",
+                 *       "options": [
+                 *         "pizza",
+                 *         "sushi"
+                 *       ],
+                 *       "selectableCount": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendPollRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listChats: {
         parameters: {
             query?: {
@@ -3275,6 +3989,63 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    forwardMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ForwardMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
