@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wagate-dev/wagate/internal/config"
+	"github.com/wagate-dev/wagate/internal/conversation"
 	"github.com/wagate-dev/wagate/internal/dashboard"
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -195,6 +196,7 @@ func (m *Main) Start(ctx context.Context) error {
 		SessionService: sess,
 		KeyService:     sess,
 		Messaging:      msgs,
+		Conversation:   conversation.New(m.WA, msgStore),
 		Webhooks:       m.Webhooks,
 		Sandbox:        sb,
 		Ready:          m.Store,

@@ -60,6 +60,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		Status:        status,
 		Devices:       postgres.NewDeviceStore(m.Pool),
 		Inbound:       inbound,
+		Events:        postgres.NewEvents(m.Pool),
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
 	}

@@ -68,6 +68,7 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for EventType.
 const (
+	EventTypeCall             EventType = "call"
 	EventTypeChatArchived     EventType = "chat.archived"
 	EventTypeChatDeleted      EventType = "chat.deleted"
 	EventTypeChatMarkedUnread EventType = "chat.marked_unread"
@@ -78,14 +79,18 @@ const (
 	EventTypeMessageReceipt   EventType = "message.receipt"
 	EventTypeMessageRevoked   EventType = "message.revoked"
 	EventTypeMessageSent      EventType = "message.sent"
+	EventTypePresence         EventType = "presence"
 	EventTypeSessionQr        EventType = "session.qr"
 	EventTypeSessionState     EventType = "session.state"
+	EventTypeTyping           EventType = "typing"
 	EventTypeWebhookTest      EventType = "webhook.test"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeCall:
+		return true
 	case EventTypeChatArchived:
 		return true
 	case EventTypeChatDeleted:
@@ -106,9 +111,13 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeMessageSent:
 		return true
+	case EventTypePresence:
+		return true
 	case EventTypeSessionQr:
 		return true
 	case EventTypeSessionState:
+		return true
+	case EventTypeTyping:
 		return true
 	case EventTypeWebhookTest:
 		return true
@@ -189,6 +198,24 @@ func (e PinMessageRequestDuration) Valid() bool {
 	case N30d:
 		return true
 	case N7d:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PresenceRequestState.
+const (
+	Available   PresenceRequestState = "available"
+	Unavailable PresenceRequestState = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the PresenceRequestState enum.
+func (e PresenceRequestState) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Unavailable:
 		return true
 	default:
 		return false
@@ -354,6 +381,27 @@ func (e SessionState) Valid() bool {
 	}
 }
 
+// Defines values for TypingRequestState.
+const (
+	Composing TypingRequestState = "composing"
+	Paused    TypingRequestState = "paused"
+	Recording TypingRequestState = "recording"
+)
+
+// Valid indicates whether the value is a known member of the TypingRequestState enum.
+func (e TypingRequestState) Valid() bool {
+	switch e {
+	case Composing:
+		return true
+	case Paused:
+		return true
+	case Recording:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetSessionQRParamsFormat.
 const (
 	GetSessionQRParamsFormatPng  GetSessionQRParamsFormat = "png"
@@ -460,6 +508,50 @@ type ChatActionResponse struct {
 type ChatListResponse struct {
 	Chats      []Chat  `json:"chats"`
 	NextCursor *string `json:"nextCursor,omitempty"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// CheckNumbersRequest defines model for CheckNumbersRequest.
+type CheckNumbersRequest struct {
+	// Numbers Phone numbers in international format
+	Numbers []string `json:"numbers"`
+}
+
+// CheckNumbersResponse defines model for CheckNumbersResponse.
+type CheckNumbersResponse struct {
+	Results []NumberCheck `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// Contact defines model for Contact.
+type Contact struct {
+	// BusinessName Verified business name
+	BusinessName *string `json:"businessName"`
+
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid The contact's LID, when WhatsApp told this session
+	Lid *string `json:"lid"`
+
+	// Name Name in the account's address book
+	Name *string `json:"name"`
+
+	// PushName The name the contact set for themselves
+	PushName *string `json:"pushName"`
+}
+
+// ContactListResponse defines model for ContactListResponse.
+type ContactListResponse struct {
+	Contacts []Contact `json:"contacts"`
 
 	// Success Always true on success
 	//
@@ -620,6 +712,40 @@ type JidRequest struct {
 	Jid string `json:"jid"`
 }
 
+// LidLookupResponse defines model for LidLookupResponse.
+type LidLookupResponse struct {
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid LID JID
+	Lid string `json:"lid"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	// MessageId Mark this received message and the unread ones before it; all unread when absent
+	MessageId *string `json:"messageId,omitempty"`
+}
+
+// MarkReadResponse defines model for MarkReadResponse.
+type MarkReadResponse struct {
+	Jid     string `json:"jid"`
+	Message string `json:"message"`
+
+	// MessageIds The messages the read receipts named
+	MessageIds []string `json:"messageIds"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
@@ -673,6 +799,19 @@ type MessageResponse struct {
 // Example: {"plan":"premium","userId":"123"}
 type Metadata map[string]interface{}
 
+// NumberCheck defines model for NumberCheck.
+type NumberCheck struct {
+	// Jid Phone-number JID, when on WhatsApp
+	Jid *string `json:"jid"`
+
+	// Lid LID, when on WhatsApp and WhatsApp told it
+	Lid *string `json:"lid"`
+
+	// Number The number as given
+	Number     string `json:"number"`
+	OnWhatsApp bool   `json:"onWhatsApp"`
+}
+
 // PairCodeRequest defines model for PairCodeRequest.
 type PairCodeRequest struct {
 	// Phone The account's phone number with country code
@@ -697,6 +836,14 @@ type PinMessageRequest struct {
 
 // PinMessageRequestDuration defines model for PinMessageRequest.Duration.
 type PinMessageRequestDuration string
+
+// PresenceRequest defines model for PresenceRequest.
+type PresenceRequest struct {
+	State PresenceRequestState `json:"state"`
+}
+
+// PresenceRequestState defines model for PresenceRequest.State.
+type PresenceRequestState string
 
 // ProfilePictureResponse defines model for ProfilePictureResponse.
 type ProfilePictureResponse struct {
@@ -1046,6 +1193,14 @@ type SuccessMessage struct {
 	Success bool `json:"success"`
 }
 
+// TypingRequest defines model for TypingRequest.
+type TypingRequest struct {
+	State TypingRequestState `json:"state"`
+}
+
+// TypingRequestState defines model for TypingRequest.State.
+type TypingRequestState string
+
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
 type UpdateWebhookRequest struct {
 	Enabled *bool        `json:"enabled,omitempty"`
@@ -1069,7 +1224,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -1245,6 +1400,12 @@ type UnpinMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// MarkChatReadParams defines parameters for MarkChatRead.
+type MarkChatReadParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // UnarchiveChatParams defines parameters for UnarchiveChat.
 type UnarchiveChatParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -1325,8 +1486,17 @@ type PinMessageJSONRequestBody = PinMessageRequest
 // StarMessageJSONRequestBody defines body for StarMessage for application/json ContentType.
 type StarMessageJSONRequestBody = StarMessageRequest
 
+// MarkChatReadJSONRequestBody defines body for MarkChatRead for application/json ContentType.
+type MarkChatReadJSONRequestBody = MarkReadRequest
+
+// SendTypingJSONRequestBody defines body for SendTyping for application/json ContentType.
+type SendTypingJSONRequestBody = TypingRequest
+
 // BlockContactJSONRequestBody defines body for BlockContact for application/json ContentType.
 type BlockContactJSONRequestBody = JidRequest
+
+// CheckNumbersJSONRequestBody defines body for CheckNumbers for application/json ContentType.
+type CheckNumbersJSONRequestBody = CheckNumbersRequest
 
 // UnblockContactJSONRequestBody defines body for UnblockContact for application/json ContentType.
 type UnblockContactJSONRequestBody = JidRequest
@@ -1336,6 +1506,12 @@ type ReactToMessageJSONRequestBody = ReactionRequest
 
 // RequestPairCodeJSONRequestBody defines body for RequestPairCode for application/json ContentType.
 type RequestPairCodeJSONRequestBody = PairCodeRequest
+
+// SetPresenceJSONRequestBody defines body for SetPresence for application/json ContentType.
+type SetPresenceJSONRequestBody = PresenceRequest
+
+// SubscribePresenceJSONRequestBody defines body for SubscribePresence for application/json ContentType.
+type SubscribePresenceJSONRequestBody = JidRequest
 
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
@@ -1402,6 +1578,9 @@ type ServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx echo.Context, id SessionId) error
+	// RejectCall Reject an incoming call
+	// (POST /sessions/{id}/calls/{callId}/reject)
+	RejectCall(ctx echo.Context, id SessionId, callId string) error
 	// ListChats List chats
 	// (GET /sessions/{id}/chats)
 	ListChats(ctx echo.Context, id SessionId, params ListChatsParams) error
@@ -1438,18 +1617,33 @@ type ServerInterface interface {
 	// UnpinMessage Unpin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin)
 	UnpinMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params UnpinMessageParams) error
+	// MarkChatRead Mark chat read
+	// (POST /sessions/{id}/chats/{chatId}/read)
+	MarkChatRead(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatReadParams) error
+	// SendTyping Show typing or recording
+	// (POST /sessions/{id}/chats/{chatId}/typing)
+	SendTyping(ctx echo.Context, id SessionId, chatId ChatId) error
 	// UnarchiveChat Unarchive chat
 	// (POST /sessions/{id}/chats/{chatId}/unarchive)
 	UnarchiveChat(ctx echo.Context, id SessionId, chatId ChatId, params UnarchiveChatParams) error
 	// MarkChatUnread Mark chat as unread
 	// (POST /sessions/{id}/chats/{chatId}/unread)
 	MarkChatUnread(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatUnreadParams) error
+	// ListContacts List contacts
+	// (GET /sessions/{id}/contacts)
+	ListContacts(ctx echo.Context, id SessionId) error
 	// BlockContact Block a contact
 	// (POST /sessions/{id}/contacts/block)
 	BlockContact(ctx echo.Context, id SessionId) error
+	// CheckNumbers Check numbers on WhatsApp
+	// (POST /sessions/{id}/contacts/check)
+	CheckNumbers(ctx echo.Context, id SessionId) error
 	// UnblockContact Unblock a contact
 	// (POST /sessions/{id}/contacts/unblock)
 	UnblockContact(ctx echo.Context, id SessionId) error
+	// LookupLid LID and phone number of a contact
+	// (GET /sessions/{id}/contacts/{jid}/lid)
+	LookupLid(ctx echo.Context, id SessionId, jid ContactJid) error
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
@@ -1462,6 +1656,12 @@ type ServerInterface interface {
 	// RequestPairCode Link by phone number: get an 8-character pairing code
 	// (POST /sessions/{id}/pair-code)
 	RequestPairCode(ctx echo.Context, id SessionId) error
+	// SetPresence Set own presence
+	// (POST /sessions/{id}/presence)
+	SetPresence(ctx echo.Context, id SessionId) error
+	// SubscribePresence Subscribe to a contact's presence
+	// (POST /sessions/{id}/presence/subscribe)
+	SubscribePresence(ctx echo.Context, id SessionId) error
 	// GetSessionQR Get the current QR code
 	// (GET /sessions/{id}/qr)
 	GetSessionQR(ctx echo.Context, id SessionId, params GetSessionQRParams) error
@@ -1714,6 +1914,30 @@ func (w *ServerInterfaceWrapper) GetSession(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetSession(ctx, id)
+	return err
+}
+
+// RejectCall converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "callId" -------------
+	var callId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "callId", ctx.Param("callId"), &callId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter callId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectCall(ctx, id, callId)
 	return err
 }
 
@@ -2251,6 +2475,74 @@ func (w *ServerInterfaceWrapper) UnpinMessage(ctx echo.Context) error {
 	return err
 }
 
+// MarkChatRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkChatRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkChatReadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkChatRead(ctx, id, chatId, params)
+	return err
+}
+
+// SendTyping converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTyping(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTyping(ctx, id, chatId)
+	return err
+}
+
 // UnarchiveChat converts echo context to params.
 func (w *ServerInterfaceWrapper) UnarchiveChat(ctx echo.Context) error {
 	var err error
@@ -2339,6 +2631,22 @@ func (w *ServerInterfaceWrapper) MarkChatUnread(ctx echo.Context) error {
 	return err
 }
 
+// ListContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContacts(ctx, id)
+	return err
+}
+
 // BlockContact converts echo context to params.
 func (w *ServerInterfaceWrapper) BlockContact(ctx echo.Context) error {
 	var err error
@@ -2355,6 +2663,22 @@ func (w *ServerInterfaceWrapper) BlockContact(ctx echo.Context) error {
 	return err
 }
 
+// CheckNumbers converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckNumbers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckNumbers(ctx, id)
+	return err
+}
+
 // UnblockContact converts echo context to params.
 func (w *ServerInterfaceWrapper) UnblockContact(ctx echo.Context) error {
 	var err error
@@ -2368,6 +2692,30 @@ func (w *ServerInterfaceWrapper) UnblockContact(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UnblockContact(ctx, id)
+	return err
+}
+
+// LookupLid converts echo context to params.
+func (w *ServerInterfaceWrapper) LookupLid(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "jid" -------------
+	var jid ContactJid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jid", ctx.Param("jid"), &jid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter jid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LookupLid(ctx, id, jid)
 	return err
 }
 
@@ -2468,6 +2816,38 @@ func (w *ServerInterfaceWrapper) RequestPairCode(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestPairCode(ctx, id)
+	return err
+}
+
+// SetPresence converts echo context to params.
+func (w *ServerInterfaceWrapper) SetPresence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetPresence(ctx, id)
+	return err
+}
+
+// SubscribePresence converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscribePresence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscribePresence(ctx, id)
 	return err
 }
 
@@ -2920,6 +3300,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/contacts/block", wrapper.BlockContact, options.OperationMiddlewares["blockContact"]...)
 	router.POST(options.BaseURL+"/sessions/:id/contacts/unblock", wrapper.UnblockContact, options.OperationMiddlewares["unblockContact"]...)
 	router.GET(options.BaseURL+"/sessions/:id/contacts/:jid/profile-picture", wrapper.GetProfilePicture, options.OperationMiddlewares["getProfilePicture"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/read", wrapper.MarkChatRead, options.OperationMiddlewares["markChatRead"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/typing", wrapper.SendTyping, options.OperationMiddlewares["sendTyping"]...)
+	router.POST(options.BaseURL+"/sessions/:id/presence", wrapper.SetPresence, options.OperationMiddlewares["setPresence"]...)
+	router.POST(options.BaseURL+"/sessions/:id/presence/subscribe", wrapper.SubscribePresence, options.OperationMiddlewares["subscribePresence"]...)
+	router.GET(options.BaseURL+"/sessions/:id/contacts", wrapper.ListContacts, options.OperationMiddlewares["listContacts"]...)
+	router.POST(options.BaseURL+"/sessions/:id/contacts/check", wrapper.CheckNumbers, options.OperationMiddlewares["checkNumbers"]...)
+	router.GET(options.BaseURL+"/sessions/:id/contacts/:jid/lid", wrapper.LookupLid, options.OperationMiddlewares["lookupLid"]...)
+	router.POST(options.BaseURL+"/sessions/:id/calls/:callId/reject", wrapper.RejectCall, options.OperationMiddlewares["rejectCall"]...)
 	router.GET(options.BaseURL+"/sessions/:id/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/sessions/:id/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -4730,6 +5118,153 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCallRequestObject struct {
+	Id     SessionId `json:"id"`
+	CallId string    `json:"callId"`
+}
+
+type RejectCallResponseObject interface {
+	VisitRejectCallResponse(w http.ResponseWriter) error
+}
+
+type RejectCall200JSONResponse SuccessMessage
+
+func (response RejectCall200JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectCall400JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectCall401JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectCall403JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectCall404JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectCall409JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RejectCall429JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RejectCall500JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RejectCall503JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6546,6 +7081,331 @@ func (response UnpinMessage503JSONResponse) VisitUnpinMessageResponse(w http.Res
 	return err
 }
 
+type MarkChatReadRequestObject struct {
+	Id     SessionId `json:"id"`
+	ChatId ChatId    `json:"chatId"`
+	Params MarkChatReadParams
+	Body   *MarkChatReadJSONRequestBody
+}
+
+type MarkChatReadResponseObject interface {
+	VisitMarkChatReadResponse(w http.ResponseWriter) error
+}
+
+type MarkChatRead200JSONResponse MarkReadResponse
+
+func (response MarkChatRead200JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkChatRead400JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkChatRead401JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkChatRead403JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkChatRead404JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead409JSONResponse struct{ ConflictJSONResponse }
+
+func (response MarkChatRead409JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response MarkChatRead413JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response MarkChatRead429JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MarkChatRead500JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response MarkChatRead503JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTypingRequestObject struct {
+	Id     SessionId `json:"id"`
+	ChatId ChatId    `json:"chatId"`
+	Body   *SendTypingJSONRequestBody
+}
+
+type SendTypingResponseObject interface {
+	VisitSendTypingResponse(w http.ResponseWriter) error
+}
+
+type SendTyping200JSONResponse ChatActionResponse
+
+func (response SendTyping200JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendTyping400JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendTyping401JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SendTyping403JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendTyping404JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendTyping409JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendTyping413JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendTyping429JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendTyping500JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendTyping503JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnarchiveChatRequestObject struct {
 	Id     SessionId `json:"id"`
 	ChatId ChatId    `json:"chatId"`
@@ -6842,6 +7702,152 @@ func (response MarkChatUnread503JSONResponse) VisitMarkChatUnreadResponse(w http
 	return err
 }
 
+type ListContactsRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type ListContactsResponseObject interface {
+	VisitListContactsResponse(w http.ResponseWriter) error
+}
+
+type ListContacts200JSONResponse ContactListResponse
+
+func (response ListContacts200JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListContacts400JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListContacts401JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListContacts403JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListContacts404JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ListContacts409JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListContacts429JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListContacts500JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListContacts503JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BlockContactRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *BlockContactJSONRequestBody
@@ -7003,6 +8009,167 @@ func (response BlockContact503JSONResponse) VisitBlockContactResponse(w http.Res
 	return err
 }
 
+type CheckNumbersRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *CheckNumbersJSONRequestBody
+}
+
+type CheckNumbersResponseObject interface {
+	VisitCheckNumbersResponse(w http.ResponseWriter) error
+}
+
+type CheckNumbers200JSONResponse CheckNumbersResponse
+
+func (response CheckNumbers200JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CheckNumbers400JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckNumbers401JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckNumbers403JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CheckNumbers404JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CheckNumbers409JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CheckNumbers413JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CheckNumbers429JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CheckNumbers500JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CheckNumbers503JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnblockContactRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *UnblockContactJSONRequestBody
@@ -7153,6 +8320,153 @@ func (response UnblockContact500JSONResponse) VisitUnblockContactResponse(w http
 type UnblockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnblockContact503JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLidRequestObject struct {
+	Id  SessionId  `json:"id"`
+	Jid ContactJid `json:"jid"`
+}
+
+type LookupLidResponseObject interface {
+	VisitLookupLidResponse(w http.ResponseWriter) error
+}
+
+type LookupLid200JSONResponse LidLookupResponse
+
+func (response LookupLid200JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LookupLid400JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LookupLid401JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LookupLid403JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LookupLid404JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid409JSONResponse struct{ ConflictJSONResponse }
+
+func (response LookupLid409JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LookupLid429JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LookupLid500JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LookupLid503JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7770,6 +9084,328 @@ func (response RequestPairCode500JSONResponse) VisitRequestPairCodeResponse(w ht
 type RequestPairCode503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response RequestPairCode503JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresenceRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SetPresenceJSONRequestBody
+}
+
+type SetPresenceResponseObject interface {
+	VisitSetPresenceResponse(w http.ResponseWriter) error
+}
+
+type SetPresence200JSONResponse SuccessMessage
+
+func (response SetPresence200JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetPresence400JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetPresence401JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetPresence403JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetPresence404JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetPresence409JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SetPresence413JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SetPresence429JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetPresence500JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SetPresence503JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresenceRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SubscribePresenceJSONRequestBody
+}
+
+type SubscribePresenceResponseObject interface {
+	VisitSubscribePresenceResponse(w http.ResponseWriter) error
+}
+
+type SubscribePresence200JSONResponse ChatActionResponse
+
+func (response SubscribePresence200JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubscribePresence400JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscribePresence401JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscribePresence403JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubscribePresence404JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubscribePresence409JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SubscribePresence413JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubscribePresence429JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SubscribePresence500JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SubscribePresence503JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -9962,6 +11598,9 @@ type StrictServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// RejectCall Reject an incoming call
+	// (POST /sessions/{id}/calls/{callId}/reject)
+	RejectCall(ctx context.Context, request RejectCallRequestObject) (RejectCallResponseObject, error)
 	// ListChats List chats
 	// (GET /sessions/{id}/chats)
 	ListChats(ctx context.Context, request ListChatsRequestObject) (ListChatsResponseObject, error)
@@ -9998,18 +11637,33 @@ type StrictServerInterface interface {
 	// UnpinMessage Unpin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin)
 	UnpinMessage(ctx context.Context, request UnpinMessageRequestObject) (UnpinMessageResponseObject, error)
+	// MarkChatRead Mark chat read
+	// (POST /sessions/{id}/chats/{chatId}/read)
+	MarkChatRead(ctx context.Context, request MarkChatReadRequestObject) (MarkChatReadResponseObject, error)
+	// SendTyping Show typing or recording
+	// (POST /sessions/{id}/chats/{chatId}/typing)
+	SendTyping(ctx context.Context, request SendTypingRequestObject) (SendTypingResponseObject, error)
 	// UnarchiveChat Unarchive chat
 	// (POST /sessions/{id}/chats/{chatId}/unarchive)
 	UnarchiveChat(ctx context.Context, request UnarchiveChatRequestObject) (UnarchiveChatResponseObject, error)
 	// MarkChatUnread Mark chat as unread
 	// (POST /sessions/{id}/chats/{chatId}/unread)
 	MarkChatUnread(ctx context.Context, request MarkChatUnreadRequestObject) (MarkChatUnreadResponseObject, error)
+	// ListContacts List contacts
+	// (GET /sessions/{id}/contacts)
+	ListContacts(ctx context.Context, request ListContactsRequestObject) (ListContactsResponseObject, error)
 	// BlockContact Block a contact
 	// (POST /sessions/{id}/contacts/block)
 	BlockContact(ctx context.Context, request BlockContactRequestObject) (BlockContactResponseObject, error)
+	// CheckNumbers Check numbers on WhatsApp
+	// (POST /sessions/{id}/contacts/check)
+	CheckNumbers(ctx context.Context, request CheckNumbersRequestObject) (CheckNumbersResponseObject, error)
 	// UnblockContact Unblock a contact
 	// (POST /sessions/{id}/contacts/unblock)
 	UnblockContact(ctx context.Context, request UnblockContactRequestObject) (UnblockContactResponseObject, error)
+	// LookupLid LID and phone number of a contact
+	// (GET /sessions/{id}/contacts/{jid}/lid)
+	LookupLid(ctx context.Context, request LookupLidRequestObject) (LookupLidResponseObject, error)
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
@@ -10022,6 +11676,12 @@ type StrictServerInterface interface {
 	// RequestPairCode Link by phone number: get an 8-character pairing code
 	// (POST /sessions/{id}/pair-code)
 	RequestPairCode(ctx context.Context, request RequestPairCodeRequestObject) (RequestPairCodeResponseObject, error)
+	// SetPresence Set own presence
+	// (POST /sessions/{id}/presence)
+	SetPresence(ctx context.Context, request SetPresenceRequestObject) (SetPresenceResponseObject, error)
+	// SubscribePresence Subscribe to a contact's presence
+	// (POST /sessions/{id}/presence/subscribe)
+	SubscribePresence(ctx context.Context, request SubscribePresenceRequestObject) (SubscribePresenceResponseObject, error)
 	// GetSessionQR Get the current QR code
 	// (GET /sessions/{id}/qr)
 	GetSessionQR(ctx context.Context, request GetSessionQRRequestObject) (GetSessionQRResponseObject, error)
@@ -10606,6 +12266,32 @@ func (sh *strictHandler) GetSession(ctx echo.Context, id SessionId) error {
 	return nil
 }
 
+// RejectCall operation middleware
+func (sh *strictHandler) RejectCall(ctx echo.Context, id SessionId, callId string) error {
+	var request RejectCallRequestObject
+
+	request.Id = id
+	request.CallId = callId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectCall(ctx.Request().Context(), request.(RejectCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectCallResponseObject); ok {
+		return validResponse.VisitRejectCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListChats operation middleware
 func (sh *strictHandler) ListChats(ctx echo.Context, id SessionId, params ListChatsParams) error {
 	var request ListChatsRequestObject
@@ -11031,6 +12717,108 @@ func (sh *strictHandler) UnpinMessage(ctx echo.Context, id SessionId, chatId Cha
 	return nil
 }
 
+// MarkChatRead operation middleware
+func (sh *strictHandler) MarkChatRead(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatReadParams) error {
+	var request MarkChatReadRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+	request.Params = params
+
+	var body MarkChatReadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkChatRead(ctx.Request().Context(), request.(MarkChatReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkChatRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkChatReadResponseObject); ok {
+		return validResponse.VisitMarkChatReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendTyping operation middleware
+func (sh *strictHandler) SendTyping(ctx echo.Context, id SessionId, chatId ChatId) error {
+	var request SendTypingRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+
+	var body SendTypingJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendTyping(ctx.Request().Context(), request.(SendTypingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendTyping")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendTypingResponseObject); ok {
+		return validResponse.VisitSendTypingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnarchiveChat operation middleware
 func (sh *strictHandler) UnarchiveChat(ctx echo.Context, id SessionId, chatId ChatId, params UnarchiveChatParams) error {
 	var request UnarchiveChatRequestObject
@@ -11085,6 +12873,31 @@ func (sh *strictHandler) MarkChatUnread(ctx echo.Context, id SessionId, chatId C
 	return nil
 }
 
+// ListContacts operation middleware
+func (sh *strictHandler) ListContacts(ctx echo.Context, id SessionId) error {
+	var request ListContactsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContacts(ctx.Request().Context(), request.(ListContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactsResponseObject); ok {
+		return validResponse.VisitListContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // BlockContact operation middleware
 func (sh *strictHandler) BlockContact(ctx echo.Context, id SessionId) error {
 	var request BlockContactRequestObject
@@ -11133,6 +12946,54 @@ func (sh *strictHandler) BlockContact(ctx echo.Context, id SessionId) error {
 	return nil
 }
 
+// CheckNumbers operation middleware
+func (sh *strictHandler) CheckNumbers(ctx echo.Context, id SessionId) error {
+	var request CheckNumbersRequestObject
+
+	request.Id = id
+
+	var body CheckNumbersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckNumbers(ctx.Request().Context(), request.(CheckNumbersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckNumbers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckNumbersResponseObject); ok {
+		return validResponse.VisitCheckNumbersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnblockContact operation middleware
 func (sh *strictHandler) UnblockContact(ctx echo.Context, id SessionId) error {
 	var request UnblockContactRequestObject
@@ -11175,6 +13036,32 @@ func (sh *strictHandler) UnblockContact(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(UnblockContactResponseObject); ok {
 		return validResponse.VisitUnblockContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LookupLid operation middleware
+func (sh *strictHandler) LookupLid(ctx echo.Context, id SessionId, jid ContactJid) error {
+	var request LookupLidRequestObject
+
+	request.Id = id
+	request.Jid = jid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LookupLid(ctx.Request().Context(), request.(LookupLidRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LookupLid")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LookupLidResponseObject); ok {
+		return validResponse.VisitLookupLidResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11324,6 +13211,102 @@ func (sh *strictHandler) RequestPairCode(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(RequestPairCodeResponseObject); ok {
 		return validResponse.VisitRequestPairCodeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetPresence operation middleware
+func (sh *strictHandler) SetPresence(ctx echo.Context, id SessionId) error {
+	var request SetPresenceRequestObject
+
+	request.Id = id
+
+	var body SetPresenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetPresence(ctx.Request().Context(), request.(SetPresenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetPresence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetPresenceResponseObject); ok {
+		return validResponse.VisitSetPresenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscribePresence operation middleware
+func (sh *strictHandler) SubscribePresence(ctx echo.Context, id SessionId) error {
+	var request SubscribePresenceRequestObject
+
+	request.Id = id
+
+	var body SubscribePresenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscribePresence(ctx.Request().Context(), request.(SubscribePresenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscribePresence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscribePresenceResponseObject); ok {
+		return validResponse.VisitSubscribePresenceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11836,213 +13819,247 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHFOZJkVdbVPnOzOyrZkosR1Fkr/k+2KvG+wGSVhNoA2gRXEc7Rvsj32CfcV9hD0o",
-	"AH0hm3dSshOeMxOLZDcuhapC3euLF/J+whlhSnqtL16P4IgI+PPX+iVW5DXtU1WH/+ovIyJDQRNFOfNa",
-	"3iX5nBKpJMJxzAckQpQh1SMoTIUgTKEBZREfeL4nwx7pYz2AGibEa3mUKdIlwru/90sTXZI+poyy7pTJ",
-	"YtJR65hJkoot/dIjZmQzIhL6MYlq7xi9Q5KEnEVyZ/o8976XYIH7RFlIvuxhdR6Nz6W/R+evUC3pcUYQ",
-	"S/ttIhAXqJPGMfrh/JWeiNzhfhLrGZ7vPX/+7Fnz+Pjp0+N/yMagh5XESdJgRHm+R/WICVY9z/cY7usX",
-	"QjOv7wnyOaWCRF5LiZQUF9/Hd68J66qe19rbf+Z7fcqyz77bmlRCn4je2EvOFA7VD7RiOxcju/jh/NXE",
-	"9Vcv+BNd82pTIbkYX2nAyJ0yPwaId+C8E0FuKU8lSnCXuOV9TokYFgBqxpuwpP2j46pFvCIxvSViaDCg",
-	"YtdR/sC0zSdYKSL06//zt2b9+Ycve/7e8/u/elVznkekn3BFWDj8kQyraCkhWCGMhCEqJHGHxMMWQKJD",
-	"hVQa8dNYoQ4XSPWoRDdkiGoJEUgSKSlnProhiUL7h6jHUyF3EJVIEJUKRiKEu5iyhoOiYSr5hgurq+vl",
-	"rXLEP5LJgL0hC8D0hgw/arjieufDl71j/2B/Amwn8MIL3CVI0n9Pwp0YXitOHpEOTmPltY6avt437ad9",
-	"r7XfbMKuzad8z0U+9oZIibukiqfYn9AI7R2cvWievni5t39weHT89NnzavrrZ+OukwqvDMJUrdb+hGiE",
-	"au/ejTI8cvwUN5ttUifR4VH98ODouP788NmzevPweYjb7efPnh9F1RuZwUc6XPSx8lpemsKT42v+hbR7",
-	"nN9MRK1B9vsq89zrl2XCmSRwUbzAkb3l9KeQM0UY/ImTJKYh1lDb/SQ16L7kcPriESE0m/McNbd5NEQ9",
-	"LBFmCH5rIUXuVAtZvEJmBSiGY9OUu6cxMw1DIqXX6uBYkvviRv4qSMdreX/ZzaWFXfOr3D3TE1zabZhN",
-	"lQ/5nN3imGrhIEmVZy6RTkzDJTfpcIZxhXCqeoQp/RaJGugiJlgSJENs7vCfL1HII8fRUqn3/K+za7Rr",
-	"eZjc/UKj+93PYoO7d5uVaEBVryS0SIUV0QD5JxdtGkWELQeRa82fTy/OgUfrvXMWDxGG/SCqJOID5tj2",
-	"Bnd63SOwgj4emsMJFeLM3B6CSJ6KEHZ7zjTPxfGZWf4yO3ZDIEnELREGyTeKwnY+mAjVIqIwjSXCgqCY",
-	"d7sk8hEjeiXuCtzRO33L1T95yqLVEb0Dw2xug2+zOe597wIPY46ja85fY9Ely63+ssiLFOcohrE2t4UJ",
-	"E8IFxKIlSExaFk5ol9mz0N/c4jhdI/nBHRDShBKm3nJ1ajSpyRPZgdAASxQKohkfag8RRkpQHOs1+GjQ",
-	"o2EP6BCWIgmLkOKwFqepGTFdVq4HRjq7S8yltvxCkNIKjr6HiB1sfLaHYT9urbVgkcMKdnwE4i/JBnCD",
-	"W0nJjK71rAY6zR6aAI1acPHT1TXaxVGfsl2c0PoNGcpdeCDYcUNKsyI9afbqE4kCe3BvzbkF9pCB55hd",
-	"3xAJbzkhoFZY9xOzL0CO0si+FhFgQfrTTgtwRWqdSI88RDeURT4SJIkpkfoPHGpwSx+RiCrpo4jERBEJ",
-	"egK8onVAzCKUUCYRZYojzIaIqx4RAChUM39bBPRRV/A0kT7C6PX5KzTocZkpkVSilN0wPmA7CDM5IAIF",
-	"GyCCwIcVM656WkKA8ZlqoJ9YSMrgKiLzCCRhiEqQu6UfNvdQ4IQhi4IBvGZgbeBijtseAysh34IgGCO/",
-	"oGG4obilIXnH8C2mMW7HZLXrSa9F0ThGIWeMhIqybiaJDTBVjU2KHFqRFFjQeIjSfEMn+hoWQ73ba87f",
-	"YDZ0xqMl7zKsCAIFDpG7kJCoIGzqLaLDI2cbQm2irwykxFDjUqYIw4JOO4oIr3V4tMFbcHypnl80613q",
-	"hdTtSsb1MbMJxWFfi9jTMrW4avl2/t3xF6bZ/+YdKX9pko1v/pH0CwDWd0wrF1zQf5Ml5Td3yzj9MEOZ",
-	"RPBbGmk2md1EtxSjX+unF+f1HzWXgaX56NSuAKbKvuUC4YR+1K+BjQFl1sZNktobKkF/4gLRMg/zAFqJ",
-	"4Hre5fmJs1yEmOkbtk3giiERqmlhjseRnlr/opmzZnVDnu5sWJ3hCREG+FQaocLeHE6wsJe2l8sxQGSn",
-	"CbV2NxxFVA+A4wuhR1OUuKX6XlL46otXvuHB8KBIXxZozxkOMksCFgID/O0NcKpKZocIK1JXtE/GbQ++",
-	"Zy4FOeUVlsb2fjCGjbEhjBV4/Gt5qiWKwm9tzmOCmf7xpsoeqWEt8EBj04m5rp19H/Zlb76qXfTxnb2I",
-	"AFATlpwxLd/rE4UjrGbixxv33L0z+lTsVDjOIWcNd5k/mR3flwrDU25M+s1YsWBu+0YO2tLUxeP/kO2Z",
-	"tz+REBiswcbXVKoM3xfETBigjJLTNmvRvwJPM2IdxYDTeICHEulT08TlniuYA0sHmiHUCMjy99yaqwDy",
-	"Aquw97KHVcHatgg4QmV1QcLSvp4Wi7BHb/UBpcz9/aECW41HpgzIhcypgPDn5tU9ayl2H0ehPQIau+p8",
-	"ETMgsxSmdDCNSVQlLoCpM43V/FhUXEsaq4noBDJO5YwPh235QnwHg3zDswANToCFwBxmHsVxtu6sajO5",
-	"9yfDvmc+5+64eZ4tQHwG7DLnpHulCkoaQIsSpyG/qPr2+TThyoqxVFYAWeVCLAxzPidwsbgh0TsmCJ6w",
-	"ZHf5zBwqhUFe8tSIXZkPqVnpQyqehfG7ZpAbWVV55EnHdArsZUm28anKn/xWH0FMJYkyh7g3HT2noeOG",
-	"GYABoVvLJCCtcAdrepmfdwLhVDDM3PG9KDlvGH5me5VwA9nGiBTL3dcFeTTzudoHx8ltRKCcRkWrCZPF",
-	"yAF7k0+79zN571+EEYHj2YvL3rAcSS7wyvwgcKJsYTtHTX+GZAswmH3YKwir84uoa8dx3xtg4WwY0+Ew",
-	"Kq56+buToWPPZjlaWAVjy+B5x+jnNDdOWj2lKM2OY3UxhuW0/t+4/u9m/fmH/E/U+Nj6R/3Dd3+tYvTW",
-	"5/5OxFUBLSGht0RaUyq5JUyZyJ6i9V/SLrjm/IJnXtDyqvebh89WRN/sgFbE3wK0Blje5OEph8/uKyEk",
-	"cy/VtLN1zqyvBvlz59gCZHAtKI5XuRam2FsKkH///m9/N/FWx/7eUTXc59fJxu6X7ELa82cw2lXvjeIt",
-	"kM/anDUtuBNe4aHTVc2jB8dHM6OUxiimOJg/Cv7JB21jcZY7ZOAE88tNZ/rxa72O0rEe7FfoniQUVRGk",
-	"/8VTYb2I+oET1IULW5EIDXqEIdyWhKkRpnN0XD7I4yr53jC+WaxrVjhW8Vj0kFWAdzGLi1KUUqSfKFmt",
-	"jS9jo9THMUnRzY5qkTOdov+dza0566dfYwhgfDOn2VG/cqWwSuVLHpH53tHC+qkB6SpKqYRpZ0HJHblZ",
-	"ZAHfJt3D5lhmh9KNWTTdoRaP0C9F1OmZs3X7OVrNMnS6PaygZtlgXKc5zMMzMmL5lvStwj6nQXI1KA4X",
-	"Ad2D7304dedXGdU4I29CWKTPqWztA8eu+ToiOKo0+55F2fW73C2myF3FTfOWDPJAFP1E6TY4Pjo6OF7s",
-	"OoBBqoBSdpYteAM7tlpe/PdpH7O6IDjSFGED6/QCTpBU+isfhTHV2AIxHH2swp4+fvBKj0s5Bff6DKe2",
-	"89C7g0O1w/3nPpK8T9BR80BrB9MlolmIClAooucEW8NE/DQQqzyH4p3n8NIZnTLzU8MJGPaj0MpRUvzG",
-	"eFZLj9zym5FvSg6DRsE6CJ8zR0f2jTEafkyd1RC+NPFBUS7kN0zUa/4Zom8t928oTRtVJPQ9wbHqLYmC",
-	"coyW+U3lLA/oMDBLqjrkH2i0HJf4NH9WzqIx/KPW4qp1v8kNsQvaNX+YIJVZNK00i3cE778h1b9NGK5P",
-	"+8QRz0hww/mbM6Sfd9lAHRrD3xj1SURxxmZrtI+7xEe3NCLcRziNKPdRxMO0T5jykVQ0vCFi5wTpux6i",
-	"4kxYl4vua6BXfMBijqN8HggMr4hLB5vo7hfjKbnfdUPsfsnyNPSXEcWNUtoELHH3U0K680iHCWWMRO+Y",
-	"ovHyIubnlCsSLeb5yGIJ5xa0Lh1LqhC0HAOrxAdJWGRuhirhWIhJ71Vfu9fkTmlKCjF8YwItbayKgt9Y",
-	"6L7YmQd6GspS4X4yv2KkRu4Ae/3D0Xu+B+ipJWeNn1oysQgKjAcw1PO9mJugHM2qTVqf53sJj7XsDUhb",
-	"wSKr5HlHwRmcM+Isbi0LYcjunvzOcYdQRIopHGYF8b5fMILMhXOOqX1Lsn22ySkwXA1+C0Dtwbc9Yde5",
-	"2bt6u2ay8hL/KQipa4JE+l2T8Jhl8eRGy0IwWxJjSBYTpE/TvlZlJRGaIXp7+wcFJMpXdoGpeMmjJRUD",
-	"yByujqfCYchTpp5IVEovhvXDL2II2VGev5i5cwT+ZgUfpu5sOYentZOM+AxgbYf39b8XPlQaZTPQPKZX",
-	"U++hEjaUraQQRqmJSywZc739w55erL0TzKenmq0eNKNqZj6+MMG1THJBQ5UKspo7f/xISoNbR85XxDiN",
-	"E398lVUn+PPlksD5XKGiXuIB+vkSJSbxCpE7HKp4iLBEkOXfJ3yAEsGjNCRyggZs1Kr5PD9XLvHw4UD7",
-	"uVqhvSwFUC4AxW7uBa9yy+e3fIX+XnC/zHBbuFkKQxber9wQyaMDFzGS9PknWs2sJsuuC8uNo6fjxDUz",
-	"+7TtLMelwhmFLwY9IkyGjdOvqFxUOfVz2JUnOdNfI8VN0pK592qkn6ihS3+G3/r8luyUJy14eyZAzm5s",
-	"AsQiyoiUS8f5kPBmCjVMDgbP1zBu7xAER8Ovw+Thuy1WQ8+mQs4wZNQi2oX8M54YEKG/7RQrp6BaMFIi",
-	"JfBR8I9uI5XwR0yjYGdadZIFcfCSWKPyshaqsEeiNP4KAlmzhVQdzxVmUZvfafr9T0oGaw3NdJbCheI2",
-	"Z4dPGvvGHAGps4Ig3fqmwcWo0c7T/lA6qp3dxsBEVbrq1yAMmzXMUE/tXr6nUnExXN6kuERk/WyL4oID",
-	"OvPR2i9u2GDRymKsP/mwsyG7bPTYcqg5cpyjITML5TEsgD6rEeBoosbMJKwHN3VMyuKwUDhnbZ6yJZ0J",
-	"GrlWwPnVHJEwuT/ZHzm6wdWO+ZH5Yr6OKVt9TdnN0hGfPR6VDQXgc3OyIXwYsVRUmFE2YyQqbW/JWINb",
-	"GpJJLqRKn9h1j6CYshsSFaxkE9ILHtb6MAVEIP9qqetBEghGJb0KdjdJJiu4VBaZ6sq+9qiM9VPm0ZAF",
-	"v8SUU8mEriX1/dEwZuv+gCRYH2Gzv0QQSHo2xfhI/wR0ZhjDpIMzVFJs9XPY6rZRVrSjMY8vyrH9eXN9",
-	"b6gpbzTiiCIRWKmMi6fg1/FAIIeUIvOv81hNcjjB86+stdNGcswXPaew6BI1pzPSXVvr99VVeczs9Qaw",
-	"m4JbVzkhLSH9LiHfziV1TuJShEXn/aUN2taZOiI6HDafV0XCdmhMqsKhj46qktT7VoMok1pPqaQmd9C7",
-	"y9c+amNJjg/By2MICv5s6R+92Rm5hbACRwYlH7z5kLD87wFpJ5XIrvhsJ7izkIxFb/GMniYd0GYkpTFr",
-	"E8QfPYixaTnnOZ8izk/wqc90hVfJc745E+v4zuxfM/Q0wqJrcrdkbnpFJMZY6dd4iBQv1a9ANapQP5VQ",
-	"dsOWXtAa1KhldIMawBpwf7K6kOfFLMKSFo9Xp/PERK+5BsVSjp9yLtWMW29KWQoXzDc9LtvOvlKK8NQ0",
-	"34XynvII94ePTcjXOgVOK8S3FH1b8wnfozB5PNl7ql9ttZy6rx9B5kCLK0foI8XMtZaiKOsGrUIJNh8x",
-	"jn6+REOiTlDwWXwED1DQQjirikslxENbT1jb1M1lJDpBQYKpMCNiZP827wywRFTKlESuMqIJLqESaXjG",
-	"xAxn9esTFNgVkShoZSo3i7R6Qxk5QUFE5fgjfrYRzlDMpfKRIPnejC+vjcMb3umcoMBUYP3IUxW0UMrs",
-	"NLZ4nlkfF6g9RDHv8lTDQyqeJDCh/QupnuBp10T2nF6cn6DAlPHQQDUFqULOFGUpQTVJCAqyjKFgp1Ew",
-	"prjDAJe3AToE2AAMTaSd2azne8W9Qzye2wYwVlhXXk6kSpwq4+ui4TV25lVSizZ3RS5qt5krZ2uxDK8r",
-	"QthphSPyNZYK6e2hX3pYydMksfWpCnXB8iKQOSYX044XgvJaxYUpEWNjoC0Gjs0VS5zK3tt5y5V8O3KL",
-	"oa8/59WjsFgpUE3zw5LtuSrOEvaiONIP+yZ/Rn9MGbxduZXxlZr9LOcx/DpqyEwLYH2XRCunQjNNKxPc",
-	"5JvLk15T2vIYRCwsNq/UzQm30eijRA1Rn2BWqknh+UvAdxSic16hkxLUr2iXaSnK5acX6y2aiwwKQGel",
-	"FyMkuGaXdTvg5NT0OfivSe21UMthO4sT28MGsCzqH1o47BtmccGYWgQOLFcJwLLubCZmEz4Kvnyi0b35",
-	"DSpc5z/ANeNnvYWuzMdPNPq7jzKB5O/23VKCnH77sxj55bMAQZjQREkU5GlA0kc2CcOHLKb7wKuAYZVE",
-	"dQWplgiHgkvo3wMZwZNLi5zPh3orZLTMSRVVuOXsbNlSy/kngAhTkGsVtXsDZVTMouZnyY4f3s+In8jX",
-	"kE0xBShfHUDmBsOsbU/b9TVZGhUmpDtfC8xkwoUymc4+oh1brR/8hwKFPI2hBr3WxAXBYQ/Y4hyaSqEO",
-	"RUXk4II1Jx5O2skXPn4Q5vZKBVXDK32uBrRQxe1HMvze9BMbX6LrY4BqwQD3bz42Gg2I8qzsQpaV2865",
-	"Ec6Kgpm6QpMmcqXv3VTSTgWuo3Uv4ufUFlIor+FHkl3agS0HHozWA0c1QSKslXzUEbyPYt6VOxP6k9kx",
-	"qtbxgmBBxGmqZbMx61OpRnkLmWfR+7TZPAhvyBD+IIGrJA+oAY/kE/WUSkwBbso63BUPx6Y/lOu3hbtG",
-	"YQNJA16Rrd3dLlW9tN0IeX/XPFGPyK390xur6G2+R1QijCSJO/Uelxo2mRr//fX1BVQ1188N8LCBznDY",
-	"y+qHUYm0Ppxr/UZRzvRmPa7mSJjpp01cSgNBtwaXgKnHgLrWnCmBQ9WyqWTQxYjKQq0gODCqCv0hXKsw",
-	"/RwUYIfnoMOAVPpRjQ5EKtl4z96zv/wF/UiG8j37Dn33XUYZ331XQsuWlfKkj2IKjTxZlLX0cPZY+DLE",
-	"zHVUMatxMomZoEARdgp58zFAf0OHz1CP3GnxRG+XCLnTytsEQqJse4hsY5Qs+9ksKjjRM9p+KFD5odSd",
-	"BXZ5RViEMJAbZSjIyCnQqB/yfp+wiEQ7PpoTT7OGLxNpygEXRDf5np0BNA7v7naP7u7yM+phc9DQjSj4",
-	"8t4xvvdeyyi4Pnpv7gr9zXvPLESRO2VW8t67D6AyBcJRJFGQF7gIdmAJvyNjK0C/I+hZ+vt79nu9Xof/",
-	"618Pm030Oyr1XmuhPo61NEYi9MPVT299NBCcdUFklL5rtYI6lMRapGzjCNFIaogUDUES2fH30O/IdQUw",
-	"/G6840HGFt3g5sHRLig7bswD9HuhkY5+OJXGrIaZSaRfqZUPLg0No1qGnVf6tys5RL+jd3bR+ZxjPbn0",
-	"wJkT1ekJ5Z+1aO4jK3XoVQieKuLmOdJQhBC90QYDGJnZE6x67unn6Hf0KjX9FMq1F0/yTzxjSeUFr6tb",
-	"XrBzoh+GIV3LFVQL3Pvl74dENZBbBag2LUt18MHS3U6+fHupGdSEZ1zc09gh7Wl0KfX9gp5f+mG7p5Cz",
-	"Du2mgkS2KYp5cX8foD6h4QQXlgdGhSNdqC1F4KOKF7NBp73pSGFfH3VFNxdUC2a2o3k7tRtN4BsHSpGn",
-	"AI8PCr1h3DqOLBtZuP+de10fUX785T5BBfyc2UXIsJHs7oUqM2Gv0O0HaYFS6GmBP+dAyph0xpxDLLSe",
-	"q++LkX40+uAqW8tYCI01iwlGWkM30Ctj6ZQttNdsum5cclczmcT0d/LRQdN0eMq+zZrq7jXLbcSA7no8",
-	"FfnLP1+ihMcxNGPRF6j+4QjJ4jjukjqPNL13KNE3VWCy1vQWFbf7+USjAFhmohCekSiOakExSUqzNhBe",
-	"cN+WMAn+FlguW0jDmtK1OnDNv1DQaDRMctZOAznFS2reb6qk6OHM4n44f1XYnGsjbAQBK6n0sMo5hcx2",
-	"x1Aw0ng4sC11WhAsmZgeWvpi0LuhLOttbJFajndH1pIXwRFUijEYbUjsPdMKDg2J1R+tFHuaaLWuvt9o",
-	"jkmyg8GggeHnBhfdXfuu3H19/vLs7dUZvAOGFRXn8vC45Or53i0RxuHg7TWa5i2eEIYT6rW8g0azcWAy",
-	"/nugU410ozOptSB5ZyCE8gVaPDy1LTVGutbuN5tzdPyZrytPRauSitY8ehWoZhiOylvHQM/NQ7Oaqkmy",
-	"Ve8WGu3CK3uzXyn1g4KXDma/lHed1G/sP5/9xmi/snvfO5pnR+WmqkUF2mv9Nq46//bh3v9SUuzMNyWV",
-	"87cP9x98T6b9PtYfPX0sqI8Z7pJMdANjIe5K6DACVdY/+N5d3WpjWpWpm87XrSyZ+t73Ei4rcCwsFP+2",
-	"fZWJVC94NFyso1SpxO5RpuG+TKXifU3uP/AeQ6848arKqkMJ34qquQfNyvroe8Vi55hFWAB6zIfuVbXt",
-	"78smEyVScj9GcXtro7jKiutVfYyNff6kSHBwa/e0jAqid48I8pWT4N4cb4y2v/0jkO5L68wZJV9U62Op",
-	"xaa8B+hUgtZCdkbQzqc7k+Dvfa+y6ymkFU1hBYUS36vwg9FC37+Vk70/ZBwC5muhHzArF6tuPV2Qoitq",
-	"k2/JekvWmyPrvOkrEB+JQI2mfeu/dXHT8mGI+8sNGZ5H97YSMDFhPmUCN5lBBdpeWKAsXvgufKPQcxNq",
-	"yzk3hVYghsVekZb85qOlkdCSyt7jppTd100lzcPZb2Qt6/8I5GGOZfzWW05mdRZgCQus2l3+yO6PmgK8",
-	"+w+aOnpQu/bfE3WrLlGmvO3KhOBScTx+szS2j1TandAZ1bZ7hRbdyXoOvXR0F3b8mN4SZhyG7shy3X7y",
-	"uTHOTJDAbp8oQUM5Dfhv7CMzoa/IndpNYkxHLuLRuJfx5rlmBmfbvBC8T1SPpNIUDLUREhuBopuon21y",
-	"OThCKPNUHM4qH62MxnkNpAgr3MaSOJTu065bM3xTSD/zXLD1cmg/Xrepks/rKZY8J/3WHDy7oj/7tCPO",
-	"1t1CDlgoM43C7Z/DDAHcIa5gOSSQJjF11zpo5e4XsMrltYkn4oesrJCzSVPSjJo8Faf7ioRimGjhyW3H",
-	"1xTLRWRiI7ampY3d1L/0sEIYSdpPYzDDWgx7Iq0f3QXKRNZFbU+qgMkWw5a5yyEeIsFwAVtV0BUrKmts",
-	"RWayWD2MD0XyKTvUeqZYjRlzERnjKgt008CsVqRlqSDOSla1jMR/c0nm3t7R0VGz2dzf39/P6xG5QCDI",
-	"A/V4XI7Da3n7zf3jenOv3ty73mu2mvp//20kpYUIe6SQ0Vz69dq5y2ihoUquAoXh/njaQXMOnvOSs05M",
-	"TWzdn1ZLv87S0GyRQIkwslSP5JCFM7jY8np5NcOhpmzSRhmOLc20CsMxpUhGeIzlKj3qLcovRqphPQ6/",
-	"GK1YVcEvrqB1pXNt5TdiIrjiIY+3bORPykZOx8UjE0WAsFEjoahDsTD9QzKVmLKbdXGUcXNDgQxMPm8H",
-	"KS0y2lgFGWLrni8kXqZCaFJyYUm14LMwQSQuJgNESQh+G01zrgX6H5PZW8neXuvdriRMmaJspviazcl0",
-	"rG5vb29vYfZWLBD3OLytVMOtgrG9hpi0Lfv6+tnX2iwVaws8YDeF2E0INsKjPOGB+V2WRz3N3JHV7HsA",
-	"Q8d4fcBJplv94BOJbm1dvz81Nf4RdIsRQrBH66OI6FvMphLgJEEu630NJpMF7nWgoUJdmonxZVlQzSaJ",
-	"paLETgWdnMZxnv9wSyVtx8TJVzcmK2ZrDdxsoFkG/lplbEqxWtA8TLycW1KMPBk18YPYJPPUgBsybKCA",
-	"4T4JwN3F6OeUoNph8znKw+txnyAcgwsCkTsqlQxM578BlWSnAeHIdeebVxztNfP4XojcLcb4joudZtVX",
-	"mWS/iuCZ1RKZ2azK2kL7w3quUxQrcGTRq3YCk4iV56EuEqqSFXhac7hMMQ7IRBu0PMhOio6e7h+3nz7H",
-	"x4dHTw+On+63o6fNDm4edw6OD/YJPgiPcefp02d7R8+eRc+fFWt3lesIZAbN/WeZQbPRbDb/2xTLbHnk",
-	"+CluNtukTqLDo/rhwdFx/fnhs2f15uHzELfbz589P4q8amjbIil5WaH7Ef+W7w2wYPqXlnf+5uKny+vT",
-	"t9ctdIVvialE4yIigEpJPPwf6FyhAY1j9Pana6j6BJE+Jm556UObGWDUQNe5dgaFPrT+ZXolnhQ1twkB",
-	"SI2vXVLZWjEWDFnKkqrmZ+8LyfB2hLpl+OVbQIvw5fCkEV2Vd409wXqfeKoQ7+Tx9oMeYZByKbOSZUp/",
-	"ZWoul0wRYGXAcQwpaZr1NtC5EATC9NsxGef1Zk1FXr+e2Ch3V7k0pAeKjXplpmvZRCEAJYCvBDibVKq4",
-	"IJGGUtrP6lfX7BnckKH0C65ZV75gp7GNu1qJxjPaNEeV0+Zy4pY/MUJkJZxeSL6fpQO7DW4RZy2I8y+i",
-	"Vsea9WiYhdbZU5XNl7bG/8isZVT5CTKKbUsoVNOcESzIIJZAnmv2GyR17yDXOqCyxELeW2osdqxQL6Ny",
-	"ETAuMi2pTPIjpI+CKcx+dJzRrtPPFmoeZvoXs8oJ68s6909f3YyDgfwYb44Hbe9kLR5sjB3oU56l6wMm",
-	"+KjPIa8vhEYLVDhK3zKHVZkDaPOOLhxnMMiq9ZZHYQ27bazC3mb8VacQZCdRYOk90IQYpCz7qDhKE2ME",
-	"aBrA+EiQhIOGhwgOe/DtE2nTTMdFRFj9BA42YweFHFgo7/JhlcQa2+rUcTbbOgUaZ/022lGx8PHpSCKw",
-	"N3/wzwu380fydRXmn8xRLoioQxqyOT/NkXsEhVoJACmbRFAUkBk5WPI+sfy9g2m8s/WQ/eE9ZLlP3xCO",
-	"qZBiqQj1MXMXvrWQFBinYaSLaMXUUXxWfXURe2mBZ34xxD1Vcb4goo81GOKhVTQRNin5IWda5wWis1WR",
-	"DP/QSjQtasToNI5zacbGzMMYYLdqQ8mDkVmsl2PIU+EqL01QrF+aNjZr4JqrqOVQ39qbUhyhUA/WNkxe",
-	"q96uRxzpxzBZd996Cb89zmJ1edu0aTL3WJg7rCCNzaETmMbak+U2x4N2ncixigi3wHomCnuWZ1smpzjq",
-	"0Yggqgw/gt7mmDLzq9Y7x9mS3ck3y5cyHfghGROkpGy50rcq76yfLc1kGBUpSiN2ALBHoESrpbZKYIKl",
-	"RAEjd8r8GJjAQ5JVdNZPE4QlCkLzQAOdlssodSiLZC7N4CgSREoSofYwqwRpEl1en79CivNxBqHZRiFj",
-	"ajEO8VWZY+wuZllk3mQ2fkYGRG7tMeu3x2BnYujniPXAtpl1SgNuF7t5UfSpakrm6XC1G4c8NXX4ah0u",
-	"jDeKM7LTQP/F07y4pNVoMmp2b53kX2XPFgr+2Xpi/+vwmS0oxjsQuU1Z96RQnAFJQtB777rYmG+ApRvm",
-	"vTdJpXmTdRd7ZOkhlwxc9cPHcTZ+daziirDowcWD/Xk2YxP5zV39Tas6WRnWEgWvW/mZXETA0eCmb89Z",
-	"vk1HhNvrcm2+TS3P5S0cv9p7cvaTeWNYUGnTCjH4LKKq4mJsmVsNDGx8wEzGUSEYw15xe0eoT1mqSPGS",
-	"a6DL8iWHGXrvmTq67z1EWaQJgovx+00/s9bbbUlPh007NF2YMlcrAGH+mLmzfDNr915MvYRtxeIHuoPP",
-	"YLbtFbyKJ+PPcnUDsxnnrF+Bk6NSpdjtk4jiiRaEKyUI7rvAQVdMpENjSFjUPDWiuNBzu4+7xEe3NCLc",
-	"RziNKPezThE+koqGN0Ts+HntC+gFpX/DMo9FhO4RElHbTALqoFNXrDgmiCpJ4o4JFaFKouClYSX162FC",
-	"AuObtGt6IlHg2tkHOyZyMX/+FZUJl9AIJ0AM96HeMcxRju51jcSzFqOo5hYLCqcGgml5YSqI2243WQ9W",
-	"qnYatr9CCyrxV9TVh5rwmGV9BWjkm0dL2lMPS8S4mdK8AtcWdKCFbgKZ2qahw1Nl94NqUDineFzSBSe6",
-	"kup6ng7BKhVkJ5ub2JcozBtz1iWiUAyfs+zYAuP8zU6xlyt6+dHVzGjkLoGUhMLrT2QOwo4iwniRB4Tc",
-	"SL2avQMzfI4Ecqw2vnlfH/kvp/86vT77+Ob0149vzl6dn3588V/XZ1eBD+XbBz39fjGglcpiDfdCVfax",
-	"081r39szHr/hc9H5DdDWzNvvu93vyiJz1l+sTRkWw4riK5VicplAPd/25oFZKzC+ovUNhSbGBq+AlqUl",
-	"ZkM4hp4DrBQOe5qkHdIOtajURQS6gJjK6XoJkGFiaNgxgSfSnJ7+KWtN4pCbRjYTkiFypwiDs3GtElwv",
-	"tMk1yrZRBn+aKINXfMD0PnKx3lHqH0ebWe4+T0wpv69RN6t0N15QVtDN4AN4FmsuRxF8kAmwgax9QXuI",
-	"rMR0goIoNcw3QH0MRspg/7AX+Ch4GplAtYNmVFX4IKHsa1DE3PK9lrd/2Jtf97rIll9QvTagaiWUsYdT",
-	"tS5gtq2q9edi55oJfEM6k2sB/s0w2SuFhYnI00sv8Nsa9GKzjcpFoU7kTgMF+rvAMVp4SsO0gU7zEDbb",
-	"gOKJycrMNb2887KWrTNtx81SZCZGhmxz1TM/gw7GIrtWYT1KOCpJirXADhXsGGFV5eVxIMO0os5N3vj9",
-	"Ufm9QZ7F2OZ4z/rN8Pqq89mkb2sb8/KnYvMjbOgb4vgp+9bk6nd6xQhncT3x0ElydlvjHBI2+RV73mF9",
-	"DyiLvrPzbaXRb5PdGBKYh8usn4tkuQ+PHc57ScDKC8VfXFirC+ydJ5Y328g3G82b7WAbz7tlGnMwDfx4",
-	"Eb02X/mRWcYbLG6cGQ5Ll4xtVEX7IQtw2LGJT9S0ipd9omioX2Vd0kDnCkWcSPZEIdzpkDDzjLq60UNT",
-	"vRRHxiOYKDnOgfpY3Og1v3PJ3N8eC7JZ7hkwt7xny3sqeA8QXpnsNs6AXN+TdszDm80UUIehbdeSVSq9",
-	"jRPe/NbyH2i0yQilBXmCrXUNgNmKJVuTy+ZYyguNYnA1O/LL2Iml/HXVFK5mKynbIGOxg29ZyzhrsaDZ",
-	"Mpctc9mkrtR+ZPby5RNULhe8Q2NST2ioUkGmtfS7MI9e2CcfgjiT0pTlMrNJUn5893ZXHe9l1Wc/Jd2l",
-	"Sba805kl1M1j6N3lawjLYmkc5wF3rjmHiT5kUN2jRyOI0dwqGt8e4ZrqdnmirkXRIhbMIuXHCKMy6/iB",
-	"VkdHxbzLTfrH+itgvWMxZTfSEkM/wczUHTWlVAtBr5hFqMNFlygJTukbMpTlWGJBQi4iJBUeyhPjZFcB",
-	"MsNDzWLXDYKRgWv1UpFBDZt9uPKT28v/j8oLXvMuVLCtpYDjpRrBOWKvo1A9UGmle1UQV3hto5bPOXLF",
-	"LvVKkOKFGJksJLnPP9EGuiIsMh8TNUQm+hjqJcDvUAvP1Pk1mWVua+MkDL9c868hJsXYn2dKMrBDr+X9",
-	"v//7f/63t0gfYss8HiJDzM1mct8fyFN8pVe59RL/qZSfjFN8JWEsCaairoWFzdhaLG+5wFS81JOswG1c",
-	"c7jlzC1uBZtkJwaM3umLl6/qZ//81/eFjnYjNUCX1M2yPUzRyoaJzcmCBn7caGKwjFYub75Pm80Dgkwn",
-	"Ontvy+K35voqFvDZWmj+PEwKMKA9LJ1/C3W1+sfQs3rYwwKHiohSs8i1Nq2YwrE+i4l5py9MSiLOel2a",
-	"DkQjccXQsMg9AcXLs7zEIVFaVMuasyjSMlQRwgdDIEHDjS+R4Aq6eBTSUM1XMGn/BCU8jhFWpqo2ZyHU",
-	"7ERHSJKQs0hW5gHaBfx8Oasse5CwboAEUalg0KgJsu92E9Z19bnsQicUOrcZg0X+Q1ja10cIGf2+l5g0",
-	"qLEu7quySn2ImTlrgBt9siuJUpR15a7ph/HRcqW/7P/j9MXLvf2DRqNRaAT0WXyEJlNLM9OfLwts1Pcy",
-	"yK0lp1JgUMKtmE/ucKjiocaSjBnbVq1UoZogLNKYqUD0lyTumJr1GF28/ZfLi4R1/AecNxcoOA1DkqhW",
-	"fuBBY6tFP2JhFJPWUGq0u5Dq+1msu7y7IGAj2oxh60rxxPSrgUmqtFT4YWtp2lqaVteYAJVW7asyTiGS",
-	"rK/3/4g5aKTJ4UEzr56gr39TGQj+tEuqSDwiLLq2l/CjWXg+p1yRKDeAtbyDsxdNcx8fHh0/ffZcH4ap",
-	"CfQ9iWNuqv2ag9A/8aUVtiu7/wew/0zamJY1UmnOQnljDQcV7WvU7CfjrQ+PCq0Px2AwbiGzMsViVZQ0",
-	"gKbxu6116U+YKgVW5lJNMlQDUVKQJC41Fqwuc7AuixPw1gk8dxeE1s1w3gDGhv60mKFAaxg1uROgd5ev",
-	"tdzcxpIcH0L3QVTj8BKOtWSOAv1dCx7c0SqguIWaxTFBCVY9U58HdEUQvEnU0E9qed50N+HxLfRFjjlP",
-	"2ji80ZMlgt6CcmhLHbsiP51UQu+qmEhZKECDcBzzgdEbq6+D8/6jW/xx3hiS33hWbZrQADfpccVtMMKK",
-	"FwHs/JE63Wz57JbPVvNZa29ZjKm6cjPrY6mbU/NemupWpTauDWc1zvqSC2KrYBWKh5kohBNkvMPEtt1L",
-	"BI/SMLNKyep0+63WuNUa15I0rlDNYuaO1h4VT5Icb9emRVol4cusbq9X5sHNI7WZaOqVZZayLYy8/qav",
-	"TySK6S3UxDCn/egtYDXeb+Z6eEVl6G6IdqrQDSGJuSs008+j1LILolhecmKMml7v9gbY3gCr3wA8Wb/R",
-	"0DZbr9tMVEqmd1f+xTz+Kn96jLirHHMZ95gPl+3wQ8fXv7XuxG79s/rh5GDcdsTZWEecqIirjmYs2j/8",
-	"7TVOb7uC2A/1aNW09ylxS3aOVwRHv7jNb5AELt2EU+W2sEeiNP7jNaJ8LIS3DMV0SUEanfISAxBVvxwJ",
-	"zIXGX9xMJpTZftpwLPOrbM55kN8ivvcArH+L9o+A9pwR6L+tNoLsc0lGG2Wqdo5ZYkW2lC16rbOxXq4R",
-	"D/KzfmCBImdxIY7jNg4NVtrZz24tin35q3WJNNo8Gv5lNxUxtM2bEP1Cu4xELRT8Wv/FLFx/Ax0QWuh2",
-	"7z9MxGCP3KHv35y+rF99f7p/dFyTJBRE+ShzG6O/ofde472H/ga9KnZsdKFfGPfaPevCEFNG71zsYMXz",
-	"sKH6eeQep9HEh66HSRbcqIZJHtt43YOS+lQiqSAoEoeCS4kEUfreOkGR4AmKUkOUBMpq06iBTtkQ7d/d",
-	"IRzeMD6ISdQ1Bt7FnE0LEbY5v3n8Qb/+WtGyOF8o0Itzd1Zk9+id2y4D5M4shuIYaXzinY5pZ9A2do0I",
-	"D30TGgXS6UjbV2b4re/EDBIhrFBMsI0OtRVaR9IIp3ka/czPyAXYXeoxD3G8jNcR1VwHjF/OXnz/008/",
-	"fjx9/fqnXz5eXJ7/5+n1WVU19FAQrEhRTljSswhgKfhQoGmD9TiYmM8PvpeWsqCLvsYBrtsR5i9OUFz6",
-	"Qr7FvXXj8bTLySwzOjFnRruMsi4yvARotMcHttFmj0DBvghxZoKQ9QB/sCvtG/Axlgk+ihB299+s629d",
-	"EfJu8N0v9q+xJrBVzVNXEvYrk+rsiA/d+/QS8ii3ysKaUNiAc34sfoQU/18cmhuJD6uwV1H2B3oWbuSq",
-	"+jA39r4rLuKRAlrmuHRsf8ft7fG4t8dLKIiZk94TaSqtGAyELnjKBto+1r2ya9Kd6kYi2bD1aoTOq41X",
-	"sB775JVZ1eMSk1aoGBk4oa02IrLtbC+qNV1UNhevQC1leXnd9q0SHSgivwb018t4ALOtneKaTLesQS6c",
-	"adopnkibg7nF9/Xguw32lmCNQvrgUaKRnfHBkpiuhydhKqgaAvKeJvRHMvwe+kF6rd8+aBx9QbAg4jRV",
-	"PfeNeepn8GDrrz7oUaDvZUXKKpR9NquwFgjP6fW7gNZ23V8q1WAfLByg5Go0Fjwutn+1bv3ci+6+0asc",
-	"C9rNuxbBeGPNgqAAfj5YHto5Ppqt1sxwl/ShRbjReHxXO9/Pq8n7UNXZlun1Ec6XgTJCLmzB1IQYnxEK",
-	"dPquXiMMM1KNqziIq8RVAQdAHh9FqQBb3yBX2cAtkw8yyI3k45W/9c4jaOZ0Q4YS1fpYKiIQjvqU6a/g",
-	"ttvJB4MfKpfTT2PoLJ4dKzTyFEON2Pp09Bx5EJFJpa3BXUoZkphFbX6H+jwihdns1xXzfU9wrHo+HD5l",
-	"REp7IErQsADAwsncf7j//wEAAP//",
+	"7L3rchs5siD8KvhqJsJST5GirrboODEjW+5udctutySfnjNtfy6wCiRhFYEygBLFcWtjX2B/7BPsv32w",
+	"fYJ9hA0kgLqQxTspyW1GzLRFsgpIJBKJvOcXL+S9hDPClPSaX7wuwRER8Oc/axdYkXPao6oG/9VfRkSG",
+	"giaKcuY1vQvyOSVSSYTjmPdJhChDqktQmApBmEJ9yiLe93xPhl3Sw3oANUiI1/QoU6RDhHd355cmuiA9",
+	"TBllnQmTxaStVjGTJBVL+q1LzMhmRCT0YxJtvWP0FkkSchbJ7cnz3PleggXuEWUx+bKL1Vk0Opf+Hp2d",
+	"oq2kyxlBLO21iEBcoHYax+ins1M9EbnFvSTWMxzvHh8/e9Y4Onr69Ogfst7vYiVxktQZUZ7vUT1iglXX",
+	"8z2Ge/qF0Mzre4J8TqkgkddUIiVF4Hv49pywjup6zd29Z77Xoyz77LulSSX0juiFveRM4VD9RCuW83Zo",
+	"FT+dnY6FvxrgT3TF0KZCcjEKacDIrTI/Boi3Yb8TQW4oTyVKcIc48D6nRAwKCDXjjQFp7/CoCohTEtMb",
+	"IgaGAipWHeUPTFp8gpUiQr/+///eqB1/+LLr7x7f/dWrmvMsIr2EK8LCwc9kUHWWEoIVwkiYQ4UkbpN4",
+	"0ARMtKmQShN+GivU5gKpLpXomgzQVkIEkkRKypmPrkmi0N4B6vJUyG1EJRJEpYKRCOEOpqzusGiYSr7g",
+	"AnQ1Dd4yW/wzGY/YazIHTq/J4KPGK661P3zZPfL398bgdgwvfIs7BEn673G0E8Nrxckj0sZprLzmYcPX",
+	"66a9tOc19xoNWLX5lK+5yMdeEylxh1TxFPsTGjp7+69eNE5evNzd2z84PHr67Lj6/PWycVd5Ci8NwVRB",
+	"a39CNEJb794NMzxy9BQ3Gi1SI9HBYe1g//Codnzw7FmtcXAc4lbr+NnxYVS9kCl8pM1FDyuv6aUpPDkK",
+	"82+k1eX8eixp9bPfl5nnTr8sE84kgYviBY7sLac/hZwpwuBPnCQxDbHG2s4nqVH3JcfTF48Iodmc505z",
+	"i0cD1MUSYYbgtyZS5FY1kaUrZCBAMWybPrm7mjLTMCRSes02jiW5Ky7kr4K0vab3l51cWtgxv8qdV3qC",
+	"C7sMs6jyJp+xGxxTLRwkqfLMJdKOabjgIh3NMK4QTlWXMKXfIlEdvY0JlgTJEJs7/NcLFPLIcbRU6jX/",
+	"8OoK7VgeJne+0Ohu57NY4+rdYiXqU9UtCS1SYUU0Qr7nokWjiLDFMHKl+fPJ2zPg0XrtnMUDhGE9iCqJ",
+	"eJ85tr3GlV51CUDQwwOzOaFCnJnbQxDJUxHCas+Y5rk4fmXAX2TFbggkibghwhD5WknYzgcToa2IKExj",
+	"ibAgKOadDol8xIiGxF2B23qlb7j6nqcsWp7Q2zDM+hb4Jpvjzvfe4kHMcXTF+TkWHbIY9BdFXqQ4RzGM",
+	"tb4ljJkQLiAWLXDEpGXhhHaY3Qv9zQ2O0xUeP7gDQppQwtQbrk6MJjV+IjsQ6mOJQkE040OtAcJICYpj",
+	"DYOP+l0aduEcAiiSsAgpDrA4Tc2I6bISHhjp1W1iLrXFAUFKKzj6HiJ2sNHZ7of9OFi3gnk2K9j2EYi/",
+	"JBvADW4lJTO61rPq6CR7aAw2toK3v1xeoR0c9SjbwQmtXZOB3IEHgm03pDQQ6UmzV59IFNiNe2P2LbCb",
+	"DDzHrPqaSHjLCQFbBbifmHUBcZRG9rWIAADpT9tNoBWpdSI98gBdUxb5SJAkpkTqP3Co0S19RCKqpI8i",
+	"EhNFJOgJ8IrWATGLUEKZRJQpjjAbIK66RACi0Jb52xKgjzqCp4n0EUbnZ6eo3+UyUyKpRCm7ZrzPthFm",
+	"sk8ECtZwCAIfIGZcdbWEAOMzVUe/sJCU0VUk5iFMwhCVKHegHzR2UeCEIUuCAbxmcG3wYrbbbgMrEd+c",
+	"KBg5fkHdcENxQ0PyjuEbTGPcisly15OGRdE4RiFnjISKsk4mifUxVfV1ihxakRRY0HiA0nxBz/U1LAZ6",
+	"tVecv8Zs4IxHC95lWBEEChwityEhUUHY1EtEB4fONoRaRF8ZSImBpqVMEQaATtqKCK95cLjGW3AUVM8v",
+	"mvUuNCA1C8moPmYWoTisax57WqYWV4Fv598ZfWGS/W/WkfKXxtn4Zh9JvwBofce0csEF/TdZUH5zt4zT",
+	"DzOSSQS/oZFmk9lNdEMx+mft5O1Z7WfNZQA0H51YCGCq7FsuEE7oR/0a2BhQZm1c51F7TSXoT1wgWuZh",
+	"HmArEVzPuzg/cZaLEDN9w7YIXDEkQltamONxpKfWv2jmrFndgKfba1ZneEKEQT6VRqiwN4cTLOyl7eVy",
+	"DByyk4RauxuOIqoHwPFboUdTlDhQfS8pfPXFK9/wYHhQpCcLZ88ZDjJLAhYCA/7tDXCiSmaHCCtSU7RH",
+	"Rm0PvmcuBTnhFZbG9n4who2RIYwVePRreaIlisJvLc5jgpn+8brKHqlxLXBfU9Nzc107+z6sy958Vavo",
+	"4Vt7EQGixoCcMS3f6xGFI6ym0sdr99ydM/pUrFQ4ziGnDXeRP5lt35cKw1NuTPrdWLFgbvtGjtrS1MXt",
+	"/5Ctmbc+kRAYrKHGcypVRu9zUiYMUCbJSYu15F9Bp9lhHaaAk7iPBxLpXdOHyz1XMAeWNjQjqCGU5e85",
+	"mKsQ8gKrsPuyi1XB2jYPOkJldUHC0p6eFouwS2/0BqXM/f2hglqNR6aMyLnMqUDwZ+bVXWspdh+HsT2E",
+	"Ggt1DsQUzCxEKW1MYxJViQtg6kxjNTsVFWFJYzWWnEDGqZzx/qgtB8R3OMgXPA3R4ASYC81h5lEcZevO",
+	"qjaVe38y7Hvqc+6Om+XZAsan4C5zTrpXqrCkETTv4TTHL6q+fT6NubJiLJUVQJa5EAvDnM2IXCyuSfSO",
+	"CYLHgOwun6lDpTDIS54asSvzITUqfUjFvTB+1wxzQ1CVRx63TSfAXhZkG5+q/Mlv9BbEVJIoc4h7k8lz",
+	"EjmumQEYFDpYxiFpiTtYn5fZeSccnAqGmTu+5z3Oa8afWV413kh4bYXixe5rlkvU4yMWpBY5qbHzm3GR",
+	"5QF+5V29vzfHVX04103t4J2OjYUoad572MwGEz+sSDfpPrWBKXOiopVKyoiUbyyPLS/gP4mgbUoi5B5D",
+	"Vhif9WqtoLaaNW2OYWZx1YtaOwrN+p5IdH526qN+lzD0mz4zJ0mClNaOi4buWWBklWvWmHDKFw5DzfKf",
+	"SISjSOj1tzi/nmXsJJXdapzqteiZjXZnFoUkcYEmpCdJfEPk9Ekqr7C4qDJlQPjlfZ5APsvwZzPCHCza",
+	"UuyDHqkM6kqkgFZplLnFOG/BEpBFu9gHRwWdIVV+kvyynBpfjNmyOtQkNp5p2j8QRgSOpwOXvWFlQTnH",
+	"K7OjwBkRCss5bEw7J2zsCSht9hJmgtmNAysnc9/rY+Gsx5PxMGwo8PJ3x2PH7s1iZ2EZii2j5x2jn9Pc",
+	"LWTZXdGOMErVxejBk9q/cO3fjdrxh/xPVP/Y/Eftw3d/rbqVbLTTOxFXhRKGhN4QaZ1Y5IYwZWIqi35X",
+	"STsQFOEXYqIELUO91zh4tiT5Zhu0JP0WsNXH8joPDDx4dleJIZnHB0zaWxdG8GiIP5cX5jgGV4LieJlr",
+	"YYKlu4D59+//9ncT6Xrk7x5W4312a9jI/ZJdSLv+FEa77L1RvAXyWRvTpgVH7ikeOM3DPLp/dDg1PnTk",
+	"xBQH84fRP36jbRTkYpsMnGB2ceiVfvxKw1HaVq1mjYhHJBRVsfv/xVNh4zf0A89RBy5sRSIjL+OWJEwN",
+	"MZ3Do/JGHlVZVgzjm8a6pgXCFrdFD1mFeBctPu+JUor0EiWr7aCLeIf0dowzMWZbNc+eTrC8vZrZZqmf",
+	"PscQOv56RoePfuVSYZXKlzwis73DyK06MShdxhwoYdppWHJbboAs0Nu4e9hsy/Qg5hFfktvU4hb6pVhm",
+	"PXMGt5+T1TQXk1vDEgqUTYNwmsMsPCM7LF+TpauwzkmYXA6Lg3lQd+9rH0xc+WV2apx7LSEs0vtU9rNA",
+	"SI35OiI4qnS4vYqy63exW0yR24qb5g3p5yGA+onSbXB0eLh/NN91AINUIaUcpjDnDezYahn4H9MeZjVB",
+	"cKRPhA1p1gA8R1Lpr3wUxlRTC0TP9bAKu3r7IR5oVMopBDZNCSdysVFu49DWwd6xjyTvEXTY2NfawWSJ",
+	"aBqhAhaK5DnG1jCWPg3GKveheOc5unTm/szwX3cChv0otHKUFL8xMS2lR2749dA3JVdtveCXgc+Zizn7",
+	"xrhrPqbOXwNfmshM/TERRBIW2nvenJgQx3Eu/9dNKkL+GVIi7MVQV/rYVJ2uHwmOVXdB6pQjx5xfV85y",
+	"j15cA1LV/v9Eo8UYyKfZUyXnTawatn9WwX1Oo3POr9NklZ65hS3Z52en456/b1ddPAZhr7G4viA4WtTI",
+	"Mz4zD4trlwwDJpMou0Jc6LA5wIgzksWRUvUc4Th2P43VY2YimAmLXYY45nLJZhiS1c6BLAzexLLjCFkm",
+	"arwvUdEdNzUs7oH8v3pxk53Br3MMzekD/mkMzu3FUhlC0Ba895pU/zZuC2mPuOtuiI7PXr9C+nmXOd2m",
+	"MfyNUY9EFGdUvUV7uEN8dEMjwn2E04hyH0U8THuEKR9JRcNrIrafIy2dgwPIhMA7EqijU95nMcdRPg8k",
+	"0VXk8IH/eOeLiSq523FD7HzJtkR/GVFcL6WYAog7nxLSmcmtRRkj0TumaLy4Uvg55YpE80WJZHkXM6tG",
+	"F06IqDgVTuSopAdJWGRkuSp1Vohx71ULylfkVukLLsTwjUlKsXG9Cn5joftiexbsaSxLhXvJ7KYMNSS1",
+	"WYEdtt7zPSBPretq+tS6hCVQkAeAQvVtwU0Ac+4y03IVBxkKiLZCcqnSwN0JzvCcHc7i0rJwz0xazKVE",
+	"twlFopjAYZZQyHsFs+VMNOeY2tekjWeLnIDD5fA3B9bufdljVp07qqqXayYrg/i9IKSmDyTS75riEFnG",
+	"c+5mKAT+JzGGxHpBejTteb6XSiI0Q/R29/a9KnGlGImyBjHWhlXwPLJippi/MYLu6Ggg55WDNkCnnh6q",
+	"ASCOCaYw4GOJOvSGsCoGyFm2nulxmXau0lvTZOa3mIqXPFrQxALVb6oXl0eglErkAF3BL2IAGf6eP5/j",
+	"aGjNBoLJK1swKMRYnIe8rwDbwV3t74UPle6tDDUPGZmn11CJG8qWMq1FqcmtKbnFvL2DrgbW3tXm01NN",
+	"fPuNqPqSHQXM2jsWA8uYQorB/VmeJIT3Z5+m3vhmpErUCa6l2bc0VKkgK9a+ktLg1mn/iK5cw0tGoaxC",
+	"1K8XCyLncwW7vMB99OsFSkx5A0RucajigWadUEurR3gfJYJHaUjkGGtnRhwzePkvXXmP+0Pt52rj5UUp",
+	"TWkOLHbyiKeqEKxcPqyw1RZc7VNc1G6WwpCF9ysXRPIcnHkM4j3+iVaz0/Faz9wax/DuOEHfzD5pOYsx",
+	"rHBKebl+lwgTb+k0cyrnNR75Oe7Kk7zSXyPFTWkAczNvkV6iBq7IEPzW4zdkuzxpwbM/BnN2YWMwFkFE",
+	"58LR9CS8nnAaxtuWchhGDdiC4GjwOGzYvltiNfZswZEplumtiHagygNPbEj837aL9QnRVjBUiDDwUfCP",
+	"Tj2V8EdMo2B7Ug3AOWnwglgH4qIuh7BLojR+BOliGSBV23OJWdTit/r8/icl/ZUmQDmv0FzZUdOTlIxl",
+	"bAb1YlqqkYNvEl6MAcZFVd2XdcPObuMdoyorx2MQ1w0MUwwbdi0/Uqm4GCxujF4gf3W6LXrOAZ3hceUX",
+	"NyywaJ8zdsN82OmYXcqJNDdpDm3ncHjkXDlIc5DPcgdwOB36Efl0ChBOwMIZa/GULegv1MS1BM0vF3QC",
+	"k/vjY0+GF7jcNj8wX8zhmLDUc8quF47u7/KobMqAIAonG8KHIVtKhaFnPWas0vIWjCu7oSEZ53z8NC5t",
+	"LabsmkQFO96j8P5PQBHIv1rqupc03WFJr4LdjZPJCs64eaa6tK89Ame5QVW+kgm7kgldC+r7wykr1nEG",
+	"pWZ8hM36TJhUnon4HHRmGMMUXWKopNjq57DVbaOsNF59FoO+Y/uzVtS5pqaI6JALk0RgpTLOwYJH0AOB",
+	"HMyV5l/n6xznqoTnT6091kbtzRYprbDoEDWjG9tdW6v38lb5Wu31BribQFuX+UFaQPpdQL6dSeocx6UI",
+	"i856C5vcrRt+SHQ4aBxXZT20aUyqUl8OD6tKQfWsBlE+al2lki25jd5dnPuohSU5OgD/oDlQ8GdT/+hN",
+	"T6YvBKS4Y1CK3jAfEpb/3SetpJLYFZ8ePuEsJCORujw7T+M2aD2S0oi1CYLA7sXYtFjYBZ8gzo+Jxpju",
+	"UqmQ53yzJzZkIrN/TdHTCIuuyO2CFaAqYnhGGizEA6R4qUoc2qIK9VIJxe1sjr3WoIYto2vUAFZA++PV",
+	"hTwHch6WNH9uEp0l/2XFld4WcvyU82bnK2hQrGTgorMn5+DY2ZcqxDOxmM5cOa55NtP9R7XksE7A0xKR",
+	"UUXf1mzC9zBOHk72nuhXWy5/+vETyAxkcekO+lDLIK2lKMo6QbNQ6NhHjKNfL9CAqOco+Cw+ggcoaCKc",
+	"9Z6gEnJfrCesZbpTMBI9R0GCqTAjYmT/Nu/0sURUypRErv64CX+hEml8xsQMZ/Xr5yiwEJEoaGYqN4u0",
+	"ekMZeY6CiMrRR/xsIZyhmEvlI0HytRlfXguH17zdfo4C0+fgI09V0EQps9PYEtUGPi5Qa4Bi3uGpxodU",
+	"PElgQvsXUl3B046JCTt5e/YcBaZYnkaqKfsacqYoSwnakoSgIMsODbbrBWOK2wxweRukQwgQ4NDEaJrF",
+	"er5XXDtEcrplAGMFuPKifVXiVJle564KY2ZeJo10fVfkvHabmfJz58vmvSSEnVQ4Is+xVEgvrxg+J/tE",
+	"FKrv5qXWc0oulpiYC8srFRcmxLSNoLYY2jZvcaWZUpC/DrnFnK9v8+pRWCwVSqf5Ycn2XBWhC2tRHOmH",
+	"fZMrqT+mDN6uXMoopGY9i3kMH0elxkmhz1eQHrmiuEGgP2kuJH2xCpvDnOBUkmiZ8MF3SbR0dQ6mj/QY",
+	"b/76SnesqJLGCEYsLtave86It+EgqUQNUI9gViqTVExlmxm/wxid8aYfVzPlknaYFvZcyZRi8XVz30I3",
+	"mKwOe4QE13RZswOOr5YywzVhqk1YrOW4nXZh2M0GtMzrxpo7rwFmcTGjWlIPLPMLwAHgTDtmET4Kvnyi",
+	"0Z35Ddrd5D/AefazRqOX5uMnGv3dR5nc9Hf7bikxW7/9WQz98ln4eWpkkOe5SR/ZLCMf0vTuAl9D7YKi",
+	"YT1mJJcXDr8b1lf41aSKw28vcRwXfrG54yP7UiVMXkJFAYRDwSU0CIXCF+MraJ3NRs5LpIHNeNKq6NWZ",
+	"GDNQy0lbQFwTCHYZi8MaqoUZoGZn847H3k0JHclhyKaYgJRHh5CZ0TBt2ZNWfUUWJoUxVT2uBGYy4UKZ",
+	"gh4+om2bQg2uU4FCnsbQ5Aq1ILE67AKrnUFJK5RbqgianLO00v0JejngoxthbsRUUDW41PtqUAvFSn8m",
+	"gx9Nw+JREF2jNLQV9HHv+mO9XocA18o2x1k/n5wb4az2pSmfN24i11vLTSXtVOA1WzUQv6a2XlAZhp9J",
+	"JggEtt9QMNxwCG0JEuFQkQi1Be+hmHfk9pgGyHaMKjheECyIOEm1vDdieCs1QWoi8yx6nzYa++E1GcAf",
+	"JHCtqoA04JF8oq5SienwQ1mbF4r1AsXahr64Y3RVkF7gFdnc2elQ1U1b9ZD3dswTtYjc2D+9kZZB5ntE",
+	"JcJIkrhd63KpcZNZMH68unoLbZP0c308qKNXOOxmZTKpRJwVDR7GRpCZDPS4miNhpp82ITl1BO3gXNay",
+	"HsOVVhY4VE2bfwltUqkslMSDDaOq0IDO9SLWz0GHJ3gOWphJpR/V5ECkkvX37D37y1/Qz2Qg37Pv0Hff",
+	"ZSfju+9KZNm0kqP0UUylkjCb6xnoTNHwZYiZa9looHFyjpmgcCLsFPL6Y4D+hg6eoS651SKPXi4RcruZ",
+	"9yGH7PLWANnOi1nJAANU8FzPaBsuQoGjUvtHWOUlYRHCcNwoQ0F2nAJN+iHv9QiLSLTtoxnpNOsoOfZM",
+	"OeSCOCjfs1eAjYPb253D29t8j7rYbDS0Ow2+vHeM773XNLq9j96bu0J/894zgChyqwwk7727AAowIRxF",
+	"EgV5HadgG0D4AxkzCfoD/dYlDP3xnv1Rq9Xg//rXg0YD/YFKzZ2bqIdjLY2RCP10+csbH/UFZx0QQ6Xv",
+	"ejmiNiWxFlNbOEI0khojSakSvx1/F/2BXNsxw+9GW6plbNENbh4cbrO47cbcR38UOnXqh7UyjqC7oqk+",
+	"sVSvUFwaGka1DDtvJWYhOUB/oHcW6HzOkaa/euDMf+x0j/LPWtz3kZU6NBSCp4q4eQ41FiE6cbiDGUZm",
+	"9gSrrnv6GP2BTlPTsK1cYvh5/olnLKkM8KracQfbz/XDMKRLt0RbgXu//P2AqDpyUIC61LSnDj7Yc7ed",
+	"g28vNUOa8IwL+RrZpF1NLqXGwtBUWD9s1xRy1qadVJDIdl00L+7tAdbHdLTjwvLAqLClc/W9C3xU8WI2",
+	"6KQ33VHY01td0S4SbQVT+12+mdjuMvCN76jIU4DHB4Xmkw6OQ8tG5m6w7V7XW5Rvf7kRaYE+p7YpNWwk",
+	"u3uh4FLYLbQTRVqgFHpa4M85kjImnTHnEAut5+r7Yqjhpd64yt6VFkMj3SgDtPWO0VuH8O06OjVGXtlE",
+	"u42Ga/crdzSTSUwDWR/tN0wL2exbS/w+2m2U+xTDuevyVOQv/3qBEh7H0O1RX6D6h0Mki+O4S+os0ue9",
+	"TYm+qQKTsKeXqLhdzycaBcAyE4XwlCx+tBUU88M0awPhBfds3Z/gb4HlsoUMtOIro9loprswCur1uslL",
+	"264jp3hJzftNaSE9nAHup7PTwuJ6CQclwggCVlLpYpVzCpmtjqGg8IYREow43oQ40cQ06dUXg14NZWjv",
+	"AGnMS0vU0pY50tzR9DpBWvKCkmBtLarkR+w9g3IMIbH6o5ViTxKt1tX26o0RSbbf79cx/FznorNj35U7",
+	"52cvX725fAXvgGFFxbk8PCq5er53Q4TxtXi79YZ5iyeE4YR6TW+/3qjvm3IMXdCphtpdm6xikLwzFELN",
+	"Dy0entiefdDqxWyRfnCv0ZihpehsbT8reiFW9P7UUKAtw3BU3psSmvofGGiqJsmg3nmRF5CDV3anv1Jq",
+	"OAsv7U9/KW9rr9/YO57+xnBD5DvfO5xlRY5DG+9uUYH2mr+Pqs6/f7jzv5QUO/NNSeX8/cPdB9+Taa+H",
+	"9UdPbwvqYYY7JBPdwFiIOxIqMUAzkQ++d1uz2phWZWqxaT2c5ZHf+V7CZQWNhYUeF54xGxCpXvBoMF/L",
+	"2lIl+cNMw32ZSsV7+rj/xLsMnXLiVXUPgUr1FcXh9xuVbUB2iz09MIuwAPKYjdyrWrjclU0mSqTkbuTE",
+	"7a7sxFU2Fqk4c+a56HnxwMGt3dUyKojeXSLIIz+CuzO88dY4E644P9fS5J/i6L60DqLh44u2elhqsSkz",
+	"W21PPNBayM4OtHNnTz3wd/7wPbMDDQ8go2oCKyh0sliGHwz3s/i9nOf+IeMQMF8T/YRZuSdD8+mcJ7qi",
+	"BcfmWG+O9fqONdAq7B0cPhKBGk171ifsQsbl/RzuL9dkcBbd2YL3xMRdlA+4SYoqnO25Bcrihe8iVwpN",
+	"/aEgo3NTaAViUGxGb4/fbGdpKKqm4hRd2PqPj/uUNA6mv/GGq+95yqI/xfEw2zJ66y0mszoLsAQAq1aX",
+	"P7Lzsz4B3t0HfTq6UIf932N1qw5RplT70gfBZSF50AdyMWofqhpfQe1XXYISwY2dVaI0Wc2ml7burR0/",
+	"pjeEGYeh27Jctx+/b4wzEySw0yNK0FBOQv5r+8hU7Ctyq3aSGNOhi3g4lmYEY3YGZ9t8K3iPqC5Jpamy",
+	"ayMk1oJFN1EvW+RieIQo7ok0nBV9WpqM8/JPEVa4hSVxJN2jHQczfFPIvPNcnPliZD9asqqSz+spFtwn",
+	"/dYMPPuSiBsakneFUoaTtjiDu4kcslBmGoXbP8cZArxDXMFiRCBNTu6O60u68wWscnlB77H0ISuLA63T",
+	"lDSlHFHF7p6SUAwSlVf+l74+sVxEJjZiY1pa2039WxcrhJGkvTQGM2zeUNn40fOuDMZFbXeqQMmWwha5",
+	"yyEeIsFwAVtV0NVpKmtsRWYyXymQD8XjU3aodU2dHjPmPDLGZRboppFZrUjLUi2gpaxq2RH/3eXXe7uH",
+	"h4eNRmNvb28vL8XkAoEgBdbjcTkOr+ntNfaOao3dWmP3arfRbOj//ctISnMd7KEaTjPp1yvnLsM1liq5",
+	"CtTE+/NpB40ZeM5LztoxNbF136yWfpVl4Nn6iBJhZE89kgMWTuFii+vl1QyHmopRa2U4tirVMgzHVGEZ",
+	"4jGWq3SpNy+/GCoE9jD8YrhYVwW/uIQOzc61ld+IieCKhzzesJFvlI2cjIpHJooAYaNGQj2LYjeH+2Qq",
+	"MWXXq+Ioo+aGwjEwqcxtpLTIaGMVZIite76Qc5oKoY+SC0vaCj4LE0TiYjJMY69BQuRwhvdWoP8xSc2V",
+	"7O1cr3YpYcrUozN152w6qmN1u7u7u3Ozt2JtvIfhbaXydRWM7Rxi0jbs6/Gzr5VZKlYWeMCuC7GbEGyE",
+	"h3nCPfO7LIV8krkjK1d4D4aO0dKI40y3+sEnEt3Ykobf9Gn8M+gWQwfBbq2PIqJvMZtKgJMEuYT/FZhM",
+	"5rjX4QwVSvKMjS/LgmrWeVgqqgtVnJOTOM7zH26opK2YOPnq2mTFbKyB6w00y9C/VRmbUiyUNAsTL+eW",
+	"FCNPhk38IDbJPDXgmgzqKGC4RwJwdzH6OSVo66BxjPLwetwjCMfggkDklkolA9Mus08l2a5DOHLN+eYV",
+	"R7uNPL4XIneLMb6jYqeB+jKT7JcRPLMyKlM7vFlbaG9Qy3WKYvGRLHrVTmASsfI81HlCVbLaVisOlynG",
+	"AZlog6YH2UnR4dO9o9bTY3x0cPh0/+jpXit62mjjxlF7/2h/j+D98Ai3nz59tnv47Fl0/KxYtqxcmyAz",
+	"aO49ywya9Uaj8S9TJ7TpkaOnuNFokRqJDg5rB/uHR7Xjg2fPao2D4xC3WsfPjg8jrxrbtmpFXlHpbsi/",
+	"5Xt9LJj+pemdvX77y8XVyZurJrrEN8QU4XEREXBKSTz4/9CZQn0ax+jNL1dQ8AoifUzc8sKbNjXAqI6u",
+	"cu0Mapxo/cs0GH1e1NzGBCDVH7uksrFizBmylCVVzc7e55Lh7Qg1y/DLt4AW4cvhSUO6Ku8Ye4L1PvFU",
+	"Id7O4+2hdySFdE5XrU3pr0y56ZIpAqwMOI4hJU2z3jo6E4JAmH4rJqO83sBU5PWriY1yd5VLQ7qn2KhT",
+	"M13TJgoBKgF9JcTZpFLFBYk0ltJeVrp7y+7BNRlIv+CadeULtuubuKulznh2Ns1W5WdzMXHLHxshshRN",
+	"zyXfT9OB3QI3hLMSwvmBqOWpZjUapu03j+NY7nzR/5xFdzuCQF2JZczT/kj/PuDpVruGlHE9W5Al+roa",
+	"Unl3tWcv974/erF/cny6++rg+8PGydMXRy/3T/de7X7fODl+8cxVZihHIpg1TAxFmKs49XhD+wVgCWGo",
+	"IGTs61Qi/RbkamK3QliZTfkz0VcBCni7DbnpphxRIQNaa0oH26YdA9MIK9aGhFqq+ll4Xd8GkD+YA5Dp",
+	"VCwi0ehdaTb2pal4tKqLEhZgRjY93dcWNWyn2BjhvhbTdiHszpwVhigLeQ88R7buluV9wILmtU4Y5uWa",
+	"1Iy1lL20vVmGuFmZvH6Bcgi2lR/a0sQL7i/QqSBJP/sNKlJsI9fypbI+TN4TcCTwtVDspxIIGBeZVoIm",
+	"cxty34GD2I9OrLNw+hmg5mGmfzFQjoEvdS0KJ0M3heFDcp83w4MvUyE1PX1Yoyyjd3maoRIowUc9DknJ",
+	"ITTIocIxiI1ks6xkA6ZIdy7c0TbEqm/Te5drNCQ7LazC7nqc7ScQISxRYM97oA9ikLLso+IoTYwFs2EQ",
+	"4yNBEg7mKURw2IVvn0ibIz96ZwP0YzjYlBUUEvihNtWHZbICbYtqx9lsyytoePj7cCfcwsenQ1UMvNkj",
+	"F1+4lT+Qo74w/3iO8paIGtRQMPunOXKXGIkMBCESQZVUZpR4yXvE8vc2pvH2xr3/p3fv5wFJ5uCY8k72",
+	"FKEeZu7Ct+bdokwEp34ekx51Jz6rmr2YOLXzxRzuiVa/t0T0sEZDPLBWMq2L6LMQcnZDhIRDZ0u6Gf6h",
+	"NSRaNOehkzjOpRmb8ANjgNG9BfVahmaxSuSAp8KVjRtjFXxp2o+tgGsuoypBXwJvQmWXQh1v2+h+pUZH",
+	"PeJQH53xhseNdvX1cRZriLTN9sZzj7m5g7+UAWiaTgAcZoLc5njQjhM5ljRIzQrPWGHP8mzL5BRHXRoR",
+	"RFVu1OphysyvWu8cZUt2JV8tX8p04PtkTJBPt+FKX6u8s3q2NJVhVORXDtkBwB6BEq2W2hKnCZYSBYzc",
+	"KvNjYKKmSVbiXj9NEJYoCM0DdXRSrgHXpiySuTSDo0gQKUmEWoOsjK3J0js/O0WK81EGodlGId1zPg7x",
+	"qMwxdhXTLDKvMwclI30iN/aY1dtjsDMx9HLCumfbzCqlAbeKnbxLxEQ1JXPTusKzA56aIqJbbS6MK50z",
+	"sl1H/8XTvDKu1Wiy0+zeep5/lT1bqFZqiyH+t4Nnthoib0PaCWWd54XKMkgSgt57V8WGqn0s3TDvvXEq",
+	"zeusK+QDSw+5ZOBKtz5MpMSjYxWXhEX3Lh7szbIYW4XE3NVftaqT1ZAuneBVKz/jK6C4M7ju23NaYIY7",
+	"hJvrcmWBGVqey1vvPtp7cvqTeUNvUGnTCjH4VURVxcXYNLcaGNh4n5l0yUIkmb3idg9Rj7JUkeIlV0cX",
+	"5UsOM/TeM0XA33uIskgfCC5G7zf9zEpvtwU9HTZn2rSly1ytgITZA35f5YtZufdi4iVsy63f0x38Cmbb",
+	"XMHLeDK+lasbmM0oZ30ETo5KlWKnRyKKx1oQLpUguOeinl0lpDaNIdta89SI5px1i/Zwh/johkaE+win",
+	"EeV+1ubGR1LR8JqIbT8v3APN8fRvWOaB1ND6RiJqO+FAEwfqKq3HBFElSdw2oSJUSRS8NKykdjVISGB8",
+	"kxamJxIFPdoj8Mu2CbvOnz+lMuESungFiGGI2MEwRzk1oZdKaNaQtYZGWw5YUDg1Eky/HtP+wLbqynpn",
+	"U7Vdt81hmtBGpKIpiAuGc01RaOSbR0vaUxdC48yUtuefvragczi0QsnUNo0dniq7HrQFVb+K2yVdZLXr",
+	"B6HnaROsUkG2s7mJfYnCvDFnHSIKnTw4y7YtMM7fbBe7uaKXb92WGY3cJpBPVXj9icxR2FZEGC9yn5Br",
+	"qaHZ3TfD50QgRxp7mPf1lv928sPJ1auPr0/++fH1q9Ozk48v/uvq1WXgQ++Jfle/X4zGp7LYgKLQUmJk",
+	"d/PGHXaPR2/4XHR+DWdr6u333c53ZZE5a47YogyLQUXlqEoxuXxAPd82FoNZKyi+om8Xhebzhq7gLEt7",
+	"mM3BMec5wErhsNvLektiNtCiUgcRaGFkYkA1CJAeZ86wYwJPpNk9/VPWV8kRN41sGjdD5FYRBnvj+ry4",
+	"Ro7jCyxuogy+mSiDU95neh25WO9O6p9Hm1nsPk9MHdLHqJtVuhvfUlbQzeADeBa3XII1+CATYANZ75XW",
+	"AFmJ6TkKotQw3wD1MBgpg72DbuCj4GlkAtX2G1FV1ZaEssegiDnwvaa3d9CdXfd6m4FfUL3WoGollLH7",
+	"U7XewmwbVevbYueaCXxFOpNUWHxVTPZSYWEi8jToBX67BY0kFYfka1EocrtdhzQeEThGC09pnNbRSR7C",
+	"ZrvnPDEp5bmml7ei17J1pu24WYrMxMiQLa665mfQwVhkYRXWo4SjkqS4FdihApNEpLVAV9sL0uMrinQp",
+	"LB4DvzfEMx/bzEFfL6+v2p91+rY2MS/fFJsfYkNfEcdP2dcmV7/TECOcxfXEAyfJ2WWNckhY5CP2vAN8",
+	"9yiLvrPzbaTRr5PdmCMwC5dZPReBvMMHjuSFPuggOoG5PXFpO604JUjR8FpuZ9a1LD3L2uUdF2zaIhwu",
+	"QZOB1c4Y+d6zIGORgW9Ss52ABlVUu6TwXtZ3mKq66U6eJUFYo3Y561P//J5ZyKH4D+QxWmEvxja3sQht",
+	"bmMPII53KN/cH57RDl8YYduvNM1DtrqP8uUaj4Ap8DUChm8SaRkyxYoIvN+osED0sLg2mVeQpPpwMmm2",
+	"Lq/p7b960Th58XJ3b//g8Ojps+PZLRKvsbjWS1mljLpA9LZNKcYS2eTfbHVw+kfW92HRGyRf7+TmMPnx",
+	"0yS8EXi/HYFXUwiyeZO42JckEUQSFpIHlnXVIIEqcQ98T3V5vxg5bm4SMCGE0GscnL8AKhTh7iVcUtYJ",
+	"jB+Zi8i4bW84DYsWguy3wFQOkIonCfTKT3AqSRRs13NnZRgTLIyLOQveQa2BczUbjyRu8VShvUPX2L3C",
+	"yEBYdGWQupyJAAr8ZUudnQebydcZjDMfRzbwGJuMYX/rTaO53HDYb8ukALzDEBlU8bdnflleuyBDzVKe",
+	"H5qnXhAI7oCCtS6bzeXzzZLCly3kq03iy1awSePb2ApmsBXgh0vks2WKHphlgLBqve9YOm3ceIjsh0w0",
+	"2rb1DqjUb3DZI4qG+lWmtfAzhSJOJHuiEG63SZibBWyvq4Hh1QXVaLxy/M7VcPr6WFCuieaFqDa8Z8N7",
+	"xmqJRUpZLwOyvVrHBv5e5drXE+kUM1mO0h2w0IR29oxUQbO+nFs2KRi1OL8eajXhoySVXbCdSfNTnkrM",
+	"ItcCb9s3ZaOyGF+TgvzT2akPacX9LhEEQaSsD+/BeNWZxi/dYpduQZxh7fcvXiuV0GL3DZSaY2kc+zPx",
+	"iJjaYvrG/NSAv/6hv83K1p3ILkYXmGuml8rum/xb725ha5XFwrRM5atcD5c+klwok9n909nphrd8fbzF",
+	"lKrLD0DGVdxX916sznWJbsU8vF5Pu0kY2tL7MnaY0eM8uyHmJxo9HiuMxQUCxGwUoo1BZn0M54UmMVAK",
+	"3PGbyHJWZodxbCXsknBNPSdP5HWp2QPk25i6l4eNUo0Uibr4xhhfjAxlsyJUF0QYEFi0FAO1V7gkxuId",
+	"8To6cVVWXKVtcCUOFWDBNDam6n6Xx8S1rgQvo+/SmKiqcDgCct4YEJdhjHaVelf/NlQU07arPD4+Pp6j",
+	"CObLAmDrZJu2fCVQxNLCGoDrNUdQwJmjEge1ncwIiXH+ZzZEEWvlAaC+8RJSXwmx49n0L4zY2p7Qb8oA",
+	"5iPKEBcRERsO/u1wcCCZjJEVMvTunZenbI1Coh18IyaOiokWNRtBccNm1mlxbz2wqPjlk+lRHo21gr3g",
+	"qpsVuJMm5d2+7iMsr41phFAtCTaHxTQucqMV6lCT0Q5F8XyE9T/v2Vbwf/77/9biRLBdeCJ7q45+hlTw",
+	"Hk4SyjoShbxH8jKceVtz8PU9L2aPwxjvmQWFSgttoV1ZHQVveBliKo1FzUYFUgDW9WopJ3czckPEe6Z4",
+	"PNS7RQN2fnb6RNpBn+tpVDlPvND8xU2dZatnInOFLY/z6zQ5p5F3H2xxkui3GB88p9E5LGESGyyT3Mbk",
+	"9hWa3KyCV2YG7dkZ3UNkKBs4fqJTjHaGZSaCt2lMagkNVSrGNzzvEPXWPPrWPnkfBzcpTVnuSZsk5cd3",
+	"bnbU0W7WqvZT0ln4dJdXOrXfunkMvbs4h+A0rQ/mBS5cIJwJU2ZQTb9LI7gfNizh62MJphVeXhjXkmiR",
+	"Cr4+phDzDk/Vekxt71hM2bW0h6GXYGaalJq+qwU5RDPaNhcdoozsdE0Gsly7x4SEIanwQD43Sa0qQGZ4",
+	"aHBsa44gRvro1wsU8ohUyR56sffXq3KjL/1pxQPegXa3WynQeKmhcE7Yq+hqD6e0Mp1RENfoaK0hRzPU",
+	"ZrwgEPDNCznpWQmgHv9E6wiymOBjogbIVPuB+uTwO/SeMk2BTSVHt7SqtpA4VFf8MeSAm8CvqZIMrNBr",
+	"ev/3f/3P/zG7SenCYuB+KjK62Ux61j1lZj7KKO9NjZA1N9e0nOKRpI0nmIqaFhbWY562vOUtpuKlnmQJ",
+	"bgOK6MIWagfBOtmJQaN38uLlae3V9z/8qJlzFdAL62bZGiZoZYPE1kDU0CBrygIwmrm8+T5tNPYJOoc2",
+	"9fbelsVvzfVV1P03Ru1vh0kBBbQGpf1vog4Bw+azWtjFAoeKCKS5B/QHNmd7oqi3KsN3lgizFpUty+Jz",
+	"SXtYIg71JNFWkOErMN2G2237Q8qKPyluKvlYBbiOfoNSnaWn/GKdWBbJ0pyMI7dKxNumJKqJK80iz/Nk",
+	"XIUHiDItvtxU1Qsi6q1D2Apy+QoUM7tFyUx/P4Kcmw1JYgTyDOBvTI7bsMf1ZesRBUURkvxg3UuWnht8",
+	"R6YtTX8tcg8RYllpjczsZ9jhjuN+KdTel77jTSZVJHDABqhPWl3Or6GzrpIoZYrGpbrFEZW2brFEW9na",
+	"rFnL5iyDAQye2a6jK5dFbVImAzv0NmLQwpdxZEdJqnXobI5VsMY/TdzEpcNKpBlngbjXmumcTbrhoN8Q",
+	"B80OOdjMii6F+2Wpn8X4qAlT5wc7azoit1QqOVQU8qBxjAL3BES5ZkXlB0TVkeW3JmmoaVSsED4YbSuo",
+	"u/ElEhzqCxSzk8xXMGnvOUp4HCOsUI9L038aohwnFHLoEGfs//Vi1FQ4VDY90ZxUEJUKpoVNUzp9J2Ed",
+	"11zRAur5HtUvfE4JVHW36T623HuRPRCW9vQWQjsW30tMDevhiudL5zTqTcx8o31c75EdSZSirCN3YlBx",
+	"P1oV9y97/zBFc+p1jSwn1X4WHwXB0eK2vl8vCjzO9zLMraQgvsDg0bE2Y3KLQxUPNJVkmj2SIWYSUYW2",
+	"BGGRpkwFdmRJ4rYpG4LR2zc/uKL2AMd/wH5zgYKTMCSJauYbHtQ3LpkH7GplatKaMrD5mZvdj/JZrDrd",
+	"SRBwOK5J5VY80WsGJilUlcsDfti4LTduy+XN70BKCDvlY1UOSklYtJ7jcZFBYATz/Uaeaqyvf9PWDf60",
+	"II0p6GQv4QdzF35OuSLR60lF+nzX0O1HEsfcxIiajdA/8YX1rEu7/nuwQY1bmJY1Umn2YqR8lO8p2tOk",
+	"2Uu8prfX2DuqNXZre8+udhvNxmGz0ag3Go1/VeFgVKGzMsV8LfA0gr66glQbV+WazVzQZqzYUBJtcWOL",
+	"SeLB9tQeNatyXwJvHcNzd0BoXQ/nDWDsAOLOGQq0hrEltwP07uJcy80tLMnRAYqwwmiLw0s41pI5CvR3",
+	"TXhwW6uA4gYazscEJVh1TXM10BVB8CZRXT8pTbKkIJLHN6AYx5wnLRxeQwy+oDegHGZh/KZDWzuVJEIp",
+	"i4mUhe5hCMcx7xu9sfo6OOs9ePgIdog+5/zas2pTQZVz8awh7+0kXa64jWxd8iKAla/8Jtjw2Q2fXYbP",
+	"WnvLfEzV9QpbHUtdn5r30pn4C6b/ugtBcFDkZv5C50cT0vocmVBDYutwJ4JHaZhZpWR1r5SN1rjRGlfS",
+	"8UOhLeeA0tqjrcK7ai3SKgnjM1EsrV2aB9dP1GaiiVeWAWXT1X5l9j9cyImM6Q00NDK7vQCRrdYQqOl+",
+	"PdfDacEJ3EoVuiYkMXeFZvp5ykN2QRR7A49NeNDwbm6AzQ2w/A3Ak9UbDW1kRM1GTlAynvXHVKrfzOOn",
+	"+dMjh7vKMZdxj9lo2Q4/cHx9hgyJc1jqLLlYqZB6Wz6s8Sw6+KeVCMzR6GsJk0iF2lRItbnJVnOTQc2+",
+	"qEir7sxYsr//22v0vO0IYj/UomWLF08IgrdznBIc/eYWv8YjcOEmnCi3hV0SpfGfL/DmoQjeMhTbakqT",
+	"Ux6uC7Fsix2Bmcj4i5vJ5MXZT2tOjDvN5pyF+C3he/fA+jdk/wBkzxkxcZhrIfaZJKO1MlU7xzSxIgNl",
+	"Q16rEyOKGnE/3+t7FihyFhfiOG7h0FClnf3VjSWxL3+1LpF6i0eDv+ykIr4DTlwd/UI7jERNFPyz9psB",
+	"XH+DVSpIE93s/oeJGOySW/Tj65OXtcsfT/YOj7YkCQVRPsrcxuhv6L1Xf++hvyE967aNLvQL4165Z10Y",
+	"YsrorYsdrHgeFlQ7i9zjNBr70NUgyYIb1SDJYxuvugTRCPoeKgiKxKHgUiJBlL63nqNI8ARFqTmUREKz",
+	"qqiOTtgA7d3eIhxeM96PSdQxBt75nE1zHWyzf7P4g/75z4qY+RxQOC/O3VmRKq5XHplQPHJrgKE4Rpqe",
+	"eLttCkq1jF0jwgPfhEaBdFo+GSfM8NtS5L1CMcE2OtS2LhyqSTHJ0+hnfkYuwO5Si3mI40W8jmgr+O3k",
+	"h5OrVx9/e/Xix19++fnjyfn5L799fHtx9p8nV6+CqrqugmBFinLCgp5Fkw6Q+1AgiN16HEzM5wffS0sl",
+	"dYq+xj6u2RFmD3Yvgj6Xb3F31XQ86XIyYEbPzZ7RDoOuZsBL4Ix2Ta/PeICgMQFmEeLMBCHrAf5kV9pX",
+	"4GMsH/goQtjdf9Ouv1VFyLvBd77Yv86iO8PVYqLIqDhmvl9K2K9M7LMjIjP+vXXPvoCiHBtlYUUkbNA5",
+	"OxU/QL2o3xyZG4kPq7BbUXYXkt7WclXNXm78XRGIBwpomeHSMWBGm9vjYW+Pl9DWLD96T6Qp22fTMqG1",
+	"rA20fah7ZcekO9WMRLJm69XQOa82XgE89slLA9XDHiatUDHSd0Lb1pDItr25qFZ0UdlcvMJpKcvLq7Zv",
+	"lc6BIvIxkL8G4x7MtnaKKzK9pxeUvbgh4om0OZgbel8NvdtgbwnWKKQ3HkGOPeP9BSldD0/CVFA1AOI9",
+	"SejPZPAjwRERXvP3D5pGXxAsiDhJVdd9Y576FTzY+qsPehRxU52yCs07DRTWAuE5vX4HyNrC/aVSDfbB",
+	"wgFKriZjweNiTRbr1s+96O4bDeVI0G5Ubv8HTUGhQbGNm4fS5vlgeWjn6Gi25ybDHdIjTDWtxuO7Dsh+",
+	"3hPYh96cttmiaSDoJswOcmEJpsDY6IzQ7Mh3/RL84bqu0i9V842pVL4rCA2teGTWCcjUNi9O6YrAjs56",
+	"UWyc6pcKaviuFzYUoM4quhRqOhSmyPLDR6c4YyGHNkIhjuMiVPCxYiOB+n0UpQKMlf1c5wS/Uj5CP7fy",
+	"jzag1VsXoZO3Z1DHFW31sIQaFlGPMv0VXNfb+WDwQyU4vTTWovNQNQ4x0GvSe6LnyKOgTC7wFggDlCGJ",
+	"WdTit6jHI1KYzX5dMd+PBMeq6wP1QlNIS1FK0LCAvQJp3X24+38BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

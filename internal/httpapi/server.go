@@ -42,6 +42,9 @@ type Deps struct {
 	Messaging gateway.MessagingService
 	// Webhooks serves the webhooks tag.
 	Webhooks gateway.WebhookService
+	// Conversation serves the presence and calls tags and the contact
+	// directory; optional (nil answers 503).
+	Conversation gateway.ConversationService
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
@@ -97,6 +100,7 @@ type Server struct {
 	*Admin
 	*Sandbox
 	*Operations
+	*Conversation
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -104,14 +108,15 @@ var _ api.StrictServerInterface = (*Server)(nil)
 // NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:   &Sessions{Service: d.SessionService},
-		Messaging:  &Messaging{Service: d.Messaging},
-		Chats:      &Chats{Service: d.Messaging},
-		Contacts:   &Contacts{Service: d.Messaging},
-		Webhooks:   &Webhooks{Service: d.Webhooks},
-		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
-		Sandbox:    &Sandbox{Service: d.Sandbox},
-		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Sessions:     &Sessions{Service: d.SessionService},
+		Messaging:    &Messaging{Service: d.Messaging},
+		Chats:        &Chats{Service: d.Messaging},
+		Contacts:     &Contacts{Service: d.Messaging},
+		Webhooks:     &Webhooks{Service: d.Webhooks},
+		Admin:        &Admin{Service: d.KeyService, Defaults: d.RateLimits},
+		Sandbox:      &Sandbox{Service: d.Sandbox},
+		Operations:   &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Conversation: &Conversation{Service: d.Conversation},
 	}
 }
 

@@ -285,6 +285,7 @@ func validEvents(events []string) error {
 var EventTypes = []string{
 	"message", "message.sent", "message.receipt", "message.edited", "message.revoked", "message.reaction",
 	"chat.archived", "chat.unarchived", "chat.marked_unread", "chat.deleted",
+	"presence", "typing", "call",
 	"session.state", "session.qr", "webhook.test",
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 // inboundTimeout bounds one MessageSink call; past it the message is not
@@ -97,8 +99,20 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.UndecryptableMessage:
 		h.onUndecryptable(evt)
 
-	// Ignored: presence, chat presence, calls, groups, contacts and the
-	// other app-state actions are not modelled yet.
+	// Presence, chat states and calls (conversation.go).
+	case *events.Presence:
+		h.onPresence(evt)
+	case *events.ChatPresence:
+		h.onChatPresence(evt)
+	case *events.CallOffer:
+		h.onCall(evt.BasicCallMeta, gateway.CallOffer, "")
+	case *events.CallAccept:
+		h.onCall(evt.BasicCallMeta, gateway.CallAccept, "")
+	case *events.CallTerminate:
+		h.onCall(evt.BasicCallMeta, gateway.CallTerminate, evt.Reason)
+
+	// Ignored: groups, contacts and the other app-state actions are not
+	// modelled yet.
 	default:
 	}
 	return true
