@@ -59,8 +59,9 @@ func (s *Service) resolve(ctx context.Context, sid uuid.UUID, field, id string) 
 
 // MarkRead implements gateway.ConversationService. The receipts name the
 // chat's received messages, newest first: the unread ones (the chat's
-// unread count), or with messageID that message and the unread ones
-// before it; when none is unread, the last received message. Group
+// unread count), or with messageID that message and the unread ones sent
+// strictly before it (timestamps have second resolution: messages of the
+// same second stay unread); when none is unread, the last received one. Group
 // receipts are sent once per sender, as WhatsApp requires.
 func (s *Service) MarkRead(ctx context.Context, sid uuid.UUID, chatID, messageID string) (string, []string, error) {
 	ref, err := s.resolve(ctx, sid, "chatId", chatID)
@@ -99,8 +100,8 @@ func (s *Service) MarkRead(ctx context.Context, sid uuid.UUID, chatID, messageID
 			if m.FromMe || m.Revoked {
 				continue
 			}
-			if !started {
-				skipped = true
+			if !started || (upTo != nil && m.ID != upTo.ID && !m.Timestamp.Before(upTo.Timestamp)) {
+				skipped = true // newer than (or as old as) the message named: stays unread
 				continue
 			}
 			picked = append(picked, m)

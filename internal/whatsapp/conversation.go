@@ -327,11 +327,15 @@ func (m *Manager) recordCall(ctx context.Context, sid uuid.UUID, e gateway.CallE
 	m.recordEvent(ctx, sid, gateway.EventCall, e)
 }
 
-// lidOf is j's LID when j is a LID, else its known LID (nil when unknown).
-func (m *Manager) lidOf(ctx context.Context, j types.JID) *string {
-	j = j.ToNonAD()
+// lidOf is j's LID when j is a LID, else alt when that is one, else its
+// known LID (nil when unknown).
+func (m *Manager) lidOf(ctx context.Context, j, alt types.JID) *string {
+	j, alt = j.ToNonAD(), alt.ToNonAD()
 	if j.Server == types.HiddenUserServer {
 		return ptrTo(j.String())
+	}
+	if alt.Server == types.HiddenUserServer {
+		return ptrTo(alt.String())
 	}
 	if lid, err := m.container.LIDMap.GetLIDForPN(ctx, j); err == nil && !lid.IsEmpty() {
 		return ptrTo(lid.ToNonAD().String())
@@ -344,7 +348,7 @@ func (h *clientHandler) onPresence(evt *events.Presence) {
 	if evt.From.Server == types.GroupServer {
 		return
 	}
-	e := gateway.PresenceEvent{JID: h.s.m.userJID(h.ctx, evt.From, types.EmptyJID), LID: h.s.m.lidOf(h.ctx, evt.From), State: gateway.PresenceAvailable}
+	e := gateway.PresenceEvent{JID: h.s.m.userJID(h.ctx, evt.From, types.EmptyJID), LID: h.s.m.lidOf(h.ctx, evt.From, types.EmptyJID), State: gateway.PresenceAvailable}
 	if evt.Unavailable {
 		e.State = gateway.PresenceUnavailable
 	}
@@ -382,7 +386,7 @@ func (h *clientHandler) onCall(meta types.BasicCallMeta, status, reason string) 
 	if caller.IsEmpty() {
 		caller = meta.From
 	}
-	e := gateway.CallEvent{CallID: meta.CallID, From: m.userJID(h.ctx, caller, meta.CallCreatorAlt), LID: m.lidOf(h.ctx, caller),
+	e := gateway.CallEvent{CallID: meta.CallID, From: m.userJID(h.ctx, caller, meta.CallCreatorAlt), LID: m.lidOf(h.ctx, caller, meta.CallCreatorAlt),
 		Status: status, IsGroup: !meta.GroupJID.IsEmpty(), Timestamp: meta.Timestamp.UTC()}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = time.Now().UTC()
