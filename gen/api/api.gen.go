@@ -1136,6 +1136,22 @@ type SessionResponse struct {
 	Success bool `json:"success"`
 }
 
+// SessionSettings defines model for SessionSettings.
+type SessionSettings struct {
+	RejectCalls        bool    `json:"rejectCalls"`
+	RejectCallsMessage *string `json:"rejectCallsMessage"`
+}
+
+// SessionSettingsResponse defines model for SessionSettingsResponse.
+type SessionSettingsResponse struct {
+	Settings SessionSettings `json:"settings"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SessionState `starting`: connecting, no QR yet; `qr_ready`: a QR code is waiting to be scanned; `pairing`: a pairing code was issued or the phone is completing the link; `connected`: linked and online; `disconnected`: linked, connection lost, reconnecting with backoff; `logged_out`: unlinked on the phone or by logout; `stopped`: stopped through the API; `failed`: cannot continue (see `lastError`).
 type SessionState string
 
@@ -1200,6 +1216,15 @@ type TypingRequest struct {
 
 // TypingRequestState defines model for TypingRequest.State.
 type TypingRequestState string
+
+// UpdateSessionSettingsRequest defines model for UpdateSessionSettingsRequest.
+type UpdateSessionSettingsRequest struct {
+	// RejectCalls Reject every incoming call at once
+	RejectCalls *bool `json:"rejectCalls,omitempty"`
+
+	// RejectCallsMessage Text sent to a caller whose call was rejected automatically; an empty string removes it
+	RejectCallsMessage *string `json:"rejectCallsMessage,omitempty"`
+}
 
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
 type UpdateWebhookRequest struct {
@@ -1474,6 +1499,9 @@ type SandboxLinkJSONRequestBody = SandboxLinkRequest
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
+// UpdateSessionSettingsJSONRequestBody defines body for UpdateSessionSettings for application/json ContentType.
+type UpdateSessionSettingsJSONRequestBody = UpdateSessionSettingsRequest
+
 // BatchChatsJSONRequestBody defines body for BatchChats for application/json ContentType.
 type BatchChatsJSONRequestBody = BatchChatRequest
 
@@ -1578,6 +1606,9 @@ type ServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx echo.Context, id SessionId) error
+	// UpdateSessionSettings Change a session's settings
+	// (PATCH /sessions/{id})
+	UpdateSessionSettings(ctx echo.Context, id SessionId) error
 	// RejectCall Reject an incoming call
 	// (POST /sessions/{id}/calls/{callId}/reject)
 	RejectCall(ctx echo.Context, id SessionId, callId string) error
@@ -1914,6 +1945,22 @@ func (w *ServerInterfaceWrapper) GetSession(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetSession(ctx, id)
+	return err
+}
+
+// UpdateSessionSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSessionSettings(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSessionSettings(ctx, id)
 	return err
 }
 
@@ -3273,6 +3320,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sessions", wrapper.ListSessions, options.OperationMiddlewares["listSessions"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id", wrapper.DeleteSession, options.OperationMiddlewares["deleteSession"]...)
 	router.GET(options.BaseURL+"/sessions/:id", wrapper.GetSession, options.OperationMiddlewares["getSession"]...)
+	router.PATCH(options.BaseURL+"/sessions/:id", wrapper.UpdateSessionSettings, options.OperationMiddlewares["updateSessionSettings"]...)
 	router.GET(options.BaseURL+"/sessions/:id/status", wrapper.GetSessionStatus, options.OperationMiddlewares["getSessionStatus"]...)
 	router.GET(options.BaseURL+"/sessions/:id/qr", wrapper.GetSessionQR, options.OperationMiddlewares["getSessionQR"]...)
 	router.POST(options.BaseURL+"/sessions/:id/pair-code", wrapper.RequestPairCode, options.OperationMiddlewares["requestPairCode"]...)
@@ -5111,6 +5159,139 @@ func (response GetSession429JSONResponse) VisitGetSessionResponse(w http.Respons
 type GetSession500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettingsRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *UpdateSessionSettingsJSONRequestBody
+}
+
+type UpdateSessionSettingsResponseObject interface {
+	VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdateSessionSettings200JSONResponse SessionSettingsResponse
+
+func (response UpdateSessionSettings200JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateSessionSettings400JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateSessionSettings401JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateSessionSettings403JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateSessionSettings404JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateSessionSettings413JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateSessionSettings429JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateSessionSettings500JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11598,6 +11779,9 @@ type StrictServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// UpdateSessionSettings Change a session's settings
+	// (PATCH /sessions/{id})
+	UpdateSessionSettings(ctx context.Context, request UpdateSessionSettingsRequestObject) (UpdateSessionSettingsResponseObject, error)
 	// RejectCall Reject an incoming call
 	// (POST /sessions/{id}/calls/{callId}/reject)
 	RejectCall(ctx context.Context, request RejectCallRequestObject) (RejectCallResponseObject, error)
@@ -12260,6 +12444,54 @@ func (sh *strictHandler) GetSession(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
 		return validResponse.VisitGetSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSessionSettings operation middleware
+func (sh *strictHandler) UpdateSessionSettings(ctx echo.Context, id SessionId) error {
+	var request UpdateSessionSettingsRequestObject
+
+	request.Id = id
+
+	var body UpdateSessionSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSessionSettings(ctx.Request().Context(), request.(UpdateSessionSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSessionSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSessionSettingsResponseObject); ok {
+		return validResponse.VisitUpdateSessionSettingsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13819,247 +14051,254 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5siD8KvhqJsJST5GirrboODEjW+5udctutySfnjNtfy6wCiRhFYEygBLFcWtjX2B/7BPsv32w",
-	"fYJ9hA0kgLqQxTspyW1GzLRFsgpIJBKJvOcXL+S9hDPClPSaX7wuwRER8Oc/axdYkXPao6oG/9VfRkSG",
-	"giaKcuY1vQvyOSVSSYTjmPdJhChDqktQmApBmEJ9yiLe93xPhl3Sw3oANUiI1/QoU6RDhHd355cmuiA9",
-	"TBllnQmTxaStVjGTJBVL+q1LzMhmRCT0YxJtvWP0FkkSchbJ7cnz3PleggXuEWUx+bKL1Vk0Opf+Hp2d",
-	"oq2kyxlBLO21iEBcoHYax+ins1M9EbnFvSTWMxzvHh8/e9Y4Onr69Ogfst7vYiVxktQZUZ7vUT1iglXX",
-	"8z2Ge/qF0Mzre4J8TqkgkddUIiVF4Hv49pywjup6zd29Z77Xoyz77LulSSX0juiFveRM4VD9RCuW83Zo",
-	"FT+dnY6FvxrgT3TF0KZCcjEKacDIrTI/Boi3Yb8TQW4oTyVKcIc48D6nRAwKCDXjjQFp7/CoCohTEtMb",
-	"IgaGAipWHeUPTFp8gpUiQr/+///eqB1/+LLr7x7f/dWrmvMsIr2EK8LCwc9kUHWWEoIVwkiYQ4UkbpN4",
-	"0ARMtKmQShN+GivU5gKpLpXomgzQVkIEkkRKypmPrkmi0N4B6vJUyG1EJRJEpYKRCOEOpqzusGiYSr7g",
-	"AnQ1Dd4yW/wzGY/YazIHTq/J4KPGK661P3zZPfL398bgdgwvfIs7BEn673G0E8Nrxckj0sZprLzmYcPX",
-	"66a9tOc19xoNWLX5lK+5yMdeEylxh1TxFPsTGjp7+69eNE5evNzd2z84PHr67Lj6/PWycVd5Ci8NwVRB",
-	"a39CNEJb794NMzxy9BQ3Gi1SI9HBYe1g//Codnzw7FmtcXAc4lbr+NnxYVS9kCl8pM1FDyuv6aUpPDkK",
-	"82+k1eX8eixp9bPfl5nnTr8sE84kgYviBY7sLac/hZwpwuBPnCQxDbHG2s4nqVH3JcfTF48Iodmc505z",
-	"i0cD1MUSYYbgtyZS5FY1kaUrZCBAMWybPrm7mjLTMCRSes02jiW5Ky7kr4K0vab3l51cWtgxv8qdV3qC",
-	"C7sMs6jyJp+xGxxTLRwkqfLMJdKOabjgIh3NMK4QTlWXMKXfIlEdvY0JlgTJEJs7/NcLFPLIcbRU6jX/",
-	"8OoK7VgeJne+0Ohu57NY4+rdYiXqU9UtCS1SYUU0Qr7nokWjiLDFMHKl+fPJ2zPg0XrtnMUDhGE9iCqJ",
-	"eJ85tr3GlV51CUDQwwOzOaFCnJnbQxDJUxHCas+Y5rk4fmXAX2TFbggkibghwhD5WknYzgcToa2IKExj",
-	"ibAgKOadDol8xIiGxF2B23qlb7j6nqcsWp7Q2zDM+hb4Jpvjzvfe4kHMcXTF+TkWHbIY9BdFXqQ4RzGM",
-	"tb4ljJkQLiAWLXDEpGXhhHaY3Qv9zQ2O0xUeP7gDQppQwtQbrk6MJjV+IjsQ6mOJQkE040OtAcJICYpj",
-	"DYOP+l0aduEcAiiSsAgpDrA4Tc2I6bISHhjp1W1iLrXFAUFKKzj6HiJ2sNHZ7of9OFi3gnk2K9j2EYi/",
-	"JBvADW4lJTO61rPq6CR7aAw2toK3v1xeoR0c9SjbwQmtXZOB3IEHgm03pDQQ6UmzV59IFNiNe2P2LbCb",
-	"DDzHrPqaSHjLCQFbBbifmHUBcZRG9rWIAADpT9tNoBWpdSI98gBdUxb5SJAkpkTqP3Co0S19RCKqpI8i",
-	"EhNFJOgJ8IrWATGLUEKZRJQpjjAbIK66RACi0Jb52xKgjzqCp4n0EUbnZ6eo3+UyUyKpRCm7ZrzPthFm",
-	"sk8ECtZwCAIfIGZcdbWEAOMzVUe/sJCU0VUk5iFMwhCVKHegHzR2UeCEIUuCAbxmcG3wYrbbbgMrEd+c",
-	"KBg5fkHdcENxQ0PyjuEbTGPcisly15OGRdE4RiFnjISKsk4mifUxVfV1ihxakRRY0HiA0nxBz/U1LAZ6",
-	"tVecv8Zs4IxHC95lWBEEChwityEhUUHY1EtEB4fONoRaRF8ZSImBpqVMEQaATtqKCK95cLjGW3AUVM8v",
-	"mvUuNCA1C8moPmYWoTisax57WqYWV4Fv598ZfWGS/W/WkfKXxtn4Zh9JvwBofce0csEF/TdZUH5zt4zT",
-	"DzOSSQS/oZFmk9lNdEMx+mft5O1Z7WfNZQA0H51YCGCq7FsuEE7oR/0a2BhQZm1c51F7TSXoT1wgWuZh",
-	"HmArEVzPuzg/cZaLEDN9w7YIXDEkQltamONxpKfWv2jmrFndgKfba1ZneEKEQT6VRqiwN4cTLOyl7eVy",
-	"DByyk4RauxuOIqoHwPFboUdTlDhQfS8pfPXFK9/wYHhQpCcLZ88ZDjJLAhYCA/7tDXCiSmaHCCtSU7RH",
-	"Rm0PvmcuBTnhFZbG9n4who2RIYwVePRreaIlisJvLc5jgpn+8brKHqlxLXBfU9Nzc107+z6sy958Vavo",
-	"4Vt7EQGixoCcMS3f6xGFI6ym0sdr99ydM/pUrFQ4ziGnDXeRP5lt35cKw1NuTPrdWLFgbvtGjtrS1MXt",
-	"/5Ctmbc+kRAYrKHGcypVRu9zUiYMUCbJSYu15F9Bp9lhHaaAk7iPBxLpXdOHyz1XMAeWNjQjqCGU5e85",
-	"mKsQ8gKrsPuyi1XB2jYPOkJldUHC0p6eFouwS2/0BqXM/f2hglqNR6aMyLnMqUDwZ+bVXWspdh+HsT2E",
-	"Ggt1DsQUzCxEKW1MYxJViQtg6kxjNTsVFWFJYzWWnEDGqZzx/qgtB8R3OMgXPA3R4ASYC81h5lEcZevO",
-	"qjaVe38y7Hvqc+6Om+XZAsan4C5zTrpXqrCkETTv4TTHL6q+fT6NubJiLJUVQJa5EAvDnM2IXCyuSfSO",
-	"CYLHgOwun6lDpTDIS54asSvzITUqfUjFvTB+1wxzQ1CVRx63TSfAXhZkG5+q/Mlv9BbEVJIoc4h7k8lz",
-	"EjmumQEYFDpYxiFpiTtYn5fZeSccnAqGmTu+5z3Oa8afWV413kh4bYXixe5rlkvU4yMWpBY5qbHzm3GR",
-	"5QF+5V29vzfHVX04103t4J2OjYUoad572MwGEz+sSDfpPrWBKXOiopVKyoiUbyyPLS/gP4mgbUoi5B5D",
-	"Vhif9WqtoLaaNW2OYWZx1YtaOwrN+p5IdH526qN+lzD0mz4zJ0mClNaOi4buWWBklWvWmHDKFw5DzfKf",
-	"SISjSOj1tzi/nmXsJJXdapzqteiZjXZnFoUkcYEmpCdJfEPk9Ekqr7C4qDJlQPjlfZ5APsvwZzPCHCza",
-	"UuyDHqkM6kqkgFZplLnFOG/BEpBFu9gHRwWdIVV+kvyynBpfjNmyOtQkNp5p2j8QRgSOpwOXvWFlQTnH",
-	"K7OjwBkRCss5bEw7J2zsCSht9hJmgtmNAysnc9/rY+Gsx5PxMGwo8PJ3x2PH7s1iZ2EZii2j5x2jn9Pc",
-	"LWTZXdGOMErVxejBk9q/cO3fjdrxh/xPVP/Y/Eftw3d/rbqVbLTTOxFXhRKGhN4QaZ1Y5IYwZWIqi35X",
-	"STsQFOEXYqIELUO91zh4tiT5Zhu0JP0WsNXH8joPDDx4dleJIZnHB0zaWxdG8GiIP5cX5jgGV4LieJlr",
-	"YYKlu4D59+//9ncT6Xrk7x5W4312a9jI/ZJdSLv+FEa77L1RvAXyWRvTpgVH7ikeOM3DPLp/dDg1PnTk",
-	"xBQH84fRP36jbRTkYpsMnGB2ceiVfvxKw1HaVq1mjYhHJBRVsfv/xVNh4zf0A89RBy5sRSIjL+OWJEwN",
-	"MZ3Do/JGHlVZVgzjm8a6pgXCFrdFD1mFeBctPu+JUor0EiWr7aCLeIf0dowzMWZbNc+eTrC8vZrZZqmf",
-	"PscQOv56RoePfuVSYZXKlzwis73DyK06MShdxhwoYdppWHJbboAs0Nu4e9hsy/Qg5hFfktvU4hb6pVhm",
-	"PXMGt5+T1TQXk1vDEgqUTYNwmsMsPCM7LF+TpauwzkmYXA6Lg3lQd+9rH0xc+WV2apx7LSEs0vtU9rNA",
-	"SI35OiI4qnS4vYqy63exW0yR24qb5g3p5yGA+onSbXB0eLh/NN91AINUIaUcpjDnDezYahn4H9MeZjVB",
-	"cKRPhA1p1gA8R1Lpr3wUxlRTC0TP9bAKu3r7IR5oVMopBDZNCSdysVFu49DWwd6xjyTvEXTY2NfawWSJ",
-	"aBqhAhaK5DnG1jCWPg3GKveheOc5unTm/szwX3cChv0otHKUFL8xMS2lR2749dA3JVdtveCXgc+Zizn7",
-	"xrhrPqbOXwNfmshM/TERRBIW2nvenJgQx3Eu/9dNKkL+GVIi7MVQV/rYVJ2uHwmOVXdB6pQjx5xfV85y",
-	"j15cA1LV/v9Eo8UYyKfZUyXnTawatn9WwX1Oo3POr9NklZ65hS3Z52en456/b1ddPAZhr7G4viA4WtTI",
-	"Mz4zD4trlwwDJpMou0Jc6LA5wIgzksWRUvUc4Th2P43VY2YimAmLXYY45nLJZhiS1c6BLAzexLLjCFkm",
-	"arwvUdEdNzUs7oH8v3pxk53Br3MMzekD/mkMzu3FUhlC0Ba895pU/zZuC2mPuOtuiI7PXr9C+nmXOd2m",
-	"MfyNUY9EFGdUvUV7uEN8dEMjwn2E04hyH0U8THuEKR9JRcNrIrafIy2dgwPIhMA7EqijU95nMcdRPg8k",
-	"0VXk8IH/eOeLiSq523FD7HzJtkR/GVFcL6WYAog7nxLSmcmtRRkj0TumaLy4Uvg55YpE80WJZHkXM6tG",
-	"F06IqDgVTuSopAdJWGRkuSp1Vohx71ULylfkVukLLsTwjUlKsXG9Cn5joftiexbsaSxLhXvJ7KYMNSS1",
-	"WYEdtt7zPSBPretq+tS6hCVQkAeAQvVtwU0Ac+4y03IVBxkKiLZCcqnSwN0JzvCcHc7i0rJwz0xazKVE",
-	"twlFopjAYZZQyHsFs+VMNOeY2tekjWeLnIDD5fA3B9bufdljVp07qqqXayYrg/i9IKSmDyTS75riEFnG",
-	"c+5mKAT+JzGGxHpBejTteb6XSiI0Q/R29/a9KnGlGImyBjHWhlXwPLJippi/MYLu6Ggg55WDNkCnnh6q",
-	"ASCOCaYw4GOJOvSGsCoGyFm2nulxmXau0lvTZOa3mIqXPFrQxALVb6oXl0eglErkAF3BL2IAGf6eP5/j",
-	"aGjNBoLJK1swKMRYnIe8rwDbwV3t74UPle6tDDUPGZmn11CJG8qWMq1FqcmtKbnFvL2DrgbW3tXm01NN",
-	"fPuNqPqSHQXM2jsWA8uYQorB/VmeJIT3Z5+m3vhmpErUCa6l2bc0VKkgK9a+ktLg1mn/iK5cw0tGoaxC",
-	"1K8XCyLncwW7vMB99OsFSkx5A0RucajigWadUEurR3gfJYJHaUjkGGtnRhwzePkvXXmP+0Pt52rj5UUp",
-	"TWkOLHbyiKeqEKxcPqyw1RZc7VNc1G6WwpCF9ysXRPIcnHkM4j3+iVaz0/Faz9wax/DuOEHfzD5pOYsx",
-	"rHBKebl+lwgTb+k0cyrnNR75Oe7Kk7zSXyPFTWkAczNvkV6iBq7IEPzW4zdkuzxpwbM/BnN2YWMwFkFE",
-	"58LR9CS8nnAaxtuWchhGDdiC4GjwOGzYvltiNfZswZEplumtiHagygNPbEj837aL9QnRVjBUiDDwUfCP",
-	"Tj2V8EdMo2B7Ug3AOWnwglgH4qIuh7BLojR+BOliGSBV23OJWdTit/r8/icl/ZUmQDmv0FzZUdOTlIxl",
-	"bAb1YlqqkYNvEl6MAcZFVd2XdcPObuMdoyorx2MQ1w0MUwwbdi0/Uqm4GCxujF4gf3W6LXrOAZ3hceUX",
-	"NyywaJ8zdsN82OmYXcqJNDdpDm3ncHjkXDlIc5DPcgdwOB36Efl0ChBOwMIZa/GULegv1MS1BM0vF3QC",
-	"k/vjY0+GF7jcNj8wX8zhmLDUc8quF47u7/KobMqAIAonG8KHIVtKhaFnPWas0vIWjCu7oSEZ53z8NC5t",
-	"LabsmkQFO96j8P5PQBHIv1rqupc03WFJr4LdjZPJCs64eaa6tK89Ame5QVW+kgm7kgldC+r7wykr1nEG",
-	"pWZ8hM36TJhUnon4HHRmGMMUXWKopNjq57DVbaOsNF59FoO+Y/uzVtS5pqaI6JALk0RgpTLOwYJH0AOB",
-	"HMyV5l/n6xznqoTnT6091kbtzRYprbDoEDWjG9tdW6v38lb5Wu31BribQFuX+UFaQPpdQL6dSeocx6UI",
-	"i856C5vcrRt+SHQ4aBxXZT20aUyqUl8OD6tKQfWsBlE+al2lki25jd5dnPuohSU5OgD/oDlQ8GdT/+hN",
-	"T6YvBKS4Y1CK3jAfEpb/3SetpJLYFZ8ePuEsJCORujw7T+M2aD2S0oi1CYLA7sXYtFjYBZ8gzo+Jxpju",
-	"UqmQ53yzJzZkIrN/TdHTCIuuyO2CFaAqYnhGGizEA6R4qUoc2qIK9VIJxe1sjr3WoIYto2vUAFZA++PV",
-	"hTwHch6WNH9uEp0l/2XFld4WcvyU82bnK2hQrGTgorMn5+DY2ZcqxDOxmM5cOa55NtP9R7XksE7A0xKR",
-	"UUXf1mzC9zBOHk72nuhXWy5/+vETyAxkcekO+lDLIK2lKMo6QbNQ6NhHjKNfL9CAqOco+Cw+ggcoaCKc",
-	"9Z6gEnJfrCesZbpTMBI9R0GCqTAjYmT/Nu/0sURUypRErv64CX+hEml8xsQMZ/Xr5yiwEJEoaGYqN4u0",
-	"ekMZeY6CiMrRR/xsIZyhmEvlI0HytRlfXguH17zdfo4C0+fgI09V0EQps9PYEtUGPi5Qa4Bi3uGpxodU",
-	"PElgQvsXUl3B046JCTt5e/YcBaZYnkaqKfsacqYoSwnakoSgIMsODbbrBWOK2wxweRukQwgQ4NDEaJrF",
-	"er5XXDtEcrplAGMFuPKifVXiVJle564KY2ZeJo10fVfkvHabmfJz58vmvSSEnVQ4Is+xVEgvrxg+J/tE",
-	"FKrv5qXWc0oulpiYC8srFRcmxLSNoLYY2jZvcaWZUpC/DrnFnK9v8+pRWCwVSqf5Ycn2XBWhC2tRHOmH",
-	"fZMrqT+mDN6uXMoopGY9i3kMH0elxkmhz1eQHrmiuEGgP2kuJH2xCpvDnOBUkmiZ8MF3SbR0dQ6mj/QY",
-	"b/76SnesqJLGCEYsLtave86It+EgqUQNUI9gViqTVExlmxm/wxid8aYfVzPlknaYFvZcyZRi8XVz30I3",
-	"mKwOe4QE13RZswOOr5YywzVhqk1YrOW4nXZh2M0GtMzrxpo7rwFmcTGjWlIPLPMLwAHgTDtmET4Kvnyi",
-	"0Z35Ddrd5D/AefazRqOX5uMnGv3dR5nc9Hf7bikxW7/9WQz98ln4eWpkkOe5SR/ZLCMf0vTuAl9D7YKi",
-	"YT1mJJcXDr8b1lf41aSKw28vcRwXfrG54yP7UiVMXkJFAYRDwSU0CIXCF+MraJ3NRs5LpIHNeNKq6NWZ",
-	"GDNQy0lbQFwTCHYZi8MaqoUZoGZn847H3k0JHclhyKaYgJRHh5CZ0TBt2ZNWfUUWJoUxVT2uBGYy4UKZ",
-	"gh4+om2bQg2uU4FCnsbQ5Aq1ILE67AKrnUFJK5RbqgianLO00v0JejngoxthbsRUUDW41PtqUAvFSn8m",
-	"gx9Nw+JREF2jNLQV9HHv+mO9XocA18o2x1k/n5wb4az2pSmfN24i11vLTSXtVOA1WzUQv6a2XlAZhp9J",
-	"JggEtt9QMNxwCG0JEuFQkQi1Be+hmHfk9pgGyHaMKjheECyIOEm1vDdieCs1QWoi8yx6nzYa++E1GcAf",
-	"JHCtqoA04JF8oq5SienwQ1mbF4r1AsXahr64Y3RVkF7gFdnc2elQ1U1b9ZD3dswTtYjc2D+9kZZB5ntE",
-	"JcJIkrhd63KpcZNZMH68unoLbZP0c308qKNXOOxmZTKpRJwVDR7GRpCZDPS4miNhpp82ITl1BO3gXNay",
-	"HsOVVhY4VE2bfwltUqkslMSDDaOq0IDO9SLWz0GHJ3gOWphJpR/V5ECkkvX37D37y1/Qz2Qg37Pv0Hff",
-	"ZSfju+9KZNm0kqP0UUylkjCb6xnoTNHwZYiZa9looHFyjpmgcCLsFPL6Y4D+hg6eoS651SKPXi4RcruZ",
-	"9yGH7PLWANnOi1nJAANU8FzPaBsuQoGjUvtHWOUlYRHCcNwoQ0F2nAJN+iHv9QiLSLTtoxnpNOsoOfZM",
-	"OeSCOCjfs1eAjYPb253D29t8j7rYbDS0Ow2+vHeM773XNLq9j96bu0J/894zgChyqwwk7727AAowIRxF",
-	"EgV5HadgG0D4AxkzCfoD/dYlDP3xnv1Rq9Xg//rXg0YD/YFKzZ2bqIdjLY2RCP10+csbH/UFZx0QQ6Xv",
-	"ejmiNiWxFlNbOEI0khojSakSvx1/F/2BXNsxw+9GW6plbNENbh4cbrO47cbcR38UOnXqh7UyjqC7oqk+",
-	"sVSvUFwaGka1DDtvJWYhOUB/oHcW6HzOkaa/euDMf+x0j/LPWtz3kZU6NBSCp4q4eQ41FiE6cbiDGUZm",
-	"9gSrrnv6GP2BTlPTsK1cYvh5/olnLKkM8KracQfbz/XDMKRLt0RbgXu//P2AqDpyUIC61LSnDj7Yc7ed",
-	"g28vNUOa8IwL+RrZpF1NLqXGwtBUWD9s1xRy1qadVJDIdl00L+7tAdbHdLTjwvLAqLClc/W9C3xU8WI2",
-	"6KQ33VHY01td0S4SbQVT+12+mdjuMvCN76jIU4DHB4Xmkw6OQ8tG5m6w7V7XW5Rvf7kRaYE+p7YpNWwk",
-	"u3uh4FLYLbQTRVqgFHpa4M85kjImnTHnEAut5+r7Yqjhpd64yt6VFkMj3SgDtPWO0VuH8O06OjVGXtlE",
-	"u42Ga/crdzSTSUwDWR/tN0wL2exbS/w+2m2U+xTDuevyVOQv/3qBEh7H0O1RX6D6h0Mki+O4S+os0ue9",
-	"TYm+qQKTsKeXqLhdzycaBcAyE4XwlCx+tBUU88M0awPhBfds3Z/gb4HlsoUMtOIro9loprswCur1uslL",
-	"264jp3hJzftNaSE9nAHup7PTwuJ6CQclwggCVlLpYpVzCpmtjqGg8IYREow43oQ40cQ06dUXg14NZWjv",
-	"AGnMS0vU0pY50tzR9DpBWvKCkmBtLarkR+w9g3IMIbH6o5ViTxKt1tX26o0RSbbf79cx/FznorNj35U7",
-	"52cvX725fAXvgGFFxbk8PCq5er53Q4TxtXi79YZ5iyeE4YR6TW+/3qjvm3IMXdCphtpdm6xikLwzFELN",
-	"Dy0entiefdDqxWyRfnCv0ZihpehsbT8reiFW9P7UUKAtw3BU3psSmvofGGiqJsmg3nmRF5CDV3anv1Jq",
-	"OAsv7U9/KW9rr9/YO57+xnBD5DvfO5xlRY5DG+9uUYH2mr+Pqs6/f7jzv5QUO/NNSeX8/cPdB9+Taa+H",
-	"9UdPbwvqYYY7JBPdwFiIOxIqMUAzkQ++d1uz2phWZWqxaT2c5ZHf+V7CZQWNhYUeF54xGxCpXvBoMF/L",
-	"2lIl+cNMw32ZSsV7+rj/xLsMnXLiVXUPgUr1FcXh9xuVbUB2iz09MIuwAPKYjdyrWrjclU0mSqTkbuTE",
-	"7a7sxFU2Fqk4c+a56HnxwMGt3dUyKojeXSLIIz+CuzO88dY4E644P9fS5J/i6L60DqLh44u2elhqsSkz",
-	"W21PPNBayM4OtHNnTz3wd/7wPbMDDQ8go2oCKyh0sliGHwz3s/i9nOf+IeMQMF8T/YRZuSdD8+mcJ7qi",
-	"BcfmWG+O9fqONdAq7B0cPhKBGk171ifsQsbl/RzuL9dkcBbd2YL3xMRdlA+4SYoqnO25Bcrihe8iVwpN",
-	"/aEgo3NTaAViUGxGb4/fbGdpKKqm4hRd2PqPj/uUNA6mv/GGq+95yqI/xfEw2zJ66y0mszoLsAQAq1aX",
-	"P7Lzsz4B3t0HfTq6UIf932N1qw5RplT70gfBZSF50AdyMWofqhpfQe1XXYISwY2dVaI0Wc2ml7burR0/",
-	"pjeEGYeh27Jctx+/b4wzEySw0yNK0FBOQv5r+8hU7Ctyq3aSGNOhi3g4lmYEY3YGZ9t8K3iPqC5Jpamy",
-	"ayMk1oJFN1EvW+RieIQo7ok0nBV9WpqM8/JPEVa4hSVxJN2jHQczfFPIvPNcnPliZD9asqqSz+spFtwn",
-	"/dYMPPuSiBsakneFUoaTtjiDu4kcslBmGoXbP8cZArxDXMFiRCBNTu6O60u68wWscnlB77H0ISuLA63T",
-	"lDSlHFHF7p6SUAwSlVf+l74+sVxEJjZiY1pa2039WxcrhJGkvTQGM2zeUNn40fOuDMZFbXeqQMmWwha5",
-	"yyEeIsFwAVtV0NVpKmtsRWYyXymQD8XjU3aodU2dHjPmPDLGZRboppFZrUjLUi2gpaxq2RH/3eXXe7uH",
-	"h4eNRmNvb28vL8XkAoEgBdbjcTkOr+ntNfaOao3dWmP3arfRbOj//ctISnMd7KEaTjPp1yvnLsM1liq5",
-	"CtTE+/NpB40ZeM5LztoxNbF136yWfpVl4Nn6iBJhZE89kgMWTuFii+vl1QyHmopRa2U4tirVMgzHVGEZ",
-	"4jGWq3SpNy+/GCoE9jD8YrhYVwW/uIQOzc61ld+IieCKhzzesJFvlI2cjIpHJooAYaNGQj2LYjeH+2Qq",
-	"MWXXq+Ioo+aGwjEwqcxtpLTIaGMVZIite76Qc5oKoY+SC0vaCj4LE0TiYjJMY69BQuRwhvdWoP8xSc2V",
-	"7O1cr3YpYcrUozN152w6qmN1u7u7u3Ozt2JtvIfhbaXydRWM7Rxi0jbs6/Gzr5VZKlYWeMCuC7GbEGyE",
-	"h3nCPfO7LIV8krkjK1d4D4aO0dKI40y3+sEnEt3Ykobf9Gn8M+gWQwfBbq2PIqJvMZtKgJMEuYT/FZhM",
-	"5rjX4QwVSvKMjS/LgmrWeVgqqgtVnJOTOM7zH26opK2YOPnq2mTFbKyB6w00y9C/VRmbUiyUNAsTL+eW",
-	"FCNPhk38IDbJPDXgmgzqKGC4RwJwdzH6OSVo66BxjPLwetwjCMfggkDklkolA9Mus08l2a5DOHLN+eYV",
-	"R7uNPL4XIneLMb6jYqeB+jKT7JcRPLMyKlM7vFlbaG9Qy3WKYvGRLHrVTmASsfI81HlCVbLaVisOlynG",
-	"AZlog6YH2UnR4dO9o9bTY3x0cPh0/+jpXit62mjjxlF7/2h/j+D98Ai3nz59tnv47Fl0/KxYtqxcmyAz",
-	"aO49ywya9Uaj8S9TJ7TpkaOnuNFokRqJDg5rB/uHR7Xjg2fPao2D4xC3WsfPjg8jrxrbtmpFXlHpbsi/",
-	"5Xt9LJj+pemdvX77y8XVyZurJrrEN8QU4XEREXBKSTz4/9CZQn0ax+jNL1dQ8AoifUzc8sKbNjXAqI6u",
-	"cu0Mapxo/cs0GH1e1NzGBCDVH7uksrFizBmylCVVzc7e55Lh7Qg1y/DLt4AW4cvhSUO6Ku8Ye4L1PvFU",
-	"Id7O4+2hdySFdE5XrU3pr0y56ZIpAqwMOI4hJU2z3jo6E4JAmH4rJqO83sBU5PWriY1yd5VLQ7qn2KhT",
-	"M13TJgoBKgF9JcTZpFLFBYk0ltJeVrp7y+7BNRlIv+CadeULtuubuKulznh2Ns1W5WdzMXHLHxshshRN",
-	"zyXfT9OB3QI3hLMSwvmBqOWpZjUapu03j+NY7nzR/5xFdzuCQF2JZczT/kj/PuDpVruGlHE9W5Al+roa",
-	"Unl3tWcv974/erF/cny6++rg+8PGydMXRy/3T/de7X7fODl+8cxVZihHIpg1TAxFmKs49XhD+wVgCWGo",
-	"IGTs61Qi/RbkamK3QliZTfkz0VcBCni7DbnpphxRIQNaa0oH26YdA9MIK9aGhFqq+ll4Xd8GkD+YA5Dp",
-	"VCwi0ehdaTb2pal4tKqLEhZgRjY93dcWNWyn2BjhvhbTdiHszpwVhigLeQ88R7buluV9wILmtU4Y5uWa",
-	"1Iy1lL20vVmGuFmZvH6Bcgi2lR/a0sQL7i/QqSBJP/sNKlJsI9fypbI+TN4TcCTwtVDspxIIGBeZVoIm",
-	"cxty34GD2I9OrLNw+hmg5mGmfzFQjoEvdS0KJ0M3heFDcp83w4MvUyE1PX1Yoyyjd3maoRIowUc9DknJ",
-	"ITTIocIxiI1ks6xkA6ZIdy7c0TbEqm/Te5drNCQ7LazC7nqc7ScQISxRYM97oA9ikLLso+IoTYwFs2EQ",
-	"4yNBEg7mKURw2IVvn0ibIz96ZwP0YzjYlBUUEvihNtWHZbICbYtqx9lsyytoePj7cCfcwsenQ1UMvNkj",
-	"F1+4lT+Qo74w/3iO8paIGtRQMPunOXKXGIkMBCESQZVUZpR4yXvE8vc2pvH2xr3/p3fv5wFJ5uCY8k72",
-	"FKEeZu7Ct+bdokwEp34ekx51Jz6rmr2YOLXzxRzuiVa/t0T0sEZDPLBWMq2L6LMQcnZDhIRDZ0u6Gf6h",
-	"NSRaNOehkzjOpRmb8ANjgNG9BfVahmaxSuSAp8KVjRtjFXxp2o+tgGsuoypBXwJvQmWXQh1v2+h+pUZH",
-	"PeJQH53xhseNdvX1cRZriLTN9sZzj7m5g7+UAWiaTgAcZoLc5njQjhM5ljRIzQrPWGHP8mzL5BRHXRoR",
-	"RFVu1OphysyvWu8cZUt2JV8tX8p04PtkTJBPt+FKX6u8s3q2NJVhVORXDtkBwB6BEq2W2hKnCZYSBYzc",
-	"KvNjYKKmSVbiXj9NEJYoCM0DdXRSrgHXpiySuTSDo0gQKUmEWoOsjK3J0js/O0WK81EGodlGId1zPg7x",
-	"qMwxdhXTLDKvMwclI30iN/aY1dtjsDMx9HLCumfbzCqlAbeKnbxLxEQ1JXPTusKzA56aIqJbbS6MK50z",
-	"sl1H/8XTvDKu1Wiy0+zeep5/lT1bqFZqiyH+t4Nnthoib0PaCWWd54XKMkgSgt57V8WGqn0s3TDvvXEq",
-	"zeusK+QDSw+5ZOBKtz5MpMSjYxWXhEX3Lh7szbIYW4XE3NVftaqT1ZAuneBVKz/jK6C4M7ju23NaYIY7",
-	"hJvrcmWBGVqey1vvPtp7cvqTeUNvUGnTCjH4VURVxcXYNLcaGNh4n5l0yUIkmb3idg9Rj7JUkeIlV0cX",
-	"5UsOM/TeM0XA33uIskgfCC5G7zf9zEpvtwU9HTZn2rSly1ytgITZA35f5YtZufdi4iVsy63f0x38Cmbb",
-	"XMHLeDK+lasbmM0oZ30ETo5KlWKnRyKKx1oQLpUguOeinl0lpDaNIdta89SI5px1i/Zwh/johkaE+win",
-	"EeV+1ubGR1LR8JqIbT8v3APN8fRvWOaB1ND6RiJqO+FAEwfqKq3HBFElSdw2oSJUSRS8NKykdjVISGB8",
-	"kxamJxIFPdoj8Mu2CbvOnz+lMuESungFiGGI2MEwRzk1oZdKaNaQtYZGWw5YUDg1Eky/HtP+wLbqynpn",
-	"U7Vdt81hmtBGpKIpiAuGc01RaOSbR0vaUxdC48yUtuefvragczi0QsnUNo0dniq7HrQFVb+K2yVdZLXr",
-	"B6HnaROsUkG2s7mJfYnCvDFnHSIKnTw4y7YtMM7fbBe7uaKXb92WGY3cJpBPVXj9icxR2FZEGC9yn5Br",
-	"qaHZ3TfD50QgRxp7mPf1lv928sPJ1auPr0/++fH1q9Ozk48v/uvq1WXgQ++Jfle/X4zGp7LYgKLQUmJk",
-	"d/PGHXaPR2/4XHR+DWdr6u333c53ZZE5a47YogyLQUXlqEoxuXxAPd82FoNZKyi+om8Xhebzhq7gLEt7",
-	"mM3BMec5wErhsNvLektiNtCiUgcRaGFkYkA1CJAeZ86wYwJPpNk9/VPWV8kRN41sGjdD5FYRBnvj+ry4",
-	"Ro7jCyxuogy+mSiDU95neh25WO9O6p9Hm1nsPk9MHdLHqJtVuhvfUlbQzeADeBa3XII1+CATYANZ75XW",
-	"AFmJ6TkKotQw3wD1MBgpg72DbuCj4GlkAtX2G1FV1ZaEssegiDnwvaa3d9CdXfd6m4FfUL3WoGollLH7",
-	"U7XewmwbVevbYueaCXxFOpNUWHxVTPZSYWEi8jToBX67BY0kFYfka1EocrtdhzQeEThGC09pnNbRSR7C",
-	"ZrvnPDEp5bmml7ei17J1pu24WYrMxMiQLa665mfQwVhkYRXWo4SjkqS4FdihApNEpLVAV9sL0uMrinQp",
-	"LB4DvzfEMx/bzEFfL6+v2p91+rY2MS/fFJsfYkNfEcdP2dcmV7/TECOcxfXEAyfJ2WWNckhY5CP2vAN8",
-	"9yiLvrPzbaTRr5PdmCMwC5dZPReBvMMHjuSFPuggOoG5PXFpO604JUjR8FpuZ9a1LD3L2uUdF2zaIhwu",
-	"QZOB1c4Y+d6zIGORgW9Ss52ABlVUu6TwXtZ3mKq66U6eJUFYo3Y561P//J5ZyKH4D+QxWmEvxja3sQht",
-	"bmMPII53KN/cH57RDl8YYduvNM1DtrqP8uUaj4Ap8DUChm8SaRkyxYoIvN+osED0sLg2mVeQpPpwMmm2",
-	"Lq/p7b960Th58XJ3b//g8Ojps+PZLRKvsbjWS1mljLpA9LZNKcYS2eTfbHVw+kfW92HRGyRf7+TmMPnx",
-	"0yS8EXi/HYFXUwiyeZO42JckEUQSFpIHlnXVIIEqcQ98T3V5vxg5bm4SMCGE0GscnL8AKhTh7iVcUtYJ",
-	"jB+Zi8i4bW84DYsWguy3wFQOkIonCfTKT3AqSRRs13NnZRgTLIyLOQveQa2BczUbjyRu8VShvUPX2L3C",
-	"yEBYdGWQupyJAAr8ZUudnQebydcZjDMfRzbwGJuMYX/rTaO53HDYb8ukALzDEBlU8bdnflleuyBDzVKe",
-	"H5qnXhAI7oCCtS6bzeXzzZLCly3kq03iy1awSePb2ApmsBXgh0vks2WKHphlgLBqve9YOm3ceIjsh0w0",
-	"2rb1DqjUb3DZI4qG+lWmtfAzhSJOJHuiEG63SZibBWyvq4Hh1QXVaLxy/M7VcPr6WFCuieaFqDa8Z8N7",
-	"xmqJRUpZLwOyvVrHBv5e5drXE+kUM1mO0h2w0IR29oxUQbO+nFs2KRi1OL8eajXhoySVXbCdSfNTnkrM",
-	"ItcCb9s3ZaOyGF+TgvzT2akPacX9LhEEQaSsD+/BeNWZxi/dYpduQZxh7fcvXiuV0GL3DZSaY2kc+zPx",
-	"iJjaYvrG/NSAv/6hv83K1p3ILkYXmGuml8rum/xb725ha5XFwrRM5atcD5c+klwok9n909nphrd8fbzF",
-	"lKrLD0DGVdxX916sznWJbsU8vF5Pu0kY2tL7MnaY0eM8uyHmJxo9HiuMxQUCxGwUoo1BZn0M54UmMVAK",
-	"3PGbyHJWZodxbCXsknBNPSdP5HWp2QPk25i6l4eNUo0Uibr4xhhfjAxlsyJUF0QYEFi0FAO1V7gkxuId",
-	"8To6cVVWXKVtcCUOFWDBNDam6n6Xx8S1rgQvo+/SmKiqcDgCct4YEJdhjHaVelf/NlQU07arPD4+Pp6j",
-	"CObLAmDrZJu2fCVQxNLCGoDrNUdQwJmjEge1ncwIiXH+ZzZEEWvlAaC+8RJSXwmx49n0L4zY2p7Qb8oA",
-	"5iPKEBcRERsO/u1wcCCZjJEVMvTunZenbI1Coh18IyaOiokWNRtBccNm1mlxbz2wqPjlk+lRHo21gr3g",
-	"qpsVuJMm5d2+7iMsr41phFAtCTaHxTQucqMV6lCT0Q5F8XyE9T/v2Vbwf/77/9biRLBdeCJ7q45+hlTw",
-	"Hk4SyjoShbxH8jKceVtz8PU9L2aPwxjvmQWFSgttoV1ZHQVveBliKo1FzUYFUgDW9WopJ3czckPEe6Z4",
-	"PNS7RQN2fnb6RNpBn+tpVDlPvND8xU2dZatnInOFLY/z6zQ5p5F3H2xxkui3GB88p9E5LGESGyyT3Mbk",
-	"9hWa3KyCV2YG7dkZ3UNkKBs4fqJTjHaGZSaCt2lMagkNVSrGNzzvEPXWPPrWPnkfBzcpTVnuSZsk5cd3",
-	"bnbU0W7WqvZT0ln4dJdXOrXfunkMvbs4h+A0rQ/mBS5cIJwJU2ZQTb9LI7gfNizh62MJphVeXhjXkmiR",
-	"Cr4+phDzDk/Vekxt71hM2bW0h6GXYGaalJq+qwU5RDPaNhcdoozsdE0Gsly7x4SEIanwQD43Sa0qQGZ4",
-	"aHBsa44gRvro1wsU8ohUyR56sffXq3KjL/1pxQPegXa3WynQeKmhcE7Yq+hqD6e0Mp1RENfoaK0hRzPU",
-	"ZrwgEPDNCznpWQmgHv9E6wiymOBjogbIVPuB+uTwO/SeMk2BTSVHt7SqtpA4VFf8MeSAm8CvqZIMrNBr",
-	"ev/3f/3P/zG7SenCYuB+KjK62Ux61j1lZj7KKO9NjZA1N9e0nOKRpI0nmIqaFhbWY562vOUtpuKlnmQJ",
-	"bgOK6MIWagfBOtmJQaN38uLlae3V9z/8qJlzFdAL62bZGiZoZYPE1kDU0CBrygIwmrm8+T5tNPYJOoc2",
-	"9fbelsVvzfVV1P03Ru1vh0kBBbQGpf1vog4Bw+azWtjFAoeKCKS5B/QHNmd7oqi3KsN3lgizFpUty+Jz",
-	"SXtYIg71JNFWkOErMN2G2237Q8qKPyluKvlYBbiOfoNSnaWn/GKdWBbJ0pyMI7dKxNumJKqJK80iz/Nk",
-	"XIUHiDItvtxU1Qsi6q1D2Apy+QoUM7tFyUx/P4Kcmw1JYgTyDOBvTI7bsMf1ZesRBUURkvxg3UuWnht8",
-	"R6YtTX8tcg8RYllpjczsZ9jhjuN+KdTel77jTSZVJHDABqhPWl3Or6GzrpIoZYrGpbrFEZW2brFEW9na",
-	"rFnL5iyDAQye2a6jK5dFbVImAzv0NmLQwpdxZEdJqnXobI5VsMY/TdzEpcNKpBlngbjXmumcTbrhoN8Q",
-	"B80OOdjMii6F+2Wpn8X4qAlT5wc7azoit1QqOVQU8qBxjAL3BES5ZkXlB0TVkeW3JmmoaVSsED4YbSuo",
-	"u/ElEhzqCxSzk8xXMGnvOUp4HCOsUI9L038aohwnFHLoEGfs//Vi1FQ4VDY90ZxUEJUKpoVNUzp9J2Ed",
-	"11zRAur5HtUvfE4JVHW36T623HuRPRCW9vQWQjsW30tMDevhiudL5zTqTcx8o31c75EdSZSirCN3YlBx",
-	"P1oV9y97/zBFc+p1jSwn1X4WHwXB0eK2vl8vCjzO9zLMraQgvsDg0bE2Y3KLQxUPNJVkmj2SIWYSUYW2",
-	"BGGRpkwFdmRJ4rYpG4LR2zc/uKL2AMd/wH5zgYKTMCSJauYbHtQ3LpkH7GplatKaMrD5mZvdj/JZrDrd",
-	"SRBwOK5J5VY80WsGJilUlcsDfti4LTduy+XN70BKCDvlY1UOSklYtJ7jcZFBYATz/Uaeaqyvf9PWDf60",
-	"II0p6GQv4QdzF35OuSLR60lF+nzX0O1HEsfcxIiajdA/8YX1rEu7/nuwQY1bmJY1Umn2YqR8lO8p2tOk",
-	"2Uu8prfX2DuqNXZre8+udhvNxmGz0ag3Go1/VeFgVKGzMsV8LfA0gr66glQbV+WazVzQZqzYUBJtcWOL",
-	"SeLB9tQeNatyXwJvHcNzd0BoXQ/nDWDsAOLOGQq0hrEltwP07uJcy80tLMnRAYqwwmiLw0s41pI5CvR3",
-	"TXhwW6uA4gYazscEJVh1TXM10BVB8CZRXT8pTbKkIJLHN6AYx5wnLRxeQwy+oDegHGZh/KZDWzuVJEIp",
-	"i4mUhe5hCMcx7xu9sfo6OOs9ePgIdog+5/zas2pTQZVz8awh7+0kXa64jWxd8iKAla/8Jtjw2Q2fXYbP",
-	"WnvLfEzV9QpbHUtdn5r30pn4C6b/ugtBcFDkZv5C50cT0vocmVBDYutwJ4JHaZhZpWR1r5SN1rjRGlfS",
-	"8UOhLeeA0tqjrcK7ai3SKgnjM1EsrV2aB9dP1GaiiVeWAWXT1X5l9j9cyImM6Q00NDK7vQCRrdYQqOl+",
-	"PdfDacEJ3EoVuiYkMXeFZvp5ykN2QRR7A49NeNDwbm6AzQ2w/A3Ak9UbDW1kRM1GTlAynvXHVKrfzOOn",
-	"+dMjh7vKMZdxj9lo2Q4/cHx9hgyJc1jqLLlYqZB6Wz6s8Sw6+KeVCMzR6GsJk0iF2lRItbnJVnOTQc2+",
-	"qEir7sxYsr//22v0vO0IYj/UomWLF08IgrdznBIc/eYWv8YjcOEmnCi3hV0SpfGfL/DmoQjeMhTbakqT",
-	"Ux6uC7Fsix2Bmcj4i5vJ5MXZT2tOjDvN5pyF+C3he/fA+jdk/wBkzxkxcZhrIfaZJKO1MlU7xzSxIgNl",
-	"Q16rEyOKGnE/3+t7FihyFhfiOG7h0FClnf3VjSWxL3+1LpF6i0eDv+ykIr4DTlwd/UI7jERNFPyz9psB",
-	"XH+DVSpIE93s/oeJGOySW/Tj65OXtcsfT/YOj7YkCQVRPsrcxuhv6L1Xf++hvyE967aNLvQL4165Z10Y",
-	"YsrorYsdrHgeFlQ7i9zjNBr70NUgyYIb1SDJYxuvugTRCPoeKgiKxKHgUiJBlL63nqNI8ARFqTmUREKz",
-	"qqiOTtgA7d3eIhxeM96PSdQxBt75nE1zHWyzf7P4g/75z4qY+RxQOC/O3VmRKq5XHplQPHJrgKE4Rpqe",
-	"eLttCkq1jF0jwgPfhEaBdFo+GSfM8NtS5L1CMcE2OtS2LhyqSTHJ0+hnfkYuwO5Si3mI40W8jmgr+O3k",
-	"h5OrVx9/e/Xix19++fnjyfn5L799fHtx9p8nV6+CqrqugmBFinLCgp5Fkw6Q+1AgiN16HEzM5wffS0sl",
-	"dYq+xj6u2RFmD3Yvgj6Xb3F31XQ86XIyYEbPzZ7RDoOuZsBL4Ix2Ta/PeICgMQFmEeLMBCHrAf5kV9pX",
-	"4GMsH/goQtjdf9Ouv1VFyLvBd77Yv86iO8PVYqLIqDhmvl9K2K9M7LMjIjP+vXXPvoCiHBtlYUUkbNA5",
-	"OxU/QL2o3xyZG4kPq7BbUXYXkt7WclXNXm78XRGIBwpomeHSMWBGm9vjYW+Pl9DWLD96T6Qp22fTMqG1",
-	"rA20fah7ZcekO9WMRLJm69XQOa82XgE89slLA9XDHiatUDHSd0Lb1pDItr25qFZ0UdlcvMJpKcvLq7Zv",
-	"lc6BIvIxkL8G4x7MtnaKKzK9pxeUvbgh4om0OZgbel8NvdtgbwnWKKQ3HkGOPeP9BSldD0/CVFA1AOI9",
-	"SejPZPAjwRERXvP3D5pGXxAsiDhJVdd9Y576FTzY+qsPehRxU52yCs07DRTWAuE5vX4HyNrC/aVSDfbB",
-	"wgFKriZjweNiTRbr1s+96O4bDeVI0G5Ubv8HTUGhQbGNm4fS5vlgeWjn6Gi25ybDHdIjTDWtxuO7Dsh+",
-	"3hPYh96cttmiaSDoJswOcmEJpsDY6IzQ7Mh3/RL84bqu0i9V842pVL4rCA2teGTWCcjUNi9O6YrAjs56",
-	"UWyc6pcKaviuFzYUoM4quhRqOhSmyPLDR6c4YyGHNkIhjuMiVPCxYiOB+n0UpQKMlf1c5wS/Uj5CP7fy",
-	"jzag1VsXoZO3Z1DHFW31sIQaFlGPMv0VXNfb+WDwQyU4vTTWovNQNQ4x0GvSe6LnyKOgTC7wFggDlCGJ",
-	"WdTit6jHI1KYzX5dMd+PBMeq6wP1QlNIS1FK0LCAvQJp3X24+38BAAD//w==",
+	"7L3rchs5siD8KvhqJqKpnhJFXW3RcWJGttzd6pbdbkk+njMtfy6wCiRhFYEygBLFcWtjX2B/7BPsv32w",
+	"fYJ9hA0kgLqQxTsp2W1GzLRFsgpIJBKJvOdnL+S9hDPClPSan70uwRER8Oc/ty+wIue0R9U2/Fd/GREZ",
+	"CpooypnX9C7Ip5RIJRGOY94nEaIMqS5BYSoEYQr1KYt43/M9GXZJD+sB1CAhXtOjTJEOEd79vV+a6IL0",
+	"MGWUdSZMFpO2WsVMklQs6V2XmJHNiEjoxySqvWX0DkkSchbJrcnz3PteggXuEWUx+aKL1Vk0Opf+Hp2d",
+	"olrS5YwglvZaRCAuUDuNY/Tz2ameiNzhXhLrGY53j4+fPm0cHT15cvQPWe93sZI4SeqMKM/3qB4xwarr",
+	"+R7DPf1CaOb1PUE+pVSQyGsqkZIi8D18d05YR3W95u7eU9/rUZZ99t3SpBJ6R/TCXnCmcKh+phXLeTO0",
+	"ip/PTsfCXw3wR7piaFMhuRiFNGDkTpkfA8TbsN+JILeUpxIluEMceJ9SIgYFhJrxxoC0d3hUBcQpiekt",
+	"EQNDARWrjvIHJi0+wUoRoV///39vbB+//7zr7x7f/9WrmvMsIr2EK8LCwS9kUHWWEoIVwkiYQ4UkbpN4",
+	"0ARMtKmQShN+GivU5gKpLpXohgxQLSECSSIl5cxHNyRRaO8AdXkq5BaiEgmiUsFIhHAHU1Z3WDRMJV9w",
+	"AbptDd4yW/wLGY/YGzIHTm/I4IPGK95uv/+8e+Tv743B7Rhe+AZ3CJL03+NoJ4bXipNHpI3TWHnNw4av",
+	"1017ac9r7jUasGrzKV9zkY+9IlLiDqniKfYnNHT29l8+b5w8f7G7t39wePTk6XH1+etl467yFF4agqmC",
+	"1v6EaIRqb98OMzxy9AQ3Gi2yTaKDw+2D/cOj7eODp0+3GwfHIW61jp8eH0bVC5nCR9pc9LDyml6awpOj",
+	"ML8jrS7nN2NJq5/9vsw89/plmXAmCVwUz3Fkbzn9KeRMEQZ/4iSJaYg11nY+So26zzmePntECM3mPHea",
+	"WzwaoC6WCDMEvzWRIneqiSxdIQMBimHb9Mnd1ZSZhiGR0mu2cSzJfXEhfxWk7TW9v+zk0sKO+VXuvNQT",
+	"XNhlmEWVN/mM3eKYauEgSZVnLpF2TMMFF+lohnGFcKq6hCn9Fonq6E1MsCRIhtjc4b9doJBHjqOlUq/5",
+	"x5dXaMfyMLnzmUb3O5/EGlfvFitRn6puSWiRCiuiEfIDFy0aRYQthpErzZ9P3pwBj9Zr5yweIAzrQVRJ",
+	"xPvMse01rvSqSwCCHh6YzQkV4szcHoJInooQVnvGNM/F8UsD/iIrdkMgScQtEYbI10rCdj6YCNUiojCN",
+	"JcKCoJh3OiTyESMaEncFbumVvubqB56yaHlCb8Mw61vg62yOe997gwcxx9EV5+dYdMhi0F8UeZHiHMUw",
+	"1vqWMGZCuIBYtMARk5aFE9phdi/0N7c4Tld4/OAOCGlCCVOvuToxmtT4iexAqI8lCgXRjA+1BggjJSiO",
+	"NQw+6ndp2IVzCKBIwiKkOMDiNDUjpstKeGCkl3eJudQWBwQpreDoe4jYwUZnexj242CtBfNsVrDlIxB/",
+	"STaAG9xKSmZ0rWfV0Un20Bhs1II3v15eoR0c9SjbwQndviEDuQMPBFtuSGkg0pNmr34nUWA37rXZt8Bu",
+	"MvAcs+obIuEtJwTUCnB/Z9YFxFEa2dciAgCkP201gVak1on0yAN0Q1nkI0GSmBKp/8ChRrf0EYmokj6K",
+	"SEwUkaAnwCtaB8QsQgllElGmOMJsgLjqEgGIQjXztyVAH3UETxPpI4zOz05Rv8tlpkRSiVJ2w3ifbSHM",
+	"ZJ8IFKzhEAQ+QMy46moJAcZnqo5+ZSEpo6tIzEOYhCEqUe5AP2jsosAJQ5YEA3jN4NrgxWy33QZWIr45",
+	"UTBy/IK64YbilobkLcO3mMa4FZPlricNi6JxjELOGAkVZZ1MEutjqurrFDm0IimwoPEApfmCnulrWAz0",
+	"aq84f4XZwBmPFrzLsCIIFDhE7kJCooKwqZeIDg6dbQi1iL4ykBIDTUuZIgwAnbQVEV7z4HCNt+AoqJ5f",
+	"NOtdaEC2LSSj+phZhOKwrnnsaZlaXAW+nX9n9IVJ9r9ZR8pfGmfjm30k/QKg9S3TygUX9N9kQfnN3TJO",
+	"P8xIJhH8lkaaTWY30S3F6J/bJ2/Otn/RXAZA89GJhQCmyr7lAuGEftCvgY0BZdbGdR61V1SC/sQFomUe",
+	"5gG2EsH1vIvzE2e5CDHTN2yLwBVDIlTTwhyPIz21/kUzZ83qBjzdWrM6wxMiDPKpNEKFvTmcYGEvbS+X",
+	"Y+CQnSTU2t1wFFE9AI7fCD2aosSB6ntJ4avPXvmGB8ODIj1ZOHvOcJBZErAQGPBvb4ATVTI7RFiRbUV7",
+	"ZNT24HvmUpATXmFpbO8HY9gYGcJYgUe/lidaoij81uI8JpjpH2+q7JEa1wL3NTU9M9e1s+/DuuzNV7WK",
+	"Hr6zFxEgagzIGdPyvR5ROMJqKn28cs/dO6NPxUqF4xxy2nAX+ZPZ9n2uMDzlxqTfjRUL5rZv5KgtTV3c",
+	"/vfZmnnrIwmBwRpqPKdSZfQ+J2XCAGWSnLRYS/4VdJod1mEKOIn7eCCR3jV9uNxzBXNgaUMzghpCWf6e",
+	"g7kKIc+xCrsvulgVrG3zoCNUVhckLO3pabEIu/RWb1DK3N/vK6jVeGTKiJzLnAoEf2Ze3bWWYvdxGNtD",
+	"qLFQ50BMwcxClNLGNCZRlbgAps40VrNTURGWNFZjyQlknMoZH47ackB8h4N8wdMQDU6AudAcZh7FUbbu",
+	"rGpTufdHw76nPufuuFmeLWB8Cu4y56R7pQpLGkHzHk5z/KLq2+fjmCsrxlJZAWSZC7EwzNmMyMXihkRv",
+	"mSB4DMju8pk6VAqDvOCpEbsyH1Kj0odU3Avjd80wNwRVeeRx23QC7GVBtvGxyp/8Wm9BTCWJMoe4N5k8",
+	"J5HjmhmAQaGDZRySlriD9XmZnXfCwalgmLnje97jvGb8meVV442EN1YoXuy+ZrlEPT5iQWqRkxo7vxkX",
+	"WR7gV97V+3tzXNWHc93UDt7p2FiIkua9h81sMPHjinST7lMbmDInKlqppIxI+dry2PIC/pMI2qYkQu4x",
+	"ZIXxWa/WCmrbtqbNMcwsrnpRa0ehWd93Ep2fnfqo3yUMvdNn5iRJkNLacdHQPQuMrHLNGhNO+cJhqFn+",
+	"dxLhKBJ6/S3Ob2YZO0lltxqnei16ZqPdmUUhSVygCelJEt8SOX2SyissLqpMGRB+eZ8nkM8y/NmMMAeL",
+	"thT7qEcqg7oSKaBVGmVuMc5bsARk0S72wVFBZ0iVnyS/LKfGF2O2rA41iY1nmvaPhBGB4+nAZW9YWVDO",
+	"8crsKHBGhMJyDhvTzgkbewJKm72EmWB248DKydz3+lg46/FkPAwbCrz83fHYsXuz2FlYhmLL6HnL6Kc0",
+	"dwtZdle0I4xSdTF68GT7X3j7343t4/f5n6j+ofmP7fff/7XqVrLRTm9FXBVKGBJ6S6R1YpFbwpSJqSz6",
+	"XSXtQFCEX4iJErQM9V7j4OmS5Jtt0JL0W8BWH8ubPDDw4Ol9JYZkHh8waW9dGMEXQ/y5vDDHMbgSFMfL",
+	"XAsTLN0FzF9f/+3vJtL1yN89rMb77Nawkfslu5B2/SmMdtl7o3gL5LM2pk0LjtxTPHCah3l0/+hwanzo",
+	"yIkpDuYPo3/8RtsoyMU2GTjB7OLQS/34lYajtK1azRoRj0goqmL3/4unwsZv6AeeoQ5c2IpERl7GLUmY",
+	"GmI6h0fljTyqsqwYxjeNdU0LhC1uix6yCvEuWnzeE6UU6SVKVttBF/EO6e0YZ2LMtmqePZ1geXs5s81S",
+	"P32OIXT81YwOH/3KpcIqlS94RGZ7h5E7dWJQuow5UMK007DkttwAWaC3cfew2ZbpQcwjviS3qcUt9Eux",
+	"zHrmDG4/J6tpLia3hiUUKJsG4TSHWXhGdli+JktXYZ2TMLkcFgfzoO7B1z6YuPLL7NQ491pCWKT3qexn",
+	"gZAa83VEcFTpcHsZZdfvYreYIncVN81r0s9DAPUTpdvg6PBw/2i+6wAGqUJKOUxhzhvYsdUy8D+lPcy2",
+	"BcGRPhE2pFkD8AxJpb/yURhTTS0QPdfDKuzq7Yd4oFEppxDYNCWcyMVGuY1DtYO9Yx9J3iPosLGvtYPJ",
+	"EtE0QgUsFMlzjK1hLH0ajFXuQ/HOc3TpzP2Z4b/uBAz7UWjlKCl+Y2JaSo/c8puhb0qu2nrBLwOfMxdz",
+	"9o1x13xInb8GvjSRmfpjIogkLLT3vDkxIY7jXP6vm1SE/DOkRNiLoa70sak6XT8RHKvugtQpR445v6mc",
+	"5QG9uAakqv3/mUaLMZCPs6dKzptYNWz/rIL7nEbnnN+kySo9cwtbss/PTsc9/9CuungMwl5hcXNBcLSo",
+	"kWd8Zh4WNy4ZBkwmUXaFuNBhc4ARZySLI6XqGcJx7H4aq8fMRDATFrsMcczlks0wJKudA1kYvIllxxGy",
+	"TNR4X6KiO25qWNwj+X/14iY7g1/lGJrTB/zzGJzbi6UyhKAteO8Vqf5t3BbSHnHX3RAdn716ifTzLnO6",
+	"TWP4G6MeiSjOqLpGe7hDfHRLI8J9hNOIch9FPEx7hCkfSUXDGyK2niEtnYMDyITAOxKoo1PeZzHHUT4P",
+	"JNFV5PCB/3jns4kqud9xQ+x8zrZEfxlRXC+lmAKIOx8T0pnJrUUZI9Fbpmi8uFL4KeWKRPNFiWR5FzOr",
+	"RhdOiKg4FU7kqKQHSVhkZLkqdVaIce9VC8pX5E7pCy7E8I1JSrFxvQp+Y6H7YmsW7GksS4V7yeymDDUk",
+	"tVmBHbbe8z0gT63ravrUuoQlUJAHgEL1bcFNAHPuMtNyFQcZCoi2QnKp0sDdCc7wnB3O4tKycM9MWsyl",
+	"RLcJRaKYwGGWUMh7BbPlTDTnmNrXpI1ni5yAw+XwNwfWHnzZY1adO6qql2smK4P4gyBkWx9IpN81xSGy",
+	"jOfczVAI/E9iDIn1gvRo2vN8L5VEaIbo7e7te1XiSjESZQ1irA2r4HlkxUwxf2ME3dHRQM4rB22ATj09",
+	"VANAHBNMYcDHEnXoLWFVDJCzbD3T4zLtXKW3psnMbzAVL3i0oIkFqt9ULy6PQCmVyAG6gl/EADL8PX8+",
+	"x9HQmg0Ek1e2YFCIsTgPeV8BtoP77b8XPlS6tzLUPGZknl5DJW4oW8q0FqUmt6bkFvP2DroaWHtXm09P",
+	"NPHtN6LqS3YUMGvvWAwsYwopBvdneZIQ3p99mnrjm5EqUSe4lmbf0FClgqxY+0pKg1un/Rd05RpeMgpl",
+	"FaJ+u1gQOZ8q2OUF7qPfLlBiyhsgcodDFQ8064RaWj3C+ygRPEpDIsdYOzPimMHLf+nKezwcaj9VGy8v",
+	"SmlKc2Cxk0c8VYVg5fJhha224Gqf4qJ2sxSGLLxfuSCS5+DMYxDv8Y+0mp2O13rm1jiGd8cJ+mb2SctZ",
+	"jGGFU8rL9btEmHhLp5lTOa/xyM9xV57kpf4aKW5KA5ibuUZ6iRq4IkPwW4/fkq3ypAXP/hjM2YWNwVgE",
+	"EZ0LR9OT8GbCaRhvW8phGDVgC4KjwZdhw/bdEquxZwuOTLFM1yLagSoPPLEh8X/bKtYnRLVgqBBh4KPg",
+	"H516KuGPmEbB1qQagHPS4AWxDsRFXQ5hl0Rp/AWki2WAVG3PJWZRi9/p8/uflPRXmgDlvEJzZUdNT1Iy",
+	"lrEZ1ItpqUYOvkl4MQYYF1X1UNYNO7uNd4yqrBxfgrhuYJhi2LBr+YlKxcVgcWP0Avmr023Rcw7oDI8r",
+	"v7hhgUX7nLEb5sNOx+xSTqS5SXNoO4fDI+fKQZqDfJY7gMPp0F+QT6cA4QQsnLEWT9mC/kJNXEvQ/HJB",
+	"JzC5Pz72ZHiBy23zI/PFHI4JSz2n7Gbh6P4uj8qmDAiicLIhfBiypVQYetZjxiotb8G4slsaknHOx4/j",
+	"0tZiym5IVLDjfRHe/wkoAvlXS10PkqY7LOlVsLtxMlnBGTfPVJf2tS/AWW5Qla9kwq5kQteC+v5wyop1",
+	"nEGpGR9hsz4TJpVnIj4DnRnGMEWXGCoptvo5bHXbKCuNV5/FoO/Y/qwVdW6oKSI65MIkEVipjHOw4BH0",
+	"QCAHc6X51/k6x7kq4flTa4+1UXuzRUorLDpEzejGdtfW6r28Vb5We70B7ibQ1mV+kBaQfheQb2eSOsdx",
+	"KcKis97CJnfrhh8SHQ4ax1VZD20ak6rUl8PDqlJQPatBlI9aV6mkJrfQ24tzH7WwJEcH4B80Bwr+bOof",
+	"venJ9IWAFHcMStEb5kPC8r/7pJVUErvi08MnnIVkJFKXZ+dp3AatR1IasTZBENiDGJsWC7vgE8T5MdEY",
+	"010qFfKcb/bEhkxk9q8pehph0RW5W7ACVEUMz0iDhXiAFC9ViUM1qlAvlVDczubYaw1q2DK6Rg1gBbQ/",
+	"Xl3IcyDnYUnz5ybRWfJfVlzpbSHHTzlvdr6CBsVKBi46e3IOjp19qUI8E4vpzJXjmmczPXxUSw7rBDwt",
+	"ERlV9G3NJnwP4+TxZO+JfrXl8qe/fAKZgSwuiVKUdeTcRXX0OC9wHMtq2a/wwKuZC6oNLaQ4SeWIM6xr",
+	"4b3N0TLL5rrHH3h77ayT8OAY+VBLKK2F6peDZqGQtY8YR79doAFRz1DwSXwAD1/QRDjrLUIl5DZZT2fL",
+	"dB9hJHqGggRTYUbEyP5t3uljiaiUKYlcfXkT3kQl0iiNiRnO2k+eocBCRKKgmZlUWKTVV8rIMxREVI4+",
+	"4mcL4QzFXCofCZKvzfhqWzi84e32MxSYPhYfeKqCJkqZncaWIDfwcYFaAxTzDk81PqTiSQIT2r+Q6gqe",
+	"dkzM38mbs2coMMUQNVJNWd+QM0VZSlBNEoKCLPs32KoXjGVuMyCkwSAdQrwAhyYG1yzW873i2iFS1y0D",
+	"Lk6AKy/KWCUul/nR3FV/zMzLpAmvTwSa1y43U/71fNnal4SwkwpH8zmWCunlFcMjZZ+IQnXlvJR+TsnF",
+	"EiJzYXml4uCEmMUR1BZDF+ctnjVTivnXIZea8/VtihYKi6VCJTU/LPkWqiKwYS2KI/2wb3Jh9ceUwduV",
+	"SxmF1KxnMY/wl1GJc1Jo+xWkv64oLhToT5oLSV+swuaoJziVJFomPPRtEuXFjHLBbRGoh+TSYSuF/tFW",
+	"bqIs5D0QUXAcI2xSczx/ZlG2IvEHzOmKIwxjEmG7u8AEWgYyA2lmmSrew4rqXwbPRiztxsZuYzKnGS7v",
+	"xyJ0uXI2TPPIMeEv66t1s6LSMyMYsbhYv7FmRrwNRxXq3e8RzEp1xYq5nzPjdxijM4pO44oMXdIO0zTp",
+	"agwVuxUYAQbaJ2WNCyIkuD7o23bA8eWFZrh3TXkWi7Uct9NuYLvZgJZ5/b5zJwLBLC7IWqs+gWUSAXjM",
+	"nC3ULMJHweePNLo3v0F/qPwHYJB+1pn30nz8SKO/+ygTRP9u3y1VMtBvfxJDv3wSfp5LHOSJodJHNi3P",
+	"h7zW+8DXULssAliPGckVUoDfzV1S+NXUVoDfNG8s/GKLLYzsS5V0fgklOBAOBZfQURcqxYwvOXc2Gzkv",
+	"kTc540mroldnk89ALWc5AnFNINhlTHRrKK9ngJqdzTseez8l1iqHIZtiAlK+OITMjIZpy5606iuyMCmM",
+	"KYNzJTCTCRfKVMDxEW3bmgMQayBQyNMYusKhFlQiCLvAamfQegv1ySqijOesRfZwknMO+OhGmBsxFVQN",
+	"LvW+GtRCdd9fyOAn0+F7FETXWRDVgj7u3Xyo1+sQEV7ZFzxrgJVzI5wVizX1JsdN5JrRuamknQrczKsG",
+	"4rfUFtgqw/ALyQSBwDboCoY7dKGaIBEGmbcteA/FvCO3xnQMt2NUwfGcYEHESarlvRFLZqlrWBOZZ9F1",
+	"2mjshzdkAH+QwPV2A9KAR/KJukolpiUWZW1eqG4NFGs7YOOOUf5BeoFXZHNnp0NVN23VQ97bMU9sR+TW",
+	"/umN9Ngy3yMqEUaSxO3tLpcaN5lJ6KerqzfQZ0w/18eDOnqJw25WV5ZKxFnRgmSMLpkNRo+rORJm+mkT",
+	"w1ZH0D/RpfnrMVwtcoFD1bQJy9BXmMpCDUnYMKoKHRtd8279HLREg+eg559U+lFNDkQqWb9m1+wvf0G/",
+	"kIG8Zt+j77/PTsb335fIsmklR+mjmEolYTbXZNP5buDLEDPX49RA4+QcM0HhRNgp5M2HAP0NHTxFXXKn",
+	"RR69XCLkVjNv3A/lGFoDZFuVZjU2DFDBMz2j7VAKFcFK/VJhlZeERQjDcaMMBdlxCjTph7zXIywi0ZaP",
+	"ZqTTrAXr2DPlkAvioLxmLwEbB3d3O4d3d/kedbHZaOgPHHy+dozv2msaY4mPrs1dob+59gwgitwpA8m1",
+	"dx9AxTKEo0iiIC98FmwBCH8gY3dCf6B3XcLQH9fsj+3tbfi//vWg0UB/oFI39Cbq4VhLYyRCP1/++tpH",
+	"fcFZB8RQ6bvmp6hNSazF1BaOEI2kxkhSal1hx99FfyDXp8/wu9EehBlbdIObB4f7km65MffRH4XWtvrh",
+	"VBoTLWamXMtSzXVxaWgY1TLsvPeeheQA/YHeWqDzOUe6ZOuBs4ALp3uUf9bivo+s1KGhEDxVxM1zqLEI",
+	"4bzDLf8wMrMnWHXd08foD3Samg6H5Zrcz/JPPGNJZYBX1b8+2HqmH4YhXX4yqgXu/fL3A6LqyEEB6lLT",
+	"njr4YM/dVg6+vdQMacIzLkZyZJN2NbmUOnFDF279sF1TyFmbdlJBItum1Ly4twdYH9MCkgvLA6PCls7V",
+	"KDLwUcWL2aCT3nRHYU9vdUV/VVQLpjaIfT2xP2zgG2dckacAjw8K3VodHIeWjczdkd69rrco3/5y594C",
+	"fU7t62vYSHb3QoWysFvov4u0QCn0tMCfcyRlTDpjziEWWs/V98VQh1i9cZXNXi2GRtq3Bqj2ltE7h/Ct",
+	"Ojo1VnPZRLuNhuuPLXc0k0lMx2Uf7TdMz+XsW0v8PtptlBt7w7nr8lTkL/92gRIex9AeVV+g+odDJIvj",
+	"uEvqLNLnvU2JvqkCk+Gql6i4Xc9HGgXAMhOF8JSyF6gWFBMqNWsD4QX3bKGs4G+B5bKFlM3iK6Ppm6Yd",
+	"Nwrq9bpJ5NyqI6d4Sc37TS0uPZwB7uez08LiegkHJcIIAlZS6WKVcwqZrY6hoPCGERKMON6EwOrEdLXW",
+	"F4NeDWVo7wBpzEtL1NLWBdPc0TQHQlryghp6bS2q5EfsmkH9kpBY/dFKsSeJVuu29+qNEUm23+/XMfxc",
+	"56KzY9+VO+dnL16+vnwJ74BhRcW5PDwquXq+d0uEcV55u/WGeYsnhOGEek1vv96o75v6JV3QqYb6w5s0",
+	"fJC8MxRCkRwtHp7YJpfQG8lskX5wr9GYoQfvbH1yK5qHVjTL1VCgmmE4Km/muqXXemCgqZokg3rneV5x",
+	"EV7Znf5KqUMzvLQ//aUfuGjRKCJgwDjYO57+xnAH8XvfO5xlRY5DG3d5UYH2mr+Pqs6/v7/3P5cUO/NN",
+	"SeX8/f39e9+Taa+H9UdPbwvqYYY7JBPdwFiIOxJKl0D3nfe+d7dttTGtymzHpld3Vnjh3vcSLitoLCw0",
+	"hfGM2YBI9ZxHg/l6PJdaLxxmGu6LVCre08f9Z95l6JQTr6rdDrR2qOimsN+o7JuzW2yCg1mEBZDHbORe",
+	"1fPovmwyUSIl9yMnbndlJ66yE0/FmTPPRc+KBw5u7a6WUUH07hJBvvAjuDvDG2+MM+GK83MtTf4pju4L",
+	"6yAaPr6o1sNSi02Z2Wpr4oHWQnZ2oF18wNQDf+8P3zM70CEEUhAnsIJC65dl+MFwA5jfy4Uh3mccAuZr",
+	"op8xKzcxaT6Z80RX9KzZHOvNsV7fsQZahb2Dw0ciUKNpz/qEXY6FfJjD/fmGDM6ie9shgphAlvIBN1mE",
+	"hbM9t0BZvPBdXIiXW6CggqlzU2gFYlDo/uyO32xnaShMqeIUXdiCqV/2KWkcTH/jNVc/8JRFf4rjYbZl",
+	"9NZbTGZ1FmAJAFatLn9k5xd9Arz79/p0dKFxwb/H6lYdokxvg6UPgkvb86Bx6mLUPtRmoYLar7oEJYIb",
+	"O6tEabKaTS9t3Rs7fkxvCTMOQ7dluW4/ft8YZyZIYKdHlKChnIT8V/aRqdhX5E7tJDGmQxfxcCzNCMbs",
+	"DM62+UbwHlFdkkpTltpGSKwFi26iXrbIxfAIYfETaTirkrY0Gef10iKscAtL4ki6RzsOZvimkKrqucD9",
+	"xch+tMZbJZ/XUyy4T/qtGXj2JRG3NCRvC7U/J21xBncTOWShzDQKt3+OMwR4h7iCxYhAmiT2HdfId+cz",
+	"WOXyCvhj6UNWVtNapylpSv2uit09JaEYJCpvlSF9fWK5iExsxMa0tLab+l0XK4SRpL00BjNs3oHc+NHz",
+	"NibGRW13qkDJlsIWucshHiLBcAFbVdAVNitrbEVmMl/tnPfF41N2qHVNYSsz5jwyxmUW6KaRWa1Iy1Lx",
+	"rKWsatkR/90VpPB2Dw8PG43G3t7eXl67zAUCQc64x+NyHF7T22vsHW03drcbu1e7jWZD/+9fRlKa62AP",
+	"FT2bSb9eOXcZLkpWyVWgiOSfTztozMBzXnDWjqmJrftmtfSrLKXRFhSVCCN76pEcsHAKF1tcL69mONSU",
+	"WFsrw7Fl3JZhOKZs0RCPsVylS715+cVQ5bzH4RfD1e0q+MUltDR3rq38RkwEVzzk8YaNfKNs5GRUPDJR",
+	"BAgbNRIKwBTbnzwkU4kpu1kVRxk1NxSOgckNbyOlRUYbqyBDbN3zhSTeVAh9lFxYUi34JEwQiYvJMJ3w",
+	"BgmRwynztUD/Y7LEK9nbuV7tUsKUKeBoCjXa/F7H6nZ3d3fnZm/FYpKPw9tK9R4rGNs5xKRt2NeXz75W",
+	"ZqlYWeABuynEbkKwER7mCQ/M77Kc/Enmjqy+5wMYOkZriY4z3eoHv5Po1tYA/aZP459Btxg6CHZrfRQR",
+	"fYvZVAKcJMhVUFiByWSOex3OUKGG1dj4siyoZp2HpaIcV8U5OYnjPP/hlkraiomTr25MVszGGrjeQLMM",
+	"/bXK2JRiZbFZmHg5t6QYeTJs4gexSeapATdkUEcBwz0SgLuL0U8pQbWDxjHKw+txjyAcgwsCkTsqlQxM",
+	"f9k+lWSrDuHI2843rzjabeTxvRC5W4zxHRU7DdSXmWS/jOCZ1aWZ2hLR2kJ7g+1cpyhWc8miV+0EJhEr",
+	"z0OdJ1QlKwa34nCZYhyQiTZoepCdFB0+2TtqPTnGRweHT/aPnuy1oieNNm4ctfeP9vcI3g+PcPvJk6e7",
+	"h0+fRsdPi3X+yrUJMoPm3tPMoFlvNBr/MoV1mx45eoIbjRbZJtHB4fbB/uHR9vHB06fbjYPjELdax0+P",
+	"DyOvGtu2DEheoup+yL/le30smP6l6Z29evPrxdXJ66smusS3xFQ1chERcEpJPPj/0JlCfRrH6PWvV1BB",
+	"DCJ9TNzywps2NcCojq5y7QyKxmj9y5T9eFbU3MYEINW/dEllY8WYM2QpS6qanb3PJcPbEbYtwy/fAlqE",
+	"L4cnDemqvGPsCdb7xFOFeDuPt4dmqxTSOV35O6W/crVjigSNWQRN9amS4KKtozMhCITpt2IyyusNTEVe",
+	"v5rYKHdXuTSkB4qNOjXTNW2iEKAS0FdCnE0qVVyQSGMp7WW17mt2D27IQPoF16wrX7BV38RdLXXGs7Np",
+	"tio/m4uJW/7YCJGlaHou+X6aDuwWuCGclRDOj0QtTzVLWY6xCruVTSlZhwwbhjUz7mIWQQpdDUqjot3D",
+	"rWaWFpkVHAsqq5XRvJbYNcMSSa65vNT3gaCsozUWFOgnA1NeyI5rApUCNwGJAtTmccz75roIeLtNRLDl",
+	"6wvjmgWjdc8C2+RbEuWDiGQLnkGiqyl5hjNngOWTdfQDpHOjmLQV8N4bQpJrprqECnSL45QUKqBVTVq6",
+	"0/TQdXRiK08ZvJqCcYjxPqIMtbkIKy61tKrI3DKKTKnUnJGEqyrFeZdciIFvZGHrLYg4kZB4q/CNwZzM",
+	"c00FVWQOOXhi8byV2eGLIZ6F0sjrx8FiMsGYGtBjeXEFBf3ZOPNXIu7nYrrhnLjAN2V+alcnpVcbacDC",
+	"DkS581n/cxbd7xjKXsrF6I/cD8DOrYUUmLBh265Yg6sDmLeUffpi74ej5/snx6e7Lw9+OGycPHl+9GL/",
+	"dO/l7g+Nk+PnT111nXI0mVnDxHCyuTpyjHeW2iKbpgam8ZHq64qyDlx2ky8mewPVTUm5QhULVDtoHGyZ",
+	"HlRMI6xYMBmKa+pn4XUt0UMOeA5AZhdjEYlGr4acZa1Q2YEFuIt2rZkfdoqNI+VrcU8WQqfNWWFl+a7A",
+	"34AFzWthNszLdeYb6+14YRvSDXGzMnn9CiVtbP9iVNPECyEMYBeDQivZb1BVaAu5PneVNb7yRsgjyQuF",
+	"gm2VQMC4yPRPNtU3oH4JcBD70anmFk4/A9Q8zPQvBsox8KWuL/Nk6KYwfEjQ9mZ48EUqpKan92vUR/Uu",
+	"T3M2ASX4qMehsEQIXQGpcAxio50uK8uAO8mdC3e0DbHq2/ThvJ8F1rDTchrr6gOmTiDLQ6LAnvdAH8Qg",
+	"ZdlHxVGaGC9UwyDGR4IkHFwMiOCwC99+J22dk9E7G6Afw8GmrKBQhAXqC75fJrM7tEu2S7N9PqHL8+/D",
+	"7f8LH58MVaLxZo8+f+5W/kjBVoX5x3OUN0RsQx0cs3+aI1sbgbH6kggqXTNrT+A9Yvl7G9N4axOi9acP",
+	"0cqDSs3BMSX67ClCPczchV+ozO9kIjj18yh81J34rJXEYuLUzmdzuCd6bt4Q0cMaDfHAejq0LqLPQsjZ",
+	"LRESDp0ty2n4h9aQaNElg07iOJdmbNImjAGO0xbU3BqaxSqRA54KV/pzjGfnhem5ugKuuYyqBM16vAnV",
+	"uQrNLYyIslrHkR5xqHngeOfRRrv6+jiLdSbZDsPjucfc3MFfygA0TScADjNBbnM8aMeJHEsapGaFZ6yw",
+	"Z3m2ZXKKoy6NCKIqN2r1MGXmV613jrIlu5Kvli9lOvBDMibIid5wpa9V3lk9W5rKMCpy5IfsAGCPQIlW",
+	"S22Z6gRLiQJG7pT5MTCZLyRrU6KfJghLFITmgTo6KdfxbFMWyVyawVEkiJQkQq1BVorcZFqfn50ixfko",
+	"g9Bso5CyPx+H+KLMMXYV0ywyr7IgE0b6RG7sMau3x2BnYujlhPXAtplVSgNuFTt5p5+JakoWauOKhw94",
+	"ahz6tTYXJuyAM7JVR//F07y6udVostPs3nqWf5U9W6g4bQva/reDp7aiLW9D6iBlnWeF6mBIEoKuvati",
+	"F/k+lm6Ya2+cSvMqa4X9yNJDLhm48tuPE+32xbGKS8KiBxcP9mZZjK0kZe7qr1rVyfoAlE7wqpWf8VWs",
+	"3Blc9+05LaDDHcLNdbmy4Dotz/WyDf5i78npT75yt6NRadMKMfhlRFXFxdg0txoY2HiflaLcpJ9dcbuH",
+	"qEdZqkjxkquji/Ilhxm69kwjh2sPURbpA8HF6P2mn1np7bagp8PWvTDhZpmrFZAwe7Day3wx6wxRG72E",
+	"bcuMB7qDX8Jsmyt4GU/Gt3J1A7MZ5axfgJOjUqXY6ZGI4rEWhEslCO65zBVXza5NY6iYoXlqRHPOWqM9",
+	"3CE+uqUR4T7CaUS5n7Uq85FUNLwhYsvPi69Bg1P9G5Z5Mgy0L5OI2m5m0IiHum4ZMUFUSRK3TagIVRIF",
+	"Lwwr2b4aJCQwvkkL03cSBT3aI/DLlkmdyZ8/pTLhEjoxBohhiNjBMEc5vayXSmi4Y3vJkAjVHLCgcGok",
+	"mJ5rpoWNbbeIVFfwtKOB3KrbBl9NaAVV0djJBcO5xlY08s2jJe2pC6FxZkrbt1VfW3pdpp1VprZp7PBU",
+	"2fWgGlRuLG6XdNkxrqePnqdNsEoF2crmJvYlCvPGnHWIKHRj4izbtsA4f7Nd7OaKXr51NTMauUsgJ7bw",
+	"OgSEWhS2FRHGi9wn5EZqaHb3zfA5EciR5kzmfb3l705+PLl6+eHVyT8/vHp5enby4fl/Xb28DHzoH9Tv",
+	"6veLGVVUFpsIFdoCjexu3nzJ7vHoDZ+Lzq/gbE29/b7f+b4sMmcNbluUYTGoqP5XKSaXD6jn2+aQMGsF",
+	"xVf0XqQspsx2OoazLO1hNgfHnOcAK4XDbi/rD4zZQItKHUSgDZ2JAdUgQIqzOcOOCXwnze7pn7LeeI64",
+	"aWRLcTBE7hRhsDeuV5drxju+SO4myuCbiTI45X2m15GL9e6k/nm0mcXu88TUkv4SdbNKd+Mbygq6GXwA",
+	"z2LNFckAH2QCbCDrn9UaICsxPUNBlBrmG6AeBiNlsHfQDXwUPIlMoNp+I6qqvJVQ9iUoYg58r+ntHXRn",
+	"173eZOAXVK81qFoJZezhVK03MNtG1fq22LlmAl+RziQVFl8Vk71UWJiIPA16gd/WoBmw4lBAQxQKlW/V",
+	"IY1HBI7RwlMap3V0koew2Q5o35myILmmp3/EkNSpZetM23GzFJmJkSFbXHXNz6CDscjCKqxHCUclSbEW",
+	"2KECk0SktUBXnxFKnFQUWlRYfAn83hDPfGwzB329vL5qf9bp29rEvHxTbH6IDX1FHD9lX5tc/VZDjHAW",
+	"1xMPnCTnEvlHU+rZqkXi1XIngO8BZdG3dr6NNPp1shtzBGbhMqvnIpB3+MiRvJpMjOgE5vbEpe204pQg",
+	"RcMbuZVZ17L0LGuXd1ywaQuWuARNBlY7Y+S7ZkHGIgPfpGY7AQ0qYXdJ4b2sdzxVdfTOmXJB17dG7XLW",
+	"p/75mlnIs+okTtiLsc1tLEKb29gDiOMdyjf3h2e0wxdG2PIrTfOQre6jfLnGI2CKNI6A4ZtEWoZMwTkC",
+	"7zcqLBA9LG5M5hUkqT6eTJqty2t6+y+fN06ev9jd2z84PHry9Hh2i8QrLG70UlYpoy4QvW1TirFENvk3",
+	"Wx2c/pH1vV/0BsnXO7nBV378NAlvBN5vR+DVFIJs3iQu9pZKBJGEheSRZV01SKDS5yPfU13eL0aOm5sE",
+	"TAhhyFMG3N+ACo0UegmXlHUC40fmIjJu21tOw6KFIPstMJUDpOJJQiJUCxKcShIFW/XcWRnGBNsCVFnw",
+	"DmoNnKvZeCRxi6cK7R0iSULOIllhZCAsujJIXc5EAEVas6XOzoPN5OsMxpmPIxt4jE3GsL/1ptFcbjjs",
+	"t2VSAN5hiAw6sdgzvyyvXZChZinPj81TLwgEd0DRcZfN5vL5Zknhyxby1SbxZSvYpPFtbAUz2Arw4yXy",
+	"2TJFj8wyQFi13ncsnTZuPET2QyYabdl6B1TqN7jsEUVD/SrTWviZgnKQ7DuFcLtNwtwsYPsVDgyvLqhG",
+	"45Xjt66G09fHgnJNNC9EteE9G94zVkssUsp6GZDttz028Pcq176+k04xk+Uo3QELTWhnz0gVNOutXLNJ",
+	"wajF+c1QuyAfJansgu1Mmp/yVGIWuTamW74pG5XF+JoU5J/PTn1IK+53iSAIImWhvrEZrzrT+IVb7NJt",
+	"5DOs/f7Za6US2qS/hlJzLI1jfyYeEVPbEMWYnxrw1z/0t1nZuhPZxegCc830Utl9nX/r3S9srbJYmJap",
+	"fJXr4dJHkgtlMrt/Pjvd8Javj7eYUnX5Aci4ivvqwYvVuU7/rZiHN+tpGQxDW3pfxg4zepxnN8T8TKMv",
+	"xwpjcYEAMRuFaGOQWR/Dea5JDJQCd/wmspyV2WEcWwm7JFxT3+ATeVNq2AP5Nqbu5WGjVCNFoi6+NcYX",
+	"I0PZrAjVBREGBBYtxUDtFS6JsXhHvI5OXJUVV2kbXIlDBVgwjY2put/lMXHth8HL6Ls0JqoqHI6AnNcG",
+	"xGUYo12l3tW/DRXFtC2Hj4+Pj+cogvmiANg62aYtXwkUsbSwBuB6zREUcOaoxEFtJzNCYpz/mQ1RxFp5",
+	"AKhvvITUV0LseDb9KyO2tif0DDSA+YgyxEVExIaDfzscHEgmY2SFDL0H5+UpW6OQaAffiImjYqJFzUZQ",
+	"3LCZdVrcW48sKn7+qD/CdTzGCvacq25W4E6alHf7uo+wvDGmEUK1JNgcFtO4yI1WqENNRjsUxfMR1v9c",
+	"s1rwf/77/9biRLBVeCJ7q45+gVTwHk4SaGgU8h7Jy3AWOukoLkzbLZc9DmNcMwsKlRbaQsvJOgpe8zLE",
+	"VBqLmo0KpACs69VSTu5m5JaIa6Z4PNS7RQN2fnb6nWsM9UxPo8p54oXmL27qLFs9E5krbHmc36TJOY28",
+	"h2CLk0S/xfjgOY3OYQmT2GCZ5DYmt6/Q5GYVvDIzaM/O6B4jQ9nA8TOdYrQzLDMRvE1jsp3QUKWCjO1K",
+	"0yHqjXn0jX3yIQ5uUpqy3Fc8ScqP79zuqKPdrN34x6Sz8Okur3Said2iDr29OIfgNK0P5gUuXCCcCVNm",
+	"UE2/SyO4HzYs4etjCaadaV4Y15JokQq+PqYQ8w5P1XpMbW9ZTNmNtIehl2BmGk2b3tkFOUQz2jYXHaKM",
+	"7HRDBrJcu8eEhCGp8EA+M0mtKkBmeGhSb2uOIEb66LcLFPKIVMkeerEP1294oy/9acUD3oG2ubUUaLzU",
+	"FD4n7K3Fmh6PntLKdEZBXKOjtYYczVCb8YJAwDcv5KRnJYB6/COtI8hiyhoKm2o/UJ8cfofeU6ahsKnk",
+	"6JZW1RYSh+qKfwk54Cbwa6okAyv0mt7//V//83/MblK6sBh4mIqMbjaTnvVAmZlfZJT3pkbImptrWk7x",
+	"haSNJ5iKbS0srMc8bXnLG0zFCz3JEtwGFNGFLdQOgnWyE4NG7+T5i9Ptlz/8+JNmzlVAL6ybZWuYoJUN",
+	"ElsDUUODrCkLwGjm8uZ12mjsE3RO2Q2J7L0ti9+a66uo+2+M2t8OkwIKaA1K+99EHQKGzafbYRcLHCoi",
+	"kOYe0B/YnO0H6X+eJcKsRWXLsvhc0h6WiEM9SVQLMnwFpttwu21/SFnxJ8VNJR+rANfROyjVWXrKL9aJ",
+	"ZZEszck4cqtEvG1Kopq40izyPE/GVXiAKNPiy21VvSCi3jiErSCXr0Axs1uUzPQPI8i52ZAkRiDPAP7G",
+	"5LgNe1xfth5RUBQhyQ/Wg2TpucF3ZNrS9NciDxAhlpXWyMx+hh3uOO6XQu196TveZFJFAgdsgPqk1eX8",
+	"BjrrKolSpmhcqlscUWnrFktUy9ZmzVo2ZxkMYPDMVh1duSxqkzIZ2KG3EIMWvowjO0pSrUNnc6yCNf5p",
+	"4iYuHVYizTgLxL3WTOds0g0H/YY4aHbIwWZWdCk8LEv9JMZHTZg6P9hZ0xG5o1LJoaKQB41jFLgnIMo1",
+	"Kyo/IKqOLL81SUNNo2KF8MFoW0HdjS+R4FBfoJidZL6CSXvPUMLjGGGFelya/tMQ5TihkEOHOGP/bxej",
+	"psKhsumJ5qSCqFQwLWya0uk7Ceu45ooWUM/3qH7hU0qgqrtN97Hl3ovsgbC0p7cQ2rH4XmJqWA9XPF86",
+	"p1FvYuYb7eN6j+xIohRlHbkTg4r7waq4f9n7hymaU69rZDmp9pP4IAiOFrf1/XZR4HG+l2FuJQXxBQaP",
+	"jrUZkzscqnigqSTT7JEMMZOIKlQThEWaMhXYkSWJ26ZsCEZvXv/oitoDHP8B+80FCk7CkCSqmW94UN+4",
+	"ZB6xq5WpSWvKwOZnbnY/yiex6nQnQcDhuCaVW/FErxmYpFBVLg/4YeO23Lgtlze/Aykh7JSPVTkoJWHR",
+	"eo7HRQaBEcz3G3mqsb7+TVs3+NOCNKagk72EH81d+CnlikSvJhXp811Dt59IHHMTI2o2Qv/EF9azLu36",
+	"H8AGNW5hWtZIpdmLkfJRvqdoT5NmL/Ga3l5j72i7sbu99/Rqt9FsHDYbjXqj0fhXFQ5GFTorU8zXAk8j",
+	"6KsrSLVxVa7ZzAVtxooNJVGNG1tMEg+2pvaoWZX7EnjrGJ67A0LrejhvAGMHEHfOUKA1jJrcCtDbi3Mt",
+	"N7ewJEcHKMIKoxqHl3CsJXMU6O+a8OCWVgHFLTScjwlKsOqa5mqgK4LgTaK6flKaZElBJI9vQTGOOU9a",
+	"OLyBGHxBb0E5zML4TYe2dipJhFIWEykL3cMQjmPeN3pj9XVw1nv08BHsEH3O+Y1n1aaCKufiWUPe20m6",
+	"XHEb2brkRQArX/lNsOGzGz67DJ+19pb5mKrrFbY6lro+Ne+FM/EXTP91F4LgoMjN/IXOjyak9RkyoYbE",
+	"1uFOBI/SMLNKyepeKRutcaM1rqTjh0I154DS2qOtwrtqLdIqCeMzUSytXZoH10/UZqKJV5YBZdPVfmX2",
+	"P1zIiYzpLTQ0Mru9AJGt1hCo6X4918NpwQncShW6ISQxd4Vm+nnKQ3ZBFHsDj0140PBuboDNDbD8DcCT",
+	"1RsNbWTEto2coGQ864+pVO/M46f50yOHu8oxl3GP2WjZDj9wfH2GDIlzWOosuVipkHpb3q/xLDr4p5UI",
+	"zNHoawmTSIXaVEi1uclWc5NBzb6oSKvuzFiyf/jba/S87QhiP2xHyxYvnhAEb+c4JTh65xa/xiNw4Sac",
+	"KLeFXRKl8Z8v8OaxCN4yFNtqSpNTHq4LsWyLHYGZyPizm8nkxdlPa06MO83mnIX4LeF7D8D6N2T/CGTP",
+	"GTFxmGsh9pkko7UyVTvHNLEiA2VDXqsTI4oacT/f6wcWKHIWF+I4buHQUKWd/eWtJbHPf7UukXqLR4O/",
+	"7KQivgdOXB39QjuMRE0U/HP7nQFcf4NVKkgT3e7+h4kY7JI79NOrkxfblz+d7B0e1SQJBVE+ytzG6G/o",
+	"2qtfe+hvSM+6ZaML/cK4V+5ZF4aYMnrnYgcrnocFbZ9F7nEajX3oapBkwY1qkOSxjVddgmgEfQ8VBEXi",
+	"UHApkSBK31vPUCR4gqLUHEoioVlVVEcnbID27u4QDm8Y78ck6hgD73zOprkOttm/WfxB//xnRcx8Diic",
+	"F+furEgV1yuPTCgeuTPAUBwjTU+83TYFpVrGrhHhgW9Co0A6LZ+ME2b4bSnyXqGYYBsdalsXDtWkmORp",
+	"9DM/Ixdgd9mOeYjjRbyOqBa8O/nx5Orlh3cvn//066+/fDg5P//13Yc3F2f/eXL1Mqiq6yoIVqQoJyzo",
+	"WTTpALkPBYLYrcfBxHy+9720VFKn6Gvs4207wuzB7kXQ5/It7q6ajiddTgbM6JnZM9ph0NUMeAmc0a7p",
+	"9RkPEDQmwCxCnJkgZD3An+xK+wp8jOUDH0UIu/tv2vW3qgh5N/jOZ/vXWXRvuFpMFBkVx8z3Swn7lYl9",
+	"dkRkxn+w7tkXUJRjoyysiIQNOmen4keoF/XOkbmR+LAKuxVldyHpbS1X1ezlxt8WgXikgJYZLh0DZrS5",
+	"PR739ngBbc3yo/edNGX7bFomtJa1gbaPda/smHSnbSORrNl6NXTOq41XAI998tJA9biHSStUjPSd0FYb",
+	"Etm2NhfVii4qm4tXOC1leXnV9q3SOVBEfgnkr8F4ALOtneKKTO/pBWUvbon4TtoczA29r4bebbC3BGsU",
+	"0huPIMee8f6ClK6HJ2EqqBoA8Z4k9Bcy+IngiAiv+ft7TaPPCRZEnKSq674xT/0GHmz91Xs9iritTlmF",
+	"5p0GCmuB8JxevwNkbeH+XKkG+2DhACVXk7HgcbEmi3Xr5150942GciRoNyq3/4OmoNCg2MbNQ2nzfLA8",
+	"tHN0NNtzk+EO6RGmmlbj8V0HZD/vCexDb07bbNE0EHQTZge5sARTYGx0Rmh25Lt+Cf5wXVfpl6r5xlQq",
+	"3xWEhlY8MusEZGqbF6d0RWBHZ70oNk71SwU1fNcLGwpQZxVdCjUdClNk+eGjU5yxkEMboRDHcREq+Fix",
+	"kUD9PopSAcbKfq5zgl8pH6GfW/lHG9DqrYvQyZszqOOKaj0soYZF1KNMfwXX9VY+GPxQCU4vjbXoPFSN",
+	"Qwz0mvSe6DnyKCiTC1wDYYAyJDGLWvwO9XhECrPZryvm+4ngWHV9oF5oCmkpSgkaFrBXIK379/f/LwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

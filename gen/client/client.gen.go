@@ -1130,6 +1130,22 @@ type SessionResponse struct {
 	Success bool `json:"success"`
 }
 
+// SessionSettings defines model for SessionSettings.
+type SessionSettings struct {
+	RejectCalls        bool    `json:"rejectCalls"`
+	RejectCallsMessage *string `json:"rejectCallsMessage"`
+}
+
+// SessionSettingsResponse defines model for SessionSettingsResponse.
+type SessionSettingsResponse struct {
+	Settings SessionSettings `json:"settings"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SessionState `starting`: connecting, no QR yet; `qr_ready`: a QR code is waiting to be scanned; `pairing`: a pairing code was issued or the phone is completing the link; `connected`: linked and online; `disconnected`: linked, connection lost, reconnecting with backoff; `logged_out`: unlinked on the phone or by logout; `stopped`: stopped through the API; `failed`: cannot continue (see `lastError`).
 type SessionState string
 
@@ -1194,6 +1210,15 @@ type TypingRequest struct {
 
 // TypingRequestState defines model for TypingRequest.State.
 type TypingRequestState string
+
+// UpdateSessionSettingsRequest defines model for UpdateSessionSettingsRequest.
+type UpdateSessionSettingsRequest struct {
+	// RejectCalls Reject every incoming call at once
+	RejectCalls *bool `json:"rejectCalls,omitempty"`
+
+	// RejectCallsMessage Text sent to a caller whose call was rejected automatically; an empty string removes it
+	RejectCallsMessage *string `json:"rejectCallsMessage,omitempty"`
+}
 
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
 type UpdateWebhookRequest struct {
@@ -1468,6 +1493,9 @@ type SandboxLinkJSONRequestBody = SandboxLinkRequest
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
+// UpdateSessionSettingsJSONRequestBody defines body for UpdateSessionSettings for application/json ContentType.
+type UpdateSessionSettingsJSONRequestBody = UpdateSessionSettingsRequest
+
 // BatchChatsJSONRequestBody defines body for BatchChats for application/json ContentType.
 type BatchChatsJSONRequestBody = BatchChatRequest
 
@@ -1739,6 +1767,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSession(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSessionSettingsWithBody Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSessionSettings Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettings(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RejectCall Reject an incoming call
 	//
@@ -2561,6 +2613,50 @@ func (c *Client) DeleteSession(ctx context.Context, id SessionId, reqEditors ...
 // Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 func (c *Client) GetSession(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSessionSettingsWithBody Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *Client) UpdateSessionSettingsWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSessionSettingsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSessionSettings Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *Client) UpdateSessionSettings(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSessionSettingsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4209,6 +4305,53 @@ func NewGetSessionRequest(server string, id SessionId) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUpdateSessionSettingsRequest calls the generic UpdateSessionSettings builder with application/json body
+func NewUpdateSessionSettingsRequest(server string, id SessionId, body UpdateSessionSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSessionSettingsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateSessionSettingsRequestWithBody constructs an http.Request for the UpdateSessionSettings method, with any body, and a specified content type
+func NewUpdateSessionSettingsRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6738,6 +6881,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSessionWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*GetSessionHTTPResponse, error)
 
+	// UpdateSessionSettingsWithBodyWithResponse Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error)
+
+	// UpdateSessionSettingsWithResponse Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithResponse(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error)
+
 	// RejectCallWithResponse Reject an incoming call
 	//
 	// Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
@@ -8648,6 +8815,106 @@ func (r GetSessionHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetSessionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateSessionSettingsHTTPResponse429Headers the declared response headers of an HTTP 429 response for UpdateSessionSettings
+type UpdateSessionSettingsHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type UpdateSessionSettingsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionSettingsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateSessionSettingsHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON200() *SessionSettingsResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSessionSettingsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSessionSettingsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSessionSettingsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSessionSettingsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13609,6 +13876,42 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id Ses
 	return ParseGetSessionHTTPResponse(rsp)
 }
 
+// UpdateSessionSettingsWithBodyWithResponse Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *ClientWithResponses) UpdateSessionSettingsWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error) {
+	rsp, err := c.UpdateSessionSettingsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSessionSettingsHTTPResponse(rsp)
+}
+
+// UpdateSessionSettingsWithResponse Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *ClientWithResponses) UpdateSessionSettingsWithResponse(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error) {
+	rsp, err := c.UpdateSessionSettings(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSessionSettingsHTTPResponse(rsp)
+}
+
 // RejectCallWithResponse Reject an incoming call
 //
 // Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
@@ -15928,6 +16231,115 @@ func ParseGetSessionHTTPResponse(rsp *http.Response) (*GetSessionHTTPResponse, e
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetSessionHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSessionSettingsHTTPResponse parses an HTTP response from a UpdateSessionSettingsWithResponse call
+func ParseUpdateSessionSettingsHTTPResponse(rsp *http.Response) (*UpdateSessionSettingsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSessionSettingsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionSettingsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateSessionSettingsHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

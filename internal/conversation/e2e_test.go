@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,31 +19,13 @@ import (
 	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sessions"
 	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/wasim"
 	"github.com/wagate-dev/wagate/internal/whatsapp"
 )
 
 const waitTimeout = 20 * time.Second
-
-// policy is a CallPolicySource with a fixed answer.
-type policy struct {
-	mu     sync.Mutex
-	reject bool
-	text   string
-}
-
-func (p *policy) set(reject bool, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.reject, p.text = reject, text
-}
-
-func (p *policy) CallPolicy(context.Context, uuid.UUID) (bool, string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.reject, p.text, nil
-}
 
 // e2e is one linked session: the real HTTP server with the conversation
 // and messaging services, the real whatsmeow manager (recording events),
@@ -60,7 +42,7 @@ type e2e struct {
 	own  string
 }
 
-func newE2E(t *testing.T, own string, calls gateway.CallPolicySource) *e2e {
+func newE2E(t *testing.T, own string) *e2e {
 	t.Helper()
 	ctx := context.Background()
 	wasim.InstallRootKey()
@@ -76,9 +58,10 @@ func newE2E(t *testing.T, own string, calls gateway.CallPolicySource) *e2e {
 	store := postgres.NewStore(pool)
 	msgStore := postgres.NewMessages(pool)
 	opts := messaging.Options{Log: testkit.Logger(t), Recipients: store}
+	settings := sessions.NewSettings(postgres.NewSessionSettings(pool))
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: messaging.NewSink(msgStore, opts),
-		Events: postgres.NewEvents(pool), CallPolicy: calls,
+		Events: postgres.NewEvents(pool), CallPolicy: settings,
 		Logger: testkit.Logger(t), HTTPClient: sim.HTTPClient(), TrustSimulator: true,
 		ReconnectBaseDelay: 50 * time.Millisecond, ReconnectMaxDelay: 500 * time.Millisecond, LoginTimeout: 10 * time.Second,
 	})
@@ -90,7 +73,7 @@ func newE2E(t *testing.T, own string, calls gateway.CallPolicySource) *e2e {
 	conv := conversation.New(mgr, msgStore)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,
-		Deps: func(d *httpapi.Deps) { d.Messaging = msgs; d.Conversation = conv }})
+		Deps: func(d *httpapi.Deps) { d.Messaging = msgs; d.Conversation = conv; d.SessionSettings = settings }})
 	e := &e2e{t: t, ctx: ctx, sim: sim, pool: pool, msgs: msgs, srv: srv, own: own}
 	var key string
 	e.sid, key = srv.CreateSession("conv-" + own)
@@ -194,7 +177,7 @@ func hasReceipt(c *wasim.Contact, id, typ string) bool {
 // TestMarkReadEndToEnd: marking a chat read shows the read receipt at the
 // contact, for every unread message and up to a named one.
 func TestMarkReadEndToEnd(t *testing.T) {
-	e := newE2E(t, "15550101000", nil)
+	e := newE2E(t, "15550101000")
 	contact := e.sim.Contact("15550101001")
 	chat := contact.JID().String()
 	first := e.inbound(contact, "one")
@@ -245,7 +228,7 @@ func TestMarkReadEndToEnd(t *testing.T) {
 // reaches WhatsApp; a subscribed contact's presence and a contact's typing
 // become presence and typing events.
 func TestTypingAndPresenceEndToEnd(t *testing.T) {
-	e := newE2E(t, "15550102000", nil)
+	e := newE2E(t, "15550102000")
 	contact := e.sim.Contact("15550102001")
 	e.inbound(contact, "hello") // the contact is known (push name, chat)
 	chat := contact.JID().String()
@@ -310,7 +293,7 @@ func TestTypingAndPresenceEndToEnd(t *testing.T) {
 // TestContactsEndToEnd: number checks (a normal and a reserved 999 number),
 // LID lookups both ways, and the contact list with names.
 func TestContactsEndToEnd(t *testing.T) {
-	e := newE2E(t, "15550103000", nil)
+	e := newE2E(t, "15550103000")
 	contact := e.sim.Contact("15550103001")
 	contact.SetPushName("Asha")
 	e.inbound(contact, "hi")
@@ -375,8 +358,7 @@ func TestContactsEndToEnd(t *testing.T) {
 // through the API (the caller sees the rejection); an unknown call id is
 // 404; with the reject policy on, a call is rejected at once.
 func TestCallsEndToEnd(t *testing.T) {
-	pol := &policy{}
-	e := newE2E(t, "15550104000", pol)
+	e := newE2E(t, "15550104000")
 	contact := e.sim.Contact("15550104001")
 	from := contact.JID().String()
 
@@ -413,9 +395,21 @@ func TestCallsEndToEnd(t *testing.T) {
 	r, err = e.c.RejectCallWithResponse(e.ctx, e.sid, second)
 	wantErr(t, "reject an ended call", r.StatusCode(), r.Body, err, http.StatusNotFound, gateway.MsgCallNotFound)
 
-	// Automatic rejection with a reply.
+	// Automatic rejection with a reply: PATCH /sessions/{id}.
 	const reply = "I cannot take calls here, please write."
-	pol.set(true, reply)
+	on := true
+	long := strings.Repeat("x", 4097)
+	p, err := e.c.UpdateSessionSettingsWithResponse(e.ctx, e.sid, client.UpdateSessionSettingsJSONRequestBody{RejectCallsMessage: &long})
+	wantErr(t, "message too long", p.StatusCode(), p.Body, err, http.StatusBadRequest, "")
+	p, err = e.c.UpdateSessionSettingsWithResponse(e.ctx, e.sid, client.UpdateSessionSettingsJSONRequestBody{RejectCalls: &on})
+	if err != nil || p.JSON200 == nil || !p.JSON200.Settings.RejectCalls || p.JSON200.Settings.RejectCallsMessage != nil {
+		t.Fatalf("rejectCalls on: %v %s", err, p.Body)
+	}
+	msg := reply
+	p, err = e.c.UpdateSessionSettingsWithResponse(e.ctx, e.sid, client.UpdateSessionSettingsJSONRequestBody{RejectCallsMessage: &msg})
+	if err != nil || p.JSON200 == nil || !p.JSON200.Settings.RejectCalls || p.JSON200.Settings.RejectCallsMessage == nil || *p.JSON200.Settings.RejectCallsMessage != reply {
+		t.Fatalf("rejectCallsMessage: %v %s", err, p.Body)
+	}
 	third, err := contact.OfferCall(e.own)
 	if err != nil {
 		t.Fatal(err)
@@ -428,6 +422,22 @@ func TestCallsEndToEnd(t *testing.T) {
 	defer cancel()
 	if _, err := contact.WaitReceived(ctx, func(r wasim.Received) bool { return r.Text == reply }); err != nil {
 		t.Fatalf("the caller never got the reply: %v", err)
+	}
+	e.waitEvent(gateway.EventCall, func(d map[string]any) bool { return d["callId"] == third && d["status"] == "rejected" })
+
+	// Off again: the next call rings until the API rejects it.
+	off, empty := false, ""
+	p, err = e.c.UpdateSessionSettingsWithResponse(e.ctx, e.sid, client.UpdateSessionSettingsJSONRequestBody{RejectCalls: &off, RejectCallsMessage: &empty})
+	if err != nil || p.JSON200 == nil || p.JSON200.Settings.RejectCalls || p.JSON200.Settings.RejectCallsMessage != nil {
+		t.Fatalf("rejectCalls off: %v %s", err, p.Body)
+	}
+	fourth, err := contact.OfferCall(e.own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitEvent(gateway.EventCall, func(d map[string]any) bool { return d["callId"] == fourth && d["status"] == "offer" })
+	if r, err := e.c.RejectCallWithResponse(e.ctx, e.sid, fourth); err != nil || r.JSON200 == nil {
+		t.Fatalf("reject the ringing call: %v %s", err, r.Body)
 	}
 	if v := e.sim.Violations(); len(v) > 0 {
 		t.Fatalf("simulator violations: %v", v)

@@ -180,3 +180,36 @@ type CallEvent struct {
 type CallPolicySource interface {
 	CallPolicy(ctx context.Context, sessionID uuid.UUID) (reject bool, text string, err error)
 }
+
+// SessionSettings are a session's behaviour settings (PATCH /sessions/{id}).
+type SessionSettings struct {
+	RejectCalls        bool
+	RejectCallsMessage *string
+}
+
+// SessionSettingsPatch changes settings; nil fields keep their value, an
+// empty RejectCallsMessage removes the text.
+type SessionSettingsPatch struct {
+	RejectCalls        *bool
+	RejectCallsMessage *string
+}
+
+// SessionSettingsStore persists session settings (implemented by
+// internal/postgres).
+type SessionSettingsStore interface {
+	// GetSettings returns the settings (the defaults when never set).
+	GetSettings(ctx context.Context, sessionID uuid.UUID) (SessionSettings, error)
+	// UpdateSettings applies p and returns the result; CodeNotFound
+	// MsgSessionNotFound when the session does not exist.
+	UpdateSettings(ctx context.Context, sessionID uuid.UUID, p SessionSettingsPatch) (SessionSettings, error)
+}
+
+// SessionSettingsService changes session settings (implemented by
+// internal/sessions); the caller may act on the session (checked by the
+// HTTP layer).
+type SessionSettingsService interface {
+	UpdateSettings(ctx context.Context, sessionID uuid.UUID, p SessionSettingsPatch) (SessionSettings, error)
+}
+
+// MaxRejectCallsMessage is the longest rejectCallsMessage, in characters.
+const MaxRejectCallsMessage = 4096

@@ -45,6 +45,8 @@ type Deps struct {
 	// Conversation serves the presence and calls tags and the contact
 	// directory; optional (nil answers 503).
 	Conversation gateway.ConversationService
+	// SessionSettings serves PATCH /sessions/{id}; optional (nil answers 503).
+	SessionSettings gateway.SessionSettingsService
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
@@ -101,6 +103,7 @@ type Server struct {
 	*Sandbox
 	*Operations
 	*Conversation
+	*SessionSettings
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -108,15 +111,16 @@ var _ api.StrictServerInterface = (*Server)(nil)
 // NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:     &Sessions{Service: d.SessionService},
-		Messaging:    &Messaging{Service: d.Messaging},
-		Chats:        &Chats{Service: d.Messaging},
-		Contacts:     &Contacts{Service: d.Messaging},
-		Webhooks:     &Webhooks{Service: d.Webhooks},
-		Admin:        &Admin{Service: d.KeyService, Defaults: d.RateLimits},
-		Sandbox:      &Sandbox{Service: d.Sandbox},
-		Operations:   &Operations{Ready: d.Ready, Metrics: d.Metrics},
-		Conversation: &Conversation{Service: d.Conversation},
+		Sessions:        &Sessions{Service: d.SessionService},
+		Messaging:       &Messaging{Service: d.Messaging},
+		Chats:           &Chats{Service: d.Messaging},
+		Contacts:        &Contacts{Service: d.Messaging},
+		Webhooks:        &Webhooks{Service: d.Webhooks},
+		Admin:           &Admin{Service: d.KeyService, Defaults: d.RateLimits},
+		Sandbox:         &Sandbox{Service: d.Sandbox},
+		Operations:      &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Conversation:    &Conversation{Service: d.Conversation},
+		SessionSettings: &SessionSettings{Service: d.SessionSettings},
 	}
 }
 
