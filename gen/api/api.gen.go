@@ -237,6 +237,27 @@ func (e ReadinessResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for SandboxCallStateResponseState.
+const (
+	Rejected   SandboxCallStateResponseState = "rejected"
+	Ringing    SandboxCallStateResponseState = "ringing"
+	Terminated SandboxCallStateResponseState = "terminated"
+)
+
+// Valid indicates whether the value is a known member of the SandboxCallStateResponseState enum.
+func (e SandboxCallStateResponseState) Valid() bool {
+	switch e {
+	case Rejected:
+		return true
+	case Ringing:
+		return true
+	case Terminated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxLinkRequestMethod.
 const (
 	Code SandboxLinkRequestMethod = "code"
@@ -922,6 +943,41 @@ type RedeliverResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxCallRequest defines model for SandboxCallRequest.
+type SandboxCallRequest struct {
+	// From The calling contact (phone number)
+	From string `json:"from"`
+}
+
+// SandboxCallResponse defines model for SandboxCallResponse.
+type SandboxCallResponse struct {
+	CallId string `json:"callId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxCallStateResponse defines model for SandboxCallStateResponse.
+type SandboxCallStateResponse struct {
+	CallId string `json:"callId"`
+	From   string `json:"from"`
+
+	// RejectedBy The device that rejected the call
+	RejectedBy *string                       `json:"rejectedBy"`
+	State      SandboxCallStateResponseState `json:"state"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool   `json:"success"`
+	To      string `json:"to"`
+}
+
+// SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
+type SandboxCallStateResponseState string
+
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
 	Archived     bool   `json:"archived"`
@@ -1487,6 +1543,9 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
+type SandboxCallJSONRequestBody = SandboxCallRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1579,9 +1638,15 @@ type ServerInterface interface {
 	// GetReadiness Readiness: database reachable and migrations applied
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// SandboxCallState A simulated call as the caller sees it
+	// (GET /sandbox/calls/{callId})
+	SandboxCallState(ctx echo.Context, callId string) error
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
+	// SandboxCall Make a simulated contact call the session's account
+	// (POST /sandbox/sessions/{id}/call)
+	SandboxCall(ctx echo.Context, id SessionId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -1818,6 +1883,22 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// SandboxCallState converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCallState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "callId" -------------
+	var callId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "callId", ctx.Param("callId"), &callId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter callId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCallState(ctx, callId)
+	return err
+}
+
 // SandboxContactMessages converts echo context to params.
 func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error {
 	var err error
@@ -1831,6 +1912,22 @@ func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxContactMessages(ctx, phone)
+	return err
+}
+
+// SandboxCall converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCall(ctx, id)
 	return err
 }
 
@@ -3356,6 +3453,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/contacts/check", wrapper.CheckNumbers, options.OperationMiddlewares["checkNumbers"]...)
 	router.GET(options.BaseURL+"/sessions/:id/contacts/:jid/lid", wrapper.LookupLid, options.OperationMiddlewares["lookupLid"]...)
 	router.POST(options.BaseURL+"/sessions/:id/calls/:callId/reject", wrapper.RejectCall, options.OperationMiddlewares["rejectCall"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/call", wrapper.SandboxCall, options.OperationMiddlewares["sandboxCall"]...)
+	router.GET(options.BaseURL+"/sandbox/calls/:callId", wrapper.SandboxCallState, options.OperationMiddlewares["sandboxCallState"]...)
 	router.GET(options.BaseURL+"/sessions/:id/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/sessions/:id/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -4008,6 +4107,96 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	return err
 }
 
+type SandboxCallStateRequestObject struct {
+	CallId string `json:"callId"`
+}
+
+type SandboxCallStateResponseObject interface {
+	VisitSandboxCallStateResponse(w http.ResponseWriter) error
+}
+
+type SandboxCallState200JSONResponse SandboxCallStateResponse
+
+func (response SandboxCallState200JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCallState401JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCallState404JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCallState429JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCallState500JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxContactMessagesRequestObject struct {
 	Phone string `json:"phone"`
 }
@@ -4101,6 +4290,167 @@ func (response SandboxContactMessages429JSONResponse) VisitSandboxContactMessage
 type SandboxContactMessages500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxCallJSONRequestBody
+}
+
+type SandboxCallResponseObject interface {
+	VisitSandboxCallResponse(w http.ResponseWriter) error
+}
+
+type SandboxCall200JSONResponse SandboxCallResponse
+
+func (response SandboxCall200JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxCall400JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCall401JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxCall403JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCall404JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxCall409JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxCall413JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxCall422JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCall429JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11752,9 +12102,15 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness: database reachable and migrations applied
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// SandboxCallState A simulated call as the caller sees it
+	// (GET /sandbox/calls/{callId})
+	SandboxCallState(ctx context.Context, request SandboxCallStateRequestObject) (SandboxCallStateResponseObject, error)
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
+	// SandboxCall Make a simulated contact call the session's account
+	// (POST /sandbox/sessions/{id}/call)
+	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -12137,6 +12493,31 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// SandboxCallState operation middleware
+func (sh *strictHandler) SandboxCallState(ctx echo.Context, callId string) error {
+	var request SandboxCallStateRequestObject
+
+	request.CallId = callId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCallState(ctx.Request().Context(), request.(SandboxCallStateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCallState")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCallStateResponseObject); ok {
+		return validResponse.VisitSandboxCallStateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SandboxContactMessages operation middleware
 func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) error {
 	var request SandboxContactMessagesRequestObject
@@ -12156,6 +12537,54 @@ func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) 
 		return err
 	} else if validResponse, ok := response.(SandboxContactMessagesResponseObject); ok {
 		return validResponse.VisitSandboxContactMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxCall operation middleware
+func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
+	var request SandboxCallRequestObject
+
+	request.Id = id
+
+	var body SandboxCallJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCall(ctx.Request().Context(), request.(SandboxCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
+		return validResponse.VisitSandboxCallResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14051,254 +14480,261 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5siD8KvhqJqKpnhJFXW3RcWJGttzd6pbdbkk+njMtfy6wCiRhFYEygBLFcWtjX2B/7BPsv32w",
-	"fYJ9hA0kgLqQxTsp2W1GzLRFsgpIJBKJvOdnL+S9hDPClPSan70uwRER8Oc/ty+wIue0R9U2/Fd/GREZ",
-	"CpooypnX9C7Ip5RIJRGOY94nEaIMqS5BYSoEYQr1KYt43/M9GXZJD+sB1CAhXtOjTJEOEd79vV+a6IL0",
-	"MGWUdSZMFpO2WsVMklQs6V2XmJHNiEjoxySqvWX0DkkSchbJrcnz3PteggXuEWUx+aKL1Vk0Opf+Hp2d",
-	"olrS5YwglvZaRCAuUDuNY/Tz2ameiNzhXhLrGY53j4+fPm0cHT15cvQPWe93sZI4SeqMKM/3qB4xwarr",
-	"+R7DPf1CaOb1PUE+pVSQyGsqkZIi8D18d05YR3W95u7eU9/rUZZ99t3SpBJ6R/TCXnCmcKh+phXLeTO0",
-	"ip/PTsfCXw3wR7piaFMhuRiFNGDkTpkfA8TbsN+JILeUpxIluEMceJ9SIgYFhJrxxoC0d3hUBcQpiekt",
-	"EQNDARWrjvIHJi0+wUoRoV///39vbB+//7zr7x7f/9WrmvMsIr2EK8LCwS9kUHWWEoIVwkiYQ4UkbpN4",
-	"0ARMtKmQShN+GivU5gKpLpXohgxQLSECSSIl5cxHNyRRaO8AdXkq5BaiEgmiUsFIhHAHU1Z3WDRMJV9w",
-	"AbptDd4yW/wLGY/YGzIHTm/I4IPGK95uv/+8e+Tv743B7Rhe+AZ3CJL03+NoJ4bXipNHpI3TWHnNw4av",
-	"1017ac9r7jUasGrzKV9zkY+9IlLiDqniKfYnNHT29l8+b5w8f7G7t39wePTk6XH1+etl467yFF4agqmC",
-	"1v6EaIRqb98OMzxy9AQ3Gi2yTaKDw+2D/cOj7eODp0+3GwfHIW61jp8eH0bVC5nCR9pc9LDyml6awpOj",
-	"ML8jrS7nN2NJq5/9vsw89/plmXAmCVwUz3Fkbzn9KeRMEQZ/4iSJaYg11nY+So26zzmePntECM3mPHea",
-	"WzwaoC6WCDMEvzWRIneqiSxdIQMBimHb9Mnd1ZSZhiGR0mu2cSzJfXEhfxWk7TW9v+zk0sKO+VXuvNQT",
-	"XNhlmEWVN/mM3eKYauEgSZVnLpF2TMMFF+lohnGFcKq6hCn9Fonq6E1MsCRIhtjc4b9doJBHjqOlUq/5",
-	"x5dXaMfyMLnzmUb3O5/EGlfvFitRn6puSWiRCiuiEfIDFy0aRYQthpErzZ9P3pwBj9Zr5yweIAzrQVRJ",
-	"xPvMse01rvSqSwCCHh6YzQkV4szcHoJInooQVnvGNM/F8UsD/iIrdkMgScQtEYbI10rCdj6YCNUiojCN",
-	"JcKCoJh3OiTyESMaEncFbumVvubqB56yaHlCb8Mw61vg62yOe997gwcxx9EV5+dYdMhi0F8UeZHiHMUw",
-	"1vqWMGZCuIBYtMARk5aFE9phdi/0N7c4Tld4/OAOCGlCCVOvuToxmtT4iexAqI8lCgXRjA+1BggjJSiO",
-	"NQw+6ndp2IVzCKBIwiKkOMDiNDUjpstKeGCkl3eJudQWBwQpreDoe4jYwUZnexj242CtBfNsVrDlIxB/",
-	"STaAG9xKSmZ0rWfV0Un20Bhs1II3v15eoR0c9SjbwQndviEDuQMPBFtuSGkg0pNmr34nUWA37rXZt8Bu",
-	"MvAcs+obIuEtJwTUCnB/Z9YFxFEa2dciAgCkP201gVak1on0yAN0Q1nkI0GSmBKp/8ChRrf0EYmokj6K",
-	"SEwUkaAnwCtaB8QsQgllElGmOMJsgLjqEgGIQjXztyVAH3UETxPpI4zOz05Rv8tlpkRSiVJ2w3ifbSHM",
-	"ZJ8IFKzhEAQ+QMy46moJAcZnqo5+ZSEpo6tIzEOYhCEqUe5AP2jsosAJQ5YEA3jN4NrgxWy33QZWIr45",
-	"UTBy/IK64YbilobkLcO3mMa4FZPlricNi6JxjELOGAkVZZ1MEutjqurrFDm0IimwoPEApfmCnulrWAz0",
-	"aq84f4XZwBmPFrzLsCIIFDhE7kJCooKwqZeIDg6dbQi1iL4ykBIDTUuZIgwAnbQVEV7z4HCNt+AoqJ5f",
-	"NOtdaEC2LSSj+phZhOKwrnnsaZlaXAW+nX9n9IVJ9r9ZR8pfGmfjm30k/QKg9S3TygUX9N9kQfnN3TJO",
-	"P8xIJhH8lkaaTWY30S3F6J/bJ2/Otn/RXAZA89GJhQCmyr7lAuGEftCvgY0BZdbGdR61V1SC/sQFomUe",
-	"5gG2EsH1vIvzE2e5CDHTN2yLwBVDIlTTwhyPIz21/kUzZ83qBjzdWrM6wxMiDPKpNEKFvTmcYGEvbS+X",
-	"Y+CQnSTU2t1wFFE9AI7fCD2aosSB6ntJ4avPXvmGB8ODIj1ZOHvOcJBZErAQGPBvb4ATVTI7RFiRbUV7",
-	"ZNT24HvmUpATXmFpbO8HY9gYGcJYgUe/lidaoij81uI8JpjpH2+q7JEa1wL3NTU9M9e1s+/DuuzNV7WK",
-	"Hr6zFxEgagzIGdPyvR5ROMJqKn28cs/dO6NPxUqF4xxy2nAX+ZPZ9n2uMDzlxqTfjRUL5rZv5KgtTV3c",
-	"/vfZmnnrIwmBwRpqPKdSZfQ+J2XCAGWSnLRYS/4VdJod1mEKOIn7eCCR3jV9uNxzBXNgaUMzghpCWf6e",
-	"g7kKIc+xCrsvulgVrG3zoCNUVhckLO3pabEIu/RWb1DK3N/vK6jVeGTKiJzLnAoEf2Ze3bWWYvdxGNtD",
-	"qLFQ50BMwcxClNLGNCZRlbgAps40VrNTURGWNFZjyQlknMoZH47ackB8h4N8wdMQDU6AudAcZh7FUbbu",
-	"rGpTufdHw76nPufuuFmeLWB8Cu4y56R7pQpLGkHzHk5z/KLq2+fjmCsrxlJZAWSZC7EwzNmMyMXihkRv",
-	"mSB4DMju8pk6VAqDvOCpEbsyH1Kj0odU3Avjd80wNwRVeeRx23QC7GVBtvGxyp/8Wm9BTCWJMoe4N5k8",
-	"J5HjmhmAQaGDZRySlriD9XmZnXfCwalgmLnje97jvGb8meVV442EN1YoXuy+ZrlEPT5iQWqRkxo7vxkX",
-	"WR7gV97V+3tzXNWHc93UDt7p2FiIkua9h81sMPHjinST7lMbmDInKlqppIxI+dry2PIC/pMI2qYkQu4x",
-	"ZIXxWa/WCmrbtqbNMcwsrnpRa0ehWd93Ep2fnfqo3yUMvdNn5iRJkNLacdHQPQuMrHLNGhNO+cJhqFn+",
-	"dxLhKBJ6/S3Ob2YZO0lltxqnei16ZqPdmUUhSVygCelJEt8SOX2SyissLqpMGRB+eZ8nkM8y/NmMMAeL",
-	"thT7qEcqg7oSKaBVGmVuMc5bsARk0S72wVFBZ0iVnyS/LKfGF2O2rA41iY1nmvaPhBGB4+nAZW9YWVDO",
-	"8crsKHBGhMJyDhvTzgkbewJKm72EmWB248DKydz3+lg46/FkPAwbCrz83fHYsXuz2FlYhmLL6HnL6Kc0",
-	"dwtZdle0I4xSdTF68GT7X3j7343t4/f5n6j+ofmP7fff/7XqVrLRTm9FXBVKGBJ6S6R1YpFbwpSJqSz6",
-	"XSXtQFCEX4iJErQM9V7j4OmS5Jtt0JL0W8BWH8ubPDDw4Ol9JYZkHh8waW9dGMEXQ/y5vDDHMbgSFMfL",
-	"XAsTLN0FzF9f/+3vJtL1yN89rMb77Nawkfslu5B2/SmMdtl7o3gL5LM2pk0LjtxTPHCah3l0/+hwanzo",
-	"yIkpDuYPo3/8RtsoyMU2GTjB7OLQS/34lYajtK1azRoRj0goqmL3/4unwsZv6AeeoQ5c2IpERl7GLUmY",
-	"GmI6h0fljTyqsqwYxjeNdU0LhC1uix6yCvEuWnzeE6UU6SVKVttBF/EO6e0YZ2LMtmqePZ1geXs5s81S",
-	"P32OIXT81YwOH/3KpcIqlS94RGZ7h5E7dWJQuow5UMK007DkttwAWaC3cfew2ZbpQcwjviS3qcUt9Eux",
-	"zHrmDG4/J6tpLia3hiUUKJsG4TSHWXhGdli+JktXYZ2TMLkcFgfzoO7B1z6YuPLL7NQ491pCWKT3qexn",
-	"gZAa83VEcFTpcHsZZdfvYreYIncVN81r0s9DAPUTpdvg6PBw/2i+6wAGqUJKOUxhzhvYsdUy8D+lPcy2",
-	"BcGRPhE2pFkD8AxJpb/yURhTTS0QPdfDKuzq7Yd4oFEppxDYNCWcyMVGuY1DtYO9Yx9J3iPosLGvtYPJ",
-	"EtE0QgUsFMlzjK1hLH0ajFXuQ/HOc3TpzP2Z4b/uBAz7UWjlKCl+Y2JaSo/c8puhb0qu2nrBLwOfMxdz",
-	"9o1x13xInb8GvjSRmfpjIogkLLT3vDkxIY7jXP6vm1SE/DOkRNiLoa70sak6XT8RHKvugtQpR445v6mc",
-	"5QG9uAakqv3/mUaLMZCPs6dKzptYNWz/rIL7nEbnnN+kySo9cwtbss/PTsc9/9CuungMwl5hcXNBcLSo",
-	"kWd8Zh4WNy4ZBkwmUXaFuNBhc4ARZySLI6XqGcJx7H4aq8fMRDATFrsMcczlks0wJKudA1kYvIllxxGy",
-	"TNR4X6KiO25qWNwj+X/14iY7g1/lGJrTB/zzGJzbi6UyhKAteO8Vqf5t3BbSHnHX3RAdn716ifTzLnO6",
-	"TWP4G6MeiSjOqLpGe7hDfHRLI8J9hNOIch9FPEx7hCkfSUXDGyK2niEtnYMDyITAOxKoo1PeZzHHUT4P",
-	"JNFV5PCB/3jns4kqud9xQ+x8zrZEfxlRXC+lmAKIOx8T0pnJrUUZI9Fbpmi8uFL4KeWKRPNFiWR5FzOr",
-	"RhdOiKg4FU7kqKQHSVhkZLkqdVaIce9VC8pX5E7pCy7E8I1JSrFxvQp+Y6H7YmsW7GksS4V7yeymDDUk",
-	"tVmBHbbe8z0gT63ravrUuoQlUJAHgEL1bcFNAHPuMtNyFQcZCoi2QnKp0sDdCc7wnB3O4tKycM9MWsyl",
-	"RLcJRaKYwGGWUMh7BbPlTDTnmNrXpI1ni5yAw+XwNwfWHnzZY1adO6qql2smK4P4gyBkWx9IpN81xSGy",
-	"jOfczVAI/E9iDIn1gvRo2vN8L5VEaIbo7e7te1XiSjESZQ1irA2r4HlkxUwxf2ME3dHRQM4rB22ATj09",
-	"VANAHBNMYcDHEnXoLWFVDJCzbD3T4zLtXKW3psnMbzAVL3i0oIkFqt9ULy6PQCmVyAG6gl/EADL8PX8+",
-	"x9HQmg0Ek1e2YFCIsTgPeV8BtoP77b8XPlS6tzLUPGZknl5DJW4oW8q0FqUmt6bkFvP2DroaWHtXm09P",
-	"NPHtN6LqS3YUMGvvWAwsYwopBvdneZIQ3p99mnrjm5EqUSe4lmbf0FClgqxY+0pKg1un/Rd05RpeMgpl",
-	"FaJ+u1gQOZ8q2OUF7qPfLlBiyhsgcodDFQ8064RaWj3C+ygRPEpDIsdYOzPimMHLf+nKezwcaj9VGy8v",
-	"SmlKc2Cxk0c8VYVg5fJhha224Gqf4qJ2sxSGLLxfuSCS5+DMYxDv8Y+0mp2O13rm1jiGd8cJ+mb2SctZ",
-	"jGGFU8rL9btEmHhLp5lTOa/xyM9xV57kpf4aKW5KA5ibuUZ6iRq4IkPwW4/fkq3ypAXP/hjM2YWNwVgE",
-	"EZ0LR9OT8GbCaRhvW8phGDVgC4KjwZdhw/bdEquxZwuOTLFM1yLagSoPPLEh8X/bKtYnRLVgqBBh4KPg",
-	"H516KuGPmEbB1qQagHPS4AWxDsRFXQ5hl0Rp/AWki2WAVG3PJWZRi9/p8/uflPRXmgDlvEJzZUdNT1Iy",
-	"lrEZ1ItpqUYOvkl4MQYYF1X1UNYNO7uNd4yqrBxfgrhuYJhi2LBr+YlKxcVgcWP0Avmr023Rcw7oDI8r",
-	"v7hhgUX7nLEb5sNOx+xSTqS5SXNoO4fDI+fKQZqDfJY7gMPp0F+QT6cA4QQsnLEWT9mC/kJNXEvQ/HJB",
-	"JzC5Pz72ZHiBy23zI/PFHI4JSz2n7Gbh6P4uj8qmDAiicLIhfBiypVQYetZjxiotb8G4slsaknHOx4/j",
-	"0tZiym5IVLDjfRHe/wkoAvlXS10PkqY7LOlVsLtxMlnBGTfPVJf2tS/AWW5Qla9kwq5kQteC+v5wyop1",
-	"nEGpGR9hsz4TJpVnIj4DnRnGMEWXGCoptvo5bHXbKCuNV5/FoO/Y/qwVdW6oKSI65MIkEVipjHOw4BH0",
-	"QCAHc6X51/k6x7kq4flTa4+1UXuzRUorLDpEzejGdtfW6r28Vb5We70B7ibQ1mV+kBaQfheQb2eSOsdx",
-	"KcKis97CJnfrhh8SHQ4ax1VZD20ak6rUl8PDqlJQPatBlI9aV6mkJrfQ24tzH7WwJEcH4B80Bwr+bOof",
-	"venJ9IWAFHcMStEb5kPC8r/7pJVUErvi08MnnIVkJFKXZ+dp3AatR1IasTZBENiDGJsWC7vgE8T5MdEY",
-	"010qFfKcb/bEhkxk9q8pehph0RW5W7ACVEUMz0iDhXiAFC9ViUM1qlAvlVDczubYaw1q2DK6Rg1gBbQ/",
-	"Xl3IcyDnYUnz5ybRWfJfVlzpbSHHTzlvdr6CBsVKBi46e3IOjp19qUI8E4vpzJXjmmczPXxUSw7rBDwt",
-	"ERlV9G3NJnwP4+TxZO+JfrXl8qe/fAKZgSwuiVKUdeTcRXX0OC9wHMtq2a/wwKuZC6oNLaQ4SeWIM6xr",
-	"4b3N0TLL5rrHH3h77ayT8OAY+VBLKK2F6peDZqGQtY8YR79doAFRz1DwSXwAD1/QRDjrLUIl5DZZT2fL",
-	"dB9hJHqGggRTYUbEyP5t3uljiaiUKYlcfXkT3kQl0iiNiRnO2k+eocBCRKKgmZlUWKTVV8rIMxREVI4+",
-	"4mcL4QzFXCofCZKvzfhqWzi84e32MxSYPhYfeKqCJkqZncaWIDfwcYFaAxTzDk81PqTiSQIT2r+Q6gqe",
-	"dkzM38mbs2coMMUQNVJNWd+QM0VZSlBNEoKCLPs32KoXjGVuMyCkwSAdQrwAhyYG1yzW873i2iFS1y0D",
-	"Lk6AKy/KWCUul/nR3FV/zMzLpAmvTwSa1y43U/71fNnal4SwkwpH8zmWCunlFcMjZZ+IQnXlvJR+TsnF",
-	"EiJzYXml4uCEmMUR1BZDF+ctnjVTivnXIZea8/VtihYKi6VCJTU/LPkWqiKwYS2KI/2wb3Jh9ceUwduV",
-	"SxmF1KxnMY/wl1GJc1Jo+xWkv64oLhToT5oLSV+swuaoJziVJFomPPRtEuXFjHLBbRGoh+TSYSuF/tFW",
-	"bqIs5D0QUXAcI2xSczx/ZlG2IvEHzOmKIwxjEmG7u8AEWgYyA2lmmSrew4rqXwbPRiztxsZuYzKnGS7v",
-	"xyJ0uXI2TPPIMeEv66t1s6LSMyMYsbhYv7FmRrwNRxXq3e8RzEp1xYq5nzPjdxijM4pO44oMXdIO0zTp",
-	"agwVuxUYAQbaJ2WNCyIkuD7o23bA8eWFZrh3TXkWi7Uct9NuYLvZgJZ5/b5zJwLBLC7IWqs+gWUSAXjM",
-	"nC3ULMJHweePNLo3v0F/qPwHYJB+1pn30nz8SKO/+ygTRP9u3y1VMtBvfxJDv3wSfp5LHOSJodJHNi3P",
-	"h7zW+8DXULssAliPGckVUoDfzV1S+NXUVoDfNG8s/GKLLYzsS5V0fgklOBAOBZfQURcqxYwvOXc2Gzkv",
-	"kTc540mroldnk89ALWc5AnFNINhlTHRrKK9ngJqdzTseez8l1iqHIZtiAlK+OITMjIZpy5606iuyMCmM",
-	"KYNzJTCTCRfKVMDxEW3bmgMQayBQyNMYusKhFlQiCLvAamfQegv1ySqijOesRfZwknMO+OhGmBsxFVQN",
-	"LvW+GtRCdd9fyOAn0+F7FETXWRDVgj7u3Xyo1+sQEV7ZFzxrgJVzI5wVizX1JsdN5JrRuamknQrczKsG",
-	"4rfUFtgqw/ALyQSBwDboCoY7dKGaIBEGmbcteA/FvCO3xnQMt2NUwfGcYEHESarlvRFLZqlrWBOZZ9F1",
-	"2mjshzdkAH+QwPV2A9KAR/KJukolpiUWZW1eqG4NFGs7YOOOUf5BeoFXZHNnp0NVN23VQ97bMU9sR+TW",
-	"/umN9Ngy3yMqEUaSxO3tLpcaN5lJ6KerqzfQZ0w/18eDOnqJw25WV5ZKxFnRgmSMLpkNRo+rORJm+mkT",
-	"w1ZH0D/RpfnrMVwtcoFD1bQJy9BXmMpCDUnYMKoKHRtd8279HLREg+eg559U+lFNDkQqWb9m1+wvf0G/",
-	"kIG8Zt+j77/PTsb335fIsmklR+mjmEolYTbXZNP5buDLEDPX49RA4+QcM0HhRNgp5M2HAP0NHTxFXXKn",
-	"RR69XCLkVjNv3A/lGFoDZFuVZjU2DFDBMz2j7VAKFcFK/VJhlZeERQjDcaMMBdlxCjTph7zXIywi0ZaP",
-	"ZqTTrAXr2DPlkAvioLxmLwEbB3d3O4d3d/kedbHZaOgPHHy+dozv2msaY4mPrs1dob+59gwgitwpA8m1",
-	"dx9AxTKEo0iiIC98FmwBCH8gY3dCf6B3XcLQH9fsj+3tbfi//vWg0UB/oFI39Cbq4VhLYyRCP1/++tpH",
-	"fcFZB8RQ6bvmp6hNSazF1BaOEI2kxkhSal1hx99FfyDXp8/wu9EehBlbdIObB4f7km65MffRH4XWtvrh",
-	"VBoTLWamXMtSzXVxaWgY1TLsvPeeheQA/YHeWqDzOUe6ZOuBs4ALp3uUf9bivo+s1KGhEDxVxM1zqLEI",
-	"4bzDLf8wMrMnWHXd08foD3Samg6H5Zrcz/JPPGNJZYBX1b8+2HqmH4YhXX4yqgXu/fL3A6LqyEEB6lLT",
-	"njr4YM/dVg6+vdQMacIzLkZyZJN2NbmUOnFDF279sF1TyFmbdlJBItum1Ly4twdYH9MCkgvLA6PCls7V",
-	"KDLwUcWL2aCT3nRHYU9vdUV/VVQLpjaIfT2xP2zgG2dckacAjw8K3VodHIeWjczdkd69rrco3/5y594C",
-	"fU7t62vYSHb3QoWysFvov4u0QCn0tMCfcyRlTDpjziEWWs/V98VQh1i9cZXNXi2GRtq3Bqj2ltE7h/Ct",
-	"Ojo1VnPZRLuNhuuPLXc0k0lMx2Uf7TdMz+XsW0v8PtptlBt7w7nr8lTkL/92gRIex9AeVV+g+odDJIvj",
-	"uEvqLNLnvU2JvqkCk+Gql6i4Xc9HGgXAMhOF8JSyF6gWFBMqNWsD4QX3bKGs4G+B5bKFlM3iK6Ppm6Yd",
-	"Nwrq9bpJ5NyqI6d4Sc37TS0uPZwB7uez08LiegkHJcIIAlZS6WKVcwqZrY6hoPCGERKMON6EwOrEdLXW",
-	"F4NeDWVo7wBpzEtL1NLWBdPc0TQHQlryghp6bS2q5EfsmkH9kpBY/dFKsSeJVuu29+qNEUm23+/XMfxc",
-	"56KzY9+VO+dnL16+vnwJ74BhRcW5PDwquXq+d0uEcV55u/WGeYsnhOGEek1vv96o75v6JV3QqYb6w5s0",
-	"fJC8MxRCkRwtHp7YJpfQG8lskX5wr9GYoQfvbH1yK5qHVjTL1VCgmmE4Km/muqXXemCgqZokg3rneV5x",
-	"EV7Znf5KqUMzvLQ//aUfuGjRKCJgwDjYO57+xnAH8XvfO5xlRY5DG3d5UYH2mr+Pqs6/v7/3P5cUO/NN",
-	"SeX8/f39e9+Taa+H9UdPbwvqYYY7JBPdwFiIOxJKl0D3nfe+d7dttTGtymzHpld3Vnjh3vcSLitoLCw0",
-	"hfGM2YBI9ZxHg/l6PJdaLxxmGu6LVCre08f9Z95l6JQTr6rdDrR2qOimsN+o7JuzW2yCg1mEBZDHbORe",
-	"1fPovmwyUSIl9yMnbndlJ66yE0/FmTPPRc+KBw5u7a6WUUH07hJBvvAjuDvDG2+MM+GK83MtTf4pju4L",
-	"6yAaPr6o1sNSi02Z2Wpr4oHWQnZ2oF18wNQDf+8P3zM70CEEUhAnsIJC65dl+MFwA5jfy4Uh3mccAuZr",
-	"op8xKzcxaT6Z80RX9KzZHOvNsV7fsQZahb2Dw0ciUKNpz/qEXY6FfJjD/fmGDM6ie9shgphAlvIBN1mE",
-	"hbM9t0BZvPBdXIiXW6CggqlzU2gFYlDo/uyO32xnaShMqeIUXdiCqV/2KWkcTH/jNVc/8JRFf4rjYbZl",
-	"9NZbTGZ1FmAJAFatLn9k5xd9Arz79/p0dKFxwb/H6lYdokxvg6UPgkvb86Bx6mLUPtRmoYLar7oEJYIb",
-	"O6tEabKaTS9t3Rs7fkxvCTMOQ7dluW4/ft8YZyZIYKdHlKChnIT8V/aRqdhX5E7tJDGmQxfxcCzNCMbs",
-	"DM62+UbwHlFdkkpTltpGSKwFi26iXrbIxfAIYfETaTirkrY0Gef10iKscAtL4ki6RzsOZvimkKrqucD9",
-	"xch+tMZbJZ/XUyy4T/qtGXj2JRG3NCRvC7U/J21xBncTOWShzDQKt3+OMwR4h7iCxYhAmiT2HdfId+cz",
-	"WOXyCvhj6UNWVtNapylpSv2uit09JaEYJCpvlSF9fWK5iExsxMa0tLab+l0XK4SRpL00BjNs3oHc+NHz",
-	"NibGRW13qkDJlsIWucshHiLBcAFbVdAVNitrbEVmMl/tnPfF41N2qHVNYSsz5jwyxmUW6KaRWa1Iy1Lx",
-	"rKWsatkR/90VpPB2Dw8PG43G3t7eXl67zAUCQc64x+NyHF7T22vsHW03drcbu1e7jWZD/+9fRlKa62AP",
-	"FT2bSb9eOXcZLkpWyVWgiOSfTztozMBzXnDWjqmJrftmtfSrLKXRFhSVCCN76pEcsHAKF1tcL69mONSU",
-	"WFsrw7Fl3JZhOKZs0RCPsVylS715+cVQ5bzH4RfD1e0q+MUltDR3rq38RkwEVzzk8YaNfKNs5GRUPDJR",
-	"BAgbNRIKwBTbnzwkU4kpu1kVRxk1NxSOgckNbyOlRUYbqyBDbN3zhSTeVAh9lFxYUi34JEwQiYvJMJ3w",
-	"BgmRwynztUD/Y7LEK9nbuV7tUsKUKeBoCjXa/F7H6nZ3d3fnZm/FYpKPw9tK9R4rGNs5xKRt2NeXz75W",
-	"ZqlYWeABuynEbkKwER7mCQ/M77Kc/Enmjqy+5wMYOkZriY4z3eoHv5Po1tYA/aZP459Btxg6CHZrfRQR",
-	"fYvZVAKcJMhVUFiByWSOex3OUKGG1dj4siyoZp2HpaIcV8U5OYnjPP/hlkraiomTr25MVszGGrjeQLMM",
-	"/bXK2JRiZbFZmHg5t6QYeTJs4gexSeapATdkUEcBwz0SgLuL0U8pQbWDxjHKw+txjyAcgwsCkTsqlQxM",
-	"f9k+lWSrDuHI2843rzjabeTxvRC5W4zxHRU7DdSXmWS/jOCZ1aWZ2hLR2kJ7g+1cpyhWc8miV+0EJhEr",
-	"z0OdJ1QlKwa34nCZYhyQiTZoepCdFB0+2TtqPTnGRweHT/aPnuy1oieNNm4ctfeP9vcI3g+PcPvJk6e7",
-	"h0+fRsdPi3X+yrUJMoPm3tPMoFlvNBr/MoV1mx45eoIbjRbZJtHB4fbB/uHR9vHB06fbjYPjELdax0+P",
-	"DyOvGtu2DEheoup+yL/le30smP6l6Z29evPrxdXJ66smusS3xFQ1chERcEpJPPj/0JlCfRrH6PWvV1BB",
-	"DCJ9TNzywps2NcCojq5y7QyKxmj9y5T9eFbU3MYEINW/dEllY8WYM2QpS6qanb3PJcPbEbYtwy/fAlqE",
-	"L4cnDemqvGPsCdb7xFOFeDuPt4dmqxTSOV35O6W/crVjigSNWQRN9amS4KKtozMhCITpt2IyyusNTEVe",
-	"v5rYKHdXuTSkB4qNOjXTNW2iEKAS0FdCnE0qVVyQSGMp7WW17mt2D27IQPoF16wrX7BV38RdLXXGs7Np",
-	"tio/m4uJW/7YCJGlaHou+X6aDuwWuCGclRDOj0QtTzVLWY6xCruVTSlZhwwbhjUz7mIWQQpdDUqjot3D",
-	"rWaWFpkVHAsqq5XRvJbYNcMSSa65vNT3gaCsozUWFOgnA1NeyI5rApUCNwGJAtTmccz75roIeLtNRLDl",
-	"6wvjmgWjdc8C2+RbEuWDiGQLnkGiqyl5hjNngOWTdfQDpHOjmLQV8N4bQpJrprqECnSL45QUKqBVTVq6",
-	"0/TQdXRiK08ZvJqCcYjxPqIMtbkIKy61tKrI3DKKTKnUnJGEqyrFeZdciIFvZGHrLYg4kZB4q/CNwZzM",
-	"c00FVWQOOXhi8byV2eGLIZ6F0sjrx8FiMsGYGtBjeXEFBf3ZOPNXIu7nYrrhnLjAN2V+alcnpVcbacDC",
-	"DkS581n/cxbd7xjKXsrF6I/cD8DOrYUUmLBh265Yg6sDmLeUffpi74ej5/snx6e7Lw9+OGycPHl+9GL/",
-	"dO/l7g+Nk+PnT111nXI0mVnDxHCyuTpyjHeW2iKbpgam8ZHq64qyDlx2ky8mewPVTUm5QhULVDtoHGyZ",
-	"HlRMI6xYMBmKa+pn4XUt0UMOeA5AZhdjEYlGr4acZa1Q2YEFuIt2rZkfdoqNI+VrcU8WQqfNWWFl+a7A",
-	"34AFzWthNszLdeYb6+14YRvSDXGzMnn9CiVtbP9iVNPECyEMYBeDQivZb1BVaAu5PneVNb7yRsgjyQuF",
-	"gm2VQMC4yPRPNtU3oH4JcBD70anmFk4/A9Q8zPQvBsox8KWuL/Nk6KYwfEjQ9mZ48EUqpKan92vUR/Uu",
-	"T3M2ASX4qMehsEQIXQGpcAxio50uK8uAO8mdC3e0DbHq2/ThvJ8F1rDTchrr6gOmTiDLQ6LAnvdAH8Qg",
-	"ZdlHxVGaGC9UwyDGR4IkHFwMiOCwC99+J22dk9E7G6Afw8GmrKBQhAXqC75fJrM7tEu2S7N9PqHL8+/D",
-	"7f8LH58MVaLxZo8+f+5W/kjBVoX5x3OUN0RsQx0cs3+aI1sbgbH6kggqXTNrT+A9Yvl7G9N4axOi9acP",
-	"0cqDSs3BMSX67ClCPczchV+ozO9kIjj18yh81J34rJXEYuLUzmdzuCd6bt4Q0cMaDfHAejq0LqLPQsjZ",
-	"LRESDp0ty2n4h9aQaNElg07iOJdmbNImjAGO0xbU3BqaxSqRA54KV/pzjGfnhem5ugKuuYyqBM16vAnV",
-	"uQrNLYyIslrHkR5xqHngeOfRRrv6+jiLdSbZDsPjucfc3MFfygA0TScADjNBbnM8aMeJHEsapGaFZ6yw",
-	"Z3m2ZXKKoy6NCKIqN2r1MGXmV613jrIlu5Kvli9lOvBDMibIid5wpa9V3lk9W5rKMCpy5IfsAGCPQIlW",
-	"S22Z6gRLiQJG7pT5MTCZLyRrU6KfJghLFITmgTo6KdfxbFMWyVyawVEkiJQkQq1BVorcZFqfn50ixfko",
-	"g9Bso5CyPx+H+KLMMXYV0ywyr7IgE0b6RG7sMau3x2BnYujlhPXAtplVSgNuFTt5p5+JakoWauOKhw94",
-	"ahz6tTYXJuyAM7JVR//F07y6udVostPs3nqWf5U9W6g4bQva/reDp7aiLW9D6iBlnWeF6mBIEoKuvati",
-	"F/k+lm6Ya2+cSvMqa4X9yNJDLhm48tuPE+32xbGKS8KiBxcP9mZZjK0kZe7qr1rVyfoAlE7wqpWf8VWs",
-	"3Blc9+05LaDDHcLNdbmy4Dotz/WyDf5i78npT75yt6NRadMKMfhlRFXFxdg0txoY2HiflaLcpJ9dcbuH",
-	"qEdZqkjxkquji/Ilhxm69kwjh2sPURbpA8HF6P2mn1np7bagp8PWvTDhZpmrFZAwe7Day3wx6wxRG72E",
-	"bcuMB7qDX8Jsmyt4GU/Gt3J1A7MZ5axfgJOjUqXY6ZGI4rEWhEslCO65zBVXza5NY6iYoXlqRHPOWqM9",
-	"3CE+uqUR4T7CaUS5n7Uq85FUNLwhYsvPi69Bg1P9G5Z5Mgy0L5OI2m5m0IiHum4ZMUFUSRK3TagIVRIF",
-	"Lwwr2b4aJCQwvkkL03cSBT3aI/DLlkmdyZ8/pTLhEjoxBohhiNjBMEc5vayXSmi4Y3vJkAjVHLCgcGok",
-	"mJ5rpoWNbbeIVFfwtKOB3KrbBl9NaAVV0djJBcO5xlY08s2jJe2pC6FxZkrbt1VfW3pdpp1VprZp7PBU",
-	"2fWgGlRuLG6XdNkxrqePnqdNsEoF2crmJvYlCvPGnHWIKHRj4izbtsA4f7Nd7OaKXr51NTMauUsgJ7bw",
-	"OgSEWhS2FRHGi9wn5EZqaHb3zfA5EciR5kzmfb3l705+PLl6+eHVyT8/vHp5enby4fl/Xb28DHzoH9Tv",
-	"6veLGVVUFpsIFdoCjexu3nzJ7vHoDZ+Lzq/gbE29/b7f+b4sMmcNbluUYTGoqP5XKSaXD6jn2+aQMGsF",
-	"xVf0XqQspsx2OoazLO1hNgfHnOcAK4XDbi/rD4zZQItKHUSgDZ2JAdUgQIqzOcOOCXwnze7pn7LeeI64",
-	"aWRLcTBE7hRhsDeuV5drxju+SO4myuCbiTI45X2m15GL9e6k/nm0mcXu88TUkv4SdbNKd+Mbygq6GXwA",
-	"z2LNFckAH2QCbCDrn9UaICsxPUNBlBrmG6AeBiNlsHfQDXwUPIlMoNp+I6qqvJVQ9iUoYg58r+ntHXRn",
-	"173eZOAXVK81qFoJZezhVK03MNtG1fq22LlmAl+RziQVFl8Vk71UWJiIPA16gd/WoBmw4lBAQxQKlW/V",
-	"IY1HBI7RwlMap3V0koew2Q5o35myILmmp3/EkNSpZetM23GzFJmJkSFbXHXNz6CDscjCKqxHCUclSbEW",
-	"2KECk0SktUBXnxFKnFQUWlRYfAn83hDPfGwzB329vL5qf9bp29rEvHxTbH6IDX1FHD9lX5tc/VZDjHAW",
-	"1xMPnCTnEvlHU+rZqkXi1XIngO8BZdG3dr6NNPp1shtzBGbhMqvnIpB3+MiRvJpMjOgE5vbEpe204pQg",
-	"RcMbuZVZ17L0LGuXd1ywaQuWuARNBlY7Y+S7ZkHGIgPfpGY7AQ0qYXdJ4b2sdzxVdfTOmXJB17dG7XLW",
-	"p/75mlnIs+okTtiLsc1tLEKb29gDiOMdyjf3h2e0wxdG2PIrTfOQre6jfLnGI2CKNI6A4ZtEWoZMwTkC",
-	"7zcqLBA9LG5M5hUkqT6eTJqty2t6+y+fN06ev9jd2z84PHry9Hh2i8QrLG70UlYpoy4QvW1TirFENvk3",
-	"Wx2c/pH1vV/0BsnXO7nBV378NAlvBN5vR+DVFIJs3iQu9pZKBJGEheSRZV01SKDS5yPfU13eL0aOm5sE",
-	"TAhhyFMG3N+ACo0UegmXlHUC40fmIjJu21tOw6KFIPstMJUDpOJJQiJUCxKcShIFW/XcWRnGBNsCVFnw",
-	"DmoNnKvZeCRxi6cK7R0iSULOIllhZCAsujJIXc5EAEVas6XOzoPN5OsMxpmPIxt4jE3GsL/1ptFcbjjs",
-	"t2VSAN5hiAw6sdgzvyyvXZChZinPj81TLwgEd0DRcZfN5vL5Zknhyxby1SbxZSvYpPFtbAUz2Arw4yXy",
-	"2TJFj8wyQFi13ncsnTZuPET2QyYabdl6B1TqN7jsEUVD/SrTWviZgnKQ7DuFcLtNwtwsYPsVDgyvLqhG",
-	"45Xjt66G09fHgnJNNC9EteE9G94zVkssUsp6GZDttz028Pcq176+k04xk+Uo3QELTWhnz0gVNOutXLNJ",
-	"wajF+c1QuyAfJansgu1Mmp/yVGIWuTamW74pG5XF+JoU5J/PTn1IK+53iSAIImWhvrEZrzrT+IVb7NJt",
-	"5DOs/f7Za6US2qS/hlJzLI1jfyYeEVPbEMWYnxrw1z/0t1nZuhPZxegCc830Utl9nX/r3S9srbJYmJap",
-	"fJXr4dJHkgtlMrt/Pjvd8Javj7eYUnX5Aci4ivvqwYvVuU7/rZiHN+tpGQxDW3pfxg4zepxnN8T8TKMv",
-	"xwpjcYEAMRuFaGOQWR/Dea5JDJQCd/wmspyV2WEcWwm7JFxT3+ATeVNq2AP5Nqbu5WGjVCNFoi6+NcYX",
-	"I0PZrAjVBREGBBYtxUDtFS6JsXhHvI5OXJUVV2kbXIlDBVgwjY2put/lMXHth8HL6Ls0JqoqHI6AnNcG",
-	"xGUYo12l3tW/DRXFtC2Hj4+Pj+cogvmiANg62aYtXwkUsbSwBuB6zREUcOaoxEFtJzNCYpz/mQ1RxFp5",
-	"AKhvvITUV0LseDb9KyO2tif0DDSA+YgyxEVExIaDfzscHEgmY2SFDL0H5+UpW6OQaAffiImjYqJFzUZQ",
-	"3LCZdVrcW48sKn7+qD/CdTzGCvacq25W4E6alHf7uo+wvDGmEUK1JNgcFtO4yI1WqENNRjsUxfMR1v9c",
-	"s1rwf/77/9biRLBVeCJ7q45+gVTwHk4SaGgU8h7Jy3AWOukoLkzbLZc9DmNcMwsKlRbaQsvJOgpe8zLE",
-	"VBqLmo0KpACs69VSTu5m5JaIa6Z4PNS7RQN2fnb6nWsM9UxPo8p54oXmL27qLFs9E5krbHmc36TJOY28",
-	"h2CLk0S/xfjgOY3OYQmT2GCZ5DYmt6/Q5GYVvDIzaM/O6B4jQ9nA8TOdYrQzLDMRvE1jsp3QUKWCjO1K",
-	"0yHqjXn0jX3yIQ5uUpqy3Fc8ScqP79zuqKPdrN34x6Sz8Okur3Said2iDr29OIfgNK0P5gUuXCCcCVNm",
-	"UE2/SyO4HzYs4etjCaadaV4Y15JokQq+PqYQ8w5P1XpMbW9ZTNmNtIehl2BmGk2b3tkFOUQz2jYXHaKM",
-	"7HRDBrJcu8eEhCGp8EA+M0mtKkBmeGhSb2uOIEb66LcLFPKIVMkeerEP1294oy/9acUD3oG2ubUUaLzU",
-	"FD4n7K3Fmh6PntLKdEZBXKOjtYYczVCb8YJAwDcv5KRnJYB6/COtI8hiyhoKm2o/UJ8cfofeU6ahsKnk",
-	"6JZW1RYSh+qKfwk54Cbwa6okAyv0mt7//V//83/MblK6sBh4mIqMbjaTnvVAmZlfZJT3pkbImptrWk7x",
-	"haSNJ5iKbS0srMc8bXnLG0zFCz3JEtwGFNGFLdQOgnWyE4NG7+T5i9Ptlz/8+JNmzlVAL6ybZWuYoJUN",
-	"ElsDUUODrCkLwGjm8uZ12mjsE3RO2Q2J7L0ti9+a66uo+2+M2t8OkwIKaA1K+99EHQKGzafbYRcLHCoi",
-	"kOYe0B/YnO0H6X+eJcKsRWXLsvhc0h6WiEM9SVQLMnwFpttwu21/SFnxJ8VNJR+rANfROyjVWXrKL9aJ",
-	"ZZEszck4cqtEvG1Kopq40izyPE/GVXiAKNPiy21VvSCi3jiErSCXr0Axs1uUzPQPI8i52ZAkRiDPAP7G",
-	"5LgNe1xfth5RUBQhyQ/Wg2TpucF3ZNrS9NciDxAhlpXWyMx+hh3uOO6XQu196TveZFJFAgdsgPqk1eX8",
-	"BjrrKolSpmhcqlscUWnrFktUy9ZmzVo2ZxkMYPDMVh1duSxqkzIZ2KG3EIMWvowjO0pSrUNnc6yCNf5p",
-	"4iYuHVYizTgLxL3WTOds0g0H/YY4aHbIwWZWdCk8LEv9JMZHTZg6P9hZ0xG5o1LJoaKQB41jFLgnIMo1",
-	"Kyo/IKqOLL81SUNNo2KF8MFoW0HdjS+R4FBfoJidZL6CSXvPUMLjGGGFelya/tMQ5TihkEOHOGP/bxej",
-	"psKhsumJ5qSCqFQwLWya0uk7Ceu45ooWUM/3qH7hU0qgqrtN97Hl3ovsgbC0p7cQ2rH4XmJqWA9XPF86",
-	"p1FvYuYb7eN6j+xIohRlHbkTg4r7waq4f9n7hymaU69rZDmp9pP4IAiOFrf1/XZR4HG+l2FuJQXxBQaP",
-	"jrUZkzscqnigqSTT7JEMMZOIKlQThEWaMhXYkSWJ26ZsCEZvXv/oitoDHP8B+80FCk7CkCSqmW94UN+4",
-	"ZB6xq5WpSWvKwOZnbnY/yiex6nQnQcDhuCaVW/FErxmYpFBVLg/4YeO23Lgtlze/Aykh7JSPVTkoJWHR",
-	"eo7HRQaBEcz3G3mqsb7+TVs3+NOCNKagk72EH81d+CnlikSvJhXp811Dt59IHHMTI2o2Qv/EF9azLu36",
-	"H8AGNW5hWtZIpdmLkfJRvqdoT5NmL/Ga3l5j72i7sbu99/Rqt9FsHDYbjXqj0fhXFQ5GFTorU8zXAk8j",
-	"6KsrSLVxVa7ZzAVtxooNJVGNG1tMEg+2pvaoWZX7EnjrGJ67A0LrejhvAGMHEHfOUKA1jJrcCtDbi3Mt",
-	"N7ewJEcHKMIKoxqHl3CsJXMU6O+a8OCWVgHFLTScjwlKsOqa5mqgK4LgTaK6flKaZElBJI9vQTGOOU9a",
-	"OLyBGHxBb0E5zML4TYe2dipJhFIWEykL3cMQjmPeN3pj9XVw1nv08BHsEH3O+Y1n1aaCKufiWUPe20m6",
-	"XHEb2brkRQArX/lNsOGzGz67DJ+19pb5mKrrFbY6lro+Ne+FM/EXTP91F4LgoMjN/IXOjyak9RkyoYbE",
-	"1uFOBI/SMLNKyepeKRutcaM1rqTjh0I154DS2qOtwrtqLdIqCeMzUSytXZoH10/UZqKJV5YBZdPVfmX2",
-	"P1zIiYzpLTQ0Mru9AJGt1hCo6X4918NpwQncShW6ISQxd4Vm+nnKQ3ZBFHsDj0140PBuboDNDbD8DcCT",
-	"1RsNbWTEto2coGQ864+pVO/M46f50yOHu8oxl3GP2WjZDj9wfH2GDIlzWOosuVipkHpb3q/xLDr4p5UI",
-	"zNHoawmTSIXaVEi1uclWc5NBzb6oSKvuzFiyf/jba/S87QhiP2xHyxYvnhAEb+c4JTh65xa/xiNw4Sac",
-	"KLeFXRKl8Z8v8OaxCN4yFNtqSpNTHq4LsWyLHYGZyPizm8nkxdlPa06MO83mnIX4LeF7D8D6N2T/CGTP",
-	"GTFxmGsh9pkko7UyVTvHNLEiA2VDXqsTI4oacT/f6wcWKHIWF+I4buHQUKWd/eWtJbHPf7UukXqLR4O/",
-	"7KQivgdOXB39QjuMRE0U/HP7nQFcf4NVKkgT3e7+h4kY7JI79NOrkxfblz+d7B0e1SQJBVE+ytzG6G/o",
-	"2qtfe+hvSM+6ZaML/cK4V+5ZF4aYMnrnYgcrnocFbZ9F7nEajX3oapBkwY1qkOSxjVddgmgEfQ8VBEXi",
-	"UHApkSBK31vPUCR4gqLUHEoioVlVVEcnbID27u4QDm8Y78ck6hgD73zOprkOttm/WfxB//xnRcx8Diic",
-	"F+furEgV1yuPTCgeuTPAUBwjTU+83TYFpVrGrhHhgW9Co0A6LZ+ME2b4bSnyXqGYYBsdalsXDtWkmORp",
-	"9DM/Ixdgd9mOeYjjRbyOqBa8O/nx5Orlh3cvn//066+/fDg5P//13Yc3F2f/eXL1Mqiq6yoIVqQoJyzo",
-	"WTTpALkPBYLYrcfBxHy+9720VFKn6Gvs4207wuzB7kXQ5/It7q6ajiddTgbM6JnZM9ph0NUMeAmc0a7p",
-	"9RkPEDQmwCxCnJkgZD3An+xK+wp8jOUDH0UIu/tv2vW3qgh5N/jOZ/vXWXRvuFpMFBkVx8z3Swn7lYl9",
-	"dkRkxn+w7tkXUJRjoyysiIQNOmen4keoF/XOkbmR+LAKuxVldyHpbS1X1ezlxt8WgXikgJYZLh0DZrS5",
-	"PR739ngBbc3yo/edNGX7bFomtJa1gbaPda/smHSnbSORrNl6NXTOq41XAI998tJA9biHSStUjPSd0FYb",
-	"Etm2NhfVii4qm4tXOC1leXnV9q3SOVBEfgnkr8F4ALOtneKKTO/pBWUvbon4TtoczA29r4bebbC3BGsU",
-	"0huPIMee8f6ClK6HJ2EqqBoA8Z4k9Bcy+IngiAiv+ft7TaPPCRZEnKSq674xT/0GHmz91Xs9iritTlmF",
-	"5p0GCmuB8JxevwNkbeH+XKkG+2DhACVXk7HgcbEmi3Xr5150942GciRoNyq3/4OmoNCg2MbNQ2nzfLA8",
-	"tHN0NNtzk+EO6RGmmlbj8V0HZD/vCexDb07bbNE0EHQTZge5sARTYGx0Rmh25Lt+Cf5wXVfpl6r5xlQq",
-	"3xWEhlY8MusEZGqbF6d0RWBHZ70oNk71SwU1fNcLGwpQZxVdCjUdClNk+eGjU5yxkEMboRDHcREq+Fix",
-	"kUD9PopSAcbKfq5zgl8pH6GfW/lHG9DqrYvQyZszqOOKaj0soYZF1KNMfwXX9VY+GPxQCU4vjbXoPFSN",
-	"Qwz0mvSe6DnyKCiTC1wDYYAyJDGLWvwO9XhECrPZryvm+4ngWHV9oF5oCmkpSgkaFrBXIK379/f/LwAA",
-	"//8=",
+	"7L3rchs5siD8KvhqJsJUT4mirrboODEjW+5uddtutyQfz5mWPxdYBZKwikAZQIniuLWxL7A/9gn23z7Y",
+	"PsE+wgYSQF3I4p2U5G5GzLRFsgpIJBKJvOdXL+S9hDPClPSaX70uwRER8Oc/t8+xIq9pj6pt+K/+MiIy",
+	"FDRRlDOv6Z2TLymRSiIcx7xPIkQZUl2CwlQIwhTqUxbxvud7MuySHtYDqEFCvKZHmSIdIry7O7800Tnp",
+	"Ycoo60yYLCZttYqZJKlY0ocuMSObEZHQj0lUe8/oLZIk5CySW5PnufO9BAvcI8pi8mUXq7NodC79PTo7",
+	"RbWkyxlBLO21iEBcoHYax+ins1M9EbnFvSTWMxzvHh8/e9Y4Onr69Ogfst7vYiVxktQZUZ7vUT1iglXX",
+	"8z2Ge/qF0Mzre4J8SakgkddUIiVF4Hv49jVhHdX1mrt7z3yvR1n22XdLk0roHdELe8mZwqH6iVYs593Q",
+	"Kn46Ox0LfzXAn+mKoU2F5GIU0oCRW2V+DBBvw34ngtxQnkqU4A5x4H1JiRgUEGrGGwPS3uFRFRCnJKY3",
+	"RAwMBVSsOsofmLT4BCtFhH79//+tsX388euuv3t891evas6ziPQSrggLBz+TQdVZSghWCCNhDhWSuE3i",
+	"QRMw0aZCKk34aaxQmwukulSiazJAtYQIJImUlDMfXZNEob0D1OWpkFuISiSISgUjEcIdTFndYdEwlXzB",
+	"Bei2NXjLbPHPZDxir8kcOL0mg08ar3i7/fHr7pG/vzcGt2N44TvcIUjSf4+jnRheK04ekTZOY+U1Dxu+",
+	"XjftpT2vuddowKrNp3zNRT72hkiJO6SKp9if0NDZ23/1onHy4uXu3v7B4dHTZ8fV56+XjbvKU3hhCKYK",
+	"WvsTohGqvX8/zPDI0VPcaLTINokODrcP9g+Pto8Pnj3bbhwch7jVOn52fBhVL2QKH2lz0cPKa3ppCk+O",
+	"wvyBtLqcX48lrX72+zLz3OmXZcKZJHBRvMCRveX0p5AzRRj8iZMkpiHWWNv5LDXqvuZ4+uoRITSb89xp",
+	"bvFogLpYIswQ/NZEityqJrJ0hQwEKIZt0yd3V1NmGoZESq/ZxrEkd8WF/FWQttf0/rKTSws75le580pP",
+	"cG6XYRZV3uQzdoNjqoWDJFWeuUTaMQ0XXKSjGcYVwqnqEqb0WySqo3cxwZIgGWJzh/96jkIeOY6WSr3m",
+	"H15doh3Lw+TOVxrd7XwRa1y9W6xEfaq6JaFFKqyIRsj3XLRoFBG2GEYuNX8+eXcGPFqvnbN4gDCsB1El",
+	"Ee8zx7bXuNLLLgEIenhgNidUiDNzewgieSpCWO0Z0zwXx68M+Ius2A2BJBE3RBgiXysJ2/lgIlSLiMI0",
+	"lggLgmLe6ZDIR4xoSNwVuKVX+par73nKouUJvQ3DrG+Bb7M57nzvHR7EHEeXnL/GokMWg/68yIsU5yiG",
+	"sda3hDETwgXEogWOmLQsnNAOs3uhv7nBcbrC4wd3QEgTSph6y9WJ0aTGT2QHQn0sUSiIZnyoNUAYKUFx",
+	"rGHwUb9Lwy6cQwBFEhYhxQEWp6kZMV1WwgMjvbpNzKW2OCBIaQVH30PEDjY62/2wHwdrLZhns4ItH4H4",
+	"S7IB3OBWUjKjaz2rjk6yh8Zgoxa8++XiEu3gqEfZDk7o9jUZyB14INhyQ0oDkZ40e/WJRIHduLdm3wK7",
+	"ycBzzKqviYS3nBBQK8D9xKwLiKM0sq9FBABIf9pqAq1IrRPpkQfomrLIR4IkMSVS/4FDjW7pIxJRJX0U",
+	"kZgoIkFPgFe0DohZhBLKJKJMcYTZAHHVJQIQhWrmb0uAPuoInibSRxi9PjtF/S6XmRJJJUrZNeN9toUw",
+	"k30iULCGQxD4ADHjqqslBBifqTr6hYWkjK4iMQ9hEoaoRLkD/aCxiwInDFkSDOA1g2uDF7PddhtYifjm",
+	"RMHI8QvqhhuKGxqS9wzfYBrjVkyWu540LIrGMQo5YyRUlHUySayPqaqvU+TQiqTAgsYDlOYLeq6vYTHQ",
+	"q73k/A1mA2c8WvAuw4ogUOAQuQ0JiQrCpl4iOjh0tiHUIvrKQEoMNC1lijAAdNJWRHjNg8M13oKjoHp+",
+	"0ax3rgHZtpCM6mNmEYrDuuaxp2VqcRX4dv6d0Rcm2f9mHSl/aZyNb/aR9AuA1vdMKxdc0H+TBeU3d8s4",
+	"/TAjmUTwGxppNpndRDcUo39un7w72/5ZcxkAzUcnFgKYKvuWC4QT+km/BjYGlFkb13nU3lAJ+hMXiJZ5",
+	"mAfYSgTX8y7OT5zlIsRM37AtAlcMiVBNC3M8jvTU+hfNnDWrG/B0a83qDE+IMMin0ggV9uZwgoW9tL1c",
+	"joFDdpJQa3fDUUT1ADh+J/RoihIHqu8lha++euUbHgwPivRk4ew5w0FmScBCYMC/vQFOVMnsEGFFthXt",
+	"kVHbg++ZS0FOeIWlsb0fjGFjZAhjBR79Wp5oiaLwW4vzmGCmf7yuskdqXAvc19T03FzXzr4P67I3X9Uq",
+	"evjWXkSAqDEgZ0zL93pE4QirqfTxxj1354w+FSsVjnPIacOd509m2/e1wvCUG5N+M1YsmNu+kaO2NHVx",
+	"+z9ma+atzyQEBmuo8TWVKqP3OSkTBiiT5KTFWvKvoNPssA5TwEncxwOJ9K7pw+WeK5gDSxuaEdQQyvL3",
+	"HMxVCHmBVdh92cWqYG2bBx2hsrogYWlPT4tF2KU3eoNS5v7+WEGtxiNTRuRc5lQg+DPz6q61FLuPw9ge",
+	"Qo2FOgdiCmYWopQ2pjGJqsQFMHWmsZqdioqwpLEaS04g41TOeH/UlgPiOxzkC56GaHACzIXmMPMojrJ1",
+	"Z1Wbyr0/G/Y99Tl3x83ybAHjU3CXOSfdK1VY0gia93Ca4xdV3z6fx1xZMZbKCiDLXIiFYc5mRC4W1yR6",
+	"zwTBY0B2l8/UoVIY5CVPjdiV+ZAalT6k4l4Yv2uGuSGoyiOP26YTYC8Lso3PVf7kt3oLYipJlDnEvcnk",
+	"OYkc18wADAodLOOQtMQdrM/L7LwTDk4Fw8wd3/Me5zXjzyyvGm8kvLZC8WL3Ncsl6vERC1KLnNTY+c24",
+	"yPIAv/Ku3t+b46o+nOumdvBOx8ZClDTvPWxmg4kfVqSbdJ/awJQ5UdFKJWVEyreWx5YX8J9E0DYlEXKP",
+	"ISuMz3q1VlDbtjVtjmFmcdWLWjsKzfqeSPT67NRH/S5h6IM+MydJgpTWjouG7llgZJVr1phwyhcOQ83y",
+	"n0iEo0jo9bc4v55l7CSV3Wqc6rXomY12ZxaFJHGBJqQnSXxD5PRJKq+wuKgyZUD45X2eQD7L8Gczwhws",
+	"2lLsgx6pDOpKpIBWaZS5xThvwRKQRbvYB0cFnSFVfpL8spwaX4zZsjrUJDaeado/EEYEjqcDl71hZUE5",
+	"xyuzo8AZEQrLOWxMOyds7AkobfYSZoLZjQMrJ3Pf62PhrMeT8TBsKPDyd8djx+7NYmdhGYoto+c9o1/S",
+	"3C1k2V3RjjBK1cXowZPtf+Htfze2jz/mf6L6p+Y/tj9+99eqW8lGO70XcVUoYUjoDZHWiUVuCFMmprLo",
+	"d5W0A0ERfiEmStAy1HuNg2dLkm+2QUvSbwFbfSyv88DAg2d3lRiSeXzApL11YQSPhvhzeWGOY3ApKI6X",
+	"uRYmWLoLmL+6+tvfTaTrkb97WI332a1hI/dLdiHt+lMY7bL3RvEWyGdtTJsWHLmneOA0D/Po/tHh1PjQ",
+	"kRNTHMwfRv/4jbZRkIttMnCC2cWhV/rxSw1HaVu1mjUiHpFQVMXu/xdPhY3f0A88Rx24sBWJjLyMW5Iw",
+	"NcR0Do/KG3lUZVkxjG8a65oWCFvcFj1kFeJdtPi8J0op0kuUrLaDLuId0tsxzsSYbdU8ezrB8vZqZpul",
+	"fvo1htDxNzM6fPQrFwqrVL7kEZntHUZu1YlB6TLmQAnTTsOS23IDZIHext3DZlumBzGP+JLcpha30C/F",
+	"MuuZM7j9nKymuZjcGpZQoGwahNMcZuEZ2WH5lixdhXVOwuRyWBzMg7p7X/tg4sovslPj3GsJYZHep7Kf",
+	"BUJqzNcRwVGlw+1VlF2/i91iitxW3DRvST8PAdRPlG6Do8PD/aP5rgMYpAop5TCFOW9gx1bLwP+Y9jDb",
+	"FgRH+kTYkGYNwHMklf7KR2FMNbVA9FwPq7Crtx/igUalnEJg05RwIhcb5TYO1Q72jn0keY+gw8a+1g4m",
+	"S0TTCBWwUCTPMbaGsfRpMFa5D8U7z9GlM/dnhv+6EzDsR6GVo6T4jYlpKT1yw6+Hvim5ausFvwx8zlzM",
+	"2TfGXfMpdf4a+NJEZuqPiSCSsNDe8+bEhDiOc/m/blIR8s+QEmEvhrrSx6bqdP1IcKy6C1KnHDnm/Lpy",
+	"lnv04hqQqvb/JxotxkA+z54qOW9i1bD9swru1zR6zfl1mqzSM7ewJfv12em45+/bVRePQdgbLK7PCY4W",
+	"NfKMz8zD4tolw4DJJMquEBc6bA4w4oxkcaRUPUc4jt1PY/WYmQhmwmKXIY65XLIZhmS1cyALgzex7DhC",
+	"loka70tUdMdNDYt7IP+vXtxkZ/CbHENz+oB/GoNze7FUhhC0Be+9IdW/jdtC2iPuuhui47M3r5B+3mVO",
+	"t2kMf2PUIxHFGVXXaA93iI9uaES4j3AaUe6jiIdpjzDlI6loeE3E1nOkpXNwAJkQeEcCdXTK+yzmOMrn",
+	"gSS6ihw+8B/vfDVRJXc7boidr9mW6C8jiuulFFMAcedzQjozubUoYyR6zxSNF1cKv6RckWi+KJEs72Jm",
+	"1ejcCREVp8KJHJX0IAmLjCxXpc4KMe69akH5ktwqfcGFGL4xSSk2rlfBbyx0X2zNgj2NZalwL5ndlKGG",
+	"pDYrsMPWe74H5Kl1XU2fWpewBAryAFCovi24CWDOXWZaruIgQwHRVkguVRq4O8EZnrPDWVxaFu6ZSYu5",
+	"lOg2oUgUEzjMEgp5r2C2nInmHFP7lrTxbJETcLgc/ubA2r0ve8yqc0dV9XLNZGUQvxeEbOsDifS7pjhE",
+	"lvGcuxkKgf9JjCGxXpAeTXue76WSCM0Qvd29fa9KXClGoqxBjLVhFTyPrJgp5m+MoDs6Gsh55aAN0Kmn",
+	"h2oAiGOCKQz4WKIOvSGsigFylq1nelymnav01jSZ+R2m4iWPFjSxQPWb6sXlESilEjlAV/CLGECGv+fP",
+	"5zgaWrOBYPLKFgwKMRbnIe8rwHZwt/33wodK91aGmoeMzNNrqMQNZUuZ1qLU5NaU3GLe3kFXA2vvavPp",
+	"qSa+/UZUfcmOAmbtHYuBZUwhxeD+LE8SwvuzT1NvfDNSJeoE19LsOxqqVJAVa19JaXDrtH9EV67hJaNQ",
+	"ViHq1/MFkfOlgl2e4z769RwlprwBIrc4VPFAs06opdUjvI8SwaM0JHKMtTMjjhm8/BeuvMf9ofZLtfHy",
+	"vJSmNAcWO3nEU1UIVi4fVthqC672KS5qN0thyML7lQsieQ7OPAbxHv9Mq9npeK1nbo1jeHecoG9mn7Sc",
+	"xRhWOKW8XL9LhIm3dJo5lfMaj/wcd+VJXumvkeKmNIC5mWukl6iBKzIEv/X4DdkqT1rw7I/BnF3YGIxF",
+	"ENG5cDQ9Ca8nnIbxtqUchlEDtiA4GjwOG7bvlliNPVtwZIpluhbRDlR54IkNif/bVrE+IaoFQ4UIAx8F",
+	"/+jUUwl/xDQKtibVAJyTBs+JdSAu6nIIuyRK40eQLpYBUrU9F5hFLX77EsfxYhyhLXhvTBg5jmN9KF3k",
+	"dan05NaSPgiYduqCFjuvOI7HRKPcoyRsgJiyQrj2V79Mt6cVtkENBIlejMmrjsgNhTomWCH3rIm+Ny7A",
+	"maJYSgKx/sF4Ed14+hIkokcZViS6Hwboe4rPE+loUWsRCW+7pZVwOGl3u1j9JyX9lWYkOjftXOmK07MG",
+	"jal6Bn1/Wu6fg28SXgwzcWGO92VutLPbAOSoyuz4GPRnA8MUS6Ndy49UKi4Gi3uHFkgon+4cmnNA5wlY",
+	"uSQNCywazI0hPx92OmaX8urOTZpD2zkcrzxXUuAc5LPcARyuT/CInKwFCCdg4Yy1eMqi5USnBWl+uSgw",
+	"dzWNCwYbXuBy2/zAfDGHY8JSX1N2vXC6TZdHZdsiRDU5KQY+DBk3Kyyv67Erl5a3YKCnFuvGRQN8HpdH",
+	"GlN2TaKCYf1RhONMQBEopFrqupe8+WFJr4LdjZPJCt7xeaa6sK89gugVg6p8JRN2JRO6FjTADeeQWU82",
+	"1H7yETbrM3GLeWrwc1BbYAxTBY2hkqVJP4etsSnKalXWZ9FxxmpXYzb7mpqqvkMxBSQCs7Hx1hdc9B4I",
+	"5OA/MP+64INxsQPw/Kl1kNgw2tlSFxQWHaJmjCtx19bqwy6qgh/s9Qa4m0BbF/lBWkD6XUC+nUnqHMel",
+	"CIvOegv7wGxczJDocNA4rkpDatOYVOWiHR5W1WbrWQ2ifNS6SiU1uYXen7/2UQtLcnQADntzoODPpv7R",
+	"m17dohAh5o5BKZzKfEhY/neftJJKYjeq/OR4JmeyHAmd59l5GrdB65GURsy/EJV5X8aPBeKg+ARxfkx4",
+	"1HQfZ4U8Z40rNoYpM0hP0dMIiy7J7YIl2SqC6kY6nsQDpHipbCOqUYV6qYRqk7bohdagyNb8tukFNYAV",
+	"0P54dSFPSp6HJc2fLEhnSUhbcenFhTyx5UT2+SqMFEuLOLvh5KQ4O/tSlbEmVreaK+k8Ty+8/zCzHNYJ",
+	"eFoiVLHobJ5N+B7GycPJ3hMd3csVNHj8BDIDWVwQpSjryLmrXOlxXuI4ltWyX+GBNzNXOBxaSHGSyhFn",
+	"WNfCe5ujZZbNdY/f8/baWSfhwTHyoR5tWgvVLwfNQmV5HzGOfj1HA6Keo+CL+AQu96CJcNbsh0pINrSh",
+	"By3TDoiR6DkKEkyFGREj+7d5p48lolKmJHINH4xflEqkURoTM5y1nzxHgYWIREEzM6mwSKuvlJHnKIio",
+	"HH3EzxbCGYq5VD4SJF+bCZ5o4fCat9vPUWAay3ziqQqaKGV2GtsTwMDHBWoNUMw7PNX4kIonCUxo/0Kq",
+	"K3jaMUG4J+/OnqPAVCfVSDV1tkPOFGUpQTVJCAqydPxgq14wlrnNgBgjg3SIuQQcmqB45jyBxbVD6Lxb",
+	"BlycAFdeJbVKXC7zo7nLcJmZl8nbX58INK9dbqaCCPOVT7gghJ1URH68xlIhvbxivLLsE1Eod573tsgp",
+	"uVjTZy4sr1QcnBBEPILaYszDvNXsZveWP3q51JyvP6doobBYKnZZ88OSb6EqJQLWojjSD/smOV1/TBm8",
+	"XbmUUUjNehbzCD+O0riTck0uIR99RYHaQH/SRaaEXNiiEQlOJYmWidd+n0R5dbFccFsE6iG5dNhKoX+0",
+	"pdQoC3kPRBQcxwibXDnPn1mUrcjEA3O64gjDmETYdkswgZaBsvggnCrew4rqXwbPRyztxsZug6SnGS7v",
+	"xiJ0ufpSTPPIMeEv6ys+taJaUCMYsbhYv7FmRrwNh/nq3e8RzEqF/orJ2DPjdxijM4pO46p+XdAO0zTp",
+	"in4V24cYAQb6mWWdRCIkuD7o23bA8fW+Zrh3Tb0ki7Uct9NuYLvZgJZ5/b5zZ+bBLC7rQas+gWUSAXjM",
+	"nC3ULMJHwdfPNLozv0HDtvwHYJB+1ir7wnz8TKO/+ygTRP9u3y2VFtFvfxFDv3wRfp7cH+SZ2tJHNk/W",
+	"h0Tzu8DXULu0HliPGclVNoHfzV1S+NUUO4HfNG8s/GJDH0f2pUo6v4CaOAiHgktocQ2lm8bXgDybjZyX",
+	"SGSe8aRV0auzyWegltOOgbgmEOwyJro11Ls0QM3O5h2PvZsSa5XDkE0xASmPDiEzo2Hasiet+pIsTApj",
+	"6lJdCsxkwoUyJal8RNu2CAjEGggU8jSGNo2oBaVBwi6w2hm03kLBwIqw/zmLA96f5JwDProR5kZMBVWD",
+	"C72vBrVQbvtnMvjRtNwfBdG1+kS1oI9715/q9TqkaFQ26s860uXcCGfVm00B2HETue6QbipppwI386qB",
+	"+DW1Fe/KMPxMMkEgsB3zguGWeagmSIRB5m0L3kMx78itMS387RhVcLwgWBBxkmp5b8SSWWrj10TmWXSV",
+	"Nhr74TUZwB8kcM0WgTTgkXyirlKJ6VFHWZsXys0DxdqW9LhjlH+QXuAV2dzZ6VDVTVv1kPd2zBPbEbmx",
+	"f3ojTe/M94hKhJEkcXu7y6XGTWYS+vHy8h00/tPP9fGgjl7hsJsVeqYScVa0IBmjS2aD0eNqjoSZftrE",
+	"sNURNDR1dTf0GK45gMChatoKAtDom8pCUVfYMKoKLVRdN339HPQohOegCadU+lFNDkQqWb9iV+wvf0E/",
+	"k4G8Yt+h777LTsZ335XIsmklR+mjmEolYTbX9db5buDLEDPXdNhA4+QcM0HhRNgp5PWnAP0NHTxDXXKr",
+	"RR69XCLkVjNrI27qo7QGyPYOzoreGKCC53pG2zIYSvSVGhjDKi8IixCG40YZCrLjFGjSD3mvR1hEoi0f",
+	"zUinWU/ksWfKIRfEQXnFXgE2Dm5vdw5vb/M96mKz0dCwO/h65Rjfldc0xhIfXZm7Qn9z5RlAFLlVBpIr",
+	"7y6AEoIIR5FEQV6JMNgCEH5Hxu6EfkcfuoSh36/Y79vb2/B//etBo4F+R64jL2VJqpqoh2MtjZEI/XTx",
+	"y1sf9QVnHRBDpe+6EaM2JbEWU1s4QjSSGiNJqZeMHX8X/Y5c40zD70abgmZs0Q1uHhxuFLzlxtxHvxd6",
+	"TeuHU2lMtJiZ+klLdbvGpaFhVMuw82aYFpID9Dt6b4HO5xxpW68HzgIunO5R/lmL+z6yUoeGQvBUETfP",
+	"ocYihPMO9+DEyMyeYNV1Tx+j39FpalqOlovkP88/8YwllQHGqeoSpuDdvGGr1KjTpOp8TG0qpEIp7GtF",
+	"MaovIth6rh+GIV3BAFQL3Pvl7wdE1ZGDAtSlpj118MGeu60cfHupGdKEZ1yM5Mgm7WpyKbXGh7b4+mG7",
+	"ppCzNu2kgkS2b7B5cW8PsD6mJysXlgdGhS2dq3Nr4KOKF7NBJ73pjsKe3uqKhseoFkzt2Px2YsPmwDfO",
+	"uCJPAR4fFNonOzgOLRuB1lGxradai4jCNJYIC4KMC8xHDNq1O96eva63KN/+civtAn1ObbRt2Eh290LJ",
+	"wLBbaIiNtEAp9LTAn3MkZUw6Y84hFlrP1ffFUMtmvXGV3Zcthkb6KQeo9p7RW4fwrTo6NVZz2US7jYZr",
+	"WC93NJNJTAt0H+03TBP07FtL/D7abZQ77cO56/JU5C//eo4SbjJd4QLVPxwiWRzHXVJnkT7vbUr0TRWY",
+	"lHO9RMXtej7TKACWmSiEp9ShQbWgmOGsWRsIL7hnK9cFfwssly3kUBdfGc2nNv3xUVCv101m9VYdOcVL",
+	"at5viuPp4QxwP52dFhbXSzgoEUYQsJJKF6ucU8hsdQwFhTeMkGDE8SYEViemzby+GPRqKEN7B0hjXlqi",
+	"lrZQn+aOplsX0pIXFLVsa1ElP2JXDAoKhcTqj1aKPUm0Wre9V2+MSLL9fr+O4ec6F50d+67ceX328tXb",
+	"i1fwDhhWVJzLw6OSq+d7N0QY55W3W2+Yt3hCGE6o1/T26436viko1AWdageuvx2c0O1r2wW3YwyRGQqh",
+	"apUWD09s11loVma2SD+412jM0BR7tsbVFd18K7pXayhQzTAclXdX3tJrPTDQVE2SQb3zIi+BCq/sTn+l",
+	"1DIdXtqf/tL3XLRoFBEwYBzsHU9/Y7il/53vHc6yIsehjbu8qEB7zd9GVeffPt75X0uKnfmmpHL+9vHu",
+	"o+/JtNfD+qOntwX1MMMdkoluYCzEHQm1hKAd1kffu9222phWZbZj0zw/q4Ry53sJlxU0Fha6NHnGbECk",
+	"esGjwXxN10u9UA4zDfdlKhXv6eP+E+8ydMqJV9X/CnqtVLQ32W9UNrLaLXalwizCAshjNnKvakJ2VzaZ",
+	"KJGSu5ETt7uyE1fZGqvizJnnoufFAwe3dlfLqCB6d4kgj/wI7s7wxjvjTLjk/LWWJv8QR/eldRANH19U",
+	"62GpxabMbLU18UBrITs70C4+YOqBv/OH75kdaNkDKYgTWEGhF9My/GC4I9Nv5UotHzMOAfM10U+YlbsK",
+	"NZ/OeaIrmkhtjvXmWK/vWAOtwt7B4SMRqNG0Z33CLsdC3s/h/npNBmfRnW3ZQkwgS/mAmyzCwtmeW6As",
+	"XvguLsTLLVBQUti5KbQCMSi0Y3fHb7azNBSmVHGKzm0F48d9ShoH0994y9X3PGXRH+J4mG0ZvfUWk1md",
+	"BVgCgFWryx/Z+VmfAO/uoz4dXegk8u+xulWHKNNsZOmD4NL2POhkvBi1D/U9qaD2yy5BieDGzipRmqxm",
+	"00tb986OH9MbwozD0G1ZrtuP3zfGmQkS2OkRJWgoJyH/jX1kKvYVuVU7SYzp0EU8HEszgjE7g7NtvhO8",
+	"R1SXpNLUibcREmvBopuoly1yMTxCWPxEGs7KFi5NxnkBwwgr3MKSOJLu0Y6DGb4ppKp6LnB/MbIfLbpY",
+	"yef1FAvuk35rBp59QcQNDcn7QjHeSVucwd1EDlkoM43C7Z/jDAHeTUWzhYhAmiT2nRDHsdz5asqO3RWI",
+	"Ysg5bIupBShlisYIu3pttrkGxGlmwes2QFMiqlAtcNGazlqtsmpvW85HZ8M8u5h1NBdCtSCv0xZs1U1g",
+	"VMEXg2oHjYMtU0mBZR4pGtU9f4ia5VDFu+Up2ta+85693Pv+6MX+yfHp7quD7w8bJ09fHL3cP917tft9",
+	"4+T4xTNXSaDp7R4eHjYajb29vb0hu2m5plv25O7u7m5zd/RZG0pcrGdXOiImS7c4yvAYs0tK4yoFjrlF",
+	"IFRtcQnokcsz2Rk9QZL20hjsyybeWRYJWJKsJLM9lZb+FpFLILYjwSBMWLU2qw5YVj+LmzpfZcyPJV5g",
+	"u+zvfAULfd6eZuxdISsr663TrDylll8FdZ6SUAwSlfexkr6+vbmITJzUxsy8Nqn9QxcrhItHxmzbE+mu",
+	"j6zHmAlXsTu1tvPjihyOPz7z1dEqHZ+hTk+aIcKA8ygbF1nEq8aks6hVsFtbGDfQV0wA7EdmiZ/5Rfwc",
+	"oicMriWCnIhaodEJ6hAlEUaBfj+wTfGNA9DIYgEKeLsNkSroex7HvJ9xO/ucCSuoFCaCibfxMmbA0Xt1",
+	"oYttLoPeGsWEBW0ZFdWKqwRdWwX3D2bQaMzAGl9y1o6pCQde3LC4NwsCrBJtZPwHlE/eYLCSjHBcc2QL",
+	"R/+JdDxiCrNd3JRYzRe7pvjnqlhjJX+xBUaX8jxmos9vrmhXid/kBbus4A11dTwel3MVmt5eY+9ou7G7",
+	"3di93G00G/p//zLWpLmO+VBh2JWxrMWAmCRtQeX7P54F9f4Yzjcu9F1mZR9sFwQtYdhTj+SAhffMcKgp",
+	"Q7tWhmNL3a5Ypsm4SpfOLd8MVRd+GH4xXAG4gl9caJGTu/Cf/N5KBFc85PGGjfxJ2chJhRAjTWigMbVD",
+	"kbxiz8b7ZCpazVqfdlc4BqZ+Ttv0xbDxnDLENoSxUOgkFUIfJRe6XQu+CBNo6+JWTfvuQULkcFmhWqD/",
+	"MZV0Ktnba73apYQpU+TaFLO2NVCKZsq52Vux4PbD8LZSTewKxvYaFPEN+3r87Gtl3pyVBWey60J+C9hZ",
+	"8DBPuGd+l9UtmmQGzmqg34MBeLTe+jj3tn7wiUQ3tk76n/o0/hF0i6GDYLfWRxHRt5hNt8RJglyVqRWY",
+	"kue41+EMFep8jo3BzwKP13lYKkqWVpyTkzjOc0RvqKStmDj56tpkDm+8JOsNxs/QX6uM3y1WX52FiZfz",
+	"b4vRucNhECA2yTx98poM6ihguEcCCAli9EtKUO2gcYzyFETcIwjHEKaByC2VSgYIkjr7VJKtOqRsbbv4",
+	"RcXRbiPPgYLspmIe1KjYaaC+yCT7ZQTPrHbf1D7u1kfUG2znOkWx4l2W4WMnMMnqea2OecJ5s4K5Kw4p",
+	"LsZKm4jMpgcZ3NHh072j1tNjfHRw+HT/6OleK3raaOPGUXv/aH+P4P3wCLefPn22e/jsWXT8rFgLuVy/",
+	"KTNo7j3LDJr1RqPxL9N8oOmRo6e40WiRbRIdHG4f7B8ebR8fPHu23Tg4DnGrdfzs+DDyqrHt4huyMp53",
+	"IwEOfSyY/qXpnb1598v55cnbyya6wDfEVH50UaNwSkk8+P/QmUJ9Gsfo7S+XUGUVoqFNbtfCmzY1CLuO",
+	"LgteNliOdKXRnhc1tzFB2vXHLqlsrBhzhnVnieezs/e5ZHg7wrZl+OVbQIvw5RDuIV2Vd2QhLAvxVCHe",
+	"znMS+13CoCyFzEoEK/2Vq69XJGjMIoTj2DiescJ1dCYEgVTGVkxGeb2BqcjrVxM/7u4ql6p9T/Hjp2a6",
+	"pk2mBlQC+kqIs4U3FBck0lhKe1k/oJrdg2sykH4hZMWVeNqqb2LTV+MrNVuVn83FxC1/bBTtUjQ9l3w/",
+	"TQd2C9wQzkoI5weilqeapSzHWIXdyk76rEOGDcOaGXcxi6DMQA3Kx6Pdw61mVjoiK8oaVFZ0pXm91SuG",
+	"JZJcc3mI7RWUdbTGMjGAKAv/RW2IIDLXhYsr8vWFccWC0dqwgW8YpyTKBxHJFoUthFvizBlg+WQdfQ8l",
+	"b1BM2gp47zUhyRVTXUIFusFxSgpVYqsmLd1peug6OrHVOQ1eTVFdxHgfUYbaXIQVl1paVYh3GUWmVI7X",
+	"SMJV1XS9Cy7EwDeysPUWRJxICJ1W+NpgTub1OARVZA45eGKB4XWEURXbR6wfB4vJBGP6ZIzlxRUU9Efj",
+	"zN+IuJ+L6YZz4gLflPmpXZ2UXm2kyeJF89jJHUPZS7kY/ZH7Adi5tZACEzZs2xW0crWSs/M3S/DivUSp",
+	"+2PNV1CIHLvwNgw6is1VmXYxZZGtk7NLaFRqKgEFyPWz8LqW6KFOTg5AZhdjEalISMlZ1gqVHVjAuKyQ",
+	"lWbH2ik2jpRvxT1ZSC8zZ4WV5bsCfwMWNK+F2TAv1714rLfjpW3aO8TNyuT1C5T9E2EXUgJqmnghhAHs",
+	"YlCMLvsNKi9uIdcLuLIOqn3Y80cTPAtFbSuBgHFRD4trEpkKZVDjDTiI/ehUcwunnwFqHmb6FwPlGPjM",
+	"OFOhm8LwoYiNN8ODL1MhNT19XKM+qnd5mrMJKMFHPQ7Ft0LonEyFYxAb7XRZWQbcSe5cuKNtiFXfpvfn",
+	"/Sywhp2W01hXHzB1ApmwEgX2vAf6IAYpyz4qjtLEeKEaBjE+EiTh4GJABIdd+PaJtLXgRu9sgH4MB5uy",
+	"gkKhOqjB/HGZ6jehXbJdmu2FfhaNVsLxix+fDmeBzh59/sKt/IGCrQrzj+co74jYhlqBZv+kyXECiQwE",
+	"IRJBNxBm7Qm8Ryx/b2Mab21CtP7wIVp5UKk5OKaMsT1FqIeZu/AL3YucTASnfh6Fj7oTn7XbWkyc2vlq",
+	"DvdEz807InpYoyEeWE+H1kX0WQg5uyFCwqGzpcsN/9AaEi26ZNBJHOfSjC1sAWOA47QFdUmHZrFK5ICn",
+	"wpVHH+PZeWn60q+Aay6jKkFDQ29CBdNCAzAjoqzWcaRHHGqwPN55tNGuvj3OYp1JoaH28dxjbu7gL2UA",
+	"mqYTAIeZILc5HrTjRI4lDVKzwjNW2LM82zI5xVGXRgRRlRu1epgy86vWO0fZkl3JN8uXMh34PhkT1I3Z",
+	"cKVvVd5ZPVuayjAqaocM2QHAHoESrZbaVh4JlhIFjNwq82Pgygu5Vm76aYKwREFoHqijk3Kt8zZlkcyl",
+	"GRxFgkhJItQaZO1aTAWK12enSHE+yiA02yiUMpmPQzwqc4xdxTSLzJssyISRPpEbe8zq7THYmRh6OWHd",
+	"s21mldKAW8VO3g1xopqShdq4BisDnhqHfq3NhQk74Ixs1dF/8TTvAGM1muw0u7ee519lzxa6ctii///t",
+	"4Jmt+s/bkDpIWed5oYIqkoSgKw9UIwdXH0s3zJU3TqVxDpIHlx5yycC1KHmYaLdHxyouCIvuXTx47IVC",
+	"VqzqZL2SSid41crP+Eqf7gyu+/acFtDhDuHmulxZcJ2W53rZBj/ae3L6k2/c7WhU2rRCDH4VUVVxMTbN",
+	"rQYGNt5npSg36WdX3O4h6lGWKlK85OrovHzJYYauPNPs6spDlEX6QHAxer/pZ1Z6uy3o6bB1L0y4WeZq",
+	"BSTMHqz2Kl/MOkPURi9h21bsnu7gVzDb5gr+I9f4WtXVDcxmlLM+AidHpUqx0yMRxWMtCBdKENxzmSuu",
+	"ymebxlAxQ/PUiOactUZ7uEN8dEMjwn2E04hyP2vn6iOpaHhNxJafF6WEJvD6NyzzZBho8SoRtR1foVkh",
+	"dR3FYoKokiRum1ARqiQKXhpWsn05SEhgfJMWpicSBT3aI/DLlkmdyZ8/pTLhErpVB4hhiNjBMEc5vayX",
+	"SmhKaPvtkQjVHLCgcGokmL60ps2fbUmNVFfwtKOB3KrbJqhNaJdZ0fxytNSybx4taU9dCI0zU9re9vra",
+	"0usyLT8ztU1jh6fKrgfVoLp1cbuky45xfQ/1PG2CVSrIVjY3sS9RmDfmrENEoWMlZ9m2Bcb5m+1iN1f0",
+	"8q2rmdHIbQI5sYXXISDUorCtiDBe5D4h11JDs7tvhs+JQI40sDTv6y3/cPLDyeWrT29O/vnpzavTs5NP",
+	"L/7r8tVF4EOPxX5Xv1/MqKKy2Gix0DpxZHfzBpV2j0dv+Fx0fgNna+rt993Od2WR2Za4b3otyrAYVFRF",
+	"rRSTywfU820DbZi1guIrSpBTFlNGDF3BWZb2MJuDY85zgJXCYVcfaUe0Ay0qdRCBVr0mBlSDACnO5gw7",
+	"JvBEmt3TP2X9gx1x08iW4mCI3CrCYG9cP1NAgT+pkcAmyuBPE2VwyvtMryMX691J/eNoM4vd54npt/EY",
+	"dbNKd+M7ygq6GXwAz2LNFckAH2QCbCDrMdoaICsxPUdBlBrmG6AeBiNlsHfQDXwUPI1MoNp+I6qqvJVQ",
+	"9hgUMQe+1/T2Drqz617vMvALqtcaVK2EMnZ/qtY7mG2jav252LlmAt+QziQVFt8Uk71QWJiIPA16gd/W",
+	"cBRJpDgU0BCFBg5bdUjjEYFjtPCUxmkdneQhbLZL7BNTFiTX9PSPGJI6tWydaTtuliIzMTJki6uu+Rl0",
+	"MBZZWIX1KOGoJCnWAjtUYJKItBbo6jNCiZOKQosKi8fA7w3xzMc2c9DXy+ur9medvq1NzMufis0PsaFv",
+	"iOOn7FuTq99riBHO4nrigZPkXCL/aEo9W7VIvFruBPDdoyz63s63kUa/TXZjjsAsXGb1XATyDh84kleT",
+	"iRGdwNyeuLSdVpwSpGh4Lbcy61qWnmXt8o4LNm3BEpegycBqZ4x8VyzIWGTgm9RsJ6BBJewuKbwnnZ2Z",
+	"qjr64Ey5oOtbo3Y561P/fMUs5Fl1EifsxdjmNhahzW3sAcTxDuWb+8Mz2uELI2z5laZ5yFb3Ub5c4xEw",
+	"RRpHwPBNIi1DpuAcgfcbFRaIHhbXJvMKklQfTibN1uU1vf1XLxonL17u7u0fHB49fXY8u0XiDRbXeimr",
+	"lFEXiN62KcVYIpv8m60OTv/I+j4ueoPk653cBDU/fpqENwLvn0fg1RSCbN4kLvbcSwSRhIXkgWVdNUig",
+	"0ucD31Nd1/TONqGAmwRMCLbZLZXIgAqNFHoJl5R1AuNH5iIybtsbTsOihSD7LTCVA6TiSUIiVAsSnErT",
+	"9TZzVoYxwbYAVRa8g1oD52o2Hknc4qlCe4dIkpCzSFYYGQiLLg1SlzMRQJHWbKmz82Az+TqDcebjyAYe",
+	"Y5Mx7G+9aTQXGw775zIpAO8wRAadWOyZX5bXLshQs5Tnh+ap5wSCO6DouMtmc/l8s6TwZQv5ZpP4shVs",
+	"0vg2toIZbAX44RL5bJmiB2YZIKxa7zuWThs3HiL7IRONtmy9Ayr1G1z2iKKhfpVpLfxMQTlI9kQh3G6T",
+	"MDcL2H6FA8OrC6rReOX4vavh9O2xoFwTzQtRbXjPhveM1RKLlLJeBmQ0rfGpw5e59vVEOsVMlqN0Byw0",
+	"oZ09I1XQrOd8zSYFoxbn10PtgnyUpLILtjNpfspTiVnk2phu+aZsVBbja1KQfzo79SGtuN8lgiCIlIX6",
+	"xma86kzjl26xS3ccz7D221evlUrKiJRvodQcS+PYn4lHxNQ2RDHmpwb89Q/9bVa27kR2MTrHXDO9VHbf",
+	"5t96dwtbqywWpmUqF1rfSx9JLpTJ7P7p7HTDW7493mJK1eUHIOMq7qt7L1ZnJ95pxTy8Xk/LYBja0vsy",
+	"dpjR4zy7IeYnGj0eK4zFBQLEbBSijUFmfQznhSYxUArc8ZvIclZmh3FsJeyScE19g0/kdalhD+TbmLqX",
+	"h41SjRSJuvjGGF+MDGWzIlQXRBgQWLQUA7VXuCTG4h3xOjpxVVZcpW1wJQ4VYME0NqbqfpfHxLUfBi+j",
+	"79KYqKpwOAJy3hoQl2GMdpV6V/82VBTTthw+Pj4+nqMI5ssCYOtkm7Z8JVDE0sIagOs1R1DAmaMSB7Wd",
+	"zAiJcf5nNkQRa+UBoL7xElJfCbHj2fQvjNjantAz0ADmI8oQFxERGw7+5+HgQDIZIytk6N07L0/ZGoVE",
+	"O/hGTBwVEy1qNoLihs2s0+LeemBR8etn/RGu4zFWsBdcdbMCd9KkvNvXfYTltTGNEKolweawmMZFbrRC",
+	"HWoy2qEono+w/ueK1YL/89//txYngq3CE9lbdfQzpIL3cJJAQ6OQ90hehrPQSUdxYdpuuexxGOOKWVCo",
+	"tNAWWk7WUfCWlyGm0ljUbFQgBWBdr5ZycjcjN0RcMcXjod4tGrDXZ6dPXGOo53oaVc4TLzR/cVNn2eqZ",
+	"yFxhy+P8Ok1e08i7D7Y4SfRbjA++ptFrWMIkNlgmuY3J7Rs0uVkFr8wM2rMzuofIUDZw/ESnGO0My0wE",
+	"b9OYbCc0VKkgY7vSdIh6Zx59Z5+8j4OblKYs9xVPkvLjOzc76mg3azf+OeksfLrLK51mYreoQ+/PX0Nw",
+	"mtYH8wIXLhDOhCkzqKbfpRHcDxuW8O2xBNPONC+Ma0m0SAXfHlOIeYenaj2mtvcspuxa2sPQSzAzjaZN",
+	"7+yCHKIZbZuLDlFGdromA1mu3WNCwpBUeCCfm6RWFSAzPDSptzVHECN99Os5CnlEqmQPvdj76ze80Zf+",
+	"sOIB70Db3FoKNF5qCp8T9tZiTY9HT2llOqMgrtHRWkOOZqjNeE4g4JsXctKzEkA9/pnWEWQxZQ2FTbUf",
+	"qE8Ov0PvKdNQ2FRydEuraguJQ3XJH0MOuAn8mirJwAq9pvd//9f//B+zm5TOLQbupyKjm82kZ91TZuaj",
+	"jPLe1AhZc3NNyykeSdp4gqnY1sLCeszTlre8w1S81JMswW1AEV3YQu0gWCc7MWj0Tl68PN1+9f0PP2rm",
+	"XAX0wrpZtoYJWtkgsTUQNTTImrIAjGYub16ljcY+Qa8puyaRvbdl8VtzfRV1/41R+8/DpIACWoPS/jdR",
+	"h4Bh89l22MUCh4oIpLkH9Ac2Z/te+p9niTBrUdmyLD6XtIcl4lBPEtWCDF+B6TbcbtsfUlb8SXFTyccq",
+	"wHX0AUp1lp7yi3ViWSRLczKO3CoRb5uSqCauNIs8z5NxFR4gyrT4clNVL4iodw5hK8jlK1DM7BYlM/39",
+	"CHJuNiSJEcgzgP9kctyGPa4vW48oKIqQ5AfrXrL03OA7Mm1p+muRe4gQy0prZGY/ww53HPdLofa+9B1v",
+	"MqkigQM2QH3S6nJ+DZ11lUQpUzQu1S2OqLR1iyWqZWuzZi2bswwGMHhmq44uXRa1SZkM7NBbiEELX8aR",
+	"HSWp1qGzOVbBGv8wcRMXDiuRZpwF4l5rpnM26YaD/ok4aHbIwWZWdCncL0v9IsZHTZg6P9hZ0xG5pVLJ",
+	"oaKQB41jFLgnIMo1Kyo/IKqOLL81SUNNo2KF8MFoW0HdjS+R4FBfoJidZL6CSXvPUcLjGGGFelya/tMQ",
+	"5TihkEOHOGP/r+ejpsKhsumJ5qSCqFQwLWya0uk7Ceu45ooWUM/3qH7hS0qgqrtN97Hl3ovsgbC0p7cQ",
+	"2rH4XmJqWA9XPF86p1FvYuYb7eN6j+xIohRlHbkTg4r7yaq4f9n7hymaU69rZDmp9ov4JAiOFrf1/Xpe",
+	"4HG+l2FuJQXxBQaPjrUZk1scqnigqSTT7JEMMZOIKlQThEWaMhXYkSWJ26ZsCEbv3v7gitoDHP8B+80F",
+	"Ck7CkCSqmW94UN+4ZB6wq5WpSWvKwOZnbnY/yhex6nQnQcDhuCaVW/FErxmYpFBVLg/4YeO23Lgtlze/",
+	"Aykh7JSPVTkoJWHReo7HeQaBEcz3G3mqsb7+TVs3+NOCNKagk72EH8xd+CXlikRvJhXp811Dtx9JHHMT",
+	"I2o2Qv/EF9azLuz678EGNW5hWtZIpdmLkfJRvqdoT5NmL/Ga3l5j72i7sbu99+xyt9FsHDYbjXqj0fhX",
+	"FQ5GFTorU8zXAk8j6JsrSLVxVa7ZzAVtxooNJVGNG1tMEg+2pvaoWZX7EnjrGJ67A0LrejhvAGMHEHfO",
+	"UKA1jJrcCtD789dabm5hSY4OUIQVRjUOL+FYS+Yo0N814cEtrQKKG2g4HxOUYNU1zdVAVwTBm0R1/aQ0",
+	"yZKCSB7fgGIcc560cHgNMfiC3oBymIXxmw5t7VSSCKUsJlIWuochHMe8b/TG6uvgrPfg4SPYIfo159ee",
+	"VZsKqpyLZw15byfpcsVtZOuSFwGsfOU3wYbPbvjsMnzW2lvmY6quV9jqWOr61LyXzsRfMP3XXQiCgyI3",
+	"8xc6P5qQ1ufIhBoSW4c7ETxKw8wqJat7pWy0xo3WuJKOHwrVnANKa4+2Cu+qtUirJIzPRLG0dmEeXD9R",
+	"m4kmXlkGlE1X+5XZ/3AhJzKmN9DQyOz2AkS2WkOgpvv1XA+nBSdwK1XompDE3BWa6ecpD9kFUewNPDbh",
+	"QcO7uQE2N8DyNwBPVm80tJER2zZygpLxrD+mUn0wj5/mT48c7irHXMY9ZqNlO/zA8fUZMiRew1JnycVK",
+	"hdTb8nGNZ9HBP61EYI5GX0uYRCrUpkKqzU22mpsMavZFRVp1Z8aS/f3fXqPnbUcQ+2E7WrZ48YQgeDvH",
+	"KcHRB7f4NR6BczfhRLkt7JIojf94gTcPRfCWodhWU5qc8nBdiGVb7AjMRMZf3UwmL85+WnNi3Gk25yzE",
+	"bwnfuwfWvyH7ByB7zoiJw1wLsc8kGa2Vqdo5pokVGSgb8lqdGFHUiPv5Xt+zQJGzuBDHcQuHhirt7K9u",
+	"LIl9/at1idRbPBr8ZScV8R1w4uroF9phJGqi4J/bHwzg+husUkGa6Gb3P0zEYJfcoh/fnLzcvvjxZO/w",
+	"qCZJKIjyUeY2Rn9DV179ykN/Q3rWLRtd6BfGvXTPujDElNFbFztY8TwsaPssco/TaOxDl4MkC25UgySP",
+	"bbzsEkQj6HuoICgSh4JLiQRR+t56jiLBExSl5lASCc2qojo6YQO0d3uLcHjNeD8mUccYeOdzNs11sM3+",
+	"zeIP+uc/K2Lmc0DhvDh3Z0WquF55ZELxyK0BhuIYaXri7bYpKNUydo0ID3wTGgXSaflknDDDb0uR9wrF",
+	"BNvoUNu6cKgmxSRPo5/5GbkAu8t2zEMcL+J1RLXgw8kPJ5evPn149eLHX375+dPJ69e/fPj07vzsP08u",
+	"XwVVdV0FwYoU5YQFPYsmHSD3oUAQu/U4mJjPj76XlkrqFH2NfbxtR5g92L0I+ly+xd1V0/Gky8mAGT03",
+	"e0Y7DLqaAS+BM9o1vT7jAYLGBJhFiDMThKwH+INdad+Aj7F84KMIYXf/Tbv+VhUh7wbf+Wr/OovuDFeL",
+	"iSKj4pj5filhvzKxz46IzPj31j37HIpybJSFFZGwQefsVPwA9aI+ODI3Eh9WYbei7C4kva3lqpq93Pj7",
+	"IhAPFNAyw6VjwIw2t8fD3h4voa1ZfvSeSFO2z6ZlQmtZG2j7UPfKjkl32jYSyZqtV0PnvNp4BfDYJy8M",
+	"VA97mLRCxUjfCW21IZFta3NRreiisrl4hdNSlpdXbd8qnQNF5GMgfw3GPZht7RSXZHpPLyh7cUPEE2lz",
+	"MDf0vhp6t8HeEqxRSG88ghx7xvsLUroenoSpoGoAxHuS0J/J4EeCIyK85m8fNY2+IFgQcZKqrvvGPPUr",
+	"eLD1Vx/1KOKmOmUVmncaKKwFwnN6/Q6QtYX7a6Ua7IOFA5RcTcaCx8WaLNatn3vR3TcaypGg3ajc/g+a",
+	"gkKDYhs3D6XN88Hy0M7R0WzPTYY7pEeYalqNx3cdkP28J7APvTlts0XTQNBNmB3kwhJMgbHRGaHZke/6",
+	"JfjDdV2lX6rmG1OpfFcQGlrxyKwTkKltXpzSFYEdnfW82DjVLxXU8F0vbChAnVV0KdR0KEyR5YePTnHG",
+	"Qg5thEIcx0Wo4GPFRgL1+yhKBRgr+7nOCX6lfIR+buUfbUCrty5CJ+/OoI4rqvWwhBoWUY8y/RVc11v5",
+	"YPBDJTi9NNai81A1DjHQa9J7oufIo6BMLnANhAHKkMQsavFb1OMRKcxmv66Y70eCY9X1gXqhKaSlKCVo",
+	"WMBegbTuPt79vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

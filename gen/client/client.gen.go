@@ -231,6 +231,27 @@ func (e ReadinessResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for SandboxCallStateResponseState.
+const (
+	Rejected   SandboxCallStateResponseState = "rejected"
+	Ringing    SandboxCallStateResponseState = "ringing"
+	Terminated SandboxCallStateResponseState = "terminated"
+)
+
+// Valid indicates whether the value is a known member of the SandboxCallStateResponseState enum.
+func (e SandboxCallStateResponseState) Valid() bool {
+	switch e {
+	case Rejected:
+		return true
+	case Ringing:
+		return true
+	case Terminated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxLinkRequestMethod.
 const (
 	Code SandboxLinkRequestMethod = "code"
@@ -916,6 +937,41 @@ type RedeliverResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxCallRequest defines model for SandboxCallRequest.
+type SandboxCallRequest struct {
+	// From The calling contact (phone number)
+	From string `json:"from"`
+}
+
+// SandboxCallResponse defines model for SandboxCallResponse.
+type SandboxCallResponse struct {
+	CallId string `json:"callId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxCallStateResponse defines model for SandboxCallStateResponse.
+type SandboxCallStateResponse struct {
+	CallId string `json:"callId"`
+	From   string `json:"from"`
+
+	// RejectedBy The device that rejected the call
+	RejectedBy *string                       `json:"rejectedBy"`
+	State      SandboxCallStateResponseState `json:"state"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool   `json:"success"`
+	To      string `json:"to"`
+}
+
+// SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
+type SandboxCallStateResponseState string
+
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
 	Archived     bool   `json:"archived"`
@@ -1481,6 +1537,9 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
+type SandboxCallJSONRequestBody = SandboxCallRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1677,10 +1736,35 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SandboxCallState A simulated call as the caller sees it
+	//
+	// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+	//
+	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+	SandboxCallState(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCallWithBody Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCall Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxHistoryWithBody The phone delivers a history sync
 	//
@@ -2402,11 +2486,66 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// SandboxCallState A simulated call as the caller sees it
+//
+// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+//
+// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+func (c *Client) SandboxCallState(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallStateRequest(c.Server, callId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SandboxContactMessages What a simulated contact's device received and decrypted
 //
 // Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 func (c *Client) SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxContactMessagesRequest(c.Server, phone)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCallWithBody Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *Client) SandboxCallWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCall Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *Client) SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3965,6 +4104,40 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewSandboxCallStateRequest constructs an http.Request for the SandboxCallState method
+func NewSandboxCallStateRequest(server string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/calls/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSandboxContactMessagesRequest constructs an http.Request for the SandboxContactMessages method
 func NewSandboxContactMessagesRequest(server string, phone string) (*http.Request, error) {
 	var err error
@@ -3995,6 +4168,53 @@ func NewSandboxContactMessagesRequest(server string, phone string) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSandboxCallRequest calls the generic SandboxCall builder with application/json body
+func NewSandboxCallRequest(server string, id SessionId, body SandboxCallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxCallRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSandboxCallRequestWithBody constructs an http.Request for the SandboxCall method, with any body, and a specified content type
+func NewSandboxCallRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/call", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6780,12 +7000,39 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessHTTPResponse, error)
 
+	// SandboxCallStateWithResponse A simulated call as the caller sees it
+	//
+	// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+	SandboxCallStateWithResponse(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*SandboxCallStateHTTPResponse, error)
+
 	// SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessagesWithResponse(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*SandboxContactMessagesHTTPResponse, error)
+
+	// SandboxCallWithBodyWithResponse Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
+
+	// SandboxCallWithResponse Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
 
 	// SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 	//
@@ -7935,6 +8182,85 @@ func (r GetReadinessHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SandboxCallStateHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxCallState
+type SandboxCallStateHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxCallStateHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxCallStateResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxCallStateHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON200() *SandboxCallStateResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxCallStateHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxCallStateHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxCallStateHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxCallStateHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SandboxContactMessagesHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxContactMessages
 type SandboxContactMessagesHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -8015,6 +8341,120 @@ func (r SandboxContactMessagesHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxContactMessagesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxCallHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxCall
+type SandboxCallHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxCallResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxCallHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON200() *SandboxCallResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxCallHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13697,6 +14137,21 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessHTTPResponse(rsp)
 }
 
+// SandboxCallStateWithResponse A simulated call as the caller sees it
+//
+// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+func (c *ClientWithResponses) SandboxCallStateWithResponse(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*SandboxCallStateHTTPResponse, error) {
+	rsp, err := c.SandboxCallState(ctx, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallStateHTTPResponse(rsp)
+}
+
 // SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13708,6 +14163,36 @@ func (c *ClientWithResponses) SandboxContactMessagesWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseSandboxContactMessagesHTTPResponse(rsp)
+}
+
+// SandboxCallWithBodyWithResponse Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *ClientWithResponses) SandboxCallWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error) {
+	rsp, err := c.SandboxCallWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallHTTPResponse(rsp)
+}
+
+// SandboxCallWithResponse Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *ClientWithResponses) SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error) {
+	rsp, err := c.SandboxCall(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallHTTPResponse(rsp)
 }
 
 // SandboxHistoryWithBodyWithResponse The phone delivers a history sync
@@ -15298,6 +15783,94 @@ func ParseGetReadinessHTTPResponse(rsp *http.Response) (*GetReadinessHTTPRespons
 	return response, nil
 }
 
+// ParseSandboxCallStateHTTPResponse parses an HTTP response from a SandboxCallStateWithResponse call
+func ParseSandboxCallStateHTTPResponse(rsp *http.Response) (*SandboxCallStateHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxCallStateHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxCallStateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxCallStateHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSandboxContactMessagesHTTPResponse parses an HTTP response from a SandboxContactMessagesWithResponse call
 func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContactMessagesHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15359,6 +15932,129 @@ func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContac
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxContactMessagesHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxCallHTTPResponse parses an HTTP response from a SandboxCallWithResponse call
+func ParseSandboxCallHTTPResponse(rsp *http.Response) (*SandboxCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxCallResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxCallHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sandbox"
 	"github.com/wagate-dev/wagate/internal/sessions"
 	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/wasim"
@@ -73,7 +74,12 @@ func newE2E(t *testing.T, own string) *e2e {
 	conv := conversation.New(mgr, msgStore)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,
-		Deps: func(d *httpapi.Deps) { d.Messaging = msgs; d.Conversation = conv; d.SessionSettings = settings }})
+		Deps: func(d *httpapi.Deps) {
+			d.Messaging = msgs
+			d.Conversation = conv
+			d.SessionSettings = settings
+			d.Sandbox = &sandbox.Service{Runtime: mgr, Control: sandbox.Local{Sim: sim}}
+		}})
 	e := &e2e{t: t, ctx: ctx, sim: sim, pool: pool, msgs: msgs, srv: srv, own: own}
 	var key string
 	e.sid, key = srv.CreateSession("conv-" + own)
@@ -442,4 +448,32 @@ func TestCallsEndToEnd(t *testing.T) {
 	if v := e.sim.Violations(); len(v) > 0 {
 		t.Fatalf("simulator violations: %v", v)
 	}
+}
+
+// TestSandboxCallRejectedAutomatically is the acceptance check through the
+// sandbox API: with rejectCalls on, a call from a contact placed with POST
+// /sandbox/sessions/{id}/call is rejected, and the caller's view says so.
+func TestSandboxCallRejectedAutomatically(t *testing.T) {
+	e := newE2E(t, "15550105000")
+	on := true
+	if p, err := e.c.UpdateSessionSettingsWithResponse(e.ctx, e.sid, client.UpdateSessionSettingsJSONRequestBody{RejectCalls: &on}); err != nil || p.JSON200 == nil {
+		t.Fatalf("rejectCalls on: %v %s", err, p.Body)
+	}
+	r, err := e.c.SandboxCallWithResponse(e.ctx, e.sid, client.SandboxCallJSONRequestBody{From: "+15550105001"})
+	if err != nil || r.JSON200 == nil || r.JSON200.CallId == "" {
+		t.Fatalf("sandbox call: %v %s", err, r.Body)
+	}
+	id := r.JSON200.CallId
+	eventually(t, "the caller sees the rejection", func() bool {
+		s, err := e.c.SandboxCallStateWithResponse(e.ctx, id)
+		if err != nil || s.JSON200 == nil {
+			t.Fatalf("call state: %v %s", err, s.Body)
+		}
+		return s.JSON200.State == client.Rejected && s.JSON200.RejectedBy != nil
+	})
+	e.waitEvent(gateway.EventCall, func(d map[string]any) bool { return d["callId"] == id && d["status"] == "rejected" })
+	s, err := e.c.SandboxCallStateWithResponse(e.ctx, "NOSUCHCALL")
+	wantErr(t, "unknown sandbox call", s.StatusCode(), s.Body, err, http.StatusNotFound, gateway.MsgCallNotFound)
+	r, err = e.c.SandboxCallWithResponse(e.ctx, e.sid, client.SandboxCallJSONRequestBody{From: "not a phone"})
+	wantErr(t, "bad caller", r.StatusCode(), r.Body, err, http.StatusBadRequest, "")
 }

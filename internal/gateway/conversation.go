@@ -213,3 +213,19 @@ type SessionSettingsService interface {
 
 // MaxRejectCallsMessage is the longest rejectCallsMessage, in characters.
 const MaxRejectCallsMessage = 4096
+
+// SandboxCall is a simulated call as the caller sees it.
+type SandboxCall struct {
+	ID, From, To, State string
+	RejectedBy          *string
+}
+
+// SandboxCalls is the sandbox's call control (implemented by
+// internal/sandbox next to gateway.Sandbox).
+type SandboxCalls interface {
+	// Call makes the contact from call the session's account; it returns
+	// the call id.
+	Call(ctx context.Context, sessionID uuid.UUID, from string) (string, error)
+	// CallState returns the call; CodeNotFound MsgCallNotFound if unknown.
+	CallState(ctx context.Context, callID string) (SandboxCall, error)
+}

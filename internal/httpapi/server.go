@@ -104,6 +104,7 @@ type Server struct {
 	*Operations
 	*Conversation
 	*SessionSettings
+	*SandboxCalls
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -121,6 +122,7 @@ func NewServer(d Deps) *Server {
 		Operations:      &Operations{Ready: d.Ready, Metrics: d.Metrics},
 		Conversation:    &Conversation{Service: d.Conversation},
 		SessionSettings: &SessionSettings{Service: d.SessionSettings},
+		SandboxCalls:    &SandboxCalls{Service: d.Sandbox},
 	}
 }
 

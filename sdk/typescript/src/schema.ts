@@ -1082,6 +1082,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a simulated contact call the session's account
+         * @description The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+         */
+        post: operations["sandboxCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{callId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A simulated call as the caller sees it
+         * @description `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+         */
+        get: operations["sandboxCallState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/webhooks": {
         parameters: {
             query?: never;
@@ -2146,6 +2194,32 @@ export interface components {
              */
             success: boolean;
             settings: components["schemas"]["SessionSettings"];
+        };
+        SandboxCallRequest: {
+            /** @description The calling contact (phone number) */
+            from: string;
+        };
+        SandboxCallResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+        };
+        SandboxCallStateResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+            from: string;
+            to: string;
+            /** @enum {string} */
+            state: "ringing" | "rejected" | "terminated";
+            /** @description The device that rejected the call */
+            rejectedBy: string | null;
         };
     };
     responses: {
@@ -4356,6 +4430,92 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "15550002222"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxCallRequest"];
+            };
+        };
+        responses: {
+            /** @description Ringing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxCallState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8",
+                     *       "from": "15550002222@s.whatsapp.net",
+                     *       "to": "15550001111@s.whatsapp.net",
+                     *       "state": "rejected",
+                     *       "rejectedBy": "15550001111:1@s.whatsapp.net"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallStateResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     listWebhooks: {
