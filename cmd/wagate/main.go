@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wagate-dev/wagate/internal/config"
+	"github.com/wagate-dev/wagate/internal/conversation"
 	"github.com/wagate-dev/wagate/internal/dashboard"
 	"github.com/wagate-dev/wagate/internal/docsui"
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -196,19 +197,21 @@ func (m *Main) Start(ctx context.Context) error {
 			mcp.Register(e, mcp.New(mcp.Deps{Sessions: sess, Messaging: msgs, Store: sessionStore,
 				Authenticate: httpapi.Authenticator(keys, hash), Version: "1"}))
 		},
-		Logger:         m.Logger,
-		Sessions:       sessionStore,
-		Keys:           keys,
-		Idempotency:    msgStore,
-		SessionService: sess,
-		KeyService:     sess,
-		Messaging:      msgs,
-		Groups:         messaging.NewGroups(m.WA),
-		Webhooks:       m.Webhooks,
-		Events:         m.Events,
-		Sandbox:        sb,
-		Ready:          m.Store,
-		AdminKeyHash:   hash,
+		Logger:          m.Logger,
+		Sessions:        sessionStore,
+		Keys:            keys,
+		Idempotency:     msgStore,
+		SessionService:  sess,
+		KeyService:      sess,
+		Messaging:       msgs,
+		Groups:          messaging.NewGroups(m.WA),
+		Conversation:    conversation.New(m.WA, msgStore),
+		SessionSettings: sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
+		Webhooks:        m.Webhooks,
+		Events:          m.Events,
+		Sandbox:         sb,
+		Ready:           m.Store,
+		AdminKeyHash:    hash,
 		RateLimits: httpapi.RateLimits{
 			General: c.RateLimits.General, Messages: c.RateLimits.Messages,
 			Sessions: c.RateLimits.Sessions, QRSeconds: c.RateLimits.QRSeconds,

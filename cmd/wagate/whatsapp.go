@@ -12,6 +12,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/postgres"
 	"github.com/wagate-dev/wagate/internal/sandbox"
+	"github.com/wagate-dev/wagate/internal/sessions"
 	"github.com/wagate-dev/wagate/internal/wasim"
 	"github.com/wagate-dev/wagate/internal/whatsapp"
 )
@@ -60,6 +61,8 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		Status:        status,
 		Devices:       postgres.NewDeviceStore(m.Pool),
 		Inbound:       inbound,
+		Events:        postgres.NewEvents(m.Pool),
+		CallPolicy:    sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
 	}

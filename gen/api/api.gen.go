@@ -68,6 +68,7 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for EventType.
 const (
+	EventTypeCall              EventType = "call"
 	EventTypeChatArchived      EventType = "chat.archived"
 	EventTypeChatDeleted       EventType = "chat.deleted"
 	EventTypeChatMarkedUnread  EventType = "chat.marked_unread"
@@ -83,14 +84,18 @@ const (
 	EventTypeMessageReceipt    EventType = "message.receipt"
 	EventTypeMessageRevoked    EventType = "message.revoked"
 	EventTypeMessageSent       EventType = "message.sent"
+	EventTypePresence          EventType = "presence"
 	EventTypeSessionQr         EventType = "session.qr"
 	EventTypeSessionState      EventType = "session.state"
+	EventTypeTyping            EventType = "typing"
 	EventTypeWebhookTest       EventType = "webhook.test"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeCall:
+		return true
 	case EventTypeChatArchived:
 		return true
 	case EventTypeChatDeleted:
@@ -121,9 +126,13 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeMessageSent:
 		return true
+	case EventTypePresence:
+		return true
 	case EventTypeSessionQr:
 		return true
 	case EventTypeSessionState:
+		return true
+	case EventTypeTyping:
 		return true
 	case EventTypeWebhookTest:
 		return true
@@ -273,6 +282,24 @@ func (e PinMessageRequestDuration) Valid() bool {
 	}
 }
 
+// Defines values for PresenceRequestState.
+const (
+	Available   PresenceRequestState = "available"
+	Unavailable PresenceRequestState = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the PresenceRequestState enum.
+func (e PresenceRequestState) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Unavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessResponseStatus.
 const (
 	Ready ReadinessResponseStatus = "ready"
@@ -282,6 +309,27 @@ const (
 func (e ReadinessResponseStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxCallStateResponseState.
+const (
+	Rejected   SandboxCallStateResponseState = "rejected"
+	Ringing    SandboxCallStateResponseState = "ringing"
+	Terminated SandboxCallStateResponseState = "terminated"
+)
+
+// Valid indicates whether the value is a known member of the SandboxCallStateResponseState enum.
+func (e SandboxCallStateResponseState) Valid() bool {
+	switch e {
+	case Rejected:
+		return true
+	case Ringing:
+		return true
+	case Terminated:
 		return true
 	default:
 		return false
@@ -618,6 +666,27 @@ func (e SessionState) Valid() bool {
 	}
 }
 
+// Defines values for TypingRequestState.
+const (
+	Composing TypingRequestState = "composing"
+	Paused    TypingRequestState = "paused"
+	Recording TypingRequestState = "recording"
+)
+
+// Valid indicates whether the value is a known member of the TypingRequestState enum.
+func (e TypingRequestState) Valid() bool {
+	switch e {
+	case Composing:
+		return true
+	case Paused:
+		return true
+	case Recording:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetSessionQRParamsFormat.
 const (
 	GetSessionQRParamsFormatPng  GetSessionQRParamsFormat = "png"
@@ -731,10 +800,54 @@ type ChatListResponse struct {
 	Success bool `json:"success"`
 }
 
+// CheckNumbersRequest defines model for CheckNumbersRequest.
+type CheckNumbersRequest struct {
+	// Numbers Phone numbers in international format
+	Numbers []string `json:"numbers"`
+}
+
+// CheckNumbersResponse defines model for CheckNumbersResponse.
+type CheckNumbersResponse struct {
+	Results []NumberCheck `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// Contact defines model for Contact.
+type Contact struct {
+	// BusinessName Verified business name
+	BusinessName *string `json:"businessName"`
+
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid The contact's LID, when WhatsApp told this session
+	Lid *string `json:"lid"`
+
+	// Name Name in the account's address book
+	Name *string `json:"name"`
+
+	// PushName The name the contact set for themselves
+	PushName *string `json:"pushName"`
+}
+
 // ContactCard defines model for ContactCard.
 type ContactCard struct {
 	Name   string   `json:"name"`
 	Phones []string `json:"phones"`
+}
+
+// ContactListResponse defines model for ContactListResponse.
+type ContactListResponse struct {
+	Contacts []Contact `json:"contacts"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
 }
 
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
@@ -1040,6 +1153,40 @@ type JoinGroupRequest struct {
 	Link string `json:"link"`
 }
 
+// LidLookupResponse defines model for LidLookupResponse.
+type LidLookupResponse struct {
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid LID JID
+	Lid string `json:"lid"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	// MessageId Mark this received message and the unread ones before it; all unread when absent
+	MessageId *string `json:"messageId,omitempty"`
+}
+
+// MarkReadResponse defines model for MarkReadResponse.
+type MarkReadResponse struct {
+	Jid     string `json:"jid"`
+	Message string `json:"message"`
+
+	// MessageIds The messages the read receipts named
+	MessageIds []string `json:"messageIds"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
@@ -1093,6 +1240,19 @@ type MessageResponse struct {
 // Example: {"plan":"premium","userId":"123"}
 type Metadata map[string]interface{}
 
+// NumberCheck defines model for NumberCheck.
+type NumberCheck struct {
+	// Jid Phone-number JID, when on WhatsApp
+	Jid *string `json:"jid"`
+
+	// Lid LID, when on WhatsApp and WhatsApp told it
+	Lid *string `json:"lid"`
+
+	// Number The number as given
+	Number     string `json:"number"`
+	OnWhatsApp bool   `json:"onWhatsApp"`
+}
+
 // PairCodeRequest defines model for PairCodeRequest.
 type PairCodeRequest struct {
 	// Phone The account's phone number with country code
@@ -1117,6 +1277,14 @@ type PinMessageRequest struct {
 
 // PinMessageRequestDuration defines model for PinMessageRequest.Duration.
 type PinMessageRequestDuration string
+
+// PresenceRequest defines model for PresenceRequest.
+type PresenceRequest struct {
+	State PresenceRequestState `json:"state"`
+}
+
+// PresenceRequestState defines model for PresenceRequest.State.
+type PresenceRequestState string
 
 // ProfilePictureResponse defines model for ProfilePictureResponse.
 type ProfilePictureResponse struct {
@@ -1194,6 +1362,41 @@ type RedeliverResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// SandboxCallRequest defines model for SandboxCallRequest.
+type SandboxCallRequest struct {
+	// From The calling contact (phone number)
+	From string `json:"from"`
+}
+
+// SandboxCallResponse defines model for SandboxCallResponse.
+type SandboxCallResponse struct {
+	CallId string `json:"callId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxCallStateResponse defines model for SandboxCallStateResponse.
+type SandboxCallStateResponse struct {
+	CallId string `json:"callId"`
+	From   string `json:"from"`
+
+	// RejectedBy The device that rejected the call
+	RejectedBy *string                       `json:"rejectedBy"`
+	State      SandboxCallStateResponseState `json:"state"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool   `json:"success"`
+	To      string `json:"to"`
+}
+
+// SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
+type SandboxCallStateResponseState string
 
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
@@ -1723,6 +1926,22 @@ type SessionResponse struct {
 	Success bool `json:"success"`
 }
 
+// SessionSettings defines model for SessionSettings.
+type SessionSettings struct {
+	RejectCalls        bool    `json:"rejectCalls"`
+	RejectCallsMessage *string `json:"rejectCallsMessage"`
+}
+
+// SessionSettingsResponse defines model for SessionSettingsResponse.
+type SessionSettingsResponse struct {
+	Settings SessionSettings `json:"settings"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SessionState `starting`: connecting, no QR yet; `qr_ready`: a QR code is waiting to be scanned; `pairing`: a pairing code was issued or the phone is completing the link; `connected`: linked and online; `disconnected`: linked, connection lost, reconnecting with backoff; `logged_out`: unlinked on the phone or by logout; `stopped`: stopped through the API; `failed`: cannot continue (see `lastError`).
 type SessionState string
 
@@ -1780,6 +1999,14 @@ type SuccessMessage struct {
 	Success bool `json:"success"`
 }
 
+// TypingRequest defines model for TypingRequest.
+type TypingRequest struct {
+	State TypingRequestState `json:"state"`
+}
+
+// TypingRequestState defines model for TypingRequest.State.
+type TypingRequestState string
+
 // UpdateGroupRequest defines model for UpdateGroupRequest.
 type UpdateGroupRequest struct {
 	Announce *bool `json:"announce,omitempty"`
@@ -1788,6 +2015,15 @@ type UpdateGroupRequest struct {
 	Description *string `json:"description,omitempty"`
 	Locked      *bool   `json:"locked,omitempty"`
 	Subject     *string `json:"subject,omitempty"`
+}
+
+// UpdateSessionSettingsRequest defines model for UpdateSessionSettingsRequest.
+type UpdateSessionSettingsRequest struct {
+	// RejectCalls Reject every incoming call at once
+	RejectCalls *bool `json:"rejectCalls,omitempty"`
+
+	// RejectCallsMessage Text sent to a caller whose call was rejected automatically; an empty string removes it
+	RejectCallsMessage *string `json:"rejectCallsMessage,omitempty"`
 }
 
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
@@ -1813,7 +2049,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2010,6 +2246,12 @@ type UnpinMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// MarkChatReadParams defines parameters for MarkChatRead.
+type MarkChatReadParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // UnarchiveChatParams defines parameters for UnarchiveChat.
 type UnarchiveChatParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -2129,6 +2371,9 @@ type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
 // SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
 type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 
+// SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
+type SandboxCallJSONRequestBody = SandboxCallRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -2140,6 +2385,9 @@ type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
+
+// UpdateSessionSettingsJSONRequestBody defines body for UpdateSessionSettings for application/json ContentType.
+type UpdateSessionSettingsJSONRequestBody = UpdateSessionSettingsRequest
 
 // BatchChatsJSONRequestBody defines body for BatchChats for application/json ContentType.
 type BatchChatsJSONRequestBody = BatchChatRequest
@@ -2156,8 +2404,17 @@ type PinMessageJSONRequestBody = PinMessageRequest
 // StarMessageJSONRequestBody defines body for StarMessage for application/json ContentType.
 type StarMessageJSONRequestBody = StarMessageRequest
 
+// MarkChatReadJSONRequestBody defines body for MarkChatRead for application/json ContentType.
+type MarkChatReadJSONRequestBody = MarkReadRequest
+
+// SendTypingJSONRequestBody defines body for SendTyping for application/json ContentType.
+type SendTypingJSONRequestBody = TypingRequest
+
 // BlockContactJSONRequestBody defines body for BlockContact for application/json ContentType.
 type BlockContactJSONRequestBody = JidRequest
+
+// CheckNumbersJSONRequestBody defines body for CheckNumbers for application/json ContentType.
+type CheckNumbersJSONRequestBody = CheckNumbersRequest
 
 // UnblockContactJSONRequestBody defines body for UnblockContact for application/json ContentType.
 type UnblockContactJSONRequestBody = JidRequest
@@ -2182,6 +2439,12 @@ type ReactToMessageJSONRequestBody = ReactionRequest
 
 // RequestPairCodeJSONRequestBody defines body for RequestPairCode for application/json ContentType.
 type RequestPairCodeJSONRequestBody = PairCodeRequest
+
+// SetPresenceJSONRequestBody defines body for SetPresence for application/json ContentType.
+type SetPresenceJSONRequestBody = PresenceRequest
+
+// SubscribePresenceJSONRequestBody defines body for SubscribePresence for application/json ContentType.
+type SubscribePresenceJSONRequestBody = JidRequest
 
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
@@ -2245,6 +2508,9 @@ type ServerInterface interface {
 	// GetReadiness Readiness: database reachable and migrations applied
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// SandboxCallState A simulated call as the caller sees it
+	// (GET /sandbox/calls/{callId})
+	SandboxCallState(ctx echo.Context, callId string) error
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
@@ -2260,6 +2526,9 @@ type ServerInterface interface {
 	// SandboxGroupParticipants A simulated member changes the group's participants
 	// (POST /sandbox/groups/{groupId}/participants)
 	SandboxGroupParticipants(ctx echo.Context, groupId GroupId) error
+	// SandboxCall Make a simulated contact call the session's account
+	// (POST /sandbox/sessions/{id}/call)
+	SandboxCall(ctx echo.Context, id SessionId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -2284,6 +2553,12 @@ type ServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx echo.Context, id SessionId) error
+	// UpdateSessionSettings Change a session's settings
+	// (PATCH /sessions/{id})
+	UpdateSessionSettings(ctx echo.Context, id SessionId) error
+	// RejectCall Reject an incoming call
+	// (POST /sessions/{id}/calls/{callId}/reject)
+	RejectCall(ctx echo.Context, id SessionId, callId string) error
 	// ListChats List chats
 	// (GET /sessions/{id}/chats)
 	ListChats(ctx echo.Context, id SessionId, params ListChatsParams) error
@@ -2323,18 +2598,33 @@ type ServerInterface interface {
 	// UnpinMessage Unpin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin)
 	UnpinMessage(ctx echo.Context, id SessionId, chatId ChatId, messageId MessageId, params UnpinMessageParams) error
+	// MarkChatRead Mark chat read
+	// (POST /sessions/{id}/chats/{chatId}/read)
+	MarkChatRead(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatReadParams) error
+	// SendTyping Show typing or recording
+	// (POST /sessions/{id}/chats/{chatId}/typing)
+	SendTyping(ctx echo.Context, id SessionId, chatId ChatId) error
 	// UnarchiveChat Unarchive chat
 	// (POST /sessions/{id}/chats/{chatId}/unarchive)
 	UnarchiveChat(ctx echo.Context, id SessionId, chatId ChatId, params UnarchiveChatParams) error
 	// MarkChatUnread Mark chat as unread
 	// (POST /sessions/{id}/chats/{chatId}/unread)
 	MarkChatUnread(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatUnreadParams) error
+	// ListContacts List contacts
+	// (GET /sessions/{id}/contacts)
+	ListContacts(ctx echo.Context, id SessionId) error
 	// BlockContact Block a contact
 	// (POST /sessions/{id}/contacts/block)
 	BlockContact(ctx echo.Context, id SessionId) error
+	// CheckNumbers Check numbers on WhatsApp
+	// (POST /sessions/{id}/contacts/check)
+	CheckNumbers(ctx echo.Context, id SessionId) error
 	// UnblockContact Unblock a contact
 	// (POST /sessions/{id}/contacts/unblock)
 	UnblockContact(ctx echo.Context, id SessionId) error
+	// LookupLid LID and phone number of a contact
+	// (GET /sessions/{id}/contacts/{jid}/lid)
+	LookupLid(ctx echo.Context, id SessionId, jid ContactJid) error
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx echo.Context, id SessionId, jid ContactJid) error
@@ -2380,6 +2670,12 @@ type ServerInterface interface {
 	// RequestPairCode Link by phone number: get an 8-character pairing code
 	// (POST /sessions/{id}/pair-code)
 	RequestPairCode(ctx echo.Context, id SessionId) error
+	// SetPresence Set own presence
+	// (POST /sessions/{id}/presence)
+	SetPresence(ctx echo.Context, id SessionId) error
+	// SubscribePresence Subscribe to a contact's presence
+	// (POST /sessions/{id}/presence/subscribe)
+	SubscribePresence(ctx echo.Context, id SessionId) error
 	// GetSessionQR Get the current QR code
 	// (GET /sessions/{id}/qr)
 	GetSessionQR(ctx echo.Context, id SessionId, params GetSessionQRParams) error
@@ -2568,6 +2864,22 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// SandboxCallState converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCallState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "callId" -------------
+	var callId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "callId", ctx.Param("callId"), &callId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter callId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCallState(ctx, callId)
+	return err
+}
+
 // SandboxContactMessages converts echo context to params.
 func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error {
 	var err error
@@ -2638,6 +2950,22 @@ func (w *ServerInterfaceWrapper) SandboxGroupParticipants(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxGroupParticipants(ctx, groupId)
+	return err
+}
+
+// SandboxCall converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxCall(ctx, id)
 	return err
 }
 
@@ -2752,6 +3080,46 @@ func (w *ServerInterfaceWrapper) GetSession(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetSession(ctx, id)
+	return err
+}
+
+// UpdateSessionSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSessionSettings(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSessionSettings(ctx, id)
+	return err
+}
+
+// RejectCall converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "callId" -------------
+	var callId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "callId", ctx.Param("callId"), &callId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter callId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectCall(ctx, id, callId)
 	return err
 }
 
@@ -3341,6 +3709,74 @@ func (w *ServerInterfaceWrapper) UnpinMessage(ctx echo.Context) error {
 	return err
 }
 
+// MarkChatRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkChatRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkChatReadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkChatRead(ctx, id, chatId, params)
+	return err
+}
+
+// SendTyping converts echo context to params.
+func (w *ServerInterfaceWrapper) SendTyping(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "chatId" -------------
+	var chatId ChatId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "chatId", ctx.Param("chatId"), &chatId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter chatId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SendTyping(ctx, id, chatId)
+	return err
+}
+
 // UnarchiveChat converts echo context to params.
 func (w *ServerInterfaceWrapper) UnarchiveChat(ctx echo.Context) error {
 	var err error
@@ -3429,6 +3865,22 @@ func (w *ServerInterfaceWrapper) MarkChatUnread(ctx echo.Context) error {
 	return err
 }
 
+// ListContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContacts(ctx, id)
+	return err
+}
+
 // BlockContact converts echo context to params.
 func (w *ServerInterfaceWrapper) BlockContact(ctx echo.Context) error {
 	var err error
@@ -3445,6 +3897,22 @@ func (w *ServerInterfaceWrapper) BlockContact(ctx echo.Context) error {
 	return err
 }
 
+// CheckNumbers converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckNumbers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckNumbers(ctx, id)
+	return err
+}
+
 // UnblockContact converts echo context to params.
 func (w *ServerInterfaceWrapper) UnblockContact(ctx echo.Context) error {
 	var err error
@@ -3458,6 +3926,30 @@ func (w *ServerInterfaceWrapper) UnblockContact(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UnblockContact(ctx, id)
+	return err
+}
+
+// LookupLid converts echo context to params.
+func (w *ServerInterfaceWrapper) LookupLid(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "jid" -------------
+	var jid ContactJid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jid", ctx.Param("jid"), &jid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter jid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LookupLid(ctx, id, jid)
 	return err
 }
 
@@ -3823,6 +4315,38 @@ func (w *ServerInterfaceWrapper) RequestPairCode(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestPairCode(ctx, id)
+	return err
+}
+
+// SetPresence converts echo context to params.
+func (w *ServerInterfaceWrapper) SetPresence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetPresence(ctx, id)
+	return err
+}
+
+// SubscribePresence converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscribePresence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscribePresence(ctx, id)
 	return err
 }
 
@@ -4500,6 +5024,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sessions", wrapper.ListSessions, options.OperationMiddlewares["listSessions"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id", wrapper.DeleteSession, options.OperationMiddlewares["deleteSession"]...)
 	router.GET(options.BaseURL+"/sessions/:id", wrapper.GetSession, options.OperationMiddlewares["getSession"]...)
+	router.PATCH(options.BaseURL+"/sessions/:id", wrapper.UpdateSessionSettings, options.OperationMiddlewares["updateSessionSettings"]...)
 	router.GET(options.BaseURL+"/sessions/:id/status", wrapper.GetSessionStatus, options.OperationMiddlewares["getSessionStatus"]...)
 	router.GET(options.BaseURL+"/sessions/:id/qr", wrapper.GetSessionQR, options.OperationMiddlewares["getSessionQR"]...)
 	router.POST(options.BaseURL+"/sessions/:id/pair-code", wrapper.RequestPairCode, options.OperationMiddlewares["requestPairCode"]...)
@@ -4535,6 +5060,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/contacts/block", wrapper.BlockContact, options.OperationMiddlewares["blockContact"]...)
 	router.POST(options.BaseURL+"/sessions/:id/contacts/unblock", wrapper.UnblockContact, options.OperationMiddlewares["unblockContact"]...)
 	router.GET(options.BaseURL+"/sessions/:id/contacts/:jid/profile-picture", wrapper.GetProfilePicture, options.OperationMiddlewares["getProfilePicture"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/read", wrapper.MarkChatRead, options.OperationMiddlewares["markChatRead"]...)
+	router.POST(options.BaseURL+"/sessions/:id/chats/:chatId/typing", wrapper.SendTyping, options.OperationMiddlewares["sendTyping"]...)
+	router.POST(options.BaseURL+"/sessions/:id/presence", wrapper.SetPresence, options.OperationMiddlewares["setPresence"]...)
+	router.POST(options.BaseURL+"/sessions/:id/presence/subscribe", wrapper.SubscribePresence, options.OperationMiddlewares["subscribePresence"]...)
+	router.GET(options.BaseURL+"/sessions/:id/contacts", wrapper.ListContacts, options.OperationMiddlewares["listContacts"]...)
+	router.POST(options.BaseURL+"/sessions/:id/contacts/check", wrapper.CheckNumbers, options.OperationMiddlewares["checkNumbers"]...)
+	router.GET(options.BaseURL+"/sessions/:id/contacts/:jid/lid", wrapper.LookupLid, options.OperationMiddlewares["lookupLid"]...)
+	router.POST(options.BaseURL+"/sessions/:id/calls/:callId/reject", wrapper.RejectCall, options.OperationMiddlewares["rejectCall"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/call", wrapper.SandboxCall, options.OperationMiddlewares["sandboxCall"]...)
+	router.GET(options.BaseURL+"/sandbox/calls/:callId", wrapper.SandboxCallState, options.OperationMiddlewares["sandboxCallState"]...)
 	router.GET(options.BaseURL+"/sessions/:id/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/sessions/:id/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -5372,6 +5907,96 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	return err
 }
 
+type SandboxCallStateRequestObject struct {
+	CallId string `json:"callId"`
+}
+
+type SandboxCallStateResponseObject interface {
+	VisitSandboxCallStateResponse(w http.ResponseWriter) error
+}
+
+type SandboxCallState200JSONResponse SandboxCallStateResponse
+
+func (response SandboxCallState200JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCallState401JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCallState404JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCallState429JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallState500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCallState500JSONResponse) VisitSandboxCallStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxContactMessagesRequestObject struct {
 	Phone string `json:"phone"`
 }
@@ -5981,6 +6606,167 @@ func (response SandboxGroupParticipants429JSONResponse) VisitSandboxGroupPartici
 type SandboxGroupParticipants500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxGroupParticipants500JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCallRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxCallJSONRequestBody
+}
+
+type SandboxCallResponseObject interface {
+	VisitSandboxCallResponse(w http.ResponseWriter) error
+}
+
+type SandboxCall200JSONResponse SandboxCallResponse
+
+func (response SandboxCall200JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxCall400JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxCall401JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxCall403JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxCall404JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxCall409JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxCall413JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxCall422JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxCall429JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxCall500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7046,6 +7832,286 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettingsRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *UpdateSessionSettingsJSONRequestBody
+}
+
+type UpdateSessionSettingsResponseObject interface {
+	VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdateSessionSettings200JSONResponse SessionSettingsResponse
+
+func (response UpdateSessionSettings200JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateSessionSettings400JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateSessionSettings401JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateSessionSettings403JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateSessionSettings404JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateSessionSettings413JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateSessionSettings429JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateSessionSettings500JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCallRequestObject struct {
+	Id     SessionId `json:"id"`
+	CallId string    `json:"callId"`
+}
+
+type RejectCallResponseObject interface {
+	VisitRejectCallResponse(w http.ResponseWriter) error
+}
+
+type RejectCall200JSONResponse SuccessMessage
+
+func (response RejectCall200JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectCall400JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectCall401JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectCall403JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectCall404JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectCall409JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RejectCall429JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RejectCall500JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCall503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RejectCall503JSONResponse) VisitRejectCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9026,6 +10092,331 @@ func (response UnpinMessage503JSONResponse) VisitUnpinMessageResponse(w http.Res
 	return err
 }
 
+type MarkChatReadRequestObject struct {
+	Id     SessionId `json:"id"`
+	ChatId ChatId    `json:"chatId"`
+	Params MarkChatReadParams
+	Body   *MarkChatReadJSONRequestBody
+}
+
+type MarkChatReadResponseObject interface {
+	VisitMarkChatReadResponse(w http.ResponseWriter) error
+}
+
+type MarkChatRead200JSONResponse MarkReadResponse
+
+func (response MarkChatRead200JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkChatRead400JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkChatRead401JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkChatRead403JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkChatRead404JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead409JSONResponse struct{ ConflictJSONResponse }
+
+func (response MarkChatRead409JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response MarkChatRead413JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response MarkChatRead429JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MarkChatRead500JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkChatRead503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response MarkChatRead503JSONResponse) VisitMarkChatReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTypingRequestObject struct {
+	Id     SessionId `json:"id"`
+	ChatId ChatId    `json:"chatId"`
+	Body   *SendTypingJSONRequestBody
+}
+
+type SendTypingResponseObject interface {
+	VisitSendTypingResponse(w http.ResponseWriter) error
+}
+
+type SendTyping200JSONResponse ChatActionResponse
+
+func (response SendTyping200JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendTyping400JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendTyping401JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SendTyping403JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendTyping404JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SendTyping409JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SendTyping413JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendTyping429JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendTyping500JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendTyping503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendTyping503JSONResponse) VisitSendTypingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnarchiveChatRequestObject struct {
 	Id     SessionId `json:"id"`
 	ChatId ChatId    `json:"chatId"`
@@ -9322,6 +10713,152 @@ func (response MarkChatUnread503JSONResponse) VisitMarkChatUnreadResponse(w http
 	return err
 }
 
+type ListContactsRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type ListContactsResponseObject interface {
+	VisitListContactsResponse(w http.ResponseWriter) error
+}
+
+type ListContacts200JSONResponse ContactListResponse
+
+func (response ListContacts200JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListContacts400JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListContacts401JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListContacts403JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListContacts404JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ListContacts409JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListContacts429JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListContacts500JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListContacts503JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BlockContactRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *BlockContactJSONRequestBody
@@ -9483,6 +11020,167 @@ func (response BlockContact503JSONResponse) VisitBlockContactResponse(w http.Res
 	return err
 }
 
+type CheckNumbersRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *CheckNumbersJSONRequestBody
+}
+
+type CheckNumbersResponseObject interface {
+	VisitCheckNumbersResponse(w http.ResponseWriter) error
+}
+
+type CheckNumbers200JSONResponse CheckNumbersResponse
+
+func (response CheckNumbers200JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CheckNumbers400JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckNumbers401JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckNumbers403JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CheckNumbers404JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CheckNumbers409JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CheckNumbers413JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CheckNumbers429JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CheckNumbers500JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckNumbers503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CheckNumbers503JSONResponse) VisitCheckNumbersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnblockContactRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *UnblockContactJSONRequestBody
@@ -9633,6 +11331,153 @@ func (response UnblockContact500JSONResponse) VisitUnblockContactResponse(w http
 type UnblockContact503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response UnblockContact503JSONResponse) VisitUnblockContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLidRequestObject struct {
+	Id  SessionId  `json:"id"`
+	Jid ContactJid `json:"jid"`
+}
+
+type LookupLidResponseObject interface {
+	VisitLookupLidResponse(w http.ResponseWriter) error
+}
+
+type LookupLid200JSONResponse LidLookupResponse
+
+func (response LookupLid200JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LookupLid400JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LookupLid401JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LookupLid403JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LookupLid404JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid409JSONResponse struct{ ConflictJSONResponse }
+
+func (response LookupLid409JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response LookupLid429JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LookupLid500JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LookupLid503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response LookupLid503JSONResponse) VisitLookupLidResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11962,6 +13807,328 @@ func (response RequestPairCode500JSONResponse) VisitRequestPairCodeResponse(w ht
 type RequestPairCode503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response RequestPairCode503JSONResponse) VisitRequestPairCodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresenceRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SetPresenceJSONRequestBody
+}
+
+type SetPresenceResponseObject interface {
+	VisitSetPresenceResponse(w http.ResponseWriter) error
+}
+
+type SetPresence200JSONResponse SuccessMessage
+
+func (response SetPresence200JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetPresence400JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetPresence401JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetPresence403JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetPresence404JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetPresence409JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SetPresence413JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SetPresence429JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetPresence500JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPresence503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SetPresence503JSONResponse) VisitSetPresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresenceRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SubscribePresenceJSONRequestBody
+}
+
+type SubscribePresenceResponseObject interface {
+	VisitSubscribePresenceResponse(w http.ResponseWriter) error
+}
+
+type SubscribePresence200JSONResponse ChatActionResponse
+
+func (response SubscribePresence200JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubscribePresence400JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscribePresence401JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscribePresence403JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubscribePresence404JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubscribePresence409JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SubscribePresence413JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubscribePresence429JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SubscribePresence500JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscribePresence503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SubscribePresence503JSONResponse) VisitSubscribePresenceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15264,6 +17431,9 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness: database reachable and migrations applied
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// SandboxCallState A simulated call as the caller sees it
+	// (GET /sandbox/calls/{callId})
+	SandboxCallState(ctx context.Context, request SandboxCallStateRequestObject) (SandboxCallStateResponseObject, error)
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
@@ -15279,6 +17449,9 @@ type StrictServerInterface interface {
 	// SandboxGroupParticipants A simulated member changes the group's participants
 	// (POST /sandbox/groups/{groupId}/participants)
 	SandboxGroupParticipants(ctx context.Context, request SandboxGroupParticipantsRequestObject) (SandboxGroupParticipantsResponseObject, error)
+	// SandboxCall Make a simulated contact call the session's account
+	// (POST /sandbox/sessions/{id}/call)
+	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -15303,6 +17476,12 @@ type StrictServerInterface interface {
 	// GetSession Get a session
 	// (GET /sessions/{id})
 	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// UpdateSessionSettings Change a session's settings
+	// (PATCH /sessions/{id})
+	UpdateSessionSettings(ctx context.Context, request UpdateSessionSettingsRequestObject) (UpdateSessionSettingsResponseObject, error)
+	// RejectCall Reject an incoming call
+	// (POST /sessions/{id}/calls/{callId}/reject)
+	RejectCall(ctx context.Context, request RejectCallRequestObject) (RejectCallResponseObject, error)
 	// ListChats List chats
 	// (GET /sessions/{id}/chats)
 	ListChats(ctx context.Context, request ListChatsRequestObject) (ListChatsResponseObject, error)
@@ -15342,18 +17521,33 @@ type StrictServerInterface interface {
 	// UnpinMessage Unpin message
 	// (POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin)
 	UnpinMessage(ctx context.Context, request UnpinMessageRequestObject) (UnpinMessageResponseObject, error)
+	// MarkChatRead Mark chat read
+	// (POST /sessions/{id}/chats/{chatId}/read)
+	MarkChatRead(ctx context.Context, request MarkChatReadRequestObject) (MarkChatReadResponseObject, error)
+	// SendTyping Show typing or recording
+	// (POST /sessions/{id}/chats/{chatId}/typing)
+	SendTyping(ctx context.Context, request SendTypingRequestObject) (SendTypingResponseObject, error)
 	// UnarchiveChat Unarchive chat
 	// (POST /sessions/{id}/chats/{chatId}/unarchive)
 	UnarchiveChat(ctx context.Context, request UnarchiveChatRequestObject) (UnarchiveChatResponseObject, error)
 	// MarkChatUnread Mark chat as unread
 	// (POST /sessions/{id}/chats/{chatId}/unread)
 	MarkChatUnread(ctx context.Context, request MarkChatUnreadRequestObject) (MarkChatUnreadResponseObject, error)
+	// ListContacts List contacts
+	// (GET /sessions/{id}/contacts)
+	ListContacts(ctx context.Context, request ListContactsRequestObject) (ListContactsResponseObject, error)
 	// BlockContact Block a contact
 	// (POST /sessions/{id}/contacts/block)
 	BlockContact(ctx context.Context, request BlockContactRequestObject) (BlockContactResponseObject, error)
+	// CheckNumbers Check numbers on WhatsApp
+	// (POST /sessions/{id}/contacts/check)
+	CheckNumbers(ctx context.Context, request CheckNumbersRequestObject) (CheckNumbersResponseObject, error)
 	// UnblockContact Unblock a contact
 	// (POST /sessions/{id}/contacts/unblock)
 	UnblockContact(ctx context.Context, request UnblockContactRequestObject) (UnblockContactResponseObject, error)
+	// LookupLid LID and phone number of a contact
+	// (GET /sessions/{id}/contacts/{jid}/lid)
+	LookupLid(ctx context.Context, request LookupLidRequestObject) (LookupLidResponseObject, error)
 	// GetProfilePicture Get a contact's profile picture URL
 	// (GET /sessions/{id}/contacts/{jid}/profile-picture)
 	GetProfilePicture(ctx context.Context, request GetProfilePictureRequestObject) (GetProfilePictureResponseObject, error)
@@ -15399,6 +17593,12 @@ type StrictServerInterface interface {
 	// RequestPairCode Link by phone number: get an 8-character pairing code
 	// (POST /sessions/{id}/pair-code)
 	RequestPairCode(ctx context.Context, request RequestPairCodeRequestObject) (RequestPairCodeResponseObject, error)
+	// SetPresence Set own presence
+	// (POST /sessions/{id}/presence)
+	SetPresence(ctx context.Context, request SetPresenceRequestObject) (SetPresenceResponseObject, error)
+	// SubscribePresence Subscribe to a contact's presence
+	// (POST /sessions/{id}/presence/subscribe)
+	SubscribePresence(ctx context.Context, request SubscribePresenceRequestObject) (SubscribePresenceResponseObject, error)
 	// GetSessionQR Get the current QR code
 	// (GET /sessions/{id}/qr)
 	GetSessionQR(ctx context.Context, request GetSessionQRRequestObject) (GetSessionQRResponseObject, error)
@@ -15716,6 +17916,31 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// SandboxCallState operation middleware
+func (sh *strictHandler) SandboxCallState(ctx echo.Context, callId string) error {
+	var request SandboxCallStateRequestObject
+
+	request.CallId = callId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCallState(ctx.Request().Context(), request.(SandboxCallStateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCallState")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCallStateResponseObject); ok {
+		return validResponse.VisitSandboxCallStateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SandboxContactMessages operation middleware
 func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) error {
 	var request SandboxContactMessagesRequestObject
@@ -15902,6 +18127,54 @@ func (sh *strictHandler) SandboxGroupParticipants(ctx echo.Context, groupId Grou
 		return err
 	} else if validResponse, ok := response.(SandboxGroupParticipantsResponseObject); ok {
 		return validResponse.VisitSandboxGroupParticipantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxCall operation middleware
+func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
+	var request SandboxCallRequestObject
+
+	request.Id = id
+
+	var body SandboxCallJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxCall(ctx.Request().Context(), request.(SandboxCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
+		return validResponse.VisitSandboxCallResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16190,6 +18463,80 @@ func (sh *strictHandler) GetSession(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
 		return validResponse.VisitGetSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSessionSettings operation middleware
+func (sh *strictHandler) UpdateSessionSettings(ctx echo.Context, id SessionId) error {
+	var request UpdateSessionSettingsRequestObject
+
+	request.Id = id
+
+	var body UpdateSessionSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSessionSettings(ctx.Request().Context(), request.(UpdateSessionSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSessionSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSessionSettingsResponseObject); ok {
+		return validResponse.VisitUpdateSessionSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectCall operation middleware
+func (sh *strictHandler) RejectCall(ctx echo.Context, id SessionId, callId string) error {
+	var request RejectCallRequestObject
+
+	request.Id = id
+	request.CallId = callId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectCall(ctx.Request().Context(), request.(RejectCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectCallResponseObject); ok {
+		return validResponse.VisitRejectCallResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16672,6 +19019,108 @@ func (sh *strictHandler) UnpinMessage(ctx echo.Context, id SessionId, chatId Cha
 	return nil
 }
 
+// MarkChatRead operation middleware
+func (sh *strictHandler) MarkChatRead(ctx echo.Context, id SessionId, chatId ChatId, params MarkChatReadParams) error {
+	var request MarkChatReadRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+	request.Params = params
+
+	var body MarkChatReadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkChatRead(ctx.Request().Context(), request.(MarkChatReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkChatRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkChatReadResponseObject); ok {
+		return validResponse.VisitMarkChatReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SendTyping operation middleware
+func (sh *strictHandler) SendTyping(ctx echo.Context, id SessionId, chatId ChatId) error {
+	var request SendTypingRequestObject
+
+	request.Id = id
+	request.ChatId = chatId
+
+	var body SendTypingJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SendTyping(ctx.Request().Context(), request.(SendTypingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendTyping")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SendTypingResponseObject); ok {
+		return validResponse.VisitSendTypingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnarchiveChat operation middleware
 func (sh *strictHandler) UnarchiveChat(ctx echo.Context, id SessionId, chatId ChatId, params UnarchiveChatParams) error {
 	var request UnarchiveChatRequestObject
@@ -16726,6 +19175,31 @@ func (sh *strictHandler) MarkChatUnread(ctx echo.Context, id SessionId, chatId C
 	return nil
 }
 
+// ListContacts operation middleware
+func (sh *strictHandler) ListContacts(ctx echo.Context, id SessionId) error {
+	var request ListContactsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContacts(ctx.Request().Context(), request.(ListContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactsResponseObject); ok {
+		return validResponse.VisitListContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // BlockContact operation middleware
 func (sh *strictHandler) BlockContact(ctx echo.Context, id SessionId) error {
 	var request BlockContactRequestObject
@@ -16774,6 +19248,54 @@ func (sh *strictHandler) BlockContact(ctx echo.Context, id SessionId) error {
 	return nil
 }
 
+// CheckNumbers operation middleware
+func (sh *strictHandler) CheckNumbers(ctx echo.Context, id SessionId) error {
+	var request CheckNumbersRequestObject
+
+	request.Id = id
+
+	var body CheckNumbersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckNumbers(ctx.Request().Context(), request.(CheckNumbersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckNumbers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckNumbersResponseObject); ok {
+		return validResponse.VisitCheckNumbersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UnblockContact operation middleware
 func (sh *strictHandler) UnblockContact(ctx echo.Context, id SessionId) error {
 	var request UnblockContactRequestObject
@@ -16816,6 +19338,32 @@ func (sh *strictHandler) UnblockContact(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(UnblockContactResponseObject); ok {
 		return validResponse.VisitUnblockContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LookupLid operation middleware
+func (sh *strictHandler) LookupLid(ctx echo.Context, id SessionId, jid ContactJid) error {
+	var request LookupLidRequestObject
+
+	request.Id = id
+	request.Jid = jid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LookupLid(ctx.Request().Context(), request.(LookupLidRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LookupLid")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LookupLidResponseObject); ok {
+		return validResponse.VisitLookupLidResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -17363,6 +19911,102 @@ func (sh *strictHandler) RequestPairCode(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(RequestPairCodeResponseObject); ok {
 		return validResponse.VisitRequestPairCodeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetPresence operation middleware
+func (sh *strictHandler) SetPresence(ctx echo.Context, id SessionId) error {
+	var request SetPresenceRequestObject
+
+	request.Id = id
+
+	var body SetPresenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetPresence(ctx.Request().Context(), request.(SetPresenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetPresence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetPresenceResponseObject); ok {
+		return validResponse.VisitSetPresenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscribePresence operation middleware
+func (sh *strictHandler) SubscribePresence(ctx echo.Context, id SessionId) error {
+	var request SubscribePresenceRequestObject
+
+	request.Id = id
+
+	var body SubscribePresenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscribePresence(ctx.Request().Context(), request.(SubscribePresenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscribePresence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscribePresenceResponseObject); ok {
+		return validResponse.VisitSubscribePresenceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18218,340 +20862,386 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rcts4/jAI3woezr8qUg8lS7bk2HJNzTiJO+10Dm7bmcxMO08IkZCEmAIYArSsSeet9wb2w17BftsL",
-	"2yvYS9jCDwBJSdTZsp2OqmY6lkTi+Dsfvzo+70ecESaF0/rq9AgOSAx//qtyjiV5TftUVuC/6suACD+m",
-	"kaScOS3nnHxJiJAC4TDkAxIgypDsEeQncUyYRAPKAj5wXEf4PdLHaoA+vqX9pO+0duuNp42Dvf3GU9eR",
-	"w4g4LYcySbokdr59c0dmPyd9TBll3RkrCElHbmx6QQo2/6FH9HR6GhSrxwQqvWf0FgnicxaI8pTJm3uN",
-	"2u5erfb08LBg+m+uE+EY94k0V/G8h+VpMLkE9T06fYFKUY8zgljSb5MY8Rh1kjBEr05fqPnJLe5HoZrh",
-	"sH54eHBQ299/+nT/H6I66GEpcBRVGZGO61A1YoRlz3EdhvvqBV/P6zox+ZLQmAROS8YJGdvTa8K6sue0",
-	"6rsHrtOnLP2cbk3IWN2e2thzziT25StasJ2zsV28On0xdf3FC/5M73i1SSx4PLlSj5FbqX/0EO8AGEQx",
-	"uaE8ESjCXWKX9yUh8TB3oHq8KUvabe4XLeIFCekNiYcaAgp2HWQPzNp8hKUksXr9f/9eqxx+/Fp364ff",
-	"/scpmvNlzJOoCOTgB3UzqOT9P/////sf3WoivLK6LSqFvbsIx3Lk5uq7tb39vdpuc7exX99tNg724cXi",
-	"S+yaue/yIk8D0o+4JMwf/kqGRXQkIlgijGJNUJDAHRIOW3CzHRoLqfA7CSXq8BjJHhXomgxRKSIxEkQI",
-	"ypmLrkkk0W4D9XgSizKiAsVEJjEjAcJdTFnV7ldT2WzHudVV1PLW2emvZDqgXJMlYOSaDD8pOMGVzsev",
-	"9X13b3cKrExhDme4S5Cg/52GCyG8lp88IB2chNJpNWtujljWarBr/aleSK7fECFwlxQBrPkJjdGSvZNn",
-	"teNnz+u7e43m/tODw2JQ7Kfj3iUwXmiAKVqt+QnRAJXevx8n4GT/Ka7V2qRCgkaz0thr7lcOGwcHlVrj",
-	"0Mft9uHBYTMo3sgcutjhcR9Lp+UkCTw5ueYPpN3j/HoqaA3S39eZ55t6WUScCQKM7xkODIdXn3zOJGHw",
-	"J46ikPpYndrOZ6GO7mt2Tl8dEseKbDsWm9s8GKIeFggzBL+1kCS3soUMXCG9AhTCtSnMrSvITHyfCOG0",
-	"OjgU5Ft+I/8Tk47Tcv6yk4lPO/pXsXOiJjg329CbGr3kU3aDQ6qkpSiRjmaKnZD6K27SwgzjEuFE9giT",
-	"6i0SVNFZSLAgSPhYiyq/nSOfB5aiJULt+eXJJdoxNEzsfKXBt50v8QZ3bzcr0IDK3ojAJiSWRB3Izzxu",
-	"0yAgbLUTuVT0+fjsFGi02jtn4RBh2A/wKT5glmxvcKeXPQIr6OOhvhxfIs4094iJ4Ensw25PmaK5ODzR",
-	"y19lx3YIJEh8Q2IN5BsFYTMfTIRKAZGYhgLhmKCQd7skcBEjaiWWBZbVTt9y+TNPWLA+oHdgmM1t8G06",
-	"xzfXOcPDkOPgkvPXOO6S1VZ/nqdFknMUwlib28KUCYEBsWAFFBOGhBPaZeYu1Dc3OEzuEP2AB/g0ooTJ",
-	"t1wea9Vy+kRmIDTAAvkxUYQPtYcIIxlTHKo1uGjQo34P8BCWIggLkOSwFqu6atFVFK4HRjq5jTRTW30h",
-	"SCqFTfEhYgabnO1+yI9da8lb5rK8sotA/CXpAHZwIynp0ZXeWEXH6UNTTqPknb27uEQ7OOhTtoMjWrkm",
-	"Q7EDD3hlO6TQK1KTpq8+EcgzF/dW35tnLhlojt71NRHwlhUCSrl1P9H7AuAYGdlVIgIsSH0qtwBWhNLx",
-	"1MhDdE1Z4KKYRCElQv2BfXXcwkUkoFK4KCAhkUSAngCvKJ0WswBFlAlEmeQIsyHiskdiOChU0n8bAHQR",
-	"6D/CRRi9Pn2BBj0uUqWYCpSwa8YHrIwwEwMSI28DSOC5sGLGZU9JCDA+k1X0jvlk9LjywDx2kjBE4ZHb",
-	"pTdqdeRZYciAoAev6bPW56Kv21wDGwG+JY9gAv28qqaG8Q31yXuGbzANcTsk67EntRZJwxD5nDHiS8q6",
-	"qSQ2wFRWNylyKEUyxjENhyjJNnSk2HA8VLu95PwNZkNrOFuRl2FJEChwiNz6hAQ5YVNtETWa1gSG2kSx",
-	"DCTjoYKlVBGGBR13JImdVqO5QS44uVTHzds5z9VCKmYlk/qY3oTksK+1bYmprly0J7OonckXZhlEFx0p",
-	"e2mafXPxkdQLcNbvmdI4eEz/S1YU6izrsUpjCkdRzG9ooGhnyp5uKEb/qhyfnVZ+VaQHluaiY7MCmCr9",
-	"lscIR/STeg0MDyg1qW4S/95QAUoVjxEdJWwOnFYUczXv6kTGmjN8zBTbbRPgOyRAJSXh8TBQU6tfFMVW",
-	"9G/Ik/KGdRwekVgfPhVa0jDsxEobhpM7mXADmHccUWOMw0FA1QA4PIvVaJISu1TXiXJffXVG2T5YIyTp",
-	"wx9j1oQUGXEcYzh/wxaO5YgtIsCSVCTtk0mDhOtoTiFmvMKS0DANbe2YGEKbuie/FsdKzMj91uY8JJip",
-	"H6+LjJTqrGM8UNB0pHm4dXjAvgw7LNpFH98a7iSmUq4p+0gpmev0icQBlnOB5o197ps1DxVsP7bkRMwb",
-	"7jx7Mr3TrwUmqszs9Lu2d8Hc5o3svEemzsPEx3TPvP2Z+EB1NYi+pkKmSLAkuMIAo3A6a7MGJwqAN8Xg",
-	"cbA4Dgd4KJC6NYVx9rmc4XDkQlMoGzuy7D275qIDeYal33vewzJnl1vmOHxptEbCFAD+7uDY79EbdUEJ",
-	"s39/LABh7YsaPcilDK+ABaf61bqxKduP46c9djRm1dki5pzMSpDSwTTUTHQhwQIspUkoFwet/AKTUE6F",
-	"MRCRFl/G/cFltjrXnlZ2CvOuBBwLS12In3pdJ7mCtdTNJf6fNfWf+5xlkYs8mzvxOWeXOnDtK0WnpA5o",
-	"WTTWiBoUM6/PUzheiIU08ss6/DQ3zOmCh4vjaxK8ZzHBU5Zs2dTcoRIY5DlPtNRWiCOps6pWqA/kL0g7",
-	"rNPjHFvq6HTT7u4YqNOKVOdzkSP+rbqXkAoSpJEEzmyYnQWjG6YK+gjtWqYd0hosXCHR4lQWsKmAtGYR",
-	"A8vi+IbPT2+v8Nx0rMZzHAdLHplFp/HghjkMGsJYprL4vd2lOPwyDN5Iimb+wrMAMVFLZ6uJPjl5P3V0",
-	"mwcn6dEiAvssMrOesJ6/NiMpzTr1VJ5+SRiJcbjiitNhDHEX646z5glaTSN3Gs2aO0fxgCOcD0Br6BKL",
-	"axB3TkNcZ4Bja3eafQ7j2oSTvTv9dCC4aDXsinAsqU8jzJag1efWzzRKO/JxWDnRWC92TO2Yix4T56KH",
-	"cUdXPPdMVgIY8CTMOwSYYEyfGAWXd4zY6KcIPLpwQSRAuS0oBXuRI4fZzrL35ugi98IB9THNViX0ZRiK",
-	"shqIrkORR0/gPaNfkswNYrjXbLDMR/8dV/6DK/+tVQ4/Zn+i6qfWPyoff/qfIknPRPe8j8Oi0Dmf0Bsi",
-	"jNOG3BAmdUxk3s8oaBeCANxcDFBMR1e9W2scrElf0wtak8DmTmuAxXUWCNc4+FZ4QiLzh8+6W+s2fzTU",
-	"OXPDL0GnL2OKw3VkoRlG3NzJX1399e86UnXfrTeLz31xm86EUJVKYXV3FfFgXWEpL+VkS6mttBZwcb7A",
-	"w1FRZ2+/OTdyskAKzgZzxy9qOkiY+MDVwAFoxuJs+0Q9fqnWMQIASj+YYCLEj4uC9//Nk9hENqgHjlAX",
-	"RFfF1AY9whBuCwJMbZYGs19kH9Akch6RW0ZkUEMWHbyNC18W96Qk/UiKJUx8q/hN1B1Ns56l97fMRc8w",
-	"Kp0sbI5TT7/GEGn9Zh1XiBrnQmKZiOc8ICMDHR4eLjICI7fyWF/FOsYwAYuYd5AWVPSSc3A6jdPrm5sf",
-	"Fjzhc7H3nr9ldyQ6WM2crtvNwHGeK8buYQ1LjkmUoGRxWpMi2fdk0sntc9ZJrneKw2WO7t73Ppy584sU",
-	"a6wbKiIsUPc06mWAIBX9dUBwUOiYOglSXr4a95PktoBDvSWDLKhOPTHCRfabzb395dgIDFJ0KKM+/iU5",
-	"t6W8o4v/JeljVokJDhRGmCBhtYAjJKT6ykV+qBRvAfFofSz9nrp+iLCZFJlyoUJzAnRstJG9OFRq7B66",
-	"SPA+Qc3aXtlZSbyaB71wNHmYnWLXmwq0+hgLLyfPKy2wWmN3avauWmnFfIyVThblv9FRIiOP3PDrsW9G",
-	"/JzVnFcCPqf+2fQb7az4lFhvBXypAyADq1dXDVVPP3/mlOU+hqQj0w8jNhH7ZRIFZgCjrFR1nkD2GfIV",
-	"DI+pSoWBRYj6M48HOA7Ww1W+hE1pHAF54Q2/tEaaZWS4IIgJRBq9MeLHGP7xAfrQw1IcRxEyD5to2D4B",
-	"UV6HjlCho01HM0gF4jF6ffoC0ldTAqngIqTFNBAzxhPmkyLbUTjU8bQa1QVhOUkip7vOlzHnMtiRmb9O",
-	"C8RZJCtxUm7k/jUJ5m9PoRkcsz5Wyjq8cLd8wIqo2aUN5oHkjbkbXsnoOW6BK7a9pcbOBWS+zKaZ300O",
-	"KtLzc8chdwEzqE5FZTdU6c3seh1T6BR9JKTsehQyelJGorWzAwQtzZP2eX/nuP08OOm87J1+/jV8w95F",
-	"v8UX8v2N86DiXpYwCzuZeohrSM46Jn05GHsERt0ZEJXHgDtwmSvMzYGyi9pDBDS1YkL3X0EsP4kJgvh9",
-	"F5FQEPXU6xlZ7pNZ+gXAO381TwSkEuiM7ZAGXjm/lIUojdrKnIz9UkC7VIqlx455WDC0J5KIxEBaPURF",
-	"FucIpDGThNTUQFd0bF/2VgGjKgy+gOkXAZOVgoimCMgfekPNfnO3BJkLjEvk9zDrArVcNLxo3u2/On1x",
-	"hNRg2rpFJQoo5Heo5wRZktcUYK9AXXqjRmb5lBtnreClUe/SrAim8ZsSdxacGGgtsM8hQjGKeZ+D5BkQ",
-	"+OPjXTHlWZ7IFeIUF2Oqoye2msfEnyptzeK4y4Yu3oHX8FJxloGt2WJzwiBZCMcxJQHiiVJPCUEE+z3j",
-	"8LwTrpxeyywHo94i9WUSr6ib0L4Jxhrd+Kuzk5cIC9TGguw3dGIECrDELfT+/LWznBFBzzF1/ffip75v",
-	"x3DRbn8hOJS9FbcrJqxP/LqQlNxjaK1eUtFWX9FgNXj8vHiNn2UraIxz8cJ1c8rWCCixSsFSIWxjS5sq",
-	"jr/JIieXDER8NcUNYuw7hcGtnZj335Di36YM16d9Yq1OYxlOp29OkHre1j3q0BD+xqhPAopTo2UJaIWL",
-	"bmhAuItwElDuooD7SZ8oAVlI6l+TuGwEkw6PTcKnzfutohd8wEKOg2weKBlRULECghh3vup45287doid",
-	"r2kFF/VlQHF1RNaGJe58jkh3IRGIMkaC90zScHUjxZeESxIsF7+cZhkvIU8YplPAIq3lrxAeBGGBtkwU",
-	"uZrieNp7xUbsS3IrFZb7GL7RKdgmYU3Cb8y3X5QXOT11ykLifrS4J1KOGU+NMV1zMtcB8FRMWsGnkuwM",
-	"gAJRBAjV5gtsTaM6KFYJWTwMHdcBoJ2vbFBrIH2lbSb6nFPkzG8tTVlKjbaZsdZeQh4oZlCYNVT+fi4+",
-	"YSGYs0Tte/KUpZuccYbrnd8Sp3bv256y6yxMrXi7erLRJf4cE1JRCAmipS6Fltb3yYKMchmtUYihjFRM",
-	"+jTpO66TCBIrgujUd/dyQJSt7AzT+DkPVhSPp5gwlLKMfZ8noCiPFFKE9cMv8RDqJjnucuFJ4wotrODj",
-	"zJ2tlqFgnABjMX6wtsa3yt9zHwqDqNKjecg0BLWHwrOhbC2XTZDo5OSROCtnt9HLmZH0p6eKrO7VgmJi",
-	"PrmwmCuZJNXZ1sm/mbySkcFN4OUjIpzadja5yqIb/O18xcP5UmA5O8cD9Ns5inRJJkRusS/DoVJwwVLa",
-	"J3yAopgHiU/EFH+ydh8uFql5YUuS3d/Rfin2BJ+PJEwvo13Pycooyh2Zk4BR4CKfl2sxJ/bQLjI3eW7Q",
-	"wvMgmfFpGYNsn3+mxbRuuui7tNg5frlW2tOzz9rOakTOn1MhWJvktf9Xq2dULKt3u9nZjU5yor5Gkutq",
-	"SJptlkg/kkNbVxF+6/MbUh6dNBeyOeXkzMamnFhAGRFi5bw+4l/PQKbpBSWyNUyacmKCg+HjsOa4dovF",
-	"p2ctzgt5dVzEI31E6K/lfIlpVPLGvFSeizxdF1j9Ae6mWWWcl4TBc2IivFY1vvk9EiThY01xT1dXdGcX",
-	"mAVtfquQ+p+UDO40aduG7SyV0T0/sVrbTBbw9szLhLbrm3UuWjW3gfX3pfea2U0eTFCk/z4GAVuvYY7K",
-	"a09y3XS8Qq/0MXp9+qJiw5ECG3pkI5KyH7RXvLxM5MyoXVlbJgXtJyHE9GeO4+Xyicd9edPnFKiUTWf0",
-	"SYifWjuT+X6yEfWxLuA5LIKQdSNyVgrJuv/4mhnHcTdBfEvH2k0Jo+MLIkiGFsvH0kFAlk1+mBaXMCOO",
-	"roBVrOI4z5//XQW1fZ4Z1ZYd2kLxbbmDWhy7NhGh9Asf5CITi4JCbRToq9MXrgkBRZTpOqTjZLs8IxZp",
-	"CfuSjf25k3gey+H0/YWzo3umnPTdBvnoCNwnQlddh+iDXIAPKjVqDfiCsyxc19Tvw+ZSXNSoHSIcgl4x",
-	"8u1eHodneE9yguxCcsi8sBxzyrMCcqYc7oPG5bSHixFFgwt9fA2aqzpiuK61hYe7kQTWjQaCg1juzlZi",
-	"78uG+MzGxwcNJZ0VtpNf9iajX0bkjEcSBGPW9AsVksfD1WMaVijlNz+kYckBrf/6zk1/sMG8m1e7n7Nh",
-	"55/squUmVtNjx65zPMd+qbpKi+ia6SbX0dbHK0POLQV7777WaWUjzSmcsjZP2IqRVgq41oD59fIKYXJ3",
-	"enrh+AbXu+YHNqJk65ixVZ2msmKJmB4PRj2VX/Lx7vBhzFVaIGdvxks9sr0VU4dvqE+mxbBNDWYPKbvO",
-	"zCo6nt15cPfnjCMCufKflAzupeTguFm4gNxN08dzMV3LTHVhXntQwvo5DakSucCoGbeSWmhXstMUnp8J",
-	"bCv+zYg2k/DcTZsodnhsPllWmQuHDGhM/LS1ilgkPm6Kh846F3UvFRdhfRdRTKBMvO5pSPpHoO7AGDpO",
-	"nKERN14HYse12hWkvU+qiyysQ0PytrCY1QsTcCeqRSjd0Um7s0Jbi7MPaGdyqn/SgPAjDYI2ESYK1Ulg",
-	"gTB6efpztdDmPAV5rqnuZDUWWUgCCDvQMXu5QD0HvCFQ1FX/e2chiOqff2oFeFo0ouuEWFKZaHtdJsfy",
-	"RN1a+rhWhW1S5Is5RkD1zGUv6bcZpmFhh1wI6JWGhOsWqWRgMi7UkUv7dvHBwwRUFuWHQWhp2iIIfM54",
-	"ZJbqlDxeOMW308rSh5x1lzkmdU9ZQamRvIvTFwKZn7PWyGbFYBJiCmCqeR/BXLF1Rlw2BF8rkBQajQPi",
-	"hzgmAZqI2MZSYr+nllZ4RhFlL0zMlKmusEahHAWa76IpR3TGw9CsVnuXoZQd5KbzONCdOhY/m0gWZaYp",
-	"nDIor8nXDac+QYxLUgxzOkD7dIooMtLnikNhRGgFhSSvFteFC4kPJS/SmtGFZ9DjA9SHxlD6sGChEuxQ",
-	"QxRR/xqVauhvCLNhOTfPSACOmogEMw8bxiw6cQMw8TCSJICnkB5Q2EiONHUKfhxgaG4bYzVlebl7Ej28",
-	"29yfA8E9cosufjmu7Db3Ldi2h9Ks1BDA3IpLuCOhnxbxU7NdO+TtJwL1sOi50OXqzfHztCmV4kfmx/Jo",
-	"TsBh52A/qB3UDw4a/tNgv3mIdzsE45rfbOKgVm/ivXan0am3d9u19sHurh/Um8G+X2+2a51aDdcOCmPQ",
-	"cdwlcsFof6uWbSIY/sbHcVAAHMZ1npNCFGzfPMdxADU/zYkvc9FF8e9GVwTGOUNQu8ik0hVMSSsYixYy",
-	"4UwT+QkLgMqsaNwGpj9xIT0po5Ioo/fnr12TugeR1cvm783iUO8FiaezqIKaIInQieyirEmIHEvvSGlJ",
-	"XwlU/9BvVhctDTslB3a/MZsNpj4BdZA7vNu1ktROX+f12A+N9G+M/ezvfrG4VMxNctwDlaJE9JDkSOLw",
-	"unyE+omAhkzvut2dd1HeaT3BXWb0qz4nUTiEUXOdk1CJynR8c01C8ng8nm4hq896JWysmDoNFQwlWTGM",
-	"Ub+8RLX9XIn6UV/J3GKgf0K0+M6Ay7CjIjSL8cBwn9Kzk5enb1v/fH58/gJVq1V08vaF/jS+vP29g8aS",
-	"JdGmg7HVSleE48wskFtho3ZYVDI0Vfc2yATy6vdIRmvzh+cfkz57UyHAjIYEUfKQMcgKjT0ECUY7HRJo",
-	"xapkuuJCjqraxRNRHi8e25xfg/t//eV/rpJabXf/f3+q/rXy8aedhZ4qTOn5E/CZnBkkBd9p6HraXzk/",
-	"aClcVQthU/BoMkaquCDDHYp2BWLQSEqz/hCx7O8BaUeF8s7a1zW9NIS6oF/pEr6fggw93enXBnYSFiDC",
-	"gohTJoX9FjRH1CZDzkx2sVL2TBa6+pN3kDEnCp2J3KEk1M2d1RLt8kAfXMr9NJEEAOUY7yUHYLWUaD5D",
-	"f9tUpvRHd+Gi9Nlxuxq2TD50mtcwx3tOWPDarGNFpSwz+Y+E1+42ljasZnWha7kyo5XDWpHNdbbxMR2q",
-	"fjAyFnxcwjL5/fLtAtI75VL+BPwvhas8YEyD9zMehqv6nP98cMKjyXIZS8XJjwS97OZVyd0itYuIAhFi",
-	"EeH64cG0wECd0ZnduY0n1gXy9OyyS5sG4psJHfkRePf9st4LLQxsqdHjMctY+WyDusjalMCucRpYXZJb",
-	"uRmYktyCVQEUAQC5Ss2nPg7DYVpA22gdOnrDk9w7ymL4GZe0Qw10VdGHmEqCvH8otX3P14PD38RTN+sp",
-	"yPRMjjYUH7TLET2ehIH6Z7AuYBamkT0CKWm1GMQ7gLfpAYuEBRApcg/2hMIwlbMQD3VESsh5RFkXvTz9",
-	"GZUYR4InLCjOi/xR3DyghRpvjv57rxsVmzS+P3M4aNgbI9JFWKCnLEaDtKPdMtC/fKsoukivofUa2t5N",
-	"CZjRLohz3PNF7m/TYM22r5jd78jMvlZ375kdupfqWJh1jrr/KmXZWmec0xqV7vK1axaLgh0/k4cLgp1Z",
-	"Ime9bpiPH0AWAIsLi+jj1eUljiVlXa+FfM4Y8dUHFzGOfjtHQyKPkPcl/gRJl14LYfUt5HBSAX2GTFGb",
-	"NkHCx4yR4Ah5EaaxHhEj87fJ+8QCUSESEiDjJ9IslwqkzjMk0oYshZRdHyHPrIgEXiuNfWcB4iykjBwh",
-	"L6Bi8hE33QhnKORCuigm2d50iGQb+9e80zlCXsi7XRJ84on0WihhZhrOcuvjMWoPUci7UBnbE5JHEUxo",
-	"/kKyF/Okq2v8HZ+dHiGvg2kIj6hT4RLihihLCCoJQpCXNuvzdNCVVbnNZUDxK33okLYIZ6gtyXqzjuvk",
-	"9w6WMbsNIKywLsd19DoKpYJReF06PkHPvE6bms2xyGUTKBZql7hcc8ULQthxgSv7NRYSqe3l+hKBT8cC",
-	"XdYsWMfGGkjONwxe6pTvVFyYUTty4mjz4vRCVYUT0bOu+YXaPX4fcovGrx+T9Ugcr1WyUtHDkSSwooqr",
-	"sBfJkXrY1S3o1MeEwduFW5lcqd7Paqm7M4XLR1HK9j10jluqjFGfsvy39QnP4MzqK2NVU8a2PpZNo/No",
-	"bOx1vsTIvJ7os+uorFEbaMoJrtfcmSlqM2Wtm+v8fEeNmCdOxJzF5tXiBc9tvBSjArA+wWykH/+itpmR",
-	"8x0/0QWFkGktty9olymwtx23OQuH1r6iRQGwqeqTAnk35orhVMyA05ttL8DBdNNhc2rZ2c7jZeay4ViW",
-	"TXVduoQ2zGIL2yolwjN02YPMFWue0ptwkff1Mw2+6d/8Hpa5H4BRuzoRiifiQn/8TIO/uygV6f5u3h1p",
-	"qqne/hKP/fIlBlWC0EgK5GUtFYSLTEF7sI+Tb56rVg30Fjbj2cxCbSWv/oTSG5g46iLR9QL8kgj7MRc6",
-	"34SS4lpgeqWni0HoGk0EFkSeIhC0jrR0qaMl/wFeZsDgOvaNu3dcGpFyccptyea8NJFsDekUMw7l0R3I",
-	"wscwb9uzdn1JVgaFKZWqLmPMRMRjqVs1u4h2bBAsoTeQ/5OEumFcm0Dib2+x/nTh3F77BZlsa/XVvz/J",
-	"M9vb5F1pPpjEVA4v1NXr0z8O+pT9Soa/EBwUeWPhd3RNhqjkDXD/+lO1WoXiuRTcAPotq6Y6/6ocn51W",
-	"fiXDjGDhiKrP31znGP6aNpFRnNKphJkKHAp3vYjfEtMsfnQNv5KU/Xs4op+uydBDX9SzKMIx7hNJYlSK",
-	"SQA5hqgT8z4KeVekS4Fns5WYMYrW8YzgmMTHiZLyJiyB6mse0/9CuGAL6WeRdtVek6Hx05ravDBTGx7J",
-	"JupJGTnfvkFVxA7P5bGAuq1XN8BdrTyDzJI2mO1S2Uva0FlWP1EJyI35c0KhMIMgKhBGgoSdSo8LdTap",
-	"SeWXy8szdHx2itRzAzysohPs9ywjRyZlNbPAaKNFasNQ4yqihZl6WhfrqKLLHhVp36a0FSdnkP3ZMgG5",
-	"saISVCBdxz29MKqDcLUoGhuapZ67wSENdLHULqZMSPWoAgcipKhesSv2l7+gX8lQXLGf0E8/pZjx008j",
-	"YNky8qJwUUiFFDCbLhWc2pP0lz5mCPtQak+vxko3eoIcRpgpxPUnD/0VNQ4gF9XvYUh2jUW5pSSRJGZg",
-	"ufKhh6t39u4i35NKL8o7UjPqmgu6u71AfMByM1+xC8IChAHdKENeik6eAn2f9/uEBSQou2hBOHWtiXkq",
-	"TtnDBSFQXLETOI3G7e1O8/Y2u6Me1hfd5sEQeV+vLOG7clra2OCiK81O1DdXjl6IJLdSr+TK+eZB932E",
-	"g0AgL2vi75VhCX8gbbdBf6APPcLQH1fsj0qlAv9XvzZqNfQHOmUAKYiyKJEt1MehEthIgF5dvHvrokHM",
-	"WReET+GihEHPWRPW7aI2DhANwKU96uM249fRH+gNhWKdht4p1FF/WYJfRSlZtIPrB+2yzAte2Y65h/5A",
-	"xynCqYcToU2cmOn2Zva3kgeIZadU8AmAguGYx4HFKxtvb35oGNUQbMXlATTsShroD/TeLDqb08K5YuUd",
-	"nrBADZx6vq3GMfqzEvJdZAQTtYqYJ5LYeZrqFKFuka5bGYZ8YHasewCjCMueffoQ/YFeJFFIfSzTxkAQ",
-	"UXCUfeIpSRpdME5kjzAJ7wZVdBYSLLQHBkDV+mg6NBYSJXCvBb3ivsRe+Ug9DEPeYAoSBSp59v3R74dE",
-	"VpFdBShJLYN18MHgXTlbvmFqGjThmVQNGr+kugIXY1bRmBbiuAslM8yefM46tJvEJEAh7VNpXtzdhVPX",
-	"l2V8Le20tRqPDQ0Mclc68VRJco54GNiKo1AKpj1EQ56UPRcVvJgOOutNiwq76qrP1e71wsmtT0gASyr4",
-	"Nr3NAaYSvUVCV55AbdLhMUEyHqrbBF5R9VztzMrTFKDx3rn6omKojF5H05ARSWKGQy3folJAJKahQDgm",
-	"SLuQXMQUX0hpe/q6uqLs+mkY5hyGOfikYuLXkT0ZMpLy3oSBGK1A7AhUW3X3SuT5w9Dn7JBSIp0SZ1tA",
-	"xftXJW0LU4H/qovLf3lO+pgyyrrmhEZ/E0R6qPSe0Vt74OUqemEy3VqoXqvZTrliRxGZiMSK8LhorwZJ",
-	"ONm3BvhdVK+liABcEPCux5M4e/m3cxTxMFTnBwxU/dBEIj+OZVKngcL3DiWKU3m6GYjaouRmP59p4AHJ",
-	"jCTCc9p3oZKX7z2hSBsIL7hvGkt6f/UMlc11t5jRj91ztWFDIK9areqeF+UqsrqZULRf5wWq4dLiyrnN",
-	"9SMOSoQWBIyk0sMyoxQi3R1DXu4NLSRocbwFVZkisGQBY1C7oQztNpA6eWGAWpgcRUUddU1TpCQvgiE1",
-	"CmuI1ih2pSuQ+8SomEaKPY6U5lfZrdYmJNnBYFDF8HOVx90d867YeX36/OTtxQm8A7YXqOZjRdkJydVx",
-	"nRsSa+ePU6/W9Fs8IgxH1Gk5e9VadU/3YeuBTrUD7G8HR7RyTYam4RFI3ukRQlM5JR5qfcSUdNVXpB7c",
-	"rdWs0G7tfJHmUJSznc9CG/O1Cj9PwddTjBhrQDOY0H0EKmmCA3o2Hqh7K6u9NvRqiiZJV73zDKelIuGV",
-	"+vxX3jNsJEhduK1R25v/0s88btMgIGDjaOwezn/jkvM3mNmapeCVay6yI0uhtbs5r0A7rd8nVeffP35z",
-	"v44odvqbEZXz94/fPrqOSPp9rD466lpQHzPcJanoBvZE3BW6rLSpM35bMdqYUmUqQISdVtqjCsoaiQIY",
-	"02K/XoKjzQZEyGc8GC4AX7nWiH18e5HGJDVTDfd5IiTvK3R/xXsMveBQXcyS85e2zRd4etKv36RlYPfy",
-	"X2fj12s5uw1mgSmlsBi4P8/tOAXIUZOJjBPybQLj6neGcaNLmI5z+rngKI9wwLV7SkYF0btHYvLIUbC+",
-	"wBtn2oVwyflrJU3+KVD3uXELjaMvKvWxUGJTarYqz0RoJWSnCG3963MR/ps7zmd2ZEx1T71ZpOBSPbQ+",
-	"PTA61VutvqqNjfTQ+phSCJivhV5hqNAPS3yBFVN8uiRG5xa+RestWm8erQFW4e4A+UyaAu0bT7CNkhf3",
-	"g9xfr8nwNPimrcVK551EcF3eM4fbSwuUeYZvQ2mczAIFHb+tm0IpEMNc0w2Lfovh0liYTwEWnZsG448b",
-	"S2qN+W+85fJnnrDgT4Ee+lomud5qMqu1AAtYYNHuskd2flUY4Hz7qLBDe+13hIwJ7uc0rMloSP2IUic9",
-	"/aeRM8E3LjzrysdhmFrnXV2X07JvKAM8imp6pBMbOjC2j8lF0MAm54VYmLgIbUwLoaCP8WoGqNSO+UCQ",
-	"WDxBMPoFT2JflxcRiMq0RnAaRy3KVaRNMZARFJixdfFJCs6RmEQhHpIgtVxBjOgNQZwR4er0PrB6QHES",
-	"W+gUXeJrAgWZfRIQ9TNXuqEHI3vVad6311jICiy9AgG9GTkYT1SaiJGZCNCl1wR5IwN6+mr0qQkke1ha",
-	"Y6Ag0tgeBCph9IG0L7h/TaT2+mBkDtbNWRzyJ5zF95ZbUGUajpEGYH3Rsfk6doRMHHYVfaCyxxOJCE2r",
-	"CxuwgxcFHHcVHTMFCLBoKrSZUg9T4mGQN7HqyWMidYYcGLcCPBSoPbRVn2Bd1j7oqyszaXRg9VNzl+3k",
-	"ueXAtWvYwBYfqrE2uum9THNlqnfWu853SvCRPSLs/oyPxOf9Pq4IopBIm3J7JDXtd2gowZrUBotuPoxM",
-	"vV52Eal2q8jT9OBvhmu5IxFEnq6mGoXgvzdBCEWbTEOBsl2uEwNYL+qSKIdgbOrwuO8oyjrCpeuaa415",
-	"xgdU+j3Kuugs5pL7PBQtYxx8H3VjHJCWOi4B0O7lDIjmzrHIIYPM16g2uJ9CO2E3JOQRQSUvH2ZmnPAp",
-	"vPzkaV8rD+1IVbW1SRFDTaYpdSUj1FlZWxq0ELmRn3YP283DWq1RaT9t7FUatQ6uHD6t7VbqjcZe52mz",
-	"WWs8bVwxGKdlZ7xiOsfw65VDgyundeUsPJLjXsG1wFt2OPVlGgcFvxzWgzrx8dPKbudpp9LYPWhWDuqH",
-	"7UqAm7XaAW7jRqepx7IhU/Dabm13v1KvV3abl7WDVvOwtVuvHjSbtYPGf+Bptewrp/X127crBibNDNbG",
-	"MWhCJLoAn3blQt3ViQmt4xFhKGGShnl+EhJ8Q4TxteuTU9MhhJA6de0ssiTOeEfhV3PK+QfgrHKP6IM3",
-	"ztUeQXlQAR8owin6msbIQ+sesONcsWOkXcngV1MQ11LUO5ZtghXAaRSvN5GwyN1Co+SqxDiiQVlzxDEu",
-	"sWO4FHjxAsT4CL0+umJjQ/ohFyTIxswxShNHAPw3I6TW3fP1yokJFpxpj7MI+eCTz5lI+iS+cv64ckQv",
-	"kQEfsCvHRSPQxq50Kotah4K4b14rY+p6dM0oAt2qXA0JXys+E3IhqlvJeGXJWL21wIYUvlGfvGep63VD",
-	"QvWFptQjUSBPhAlNRSWQRPNGJMOoPi6kSPYIDmXvv1PdEF0if4FH1tYZbeUah1+vrBjqpcwyryh5Ooq5",
-	"DkkQSDefW18/GrmQMzO+ol5Mx9bZs8/cYNPPn3GmQWWnT2RMfTHr8N+YR+aePrDTKMR0zGY1l2+YGWwY",
-	"wFnM+0T2SCK0OGDijTdyinaifrrJ1c4RMjBnwvA5wQFlaXvENcAYSvanEfNtLIgF6T7t2jXDN7lqTY7N",
-	"EV0N7NPVz4L8c5jioWnemDnArLuF7GGhNIoAFMrszBCcO0TprgYEQtfi37E1uXe+ggP7206+sWAhfIjC",
-	"dvyb9LpeFM4463ZfpK0jMvncauNbL+xGjVpQYhnnu/Pra3siTMhpZqDR0ZzmpnKQbCBsFbMXqKIRBgZs",
-	"NFHb0XjUuZEnJsv10/uYRx8dIJJ3FI3FH0PnfQ+V8ieiI1jcfINnOIusG3bZBr4ibEpQaRk53+vXQ6Xx",
-	"IU3vl0zq4QNm42X6eIjaYKdybZsUln/aXovIMnrKVeSFSsdRB+ahPhixCvuFV9GxyfGS+QZoBcY+g8qw",
-	"O93udg3PGRyu03LqzWazVqvt7u7ujjdEbv1uf63X63XHtZ/29vb2nI+5dErnZ9yn4XBx5/jFxFaW8qXd",
-	"PXnML2QGaQQW8OdSd354/5rGOFPeI6MKgkJ92Vl0dXWn2igJ3PkK/xq3WqEH4Y0prWcUckJjFPNQsWaD",
-	"hG4+UdpFgkhJWVekXZ0ou6GSQLCfi0wAe7bZNNisx8PA1OabRn9eEpkRn82i5Q+JkN87Yl1mkMXjJ5BW",
-	"JnsIt3kiLbbdjbwyx033UuOUUyR0ZBi3Q3X3ZS3LrDa+O0WA0V3xQILwOjHve4gwkNhEVjwQEJpKAa41",
-	"HQac4myOGGnrXwcz8L6po5Tc2GnMDFpAdMeEGMr8MIEg8kZtD3n/5gkEdkMcP8oxe+0WpELfj2esmXrR",
-	"xkeEzUzTCQMciDnONSQT3bl0TDDR1TCdHkU4DJcWNMZ6iD+MkDHe53srYPypBYzjHP4aHNXuc6wx33TL",
-	"WYQg3r2gsTMq6N897fPaQ9Dc9M6PsmysDo9NfRcXRTHvc1PSIiDqz5amU+Cj1YIZvCUgCSzQ5Ui9MiTO",
-	"ubZMTDqO0Ok9+s9Rfe9oGWLpGpJHO1RRznfQyxSSAiIS56nmbFJ4lj/idWIcfXOmOFB0tT1cVGtrNBoN",
-	"5+OytHJi7Q9LNQuWs6WfPyj99HuYdfNWlicCRaNYtlkyOpou2aNCcp3Avxz5vEgrneQJaCEl+cXMsU7O",
-	"RGqV/t22gh2jH7YNrCnzoEUtHo4WYmnpmIJavVKrX9ZrrZr633+0eL0URpstPSxZSRcxyxAOQQN/vtjP",
-	"2gKU4TlnnZDq4io/LAm6TAu+mgASJbwZrEdiyPx7Jjgr66pLEJyNK3B/WuUN4qG4TVzMmFdkwuW2ZGQr",
-	"yaQN+otUQVs59X6JSkjZ9V1RlIKw9wwNdOXsjo4nM5414WOTfJ0rcZzEsUIlW3Si5H2JdeynzbjXFrJh",
-	"BC61kYLiJU/9o2toF5K312q3awlTssfVeF9iJ61+POImW5a8qRU9LG3TK5hO2F5DxZEt+Xr85OuxBRQq",
-	"yMlV5gFjNx6nCfdM79KK5bMidM7UQ/+kZHAPXq50rrnRhurBJwLdqHX96Nj4J3KTWUQwV+uigCguZgrF",
-	"4ShCtr785r1meb4OOJTrADO1ekhaMmGTyFLQzKYAT45z+XPohgraDomVr651zcNtANtmy4ikx18qrDyQ",
-	"78uzCBEfrRw4PVzsXItNInM1XJNhFXkM9wk4MRNGvyQElRq1Q5QVT8N9gnAIUbOI3FIhhYegHN2AClKu",
-	"QrGpis28lhzVa1n1JvAH5Cs4TYqdetUXqWS/juCZdu2IQgyxejHp06TvuE4iSAzT1Xf3snYdTn9YyXSK",
-	"fK+LtDaRmUCX2cwKES9TiCBtpXTHxRDyHhCdS95yoPZk0Hy6u99+eoj3G82ne/tPd9vB01oH1/Y7e/t7",
-	"uwTv+fu48/TpQb15cBAcHuS7ZI3Wm08NmrsHqUGzWqvV/uPootsO2X+Ka7U2qZCg0aw09pr7lcPGwUGl",
-	"1jj0cbt9eHDYDJzi0zbtSLIGPt/GQrJdZ4Bjpn5pOadvzt6dXx6/vWyhC3xDtCfe5rsDlpJw+L/QqUQD",
-	"Gobo7btL6K8EdRx0VaqVL21u+YgquswFOppUTiwhU3ckZHJKeYlHnx+0tWIsGTCXlsxcnLwvJcObESqG",
-	"4I9yASXCjxafGNNVedf2DYGAaZ5AbEsa4GYT16lIm4NBNG++5YjdIGYB5ONTKSCroIpO45hAEbZ2SCZp",
-	"vV5TntbfTeULy6tskcl7qnzxQk/XMmUg4Sjh+EYObiQPPcAy6ZuzDFDJ3ME1GQo3l01g69eXt7mD6+F4",
-	"ipv6qjLcXE3ccqcmNa0F00vJ9/N0YLvBLeDcCeC8JHJ9qLkbDVNbZ3xFqGcqm8/hiTnFTiCACMd+T1cz",
-	"UZQRLMgglkA0Y/obFGIoI98MW1h1wjxclCaf64ZQuAgYF/VxfE0CXdoWigODKcx8tJTRrNNNF6ofZuoX",
-	"vcop69PjzF3dnIuB6ofOAg8+T2KhIOnjBsmBuuV5uj5Agov6XOjKNUzqgipb4nA3xAG0eYsXljJoYFV6",
-	"y4OQhp02ln5vM/6qY8gLFcgz+O5BzZ2EpR8lR0mkjQA1fTAuiknEQcPTRUzUt0+EiRecFBFh9VMo2Jwd",
-	"5CocQ/OOj3cSUqi35riOriA9WULRzX98OlbmeYnowmd25w/k68rNP52inJG4AkWm9f0JXQTIh6JcSl4m",
-	"ga6GoOVgwfvE0PcOpmF56yH703vIMp++Rhzd/8JgEepjZhm+sZDkCKcmpMtoxdRifNrndBl7aY5mftXI",
-	"PVNxPiNxH6tjCIdG0URYF1z3OVM6LyCd6Xmj6YdSomleI0bHYZhJM6bMA4wBdqs2FLQfm8V4OYY8sWHZ",
-	"0xRrhbx3QzXXUcuhk7Qzo/R9rvOqFlHuVm9XIx7D8c+JXVRTbr2E3x9lMbq8r6F9OvVYmjqsIY0toBMA",
-	"hZkht1katGNFjnVEuCXWM1XYMzTbEDnJUY8GBFFTqFFRrj6mTP+q9M5JsmR28t3SpVQHvk/C9CfM0PgR",
-	"qJJFl7snS3MJRkFVnTE7ANgjUKTUUtMDLsJCII+RW6l/9GzdW9v5Vz1NEBbI8/UDVXQ82iSnQ1kgMmkm",
-	"q9rRHqZ9/nRtltenL5DkfJJAKLKRK/KzHIV4VOYYs4t5Fpk3qY2fkQERW3vM3dtjsDUx9DPAumfbzF1K",
-	"A3YXO1nz7JlqSurpsJ35hjzRXdZKaVVkzki5iv7Nk6x1oNFoUmy2bx1lX6XP5tq5mW5R/7/GgWkXxTsQ",
-	"uU1Z9yhXeh8JQtCVA6qRXdcACzvMlTNNpbHetweXHjLJwPa2exhn46MjFReEBfcuHuwushlTe1Lz6u9a",
-	"1UmbbI5g8F0rP9PrXloc3DT3nOfbtEi4ZZd35ttU8lw/veBHyyfnP/nGcket0iYFYvBJQGUBY2xprgYG",
-	"Nj5g46XXLYurN1GfsgSqKKRMrorOR5kcZujK0V1SrxxEWaAQghfUhFHP3Cl3W9HTYdIO30cBzpW0hENY",
-	"PGbuJNvMnXsvZjJh04/2nnjwCcy2ZcHreDJ+FNYNxGaSsj4CJ0ehSrHT4fEAx8E9WR2XpueFJkrT+NYG",
-	"16W0i0OXX9cGlWCBzO4gWleRdyh4TAKKc7EltI+7xEU3NCDcRTgJKHdRwP2kT5h0kZDUvyZxGfSgNsmG",
-	"PAKeosbq0JAgmpstbQQQ8AFTuEBZF1GpvabQ+8MUPCOBfpmzNBLziTBVzUS5it5Bv5prqhv9igGJocm9",
-	"rgMkp+xofKHeETT71d3B7GHBMMepNtOf6NydvT7JxMxvj4KP8THr7uLc6+eRXTxUqilhwa90fgL9lvv8",
-	"WH50A5yZ3DpXTL8rhqJE3FW5CVCiqfZo3UbDhqGPEsBOSk1TrXdBwuxmxb85lJKTUMg1jWwHaioQlS2Y",
-	"WB2TIta6zZgi3FKQsJMVnPSea7yuXA4j4mmabdb0RCCvT/sEfinrOPjs+RdURFxQtVnobAO90WGO0VyR",
-	"fiKAwppmMiRApRzx14dgWAAUpYR6/SRAshfzpKsWWa4iADfRQo1aA3lWLFaku6PQS7dCwwwl7Jop5YYG",
-	"rn50xBbXwwIxrqfUr6Q8BVK9Mp5iGZphdqUCtmO4cdqbRzFEgmUSk3I6NzEvQR05FHLWJTFKUSDPBk2p",
-	"zawAb2Y2zK6upEcjtxEkuBVyUdNODWKSBoRcC7Wa+p4ePgMCgUJFLnJN3vT76so/HL88vjz59Ob4X5/e",
-	"nLw4Pf707N+XJxeei5o1NY56P58eQUXarY51FUxOvd2M25o7nmS1mSHmDeDWXFb0085Po9zHtA9pOW3K",
-	"METHzm1IcjmBoI5rOgnCrAUQX1DpkLKQMqLhCnBZGGTWiKPx2cNSYr+nUNoC7VBCNzUSCmL7OKklQL6i",
-	"xmFLBJ4IfXvqJ4gOzuEqooHJq2eI3ErC4G465iE4gpnNvbYxaz8Mr31hpPSM2VpM/fPYxlbj55HuZfTd",
-	"aIZnlOUsffAB4lRKNuMdIloiIAO7DeO7ypp2HiEvSDTx9WxzC2+30fNc5D0NdNjzXi0oKqMTUfYY1CG7",
-	"fKfl7DZ6i+tCZ+nyc3rQBgx3EWXs/gx3ZzDbVnX6sci5IgLfkQVOSBx/X+Y3iWMd362WnqO3JRwEAkkO",
-	"2fA5y5woV3WLZs8SWnhKnWkVHWcB0YmQvA8i9/HZaU7TUz8a6xcVmbZjZ8kTEy1Dtrns6Z9BB2OBWWts",
-	"4hNwMCIpljwzlFfWwqrMiq1BvYKiBuM4fgz0XgPPcmQzW/pmaX3R/WwyUmIbQflDkfkxMvQdUfyEfW9y",
-	"9Xu1YoTTKNFwaCW5tMP4OIWETT7iOC5Y3z3Kou/NfFtp9PskNxoFFqEyd09F0ky6h04OOSdg5YVSYjZJ",
-	"wqaJLJIZkm7ku80NSXewzQ7ZEo0FiAZ+uPwQU/3igUnGGxxfWzMcFra0h1YVzYc0XK5s0mipUG9w0SeS",
-	"+qa7SRWdShRwItgTiXCnQ/w0zsZ2IRjqWtg40B7BSIpJCtTH8bVa83tbGuT7I0FZeEtW32RLe7a0Z4z2",
-	"AOKNot3GCZBt/N4OuX+9mXYcMLRp275O3dBJxFvcWv6KBpuMd12SJpjOCXAwW7Fka3LZHEl5pkAMWLNF",
-	"v5ScGMy/qwr1xWQlYRskLGbwLWmZJC3maLbEZUtcNqkrtR+YvHz9DH0wYt6hIalE1JdJPL0jRpfIM/3o",
-	"mXnyPpAzGplytGh5FI0+vnOzI/fraS3zz1F3ZZQd3enchhz6MfT+/DWEZbEkDLOAO9vqSUcfMqgV1aMB",
-	"xGhuFY3vD3F1rdSs7IMB0TwUzEPlhwij0ut4RYujo8iNhn8IWZ4a0XwCVgd41hbSMMNADLIt6Iy6RCIq",
-	"XRTSG3JkYhpfYyErJ+rVyukLHVsEoaqeO1o7Wo+uo1ihRZhCGagfYaIjGUddHLkoSDR1IdoMwuOAxJCr",
-	"6L2PujEOSEstSChGLj3ETZQr7sMNoS5Ny3yrr/TGdds+jD6Q9gW8V0U/8xi1Yz4QJBaubR9ig6UiDJVA",
-	"sEAejuinazL0rHcfSrNW0QWB8E1hDrjaD4qc62puc5twQnPr2iqqQwN7ByEW0pwbEJyQqj/TMPGSXf8T",
-	"BKNf8CT2iWk9R2VaCz0mJo5XlKvoZNqd6KLpMYlCPMzHPxO4bShT6+oamJz5uqc3ZQhup4ou8TVRGEN8",
-	"EhD1Mxy4AYSqLWurQ2+zurYjoDMSxtrHt68J68qe06rvHkyG+k7U4n1Nr8k4LLoQBaFPTWiYM5HKgkhk",
-	"4oBRKQcWpiOPBQzXBFbHQo6csA2L5qzcgrhcOEYaAJOAIAwTBDyJAFX0wYSgEwqh6QCpGkhN8wV13FV0",
-	"zBQgwKJ1t3I7TImHQT6+W08eE8WcAWH3aijAw3w8oGZeajEAC5DaBeBMhZm7bCfPLQeuXcMGVrtSX1Zj",
-	"IhTW6b1MK6es3lnvOnViWI8Iuz/oBugin/f7uCKIQiLIOFDrNeQJdWgoSdxCuA0FQ/oEM2GuQL1edhGp",
-	"KjKiUfZvRj9wDaWrQogMACu5jUIeEKcFVZmLN0ksPme7pJL0xdxcY/Xepdr/N1edy6l+qb6fngqOYwyN",
-	"jIQcKoEKIt8nTbR1LSuMxTQNqPQh7PzMdCUVLUOnC4inO0Enscghw1gmOeB+Cu2E3ZCQRwSVvA/6/GFn",
-	"upFjBi8/ecBRYx5mLvZvboFMqSbTxLSSMatUqHRo0ELkRn7aPWw3D2u1RqX9tLFXadQ6uHL4tLZbqTca",
-	"e52nzWat8bRxxWCclp3xigVY4hb6euXQ4MppXTkLj+S4V3At8JYdTn0pLI+GXw7rQZ34+Gllt/O0U2ns",
-	"HjQrB/XDdiXAzVrtALdxo9PUY9l22/Aa9Kep1yu7zcvaQat52NqtVw+azdpB4z/wtFr2ldP6+u3bFbti",
-	"s+P8J5Pt4hsSV6BpreY9LuIRYShhkoZ5fhISfENEFZ2o+9Unp6ZDCCF16ldJrbbnWxIHn4j+1Zxy/gE4",
-	"q9wj+uD1E2rKPKigVxfv3iKcom/q/fBxHFMi7DhX7BjwHtZKmYK4lqLesWwTrABOo3i9iYRF7hYaJVcl",
-	"xhENypojjnGJHcOlIPsiUFJInl4fXbGxIf2QCxJkY+YYpc6HQcB/M0Jqkz++XjkxwYKzK6eFrhwR8sEn",
-	"nzOR9El85fxx5YheIgM+YFeOi0agjV05ShSAJSuI++a1MqauR9eMAjpYxUQNmaY6hVyIbSOOxxDnBRR2",
-	"tBeu5iKodHFxAhlWlvZCNqBI+jBOpnQYpnPfldm7MU+i6fX5lNCqHxlJWNSV0wET+ojxASoBpEY4ltSn",
-	"EWam0W/MQyLKxdX1XuqZN5i4DDPMq3uX7XCr2H9/mAd19WQGpBCH7fs8YSBb03xjFHPLm8WwaTEGugWX",
-	"QFiv1FL2bLVY6KBu9RzkGAa6FWIVeXm08iDfNl/tUijq8ur0hTiyKhzJENXnSRjorilBYJRAHkutJHim",
-	"VL6XZRZrLoZKWppWuGFKahpFJZ/+qrOL08OHpFLdeC7bHeToimm9FQFB13Fj5E9m2fYHCozan4mvrv4s",
-	"5uovJJVwumQ/PtjEA5VmGFnB3H6AW1fFj+OqSFv+dQ2OzaCCd+Wl0EPvfOZrho5PJaJeSNk1NITFDFF2",
-	"QyWBjnao5FkHg9/DMkN0n/d3nr97caJVV6CvPNAWGFt2AAyRuvAMDKWzeISuPnPKbnBIg/xDuWkLys6o",
-	"va9N1dTYOZ/J5JaO28+Dk87L3unnX8M37F30W3wh398s4cG1q3wgsjWXYKkFkuAoYy5b0vXjkC51+aNy",
-	"0ii23ysx+wr/msrGs1WkJwIZicJFuUdcJIiUlHW1SjSiI1k5icZaVaqiRm0Pef/mCYh5ILfl39DeAyr0",
-	"hF7msMzJvPqlPlFim6lqAviWL70yWbiEcSQSv6cHLqzxkZG1h6IKl1tq8L27YBeQRh7A0fpS47iWPGyT",
-	"umKvBTghGepQEgbCxH271oEIHrMpRAAzxhPmExfpOKUq8uxXLcgz9lBIpNAVX0HzE+DuO0KefmHqUySg",
-	"Mq+GsQ6vomP9GzyXUolUTzOhUqWipZqiUeEAD0VajMaSsJYmUHAaejSzCB8zFHAgTgViUQI1XNcWjOyB",
-	"2ejfYgUOlXZru/vlxcWh99nqHqtA9BwALS8RaYOBJviDrXj0A2l2AAqWlk4ROnSdOY2zDyMv7WiJraKV",
-	"meldIRRT56FRvoTkkUADHl9T1kUlpU2pP4x5Kq+bZcYnRgZg8wLjlkxipmhrjvxNUiOtymmiD4t8raXK",
-	"zaJ3NtUsRD/XauZRujU4v628892hqb5IuMaFdZc5/Q/GuqDlOHxpAa5cni7VPzosuIRaK7q8yRYBvl+B",
-	"X+Z047Wx4F4UgAUYGwRVbDhndUQjKbSFXua0fh3mkZ32Uda9FWL5pMjXQMVDq69ANISu/ArxiEA1YDTF",
-	"dfsQ+JdaCaKY97kkCDNbeLXfJgXtI2AxGzcWzK9m8Zp0trHa36NLV8HPOqaCBVB41G/4wJi8PCMHjDXl",
-	"xmwoBvh+c/tqIc/kUXg6dpWoa/Iy16x19c7x8rrIOw5jgoPhTFOki7y3c6yVrnYo631ZP3dWX1jbUgor",
-	"V8IrZ/k7u5MG+oFJrp/mQj5Yokf+y/ElPqQlYXQds/PXjkB50pEAKCJx/gK3ZoUfqCt+ELgoJn1+Q9yU",
-	"1/MYBQT+ikax7yEMCrlst/ui10W9ujwoFK690OjV2clLhAVqY0H2G6jE4SkchopaehAiC4/vfI5I90g/",
-	"5Xro/fnr8mI22oLUE6O05VP6liGFy9ARm0v3MH1H5op4F2RLon6kcopjGmWUYsCi5MhWTF+aGIW8yzUx",
-	"uPuolvdM6cTCJJ72I8woZygg6jDyohjoch0ed4nUsYLXZChG+3boFCDQ8cRRmq6kh8ddTJnxp4Nl8bdz",
-	"HQ0zqcHBZs3SN6rE6Sm2ifZ/Wl2OdxFPJColAOOmrc44YOf7xVq0W0nPKyxlGhMr8W9Ubligy+e5WgmS",
-	"PFePOm3/0eefaRVdEBboj5EcIp0BBKmq8LunU0CUiKZ7gtqtFbk4sC8v+WOo/6xrvc2tGgA7dFrO//t/",
-	"/Z//x+Ku23NzAvfT29POpruW31NV1m1rtR9P0kkpxSMpGR1hGld8yJvdRF0jQ1vOMI2fq0nWyQjoKVFh",
-	"1dJGdgWbJCf6GJ3jZ89fVE5+fvmLIs5Fi165Dkq6hxn+tWFk+p+p1dhCC7CMViZv6ixN9JqyaxIYvi3y",
-	"32r2lU9G2apjPw6RAghoD0fuvwV1RDBDBxW/h2PsS7AoUhBkfI3bM0W9u7IefYmnBuw+01m92CpAiNxS",
-	"YeojZD08GrVD5NknIKY27QE4JFKJalrlgtICNg8aPmgE8ap2fIFiLiEZI59BCV/pDMojFPEwRFiiPhdS",
-	"1+CISIyaSBCfs0AUeu7NAn47n1d4xItY1zOxMTpzAixSEevaYiRmoVNqPpjufHn6Q1jSV1cIvdhdJ9It",
-	"x8YT19euPKsuMU2DGOBqn+zYoKadEKjSJ0OV/rL7j+Nnz+u7e9WqOiy4B7WT+BO4LlYmpr+d58io66Qn",
-	"dyf9C2MMSrgR88kt9mU4VFCSEmMkfMwgzq8UExboUi5K9Bck7JRdXY/h7O1L24MQ1vE3uG8eI+/Y90kk",
-	"W9mFe9WtFn1/hLYwHMKGtWQ4t7jq+yW+6/TvmICNaDOGrQvJI7VnpivQFGmp8MPW0rS1NK2vMQEoIWxt",
-	"oXdlU4Je0xtBj/N0BQSKe+zVsigdxf77lCVSSwK2jlGBM4gFl4YJP5iF50vCJQkyA1jL2Tt5VtP8uNHc",
-	"f3pwqC5DrbLl/ELCkOtaXPoi1E+rN8i/MPu/B/vPtI0pWSMR+i7kuKDhZmWBnJYuClSrV3YPLuu1Vq3Z",
-	"qtWqtVrtP0VnMGkhMzIFHORSB7Rt3L9V3Eb9aNAVPl8DDJVAlIxJFA7LD97HX32/A923N5RHDmPbRHLI",
-	"HS+JMrjlldxsnPkBlrjQo6/990e2JpSuJIplT2RJmyB4k0B75xTiqrkEo50OCTT1s2VmoUojC9KW+0rq",
-	"h5KVVF0SjCNQqVGr6VoaAypI+QjmFAi3+U329BOB4GBNR/5OImwljkZ9D5WgpKVlMNV+UK4iL5LSppXp",
-	"0pIY3XDqwyaIiwY96vfSlb3rdnfeRYlomc77WtsQBdPVaqikjsHn7IbEkgRlF7WJjxNh9Jq0r3wU4qGu",
-	"IoRFbmpRzOmOASQektUZoEyVUlu42Of9HbXwKu921QJlCvlrMjfY8kMFYBAW/Eq3/GPLP4r4hwJMbYDI",
-	"8HY5zjERjXEnfMOWZt8I5zjRlV09WyLaQyVdOxNKDOoE/3xtJhf1cUAQZZKjm+c4DoQpohnjAfJufBwH",
-	"ngsso81lr5jqZe0eHtCJa0tiq3mNXfAZb1vfBdz4X+uNerPZbNbqu3vORzXdmrTPbHxL/bbU77FRP9sg",
-	"QCGweBzysm1GviGR2Q6/lZqP2VCvXq3wCHnq77e4r0OCLX2C1Xl92ieXw4h4rg7wheIRrnpuAC1JIQ3D",
-	"pxEU6xWECFQioTAVZ82+ob51MWd4Ya/8IVlDBneFUjFlIB5Uo6DjuI49K6fljP6wJquwJ7HlFVte8fgs",
-	"LUGGpw8uHoMvcEM8IpcZsTKDqKKLBRjE+/PXpu1DTAQPFT3nKOQ8amP/Wk0WxfQGfO5BEBMhyKiZImEh",
-	"ESJf2BuHIR9od3wxrT3tP3ggJU5TWzm/dow3egrZjXpcctNPaU3aCjt/QMK6JapbojpJVE0Yy2MgqSHX",
-	"sL2poqdYUpkEBPoU/V45rLnosPZRC5ghZ938j/WDmovqB7WPKCDdmBBxhDwGsik8bqihLiJtSXAxvXtt",
-	"N/WQJM9u3Wk1d6vNXddJ9+u06nvVRq2ZRik9izELCGsncRe9vBO/oj2BrUy5JX+PT6YMM/x8BMaHiIfh",
-	"ZsjfrpLs6rsoYfRLYokWJLeRkPhSHdBznhi7RI8PUB+zIRilJYmh6VtE/WtUqoHdFdpHtZB6RFtoXVRv",
-	"IYwEZd2QIL+nVNIp2vaZ2uNDUkOzd3XVEf3vfzEEG4geVdcNQxrpMGF+7+/qx9ETclr1tWmiOoMtPdzS",
-	"w8dHDyONnY+AFgpJ/WsSb0gaNKNvzbAX+iD0uj+Q9plWCKaEDpinH5R+p4BRqLGbX6sD0o7WF17Nfre0",
-	"ekurHx+tFikyPrjufkMDsqkoMxh7S6jfnDXUfvdenp1VkdelHRtyFoV4CMktWIBCwyPKuujl6c/FJPyf",
-	"cFWPygI7SaRdx0BUIY33QxpV+1FjOVoOG99S8i0lf3yU/Mbg5IPS8c1lMD03zdXzrT2rNiHarmKsXytP",
-	"ZFpg5wjpwickgCbrKIp5kPhpwmWRrLpNiNomRN1NT1ocS1QykFkGqYtHUQa3d5YgZfJf0mzraZnKF/rB",
-	"zQO1nmgmx9JL2XZOvrPUVpzrfBzSG4KEve0VgOxuc1wV3G+GPbygwrccop1IdE2I6UGriH5WgC1lECLH",
-	"IaaWX1Pr3XKALQdYnwPw6O7zYU1L/4pp6U/JdNIfUiE/6MdfZE9PIHdRzYmUeiwGy2b4oaXrC9Rrew1b",
-	"XeDB50ks1LV83CAu2vXPa1aeHaOrJEwiJOrQWMgtJ7sbTgbtxIM8rFqcMWB//9xrEt92YmI+VAKCg02V",
-	"5DJzvCA4+GA3v0EUOLcTzpTb/B4JkvDP18r6oQDeEBREFPVBCpws+A91wdjVUGAhMP5qZ9JVOs2nDZfp",
-	"fJHOuQjwG8B37oH0b8H+AcCeM6JAn8mNAPtCktFGiaqZY55YkS5lC153J0bkNeJBdtf3LFBkJM7HYdjG",
-	"voZKM/vJjQGxr/9jnCLVNg+Gf9lJ4hA6Xk8p7ES7jAQt5P2r8kEvXH2DZRKTFrqp/00Xw+uRW/TLm+Pn",
-	"lYtfjneb+yVB/JhIF6UVUdBf0ZVTvXLQX5GatWwK57m5cS/ts7bCXsLorS2LV/A8bKhyGtjHaTD1octh",
-	"lNbtk8MoK9t32SOIBuBKg+AphP2YC+guqfjWEQpiHqEg0UhJBGoPEQ10Xtju7S3C/jXjg5AEJhhhE+0Z",
-	"PuTvbxGX0L/+VdB4KFso4IsNiCkoXK12btx85FYvhuIQKXjinQ60CcZtbdcI8NDVVb9AOh3rMsI0vXWt",
-	"mEEChKGBmSl8qDYzQZ9mZnu4aa4Hj8HuUgm5j8NVMj9Qyftw/PL48uTTh5Nnv7x79+un49ev3334dHZ+",
-	"+s/jy5Oi1kTQx4jk5YQVfYtwLDkfCoEAPu1x0OUMP7pOEodTPIsDXDEjLOxafJ5f+lLuxfpdw/HM1sew",
-	"TNMRVdAudITVtARwtMcHTPdQ6ZFYp+BzputrqgH+ZCztO3AxjrcVQtjyv3ns766Kv9rBd76av06Db6M9",
-	"iEeRWH+/lrBfWC/ejIj0+MF9VYw/hxYBW2XhjkBYH+fiUPwA/Us/WDDXEh+Wfm8SynUT/o2wqo9L9tpf",
-	"henU7pPp6GUGW+7xsNwj7XVvEO2JQO/PX7tahhTQ5F7ikbJD985XdnQl74qWSDZsvRrD82LjFazHPHmh",
-	"V/WwyHRpWtkboa00JrKVt4zqjhiVKTOfw5ZRefmu7VsjeCCJeAzgr5ZxD2ZbM8UlmW1Zu9QVXohSdZ8I",
-	"015gC+93A+82mhysUUhdPIIIYsYHK0K6Gp74SUzlEID3OKK/kuEvBAckdlq/f1Qw+ozgmMTHiezZb/RT",
-	"v4EHW331UY0S3xR3Y7jsUWFKHxsLhGP1+h0Aa7Pur4VqsAsWDlByFRjHPMxaSqRu/cyLbr9Rq5yI2Q2y",
-	"ctNqvJjgAHRsWxIWusNng2WhnZOjPe9hifqY4S7pQ4Kl1nhchGO/R2+IixKW/tnH8TVKmJrP1UHpZsIU",
-	"kXNb0O2OJmd8FnL/Wg3bVn/ownsx10Hyui1kfhBbva5g5XCsehmwft1dUhxlhwMN23Rb1sTWZlKnR1gQ",
-	"ccpMUE+ueeur0xfQtE1yL1uDaU1ZcBMAvi4KkhisjYNMaQTHUDbEIDPTjw/yBtYeoOOzU2gLiUp9LCSJ",
-	"TUv/azIEflvOBoMfCpfTT0Il+2aA1eExkvFQoZbapJojC2PS5Q5LwM0pQwKzoM1vUZ8HJDeb+bpgvl8I",
-	"DmXPBfCjjAhhQELG1M9dYQ42vn389v8FAAD//w==",
+	"7L3rcts41ij6KtiarypyDyXLt8SW66tvnEun3Z2L23Ym8804O4RISEJMAQwBWtGkc2q/wPlxnuD82w+2",
+	"n+A8wimsBZCURN0t2+moaqZjSSQuCwvrfvlaCWQvloIJrSrNr5UuoyFL4M9/1M6pZq94j+sa/Nd8GTIV",
+	"JDzWXIpKs3LOPqdMaUVoFMk+CwkXRHcZCdIkYUKTPheh7Fe8igq6rEfNAD36hffSXqW5u7P/ZP9w7/H+",
+	"E6+iBzGrNCtcaNZhSeXbN29o9nPWo1xw0Zmygoi19dqmV6xk8++7DKfDaUhiHlOk+k7wL0SxQIpQbU2Y",
+	"/GBvv7G712g8OToqmf6bV4lpQntM26N41qX6NBxfgvmenD4n1bgrBSMi7bVYQmRC2mkUkV9Pn5v52Rfa",
+	"iyMzw9HO0dHhYePx4ydPHv9N1ftdqhWN47pguuJVuBkxprpb8SqC9swLAc7rVRL2OeUJCytNnaRsZE+v",
+	"mOjobqW5s3voVXpcZJ+zrSmdmNMzG3smhaaB/pWXbOdsZBe/nj6fuP7yBX/it7zaNFEyGV+pL9gXjT/6",
+	"RLYBDeKE3XCZKhLTDnPL+5yyZFAAKI43YUm7B4/LFvGcRfyGJQPEgJJdh/kD0zYfU61ZYl7/n/9q1I4+",
+	"fN3xdo6+/UelbM6XiUzjMpSDH8zJkKr/f/7X//5bp54qf8ucFtfKnV1MEz10cju7jb3He43dg939xzu7",
+	"B/uHj+HF8kPs2Llv8yBPQ9aLpWYiGPzGBmV0JGZUE0oSJChE0TaLBk042TZPlDb3O400acuE6C5X5JoN",
+	"SDVmCVFMKS6FR65ZrMnuPunKNFFbhCuSMJ0mgoWEdigXdbdfpLL5jgurq5nlrbLT39hkRLlmC+DINRt8",
+	"NHhCa+0PX3cee3u7E3BlAnM4ox1GFP/3pLsQwWvFyUPWpmmkK82Dhlcglo0G7Bo/7ZSS69dMKdphZQhr",
+	"fyIjtGTvxdPGydNnO7t7+wePnxwelaNiLxv3NpHxAhGmbLX2J8JDUn33bpSAs8dPaKPRYjUW7h/U9vcO",
+	"HteO9g8Pa439o4C2WkeHRwdh+UZm0MW2THpUV5qVNIUnx9f8nrW6Ul5PRK1+9vsq83wzL6tYCsWA8T2l",
+	"oeXw5lMghWYC/qRxHPGAGqhtf1IGdF9zOH2tsCQxZLvibnNLhgPSpYpQQeC3JtHsi24Si1cEV0AiODZz",
+	"c3cMZqZBwJSqNNs0UuxbcSP/kbB2pVn5y3YuPm3jr2r7hZng3G4DNzV8yKfihkbcSEtxqivIFNsRD5bc",
+	"pMMZITWhqe4yoc1bLKyTs4hRxYgKKIoqv5+TQIaOoqXK7Pnli0uybWmY2v7Kw2/bn5M17t5tVpE+190h",
+	"gU1pqpkByM8yafEwZGI5iFwa+nxydgo02uxdimhAKOwH+JTsC0e217jTyy6DFfToAA8n0EQK5B4JUzJN",
+	"AtjtqTA0l0YvcPnL7NgNQRRLbliCSL5WFLbzwUSkGjJNeaQITRiJZKfDQo8IZlbiWOCW2ekbqX+WqQhX",
+	"R/Q2DLO+Db7J5vjmVc7oIJI0vJTyFU06bLnVnxdpkZaSRDDW+rYwYUJgQCJc4oopS8IZ7wh7FuabGxql",
+	"t3j9gAcEPOZM6DdSn6BqOXkiOxDpU0WChBnCR1oDQolOOI3MGjzS7/KgC/cQlqKYCImWsBanuqLoqkrX",
+	"AyO9+BIjU1t+IUQbhc3wIWYHG5/tbsiPW2vVX+Sw/C2PgPjLsgHc4FZSwtGN3lgnJ9lDE6BR9c/eXlyS",
+	"bRr2uNimMa9ds4Hahgf8LTekwhWZSbNXHyni24N7g+fm20MGmoO7vmYK3nJCQLWw7ke4L0COoZE9IyLA",
+	"gsynrSbgijI6nhl5QK65CD2SsDjiTJk/aGDArTzCQq6VR0IWMc0U6AnwitFpqQhJzIUiXGhJqBgQqbss",
+	"AUCRKv5tEdAjoP8oj1Dy6vQ56XelypRirkgqroXsiy1CheqzhPhruAS+BysWUneNhADjC10nb0XAhsFV",
+	"ROYRSMIQpSB3S99v7BDfCUMWBX14DWGNcMHjtscghpBvQRCMXT+/jtQwueEBeyfoDeURbUVsNfZk1qJ5",
+	"FJFACsECzUUnk8T6lOv6OkUOo0gmNOHRgKT5ho4NG04GZreXUr6mYuAMZ0vyMqoZAQWOsC8BY2FB2DRb",
+	"JPsHzgRGWsywDKKTgcGlTBGGBZ20NUsqzf2DNXLB8aVWvKKd89wspGZXMq6P4Sa0hH2tbEvMdOWyPdlF",
+	"bY+/MM0gOu9I+UuT7Jvzj2ReAFi/E0bjkAn/N1tSqHOsxymNGR7FibzhoaGdGXu64ZT8o3Zydlr7zZAe",
+	"WJpHTuwKYKrsW5kQGvOP5jUwPJDMpLrO+/eaK1CqZEL4MGGrALTiRJp5lycyzpwRUGHYbosB32EhqRoJ",
+	"T0ahmdr8Yii2oX8DmW6tWceRMUsQ+FyhpGHZiZM2LCev5MIN3LyTmFtjHA1Dbgag0VliRtOcuaV6lbjw",
+	"1dfKMNsHa4RmPfhjxJqQXUaaJBTgb9nCiR6yRYRUs5rmPTZukPAqyCnUlFdEGlmmgdaOsSHQ1D3+tTox",
+	"Ykbht5aUEaPC/HhdZqQ0sE5o32DTMfJw5/CAfVl2WLaLHv1iuZOaSLkm7COjZF6lxzQNqZ6JNK/dc9+c",
+	"eahk+4kjJ2rWcOf5k9mZfi0xUeVmp3+hvQvmtm/k8B6auogTH7I9y9YnFgDVRRR9xZXOLsGC6AoDDOPp",
+	"tM3aO1GCvNkNHkWLk6hPB4qYUzM3zj1XMBwOHWiGZSMgy99zay4DyFOqg+6zLtUFu9wi4Ai01RqZMAj4",
+	"rwpNgi6/MQeUCvf3hxIURl/UMCAXMrzCLTjFV3esTdl9HIX2CGjsqvNFzIDMUpjSpjxCJjqXYAGW0jTS",
+	"86NWcYFppCfiGIhI8y/j7vAyX53noJVDYdaRgGNhoQMJMq/rOFdwlrqZxP8TUv+ZzzkWOc+zBYjPgF3m",
+	"wHWvlEHJAGjRa4wXNSxnXp8mcLyIKm3ll1X4aWGY0zmBS5NrFr4TCaMTluzY1MyhUhjkmUxRaiu9I5mz",
+	"qlGqDxQPCB3WGThHljo83aSzOwHqtCTV+VTmiH9jziXiioVZJEFlOs5Ow9E1UwUEoVvLJCCtwMLNJZqf",
+	"ysJtKiGtecTAond8zfDD7ZXDjQXXVtBejt2LXEqfHOqhjBjL0aGA4xJLGLxSVr+3uwCnP1iI0bv1zobG",
+	"Upi0KMfG2WDi+5UIpzFZG9GzIChaqeKCKfXGEt7hDfydJbzNWUjcY8TK8vPy2xJsq1kb6gRiFpW9aDSu",
+	"APf3SJFXp8890u8yQd6bO3MSx0QbjbtoUZ9njaJ0zwYSTqGjQWBI/iNFaBgmZv8tKa/nGTtOVbccpmYv",
+	"ZmbUGHFTRDEX0cJ6ikU3TM2epJSFRUWNK1uEN3zOU9DnGU3CRYmL3eZoBNUM2gCxchP1iIWIy85ixMUC",
+	"B+efAotVeBWOsAC7srf3XslLtupSoICCjnrxclyoYGnJQozsg+OS4DymkmkC3mpmkiIuWx11GipmloyX",
+	"TLCERkuuOBvGitVq1XFWhKCz8RSgcdCYRYfERAozhEArWHHmt93c+tXxKn2aOIv/dDiM2nEq+buToQNh",
+	"ncvdrpgmmgc8pmIBsnPuPPzDBLUYAVugQ7jYEYPPzOsxBhccxhte8UyYLIUw4MOdBQSYYMSSM4wubwVz",
+	"cacxxNLAAbGQFLZQlJJnznaWvzfDCnQnhB/BNEO+hMOwFGU5FF2FIg9D4J3gn9PcAW1Z+nS0LMZdn9T+",
+	"SWv/btSOPuR/kvrH5t9qH376jzKx1MZVvkuisqDlgPEbpqy7nN0woTEavRjhoXgHwq+8QvRlwodXvdvY",
+	"P1yRvmYHtCKBLUCrT9V1HoK8f/itFEIqj0SadrYuYOnBUOdcYViATl8mnEaryEJT3GcFyF9d/fW/MEfg",
+	"sbdzUA73+a3pY0JVJoXteMuIB6sKS0UpJ19KY6m1QHDJczoYFnX2Hh/MjFkvUQ3ywbzRg5qMEjYyezl0",
+	"AJoxP9t+YR6/NOsYQgCjNI0xERYkZWlT/y3TxMaUmQeOSQdEV8PUQLWmLcWAqU1T6x6XWWaRRM4icouI",
+	"DGbIMsC7jJxF757WrBdrtYBzZRmPtTmjSX6L7PwWOegp5vwXcztCzNOvKOS4vF7FCW3GudBUp+qZDNnQ",
+	"QEdHR/OMINgXfYJHsYobQsEiZgHSoQouuYCnkzg9ntzshIwxb7c79+Ipe0N5GWbmbN1ejo6znOBuDyvY",
+	"JWyKGmfz05rskn1PxvTCPqdBcjUoDhYB3Z3vfTB15xfZrXEBADEToTmnYf8uhAfi1yGjYWlIwIsw4+XL",
+	"cT/NvpRwqDesn4czmyeGuMjjg4O9x4uxERikDCjD0VULcm5HeYcX/0vao6KWMBqaG2HTM8wCjonS5iuP",
+	"BJFRvBVEAveoDrrm+CG2cVxkKgRpzgiNdHGe7uBIdX/3yCNK9hg5aOxtVZYSr2ZhL4CmiLMT7HoTkRbB",
+	"WHo4RV7pkNW5GTOHY91JK/ZjYnSyuPgNxucNPXIjr0e+GYowqRf8wfA5i4zJvkE38cfU+YnhSww9D51e",
+	"XbdUPfv8SXJR+Bixts4+DNlE3JdpHNoB4oQpJgIrcOC9DGgU5XpMHZO38s+QRGbZT12by1l2h3+WSZ8m",
+	"4WrXWC5gbhq9m7L08F86+80i4h26arjovLaSycjVlP3ccWQftikKPZY5QkF5B/APp/UrIhPy6vQ51BTI",
+	"aKewrpcy0FIhZGrOrMSsFA0wyQGpgGKiIGQU1NrZ4udM3js089dJ0ZHzpIqPi5QyuGbh7O2ZGwhgRrBy",
+	"0Zalu5V9UUboLl2EJWTUzfbALWMPHTXOlZvlMjvoHOJgbu4s7qaAFRn8vFHMncNCivUBxA03KrW4XsVK",
+	"OkFVibi4HsaMrtaxam5vA63LilcEsrd90noWvmi/7J5++i16Ld7GvycX+t1N5V4lwbyKAexkIhBXEKox",
+	"UWgxHHsA9t4pGFW8AbcQx2RubgGVPdIakHgkFoD0uyxhBJKqPMIixcxTr6aUHhkvnTJ/MEFhNRhQYMto",
+	"RDz0t4pLmYvSmK3MKKNSDXmHa7Xw2ImMSob2VRqzBEirT7jKg8+BNOZCkpka6AoGXOdvlTCq0nACmH4e",
+	"NFkqsnOC7Py+O0D2WzglSCcTUpOgS0UHqOVyMSjjp//r6fNjYgZDwxfXJOSQdGeeU2xBXlNyexXp8Bsz",
+	"sijmQVZWiigddjxNCysdPSl1axHjISqIPQlh43EiexIkz5DBHx9uiylPc1IuETw+H1MdhthyzpRgorQ1",
+	"jeMuGp12Cw7FS8NZ+q6QlkvUhQxOmiSchUSmRnNljDAadK0v9Fa4cnYs03yPuEUe6DRZUjfhPRshO7zx",
+	"X89evCRUkRZV7PE+ZquRkGraJO/OX1UWsy/gHBPXfycu7Lv2GZft9hdGI91dcrtqzDAlr0tJyR3mO+CS",
+	"yrb6Kw+Xw8dP8xdeW7Ss0SgXL1235GKFWBOnFCwU8jeytIni+CsevpLyeukLc7uhp0Y2nPD8XcfWRxMO",
+	"8zVNrs8ZDZcNyphcs4sm165MDoQ4hJlB1hUVQMsXkYJlGeZcHxMaRe6nid7EuZB5ymZXQY6FcigyCKly",
+	"cTIrkIHMk4bEWh8xXDosRgbNzI29p4QNs7np2RuvcwgtmLTx6wSYW4tsaSJQO5G916z8t0lHyHvM2YlH",
+	"8Pj09Qtinnc1Its8gr8p6bGQ0wyrq8DCPXLDQyY9QtOQS4+EMkh7zOitSvPgmiVbVl9oy8QWx3AoUCfP",
+	"ZV9Ekob5PFBeq6S6FyR8bH/F3LBv226I7a/ZkZgvQ07rQyowLHH7U8w6c2kmXAgWvhOaR8vbDj+nUrNw",
+	"sVyvrCLLAmK+lQVLboWz1Zfig2IiRINhmXM4SSa9V+52umRftGG+AYVvsFyNTe7X8JsI3Bdb80DPQFlp",
+	"2ovnjx3QI+4O6/5CAdOrAHoa2dngp1G4LIKCrAIYilZF6pwZNrjcq8QSfAWAtLNtANy5NH5FUybCObuc",
+	"xa1l6d2ZmyV3r7hDKCLFFAqzgiWuV4gomgvnHFH7nnzb2SanwHA1+C0AtTvf9oRd54Gl5dvFyYaX+HPC",
+	"WM1cSND4sGxsVgsxDwssVP+IIwolNxPW42mv4lVSxRJDECs7u3uVMnGlmDq2BjHW5kHJPBVqrszdCYLu",
+	"+Ggg5w1nWYGHenZuFSxxQvYTLp9au1gZAZQi289sW5ida+itWTLzGeXJMxkuaU2YYPG9HEoZGyoGDngF",
+	"vyQDqP1Z8RYL9By1/8EKpu9sycwl9JmOREvD2va/1f6r8KE0HDUDzX2m0po9lMKGi5U83GGKBXaGIlYr",
+	"u/vdgtUdPz0xyLfXCMuZ7PjCrF9/uWWhy79oms0qqEE5j+zTTI6PI5WCLpFGms2McLeqfcVDg9sg+wfE",
+	"cpGWjK+yDFC/ny8JnM8l5PKc9snv5yTGwqeEfaGBjgaGdILrq8dkn8SJDNOAqQmxQxlyzBGVf+EK/94d",
+	"aD+XR/2cD5UlWsRcOiMDryxPcEayXUk41Ky8uhlx5m6RhckLg5bCg+XehEU8bD35iZdT48lK08IKy+jh",
+	"Oj0BZ5+2neXoXTCjDwf6WHVumiFcLWp78nLYDU/ywnxNtMSao8jYq6wX64GrXg6/9eQN2xqetBCePwFy",
+	"dmMTIBZCBvfS1TNYcD3lMk02TeVrGLfNJ4yGg4dhnvfcFsuh51yIc7npPSJjWwLjr1vFRi6k6o+EHfge",
+	"8bH7hvkD4gemNUtZEAfPmY3mXdabEnRZmEYPtZBUtrqyM7ugImzJL89oFC1HJtqJ7E0II6NRZG6qK78w",
+	"FOG3taLPBaaduaHlLjGNogle4zuUrnERM3YIosTtb9OdaYm90SyChU8nFGwM2Q2HqslUE/csxs1g+Oxc",
+	"eSZDQrb5ASNw3XiGM7KkxwVE694JVfRs1O282Y4WtBaQ8Lbb2hAMp51ul+q/c9a/1VplLmZ6oUJms+uJ",
+	"ofl7DhvCrAJgbn3T4ILExGU13pUJ085uk5DDMlPmQ9DJcQ0zrJcOkqvWQig1cJ2QV6fPay7gO3TB3S7m",
+	"O/8B4w63FolNHvbco5NJ8V4aQUJlHpq3WIWb0WipabW7qvl01gQFEeor19a5m1IQCNY5YrPKMGTVmOel",
+	"gt7vPoJ5CjhuJ01i4WyGCYkKcs4Lkl+LxbMVIOTdZZ5OivyckqlQwiqWCU0swv+20gY+Tc0byIE2VwZB",
+	"AVDz3651xID/IvuF3I+ytBsnhYNbA5NsCBfYfmOUbG9Nid9ZwCTtoqtvJWLacbhiIbaJ8dMTIH27YdTo",
+	"C3mksNkY+HYKIdSkut/Yhy+KDh9btp7aQ/HIfuOI0AgU/aFv94p3eIojvKBZziWHzAp8tlCeFvI8Abj3",
+	"GvncGsxHFO1d6NFrMCUZEMNxrSw83I4ksGq8NQBisTO7kxKf0+/jgy36WVz2OuOLh+SMBxJmbNf0C1da",
+	"JoPlw9OWqGA/OzptwQFdKNKt2+Jhg8WIHYwkyoedDdmVwkoXvoEjxzla4GihSp/z6JrZJlfR1kcbIjyg",
+	"KM/CCqdA4VS0ZCrC1eysS+L8akUdnB1rUm2H0Q2udsz3bETJ1zFlq5gIvGR9vq4Mh4MbPhczCuHDSHRF",
+	"iZy9nsCWoe0tWbflhgdsUjjyxHTBiIvr3KyCGYP3nw8wBUQgV/6ds/6dVNofNQuXkLtJ+nghPHeRqS7s",
+	"aw8gfB5Ble9kyqlkFtql7DSl8LMxyuW/WdFmHJ9RBf/19DkEsOMnxyoLke0hT1iQdRRV8/hIJrjMnbcf",
+	"W4h6hOJZYDGTvPD5Mag7MAZm4gky5FdvQ3Yeql1h1vKzPs/C2jxi5eXYn9vYaVUvu9JtLIsyLUuhPL+T",
+	"t0uq6fOQyWNEQZdqHEcGElQRSl6e/lwvtTlPuDzXHBs4jwSJsxDigDD8uhBzXQFvCASE4b+3Fk1u/vk7",
+	"KsCTAsu9SkQ11yna63I5VqYYpGYft5GctuzE8xlGQPPMZTfttQTlUZn9g0FuhrYk3ODbDWd9m9NqQK7d",
+	"2+WAhwm4LsvAhyyBLPEHgkDo0Cz1CZVSAIpvJnVji6ToLAImc055Nc+hzNbT54rYn1nocs/tisEkJAzC",
+	"1BdKTpqSYgN5NAYlFV7jkAURTVhIxpJvqNY06JqllcIo5uK5DbO0pa1WqFJoUPNtPAFEZzKK7Gox3APS",
+	"taD6j0xCbFA5P2xiXZb7b+6UvfJIvm4kDxgRUrNynMNcm9NwaqoZJuVJqEoNHZCJlvXyorwRC6DeWNYq",
+	"qRQGXdknPeiHjMCChWqwQw1IzINrUm2Q/yRUDLYK8wxFxEXgOp4KbBizDOIWYZJBrFkITxEcULnQqiw5",
+	"HX7sUwUFzqiZcmuxc1JdunvweAYGd9kXcvHLSW334LFD29ZA25W6qJF8xVXa1tBGmgWZ2a4VydYjRbpU",
+	"dT1o7vz65FmWNmn4kf1xazi966h9+DhsHO4cHu4HT8LHB0d0t80obQQHBzRs7BzQvVZ7v73T2m01Woe7",
+	"u0G4cxA+DnYOWo12o0Ebh6XpRDTpMD1n4pZTy9aR13QT0KQsi9K6zgtSiMHtm2c0CaHguoX4Igddlspk",
+	"dUVgnFMEtYtcKl3ClLSEsWguE84kkZ+JEKjMksZtYPpjB9LVOq6qLfLu/JVniyNAksyiFRKmcah3iiWT",
+	"WVRJ1bVUYdKL2kISokcy9TJa0jMC1d/wzfq8dfknVBl5vD+dDWY+AQPIbdnpOElqu4cpmu7DfvY3pUH+",
+	"d69cXCrnJgXuQapxqrpES6JpdL11THqpgj7Ebzud7bdx0Wk9xl1eT075PmdxNIBRCw2DSZXrbHx7TErL",
+	"hG0tHtG4YpFAJ6ZOugqWkiwZV7xk1x5omjTsK5lZif1PeC2+M+Sy7KjsmiW0b7lP9emLl6dvmn9/dnL+",
+	"nNTrdfLizXP8NLq8x3uH+wvWo52Mxk4rXRKPc7NAYYX7jaOyeu2ZurdGJlBUv4dqhhz88Pxj3Gdvy0jY",
+	"0YhiRh6yBlmFt4cRJXi7zUJUrKpoQMFyA2YXj9TWaOX+g9kNUP7HX/7jKm00dh//z4/1v9Y+/LQ911Ol",
+	"WYB/Aj5TMINk6Dvpup72lk4pXOiumoWICfdoPEaqvOTVLYp2JWLQUHUK/BCL/O8+a8Wl8s7KxzW5+JY5",
+	"oN/4Ar6fkqRe6OifBXYyERImwlhyoZX7FjRH0mIDKWyhCKPs2YIi5k/ZJtacqLCoRJuzKIT3zRLd8kAf",
+	"XMj9NJaVA7V27ir8fInqFnKK/rauohezU19LvGw2Pt6WtsgSjWZ4z5kIX9l1LKmU5Sb/ofDa3f2FDat5",
+	"U45GocZ77ahRZnOdbnzMhto5HBoLPi5gmfx++XYJ6Z1wKH8C/pfhVRExJuH7mVw2SevPiCcyHq98tFCc",
+	"/FDQy25RldwtU7uYKhEh5hGu7x9NSwzUOZ3Zndn1a1Ukz2CXH9okFF9P6MiPwLvvlvVeoDCwoUYPxyzj",
+	"5LM16iIrUwK3xklodcm+6PXglJYOrUqwCBDIM2o+D2gUDbIWJVbrwOgNX0v/OI/hF1LzNrfYVSfvE64Z",
+	"8f9m1Pa9AAeHv5lvTtY3mOnboglQ3tktR3VlGoXmn/6qiFmaRvYApKTlYhBvAd8mBywyEUKkyB3YE0rD",
+	"VM4iOsCIlEjKmIsOeXn6M6kKSZRMRVieF/mjuHlAC7XeHPx7rxOXmzS+P3M4aNhrI9JltwCnLL8GWTvh",
+	"RbB/8T6dfJ5Gj95KvatvpybTcAvqGe75Mve37W7rsv2nN5u0s5/YMj2rlpNcsV103rbz7gtO5mudAqcV",
+	"ipYWi0nNFwU7CpP7C4KdWrNqtVbkDx9B5kCLC6Y1Fx21cPaaGecZjSJVHjdSeKCQ+LQYTShOUjriHPta",
+	"+mxzsMxzuO7xOz5eO+s0ODhCPtqfSdPEvOw3SSCFYIH54BEhye/nZMD0MfE/Jx8hqdZvEmq+hRxdrqCJ",
+	"p60i1mJEBVQIFh4TP6Y8wREpsX/bvF6qCFcqZSGxfkAUqbgiBqQR0y4kLeLi+pj4dkUs9JtZboMIiRQR",
+	"F+yY+CFX44942UakIJFU2iMJy/eGIbAtGlzLdvuY+JHsdFj4Uabab5JU2GmkKKxPJqQ1IJHsQG8ZX2kZ",
+	"xzCh/YvobiLTDpbjPTk7PSZ+m/IIHjFQkRriwrhIGakqxoifdcL2MajOmVTsYUC1QQQ6pKUCDNFTIFz9",
+	"nuLewfLptgGME9ZV8Sq4jlKpb5geLRx/gjOv0uhxfSLQogkyc/UiX6xz+QVj4qQkVOEVVZqY7RUrF6s+",
+	"SxzSceUqOmPss8XkircklG9VHJxSTngMtEV1aa4GAKnqutCL+WtcPXi5FO/XjylaaJqsVMXY0MOhJL+y",
+	"4uiwFy2JedjD/s7mYyrg7dKtjK8U97NcavZU5eFBVJ2/hA7Mt1SyGfBPuXpygUxsM/aYpoqFq1Rufgfd",
+	"oxeqptXjovjtzpiDemoRoJHiPSMnNJLUhelcLgWgWOmm6Mtq7B96i5XzWaFE1QQIjom+y5z7iGQ/ahAy",
+	"PxJ2w5IB4SKQPRDyaBQRin1HSm1v5cpASb4SZNtpSSiMyRLS70qFFRBtSoWti0hTLXtUo8n5eCwRz50Z",
+	"H+noVGplnAzQ98g4lgMkE4bLTDh8dsMWqeKUt5gfsgnulThb02S4j06a8DJUXRjFLCzWb+6aE26jNY/N",
+	"6fcYFcpiJzw5r811CL6jEJ1T+FQsSFiJ5HfBO8LgJP5+DBmmzm6KIiD4ShBSoOck0pDKmh2wZCp7xnNI",
+	"LubJDGo5bGfJMPawASyLprAv3OUEZnEV5I3y6Fsi4UNGmjM74yY84n/9xMNv+FvQpbrwA7AYDxMcZaou",
+	"8OMnHv6XRzJR/r/su1aCqduX/K+fk5FfPide3ijNz7teKY/YnkPg92LffM+sGhgYbMZ3GcPo/ar/lK2R",
+	"Et91Uig8Gduv4Hdk2sVx4Av4zZDQwi+2MuzY8ZWpQRcQw0BokEiFuWmcldcNxN2fzof1K/SOmvNClqG1",
+	"c7pnSx3u9AQ4OAWvV7GF3n6Qg1VP5ucGjhTPSinL15BNMQUoDw4gc4Nh1ran7fqSLY0KE6raXSZUqFgm",
+	"msADHuFtFzDP+A3kCqYRtu9uQTfGoDtft/CIaiaCweuF+kCAaujKUOaxlkdH8yQn350Wk+9t/KyQt6YJ",
+	"14MLc/QI/ZOwx8VvbPALo2FZ5Ab8Tq7ZgFT9Pu1df6zX61D5noPLEN9yJo/KP2onZ6e139ggJ1g05ubz",
+	"N69yAn9NmshK3dlUyk4FzsfbXsTvKUtK6vT9xjKRwqcx/3jNBj75bJ4lMU1oj2mWkGrCQshHJu1E9kgk",
+	"OypbCjybr8SOUbaOp4wmLDlJjeQ4ZlU2X8uE/xtCi5sEnyUY1nHNBjamwxbWh5la8Eg+UVfruPLtG1RQ",
+	"bctCzhuYbnB1fdpBQwzIQfCKam5vd7jupq16IHvb+EQtZDf2zzGtzw5CuCKUKBa1a12pDGwy89wvl5dn",
+	"5OTslJjn+nRQJy9o0HXCAbHp7bk1Dw1gmT3MjGuIFhXmaSzsUyeXXa6ydp1mDJeundBAN23wfmKoBFcE",
+	"m7BkB8YxYB/F28TSLPPcDY14iIWVO5QLpc2jBh2Y0qp+Ja7EX/5CfmMDdSV+Ij/9lN2Mn34aQsumlUGV",
+	"RyKutILZsKx4ZpvELwMqCA2gLCeuxklMOEHhRtgp1PVHn/yV7B9C3nrQpZAYn6itppFE0kSAFTRgpDUg",
+	"/tnbi2IrUlyUf2xmxPosZl5u/u6LwsxX4oKJkFC4blwQP7tOvkH9QPZ6TIQs3PLInHjqOXfFxDvlgAuC",
+	"pboSLwAa+1++bB98+ZKfUZfiQbdkOCD+1ytH+K4qTTRceeQK2Yn55qqCC9Hsi8aVXFW++aS6v3tEaBgq",
+	"4hvpbXDS1izxt2AJfxC0AZI/yPsuE+SPK/FHrVaD/5tf9xsN8gc5FYAphIs41U3So5ER2FhIfr14+8Yj",
+	"/USKDgi0yiOpuBYGvpgC4pEWDQkPIfxlOB7Gjr9D/iCvORT2tfTOXB3zlyP4dZKRRTc4PuiWZV/wt9yY",
+	"e+QPcpJdOPNwqtBcTgV2tXW/VX24WG5Kg5+AKBTAPIos/paNDCkODaNagm24PKCGW8k++YO8s4vO53R4",
+	"blh5W6YiNANnUTJOixn+2SgOHrGCiVlFIlPN3DwHBopQ4wxr3EaR7NsdE5w9prrrnj4if5DnaRzxgOqs",
+	"HyREHx3nn2RGkoYXTFPdZULDu2GdnEWMKvTmAao6f1+bJ0qTFM61pEXw58TfOjYPw5CujRup+u794e8H",
+	"TNeJWwUoXk176+CDvXdb+fItU0PUhGcy1Wr0kHYMulhTDd60iCYdKK9j9xRI0eadNGEhiXiPa/vi7i5A",
+	"HQ/L+u1aWUddmVgaGBaOdOypqpaSyCh01YnBkNUakIFMt3yPlLyYDTrtTXcVds1Rn5vd48LZl4CxEJZU",
+	"8m12mn3KNXlDFFapce3PdTIwpwm8ou576Bgt0hSg8f65+aJmqQyu48CSEc0SQSOUb0k1ZJrySBGaMILu",
+	"SI8Iwxcy2p69bo4oP34eRQXncwE/uRr7dWhPloxkvBcauQddg2LHoNqaszcizx+WPudAyoh0RpxdsSX/",
+	"H7Wsp1sN/msOrvjlOetRLrjoWAgN/6aY9kn1neBfHMC36uS5zYptkp1GA0ih4cnbhsjELDGExyN7DUjY",
+	"y7+1yO+RnUZ2EYALwr3ryjTJX/79nMQSewUBAzU/HBBVHMcxqdPQ3Pc2Z4ZT+djJy2xRS7ufTzz0gWTG",
+	"mtAZ3UFJ1S82jjKkDYQX2rP9xP2/+pbKFlpTFV8Zb1MFxhJF/Hq9jg2rturE6WbK0H7MITbDZYXYC5vr",
+	"xRKUCBQErKTSpTqnFCrbnSB+4Q0UElAcb0IFtxisY8AYzG64ILv7xEBeWaRWNp/ZUEesf0yM5MUopFFS",
+	"xGi8YlfYrSBgVsW0UuxJbDS/2m69MSbJ9vv9OoWf6zLpbNt31far02cv3ly8gHfA9gKVv5woOya5VrzK",
+	"DUvQkVjZqTfwLRkzQWNeaVb26o36HrZ57YJOtQ3sb5vGvHbNBrZbIUjeGQihl7ARD1EfseWf8YjMg7uN",
+	"hhPane0wRg7Fpdj+pNDjgir8LAUfpxgy1oBmMKb7KFJFggN6Nu2bc9sye93H1ZRNkq16+ynNysrCKzuz",
+	"X3knqJUgscjjfmNv9ks/y6TFw5CBjWN/92j2G5dSvqbC1TcGD+/BPDtyFBpDF4oKdKX5r3HV+V8fvnlf",
+	"hxQ7/GZI5fzXh28fvIpKez1qPlbMsZAeFbTDMtEN7Im0o7AEve1J8KVmtTGjytSACFeaWYNJKIGmSnAM",
+	"xX5cQgXNBkzppzIczIFfhY7YPfrlIotfPMg03Gep0rJnrvuvsivIcwmVCB05f+l6dII7Lvv6dVYyeq/4",
+	"dT7+TqNgt6EitGVX5kP3Z4UdZwg5bDLRScq+jd24nVu7ccNLmHzn8LnwuHjhgGt3jYwKoneXJeyBX8Gd",
+	"Od44Q7fEpZSvjDT5p7i6z6yrafT6kmqPKiM2ZWarrakX2gjZ2YV2sRozL/w3b5TPbOuEY0PcaaTg0jy0",
+	"Oj2wOhW2vYeNDTXA/JBRCJivSX6l0M0DlvicGqb4ZMEbXVj45lpvrvX6rzXgKpwdXD6b0sR71rvsMmrU",
+	"3Vzur9dscBp+Q2ux0XnHLziWAi7c7YUFyiLDdxEmldwCZYYPnZvCKBCDQoMed/3mu0sjIWMlt+gcp3vg",
+	"t6SxP/uNN1L/LFMR/imuBx7LONdbTmZ1FmAFCyzbXf7I9m/mBlS+fTC3AyMBtpVOGO0VNKzxyFp8xKiT",
+	"Pv5p5UzwjSvfufJpFGXWeQ9r+Dr2DSXDh68ajvTCBYSM7GN8ETx0ibwRVTbWAo1pERT/sl7NkFRbiewr",
+	"lqhHBEa/kGkSYCkiRbjO6olnMflqq07QFAPZg6EdGwvVcnCOJCyO6ICFmeUK4o1vGJGCKQ9TgcHqAYWM",
+	"XFFkckmvGRRvD1jIzM/S6IY+jOzXJ3nfXlGla7D0GgSH5+RgNKlxLO5mLNibXzPiDw3o49Eg1BR2+bXG",
+	"QMW0tT0oUqXkPWtdyOCaafT6UGIB6xUsDkUI57HiW00IhAMw8hCsL5jngdEibAzYdfKe665MNWE8q0Ru",
+	"0Q5eVADuOjkRBhFg0VyhmRKHqcooLJpYcfKEacymBeNWSAeKtAauQhysy9kHA3NkNuUWrH5m7i03eWE5",
+	"cOyIG9Tdh3qCRjfcyyRXpnlnteN8awQf3WXK7c/6SALZ69GaYuYSoSm3yzLTfptHGqxJLbDoFkPTzOtb",
+	"HmH1Tp34SA/+03ItbygqycfKy3EE/nsbhFC2ySzAK9/lKnGFO2UdVfUAjE1tmfQqhrIOcekd5FojnvE+",
+	"10GXiw45S6SWgYxU0xoH38WdhIasacClANv9ggHRnjlVhcugi/Xs7d3PsJ2JGxbJmJGqXwxds074DF9+",
+	"8tHXKiM3Ut1sbVzEMJMhpa7lhDovgc3DJmE3+uPuUevgqNHYr7We7O/V9httWjt60tit7ezv77WfHBw0",
+	"9p/sXwkYp+lmvBKYj/z1qsLDq0rzqjL3SBXvCo4F3nLDmS+zOCj45Wgn3GEBfVLbbT9p1/Z3Dw9qhztH",
+	"rVpIDxqNQ9qi++0DHMuFTMFru43dx7WdndruwWXjsHlw1NzdqR8eHDQO9/8JT5tlX1WaX799uxJg0sxx",
+	"bfQGjYlEF+DTrl2Ys3phQ+FkzARJheZRkZ9EjN4wZX3tCDkzHSGEGKijs8iROOsdhV8tlIsPAKwKjyDg",
+	"rXO1y0gRVcAHSmh2fUNmKE4ycO4BN86VOCHoSga/msG4pqHeiW4xahAOr/jOAVHucjfJMLmqCkl4uIUc",
+	"cYRLbFsuBV68kAg5RK+Pr8TIkEEkFQvzMQuM0sYRAP/NCalz93y9qiSMKinQ46wi2f8YSKHSHkuuKn9c",
+	"VVQ31aHsi6uKR4awTVxhWpRZh8G4b34zZ+o4OjKKkGgJtnHrEjB8JpJK1TeS8dKSsXlrjg2Z+8YD9k5k",
+	"rtc1CdUXSKmHokAeKRvuSqogiRaNSJZRfZhLkewyGunuvye6ITpM/wKPrKwzuipXFXm9tGKIS5lmXjHy",
+	"dJxIDElQBBtVrq4fDR3ImR3fUC+BsXUO9rkbbDL8hRSIKts9phMeqGnAf20fmQl9YKdxRPmIzWom37Az",
+	"uDCAs0T2mO6yVKE4YOON1wJFN1Ev2+RycIRs3qk4fM5oyEXWSnUFNIb2HlkUfosq5lC6xztuzfBNobJb",
+	"xeUbL4f22eqnYf45THHfNG/EHGDX3SQOWCSLIgCFMocZAbhDlO5ySKCwb8d2QKNIbX81/1iTWKn275v7",
+	"AHEGKB9RGz+Y9aWnUZTn3NqsKNCyq75LkXKBHZi2Zt7ecuFsNreqS0XHUCFS9TVLelwYJcbfqmOaQSFs",
+	"Cfpwb6FpQWTBWzwssS7YTns0ii5ssuyKGA2QqjQrh892f378dO/k6PnOi/2fDxonT54+frb3fPfFzs+N",
+	"k6Onh655SrOyc3Bw0Gg0dnd3d0dCDLIiEix8Osif3NnZ2WnujD9rMyCzd0avCJYvKo4yOsb8RsURuM3i",
+	"IpD4sbxI9MBNf9kdPSGK99IIlGtMMlRFBFbMpfi5W2nxbxkTHqjVMQVhwmrVFvlGPTXTbAnT0+o+DNEC",
+	"28tj+ysEs3zbLjYkLuUV7nbhi6/ztodri8C4KJ1xGnY+z1pO5bq6s8xtIjLWauCG1gy0eGXw2B4pxz4y",
+	"Yy1GdtuTWtv9waoR067PYn14h64PBosVncYjPFT2hVGkq0WIYDQbWprAqwwsLSQqNRcNlBUXBE+oLV2J",
+	"+nJc6Pjvk+rokLZnXK4BGQ5pY+d6dEBaYLP2XHs1UXzaHYvKMwYNE4542IQMG5/0wKBNyavT5zVbep2F",
+	"NreQnNgcUl1snDqZNcPusE3+Cl50AO4ws0VvQgYkg04F1ljx3Ke9vb29yodC/nvlZ9rj0WBxbplvZSG/",
+	"+u2Tx+JCppBGEAf/XKaPH97XjjfOlo3KqYLiUJd+Gl1d3sE+TAK3v8K/0/SJ17Ykr1MIeEISGRnWbC+h",
+	"V6xs4RFXWCzrBsnFDdcMAn89J4Tlm80CT7syCm1N30n05yXTOfFZ77X8IS/k936xLnPMkskjSDHVXUJb",
+	"MtXutt2OvDLDZf8S71SlTOjIb9w2Fy0APcgyy43vTRBgsJsuSBC+UW19wgRIbCovOgwXmmsFbnZMCcju",
+	"bIEYoSegTQXYCAwotbQ2WzsDCojeiBDDRRClkFCy39gj/n/LFJI8IKeHFJg92iW4wvPxrWcDF239xdTO",
+	"NJkwAEAsOFeQTMatAK6WdbPS5cQqzgsREruq+xUyskVsBIwfQcAomj7sHcVQGoo333bZm4cg3r6gsT0s",
+	"6N8+7fNbA9DccOfHeWZmWya2uJNH4kT2pC2ZEzLzZxPpFMRroGAGbylICA2xjLm/BUm0nqsRlY2jMNUP",
+	"/xzW944XIZaeJXm8zQ3lfAs90CFBKGZJkWpOJ4VnRRCvEu8cWJjS0NDV1mBerW1/f3+/8mFRWjm29vul",
+	"miXL2dDPH5R+Bl0qOkUryyNF4uFbtl4yOpw6DTb8hWnnRVbyaLrkaG1/TgoDx1NWYjn3HR2D9IgETRGo",
+	"nVctmqY6TBuW45v3baCdNYih+9Anvmy3oQ4B+VlGkexnBnr7HCaNl/q//KkOpFsWApfxxdw67VrSs7Vk",
+	"pHpxI1N8s+hr/LMRvsYcBOyZFO2IYz2o5Snl7jwAsHEf6Ja+R5faawox8GNOAryywxKNpRF3TBe7XGmJ",
+	"RY5ugzSW0pdf7Byr5JVm3rp/fa0EXSh7NyxXGSL0Oi+FhSqojIaL1TUx7rKxU2vsXO40mg3zv3+i2WGh",
+	"a263dL/iVraIaQ5CCKz88+XH3B3B+ROY+LB+gw2yNRKGvfVEDURwxwRnaRveAgRn7YatP61RC2LGpSvu",
+	"kPOt2KYUbMjIRsPLhJgyE5nrVHC3RMWoWevT7grXADvVtDHm3kYcqIDaAjWFliJpkpir5ApzVf3PCebH",
+	"uKpE6DkYxBBqMNTAp+qbf7BnTSl5e2V2u5IwpbvSjPc5qWTdRobCBxYlb2ZF90vbcAWTCdsrUMQ35Ovh",
+	"k6+HlnRhMKdQvRDsLHSUJtwxvcs6BE2LXDwzD/2ds/4deP+zuWZmZJgHHylyY9b1o9/GP1H4gLsI9mg9",
+	"EjLDxWwxXRrHxPVzWn80QZGvwx0qdNScWGEtKyu1zstS0hy05J6cFGoMkBuueCtiTr66xrrQm8De9ZZa",
+	"y8BfLa3OVOxzOg8RH66uPDmM9hzFJpW7YK/ZoE58QXsMgjtSwT+njFT3G0ckLzBLe4zQCDKLCPvClVY+",
+	"gZK9fa7YVh0KctZcdRotyU4jr3AJftJilctxsRNXfZFJ9qsInlmXvDiiEMOcsB5PexWvkiqWwHQ7u3t5",
+	"e7xKb1DLdYpib7msfqOdAEuR580aFinWlLWmveWCUUXPMNbbaVagPnd48GT3cevJEX28f/Bk7/GT3Vb4",
+	"pNGmjcftvcd7u4zuBY9p+8mTw52Dw8Pw6LDYdXi4z09m0Nw9zAya9Uaj8c8KNiapsMdPaKPRYjUW7h/U",
+	"9vcOHteO9g8Pa439o4C2WkeHRwdhpRzaLiUna5j5bSwnp08TYX5pVk5fn709vzx5c9kkF/SGYYSSqwkE",
+	"t5RFg/9BTjXp8ygib95eQj9TqHWFlTuXPrSZJbbq5LLgZbPlLmwLraFQ8gkluB58DvXGirFgIHFWVnx+",
+	"8r6QDG9HqFmCP8wFjAg/XKBrRFeVHVXIJIQQQtnOA39dcR+usma8kOVQ7J3nNkhFCDWLwPFMNa2T0yRh",
+	"UKi2FbFxWo9rKtL626kO5niVK8R9R9XBnuN0TVsqG0AJ4BsC3FCtnpDqtGdhGZKqPYNrNlBeIcvK9fjZ",
+	"2tRXuCVfKR5VfjeXE7e8iYnfK+H0QvL9LB3YbXCDOLeCOC+ZXh1rVrIcUx2U9Od5BhFQo4ZhQ4y7VIRQ",
+	"RL4KjdrJzsFWM2sMkDXv9Es7f/K8L+eVoIooaag8hJonkEVSnR5AlGWskzZEECG7cHFFkDN3JfzxHqK+",
+	"h4RTMQ0xl655aCFDmGbOAFfvifwMDU1IxNoYCX/NWHwlMCnmhkYpK3QTLZt0iKeZoYcz8LLUGSH7BANW",
+	"gxKmlpY1bF1FkRlq24qScFnX1cqFTJKBh7Kw9RaEkmGMvqbXCDmVd1tIuGYLyMFTG9GuI4zKwftuYLCc",
+	"TDAKjVm0uASDNmGp9xs2ZSknLdBNld/a25PSy400WbxoHju5jZi9kotxrNAh1P3g1kIKRBjJtiuK5nrq",
+	"5pXw5ghevJPCCt5E8xU0rKYuvA0LWNryKrMYUxbZOr0gClTG5Cr3x1AkJfA6C20XlHwBmV1MhKykhkpO",
+	"sm5R2YENTCpkcqu1j+0UG0fK9+KeLFREwrsihuW7An0DErSohRmJV5fq6d6OZ/DEjIrEkNlDk6CLJYcN",
+	"8kIIA9jFIM0w+w2qpW6RwA5bWhrWPlxWy7LQsrR0ETAu6dHkmoXYfwo6eAEFsR+dam7X6WULxYeF+QVX",
+	"OWF9OM7M1c0g+NCipDLHg8/SRBl8+rBGfdSc8ixnE2CCR3pSYXlpobHq8UY7vR1ZBtxJ7l64q43Iarjp",
+	"3Xk/C6Rhu+U01tsPmDqB4m2K+Pa++1AYOxXZRy1JGqMXqoGA8UjCYgkuBqw0bL59pGwi3zjPhtVPoGAz",
+	"dlBoQwYddj/cSq4fbq3iVbDN23ifE6/48clo4bL5o8+fup3fU7BVYf7JFOWMJTXoBIfnpzDHCSQyEIRY",
+	"iCVLrT1B9pil723Ko61NiNafPkQrDyrFi4NNau0tIj0qHMO3LrqiTAS3fhGFj7sbr53as5w4tf0VL/dU",
+	"z80ZS3rUgCEaWE+H0UWg+4AUNyxRcOlsY2qkH0ZD4kWXDDmJolyasbVYYQxwnLag6+TILFaJHMjU5UtP",
+	"8uyYy3s7VHMVVekTuKan9KeseEV1ymz+Vh1HZsQTAP+M5Bm20a6+S8pinUkBYvtk6rEwdfBWMgDN0gmA",
+	"wkyR2xwN2nYix4oGqXnXM1HYszTbEjktSZeHjHCdG7V6lAv81eid42TJ7uS7pUuZDnyXhOlPWDrhR6BK",
+	"7rrcPlmaSTBKyt2O2AHAHkFio5bC/WiSmCpFfMG+aPzRdxWx44TdcJkq8zQjVBE/wAfq5GS4k3Wbi1Dl",
+	"0kxeTrM1cE3ibdHUV6fPiZZynEAYslGovrsYhXhQ5hi7i1kWmddZkIlgfaY29pjbt8dQZ2Lo5Yh1x7aZ",
+	"25QG3C62v9q/ZqgpWaiNfdwoDujQr2aty6RgW3Xy3zKFck5gSbUaTXab3VvH+VfZsy2WSey2pfv/tX9o",
+	"e7rLNqQOctE5LvTHJIoxclUB1citq0+VG+aqMkmlcQ6Se5cecsnALumeot0eHKm4YCK8c/HgoRcKuWVV",
+	"x12Z4Rt828rP5OY07g6um3vOCuhwl3DDLm8tuM7Ic73sgB8sn5z95GvHHVGlTUvE4Bch1yWMsYlcDQxs",
+	"si9G+yM6FrdzQHpcpFDeMGNydXI+zOSoIFcVFnLgaoSL0FwIWVKs1Txzq9xtSU+HrXuB4WaZqxWAMH+w",
+	"2ot8M+sMURtnwgjpu+LBL2C2DQv+M9f4ui3WDcRmnLI+ACdHqUqx3ZZJnybhHVkdF6bnpSbKC1ukxGZ3",
+	"ZLRLEl9L33NBJVQRuztIFzPkHbqSsZDTQmwJ79EO88gND5n0CE1DLj0SyiDtMaE9ojQPrlmyBXpQi+VD",
+	"HgNPMWO1ecQIL8yWdesMZV+Yu8BFB5qLZQ16bSVyFuLLUmSpQBAYmdywRG3VyVtoKn0NFhcKQdJkv9Gw",
+	"BXr1hB2NLtQ3K3Ut/B2wYJiTTJtxX9uO2kOvjzMx+9uD4GNyxLo7P/f6eWgX91XrhInwNz67gtOG+/xY",
+	"fnSLnLncOlNMvy2GYkTcZbkJUKKJ9mjsdevyIIcJYDujppnWOydh9vKuXBJqvGvosJKlVgI1VYTrJkxs",
+	"wGSItfkbCbdWLGrnnSD8Z3iva5eDmPlIs+2aHini93iPwS9bmIiZP/+cq1gqbjYL7acN0UfmMJys3EsV",
+	"UFjb8ZmFpFog/ggEywKgWwQ01WQh0d1Eph2zyK06AXRTTbLf2Ce+E4sLAdZjvSY9fHTIFteFQGucEl/J",
+	"eArUGsh5imNoltlVS9iO5cZZA23DEBnVacK2srmZfQkKvJNIig5LSHYFimzQ9sDIO+PkZsP86Ko4GvsS",
+	"Q4WFUi5KoB84xiT1GbtWZjU7ezh8jgSKRIZcJER3qSi0/zZH/v7k5cnli4+vT/7x8fWL56cnH5/+9+WL",
+	"C98jBw0zjnm/mJ/LlTtagwEyIRNPN+e29ozHWW1uiHkNd2smK/pp+6dh7mN7/DYrLS4oRMfO7Bp8OXZB",
+	"K16lC1naMGsJxpe0IOAi4oIhXsFdVvYy48XB++xTrWnQNVfaIe3AKN4dwiLFXLN1swQomIF32BGBRwpP",
+	"z/zkueasDrl5aAs7CcK+aCbgbNr2IQDB1A78m5i1H4bXPrdSes5s3U3989jGluPnMTYc/240wzMuCpY+",
+	"+ABxKlVXcgkiWmIgA7v71nfVGhArLh0TP0yR+Pqu66S/u9/1PeI/CTHsea8RltVxjLl4COqQW36lWdnd",
+	"786vC51lyy/oQWsw3MVciLsz3J3BbBvV6cci54YIfEcWOKVp8n2Z3zRNML7bLL1Ab6s0DBXREsoxFSxz",
+	"aqsOSaGJ7wgtPGVgWicneUB0qrTsgch9cnZa0PTMj9b6xVWu7bhZisQEZciW1F38GXQwEdq1JjY+gYZD",
+	"kmLVt0P5mJJqtEBX7RcKZpWU7dU0eQj0HpFnMbKZL329tL7sfNYZKbGJoPyhyPwIGfqOKH4qvje5+p1Z",
+	"MaFZlGg0cJKcKwszXqBF3LZIfLvUCdZ3h7LoOzvfRhr9PskNXoF5qMztUxHIYr/nvBCDJig6gbk9dkmg",
+	"rShlRPPgWm1l1rUs2dfa5R0VbNryVy7dX4DVDo18V8LPSKTvYaEPJ6C5jsz5e8rZmbmuk/fOlAu6vjVq",
+	"D9cQMD9fCbvyrNaVE/YiajPli6vNbew+ZIWMVC/xRme0wxdG2PJKTfNQ+8Qj+XbRI4Alf8eW4WFZBkGw",
+	"fCmD9xslFogeTa4xjxdKHtyfTJrtq9Ks7L142jh5+mxnd2//4PGTw6P5LRKvaXJttnKbMuoSuUB5LIEt",
+	"JZHtDm7/2P4+LMtB8v1O6TQ4dP3UQ3QLbwTetXEggyHEZuEDKjoWFCdMMRGwe5Z19SCGutH3zKe6roWq",
+	"bWkEnARMCNiNEZy/sFRoy9OLpeKi46MfWSYhum1vJA+KFoLsNx/r0Cgt45iFpOrHNFUs9LfqubMyiBi1",
+	"5QyzUFDSGjhXM3okaUummuweEMUCKUJVYmRgIrxEoK5mIoCS39lW56fBOPk6QzsXo8i4HrTJIPlbb1Lm",
+	"xYbC/lgmBaAdiGTQ18ve+VVp7ZIENSugcd809ZxBcAe0sHC50S47fJ6E8Gwj321KeLaDTVL4xlYwh62A",
+	"3l9auC16d88kA4RV632nymnj6CGyHzLRaMtWz+HKvCFVj2kemFeF0cJPNRQXFo80oe02C3KzgO1+O0Ba",
+	"XVCNJivH71xFwO+PBOWaaF7WcEN7NrRnopZYxJT1EiDUtCYXorjMta9HyilmajhKdyACDO3soVTBleuV",
+	"UrUlJkhLyuuR5nMeiVPVBduZwp/ywhQidE2xtzwsQpjF+GJBi19Pn3tQpKLfZQkjECkL1fJxvPK6Fc/c",
+	"ZlclATnU/vW10koVF0ypN1C4VKRR5M1FIyJu22uh+akBf/3NfJsVQT1RXUrOqTREL1XdN/m3lW9LW6ss",
+	"FGbVvbjM9XDlESUTjXVCfj19vqEt3x9twcKn+QXIqIr76s5Ln9qJt1uRDK7X04Aehrb4voodZvw6z2+I",
+	"+ZWHD8cKY2FBADAbhWhjkFkfwXlqUAyUAnf9ppKcW7PDOLISdFmwpi70J+p6qP0b5NtgFeWDxlDFLUW6",
+	"9AaNLyhD2awI3QURBgQWI8VAJS+pGFq8Q1knJ65ml+vbAK7EkXJelEdoqu53ZcRcM3vwMnoujYnrEocj",
+	"AOcNLnEVwmh3aU71ryMllm0D+6Ojo6MFSio/KyxsnWTTFkMGjFhZWIPlVppjIJDCYYlbtZ0MhcQo/zMb",
+	"ogi14QGgWv4KUt8QYCeT6beC2UrR0IEWF+YRLohMQpZsKPiPQ8EBZTJCVsjQu3Nanoo1Col28I2YOC4m",
+	"WtBsBMUNmVmnxb11z6Li10/mI7DjCVawp1J3s3KpClPe7eseoeoaTSOMG0mwOSqmySQ3WpEOx4x2KLHq",
+	"EWr+uRJV///8r/9txAl/q/BE9lad/Aap4D0ax9AeL5A9lhd1LvRl0zLBJo4uexzGuBJ2KVzZ1RYaGNeJ",
+	"/0YOr5grtKjZqEAOi3Wdv4aTuwW7YcmV0DIa6QRmFvbq9Pkj12bw2Eyjh/PEC63E3NRZtnomMpfY8qS8",
+	"TuNXPKzcBVmcJvotRwdf8fAVbGEaGRxGuY3J7Ts0uVkFb5gYtOcndPeRoYzr+JXPMNohyYwT2eYRq8U8",
+	"0GnCJvY46zB9ho+e2Sfv4uLGQ1O+S6JKs9LVOlbN7e04Hn58+2ZbP97ZtjPUP8WdpW/38E5nmdgt6Mi7",
+	"81cQnGb0wbzAhQuEwzBlAb1ZujwE/rAhCd8fScDm2HmZdYuiRSz4/ogC9A9V2wpKBE0UoV6Aux97jdrC",
+	"9XYYqPnjOviTDtOEa49E/IYd2xoir6jStRfm1ZqRQ2RCfAjE9D2blWAL2ODoGKMJdjNzZaBeu7W7CUk6",
+	"NPZImCJ1YRh/AKYNqA3qv4s7CQ1Z0yxIGd1H+8RKM1D97d35KyuhZV/hxom8YUaOec9aF/BenfwsE9JK",
+	"ZF+xRGHOwTUbuOIEMYXK+1QRn8b84zUb+C6bFloh1skFg3IpygK43gvLklnN3PY0AUIz+0gaqsNDdwaQ",
+	"P4FwA4ITcfNnlslQdet/RGD0C5kmAQRwhtDkHCgVhxewbo7aqpMXk86EYwdaFkd0UKw3xOC0ITnEunul",
+	"CDB3xBme6uSSXjNzY1jAQmZ+BoBbRKi7NpJY6iZ3oQ6hTmVal93RMjJjvS9f8Ws2ioseSK8INYU4ZysD",
+	"KaaJrbtDqgW0sF5whxieLWSUKD0EYVeGSIqtJtTBATBy7KgLSc+26M74BaiT91aIRoUEMRWRFF5UAO46",
+	"ObH9e3MDsx2mKqOwWE8JJ0+YYc5wYfcaJKSDYv0NZF5mMTb2koWIzkYlgLm33OSF5cCx25hqsyvzZT1h",
+	"ytw63Muk9qXmndWOEwsxdply+zNvKM/oVj1aU8xcIqjwBQZ22wW6zSMNKl4LspB6jAplj8C8vuURVjdk",
+	"BK/sf7pEIEvp6hD4AMjKvsSRDJm165Zvkrn7nO+Sa9ZTM2v7mvcuzf6/eQYup/jSzuMMKjRJ6ACMU3oA",
+	"vazbMumNx0btoKwwElnd5zqAMk9nidQykJFqWjpdQjy9MTpJVeEyjFRuhrufYTsTNyySMSNV/z3CH3bm",
+	"b2FXaYcvP/nAURMZ5Smt37wSmdJMhsS0ljOrvJ83D5uE3eiPu0etg6NGY7/WerK/V9tvtGnt6Eljt7az",
+	"v7/XfnJw0Nh/sn8lYJymm/FKhFTTJvl6VeHhVaV5VZl7pIp3BccCb7nhzJfK8Wj45Wgn3GEBfVLbbT9p",
+	"1/Z3Dw9qhztHrVpIDxqNQ9qi++0DHIv3mNK0F8Nru43dx7WdndruwWXjsHlw1NzdqR8eHDQO9/8JT5tl",
+	"X1WaX799uxJXYnpdrfEY++SGJbULc1bIezwiYyZIKjSPivwkYvSGqTp5Yc4XIWemI4QQA/WrtNHYCxyJ",
+	"g08Mf7VQLj4AsCo8goDHJ8yURVQhv168fUNodn2zsMOAJglnyo1zJU7g3sNauTAY1zTUO9EtRg3C4RXf",
+	"OSDKXe4mGSZXVSEJD615ZIRLbFsuBcFJoZFCivT6+EqMDBlEUrEwH7PAKLH+HAH+mxNSV2zt61UlYVRJ",
+	"cVVpkquKimT/YyCFSnssuar8cVVR3VSHsi+uKh4ZwjZxVTGiACzZYNw3v5kzdee0NIwiJFqCh6jHMmNN",
+	"JJWqb2r8P4C6CkBhh22CyEVI9eLiBVQ0dLQXsqZU2oNxcqXDMp27DgfqJDKNp4ch4iNDoYfYqVhh7KGQ",
+	"fVIFTI1ponnAY2o2bqTIREZMbZVHBb7EmddYKBhmmCfezgJho9h/n+F1OkfSkaRFLgo3zJ7yem/YpNiV",
+	"ZwmjmilCcaV5OIpbLUXfQ2Ceg5qeIaFhj4s68YvXyof6tsOxLjIhv54+V8dOhWOFtEqZRiHGsIShVQIx",
+	"pJQL4ttoDD+P8kUuRqooTZu7kbsmxIgbYSsrMoBb4nb1tpg7/AI1cUvCgvFBuKCreH6LkFm03bhBo9Yn",
+	"FpijP0uk+YtoI5zO71fNN3FPpdCHVjCZxuFjmxa+P1IQCRy5IzfTqeBtOXZx6O1PcsVSTROJqB9xce2D",
+	"N1UQLm64ZkZtuCZV3zkYgi7V+UUPZG/72dvnL1B1BfoqQ7TAOEctGCKx0QMMhVXzFHZ7OBU3NOJh8aHC",
+	"tCVtHszeV6ZqZuyCz2R8SyetZ+GL9svu6affotfibfx7cqHf3SwQ9OJWeU9kaybBMgtk4XHOXDak68ch",
+	"Xebwh+Wk4dt+p8TsK/xrO4lOV5EeKWIlCo8UHvGIYlpD+Ah4pYs6kpOTeIKqUp3sN/aI/98yBTHPxh7n",
+	"b6D3gCuc0M8dlgWZF1/qMQwghS4CcN+K9ZTGGwUISVQadHHg0pr6OVm7L6pwuaEG37sLdg5p5B4crS/x",
+	"jqPkQXXQHb/lzmsBTkhB2pxFobIJ155zIILHbAIRoELIVATMIxjaWSe++6oJdX19EjGtsMMiaH5Qrio8",
+	"Jj6+MPEpFnJdVMNEW9bJCf4Gz2VUItPTbHRptWyptklL1KcDlZWncySsiQQKoIGj2UUEVJAQk1BLxKIU",
+	"eiauLBg5gLm023IFjlR3G7uPt+YXh97lq3uoAtEzQLSiRIQGAyT4/Y149COlBxhUcLR0gtCBfZ3wzt6P",
+	"vLSNElsNlZnJXdgNU5eRVb6UlrEifZlcQ60xo02ZP6x5qqib5cYnwfpg8wLjlk4TYWhrgfyNUyNU5ZDo",
+	"wyJfoVS53uudTzW9XiGomcfZ1gB+G3nnu7umeJC2oN2cusuMfuMj2ZAFDl+dgytvTZbqH9wtgCIItp3A",
+	"5gJ8vwK/LujGK9+CO1EA5mBsEFSx5mJRQxpJqS20UCDGhnnk0D7OCy1DLJ9WxZ6DdOD0FYiGwE6LEI8I",
+	"VANGM1y3B4F/mZUgTmRPakaocI0Oey1W0q4dFrN2Y8Hs6vGvWHsTq/09unQZpO4vbyqY4woP+w3v+SYv",
+	"zsjhxtr2Pi4UA3y/hX01iW/zKHyMXWXmmPzcNetcvTO8vB7xT6KE0XAw1RTpYZrZjEcyC17m5877eaIt",
+	"pbRTHLxyVjyzVYwIgYU7DW1Vu0ku5MMFCii8HF3ifVoShtcxPeX3GJSnQumBAkA2ZoUfx6xwEoYeSVhP",
+	"3jAv4/UyISGDv+Lh23cfBoVCtttd0eu0zAkNjXnRC01+PXvxklBFWlSxx/ukKuEpGkWGWvoQIguPb3+K",
+	"WecYn/J88u781dZ8NtqyEueotBVT+hYhhYvQEZdLdz99/meKeBdsQ6J+pFrjIxplnN2AecmR61C8MDGK",
+	"ZEciMbj9qJZ3wujEyiae9mIquBSukmdBFANdri2TDtMYK3jNBmq4Tz6mAIGOp46zdCUcnnYoF9afDpbF",
+	"388xGqYkz99s1i59rUocTrGpTfKn1eVkh8hUk2oKOI6d6McQe6twg921W0rPK20dmDAn8a9VbhjpCZiW",
+	"9gSA5iqy0P81a7ffk594nUDHMPgY6wHBDCBIVYXffUwBMSIaGcgUKnjD1spcHDTQl/Ih9FvFIuszqwbA",
+	"DivNyv/3//4///f8rttzC4F11nDK6zO52bAV2h11QXyQHVU2/bjX7DyylOKBtGiNKU9qAeTNrqMUnKUt",
+	"Z5Qnz8wkq2QEdI2osGw1OLeCdZITBGPl5Omz57UXP7/8xRDnskUvXQcl28MU/9ogZmiaM6txhRZgGc1c",
+	"3sQsTfKKi2sWWr6tit8i+yomo2zUsR+HSAEGtAZD59+EOiJUkMNa0KUJDTRYFDkIMgHe7ami3m1Zj7Km",
+	"U2tR2bKOeYXsLSlsBnMGL8w6kO22/SEVxZ+0tAkJWGymTt53ecTI0FNeodtDlnrs5hSSuF0S2bapVqAk",
+	"ZunWeeNL9PoZ8eWGldqUzhzAbqFvXgFj5q/ehNPfjSDnZoNqIUYgzxb8g8lxG/K4VmsVVILML9addMRz",
+	"g2+rtGXwr8XuoBp71sY6K7GF5HDbUT+MAFaeo022BJNbrJ+VirBp83kpC2fbCrlytY4gcBn3Zs1arpZN",
+	"Vjphq04uXcdSbE9oK9uoLSIYC23GQyvbUQlRdHPcBmn809QovnBQgYIUBeRea1fRbNINBf2BKGh2ycFm",
+	"Vizfd7ck9XMyuUIxloihzppO2BeubLEtG6HBFdlvHBHfPQEJWm7LZMB0nVh6iw26XFEd+IDall934yuS",
+	"SOjlO1SOA77CchzHJJZRRKgmPak0FnSLWUKmNE3uMGfs//18VhU7PzaUFAOtMQ0X3Jux6LjKdnahEwqI",
+	"tWXSg/6OOXlgIu2ZI9TsC5QPFR1ziKNVkFbuH2gOMcup7dN6j227CPntCFTcj1bF/cvu37BBfb1ugOWk",
+	"2s/JR4iDWZrW/X5eoHFeJYPcsMPEQqhZaXFBAXQzC0JddhlJKHh0rM2YfaGBjgYGSzLNnqiACkgaqSZM",
+	"hFgXcCDTRLGojS26KTl789LWNMJ1/Cect0yIfxIELNbN/MD9+sYlc3dEtTS21sVI53dufj/K5+S2awkl",
+	"DByOa1K5tYzNngWWMyxzecAPG7flxm25uvkdUIlQp3zcloNSMRGu53qcZytAwXyvkYd8G/bf4yLVKAm4",
+	"opglViARXlomfG/uws+p1CzMvanNyt6Lpw3kx9gJwByGWWWz8guLIomFXfEgzE9yaT3rwu7/DmxQkzZm",
+	"ZI1U4VnoUUHDy2tMVppYYbKxU9s9vNxpNBsHzUaj3mg0/lkGg3GFzsoUAMiFADRVTdu4Kn9AM5cICR0q",
+	"KEuqEm0xcTQoxnbgzxzl+1t3XwJtnUBzt2kacrmmokQwtqtKBIWIqmoLYjyN3GwjQ0OqaWl4KAaDHrsC",
+	"o1iWnuquyiuAgODNQgz1MhfXzKUEb7dZmHejsTQIHAC9VEFMvZH6of45N4cE4yhoU4jegj5XbOsY5lSE",
+	"tuRN/vQjRQCwsIqEtVPlyrrt7+yRKtRHdwym3gu36sSPtXY1CtBZQcmN5AFsgnmk3+VBN1vZ205n+22c",
+	"qiauhKC2oUqmazRI1YAhkOKGJZqFWx5psYCmyuo1yiURxBEdYElKqgpTq3JOdwIocZ+sziJlppS6LhiB",
+	"7G2bhddlp2MWqDPMX5G5wZbvK5qXifA3vuEfG/5Rxj8MYqIBIr+3i3GOsdDeW+EbrmPQWjjHC2wT4DsX",
+	"sE+qWIgd6lWP9TBSHunRkBEutCQ3z2gSKluRPaF94t8ENAl9D1hGS+puOdXL2y3eY0RgsY2/tQs+lS0X",
+	"CINtbXf2dw4ODg4aO7t7lQ9muhVpn934hvptqN9Do36u25S5wOphyMuhDNKexfo1iMxu+I3UfCIGuHqz",
+	"wmPim7/f0B7mlzn6BKvze7zHLgcx8z3MFoNKZJ55zuj2Nqc34DF0flCMKVJlkbLtC+y+oVlKOWd47o78",
+	"PllDjnelUjEXIB7U47Bd8SoOVpVmZfiHFVmFg8SGV2x4xcOztIT5Pb138Rh8gWviEYU026UZRJ1czMEg",
+	"3p2/sj3EEqZkdAPxBpGUcYsG19BGOOE34HPPOhEX6XsqIqZUsUsMjSLZR3d8Oa097d17Vg7N6qRIeV2x",
+	"3ugJZDfuSi1tc84VaSvs/B4J64aobojqOFG1YSwPgaRGEnF7XRX0qeY6DRk0vfxX7ajhkaPGBxQwIyk6",
+	"xR93Dhse2TlsfCAh6ySMqWPiC5BN4XFLDbEjiSPB5fTuldvUfZI8t/VK82C3frDrVbL9Vpo7e/X9xkEW",
+	"pfQ0oSJkopUmHfLyVvyKDgIbmXJD/h6eTBnl9/MBGB9iGUXrIX+7RrLb2SWp4J9TR7SgUgKLWKANgJ7J",
+	"1NolurJPelQMwCitWQIdhGMeXJNqA+yu0Iu0ScwjaKH1yE6TUKK46ESMBF2jkk7Qts/MHu+TGtq9Q+ws",
+	"//e/KQQbqC43xw1DWukwFUH3v8yPwxCqNHdWpokGBht6uKGHD48exng7HwAtVJoH1yxZkzRoR9+YYS8Q",
+	"ELju96x1hgrBhNAB+/S90u8MMUo1dvtrvc9a8erCq93vhlZvaPXDo9Uqu4z3rrvf8JCtK8oMxt4Q6tdn",
+	"+2a/ey/PzurE7/C2CzmLIzqA5BaqQKGRkPz58vTnchL+dziqB2WBHSfSXsViVCmNDyIe13vx/mK0HDa+",
+	"oeQbSv7wKPmNvZP3SsfXl8H0zGWvF7La6666jlvFSPN/meqsWuMxwSp6LCQQ9RonMkyDLOGyTFbdJERt",
+	"EqJu5YJCOlTV1VYAqUvGcY63t5YgZfNfsmzrSZnKF/jg+pEaJ5rKsXApfzK0vs/U1izvDuTDG0aUO+0l",
+	"kOx2c1wN3q+HPTwv1DdppZpcMxYjrzBEP6/mmzEIVeAQE2v5mvVuOMCGA6zOAWR8+/mwtuhPzRYF4mwy",
+	"6Y+40u/x8ef502OXu6zmREY95sNlO/zA0fU5iv++gq3O8eCzNFHmWD6s8S669b/iSk+9ihkYPSNhMqVJ",
+	"mydKbzjZ7XAyA38SFnHV3RmL9nfPvcbv23bC7IdayGi4rvqudo7njIbv3ebXeAXO3YRT5bagy8I0+vPV",
+	"lLovhLcEhTCoPWnQKa9ECWXalrsCc6HxVzcTlny3n9Zc8/15Nuc8yG8Rv3IHpH+D9veA9lIwLDG4FmSf",
+	"SzJaK1G1c8wSK7KlbNDr9sSIokbcz8/6jgWKnMQFNIpaNECstLO/uLEo9vU/rFOk3pLh4C/baRJ9A0pc",
+	"XtiJdwQLm8T/R+09Ltx8Q3WasCa52flPLIbXZV/IL69PntUufjnZPXhcVSxImPZIVhGF/JVcVepXFfJX",
+	"YmbdsoXzvMK4l+5ZV2EvFfyLK4tX8jxsqHYausd5OPGhy0Gc1e3Tgzgv23fZZYSH4EqD4ClCg0QqaFVu",
+	"+NYxCRMZkzDFS8kUaQ0IDzEvbPfLF0KDayH7EQttMMI6en29L57fPC6hf/yjpBxsvlC4Ly4gpqQLitm5",
+	"dfOxL7gYTiNi8Em221BLlrbQrhHSgYdVv0A6HWlZJ5DeDhWVhW64tvCh2cwYfZqa7eFluR4yAbtLLZIB",
+	"jZbJ/CBV//3Jy5PLFx/fv3j6y9u3v308efXq7fuPZ+enfz+5fFHW5xKaYrKinLCkbxEr3eY+FKjPaj0O",
+	"WM7wg1dJk2iCZ7FPa3aE+eu4Fpe+kHtx57bxeBpzwmXa9vqKdwQXHYK0BO5oV/YFNuTrsgRT8KXA+ppm",
+	"gD8ZS/sOXIyjPSoJdfxvFvu7reKvbvDtr/av0/AbUrWIaTYujuH3Kwn7pTXr7YgExw/vqv3QOfSb2igL",
+	"t4TCCM75sfgemuG/d2iOEh/VQXccy7Ge+1pY1fxNl98VF3FPMS1zMB1cZrjhHvfLPZ5Bg/H86j1S5N35",
+	"K891HJAJlt++T76yjZW8ayiRrNl6NXLPy41XsB775AWu6n4vE3SrZ30ntFVHRLatDaO6JUZly8wXbsuw",
+	"vHzb9q2he6CZegjob5ZxB2ZbO8Ulm25Zu8QKL8youo+UbS+wwffbwXcXTQ7WKGIOnkAEsZD9JTHdDM+C",
+	"NOF6AMh7EvPf2OAXRkOWVJr/+mBw9CmjCUtOUt113+BTv4MH23z1wYyS3JR3Y7jscmVLH1sLRMXp9duA",
+	"1nbdX0vVYA8sHKDkGjROZFRsN2bd+rkX3X1jVjkWsxvm5abNeAmjIejYriSs0hI6ddvB8tDO8dGedakm",
+	"PSpoh/UgwRI1Ho/QJOjyG+aRVGR/9mhyTVJh5vMwKN1OmF3kwhawd+b4jE8jGVybYVv4R5xIjJDHBuPK",
+	"K/Y2IhFX2rMZnyTosuAa9/zq9DmJpLxO4+KUrtZdyT7hEHDRsFtsbK6Oc1BC3xP4lqSukpOBNRNhLLmw",
+	"IUB5U3Ty6+lz6KukpZ+vwXZFH1/BuTkl1yPOG+pW5RHsmoRVCLN2aYWGSYVNZs1Xxqc4FYHsQfM/GkVF",
+	"uMDHElSC++eRME3AXNrPtV7wbOUj9HM/w+ggrwGcITk5O4Um6aTaowoaRIU9LsxXIDBs5YPBD6XL6aWR",
+	"Ed5HWl0lA7MnA3czRx6HhfUaqyCOcEEUFWFLfiE9GbLCbPbrkvl+YTTSXQ/uDxdMKYvTOuFBAXoF5P72",
+	"4dv/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

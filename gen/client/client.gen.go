@@ -62,6 +62,7 @@ func (e DeliveryStatus) Valid() bool {
 
 // Defines values for EventType.
 const (
+	EventTypeCall              EventType = "call"
 	EventTypeChatArchived      EventType = "chat.archived"
 	EventTypeChatDeleted       EventType = "chat.deleted"
 	EventTypeChatMarkedUnread  EventType = "chat.marked_unread"
@@ -77,14 +78,18 @@ const (
 	EventTypeMessageReceipt    EventType = "message.receipt"
 	EventTypeMessageRevoked    EventType = "message.revoked"
 	EventTypeMessageSent       EventType = "message.sent"
+	EventTypePresence          EventType = "presence"
 	EventTypeSessionQr         EventType = "session.qr"
 	EventTypeSessionState      EventType = "session.state"
+	EventTypeTyping            EventType = "typing"
 	EventTypeWebhookTest       EventType = "webhook.test"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeCall:
+		return true
 	case EventTypeChatArchived:
 		return true
 	case EventTypeChatDeleted:
@@ -115,9 +120,13 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeMessageSent:
 		return true
+	case EventTypePresence:
+		return true
 	case EventTypeSessionQr:
 		return true
 	case EventTypeSessionState:
+		return true
+	case EventTypeTyping:
 		return true
 	case EventTypeWebhookTest:
 		return true
@@ -267,6 +276,24 @@ func (e PinMessageRequestDuration) Valid() bool {
 	}
 }
 
+// Defines values for PresenceRequestState.
+const (
+	Available   PresenceRequestState = "available"
+	Unavailable PresenceRequestState = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the PresenceRequestState enum.
+func (e PresenceRequestState) Valid() bool {
+	switch e {
+	case Available:
+		return true
+	case Unavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessResponseStatus.
 const (
 	Ready ReadinessResponseStatus = "ready"
@@ -276,6 +303,27 @@ const (
 func (e ReadinessResponseStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxCallStateResponseState.
+const (
+	Rejected   SandboxCallStateResponseState = "rejected"
+	Ringing    SandboxCallStateResponseState = "ringing"
+	Terminated SandboxCallStateResponseState = "terminated"
+)
+
+// Valid indicates whether the value is a known member of the SandboxCallStateResponseState enum.
+func (e SandboxCallStateResponseState) Valid() bool {
+	switch e {
+	case Rejected:
+		return true
+	case Ringing:
+		return true
+	case Terminated:
 		return true
 	default:
 		return false
@@ -612,6 +660,27 @@ func (e SessionState) Valid() bool {
 	}
 }
 
+// Defines values for TypingRequestState.
+const (
+	Composing TypingRequestState = "composing"
+	Paused    TypingRequestState = "paused"
+	Recording TypingRequestState = "recording"
+)
+
+// Valid indicates whether the value is a known member of the TypingRequestState enum.
+func (e TypingRequestState) Valid() bool {
+	switch e {
+	case Composing:
+		return true
+	case Paused:
+		return true
+	case Recording:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetSessionQRParamsFormat.
 const (
 	GetSessionQRParamsFormatPng  GetSessionQRParamsFormat = "png"
@@ -725,10 +794,54 @@ type ChatListResponse struct {
 	Success bool `json:"success"`
 }
 
+// CheckNumbersRequest defines model for CheckNumbersRequest.
+type CheckNumbersRequest struct {
+	// Numbers Phone numbers in international format
+	Numbers []string `json:"numbers"`
+}
+
+// CheckNumbersResponse defines model for CheckNumbersResponse.
+type CheckNumbersResponse struct {
+	Results []NumberCheck `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// Contact defines model for Contact.
+type Contact struct {
+	// BusinessName Verified business name
+	BusinessName *string `json:"businessName"`
+
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid The contact's LID, when WhatsApp told this session
+	Lid *string `json:"lid"`
+
+	// Name Name in the account's address book
+	Name *string `json:"name"`
+
+	// PushName The name the contact set for themselves
+	PushName *string `json:"pushName"`
+}
+
 // ContactCard defines model for ContactCard.
 type ContactCard struct {
 	Name   string   `json:"name"`
 	Phones []string `json:"phones"`
+}
+
+// ContactListResponse defines model for ContactListResponse.
+type ContactListResponse struct {
+	Contacts []Contact `json:"contacts"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
 }
 
 // CreateApiKeyRequest defines model for CreateApiKeyRequest.
@@ -1034,6 +1147,40 @@ type JoinGroupRequest struct {
 	Link string `json:"link"`
 }
 
+// LidLookupResponse defines model for LidLookupResponse.
+type LidLookupResponse struct {
+	// Jid Phone-number JID
+	Jid string `json:"jid"`
+
+	// Lid LID JID
+	Lid string `json:"lid"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	// MessageId Mark this received message and the unread ones before it; all unread when absent
+	MessageId *string `json:"messageId,omitempty"`
+}
+
+// MarkReadResponse defines model for MarkReadResponse.
+type MarkReadResponse struct {
+	Jid     string `json:"jid"`
+	Message string `json:"message"`
+
+	// MessageIds The messages the read receipts named
+	MessageIds []string `json:"messageIds"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
@@ -1087,6 +1234,19 @@ type MessageResponse struct {
 // Example: {"plan":"premium","userId":"123"}
 type Metadata map[string]interface{}
 
+// NumberCheck defines model for NumberCheck.
+type NumberCheck struct {
+	// Jid Phone-number JID, when on WhatsApp
+	Jid *string `json:"jid"`
+
+	// Lid LID, when on WhatsApp and WhatsApp told it
+	Lid *string `json:"lid"`
+
+	// Number The number as given
+	Number     string `json:"number"`
+	OnWhatsApp bool   `json:"onWhatsApp"`
+}
+
 // PairCodeRequest defines model for PairCodeRequest.
 type PairCodeRequest struct {
 	// Phone The account's phone number with country code
@@ -1111,6 +1271,14 @@ type PinMessageRequest struct {
 
 // PinMessageRequestDuration defines model for PinMessageRequest.Duration.
 type PinMessageRequestDuration string
+
+// PresenceRequest defines model for PresenceRequest.
+type PresenceRequest struct {
+	State PresenceRequestState `json:"state"`
+}
+
+// PresenceRequestState defines model for PresenceRequest.State.
+type PresenceRequestState string
 
 // ProfilePictureResponse defines model for ProfilePictureResponse.
 type ProfilePictureResponse struct {
@@ -1188,6 +1356,41 @@ type RedeliverResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// SandboxCallRequest defines model for SandboxCallRequest.
+type SandboxCallRequest struct {
+	// From The calling contact (phone number)
+	From string `json:"from"`
+}
+
+// SandboxCallResponse defines model for SandboxCallResponse.
+type SandboxCallResponse struct {
+	CallId string `json:"callId"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxCallStateResponse defines model for SandboxCallStateResponse.
+type SandboxCallStateResponse struct {
+	CallId string `json:"callId"`
+	From   string `json:"from"`
+
+	// RejectedBy The device that rejected the call
+	RejectedBy *string                       `json:"rejectedBy"`
+	State      SandboxCallStateResponseState `json:"state"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool   `json:"success"`
+	To      string `json:"to"`
+}
+
+// SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
+type SandboxCallStateResponseState string
 
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
@@ -1717,6 +1920,22 @@ type SessionResponse struct {
 	Success bool `json:"success"`
 }
 
+// SessionSettings defines model for SessionSettings.
+type SessionSettings struct {
+	RejectCalls        bool    `json:"rejectCalls"`
+	RejectCallsMessage *string `json:"rejectCallsMessage"`
+}
+
+// SessionSettingsResponse defines model for SessionSettingsResponse.
+type SessionSettingsResponse struct {
+	Settings SessionSettings `json:"settings"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SessionState `starting`: connecting, no QR yet; `qr_ready`: a QR code is waiting to be scanned; `pairing`: a pairing code was issued or the phone is completing the link; `connected`: linked and online; `disconnected`: linked, connection lost, reconnecting with backoff; `logged_out`: unlinked on the phone or by logout; `stopped`: stopped through the API; `failed`: cannot continue (see `lastError`).
 type SessionState string
 
@@ -1774,6 +1993,14 @@ type SuccessMessage struct {
 	Success bool `json:"success"`
 }
 
+// TypingRequest defines model for TypingRequest.
+type TypingRequest struct {
+	State TypingRequestState `json:"state"`
+}
+
+// TypingRequestState defines model for TypingRequest.State.
+type TypingRequestState string
+
 // UpdateGroupRequest defines model for UpdateGroupRequest.
 type UpdateGroupRequest struct {
 	Announce *bool `json:"announce,omitempty"`
@@ -1782,6 +2009,15 @@ type UpdateGroupRequest struct {
 	Description *string `json:"description,omitempty"`
 	Locked      *bool   `json:"locked,omitempty"`
 	Subject     *string `json:"subject,omitempty"`
+}
+
+// UpdateSessionSettingsRequest defines model for UpdateSessionSettingsRequest.
+type UpdateSessionSettingsRequest struct {
+	// RejectCalls Reject every incoming call at once
+	RejectCalls *bool `json:"rejectCalls,omitempty"`
+
+	// RejectCallsMessage Text sent to a caller whose call was rejected automatically; an empty string removes it
+	RejectCallsMessage *string `json:"rejectCallsMessage,omitempty"`
 }
 
 // UpdateWebhookRequest defines model for UpdateWebhookRequest.
@@ -1807,7 +2043,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2004,6 +2240,12 @@ type UnpinMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// MarkChatReadParams defines parameters for MarkChatRead.
+type MarkChatReadParams struct {
+	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // UnarchiveChatParams defines parameters for UnarchiveChat.
 type UnarchiveChatParams struct {
 	// IdempotencyKey Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again.
@@ -2123,6 +2365,9 @@ type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
 // SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
 type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 
+// SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
+type SandboxCallJSONRequestBody = SandboxCallRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -2134,6 +2379,9 @@ type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
+
+// UpdateSessionSettingsJSONRequestBody defines body for UpdateSessionSettings for application/json ContentType.
+type UpdateSessionSettingsJSONRequestBody = UpdateSessionSettingsRequest
 
 // BatchChatsJSONRequestBody defines body for BatchChats for application/json ContentType.
 type BatchChatsJSONRequestBody = BatchChatRequest
@@ -2150,8 +2398,17 @@ type PinMessageJSONRequestBody = PinMessageRequest
 // StarMessageJSONRequestBody defines body for StarMessage for application/json ContentType.
 type StarMessageJSONRequestBody = StarMessageRequest
 
+// MarkChatReadJSONRequestBody defines body for MarkChatRead for application/json ContentType.
+type MarkChatReadJSONRequestBody = MarkReadRequest
+
+// SendTypingJSONRequestBody defines body for SendTyping for application/json ContentType.
+type SendTypingJSONRequestBody = TypingRequest
+
 // BlockContactJSONRequestBody defines body for BlockContact for application/json ContentType.
 type BlockContactJSONRequestBody = JidRequest
+
+// CheckNumbersJSONRequestBody defines body for CheckNumbers for application/json ContentType.
+type CheckNumbersJSONRequestBody = CheckNumbersRequest
 
 // UnblockContactJSONRequestBody defines body for UnblockContact for application/json ContentType.
 type UnblockContactJSONRequestBody = JidRequest
@@ -2176,6 +2433,12 @@ type ReactToMessageJSONRequestBody = ReactionRequest
 
 // RequestPairCodeJSONRequestBody defines body for RequestPairCode for application/json ContentType.
 type RequestPairCodeJSONRequestBody = PairCodeRequest
+
+// SetPresenceJSONRequestBody defines body for SetPresence for application/json ContentType.
+type SetPresenceJSONRequestBody = PresenceRequest
+
+// SubscribePresenceJSONRequestBody defines body for SubscribePresence for application/json ContentType.
+type SubscribePresenceJSONRequestBody = JidRequest
 
 // SendTextJSONRequestBody defines body for SendText for application/json ContentType.
 type SendTextJSONRequestBody = SendTextRequest
@@ -2347,6 +2610,13 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SandboxCallState A simulated call as the caller sees it
+	//
+	// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+	//
+	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+	SandboxCallState(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
@@ -2412,6 +2682,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
 	SandboxGroupParticipants(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCallWithBody Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxCall Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxHistoryWithBody The phone delivers a history sync
 	//
@@ -2498,6 +2786,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSession(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSessionSettingsWithBody Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSessionSettings Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettings(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCall Reject an incoming call
+	//
+	// Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+	//
+	// Corresponds with POST /sessions/{id}/calls/{callId}/reject (the `RejectCall` operationId).
+	RejectCall(ctx context.Context, id SessionId, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListChats List chats
 	//
@@ -2641,6 +2960,48 @@ type ClientInterface interface {
 	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin (the `UnpinMessage` operationId).
 	UnpinMessage(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *UnpinMessageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarkChatReadWithBody Mark chat read
+	//
+	// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+	// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+	// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+	// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+	MarkChatReadWithBody(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkChatRead Mark chat read
+	//
+	// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+	// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+	// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+	// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+	MarkChatRead(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, body MarkChatReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTypingWithBody Show typing or recording
+	//
+	// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+	SendTypingWithBody(ctx context.Context, id SessionId, chatId ChatId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTyping Show typing or recording
+	//
+	// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+	SendTyping(ctx context.Context, id SessionId, chatId ChatId, body SendTypingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UnarchiveChat Unarchive chat
 	//
 	// Restore an archived chat to the main chat list.
@@ -2654,6 +3015,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/chats/{chatId}/unread (the `MarkChatUnread` operationId).
 	MarkChatUnread(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatUnreadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListContacts List contacts
+	//
+	// The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+	//
+	// Corresponds with GET /sessions/{id}/contacts (the `ListContacts` operationId).
+	ListContacts(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BlockContactWithBody Block a contact
 	//
@@ -2669,6 +3037,24 @@ type ClientInterface interface {
 	// Corresponds with POST /sessions/{id}/contacts/block (the `BlockContact` operationId).
 	BlockContact(ctx context.Context, id SessionId, body BlockContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CheckNumbersWithBody Check numbers on WhatsApp
+	//
+	// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+	CheckNumbersWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckNumbers Check numbers on WhatsApp
+	//
+	// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+	CheckNumbers(ctx context.Context, id SessionId, body CheckNumbersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UnblockContactWithBody Unblock a contact
 	//
 	// Takes any type of body and a specified content type.
@@ -2682,6 +3068,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/contacts/unblock (the `UnblockContact` operationId).
 	UnblockContact(ctx context.Context, id SessionId, body UnblockContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LookupLid LID and phone number of a contact
+	//
+	// Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+	// (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+	// number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+	// told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+	//
+	// Corresponds with GET /sessions/{id}/contacts/{jid}/lid (the `LookupLid` operationId).
+	LookupLid(ctx context.Context, id SessionId, jid ContactJid, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetProfilePicture Get a contact's profile picture URL
 	//
@@ -2858,6 +3254,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/pair-code (the `RequestPairCode` operationId).
 	RequestPairCode(ctx context.Context, id SessionId, body RequestPairCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPresenceWithBody Set own presence
+	//
+	// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+	SetPresenceWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPresence Set own presence
+	//
+	// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+	SetPresence(ctx context.Context, id SessionId, body SetPresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribePresenceWithBody Subscribe to a contact's presence
+	//
+	// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribePresence Subscribe to a contact's presence
+	//
+	// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresence(ctx context.Context, id SessionId, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSessionQR Get the current QR code
 	//
@@ -3282,6 +3714,23 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// SandboxCallState A simulated call as the caller sees it
+//
+// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+//
+// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+func (c *Client) SandboxCallState(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallStateRequest(c.Server, callId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SandboxContactMessages What a simulated contact's device received and decrypted
 //
 // Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
@@ -3418,6 +3867,44 @@ func (c *Client) SandboxGroupParticipantsWithBody(ctx context.Context, groupId G
 // Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
 func (c *Client) SandboxGroupParticipants(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxGroupParticipantsRequest(c.Server, groupId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCallWithBody Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *Client) SandboxCallWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxCall Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *Client) SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxCallRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3624,6 +4111,67 @@ func (c *Client) DeleteSession(ctx context.Context, id SessionId, reqEditors ...
 // Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 func (c *Client) GetSession(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSessionSettingsWithBody Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *Client) UpdateSessionSettingsWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSessionSettingsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSessionSettings Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *Client) UpdateSessionSettings(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSessionSettingsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCall Reject an incoming call
+//
+// Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+//
+// Corresponds with POST /sessions/{id}/calls/{callId}/reject (the `RejectCall` operationId).
+func (c *Client) RejectCall(ctx context.Context, id SessionId, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCallRequest(c.Server, id, callId)
 	if err != nil {
 		return nil, err
 	}
@@ -3956,6 +4504,88 @@ func (c *Client) UnpinMessage(ctx context.Context, id SessionId, chatId ChatId, 
 	return c.Client.Do(req)
 }
 
+// MarkChatReadWithBody Mark chat read
+//
+// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+func (c *Client) MarkChatReadWithBody(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkChatReadRequestWithBody(c.Server, id, chatId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkChatRead Mark chat read
+//
+// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+func (c *Client) MarkChatRead(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, body MarkChatReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkChatReadRequest(c.Server, id, chatId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTypingWithBody Show typing or recording
+//
+// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+func (c *Client) SendTypingWithBody(ctx context.Context, id SessionId, chatId ChatId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTypingRequestWithBody(c.Server, id, chatId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTyping Show typing or recording
+//
+// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+func (c *Client) SendTyping(ctx context.Context, id SessionId, chatId ChatId, body SendTypingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTypingRequest(c.Server, id, chatId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UnarchiveChat Unarchive chat
 //
 // Restore an archived chat to the main chat list.
@@ -3980,6 +4610,23 @@ func (c *Client) UnarchiveChat(ctx context.Context, id SessionId, chatId ChatId,
 // Corresponds with POST /sessions/{id}/chats/{chatId}/unread (the `MarkChatUnread` operationId).
 func (c *Client) MarkChatUnread(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatUnreadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarkChatUnreadRequest(c.Server, id, chatId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListContacts List contacts
+//
+// The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+//
+// Corresponds with GET /sessions/{id}/contacts (the `ListContacts` operationId).
+func (c *Client) ListContacts(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListContactsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4024,6 +4671,44 @@ func (c *Client) BlockContact(ctx context.Context, id SessionId, body BlockConta
 	return c.Client.Do(req)
 }
 
+// CheckNumbersWithBody Check numbers on WhatsApp
+//
+// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+func (c *Client) CheckNumbersWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckNumbersRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckNumbers Check numbers on WhatsApp
+//
+// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+func (c *Client) CheckNumbers(ctx context.Context, id SessionId, body CheckNumbersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckNumbersRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UnblockContactWithBody Unblock a contact
 //
 // Takes any type of body and a specified content type.
@@ -4048,6 +4733,26 @@ func (c *Client) UnblockContactWithBody(ctx context.Context, id SessionId, conte
 // Corresponds with POST /sessions/{id}/contacts/unblock (the `UnblockContact` operationId).
 func (c *Client) UnblockContact(ctx context.Context, id SessionId, body UnblockContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnblockContactRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LookupLid LID and phone number of a contact
+//
+// Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+// (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+// number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+// told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+//
+// Corresponds with GET /sessions/{id}/contacts/{jid}/lid (the `LookupLid` operationId).
+func (c *Client) LookupLid(ctx context.Context, id SessionId, jid ContactJid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLookupLidRequest(c.Server, id, jid)
 	if err != nil {
 		return nil, err
 	}
@@ -4444,6 +5149,82 @@ func (c *Client) RequestPairCodeWithBody(ctx context.Context, id SessionId, cont
 // Corresponds with POST /sessions/{id}/pair-code (the `RequestPairCode` operationId).
 func (c *Client) RequestPairCode(ctx context.Context, id SessionId, body RequestPairCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRequestPairCodeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPresenceWithBody Set own presence
+//
+// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+func (c *Client) SetPresenceWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPresenceRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPresence Set own presence
+//
+// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+func (c *Client) SetPresence(ctx context.Context, id SessionId, body SetPresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPresenceRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribePresenceWithBody Subscribe to a contact's presence
+//
+// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+func (c *Client) SubscribePresenceWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribePresenceRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribePresence Subscribe to a contact's presence
+//
+// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+func (c *Client) SubscribePresence(ctx context.Context, id SessionId, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribePresenceRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5359,6 +6140,40 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewSandboxCallStateRequest constructs an http.Request for the SandboxCallState method
+func NewSandboxCallStateRequest(server string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/calls/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSandboxContactMessagesRequest constructs an http.Request for the SandboxContactMessages method
 func NewSandboxContactMessagesRequest(server string, phone string) (*http.Request, error) {
 	var err error
@@ -5542,6 +6357,53 @@ func NewSandboxGroupParticipantsRequestWithBody(server string, groupId GroupId, 
 	}
 
 	operationPath := fmt.Sprintf("/sandbox/groups/%s/participants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxCallRequest calls the generic SandboxCall builder with application/json body
+func NewSandboxCallRequest(server string, id SessionId, body SandboxCallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxCallRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSandboxCallRequestWithBody constructs an http.Request for the SandboxCall method, with any body, and a specified content type
+func NewSandboxCallRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/call", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5864,6 +6726,94 @@ func NewGetSessionRequest(server string, id SessionId) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSessionSettingsRequest calls the generic UpdateSessionSettings builder with application/json body
+func NewUpdateSessionSettingsRequest(server string, id SessionId, body UpdateSessionSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSessionSettingsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateSessionSettingsRequestWithBody constructs an http.Request for the UpdateSessionSettings method, with any body, and a specified content type
+func NewUpdateSessionSettingsRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectCallRequest constructs an http.Request for the RejectCall method
+func NewRejectCallRequest(server string, id SessionId, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/calls/%s/reject", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6748,6 +7698,129 @@ func NewUnpinMessageRequest(server string, id SessionId, chatId ChatId, messageI
 	return req, nil
 }
 
+// NewMarkChatReadRequest calls the generic MarkChatRead builder with application/json body
+func NewMarkChatReadRequest(server string, id SessionId, chatId ChatId, params *MarkChatReadParams, body MarkChatReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkChatReadRequestWithBody(server, id, chatId, params, "application/json", bodyReader)
+}
+
+// NewMarkChatReadRequestWithBody constructs an http.Request for the MarkChatRead method, with any body, and a specified content type
+func NewMarkChatReadRequestWithBody(server string, id SessionId, chatId ChatId, params *MarkChatReadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "chatId", chatId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/chats/%s/read", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendTypingRequest calls the generic SendTyping builder with application/json body
+func NewSendTypingRequest(server string, id SessionId, chatId ChatId, body SendTypingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendTypingRequestWithBody(server, id, chatId, "application/json", bodyReader)
+}
+
+// NewSendTypingRequestWithBody constructs an http.Request for the SendTyping method, with any body, and a specified content type
+func NewSendTypingRequestWithBody(server string, id SessionId, chatId ChatId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "chatId", chatId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/chats/%s/typing", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUnarchiveChatRequest constructs an http.Request for the UnarchiveChat method
 func NewUnarchiveChatRequest(server string, id SessionId, chatId ChatId, params *UnarchiveChatParams) (*http.Request, error) {
 	var err error
@@ -6860,6 +7933,40 @@ func NewMarkChatUnreadRequest(server string, id SessionId, chatId ChatId, params
 	return req, nil
 }
 
+// NewListContactsRequest constructs an http.Request for the ListContacts method
+func NewListContactsRequest(server string, id SessionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/contacts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewBlockContactRequest calls the generic BlockContact builder with application/json body
 func NewBlockContactRequest(server string, id SessionId, body BlockContactJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6888,6 +7995,53 @@ func NewBlockContactRequestWithBody(server string, id SessionId, contentType str
 	}
 
 	operationPath := fmt.Sprintf("/sessions/%s/contacts/block", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckNumbersRequest calls the generic CheckNumbers builder with application/json body
+func NewCheckNumbersRequest(server string, id SessionId, body CheckNumbersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckNumbersRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCheckNumbersRequestWithBody constructs an http.Request for the CheckNumbers method, with any body, and a specified content type
+func NewCheckNumbersRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/contacts/check", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -6950,6 +8104,47 @@ func NewUnblockContactRequestWithBody(server string, id SessionId, contentType s
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewLookupLidRequest constructs an http.Request for the LookupLid method
+func NewLookupLidRequest(server string, id SessionId, jid ContactJid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "jid", jid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/contacts/%s/lid", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7668,6 +8863,100 @@ func NewRequestPairCodeRequestWithBody(server string, id SessionId, contentType 
 	}
 
 	operationPath := fmt.Sprintf("/sessions/%s/pair-code", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetPresenceRequest calls the generic SetPresence builder with application/json body
+func NewSetPresenceRequest(server string, id SessionId, body SetPresenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetPresenceRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetPresenceRequestWithBody constructs an http.Request for the SetPresence method, with any body, and a specified content type
+func NewSetPresenceRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/presence", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubscribePresenceRequest calls the generic SubscribePresence builder with application/json body
+func NewSubscribePresenceRequest(server string, id SessionId, body SubscribePresenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubscribePresenceRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSubscribePresenceRequestWithBody constructs an http.Request for the SubscribePresence method, with any body, and a specified content type
+func NewSubscribePresenceRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/presence/subscribe", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8976,6 +10265,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessHTTPResponse, error)
 
+	// SandboxCallStateWithResponse A simulated call as the caller sees it
+	//
+	// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+	SandboxCallStateWithResponse(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*SandboxCallStateHTTPResponse, error)
+
 	// SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9045,6 +10343,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sandbox/groups/{groupId}/participants (the `SandboxGroupParticipants` operationId).
 	SandboxGroupParticipantsWithResponse(ctx context.Context, groupId GroupId, body SandboxGroupParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxGroupParticipantsHTTPResponse, error)
+
+	// SandboxCallWithBodyWithResponse Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
+
+	// SandboxCallWithResponse Make a simulated contact call the session's account
+	//
+	// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+	SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
 
 	// SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 	//
@@ -9139,6 +10455,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSessionWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*GetSessionHTTPResponse, error)
+
+	// UpdateSessionSettingsWithBodyWithResponse Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error)
+
+	// UpdateSessionSettingsWithResponse Change a session's settings
+	//
+	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+	UpdateSessionSettingsWithResponse(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error)
+
+	// RejectCallWithResponse Reject an incoming call
+	//
+	// Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/calls/{callId}/reject (the `RejectCall` operationId).
+	RejectCallWithResponse(ctx context.Context, id SessionId, callId string, reqEditors ...RequestEditorFn) (*RejectCallHTTPResponse, error)
 
 	// ListChatsWithResponse List chats
 	//
@@ -9298,6 +10647,48 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sessions/{id}/chats/{chatId}/messages/{messageId}/unpin (the `UnpinMessage` operationId).
 	UnpinMessageWithResponse(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, params *UnpinMessageParams, reqEditors ...RequestEditorFn) (*UnpinMessageHTTPResponse, error)
 
+	// MarkChatReadWithBodyWithResponse Mark chat read
+	//
+	// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+	// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+	// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+	// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+	MarkChatReadWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkChatReadHTTPResponse, error)
+
+	// MarkChatReadWithResponse Mark chat read
+	//
+	// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+	// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+	// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+	// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+	MarkChatReadWithResponse(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, body MarkChatReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkChatReadHTTPResponse, error)
+
+	// SendTypingWithBodyWithResponse Show typing or recording
+	//
+	// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+	SendTypingWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTypingHTTPResponse, error)
+
+	// SendTypingWithResponse Show typing or recording
+	//
+	// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+	SendTypingWithResponse(ctx context.Context, id SessionId, chatId ChatId, body SendTypingJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTypingHTTPResponse, error)
+
 	// UnarchiveChatWithResponse Unarchive chat
 	//
 	// Restore an archived chat to the main chat list.
@@ -9316,6 +10707,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sessions/{id}/chats/{chatId}/unread (the `MarkChatUnread` operationId).
 	MarkChatUnreadWithResponse(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatUnreadParams, reqEditors ...RequestEditorFn) (*MarkChatUnreadHTTPResponse, error)
 
+	// ListContactsWithResponse List contacts
+	//
+	// The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sessions/{id}/contacts (the `ListContacts` operationId).
+	ListContactsWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*ListContactsHTTPResponse, error)
+
 	// BlockContactWithBodyWithResponse Block a contact
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -9330,6 +10730,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sessions/{id}/contacts/block (the `BlockContact` operationId).
 	BlockContactWithResponse(ctx context.Context, id SessionId, body BlockContactJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockContactHTTPResponse, error)
 
+	// CheckNumbersWithBodyWithResponse Check numbers on WhatsApp
+	//
+	// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+	CheckNumbersWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckNumbersHTTPResponse, error)
+
+	// CheckNumbersWithResponse Check numbers on WhatsApp
+	//
+	// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+	CheckNumbersWithResponse(ctx context.Context, id SessionId, body CheckNumbersJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckNumbersHTTPResponse, error)
+
 	// UnblockContactWithBodyWithResponse Unblock a contact
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -9343,6 +10761,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/contacts/unblock (the `UnblockContact` operationId).
 	UnblockContactWithResponse(ctx context.Context, id SessionId, body UnblockContactJSONRequestBody, reqEditors ...RequestEditorFn) (*UnblockContactHTTPResponse, error)
+
+	// LookupLidWithResponse LID and phone number of a contact
+	//
+	// Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+	// (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+	// number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+	// told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sessions/{id}/contacts/{jid}/lid (the `LookupLid` operationId).
+	LookupLidWithResponse(ctx context.Context, id SessionId, jid ContactJid, reqEditors ...RequestEditorFn) (*LookupLidHTTPResponse, error)
 
 	// GetProfilePictureWithResponse Get a contact's profile picture URL
 	//
@@ -9535,6 +10965,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sessions/{id}/pair-code (the `RequestPairCode` operationId).
 	RequestPairCodeWithResponse(ctx context.Context, id SessionId, body RequestPairCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPairCodeHTTPResponse, error)
+
+	// SetPresenceWithBodyWithResponse Set own presence
+	//
+	// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+	SetPresenceWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPresenceHTTPResponse, error)
+
+	// SetPresenceWithResponse Set own presence
+	//
+	// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+	SetPresenceWithResponse(ctx context.Context, id SessionId, body SetPresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPresenceHTTPResponse, error)
+
+	// SubscribePresenceWithBodyWithResponse Subscribe to a contact's presence
+	//
+	// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribePresenceHTTPResponse, error)
+
+	// SubscribePresenceWithResponse Subscribe to a contact's presence
+	//
+	// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+	SubscribePresenceWithResponse(ctx context.Context, id SessionId, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscribePresenceHTTPResponse, error)
 
 	// GetSessionQRWithResponse Get the current QR code
 	//
@@ -10425,6 +11891,85 @@ func (r GetReadinessHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SandboxCallStateHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxCallState
+type SandboxCallStateHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxCallStateHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxCallStateResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxCallStateHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON200() *SandboxCallStateResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxCallStateHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxCallStateHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxCallStateHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxCallStateHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxCallStateHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SandboxContactMessagesHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxContactMessages
 type SandboxContactMessagesHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -10898,6 +12443,120 @@ func (r SandboxGroupParticipantsHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxGroupParticipantsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxCallHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxCall
+type SandboxCallHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxCallResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxCallHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON200() *SandboxCallResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxCallHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11698,6 +13357,213 @@ func (r GetSessionHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetSessionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateSessionSettingsHTTPResponse429Headers the declared response headers of an HTTP 429 response for UpdateSessionSettings
+type UpdateSessionSettingsHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type UpdateSessionSettingsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionSettingsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateSessionSettingsHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON200() *SessionSettingsResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSessionSettingsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSessionSettingsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSessionSettingsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSessionSettingsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectCallHTTPResponse429Headers the declared response headers of an HTTP 429 response for RejectCall
+type RejectCallHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type RejectCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectCallHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON200() *SuccessMessage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RejectCallHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectCallHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13109,6 +14975,234 @@ func (r UnpinMessageHTTPResponse) ContentType() string {
 	return ""
 }
 
+// MarkChatReadHTTPResponse429Headers the declared response headers of an HTTP 429 response for MarkChatRead
+type MarkChatReadHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type MarkChatReadHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MarkReadResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkChatReadHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON200() *MarkReadResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkChatReadHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkChatReadHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkChatReadHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkChatReadHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkChatReadHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendTypingHTTPResponse429Headers the declared response headers of an HTTP 429 response for SendTyping
+type SendTypingHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SendTypingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatActionResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendTypingHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON200() *ChatActionResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendTypingHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTypingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTypingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTypingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTypingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnarchiveChatHTTPResponse429Headers the declared response headers of an HTTP 429 response for UnarchiveChat
 type UnarchiveChatHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -13323,6 +15417,113 @@ func (r MarkChatUnreadHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListContactsHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListContacts
+type ListContactsHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type ListContactsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactListResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListContactsHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON200() *ContactListResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListContactsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListContactsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListContactsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListContactsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListContactsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BlockContactHTTPResponse429Headers the declared response headers of an HTTP 429 response for BlockContact
 type BlockContactHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -13437,6 +15638,120 @@ func (r BlockContactHTTPResponse) ContentType() string {
 	return ""
 }
 
+// CheckNumbersHTTPResponse429Headers the declared response headers of an HTTP 429 response for CheckNumbers
+type CheckNumbersHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type CheckNumbersHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckNumbersResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CheckNumbersHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON200() *CheckNumbersResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckNumbersHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckNumbersHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckNumbersHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckNumbersHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckNumbersHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnblockContactHTTPResponse429Headers the declared response headers of an HTTP 429 response for UnblockContact
 type UnblockContactHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -13545,6 +15860,113 @@ func (r UnblockContactHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UnblockContactHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LookupLidHTTPResponse429Headers the declared response headers of an HTTP 429 response for LookupLid
+type LookupLidHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type LookupLidHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LidLookupResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LookupLidHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON200() *LidLookupResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LookupLidHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LookupLidHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LookupLidHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LookupLidHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LookupLidHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15185,6 +17607,234 @@ func (r RequestPairCodeHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RequestPairCodeHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetPresenceHTTPResponse429Headers the declared response headers of an HTTP 429 response for SetPresence
+type SetPresenceHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SetPresenceHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetPresenceHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON200() *SuccessMessage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetPresenceHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetPresenceHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetPresenceHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetPresenceHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetPresenceHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubscribePresenceHTTPResponse429Headers the declared response headers of an HTTP 429 response for SubscribePresence
+type SubscribePresenceHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SubscribePresenceHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatActionResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubscribePresenceHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON200() *ChatActionResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SubscribePresenceHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscribePresenceHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscribePresenceHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscribePresenceHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscribePresenceHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17714,6 +20364,21 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessHTTPResponse(rsp)
 }
 
+// SandboxCallStateWithResponse A simulated call as the caller sees it
+//
+// `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
+func (c *ClientWithResponses) SandboxCallStateWithResponse(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*SandboxCallStateHTTPResponse, error) {
+	rsp, err := c.SandboxCallState(ctx, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallStateHTTPResponse(rsp)
+}
+
 // SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 //
 // Returns a wrapper object for the known response body format(s).
@@ -17830,6 +20495,36 @@ func (c *ClientWithResponses) SandboxGroupParticipantsWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseSandboxGroupParticipantsHTTPResponse(rsp)
+}
+
+// SandboxCallWithBodyWithResponse Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *ClientWithResponses) SandboxCallWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error) {
+	rsp, err := c.SandboxCallWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallHTTPResponse(rsp)
+}
+
+// SandboxCallWithResponse Make a simulated contact call the session's account
+//
+// The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
+func (c *ClientWithResponses) SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error) {
+	rsp, err := c.SandboxCall(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxCallHTTPResponse(rsp)
 }
 
 // SandboxHistoryWithBodyWithResponse The phone delivers a history sync
@@ -17996,6 +20691,57 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id Ses
 		return nil, err
 	}
 	return ParseGetSessionHTTPResponse(rsp)
+}
+
+// UpdateSessionSettingsWithBodyWithResponse Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *ClientWithResponses) UpdateSessionSettingsWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error) {
+	rsp, err := c.UpdateSessionSettingsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSessionSettingsHTTPResponse(rsp)
+}
+
+// UpdateSessionSettingsWithResponse Change a session's settings
+//
+// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /sessions/{id} (the `UpdateSessionSettings` operationId).
+func (c *ClientWithResponses) UpdateSessionSettingsWithResponse(ctx context.Context, id SessionId, body UpdateSessionSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSessionSettingsHTTPResponse, error) {
+	rsp, err := c.UpdateSessionSettings(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSessionSettingsHTTPResponse(rsp)
+}
+
+// RejectCallWithResponse Reject an incoming call
+//
+// Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/calls/{callId}/reject (the `RejectCall` operationId).
+func (c *ClientWithResponses) RejectCallWithResponse(ctx context.Context, id SessionId, callId string, reqEditors ...RequestEditorFn) (*RejectCallHTTPResponse, error) {
+	rsp, err := c.RejectCall(ctx, id, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCallHTTPResponse(rsp)
 }
 
 // ListChatsWithResponse List chats
@@ -18264,6 +21010,72 @@ func (c *ClientWithResponses) UnpinMessageWithResponse(ctx context.Context, id S
 	return ParseUnpinMessageHTTPResponse(rsp)
 }
 
+// MarkChatReadWithBodyWithResponse Mark chat read
+//
+// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+func (c *ClientWithResponses) MarkChatReadWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkChatReadHTTPResponse, error) {
+	rsp, err := c.MarkChatReadWithBody(ctx, id, chatId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkChatReadHTTPResponse(rsp)
+}
+
+// MarkChatReadWithResponse Mark chat read
+//
+// Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+// `messageId`, that message and the unread ones before it. When the chat has no unread message the
+// receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+// received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/read (the `MarkChatRead` operationId).
+func (c *ClientWithResponses) MarkChatReadWithResponse(ctx context.Context, id SessionId, chatId ChatId, params *MarkChatReadParams, body MarkChatReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkChatReadHTTPResponse, error) {
+	rsp, err := c.MarkChatRead(ctx, id, chatId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkChatReadHTTPResponse(rsp)
+}
+
+// SendTypingWithBodyWithResponse Show typing or recording
+//
+// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+func (c *ClientWithResponses) SendTypingWithBodyWithResponse(ctx context.Context, id SessionId, chatId ChatId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTypingHTTPResponse, error) {
+	rsp, err := c.SendTypingWithBody(ctx, id, chatId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTypingHTTPResponse(rsp)
+}
+
+// SendTypingWithResponse Show typing or recording
+//
+// Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/chats/{chatId}/typing (the `SendTyping` operationId).
+func (c *ClientWithResponses) SendTypingWithResponse(ctx context.Context, id SessionId, chatId ChatId, body SendTypingJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTypingHTTPResponse, error) {
+	rsp, err := c.SendTyping(ctx, id, chatId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTypingHTTPResponse(rsp)
+}
+
 // UnarchiveChatWithResponse Unarchive chat
 //
 // Restore an archived chat to the main chat list.
@@ -18294,6 +21106,21 @@ func (c *ClientWithResponses) MarkChatUnreadWithResponse(ctx context.Context, id
 	return ParseMarkChatUnreadHTTPResponse(rsp)
 }
 
+// ListContactsWithResponse List contacts
+//
+// The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sessions/{id}/contacts (the `ListContacts` operationId).
+func (c *ClientWithResponses) ListContactsWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*ListContactsHTTPResponse, error) {
+	rsp, err := c.ListContacts(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListContactsHTTPResponse(rsp)
+}
+
 // BlockContactWithBodyWithResponse Block a contact
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -18320,6 +21147,36 @@ func (c *ClientWithResponses) BlockContactWithResponse(ctx context.Context, id S
 	return ParseBlockContactHTTPResponse(rsp)
 }
 
+// CheckNumbersWithBodyWithResponse Check numbers on WhatsApp
+//
+// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+func (c *ClientWithResponses) CheckNumbersWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckNumbersHTTPResponse, error) {
+	rsp, err := c.CheckNumbersWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckNumbersHTTPResponse(rsp)
+}
+
+// CheckNumbersWithResponse Check numbers on WhatsApp
+//
+// Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/contacts/check (the `CheckNumbers` operationId).
+func (c *ClientWithResponses) CheckNumbersWithResponse(ctx context.Context, id SessionId, body CheckNumbersJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckNumbersHTTPResponse, error) {
+	rsp, err := c.CheckNumbers(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckNumbersHTTPResponse(rsp)
+}
+
 // UnblockContactWithBodyWithResponse Unblock a contact
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -18344,6 +21201,24 @@ func (c *ClientWithResponses) UnblockContactWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseUnblockContactHTTPResponse(rsp)
+}
+
+// LookupLidWithResponse LID and phone number of a contact
+//
+// Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+// (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+// number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+// told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sessions/{id}/contacts/{jid}/lid (the `LookupLid` operationId).
+func (c *ClientWithResponses) LookupLidWithResponse(ctx context.Context, id SessionId, jid ContactJid, reqEditors ...RequestEditorFn) (*LookupLidHTTPResponse, error) {
+	rsp, err := c.LookupLid(ctx, id, jid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLookupLidHTTPResponse(rsp)
 }
 
 // GetProfilePictureWithResponse Get a contact's profile picture URL
@@ -18668,6 +21543,66 @@ func (c *ClientWithResponses) RequestPairCodeWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseRequestPairCodeHTTPResponse(rsp)
+}
+
+// SetPresenceWithBodyWithResponse Set own presence
+//
+// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+func (c *ClientWithResponses) SetPresenceWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPresenceHTTPResponse, error) {
+	rsp, err := c.SetPresenceWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPresenceHTTPResponse(rsp)
+}
+
+// SetPresenceWithResponse Set own presence
+//
+// Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/presence (the `SetPresence` operationId).
+func (c *ClientWithResponses) SetPresenceWithResponse(ctx context.Context, id SessionId, body SetPresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPresenceHTTPResponse, error) {
+	rsp, err := c.SetPresence(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPresenceHTTPResponse(rsp)
+}
+
+// SubscribePresenceWithBodyWithResponse Subscribe to a contact's presence
+//
+// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+func (c *ClientWithResponses) SubscribePresenceWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribePresenceHTTPResponse, error) {
+	rsp, err := c.SubscribePresenceWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribePresenceHTTPResponse(rsp)
+}
+
+// SubscribePresenceWithResponse Subscribe to a contact's presence
+//
+// Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{id}/presence/subscribe (the `SubscribePresence` operationId).
+func (c *ClientWithResponses) SubscribePresenceWithResponse(ctx context.Context, id SessionId, body SubscribePresenceJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscribePresenceHTTPResponse, error) {
+	rsp, err := c.SubscribePresence(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribePresenceHTTPResponse(rsp)
 }
 
 // GetSessionQRWithResponse Get the current QR code
@@ -19765,6 +22700,94 @@ func ParseGetReadinessHTTPResponse(rsp *http.Response) (*GetReadinessHTTPRespons
 	return response, nil
 }
 
+// ParseSandboxCallStateHTTPResponse parses an HTTP response from a SandboxCallStateWithResponse call
+func ParseSandboxCallStateHTTPResponse(rsp *http.Response) (*SandboxCallStateHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxCallStateHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxCallStateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxCallStateHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSandboxContactMessagesHTTPResponse parses an HTTP response from a SandboxContactMessagesWithResponse call
 func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContactMessagesHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20255,6 +23278,129 @@ func ParseSandboxGroupParticipantsHTTPResponse(rsp *http.Response) (*SandboxGrou
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxGroupParticipantsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxCallHTTPResponse parses an HTTP response from a SandboxCallWithResponse call
+func ParseSandboxCallHTTPResponse(rsp *http.Response) (*SandboxCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxCallResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxCallHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -21127,6 +24273,231 @@ func ParseGetSessionHTTPResponse(rsp *http.Response) (*GetSessionHTTPResponse, e
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetSessionHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSessionSettingsHTTPResponse parses an HTTP response from a UpdateSessionSettingsWithResponse call
+func ParseUpdateSessionSettingsHTTPResponse(rsp *http.Response) (*UpdateSessionSettingsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSessionSettingsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionSettingsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateSessionSettingsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectCallHTTPResponse parses an HTTP response from a RejectCallWithResponse call
+func ParseRejectCallHTTPResponse(rsp *http.Response) (*RejectCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RejectCallHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -22686,6 +26057,252 @@ func ParseUnpinMessageHTTPResponse(rsp *http.Response) (*UnpinMessageHTTPRespons
 	return response, nil
 }
 
+// ParseMarkChatReadHTTPResponse parses an HTTP response from a MarkChatReadWithResponse call
+func ParseMarkChatReadHTTPResponse(rsp *http.Response) (*MarkChatReadHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkChatReadHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MarkReadResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarkChatReadHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendTypingHTTPResponse parses an HTTP response from a SendTypingWithResponse call
+func ParseSendTypingHTTPResponse(rsp *http.Response) (*SendTypingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTypingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatActionResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SendTypingHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnarchiveChatHTTPResponse parses an HTTP response from a UnarchiveChatWithResponse call
 func ParseUnarchiveChatHTTPResponse(rsp *http.Response) (*UnarchiveChatHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22918,6 +26535,122 @@ func ParseMarkChatUnreadHTTPResponse(rsp *http.Response) (*MarkChatUnreadHTTPRes
 	return response, nil
 }
 
+// ParseListContactsHTTPResponse parses an HTTP response from a ListContactsWithResponse call
+func ParseListContactsHTTPResponse(rsp *http.Response) (*ListContactsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListContactsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactListResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListContactsHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseBlockContactHTTPResponse parses an HTTP response from a BlockContactWithResponse call
 func ParseBlockContactHTTPResponse(rsp *http.Response) (*BlockContactHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23041,6 +26774,129 @@ func ParseBlockContactHTTPResponse(rsp *http.Response) (*BlockContactHTTPRespons
 	return response, nil
 }
 
+// ParseCheckNumbersHTTPResponse parses an HTTP response from a CheckNumbersWithResponse call
+func ParseCheckNumbersHTTPResponse(rsp *http.Response) (*CheckNumbersHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckNumbersHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckNumbersResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CheckNumbersHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnblockContactHTTPResponse parses an HTTP response from a UnblockContactWithResponse call
 func ParseUnblockContactHTTPResponse(rsp *http.Response) (*UnblockContactHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23130,6 +26986,122 @@ func ParseUnblockContactHTTPResponse(rsp *http.Response) (*UnblockContactHTTPRes
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UnblockContactHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLookupLidHTTPResponse parses an HTTP response from a LookupLidWithResponse call
+func ParseLookupLidHTTPResponse(rsp *http.Response) (*LookupLidHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LookupLidHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LidLookupResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers LookupLidHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -24908,6 +28880,252 @@ func ParseRequestPairCodeHTTPResponse(rsp *http.Response) (*RequestPairCodeHTTPR
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RequestPairCodeHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetPresenceHTTPResponse parses an HTTP response from a SetPresenceWithResponse call
+func ParseSetPresenceHTTPResponse(rsp *http.Response) (*SetPresenceHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetPresenceHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SetPresenceHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubscribePresenceHTTPResponse parses an HTTP response from a SubscribePresenceWithResponse call
+func ParseSubscribePresenceHTTPResponse(rsp *http.Response) (*SubscribePresenceHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscribePresenceHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatActionResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SubscribePresenceHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -76,7 +76,7 @@ func TestBadInput(t *testing.T) {
 		{"UnknownSessionWithSessionKey", "GET", "/sessions/" + uuid.NewString(), key, nil, nil, 403, "This API key can only access its own session"},
 		{"UnknownRoute", "GET", "/nope", admin, nil, nil, 404, "Not found"},
 		{"UnknownRouteNoKey", "GET", "/sessions/" + id.String() + "/nope", "", nil, nil, 404, "Not found"},
-		{"MethodNotAllowed", "PATCH", sess, key, nil, nil, 405, "Method not allowed"},
+		{"MethodNotAllowed", "PUT", sess, key, nil, nil, 405, "Method not allowed"},
 		{"UnknownAPIKey", "DELETE", "/admin/api-keys/key_0000000000000000", admin, nil, nil, 404, gateway.MsgAPIKeyNotFound},
 		{"BadAPIKeyID", "DELETE", "/admin/api-keys/nope", admin, nil, nil, 400, `Invalid path parameter "keyId": string doesn't match the regular expression "^key_[0-9a-f]{16,32}$"`},
 		{"UnlinkedSession", "POST", sess + "/contacts/block", key, []byte(`{"jid":"919988066776"}`), nil, 409, gateway.MsgNotAuthenticated},

@@ -51,6 +51,11 @@ type Deps struct {
 	// one write to a stream client (DefaultStreamWriteTimeout when 0).
 	StreamHeartbeat    time.Duration
 	StreamWriteTimeout time.Duration
+	// Conversation serves the presence and calls tags and the contact
+	// directory; optional (nil answers 503).
+	Conversation gateway.ConversationService
+	// SessionSettings serves PATCH /sessions/{id}; optional (nil answers 503).
+	SessionSettings gateway.SessionSettingsService
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
@@ -108,6 +113,9 @@ type Server struct {
 	*Admin
 	*Sandbox
 	*Operations
+	*Conversation
+	*SessionSettings
+	*SandboxCalls
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -115,16 +123,19 @@ var _ api.StrictServerInterface = (*Server)(nil)
 // NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:   &Sessions{Service: d.SessionService},
-		Messaging:  &Messaging{Service: d.Messaging},
-		Chats:      &Chats{Service: d.Messaging},
-		Contacts:   &Contacts{Service: d.Messaging},
-		Groups:     &Groups{Service: d.Groups},
-		Webhooks:   &Webhooks{Service: d.Webhooks},
-		Events:     &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
-		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
-		Sandbox:    &Sandbox{Service: d.Sandbox},
-		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Sessions:        &Sessions{Service: d.SessionService},
+		Messaging:       &Messaging{Service: d.Messaging},
+		Chats:           &Chats{Service: d.Messaging},
+		Contacts:        &Contacts{Service: d.Messaging},
+		Groups:          &Groups{Service: d.Groups},
+		Webhooks:        &Webhooks{Service: d.Webhooks},
+		Events:          &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
+		Admin:           &Admin{Service: d.KeyService, Defaults: d.RateLimits},
+		Sandbox:         &Sandbox{Service: d.Sandbox},
+		Operations:      &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Conversation:    &Conversation{Service: d.Conversation},
+		SessionSettings: &SessionSettings{Service: d.SessionSettings},
+		SandboxCalls:    &SandboxCalls{Service: d.Sandbox},
 	}
 }
 

@@ -121,6 +121,10 @@ func ControlHandler(c Control) http.Handler {
 			serveGroupControl(c, w, r) // groups.go
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, callOpPrefix) {
+			serveCallControl(c, w, r) // calls.go
+			return
+		}
 		var req controlRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -92,6 +92,8 @@ type Server struct {
 	// memory unless Options.DB is set (then in wasim_media).
 	mediaKey []byte
 	media    mediaStore
+
+	conv convState // presence, chat states and calls (presence.go, call.go)
 }
 
 // New creates a simulator. Nothing listens until Start; Handler can be
@@ -272,7 +274,13 @@ func (s *Server) handleNode(c *conn, node *waBinary.Node) {
 		s.handleReceipt(c, node)
 	case "ack":
 		s.handleAck(c, node)
-	case "ib", "presence", "chatstate", "call":
+	case "presence": // presence.go
+		s.handlePresence(c, node)
+	case "chatstate": // presence.go
+		s.handleChatState(c, node)
+	case "call": // call.go
+		s.handleCall(c, node)
+	case "ib":
 		c.log.Debug().Str("tag", node.Tag).Msg("ignored stanza")
 	default:
 		c.log.Warn().Str("tag", node.Tag).Msg("unknown stanza")

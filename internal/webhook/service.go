@@ -286,6 +286,7 @@ var EventTypes = []string{
 	"message", "message.sent", "message.receipt", "message.edited", "message.revoked", "message.reaction",
 	"chat.archived", "chat.unarchived", "chat.marked_unread", "chat.deleted",
 	"group.created", "group.joined", "group.left", "group.participants", "group.updated",
+	"presence", "typing", "call",
 	"session.state", "session.qr", "webhook.test",
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 // inboundTimeout bounds one MessageSink call; past it the message is not
@@ -103,8 +105,20 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.GroupInfo:
 		return h.onGroupInfo(evt)
 
-	// Ignored: presence, chat presence, calls, contacts and the
-	// other app-state actions are not modelled yet.
+	// Presence, chat states and calls (conversation.go).
+	case *events.Presence:
+		h.onPresence(evt)
+	case *events.ChatPresence:
+		h.onChatPresence(evt)
+	case *events.CallOffer:
+		h.onCall(evt.BasicCallMeta, gateway.CallOffer, "")
+	case *events.CallAccept:
+		h.onCall(evt.BasicCallMeta, gateway.CallAccept, "")
+	case *events.CallTerminate:
+		h.onCall(evt.BasicCallMeta, gateway.CallTerminate, evt.Reason)
+
+	// Ignored: contacts and the other app-state actions are not
+	// modelled yet.
 	default:
 	}
 	return true

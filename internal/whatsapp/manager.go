@@ -40,6 +40,12 @@ type Options struct {
 	// WhatsApp only once StoreInbound returned nil. Nil acknowledges and
 	// stores nothing (tests of the connection alone).
 	Inbound gateway.MessageSink
+	// Events records presence, typing and call events (conversation.go);
+	// nil records none.
+	Events gateway.EventRecorder
+	// CallPolicy decides whether offered calls are rejected at once; nil
+	// rejects none.
+	CallPolicy gateway.CallPolicySource
 	// Logger is the root logger; each session gets a sub-logger with its
 	// session_id, and each whatsmeow client one of those (component=whatsmeow).
 	Logger zerolog.Logger
@@ -146,6 +152,8 @@ type Manager struct {
 	mu       sync.Mutex
 	sessions map[uuid.UUID]*Session
 	closed   bool
+
+	calls callRegistry // ringing calls per session (conversation.go)
 }
 
 // NewManager checks opts, upgrades whatsmeow's schema in the shared

@@ -116,7 +116,14 @@ export interface paths {
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a session's settings
+         * @description Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+         *     as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+         *     `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+         *     their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+         */
+        patch: operations["updateSessionSettings"];
         trace?: never;
     };
     "/sessions/{id}/status": {
@@ -1059,6 +1066,288 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/chats/{chatId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark chat read
+         * @description Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+         *     `messageId`, that message and the unread ones before it. When the chat has no unread message the
+         *     receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+         *     received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+         */
+        post: operations["markChatRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/chats/{chatId}/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show typing or recording
+         * @description Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+         */
+        post: operations["sendTyping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set own presence
+         * @description Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+         */
+        post: operations["setPresence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/presence/subscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe to a contact's presence
+         * @description Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+         */
+        post: operations["subscribePresence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+         */
+        get: operations["listContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check numbers on WhatsApp
+         * @description Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+         */
+        post: operations["checkNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts/{jid}/lid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Phone number or JID
+                 * @example 919988066776
+                 */
+                jid: components["parameters"]["ContactJid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * LID and phone number of a contact
+         * @description Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+         *     (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+         *     number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+         *     told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+         */
+        get: operations["lookupLid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/calls/{callId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Call id from the `call` webhook event
+                 * @example 8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8
+                 */
+                callId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an incoming call
+         * @description Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+         */
+        post: operations["rejectCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/sessions/{id}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a simulated contact call the session's account
+         * @description The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+         */
+        post: operations["sandboxCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{callId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A simulated call as the caller sees it
+         * @description `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+         */
+        get: operations["sandboxCallState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/webhooks": {
         parameters: {
             query?: never;
@@ -1887,7 +2176,7 @@ export interface components {
             profilePictureUrl: string | null;
         };
         /** @enum {string} */
-        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "session.state" | "session.qr" | "webhook.test";
+        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "presence" | "typing" | "call" | "session.state" | "session.qr" | "webhook.test";
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -1992,7 +2281,7 @@ export interface components {
             sessionId: string;
             /** Format: date-time */
             timestamp: string;
-            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}` */
+            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call */
             data: {
                 [key: string]: unknown;
             };
@@ -2184,6 +2473,159 @@ export interface components {
             success: boolean;
             phone: string;
             messages: components["schemas"]["SandboxReceived"][];
+        };
+        MarkReadRequest: {
+            /** @description Mark this received message and the unread ones before it; all unread when absent */
+            messageId?: string;
+        };
+        MarkReadResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            jid: string;
+            /** @description The messages the read receipts named */
+            messageIds: string[];
+            message: string;
+        };
+        TypingRequest: {
+            /** @enum {string} */
+            state: "composing" | "recording" | "paused";
+        };
+        PresenceRequest: {
+            /** @enum {string} */
+            state: "available" | "unavailable";
+        };
+        Contact: {
+            /** @description Phone-number JID */
+            jid: string;
+            /** @description The contact's LID, when WhatsApp told this session */
+            lid: string | null;
+            /** @description Name in the account's address book */
+            name: string | null;
+            /** @description The name the contact set for themselves */
+            pushName: string | null;
+            /** @description Verified business name */
+            businessName: string | null;
+        };
+        ContactListResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            contacts: components["schemas"]["Contact"][];
+        };
+        CheckNumbersRequest: {
+            /** @description Phone numbers in international format */
+            numbers: string[];
+        };
+        NumberCheck: {
+            /** @description The number as given */
+            number: string;
+            onWhatsApp: boolean;
+            /** @description Phone-number JID, when on WhatsApp */
+            jid: string | null;
+            /** @description LID, when on WhatsApp and WhatsApp told it */
+            lid: string | null;
+        };
+        CheckNumbersResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            results: components["schemas"]["NumberCheck"][];
+        };
+        LidLookupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            /** @description Phone-number JID */
+            jid: string;
+            /** @description LID JID */
+            lid: string;
+        };
+        /** @description Data of a `presence` webhook event (a subscribed contact went online or offline) */
+        PresenceEvent: {
+            /** @description The contact, phone JID when known */
+            jid: string;
+            lid?: string | null;
+            /** @enum {string} */
+            state: "available" | "unavailable";
+            /** Format: date-time */
+            lastSeen?: string | null;
+        };
+        /** @description Data of a `typing` webhook event (a contact typing, recording or stopped in a chat) */
+        TypingEvent: {
+            chatJid: string;
+            sender: string;
+            /** @enum {string} */
+            state: "composing" | "recording" | "paused";
+        };
+        /** @description Data of a `call` webhook event */
+        CallEvent: {
+            callId: string;
+            /** @description The caller, phone JID when known */
+            from: string;
+            lid?: string | null;
+            /**
+             * @description `rejected` when this session rejected it (the API or `rejectCalls`)
+             * @enum {string}
+             */
+            status: "offer" | "accept" | "terminate" | "rejected";
+            /** @description Terminate reason as WhatsApp gave it */
+            reason?: string | null;
+            isGroup?: boolean;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        UpdateSessionSettingsRequest: {
+            /** @description Reject every incoming call at once */
+            rejectCalls?: boolean;
+            /** @description Text sent to a caller whose call was rejected automatically; an empty string removes it */
+            rejectCallsMessage?: string;
+        };
+        SessionSettings: {
+            rejectCalls: boolean;
+            rejectCallsMessage: string | null;
+        };
+        SessionSettingsResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            settings: components["schemas"]["SessionSettings"];
+        };
+        SandboxCallRequest: {
+            /** @description The calling contact (phone number) */
+            from: string;
+        };
+        SandboxCallResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+        };
+        SandboxCallStateResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+            from: string;
+            to: string;
+            /** @enum {string} */
+            state: "ringing" | "rejected" | "terminated";
+            /** @description The device that rejected the call */
+            rejectedBy: string | null;
         };
     };
     responses: {
@@ -2613,6 +3055,58 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateSessionSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rejectCalls": true,
+                 *       "rejectCallsMessage": "Sorry, this number does not take calls. Please write."
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateSessionSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "settings": {
+                     *         "rejectCalls": true,
+                     *         "rejectCallsMessage": "Sorry, this number does not take calls. Please write."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionSettingsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -4319,6 +4813,516 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markChatRead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "messageId": "3EB0ABC123456789"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MarkReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Read receipts sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "messageIds": [
+                     *         "3EB0ABC123456789"
+                     *       ],
+                     *       "message": "Chat marked as read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MarkReadResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendTyping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "state": "composing"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TypingRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "message": "Typing state sent"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatActionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setPresence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "state": "available"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PresenceRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "message": "Presence set to available"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    subscribePresence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jid": "919988066776"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JidRequest"];
+            };
+        };
+        responses: {
+            /** @description Subscribed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "message": "Subscribed to presence"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatActionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contacts, sorted by JID */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "contacts": [
+                     *         {
+                     *           "jid": "919988066776@s.whatsapp.net",
+                     *           "lid": "123456789012345@lid",
+                     *           "name": "Asha Rao",
+                     *           "pushName": "Asha",
+                     *           "businessName": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContactListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    checkNumbers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "numbers": [
+                 *         "+919988066776",
+                 *         "15550009999"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CheckNumbersRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per number, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "results": [
+                     *         {
+                     *           "number": "+919988066776",
+                     *           "onWhatsApp": true,
+                     *           "jid": "919988066776@s.whatsapp.net",
+                     *           "lid": "123456789012345@lid"
+                     *         },
+                     *         {
+                     *           "number": "15550009999",
+                     *           "onWhatsApp": false,
+                     *           "jid": null,
+                     *           "lid": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckNumbersResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    lookupLid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Phone number or JID
+                 * @example 919988066776
+                 */
+                jid: components["parameters"]["ContactJid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both addresses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "lid": "123456789012345@lid"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LidLookupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Call id from the `call` webhook event
+                 * @example 8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8
+                 */
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rejected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "message": "Call rejected"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "15550002222"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxCallRequest"];
+            };
+        };
+        responses: {
+            /** @description Ringing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxCallState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8",
+                     *       "from": "15550002222@s.whatsapp.net",
+                     *       "to": "15550001111@s.whatsapp.net",
+                     *       "state": "rejected",
+                     *       "rejectedBy": "15550001111:1@s.whatsapp.net"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallStateResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     listWebhooks: {
