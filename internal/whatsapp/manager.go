@@ -97,6 +97,10 @@ type Options struct {
 	// session is not logged in) before they delete it locally only and
 	// say so in the session's lastError. Default 15 s.
 	LogoutTimeout time.Duration
+	// OnReconnect, when set, is called each time a linked session's
+	// connection ends (or a connect or login fails) and the supervisor
+	// will reconnect, with the reason (one of ReconnectReasons).
+	OnReconnect func(reason string)
 }
 
 func (o *Options) withDefaults() {
