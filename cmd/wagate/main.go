@@ -200,6 +200,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Webhooks:       m.Webhooks,
 		Sandbox:        sb,
 		Ready:          m.Store,
+		ClassifyError:  postgres.ClassifyError,
 		AdminKeyHash:   hash,
 		RateLimits: httpapi.RateLimits{
 			General: c.RateLimits.General, Messages: c.RateLimits.Messages,

@@ -3102,6 +3102,20 @@ func (response ListApiKeys500JSONResponse) VisitListApiKeysResponse(w http.Respo
 	return err
 }
 
+type ListApiKeys503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListApiKeys503JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateApiKeyRequestObject struct {
 	Body *CreateApiKeyJSONRequestBody
 }
@@ -3216,6 +3230,20 @@ func (response CreateApiKey500JSONResponse) VisitCreateApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateApiKey503JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3338,6 +3366,20 @@ func (response CreateTrialApiKey500JSONResponse) VisitCreateTrialApiKeyResponse(
 	return err
 }
 
+type CreateTrialApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateTrialApiKey503JSONResponse) VisitCreateTrialApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeApiKeyRequestObject struct {
 	KeyId KeyId `json:"keyId"`
 }
@@ -3456,6 +3498,20 @@ func (response RevokeApiKey500JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	return err
 }
 
+type RevokeApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeApiKey503JSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -3519,6 +3575,20 @@ func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMetrics503JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3676,6 +3746,20 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 	return err
 }
 
+type SandboxContactMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxContactMessages503JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxHistoryRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxHistoryJSONRequestBody
@@ -3823,6 +3907,20 @@ func (response SandboxHistory500JSONResponse) VisitSandboxHistoryResponse(w http
 	return err
 }
 
+type SandboxHistory503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxHistory503JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxInboundRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxInboundJSONRequestBody
@@ -3966,6 +4064,20 @@ func (response SandboxInbound500JSONResponse) VisitSandboxInboundResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxInbound503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxInbound503JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4263,6 +4375,20 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	return err
 }
 
+type SandboxPhoneView503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxPhoneView503JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -4362,6 +4488,20 @@ func (response ListSessions500JSONResponse) VisitListSessionsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListSessions503JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4498,6 +4638,20 @@ func (response CreateSession500JSONResponse) VisitCreateSessionResponse(w http.R
 	return err
 }
 
+type CreateSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateSession503JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -4612,6 +4766,20 @@ func (response DeleteSession500JSONResponse) VisitDeleteSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteSession503JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4734,6 +4902,20 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	return err
 }
 
+type GetSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSession503JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListChatsRequestObject struct {
 	Id     SessionId `json:"id"`
 	Params ListChatsParams
@@ -4849,6 +5031,20 @@ func (response ListChats500JSONResponse) VisitListChatsResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListChats503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListChats503JSONResponse) VisitListChatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5431,6 +5627,20 @@ func (response ListMessages500JSONResponse) VisitListMessagesResponse(w http.Res
 	return err
 }
 
+type ListMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListMessages503JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMessageRequestObject struct {
 	Id        SessionId `json:"id"`
 	ChatId    ChatId    `json:"chatId"`
@@ -5710,6 +5920,20 @@ func (response GetMessage500JSONResponse) VisitGetMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMessage503JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7934,6 +8158,20 @@ func (response GetSessionQR500JSONResponse) VisitGetSessionQRResponse(w http.Res
 	return err
 }
 
+type GetSessionQR503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSessionQR503JSONResponse) VisitGetSessionQRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RestartSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -8668,6 +8906,20 @@ func (response GetSessionStatus500JSONResponse) VisitGetSessionStatusResponse(w 
 	return err
 }
 
+type GetSessionStatus503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSessionStatus503JSONResponse) VisitGetSessionStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StopSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -8933,6 +9185,20 @@ func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesR
 	return err
 }
 
+type ListWebhookDeliveries503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWebhookDeliveries503JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedeliverDeadWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9047,6 +9313,20 @@ func (response RedeliverDeadWebhooks500JSONResponse) VisitRedeliverDeadWebhooksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverDeadWebhooks503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverDeadWebhooks503JSONResponse) VisitRedeliverDeadWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9170,6 +9450,20 @@ func (response RedeliverWebhook500JSONResponse) VisitRedeliverWebhookResponse(w 
 	return err
 }
 
+type RedeliverWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverWebhook503JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -9284,6 +9578,20 @@ func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWebhooks503JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9421,6 +9729,20 @@ func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.R
 	return err
 }
 
+type CreateWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateWebhook503JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9536,6 +9858,20 @@ func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteWebhook503JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9674,6 +10010,20 @@ func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.R
 	return err
 }
 
+type UpdateWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateWebhook503JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecretRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9793,6 +10143,20 @@ func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
+type RotateWebhookSecret503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateWebhookSecret503JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -9908,6 +10272,20 @@ func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response TestWebhook503JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11836,213 +12214,215 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHFOZJkVdbVPnOzOyrZkosR1Fkr/k+2KvG+wGSVhNoA2gRXEc7Rvsj32CfcV9hD0o",
-	"AH0hm3dSshOeMxOLZDcuhapC3euLF/J+whlhSnqtL16P4IgI+PPX+iVW5DXtU1WH/+ovIyJDQRNFOfNa",
-	"3iX5nBKpJMJxzAckQpQh1SMoTIUgTKEBZREfeL4nwx7pYz2AGibEa3mUKdIlwru/90sTXZI+poyy7pTJ",
-	"YtJR65hJkoot/dIjZmQzIhL6MYlq7xi9Q5KEnEVyZ/o8976XYIH7RFlIvuxhdR6Nz6W/R+evUC3pcUYQ",
-	"S/ttIhAXqJPGMfrh/JWeiNzhfhLrGZ7vPX/+7Fnz+Pjp0+N/yMagh5XESdJgRHm+R/WICVY9z/cY7usX",
-	"QjOv7wnyOaWCRF5LiZQUF9/Hd68J66qe19rbf+Z7fcqyz77bmlRCn4je2EvOFA7VD7RiOxcju/jh/NXE",
-	"9Vcv+BNd82pTIbkYX2nAyJ0yPwaId+C8E0FuKU8lSnCXuOV9TokYFgBqxpuwpP2j46pFvCIxvSViaDCg",
-	"YtdR/sC0zSdYKSL06//zt2b9+Ycve/7e8/u/elVznkekn3BFWDj8kQyraCkhWCGMhCEqJHGHxMMWQKJD",
-	"hVQa8dNYoQ4XSPWoRDdkiGoJEUgSKSlnProhiUL7h6jHUyF3EJVIEJUKRiKEu5iyhoOiYSr5hgurq+vl",
-	"rXLEP5LJgL0hC8D0hgw/arjieufDl71j/2B/Amwn8MIL3CVI0n9Pwp0YXitOHpEOTmPltY6avt437ad9",
-	"r7XfbMKuzad8z0U+9oZIibukiqfYn9AI7R2cvWievni5t39weHT89NnzavrrZ+OukwqvDMJUrdb+hGiE",
-	"au/ejTI8cvwUN5ttUifR4VH98ODouP788NmzevPweYjb7efPnh9F1RuZwUc6XPSx8lpemsKT42v+hbR7",
-	"nN9MRK1B9vsq89zrl2XCmSRwUbzAkb3l9KeQM0UY/ImTJKYh1lDb/SQ16L7kcPriESE0m/McNbd5NEQ9",
-	"LBFmCH5rIUXuVAtZvEJmBSiGY9OUu6cxMw1DIqXX6uBYkvviRv4qSMdreX/ZzaWFXfOr3D3TE1zabZhN",
-	"lQ/5nN3imGrhIEmVZy6RTkzDJTfpcIZxhXCqeoQp/RaJGugiJlgSJENs7vCfL1HII8fRUqn3/K+za7Rr",
-	"eZjc/UKj+93PYoO7d5uVaEBVryS0SIUV0QD5JxdtGkWELQeRa82fTy/OgUfrvXMWDxGG/SCqJOID5tj2",
-	"Bnd63SOwgj4emsMJFeLM3B6CSJ6KEHZ7zjTPxfGZWf4yO3ZDIEnELREGyTeKwnY+mAjVIqIwjSXCgqCY",
-	"d7sk8hEjeiXuCtzRO33L1T95yqLVEb0Dw2xug2+zOe597wIPY46ja85fY9Ely63+ssiLFOcohrE2t4UJ",
-	"E8IFxKIlSExaFk5ol9mz0N/c4jhdI/nBHRDShBKm3nJ1ajSpyRPZgdAASxQKohkfag8RRkpQHOs1+GjQ",
-	"o2EP6BCWIgmLkOKwFqepGTFdVq4HRjq7S8yltvxCkNIKjr6HiB1sfLaHYT9urbVgkcMKdnwE4i/JBnCD",
-	"W0nJjK71rAY6zR6aAI1acPHT1TXaxVGfsl2c0PoNGcpdeCDYcUNKsyI9afbqE4kCe3BvzbkF9pCB55hd",
-	"3xAJbzkhoFZY9xOzL0CO0si+FhFgQfrTTgtwRWqdSI88RDeURT4SJIkpkfoPHGpwSx+RiCrpo4jERBEJ",
-	"egK8onVAzCKUUCYRZYojzIaIqx4RAChUM39bBPRRV/A0kT7C6PX5KzTocZkpkVSilN0wPmA7CDM5IAIF",
-	"GyCCwIcVM656WkKA8ZlqoJ9YSMrgKiLzCCRhiEqQu6UfNvdQ4IQhi4IBvGZgbeBijtseAysh34IgGCO/",
-	"oGG4obilIXnH8C2mMW7HZLXrSa9F0ThGIWeMhIqybiaJDTBVjU2KHFqRFFjQeIjSfEMn+hoWQ73ba87f",
-	"YDZ0xqMl7zKsCAIFDpG7kJCoIGzqLaLDI2cbQm2irwykxFDjUqYIw4JOO4oIr3V4tMFbcHypnl80613q",
-	"hdTtSsb1MbMJxWFfi9jTMrW4avl2/t3xF6bZ/+YdKX9pko1v/pH0CwDWd0wrF1zQf5Ml5Td3yzj9MEOZ",
-	"RPBbGmk2md1EtxSjX+unF+f1HzWXgaX56NSuAKbKvuUC4YR+1K+BjQFl1sZNktobKkF/4gLRMg/zAFqJ",
-	"4Hre5fmJs1yEmOkbtk3giiERqmlhjseRnlr/opmzZnVDnu5sWJ3hCREG+FQaocLeHE6wsJe2l8sxQGSn",
-	"CbV2NxxFVA+A4wuhR1OUuKX6XlL46otXvuHB8KBIXxZozxkOMksCFgID/O0NcKpKZocIK1JXtE/GbQ++",
-	"Zy4FOeUVlsb2fjCGjbEhjBV4/Gt5qiWKwm9tzmOCmf7xpsoeqWEt8EBj04m5rp19H/Zlb76qXfTxnb2I",
-	"AFATlpwxLd/rE4UjrGbixxv33L0z+lTsVDjOIWcNd5k/mR3flwrDU25M+s1YsWBu+0YO2tLUxeP/kO2Z",
-	"tz+REBiswcbXVKoM3xfETBigjJLTNmvRvwJPM2IdxYDTeICHEulT08TlniuYA0sHmiHUCMjy99yaqwDy",
-	"Aquw97KHVcHatgg4QmV1QcLSvp4Wi7BHb/UBpcz9/aECW41HpgzIhcypgPDn5tU9ayl2H0ehPQIau+p8",
-	"ETMgsxSmdDCNSVQlLoCpM43V/FhUXEsaq4noBDJO5YwPh235QnwHg3zDswANToCFwBxmHsVxtu6sajO5",
-	"9yfDvmc+5+64eZ4tQHwG7DLnpHulCkoaQIsSpyG/qPr2+TThyoqxVFYAWeVCLAxzPidwsbgh0TsmCJ6w",
-	"ZHf5zBwqhUFe8tSIXZkPqVnpQyqehfG7ZpAbWVV55EnHdArsZUm28anKn/xWH0FMJYkyh7g3HT2noeOG",
-	"GYABoVvLJCCtcAdrepmfdwLhVDDM3PG9KDlvGH5me5VwA9nGiBTL3dcFeTTzudoHx8ltRKCcRkWrCZPF",
-	"yAF7k0+79zN571+EEYHj2YvL3rAcSS7wyvwgcKJsYTtHTX+GZAswmH3YKwir84uoa8dx3xtg4WwY0+Ew",
-	"Kq56+buToWPPZjlaWAVjy+B5x+jnNDdOWj2lKM2OY3UxhuW0/t+4/u9m/fmH/E/U+Nj6R/3Dd3+tYvTW",
-	"5/5OxFUBLSGht0RaUyq5JUyZyJ6i9V/SLrjm/IJnXtDyqvebh89WRN/sgFbE3wK0Blje5OEph8/uKyEk",
-	"cy/VtLN1zqyvBvlz59gCZHAtKI5XuRam2FsKkH///m9/N/FWx/7eUTXc59fJxu6X7ELa82cw2lXvjeIt",
-	"kM/anDUtuBNe4aHTVc2jB8dHM6OUxiimOJg/Cv7JB21jcZY7ZOAE88tNZ/rxa72O0rEe7FfoniQUVRGk",
-	"/8VTYb2I+oET1IULW5EIDXqEIdyWhKkRpnN0XD7I4yr53jC+WaxrVjhW8Vj0kFWAdzGLi1KUUqSfKFmt",
-	"jS9jo9THMUnRzY5qkTOdov+dza0566dfYwhgfDOn2VG/cqWwSuVLHpH53tHC+qkB6SpKqYRpZ0HJHblZ",
-	"ZAHfJt3D5lhmh9KNWTTdoRaP0C9F1OmZs3X7OVrNMnS6PaygZtlgXKc5zMMzMmL5lvStwj6nQXI1KA4X",
-	"Ad2D7304dedXGdU4I29CWKTPqWztA8eu+ToiOKo0+55F2fW73C2myF3FTfOWDPJAFP1E6TY4Pjo6OF7s",
-	"OoBBqoBSdpYteAM7tlpe/PdpH7O6IDjSFGED6/QCTpBU+isfhTHV2AIxHH2swp4+fvBKj0s5Bff6DKe2",
-	"89C7g0O1w/3nPpK8T9BR80BrB9MlolmIClAooucEW8NE/DQQqzyH4p3n8NIZnTLzU8MJGPaj0MpRUvzG",
-	"eFZLj9zym5FvSg6DRsE6CJ8zR0f2jTEafkyd1RC+NPFBUS7kN0zUa/4Zom8t928oTRtVJPQ9wbHqLYmC",
-	"coyW+U3lLA/oMDBLqjrkH2i0HJf4NH9WzqIx/KPW4qp1v8kNsQvaNX+YIJVZNK00i3cE778h1b9NGK5P",
-	"+8QRz0hww/mbM6Sfd9lAHRrD3xj1SURxxmZrtI+7xEe3NCLcRziNKPdRxMO0T5jykVQ0vCFi5wTpux6i",
-	"4kxYl4vua6BXfMBijqN8HggMr4hLB5vo7hfjKbnfdUPsfsnyNPSXEcWNUtoELHH3U0K680iHCWWMRO+Y",
-	"ovHyIubnlCsSLeb5yGIJ5xa0Lh1LqhC0HAOrxAdJWGRuhirhWIhJ71Vfu9fkTmlKCjF8YwItbayKgt9Y",
-	"6L7YmQd6GspS4X4yv2KkRu4Ae/3D0Xu+B+ipJWeNn1oysQgKjAcw1PO9mJugHM2qTVqf53sJj7XsDUhb",
-	"wSKr5HlHwRmcM+Isbi0LYcjunvzOcYdQRIopHGYF8b5fMILMhXOOqX1Lsn22ySkwXA1+C0Dtwbc9Yde5",
-	"2bt6u2ay8hL/KQipa4JE+l2T8Jhl8eRGy0IwWxJjSBYTpE/TvlZlJRGaIXp7+wcFJMpXdoGpeMmjJRUD",
-	"yByujqfCYchTpp5IVEovhvXDL2II2VGev5i5cwT+ZgUfpu5sOYentZOM+AxgbYf39b8XPlQaZTPQPKZX",
-	"U++hEjaUraQQRqmJSywZc739w55erL0TzKenmq0eNKNqZj6+MMG1THJBQ5UKspo7f/xISoNbR85XxDiN",
-	"E398lVUn+PPlksD5XKGiXuIB+vkSJSbxCpE7HKp4iLBEkOXfJ3yAEsGjNCRyggZs1Kr5PD9XLvHw4UD7",
-	"uVqhvSwFUC4AxW7uBa9yy+e3fIX+XnC/zHBbuFkKQxber9wQyaMDFzGS9PknWs2sJsuuC8uNo6fjxDUz",
-	"+7TtLMelwhmFLwY9IkyGjdOvqFxUOfVz2JUnOdNfI8VN0pK592qkn6ihS3+G3/r8luyUJy14eyZAzm5s",
-	"AsQiyoiUS8f5kPBmCjVMDgbP1zBu7xAER8Ovw+Thuy1WQ8+mQs4wZNQi2oX8M54YEKG/7RQrp6BaMFIi",
-	"JfBR8I9uI5XwR0yjYGdadZIFcfCSWKPyshaqsEeiNP4KAlmzhVQdzxVmUZvfafr9T0oGaw3NdJbCheI2",
-	"Z4dPGvvGHAGps4Ig3fqmwcWo0c7T/lA6qp3dxsBEVbrq1yAMmzXMUE/tXr6nUnExXN6kuERk/WyL4oID",
-	"OvPR2i9u2GDRymKsP/mwsyG7bPTYcqg5cpyjITML5TEsgD6rEeBoosbMJKwHN3VMyuKwUDhnbZ6yJZ0J",
-	"GrlWwPnVHJEwuT/ZHzm6wdWO+ZH5Yr6OKVt9TdnN0hGfPR6VDQXgc3OyIXwYsVRUmFE2YyQqbW/JWINb",
-	"GpJJLqRKn9h1j6CYshsSFaxkE9ILHtb6MAVEIP9qqetBEghGJb0KdjdJJiu4VBaZ6sq+9qiM9VPm0ZAF",
-	"v8SUU8mEriX1/dEwZuv+gCRYH2Gzv0QQSHo2xfhI/wR0ZhjDpIMzVFJs9XPY6rZRVrSjMY8vyrH9eXN9",
-	"b6gpbzTiiCIRWKmMi6fg1/FAIIeUIvOv81hNcjjB86+stdNGcswXPaew6BI1pzPSXVvr99VVeczs9Qaw",
-	"m4JbVzkhLSH9LiHfziV1TuJShEXn/aUN2taZOiI6HDafV0XCdmhMqsKhj46qktT7VoMok1pPqaQmd9C7",
-	"y9c+amNJjg/By2MICv5s6R+92Rm5hbACRwYlH7z5kLD87wFpJ5XIrvhsJ7izkIxFb/GMniYd0GYkpTFr",
-	"E8QfPYixaTnnOZ8izk/wqc90hVfJc745E+v4zuxfM/Q0wqJrcrdkbnpFJMZY6dd4iBQv1a9ANapQP5VQ",
-	"dsOWXtAa1KhldIMawBpwf7K6kOfFLMKSFo9Xp/PERK+5BsVSjp9yLtWMW29KWQoXzDc9LtvOvlKK8NQ0",
-	"34XynvII94ePTcjXOgVOK8S3FH1b8wnfozB5PNl7ql9ttZy6rx9B5kCLK0foI8XMtZaiKOsGrUIJNh8x",
-	"jn6+REOiTlDwWXwED1DQQjirikslxENbT1jb1M1lJDpBQYKpMCNiZP827wywRFTKlESuMqIJLqESaXjG",
-	"xAxn9esTFNgVkShoZSo3i7R6Qxk5QUFE5fgjfrYRzlDMpfKRIPnejC+vjcMb3umcoMBUYP3IUxW0UMrs",
-	"NLZ4nlkfF6g9RDHv8lTDQyqeJDCh/QupnuBp10T2nF6cn6DAlPHQQDUFqULOFGUpQTVJCAqyjKFgp1Ew",
-	"prjDAJe3AToE2AAMTaSd2azne8W9Qzye2wYwVlhXXk6kSpwq4+ui4TV25lVSizZ3RS5qt5krZ2uxDK8r",
-	"QthphSPyNZYK6e2hX3pYydMksfWpCnXB8iKQOSYX044XgvJaxYUpEWNjoC0Gjs0VS5zK3tt5y5V8O3KL",
-	"oa8/59WjsFgpUE3zw5LtuSrOEvaiONIP+yZ/Rn9MGbxduZXxlZr9LOcx/DpqyEwLYH2XRCunQjNNKxPc",
-	"5JvLk15T2vIYRCwsNq/UzQm30eijRA1Rn2BWqknh+UvAdxSic16hkxLUr2iXaSnK5acX6y2aiwwKQGel",
-	"FyMkuGaXdTvg5NT0OfivSe21UMthO4sT28MGsCzqH1o47BtmccGYWgQOLFcJwLLubCZmEz4Kvnyi0b35",
-	"DSpc5z/ANeNnvYWuzMdPNPq7jzKB5O/23VKCnH77sxj55bMAQZjQREkU5GlA0kc2CcOHLKb7wKuAYZVE",
-	"dQWplgiHgkvo3wMZwZNLi5zPh3orZLTMSRVVuOXsbNlSy/kngAhTkGsVtXsDZVTMouZnyY4f3s+In8jX",
-	"kE0xBShfHUDmBsOsbU/b9TVZGhUmpDtfC8xkwoUymc4+oh1brR/8hwKFPI2hBr3WxAXBYQ/Y4hyaSqEO",
-	"RUXk4II1Jx5O2skXPn4Q5vZKBVXDK32uBrRQxe1HMvze9BMbX6LrY4BqwQD3bz42Gg2I8qzsQpaV2865",
-	"Ec6Kgpm6QpMmcqXv3VTSTgWuo3Uv4ufUFlIor+FHkl3agS0HHozWA0c1QSKslXzUEbyPYt6VOxP6k9kx",
-	"qtbxgmBBxGmqZbMx61OpRnkLmWfR+7TZPAhvyBD+IIGrJA+oAY/kE/WUSkwBbso63BUPx6Y/lOu3hbtG",
-	"YQNJA16Rrd3dLlW9tN0IeX/XPFGPyK390xur6G2+R1QijCSJO/Uelxo2mRr//fX1BVQ1188N8LCBznDY",
-	"y+qHUYm0Ppxr/UZRzvRmPa7mSJjpp01cSgNBtwaXgKnHgLrWnCmBQ9WyqWTQxYjKQq0gODCqCv0hXKsw",
-	"/RwUYIfnoMOAVPpRjQ5EKtl4z96zv/wF/UiG8j37Dn33XUYZ331XQsuWlfKkj2IKjTxZlLX0cPZY+DLE",
-	"zHVUMatxMomZoEARdgp58zFAf0OHz1CP3GnxRG+XCLnTytsEQqJse4hsY5Qs+9ksKjjRM9p+KFD5odSd",
-	"BXZ5RViEMJAbZSjIyCnQqB/yfp+wiEQ7PpoTT7OGLxNpygEXRDf5np0BNA7v7naP7u7yM+phc9DQjSj4",
-	"8t4xvvdeyyi4Pnpv7gr9zXvPLESRO2VW8t67D6AyBcJRJFGQF7gIdmAJvyNjK0C/I+hZ+vt79nu9Xof/",
-	"618Pm030Oyr1XmuhPo61NEYi9MPVT299NBCcdUFklL5rtYI6lMRapGzjCNFIaogUDUES2fH30O/IdQUw",
-	"/G6840HGFt3g5sHRLig7bswD9HuhkY5+OJXGrIaZSaRfqZUPLg0No1qGnVf6tys5RL+jd3bR+ZxjPbn0",
-	"wJkT1ekJ5Z+1aO4jK3XoVQieKuLmOdJQhBC90QYDGJnZE6x67unn6Hf0KjX9FMq1F0/yTzxjSeUFr6tb",
-	"XrBzoh+GIV3LFVQL3Pvl74dENZBbBag2LUt18MHS3U6+fHupGdSEZ1zc09gh7Wl0KfX9gp5f+mG7p5Cz",
-	"Du2mgkS2KYp5cX8foD6h4QQXlgdGhSNdqC1F4KOKF7NBp73pSGFfH3VFNxdUC2a2o3k7tRtN4BsHSpGn",
-	"AI8PCr1h3DqOLBtZuP+de10fUX785T5BBfyc2UXIsJHs7oUqM2Gv0O0HaYFS6GmBP+dAyph0xpxDLLSe",
-	"q++LkX40+uAqW8tYCI01iwlGWkM30Ctj6ZQttNdsum5cclczmcT0d/LRQdN0eMq+zZrq7jXLbcSA7no8",
-	"FfnLP1+ihMcxNGPRF6j+4QjJ4jjukjqPNL13KNE3VWCy1vQWFbf7+USjAFhmohCekSiOakExSUqzNhBe",
-	"cN+WMAn+FlguW0jDmtK1OnDNv1DQaDRMctZOAznFS2reb6qk6OHM4n44f1XYnGsjbAQBK6n0sMo5hcx2",
-	"x1Aw0ng4sC11WhAsmZgeWvpi0LuhLOttbJFajndH1pIXwRFUijEYbUjsPdMKDg2J1R+tFHuaaLWuvt9o",
-	"jkmyg8GggeHnBhfdXfuu3H19/vLs7dUZvAOGFRXn8vC45Or53i0RxuHg7TWa5i2eEIYT6rW8g0azcWAy",
-	"/nugU410ozOptSB5ZyCE8gVaPDy1LTVGutbuN5tzdPyZrytPRauSitY8ehWoZhiOylvHQM/NQ7Oaqkmy",
-	"Ve8WGu3CK3uzXyn1g4KXDma/lHed1G/sP5/9xmi/snvfO5pnR+WmqkUF2mv9Nq46//bh3v9SUuzMNyWV",
-	"87cP9x98T6b9PtYfPX0sqI8Z7pJMdANjIe5K6DACVdY/+N5d3WpjWpWpm87XrSyZ+t73Ei4rcCwsFP+2",
-	"fZWJVC94NFyso1SpxO5RpuG+TKXifU3uP/AeQ6848arKqkMJ34qquQfNyvroe8Vi55hFWAB6zIfuVbXt",
-	"78smEyVScj9GcXtro7jKiutVfYyNff6kSHBwa/e0jAqid48I8pWT4N4cb4y2v/0jkO5L68wZJV9U62Op",
-	"xaa8B+hUgtZCdkbQzqc7k+Dvfa+y6ymkFU1hBYUS36vwg9FC37+Vk70/ZBwC5muhHzArF6tuPV2Qoitq",
-	"k2/JekvWmyPrvOkrEB+JQI2mfeu/dXHT8mGI+8sNGZ5H97YSMDFhPmUCN5lBBdpeWKAsXvgufKPQcxNq",
-	"yzk3hVYghsVekZb85qOlkdCSyt7jppTd100lzcPZb2Qt6/8I5GGOZfzWW05mdRZgCQus2l3+yO6PmgK8",
-	"+w+aOnpQu/bfE3WrLlGmvO3KhOBScTx+szS2j1TandAZ1bZ7hRbdyXoOvXR0F3b8mN4SZhyG7shy3X7y",
-	"uTHOTJDAbp8oQUM5Dfhv7CMzoa/IndpNYkxHLuLRuJfx5rlmBmfbvBC8T1SPpNIUDLUREhuBopuon21y",
-	"OThCKPNUHM4qH62MxnkNpAgr3MaSOJTu065bM3xTSD/zXLD1cmg/Xrepks/rKZY8J/3WHDy7oj/7tCPO",
-	"1t1CDlgoM43C7Z/DDAHcIa5gOSSQJjF11zpo5e4XsMrltYkn4oesrJCzSVPSjJo8Faf7ioRimGjhyW3H",
-	"1xTLRWRiI7ampY3d1L/0sEIYSdpPYzDDWgx7Iq0f3QXKRNZFbU+qgMkWw5a5yyEeIsFwAVtV0BUrKmts",
-	"RWayWD2MD0XyKTvUeqZYjRlzERnjKgt008CsVqRlqSDOSla1jMR/c0nm3t7R0VGz2dzf39/P6xG5QCDI",
-	"A/V4XI7Da3n7zf3jenOv3ty73mu2mvp//20kpYUIe6SQ0Vz69dq5y2ihoUquAoXh/njaQXMOnvOSs05M",
-	"TWzdn1ZLv87S0GyRQIkwslSP5JCFM7jY8np5NcOhpmzSRhmOLc20CsMxpUhGeIzlKj3qLcovRqphPQ6/",
-	"GK1YVcEvrqB1pXNt5TdiIrjiIY+3bORPykZOx8UjE0WAsFEjoahDsTD9QzKVmLKbdXGUcXNDgQxMPm8H",
-	"KS0y2lgFGWLrni8kXqZCaFJyYUm14LMwQSQuJgNESQh+G01zrgX6H5PZW8neXuvdriRMmaJspviazcl0",
-	"rG5vb29vYfZWLBD3OLytVMOtgrG9hpi0Lfv6+tnX2iwVaws8YDeF2E0INsKjPOGB+V2WRz3N3JHV7HsA",
-	"Q8d4fcBJplv94BOJbm1dvz81Nf4RdIsRQrBH66OI6FvMphLgJEEu630NJpMF7nWgoUJdmonxZVlQzSaJ",
-	"paLETgWdnMZxnv9wSyVtx8TJVzcmK2ZrDdxsoFkG/lplbEqxWtA8TLycW1KMPBk18YPYJPPUgBsybKCA",
-	"4T4JwN3F6OeUoNph8znKw+txnyAcgwsCkTsqlQxM578BlWSnAeHIdeebVxztNfP4XojcLcb4joudZtVX",
-	"mWS/iuCZ1RKZ2azK2kL7w3quUxQrcGTRq3YCk4iV56EuEqqSFXhac7hMMQ7IRBu0PMhOio6e7h+3nz7H",
-	"x4dHTw+On+63o6fNDm4edw6OD/YJPgiPcefp02d7R8+eRc+fFWt3lesIZAbN/WeZQbPRbDb/2xTLbHnk",
-	"+CluNtukTqLDo/rhwdFx/fnhs2f15uHzELfbz589P4q8amjbIil5WaH7Ef+W7w2wYPqXlnf+5uKny+vT",
-	"t9ctdIVvialE4yIigEpJPPwf6FyhAY1j9Pana6j6BJE+Jm556UObGWDUQNe5dgaFPrT+ZXolnhQ1twkB",
-	"SI2vXVLZWjEWDFnKkqrmZ+8LyfB2hLpl+OVbQIvw5fCkEV2Vd409wXqfeKoQ7+Tx9oMeYZByKbOSZUp/",
-	"ZWoul0wRYGXAcQwpaZr1NtC5EATC9NsxGef1Zk1FXr+e2Ch3V7k0pAeKjXplpmvZRCEAJYCvBDibVKq4",
-	"IJGGUtrP6lfX7BnckKH0C65ZV75gp7GNu1qJxjPaNEeV0+Zy4pY/MUJkJZxeSL6fpQO7DW4RZy2I8y+i",
-	"Vsea9WiYhdbZU5XNl7bG/8isZVT5CTKKbUsoVNOcESzIIJZAnmv2GyR17yDXOqCyxELeW2osdqxQL6Ny",
-	"ETAuMi2pTPIjpI+CKcx+dJzRrtPPFmoeZvoXs8oJ68s6909f3YyDgfwYb44Hbe9kLR5sjB3oU56l6wMm",
-	"+KjPIa8vhEYLVDhK3zKHVZkDaPOOLhxnMMiq9ZZHYQ27bazC3mb8VacQZCdRYOk90IQYpCz7qDhKE2ME",
-	"aBrA+EiQhIOGhwgOe/DtE2nTTMdFRFj9BA42YweFHFgo7/JhlcQa2+rUcTbbOgUaZ/022lGx8PHpSCKw",
-	"N3/wzwu380fydRXmn8xRLoioQxqyOT/NkXsEhVoJACmbRFAUkBk5WPI+sfy9g2m8s/WQ/eE9ZLlP3xCO",
-	"qZBiqQj1MXMXvrWQFBinYaSLaMXUUXxWfXURe2mBZ34xxD1Vcb4goo81GOKhVTQRNin5IWda5wWis1WR",
-	"DP/QSjQtasToNI5zacbGzMMYYLdqQ8mDkVmsl2PIU+EqL01QrF+aNjZr4JqrqOVQ39qbUhyhUA/WNkxe",
-	"q96uRxzpxzBZd996Cb89zmJ1edu0aTL3WJg7rCCNzaETmMbak+U2x4N2ncixigi3wHomCnuWZ1smpzjq",
-	"0Yggqgw/gt7mmDLzq9Y7x9mS3ck3y5cyHfghGROkpGy50rcq76yfLc1kGBUpSiN2ALBHoESrpbZKYIKl",
-	"RAEjd8r8GJjAQ5JVdNZPE4QlCkLzQAOdlssodSiLZC7N4CgSREoSofYwqwRpEl1en79CivNxBqHZRiFj",
-	"ajEO8VWZY+wuZllk3mQ2fkYGRG7tMeu3x2BnYujniPXAtpl1SgNuF7t5UfSpakrm6XC1G4c8NXX4ah0u",
-	"jDeKM7LTQP/F07y4pNVoMmp2b53kX2XPFgr+2Xpi/+vwmS0oxjsQuU1Z96RQnAFJQtB777rYmG+ApRvm",
-	"vTdJpXmTdRd7ZOkhlwxc9cPHcTZ+daziirDowcWD/Xk2YxP5zV39Tas6WRnWEgWvW/mZXETA0eCmb89Z",
-	"vk1HhNvrcm2+TS3P5S0cv9p7cvaTeWNYUGnTCjH4LKKq4mJsmVsNDGx8wEzGUSEYw15xe0eoT1mqSPGS",
-	"a6DL8iWHGXrvmTq67z1EWaQJgovx+00/s9bbbUlPh007NF2YMlcrAGH+mLmzfDNr915MvYRtxeIHuoPP",
-	"YLbtFbyKJ+PPcnUDsxnnrF+Bk6NSpdjtk4jiiRaEKyUI7rvAQVdMpENjSFjUPDWiuNBzu4+7xEe3NCLc",
-	"RziNKPezThE+koqGN0Ts+HntC+gFpX/DMo9FhO4RElHbTALqoFNXrDgmiCpJ4o4JFaFKouClYSX162FC",
-	"AuObtGt6IlHg2tkHOyZyMX/+FZUJl9AIJ0AM96HeMcxRju51jcSzFqOo5hYLCqcGgml5YSqI2243WQ9W",
-	"qnYatr9CCyrxV9TVh5rwmGV9BWjkm0dL2lMPS8S4mdK8AtcWdKCFbgKZ2qahw1Nl94NqUDineFzSBSe6",
-	"kup6ng7BKhVkJ5ub2JcozBtz1iWiUAyfs+zYAuP8zU6xlyt6+dHVzGjkLoGUhMLrT2QOwo4iwniRB4Tc",
-	"SL2avQMzfI4Ecqw2vnlfH/kvp/86vT77+Ob0149vzl6dn3588V/XZ1eBD+XbBz39fjGglcpiDfdCVfax",
-	"081r39szHr/hc9H5DdDWzNvvu93vyiJz1l+sTRkWw4riK5VicplAPd/25oFZKzC+ovUNhSbGBq+AlqUl",
-	"ZkM4hp4DrBQOe5qkHdIOtajURQS6gJjK6XoJkGFiaNgxgSfSnJ7+KWtN4pCbRjYTkiFypwiDs3GtElwv",
-	"tMk1yrZRBn+aKINXfMD0PnKx3lHqH0ebWe4+T0wpv69RN6t0N15QVtDN4AN4FmsuRxF8kAmwgax9QXuI",
-	"rMR0goIoNcw3QH0MRspg/7AX+Ch4GplAtYNmVFX4IKHsa1DE3PK9lrd/2Jtf97rIll9QvTagaiWUsYdT",
-	"tS5gtq2q9edi55oJfEM6k2sB/s0w2SuFhYnI00sv8Nsa9GKzjcpFoU7kTgMF+rvAMVp4SsO0gU7zEDbb",
-	"gOKJycrMNb2887KWrTNtx81SZCZGhmxz1TM/gw7GIrtWYT1KOCpJirXADhXsGGFV5eVxIMO0os5N3vj9",
-	"Ufm9QZ7F2OZ4z/rN8Pqq89mkb2sb8/KnYvMjbOgb4vgp+9bk6nd6xQhncT3x0ElydlvjHBI2+RV73mF9",
-	"DyiLvrPzbaXRb5PdGBKYh8usn4tkuQ+PHc57ScDKC8VfXFirC+ydJ5Y328g3G82b7WAbz7tlGnMwDfx4",
-	"Eb02X/mRWcYbLG6cGQ5Ll4xtVEX7IQtw2LGJT9S0ipd9omioX2Vd0kDnCkWcSPZEIdzpkDDzjLq60UNT",
-	"vRRHxiOYKDnOgfpY3Og1v3PJ3N8eC7JZ7hkwt7xny3sqeA8QXpnsNs6AXN+TdszDm80UUIehbdeSVSq9",
-	"jRPe/NbyH2i0yQilBXmCrXUNgNmKJVuTy+ZYyguNYnA1O/LL2Iml/HXVFK5mKynbIGOxg29ZyzhrsaDZ",
-	"Mpctc9mkrtR+ZPby5RNULhe8Q2NST2ioUkGmtfS7MI9e2CcfgjiT0pTlMrNJUn5893ZXHe9l1Wc/Jd2l",
-	"Sba805kl1M1j6N3lawjLYmkc5wF3rjmHiT5kUN2jRyOI0dwqGt8e4ZrqdnmirkXRIhbMIuXHCKMy6/iB",
-	"VkdHxbzLTfrH+itgvWMxZTfSEkM/wczUHTWlVAtBr5hFqMNFlygJTukbMpTlWGJBQi4iJBUeyhPjZFcB",
-	"MsNDzWLXDYKRgWv1UpFBDZt9uPKT28v/j8oLXvMuVLCtpYDjpRrBOWKvo1A9UGmle1UQV3hto5bPOXLF",
-	"LvVKkOKFGJksJLnPP9EGuiIsMh8TNUQm+hjqJcDvUAvP1Pk1mWVua+MkDL9c868hJsXYn2dKMrBDr+X9",
-	"v//7f/63t0gfYss8HiJDzM1mct8fyFN8pVe59RL/qZSfjFN8JWEsCaairoWFzdhaLG+5wFS81JOswG1c",
-	"c7jlzC1uBZtkJwaM3umLl6/qZ//81/eFjnYjNUCX1M2yPUzRyoaJzcmCBn7caGKwjFYub75Pm80Dgkwn",
-	"Ontvy+K35voqFvDZWmj+PEwKMKA9LJ1/C3W1+sfQs3rYwwKHiohSs8i1Nq2YwrE+i4l5py9MSiLOel2a",
-	"DkQjccXQsMg9AcXLs7zEIVFaVMuasyjSMlQRwgdDIEHDjS+R4Aq6eBTSUM1XMGn/BCU8jhFWpqo2ZyHU",
-	"7ERHSJKQs0hW5gHaBfx8Oasse5CwboAEUalg0KgJsu92E9Z19bnsQicUOrcZg0X+Q1ja10cIGf2+l5g0",
-	"qLEu7quySn2ImTlrgBt9siuJUpR15a7ph/HRcqW/7P/j9MXLvf2DRqNRaAT0WXyEJlNLM9OfLwts1Pcy",
-	"yK0lp1JgUMKtmE/ucKjiocaSjBnbVq1UoZogLNKYqUD0lyTumJr1GF28/ZfLi4R1/AecNxcoOA1DkqhW",
-	"fuBBY6tFP2JhFJPWUGq0u5Dq+1msu7y7IGAj2oxh60rxxPSrgUmqtFT4YWtp2lqaVteYAJVW7asyTiGS",
-	"rK/3/4g5aKTJ4UEzr56gr39TGQj+tEuqSDwiLLq2l/CjWXg+p1yRKDeAtbyDsxdNcx8fHh0/ffZcH4ap",
-	"CfQ9iWNuqv2ag9A/8aUVtiu7/wew/0zamJY1UmnOQnljDQcV7WvU7CfjrQ+PCq0Px2AwbiGzMsViVZQ0",
-	"gKbxu6116U+YKgVW5lJNMlQDUVKQJC41Fqwuc7AuixPw1gk8dxeE1s1w3gDGhv60mKFAaxg1uROgd5ev",
-	"tdzcxpIcH0L3QVTj8BKOtWSOAv1dCx7c0SqguIWaxTFBCVY9U58HdEUQvEnU0E9qed50N+HxLfRFjjlP",
-	"2ji80ZMlgt6CcmhLHbsiP51UQu+qmEhZKECDcBzzgdEbq6+D8/6jW/xx3hiS33hWbZrQADfpccVtMMKK",
-	"FwHs/JE63Wz57JbPVvNZa29ZjKm6cjPrY6mbU/NemupWpTauDWc1zvqSC2KrYBWKh5kohBNkvMPEtt1L",
-	"BI/SMLNKyep0+63WuNUa15I0rlDNYuaO1h4VT5Icb9emRVol4cusbq9X5sHNI7WZaOqVZZayLYy8/qav",
-	"TySK6S3UxDCn/egtYDXeb+Z6eEVl6G6IdqrQDSGJuSs008+j1LILolhecmKMml7v9gbY3gCr3wA8Wb/R",
-	"0DZbr9tMVEqmd1f+xTz+Kn96jLirHHMZ95gPl+3wQ8fXv7XuxG79s/rh5GDcdsTZWEecqIirjmYs2j/8",
-	"7TVOb7uC2A/1aNW09ylxS3aOVwRHv7jNb5AELt2EU+W2sEeiNP7jNaJ8LIS3DMV0SUEanfISAxBVvxwJ",
-	"zIXGX9xMJpTZftpwLPOrbM55kN8ivvcArH+L9o+A9pwR6L+tNoLsc0lGG2Wqdo5ZYkW2lC16rbOxXq4R",
-	"D/KzfmCBImdxIY7jNg4NVtrZz24tin35q3WJNNo8Gv5lNxUxtM2bEP1Cu4xELRT8Wv/FLFx/Ax0QWuh2",
-	"7z9MxGCP3KHv35y+rF99f7p/dFyTJBRE+ShzG6O/ofde472H/ga9KnZsdKFfGPfaPevCEFNG71zsYMXz",
-	"sKH6eeQep9HEh66HSRbcqIZJHtt43YOS+lQiqSAoEoeCS4kEUfreOkGR4AmKUkOUBMpq06iBTtkQ7d/d",
-	"IRzeMD6ISdQ1Bt7FnE0LEbY5v3n8Qb/+WtGyOF8o0Itzd1Zk9+id2y4D5M4shuIYaXzinY5pZ9A2do0I",
-	"D30TGgXS6UjbV2b4re/EDBIhrFBMsI0OtRVaR9IIp3ka/czPyAXYXeoxD3G8jNcR1VwHjF/OXnz/008/",
-	"fjx9/fqnXz5eXJ7/5+n1WVU19FAQrEhRTljSswhgKfhQoGmD9TiYmM8PvpeWsqCLvsYBrtsR5i9OUFz6",
-	"Qr7FvXXj8bTLySwzOjFnRruMsi4yvARotMcHttFmj0DBvghxZoKQ9QB/sCvtG/Axlgk+ihB299+s629d",
-	"EfJu8N0v9q+xJrBVzVNXEvYrk+rsiA/d+/QS8ii3ysKaUNiAc34sfoQU/18cmhuJD6uwV1H2B3oWbuSq",
-	"+jA39r4rLuKRAlrmuHRsf8ft7fG4t8dLKIiZk94TaSqtGAyELnjKBto+1r2ya9Kd6kYi2bD1aoTOq41X",
-	"sB775JVZ1eMSk1aoGBk4oa02IrLtbC+qNV1UNhevQC1leXnd9q0SHSgivwb018t4ALOtneKaTLesQS6c",
-	"adopnkibg7nF9/Xguw32lmCNQvrgUaKRnfHBkpiuhydhKqgaAvKeJvRHMvwe+kF6rd8+aBx9QbAg4jRV",
-	"PfeNeepn8GDrrz7oUaDvZUXKKpR9NquwFgjP6fW7gNZ23V8q1WAfLByg5Go0Fjwutn+1bv3ci+6+0asc",
-	"C9rNuxbBeGPNgqAAfj5YHto5Ppqt1sxwl/ShRbjReHxXO9/Pq8n7UNXZlun1Ec6XgTJCLmzB1IQYnxEK",
-	"dPquXiMMM1KNqziIq8RVAQdAHh9FqQBb3yBX2cAtkw8yyI3k45W/9c4jaOZ0Q4YS1fpYKiIQjvqU6a/g",
-	"ttvJB4MfKpfTT2PoLJ4dKzTyFEON2Pp09Bx5EJFJpa3BXUoZkphFbX6H+jwihdns1xXzfU9wrHo+HD5l",
-	"REp7IErQsADAwsncf7j//wEAAP//",
+	"7H3rdhu50eCrYDs5x9SkSVFX29T5TiLbSkYztkcjyd/k+0ZeN9gNkrCaQBtAi2I82jfYH/sE+4r7CHtQ",
+	"APpCNu+iJMc8JxmLZDdQKKAKda+vXsj7CWeEKem1vno9giMi4M9/1s+xIm9pn6o6/Fd/GREZCpooypnX",
+	"8s7Jl5RIJRGOYz4gEaIMqR5BYSoEYQoNKIv4wPM9GfZIH+sB1DAhXsujTJEuEd7dnV+a6Jz0MWWUdadM",
+	"FpOOuo+ZJKlY0m89YkY2IyKhH5Oo9oHRWyRJyFkkt6bPc+d7CRa4T5TF5OseVqfR+Fz6e3T6BtWSHmcE",
+	"sbTfJgJxgTppHKOfTt/oicgt7iexnuHlzsuXL140Dw+fPz/8m2wMelhJnCQNRpTne1SPmGDV83yP4b5+",
+	"ITTz+p4gX1IqSOS1lEhJEfg+vn1LWFf1vNbO7gvf61OWffbd0qQSekf0wl5zpnCofqIVyzkbWcVPp28m",
+	"wl8N8Gd6z9CmQnIxDmnAyK0yPwaId2C/E0FuKE8lSnCXOPC+pEQMCwg1400AaffgsAqINySmN0QMzQmo",
+	"WHWUPzBt8QlWigj9+v/8vVl/+fHrjr/z8u7PXtWcpxHpJ1wRFg5/JsMqWkoIVggjYYgKSdwh8bAFmOhQ",
+	"IZU++GmsUIcLpHpUomsyRLWECCSJlJQzH12TRKHdfdTjqZBbiEokiEoFIxHCXUxZw2HRMJV8wQXo6hq8",
+	"Vbb4ZzIZsddkAZxek+EnjVdc73z8unPo7+1OwO0EXniGuwRJ+q9JZyeG14qTR6SD01h5rYOmr9dN+2nf",
+	"a+02m7Bq8ylfc5GPvSNS4i6p4in2JzRCe3snr5rHr17v7O7tHxw+f/Gymv762bj3SYUX5sBUQWt/QjRC",
+	"tQ8fRhkeOXyOm802qZNo/6C+v3dwWH+5/+JFvbn/MsTt9ssXLw+i6oXM4CMdLvpYeS0vTeHJcZh/I+0e",
+	"59cTj9Yg+32Vee70yzLhTBK4KF7hyN5y+lPImSIM/sRJEtMQa6xtf5YadV9zPH31iBCazXmOmts8GqIe",
+	"lggzBL+1kCK3qoXsuUIGAhTDtmnK3dEnMw1DIqXX6uBYkrviQv4sSMdreX/azqWFbfOr3D7RE5zbZZhF",
+	"lTf5lN3gmGrhIEmVZy6RTkzDJRfpzgzjCuFU9QhT+i0SNdBZTLAkSIbY3OG/nqOQR46jpVKv+R8nl2jb",
+	"8jC5/ZVGd9tfxBpX7xYr0YCqXklokQorohHydy7aNIoIWw4jl5o/H5+dAo/Wa+csHiIM60FUScQHzLHt",
+	"Na70skcAgj4ems0JFeLM3B6CSJ6KEFZ7yjTPxfGJAX+ZFbshkCTihghzyNd6hO18MBGqRURhGkuEBUEx",
+	"73ZJ5CNGNCTuCtzSK33P1d95yqLVD3oHhlnfAt9nc9z53hkexhxHl5y/xaJLloP+vMiLFOcohrHWt4QJ",
+	"E8IFxKIlSExaFk5ol9m90N/c4Di9R/KDOyCkCSVMvefq2GhSkyeyA6EBligURDM+1B4ijJSgONYw+GjQ",
+	"o2EP6BBAkYRFSHGAxWlqRkyXlfDASCe3ibnUlgcEKa3g6HuI2MHGZ3sY9uNgrQWLbFaw5SMQf0k2gBvc",
+	"SkpmdK1nNdBx9tAEbNSCs18uLtE2jvqUbeOE1q/JUG7DA8GWG1IaiPSk2avPJArsxr03+xbYTQaeY1Z9",
+	"TSS85YSAWgHuZ2ZdcDhKI/taRACA9KetFpwVqXUiPfIQXVMW+UiQJKZE6j9wqNEtfUQiqqSPIhITRSTo",
+	"CfCK1gExi1BCmUSUKY4wGyKuekQAolDN/G0PoI+6gqeJ9BFGb0/foEGPy0yJpBKl7JrxAdtCmMkBEShY",
+	"AxEEPkDMuOppCQHGZ6qBfmEhKaOreJhHMAlDVKLcgb7f3EGBE4bsEQzgNYNrgxez3XYbWOnwLYiCMfIL",
+	"GoYbihsakg8M32Aa43ZMVrueNCyKxjEKOWMkVJR1M0lsgKlqrFPk0IqkwILGQ5TmCzrS17AYNtAJBZwW",
+	"kUglELAFlkRX+oj+1sNKHicJErTbU4jxAaoFcy8w2PKvWDZERCPDf8xuUYYU7ZOMk0RY4bZ+NcRMP9Ym",
+	"QFU9ErWumDkIjoJh/xghkeZM+mV3BOQVC964cVQ1DjIQDSoCI37iKxac6y/qxx1FRICMbo5qzrQF5zGA",
+	"d+wT1tKmr1U4P5ecv8Ns6MxxS0oHWBEEKjEityEhUUF81zhF+wfO2obaRF/CSImhps7MtJDD6LX2D9Yo",
+	"V4yD6vlFQ2kBn1UarlmE4rCuRSyUmaGhCnw7//b4C9MsqvOOlL80yWo6/0j6BUDrB6bVNS7ov8iSErG7",
+	"t53GnR2ZRPAbGumLJ7vbbyhG/6wfn53Wf9Z8G0Dz0bGFAKbKvuUC4YR+0q+B1QZl9tt1Mq93VIJGyjWT",
+	"KN0KHmArEVzPuzyHdragnNPoS5tEqKbFYx5Hemr9i77u9OUx5OnWmhVEnhBhkG8ZsbuLnahmxSAvlwyB",
+	"yI4Tai2ZOIqoHgDHZ0KPpihxoPpeUvjqq1eWmcCUo0hfFmjPmWIy2wwWAgP+7Z16rEqGnAgrUtf8fNya",
+	"43vmmpVTXmFpbG9cYyoaG8LY1ce/lsdaRiv81uY8JpjpH6+rLLwa1wIP9Gk6MgKQ85jAuuxFUrWKPr61",
+	"Nx8gagLIGdPyvT5RWN9qs87HO/fcnTOjVaxUOM4hZw13nj+Zbd/XClNebp773dgFYW77Ro7a0tTF7f+Y",
+	"rZm3P5MQGKw5jW+pVNl5X/BkwgDlIzltsfb4V5zTjFhHT8BxPMBDifSuaeJyzxUMrKUNzQ7UCMry9xzM",
+	"VQh5hVXYe93DqmC/XAQdobLaNWFpX0+LRdijN3qDUub+/lhxWo2Pq4zIhQzUcOBPzas71vbuPo5iewQ1",
+	"FuociBmYWeqkdDCNSVQlLoDxOI3V/KeoCEsaq4nHCWScyhkf7rTlgPgOB/mCZyEa3CoLoTnMfLTjbN3Z",
+	"KWdy78+Gfc98zt1x8zxbwPgM3GXuXvdKFZY0ghYlTkN+UfXt83nClRVjqawAssqFWBjmdE7kYnFNog9M",
+	"EDwBZHf5zBwqhUFe89SIXZlXrlnplSvuhfFkZ5gbgao88qRtOgb2siTb+FzloX+vtyCmkkRZiIE3/XhO",
+	"O45rZgAGhQ6WSUha4Q7W9DI/7wTCqWCYeSjBouS8ZvyZ5VXiDWQbI1Isd18X5NHMi20fHCe3EYFyGhWt",
+	"JkwWYzHsTT7t3s/kvX8QRgSOZwOXvWE5klzglflR4ETZwnIOmv4MyRZwMHuzVxBW5xdR7/2M+94AC2fD",
+	"mI6HUXHVy9+djB27N8vRwiontoyeD4x+SXNLpdVTitLs+KkuRgUd1/8b1//VrL/8mP+JGp9af6t//OHP",
+	"VYzeRjF8EHFViFBI6A2R1jhNbghTJlaq6E+RtAvOTr8Q6yBoGerd5v6LFY9vtkErnt8CtgZYXucBP/sv",
+	"7ioxJHO/37S9de7BJ3P4c3fjAmRwKSiOV7kWpthbCpi/uvrLX00E26G/c1CN9/l1srH7JbuQdvwZjHbV",
+	"e6N4C+SzNmdNCw6aN3jodFXz6N7hwcy4rzGKKQ7mj6J/8kbb6KblNhk4wfxy04l+/FLDUdrWvd0K3ZOE",
+	"oiom9794KqxfVj9whLpwYSsSoQE4RdqSMDXCdA4Oyxt5WCXfG8Y3i3XNCnArbosesgrxLgp0UYpSivQT",
+	"Jau18WVslHo7Jim62VYtsqdT9L+TuTVn/fRbDCGh7+Y0O+pXLhRWqXzNIzLfO1pYPzYoXUUplTDtLCy5",
+	"LTdAFs7bpHvYbMvs4MQxi6bb1OIW+qUYRT1zBrefH6tZhk63hhXULBve7DSHeXhGRizfkr5VWOc0TK6G",
+	"xeEiqHvwtQ+nrvwioxpn5E0Ii/Q+la194Ng1X0cER5Vm35Mou36Xu8UUua24ad6TQR7ao58o3QaHBwd7",
+	"h4tdBzBIFVLKzrIFb2DHVsvA/5j2MasLgiNNETZUUQNwhKTSX/kojKk+LRAV08cq7OntB6/0uJRTcK/P",
+	"cGo7D73bOFTb333pI8n7BB0097R2MF0imnVQAQvF4znB1jDxfBqMVe5D8c5z59IZnTLzU8MJGPaj0MpR",
+	"UvzGeFZLj9zw65FvSg6DRsE6CJ8zR0f2jTEafkqd1RC+NBFXUS7kN0wccf4Z4pkt928oTRtVJPQjwbHq",
+	"LXkE5Rgt8+vKWR7QYWBAqtrkn2i0HJf4PH+e06JZEaPW4iq43+WG2AXtmj9NkMrsMa00i3cE778j1b9N",
+	"GK5P+8QRz0hww+m7E6Sfd/lVHRrD3xj1SURxxmZrtI+7xEc3NCLcRziNKPdRxMO0T5jykVQ0vCZi6wjp",
+	"ux7iDE2gnIuXbKA3fMBijqN8Hoh1qoj0B5vo9lfjKbnbdkNsf80yX/SXEcWNUiIKgLj9OSHdeaTDhDJG",
+	"og9M0Xh5EfNLyhWJFvN8ZNGZcwta544lVQhajoFVngdJWGRuhirhWIhJ71Vfu5fkVmlKCjF8Y0JXbayK",
+	"gt9Y6L7Ymgd7GstS4X4yv2KkRu4Ae/3D1nu+B8dTS876fGrJxB5QYDxwQj3fi7kJytGs2iRKer6X8FjL",
+	"3nBoK1hklTzvKDjDc0acxaVlIQzZ3ZPfOW4TiodiCodZQbzvF4wgc505x9S+Jdk+W+QUHK6GvwWw9uDL",
+	"nrDq3OxdvVwzWRnEvwtC6pogIQ7WpJBmeVG50bIQzJbEGNLvBOnTtK9VWUmEZojezu5e4RDlkJ1hKl7z",
+	"aEnFAHKxq+OpcBjylKlnEpUStgF++EUMId/M8xczd47g30DwcerKlnN4WjvJiM8AYNu/q/+18KHSKJuh",
+	"5jG9mnoNlbihbCWFMEpNXGLJmOvt7vc0sPZOMJ+ea7a614yqmfk4YIJrmeSMhioVZDV3/viWlAa3jpwn",
+	"xDiNE38cyqod/PV8SeR8qVBRz/EA/XqOEpPKhsgtDlU8RFgiqJvQJ3yAEsGjNCRyggZs1Kr5PD8XLpXz",
+	"4VD7pVqhPS8FUC6AxW7uBa9yy+e3fIX+XnC/zHBbuFkKQxber1wQyaMDFzGS9PlnWs2sJsuuC8uNo7vj",
+	"xDUz+7TlLMelwhmlRAY9IkzOktOvqFxUOfVz3JUnOdFfI8VNGpi592qkn6ihSyiH3/r8hmyVJy14eyZg",
+	"zi5sAsYiyoiUS8f5kPB6CjVMDgbPYRi3dwiCo+HTMHn4bonV2LPJpTMMGbWIdiGjjycGRegvW8VaNKgW",
+	"jBSdCXwU/K3bSCX8EdMo2JpW72XBM3hOrFF5WQtV2CNRGj+BQNYMkKrtucAsavNbTb//ScngXkMznaVw",
+	"objN2eGTxr4xR0DqrCBIB980vBg12nnaH0pHtbPbGJioSld9CsKwgWGGemrX8iOViovh8ibFJSLrZ1sU",
+	"FxzQmY/u/eKGBRatLMb6kw87G7PLRo8tdzRHtnM0ZGahPIYFjs9qBDiaqDEzCevBTR2TsjgsFk5Zm6ds",
+	"SWeCPlwrnPnVHJEwuT/ZHzm6wNW2+ZH5Yg7HlKW+pex66YjPHo/KhgLwuTnZED6MWCoqzCjrMRKVlrdk",
+	"rMENDckkF1KlT+yyR1BM2TWJClayCekFD2t9mIIikH+11PUgCQSjkl4Fu5skkxVcKotMdWFfe1TG+jnz",
+	"aMiCX2LKrmRC15L6/mgYs3V/QBKsj7BZXyIIJD2b8oakfwQ6M4xh0sEZKim2+jlsddsoK4PSmMcX5dj+",
+	"vLm+19QUjBpxRJEIrFTGxVPw63ggkENKkfnXeawmOZzg+TfW2mkjOeaLnlNYdIma0xnprq3799VVeczs",
+	"9Qa4m3K2LnJCWkL6XUK+nUvqnMSlCItO+0sbtK0zdUR02G++rIqE7dCYVIVDHxxUJan3rQZRJrWeUklN",
+	"bqEP52991MaSHO6Dl8cQFPzZ0j96szNyC2EFjgxKPnjzIWH53wPSTioPu+KzneDOQjIWvcUzepq0QeuR",
+	"lMasTRB/9CDGpuWc53yKOD/Bpz7TFV4lz/lmT6zjO7N/zdDTCIsuye2SuekVkRhjxXTjIVK8VL8C1ahC",
+	"/VRC2Q1bekFrUKOW0TVqAPdw9ierC3lezCIsafF4dTpPTPQ916BYyvFTzqWacetNKUvhgvmmx2Xb2VdK",
+	"EZ6a5rtQ3lMe4f7wsQk5rFPwtEJ8S9G3NZ/wPYqTx5O9p/rVVsupe/oHZI5jceEIfaQ8vNZSFGXdoFWo",
+	"+eYjxtGv52hI1BEKvohP4AEKWghndYaphHho6wlrm0rEjERHKEgwFWZEjOzf5p0BlohKmZLIVYgzwSVU",
+	"Io3PmJjhrH59hIKscl3QylRuFmn1hjJyhIKIyvFH/GwhnKGYS+UjQfK1GV9eG4fXvNM5QoGpafuJpypo",
+	"oZTZaWw5QgMfF6g9RDHv8lTjQyqeJDCh/QupnuBp10T2HJ+dHqHAlPHQSDUFqULOFGUpQTVJCAqyjKFg",
+	"q1EwprjNAJe3QToE2AAOTaSdWazne8W1QzyeWwYwVoArLydSJU6Vz+ui4TV25lVSi9Z3RS5qt5krZ2ux",
+	"DK8LQthxhSPyLZYKqiTmhRhNfapCXbC8rGZ+kotpxwth+V7FhSkRY2OoLQaOzRVLnMre+3nLlXw7couh",
+	"r+/z6lFYrBSopvlhyfZcFWcJa1Ec6Yd9kz+jP6YM3q5cyjikZj3LeQyfRg2ZaQGsH5Jo5VRopmllgpt8",
+	"fXnS95S2PIYRi4v1K3Vz4m00+ihRQ9QnmJVqUnj+EvgdxeicV+ikBPUL2mVainL56cV6i7ZiL+KdvPRi",
+	"hATX7LJuB5ycmj4H/zWpvRZrOW5ncWK72YCWRf1DC4d9wywuGFOLwIHlKgFY1p3NxCzCR8HXzzS6M79B",
+	"zfD8B7hm/Kxb04X5+JlGf/VRJpD81b5bSpDTb38RI798ESAIE5ooiYI8DUj6yCZh+JDFdBd4FTiskqgu",
+	"INUS4VBwCR2RICN4cmmR0/mO3goZLXNSRdXZcna2DNRy/gkchCmHaxW1ew1lVAxQ87Nkxw/vZsRP5DBk",
+	"U0xBypNDyNxomLXsaau+JEsfhQnpzpcCM5lwoUyms49ox/Y/AP+hQCFPY1OKPa+xPp9eU6hDURE5uGDN",
+	"iYeTdnLAxzfC3F6poGp4offVoBaquP1Mhj+aDm3jILrOEKgWDHD/+lOj0YAoz8q+blm57Zwb4awomKkr",
+	"NGkiV2vfTSXtVOA6um8gfk1tIYUyDD+T7NIObDnwYLQeOKoJEmGt5KOO4H0U867cmtDxzY5RBccrggUR",
+	"x6mWzcasT6Ua5S1knkVXabO5F16TIfxBAldJHo4GPJJP1FMqMQW4KetwVzwcm45broMZ7hqFDSQNeEW2",
+	"tre7VPXSdiPk/W3zRD0iN/ZPb6yit/keUYkwkiTu1HtcatxkavyPl5dnUNVcPzfAwwY6wWGv2IxB68O5",
+	"1m8U5Uxv1uNqjoSZftrEpTQQ9L9wCZh6DKhrzZkSOFQtm0oGfaGoLNQKgg2jqtBxwzVf089BAXZ4DjoM",
+	"SKUf1ceBSCUbV+yK/elP6GcylFfsB/TDDxll/PBD6Vi2rJQnfRRTaI3KoqxJirPHwpchZq5HjYHGySRm",
+	"ggJF2Cnk9acA/QXtv0A9cqvFE71cIuRWK2+8CImy7SGyrWay7GcDVHCkZ7QdZqDyQ6nfDazygrAIYSA3",
+	"ylCQkVOgj37I+33CIhJt+WjOc5o1vphIUw65ILrJK3YC2Ni/vd0+uL3N96iHZdaIAgVfrxzju/JaRsH1",
+	"0ZW5K/Q3V54BRJFbZSC58u4CqEyBcBTJUo+LLQDhD2RsBegPBF1g/7hif9Trdfi//nW/2UR/oFI3uxbq",
+	"41hLYyRCP1388t5HA8FZF0RG6bvmNahDSaxFyjaOEI2kxkjRECSRHX8H/YFcVwDD78Y7HmRs0Q1uHhzt",
+	"K7PlxtxDfxRaE+mHU2nMapiZRPqVmiPh0tAwqmXYeaV/C8k++gN9sEDnc451OdMDZ05UpyeUf9aiuY+s",
+	"1KGhEDxVxM1zoLEIIXqjDQYwMrMnWPXc0y/RH+hNavoplGsvHuWfeMaSygDfV//BYOtIPwxDugYuqBa4",
+	"98vfD4lqIAcFqDYtS3XwwdLdVg6+vdTM0YRnXNzT2Cbt6ONS6qQGXdT0w3ZNIWcd2k0FiWxTFPPi7i5g",
+	"fULDCS4sD4wKW7pQW4rARxUvZoNOe9ORwq7e6opuLqgWzGxH835qN5rANw6UUt8caKRT7LVj4TiwbGTh",
+	"joLudb1F+faXGxMt1rZIoyu7e6HKTNgr9E9CWqAUelrgzzmSMiadMecQC63n6vtipB+N3rjK1jIWQ2PN",
+	"YoKRZtsN9MZYOmUL7TSbrjuS3NZMJjEds3y01zQ9s7JvszbFO81yYzagux5PRf7yr+co4XEMzVj0Bap/",
+	"OECyOI67pE4jTe8dapowmaw1vUTF7Xo+0ygAlpkohGckiqNaUEyS0qwNhBfctyVMgr8ElssW0rCm9AEP",
+	"XDs1FDQaDZOctdVATvGSmvebKil6OAPcT6dvCotzjZmNIGAllR5WOaeQ2eoYCkZaObt+Ui0IlkxMVzJ9",
+	"MejVUJZ1i7aHWo73m9aSF8ERVIoxJ9qQ2BXTCg4NidUfrRR7nGi1rr7baI5JsoPBoIHh5wYX3W37rtx+",
+	"e/r65P3FCbwDhhUV5/LwuOTq+d4NEcbh4O00muYtnhCGE+q1vL1Gs7FnMv57oFON9PczqbUgeWcohPIF",
+	"Wjw8ti01RvoA7zabc3T8ma8rT0WrkorWPBoKVDMMR+WtY6CL6b6BpmqSDOrtQutieGVn9iulflDw0t7s",
+	"l/I+nvqN3Zez3xjtV3bnewfzrKjcphbemgO+iu56Rd3ba/0+rnX//vHO/1rSCc03JW319493H31Ppv0+",
+	"1h89vaOojxnukkzqAzsj7kpoTgIF2j/63m3dKnJaC6qbNuStLA/7zvcSLiuOZ1ioG26bXBOpXvFouFgz",
+	"qlJ13oNMOX6dSsX7mlP8xHsMveHEq6rIDtV/Kwru7jUrS6vvFOukYxZhASdrPkqpKot/V7a2KJGSuzFi",
+	"3bk3Yq0s1l7VVNqY9o+KtAoXfk+LtyC194ggT5x6d+Z4Y7QX8XdO9a+tC2mU8lGtj6UW1vJerlN5gRbt",
+	"M17gPMkzecWd71V2r4VkpilcpFBYfBVWMlpe/PdyivnHjLnAfC30E2blEtmt5wsyg4qK6BuOsOEIT5Ij",
+	"5H1/gW5J5FrPGoezC/SWD8MXvl6T4Wl0Z0sXExOXVOYNJpWpwBYWloCLYoaLNyk0CYVieM6vojWeYbG5",
+	"paXc+chwJBamsv28qb33tAmsuT/7jfdc/Z2nLPreKcvs6Phdu5yQ7azdEgCsWmL+yPbPmni8u4+asHpQ",
+	"p/dfE/XILlGmlO/KNOTSjjx+vTShjFQVntAF1ra2hQbvybLnpbzppa07s+PH9IYw4xx1W5bbMSbvG+PM",
+	"HKrtPlGChnIa8t/ZR2ZiX5FbtZ3EmI5c/6MxPuONgs0Mzo57JnifqB5JpSmOaqNBHpvqRjfAwdjP8LPc",
+	"FkDE99TjnxWIWpkC8lJRrk27o4Y+7TqY4ZtClp7nYtKXo5jx8laVt4ue4kltcQZ3K+9pn1mQQebIcYYA",
+	"7xB+sdwhkCZ/d9v6seX2VzBe5iWcJ54PWVlIaJ0Wtxmliyp29w0JxTDRIptbjq+JnYvIhJBsLHBPUT74",
+	"rYcVwkjSfhqDodsezmfSRiq4UKTIBgHYTS4QgT2cy0gQEHGSYLj2rdrrykGVtdMiH1qs4sjHIuWVXZY9",
+	"Uw7IjLmIZHORhRJqZFYbDWSp5NBKxseMO/zu0vi9nYODg2azubu7u5tXfHKhVpBp6/G4HOnY8nabu4f1",
+	"5k69uXO502w19f/+28hnC/GEkVJRc9kS7p0xjZZyqmRIUHrv30+dac7Brl5z1ompiV7cWCQW54uXWY6g",
+	"reAoEUaWYSA5ZOEMBri8DaKaV1FT02qtvMrWzVqFV5k6MSPsyTKkHvUWZTUjpcoeh9WMlhOrYDUX0FfU",
+	"+R3zyzQRXPGQxxsOtOFAi3Kg43GhzESHIGxUZijWUWw48JD8KKbs+r6Y0bhppUBBJk+7g5QWVG0Migyx",
+	"DbsoJNSmQmgqdOFmteCLMMFBLtYGBFgIahxNX68F+h+TsV3JGd/q1a4kwplie6aons21dVxyZ2dnZ2HO",
+	"WCz89zhssVSbr4InvoVYww3n23C+xaNC2HUhJheCyPAoT3hgfpflx0+zz2S1GB/AMjNe93GSmVo/+Eyi",
+	"G1uv8bumxu9coxmhIXsqfBQRfQHa7BKcJMgVQrgHG88CIgGQX6FU0cSQwyxYap10VlF1qYLEjuM4T4m5",
+	"oZK2Y+JEs2uTKLWxfD7Z2MNs52qVMUfF2lPzXB3lTKViRNGoJwSENZknmlyTYQMFDPdJAA5FRr+kBNX2",
+	"my9RnqyB+wThGDw1iNxSqWRg+kgOqCRbDQhur7vACcXRTjOPFoc48GLE+Liwa6C+yPSJVcTdrDLNzNZn",
+	"1u7bH9ZzTaZYzyWLhbYTmLS+PKt5kRCkrFzYPYdBFeO7TChIy4Nct+jg+e5h+/lLfLh/8Hzv8PluO3re",
+	"7ODmYWfvcG+X4L3wEHeeP3+xc/DiRfTyRbESXLkqRWa83X2RGW8bzWbzv03p1ZZHDp/jZrNN6iTaP6jv",
+	"7x0c1l/uv3hRb+6/DHG7/fLFy4PIq8a2LbmTF6m6G3ED+t4AC6Z/aXmn785+Ob88fn/ZQhf4hpi6Ri5c",
+	"BaiUxMP/gU4VGtA4Ru9/uYQaYhDBZaLgl960mYFjDXSZ64RQNkZrfabz5lFRX5wQWNZ46vLRRvl4uFC0",
+	"LLtv/pthIaXDjlC3d0X5AtE6RznsbES55l1jALFOOp4qxDt54segRxjk/sqsdp7SX5ni3yXbCZhFcBxD",
+	"bqTm2g10KgSBfJF2TMavCQNT8Zq4n5g3d825fLgHinl7Y6Zr2Yw1QCWgr4Q4m92suCCRxlLazwqp1+we",
+	"XJOh9AvOb1dHY6uxiad7LPaQkbXZ5ZyslxPy/InhOyuRw0IKySx93y1wc+Ye+8z9g6jVD9z9aNOFzvFT",
+	"FevXtsXFyKzlU/YLJNTbjmiopvkxGNpBjoI07+w3qGmwhVznjMoKI3lrtbFwwkK5mEogYFxkOrKZ3F/I",
+	"ngaLof3o+LGF088ANQ8z/YuBcgJ8qev0Nh26GRsDOV7eHA/a1uFaKFkbJ9G7PMuuASfBR30Oaa0h9Bmh",
+	"wjGJDV95RL4ClgtHUo6pmHOudbRH4SrbbazC3no8gscQdylRYFlFoGk4SFn2UXGUJsbg0TSI8ZEgCQdt",
+	"FhEc9uDbZ9ImaI/LtAD9BOY3YwWF7HEojPRxleQw2yTYMUXbdAhazv0+2ou08PH5SAq9N39Q1yu38kfy",
+	"Jhbmn8yMzoioQwK/2T/NzHsEhVprAbWARFBOkxnBXfI+sVdDB9N4a+OD/Lc3A+RRE4ZwTG0hS0Woj5mT",
+	"Faw1qMA4DSNdRI2njuKzusWL2IYLPPOrIe6pmv4ZEX2s0RAPrWaMsClmEXKmlXQgOltPzPAPrfXTogqP",
+	"juM4F4RsBgaMATa6NhQLGZnFOoOGPBWuZtkES8Br0wDqHrjmKnYEqAzvTSkrUqikbFuN36uhQY840slk",
+	"srFh44f9Zi0Itt3ZZO6xMHdYQRqbQ50wLekny22OB207kWMVEW4BeCYKe5ZnWyanOOrRiCCqDD/SnKuP",
+	"KTO/apV1nC3ZlXyzfClTnx+SMUGW0oYrfavyzv2zpZkMoyJrbcSEAKYMlGi11NbXTLCUKGDkVpkfAxPa",
+	"SbJa6PppgrBEQWgeaKDjcgGyDmWRzKUZHEWCSEki1B5mNVRNAtPb0zdIcT7OIDTbKCTRLcYhnpQlx65i",
+	"ljHnXeaUYGRA5MaU86RMOdhZJ/r5mXxgs859ChJuFdt5J4KpGk7mmnEFU4c8NcUvax0ujOeNM7LVQP/F",
+	"07yiq1WGMkbg3jrKv8qeLVTZtEX8/tf+C1vFj3cgrJ6y7lGhwAiShKAr77LYDXOApRvmypukDb3LWvo9",
+	"suCRCxWu5OjjOFafHJe5ICx6cMlid57F2IoShk9801pSVvu4RMH3rTdNrmbhaHDdF+8sZ6wjws1N+xSc",
+	"sVqKzFuuPtkrdvaTeSNnUKTTCuH7JKKq4k5tmQsRzHp8wEwmWSFmxd6OOweoT1mqSPF+bKDz8v2IGbry",
+	"TN3rKw9RFmla4mL8atTP3OvFuKR/xWaimq5pmW8YkDB/VOJJvph795lMvb9thfEHur5PYLbN7b2K/+R7",
+	"ufWB2Yxz1ifgWqnURrb7JKJ4ot3iQgmC+y6+0lW16dAYElE1T40oLvTI7+Mu8dENjQj3EU4jyv2ss4uP",
+	"pKLhNRFbfl5JBXq36d+wzEM2oduLRNQ2f4G+BdQVF48JokqSuGNiW6iSKHhtWEn9cpiQwHhELUzPJAr6",
+	"tE/gly0T4Jk//4bKhEtoXBUghvtQnxzmKMdPu8b/WUtgVHPAgq6qkWBa1JiK/7Y7VdYzmaqthu2H0oLO",
+	"GRV9MKCHA2ZZHxAa+ebRkuLVwxIxbqY0r8C1BR2joftHpvFp7PBU2fWgGlRwKm6XdDGcrgWCnqdDsEoF",
+	"2crmJvYlCvPGnHWJKDSv4CzbtsC4nLNd7OU6Yr51NTMauU0g6aPw+jOZo7CjiDC+6wEh11JDs7Nnhs8P",
+	"gRzrZWHe11v+2/E/ji9PPr07/uendydvTo8/vfqvy5OLwId2C4Oefr8Y90tlsedCoYvC2O7mvSrsHo/f",
+	"8LnU/Q5oa+bt98P2D2VpO+sH2KYMi2FFKZ9KCbtMoJ5ve2nBrBUnvqJVFYWm4+ZcAS1LS8yGcAw9B1gp",
+	"HPY0SbtDO9SiUhcR6NpjOh1oECCHx9CwYwLPpNk9/VPWSsgdbhrZDFeGyK0iDPbGtTZxvQsn19nbxDZ8",
+	"N7ENb/iA6XXkYr2j1H8fbWa5+zwx5Sifom5W6eQ8o6ygm8EH8GfWXAIpeD4TYANZu5H2EFmJ6QgFUWqY",
+	"b4D6GOybwe5+L/BR8Dwy4XF7zaiqoEVC2VNQxBz4Xsvb3e/Nr3udZeAXVK81qFoJZezhVK0zmG2jan1f",
+	"7FwzgW9IZ3It+78ZJnuhsDBxgBr0Ar+tQe9ExSFDVBQKlm41UKC/Cxyjhac0ThvoOA+cs11fnpm811zT",
+	"yzula9k603bcLEVmYmTINlc98zPoYCyysArrjMJRSVKsBXaoYMsIqyovewQ5vBX1ixQWT4Hfm8OzGNvM",
+	"QV8vr6/an3W6xTaRNt8Vmx9hQ98Qx0/ZtyZXf9AQI5xFE8VDJ8nZZY1zSFjkE3baA3wPKIt+sPNtpNFv",
+	"k90YEpiHy9w/F8kyLh47iPicgJUXyuu4YFoXTjxPBHG2kG82hjhbwSaKeMM05mAa+PHiiG2C9SOzjHdY",
+	"XDszHJYue9yoivZDFuCwZdOtqNRvcNkniob6VdYlDXSqUMSJZM8Uwp0OCTPPqCslPjRVaXFkPIKJkuMc",
+	"qI/FtYb5g8s+//ZYkE3Lz5C54T0b3lPBe4DwymS3dgbkGvC0Yx5er6emPgxt2+esUktvnPDmt5b/RKN1",
+	"RigtyBNsDXNAzEYs2Zhc1sdSXukjBlezI7+MnVjKv69a0dVsJWVrZCx28A1rGWctFjUb5rJhLuvUldqP",
+	"zF6+foaK9IJ3aEzqCQ1VKsi03pJn5tEz++RDEGdSmrJcyDdJyo9v32yrw52svu/npLs0yZZXOrM0vnkM",
+	"fTh/C2FZLI3jPODONV0x0YcMaor0aAQxmhtF41stx5enB9sjWjwFs0j5McKoDBw/0eroqJh3uUn/uP+6",
+	"Wx9YTNm1tMTQTzAz5VlNxdlC0CtmEepw0SVKglP6mgxlOZZYkJCLCEmFh/LIONlVgMzwUBXadflgZOBa",
+	"+FTkbcNiH67U5uby/3flBW95Fwr91lI446VSyvnBvo9WAEClle5VQVy5t7VaPufIFTvXkCDFCzEyWUhy",
+	"n3+mDXRBWGQ+JmqITPQxVGmA36ECnymHbDLL3NLGSRh+ueRPISbF2J9nSjKwQq/l/b//+3/+t7dIQ2zL",
+	"PB4iQ8zNZtLmH8hTfKGh3HiJvyvlJ+MUTySMJcFU1LWwsB5bi+UtZ5iK13qSFbiNa/q3nLnFQbBOdmLQ",
+	"6B2/ev2mfvL3f/xY6FQ4Unl0Sd0sW8MUrWyY2JwsaMzIjSYGYLRyefMqbTb3CDIdBu29LYvfmuurWDZo",
+	"Y6H5fpgUnID2sLT/LdTV6h9DL+phDwscKiJKTUDvtbfHFI71RUzMO31lUhJx1sPU9HgaiSuGllDuCai2",
+	"nuUlDonSolrW/kaRlqGKED4YAgkabnyJBFfQ7KSQhmq+gkn7RyjhcYywMmXAOQuhUig6QJKEnEWyMg/Q",
+	"AvDr+aw68kHCugESRKWCQSssyL7bTljXVQWzgE6ozG4zBov8h7C0r7cQMvp9LzFpUKNJcyt7w/UmZuas",
+	"AW70ybYkSlHWldumbcgny5X+tPu341evd3b3Go1GodXSF/EJ2ngtzUx/PS+wUd/LMHcvOZUCgxJuxXxy",
+	"i0MVD/UpyZixbcFLFaoJwiJ9MhWI/pLEHVNkH6Oz9/9weZEAx3/AfnOBguMwJIlq5RseNDZa9LdpUTMZ",
+	"EaXeywtpzV/EfdejFwTMS+uxiV0onpiOQDBJlYILP2yMVBvyWl3ZgqO0ag+ZcQqRhEXrIY/RDpR7zbzw",
+	"gpYcTFEh+NOCVJGzRFh0ae/vRzMOfUm5IlFuO2t5eyevmuYq3z84fP7ipd4MU07oRxLH3JQnNhuhf+JL",
+	"63oXdv0PYDqatDAtpqTS7IXyxrpBKtrXR7OfjPelPCj0pRzDwbhxzYojixVg0giaxu82hqnvMMsKDNSl",
+	"cmaoBlKoIElcat1YXSHhvoxVwFsn8NxtkHfXw3kDGBuaB2OGAq2c1ORWgD6cv9UidxtLcrgP/R1RjcNL",
+	"ONZCPQr0dy14cEtrj+IGiizHBCVY9UxpH1AzQWYnUUM/qVUB046FxzfQ7zrmPGnj8FpPlgh6A3qlrc3s",
+	"6gN1Ugl9umIiZaF2DcJxzAdG5ay+Dk77j+4swHnrTX7tWY1rQnfipMcVt3EMK14EsPJHas2z4bMbPlvN",
+	"Z62pZjGm6irV3B9LXZ+a99oUxio1ym04g3PWNF4QW0CrUHfMBDAcIeNYJrbFYCJ4lIaZQUtWZ+pvtMaN",
+	"1ngv+eYK1ezJ3NLao+JJkp/be9MirZLwdVZT3Avz4PoPtZlo6pVlQNmUY35SvXGfSRTTG6jEYQ7Ko3fK",
+	"1SSznpvlDZWhu1zaqULXhCTmmtH3RR4bl90txaKWEyPjNLyby2Nzeax+efDk/u2NthN+3ea/UjK9CfVv",
+	"5vE3+dNjxF3lDsy4x3xn2Q4/dFfCt9bE2cE/q/dPjsZN95+n2P0nKh5zR26WYh7+4hsn1W1B7Id6tGqe",
+	"/pRAKzvHG4Kj39zi10g9527CqdJi2CNRGv/79ev8NhvL6O0yzWSQPol5OQXIIFiOeuaigK9uJhO2bT+t",
+	"OW77TTbnPHRjacZ7gAtnQzHfFsVwRqA5uloLncwlyq2Vlds5ZslBGSibk/lEuh7m2v8gPyYPLAHljDXE",
+	"cdzGoTnQdvaTG3s6v/7Zeo4abR4N/7Sdihh6Gk4IEqJdRqIWCv5Z/80Arr+BHhMtdLPzHyYms0du0Y/v",
+	"jl/XL3483j04rEkSCqJ8lHnX0V/Qlde48tBfoBvIlo3f9AvjXrpnXaBnyuiti86seB4WVD+N3OM0mvjQ",
+	"5TDJwkfVMMmjRy970LSASiQVhJ3iUHApkSBK35ZHKBI8QVFq6JlA4XIaNdAxG6Ld21uEw2vGBzGJusYO",
+	"vphPbiGeYPZvHrfZP/9Z0Yo6BxRIzXmFK/Kn9MptHwdya4ChOEb6PPFOxzSMaBsbToSHvokgA3F6pJ0v",
+	"M6zad8INiRBWKCbYxt/aGrgjiZrTHLJ+5o7lAmxM9ZiHOF7GOYtqrsfIbyevfvzll58/Hb99+8tvn87O",
+	"T//z+PKkqt58KAhWpCidLOmABbQUXE3QFsM6ZkxU7UffS0t55kWX7ADX7Qjzl38ogr6QC3bnvs/xtHvN",
+	"gBkdmT2jXUZZFxleAjTa4wPbBbVHoCRihDgzYd56gH+z2/A7csUeRxHC7uqcdXPeV/qCG3z7q/1rrLlv",
+	"VVPclbSTyoxHO+JD97Q9hyTXjXbzFIJjId14bgJ4hNINvzkKMXImVmGvopwT9KJcywX5ce6D/6EIxCNF",
+	"G81x1dm+nZs765u9s15DjdScap9JU3zHHF5ojKhsAPVj3WbbJgOubkSoNRv5RlhEtY0P4LFPXhioHpcO",
+	"tQbIyMBJmbURGXNrcz0+/vVoMzsLhFbWDe7bDFgiIUXkU6AcDcYDGMbtFJdkugESMitNC1jxTNqM3g2p",
+	"PJXUAQlGO6TPDEo0nTA+WJJI9PAkTAVVQzj3xwn9mQx/hMakXuv3j/p4vyJYEHGcqp77xjz1KwQ16K8+",
+	"6lGgAWtF7jTUHzdQWEON58wf20ARFu6vldYCHwxBYAvQFCB4XOxDbCM98sAK942GciwEPG+fBeONda2C",
+	"Tgz5YHmg8Photmw4w13Sh171RrvzXRMHP29r4EN5cVsv2kc4BwNlPKCwBFOcZHxGqBTru8KhMMxIWbji",
+	"IK4kXAUe4PD4KEoFmEQHuXoKPrN8kEHuhhgvQa9XHkFXsWsylKjWx1IRgXDUp0x/BXfsVj4Y/FAJTj+N",
+	"ocV9tq3QUVYM9cHWu6PnyOPKTE53DW5wypDELGrzW9TnESnMZr+umO9HgmPV82HzKSNS2g1RgoYFBBZ2",
+	"5u7j3f8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
