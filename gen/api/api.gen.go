@@ -210,6 +210,57 @@ func (e ReadinessResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for SandboxFaultRequestKind.
+const (
+	Clear            SandboxFaultRequestKind = "clear"
+	ClientOutdated   SandboxFaultRequestKind = "client-outdated"
+	Drop             SandboxFaultRequestKind = "drop"
+	HalfFrame        SandboxFaultRequestKind = "half-frame"
+	LoginUnavailable SandboxFaultRequestKind = "login-unavailable"
+	Logout           SandboxFaultRequestKind = "logout"
+	NoAcks           SandboxFaultRequestKind = "no-acks"
+	PingError        SandboxFaultRequestKind = "ping-error"
+	Replaced         SandboxFaultRequestKind = "replaced"
+	Silent           SandboxFaultRequestKind = "silent"
+	SlowAcks         SandboxFaultRequestKind = "slow-acks"
+	StreamErrorAck   SandboxFaultRequestKind = "stream-error-ack"
+	TempBan          SandboxFaultRequestKind = "temp-ban"
+)
+
+// Valid indicates whether the value is a known member of the SandboxFaultRequestKind enum.
+func (e SandboxFaultRequestKind) Valid() bool {
+	switch e {
+	case Clear:
+		return true
+	case ClientOutdated:
+		return true
+	case Drop:
+		return true
+	case HalfFrame:
+		return true
+	case LoginUnavailable:
+		return true
+	case Logout:
+		return true
+	case NoAcks:
+		return true
+	case PingError:
+		return true
+	case Replaced:
+		return true
+	case Silent:
+		return true
+	case SlowAcks:
+		return true
+	case StreamErrorAck:
+		return true
+	case TempBan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxLinkRequestMethod.
 const (
 	Code SandboxLinkRequestMethod = "code"
@@ -795,6 +846,23 @@ type SandboxContactMessagesResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxFaultRequest defines model for SandboxFaultRequest.
+type SandboxFaultRequest struct {
+	Kind SandboxFaultRequestKind `json:"kind"`
+}
+
+// SandboxFaultRequestKind defines model for SandboxFaultRequest.Kind.
+type SandboxFaultRequestKind string
+
+// SandboxFaultResponse defines model for SandboxFaultResponse.
+type SandboxFaultResponse struct {
+	// Kind Example: stream-error-ack
+	Kind string `json:"kind"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxHistoryMessage defines model for SandboxHistoryMessage.
 type SandboxHistoryMessage struct {
 	Chat      string    `json:"chat"`
@@ -1301,6 +1369,9 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
+type SandboxFaultJSONRequestBody = SandboxFaultRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1378,6 +1449,9 @@ type ServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	// (POST /sandbox/sessions/{id}/faults)
+	SandboxFault(ctx echo.Context, id SessionId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -1600,6 +1674,22 @@ func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxContactMessages(ctx, phone)
+	return err
+}
+
+// SandboxFault converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxFault(ctx, id)
 	return err
 }
 
@@ -2937,6 +3027,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
 	router.GET(options.BaseURL+"/sandbox/sessions/:id/phone", wrapper.SandboxPhoneView, options.OperationMiddlewares["sandboxPhoneView"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/faults", wrapper.SandboxFault, options.OperationMiddlewares["sandboxFault"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -3749,6 +3840,181 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 type SandboxContactMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SandboxContactMessages503JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFaultRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxFaultJSONRequestBody
+}
+
+type SandboxFaultResponseObject interface {
+	VisitSandboxFaultResponse(w http.ResponseWriter) error
+}
+
+type SandboxFault200JSONResponse SandboxFaultResponse
+
+func (response SandboxFault200JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxFault400JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxFault401JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxFault403JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxFault404JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxFault409JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxFault413JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxFault422JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxFault429JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxFault500JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxFault503JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10316,6 +10582,9 @@ type StrictServerInterface interface {
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	// (POST /sandbox/sessions/{id}/faults)
+	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -10690,6 +10959,54 @@ func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) 
 		return err
 	} else if validResponse, ok := response.(SandboxContactMessagesResponseObject); ok {
 		return validResponse.VisitSandboxContactMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxFault operation middleware
+func (sh *strictHandler) SandboxFault(ctx echo.Context, id SessionId) error {
+	var request SandboxFaultRequestObject
+
+	request.Id = id
+
+	var body SandboxFaultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxFault(ctx.Request().Context(), request.(SandboxFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxFaultResponseObject); ok {
+		return validResponse.VisitSandboxFaultResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12214,215 +12531,228 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhu50eCrYDs5x9SkSVFX29T5TiLbSkYztkcjyd/k+0ZeN9gNkrCaQBtAi2I82jfYH/sE+4r7CHtQ",
-	"APpCNu+iJMc8JxmLZDdQKKAKda+vXsj7CWeEKem1vno9giMi4M9/1s+xIm9pn6o6/Fd/GREZCpooypnX",
-	"8s7Jl5RIJRGOYz4gEaIMqR5BYSoEYQoNKIv4wPM9GfZIH+sB1DAhXsujTJEuEd7dnV+a6Jz0MWWUdadM",
-	"FpOOuo+ZJKlY0m89YkY2IyKhH5Oo9oHRWyRJyFkkt6bPc+d7CRa4T5TF5OseVqfR+Fz6e3T6BtWSHmcE",
-	"sbTfJgJxgTppHKOfTt/oicgt7iexnuHlzsuXL140Dw+fPz/8m2wMelhJnCQNRpTne1SPmGDV83yP4b5+",
-	"ITTz+p4gX1IqSOS1lEhJEfg+vn1LWFf1vNbO7gvf61OWffbd0qQSekf0wl5zpnCofqIVyzkbWcVPp28m",
-	"wl8N8Gd6z9CmQnIxDmnAyK0yPwaId2C/E0FuKE8lSnCXOPC+pEQMCwg1400AaffgsAqINySmN0QMzQmo",
-	"WHWUPzBt8QlWigj9+v/8vVl/+fHrjr/z8u7PXtWcpxHpJ1wRFg5/JsMqWkoIVggjYYgKSdwh8bAFmOhQ",
-	"IZU++GmsUIcLpHpUomsyRLWECCSJlJQzH12TRKHdfdTjqZBbiEokiEoFIxHCXUxZw2HRMJV8wQXo6hq8",
-	"Vbb4ZzIZsddkAZxek+EnjVdc73z8unPo7+1OwO0EXniGuwRJ+q9JZyeG14qTR6SD01h5rYOmr9dN+2nf",
-	"a+02m7Bq8ylfc5GPvSNS4i6p4in2JzRCe3snr5rHr17v7O7tHxw+f/Gymv762bj3SYUX5sBUQWt/QjRC",
-	"tQ8fRhkeOXyOm802qZNo/6C+v3dwWH+5/+JFvbn/MsTt9ssXLw+i6oXM4CMdLvpYeS0vTeHJcZh/I+0e",
-	"59cTj9Yg+32Vee70yzLhTBK4KF7hyN5y+lPImSIM/sRJEtMQa6xtf5YadV9zPH31iBCazXmOmts8GqIe",
-	"lggzBL+1kCK3qoXsuUIGAhTDtmnK3dEnMw1DIqXX6uBYkrviQv4sSMdreX/azqWFbfOr3D7RE5zbZZhF",
-	"lTf5lN3gmGrhIEmVZy6RTkzDJRfpzgzjCuFU9QhT+i0SNdBZTLAkSIbY3OG/nqOQR46jpVKv+R8nl2jb",
-	"8jC5/ZVGd9tfxBpX7xYr0YCqXklokQorohHydy7aNIoIWw4jl5o/H5+dAo/Wa+csHiIM60FUScQHzLHt",
-	"Na70skcAgj4ems0JFeLM3B6CSJ6KEFZ7yjTPxfGJAX+ZFbshkCTihghzyNd6hO18MBGqRURhGkuEBUEx",
-	"73ZJ5CNGNCTuCtzSK33P1d95yqLVD3oHhlnfAt9nc9z53hkexhxHl5y/xaJLloP+vMiLFOcohrHWt4QJ",
-	"E8IFxKIlSExaFk5ol9m90N/c4Di9R/KDOyCkCSVMvefq2GhSkyeyA6EBligURDM+1B4ijJSgONYw+GjQ",
-	"o2EP6BBAkYRFSHGAxWlqRkyXlfDASCe3ibnUlgcEKa3g6HuI2MHGZ3sY9uNgrQWLbFaw5SMQf0k2gBvc",
-	"SkpmdK1nNdBx9tAEbNSCs18uLtE2jvqUbeOE1q/JUG7DA8GWG1IaiPSk2avPJArsxr03+xbYTQaeY1Z9",
-	"TSS85YSAWgHuZ2ZdcDhKI/taRACA9KetFpwVqXUiPfIQXVMW+UiQJKZE6j9wqNEtfUQiqqSPIhITRSTo",
-	"CfCK1gExi1BCmUSUKY4wGyKuekQAolDN/G0PoI+6gqeJ9BFGb0/foEGPy0yJpBKl7JrxAdtCmMkBEShY",
-	"AxEEPkDMuOppCQHGZ6qBfmEhKaOreJhHMAlDVKLcgb7f3EGBE4bsEQzgNYNrgxez3XYbWOnwLYiCMfIL",
-	"GoYbihsakg8M32Aa43ZMVrueNCyKxjEKOWMkVJR1M0lsgKlqrFPk0IqkwILGQ5TmCzrS17AYNtAJBZwW",
-	"kUglELAFlkRX+oj+1sNKHicJErTbU4jxAaoFcy8w2PKvWDZERCPDf8xuUYYU7ZOMk0RY4bZ+NcRMP9Ym",
-	"QFU9ErWumDkIjoJh/xghkeZM+mV3BOQVC964cVQ1DjIQDSoCI37iKxac6y/qxx1FRICMbo5qzrQF5zGA",
-	"d+wT1tKmr1U4P5ecv8Ns6MxxS0oHWBEEKjEityEhUUF81zhF+wfO2obaRF/CSImhps7MtJDD6LX2D9Yo",
-	"V4yD6vlFQ2kBn1UarlmE4rCuRSyUmaGhCnw7//b4C9MsqvOOlL80yWo6/0j6BUDrB6bVNS7ov8iSErG7",
-	"t53GnR2ZRPAbGumLJ7vbbyhG/6wfn53Wf9Z8G0Dz0bGFAKbKvuUC4YR+0q+B1QZl9tt1Mq93VIJGyjWT",
-	"KN0KHmArEVzPuzyHdragnNPoS5tEqKbFYx5Hemr9i77u9OUx5OnWmhVEnhBhkG8ZsbuLnahmxSAvlwyB",
-	"yI4Tai2ZOIqoHgDHZ0KPpihxoPpeUvjqq1eWmcCUo0hfFmjPmWIy2wwWAgP+7Z16rEqGnAgrUtf8fNya",
-	"43vmmpVTXmFpbG9cYyoaG8LY1ce/lsdaRiv81uY8JpjpH6+rLLwa1wIP9Gk6MgKQ85jAuuxFUrWKPr61",
-	"Nx8gagLIGdPyvT5RWN9qs87HO/fcnTOjVaxUOM4hZw13nj+Zbd/XClNebp773dgFYW77Ro7a0tTF7f+Y",
-	"rZm3P5MQGKw5jW+pVNl5X/BkwgDlIzltsfb4V5zTjFhHT8BxPMBDifSuaeJyzxUMrKUNzQ7UCMry9xzM",
-	"VQh5hVXYe93DqmC/XAQdobLaNWFpX0+LRdijN3qDUub+/lhxWo2Pq4zIhQzUcOBPzas71vbuPo5iewQ1",
-	"FuociBmYWeqkdDCNSVQlLoDxOI3V/KeoCEsaq4nHCWScyhkf7rTlgPgOB/mCZyEa3CoLoTnMfLTjbN3Z",
-	"KWdy78+Gfc98zt1x8zxbwPgM3GXuXvdKFZY0ghYlTkN+UfXt83nClRVjqawAssqFWBjmdE7kYnFNog9M",
-	"EDwBZHf5zBwqhUFe89SIXZlXrlnplSvuhfFkZ5gbgao88qRtOgb2siTb+FzloX+vtyCmkkRZiIE3/XhO",
+	"7H39chs38uCr4Ga3ylR2SFGftqna2pVtJVFiO44k/7K/jXwecAYkYQ2BMYARxXV0b3B/3BPcK94jXKEB",
+	"zAc5/BYlOWbVbiySM0CjgW70d3/xQt5POCNMSa/1xesRHBEBf/6rfoYVeU37VNXhv/rLiMhQ0ERRzryW",
+	"d0Y+p0QqiXAc8wGJEGVI9QgKUyEIU2hAWcQHnu/JsEf6WA+ghgnxWh5linSJ8G5v/dJEZ6SPKaOsO2Wy",
+	"mHTUXcwkScWSfusRM7IZEQn9mES194zeIElCziK5NX2eW99LsMB9oiwmX/awOo3G59Lfo9NXqJb0OCOI",
+	"pf02EYgL1EnjGP10+kpPRG5wP4n1DM93nj9/9qx5ePj06eE/ZWPQw0riJGkwojzfo3rEBKue53sM9/UL",
+	"oZnX9wT5nFJBIq+lREqKwPfxzWvCuqrntXZ2n/len7Lss++WJpXQO6IX9pIzhUP1E61YzruRVfx0+moi",
+	"/NUAf6J3DG0qJBfjkAaM3CjzY4B4B/Y7EeSa8lSiBHeJA+9zSsSwgFAz3gSQdg8Oq4B4RWJ6TcTQnICK",
+	"VUf5A9MWn2CliNCv/8/fm/XnH77s+DvPb//qVc15GpF+whVh4fBnMqyipYRghTAShqiQxB0SD1uAiQ4V",
+	"UumDn8YKdbhAqkcluiJDVEuIQJJISTnz0RVJFNrdRz2eCrmFqESCqFQwEiHcxZQ1HBYNU8kXXICursFb",
+	"ZYt/JpMRe0UWwOkVGX7UeMX1zocvO4f+3u4E3E7ghe9wlyBJ/zPp7MTwWnHyiHRwGiuvddD09bppP+17",
+	"rd1mE1ZtPuVrLvKxN0RK3CVVPMX+hEZob+/kRfP4xcud3b39g8Onz55X018/G/cuqfDcHJgqaO1PiEao",
+	"9v79KMMjh09xs9kmdRLtH9T39w4O68/3nz2rN/efh7jdfv7s+UFUvZAZfKTDRR8rr+WlKTw5DvNvpN3j",
+	"/Gri0Rpkv68yz61+WSacSQIXxQsc2VtOfwo5U4TBnzhJYhpijbXtT1Kj7kuOpy8eEUKzOc9Rc5tHQ9TD",
+	"EmGG4LcWUuRGtZA9V8hAgGLYNk25O/pkpmFIpPRaHRxLcltcyF8F6Xgt7y/bubSwbX6V2yd6gjO7DLOo",
+	"8iafsmscUy0cJKnyzCXSiWm45CLdmWFcIZyqHmFKv0WiBnoXEywJkiE2d/ivZyjkkeNoqdRr/uHkAm1b",
+	"Hia3v9DodvuzWOPq3WIlGlDVKwktUmFFNEK+56JNo4iw5TByofnz8btT4NF67ZzFQ4RhPYgqifiAOba9",
+	"xpVe9AhA0MdDszmhQpyZ20MQyVMRwmpPmea5OD4x4C+zYjcEkkRcE2EO+VqPsJ0PJkK1iChMY4mwICjm",
+	"3S6JfMSIhsRdgVt6pW+5+p6nLFr9oHdgmPUt8G02x63vvcPDmOPogvPXWHTJctCfFXmR4hzFMNb6ljBh",
+	"QriAWLQEiUnLwgntMrsX+ptrHKd3SH5wB4Q0oYSpt1wdG01q8kR2IDTAEoWCaMaH2kOEkRIUxxoGHw16",
+	"NOwBHQIokrAIKQ6wOE3NiOmyEh4Y6eQmMZfa8oAgpRUcfQ8RO9j4bPfDfhystWCRzQq2fATiL8kGcINb",
+	"ScmMrvWsBjrOHpqAjVrw7pfzC7SNoz5l2zih9SsylNvwQLDlhpQGIj1p9uoTiQK7cW/NvgV2k4HnmFVf",
+	"EQlvOSGgVoD7iVkXHI7SyL4WEQAg/WmrBWdFap1IjzxEV5RFPhIkiSmR+g8canRLH5GIKumjiMREEQl6",
+	"AryidUDMIpRQJhFliiPMhoirHhGAKFQzf9sD6KOu4GkifYTR69NXaNDjMlMiqUQpu2J8wLYQZnJABArW",
+	"QASBDxAzrnpaQoDxmWqgX1hIyugqHuYRTMIQlSh3oO83d1DghCF7BAN4zeDa4MVst90GVjp8C6JgjPyC",
+	"huGG4pqG5D3D15jGuB2T1a4nDYuicYxCzhgJFWXdTBIbYKoa6xQ5tCIpsKDxEKX5go70NSyGDXRCAadF",
+	"JFIJBGyBJdGlPqK/9bCSx0mCBO32FGJ8gGrB3AsMtvxLlg0R0cjwH7NblCFF+yTjJBFWuK1fDTHTj7UJ",
+	"UFWPRK1LZg6Co2DYP0ZIpDmTftkdAXnJglduHFWNgwxEg4rAiJ/4kgVn+ov6cUcRESCjm6OaM23BeQzg",
+	"HfuEtbTpaxXOzwXnbzAbOnPcktIBVgSBSozITUhIVBDfNU7R/oGztqE20ZcwUmKoqTMzLeQweq39gzXK",
+	"FeOgen7RUFrAZ5WGaxahOKxrEQtlZmioAt/Ovz3+wjSL6rwj5S9NsprOP5J+AdD6nml1jQv6H7KkROzu",
+	"badxZ0cmEfyaRvriye72a4rRv+rH707rP2u+DaD56NhCAFNl33KBcEI/6tfAaoMy++06mdcbKkEj5ZpJ",
+	"lG4FD7CVCK7nXZ5DO1tQzmn0pU0iVNPiMY8jPbX+RV93+vIY8nRrzQoiT4gwyLeM2N3FTlSzYpCXS4ZA",
+	"ZMcJtZZMHEVUD4Djd0KPpihxoPpeUvjqi1eWmcCUo0hfFmjPmWIy2wwWAgP+7Z16rEqGnAgrUtf8fNya",
+	"43vmmpVTXmFpbG9cYyoaG8LY1ce/lsdaRiv81uY8JpjpH6+qLLwa1wIP9Gk6MgKQ85jAuuxFUrWKPr6x",
+	"Nx8gagLIGdPyvT5RWN9qs87HG/fcrTOjVaxUOM4hZw13lj+Zbd+XClNebp773dgFYW77Ro7a0tTF7f+Q",
+	"rZm3P5EQGKw5ja+pVNl5X/BkwgDlIzltsfb4V5zTjFhHT8BxPMBDifSuaeJyzxUMrKUNzQ7UCMry9xzM",
+	"VQh5gVXYe9nDqmC/XAQdobLaNWFpX0+LRdij13qDUub+/lBxWo2Pq4zIhQzUcOBPzas71vbuPo5iewQ1",
+	"FuociBmYWeqkdDCNSVQlLoDxOI3V/KeoCEsaq4nHCWScyhnv77TlgPgOB/mCZyEa3CoLoTnMfLTjbN3Z",
+	"KWdy70+Gfc98zt1x8zxbwPgM3GXuXvdKFZY0ghYlTkN+UfXt82nClRVjqawAssqFWBjmdE7kYnFFovdM",
+	"EDwBZHf5zBwqhUFe8tSIXZlXrlnplSvuhfFkZ5gbgao88qRtOgb2siTb+FTloX+rtyCmkkRZiIE3/XhO",
 	"O45rZgAGhQ6WSUha4Q7W9DI/7wTCqWCYeSjBouS8ZvyZ5VXiDWQbI1Isd18X5NHMi20fHCe3EYFyGhWt",
-	"JkwWYzHsTT7t3s/kvX8QRgSOZwOXvWE5klzglflR4ETZwnIOmv4MyRZwMHuzVxBW5xdR7/2M+94AC2fD",
-	"mI6HUXHVy9+djB27N8vRwiontoyeD4x+SXNLpdVTitLs+KkuRgUd1/8b1//VrL/8mP+JGp9af6t//OHP",
-	"VYzeRjF8EHFViFBI6A2R1jhNbghTJlaq6E+RtAvOTr8Q6yBoGerd5v6LFY9vtkErnt8CtgZYXucBP/sv",
-	"7ioxJHO/37S9de7BJ3P4c3fjAmRwKSiOV7kWpthbCpi/uvrLX00E26G/c1CN9/l1srH7JbuQdvwZjHbV",
-	"e6N4C+SzNmdNCw6aN3jodFXz6N7hwcy4rzGKKQ7mj6J/8kbb6KblNhk4wfxy04l+/FLDUdrWvd0K3ZOE",
-	"oiom9794KqxfVj9whLpwYSsSoQE4RdqSMDXCdA4Oyxt5WCXfG8Y3i3XNCnArbosesgrxLgp0UYpSivQT",
-	"Jau18WVslHo7Jim62VYtsqdT9L+TuTVn/fRbDCGh7+Y0O+pXLhRWqXzNIzLfO1pYPzYoXUUplTDtLCy5",
-	"LTdAFs7bpHvYbMvs4MQxi6bb1OIW+qUYRT1zBrefH6tZhk63hhXULBve7DSHeXhGRizfkr5VWOc0TK6G",
-	"xeEiqHvwtQ+nrvwioxpn5E0Ii/Q+la194Ng1X0cER5Vm35Mou36Xu8UUua24ad6TQR7ao58o3QaHBwd7",
-	"h4tdBzBIFVLKzrIFb2DHVsvA/5j2MasLgiNNETZUUQNwhKTSX/kojKk+LRAV08cq7OntB6/0uJRTcK/P",
-	"cGo7D73bOFTb333pI8n7BB0097R2MF0imnVQAQvF4znB1jDxfBqMVe5D8c5z59IZnTLzU8MJGPaj0MpR",
-	"UvzGeFZLj9zw65FvSg6DRsE6CJ8zR0f2jTEafkqd1RC+NBFXUS7kN0wccf4Z4pkt928oTRtVJPQjwbHq",
-	"LXkE5Rgt8+vKWR7QYWBAqtrkn2i0HJf4PH+e06JZEaPW4iq43+WG2AXtmj9NkMrsMa00i3cE778j1b9N",
-	"GK5P+8QRz0hww+m7E6Sfd/lVHRrD3xj1SURxxmZrtI+7xEc3NCLcRziNKPdRxMO0T5jykVQ0vCZi6wjp",
-	"ux7iDE2gnIuXbKA3fMBijqN8Hoh1qoj0B5vo9lfjKbnbdkNsf80yX/SXEcWNUiIKgLj9OSHdeaTDhDJG",
-	"og9M0Xh5EfNLyhWJFvN8ZNGZcwta544lVQhajoFVngdJWGRuhirhWIhJ71Vfu5fkVmlKCjF8Y0JXbayK",
-	"gt9Y6L7Ymgd7GstS4X4yv2KkRu4Ae/3D1nu+B8dTS876fGrJxB5QYDxwQj3fi7kJytGs2iRKer6X8FjL",
-	"3nBoK1hklTzvKDjDc0acxaVlIQzZ3ZPfOW4TiodiCodZQbzvF4wgc505x9S+Jdk+W+QUHK6GvwWw9uDL",
-	"nrDq3OxdvVwzWRnEvwtC6pogIQ7WpJBmeVG50bIQzJbEGNLvBOnTtK9VWUmEZojezu5e4RDlkJ1hKl7z",
-	"aEnFAHKxq+OpcBjylKlnEpUStgF++EUMId/M8xczd47g30DwcerKlnN4WjvJiM8AYNu/q/+18KHSKJuh",
-	"5jG9mnoNlbihbCWFMEpNXGLJmOvt7vc0sPZOMJ+ea7a614yqmfk4YIJrmeSMhioVZDV3/viWlAa3jpwn",
-	"xDiNE38cyqod/PV8SeR8qVBRz/EA/XqOEpPKhsgtDlU8RFgiqJvQJ3yAEsGjNCRyggZs1Kr5PD8XLpXz",
-	"4VD7pVqhPS8FUC6AxW7uBa9yy+e3fIX+XnC/zHBbuFkKQxber1wQyaMDFzGS9PlnWs2sJsuuC8uNo7vj",
-	"xDUz+7TlLMelwhmlRAY9IkzOktOvqFxUOfVz3JUnOdFfI8VNGpi592qkn6ihSyiH3/r8hmyVJy14eyZg",
-	"zi5sAsYiyoiUS8f5kPB6CjVMDgbPYRi3dwiCo+HTMHn4bonV2LPJpTMMGbWIdiGjjycGRegvW8VaNKgW",
-	"jBSdCXwU/K3bSCX8EdMo2JpW72XBM3hOrFF5WQtV2CNRGj+BQNYMkKrtucAsavNbTb//ScngXkMznaVw",
-	"objN2eGTxr4xR0DqrCBIB980vBg12nnaH0pHtbPbGJioSld9CsKwgWGGemrX8iOViovh8ibFJSLrZ1sU",
-	"FxzQmY/u/eKGBRatLMb6kw87G7PLRo8tdzRHtnM0ZGahPIYFjs9qBDiaqDEzCevBTR2TsjgsFk5Zm6ds",
-	"SWeCPlwrnPnVHJEwuT/ZHzm6wNW2+ZH5Yg7HlKW+pex66YjPHo/KhgLwuTnZED6MWCoqzCjrMRKVlrdk",
-	"rMENDckkF1KlT+yyR1BM2TWJClayCekFD2t9mIIikH+11PUgCQSjkl4Fu5skkxVcKotMdWFfe1TG+jnz",
-	"aMiCX2LKrmRC15L6/mgYs3V/QBKsj7BZXyIIJD2b8oakfwQ6M4xh0sEZKim2+jlsddsoK4PSmMcX5dj+",
-	"vLm+19QUjBpxRJEIrFTGxVPw63ggkENKkfnXeawmOZzg+TfW2mkjOeaLnlNYdIma0xnprq3799VVeczs",
-	"9Qa4m3K2LnJCWkL6XUK+nUvqnMSlCItO+0sbtK0zdUR02G++rIqE7dCYVIVDHxxUJan3rQZRJrWeUklN",
-	"bqEP52991MaSHO6Dl8cQFPzZ0j96szNyC2EFjgxKPnjzIWH53wPSTioPu+KzneDOQjIWvcUzepq0QeuR",
-	"lMasTRB/9CDGpuWc53yKOD/Bpz7TFV4lz/lmT6zjO7N/zdDTCIsuye2SuekVkRhjxXTjIVK8VL8C1ahC",
-	"/VRC2Q1bekFrUKOW0TVqAPdw9ierC3lezCIsafF4dTpPTPQ916BYyvFTzqWacetNKUvhgvmmx2Xb2VdK",
-	"EZ6a5rtQ3lMe4f7wsQk5rFPwtEJ8S9G3NZ/wPYqTx5O9p/rVVsupe/oHZI5jceEIfaQ8vNZSFGXdoFWo",
-	"+eYjxtGv52hI1BEKvohP4AEKWghndYaphHho6wlrm0rEjERHKEgwFWZEjOzf5p0BlohKmZLIVYgzwSVU",
-	"Io3PmJjhrH59hIKscl3QylRuFmn1hjJyhIKIyvFH/GwhnKGYS+UjQfK1GV9eG4fXvNM5QoGpafuJpypo",
-	"oZTZaWw5QgMfF6g9RDHv8lTjQyqeJDCh/QupnuBp10T2HJ+dHqHAlPHQSDUFqULOFGUpQTVJCAqyjKFg",
-	"q1EwprjNAJe3QToE2AAOTaSdWazne8W1QzyeWwYwVoArLydSJU6Vz+ui4TV25lVSi9Z3RS5qt5krZ2ux",
-	"DK8LQthxhSPyLZYKqiTmhRhNfapCXbC8rGZ+kotpxwth+V7FhSkRY2OoLQaOzRVLnMre+3nLlXw7couh",
-	"r+/z6lFYrBSopvlhyfZcFWcJa1Ec6Yd9kz+jP6YM3q5cyjikZj3LeQyfRg2ZaQGsH5Jo5VRopmllgpt8",
-	"fXnS95S2PIYRi4v1K3Vz4m00+ihRQ9QnmJVqUnj+EvgdxeicV+ikBPUL2mVainL56cV6i7ZiL+KdvPRi",
-	"hATX7LJuB5ycmj4H/zWpvRZrOW5ncWK72YCWRf1DC4d9wywuGFOLwIHlKgFY1p3NxCzCR8HXzzS6M79B",
-	"zfD8B7hm/Kxb04X5+JlGf/VRJpD81b5bSpDTb38RI798ESAIE5ooiYI8DUj6yCZh+JDFdBd4FTiskqgu",
-	"INUS4VBwCR2RICN4cmmR0/mO3goZLXNSRdXZcna2DNRy/gkchCmHaxW1ew1lVAxQ87Nkxw/vZsRP5DBk",
-	"U0xBypNDyNxomLXsaau+JEsfhQnpzpcCM5lwoUyms49ox/Y/AP+hQCFPY1OKPa+xPp9eU6hDURE5uGDN",
-	"iYeTdnLAxzfC3F6poGp4offVoBaquP1Mhj+aDm3jILrOEKgWDHD/+lOj0YAoz8q+blm57Zwb4awomKkr",
-	"NGkiV2vfTSXtVOA6um8gfk1tIYUyDD+T7NIObDnwYLQeOKoJEmGt5KOO4H0U867cmtDxzY5RBccrggUR",
-	"x6mWzcasT6Ua5S1knkVXabO5F16TIfxBAldJHo4GPJJP1FMqMQW4KetwVzwcm45broMZ7hqFDSQNeEW2",
-	"tre7VPXSdiPk/W3zRD0iN/ZPb6yit/keUYkwkiTu1HtcatxkavyPl5dnUNVcPzfAwwY6wWGv2IxB68O5",
-	"1m8U5Uxv1uNqjoSZftrEpTQQ9L9wCZh6DKhrzZkSOFQtm0oGfaGoLNQKgg2jqtBxwzVf089BAXZ4DjoM",
-	"SKUf1ceBSCUbV+yK/elP6GcylFfsB/TDDxll/PBD6Vi2rJQnfRRTaI3KoqxJirPHwpchZq5HjYHGySRm",
-	"ggJF2Cnk9acA/QXtv0A9cqvFE71cIuRWK2+8CImy7SGyrWay7GcDVHCkZ7QdZqDyQ6nfDazygrAIYSA3",
-	"ylCQkVOgj37I+33CIhJt+WjOc5o1vphIUw65ILrJK3YC2Ni/vd0+uL3N96iHZdaIAgVfrxzju/JaRsH1",
-	"0ZW5K/Q3V54BRJFbZSC58u4CqEyBcBTJUo+LLQDhD2RsBegPBF1g/7hif9Trdfi//nW/2UR/oFI3uxbq",
-	"41hLYyRCP1388t5HA8FZF0RG6bvmNahDSaxFyjaOEI2kxkjRECSRHX8H/YFcVwDD78Y7HmRs0Q1uHhzt",
-	"K7PlxtxDfxRaE+mHU2nMapiZRPqVmiPh0tAwqmXYeaV/C8k++gN9sEDnc451OdMDZ05UpyeUf9aiuY+s",
-	"1KGhEDxVxM1zoLEIIXqjDQYwMrMnWPXc0y/RH+hNavoplGsvHuWfeMaSygDfV//BYOtIPwxDugYuqBa4",
-	"98vfD4lqIAcFqDYtS3XwwdLdVg6+vdTM0YRnXNzT2Cbt6ONS6qQGXdT0w3ZNIWcd2k0FiWxTFPPi7i5g",
-	"fULDCS4sD4wKW7pQW4rARxUvZoNOe9ORwq7e6opuLqgWzGxH835qN5rANw6UUt8caKRT7LVj4TiwbGTh",
-	"joLudb1F+faXGxMt1rZIoyu7e6HKTNgr9E9CWqAUelrgzzmSMiadMecQC63n6vtipB+N3rjK1jIWQ2PN",
-	"YoKRZtsN9MZYOmUL7TSbrjuS3NZMJjEds3y01zQ9s7JvszbFO81yYzagux5PRf7yr+co4XEMzVj0Bap/",
-	"OECyOI67pE4jTe8dapowmaw1vUTF7Xo+0ygAlpkohGckiqNaUEyS0qwNhBfctyVMgr8ElssW0rCm9AEP",
-	"XDs1FDQaDZOctdVATvGSmvebKil6OAPcT6dvCotzjZmNIGAllR5WOaeQ2eoYCkZaObt+Ui0IlkxMVzJ9",
-	"MejVUJZ1i7aHWo73m9aSF8ERVIoxJ9qQ2BXTCg4NidUfrRR7nGi1rr7baI5JsoPBoIHh5wYX3W37rtx+",
-	"e/r65P3FCbwDhhUV5/LwuOTq+d4NEcbh4O00muYtnhCGE+q1vL1Gs7FnMv57oFON9PczqbUgeWcohPIF",
-	"Wjw8ti01RvoA7zabc3T8ma8rT0WrkorWPBoKVDMMR+WtY6CL6b6BpmqSDOrtQutieGVn9iulflDw0t7s",
-	"l/I+nvqN3Zez3xjtV3bnewfzrKjcphbemgO+iu56Rd3ba/0+rnX//vHO/1rSCc03JW319493H31Ppv0+",
-	"1h89vaOojxnukkzqAzsj7kpoTgIF2j/63m3dKnJaC6qbNuStLA/7zvcSLiuOZ1ioG26bXBOpXvFouFgz",
-	"qlJ13oNMOX6dSsX7mlP8xHsMveHEq6rIDtV/Kwru7jUrS6vvFOukYxZhASdrPkqpKot/V7a2KJGSuzFi",
-	"3bk3Yq0s1l7VVNqY9o+KtAoXfk+LtyC194ggT5x6d+Z4Y7QX8XdO9a+tC2mU8lGtj6UW1vJerlN5gRbt",
-	"M17gPMkzecWd71V2r4VkpilcpFBYfBVWMlpe/PdyivnHjLnAfC30E2blEtmt5wsyg4qK6BuOsOEIT5Ij",
-	"5H1/gW5J5FrPGoezC/SWD8MXvl6T4Wl0Z0sXExOXVOYNJpWpwBYWloCLYoaLNyk0CYVieM6vojWeYbG5",
-	"paXc+chwJBamsv28qb33tAmsuT/7jfdc/Z2nLPreKcvs6Phdu5yQ7azdEgCsWmL+yPbPmni8u4+asHpQ",
-	"p/dfE/XILlGmlO/KNOTSjjx+vTShjFQVntAF1ra2hQbvybLnpbzppa07s+PH9IYw4xx1W5bbMSbvG+PM",
-	"HKrtPlGChnIa8t/ZR2ZiX5FbtZ3EmI5c/6MxPuONgs0Mzo57JnifqB5JpSmOaqNBHpvqRjfAwdjP8LPc",
-	"FkDE99TjnxWIWpkC8lJRrk27o4Y+7TqY4ZtClp7nYtKXo5jx8laVt4ue4kltcQZ3K+9pn1mQQebIcYYA",
-	"7xB+sdwhkCZ/d9v6seX2VzBe5iWcJ54PWVlIaJ0Wtxmliyp29w0JxTDRIptbjq+JnYvIhJBsLHBPUT74",
-	"rYcVwkjSfhqDodsezmfSRiq4UKTIBgHYTS4QgT2cy0gQEHGSYLj2rdrrykGVtdMiH1qs4sjHIuWVXZY9",
-	"Uw7IjLmIZHORhRJqZFYbDWSp5NBKxseMO/zu0vi9nYODg2azubu7u5tXfHKhVpBp6/G4HOnY8nabu4f1",
-	"5k69uXO502w19f/+28hnC/GEkVJRc9kS7p0xjZZyqmRIUHrv30+dac7Brl5z1ompiV7cWCQW54uXWY6g",
-	"reAoEUaWYSA5ZOEMBri8DaKaV1FT02qtvMrWzVqFV5k6MSPsyTKkHvUWZTUjpcoeh9WMlhOrYDUX0FfU",
-	"+R3zyzQRXPGQxxsOtOFAi3Kg43GhzESHIGxUZijWUWw48JD8KKbs+r6Y0bhppUBBJk+7g5QWVG0Migyx",
-	"DbsoJNSmQmgqdOFmteCLMMFBLtYGBFgIahxNX68F+h+TsV3JGd/q1a4kwplie6aons21dVxyZ2dnZ2HO",
-	"WCz89zhssVSbr4InvoVYww3n23C+xaNC2HUhJheCyPAoT3hgfpflx0+zz2S1GB/AMjNe93GSmVo/+Eyi",
-	"G1uv8bumxu9coxmhIXsqfBQRfQHa7BKcJMgVQrgHG88CIgGQX6FU0cSQwyxYap10VlF1qYLEjuM4T4m5",
-	"oZK2Y+JEs2uTKLWxfD7Z2MNs52qVMUfF2lPzXB3lTKViRNGoJwSENZknmlyTYQMFDPdJAA5FRr+kBNX2",
-	"my9RnqyB+wThGDw1iNxSqWRg+kgOqCRbDQhur7vACcXRTjOPFoc48GLE+Liwa6C+yPSJVcTdrDLNzNZn",
-	"1u7bH9ZzTaZYzyWLhbYTmLS+PKt5kRCkrFzYPYdBFeO7TChIy4Nct+jg+e5h+/lLfLh/8Hzv8PluO3re",
-	"7ODmYWfvcG+X4L3wEHeeP3+xc/DiRfTyRbESXLkqRWa83X2RGW8bzWbzv03p1ZZHDp/jZrNN6iTaP6jv",
-	"7x0c1l/uv3hRb+6/DHG7/fLFy4PIq8a2LbmTF6m6G3ED+t4AC6Z/aXmn785+Ob88fn/ZQhf4hpi6Ri5c",
-	"BaiUxMP/gU4VGtA4Ru9/uYQaYhDBZaLgl960mYFjDXSZ64RQNkZrfabz5lFRX5wQWNZ46vLRRvl4uFC0",
-	"LLtv/pthIaXDjlC3d0X5AtE6RznsbES55l1jALFOOp4qxDt54segRxjk/sqsdp7SX5ni3yXbCZhFcBxD",
-	"bqTm2g10KgSBfJF2TMavCQNT8Zq4n5g3d825fLgHinl7Y6Zr2Yw1QCWgr4Q4m92suCCRxlLazwqp1+we",
-	"XJOh9AvOb1dHY6uxiad7LPaQkbXZ5ZyslxPy/InhOyuRw0IKySx93y1wc+Ye+8z9g6jVD9z9aNOFzvFT",
-	"FevXtsXFyKzlU/YLJNTbjmiopvkxGNpBjoI07+w3qGmwhVznjMoKI3lrtbFwwkK5mEogYFxkOrKZ3F/I",
-	"ngaLof3o+LGF088ANQ8z/YuBcgJ8qev0Nh26GRsDOV7eHA/a1uFaKFkbJ9G7PMuuASfBR30Oaa0h9Bmh",
-	"wjGJDV95RL4ClgtHUo6pmHOudbRH4SrbbazC3no8gscQdylRYFlFoGk4SFn2UXGUJsbg0TSI8ZEgCQdt",
-	"FhEc9uDbZ9ImaI/LtAD9BOY3YwWF7HEojPRxleQw2yTYMUXbdAhazv0+2ou08PH5SAq9N39Q1yu38kfy",
-	"Jhbmn8yMzoioQwK/2T/NzHsEhVprAbWARFBOkxnBXfI+sVdDB9N4a+OD/Lc3A+RRE4ZwTG0hS0Woj5mT",
-	"Faw1qMA4DSNdRI2njuKzusWL2IYLPPOrIe6pmv4ZEX2s0RAPrWaMsClmEXKmlXQgOltPzPAPrfXTogqP",
-	"juM4F4RsBgaMATa6NhQLGZnFOoOGPBWuZtkES8Br0wDqHrjmKnYEqAzvTSkrUqikbFuN36uhQY840slk",
-	"srFh44f9Zi0Itt3ZZO6xMHdYQRqbQ50wLekny22OB207kWMVEW4BeCYKe5ZnWyanOOrRiCCqDD/SnKuP",
-	"KTO/apV1nC3ZlXyzfClTnx+SMUGW0oYrfavyzv2zpZkMoyJrbcSEAKYMlGi11NbXTLCUKGDkVpkfAxPa",
-	"SbJa6PppgrBEQWgeaKDjcgGyDmWRzKUZHEWCSEki1B5mNVRNAtPb0zdIcT7OIDTbKCTRLcYhnpQlx65i",
-	"ljHnXeaUYGRA5MaU86RMOdhZJ/r5mXxgs859ChJuFdt5J4KpGk7mmnEFU4c8NcUvax0ujOeNM7LVQP/F",
-	"07yiq1WGMkbg3jrKv8qeLVTZtEX8/tf+C1vFj3cgrJ6y7lGhwAiShKAr77LYDXOApRvmypukDb3LWvo9",
-	"suCRCxWu5OjjOFafHJe5ICx6cMlid57F2IoShk9801pSVvu4RMH3rTdNrmbhaHDdF+8sZ6wjws1N+xSc",
-	"sVqKzFuuPtkrdvaTeSNnUKTTCuH7JKKq4k5tmQsRzHp8wEwmWSFmxd6OOweoT1mqSPF+bKDz8v2IGbry",
-	"TN3rKw9RFmla4mL8atTP3OvFuKR/xWaimq5pmW8YkDB/VOJJvph795lMvb9thfEHur5PYLbN7b2K/+R7",
-	"ufWB2Yxz1ifgWqnURrb7JKJ4ot3iQgmC+y6+0lW16dAYElE1T40oLvTI7+Mu8dENjQj3EU4jyv2ss4uP",
-	"pKLhNRFbfl5JBXq36d+wzEM2oduLRNQ2f4G+BdQVF48JokqSuGNiW6iSKHhtWEn9cpiQwHhELUzPJAr6",
-	"tE/gly0T4Jk//4bKhEtoXBUghvtQnxzmKMdPu8b/WUtgVHPAgq6qkWBa1JiK/7Y7VdYzmaqthu2H0oLO",
-	"GRV9MKCHA2ZZHxAa+ebRkuLVwxIxbqY0r8C1BR2joftHpvFp7PBU2fWgGlRwKm6XdDGcrgWCnqdDsEoF",
-	"2crmJvYlCvPGnHWJKDSv4CzbtsC4nLNd7OU6Yr51NTMauU0g6aPw+jOZo7CjiDC+6wEh11JDs7Nnhs8P",
-	"gRzrZWHe11v+2/E/ji9PPr07/uendydvTo8/vfqvy5OLwId2C4Oefr8Y90tlsedCoYvC2O7mvSrsHo/f",
-	"8LnU/Q5oa+bt98P2D2VpO+sH2KYMi2FFKZ9KCbtMoJ5ve2nBrBUnvqJVFYWm4+ZcAS1LS8yGcAw9B1gp",
-	"HPY0SbtDO9SiUhcR6NpjOh1oECCHx9CwYwLPpNk9/VPWSsgdbhrZDFeGyK0iDPbGtTZxvQsn19nbxDZ8",
-	"N7ENb/iA6XXkYr2j1H8fbWa5+zwx5Sifom5W6eQ8o6ygm8EH8GfWXAIpeD4TYANZu5H2EFmJ6QgFUWqY",
-	"b4D6GOybwe5+L/BR8Dwy4XF7zaiqoEVC2VNQxBz4Xsvb3e/Nr3udZeAXVK81qFoJZezhVK0zmG2jan1f",
-	"7FwzgW9IZ3It+78ZJnuhsDBxgBr0Ar+tQe9ExSFDVBQKlm41UKC/Cxyjhac0ThvoOA+cs11fnpm811zT",
-	"yzula9k603bcLEVmYmTINlc98zPoYCyysArrjMJRSVKsBXaoYMsIqyovewQ5vBX1ixQWT4Hfm8OzGNvM",
-	"QV8vr6/an3W6xTaRNt8Vmx9hQ98Qx0/ZtyZXf9AQI5xFE8VDJ8nZZY1zSFjkE3baA3wPKIt+sPNtpNFv",
-	"k90YEpiHy9w/F8kyLh47iPicgJUXyuu4YFoXTjxPBHG2kG82hjhbwSaKeMM05mAa+PHiiG2C9SOzjHdY",
-	"XDszHJYue9yoivZDFuCwZdOtqNRvcNkniob6VdYlDXSqUMSJZM8Uwp0OCTPPqCslPjRVaXFkPIKJkuMc",
-	"qI/FtYb5g8s+//ZYkE3Lz5C54T0b3lPBe4DwymS3dgbkGvC0Yx5er6emPgxt2+esUktvnPDmt5b/RKN1",
-	"RigtyBNsDXNAzEYs2Zhc1sdSXukjBlezI7+MnVjKv69a0dVsJWVrZCx28A1rGWctFjUb5rJhLuvUldqP",
-	"zF6+foaK9IJ3aEzqCQ1VKsi03pJn5tEz++RDEGdSmrJcyDdJyo9v32yrw52svu/npLs0yZZXOrM0vnkM",
-	"fTh/C2FZLI3jPODONV0x0YcMaor0aAQxmhtF41stx5enB9sjWjwFs0j5McKoDBw/0eroqJh3uUn/uP+6",
-	"Wx9YTNm1tMTQTzAz5VlNxdlC0CtmEepw0SVKglP6mgxlOZZYkJCLCEmFh/LIONlVgMzwUBXadflgZOBa",
-	"+FTkbcNiH67U5uby/3flBW95Fwr91lI446VSyvnBvo9WAEClle5VQVy5t7VaPufIFTvXkCDFCzEyWUhy",
-	"n3+mDXRBWGQ+JmqITPQxVGmA36ECnymHbDLL3NLGSRh+ueRPISbF2J9nSjKwQq/l/b//+3/+t7dIQ2zL",
-	"PB4iQ8zNZtLmH8hTfKGh3HiJvyvlJ+MUTySMJcFU1LWwsB5bi+UtZ5iK13qSFbiNa/q3nLnFQbBOdmLQ",
-	"6B2/ev2mfvL3f/xY6FQ4Unl0Sd0sW8MUrWyY2JwsaMzIjSYGYLRyefMqbTb3CDIdBu29LYvfmuurWDZo",
-	"Y6H5fpgUnID2sLT/LdTV6h9DL+phDwscKiJKTUDvtbfHFI71RUzMO31lUhJx1sPU9HgaiSuGllDuCai2",
-	"nuUlDonSolrW/kaRlqGKED4YAgkabnyJBFfQ7KSQhmq+gkn7RyjhcYywMmXAOQuhUig6QJKEnEWyMg/Q",
-	"AvDr+aw68kHCugESRKWCQSssyL7bTljXVQWzgE6ozG4zBov8h7C0r7cQMvp9LzFpUKNJcyt7w/UmZuas",
-	"AW70ybYkSlHWldumbcgny5X+tPu341evd3b3Go1GodXSF/EJ2ngtzUx/PS+wUd/LMHcvOZUCgxJuxXxy",
-	"i0MVD/UpyZixbcFLFaoJwiJ9MhWI/pLEHVNkH6Oz9/9weZEAx3/AfnOBguMwJIlq5RseNDZa9LdpUTMZ",
-	"EaXeywtpzV/EfdejFwTMS+uxiV0onpiOQDBJlYILP2yMVBvyWl3ZgqO0ag+ZcQqRhEXrIY/RDpR7zbzw",
-	"gpYcTFEh+NOCVJGzRFh0ae/vRzMOfUm5IlFuO2t5eyevmuYq3z84fP7ipd4MU07oRxLH3JQnNhuhf+JL",
-	"63oXdv0PYDqatDAtpqTS7IXyxrpBKtrXR7OfjPelPCj0pRzDwbhxzYojixVg0giaxu82hqnvMMsKDNSl",
-	"cmaoBlKoIElcat1YXSHhvoxVwFsn8NxtkHfXw3kDGBuaB2OGAq2c1ORWgD6cv9UidxtLcrgP/R1RjcNL",
-	"ONZCPQr0dy14cEtrj+IGiizHBCVY9UxpH1AzQWYnUUM/qVUB046FxzfQ7zrmPGnj8FpPlgh6A3qlrc3s",
-	"6gN1Ugl9umIiZaF2DcJxzAdG5ay+Dk77j+4swHnrTX7tWY1rQnfipMcVt3EMK14EsPJHas2z4bMbPlvN",
-	"Z62pZjGm6irV3B9LXZ+a99oUxio1ym04g3PWNF4QW0CrUHfMBDAcIeNYJrbFYCJ4lIaZQUtWZ+pvtMaN",
-	"1ngv+eYK1ezJ3NLao+JJkp/be9MirZLwdVZT3Avz4PoPtZlo6pVlQNmUY35SvXGfSRTTG6jEYQ7Ko3fK",
-	"1SSznpvlDZWhu1zaqULXhCTmmtH3RR4bl90txaKWEyPjNLyby2Nzeax+efDk/u2NthN+3ea/UjK9CfVv",
-	"5vE3+dNjxF3lDsy4x3xn2Q4/dFfCt9bE2cE/q/dPjsZN95+n2P0nKh5zR26WYh7+4hsn1W1B7Id6tGqe",
-	"/pRAKzvHG4Kj39zi10g9527CqdJi2CNRGv/79ev8NhvL6O0yzWSQPol5OQXIIFiOeuaigK9uJhO2bT+t",
-	"OW77TTbnPHRjacZ7gAtnQzHfFsVwRqA5uloLncwlyq2Vlds5ZslBGSibk/lEuh7m2v8gPyYPLAHljDXE",
-	"cdzGoTnQdvaTG3s6v/7Zeo4abR4N/7Sdihh6Gk4IEqJdRqIWCv5Z/80Arr+BHhMtdLPzHyYms0du0Y/v",
-	"jl/XL3483j04rEkSCqJ8lHnX0V/Qlde48tBfoBvIlo3f9AvjXrpnXaBnyuiti86seB4WVD+N3OM0mvjQ",
-	"5TDJwkfVMMmjRy970LSASiQVhJ3iUHApkSBK35ZHKBI8QVFq6JlA4XIaNdAxG6Ld21uEw2vGBzGJusYO",
-	"vphPbiGeYPZvHrfZP/9Z0Yo6BxRIzXmFK/Kn9MptHwdya4ChOEb6PPFOxzSMaBsbToSHvokgA3F6pJ0v",
-	"M6zad8INiRBWKCbYxt/aGrgjiZrTHLJ+5o7lAmxM9ZiHOF7GOYtqrsfIbyevfvzll58/Hb99+8tvn87O",
-	"T//z+PKkqt58KAhWpCidLOmABbQUXE3QFsM6ZkxU7UffS0t55kWX7ADX7Qjzl38ogr6QC3bnvs/xtHvN",
-	"gBkdmT2jXUZZFxleAjTa4wPbBbVHoCRihDgzYd56gH+z2/A7csUeRxHC7uqcdXPeV/qCG3z7q/1rrLlv",
-	"VVPclbSTyoxHO+JD97Q9hyTXjXbzFIJjId14bgJ4hNINvzkKMXImVmGvopwT9KJcywX5ce6D/6EIxCNF",
-	"G81x1dm+nZs765u9s15DjdScap9JU3zHHF5ojKhsAPVj3WbbJgOubkSoNRv5RlhEtY0P4LFPXhioHpcO",
-	"tQbIyMBJmbURGXNrcz0+/vVoMzsLhFbWDe7bDFgiIUXkU6AcDcYDGMbtFJdkugESMitNC1jxTNqM3g2p",
-	"PJXUAQlGO6TPDEo0nTA+WJJI9PAkTAVVQzj3xwn9mQx/hMakXuv3j/p4vyJYEHGcqp77xjz1KwQ16K8+",
-	"6lGgAWtF7jTUHzdQWEON58wf20ARFu6vldYCHwxBYAvQFCB4XOxDbCM98sAK942GciwEPG+fBeONda2C",
-	"Tgz5YHmg8Photmw4w13Sh171RrvzXRMHP29r4EN5cVsv2kc4BwNlPKCwBFOcZHxGqBTru8KhMMxIWbji",
-	"IK4kXAUe4PD4KEoFmEQHuXoKPrN8kEHuhhgvQa9XHkFXsWsylKjWx1IRgXDUp0x/BXfsVj4Y/FAJTj+N",
-	"ocV9tq3QUVYM9cHWu6PnyOPKTE53DW5wypDELGrzW9TnESnMZr+umO9HgmPV82HzKSNS2g1RgoYFBBZ2",
-	"5u7j3f8PAAD//w==",
+	"JkwWYzHsTT7t3s/kvR8IIwLHs4HL3rAcSS7wyvwocKJsYTkHTX+GZAs4mL3ZKwir84uod37GfW+AhbNh",
+	"TMfDqLjq5e9Oxo7dm+VoYZUTW0bPe0Y/p7ml0uopRWl2/FQXo4KO6//G9f80688/5H+ixsfWP+sfvvtr",
+	"FaO3UQzvRVwVIhQSek2kNU6Ta8KUiZUq+lMk7YKz0y/EOghahnq3uf9sxeObbdCK57eArQGWV3nAz/6z",
+	"20oMydzvN21vnXvw0Rz+3N24ABlcCIrjVa6FKfaWAuYvL//2DxPBdujvHFTjfX6dbOx+yS6kHX8Go131",
+	"3ijeAvmszVnTgoPmFR46XdU8und4MDPua4xiioP5o+ifvNE2umm5TQZOML/cdKIfv9BwlLZ1b7dC9ySh",
+	"qIrJ/W+eCuuX1Q8coS5c2IpEaABOkbYkTI0wnYPD8kYeVsn3hvHNYl2zAtyK26KHrEK8iwJdlKKUIv1E",
+	"yWptfBkbpd6OSYputlWL7OkU/e9kbs1ZP/0aQ0jomznNjvqVc4VVKl/yiMz3jhbWjw1KV1FKJUw7C0tu",
+	"yw2QhfM26R422zI7OHHMouk2tbiFfilGUc+cwe3nx2qWodOtYQU1y4Y3O81hHp6REcvXpG8V1jkNk6th",
+	"cbgI6u597cOpKz/PqMYZeRPCIr1PZWsfOHbN1xHBUaXZ9yTKrt/lbjFFbipumrdkkIf26CdKt8HhwcHe",
+	"4WLXAQxShZSys2zBG9ix1TLwP6Z9zOqC4EhThA1V1AAcIan0Vz4KY6pPC0TF9LEKe3r7wSs9LuUU3Osz",
+	"nNrOQ+82DtX2d5/7SPI+QQfNPa0dTJeIZh1UwELxeE6wNUw8nwZjlftQvPPcuXRGp8z81HAChv0otHKU",
+	"FL8xntXSI9f8auSbksOgUbAOwufM0ZF9Y4yGH1NnNYQvTcRVlAv5DRNHnH+GeGbL/RtK00YVCf1IcKx6",
+	"Sx5BOUbL/Kpylnt0GBiQqjb5JxotxyU+zZ/ntGhWxKi1uAruN7khdkG75k8TpDJ7TCvN4h3B+29I9W8T",
+	"huvTPnHEMxLccPrmBOnnXX5Vh8bwN0Z9ElGcsdka7eMu8dE1jQj3EU4jyn0U8TDtE6Z8JBUNr4jYOkL6",
+	"roc4QxMo5+IlG+gVH7CY4yifB2KdKiL9wSa6/cV4Sm633RDbX7LMF/1lRHGjlIgCIG5/Skh3HukwoYyR",
+	"6D1TNF5exPycckWixTwfWXTm3ILWmWNJFYKWY2CV50ESFpmboUo4FmLSe9XX7gW5UZqSQgzfmNBVG6ui",
+	"4DcWui+25sGexrJUuJ/MrxipkTvAXv+w9Z7vwfHUkrM+n1oysQcUGA+cUM/3Ym6CcjSrNomSnu8lPNay",
+	"NxzaChZZJc87Cs7wnBFncWlZCEN29+R3jtuE4qGYwmFWEO/7BSPIXGfOMbWvSbbPFjkFh6vhbwGs3fuy",
+	"J6w6N3tXL9dMVgbxe0FIXRMkxMGaFNIsLyo3WhaC2ZIYQ/qdIH2a9rUqK4nQDNHb2d0rHKIcsneYipc8",
+	"WlIxgFzs6ngqHIY8ZeqJRKWEbYAffhFDyDfz/MXMnSP4NxB8mLqy5Rye1k4y4jMA2PZv6/8ofKg0ymao",
+	"eUivpl5DJW4oW0khjFITl1gy5nq7+z0NrL0TzKenmq3uNaNqZj4OmOBaJnlHQ5UKspo7f3xLSoNbR84j",
+	"YpzGiT8OZdUO/nq2JHI+V6ioZ3iAfj1DiUllQ+QGhyoeIiwR1E3oEz5AieBRGhI5QQM2atV8np9zl8p5",
+	"f6j9XK3QnpUCKBfAYjf3gle55fNbvkJ/L7hfZrgt3CyFIQvvVy6I5NGBixhJ+vwTrWZWk2XXheXG0d1x",
+	"4pqZfdpyluNS4YxSIoMeESZnyelXVC6qnPo57sqTnOivkeImDczcezXST9TQJZTDb31+TbbKkxa8PRMw",
+	"Zxc2AWMRZUTKpeN8SHg1hRomB4PnMIzbOwTB0fBxmDx8t8Rq7Nnk0hmGjFpEu5DRxxODIvS3rWItGlQL",
+	"RorOBD4K/tltpBL+iGkUbE2r97LgGTwj1qi8rIUq7JEojR9BIGsGSNX2nGMWtfmNpt//omRwp6GZzlK4",
+	"UNzm7PBJY9+YIyB1VhCkg28aXowa7Tzt96Wj2tltDExUpas+BmHYwDBDPbVr+V5LtMtdOlfUlDBwrC8S",
+	"PNEHm8bOACII7tfByF7H4ZUHZ6Rbd1UZBEliHBqzNjgg6jxV+lKNwGbS5akyf1BWL2Qw6tuW9JN6G2uV",
+	"sIfjTr0jTNSDjPlAz6SRwLj7K4wJnsPEAsuZjamlTlqGqowLViBn2olZ9ijMWtSPVCouhstblJdIrJht",
+	"UF5wQGc9vHO5DRZYNLIZ418+7GzMLhs8uBxnGtnO0YiphdJY5uEe2SJX4b+jeTozc/Du3dI1KYnHYuGU",
+	"tXnKlvQl6cO1wplfzQ8Nk/uT3dGjC1xtmx/4WszhmLLU15RdLR3w2+NR2U4ELld3P8KHEUNVhRVtPTbC",
+	"0vKWDDW5piGZ5EGsdIle9AiKKbsiUcFIOiG75H6NT1NQBOqPFrrvJX9kVNCvYHeTRPKCR22Rqc7taw/K",
+	"WD9lDi1ZcEtN2ZVM5l7S3DMaxW69X5AD7SNs1pcIAjnvprol6R+ByQTGMNUAGCrZNfRz2Jo2oqwKTmMe",
+	"V6Rj+/Omeo8K21YUIREYKY2Hr+DWM7I2ZJSZf53DcpK/EZ5/ZY3dNpBnvuBJhUWXqDl90e7auntXbZXD",
+	"1F5vs4Tg85yQlpB+l5Bv55I6J3EpwqLT/tL+DOtLHxEd9pvPqwKhO1qVq4iGPzioqlHQtxpEmdR6SiU1",
+	"uYXen732URtLcrgPTj5DUPBnS//ozU7ILkSVODIohWCYDwnL/x6QdlJ52BWfHQPhDGRjwXs8o6dJG7Qe",
+	"SWnM2AjhZ/dia1wudoJPEecnhFTMVNOr5Dnf7ImNe8jMnzP0NMKiC3KzpPGjIhBnrJZyPESKl8qXoBpV",
+	"qJ9KqLpiK29oDWrUML5GDeAOzv5kdSFPi1qEJS2erkDnCYm/4xIkS/n9yql0M269KVVJXCzn9LB8O/tK",
+	"GeJTs7wXSnvLExzuPzQlh3UKnlYIbyq6NucTvkdx8nCy91S36moplY//gMxxLM4doY90B9BaiqKsG7QK",
+	"Jf98xDj69QwNiTpCwWfxERyAQQvhrMw0lRAObx2hbVOImpHoCAUJpsKMiJH927wzwBJRKVMSuQKBJraI",
+	"SqTxGRMznNWvj1CQFS4MWpnKzSKt3lBGjlAQUTn+iJ8thDMUc6l8JEi+NuPKbePwinc6RygwJY0/8lQF",
+	"LZQyO42tRmng4wK1h8gY749QIBVPEpjQ/oVUT/C0awK7jt+dHqHAVHHRSDX1yELOFGUpQTVJCAqyhLFg",
+	"q1EwprjNgIgHg3SIrwIcmkBLs1jP94prNx4FuwxgrABXXk2mSpwqn9dFo6vszKtklq3vilzUbjNXyt5i",
+	"CX7nhLDjCj/0aywVFMnM63Ca8mSFsnB5VdX8JBezzhfC8p2KC1MCBsdQW4wbnCuUPJW9t/NWq/l65BZD",
+	"X9/m1aOwWClOUfPDku25KswW1qI40g/7Jn1Kf0wZvF25lHFIzXqW8xg+jhJC0+KX3yfRypnwTNPKhCiJ",
+	"9aXJ31HW+hhGLC7Wr9TNibfR4LNEDVGfYFYqSeL5S+B3FKNzXqGT6hOc0y7TUpQrT1Ast2kLNiPeyStv",
+	"RkhwzS7rdsDJlQnm4L8ms9tiLcftLE5sNxvQsqh/aOGof5jFxeJqETiwXCUAy7qzmZhF+Cj48olGt+Y3",
+	"KBmf/wDXjJ816zo3Hz/R6B8+ygSSf9h3S/mR+u3PYuSXzwIEYUITJVGQZ4FJH9kcHB+S2G4DrwKHVRLV",
+	"OWTaIhwKLqEhFiSET64sczrf0VshoWlOqqg6W87OloFaTj+CgzDlcK2idq+hio4Ban6W7Pjh7Yz4iRyG",
+	"bIopSHl0CJkbDbOWPW3VF2TpozAh2/1CYCYTLpRJdPcR7dj2F+A/FCjkaWwq8ecl9ufTawplSCoCRxcs",
+	"OXJ/0k4O+PhGmNsrFVQNz/W+GtRCEb+fyfBH06BvHETXGATVggHuX31sNBoQ5FvZ1i+rtp5zI5zVhDNl",
+	"pSZN5FotuKmknQpcR3cNxK+praNRhuFnkl3aga0GH4yWg0c1QSKslXzUEbyPYt6VWxMa/tkxquB4QbAg",
+	"4jjVstmY9alUor6FzLPoMm0298IrMoQ/SOAaCcDRgEfyiXpKJab+OmUd7mrHY9NwzTWww12jsIGkAa/I",
+	"1vZ2l6pe2m6EvL9tnqhH5Nr+6Y0VdDffIyoRRpLEnXqPS42bTI3/8eLiHRS1188N8LCBTnDYK/bi0Ppw",
+	"rvUbRTnTm/W4miNhpp82cSkNBO1PXP6tHgPKmnOmBA5Vy2YSQlswKgulomDDqCo0XHG99/RzUH8fnoMG",
+	"E1LpR/VxIFLJxiW7ZH/5C/qZDOUl+w59911GGd99VzqWLSvlSR/FFDrjsijrkePssfBliJlrUWSgcTKJ",
+	"maBAEXYKefUxQH9D+89Qj9xo8UQvlwi51cr7bkKedHuIbKehLPndABUc6RltgyEo/FFqdwSrPCcsQhjI",
+	"jTIUZOQU6KMf8n6fsIhEWz6a85xmfU8m0pRDLohu8pKdADb2b262D25u8j3qYZn1IUHBl0vH+C69llFw",
+	"fXRp7gr9zaVnAFHkRhlILr3bAAqTIBxFstTiZAtA+AMZWwH6A0ET4D8u2R/1eh3+r3/dbzbRH6jUzLCF",
+	"+jjW0hiJ0E/nv7z10UBw1gWRUfqudxHqUBJrkbKNI0QjqTFSNARJZMffQX8g1xTC8LvxhhcZW3SDmwdH",
+	"2wptuTH30B+FzlT64VQasxpmpo7CSr2xcGloGNUy7LzRg4VkH/2B3lug8znHmtzpgTMnqtMTyj9r0dxH",
+	"VurQUAieKuLmOdBYhBC90f4SGJnZE6x67unn6A/0KjXtNMqlN4/yTzxjSWWA76r9ZLB1pB+GIV30O6oF",
+	"7v3y90OiGshBAapNy1IdfLB0t5WDby81czThGRf3NLZJO/q4lBrpQRM9/bBdU8hZh3ZTQSLbE8e8uLsL",
+	"WJ/Qb4QLywOjwpYu1JUk8FHFi9mg0950pLCrt7qimQ+qBTO7Eb2d2owo8I0DpdQ2CfooFVstWTgOLBtZ",
+	"uKGke11vUb795b5Ui3Wt0ujK7l4oMhT2Cu2zkBYohZ4W+HOOpIxJZ8w5xELrufq+GGlHpDeusrOQxdBY",
+	"r6BgpNd6A70ylk7ZQjvNpmuOJbc1k0lMwzQf7TVNy7Ts26xL9U6z3JcP6K7HU5G//OsZSngcQy8efYHq",
+	"Hw6QLI7jLqnTSNN7h5oeXCZpUS9RcbueTzQKgGUmCuEZdQJQLSjmyGnWBsIL7tsKNsHfAstlC1l4U9rA",
+	"B66bHgoajYbJzdtqIKd4Sc37TZEcPZwB7qfTV4XFub7cRhCwkkoPq5xTyGx1DAUjnbxdO7EWBEsmpimd",
+	"vhj0aijLmoXbQy3H241ryYvgCAoFmRNtSOySaQWHhsTqj1aKPU60WlffbTTHJNnBYNDA8HODi+62fVdu",
+	"vz59efL2/ATeAcOKinN5eFxy9XzvmgjjcPB2Gk3zFk8Iwwn1Wt5eo9nYMwUfeqBTjbR3NJnVIHlnKITq",
+	"FVo8PLYdVUbaQO82m3M0fJqvKVNFp5qKzkwaClQzDEflnYOgie2+gaZqkgzq7ULnanhlZ/YrpXZg8NLe",
+	"7JfyNq76jd3ns98YbVd363sH86yo3KUY3poDvormikXd22v9Pq51//7h1v9S0gnNNyVt9fcPtx98T6b9",
+	"PtYfPb2jqI8Z7pJM6gM7I+5K6E0D9fk/+N5N3SpyWguqmy70rSwN/9b3Ei4rjmdYKBtve5wTqV7waLhY",
+	"L7JSceaDTDl+mUrF+5pT/MR7DL3ixKsqyA/FnyvqLe81Kyvr7xTL5GMWYQEnaz5KqeqKcFu2tiiRktsx",
+	"Yt25M2KtrNVf1VPcmPaPirQKF35Pi7cgtfeIII+cenfmeGO0FfU3TvUvrQtplPJRrY+lFtbyVr5TeYEW",
+	"7TNe4DzJM3nFre9VNi+GZKYpXKRQV34VVjJaXf73coWBDxlzgfla6CfMyhXSW08XZAYVBfE3HGHDER4l",
+	"R8jbPgPdksh1HjYOZxfoLe+HL3y5IsPT6NZWriYmLqnMG0wqU4EtLCwBF8UMF29S6BELtRCdX0VrPMNi",
+	"b1NLufOR4UgsTFWXYFt68XETWHN/9htvufqepyz61inL7Oj4XbuckO2s3RIArFpi/sj2z5p4vNsPmrB6",
+	"UKb5PxP1yC5RppLzyjTk0o48frU0oYwUlZ7QBNh2Nob+/smy56W86aWte2fHj+k1YcY56rYst2NM3jfG",
+	"mTlU232iBA3lNOS/sY/MxL4iN2o7iTEduf5HY3zG+0SbGZwd953gfaJ6JJWmNq6NBnloqhvdAAdjP8PP",
+	"clsAEd9Tj39WH2xlCsgrhbku/Y4a+rTrYIZvCll6notJX45ixqubVd4ueopHtcUZ3C3kkIUyCzLIHDnO",
+	"EOAdwi+WOwTS5O9uWz+23P4Cxsu8gvfE8yEr60it0+I2o3JVxe6+IqEYJlpkc8vxNbFzEZkQko0F7jHK",
+	"B7/1sEIYSdpPYzB028P5RNpIBReKFNkgALvJBSKwh3MZCQIiThIM175Ve101sLJ2WuRDi1Uc+VCkvLLL",
+	"0jhkzJCLCDbnWSShxqWzGYzEApkZUZ9HBDTXBtIyQ47nzEYfcSJN4i3J80MuXbqS3YSB3iYTGIZjCDeB",
+	"1+xl2sE0TgVBFjMSqR5Wlywm+JrYPgM2dEWiyzzF59KDPTUV0FANErjQzv5WA/1MWSRbl+yS1VEQCZ4E",
+	"NiKFh1dEoTDmkkiE2yJNVLY065/KUrJkA143w5cHkEqDwhPCUDtViHHVo6wLIThZyowAB+glQybIw0zi",
+	"ZCEtfIHrNIyxgNq3KCLYWg4sJPrVMWBG6phBKpu5A+ttwXEUYgngsf9g/X4tyJ3SWlQZJuTvlx40V7DB",
+	"GSTYMu4wE+qTMhxeMT6ISQTuT9UjAEg2jp6/ZSI8TEQHfI/DKxTGWMq/X9or+dJDjUZj284BGzW2AwDh",
+	"b8c/HpvkO7S7c7Djo5NrHqfgDv+B2x92nh1sTdolPYgeHYdX0mZ469Uj4UpXksjgLq+GZzeTacENCt6V",
+	"dm7GUvUwblkNPfm0w+OK7gWtWcOGnHViGiq3R+7NS287C+KBuslmP1zciCnlh1J9nvWatN5fxhR4EF3a",
+	"n4FqpP7fdHTsNw9KA+rZS2MaL2kW9w2nJeMOgnwCWjX5YxZa68s7QmnSFRjyLzV9W+hMOqMFyvIPraOw",
+	"PCCNdrIyMMV8SIBTz19eeyGRMpuhXOQwQLXC6rOlHzT3WoUt3fJhba4c4oSX9pu7rQw3Wz4K8pqJAarp",
+	"D7B/CL4xBGZYWEjKk6EgK7AYmGYcNqCux+MIjr0W9PS5Nx1dIN7CBe3sIhjBlmUsvy8VTwzZhFcmYyJ/",
+	"UbaMC9+uByIdcEdZj6SeS9E+4amyyIBqjwGqwTsZvECQdm7II60UB7+3hq2lbdGmSs94ccf5LUoVVTnn",
+	"si3fuaBaLndZIZ6eMkNIfzbbVnMO2fWl5Y2rmad350GANYoYifXbFq3NiUM4F/WcnGZ57oRs4Gly9fKm",
+	"7WoRuGcqYt6VDFzJpmzVzZX875mC/LurZOXtHBwcNJvN3d3d3bzoqcs2gGIzHo/LyT4tb7e5e1hv7tSb",
+	"Oxc7zVZT/+/fxkS5ELcZqZb6MCxvtJpppU5uJbgN19s45RblXxdZmQyrCEiEkWUYSA5ZeM+8ipqyrmvl",
+	"VbZ07Cq8ypRKHGFPliH16MKy1Ui13odhNaMVdStYzbkWgrkLvcvtHIngioc83nCgDQdalAMdj9slnXZl",
+	"vEZls9k98yOtTq/HeFi2FNpSRR2w6rkwbBliG3lckCJTITQVuoyLWvBZmPh4F25uzEjDhMjRCk61QP8T",
+	"TFY2X+vVriTCmXrTpq60LTfjuOTOzs7OwpyxWPv6YdhiqTx1BU98DQaXDefbcL7FA6PZVSEtDSyEeJQn",
+	"3DO/y0pETXNRZuXI78E5OV76fFKkhn7wiUTXtmT5N02N37hGM0JD9lT4KCL6ArQJ1jhJkKsFdgduzgVE",
+	"AiC/QrXOiVk3Wb7AOumsovBoBYkdx3GeFX5NJW3HxIlmV6ZWwMb5/2jTb7Kdq1WG3RfLr85zdZST9YtB",
+	"9aPBQCCsyTzX+ooMGyhg4OcBfxX9nBJU228+R3m+Mu4ThGMIVkLkhkolA+PhHlBJthqQ31l3scOKo51m",
+	"njAJqZDFpMlxYddAfZ7pE6uIu1lxxpnNn23oQ39YzzWZYknDLB3QTmAqW+SFfRaJws8q5t5xJkAxxcFE",
+	"Q7c8KPcQHTzdPWw/fY4P9w+e7h0+3W1HT5sd3Dzs7B3u7RK8Fx7iztOnz3YOnj2Lnj8rFkMuF2bLjLe7",
+	"zzLjbaPZbP7bdB9oeeTwKW4226ROov2D+v7ewWH9+f6zZ/Xm/vMQt9vPnz0/iLxqbNuqk3md1tuRSDjf",
+	"G2DB9C8t7/TNu1/OLo7fXrTQOb4mxjXrIraBSkk8/B/oVKEBjWP09pcLKKMLSQwmEXTpTZuZO1H2XcNy",
+	"JMIKUoJL0RETcisaj10+2igf95eNkRW4mP9mWEjpsCPU7V1RvkC0zlHOvBhRrnlXFkMceKoQ7+TOtkGP",
+	"MCh/I7Py0RArYAIfSrYTE/8Sx1AeRHPtBjoVgkCYRTsm49eEgal4TdxN2oe75lxJiHtK+3hlpmvZog2A",
+	"SkBfCXG2wI/igkQaS2k/CyKp2T24IkPpF+I/XSm5rcYmpeSh2ENG1maXc7JeTsjzJ0awr0QOCykks/R9",
+	"t8DNmXvoM/cDUasfuLvRpo0RK2t3N1Gxfmm7vI3MWj5lv0BNKdsTGtU0PwZDO8hRUOko+w3Kem0h1zyu",
+	"sshe3lx6LKOmUDGxEggYF5me1Kb8DcTOgsXQfnT82MLpZ4Cah5n+xUA5Ab7U9bqeDt2MjYEyB94cD75M",
+	"hdSH8MMaOYne5Vl2DTgJPupzqOwSQqs9KhyT2PCVB+QrYLlwJOWYijnnWkd7EK6y3cYq7K3HI3gMqUcS",
+	"BZZVBJqGg5RlHxVHaWIMHk2DGB8JknDQZk2gq/72ibQ1isZlWoB+AvObsYJCASWoDfphlfoIoV2yXZrt",
+	"uwldl0dqJfjFj09Hqkh58wd1vXArfyBvYmH+yczoHRF1qGFl9k+aiORQay2gFpAIKsozI7hL3if2auhg",
+	"Gm9tfJB/ejNAHjVhCMeU17RUhPqYOVnBWoMKjNMw0kXUeOooPmvdsYhtuMAzvxjinqrpvyOijzUa4qHV",
+	"jBE29dxCzrSSDkRnS+oa/qG1flpU4dFxHOeCkM2bgjHARteGenkjs1hn0JCnwpXtnWAJeGl6oN4B11zF",
+	"jgDNkbwplfUKzUSMdHO3hgY94kgzv8nGho0f9qu1INiOv5O5x8LcYQVpbA51AjjMFLnN8aBtJ3KsIsIt",
+	"AM9EYc/ybMvkFEc9GhFEleFHmnP1MWXmV62yjrMlu5Kvli9l6vN9MiZI1N9wpa9V3rl7tjSTYVQUbhgx",
+	"IYApAyVaLbUl5hMsJQoYuVHmx8CEdpKsHZB+miAsURCaBxrouFyDt0NZJHNpBkeRIFKSCLWHWRsBk8P/",
+	"+vQVUpyPMwjNNgp1JBbjEI/KkmNXMcuY8yZzSjAyIHJjynlUphzsrBP9/Ezes1nnLgUJt4rtvBnXVA0n",
+	"c8249OMhT01aca3DhfG8cUa2Gui/eZo3NbDKUMYI3FtH+VfZs4VC87aO9f/af2YLWfMOhNVT1j0q1NhD",
+	"khB06V0UG8IPsHTDXHqTtKE3WVfrBxY8cqHCVd1/GMfqo+My54RF9y5Z/Mnzh0e1pKz9R4mC71pvmlzQ",
+	"zdHgui/eWc5YR4Sbm/YxOGO1FNnPzsajvWJnP/nGXaxGkU4rhO+TiKqKO7VlLkQw6/EBM5lkhZgVezvu",
+	"HKA+Zakixfuxgc7K9yNm6NIzrV8uPURZpGmJi/GrUT9zpxfjkv4Vm4lqGgdnvmFAwvxRiSf5Yu7cZzL1",
+	"/rZNdu7p+j6B2Ta396ZqyGzmCsxmnLM+AtdKpTayDTXMJtotzqEkkIuvdIUdOzQmplYSvJ2LOLSPu8RH",
+	"1zQi3Ec4jSj3s+aGPpKKhldEbPl5MUFb3g1qcmUhm1BfSSJq+x9C6y7q+uvEBFElSdwxsS1USRS8NKyk",
+	"fjFMiK3RZGF6IlHQp30Cv2yZAM/8+VdUJlxC79YAMdyHFj0wRzl+up9KaNGVlcxDNQcs6KoaCaYolGl6",
+	"ZRu0ItUTPO1qILcatiVgC5rHVbSCgzZmmGWt8Gjkm0dLilcPS8S4mdK8AteWXpcpZJZpfBo7PFV2PagG",
+	"RUyL2yVdDKfrAqbn6RCsUkG2srmJfYnCvDFnXSIK/ds4y7YtMC7nbBd7uY6Yb13NjEZuEkj6KLz+ROYo",
+	"hEJZ4LseEHIlNTQ7e2b4/BDIsXZu5n295b8d/3B8cfLxzfG/Pr45eXV6/PHFf1+cnAc+1OEa9PT7xbhf",
+	"KottxwqNxMZ2N2/XZvd4/IbPpe43QFszb7/vtr8rS9tZS+w2ZVgMK6pZVkrYZQL1fNtOFmatOPEV3Vop",
+	"iymzfcyBlqUlZkM4hp4DrBQOe5qk3aEdmrqNBBpXmmZfGgTI4bH15ywTeCLN7jEo2mYb97nDTSOb4coQ",
+	"uVGEwd647n6ufffkUtOb2IZvJrbhFR8wvY5crHeU+ufRZpa7zxNTkf0x6maVTs53lBV0M/gA/syaSyAF",
+	"z2cCbCDruNceIisxHaEgSg3zDVAfg30z2N3vBT4KnkYmPG6vGVUVtEgoewyKmAPfa3m7+735da93GfgF",
+	"1WsNqlZCGbs/VesdzLZRtb4tdq6ZwFekM0mFxVfFZM8VFiYOUINe4Lc1aB+uOGSIikLN/q0GCvR3gWO0",
+	"pja5SEkDHeeBc7bx4ROT95prelDk1lS+pTLXdtwsRWZiZMg2Vz3zM+hgLLKwCuuMwlFJUqwFdqhgywir",
+	"Ki97BDm8FfWLFBaPgd+bw7MY28xBXy+vr9qfdbrFNpE23xSbH2FDXxHHT9nXJle/1xAjnEUTxUMnydll",
+	"jXNIWOQjdtoDfPcoi763822k0a+T3RgSmIfL3D0XyTIuHjqI+IyAlRfK67hgWhdOPE8EcbaQrzaGOFvB",
+	"Jop4wzTmYBr44eKIbYL1A7OMN1hcOTMctDIC9cuoivZDFuCwZdOtqNRvcNkniob6VdYlDXSqoD8Ve6IQ",
+	"7nRImPdVsaXEh6YqLY6MRzBRcpwD9bG40jC/d9nnXx8Lsmn5GTI3vGfDeyp4DxBemezWzoBcD8p2zMOr",
+	"9dTUh6FtB8lVaumNE9781vKfaLTOCKUFeYKtYQ6I2YglG5PL+ljKC33E4Gp25JexE0v5d1UrupqtpGyN",
+	"jMUOvmEt46zFombDXDbMZZ26UvuB2cuXT1CRXvAOjUk9oaFKBZnWXv2defSdffI+iDMpTVku5Jsk5ce3",
+	"r7fV4U5W3/dT0l2aZMsrnVka3zyG3p+9hrAslsZxHnDnmq6Y6EMGNUV6NIIYzY2i8bWW48vTg+0RLZ6C",
+	"WaT8EGFUBo6faHV0lOl3u566W++haa60xNBPMDPlWU3F2ULQK2YR6nDRJUqCU3q8j7AgIReRaX19ZJzs",
+	"KkBmeKgK7bp8MDJwLXwq8rZhsfdXanNz+f9ZecFr3oVCvzXTGLpUSjk/2HfRCgCotNK9Kogr97ZWy+cc",
+	"uWJnGhKkeCFGJgtJ7vNPtIHOCYvMx0QNkYk+hioN8DtU4DPlkE1mmVvaOAnDLxf8McSkGPvzTEkGVui1",
+	"vP/3f//P/55fPzqzGLifDDE3m0mbvydP8bmGcuMl/qaUn4xTPJIwlgRTUdfCwnpsLZa3vMNUvNSTrMBt",
+	"XNO/5cwtDoJ1shODRu/4xctX9ZPvf/ix0KlwpPLokrpZtoYpWtkwsTlZ0JjR9goHMFq5vHmZNpt7BJkO",
+	"g/belsVvzfVVLBu0sdB8O0wKTkB7WNr/Fupq9Y+hZ/WwhwUOFRGlJqB32ttjCsf6LCbmnb4wKYk462Fq",
+	"ejyNxBVDSyj3BFRbz/ISh0RpUS1rf6NIy1BFCB8MgQQNN75EgitodlJIQzVfwaT9I5TwOEZYmTLgnIVQ",
+	"KRQdIElCziJZmQdoAfj1bFYd+SBh3QAJolLBoBUWZN9tJ6zrqoJZQCdUZrcZg0X+Q1ja11sIGf2+l5g0",
+	"qNGkuZW94XoTM3PWADf6ZFsSpSjrym3TNuSj5Up/2f3n8YuXO7t7jUaj0Grps/gIbbyWZqa/nhXYqO9l",
+	"mLuTnEqBQQm3Yj65waGKh/qUZMzYtuClCtUEYZE+mQpEf0nijimyj9G7tz+4vEiA4++w31yg4DgMSaJa",
+	"+YYHjY0W/XVa1ExGRKn38kJa82dx1/XoBQHz0npsYueKJ6YjEExSpeDCDxsj1Ya8Vle24Cit2kNmnEIk",
+	"YdF6yGO0A+VeMy+8oCUHU1QI/rQgVeQsERZd2Pv7wYxDn1OuSJTbzlre3smLprnK9w8Onz57rjfDlBP6",
+	"kcQxN+WJzUbon/jSut65Xf89mI4mLUyLKak0e6G8sW6Qivb10ewn430pDwp9KcdwMG5cs+LIYgWYNIKm",
+	"8buNYeobzLICA3WpnBmqgRQqSBKXWjdWV0i4K2MV8NYJPHcb5N31cN4AxobmwZihQCsnNbkVoPdnr7XI",
+	"3caSHO5Df0dU4/ASjrVQjwL9XQse3NLao7iGIssxQQlWPVPaB9RMkNlJ1NBPalXAtGPh8TX0u445T9o4",
+	"vNKTJYJeg15pazO7+kCdVEKfrphIWahdg3Ac84FROauvg9P+gzsLcN56k195VuOa0J046XHFbRzDihcB",
+	"rPyBWvNs+OyGz1bzWWuqWYypuko1d8dS16fmvTSFsUqNchvO4Jw1jRfEFtAq1B0zAQxHyDiWiW0xmAge",
+	"pWFm0JLVmfobrXGjNd5JvrlCNXsyt7T2qHiS5Of2zrRIqyR8mdUU99w8uP5DbSaaemUZUDblmB9Vb9wn",
+	"EsX0GipxmIPy4J1yNcms52Z5RWXoLpd2qtAVIYm5ZvR9kcfGZXdLsajlxMg4De/m8thcHqtfHjy5e3uj",
+	"7YRft/mvlExvQv2befxV/vQYcVe5AzPuMd9ZtsMP3ZXwtTVxdvDP6v2To3HT/ecxdv+JisfckZulmPu/",
+	"+MZJdVsQ+6EerZqnPyXQys7xiuDoN7f4NVLPmZtwqrQY9kiUxn++fp1fZ2MZvV2mmQzSJzEvpwAZBMtR",
+	"z1wU8MXNZMK27ac1x22/yuach24szXj3cOFsKObrohjOCDRHV2uhk7lEubWycjvHLDkoA2VzMh9J18Nc",
+	"+x/kx+SeJaCcsYY4jts4NAfazn5ybU/nl79az1GjzaPhX7ZTEUNPwwlBQrTLSNRCwb/qvxnA9TfQY6KF",
+	"rnf+bmIye+QG/fjm+GX9/Mfj3YPDmiShIMpHmXcd/Q1deo1LD/0NuoFs2fhNvzDuhXvWBXqmjN646MyK",
+	"52FB9dPIPU6jiQ9dDJMsfFQNkzx69KIHTQuoRFJB2CkOBZcSCaL0bXmEIsETFKWGngkULqdRAx2zIdq9",
+	"uUE4vGJ8EJOoa+zgi/nkFuIJZv/mcZv9618VrahzQIHUnFe4In9Kr9z2cSA3BhiKY6TPE+90TMOItrHh",
+	"RHjomwgyEKdH2vkyw6p9J9yQCGGFYoJt/K2tgTuSqDnNIetn7lguwMZUj3mI42Wcs6jmeoz8dvLix19+",
+	"+fnj8evXv/z28d3Z6X8dX5xU1ZsPBcGKFKWTJR2wgJaCqwnaYljHjImq/eB7aSnPvOiSHeC6HWH+8g9F",
+	"0Bdywe7c9Tmedq8ZMKMjs2e0yyjrIsNLgEZ7fGC7oPYIlESMEGcmzFsP8Ce7Db8hV+xxFCHsrs5ZN+dd",
+	"pS+4wbe/2L/GmvtWNcVdSTupzHi0I953T9szSHLdaDePITgW0o3nJoAHKN3wm6MQI2diFfYqyjlBL8q1",
+	"XJAf5j7474tAPFC00RxXne3bubmzvto76yXUSM2p9ok0xXfM4YXGiMoGUD/UbbZtMuDqRoRas5FvhEVU",
+	"2/gAHvvkuYHqYelQa4CMDJyUWRuRMbc21+PDX482s7NAaGXd4K7NgCUSUkQ+BsrRYNyDYdxOcUGmGyAh",
+	"s9K0gBVPpM3o3ZDKY0kdkGC0Q/rMoETTCeODJYlED0/CVFA1hHN/nNCfyfBHaEzqtX7/oI/3C4IFEcep",
+	"6rlvzFO/QlCD/uqDHgUasFbkTkP9cQOFNdR4zvyxDRRh4f5SaS3wwRAEtgBNAYLHxT7ENtIjD6xw32go",
+	"x0LA8/ZZMN5Y1yroxJAPlgcKj49my4Yz3CV96FVvtDvfNXHw87YGPpQXt/WifYRzMFDGAwpLMMVJxmeE",
+	"SrG+KxwKw4yUhSsO4krCVeABDo+PolSASXSQq6fgM8sHGeRuiPES9HrlEXQVuyJDiWp9LBURCEd9yvRX",
+	"cMdu5YPBD5Xg9NMYWtxn2wodZcVQH2y9O3qOPK7M5HTX4AanDEnMoja/QX0ekcJs9uuK+X4kOFY9Hzaf",
+	"MiKl3RAlaFhAYGFnbj/c/v8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -204,6 +204,57 @@ func (e ReadinessResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for SandboxFaultRequestKind.
+const (
+	Clear            SandboxFaultRequestKind = "clear"
+	ClientOutdated   SandboxFaultRequestKind = "client-outdated"
+	Drop             SandboxFaultRequestKind = "drop"
+	HalfFrame        SandboxFaultRequestKind = "half-frame"
+	LoginUnavailable SandboxFaultRequestKind = "login-unavailable"
+	Logout           SandboxFaultRequestKind = "logout"
+	NoAcks           SandboxFaultRequestKind = "no-acks"
+	PingError        SandboxFaultRequestKind = "ping-error"
+	Replaced         SandboxFaultRequestKind = "replaced"
+	Silent           SandboxFaultRequestKind = "silent"
+	SlowAcks         SandboxFaultRequestKind = "slow-acks"
+	StreamErrorAck   SandboxFaultRequestKind = "stream-error-ack"
+	TempBan          SandboxFaultRequestKind = "temp-ban"
+)
+
+// Valid indicates whether the value is a known member of the SandboxFaultRequestKind enum.
+func (e SandboxFaultRequestKind) Valid() bool {
+	switch e {
+	case Clear:
+		return true
+	case ClientOutdated:
+		return true
+	case Drop:
+		return true
+	case HalfFrame:
+		return true
+	case LoginUnavailable:
+		return true
+	case Logout:
+		return true
+	case NoAcks:
+		return true
+	case PingError:
+		return true
+	case Replaced:
+		return true
+	case Silent:
+		return true
+	case SlowAcks:
+		return true
+	case StreamErrorAck:
+		return true
+	case TempBan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxLinkRequestMethod.
 const (
 	Code SandboxLinkRequestMethod = "code"
@@ -789,6 +840,23 @@ type SandboxContactMessagesResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxFaultRequest defines model for SandboxFaultRequest.
+type SandboxFaultRequest struct {
+	Kind SandboxFaultRequestKind `json:"kind"`
+}
+
+// SandboxFaultRequestKind defines model for SandboxFaultRequest.Kind.
+type SandboxFaultRequestKind string
+
+// SandboxFaultResponse defines model for SandboxFaultResponse.
+type SandboxFaultResponse struct {
+	// Kind Example: stream-error-ack
+	Kind string `json:"kind"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxHistoryMessage defines model for SandboxHistoryMessage.
 type SandboxHistoryMessage struct {
 	Chat      string    `json:"chat"`
@@ -1295,6 +1363,9 @@ type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 // CreateTrialApiKeyJSONRequestBody defines body for CreateTrialApiKey for application/json ContentType.
 type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 
+// SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
+type SandboxFaultJSONRequestBody = SandboxFaultRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -1477,6 +1548,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFault(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxHistoryWithBody The phone delivers a history sync
 	//
@@ -2059,6 +2202,98 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 func (c *Client) SandboxContactMessages(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxContactMessagesRequest(c.Server, phone)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *Client) SandboxFaultWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxFaultRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxFault Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *Client) SandboxFault(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxFaultRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3353,6 +3588,53 @@ func NewSandboxContactMessagesRequest(server string, phone string) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSandboxFaultRequest calls the generic SandboxFault builder with application/json body
+func NewSandboxFaultRequest(server string, id SessionId, body SandboxFaultJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxFaultRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSandboxFaultRequestWithBody constructs an http.Request for the SandboxFault method, with any body, and a specified content type
+func NewSandboxFaultRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/faults", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5718,6 +6000,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
 	SandboxContactMessagesWithResponse(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*SandboxContactMessagesHTTPResponse, error)
 
+	// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error)
+
+	// SandboxFaultWithResponse Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithResponse(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error)
+
 	// SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6838,6 +7192,127 @@ func (r SandboxContactMessagesHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxContactMessagesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxFaultHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxFault
+type SandboxFaultHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxFaultHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxFaultResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxFaultHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON200() *SandboxFaultResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxFaultHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxFaultHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxFaultHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxFaultHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11689,6 +12164,90 @@ func (c *ClientWithResponses) SandboxContactMessagesWithResponse(ctx context.Con
 	return ParseSandboxContactMessagesHTTPResponse(rsp)
 }
 
+// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *ClientWithResponses) SandboxFaultWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error) {
+	rsp, err := c.SandboxFaultWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxFaultHTTPResponse(rsp)
+}
+
+// SandboxFaultWithResponse Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *ClientWithResponses) SandboxFaultWithResponse(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error) {
+	rsp, err := c.SandboxFault(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxFaultHTTPResponse(rsp)
+}
+
 // SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -13140,6 +13699,136 @@ func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContac
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxContactMessagesHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxFaultHTTPResponse parses an HTTP response from a SandboxFaultWithResponse call
+func ParseSandboxFaultHTTPResponse(rsp *http.Response) (*SandboxFaultHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxFaultHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxFaultResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxFaultHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
