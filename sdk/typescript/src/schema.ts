@@ -1160,6 +1160,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/faults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Inject a WhatsApp failure on the session's connection
+         * @description Sandbox mode only. The simulated WhatsApp does to the session's
+         *     linked device what the real one does in the failure patterns that
+         *     leave other gateways "connected" and silent (issue 14). Kinds:
+         *
+         *     - `drop`: the socket closes abruptly. The session reconnects.
+         *     - `silent`: the socket stays open but nothing is answered or sent
+         *       on it. The liveness probe declares it dead; the session
+         *       reconnects.
+         *     - `stream-error-ack`: a status-broadcast stanza
+         *       (`<status type="media">`) counted as unacknowledged, then
+         *       `<stream:error><ack class="status" .../>` and the socket closes
+         *       (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+         *       and acks the stanza redelivered.
+         *     - `ping-error`: the next login is answered `<stream:error><ping/>`.
+         *       The session reconnects.
+         *     - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+         *       another client uses the keys. The session ends `failed`.
+         *     - `client-outdated`: the next login is answered 405. The session
+         *       ends `failed` with lastError
+         *       `WhatsApp rejected this client version; upgrade wagate`.
+         *     - `logout`: the device is unlinked as if removed on the phone. The
+         *       session ends `logged_out`.
+         *     - `login-unavailable` (next login answered 503: reconnects),
+         *       `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+         *       a frame, then silence: reconnects), `slow-acks` (the server holds
+         *       each ack of a sent message 2 s), `no-acks` (the server stops
+         *       acking sent messages: sends answer 503 after the ack timeout),
+         *       `clear` (ends slow-acks and no-acks).
+         */
+        post: operations["sandboxFault"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/contacts/{phone}/messages": {
         parameters: {
             query?: never;
@@ -1703,6 +1756,16 @@ export interface components {
             /** @description The linked account's JID */
             jid: string;
             deviceJid?: string;
+        };
+        SandboxFaultRequest: {
+            /** @enum {string} */
+            kind: "drop" | "silent" | "stream-error-ack" | "ping-error" | "replaced" | "client-outdated" | "logout" | "login-unavailable" | "temp-ban" | "half-frame" | "slow-acks" | "no-acks" | "clear";
+        };
+        SandboxFaultResponse: {
+            /** @example true */
+            success: boolean;
+            /** @example stream-error-ack */
+            kind: string;
         };
         SandboxInboundRequest: {
             from: string;
@@ -4183,6 +4246,51 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxFault: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "stream-error-ack"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxFaultRequest"];
+            };
+        };
+        responses: {
+            /** @description Injected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxFaultResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
