@@ -132,6 +132,30 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusPlayed    MessageStatus = "played"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusPlayed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageType.
 const (
 	MessageTypeAudio    MessageType = "audio"
@@ -168,6 +192,27 @@ func (e MessageType) Valid() bool {
 	case MessageTypeText:
 		return true
 	case MessageTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageReceiptStatus.
+const (
+	MessageReceiptStatusDelivered MessageReceiptStatus = "delivered"
+	MessageReceiptStatusPlayed    MessageReceiptStatus = "played"
+	MessageReceiptStatusRead      MessageReceiptStatus = "read"
+)
+
+// Valid indicates whether the value is a known member of the MessageReceiptStatus enum.
+func (e MessageReceiptStatus) Valid() bool {
+	switch e {
+	case MessageReceiptStatusDelivered:
+		return true
+	case MessageReceiptStatusPlayed:
+		return true
+	case MessageReceiptStatusRead:
 		return true
 	default:
 		return false
@@ -338,13 +383,13 @@ func (e SendImageRequestMimeType) Valid() bool {
 
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -685,15 +730,32 @@ type Message struct {
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
-	Revoked         bool       `json:"revoked"`
-	Sender          string     `json:"sender"`
-	Starred         bool       `json:"starred"`
+
+	// Receipts Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order.
+	Receipts *[]MessageReceipt `json:"receipts,omitempty"`
+	Revoked  bool              `json:"revoked"`
+	Sender   string            `json:"sender"`
+	Starred  bool              `json:"starred"`
+
+	// Status Own messages, in GET .../messages/{messageId} only: `sent` once
+	// WhatsApp's server acknowledged it (a send answers only after
+	// that ack; without it the send answers 503), then the best
+	// progress any recipient reported. `receipts` has each
+	// recipient's own.
+	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
 	Text      *string     `json:"text,omitempty"`
 	Timestamp time.Time   `json:"timestamp"`
 	Type      MessageType `json:"type"`
 }
+
+// MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
+// WhatsApp's server acknowledged it (a send answers only after
+// that ack; without it the send answers 503), then the best
+// progress any recipient reported. `receipts` has each
+// recipient's own.
+type MessageStatus string
 
 // MessageType defines model for Message.Type.
 type MessageType string
@@ -708,6 +770,20 @@ type MessageListResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// MessageReceipt defines model for MessageReceipt.
+type MessageReceipt struct {
+	At time.Time `json:"at"`
+
+	// Recipient The recipient's user JID
+	//
+	// Example: 15550002222@s.whatsapp.net
+	Recipient string               `json:"recipient"`
+	Status    MessageReceiptStatus `json:"status"`
+}
+
+// MessageReceiptStatus defines model for MessageReceipt.Status.
+type MessageReceiptStatus string
 
 // MessageResponse defines model for MessageResponse.
 type MessageResponse struct {
@@ -1137,7 +1213,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -12531,228 +12607,232 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39chs38uCr4Ga3ylR2SFGftqna2pVtJVFiO44k/7K/jXwecAYkYQ2BMYARxXV0b3B/3BPcK94jXKEB",
+	"7H39chs38uCr4Ga3KlR2SFGftqna2pVtJVZiO44k/7K/jXwecAYkYQ2BMYARxXV0b3B/3BPcK94jXKEB",
 	"zAc5/BYlOWbVbiySM0CjgW70d3/xQt5POCNMSa/1xesRHBEBf/6rfoYVeU37VNXhv/rLiMhQ0ERRzryW",
 	"d0Y+p0QqiXAc8wGJEGVI9QgKUyEIU2hAWcQHnu/JsEf6WA+ghgnxWh5linSJ8G5v/dJEZ6SPKaOsO2Wy",
-	"mHTUXcwkScWSfusRM7IZEQn9mES194zeIElCziK5NX2eW99LsMB9oiwmX/awOo3G59Lfo9NXqJb0OCOI",
-	"pf02EYgL1EnjGP10+kpPRG5wP4n1DM93nj9/9qx5ePj06eE/ZWPQw0riJGkwojzfo3rEBKue53sM9/UL",
-	"oZnX9wT5nFJBIq+lREqKwPfxzWvCuqrntXZ2n/len7Lss++WJpXQO6IX9pIzhUP1E61YzruRVfx0+moi",
-	"/NUAf6J3DG0qJBfjkAaM3CjzY4B4B/Y7EeSa8lSiBHeJA+9zSsSwgFAz3gSQdg8Oq4B4RWJ6TcTQnICK",
-	"VUf5A9MWn2CliNCv/8/fm/XnH77s+DvPb//qVc15GpF+whVh4fBnMqyipYRghTAShqiQxB0SD1uAiQ4V",
+	"mHTUXcwkScWSfusRM7IZEQn9mES194zeIElCziK5NX2eW99LsMB9oiwmX/SwOo3G59Lfo9OXqJb0OCOI",
+	"pf02EYgL1EnjGP10+lJPRG5wP4n1DM92nj17+rR5ePjkyeE/ZWPQw0riJGkwojzfo3rEBKue53sM9/UL",
+	"oZnX9wT5nFJBIq+lREqKwPfxzWvCuqrntXZ2n/pen7Lss++WJpXQO6IX9oIzhUP1E61YzruRVfx0+nIi",
+	"/NUAf6J3DG0qJBfjkAaM3CjzY4B4B/Y7EeSa8lSiBHeJA+9zSsSwgFAz3gSQdg8Oq4B4SWJ6TcTQnICK",
+	"VUf5A9MWn2CliNCv/8/fm/VnH77s+DvPbv/qVc15GpF+whVh4fBnMqyipYRghTAShqiQxB0SD1uAiQ4V",
 	"UumDn8YKdbhAqkcluiJDVEuIQJJISTnz0RVJFNrdRz2eCrmFqESCqFQwEiHcxZQ1HBYNU8kXXICursFb",
 	"ZYt/JpMRe0UWwOkVGX7UeMX1zocvO4f+3u4E3E7ghe9wlyBJ/zPp7MTwWnHyiHRwGiuvddD09bppP+17",
-	"rd1mE1ZtPuVrLvKxN0RK3CVVPMX+hEZob+/kRfP4xcud3b39g8Onz55X018/G/cuqfDcHJgqaO1PiEao",
-	"9v79KMMjh09xs9kmdRLtH9T39w4O68/3nz2rN/efh7jdfv7s+UFUvZAZfKTDRR8rr+WlKTw5DvNvpN3j",
-	"/Gri0Rpkv68yz61+WSacSQIXxQsc2VtOfwo5U4TBnzhJYhpijbXtT1Kj7kuOpy8eEUKzOc9Rc5tHQ9TD",
+	"rd1mE1ZtPuVrLvKxN0RK3CVVPMX+hEZob+/kefP4+Yud3b39g8MnT59V018/G/cuqfDcHJgqaO1PiEao",
+	"9v79KMMjh09ws9kmdRLtH9T39w4O68/2nz6tN/efhbjdfvb02UFUvZAZfKTDRR8rr+WlKTw5DvNvpN3j",
+	"/Gri0Rpkv68yz61+WSacSQIXxXMc2VtOfwo5U4TBnzhJYhpijbXtT1Kj7kuOpy8eEUKzOc9Rc5tHQ9TD",
 	"EmGG4LcWUuRGtZA9V8hAgGLYNk25O/pkpmFIpPRaHRxLcltcyF8F6Xgt7y/bubSwbX6V2yd6gjO7DLOo",
-	"8iafsmscUy0cJKnyzCXSiWm45CLdmWFcIZyqHmFKv0WiBnoXEywJkiE2d/ivZyjkkeNoqdRr/uHkAm1b",
-	"Hia3v9DodvuzWOPq3WIlGlDVKwktUmFFNEK+56JNo4iw5TByofnz8btT4NF67ZzFQ4RhPYgqifiAOba9",
+	"8iafsmscUy0cJKnyzCXSiWm45CLdmWFcIZyqHmFKv0WiBnoXEywJkiE2d/ivZyjkkeNoqdRr/vHkAm1b",
+	"Hia3v9DodvuzWOPq3WIlGlDVKwktUmFFNEJ+4KJNo4iw5TByofnz8btT4NF67ZzFQ4RhPYgqifiAOba9",
 	"xpVe9AhA0MdDszmhQpyZ20MQyVMRwmpPmea5OD4x4C+zYjcEkkRcE2EO+VqPsJ0PJkK1iChMY4mwICjm",
-	"3S6JfMSIhsRdgVt6pW+5+p6nLFr9oHdgmPUt8G02x63vvcPDmOPogvPXWHTJctCfFXmR4hzFMNb6ljBh",
+	"3S6JfMSIhsRdgVt6pW+5+oGnLFr9oHdgmPUt8G02x63vvcPDmOPogvPXWHTJctCfFXmR4hzFMNb6ljBh",
 	"QriAWLQEiUnLwgntMrsX+ptrHKd3SH5wB4Q0oYSpt1wdG01q8kR2IDTAEoWCaMaH2kOEkRIUxxoGHw16",
 	"NOwBHQIokrAIKQ6wOE3NiOmyEh4Y6eQmMZfa8oAgpRUcfQ8RO9j4bPfDfhystWCRzQq2fATiL8kGcINb",
-	"ScmMrvWsBjrOHpqAjVrw7pfzC7SNoz5l2zih9SsylNvwQLDlhpQGIj1p9uoTiQK7cW/NvgV2k4HnmFVf",
-	"EQlvOSGgVoD7iVkXHI7SyL4WEQAg/WmrBWdFap1IjzxEV5RFPhIkiSmR+g8canRLH5GIKumjiMREEQl6",
-	"AryidUDMIpRQJhFliiPMhoirHhGAKFQzf9sD6KOu4GkifYTR69NXaNDjMlMiqUQpu2J8wLYQZnJABArW",
-	"QASBDxAzrnpaQoDxmWqgX1hIyugqHuYRTMIQlSh3oO83d1DghCF7BAN4zeDa4MVst90GVjp8C6JgjPyC",
-	"huGG4pqG5D3D15jGuB2T1a4nDYuicYxCzhgJFWXdTBIbYKoa6xQ5tCIpsKDxEKX5go70NSyGDXRCAadF",
-	"JFIJBGyBJdGlPqK/9bCSx0mCBO32FGJ8gGrB3AsMtvxLlg0R0cjwH7NblCFF+yTjJBFWuK1fDTHTj7UJ",
-	"UFWPRK1LZg6Co2DYP0ZIpDmTftkdAXnJglduHFWNgwxEg4rAiJ/4kgVn+ov6cUcRESCjm6OaM23BeQzg",
-	"HfuEtbTpaxXOzwXnbzAbOnPcktIBVgSBSozITUhIVBDfNU7R/oGztqE20ZcwUmKoqTMzLeQweq39gzXK",
-	"FeOgen7RUFrAZ5WGaxahOKxrEQtlZmioAt/Ovz3+wjSL6rwj5S9NsprOP5J+AdD6nml1jQv6H7KkROzu",
-	"badxZ0cmEfyaRvriye72a4rRv+rH707rP2u+DaD56NhCAFNl33KBcEI/6tfAaoMy++06mdcbKkEj5ZpJ",
-	"lG4FD7CVCK7nXZ5DO1tQzmn0pU0iVNPiMY8jPbX+RV93+vIY8nRrzQoiT4gwyLeM2N3FTlSzYpCXS4ZA",
-	"ZMcJtZZMHEVUD4Djd0KPpihxoPpeUvjqi1eWmcCUo0hfFmjPmWIy2wwWAgP+7Z16rEqGnAgrUtf8fNya",
-	"43vmmpVTXmFpbG9cYyoaG8LY1ce/lsdaRiv81uY8JpjpH6+qLLwa1wIP9Gk6MgKQ85jAuuxFUrWKPr6x",
-	"Nx8gagLIGdPyvT5RWN9qs87HG/fcrTOjVaxUOM4hZw13lj+Zbd+XClNebp773dgFYW77Ro7a0tTF7f+Q",
-	"rZm3P5EQGKw5ja+pVNl5X/BkwgDlIzltsfb4V5zTjFhHT8BxPMBDifSuaeJyzxUMrKUNzQ7UCMry9xzM",
-	"VQh5gVXYe9nDqmC/XAQdobLaNWFpX0+LRdij13qDUub+/lBxWo2Pq4zIhQzUcOBPzas71vbuPo5iewQ1",
-	"FuociBmYWeqkdDCNSVQlLoDxOI3V/KeoCEsaq4nHCWScyhnv77TlgPgOB/mCZyEa3CoLoTnMfLTjbN3Z",
-	"KWdy70+Gfc98zt1x8zxbwPgM3GXuXvdKFZY0ghYlTkN+UfXt82nClRVjqawAssqFWBjmdE7kYnFFovdM",
-	"EDwBZHf5zBwqhUFe8tSIXZlXrlnplSvuhfFkZ5gbgao88qRtOgb2siTb+FTloX+rtyCmkkRZiIE3/XhO",
-	"O45rZgAGhQ6WSUha4Q7W9DI/7wTCqWCYeSjBouS8ZvyZ5VXiDWQbI1Isd18X5NHMi20fHCe3EYFyGhWt",
-	"JkwWYzHsTT7t3s/kvR8IIwLHs4HL3rAcSS7wyvwocKJsYTkHTX+GZAs4mL3ZKwir84uod37GfW+AhbNh",
-	"TMfDqLjq5e9Oxo7dm+VoYZUTW0bPe0Y/p7ml0uopRWl2/FQXo4KO6//G9f80688/5H+ixsfWP+sfvvtr",
-	"FaO3UQzvRVwVIhQSek2kNU6Ta8KUiZUq+lMk7YKz0y/EOghahnq3uf9sxeObbdCK57eArQGWV3nAz/6z",
-	"20oMydzvN21vnXvw0Rz+3N24ABlcCIrjVa6FKfaWAuYvL//2DxPBdujvHFTjfX6dbOx+yS6kHX8Go131",
-	"3ijeAvmszVnTgoPmFR46XdU8und4MDPua4xiioP5o+ifvNE2umm5TQZOML/cdKIfv9BwlLZ1b7dC9ySh",
-	"qIrJ/W+eCuuX1Q8coS5c2IpEaABOkbYkTI0wnYPD8kYeVsn3hvHNYl2zAtyK26KHrEK8iwJdlKKUIv1E",
-	"yWptfBkbpd6OSYputlWL7OkU/e9kbs1ZP/0aQ0jomznNjvqVc4VVKl/yiMz3jhbWjw1KV1FKJUw7C0tu",
-	"yw2QhfM26R422zI7OHHMouk2tbiFfilGUc+cwe3nx2qWodOtYQU1y4Y3O81hHp6REcvXpG8V1jkNk6th",
-	"cbgI6u597cOpKz/PqMYZeRPCIr1PZWsfOHbN1xHBUaXZ9yTKrt/lbjFFbipumrdkkIf26CdKt8HhwcHe",
-	"4WLXAQxShZSys2zBG9ix1TLwP6Z9zOqC4EhThA1V1AAcIan0Vz4KY6pPC0TF9LEKe3r7wSs9LuUU3Osz",
-	"nNrOQ+82DtX2d5/7SPI+QQfNPa0dTJeIZh1UwELxeE6wNUw8nwZjlftQvPPcuXRGp8z81HAChv0otHKU",
-	"FL8xntXSI9f8auSbksOgUbAOwufM0ZF9Y4yGH1NnNYQvTcRVlAv5DRNHnH+GeGbL/RtK00YVCf1IcKx6",
+	"ScmMrvWsBjrOHpqAjVrw7pfzC7SNoz5l2zih9SsylNvwQLDlhpQGIj1p9up3EgV2496afQvsJgPPMau+",
+	"IhLeckJArQD3d2ZdcDhKI/taRACA9KetFpwVqXUiPfIQXVEW+UiQJKZE6j9wqNEtfUQiqqSPIhITRSTo",
+	"CfCK1gExi1BCmUSUKY4wGyKuekQAolDN/G0PoI+6gqeJ9BFGr09fokGPy0yJpBKl7IrxAdtCmMkBEShY",
+	"AxEEPkDMuOppCQHGZ6qBfmEhKaOreJhHMAlDVKLcgb7f3EGBE4bsEQzgNYNrgxez3XYbWOnwLYiCMfIL",
+	"GoYbimsakvcMX2Ma43ZMVrueNCyKxjEKOWMkVJR1M0lsgKlqrFPk0IqkwILGQ5TmCzrS17AYNtAJBZwW",
+	"kUglELAFlkSX+oj+1sNKHicJErTbU4jxAaoFcy8w2PIvWTZERCPDf8xuUYYU7ZOMk0RY4bZ+NcRMP9Ym",
+	"QFU9ErUumTkIjoJh/xghkeZM+mV3BOQlC166cVQ1DjIQDSoCI37iSxac6S/qxx1FRICMbo5qzrQF5zGA",
+	"d+wT1tKmr1U4Pxecv8Fs6MxxS0oHWBEEKjEiNyEhUUF81zhF+wfO2obaRF/CSImhps7MtJDD6LX2D9Yo",
+	"V4yD6vlFQ2kBn1UarlmE4rCuRSyUmaGhCnw7//b4C9MsqvOOlL80yWo6/0j6BUDre6bVNS7of8iSErG7",
+	"t53GnR2ZRPBrGumLJ7vbrylG/6ofvzut/6z5NoDmo2MLAUyVfcsFwgn9qF8Dqw3K7LfrZF5vqASNlGsm",
+	"UboVPMBWIried3kO7WxBOafRlzaJUE2LxzyO9NT6F33d6ctjyNOtNSuIPCHCIN8yYncXO1HNikFeLhkC",
+	"kR0n1FoycRRRPQCO3wk9mqLEgep7SeGrL15ZZgJTjiJ9WaA9Z4rJbDNYCAz4t3fqsSoZciKsSF3z83Fr",
+	"ju+Za1ZOeYWlsb1xjalobAhjVx//Wh5rGa3wW5vzmGCmf7yqsvBqXAs80KfpyAhAzmMC67IXSdUq+vjG",
+	"3nyAqAkgZ0zL9/pEYX2rzTofb9xzt86MVrFS4TiHnDXcWf5ktn1fKkx5uXnud2MXhLntGzlqS1MXt/9D",
+	"tmbe/kRCYLDmNL6mUmXnfcGTCQOUj+S0xdrjX3FOM2IdPQHH8QAPJdK7ponLPVcwsJY2NDtQIyjL33Mw",
+	"VyHkOVZh70UPq4L9chF0hMpq14SlfT0tFmGPXusNSpn7+0PFaTU+rjIiFzJQw4E/Na/uWNu7+ziK7RHU",
+	"WKhzIGZgZqmT0sE0JlGVuADG4zRW85+iIixprCYeJ5BxKme8v9OWA+I7HOQLnoVocKsshOYw89GOs3Vn",
+	"p5zJvT8Z9j3zOXfHzfNsAeMzcJe5e90rVVjSCFqUOA35RdW3z6cJV1aMpbICyCoXYmGY0zmRi8UVid4z",
+	"QfAEkN3lM3OoFAZ5wVMjdmVeuWalV664F8aTnWFuBKryyJO26RjYy5Js41OVh/6t3oKYShJlIQbe9OM5",
+	"7TiumQEYFDpYJiFphTtY08v8vBMIp4Jh5qEEi5LzmvFnlleJN5BtjEix3H1dkEczL7Z9cJzcRgTKaVS0",
+	"mjBZjMWwN/m0ez+T934kjAgczwYue8NyJLnAK/OjwImyheUcNP0Zki3gYPZmryCszi+i3vkZ970BFs6G",
+	"MR0Po+Kql787GTt2b5ajhVVObBk97xn9nOaWSqunFKXZ8VNdjAo6rv8b1//TrD/7kP+JGh9b/6x/+P6v",
+	"VYzeRjG8F3FViFBI6DWR1jhNrglTJlaq6E+RtAvOTr8Q6yBoGerd5v7TFY9vtkErnt8CtgZYXuUBP/tP",
+	"bysxJHO/37S9de7BR3P4c3fjAmRwISiOV7kWpthbCpi/vPzbP0wE26G/c1CN9/l1srH7JbuQdvwZjHbV",
+	"e6N4C+SzNmdNCw6al3jodFXz6N7hwcy4rzGKKQ7mj6J/8kbb6KblNhk4wfxy04l+/ELDUdrWvd0K3ZOE",
+	"oiom9795KqxfVj9whLpwYSsSoQE4RdqSMDXCdA4Oyxt5WCXfG8Y3i3XNCnArbosesgrxLgp0UYpSivQT",
+	"Jau18WVslHo7Jim62VYtsqdT9L+TuTVn/fRrDCGhb+Y0O+pXzhVWqXzBIzLfO1pYPzYoXUUplTDtLCy5",
+	"LTdAFs7bpHvYbMvs4MQxi6bb1OIW+qUYRT1zBrefH6tZhk63hhXULBve7DSHeXhGRixfk75VWOc0TK6G",
+	"xeEiqLv3tQ+nrvw8oxpn5E0Ii/Q+la194Ng1X0cER5Vm35Mou36Xu8UUuam4ad6SQR7ao58o3QaHBwd7",
+	"h4tdBzBIFVLKzrIFb2DHVsvAv0r7mNUFwZGmCBuqqAE4QlLpr3wUxlSfFoiK6WMV9vT2g1d6XMopuNdn",
+	"OLWdh95tHKrt7z7zkeR9gg6ae1o7mC4RzTqogIXi8Zxga5h4Pg3GKveheOe5c+mMTpn5qeEEDPtRaOUo",
+	"KX5jPKulR6751cg3JYdBo2AdhM+ZoyP7xhgNP6bOaghfmoirKBfyGyaOOP8M8cyW+zeUpo0qEnpFcKx6",
 	"Sx5BOUbL/Kpylnt0GBiQqjb5JxotxyU+zZ/ntGhWxKi1uAruN7khdkG75k8TpDJ7TCvN4h3B+29I9W8T",
 	"huvTPnHEMxLccPrmBOnnXX5Vh8bwN0Z9ElGcsdka7eMu8dE1jQj3EU4jyn0U8TDtE6Z8JBUNr4jYOkL6",
-	"roc4QxMo5+IlG+gVH7CY4yifB2KdKiL9wSa6/cV4Sm633RDbX7LMF/1lRHGjlIgCIG5/Skh3HukwoYyR",
-	"6D1TNF5exPycckWixTwfWXTm3ILWmWNJFYKWY2CV50ESFpmboUo4FmLSe9XX7gW5UZqSQgzfmNBVG6ui",
-	"4DcWui+25sGexrJUuJ/MrxipkTvAXv+w9Z7vwfHUkrM+n1oysQcUGA+cUM/3Ym6CcjSrNomSnu8lPNay",
-	"NxzaChZZJc87Cs7wnBFncWlZCEN29+R3jtuE4qGYwmFWEO/7BSPIXGfOMbWvSbbPFjkFh6vhbwGs3fuy",
-	"J6w6N3tXL9dMVgbxe0FIXRMkxMGaFNIsLyo3WhaC2ZIYQ/qdIH2a9rUqK4nQDNHb2d0rHKIcsneYipc8",
-	"WlIxgFzs6ngqHIY8ZeqJRKWEbYAffhFDyDfz/MXMnSP4NxB8mLqy5Rye1k4y4jMA2PZv6/8ofKg0ymao",
-	"eUivpl5DJW4oW0khjFITl1gy5nq7+z0NrL0TzKenmq3uNaNqZj4OmOBaJnlHQ5UKspo7f3xLSoNbR84j",
-	"YpzGiT8OZdUO/nq2JHI+V6ioZ3iAfj1DiUllQ+QGhyoeIiwR1E3oEz5AieBRGhI5QQM2atV8np9zl8p5",
-	"f6j9XK3QnpUCKBfAYjf3gle55fNbvkJ/L7hfZrgt3CyFIQvvVy6I5NGBixhJ+vwTrWZWk2XXheXG0d1x",
-	"4pqZfdpyluNS4YxSIoMeESZnyelXVC6qnPo57sqTnOivkeImDczcezXST9TQJZTDb31+TbbKkxa8PRMw",
-	"Zxc2AWMRZUTKpeN8SHg1hRomB4PnMIzbOwTB0fBxmDx8t8Rq7Nnk0hmGjFpEu5DRxxODIvS3rWItGlQL",
-	"RorOBD4K/tltpBL+iGkUbE2r97LgGTwj1qi8rIUq7JEojR9BIGsGSNX2nGMWtfmNpt//omRwp6GZzlK4",
-	"UNzm7PBJY9+YIyB1VhCkg28aXowa7Tzt96Wj2tltDExUpas+BmHYwDBDPbVr+V5LtMtdOlfUlDBwrC8S",
-	"PNEHm8bOACII7tfByF7H4ZUHZ6Rbd1UZBEliHBqzNjgg6jxV+lKNwGbS5akyf1BWL2Qw6tuW9JN6G2uV",
-	"sIfjTr0jTNSDjPlAz6SRwLj7K4wJnsPEAsuZjamlTlqGqowLViBn2olZ9ijMWtSPVCouhstblJdIrJht",
-	"UF5wQGc9vHO5DRZYNLIZ418+7GzMLhs8uBxnGtnO0YiphdJY5uEe2SJX4b+jeTozc/Du3dI1KYnHYuGU",
-	"tXnKlvQl6cO1wplfzQ8Nk/uT3dGjC1xtmx/4WszhmLLU15RdLR3w2+NR2U4ELld3P8KHEUNVhRVtPTbC",
-	"0vKWDDW5piGZ5EGsdIle9AiKKbsiUcFIOiG75H6NT1NQBOqPFrrvJX9kVNCvYHeTRPKCR22Rqc7taw/K",
-	"WD9lDi1ZcEtN2ZVM5l7S3DMaxW69X5AD7SNs1pcIAjnvprol6R+ByQTGMNUAGCrZNfRz2Jo2oqwKTmMe",
-	"V6Rj+/Omeo8K21YUIREYKY2Hr+DWM7I2ZJSZf53DcpK/EZ5/ZY3dNpBnvuBJhUWXqDl90e7auntXbZXD",
-	"1F5vs4Tg85yQlpB+l5Bv55I6J3EpwqLT/tL+DOtLHxEd9pvPqwKhO1qVq4iGPzioqlHQtxpEmdR6SiU1",
-	"uYXen732URtLcrgPTj5DUPBnS//ozU7ILkSVODIohWCYDwnL/x6QdlJ52BWfHQPhDGRjwXs8o6dJG7Qe",
-	"SWnM2AjhZ/dia1wudoJPEecnhFTMVNOr5Dnf7ImNe8jMnzP0NMKiC3KzpPGjIhBnrJZyPESKl8qXoBpV",
-	"qJ9KqLpiK29oDWrUML5GDeAOzv5kdSFPi1qEJS2erkDnCYm/4xIkS/n9yql0M269KVVJXCzn9LB8O/tK",
-	"GeJTs7wXSnvLExzuPzQlh3UKnlYIbyq6NucTvkdx8nCy91S36moplY//gMxxLM4doY90B9BaiqKsG7QK",
-	"Jf98xDj69QwNiTpCwWfxERyAQQvhrMw0lRAObx2hbVOImpHoCAUJpsKMiJH927wzwBJRKVMSuQKBJraI",
-	"SqTxGRMznNWvj1CQFS4MWpnKzSKt3lBGjlAQUTn+iJ8thDMUc6l8JEi+NuPKbePwinc6RygwJY0/8lQF",
-	"LZQyO42tRmng4wK1h8gY749QIBVPEpjQ/oVUT/C0awK7jt+dHqHAVHHRSDX1yELOFGUpQTVJCAqyhLFg",
-	"q1EwprjNgIgHg3SIrwIcmkBLs1jP94prNx4FuwxgrABXXk2mSpwqn9dFo6vszKtklq3vilzUbjNXyt5i",
-	"CX7nhLDjCj/0aywVFMnM63Ca8mSFsnB5VdX8JBezzhfC8p2KC1MCBsdQW4wbnCuUPJW9t/NWq/l65BZD",
-	"X9/m1aOwWClOUfPDku25KswW1qI40g/7Jn1Kf0wZvF25lHFIzXqW8xg+jhJC0+KX3yfRypnwTNPKhCiJ",
-	"9aXJ31HW+hhGLC7Wr9TNibfR4LNEDVGfYFYqSeL5S+B3FKNzXqGT6hOc0y7TUpQrT1Ast2kLNiPeyStv",
-	"RkhwzS7rdsDJlQnm4L8ms9tiLcftLE5sNxvQsqh/aOGof5jFxeJqETiwXCUAy7qzmZhF+Cj48olGt+Y3",
-	"KBmf/wDXjJ816zo3Hz/R6B8+ygSSf9h3S/mR+u3PYuSXzwIEYUITJVGQZ4FJH9kcHB+S2G4DrwKHVRLV",
-	"OWTaIhwKLqEhFiSET64sczrf0VshoWlOqqg6W87OloFaTj+CgzDlcK2idq+hio4Ban6W7Pjh7Yz4iRyG",
-	"bIopSHl0CJkbDbOWPW3VF2TpozAh2/1CYCYTLpRJdPcR7dj2F+A/FCjkaWwq8ecl9ufTawplSCoCRxcs",
-	"OXJ/0k4O+PhGmNsrFVQNz/W+GtRCEb+fyfBH06BvHETXGATVggHuX31sNBoQ5FvZ1i+rtp5zI5zVhDNl",
-	"pSZN5FotuKmknQpcR3cNxK+praNRhuFnkl3aga0GH4yWg0c1QSKslXzUEbyPYt6VWxMa/tkxquB4QbAg",
-	"4jjVstmY9alUor6FzLPoMm0298IrMoQ/SOAaCcDRgEfyiXpKJab+OmUd7mrHY9NwzTWww12jsIGkAa/I",
-	"1vZ2l6pe2m6EvL9tnqhH5Nr+6Y0VdDffIyoRRpLEnXqPS42bTI3/8eLiHRS1188N8LCBTnDYK/bi0Ppw",
-	"rvUbRTnTm/W4miNhpp82cSkNBO1PXP6tHgPKmnOmBA5Vy2YSQlswKgulomDDqCo0XHG99/RzUH8fnoMG",
-	"E1LpR/VxIFLJxiW7ZH/5C/qZDOUl+w59911GGd99VzqWLSvlSR/FFDrjsijrkePssfBliJlrUWSgcTKJ",
-	"maBAEXYKefUxQH9D+89Qj9xo8UQvlwi51cr7bkKedHuIbKehLPndABUc6RltgyEo/FFqdwSrPCcsQhjI",
-	"jTIUZOQU6KMf8n6fsIhEWz6a85xmfU8m0pRDLohu8pKdADb2b262D25u8j3qYZn1IUHBl0vH+C69llFw",
-	"fXRp7gr9zaVnAFHkRhlILr3bAAqTIBxFstTiZAtA+AMZWwH6A0ET4D8u2R/1eh3+r3/dbzbRH6jUzLCF",
-	"+jjW0hiJ0E/nv7z10UBw1gWRUfqudxHqUBJrkbKNI0QjqTFSNARJZMffQX8g1xTC8LvxhhcZW3SDmwdH",
-	"2wptuTH30B+FzlT64VQasxpmpo7CSr2xcGloGNUy7LzRg4VkH/2B3lug8znHmtzpgTMnqtMTyj9r0dxH",
-	"VurQUAieKuLmOdBYhBC90f4SGJnZE6x67unn6A/0KjXtNMqlN4/yTzxjSWWA76r9ZLB1pB+GIV30O6oF",
-	"7v3y90OiGshBAapNy1IdfLB0t5WDby81czThGRf3NLZJO/q4lBrpQRM9/bBdU8hZh3ZTQSLbE8e8uLsL",
-	"WJ/Qb4QLywOjwpYu1JUk8FHFi9mg0950pLCrt7qimQ+qBTO7Eb2d2owo8I0DpdQ2CfooFVstWTgOLBtZ",
-	"uKGke11vUb795b5Ui3Wt0ujK7l4oMhT2Cu2zkBYohZ4W+HOOpIxJZ8w5xELrufq+GGlHpDeusrOQxdBY",
-	"r6BgpNd6A70ylk7ZQjvNpmuOJbc1k0lMwzQf7TVNy7Ts26xL9U6z3JcP6K7HU5G//OsZSngcQy8efYHq",
-	"Hw6QLI7jLqnTSNN7h5oeXCZpUS9RcbueTzQKgGUmCuEZdQJQLSjmyGnWBsIL7tsKNsHfAstlC1l4U9rA",
-	"B66bHgoajYbJzdtqIKd4Sc37TZEcPZwB7qfTV4XFub7cRhCwkkoPq5xTyGx1DAUjnbxdO7EWBEsmpimd",
-	"vhj0aijLmoXbQy3H241ryYvgCAoFmRNtSOySaQWHhsTqj1aKPU60WlffbTTHJNnBYNDA8HODi+62fVdu",
-	"vz59efL2/ATeAcOKinN5eFxy9XzvmgjjcPB2Gk3zFk8Iwwn1Wt5eo9nYMwUfeqBTjbR3NJnVIHlnKITq",
-	"FVo8PLYdVUbaQO82m3M0fJqvKVNFp5qKzkwaClQzDEflnYOgie2+gaZqkgzq7ULnanhlZ/YrpXZg8NLe",
-	"7JfyNq76jd3ns98YbVd363sH86yo3KUY3poDvormikXd22v9Pq51//7h1v9S0gnNNyVt9fcPtx98T6b9",
-	"PtYfPb2jqI8Z7pJM6gM7I+5K6E0D9fk/+N5N3SpyWguqmy70rSwN/9b3Ei4rjmdYKBtve5wTqV7waLhY",
-	"L7JSceaDTDl+mUrF+5pT/MR7DL3ixKsqyA/FnyvqLe81Kyvr7xTL5GMWYQEnaz5KqeqKcFu2tiiRktsx",
-	"Yt25M2KtrNVf1VPcmPaPirQKF35Pi7cgtfeIII+cenfmeGO0FfU3TvUvrQtplPJRrY+lFtbyVr5TeYEW",
-	"7TNe4DzJM3nFre9VNi+GZKYpXKRQV34VVjJaXf73coWBDxlzgfla6CfMyhXSW08XZAYVBfE3HGHDER4l",
-	"R8jbPgPdksh1HjYOZxfoLe+HL3y5IsPT6NZWriYmLqnMG0wqU4EtLCwBF8UMF29S6BELtRCdX0VrPMNi",
-	"b1NLufOR4UgsTFWXYFt68XETWHN/9htvufqepyz61inL7Oj4XbuckO2s3RIArFpi/sj2z5p4vNsPmrB6",
-	"UKb5PxP1yC5RppLzyjTk0o48frU0oYwUlZ7QBNh2Nob+/smy56W86aWte2fHj+k1YcY56rYst2NM3jfG",
-	"mTlU232iBA3lNOS/sY/MxL4iN2o7iTEduf5HY3zG+0SbGZwd953gfaJ6JJWmNq6NBnloqhvdAAdjP8PP",
-	"clsAEd9Tj39WH2xlCsgrhbku/Y4a+rTrYIZvCll6notJX45ixqubVd4ueopHtcUZ3C3kkIUyCzLIHDnO",
-	"EOAdwi+WOwTS5O9uWz+23P4Cxsu8gvfE8yEr60it0+I2o3JVxe6+IqEYJlpkc8vxNbFzEZkQko0F7jHK",
-	"B7/1sEIYSdpPYzB028P5RNpIBReKFNkgALvJBSKwh3MZCQIiThIM175Ve101sLJ2WuRDi1Uc+VCkvLLL",
-	"0jhkzJCLCDbnWSShxqWzGYzEApkZUZ9HBDTXBtIyQ47nzEYfcSJN4i3J80MuXbqS3YSB3iYTGIZjCDeB",
-	"1+xl2sE0TgVBFjMSqR5Wlywm+JrYPgM2dEWiyzzF59KDPTUV0FANErjQzv5WA/1MWSRbl+yS1VEQCZ4E",
-	"NiKFh1dEoTDmkkiE2yJNVLY065/KUrJkA143w5cHkEqDwhPCUDtViHHVo6wLIThZyowAB+glQybIw0zi",
-	"ZCEtfIHrNIyxgNq3KCLYWg4sJPrVMWBG6phBKpu5A+ttwXEUYgngsf9g/X4tyJ3SWlQZJuTvlx40V7DB",
-	"GSTYMu4wE+qTMhxeMT6ISQTuT9UjAEg2jp6/ZSI8TEQHfI/DKxTGWMq/X9or+dJDjUZj284BGzW2AwDh",
-	"b8c/HpvkO7S7c7Djo5NrHqfgDv+B2x92nh1sTdolPYgeHYdX0mZ469Uj4UpXksjgLq+GZzeTacENCt6V",
-	"dm7GUvUwblkNPfm0w+OK7gWtWcOGnHViGiq3R+7NS287C+KBuslmP1zciCnlh1J9nvWatN5fxhR4EF3a",
-	"n4FqpP7fdHTsNw9KA+rZS2MaL2kW9w2nJeMOgnwCWjX5YxZa68s7QmnSFRjyLzV9W+hMOqMFyvIPraOw",
-	"PCCNdrIyMMV8SIBTz19eeyGRMpuhXOQwQLXC6rOlHzT3WoUt3fJhba4c4oSX9pu7rQw3Wz4K8pqJAarp",
-	"D7B/CL4xBGZYWEjKk6EgK7AYmGYcNqCux+MIjr0W9PS5Nx1dIN7CBe3sIhjBlmUsvy8VTwzZhFcmYyJ/",
-	"UbaMC9+uByIdcEdZj6SeS9E+4amyyIBqjwGqwTsZvECQdm7II60UB7+3hq2lbdGmSs94ccf5LUoVVTnn",
-	"si3fuaBaLndZIZ6eMkNIfzbbVnMO2fWl5Y2rmad350GANYoYifXbFq3NiUM4F/WcnGZ57oRs4Gly9fKm",
-	"7WoRuGcqYt6VDFzJpmzVzZX875mC/LurZOXtHBwcNJvN3d3d3bzoqcs2gGIzHo/LyT4tb7e5e1hv7tSb",
-	"Oxc7zVZT/+/fxkS5ELcZqZb6MCxvtJpppU5uJbgN19s45RblXxdZmQyrCEiEkWUYSA5ZeM+8ipqyrmvl",
-	"VbZ07Cq8ypRKHGFPliH16MKy1Ui13odhNaMVdStYzbkWgrkLvcvtHIngioc83nCgDQdalAMdj9slnXZl",
-	"vEZls9k98yOtTq/HeFi2FNpSRR2w6rkwbBliG3lckCJTITQVuoyLWvBZmPh4F25uzEjDhMjRCk61QP8T",
-	"TFY2X+vVriTCmXrTpq60LTfjuOTOzs7OwpyxWPv6YdhiqTx1BU98DQaXDefbcL7FA6PZVSEtDSyEeJQn",
-	"3DO/y0pETXNRZuXI78E5OV76fFKkhn7wiUTXtmT5N02N37hGM0JD9lT4KCL6ArQJ1jhJkKsFdgduzgVE",
-	"AiC/QrXOiVk3Wb7AOumsovBoBYkdx3GeFX5NJW3HxIlmV6ZWwMb5/2jTb7Kdq1WG3RfLr85zdZST9YtB",
-	"9aPBQCCsyTzX+ooMGyhg4OcBfxX9nBJU228+R3m+Mu4ThGMIVkLkhkolA+PhHlBJthqQ31l3scOKo51m",
-	"njAJqZDFpMlxYddAfZ7pE6uIu1lxxpnNn23oQ39YzzWZYknDLB3QTmAqW+SFfRaJws8q5t5xJkAxxcFE",
-	"Q7c8KPcQHTzdPWw/fY4P9w+e7h0+3W1HT5sd3Dzs7B3u7RK8Fx7iztOnz3YOnj2Lnj8rFkMuF2bLjLe7",
-	"zzLjbaPZbP7bdB9oeeTwKW4226ROov2D+v7ewWH9+f6zZ/Xm/vMQt9vPnz0/iLxqbNuqk3md1tuRSDjf",
-	"G2DB9C8t7/TNu1/OLo7fXrTQOb4mxjXrIraBSkk8/B/oVKEBjWP09pcLKKMLSQwmEXTpTZuZO1H2XcNy",
-	"JMIKUoJL0RETcisaj10+2igf95eNkRW4mP9mWEjpsCPU7V1RvkC0zlHOvBhRrnlXFkMceKoQ7+TOtkGP",
-	"MCh/I7Py0RArYAIfSrYTE/8Sx1AeRHPtBjoVgkCYRTsm49eEgal4TdxN2oe75lxJiHtK+3hlpmvZog2A",
-	"SkBfCXG2wI/igkQaS2k/CyKp2T24IkPpF+I/XSm5rcYmpeSh2ENG1maXc7JeTsjzJ0awr0QOCykks/R9",
-	"t8DNmXvoM/cDUasfuLvRpo0RK2t3N1Gxfmm7vI3MWj5lv0BNKdsTGtU0PwZDO8hRUOko+w3Kem0h1zyu",
-	"sshe3lx6LKOmUDGxEggYF5me1Kb8DcTOgsXQfnT82MLpZ4Cah5n+xUA5Ab7U9bqeDt2MjYEyB94cD75M",
-	"hdSH8MMaOYne5Vl2DTgJPupzqOwSQqs9KhyT2PCVB+QrYLlwJOWYijnnWkd7EK6y3cYq7K3HI3gMqUcS",
-	"BZZVBJqGg5RlHxVHaWIMHk2DGB8JknDQZk2gq/72ibQ1isZlWoB+AvObsYJCASWoDfphlfoIoV2yXZrt",
-	"uwldl0dqJfjFj09Hqkh58wd1vXArfyBvYmH+yczoHRF1qGFl9k+aiORQay2gFpAIKsozI7hL3if2auhg",
-	"Gm9tfJB/ejNAHjVhCMeU17RUhPqYOVnBWoMKjNMw0kXUeOooPmvdsYhtuMAzvxjinqrpvyOijzUa4qHV",
-	"jBE29dxCzrSSDkRnS+oa/qG1flpU4dFxHOeCkM2bgjHARteGenkjs1hn0JCnwpXtnWAJeGl6oN4B11zF",
-	"jgDNkbwplfUKzUSMdHO3hgY94kgzv8nGho0f9qu1INiOv5O5x8LcYQVpbA51AjjMFLnN8aBtJ3KsIsIt",
-	"AM9EYc/ybMvkFEc9GhFEleFHmnP1MWXmV62yjrMlu5Kvli9l6vN9MiZI1N9wpa9V3rl7tjSTYVQUbhgx",
-	"IYApAyVaLbUl5hMsJQoYuVHmx8CEdpKsHZB+miAsURCaBxrouFyDt0NZJHNpBkeRIFKSCLWHWRsBk8P/",
-	"+vQVUpyPMwjNNgp1JBbjEI/KkmNXMcuY8yZzSjAyIHJjynlUphzsrBP9/Ezes1nnLgUJt4rtvBnXVA0n",
-	"c8249OMhT01aca3DhfG8cUa2Gui/eZo3NbDKUMYI3FtH+VfZs4VC87aO9f/af2YLWfMOhNVT1j0q1NhD",
-	"khB06V0UG8IPsHTDXHqTtKE3WVfrBxY8cqHCVd1/GMfqo+My54RF9y5Z/Mnzh0e1pKz9R4mC71pvmlzQ",
-	"zdHgui/eWc5YR4Sbm/YxOGO1FNnPzsajvWJnP/nGXaxGkU4rhO+TiKqKO7VlLkQw6/EBM5lkhZgVezvu",
-	"HKA+Zakixfuxgc7K9yNm6NIzrV8uPURZpGmJi/GrUT9zpxfjkv4Vm4lqGgdnvmFAwvxRiSf5Yu7cZzL1",
-	"/rZNdu7p+j6B2Ta396ZqyGzmCsxmnLM+AtdKpTayDTXMJtotzqEkkIuvdIUdOzQmplYSvJ2LOLSPu8RH",
-	"1zQi3Ec4jSj3s+aGPpKKhldEbPl5MUFb3g1qcmUhm1BfSSJq+x9C6y7q+uvEBFElSdwxsS1USRS8NKyk",
-	"fjFMiK3RZGF6IlHQp30Cv2yZAM/8+VdUJlxC79YAMdyHFj0wRzl+up9KaNGVlcxDNQcs6KoaCaYolGl6",
-	"ZRu0ItUTPO1qILcatiVgC5rHVbSCgzZmmGWt8Gjkm0dLilcPS8S4mdK8AteWXpcpZJZpfBo7PFV2PagG",
-	"RUyL2yVdDKfrAqbn6RCsUkG2srmJfYnCvDFnXSIK/ds4y7YtMC7nbBd7uY6Yb13NjEZuEkj6KLz+ROYo",
-	"hEJZ4LseEHIlNTQ7e2b4/BDIsXZu5n295b8d/3B8cfLxzfG/Pr45eXV6/PHFf1+cnAc+1OEa9PT7xbhf",
-	"KottxwqNxMZ2N2/XZvd4/IbPpe43QFszb7/vtr8rS9tZS+w2ZVgMK6pZVkrYZQL1fNtOFmatOPEV3Vop",
-	"iymzfcyBlqUlZkM4hp4DrBQOe5qk3aEdmrqNBBpXmmZfGgTI4bH15ywTeCLN7jEo2mYb97nDTSOb4coQ",
-	"uVGEwd647n6ufffkUtOb2IZvJrbhFR8wvY5crHeU+ufRZpa7zxNTkf0x6maVTs53lBV0M/gA/syaSyAF",
-	"z2cCbCDruNceIisxHaEgSg3zDVAfg30z2N3vBT4KnkYmPG6vGVUVtEgoewyKmAPfa3m7+735da93GfgF",
-	"1WsNqlZCGbs/VesdzLZRtb4tdq6ZwFekM0mFxVfFZM8VFiYOUINe4Lc1aB+uOGSIikLN/q0GCvR3gWO0",
-	"pja5SEkDHeeBc7bx4ROT95prelDk1lS+pTLXdtwsRWZiZMg2Vz3zM+hgLLKwCuuMwlFJUqwFdqhgywir",
-	"Ki97BDm8FfWLFBaPgd+bw7MY28xBXy+vr9qfdbrFNpE23xSbH2FDXxHHT9nXJle/1xAjnEUTxUMnydll",
-	"jXNIWOQjdtoDfPcoi763822k0a+T3RgSmIfL3D0XyTIuHjqI+IyAlRfK67hgWhdOPE8EcbaQrzaGOFvB",
-	"Jop4wzTmYBr44eKIbYL1A7OMN1hcOTMctDIC9cuoivZDFuCwZdOtqNRvcNkniob6VdYlDXSqoD8Ve6IQ",
-	"7nRImPdVsaXEh6YqLY6MRzBRcpwD9bG40jC/d9nnXx8Lsmn5GTI3vGfDeyp4DxBemezWzoBcD8p2zMOr",
-	"9dTUh6FtB8lVaumNE9781vKfaLTOCKUFeYKtYQ6I2YglG5PL+ljKC33E4Gp25JexE0v5d1UrupqtpGyN",
-	"jMUOvmEt46zFombDXDbMZZ26UvuB2cuXT1CRXvAOjUk9oaFKBZnWXv2defSdffI+iDMpTVku5Jsk5ce3",
-	"r7fV4U5W3/dT0l2aZMsrnVka3zyG3p+9hrAslsZxHnDnmq6Y6EMGNUV6NIIYzY2i8bWW48vTg+0RLZ6C",
-	"WaT8EGFUBo6faHV0lOl3u566W++haa60xNBPMDPlWU3F2ULQK2YR6nDRJUqCU3q8j7AgIReRaX19ZJzs",
-	"KkBmeKgK7bp8MDJwLXwq8rZhsfdXanNz+f9ZecFr3oVCvzXTGLpUSjk/2HfRCgCotNK9Kogr97ZWy+cc",
-	"uWJnGhKkeCFGJgtJ7vNPtIHOCYvMx0QNkYk+hioN8DtU4DPlkE1mmVvaOAnDLxf8McSkGPvzTEkGVui1",
-	"vP/3f//P/55fPzqzGLifDDE3m0mbvydP8bmGcuMl/qaUn4xTPJIwlgRTUdfCwnpsLZa3vMNUvNSTrMBt",
-	"XNO/5cwtDoJ1shODRu/4xctX9ZPvf/ix0KlwpPLokrpZtoYpWtkwsTlZ0JjR9goHMFq5vHmZNpt7BJkO",
-	"g/belsVvzfVVLBu0sdB8O0wKTkB7WNr/Fupq9Y+hZ/WwhwUOFRGlJqB32ttjCsf6LCbmnb4wKYk462Fq",
-	"ejyNxBVDSyj3BFRbz/ISh0RpUS1rf6NIy1BFCB8MgQQNN75EgitodlJIQzVfwaT9I5TwOEZYmTLgnIVQ",
-	"KRQdIElCziJZmQdoAfj1bFYd+SBh3QAJolLBoBUWZN9tJ6zrqoJZQCdUZrcZg0X+Q1ja11sIGf2+l5g0",
-	"qNGkuZW94XoTM3PWADf6ZFsSpSjrym3TNuSj5Up/2f3n8YuXO7t7jUaj0Grps/gIbbyWZqa/nhXYqO9l",
-	"mLuTnEqBQQm3Yj65waGKh/qUZMzYtuClCtUEYZE+mQpEf0nijimyj9G7tz+4vEiA4++w31yg4DgMSaJa",
-	"+YYHjY0W/XVa1ExGRKn38kJa82dx1/XoBQHz0npsYueKJ6YjEExSpeDCDxsj1Ya8Vle24Cit2kNmnEIk",
-	"YdF6yGO0A+VeMy+8oCUHU1QI/rQgVeQsERZd2Pv7wYxDn1OuSJTbzlre3smLprnK9w8Onz57rjfDlBP6",
-	"kcQxN+WJzUbon/jSut65Xf89mI4mLUyLKak0e6G8sW6Qivb10ewn430pDwp9KcdwMG5cs+LIYgWYNIKm",
-	"8buNYeobzLICA3WpnBmqgRQqSBKXWjdWV0i4K2MV8NYJPHcb5N31cN4AxobmwZihQCsnNbkVoPdnr7XI",
-	"3caSHO5Df0dU4/ASjrVQjwL9XQse3NLao7iGIssxQQlWPVPaB9RMkNlJ1NBPalXAtGPh8TX0u445T9o4",
-	"vNKTJYJeg15pazO7+kCdVEKfrphIWahdg3Ac84FROauvg9P+gzsLcN56k195VuOa0J046XHFbRzDihcB",
-	"rPyBWvNs+OyGz1bzWWuqWYypuko1d8dS16fmvTSFsUqNchvO4Jw1jRfEFtAq1B0zAQxHyDiWiW0xmAge",
-	"pWFm0JLVmfobrXGjNd5JvrlCNXsyt7T2qHiS5Of2zrRIqyR8mdUU99w8uP5DbSaaemUZUDblmB9Vb9wn",
-	"EsX0GipxmIPy4J1yNcms52Z5RWXoLpd2qtAVIYm5ZvR9kcfGZXdLsajlxMg4De/m8thcHqtfHjy5e3uj",
-	"7YRft/mvlExvQv2befxV/vQYcVe5AzPuMd9ZtsMP3ZXwtTVxdvDP6v2To3HT/ecxdv+JisfckZulmPu/",
-	"+MZJdVsQ+6EerZqnPyXQys7xiuDoN7f4NVLPmZtwqrQY9kiUxn++fp1fZ2MZvV2mmQzSJzEvpwAZBMtR",
-	"z1wU8MXNZMK27ac1x22/yuach24szXj3cOFsKObrohjOCDRHV2uhk7lEubWycjvHLDkoA2VzMh9J18Nc",
-	"+x/kx+SeJaCcsYY4jts4NAfazn5ybU/nl79az1GjzaPhX7ZTEUNPwwlBQrTLSNRCwb/qvxnA9TfQY6KF",
-	"rnf+bmIye+QG/fjm+GX9/Mfj3YPDmiShIMpHmXcd/Q1deo1LD/0NuoFs2fhNvzDuhXvWBXqmjN646MyK",
-	"52FB9dPIPU6jiQ9dDJMsfFQNkzx69KIHTQuoRFJB2CkOBZcSCaL0bXmEIsETFKWGngkULqdRAx2zIdq9",
-	"uUE4vGJ8EJOoa+zgi/nkFuIJZv/mcZv9618VrahzQIHUnFe4In9Kr9z2cSA3BhiKY6TPE+90TMOItrHh",
-	"RHjomwgyEKdH2vkyw6p9J9yQCGGFYoJt/K2tgTuSqDnNIetn7lguwMZUj3mI42Wcs6jmeoz8dvLix19+",
-	"+fnj8evXv/z28d3Z6X8dX5xU1ZsPBcGKFKWTJR2wgJaCqwnaYljHjImq/eB7aSnPvOiSHeC6HWH+8g9F",
-	"0Bdywe7c9Tmedq8ZMKMjs2e0yyjrIsNLgEZ7fGC7oPYIlESMEGcmzFsP8Ce7Db8hV+xxFCHsrs5ZN+dd",
-	"pS+4wbe/2L/GmvtWNcVdSTupzHi0I953T9szSHLdaDePITgW0o3nJoAHKN3wm6MQI2diFfYqyjlBL8q1",
-	"XJAf5j7474tAPFC00RxXne3bubmzvto76yXUSM2p9ok0xXfM4YXGiMoGUD/UbbZtMuDqRoRas5FvhEVU",
-	"2/gAHvvkuYHqYelQa4CMDJyUWRuRMbc21+PDX482s7NAaGXd4K7NgCUSUkQ+BsrRYNyDYdxOcUGmGyAh",
-	"s9K0gBVPpM3o3ZDKY0kdkGC0Q/rMoETTCeODJYlED0/CVFA1hHN/nNCfyfBHaEzqtX7/oI/3C4IFEcep",
-	"6rlvzFO/QlCD/uqDHgUasFbkTkP9cQOFNdR4zvyxDRRh4f5SaS3wwRAEtgBNAYLHxT7ENtIjD6xw32go",
-	"x0LA8/ZZMN5Y1yroxJAPlgcKj49my4Yz3CV96FVvtDvfNXHw87YGPpQXt/WifYRzMFDGAwpLMMVJxmeE",
-	"SrG+KxwKw4yUhSsO4krCVeABDo+PolSASXSQq6fgM8sHGeRuiPES9HrlEXQVuyJDiWp9LBURCEd9yvRX",
-	"cMdu5YPBD5Xg9NMYWtxn2wodZcVQH2y9O3qOPK7M5HTX4AanDEnMoja/QX0ekcJs9uuK+X4kOFY9Hzaf",
-	"MiKl3RAlaFhAYGFnbj/c/v8AAAD//w==",
+	"roc4QxMo5+IlG+glH7CY4yifB2KdKiL9wSa6/cV4Sm633RDbX7LMF/1lRHGjlIgCIG5/Skh3HukwoYyR",
+	"6D1TNF5exPycckWixTwfWXTm3ILWmWNJFYKW5XEVpPvLgGXY9xFlgOlGo1GJTwg+aCCIR7AjogQC5W3Q",
+	"M6ppctL7ilFEBQkVxIn6SH+dwEYDpUE0nCAJF8pkmmITOroFIOTDcRGZuJ25MJAJEYahV+LBMPJKupCE",
+	"ReaGrFIShJj4XsY/V0VtCwX6cgoQZyHJwxAhhhRyI3B4xfggJlFXo02hGjaxsDaU0AZA64v+kgGOcXh1",
+	"BBTEU2UDD8tv6DvdN/GIEBlIpLpkieBdQaSEcN98N9yGNVDgtj8wMak47F2y7EETLgtkZy8Ue+Va0dJK",
+	"hnANJjEekmq5sFqsuyA3+lygEMM3JjTaxkIp+I2F7outeahTU7FUuJ/Mr3irERnDipfAWjzfA/anNTPN",
+	"//SyLQOEiw04oOd7MTdBX1oUMIm4Ghs81rodMMUKnFTpi+6GyM5vxvyLS8tCZDLZJpdp3OEuMp0pN9gK",
+	"6mO/YGRbhKK/Kt0xW+QUHDoWtagBaf4jmhHjhHCyAq2mkowneO8cHBw0m83d3d3d8fz0KUYURxKLkPoI",
+	"KnPQS1aO6fhc5TwucArv/RhNWHXupqperpmsDOIPgpC6Pj0Qt25SvrM8xtzJUAg+TWIM6bKC9Gna93xP",
+	"HxUtwHg7u3sFoswhe4epeMGjJRV5qJ1QfWBxGPIUjmupwALAD7+IIeSHev5i7okR/BsIPkxd2XIBCtau",
+	"OeLjA9j2b+v/KHyodKJkqHnIKAS9hkrcULaSASdKTRxxyfni7e73CiKE+fREM5K95gQuMg6Y4FqHeEdD",
+	"lQqyWvjN+JaUBreO10d0EZmgm3Eoq3bw17MlkfO5wqR0hgfo1zOUmNRTRG5wqLRcKhHcI33CBygRPEpD",
+	"IidYrIwZZD5P7blLvb4/1H6uNkCdlQKeF8BiN49aqQqjyaWmCntbwV06w83oZikMWXi/ckEkj+ZdxKjZ",
+	"559oNbOarGMtLIeP7o4Tf83s05azHJcKZ5T+GfSIMDmGzh5C5aLGJD/HXXmSE/01UtykbZp7r0b6iRq6",
+	"AhDwW59fk63ypAXv7ATM2YVNwFhEGZFy6bg8El5NoYbJyRs5DOPCpRYoh4/DROm7JVZjb6IQXjI81iLa",
+	"hQxcnhgUob9tFWtHoVowIoQHPgr+2W2kEv6IaRRsTavPtOAZPCNWfF/Wohz2SJTGjyDwPAOkanvOMYva",
+	"/EbT739RMrjTUGpn2V8oznp2uLOxR84RQD4raNnBNw0vxizhImPuS+e3s9uYtahK938MwrCBYYa6b9fy",
+	"g5Zol7t0rqgpOZLp1YIn+mDT2CnIguB+HZxidRxeeXBGunVXRUWQJMahcUOBw7DOU6Uv1QhsUF2eKvMH",
+	"ZfVCxrG+bUk/qbexVgl7OO7UO8JEKcmYD/RMGgmMu7/CmOA5TFawnNmYWuqkZajKuGAFcqadmGWPwqxF",
+	"vaJScTFc3gO0RCLUbAfQggM6a+ydy22wwKLR0hhT82FnY3bZYN/lONPIdo5GOC6UdjYP98gWuQr/Hc2r",
+	"m5kze++WrklJdxYLp6zNU7ak71cfrhXO/GpxIzC5Pzl8ZHSBq23zA1+LORxTlvqasqulA/R7PCrbiSBE",
+	"wt2P8GHEUFVhRVuPjbC0vCVDw65pSCZ5/CtDGC56BMWUXZGoYCSdkA12v8anKSgC9UcL3feS7zUq6Few",
+	"u0kiecHzu8hU5/a1B2WsnzIHoSy4+absSiZzL2nuGc06sd5EcEv7CJv1JYJAjQpTjZb0j8BkAmOY6h0M",
+	"lewaJprAmDairGpVYx7XrmP785ZmGBW2rShCIjBSGo9pwU1qZG3IADX/OgfwJP8tPP/SGrtt4N18wc4K",
+	"iy5Rc8aOuGvr7l3fVQ5oe73NEoLPc0JaQvpdQr6dS+qcxKUIi077S/szbGzCiOiw33xWlbjQ0apcRfbK",
+	"wUFVTZG+1SDKpNZTKqnJLfT+7LWP2liSw31w8hmCgj9b+kdvdgGFQhSYI4NSyJT5kLD87wFpJ9UBHHx2",
+	"zJIzkI0F2/KMniZt0HokpTFjI8Su3IutcblYFD5FnJ8QojJTTa+S53yzJzaOJDN/ztDTCIsuyM2Sxo+K",
+	"wLmx2ufxECleKjeEalShfiqhSpKtlKM1qFHD+Bo1gDs4+5PVhTyNcRGWtHh6EZ0nheWOSwYt5fcrp77O",
+	"uPWmVBFysdfT02js7CtVdJhalWGhNNU8Ien+Q1NyWKfgaYVwsaJrcz7hexQnDyd7T3WrrpYC/fgPyBzH",
+	"4twR+kg3D62lKMq6QatQotNHjKNfz9CQqCMUfBYfwQEYtBDOysJTCekr1hHaNoXjGYmOUJBgKsyIGNm/",
+	"zTsDLBGVMiWRK+hpYouoRBqfMTHDWf36CAVZodGglancLNLqDWXkCAURleOP+NlCOEMxl8pHguRrM67c",
+	"Ng6veKdzhAJTgvwjT1XQQimz09jqsQY+LlB7iIzx/ggFUvEkgQntX0j1BE+7JrDr+N3pEQpM1SWNVFM/",
+	"MORMUZYSVJOEoCBL8Ay2SmG7djMg4sEgHeKrAIcmcNUs1vO94tqNR8EuAxgrwJVXf6oSp8rnddHoKjvz",
+	"Kpmg67siF7XbzJViu1hC7jkh7LjCD/0aSwVFbfO6uSY0vFDGMa+CnJ/kYpWIhbB8p+LClIDBMdQW4wbn",
+	"Sv1IZe/tvNWlvh65xdDXt3n1KCxWilPU/LBke64Ks4W1KI70w75Jd9QfUwZvVy5lHFKznuU8ho+j5Ne0",
+	"+OX3SbRy5QqmaWVClMT6ylrcUZWJMYxYXKxfqZsTb6PBZ4kaoj7BrFRCaN68rBJ+RzE65xU6qZ7IOe0y",
+	"LUW5ciLF8rhZVlQnr5QbIcE1u6zbASdXEpmD/5pKDBZrOW5ncWK72YCWRf1DC0f9wywuFleLwIHlKgFY",
+	"1p3NxCzCR8GXTzS6Nb9Bi4f8B7hm/Ky53rn5+IlG//BRJpD8w75bymfWb38WI798Fn6eRRjkqXDSRzan",
+	"yYekUz9PVrkNvAp0VglX55Akj3AouIRedlDLYXJRqNP5TuEKuWJzEkjVMXMmtwzUcmYXnIkp52wVDXwN",
+	"BbAMUPNzZ8cab2eEUuQwZFNMQcqjQ8jcaJi17GmrviBLH4UJhSouBGYy4UKZGhU+oh3buQZciQKFPI1N",
+	"E428O8Z8Kk6hglBFDOmC1YLuT/DJAR/fCHORpYKq4bneV4NaqL/5Mxm+Mr01x0F0PX1QLRjg/tXHRqMB",
+	"8b6VHTmzRgk5N8JZOUdTEW7SRK5LiptK2qnAi3TXQPya2hI4ZRh+Jtn9HdhGDsFoJwdUEyTCWt9HHcH7",
+	"KOZduTWhV6cdowqO5wQLIo5TLaaNGaJK3SVayDyLLtNmcy+8IkP4gwSuBwgcDXgkn6inVGJaJ1DW4a7t",
+	"Aza9El3vSdw1uhsIHfCKbG1vd6nqpe1GyPvb5ol6RK7tn95YLwbzPaISYSRJ3Kn3uNS4yTT6VxcX76Af",
+	"hX5ugIcNdILDXrGNjlaNcwOA0ZkzFVqPqzkSZvppE6LSQNC5yKU26zGgIwFnSuBQtWxSIWStU1mo8gYb",
+	"RlWhV5Jrm6mfg9YZ8Bz0hpGQtK6PA5FKNi7ZJfvLX9DPZCgv2ffo++8zyvj++9KxbFmBT/ooptDUmkVZ",
+	"eytnmoUvQ8xcdzEDjRNPzAQFirBTyKuPAfob2n+KeuRGSyp6uUTIrVbeMhdS0NtDZJuEZXUrDFDBkZ7R",
+	"JutDzZ5SpzJY5Tnk6AO5UYaCjJwCffRD3u8TFpFoy0dzntOsZdFEmnLIBSlOXrITwMb+zc32wc1Nvkc9",
+	"LLMWQij4cukY36XXMrqujy7NXaG/ufQMIIrcKAPJpXcbQE0hhKNIlroTbQEIfyBjNkB/IOjf/ccl+6Ne",
+	"r8P/9a/7zSb6A5X6kLZQH8daGiMR+un8l7c+GgjOuiA9St+1HUMdSmItXbZxhGgkNUaKNiGJ7Pg76A/k",
+	"+rkYfjfeqyZji25w8+BoR7AtN+Ye+qPQVE4/nEpjYcPMlEBZqa0dLg0No1qGnfdosZDsoz/Qewt0PudY",
+	"f0o9cOZPdSpD+WdT2cNKHRoKwVNF3DwHGosQrTfaGgYjM3uCVc89/Qz9gV6mphNOuWruUf6JZyypDPBd",
+	"dY4Nto70wzCkC4RHtcC9X/5+SFQDOShAy2lZqoMPlu62cvDtpWaOJjzjQqDGNmlHH5dSD0zofwl1U5jj",
+	"sx3aTQWJbDsr8+LuLmB9QqsgLiwPjApbulBDocBHFS9mg05705HCrt7qij5cqBbMbCT2dmofscA3vpRS",
+	"xzNogVbskmbhOLBsZOFesO51vUX59pdbyi3WcE6jK7t7oT5Y2Ct0vkNaoBR6WuDPOZIyJp0x5xALrefq",
+	"+2Kkk5jeuMqmYBZDY22+AlR7z+iNQ/hWA700Rk/ZQjvNputrJ7c1k0lMr0Mf7TVNt8Ps26zB/E6z3FIT",
+	"6K7HU5G//OsZSngcQxstfYHqHw6QLI7jLqnTSNN7h5r2eSZ/US9RcbueTzQKgGUmCuEZJQNQLSimywWm",
+	"Hg6SuG+LTwV/CyyXLSTkFV8ZT84zjTBR0Gg0TJreVgM5xQsqbpj6Vno4A9xPpy8Li3Mt9Y0gYCWVHlY5",
+	"p5DZ6hgKRprwu06ALYibTEw/SX0x6NVQlvX5t4da2lpbmjuapixIS14ER1Djy5xoQ2KXTCs4NCRWf7RS",
+	"7HGi1br6bqM5JskOBoMGhp8bXHS37bty+/Xpi5O35yfwDhhWVJzLw+OSq+d710QY34O302iat3hCGE6o",
+	"1/L2Gs3Gnqn90AOdaqQzq0myBsk7QyEUstDi4bFthjTSwX232ZyjV9t8/dQqmkxVNFXTUKCaYTgqb/oF",
+	"/af3DTRVk2RQbxeazsMrO7NfKXXyg5f2Zr+Ud2DWb+w+m/3GaKfJW987mGdF5Qbj8NYc8FX0RS3q3l7r",
+	"93Gt+/cPt/6Xkk5ovilpq79/uP3gezLt97H+6OkdRX3McJdkUh/YGXFXQlspaK3xwfdu6laR01pQPTbt",
+	"ILOM/FvfS7isOJ5hoeODZywORKrnPBou1kawVFf9IFOOX6RS8b7mFD/xHkMvOfGqemlA3faKUul7zcqm",
+	"GDvFDheYRVjAyZqPUqoamtyWrS1KpOR2jFh37oxYK9tsVJCreS46KtIqXPg9Ld6C1N4jgjxy6t2Z443R",
+	"LvLfONW/sN6kUcpHtT6WWljLu3BP5QVatM94gXMqz+QVt75X2Xcc8pqmcJFCS4hVWMloY4jfy8UGPmTM",
+	"BeZroZ8wKzc3aD1ZkBlU9LLYcIQNR3iUHCHv2A50a6qbQnwV+J6dJ1PeD1/4ckWGp9GtLTpPTIhSmTeY",
+	"rKYCW1hYAi6KGS70pNDeGcpMOr+K1niGxbbElnLnI8ORsJiqBt+2quXjJrDm/uw33nL1A09Z9K1TltnR",
+	"8bt2OSHbWbslAFi1xPyR7Z818Xi3HzRh9aDC+n8m6pFdokwR9pVpyGUgefxqaUIZqQc/oX+3bUquL6g0",
+	"Wfa8lDe9tHXv7PgxvSbMOEfdluV2jMn7xjgzh2q7T5SgoZyG/Df2kZnYV+RGbScxpiPX/2i4z3iLdzOD",
+	"s+O+E7xPVI+k0pQdttEgD011oxvgYOxn+FluCyD4e+rxz0qFrUwBedGwCCvcxpI4aujTroMZvikk7Hku",
+	"PH05ihkvdFZ5u+gpHtUWZ3C3kEMWyizIIHPkOEOAdwi/WO4QSJPKu2392HL7Cxgv8+L7E8+HrCwptU6L",
+	"24wiVhW7+5KEYphoka1UtR1q0G8scI9VPvgNytwjSftpDIZuezi/kzZSwYUiRTYIwG5ygQjs4VxGgoCI",
+	"kwTDtW/VXlcYrKydFvnQYsVHPhQpr+yyNA4ZM+Qigs15FkmocelsBiOxQGZG1OcRKfR9yPGc2egjTqTJ",
+	"wSV5qsily1yymzDQ22QCw3AM4Sbwmr1MO5jGqSDIYkZCg4hLFhN8TWyLEBu6ItFlnu1z6cGemmJoqAa5",
+	"XGhnf6uBfqYskq1LdsnqKIgETwIbkcLDK6JQGHNJJMJtkSYqW5r1T2XZWbIBr5vhywNIpUHhCWGonSrE",
+	"uOpR1oUQnCx7RoAD9JIhE+RhJnGykBa+wHUaxlhAGVwUEWwtBxYS/eoYMCMlzSCrzdyB9bbgOAqxBPDY",
+	"f7B+vxbkTmktqgwT8vdLD/qi2OAMEmwZd5gJ9UlZscmEaQ2hB8rG0fO3TISHieiA73F4hcIYS/n3S3sl",
+	"X3rQ7MLOARs1tgMA4W/Hr45NHh7a3TnY8dHJNY9TcIf/yO0PO08Ptibtkh5Ej47DK2mTvfXqkSBZEXqD",
+	"u7wwnt1MpgU3qH1X2rkZS9XDuGU19OTTDo+rvxe0Zg0bctaJaajcHrk3L73tLIgHSiib/XBxI6aqH0r1",
+	"edZr0np/GVPgQXQZgAaqkVKA09Gx3zwoDahnL41pvKRZCDiclow7CPIJaNWkkllorS/vCKVJV2BIxdT0",
+	"baEzmY0WKMs/tI7C8oA02skqwhRTIwFOPX957YWcymyGcr3DANUKq8+WftDcaxW2dMuHtbnKiBNe2m/u",
+	"tjLcbPkoyMsnBqimP8D+IfjG9l4BHhOS8mQoyGotBqbPiQ2o6/E4gmOvBT197k0zJoi3cEE7uwhGsBUa",
+	"y+9LxRNDNuGVSZ7IX5Qt48K364FIB+goY1IqwiuwZvFUWWRA4ccA1eCdDF4gSDs3pJRWioM/WMPW0rZo",
+	"U7BnvM7j/BaligKdc9mW71xQLVe+rBBPT5khpD+bbas5h+z6wvLG1czTu/MgwBpFjMT6bYvW5sQhnIt6",
+	"Tk6zPHdCYvA0uXp503a1CNwzxTHvSgauZFO2AOdK/vdMQf7dFbUqttjJ65+6bAOoO+PxuJzs0/J2m7uH",
+	"9eZOvblzsdNsNfX//m1MlAtxm5HCqQ/D8kYLm1bq5K6N0IbrbZxyC/Kvi6xihlUEJMLIMgwkhyy8Z15F",
+	"TYXXtfIqW0V2FV5lqiaOsCfLkHp0YdlqpHDvw7Ca0eK6FazmHBpOutC73M6RCK54yOMNB9pwoEU50PG4",
+	"XdJpV8ZrVDab3TM/0ur0eoyHZUuhrVrUMW1fbRi2DLGNPC5IkakQmgpdxkUt+CxMfLwLNzdmpGFC5Ggx",
+	"p1qg/wkmK5uv9WpXEuFM6WlTYtpWnnFccmdnZ2dhzlgsg/0wbLFUqbqCJ74Gg8uG82043+KB0eyqkJYG",
+	"FkI8yhPumd9l1aKmuSizyuT34Jwcr4I+KVJDP/idRNe2evk3TY3fuEYzQkP2VPgoIvoCtAnWOEmQKwt2",
+	"B27OBUQCIL9C4c6JWTdZvsA66ayiBmkFiR3HcZ4Vfk0lbcfEiWZXplbAxvn/aNNvsp2rVYbdFyuxznN1",
+	"lJP1i0H1o8FAIKzJPNf6igwbKGDg5wF/Ff2cElTbbz5Deb4y7hOEYwhWQuSGSiUD4+EeUEm2GpDfWXex",
+	"w4qjnWaeMAmpkMWkyXFh10B9nukTq4i7WZ3GmX2gbehDf1jPNZlidcMsHdBOYCpb5IV9FonCz4rn3nEm",
+	"QDHFwURDtzwo9xAdPNk9bD95hg/3D57sHT7ZbUdPmh3cPOzsHe7tErwXHuLOkydPdw6ePo2ePS3WRS7X",
+	"aMuMt7tPM+Nto9ls/ts0Imh55PAJbjbbpE6i/YP6/t7BYf3Z/tOn9eb+sxC328+ePjuIvGps2wKUecnW",
+	"25FION8bYMH0Ly3v9M27X84ujt9etNA5vibGNesitoFKSTz8H+hUoQGNY/T2lwuoqAtJDCYRdOlNm5k7",
+	"UfZdw3IkwgpSgkvRERNyKxqPXT7aKB/3l42RFbiY/2ZYSOmwI9TtXVG+QLTOUc68GFGueVcWQxx4qhDv",
+	"5M62QY8wKH8js0rSECtgAh9KthMT/xLHUB5Ec+0GOhWCQJhFOybj14SBqXhN3E3ah7vmXEmIe0r7eGmm",
+	"a9miDYBKQF8JcbbAj+KCRBpLaT8LIqnZPbgiQ+kX4j9dKbmtxial5KHYQ0bWZpdzsl5OyPMnRrCvRA4L",
+	"KSSz9H23wM2Ze+gz9yNRqx+4u9GmjREr63w3UbF+YRu+jcxaPmW/QE0p2x4a1TQ/BkM7yFFQ6Sj7Dcp6",
+	"bSHXR66yyF7eZ3oso6ZQMbESCBgXmfbUpvwNxM6CxdB+dPzYwulngJqHmf7FQDkBvtS1vZ4O3YyNgTIH",
+	"3hwPvkiF1Ifwwxo5id7lWXYNOAk+6nOo7BJC1z0qHJPY8JUH5CtguXAk5ZiKOedaR3sQrrLdxirsrccj",
+	"eAypRxIFllUEmoaDlGUfFUdpYgweTYMYHwmScNBmTaCr/vY7aWsUjcu0AP0E5jdjBYUCSlAb9MMq9RFC",
+	"u2S7NNuCExowj9RK8Isfn4xUkfLmD+p67lb+QN7EwvyTmdE7IupQw8rsnzQRyaHWWkAtIBEUl2dGcJe8",
+	"T+zV0ME03tr4IP/0ZoA8asIQjimvaakI9TFzsoK1BhUYp2Gki6jx1FF81sVjEdtwgWd+McQ9VdN/R0Qf",
+	"azTEQ6sZI2zquYWcaSUdiM6W1DX8Q2v9tKjCo+M4zgUhmzcFY4CNrg318kZmsc6gIU+FK9s7wRLwwrRD",
+	"vQOuuYodAfokeVMq6xX6ihjp5m4NDXrEkb5+k40NGz/sV2tBsM1/J3OPhbnDCtLYHOoEcJgpcpvjQdtO",
+	"5FhFhFsAnonCnuXZlskpjno0Iogqw4805+pjysyvWmUdZ0t2JV8tX8rU5/tkTJCov+FKX6u8c/dsaSbD",
+	"qCjcMGJCAFMGSrRaakvMJ1hKFDByo8yPgQntJFlnIP00QViiIDQPNNBxuQZvh7JI5tIMjiJBpCQRag+z",
+	"NgImh//16UukOB9nEJptFOpILMYhHpUlx65iljHnTeaUYGRA5MaU86hMOdhZJ/r5mbxns85dChJuFdt5",
+	"X66pGk7mmnHpx0OemrTiWocL43njjGw10H/zNG9qYJWhjBG4t47yr7JnC4XmbR3r/7X/1Bay5h0Iq6es",
+	"e1SosYckIejSuyj2hh9g6Ya59CZpQ2+yBtcPLHjkQoWruv8wjtVHx2XOCYvuXbL4k+cPj2pJWfuPEgXf",
+	"td40uaCbo8F1X7yznLGOCDc37WNwxmopsp+djUd7xc5+8o27WI0inVYI3ycRVRV3astciGDW4wNmMskK",
+	"MSv2dtw5QH3KUkWK92MDnZXvR8zQpWdav1x6iLJI0xIX41ejfuZOL8Yl/Ss2E9X0EM58w4CE+aMST/LF",
+	"3LnPZOr9bZvs3NP1fQKzbW7vTdWQ2cwVmM04Z30ErpVKbWQbaphNtFucQ0kgF1/pCjt2aExMrSR4Oxdx",
+	"aB93iY+uaUS4j3AaUe5nzQ19JBUNr4jY8vNigra8G9TkykI2ob6SRNT2P4TWXdT114kJokqSuGNiW6iS",
+	"KHhhWEn9YpgQW6PJwvSdREGf9gn8smUCPPPnX1KZcAm9WwPEcB9a9MAc5fjpfiqhRVdWMg/VHLCgq2ok",
+	"mKJQpumVbdCKVE/wtKuB3GrYloAtaB5X0QoO2phhlrXCo5FvHi0pXj0sEeNmSvMKXFt6XaaQWabxaezw",
+	"VNn1oBoUMS1ul3QxnK4LmJ6nQ7BKBdnK5ib2JQrzxpx1iSj0b+Ms27bAuJyzXezlOmK+dTUzGrlJIOmj",
+	"8Pp3MkchFMoC3/WAkCupodnZM8Pnh0COtXMz7+st/+34x+OLk49vjv/18c3Jy9Pjj8//++LkPPChDteg",
+	"p98vxv1SWWw7VmgkNra7ebs2u8fjN3wudb8B2pp5+32//X1Z2s5aYrcpw2JYUc2yUsIuE6jn23ayMGvF",
+	"ia/o1kpZTJltaQ60LC0xG8Ix9BxgpXDY0yTtDu3Q1G0k0LjSNPvSIEAOj60/Z5nAd9LsHoOibbZxnzvc",
+	"NLIZrgyRG0UY7I3r7ufad08uNb2JbfhmYhte8gHT68jFekepfx5tZrn7PDEV2R+jblbp5HxHWUE3gw/g",
+	"z6y5BFLwfCbABrKOe+0hshLTEQqi1DDfAPUx2DeD3f1e4KPgSWTC4/aaUVVBi4Syx6CIOfC9lre735tf",
+	"93qXgV9QvdagaiWUsftTtd7BbBtV69ti55oJfEU6k1RYfFVM9lxhYeIANegFfluD9uGKQ4aoKNTs32qg",
+	"QH8XOEZrapOLlDTQcR44ZxsffmfyXnNND4rcmsq3VObajpulyEyMDNnmqmd+Bh2MRRZWYZ1ROCpJirXA",
+	"DhVsGWFV5WWPIIe3on6RwuIx8HtzeBZjmzno6+X1VfuzTrfYJtLmm2LzI2zoK+L4Kfva5Or3GmKEs2ii",
+	"eOgkObuscQ4Ji3zETnuA7x5l0fd2vo00+nWyG0MC83CZu+ciWcbFQwcRnxGw8kJ5HRdM68KJ54kgzhby",
+	"1cYQZyvYRBFvmMYcTAM/XByxTbB+YJbxBosrZ4aDVkagfhlV0X7IAhy2bLoVlfoNLvtE0VC/yrqkgU4V",
+	"9Kdi3ymEOx0S5n1VbCnxoalKiyPjEUyUHOdAfSyuNMzvXfb518eCbFp+hswN79nwngreA4RXJru1MyDX",
+	"g7Id8/BqPTX1YWjbQXKVWnrjhDe/tfwnGq0zQmlBnmBrmANiNmLJxuSyPpbyXB8xuJod+WXsxFL+XdWK",
+	"rmYrKVsjY7GDb1jLOGuxqNkwlw1zWaeu1H5g9vLlE1SkF7xDY1JPaKhSQaa1V39nHn1nn7wP4kxKU5YL",
+	"+SZJ+fHt6211uJPV9/2UdJcm2fJKZ5bGN4+h92evISyLpXGcB9y5pism+pBBTZEejSBGc6NofK3l+PL0",
+	"YHtEi6dgFik/RBiVgeMnWh0dZfrdrqfu1ntomistMfQTzEx5VlNxthD0ilmEOlx0iZLglB7vIyxIyEVk",
+	"Wl8fGSe7CpAZHqpCuy4fjAxcC5+KvG1Y7P2V2txc/n9WXvCad6HQb800hi6VUs4P9l20AgAqrXSvCuLK",
+	"va3V8jlHrtiZhgQpXoiRyUKS+/wTbaBzwiLzMVFDZKKPoUoD/A4V+Ew5ZJNZ5pY2TsLwywV/DDEpxv48",
+	"U5KBFXot7//93//zv+fXj84sBu4nQ8zNZtLm78lTfK6h3HiJvynlJ+MUjySMJcFU1LWwsB5bi+Ut7zAV",
+	"L/QkK3Ab1/RvOXOLg2Cd7MSg0Tt+/uJl/eSHH18VOhWOVB5dUjfL1jBFKxsmNicLGjPaXuEARiuXNy/T",
+	"ZnOPINNh0N7bsvitub6KZYM2Fppvh0nBCWgPS/vfQl2t/jH0tB72sMChIqLUBPROe3tM4VifxcS80+cm",
+	"JRFnPUxNj6eRuGJoCeWegGrrWV7ikCgtqmXtbxRpGaoI4YMhkKDhxpdIcAXNTgppqOYrmLR/hBIexwgr",
+	"UwacsxAqhaIDJEnIWSQr8wAtAL+ezaojHySsGyBBVCoYtMKC7LvthHVdVTAL6ITK7DZjsMh/CEv7egsh",
+	"o9/3EpMGNZo0t7I3XG9iZs4a4EafbEuiFGVduW3ahny0XOkvu/88fv5iZ3ev0WgUWi19Fh+hjdfSzPTX",
+	"swIb9b0Mc3eSUykwKOFWzCc3OFTxUJ+SjBnbFrxUoZogLNInU4HoL0ncMUX2MXr39keXFwlw/B32mwsU",
+	"HIchSVQr3/CgsdGiv06LmsmIKPVeXkhr/izuuh69IGBeWo9N7FzxxHQEgkmqFFz4YWOk2pDX6soWHKVV",
+	"e8iMU4gkLFoPeYx2oNxr5oUXtORgigrBnxakipwlwqILe38/mHHoc8oViXLbWcvbO3neNFf5/sHhk6fP",
+	"9GaYckKvSBxzU57YbIT+iS+t653b9d+D6WjSwrSYkkqzF8ob6wapaF8fzX4y3pfyoNCXcgwH48Y1K44s",
+	"VoBJI2gav9sYpr7BLCswUJfKmaEaSKGCJHGpdWN1hYS7MlYBb53Ac7dB3l0P5w1gbGgejBkKtHJSk1sB",
+	"en/2WovcbSzJ4T70d0Q1Di/hWAv1KNDfteDBLa09imsoshwTlGDVM6V9QM0EmZ1EDf2kVgVMOxYeX0O/",
+	"65jzpI3DKz1ZIug16JW2NrOrD9RJJfTpiomUhdo1CMcxHxiVs/o6OO0/uLMA5603+ZVnNa4J3YmTHlfc",
+	"xjGseBHAyh+oNc+Gz274bDWftaaaxZiqq1Rzdyx1fWreC1MYq9Qot+EMzlnTeEFsAa1C3TETwHCEjGOZ",
+	"2BaDieBRGmYGLVmdqb/RGjda453kmytUsydzS2uPiidJfm7vTIu0SsKXWU1xz82D6z/UZqKpV5YBZVOO",
+	"+VH1xv1OopheQyUOc1AevFOuJpn13CwvqQzd5dJOFboiJDHXjL4v8ti47G4pFrWcGBmn4d1cHpvLY/XL",
+	"gyd3b2+0nfDrNv+VkulNqH8zj7/Mnx4j7ip3YMY95jvLdvihuxK+tibODv5ZvX9yNG66/zzG7j9R8Zg7",
+	"crMUc/8X3zipbgtiP9SjVfP0pwRa2TleEhz95ha/Ruo5cxNOlRbDHonS+M/Xr/PrbCyjt8s0k0H6JObl",
+	"FCCDYDnqmYsCvriZTNi2/bTmuO2X2Zzz0I2lGe8eLpwNxXxdFMMZgeboai10Mpcot1ZWbueYJQdloGxO",
+	"5iPpephr/4P8mNyzBJQz1hDHcRuH5kDb2U+u7en88lfrOWq0eTT8y3YqYuhpOCFIiHYZiVoo+Ff9NwO4",
+	"/gZ6TLTQ9c7fTUxmj9ygV2+OX9TPXx3vHhzWJAkFUT7KvOvob+jSa1x66G/QDWTLxm/6hXEv3LMu0DNl",
+	"9MZFZ1Y8Dwuqn0bucRpNfOhimGTho2qY5NGjFz1oWkAlkgrCTnEouJRIEKVvyyMUCZ6gKDX0TKBwOY0a",
+	"6JgN0e7NDcLhFeODmERdYwdfzCe3EE8w+zeP2+xf/6poRZ0DCqTmvMIV+VN65baPA7kxwFAcI32eeKdj",
+	"Gka0jQ0nwkPfRJCBOD3SzpcZVu074YZECCsUE2zjb20N3JFEzWkOWT9zx3IBNqZ6zEMcL+OcRTXXY+S3",
+	"k+evfvnl54/Hr1//8tvHd2en/3V8cVJVbz4UBCtSlE6WdMACWgquJmiLYR0zJqr2g++lpTzzokt2gOt2",
+	"hPnLPxRBX8gFu3PX53javWbAjI7MntEuo6yLDC8BGu3xge2C2iNQEjFCnJkwbz3An+w2/IZcscdRhLC7",
+	"OmfdnHeVvuAG3/5i/xpr7lvVFHcl7aQy49GOeN89bc8gyXWj3TyG4FhIN56bAB6gdMNvjkKMnIlV2Kso",
+	"5wS9KNdyQX6Y++C/LwLxQNFGc1x1tm/n5s76au+sF1AjNafa76QpvmMOLzRGVDaA+qFus22TAVc3ItSa",
+	"jXwjLKLaxgfw2CfPDVQPS4daA2Rk4KTM2oiMubW5Hh/+erSZnQVCK+sGd20GLJGQIvIxUI4G4x4M43aK",
+	"CzLdAAmZlaYFrPhO2ozeDak8ltQBCUY7pM8MSjSdMD5Ykkj08CRMBVVDOPfHCf2ZDF9BY1Kv9fsHfbyf",
+	"EyyIOE5Vz31jnvoVghr0Vx/0KNCAtSJ3GuqPGyisocZz5o9toAgL95dKa4EPhiCwBWgKEDwu9iG2kR55",
+	"YIX7RkM5FgKet8+C8ca6VkEnhnywPFB4fDRbNpzhLulDr3qj3fmuiYOftzXwoby4rRftI5yDgTIeUFiC",
+	"KU4yPiNUivVd4VAYZqQsXHEQVxKuAg9weHwUpQJMooNcPQWfWT7IIHdDjJeg1yuPoKvYFRlKVOtjqYhA",
+	"OOpTpr+CO3YrHwx+qASnn8bQ4j7bVugoK4b6YOvd0XPkcWUmp7sGNzhlSGIWtfkN6vOIFGazX1fM94rg",
+	"WPV82HzKiJR2Q5SgYQGBhZ25/XD7/wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

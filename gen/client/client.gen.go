@@ -126,6 +126,30 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusPlayed    MessageStatus = "played"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusPlayed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageType.
 const (
 	MessageTypeAudio    MessageType = "audio"
@@ -162,6 +186,27 @@ func (e MessageType) Valid() bool {
 	case MessageTypeText:
 		return true
 	case MessageTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageReceiptStatus.
+const (
+	MessageReceiptStatusDelivered MessageReceiptStatus = "delivered"
+	MessageReceiptStatusPlayed    MessageReceiptStatus = "played"
+	MessageReceiptStatusRead      MessageReceiptStatus = "read"
+)
+
+// Valid indicates whether the value is a known member of the MessageReceiptStatus enum.
+func (e MessageReceiptStatus) Valid() bool {
+	switch e {
+	case MessageReceiptStatusDelivered:
+		return true
+	case MessageReceiptStatusPlayed:
+		return true
+	case MessageReceiptStatusRead:
 		return true
 	default:
 		return false
@@ -332,13 +377,13 @@ func (e SendImageRequestMimeType) Valid() bool {
 
 // Defines values for SendResponseStatus.
 const (
-	Sent SendResponseStatus = "sent"
+	SendResponseStatusSent SendResponseStatus = "sent"
 )
 
 // Valid indicates whether the value is a known member of the SendResponseStatus enum.
 func (e SendResponseStatus) Valid() bool {
 	switch e {
-	case Sent:
+	case SendResponseStatusSent:
 		return true
 	default:
 		return false
@@ -679,15 +724,32 @@ type Message struct {
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
-	Revoked         bool       `json:"revoked"`
-	Sender          string     `json:"sender"`
-	Starred         bool       `json:"starred"`
+
+	// Receipts Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order.
+	Receipts *[]MessageReceipt `json:"receipts,omitempty"`
+	Revoked  bool              `json:"revoked"`
+	Sender   string            `json:"sender"`
+	Starred  bool              `json:"starred"`
+
+	// Status Own messages, in GET .../messages/{messageId} only: `sent` once
+	// WhatsApp's server acknowledged it (a send answers only after
+	// that ack; without it the send answers 503), then the best
+	// progress any recipient reported. `receipts` has each
+	// recipient's own.
+	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
 	Text      *string     `json:"text,omitempty"`
 	Timestamp time.Time   `json:"timestamp"`
 	Type      MessageType `json:"type"`
 }
+
+// MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
+// WhatsApp's server acknowledged it (a send answers only after
+// that ack; without it the send answers 503), then the best
+// progress any recipient reported. `receipts` has each
+// recipient's own.
+type MessageStatus string
 
 // MessageType defines model for Message.Type.
 type MessageType string
@@ -702,6 +764,20 @@ type MessageListResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// MessageReceipt defines model for MessageReceipt.
+type MessageReceipt struct {
+	At time.Time `json:"at"`
+
+	// Recipient The recipient's user JID
+	//
+	// Example: 15550002222@s.whatsapp.net
+	Recipient string               `json:"recipient"`
+	Status    MessageReceiptStatus `json:"status"`
+}
+
+// MessageReceiptStatus defines model for MessageReceipt.Status.
+type MessageReceiptStatus string
 
 // MessageResponse defines model for MessageResponse.
 type MessageResponse struct {
@@ -1131,7 +1207,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries

@@ -1493,6 +1493,28 @@ export interface components {
              * @example image/jpeg
              */
             mimeType?: string | null;
+            /**
+             * @description Own messages, in GET .../messages/{messageId} only: `sent` once
+             *     WhatsApp's server acknowledged it (a send answers only after
+             *     that ack; without it the send answers 503), then the best
+             *     progress any recipient reported. `receipts` has each
+             *     recipient's own.
+             * @enum {string}
+             */
+            status?: "sent" | "delivered" | "read" | "played";
+            /** @description Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order. */
+            receipts?: components["schemas"]["MessageReceipt"][];
+        };
+        MessageReceipt: {
+            /**
+             * @description The recipient's user JID
+             * @example 15550002222@s.whatsapp.net
+             */
+            recipient: string;
+            /** @enum {string} */
+            status: "delivered" | "read" | "played";
+            /** Format: date-time */
+            at: string;
         };
         MessageListResponse: {
             /**
@@ -1676,7 +1698,7 @@ export interface components {
             sessionId: string;
             /** Format: date-time */
             timestamp: string;
-            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}` */
+            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}` */
             data: {
                 [key: string]: unknown;
             };
