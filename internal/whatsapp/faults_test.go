@@ -227,3 +227,36 @@ func TestFaultsFinal(t *testing.T) {
 		})
 	}
 }
+
+// TestSendWithoutServerAck: a send whose server ack never comes fails
+// with 503 "WhatsApp did not answer in time" after SendAckTimeout instead
+// of answering success; slow acks still succeed; acks back, sends work.
+func TestSendWithoutServerAck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := f.manager(func(o *whatsapp.Options) { o.SendAckTimeout = 3 * time.Second })
+	ctx := context.Background()
+	id := f.createSession("no-acks")
+	f.linkQR(m, id, "15550170001")
+	dev := f.sim.Devices("15550170001")[0]
+	to := gateway.OutgoingText{Chat: gateway.ChatRef{JID: "15550170002@s.whatsapp.net"}, Text: "hello"}
+	f.sim.Contact("15550170002")
+
+	if err := f.sim.InjectFault(dev, wasim.FaultSlowAcks); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SendText(ctx, id, to); err != nil {
+		t.Fatalf("send with slow acks: %v", err)
+	}
+	if err := f.sim.InjectFault(dev, wasim.FaultNoAcks); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.SendText(ctx, id, to)
+	requireErr(t, err, gateway.CodeUnavailable, "WhatsApp did not answer in time. Please try again.")
+	if err := f.sim.InjectFault(dev, wasim.FaultClear); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SendText(ctx, id, to); err != nil {
+		t.Fatalf("send after the acks are back: %v", err)
+	}
+}
