@@ -127,7 +127,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	}
 	var created struct {
 		Session struct{ ID string } `json:"session"`
-		APIKey  string             `json:"apiKey"`
+		APIKey  string              `json:"apiKey"`
 	}
 	if code := call(t, m, http.MethodPost, "/sessions/create", admin, `{"name":"outage"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
