@@ -274,15 +274,15 @@ func (s *soak) drive(ctx context.Context, every time.Duration) {
 
 type soakSample struct {
 	at                          time.Duration
-	rssMB                       float64
+	rssMB, heapMB               float64
 	goroutines, fds, dbConns    int
 	reconnects, msgsIn, msgsOut int
 	connected                   int
 }
 
 func (m soakSample) String() string {
-	return fmt.Sprintf("t=%s rss=%.1fMB goroutines=%d fds=%d db=%d reconnects=%d in=%d out=%d connected=%d",
-		m.at.Round(time.Second), m.rssMB, m.goroutines, m.fds, m.dbConns, m.reconnects, m.msgsIn, m.msgsOut, m.connected)
+	return fmt.Sprintf("t=%s rss=%.1fMB heap=%.1fMB goroutines=%d fds=%d db=%d reconnects=%d in=%d out=%d connected=%d",
+		m.at.Round(time.Second), m.rssMB, m.heapMB, m.goroutines, m.fds, m.dbConns, m.reconnects, m.msgsIn, m.msgsOut, m.connected)
 }
 
 var metricLine = regexp.MustCompile(`(?m)^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$`)
@@ -311,6 +311,8 @@ func (s *soak) sample(db *pgx.Conn, gw *process, at time.Duration) soakSample {
 			switch {
 			case mm[1] == "go_goroutines":
 				m.goroutines = int(v)
+			case mm[1] == "go_memstats_heap_inuse_bytes":
+				m.heapMB = v / (1 << 20)
 			case mm[1] == "wagate_reconnects_total":
 				m.reconnects += int(v)
 			case mm[1] == "wagate_messages_total" && mm[2] == `{direction="in"}`:
@@ -382,9 +384,9 @@ func (s *soak) drain(db *pgx.Conn, timeout time.Duration) (lostIn, lostOut int) 
 func (s *soak) report(samples []soakSample, sessions int, dur time.Duration, lostIn, lostOut int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %d sessions, %s, finished %s\n\n", sessions, dur, time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "| t | RSS MB | goroutines | open files | DB conns | reconnects | msgs in | msgs out | connected |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| t | RSS MB | heap in use MB | goroutines | open files | DB conns | reconnects | msgs in | msgs out | connected |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, m := range samples {
-		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %d | %d | %d | %d | %d |\n", m.at.Round(time.Second), m.rssMB, m.goroutines, m.fds, m.dbConns, m.reconnects, m.msgsIn, m.msgsOut, m.connected)
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %d | %d | %d | %d | %d | %d | %d |\n", m.at.Round(time.Second), m.rssMB, m.heapMB, m.goroutines, m.fds, m.dbConns, m.reconnects, m.msgsIn, m.msgsOut, m.connected)
 	}
 	faults := []string{}
 	for _, k := range soakFaults {
