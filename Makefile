@@ -43,6 +43,10 @@ run: db ## Start PostgreSQL if needed, create and migrate the database, serve on
 test: db ## Run every test with the race detector against the local PostgreSQL
 	$(GO_TEST) ./...
 
+.PHONY: soak
+soak: db ## Soak the real binary against `wagate simulator` (SOAK_DURATION=1h SOAK_SESSIONS=500 SOAK_RATE=20): RSS, goroutines, files, DB conns, lost messages
+	SOAK_DURATION=$${SOAK_DURATION:-1h} SOAK_SESSIONS=$${SOAK_SESSIONS:-500} go test -count=1 -timeout 0 -v -run '^TestSoak$$' ./cmd/wagate/
+
 .PHONY: bench-http
 bench-http: db build ## HTTP benchmark of the real binary in sandbox mode (vegeta), with a bare net/http ceiling; BENCH_ARGS=-duration=10s ...
 	go run -tags benchhttp ./cmd/benchhttp -bin bin/wagate $(BENCH_ARGS)

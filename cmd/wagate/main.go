@@ -30,6 +30,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/postgres"
 	"github.com/wagate-dev/wagate/internal/sessions"
 	"github.com/wagate-dev/wagate/internal/webhook"
+	"github.com/wagate-dev/wagate/internal/whatsapp"
 )
 
 func main() {
@@ -180,7 +181,8 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	msgStore := postgres.NewMessages(m.Pool)
 	msgOpts := m.messagingOptions(mx)
-	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status)
+	mx.InitReconnectReasons(whatsapp.ReconnectReasons)
+	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status, mx.Reconnect)
 	if err != nil {
 		return err
 	}
@@ -211,6 +213,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Events:          m.Events,
 		Sandbox:         sb,
 		Ready:           m.Store,
+		ClassifyError:   postgres.ClassifyError,
 		AdminKeyHash:    hash,
 		RateLimits: httpapi.RateLimits{
 			General: c.RateLimits.General, Messages: c.RateLimits.Messages,

@@ -54,7 +54,7 @@ func sandboxFlag(args []string, getenv func(string) string) ([]string, func(stri
 // The simulator's root key is installed here, in cmd, and only in sandbox
 // mode: internal/whatsapp never imports internal/wasim, it only checks that
 // its TrustSimulator option and the process-wide root key agree.
-func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, status gateway.SessionStatusStore) (gateway.Sandbox, error) {
+func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, status gateway.SessionStatusStore, onReconnect func(reason string)) (gateway.Sandbox, error) {
 	c := m.Config
 	opts := whatsapp.Options{
 		Pool:          m.Pool,
@@ -65,6 +65,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		CallPolicy:    sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
+		OnReconnect:   onReconnect,
 	}
 	var control sandbox.Control
 	switch {

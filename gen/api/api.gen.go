@@ -219,6 +219,30 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusPlayed    MessageStatus = "played"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusPlayed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageType.
 const (
 	MessageTypeAudio    MessageType = "audio"
@@ -255,6 +279,27 @@ func (e MessageType) Valid() bool {
 	case MessageTypeText:
 		return true
 	case MessageTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageReceiptStatus.
+const (
+	MessageReceiptStatusDelivered MessageReceiptStatus = "delivered"
+	MessageReceiptStatusPlayed    MessageReceiptStatus = "played"
+	MessageReceiptStatusRead      MessageReceiptStatus = "read"
+)
+
+// Valid indicates whether the value is a known member of the MessageReceiptStatus enum.
+func (e MessageReceiptStatus) Valid() bool {
+	switch e {
+	case MessageReceiptStatusDelivered:
+		return true
+	case MessageReceiptStatusPlayed:
+		return true
+	case MessageReceiptStatusRead:
 		return true
 	default:
 		return false
@@ -330,6 +375,57 @@ func (e SandboxCallStateResponseState) Valid() bool {
 	case Ringing:
 		return true
 	case Terminated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxFaultRequestKind.
+const (
+	Clear            SandboxFaultRequestKind = "clear"
+	ClientOutdated   SandboxFaultRequestKind = "client-outdated"
+	Drop             SandboxFaultRequestKind = "drop"
+	HalfFrame        SandboxFaultRequestKind = "half-frame"
+	LoginUnavailable SandboxFaultRequestKind = "login-unavailable"
+	Logout           SandboxFaultRequestKind = "logout"
+	NoAcks           SandboxFaultRequestKind = "no-acks"
+	PingError        SandboxFaultRequestKind = "ping-error"
+	Replaced         SandboxFaultRequestKind = "replaced"
+	Silent           SandboxFaultRequestKind = "silent"
+	SlowAcks         SandboxFaultRequestKind = "slow-acks"
+	StreamErrorAck   SandboxFaultRequestKind = "stream-error-ack"
+	TempBan          SandboxFaultRequestKind = "temp-ban"
+)
+
+// Valid indicates whether the value is a known member of the SandboxFaultRequestKind enum.
+func (e SandboxFaultRequestKind) Valid() bool {
+	switch e {
+	case Clear:
+		return true
+	case ClientOutdated:
+		return true
+	case Drop:
+		return true
+	case HalfFrame:
+		return true
+	case LoginUnavailable:
+		return true
+	case Logout:
+		return true
+	case NoAcks:
+		return true
+	case PingError:
+		return true
+	case Replaced:
+		return true
+	case Silent:
+		return true
+	case SlowAcks:
+		return true
+	case StreamErrorAck:
+		return true
+	case TempBan:
 		return true
 	default:
 		return false
@@ -1201,15 +1297,32 @@ type Message struct {
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
-	Revoked         bool       `json:"revoked"`
-	Sender          string     `json:"sender"`
-	Starred         bool       `json:"starred"`
+
+	// Receipts Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order.
+	Receipts *[]MessageReceipt `json:"receipts,omitempty"`
+	Revoked  bool              `json:"revoked"`
+	Sender   string            `json:"sender"`
+	Starred  bool              `json:"starred"`
+
+	// Status Own messages, in GET .../messages/{messageId} only: `sent` once
+	// WhatsApp's server acknowledged it (a send answers only after
+	// that ack; without it the send answers 503), then the best
+	// progress any recipient reported. `receipts` has each
+	// recipient's own.
+	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
 	Text      *string     `json:"text,omitempty"`
 	Timestamp time.Time   `json:"timestamp"`
 	Type      MessageType `json:"type"`
 }
+
+// MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
+// WhatsApp's server acknowledged it (a send answers only after
+// that ack; without it the send answers 503), then the best
+// progress any recipient reported. `receipts` has each
+// recipient's own.
+type MessageStatus string
 
 // MessageType defines model for Message.Type.
 type MessageType string
@@ -1224,6 +1337,20 @@ type MessageListResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// MessageReceipt defines model for MessageReceipt.
+type MessageReceipt struct {
+	At time.Time `json:"at"`
+
+	// Recipient The recipient's user JID
+	//
+	// Example: 15550002222@s.whatsapp.net
+	Recipient string               `json:"recipient"`
+	Status    MessageReceiptStatus `json:"status"`
+}
+
+// MessageReceiptStatus defines model for MessageReceipt.Status.
+type MessageReceiptStatus string
 
 // MessageResponse defines model for MessageResponse.
 type MessageResponse struct {
@@ -1439,6 +1566,23 @@ type SandboxCreateGroupResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxFaultRequest defines model for SandboxFaultRequest.
+type SandboxFaultRequest struct {
+	Kind SandboxFaultRequestKind `json:"kind"`
+}
+
+// SandboxFaultRequestKind defines model for SandboxFaultRequest.Kind.
+type SandboxFaultRequestKind string
+
+// SandboxFaultResponse defines model for SandboxFaultResponse.
+type SandboxFaultResponse struct {
+	// Kind Example: stream-error-ack
+	Kind string `json:"kind"`
+
+	// Success Example: true
 	Success bool `json:"success"`
 }
 
@@ -2049,7 +2193,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2374,6 +2518,9 @@ type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 // SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
 type SandboxCallJSONRequestBody = SandboxCallRequest
 
+// SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
+type SandboxFaultJSONRequestBody = SandboxFaultRequest
+
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
 
@@ -2529,6 +2676,9 @@ type ServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx echo.Context, id SessionId) error
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	// (POST /sandbox/sessions/{id}/faults)
+	SandboxFault(ctx echo.Context, id SessionId) error
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
@@ -2966,6 +3116,22 @@ func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxCall(ctx, id)
+	return err
+}
+
+// SandboxFault converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxFault(ctx, id)
 	return err
 }
 
@@ -5103,6 +5269,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sandbox/groups/:groupId", wrapper.SandboxGetGroup, options.OperationMiddlewares["sandboxGetGroup"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/participants", wrapper.SandboxGroupParticipants, options.OperationMiddlewares["sandboxGroupParticipants"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/faults", wrapper.SandboxFault, options.OperationMiddlewares["sandboxFault"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -5268,6 +5435,20 @@ func (response ListApiKeys500JSONResponse) VisitListApiKeysResponse(w http.Respo
 	return err
 }
 
+type ListApiKeys503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListApiKeys503JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateApiKeyRequestObject struct {
 	Body *CreateApiKeyJSONRequestBody
 }
@@ -5382,6 +5563,20 @@ func (response CreateApiKey500JSONResponse) VisitCreateApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateApiKey503JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5504,6 +5699,20 @@ func (response CreateTrialApiKey500JSONResponse) VisitCreateTrialApiKeyResponse(
 	return err
 }
 
+type CreateTrialApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateTrialApiKey503JSONResponse) VisitCreateTrialApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeApiKeyRequestObject struct {
 	KeyId KeyId `json:"keyId"`
 }
@@ -5618,6 +5827,20 @@ func (response RevokeApiKey500JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RevokeApiKey503JSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5854,6 +6077,20 @@ func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMetrics503JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6097,6 +6334,20 @@ func (response SandboxContactMessages500JSONResponse) VisitSandboxContactMessage
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxContactMessages503JSONResponse) VisitSandboxContactMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6617,6 +6868,20 @@ func (response SandboxGroupParticipants500JSONResponse) VisitSandboxGroupPartici
 	return err
 }
 
+type SandboxGroupParticipants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxGroupParticipants503JSONResponse) VisitSandboxGroupParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxCallRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxCallJSONRequestBody
@@ -6778,6 +7043,181 @@ func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.Respo
 	return err
 }
 
+type SandboxFaultRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxFaultJSONRequestBody
+}
+
+type SandboxFaultResponseObject interface {
+	VisitSandboxFaultResponse(w http.ResponseWriter) error
+}
+
+type SandboxFault200JSONResponse SandboxFaultResponse
+
+func (response SandboxFault200JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxFault400JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxFault401JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxFault403JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxFault404JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxFault409JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxFault413JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxFault422JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxFault429JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxFault500JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxFault503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxFault503JSONResponse) VisitSandboxFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxHistoryRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxHistoryJSONRequestBody
@@ -6925,6 +7365,20 @@ func (response SandboxHistory500JSONResponse) VisitSandboxHistoryResponse(w http
 	return err
 }
 
+type SandboxHistory503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxHistory503JSONResponse) VisitSandboxHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxInboundRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxInboundJSONRequestBody
@@ -7068,6 +7522,20 @@ func (response SandboxInbound500JSONResponse) VisitSandboxInboundResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxInbound503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxInbound503JSONResponse) VisitSandboxInboundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7468,6 +7936,20 @@ func (response ListSessions500JSONResponse) VisitListSessionsResponse(w http.Res
 	return err
 }
 
+type ListSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListSessions503JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateSessionRequestObject struct {
 	Body *CreateSessionJSONRequestBody
 }
@@ -7596,6 +8078,20 @@ func (response CreateSession500JSONResponse) VisitCreateSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateSession503JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7836,6 +8332,20 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	return err
 }
 
+type GetSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSession503JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateSessionSettingsRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *UpdateSessionSettingsJSONRequestBody
@@ -7965,6 +8475,20 @@ func (response UpdateSessionSettings500JSONResponse) VisitUpdateSessionSettingsR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSessionSettings503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateSessionSettings503JSONResponse) VisitUpdateSessionSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8231,6 +8755,20 @@ func (response ListChats500JSONResponse) VisitListChatsResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListChats503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListChats503JSONResponse) VisitListChatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8813,6 +9351,20 @@ func (response ListMessages500JSONResponse) VisitListMessagesResponse(w http.Res
 	return err
 }
 
+type ListMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListMessages503JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMessageRequestObject struct {
 	Id        SessionId `json:"id"`
 	ChatId    ChatId    `json:"chatId"`
@@ -9092,6 +9644,20 @@ func (response GetMessage500JSONResponse) VisitGetMessageResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMessage503JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14293,6 +14859,20 @@ func (response GetSessionQR500JSONResponse) VisitGetSessionQRResponse(w http.Res
 	return err
 }
 
+type GetSessionQR503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSessionQR503JSONResponse) VisitGetSessionQRResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RestartSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -16161,6 +16741,20 @@ func (response GetSessionStatus500JSONResponse) VisitGetSessionStatusResponse(w 
 	return err
 }
 
+type GetSessionStatus503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSessionStatus503JSONResponse) VisitGetSessionStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StopSessionRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -16426,6 +17020,20 @@ func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesR
 	return err
 }
 
+type ListWebhookDeliveries503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWebhookDeliveries503JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedeliverDeadWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -16540,6 +17148,20 @@ func (response RedeliverDeadWebhooks500JSONResponse) VisitRedeliverDeadWebhooksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverDeadWebhooks503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverDeadWebhooks503JSONResponse) VisitRedeliverDeadWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16663,6 +17285,20 @@ func (response RedeliverWebhook500JSONResponse) VisitRedeliverWebhookResponse(w 
 	return err
 }
 
+type RedeliverWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RedeliverWebhook503JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhooksRequestObject struct {
 	Id SessionId `json:"id"`
 }
@@ -16777,6 +17413,20 @@ func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListWebhooks503JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16914,6 +17564,20 @@ func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.R
 	return err
 }
 
+type CreateWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateWebhook503JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhookRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -17029,6 +17693,20 @@ func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteWebhook503JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17167,6 +17845,20 @@ func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.R
 	return err
 }
 
+type UpdateWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response UpdateWebhook503JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecretRequestObject struct {
 	Id        SessionId `json:"id"`
 	WebhookId WebhookId `json:"webhookId"`
@@ -17282,6 +17974,20 @@ func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RotateWebhookSecret503JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17405,6 +18111,20 @@ func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.Respo
 	return err
 }
 
+type TestWebhook503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response TestWebhook503JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListApiKeys List managed API keys
@@ -17452,6 +18172,9 @@ type StrictServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	// (POST /sandbox/sessions/{id}/faults)
+	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
@@ -18175,6 +18898,54 @@ func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
 		return validResponse.VisitSandboxCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxFault operation middleware
+func (sh *strictHandler) SandboxFault(ctx echo.Context, id SessionId) error {
+	var request SandboxFaultRequestObject
+
+	request.Id = id
+
+	var body SandboxFaultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxFault(ctx.Request().Context(), request.(SandboxFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxFaultResponseObject); ok {
+		return validResponse.VisitSandboxFaultResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20862,386 +21633,407 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts41ij6KtiarypyDyXLt8SW66tvnEun3Z2L23Ym8804O4RISEJMAQwBWtGkc2q/wPlxnuD82w+2",
-	"n+A8wimsBZCURN0t2+moaqZjSSQuCwvrfvlaCWQvloIJrSrNr5UuoyFL4M9/1M6pZq94j+sa/Nd8GTIV",
-	"JDzWXIpKs3LOPqdMaUVoFMk+CwkXRHcZCdIkYUKTPheh7Fe8igq6rEfNAD36hffSXqW5u7P/ZP9w7/H+",
-	"E6+iBzGrNCtcaNZhSeXbN29o9nPWo1xw0Zmygoi19dqmV6xk8++7DKfDaUhiHlOk+k7wL0SxQIpQbU2Y",
-	"/GBvv7G712g8OToqmf6bV4lpQntM26N41qX6NBxfgvmenD4n1bgrBSMi7bVYQmRC2mkUkV9Pn5v52Rfa",
-	"iyMzw9HO0dHhYePx4ydPHv9N1ftdqhWN47pguuJVuBkxprpb8SqC9swLAc7rVRL2OeUJCytNnaRsZE+v",
-	"mOjobqW5s3voVXpcZJ+zrSmdmNMzG3smhaaB/pWXbOdsZBe/nj6fuP7yBX/it7zaNFEyGV+pL9gXjT/6",
-	"RLYBDeKE3XCZKhLTDnPL+5yyZFAAKI43YUm7B4/LFvGcRfyGJQPEgJJdh/kD0zYfU61ZYl7/n/9q1I4+",
-	"fN3xdo6+/UelbM6XiUzjMpSDH8zJkKr/f/7X//5bp54qf8ucFtfKnV1MEz10cju7jb3He43dg939xzu7",
-	"B/uHj+HF8kPs2Llv8yBPQ9aLpWYiGPzGBmV0JGZUE0oSJChE0TaLBk042TZPlDb3O400acuE6C5X5JoN",
-	"SDVmCVFMKS6FR65ZrMnuPunKNFFbhCuSMJ0mgoWEdigXdbdfpLL5jgurq5nlrbLT39hkRLlmC+DINRt8",
-	"NHhCa+0PX3cee3u7E3BlAnM4ox1GFP/3pLsQwWvFyUPWpmmkK82Dhlcglo0G7Bo/7ZSS69dMKdphZQhr",
-	"fyIjtGTvxdPGydNnO7t7+wePnxwelaNiLxv3NpHxAhGmbLX2J8JDUn33bpSAs8dPaKPRYjUW7h/U9vcO",
-	"HteO9g8Pa439o4C2WkeHRwdh+UZm0MW2THpUV5qVNIUnx9f8nrW6Ul5PRK1+9vsq83wzL6tYCsWA8T2l",
-	"oeXw5lMghWYC/qRxHPGAGqhtf1IGdF9zOH2tsCQxZLvibnNLhgPSpYpQQeC3JtHsi24Si1cEV0AiODZz",
-	"c3cMZqZBwJSqNNs0UuxbcSP/kbB2pVn5y3YuPm3jr2r7hZng3G4DNzV8yKfihkbcSEtxqivIFNsRD5bc",
-	"pMMZITWhqe4yoc1bLKyTs4hRxYgKKIoqv5+TQIaOoqXK7Pnli0uybWmY2v7Kw2/bn5M17t5tVpE+190h",
-	"gU1pqpkByM8yafEwZGI5iFwa+nxydgo02uxdimhAKOwH+JTsC0e217jTyy6DFfToAA8n0EQK5B4JUzJN",
-	"AtjtqTA0l0YvcPnL7NgNQRRLbliCSL5WFLbzwUSkGjJNeaQITRiJZKfDQo8IZlbiWOCW2ekbqX+WqQhX",
-	"R/Q2DLO+Db7J5vjmVc7oIJI0vJTyFU06bLnVnxdpkZaSRDDW+rYwYUJgQCJc4oopS8IZ7wh7FuabGxql",
-	"t3j9gAcEPOZM6DdSn6BqOXkiOxDpU0WChBnCR1oDQolOOI3MGjzS7/KgC/cQlqKYCImWsBanuqLoqkrX",
-	"AyO9+BIjU1t+IUQbhc3wIWYHG5/tbsiPW2vVX+Sw/C2PgPjLsgHc4FZSwtGN3lgnJ9lDE6BR9c/eXlyS",
-	"bRr2uNimMa9ds4Hahgf8LTekwhWZSbNXHyni24N7g+fm20MGmoO7vmYK3nJCQLWw7ke4L0COoZE9IyLA",
-	"gsynrSbgijI6nhl5QK65CD2SsDjiTJk/aGDArTzCQq6VR0IWMc0U6AnwitFpqQhJzIUiXGhJqBgQqbss",
-	"AUCRKv5tEdAjoP8oj1Dy6vQ56XelypRirkgqroXsiy1CheqzhPhruAS+BysWUneNhADjC10nb0XAhsFV",
-	"ROYRSMIQpSB3S99v7BDfCUMWBX14DWGNcMHjtscghpBvQRCMXT+/jtQwueEBeyfoDeURbUVsNfZk1qJ5",
-	"FJFACsECzUUnk8T6lOv6OkUOo0gmNOHRgKT5ho4NG04GZreXUr6mYuAMZ0vyMqoZAQWOsC8BY2FB2DRb",
-	"JPsHzgRGWsywDKKTgcGlTBGGBZ20NUsqzf2DNXLB8aVWvKKd89wspGZXMq6P4Sa0hH2tbEvMdOWyPdlF",
-	"bY+/MM0gOu9I+UuT7Jvzj2ReAFi/E0bjkAn/N1tSqHOsxymNGR7FibzhoaGdGXu64ZT8o3Zydlr7zZAe",
-	"WJpHTuwKYKrsW5kQGvOP5jUwPJDMpLrO+/eaK1CqZEL4MGGrALTiRJp5lycyzpwRUGHYbosB32EhqRoJ",
-	"T0ahmdr8Yii2oX8DmW6tWceRMUsQ+FyhpGHZiZM2LCev5MIN3LyTmFtjHA1Dbgag0VliRtOcuaV6lbjw",
-	"1dfKMNsHa4RmPfhjxJqQXUaaJBTgb9nCiR6yRYRUs5rmPTZukPAqyCnUlFdEGlmmgdaOsSHQ1D3+tTox",
-	"Ykbht5aUEaPC/HhdZqQ0sE5o32DTMfJw5/CAfVl2WLaLHv1iuZOaSLkm7COjZF6lxzQNqZ6JNK/dc9+c",
-	"eahk+4kjJ2rWcOf5k9mZfi0xUeVmp3+hvQvmtm/k8B6auogTH7I9y9YnFgDVRRR9xZXOLsGC6AoDDOPp",
-	"tM3aO1GCvNkNHkWLk6hPB4qYUzM3zj1XMBwOHWiGZSMgy99zay4DyFOqg+6zLtUFu9wi4Ai01RqZMAj4",
-	"rwpNgi6/MQeUCvf3hxIURl/UMCAXMrzCLTjFV3esTdl9HIX2CGjsqvNFzIDMUpjSpjxCJjqXYAGW0jTS",
-	"86NWcYFppCfiGIhI8y/j7vAyX53noJVDYdaRgGNhoQMJMq/rOFdwlrqZxP8TUv+ZzzkWOc+zBYjPgF3m",
-	"wHWvlEHJAGjRa4wXNSxnXp8mcLyIKm3ll1X4aWGY0zmBS5NrFr4TCaMTluzY1MyhUhjkmUxRaiu9I5mz",
-	"qlGqDxQPCB3WGThHljo83aSzOwHqtCTV+VTmiH9jziXiioVZJEFlOs5Ow9E1UwUEoVvLJCCtwMLNJZqf",
-	"ysJtKiGtecTAond8zfDD7ZXDjQXXVtBejt2LXEqfHOqhjBjL0aGA4xJLGLxSVr+3uwCnP1iI0bv1zobG",
-	"Upi0KMfG2WDi+5UIpzFZG9GzIChaqeKCKfXGEt7hDfydJbzNWUjcY8TK8vPy2xJsq1kb6gRiFpW9aDSu",
-	"APf3SJFXp8890u8yQd6bO3MSx0QbjbtoUZ9njaJ0zwYSTqGjQWBI/iNFaBgmZv8tKa/nGTtOVbccpmYv",
-	"ZmbUGHFTRDEX0cJ6ikU3TM2epJSFRUWNK1uEN3zOU9DnGU3CRYmL3eZoBNUM2gCxchP1iIWIy85ixMUC",
-	"B+efAotVeBWOsAC7srf3XslLtupSoICCjnrxclyoYGnJQozsg+OS4DymkmkC3mpmkiIuWx11GipmloyX",
-	"TLCERkuuOBvGitVq1XFWhKCz8RSgcdCYRYfERAozhEArWHHmt93c+tXxKn2aOIv/dDiM2nEq+buToQNh",
-	"ncvdrpgmmgc8pmIBsnPuPPzDBLUYAVugQ7jYEYPPzOsxBhccxhte8UyYLIUw4MOdBQSYYMSSM4wubwVz",
-	"cacxxNLAAbGQFLZQlJJnznaWvzfDCnQnhB/BNEO+hMOwFGU5FF2FIg9D4J3gn9PcAW1Z+nS0LMZdn9T+",
-	"SWv/btSOPuR/kvrH5t9qH376jzKx1MZVvkuisqDlgPEbpqy7nN0woTEavRjhoXgHwq+8QvRlwodXvdvY",
-	"P1yRvmYHtCKBLUCrT9V1HoK8f/itFEIqj0SadrYuYOnBUOdcYViATl8mnEaryEJT3GcFyF9d/fW/MEfg",
-	"sbdzUA73+a3pY0JVJoXteMuIB6sKS0UpJ19KY6m1QHDJczoYFnX2Hh/MjFkvUQ3ywbzRg5qMEjYyezl0",
-	"AJoxP9t+YR6/NOsYQgCjNI0xERYkZWlT/y3TxMaUmQeOSQdEV8PUQLWmLcWAqU1T6x6XWWaRRM4icouI",
-	"DGbIMsC7jJxF757WrBdrtYBzZRmPtTmjSX6L7PwWOegp5vwXcztCzNOvKOS4vF7FCW3GudBUp+qZDNnQ",
-	"QEdHR/OMINgXfYJHsYobQsEiZgHSoQouuYCnkzg9ntzshIwxb7c79+Ipe0N5GWbmbN1ejo6znOBuDyvY",
-	"JWyKGmfz05rskn1PxvTCPqdBcjUoDhYB3Z3vfTB15xfZrXEBADEToTmnYf8uhAfi1yGjYWlIwIsw4+XL",
-	"cT/NvpRwqDesn4czmyeGuMjjg4O9x4uxERikDCjD0VULcm5HeYcX/0vao6KWMBqaG2HTM8wCjonS5iuP",
-	"BJFRvBVEAveoDrrm+CG2cVxkKgRpzgiNdHGe7uBIdX/3yCNK9hg5aOxtVZYSr2ZhL4CmiLMT7HoTkRbB",
-	"WHo4RV7pkNW5GTOHY91JK/ZjYnSyuPgNxucNPXIjr0e+GYowqRf8wfA5i4zJvkE38cfU+YnhSww9D51e",
-	"XbdUPfv8SXJR+Bixts4+DNlE3JdpHNoB4oQpJgIrcOC9DGgU5XpMHZO38s+QRGbZT12by1l2h3+WSZ8m",
-	"4WrXWC5gbhq9m7L08F86+80i4h26arjovLaSycjVlP3ccWQftikKPZY5QkF5B/APp/UrIhPy6vQ51BTI",
-	"aKewrpcy0FIhZGrOrMSsFA0wyQGpgGKiIGQU1NrZ4udM3js089dJ0ZHzpIqPi5QyuGbh7O2ZGwhgRrBy",
-	"0Zalu5V9UUboLl2EJWTUzfbALWMPHTXOlZvlMjvoHOJgbu4s7qaAFRn8vFHMncNCivUBxA03KrW4XsVK",
-	"OkFVibi4HsaMrtaxam5vA63LilcEsrd90noWvmi/7J5++i16Ld7GvycX+t1N5V4lwbyKAexkIhBXEKox",
-	"UWgxHHsA9t4pGFW8AbcQx2RubgGVPdIakHgkFoD0uyxhBJKqPMIixcxTr6aUHhkvnTJ/MEFhNRhQYMto",
-	"RDz0t4pLmYvSmK3MKKNSDXmHa7Xw2ImMSob2VRqzBEirT7jKg8+BNOZCkpka6AoGXOdvlTCq0nACmH4e",
-	"NFkqsnOC7Py+O0D2WzglSCcTUpOgS0UHqOVyMSjjp//r6fNjYgZDwxfXJOSQdGeeU2xBXlNyexXp8Bsz",
-	"sijmQVZWiigddjxNCysdPSl1axHjISqIPQlh43EiexIkz5DBHx9uiylPc1IuETw+H1MdhthyzpRgorQ1",
-	"jeMuGp12Cw7FS8NZ+q6QlkvUhQxOmiSchUSmRnNljDAadK0v9Fa4cnYs03yPuEUe6DRZUjfhPRshO7zx",
-	"X89evCRUkRZV7PE+ZquRkGraJO/OX1UWsy/gHBPXfycu7Lv2GZft9hdGI91dcrtqzDAlr0tJyR3mO+CS",
-	"yrb6Kw+Xw8dP8xdeW7Ss0SgXL1235GKFWBOnFCwU8jeytIni+CsevpLyeukLc7uhp0Y2nPD8XcfWRxMO",
-	"8zVNrs8ZDZcNyphcs4sm165MDoQ4hJlB1hUVQMsXkYJlGeZcHxMaRe6nid7EuZB5ymZXQY6FcigyCKly",
-	"cTIrkIHMk4bEWh8xXDosRgbNzI29p4QNs7np2RuvcwgtmLTx6wSYW4tsaSJQO5G916z8t0lHyHvM2YlH",
-	"8Pj09Qtinnc1Its8gr8p6bGQ0wyrq8DCPXLDQyY9QtOQS4+EMkh7zOitSvPgmiVbVl9oy8QWx3AoUCfP",
-	"ZV9Ekob5PFBeq6S6FyR8bH/F3LBv226I7a/ZkZgvQ07rQyowLHH7U8w6c2kmXAgWvhOaR8vbDj+nUrNw",
-	"sVyvrCLLAmK+lQVLboWz1Zfig2IiRINhmXM4SSa9V+52umRftGG+AYVvsFyNTe7X8JsI3Bdb80DPQFlp",
-	"2ovnjx3QI+4O6/5CAdOrAHoa2dngp1G4LIKCrAIYilZF6pwZNrjcq8QSfAWAtLNtANy5NH5FUybCObuc",
-	"xa1l6d2ZmyV3r7hDKCLFFAqzgiWuV4gomgvnHFH7nnzb2SanwHA1+C0AtTvf9oRd54Gl5dvFyYaX+HPC",
-	"WM1cSND4sGxsVgsxDwssVP+IIwolNxPW42mv4lVSxRJDECs7u3uVMnGlmDq2BjHW5kHJPBVqrszdCYLu",
-	"+Ggg5w1nWYGHenZuFSxxQvYTLp9au1gZAZQi289sW5ida+itWTLzGeXJMxkuaU2YYPG9HEoZGyoGDngF",
-	"vyQDqP1Z8RYL9By1/8EKpu9sycwl9JmOREvD2va/1f6r8KE0HDUDzX2m0po9lMKGi5U83GGKBXaGIlYr",
-	"u/vdgtUdPz0xyLfXCMuZ7PjCrF9/uWWhy79oms0qqEE5j+zTTI6PI5WCLpFGms2McLeqfcVDg9sg+wfE",
-	"cpGWjK+yDFC/ny8JnM8l5PKc9snv5yTGwqeEfaGBjgaGdILrq8dkn8SJDNOAqQmxQxlyzBGVf+EK/94d",
-	"aD+XR/2cD5UlWsRcOiMDryxPcEayXUk41Ky8uhlx5m6RhckLg5bCg+XehEU8bD35iZdT48lK08IKy+jh",
-	"Oj0BZ5+2neXoXTCjDwf6WHVumiFcLWp78nLYDU/ywnxNtMSao8jYq6wX64GrXg6/9eQN2xqetBCePwFy",
-	"dmMTIBZCBvfS1TNYcD3lMk02TeVrGLfNJ4yGg4dhnvfcFsuh51yIc7npPSJjWwLjr1vFRi6k6o+EHfge",
-	"8bH7hvkD4gemNUtZEAfPmY3mXdabEnRZmEYPtZBUtrqyM7ugImzJL89oFC1HJtqJ7E0II6NRZG6qK78w",
-	"FOG3taLPBaaduaHlLjGNogle4zuUrnERM3YIosTtb9OdaYm90SyChU8nFGwM2Q2HqslUE/csxs1g+Oxc",
-	"eSZDQrb5ASNw3XiGM7KkxwVE694JVfRs1O282Y4WtBaQ8Lbb2hAMp51ul+q/c9a/1VplLmZ6oUJms+uJ",
-	"ofl7DhvCrAJgbn3T4ILExGU13pUJ085uk5DDMlPmQ9DJcQ0zrJcOkqvWQig1cJ2QV6fPay7gO3TB3S7m",
-	"O/8B4w63FolNHvbco5NJ8V4aQUJlHpq3WIWb0WipabW7qvl01gQFEeor19a5m1IQCNY5YrPKMGTVmOel",
-	"gt7vPoJ5CjhuJ01i4WyGCYkKcs4Lkl+LxbMVIOTdZZ5OivyckqlQwiqWCU0swv+20gY+Tc0byIE2VwZB",
-	"AVDz3651xID/IvuF3I+ytBsnhYNbA5NsCBfYfmOUbG9Nid9ZwCTtoqtvJWLacbhiIbaJ8dMTIH27YdTo",
-	"C3mksNkY+HYKIdSkut/Yhy+KDh9btp7aQ/HIfuOI0AgU/aFv94p3eIojvKBZziWHzAp8tlCeFvI8Abj3",
-	"GvncGsxHFO1d6NFrMCUZEMNxrSw83I4ksGq8NQBisTO7kxKf0+/jgy36WVz2OuOLh+SMBxJmbNf0C1da",
-	"JoPlw9OWqGA/OzptwQFdKNKt2+Jhg8WIHYwkyoedDdmVwkoXvoEjxzla4GihSp/z6JrZJlfR1kcbIjyg",
-	"KM/CCqdA4VS0ZCrC1eysS+L8akUdnB1rUm2H0Q2udsz3bETJ1zFlq5gIvGR9vq4Mh4MbPhczCuHDSHRF",
-	"iZy9nsCWoe0tWbflhgdsUjjyxHTBiIvr3KyCGYP3nw8wBUQgV/6ds/6dVNofNQuXkLtJ+nghPHeRqS7s",
-	"aw8gfB5Ble9kyqlkFtql7DSl8LMxyuW/WdFmHJ9RBf/19DkEsOMnxyoLke0hT1iQdRRV8/hIJrjMnbcf",
-	"W4h6hOJZYDGTvPD5Mag7MAZm4gky5FdvQ3Yeql1h1vKzPs/C2jxi5eXYn9vYaVUvu9JtLIsyLUuhPL+T",
-	"t0uq6fOQyWNEQZdqHEcGElQRSl6e/lwvtTlPuDzXHBs4jwSJsxDigDD8uhBzXQFvCASE4b+3Fk1u/vk7",
-	"KsCTAsu9SkQ11yna63I5VqYYpGYft5GctuzE8xlGQPPMZTfttQTlUZn9g0FuhrYk3ODbDWd9m9NqQK7d",
-	"2+WAhwm4LsvAhyyBLPEHgkDo0Cz1CZVSAIpvJnVji6ToLAImc055Nc+hzNbT54rYn1nocs/tisEkJAzC",
-	"1BdKTpqSYgN5NAYlFV7jkAURTVhIxpJvqNY06JqllcIo5uK5DbO0pa1WqFJoUPNtPAFEZzKK7Gox3APS",
-	"taD6j0xCbFA5P2xiXZb7b+6UvfJIvm4kDxgRUrNynMNcm9NwaqoZJuVJqEoNHZCJlvXyorwRC6DeWNYq",
-	"qRQGXdknPeiHjMCChWqwQw1IzINrUm2Q/yRUDLYK8wxFxEXgOp4KbBizDOIWYZJBrFkITxEcULnQqiw5",
-	"HX7sUwUFzqiZcmuxc1JdunvweAYGd9kXcvHLSW334LFD29ZA25W6qJF8xVXa1tBGmgWZ2a4VydYjRbpU",
-	"dT1o7vz65FmWNmn4kf1xazi966h9+DhsHO4cHu4HT8LHB0d0t80obQQHBzRs7BzQvVZ7v73T2m01Woe7",
-	"u0G4cxA+DnYOWo12o0Ebh6XpRDTpMD1n4pZTy9aR13QT0KQsi9K6zgtSiMHtm2c0CaHguoX4Igddlspk",
-	"dUVgnFMEtYtcKl3ClLSEsWguE84kkZ+JEKjMksZtYPpjB9LVOq6qLfLu/JVniyNAksyiFRKmcah3iiWT",
-	"WVRJ1bVUYdKL2kISokcy9TJa0jMC1d/wzfq8dfknVBl5vD+dDWY+AQPIbdnpOElqu4cpmu7DfvY3pUH+",
-	"d69cXCrnJgXuQapxqrpES6JpdL11THqpgj7Ebzud7bdx0Wk9xl1eT075PmdxNIBRCw2DSZXrbHx7TErL",
-	"hG0tHtG4YpFAJ6ZOugqWkiwZV7xk1x5omjTsK5lZif1PeC2+M+Sy7KjsmiW0b7lP9emLl6dvmn9/dnL+",
-	"nNTrdfLizXP8NLq8x3uH+wvWo52Mxk4rXRKPc7NAYYX7jaOyeu2ZurdGJlBUv4dqhhz88Pxj3Gdvy0jY",
-	"0YhiRh6yBlmFt4cRJXi7zUJUrKpoQMFyA2YXj9TWaOX+g9kNUP7HX/7jKm00dh//z4/1v9Y+/LQ911Ol",
-	"WYB/Aj5TMINk6Dvpup72lk4pXOiumoWICfdoPEaqvOTVLYp2JWLQUHUK/BCL/O8+a8Wl8s7KxzW5+JY5",
-	"oN/4Ar6fkqRe6OifBXYyERImwlhyoZX7FjRH0mIDKWyhCKPs2YIi5k/ZJtacqLCoRJuzKIT3zRLd8kAf",
-	"XMj9NJaVA7V27ir8fInqFnKK/rauohezU19LvGw2Pt6WtsgSjWZ4z5kIX9l1LKmU5Sb/ofDa3f2FDat5",
-	"U45GocZ77ahRZnOdbnzMhto5HBoLPi5gmfx++XYJ6Z1wKH8C/pfhVRExJuH7mVw2SevPiCcyHq98tFCc",
-	"/FDQy25RldwtU7uYKhEh5hGu7x9NSwzUOZ3Zndn1a1Ukz2CXH9okFF9P6MiPwLvvlvVeoDCwoUYPxyzj",
-	"5LM16iIrUwK3xklodcm+6PXglJYOrUqwCBDIM2o+D2gUDbIWJVbrwOgNX0v/OI/hF1LzNrfYVSfvE64Z",
-	"8f9m1Pa9AAeHv5lvTtY3mOnboglQ3tktR3VlGoXmn/6qiFmaRvYApKTlYhBvAd8mBywyEUKkyB3YE0rD",
-	"VM4iOsCIlEjKmIsOeXn6M6kKSZRMRVieF/mjuHlAC7XeHPx7rxOXmzS+P3M4aNhrI9JltwCnLL8GWTvh",
-	"RbB/8T6dfJ5Gj95KvatvpybTcAvqGe75Mve37W7rsv2nN5u0s5/YMj2rlpNcsV103rbz7gtO5mudAqcV",
-	"ipYWi0nNFwU7CpP7C4KdWrNqtVbkDx9B5kCLC6Y1Fx21cPaaGecZjSJVHjdSeKCQ+LQYTShOUjriHPta",
-	"+mxzsMxzuO7xOz5eO+s0ODhCPtqfSdPEvOw3SSCFYIH54BEhye/nZMD0MfE/Jx8hqdZvEmq+hRxdrqCJ",
-	"p60i1mJEBVQIFh4TP6Y8wREpsX/bvF6qCFcqZSGxfkAUqbgiBqQR0y4kLeLi+pj4dkUs9JtZboMIiRQR",
-	"F+yY+CFX44942UakIJFU2iMJy/eGIbAtGlzLdvuY+JHsdFj4Uabab5JU2GmkKKxPJqQ1IJHsQG8ZX2kZ",
-	"xzCh/YvobiLTDpbjPTk7PSZ+m/IIHjFQkRriwrhIGakqxoifdcL2MajOmVTsYUC1QQQ6pKUCDNFTIFz9",
-	"nuLewfLptgGME9ZV8Sq4jlKpb5geLRx/gjOv0uhxfSLQogkyc/UiX6xz+QVj4qQkVOEVVZqY7RUrF6s+",
-	"SxzSceUqOmPss8XkircklG9VHJxSTngMtEV1aa4GAKnqutCL+WtcPXi5FO/XjylaaJqsVMXY0MOhJL+y",
-	"4uiwFy2JedjD/s7mYyrg7dKtjK8U97NcavZU5eFBVJ2/hA7Mt1SyGfBPuXpygUxsM/aYpoqFq1Rufgfd",
-	"oxeqptXjovjtzpiDemoRoJHiPSMnNJLUhelcLgWgWOmm6Mtq7B96i5XzWaFE1QQIjom+y5z7iGQ/ahAy",
-	"PxJ2w5IB4SKQPRDyaBQRin1HSm1v5cpASb4SZNtpSSiMyRLS70qFFRBtSoWti0hTLXtUo8n5eCwRz50Z",
-	"H+noVGplnAzQ98g4lgMkE4bLTDh8dsMWqeKUt5gfsgnulThb02S4j06a8DJUXRjFLCzWb+6aE26jNY/N",
-	"6fcYFcpiJzw5r811CL6jEJ1T+FQsSFiJ5HfBO8LgJP5+DBmmzm6KIiD4ShBSoOck0pDKmh2wZCp7xnNI",
-	"LubJDGo5bGfJMPawASyLprAv3OUEZnEV5I3y6Fsi4UNGmjM74yY84n/9xMNv+FvQpbrwA7AYDxMcZaou",
-	"8OMnHv6XRzJR/r/su1aCqduX/K+fk5FfPide3ijNz7teKY/YnkPg92LffM+sGhgYbMZ3GcPo/ar/lK2R",
-	"Et91Uig8Gduv4Hdk2sVx4Av4zZDQwi+2MuzY8ZWpQRcQw0BokEiFuWmcldcNxN2fzof1K/SOmvNClqG1",
-	"c7pnSx3u9AQ4OAWvV7GF3n6Qg1VP5ucGjhTPSinL15BNMQUoDw4gc4Nh1ran7fqSLY0KE6raXSZUqFgm",
-	"msADHuFtFzDP+A3kCqYRtu9uQTfGoDtft/CIaiaCweuF+kCAaujKUOaxlkdH8yQn350Wk+9t/KyQt6YJ",
-	"14MLc/QI/ZOwx8VvbPALo2FZ5Ab8Tq7ZgFT9Pu1df6zX61D5noPLEN9yJo/KP2onZ6e139ggJ1g05ubz",
-	"N69yAn9NmshK3dlUyk4FzsfbXsTvKUtK6vT9xjKRwqcx/3jNBj75bJ4lMU1oj2mWkGrCQshHJu1E9kgk",
-	"OypbCjybr8SOUbaOp4wmLDlJjeQ4ZlU2X8uE/xtCi5sEnyUY1nHNBjamwxbWh5la8Eg+UVfruPLtG1RQ",
-	"bctCzhuYbnB1fdpBQwzIQfCKam5vd7jupq16IHvb+EQtZDf2zzGtzw5CuCKUKBa1a12pDGwy89wvl5dn",
-	"5OTslJjn+nRQJy9o0HXCAbHp7bk1Dw1gmT3MjGuIFhXmaSzsUyeXXa6ydp1mDJeundBAN23wfmKoBFcE",
-	"m7BkB8YxYB/F28TSLPPcDY14iIWVO5QLpc2jBh2Y0qp+Ja7EX/5CfmMDdSV+Ij/9lN2Mn34aQsumlUGV",
-	"RyKutILZsKx4ZpvELwMqCA2gLCeuxklMOEHhRtgp1PVHn/yV7B9C3nrQpZAYn6itppFE0kSAFTRgpDUg",
-	"/tnbi2IrUlyUf2xmxPosZl5u/u6LwsxX4oKJkFC4blwQP7tOvkH9QPZ6TIQs3PLInHjqOXfFxDvlgAuC",
-	"pboSLwAa+1++bB98+ZKfUZfiQbdkOCD+1ytH+K4qTTRceeQK2Yn55qqCC9Hsi8aVXFW++aS6v3tEaBgq",
-	"4hvpbXDS1izxt2AJfxC0AZI/yPsuE+SPK/FHrVaD/5tf9xsN8gc5FYAphIs41U3So5ER2FhIfr14+8Yj",
-	"/USKDgi0yiOpuBYGvpgC4pEWDQkPIfxlOB7Gjr9D/iCvORT2tfTOXB3zlyP4dZKRRTc4PuiWZV/wt9yY",
-	"e+QPcpJdOPNwqtBcTgV2tXW/VX24WG5Kg5+AKBTAPIos/paNDCkODaNagm24PKCGW8k++YO8s4vO53R4",
-	"blh5W6YiNANnUTJOixn+2SgOHrGCiVlFIlPN3DwHBopQ4wxr3EaR7NsdE5w9prrrnj4if5DnaRzxgOqs",
-	"HyREHx3nn2RGkoYXTFPdZULDu2GdnEWMKvTmAao6f1+bJ0qTFM61pEXw58TfOjYPw5CujRup+u794e8H",
-	"TNeJWwUoXk176+CDvXdb+fItU0PUhGcy1Wr0kHYMulhTDd60iCYdKK9j9xRI0eadNGEhiXiPa/vi7i5A",
-	"HQ/L+u1aWUddmVgaGBaOdOypqpaSyCh01YnBkNUakIFMt3yPlLyYDTrtTXcVds1Rn5vd48LZl4CxEJZU",
-	"8m12mn3KNXlDFFapce3PdTIwpwm8ou576Bgt0hSg8f65+aJmqQyu48CSEc0SQSOUb0k1ZJrySBGaMILu",
-	"SI8Iwxcy2p69bo4oP34eRQXncwE/uRr7dWhPloxkvBcauQddg2LHoNqaszcizx+WPudAyoh0RpxdsSX/",
-	"H7Wsp1sN/msOrvjlOetRLrjoWAgN/6aY9kn1neBfHMC36uS5zYptkp1GA0ih4cnbhsjELDGExyN7DUjY",
-	"y7+1yO+RnUZ2EYALwr3ryjTJX/79nMQSewUBAzU/HBBVHMcxqdPQ3Pc2Z4ZT+djJy2xRS7ufTzz0gWTG",
-	"mtAZ3UFJ1S82jjKkDYQX2rP9xP2/+pbKFlpTFV8Zb1MFxhJF/Hq9jg2rturE6WbK0H7MITbDZYXYC5vr",
-	"xRKUCBQErKTSpTqnFCrbnSB+4Q0UElAcb0IFtxisY8AYzG64ILv7xEBeWaRWNp/ZUEesf0yM5MUopFFS",
-	"xGi8YlfYrSBgVsW0UuxJbDS/2m69MSbJ9vv9OoWf6zLpbNt31far02cv3ly8gHfA9gKVv5woOya5VrzK",
-	"DUvQkVjZqTfwLRkzQWNeaVb26o36HrZ57YJOtQ3sb5vGvHbNBrZbIUjeGQihl7ARD1EfseWf8YjMg7uN",
-	"hhPane0wRg7Fpdj+pNDjgir8LAUfpxgy1oBmMKb7KFJFggN6Nu2bc9sye93H1ZRNkq16+ynNysrCKzuz",
-	"X3knqJUgscjjfmNv9ks/y6TFw5CBjWN/92j2G5dSvqbC1TcGD+/BPDtyFBpDF4oKdKX5r3HV+V8fvnlf",
-	"hxQ7/GZI5fzXh28fvIpKez1qPlbMsZAeFbTDMtEN7Im0o7AEve1J8KVmtTGjytSACFeaWYNJKIGmSnAM",
-	"xX5cQgXNBkzppzIczIFfhY7YPfrlIotfPMg03Gep0rJnrvuvsivIcwmVCB05f+l6dII7Lvv6dVYyeq/4",
-	"dT7+TqNgt6EitGVX5kP3Z4UdZwg5bDLRScq+jd24nVu7ccNLmHzn8LnwuHjhgGt3jYwKoneXJeyBX8Gd",
-	"Od44Q7fEpZSvjDT5p7i6z6yrafT6kmqPKiM2ZWarrakX2gjZ2YV2sRozL/w3b5TPbOuEY0PcaaTg0jy0",
-	"Oj2wOhW2vYeNDTXA/JBRCJivSX6l0M0DlvicGqb4ZMEbXVj45lpvrvX6rzXgKpwdXD6b0sR71rvsMmrU",
-	"3Vzur9dscBp+Q2ux0XnHLziWAi7c7YUFyiLDdxEmldwCZYYPnZvCKBCDQoMed/3mu0sjIWMlt+gcp3vg",
-	"t6SxP/uNN1L/LFMR/imuBx7LONdbTmZ1FmAFCyzbXf7I9m/mBlS+fTC3AyMBtpVOGO0VNKzxyFp8xKiT",
-	"Pv5p5UzwjSvfufJpFGXWeQ9r+Dr2DSXDh68ajvTCBYSM7GN8ETx0ibwRVTbWAo1pERT/sl7NkFRbiewr",
-	"lqhHBEa/kGkSYCkiRbjO6olnMflqq07QFAPZg6EdGwvVcnCOJCyO6ICFmeUK4o1vGJGCKQ9TgcHqAYWM",
-	"XFFkckmvGRRvD1jIzM/S6IY+jOzXJ3nfXlGla7D0GgSH5+RgNKlxLO5mLNibXzPiDw3o49Eg1BR2+bXG",
-	"QMW0tT0oUqXkPWtdyOCaafT6UGIB6xUsDkUI57HiW00IhAMw8hCsL5jngdEibAzYdfKe665MNWE8q0Ru",
-	"0Q5eVADuOjkRBhFg0VyhmRKHqcooLJpYcfKEacymBeNWSAeKtAauQhysy9kHA3NkNuUWrH5m7i03eWE5",
-	"cOyIG9Tdh3qCRjfcyyRXpnlnteN8awQf3WXK7c/6SALZ69GaYuYSoSm3yzLTfptHGqxJLbDoFkPTzOtb",
-	"HmH1Tp34SA/+03ItbygqycfKy3EE/nsbhFC2ySzAK9/lKnGFO2UdVfUAjE1tmfQqhrIOcekd5FojnvE+",
-	"10GXiw45S6SWgYxU0xoH38WdhIasacClANv9ggHRnjlVhcugi/Xs7d3PsJ2JGxbJmJGqXwxds074DF9+",
-	"8tHXKiM3Ut1sbVzEMJMhpa7lhDovgc3DJmE3+uPuUevgqNHYr7We7O/V9httWjt60tit7ezv77WfHBw0",
-	"9p/sXwkYp+lmvBKYj/z1qsLDq0rzqjL3SBXvCo4F3nLDmS+zOCj45Wgn3GEBfVLbbT9p1/Z3Dw9qhztH",
-	"rVpIDxqNQ9qi++0DHMuFTMFru43dx7WdndruwWXjsHlw1NzdqR8eHDQO9/8JT5tlX1WaX799uxJg0sxx",
-	"bfQGjYlEF+DTrl2Ys3phQ+FkzARJheZRkZ9EjN4wZX3tCDkzHSGEGKijs8iROOsdhV8tlIsPAKwKjyDg",
-	"rXO1y0gRVcAHSmh2fUNmKE4ycO4BN86VOCHoSga/msG4pqHeiW4xahAOr/jOAVHucjfJMLmqCkl4uIUc",
-	"cYRLbFsuBV68kAg5RK+Pr8TIkEEkFQvzMQuM0sYRAP/NCalz93y9qiSMKinQ46wi2f8YSKHSHkuuKn9c",
-	"VVQ31aHsi6uKR4awTVxhWpRZh8G4b34zZ+o4OjKKkGgJtnHrEjB8JpJK1TeS8dKSsXlrjg2Z+8YD9k5k",
-	"rtc1CdUXSKmHokAeKRvuSqogiRaNSJZRfZhLkewyGunuvye6ITpM/wKPrKwzuipXFXm9tGKIS5lmXjHy",
-	"dJxIDElQBBtVrq4fDR3ImR3fUC+BsXUO9rkbbDL8hRSIKts9phMeqGnAf20fmQl9YKdxRPmIzWom37Az",
-	"uDCAs0T2mO6yVKE4YOON1wJFN1Ev2+RycIRs3qk4fM5oyEXWSnUFNIb2HlkUfosq5lC6xztuzfBNobJb",
-	"xeUbL4f22eqnYf45THHfNG/EHGDX3SQOWCSLIgCFMocZAbhDlO5ySKCwb8d2QKNIbX81/1iTWKn275v7",
-	"AHEGKB9RGz+Y9aWnUZTn3NqsKNCyq75LkXKBHZi2Zt7ecuFsNreqS0XHUCFS9TVLelwYJcbfqmOaQSFs",
-	"Cfpwb6FpQWTBWzwssS7YTns0ii5ssuyKGA2QqjQrh892f378dO/k6PnOi/2fDxonT54+frb3fPfFzs+N",
-	"k6Onh655SrOyc3Bw0Gg0dnd3d0dCDLIiEix8Osif3NnZ2WnujD9rMyCzd0avCJYvKo4yOsb8RsURuM3i",
-	"IpD4sbxI9MBNf9kdPSGK99IIlGtMMlRFBFbMpfi5W2nxbxkTHqjVMQVhwmrVFvlGPTXTbAnT0+o+DNEC",
-	"28tj+ysEs3zbLjYkLuUV7nbhi6/ztodri8C4KJ1xGnY+z1pO5bq6s8xtIjLWauCG1gy0eGXw2B4pxz4y",
-	"Yy1GdtuTWtv9waoR067PYn14h64PBosVncYjPFT2hVGkq0WIYDQbWprAqwwsLSQqNRcNlBUXBE+oLV2J",
-	"+nJc6Pjvk+rokLZnXK4BGQ5pY+d6dEBaYLP2XHs1UXzaHYvKMwYNE4542IQMG5/0wKBNyavT5zVbep2F",
-	"NreQnNgcUl1snDqZNcPusE3+Cl50AO4ws0VvQgYkg04F1ljx3Ke9vb29yodC/nvlZ9rj0WBxbplvZSG/",
-	"+u2Tx+JCppBGEAf/XKaPH97XjjfOlo3KqYLiUJd+Gl1d3sE+TAK3v8K/0/SJ17Ykr1MIeEISGRnWbC+h",
-	"V6xs4RFXWCzrBsnFDdcMAn89J4Tlm80CT7syCm1N30n05yXTOfFZ77X8IS/k936xLnPMkskjSDHVXUJb",
-	"MtXutt2OvDLDZf8S71SlTOjIb9w2Fy0APcgyy43vTRBgsJsuSBC+UW19wgRIbCovOgwXmmsFbnZMCcju",
-	"bIEYoSegTQXYCAwotbQ2WzsDCojeiBDDRRClkFCy39gj/n/LFJI8IKeHFJg92iW4wvPxrWcDF239xdTO",
-	"NJkwAEAsOFeQTMatAK6WdbPS5cQqzgsREruq+xUyskVsBIwfQcAomj7sHcVQGoo333bZm4cg3r6gsT0s",
-	"6N8+7fNbA9DccOfHeWZmWya2uJNH4kT2pC2ZEzLzZxPpFMRroGAGbylICA2xjLm/BUm0nqsRlY2jMNUP",
-	"/xzW944XIZaeJXm8zQ3lfAs90CFBKGZJkWpOJ4VnRRCvEu8cWJjS0NDV1mBerW1/f3+/8mFRWjm29vul",
-	"miXL2dDPH5R+Bl0qOkUryyNF4uFbtl4yOpw6DTb8hWnnRVbyaLrkaG1/TgoDx1NWYjn3HR2D9IgETRGo",
-	"nVctmqY6TBuW45v3baCdNYih+9Anvmy3oQ4B+VlGkexnBnr7HCaNl/q//KkOpFsWApfxxdw67VrSs7Vk",
-	"pHpxI1N8s+hr/LMRvsYcBOyZFO2IYz2o5Snl7jwAsHEf6Ja+R5faawox8GNOAryywxKNpRF3TBe7XGmJ",
-	"RY5ugzSW0pdf7Byr5JVm3rp/fa0EXSh7NyxXGSL0Oi+FhSqojIaL1TUx7rKxU2vsXO40mg3zv3+i2WGh",
-	"a263dL/iVraIaQ5CCKz88+XH3B3B+ROY+LB+gw2yNRKGvfVEDURwxwRnaRveAgRn7YatP61RC2LGpSvu",
-	"kPOt2KYUbMjIRsPLhJgyE5nrVHC3RMWoWevT7grXADvVtDHm3kYcqIDaAjWFliJpkpir5ApzVf3PCebH",
-	"uKpE6DkYxBBqMNTAp+qbf7BnTSl5e2V2u5IwpbvSjPc5qWTdRobCBxYlb2ZF90vbcAWTCdsrUMQ35Ovh",
-	"k6+HlnRhMKdQvRDsLHSUJtwxvcs6BE2LXDwzD/2ds/4deP+zuWZmZJgHHylyY9b1o9/GP1H4gLsI9mg9",
-	"EjLDxWwxXRrHxPVzWn80QZGvwx0qdNScWGEtKyu1zstS0hy05J6cFGoMkBuueCtiTr66xrrQm8De9ZZa",
-	"y8BfLa3OVOxzOg8RH66uPDmM9hzFJpW7YK/ZoE58QXsMgjtSwT+njFT3G0ckLzBLe4zQCDKLCPvClVY+",
-	"gZK9fa7YVh0KctZcdRotyU4jr3AJftJilctxsRNXfZFJ9qsInlmXvDiiEMOcsB5PexWvkiqWwHQ7u3t5",
-	"e7xKb1DLdYpib7msfqOdAEuR580aFinWlLWmveWCUUXPMNbbaVagPnd48GT3cevJEX28f/Bk7/GT3Vb4",
-	"pNGmjcftvcd7u4zuBY9p+8mTw52Dw8Pw6LDYdXi4z09m0Nw9zAya9Uaj8c8KNiapsMdPaKPRYjUW7h/U",
-	"9vcOHteO9g8Pa439o4C2WkeHRwdhpRzaLiUna5j5bSwnp08TYX5pVk5fn709vzx5c9kkF/SGYYSSqwkE",
-	"t5RFg/9BTjXp8ygib95eQj9TqHWFlTuXPrSZJbbq5LLgZbPlLmwLraFQ8gkluB58DvXGirFgIHFWVnx+",
-	"8r6QDG9HqFmCP8wFjAg/XKBrRFeVHVXIJIQQQtnOA39dcR+usma8kOVQ7J3nNkhFCDWLwPFMNa2T0yRh",
-	"UKi2FbFxWo9rKtL626kO5niVK8R9R9XBnuN0TVsqG0AJ4BsC3FCtnpDqtGdhGZKqPYNrNlBeIcvK9fjZ",
-	"2tRXuCVfKR5VfjeXE7e8iYnfK+H0QvL9LB3YbXCDOLeCOC+ZXh1rVrIcUx2U9Od5BhFQo4ZhQ4y7VIRQ",
-	"RL4KjdrJzsFWM2sMkDXv9Es7f/K8L+eVoIooaag8hJonkEVSnR5AlGWskzZEECG7cHFFkDN3JfzxHqK+",
-	"h4RTMQ0xl655aCFDmGbOAFfvifwMDU1IxNoYCX/NWHwlMCnmhkYpK3QTLZt0iKeZoYcz8LLUGSH7BANW",
-	"gxKmlpY1bF1FkRlq24qScFnX1cqFTJKBh7Kw9RaEkmGMvqbXCDmVd1tIuGYLyMFTG9GuI4zKwftuYLCc",
-	"TDAKjVm0uASDNmGp9xs2ZSknLdBNld/a25PSy400WbxoHju5jZi9kotxrNAh1P3g1kIKRBjJtiuK5nrq",
-	"5pXw5ghevJPCCt5E8xU0rKYuvA0LWNryKrMYUxbZOr0gClTG5Cr3x1AkJfA6C20XlHwBmV1MhKykhkpO",
-	"sm5R2YENTCpkcqu1j+0UG0fK9+KeLFREwrsihuW7An0DErSohRmJV5fq6d6OZ/DEjIrEkNlDk6CLJYcN",
-	"8kIIA9jFIM0w+w2qpW6RwA5bWhrWPlxWy7LQsrR0ETAu6dHkmoXYfwo6eAEFsR+dam7X6WULxYeF+QVX",
-	"OWF9OM7M1c0g+NCipDLHg8/SRBl8+rBGfdSc8ixnE2CCR3pSYXlpobHq8UY7vR1ZBtxJ7l64q43Iarjp",
-	"3Xk/C6Rhu+U01tsPmDqB4m2K+Pa++1AYOxXZRy1JGqMXqoGA8UjCYgkuBqw0bL59pGwi3zjPhtVPoGAz",
-	"dlBoQwYddj/cSq4fbq3iVbDN23ifE6/48clo4bL5o8+fup3fU7BVYf7JFOWMJTXoBIfnpzDHCSQyEIRY",
-	"iCVLrT1B9pil723Ko61NiNafPkQrDyrFi4NNau0tIj0qHMO3LrqiTAS3fhGFj7sbr53as5w4tf0VL/dU",
-	"z80ZS3rUgCEaWE+H0UWg+4AUNyxRcOlsY2qkH0ZD4kWXDDmJolyasbVYYQxwnLag6+TILFaJHMjU5UtP",
-	"8uyYy3s7VHMVVekTuKan9KeseEV1ymz+Vh1HZsQTAP+M5Bm20a6+S8pinUkBYvtk6rEwdfBWMgDN0gmA",
-	"wkyR2xwN2nYix4oGqXnXM1HYszTbEjktSZeHjHCdG7V6lAv81eid42TJ7uS7pUuZDnyXhOlPWDrhR6BK",
-	"7rrcPlmaSTBKyt2O2AHAHkFio5bC/WiSmCpFfMG+aPzRdxWx44TdcJkq8zQjVBE/wAfq5GS4k3Wbi1Dl",
-	"0kxeTrM1cE3ibdHUV6fPiZZynEAYslGovrsYhXhQ5hi7i1kWmddZkIlgfaY29pjbt8dQZ2Lo5Yh1x7aZ",
-	"25QG3C62v9q/ZqgpWaiNfdwoDujQr2aty6RgW3Xy3zKFck5gSbUaTXab3VvH+VfZsy2WSey2pfv/tX9o",
-	"e7rLNqQOctE5LvTHJIoxclUB1citq0+VG+aqMkmlcQ6Se5cecsnALumeot0eHKm4YCK8c/HgoRcKuWVV",
-	"x12Z4Rt828rP5OY07g6um3vOCuhwl3DDLm8tuM7Ic73sgB8sn5z95GvHHVGlTUvE4Bch1yWMsYlcDQxs",
-	"si9G+yM6FrdzQHpcpFDeMGNydXI+zOSoIFcVFnLgaoSL0FwIWVKs1Txzq9xtSU+HrXuB4WaZqxWAMH+w",
-	"2ot8M+sMURtnwgjpu+LBL2C2DQv+M9f4ui3WDcRmnLI+ACdHqUqx3ZZJnybhHVkdF6bnpSbKC1ukxGZ3",
-	"ZLRLEl9L33NBJVQRuztIFzPkHbqSsZDTQmwJ79EO88gND5n0CE1DLj0SyiDtMaE9ojQPrlmyBXpQi+VD",
-	"HgNPMWO1ecQIL8yWdesMZV+Yu8BFB5qLZQ16bSVyFuLLUmSpQBAYmdywRG3VyVtoKn0NFhcKQdJkv9Gw",
-	"BXr1hB2NLtQ3K3Ut/B2wYJiTTJtxX9uO2kOvjzMx+9uD4GNyxLo7P/f6eWgX91XrhInwNz67gtOG+/xY",
-	"fnSLnLncOlNMvy2GYkTcZbkJUKKJ9mjsdevyIIcJYDujppnWOydh9vKuXBJqvGvosJKlVgI1VYTrJkxs",
-	"wGSItfkbCbdWLGrnnSD8Z3iva5eDmPlIs+2aHini93iPwS9bmIiZP/+cq1gqbjYL7acN0UfmMJys3EsV",
-	"UFjb8ZmFpFog/ggEywKgWwQ01WQh0d1Eph2zyK06AXRTTbLf2Ce+E4sLAdZjvSY9fHTIFteFQGucEl/J",
-	"eArUGsh5imNoltlVS9iO5cZZA23DEBnVacK2srmZfQkKvJNIig5LSHYFimzQ9sDIO+PkZsP86Ko4GvsS",
-	"Q4WFUi5KoB84xiT1GbtWZjU7ezh8jgSKRIZcJER3qSi0/zZH/v7k5cnli4+vT/7x8fWL56cnH5/+9+WL",
-	"C98jBw0zjnm/mJ/LlTtagwEyIRNPN+e29ozHWW1uiHkNd2smK/pp+6dh7mN7/DYrLS4oRMfO7Bp8OXZB",
-	"K16lC1naMGsJxpe0IOAi4oIhXsFdVvYy48XB++xTrWnQNVfaIe3AKN4dwiLFXLN1swQomIF32BGBRwpP",
-	"z/zkueasDrl5aAs7CcK+aCbgbNr2IQDB1A78m5i1H4bXPrdSes5s3U3989jGluPnMTYc/240wzMuCpY+",
-	"+ABxKlVXcgkiWmIgA7v71nfVGhArLh0TP0yR+Pqu66S/u9/1PeI/CTHsea8RltVxjLl4COqQW36lWdnd",
-	"786vC51lyy/oQWsw3MVciLsz3J3BbBvV6cci54YIfEcWOKVp8n2Z3zRNML7bLL1Ab6s0DBXREsoxFSxz",
-	"aqsOSaGJ7wgtPGVgWicneUB0qrTsgch9cnZa0PTMj9b6xVWu7bhZisQEZciW1F38GXQwEdq1JjY+gYZD",
-	"kmLVt0P5mJJqtEBX7RcKZpWU7dU0eQj0HpFnMbKZL329tL7sfNYZKbGJoPyhyPwIGfqOKH4qvje5+p1Z",
-	"MaFZlGg0cJKcKwszXqBF3LZIfLvUCdZ3h7LoOzvfRhr9PskNXoF5qMztUxHIYr/nvBCDJig6gbk9dkmg",
-	"rShlRPPgWm1l1rUs2dfa5R0VbNryVy7dX4DVDo18V8LPSKTvYaEPJ6C5jsz5e8rZmbmuk/fOlAu6vjVq",
-	"D9cQMD9fCbvyrNaVE/YiajPli6vNbew+ZIWMVC/xRme0wxdG2PJKTfNQ+8Qj+XbRI4Alf8eW4WFZBkGw",
-	"fCmD9xslFogeTa4xjxdKHtyfTJrtq9Ks7L142jh5+mxnd2//4PGTw6P5LRKvaXJttnKbMuoSuUB5LIEt",
-	"JZHtDm7/2P4+LMtB8v1O6TQ4dP3UQ3QLbwTetXEggyHEZuEDKjoWFCdMMRGwe5Z19SCGutH3zKe6roWq",
-	"bWkEnARMCNiNEZy/sFRoy9OLpeKi46MfWSYhum1vJA+KFoLsNx/r0Cgt45iFpOrHNFUs9LfqubMyiBi1",
-	"5QyzUFDSGjhXM3okaUummuweEMUCKUJVYmRgIrxEoK5mIoCS39lW56fBOPk6QzsXo8i4HrTJIPlbb1Lm",
-	"xYbC/lgmBaAdiGTQ18ve+VVp7ZIENSugcd809ZxBcAe0sHC50S47fJ6E8Gwj321KeLaDTVL4xlYwh62A",
-	"3l9auC16d88kA4RV632nymnj6CGyHzLRaMtWz+HKvCFVj2kemFeF0cJPNRQXFo80oe02C3KzgO1+O0Ba",
-	"XVCNJivH71xFwO+PBOWaaF7WcEN7NrRnopZYxJT1EiDUtCYXorjMta9HyilmajhKdyACDO3soVTBleuV",
-	"UrUlJkhLyuuR5nMeiVPVBduZwp/ywhQidE2xtzwsQpjF+GJBi19Pn3tQpKLfZQkjECkL1fJxvPK6Fc/c",
-	"ZlclATnU/vW10koVF0ypN1C4VKRR5M1FIyJu22uh+akBf/3NfJsVQT1RXUrOqTREL1XdN/m3lW9LW6ss",
-	"FGbVvbjM9XDlESUTjXVCfj19vqEt3x9twcKn+QXIqIr76s5Ln9qJt1uRDK7X04Aehrb4voodZvw6z2+I",
-	"+ZWHD8cKY2FBADAbhWhjkFkfwXlqUAyUAnf9ppKcW7PDOLISdFmwpi70J+p6qP0b5NtgFeWDxlDFLUW6",
-	"9AaNLyhD2awI3QURBgQWI8VAJS+pGFq8Q1knJ65ml+vbAK7EkXJelEdoqu53ZcRcM3vwMnoujYnrEocj",
-	"AOcNLnEVwmh3aU71ryMllm0D+6Ojo6MFSio/KyxsnWTTFkMGjFhZWIPlVppjIJDCYYlbtZ0MhcQo/zMb",
-	"ogi14QGgWv4KUt8QYCeT6beC2UrR0IEWF+YRLohMQpZsKPiPQ8EBZTJCVsjQu3Nanoo1Col28I2YOC4m",
-	"WtBsBMUNmVmnxb11z6Li10/mI7DjCVawp1J3s3KpClPe7eseoeoaTSOMG0mwOSqmySQ3WpEOx4x2KLHq",
-	"EWr+uRJV///8r/9txAl/q/BE9lad/Aap4D0ax9AeL5A9lhd1LvRl0zLBJo4uexzGuBJ2KVzZ1RYaGNeJ",
-	"/0YOr5grtKjZqEAOi3Wdv4aTuwW7YcmV0DIa6QRmFvbq9Pkj12bw2Eyjh/PEC63E3NRZtnomMpfY8qS8",
-	"TuNXPKzcBVmcJvotRwdf8fAVbGEaGRxGuY3J7Ts0uVkFb5gYtOcndPeRoYzr+JXPMNohyYwT2eYRq8U8",
-	"0GnCJvY46zB9ho+e2Sfv4uLGQ1O+S6JKs9LVOlbN7e04Hn58+2ZbP97ZtjPUP8WdpW/38E5nmdgt6Mi7",
-	"81cQnGb0wbzAhQuEwzBlAb1ZujwE/rAhCd8fScDm2HmZdYuiRSz4/ogC9A9V2wpKBE0UoV6Aux97jdrC",
-	"9XYYqPnjOviTDtOEa49E/IYd2xoir6jStRfm1ZqRQ2RCfAjE9D2blWAL2ODoGKMJdjNzZaBeu7W7CUk6",
-	"NPZImCJ1YRh/AKYNqA3qv4s7CQ1Z0yxIGd1H+8RKM1D97d35KyuhZV/hxom8YUaOec9aF/BenfwsE9JK",
-	"ZF+xRGHOwTUbuOIEMYXK+1QRn8b84zUb+C6bFloh1skFg3IpygK43gvLklnN3PY0AUIz+0gaqsNDdwaQ",
-	"P4FwA4ITcfNnlslQdet/RGD0C5kmAQRwhtDkHCgVhxewbo7aqpMXk86EYwdaFkd0UKw3xOC0ITnEunul",
-	"CDB3xBme6uSSXjNzY1jAQmZ+BoBbRKi7NpJY6iZ3oQ6hTmVal93RMjJjvS9f8Ws2ioseSK8INYU4ZysD",
-	"KaaJrbtDqgW0sF5whxieLWSUKD0EYVeGSIqtJtTBATBy7KgLSc+26M74BaiT91aIRoUEMRWRFF5UAO46",
-	"ObH9e3MDsx2mKqOwWE8JJ0+YYc5wYfcaJKSDYv0NZF5mMTb2koWIzkYlgLm33OSF5cCx25hqsyvzZT1h",
-	"ytw63Muk9qXmndWOEwsxdply+zNvKM/oVj1aU8xcIqjwBQZ22wW6zSMNKl4LspB6jAplj8C8vuURVjdk",
-	"BK/sf7pEIEvp6hD4AMjKvsSRDJm165Zvkrn7nO+Sa9ZTM2v7mvcuzf6/eQYup/jSzuMMKjRJ6ACMU3oA",
-	"vazbMumNx0btoKwwElnd5zqAMk9nidQykJFqWjpdQjy9MTpJVeEyjFRuhrufYTsTNyySMSNV/z3CH3bm",
-	"b2FXaYcvP/nAURMZ5Smt37wSmdJMhsS0ljOrvJ83D5uE3eiPu0etg6NGY7/WerK/V9tvtGnt6Eljt7az",
-	"v7/XfnJw0Nh/sn8lYJymm/FKhFTTJvl6VeHhVaV5VZl7pIp3BccCb7nhzJfK8Wj45Wgn3GEBfVLbbT9p",
-	"1/Z3Dw9qhztHrVpIDxqNQ9qi++0DHIv3mNK0F8Nru43dx7WdndruwWXjsHlw1NzdqR8eHDQO9/8JT5tl",
-	"X1WaX799uxJXYnpdrfEY++SGJbULc1bIezwiYyZIKjSPivwkYvSGqTp5Yc4XIWemI4QQA/WrtNHYCxyJ",
-	"g08Mf7VQLj4AsCo8goDHJ8yURVQhv168fUNodn2zsMOAJglnyo1zJU7g3sNauTAY1zTUO9EtRg3C4RXf",
-	"OSDKXe4mGSZXVSEJD615ZIRLbFsuBcFJoZFCivT6+EqMDBlEUrEwH7PAKLH+HAH+mxNSV2zt61UlYVRJ",
-	"cVVpkquKimT/YyCFSnssuar8cVVR3VSHsi+uKh4ZwjZxVTGiACzZYNw3v5kzdee0NIwiJFqCh6jHMmNN",
-	"JJWqb2r8P4C6CkBhh22CyEVI9eLiBVQ0dLQXsqZU2oNxcqXDMp27DgfqJDKNp4ch4iNDoYfYqVhh7KGQ",
-	"fVIFTI1ponnAY2o2bqTIREZMbZVHBb7EmddYKBhmmCfezgJho9h/n+F1OkfSkaRFLgo3zJ7yem/YpNiV",
-	"ZwmjmilCcaV5OIpbLUXfQ2Ceg5qeIaFhj4s68YvXyof6tsOxLjIhv54+V8dOhWOFtEqZRiHGsIShVQIx",
-	"pJQL4ttoDD+P8kUuRqooTZu7kbsmxIgbYSsrMoBb4nb1tpg7/AI1cUvCgvFBuKCreH6LkFm03bhBo9Yn",
-	"FpijP0uk+YtoI5zO71fNN3FPpdCHVjCZxuFjmxa+P1IQCRy5IzfTqeBtOXZx6O1PcsVSTROJqB9xce2D",
-	"N1UQLm64ZkZtuCZV3zkYgi7V+UUPZG/72dvnL1B1BfoqQ7TAOEctGCKx0QMMhVXzFHZ7OBU3NOJh8aHC",
-	"tCVtHszeV6ZqZuyCz2R8SyetZ+GL9svu6affotfibfx7cqHf3SwQ9OJWeU9kaybBMgtk4XHOXDak68ch",
-	"Xebwh+Wk4dt+p8TsK/xrO4lOV5EeKWIlCo8UHvGIYlpD+Ah4pYs6kpOTeIKqUp3sN/aI/98yBTHPxh7n",
-	"b6D3gCuc0M8dlgWZF1/qMQwghS4CcN+K9ZTGGwUISVQadHHg0pr6OVm7L6pwuaEG37sLdg5p5B4crS/x",
-	"jqPkQXXQHb/lzmsBTkhB2pxFobIJ155zIILHbAIRoELIVATMIxjaWSe++6oJdX19EjGtsMMiaH5Qrio8",
-	"Jj6+MPEpFnJdVMNEW9bJCf4Gz2VUItPTbHRptWyptklL1KcDlZWncySsiQQKoIGj2UUEVJAQk1BLxKIU",
-	"eiauLBg5gLm023IFjlR3G7uPt+YXh97lq3uoAtEzQLSiRIQGAyT4/Y149COlBxhUcLR0gtCBfZ3wzt6P",
-	"vLSNElsNlZnJXdgNU5eRVb6UlrEifZlcQ60xo02ZP6x5qqib5cYnwfpg8wLjlk4TYWhrgfyNUyNU5ZDo",
-	"wyJfoVS53uudTzW9XiGomcfZ1gB+G3nnu7umeJC2oN2cusuMfuMj2ZAFDl+dgytvTZbqH9wtgCIItp3A",
-	"5gJ8vwK/LujGK9+CO1EA5mBsEFSx5mJRQxpJqS20UCDGhnnk0D7OCy1DLJ9WxZ6DdOD0FYiGwE6LEI8I",
-	"VANGM1y3B4F/mZUgTmRPakaocI0Oey1W0q4dFrN2Y8Hs6vGvWHsTq/09unQZpO4vbyqY4woP+w3v+SYv",
-	"zsjhxtr2Pi4UA3y/hX01iW/zKHyMXWXmmPzcNetcvTO8vB7xT6KE0XAw1RTpYZrZjEcyC17m5877eaIt",
-	"pbRTHLxyVjyzVYwIgYU7DW1Vu0ku5MMFCii8HF3ifVoShtcxPeX3GJSnQumBAkA2ZoUfx6xwEoYeSVhP",
-	"3jAv4/UyISGDv+Lh23cfBoVCtttd0eu0zAkNjXnRC01+PXvxklBFWlSxx/ukKuEpGkWGWvoQIguPb3+K",
-	"WecYn/J88u781dZ8NtqyEueotBVT+hYhhYvQEZdLdz99/meKeBdsQ6J+pFrjIxplnN2AecmR61C8MDGK",
-	"ZEciMbj9qJZ3wujEyiae9mIquBSukmdBFANdri2TDtMYK3jNBmq4Tz6mAIGOp46zdCUcnnYoF9afDpbF",
-	"388xGqYkz99s1i59rUocTrGpTfKn1eVkh8hUk2oKOI6d6McQe6twg921W0rPK20dmDAn8a9VbhjpCZiW",
-	"9gSA5iqy0P81a7ffk594nUDHMPgY6wHBDCBIVYXffUwBMSIaGcgUKnjD1spcHDTQl/Ih9FvFIuszqwbA",
-	"DivNyv/3//4///f8rttzC4F11nDK6zO52bAV2h11QXyQHVU2/bjX7DyylOKBtGiNKU9qAeTNrqMUnKUt",
-	"Z5Qnz8wkq2QEdI2osGw1OLeCdZITBGPl5Omz57UXP7/8xRDnskUvXQcl28MU/9ogZmiaM6txhRZgGc1c",
-	"3sQsTfKKi2sWWr6tit8i+yomo2zUsR+HSAEGtAZD59+EOiJUkMNa0KUJDTRYFDkIMgHe7ami3m1Zj7Km",
-	"U2tR2bKOeYXsLSlsBnMGL8w6kO22/SEVxZ+0tAkJWGymTt53ecTI0FNeodtDlnrs5hSSuF0S2bapVqAk",
-	"ZunWeeNL9PoZ8eWGldqUzhzAbqFvXgFj5q/ehNPfjSDnZoNqIUYgzxb8g8lxG/K4VmsVVILML9addMRz",
-	"g2+rtGXwr8XuoBp71sY6K7GF5HDbUT+MAFaeo022BJNbrJ+VirBp83kpC2fbCrlytY4gcBn3Zs1arpZN",
-	"Vjphq04uXcdSbE9oK9uoLSIYC23GQyvbUQlRdHPcBmn809QovnBQgYIUBeRea1fRbNINBf2BKGh2ycFm",
-	"Vizfd7ck9XMyuUIxloihzppO2BeubLEtG6HBFdlvHBHfPQEJWm7LZMB0nVh6iw26XFEd+IDall934yuS",
-	"SOjlO1SOA77CchzHJJZRRKgmPak0FnSLWUKmNE3uMGfs//18VhU7PzaUFAOtMQ0X3Jux6LjKdnahEwqI",
-	"tWXSg/6OOXlgIu2ZI9TsC5QPFR1ziKNVkFbuH2gOMcup7dN6j227CPntCFTcj1bF/cvu37BBfb1ugOWk",
-	"2s/JR4iDWZrW/X5eoHFeJYPcsMPEQqhZaXFBAXQzC0JddhlJKHh0rM2YfaGBjgYGSzLNnqiACkgaqSZM",
-	"hFgXcCDTRLGojS26KTl789LWNMJ1/Cect0yIfxIELNbN/MD9+sYlc3dEtTS21sVI53dufj/K5+S2awkl",
-	"DByOa1K5tYzNngWWMyxzecAPG7flxm25uvkdUIlQp3zcloNSMRGu53qcZytAwXyvkYd8G/bf4yLVKAm4",
-	"opglViARXlomfG/uws+p1CzMvanNyt6Lpw3kx9gJwByGWWWz8guLIomFXfEgzE9yaT3rwu7/DmxQkzZm",
-	"ZI1U4VnoUUHDy2tMVppYYbKxU9s9vNxpNBsHzUaj3mg0/lkGg3GFzsoUAMiFADRVTdu4Kn9AM5cICR0q",
-	"KEuqEm0xcTQoxnbgzxzl+1t3XwJtnUBzt2kacrmmokQwtqtKBIWIqmoLYjyN3GwjQ0OqaWl4KAaDHrsC",
-	"o1iWnuquyiuAgODNQgz1MhfXzKUEb7dZmHejsTQIHAC9VEFMvZH6of45N4cE4yhoU4jegj5XbOsY5lSE",
-	"tuRN/vQjRQCwsIqEtVPlyrrt7+yRKtRHdwym3gu36sSPtXY1CtBZQcmN5AFsgnmk3+VBN1vZ205n+22c",
-	"qiauhKC2oUqmazRI1YAhkOKGJZqFWx5psYCmyuo1yiURxBEdYElKqgpTq3JOdwIocZ+sziJlppS6LhiB",
-	"7G2bhddlp2MWqDPMX5G5wZbvK5qXifA3vuEfG/5Rxj8MYqIBIr+3i3GOsdDeW+EbrmPQWjjHC2wT4DsX",
-	"sE+qWIgd6lWP9TBSHunRkBEutCQ3z2gSKluRPaF94t8ENAl9D1hGS+puOdXL2y3eY0RgsY2/tQs+lS0X",
-	"CINtbXf2dw4ODg4aO7t7lQ9muhVpn934hvptqN9Do36u25S5wOphyMuhDNKexfo1iMxu+I3UfCIGuHqz",
-	"wmPim7/f0B7mlzn6BKvze7zHLgcx8z3MFoNKZJ55zuj2Nqc34DF0flCMKVJlkbLtC+y+oVlKOWd47o78",
-	"PllDjnelUjEXIB7U47Bd8SoOVpVmZfiHFVmFg8SGV2x4xcOztIT5Pb138Rh8gWviEYU026UZRJ1czMEg",
-	"3p2/sj3EEqZkdAPxBpGUcYsG19BGOOE34HPPOhEX6XsqIqZUsUsMjSLZR3d8Oa097d17Vg7N6qRIeV2x",
-	"3ugJZDfuSi1tc84VaSvs/B4J64aobojqOFG1YSwPgaRGEnF7XRX0qeY6DRk0vfxX7ajhkaPGBxQwIyk6",
-	"xR93Dhse2TlsfCAh6ySMqWPiC5BN4XFLDbEjiSPB5fTuldvUfZI8t/VK82C3frDrVbL9Vpo7e/X9xkEW",
-	"pfQ0oSJkopUmHfLyVvyKDgIbmXJD/h6eTBnl9/MBGB9iGUXrIX+7RrLb2SWp4J9TR7SgUgKLWKANgJ7J",
-	"1NolurJPelQMwCitWQIdhGMeXJNqA+yu0Iu0ScwjaKH1yE6TUKK46ESMBF2jkk7Qts/MHu+TGtq9Q+ws",
-	"//e/KQQbqC43xw1DWukwFUH3v8yPwxCqNHdWpokGBht6uKGHD48exng7HwAtVJoH1yxZkzRoR9+YYS8Q",
-	"ELju96x1hgrBhNAB+/S90u8MMUo1dvtrvc9a8erCq93vhlZvaPXDo9Uqu4z3rrvf8JCtK8oMxt4Q6tdn",
-	"+2a/ey/PzurE7/C2CzmLIzqA5BaqQKGRkPz58vTnchL+dziqB2WBHSfSXsViVCmNDyIe13vx/mK0HDa+",
-	"oeQbSv7wKPmNvZP3SsfXl8H0zGWvF7La6666jlvFSPN/meqsWuMxwSp6LCQQ9RonMkyDLOGyTFbdJERt",
-	"EqJu5YJCOlTV1VYAqUvGcY63t5YgZfNfsmzrSZnKF/jg+pEaJ5rKsXApfzK0vs/U1izvDuTDG0aUO+0l",
-	"kOx2c1wN3q+HPTwv1DdppZpcMxYjrzBEP6/mmzEIVeAQE2v5mvVuOMCGA6zOAWR8+/mwtuhPzRYF4mwy",
-	"6Y+40u/x8ef502OXu6zmREY95sNlO/zA0fU5iv++gq3O8eCzNFHmWD6s8S669b/iSk+9ihkYPSNhMqVJ",
-	"mydKbzjZ7XAyA38SFnHV3RmL9nfPvcbv23bC7IdayGi4rvqudo7njIbv3ebXeAXO3YRT5bagy8I0+vPV",
-	"lLovhLcEhTCoPWnQKa9ECWXalrsCc6HxVzcTlny3n9Zc8/15Nuc8yG8Rv3IHpH+D9veA9lIwLDG4FmSf",
-	"SzJaK1G1c8wSK7KlbNDr9sSIokbcz8/6jgWKnMQFNIpaNECstLO/uLEo9vU/rFOk3pLh4C/baRJ9A0pc",
-	"XtiJdwQLm8T/R+09Ltx8Q3WasCa52flPLIbXZV/IL69PntUufjnZPXhcVSxImPZIVhGF/JVcVepXFfJX",
-	"YmbdsoXzvMK4l+5ZV2EvFfyLK4tX8jxsqHYausd5OPGhy0Gc1e3Tgzgv23fZZYSH4EqD4ClCg0QqaFVu",
-	"+NYxCRMZkzDFS8kUaQ0IDzEvbPfLF0KDayH7EQttMMI6en29L57fPC6hf/yjpBxsvlC4Ly4gpqQLitm5",
-	"dfOxL7gYTiNi8Em221BLlrbQrhHSgYdVv0A6HWlZJ5DeDhWVhW64tvCh2cwYfZqa7eFluR4yAbtLLZIB",
-	"jZbJ/CBV//3Jy5PLFx/fv3j6y9u3v308efXq7fuPZ+enfz+5fFHW5xKaYrKinLCkbxEr3eY+FKjPaj0O",
-	"WM7wg1dJk2iCZ7FPa3aE+eu4Fpe+kHtx57bxeBpzwmXa9vqKdwQXHYK0BO5oV/YFNuTrsgRT8KXA+ppm",
-	"gD8ZS/sOXIyjPSoJdfxvFvu7reKvbvDtr/av0/AbUrWIaTYujuH3Kwn7pTXr7YgExw/vqv3QOfSb2igL",
-	"t4TCCM75sfgemuG/d2iOEh/VQXccy7Ge+1pY1fxNl98VF3FPMS1zMB1cZrjhHvfLPZ5Bg/H86j1S5N35",
-	"K891HJAJlt++T76yjZW8ayiRrNl6NXLPy41XsB775AWu6n4vE3SrZ30ntFVHRLatDaO6JUZly8wXbsuw",
-	"vHzb9q2he6CZegjob5ZxB2ZbO8Ulm25Zu8QKL8youo+UbS+wwffbwXcXTQ7WKGIOnkAEsZD9JTHdDM+C",
-	"NOF6AMh7EvPf2OAXRkOWVJr/+mBw9CmjCUtOUt113+BTv4MH23z1wYyS3JR3Y7jscmVLH1sLRMXp9duA",
-	"1nbdX0vVYA8sHKDkGjROZFRsN2bd+rkX3X1jVjkWsxvm5abNeAmjIejYriSs0hI6ddvB8tDO8dGedakm",
-	"PSpoh/UgwRI1Ho/QJOjyG+aRVGR/9mhyTVJh5vMwKN1OmF3kwhawd+b4jE8jGVybYVv4R5xIjJDHBuPK",
-	"K/Y2IhFX2rMZnyTosuAa9/zq9DmJpLxO4+KUrtZdyT7hEHDRsFtsbK6Oc1BC3xP4lqSukpOBNRNhLLmw",
-	"IUB5U3Ty6+lz6KukpZ+vwXZFH1/BuTkl1yPOG+pW5RHsmoRVCLN2aYWGSYVNZs1Xxqc4FYHsQfM/GkVF",
-	"uMDHElSC++eRME3AXNrPtV7wbOUj9HM/w+ggrwGcITk5O4Um6aTaowoaRIU9LsxXIDBs5YPBD6XL6aWR",
-	"Ed5HWl0lA7MnA3czRx6HhfUaqyCOcEEUFWFLfiE9GbLCbPbrkvl+YTTSXQ/uDxdMKYvTOuFBAXoF5P72",
-	"4dv/HwAA//8=",
+	"7L37cts41i/6Ktj6vqqWeihZtuXElmvqGydxp92dpN2xM5lvxtlNiIQkxBTAJkArmnRO7Rc4f5wnOP/t",
+	"B9tPcB7hFNYCSEqi7r6lo6qZjiWRuCwA64a1futzJZCDWAomtKq0P1f6jIYsgT//UX9LNXvFB1zX4b/m",
+	"y5CpIOGx5lJU2pW37PeUKa0IjSI5ZCHhgug+I0GaJExoMuQilMOKV1FBnw2oaWBAP/FBOqi093ZbT1uH",
+	"+09aT72KHsWs0q5woVmPJZUvX7yx3t+yAeWCi96cEUSsq++se8VKJv++z7A77IYk5jFFqu8E/0QUC6QI",
+	"VW1G5wf7rebefrP59OiopPsvXiWmCR0wbZfieZ/qs3B6COZ7cvaCVOO+FIyIdNBhCZEJ6aZRRH46e2H6",
+	"Z5/oII5MD0e7R0eHh80nT54+ffI31Rj2qVY0jhuC6YpX4abFmOp+xasIOjAvBNivV0nY7ylPWFhp6yRl",
+	"E3N6xURP9yvt3b1DrzLgIvucTU3pxKyemdhzKTQN9E+8ZDrnE7P46ezFzPGXD/gjv+XRpomSyfRIfcE+",
+	"afzRJ7IL2yBO2A2XqSIx7TE3vN9TlowKBMX2Zgxp7+BJ2SBesIjfsGSEO6Bk1mH+wLzJx1RrlpjX/+e/",
+	"mvWjD593vd2jL/9ZKevzZSLTuGzLwQ9mZUjV/z//63//rddIlV8zq8W1cmsX00SPrdzuXnP/yX5z72Cv",
+	"9WR376B1+AReLF/Enu37NhfyLGSDWGomgtHPbFTGR2JGNaEkQYZCFO2yaNSGle3yRGlzvtNIk65MiO5z",
+	"Ra7ZiFRjlhDFlOJSeOSaxZrstUhfpomqEa5IwnSaCBYS2qNcNNx8kcvmMy6Mrm6Gt8lMf2azN8o1W2GP",
+	"XLPRb2af0Hr3w+fdJ97+3oy9MkM4nNMeI4r/e9ZZiOC1Yuch69I00pX2QdMrMMtmE2aNn3ZL2fVrphTt",
+	"sbINa38iE7xk//RZ8+TZ8929/dbBk6eHR+VbcZC1e5ub8QI3TNlo7U+Eh6T67t0kA2dPntJms8PqLGwd",
+	"1Fv7B0/qR63Dw3qzdRTQTufo8OggLJ/IAr7YlcmA6kq7kqbw5PSY37NOX8rrmVtrmP2+ST9fzMsqlkIx",
+	"EHzPaGglvPkUSKGZgD9pHEc8oIZqOx+VId3nnE6fKyxJDNuuuNPckeGI9KkiVBD4rU00+6TbxO4rgiMg",
+	"ESybObm7ZmemQcCUqrS7NFLsS3Ei/5mwbqVd+Y+dXH3awV/Vzqnp4K2dBk5qfJHPxA2NuNGW4lRXUCh2",
+	"Ix6sOUm3Z4TUhKa6z4Q2b7GwQc4jRhUjKqCoqvz6lgQydBwtVWbOL08vyY7lYWrnMw+/7Pye3OHs3WQV",
+	"GXLdH1PYlKaaGYL8IJMOD0Mm1qPIpeHPJ+dnwKPN3KWIRoTCfEBOyaFwbPsOZ3rZZzCCAR3h4gSaSIHS",
+	"I2FKpkkAsz0ThufS6BSHv86MXRNEseSGJbjJ73QL2/6gI1INmaY8UoQmjESy12OhRwQzI3EisGZm+kbq",
+	"H2Qqws03eheaubsJvsn6+OJVzukokjS8lPIVTXpsvdG/LfIiLSWJoK27m8KMDkEAiXCNI6YsC2e8J+xa",
+	"mG9uaJTe4vEDGRDwmDOh30h9gqbl7I5sQ2RIFQkSZhgf6YwIJTrhNDJj8Miwz4M+nEMYimIiJFrCWJzp",
+	"iqqrKh0PtHT6KUahtv5AiDYGm5FDzDY23dv9sB831qq/ymL5NY+A+suyBlzjVlPC1o3d2CAn2UMzqFH1",
+	"z3+5uCQ7NBxwsUNjXr9mI7UDD/g116TCEZlOs1e/U8S3C/cG1823iww8B2d9zRS85ZSAamHc3+G8YHOM",
+	"tewZFQEGZD7V2rBXlLHxTMsjcs1F6JGExRFnyvxBA0Nu5REWcq08ErKIaabAToBXjE1LRUhiLhThQktC",
+	"xYhI3WcJEIpU8W+7AT0C9o/yCCWvzl6QYV+qzCjmiqTiWsihqBEq1JAlxL+DQ+B7MGIhdd9oCNC+0A3y",
+	"iwjYOLmKm3mCktBEKcnd0FvNXeI7ZchuQR9eQ1ojXXC57TKIsc23Igmmjp/fQG6Y3PCAvRP0hvKIdiK2",
+	"mXgyY9E8ikgghWCB5qKXaWJDynXjLlUOY0gmNOHRiKT5hI6NGE5GDXLKgaZFInIFB9gOloVXZou+71Ot",
+	"TuKYJLzX10TIIan6S0/Qr3lXImsi5CHyH1wtLojmA5ZxkpBq2jGvBlSYxzoMTlWfhe0rgRvBnWBYP8FY",
+	"aDiTedltAXUl/BeuHV1Og2yISAof1U96Jfy35ov6SVezxCdom5Oq8+DBfvThHfuE9TIasQr751LK11SM",
+	"nCtyTe2AakbAJCbsU8BYWFDfDU1J68A5FUmHGSFMdDIypzNzLeRjrLRbB3eoV0wPteIVPccFepZZuDgJ",
+	"LWFeG3tnM+9D2ZzsoHamX5jnYl62pfylWR7j5VsyLwCt3wljw8mE/5utqSY7Ye7M8GwfxYm84aGRRpnA",
+	"v+GU/KN+cn5W/9kwcxiaR07sCKCr7FuZEBrz38xr4MohmZP6Ljnaa67ATJWGc4yJigpQK06k6Xd9tu0c",
+	"RDn7MZKchaRqdGYZhaZr84uRgUaijGRau2OrUcYsQeJb7uwEtNPfrG5UydVFOHknMbfuTRqG3DRAo/PE",
+	"tKY5c0P1KnHhq8+VcUUK/DuaDeCPCf9MdhhpklCgvxW0J3rMuxNSzeqGyU+7eLwKyl415xWRRlYMo/9o",
+	"qgm8PJj+Wp0Yxa3wW0fKiFFhfrwuc/saWid0aHbTMWpF7goJ5mWlS9ksBvSTFYdqJueaMY+Mk3mVAdPU",
+	"yL9Fm+a1e+6Lc7iVTD9x7EQtau5t/mS2pp9LnH65I+9f6EGEvu0bOb3Hui7uiQ/ZnGXnIwuA6+IWfcWV",
+	"zg7BitsVGhjfp/Mma89EyebNTvDktjiJhnSkiFk1c+LccwVX7NiCZrtsgmT5e27MZQR5RnXQf96nuuDp",
+	"XIUcgbZ2OBNmA/6rQpOgz2/MAqXC/f2hZAvj7d44IVdyZcMpOMNXd62X3n2cpPYEaeyo80EsoMxaO6VL",
+	"eYRCdCnFAnzPaaSX31rFAaaRnrnHQEVafhj3ty/z0XmOWjkVFi0JXNWstCBBdo89LRWc73Mh8/+I3H/h",
+	"c05ELvNsgeILaJddibtXyqhkCLTqMcaDGpYLr48zJF5Elbb6yybytNDM2ZLEpck1C9+JhNEZQ3ZiamFT",
+	"KTTyXKaotZWekez6r1lqDxQXCEMAMnJODHW8u1lrdwLcaU2u87EstOGNWZeIKxZmsRmV+Xt23h69Y66A",
+	"JHRjmUWkDUS4OUTLc1k4TSWsNY/BWPWM3zH9cHrldGPBtVW01xP3ItfSZwfPKKPGcryiwXaJZQxeqajf",
+	"31tB0h+sJOjdeBdTY62dtKrExt6g44fVCOcJWRsjtSIpOqnigin1xjLe8Qn8nSW8y1lI3GPE6vLLytuS",
+	"3Va3XukZzCwqe9FYXAHO7ztFXp298Miwz0TucNTG4i7eUSwzRlE6Z0MJZ9DRIDAs/ztFaBgmZv4dKa+X",
+	"aTtOVb+cpmYupme0GHFSRDEXI8QGikU3TC3upFSERUWLKxuEN77Oc7bPc5qEqzIXO83JmLQFvAGiD2fa",
+	"ESsxl93VmIslDvY/hxabyCpsYQVxZU/vg7KXbNSlRAEDHe3i9aRQwdOSBW3ZB6c1wWVcJfMUvM3cJMW9",
+	"bG3UeVsx82S8ZIIlNFpzxFkzVq1Wm7azIQWdj6dAjYPmIj4kZnKYsQ20gRdned/NrR8drzKkifP4z6fD",
+	"pB+nkr87mzoQKLve6YpponnAYypWYDtvXczEOEMtxhQX+BAOdsLhs/B4TNEFm/HGR7yQJmttGLgVX0QE",
+	"6GDCkzO+XX4RzEXyxhCdBAvEQlKYQlFLXtjbef7eAi/QvTB+JNMC/RIWw3KU9bboJhx5nALvBP89zW+j",
+	"rUifvy2Lkewn9X/S+r+b9aMP+Z+k8Vv7b/UP3/9nmVpqI1XfJVFZGHjA+A1TNgCB3TChMb6/GDOjeA8C",
+	"2rxCPGvCx0e912wdbshfswXakMEWqDWk6joP6m4dfimlkMpju+atrQsBezTcOTcYVuDTlwmn0Sa60Jzr",
+	"swLlr67+8l+YdfHE2z0op/vy3vQppSrTwna9ddSDTZWlopaTD6W51lggXOcFHY2rOvtPDhZmAZSYBnlj",
+	"3uRCzd4SNtZ9ve0APGN5sX1qHr804xjbAMZomhIiLEjKEtH+W6aJjdIzDxyTHqiuRqiBaU07ioFQm2fW",
+	"PSnzzCKLXMTkVlEZTJNlhHc5TquePa3ZINZqhcuVdW6szRrNurfI1m+VhZ7jzj9d+iLEPP2KQtbQ600u",
+	"oU07F5rqVD2XIRtr6OjoaJkWBPukT3ApNrmGUDCIRYR0WwWHXNinsyQ9rtziFJep22637sVV9sYyXUzP",
+	"2bi9fDsuugR3c9jAL2GT/jhbntdkh+xrcqYX5jmPkptRcbQK6e597qO5M7/ITo0LAIiZCM06jd/vQngg",
+	"fh0yGpaGBJyGmSxfT/pp9qlEQr1hwzxA3DwxJkWeHBzsP1lNjEAjZUQZj65aUXI7zjs++B/TARX1hNHQ",
+	"nAib8GIGcEyUNl95JIiM4a0gtnpAddA3yw+xjdMqUyFIc0FopIvzdAtHqq29I48oOWDkoLlfq6ylXi3a",
+	"vUCa4p6d4debuWmRjKWLU5SVbrO6a8bswrHhtBX7MTE2WVz8BuPzxh65kdcT34xFmDQK98HwOYuMyb7B",
+	"a+LfUndPDF9iMH/o7OqG5erZ54+Si8LHiHV19mHMJ+K+TOPQNhAnTDERWIUDz2VAoyi3YxqYDpd/hrQ8",
+	"K34a2hzOsjP8g0yGNAk3O8ZyBXfT5NmUpYv/0vlvVlHv8KqGi95rq5lMHE05zC+O7MM26WPAsotQMN6B",
+	"/ONACYrIhLw6ewEoDRnvFPbqpYy0VAiZmjUrcStFI0wbQS6gmCgoGQWzdrH6uVD2jvX8eVZ05DLJ99Mq",
+	"pQyuWbh4euYEApmRrFx0Zels5VCUMbpLF2EJOYqLb+DW8YdOOufK3XKZH3QJdTB3dxZnU9gVGf28yZ27",
+	"hIcUERfEDTcmtbjexEs6w1SJuLge3xl9rWPV3tkBXpfBgQRysHPSeR6edl/2zz7+HL0Wv8S/Jhf63U3l",
+	"QTXBHBcCZjKTiBso1Zh6tdoeewT+3jk7qngCbiGOyZzcwlb2SGdE4olYADLss4QRSFPzCIsUM0+9mgPm",
+	"Mg1Gs3wwQWE0GFBggUkiHvq14lCW4jRmKguAaaoh73GtVm47kVFJ075KY5YAa/UJV3nwObDGXEkyXQNf",
+	"wYDr/K0SQVUaTgDdL7NN1orsnKE7v++PUPwWVgkS9CDjrE9FD7jlejEo06v/09mLY2IaQ8cX11nuWUwT",
+	"xVaUNSWnV5EevzEti2JmaWWjiNLxi6d5YaWTK6VuLWI8RANxICFsPE7kQILmGTL448NtCeV5l5RrBI8v",
+	"J1THKbbeZUowU9uaJ3FXjU67hQvFSyNZhg6azCVOQk4sTRLOQiJTY7kyRhgN+vYu9FakcrYs8+4ecYo8",
+	"0Gmypm3CBzZCdnziP52fviRUkQ5V7EkLs9Ugt7RN3r19VVnNv4B9zBz/vVxh3/edcdlsf2Q00v01p6um",
+	"HFPyupSV3GO+Aw6pbKo/8XC9/fhxeSi7VYGiJqV46bglFxvEmjijYKWQv4mhzVTHX/HwlZTXax+Y2w09",
+	"NbrhjOfvO7Y+mrGYr2ly/ZbRcN2gjNkoaDS5dsBDEOIQZg5ZB9OAni8iBcsyzLk+JjSK3E8zbxOX2sxz",
+	"JrvJ5lgphyKjkCpXJzPIERSeNCTW+4jh0mExMmhhbuwDJWyYyc3P3nidU2jFpI2fZtDcemRLE4G6iRy8",
+	"ZuW/zVpCPmDOTzyxj89enxLzvEPd7PII/qZkwEJOs11dBRHukRseMukRmoZceiSUQTpgxm5VmgfXLKlZ",
+	"e6ErEws34rZAg7yQQxFJGub9AGJECV4aJHzsfMbcsC87romdz9mSmC9DThtjJjAMcedjzHpLWSZcCBa+",
+	"E5pH6/sOf0+lZuFquV4Zxs0Kar7VBUtOhTtQJU7Gocio7xkTy1C60WiU0hOytRsEErjdEcWAPmthkKqR",
+	"wF1UA3nCAjA4tWcYHDyJNjViiiQslolGAGOKTs0aDCFvTiYhAh0sRYHM+453F6V0wDuL0nOhmAjRcVp2",
+	"SZ4kM9/LVK5NSdsmvuHzPpEiYDmYCyDxAMIcDa6FHEYs7BmyaVKliChkAVksjFRXs+RKAI1pcH0MJ0im",
+	"2sK3jL9x0NyveYjqAvgqTOkrESeyB+kaVIwKq+EWrEF8t/w+IvvQoH8lsgcRdKhRcKVY6WWvVu3NKNz4",
+	"xBEdsXLHf/m15iX7ZPYFCSh8gwBTFjxCw28icF/Uljmd5hQrTQfx8rEpeuI6zV6vogHjVYD9GdvM8D8z",
+	"bcsAQRcGDohea+ouy2zygleJJdxFAVNc7GPi7srsJ3SV4/7NmH9xahl8QHaNl1/fuc1dZDpzJNgGnt5B",
+	"IWJtlRP9VcVOZJOcQ0PHolYNvFp+i2aHcQb+RuGspopNw37vHhwcNJvNvb29vSUcxdNW5ypHfYKU+dDH",
+	"onzm03OT/bjCLrz3bTRj1nkgePl0sbPxIf6QMFY3uwc8NAicnaHB5mG8BbSeOKIAOpywAU8HFa9itopR",
+	"YCq7e/uVMvOimOp5B2anzVuUeeriUpn2MwzT6dbALhvPioSIksW5kDDEGdmKOHxq/dhl50dmsn4J37Xt",
+	"a+ytRTbuOeXJcxmu6f2bcUNzOZbiOVYOAfYV/JKMAP244q0WmD3pr4cRzJ/ZmpmGGOMwkd0AY2t9qf9X",
+	"4UNp+HhGmodMfTdzKKUNFxtFpIQpAmKNRZhX9lr9gmqHn56azbffnMHdpwdm43DWGxaG6BSvUjIMSYDf",
+	"yT4tFDXYUinpEmmsz8xpfqvekniscZsU84hUGOQl06MsI9Svb9ckzu8l7PItHZJf35IYoZ8J+0QDbSwa",
+	"RUADGTA5JHEiwzRgakasX7Y5lsiiuXDQ5/dH2t/Lo/TejsGIrXK9sSBjtiyvd0FybEn44qI82AV5IW6Q",
+	"hc4LjZbSg+W3f6vciA/kR17OjWcb9ysbgJOL6+wu7H3edNbjd8GCSkQYE6FzVyrhalVfsZfTbryTU/M1",
+	"0RJRl1GwV9kg1iNXvwF+G8gbVhvvtJBOM4NydmIzKBYC4sLaaDcsuJ5zmGa7kvMxTFs1xpIZPY7rNM9N",
+	"sZx6M62/srAaj8jYQtb8pVYsZUWq/oT153vEx/pD5g+I95lXLmrFPfiWWbtx3dvPoM/CNHqswG/Z6MrW",
+	"7IKKsCM/PadRtB6b6CZyMCPsk0aROakOLmUsIre24R0pdLtwQusdYhpFM6I87lG7xkEsmCGoErc/Tbem",
+	"Jf6djwAc/mwGwGrIbjjgxoOjHZ/FODcMd18qL2xMyTY/YMS8a89IRpYMuIDo+nvhip6Nkl82O9mS1hIS",
+	"3nZTG6PhvNXtU/13zoa3ii3ochxWAh5cjP+H11VL+BAWAfa58c2jCzITl4V8Xy5h27sFDQjLXMOPwSbH",
+	"MSzwBjtKbopdUurgOiGvzl7UXYJG6JIxXI5G/gPGCddWySUYj7TBS2HFB2kECdB5KO1qiFST0Y3zsPaq",
+	"eXfWBQUZJRtjYd0PdAuSdYlYyrIdsmmOwlpJKvefcTCHHD/QNFoTufmaYyGs7J4ikbERCTxyFw4Jo4M6",
+	"hFbXaXBdAabaq7vaXgmLIxpgBhskINZlql16WSR7MtX4Bxf1oivKiMpBXO9QUfEqfRp1690E0RJUJIem",
+	"J4Csk+6vIGJ0iStAmM5iSq21ZTJSZfulhDjzNsq6O2DRpG4nq23l5LMZeWVySf6Yc8XVk8sgQ8kBBcwK",
+	"1J+TWFaiKawTSV6k/21leX2cm+aVE22phK8CoZZnrneRsvOjHBZS9cqyJJ0RBrdamBOJgTAlUrs2J9xy",
+	"hRsJlwxzKwkuTsEp4mbOTHeZQenbzXrJgmWg2iZc7RUyXki11WzBF8X7PltlhNpF8UireURoBH6esW/3",
+	"i2d4TlxJwbGwlBq6KE/FUnlehsoM4j5ookpntBxTtGdhQK/Bk2hIDMu1se54O4rgpukxQIjV1uxeEJnn",
+	"n8dHi9FcHPZdpoOM6RmPJCvEjulHrrRMRutHE69RcGRxMPGKDbrIvlu/ioEJFgPgMDAvb3YxZTfKAlj5",
+	"BE4s5yQe3UrAzMu4GrJJbuKsmaxf84iC8gsjnEOFM9GRqQg3c7Ovuec3w+BxbsxZUDyTE9xsmR/Yh5aP",
+	"Y85UEbdhTTjVvgzHY1t+LyaAw4eJ4JoSPftu4prGprcmzNYND9is7JGZ2d0RF9e5Vw0TvB8+fWsOiUCv",
+	"/Dtnw3spjDJ5K1DC7mbZ44UsglW6urCvPYJsJyRVPpM5q5I56Nfy05TSz4b8l/9mVZvp/Ywm+E9nLyAv",
+	"BT85UVlIRLLpKoUAlYVXZDMiJlywB6ZjeITiWiD2VF6n4hjMHWgDE6cFGQurwCwaNLvCrOZ1Y5mBdXnE",
+	"yqtnvLCpCKpRdqS7iGI1L6msPB2fd0uKn/CQyWPcgg4ZIo4MJagilLw8+6FReuUw4/BMOm6tasdCCAPD",
+	"bIZCCgP6bSEeEP+9teQM88/f0QCelafhVSKquU7RX5frsTK1rmB83AbyWpSgFwucgOaZy3466AjKozL/",
+	"B8uqTJtHzX674WxoIQgMybV7u5zw0AHXZYApkHST5WliDeexXhozgK2Aim9mFc+MpOitQiazTjn48hgQ",
+	"wdkLRezPmFFWCIcCl5AwG6axUi7pnIxISHs0W1LhMQ5ZENGEhWQqV5JqTYO+GVopjWIuXtgoW4tEuAGo",
+	"rNmav8QzSHQuo8iOFqN9ILsWwNqm0+wW0ibWZVAt5kzZI4/s60bygBEhNSvfc5gaeRbOzQzGHGoJRQTi",
+	"yOxlLRvlGOoRCwAeMqtsV0qDvhySARUjSwgFA9XghxqRmAfXpNokfyVUjGqFfsYCIiOIHJhLbGizjOJ2",
+	"wySjWLMQniLYoHKRdRmWCPw4pArwKKnpsrbaOqk+3Tt4smAH99kncvHjSX3v4Inbtp2RtiN1QUP5iKuQ",
+	"YUgg/sy57TqR7HynSJ+qvke4VuT1yfMsy93II/tjbTwb96h7+CRsHu4eHraCp+GTgyO612WUNoODAxo2",
+	"dw/ofqfb6u529jrNzuHeXhDuHoRPgt2DTrPbbNLmYWl2Hk16TC+ZZ+vMsrtIE7wJaFKW9G4jJwpaiNnb",
+	"N89pEkKSrKX4KgtdlhlobcVFt2kXuVa6hitpDWfRUi6cWSo/EyFwmTWd2yD0pxakr3VcVTXy7u0rz2LZ",
+	"QI7UqoA28yTUO8WS2SKqBCTTpeWpGrIQPZH4mvGSgVGo/oZvLp0rPQMU6klrvhjM7gQMIXdkr+c0qZ0B",
+	"ZtS7D63sb0qD/O9BubpULk0K0oNU41T1iZZE0+i6dkwGqYKy8b/0eju/xMWYhSnp8no2QsdbFkcjaLVQ",
+	"351Uuc7at8uktExYbfWA1g0xXZ2aOusoWE6yZlj5mkXWoMbd+F3JwsIZf8Jj8ZVtLiuOyo5ZQodW+lSf",
+	"nb48e9P++/OTty9Io9Egp29e4KfJ4T3ZP2ytCB8+exs7q3TNfZy7BQojbDWPysprZObeHQqBovk9BvF0",
+	"8M3Lj+k7e4v64zAmFDP6kHXIKjw9jCjBu10WomFVRQcKosOYWXynapOFVg4W16v6H//xn1dps7n35H/+",
+	"1vhL/cP3O0s9VZoE+ieQMwU3SLZ9Zx3Xs8HaGaUrnVUzEDHjHE3HSJUjFN6ialeiBo2BCeGHWOR/D1kn",
+	"Loc22XS5ZmMlmgX6ma9w91OS0w3YMFlcLxMhYSKMJRdauW/BciQdNpLC4q4YY8/iP5k/ZZdYd6JCjJYu",
+	"Z1EI75shuuGBPbjS9dNUUhaAy9xX9sEaYDFyjv12VxgyizOfS27ZbHqERYrJ8swW3J4zEb6y41jTKMtd",
+	"/mPR1XutlR2reQ2lZqEkR/2oWeZzne98zJraPRxrCz6u4Jn8euV2CeudsSh/AvmX7avixpi138/lujl6",
+	"f8Z9IuNpoLqV0iTGgl72iqbkXpnZxVSJCrGMcv3w27TEQZ3zmb2FRRo33eQZ7fJFm7XF7yZ05FuQ3fcr",
+	"ei9QGdhyo8fjlnH62R3aIhtzAjfGWdvqkn3Sd7OntHTbqmQXwQbyjJnPAxpFo6yilLU6MHrD19I/zmP4",
+	"hdS8y+3uapD3CdeM+H8zZvt+gI3D38w3K+ubnelbzAxA43fDUX2ZRqH5Z7jpxizNInwEWtJ6MYi3sN9m",
+	"BywyEUKkyD34E0rDVM4jOsKIlEjKmIseeXn2A6kKSZRMRVieFvutXPOAFWpvc/Dv/V5c7tL4+tzhYGHf",
+	"GZMuOwXYZfkxyKq/r7L7Vy+rzJepy2s2eI4wOR8a0z5XsBdvB5LLllxcDhyt7PrbFiN3YA/zawPb3k8s",
+	"StOmaKIbVvfPqyzfP95oPtY5dNoAA7iIJbZcFOwkTR4uCHYuZJkd52ZkecQbZIltccG05qKnVs5eM+08",
+	"p1GkyuNGCg8UEp9W4wnFTkpbXGJea69tTpZlFtc9fs/La3udRwfHyCfL6WmamJf9NgmkECwwHzwiJPn1",
+	"LRkxfUz835PfIKnWbxNqvoUcXa6g5rIFkeswogIqBAuPiR9TnmCLlNi/bV4vVYQrlbKQ2HtAVKm4Ioak",
+	"EdMuJC3i4vqY+HZELPTbWW6DCIkUERfsmPghV9OPeNlEpCCRVNojCcvnhiGwHRpcy273mPiR7PVY+JtM",
+	"td8mqbDdSFEYn0xIZ0QQIeKY+ErLOIYO7V9E9xOZ9hCN+eT87Jj4XcojeMRQRWqIC+MiZaSqGCN+RJWG",
+	"0tt+bQxr3y4GgE0i0SEtFWiINwXCwTcV546wFXYaIDhhXBWvguMo1frG+dHK8SfY8yZ1ee9OBVo1QWYx",
+	"DLVbr6XiDc3TF4yJk5JQhVdUaWKmVwSuVkOWuE3HlQP0xthnu5Mr3ppUvlV1cA6a9BRpi+bSUvVaUtV3",
+	"oRfLQ5w9er0Uz9e3qVpommwEYm344ViSXxk2PsxFS2Ie9rAcv/mYCni7dCrTI8X5rJeaPdd4eBRFBy6h",
+	"YP4tIXbD/lMOTjCQSYh/xzRVy9SImA3c/Q6K/a8Epjbgovjt7tQF9VwQoAnwnokVmkjqwnQulwJQRLop",
+	"3mU1W4feanA+GyCUzaDglOq7zrpPaPaTDiHzI2E3LBkRLgI5ACWPRhGhWMan1PdWbgyU5CtBtp2WhEKb",
+	"LCHDvlQIgGlTKiwsJk21HFCNLufjqUQ8t2Z8ogBfqZdxNkHfo+BYj5BMGCkzY/HZDVsFxenUPA6evjGf",
+	"4H7JZWuajJc9SxNetlVX3mKWFnfv7lqSbpOQ12b1B4wKZXcnPLmsz3WMvpMUXVL5VCxIWInmd8F7wuxJ",
+	"/P0YC35Zv2lWBKyLOEVYZTKRhlXWbYMlXdk1XkJzMU9mVMtpu0iHsYsNZFk1hX3lIjfQiysgYIxH3zIJ",
+	"HzLSnNsZJ+ER//NHHn7B34I+1YUfQMR4mOAoU3WBHz/y8L88kqny/2XftRpMw77kf/49mfjl98TLi+b5",
+	"eeU35RFbwgvuvZiXB8N+8T0zAZBlMC/fJQ/jRVjj+2y4lPiupkbhydh+Bb+j/C62A1/Ab4abFn6xGMFT",
+	"K1lmEV1AOAOhQSIVpqlxVo4giYQ4W+4AbFCVbcmzWbbD3f17NtTxGmqwHeds8U3corcf72AtleUFg+PK",
+	"i7LL8jFkXcwhyqMjyNJkWDTtebO+ZGtvhRkAd5cJFSqWiSbwgEd418XOM34DaYNpFAKcXQfq6AZ9YM5L",
+	"eBo0E8Ho9UoVQcBKdIiUedjl0dEyecr3Z9Dkc5teKxSzacL16MIsPVL/JBxw8TMb/choWBbEAb+TazYi",
+	"VX9IB9e/NRoNqIHA4fYQ33Lej8o/6ifnZ/Wf2ShnWDTm5vMXr3ICf83qyCrgWVfKdgX3kLc9iF9TlpRA",
+	"9v3MMu3CpzH/7ZqNfPK7eZbENKEDpllCqgkLITWZdBM5IJHsqWwo8Gw+EttG2TieMZqw5CQ1SuSUg9l8",
+	"LRP+b4gybhN8lmCExzUb2fAOW2IBeurAI3lHfa3jypcvAKbalYX0N/Di4OiGtIc+GVCJ4BXV3tnpcd1P",
+	"O41ADnbwiXrIbuyfUwagbYRwRShRLOrW+1IZ2mSeuh8vL8/JyfkZMc8N6ahBTmnQd3oCsZnuuWMPfWGZ",
+	"a8y0a5gWFeZpxPhpkMs+V1mhZdOGy9xOaKDbNo4fSshyRbAcT7ZgHGP3UdNNLM8yz93QiIcIsd2jXCio",
+	"IGu2A1NaNa7ElfiP/yA/s5G6Et+T77/PTsb3349ty7ZVR5VHIq60gt4QYD5zU+KXARWEBoDQiaNxyhN2",
+	"UDgRtgt1/ZtP/kJah5DCHvQp5MgnqtY2mkiaCHCIBox0RsQ//+WiWEQaB+Ufmx5t5VxDfg3Faws9X4kL",
+	"KJgLx40L4mfHyTdbP5CDARMhC2seWXKfeu7mYuaZcsQFHVNdiVOgRuvTp52DT5/yNepTXOiODEfE/3zl",
+	"GN9VpY0+LI9coTgx31xVcCCafdI4kqvKF59UW3tHhIahIr7R3kYnXc0SvwZD+IOgO5D8Qd73mSB/XIk/",
+	"6vU6/N/82mo2yR/kTMBOIVzEqW6TAY2MwsZC8tPFL288Mkyk6IFuqzySimth6IvZIB7p0JDwECJhxkNj",
+	"bPu75A/ymgPGr+V35uiYvxzDb5CMLbrG8UE3LPuCX3Nt7pM/yEl24MzDqULPORVYj9z9VvXhYLkuzf7E",
+	"EstA5snN4tdskEixaWjVMmwj5WFruJG0yB/knR103qfb50aUd2UqQtNwFjDjDJrxn7HMtlVMzCgSmWrm",
+	"+jkwVAS4M4S7jSI5tDMm2HtMdd89fUT+IC/SOOIB1VllUAhEOs4/yYwljQ+YprrPhIZ3wwY5jxhVeLEH",
+	"W9Vd/XV5ojRJYV1Lirv/nvi1Y/MwNOlQ1EnVd++Pfz9iukHcKMAGa9tTBx/suavlw7dCDbcmPJOZVpOL",
+	"tGu2i/Xa4EmLaNLDIubC8dku76UJC0nEB1zbF/f2gOq4WPYKr5PVqpaJ5YFhYUmnnqpqKYmMQgdUDD6t",
+	"zoiMZFrzPVLyYtbovDfdUdgzS/3WzB4Hzj4FjIUwpJJvs9UcUq7JG6IQsIZ0WFcmjOhkZFYTZEXD9/CO",
+	"tMhTgMf7b80XdctlcBwHlo1olggaoX5LqiHTlEeK0IQRvJn0iDByIePt2etmifLl51FUuIcu7E+upn4d",
+	"m5NlI5nsTQWo0WaLHYNpa9beqDx/WP6cEylj0hlzdrhL/j/qWXW/OvzXLFzxy7dsQLngomcpNP6bYton",
+	"1XeCf3IErzXIC5sg2ya7zSawQiOTdwyTiVliGI9H9puQu5d/aze/R3ab2UEAKQjnri/TJH/517ckllg1",
+	"CgSo+eGAqGI7Tkidhea8dzkzksrHmm5milra+XzkoQ8sM9aELqgTS6p+sYSYj8XpiaIDZjfUX3zLZQtF",
+	"yoqvTBcsA2eJIn6j0cDSZbUGcbYZlL/GdGLTXIbJXpjcIJZgRKAiYDWVPtU5p1DZ7ATxC2+gkoDqeBvA",
+	"3GJwlIFgMLPhguy1iKG8spta2dRmwx0RCpkYzYtRyKikuKPxiF1h4YKAWRPTarEnsbH86nuN5pQmOxwO",
+	"GxR+bsikt2PfVTuvzp6fvrk4hXfA9wIgYE6VndJcK17lhiV4p1jZbTTxLRkzQWNeaVf2G83GPhb87YNN",
+	"tQPib4fGvH7NRrZuJWjeGQmhqrRRD9EesUjQuETmwb1m0yntzo0Yo4TiUux8VHj5gib8IgMfuxhz1oBl",
+	"MGX7KFJFhgN2Nh2adauZubZwNGWdZKPeeUYzhFl4ZXfxK+8EtRok4j22mvuLX/pBJh0ehgx8HK29o8Vv",
+	"XEr5mgoHdQyXvQfLzMhxaIxigLeWGN8FS4yR8q5QDaVoe1fa/5q2uv/14Yv3ecwmxG/GrNV/ffjywauo",
+	"dDCg5mPFrCgZUEF7LNP6wBVJewqB7G1lg091a8gZK6gO/LvSzqqUApCaKtmeaDHgECrocWBKP5PhaImt",
+	"WSirPqCfLrIoyIPMOH6eKi0HhlP8JPuCvJCAZ+gkwUtX6BUu9bKvX2fA0/vFr/P2d5sFlw8VoQVvWe6k",
+	"PC/MONvL494WnaTsy9Rh3b21wzo+hNnHFZ8Lj4tnFQR+36i3oLX3WcIe+endXeKNc7zcuJTylVFEv/VT",
+	"/9zedU2efFIdUGWUtcxZVpvLC4xqn/ECFyyykFd88Sal245OOBZknsdFLs1Dm7MSa8m9QaPZTGysAOuH",
+	"jLlAf23yE4VyIjDEF9SI4qcrMoPCwLccYcsRHjVHgG0Oyw7n1qZj8YG9GXf3rOp++MLnazY6C7+ge9sY",
+	"6dO8AWGMC2xhZQ24qGa46JhK7jIzzYfuXsVYPKNCcSF3cpc7hhPhbiUH8C1298gPWLO1+I03Uv8gUxF+",
+	"6ycLV3Ra1q6nZDtvt4IBlk0xf2TnZ3N4Kl8+mIOFUQ87WI6wYE1OBxTjI8Z09vFPqxhDHIDyXdgCjaLs",
+	"JsJD6GKnNABS+vgpxZZOXRzMxDymB8FDl78cUWVDTNBxCBUk3Q1uSKqdRA4VS9R3BFq/kGkSIAKTIlxn",
+	"MOpZKoKqNQi6nSBpMrRtIz4vh4sgKFg5YmHmpYMw6xtGpGDKwwxo8PAAfpPDgiaX9JoBZn3AQmZ+lsYO",
+	"9qFlvzHrpvEVVboOQ69DTHzOSSZzOafCjaZi3Pk1I/5Ygz4uDVJNYW1r6/hUTFs/iyJVSt6zzoUMrpnG",
+	"Gy5KLGG9gnelSOE8RL7Whvg/ICMPwdOE6S0YGcOmiN0g77nuy1QTxjMAdrvt4EUF5G6QE2E2AgyaK3TJ",
+	"YjNVGYVFdzJ2njCNScTgyAvpSJHOyAHjwbicLzQwS2YzjcHDafquuc4Lw4Flx71B3XloJOhgxLnMurY1",
+	"72y2nL8YdUv3mXLzs/dBgRwMaF0xc4jQbd1n2TVGl0caPGcd8F4XI/LM6zWPsEavQXzkB3+1As8bC8by",
+	"EXA6jiBWwQZclE0yi2vLZ7lJOOVuWR1hPQLHWlcmg4rhrGMCfhcF3kQUwJDroM9Fj5wnUstARqptHaHv",
+	"4l5CQ9Y25FKw2/2Cs9SuOVWFw6CLMP727Ge7nYkbFsmYkapfjNizAQfZfvnex3tlGbmWGmZq09qJ6Qw5",
+	"dT1n1DnyNw/bhN3o3/aOOgdHzWar3nna2q+3ml1aP3ra3Kvvtlr73acHB83W09aVgHbarscrgWnYn68q",
+	"PLyqtK8qS7dU8a5gWeAt15z5Mov5gl+OdsNdFtCn9b3u0269tXd4UD/cPerUQ3rQbB7SDm11D7AtFx4G",
+	"r+01957Ud3freweXzcP2wVF7b7dxeHDQPGz9E542w76qtD9/+XIlwH2b77XJEzSlTV3A/X39wqzVqQ37",
+	"kzETJBWaR0V5EjF6w5SNK0DKme4IIcRQHS/GHIuzN8Hwq6Vy8QGgVeERJLy9SO4zUtwqcN9LaHZ8Q2Y4",
+	"TjJyVyGunStxQvDaHO4QzY5rG+6d6A6jZsPhEd89IMod7jYZZ1dVIQkPaygRJ6TEjpVScGMZEiHH+PXx",
+	"lZhoMoikYmHeZkFQ2pgJkL85I3VXW5+vKgmjSgq8XVeRHP4WSKHSAUuuKn9cVVQ/1aEciquKR8Z2m7jC",
+	"bDAzDrPjvvjtXKhj6ygoQqIl3APY6w8jZyKpVGOrVP9plOoL5NRjES/fKRvaS6qgiRZdV1ZQfVjKBu0z",
+	"Gun+v2deufSY/hEe2djcdOBeFXm9tk2JQ5nn1DH6dJxIDL9QBOtzrrMLxpdybEHObfuGewmMI3S0z6/8",
+	"ZtNfSIFbZWfAdMIDNY/4r+0jC6kP4jSOKJ/wlC2UG7YHF/JwnsgB032WKlQHbGz1Q5+lyQVwYxxk9Flv",
+	"CSD/ee72f8toyEVWfHaDEwAFUbK8hQ5VzJ2GAe+5McM3BSy8isvQXu/EZKOfd2jeQhePaomzcbeJIxbJ",
+	"gi3AFs1pRoDuEMy83iZQWOlkJ6BRpHY+m3+sI67UceCbowThGKhaURtmmVXyp1GUZynbPDIw0Ku+Sypz",
+	"8S+Y6GferrmoP5uN1qeiZxgYqfqaJQMujP3j1xqYjVGI7oLK5TX0Sogsxo2HJY4JW5uQRtGFTS/ecEcD",
+	"pSrtyuHzvR+ePNs/OXqxe9r64aB58vTZk+f7L/ZOd39onhw9O3TlZtqV3YODg2azube3tzcRiZHBbrDw",
+	"2Sh/cnd3d7e9O/2szRnN3pk8Igj4VGxlso3lXZkTdFskgCA/Zn1t6hHrRl+KZ/SEKD5II7DLMS1TFTew",
+	"Yi4p0p1Ku//W8f6BRR5T0EOsQW433+TV0jw3xPxExA9jvMBWP9n5DDE/X3aKJZxLZYU7Xfji67xQ5J0F",
+	"qlyU9jhvd77IinTlZr5z6m0DVx6rBQB1MGjxtOGKf6ec5MlcxBg7bxf5zo4eQnTMO3mrFT0eO3kYjle8",
+	"IJ8Qv3IojPleLVIE4wXRvwU36CANQ6JSc0bBRHJpBoRanFC00mOaaB7wmILDvzrZpC3Ql9tdRrja6MQB",
+	"HZEOeMo9V8tOFJ92y6LynEwjvyMetiGHyScDcKNT8ursRd3i3LPQZm+SE5uwq4tVamdLdZgdJINuEjEA",
+	"xB2X03iHkRHJbKeCVK147tP+/v5+5UMBbKDyAx3waLS6oM2nslIMwe1z1uJA5nBV0CT/XA6XryCu4G6D",
+	"A/DEWYyunCsoDkUA5vHV9SMCxlngzmf4d54p8triHztbgickkZGR6vYQekUYEY84FLes9CYXN1wzCK32",
+	"nP6WTzYL7e3LKLQAyrP4z0umc+Zzt8fymzyQX/vBusx3lky+gyRe3Se0I1PtTtvt6CsLAgVe4pmqlCkd",
+	"+Ynb4aIDpAddZr32vRkKDJYuBg3CN1axT5gAjU3lCM9woLlWcLmPSRfZmS0wI7x/6FIB7gVDSi2tp9j2",
+	"gAqiN6HEcBFEKaTstJr7xP9vmUIaDWRNkYKwR5cGV7g+vr1PwUHbW2pqe5rNGIAglpwbaCbTDgQHHN6u",
+	"9DmxNvdKjMSO6mGVjGwQWwXjW1Awil4Te0YxgIfiybclDZdhiLevaOyMK/q3z/v8zggsN5z5cZ772pWJ",
+	"RdLySJzIgbT4RCEzf7aRT0GUCCpm8JaClNsQMeP9GqQpew6QK2tHYTIl/jlu7x2vwiw9y/J4lxvO+QsU",
+	"nIcUrJglRa45nxWeF0m8SWx3YGlKQ8NXO6NlrbZWq9WqfFiVV06N/WG5ZslwtvxzG/i9KusN+lT0ig6a",
+	"7xSJxw/o3XLg8bx2uDlYme1eZHhU85VO6zZ0Chxcd2VQ2PmN1TEonsgLFQGMw2rRq9Vj2kgr37xvIwOt",
+	"Lw0vLX3iy24XQCLIDzKK5DC7FrDPYUZ/6a2bP/fa6pb1x3VugG6d7a15n7ZmVH5xInNuhPGG88/GM5tL",
+	"8L7nUnQjjmBd6zPZvWUIYANVkOM94EXeawpB+1P3C3hkx5UhyyPumS8imsHdcEZ7JMhAhgzSvhrkstwL",
+	"FkqWlxx3FLlycP72KmaYFy2nEWA1wWs2vKZLeZQmjNj7EYxSvxIQkkkQXMbiPilylUPgX1XwNoNHhtlW",
+	"ocAB2W3VGuRnLkIF8Zt14oeJjH0L54QhvRC8qAjtJGmss6nl1xM2T6ABr2Pz4w0obYYCgaSdVBv1F6KN",
+	"uSpAyoMFo68EQYQk7MRFRxktHHBHgogmcCNMQkbDsWsV8+rUYCDsrQ5gH3UaXEOpBxQw9U4iaRhQBcMT",
+	"/6bm/aqfI7qkCgJT/3pVGbCQU4tsxPwaYkkgTlYqaHAt5DBiIWCH6D6DgWTtmP7bCI+EkanwPQ2uSRBR",
+	"pf56ZYN0riqk0WjsuCJymZumuAIwwvcnP55gcQqyt3uw65HTGxmlgCXzUtofdg8ParNWyTRiWqfBtYs3",
+	"NbMnCbOhtCxE2sVc9JBydjGFsSwj2eNibOUWTNU046bVMJ3P2zyQSBJAPYoFzQaWw7o1cm9eVXYyBCyq",
+	"wNeEM8ZzYaOXU2XVNUi+GRsSmNGuLAaOCl+qy1QDUtl8crSaB2MNmt7H2kT1JUN3hd2ScYcMLxocZna0",
+	"FgjjmKQYjU+QAdrRYbkPOyjLP7jKK4RQRXjX2rPj9UJgnKb/8bkXCo1kPXBRT3PV2ifVwuyzqR8099vF",
+	"vCEP5qbZIK53qJjxUqu5185oU/OI36dRt9413NcnVfMB1o/AN3jAkIUFbLwz4qtIDs0pV77TNcGzCfcO",
+	"sAyQixBcA8oJsekeiG20R6AFIUveV1rGeGyCa8RFzl9Ubed4wXr2B819m/0CaMnBNaSCylRbYgQRo4lP",
+	"qvBONl44kLbv2kzd9QcrANdWXq+5yFPLcqa4sgYLA3lYy90OYbbyeSZsRNdW+/yTap+PzTGAO47QXNVz",
+	"epoUE/rvWLWc+1SB+1xpiSCst6EDl7KpH20fm4DXZGFy//pcCfoAyz3ulTR2+OscqhcvcGQ0Dqbdxlyp",
+	"5m69uXu522w3zf/+iZd2K3EbO6WHZXnZIOZF5lkNbsv1to7Nde7WEZrOGgKKUGIZBlEjEdwzr1r78nwF",
+	"XnXnN8p/2ttkSBGVDrcu93PENoN4y4G2HGiTqxXnPSy71nal3O6XHxlz+u6uVQonCEt5djE710YJq4Ba",
+	"2M6CFpkmiTmFDq646v+eYCa9w2pFN9IohvDgsQqnVd/84882Nl+Z2W6kwum+NO39nlSycoxjIb+rckYz",
+	"oodliziC2TzxFThctpxvy/lWRxUV1wVMd/AQ0kmecM/8LiuhOi9R6dw89HfOhvcQsZv1tTB32zz4nSI3",
+	"Zlzf+mn8E4X8uoNgl9YjITNSzJYYoXFMXMHbu48ALsp1OEMZGO4c3OkMMfcuDwv2sQh5+qSARkZuuOKd",
+	"iDn96hqr5Wzz+B4tAHW2ctVS4NlsMy6H3zFRrmZ21txb1LhUHnF5zUYN4gu4rIFLJ/57yki11TwiecUO",
+	"OmCERoBBQNgnrrTy8Zp6yBWrNaDCQd2hZ2pJdpt5yQAIiyyWDZjWWHHUF5lRsInOmlUgjyMKKYsJG/B0",
+	"UPEqqWIJdLe7t5+XHq8MRvXcHCnW7c4A8W0HWNspr363Cg6tndutY+EWA0ERD7RdgYJH4cHTvSedp0f0",
+	"Sevg6f6Tp3ud8GmzS5tPuvtP9vcY3Q+e0O7Tp4e7B4eH4dFhoZ7hRA3VzAO7d5h5YBvNZvOfFaz0WGFP",
+	"ntJms8PqLGwd1Fv7B0/qR63Dw3qzdRTQTufo8OggrJRT2yXvAwjdZBlrdAwPaSLML+3K2evzX95enry5",
+	"bJMLesPwftVhlsIpZdHof5AzTYY8isibXy5Jh1kYXyyFsPaiLUQPHr+Atph6tjzxWIjDDHThRw/UtLUg",
+	"7g+POCvxtLxkWMlysC3UrawYFyDGcBjHHp6wkGVPFeMUZArZQdmNmQMf5cqGk9oL/2JJczdBCGKJIowz",
+	"pZo2yFmSMIiV6ERsWkzgmIpi4naAj52Yc0WR7gn4+AV217Zli4CUQL4xwo1hiYZUp4MsEqRq1+CajZRX",
+	"gHJw9VZrW/y3WwqNxKXKz+Z6mpo3E11qoz29klWxyPJ2E9xunAeSK9mee8n05htuI1c31UFJmdXnkCsx",
+	"6ck2fLxPRQi1wFxk6kGtndV3+8gC/ZxGkfItS+MikANwZ4MMUFnk3JWgiihpBATEiSaQql6dn2qQIWqR",
+	"LuQaoKRxGQgAzHElisNwBd895LmKaUjsgtAwa0VbBCOa3V44KFvyA9SlJBHrYrrtNWPxlcDM+xsapQxS",
+	"2tgg1iNS1umYODRNj8N8ZPn5Qg4JZsUFJfIwjcNcS72w72xiPhVG6vTv6cEbgSmTZOShBm6vNyC6WUhN",
+	"NL1Gyqm8aF7CNVtB+35XNq+7TLhw9L4fGqynTkxSYxEbL9lB29w39rUKA8t0aYHlqvzA355tUO5VypLS",
+	"8gStHTwUG12nTsG/A6Qht95g4N/I8R1UNHD+Yp33ZTKk7gUzzpvpb7MhhTaHBmH9LXLkIpmWpc/Nx3rk",
+	"NtY8u3uiyIXgdRbaOpj5ADJHnghZCTxkzu1u0cSCCczCaLzVYjLboOGvlce5syLGVcMCfwMWtKpLHJlX",
+	"n+r5NzvP4YkFdVoAeYAmQR8LsZjNC+Ea4MgDGJTsN6ghUSOBbba0YIZ9uAzhvyNlxKiYWSQD2iUDmlyz",
+	"ECsQQwYWcBD70TkE7Di9bKD4sDC/4ChnjA/bWTi6BQwfKk1WlnjweZoos58+3KEVbFZ50cUa7ASPDKTC",
+	"ojtCYy2YrU384CwCrs7ckXJcAfe5EcT3d0lc4Co7HWcn335c2QlAWiviW1bhQ6WhVGQftSRpjDduTSSM",
+	"RxIWS7hOwXQp8+13ymKUTIt7GP0M5rdgBoUa1j+zkT24G8OY4NQqXgVrhE+Xq/SKH59OwjkvnxrwzM38",
+	"gWLSCv3PZkbnLKlDGXFcP4V5baDMgQ7FQqwBYb0YcsCsaOhSHtW2kWzfjol4ggfHcIiMQZABFU5XsNeR",
+	"RXUKTv0qtiJ3J147i2k9TWznMx7uuVdN5ywZUEOGaGSvZowZA+XcpLhhiYJD1yCXxvhB/mGMK168QyIn",
+	"UZQrQjb7HtqAS+IOI/FUL9b+HMnUQUHNuooyh/d2uOYmVtZHuIYvsshpmPyCJWYmf6s3XabFEyD/gswm",
+	"tjXMvkrOYm+/Atzts7nHytzB28h3tMicAA4zR29zPGjHqRwb+rKWHc9MZc/ybMvktCR9HjLCde4PG1Au",
+	"8Fdjsk6zJTuTr5YvZebzfTKmPyEq3LfAldxxuX22tJBhlBQBmXAhgCuDxMYshfPRJjFViviCfdL4o+/q",
+	"BMUJu+EyVeZpRqgifoAPNMiJTSWy90tdLkKVazN5pYDOCPWarB7Eq7MXREs5zSAM2yjUJFmNQzwqT46d",
+	"xSJnzussKkawIVNbV86jcuVQ550Y5Hvynt06t6lIuFnsfLZ/LbBwsrAiB2IzkilGIFSzMtJSsFqD/LdM",
+	"AeQW/LfWGMoYgXvrOP8qexYwt1DZH3Ld54L8X61DCMdWhgEpJkIuesckYQGPsWK2YoxcVcCqcuMaUuWa",
+	"uarMsobctcyDKx65UmGH9ECRfY+Oy1wwEd67ZvEnR6GZtJLckRk/wbdtN80uFOrO4F0L3kURKO4QbiXt",
+	"YwgkNFrkINsbj1bELn7ytROsaEinJcr3ach1iUxto0AEt54cisky90467h6QARcp4MVn8rFB3o7LRyrI",
+	"VYWFHEE5uQjNWZIl1S/MM7cqGNe8X7F4Jhhal90NAxGWD8w7zSdzl+F40/IbKX1f4vsUettK7y323GLm",
+	"CsxmmrM+gquVUmtkpyuTIU3Ce/J1rszPy6GZLYKMTYLJeJckvpa+56JgqCJ2dpCQZ9g7VIhmIaeFYBg+",
+	"oD3mkRseMukRmoZceiSUQTpgQntEaR5cs6QGJlSH5U0eg0wxbXV5BACt2U8gPGSqSSiHwpwFwEbWFoOU",
+	"Dpgr7cRCfFmKLGMKIjmTG5aoWoP8AhC317yAR9pqNm3FEz1jRpMD9c1IE3YjrwvEgmZOMkPIfR1QIaQe",
+	"f31aiNnfHoUckxM+5eWl1w9js3goIBomwp/5YmSurfT5tm7v7ebM9daFavptCRSj4q4rTYATzfSCXwBM",
+	"sUsXHWeA3YybZgbzkozZy8scW8h5wAnPMlCBmyrCNeJpGzIZZg2w+8C4tWJRNy+t5z/Hc12/HMXM4kbb",
+	"MX2niD/gAwa/1DBfNX/+BVexVNxM1ieCQsAqCofxdPBBqoDDZjD+pFpg/kgEKwKg/F7CaNAHAPFEpj0z",
+	"yFqDwHZTbdJqtojv1OJCRPhU3X8PHx1z4/UhMhy7xFcymYLg6plMcQLNCrtqidix0rjDujKx2fhdRnWa",
+	"sFrWN7MvQcUsEknRYwnJjkBRDNqignmp0dzjmC9dFVtjn2LAsCiVoha8GyKhhoxdKzOa3X1sPt8EikSG",
+	"XSRE96kD9zXvmyV/f/Ly5PL0t9cn//jt9emLs5Pfnv335emF7wE2+LBv3i+mMfMcDlj0zJ6cubq5tLVr",
+	"PC1qcx/OazhbC0XR9zvfj0ufrkwGgLfb4YJCOO9ktkKpv2b8gFa8Sh+S2aHXkh1fUtONi4gLhvsKzrKy",
+	"hxkPDp5nn2pNg7450m7TjrCWBIsU82wKhBkCQJJYTHzLBL5TuHoCgOQlIle6zc1Di7olCPukmYC16dqH",
+	"gAQlgcw5TbaRct+MrH1htfRc2LqT+ufxja0nz2MuvirL8JyLgqcPPkB0TNXhYUEcTQxsYK9lr706I2LV",
+	"pWPihykyX9+V8ff3Wn3fI/7TEIOt95thGchmzMVjMIfc8Cvtyl6rv7wtdJ4Nv2AH3YHjLuZC3J/j7hx6",
+	"25pO3xY7N0zgK/LAKU2Tr8v9pmmCUeVm6AV+W6VhCJXQzPcFz5yqNSCLNfEdo8V6aUnKGuQkD8NOlZYD",
+	"ULlPzs8Klh4U3kHvF1e5teN6KTIT1CE7UvfxZ7DBRGjHmtjQBhqOaYpV3zblYw6tsQIdFDNAkpVgKmua",
+	"PAZ+j5tnNbaZD/1ueX3Z+txlkMU2bvObYvMTbOgr4vip+Nr06ndmxIRmsanRyGlyDgJnGoxG3LZKfLvc",
+	"CcZ3j7roO9vfVhv9OtkNHoFluMztcxFIu3/gbBSzTVB1And77FJPO1HKiObBtapl3rUsxdj65fPSigj1",
+	"5fAJBHjt0Ml3JfyMRfoeIpM4Bc3VTs3fU87PzHWDvHeuXLD1rVN7HPTA/Hwl7MgzXC+n7EXUpvYXR5v7",
+	"2H3IRZmAW/Eme7TNF1qoeaWueQBr8Ug+XbwRQFDlqWF4iCMhCALEMni/WeKBGNDkGrOHAaPh4XTSbF6V",
+	"dmX/9Fnz5Nnz3b391sGTp4dHy3skXtPk2kzlNnXUNTKQ8lgCi32RzQ5O/9T8PqwrQfL5zqm/Pnb81GO8",
+	"Ft4qvHcmgcwOITb3H7aiE0FxwhQTAXtgXVePYkDmfmA51ZfDYvYTShKs3QtlvuHyF4YKNZMGsVRc9Hy8",
+	"R5ZJiNe2N5IHRQ9B9puPwDlKyzhmIan6MU0VC/1aI7+shJrAeMWchYKSzshdNeONJO3IVJO9A6JYIEWo",
+	"SpwMTISXSNTNXAQAqp5NdXkejJ3fZWjnahwZx4M+GWR/d5sKerHlsN+WSwF4B24yKLpmz/ymvHZNhprB",
+	"djw0T33LILgDioS4jGyXk75MGno2ka82ET2bwTYVfesrWMJXQB8uGd2i9D0wywBl1d6+U+Wscbwhsh8y",
+	"1ahmMXu4Mm9INWCaB+ZVYazwMw1AyuI7TWi3y4LcLWCrGo+QVxdMo9nG8TsHYfj1saDcEs1xGLe8Z8t7",
+	"ZlqJxZ1ytwwILa3Z8BeXufX1nXKGmRqP0h2JAEM7B6hVcOVKylQtsAXpSHk9URnQI3Gq+uA7U/hTDoch",
+	"QlfsvOYh9GEW44swGj+dvfAAGmPYZwkjECkLlQGwvXK0jOduspuygJxq//pc6aSKC6bUG0BaFWkUeUvx",
+	"iIjbAmbofmrCX38z32aorSeqT8lbKg3TS1X/Tf5t5cva3ipLhUVoG5e5Ha48omSiEZ3kp7MXW97ytcKt",
+	"5gcg4yruq3sHXLUd73QiGdxaLe8JQFTTtN3vm/hhpo/z8o6Yn3j4eLwwlhYECLM1iLYOmbtjOM/MFgOj",
+	"wB2/uSzn1vwwjq0EfXZ7bGUC3U9dj1XJg3wbxG4+aI7hfCnSpzfofEEdymZF6D6oMKCwGC0G8MOkYujx",
+	"DmWDnDikMFdoAq4SJ0DEKI/QVT3sy4gRy9/gltFzaUxcl1w4AnHe4BA3YYx2lmZV/zIB7Lx7cHDQbDaP",
+	"jo6OVgByfl4Y2F2yTQvBDDtiY2UNhltpT5FACrdL3KhtZ6gkRvmfWRNFqo03APD+G2h9Y4SdzaZ/Eczi",
+	"U0ONXxyYR7ggMglZsuXg31KhIhZcZ4yskKF377w8FXeoJNrGt2ritJpoSbNVFLds5i497p0HVhU/fzQf",
+	"QRzP8II9k7qfgbQqTHm3r3uEqmt0jTBuNMH2pJomk9xpRXocM9oB2NUj1PxzJar+//lf/9uoE36t8ET2",
+	"VoP8DKngAxrHUAowkAOWQ0kXCslpmWDBSpc9Dm1cCTsUruxoC3WeG8R/I8dHzBV61GxUIIfBulJl48nd",
+	"gt2w5EpoGU2ULjMDe3X24jtXUvHYdKPH88QLtc9c11m2eqYyl/jypLxO41c8rNwHW5yn+q3HB1/x8BVM",
+	"YR4bHN9yW5fbV+hyswbeODPoLs/oHiJDGcfxE1/gtEOWGSeyyyNWj3mg04TNLMrWY/ocHz23T97HwY3H",
+	"unyXRJV2pa91rNo7O3E8/vjOzY5+srtje2h8jHtrn+7xmS5ysVvSkXdvX0FwmrEHc4ALFwiHYcoCKsL0",
+	"eQjyYcsSvtZC4Dm4u92ixV3w9TEFKHiqdhRABM1UoU7huh+Lo1q4fNsMYP7YurCK9JgmXHsk4jfs2GKI",
+	"vKJK10/Nq3Wjh8iE+BCI6Xs2K8EC2GDrGKMJfjNzZAAl3vrdhCQ9GnskTJG7MIw/ANcGYIP67+JeQkPW",
+	"NgNSxvbRPrHaDKC/vXv7ympo2Vc4cSJvmNFj3rPOBbzXID/IhHQSOVQsUZhzcM1GDpwgpoD3TxXxacx/",
+	"u2Yj32XTQu3GBrlgAJeiLIEbg7AsmdX0bVcTKLSw8KXhOjx0awD5E0g3YDgRN39mmQxVN/7vCLR+IdMk",
+	"gADOEAq6A6fi8ALi5qhag5zOWhOOJXNZHNFREW+IwWpDcoi97pUiwNwR53hqkEt6zcyJYQELmfkZCG43",
+	"QsPVvUSom/wKdWzrVOaVBZ6EkZkq1vmKX7PJveiB9opUU7jnLDKQYppY3B1SLWwLewvuNoZngYwSpcco",
+	"7GCIpKi1AQcHyMixBDAkPVvQnekD0CDvrRKNBgnuVNyk8KICcjfIiS04nDuYbTNVGYVFPCXsPGFGOMOB",
+	"3W+SkI6K+BsovMxgbOwlC3E7G5MA+q65zgvDgWW3MdVmVubLRsKUOXU4l1n1Vs07my0nAjH2mXLzM28o",
+	"z9hWA1pXzBwiQPgCB7stW93lkQYTrwNZSANGhbJLYF6veYQ1DBvBI/tXlwhkOV0DAh9gs7JPcSRDZv26",
+	"5ZNk7jzns+SaDdRCbF/z3qWZ/xfP0OUMX9p9klGFJgkdgXNKj6D4dlcmg+nYqF3UFSYiq4dcBwDzdJ5I",
+	"LQMZqbbl0yXM05vik1QVDsMEcjOc/Wy3M3HDIhkzUvXfI/1hZn4Ny2C7/fK9DxI1kVGe0vrFK9EpTWfI",
+	"TOu5sMoLkPOwTdiN/m3vqHNw1Gy26p2nrf16q9ml9aOnzb36bqu13316cNBsPW1dCWin7Xq8EiHVtE0+",
+	"X1V4eFVpX1WWbqniXcGywFuuOfOlcjIafjnaDXdZQJ/W97pPu/XW3uFB/XD3qFMP6UGzeUg7tNU9wLb4",
+	"gClNBzG8ttfce1Lf3a3vHVw2D9sHR+293cbhwUHzsPVPeNoM+6rS/vzly5W4EvNxtaZj7JMbltQvzFqh",
+	"7PGIjJkgqdA8KsqTiNEbphrk1KwvUs50RwghhupXabO5HzgWB58Y/mqpXHwAaFV4BAmPT5gui1uF/HTx",
+	"yxtCs+ObhR0GNEk4U66dK3EC5x7GyoXZcW3DvRPdYdRsODziuwdEucPdJuPsqiok4aF1j0xIiR0rpSA4",
+	"KTRaSJFfH1+JiSaDSCoW5m0WBCXizxGQvzkjdWBrn68qCaNKiqtKm1xVVCSHvwVSqHTAkqvKH1cV1U91",
+	"KIfiquKRsd0mripGFYAhmx33xW/nQt1dWhpBERIt4YZowDJnTSSVamzLAzwCXAXgsOM+QZQipHpxcQqI",
+	"ho73QtaUSgfQTm50WKFz3+FAvUSm8fwwRHxkLPQQ6yMrjD0UckiqsFNjmmge8JiaiRstMpERU7XyqMCX",
+	"2PMdAgVDD8vE21kibA37rzO8TuebdCJpkYvCCbOrfLcnbFbsyvOEUc0UoTjSPBzFjZbi3UNgngNMz5DQ",
+	"cMBFg/jFY+UDvu14rItMyE9nL9SxM+FYIa1SplGIMSxhaI1ADCnlgvg2GsPPo3xRipEqatPmbORXE2Li",
+	"GqGWgQzglLgdvQVzh18AE7ckLBgfhAO6yc1vkTKrFjk326jzkQVm6c8Taf4i2iiny9+r5pN4ICj0sRHM",
+	"5nH42LZw8LcURAJL7tjNfC54Wxe72PTOR7khVNNMJupHXFz7cJsqCBc3XDNjNlyTqu8uGII+1flBD+Rg",
+	"5/kvL07RdAX+KkP0wLiLWnBEYqEHaApR8xRWezgTNzTiYfGhQrclZR7M3Dfmaqbtwp3J9JROOs/D0+7L",
+	"/tnHn6PX4pf41+RCv7tZIejFjfKB2NZChmUGyMLjXLhsWde3w7rM4o/rSeOn/V6Z2Wf41xYhnW8ifaeI",
+	"1Sg8UnjEI4ppDeEjcCtdtJGcnsQTNJUapNXcJ/5/yxTUPBt7nL+BtwdcYYd+fmFZ0HnxpQHDAFKoIgDn",
+	"rYinNF0oQEii0qCPDZdi6uds7aG4wuWWG3ztV7BLaCMPcNH6Es84ah5UB/3pU+5uLeASUpAuZ1GobMK1",
+	"5y4Q4cZsBhOgQshUBMwjGNrZIL77qg24vj6JmFZYYREsP4CrCo+Jjy/MfIqFXBfNMNGVDXKCv8FzGZfI",
+	"7DQbXVotG6ot0hIN6Uhl8HSOhbWRQQE1sDU7iIAKEmISaolalELNxI0VI0cwl3ZbbsCR6l5z70lteXXo",
+	"XT66x6oQPYeNVtSI0GGADH+4VY++pfQAsxUcL52hdGBdJzyzD6Mv7aDGVkdjZnYBdyPUZWSNL6VlrMhQ",
+	"JteANWasKfOHdU8VbbPc+STYEHxe4NzSaSIMby2wv2luhKYcMn0Y5CvUKu/2eOddzccrBDPzOJsa0G+r",
+	"73x1xxQX0gLaLWm7LChVPpENWZDw1SWkcm22Vv/oTgGAINhyAtsD8PUq/LpgG298Cu7FAFhCsEFQxR2D",
+	"RY1ZJKW+0AJAjA3zyKl9nAMtQyyfVsWag3Tk7BWIhsBKixCPCFwDWjNSdwCBf5mXIE7kQGpGqHCFDgcd",
+	"VlKuHQZz586Cxejxr1h3G6v9NV7pMkjdX99VsMQRHr83fOCTvLoghxNry/u4UAy4+y3Mq018m0fhY+wq",
+	"M8vk51ez7qp3wS2vR/yTKGE0HM11RXqYZrbgkcyDl91z5/U80ZdSWikOXjkvrtkmToTA0p2GFtVu1hXy",
+	"4QoACi8nh/iQnoTxccxP+T0G46kAPVAgyNat8O24FU7C0CMJG8gb5mWyXiYkZPBXPH76HsKhUMh2uy9+",
+	"nZZdQkNhXryFJj+dn74kVJEOVexJi1QlPEWjyHBLH0Jk4fGdjzHrHeNTnk/evX1VW85HWwZxjkZbMaVv",
+	"FVa4Ch9xuXQPU+d/oYp3wbYs6lvCGp+wKOPsBCzLjlyF4pWZUSR7EpnB7Ue1vBPGJlY28XQQU8GlcEie",
+	"BVUMbLmuTHpMY6zgNRup8Tr5mAIENp46ztKVsHnao1zY+3TwLP76FqNhSvL8zWTt0O/UiMMuttgkf1pb",
+	"TvaITDWpprDHsRL91MauFU6wO3Zr2XmlpQMT5jT+O9UbJmoCpqU1AaC4iizUf83K7Q/kR94gUDEMPsZ6",
+	"RDADCFJV4XcfU0CMikZGMgUEb5ha2RUHDfSlfAz1VhFkfSFqAMyw0q78f//v//N/L391+9ZS4C4xnHJ8",
+	"JtcblkK7pyqIj7KiyrYe9x1fHllO8UhKtMaUJ/UA8mbvAgrO8pZzypPnppNNMgL6RlVYFw3OjeAu2QmS",
+	"sXLy7PmL+ukPL380zLls0GvjoGRzmHO/NooZuubMaBzQAgyjneubmKVJXnFxzUIrt1XxWxRfxWSUrTn2",
+	"7TAp2AGd0dj6twFHhApyWA/6NKGBBo8iB0UmwLM9V9W7Le9RVnTqTky2rGJeIXtLCpvBnNELsw5kt2t/",
+	"SEXxJy1tQgKCzTTI+z6PGBl7yitUe8hSj12fQhI3SyK7NtUKjMQs3TovfIm3fkZ9uWGlPqVzR7BbqJtX",
+	"2DHLozdh9/ejyLneAC3EKOTZgL8xPW7LHu/UWwVIkPnBupeKeK7xHZV2zP7rsHtAY8/KWGcQW8gOdxz3",
+	"wwhg5TneZCGY3GD9DCrCps3nUBbOtxVy5bCOIHAZ52bdWg7LJoNOqDXIpatYiuUJLbKNqhHBWGgzHjrZ",
+	"jEqYouvjNljjnwaj+MJRBQApCpv7TquKZp1uOeg3xEGzQw4+syJ83/2y1N+T2QjFCBFDnTedsE9cWbAt",
+	"G6HBFWk1j4jvnoAELTdlMmK6QSy/xQJdDlQHPqC15Tdc+4okEmr5jsFxwFcIx3FMYhlFhGoykEojoFvM",
+	"EjKnaHKPOWf/r28Xodj5seGkGGiNabhwvRmLnkO2swOdASDWlckA6jvm7IGJdGCWULNPAB8qemYRJ1GQ",
+	"Nq4faBYxy6kd0saA7bgI+Z0ITNzfrIn7H3t/wwL1jYYhltNqf09+gziYtXndr28LPM6rZJQbvzCxFGpX",
+	"OlxQIN1CQKjLPiMJhRsd6zNmn2igo5HZJZllT1RABSSNVBMmQsQFHMk0USzqYoluSs7fvLSYRjiOv8J6",
+	"y4T4J0HAYt3OF9xvbK9kvt6wXBdenR/X5a9gfk9uG4YoYXBXeUfWupaxmbNAJMSy2xL4YXvjuT1em3vu",
+	"YSsR6uyW27rbVEyEd3M83mYjQJ1+v5lHixvNYcBFqlGJcHiaJQ4kEV5a+f1gN42/p1KzML+IbVf2T581",
+	"UZRjEQGzGGaU7cqPLIokYsLiQpif5Nom2oWd/z24r2ZNzKgpqcK10JM6ipfDU1baCE7Z3K3vHV7uNtvN",
+	"g3az2Wg2m/8so8G0LWjVESDkSgSaa+Ftbzm/QQ+ZCAkdw6IlVYlunDgaFcNC8GeOpsGt33wCb53Bc3do",
+	"GnJ5R3hG0LYDNAIMo6qqQXioUbltUGlINS2NLMU40mOHTYqI9lT3VQ4eAjo7CzFKzBxc05cSvNtlYV7I",
+	"xvIguDsYpArC8Y3BANDp3CwStKOgwiFeNAy5YrVj6FMR2pE3+dPfKQKEhVEkrJsqhwjX2t0nVYBWdwKm",
+	"MQhrDeLHWjt4A7znoORG8gAmwTwy7POgn43sl15v55c4VW0cCUFDRZV012ySqiFDIMUNSzQLax7psICm",
+	"yppEyuUfxBEdIZolVYWuVbmkO4Et8ZCizm7KzJ51BTQCOdgxA2/IXs8MUGc7f0PhBlN+qEBgJsKf+VZ+",
+	"bOVHmfwwGxN9F/m5XU1yTEUF34rccMWG7kRynGKFAd/dHvukihjuAHU9Vf5IeWRAQ0a40JLcPKdJqCyY",
+	"e0KHxL8JaBL6HoiMjtT9cq6XV2p8wGBCV5rF9Gtdis9kx8XQYEXc3dbuwcHBQXN3b7/ywXS3Ie+zE99y",
+	"vy33e2zczxWqMgdYPQ59OZRBOrC7/g5UZtf8Vms+ESMcvRnhMfHN32/oAFPTHH+C0fkDPmCXo5j5Hiaa",
+	"AYiZZ54ztr1NBw54DEUjFGOKVFmkbOUDO2+os1IuGV64JX9I0ZDvu1KtmAtQDxpx2K14FUerSrsy/sOG",
+	"osJRYisrtrLi8XlawvycPrh6DNeIdyQjChm6awuIBrlYQkC8e/vKlh9LmJLRDYQqRFLGHRpcQwXihN/A",
+	"dX1WxLjI31MRMaWKBWZoFMkh3uSX89qzwYMn9NAMYkXK64q9yJ7BduO+1NLW9dyQt8LMH5CxbpnqlqlO",
+	"M1UbAfMYWGokcW/fFfg+1VynIYN6mf+qHzU9ctT8gApmJEWv+OPuYdMju4fNDyRkvYQxdUx8AbopPG65",
+	"IRYzcSy4nN+9cpN6SJbnpl5pH+w1Dva8SjbfSnt3v9FqHmQBTs8SKkImOmnSIy9v5V7RUWCrU27Z3+PT",
+	"KaP8fD4C50Mso+hu2N+e0ex290gq+O+pY1oAssAiFmhDoOcytX6JvhySARUjcEprlkDx4ZgH16TaBL8r",
+	"lDFtE/MIemg9stsmlCguehEjQd+YpDOs7XMzx4fkhnbuEHbL//1vCsEGqs/NckOTVjtMRdD/L/PjOIUq",
+	"7d2NeaKhwZYfbvnh4+OHMZ7OR8ALlebBNUvuSBu0rW/dsBdICBz3e9Y5R4NgRuiAffpB+Xe2MUotdvtr",
+	"Y8g68ebKq53vlldvefXj49UqO4wPbrvf8JDdVZQZtL1l1K/PW2a++y/PzxvE7/GuCzmLIzqCvBiqwKCR",
+	"kDf68uyHchb+d1iqR+WBnWbSXsXuqFIeH0Q8bgzi1mq8HCa+5eRbTv74OPmNPZMPysfvLoPpuUt8LyTE",
+	"NxwwjxtFnvwOfFCmOgN6PCYIwMdCAlGvcSLDNMhyNct01W1C1DYh6lYOKKRDVR0sA2hdMo7zfXtrCVI2",
+	"/yVL1J6V5HyBD979psaO5kosHMqfbFt/tdUp7YYC1fKGEeU2yhr783bTY82RuRvJ8qKAqtJJNblmLEYx",
+	"Y+RFjiGcyRZVEC4zEYTNeLfCYys8NhceMr79VFoLNVS3UESczZYaEVf6PT7+In966nCXIV1k3GO5vWyb",
+	"HzmRsATk8CuY6hIPPk8TZZblwx2eRTf+V1zpuUcxI6NnlFOmNOnyROmtEHwEgI5Kk7C4zd1xsyfm/gXf",
+	"9FHdSZj9UA8ZDe8KkNb28YLR8L2b/B2enreuw7naYtBnYRr9+UCwvsKzYtkYYYCzaXZijroJkHTrnZ6l",
+	"TsBn1xPC29tPd4xv/yLrc5lzY89M5R4EzvbEfF0nRgqGSIx3ck6WUuXulJXbPhbpQdlQtjvzUeg9Ret/",
+	"mG+Te9aAcsYa0Cjq0AA3tO399Mbuzs//ae+OGh0Zjv5jJ02iL8D/y/GveE+wsE38f9Tf48DNN1SnCWuT",
+	"m92/Itxgn30iP74+eV6/+PFk7+BJVbEgYdojGXAM+Qu5qjSuKuQvxPRas9CEXqHdS/eswzBMBf/kgAdL",
+	"nocJ1c9C9zgPZz50OYozZEQ9inNgxMs+IzyEG0eIMSM0SKSCYvBGWh6TMJExCVM8z0yRzojwENPn9j59",
+	"IjS4FnIYsdDGbNxFNbX3xfVb5ubsH/8oAdzNBwpHzcUNldSZMTO3t6HsEw6G04iY/SS7XUDrpR304YR0",
+	"5CE4GqjTE0UBBbLqMdheqDdsoSXNZKZY29ykGC9LiZEJ+JjqkQxotE6CDKn6709enlye/vb+9NmPv/zy",
+	"828nr1798v6387dnfz+5PC2rJAplR1lRO1nzChaxhPOrJkDAtRczCBj5waukSTTjAnZI67aF5ZFyi0Nf",
+	"6RZ297b38Ty5hsMMsQS14j3BRY8gL4Ez2pdDgSUP+yxBpAIpEMHUNPAnk4bfVgFRQp3oXCQ5bwuZ1zW+",
+	"89n+dRZ+QYYYMc2mlUD8fiPrpLSggG2RYPvhfdWGegvFwLbWzWPAfYSybEsfgFtXHRdb8O/dCUE9k+qg",
+	"P31AEKf/TgTk8sW03xUH8UABR0uIOhxmuJVZX63Meg415/NT+50i796+8lwRCpkgIvtDSrMdBHevowp1",
+	"x06+CRZR7uOD8dgnL3BUD3sOjQUo2NBpmdUJHbO2FY8PLx5t0YLCQRu3DW7bDTh2hDRTj+HkmGHcg2Pc",
+	"dnHJ5jsgLxH0hxmz/jtli1Vsj8qjyU0Apx0xe4ZAPLqQwzUPiWmeBWnC9Qj2/UnMf2ajHxkNWVJp/+uD",
+	"2d7PGE1YcpLqvvsGn/oVghrMVx9MK8lNeVmQyz5XFkjbOmoqzv2xAyfCjvtzqbfAA0cQ+ALMCUhkVKx7",
+	"ZyM98sAK940Z5VQEeJiDl5v2EkZDcEU4gGGlJZSMt43lgcLTrT3vU00GVNAeG0C6Llp3HqFJ0Oc3zCOp",
+	"yP4c0OSapML052GKg+0w4wGFKWAR1+ken0UyuDbNdvCPOJGYb4GV7pVXLLJFIq60Z/OHSdBnwTXO+dXZ",
+	"CxJJeZ3GxS4dcmLJPGERcNAwW6ywr45zUkIBHviWpA4XzNCaiTCWXNiosLw6P/np7AUU+NLSz8dgy/NP",
+	"j+CtWSVXrNAbK5vmESzfhZiWWd2+QuWuwiSzKkDTXZyJQA6gCiWNoiJd4GPJVoLz55EwTcCrPMwtfLh2",
+	"zFsY5jc5k428BnKG5OT8DKr1k+qAKqhUFg64MF+BmlLLG/v/BZbA6pzc0hxQbwPtzrWiSpCfQOEOsgOx",
+	"NA9y+qcGuBGUmadQnJiXkpRfoZCbn5KKZBtUGIt9HqmJOSUZOuD8k5mXWlwMTdMlRZnJSKGHlLhrY2sB",
+	"AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -213,6 +213,30 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusPlayed    MessageStatus = "played"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusPlayed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageType.
 const (
 	MessageTypeAudio    MessageType = "audio"
@@ -249,6 +273,27 @@ func (e MessageType) Valid() bool {
 	case MessageTypeText:
 		return true
 	case MessageTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageReceiptStatus.
+const (
+	MessageReceiptStatusDelivered MessageReceiptStatus = "delivered"
+	MessageReceiptStatusPlayed    MessageReceiptStatus = "played"
+	MessageReceiptStatusRead      MessageReceiptStatus = "read"
+)
+
+// Valid indicates whether the value is a known member of the MessageReceiptStatus enum.
+func (e MessageReceiptStatus) Valid() bool {
+	switch e {
+	case MessageReceiptStatusDelivered:
+		return true
+	case MessageReceiptStatusPlayed:
+		return true
+	case MessageReceiptStatusRead:
 		return true
 	default:
 		return false
@@ -324,6 +369,57 @@ func (e SandboxCallStateResponseState) Valid() bool {
 	case Ringing:
 		return true
 	case Terminated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxFaultRequestKind.
+const (
+	Clear            SandboxFaultRequestKind = "clear"
+	ClientOutdated   SandboxFaultRequestKind = "client-outdated"
+	Drop             SandboxFaultRequestKind = "drop"
+	HalfFrame        SandboxFaultRequestKind = "half-frame"
+	LoginUnavailable SandboxFaultRequestKind = "login-unavailable"
+	Logout           SandboxFaultRequestKind = "logout"
+	NoAcks           SandboxFaultRequestKind = "no-acks"
+	PingError        SandboxFaultRequestKind = "ping-error"
+	Replaced         SandboxFaultRequestKind = "replaced"
+	Silent           SandboxFaultRequestKind = "silent"
+	SlowAcks         SandboxFaultRequestKind = "slow-acks"
+	StreamErrorAck   SandboxFaultRequestKind = "stream-error-ack"
+	TempBan          SandboxFaultRequestKind = "temp-ban"
+)
+
+// Valid indicates whether the value is a known member of the SandboxFaultRequestKind enum.
+func (e SandboxFaultRequestKind) Valid() bool {
+	switch e {
+	case Clear:
+		return true
+	case ClientOutdated:
+		return true
+	case Drop:
+		return true
+	case HalfFrame:
+		return true
+	case LoginUnavailable:
+		return true
+	case Logout:
+		return true
+	case NoAcks:
+		return true
+	case PingError:
+		return true
+	case Replaced:
+		return true
+	case Silent:
+		return true
+	case SlowAcks:
+		return true
+	case StreamErrorAck:
+		return true
+	case TempBan:
 		return true
 	default:
 		return false
@@ -1195,15 +1291,32 @@ type Message struct {
 	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
-	Revoked         bool       `json:"revoked"`
-	Sender          string     `json:"sender"`
-	Starred         bool       `json:"starred"`
+
+	// Receipts Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order.
+	Receipts *[]MessageReceipt `json:"receipts,omitempty"`
+	Revoked  bool              `json:"revoked"`
+	Sender   string            `json:"sender"`
+	Starred  bool              `json:"starred"`
+
+	// Status Own messages, in GET .../messages/{messageId} only: `sent` once
+	// WhatsApp's server acknowledged it (a send answers only after
+	// that ack; without it the send answers 503), then the best
+	// progress any recipient reported. `receipts` has each
+	// recipient's own.
+	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
 	Text      *string     `json:"text,omitempty"`
 	Timestamp time.Time   `json:"timestamp"`
 	Type      MessageType `json:"type"`
 }
+
+// MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
+// WhatsApp's server acknowledged it (a send answers only after
+// that ack; without it the send answers 503), then the best
+// progress any recipient reported. `receipts` has each
+// recipient's own.
+type MessageStatus string
 
 // MessageType defines model for Message.Type.
 type MessageType string
@@ -1218,6 +1331,20 @@ type MessageListResponse struct {
 	// Example: true
 	Success bool `json:"success"`
 }
+
+// MessageReceipt defines model for MessageReceipt.
+type MessageReceipt struct {
+	At time.Time `json:"at"`
+
+	// Recipient The recipient's user JID
+	//
+	// Example: 15550002222@s.whatsapp.net
+	Recipient string               `json:"recipient"`
+	Status    MessageReceiptStatus `json:"status"`
+}
+
+// MessageReceiptStatus defines model for MessageReceipt.Status.
+type MessageReceiptStatus string
 
 // MessageResponse defines model for MessageResponse.
 type MessageResponse struct {
@@ -1433,6 +1560,23 @@ type SandboxCreateGroupResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
+	Success bool `json:"success"`
+}
+
+// SandboxFaultRequest defines model for SandboxFaultRequest.
+type SandboxFaultRequest struct {
+	Kind SandboxFaultRequestKind `json:"kind"`
+}
+
+// SandboxFaultRequestKind defines model for SandboxFaultRequest.Kind.
+type SandboxFaultRequestKind string
+
+// SandboxFaultResponse defines model for SandboxFaultResponse.
+type SandboxFaultResponse struct {
+	// Kind Example: stream-error-ack
+	Kind string `json:"kind"`
+
+	// Success Example: true
 	Success bool `json:"success"`
 }
 
@@ -2043,7 +2187,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2367,6 +2511,9 @@ type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 
 // SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
 type SandboxCallJSONRequestBody = SandboxCallRequest
+
+// SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
+type SandboxFaultJSONRequestBody = SandboxFaultRequest
 
 // SandboxHistoryJSONRequestBody defines body for SandboxHistory for application/json ContentType.
 type SandboxHistoryJSONRequestBody = SandboxHistoryRequest
@@ -2700,6 +2847,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 	SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxFault Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFault(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxHistoryWithBody The phone delivers a history sync
 	//
@@ -3905,6 +4124,98 @@ func (c *Client) SandboxCallWithBody(ctx context.Context, id SessionId, contentT
 // Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 func (c *Client) SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxCallRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *Client) SandboxFaultWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxFaultRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxFault Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *Client) SandboxFault(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxFaultRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6404,6 +6715,53 @@ func NewSandboxCallRequestWithBody(server string, id SessionId, contentType stri
 	}
 
 	operationPath := fmt.Sprintf("/sandbox/sessions/%s/call", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxFaultRequest calls the generic SandboxFault builder with application/json body
+func NewSandboxFaultRequest(server string, id SessionId, body SandboxFaultJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxFaultRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSandboxFaultRequestWithBody constructs an http.Request for the SandboxFault method, with any body, and a specified content type
+func NewSandboxFaultRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/faults", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10362,6 +10720,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 	SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
 
+	// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error)
+
+	// SandboxFaultWithResponse Inject a WhatsApp failure on the session's connection
+	//
+	// Sandbox mode only. The simulated WhatsApp does to the session's
+	// linked device what the real one does in the failure patterns that
+	// leave other gateways "connected" and silent (issue 14). Kinds:
+	//
+	// - `drop`: the socket closes abruptly. The session reconnects.
+	// - `silent`: the socket stays open but nothing is answered or sent
+	//   on it. The liveness probe declares it dead; the session
+	//   reconnects.
+	// - `stream-error-ack`: a status-broadcast stanza
+	//   (`<status type="media">`) counted as unacknowledged, then
+	//   `<stream:error><ack class="status" .../>` and the socket closes
+	//   (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+	//   and acks the stanza redelivered.
+	// - `ping-error`: the next login is answered `<stream:error><ping/>`.
+	//   The session reconnects.
+	// - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+	//   another client uses the keys. The session ends `failed`.
+	// - `client-outdated`: the next login is answered 405. The session
+	//   ends `failed` with lastError
+	//   `WhatsApp rejected this client version; upgrade wagate`.
+	// - `logout`: the device is unlinked as if removed on the phone. The
+	//   session ends `logged_out`.
+	// - `login-unavailable` (next login answered 503: reconnects),
+	//   `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+	//   a frame, then silence: reconnects), `slow-acks` (the server holds
+	//   each ack of a sent message 2 s), `no-acks` (the server stops
+	//   acking sent messages: sends answer 503 after the ack timeout),
+	//   `clear` (ends slow-acks and no-acks).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+	SandboxFaultWithResponse(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error)
+
 	// SandboxHistoryWithBodyWithResponse The phone delivers a history sync
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11312,6 +11742,8 @@ type ListApiKeysHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListApiKeysHTTPResponse429Headers
 }
@@ -11344,6 +11776,11 @@ func (r ListApiKeysHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListApiKeysHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListApiKeysHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11400,6 +11837,8 @@ type CreateApiKeyHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateApiKeyHTTPResponse429Headers
 }
@@ -11437,6 +11876,11 @@ func (r CreateApiKeyHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CreateApiKeyHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateApiKeyHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11493,6 +11937,8 @@ type CreateTrialApiKeyHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateTrialApiKeyHTTPResponse429Headers
 }
@@ -11530,6 +11976,11 @@ func (r CreateTrialApiKeyHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CreateTrialApiKeyHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateTrialApiKeyHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11586,6 +12037,8 @@ type RevokeApiKeyHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RevokeApiKeyHTTPResponse429Headers
 }
@@ -11623,6 +12076,11 @@ func (r RevokeApiKeyHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RevokeApiKeyHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeApiKeyHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11800,11 +12258,18 @@ type GetMetricsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetMetricsHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMetricsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11993,6 +12458,8 @@ type SandboxContactMessagesHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxContactMessagesHTTPResponse429Headers
 }
@@ -12025,6 +12492,11 @@ func (r SandboxContactMessagesHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxContactMessagesHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxContactMessagesHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12376,6 +12848,8 @@ type SandboxGroupParticipantsHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxGroupParticipantsHTTPResponse429Headers
 }
@@ -12418,6 +12892,11 @@ func (r SandboxGroupParticipantsHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxGroupParticipantsHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxGroupParticipantsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12563,6 +13042,127 @@ func (r SandboxCallHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SandboxFaultHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxFault
+type SandboxFaultHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxFaultHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxFaultResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxFaultHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON200() *SandboxFaultResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxFaultHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxFaultHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxFaultHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxFaultHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxFaultHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SandboxHistoryHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxHistory
 type SandboxHistoryHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -12592,6 +13192,8 @@ type SandboxHistoryHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxHistoryHTTPResponse429Headers
 }
@@ -12639,6 +13241,11 @@ func (r SandboxHistoryHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxHistoryHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxHistoryHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12699,6 +13306,8 @@ type SandboxInboundHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxInboundHTTPResponse429Headers
 }
@@ -12746,6 +13355,11 @@ func (r SandboxInboundHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxInboundHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxInboundHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13014,6 +13628,8 @@ type ListSessionsHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListSessionsHTTPResponse429Headers
 }
@@ -13046,6 +13662,11 @@ func (r ListSessionsHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListSessionsHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListSessionsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13104,6 +13725,8 @@ type CreateSessionHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateSessionHTTPResponse429Headers
 }
@@ -13146,6 +13769,11 @@ func (r CreateSessionHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CreateSessionHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateSessionHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13295,6 +13923,8 @@ type GetSessionHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetSessionHTTPResponse429Headers
 }
@@ -13332,6 +13962,11 @@ func (r GetSessionHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetSessionHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSessionHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13390,6 +14025,8 @@ type UpdateSessionSettingsHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpdateSessionSettingsHTTPResponse429Headers
 }
@@ -13432,6 +14069,11 @@ func (r UpdateSessionSettingsHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r UpdateSessionSettingsHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateSessionSettingsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13595,6 +14237,8 @@ type ListChatsHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListChatsHTTPResponse429Headers
 }
@@ -13632,6 +14276,11 @@ func (r ListChatsHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListChatsHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListChatsHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -14016,6 +14665,8 @@ type ListMessagesHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListMessagesHTTPResponse429Headers
 }
@@ -14053,6 +14704,11 @@ func (r ListMessagesHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListMessagesHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListMessagesHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -14223,6 +14879,8 @@ type GetMessageHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetMessageHTTPResponse429Headers
 }
@@ -14260,6 +14918,11 @@ func (r GetMessageHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetMessageHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMessageHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -17868,6 +18531,8 @@ type GetSessionQRHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetSessionQRHTTPResponse429Headers
 }
@@ -17910,6 +18575,11 @@ func (r GetSessionQRHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetSessionQRHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSessionQRHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19206,6 +19876,8 @@ type GetSessionStatusHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetSessionStatusHTTPResponse429Headers
 }
@@ -19243,6 +19915,11 @@ func (r GetSessionStatusHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetSessionStatusHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetSessionStatusHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19406,6 +20083,8 @@ type ListWebhookDeliveriesHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListWebhookDeliveriesHTTPResponse429Headers
 }
@@ -19443,6 +20122,11 @@ func (r ListWebhookDeliveriesHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListWebhookDeliveriesHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhookDeliveriesHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19499,6 +20183,8 @@ type RedeliverDeadWebhooksHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RedeliverDeadWebhooksHTTPResponse429Headers
 }
@@ -19536,6 +20222,11 @@ func (r RedeliverDeadWebhooksHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RedeliverDeadWebhooksHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedeliverDeadWebhooksHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19592,6 +20283,8 @@ type RedeliverWebhookHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RedeliverWebhookHTTPResponse429Headers
 }
@@ -19629,6 +20322,11 @@ func (r RedeliverWebhookHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RedeliverWebhookHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RedeliverWebhookHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19685,6 +20383,8 @@ type ListWebhooksHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListWebhooksHTTPResponse429Headers
 }
@@ -19722,6 +20422,11 @@ func (r ListWebhooksHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r ListWebhooksHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListWebhooksHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19780,6 +20485,8 @@ type CreateWebhookHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateWebhookHTTPResponse429Headers
 }
@@ -19822,6 +20529,11 @@ func (r CreateWebhookHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r CreateWebhookHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateWebhookHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19878,6 +20590,8 @@ type DeleteWebhookHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteWebhookHTTPResponse429Headers
 }
@@ -19915,6 +20629,11 @@ func (r DeleteWebhookHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DeleteWebhookHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteWebhookHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -19973,6 +20692,8 @@ type UpdateWebhookHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpdateWebhookHTTPResponse429Headers
 }
@@ -20015,6 +20736,11 @@ func (r UpdateWebhookHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r UpdateWebhookHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateWebhookHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -20071,6 +20797,8 @@ type RotateWebhookSecretHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RotateWebhookSecretHTTPResponse429Headers
 }
@@ -20108,6 +20836,11 @@ func (r RotateWebhookSecretHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RotateWebhookSecretHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RotateWebhookSecretHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -20164,6 +20897,8 @@ type TestWebhookHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *TestWebhookHTTPResponse429Headers
 }
@@ -20201,6 +20936,11 @@ func (r TestWebhookHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r TestWebhookHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TestWebhookHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -20525,6 +21265,90 @@ func (c *ClientWithResponses) SandboxCallWithResponse(ctx context.Context, id Se
 		return nil, err
 	}
 	return ParseSandboxCallHTTPResponse(rsp)
+}
+
+// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *ClientWithResponses) SandboxFaultWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error) {
+	rsp, err := c.SandboxFaultWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxFaultHTTPResponse(rsp)
+}
+
+// SandboxFaultWithResponse Inject a WhatsApp failure on the session's connection
+//
+// Sandbox mode only. The simulated WhatsApp does to the session's
+// linked device what the real one does in the failure patterns that
+// leave other gateways "connected" and silent (issue 14). Kinds:
+//
+//   - `drop`: the socket closes abruptly. The session reconnects.
+//   - `silent`: the socket stays open but nothing is answered or sent
+//     on it. The liveness probe declares it dead; the session
+//     reconnects.
+//   - `stream-error-ack`: a status-broadcast stanza
+//     (`<status type="media">`) counted as unacknowledged, then
+//     `<stream:error><ack class="status" .../>` and the socket closes
+//     (WAHA issue 2151, Evolution Go issue 185). The session reconnects
+//     and acks the stanza redelivered.
+//   - `ping-error`: the next login is answered `<stream:error><ping/>`.
+//     The session reconnects.
+//   - `replaced`: `<stream:error><conflict type="replaced"/>`, as when
+//     another client uses the keys. The session ends `failed`.
+//   - `client-outdated`: the next login is answered 405. The session
+//     ends `failed` with lastError
+//     `WhatsApp rejected this client version; upgrade wagate`.
+//   - `logout`: the device is unlinked as if removed on the phone. The
+//     session ends `logged_out`.
+//   - `login-unavailable` (next login answered 503: reconnects),
+//     `temp-ban` (next login answered 402: `failed`), `half-frame` (half
+//     a frame, then silence: reconnects), `slow-acks` (the server holds
+//     each ack of a sent message 2 s), `no-acks` (the server stops
+//     acking sent messages: sends answer 503 after the ack timeout),
+//     `clear` (ends slow-acks and no-acks).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/faults (the `SandboxFault` operationId).
+func (c *ClientWithResponses) SandboxFaultWithResponse(ctx context.Context, id SessionId, body SandboxFaultJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxFaultHTTPResponse, error) {
+	rsp, err := c.SandboxFault(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxFaultHTTPResponse(rsp)
 }
 
 // SandboxHistoryWithBodyWithResponse The phone delivers a history sync
@@ -22151,6 +22975,13 @@ func ParseListApiKeysHTTPResponse(rsp *http.Response) (*ListApiKeysHTTPResponse,
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -22252,6 +23083,13 @@ func ParseCreateApiKeyHTTPResponse(rsp *http.Response) (*CreateApiKeyHTTPRespons
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -22355,6 +23193,13 @@ func ParseCreateTrialApiKeyHTTPResponse(rsp *http.Response) (*CreateTrialApiKeyH
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -22456,6 +23301,13 @@ func ParseRevokeApiKeyHTTPResponse(rsp *http.Response) (*RevokeApiKeyHTTPRespons
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -22655,6 +23507,13 @@ func ParseGetMetricsHTTPResponse(rsp *http.Response) (*GetMetricsHTTPResponse, e
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -22843,6 +23702,13 @@ func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContac
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -23273,6 +24139,13 @@ func ParseSandboxGroupParticipantsHTTPResponse(rsp *http.Response) (*SandboxGrou
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -23435,6 +24308,136 @@ func ParseSandboxCallHTTPResponse(rsp *http.Response) (*SandboxCallHTTPResponse,
 	return response, nil
 }
 
+// ParseSandboxFaultHTTPResponse parses an HTTP response from a SandboxFaultWithResponse call
+func ParseSandboxFaultHTTPResponse(rsp *http.Response) (*SandboxFaultHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxFaultHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxFaultResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxFaultHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSandboxHistoryHTTPResponse parses an HTTP response from a SandboxHistoryWithResponse call
 func ParseSandboxHistoryHTTPResponse(rsp *http.Response) (*SandboxHistoryHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23511,6 +24514,13 @@ func ParseSandboxHistoryHTTPResponse(rsp *http.Response) (*SandboxHistoryHTTPRes
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -23627,6 +24637,13 @@ func ParseSandboxInboundHTTPResponse(rsp *http.Response) (*SandboxInboundHTTPRes
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -23955,6 +24972,13 @@ func ParseListSessionsHTTPResponse(rsp *http.Response) (*ListSessionsHTTPRespons
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -24063,6 +25087,13 @@ func ParseCreateSessionHTTPResponse(rsp *http.Response) (*CreateSessionHTTPRespo
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -24268,6 +25299,13 @@ func ParseGetSessionHTTPResponse(rsp *http.Response) (*GetSessionHTTPResponse, e
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -24376,6 +25414,13 @@ func ParseUpdateSessionSettingsHTTPResponse(rsp *http.Response) (*UpdateSessionS
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -24594,6 +25639,13 @@ func ParseListChatsHTTPResponse(rsp *http.Response) (*ListChatsHTTPResponse, err
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -25052,6 +26104,13 @@ func ParseListMessagesHTTPResponse(rsp *http.Response) (*ListMessagesHTTPRespons
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -25276,6 +26335,13 @@ func ParseGetMessageHTTPResponse(rsp *http.Response) (*GetMessageHTTPResponse, e
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -29230,6 +30296,13 @@ func ParseGetSessionQRHTTPResponse(rsp *http.Response) (*GetSessionQRHTTPRespons
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	case rsp.StatusCode == 200:
 		// Content-type (image/png) unsupported
 
@@ -30674,6 +31747,13 @@ func ParseGetSessionStatusHTTPResponse(rsp *http.Response) (*GetSessionStatusHTT
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -30892,6 +31972,13 @@ func ParseListWebhookDeliveriesHTTPResponse(rsp *http.Response) (*ListWebhookDel
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -30993,6 +32080,13 @@ func ParseRedeliverDeadWebhooksHTTPResponse(rsp *http.Response) (*RedeliverDeadW
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -31096,6 +32190,13 @@ func ParseRedeliverWebhookHTTPResponse(rsp *http.Response) (*RedeliverWebhookHTT
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -31197,6 +32298,13 @@ func ParseListWebhooksHTTPResponse(rsp *http.Response) (*ListWebhooksHTTPRespons
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -31307,6 +32415,13 @@ func ParseCreateWebhookHTTPResponse(rsp *http.Response) (*CreateWebhookHTTPRespo
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -31408,6 +32523,13 @@ func ParseDeleteWebhookHTTPResponse(rsp *http.Response) (*DeleteWebhookHTTPRespo
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -31518,6 +32640,13 @@ func ParseUpdateWebhookHTTPResponse(rsp *http.Response) (*UpdateWebhookHTTPRespo
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -31620,6 +32749,13 @@ func ParseRotateWebhookSecretHTTPResponse(rsp *http.Response) (*RotateWebhookSec
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -31721,6 +32857,13 @@ func ParseTestWebhookHTTPResponse(rsp *http.Response) (*TestWebhookHTTPResponse,
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 

@@ -81,4 +81,6 @@ type ReceiptEvent struct {
 	MessageIDs []string `json:"messageIds"`
 	ChatJID    string   `json:"chatJid"`
 	Type       string   `json:"type"`
+	// Recipient is who reported it (a group member, or the DM's contact).
+	Recipient string `json:"recipient,omitempty"`
 }

@@ -88,6 +88,10 @@ type Message struct {
 	PinnedUntil *time.Time  `json:"pinnedUntil"`
 	Reactions   []Reaction  `json:"reactions"`
 	MimeType    *string     `json:"mimeType,omitempty"` // media messages
+	// Own messages read one by one (GetMessage): the delivery state and
+	// the receipts per recipient (receipts.go). Empty otherwise.
+	Status   string           `json:"status,omitempty"`
+	Receipts []MessageReceipt `json:"receipts,omitempty"`
 
 	// Not part of the API shape.
 	OriginalText *string   `json:"-"` // text before any edit

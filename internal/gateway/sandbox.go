@@ -13,6 +13,7 @@ import (
 // simulated devices, never from wagate's own database. Only present in
 // sandbox mode; the HTTP layer answers 404 otherwise.
 type Sandbox interface {
+	SandboxFaults // sandbox_faults.go
 	// Link makes the simulated phone of phone link the session: it scans
 	// the session's current QR (method "qr") or requests a pairing code and
 	// types it (method "code"). It returns the account JID

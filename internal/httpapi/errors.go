@@ -89,12 +89,19 @@ func httpErrorMessage(he *echo.HTTPError) string {
 // error bodies: {"success":false,"error":...} (+retryAfter), the status from
 // statusByCode. Internal errors are logged with their cause and answered
 // with MsgInternal.
-func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
+func errorHandler(log zerolog.Logger, classify func(error) error) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		ge := toDomainError(err)
+		if ge.Code == gateway.CodeInternal && classify != nil {
+			if cerr := classify(err); cerr != nil {
+				if ce := toDomainError(cerr); ce.Code != gateway.CodeInternal {
+					ge = ce
+				}
+			}
+		}
 		status := StatusOf(ge.Code)
 		l := zerolog.Ctx(c.Request().Context())
 		if l.GetLevel() == zerolog.Disabled {

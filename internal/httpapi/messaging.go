@@ -50,6 +50,15 @@ func toAPIMessage(m gateway.Message) api.Message {
 		ts := r.Timestamp.UTC()
 		out.Reactions = append(out.Reactions, api.Reaction{Sender: r.Sender, Emoji: r.Emoji, Timestamp: &ts})
 	}
+	if m.Status != "" {
+		st := api.MessageStatus(m.Status)
+		out.Status = &st
+		rs := make([]api.MessageReceipt, 0, len(m.Receipts))
+		for _, r := range m.Receipts {
+			rs = append(rs, api.MessageReceipt{Recipient: r.Recipient, Status: api.MessageReceiptStatus(r.Status), At: r.At})
+		}
+		out.Receipts = &rs
+	}
 	return out
 }
 

@@ -189,3 +189,15 @@ func (h *Sandbox) SandboxGroupParticipants(ctx context.Context, req api.SandboxG
 	}
 	return out, nil
 }
+
+// SandboxFault injects a simulated WhatsApp failure on the session.
+func (h *Sandbox) SandboxFault(ctx context.Context, req api.SandboxFaultRequestObject) (api.SandboxFaultResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	kind := string(req.Body.Kind)
+	if err := h.Service.Fault(ctx, req.Id, kind); err != nil {
+		return nil, err
+	}
+	return api.SandboxFault200JSONResponse{Success: true, Kind: kind}, nil
+}

@@ -60,6 +60,12 @@ type Deps struct {
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
 	Ready   gateway.ReadinessChecker
+	// ClassifyError, when set, turns an error that would answer 500 into
+	// the error to answer instead, or returns nil to keep it: cmd/wagate
+	// passes postgres.ClassifyError, so a database outage answers 503
+	// "Database temporarily unavailable. Please retry." with Retry-After
+	// whatever store method failed.
+	ClassifyError func(error) error
 	// Metrics serves GET /metrics.
 	Metrics MetricsSource
 	// AdminKeyHash is the SHA-256 of the master admin key.
@@ -171,7 +177,7 @@ func New(d Deps) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.HTTPErrorHandler = errorHandler(d.Logger, d.ClassifyError)
 	e.Use(d.Middlewares...)
 	e.Use(requestID(d.Logger), accessLog(), recoverPanic())
 	if d.Routes != nil {

@@ -11,6 +11,7 @@
 //	wagate_http_requests_total{route,method,status}       counter
 //	wagate_http_request_duration_seconds{route,method}    histogram
 //	wagate_http_requests_in_flight                        gauge
+//	wagate_reconnects_total{reason}                       counter, WhatsApp reconnects by reason (reconnects.go)
 //	go_*, process_*                                       the Go runtime and process collectors
 //
 // The HTTP route label is the Echo route template (c.Path(), e.g.
@@ -78,6 +79,7 @@ type Metrics struct {
 	httpRequests      *prometheus.CounterVec
 	httpDuration      *prometheus.HistogramVec
 	httpInFlight      prometheus.Gauge
+	reconnects        *prometheus.CounterVec // reconnects.go
 	sessions          *sessionCollector
 	pool              *poolCollector
 	notFoundPaths     sync.Map // route path -> only a RouteNotFound route (bool)
@@ -113,8 +115,9 @@ func New() *Metrics {
 			Name: "wagate_http_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
-		sessions: newSessionCollector(),
-		pool:     newPoolCollector(),
+		reconnects: newReconnects(),
+		sessions:   newSessionCollector(),
+		pool:       newPoolCollector(),
 	}
 	for _, d := range []string{"in", "out"} {
 		m.messages.WithLabelValues(d)
@@ -125,7 +128,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		m.messages, m.webhookDeliveries, m.webhookDuration,
 		m.httpRequests, m.httpDuration, m.httpInFlight,
-		m.sessions, m.pool,
+		m.sessions, m.pool, m.reconnects,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

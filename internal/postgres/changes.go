@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -167,6 +166,10 @@ func applyChange(ctx context.Context, tx pgx.Tx, sid uuid.UUID, c *gateway.Inbou
 		if level == 0 || len(c.TargetIDs) == 0 {
 			return nil
 		}
+		progressed, err := recordReceipts(ctx, tx, sid, jids, *c, level) // receipts.go
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `UPDATE messages SET status = $4
 			WHERE session_id = $1 AND chat_jid = ANY($2) AND id = ANY($3) AND from_me AND status < $4
 			RETURNING id`, sid, jids, c.TargetIDs, level)
@@ -183,12 +186,14 @@ func applyChange(ctx context.Context, tx pgx.Tx, sid uuid.UUID, c *gateway.Inbou
 			changed = append(changed, id)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil || len(changed) == 0 {
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		sort.Strings(changed)
+		if changed = mergeIDs(changed, progressed); len(changed) == 0 {
+			return nil
+		}
 		_, err = RecordEvent(ctx, tx, sid, gateway.EventMessageReceipt,
-			gateway.ReceiptEvent{MessageIDs: changed, ChatJID: c.Chat.JID, Type: string(c.Receipt)})
+			gateway.ReceiptEvent{MessageIDs: changed, ChatJID: c.Chat.JID, Type: string(c.Receipt), Recipient: c.Sender})
 		return err
 	}
 	return gateway.Errorf(gateway.CodeInternal, "unknown change kind %q", c.Kind)

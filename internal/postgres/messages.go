@@ -130,7 +130,11 @@ func notFoundMessage() error { return gateway.E(gateway.CodeNotFound, gateway.Ms
 
 // GetMessage implements gateway.MessageStore.
 func (s *Messages) GetMessage(ctx context.Context, sid uuid.UUID, chat gateway.ChatRef, id string) (*gateway.Message, error) {
-	return getMessage(ctx, s.pool, sid, chat, id, false)
+	m, err := getMessage(ctx, s.pool, sid, chat, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return m, loadDelivery(ctx, s.pool, sid, chat, m) // receipts.go
 }
 
 func getMessage(ctx context.Context, q Querier, sid uuid.UUID, chat gateway.ChatRef, id string, lock bool) (*gateway.Message, error) {

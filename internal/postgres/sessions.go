@@ -193,7 +193,7 @@ func (s *Store) Ready(ctx context.Context) (map[string]string, error) {
 	if err := s.pool.Ping(ctx); err != nil {
 		checks["database"] = "unreachable"
 		checks["migrations"] = "unknown"
-		return checks, gateway.Wrap(gateway.CodeUnavailable, "Database unreachable", err)
+		return checks, &gateway.Error{Code: gateway.CodeUnavailable, Message: "Database unreachable", RetryAfter: gateway.DatabaseRetryAfter, Err: err}
 	}
 	pending, err := Pending(ctx, s.pool)
 	if err != nil {

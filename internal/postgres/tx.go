@@ -43,6 +43,9 @@ func interpretError(err error, notFoundMsg, conflictMsg string) error {
 	if errors.As(err, &ge) {
 		return err
 	}
+	if Unavailable(err) {
+		return gateway.ErrDatabaseUnavailable(err)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		if notFoundMsg == "" {
 			notFoundMsg = "Not found"

@@ -97,6 +97,7 @@ type controlRequest struct {
 	To    string                          `json:"to,omitempty"`
 	Text  string                          `json:"text,omitempty"`
 	Msgs  []gateway.SandboxHistoryMessage `json:"messages,omitempty"`
+	Kind  string                          `json:"kind,omitempty"`
 }
 
 type controlResponse struct {
@@ -148,6 +149,8 @@ func ControlHandler(c Control) http.Handler {
 			resp.View = &v
 		case "received":
 			resp.Received, err = c.ContactMessages(ctx, req.Phone)
+		case "fault":
+			err = c.InjectFault(ctx, req.Phone, req.Kind)
 		default:
 			http.NotFound(w, r)
 			return

@@ -34,6 +34,8 @@ type Control interface {
 	PhoneView(ctx context.Context, phone string) (gateway.SandboxPhoneView, error)
 	// ContactMessages returns what the contact's device decrypted.
 	ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error)
+	// InjectFault injects a wasim fault kind on the phone's linked devices (faults.go).
+	InjectFault(ctx context.Context, phone, kind string) error
 }
 
 // Runtime is what the sandbox needs from the session runtime

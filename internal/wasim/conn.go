@@ -303,6 +303,7 @@ func (c *conn) enqueue(node waBinary.Node, closeAfter bool) {
 		return
 	}
 	c.s.countSent(node.Tag)
+	c.s.faults.noteSent(c, node)
 	select {
 	case c.outbox <- outItem{data: data, closeAfter: closeAfter}:
 	default:

@@ -116,7 +116,13 @@
 //     payload inline (InitialHistBootstrapInlinePayload), so no media server
 //     is needed.
 //   - Faults: DropConnection, StreamError (e.g. "503", "replaced",
-//     "device_removed"), RemoteLogout, Freeze (open but silent socket).
+//     "device_removed"), RemoteLogout, Freeze (open but silent socket),
+//     and InjectFault with the kinds of fault_kinds.go (stream errors
+//     with <ack> children of each class, <ping/>, login failures 405,
+//     503 and 402, a silent socket, a half-delivered frame, slow and
+//     withheld server acks). Acks is the accounting of every stanza sent
+//     that expects an ack (message, receipt, notification, call, status)
+//     against the acks (or message receipts) received.
 //
 // # Strict checks
 //

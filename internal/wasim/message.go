@@ -106,7 +106,7 @@ func (s *Server) handleMessage(c *conn, node *waBinary.Node) {
 	identity, hasIdentity := node.GetOptionalChildByTag("device-identity")
 
 	// The server accepts the message first.
-	c.send(waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{
+	s.serverAck(c, waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{
 		"class": "message", "id": id, "from": to, "t": fmt.Sprint(now.Unix()),
 	}})
 
@@ -258,6 +258,7 @@ func (s *Server) handleReceipt(c *conn, node *waBinary.Node) {
 		keys[i] = queueKey("message", "", id)
 	}
 	to, _ := node.Attrs["to"].(types.JID)
+	s.faults.noteAcked(c, "message", "", ids...)
 	s.mu.Lock()
 	dev := c.dev
 	if dev != nil {
@@ -288,6 +289,7 @@ func (s *Server) handleAck(c *conn, node *waBinary.Node) {
 			c.log.Warn().Str("id", id).Str("error", e).Msg("client nacked message")
 		}
 	}
+	s.faults.noteAcked(c, class, typ, id)
 	s.mu.Lock()
 	if c.dev != nil {
 		s.dequeueLocked(c.dev, queueKey(class, typ, id))

@@ -133,6 +133,12 @@ func (s *Server) login(c *conn) {
 		c.sendAndClose(waBinary.Node{Tag: "failure", Attrs: waBinary.Attrs{"reason": "401", "location": "wasim"}})
 		return
 	}
+	if n, ok := s.faults.takeLoginFault(c.noisePub); ok { // fault_kinds.go
+		s.mu.Unlock()
+		c.log.Info().Str("answer", n.Tag).Msg("fault: login refused")
+		c.sendAndClose(n)
+		return
+	}
 	old := d.conn
 	d.conn = c
 	d.loggedIn = true

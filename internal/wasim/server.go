@@ -88,6 +88,8 @@ type Server struct {
 
 	db *pgStore
 
+	faults faultBook // injected faults and ack accounting (fault_kinds.go)
+
 	// media server: HMAC key of auth tokens and direct paths; blobs in
 	// memory unless Options.DB is set (then in wasim_media).
 	mediaKey []byte

@@ -64,7 +64,7 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.TemporaryBan:
 		h.signal(sigFatal, "temporarily banned by WhatsApp: "+evt.String())
 	case *events.ClientOutdated:
-		h.signal(sigFatal, "WhatsApp says this client version is outdated")
+		h.signal(sigFatal, MsgClientOutdated)
 	case *events.CATRefreshError:
 		h.signal(sigDown, "credential refresh failed")
 

@@ -103,6 +103,14 @@ type Options struct {
 	// session is not logged in) before they delete it locally only and
 	// say so in the session's lastError. Default 15 s.
 	LogoutTimeout time.Duration
+	// OnReconnect, when set, is called each time a linked session's
+	// connection ends (or a connect or login fails) and the supervisor
+	// will reconnect, with the reason (one of ReconnectReasons).
+	OnReconnect func(reason string)
+	// SendAckTimeout bounds how long a send waits for WhatsApp's server
+	// ack of the message; without it the send fails with 503 (the message
+	// may not have left). Default 20 s (whatsmeow alone waits 75 s).
+	SendAckTimeout time.Duration
 }
 
 func (o *Options) withDefaults() {
@@ -131,6 +139,7 @@ func (o *Options) withDefaults() {
 	}
 	def(&o.PairCodeWait, 15*time.Second)
 	def(&o.LogoutTimeout, 15*time.Second)
+	def(&o.SendAckTimeout, 20*time.Second)
 }
 
 // Manager owns every session's whatsmeow client in this process. Create it

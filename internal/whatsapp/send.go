@@ -162,7 +162,7 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 	if err != nil {
 		return whatsmeow.SendResponse{}, nil, err
 	}
-	resp, err := cli.SendMessage(ctx, chat, build(cli, chat))
+	resp, err := cli.SendMessage(ctx, chat, build(cli, chat), whatsmeow.SendRequestExtra{Timeout: m.opts.SendAckTimeout})
 	if err != nil {
 		return resp, cli, translateSendError(err)
 	}

@@ -390,6 +390,7 @@ func (s *Session) connectRound(ctx context.Context, cli *whatsmeow.Client) (out 
 		s.log.Debug().Err(err).Msg("connect failed")
 		msg := "connect failed: " + err.Error()
 		_ = s.setState(ctx, s.downState(), nil, &msg)
+		s.noteReconnect(msg)
 		return outRetry, false
 	}
 	out, connected = s.awaitLogin(ctx, cli)
@@ -422,6 +423,7 @@ func (s *Session) awaitLogin(ctx context.Context, cli *whatsmeow.Client) (outcom
 			cli.Disconnect()
 			msg := "login timed out"
 			_ = s.setState(ctx, s.downState(), nil, &msg)
+			s.noteReconnect(msg)
 			return outRetry, false
 		case sig := <-s.sigs:
 			if s.final(ctx, cli, sig) {
@@ -437,6 +439,7 @@ func (s *Session) awaitLogin(ctx context.Context, cli *whatsmeow.Client) (outcom
 				}
 				cli.Disconnect()
 				_ = s.setState(ctx, s.downState(), nil, &sig.reason)
+				s.noteReconnect(sig.reason)
 				return outRetry, false
 			case sigPaired:
 				s.onPaired(ctx, sig.jid)
@@ -462,6 +465,7 @@ func (s *Session) awaitDown(ctx context.Context, cli *whatsmeow.Client) outcome 
 				}
 				cli.Disconnect()
 				_ = s.setState(ctx, gateway.StateDisconnected, nil, &sig.reason)
+				s.noteReconnect(sig.reason)
 				return outRetry
 			case sigInfo:
 				s.onConnected(ctx, cli)
@@ -567,7 +571,7 @@ func (s *Session) pairRound(ctx context.Context, cli *whatsmeow.Client) (outcome
 				_ = s.setState(ctx, gateway.StateStarting, nil, &msg)
 				return outRetry, false
 			case whatsmeow.QRChannelClientOutdated.Event:
-				msg := "WhatsApp says this client version is outdated"
+				msg := MsgClientOutdated
 				_ = s.setState(ctx, gateway.StateFailed, nil, &msg)
 				return outFinal, false
 			default:
