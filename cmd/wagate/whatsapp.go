@@ -101,6 +101,25 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink, s
 	return &sandbox.Service{Runtime: wa, Control: control}, nil
 }
 
+// schemaOwners are the upgrades of the tables that are not wagate's own,
+// run by postgres.Migrate under its lock: whatsmeow's store for a gateway
+// (and `wagate migrate`), the simulator's tables for `wagate simulator`
+// and for a gateway with an in-process simulator (--sandbox).
+func (m *Main) schemaOwners(simulator bool) []postgres.SchemaOwner {
+	var owners []postgres.SchemaOwner
+	if !simulator {
+		owners = append(owners, func(ctx context.Context) error {
+			return whatsapp.UpgradeStore(ctx, m.Pool, m.Logger)
+		})
+	}
+	if simulator || (m.Config.Sandbox && m.Config.SandboxURL == "") {
+		owners = append(owners, func(ctx context.Context) error {
+			return wasim.CreateTables(ctx, m.Pool)
+		})
+	}
+	return owners
+}
+
 // sandboxSimOptions configures the simulated WhatsApp of sandbox mode (in
 // process and `wagate simulator`): Postgres-backed, and every valid number
 // outside the reserved 999... range is on WhatsApp (AutoRegister), so a
@@ -127,7 +146,7 @@ func (m *Main) closeWhatsApp() {
 // It serves the websocket endpoint and the sandbox control API on
 // Config.Addr until ctx ends.
 func (m *Main) RunSimulator(ctx context.Context) error {
-	if err := m.open(ctx); err != nil {
+	if err := m.open(ctx, true); err != nil {
 		return err
 	}
 	sim, err := wasim.New(sandboxSimOptions(m))

@@ -161,7 +161,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	signalLog := log.With().Str("component", "libsignal").Logger()
 	signalTarget.CompareAndSwap(nil, &signalLog)
 	db := stdlib.OpenDBFromPool(opts.Pool)
-	container := sqlstore.NewWithDB(db, "pgx", waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+	container := newContainer(db, log)
 	if err := container.Upgrade(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("whatsapp: upgrade whatsmeow store: %w", err)
@@ -182,6 +182,24 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	m.wg.Add(1)
 	go m.livenessLoop()
 	return m, nil
+}
+
+func newContainer(db *sql.DB, log zerolog.Logger) *sqlstore.Container {
+	return sqlstore.NewWithDB(db, "pgx", waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+}
+
+// UpgradeStore upgrades whatsmeow's tables in the database of pool. It is
+// idempotent. NewManager upgrades too, but processes that start together
+// on an empty database must run this first while holding the migration
+// lock (postgres.Migrate's SchemaOwner), or their concurrent CREATE TABLEs
+// collide.
+func UpgradeStore(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer func() { _ = db.Close() }()
+	if err := newContainer(db, log.With().Str("component", "whatsapp").Logger()).Upgrade(ctx); err != nil {
+		return fmt.Errorf("whatsapp: upgrade whatsmeow store: %w", err)
+	}
+	return nil
 }
 
 // Close disconnects every session without changing its recorded state (so
