@@ -98,6 +98,7 @@ type Main struct {
 	listener net.Listener
 
 	whatsappParts
+	clusterParts
 	webhookParts
 	authParts
 	// stopRetention ends the periodic message retention pass.
@@ -167,6 +168,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.startPprof(ctx); err != nil {
 		return err
 	}
+	if err := m.startCluster(ctx); err != nil {
+		return err
+	}
 	keys, sessionStore, status := m.startAuthCache(ctx)
 	m.observePool(mx)
 	// A session's webhookUrl passes the same guard as every other webhook.
@@ -199,6 +203,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Messaging:      msgs,
 		Webhooks:       m.Webhooks,
 		Sandbox:        sb,
+		Cluster:        m.Node,
 		Ready:          m.Store,
 		AdminKeyHash:   hash,
 		RateLimits: httpapi.RateLimits{
@@ -238,7 +243,15 @@ func (m *Main) Close() {
 		m.stopRetention()
 		m.stopRetention = nil
 	}
+	if m.Node != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.Node.Drain(ctx); err != nil {
+			m.Logger.Warn().Err(err).Msg("could not mark the node draining")
+		}
+		cancel()
+	}
 	m.closeWhatsApp()
+	m.closeCluster()
 	m.stopWebhooks()
 	m.closeAuthCache()
 	if m.Pool != nil {

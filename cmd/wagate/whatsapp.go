@@ -62,6 +62,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink, s
 		Inbound:       inbound,
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
+		Leases:        leaseHooks{m.Node},
 	}
 	var control sandbox.Control
 	switch {
@@ -91,9 +92,12 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink, s
 		return nil, err
 	}
 	m.WA = wa
+	m.leaseLost.Store(wa)
 	if _, err := wa.Boot(ctx); err != nil {
 		return nil, err
 	}
+	// From now on the node adopts sessions whose node died or left.
+	m.Node.Adopt(wa.Start)
 	if control == nil {
 		return nil, nil
 	}

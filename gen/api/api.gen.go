@@ -42,24 +42,45 @@ func (e BatchChatRequestAction) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeStateAlive    ClusterNodeState = "alive"
+	ClusterNodeStateDead     ClusterNodeState = "dead"
+	ClusterNodeStateDraining ClusterNodeState = "draining"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeStateAlive:
+		return true
+	case ClusterNodeStateDead:
+		return true
+	case ClusterNodeStateDraining:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryStatus.
 const (
-	Dead      DeliveryStatus = "dead"
-	Pending   DeliveryStatus = "pending"
-	Retrying  DeliveryStatus = "retrying"
-	Succeeded DeliveryStatus = "succeeded"
+	DeliveryStatusDead      DeliveryStatus = "dead"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusRetrying  DeliveryStatus = "retrying"
+	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryStatus enum.
 func (e DeliveryStatus) Valid() bool {
 	switch e {
-	case Dead:
+	case DeliveryStatusDead:
 		return true
-	case Pending:
+	case DeliveryStatusPending:
 		return true
-	case Retrying:
+	case DeliveryStatusRetrying:
 		return true
-	case Succeeded:
+	case DeliveryStatusSucceeded:
 		return true
 	default:
 		return false
@@ -460,6 +481,52 @@ type ChatActionResponse struct {
 type ChatListResponse struct {
 	Chats      []Chat  `json:"chats"`
 	NextCursor *string `json:"nextCursor,omitempty"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	// Capacity Its weight in the placement of sessions (`WAGATE_NODE_CAPACITY`)
+	//
+	// Example: 1
+	Capacity int `json:"capacity"`
+
+	// Id The node id (`WAGATE_NODE_ID`, default the host name)
+	//
+	// Example: wagate-0
+	Id              string    `json:"id"`
+	LastHeartbeatAt time.Time `json:"lastHeartbeatAt"`
+
+	// SessionsOwned Sessions whose lease it holds (whose WhatsApp client it runs)
+	//
+	// Example: 20
+	SessionsOwned int       `json:"sessionsOwned"`
+	StartedAt     time.Time `json:"startedAt"`
+
+	// State Example: alive
+	State ClusterNodeState `json:"state"`
+
+	// Url Where the other nodes reach it (`WAGATE_NODE_URL`)
+	//
+	// Example: http://wagate-0:3000
+	Url string `json:"url"`
+
+	// Version The wagate version it runs
+	//
+	// Example: 1.0.0
+	Version string `json:"version"`
+}
+
+// ClusterNodeState Example: alive
+type ClusterNodeState string
+
+// ClusterNodeListResponse defines model for ClusterNodeListResponse.
+type ClusterNodeListResponse struct {
+	Nodes []ClusterNode `json:"nodes"`
 
 	// Success Always true on success
 	//
@@ -1362,6 +1429,9 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx echo.Context, keyId KeyId) error
+	// ListClusterNodes List the nodes of the cluster (master admin key)
+	// (GET /cluster/nodes)
+	ListClusterNodes(ctx echo.Context) error
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1553,6 +1623,15 @@ func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeApiKey(ctx, keyId)
+	return err
+}
+
+// ListClusterNodes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClusterNodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClusterNodes(ctx)
 	return err
 }
 
@@ -2929,6 +3008,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/cluster/nodes", wrapper.ListClusterNodes, options.OperationMiddlewares["listClusterNodes"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/link", wrapper.SandboxLink, options.OperationMiddlewares["sandboxLink"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
@@ -3439,6 +3519,109 @@ func (response RevokeApiKey429JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 type RevokeApiKey500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response RevokeApiKey500JSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodesRequestObject struct {
+}
+
+type ListClusterNodesResponseObject interface {
+	VisitListClusterNodesResponse(w http.ResponseWriter) error
+}
+
+type ListClusterNodes200JSONResponse ClusterNodeListResponse
+
+func (response ListClusterNodes200JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListClusterNodes400JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListClusterNodes401JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListClusterNodes403JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListClusterNodes429JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListClusterNodes500JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -9920,6 +10103,9 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// ListClusterNodes List the nodes of the cluster (master admin key)
+	// (GET /cluster/nodes)
+	ListClusterNodes(ctx context.Context, request ListClusterNodesRequestObject) (ListClusterNodesResponseObject, error)
 	// GetHealth Process liveness
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -10212,6 +10398,29 @@ func (sh *strictHandler) RevokeApiKey(ctx echo.Context, keyId KeyId) error {
 		return err
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListClusterNodes operation middleware
+func (sh *strictHandler) ListClusterNodes(ctx echo.Context) error {
+	var request ListClusterNodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClusterNodes(ctx.Request().Context(), request.(ListClusterNodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClusterNodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClusterNodesResponseObject); ok {
+		return validResponse.VisitListClusterNodesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11830,207 +12039,217 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdhs30uCrYHvmHEtJk6KutqnznRnZ1sRKbEeR5C/5vtjrBrtBElYTaANoURxF+wb7Y59gX3EfYQ8K",
-	"QF/I5p2U7ITnzMQi2Y1LoapQ97rzQt5LOCNMSa9553UJjoiAP3+rXWBF3tAeVTX4r/4yIjIUNFGUM6/p",
-	"XZAvKZFKIhzHvE8iRBlSXYLCVAjCFOpTFvG+53sy7JIe1gOoQUK8pkeZIh0ivPt7vzTRBelhyijrTJgs",
-	"Jm21ipkkqdjSr11iRjYjIqEfk2jrPaO3SJKQs0huT57n3vcSLHCPKAvJl12szqLRufT36OwV2kq6nBHE",
-	"0l6LCMQFaqdxjH48e6UnIre4l8R6hue7z58/e9Y4Onr69Oifst7vYiVxktQZUZ7vUT1iglXX8z2Ge/qF",
-	"0Mzre4J8SakgkddUIiXFxffw7RvCOqrrNXf3nvlej7Lss++2JpXQJ6I39pIzhUP1I63YzvnQLn48ezV2",
-	"/dUL/kxXvNpUSC5GVxowcqvMjwHibTjvRJAbylOJEtwhbnlfUiIGBYCa8cYsae/wqGoRr0hMb4gYGAyo",
-	"2HWUPzBp8wlWigj9+v/8vVF7/vFu1999fv93r2rOs4j0Eq4ICwc/kUEVLSUEK4SRMESFJG6TeNAESLSp",
-	"kEojfhor1OYCqS6V6JoM0FZCBJJESsqZj65JotDeAeryVMhtRCUSRKWCkQjhDqas7qBomEq+4cLqanp5",
-	"yxzxT2Q8YK/JHDC9JoNPGq641v54t3vk7++Nge0YXniOOwRJ+u9xuBPDa8XJI9LGaay85mHD1/umvbTn",
-	"NfcaDdi1+ZTvucjH3hIpcYdU8RT7Exqivf3TF42TFy939/YPDo+ePnteTX+9bNxVUuGlQZiq1dqfEI3Q",
-	"1vv3wwyPHD3FjUaL1Eh0cFg72D88qj0/ePas1jh4HuJW6/mz54dR9Uam8JE2Fz2svKaXpvDk6Jp/Ja0u",
-	"59djUauf/b7MPPf6ZZlwJglcFC9wZG85/SnkTBEGf+IkiWmINdR2PksNurscTnceEUKzOc9Rc4tHA9TF",
-	"EmGG4LcmUuRWNZHFK2RWgGI4Nk25uxoz0zAkUnrNNo4luS9u5O+CtL2m97edXFrYMb/KnVM9wYXdhtlU",
-	"+ZDP2A2OqRYOklR55hJpxzRccJMOZxhXCKeqS5jSb5Gojs5jgiVBMsTmDv/lAoU8chwtlXrPP5xeoR3L",
-	"w+TOHY3ud76INe7ebVaiPlXdktAiFVZEA+RfXLRoFBG2GESuNH8+OT8DHq33zlk8QBj2g6iSiPeZY9tr",
-	"3OlVl8AKenhgDidUiDNzewgieSpC2O0Z0zwXx6dm+Yvs2A2BJBE3RBgkXysK2/lgIrQVEYVpLBEWBMW8",
-	"0yGRjxjRK3FX4Lbe6Tuu/sVTFi2P6G0YZn0bfJfNce9753gQcxxdcf4Giw5ZbPUXRV6kOEcxjLW+LYyZ",
-	"EC4gcUND8p7hG0xj3IrJcgdCJZKKxjEKOWMkVJR1Mt7Tx1TV10lkWnQSWNB4gNJ8Q8ca8cRA7/aK87eY",
-	"DZy6tODpYUUQiCyI3IaERAX2qreIDg6dNoRapM0FQUoMNH/NRD9Y0ElbEeE1Dw7XeO6jS/X8oiJ7oRdS",
-	"sysZlUDMJhSHfc2jQWaCYNXy7fw7oy9M0nhnHSl/aZxWO/tI+gUA63umr1Mu6L/JghzL3UFOIspQJhH8",
-	"hkZEyyPumRuK0W+1k/MzrQIgszQfndgVwFTZt1wgnNBP+jWQqlGmX6+T1N5SCRIDF4haEcYu3gNoJYLr",
-	"eRfnJ05WDzHTPL5FEImoIhHa0uyLx5GeWv8itbTQGqABT7fXfIHzhAgDfCrNLW5NO+4mtzoCUIMdWU98",
-	"klCraeIoonoAHJ8LPZqixC3V95LCV3eeHfsdmAzgG6pITxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFFaor2",
-	"yKi0rTWLhAoiJ7zC0tjeD0aUHxnC2D1Gv5YnUY+ywm8tzmOCmf7xukoD17AWuK+x6djIa86iBftCmMk+",
-	"6Mwjc/Xwrb2IAFBjlpwxLd/rEYUjrKbix1v33L1Tcyp2KhznkNOGu8ifzI7vrkLVytWn343eBnPbN3LQ",
-	"lqYuHv/HbM+89ZmEwGANNr6hUmX4PidmwgBllJy0WYv+FXiaEeswBpzEfTyQSJ+aJi73XEEBLh1ohlBD",
-	"IMvfc2uuAsgLrMLuyy5WBf1yHnCEZtF3HmFpT0+LRdilN/qAUub+/liBrcYGWQbkXAYEQPgz8+qutY24",
-	"j8PQHgKNXXW+iCmQWQhT2pjGJKoSF0C5T2M1OxYV15LGaiw6gYxTOePDYVu+EN/BIN/wNECD2WsuMIeZ",
-	"DX2UrTs9cir3/mzY99Tn3B03y7MFiE+BXWaOd69UQUkDaF7iNOQXVd8+n8dcWTGWygogy1yIhWHOZgQu",
-	"Ftckes8EwWOW7C6fqUOlMMhLnhqxK7OaNiqtpsWzMJ6GDHJDqyqPPO6YToC9LMg2Pld5UN7pI4ipJFHm",
-	"AvImo+ckdFwzAzAgdGsZB6Ql7mBNL7PzTiCcCoaZu3rmJec1w89srxJuINsYkWKx+7ogj2ZeBvvgKLkN",
-	"CZSTqGg5YbLoK7M3+aR7P5P3fiCMCBxPX1z2huVIco5XZgeBE2UL2zls+FMkW4DB9MNeQlidXURdOY77",
-	"Xh8LZ8OYDIdhcdXL3x0PHXs2i9HCMhhbBs97Rr+kxFnSkdVTitLsKFYXvbYntf/GtX83as8/5n+i+qfm",
-	"P2sfv/t7FaO3Xqb3Iq5y4YaE3hCJyA0RA/1fpowvm8psiVuSdsAY7Rd8UYKWV73XOHi2JPpmB7Qk/hag",
-	"1cfyOnfIHjy7r4SQ82pMOVu7vq8H+XNvzBxkcCUojpe5FibYWwqQ//Dh+3+YCIMjf/ewGu6z62Qj90t2",
-	"Ie36UxjtsvdG8RbIZ21Mm1ZpML/CA6ermkf3jw6n+uVHKKY4mD8M/vEHbb3Pix0ycILZ5aZT/fiVXkfp",
-	"WPf3KnRPEoqqmKn/4qmwPkb9wDHqwIWtSIT6XcIQbknC1BDTOTwqH+RRlXxvGN801jUtAKF4LHrIKsC7",
-	"KJ15KUop0kuUrNbGF7FR6uMYp+hmRzXPmU7Q/05n1pz1028whOy8ndHsqF+5VFil8iWPyGzvaGH9xIB0",
-	"GaVUwrTToOSO3CyygG/j7mFzLNODR0Ysmu5Qi0fol2JI9MzZuv0craYZOt0ellCzbPiZ0xxm4RkZsXxL",
-	"+lZhn5MguRwUB/OA7sH3Ppi488uMapyRNyEs0udUtvaBY9d8HREcVZp9T6Ps+l3sFlPktuKmeUf6zgEF",
-	"EU3l2+Do8HD/aL7rAAapAkrZWTbnDezYannxr9MeZjVBcKQpwoaS6AUcI6n0Vz4KY6qxBUJoeliFXX38",
-	"4JUelXIK7vUpTm3noXcHh7YO9p77SPIeQYeNfa0dTJaIpiEqQKGInmNsDWPx00Cs8hyKd57DS2d0ysxP",
-	"dSdg2I9CK0dJ8RvjWS09csOvh74pOQzqBesgfM4cHdk3xmj4KXVWQ/gyIjExU1khv27ivPLPEG9muX9d",
-	"adqoIqHXBMequyAKyhFa5teVszygw8AsqeqQf6TRYlzi8+xx6PNGrQ5bi6vW/TY3xM5p1/xxjFRm0bTS",
-	"LN4WvPeWVP82Zrge7RFHPEPBDWdvT5F+3sW/t2kMf2PUIxHFGZvdoj3cIT66oRHhPsJpRLmPIh6mPcKU",
-	"j6Si4TUR28dI3/UQL85Vlwg3gKyjV7zPYo6jfB4IhayIxASb6M6d8ZTc77ghdu6yyGT9ZURxvRQoDEvc",
-	"+ZyQzizSYUIZI9F7pmi8uIj5JeWKRPN5PhyDmV3QunAsqULQcgysEh8kYZG5GaqEYyHGvVd97V6RW6Up",
-	"KcTwDdrSB2ljVRT8xkL3xfYs0NNQlgr3ktkVIzV0B9jrH47e8z1ATy05a/zUkolFUGA8gKGe78XcBOVo",
-	"Vm0SWTzfS3isZW9A2goWWSXPOwrO4JwRZ3FrWQhDdvfkd447hCJSTOAwS4j3vYIRZCacc0ztW5Lts01O",
-	"gOFy8JsDag++7TG7zs3e1ds1k5WX+C9BSE0TJNLvmhSfLG49N1oWgtmSGEN6hCA9mva0KiuJ0AzR293b",
-	"LyBRvrJzTMVLHi2oGECuXHU8FQ5DnjL1RKJSQh2sH34RA8gH8Pz5zJ1D8Dcr+DhxZ4s5PK2dZMhnAGs7",
-	"uK/9o/Ch0iibgeYxvZp6D5WwoWwphTBKTVxiyZjr7R109WLtnWA+PdVsdb8RVTPz0YUJrmWScxqqVJDl",
-	"3PmjR1Ia3DpyviLGaZz4o6usOsFfLhYEzpcKFfUC99EvFygxqQaI3OJQxQOEJYK81h7hfZQIHqUhkWM0",
-	"YKNWzeb5uXSpNg8H2i/VCu1FKYByDih2ci94lVs+v+Ur9PeC+2WK28LNUhiy8H7lhkgeHTiPkaTHP9Nq",
-	"ZjVedp1bbhw+HSeumdknbWcxLhVOSfXud4kgcJk6/YrKeZVTP4ddeZJT/TVSHIFMae69LdJL1MAl/MFv",
-	"PX5DtsuTFrw9YyBnNzYGYhFlRMqF43xIeD2BGsYHg+drGLV3CIKjwddh8vDdFquhF9KE2sSBCYaMrYh2",
-	"qJI+4okBEfp+u1grAG0FQ0UBAh8F/+zUUwl/xDQKtifl48+JgxfEGpUXtVCFXRKl8VcQyJotpOp4LjGL",
-	"WvxW0+9/UtJfaWimsxTOFbc5PXzS2DdmCEidFgTp1jcJLkaNdp72h9JR7ew2Biaq0lW/BmHYrGGKemr3",
-	"8ppKxcVgcZPiApH10y2Kcw7ozEcrv7hhg0Uri7H+5MNOh+yi0WOLoebQcQ6HzMyVxzAH+ixHgMOJGlOT",
-	"sB7c1DEui8NC4Yy1eMoWdCZo5FoC55dzRMLk/nh/5PAGlzvmR+aL+TombPUNZdcLR3x2eVQ2FIDPzcmG",
-	"8GHIUlFhRlmPkai0vQVjDW5oSMa5kCp9YlddgmLKrklUsJKNSS94WOvDBBCB/KulrgdJIBiW9CrY3TiZ",
-	"rOBSmWeqS/vaozLWz5lHQxb8EhNOJRO6FtT3p1q/HB+eNfn2mpoKG0OeIRKB2cj4XAqOFg8kZMjxMf86",
-	"F9I4DxA8/8qaH21oxWzhbAqLDlEzegfdPbJ651mVC8veNwC7CYd9mWP2AuLoAgLnTGLgOLZBWHTWW9jC",
-	"bL2bQ3f5QeN5VWhqm8akKj758LAqa7xnRfoyLXeVSrbkNnp/8cZHLSzJ0QG4XUzBA/izqX/0pqfIFvz8",
-	"jgxKTnHzIWH5333SSiqRXfHpXmlnshgJp+IZPY07oPWILiPmHwgIehDrz2LebD5Bvh7j5J7qm64SsHxz",
-	"JtYTnRmkpihOhEVX5HbBZPGK0IiR6oPxACleKiiBtqhCvVRCHQxbC0GrNMOmyjWK5CvA/fHye56oMg9L",
-	"mj+AnM4SpLziohALeWLKyU1Tbr0JdSJcdN3kQGk7+1I5uxPzbudKRMpDzh8+WCBf6wQ4LRFwUnQ2zSYN",
-	"D8Pk8YThiY6u5ZLcvn4EmQEtLh2hD9XT1WqDoqwTNAs10XzEOPrlAg2IOkbBF/EJXDJBE+GsMCOVEKBs",
-	"XVMtU7qRkegYBQmmwoyIkf3bvNPHElEpUwLlkaB0L/hJqEQanjExw1mF9xgFdkUkCpqZDswixFlMGTlG",
-	"QUTl6CN+thHOUMyl8pEg+d6Mc62Fw2vebh+jwBQB/MRTFTRRyuw0nBXWxwVqDVDMOzzV8JCKJwlMaP9C",
-	"qit42jGhNifnZ8coMHU1NFBNhaiQM0VZStCWJAQFWQpPsF0vWDfcYYAP2gAdIl4Ahib0zWzW873i3iFA",
-	"zm0DGCusK6/vUSVOlfF13ngXO/MyuT7ruyLnNaTMlEQ1X8rVJSHspMIz+AZLhfT20K9acT9JElswqlCo",
-	"y5LzE1nA5GIe8FxQXqm4MCGEawS0xUiumYJ7U9l9N2v9kG9HbjH09de8ehQWS0WOaX5YMgZXBT7CXhRH",
-	"+mHfJLTojymDtyu3MrpSs5/FXHhfR1GXSRGl75No6dxkpmlljN96fYnLK8ojHoGIhcX6lboZ4TYcDpSo",
-	"AeoRzEpFIjx/AfgOQ3TGK3Rcxvgl7TAtRbmE8WIBRHORScTbeS3ECAmu2WXNDjg+V3wG/mtybS3UcthO",
-	"48T2sAEs8zps5o7DhllcdKQWgQPLVQLIsHE2E7MJHwV3n2l0b34Lu1gVfoBrxs/aW1yaj59p9A8fZQLJ",
-	"P+y7pYw1/fYXMfTLFwGCMKGJkijI83Kkj2xWhA9pRfeBVwHDKonqEnIfEQ4Fl9BCAlJ0x9f6OJsN9ZZI",
-	"MZmRKqpwy9nZsqWWE0IAESYg1zJq9xrqmphFzc6SHT+8nxLQkK8hm2ICUL46gMwMhmnbnrTrK7IwKozJ",
-	"P74SmMmEC2VSj31ETeafMA49gUKexhGypYgFwWEX2OIMmkqhMERFKN+cRSAeTtrJFz56EOb2SgVVg0t9",
-	"rga0UFbtJzJ4bVrajC5R/2565QR93Lv+VK/XIeyyshFOVv8650Y4q9JlCv2Mm8jVondTSTsVuI5WvYhf",
-	"UlvZoLyGn0h2aQe2PncwXKAbbQkSYa3ko7bgPRTzjtwe0yLHjlG1jhcECyJOUi2bjVifSkXDm8g8iz6k",
-	"jcZ+eE0G8AcJXGl3QA14JJ+oq1RiKmJT1uaumjc2LUpcyxfcMQobSBrwimzu7HSo6qatesh7O+aJWkRu",
-	"7J/eSIlt8z2iEmEkSdyudbnUsMnU+NdXV+dQZlw/18eDOjrFYTcr6EUl0vpwrvUbRTnTm/W4miNhpp82",
-	"gSJ1BA1CXEakHgMKTXOmBA5V0+Z2QSMNKgvFe+DAqAL5ywiQrluNfg4qosNzUPJfKv2oRgcilax/YB/Y",
-	"3/6GfiID+YF9h777LqOM774roWXTSnnSRzGFXnIsQibyNLNhmC9DzFxPEbMaJ5OYCQoUYaeQ158C9D06",
-	"eIa65FaLJ3q7RMjtZt6pCjJXWwMUnP98WUxHNosKjvWM0sinUIqh1EwFdnlJWIQwkBtlKMjIKdCoH/Je",
-	"j7CIRNs+mhFPfWfWHEtTDrgguskP7BSgcXB7u3N4e5ufURebg4aGGMHdB8f4PnhNo+D66IO5K/Q3Hzyz",
-	"EEVulVnJB+8+gFIRCEeRREFecSLYhiX8gYytAP2BoG3eHx/YH7VaDf6vfz1oNNAfqNT+p4l6ONbSGInQ",
-	"j5c/v/NRX3DWAZFR+ihl10zDt01JrEXKFo4QjaSGSNEQJJEdfxf9gVyZfsPvRlsQZGzRDW4ePCuX9A+2",
-	"3Zj76A90khGcfjiVxqyGmclsz6rrBfN03gm2rV+/ODSMahl2XnrfruQA/YHe20Xnc460hdEDZ05UpyeU",
-	"f9aiuY+s1KFXIXiqiJvnUEMRYuaGK/5jZGZPsOq6p5+jP9Cr1DQ4KBdDPM4/8YwllRe8qoZNwfaxfhiG",
-	"dD1Q0Fbg3i9/PyCqjtwqQLVpWqqDD5butvPl20vNoCY8Y/vgkZFD2tXoUmo9A21n9MN2TyFnbdpJBYls",
-	"lxLz4t4eQH1MBwguLA+MCkc6V5+IwEcVL2aDTnrTkcKePuqK9ipoK5jaH+bdxPYwgW8cKEWeAjw+KDRr",
-	"ces4tGxk7hZM7nV9RPnxlxv3FPBzalsfw0ayuxfKvoTdQvsdpAVKoacF/pwDKWPSGXMOsdB6rr4vhhrE",
-	"6IOr7PViITTSvSUY6k5aR6+MpVM20W6j4Xo8yh3NZBIiNOPx0X5DH3qUf5v1ddxtZIQAtyDQXZenIn/5",
-	"lwuU8DiG7ij6AtU/HCJZHMddUmeRpvc2JfqmCkwamd6i4nY/n2kUAMtMFMJTMrfRVlDMWtKsDYQX3LM1",
-	"RYLvA8tlC3lRExqnBj7qCJ4mEgX1et1kS23XkVO8pOb9pmyJHs4s7sezV4XNuU6WRhCwkkoXq5xTyGx3",
-	"DAVDvS8D2+OmCb04E7A/wcWgd0NZ1l7TIrUcbdCpJS+CIyjdYjDakNgHphUcGhKrP1op9iTRal1tr94Y",
-	"kWT7/X4dw891Ljo79l258+bs5em7y1N4BwwrKs7l4VHJ1fO9GyKMw8HbrTfMWzwhDCfUa3r79UZ936Tg",
-	"d0Gn2oHrbwcntHZte250jNEwAyHUE9Di4YntcTHUOHGv0ZihBc9sbXIqeodU9MrRq0BbhuGovJcLtH07",
-	"MKupmiRb9U6h1yO8sjv9lVKDJnhpf/pLeW9B/cbe8+lvDDcQu/e9w1l2VO7rV1Sgvebvo6rz7x/v/buS",
-	"Yme+Kamcv3+8/+h7Mu31sP7o6WNBPcxwh2SiGxgLcUdCyw8oe/7R925rVhvTqkzNNF9tZtnN976XcFmB",
-	"Y2GhGrdt7UmkesGjwXwtnko1bw8zDfdlKhXvaXL/kXcZesWJV1XnHGrqVpSx3W9UFizfLVYfxyzCAtBj",
-	"NnSvKjZ/XzaZKJGS+xGK210ZxVWWQK9qpWns88dFgoNbu6tlVBC9u0SQr5wEd2d4Y7gD45+BdF9aZ84w",
-	"+aKtHpZabMrMVtsTCVoL2RlBO5/uVIK/94fvmR0ozQx5PhNYQaHm9jL8YLjy9u/l7OuPGYeA+ZroR8zK",
-	"1aObT+ek6Ipi4Ruy3pD1+sgacBXODoiPRKBG057137q4afkwxH0Hzd/vbWleYsJ8ygRuMoMKtD23QFm8",
-	"8F34RqEJJhR7c24KrUAMis0bLfnNRktDoSWV7W9Nbbmvm0oaB9PfyLom/xnIwxzL6K23mMzqLMASFli1",
-	"u/yRnZ80BXj3HzV1dKGY7L/H6lYdoky92aUJwaXiePx6YWwfKn07plWp7b+qr4o0Wc2hl47u3I4f0xvC",
-	"jMPQHVmu248/N8aZCRLY6RElaCgnAf+tfWQq9BW5VTtJjOnQRTwc9zLazdbM4Gyb54L3iOqSVJoKnjZC",
-	"Yi1QdBP1sk0uBkcIZZ6Iw1kpoqXROC9KFGGFW1gSh9I92nFrhm8K6WeeC7ZeDO1HCylV8nk9xYLnpN+a",
-	"gWdXNEyfdMTZupvIAQtlplG4/XOYIYA7xBUshgTSJKbuWAet3LkDq1xeLHgsfsjKkjXrNCVNKZJTcbqv",
-	"SCgGiRae3HZ8TbFcRCY2YmNaWttN/WsXK4SRpL00BjOsxbAn0vrRXaBMZF3U9qQKmGwxbJG7HOIhEgwX",
-	"sFUFXfWgssZWZCbzFaj4WCSfskOta6rHmDHnkTEus0A3DcxqRVqWKtQsZVXLSPx3l2Tu7R4eHjYajb29",
-	"vb28QJALBII8UI/H5Ti8prfX2DuqNXZrjd2r3Uazof/330ZSmouwhyoLzaRfr5y7DFf+qeQqUKntz6cd",
-	"NGbgOS85a8fUxNb9ZbX0qywNzVbtkwgjS/VIDlg4hYstrpdXMxxq6hitleHYWknLMBxTimSIx1iu0qXe",
-	"vPxiqDzV4/CL4RJSFfziEnpJOtdWfiMmgise8njDRv6ibORkVDwyUQQIGzUSijoUK8U/JFOJKbteFUcZ",
-	"NTcUyMDk87aR0iKjjVWQIbbu+ULiZSqEJiUXlrQVfBEmiMTFZIAoCcFvw2nOW4H+x2T2VrK3N3q3SwlT",
-	"pkqaqYZmczIdq9vd3d2dm70VK7Y9Dm8rFVWrYGxvICZtw76+fva1MkvFygIP2HUhdhOCjfAwT3hgfpfl",
-	"UU8yd2RF9B7A0DFasG+c6VY/+ESiG1to7y9NjX8G3WKIEOzR+igi+hazqQQ4SZDLel+ByWSOex1oqFCX",
-	"Zmx8WRZUs05iqSixU0EnJ3Gc5z/cUElbMXHy1bXJitlYA9cbaJaBf6syNqVYLWgWJl7OLSlGngyb+EFs",
-	"knlqwDUZ1FHAcI8E4O5i9EtK0NZB4znKw+txjyAcgwsCkVsqlQxMK74+lWS7DuHINeebVxztNvL4Xojc",
-	"Lcb4joqdYbHT/5KCZ1ZLZGr3KGsL7Q1quU5RrMCRRa/aCUwiVp6HOk+oSlbgacXhMsU4IBNt0PQgOyk6",
-	"fLp31Hr6HB8dHD7dP3q614qeNtq4cdTeP9rfI3g/PMLtp0+f7R4+exY9f1as3VWuI5AZNPeeZQbNeqPR",
-	"+G9TLLPpkaOnuNFokRqJDg5rB/uHR7XnB8+e1RoHz0Pcaj1/9vww8qqhbYuk5GWF7of8W77Xx4LpX5re",
-	"2dvzny+uTt5dNdElviGmEo2LiAAqJfHgf6Azhfo0jtG7n6+g6hNE+pi45YUPbWqAUR1d5doZFPrQ+pdp",
-	"Xnhc1NzGBCDVv3ZJZWPFmDNkKUuqmp29zyXD2xFqluGXbwEtwpfDk4Z0Vd4x9gTrfeKpQrydx9v3u4RB",
-	"yqXMSpYp/ZVp8FMyRYCVAccxpKRp1ltHZ0IQCNNvxWSU15s1FXn9amKj3F3l0pAeKDbqlZmuaROFAJQA",
-	"vhLgbFKp4oJEGkppz8IyQlv2DK7JQPoF16wrX7Bd38RdLUXjGW2ao8ppczFxyx8bIbIUTs8l30/Tgd0G",
-	"N4izEsT5gajlsWY1Gmahl/VEZfOlLbo/NGsZVX6GjGLbowltac4IFmQQSyDPNfsNkrq3kavlX1liIW/2",
-	"NBI7VqiXUbkIGBeZHlEm+RHSR8EUZj86zmjX6WcLNQ8z/YtZ5Zj1Za30J69uysFAfow3w4O2mbEWD9bG",
-	"DvQpT9P1ARN81OOQ1xcSpkyS34Y5rIY5gDbv6MJxBoOsWm95FNaw08Iq7K7HX3UCQXYSBZbeA02IQcqy",
-	"j4qjNDFGgIYBjI8ESThoeIjgsAvfPpE2zXRURITVj+FgU3ZQyIGF8i4fl0mssb1HHWezvUygk9Xvwy0O",
-	"Cx+fDiUCe7MH/7xwO38kX1dh/vEc5ZyIGqQhm/OTpmd/qJUAkLJJBEUBmZGDJe8Ry9/bmMbbGw/Zn95D",
-	"lvv0DeGYCimWilAPM3fhWwtJgXEaRjqPVkwdxWfVV+exlxZ45p0h7omK8zkRPazBEA+soomwSckPOdM6",
-	"LxCdrYpk+IdWomlRI0YncZxLMzZmHsYAu1ULSh4MzWK9HAOeCld5aYxi/dK0sVkB11xGLYf61t6E4giF",
-	"erC2g/FK9XY94lA/hvG6+8ZL+O1xFqvL26ZN47nH3NxhCWlsBp3AdLoeL7c5HrTjRI5lRLg51jNW2LM8",
-	"2zI5xVGXRgRRZfgRNBvHlJlftd45ypbsTr5ZvpTpwA/JmCAlZcOVvlV5Z/VsaSrDqEhRGrIDgD0CJVot",
-	"tVUCEywlChi5VebHwAQekqyis36aICxREJoH6uikXEapTVkkc2kGR5EgUpIItQZZJUiT6PLm7BVSnI8y",
-	"CM02ChlT83GIr8ocY3cxzSLzNrPxM9IncmOPWb09BjsTQy9HrAe2zaxSGnC72MmLok9UUzJPh6vdOOCp",
-	"qcO31ebCeKM4I9t19F88zYtLWo0mo2b31nH+VfZsoeCfrSf2vw6e2YJivA2R25R1jgvFGZAkBH3wroqN",
-	"+fpYumE+eONUmrdZd7FHlh5yycBVP3wcZ+NGNNibZSM2id/c09+0mpOVYC1R76oVn/EFBBz9rfvmnObX",
-	"dAS4uSpX5tfUslzevvGrvSOnP5k3hQV1Nq0QgU8jqiouxaa50cC4xvvMZBsVAjHs9bZ7iHqUpYoUL7g6",
-	"uihfcJihD56pofvBQ5RFmiC4GL3b9DMrvdkW9HLYlEPTgSlzswIQZo+XO803s3LPxcQL2FYrfqD79xRm",
-	"23gwFvVg/FWubWA0o1z1K3BuVKoSOz0SUTzWcnCpBME9FzDoioi0aQyJipqfRhQXem33cIf46IZGhPsI",
-	"pxHlftYhwkdS0fCaiG0/r3kBPaD0b1jmMYjQNUIiaptIQP1z6ooUxwRRJUncNiEiVEkUvDRspHY1SEhg",
-	"fJJ2TU8kClwb+2DbRCzmz7+iMuESGuAEiOEe1DmGOcpRva6BeNZaFG25xYKiqYFgWl2YyuG2y03We5Wq",
-	"7brtq9CECvwV9fShFjxmWT8BGvnm0ZLW1MUSMW6mNK/AlQWdZ6GLQKauaejwVNn9oC0omFM8LumCEl0p",
-	"dT1Pm2CVCrKdzU3sSxTmjTnrEFEogs9ZdmyBcfpmp9jNFbz86LbMaOQ2gVSEwutPZA7CtiLCeI/7hFxL",
-	"vZrdfTN8jgRypCa+eV8f+a8nP5xcnX56e/Lbp7enr85OPr34r6vTy8CHsu39rn6/GMhKZbF2e6Ea+8jp",
-	"5jXv7RmP3u652PwWaGvqzffdzndlcTnrK9aiDItBRdGVShG5TKCeb3vywKwVGF/R8oZC82KDV0DL0hKz",
-	"IRxDzwFWCoddTdIOaQdaTOogAt0/TMV0vQTILDE07JjAE2lOT/+UtSRxyE0jmwHJELlVhMHZuBYJrgfa",
-	"+Npkm7v5LxNd8Ir3md5HLtI7Sv3zaDKL3eeJKeH3NepllW7Gc8oKehl8AI/ilstNBN9jAmwga1vQGiAr",
-	"MR2jIEoN8w1QD4NxMtg76AY+Cp5GJkBtvxFVFTxIKPsalDC3fK/p7R10Z9e7zrPlF9SuNahZCWXs4dSs",
-	"c5hto2b9dVi5ZgDfkL7k2n5/Mwz2UmFhovD00gu8dgv6r9nm5KJQG3K7jgL9XeCYLDylYVpHJ3nYmm06",
-	"8cRkYuZaXt5tWcvVmabjZikyEiM/trjqmp9B/2KRXauwXiQclaTErcAOFWwbQVXlJXEgq7Sitk3e7P1R",
-	"eb1BnvlY5mif+vXw+arzWac/axPn8pdi80Ns6Bvi+Cn71mTq93rFCGexPPHASXF2W6McEjb5FXvbYX0P",
-	"KIe+t/Nt/O3fHqsx6D8Lh1k9B8lyHR47fPeCgHUXir24MFYXyDtL7G62kW82ejfbwSZ+d8M0ZmAa+PEi",
-	"eG1+8iOzjLdYXDvzG5Yu+dqoifZDFtSwbROdqGkNL3tE0VC/yjqkjs4UijiR7IlCuN0mYeYRdXWiB6Za",
-	"KY6MJzBRcpQD9bC41mt+75K3vz0WZLPaM2BueM+G91TwHiC8MtmtnQG5PietmIfX6ymYDkPbLiXLVHYb",
-	"JbzZreQ/0midUUlz8gRb2xoAsxFLNuaW9bGUFxrF4Gp25JexE0v5q6ohXM1WUrZGxmIH37CWUdZiQbNh",
-	"Lhvmsk5dqfXI7OXuM1QqF7xNY1JLaKhSQSa18Ds3j57bJx+COJPSlOWysklSfnznZkcd7WbVZj8nnYVJ",
-	"trzTqSXTzWPo/cUbCMdiaRzngXauGYeJOmRQzaNLI4jN3Cga3x7hmmp2eWKuRdEiFkwj5ccInzLr+JFW",
-	"R0XFvMNNysfqK169ZzFl19ISQy/BzNQZNaVTC8GumEWozUWHKAkO6WsykOUYYkFCLiIkFR7IY+NgVwEy",
-	"w0ONYtf9gZG+a+1SkTENm324cpOby//Pygve8A5UrN1KAcdLNYFzxF5FYXqg0krXqiCu0NpaLZ8z5Idd",
-	"6JUgxQvxMVkoco9/pnV0SVhkPiZqgEzUMdRHgN+h9p2p62uyydzWRkkYfrniX0M8irE/T5VkYIde0/t/",
-	"//f//G9vnr7Dlnk8RFaYm83kuj+Ql/hSr3Kj+PxlFJ+MS3wl4SsJpqKmBYX12FksXznHVLzUkyzBaVwj",
-	"uMVMLW4F62QlBozeyYuXr2qn//rhdaF73VC9zwX1smwPEzSyQWLzsKBZHzdaGCyjmcuaH9JGY58g03XO",
-	"3tmy+K25uorFejZM6q/DpAADWoPS+TdRR6t+DD2rhV0scKiIKDWGXGmDigkc64sYm2v6wqQh4qyvpek2",
-	"NBRPDM2J3BNQqDzLRRwQpcW0rBGLIk1DFSF8MAQS1N34EgmuoGNHIfXUfAWT9o5RwuMYYWUqaHMWQn1O",
-	"dIgkCTmLZGXun13ALxfTSrAHCesESBCVCgZNmSDjbidhHVeLyy50TFFzmyVY5D+EpT19hJDB73uJSX0a",
-	"6di+LKvUh5iZsvq43iM7kihFWUfumN4XnyxX+tveP09evNzd26/X64WmP1/EJ2gotTAz/eWiwEZ9L4Pc",
-	"SvIoBQYF3Ir45BaHKh5oLMmYsW3LShXaEoRFGjMViP2SxG1Tnx6j83c/uFxIWMd/wHlzgYKTMCSJauYH",
-	"HtQ3GvQjFkIx6Qylprpzqb1fxKpLuQsC9qH1GLUuFU9MbxqYpEpDhR82VqaNlWl5jQlQadkeKqMUIsnq",
-	"+vwPmYKGGhruN/KKCfr6N5WA4E+7pIqEI8KiK3sJP5p150vKFYly41fT2z990TD38cHh0dNnz/VhmBpA",
-	"r0kcc1PZ1xyE/okvrLBd2v0/gO1n3Ma0rJFKcxbKG2kuqGhPo2YvGW1zeFhoczgCg1HrmJUp5quapAE0",
-	"id9tLEt/sfQosC6X6o+hLRAjBUniUgPB6rIGq7I2AV8dw293QGBdD9cNYGzoQ4sZCrR2sSW3A/T+4o2W",
-	"mVtYkqMD6DKItji8hGMtlaNAf9eEB7e1+iduoDZxTFCCVdfU4wE9EYRuEtX1k1qWN11MeHwD/Y9jzpMW",
-	"Dq/1ZImgN6AY2pLGrqhPO5XQoyomUhYKziAcx7xvdMbqq+Cs9+iWfpw3gOTXnlWZxjS6TbpccRuEsOQl",
-	"ADt/pI42Gx674bGjPNbaWeZjqK60zOrY6frUu5emklWpVWvdWYuz3uOC2IpXhUJhJvLgGBmPMLGt9RLB",
-	"ozTMrFGyOr1+oy1utMWVJIkrtGUxc1trjYonSY63K9MerXJwN62j66V5cP1IbSaaeF2ZpWwKIK++sesT",
-	"iWJ6AzUwzGk/eptXjffruR5eURm6G6KVKnRNSGLuCs3088i07IIolpIcG5em17u5ATY3wPI3AE9Wbyy0",
-	"DdVrNvuUkskdlH81j7/Knx4h7iqHXMY9ZsNlO/zA8fVvrQOxW/+0njc5GDddb9bW9SYq4qqjGYv2D397",
-	"jdLbjiD2Qy1aNtV9QrySneMVwdGvbvNrJIELN+FEuS3skiiN/3y1ZB4L4S1DMd1QkEanvKwARNIvRgIz",
-	"ofGdm8mEL9tPa45ffpXNOQvyW8T3HoD1b9D+EdCeMwI9ttVakH0myWitTNXOMU2syJayQa9VNs/LNeJ+",
-	"ftYPLFDkLC7EcdzCocFKO/vpjUWxu79bd0i9xaPB33ZSEUNrvDFRL7TDSNREwW+1X83C9TfQ7aCJbnb/",
-	"w0QKdsktev325GXt8vXJ3uHRliShIMpHmbsYfY8+ePUPHvoe+lJs26hCvzDulXvWhR+mjN66mMGK52FD",
-	"tbPIPU6jsQ9dDZIsqFENkjym8aoL5fOpRFJBMCQOBZcSCaL0vXWMIsETFKWGKAmU0KZRHZ2wAdq7vUU4",
-	"vGa8H5OoYwy88zma5iJsc36z+IJ++62iLXG+UKAX5+qsyOjRO7cdBcitWQzFMdL4xNtt07qgZewaER74",
-	"JiQKpNOh1q7M8FvfiRkkQlihmGAbFWorsg6lDk7yMvqZj5ELsLvUYh7ieBGPI9py3S5+PX3x+ueff/p0",
-	"8ubNz79+Or84+8+Tq9OqyuehIFiRopywoFcRwFLwoUCDButxMLGeH30vLWU+F/2MfVyzI8xekKC49Ln8",
-	"irurxuNJl5NZZnRszox2GGUdZHgJ0GiX920zzS6BIn0R4swEH+sB/mRX2jfgYywTfBQh7O6/adffqiLj",
-	"3eA7d/avkUavVQ1SlxL2KxPp7IgP3d/0AnInN8rCilDYgHN2LH6EtP5fHZobiQ+rsFtR6gd6E67lqvo4",
-	"M/a+Ly7ikYJZZrh0bB/Hze3xuLfHSyiCmZPeE2mqqxgMhI53ygbYPta9smPSnGpGIlmz9WqIzquNV7Ae",
-	"++SlWdXjEpNWqBjpO6Fta0hk295cVCu6qGwOXoFayvLyqu1bJTpQRH4N6K+X8QBmWzvFFZlsWYMcONOg",
-	"UzyRNvdyg++rwXcb6C3BGoX0waNEIzvj/QUxXQ9PwlRQNQDkPUnoT2TwGno/es3fP2ocfUGwIOIkVV33",
-	"jXnqF/Bg668+6lGgx2VFqiqUejarsBYIz+n1O4DWdt13lWqwDxYOUHI1GgseF1u9Wrd+7kV33+hVjgTs",
-	"5l2KYLyR5kBQ9D4fLA/tHB3NVmhmuEN60ArcaDy+q5fv5xXkfajkbEvz+gjny0AZIRe2YGpBjM4IRTl9",
-	"V6MRhhmqwFUcxFXfqoADII+PolSAra+fq2zglskH6edG8tFq33rnETRvuiYDibZ6WCoiEI56lOmv4Lbb",
-	"zgeDHyqX00tj6CCeHSs07RQDjdj6dPQceRCRSaHdgruUMiQxi1r8FvV4RAqz2a8r5ntNcKy6Phw+ZURK",
-	"eyBK0LAAwMLJ3H+8//8BAAD//w==",
+	"7H3rdhs30uCrYHvmHFOZJkVdbdPnOzOyrYmV2I4iyV8yE3vdYDdIwmoCbQAtiuNo32B/7BPsK+4j7EEB",
+	"6AvZvJOSnfCcmVgku3EpVBXqXl+8kPcTzghT0mt98XoER0TAn7/WL7Air2mfqjr8V38ZERkKmijKmdfy",
+	"LsjnlEglEY5jPiARogypHkFhKgRhCg0oi/jA8z0Z9kgf6wHUMCFey6NMkS4R3t2dX5rogvQxZZR1p0wW",
+	"k45ax0ySVGzplx4xI5sRkdCPSVR7x+gtkiTkLJI70+e5870EC9wnykLyRQ+rs2h8Lv09OnuJakmPM4JY",
+	"2m8TgbhAnTSO0Q9nL/VE5Bb3k1jP8HTv6dMnT5rHx48fH/9DNgY9rCROkgYjyvM9qkdMsOp5vsdwX78Q",
+	"mnl9T5DPKRUk8lpKpKS4+D6+fU1YV/W81t7+E9/rU5Z99t3WpBL6RPTGXnCmcKh+oBXbOR/ZxQ9nLyeu",
+	"v3rBn+iaV5sKycX4SgNGbpX5MUC8A+edCHJDeSpRgrvELe9zSsSwAFAz3oQl7R8dVy3iJYnpDRFDgwEV",
+	"u47yB6ZtPsFKEaFf/5+/NetPP3zZ8/ee3v3Vq5rzLCL9hCvCwuGPZFhFSwnBCmEkDFEhiTskHrYAEh0q",
+	"pNKIn8YKdbhAqkcluiZDVEuIQJJISTnz0TVJFNo/RD2eCrmDqESCqFQwEiHcxZQ1HBQNU8k3XFhdXS9v",
+	"lSP+kUwG7DVZAKbXZPhRwxXXOx++7B37B/sTYDuBF57jLkGS/mcS7sTwWnHyiHRwGiuvddT09b5pP+17",
+	"rf1mE3ZtPuV7LvKxN0RK3CVVPMX+hEZo7+D0efPk+Yu9/YPDo+PHT55W018/G3edVHhpEKZqtfYnRCNU",
+	"e/dulOGR48e42WyTOokOj+qHB0fH9aeHT57Um4dPQ9xuP33y9Ciq3sgMPtLhoo+V1/LSFJ4cX/MvpN3j",
+	"/Hoiag2y31eZ506/LBPOJIGL4jmO7C2nP4WcKcLgT5wkMQ2xhtruJ6lB9yWH0xePCKHZnOeouc2jIeph",
+	"iTBD8FsLKXKrWsjiFTIrQDEcm6bcPY2ZaRgSKb1WB8eS3BU38ldBOl7L+8tuLi3sml/l7qme4MJuw2yq",
+	"fMhn7AbHVAsHSao8c4l0YhouuUmHM4wrhFPVI0zpt0jUQOcxwZIgGWJzh/98gUIeOY6WSr3n70+v0K7l",
+	"YXL3C43udj+LDe7ebVaiAVW9ktAiFVZEA+SfXLRpFBG2HESuNH8+OT8DHq33zlk8RBj2g6iSiA+YY9sb",
+	"3OlVj8AK+nhoDidUiDNzewgieSpC2O0Z0zwXx6dm+cvs2A2BJBE3RBgk3ygK2/lgIlSLiMI0lggLgmLe",
+	"7ZLIR4zolbgrcEfv9C1X/+Qpi1ZH9A4Ms7kNvs3muPO9czyMOY6uOH+NRZcst/qLIi9SnKMYxtrcFiZM",
+	"CBeQuKEhecfwDaYxbsdktQOhEklF4xiFnDESKsq6Ge8ZYKoamyQyLToJLGg8RGm+oWca8cRQ7/aK8zeY",
+	"DZ26tOTpYUUQiCyI3IaERAX2qreIDo+cNoTapMMFQUoMNX/NRD9Y0ElHEeG1Do82eO7jS/X8oiJ7oRdS",
+	"tysZl0DMJhSHfS2iQWaCYNXy7fy74y9M03jnHSl/aZJWO/9I+gUA6zumr1Mu6H/IkhzL3UFOIspQJhH8",
+	"hkZEyyPumRuK0a/1k/MzrQIgszQfndgVwFTZt1wgnNCP+jWQqlGmX2+S1N5QCRIDF4haEcYu3gNoJYLr",
+	"eZfnJ05WDzHTPL5NEImoIhGqafbF40hPrX+RWlpoD9GQpzsbvsB5QoQBPpXmFremHXeTWx0BqMGOrCc+",
+	"SajVNHEUUT0Ajs+FHk1R4pbqe0nhqy+eHfstmAzgG6pIXxZoz4nKmeyMhcAA/1AQLfSdqJKgHWFF6or2",
+	"ybi0rTWLhAoip7zC0tjeD0aUHxvC2D3Gv5YnUZ+ywm9tzmOCmf7xukoD17AWeKCx6ZmR15xFC/aFMJMD",
+	"0JnH5urjW3sRAaAmLDljWr7XJwpHWM3EjzfuuTun5lTsVDjOIWcNd5E/mR3flwpVK1effjN6G8xt38hB",
+	"W5q6ePwfsj3z9icSAoM12PiaSpXh+4KYCQOUUXLaZi36V+BpRqyjGHASD/BQIn1qmrjccwUFuHSgGUKN",
+	"gCx/z625CiDPsQp7L3pYFfTLRcARmkV/8QhL+3paLMIevdEHlDL394cKbDU2yDIgFzIgAMKfmVf3rG3E",
+	"fRyF9gho7KrzRcyAzFKY0sE0JlGVuADKfRqr+bGouJY0VhPRCWScyhnvD9vyhfgOBvmGZwEazF4LgTnM",
+	"bOjjbN3pkTO59yfDvmc+5+64eZ4tQHwG7DJzvHulCkoaQIsSpyG/qPr2+TThyoqxVFYAWeVCLAxzNidw",
+	"sbgm0TsmCJ6wZHf5zBwqhUFe8NSIXZnVtFlpNS2ehfE0ZJAbWVV55EnHdALsZUm28anKg/JWH0FMJYky",
+	"F5A3HT2noeOGGYABoVvLJCCtcAdrepmfdwLhVDDM3NWzKDlvGH5me5Vwi1OpiHjLo4VBhhMcUlUhb54p",
+	"iQaEdnuZ6zSJcUj6WrPgHWcdlKgW/HLy/cnV6ce3P708/fji5PzkxdnVv4KSYX6vSsqswmct5DIeEbDv",
+	"lwY+exn4yDpAYDU9LhXShF92AQxwV3OjpjeB9bwiWKg2wWoRPcBt9qcBI5OdEhINelwSZDRYqlCPx5FE",
+	"NfPtL/r0TpIEhTHVMKQKiZTJ0ur3m1WAkgqLBRUXYyguSl+xkb0iYc0AWpXDkcamHHbuoXG2KeJKx7cg",
+	"cBRc9YiAc5NIEBz29ObKx/fu4nUZJbyeUklrd9edV+ug2aw8tBsipBUlx3HFvI3sMw6mpXn2Gs1Gs9Jl",
+	"M6ZH6G062Pk5aeRrGMWE4tmMo9cMSl2B0QGo52d0Be7woPqGWXYlWEA5MzrRcgpHQaHO3KT2wXF5YUQj",
+	"niYGrKYNF539VhWZprhkCuv3hBGB49mLy96wIpVc4JX5QeB08cJ2jpqzSApgMPuwV9C259ex147jvjfA",
+	"whlhp8NhVN/28ncnQ8eezXK0sArGlsHzjtHPKXGXPbKGlqI6Po7VxbCTk/q/cf0/zfrTD/mfqPGx9Y/6",
+	"h+/+WsXtrZv8XdWFc0FCQm+IROSGiKH+rxFFwMrolliTtAveNL/gTBe0vOr95uGTFdE3O6AV8bcArQGW",
+	"13lEyeGTu79OkUVmna1d39eD/Lk7eQEyuBIUx6tcC1MMxgXIv3//t7+bEKljf++oGu7zG5XG7pfsQtrz",
+	"ZzDaVe+N4i2Qz9qcNa3SYH6Jh87YZh49OD6aGVg0RjHFwfxR8E8+aBs+s9whAyeYXx461Y9f6XWUjvVg",
+	"v0I2IqGoCvr8F0+FDZLQDzxDXbiwFYnQoEcYwm1JmBphOkfH5YM8nixpz2JdsyKoiseih6wCvAszXJSi",
+	"lCL9RMlqc+IyThZ9HJMsddlRLXKmUwxYp3Ob/vTTrzHEHL6Z02+iX7lUWKXyhdXEZ7/DyK06MSBdxaom",
+	"YdpZUHJHbhZZwLdJ97A5ltnRb2OqlDvU4hH6pSC4XNlKgVM4tJrlqXF7WEF9svGzdAEdKiOWb8lgVNjn",
+	"NEiuBsXhIqC7970Pp+78MqMaZydJCIuMeaToroDIlLLVZOxYT6Ps+l3uFlPktuKmeUsGzoMOIZnl2+D4",
+	"6OjgeLHrAAapAkrZ27/gDezYannxr9I+ZnVBcKQpwsbC6QU8Q1Lpr3xrDZMQA9jHKuwhsONUXRTF+KAZ",
+	"UTkuxMgdHKod7j/1keR9go6aB1o7mC4RzUJUgEIRPSfYGibip4FY5TkU7zyHl85qntnPG07AsB+FVo6S",
+	"4jcmNKT0yA2/Hvmm5PFsFNwb8Dnz1GbfGK/Hx9S5PeDLiMTETGWF/IazobnPEDBruX9DadqoIqFXBMeq",
+	"tyQKyjFa5teVs9yjx9MsqeqQf6DRclzi0/yJNIuG3Y+6u6rW/Sb3JC3omPlhglRm0bTSr9cRvP+GVP82",
+	"Ybg+7RNHPCPRWWdvTpF+3iXwdGgMf2PUJxHFGZut0T7uEh/d0IhwH+E0otxHEQ/TPmHKR1LR8JqInWdI",
+	"3/WQ8GIs4HYA2UAv+YDFHEf5PBDLXRFKDk6d3S/G1Xu364bY/ZKlVugvI4obJas2LHH3U0K680iHCWWM",
+	"RO+YovHyIubnlCsSLea6dQxmfkHrwrGkCkHLMbBKfJCEReZmqBKOhZj0XvW1e0VulaakEMM3qKYP0gbb",
+	"KfiNhe6LnXmgp6EsFe4n8ytGauQOsNc/HL3ne4CeWnLW+KklE4ugwHgAQz3fi7mJKtSs2mTieb6X8FjL",
+	"3oC0FSyySp53FJzBOSPO4tayGKzs7snvHHcIRaSYwmFWEO/7BSPIXDjnmNq3JNtnm5wCw9XgtwDU7n3b",
+	"E3adm72rt2smKy/xn4KQuiZIpN81OYpZ4k1utCxE4yYxhvwuQfo07WtVVhKhGaK3t39QQKJ8ZeeYihc8",
+	"WlIxgGTfav8nDkOeMvVIolJGMKwffhFDSGjy/MXMnSPwNyv4MHVny0VsWDvJiM8A1nZ4V/974UOlUTYD",
+	"zUOGZeg9VMKGspUUwig1gdUlY663f9jTi7V3gvn0WLPVg2ZUzczHFya4lknOaahSQVaLRxo/ktLg1pHz",
+	"FTFOE4U0vsqqE/z5YkngfK5QUS/wAP18gRKTK4XILQ5VPERYIkjM7xM+QIngURoSOUEDzsI65vD8XLpc",
+	"wfsD7edqhfaiFAG+ABS7uRe8yi2f3/IV+nvB/TLDbeFmKQxZeL9yQyQPb17ESNLnn2g1s5osuy4sN46e",
+	"jhPXzOzTtrMclwpn1KoYZGFCTr+iclHl1M9hV57kVH+NFIewI3tv10g/UUOXsQy/9fkNhIkVJi14eyZA",
+	"zm5sAsQiyoiUSwcqkvB6CjVMzmbJ1zBu7xAER8Ovw+Thuy1WQy+kCbWZT1MMGbWIdqmSPuKJARH6206x",
+	"2AmqBSNVTQIfBf/oNlIJf8Q0CnamFRRZEAcviDUqL2uhCnskSuOvIBI/W0jV8VxiFrX5rabf/6ZksNbY",
+	"cmcpXCjwfHb8t7FvzBFRPyuK261vGlyMGu087felo9rZbQxMVKWrfg3CsFnDDPXU7uUVlYqL4fImxSVS",
+	"g2ZbFBcc0JmP1n5xwwaLVhZj/cmHnQ3ZZaPHlkPNkeMcDZlZKBFrAfRZjQBHM81mZpHeu6ljUhqahcIZ",
+	"a/OULelM0Mi1As6v5oiEyf3J/sjRDa52zA/MF/N1TNnqa8qul4747PGobCgAn5uTDeHDiKWiwoyyGSNR",
+	"aXtLxhrc0JBMciF9mpRKElN2TaKClWxCftT9Wh+mgAjkXy113UsG1KikV8HuJslkBZfKIlNd2tcelLF+",
+	"yjwasuCXmHIqmdC1pL4/0/rl+PC81QOuqSkRNOIZIhGYjYzPpeBo8UBChiRF869zIU3yAMHzL6350YZW",
+	"zBfOprDoEjWnd9DdI+t3nlW5sOx9A7CbctiXOWYvIY4uIXDOJQZOYhuERWf9pS3M1rs5cpcfNp9WhaZ2",
+	"aEyq4pOPjqrKXvStSF+m5Z5SSU3uoHcXr33UxpIcH4LbxVRsgT9b+kdvdo5/wc/vyKDkFDcfEpb/PSDt",
+	"pBLZFZ/tlXYmi7FwKp7R06QD2ozoMmb+gYCge7H+LOfN5lPk6wlO7pm+6SoByzdnYj3RmUFqhuJEWHRF",
+	"bpesdlERGjFWPjUeIsVLFXFQjSrUTyUU8rE5tlqlGTVVblAkXwPuT5bf80SVRVjS4gHkdJ4g5TVXtVnK",
+	"E1NObppx600pdJNlqE4NlLazr1R0YGrhgIUSkfKQ8/sPFsjXOgVOKwScFJ1N80nDozB5OGF4qqNrtSS3",
+	"rx9B5kCLS0foIwXBIfGbsm7QKhR19BHj6OcLNCTqGQo+i4/gkglaCGeVZamEAGXrmmqb2rOMRM9QkGAq",
+	"zIgY2b/NOwMsEZUyJVDfDUoxgJ+ESqThGRMznFV4n6HArohEQSvTgVmEOIspI89QEFE5/oifbYQzFHOp",
+	"fCRIvjfjXGvj8Jp3Os9QYKqYfuSpClooZXYazgrr4wK1hyjmXZ5qeEjFkwQmtH8h1RM87ZpQm5Pzs2co",
+	"MIWBNFBNibuQM0VZSlBNEoKCLIUn2GkUrBvuMMAHbYAOES8AQxP6Zjbr+V5x7xAg57YBjBXWlRcoqhKn",
+	"yvi6aLyLnXmVXJ/NXZGLGlLmSqJaLOXqkhB2UuEZfI2lQnp7eSENU/GuUGnQkvMjWcDkYh7wQlBeq7gw",
+	"JYRrDLTFSK65gntT2Xs7bwGkb0duMfT157x6FBYrRY5pflgyBlcFPsJeFEf6Yd8ktOiPKYO3K7cyvlKz",
+	"n+VceF9HVappEaXvkmjl3GSmaWWC33pzictryiMeg4iFxeaVujnhNhoOlKgh6hPMSkUiPH8J+I5CdM4r",
+	"dFLG+CXtMi1FuYTxYgVXc5FJxDt5MdcICa7ZZd0OODlXfO7CRhZqOWxncWJ72ACWRR02C8dhwywuOlKL",
+	"wIHlKgFk2DibidmEj4Ivn2h0Z34Le1gVfoBrxs/681yaj59o9HcfZQLJ3+27pYw1/fZnMfLLZwGCMKGJ",
+	"kijI83Kkj2xWhA9pRXeBVwHDKonqEnIfEQ4Fl9ADB1J0J9f6OJsP9VZIMZmTKqpwy9nZsqWWE0IAEaYg",
+	"1ypq9wbqmphFzc+SHT+8mxHQkK8hm2IKUL46gMwNhlnbnrbrK7I0KkzIP74SmMmEC2VSj31ETeafMA49",
+	"gUKexhGytdShdB2wxTk0lUJhiMqKfQsVgbg/aSdf+PhBmNsrFVQNL/W5GtBCWbUfyfCV6ck1vkT9u2n2",
+	"FQxw//pjo9GAsMvKTl5ZAf+cG+GsSpcp9DNpItdMw00l7VTgOlr3In5ObWWD8hp+JNmlHdgGA8FohwFU",
+	"EyTCWslHHcH7KOZduTOhx5cdo2odzwkWRJykWjYbsz6Vuh60kHkWvU+bzYPwmgzhDxK43hSAGvBIPlFP",
+	"qcSU9Kesw107Amx6LLmeVVBd0coP5hXZ2t3tUtVL242Q9131xojc2D+9sR4BtkQjlQgjSeJOvcelhk2m",
+	"xr+6ujqHPgn6uQEeNtApDntZQS8qkdaHc63fKMqZ3qzH1RwJM/20CRRpIOhw5DIi9RhQKZ8zJXCoWja3",
+	"CzoBUVko3gMHRhXIX0aAdO229HPQ0gGeg54lEop4anQgUsnGe/ae/eUv6EcylO/Zd+i77zLK+O67Elq2",
+	"rJQnfRRTaIbJImQiT2VeV1V/GWLmmiKZ1TiZxExQoAg7hbz+GKC/ocMnqEdutXiit0uE3GnlrfYgc7U9",
+	"RMH5T5fFdGSzqOCZnlEa+RRKMZS6QcEuLwmLEAZyowwFGTkFGvVD3u8TFpFox0dz4qnvzJoTacoBF0Q3",
+	"+Z6dAjQOb293j25v8zPqYXPQ0NEn+PLeMb73XssouD56b+4K/c17zyxEkVtlVvLeuwugVATCUSRRkFec",
+	"CHZgCb8jYytAvyPo+/n7e/Z7vV6H/+tfD5tN9Dsq9S9roT6OtTRGIvTD5U9vfTQQnHVBZJQ+Stk10/Dt",
+	"UBJrkbKNI0QjqSFSNARJZMffQ78j12fE8LvxHioZW3SDmwfPyj1Jgh035gH6HZ1kBKcfTqUxq2FmMtuz",
+	"6nrBIq3Dgh3r1y8ODaNahp33DrErOUS/o3d20fmcY32t9MCZE9XpCeWftWjuIyt16FUIniri5jnSUISY",
+	"udGWJRiZ2ROseu7pp+h39DI1HVrKxRCf5Z94xpLKC15Xx7lg55l+GIZ0TZxQLXDvl78fEtVAbhWg2rQs",
+	"1cEHS3c7+fLtpWZQE56xjTzJ2CHtaXQp9c6Cvln6YbunkLMO7aaCRLbNknlxfx+gPqGFDReWB0aFI12o",
+	"0U3go4oXs0GnvelIYV8fdUV/KFQLZja4eju1v1XgGwdKkacAjw8K3abcOo4sG1m4h5x7XR9RfvzlzmMF",
+	"/JzZl8ywkezuhbIvYa/QPwxpgVLoaYE/50DKmHTGnEMstJ6r74uRDlf64CqbVVkIjbWfCkbaKzfQS2Pp",
+	"lC2012y6JrVyVzOZhAjNeHx00NSHHuXfZo1p95oZIcAtCHTX46nIX/75AiU8jqG9k75A9Q9HSBbHcZfU",
+	"WaTpvUOJvqkCk0amt6i43c8nGgXAMhOF8IzMbVQLillLmrWB8IL7tqZI8LfActlCXtSUzs+Bj7qCp4lE",
+	"QaPRMNlSOw3kFC+peb8pW6KHM4v74exlYXOuFa8RBKyk0sMq5xQy2x1DwUjz3sA26WpBM+EE7E9wMejd",
+	"UJb1B7ZILcc7DGvJi+AISrcYjDYk9p5pBYeGxOqPVoo9SbRaV9+HKuBlSXYwGDQw/Nzgortr35W7r89e",
+	"nL69PIV3wLCiCrXlxyXXQoVwV2/8zvd4QhhOqNfyDhrNxoFJwe+BTrUL198uTmj92jYN6hqjYQZCqCeg",
+	"xcMT26RnpPPrfrM5Rw+x+fp8VTQ/qmj2pVeBaobhqLwZFfStPDSrqZokW/VuoVktvLI3+5VShzl46WD2",
+	"S3lzVP3G/tPZb4x2QLzzvaN5dlRuTFpUoL3Wb+Oq828f7vwvJcXOfFNSOX/7cPfB92Ta72P90dPHgvqY",
+	"4S7JRDcwFuKuhMr+UPb8g+/d1q02plWZuuke3cqym+98L+GyAsfCQjVu25uYSPWcR8PFetSVat4eZRru",
+	"i1Qq3tfk/gPvMfSSE6+qzjnU1K0oY3vQrCxYvlesPo5ZhAWgx3zoXlVs/q5sMlEiJXdjFLe3NoqrLIFe",
+	"1QvY2OefFQkObu2ellFB9O4RQb5yEtyb443RFrJ/BNJ9YZ05o+SLan0stdiUma12phK0FrIzgnY+3ZkE",
+	"f+eP3jO7UJoZ8nymsIJCze1V+MFo5e3fytnXHzIOAfO10A+YlatHtx4vSNEVxcK3ZL0l682RNeAqnB0Q",
+	"H4lAjaZ96791cdPyfoj7yzUZnkV3tjQvMWE+ZQI3mUEF2l5YoCxe+C58o9DFF4q9OTeFViCGxe6zlvzm",
+	"o6WR0JLK/t2mttzXTSXNw9lvZG3f/wjkYY5l/NZbTmZ1FmAJC6zaXf7I7o+aAry7D5o6QtP1aDfrldSt",
+	"CsswNgqr2Nn+zEj2sHARtRFWuI0l0Vqr6ewkEWWKI6oa6MQ2K5MogN5ZARr0aGx6f2WP+yhwXbcKv8te",
+	"qiSKNL/XzKKHtSZNVcEBwG+I8I3BICI4CozdgSoUkw7UpuxTKTXPUbK4OGe2M1acq6vXeSeu16cnl6cf",
+	"r65ea4X/LbTrMpYwwuA1zED1BgOTsWdKsFmeuEBLcI+UoNIeIsyGAAajf48rsIX2U3JlpmNP87di57o9",
+	"E2VRbP021unN22/uH9ebe/X9J1d7zdbeUat58O+xfl7QgK3Qbm3krab+37+zQMa8YVpuVajoaDZmGviw",
+	"LEuc1DxsQmdugJWvj4hGWyV980q6cjB3BYYtC5ou7tuH5uCGmqv1oET2fyZajLpEmSraK1OaSzD0+PXS",
+	"d/hIQe8JeOrYLpUoTdZzrKXDObfja2JlJgzCAT+3WE6GP+PMhD7t9okSNJTTgP/GPjIT+orcqt0kxnRE",
+	"vRiN5huDmJ3BeWzOBe8T1SOpNHWJbdzXRqDoJupnm1wOjpCgMRWHswJrK6NxXmrN3VkOpfu069YM3xSS",
+	"aj2XQrIc2o+Xh6uUXvUUS56TfmsOJntJxA0NyTuWeQanHnG27lZ+wWcOH5BEcpghgDtESy2HBNKk2+/a",
+	"sBO5+wV8DXkJ9In4ISsLcW3SQD6j9FfF6b4koRgmWiV02/E1xXIRmYiv7V28sbv4lx5WCCNJ+2kMziWL",
+	"YY+kjQ5y4X+RDbyxJ1XAZIthy2goEOWVYLiArYHL1UQr26GKzGSxsjsfiuRTDhPomZpYZsxFNKfLLHxX",
+	"A7PaPChLdbdW8hVkJP6bK53h7R0dHTWbzf39/f287JkLb4Tsdo/H5ejiXD5v7hXkcwDQQoQ9Ui9tLqvh",
+	"2rnLaD2zSq4C9Sf/eDaP5hw85wVnnZiaiOE/re3xKkuutbVIJcLIUj2SQxbO4GLLWxurGQ411dk2ynBs",
+	"BbhVGI4psDTCYyxX6VFvUX4xUnTvYfjFaGG8Cn5xCR1yncM+vxETwRUPebxlI39SNnIyLh6Z2CiEjRoJ",
+	"pWqK/S/uk6nElF2vi6OMmxsKZGCqFHSQ0iKjjcCSIbZBR4V08lQITUou2LIWfBYmNM5FmoEoCSG9o8Ub",
+	"aoH+x9QrqGRvr/VuVxKmTO1HU+PRZpo7Vre3t7e3MHsr1qF8GN5WKhVZwdheQ6Ttln19/exrbZaKtVlq",
+	"2XUhIh1CKPEoT7hnfpdVh5hm7shKg96DoWO8DOkk061+8JFEN7Z86J+aGv8IusUIIdij9VFE9C1mPYA4",
+	"SZCr5bEGk8kC9zrQUKHa1sSo2SxUcJPEUlE4rIJOTuI4d+reUEnbMXHy1bXJ9dtaAzfrmcvAX6t0wRVr",
+	"oM3DxMsZc8V4ulETP4hNMk94uibDBgoY7pMA3F2Mfk4Jqh02n6I8aQj3CcIxuCAQuaVSycA0GB1QSXYa",
+	"kGRRdxFHiqO9Zp61APkIxcyFcbHTrPoyk+xXETyzCkkze+JZW2h/WM91imJdoSwm305g0kvz7PpFAvCy",
+	"snVrDgIsRjeaGKqWBzmX0dHj/eP246f4+PDo8cHx4/129LjZwc3jzsHxwT7BB+Ex7jx+/GTv6MmT6OmT",
+	"YkXCcnWUqoCDRtMEHUCMAzl+jJvNNqmT6PCofnhwdFx/evjkSb15+DTE7fbTJ0+PIq8a2i5oISuWdjfi",
+	"3/K9ARZM/9Lyzt6c/3RxdfL2qoUu8Q0x9bVcnBdQKYmH/wOdKTSgcYze/nQFtewgftFkYyx9aDPDJhvo",
+	"KtfOoHyR1r9MS9ZnRc1tQlhl42uXVLZWjAUDMbNU0fnZ+0IyvB2hbhl++RbQInw56HJEV+VdY0+w3iee",
+	"KsQ7eRbRoEcYJJLLrBCj0l+ZtmUlUwRYGXAcQ8yXZr0NdCYEgQijdkzGeb1ZU5HXryfi091VLrnyniI+",
+	"X5rpWjb9EUAJ4CsBzqbKKy5IpKGU9i0sI1SzZ3BNhtIvuGZdUZadxjaadCUaz2jTHFVOm8uJW/7ECJGV",
+	"cHoh+X6WDuw2uEWctSDO90StjjXr0TALHfqnKpsvbCuRkVnLqPIT1EmwnedQTXNGsCCDWALZ+9lvUKpi",
+	"B7kOJZWFY/IWdmOxY4UqQJWLgHGR6XxnUrohKR5MYfaj44x2nX62UPMw07+YVU5YX+o66k1f3YyDgaw/",
+	"b44HbYt2LR5sjB3oU56l6wMm+KjPIVs5JEyZ1OUtc1gPcwBt3tGF4wwGWbXe8iCsYbeNVdjbjL/qBILs",
+	"JAosvQeaEIOUZR8VR2lijABNAxgfCZJw0PAQwWEPvn0kbfL8uIgIq5/AwWbsoJDZD0WrPqySLmg7KjvO",
+	"Zjs0QX++30YbtxY+Ph4pb+DNH/zz3O38gXxdhfknc5RzIupQXMGcn+bIPYJCrQSAlE0iKHXKjBwseZ9Y",
+	"/t7BNN7Zesj+8B6y3KdvCMfUfbJUhPqYuQvfWkiKqQdA9YtoxdRRfFZTehF7aYFnfjHEPVVxPieijzUY",
+	"4qFVNBE2hUZCzrTOC0Rna70Z/qGVaFrUiNFJHOfSjI2ZhzHAbtWGQi4js1gvx5CnwtWTm6BYvzDNudbA",
+	"NVdRy6Fqvzel5EuhyrXty75WvV2PONJlZrLuvvUSfnucxerythXdZO6xMHdYQRqbQycw/fsny22OB+06",
+	"kWMVEW6B9UwU9izPtkxOcdSjEWR8ZnmXfUyZ+VXrneNsye7km+VLmQ58n4wJUlK2XOlblXfWz5ZmMoyK",
+	"FKUROwDYI1Ci1VJb+zTBUqKAkVtlfgxclqirU6+fJghLFITmgQY6KReH61AWyVyawVEkCKSAt4dZfVuT",
+	"6PL67CVSnDcqE7ILGVOLcYivyhxjdzHLIvMms/EzMiBya49Zvz0GOxNDP0ese7bNrFMacLvYzVs9TFVT",
+	"Mk+Hq0g75KmpLlrrcGG8UZyRnQb6F0/zkrlWo8mo2b31LP8qe7ZQxtRWSfxfh09smUTegchtyrrPCiVn",
+	"kCQEvfeuiu1GB1i6Yd57k1SaN1nPxAeWHnLJwNV0fRhn41Y02J9nIzaJ39zT37SakxWWLlHvuhWfyQUE",
+	"HP1t+uac5dd0BLi9Ktfm19SyXN6U9qu9I2c/mbe6BnU2raqsFFFVcSm2zI0GxjU+YCbbqBCIYa+3vSPU",
+	"pyxVpHjBNdBF+YLDDL33TGXw9x6iLNIEwcX43aafWevNtqSXw6Ycmr5ymZsVgDB/vNxpvpm1ey6mXsC2",
+	"Bvs93b+nMNvWg7GsB+PPcm0Doxnnql+Bc6NSldjtk4jiiZaDSyUI7ruAQVdEpENjSFTU/DSiOVet0T7u",
+	"Eh/d0IhwH+E0otzP+t74SCoaXhOx4+c1L6Cznf4NyzwGEXrhSERtaxzo6kBd6XUoWCdJ3DEhIlRJFLww",
+	"bKR+NUxIYHySdk2PJAr6tE/glx0TsZg//5LKhEto6xUghvtQvR3mKEf19lMJ3Ruyhsmo5hYLiqYGgmng",
+	"Y/oh2N5dWUdpqnYatltMC/qKVHQJcTXvXJcUGvnm0ZLW1MMSMW6mNK/AlQX9tKE3SqauaejwVNn9oBoU",
+	"zCkel3RBia5BhJ6nQ7BKBdnJ5ib2JQrzxpx1iSi09uAsO7bAOH2zU+zlCl5+dDUzGrlNIBWh8PojmYOw",
+	"o4gw3uMBIddSr2bvwAyfI4Ec6/Rh3tdHbksMvjn59eOb05dnJx+f/+vq9DLwoRmFqXpYDGSlstiRotBj",
+	"Yux0804e9ozHb/dcbH4DtDXz5vtu97uyuJx1S2xThsWwouhKpYhcJlDPt53GYNYKjK9o5EWhJbvBK6Bl",
+	"aYnZEI6h5wArhcOeJmmHtEMtJnURgZ5Gpg+EXgJklhgadkzgkTSnp3/KGi055KaRzYBkiNwqwuBsXAVJ",
+	"19lxcm2y7d38p4kueMkHTO8jF+kdpf5xNJnl7vPElPD7GvWySjfjOWUFvQw+gEex5nITwfeYABvImrG0",
+	"h8hKTM9QEKWG+Qaoj8E4Gewf9gIfBY8jE6B20IyqCh4klH0NSphbvtfy9g978+td59nyC2rXBtSshDJ2",
+	"f2rWOcy2VbP+PKxcM4BvSF+SCotvisFeKixMFJ5eeoHX1qCrpOKQsygKtSF3GijQ3wWOycJTGqYNdJKH",
+	"rdlWOo9MJmau5eU95KEUueMjbpYiIzHyY5urnvkZ9C8W2bUK60XCUUlKrAV2qGDHCKoqL4kDWaUVtW0U",
+	"Fl8DrzfIsxjLzJe+WT5fdT6b9Gdt41z+VGx+hA19Qxw/Zd+aTP1OrxjhLJYnHjopzm5rnEPCJr9ibzus",
+	"7x7l0Hd2vq2//dtjNQb95+Ew6+cgWa7DQ4fvXhCw7kKxFxfG6gJ554ndzTbyzUbvZjvYxu9umcYcTAM/",
+	"XASvzU9+YJbxBotrZ37D0iVfGzXRfsiCGnZsohOV+g0u+0TRUL/KuqSBzhSKOJHskUK40yFh5hF1daKH",
+	"plopjownMFFynAP1sbjWa37nkre/PRZks9ozYG55z5b3VPAeILwy2W2cAbk+J+2Yh9ebKZgOQ9suJatU",
+	"dhsnvPmt5D/QaJNRSQvyBFvbGgCzFUu25pbNsZTnGsXganbkl7ETS/nrqiFczVZStkHGYgffspZx1mJB",
+	"s2UuW+aySV2p/cDs5csnqFQueIfGpJ7QUKWCTGvhd24ePbdP3gdxJqUpy2Vlk6T8+O7Nrjrey6rNfkq6",
+	"S5NseaczS6abx9C7i9cQjsXSOM4D7VwzDhN1yKCaR49GEJu5VTS+PcI11ezyxFyLokUsmEXKDxE+Zdbx",
+	"A62Oiop5l5uUj/VXvHrHYsqupSWGfoKZqTNqSqcWgl0xi1CHiy5Rpm/2NRnKcgyxICEXEZIKD+Uz42BX",
+	"ATLDQ41i1/2BkYFr7VKRMQ2bvb9yk9vL/4/KC17zLlSsraWA46WawDlir6MwPVBppWtVEFdobaOWzzny",
+	"wy70SpDihfiYLBS5zz/RBrokLDIfEzVEJuoY6iPA71D7ztT1NdlkbmvjJAy/XPGvIR7F2J9nSjKwQ6/l",
+	"/b//+3/+t7dI32HLPO4jK8zNZnLd78lLfKlXuVV8/jSKT8YlvpLwlQRTUdeCwmbsLJavnGMqXuhJVuA0",
+	"rhHccqYWt4JNshIDRu/k+YuX9dN/fv+q0L1upN7nknpZtocpGtkwsXlY0KyPGy0MltHKZc33abN5QJDp",
+	"OmfvbFn81lxdxWI9Wyb152FSgAHtYen8W6irVT+GntTDHhY4VESUGkOutUHFFI71WUzMNX1u0hBx1tfS",
+	"dBsaiSeG5kTuCShUnuUiDonSYlrWiEWRlqGKED4YAgkabnyJBFfQsaOQemq+gkn7z1DC4xhhZSpocxZC",
+	"fU50hCQJOYtkZe6fXcDPF7NKsAcJ6wZIEJUKBk2ZIONuN2FdV4vLLnRCUXObJVjkP4SlfX2EkMHve4lJ",
+	"fRrr2L4qq9SHmJmyBrjRJ7uSKEVZV+6a3hcfLVf6y/4/Tp6/2Ns/aDQahaY/n8VHaCi1NDP9+aLARn0v",
+	"g9xa8igFBgXcivjkFocqHmosyZixbctKFaoJwiKNmQrEfknijqlPj9H52+9dLiSs47/gvLlAwUkYkkS1",
+	"8gMPGlsN+gELoZh0hlJT3YXU3s9i3aXcBQH70GaMWpeKJ6Y3DUxSpaHCD1sr09bKtLrGBKi0ag+VcQqR",
+	"ZH19/kdMQSMNDQ+aecUEff2bSkDwp11SRcIRYdGVvYQfzLrzOeWKRLnxq+UdnD5vmvv48Oj48ZOn+jBM",
+	"DaBXJI65qexrDkL/xJdW2C7t/u/B9jNpY1rWSKU5C+WNNRdUtK9Rs5+Mtzk8KrQ5HIPBuHXMyhSLVU3S",
+	"AJrG77aWpT9ZehRYl0v1x1ANxEhBkrjUQLC6rMG6rE3AVyfw210QWDfDdQMYG/rQYoYCrV3U5E6A3l28",
+	"1jJzG0tyfAhdBlGNw0s41lI5CvR3LXhwR6t/4gZqE8cEJVj1TD0e0BNB6CZRQz+pZXnTxYTHN9D/OOY8",
+	"aePwWk+WCHoDiqEtaeyK+nRSCT2qYiJloeAMwnHMB0ZnrL4KzvoPbunHeQNIfu1ZlWlCo9ukxxW3QQgr",
+	"XgKw8wfqaLPlsVseO85jrZ1lMYbqSsusj51uTr17YSpZlVq1Npy1OOs9LoiteFUoFGYiD54h4xEmtrVe",
+	"IniUhpk1Slan12+1xa22uJYkcYVqFjN3tNaoeJLkeLs27dEqB19mdXS9NA9uHqnNRFOvK7OUbQHk9Td2",
+	"fSRRTG+gBoY57Qdv86rxfjPXw0sqQ3dDtFOFrglJzF2hmX4emZZdEMVSkhPj0vR6tzfA9gZY/QbgyfqN",
+	"hbahet1mn1IyvYPyL+bxl/nTY8Rd5ZDLuMd8uGyHHzq+/q11IHbrn9XzJgfjtuvNxrreREVcdTRj0f7+",
+	"b69xetsVxH6oR6umuk+JV7JzvCQ4+sVtfoMkcOEmnCq3hT0SpfEfr5bMQyG8ZSimGwrS6JSXFYBI+uVI",
+	"YC40/uJmMuHL9tOG45dfZnPOg/wW8b17YP1btH8AtOeMQI9ttRFkn0sy2ihTtXPMEiuypWzRa53N83KN",
+	"eJCf9T0LFDmLC3Ect3FosNLOfnpjUezLX607pNHm0fAvu6mIoTXehKgX2mUkaqHg1/ovZuH6G+h20EI3",
+	"e/9lIgV75Ba9enPyon756mT/6LgmSSiI8lHmLkZ/Q++9xnsP/Q36UuzYqEK/MO6Ve9aFH6aM3rqYwYrn",
+	"YUP1s8g9TqOJD10NkyyoUQ2TPKbxqgfl86lEUkEwJA4FlxIJovS99QxFgicoSg1REiihTaMGOmFDtH97",
+	"i3B4zfggJlHXGHgXczQtRNjm/ObxBf36a0Vb4nyhQC/O1VmR0aN3bjsKkFuzGIpjpPGJdzqmdUHb2DUi",
+	"PPRNSBRIpyOtXZnht74TM0iEsEIxwTYq1FZkHUkdnOZl9DMfIxdgd6nHPMTxMh5HVHPdLn45ff7qp59+",
+	"/Hjy+vVPv3w8vzj775Or06rK56EgWJGinLCkVxHAUvChQIMG63EwsZ4ffC8tZT4X/YwDXLcjzF+QoLj0",
+	"hfyKe+vG42mXk1lm9MycGe0yyrrI8BKg0R4f2GaaPQJF+iLEmQk+1gP8wa60b8DHWCb4KELY3X+zrr91",
+	"Rca7wXe/2L/GGr1WNUhdSdivTKSzI953f9MLyJ3cKgtrQmEDzvmx+AHS+n9xaG4kPqzCXkWpH+hNuJGr",
+	"6sPc2PuuuIgHCmaZ49KxfRy3t8fD3h4voAhmTnqPpKmuYjAQOt4pG2D7UPfKrklzqhuJZMPWqxE6rzZe",
+	"wXrsk5dmVQ9LTFqhYmTghLbaiMi2s72o1nRR2Ry8ArWU5eV127dKdKCI/BrQXy/jHsy2doorMt2yBjlw",
+	"pkGneCRt7uUW39eD7zbQW4I1CumDR4lGdsYHS2K6Hp6EqaBqCMh7ktAfyfAV9H70Wr990Dj6nGBBxEmq",
+	"eu4b89TP4MHWX33Qo0CPy4pUVSj1bFZhLRCe0+t3Aa3tur9UqsE+WDhAydVoLHhcbPVq3fq5F919o1c5",
+	"FrCbdymC8caaA0HR+3ywPLRzfDRboZnhLulDK3Cj8fiuXr6fV5D3oZKzLc3rI5wvA2WEXNiCqQUxPiMU",
+	"5fRdjUYYZqQCV3EQV32rAg6APD6KUgG2vkGusoFbJh9kkBvJx6t9651H0LzpmgwlqvWxVEQgHPUp01/B",
+	"bbeTDwY/VIwEVyUkVENP4DBOYRzecShj2zoTiWQPQ1ItZwRi+dtYkvGJC3PawSqB0E9j6FueIRO0ChVD",
+	"PYHGCb2zPHTJJO7W4AanDEnMoja/RX0ekcJ89uuK+V4RHKueDyhHGZHSooESNCwcWwEf7j7c/f8AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -77,6 +77,10 @@ type ClusterStore interface {
 	// ReleaseLease gives the session's lease up (expires it at once) when
 	// node holds it with epoch.
 	ReleaseLease(ctx context.Context, l Lease) error
+	// UnleasedSessions returns up to limit sessions (in random order) that
+	// should run (not stopped, logged out or failed) but have no live
+	// lease: their node died or left.
+	UnleasedSessions(ctx context.Context, limit int) ([]uuid.UUID, error)
 	// LeaseOwner returns the live owner of the session's lease and its
 	// node URL ("" when there is none).
 	LeaseOwner(ctx context.Context, sessionID uuid.UUID) (owner, url string, err error)

@@ -34,6 +34,9 @@ const (
 	MsgSessionNameTaken  = "Session name already exists"
 	MsgNotAuthenticated  = "Session not authenticated. Please scan the QR code first using GET /sessions/{id}/qr"
 	MsgStillConnecting   = "Session is still connecting. Please wait."
+	// MsgSessionMoving is the 503 of a session whose lease another node
+	// holds or is taking over (a handover).
+	MsgSessionMoving = "Session is moving to another node. Please retry."
 	MsgMessageNotFound   = "Message not found"
 	MsgCannotEdit        = "Message cannot be edited (too old or not sent by you)"
 	MsgCannotDelete      = "Message cannot be deleted (too old or not sent by you)"

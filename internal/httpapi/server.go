@@ -24,7 +24,7 @@ import (
 
 // Deps are everything the HTTP layer needs: the domain services behind the
 // tags and the stores the middleware authenticates with, all as ports from
-// internal/gateway. Every one is required except Sandbox, Middlewares,
+// internal/gateway. Every one is required except Sandbox, Cluster, Middlewares,
 // Routes and Now; New refuses to build a server without them.
 type Deps struct {
 	Logger zerolog.Logger
@@ -45,6 +45,8 @@ type Deps struct {
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
+	// Cluster serves the cluster tag; nil answers 404 there.
+	Cluster gateway.ClusterService
 	Ready   gateway.ReadinessChecker
 	// Metrics serves GET /metrics.
 	Metrics MetricsSource
@@ -96,6 +98,7 @@ type Server struct {
 	*Webhooks
 	*Admin
 	*Sandbox
+	*Cluster
 	*Operations
 }
 
@@ -111,6 +114,7 @@ func NewServer(d Deps) *Server {
 		Webhooks:   &Webhooks{Service: d.Webhooks},
 		Admin:      &Admin{Service: d.KeyService, Defaults: d.RateLimits},
 		Sandbox:    &Sandbox{Service: d.Sandbox},
+		Cluster:    &Cluster{Service: d.Cluster},
 		Operations: &Operations{Ready: d.Ready, Metrics: d.Metrics},
 	}
 }

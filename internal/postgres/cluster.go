@@ -51,9 +51,9 @@ const (
 		SELECT EXISTS (SELECT 1 FROM node),
 			COALESCE((SELECT array_agg(session_id) FROM renewed), '{}'),
 			COALESCE((SELECT array_agg(epoch) FROM renewed), '{}')`
-	setNodeStateSQL   = `UPDATE wagate_nodes SET state = $3, heartbeat_at = now() WHERE id = $1 AND instance = $2`
-	releaseAllSQL     = `UPDATE wagate_leases SET expires_at = now() WHERE owner = $1 AND expires_at > now()`
-	nodesSQL          = `
+	setNodeStateSQL = `UPDATE wagate_nodes SET state = $3, heartbeat_at = now() WHERE id = $1 AND instance = $2`
+	releaseAllSQL   = `UPDATE wagate_leases SET expires_at = now() WHERE owner = $1 AND expires_at > now()`
+	nodesSQL        = `
 		SELECT n.id, n.url,
 			CASE WHEN n.heartbeat_at < now() - $1 * interval '1 millisecond' THEN 'dead' ELSE n.state END,
 			n.capacity, n.version, n.started_at, n.heartbeat_at,
@@ -69,6 +69,11 @@ const (
 			expires_at = excluded.expires_at
 		WHERE l.owner = excluded.owner OR l.expires_at <= now()
 		RETURNING epoch`
+	unleasedSQL = `
+		SELECT s.id FROM sessions s
+		WHERE s.state NOT IN ('stopped', 'logged_out', 'failed')
+			AND NOT EXISTS (SELECT 1 FROM wagate_leases l WHERE l.session_id = s.id AND l.expires_at > now())
+		ORDER BY random() LIMIT $1`
 	releaseLeaseSQL = `UPDATE wagate_leases SET expires_at = now() WHERE session_id = $1 AND owner = $2 AND epoch = $3`
 	leaseOwnerSQL   = `
 		SELECT l.owner, COALESCE(n.url, '') FROM wagate_leases l
@@ -156,4 +161,14 @@ func (s *ClusterStore) LeaseOwner(ctx context.Context, sessionID uuid.UUID) (str
 		return "", "", nil
 	}
 	return owner, url, interpretError(err, "", "")
+}
+
+// UnleasedSessions implements gateway.ClusterStore.
+func (s *ClusterStore) UnleasedSessions(ctx context.Context, limit int) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, unleasedSQL, limit)
+	if err != nil {
+		return nil, interpretError(err, "", "")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	return ids, interpretError(err, "", "")
 }
