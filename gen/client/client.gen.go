@@ -38,19 +38,19 @@ func (e BatchChatRequestAction) Valid() bool {
 
 // Defines values for ClusterNodeState.
 const (
-	ClusterNodeStateAlive    ClusterNodeState = "alive"
-	ClusterNodeStateDead     ClusterNodeState = "dead"
-	ClusterNodeStateDraining ClusterNodeState = "draining"
+	NodeAlive    ClusterNodeState = "alive"
+	NodeDead     ClusterNodeState = "dead"
+	NodeDraining ClusterNodeState = "draining"
 )
 
 // Valid indicates whether the value is a known member of the ClusterNodeState enum.
 func (e ClusterNodeState) Valid() bool {
 	switch e {
-	case ClusterNodeStateAlive:
+	case NodeAlive:
 		return true
-	case ClusterNodeStateDead:
+	case NodeDead:
 		return true
-	case ClusterNodeStateDraining:
+	case NodeDraining:
 		return true
 	default:
 		return false
@@ -59,22 +59,22 @@ func (e ClusterNodeState) Valid() bool {
 
 // Defines values for DeliveryStatus.
 const (
-	DeliveryStatusDead      DeliveryStatus = "dead"
-	DeliveryStatusPending   DeliveryStatus = "pending"
-	DeliveryStatusRetrying  DeliveryStatus = "retrying"
-	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
+	Dead      DeliveryStatus = "dead"
+	Pending   DeliveryStatus = "pending"
+	Retrying  DeliveryStatus = "retrying"
+	Succeeded DeliveryStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryStatus enum.
 func (e DeliveryStatus) Valid() bool {
 	switch e {
-	case DeliveryStatusDead:
+	case Dead:
 		return true
-	case DeliveryStatusPending:
+	case Pending:
 		return true
-	case DeliveryStatusRetrying:
+	case Retrying:
 		return true
-	case DeliveryStatusSucceeded:
+	case Succeeded:
 		return true
 	default:
 		return false
