@@ -54,6 +54,11 @@ GOLANGCI_LINT := bin/golangci-lint
 $(GOLANGCI_LINT): tools/golangci/go.mod tools/golangci/go.sum
 	cd tools/golangci && go build -o $(CURDIR)/$(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
+FUZZTIME ?= 1m
+.PHONY: fuzz
+fuzz: db ## Fuzz every operation of openapi.yaml against the real server (FUZZTIME=10m; corpus in internal/apifuzz/testdata)
+	go test -run '^$$' -fuzz '^FuzzAPI$$' -fuzztime $(FUZZTIME) -timeout 0 ./internal/apifuzz/
+
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## gofmt check and golangci-lint (.golangci.yml: depguard enforces the dependency rule)
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

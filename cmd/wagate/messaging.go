@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/metrics"
 )
@@ -16,13 +17,12 @@ func (m *Main) messagingOptions(mx *metrics.Metrics) messaging.Options {
 	return messaging.Options{
 		Retention:       c.MessageRetention,
 		HistorySyncDays: c.HistorySyncDays,
-		Images: messaging.ImageLoader{
-			MaxBytes:     c.MaxImageBodyBytes,
-			AllowPrivate: c.ImageAllowPrivate,
-		},
-		MaxMediaBytes: c.MaxMediaBytes,
-		Log:           m.Logger,
-		Observer:      mx,
+		Recipients:      m.Store,
+		Media:           messaging.MediaLoader{AllowPrivate: c.ImageAllowPrivate},
+		MaxSendBytes:    map[gateway.MediaKind]int64{gateway.MediaImage: c.MaxImageBodyBytes},
+		MaxMediaBytes:   c.MaxMediaBytes,
+		Log:             m.Logger,
+		Observer:        mx,
 	}
 }
 

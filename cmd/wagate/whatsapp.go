@@ -53,7 +53,7 @@ func sandboxFlag(args []string, getenv func(string) string) ([]string, func(stri
 // The simulator's root key is installed here, in cmd, and only in sandbox
 // mode: internal/whatsapp never imports internal/wasim, it only checks that
 // its TrustSimulator option and the process-wide root key agree.
-func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.InboundSink, status gateway.SessionStatusStore) (gateway.Sandbox, error) {
+func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, status gateway.SessionStatusStore) (gateway.Sandbox, error) {
 	c := m.Config
 	opts := whatsapp.Options{
 		Pool:          m.Pool,

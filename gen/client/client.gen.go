@@ -932,6 +932,7 @@ type SandboxPhoneViewResponse struct {
 
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
+	// Emoji Reactions only, always present for them; the emoji, or an empty string for a removed reaction.
 	Emoji              *string             `json:"emoji,omitempty"`
 	From               string              `json:"from"`
 	Id                 string              `json:"id"`
@@ -1217,6 +1218,9 @@ type NotFound = ErrorResponse
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
+
+// SendForbidden defines model for SendForbidden.
+type SendForbidden = ErrorResponse
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorResponse
@@ -8343,7 +8347,7 @@ type DeleteMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8376,7 +8380,7 @@ func (r DeleteMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r DeleteMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r DeleteMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8550,7 +8554,7 @@ type EditMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8585,7 +8589,7 @@ func (r EditMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r EditMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r EditMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -8785,7 +8789,7 @@ type PinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -8818,7 +8822,7 @@ func (r PinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r PinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r PinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -9013,7 +9017,7 @@ type UnpinMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9044,7 +9048,7 @@ func (r UnpinMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r UnpinMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r UnpinMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -9776,7 +9780,7 @@ type ReactToMessageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9809,7 +9813,7 @@ func (r ReactToMessageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r ReactToMessageHTTPResponse) GetJSON403() *Forbidden {
+func (r ReactToMessageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -10211,7 +10215,7 @@ type SendTextHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10244,7 +10248,7 @@ func (r SendTextHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendTextHTTPResponse) GetJSON403() *Forbidden {
+func (r SendTextHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -10325,7 +10329,7 @@ type SendImageHTTPResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *SendForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -10358,7 +10362,7 @@ func (r SendImageHTTPResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r SendImageHTTPResponse) GetJSON403() *Forbidden {
+func (r SendImageHTTPResponse) GetJSON403() *SendForbidden {
 	return r.JSON403
 }
 
@@ -14729,7 +14733,7 @@ func ParseDeleteMessageHTTPResponse(rsp *http.Response) (*DeleteMessageHTTPRespo
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14954,7 +14958,7 @@ func ParseEditMessageHTTPResponse(rsp *http.Response) (*EditMessageHTTPResponse,
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15210,7 +15214,7 @@ func ParsePinMessageHTTPResponse(rsp *http.Response) (*PinMessageHTTPResponse, e
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15456,7 +15460,7 @@ func ParseUnpinMessageHTTPResponse(rsp *http.Response) (*UnpinMessageHTTPRespons
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16282,7 +16286,7 @@ func ParseReactToMessageHTTPResponse(rsp *http.Response) (*ReactToMessageHTTPRes
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16756,7 +16760,7 @@ func ParseSendTextHTTPResponse(rsp *http.Response) (*SendTextHTTPResponse, error
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16879,7 +16883,7 @@ func ParseSendImageHTTPResponse(rsp *http.Response) (*SendImageHTTPResponse, err
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest SendForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

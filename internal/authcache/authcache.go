@@ -469,5 +469,3 @@ func (l *lru) clear() {
 	l.order.Init()
 	clear(l.items)
 }
-
-func (l *lru) len() int { return l.order.Len() }

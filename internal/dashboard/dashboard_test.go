@@ -24,7 +24,10 @@ import (
 	"github.com/wagate-dev/wagate/internal/dashboard"
 )
 
-const adminKey = "wamk_dashboardtest0123456789abcdef"
+const (
+	adminKey   = "wamk_dashboardtest0123456789abcdef"
+	sessionKey = "wask_dashboardtestdelta0123456789" // delta's session key
+)
 
 const (
 	alphaID = "11111111-1111-4111-8111-111111111111" // qr_ready, PNG available
@@ -38,6 +41,7 @@ const (
 // paths, key header and JSON shapes (SessionListResponse, QRResponse,
 // ErrorResponse).
 type fakeAPI struct {
+	inbox     inboxState
 	mu        sync.Mutex
 	listCalls int
 	urls      []string
@@ -68,7 +72,10 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 			if k == "" {
 				return c.JSON(http.StatusUnauthorized, map[string]any{"success": false, "error": "API key required. Please provide an API key via X-API-Key header, Authorization header, or api_key query parameter."})
 			}
-			if k != adminKey {
+			if k == sessionKey && !strings.HasPrefix(c.Request().URL.Path, "/sessions/"+deltaID) {
+				return c.JSON(http.StatusForbidden, map[string]any{"success": false, "error": "This API key does not have access to this resource"})
+			}
+			if k != adminKey && k != sessionKey {
 				return c.JSON(http.StatusUnauthorized, map[string]any{"success": false, "error": "Invalid API key"})
 			}
 			f.mu.Lock()
@@ -94,6 +101,11 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 			{"id": deltaID, "name": "delta-sales", "state": "connected", "phone": phone, "createdAt": "2026-01-28T10:03:00Z"},
 		}})
 	}, auth)
+	e.GET("/sessions/"+deltaID, func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"success": true, "session": map[string]any{
+			"id": deltaID, "name": "delta-sales", "state": "connected", "phone": "15550001111", "createdAt": "2026-01-28T10:03:00Z",
+		}})
+	}, auth)
 	e.GET("/sessions/:id/qr", func(c echo.Context) error {
 		png := c.QueryParam("format") == "png"
 		switch {
@@ -110,6 +122,7 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 		}
 		return c.JSON(http.StatusConflict, map[string]any{"success": false, "error": "QR code not available yet. Session state: connected"})
 	}, auth)
+	f.inboxRoutes(e, auth)
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
 	return f, ts
@@ -133,6 +146,9 @@ func TestStaticFiles(t *testing.T) {
 		"/dashboard/":              "text/html",
 		"/dashboard/dashboard.js":  "javascript",
 		"/dashboard/dashboard.css": "text/css",
+		"/dashboard/api.js":        "javascript",
+		"/dashboard/inbox.js":      "javascript",
+		"/dashboard/ui.js":         "javascript",
 	} {
 		resp, err := client.Get(ts.URL + path)
 		if err != nil {
@@ -153,7 +169,7 @@ func TestStaticFiles(t *testing.T) {
 				t.Errorf("%s contains %q: everything must come from this origin and be built without HTML injection", path, bad)
 			}
 		}
-		if path == "/dashboard/" && strings.Count(text, "<script") != strings.Count(text, "<script src=") {
+		if path == "/dashboard/" && strings.Count(text, "<script") != strings.Count(text, `<script type="module" src=`) {
 			t.Errorf("index.html has an inline script")
 		}
 	}
@@ -303,6 +319,8 @@ func TestDashboardAsksForKey(t *testing.T) {
 	for name, tc := range map[string]struct{ url, wantError string }{
 		"NoKey":    {ts.URL + "/dashboard/", ""},
 		"WrongKey": {ts.URL + "/dashboard/#key=wamk_wrongwrongwrongwrong", "Invalid API key"},
+		"SessionKeyWithoutSession": {ts.URL + "/dashboard/#key=" + sessionKey,
+			"This API key does not have access to this resource (a session key also needs its session id)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -323,6 +341,27 @@ func TestDashboardAsksForKey(t *testing.T) {
 				t.Errorf("%d sessions listed without a valid key", len(rows))
 			}
 		})
+	}
+}
+
+// TestDashboardSessionKey opens the page with a session key and its session
+// id: the board shows that one session, without the create form.
+func TestDashboardSessionKey(t *testing.T) {
+	t.Parallel()
+	_, ts := newFakeAPI(t)
+	doc, err := html.Parse(bytes.NewReader(chromium(t, ts.URL+"/dashboard/#key="+sessionKey+"&session="+deltaID, "--virtual-time-budget=3000", "--dump-dom")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := find(doc, byID("board")); n == nil || hasAttr(n, "hidden") {
+		t.Fatalf("board hidden; login error %q", text(find(doc, byID("login-error"))))
+	}
+	rows := findAll(doc, func(n *html.Node) bool { return n.Data == "tr" && attr(n, "data-id") != "" })
+	if len(rows) != 1 || attr(rows[0], "data-id") != deltaID || attr(rows[0], "data-state") != "connected" {
+		t.Fatalf("rows %v, want only delta, connected", texts(rows))
+	}
+	if n := find(doc, byID("create-form")); n == nil || !hasAttr(n, "hidden") {
+		t.Error("the create form is offered to a session key")
 	}
 }
 

@@ -307,14 +307,31 @@ type OutgoingText struct {
 	Quoted *Message // reply target, from the store
 }
 
-// OutgoingImage is an image to send; Data is the image itself.
-type OutgoingImage struct {
+// MediaKind is the kind of a media send. Its values are the message
+// types of the messages they make (MessageType(k)).
+type MediaKind string
+
+// Media kinds. Only MediaImage has an endpoint so far; the others are the
+// kinds the media send path is built for.
+const (
+	MediaImage    MediaKind = MediaKind(TypeImage)
+	MediaVideo    MediaKind = MediaKind(TypeVideo)
+	MediaAudio    MediaKind = MediaKind(TypeAudio)
+	MediaDocument MediaKind = MediaKind(TypeDocument)
+	MediaSticker  MediaKind = MediaKind(TypeSticker)
+)
+
+// OutgoingMedia is a media file to send; Data is the file itself, already
+// checked against its kind.
+type OutgoingMedia struct {
 	Chat     ChatRef
+	Kind     MediaKind
 	Data     []byte
 	MimeType string
 	Caption  string
+	FileName string // documents
 	Quoted   *Message
-	// Width and Height in pixels (0 when unknown) let phones lay out the
+	// Width and Height in pixels (0 when unknown) let phones lay out an
 	// image before it is downloaded.
 	Width, Height int
 }
@@ -334,7 +351,10 @@ type MessagingRuntime interface {
 	OwnJID(ctx context.Context, sessionID uuid.UUID) (string, error)
 
 	SendText(ctx context.Context, sessionID uuid.UUID, m OutgoingText) (SentMessage, error)
-	SendImage(ctx context.Context, sessionID uuid.UUID, m OutgoingImage) (SentMessage, error)
+	// SendMedia uploads m's file (encrypted, with the media type of its
+	// kind) and sends the message of its kind; CodeInvalid for a kind the
+	// adapter cannot send.
+	SendMedia(ctx context.Context, sessionID uuid.UUID, m OutgoingMedia) (SentMessage, error)
 
 	// Revoke deletes target for everyone.
 	Revoke(ctx context.Context, sessionID uuid.UUID, target MessageKey) error

@@ -14,6 +14,16 @@ type ImageSend struct {
 	QuotedID string
 }
 
+// MediaSend is the body of a media send of any kind.
+type MediaSend struct {
+	Kind     MediaKind
+	Source   string // the file: http(s) URL, base64, or data: URL
+	Caption  string
+	MimeType string // optional; must agree with the file
+	FileName string // documents
+	QuotedID string
+}
+
 // BatchResult is one chat's outcome in a batch operation.
 type BatchResult struct {
 	ChatID  string // as the client gave it
@@ -30,6 +40,16 @@ type BatchResult struct {
 type MessagingService interface {
 	SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*Message, error)
 	SendImage(ctx context.Context, sid uuid.UUID, to string, img ImageSend) (*Message, error)
+	// SendMedia sends a file of any media kind (SendImage is its image
+	// case); the file is loaded, checked against the kind's types and size
+	// limit, uploaded and sent. Sends to a recipient the session may not
+	// message (trial keys) are CodeForbidden MsgRecipientNotAllowed or
+	// MsgTrialExpired, like every send.
+	SendMedia(ctx context.Context, sid uuid.UUID, to string, m MediaSend) (*Message, error)
+	// MaxSendBytes is the largest file a media send of kind k accepts (0
+	// for a kind it does not send): the limit belongs to the kind, so the
+	// HTTP layer sizes a media route's body from it.
+	MaxSendBytes(k MediaKind) int64
 
 	ListChats(ctx context.Context, sid uuid.UUID, f ChatFilter, p Page) ([]Chat, string, error)
 	ListMessages(ctx context.Context, sid uuid.UUID, chatID string, p Page) (string, []Message, string, error)

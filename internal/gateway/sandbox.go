@@ -66,12 +66,14 @@ type SandboxStarred struct {
 
 // SandboxReceived is one message a simulated contact decrypted.
 type SandboxReceived struct {
-	ID                 string
-	From               string
-	Kind               string // text, edit, revoke, reaction, pin, unpin, image, other
-	Text               string
-	TargetID           string
-	Emoji              string
+	ID       string
+	From     string
+	Kind     string // text, edit, revoke, reaction, pin, unpin, image, other
+	Text     string
+	TargetID string
+	// Emoji is set for reactions only: the emoji, or "" when the reaction
+	// was removed (a removal is a reaction with an empty text).
+	Emoji              *string
 	PinDurationSeconds int
 	Timestamp          time.Time
 }

@@ -202,7 +202,7 @@ func sessionFrom(ctx context.Context) (gateway.Session, bool) {
 func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, params, err := m.router.FindRoute(req)
+		route, params, err := MatchRoute(m.router, req)
 		if err != nil {
 			return m.routeError(req)
 		}
@@ -243,6 +243,9 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 
+		if err := guardText(req, route, params); err != nil {
+			return err
+		}
 		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			return &gateway.Error{Code: gateway.CodeInvalid, Message: validationMessage(err), Err: err}
@@ -282,7 +285,7 @@ func (m *contract) routeError(req *http.Request) error {
 		}
 		probe := req.Clone(req.Context())
 		probe.Method = method
-		if _, _, err := m.router.FindRoute(probe); err == nil {
+		if _, _, err := MatchRoute(m.router, probe); err == nil {
 			return echo.ErrMethodNotAllowed
 		}
 	}
@@ -340,10 +343,11 @@ func (m *contract) authorizeSession(ctx context.Context, p *gateway.Principal, i
 // schemaErrorMessage shortens kin-openapi's schema errors to
 // "field.path: reason" without dumping the schema and the value.
 func schemaErrorMessage(err *openapi3.SchemaError) string {
-	if p := err.JSONPointer(); len(p) > 0 && !strings.Contains(err.Reason, strconv.Quote(p[len(p)-1])) {
-		return strings.Join(p, ".") + ": " + err.Reason
+	reason := numberReason(err)
+	if p := err.JSONPointer(); len(p) > 0 && !strings.Contains(reason, strconv.Quote(p[len(p)-1])) {
+		return strings.Join(p, ".") + ": " + reason
 	}
-	return err.Reason
+	return reason
 }
 
 // validationMessage turns a request validation error into the client's

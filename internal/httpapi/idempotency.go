@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"sort"
 	"time"
 
@@ -190,7 +189,7 @@ func fingerprint(r *routed, req *http.Request) (string, error) {
 	q := req.URL.Query()
 	q.Del("api_key")
 	h.Write([]byte{0})
-	h.Write([]byte((url.Values(q)).Encode()))
+	h.Write([]byte(q.Encode()))
 	h.Write([]byte{0})
 	if vb, ok := req.Body.(interface{ ValidatedValue() any }); ok {
 		b, err := json.Marshal(vb.ValidatedValue())

@@ -107,9 +107,7 @@ func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxCon
 		if r.TargetID != "" {
 			item.TargetId = &r.TargetID
 		}
-		if r.Emoji != "" {
-			item.Emoji = &r.Emoji
-		}
+		item.Emoji = r.Emoji // reactions only; "" is a removed reaction
 		if r.PinDurationSeconds != 0 {
 			item.PinDurationSeconds = &r.PinDurationSeconds
 		}

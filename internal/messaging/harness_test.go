@@ -84,10 +84,6 @@ func (f *faultySink) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.
 	return nil
 }
 
-func (f *faultySink) HandleMessage(ctx context.Context, sid uuid.UUID, m *gateway.InboundMessage) error {
-	return f.inner.HandleMessage(ctx, sid, m)
-}
-
 func (f *faultySink) pending() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -116,6 +112,13 @@ type e2e struct {
 
 func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 	t.Helper()
+	return newE2EWith(t, own, opts, func(srv *testkit.Server) (uuid.UUID, string) { return srv.CreateSession("e2e-" + own) })
+}
+
+// newE2EWith is newE2E with the session created by create (which returns
+// its id and session key), e.g. with a trial key.
+func newE2EWith(t *testing.T, own string, opts messaging.Options, create func(srv *testkit.Server) (uuid.UUID, string)) *e2e {
+	t.Helper()
 	ctx := context.Background()
 	wasim.InstallRootKey()
 	sim, err := wasim.New(wasim.Options{Logger: testkit.Logger(t), Strict: true})
@@ -131,6 +134,7 @@ func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 	msgs := postgres.NewMessages(pool)
 	store := postgres.NewStore(pool)
 	opts.Log = testkit.Logger(t)
+	opts.Recipients = store
 	sink := &faultySink{inner: messaging.NewSink(msgs, opts)}
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: sink,
@@ -147,7 +151,7 @@ func newE2E(t *testing.T, own string, opts messaging.Options) *e2e {
 		Deps: func(d *httpapi.Deps) { d.Messaging = svc }})
 
 	e := &e2e{t: t, ctx: ctx, sim: sim, pool: pool, msgs: msgs, svc: svc, sink: sink, mgr: mgr, srv: srv, own: own, phone: sim.Phone(own)}
-	e.sid, e.key = srv.CreateSession("e2e-" + own)
+	e.sid, e.key = create(srv)
 	e.c = srv.Client(e.key)
 	var qr string
 	eventually(t, "a QR code", func() bool {

@@ -61,7 +61,7 @@ func newE2EOutage(t *testing.T, own string) (*e2e, *mediaOutage) {
 	e.ctx = t.Context()
 	e.pool = testkit.NewDB(t)
 	e.msgs = postgres.NewMessages(e.pool)
-	opts := messaging.Options{Log: testkit.Logger(t)}
+	opts := messaging.Options{Log: testkit.Logger(t), Recipients: postgres.NewStore(e.pool)}
 	e.sink = &faultySink{inner: messaging.NewSink(e.msgs, opts)}
 	e.mgr, err = whatsapp.NewManager(e.ctx, whatsapp.Options{
 		Pool: e.pool, Status: postgres.NewStore(e.pool), Devices: postgres.NewDeviceStore(e.pool), Inbound: e.sink,

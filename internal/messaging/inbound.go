@@ -7,13 +7,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
-	"github.com/wagate-dev/wagate/internal/waid"
 )
 
-var (
-	_ gateway.MessageSink = (*Service)(nil)
-	_ gateway.InboundSink = (*Service)(nil)
-)
+var _ gateway.MessageSink = (*Service)(nil)
 
 // cutoff returns the oldest timestamp a message may have to be stored:
 // Retention applies to everything, HistorySyncDays to history sync.
@@ -60,30 +56,6 @@ func (s *Service) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.Inb
 		}
 	}
 	return nil
-}
-
-// HandleMessage implements gateway.InboundSink (the whatsapp adapter's
-// minimal message port) by storing m as a one-message batch. The adapter's
-// richer path (internal/whatsapp inbound.go) uses StoreInbound directly.
-func (s *Service) HandleMessage(ctx context.Context, sid uuid.UUID, m *gateway.InboundMessage) error {
-	chat, ok := waid.FromJIDString(m.Chat)
-	if !ok {
-		return nil // broadcast, newsletter, …: not stored
-	}
-	sender := m.Sender
-	if j, ok := waid.FromJIDString(sender); ok {
-		sender = j.String()
-	}
-	msg := gateway.Message{
-		ID: m.ID, ChatJID: chat.String(), Sender: sender, FromMe: m.FromMe,
-		Timestamp: m.Timestamp, Type: gateway.TypeOther, Reactions: []gateway.Reaction{},
-	}
-	if m.Text != "" {
-		t := m.Text
-		msg.Text = &t
-		msg.Type = gateway.TypeText
-	}
-	return s.StoreInbound(ctx, sid, gateway.InboundBatch{Messages: []gateway.Message{msg}})
 }
 
 // RunRetention removes expired messages and idempotency keys every

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg" // DecodeConfig for JPEG
 	_ "image/png"  // DecodeConfig for PNG
@@ -18,22 +19,77 @@ import (
 	"github.com/wagate-dev/wagate/internal/netguard"
 )
 
-// Image limits and texts.
+// Media send limits and texts. The texts name the request field of the
+// kind ("image must be …"); %s is that field.
 const (
 	DefaultMaxImageBytes = 16 << 20
 	imageFetchTimeout    = 30 * time.Second
 	maxRedirects         = 5
 
-	msgImageSource  = "image must be an http(s) URL, base64 data, or a data: URL (server file paths are not accepted)"
-	msgImageType    = "image must be a JPEG, PNG or WebP image"
-	msgImageFetch   = "image could not be downloaded from the URL"
-	msgImagePrivate = "image URL points to a private or loopback address, which this server does not allow"
+	msgMediaSourceFmt  = "%s must be an http(s) URL, base64 data, or a data: URL (server file paths are not accepted)"
+	msgMediaFetchFmt   = "%s could not be downloaded from the URL"
+	msgMediaPrivateFmt = "%s URL points to a private or loopback address, which this server does not allow"
+	msgMediaTooBigFmt  = "%s is larger than %d bytes"
+	msgMediaMimeFmt    = "mimeType %s does not match the %s, which is %s"
+	msgImageType       = "image must be a JPEG, PNG or WebP image"
 )
 
-// ImageLoader turns the `image` field of a send into bytes.
-type ImageLoader struct {
-	// MaxBytes caps the decoded image. Defaults to DefaultMaxImageBytes.
-	MaxBytes int64
+// mediaKind is everything the domain knows of a kind of media send: a new
+// kind (issue 12: video, audio, document, sticker) is one entry in
+// mediaKinds and one case in the WhatsApp adapter's message builder.
+type mediaKind struct {
+	kind      gateway.MediaKind
+	field     string              // request field of the file, in error texts
+	msgType   gateway.MessageType // type of the stored message
+	maxBytes  int64               // largest file (default; Options.MaxSendBytes overrides)
+	mimeTypes []string            // accepted types, as sniffed from the content
+	typeError string              // text when the content is of another type
+	dims      bool                // read width and height (images)
+}
+
+// mediaKinds are the kinds of media sends.
+var mediaKinds = map[gateway.MediaKind]mediaKind{
+	gateway.MediaImage: {
+		kind: gateway.MediaImage, field: "image", msgType: gateway.TypeImage, maxBytes: DefaultMaxImageBytes,
+		mimeTypes: []string{"image/jpeg", "image/png", "image/webp"}, typeError: msgImageType, dims: true,
+	},
+}
+
+// kind returns the kind of a media send with this service's size limit.
+func (s *Service) kind(k gateway.MediaKind) (mediaKind, error) {
+	mk, ok := mediaKinds[k]
+	if !ok {
+		return mk, gateway.Errorf(gateway.CodeInvalid, "media kind %q is not supported", k)
+	}
+	if n := s.opts.MaxSendBytes[k]; n > 0 {
+		mk.maxBytes = n
+	} else if k == gateway.MediaImage && s.opts.Images.MaxBytes > 0 {
+		mk.maxBytes = s.opts.Images.MaxBytes
+	}
+	return mk, nil
+}
+
+// MaxSendBytes returns the largest file a media send of kind k accepts (0
+// for an unknown kind); the HTTP layer sizes request bodies from it.
+func (s *Service) MaxSendBytes(k gateway.MediaKind) int64 {
+	mk, err := s.kind(k)
+	if err != nil {
+		return 0
+	}
+	return mk.maxBytes
+}
+
+// loader returns the file loader of media sends.
+func (s *Service) loader() *MediaLoader {
+	if s.opts.Media == (MediaLoader{}) {
+		return &MediaLoader{AllowPrivate: s.opts.Images.AllowPrivate, Client: s.opts.Images.Client}
+	}
+	return &s.opts.Media
+}
+
+// MediaLoader turns the file field of a media send (URL, data: URL or
+// base64) into bytes, for every kind.
+type MediaLoader struct {
 	// AllowPrivate allows URLs that resolve to loopback, private or
 	// link-local addresses. Defaults to false.
 	AllowPrivate bool
@@ -42,53 +98,75 @@ type ImageLoader struct {
 	Client *http.Client
 }
 
-// Image is a loaded image.
-type Image struct {
+// ImageLoader loads images: the image-only loader of the options before
+// MediaLoader, still accepted (Options.Images).
+type ImageLoader struct {
+	// MaxBytes caps the decoded image. Defaults to DefaultMaxImageBytes.
+	MaxBytes     int64
+	AllowPrivate bool
+	Client       *http.Client
+}
+
+// Image is a loaded image (a loaded media file).
+type Image = MediaFile
+
+// MediaFile is a loaded media file.
+type MediaFile struct {
 	Data     []byte
 	MimeType string
-	Width    int
+	Width    int // images; 0 when unknown
 	Height   int
 }
 
 // Load reads src (URL, data: URL or base64) and checks it is an image.
 // mimeHint, when set, must agree with the detected type.
 func (l *ImageLoader) Load(ctx context.Context, src, mimeHint string) (*Image, error) {
-	src = strings.TrimSpace(src)
-	max := l.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxImageBytes
+	k := mediaKinds[gateway.MediaImage]
+	if l.MaxBytes > 0 {
+		k.maxBytes = l.MaxBytes
 	}
+	return (&MediaLoader{AllowPrivate: l.AllowPrivate, Client: l.Client}).load(ctx, k, src, mimeHint)
+}
+
+// load reads src and checks it is of kind k: within its size, of one of
+// its types (sniffed from the content; mimeHint, when set, must agree).
+func (l *MediaLoader) load(ctx context.Context, k mediaKind, src, mimeHint string) (*MediaFile, error) {
+	src = strings.TrimSpace(src)
+	max := k.maxBytes
+	invalidSource := gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
 	var data []byte
 	var err error
 	lower := strings.ToLower(src)
 	switch {
 	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
-		data, err = l.fetch(ctx, src, max)
+		data, err = l.fetch(ctx, k, src, max)
 	case strings.HasPrefix(lower, "data:"):
 		comma := strings.IndexByte(src, ',')
 		if comma < 0 || !strings.Contains(strings.ToLower(src[:comma]), ";base64") {
-			return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
+			return nil, invalidSource
 		}
-		data, err = decodeBase64(src[comma+1:], max)
+		data, err = decodeBase64(k, src[comma+1:], max)
 	case looksLikePath(src):
-		return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
+		return nil, invalidSource
 	default:
-		data, err = decodeBase64(src, max)
+		data, err = decodeBase64(k, src, max)
 	}
 	if err != nil {
 		return nil, err
 	}
-	img := &Image{Data: data, MimeType: detectImageType(data)}
-	if img.MimeType == "" {
-		return nil, gateway.E(gateway.CodeInvalid, msgImageType)
+	f := &MediaFile{Data: data, MimeType: sniff(k, data)}
+	if f.MimeType == "" {
+		return nil, gateway.E(gateway.CodeInvalid, k.typeError)
 	}
-	if mimeHint != "" && mimeHint != img.MimeType {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "mimeType %s does not match the image, which is %s", mimeHint, img.MimeType)
+	if mimeHint != "" && mimeHint != f.MimeType {
+		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaMimeFmt, mimeHint, k.field, f.MimeType)
 	}
-	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
-		img.Width, img.Height = cfg.Width, cfg.Height
+	if k.dims {
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
+			f.Width, f.Height = cfg.Width, cfg.Height
+		}
 	}
-	return img, nil
+	return f, nil
 }
 
 // looksLikePath reports whether src is a file path or a non-http URL rather
@@ -107,15 +185,25 @@ func looksLikePath(src string) bool {
 	return false
 }
 
-func detectImageType(data []byte) string {
-	switch ct := http.DetectContentType(data); ct {
-	case "image/jpeg", "image/png", "image/webp":
-		return ct
+// sniff returns the type of data when it is one of k's types, else "".
+func sniff(k mediaKind, data []byte) string {
+	ct := http.DetectContentType(data)
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	for _, t := range k.mimeTypes {
+		if ct == t {
+			return ct
+		}
 	}
 	return ""
 }
 
-func decodeBase64(s string, max int64) ([]byte, error) {
+func tooLarge(k mediaKind, max int64) error {
+	return gateway.Errorf(gateway.CodeTooLarge, msgMediaTooBigFmt, k.field, max)
+}
+
+func decodeBase64(k mediaKind, s string, max int64) ([]byte, error) {
 	s = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
 			return -1
@@ -123,23 +211,23 @@ func decodeBase64(s string, max int64) ([]byte, error) {
 		return r
 	}, s)
 	if s == "" {
-		return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
+		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
 	}
 	if int64(base64.StdEncoding.DecodedLen(len(s))) > max+3 {
-		return nil, gateway.Errorf(gateway.CodeTooLarge, "image is larger than %d bytes", max)
+		return nil, tooLarge(k, max)
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil {
 			if int64(len(b)) > max {
-				return nil, gateway.Errorf(gateway.CodeTooLarge, "image is larger than %d bytes", max)
+				return nil, tooLarge(k, max)
 			}
 			return b, nil
 		}
 	}
-	return nil, gateway.E(gateway.CodeInvalid, msgImageSource)
+	return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
 }
 
-func (l *ImageLoader) client() *http.Client {
+func (l *MediaLoader) client() *http.Client {
 	if l.Client != nil {
 		return l.Client
 	}
@@ -168,38 +256,52 @@ func (l *ImageLoader) client() *http.Client {
 // unspecified, multicast, documentation, …).
 func PublicAddr(ip netip.Addr) bool { return netguard.Public(ip) }
 
-func (l *ImageLoader) fetch(ctx context.Context, url string, max int64) ([]byte, error) {
+func (l *MediaLoader) fetch(ctx context.Context, k mediaKind, url string, max int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.CodeInvalid, msgImageSource, err)
+		return nil, gateway.Wrap(gateway.CodeInvalid, fmt.Sprintf(msgMediaSourceFmt, k.field), err)
 	}
-	req.Header.Set("Accept", "image/*")
+	req.Header.Set("Accept", acceptOf(k))
 	c := l.client()
 	if l.Client == nil {
 		// The client (and its transport) was built for this fetch: close its
 		// kept-alive connection instead of leaving it idle until timeout.
 		defer c.CloseIdleConnections()
 	}
+	fetchFailed := fmt.Sprintf(msgMediaFetchFmt, k.field)
 	resp, err := c.Do(req)
 	if err != nil {
 		if refused := (*netguard.RefusedError)(nil); errors.As(err, &refused) {
-			return nil, gateway.Wrap(gateway.CodeInvalid, msgImagePrivate, err)
+			return nil, gateway.Wrap(gateway.CodeInvalid, fmt.Sprintf(msgMediaPrivateFmt, k.field), err)
 		}
-		return nil, gateway.Wrap(gateway.CodeInvalid, msgImageFetch, err)
+		return nil, gateway.Wrap(gateway.CodeInvalid, fetchFailed, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "%s (HTTP %d)", msgImageFetch, resp.StatusCode)
+		return nil, gateway.Errorf(gateway.CodeInvalid, "%s (HTTP %d)", fetchFailed, resp.StatusCode)
 	}
 	if resp.ContentLength > max {
-		return nil, gateway.Errorf(gateway.CodeTooLarge, "image is larger than %d bytes", max)
+		return nil, tooLarge(k, max)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, gateway.Wrap(gateway.CodeInvalid, msgImageFetch, err)
+		return nil, gateway.Wrap(gateway.CodeInvalid, fetchFailed, err)
 	}
 	if int64(len(data)) > max {
-		return nil, gateway.Errorf(gateway.CodeTooLarge, "image is larger than %d bytes", max)
+		return nil, tooLarge(k, max)
 	}
 	return data, nil
+}
+
+// acceptOf is the Accept header of a fetch for kind k ("image/*").
+func acceptOf(k mediaKind) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range k.mimeTypes {
+		if major, _, ok := strings.Cut(t, "/"); ok && !seen[major] {
+			seen[major] = true
+			out = append(out, major+"/*")
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -37,7 +37,19 @@ type Options struct {
 	// stored; 0 stores everything the phone sends (still subject to
 	// Retention). WAGATE_HISTORY_SYNC_DAYS. Defaults to 0.
 	HistorySyncDays int
-	// Images loads the image of a send.
+	// Recipients gives the send restrictions of a session (trial keys,
+	// policy.go). Required: without it every send fails.
+	Recipients gateway.SendRestrictionStore
+	// Media loads the files of media sends (every kind): whether URLs may
+	// point to private addresses, and the HTTP client.
+	Media MediaLoader
+	// MaxSendBytes overrides the largest file of a media send per kind;
+	// kinds not listed keep their default (mediaKinds). The image limit is
+	// WAGATE_MAX_IMAGE_BODY_BYTES.
+	MaxSendBytes map[gateway.MediaKind]int64
+	// Images is the former, image-only form of Media and MaxSendBytes,
+	// still honoured: its MaxBytes is the image limit unless MaxSendBytes
+	// sets one, and its AllowPrivate and Client apply when Media is zero.
 	Images ImageLoader
 	// MaxMediaBytes is the largest media file GET …/media downloads (413
 	// above). WAGATE_MAX_MEDIA_BYTES. Defaults to DefaultMaxMediaBytes.
@@ -103,31 +115,73 @@ func (s *Service) message(ctx context.Context, sid uuid.UUID, chatID, messageID 
 	return ref, m, nil
 }
 
+// target finds messageID within chatID for an operation that sends a
+// message into the chat (edit, delete for everyone, pin, reaction): the
+// send policy applies (mayMessage).
+func (s *Service) target(ctx context.Context, sid uuid.UUID, chatID, messageID string) (gateway.ChatRef, *gateway.Message, error) {
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	if err != nil {
+		return ref, nil, err
+	}
+	if err := s.mayMessage(ctx, sid, ref); err != nil {
+		return ref, nil, err
+	}
+	return ref, m, nil
+}
+
 func validText(text string) bool { return strings.TrimSpace(text) != "" }
 
 // SendText sends a text message, optionally as a reply to quotedID, and
 // stores it.
 func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string) (*gateway.Message, error) {
+	return s.send(ctx, sid, to, quotedID, func(context.Context) (outgoing, error) {
+		if !validText(text) {
+			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
+		}
+		return outgoing{
+			content: gateway.Message{Type: gateway.TypeText, Text: &text},
+			deliver: func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error) {
+				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted})
+			},
+		}, nil
+	})
+}
+
+// outgoing is one message of a send: what it stores (type, text, MIME
+// type) and how it goes to WhatsApp.
+type outgoing struct {
+	content gateway.Message
+	deliver func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error)
+}
+
+// send is the one path of every message send (text, every media kind,
+// replies): it resolves the recipient, applies the send policy (mayMessage)
+// before anything is loaded or sent, builds the message (validating and
+// loading its content), finds the quoted message, delivers it and stores
+// what WhatsApp accepted. A new kind of send is one build function.
+func (s *Service) send(ctx context.Context, sid uuid.UUID, to, quotedID string, build func(context.Context) (outgoing, error)) (*gateway.Message, error) {
 	ref, err := s.resolve(ctx, sid, "to", to)
 	if err != nil {
 		return nil, err
 	}
-	if !validText(text) {
-		return nil, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
+	if err := s.mayMessage(ctx, sid, ref); err != nil {
+		return nil, err
+	}
+	out, err := build(ctx)
+	if err != nil {
+		return nil, err
 	}
 	quoted, err := s.quoted(ctx, sid, ref, quotedID)
 	if err != nil {
 		return nil, err
 	}
-	sent, err := s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted})
+	sent, err := out.deliver(ctx, ref, quoted)
 	if err != nil {
 		return nil, err
 	}
-	m := gateway.Message{
-		ID: sent.ID, ChatJID: ref.JID, Sender: sent.Sender, FromMe: true,
-		Timestamp: sent.Timestamp, Type: gateway.TypeText, Text: &text,
-		Reactions: []gateway.Reaction{},
-	}
+	m := out.content
+	m.ID, m.ChatJID, m.Sender, m.FromMe, m.Timestamp = sent.ID, ref.JID, sent.Sender, true, sent.Timestamp
+	m.Reactions, m.Media = []gateway.Reaction{}, sent.Media
 	if quoted != nil {
 		m.QuotedID = &quoted.ID
 	}
@@ -137,40 +191,40 @@ func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedI
 
 // SendImage loads, uploads and sends an image, and stores the message.
 func (s *Service) SendImage(ctx context.Context, sid uuid.UUID, to string, r gateway.ImageSend) (*gateway.Message, error) {
-	ref, err := s.resolve(ctx, sid, "to", to)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.opts.Images.Load(ctx, r.Image, r.MimeType)
-	if err != nil {
-		return nil, err
-	}
-	quoted, err := s.quoted(ctx, sid, ref, r.QuotedID)
-	if err != nil {
-		return nil, err
-	}
-	sent, err := s.wa.SendImage(ctx, sid, gateway.OutgoingImage{
-		Chat: ref, Data: img.Data, MimeType: img.MimeType, Caption: r.Caption, Quoted: quoted,
-		Width: img.Width, Height: img.Height,
+	return s.SendMedia(ctx, sid, to, gateway.MediaSend{
+		Kind: gateway.MediaImage, Source: r.Image, Caption: r.Caption, MimeType: r.MimeType, QuotedID: r.QuotedID,
 	})
+}
+
+// SendMedia loads the file of a media send (URL, base64 or data: URL),
+// checks it is of the kind's types and within the kind's size limit,
+// uploads and sends it, and stores the message.
+func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gateway.MediaSend) (*gateway.Message, error) {
+	kind, err := s.kind(r.Kind)
 	if err != nil {
 		return nil, err
 	}
-	mime := img.MimeType
-	m := gateway.Message{
-		ID: sent.ID, ChatJID: ref.JID, Sender: sent.Sender, FromMe: true,
-		Timestamp: sent.Timestamp, Type: gateway.TypeImage, Reactions: []gateway.Reaction{},
-		MimeType: &mime, Media: sent.Media,
-	}
-	if r.Caption != "" {
-		c := r.Caption
-		m.Text = &c
-	}
-	if quoted != nil {
-		m.QuotedID = &quoted.ID
-	}
-	s.saveSent(ctx, sid, m)
-	return &m, nil
+	return s.send(ctx, sid, to, r.QuotedID, func(ctx context.Context) (outgoing, error) {
+		f, err := s.loader().load(ctx, kind, r.Source, r.MimeType)
+		if err != nil {
+			return outgoing{}, err
+		}
+		mime := f.MimeType
+		content := gateway.Message{Type: kind.msgType, MimeType: &mime}
+		if r.Caption != "" {
+			c := r.Caption
+			content.Text = &c
+		}
+		return outgoing{
+			content: content,
+			deliver: func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error) {
+				return s.wa.SendMedia(ctx, sid, gateway.OutgoingMedia{
+					Chat: ref, Kind: r.Kind, Data: f.Data, MimeType: f.MimeType, Caption: r.Caption,
+					FileName: r.FileName, Quoted: quoted, Width: f.Width, Height: f.Height,
+				})
+			},
+		}, nil
+	})
 }
 
 func (s *Service) quoted(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef, id string) (*gateway.Message, error) {
@@ -216,7 +270,7 @@ func (s *Service) applyOwn(ctx context.Context, sid uuid.UUID, c gateway.Inbound
 // DeleteMessage revokes one of the session's own messages for everyone,
 // within DeleteWindow of sending.
 func (s *Service) DeleteMessage(ctx context.Context, sid uuid.UUID, chatID, messageID string) error {
-	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.target(ctx, sid, chatID, messageID)
 	if err != nil {
 		return err
 	}
@@ -239,7 +293,7 @@ func (s *Service) EditMessage(ctx context.Context, sid uuid.UUID, chatID, messag
 	if !validText(text) {
 		return gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
 	}
-	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.target(ctx, sid, chatID, messageID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +327,7 @@ func (s *Service) UnpinMessage(ctx context.Context, sid uuid.UUID, chatID, messa
 }
 
 func (s *Service) pin(ctx context.Context, sid uuid.UUID, chatID, messageID string, d time.Duration) error {
-	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.target(ctx, sid, chatID, messageID)
 	if err != nil {
 		return err
 	}
@@ -317,7 +371,7 @@ func (s *Service) React(ctx context.Context, sid uuid.UUID, chatID, messageID, e
 	if !ValidReaction(emoji) {
 		return gateway.E(gateway.CodeInvalid, gateway.MsgBadEmoji)
 	}
-	ref, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.target(ctx, sid, chatID, messageID)
 	if err != nil {
 		return err
 	}

@@ -26,17 +26,9 @@ func NewSink(store gateway.MessageStore, o Options) *Sink {
 	return &Sink{s: New(store, nil, o)}
 }
 
-var (
-	_ gateway.MessageSink = (*Sink)(nil)
-	_ gateway.InboundSink = (*Sink)(nil)
-)
+var _ gateway.MessageSink = (*Sink)(nil)
 
 // StoreInbound implements gateway.MessageSink (see Service.StoreInbound).
 func (k *Sink) StoreInbound(ctx context.Context, sid uuid.UUID, b gateway.InboundBatch) error {
 	return k.s.StoreInbound(ctx, sid, b)
-}
-
-// HandleMessage implements gateway.InboundSink (see Service.HandleMessage).
-func (k *Sink) HandleMessage(ctx context.Context, sid uuid.UUID, m *gateway.InboundMessage) error {
-	return k.s.HandleMessage(ctx, sid, m)
 }

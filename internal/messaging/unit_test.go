@@ -204,7 +204,7 @@ func TestRuleWindows(t *testing.T) {
 		_ = st.SaveSent(ctx, uuid.Nil, gateway.Message{ID: "OWN", ChatJID: chat, FromMe: true, Timestamp: sent, Type: gateway.TypeText, Text: &text})
 		_ = st.SaveSent(ctx, uuid.Nil, gateway.Message{ID: "THEIRS", ChatJID: chat, Sender: chat, Timestamp: sent, Type: gateway.TypeText, Text: &text})
 		rt := &fakeRuntime{}
-		return messaging.New(st, rt, messaging.Options{Now: func() time.Time { return now }}), rt
+		return messaging.New(st, rt, messaging.Options{Now: func() time.Time { return now }, Recipients: restrictions{}}), rt
 	}
 	cases := []struct {
 		name  string
@@ -252,5 +252,130 @@ func TestRuleWindows(t *testing.T) {
 	off := false
 	if msg, err := s.StarMessage(ctx, uuid.Nil, chat, "OWN", &off); err != nil || rt.star || msg != gateway.MsgMessageStarred {
 		t.Errorf("unstar: %v %v %q", err, rt.star, msg)
+	}
+}
+
+// restrictions is a fixed gateway.SendRestrictionStore.
+type restrictions gateway.SendRestrictions
+
+func (r restrictions) SendRestrictions(context.Context, uuid.UUID) (gateway.SendRestrictions, error) {
+	return gateway.SendRestrictions(r), nil
+}
+
+func (f *fakeRuntime) SendText(_ context.Context, _ uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
+	f.calls = append(f.calls, "send "+o.Chat.JID)
+	return gateway.SentMessage{ID: "SENT", Timestamp: time.Now(), Chat: o.Chat}, nil
+}
+
+func (f *fakeRuntime) React(_ context.Context, _ uuid.UUID, k gateway.MessageKey, _ string) (time.Time, error) {
+	f.calls = append(f.calls, "react "+k.ChatJID)
+	return time.Now(), nil
+}
+
+// TestSendPolicy: a session whose owner key restricts recipients sends
+// (and reacts, edits, deletes, pins) only into allowed phone chats, and
+// nothing at all once the key expired; account-only operations stay
+// allowed; an unwired policy refuses every send.
+func TestSendPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const allowedChat, otherChat = "919988066776@s.whatsapp.net", "14155550123@s.whatsapp.net"
+	later, earlier := now.Add(time.Hour), now.Add(-time.Second)
+	trial := restrictions{AllowedNumbers: []string{"919988066776"}, ExpiresAt: &later}
+	setup := func(r gateway.SendRestrictionStore) (*messaging.Service, *fakeRuntime) {
+		st := &fakeStore{msgs: map[string]*gateway.Message{}}
+		text := "hi"
+		for _, chat := range []string{allowedChat, otherChat} {
+			_ = st.SaveSent(ctx, uuid.Nil, gateway.Message{ID: "OWN", ChatJID: chat, FromMe: true, Timestamp: now, Type: gateway.TypeText, Text: &text})
+		}
+		rt := &fakeRuntime{}
+		return messaging.New(st, rt, messaging.Options{Now: func() time.Time { return now }, Recipients: r}), rt
+	}
+	send := func(to string) func(*messaging.Service) error {
+		return func(s *messaging.Service) error { _, err := s.SendText(ctx, uuid.Nil, to, "hello", ""); return err }
+	}
+	cases := []struct {
+		name string
+		r    gateway.SendRestrictionStore
+		op   func(*messaging.Service) error
+		want string // "" = allowed
+	}{
+		{"unrestricted", restrictions{}, send("14155550123"), ""},
+		{"allowed number", trial, send("+91 99880 66776"), ""},
+		{"allowed number as JID", trial, send(allowedChat), ""},
+		{"other number", trial, send("14155550123"), gateway.MsgRecipientNotAllowed},
+		{"group", trial, send("120363025246125888@g.us"), gateway.MsgRecipientNotAllowed},
+		{"LID without number", trial, send("123456789012345@lid"), gateway.MsgRecipientNotAllowed},
+		{"expired", restrictions{AllowedNumbers: trial.AllowedNumbers, ExpiresAt: &earlier}, send(allowedChat), gateway.MsgTrialExpired},
+		{"expired without list", restrictions{ExpiresAt: &earlier}, send(otherChat), gateway.MsgTrialExpired},
+		{"react allowed", trial, func(s *messaging.Service) error { return s.React(ctx, uuid.Nil, allowedChat, "OWN", "👍") }, ""},
+		{"react other", trial, func(s *messaging.Service) error { return s.React(ctx, uuid.Nil, otherChat, "OWN", "👍") }, gateway.MsgRecipientNotAllowed},
+		{"edit other", trial, func(s *messaging.Service) error { return s.EditMessage(ctx, uuid.Nil, otherChat, "OWN", "x") }, gateway.MsgRecipientNotAllowed},
+		{"delete other", trial, func(s *messaging.Service) error { return s.DeleteMessage(ctx, uuid.Nil, otherChat, "OWN") }, gateway.MsgRecipientNotAllowed},
+		{"pin other", trial, func(s *messaging.Service) error { return s.PinMessage(ctx, uuid.Nil, otherChat, "OWN", "") }, gateway.MsgRecipientNotAllowed},
+		{"star other (own account only)", trial, func(s *messaging.Service) error {
+			_, err := s.StarMessage(ctx, uuid.Nil, otherChat, "OWN", nil)
+			return err
+		}, ""},
+		{"no policy wired", nil, send(allowedChat), gateway.MsgInternal},
+	}
+	for _, tc := range cases {
+		s, rt := setup(tc.r)
+		err := tc.op(s)
+		if tc.want == "" {
+			if err != nil || len(rt.calls) != 1 {
+				t.Errorf("%s: %v, calls %v", tc.name, err, rt.calls)
+			}
+			continue
+		}
+		if gateway.ErrorMessage(err) != tc.want || len(rt.calls) != 0 {
+			t.Errorf("%s: %v (calls %v), want %q and no call", tc.name, err, rt.calls, tc.want)
+		}
+		if tc.want != gateway.MsgInternal && gateway.ErrorCode(err) != gateway.CodeForbidden {
+			t.Errorf("%s: code %s, want forbidden", tc.name, gateway.ErrorCode(err))
+		}
+	}
+}
+
+// TestMediaKinds: the size limit belongs to the kind (default, overridden
+// per kind by MaxSendBytes, for images also by the former Images.MaxBytes);
+// a kind the domain does not send yet is refused before anything is
+// resolved, loaded or sent.
+func TestMediaKinds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rt := &fakeRuntime{}
+	svc := func(o messaging.Options) *messaging.Service {
+		o.Recipients = restrictions{}
+		return messaging.New(&fakeStore{msgs: map[string]*gateway.Message{}}, rt, o)
+	}
+	for _, tc := range []struct {
+		name string
+		o    messaging.Options
+		want int64
+	}{
+		{"default", messaging.Options{}, messaging.DefaultMaxImageBytes},
+		{"per kind", messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 1234}}, 1234},
+		{"former image option", messaging.Options{Images: messaging.ImageLoader{MaxBytes: 99}}, 99},
+		{"per kind wins", messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 7}, Images: messaging.ImageLoader{MaxBytes: 99}}, 7},
+	} {
+		if got := svc(tc.o).MaxSendBytes(gateway.MediaImage); got != tc.want {
+			t.Errorf("%s: image limit %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	s := svc(messaging.Options{MaxSendBytes: map[gateway.MediaKind]int64{gateway.MediaImage: 10}})
+	if got := s.MaxSendBytes(gateway.MediaVideo); got != 0 {
+		t.Errorf("video limit %d before video sends exist", got)
+	}
+	_, err := s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: gateway.MediaVideo, Source: "AAAA"})
+	if gateway.ErrorCode(err) != gateway.CodeInvalid || gateway.ErrorMessage(err) != `media kind "video" is not supported` || len(rt.calls) != 0 {
+		t.Errorf("video send: %v, calls %v", err, rt.calls)
+	}
+	// The kind's limit applies to the send: 10 bytes.
+	png := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 11))
+	_, err = s.SendMedia(ctx, uuid.Nil, "919988066776", gateway.MediaSend{Kind: gateway.MediaImage, Source: png})
+	if gateway.ErrorCode(err) != gateway.CodeTooLarge || gateway.ErrorMessage(err) != "image is larger than 10 bytes" || len(rt.calls) != 0 {
+		t.Errorf("image over the kind's limit: %v, calls %v", err, rt.calls)
 	}
 }

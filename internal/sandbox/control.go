@@ -72,10 +72,15 @@ func (l Local) ContactMessages(_ context.Context, phone string) ([]gateway.Sandb
 		default:
 			kind = wasim.KindOther
 		}
-		out = append(out, gateway.SandboxReceived{
-			ID: r.ID, From: r.From, Kind: kind, Text: r.Text, TargetID: r.TargetID, Emoji: r.Emoji,
+		m := gateway.SandboxReceived{
+			ID: r.ID, From: r.From, Kind: kind, Text: r.Text, TargetID: r.TargetID,
 			PinDurationSeconds: int(r.PinDurationSeconds), Timestamp: r.Timestamp,
-		})
+		}
+		if kind == wasim.KindReaction {
+			emoji := r.Emoji // "" for a removed reaction
+			m.Emoji = &emoji
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -107,6 +112,10 @@ func ControlHandler(c Control) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, groupOpPrefix) {
+			serveGroupControl(c, w, r) // groups.go
 			return
 		}
 		var req controlRequest

@@ -91,7 +91,6 @@ func TestServiceWithPersistentSimulator(t *testing.T) {
 			if _, err := svc.ContactMessages(ctx, "15550002222"); err != nil {
 				t.Fatalf("ContactMessages: %v", err)
 			}
-
 			// Code linking of a second session.
 			s2, err := store.CreateSession(ctx, gateway.NewSession{Name: "sbx2", KeyHash: gateway.HashKey("2")})
 			if err != nil {
@@ -99,6 +98,38 @@ func TestServiceWithPersistentSimulator(t *testing.T) {
 			}
 			if jid, _, err := svc.Link(ctx, s2.ID, "+15550003333", "code"); err != nil || jid != "15550003333@s.whatsapp.net" {
 				t.Fatalf("code Link = %q, %v", jid, err)
+			}
+
+			// The contact view reports a reaction with its emoji and a
+			// removed reaction with emoji "" (not left out), through the
+			// remote control API too; other kinds have no emoji.
+			contact := "15550002222@s.whatsapp.net"
+			target := gateway.MessageKey{ChatJID: contact, ID: id, Sender: contact}
+			if _, err := m.SendText(ctx, s.ID, gateway.OutgoingText{Chat: gateway.ChatRef{JID: contact}, Text: "a text"}); err != nil {
+				t.Fatalf("SendText: %v", err)
+			}
+			for _, emoji := range []string{"👍", ""} {
+				if _, err := m.React(ctx, s.ID, target, emoji); err != nil {
+					t.Fatalf("React(%q): %v", emoji, err)
+				}
+			}
+			var got []gateway.SandboxReceived
+			for deadline := time.Now().Add(20 * time.Second); len(got) < 3; {
+				if got, err = svc.ContactMessages(ctx, "15550002222"); err != nil {
+					t.Fatal(err)
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("contact view %+v, want a text and two reactions", got)
+				}
+				time.Sleep(20 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+			}
+			if r := got[0]; r.Kind != wasim.KindText || r.Emoji != nil {
+				t.Fatalf("text: %+v", r)
+			}
+			for i, want := range []string{"👍", ""} {
+				if r := got[1+i]; r.Kind != wasim.KindReaction || r.TargetID != id || r.Emoji == nil || *r.Emoji != want {
+					t.Fatalf("reaction %d: %+v (emoji %v), want %q", i, r, r.Emoji, want)
+				}
 			}
 		})
 	}

@@ -94,7 +94,7 @@ func (t *ContractTransport) check(req *http.Request, resp *http.Response, body [
 	}
 	// Route on a clone: the validator must see the request as the server did.
 	probe := req.Clone(context.Background())
-	route, params, err := router.FindRoute(probe)
+	route, params, err := httpapi.MatchRoute(router, probe)
 	if err != nil {
 		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
 			return "no operation matches this request, yet the answer is not 404/405"

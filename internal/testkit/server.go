@@ -113,7 +113,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 		Idempotency:       msgs,
 		SessionService:    svc,
 		KeyService:        svc,
-		Messaging:         messaging.New(msgs, UnlinkedMessaging{}, messaging.Options{Log: Logger(tb)}),
+		Messaging:         messaging.New(msgs, UnlinkedMessaging{}, messaging.Options{Log: Logger(tb), Recipients: store}),
 		Webhooks:          hooks,
 		Metrics:           metrics.New(),
 		Ready:             store,
@@ -348,8 +348,8 @@ func (UnlinkedMessaging) SendText(context.Context, uuid.UUID, gateway.OutgoingTe
 	return gateway.SentMessage{}, errUnlinked
 }
 
-// SendImage implements gateway.MessagingRuntime.
-func (UnlinkedMessaging) SendImage(context.Context, uuid.UUID, gateway.OutgoingImage) (gateway.SentMessage, error) {
+// SendMedia implements gateway.MessagingRuntime.
+func (UnlinkedMessaging) SendMedia(context.Context, uuid.UUID, gateway.OutgoingMedia) (gateway.SentMessage, error) {
 	return gateway.SentMessage{}, errUnlinked
 }
 

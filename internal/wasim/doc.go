@@ -64,6 +64,54 @@
 //     decrypts it (Received.Media, MimeType, MediaError);
 //     Contact.SendImage encrypts and uploads an image the way WhatsApp
 //     does, so companions can Download it.
+//   - Groups (group*.go): the w:g2 IQs — create, query (GetGroupInfo),
+//     participating (GetJoinedGroups), add/remove/promote/demote with a
+//     result per participant (error 409 already a member, 404 not on
+//     WhatsApp or not a member, 403 the creator's role cannot be changed
+//     by others), subject, description (prev must match: 409),
+//     announcement, locked, member_add_mode, ephemeral, invite link get
+//     and reset, link info and join (406 invalid, 410 revoked), leave.
+//     Refusals as WhatsApp answers them: 404 unknown group, 403 not a
+//     member, 401 not an admin (only admins change settings, add when
+//     member_add_mode is admin_add, remove, promote, demote, get or
+//     reset the link; only admins rename or describe a locked group), 406
+//     subject over 100 or description over 2048 bytes, 501 communities.
+//     Both addressing modes: "pn" (default) and "lid" (Options.LIDGroups,
+//     GroupSpec.LID); participants carry the other form (lid= or
+//     phone_number=). Every change is a w:gp2 notification to the member
+//     companions: <create> (events.JoinedGroup; type "new" at creation,
+//     reason "invite" for a link join) to those who joined, the change
+//     (events.GroupInfo) to the members before it, removed ones included;
+//     a new link goes to the admins. When the last admin leaves, the
+//     longest-standing member is promoted.
+//     Messages: a companion's group message must carry one skmsg and may
+//     carry the SKDM per device in <participants>; the server takes it
+//     from members only (announcement groups: admins only; else the ack
+//     has error 403, 404 for an unknown group), drops <to> entries for
+//     devices that are not members (Counter "group:dropped-non-member"),
+//     records a violation when a message to a LID-addressed group lacks
+//     addressing_mode="lid",
+//     answers phash when the sender's device list is not the group's (so
+//     whatsmeow refetches the group), and fans the stanza out to the
+//     member companions (from=group, participant=sender device,
+//     participant_lid/participant_pn, addressing_mode). Every simulated
+//     member phone processes the SKDM and decrypts the skmsg with sender
+//     keys (Received.Chat is the group, Encrypted "skmsg") and sends a
+//     delivery receipt. Server.GroupSend has a simulated member send: the
+//     SKDM only to devices without its current key (Counter
+//     "group:skdm"), and a new sender key on its first send after
+//     someone left (Counter "group:sender-key-rotated"), as WhatsApp's
+//     apps do. whatsmeow itself never rotates its sender key (it keeps
+//     one per group and sends the SKDM with every message), so removed
+//     members are kept out by the server not delivering to them.
+//     Group pictures: SetGroupPhoto (JPEG only, else 406; only admins in
+//     a locked group) with a "picture" notification (events.Picture),
+//     GetProfilePictureInfo of a group (404 when none, 401 non-members);
+//     GroupView.Picture holds the bytes.
+//     Control plane: CreateGroup(With), GroupParticipants,
+//     GroupSetSubject, GroupLeave, GroupSend(Message), Group, Groups.
+//     Persisted in wasim_groups and wasim_group_participants; sender keys
+//     in the simulated devices' stores.
 //   - History: Phone.SendHistory sends a HistorySyncNotification with the
 //     payload inline (InitialHistBootstrapInlinePayload), so no media server
 //     is needed.

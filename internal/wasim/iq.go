@@ -70,6 +70,8 @@ func (s *Server) handleIQ(c *conn, node *waBinary.Node) {
 		c.send(iqResult(node, waBinary.Node{Tag: "privacy", Content: nodes}))
 	case xmlns == "blocklist":
 		s.handleBlocklist(c, dev, node, typ)
+	case xmlns == "w:profile:picture" && typ == "set":
+		s.handleGroupPictureSet(c, dev, node) // group_picture.go
 	case xmlns == "w:profile:picture" && typ == "get":
 		s.handleProfilePicture(c, node)
 	case xmlns == "w:sync:app:state" && child.Tag == "sync":
@@ -84,11 +86,7 @@ func (s *Server) handleIQ(c *conn, node *waBinary.Node) {
 			"auth": s.mediaAuth(dev.jid()), "ttl": strconv.Itoa(mediaAuthTTL), "auth_ttl": strconv.Itoa(mediaAuthTTL), "max_buckets": "12",
 		}, Content: []waBinary.Node{{Tag: "host", Attrs: waBinary.Attrs{"hostname": MediaHost}}}}))
 	case xmlns == "w:g2":
-		// Groups are not simulated: every group is unknown, as WhatsApp
-		// answers for a group that does not exist (whatsmeow:
-		// ErrGroupNotFound).
-		s.countSent("iq:group")
-		c.send(iqError(node, 404, "item-not-found"))
+		s.handleGroupIQ(c, dev, node, typ, child) // group.go, group_iq.go
 	default:
 		key := xmlns + "/" + typ + "/" + child.Tag
 		s.statsMu.Lock()
@@ -356,6 +354,11 @@ func (s *Server) Blocklist(phone string) []string {
 func (s *Server) handleProfilePicture(c *conn, node *waBinary.Node) {
 	target, _ := node.Attrs["target"].(types.JID)
 	s.mu.Lock()
+	if target.Server == types.GroupServer {
+		s.groupPictureLocked(c, c.dev, node, target) // group_picture.go
+		s.mu.Unlock()
+		return
+	}
 	acct := s.accountByJIDLocked(target)
 	var url string
 	if acct != nil {

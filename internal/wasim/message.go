@@ -76,6 +76,10 @@ func (s *Server) handleMessage(c *conn, node *waBinary.Node) {
 		s.violation("message without id or to")
 		return
 	}
+	if to.Server == types.GroupServer {
+		s.handleGroupMessage(c, node) // group_message.go
+		return
+	}
 	now := time.Now()
 	var targets []encTarget
 	if parts, ok := node.GetOptionalChildByTag("participants"); ok {
@@ -261,6 +265,9 @@ func (s *Server) handleReceipt(c *conn, node *waBinary.Node) {
 	var target *account
 	if !to.IsEmpty() {
 		target = s.accountByJIDLocked(to)
+	}
+	if participant, ok := node.Attrs["participant"].(types.JID); ok && to.Server == types.GroupServer {
+		target = s.accountByJIDLocked(participant) // a group message's sender
 	}
 	s.mu.Unlock()
 	if target != nil && dev != nil && target != dev.acct {

@@ -489,5 +489,8 @@ func (s *Server) load(ctx context.Context) error {
 		}
 	}
 	rows.Close()
-	return rows.Err()
+	if err = rows.Err(); err != nil {
+		return err
+	}
+	return s.loadGroupsLocked(ctx)
 }

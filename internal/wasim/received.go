@@ -29,7 +29,9 @@ type Received struct {
 	// From is the sender account's PN JID (non-AD); SenderDevice the exact device.
 	From         string
 	SenderDevice types.JID
-	// Chat is the conversation (for the phone's copies: the DSM destination).
+	// Chat is the conversation: the group JID (…@g.us) for group
+	// messages (then Encrypted is "skmsg"), for the phone's copies of 1:1
+	// sends the DSM destination.
 	Chat string
 	// To is the stanza's "to" attribute as the client sent it.
 	To string

@@ -51,6 +51,11 @@ type Options struct {
 	// IsReservedNumber: starting with 999) stay "not on WhatsApp". Off by
 	// default: only numbers created by Phone or Contact exist.
 	AutoRegister bool
+	// LIDGroups makes groups that companions create (and CreateGroup)
+	// LID-addressed (addressing_mode="lid": members are listed and
+	// messages attributed by LID, with the phone number alongside).
+	// Off by default: phone-number addressing ("pn").
+	LIDGroups bool
 }
 
 // Server is a protocol-level fake of the WhatsApp multi-device server. It
@@ -74,6 +79,7 @@ type Server struct {
 	pendingRefs map[string]*registration
 	pendingCode map[string]*codePairing // by phone PN user
 	violations  []string
+	groups      map[string]*group // by group id (user part of @g.us)
 
 	statsMu     sync.Mutex
 	unknownIQs  map[string]int
@@ -109,6 +115,7 @@ func New(opts Options) (*Server, error) {
 		conns:       map[*conn]struct{}{},
 		pendingRefs: map[string]*registration{},
 		pendingCode: map[string]*codePairing{},
+		groups:      map[string]*group{},
 		unknownIQs:  map[string]int{},
 		sentTags:    map[string]int{},
 		mediaKey:    random.Bytes(32),

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,10 +14,6 @@ import (
 
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
-
-// msgAppStateNotReady is returned while the phone has not shared the
-// app-state keys yet (right after linking).
-const msgAppStateNotReady = "WhatsApp is still syncing this session's chat state. Please try again shortly."
 
 // senderJID is the author of a stored message for message keys: empty for
 // own messages (whatsmeow then marks the key fromMe).
@@ -92,13 +87,7 @@ func (m *Manager) sendAppState(ctx context.Context, sid uuid.UUID, patch func(cl
 	if err != nil {
 		return err
 	}
-	if err := cli.SendAppState(ctx, p); err != nil {
-		if strings.Contains(err.Error(), "no app state keys found") {
-			return gateway.Wrap(gateway.CodeUnavailable, msgAppStateNotReady, err)
-		}
-		return TranslateError(err)
-	}
-	return nil
+	return translateAppStateError(cli.SendAppState(ctx, p))
 }
 
 // Star implements gateway.MessagingRuntime. The star index names the

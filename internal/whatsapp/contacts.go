@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 	"go.mau.fi/whatsmeow"
@@ -48,7 +47,7 @@ func (m *Manager) ProfilePictureURL(ctx context.Context, sid uuid.UUID, jid stri
 	}
 	info, err := cli.GetProfilePictureInfo(ctx, j, &whatsmeow.GetProfilePictureParams{})
 	switch {
-	case errors.Is(err, whatsmeow.ErrProfilePictureNotSet), errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized):
+	case noProfilePicture(err):
 		return nil, nil
 	case err != nil:
 		return nil, TranslateError(err)

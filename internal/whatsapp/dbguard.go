@@ -200,8 +200,11 @@ type innerStores struct {
 	store.EventBuffer
 }
 
-// guardedStore is every session-specific store of a device, guarded
-// (methods in dbguard_stores.go).
+// guardedStore is every session-specific store of a device, guarded. Its
+// methods, and those of guardedLIDs, are generated into dbguard_stores.go
+// from whatsmeow's store interfaces (internal/guardgen).
+//
+//go:generate go run ./internal/guardgen -o dbguard_stores.go
 type guardedStore struct {
 	g         *dbGuard
 	dev       *store.Device

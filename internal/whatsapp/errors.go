@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
@@ -23,6 +24,22 @@ const (
 	msgAlreadyLinked      = "Session is already linked"
 	msgGroupNotFound      = "Group not found"
 	msgNotInGroup         = "You are not a participant of this group"
+	// msgNotOnWhatsApp is returned when WhatsApp knows no account for a
+	// number.
+	msgNotOnWhatsApp = "The number is not on WhatsApp"
+	// msgAppStateNotReady is returned while the phone has not shared the
+	// app state keys yet.
+	msgAppStateNotReady = "WhatsApp is still syncing this session's chat state. Please try again shortly."
+)
+
+// Texts of whatsmeow errors that have no sentinel value and are matched by
+// their text (TestErrorTextsInWhatsmeow checks each against whatsmeow's
+// source). Keep every string match of a whatsmeow error here.
+const (
+	// whatsmeow send.go and user.go: fmt.Errorf("no LID found for %s from server", …).
+	errTextNoLID = "no LID found"
+	// whatsmeow appstate.go: fmt.Errorf("no app state keys found, creating app state keys is not yet supported").
+	errTextNoAppStateKeys = "no app state keys found"
 )
 
 // rateLimitRetryAfter is the Retry-After (seconds) given for WhatsApp's 429.
@@ -96,7 +113,69 @@ func TranslateError(err error) error {
 	return gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
 }
 
+// translateSendError maps send failures; a recipient WhatsApp does not know
+// (no LID for the number) is the caller's mistake, not ours.
+func translateSendError(err error) error {
+	if err != nil && strings.Contains(err.Error(), errTextNoLID) {
+		return gateway.Wrap(gateway.CodeNotFound, msgNotOnWhatsApp, err)
+	}
+	return TranslateError(err)
+}
+
+// translateUploadError maps media upload failures. whatsmeow reports a
+// failed upload (media server unreachable or answering an HTTP error) as a
+// plain error: that is WhatsApp being unavailable, not an internal error,
+// and worth a retry.
+func translateUploadError(err error) error {
+	if err = TranslateError(err); gateway.ErrorCode(err) == gateway.CodeInternal {
+		err = gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
+	}
+	return err
+}
+
+// translateDownloadError maps media download failures: WhatsApp answering
+// 404 or 410 means it deleted the file (media expires on its servers); a
+// failure to reach the media servers is worth a retry.
+func translateDownloadError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var httpErr whatsmeow.DownloadHTTPError
+	switch {
+	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410):
+		return gateway.Wrap(gateway.CodeNotFound, gateway.MsgMediaGone, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
+	case errors.As(err, &httpErr):
+		return gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
+	case errors.Is(err, whatsmeow.ErrInvalidMediaHMAC), errors.Is(err, whatsmeow.ErrInvalidMediaEncSHA256),
+		errors.Is(err, whatsmeow.ErrInvalidMediaSHA256), errors.Is(err, whatsmeow.ErrTooShortFile):
+		return gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err) // corrupt file or wrong keys
+	}
+	// Network failures reaching the media servers.
+	return translateUploadError(err)
+}
+
+// translateAppStateError maps failures to send an app-state patch: before
+// the phone shared its app state keys, that is a wait, not a failure.
+func translateAppStateError(err error) error {
+	if err != nil && strings.Contains(err.Error(), errTextNoAppStateKeys) {
+		return gateway.Wrap(gateway.CodeUnavailable, msgAppStateNotReady, err)
+	}
+	return TranslateError(err)
+}
+
+// noProfilePicture reports whether a profile picture query failed because
+// the contact has none or hides it (an answer, not an error).
+func noProfilePicture(err error) bool {
+	return errors.Is(err, whatsmeow.ErrProfilePictureNotSet) || errors.Is(err, whatsmeow.ErrProfilePictureUnauthorized)
+}
+
 func isDisconnectedError(err error) bool {
 	var de *whatsmeow.DisconnectedError
 	return errors.As(err, &de)
 }
+
+// deviceDeleted reports whether a connect failed because the device's keys
+// are gone (deleted locally): the session is logged out.
+func deviceDeleted(err error) bool { return errors.Is(err, store.ErrDeviceDeleted) }

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +83,91 @@ func TestBackoff(t *testing.T) {
 			d := backoff(1e9, 10e9, n)
 			if d < time.Duration(want*1e9/2) || d > time.Duration(want*1e9) {
 				t.Fatalf("attempt %d: %v outside [%ds/2, %ds]", n, d, want, want)
+			}
+		}
+	}
+}
+
+// TestErrorClassifiers covers every classifier of errors.go that is not
+// TranslateError, with errors shaped as whatsmeow returns them (the string
+// matches with the exact texts whatsmeow formats).
+func TestErrorClassifiers(t *testing.T) {
+	t.Parallel()
+	jid := "15550001111@s.whatsapp.net"
+	cases := []struct {
+		name string
+		fn   func(error) error
+		in   error
+		code gateway.Code
+		msg  string
+	}{
+		{"send: no LID (send.go)", translateSendError, fmt.Errorf("no LID found for %s from server", jid), gateway.CodeNotFound, msgNotOnWhatsApp},
+		{"send: no LID wrapped (user.go)", translateSendError, fmt.Errorf("failed to get device list: %w", fmt.Errorf("no LID found for %s from server", jid)), gateway.CodeNotFound, msgNotOnWhatsApp},
+		{"send: other", translateSendError, whatsmeow.ErrNotConnected, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"send: unknown", translateSendError, errors.New("boom"), gateway.CodeInternal, gateway.MsgInternal},
+		{"upload: plain failure", translateUploadError, errors.New("failed to upload media: 502"), gateway.CodeUnavailable, msgWhatsAppError},
+		{"upload: not connected", translateUploadError, whatsmeow.ErrNotConnected, gateway.CodeUnavailable, gateway.MsgStillConnecting},
+		{"upload: not logged in", translateUploadError, whatsmeow.ErrNotLoggedIn, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+		{"download: 404", translateDownloadError, whatsmeow.ErrMediaDownloadFailedWith404, gateway.CodeNotFound, gateway.MsgMediaGone},
+		{"download: 410", translateDownloadError, fmt.Errorf("x: %w", whatsmeow.ErrMediaDownloadFailedWith410), gateway.CodeNotFound, gateway.MsgMediaGone},
+		{"download: http 500", translateDownloadError, whatsmeow.DownloadHTTPError{Response: &http.Response{StatusCode: 500}}, gateway.CodeUnavailable, msgWhatsAppError},
+		{"download: canceled", translateDownloadError, context.Canceled, gateway.CodeUnavailable, msgWhatsAppError},
+		{"download: bad hmac", translateDownloadError, whatsmeow.ErrInvalidMediaHMAC, gateway.CodeInternal, gateway.MsgInternal},
+		{"download: short file", translateDownloadError, whatsmeow.ErrTooShortFile, gateway.CodeInternal, gateway.MsgInternal},
+		{"download: network", translateDownloadError, errors.New("dial tcp: connection refused"), gateway.CodeUnavailable, msgWhatsAppError},
+		{"app state: no keys (appstate.go)", translateAppStateError, fmt.Errorf("no app state keys found, creating app state keys is not yet supported"), gateway.CodeUnavailable, msgAppStateNotReady},
+		{"app state: other", translateAppStateError, whatsmeow.ErrNotLoggedIn, gateway.CodeConflict, gateway.MsgNotAuthenticated},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := tc.fn(tc.in)
+			if c := gateway.ErrorCode(got); c != tc.code {
+				t.Fatalf("code %q, want %q (%v)", c, tc.code, got)
+			}
+			var ge *gateway.Error
+			if !errors.As(got, &ge) || ge.Message != tc.msg {
+				t.Fatalf("message %v, want %q", got, tc.msg)
+			}
+			if !errors.Is(got, tc.in) {
+				t.Fatalf("cause %v not kept", tc.in)
+			}
+		})
+	}
+	for _, fn := range []func(error) error{translateSendError, translateUploadError, translateDownloadError, translateAppStateError} {
+		if fn(nil) != nil {
+			t.Fatal("a classifier turned nil into an error")
+		}
+	}
+	if !noProfilePicture(whatsmeow.ErrProfilePictureNotSet) || !noProfilePicture(whatsmeow.ErrProfilePictureUnauthorized) || noProfilePicture(whatsmeow.ErrNotConnected) {
+		t.Fatal("noProfilePicture")
+	}
+	if !deviceDeleted(fmt.Errorf("connect: %w", store.ErrDeviceDeleted)) || deviceDeleted(whatsmeow.ErrNotConnected) {
+		t.Fatal("deviceDeleted")
+	}
+}
+
+// TestErrorTextsInWhatsmeow checks that every error text errors.go matches
+// is still formatted by the whatsmeow version in go.mod, so an upgrade that
+// rewords one fails here instead of silently turning a 404 into a 500.
+func TestErrorTextsInWhatsmeow(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.mau.fi/whatsmeow").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err) // no go tool (e.g. a test binary run elsewhere)
+	}
+	dir := strings.TrimSpace(string(out))
+	for text, files := range map[string][]string{
+		errTextNoLID:          {"send.go", "user.go"},
+		errTextNoAppStateKeys: {"appstate.go"},
+	} {
+		for _, f := range files {
+			src, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(src), `fmt.Errorf("`+text) {
+				t.Errorf("whatsmeow %s no longer formats %q", f, text)
 			}
 		}
 	}

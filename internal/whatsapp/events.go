@@ -7,11 +7,9 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types/events"
-
-	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// inboundTimeout bounds one InboundSink call; past it the message is not
+// inboundTimeout bounds one MessageSink call; past it the message is not
 // acknowledged and WhatsApp delivers it again.
 const inboundTimeout = 30 * time.Second
 
@@ -26,9 +24,11 @@ type clientHandler struct {
 }
 
 // handleEvent is the one whatsmeow event handler (registered with
-// AddEventHandlerWithSuccessStatus). Returning false withholds the ack, so
-// WhatsApp delivers the stanza again; a panic is recovered and counts as
-// false.
+// AddEventHandlerWithSuccessStatus) and the one switch over whatsmeow's
+// events: each kind is one arm delegating to one small function, or an
+// explicit "ignored" arm. A new event kind gets its arm here. Returning
+// false withholds the ack, so WhatsApp delivers the stanza again; a panic
+// is recovered and counts as false.
 func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -41,38 +41,30 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	default:
 		h.s.touch() // anything else is traffic from WhatsApp: the socket is alive
 	}
-	// The message store (inbound.go) takes messages, receipts, history
-	// sync and app-state changes when the sink supports it.
-	if handled, stored := h.handleInbound(rawEvt); handled {
-		return stored
-	}
 	switch evt := rawEvt.(type) {
 	// Connection lifecycle.
 	case *events.Connected:
-		if !h.guard.loginOK(h.ctx) {
-			return true // the database is still down: the guard took this connection down
-		}
-		h.s.send(h.ctx, signal{kind: sigConnected})
+		h.onConnected()
 	case *events.Disconnected:
-		h.s.send(h.ctx, signal{kind: sigDisconnected, reason: "connection closed"})
+		h.signal(sigDisconnected, "connection closed")
 	case *events.StreamError:
-		h.s.send(h.ctx, signal{kind: sigDown, reason: "stream error " + evt.Code})
+		h.signal(sigDown, "stream error "+evt.Code)
 	case *events.ConnectFailure:
-		h.s.send(h.ctx, signal{kind: sigDown, reason: fmt.Sprintf("connect failure %d %s", int(evt.Reason), evt.Message)})
+		h.signal(sigDown, fmt.Sprintf("connect failure %d %s", int(evt.Reason), evt.Message))
 	case *events.KeepAliveTimeout:
 		h.handleKeepAliveTimeout(evt)
 	case *events.KeepAliveRestored:
-		// touched above
+		// ignored: touched above
 	case *events.LoggedOut:
-		h.s.send(h.ctx, signal{kind: sigLoggedOut, reason: "logged out from the phone (" + evt.Reason.String() + ")"})
+		h.signal(sigLoggedOut, "logged out from the phone ("+evt.Reason.String()+")")
 	case *events.StreamReplaced:
-		h.s.send(h.ctx, signal{kind: sigFatal, reason: "another client connected with this session's keys"})
+		h.signal(sigFatal, "another client connected with this session's keys")
 	case *events.TemporaryBan:
-		h.s.send(h.ctx, signal{kind: sigFatal, reason: "temporarily banned by WhatsApp: " + evt.String()})
+		h.signal(sigFatal, "temporarily banned by WhatsApp: "+evt.String())
 	case *events.ClientOutdated:
-		h.s.send(h.ctx, signal{kind: sigFatal, reason: "WhatsApp says this client version is outdated"})
+		h.signal(sigFatal, "WhatsApp says this client version is outdated")
 	case *events.CATRefreshError:
-		h.s.send(h.ctx, signal{kind: sigDown, reason: "credential refresh failed"})
+		h.signal(sigDown, "credential refresh failed")
 
 	// Linking.
 	case *events.PairSuccess:
@@ -80,26 +72,56 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.PairError:
 		h.s.log.Warn().Err(evt.Error).Msg("pairing failed")
 	case *events.QR, *events.QRScannedWithoutMultidevice:
-		// handled through the QR channel in pairRound
+		// ignored: handled through the QR channel in pairRound
 
 	// Account.
 	case *events.PushNameSetting:
-		h.s.send(h.ctx, signal{kind: sigInfo})
+		h.signal(sigInfo, "")
 
-	// Messages.
+	// Messages, receipts and the app-state changes the message store keeps
+	// (inbound.go, history.go).
 	case *events.Message:
-		return h.handleMessage(evt)
+		return h.onMessage(evt)
+	case *events.Receipt:
+		return h.onReceipt(evt)
+	case *events.HistorySync:
+		return h.onHistorySync(evt)
+	case *events.Archive:
+		return h.onArchive(evt)
+	case *events.MarkChatAsRead:
+		return h.onMarkChatAsRead(evt)
+	case *events.DeleteChat:
+		return h.onDeleteChat(evt)
+	case *events.Star:
+		return h.onStar(evt)
 	case *events.UndecryptableMessage:
-		// When the cause was the database, the guard closed the socket
-		// before whatsmeow could acknowledge: WhatsApp delivers it again.
-		h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).
-			Bool("database_down", h.guard != nil && h.guard.down.Load()).Msg("undecryptable message")
+		h.onUndecryptable(evt)
 
-	// Ignored for now (the message store will take them): receipts,
-	// presence, history sync, app state, calls, groups.
+	// Ignored: presence, chat presence, calls, groups, contacts and the
+	// other app-state actions are not modelled yet.
 	default:
 	}
 	return true
+}
+
+// signal tells the supervisor about a connection event.
+func (h *clientHandler) signal(kind sigKind, reason string) {
+	h.s.send(h.ctx, signal{kind: kind, reason: reason})
+}
+
+func (h *clientHandler) onConnected() {
+	if !h.guard.loginOK(h.ctx) {
+		return // the database is still down: the guard took this connection down
+	}
+	h.signal(sigConnected, "")
+}
+
+// onUndecryptable logs a message whatsmeow could not decrypt. When the
+// cause was the database, the guard closed the socket before whatsmeow
+// could acknowledge: WhatsApp delivers it again.
+func (h *clientHandler) onUndecryptable(evt *events.UndecryptableMessage) {
+	h.s.log.Warn().Str("message_id", evt.Info.ID).Bool("unavailable", evt.IsUnavailable).
+		Bool("database_down", h.guard != nil && h.guard.down.Load()).Msg("undecryptable message")
 }
 
 func (h *clientHandler) handleKeepAliveTimeout(evt *events.KeepAliveTimeout) {
@@ -107,37 +129,4 @@ func (h *clientHandler) handleKeepAliveTimeout(evt *events.KeepAliveTimeout) {
 	if evt.ErrorCount >= h.s.m.opts.KeepAliveFailures {
 		go h.s.forceDown(fmt.Sprintf("%d keepalives timed out", evt.ErrorCount))
 	}
-}
-
-// handleMessage hands a message to the InboundSink; false (no ack) when it
-// could not be stored.
-func (h *clientHandler) handleMessage(evt *events.Message) bool {
-	sink := h.s.m.opts.Inbound
-	if sink == nil {
-		h.s.log.Debug().Str("message_id", evt.Info.ID).Msg("no inbound sink, message dropped")
-		return true
-	}
-	m := &gateway.InboundMessage{
-		ID:        evt.Info.ID,
-		Chat:      evt.Info.Chat.String(),
-		Sender:    evt.Info.Sender.String(),
-		FromMe:    evt.Info.IsFromMe,
-		Timestamp: evt.Info.Timestamp,
-		PushName:  evt.Info.PushName,
-		Type:      evt.Info.Type,
-	}
-	if msg := evt.Message; msg != nil {
-		m.Text = msg.GetConversation()
-		if m.Text == "" {
-			m.Text = msg.GetExtendedTextMessage().GetText()
-		}
-	}
-	ctx, cancel := context.WithTimeout(h.ctx, inboundTimeout)
-	defer cancel()
-	if err := sink.HandleMessage(ctx, h.s.id, m); err != nil {
-		h.s.log.Warn().Err(err).Str("message_id", m.ID).Msg("inbound message not stored, not acknowledging")
-		h.guard.check(err, "inbound sink")
-		return false
-	}
-	return true
 }

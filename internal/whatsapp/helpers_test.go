@@ -229,26 +229,27 @@ func (f *fixture) linkQR(m *whatsapp.Manager, id uuid.UUID, phone string) {
 	waitState(f.t, m, id, gateway.StateConnected)
 }
 
-// recordingSink is an InboundSink that records messages and can fail.
+// recordingSink is a MessageSink that records the messages of the batches
+// it stores and can fail.
 type recordingSink struct {
 	mu   sync.Mutex
-	msgs []*gateway.InboundMessage
-	fail int // fail this many calls first
+	msgs []gateway.Message
+	fail int // fail this many calls with messages first
 }
 
-func (r *recordingSink) HandleMessage(_ context.Context, _ uuid.UUID, m *gateway.InboundMessage) error {
+func (r *recordingSink) StoreInbound(_ context.Context, _ uuid.UUID, b gateway.InboundBatch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fail > 0 {
+	if r.fail > 0 && len(b.Messages) > 0 {
 		r.fail--
 		return fmt.Errorf("sink is failing")
 	}
-	r.msgs = append(r.msgs, m)
+	r.msgs = append(r.msgs, b.Messages...)
 	return nil
 }
 
-func (r *recordingSink) messages() []*gateway.InboundMessage {
+func (r *recordingSink) messages() []gateway.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*gateway.InboundMessage(nil), r.msgs...)
+	return append([]gateway.Message(nil), r.msgs...)
 }

@@ -12,84 +12,90 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-// messageSink returns the message store's sink when the configured
-// InboundSink offers the full interface.
-func (h *clientHandler) messageSink() gateway.MessageSink {
-	ms, _ := h.s.m.opts.Inbound.(gateway.MessageSink)
-	return ms
+// The inbound side of the message store: each arm of handleEvent for an
+// event the store keeps converts it into a gateway.InboundBatch and hands
+// it to the one inbound port, Options.Inbound (gateway.MessageSink).
+
+// store hands b to the message sink; false (no ack, so WhatsApp delivers
+// it again) when storing failed. event names the event in logs.
+func (h *clientHandler) store(ctx context.Context, event string, b gateway.InboundBatch) bool {
+	sink := h.s.m.opts.Inbound
+	if sink == nil || (len(b.Messages) == 0 && len(b.Changes) == 0) {
+		return true
+	}
+	if err := sink.StoreInbound(ctx, h.s.id, b); err != nil {
+		h.s.log.Warn().Err(err).Str("event", event).Msg("inbound event not stored, not acknowledging")
+		// A database outage: disconnect now, so WhatsApp delivers it again
+		// after the next login rather than whenever the socket next drops.
+		h.guard.check(err, "message store")
+		return false
+	}
+	return true
 }
 
-// handleInbound stores what the message store needs from rawEvt: messages
-// (and the edits, revokes, reactions and pins they carry), history sync,
-// receipts and app-state changes made on the phone. handled is false for
-// events it does not take (the caller's switch handles them); ok is false
-// when storing failed, so a message is not acknowledged and WhatsApp
-// delivers it again.
-func (h *clientHandler) handleInbound(rawEvt any) (handled, ok bool) {
-	sink := h.messageSink()
-	if sink == nil {
-		return false, true
-	}
-	var b gateway.InboundBatch
+// inbound runs convert with a bounded context and stores its batch.
+func (h *clientHandler) inbound(event string, convert func(ctx context.Context) gateway.InboundBatch) bool {
 	ctx, cancel := context.WithTimeout(h.ctx, inboundTimeout)
 	defer cancel()
-	switch evt := rawEvt.(type) {
-	case *events.Message:
-		b = h.convertMessage(ctx, evt)
-	case *events.HistorySync:
-		return true, h.handleHistorySync(ctx, sink, evt)
-	case *events.Receipt:
-		b = h.convertReceipt(ctx, evt)
-	case *events.Archive:
-		b.Changes = append(b.Changes, gateway.InboundChange{Kind: gateway.ChangeArchive,
-			Chat: h.s.m.chatRef(ctx, evt.JID), Flag: evt.Action.GetArchived(), FromMe: true, Timestamp: evt.Timestamp})
-	case *events.MarkChatAsRead:
-		b.Changes = append(b.Changes, gateway.InboundChange{Kind: gateway.ChangeMarkUnread,
-			Chat: h.s.m.chatRef(ctx, evt.JID), Flag: !evt.Action.GetRead(), FromMe: true, Timestamp: evt.Timestamp})
-	case *events.DeleteChat:
+	return h.store(ctx, event, convert(ctx))
+}
+
+func (h *clientHandler) onMessage(evt *events.Message) bool {
+	return h.inbound("message", func(ctx context.Context) gateway.InboundBatch { return h.convertMessage(ctx, evt) })
+}
+
+func (h *clientHandler) onReceipt(evt *events.Receipt) bool {
+	return h.inbound("receipt", func(ctx context.Context) gateway.InboundBatch { return h.convertReceipt(ctx, evt) })
+}
+
+func (h *clientHandler) onHistorySync(evt *events.HistorySync) bool {
+	sink := h.s.m.opts.Inbound
+	if sink == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, inboundTimeout)
+	defer cancel()
+	return h.handleHistorySync(ctx, sink, evt)
+}
+
+// ownChange stores one change made on the phone (app state).
+func (h *clientHandler) ownChange(event string, change func(ctx context.Context) gateway.InboundChange) bool {
+	return h.inbound(event, func(ctx context.Context) gateway.InboundBatch {
+		c := change(ctx)
+		c.FromMe = true
+		return gateway.InboundBatch{Changes: []gateway.InboundChange{c}}
+	})
+}
+
+func (h *clientHandler) onArchive(evt *events.Archive) bool {
+	return h.ownChange("archive", func(ctx context.Context) gateway.InboundChange {
+		return gateway.InboundChange{Kind: gateway.ChangeArchive, Chat: h.s.m.chatRef(ctx, evt.JID),
+			Flag: evt.Action.GetArchived(), Timestamp: evt.Timestamp}
+	})
+}
+
+func (h *clientHandler) onMarkChatAsRead(evt *events.MarkChatAsRead) bool {
+	return h.ownChange("mark_chat_as_read", func(ctx context.Context) gateway.InboundChange {
+		return gateway.InboundChange{Kind: gateway.ChangeMarkUnread, Chat: h.s.m.chatRef(ctx, evt.JID),
+			Flag: !evt.Action.GetRead(), Timestamp: evt.Timestamp}
+	})
+}
+
+func (h *clientHandler) onDeleteChat(evt *events.DeleteChat) bool {
+	return h.ownChange("delete_chat", func(ctx context.Context) gateway.InboundChange {
 		ts := evt.Timestamp
 		if r := evt.Action.GetMessageRange(); r.GetLastMessageTimestamp() > 0 {
 			ts = time.Unix(r.GetLastMessageTimestamp(), 0)
 		}
-		b.Changes = append(b.Changes, gateway.InboundChange{Kind: gateway.ChangeDeleteChat,
-			Chat: h.s.m.chatRef(ctx, evt.JID), FromMe: true, Timestamp: ts})
-	case *events.Star:
-		b.Changes = append(b.Changes, gateway.InboundChange{Kind: gateway.ChangeStar,
-			Chat: h.s.m.chatRef(ctx, evt.ChatJID), TargetID: evt.MessageID, Flag: evt.Action.GetStarred(),
-			FromMe: true, Timestamp: evt.Timestamp})
-	default:
-		return false, true
-	}
-	h.s.touch()
-	if len(b.Messages) == 0 && len(b.Changes) == 0 {
-		return true, true
-	}
-	if err := sink.StoreInbound(ctx, h.s.id, b); err != nil {
-		h.s.log.Warn().Err(err).Str("event", eventName(rawEvt)).Msg("inbound event not stored, not acknowledging")
-		// A database outage: disconnect now, so WhatsApp delivers it again
-		// after the next login rather than whenever the socket next drops.
-		h.guard.check(err, "message store")
-		return true, false
-	}
-	return true, true
+		return gateway.InboundChange{Kind: gateway.ChangeDeleteChat, Chat: h.s.m.chatRef(ctx, evt.JID), Timestamp: ts}
+	})
 }
 
-func eventName(evt any) string {
-	switch evt.(type) {
-	case *events.Message:
-		return "message"
-	case *events.Receipt:
-		return "receipt"
-	case *events.Archive:
-		return "archive"
-	case *events.MarkChatAsRead:
-		return "mark_chat_as_read"
-	case *events.DeleteChat:
-		return "delete_chat"
-	case *events.Star:
-		return "star"
-	}
-	return "other"
+func (h *clientHandler) onStar(evt *events.Star) bool {
+	return h.ownChange("star", func(ctx context.Context) gateway.InboundChange {
+		return gateway.InboundChange{Kind: gateway.ChangeStar, Chat: h.s.m.chatRef(ctx, evt.ChatJID),
+			TargetID: evt.MessageID, Flag: evt.Action.GetStarred(), Timestamp: evt.Timestamp}
+	})
 }
 
 // messageChat is the canonical chat of a message: for a DM addressed by

@@ -35,9 +35,11 @@ type Options struct {
 	Status gateway.SessionStatusStore
 	// Devices links sessions to their whatsmeow devices.
 	Devices gateway.DeviceStore
-	// Inbound receives inbound messages. Nil acknowledges and drops them
-	// (only until the message store exists).
-	Inbound gateway.InboundSink
+	// Inbound is the one inbound port: every message, receipt, history
+	// sync and app-state change the message store keeps, acknowledged to
+	// WhatsApp only once StoreInbound returned nil. Nil acknowledges and
+	// stores nothing (tests of the connection alone).
+	Inbound gateway.MessageSink
 	// Logger is the root logger; each session gets a sub-logger with its
 	// session_id, and each whatsmeow client one of those (component=whatsmeow).
 	Logger zerolog.Logger

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
 	"net/url"
 
 	"github.com/google/uuid"
@@ -73,27 +72,4 @@ func (m *Manager) DownloadMedia(ctx context.Context, sid uuid.UUID, r gateway.Me
 		return nil, translateDownloadError(err)
 	}
 	return data, nil
-}
-
-// translateDownloadError maps download failures: WhatsApp answering 404 or
-// 410 means it deleted the file (media expires on its servers); a failure
-// to reach the media servers is worth a retry.
-func translateDownloadError(err error) error {
-	var httpErr whatsmeow.DownloadHTTPError
-	switch {
-	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410):
-		return gateway.Wrap(gateway.CodeNotFound, gateway.MsgMediaGone, err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
-	case errors.As(err, &httpErr):
-		return gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
-	case errors.Is(err, whatsmeow.ErrInvalidMediaHMAC), errors.Is(err, whatsmeow.ErrInvalidMediaEncSHA256),
-		errors.Is(err, whatsmeow.ErrInvalidMediaSHA256), errors.Is(err, whatsmeow.ErrTooShortFile):
-		return gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err) // corrupt file or wrong keys
-	}
-	if err = TranslateError(err); gateway.ErrorCode(err) == gateway.CodeInternal {
-		// Network failures reaching the media servers.
-		err = gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
-	}
-	return err
 }

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -173,18 +172,6 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 	return resp, cli, nil
 }
 
-// msgNotOnWhatsApp is returned when WhatsApp knows no account for a number.
-const msgNotOnWhatsApp = "The number is not on WhatsApp"
-
-// translateSendError maps send failures; a recipient WhatsApp does not know
-// (no LID for the number) is the caller's mistake, not ours.
-func translateSendError(err error) error {
-	if err != nil && strings.Contains(err.Error(), "no LID found") {
-		return gateway.Wrap(gateway.CodeNotFound, msgNotOnWhatsApp, err)
-	}
-	return TranslateError(err)
-}
-
 // SendText implements gateway.MessagingRuntime.
 func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
@@ -202,48 +189,59 @@ func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.Outgoin
 	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
 }
 
-// SendImage implements gateway.MessagingRuntime: uploads the image
-// (encrypted, through whatsmeow's media connection) and sends it.
-func (m *Manager) SendImage(ctx context.Context, sid uuid.UUID, o gateway.OutgoingImage) (gateway.SentMessage, error) {
+// SendMedia implements gateway.MessagingRuntime: it uploads the file
+// (encrypted with the key type of its kind, through whatsmeow's media
+// connection), then sends the message of its kind (mediaMessages).
+func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.OutgoingMedia) (gateway.SentMessage, error) {
+	typ := gateway.MessageType(o.Kind)
+	mt, ok := mediaTypes[typ]
+	build, buildable := mediaMessages[o.Kind]
+	if !ok || !buildable {
+		return gateway.SentMessage{}, gateway.Errorf(gateway.CodeInvalid, "media kind %q is not supported", o.Kind)
+	}
 	cli, err := m.client(sid)
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	up, err := cli.Upload(ctx, o.Data, whatsmeow.MediaImage)
+	up, err := cli.Upload(ctx, o.Data, mt)
 	if err != nil {
-		// whatsmeow reports a failed upload (media server unreachable or
-		// answering an HTTP error) as a plain error: that is WhatsApp being
-		// unavailable, not an internal error, and worth a retry.
-		if err = TranslateError(err); gateway.ErrorCode(err) == gateway.CodeInternal {
-			err = gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)
-		}
-		return gateway.SentMessage{}, err
+		return gateway.SentMessage{}, translateUploadError(err)
 	}
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
-		img := &waE2E.ImageMessage{
-			URL:           proto.String(up.URL),
-			DirectPath:    proto.String(up.DirectPath),
-			MediaKey:      up.MediaKey,
-			FileEncSHA256: up.FileEncSHA256,
-			FileSHA256:    up.FileSHA256,
-			FileLength:    proto.Uint64(up.FileLength),
-			Mimetype:      proto.String(o.MimeType),
-			ContextInfo:   quoteContext(cli, chat, o.Quoted),
-		}
-		if o.Caption != "" {
-			img.Caption = proto.String(o.Caption)
-		}
-		if o.Width > 0 && o.Height > 0 {
-			img.Width, img.Height = proto.Uint32(uint32(o.Width)), proto.Uint32(uint32(o.Height))
-		}
-		return &waE2E.Message{ImageMessage: img}
+		return build(o, up, quoteContext(cli, chat, o.Quoted))
 	})
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
 	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat,
 		Media: &gateway.MediaRef{
-			Type: gateway.TypeImage, DirectPath: up.DirectPath, MediaKey: up.MediaKey, FileSHA256: up.FileSHA256,
-			FileEncSHA256: up.FileEncSHA256, FileLength: up.FileLength, MimeType: o.MimeType,
+			Type: typ, DirectPath: up.DirectPath, MediaKey: up.MediaKey, FileSHA256: up.FileSHA256,
+			FileEncSHA256: up.FileEncSHA256, FileLength: up.FileLength, MimeType: o.MimeType, FileName: o.FileName,
 		}}, nil
+}
+
+// mediaMessages build the message of an uploaded file, one per media
+// kind the adapter sends (the upload's key type is in mediaTypes).
+var mediaMessages = map[gateway.MediaKind]func(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2E.ContextInfo) *waE2E.Message{
+	gateway.MediaImage: imageMessage,
+}
+
+func imageMessage(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2E.ContextInfo) *waE2E.Message {
+	img := &waE2E.ImageMessage{
+		URL:           proto.String(up.URL),
+		DirectPath:    proto.String(up.DirectPath),
+		MediaKey:      up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256,
+		FileSHA256:    up.FileSHA256,
+		FileLength:    proto.Uint64(up.FileLength),
+		Mimetype:      proto.String(o.MimeType),
+		ContextInfo:   ci,
+	}
+	if o.Caption != "" {
+		img.Caption = proto.String(o.Caption)
+	}
+	if o.Width > 0 && o.Height > 0 {
+		img.Width, img.Height = proto.Uint32(uint32(o.Width)), proto.Uint32(uint32(o.Height))
+	}
+	return &waE2E.Message{ImageMessage: img}
 }

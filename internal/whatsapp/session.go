@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -384,7 +383,7 @@ func (s *Session) connectRound(ctx context.Context, cli *whatsmeow.Client) (out 
 		if ctx.Err() != nil {
 			return outStopped, false
 		}
-		if errors.Is(err, store.ErrDeviceDeleted) {
+		if deviceDeleted(err) {
 			s.markLoggedOut(ctx, "device keys were deleted")
 			return outFinal, false
 		}

@@ -317,7 +317,7 @@ func TestInboundMessagesReachTheSink(t *testing.T) {
 	inSink := func(id, text string) func() bool {
 		return func() bool {
 			for _, m := range f.sink.messages() {
-				if m.ID == id && m.Text == text && !m.FromMe && strings.HasPrefix(m.Chat, "15550008100") {
+				if m.ID == id && m.Text != nil && *m.Text == text && !m.FromMe && strings.HasPrefix(m.ChatJID, "15550008100") {
 					return true
 				}
 			}
