@@ -101,6 +101,7 @@ type Main struct {
 	listener net.Listener
 
 	whatsappParts
+	clusterParts
 	webhookParts
 	eventParts
 	authParts
@@ -108,8 +109,10 @@ type Main struct {
 	stopRetention context.CancelFunc
 }
 
-// open connects the pool (creating the database) and migrates.
-func (m *Main) open(ctx context.Context) error {
+// open connects the pool (creating the database) and migrates: wagate's
+// own migrations, River's, and the other schema owners of the process
+// (schemaOwners), all under one advisory lock.
+func (m *Main) open(ctx context.Context, simulator bool) error {
 	if m.Pool != nil {
 		return nil
 	}
@@ -118,15 +121,15 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Pool = pool
-	if _, err := postgres.Migrate(ctx, pool, m.Logger); err != nil {
+	if _, err := postgres.Migrate(ctx, pool, m.Logger, m.schemaOwners(simulator)...); err != nil {
 		return err
 	}
 	m.Store = postgres.NewStore(pool)
 	return nil
 }
 
-// Migrate applies pending migrations.
-func (m *Main) Migrate(ctx context.Context) error { return m.open(ctx) }
+// Migrate applies pending migrations (wagate's, River's and whatsmeow's).
+func (m *Main) Migrate(ctx context.Context) error { return m.open(ctx, false) }
 
 // adminKeyHash returns the hash of the master admin key: WAGATE_ADMIN_KEY
 // when set, otherwise the stored one, generated (and printed once) on the
@@ -156,7 +159,7 @@ func (m *Main) adminKeyHash(ctx context.Context) (gateway.KeyHash, error) {
 // runtime (booted with it) next, and the messaging Service, which needs
 // the runtime, after that.
 func (m *Main) Start(ctx context.Context) error {
-	if err := m.open(ctx); err != nil {
+	if err := m.open(ctx, false); err != nil {
 		return err
 	}
 	hash, err := m.adminKeyHash(ctx)
@@ -167,6 +170,9 @@ func (m *Main) Start(ctx context.Context) error {
 	mx := metrics.New()
 	mx.SetSessionCounter(m.Store)
 	if err := m.startPprof(ctx); err != nil {
+		return err
+	}
+	if err := m.startCluster(ctx); err != nil {
 		return err
 	}
 	keys, sessionStore, status := m.startAuthCache(ctx)
@@ -212,6 +218,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Webhooks:        m.Webhooks,
 		Events:          m.Events,
 		Sandbox:         sb,
+		Cluster:         m.Node,
 		Ready:           m.Store,
 		ClassifyError:   postgres.ClassifyError,
 		AdminKeyHash:    hash,
@@ -252,7 +259,15 @@ func (m *Main) Close() {
 		m.stopRetention()
 		m.stopRetention = nil
 	}
+	if m.Node != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.Node.Drain(ctx); err != nil {
+			m.Logger.Warn().Err(err).Msg("could not mark the node draining")
+		}
+		cancel()
+	}
 	m.closeWhatsApp()
+	m.closeCluster()
 	m.stopWebhooks()
 	m.closeEvents()
 	m.closeAuthCache()

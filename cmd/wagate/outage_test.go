@@ -23,9 +23,9 @@ const pgBinDir = "/usr/lib/postgresql/15/bin"
 // machine's cluster at 5432 is shared and must never be stopped.
 const outagePort = 5499
 
-// cluster is a PostgreSQL cluster of the test's own, in a temporary
+// pgCluster is a PostgreSQL cluster of the test's own, in a temporary
 // directory.
-type cluster struct {
+type pgCluster struct {
 	t       *testing.T
 	dir     string
 	asUser  []string // runuser prefix when running as root
@@ -34,7 +34,7 @@ type cluster struct {
 
 // newCluster creates (initdb) and starts a cluster on outagePort; it is
 // stopped and removed at cleanup. It skips when the binaries are absent.
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T) *pgCluster {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(pgBinDir, "initdb")); err != nil {
 		t.Skipf("PostgreSQL server binaries not found in %s (%v): cannot run a cluster of the test's own", pgBinDir, err)
@@ -43,7 +43,7 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, dir: dir}
+	c := &pgCluster{t: t, dir: dir}
 	t.Cleanup(func() {
 		if c.running {
 			c.stop()
@@ -67,9 +67,9 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
-func (c *cluster) data() string { return filepath.Join(c.dir, "data") }
+func (c *pgCluster) data() string { return filepath.Join(c.dir, "data") }
 
-func (c *cluster) run(bin string, args ...string) {
+func (c *pgCluster) run(bin string, args ...string) {
 	c.t.Helper()
 	argv := append(append([]string{}, c.asUser...), append([]string{filepath.Join(pgBinDir, bin)}, args...)...)
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
@@ -78,20 +78,20 @@ func (c *cluster) run(bin string, args ...string) {
 	}
 }
 
-func (c *cluster) start() {
+func (c *pgCluster) start() {
 	c.t.Helper()
 	c.run("pg_ctl", "-D", c.data(), "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60",
 		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", outagePort, c.dir), "start")
 	c.running = true
 }
 
-func (c *cluster) stop() {
+func (c *pgCluster) stop() {
 	c.t.Helper()
 	c.run("pg_ctl", "-D", c.data(), "-m", "fast", "-w", "-t", "60", "stop")
 	c.running = false
 }
 
-func (c *cluster) url(db string) string {
+func (c *pgCluster) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", outagePort, db)
 }
 

@@ -66,6 +66,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
 		OnReconnect:   onReconnect,
+		Leases:        leaseHooks{m.Node},
 	}
 	var control sandbox.Control
 	switch {
@@ -95,14 +96,36 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		return nil, err
 	}
 	m.WA = wa
+	m.leaseLost.Store(wa)
 	if _, err := wa.Boot(ctx); err != nil {
 		return nil, err
 	}
+	// From now on the node adopts sessions whose node died or left.
+	m.Node.Adopt(wa.Start)
 	if control == nil {
 		return nil, nil
 	}
 	m.Logger.Warn().Bool("shared_simulator", c.SandboxURL != "").Msg("sandbox mode: sessions connect to the simulated WhatsApp, never to the real one")
 	return &sandbox.Service{Runtime: wa, Control: control}, nil
+}
+
+// schemaOwners are the upgrades of the tables that are not wagate's own,
+// run by postgres.Migrate under its lock: whatsmeow's store for a gateway
+// (and `wagate migrate`), the simulator's tables for `wagate simulator`
+// and for a gateway with an in-process simulator (--sandbox).
+func (m *Main) schemaOwners(simulator bool) []postgres.SchemaOwner {
+	var owners []postgres.SchemaOwner
+	if !simulator {
+		owners = append(owners, func(ctx context.Context) error {
+			return whatsapp.UpgradeStore(ctx, m.Pool, m.Logger)
+		})
+	}
+	if simulator || (m.Config.Sandbox && m.Config.SandboxURL == "") {
+		owners = append(owners, func(ctx context.Context) error {
+			return wasim.CreateTables(ctx, m.Pool)
+		})
+	}
+	return owners
 }
 
 // sandboxSimOptions configures the simulated WhatsApp of sandbox mode (in
@@ -131,7 +154,7 @@ func (m *Main) closeWhatsApp() {
 // It serves the websocket endpoint and the sandbox control API on
 // Config.Addr until ctx ends.
 func (m *Main) RunSimulator(ctx context.Context) error {
-	if err := m.open(ctx); err != nil {
+	if err := m.open(ctx, true); err != nil {
 		return err
 	}
 	sim, err := wasim.New(sandboxSimOptions(m))

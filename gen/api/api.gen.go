@@ -42,6 +42,27 @@ func (e BatchChatRequestAction) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeState.
+const (
+	NodeAlive    ClusterNodeState = "alive"
+	NodeDead     ClusterNodeState = "dead"
+	NodeDraining ClusterNodeState = "draining"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case NodeAlive:
+		return true
+	case NodeDead:
+		return true
+	case NodeDraining:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryStatus.
 const (
 	Dead      DeliveryStatus = "dead"
@@ -905,6 +926,52 @@ type CheckNumbersRequest struct {
 // CheckNumbersResponse defines model for CheckNumbersResponse.
 type CheckNumbersResponse struct {
 	Results []NumberCheck `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	// Capacity Its weight in the placement of sessions (`WAGATE_NODE_CAPACITY`)
+	//
+	// Example: 1
+	Capacity int `json:"capacity"`
+
+	// Id The node id (`WAGATE_NODE_ID`, default the host name)
+	//
+	// Example: wagate-0
+	Id              string    `json:"id"`
+	LastHeartbeatAt time.Time `json:"lastHeartbeatAt"`
+
+	// SessionsOwned Sessions whose lease it holds (whose WhatsApp client it runs)
+	//
+	// Example: 20
+	SessionsOwned int       `json:"sessionsOwned"`
+	StartedAt     time.Time `json:"startedAt"`
+
+	// State Example: alive
+	State ClusterNodeState `json:"state"`
+
+	// Url Where the other nodes reach it (`WAGATE_NODE_URL`)
+	//
+	// Example: http://wagate-0:3000
+	Url string `json:"url"`
+
+	// Version The wagate version it runs
+	//
+	// Example: 1.0.0
+	Version string `json:"version"`
+}
+
+// ClusterNodeState Example: alive
+type ClusterNodeState string
+
+// ClusterNodeListResponse defines model for ClusterNodeListResponse.
+type ClusterNodeListResponse struct {
+	Nodes []ClusterNode `json:"nodes"`
 
 	// Success Always true on success
 	//
@@ -2643,6 +2710,9 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx echo.Context, keyId KeyId) error
+	// ListClusterNodes List the nodes of the cluster (master admin key)
+	// (GET /cluster/nodes)
+	ListClusterNodes(ctx echo.Context) error
 	// StreamEvents Stream every session's events (admin)
 	// (GET /events/stream)
 	StreamEvents(ctx echo.Context, params StreamEventsParams) error
@@ -2942,6 +3012,15 @@ func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeApiKey(ctx, keyId)
+	return err
+}
+
+// ListClusterNodes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClusterNodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClusterNodes(ctx)
 	return err
 }
 
@@ -5249,6 +5328,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.POST(options.BaseURL+"/admin/api-keys/trial", wrapper.CreateTrialApiKey, options.OperationMiddlewares["createTrialApiKey"]...)
 	router.DELETE(options.BaseURL+"/admin/api-keys/:keyId", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/cluster/nodes", wrapper.ListClusterNodes, options.OperationMiddlewares["listClusterNodes"]...)
 	router.GET(options.BaseURL+"/sessions/:id/events/stream", wrapper.StreamSessionEvents, options.OperationMiddlewares["streamSessionEvents"]...)
 	router.GET(options.BaseURL+"/events/stream", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/sessions/:id/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
@@ -5841,6 +5921,109 @@ func (response RevokeApiKey503JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodesRequestObject struct {
+}
+
+type ListClusterNodesResponseObject interface {
+	VisitListClusterNodesResponse(w http.ResponseWriter) error
+}
+
+type ListClusterNodes200JSONResponse ClusterNodeListResponse
+
+func (response ListClusterNodes200JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListClusterNodes400JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListClusterNodes401JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListClusterNodes403JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListClusterNodes429JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusterNodes500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListClusterNodes500JSONResponse) VisitListClusterNodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18139,6 +18322,9 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke a managed API key
 	// (DELETE /admin/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// ListClusterNodes List the nodes of the cluster (master admin key)
+	// (GET /cluster/nodes)
+	ListClusterNodes(ctx context.Context, request ListClusterNodesRequestObject) (ListClusterNodesResponseObject, error)
 	// StreamEvents Stream every session's events (admin)
 	// (GET /events/stream)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -18539,6 +18725,29 @@ func (sh *strictHandler) RevokeApiKey(ctx echo.Context, keyId KeyId) error {
 		return err
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListClusterNodes operation middleware
+func (sh *strictHandler) ListClusterNodes(ctx echo.Context) error {
+	var request ListClusterNodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClusterNodes(ctx.Request().Context(), request.(ListClusterNodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClusterNodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClusterNodesResponseObject); ok {
+		return validResponse.VisitListClusterNodesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21633,407 +21842,418 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts41i/6Ktj6vqqWeihZtuXElmvqGydxp92dpN2xM5lvxtlNiIQkxBTAJkArmnRO7Rc4f5wnOP/t",
-	"B9tPcB7hFNYCSEqi7r6lo6qZjiWRuCwA64a1futzJZCDWAomtKq0P1f6jIYsgT//UX9LNXvFB1zX4b/m",
-	"y5CpIOGx5lJU2pW37PeUKa0IjSI5ZCHhgug+I0GaJExoMuQilMOKV1FBnw2oaWBAP/FBOqi093ZbT1uH",
-	"+09aT72KHsWs0q5woVmPJZUvX7yx3t+yAeWCi96cEUSsq++se8VKJv++z7A77IYk5jFFqu8E/0QUC6QI",
-	"VW1G5wf7rebefrP59OiopPsvXiWmCR0wbZfieZ/qs3B6COZ7cvaCVOO+FIyIdNBhCZEJ6aZRRH46e2H6",
-	"Z5/oII5MD0e7R0eHh80nT54+ffI31Rj2qVY0jhuC6YpX4abFmOp+xasIOjAvBNivV0nY7ylPWFhp6yRl",
-	"E3N6xURP9yvt3b1DrzLgIvucTU3pxKyemdhzKTQN9E+8ZDrnE7P46ezFzPGXD/gjv+XRpomSyfRIfcE+",
-	"afzRJ7IL2yBO2A2XqSIx7TE3vN9TlowKBMX2Zgxp7+BJ2SBesIjfsGSEO6Bk1mH+wLzJx1RrlpjX/+e/",
-	"mvWjD593vd2jL/9ZKevzZSLTuGzLwQ9mZUjV/z//63//rddIlV8zq8W1cmsX00SPrdzuXnP/yX5z72Cv",
-	"9WR376B1+AReLF/Enu37NhfyLGSDWGomgtHPbFTGR2JGNaEkQYZCFO2yaNSGle3yRGlzvtNIk65MiO5z",
-	"Ra7ZiFRjlhDFlOJSeOSaxZrstUhfpomqEa5IwnSaCBYS2qNcNNx8kcvmMy6Mrm6Gt8lMf2azN8o1W2GP",
-	"XLPRb2af0Hr3w+fdJ97+3oy9MkM4nNMeI4r/e9ZZiOC1Yuch69I00pX2QdMrMMtmE2aNn3ZL2fVrphTt",
-	"sbINa38iE7xk//RZ8+TZ8929/dbBk6eHR+VbcZC1e5ub8QI3TNlo7U+Eh6T67t0kA2dPntJms8PqLGwd",
-	"1Fv7B0/qR63Dw3qzdRTQTufo8OggLJ/IAr7YlcmA6kq7kqbw5PSY37NOX8rrmVtrmP2+ST9fzMsqlkIx",
-	"EHzPaGglvPkUSKGZgD9pHEc8oIZqOx+VId3nnE6fKyxJDNuuuNPckeGI9KkiVBD4rU00+6TbxO4rgiMg",
-	"ESybObm7ZmemQcCUqrS7NFLsS3Ei/5mwbqVd+Y+dXH3awV/Vzqnp4K2dBk5qfJHPxA2NuNGW4lRXUCh2",
-	"Ix6sOUm3Z4TUhKa6z4Q2b7GwQc4jRhUjKqCoqvz6lgQydBwtVWbOL08vyY7lYWrnMw+/7Pye3OHs3WQV",
-	"GXLdH1PYlKaaGYL8IJMOD0Mm1qPIpeHPJ+dnwKPN3KWIRoTCfEBOyaFwbPsOZ3rZZzCCAR3h4gSaSIHS",
-	"I2FKpkkAsz0ThufS6BSHv86MXRNEseSGJbjJ73QL2/6gI1INmaY8UoQmjESy12OhRwQzI3EisGZm+kbq",
-	"H2Qqws03eheaubsJvsn6+OJVzukokjS8lPIVTXpsvdG/LfIiLSWJoK27m8KMDkEAiXCNI6YsC2e8J+xa",
-	"mG9uaJTe4vEDGRDwmDOh30h9gqbl7I5sQ2RIFQkSZhgf6YwIJTrhNDJj8Miwz4M+nEMYimIiJFrCWJzp",
-	"iqqrKh0PtHT6KUahtv5AiDYGm5FDzDY23dv9sB831qq/ymL5NY+A+suyBlzjVlPC1o3d2CAn2UMzqFH1",
-	"z3+5uCQ7NBxwsUNjXr9mI7UDD/g116TCEZlOs1e/U8S3C/cG1823iww8B2d9zRS85ZSAamHc3+G8YHOM",
-	"tewZFQEGZD7V2rBXlLHxTMsjcs1F6JGExRFnyvxBA0Nu5REWcq08ErKIaabAToBXjE1LRUhiLhThQktC",
-	"xYhI3WcJEIpU8W+7AT0C9o/yCCWvzl6QYV+qzCjmiqTiWsihqBEq1JAlxL+DQ+B7MGIhdd9oCNC+0A3y",
-	"iwjYOLmKm3mCktBEKcnd0FvNXeI7ZchuQR9eQ1ojXXC57TKIsc23Igmmjp/fQG6Y3PCAvRP0hvKIdiK2",
-	"mXgyY9E8ikgghWCB5qKXaWJDynXjLlUOY0gmNOHRiKT5hI6NGE5GDXLKgaZFInIFB9gOloVXZou+71Ot",
-	"TuKYJLzX10TIIan6S0/Qr3lXImsi5CHyH1wtLojmA5ZxkpBq2jGvBlSYxzoMTlWfhe0rgRvBnWBYP8FY",
-	"aDiTedltAXUl/BeuHV1Og2yISAof1U96Jfy35ov6SVezxCdom5Oq8+DBfvThHfuE9TIasQr751LK11SM",
-	"nCtyTe2AakbAJCbsU8BYWFDfDU1J68A5FUmHGSFMdDIypzNzLeRjrLRbB3eoV0wPteIVPccFepZZuDgJ",
-	"LWFeG3tnM+9D2ZzsoHamX5jnYl62pfylWR7j5VsyLwCt3wljw8mE/5utqSY7Ye7M8GwfxYm84aGRRpnA",
-	"v+GU/KN+cn5W/9kwcxiaR07sCKCr7FuZEBrz38xr4MohmZP6Ljnaa67ATJWGc4yJigpQK06k6Xd9tu0c",
-	"RDn7MZKchaRqdGYZhaZr84uRgUaijGRau2OrUcYsQeJb7uwEtNPfrG5UydVFOHknMbfuTRqG3DRAo/PE",
-	"tKY5c0P1KnHhq8+VcUUK/DuaDeCPCf9MdhhpklCgvxW0J3rMuxNSzeqGyU+7eLwKyl415xWRRlYMo/9o",
-	"qgm8PJj+Wp0Yxa3wW0fKiFFhfrwuc/saWid0aHbTMWpF7goJ5mWlS9ksBvSTFYdqJueaMY+Mk3mVAdPU",
-	"yL9Fm+a1e+6Lc7iVTD9x7EQtau5t/mS2pp9LnH65I+9f6EGEvu0bOb3Hui7uiQ/ZnGXnIwuA6+IWfcWV",
-	"zg7BitsVGhjfp/Mma89EyebNTvDktjiJhnSkiFk1c+LccwVX7NiCZrtsgmT5e27MZQR5RnXQf96nuuDp",
-	"XIUcgbZ2OBNmA/6rQpOgz2/MAqXC/f2hZAvj7d44IVdyZcMpOMNXd62X3n2cpPYEaeyo80EsoMxaO6VL",
-	"eYRCdCnFAnzPaaSX31rFAaaRnrnHQEVafhj3ty/z0XmOWjkVFi0JXNWstCBBdo89LRWc73Mh8/+I3H/h",
-	"c05ELvNsgeILaJddibtXyqhkCLTqMcaDGpYLr48zJF5Elbb6yybytNDM2ZLEpck1C9+JhNEZQ3ZiamFT",
-	"KTTyXKaotZWekez6r1lqDxQXCEMAMnJODHW8u1lrdwLcaU2u87EstOGNWZeIKxZmsRmV+Xt23h69Y66A",
-	"JHRjmUWkDUS4OUTLc1k4TSWsNY/BWPWM3zH9cHrldGPBtVW01xP3ItfSZwfPKKPGcryiwXaJZQxeqajf",
-	"31tB0h+sJOjdeBdTY62dtKrExt6g44fVCOcJWRsjtSIpOqnigin1xjLe8Qn8nSW8y1lI3GPE6vLLytuS",
-	"3Va3XukZzCwqe9FYXAHO7ztFXp298Miwz0TucNTG4i7eUSwzRlE6Z0MJZ9DRIDAs/ztFaBgmZv4dKa+X",
-	"aTtOVb+cpmYupme0GHFSRDEXI8QGikU3TC3upFSERUWLKxuEN77Oc7bPc5qEqzIXO83JmLQFvAGiD2fa",
-	"ESsxl93VmIslDvY/hxabyCpsYQVxZU/vg7KXbNSlRAEDHe3i9aRQwdOSBW3ZB6c1wWVcJfMUvM3cJMW9",
-	"bG3UeVsx82S8ZIIlNFpzxFkzVq1Wm7azIQWdj6dAjYPmIj4kZnKYsQ20gRdned/NrR8drzKkifP4z6fD",
-	"pB+nkr87mzoQKLve6YpponnAYypWYDtvXczEOEMtxhQX+BAOdsLhs/B4TNEFm/HGR7yQJmttGLgVX0QE",
-	"6GDCkzO+XX4RzEXyxhCdBAvEQlKYQlFLXtjbef7eAi/QvTB+JNMC/RIWw3KU9bboJhx5nALvBP89zW+j",
-	"rUifvy2Lkewn9X/S+r+b9aMP+Z+k8Vv7b/UP3/9nmVpqI1XfJVFZGHjA+A1TNgCB3TChMb6/GDOjeA8C",
-	"2rxCPGvCx0e912wdbshfswXakMEWqDWk6joP6m4dfimlkMpju+atrQsBezTcOTcYVuDTlwmn0Sa60Jzr",
-	"swLlr67+8l+YdfHE2z0op/vy3vQppSrTwna9ddSDTZWlopaTD6W51lggXOcFHY2rOvtPDhZmAZSYBnlj",
-	"3uRCzd4SNtZ9ve0APGN5sX1qHr804xjbAMZomhIiLEjKEtH+W6aJjdIzDxyTHqiuRqiBaU07ioFQm2fW",
-	"PSnzzCKLXMTkVlEZTJNlhHc5TquePa3ZINZqhcuVdW6szRrNurfI1m+VhZ7jzj9d+iLEPP2KQtbQ600u",
-	"oU07F5rqVD2XIRtr6OjoaJkWBPukT3ApNrmGUDCIRYR0WwWHXNinsyQ9rtziFJep22637sVV9sYyXUzP",
-	"2bi9fDsuugR3c9jAL2GT/jhbntdkh+xrcqYX5jmPkptRcbQK6e597qO5M7/ITo0LAIiZCM06jd/vQngg",
-	"fh0yGpaGBJyGmSxfT/pp9qlEQr1hwzxA3DwxJkWeHBzsP1lNjEAjZUQZj65aUXI7zjs++B/TARX1hNHQ",
-	"nAib8GIGcEyUNl95JIiM4a0gtnpAddA3yw+xjdMqUyFIc0FopIvzdAtHqq29I48oOWDkoLlfq6ylXi3a",
-	"vUCa4p6d4debuWmRjKWLU5SVbrO6a8bswrHhtBX7MTE2WVz8BuPzxh65kdcT34xFmDQK98HwOYuMyb7B",
-	"a+LfUndPDF9iMH/o7OqG5erZ54+Si8LHiHV19mHMJ+K+TOPQNhAnTDERWIUDz2VAoyi3YxqYDpd/hrQ8",
-	"K34a2hzOsjP8g0yGNAk3O8ZyBXfT5NmUpYv/0vlvVlHv8KqGi95rq5lMHE05zC+O7MM26WPAsotQMN6B",
-	"/ONACYrIhLw6ewEoDRnvFPbqpYy0VAiZmjUrcStFI0wbQS6gmCgoGQWzdrH6uVD2jvX8eVZ05DLJ99Mq",
-	"pQyuWbh4euYEApmRrFx0Zels5VCUMbpLF2EJOYqLb+DW8YdOOufK3XKZH3QJdTB3dxZnU9gVGf28yZ27",
-	"hIcUERfEDTcmtbjexEs6w1SJuLge3xl9rWPV3tkBXpfBgQRysHPSeR6edl/2zz7+HL0Wv8S/Jhf63U3l",
-	"QTXBHBcCZjKTiBso1Zh6tdoeewT+3jk7qngCbiGOyZzcwlb2SGdE4olYADLss4QRSFPzCIsUM0+9mgPm",
-	"Mg1Gs3wwQWE0GFBggUkiHvq14lCW4jRmKguAaaoh73GtVm47kVFJ075KY5YAa/UJV3nwObDGXEkyXQNf",
-	"wYDr/K0SQVUaTgDdL7NN1orsnKE7v++PUPwWVgkS9CDjrE9FD7jlejEo06v/09mLY2IaQ8cX11nuWUwT",
-	"xVaUNSWnV5EevzEti2JmaWWjiNLxi6d5YaWTK6VuLWI8RANxICFsPE7kQILmGTL448NtCeV5l5RrBI8v",
-	"J1THKbbeZUowU9uaJ3FXjU67hQvFSyNZhg6azCVOQk4sTRLOQiJTY7kyRhgN+vYu9FakcrYs8+4ecYo8",
-	"0Gmypm3CBzZCdnziP52fviRUkQ5V7EkLs9Ugt7RN3r19VVnNv4B9zBz/vVxh3/edcdlsf2Q00v01p6um",
-	"HFPyupSV3GO+Aw6pbKo/8XC9/fhxeSi7VYGiJqV46bglFxvEmjijYKWQv4mhzVTHX/HwlZTXax+Y2w09",
-	"NbrhjOfvO7Y+mrGYr2ly/ZbRcN2gjNkoaDS5dsBDEOIQZg5ZB9OAni8iBcsyzLk+JjSK3E8zbxOX2sxz",
-	"JrvJ5lgphyKjkCpXJzPIERSeNCTW+4jh0mExMmhhbuwDJWyYyc3P3nidU2jFpI2fZtDcemRLE4G6iRy8",
-	"ZuW/zVpCPmDOTzyxj89enxLzvEPd7PII/qZkwEJOs11dBRHukRseMukRmoZceiSUQTpgxm5VmgfXLKlZ",
-	"e6ErEws34rZAg7yQQxFJGub9AGJECV4aJHzsfMbcsC87romdz9mSmC9DThtjJjAMcedjzHpLWSZcCBa+",
-	"E5pH6/sOf0+lZuFquV4Zxs0Kar7VBUtOhTtQJU7Gocio7xkTy1C60WiU0hOytRsEErjdEcWAPmthkKqR",
-	"wF1UA3nCAjA4tWcYHDyJNjViiiQslolGAGOKTs0aDCFvTiYhAh0sRYHM+453F6V0wDuL0nOhmAjRcVp2",
-	"SZ4kM9/LVK5NSdsmvuHzPpEiYDmYCyDxAMIcDa6FHEYs7BmyaVKliChkAVksjFRXs+RKAI1pcH0MJ0im",
-	"2sK3jL9x0NyveYjqAvgqTOkrESeyB+kaVIwKq+EWrEF8t/w+IvvQoH8lsgcRdKhRcKVY6WWvVu3NKNz4",
-	"xBEdsXLHf/m15iX7ZPYFCSh8gwBTFjxCw28icF/Uljmd5hQrTQfx8rEpeuI6zV6vogHjVYD9GdvM8D8z",
-	"bcsAQRcGDohea+ouy2zygleJJdxFAVNc7GPi7srsJ3SV4/7NmH9xahl8QHaNl1/fuc1dZDpzJNgGnt5B",
-	"IWJtlRP9VcVOZJOcQ0PHolYNvFp+i2aHcQb+RuGspopNw37vHhwcNJvNvb29vSUcxdNW5ypHfYKU+dDH",
-	"onzm03OT/bjCLrz3bTRj1nkgePl0sbPxIf6QMFY3uwc8NAicnaHB5mG8BbSeOKIAOpywAU8HFa9itopR",
-	"YCq7e/uVMvOimOp5B2anzVuUeeriUpn2MwzT6dbALhvPioSIksW5kDDEGdmKOHxq/dhl50dmsn4J37Xt",
-	"a+ytRTbuOeXJcxmu6f2bcUNzOZbiOVYOAfYV/JKMAP244q0WmD3pr4cRzJ/ZmpmGGOMwkd0AY2t9qf9X",
-	"4UNp+HhGmodMfTdzKKUNFxtFpIQpAmKNRZhX9lr9gmqHn56azbffnMHdpwdm43DWGxaG6BSvUjIMSYDf",
-	"yT4tFDXYUinpEmmsz8xpfqvekniscZsU84hUGOQl06MsI9Svb9ckzu8l7PItHZJf35IYoZ8J+0QDbSwa",
-	"RUADGTA5JHEiwzRgakasX7Y5lsiiuXDQ5/dH2t/Lo/TejsGIrXK9sSBjtiyvd0FybEn44qI82AV5IW6Q",
-	"hc4LjZbSg+W3f6vciA/kR17OjWcb9ysbgJOL6+wu7H3edNbjd8GCSkQYE6FzVyrhalVfsZfTbryTU/M1",
-	"0RJRl1GwV9kg1iNXvwF+G8gbVhvvtJBOM4NydmIzKBYC4sLaaDcsuJ5zmGa7kvMxTFs1xpIZPY7rNM9N",
-	"sZx6M62/srAaj8jYQtb8pVYsZUWq/oT153vEx/pD5g+I95lXLmrFPfiWWbtx3dvPoM/CNHqswG/Z6MrW",
-	"7IKKsCM/PadRtB6b6CZyMCPsk0aROakOLmUsIre24R0pdLtwQusdYhpFM6I87lG7xkEsmCGoErc/Tbem",
-	"Jf6djwAc/mwGwGrIbjjgxoOjHZ/FODcMd18qL2xMyTY/YMS8a89IRpYMuIDo+nvhip6Nkl82O9mS1hIS",
-	"3nZTG6PhvNXtU/13zoa3ii3ochxWAh5cjP+H11VL+BAWAfa58c2jCzITl4V8Xy5h27sFDQjLXMOPwSbH",
-	"MSzwBjtKbopdUurgOiGvzl7UXYJG6JIxXI5G/gPGCddWySUYj7TBS2HFB2kECdB5KO1qiFST0Y3zsPaq",
-	"eXfWBQUZJRtjYd0PdAuSdYlYyrIdsmmOwlpJKvefcTCHHD/QNFoTufmaYyGs7J4ikbERCTxyFw4Jo4M6",
-	"hFbXaXBdAabaq7vaXgmLIxpgBhskINZlql16WSR7MtX4Bxf1oivKiMpBXO9QUfEqfRp1690E0RJUJIem",
-	"J4Csk+6vIGJ0iStAmM5iSq21ZTJSZfulhDjzNsq6O2DRpG4nq23l5LMZeWVySf6Yc8XVk8sgQ8kBBcwK",
-	"1J+TWFaiKawTSV6k/21leX2cm+aVE22phK8CoZZnrneRsvOjHBZS9cqyJJ0RBrdamBOJgTAlUrs2J9xy",
-	"hRsJlwxzKwkuTsEp4mbOTHeZQenbzXrJgmWg2iZc7RUyXki11WzBF8X7PltlhNpF8UireURoBH6esW/3",
-	"i2d4TlxJwbGwlBq6KE/FUnlehsoM4j5ookpntBxTtGdhQK/Bk2hIDMu1se54O4rgpukxQIjV1uxeEJnn",
-	"n8dHi9FcHPZdpoOM6RmPJCvEjulHrrRMRutHE69RcGRxMPGKDbrIvlu/ioEJFgPgMDAvb3YxZTfKAlj5",
-	"BE4s5yQe3UrAzMu4GrJJbuKsmaxf84iC8gsjnEOFM9GRqQg3c7Ovuec3w+BxbsxZUDyTE9xsmR/Yh5aP",
-	"Y85UEbdhTTjVvgzHY1t+LyaAw4eJ4JoSPftu4prGprcmzNYND9is7JGZ2d0RF9e5Vw0TvB8+fWsOiUCv",
-	"/Dtnw3spjDJ5K1DC7mbZ44UsglW6urCvPYJsJyRVPpM5q5I56Nfy05TSz4b8l/9mVZvp/Ywm+E9nLyAv",
-	"BT85UVlIRLLpKoUAlYVXZDMiJlywB6ZjeITiWiD2VF6n4hjMHWgDE6cFGQurwCwaNLvCrOZ1Y5mBdXnE",
-	"yqtnvLCpCKpRdqS7iGI1L6msPB2fd0uKn/CQyWPcgg4ZIo4MJagilLw8+6FReuUw4/BMOm6tasdCCAPD",
-	"bIZCCgP6bSEeEP+9teQM88/f0QCelafhVSKquU7RX5frsTK1rmB83AbyWpSgFwucgOaZy3466AjKozL/",
-	"B8uqTJtHzX674WxoIQgMybV7u5zw0AHXZYApkHST5WliDeexXhozgK2Aim9mFc+MpOitQiazTjn48hgQ",
-	"wdkLRezPmFFWCIcCl5AwG6axUi7pnIxISHs0W1LhMQ5ZENGEhWQqV5JqTYO+GVopjWIuXtgoW4tEuAGo",
-	"rNmav8QzSHQuo8iOFqN9ILsWwNqm0+wW0ibWZVAt5kzZI4/s60bygBEhNSvfc5gaeRbOzQzGHGoJRQTi",
-	"yOxlLRvlGOoRCwAeMqtsV0qDvhySARUjSwgFA9XghxqRmAfXpNokfyVUjGqFfsYCIiOIHJhLbGizjOJ2",
-	"wySjWLMQniLYoHKRdRmWCPw4pArwKKnpsrbaOqk+3Tt4smAH99kncvHjSX3v4Inbtp2RtiN1QUP5iKuQ",
-	"YUgg/sy57TqR7HynSJ+qvke4VuT1yfMsy93II/tjbTwb96h7+CRsHu4eHraCp+GTgyO612WUNoODAxo2",
-	"dw/ofqfb6u529jrNzuHeXhDuHoRPgt2DTrPbbNLmYWl2Hk16TC+ZZ+vMsrtIE7wJaFKW9G4jJwpaiNnb",
-	"N89pEkKSrKX4KgtdlhlobcVFt2kXuVa6hitpDWfRUi6cWSo/EyFwmTWd2yD0pxakr3VcVTXy7u0rz2LZ",
-	"QI7UqoA28yTUO8WS2SKqBCTTpeWpGrIQPZH4mvGSgVGo/oZvLp0rPQMU6klrvhjM7gQMIXdkr+c0qZ0B",
-	"ZtS7D63sb0qD/O9BubpULk0K0oNU41T1iZZE0+i6dkwGqYKy8b/0eju/xMWYhSnp8no2QsdbFkcjaLVQ",
-	"351Uuc7at8uktExYbfWA1g0xXZ2aOusoWE6yZlj5mkXWoMbd+F3JwsIZf8Jj8ZVtLiuOyo5ZQodW+lSf",
-	"nb48e9P++/OTty9Io9Egp29e4KfJ4T3ZP2ytCB8+exs7q3TNfZy7BQojbDWPysprZObeHQqBovk9BvF0",
-	"8M3Lj+k7e4v64zAmFDP6kHXIKjw9jCjBu10WomFVRQcKosOYWXynapOFVg4W16v6H//xn1dps7n35H/+",
-	"1vhL/cP3O0s9VZoE+ieQMwU3SLZ9Zx3Xs8HaGaUrnVUzEDHjHE3HSJUjFN6ialeiBo2BCeGHWOR/D1kn",
-	"Loc22XS5ZmMlmgX6ma9w91OS0w3YMFlcLxMhYSKMJRdauW/BciQdNpLC4q4YY8/iP5k/ZZdYd6JCjJYu",
-	"Z1EI75shuuGBPbjS9dNUUhaAy9xX9sEaYDFyjv12VxgyizOfS27ZbHqERYrJ8swW3J4zEb6y41jTKMtd",
-	"/mPR1XutlR2reQ2lZqEkR/2oWeZzne98zJraPRxrCz6u4Jn8euV2CeudsSh/AvmX7avixpi138/lujl6",
-	"f8Z9IuNpoLqV0iTGgl72iqbkXpnZxVSJCrGMcv3w27TEQZ3zmb2FRRo33eQZ7fJFm7XF7yZ05FuQ3fcr",
-	"ei9QGdhyo8fjlnH62R3aIhtzAjfGWdvqkn3Sd7OntHTbqmQXwQbyjJnPAxpFo6yilLU6MHrD19I/zmP4",
-	"hdS8y+3uapD3CdeM+H8zZvt+gI3D38w3K+ubnelbzAxA43fDUX2ZRqH5Z7jpxizNInwEWtJ6MYi3sN9m",
-	"BywyEUKkyD34E0rDVM4jOsKIlEjKmIseeXn2A6kKSZRMRVieFvutXPOAFWpvc/Dv/V5c7tL4+tzhYGHf",
-	"GZMuOwXYZfkxyKq/r7L7Vy+rzJepy2s2eI4wOR8a0z5XsBdvB5LLllxcDhyt7PrbFiN3YA/zawPb3k8s",
-	"StOmaKIbVvfPqyzfP95oPtY5dNoAA7iIJbZcFOwkTR4uCHYuZJkd52ZkecQbZIltccG05qKnVs5eM+08",
-	"p1GkyuNGCg8UEp9W4wnFTkpbXGJea69tTpZlFtc9fs/La3udRwfHyCfL6WmamJf9NgmkECwwHzwiJPn1",
-	"LRkxfUz835PfIKnWbxNqvoUcXa6g5rIFkeswogIqBAuPiR9TnmCLlNi/bV4vVYQrlbKQ2HtAVKm4Ioak",
-	"EdMuJC3i4vqY+HZELPTbWW6DCIkUERfsmPghV9OPeNlEpCCRVNojCcvnhiGwHRpcy273mPiR7PVY+JtM",
-	"td8mqbDdSFEYn0xIZ0QQIeKY+ErLOIYO7V9E9xOZ9hCN+eT87Jj4XcojeMRQRWqIC+MiZaSqGCN+RJWG",
-	"0tt+bQxr3y4GgE0i0SEtFWiINwXCwTcV546wFXYaIDhhXBWvguMo1frG+dHK8SfY8yZ1ee9OBVo1QWYx",
-	"DLVbr6XiDc3TF4yJk5JQhVdUaWKmVwSuVkOWuE3HlQP0xthnu5Mr3ppUvlV1cA6a9BRpi+bSUvVaUtV3",
-	"oRfLQ5w9er0Uz9e3qVpommwEYm344ViSXxk2PsxFS2Ie9rAcv/mYCni7dCrTI8X5rJeaPdd4eBRFBy6h",
-	"YP4tIXbD/lMOTjCQSYh/xzRVy9SImA3c/Q6K/a8Epjbgovjt7tQF9VwQoAnwnokVmkjqwnQulwJQRLop",
-	"3mU1W4feanA+GyCUzaDglOq7zrpPaPaTDiHzI2E3LBkRLgI5ACWPRhGhWMan1PdWbgyU5CtBtp2WhEKb",
-	"LCHDvlQIgGlTKiwsJk21HFCNLufjqUQ8t2Z8ogBfqZdxNkHfo+BYj5BMGCkzY/HZDVsFxenUPA6evjGf",
-	"4H7JZWuajJc9SxNetlVX3mKWFnfv7lqSbpOQ12b1B4wKZXcnPLmsz3WMvpMUXVL5VCxIWInmd8F7wuxJ",
-	"/P0YC35Zv2lWBKyLOEVYZTKRhlXWbYMlXdk1XkJzMU9mVMtpu0iHsYsNZFk1hX3lIjfQiysgYIxH3zIJ",
-	"HzLSnNsZJ+ER//NHHn7B34I+1YUfQMR4mOAoU3WBHz/y8L88kqny/2XftRpMw77kf/49mfjl98TLi+b5",
-	"eeU35RFbwgvuvZiXB8N+8T0zAZBlMC/fJQ/jRVjj+2y4lPiupkbhydh+Bb+j/C62A1/Ab4abFn6xGMFT",
-	"K1lmEV1AOAOhQSIVpqlxVo4giYQ4W+4AbFCVbcmzWbbD3f17NtTxGmqwHeds8U3corcf72AtleUFg+PK",
-	"i7LL8jFkXcwhyqMjyNJkWDTtebO+ZGtvhRkAd5cJFSqWiSbwgEd418XOM34DaYNpFAKcXQfq6AZ9YM5L",
-	"eBo0E8Ho9UoVQcBKdIiUedjl0dEyecr3Z9Dkc5teKxSzacL16MIsPVL/JBxw8TMb/choWBbEAb+TazYi",
-	"VX9IB9e/NRoNqIHA4fYQ33Lej8o/6ifnZ/Wf2ShnWDTm5vMXr3ICf83qyCrgWVfKdgX3kLc9iF9TlpRA",
-	"9v3MMu3CpzH/7ZqNfPK7eZbENKEDpllCqgkLITWZdBM5IJHsqWwo8Gw+EttG2TieMZqw5CQ1SuSUg9l8",
-	"LRP+b4gybhN8lmCExzUb2fAOW2IBeurAI3lHfa3jypcvAKbalYX0N/Di4OiGtIc+GVCJ4BXV3tnpcd1P",
-	"O41ADnbwiXrIbuyfUwagbYRwRShRLOrW+1IZ2mSeuh8vL8/JyfkZMc8N6ahBTmnQd3oCsZnuuWMPfWGZ",
-	"a8y0a5gWFeZpxPhpkMs+V1mhZdOGy9xOaKDbNo4fSshyRbAcT7ZgHGP3UdNNLM8yz93QiIcIsd2jXCio",
-	"IGu2A1NaNa7ElfiP/yA/s5G6Et+T77/PTsb3349ty7ZVR5VHIq60gt4QYD5zU+KXARWEBoDQiaNxyhN2",
-	"UDgRtgt1/ZtP/kJah5DCHvQp5MgnqtY2mkiaCHCIBox0RsQ//+WiWEQaB+Ufmx5t5VxDfg3Faws9X4kL",
-	"KJgLx40L4mfHyTdbP5CDARMhC2seWXKfeu7mYuaZcsQFHVNdiVOgRuvTp52DT5/yNepTXOiODEfE/3zl",
-	"GN9VpY0+LI9coTgx31xVcCCafdI4kqvKF59UW3tHhIahIr7R3kYnXc0SvwZD+IOgO5D8Qd73mSB/XIk/",
-	"6vU6/N/82mo2yR/kTMBOIVzEqW6TAY2MwsZC8tPFL288Mkyk6IFuqzySimth6IvZIB7p0JDwECJhxkNj",
-	"bPu75A/ymgPGr+V35uiYvxzDb5CMLbrG8UE3LPuCX3Nt7pM/yEl24MzDqULPORVYj9z9VvXhYLkuzf7E",
-	"EstA5snN4tdskEixaWjVMmwj5WFruJG0yB/knR103qfb50aUd2UqQtNwFjDjDJrxn7HMtlVMzCgSmWrm",
-	"+jkwVAS4M4S7jSI5tDMm2HtMdd89fUT+IC/SOOIB1VllUAhEOs4/yYwljQ+YprrPhIZ3wwY5jxhVeLEH",
-	"W9Vd/XV5ojRJYV1Lirv/nvi1Y/MwNOlQ1EnVd++Pfz9iukHcKMAGa9tTBx/suavlw7dCDbcmPJOZVpOL",
-	"tGu2i/Xa4EmLaNLDIubC8dku76UJC0nEB1zbF/f2gOq4WPYKr5PVqpaJ5YFhYUmnnqpqKYmMQgdUDD6t",
-	"zoiMZFrzPVLyYtbovDfdUdgzS/3WzB4Hzj4FjIUwpJJvs9UcUq7JG6IQsIZ0WFcmjOhkZFYTZEXD9/CO",
-	"tMhTgMf7b80XdctlcBwHlo1olggaoX5LqiHTlEeK0IQRvJn0iDByIePt2etmifLl51FUuIcu7E+upn4d",
-	"m5NlI5nsTQWo0WaLHYNpa9beqDx/WP6cEylj0hlzdrhL/j/qWXW/OvzXLFzxy7dsQLngomcpNP6bYton",
-	"1XeCf3IErzXIC5sg2ya7zSawQiOTdwyTiVliGI9H9puQu5d/aze/R3ab2UEAKQjnri/TJH/517ckllg1",
-	"CgSo+eGAqGI7Tkidhea8dzkzksrHmm5milra+XzkoQ8sM9aELqgTS6p+sYSYj8XpiaIDZjfUX3zLZQtF",
-	"yoqvTBcsA2eJIn6j0cDSZbUGcbYZlL/GdGLTXIbJXpjcIJZgRKAiYDWVPtU5p1DZ7ATxC2+gkoDqeBvA",
-	"3GJwlIFgMLPhguy1iKG8spta2dRmwx0RCpkYzYtRyKikuKPxiF1h4YKAWRPTarEnsbH86nuN5pQmOxwO",
-	"GxR+bsikt2PfVTuvzp6fvrk4hXfA9wIgYE6VndJcK17lhiV4p1jZbTTxLRkzQWNeaVf2G83GPhb87YNN",
-	"tQPib4fGvH7NRrZuJWjeGQmhqrRRD9EesUjQuETmwb1m0yntzo0Yo4TiUux8VHj5gib8IgMfuxhz1oBl",
-	"MGX7KFJFhgN2Nh2adauZubZwNGWdZKPeeUYzhFl4ZXfxK+8EtRok4j22mvuLX/pBJh0ehgx8HK29o8Vv",
-	"XEr5mgoHdQyXvQfLzMhxaIxigLeWGN8FS4yR8q5QDaVoe1fa/5q2uv/14Yv3ecwmxG/GrNV/ffjywauo",
-	"dDCg5mPFrCgZUEF7LNP6wBVJewqB7G1lg091a8gZK6gO/LvSzqqUApCaKtmeaDHgECrocWBKP5PhaImt",
-	"WSirPqCfLrIoyIPMOH6eKi0HhlP8JPuCvJCAZ+gkwUtX6BUu9bKvX2fA0/vFr/P2d5sFlw8VoQVvWe6k",
-	"PC/MONvL494WnaTsy9Rh3b21wzo+hNnHFZ8Lj4tnFQR+36i3oLX3WcIe+endXeKNc7zcuJTylVFEv/VT",
-	"/9zedU2efFIdUGWUtcxZVpvLC4xqn/ECFyyykFd88Sal245OOBZknsdFLs1Dm7MSa8m9QaPZTGysAOuH",
-	"jLlAf23yE4VyIjDEF9SI4qcrMoPCwLccYcsRHjVHgG0Oyw7n1qZj8YG9GXf3rOp++MLnazY6C7+ge9sY",
-	"6dO8AWGMC2xhZQ24qGa46JhK7jIzzYfuXsVYPKNCcSF3cpc7hhPhbiUH8C1298gPWLO1+I03Uv8gUxF+",
-	"6ycLV3Ra1q6nZDtvt4IBlk0xf2TnZ3N4Kl8+mIOFUQ87WI6wYE1OBxTjI8Z09vFPqxhDHIDyXdgCjaLs",
-	"JsJD6GKnNABS+vgpxZZOXRzMxDymB8FDl78cUWVDTNBxCBUk3Q1uSKqdRA4VS9R3BFq/kGkSIAKTIlxn",
-	"MOpZKoKqNQi6nSBpMrRtIz4vh4sgKFg5YmHmpYMw6xtGpGDKwwxo8PAAfpPDgiaX9JoBZn3AQmZ+lsYO",
-	"9qFlvzHrpvEVVboOQ69DTHzOSSZzOafCjaZi3Pk1I/5Ygz4uDVJNYW1r6/hUTFs/iyJVSt6zzoUMrpnG",
-	"Gy5KLGG9gnelSOE8RL7Whvg/ICMPwdOE6S0YGcOmiN0g77nuy1QTxjMAdrvt4EUF5G6QE2E2AgyaK3TJ",
-	"YjNVGYVFdzJ2njCNScTgyAvpSJHOyAHjwbicLzQwS2YzjcHDafquuc4Lw4Flx71B3XloJOhgxLnMurY1",
-	"72y2nL8YdUv3mXLzs/dBgRwMaF0xc4jQbd1n2TVGl0caPGcd8F4XI/LM6zWPsEavQXzkB3+1As8bC8by",
-	"EXA6jiBWwQZclE0yi2vLZ7lJOOVuWR1hPQLHWlcmg4rhrGMCfhcF3kQUwJDroM9Fj5wnUstARqptHaHv",
-	"4l5CQ9Y25FKw2/2Cs9SuOVWFw6CLMP727Ge7nYkbFsmYkapfjNizAQfZfvnex3tlGbmWGmZq09qJ6Qw5",
-	"dT1n1DnyNw/bhN3o3/aOOgdHzWar3nna2q+3ml1aP3ra3Kvvtlr73acHB83W09aVgHbarscrgWnYn68q",
-	"PLyqtK8qS7dU8a5gWeAt15z5Mov5gl+OdsNdFtCn9b3u0269tXd4UD/cPerUQ3rQbB7SDm11D7AtFx4G",
-	"r+01957Ud3freweXzcP2wVF7b7dxeHDQPGz9E542w76qtD9/+XIlwH2b77XJEzSlTV3A/X39wqzVqQ37",
-	"kzETJBWaR0V5EjF6w5SNK0DKme4IIcRQHS/GHIuzN8Hwq6Vy8QGgVeERJLy9SO4zUtwqcN9LaHZ8Q2Y4",
-	"TjJyVyGunStxQvDaHO4QzY5rG+6d6A6jZsPhEd89IMod7jYZZ1dVIQkPaygRJ6TEjpVScGMZEiHH+PXx",
-	"lZhoMoikYmHeZkFQ2pgJkL85I3VXW5+vKgmjSgq8XVeRHP4WSKHSAUuuKn9cVVQ/1aEciquKR8Z2m7jC",
-	"bDAzDrPjvvjtXKhj6ygoQqIl3APY6w8jZyKpVGOrVP9plOoL5NRjES/fKRvaS6qgiRZdV1ZQfVjKBu0z",
-	"Gun+v2deufSY/hEe2djcdOBeFXm9tk2JQ5nn1DH6dJxIDL9QBOtzrrMLxpdybEHObfuGewmMI3S0z6/8",
-	"ZtNfSIFbZWfAdMIDNY/4r+0jC6kP4jSOKJ/wlC2UG7YHF/JwnsgB032WKlQHbGz1Q5+lyQVwYxxk9Flv",
-	"CSD/ee72f8toyEVWfHaDEwAFUbK8hQ5VzJ2GAe+5McM3BSy8isvQXu/EZKOfd2jeQhePaomzcbeJIxbJ",
-	"gi3AFs1pRoDuEMy83iZQWOlkJ6BRpHY+m3+sI67UceCbowThGKhaURtmmVXyp1GUZynbPDIw0Ku+Sypz",
-	"8S+Y6GferrmoP5uN1qeiZxgYqfqaJQMujP3j1xqYjVGI7oLK5TX0Sogsxo2HJY4JW5uQRtGFTS/ecEcD",
-	"pSrtyuHzvR+ePNs/OXqxe9r64aB58vTZk+f7L/ZOd39onhw9O3TlZtqV3YODg2azube3tzcRiZHBbrDw",
-	"2Sh/cnd3d7e9O/2szRnN3pk8Igj4VGxlso3lXZkTdFskgCA/Zn1t6hHrRl+KZ/SEKD5II7DLMS1TFTew",
-	"Yi4p0p1Ku//W8f6BRR5T0EOsQW433+TV0jw3xPxExA9jvMBWP9n5DDE/X3aKJZxLZYU7Xfji67xQ5J0F",
-	"qlyU9jhvd77IinTlZr5z6m0DVx6rBQB1MGjxtOGKf6ec5MlcxBg7bxf5zo4eQnTMO3mrFT0eO3kYjle8",
-	"IJ8Qv3IojPleLVIE4wXRvwU36CANQ6JSc0bBRHJpBoRanFC00mOaaB7wmILDvzrZpC3Ql9tdRrja6MQB",
-	"HZEOeMo9V8tOFJ92y6LynEwjvyMetiGHyScDcKNT8ursRd3i3LPQZm+SE5uwq4tVamdLdZgdJINuEjEA",
-	"xB2X03iHkRHJbKeCVK147tP+/v5+5UMBbKDyAx3waLS6oM2nslIMwe1z1uJA5nBV0CT/XA6XryCu4G6D",
-	"A/DEWYyunCsoDkUA5vHV9SMCxlngzmf4d54p8triHztbgickkZGR6vYQekUYEY84FLes9CYXN1wzCK32",
-	"nP6WTzYL7e3LKLQAyrP4z0umc+Zzt8fymzyQX/vBusx3lky+gyRe3Se0I1PtTtvt6CsLAgVe4pmqlCkd",
-	"+Ynb4aIDpAddZr32vRkKDJYuBg3CN1axT5gAjU3lCM9woLlWcLmPSRfZmS0wI7x/6FIB7gVDSi2tp9j2",
-	"gAqiN6HEcBFEKaTstJr7xP9vmUIaDWRNkYKwR5cGV7g+vr1PwUHbW2pqe5rNGIAglpwbaCbTDgQHHN6u",
-	"9DmxNvdKjMSO6mGVjGwQWwXjW1Awil4Te0YxgIfiybclDZdhiLevaOyMK/q3z/v8zggsN5z5cZ772pWJ",
-	"RdLySJzIgbT4RCEzf7aRT0GUCCpm8JaClNsQMeP9GqQpew6QK2tHYTIl/jlu7x2vwiw9y/J4lxvO+QsU",
-	"nIcUrJglRa45nxWeF0m8SWx3YGlKQ8NXO6NlrbZWq9WqfFiVV06N/WG5ZslwtvxzG/i9KusN+lT0ig6a",
-	"7xSJxw/o3XLg8bx2uDlYme1eZHhU85VO6zZ0Chxcd2VQ2PmN1TEonsgLFQGMw2rRq9Vj2kgr37xvIwOt",
-	"Lw0vLX3iy24XQCLIDzKK5DC7FrDPYUZ/6a2bP/fa6pb1x3VugG6d7a15n7ZmVH5xInNuhPGG88/GM5tL",
-	"8L7nUnQjjmBd6zPZvWUIYANVkOM94EXeawpB+1P3C3hkx5UhyyPumS8imsHdcEZ7JMhAhgzSvhrkstwL",
-	"FkqWlxx3FLlycP72KmaYFy2nEWA1wWs2vKZLeZQmjNj7EYxSvxIQkkkQXMbiPilylUPgX1XwNoNHhtlW",
-	"ocAB2W3VGuRnLkIF8Zt14oeJjH0L54QhvRC8qAjtJGmss6nl1xM2T6ABr2Pz4w0obYYCgaSdVBv1F6KN",
-	"uSpAyoMFo68EQYQk7MRFRxktHHBHgogmcCNMQkbDsWsV8+rUYCDsrQ5gH3UaXEOpBxQw9U4iaRhQBcMT",
-	"/6bm/aqfI7qkCgJT/3pVGbCQU4tsxPwaYkkgTlYqaHAt5DBiIWCH6D6DgWTtmP7bCI+EkanwPQ2uSRBR",
-	"pf56ZYN0riqk0WjsuCJymZumuAIwwvcnP55gcQqyt3uw65HTGxmlgCXzUtofdg8ParNWyTRiWqfBtYs3",
-	"NbMnCbOhtCxE2sVc9JBydjGFsSwj2eNibOUWTNU046bVMJ3P2zyQSBJAPYoFzQaWw7o1cm9eVXYyBCyq",
-	"wNeEM8ZzYaOXU2XVNUi+GRsSmNGuLAaOCl+qy1QDUtl8crSaB2MNmt7H2kT1JUN3hd2ScYcMLxocZna0",
-	"FgjjmKQYjU+QAdrRYbkPOyjLP7jKK4RQRXjX2rPj9UJgnKb/8bkXCo1kPXBRT3PV2ifVwuyzqR8099vF",
-	"vCEP5qbZIK53qJjxUqu5185oU/OI36dRt9413NcnVfMB1o/AN3jAkIUFbLwz4qtIDs0pV77TNcGzCfcO",
-	"sAyQixBcA8oJsekeiG20R6AFIUveV1rGeGyCa8RFzl9Ubed4wXr2B819m/0CaMnBNaSCylRbYgQRo4lP",
-	"qvBONl44kLbv2kzd9QcrANdWXq+5yFPLcqa4sgYLA3lYy90OYbbyeSZsRNdW+/yTap+PzTGAO47QXNVz",
-	"epoUE/rvWLWc+1SB+1xpiSCst6EDl7KpH20fm4DXZGFy//pcCfoAyz3ulTR2+OscqhcvcGQ0Dqbdxlyp",
-	"5m69uXu522w3zf/+iZd2K3EbO6WHZXnZIOZF5lkNbsv1to7Nde7WEZrOGgKKUGIZBlEjEdwzr1r78nwF",
-	"XnXnN8p/2ttkSBGVDrcu93PENoN4y4G2HGiTqxXnPSy71nal3O6XHxlz+u6uVQonCEt5djE710YJq4Ba",
-	"2M6CFpkmiTmFDq646v+eYCa9w2pFN9IohvDgsQqnVd/84882Nl+Z2W6kwum+NO39nlSycoxjIb+rckYz",
-	"oodliziC2TzxFThctpxvy/lWRxUV1wVMd/AQ0kmecM/8LiuhOi9R6dw89HfOhvcQsZv1tTB32zz4nSI3",
-	"Zlzf+mn8E4X8uoNgl9YjITNSzJYYoXFMXMHbu48ALsp1OEMZGO4c3OkMMfcuDwv2sQh5+qSARkZuuOKd",
-	"iDn96hqr5Wzz+B4tAHW2ctVS4NlsMy6H3zFRrmZ21txb1LhUHnF5zUYN4gu4rIFLJ/57yki11TwiecUO",
-	"OmCERoBBQNgnrrTy8Zp6yBWrNaDCQd2hZ2pJdpt5yQAIiyyWDZjWWHHUF5lRsInOmlUgjyMKKYsJG/B0",
-	"UPEqqWIJdLe7t5+XHq8MRvXcHCnW7c4A8W0HWNspr363Cg6tndutY+EWA0ERD7RdgYJH4cHTvSedp0f0",
-	"Sevg6f6Tp3ud8GmzS5tPuvtP9vcY3Q+e0O7Tp4e7B4eH4dFhoZ7hRA3VzAO7d5h5YBvNZvOfFaz0WGFP",
-	"ntJms8PqLGwd1Fv7B0/qR63Dw3qzdRTQTufo8OggrJRT2yXvAwjdZBlrdAwPaSLML+3K2evzX95enry5",
-	"bJMLesPwftVhlsIpZdHof5AzTYY8isibXy5Jh1kYXyyFsPaiLUQPHr+Atph6tjzxWIjDDHThRw/UtLUg",
-	"7g+POCvxtLxkWMlysC3UrawYFyDGcBjHHp6wkGVPFeMUZArZQdmNmQMf5cqGk9oL/2JJczdBCGKJIowz",
-	"pZo2yFmSMIiV6ERsWkzgmIpi4naAj52Yc0WR7gn4+AV217Zli4CUQL4xwo1hiYZUp4MsEqRq1+CajZRX",
-	"gHJw9VZrW/y3WwqNxKXKz+Z6mpo3E11qoz29klWxyPJ2E9xunAeSK9mee8n05htuI1c31UFJmdXnkCsx",
-	"6ck2fLxPRQi1wFxk6kGtndV3+8gC/ZxGkfItS+MikANwZ4MMUFnk3JWgiihpBATEiSaQql6dn2qQIWqR",
-	"LuQaoKRxGQgAzHElisNwBd895LmKaUjsgtAwa0VbBCOa3V44KFvyA9SlJBHrYrrtNWPxlcDM+xsapQxS",
-	"2tgg1iNS1umYODRNj8N8ZPn5Qg4JZsUFJfIwjcNcS72w72xiPhVG6vTv6cEbgSmTZOShBm6vNyC6WUhN",
-	"NL1Gyqm8aF7CNVtB+35XNq+7TLhw9L4fGqynTkxSYxEbL9lB29w39rUKA8t0aYHlqvzA355tUO5VypLS",
-	"8gStHTwUG12nTsG/A6Qht95g4N/I8R1UNHD+Yp33ZTKk7gUzzpvpb7MhhTaHBmH9LXLkIpmWpc/Nx3rk",
-	"NtY8u3uiyIXgdRbaOpj5ADJHnghZCTxkzu1u0cSCCczCaLzVYjLboOGvlce5syLGVcMCfwMWtKpLHJlX",
-	"n+r5NzvP4YkFdVoAeYAmQR8LsZjNC+Ea4MgDGJTsN6ghUSOBbba0YIZ9uAzhvyNlxKiYWSQD2iUDmlyz",
-	"ECsQQwYWcBD70TkE7Di9bKD4sDC/4ChnjA/bWTi6BQwfKk1WlnjweZoos58+3KEVbFZ50cUa7ASPDKTC",
-	"ojtCYy2YrU384CwCrs7ckXJcAfe5EcT3d0lc4Co7HWcn335c2QlAWiviW1bhQ6WhVGQftSRpjDduTSSM",
-	"RxIWS7hOwXQp8+13ymKUTIt7GP0M5rdgBoUa1j+zkT24G8OY4NQqXgVrhE+Xq/SKH59OwjkvnxrwzM38",
-	"gWLSCv3PZkbnLKlDGXFcP4V5baDMgQ7FQqwBYb0YcsCsaOhSHtW2kWzfjol4ggfHcIiMQZABFU5XsNeR",
-	"RXUKTv0qtiJ3J147i2k9TWznMx7uuVdN5ywZUEOGaGSvZowZA+XcpLhhiYJD1yCXxvhB/mGMK168QyIn",
-	"UZQrQjb7HtqAS+IOI/FUL9b+HMnUQUHNuooyh/d2uOYmVtZHuIYvsshpmPyCJWYmf6s3XabFEyD/gswm",
-	"tjXMvkrOYm+/Atzts7nHytzB28h3tMicAA4zR29zPGjHqRwb+rKWHc9MZc/ybMvktCR9HjLCde4PG1Au",
-	"8Fdjsk6zJTuTr5YvZebzfTKmPyEq3LfAldxxuX22tJBhlBQBmXAhgCuDxMYshfPRJjFViviCfdL4o+/q",
-	"BMUJu+EyVeZpRqgifoAPNMiJTSWy90tdLkKVazN5pYDOCPWarB7Eq7MXREs5zSAM2yjUJFmNQzwqT46d",
-	"xSJnzussKkawIVNbV86jcuVQ550Y5Hvynt06t6lIuFnsfLZ/LbBwsrAiB2IzkilGIFSzMtJSsFqD/LdM",
-	"AeQW/LfWGMoYgXvrOP8qexYwt1DZH3Ld54L8X61DCMdWhgEpJkIuesckYQGPsWK2YoxcVcCqcuMaUuWa",
-	"uarMsobctcyDKx65UmGH9ECRfY+Oy1wwEd67ZvEnR6GZtJLckRk/wbdtN80uFOrO4F0L3kURKO4QbiXt",
-	"YwgkNFrkINsbj1bELn7ytROsaEinJcr3ach1iUxto0AEt54cisky90467h6QARcp4MVn8rFB3o7LRyrI",
-	"VYWFHEE5uQjNWZIl1S/MM7cqGNe8X7F4Jhhal90NAxGWD8w7zSdzl+F40/IbKX1f4vsUettK7y323GLm",
-	"CsxmmrM+gquVUmtkpyuTIU3Ce/J1rszPy6GZLYKMTYLJeJckvpa+56JgqCJ2dpCQZ9g7VIhmIaeFYBg+",
-	"oD3mkRseMukRmoZceiSUQTpgQntEaR5cs6QGJlSH5U0eg0wxbXV5BACt2U8gPGSqSSiHwpwFwEbWFoOU",
-	"Dpgr7cRCfFmKLGMKIjmTG5aoWoP8AhC317yAR9pqNm3FEz1jRpMD9c1IE3YjrwvEgmZOMkPIfR1QIaQe",
-	"f31aiNnfHoUckxM+5eWl1w9js3goIBomwp/5YmSurfT5tm7v7ebM9daFavptCRSj4q4rTYATzfSCXwBM",
-	"sUsXHWeA3YybZgbzkozZy8scW8h5wAnPMlCBmyrCNeJpGzIZZg2w+8C4tWJRNy+t5z/Hc12/HMXM4kbb",
-	"MX2niD/gAwa/1DBfNX/+BVexVNxM1ieCQsAqCofxdPBBqoDDZjD+pFpg/kgEKwKg/F7CaNAHAPFEpj0z",
-	"yFqDwHZTbdJqtojv1OJCRPhU3X8PHx1z4/UhMhy7xFcymYLg6plMcQLNCrtqidix0rjDujKx2fhdRnWa",
-	"sFrWN7MvQcUsEknRYwnJjkBRDNqignmp0dzjmC9dFVtjn2LAsCiVoha8GyKhhoxdKzOa3X1sPt8EikSG",
-	"XSRE96kD9zXvmyV/f/Ly5PL0t9cn//jt9emLs5Pfnv335emF7wE2+LBv3i+mMfMcDlj0zJ6cubq5tLVr",
-	"PC1qcx/OazhbC0XR9zvfj0ufrkwGgLfb4YJCOO9ktkKpv2b8gFa8Sh+S2aHXkh1fUtONi4gLhvsKzrKy",
-	"hxkPDp5nn2pNg7450m7TjrCWBIsU82wKhBkCQJJYTHzLBL5TuHoCgOQlIle6zc1Di7olCPukmYC16dqH",
-	"gAQlgcw5TbaRct+MrH1htfRc2LqT+ufxja0nz2MuvirL8JyLgqcPPkB0TNXhYUEcTQxsYK9lr706I2LV",
-	"pWPihykyX9+V8ff3Wn3fI/7TEIOt95thGchmzMVjMIfc8Cvtyl6rv7wtdJ4Nv2AH3YHjLuZC3J/j7hx6",
-	"25pO3xY7N0zgK/LAKU2Tr8v9pmmCUeVm6AV+W6VhCJXQzPcFz5yqNSCLNfEdo8V6aUnKGuQkD8NOlZYD",
-	"ULlPzs8Klh4U3kHvF1e5teN6KTIT1CE7UvfxZ7DBRGjHmtjQBhqOaYpV3zblYw6tsQIdFDNAkpVgKmua",
-	"PAZ+j5tnNbaZD/1ueX3Z+txlkMU2bvObYvMTbOgr4vip+Nr06ndmxIRmsanRyGlyDgJnGoxG3LZKfLvc",
-	"CcZ3j7roO9vfVhv9OtkNHoFluMztcxFIu3/gbBSzTVB1And77FJPO1HKiObBtapl3rUsxdj65fPSigj1",
-	"5fAJBHjt0Ml3JfyMRfoeIpM4Bc3VTs3fU87PzHWDvHeuXLD1rVN7HPTA/Hwl7MgzXC+n7EXUpvYXR5v7",
-	"2H3IRZmAW/Eme7TNF1qoeaWueQBr8Ug+XbwRQFDlqWF4iCMhCALEMni/WeKBGNDkGrOHAaPh4XTSbF6V",
-	"dmX/9Fnz5Nnz3b391sGTp4dHy3skXtPk2kzlNnXUNTKQ8lgCi32RzQ5O/9T8PqwrQfL5zqm/Pnb81GO8",
-	"Ft4qvHcmgcwOITb3H7aiE0FxwhQTAXtgXVePYkDmfmA51ZfDYvYTShKs3QtlvuHyF4YKNZMGsVRc9Hy8",
-	"R5ZJiNe2N5IHRQ9B9puPwDlKyzhmIan6MU0VC/1aI7+shJrAeMWchYKSzshdNeONJO3IVJO9A6JYIEWo",
-	"SpwMTISXSNTNXAQAqp5NdXkejJ3fZWjnahwZx4M+GWR/d5sKerHlsN+WSwF4B24yKLpmz/ymvHZNhprB",
-	"djw0T33LILgDioS4jGyXk75MGno2ka82ET2bwTYVfesrWMJXQB8uGd2i9D0wywBl1d6+U+Wscbwhsh8y",
-	"1ahmMXu4Mm9INWCaB+ZVYazwMw1AyuI7TWi3y4LcLWCrGo+QVxdMo9nG8TsHYfj1saDcEs1xGLe8Z8t7",
-	"ZlqJxZ1ytwwILa3Z8BeXufX1nXKGmRqP0h2JAEM7B6hVcOVKylQtsAXpSHk9URnQI3Gq+uA7U/hTDoch",
-	"QlfsvOYh9GEW44swGj+dvfAAGmPYZwkjECkLlQGwvXK0jOduspuygJxq//pc6aSKC6bUG0BaFWkUeUvx",
-	"iIjbAmbofmrCX38z32aorSeqT8lbKg3TS1X/Tf5t5cva3ipLhUVoG5e5Ha48omSiEZ3kp7MXW97ytcKt",
-	"5gcg4yruq3sHXLUd73QiGdxaLe8JQFTTtN3vm/hhpo/z8o6Yn3j4eLwwlhYECLM1iLYOmbtjOM/MFgOj",
-	"wB2/uSzn1vwwjq0EfXZ7bGUC3U9dj1XJg3wbxG4+aI7hfCnSpzfofEEdymZF6D6oMKCwGC0G8MOkYujx",
-	"DmWDnDikMFdoAq4SJ0DEKI/QVT3sy4gRy9/gltFzaUxcl1w4AnHe4BA3YYx2lmZV/zIB7Lx7cHDQbDaP",
-	"jo6OVgByfl4Y2F2yTQvBDDtiY2UNhltpT5FACrdL3KhtZ6gkRvmfWRNFqo03APD+G2h9Y4SdzaZ/Eczi",
-	"U0ONXxyYR7ggMglZsuXg31KhIhZcZ4yskKF377w8FXeoJNrGt2ritJpoSbNVFLds5i497p0HVhU/fzQf",
-	"QRzP8II9k7qfgbQqTHm3r3uEqmt0jTBuNMH2pJomk9xpRXocM9oB2NUj1PxzJar+//lf/9uoE36t8ET2",
-	"VoP8DKngAxrHUAowkAOWQ0kXCslpmWDBSpc9Dm1cCTsUruxoC3WeG8R/I8dHzBV61GxUIIfBulJl48nd",
-	"gt2w5EpoGU2ULjMDe3X24jtXUvHYdKPH88QLtc9c11m2eqYyl/jypLxO41c8rNwHW5yn+q3HB1/x8BVM",
-	"YR4bHN9yW5fbV+hyswbeODPoLs/oHiJDGcfxE1/gtEOWGSeyyyNWj3mg04TNLMrWY/ocHz23T97HwY3H",
-	"unyXRJV2pa91rNo7O3E8/vjOzY5+srtje2h8jHtrn+7xmS5ysVvSkXdvX0FwmrEHc4ALFwiHYcoCKsL0",
-	"eQjyYcsSvtZC4Dm4u92ixV3w9TEFKHiqdhRABM1UoU7huh+Lo1q4fNsMYP7YurCK9JgmXHsk4jfs2GKI",
-	"vKJK10/Nq3Wjh8iE+BCI6Xs2K8EC2GDrGKMJfjNzZAAl3vrdhCQ9GnskTJG7MIw/ANcGYIP67+JeQkPW",
-	"NgNSxvbRPrHaDKC/vXv7ympo2Vc4cSJvmNFj3rPOBbzXID/IhHQSOVQsUZhzcM1GDpwgpoD3TxXxacx/",
-	"u2Yj32XTQu3GBrlgAJeiLIEbg7AsmdX0bVcTKLSw8KXhOjx0awD5E0g3YDgRN39mmQxVN/7vCLR+IdMk",
-	"gADOEAq6A6fi8ALi5qhag5zOWhOOJXNZHNFREW+IwWpDcoi97pUiwNwR53hqkEt6zcyJYQELmfkZCG43",
-	"QsPVvUSom/wKdWzrVOaVBZ6EkZkq1vmKX7PJveiB9opUU7jnLDKQYppY3B1SLWwLewvuNoZngYwSpcco",
-	"7GCIpKi1AQcHyMixBDAkPVvQnekD0CDvrRKNBgnuVNyk8KICcjfIiS04nDuYbTNVGYVFPCXsPGFGOMOB",
-	"3W+SkI6K+BsovMxgbOwlC3E7G5MA+q65zgvDgWW3MdVmVubLRsKUOXU4l1n1Vs07my0nAjH2mXLzM28o",
-	"z9hWA1pXzBwiQPgCB7stW93lkQYTrwNZSANGhbJLYF6veYQ1DBvBI/tXlwhkOV0DAh9gs7JPcSRDZv26",
-	"5ZNk7jzns+SaDdRCbF/z3qWZ/xfP0OUMX9p9klGFJgkdgXNKj6D4dlcmg+nYqF3UFSYiq4dcBwDzdJ5I",
-	"LQMZqbbl0yXM05vik1QVDsMEcjOc/Wy3M3HDIhkzUvXfI/1hZn4Ny2C7/fK9DxI1kVGe0vrFK9EpTWfI",
-	"TOu5sMoLkPOwTdiN/m3vqHNw1Gy26p2nrf16q9ml9aOnzb36bqu13316cNBsPW1dCWin7Xq8EiHVtE0+",
-	"X1V4eFVpX1WWbqniXcGywFuuOfOlcjIafjnaDXdZQJ/W97pPu/XW3uFB/XD3qFMP6UGzeUg7tNU9wLb4",
-	"gClNBzG8ttfce1Lf3a3vHVw2D9sHR+293cbhwUHzsPVPeNoM+6rS/vzly5W4EvNxtaZj7JMbltQvzFqh",
-	"7PGIjJkgqdA8KsqTiNEbphrk1KwvUs50RwghhupXabO5HzgWB58Y/mqpXHwAaFV4BAmPT5gui1uF/HTx",
-	"yxtCs+ObhR0GNEk4U66dK3EC5x7GyoXZcW3DvRPdYdRsODziuwdEucPdJuPsqiok4aF1j0xIiR0rpSA4",
-	"KTRaSJFfH1+JiSaDSCoW5m0WBCXizxGQvzkjdWBrn68qCaNKiqtKm1xVVCSHvwVSqHTAkqvKH1cV1U91",
-	"KIfiquKRsd0mripGFYAhmx33xW/nQt1dWhpBERIt4YZowDJnTSSVamzLAzwCXAXgsOM+QZQipHpxcQqI",
-	"ho73QtaUSgfQTm50WKFz3+FAvUSm8fwwRHxkLPQQ6yMrjD0UckiqsFNjmmge8JiaiRstMpERU7XyqMCX",
-	"2PMdAgVDD8vE21kibA37rzO8TuebdCJpkYvCCbOrfLcnbFbsyvOEUc0UoTjSPBzFjZbi3UNgngNMz5DQ",
-	"cMBFg/jFY+UDvu14rItMyE9nL9SxM+FYIa1SplGIMSxhaI1ADCnlgvg2GsPPo3xRipEqatPmbORXE2Li",
-	"GqGWgQzglLgdvQVzh18AE7ckLBgfhAO6yc1vkTKrFjk326jzkQVm6c8Taf4i2iiny9+r5pN4ICj0sRHM",
-	"5nH42LZw8LcURAJL7tjNfC54Wxe72PTOR7khVNNMJupHXFz7cJsqCBc3XDNjNlyTqu8uGII+1flBD+Rg",
-	"5/kvL07RdAX+KkP0wLiLWnBEYqEHaApR8xRWezgTNzTiYfGhQrclZR7M3Dfmaqbtwp3J9JROOs/D0+7L",
-	"/tnHn6PX4pf41+RCv7tZIejFjfKB2NZChmUGyMLjXLhsWde3w7rM4o/rSeOn/V6Z2Wf41xYhnW8ifaeI",
-	"1Sg8UnjEI4ppDeEjcCtdtJGcnsQTNJUapNXcJ/5/yxTUPBt7nL+BtwdcYYd+fmFZ0HnxpQHDAFKoIgDn",
-	"rYinNF0oQEii0qCPDZdi6uds7aG4wuWWG3ztV7BLaCMPcNH6Es84ah5UB/3pU+5uLeASUpAuZ1GobMK1",
-	"5y4Q4cZsBhOgQshUBMwjGNrZIL77qg24vj6JmFZYYREsP4CrCo+Jjy/MfIqFXBfNMNGVDXKCv8FzGZfI",
-	"7DQbXVotG6ot0hIN6Uhl8HSOhbWRQQE1sDU7iIAKEmISaolalELNxI0VI0cwl3ZbbsCR6l5z70lteXXo",
-	"XT66x6oQPYeNVtSI0GGADH+4VY++pfQAsxUcL52hdGBdJzyzD6Mv7aDGVkdjZnYBdyPUZWSNL6VlrMhQ",
-	"JteANWasKfOHdU8VbbPc+STYEHxe4NzSaSIMby2wv2luhKYcMn0Y5CvUKu/2eOddzccrBDPzOJsa0G+r",
-	"73x1xxQX0gLaLWm7LChVPpENWZDw1SWkcm22Vv/oTgGAINhyAtsD8PUq/LpgG298Cu7FAFhCsEFQxR2D",
-	"RY1ZJKW+0AJAjA3zyKl9nAMtQyyfVsWag3Tk7BWIhsBKixCPCFwDWjNSdwCBf5mXIE7kQGpGqHCFDgcd",
-	"VlKuHQZz586Cxejxr1h3G6v9NV7pMkjdX99VsMQRHr83fOCTvLoghxNry/u4UAy4+y3Mq018m0fhY+wq",
-	"M8vk51ez7qp3wS2vR/yTKGE0HM11RXqYZrbgkcyDl91z5/U80ZdSWikOXjkvrtkmToTA0p2GFtVu1hXy",
-	"4QoACi8nh/iQnoTxccxP+T0G46kAPVAgyNat8O24FU7C0CMJG8gb5mWyXiYkZPBXPH76HsKhUMh2uy9+",
-	"nZZdQkNhXryFJj+dn74kVJEOVexJi1QlPEWjyHBLH0Jk4fGdjzHrHeNTnk/evX1VW85HWwZxjkZbMaVv",
-	"FVa4Ch9xuXQPU+d/oYp3wbYs6lvCGp+wKOPsBCzLjlyF4pWZUSR7EpnB7Ue1vBPGJlY28XQQU8GlcEie",
-	"BVUMbLmuTHpMY6zgNRup8Tr5mAIENp46ztKVsHnao1zY+3TwLP76FqNhSvL8zWTt0O/UiMMuttgkf1pb",
-	"TvaITDWpprDHsRL91MauFU6wO3Zr2XmlpQMT5jT+O9UbJmoCpqU1AaC4iizUf83K7Q/kR94gUDEMPsZ6",
-	"RDADCFJV4XcfU0CMikZGMgUEb5ha2RUHDfSlfAz1VhFkfSFqAMyw0q78f//v//N/L391+9ZS4C4xnHJ8",
-	"JtcblkK7pyqIj7KiyrYe9x1fHllO8UhKtMaUJ/UA8mbvAgrO8pZzypPnppNNMgL6RlVYFw3OjeAu2QmS",
-	"sXLy7PmL+ukPL380zLls0GvjoGRzmHO/NooZuubMaBzQAgyjneubmKVJXnFxzUIrt1XxWxRfxWSUrTn2",
-	"7TAp2AGd0dj6twFHhApyWA/6NKGBBo8iB0UmwLM9V9W7Le9RVnTqTky2rGJeIXtLCpvBnNELsw5kt2t/",
-	"SEXxJy1tQgKCzTTI+z6PGBl7yitUe8hSj12fQhI3SyK7NtUKjMQs3TovfIm3fkZ9uWGlPqVzR7BbqJtX",
-	"2DHLozdh9/ejyLneAC3EKOTZgL8xPW7LHu/UWwVIkPnBupeKeK7xHZV2zP7rsHtAY8/KWGcQW8gOdxz3",
-	"wwhg5TneZCGY3GD9DCrCps3nUBbOtxVy5bCOIHAZ52bdWg7LJoNOqDXIpatYiuUJLbKNqhHBWGgzHjrZ",
-	"jEqYouvjNljjnwaj+MJRBQApCpv7TquKZp1uOeg3xEGzQw4+syJ83/2y1N+T2QjFCBFDnTedsE9cWbAt",
-	"G6HBFWk1j4jvnoAELTdlMmK6QSy/xQJdDlQHPqC15Tdc+4okEmr5jsFxwFcIx3FMYhlFhGoykEojoFvM",
-	"EjKnaHKPOWf/r28Xodj5seGkGGiNabhwvRmLnkO2swOdASDWlckA6jvm7IGJdGCWULNPAB8qemYRJ1GQ",
-	"Nq4faBYxy6kd0saA7bgI+Z0ITNzfrIn7H3t/wwL1jYYhltNqf09+gziYtXndr28LPM6rZJQbvzCxFGpX",
-	"OlxQIN1CQKjLPiMJhRsd6zNmn2igo5HZJZllT1RABSSNVBMmQsQFHMk0USzqYoluSs7fvLSYRjiOv8J6",
-	"y4T4J0HAYt3OF9xvbK9kvt6wXBdenR/X5a9gfk9uG4YoYXBXeUfWupaxmbNAJMSy2xL4YXvjuT1em3vu",
-	"YSsR6uyW27rbVEyEd3M83mYjQJ1+v5lHixvNYcBFqlGJcHiaJQ4kEV5a+f1gN42/p1KzML+IbVf2T581",
-	"UZRjEQGzGGaU7cqPLIokYsLiQpif5Nom2oWd/z24r2ZNzKgpqcK10JM6ipfDU1baCE7Z3K3vHV7uNtvN",
-	"g3az2Wg2m/8so8G0LWjVESDkSgSaa+Ftbzm/QQ+ZCAkdw6IlVYlunDgaFcNC8GeOpsGt33wCb53Bc3do",
-	"GnJ5R3hG0LYDNAIMo6qqQXioUbltUGlINS2NLMU40mOHTYqI9lT3VQ4eAjo7CzFKzBxc05cSvNtlYV7I",
-	"xvIguDsYpArC8Y3BANDp3CwStKOgwiFeNAy5YrVj6FMR2pE3+dPfKQKEhVEkrJsqhwjX2t0nVYBWdwKm",
-	"MQhrDeLHWjt4A7znoORG8gAmwTwy7POgn43sl15v55c4VW0cCUFDRZV012ySqiFDIMUNSzQLax7psICm",
-	"yppEyuUfxBEdIZolVYWuVbmkO4Et8ZCizm7KzJ51BTQCOdgxA2/IXs8MUGc7f0PhBlN+qEBgJsKf+VZ+",
-	"bOVHmfwwGxN9F/m5XU1yTEUF34rccMWG7kRynGKFAd/dHvukihjuAHU9Vf5IeWRAQ0a40JLcPKdJqCyY",
-	"e0KHxL8JaBL6HoiMjtT9cq6XV2p8wGBCV5rF9Gtdis9kx8XQYEXc3dbuwcHBQXN3b7/ywXS3Ie+zE99y",
-	"vy33e2zczxWqMgdYPQ59OZRBOrC7/g5UZtf8Vms+ESMcvRnhMfHN32/oAFPTHH+C0fkDPmCXo5j5Hiaa",
-	"AYiZZ54ztr1NBw54DEUjFGOKVFmkbOUDO2+os1IuGV64JX9I0ZDvu1KtmAtQDxpx2K14FUerSrsy/sOG",
-	"osJRYisrtrLi8XlawvycPrh6DNeIdyQjChm6awuIBrlYQkC8e/vKlh9LmJLRDYQqRFLGHRpcQwXihN/A",
-	"dX1WxLjI31MRMaWKBWZoFMkh3uSX89qzwYMn9NAMYkXK64q9yJ7BduO+1NLW9dyQt8LMH5CxbpnqlqlO",
-	"M1UbAfMYWGokcW/fFfg+1VynIYN6mf+qHzU9ctT8gApmJEWv+OPuYdMju4fNDyRkvYQxdUx8AbopPG65",
-	"IRYzcSy4nN+9cpN6SJbnpl5pH+w1Dva8SjbfSnt3v9FqHmQBTs8SKkImOmnSIy9v5V7RUWCrU27Z3+PT",
-	"KaP8fD4C50Mso+hu2N+e0ex290gq+O+pY1oAssAiFmhDoOcytX6JvhySARUjcEprlkDx4ZgH16TaBL8r",
-	"lDFtE/MIemg9stsmlCguehEjQd+YpDOs7XMzx4fkhnbuEHbL//1vCsEGqs/NckOTVjtMRdD/L/PjOIUq",
-	"7d2NeaKhwZYfbvnh4+OHMZ7OR8ALlebBNUvuSBu0rW/dsBdICBz3e9Y5R4NgRuiAffpB+Xe2MUotdvtr",
-	"Y8g68ebKq53vlldvefXj49UqO4wPbrvf8JDdVZQZtL1l1K/PW2a++y/PzxvE7/GuCzmLIzqCvBiqwKCR",
-	"kDf68uyHchb+d1iqR+WBnWbSXsXuqFIeH0Q8bgzi1mq8HCa+5eRbTv74OPmNPZMPysfvLoPpuUt8LyTE",
-	"NxwwjxtFnvwOfFCmOgN6PCYIwMdCAlGvcSLDNMhyNct01W1C1DYh6lYOKKRDVR0sA2hdMo7zfXtrCVI2",
-	"/yVL1J6V5HyBD979psaO5kosHMqfbFt/tdUp7YYC1fKGEeU2yhr783bTY82RuRvJ8qKAqtJJNblmLEYx",
-	"Y+RFjiGcyRZVEC4zEYTNeLfCYys8NhceMr79VFoLNVS3UESczZYaEVf6PT7+In966nCXIV1k3GO5vWyb",
-	"HzmRsATk8CuY6hIPPk8TZZblwx2eRTf+V1zpuUcxI6NnlFOmNOnyROmtEHwEgI5Kk7C4zd1xsyfm/gXf",
-	"9FHdSZj9UA8ZDe8KkNb28YLR8L2b/B2enreuw7naYtBnYRr9+UCwvsKzYtkYYYCzaXZijroJkHTrnZ6l",
-	"TsBn1xPC29tPd4xv/yLrc5lzY89M5R4EzvbEfF0nRgqGSIx3ck6WUuXulJXbPhbpQdlQtjvzUeg9Ret/",
-	"mG+Te9aAcsYa0Cjq0AA3tO399Mbuzs//ae+OGh0Zjv5jJ02iL8D/y/GveE+wsE38f9Tf48DNN1SnCWuT",
-	"m92/Itxgn30iP74+eV6/+PFk7+BJVbEgYdojGXAM+Qu5qjSuKuQvxPRas9CEXqHdS/eswzBMBf/kgAdL",
-	"nocJ1c9C9zgPZz50OYozZEQ9inNgxMs+IzyEG0eIMSM0SKSCYvBGWh6TMJExCVM8z0yRzojwENPn9j59",
-	"IjS4FnIYsdDGbNxFNbX3xfVb5ubsH/8oAdzNBwpHzcUNldSZMTO3t6HsEw6G04iY/SS7XUDrpR304YR0",
-	"5CE4GqjTE0UBBbLqMdheqDdsoSXNZKZY29ykGC9LiZEJ+JjqkQxotE6CDKn6709enlye/vb+9NmPv/zy",
-	"828nr1798v6387dnfz+5PC2rJAplR1lRO1nzChaxhPOrJkDAtRczCBj5waukSTTjAnZI67aF5ZFyi0Nf",
-	"6RZ297b38Ty5hsMMsQS14j3BRY8gL4Ez2pdDgSUP+yxBpAIpEMHUNPAnk4bfVgFRQp3oXCQ5bwuZ1zW+",
-	"89n+dRZ+QYYYMc2mlUD8fiPrpLSggG2RYPvhfdWGegvFwLbWzWPAfYSybEsfgFtXHRdb8O/dCUE9k+qg",
-	"P31AEKf/TgTk8sW03xUH8UABR0uIOhxmuJVZX63Meg415/NT+50i796+8lwRCpkgIvtDSrMdBHevowp1",
-	"x06+CRZR7uOD8dgnL3BUD3sOjQUo2NBpmdUJHbO2FY8PLx5t0YLCQRu3DW7bDTh2hDRTj+HkmGHcg2Pc",
-	"dnHJ5jsgLxH0hxmz/jtli1Vsj8qjyU0Apx0xe4ZAPLqQwzUPiWmeBWnC9Qj2/UnMf2ajHxkNWVJp/+uD",
-	"2d7PGE1YcpLqvvsGn/oVghrMVx9MK8lNeVmQyz5XFkjbOmoqzv2xAyfCjvtzqbfAA0cQ+ALMCUhkVKx7",
-	"ZyM98sAK940Z5VQEeJiDl5v2EkZDcEU4gGGlJZSMt43lgcLTrT3vU00GVNAeG0C6Llp3HqFJ0Oc3zCOp",
-	"yP4c0OSapML052GKg+0w4wGFKWAR1+ken0UyuDbNdvCPOJGYb4GV7pVXLLJFIq60Z/OHSdBnwTXO+dXZ",
-	"CxJJeZ3GxS4dcmLJPGERcNAwW6ywr45zUkIBHviWpA4XzNCaiTCWXNiosLw6P/np7AUU+NLSz8dgy/NP",
-	"j+CtWSVXrNAbK5vmESzfhZiWWd2+QuWuwiSzKkDTXZyJQA6gCiWNoiJd4GPJVoLz55EwTcCrPMwtfLh2",
-	"zFsY5jc5k428BnKG5OT8DKr1k+qAKqhUFg64MF+BmlLLG/v/BZbA6pzc0hxQbwPtzrWiSpCfQOEOsgOx",
-	"NA9y+qcGuBGUmadQnJiXkpRfoZCbn5KKZBtUGIt9HqmJOSUZOuD8k5mXWlwMTdMlRZnJSKGHlLhrY2sB",
-	"AQAA//8=",
+	"7L3rchs5si76KthcK6KpmSJFSZQtUTGxRm2r3er2RWPJ41kz8naBVaAIqwhUF1CiOW6f2C9wfpwnOP/2",
+	"g+0nOI9wAplAXcjiXTe3GTHTFskqXBJA3pD55ZdaIAexFExoVet8qfUZDVkCf/6j8ZZq9pIPuG7Af82X",
+	"IVNBwmPNpah1am/ZbylTWhEaRXLIQsIF0X1GgjRJmNBkyEUohzWvpoI+G1DTwIB+5oN0UOvs7rSftg/2",
+	"nrSfejU9ilmtU+NCsyuW1L5+9Uq9v2UDygUXVzNGELGevrPuFauY/Ps+w+6wG5KYxxSpvxP8M1EskCJU",
+	"W1M6399rt3b3Wq2nh4cV3X/1ajFN6IBpuxTP+lSfhpNDMN+T0+ekHvelYESkgy5LiExIL40i8svpc9M/",
+	"+0wHcWR6ONw5PDw4aD158vTpk7+q5rBPtaJx3BRM17waNy3GVPdrXk3QgXkhwH69WsJ+S3nCwlpHJykb",
+	"m9NLJq50v9bZ2T3wagMuss/Z1JROzOqZiT2TQtNA/8IrpnM2NotfTp9PHX/1gD/xWx5tmiiZTI7UF+yz",
+	"xh99InuwDeKE3XCZKhLTK+aG91vKklGBoNjelCHt7j+pGsRzFvEbloxwB1TMOswfmDX5mGrNEvP6//xX",
+	"q3H44cuOt3P49T9rVX2+SGQaV205+MGsDKn7/+d//e+/XjVT5W+Z1eJaubWLaaJLK7ez29p7stfa3d9t",
+	"P9nZ3W8fPIEXqxfxyvZ9mwt5GrJBLDUTwehXNqriIzGjmlCSIEMhivZYNOrAyvZ4orQ532mkSU8mRPe5",
+	"ItdsROoxS4hiSnEpPHLNYk1226Qv00RtEa5IwnSaCBYSekW5aLr5IpfNZ1wYXcMMb52Z/sqmb5RrtsQe",
+	"uWajj2af0Ebvw5edJ97e7pS9MkU4nNErRhT/97SzEMFrxc5D1qNppGud/ZZXYJatFswaP+1UsutXTCl6",
+	"xao2rP2JjPGSvZMfW8c/PtvZ3WvvP3l6cFi9FQdZu7e5Gc9xw1SN1v5EeEjq796NM3D25ClttbqswcL2",
+	"fqO9t/+kcdg+OGi02ocB7XYPDw73w+qJzOGLPZkMqK51amkKT06O+T3r9qW8nrq1htnv6/Tz1bysYikU",
+	"A8H3Iw2thDefAik0E/AnjeOIB9RQbfuTMqT7ktPpS40liWHbNXeauzIckT5VhAoCv3WIZp91h9h9RXAE",
+	"JIJlMyd3x+zMNAiYUrVOj0aKfS1O5D8T1qt1av+xnatP2/ir2j4xHby108BJlRf5VNzQiBttKU51DYVi",
+	"L+LBipN0e0ZITWiq+0xo8xYLm+QsYlQxogKKqsrf3pJAho6jpcrM+cXJBdm2PExtf+Hh1+3fkjucvZus",
+	"IkOu+yWFTWmqmSHITzLp8jBkYjWKXBj+fHx2CjzazF2KaEQozAfklBwKx7bvcKYXfQYjGNARLk6giRQo",
+	"PRKmZJoEMNtTYXgujU5w+KvM2DVBFEtuWIKb/E63sO0POiL1kGnKI0Vowkgkr65Y6BHBzEicCNwyM30t",
+	"9U8yFeH6G70HzdzdBF9nfXz1amd0FEkaXkj5kiZXbLXRvy3yIi0liaCtu5vClA5BAIlwhSOmLAtn/ErY",
+	"tTDf3NAovcXjBzIg4DFnQr+W+hhNy+kd2YbIkCoSJMwwPtIdEUp0wmlkxuCRYZ8HfTiHMBTFREi0hLE4",
+	"0xVVV1U5Hmjp5HOMQm31gRBtDDYjh5htbLK3+2E/bqx1f5nF8rc8AuovyxpwjVtNCVs3dmOTHGcPTaFG",
+	"3T97c35Btmk44GKbxrxxzUZqGx7wt1yTCkdkOs1e/UER3y7ca1w33y4y8Byc9TVT8JZTAuqFcf+A84LN",
+	"UWrZMyoCDMh82urAXlHGxjMtj8g1F6FHEhZHnCnzBw0MuZVHWMi18kjIIqaZAjsBXjE2LRUhiblQhAst",
+	"CRUjInWfJUAoUse/7Qb0CNg/yiOUvDx9ToZ9qTKjmCuSimshh2KLUKGGLCH+HRwC34MRC6n7RkOA9oVu",
+	"kjciYGVyFTfzGCWhiUqSu6G3WzvEd8qQ3YI+vIa0RrrgcttlEKXNtyQJJo6f30RumNzwgL0T9IbyiHYj",
+	"tp54MmPRPIpIIIVggebiKtPEhpTr5l2qHMaQTGjCoxFJ8wkdGTGcjJrkhANNi0TkCg6wHSwLL80Wfd+n",
+	"Wh3HMUn4VV8TIYek7i88QX/LuxRZEyEPkf/ganFBNB+wjJOEVNOueTWgwjzWZXCq+izsXArcCO4Ew/oJ",
+	"xkLDmczLbguoS+E/d+3oahpkQ0RS+Kh+0kvhvzVfNI57miU+Qduc1J0HD/ajD+/YJ6yX0YhV2D8XUr6i",
+	"YuRckStqB1QzAiYxYZ8DxsKC+m5oStr7zqlIuswIYaKTkTmdmWshH2Ot096/Q71icqg1r+g5LtCzysLF",
+	"SWgJ81rbO5t5H6rmZAe1PfnCLBfzoi3lL03zGC/eknkBaP1OGBtOJvzfbEU12QlzZ4Zn+yhO5A0PjTTK",
+	"BP4Np+QfjeOz08avhpnD0DxybEcAXWXfyoTQmH80r4Erh2RO6rvkaK+4AjNVGs5REhU1oFacSNPv6mzb",
+	"OYhy9mMkOQtJ3ejMMgpN1+YXIwONRBnJdOuOrUYZswSJb7mzE9BOf7O6US1XF+HkHcfcujdpGHLTAI3O",
+	"EtOa5swN1avFha++1MqKFPh3NBvAH2P+meww0iShQH8raI91ybsTUs0ahslPuni8GspeNeMVkUZWDKP/",
+	"aKIJvDyY/FodG8Wt8FtXyohRYX68rnL7GlondGh20xFqRe4KCeZlpUvVLAb0sxWHairnmjKPjJN5tQHT",
+	"1Mi/eZvmlXvuq3O4VUw/cexEzWvubf5ktqZfKpx+uSPvX+hBhL7tGzm9S10X98SHbM6y+4kFwHVxi77k",
+	"SmeHYMntCg2U9+msydozUbF5sxM8vi2OoyEdKWJWzZw491zBFVta0GyXjZEsf8+NuYogP1Id9J/1qS54",
+	"OpchR6CtHc6E2YD/qtEk6PMbs0CpcH9/qNjCeLtXJuRSrmw4Baf46o710ruP49QeI40ddT6IOZRZaaf0",
+	"KI9QiC6kWIDvOY304lurOMA00lP3GKhIiw/j/vZlPjrPUSunwrwlgauapRYkyO6xJ6WC833OZf6fkPvP",
+	"fc6JyEWeLVB8Du2yK3H3ShWVDIGWPcZ4UMNq4fVpisSLqNJWf1lHnhaaOV2QuDS5ZuE7kTA6ZchOTM1t",
+	"KoVGnskUtbbKM5Jd/7Uq7YHiAmEIQEbOsaGWu5u2dsfAnVbkOp+qQhtem3WJuGJhFptRm71nZ+3RO+YK",
+	"SEI3lmlEWkOEm0O0OJeF01TBWvMYjGXP+B3TD6dXTTcWXFtFezVxL3ItfXrwjDJqLMcrGmyXWMbgVYr6",
+	"vd0lJP3+UoLejXc+NVbaSctKbOwNOn5YjXCWkH0WpUqz5LUMlz5YNKYB1xWWzqlWZMjAmWdNnDiiARsY",
+	"m1b2nDNQkbr//vjF8cXJx9dvnp98fHZ8dvzs9OK//VIcwk6V0lLF9Yx5JWTIIJyh1PDpc98jNt4DRtOX",
+	"ShMjM8oRD0N6ZQRZqzZFav3MaKK7jOplLFA32TdDwabHYCjrekffCdekL6NQkTp+m3k3g4gbGnJNklSo",
+	"0uh3W5XanabJkiYz3osXVfwIFfwwsQ4orxYa8fahSDv3ULk5r/a5YZpp3NDE0FuZ9sxWO7aPm7+f5+3C",
+	"R2jbyOokqgyETPBawF5kyJAp9OEaspQX/t3bl+XNVOtrHXe2t91Kd/ZarcrlvmGJu3Gc3GX4NrHPuNUo",
+	"x6A1W81WZWzLhJlrpumo7uWHKh/D+B4qrurkxpxzxtcQpEDqxQVpga88KPPDYVeSBcNDlyRDN1VcMKVe",
+	"W52zPPy/s4T3OAuJe4xYN8aipkaFoG3YC7kpelw0jRsGOL8fFHl5+twjwz4TOSvRMgpL17OLjFFUztlQ",
+	"wjF6GgRG2/1BERqGiZl/V8rrRdqOU9WvpilwdtOHzidFFHPhkWygWHTD1PxOKrX3qOhsygbhldd5xvZ5",
+	"RpNw2ZNkpzkejjtHLYLA66kulKX0qp3l9CpLHOx/Bi3WUdOxhSUYjD29D8pcslFXEgV8k+gSXE0BLziZ",
+	"s3hV++CkEbyIl3iWbbueh7i4l617btZWzJy4L5hgCY1WHHHWjPUoqHXbWZOCzr1doMZ+ax4fElM5TGkD",
+	"reHAXtxtfetHx6sNaeIuO2fTYdyFXcvfnU4dyBFY7XTFNNE84DEVS7Cdty5crMxQi+kUBT6Egx3zdc89",
+	"HhN0wWa88ojn0mSlDQMBQfOIAB2MObHL2+WNYC6JIYbATFggFpLCFIoOgrm9neXvzXGA3wvjRzLNMa1h",
+	"MSxHWW2LrsORyxR4J/hvaR6IY0X67G1ZTOI5bvyTNv7dahx+yP8kzY+dvzY+/Ok/q9RSG6T/rsqKe8sC",
+	"xm+YsrFX7MZ6BsrhgopfQSyvVwjlT3h51Lut9sGa/DVboDUZbIFaQ6qu83yW9sHX/5zhGpi3ti769dFw",
+	"59xgWIJPXyScRuvoQjMiBwqUv7z8839hwtkTb2e/mu6LXyROKFWZFrbjraIerKssFbWcfCitlcYCkYrP",
+	"6ais6uw92Z+bAFVhGuSNeeMLNX1L2DSf1bYD8IzFxfaJefzCjKO0AYzRNCFEWJBU5eD+t0wTG6BsHjgi",
+	"V6C6GqEGpjXtKgZCbZZZ96TqUgpZ5Dwmt4zKYJqsIrxL71z27GnNBrFWS9wrrxKsY9Zo2pVttn7LLPSM",
+	"m8yThe+AzdMvKSRMvlon/sa0c66pTtUz62zPGjo8PFykBcE+62NcinVuYBUMYh4h3VbBIRf26TRJjys3",
+	"P7tvwgPq1r24yl4pyS/3kUIeb7Yd58X/uDms4Zew+c58Cddndsi+pXvEwjxnUXI9Ko6WId29z300c+bn",
+	"2alxFyMxEyHeWxRDWyAyunxNMrGsJ2Emy1eTfpp9rpBQr9kwz40xT5SkyJP9/b0ny4kRaKSKKOXA0iUl",
+	"t+O85cH/nA6oaCSMhuZE2Fw/M4AjorT5yrPXXwrSSgZUB30C1y9VsqQYnz4nKtyFuLuFI/X27qFHlBww",
+	"st/a26qtpF7N271AmuKeneLXm7ppkYyVi1OUlW6zugiLLNai6bQV+zExNllc/AZDk0uP3MjrsW9KwXXN",
+	"QigMfM6CArNvMELmY+pCZOBLzGMKnV3dtFw9+/xJclH4GLGezj6UfCLuyzQObQNxwhQTgVU48FwGNIpy",
+	"O6bp7t7cZ8hItuKnqc3hrDrDP8lkSJNwvWMsl3A3jZ9NWbn4L5z/Zhn1Dq9quLh6ZTWTsaMph/nFkX3Y",
+	"5rsNWBYDAsY7kL+MEaOITMjL0+d4X+14p7BXL1WkpULI1KxZhVspGmHGHHIBxURBySiYtfPVz7myt9Tz",
+	"l2mB4YvgjkyqlDK4rooGGJ+eOYFAZiQrFz1ZOVs5FFWM7sIFl0N69vwbuFX8oePOuWq3XOYHXUAdzN2d",
+	"xdkUdkVGP2985y7gIUWwGXHDjUktrtfxkk4xVSIurss7o691rDrb28DrMiSkQA62j7vPwpPei/7pp1+j",
+	"V+JN/LfkXL+7qT2oJphD4sBMphJxDaUas06X22OPwN87Y0cVT8AthHCak1vYyh7pjkg8FgtAhhALAxm6",
+	"HmGRYuaplzNwrCZxuBYPJiiMBgMKLCZTxEN/qziUhTiNmcocTK56yK+4Vku3ncioomlfpTFLgLX6hKs8",
+	"7wZYY64kma6Br2CuSf5WhaCqDCeA7hfZJisFtU/Rnd/3Ryh+C6sEucmQbNun4gq45WoxKJOr/8vp8yNi",
+	"GkPHF9dZ2m1ME8WWlDUVp1eRK35jWhbFpPraWsH05YunWRH14yulbi1ZJkQDcSAh+C1O5ECC5hky+OPD",
+	"bQnlWZeUK+TNLCZUyxRb7TIlmKptzZK4ywbm3sKF4oWRLEOHyuhyxgEOgCYJZyGRqbFcGSMQm4hDvBWp",
+	"nC3LrLtHnCIPdJqsaJvwgU0OKE/8l7OTF4Qq0qWKPWljoi6k1XfIu7cva8v5F7CPqeO/lyvs+74zrprt",
+	"z4xGur/idNWEY0peV7KSe0z1wiFVTfUXHq62Hz8tjuK5LEbeuBSvHLfkYo1YE2cULBXyNza0qer4Sx6+",
+	"lPJ65QNzu6GnRjec8vx9pxVFUxbzFU2u3zIarhqUMR0AkibXDnMNQhzCzCHrEGrQ80WkYBm4BtdHhEaR",
+	"+2nqbeJCm3nGZNfZHEulj2UUUtXqZIa2hMKThsR6HzFcOixGBs2FBXigXDUzudmJa69yCi2Zr/bLFJpb",
+	"j2xlDmQvkYNXrPq3aUvIB8z5icf28emrE2Ked4DDPR7B35QMWMhptqvrIMI9csNDJj1C05BLj4QySAfM",
+	"2K1K8+CaJVvWXujJxCZuuC3QJM/lUESShnk/AJZTARUJuW7bXzAt9uu2a2L7S7Yk5suQ02bJBIYhbn+K",
+	"2dVClgkXgoXvhObR6r7D31KpWbhcmmsG77WEmm91wYpT4Q5UhZNxKDLqe8bEMpRuNpuV9ASgiiYB7Ap3",
+	"RDGgz1oYpG4kcA/VQJ6wAAxO7RkGB0+iTY1wSgmLZaIRu52iU3MLhpA3J5MQMV4WokDmfce7i0o64J1F",
+	"5blQTIToOK26JE+Sqe9lKte6pO0Q3/B5n0gRsBzHCkDIAFyTBtdCDiMWXhmyaVKnCKZmsagsgl5Ps+RS",
+	"AI1pcH0EJ0im2iJXld/Yb+1teQhoBdBSTOlLESfyCtI1qBgVVsMtWJP4bvl9BDWjQf9SZA8i3lqz4Eqx",
+	"0sterdqbUbjxiSM6YtWO/+przQv22ewLElD4BrH1LG6Oht9E4L7YWuR0mlOsNB3Ei8em6LHrNHu9igaM",
+	"VwP2Z2wzw//MtC0DBF0YOCB6ram7LLPJC14tlnAXBUxxvo+JuyuzX9BVjvs3Y/7FqWXIKdk1Xn595zZ3",
+	"kenMkGBreHoHhYi1ZU70NxU7kU1yBg0di1o28GrxLZodxinQQ4Wzmio2WfFgZ39/v9Vq7e7u7i7gKJ60",
+	"Opc56mOkzIdeivKZTc919uMSu/Det9GUWeeB4NXTxc7KQ/wpYaxhdg94aLBmQAaEnYfxFoDK4ogC3nrC",
+	"Bjwd1Lya2SpGgant7O7VqsyLYpb7HZidNm9R5qmLC4GMTDFMJ1sDu6ycFQkRJfNzIWGIU7IVcfjU+rGr",
+	"zo/MZP0CvmvbV+mteTbuGeXJMxmu6P2bckNzUUrxLFWCgX0FvyQjAH6vecsFZo/762EEs2e2YqYhxjiM",
+	"ZTfA2NpfG/9V+FAZPp6R5iFRP8wcKmnDxVoRKWGKWIClCPPabrtfUO3w01Oz+fZaU7j75MBsHM5qw5oE",
+	"JcjgcwF5LPs0V9RgS5WkS6SxPjOn+a16S+JS4zYp5hGpMMhLJkdZRai/vV2ROL9VsMu3dEj+9pbEiHpP",
+	"2GcaaGPRKAIayIDJIYkTGaYBU1Ni/bLNsUAWzbmr+nB/pP2tOkrvbQlBcZnrjTkZs1V5vXOSYyvCF+fl",
+	"wc7JC3GDLHReaLSSHiy//VvmRnwgP/FqbjzduF/aABxfXGd3Ye+zprMavwvmFGEbZjAozhHH1bK+Yi+n",
+	"XbmTE/M10RIB51Gw19kg1iNXugZ+G8gbtlXutJBOM4VydmJTKBYC4sLKQF8suJ5xmKa7kvMxTFo1xpIZ",
+	"PY7rNM9NsZp6U62/qrAaj8jYonX9eatYxY/U/THrz/eIj6XXzB8Q7zOrUt6Se/Ats3bjqrefQZ+FafRY",
+	"MS+z0VWt2TkVYVd+fkajaDU20UvkYErYJ40ic1IdXEopIndrzTtS6HbuhFY7xDSKpkR53KN2jYOYM0NQ",
+	"JW5/mm5NK/w7n6Bmwo9TsKVDdsOhZAY42vFZjHPDcPeF8sJKSrb5ASPmXXtGMrJkwAVE198LV/RslPyi",
+	"2cmWtJaQ8HYOr1Wg4azV7VP9d86Gtwqr6nIclsJcnQ99itdVC/gQ5mGVuvHNogsyE5eFfF8uYdu7BQ0I",
+	"q1zDj8EmxzHM8QY7Sq6LXVLp4DomL0+fN1yCRuiSMVyORv4DxglvLZNLUI60wUthxQdpBAnQeSjtcohU",
+	"49GNs2BG63l31gUFGSVrY2HdD3QLknWBWMqqHbJujsJKSSr3n3Ewgxw/0TRaEbT+mmMNwOyeIpGxEQk8",
+	"chcOCaODBoRWN2hwXQOmetVwZQ0TBuilcPMGCYgNmWqXXhbJK5lq/IOLRtEVZUTlIG50qah5tT6Neo1e",
+	"gmgJKpJD0xPCE7q/gojRBa4AYTrzKbXSlslIle2XCuLM2iir7oB5k7qdrLalk8+m5JXJBfljzhWXTy6D",
+	"DCUHFDAtUH9GYlmFprBKJHmR/reV5fVpZppXTrSFEr4KhFqcud5Fys7PclhI1avKknRGGNxqYU4kBsJU",
+	"SO2tGeGWS9xIuGSYW0lwcQpOETdzarrLFErfbtZLFiwDhYbhaq+Q8ULq7VYbvije99kCS9QuikfarUNC",
+	"I/DzlL7dK57hGXElBcfCQmrovDwVS+VZGSpTiPugiSrd0WJM0Z6FAb0GT6IhMSzX2rrj7SiC66bHACGW",
+	"W7N7AaOffR4fLTx9cdh3mQ5S0jMeSVaIHdPPXGmZjFaPJl6h1tL8YOIlG3SRfbd+FQMTLAbAYWBe3ux8",
+	"yq6VBbD0CRxbznE8uqWAmRdxNWSTXMdZM1666xEF5RdGOIMKp6IrUxGu52Zfcc+vh8Hj3JjToHjGJ7je",
+	"Mj+wDy0fx4ypIm7DinCqfRmWY1t+KyaAw4ex4JoKPftu4ppK01sRZuuGB2xa9sjU7O6Ii+vcq4YJ3g+f",
+	"vjWDRKBX/p2z4b3UhBq/Fahgd9Ps8UIWwTJdndvXHkG2E5Iqn8mMVckc9Cv5aSrpZ0P+q3+zqs3kfkYT",
+	"/JfT55CXgp+cqCwkItl0lUKAytwrsikREy7YA9MxPEJxLRB7Kq9TcQTmDrSBidOClMIqMIsGza4wK/ff",
+	"XGRgPR6x6uoZz20qgmpWHekeoljNSiqrTsfnvYriJzxk8gi3oEOGiCNDCaoIJS9Of2pWXjlMOTzjjlur",
+	"2rEQwsAwm6GQwoB+W4gHxH9vLTnD/PN3NICn5Wl4tYhqrlP01+V6rEytKxgft4G8FiXo+RwnoHnmop8O",
+	"uoLy6lpIWYF986jZbzecDS0EgSG5dm9XEx464LoKMAWSbrI8TSxfX+qlOQXYCqj4elrd4EiKq2XIZNYp",
+	"B18uARGcPlfE/owZZYVwKHAJCbNhmkvlks7IiIS0R7MlFR7jkAURTVhIJnIlqdY06JuhVdIo5uK5jbK1",
+	"SIRrgMqarfkmnkKiMxlFdrQY7QPZtQDWNplmN5c2sa6CajFnyh55ZF83kgeMCKlZ9Z7D1MjTcGZmMOZQ",
+	"SygiEEdmL2vZrMZQj1gA8JBZUc9KGvTlkAyoGFlCKBioBj/UiMQ8uCb1FvkLoWK0VeinFBAZQeTATGJD",
+	"m1UUtxsmGcWahfAUwQaVi6zLsETgxyFVgEdJTZdby62T6tPd/SdzdnCffSbnPx83dvefuG3bHWk7Uhc0",
+	"lI+4DhmGBOLPnNuuG8nuD4r0qep7hGtFXh0/y7LcjTyyP26Vs3EPewdPwtbBzsFBO3gaPtk/pLs9Rmkr",
+	"2N+nYWtnn+51e+3eTne32+oe7O4G4c5++CTY2e+2eq0WbR1UZufR5IrpBfNsnVl2F2mCNwFNqpLebeRE",
+	"QQsxe/vmGU1CSJK1FF9moasyA62tOO827TzXSldwJa3gLFrIhTNN5WciBC6zonMbhP7EgvS1jutqi7x7",
+	"+9KzWDaQI7UsoM0sCfVOsWS6iKoAyXRpeWoLWYgeS3zNeMnAKFR/xTcXzpWeAgr1pD1bDGZ3AoaQ2/Lq",
+	"ymlS2wPMqHcf2tnflAb534NqdalamhSkB6nHqeoTLYmm0fXWERmkSpMuI2+urrbfxMWYhQnp8mo6Qsdb",
+	"FkcjaNVImBzGQGft22VSWiZsa/mA1jUxXZ2aOu0oWE6yYlj5ikXWoMZd+a5kbuGMP+Cx+MY2lxVHVccs",
+	"oUMrfeo/nrw4fd35+7Pjt89Js9kkJ6+f46fx4T3ZO2gvCR8+fRs7q3TFfZy7BQojbLcOq8prZObeHQqB",
+	"ovldgnja/+7lx+SdvUX9cRgTihl9yDpkFZ4eRpTgvR4L0bCqowMF0WHMLH5QW+OFVvbn16v6H//xn5dp",
+	"q7X75H9+bP658eFP2ws9VZkE+geQMwU3SLZ9px3X08HKGaVLnVUzEDHlHE3GSFUjFN6ialehBpXAhPBD",
+	"LPK/h6wbV0ObrLtc07ESzQL9ype4+6nI6QZsmCyul4mQMBHGkgut3LdgOZIuG0lhcVeMsWfxn8yfskes",
+	"O1EhRkuPsyiE980Q3fDAHlzq+mkiKQvAZe4r+2AFsBg5w367KwyZ+ZnPFbdsNj3CIsVkeWZzbs+ZCF/a",
+	"caxolOUu/1J09W57acdqXkOpVSjJ0ThsVflcZzsfs6Z2DkptwcclPJPfrtyuYL1TFuUPIP+yfVXcGNP2",
+	"+5lcNUfvj7hPZDwJVLdUmkQp6GW3aEruVpldTFWoEIso1w+/TSsc1Dmf2Z1bpHHdTZ7RLl+0aVv8bkJH",
+	"vgfZfb+i9xyVgQ03ejxuGaef3aEtsjYncGOctq0u2Gd9N3tKS7etKnYRbCDPmPk8oFE0yipKWasDozd8",
+	"Lf2jPIZfSM173O6uJnmfcM2I/1djtu8F2Dj8zXyzsr7Zmb7FzAA0fjcc1ZdpFJp/hutuzMoswkegJa0W",
+	"g3gL+216wCITIUSK3IM/oTJM5SyiI4xIiaSMubgiL05/InUhiZKpCKvTYr+Xax6wQu1tDv69dxVXuzS+",
+	"PXc4WNh3xqSrTgF2WX0Msurvy+z+5csq80Xq8poNniNMzobGtM8V7MXbgeSyJRcXA0eruv62xcgd2MPs",
+	"2sC292OL0rQumuia1f3zKsv3jzeaj3UGndbAAC5iiS0WBTtOk4cLgp0JWWbHuR5ZHvEGWWBbnDOtubhS",
+	"S2evmXae0ShS1XEjhQcKiU/L8YRiJ5UtLjCvldc2J8sii+sev+fltb3OooNj5OPl9DRNzMt+hwRSCBaY",
+	"Dx4RkvztLRkxfUT835KPkFTrdwg130KOLldQc9mCyHUZUQEVgoVHxI8pT7BFSuzfNq+XKsKVSllI7D0g",
+	"qlRcEUPSiGkXkhZxcX1EfDsiFvqdLLdBhESKiAt2RPyQq8lHvGwiUpBIKu2RhOVzwxDYLg2uZa93RPxI",
+	"Xl2x8KNMtd8hqbDdSFEYn0xId0QQIeKI+ErLOIYO7V9E9xOZXiEa8/HZ6RHxe5RH8IihitQQF8ZFykhd",
+	"MUb8iCoNpbf9rRLWvl0MAJtEokNaKtAQbwqEg28qzh1hK+w0QHDCuGpeDcdRqfWV+dHS8SfY8zp1ee9O",
+	"BVo2QWY+DLVbr4XiDc3T54yJ44pQhZdUaWKmVwSuVkOWuE3HlQP0xthnu5Nr3opUvlV1cAaa9ARpi+bS",
+	"QvVaUtV3oReLQ5w9er0Uz9f3qVpomqwFYm34YSnJrwobH+aiJTEPe1iO33xMBbxdOZXJkeJ8VkvNnmk8",
+	"PIqiAxdQMP+WELth/ykHJxjIJMS/Y5qqRWpETAfufgfF/pcCUxtwUfx2Z+KCeiYI0Bh4z9gKjSV1YTqX",
+	"SwEoIt0U77Ja7QNvOTifNRDKplBwQvVdZd3HNPtxh5D5kbAblowIF4EcgJJHo4hQLONT6XurNgYq8pUg",
+	"205LQqFNlpBhXyoEwLQpFRYWk6ZaDqhGl/PRRCKeWzM+VoCv0ss4naDvUXCsRkgmjJSZsvjshi2D4nRi",
+	"HgdPX8knuFdx2Zom5bJnacKrturSW8zS4u7dXQvSbRzy2qz+gFGh7O6EJxf1uZboO07RBZVPxYKEVWh+",
+	"5/xKmD2Jvx9hwS/rN82KgPUQpwirTCbSsMqGbbCiK7vGC2gu5smMajlt5+kwdrGBLMumsC9d5AZ6cQUE",
+	"jPHoWybhQ0aaczvjJDzif/nEw6/4W9CnuvADiBgPExxlqs7x4yce/pdHMlX+v+y7VoNp2pf8L78lY7/8",
+	"lnh50Tw/r/ymPGJLeMG9F/PyYNivvmcmALIM5uW75GG8CGv+KRsuJb6rqVF4MrZfwe8ov4vtwBfwm+Gm",
+	"hV8sRvDESlZZROcQzkBokEiFaWqcVSNIIiFOFzsAa1RlW/BsVu1wd/+eDbVcQw2244wtvo5b9PbjHayl",
+	"srhgcFx5XnZZPoasixlEeXQEWZgM86Y9a9YXbOWtMAXg7iKhQsUy0QQe8Ajvudh5xm8gbTCNQoCz60Id",
+	"3aAPzHkBT4NmIhi9WqoiCFiJDpEyD7s8PFwkT/n+DJp8bpNrhWI2TbgenZulR+ofhwMufmWjnxkNq4I4",
+	"4HdyzUak7g/p4Ppjs9mEGggcbg/xLef9qP2jcXx22viVjXKGRWNuPn/1asfw17SOrAKedaVsV3APeduD",
+	"+FvKkgrIvl9Zpl34NOYfr9nIJ7+ZZ0lMEzpgmiWknrAQUpNJL5EDEskrlQ0Fns1HYtuoGsePjCYsOU6N",
+	"EjnhYDZfy4T/G6KMOwSfJRjhcc1GNrzDlliAnrrwSN5RX+u49vUrgKn2ZCH9Dbw4OLohvUKfDKhE8Irq",
+	"bG9fcd1Pu81ADrbxiUbIbuyfEwagbYRwRShRLOo1+lIZ2mSeup8vLs7I8dkpMc8N6ahJTmjQd3oCsZnu",
+	"uWMPfWGZa8y0a5gWFeZpxPhpkos+V1mhZdOGy9xOaKA7No4fSshyRbAcT7ZgHGP3UdNNLM8yz93QiIcI",
+	"sX1FuVBQQdZsB6a0al6KS/Ef/0F+ZSN1Kf5E/vSn7GT86U+lbdmx6qjySMSVVtAbAsxnbkr8MqCC0AAQ",
+	"OnE0TnnCDgonwnahrj/65M+kfQAp7EGfQo58orY6RhNJEwEO0YCR7oj4Z2/Oi0WkcVD+kenRVs415NdQ",
+	"vLbQ86U4h4K5cNy4IH52nHyz9QM5GDARsnDLIwvuU8/dXEw9U464oGOqS3EC1Gh//ry9//lzvkZ9igvd",
+	"leGI+F8uHeO7rHXQh+WRSxQn5pvLGg5Es88aR3JZ++qTenv3kNAwVMQ32tvouKdZ4m/BEH4n6A4kv5P3",
+	"fSbI75fi90ajAf83v7ZbLfI7ORWwUwgXcao7ZEAjo7CxkPxy/ua1R4aJFFeg2yqPpOJaGPpiNohHujQk",
+	"PIRImHJojG1/h/xOXnHA+LX8zhwd85dj+E2SsUXXOD7ohmVf8Ldcm3vkd3KcHTjzcKrQc04F1iN3v9V9",
+	"OFiuS7M/scQykHl8s/hbNkik2DS0ahm2kfKwNdxI2uR38s4OOu/T7XMjynsyFaFpOAuYcQZN+Wcss20V",
+	"EzOKRKaauX72DRUB7gzhbqNIDu2MCfYeU913Tx+S38nzNI54QHVWGRQCkY7yTzJjSeUB01T3mdDwbtgk",
+	"ZxGjCi/2YKu6q78eT5QmKaxrRXH33xJ/68g8DE06FHVS99375e9HTDeJGwXYYB176uCDPXdb+fCtUMOt",
+	"Cc9kptX4Iu2Y7WK9NnjSIppcYRFz4fhsj1+lCQtJxAdc2xd3d4HquFj2Cq+b1aqWieWBYWFJJ56qaymJ",
+	"jEIHVAw+re6IjGS65Xuk4sWs0VlvuqOwa5b6rZk9Dpx9DhgLYUgV32arOaRck9dEIWAN6bKeTBjRycis",
+	"JsiKpu/hHWmRpwCP99+aLxqWy+A49i0b0SwRNEL9ltRDpimPFKEJI3gz6RFh5ELG27PXzRLly8+jqHAP",
+	"XdifXE38WpqTZSOZ7E0FqNFmix2BaWvW3qg8v1v+nBMpY9IZc3a4S/4/Gll1vwb81yxc8cu3bEC54OLK",
+	"Uqj8m2LaJ/V3gn92BN9qkuc2QbZDdlotYIVGJm8bJhOzxDAej+y1IHcv/9Zufo/stLKDAFIQzl1fpkn+",
+	"8t/eklhi1SgQoOaHfaKK7TghdRqa897jzEgqH2u6mSlqaefziYc+sMxYEzqnTiyp+8USYj4WpyeKDpjd",
+	"UH/2LZctFCkrvjJZsAycJYr4zWYTS5dtNYmzzaD8NaYTm+YyTPbC5AaxBCMCFQGrqfSpzjmFymYniF94",
+	"A5UEVMc7AOYWg6MMBIOZDRdkt00M5ZXd1MqmNhvuiFDIxGhejEJGJcUdjUfsEgsXBMyamFaLPY6N5dfY",
+	"bbYmNNnhcNik8HNTJlfb9l21/fL02cnr8xN4B3wvAALmVNkJzbXm1W5YgneKtZ1mC9+SMRM05rVOba/Z",
+	"au5hwd8+2FTbIP62acwb12xk61aC5p2REKpKG/UQ7RGLBI1LZB7cbbWc0u7ciDFKKC7F9ieFly9ows8z",
+	"8LGLkrMGLIMJ20eROjIcsLPp0KzblplrG0dT1Uk26u0faYYwC6/szH/lnaBWg0S8x3Zrb/5LP8mky8OQ",
+	"gY+jvXs4/40LKV9R4aCO4bJ3f5EZOQ6NUQzw1gLjO2eJMVLeFaqhFG3vWudfk1b3vz589b6UbEL8pmSt",
+	"/uvD1w9eTaWDATUfa2ZFyYAKesUyrQ9ckfRKIZC9rWzwuWENOWMFNYB/1zpZlVIAUlMV2xMtBhxCDT0O",
+	"TOkfZThaYGsWyqoP6OfzLApyPzOOn6VKy4HhFL/IviDPJeAZOknwwhV6hUu97OtXGfD0XvHrvP2dVsHl",
+	"Q0VowVsWOynPCjPO9nLZ26KTlH2dOKw7t3ZYy0OYflzxufCoeFZB4PeNegtae58l7JGf3p0F3jjDy40L",
+	"KV8aRfR7P/XP7F3X+Mkn9QFVRlnLnGVbM3mBUe0zXuCCRebyiq/euHTb1gnHgsyzuMiFeWh9VmItuddo",
+	"NJuJlQqwfsiYC/TXIb9QKCcCQ3xOjSh+uiQzKAx8wxE2HOFRcwTY5rDscG5tOhYf2Jtxd8+q7ocvfLlm",
+	"o9PwK7q3jZE+yRsQxrjAFpbWgItqhouOqeUuM9N86O5VjMUzKhQXcid3sWM4Fu5WcQDfYneP/IC12vPf",
+	"eC31TzIV4fd+snBFJ2Xtakq283YrGGDVFPNHtn81h6f29YM5WEGUGsm+LWTIitbkRChIMiLWiI0TCS5b",
+	"1aeJSxAIqaZdqpix0BPdZVQrwoWWhOsmOSbCpij4NOI3zCfDPo8Y4brwuEf8MHG+m+x31U+1IqGRMobP",
+	"9KkI0VecXXbIG5YgTJIfMhr66GPhmkSsB9mfAw7V38xLhcE5FyV6rC4uXpK6//74xfHFyceXJ8fnJx8v",
+	"Ll76W03y2tDFev2YQChmAW4GcKah71aBf/bYxY3DVVCJKt0RoWIEZEBfw6Sx/gwXAvpbm1/Z1fwXZPXS",
+	"ADbuDgadWFdEo1XDwPifHU2OzZ7abe0+abR2GrsHFzutzs5+p7X3z0K21psh1ETebWHdAhtBNvZWy/zv",
+	"n1lcdqcGi17yoHS23f1fq7PXarWq3CAfVuWmBUrOc0xc9BksivLMEvFw45Bw7PLuvAra0Tyr5onrNdvI",
+	"sA8twA0NV8NYrm0ssjqVq11AhrR5xAzFxz+tuQ/RTcp3wVg0ijKW4yEXcKOE+g/l84wtnbjovjHuPDkI",
+	"HjpamBOJkWiWNIDkaONSQlLvJnKoWKJ+IND6uUyTAHHlDFvMikNkCVZqq0mQeUMqeGjbRtRxDtfbUIZ3",
+	"xMLs7gGSR24YkcKcC8B1AJ4KqHQO4Z5c0GsGlTgCFjLzs2HExIeW/ea0+ImXVOkGDL0BmT75iR7PUJ8I",
+	"opzI3OHXjPilBn1cGqSawor99jpHMW29x4rUKXnPuucyuGYamTUllrBewWdcpHCe+LPVgahmICMPwX+O",
+	"SXsY78cmiN0k77nuy1QTxrOyEnbbwYsKyG3kh9kIMGhuRQ42U5dRWLwkw84TphEaAa4nQjpShodZrRrG",
+	"5W54ArNkFj8B7m1M31uu88JwYNlxb1B3HpoJXpvgXKYFo5h31lvON8aI1H2m3PzsLXcgBwPaUMwcIryM",
+	"67PscrbHIw33AV24kyvGGZvXtzzCmldN4iM/+ItV471SiKmPMPpxBBFYNoysapJZtG4+y3WCxHeqqqPr",
+	"EVwX9GQyAAlYUgN2UMyMxTYNuQ76Rg87S6SWgYxUx17vvIuvEhqyjiGXgt3uF66A7JpTVTgMulicxJ79",
+	"bLczccMiGTOjKRXikG0YVbZf/uRjtIyMXEtNM7VJHcZ0hpy6kTPqvJ4BDzuE3eiPu4fd/cNWq93oPm3v",
+	"NdqtHm0cPm3tNnba7b3e0/39Vvtp+1JAOx3X46VAcIkvlzUeXtY6l7WFW6p5l7As8JZrznyZRbLCL4c7",
+	"4Q4L6NPGbu9pr9HePdhvHOwcdhsh3W+1DmiXtnv72JYLeoXXQFPa2Wns7l+0Djr7h53dnebB/n7roP1P",
+	"eNoM+7LW+fL166UARTHfa+MnaEKZOYeopMa5WasTG8wsYyZIKjSPivIkYvSGKRsthZQz3RFCiKE6Xvc7",
+	"FmfjW+BXS+XiA0CrwiNIeBse02ekuFUgioXQ7PiGzHCcZOQueF07l+KYYDAQREaYHdfJlXd/yx7xnX2i",
+	"3OHukDK7qgtJeLiFEnFMSmxbKQVxGCERssSvjy7FWJNBJBUL8zYLgtJGgoH8zRmpu7D/cllLGFVSYMyQ",
+	"iuTwYyCFSgcsuaz9flkz5o0xbi5rHintNnGJOa5mHGbHffU7uVDH1lFQhERLuN20l7pGzkRSqebGVfCH",
+	"cRWcI6cuxfH9oGzCAqmDJlrUla2gWkxV7jMa6f6/p14kXzFjIka6v7ZR6iALa/J6ZU8ZDmWeSec8FFwR",
+	"rDq8vgVUWpAz277hXgKjox3t80CG6fQXUuBW2R4wnfBAzSL+K/vIXOqDOI0jysf8/3Plhu3BBXKdJXLA",
+	"dJ+lCtUBmzHy0GdpfAHcGAcZfVZbAkB1mLn93zIacpGV1F7jBECZpywbq0sVc6dhwK/cmOGbAsJnzeFO",
+	"rHZistHPOjRvoYtHtcTZuDu5Gy0LIQNbNKcZAbpDisZqm0Bh/abtgEaR2v5i/rHXC5WOA98cJXBUompF",
+	"bfB45tGgUZRjL9jsWDDQ675LlXVRfZi+bN7ecrHMNse2T8WVYWCk7muWDLgw9o+/1cQcs0LMKqm3W+0t",
+	"55t0kbs8rHBM2IqrNIrOLWjCmjsaKFXr1A6e7f705Me948PnOyftn/Zbx09/fPJs7/nuyc5PrePDHw9c",
+	"Ea1ObWd/f7/Vau3u7u6OxZdlYEIs/HGUP7mzs7PT2Zl81rkX3TvjRwRh7IqtjLex+AXNGN3mCSDI+ltd",
+	"m3rEutHX4hk9JooP0gjsckw2V8UNrJhL9Xan0u6/Ve40wCKPKegh1iC3m2/8wnyWG2J2evWHEi+wNZ22",
+	"v0Ak49ftYmH6SlnhThe++Covf3tn4XfnlT3O2p3Ps9KDuZnvnHob7/djtQCgug8tnjZc8R+UkzyZixgz",
+	"guwi39nRQ+ChWSdvuVLupZOHQcbFsJ8x8SuHwpjv9SJFMAoa/VsQFwTSMCQqNWcUTCSXPEWoRT9GKz2m",
+	"ieYBjyk4/OvjTdqyo7ndZYSrjbke0BHpgqfccxU6RfFptywqzzQ38jviYQcyM30yADc6JS9Pnzds9Q4W",
+	"2px0e6NYeBnCqadKdZgdpLivEwcFxC3LabzDyIhktlNBqtY892lvb2+v9qEAoVL7iQ54NFpe0OZTWSoy",
+	"6vY5a3EgM7gqaJJ/LIfLNxAtdbchT3jiLPJgzhUUh9Ims/jq6nFOZRa4/QX+nWWKvLKo7s6W4AlJZGSk",
+	"uj2EXhEcySMOmzIrKMzFDdcMEkY8p7/lk80SFvoyCi0s/DT+84LpnPnc7bH8Lg/kt36wLvKdJZMfAJpA",
+	"9wntylS703Y7+sqc8KcXeKZqVUpHfuK2uegC6UGXWa19b4oCgwXZQYPwjVXsEyZAY1M5bj0caIx0EiGm",
+	"kmVntsCM8P6hRwW4FwwptbSeYtsDKojemBLDRRClkIjYbu0R/79lmsUzUVIQ9ujS4ArXx7f3KThoe0tN",
+	"bU/TGQMQxJJzDc1k0oHgyiF0an1OrM29FCOxo3pYJSMbxEbB+B4UjKLXxJ5RDOChePJtodZFGOLtKxrb",
+	"ZUX/9nmf3x2B5YYzP8oz+nsysfiAHokTOZAWdS1k5s8O8imIEkHFDN5SACQQYiUMfwvAFzwHM5i1ozBF",
+	"HP8s23tHyzBLz7I83uOGc74RzCWWxiwpcs3ZrPCsSOJ1MlYCS1MaGr7aHS1qtbXb7Xbtw7K8cmLsD8s1",
+	"K4az4Z+bdJZlWW/Qp+Kq6KD5QZG4fEDvlgOX0Trg5mBptnueoezNVjqt29ApcHDdlQH85zdWR6B4Ii9U",
+	"BIL860Wv1hXTRlr55n0bGWh9aXhp6RNf9noAfUN+klEkh9m1gH0OcUoqb938mddWt6w/rnIDdOtsb8X7",
+	"tBVzjYoTmXEjjDecfzSe2VqA9z2TohdxhCBcncnuLkIAG6iCHO8BL/JeUUhFmrhfwCNbVoYsj7hnvogY",
+	"LXfDGe2RIAMZMkhmbZKLai9YKJly+nlGkUtXpMRexQz7VFs4SRoBAh28ZsNrepRHacKIvR/BKPVLASGZ",
+	"BCGzLJqdIpd5YY/LGt5m8Mgw2zqUbSE77a0m+ZWLUEH8ZoP4YSJj34LUYUgvBC8qQrtJGutsavn1hM0T",
+	"aMLr2Hy5AaXNUCCQtJtqo/5CtDFXhUIZYMHoS0EQ9w07cdFRRgsHNKUgogncCJOQ0bB0rWJenRgMhL01",
+	"AMKoQYNrKGCDAqbRTSQNA6pgeOLf1Lxf93OcqlRBYOpfLmsDFnJq8dqYv4UIOYj+lwoaXAs5jFgIiEi6",
+	"z2AgWTum/w6CvmFkKnxPg2sSRFSpv1zaIJ3LGmk2m9uuNGbmpimuAIzw/fHPx1hyh+zu7O945ORGRikg",
+	"ZL2Q9oedg/2taatkGjGt0+DaxZua2ZOE2VBaFiLtYi6ukHJ2MYWxLCN5xUVp5eZM1TTjptU0nc/aPJBI",
+	"EkCVnTnNBpbDujVyb17WtjNcP6rA14QzxnNho5dTZdU1SL4pDQnMaFfsB0eFLzVkqgF/cTY52q39UoOm",
+	"91KbqL5kmNWwWzLukKHgg8PMjtbmtR2RFKPxbRalHR0WMbKDsvyDq7zuEVWE96w9W66CBOM0/ZfnXiif",
+	"lPXARSPNVWuf1Auzz6a+39rrFPOGPJibZoO40aViykvt1m4no82WR/w+jXqNnuG+PqmbD7B+BL7BA4Ys",
+	"LGDlzoivIjk0p1z5TtcEzybcO8AyQC5CcA3YTcSmeyBi2y6BFoSseF9pGeOxCa4R7T1/UXWc4wXmA+Bn",
+	"mP0CGPDBNSS4y1RbYgQRo4lP6vBONl44kLbvram6609WAK6svF5zkaeW5UxxaQ0WBvKwlrsdwnTl81TY",
+	"iK6N9vkH1T4fm2MAdxyhuarn9DQpxvTfUg2w+1SB+1xpidDSt6EDV7Kpn20f60ByZWFy//pSC/pQbKDs",
+	"lTR2+KscgBwvcGRULhGQZ5W3dgpZ5V+XdlvaKT0sy8sGMSsyz2pwG663cWyucreOgJvWEFCEEsswiBqJ",
+	"4J551cqX50vwqju/Uf7D3iZDiqh0aJy5nyO2GcQbDrThQOtcrTjvYdW1titQeb/8yJjTd3etUjhBWKC4",
+	"h9m5NkpYBdSCERe0yDRJzCl0IOx1/7cEM+kdAjW6kUYxhAeX6jbXffOPP93YfGlmu5YKp/vStPdbUsuK",
+	"zJZCfpfljGZED8sWcQTTeeJLcLhsON+G8y2PaiSuC5UqwENIx3nCPfO7rDD0rESlM/PQ3zkb3kPEbtbX",
+	"3Nxt8+APityYcX3vp/EPFPLrDoJdWo+EzEgxi5ZH45i4Mt53HwFclOtwhjKI7xlo+hkO+F0eFuxjHmzd",
+	"cQGNjNxwxbsRc/rVNdYA2+TxPVpY/Wzl6pVId9lmXAy/Y6wI1/Ssubeocak84vKajZrEF3BZA5dO/LeU",
+	"kXq7dUjyOkR0wAiNAIOAsM9caeXjNfWQK7bVhLotDYcJrCXZaeWFUCAsslgMZVJjxVGfZ0bBOjordTVu",
+	"44hCymLCBjwd1LxaqlgC3e3s7pldYbMYB6NGbo5YUKJ3pTIftgOsWJfX9FwGXdvO7dYRvouBoIhy3KlB",
+	"Gbdw/+nuk+7TQ/qkvf9078nT3W74tNWjrSe9vSd7u4zuBU9o7+nTg539g4Pw8KBQpXWsMnQVrmezhdie",
+	"ACXKnjylrVaXNVjY3m+09/afNA7bBweNVvswoN3u4cHhflirprZL3gcQuvHi/OgYHtJEmF86tdNXZ2/e",
+	"Xhy/vuiQc3rD8H7VITHDKWXR6H+QU02GPIrI6zcXpMssODkWeFl50eZiopcvoC2mni26XgpxmIKZ/uiB",
+	"mjYWxP2hrGeF6xaXDEtZDraFhpUVZQFiDIcyovqYhSyvVDFOQaaQHZTdmDnwUa5sOKm98HdF/4tnAYJY",
+	"ogjjTKmmTXKaJAxiJboRmxQTOKaimLgdOHcn5lypt3uCc3+O3XVsMTYgJZCvRLgSlmhIdTrIIkHqdg2u",
+	"2Uh5BSgHV0V6a4P/dkuhkbhU+dlcTVPzpqJLrbWnl7Iq5lneboKbjfNAciXbcy+YXn/DreXqpjqoKB79",
+	"DHIlxj3Zho/3qQihwqGLTN3f6mRVKz+xQD+jUaR8y9K4COQA3NkgA1QWOXcpqCJKGgEBcaIJpKrXZ6ca",
+	"ZIhapAe5BihpXAYCAHNciuIwLGP2PeS5imlI7ILQMGtFWwQjmt1eOChb8hNU27XVBVJNrhmLLwVm3t/Q",
+	"KGWQ0sYGsR6Rqk5L4tA0XYb5yPLzhRwSzIoLKuRhGoe5lnpu31nHfCqM1Onfk4M3AlMmychDDdxeb0B0",
+	"s5CaaHqNlFN5KdCEa7aE9v2ual53mXDh6H0/NFhNnRinxjw2XrGDNrlv7FsVBpbp0gLLVfmBvz3boNqr",
+	"lCWl5Qla23go1rpOnYB/B0hDXqidYjm+g4oGzg9A7Q4ffIEMqXvBjPOm+ttsSKHNoUFYf4scOU+mZelz",
+	"s7EeuY01z+6eKHIheJ2FtrpvPoDMkSdCVgEPmXO7WzSxYALTMBpvtUTWJmj4W+Vx7qyIsmpYrP8CUvnD",
+	"KsyrT/Xsm51n8MScOi2APECToI+FWMzmhXANcOQBDEr2G9SQ2CKBbbayYIZ9uArhvytlxKiYWiQD2iUD",
+	"mlyzEOuqQwYWcBD70TkE7Di9bKD4sDC/4CinjA/bmTu6OQwf6ufWFnjwWZoos58+3KEVbFZ53sUa7ASP",
+	"DKTCojtCYy2YjU384CwCrs7ckXJcAfe5EcT3d0lc4CrbXWcn335c2TFAWiviW1bhQ6WhVGQftSRpjDdu",
+	"LSSMRxIWS7hOwXQp8+0PymKUTIp7GP0U5jdnBoXK/L+ykT24a8OY4NRqHqQNnIaTRXi94sen43DOi6cG",
+	"/Ohm/kAxaYX+pzOjM5Y0DCHs+inMawNlDnQoFmINCOvFkANmRUOP8mhrE8n2/ZiIx3hwDIfIGAQZUOF0",
+	"BXsdWVSn4NQvYytyd+K1s5hW08S2v+DhnnnVdMaSATVkiEb2asaYMVDOTYoblig4dE1yYYwf5B/GuOLF",
+	"OyRyHEW5ImSz76ENuCTuMhJP9GLtz5FMHRTUtKsoc3hvh2uuY2V9gmv4IouchMkvWGJm8rd602VaPAby",
+	"z8lsYhvD7JvkLPb2K8DdPp17LM0dvLV8R/PMCeAwM/Q2x4O2ncqxpi9r0fFMVfYsz7ZMTkvS5yFUMc78",
+	"YQPKBf5qTNZJtmRn8s3ypcx8vk/G9AdEhfseuJI7LrfPluYyjIoiIGMuBHBlkNiYpXA+OiSmShFfsM8a",
+	"f/RdnaA4YTdcpso8zQhVxA/wgSY5tqlE9n6px0Wocm0mrxTQHaFek9WDeHn6nGgpm5VFxgs1SZbjEI/K",
+	"k2NnMc+Z8yqLihFsyNTGlfOoXDnUeScG+Z68Z7fObSoSbhbbX+xfcyycLKzIgdiMZIoRCPWsjLQUbKtJ",
+	"/lumAHIL/ltrDGWMwL11lH+VPQuYW6jsD7nuc0H+r/YBhGND6XXFRMjF1RFJWMBjrJitGCOXNbCq3LiG",
+	"VLlmLmvTrCF3LfPgikeuVNghPVBk36PjMudMhPeuWfzBUWjGrSR3ZMon+LbtpumFQt0ZvGvBOy8CxR3C",
+	"jaR9DIGERoscZHvj0YrY+U++coIVDem0Qvk+CbmukKkdFIjg1pNDMV7m3knHnX0y4CIFvPhMPjbJ27J8",
+	"pIJc1ljIEZSTi9CcJVlR/cI8c6uCccX7FYtngqF12d0wEGHxwLyTfDJ3GY43Kb+R0vclvk+gt4303mDP",
+	"zWeuwGwmOesjuFqptEa2ezIZ0iS8J1/n0vy8GprZIsjYJJiMd0nia+l7LgqGKmJnBwl5hr1DhWgWcloI",
+	"huEDesU8csNDJj1C05BLj4QySAdMaI8ozYNrlmyBCdVleZNHIFNMWz0eAUBr9hMID5lqEsqhMGcBsJG1",
+	"xSClA+ZKO7EQX5Yiy5iCSM7khiVqq0neAMTtNS/gkbZbLVvxRE+Z0fhAfTPShN3I6wKxoJnjzBByXwdU",
+	"CKnLr08KMfvbo5BjcsynvLj0+qk0i4cComEi/JXPR+baSJ/v6/bebs5cb52rpt+WQDEq7qrSBDjRVC/4",
+	"OcAUu3TRMgPsZdw0M5gXZMxeXubYQs4DTniWgQrcVBGuEU/bkMkwa4DdB8atFYt6eWk9/xme68bFKGYW",
+	"N9qO6QdF/AEfMPhlC/NV8+efcxVLxc1kfSIoBKyicCingw9SBRw2g/En9QLzRyJYEQDl9xJGgz4AiCcy",
+	"vTKD3GoS2G6qQ9qtNvGdWlyICJ+o++/hoyU3Xh8iw7FLfCWTKQiunskUJ9CssKtXiB0rjbusJxObjd9j",
+	"VKcJ28r6ZvYlqJhFIimuWEKyI1AUg7aoYF5qNPc45ktXx9bY5xgwLCqlqAXvhkioIWPXyoxmZw+bzzeB",
+	"IpFhFwnRferAfc37ZsnfH784vjj5+Or4Hx9fnTw/Pf74439fnJz7HmCDD/vm/WIaM8/hgMWV2ZNTVzeX",
+	"tnaNJ0Vt7sN5BWdrrij60/afytKnJ5MB4O12uaAQzjuerVDprykf0JpX60MyO/RaseMrarpxEXHBcF/B",
+	"WVb2MOPBwfPsU61p0DdH2m3aEdaSYJFink2BMEMASBKLiW+ZwA8KV08AkLxE5Eq3uXloUbcEYZ81E7A2",
+	"PfsQkKAikDmnySZS7ruRtc+tlp4LW3dS/zi+sdXkeczFN2UZnnFR8PTBB4iOqTs8LIijiYEN7LbttVd3",
+	"RKy6dET8MEXm67sy/v5uu+97xH8aYrD1XiusAtmMuXgM5pAbfq1T2233F7eFzrLhF+ygO3DcxVyI+3Pc",
+	"nUFvG9Pp+2Lnhgl8Qx44pWnybbnfNE0wqtwMvcBv6zQMoRKa+b7gmVNbTchiTXzHaLFeWpKyJjnOw7BT",
+	"peUAVO7js9OCpQeFd9D7xVVu7bheiswEdciu1H38GWwwEdqxJja0gYYlTbHu26Z8zKE1VqCDYgZIsgpM",
+	"ZU2Tx8DvcfMsxzbzod8tr69an7sMstjEbX5XbH6MDX1DHD8V35pe/c6MmNAsNjUaOU3OQeBMgtGI21aJ",
+	"b5c7wfjuURd9Z/vbaKPfJrvBI7AIl7l9LgJp9w+cjWK2CapO4G6PXeppN0oZ0Ty4VluZdy1LMbZ++by0",
+	"IkJ9OXwCAV47dPJdCj9jkb6HyCROQXO1U/P3lPMzc90k750rF2x969Qugx6Yny+FHXmG6+WUvYja1P7i",
+	"aHMfuw+5KGNwK954j7b5QgtbXqVrHsBaPJJPF28EEFR5Yhge4kgIggCxDN5vVXggBjS5xuxhwGh4OJ00",
+	"m1etU9s7+bF1/OOznd299v6TpweHi3skXtHk2kzlNnXUFTKQ8lgCi32RzQ5O/8T8PqwqQfL5zqi/Xjp+",
+	"6jFeC28U3juTQGaHEJv7D1vRiaA4YYqJgD2wrqtHMSBzP7Cc6sthMfsJJQnW7oUy33D5C0OFmkmDWCou",
+	"rny8R5ZJiNe2N5IHRQ9B9puPwDlKyzhmIan7MU0VC/2tZn5ZCTWB8Yo5CwUl3ZG7asYbSdqVqSa7+0Sx",
+	"QIpQVTgZmAgvkKjruQgAVD2b6uI8GDu/y9DO5Tgyjgd9Msj+7jYV9HzDYb8vlwLwDtxkUHTNnvl1ee2K",
+	"DDWD7XhonvqWQXAHFAlxGdkuJ32RNPRsIt9sIno2g00q+sZXsICvgD5cMrpF6XtglgHKqr19p8pZ43hD",
+	"ZD9kqtGWxezhyrwh1YBpHphXhbHCTzUAKYsfNKG9Hgtyt4CtajxCXl0wjaYbx+8chOG3x4JySzTHYdzw",
+	"ng3vmWolFnfK3TIgtLSmw19c5NbXD8oZZqocpTsSAYZ2DlCr4MqVlKlbYAvSlfJ6rDKgR+JU9cF3pvCn",
+	"HA5DhK7Y+ZaH0IdZjC/CaPxy+twDaIxhnyWMQKQsVAbA9qrRMp65ya7LAnKq/etLrZsqLphSrwFpVaRR",
+	"5C3EIyJuC5ih+6kFf/3VfJuhth6rPiVvqTRML1X91/m3ta8re6ssFeahbVzkdrjyiJKJRnSSX06fb3jL",
+	"twq3mh+AjKu4r+4dcNV2vN2NZHBrtbzHAFFN03a/r+OHmTzOiztifuHh4/HCWFoQIMzGINo4ZO6O4fxo",
+	"thgYBe74zWQ5t+aHcWwl6LPbYytj6H7qulQlD/JtELt5v1XC+VKkT2/Q+YI6lM2K0H1QYUBhMVoM4IdJ",
+	"xdDjHcomOXZIYa7QBFwljoGIUR6hq3rYlxEjlr/BLaPn0pi4rrhwBOK8xiGuwxjtLM2q/nkM2Hlnf3+/",
+	"1WodHh4eLgHk/KwwsLtkmxaCGXbE2soaDLfWmSCBFG6XuFHbzlBJjPI/syaKVCs3APD+a2h9JcJOZ9Nv",
+	"BLP41FDjFwfmES6ITEKWbDj491SoiAXXGSMrZOjdOy9PxR0qibbxjZo4qSZa0mwUxQ2buUuPe/eBVcUv",
+	"n8xHEMdTvGA/St3PQFoVprzb1z1C1TW6Rhg3mmBnXE2TSe60IlccM9oB2NUj1PxzKer+//lf/9uoE/5W",
+	"4YnsrSb5FVLBBzSOoRRgIAcsh5IuFJLTMsGClS57HNq4FHYoXNnRFuo8N4n/WpZHzBV61GxUIIfBulJl",
+	"5eRuwW5Ycim0jMZKl5mBvTx9/oMrqXhkutHlPPFC7TPXdZatnqnMFb48Ka/T+CUPa/fBFmepfqvxwZc8",
+	"fAlTmMUGy1tu43L7Bl1u1sArM4Pe4ozuITKUcRy/8DlOO2SZcSJ7PGKNmAc6TdjUomxXTJ/ho2f2yfs4",
+	"uHGpy3dJVOvU+lrHqrO9Hcflx7dvtvWTnW3bQ/NTfLXy6S7PdJ6L3ZKOvHv7EoLTjD2YA1y4QDgMUxZQ",
+	"EabPQ5APG5bwrRYCz8Hd7RYt7oJvjylAwVO1rQAiaKoKdQLX/Vgc1cLl22YA88fWhVXkimnCtUcifsOO",
+	"LIbIS6p048S82jB6iEyID4GYvmezEiyADbaOMZrgNzNHBlDird9NSHJFY4+EKXIXhvEH4NoAbFD/XXyV",
+	"0JB1zICUsX20T6w2A+hv796+tBpa9hVOnMgbZvSY96x7Du81yU8yId1EDhVLFOYcXLORAyeIKeD9U0V8",
+	"GvOP12zku2xaqN3YJOcM4FKUJXBzEFYls5q+7WoCheYWvjRch4duDSB/AukGDCfi5s8sk6Huxv8DgdbP",
+	"ZZoEEMAZQkF34FQcXkDcHLXVJCfT1oRjyVwWR3RUxBtisNqQHGKve6UIMHfEOZ6a5IJeM3NiWMBCZn4G",
+	"gtuN0HR1LxHqJr9CLW2d2qyywOMwMhPFOl/yaza+Fz3QXpFqCvecRQZSTBOLu0PqhW1hb8HdxvAskFGi",
+	"dInCDoZIiq0O4OAAGTmWAIakZwu6M3kAmuS9VaLRIMGdipsUXlRA7iY5tgWHcwezbaYuo7CIp4SdJ8wI",
+	"Zziwey0S0lERfwOFlxmMjb1kIW5nYxJA31uu88JwYNltTLWZlfmymTBlTh3OZVq9VfPOesuJQIx9ptz8",
+	"zBvKM7bVgDYUM4cIEL7AwW7LVvd4pMHE60IW0oBRoewSmNe3PMKaho3gkf2LSwSynK4JgQ+wWdnnOJIh",
+	"s37d6kkyd57zWXLNBmoutq9578LM/6tn6HKKL+08yahCk4SOwDmlR1B8uyeTwWRs1A7qCmOR1UOuA4B5",
+	"OkukloGMVMfy6Qrm6U3wSaoKh2EMuRnOfrbbmbhhkYwZqfvvkf4wM38Ly2C7/fInHyRqIqM8pfWrV6FT",
+	"ms6QmTZyYZUXIOdhh7Ab/XH3sLt/2Gq1G92n7b1Gu9WjjcOnrd3GTru913u6v99qP21fCmin43q8FCHV",
+	"tEO+XNZ4eFnrXNYWbqnmXcKywFuuOfOlcjIafjncCXdYQJ82dntPe4327sF+42DnsNsI6X6rdUC7tN3b",
+	"x7b4gClNBzG8ttvafdLY2Wns7l+0Djr7h53dnebB/n7roP1PeNoM+7LW+fL166W4FLNxtSZj7JMbljTO",
+	"zVqh7PGIjJkgqdA8KsqTiNEbpprkxKwvUs50RwghhuqXaau1FzgWB58Y/mqpXHwAaFV4BAmPT5gui1uF",
+	"/HL+5jWh2fHNwg4DmiScKdfOpTiGcw9j5cLsuI7h3onuMmo2HB7xnX2i3OHukDK7qgtJeGjdI2NSYttK",
+	"KQhOCo0WUuTXR5dirMkgkoqFeZsFQYn4cwTkb85IHdjal8tawqiS4rLWIZc1Fcnhx0AKlQ5Ycln7/bKm",
+	"+qkO5VBc1jxS2m3ismZUARiy2XFf/U4u1N2lpREUIdESbogGLHPWRFKp5qY8wCPAVQAOW/YJohQh9fPz",
+	"E0A0dLwXsqZUOoB2cqPDCp37Dge6SmQazw5DxEdKoYdYH1lh7KGQQ1KHnRrTRPOAx9RM3GiRiYyY2qqO",
+	"CnyBPd8hUDD0sEi8nSXCxrD/NsPrdL5Jx5IWuSicMLvKd3vCpsWuPEsY1UwRiiPNw1HcaCnePQTmOcD0",
+	"DAkNB1w0iV88Vj7g25ZjXWRCfjl9ro6cCccKaZUyjUKMYQlDawRiSCkXxLfRGH4e5YtSjNRRmzZnI7+a",
+	"EGPXCFsZyABOidvRWzB3+AUwcSvCgvFBOKDr3PwWKbNskXOzjbqfWGCW/iyR5i+ijXK6+L1qPokHgkIv",
+	"jWA6j8PHNoWDv6cgElhyx25mc8HbutjFprc/yTWhmqYyUT/i4tqH21RBuLjhmhmz4ZrUfXfBEPSpzg96",
+	"IAfbz948P0HTFfirDNED4y5qwRGJhR6gKUTNU1jt4VTc0IiHxYcK3VaUeTBzX5urmbYLdyaTUzruPgtP",
+	"ei/6p59+jV6JN/HfknP97maJoBc3ygdiW3MZlhkgC49y4bJhXd8P6zKLX9aTyqf9XpnZF/jXFiGdbSL9",
+	"oIjVKDxSeMQjimkN4SNwK120kZyexBM0lZqk3doj/n/LFNQ8G3ucv4G3B1xhh35+YVnQefGlAcMAUqgi",
+	"AOetiKc0WShASKLSoI8NV2Lq52ztobjCxYYbfOtXsAtoIw9w0foCzzhqHlQH/clT7m4t4BJSkB5nUahs",
+	"wrXnLhDhxmwKE6BCyFQEzCMY2tkkvvuqA7i+PomYVlhhESw/gKsKj4iPL0x9ioVcF80w0ZNNcoy/wXMZ",
+	"l8jsNBtdWq8aqi3SEg3pSGXwdI6FdZBBATWwNTuIgAoSYhJqhVqUQs3EtRUjRzCXdlttwJH6bmv3ydbi",
+	"6tC7fHSPVSF6BhutqBGhwwAZ/nCjHn1P6QFmKzheOkXpwLpOeGYfRl/aRo2tgcbM9ALuRqjLyBpfSstY",
+	"kaFMrgFrzFhT5g/rniraZrnzSbAh+LzAuaXTRBjeWmB/k9wITTlk+jDIl6hV3u3xzruajVcIZuZRNjWg",
+	"30bf+eaOKS6kBbRb0HaZU6p8LBuyIOHrC0jlrela/aM7BQCCYMsJbA7At6vw64JtvPYpuBcDYAHBBkEV",
+	"dwwWVbJIKn2hBYAYG+aRU/soB1qGWD6tijUH6cjZKxANgZUWIR4RuAa0ZqTuAAL/Mi9BnMiB1IxQ4Qod",
+	"Drqsolw7DObOnQXz0eNfst4mVvtbvNJlkLq/uqtggSNcvjd84JO8vCCHE2vL+7hQDLj7LcyrQ3ybR+Fj",
+	"7Cozy+TnV7PuqnfOLa9H/OMoYTQczXRFephmNueRzIOX3XPn9TzRl1JZKQ5eOSuu2TpOhMDSnYYW1W7a",
+	"FfLBEgAKL8aH+JCehPI4Zqf8HoHxVIAeKBBk41b4ftwKx2HokYQN5A3zMlkvExIy+Csun76HcCgUst3u",
+	"i1+nVZfQUJgXb6HJL2cnLwhVpEsVe9ImdQlP0Sgy3NKHEFl4fPtTzK6O8CnPJ+/evtxazEdbBXGORlsx",
+	"pW8ZVrgMH3G5dA/CyuareOdsw6K+J6zxMYsyzk7AouzIVShemhlF8koiM7j9qJZ3wtjEyiaeDmIquBQO",
+	"ybOgioEt15PJFdMYK3jNRqpcJx9TgMDGU0dZuhI2T68oF/Y+HTyLf3uL0TAVef5msnbod2rEYRcbbJI/",
+	"rC0nr4hMNamnsMexEv3Ext4qnGB37Fay8ypLBybMafx3qjeM1QRMK2sCQHEVWaj/mpXbH8hPvEmgYhh8",
+	"jPWIYAYQpKrC7z6mgBgVjYxkCgjeMLWqKw4a6Av5GOqtIsj6XNQAmGGtU/v//t//5/9e/Or2raXAXWI4",
+	"5fhMrjcshXZPVRAfZUWVTT3uO748spzikZRojSlPGgHkzd4FFJzlLWeUJ89MJ+tkBPSNqrAqGpwbwV2y",
+	"EyRj7fjHZ88bJz+9+Nkw56pBr4yDks1hxv3aKGbomjOjcUALMIxOrm9iliZ5ycU1C63cVsVvUXwVk1E2",
+	"5tj3w6RgB3RHpfXvAI4IFeSgEfRpQgMNHkUOikyAZ3umqndb3qOs6NSdmGxZxbxC9pYUNoM5oxdmHche",
+	"z/6QiuJPWtqEBASbaZL3fR4xUnrKK1R7yFKPXZ9CEjdLIns21QqMxCzdOi98ibd+Rn25YZU+pTNHsFuo",
+	"m1fYMYujN2H396PIud4ALcQo5NmAvzM9bsMe79RbBUiQ+cG6l4p4rvFtlXbN/uuye0Bjz8pYZxBbyA63",
+	"HffDCGDlOd5kIZjcYP0MKsKmzedQFs63FXLlsI4gcBnnZt1aDssmg07YapILV7EUyxNaZBu1RQRjoc14",
+	"6GYzqmCKro/bYI1/GIzic0cVAKQobO47rSqadbrhoN8RB80OOfjMivB998tSf0umIxQjRAx13nTCPnNl",
+	"wbZshAZXpN06JL57AhK03JTJiOkmsfwWC3Q5UB34gNaW33TtK5JIqOVbguOArxCO44jEMooI1WQglUZA",
+	"t5glZEbR5CvmnP1/ezsPxc6PDSfFQGtMw4XrzVhcOWQ7O9ApAGI9mQygvmPOHphIB2YJNfsM8KHiyizi",
+	"OArS2vUDzSJmObVD2hywbRchvx2BifvRmrj/sftXLFDfbBpiOa32t+QjxMGszOv+9rbA47xaRrnyhYml",
+	"UKfW5YIC6eYCQl30GUko3OhYnzH7TAMdjcwuySx7ogIqIGmknjARIi7gSKaJYlEPS3RTcvb6hcU0wnH8",
+	"BdZbJsQ/DgIW606+4H5zcyXz7YbluvDq/LgufgXzW3LbMEQJg7vKO7LWtYzNnAUiIVbdlsAPmxvPzfFa",
+	"33MPW4lQZ7fc1t2mYiK8m+PxNhsB6vR7rTxa3GgOAy5SjUqEw9OscCCJ8MLK7we7afwtlZqF+UVsp7Z3",
+	"8mMLRTkWETCLYUbZqf3MokgiJiwuhPlJrmyindv534P7atrEjJqSKlwLPa6jeDk8Za2D4JStncbuwcVO",
+	"q9Pa77RazVar9c8qGkzaglYdAUIuRaCZFt7mlvM79JCJkNASFi2pS3TjxNGoGBaCP3M0DW795hN46xSe",
+	"u03TkMs7wjOCth2gEWAY1dUWhIcaldsGlYZU08rIUowjPXLYpIhoT3Vf5eAhoLOzEKPEzME1fSnBez0W",
+	"5oVsLA+Cu4NBqiAc3xgMAJ3OzSJBOwoqHOJFw5ArtnUEfSpCu/Imf/oHRYCwMIqE9VLlEOHaO3ukDtDq",
+	"TsA0B+FWk/ix1g7eAO85KLmRPIBJMI8M+zzoZyN7c3W1/SZOVQdHQtBQURXdtVqkbsgQSHHDEs3CLY90",
+	"WUBTZU0i5fIP4oiOEM2SqkLXqlrSHcOWeEhRZzdlZs+6AhqBHGybgTfl1ZUZoM52/prCDab8UIHATIS/",
+	"8o382MiPKvlhNib6LvJzu5zkmIgKvhW54YoN3YnkOMEKA767PfZJHTHcAep6ovyR8siAhoxwoSW5eUaT",
+	"UFkw94QOiX8T0CT0PRAZXan71Vwvr9T4gMGErjSL6de6FH+UXRdDgxVxd9o7+/v7+62d3b3aB9PdmrzP",
+	"TnzD/Tbc77FxP1eoyhxg9Tj05VAG6cDu+jtQmV3zG635WIxw9GaER8Q3f7+mA0xNc/wJRucP+IBdjGLm",
+	"e5hoBiBmnnnO2PY2HTjgMRSNUIwpUmeRspUP7Lyhzkq1ZHjulvwhRUO+7yq1Yi5APWjGYa/m1Rytap1a",
+	"+Yc1RYWjxEZWbGTF4/O0hPk5fXD1GK4R70hGFDJ0VxYQTXK+gIB49/alLT+WMCWjGwhViKSMuzS4hgrE",
+	"Cb+B6/qsiHGRv6ciYkoVC8zQKJJDvMmv5rWngwdP6KEZxIqU1zV7kT2F7cZ9qaWt67kmb4WZPyBj3TDV",
+	"DVOdZKo2AuYxsNRI4t6+K/B9qrlOQwb1Mv/VOGx55LD1ARXMSIqr4o87By2P7By0PpCQXSWMqSPiC9BN",
+	"4XHLDbGYiWPB1fzupZvUQ7I8N/VaZ3+3ub/r1bL51jo7e812az8LcPoxoSJkopsmV+TFrdwrOgpsdMoN",
+	"+3t8OmWUn89H4HyIZRTdDfvbNZrdzi5JBf8tdUwLQBZYxAJtCPRMptYv0ZdDMqBiBE5pzRIoPhzz4JrU",
+	"W+B3hTKmHWIeQQ+tR3Y6hBLFxVXESNA3JukUa/vMzPEhuaGdO4Td8n//m0Kwgepzs9zQpNUOUxH0/8v8",
+	"WKZQrbOzNk80NNjwww0/fHz8MMbT+Qh4odI8uGbJHWmDtvWNG/YcCYHjfs+6Z2gQTAkdsE8/KP/ONkal",
+	"xW5/bQ5ZN15febXz3fDqDa9+fLxaZYfxwW33Gx6yu4oyg7Y3jPrVWdvMd+/F2VmT+Fe850LO4oiOIC+G",
+	"KjBoJOSNvjj9qZqF/x2W6lF5YCeZtFezO6qSxwcRj5uDuL0cL4eJbzj5hpM/Pk5+Y8/kg/Lxu8tgeuYS",
+	"3wsJ8U0HzONGkSe/Ax+Uqc6AHo8IAvCxkEDUa5zIMA2yXM0qXXWTELVJiLqVAwrpUHUHywBal4zjfN/e",
+	"WoKUzX/JErWnJTmf44N3v6mxo5kSC4fyB9vW32x1SruhQLW8YUS5jbLC/rzd9FhzZO5GsjwvoKp0U02u",
+	"GYtRzBh5kWMIZ7JFFYTLVARhM96N8NgIj/WFh4xvP5XWQg01LBQRZ9OlRsSVfo+PP8+fnjjcVUgXGfdY",
+	"bC/b5kdOJCwAOfwSprrAg8/SRJll+XCHZ9GN/yVXeuZRzMjoGeWUKU16PFF6IwQfAaCj0iQsbnN33OyJ",
+	"uX/BN3lUtxNmPzRCRsO7AqS1fTxnNHzvJn+Hp+et63Cmthj0WZhGfzwQrG/wrFg2RhjgbJqdmKNuAiTd",
+	"aqdnoRPwxfWE8Pb20x3j2z/P+lzk3NgzU7sHgbM5Md/WiZGCIRLjnZyThVS5O2Xlto95elA2lM3OfBR6",
+	"T9H6H+bb5J41oJyxBjSKujTADW17P7mxu/PLf9q7o2ZXhqP/2E6T6Cvw/2r8K34lWNgh/j8a73Hg5huq",
+	"04R1yM3OXxBusM8+k59fHT9rnP98vLv/pK5YkDDtkQw4hvyZXNaalzXyZ2J63bLQhF6h3Qv3rMMwTAX/",
+	"7IAHK56HCTVOQ/c4D6c+dDGKM2REPYpzYMSLPiM8hBtHiDEjNEikgmLwRloekTCRMQlTPM9Mke6I8BDT",
+	"53Y/fyY0uBZyGLHQxmzcRTW198X1W+Tm7B//qADczQcKR83FDVXUmTEzt7eh7DMOhtOImP0kez1A66Vd",
+	"9OGEdOQhOBqo02NFAQWy6hJsL9QbttCSZjITrG1mUoyXpcTIBHxMjUgGNFolQYbU/ffHL44vTj6+P/nx",
+	"5zdvfv14/PLlm/cfz96e/v344qSqkiiUHWVF7WTFK1jEEs6vmgAB117MIGDkB6+WJtGUC9ghbdgWFkfK",
+	"LQ59qVvYnf+fvSvYTaMHwq9i5ZJE2l/c/55IcghtKrWUqIcKqWY9YS12bWTvhqKId688Y2PDrhLUkkBb",
+	"bsRBM2Ovvx3PMJ5v3/v4Ob9GZgqioLZyqqSaMnqXIEYLvVBEeViAoU4FWlEHUyfgL/OG/xaBKOPBdb7k",
+	"OffVmTcI7z35TwOxohdiCTW0D4E0/lvRSSehgJfISL54K26oIZKBnaKbY+j7iLRsOwNg70fHlyP4rwEh",
+	"dM7kdV60AUJ9+l/FQe5Opn2fGnGggqMdXB2ZKU4+64/1WdfIOR9Re27Z/fAuCyQU2lBH9kN6sx41d/+P",
+	"jlCvnOTbekV05/jQHv/NL2TVYXHoIkAFi3DKvNg6Y16e3OPh3aMnLUiAthkb7DsNuAGhGuwxIMeZ8QaJ",
+	"ca9iBM8nIEfU9AdcWH9uPVnFCSpHczcBk3bM7RmG9ehKL34RJE485I2R9RL3fX8uP8DyFrgAc/b/t7Hb",
+	"3lfADZh+UxdhhL71GYsa3NDYSTGP3bQgo0Ja30jbJ2rOQvqjh4jwdj91ZgsyTARhLsAhwOgy5b3zlR6x",
+	"sCKMOCtbFeAiNi938gxwgamI0GDY1hop472wWCjclnZd8JpVXPEpVHhdl6K7jHGTF/IRMtao9ceKmxlr",
+	"lNOX0RUHr3D9DkimQCSubY1Xpc5nTuyEPsyNpvsWxHRvs5Rki5XS1pm/P8zyAvIZzflucMNKrWfNPFUZ",
+	"Oid2zBMfAhmNsyWGffsuLiUS8OAoa0JfMLfWoMRcS+WrwiI7P3s/uEGCr1p/jzZ4ev62BUP3lAJZYbZB",
+	"m5Yxou+inpZr3r6EuSuZ5JoFqK1ioHJdIQslL8t0XfDPjq2E+MuYaAxmlRcxwsefHaOERfwlZ1vIR1xO",
+	"wfqfBsjWzy4qbpGpTFRSuSE8plxGYfiPDkl4xkH+H/3AOMvLBuXoh4C6udE55U9twZEDRivAWz0TbqGt",
+	"ONHphXUuQtWULsbZYnozS6fAPW03s1gQSD1HL/DoJRWzXImJ/sEqLSDR54c79N0CL+siQ9RKBdZ6JNVG",
+	"5skzSyC1Gq9+BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -36,6 +36,27 @@ func (e BatchChatRequestAction) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeState.
+const (
+	NodeAlive    ClusterNodeState = "alive"
+	NodeDead     ClusterNodeState = "dead"
+	NodeDraining ClusterNodeState = "draining"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case NodeAlive:
+		return true
+	case NodeDead:
+		return true
+	case NodeDraining:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryStatus.
 const (
 	Dead      DeliveryStatus = "dead"
@@ -899,6 +920,52 @@ type CheckNumbersRequest struct {
 // CheckNumbersResponse defines model for CheckNumbersResponse.
 type CheckNumbersResponse struct {
 	Results []NumberCheck `json:"results"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	// Capacity Its weight in the placement of sessions (`WAGATE_NODE_CAPACITY`)
+	//
+	// Example: 1
+	Capacity int `json:"capacity"`
+
+	// Id The node id (`WAGATE_NODE_ID`, default the host name)
+	//
+	// Example: wagate-0
+	Id              string    `json:"id"`
+	LastHeartbeatAt time.Time `json:"lastHeartbeatAt"`
+
+	// SessionsOwned Sessions whose lease it holds (whose WhatsApp client it runs)
+	//
+	// Example: 20
+	SessionsOwned int       `json:"sessionsOwned"`
+	StartedAt     time.Time `json:"startedAt"`
+
+	// State Example: alive
+	State ClusterNodeState `json:"state"`
+
+	// Url Where the other nodes reach it (`WAGATE_NODE_URL`)
+	//
+	// Example: http://wagate-0:3000
+	Url string `json:"url"`
+
+	// Version The wagate version it runs
+	//
+	// Example: 1.0.0
+	Version string `json:"version"`
+}
+
+// ClusterNodeState Example: alive
+type ClusterNodeState string
+
+// ClusterNodeListResponse defines model for ClusterNodeListResponse.
+type ClusterNodeListResponse struct {
+	Nodes []ClusterNode `json:"nodes"`
 
 	// Success Always true on success
 	//
@@ -2735,6 +2802,13 @@ type ClientInterface interface {
 	// Corresponds with DELETE /admin/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, keyId KeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListClusterNodes List the nodes of the cluster (master admin key)
+	//
+	// Every wagate process sharing the database heartbeats into it. A node is `alive` while it heartbeats, `draining` while it shuts down and hands its sessions over, and `dead` once it left or missed its heartbeats for the lease TTL (`WAGATE_LEASE_TTL`). Nodes not seen for an hour are not listed. Answered from the database by any node.
+	//
+	// Corresponds with GET /cluster/nodes (the `ListClusterNodes` operationId).
+	ListClusterNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StreamEvents Stream every session's events (admin)
 	//
 	// The stream of `streamSessionEvents` across all sessions, for admin keys.
@@ -3861,6 +3935,23 @@ func (c *Client) CreateTrialApiKey(ctx context.Context, body CreateTrialApiKeyJS
 // Corresponds with DELETE /admin/api-keys/{keyId} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, keyId KeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListClusterNodes List the nodes of the cluster (master admin key)
+//
+// Every wagate process sharing the database heartbeats into it. A node is `alive` while it heartbeats, `draining` while it shuts down and hands its sessions over, and `dead` once it left or missed its heartbeats for the lease TTL (`WAGATE_LEASE_TTL`). Nodes not seen for an hour are not listed. Answered from the database by any node.
+//
+// Corresponds with GET /cluster/nodes (the `ListClusterNodes` operationId).
+func (c *Client) ListClusterNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClusterNodesRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6282,6 +6373,33 @@ func NewRevokeApiKeyRequest(server string, keyId KeyId) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListClusterNodesRequest constructs an http.Request for the ListClusterNodes method
+func NewListClusterNodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/cluster/nodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -10593,6 +10711,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /admin/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, keyId KeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyHTTPResponse, error)
 
+	// ListClusterNodesWithResponse List the nodes of the cluster (master admin key)
+	//
+	// Every wagate process sharing the database heartbeats into it. A node is `alive` while it heartbeats, `draining` while it shuts down and hands its sessions over, and `dead` once it left or missed its heartbeats for the lease TTL (`WAGATE_LEASE_TTL`). Nodes not seen for an hour are not listed. Answered from the database by any node.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /cluster/nodes (the `ListClusterNodes` operationId).
+	ListClusterNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListClusterNodesHTTPResponse, error)
+
 	// StreamEventsWithResponse Stream every session's events (admin)
 	//
 	// The stream of `streamSessionEvents` across all sessions, for admin keys.
@@ -12106,6 +12233,92 @@ func (r RevokeApiKeyHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListClusterNodesHTTPResponse429Headers the declared response headers of an HTTP 429 response for ListClusterNodes
+type ListClusterNodesHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type ListClusterNodesHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterNodeListResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListClusterNodesHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON200() *ClusterNodeListResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListClusterNodesHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListClusterNodesHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClusterNodesHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClusterNodesHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListClusterNodesHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21050,6 +21263,21 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, keyI
 	return ParseRevokeApiKeyHTTPResponse(rsp)
 }
 
+// ListClusterNodesWithResponse List the nodes of the cluster (master admin key)
+//
+// Every wagate process sharing the database heartbeats into it. A node is `alive` while it heartbeats, `draining` while it shuts down and hands its sessions over, and `dead` once it left or missed its heartbeats for the lease TTL (`WAGATE_LEASE_TTL`). Nodes not seen for an hour are not listed. Answered from the database by any node.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /cluster/nodes (the `ListClusterNodes` operationId).
+func (c *ClientWithResponses) ListClusterNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListClusterNodesHTTPResponse, error) {
+	rsp, err := c.ListClusterNodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClusterNodesHTTPResponse(rsp)
+}
+
 // StreamEventsWithResponse Stream every session's events (admin)
 //
 // The stream of `streamSessionEvents` across all sessions, for admin keys.
@@ -23314,6 +23542,101 @@ func ParseRevokeApiKeyHTTPResponse(rsp *http.Response) (*RevokeApiKeyHTTPRespons
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RevokeApiKeyHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListClusterNodesHTTPResponse parses an HTTP response from a ListClusterNodesWithResponse call
+func ParseListClusterNodesHTTPResponse(rsp *http.Response) (*ListClusterNodesHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClusterNodesHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterNodeListResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListClusterNodesHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

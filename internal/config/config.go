@@ -36,6 +36,7 @@ const (
 	DefaultAuthCacheTTL     = 30 * time.Second
 	DefaultAuthMissLookups  = 100
 	DefaultAuthNegativeSize = 10000
+	DefaultLeaseTTL         = 15 * time.Second
 )
 
 // Config is wagate's whole configuration.
@@ -119,6 +120,28 @@ type Config struct {
 	// AuthNegativeSize is how many unknown API keys (hashes) each node
 	// remembers. WAGATE_AUTH_NEGATIVE_CACHE_SIZE. Defaults to 10000.
 	AuthNegativeSize int
+
+	// NodeID names this process in the cluster (the nodes table, the owner
+	// of session leases). Two live processes must not share one: a process
+	// whose id has a live heartbeat waits for it to expire, then refuses
+	// to start. WAGATE_NODE_ID. Defaults to empty: the host name.
+	NodeID string
+	// NodeURL is the base URL at which the other nodes reach this one
+	// (forwarded requests). WAGATE_NODE_URL. Defaults to empty:
+	// http://<host name>:<port of WAGATE_ADDR>.
+	NodeURL string
+	// NodeCapacity weighs this node in the placement of sessions (a node
+	// of capacity 2 gets twice the sessions of one of capacity 1).
+	// WAGATE_NODE_CAPACITY. Defaults to 1.
+	NodeCapacity int
+	// ClusterSecret authenticates requests forwarded between nodes.
+	// WAGATE_CLUSTER_SECRET. Defaults to empty.
+	ClusterSecret string
+	// LeaseTTL is how long a node's heartbeat and session leases stay
+	// valid without renewal; they are renewed every third of it, and a
+	// node that cannot renew stops its clients before it ends.
+	// WAGATE_LEASE_TTL. Defaults to 15s.
+	LeaseTTL time.Duration
 }
 
 // RateLimits are the server-wide default limits. Managed API keys may carry
@@ -154,6 +177,8 @@ func Default() Config {
 		AuthCacheTTL:      DefaultAuthCacheTTL,
 		AuthMissLookups:   DefaultAuthMissLookups,
 		AuthNegativeSize:  DefaultAuthNegativeSize,
+		NodeCapacity:      1,
+		LeaseTTL:          DefaultLeaseTTL,
 
 		WebhookTimeout:     DefaultWebhookTimeout,
 		WebhookRescueAfter: DefaultWebhookRescue,
@@ -263,6 +288,11 @@ var variables = []variable{
 	{"WAGATE_AUTH_MISS_LOOKUPS", "100", "database lookups per second of API keys neither cached nor known to be unknown (429 beyond)", intVar(func(c *Config) *int { return &c.AuthMissLookups })},
 	{"WAGATE_PPROF_ADDR", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (empty: off)", stringVar(func(c *Config) *string { return &c.PprofAddr })},
 	{"WAGATE_AUTH_NEGATIVE_CACHE_SIZE", "10000", "how many unknown API keys each node remembers", intVar(func(c *Config) *int { return &c.AuthNegativeSize })},
+	{"WAGATE_NODE_ID", "", "this node's id in the cluster; unique per live process (empty: the host name)", stringVar(func(c *Config) *string { return &c.NodeID })},
+	{"WAGATE_NODE_URL", "", "base URL at which the other nodes reach this one (empty: http://<host name>:<port>)", stringVar(func(c *Config) *string { return &c.NodeURL })},
+	{"WAGATE_NODE_CAPACITY", "1", "this node's weight in the placement of sessions", intVar(func(c *Config) *int { return &c.NodeCapacity })},
+	{"WAGATE_CLUSTER_SECRET", "", "shared secret of requests forwarded between nodes", stringVar(func(c *Config) *string { return &c.ClusterSecret })},
+	{"WAGATE_LEASE_TTL", "15s", "validity of a node's heartbeat and session leases (renewed every third of it)", durationVar(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 }
 
 // Load builds a Config from defaults, then the environment (getenv), then
@@ -353,6 +383,17 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthNegativeSize <= 0 {
 		errs = append(errs, errors.New("WAGATE_AUTH_NEGATIVE_CACHE_SIZE must be positive"))
+	}
+	if c.NodeCapacity <= 0 {
+		errs = append(errs, errors.New("WAGATE_NODE_CAPACITY must be positive"))
+	}
+	if c.LeaseTTL < 3*time.Second {
+		errs = append(errs, errors.New("WAGATE_LEASE_TTL must be at least 3s"))
+	}
+	if c.NodeURL != "" {
+		if u, err := url.Parse(c.NodeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("WAGATE_NODE_URL must be an http:// or https:// URL"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -26,14 +26,17 @@ const (
 // Exact error texts. Clients match on them; they come from the product's
 // documentation and must not change.
 const (
-	MsgAPIKeyRequired    = "API key required. Please provide an API key via X-API-Key header, Authorization header, or api_key query parameter."
-	MsgInvalidAPIKey     = "Invalid API key"
-	MsgForeignSession    = "This API key can only access its own session"
-	MsgAdminKeyRequired  = "This operation requires an admin API key"
-	MsgSessionNotFound   = "Session not found"
-	MsgSessionNameTaken  = "Session name already exists"
-	MsgNotAuthenticated  = "Session not authenticated. Please scan the QR code first using GET /sessions/{id}/qr"
-	MsgStillConnecting   = "Session is still connecting. Please wait."
+	MsgAPIKeyRequired   = "API key required. Please provide an API key via X-API-Key header, Authorization header, or api_key query parameter."
+	MsgInvalidAPIKey    = "Invalid API key"
+	MsgForeignSession   = "This API key can only access its own session"
+	MsgAdminKeyRequired = "This operation requires an admin API key"
+	MsgSessionNotFound  = "Session not found"
+	MsgSessionNameTaken = "Session name already exists"
+	MsgNotAuthenticated = "Session not authenticated. Please scan the QR code first using GET /sessions/{id}/qr"
+	MsgStillConnecting  = "Session is still connecting. Please wait."
+	// MsgSessionMoving is the 503 of a session whose lease another node
+	// holds or is taking over (a handover).
+	MsgSessionMoving     = "Session is moving to another node. Please retry."
 	MsgMessageNotFound   = "Message not found"
 	MsgCannotEdit        = "Message cannot be edited (too old or not sent by you)"
 	MsgCannotDelete      = "Message cannot be deleted (too old or not sent by you)"

@@ -24,7 +24,7 @@ import (
 
 // Deps are everything the HTTP layer needs: the domain services behind the
 // tags and the stores the middleware authenticates with, all as ports from
-// internal/gateway. Every one is required except Sandbox, Middlewares,
+// internal/gateway. Every one is required except Sandbox, Cluster, Middlewares,
 // Routes and Now; New refuses to build a server without them.
 type Deps struct {
 	Logger zerolog.Logger
@@ -59,6 +59,8 @@ type Deps struct {
 	// Sandbox serves the sandbox tag in sandbox mode; nil outside it (the
 	// sandbox operations then answer 404 like an unknown route).
 	Sandbox gateway.Sandbox
+	// Cluster serves the cluster tag; nil answers 404 there.
+	Cluster gateway.ClusterService
 	Ready   gateway.ReadinessChecker
 	// ClassifyError, when set, turns an error that would answer 500 into
 	// the error to answer instead, or returns nil to keep it: cmd/wagate
@@ -118,6 +120,7 @@ type Server struct {
 	*Events
 	*Admin
 	*Sandbox
+	*Cluster
 	*Operations
 	*Conversation
 	*SessionSettings
@@ -142,6 +145,7 @@ func NewServer(d Deps) *Server {
 		Conversation:    &Conversation{Service: d.Conversation},
 		SessionSettings: &SessionSettings{Service: d.SessionSettings},
 		SandboxCalls:    &SandboxCalls{Service: d.Sandbox},
+		Cluster:         &Cluster{Service: d.Cluster},
 	}
 }
 

@@ -67,10 +67,19 @@ CREATE TABLE IF NOT EXISTS wagate_migrations (
     applied_at  timestamptz NOT NULL DEFAULT now()
 )`
 
+// SchemaOwner upgrades the tables of another owner of the database
+// (whatsmeow's store, the simulator's tables). Migrate runs each while it
+// holds the migration lock; each must be idempotent.
+type SchemaOwner func(ctx context.Context) error
+
 // Migrate applies every embedded migration not yet recorded in
-// wagate_migrations, in version order, each in its own transaction, while
-// holding an advisory lock. It returns the versions it applied.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger) ([]int, error) {
+// wagate_migrations, in version order, each in its own transaction, then
+// River's migrations, then every owner's upgrade in the order given, all
+// while holding one advisory lock: processes that start together on an
+// empty database never race on DDL (two concurrent CREATE TABLEs of one
+// name fail with pg_type_typname_nsp_index). It returns the versions of
+// wagate's own migrations it applied.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger, owners ...SchemaOwner) ([]int, error) {
 	migs, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -114,6 +123,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger) ([]int
 	}
 	if err := migrateRiver(ctx, pool, log); err != nil {
 		return done, err
+	}
+	for _, own := range owners {
+		if err := own(ctx); err != nil {
+			return done, err
+		}
 	}
 	return done, nil
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -418,5 +419,38 @@ func TestAuthFeedReconnects(t *testing.T) {
 	defer sink.mu.Unlock()
 	if last := sink.changes[len(sink.changes)-1]; last.Kind != gateway.AuthKeyCreated {
 		t.Fatalf("after reconnect: %+v", last)
+	}
+}
+
+// TestMigrateRunsSchemaOwnersUnderTheLock: the other owners' upgrades
+// (whatsmeow's store, the simulator's tables) run while the migration lock
+// is held, in the order given, and their errors are returned.
+func TestMigrateRunsSchemaOwnersUnderTheLock(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	var order []string
+	locked := func(name string) postgres.SchemaOwner {
+		return func(ctx context.Context) error {
+			var held bool
+			err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted)`).Scan(&held)
+			if err != nil {
+				return err
+			}
+			if !held {
+				t.Errorf("owner %s ran without the migration lock", name)
+			}
+			order = append(order, name)
+			return nil
+		}
+	}
+	if _, err := postgres.Migrate(ctx, pool, zerolog.Nop(), locked("a"), locked("b")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(order, ",") != "a,b" {
+		t.Errorf("owners ran as %v, want a,b", order)
+	}
+	boom := errors.New("boom")
+	if _, err := postgres.Migrate(ctx, pool, zerolog.Nop(), func(context.Context) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("owner error: %v, want boom", err)
 	}
 }

@@ -300,10 +300,22 @@ func (s *Server) persistPhoneLocked(p *Phone) {
 }
 
 // load creates the tables and restores all persisted state.
+// CreateTables creates the simulator's tables in the database of pool when
+// they are missing. New does so too, but simulators (or sandbox gateways)
+// that start together on an empty database must run this first while
+// holding the gateway's migration lock, or their concurrent CREATE TABLEs
+// collide (pg_type_typname_nsp_index).
+func CreateTables(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, schema); err != nil {
+		return fmt.Errorf("wasim: create tables: %w", err)
+	}
+	return nil
+}
+
 func (s *Server) load(ctx context.Context) error {
 	pool := s.db.pool
-	if _, err := pool.Exec(ctx, schema); err != nil {
-		return fmt.Errorf("create tables: %w", err)
+	if err := CreateTables(ctx, pool); err != nil {
+		return err
 	}
 	// The media key signs auth tokens and direct paths; keeping it lets
 	// clients use cached media_conn tokens and old direct paths after a restart.

@@ -98,6 +98,11 @@ type Options struct {
 	// PairCodeWait bounds how long PairCode waits for the pairing
 	// connection to be ready. Default 15 s.
 	PairCodeWait time.Duration
+	// Leases, when set, makes the manager run a session's client only
+	// while this node holds the session's lease (a cluster): Boot and
+	// Start claim it first, Stop, Logout and Remove release it after the
+	// client is stopped. Nil runs every session (one node).
+	Leases LeaseHooks
 	// LogoutTimeout bounds how long Logout and Remove try to tell WhatsApp
 	// to unlink the device (connecting a short-lived client when the
 	// session is not logged in) before they delete it locally only and
@@ -111,6 +116,83 @@ type Options struct {
 	// ack of the message; without it the send fails with 503 (the message
 	// may not have left). Default 20 s (whatsmeow alone waits 75 s).
 	SendAckTimeout time.Duration
+}
+
+// LeaseHooks are the cluster's session leases as the manager uses them.
+type LeaseHooks interface {
+	// Claim takes the session's lease for this node; false when another
+	// live node holds it.
+	Claim(ctx context.Context, id uuid.UUID) (bool, error)
+	// Release gives the lease up at once (the client is stopped).
+	Release(ctx context.Context, id uuid.UUID) error
+}
+
+// claim takes the session's lease (nil Leases: always held). The answer
+// when another node holds it is CodeUnavailable + MsgSessionMoving.
+func (m *Manager) claim(ctx context.Context, id uuid.UUID) error {
+	if m.opts.Leases == nil {
+		return nil
+	}
+	ok, err := m.opts.Leases.Claim(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return gateway.E(gateway.CodeUnavailable, gateway.MsgSessionMoving)
+	}
+	return nil
+}
+
+func (m *Manager) release(ctx context.Context, id uuid.UUID) {
+	if m.opts.Leases == nil {
+		return
+	}
+	if err := m.opts.Leases.Release(ctx, id); err != nil {
+		m.log.Warn().Err(err).Str("session_id", id.String()).Msg("could not release the session lease; it expires by itself")
+	}
+}
+
+// HaltAll disconnects every session's client without changing its
+// recorded state and forgets the sessions, so that none reconnects: the
+// node lost its leases (it could not renew them in time) and another node
+// may take the sessions over. The manager stays usable.
+func (m *Manager) HaltAll() {
+	list := m.snapshot()
+	var wg sync.WaitGroup
+	for _, s := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.opMu.Lock()
+			defer s.opMu.Unlock()
+			s.halt()
+			m.forget(s.id)
+		}()
+	}
+	wg.Wait()
+}
+
+// Release disconnects the session's client without changing its recorded
+// state and gives up its lease: a handover to another node.
+func (m *Manager) Release(ctx context.Context, id uuid.UUID) {
+	s, _ := m.session(id, false)
+	if s != nil {
+		s.opMu.Lock()
+		s.halt()
+		m.forget(id)
+		s.opMu.Unlock()
+	}
+	m.release(ctx, id)
+}
+
+// Owned returns the ids of the sessions this manager runs.
+func (m *Manager) Owned() []uuid.UUID {
+	list := m.snapshot()
+	out := make([]uuid.UUID, len(list))
+	for i, s := range list {
+		out[i] = s.id
+	}
+	return out
 }
 
 func (o *Options) withDefaults() {
@@ -180,7 +262,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	signalLog := log.With().Str("component", "libsignal").Logger()
 	signalTarget.CompareAndSwap(nil, &signalLog)
 	db := stdlib.OpenDBFromPool(opts.Pool)
-	container := sqlstore.NewWithDB(db, "pgx", waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+	container := newContainer(db, log)
 	if err := container.Upgrade(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("whatsapp: upgrade whatsmeow store: %w", err)
@@ -201,6 +283,24 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	m.wg.Add(1)
 	go m.livenessLoop()
 	return m, nil
+}
+
+func newContainer(db *sql.DB, log zerolog.Logger) *sqlstore.Container {
+	return sqlstore.NewWithDB(db, "pgx", waLog.Zerolog(log.With().Str("component", "whatsmeow_store").Logger()))
+}
+
+// UpgradeStore upgrades whatsmeow's tables in the database of pool. It is
+// idempotent. NewManager upgrades too, but processes that start together
+// on an empty database must run this first while holding the migration
+// lock (postgres.Migrate's SchemaOwner), or their concurrent CREATE TABLEs
+// collide.
+func UpgradeStore(ctx context.Context, pool *pgxpool.Pool, log zerolog.Logger) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer func() { _ = db.Close() }()
+	if err := newContainer(db, log.With().Str("component", "whatsapp").Logger()).Upgrade(ctx); err != nil {
+		return fmt.Errorf("whatsapp: upgrade whatsmeow store: %w", err)
+	}
+	return nil
 }
 
 // Close disconnects every session without changing its recorded state (so
@@ -288,6 +388,15 @@ func (m *Manager) Boot(ctx context.Context) (int, error) {
 	}
 	started := 0
 	for _, rs := range list {
+		if m.opts.Leases != nil {
+			ok, err := m.opts.Leases.Claim(ctx, rs.ID)
+			if err != nil {
+				return started, err
+			}
+			if !ok {
+				continue // another live node runs it
+			}
+		}
 		s, err := m.session(rs.ID, true)
 		if err != nil {
 			return started, err
@@ -357,6 +466,9 @@ func (m *Manager) locked(id uuid.UUID, op func(*Session) error) error {
 // startStored starts the session with its stored device (or a new one).
 // Caller holds opMu and the session is not running.
 func (s *Session) startStored(ctx context.Context) error {
+	if err := s.m.claim(ctx, s.id); err != nil {
+		return err
+	}
 	dev, err := s.m.loadDevice(ctx, s.id)
 	if err != nil {
 		return err
@@ -380,7 +492,11 @@ func (m *Manager) Start(ctx context.Context, id uuid.UUID) error {
 func (m *Manager) Stop(ctx context.Context, id uuid.UUID) error {
 	return m.locked(id, func(s *Session) error {
 		s.halt()
-		return s.setState(ctx, gateway.StateStopped, nil, nil)
+		if err := s.setState(ctx, gateway.StateStopped, nil, nil); err != nil {
+			return err
+		}
+		m.release(ctx, id)
+		return nil
 	})
 }
 
@@ -412,7 +528,11 @@ func (m *Manager) Logout(ctx context.Context, id uuid.UUID) error {
 		if err != nil {
 			return err
 		}
-		return s.setState(ctx, gateway.StateLoggedOut, nil, &warning)
+		if err := s.setState(ctx, gateway.StateLoggedOut, nil, &warning); err != nil {
+			return err
+		}
+		m.release(ctx, id)
+		return nil
 	})
 }
 
@@ -431,6 +551,7 @@ func (m *Manager) Remove(ctx context.Context, id uuid.UUID) error {
 			return err // a warning is only logged: the session row goes
 		}
 		m.forget(id)
+		m.release(ctx, id)
 		return nil
 	})
 }

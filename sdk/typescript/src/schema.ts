@@ -1065,6 +1065,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cluster/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the nodes of the cluster (master admin key)
+         * @description Every wagate process sharing the database heartbeats into it. A node is `alive` while it heartbeats, `draining` while it shuts down and hands its sessions over, and `dead` once it left or missed its heartbeats for the lease TTL (`WAGATE_LEASE_TTL`). Nodes not seen for an hour are not listed. Answered from the database by any node.
+         */
+        get: operations["listClusterNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/sessions/{id}/link": {
         parameters: {
             query?: never;
@@ -1760,6 +1780,50 @@ export interface components {
              */
             success: boolean;
             apiKeys: components["schemas"]["ApiKey"][];
+        };
+        ClusterNode: {
+            /**
+             * @description The node id (`WAGATE_NODE_ID`, default the host name)
+             * @example wagate-0
+             */
+            id: string;
+            /**
+             * @description Where the other nodes reach it (`WAGATE_NODE_URL`)
+             * @example http://wagate-0:3000
+             */
+            url: string;
+            /**
+             * @example alive
+             * @enum {string}
+             */
+            state: "alive" | "draining" | "dead";
+            /**
+             * @description Its weight in the placement of sessions (`WAGATE_NODE_CAPACITY`)
+             * @example 1
+             */
+            capacity: number;
+            /**
+             * @description The wagate version it runs
+             * @example 1.0.0
+             */
+            version: string;
+            /**
+             * @description Sessions whose lease it holds (whose WhatsApp client it runs)
+             * @example 20
+             */
+            sessionsOwned: number;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            lastHeartbeatAt: string;
+        };
+        ClusterNodeListResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            nodes: components["schemas"]["ClusterNode"][];
         };
         SandboxLinkRequest: {
             phone: string;
@@ -4096,6 +4160,48 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listClusterNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nodes, by id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "nodes": [
+                     *         {
+                     *           "id": "wagate-0",
+                     *           "url": "http://wagate-0:3000",
+                     *           "state": "alive",
+                     *           "capacity": 1,
+                     *           "version": "1.0.0",
+                     *           "sessionsOwned": 20,
+                     *           "startedAt": "2026-01-28T10:00:00Z",
+                     *           "lastHeartbeatAt": "2026-01-28T10:15:03Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClusterNodeListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     sandboxLink: {

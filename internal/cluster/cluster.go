@@ -1,0 +1,335 @@
+// Package cluster is a wagate process's membership in a cluster of nodes
+// sharing one database: it registers the node, heartbeats (renewing the
+// node row and every session lease it holds in one statement per
+// interval), and, when it cannot renew, tells the runtime to stop its
+// WhatsApp clients before the leases can expire, by its own monotonic
+// clock. It depends on internal/gateway's ports only.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
+)
+
+var _ gateway.ClusterService = (*Node)(nil)
+
+// Options configures a Node. Store and ID are required.
+type Options struct {
+	Store    gateway.ClusterStore
+	ID       string
+	URL      string
+	Capacity int
+	Version  string
+	// TTL is the validity of the heartbeat and the leases; they are
+	// renewed every TTL/3. Default 15 s.
+	TTL time.Duration
+	// RegisterWait bounds how long Start waits for a previous process
+	// with the same id to expire (its heartbeat to age past TTL).
+	// Default 2*TTL.
+	RegisterWait time.Duration
+	// OnLost is called (once per loss) when the node has not renewed for
+	// two thirds of TTL: the caller stops every WhatsApp client it runs,
+	// so that they are gone before any lease can expire and another node
+	// claim it. Nil does nothing.
+	OnLost func()
+	Logger zerolog.Logger
+}
+
+// Node is this process in the cluster.
+type Node struct {
+	opts     Options
+	instance uuid.UUID
+	log      zerolog.Logger
+
+	mu     sync.Mutex
+	adopt  func(ctx context.Context, id uuid.UUID) error
+	leases map[uuid.UUID]held
+	// claiming counts the claims in flight per session: their leases may
+	// be in a heartbeat's answer before they are in leases.
+	claiming map[uuid.UUID]int
+	lost     bool
+	// stopAt is the local monotonic deadline by which the clients must be
+	// stopped unless a renewal succeeds: the send time of the last
+	// successful heartbeat + 2/3 TTL (the database's expiry is at least
+	// send time + TTL).
+	stopAt time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// held is a lease this node holds, and when it claimed it.
+type held struct {
+	gateway.Lease
+	at time.Time
+}
+
+// Start registers the node (waiting up to RegisterWait while another
+// process holds the id) and starts the heartbeat. Close it on shutdown.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Store == nil || opts.ID == "" {
+		return nil, errors.New("cluster: Options.Store and ID are required")
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 15 * time.Second
+	}
+	if opts.RegisterWait <= 0 {
+		opts.RegisterWait = 2 * opts.TTL
+	}
+	if opts.Capacity <= 0 {
+		opts.Capacity = 1
+	}
+	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{},
+		log: opts.Logger.With().Str("component", "cluster").Str("node", opts.ID).Logger()}
+	reg := gateway.NodeRegistration{ID: opts.ID, Instance: n.instance, URL: opts.URL, Capacity: opts.Capacity, Version: opts.Version}
+	deadline := time.Now().Add(opts.RegisterWait)
+	warned := false
+	for {
+		sent := time.Now()
+		err := opts.Store.RegisterNode(ctx, reg, opts.TTL)
+		if err == nil {
+			n.stopAt = sent.Add(opts.TTL * 2 / 3)
+			break
+		}
+		if gateway.ErrorCode(err) != gateway.CodeConflict || time.Now().After(deadline) {
+			return nil, err
+		}
+		if !warned {
+			n.log.Warn().Msg("node id held by another live process; waiting for its heartbeat to expire")
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(opts.TTL / 10):
+		}
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan struct{})
+	go n.loop(lctx)
+	n.log.Info().Str("url", opts.URL).Msg("node registered")
+	return n, nil
+}
+
+// ID returns the node id.
+func (n *Node) ID() string { return n.opts.ID }
+
+// TTL returns the lease TTL.
+func (n *Node) TTL() time.Duration { return n.opts.TTL }
+
+// Nodes implements gateway.ClusterService.
+func (n *Node) Nodes(ctx context.Context) ([]gateway.Node, error) {
+	return n.opts.Store.Nodes(ctx, n.opts.TTL)
+}
+
+// Holds reports whether the node holds the session's lease and may run
+// its client: the lease was claimed or renewed and the local deadline has
+// not passed.
+func (n *Node) Holds(id uuid.UUID) (gateway.Lease, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h, ok := n.leases[id]
+	return h.Lease, ok && !n.lost && time.Now().Before(n.stopAt)
+}
+
+// Claim takes the session's lease for this node. ok is false when another
+// live node holds it.
+func (n *Node) Claim(ctx context.Context, id uuid.UUID) (gateway.Lease, bool, error) {
+	at := time.Now()
+	n.mu.Lock()
+	n.claiming[id]++
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		if n.claiming[id]--; n.claiming[id] <= 0 {
+			delete(n.claiming, id)
+		}
+		n.mu.Unlock()
+	}()
+	l, ok, err := n.opts.Store.ClaimLease(ctx, id, n.opts.ID, n.opts.TTL)
+	if err != nil || !ok {
+		return l, ok, err
+	}
+	// The claim's expiry is later than the node's local deadline (stopAt
+	// is from an earlier send), so the one deadline covers it too.
+	n.mu.Lock()
+	n.leases[id] = held{Lease: l, at: at}
+	n.mu.Unlock()
+	return l, true, nil
+}
+
+// Release gives the session's lease up at once (a handover).
+func (n *Node) Release(ctx context.Context, id uuid.UUID) error {
+	n.mu.Lock()
+	h, ok := n.leases[id]
+	delete(n.leases, id)
+	n.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return n.opts.Store.ReleaseLease(ctx, h.Lease)
+}
+
+// Adopt starts the placement: after every successful heartbeat, the node
+// takes sessions that have no live lease (their node died or left), up to
+// its fair share by capacity among the alive nodes, and starts each with
+// start (which claims the lease; another node may win it first).
+func (n *Node) Adopt(start func(ctx context.Context, id uuid.UUID) error) {
+	n.mu.Lock()
+	n.adopt = start
+	n.mu.Unlock()
+}
+
+// place adopts up to this node's fair share of the unleased sessions.
+func (n *Node) place(ctx context.Context) {
+	n.mu.Lock()
+	start, owned := n.adopt, len(n.leases)
+	n.mu.Unlock()
+	if start == nil {
+		return
+	}
+	nodes, err := n.opts.Store.Nodes(ctx, n.opts.TTL)
+	if err != nil {
+		n.log.Warn().Err(err).Msg("placement: list nodes")
+		return
+	}
+	total, capSum := 0, 0
+	for _, nd := range nodes {
+		if nd.State == gateway.NodeAlive {
+			total += nd.SessionsOwned
+			capSum += nd.Capacity
+		}
+	}
+	free, err := n.opts.Store.UnleasedSessions(ctx, 1000)
+	if err != nil || len(free) == 0 || capSum == 0 {
+		return
+	}
+	total += len(free)
+	share := (total*n.opts.Capacity + capSum - 1) / capSum
+	want := min(share-owned, len(free))
+	adopted := 0
+	for _, id := range free[:max(want, 0)] {
+		if err := start(ctx, id); err != nil {
+			if gateway.ErrorCode(err) != gateway.CodeUnavailable {
+				n.log.Warn().Err(err).Str("session_id", id.String()).Msg("placement: could not start a session")
+			}
+			continue
+		}
+		adopted++
+	}
+	if adopted > 0 {
+		n.log.Info().Int("sessions", adopted).Msg("adopted sessions without a live lease")
+	}
+}
+
+func (n *Node) loop(ctx context.Context) {
+	defer close(n.done)
+	interval := n.opts.TTL / 3
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	// The watchdog runs on its own timer goroutine: a heartbeat or a
+	// placement that hangs on the database cannot delay it.
+	watchdog := time.AfterFunc(time.Until(n.deadline()), n.markLost)
+	defer watchdog.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n.beat(ctx, interval) {
+				watchdog.Reset(time.Until(n.deadline()))
+				n.place(ctx)
+			}
+		}
+	}
+}
+
+func (n *Node) deadline() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopAt
+}
+
+// beat sends one heartbeat; true when it succeeded.
+func (n *Node) beat(ctx context.Context, timeout time.Duration) bool {
+	sent := time.Now()
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hb, err := n.opts.Store.Heartbeat(hctx, n.opts.ID, n.instance, n.opts.TTL)
+	if err != nil {
+		n.log.Warn().Err(err).Msg("heartbeat failed")
+		return false
+	}
+	if !hb.NodeHeld {
+		n.log.Error().Msg("node row taken over by another process; stopping every client")
+		n.markLost()
+		return false
+	}
+	renewed := make(map[uuid.UUID]bool, len(hb.Leases))
+	for _, l := range hb.Leases {
+		renewed[l.SessionID] = true
+	}
+	var stray []gateway.Lease
+	n.mu.Lock()
+	if n.lost {
+		n.lost = false
+		n.log.Info().Msg("heartbeat renewed again")
+	}
+	for id, h := range n.leases {
+		// A lease claimed after this heartbeat was sent is not in it.
+		if !renewed[id] && h.at.Before(sent) {
+			delete(n.leases, id)
+		}
+	}
+	for _, l := range hb.Leases {
+		// Renewed in the database, but this process runs no client for
+		// it (it stopped them when it could not renew in time): give it
+		// up so that a node (this one too) adopts the session.
+		if _, ok := n.leases[l.SessionID]; !ok && n.claiming[l.SessionID] == 0 {
+			stray = append(stray, l)
+		}
+	}
+	n.stopAt = sent.Add(n.opts.TTL * 2 / 3)
+	n.mu.Unlock()
+	for _, l := range stray {
+		if err := n.opts.Store.ReleaseLease(ctx, l); err != nil {
+			n.log.Warn().Err(err).Msg("could not release a lease without a client")
+		}
+	}
+	return true
+}
+
+func (n *Node) markLost() {
+	n.mu.Lock()
+	if n.lost {
+		n.mu.Unlock()
+		return
+	}
+	n.lost = true
+	n.leases = map[uuid.UUID]held{}
+	n.mu.Unlock()
+	n.log.Error().Msg("could not renew the leases in time; stopping every client before they expire")
+	if n.opts.OnLost != nil {
+		n.opts.OnLost()
+	}
+}
+
+// Drain marks the node draining (GET /cluster/nodes shows it).
+func (n *Node) Drain(ctx context.Context) error {
+	return n.opts.Store.SetNodeState(ctx, n.opts.ID, n.instance, gateway.NodeDraining)
+}
+
+// Close stops the heartbeat and marks the node dead, which releases every
+// lease it holds at once. Call it after the clients are stopped.
+func (n *Node) Close(ctx context.Context) error {
+	n.cancel()
+	<-n.done
+	return n.opts.Store.SetNodeState(ctx, n.opts.ID, n.instance, gateway.NodeDead)
+}

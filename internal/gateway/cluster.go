@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// NodeState is a cluster node's state as GET /cluster/nodes shows it.
+type NodeState string
+
+// Node states: alive (heartbeating), draining (shutting down, handing its
+// sessions over), dead (left, or no heartbeat within the lease TTL).
+const (
+	NodeAlive    NodeState = "alive"
+	NodeDraining NodeState = "draining"
+	NodeDead     NodeState = "dead"
+)
+
+// Node is one wagate process of the cluster.
+type Node struct {
+	ID            string
+	URL           string
+	State         NodeState
+	Capacity      int
+	Version       string
+	SessionsOwned int
+	StartedAt     time.Time
+	LastHeartbeat time.Time
+}
+
+// NodeRegistration is what a node records about itself when it starts.
+type NodeRegistration struct {
+	ID       string
+	Instance uuid.UUID // this process; tells two processes with one id apart
+	URL      string
+	Capacity int
+	Version  string
+}
+
+// Lease is a node's claim on one session: only the owner runs the
+// session's WhatsApp client, until ExpiresAt (database time). Epoch grows
+// with every change of owner and fences stale owners' writes.
+type Lease struct {
+	SessionID uuid.UUID
+	Owner     string
+	Epoch     int64
+}
+
+// Heartbeat is the answer of one renewal: whether this process still holds
+// its node row, and the leases it still holds (all renewed).
+type Heartbeat struct {
+	NodeHeld bool
+	Leases   []Lease
+}
+
+// ClusterStore keeps the nodes and the session leases (internal/postgres).
+// Every expiry is computed in database time, so the nodes' clocks do not
+// matter; the TTLs are the caller's.
+type ClusterStore interface {
+	// RegisterNode records the node as alive. It fails with CodeConflict
+	// while another process holds the id (a heartbeat younger than ttl).
+	RegisterNode(ctx context.Context, n NodeRegistration, ttl time.Duration) error
+	// Heartbeat renews the node row and every unexpired lease the node
+	// owns, in one statement, for ttl.
+	Heartbeat(ctx context.Context, node string, instance uuid.UUID, ttl time.Duration) (Heartbeat, error)
+	// SetNodeState records draining or dead (dead also releases every
+	// lease of the node at once).
+	SetNodeState(ctx context.Context, node string, instance uuid.UUID, state NodeState) error
+	// Nodes lists the nodes seen within the last hour.
+	Nodes(ctx context.Context, ttl time.Duration) ([]Node, error)
+	// ClaimLease takes the session's lease for node when it is free,
+	// expired or already node's, with a new epoch when the owner changes.
+	// ok is false when another node holds it.
+	ClaimLease(ctx context.Context, sessionID uuid.UUID, node string, ttl time.Duration) (l Lease, ok bool, err error)
+	// ReleaseLease gives the session's lease up (expires it at once) when
+	// node holds it with epoch.
+	ReleaseLease(ctx context.Context, l Lease) error
+	// UnleasedSessions returns up to limit sessions (in random order) that
+	// should run (not stopped, logged out or failed) but have no live
+	// lease: their node died or left.
+	UnleasedSessions(ctx context.Context, limit int) ([]uuid.UUID, error)
+	// LeaseOwner returns the live owner of the session's lease and its
+	// node URL ("" when there is none).
+	LeaseOwner(ctx context.Context, sessionID uuid.UUID) (owner, url string, err error)
+}
+
+// ClusterService answers the cluster operations of the API.
+type ClusterService interface {
+	// Nodes lists the nodes of the cluster.
+	Nodes(ctx context.Context) ([]Node, error)
+}
