@@ -92,4 +92,4 @@ examples: db ## Run chat-management.md's curl, JavaScript and Python examples ag
 mcp-conformance: db ## The official MCP conformance suite against /mcp of a sandbox wagate (Node 22+)
 	scripts/mcp-conformance.sh
 
-contract: lint-spec breaking sdk-ts e2e examples mcp-conformance ## Every contract check
+contract: lint-spec breaking sdk-ts e2e examples ## Every contract check (mcp-conformance needs Node 22: run it separately)
