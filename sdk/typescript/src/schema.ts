@@ -116,7 +116,14 @@ export interface paths {
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a session's settings
+         * @description Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
+         *     as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
+         *     `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
+         *     their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+         */
+        patch: operations["updateSessionSettings"];
         trace?: never;
     };
     "/sessions/{id}/status": {
@@ -341,6 +348,188 @@ export interface paths {
          * @description `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
          */
         post: operations["sendImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/video": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a video
+         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+         */
+        post: operations["sendVideo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send audio or a voice note
+         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+         */
+        post: operations["sendAudio"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a document
+         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+         */
+        post: operations["sendDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/sticker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sticker
+         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+         */
+        post: operations["sendSticker"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/location": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a location
+         * @description `latitude` in [-90, 90] and `longitude` in [-180, 180] degrees; `name` and `address` are optional.
+         */
+        post: operations["sendLocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send contact cards
+         * @description Either `contacts` (each a name and phone numbers, made into vCards) or a raw `vcard`, not both.
+         */
+        post: operations["sendContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/send/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a poll
+         * @description 2 to 12 unique options; `selectableCount` is how many a voter may pick (0 or absent: any number, 1: a single choice).
+         */
+        post: operations["sendPoll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -700,6 +889,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/chats/{chatId}/messages/{messageId}/forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forward a message
+         * @description Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+         */
+        post: operations["forwardMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/chats/{chatId}/messages/{messageId}/star": {
         parameters: {
             query?: never;
@@ -833,6 +1058,288 @@ export interface paths {
         };
         /** Get a contact's profile picture URL */
         get: operations["getProfilePicture"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/chats/{chatId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark chat read
+         * @description Send read receipts (the blue ticks) for the chat's received messages: every unread one, or, with
+         *     `messageId`, that message and the unread ones before it. When the chat has no unread message the
+         *     receipt is sent for its last received message. Errors: `Chat not found` (404, the chat has no
+         *     received message), `Message not found` (404), `messageId must name a received message, not an own one` (400).
+         */
+        post: operations["markChatRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/chats/{chatId}/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show typing or recording
+         * @description Show the contact that the account is typing (`composing`), recording a voice message (`recording`), or stopped (`paused`). WhatsApp clears the indicator by itself after about 25 seconds.
+         */
+        post: operations["sendTyping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set own presence
+         * @description Show the account as online (`available`) or offline (`unavailable`) to its contacts. While `unavailable`, WhatsApp sends the account no presence of others and delivery receipts stay inactive.
+         */
+        post: operations["setPresence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/presence/subscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe to a contact's presence
+         * @description Ask WhatsApp for the contact's online/offline updates, delivered as `presence` webhook events until the session disconnects (subscribe again after a reconnect). Typing (`typing` events) needs no subscription.
+         */
+        post: operations["subscribePresence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description The account's contacts as WhatsApp synced them to this device (address book from app state, push names from messages and history), each with its phone JID, LID where known, and names.
+         */
+        get: operations["listContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check numbers on WhatsApp
+         * @description Ask WhatsApp whether up to 50 phone numbers have an account, with the JID and LID of those that do. A number that is not a phone number fails the whole request (400, naming it).
+         */
+        post: operations["checkNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/contacts/{jid}/lid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Phone number or JID
+                 * @example 919988066776
+                 */
+                jid: components["parameters"]["ContactJid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * LID and phone number of a contact
+         * @description Both addresses of a contact, asked by either: a phone number or phone JID gives its LID, a LID
+         *     (`…@lid`) gives its phone JID. Known mappings come from the session's store; an unknown phone
+         *     number is asked of WhatsApp. `No phone number is known for this LID` (404) when WhatsApp never
+         *     told this session the LID's number; `Not on WhatsApp` (404) for a number without an account.
+         */
+        get: operations["lookupLid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/calls/{callId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Call id from the `call` webhook event
+                 * @example 8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8
+                 */
+                callId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an incoming call
+         * @description Reject a call that is ringing (a `call` event with `status` `offer`). `Call not found` (404) for an id this session was not offered, or a call that already ended.
+         */
+        post: operations["rejectCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/sessions/{id}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a simulated contact call the session's account
+         * @description The contact `from` calls the linked account; its devices ring (the session gets a `call` event with `status` `offer`). Follow the call with `GET /sandbox/calls/{callId}`.
+         */
+        post: operations["sandboxCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/calls/{callId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A simulated call as the caller sees it
+         * @description `ringing` until a device of the called account rejects it (`rejected`, with the device) or the caller hangs up (`terminated`). `Call not found` (404) for an unknown id.
+         */
+        get: operations["sandboxCallState"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1085,6 +1592,271 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{id}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Stream the session's events (SSE or WebSocket), resumable
+         * @description Every event of the session, as webhooks get it, live; with `Last-Event-ID` or `after`, every stored event after that one first, with no gap, duplicate or reordering. `Upgrade: websocket` on the same URL gives the same stream over a WebSocket. For browsers, the key may be passed as `api_key` in the query. See docs/events.md.
+         */
+        get: operations["streamSessionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream every session's events (admin)
+         * @description The stream of `streamSessionEvents` across all sessions, for admin keys.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the groups the account is in
+         * @description The groups as WhatsApp reports them now (with participants and roles).
+         */
+        get: operations["listGroups"];
+        put?: never;
+        /**
+         * Create a group
+         * @description Creates a group with the account as its creator and admin. `participants` are phone numbers or JIDs; each one WhatsApp could not add is reported in `results` with its reason (e.g. `The number is not on WhatsApp`) and the group is created with the others.
+         */
+        post: operations["createGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a group with an invite link
+         * @description `link` is an invite link (`https://chat.whatsapp.com/CODE`) or its code. An unknown or revoked link answers 400 `Invalid or revoked invite link`.
+         */
+        post: operations["joinGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a group
+         * @description The group's subject, description, settings and participants with their roles. 403 `You are not a participant of this group` when the account is not a member, 404 `Group not found` when WhatsApp has no such group.
+         */
+        get: operations["getGroup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a group's subject, description or settings
+         * @description Only the given fields change, in the order subject, description, announce, locked. `announce: true` lets only admins send; `locked: true` lets only admins edit the group info. Admins only when the group is locked (subject, description) and always for the settings: 403 `Only group admins can do this`.
+         */
+        patch: operations["updateGroup"];
+        trace?: never;
+    };
+    "/sessions/{id}/groups/{groupId}/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, remove, promote or demote participants
+         * @description Admins only (403 `Only group admins can do this`). The answer reports each participant: `success`, or `error` with the reason (`The number is not on WhatsApp`, `Already a participant of this group`, `Not a participant of this group`, `The group creator cannot be changed`).
+         */
+        post: operations["groupParticipants"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups/{groupId}/invite-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get the group's invite link
+         * @description Admins only (403 `Only group admins can do this`).
+         */
+        get: operations["getGroupInviteLink"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke the invite link
+         * @description The old link stops working (joining with it answers 400) and the new one is returned. Admins only.
+         */
+        delete: operations["revokeGroupInviteLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups/{groupId}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave a group
+         * @description The account leaves the group; the chat and its messages stay in the store. The last admin leaving makes WhatsApp promote another member.
+         */
+        post: operations["leaveGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{id}/groups/{groupId}/picture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the group's picture
+         * @description `image` is a JPEG as base64 (optionally a `data:image/jpeg;base64,` URL). Admins only when the group is locked.
+         */
+        put: operations["setGroupPicture"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/sessions/{id}/link": {
         parameters: {
             query?: never;
@@ -1174,6 +1946,104 @@ export interface paths {
         get: operations["sandboxPhoneView"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a group on the simulated side
+         * @description `owner` (a simulated number, the creator and superadmin) creates a group with `participants` (simulated numbers; the session's own number may be one, and then the session receives the group). `lid: true` makes a LID-addressed group. Answers the group JID.
+         */
+        post: operations["sandboxCreateGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The simulator's truth about a group
+         * @description Members with their roles, subject, description, settings and the invite code, as the simulated WhatsApp holds them.
+         */
+        get: operations["sandboxGetGroup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A simulated member sends a text to the group
+         * @description The member `from` encrypts the text with its sender key and the simulated server fans it out to every member device, the session's included. 403 `You are not a participant of this group` when `from` is not a member.
+         */
+        post: operations["sandboxGroupInbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/groups/{groupId}/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A simulated member changes the group's participants
+         * @description `by` (a member; an admin for remove, promote and demote: 403 `Only group admins can do this`) adds, removes, promotes or demotes `participants`; every member device, the session's included, is notified. One result per participant.
+         */
+        post: operations["sandboxGroupParticipants"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1440,6 +2310,8 @@ export interface components {
             text: string;
             /** @description Reply to this message (it must be in the store) */
             quotedMessageId?: string;
+            /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
+            mentions?: components["schemas"]["Recipient"][];
         };
         SendImageRequest: {
             to: components["schemas"]["Recipient"];
@@ -1449,6 +2321,111 @@ export interface components {
             filename?: string;
             /** @enum {string} */
             mimeType?: "image/jpeg" | "image/png" | "image/webp";
+        };
+        SendVideoRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            video: string;
+            caption?: string;
+            /** @description Play as a looping GIF (no sound) */
+            gif?: boolean;
+            /** @enum {string} */
+            mimeType?: "video/mp4" | "video/3gpp";
+        };
+        SendAudioRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            audio: string;
+            /** @description A voice note (push to talk); must be Ogg/Opus */
+            ptt?: boolean;
+            /** @enum {string} */
+            mimeType?: "audio/ogg" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/amr";
+        };
+        SendDocumentRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            document: string;
+            caption?: string;
+            fileName: string;
+            /** @description What the recipient sees; defaults to the sniffed type (or the file name's) */
+            mimeType?: string;
+        };
+        SendStickerRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** @description http(s) URL, base64 data, or a data: URL */
+            sticker: string;
+        };
+        SendLocationRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            /** Format: double */
+            latitude: number;
+            /** Format: double */
+            longitude: number;
+            name?: string;
+            address?: string;
+        };
+        SendContactRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            contacts?: components["schemas"]["ContactCard"][];
+            /** @description A raw vCard (BEGIN:VCARD ... END:VCARD) */
+            vcard?: string;
+        };
+        ContactCard: {
+            name: string;
+            phones: string[];
+        };
+        SendPollRequest: {
+            to: components["schemas"]["Recipient"];
+            /** @description Reply to this message (it must be in the store) */
+            quotedMessageId?: string;
+            /** @description Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number. */
+            mentions?: components["schemas"]["Recipient"][];
+            question: string;
+            options: string[];
+            selectableCount?: number;
+        };
+        /** @description The answer of the send endpoints of the kinds beyond text and image, and of forwards (the fields of SendResponse). */
+        SendKindResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            messageId: string;
+            to: string;
+            /** @enum {string} */
+            type: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll";
+            /** @enum {string} */
+            status: "sent";
+            /** Format: date-time */
+            timestamp: string;
+        };
+        ForwardMessageRequest: {
+            to: components["schemas"]["Recipient"];
         };
         SendResponse: {
             /**
@@ -1613,7 +2590,7 @@ export interface components {
             profilePictureUrl: string | null;
         };
         /** @enum {string} */
-        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "session.state" | "session.qr" | "webhook.test";
+        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "group.created" | "group.joined" | "group.left" | "group.participants" | "group.updated" | "presence" | "typing" | "call" | "session.state" | "session.qr" | "webhook.test";
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -1718,7 +2695,7 @@ export interface components {
             sessionId: string;
             /** Format: date-time */
             timestamp: string;
-            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}` */
+            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call */
             data: {
                 [key: string]: unknown;
             };
@@ -1780,6 +2757,139 @@ export interface components {
              */
             success: boolean;
             apiKeys: components["schemas"]["ApiKey"][];
+        };
+        GroupParticipant: {
+            /**
+             * @description The participant, by phone-number JID where known, else by LID
+             * @example 919988066776@s.whatsapp.net
+             */
+            jid: string;
+            /** @description Phone number (digits) where known */
+            phone?: string | null;
+            /** @description The participant's LID (`…@lid`) where known */
+            lid?: string | null;
+            /**
+             * @description `superadmin` is the creator
+             * @enum {string}
+             */
+            role: "member" | "admin" | "superadmin";
+        };
+        Group: {
+            /** @example 120363025246125486@g.us */
+            id: string;
+            subject: string;
+            description: string;
+            /** @description The creator */
+            owner?: string | null;
+            /** Format: date-time */
+            createdAt?: string | null;
+            /** @description Only admins may send */
+            announce: boolean;
+            /** @description Only admins may edit the group info */
+            locked: boolean;
+            /**
+             * @description How WhatsApp addresses the members in this group (phone numbers or LIDs)
+             * @enum {string}
+             */
+            addressingMode: "pn" | "lid";
+            participants: components["schemas"]["GroupParticipant"][];
+        };
+        GroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            group: components["schemas"]["Group"];
+        };
+        GroupListResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            groups: components["schemas"]["Group"][];
+        };
+        CreateGroupRequest: {
+            subject: string;
+            participants: components["schemas"]["Recipient"][];
+        };
+        CreateGroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            group: components["schemas"]["Group"];
+            /** @description One result per requested participant */
+            results: components["schemas"]["GroupParticipantResult"][];
+        };
+        UpdateGroupRequest: {
+            subject?: string;
+            /** @description An empty string removes the description */
+            description?: string;
+            announce?: boolean;
+            locked?: boolean;
+        };
+        GroupParticipantsRequest: {
+            /** @enum {string} */
+            action: "add" | "remove" | "promote" | "demote";
+            participants: components["schemas"]["Recipient"][];
+        };
+        GroupParticipantResult: {
+            /** @description As given in the request */
+            participant: string;
+            /** @description The participant's JID; null when it did not parse */
+            jid?: string | null;
+            success: boolean;
+            /** @description Why this participant was not changed */
+            error?: string | null;
+        };
+        GroupParticipantsResponse: {
+            /**
+             * @description True when the request was carried out; see each result
+             * @example true
+             */
+            success: boolean;
+            groupId: string;
+            action: string;
+            results: components["schemas"]["GroupParticipantResult"][];
+        };
+        GroupInviteLinkResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            groupId: string;
+            /** @example https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv */
+            link: string;
+        };
+        JoinGroupRequest: {
+            link: string;
+        };
+        GroupPictureRequest: {
+            /** @description JPEG as base64, or a data: URL */
+            image: string;
+        };
+        /** @description The `data` of the group.* webhook events. `group.created` and `group.joined` carry `group`; `group.participants` carries `action` and `participants`; `group.left` the account in `participants`; `group.updated` the changed settings only. */
+        GroupEvent: {
+            /** @example 120363025246125486@g.us */
+            groupId: string;
+            /** @description Who made the change (phone JID where known); absent when WhatsApp does not say */
+            actor?: string;
+            group?: components["schemas"]["Group"];
+            /** @enum {string} */
+            action?: "add" | "remove" | "promote" | "demote";
+            participants?: string[];
+            /** @description `invite` for a join by link */
+            reason?: string;
+            subject?: string;
+            description?: string;
+            announce?: boolean;
+            locked?: boolean;
+            /** Format: date-time */
+            timestamp: string;
         };
         ClusterNode: {
             /**
@@ -1865,6 +2975,74 @@ export interface components {
             success: boolean;
             messageId: string;
         };
+        SandboxCreateGroupRequest: {
+            subject: string;
+            /** @description Phone number of the simulated creator */
+            owner: string;
+            /** @description Phone numbers (simulated accounts) */
+            participants: string[];
+            /** @description A LID-addressed group (members addressed by LID) */
+            lid?: boolean;
+        };
+        SandboxCreateGroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            /** @example 120363025246125486@g.us */
+            groupId: string;
+        };
+        SandboxGroupParticipant: {
+            phone: string;
+            /** @description How the group addresses the member (phone JID, or LID in a LID-addressed group) */
+            jid: string;
+            lid: string;
+            /** @enum {string} */
+            role: "member" | "admin" | "superadmin";
+        };
+        SandboxGroup: {
+            jid: string;
+            subject: string;
+            description: string;
+            /** @description Phone number of the creator */
+            creator: string;
+            announce: boolean;
+            locked: boolean;
+            /** @enum {string} */
+            addressingMode: "pn" | "lid";
+            inviteCode: string;
+            participants: components["schemas"]["SandboxGroupParticipant"][];
+        };
+        SandboxGroupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            group: components["schemas"]["SandboxGroup"];
+        };
+        SandboxGroupParticipantsRequest: {
+            /** @enum {string} */
+            action: "add" | "remove" | "promote" | "demote";
+            participants: string[];
+            /** @description Phone number of the member making the change */
+            by: string;
+        };
+        SandboxGroupParticipantResult: {
+            phone: string;
+            success: boolean;
+            /** @description WhatsApp's code when not changed (404 not on WhatsApp or not a member, 409 already a member, 403 the creator) */
+            error?: number | null;
+        };
+        SandboxGroupParticipantsResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            results: components["schemas"]["SandboxGroupParticipantResult"][];
+        };
         SandboxHistoryMessage: {
             chat: string;
             fromMe: boolean;
@@ -1909,8 +3087,10 @@ export interface components {
         SandboxReceived: {
             id: string;
             from: string;
+            /** @description The group JID for group messages; null for direct messages */
+            chat?: string | null;
             /** @enum {string} */
-            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "other";
+            kind: "text" | "edit" | "revoke" | "reaction" | "pin" | "unpin" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll" | "pollVote" | "other";
             text?: string | null;
             targetId?: string | null;
             /** @description Reactions only, always present for them; the emoji, or an empty string for a removed reaction. */
@@ -1918,6 +3098,44 @@ export interface components {
             pinDurationSeconds?: number | null;
             /** Format: date-time */
             timestamp?: string;
+            /** @description Media kinds; the declared MIME type of the attachment. */
+            mimeType?: string;
+            /** @description Documents. */
+            fileName?: string;
+            /**
+             * @description Media kinds; hex SHA-256 of the bytes the contact decrypted (after checking the blob's hash, its MAC and the file's hash).
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            sha256?: string;
+            caption?: string;
+            /** @description Audio; true for a voice note. */
+            ptt?: boolean;
+            /** @description Video; true when it plays as a GIF. */
+            gif?: boolean;
+            /** Format: double */
+            latitude?: number;
+            /** Format: double */
+            longitude?: number;
+            locationName?: string;
+            address?: string;
+            /** @description Contact messages; one vCard per contact. */
+            vcards?: string[];
+            /** @description Polls; the option names in order. */
+            pollOptions?: string[];
+            /** @description Polls; how many options a voter may pick (0 = any). */
+            selectableCount?: number;
+            /** @description Poll votes; the option names the decrypted vote selects (empty when the vote was retracted). */
+            selectedOptions?: string[];
+            forwarded?: boolean;
+            /** @description JIDs mentioned in the message's context. */
+            mentions?: string[];
+            /** @description The message this one replies to. */
+            quotedId?: string;
+            /** @description Text messages with a link preview. */
+            linkTitle?: string;
+            linkDescription?: string;
+            /** @description Whether the link preview carries a thumbnail. */
+            linkThumbnail?: boolean;
         };
         SandboxContactMessagesResponse: {
             /**
@@ -1927,6 +3145,159 @@ export interface components {
             success: boolean;
             phone: string;
             messages: components["schemas"]["SandboxReceived"][];
+        };
+        MarkReadRequest: {
+            /** @description Mark this received message and the unread ones before it; all unread when absent */
+            messageId?: string;
+        };
+        MarkReadResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            jid: string;
+            /** @description The messages the read receipts named */
+            messageIds: string[];
+            message: string;
+        };
+        TypingRequest: {
+            /** @enum {string} */
+            state: "composing" | "recording" | "paused";
+        };
+        PresenceRequest: {
+            /** @enum {string} */
+            state: "available" | "unavailable";
+        };
+        Contact: {
+            /** @description Phone-number JID */
+            jid: string;
+            /** @description The contact's LID, when WhatsApp told this session */
+            lid: string | null;
+            /** @description Name in the account's address book */
+            name: string | null;
+            /** @description The name the contact set for themselves */
+            pushName: string | null;
+            /** @description Verified business name */
+            businessName: string | null;
+        };
+        ContactListResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            contacts: components["schemas"]["Contact"][];
+        };
+        CheckNumbersRequest: {
+            /** @description Phone numbers in international format */
+            numbers: string[];
+        };
+        NumberCheck: {
+            /** @description The number as given */
+            number: string;
+            onWhatsApp: boolean;
+            /** @description Phone-number JID, when on WhatsApp */
+            jid: string | null;
+            /** @description LID, when on WhatsApp and WhatsApp told it */
+            lid: string | null;
+        };
+        CheckNumbersResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            results: components["schemas"]["NumberCheck"][];
+        };
+        LidLookupResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            /** @description Phone-number JID */
+            jid: string;
+            /** @description LID JID */
+            lid: string;
+        };
+        /** @description Data of a `presence` webhook event (a subscribed contact went online or offline) */
+        PresenceEvent: {
+            /** @description The contact, phone JID when known */
+            jid: string;
+            lid?: string | null;
+            /** @enum {string} */
+            state: "available" | "unavailable";
+            /** Format: date-time */
+            lastSeen?: string | null;
+        };
+        /** @description Data of a `typing` webhook event (a contact typing, recording or stopped in a chat) */
+        TypingEvent: {
+            chatJid: string;
+            sender: string;
+            /** @enum {string} */
+            state: "composing" | "recording" | "paused";
+        };
+        /** @description Data of a `call` webhook event */
+        CallEvent: {
+            callId: string;
+            /** @description The caller, phone JID when known */
+            from: string;
+            lid?: string | null;
+            /**
+             * @description `rejected` when this session rejected it (the API or `rejectCalls`)
+             * @enum {string}
+             */
+            status: "offer" | "accept" | "terminate" | "rejected";
+            /** @description Terminate reason as WhatsApp gave it */
+            reason?: string | null;
+            isGroup?: boolean;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        UpdateSessionSettingsRequest: {
+            /** @description Reject every incoming call at once */
+            rejectCalls?: boolean;
+            /** @description Text sent to a caller whose call was rejected automatically; an empty string removes it */
+            rejectCallsMessage?: string;
+        };
+        SessionSettings: {
+            rejectCalls: boolean;
+            rejectCallsMessage: string | null;
+        };
+        SessionSettingsResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            settings: components["schemas"]["SessionSettings"];
+        };
+        SandboxCallRequest: {
+            /** @description The calling contact (phone number) */
+            from: string;
+        };
+        SandboxCallResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+        };
+        SandboxCallStateResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            callId: string;
+            from: string;
+            to: string;
+            /** @enum {string} */
+            state: "ringing" | "rejected" | "terminated";
+            /** @description The device that rejected the call */
+            rejectedBy: string | null;
         };
     };
     responses: {
@@ -2124,6 +3495,11 @@ export interface components {
          * @example 919988066776
          */
         ContactJid: string;
+        /**
+         * @description Group JID (`…@g.us`) or its number part
+         * @example 120363025246125486@g.us
+         */
+        GroupId: string;
         WebhookId: string;
         DeliveryId: string;
         KeyId: string;
@@ -2376,6 +3752,58 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateSessionSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rejectCalls": true,
+                 *       "rejectCallsMessage": "Sorry, this number does not take calls. Please write."
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateSessionSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "settings": {
+                     *         "rejectCalls": true,
+                     *         "rejectCallsMessage": "Sorry, this number does not take calls. Please write."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionSettingsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2741,6 +4169,359 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SendResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendVideo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "video": "https://example.com/clip.mp4",
+                 *       "caption": "Look"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendVideoRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendAudio: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "audio": "https://example.com/note.ogg",
+                 *       "ptt": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendAudioRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "document": "https://example.com/invoice.pdf",
+                 *       "fileName": "invoice.pdf"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendDocumentRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendSticker: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "sticker": "https://example.com/sticker.webp"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendStickerRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendLocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "latitude": 52.52,
+                 *       "longitude": 13.405,
+                 *       "name": "Brandenburg Gate"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendLocationRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "contacts": [
+                 *         {
+                 *           "name": "Bob",
+                 *           "phones": [
+                 *             "+14155550123"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendPoll: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776",
+                 *       "question": "Lunch?",
+                 *       "options": [
+                 *         "pizza",
+                 *         "sushi"
+                 *       ],
+                 *       "selectableCount": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["SendPollRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3410,6 +5191,63 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    forwardMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+                /**
+                 * @description Message ID
+                 * @example 3EB0ABC123456789
+                 */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "919988066776"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ForwardMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendKindResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["SendForbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     starMessage: {
         parameters: {
             query?: never;
@@ -3678,6 +5516,516 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markChatRead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the first result for this key (per session, kept 24 hours) is returned again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "messageId": "3EB0ABC123456789"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MarkReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Read receipts sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "messageIds": [
+                     *         "3EB0ABC123456789"
+                     *       ],
+                     *       "message": "Chat marked as read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MarkReadResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendTyping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Chat ID (phone number or full JID)
+                 * @example 919988066776@s.whatsapp.net
+                 */
+                chatId: components["parameters"]["ChatId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "state": "composing"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TypingRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "message": "Typing state sent"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatActionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setPresence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "state": "available"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PresenceRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "message": "Presence set to available"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    subscribePresence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jid": "919988066776"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JidRequest"];
+            };
+        };
+        responses: {
+            /** @description Subscribed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "message": "Subscribed to presence"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatActionResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contacts, sorted by JID */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "contacts": [
+                     *         {
+                     *           "jid": "919988066776@s.whatsapp.net",
+                     *           "lid": "123456789012345@lid",
+                     *           "name": "Asha Rao",
+                     *           "pushName": "Asha",
+                     *           "businessName": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ContactListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    checkNumbers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "numbers": [
+                 *         "+919988066776",
+                 *         "15550009999"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CheckNumbersRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per number, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "results": [
+                     *         {
+                     *           "number": "+919988066776",
+                     *           "onWhatsApp": true,
+                     *           "jid": "919988066776@s.whatsapp.net",
+                     *           "lid": "123456789012345@lid"
+                     *         },
+                     *         {
+                     *           "number": "15550009999",
+                     *           "onWhatsApp": false,
+                     *           "jid": null,
+                     *           "lid": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CheckNumbersResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    lookupLid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Phone number or JID
+                 * @example 919988066776
+                 */
+                jid: components["parameters"]["ContactJid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both addresses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "919988066776@s.whatsapp.net",
+                     *       "lid": "123456789012345@lid"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LidLookupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Call id from the `call` webhook event
+                 * @example 8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8
+                 */
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rejected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "message": "Call rejected"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "15550002222"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxCallRequest"];
+            };
+        };
+        responses: {
+            /** @description Ringing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxCallState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "callId": "8C2F6B3A9D1E4F50A7B6C3D2E1F0A9B8",
+                     *       "from": "15550002222@s.whatsapp.net",
+                     *       "to": "15550001111@s.whatsapp.net",
+                     *       "state": "rejected",
+                     *       "rejectedBy": "15550001111:1@s.whatsapp.net"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxCallStateResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     listWebhooks: {
@@ -4204,6 +6552,554 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    streamSessionEvents: {
+        parameters: {
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Like `Last-Event-ID`, for clients that cannot set headers (a WebSocket from a browser, the first EventSource connection): an event id, or `start` for every stored event. Without either the stream starts live. An id that is not stored (older than the event retention, 30 days by default, or never recorded in this stream) starts the stream live after a `stream.reset` event. */
+                after?: string;
+                /** @description Only these event types, comma-separated (the webhook filter: absent means every type), e.g. `events=message,session.state`. */
+                events?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description The id of the last event the client received (browsers' EventSource sends it when it reconnects). Every stored event after it is replayed before the live ones, each once and in order. Takes precedence over `after`. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: with `Upgrade: websocket`, the same stream as WebSocket text messages, each an event envelope (`WebhookEvent`) or a `stream.*` control message. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Server-Sent Events, open until the client leaves. Each event:
+             *
+             *         id: <event id>
+             *         event: <event type>
+             *         data: <the WebhookEvent JSON a webhook delivery carries>
+             *
+             *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: evt_29b59004-b743-40fa-9702-1443f7550474
+                     *     event: message
+                     *     data: {"id":"evt_29b59004-b743-40fa-9702-1443f7550474","type":"message","sessionId":"91d1eca7-2f7f-4285-819b-da5008aba4f5","timestamp":"2026-11-25T08:59:21.855084Z","data":{}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The groups */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "subject": "Project team",
+                 *       "participants": [
+                 *         "919988066776",
+                 *         "919988066777@s.whatsapp.net"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateGroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    joinGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "link": "https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JoinGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Joined; the group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "subject": "Project team (2026)",
+                 *       "announce": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed; the group as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    groupParticipants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "add",
+                 *       "participants": [
+                 *         "919988066778"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["GroupParticipantsRequest"];
+            };
+        };
+        responses: {
+            /** @description Done; one result per participant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupParticipantsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGroupInviteLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupInviteLinkResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeGroupInviteLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked; the new link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupInviteLinkResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    leaveGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setGroupPicture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupPictureRequest"];
+            };
+        };
+        responses: {
+            /** @description Set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     sandboxLink: {
         parameters: {
             query?: never;
@@ -4374,6 +7270,168 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxCreateGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "subject": "Family",
+                 *       "owner": "15550002222",
+                 *       "participants": [
+                 *         "15550001111",
+                 *         "15550003333"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxCreateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxCreateGroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGetGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxGroupResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGroupInbound: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "15550002222",
+                 *       "text": "hi all"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxInboundRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxInboundResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxGroupParticipants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Group JID (`…@g.us`) or its number part
+                 * @example 120363025246125486@g.us
+                 */
+                groupId: components["parameters"]["GroupId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "add",
+                 *       "participants": [
+                 *         "15550004444"
+                 *       ],
+                 *       "by": "15550002222"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxGroupParticipantsRequest"];
+            };
+        };
+        responses: {
+            /** @description Done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxGroupParticipantsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
