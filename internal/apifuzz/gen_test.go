@@ -25,6 +25,11 @@ func operations(spec *openapi3.T) []operation {
 	for _, path := range spec.Paths.InMatchingOrder() {
 		item := spec.Paths.Value(path)
 		for method, op := range item.Operations() {
+			if streams(op) {
+				// An event stream answers until the client leaves: its
+				// refusals are tested in internal/httpapi (stream tests).
+				continue
+			}
 			o := operation{ID: op.OperationID, Method: method, Path: path}
 			for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
 				for _, ref := range ps {
@@ -324,4 +329,14 @@ func validHeaderValue(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// streams reports whether op answers with an open-ended event stream.
+func streams(op *openapi3.Operation) bool {
+	for _, r := range op.Responses.Map() {
+		if r.Value != nil && r.Value.Content.Get("text/event-stream") != nil {
+			return true
+		}
+	}
+	return false
 }
