@@ -29,6 +29,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		"jid": "15550002222@s.whatsapp.net", "webhookId": "00000000-0000-0000-0000-000000000001",
 		"deliveryId": "1", "keyId": "key_0000000000000000", "phone": "15550002222",
 		"groupId": "120363025246125486@g.us",
+		"callId":  "CALL1",
 	}
 	param := regexp.MustCompile(`\{([^}]+)\}`)
 	paths := spec.Paths.InMatchingOrder()

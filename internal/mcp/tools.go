@@ -82,10 +82,11 @@ type (
 		SessionID string `json:"sessionId" jsonschema:"the session id (UUID)"`
 	}
 	sendTextIn struct {
-		SessionID       string `json:"sessionId" jsonschema:"the session id (UUID)"`
-		To              string `json:"to" jsonschema:"phone number (digits, optional +) or chat JID"`
-		Text            string `json:"text" jsonschema:"message text"`
-		QuotedMessageID string `json:"quotedMessageId,omitempty" jsonschema:"id of a message of that chat to quote"`
+		SessionID       string   `json:"sessionId" jsonschema:"the session id (UUID)"`
+		To              string   `json:"to" jsonschema:"phone number (digits, optional +) or chat JID"`
+		Text            string   `json:"text" jsonschema:"message text"`
+		QuotedMessageID string   `json:"quotedMessageId,omitempty" jsonschema:"id of a message of that chat to quote"`
+		Mentions        []string `json:"mentions,omitempty" jsonschema:"users the text mentions (phone numbers or JIDs)"`
 	}
 	listChatsIn struct {
 		SessionID string `json:"sessionId" jsonschema:"the session id (UUID)"`
@@ -190,7 +191,7 @@ var tools = []toolDef{
 			if err != nil {
 				return gateway.Message{}, err
 			}
-			m, err := h.d.Messaging.SendText(ctx, sid, in.To, in.Text, in.QuotedMessageID, nil)
+			m, err := h.d.Messaging.SendText(ctx, sid, in.To, in.Text, in.QuotedMessageID, in.Mentions)
 			if err != nil || m == nil {
 				return gateway.Message{}, err
 			}
