@@ -72,15 +72,14 @@ func (f *faultFixture) inSink(id string) bool {
 // starting) and end connected, within reconnectWithin of since.
 func (f *faultFixture) awaitReconnect(t *testing.T, id uuid.UUID, n int, since time.Time) {
 	t.Helper()
-	eventually(t, "down, then connected again", func() bool {
+	// The state is stored before the supervisor hands out the new client,
+	// so "connected" counts once the client is usable too (Ready).
+	eventually(t, "down, then connected again and usable", func() bool {
 		s := f.states(id)[n:]
-		return len(s) >= 2 && s[0] == "disconnected" && s[len(s)-1] == "connected"
+		return len(s) >= 2 && s[0] == "disconnected" && s[len(s)-1] == "connected" && f.m.Ready(id) == nil
 	})
 	if took := time.Since(since); took > reconnectWithin {
 		t.Fatalf("connected again after %v, want within %v", took, reconnectWithin)
-	}
-	if err := f.m.Ready(id); err != nil {
-		t.Fatalf("Ready after reconnect: %v", err)
 	}
 }
 
