@@ -2,7 +2,9 @@ package wasim_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -138,10 +140,25 @@ func TestAutoRegisterPersists(t *testing.T) {
 		t.Fatal("auto-registered contact lost in the restart")
 	}
 	c2 := wasimtest.NewClient(t, s2, dev)
+	// whatsmeow dispatches Connected after its post-connect IQs; sending
+	// before that races inside whatsmeow (two WaitForConnection calls on
+	// one exsync.Event), which -race reports.
+	connected := make(chan struct{})
+	var once sync.Once
+	c2.AddEventHandler(func(evt any) {
+		if _, ok := evt.(*events.Connected); ok {
+			once.Do(func() { close(connected) })
+		}
+	})
 	if err = c2.Connect(); err != nil {
 		t.Fatal(err)
 	}
 	wasimtest.Eventually(t, "login", func() bool { return s2.Connected(c2.Store.GetJID()) })
+	select {
+	case <-connected:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no Connected event after the restart")
+	}
 	r2, err := c2.SendMessage(ctx, to, &waE2E.Message{Conversation: proto.String("after restart")})
 	if err != nil {
 		t.Fatal(err)
