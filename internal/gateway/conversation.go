@@ -185,6 +185,9 @@ type CallPolicySource interface {
 type SessionSettings struct {
 	RejectCalls        bool
 	RejectCallsMessage *string
+	// Proxy is the full proxy URL with credentials ("" for none); only
+	// MaskProxyURL(Proxy) leaves the server.
+	Proxy string
 }
 
 // SessionSettingsPatch changes settings; nil fields keep their value, an
@@ -192,6 +195,8 @@ type SessionSettings struct {
 type SessionSettingsPatch struct {
 	RejectCalls        *bool
 	RejectCallsMessage *string
+	// Proxy: nil keeps it, "" removes it, else a URL (ParseProxyURL).
+	Proxy *string
 }
 
 // SessionSettingsStore persists session settings (implemented by

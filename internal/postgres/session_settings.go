@@ -23,8 +23,8 @@ var _ gateway.SessionSettingsStore = (*SessionSettings)(nil)
 // GetSettings implements gateway.SessionSettingsStore.
 func (s *SessionSettings) GetSettings(ctx context.Context, sid uuid.UUID) (gateway.SessionSettings, error) {
 	var out gateway.SessionSettings
-	err := s.pool.QueryRow(ctx, `SELECT reject_calls, reject_calls_message FROM session_settings WHERE session_id = $1`, sid).
-		Scan(&out.RejectCalls, &out.RejectCallsMessage)
+	err := s.pool.QueryRow(ctx, `SELECT reject_calls, reject_calls_message, COALESCE(proxy_url, '') FROM session_settings WHERE session_id = $1`, sid).
+		Scan(&out.RejectCalls, &out.RejectCallsMessage, &out.Proxy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return gateway.SessionSettings{}, nil
 	}
@@ -36,13 +36,14 @@ func (s *SessionSettings) UpdateSettings(ctx context.Context, sid uuid.UUID, p g
 	var out gateway.SessionSettings
 	clearMsg := p.RejectCallsMessage != nil && *p.RejectCallsMessage == ""
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO session_settings AS st (session_id, reject_calls, reject_calls_message)
-		SELECT id, COALESCE($2, false), NULLIF($3, '') FROM sessions WHERE id = $1
+		INSERT INTO session_settings AS st (session_id, reject_calls, reject_calls_message, proxy_url)
+		SELECT id, COALESCE($2, false), NULLIF($3, ''), NULLIF($5, '') FROM sessions WHERE id = $1
 		ON CONFLICT (session_id) DO UPDATE SET
 			reject_calls = COALESCE($2, st.reject_calls),
 			reject_calls_message = CASE WHEN $4 THEN NULL ELSE COALESCE($3, st.reject_calls_message) END,
+			proxy_url = CASE WHEN $5::text IS NULL THEN st.proxy_url ELSE NULLIF($5, '') END,
 			updated_at = now()
-		RETURNING reject_calls, reject_calls_message`, sid, p.RejectCalls, p.RejectCallsMessage, clearMsg).
-		Scan(&out.RejectCalls, &out.RejectCallsMessage)
+		RETURNING reject_calls, reject_calls_message, COALESCE(proxy_url, '')`, sid, p.RejectCalls, p.RejectCallsMessage, clearMsg, p.Proxy).
+		Scan(&out.RejectCalls, &out.RejectCallsMessage, &out.Proxy)
 	return out, interpretError(err, gateway.MsgSessionNotFound, "")
 }

@@ -13,11 +13,15 @@ import (
 // call policy the WhatsApp adapter asks when a call rings.
 type Settings struct {
 	store gateway.SessionSettingsStore
+	// OnProxyChange, when set, is called after a PATCH changed the proxy
+	// (the WhatsApp adapter reconnects a running session through it).
+	OnProxyChange func(ctx context.Context, sid uuid.UUID) error
 }
 
 var (
 	_ gateway.SessionSettingsService = (*Settings)(nil)
 	_ gateway.CallPolicySource       = (*Settings)(nil)
+	_ gateway.ProxySource            = (*Settings)(nil)
 )
 
 // NewSettings returns the settings service on store.
@@ -28,7 +32,38 @@ func (s *Settings) UpdateSettings(ctx context.Context, sid uuid.UUID, p gateway.
 	if p.RejectCallsMessage != nil && utf8.RuneCountInString(*p.RejectCallsMessage) > gateway.MaxRejectCallsMessage {
 		return gateway.SessionSettings{}, gateway.Errorf(gateway.CodeInvalid, "rejectCallsMessage must be at most %d characters", gateway.MaxRejectCallsMessage)
 	}
-	return s.store.UpdateSettings(ctx, sid, p)
+	if p.Proxy != nil && *p.Proxy != "" {
+		u, err := gateway.ParseProxyURL(*p.Proxy)
+		if err != nil {
+			return gateway.SessionSettings{}, err
+		}
+		norm := u.String()
+		p.Proxy = &norm
+	}
+	var before string
+	if p.Proxy != nil && s.OnProxyChange != nil {
+		old, err := s.store.GetSettings(ctx, sid)
+		if err != nil {
+			return gateway.SessionSettings{}, err
+		}
+		before = old.Proxy
+	}
+	st, err := s.store.UpdateSettings(ctx, sid, p)
+	if err != nil {
+		return st, err
+	}
+	if p.Proxy != nil && s.OnProxyChange != nil && st.Proxy != before {
+		if err := s.OnProxyChange(ctx, sid); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// SessionProxy implements gateway.ProxySource.
+func (s *Settings) SessionProxy(ctx context.Context, sid uuid.UUID) (string, error) {
+	st, err := s.store.GetSettings(ctx, sid)
+	return st.Proxy, err
 }
 
 // CallPolicy implements gateway.CallPolicySource.

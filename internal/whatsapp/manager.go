@@ -46,6 +46,9 @@ type Options struct {
 	// CallPolicy decides whether offered calls are rejected at once; nil
 	// rejects none.
 	CallPolicy gateway.CallPolicySource
+	// Proxies gives each session's proxy (nil: every session connects
+	// directly). A session's clients are built through it on every start.
+	Proxies gateway.ProxySource
 	// Logger is the root logger; each session gets a sub-logger with its
 	// session_id, and each whatsmeow client one of those (component=whatsmeow).
 	Logger zerolog.Logger
@@ -503,6 +506,18 @@ func (m *Manager) Stop(ctx context.Context, id uuid.UUID) error {
 // Restart stops the session's connection and starts it again.
 func (m *Manager) Restart(ctx context.Context, id uuid.UUID) error {
 	return m.locked(id, func(s *Session) error {
+		s.halt()
+		return s.startStored(ctx)
+	})
+}
+
+// Reconnect restarts the session's connection when it runs (after its
+// proxy changed); a stopped session stays stopped.
+func (m *Manager) Reconnect(ctx context.Context, id uuid.UUID) error {
+	return m.locked(id, func(s *Session) error {
+		if !s.isRunning() {
+			return nil
+		}
 		s.halt()
 		return s.startStored(ctx)
 	})

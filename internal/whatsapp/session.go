@@ -2,6 +2,8 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -166,10 +168,34 @@ func (s *Session) newClient(dev *store.Device) *whatsmeow.Client {
 	// Persist, then ack: a handler returning false withholds the receipt.
 	cli.SynchronousAck = true
 	cli.EnableDecryptedEventBuffer = true
-	cli.SetPreLoginHTTPClient(s.m.httpClient)
-	cli.SetWebsocketHTTPClient(s.m.httpClient)
-	cli.SetMediaHTTPClient(s.m.httpClient)
+	hc := s.httpClient()
+	cli.SetPreLoginHTTPClient(hc)
+	cli.SetWebsocketHTTPClient(hc)
+	cli.SetMediaHTTPClient(hc)
 	return cli
+}
+
+// httpClient is the manager's client, or one through the session's proxy
+// (Options.Proxies) when it has one.
+func (s *Session) httpClient() *http.Client {
+	if s.m.opts.Proxies == nil {
+		return s.m.httpClient
+	}
+	raw, err := s.m.opts.Proxies.SessionProxy(s.m.ctx, s.id)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("failed to read the session's proxy setting")
+		return failingClient(errors.New("the session's proxy setting could not be read"))
+	}
+	if raw == "" {
+		return s.m.httpClient
+	}
+	hc, err := proxiedClient(s.m.httpClient, raw)
+	if err != nil {
+		// Never log raw: it holds the proxy's credentials.
+		s.log.Warn().Str("proxy", gateway.MaskProxyURL(raw)).Err(err).Msg("unusable session proxy")
+		return failingClient(proxyError{errors.New("the proxy setting is unusable")})
+	}
+	return hc
 }
 
 // start launches the supervisor with dev (a linked device, or nil/unpaired
