@@ -196,6 +196,8 @@ func (m *Main) Start(ctx context.Context) error {
 	msgs := messaging.New(msgStore, m.WA, msgOpts)
 	m.runRetention(msgs)
 	sess := sessions.New(sessionStore, keys, m.WA, sessions.Options{CheckWebhookURL: guard.CheckURL})
+	settings := sessions.NewSettings(postgres.NewSessionSettings(m.Pool))
+	settings.OnProxyChange = m.WA.Reconnect // a running session reconnects through the new proxy
 	d := httpapi.Deps{
 		Metrics:     mx,
 		Middlewares: []echo.MiddlewareFunc{mx.Middleware()},
@@ -214,7 +216,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Messaging:       msgs,
 		Groups:          messaging.NewGroups(m.WA),
 		Conversation:    conversation.New(m.WA, msgStore),
-		SessionSettings: sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
+		SessionSettings: settings,
 		Webhooks:        m.Webhooks,
 		Events:          m.Events,
 		Sandbox:         sb,

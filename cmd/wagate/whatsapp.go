@@ -63,6 +63,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		Inbound:       inbound,
 		Events:        postgres.NewEvents(m.Pool),
 		CallPolicy:    sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
+		Proxies:       sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
 		OnReconnect:   onReconnect,

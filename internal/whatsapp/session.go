@@ -3,8 +3,8 @@ package whatsapp
 import (
 	"context"
 	"errors"
-	"net/http"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
