@@ -2133,6 +2133,8 @@ type SessionResponse struct {
 
 // SessionSettings defines model for SessionSettings.
 type SessionSettings struct {
+	// Proxy The session's proxy with its password masked (`socks5://user:***@10.0.0.5:1080`); null when it connects directly
+	Proxy              *string `json:"proxy"`
 	RejectCalls        bool    `json:"rejectCalls"`
 	RejectCallsMessage *string `json:"rejectCallsMessage"`
 }
@@ -2224,6 +2226,14 @@ type UpdateGroupRequest struct {
 
 // UpdateSessionSettingsRequest defines model for UpdateSessionSettingsRequest.
 type UpdateSessionSettingsRequest struct {
+	// Proxy Proxy for this session's WhatsApp connection and media transfers: `http://`, `https://` or
+	// `socks5://` URL with host and port and optional `user:password@` (no path). Private and loopback
+	// hosts are allowed. An empty string removes it (direct connection). A running session reconnects
+	// through the new proxy at once. A malformed URL answers 400.
+	//
+	// Example: socks5://user:secret@10.0.0.5:1080
+	Proxy *string `json:"proxy,omitempty"`
+
 	// RejectCalls Reject every incoming call at once
 	RejectCalls *bool `json:"rejectCalls,omitempty"`
 
@@ -3085,7 +3095,9 @@ type ClientInterface interface {
 	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+	// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+	// (masked as `***`) nor logged. Answers the settings now in force.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3097,7 +3109,9 @@ type ClientInterface interface {
 	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+	// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+	// (masked as `***`) nor logged. Answers the settings now in force.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4528,7 +4542,9 @@ func (c *Client) GetSession(ctx context.Context, id SessionId, reqEditors ...Req
 // Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 // as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 // `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+// (masked as `***`) nor logged. Answers the settings now in force.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4550,7 +4566,9 @@ func (c *Client) UpdateSessionSettingsWithBody(ctx context.Context, id SessionId
 // Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 // as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 // `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+// (masked as `***`) nor logged. Answers the settings now in force.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11018,7 +11036,9 @@ type ClientWithResponsesInterface interface {
 	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+	// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+	// (masked as `***`) nor logged. Answers the settings now in force.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11030,7 +11050,9 @@ type ClientWithResponsesInterface interface {
 	// Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 	// as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 	// `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-	// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+	// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+	// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+	// (masked as `***`) nor logged. Answers the settings now in force.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21764,7 +21786,9 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id Ses
 // Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 // as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 // `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+// (masked as `***`) nor logged. Answers the settings now in force.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21782,7 +21806,9 @@ func (c *ClientWithResponses) UpdateSessionSettingsWithBodyWithResponse(ctx cont
 // Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
 // as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
 // `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-// their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+// their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+// WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+// (masked as `***`) nor logged. Answers the settings now in force.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -21,11 +21,18 @@ func (h *SessionSettings) UpdateSessionSettings(ctx context.Context, r api.Updat
 	if r.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
-	st, err := h.Service.UpdateSettings(ctx, r.Id, gateway.SessionSettingsPatch{RejectCalls: r.Body.RejectCalls, RejectCallsMessage: r.Body.RejectCallsMessage})
+	st, err := h.Service.UpdateSettings(ctx, r.Id, gateway.SessionSettingsPatch{
+		RejectCalls: r.Body.RejectCalls, RejectCallsMessage: r.Body.RejectCallsMessage, Proxy: r.Body.Proxy,
+	})
 	if err != nil {
 		return nil, err
 	}
+	var proxy *string
+	if st.Proxy != "" {
+		masked := gateway.MaskProxyURL(st.Proxy) // the password never leaves the server
+		proxy = &masked
+	}
 	return api.UpdateSessionSettings200JSONResponse{Success: true, Settings: api.SessionSettings{
-		RejectCalls: st.RejectCalls, RejectCallsMessage: st.RejectCallsMessage,
+		RejectCalls: st.RejectCalls, RejectCallsMessage: st.RejectCallsMessage, Proxy: proxy,
 	}}, nil
 }
