@@ -121,7 +121,9 @@ export interface paths {
          * @description Change the session's call handling (issue 15): with `rejectCalls` every incoming call is rejected
          *     as soon as it rings (a `call` event with `status` `rejected` follows the `offer`), and
          *     `rejectCallsMessage`, when set, is sent to the caller as a text message. Fields left out keep
-         *     their value; an empty `rejectCallsMessage` removes the text. Answers the settings now in force.
+         *     their value; an empty `rejectCallsMessage` removes the text. `proxy` routes the session's
+         *     WhatsApp connection and media through an HTTP(S) or SOCKS5 proxy; its password is never returned
+         *     (masked as `***`) nor logged. Answers the settings now in force.
          */
         patch: operations["updateSessionSettings"];
         trace?: never;
@@ -3260,10 +3262,20 @@ export interface components {
             rejectCalls?: boolean;
             /** @description Text sent to a caller whose call was rejected automatically; an empty string removes it */
             rejectCallsMessage?: string;
+            /**
+             * @description Proxy for this session's WhatsApp connection and media transfers: `http://`, `https://` or
+             *     `socks5://` URL with host and port and optional `user:password@` (no path). Private and loopback
+             *     hosts are allowed. An empty string removes it (direct connection). A running session reconnects
+             *     through the new proxy at once. A malformed URL answers 400.
+             * @example socks5://user:secret@10.0.0.5:1080
+             */
+            proxy?: string;
         };
         SessionSettings: {
             rejectCalls: boolean;
             rejectCallsMessage: string | null;
+            /** @description The session's proxy with its password masked (`socks5://user:***@10.0.0.5:1080`); null when it connects directly */
+            proxy: string | null;
         };
         SessionSettingsResponse: {
             /**
@@ -3792,7 +3804,8 @@ export interface operations {
                      *       "success": true,
                      *       "settings": {
                      *         "rejectCalls": true,
-                     *         "rejectCallsMessage": "Sorry, this number does not take calls. Please write."
+                     *         "rejectCallsMessage": "Sorry, this number does not take calls. Please write.",
+                     *         "proxy": null
                      *       }
                      *     }
                      */
