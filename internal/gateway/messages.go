@@ -77,6 +77,8 @@ type Message struct {
 	ID          string      `json:"id"`
 	ChatJID     string      `json:"chatJid"`
 	Sender      string      `json:"sender"`
+	// SenderLID is the sender's LID where known (issues 13, 15).
+	SenderLID   *string     `json:"senderLid,omitempty"`
 	FromMe      bool        `json:"fromMe"`
 	Timestamp   time.Time   `json:"timestamp"` // server timestamp
 	Type        MessageType `json:"type"`

@@ -117,6 +117,27 @@ func (h *clientHandler) messageSender(ctx context.Context, info *types.MessageIn
 	return h.s.m.userJID(ctx, info.Sender, info.SenderAlt)
 }
 
+// messageSenderLID is the sender's LID where known: the address itself
+// (a LID-addressed group or DM), its alternate address, or the LID map.
+func (h *clientHandler) messageSenderLID(ctx context.Context, info *types.MessageInfo) *string {
+	var lid types.JID
+	switch {
+	case info.Sender.Server == types.HiddenUserServer:
+		lid = info.Sender
+	case info.SenderAlt.Server == types.HiddenUserServer:
+		lid = info.SenderAlt
+	case info.Sender.Server == types.DefaultUserServer:
+		if l, err := h.s.m.container.LIDMap.GetLIDForPN(ctx, info.Sender.ToNonAD()); err == nil && !l.IsEmpty() {
+			lid = l
+		}
+	}
+	if lid.IsEmpty() {
+		return nil
+	}
+	s := lid.ToNonAD().String()
+	return &s
+}
+
 // storable reports whether a chat is one the store models (users, LIDs,
 // groups; not status broadcasts or newsletters).
 func storable(chat types.JID) bool {
@@ -173,6 +194,7 @@ func (h *clientHandler) convertMessage(ctx context.Context, evt *events.Message)
 		return b
 	}
 	m.ID, m.ChatJID, m.Sender, m.FromMe, m.Timestamp = info.ID, ref.JID, sender, info.IsFromMe, info.Timestamp.UTC()
+	m.SenderLID = h.messageSenderLID(ctx, info)
 	b.Messages = append(b.Messages, m)
 	if info.PushName != "" && !info.IsFromMe && ref.JID == sender {
 		b.ChatNames = map[string]string{ref.JID: info.PushName}
