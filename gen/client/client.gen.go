@@ -1363,7 +1363,12 @@ type Message struct {
 	Receipts *[]MessageReceipt `json:"receipts,omitempty"`
 	Revoked  bool              `json:"revoked"`
 	Sender   string            `json:"sender"`
-	Starred  bool              `json:"starred"`
+
+	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+	//
+	// Example: 123456789012345@lid
+	SenderLid *string `json:"senderLid,omitempty"`
+	Starred   bool    `json:"starred"`
 
 	// Status Own messages, in GET .../messages/{messageId} only: `sent` once
 	// WhatsApp's server acknowledged it (a send answers only after

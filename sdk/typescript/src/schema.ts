@@ -2473,6 +2473,11 @@ export interface components {
             id: string;
             chatJid: string;
             sender: string;
+            /**
+             * @description The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+             * @example 123456789012345@lid
+             */
+            senderLid?: string;
             fromMe: boolean;
             /** Format: date-time */
             timestamp: string;
