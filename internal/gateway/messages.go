@@ -74,9 +74,9 @@ type Reaction struct {
 // ChatJID and Sender are in phone form wherever the number is known.
 // The JSON form is the openapi Message schema (also the webhook payload).
 type Message struct {
-	ID          string      `json:"id"`
-	ChatJID     string      `json:"chatJid"`
-	Sender      string      `json:"sender"`
+	ID      string `json:"id"`
+	ChatJID string `json:"chatJid"`
+	Sender  string `json:"sender"`
 	// SenderLID is the sender's LID where known (issues 13, 15).
 	SenderLID   *string     `json:"senderLid,omitempty"`
 	FromMe      bool        `json:"fromMe"`

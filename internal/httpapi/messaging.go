@@ -34,6 +34,7 @@ func toAPIMessage(m gateway.Message) api.Message {
 		Id:              m.ID,
 		ChatJid:         m.ChatJID,
 		Sender:          m.Sender,
+		SenderLid:       m.SenderLID,
 		FromMe:          m.FromMe,
 		Timestamp:       m.Timestamp.UTC(),
 		Type:            api.MessageType(m.Type),

@@ -435,8 +435,24 @@ func TestGroupLIDAndRemovedMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := e.stored(gid, mid); m.Sender != b.JID().String() {
-		t.Fatalf("LID group member message sender %q, want %s", m.Sender, b.JID())
+	var bLID string
+	for _, p := range gr.JSON200.Group.Participants {
+		if p.Phone != nil && *p.Phone == "15550114002" {
+			bLID = *p.Lid
+		}
+	}
+	if m := e.stored(gid, mid); m.Sender != b.JID().String() || m.SenderLID == nil || *m.SenderLID != bLID {
+		t.Fatalf("LID group member message sender %q lid %v, want %s and %s", m.Sender, m.SenderLID, b.JID(), bLID)
+	}
+	// The API answer and the message event carry both names too.
+	gm, err := e.c.GetMessageWithResponse(e.ctx, e.sid, gid, mid)
+	if err != nil || gm.JSON200 == nil || gm.JSON200.Message.SenderLid == nil || *gm.JSON200.Message.SenderLid != bLID {
+		t.Fatalf("GET message: want senderLid %s: %v %s", bLID, err, gm.Body)
+	}
+	var evLID string
+	if err := e.pool.QueryRow(e.ctx, `SELECT coalesce(data->'message'->>'senderLid', data->>'senderLid', '') FROM events
+		WHERE session_id = $1 AND type = 'message' AND (data->'message'->>'id' = $2 OR data->>'id' = $2)`, e.sid, mid).Scan(&evLID); err != nil || evLID != bLID {
+		t.Fatalf("message.received event senderLid %q (%v), want %s", evLID, err, bLID)
 	}
 
 	pr, err := e.c.GroupParticipantsWithResponse(e.ctx, e.sid, gid, client.GroupParticipantsJSONRequestBody{
