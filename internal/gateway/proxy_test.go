@@ -1,15 +1,13 @@
-package gateway_test
+package gateway
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 func TestParseProxyURL(t *testing.T) {
 	for _, ok := range []string{"http://h:3128", "https://u:p@proxy.example:443", "socks5://u:p@10.0.0.5:1080", "SOCKS5://127.0.0.1:1080/"} {
-		if _, err := gateway.ParseProxyURL(ok); err != nil {
+		if _, err := ParseProxyURL(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
@@ -23,8 +21,8 @@ func TestParseProxyURL(t *testing.T) {
 		"socks5://u:topsecret@h:1?a": "path",
 		"http://%zz":                 "must be a URL",
 	} {
-		_, err := gateway.ParseProxyURL(raw)
-		if err == nil || gateway.ErrorCode(err) != gateway.CodeInvalid || !strings.Contains(err.Error(), want) {
+		_, err := ParseProxyURL(raw)
+		if err == nil || ErrorCode(err) != CodeInvalid || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want CodeInvalid with %q", raw, err, want)
 		}
 		if err != nil && strings.Contains(err.Error(), "topsecret") {
@@ -39,7 +37,7 @@ func TestMaskProxyURL(t *testing.T) {
 		"http://h:3128":                      "http://h:3128",
 		"":                                   "",
 	} {
-		if got := gateway.MaskProxyURL(raw); got != want {
+		if got := MaskProxyURL(raw); got != want {
 			t.Errorf("MaskProxyURL(%q) = %q, want %q", raw, got, want)
 		}
 	}
