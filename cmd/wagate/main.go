@@ -196,8 +196,8 @@ func (m *Main) Start(ctx context.Context) error {
 	msgs := messaging.New(msgStore, m.WA, msgOpts)
 	m.runRetention(msgs)
 	sess := sessions.New(sessionStore, keys, m.WA, sessions.Options{CheckWebhookURL: guard.CheckURL})
-	settings := sessions.NewSettings(postgres.NewSessionSettings(m.Pool))
-	settings.OnProxyChange = m.WA.Reconnect // a running session reconnects through the new proxy
+	// A running session reconnects through a changed proxy.
+	settings := sessions.NewSettings(postgres.NewSessionSettings(m.Pool), m.WA.Reconnect)
 	d := httpapi.Deps{
 		Metrics:     mx,
 		Middlewares: []echo.MiddlewareFunc{mx.Middleware()},

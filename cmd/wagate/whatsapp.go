@@ -56,14 +56,15 @@ func sandboxFlag(args []string, getenv func(string) string) ([]string, func(stri
 // its TrustSimulator option and the process-wide root key agree.
 func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, status gateway.SessionStatusStore, onReconnect func(reason string)) (gateway.Sandbox, error) {
 	c := m.Config
+	settings := sessions.NewSettings(postgres.NewSessionSettings(m.Pool), nil) // read-only here: call policy and proxy
 	opts := whatsapp.Options{
 		Pool:          m.Pool,
 		Status:        status,
 		Devices:       postgres.NewDeviceStore(m.Pool),
 		Inbound:       inbound,
 		Events:        postgres.NewEvents(m.Pool),
-		CallPolicy:    sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
-		Proxies:       sessions.NewSettings(postgres.NewSessionSettings(m.Pool)),
+		CallPolicy:    settings,
+		Proxies:       settings,
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,
 		OnReconnect:   onReconnect,

@@ -59,7 +59,7 @@ func newE2E(t *testing.T, own string) *e2e {
 	store := postgres.NewStore(pool)
 	msgStore := postgres.NewMessages(pool)
 	opts := messaging.Options{Log: testkit.Logger(t), Recipients: store}
-	settings := sessions.NewSettings(postgres.NewSessionSettings(pool))
+	settings := sessions.NewSettings(postgres.NewSessionSettings(pool), nil)
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: messaging.NewSink(msgStore, opts),
 		Events: postgres.NewEvents(pool), CallPolicy: settings,

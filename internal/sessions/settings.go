@@ -13,9 +13,9 @@ import (
 // call policy the WhatsApp adapter asks when a call rings.
 type Settings struct {
 	store gateway.SessionSettingsStore
-	// OnProxyChange, when set, is called after a PATCH changed the proxy
+	// onProxyChange, when set, is called after a PATCH changed the proxy
 	// (the WhatsApp adapter reconnects a running session through it).
-	OnProxyChange func(ctx context.Context, sid uuid.UUID) error
+	onProxyChange func(ctx context.Context, sid uuid.UUID) error
 }
 
 var (
@@ -24,8 +24,11 @@ var (
 	_ gateway.ProxySource            = (*Settings)(nil)
 )
 
-// NewSettings returns the settings service on store.
-func NewSettings(store gateway.SessionSettingsStore) *Settings { return &Settings{store: store} }
+// NewSettings returns the settings service on store. onProxyChange (may be
+// nil) is called after an update changed a session's proxy.
+func NewSettings(store gateway.SessionSettingsStore, onProxyChange func(ctx context.Context, sid uuid.UUID) error) *Settings {
+	return &Settings{store: store, onProxyChange: onProxyChange}
+}
 
 // UpdateSettings implements gateway.SessionSettingsService.
 func (s *Settings) UpdateSettings(ctx context.Context, sid uuid.UUID, p gateway.SessionSettingsPatch) (gateway.SessionSettings, error) {
@@ -41,7 +44,7 @@ func (s *Settings) UpdateSettings(ctx context.Context, sid uuid.UUID, p gateway.
 		p.Proxy = &norm
 	}
 	var before string
-	if p.Proxy != nil && s.OnProxyChange != nil {
+	if p.Proxy != nil && s.onProxyChange != nil {
 		old, err := s.store.GetSettings(ctx, sid)
 		if err != nil {
 			return gateway.SessionSettings{}, err
@@ -52,8 +55,8 @@ func (s *Settings) UpdateSettings(ctx context.Context, sid uuid.UUID, p gateway.
 	if err != nil {
 		return st, err
 	}
-	if p.Proxy != nil && s.OnProxyChange != nil && st.Proxy != before {
-		if err := s.OnProxyChange(ctx, sid); err != nil {
+	if p.Proxy != nil && s.onProxyChange != nil && st.Proxy != before {
+		if err := s.onProxyChange(ctx, sid); err != nil {
 			return st, err
 		}
 	}
