@@ -156,6 +156,7 @@ const (
 	ctxAccept
 	ctxRoute
 	ctxHTTPRequest // the *http.Request, for the stream handlers
+	ctxStreamRecheck
 )
 
 // routed is what the contract middleware learnt about a request, for the
@@ -271,6 +272,9 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
+		if op.OperationID == "streamSessionEvents" || op.OperationID == "streamEvents" {
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), ctxStreamRecheck, m.recheck(req, kind))))
+		}
 		return next(c)
 	}
 }
@@ -322,6 +326,27 @@ func (m *contract) authenticate(ctx context.Context, req *http.Request) (*gatewa
 		return nil, gateway.E(gateway.CodeUnauthorized, gateway.MsgInvalidAPIKey)
 	}
 	return m.keys.LookupKey(ctx, h)
+}
+
+// recheck is the check an open stream repeats: the request's key still
+// authenticates, is still allowed the operation, and may still act on the
+// request's session.
+func (m *contract) recheck(req *http.Request, kind opKind) streamRecheck {
+	raw, hasSession := routedFrom(req.Context()).params["id"]
+	id, _ := uuid.Parse(raw)
+	return func(ctx context.Context) error {
+		p, err := m.authenticate(ctx, req)
+		if err != nil {
+			return err
+		}
+		if kind == opAdmin && !p.IsAdmin {
+			return gateway.E(gateway.CodeForbidden, gateway.MsgAdminKeyRequired)
+		}
+		if hasSession {
+			_, err = m.authorizeSession(ctx, p, id)
+		}
+		return err
+	}
 }
 
 // authorizeSession loads session id and checks that p may act on it: a

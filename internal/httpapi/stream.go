@@ -38,13 +38,32 @@ const (
 	StreamReasonShutdown     = "shutdown"
 	StreamReasonError        = "error"
 	StreamReasonUnknownAfter = "unknown_event"
+	StreamReasonUnauthorized = "unauthorized"
 )
+
+// streamRecheckEvery is how often an open stream checks that its key still
+// authenticates and may still see its session: revocations reach every
+// node's auth cache within milliseconds, so a revoked key's stream ends
+// within about this long. The check is answered from memory.
+const streamRecheckEvery = time.Second
 
 // Close codes of the WebSocket stream besides the standard ones.
 const (
 	// WSCloseSlowConsumer closes a WebSocket whose client did not keep up.
 	WSCloseSlowConsumer websocket.StatusCode = 4008
+	// WSCloseUnauthorized closes a WebSocket whose key was revoked, or whose
+	// session was deleted, while it was open.
+	WSCloseUnauthorized websocket.StatusCode = 4001
 )
+
+// errStreamUnauthorized is the cancel cause of a stream whose caller lost
+// its access while it was open.
+var errStreamUnauthorized = errors.New("the stream's key or session is no longer valid")
+
+// streamRecheck tells whether the caller of an open stream may still read
+// it (nil) or not (an error). The contract middleware puts one in the
+// request context of the stream operations.
+type streamRecheck func(context.Context) error
 
 // Events implements the events tag on the event stream.
 type Events struct {
@@ -108,11 +127,12 @@ func (h *Events) open(ctx context.Context, sessionID uuid.UUID, lastEventID, aft
 	if req == nil {
 		return nil, gateway.E(gateway.CodeInternal, gateway.MsgInternal)
 	}
+	recheck, _ := ctx.Value(ctxStreamRecheck).(streamRecheck)
 	sub, reset, err := h.Stream.Subscribe(ctx, gateway.StreamRequest{SessionID: sessionID, After: from, Types: types})
 	if err != nil {
 		return nil, err
 	}
-	return &streamResponse{h: h, ctx: ctx, req: req, sub: sub, reset: reset, after: from}, nil
+	return &streamResponse{h: h, ctx: ctx, req: req, sub: sub, reset: reset, after: from, recheck: recheck}, nil
 }
 
 // streamResponse writes the stream as SSE or, on an Upgrade request, as a
@@ -124,6 +144,12 @@ type streamResponse struct {
 	sub   gateway.EventSubscription
 	reset bool
 	after string
+	// recheck, when set, is run every streamRecheckEvery; its failure ends
+	// the stream with stream.closed "unauthorized".
+	recheck streamRecheck
+	// base is the request's own context: ctx without the recheck's cancel
+	// (a WebSocket's reader must outlive a revocation long enough to say so).
+	base context.Context
 }
 
 // VisitStreamSessionEventsResponse implements api.StreamSessionEventsResponseObject.
@@ -138,12 +164,52 @@ func (r *streamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error 
 
 func (r *streamResponse) serve(w http.ResponseWriter) error {
 	defer r.sub.Close()
+	r.base = r.ctx
+	if r.recheck != nil {
+		ctx, cancel := context.WithCancelCause(r.ctx)
+		defer cancel(nil)
+		r.ctx = ctx
+		go r.watchAccess(ctx, cancel)
+	}
 	if isWebSocket(r.req) {
 		r.serveWS(w)
 	} else {
 		r.serveSSE(w)
 	}
 	return nil
+}
+
+// watchAccess cancels ctx with errStreamUnauthorized once the caller's key
+// or session stops passing the check. Other errors of the check (the
+// database briefly unreachable with the cache's feed down) keep the stream:
+// a revocation is a definite answer, not a failed lookup.
+func (r *streamResponse) watchAccess(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(streamRecheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := r.recheck(ctx)
+		switch gateway.ErrorCode(err) {
+		case gateway.CodeUnauthorized, gateway.CodeForbidden, gateway.CodeNotFound:
+			zerolog.Ctx(ctx).Info().Err(err).Msg("event stream cut: the caller lost access")
+			cancel(errStreamUnauthorized)
+			return
+		}
+	}
+}
+
+// revoked tells whether ctx ended because the caller lost access.
+func revoked(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errStreamUnauthorized)
+}
+
+func unauthorizedControl(last string) control {
+	return control{Reason: StreamReasonUnauthorized, LastEventID: last,
+		Message: "The API key was revoked or has expired, or the session was deleted, while the stream was open"}
 }
 
 func isWebSocket(req *http.Request) bool {
@@ -229,7 +295,11 @@ func (r *streamResponse) serveSSE(w http.ResponseWriter) {
 	for {
 		evs, err := r.sub.Next(r.ctx, r.heartbeat())
 		if err != nil {
-			if r.ctx.Err() == nil {
+			switch {
+			case revoked(r.ctx):
+				writeSSEControl(&buf, StreamEventClosed, unauthorizedControl(last))
+				flush()
+			case r.ctx.Err() == nil:
 				writeSSEControl(&buf, StreamEventClosed, closedControl(err, last))
 				flush()
 				log.Info().Err(err).Msg("event stream closed by the server")
@@ -283,9 +353,15 @@ func (r *streamResponse) serveWS(w http.ResponseWriter) {
 		return
 	}
 	defer func() { _ = c.CloseNow() }()
-	ctx := c.CloseRead(r.ctx) // the client sends nothing; its close ends ctx
+	// The client sends nothing; its close ends conn. A cancelled read
+	// context closes a websocket.Conn, so the reader runs on the request's
+	// own context and the stream's end (revocation) is joined separately.
+	conn := c.CloseRead(r.base)
+	ctx, stop := context.WithCancel(conn)
+	defer stop()
+	defer context.AfterFunc(r.ctx, stop)()
 	write := func(b []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, r.writeTimeout())
+		wctx, cancel := context.WithTimeout(conn, r.writeTimeout())
 		defer cancel()
 		return c.Write(wctx, websocket.MessageText, b) == nil
 	}
@@ -302,6 +378,12 @@ func (r *streamResponse) serveWS(w http.ResponseWriter) {
 	for {
 		evs, err := r.sub.Next(ctx, r.heartbeat())
 		if err != nil {
+			if revoked(r.ctx) {
+				b, _ := json.Marshal(wsControl{Type: StreamEventClosed, Data: unauthorizedControl(last)})
+				write(b)
+				_ = c.Close(WSCloseUnauthorized, StreamReasonUnauthorized)
+				return
+			}
 			if ctx.Err() != nil {
 				return
 			}

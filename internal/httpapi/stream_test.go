@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wagate-dev/wagate/gen/client"
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/postgres"
@@ -284,5 +285,83 @@ func TestEventStreamWebSocket(t *testing.T) {
 		&websocket.DialOptions{HTTPHeader: keyHeader(key)})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("foreign session over websocket: %v %v", err, resp)
+	}
+}
+
+// TestEventStreamCutOnRevocation: an open stream ends with stream.closed
+// "unauthorized" once its key is revoked or its session deleted (SSE), and
+// a WebSocket closes with 4001 after the same control message; other
+// streams go on.
+func TestEventStreamCutOnRevocation(t *testing.T) {
+	t.Parallel()
+	s := testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cr, err := s.Admin().CreateApiKeyWithResponse(ctx, client.CreateApiKeyJSONRequestBody{Name: "stream-revoke"})
+	if err != nil || cr.JSON201 == nil {
+		t.Fatalf("create key: %v", err)
+	}
+	managed := *cr.JSON201.ApiKey.Key
+	r, err := s.Client(managed).CreateSessionWithResponse(ctx, client.CreateSessionJSONRequestBody{Name: "stream-revoke-m"})
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("create session: %v", err)
+	}
+	ms := r.JSON201.Session.Id
+	sid, key := s.CreateSession("stream-revoke-s")
+	url := func(id uuid.UUID) string { return s.URL + "/sessions/" + id.String() + "/events/stream" }
+
+	byManaged := testkit.OpenSSE(t, url(ms), keyHeader(managed), time.Minute)
+	bySessionKey := testkit.OpenSSE(t, url(sid), keyHeader(key), time.Minute)
+	bystander := testkit.OpenSSE(t, url(ms), keyHeader(s.AdminKey), time.Minute)
+	wsURL := "ws" + strings.TrimPrefix(url(sid), "http")
+	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: keyHeader(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ws.CloseNow() }()
+	a := record(t, s, ms, gateway.EventChatArchived, "1@s.whatsapp.net")
+	expectEvents(t, s, byManaged, a)
+	b := record(t, s, sid, gateway.EventChatArchived, "1@s.whatsapp.net")
+	expectEvents(t, s, bySessionKey, b)
+	if _, msg, err := ws.Read(ctx); err != nil || string(msg) != envelopeOf(t, s, b) {
+		t.Fatalf("websocket: %s %v", msg, err)
+	}
+
+	closed := func(st *testkit.SSEStream, last string) {
+		t.Helper()
+		ev, err := st.NextEvent()
+		if err != nil || ev.Event != httpapi.StreamEventClosed || ev.ID != "" {
+			t.Fatalf("want stream.closed, got %+v %v", ev, err)
+		}
+		var ctl struct{ Reason, Message, LastEventID string }
+		if err := json.Unmarshal([]byte(ev.Data), &ctl); err != nil || ctl.Reason != httpapi.StreamReasonUnauthorized || ctl.LastEventID != last || ctl.Message == "" {
+			t.Fatalf("closed data %s", ev.Data)
+		}
+		if ev, err := st.NextEvent(); err == nil {
+			t.Fatalf("the stream goes on after stream.closed: %+v", ev)
+		}
+	}
+	if rv, err := s.Admin().RevokeApiKeyWithResponse(ctx, cr.JSON201.ApiKey.Id); err != nil || rv.StatusCode() != http.StatusOK {
+		t.Fatalf("revoke: %v", err)
+	}
+	closed(byManaged, a)
+	// The admin key's stream of the same session is not affected.
+	c := record(t, s, ms, gateway.EventChatUnarchived, "1@s.whatsapp.net")
+	expectEvents(t, s, bystander, a, c)
+
+	if d, err := s.Admin().DeleteSessionWithResponse(ctx, sid); err != nil || d.StatusCode() != http.StatusOK {
+		t.Fatalf("delete: %v", err)
+	}
+	closed(bySessionKey, b)
+	_, msg, err := ws.Read(ctx)
+	var ctl struct {
+		Type string
+		Data struct{ Reason, LastEventID string }
+	}
+	if err != nil || json.Unmarshal(msg, &ctl) != nil || ctl.Type != httpapi.StreamEventClosed || ctl.Data.Reason != httpapi.StreamReasonUnauthorized {
+		t.Fatalf("websocket control: %s %v", msg, err)
+	}
+	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != httpapi.WSCloseUnauthorized {
+		t.Fatalf("websocket close: %v, want code %d", err, httpapi.WSCloseUnauthorized)
 	}
 }

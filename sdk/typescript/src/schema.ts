@@ -6610,8 +6610,9 @@ export interface operations {
              *         data: <the WebhookEvent JSON a webhook delivery carries>
              *
              *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
-             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
-             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown"|"unauthorized", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss. `unauthorized`: the key was revoked, expired or deleted, or
+             *     the session deleted, while the stream was open (checked every second); reconnecting answers 401/403/404.
              */
             200: {
                 headers: {
@@ -6667,8 +6668,9 @@ export interface operations {
              *         data: <the WebhookEvent JSON a webhook delivery carries>
              *
              *     A comment line (`: heartbeat`) every 15 s. `event: stream.reset` (no id) when `Last-Event-ID`/`after` named no stored event;
-             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown", "message",
-             *     "lastEventId"}`: reconnect with that id to resume without loss.
+             *     `event: stream.closed` (no id) before the server ends the stream, with `{"reason": "slow_consumer"|"shutdown"|"unauthorized", "message",
+             *     "lastEventId"}`: reconnect with that id to resume without loss. `unauthorized`: the key was revoked, expired or deleted, or
+             *     the session deleted, while the stream was open (checked every second); reconnecting answers 401/403/404.
              */
             200: {
                 headers: {
