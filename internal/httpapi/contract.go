@@ -11,8 +11,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -117,7 +115,7 @@ func kindOf(spec *openapi3.T, op *openapi3.Operation) opKind {
 // against the spec.
 type contract struct {
 	spec      *openapi3.T
-	router    routers.Router
+	router    *Router
 	opts      *openapi3filter.Options
 	keys      gateway.KeyStore
 	sessions  gateway.SessionStore
@@ -132,12 +130,7 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 	if err != nil {
 		return nil, err
 	}
-	// The legacy router needs no extra module (gorillamux would pull in
-	// gorilla/mux) and matches paths at the root once Servers is nil.
-	router, err := legacy.NewRouter(spec, openapi3.EnableSchemaFormatValidation())
-	if err != nil {
-		return nil, fmt.Errorf("build router: %w", err)
-	}
+	router := NewRouter(spec)
 	opts := &openapi3filter.Options{
 		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc, // authentication is ours
 		KeepValidatedValue:      true,                                  // strict handlers bind exactly the validated value
@@ -204,9 +197,9 @@ func sessionFrom(ctx context.Context) (gateway.Session, bool) {
 func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, params, err := MatchRoute(m.router, req)
+		route, params, err := m.router.FindRoute(req)
 		if err != nil {
-			return m.routeError(req)
+			return routeError(err)
 		}
 		for k, v := range params {
 			if u, err := url.PathUnescape(v); err == nil {
@@ -279,20 +272,12 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-var allMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-
-// routeError answers a request that matches no operation: 405 when the path
-// exists with another method, 404 otherwise.
-func (m *contract) routeError(req *http.Request) error {
-	for _, method := range allMethods {
-		if method == req.Method {
-			continue
-		}
-		probe := req.Clone(req.Context())
-		probe.Method = method
-		if _, _, err := MatchRoute(m.router, probe); err == nil {
-			return echo.ErrMethodNotAllowed
-		}
+// routeError answers a request that matches no operation (err from
+// Router.FindRoute): 405 when its
+// path exists with other methods, 404 otherwise.
+func routeError(err error) error {
+	if err == errRouteNoMethod {
+		return echo.ErrMethodNotAllowed
 	}
 	return echo.ErrNotFound
 }

@@ -24,6 +24,9 @@ import (
 // Such a request names a known path with a method it does not have (405,
 // see routeError) or no path at all (404), never an operation.
 func MatchRoute(router routers.Router, req *http.Request) (*routers.Route, map[string]string, error) {
+	if r, ok := router.(*Router); ok { // compiled with these rules
+		return r.FindRoute(req)
+	}
 	if p := req.URL.Path; strings.Contains(p, "//") || len(p) > 1 && strings.HasSuffix(p, "/") {
 		return nil, nil, &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
 	}
