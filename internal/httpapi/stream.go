@@ -127,7 +127,10 @@ func (h *Events) open(ctx context.Context, sessionID uuid.UUID, lastEventID, aft
 	if req == nil {
 		return nil, gateway.E(gateway.CodeInternal, gateway.MsgInternal)
 	}
-	recheck, _ := ctx.Value(ctxStreamRecheck).(streamRecheck)
+	var recheck streamRecheck
+	if rt := routedFrom(ctx); rt != nil {
+		recheck = rt.recheck
+	}
 	sub, reset, err := h.Stream.Subscribe(ctx, gateway.StreamRequest{SessionID: sessionID, After: from, Types: types})
 	if err != nil {
 		return nil, err
