@@ -1063,14 +1063,24 @@ type CreateSessionRequest struct {
 	// Name Unique session name
 	Name string `json:"name"`
 
+	// Proxy Proxy for this session's WhatsApp connection and media transfers, with the same rules as in
+	// `PATCH /sessions/{id}`: `http://`, `https://` or `socks5://` URL with host and port and optional
+	// `user:password@` (no path). It is stored with the session before the first connection, so the
+	// QR login already goes through it. A malformed URL answers 400 and creates nothing; an empty
+	// string means a direct connection.
+	//
+	// Example: socks5://user:secret@10.0.0.5:1080
+	Proxy *string `json:"proxy,omitempty"`
+
 	// WebhookUrl Receives every event of this session (signed)
 	WebhookUrl *string `json:"webhookUrl,omitempty"`
 }
 
 // CreateSessionResponse defines model for CreateSessionResponse.
 type CreateSessionResponse struct {
-	ApiKey  string  `json:"apiKey"`
-	Session Session `json:"session"`
+	ApiKey   string          `json:"apiKey"`
+	Session  Session         `json:"session"`
+	Settings SessionSettings `json:"settings"`
 
 	// Success Always true on success
 	//
@@ -3067,7 +3077,7 @@ type ClientInterface interface {
 
 	// CreateSessionWithBody Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3076,7 +3086,7 @@ type ClientInterface interface {
 
 	// CreateSession Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4474,7 +4484,7 @@ func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn
 
 // CreateSessionWithBody Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4493,7 +4503,7 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 
 // CreateSession Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11004,7 +11014,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSessionWithBodyWithResponse Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11013,7 +11023,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSessionWithResponse Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21730,7 +21740,7 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqE
 
 // CreateSessionWithBodyWithResponse Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21745,7 +21755,7 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 
 // CreateSessionWithResponse Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -66,7 +66,7 @@ export interface paths {
         put?: never;
         /**
          * Create a session (admin key)
-         * @description Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+         * @description Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
          */
         post: operations["createSession"];
         delete?: never;
@@ -2235,6 +2235,15 @@ export interface components {
              */
             webhookUrl?: string;
             metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Proxy for this session's WhatsApp connection and media transfers, with the same rules as in
+             *     `PATCH /sessions/{id}`: `http://`, `https://` or `socks5://` URL with host and port and optional
+             *     `user:password@` (no path). It is stored with the session before the first connection, so the
+             *     QR login already goes through it. A malformed URL answers 400 and creates nothing; an empty
+             *     string means a direct connection.
+             * @example socks5://user:secret@10.0.0.5:1080
+             */
+            proxy?: string;
         };
         CreateSessionResponse: {
             /**
@@ -2245,6 +2254,7 @@ export interface components {
             session: components["schemas"]["Session"];
             apiKey: string;
             warning: string;
+            settings: components["schemas"]["SessionSettings"];
         };
         SessionListResponse: {
             /**
@@ -3660,7 +3670,12 @@ export interface operations {
                      *         "createdAt": "2026-01-28T10:00:00.000Z"
                      *       },
                      *       "apiKey": "wask_d5726b79a64573672bd70fa06f3632ea3c6af7781588d98e",
-                     *       "warning": "IMPORTANT: Save this API key securely! It will NOT be shown again."
+                     *       "warning": "IMPORTANT: Save this API key securely! It will NOT be shown again.",
+                     *       "settings": {
+                     *         "rejectCalls": false,
+                     *         "rejectCallsMessage": null,
+                     *         "proxy": null
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["CreateSessionResponse"];
