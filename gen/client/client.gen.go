@@ -1374,7 +1374,7 @@ type Message struct {
 	Revoked  bool              `json:"revoked"`
 	Sender   string            `json:"sender"`
 
-	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both. For the session's own messages it is the account's own LID.
 	//
 	// Example: 123456789012345@lid
 	SenderLid *string `json:"senderLid,omitempty"`
@@ -1388,9 +1388,14 @@ type Message struct {
 	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
-	Text      *string     `json:"text,omitempty"`
-	Timestamp time.Time   `json:"timestamp"`
-	Type      MessageType `json:"type"`
+	Text      *string   `json:"text,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// ToLid Own messages in 1:1 chats, in `message.sent` events (not in stored answers) - the recipient's LID where it was known when the message was sent.
+	//
+	// Example: 123456789012345@lid
+	ToLid *string     `json:"toLid,omitempty"`
+	Type  MessageType `json:"type"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1973,10 +1978,15 @@ type SendKindResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool                 `json:"success"`
-	Timestamp time.Time            `json:"timestamp"`
-	To        string               `json:"to"`
-	Type      SendKindResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string              `json:"toLid,omitempty"`
+	Type  SendKindResponseType `json:"type"`
 }
 
 // SendKindResponseStatus defines model for SendKindResponse.Status.
@@ -2029,10 +2039,15 @@ type SendResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool             `json:"success"`
-	Timestamp time.Time        `json:"timestamp"`
-	To        string           `json:"to"`
-	Type      SendResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string          `json:"toLid,omitempty"`
+	Type  SendResponseType `json:"type"`
 }
 
 // SendResponseStatus defines model for SendResponse.Status.

@@ -2435,6 +2435,11 @@ export interface components {
             status: "sent";
             /** Format: date-time */
             timestamp: string;
+            /**
+             * @description The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+             * @example 123456789012345@lid
+             */
+            toLid?: string | null;
         };
         ForwardMessageRequest: {
             to: components["schemas"]["Recipient"];
@@ -2453,6 +2458,11 @@ export interface components {
             status: "sent";
             /** Format: date-time */
             timestamp: string;
+            /**
+             * @description The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+             * @example 123456789012345@lid
+             */
+            toLid?: string | null;
         };
         Chat: {
             jid: string;
@@ -2484,10 +2494,15 @@ export interface components {
             chatJid: string;
             sender: string;
             /**
-             * @description The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+             * @description The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both. For the session's own messages it is the account's own LID.
              * @example 123456789012345@lid
              */
             senderLid?: string;
+            /**
+             * @description Own messages in 1:1 chats, in `message.sent` events (not in stored answers) - the recipient's LID where it was known when the message was sent.
+             * @example 123456789012345@lid
+             */
+            toLid?: string;
             fromMe: boolean;
             /** Format: date-time */
             timestamp: string;
