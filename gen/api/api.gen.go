@@ -1397,7 +1397,7 @@ type Message struct {
 	Text      *string   `json:"text,omitempty"`
 	Timestamp time.Time `json:"timestamp"`
 
-	// ToLid Own messages in 1:1 chats, in `message.sent` events (not in stored answers) - the recipient's LID where it was known when the message was sent.
+	// ToLid Own messages in 1:1 chats - the recipient's LID (`...@lid`) where it was known when the message was sent, besides `chatJid` (the phone-number JID).
 	//
 	// Example: 123456789012345@lid
 	ToLid *string     `json:"toLid,omitempty"`
@@ -1577,6 +1577,30 @@ type RedeliverResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxAddContactRequest defines model for SandboxAddContactRequest.
+type SandboxAddContactRequest struct {
+	// FirstName The first name (default the first word of `name`)
+	FirstName *string `json:"firstName,omitempty"`
+
+	// Name The full name saved in the address book
+	Name string `json:"name"`
+
+	// Phone The contact's phone number
+	Phone string `json:"phone"`
+}
+
+// SandboxAddContactResponse defines model for SandboxAddContactResponse.
+type SandboxAddContactResponse struct {
+	FirstName string `json:"firstName"`
+	Jid       string `json:"jid"`
+	Name      string `json:"name"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxCallRequest defines model for SandboxCallRequest.
 type SandboxCallRequest struct {
 	// From The calling contact (phone number)
@@ -1612,6 +1636,35 @@ type SandboxCallStateResponse struct {
 // SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
 type SandboxCallStateResponseState string
 
+// SandboxChatState defines model for SandboxChatState.
+type SandboxChatState struct {
+	// Device The account's device that sent it
+	Device string `json:"device"`
+
+	// From The sending account (phone-number JID)
+	From string `json:"from"`
+
+	// State `composing`, `recording` (composing a voice message) or `paused`
+	//
+	// Example: composing
+	State string `json:"state"`
+}
+
+// SandboxChatStateResponse defines model for SandboxChatStateResponse.
+type SandboxChatStateResponse struct {
+	ChatStates []SandboxChatState `json:"chatStates"`
+
+	// Last The latest chat state, null when none arrived
+	Last      *SandboxChatState `json:"last"`
+	Phone     string            `json:"phone"`
+	Presences []SandboxPresence `json:"presences"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
 	Archived     bool   `json:"archived"`
@@ -1625,6 +1678,9 @@ type SandboxChatView struct {
 type SandboxContactMessagesResponse struct {
 	Messages []SandboxReceived `json:"messages"`
 	Phone    string            `json:"phone"`
+
+	// Receipts The receipts this contact's device got for the messages it sent, oldest first, one per message, type and device of the account that sent it (read receipts per device).
+	Receipts []SandboxReceipt `json:"receipts"`
 
 	// Success Always true on success
 	//
@@ -1815,6 +1871,33 @@ type SandboxPhoneViewResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// SandboxPresence defines model for SandboxPresence.
+type SandboxPresence struct {
+	Device string `json:"device"`
+
+	// From The announcing account (phone-number JID)
+	From string `json:"from"`
+
+	// Type `available` or `unavailable`
+	//
+	// Example: available
+	Type string `json:"type"`
+}
+
+// SandboxReceipt defines model for SandboxReceipt.
+type SandboxReceipt struct {
+	// Device The account's device that sent the receipt
+	Device string `json:"device"`
+
+	// MessageId A message this contact sent
+	MessageId string `json:"messageId"`
+
+	// Type `delivered`, `read`, `played` or another receipt type as sent
+	//
+	// Example: read
+	Type string `json:"type"`
 }
 
 // SandboxReceived defines model for SandboxReceived.
@@ -2625,6 +2708,9 @@ type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 // SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
 type SandboxCallJSONRequestBody = SandboxCallRequest
 
+// SandboxAddContactJSONRequestBody defines body for SandboxAddContact for application/json ContentType.
+type SandboxAddContactJSONRequestBody = SandboxAddContactRequest
+
 // SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
 type SandboxFaultJSONRequestBody = SandboxFaultRequest
 
@@ -2768,6 +2854,9 @@ type ServerInterface interface {
 	// SandboxCallState A simulated call as the caller sees it
 	// (GET /sandbox/calls/{callId})
 	SandboxCallState(ctx echo.Context, callId string) error
+	// SandboxContactChatState The chat states and presences a simulated contact saw
+	// (GET /sandbox/contacts/{phone}/chatstate)
+	SandboxContactChatState(ctx echo.Context, phone string) error
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
@@ -2786,6 +2875,9 @@ type ServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx echo.Context, id SessionId) error
+	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+	// (POST /sandbox/sessions/{id}/contacts)
+	SandboxAddContact(ctx echo.Context, id SessionId) error
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx echo.Context, id SessionId) error
@@ -3149,6 +3241,22 @@ func (w *ServerInterfaceWrapper) SandboxCallState(ctx echo.Context) error {
 	return err
 }
 
+// SandboxContactChatState converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxContactChatState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "phone" -------------
+	var phone string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "phone", ctx.Param("phone"), &phone, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phone: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxContactChatState(ctx, phone)
+	return err
+}
+
 // SandboxContactMessages converts echo context to params.
 func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error {
 	var err error
@@ -3235,6 +3343,22 @@ func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxCall(ctx, id)
+	return err
+}
+
+// SandboxAddContact converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxAddContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxAddContact(ctx, id)
 	return err
 }
 
@@ -5355,6 +5479,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/calls/:callId/reject", wrapper.RejectCall, options.OperationMiddlewares["rejectCall"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/call", wrapper.SandboxCall, options.OperationMiddlewares["sandboxCall"]...)
 	router.GET(options.BaseURL+"/sandbox/calls/:callId", wrapper.SandboxCallState, options.OperationMiddlewares["sandboxCallState"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/contacts", wrapper.SandboxAddContact, options.OperationMiddlewares["sandboxAddContact"]...)
+	router.GET(options.BaseURL+"/sandbox/contacts/:phone/chatstate", wrapper.SandboxContactChatState, options.OperationMiddlewares["sandboxContactChatState"]...)
 	router.GET(options.BaseURL+"/sessions/:id/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/sessions/:id/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -6485,6 +6611,124 @@ func (response SandboxCallState500JSONResponse) VisitSandboxCallStateResponse(w 
 	return err
 }
 
+type SandboxContactChatStateRequestObject struct {
+	Phone string `json:"phone"`
+}
+
+type SandboxContactChatStateResponseObject interface {
+	VisitSandboxContactChatStateResponse(w http.ResponseWriter) error
+}
+
+type SandboxContactChatState200JSONResponse SandboxChatStateResponse
+
+func (response SandboxContactChatState200JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxContactChatState400JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxContactChatState401JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxContactChatState403JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxContactChatState429JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxContactChatState500JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxContactChatState503JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxContactMessagesRequestObject struct {
 	Phone string `json:"phone"`
 }
@@ -7283,6 +7527,167 @@ func (response SandboxCall429JSONResponse) VisitSandboxCallResponse(w http.Respo
 type SandboxCall500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContactRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxAddContactJSONRequestBody
+}
+
+type SandboxAddContactResponseObject interface {
+	VisitSandboxAddContactResponse(w http.ResponseWriter) error
+}
+
+type SandboxAddContact200JSONResponse SandboxAddContactResponse
+
+func (response SandboxAddContact200JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxAddContact400JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxAddContact401JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxAddContact403JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxAddContact404JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxAddContact409JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxAddContact413JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxAddContact422JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxAddContact429JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxAddContact500JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -18408,6 +18813,9 @@ type StrictServerInterface interface {
 	// SandboxCallState A simulated call as the caller sees it
 	// (GET /sandbox/calls/{callId})
 	SandboxCallState(ctx context.Context, request SandboxCallStateRequestObject) (SandboxCallStateResponseObject, error)
+	// SandboxContactChatState The chat states and presences a simulated contact saw
+	// (GET /sandbox/contacts/{phone}/chatstate)
+	SandboxContactChatState(ctx context.Context, request SandboxContactChatStateRequestObject) (SandboxContactChatStateResponseObject, error)
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
@@ -18426,6 +18834,9 @@ type StrictServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
+	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+	// (POST /sandbox/sessions/{id}/contacts)
+	SandboxAddContact(ctx context.Context, request SandboxAddContactRequestObject) (SandboxAddContactResponseObject, error)
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
@@ -18941,6 +19352,31 @@ func (sh *strictHandler) SandboxCallState(ctx echo.Context, callId string) error
 	return nil
 }
 
+// SandboxContactChatState operation middleware
+func (sh *strictHandler) SandboxContactChatState(ctx echo.Context, phone string) error {
+	var request SandboxContactChatStateRequestObject
+
+	request.Phone = phone
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxContactChatState(ctx.Request().Context(), request.(SandboxContactChatStateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxContactChatState")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxContactChatStateResponseObject); ok {
+		return validResponse.VisitSandboxContactChatStateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SandboxContactMessages operation middleware
 func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) error {
 	var request SandboxContactMessagesRequestObject
@@ -19175,6 +19611,54 @@ func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
 		return validResponse.VisitSandboxCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxAddContact operation middleware
+func (sh *strictHandler) SandboxAddContact(ctx echo.Context, id SessionId) error {
+	var request SandboxAddContactRequestObject
+
+	request.Id = id
+
+	var body SandboxAddContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxAddContact(ctx.Request().Context(), request.(SandboxAddContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxAddContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxAddContactResponseObject); ok {
+		return validResponse.VisitSandboxAddContactResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21910,432 +22394,447 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5li76KticiSiyOkmRkmhLVExMq2yVS1W+qC15amZa3k4wExRhJYGsBFI02+0T+wXOj/ME599+",
-	"sP0E5xFOYC0gL2TyrotdVsx0mSIzcVkAFtb1W59rgRzFUjChVa33uTZkNGQJfPzP5luq2Us+4roJ/zVf",
-	"hkwFCY81l6LWq71lf6RMaUVoFMkxCwkXRA8ZCdIkYUKTMRehHNe8mgqGbERNAyP6iY/SUa2329l/un+w",
-	"92T/qVfTk5jVejUuNLtiSe3LF6/U+1s2olxwcbVgBBEb6DvrXrGKyf8+ZNgddkMS85gi9XeCfyKKBVKE",
-	"qjGn8+7efnt3r91+enhY0f0XrxbThI6YtkvxbEj1aTg7BPM9OX1O6vFQCkZEOuqzhMiEDNIoIr+ePjf9",
-	"s090FEemh8PO4eHBQfvJk6dPn/xVtcZDqhWN45ZguubVuGkxpnpY82qCjswLAfbr1RL2R8oTFtZ6OknZ",
-	"1JxeMnGlh7VeZ/fAq424yP7OpqZ0YlbPTOyZFJoG+ldeMZ2zqVn8evp87virB/yR3/Jo00TJZHakvmCf",
-	"NP7oEzmAbRAn7IbLVJGYXjE3vD9SlkwKBMX25gxpt/ukahDPWcRvWDLBHVAx6zB/YNHkY6o1S8zr//Pv",
-	"7ebh+88dr3P45V9rVX2+SGQaV205+MGsDKn7/+d//e+/XrVS5TfManGt3NrFNNGllevstvee7LV3u7v7",
-	"Tzq73f2DJ/Bi9SJe2b5vcyFPQzaKpWYimPzGJlV8JGZUE0oSZChE0QGLJj1Y2QFPlDbnO400GciE6CFX",
-	"5JpNSD1mCVFMKS6FR65ZrMnuPhnKNFENwhVJmE4TwUJCrygXLTdf5LL5jAuja5rhbTPT39j8jXLN1tgj",
-	"12zywewT2hy8/9x54u3tztkrcy6HM3rFiOL/mHcWInit2HnIBjSNdK3XbXsFZtluw6zxr04lu37FlKJX",
-	"rGrD2p/IFC/ZO/mpffzTs87u3n73ydODw+qtOMravc3NeI4bpmq09ifCQ1J/926agbMnT2m73WdNFu53",
-	"m/t73SfNw/2Dg2Z7/zCg/f7hwWE3rJ7IEr44kMmI6lqvlqbw5OyYf2f9oZTXc7fWOPt9m36+mJdVLIVi",
-	"cPH9REN7w5u/Aik0E/CRxnHEA2qotvNRGdJ9zun0ucaSxLDtmjvNfRlOyJAqQgWB33pEs0+6R+y+IjgC",
-	"EsGymZPbMTszDQKmVK03oJFiX4oT+deEDWq92r/s5OLTDv6qdk5MB2/tNHBS5UU+FTc04kZailNdw0tx",
-	"EPFgw0m6PSOkJjTVQya0eYuFLXIWMaoYUQFFUeVvb0kgQ8fRUmXm/OLkguxYHqZ2PvPwy84fyR3O3k1W",
-	"kTHXw5LApjTVzBDkZ5n0eRgysRlFLgx/Pj47BR5t5i5FNCEU5gP3lBwLx7bvcKYXQwYjGNEJLk6giRR4",
-	"eyRMyTQJYLanwvBcGp3g8DeZsWuCKJbcsAQ3+Z1uYdsfdETqIdOUR4rQhJFIXl2x0COCmZG4K7BhZvpa",
-	"6p9lKsLtN/oAmrm7Cb7O+vji1c7oJJI0vJDyJU2u2Gajf1vkRVpKEkFbdzeFOR3CBSTCDY6Ysiyc8Sth",
-	"18J8c0Oj9BaPH9wBAY85E/q11MeoWs7vyDZExlSRIGGG8ZH+hFCiE04jMwaPjIc8GMI5hKEoJkKiJYzF",
-	"qa4ouqrK8UBLJ59ivNQ2HwjRRmEz9xCzjc32dj/sx4217q+zWH7DIyD+sqwB17iVlLB1oze2yHH20Bxq",
-	"1P2zN+cXZIeGIy52aMyb12yiduABv+GaVDgi02n26g+K+HbhXuO6+XaRgefgrK+ZgrecEFAvjPsHnBds",
-	"jlLLnhERYEDmr0YP9ooyOp5peUKuuQg9krA44kyZDzQw5FYeYSHXyiMhi5hmCvQEeMXotFSEJOZCES60",
-	"JFRMiNRDlgChSB0/2w3oEdB/lEcoeXn6nIyHUmVKMVckFddCjkWDUKHGLCH+HRwC34MRC6mHRkKA9oVu",
-	"kTciYGVyFTfzFCWhiUqSu6HvtzvEd8KQ3YI+vIa0RrrgcttlEKXNtyYJZo6f30JumNzwgL0T9IbyiPYj",
-	"tt31ZMaieRSRQArBAs3FVSaJjSnXrbsUOYwimdCERxOS5hM6MtdwMmmREw40LRKRKzjAdrAsvDRb9Pch",
-	"1eo4jknCr4aaCDkmdX/lCfoN71JkTYQ8RP6Dq8UF0XzEMk4SUk375tWACvNYn8GpGrKwdylwI7gTDOsn",
-	"GAsNZzIvuy2gLoX/3LWjq2mQDRFJ4aP4SS+F/9Z80TweaJb4BHVzUncWPNiPPrxjn7BWRnOtwv65kPIV",
-	"FRNnitxQOqCaEVCJCfsUMBYWxHdDU7LfdUZF0mfmEiY6mZjTmZkW8jHWevvdO5QrZoda84qW4wI9qzRc",
-	"nISWMK+trbOZ9aFqTnZQO7MvLDIxr9pS/tI8i/HqLZkXgNbvhNHhZML/wTYUk91l7tTwbB/FibzhobmN",
-	"sgv/hlPyn83js9Pmb4aZw9A8cmxHAF1l38qE0Jh/MK+BKYdkRuq75GivuAI1VRrOUboqakCtOJGm383Z",
-	"tjMQ5ezH3OQsJHUjM8soNF2bX8wdaG6UiUwbd6w1ypglSHzLnd0F7eQ3KxvVcnERTt5xzK15k4YhNw3Q",
-	"6CwxrWnO3FC9Wlz46nOtLEiBfUezEXyYss9kh5EmCQX624v2WJesOyHVrGmY/KyJx6vh3asWvCLSyF7D",
-	"aD+aaQKdB7Nfq2MjuBV+60sZMSrMj9dVZl9D64SOzW46QqnIuZBgXvZ2qZrFiH6y16Gay7nmzCPjZF5t",
-	"xDQ199+yTfPKPffFGdwqpp84dqKWNfc2fzJb088VRr/ckPd3tCBC3/aNnN6lrot74n02Z9n/yALgurhF",
-	"X3Kls0Ow5naFBsr7dNFk7Zmo2LzZCZ7eFsfRmE4UMatmTpx7rmCKLS1otsumSJa/58ZcRZCfqA6Gz4ZU",
-	"Fyyd65Aj0FYPZ8JswL/XaBIM+Y1ZoFS4z+8rtjB698qEXMuUDafgFF/tWCu9+3Oa2lOksaPOB7GEMhvt",
-	"lAHlEV6iKwkWYHtOI7361ioOMI303D0GItLqw7i/fZmPznPUyqmwbEnAVbPWggSZH3v2VnC2z6XM/yNy",
-	"/6XPuStylWcLFF9Cu8wl7l6popIh0LrHGA9qWH15fZxz40VUaSu/bHOfFpo5XZG4NLlm4TuRMDpnyO6a",
-	"WtpUCo08kylKbZVnJHP/tSv1geICYQhARs6poZa7m7d2x8CdNuQ6H6tCG16bdYm4YmEWm1FbvGcX7dE7",
-	"5gpIQjeWeUTa4go3h2h1LgunqYK15jEY657xO6YfTq+abiy4toL2Zte9yKX0+cEzyoixHF002C6xjMGr",
-	"vOr3dte46btrXfRuvMupsdFOWvfGxt6g44eVCBddss+iVGmWvJbh2geLxjTgukLTOdWKjBkY86yKE0c0",
-	"YCOj08qBMwYqUvd/P35xfHHy4fWb5ycfnh2fHT87vfgvvxSH0KkSWqq4nlGvhAwZhDOUGj597nvExnvA",
-	"aIZSaWLujHLEw5hemYusXZtza/3CaKL7jOp1NFA32TdjwebHYChrekfbCddkKKNQkTp+m1k3g4gbGnJN",
-	"klSo0uh325XSnabJmioz+sWLIn6EAn6YWAOUVwvN9fa+SDv3ULk5r/apaZpp3tDE0FuZ9sxWO7aPm8/P",
-	"83bhT2jb3NVJVBkImaBbwDoyZMgU2nANWcoL/+7ty/Jmqg21jns7O26le3vtduVy37DEeRxndxm+Tewz",
-	"bjXKMWitdqtdGdsyo+aaaTqqe/mhyscwvYeKqzq7MZec8S0uUiD16hdpga88KPPDYVeSBcND1yRDP1Vc",
-	"MKVeW5mzPPz/YAkfcBYS9xixZoxVVY2Ki7ZpHXJz5LhoHjcMcH4/KPLy9LlHxkMmclaiZRSW3LOrjFFU",
-	"ztlQwjF6GgRG2v1BERqGiZl/X8rrVdqOUzWspilwdtOHzidFFHPhkWykWHTD1PJOKqX3qGhsygbhldd5",
-	"wfZ5RpNw3ZNkpzkdjrtELILA67kmlLXkqs56cpUlDva/gBbbiOnYwhoMxp7eB2Uu2agriQK2STQJbiaA",
-	"F4zMWbyqfXBWCV7FSrxIt93OQlzcy9Y8t2grZkbcF0ywhEYbjjhrxloU1LbtbElBZ94uUKPbXsaHxFwO",
-	"U9pAWxiwVzdb3/rR8Wpjmjhn52I6TJuwa/m786kDOQKbna6YJpoHPKZiDbbz1oWLlRlqMZ2iwIdwsFO2",
-	"7qXHY4Yu2IxXHvFSmmy0YSAgaBkRoIMpI3Z5u7wRzCUxxBCYCQvEQlKYQtFAsLS3s/y9JQbwe2H8SKYl",
-	"qjUshuUom23RbThymQLvBP8jzQNx7JW+eFsWk3iOm/9Nm/9oNw/f5x9J60Pvr833P/5rlVgaJ/JThW3g",
-	"zHydJ7bk8Vq5kmsDfSDmKiQjFnJKdEKFGkDIWhbJrYxMmKQRU4QqwsWl8M+OL579MhVh7veIb/U+38OP",
-	"ynwmMiG+ksG16sKf796+xLbBPABRdDLBDzLG9boUfqpY0oupUmOZhH/1SV1IElM9bLTIqcZoJZmwsDBK",
-	"S3EXSJPl+OTz9IiS5odL8be3JJJXXBAaJYyGE3IlIbAwkemVUXBb5JiMaGQ0eRbCiG1MEtlvt2Go6BBV",
-	"Lp7uCLIQRrGeXAqbdzBiVChCScgTFhSH0SqpsBllYMaKBQnTf+20jWLb6vY67YN2ef/stvcPKraBzdV4",
-	"V6XMv2UB4zdM2RA8dmMNROWoUcWvIKTbK2R0JHyFzte7ZrNzuuU9Wzg0Y6qu87Sm/YMv/7rAQrTsiLsg",
-	"aHhDay6u1IqvnLvHv5r7PVc5Z276wuzmr9VFwmm0jWC9IAylsH6Xl3/5d8xefOJ1utWrt7pXekZCz0T6",
-	"jreJrLmt5F0UmfOhtDcaC4S9PqeTsty896S7NJuuQs/MG/OmF2r+lrA5Y5ttB+A8q8uAJ+bxCzOO0gYw",
-	"GviMRAJ8c/a4/ZdMExvtbh44IlegBxkJCew0tK8YSEiLbARPqjycyGiXscp15E/TZBXhXa7wumdPa3Mh",
-	"qTWCFDaJ/DJrNM//n63fOgu9wC1+snJAgXn6JYXs21fbBHOZds411al6Zj03WUOHh4ertCDYJ32MS7GN",
-	"O1/BIJYR0m0VHHJhn86TF3DllqeKzpjT3boXV9krZYzmBndICs+247JgMjeHLYxcNnmer2FHzw7Zt+SU",
-	"LsxzESW3o+JkHdLd+9wnC2d+np0a52WLmQit/FOIk4Iw+7LPbWZZT8LsLt/s9tPsU8UN9ZqN80Qr80Tp",
-	"FnnS7e49We8agUaqiFKOUl7z5nactzz4X9IRFU2jQpkTYRNHzQCOiNLmK8/6UhXkKI2oDoYEfHlVd0kx",
-	"2WFJioFT89zCkfr+7qHR70aMdNt7jdpG4tWy3QukKe7ZOUbiuZsWyVi5OMW70m1WF66TBe60nLRi/0yM",
-	"ZhcXv8E499IjN/J66ptSpGarEFcFf2cRptk3GG71IXXxVvAlJsWFzkjTslw9+/uj5KLwZ8QGOvujZGBz",
-	"X6ZxaBuIE6aYCKzAgecyoFGUqzQt58h1f0N6u71+Wtoczqoz/LNMxjQJtzvGcg3b5fTZlJWL/8IZA9cR",
-	"79Dvx8XVKyuZTB1NOc5tPfZhmzw5YllAEZgAgPxlwCFFZEJenj7H4AfHO4X141WRlgohU7NmFTbKaILp",
-	"l8gFFBMFIaOg4S4XP5fevaWeP8/LMlgFxGZWpJTBdVVoyfT0zAkEMiNZuRjIytnKsahidBcuUwFy/Ze7",
-	"czcxrk9beqttvJlRfQVxMLedF2dT2BUZ/bzpnbuCuR2Ri8QNNyq1uN7G5D5HVYm4uC7vDGe/BF6XwWoF",
-	"crRz3H8WngxeDE8//ha9Em/ivyXn+t1N7UElwRxfCWYyl4hbCNWYwrzeHvsKnAcLdlTxBNxCPLA5uYWt",
-	"7JH+hMRTgSVkDIFVkO7tERYpZp56uQAUbRbUbfXIlMJoMDrFAnxFPPQbxaGsxGnMVJYAvNVDfsW1Wrvt",
-	"REYVTfsqjVkCrNUnXOVJXMAacyHJdA18BROX8rcqLqrK2BTofpVtslGGxBzZ+ffhBK/fwipBojtkbg+p",
-	"uAJuuVlA0+zq/3r6/IiYxtDwxXWWwx3TRLE175qK06vIFb8xLYsiQkNtq8yMshdzUXrG9EqpW8u8ClFB",
-	"HEmIpIwTOZIgeYYMPry/rUt5kcd7gySs1S7VMsU2c8kEc6WtRTfuulHet+CdvjA3y9hBfDoAAsCWoEnC",
-	"WUhkajRXxggEuuIQb+VWzpZlkSMbp8gDnSYb6iZ8ZDNNyhP/9ezkBaGK9KliT/Yx6xswGnrk3duXtfXs",
-	"C9jH3PHfSzzEfQcgVM32F0YjPdxwumrGMCWvK1nJPeYN4pCqpvorDzfbjx9Xh4RdF3Bx+havHLfkYovA",
-	"JacUrBU/OjW0ueL4Sx6+lPJ64wNzu3HMRjac8/x956hFcxbzFU2u3zIabhrhMx9NlCbXDsAPAiXCzCDr",
-	"4I7Q8kWkYBlSC9dHhEaR+2muN3GlzbxgsttsjrVyETMKqWpxMoPuwsuThsRaHzH2PiyGmS3FmHigxEcz",
-	"ucVZkK9yCq2Z/PjrHJpbi2xlQu0gkaNXrPq3eUvIR8zZiaf28emrE2Ked+jVAx7BZ2qDu9yursMV7pEb",
-	"HjLpEZqGXHoklEE6YkZvVZoH1yxpWH1hIBObBeS2QIs8l2MRSRrm/UAgVgXuKCRO7nzGHOsvO66Jnc/Z",
-	"kpgvQ07LYVEwxJ2PMbtaSTPhQrDwndA82tx2+EcqNQvXy5nOsOLWEPOtLFhxKtyBqjAyjkVGfc+oWIbS",
-	"rVarkp6AetIiAITijihGh1oNg9TNDTxAMdCGpw2p9gyDgydRp0ZsroTFMtFYCICiUbMBQ8ibk0mIgEEr",
-	"USCzvqPvopIO6LOoPBeKiRANpxUhXuanl/MUYvw5s4S0Wq2SJYRDXKE1zfSZ4iFTxMeXfEQaXGTOabTI",
-	"qbBAf5nBPbTmHS8zutMEs2zgl77Uwxb5uYy/aEH1Mn6L4ypn/ZgHXp4+b00hslvg6zZ8+mtU5czHtLZk",
-	"LnUzwXTbDdgD2mmfSBGwHDoOcP8Az5YGhm4RC6/M5tKkThG/0IVaImjlQLPkUsBOpMH1EfAZmWoLFld+",
-	"o9vea3iIIQdobkzpSxEn8goypKiYFPas29Yt4rtD4iOOIA2GlyJ7EIndKhic7B1vHdDWfwx+sTiiE1bt",
-	"Hql2/l6wT+b0kIDCN7jJLFSVht9E4L5orMLDDK9Tmo7i1SN4tKw8MG9KW1CQTq8DTAJX3y86JH0MKVWk",
-	"LiSkItvYXLssDdK0MkNO0pfZ2eGogcMRypVzd1WZnwCncpONrqfcqda9jgqsV4Prz+jm5v4zC2ovQNCF",
-	"4AZErwV1zlKbCeXVYgm+SLgUl9sYuXOZ/oquEuRf2eVfXLQMhilz4+buW3dsi5fOAglmC0v/qBCxuA5H",
-	"/6ZiZ7JJLqChu6LWDbxb/fBlZ2IOjlnhyKSKzZZP6XS73Xa7vbu7u7uCo2DW6rAOE5siZT70UpTXYnpu",
-	"sx/X2IX3vo3mzDrPKqmeLnZWHuLPCWNNs3vAQocFSKazHIoD/mxWDIo3JGzE01HNq5mtYgRYwyhrVepl",
-	"ETLjDswONgla5nnQKyEWzTFMzLYGenk5xRoiipYnVsMQ56Q+4/Cp9WNUnR+ZSTEr+C5sX6W3ltk4zihP",
-	"nslwQ+vvHA/dRUlyLJWVgn0FvyQTqCJR89YLzJ/218AIFs9sw7RljHGZSpWCse1/af574Y/qLClHmoeE",
-	"EDJzqKQNF1tFJIUpAouWMgxqu/vDgtCKfz01m2+vPYe7zw7MxmFtNqxZhJMMixtgDLO/ll412FIl6RI5",
-	"4BHLnCa3ai2LS43b1KqvSIRBXjI7yipC/e3thsT5o4JdvqVj8re3JMYSGoR9ooE2upoiIIGMmByTOJFh",
-	"GoD6uhD+ZpXEKldC5v5I+0d1lObbEhzrOu6tJen3VSABSzLtK8JXlyXVL8kLcoMsdF5otJIeLPf+rhMR",
-	"MZIf+QILTrUJeV3Vdnpxnd6FvS+azmb8LlhS0XGcYSo57ZardX0FXk67cicn5muiJVavwIu9Dgmprg4W",
-	"/DaSN6xR7rSQTjWHcnZicygWAnzLxqiBLLhecJjmuxLyMcxqNZDT+3W4Uz03xWrqzdX+qsKqvCxBmvyl",
-	"USwJSur+lPbne8THOo7mA1g5F5XdXHMPvmVWb9zU+x0MWZhGXyuAbja6qjU7pyLsy0/PaBRtxiYGiRzN",
-	"CfulUWROqsNeKkVkN7b0kUO3Sye02SGmUTQnyucepWscxJIZgihx+9N0a1ph3/kIBVh+mgNUH7IbDvV3",
-	"wNGCz2KcI6Y7rJQXWBKyzQ+YMeHaMzcjS0ZcQHbFvXBFz2ZJrJqobklrCQlv51h9BRouWt0h1f/B2fhW",
-	"MZpdjstaAM7LcZTRXbmCDWEZ8LEb3yK6IDNxWej3ZRK2vVvoibDKNPw16OQ4hiXWYEfJbYGQKg1cx+Tl",
-	"6fNm7i+0yTiZu3DKkdhYJ5ekHGmFQQGKj9IIEuDzUOr14O2mo1sXYRbX8+6sCQoyirYG1rsfHCgk6wqx",
-	"tFU7ZNsclY2SlO4/42QBOX6mabRhBYxrjgVFMz9FImNzJfDIORwSRkdNCK1v0uC6Bkz1qulqpCYMoJDB",
-	"8wYJqE2ZapdeGMkrmWr8wEWzaIoyV+UobvapqHm1IY0GzUGCaBkqkmPTE2Kduk9BxOgKLkCYznJKbbRl",
-	"MlLlkEKzxFm0UTbdAcsmdTtZjWsnH87JK5Qr8secK66fXAgZag4oYl6ixoLEwgpJYZNMgiL9byvL7+PC",
-	"NL+caCsl/BUItTpzvYuUrV/kuJCqWZUl65Qw8GphTiwGQlXc2o0F4bZreCRcMtStJDg5AacIwjs33WkO",
-	"pW836ykLA4Kq5eDaK2Q8kfp+ex++KPr7bLU2ahfFI/vtwwy7rfjtXvEML4iYKRgWVhJDl+UpWSovylCa",
-	"Q9wHTVTqT1ZjivYsjOg1WBINiWG5tpYdb0cQ3DY9Cgix3prdS2WLxefxq611URz2XaYDleSMryQryI7p",
-	"F660TCabR5NvULhteTD5mg26mMVbd8XABIsBcBiYlze7nLJbZYGsfQKnlnMaj3AtlPdVTA3ZJLcx1kzX",
-	"AfyKkjIKI1xAhVPRl6kItzOzb7jnt8NgcmbMeVBM0xPcbpkf2IaWj2PBVBG3Y0Ns5qEMy7EtfxQBAOCP",
-	"qeCaCjn7buKaStPbEGbthgdsXvbQ3Oz+iIvr3KqGCf4Pn763gEQgV/4HZ+N7KTA37RWoYHfz9PFCfsQ6",
-	"XZ3b176CbDckVT6TBauSGeg3stNU0s8mM1T/ZkWb2f2MKvivp88hLwn/cldlIRHNpisVAlSWusjmREy4",
-	"YA9MNPEIxbVA7LG86M0RqDvQBibOW5xvF1aBWVSodoXEhea3VhnYgEesuhTPc5uKoFpVR3qAKGaLkgqr",
-	"4Rj4oKKSEg+ZPMIt6JBB4shQgipCyYvTn1uVLoc5h2facGtFOxZCGBhmMxRSGNBuC/GA+O+tJWeYf/4D",
-	"FeB5eRpeLaKa6xTtdbkcK1NrCsbHbSCvRYl6vsQIaJ65GKajvqC8urAapFJqy8LNfrvhbGwhKAzJtXu7",
-	"mvDQAddVgDmQTpQl7UAMEC310poDbAZUfD2vCHkkxdU6ZDLrlINvl4AoTp8rYn/GjMJCOBSYhITZMK21",
-	"cokXZMRC2qvZkgqPcciCiCYsJDO5slRrGgxHNtWoKsH0uY2ytUiUW4AKm635Jp5DojMZRXa0GO0D2YKQ",
-	"gjWbZrmUNrGuguoxZ8oeeWRfN5IHjAipWfWew9TY03BhZjjm0EuoSBJHZi9r2apG4o9YAPCgWYXgShoM",
-	"5ZiMqJhYQigYqAY71ITEPLgm9Tb5N0LFpFHopxQQGUHkwEJiQ5tVFLcbJpnEmoXwFMEGlYusy9LV4Mcx",
-	"VYBHSk2XjfXWSQ3pbvfJkh08ZJ/I+S/Hzd3uE7dt+xNtR+qChvIR1yF3kkD8mTPb9SPZ/0GRIVVDj3Ct",
-	"yKvjZxnKgbmP7I+NcsLd4eDgSdg+6Bwc7AdPwyfdQ7o7YJS2g26Xhu1Ol+71B/uDTn+33+4f7O4GYacb",
-	"Pgk63X570G7T9kFldh5NrpheMc/aqWV3kQB5E9CkCvTARk4UpBCzt2+e0SSEJGlL8XUWuioz0OqKy7xp",
-	"57lUuoEpaQNj0UomnHkiPxMhcJkNjdtw6c8syFDruK4a5N3bl57FMoIcqXUBjRbdUO8US+ZfURUgqS4t",
-	"TzWQheiplN6Ml4yMQPVXfHPlXPk5oGBP9hdfg5lPwBByR15dOUlqZ4SICu6P/ewzpUH+eVQtLlXfJoXb",
-	"g9TjVA2JlkTT6LpxREap0qTPyJurq503cTFmYeZ2eTUfoeUti6MJtGpumBzGQmft22WCxOPG+gGtW2L6",
-	"OjF13lGwnGTDsPINKzZCwcyyr2Rp4ZQ/4bH4xjaXvY6qjllCx/b2qf908uL0de8/nh2/fU5arRY5ef0c",
-	"/5oe3pO9g/014ePnb2OnlW64j3OzQGGE++3DqvIqmbp3h5dAUf0uQXx1v/v7Y9ZnX0ZwIIoZecgaZBWe",
-	"HkaU4IMBC1GxqltUE0AHMrP4QTWmC+10lxe/+x//8q+Xabu9++R/fmj9pfn+x52VnqpMAv0T3DMFM0i2",
-	"fecd19PRxhmla51VMxAx5xzNxkhVI1TeomhXIQaVwKTwj1jkn8esH1eDtmy7XPOxMs0C/cbX8P1U5HQD",
-	"vEoW18tESJgIY8mFVu5b0BxJn02ksIgyRtmz+F9QcnFArDlRIfrMgLMohPfNEN3wQB9cy/00k5QFsDn3",
-	"lX2wCQxOtf4m58JJTePZLESUIvUMQKdgzXZoUSK0hhinxY+HUjFotVjbcmjRoSNGE8HCRgGmSss5EFWN",
-	"VaBzlqvVdwqlszwBvMLZaLNELGBOlm63JIiAifClHceGumnu+SgFme/ur21fzkuJtQuVaZqH7SrT82Ib",
-	"bNZU56DUFvy5hoH22xVfKm6gOYvyJxADsn1V3Bjz9vuZ3DRV8c+4T2Q8i9e4VrZIKfZnt6hR71Zpn0xV",
-	"SFKr6BgPv00r7PQ5n9ldWqt0202e0S5ftHlb/G4iaB5FmO9GhLlfCeQcZaJHpvz1GOmcmHqHmunWDNGN",
-	"cd62umCf9N3sKS3dtqrYRbCBPKInMQ9oFE0yqFurg2IsjzneR3lGh5CaD7jdXS3ye8I1I/5fL9N2ey/A",
-	"xuEz8wFu1OxM37IkqM3hhqOGMo1C8894241ZmVP6FQiLm0Wk3sJ+mx++ykQIcUP3YF2qDFo6i+gE45Mi",
-	"KWMursiL059JXUiiZCrC6iTp78XpB8q49e3h572ruNrA9e05R8DQcGdMuuoUYJfVxwDBONfc/esXWeer",
-	"VOk2GzzHG10MlGqfK6jNtwPQZguwrgaVVxUMIWyytYX+WFwp3PZ+bDG7tsWWrdB/svVdkQhYc/3+0Wfz",
-	"sS6g0xaI0EVkudVioqdp8nAh0QsB7Ow4tyPLV7xBVtgW50xrLq7WRTSME/lpMq/OgqtjAA9hICrXisRU",
-	"qbFMQjKi6pqFpO4rGVyrbm9nx9yovR9//PGvnXbL/F+312kftP3GVM3CQAoBEXgYBx5NVqouCQBCz2gU",
-	"qeqAp8IDhYy99dhXsZPKFj1LshWWYuPtmK/kKvvRPX7PO9L2uogO7u6ZrgeqaWJe9ntuI3Bx5REhyd/e",
-	"kgnTR8T/I/kAWeF+j1DzLSSZcwVF4y0KYp8RFVAhWHhE/JjyBFukxH62ielUEa5UykJiHdkoBXJFDEkj",
-	"pl1MZcTF9RHx7YhY6Pey5BwREikiLtgR8UOuZh/xsolIQSKptEcSls8Nj06fBtdyMDgifiSvrlj4Qaba",
-	"75FU2G6kKIxPJqQ/IQhxckR8pWUcQ4f2E9HDRKZXCCd+fHZ6RPwB5RE8Yqgi4ZBpLlJG6oox4kdU6ZMk",
-	"kYnfKJXBsIsBaKlIdMirBhqij0c4/LHi3BF3xU4D7noYV82r4TgqBdUyC107gAp73qaw+N1JbetmeC3H",
-	"UXfrtVLArHn6nDFxXBFr85IqTcz0isjraswSt+m4KjD7fCfXvA2pfKsS7AI49BnSFjW8lQpOpWroYodW",
-	"x+j76kVpPF/fpzSkabIVCrvhh6Us1ariDjAXLYl52CPQjvkzFfB25VRmR4rz2QxbYKG+81VUzbiYxFxc",
-	"3RLkPOw/5fAwA5mE+DmmqVqlyMl85Pl3cbguGuCIi+K3nZnQgoUoVlPoU1MrNJWViPmILoelCNVU9EK2",
-	"9w+89fCotoDYm0PBGdF3o8oX1crIGagfmMlZuqqy66wgfRlhDesk6oQKNWCJ6hF/qHXc29nxPfyozGci",
-	"k0uRqy4+eff2JUpqQ6kwwiqWCX7IEJt90HCcBvRXH6yVMdXDRoucJfyGaiw3GkkZG4HvUpjGsF4cjSI5",
-	"ZmGLzFtmrkndFfLLZtRokWOSpEKYJ53/LZMu1aUoSoKCja22RrHqmHl5RCNzj7MQZuiqrO2322WHXFmJ",
-	"UyxImC7rcSvtuyk1bdoQaX4k7IYlE8JFIEcgqdMocgOutPlWa3YVWZOQ86slodAmS6z7EjrAxC4LzktT",
-	"LUdUo6vjaCYdOF+R8pwrrdvzT8XvePtvdhqYMKLCnBOMpdpWNuScmMfBwlyyRe9VxDqkSbn4ZprwqnVf",
-	"m09YWty9mXVFuk0D75vVHzEqlN2d8OSqtv4SfacpuqIGgSdudmjn/MqeffP7ERZUtPb6rMjiANHSkPkk",
-	"0tx3TdtgRVd2jVcQP82TGdVy2i4TRO1iA1nWBdJYu9QW9OLKmPQIJb5lEj5cGs7dgZPwiP/5Iw+/4G/B",
-	"kOrCDyAneJhmLVN1jn9+5OG/eyTTx/7dvmt5ccu+5H/+I5n65Y/Ey0u3+nllTeURW0gQ/K3MyyM4vvie",
-	"mQAIJDAv30EYoAO29WM2XEp8V9mn8GRsv4LfUQgrtgNfwG+GmxZ+sUjlMytZpdaeQzQRoUEiFSbLclaN",
-	"Y4uEOF3tAGwSK2OdZiuezaod7uI+sqGWKznCdlywxbcxx99+uJFVN1e/GBxXXpbjmo8h62IBUb46gqxM",
-	"hmXTXjTrC7bxVpgDs3lhRFgQQuEBj/CBy+Bh/AaSl9MohEisPlRzD4YsXM24pJkIJq/WqksEqr7Dxc2j",
-	"ng8PV0FLuD+tNJ/b7FrhNZsmXE/OzdIj9Y/DERe/sckvjIZVwUPwO7lmE1L3x3R0/aHVakElFg5ea3zL",
-	"mbBq/9k8Pjtt/sYmOcOiMTd/f/Fqx/BpXkdWi8q6UrYr8H/f9iD+lrKkQtv6jWXShU9j/uGaTXzyh3mW",
-	"xDShI6ZZQuoJCwEggQwSOSKRvFLZUODZfCS2japx/MRowpLj1AiRM14C87VM+D8gyL9H8FmCkUXXbGLD",
-	"imyhF+ipD4/kHRlNr/blC0A6D2QhCRdMcTi6Mb1CwxqIRDWnHF5xPUz7rUCOdvCJZshu7McZLd42Qrgi",
-	"lCgWDZpG52OF2pa/XFyckeOzU2KeG9NJi5zQYJhpcxZvI7fOokEzs28qiMccxVSYpxFprEUujDLsUjRc",
-	"bXEzw4QGumfDNaFEN1cEi4JlC8ZRrUVJN7E8yzx3QyMeItD/FeVCQYVusx2Y0qp1KS7Fv/wL+Y1N1KX4",
-	"kfz4Y3YyfvyxtC17VhxVHok46L8iJFjmIlPg8cuACkIDwAnG0TjhCTsonAjbhbr+4JO/kP0DANIIhhSQ",
-	"OhLV6BlJJE0EWLUDRvoT4p+9Ob8gO67DHRyUf2R6tJXJDfk1VmLPe74U51CQHI4bF8TPjpNvtn4gRyMm",
-	"Qoh7XXGfes79NPdMOeKCjKkuxQlQY//Tp53up0/5Gg0pLnRfhhPif750jO+y1kNDpEcu8Tox31zWcCCa",
-	"fdI4ksvaF5/U93cPCQ1DRXwjvU2OB5olfgOG8E+CNl3yT/L7kAnyz0vxz2azCf8zv+632+Sf5FTATiFc",
-	"xKnuFUwMv56/ee2RcSLFFci2yiOpwMBjzEnzSJ+GhIcQgVUOybLtd8g/ySsOSOOW35mjYz45ht8iGVt0",
-	"jeODblj2Bb/h2twj/yTH2YEzD6cK3R9UALBU9lvdh4PlujT7E0vYA5mnN4vfsMFJxaahVcuwzS0PW8ON",
-	"ZJ/8k7yzg877dPvcXOUDmYrQNJwFajmFpvyz0SE8YgUTM4pEppq5frqGigC6iKDbaHyCsdlA8JjqoXv6",
-	"kPyTPE/jiAdU52Hehkke5X/JjCWVB0xTPWRCw7thi5xFjCr0zsJWdf7bAU+UJims64uT4rn8zMMvO38k",
-	"fuPIPAxNuloOpO6798vfT5huETcK0MF69tTBH/bcNfLh20sNtyY8k6lW04vUMdvFWm3wpEU0uQK8Lzun",
-	"QIoBv0oTFpKIj7i2L+7uAtVxsawftu9K/5slsqV+Cks681RdS0lkFDq4dLBp9SdkItOG75GKF7NGF73p",
-	"jsKuWeq3ZvY4cPYpYCyEIVV8m63mmHJNXhOFsFmkzwYyYUQnE7OacFe0fA/Np0WeAjzef2u+aFoug+Po",
-	"WjaiWSJohPItqYdMUx6huRTdyx4R5l7IeHv2ulmifPl5FBWCCQr7k6uZX0tzsmwku3tTAWK02WJHoNqa",
-	"tTcizz8tf86JlDHpjDk79Df/P5tZjdEm/NcsXPHLt2xEueDiylKo/Jti2if1d4J/cgRvtMhzm6bfI512",
-	"G1ihuZN3DJOJWWIYj0f22pBBnH9rN79HOu3sIMAtCOduKNMkf/lvb0kssXYdXKDmhy5RxXbcJXUamvM+",
-	"4MzcVD5WljRT1NLO5yMPfWCZsSZ0SbVqUveLhQwNawPhhY6Y3VB/8S2XLZRKLL4yWzbR5rNAIgwUUGy0",
-	"iNPNoAg/ghqY5rLKEIXJjWIJSgQKAlZSGVKdcwqVzU4Qv/AGCgkojvcAUjIGQxlcDGY2XJDdfWIor+ym",
-	"VhZgwXBHBGQnRvJiFPK6Ke5oPGKXWD4lYFbFtFLscWw0v+Zuqz0jyY7H4xaFn1syudqx76qdl6fPTl6f",
-	"n8A7YHsBKEInys5IrjWvdsMSdAzXOq02viVjJmjMa73aXqvd2sOy40PQqXbg+tuhMW9es4mtnguSd0ZC",
-	"qG1vxEPURywePS6ReXC33XZCuzMjxnhDcSl2Pir0oKEKv0zBxy5KxhrQDGZ0H0XqyHBAz6Zjs24NM9d9",
-	"HE1VJ9mod36iGc41vNJZ/so7Qa0Eiaiz++295S/9LJM+D0MGNo793cPlb1xI+YoKB7gOHvvuKjNyHBpD",
-	"UeCtFcZ3zhKjpLwr1GQq6t613t9nte6/v//ifS7phPhNSVv9+/sv772aSkcjav6smRUlIyroFcukPjBF",
-	"0iuF5TRsfZVPTavIGS2oCfy71stqJQOco6rYnqgx4BBqaHFgSv8kw8kKWzOzYIC55DyLvu1myvGzVGk5",
-	"MpziVzkU5LkEVFV3E7xw5abBM5t9/SqDv98rfp2332kXTD5UhBZCarWT8qww42wvl60tOknZl5nD2rm1",
-	"w1oewvzjis+FR8WzChf+0Ii3ILUPWcK+8tPbWeGNM3RuXEj50gii3/upf2Z9XdMnn9RHVBlhLTOWNRby",
-	"AiPaZ7zARfws5RVfvOnbbUcnHMvCL+IiF+ah7VmJ1eReo9JsJlYqA/0+Yy7QX4/8SqGoEQzxOTVX8dM1",
-	"mUFh4I8c4ZEjfNUcAbY5LDucW5sGyEfWM+78rOp++MLnazY5Db+gedso6bO8AcHUC2xhbQm4KGa46Jha",
-	"bjIzzYfOr2I0nkmhxJk7uasdw6mYxYoD+Ba7+8oPWHt/+Ruvpf5ZpiL83k8WrujsXbuZkO2s3QoGWDXF",
-	"/JGd38zhqX15bw5WEKXmZt8RMmRFbXImFCSZEKvExokEk60a0sRleYRU0z5VzGjoie4zqhXhQkvCdYsc",
-	"E2HzTHwa8Rvmk/GQR4CekT/uET9MnO0m+10NU61IaG4Zw2eGVIRoK86cHfKGJQjW5oeMhj7aWLgmERtA",
-	"1vGIQw1K81JhcM5EiRari4uXpO7/fvzi+OLkw8uT4/OTDxcXL/1Gi7w2dLFWPyYQxEOAmQGMaWi7VRrD",
-	"D23wP7iCSlTpTwgVEyAD2hpmlfVnuBDQ39b8yq7m3yGbnAawcTsYdGJNEc12DbMbfnE0OTZ7are9+6TZ",
-	"7jR3Dy467V6n22vv/XchS/DNGCqz77axeoqNIJt6q23+/7+z4PpeDRa9ZEHp7Tj/X7u31263q8wg7zfl",
-	"pgVKLjNMXAwZLIryzBLxR/66OX+9OzOEdouUFSHGBV6sldiHVmCfhg1i8NcO1oaeywYhfRMeMUPx8aO1",
-	"D0A4lPJd9BaNooxHecg23CihbE2ZAWBLJy4ccIqdzw6Ch44W5ghj6JolDQDQ2kCWkNT7iRwrlqgfCLR+",
-	"LtMkQDhMiIt2maN54HOjRZDbA2ZBaNvGYgkIdwTVwycszJwVkDJ0w4gU5iABAAkwYQDTdIU5yAW9ZlBA",
-	"KGAhMz8bzk18aNlvzQu4eEmVbsLQm5DflbOAaSiFmajLmXwtfs2IX2rQx6VBqimih1Q7/49i2pqbFalT",
-	"8jvrn8vgmmnk7pRYwnoFI3ORwoVA8x6EQQMZeQgGd0zVxABBNkPsFvmd66FMNWE8q4Zjtx28qIDcEO/O",
-	"Qxw0t3cUNlOXUVj0qmHnCdOI4QH+jJBOlGF6VgyHcTmXUGCWzAJ9gKPH9N1wnReGA8uOe4O689BK0M+C",
-	"c5kXvWLe2W453xitUw+ZcvOzbvFAjka0qZg5ROi9G7LMmzvgkQYHQh+ceMXAZPN6wyOsddUiPvKDf7Ny",
-	"v1eKSfUxvj+OIGTLxp1VTTIL781nuU1UeacCgEfpCfgXBjIZwZVZkhs6eC9NBUONuQ6GRnA7S6SWgYxU",
-	"z/qD3sVXCQ1Zz5BLwW73Cz4ju+ZUFQ6DLtZUsmc/2+1M3LBIxsyIVoXAZRt3le2XH30Mr5GRa6llpjYr",
-	"9JjOkFM3c0adJ1rwsEfYjf6we9jvHrbb+83+0/295n57QJuHT9u7zc7+/t7gabfb3n+6fymgnZ7r8VIg",
-	"CsrnyxoPL2u9y9rKLdW8S1gWeMs1Z77MQl/hl8NO2GEBfdrcHTwdNPd3D7rNg85hvxnSbrt9QPt0f9DF",
-	"tlyULLwGolWn09ztXrQPet3D3m6nddDttg/2/xueNsO+rPU+f/lyKUCyzPfa9AmakX7OIYypeW7W6sRG",
-	"P8uYCZIKzaPifRIxesOUDa9CypnuCCHEUB3jAxyLswEx8KulcvEBoFXhESS8jacZMlLcKhD2Qmh2fENm",
-	"OE4ycR5h186lOCYYPQShFGbH9XJp32/YI97pEuUOd4+U2VVdSMLDBt6IU7fEjr2lIHAjJEKW+PXRpZhq",
-	"MoikYmHeZuGitKFjcP/mjNR5+D9f1hJGlRQYZKQiOf4QSKHSEUsua/+8rBl9yGhDlzWPlHabuMTMZjMO",
-	"s+O++L38UsfW8aIIiZbgDrVeYHPPRFKp1qPs+6exLZwjpy4F/v2gbIYDqYMkWpSV7UW1mqg8ZDTSw3/M",
-	"9TxfMaNTRnq4tRbrIEZr8npj0xoOZZkO6EwaXBEslr69BlRakDPbvuFeAsOpHe3zyIf59BdS4FbZGTGd",
-	"8EAtIv4r+8hS6sN1GkeUTzkMlt4btgcX+XWWyBHTQ5YqFAdsislDn6XpBXBjHGX02WwJAMtj4fZ/y2jI",
-	"7TJvdwKgOl2WvtWnirnTMOJXbszwTQGRt+bQRjY7MdnoFx2at9DFV7XE2bh7ud0tiznD/OWMZgToDjkd",
-	"m20ChWXndgIaRWrns/nH+iMqDQe+OUpg2UTRitpo88yiQaMoR9yw6bSYuOy73FoXBohJ6+bthgt+tkm5",
-	"QyquDAMjdV+zZMSF0X/8RguT0gpBrqS+395vOGOmC/XlYYVhwhaKplF0bqEyttzRQKlar3bwbPfnJz/t",
-	"HR8+75zs/9xtHz/96cmzvee7J52f28eHPx242n+9Wqfb7bbb7d3d3d2pgLQMSoqFP03yJzudTqfXmX3W",
-	"2SPdO9NHBPEWi61Mt7G6R2eKbssuIEgTvFcB7Cs3JWbH+pgoPkojUOUxoV0V97xiLp3cHWS7ZTfxm4AS",
-	"H1MQXawOb/frtFN+keVicQr3+xL7sNXrdj5DtOSXnaxy97zrxR1IfPFVXuj7zkL8zit7XLShn2dFVnPL",
-	"gLMDPob8fa1KA9Qxo8XThiv+g3KXVWZVxqwju8h3dvQQoWrRyStUR7u8/Mu//73dPHz/+YnX6X6pqHBW",
-	"PnkYyFwMLZq6seVYGI2/XqQIRlqjSQxij+ACDYlKzRkFrcolaBFqkb1RsY9ponnAYwo+gvp0k7bAcq6q",
-	"mfvYxnWP6IT0wbjuuVrEolQ0wC6LyrPZzZUf8bAH2Z8+GYHlnZKXp8+btkAPC23eu/VaFl6GkO25ggDM",
-	"DtLot4m1AuKWr3Z0e2REMtupcBHXPPfX3t7eXu19AWun9jMd8Wiy/t2cT2Wt6Kvb56zFgSzgqiB8/rls",
-	"NN9ARNbdhlXhibMQlTlXUByqFy3iq5vHUpVZ4M5n+HeR9vLKVixw6gdPSCIjc6vbQ+gVUbQ84kBMs9Lp",
-	"XNxwzSApxXPyWz7ZLCliKKPQljyYx39eMJ0zn7s9lt/lgfzWD9ZFvrNk8gPAH+ghoX2ZanfabkdeWRJi",
-	"9QLPVK1K6MhP3A4XfSA9yDKbte/NEWAuoEQDSBC+UaR9wgRIbCqvyZBBTysmQkxXy85sgRmhy2JABVgk",
-	"DCm1tMZl2wMKiN6UEMNFEKWQ7Ljf3iP+f8k0i5mipHDZoxWEK1wf37pgcNDWsU1tT/MZAxDEknMLyWTW",
-	"5uBKffRqQ06smr4WI7GjelghIxvEo4DxPQgYRauJPaMY80Px5NuS1KswxNsXNHbKgv7t8z6/PwHNDWd+",
-	"lKMGDGRiMQg9EidyJC2yW8jMxx7yKQgsQcEM3lIAVhBilRe/AQAPnoMyzNpRmIaOH8v63tE6zNKzLI8P",
-	"uOGcbwRzyasxS4pcczErPCuSeJusmMDSlIaGr/Ynq2pt+/v7+7X36/LKmbE/LNesGM4j/3xMmVmX9QZD",
-	"Kq6KBpofFInLB/RuOXAZEQScDWuz3fMMyW+x0OkqXFoBDjxkWSWI3Ml1BIIn8kJFIJGgXrRqXTFtbivf",
-	"vG+DCa0tDf2cPvHlYADwOuRnGUVynLkF7HOIhVLpqPMXerpuWX7cxGl062xvQxfchvlMxYkscCKjU/TP",
-	"xjPbK/C+Z1IMIo4wh5sz2d1VCGBjW5DjPaAj7xWFdKcZ/wIe2bIwZHnEPfNFxIG5G85ojwQZyZBBwmyL",
-	"XFRbwULJlJPPM4pcumo21hUzHlJtIStpBCh38JqNyBlQHqUJI9Y/goHtlwKiOAnCclnEPEUu8wowlzX0",
-	"ZvDIMNs61Pchnf1Gi/zGRagg5LNJ/DCRsW+B8DAKGOIdFaH9JI11NrUZTPUWvI7NlxtQ2gwFYk/7qTbi",
-	"LwQoc1WoqAIajL4UBLHlsBMXUGWkcEBsCiKaIOR7yGhYcquYV2cGA5FyTYBJatLgGiod4QXT7CeShgFV",
-	"MDzxD2rer/s5FlaqIJb13y5rAIxvMeGY30AUHkQYTAUNroUcRywE1CU9ZDCQrB3Tfw+B5TCYFb6nwTUJ",
-	"IqrUv13auJ7LGmm1Wjuu7GtmpimuAIzw9+NfjrE2E9ntdDseObmRUQooXC+k/aFz0G3MWyXTiGmdBtcu",
-	"RNXMniTMRt+yEGkXc3GFlLOLKYxmGckrLkort2Sqphk3rZbpfNHmgdyTAMoxLWk2sBzWrZF787K2k2EH",
-	"UgW2Jpwxngsb8JwqK65Bvk5pSKBGu6pQOCp8qSlTDRiPi8mx3+6WGjS9l9pE8SXDxYbdknGHDGkfDGZ2",
-	"tDZ37oikGMBvMzXt6LDalR2U5R9c5QWyqCJ8YPXZcrksGKfpvzz3Qp2trAcummkuWvukXph9NvVue69X",
-	"TDXyYG6ajeJmn4o5L+23d3sZbRoe8Yc0GjQHhvv6pG7+gPUj8A0eMGRhASt3RnwVybE55cp3siZYNsHv",
-	"AMsA6QvBNeBDEZshgqhwuwRaELLifaVljMcmuEZE+fxF1XOGF5gPAKxhwgzgzAfXkEQvU22JEUSMJj6p",
-	"wzvZeOFA2r4bc2XXn+0FuLHwes1Fno2WM8W1JVgYyMNq7nYI84XPU2GDwB6lzz+p9Pm1GQZwxxGai3pO",
-	"TpNiSv4tFYu7TxF4yJWWCF99GzJwJZv6xfaxDexXFib398+1YAgFDcpWSaOHv8pBztGBI6NyGYI8c73d",
-	"KWSuf1nbbGmn9LAsLxvEosg8K8E9cr1Hw+YmvnUE9bSKgCKUWIZB1EQE98yrNnaer8Gr7tyj/Kf1JkNW",
-	"qXSIn7mdI7ZJx48c6JEDbeNacdbDKre2q2R6v/zIqNN351YpnCCsZD3AhF4bJawCagGPC1JkmiTmFDqg",
-	"97r/R4LJ9w7lGs1IkxjCg0sFvuu++cefr2y+NLPdSoTTQ2na+yOpZdWISyG/63JGM6KHZYs4gvk88SUY",
-	"XB453yPnWx8ISVwXqmGAhZBO84R75ndZBfFFiUpn5qH/4Gx8DxG7WV9L073Ngz8ocmPG9b2fxj9RyK87",
-	"CHZpPRIyc4tZRD4ax8TVe7/7CODivQ5nKIMRX4DYn2GN3+VhwT6WQeMdFwDMyA1XvB8xJ19dY52xxzy+",
-	"rxa6P1u5eiU4XrYZV4P8mCr0NT9r7i1KXCqPuLxmkxbxBThrwOnE/0gZqe+3D0le64iOGKERwBYQ9okr",
-	"rXx0U4+5Yo0W1IZpOtxhLUmnnRdbgbDIYsEVwEXLC4tD2W6/XIMt4tcM6o+dHV88+2WqYBJEjvZpCF51",
-	"qD23326bMTqs0ziR/YiNPOuUKZabs9V7G+hAdR6sEVXXCKfmu9SYFg5rVrrGFs4zBWYb+Zq6mr9xRCG9",
-	"MmEjno5qXi1VLIHuOrt7ZgfbjMvRpJmrThZz6V2p7IntACv45TVO10Ebt3O7dcTzYtAqoj73alDWLuw+",
-	"3X3Sf3pIn+x3n+49ebrbD5+2B7T9ZLD3ZG+X0b3gCR08fXrQ6R4chIcHhaq1U5Wyq3BOW23EOgVoVfbk",
-	"KW23+6zJwv1uc3+v+6R5uH9w0GzvHwa03z88OOyGtWpqO2wCwNjLyvziZinU8BdpFE3VgrcAdFW13M3T",
-	"X2ZADsY0EaaHXu301dmbtxfHry965JzeMPQpO4Rr4EwsmvwPcqrJmEcRef3mgvSZBX3HwjkbL/5SrPmy",
-	"091CD9pi9qWwjjlY9F89ntWj1nR/6PVZQcDVb8O1tCXbQtPej+VL01wqZaT6KauAvFLF2AyZQkZU5iV0",
-	"GK1c2RBaG+RgMxBKZwHunSjC2FqqaYucJgmD+JB+xGavGxxT8bq5HZh8d7W7Enr3BJP/HLvr2SJ3QEog",
-	"X4lwJcjVkOp0lEW/1O0aXLOJ8grwFa46d+MRJu+WwkFxqfKzuZl06s0F4dpqT6+lSS2zNrgJPm6cB7pX",
-	"sj33guntN9xW5n2qg4qi3M8gP2Taem/4+JCKECpHumjcbqOXVQPNBD7fsjQuAglqCrwLUN0Y5HQpqCJK",
-	"mgsCYmMTSM+vL06vyIDHyADyK/CmcVkXoP5cCn9W7vQ95LmKaUhmg3A4azmwqE0089g4xF/yM1QxtlUb",
-	"Uk2uGYsvBaIN3NAoZZDGx0axnpCqTkvXoWm6lel+UL9XTQdUZ/drHmyDKHEs5JToYSLTKwAz/uXi4qx+",
-	"Dn6T8zfPfjvvEmgXE1hiqtRYJiFk7ZUqql6KulX8qCL+jz/+6DeIkIm9msrAKxligpBjgnmKQcVtncZh",
-	"LkOfO+1gCyWxpEigdlClR9TOZZJMPNQPrMMJ4s2F1ETTa1xXlReATbhma+gG76rmdZcpMKtpVndCkM0k",
-	"n2nSLLtxKrbTY2oi+1bvLXs/0MLtoPLTf3tqTLXRL8sZzPPndvBQbOXtngH0B5BKXiifYy8nB/4NlxRA",
-	"7zvE9xUS2O4F0s+baw61EZ82xQkLNVgs0GXXb5bduBi9k9tUgMw1SJELwesstAWe8wFkdlYRsgrAz5zb",
-	"3aI2CBOYh7p5q1XSHmO6v1Ue586KKEuxxYo+cCu/34R5GVFvoePtGTyxpPIOAEPQJBhiaR2zeUEqBJsj",
-	"oNRkv4FRtkEC22xlCRT7cFXNhr6UEaNibtkTaJeMaGLESyitDwlywEHsn852YcfpZQPFh4X5BUc5Z3zY",
-	"ztLRLWH4UEK5tsKDz9JEmf30/g4VdrPKy/yesBM8MpIKyygJjdV9HtX3B2cR4Nl0R8pxBdzn5iK+Px9+",
-	"gavs9J1Kf/thf8cAUq6Ib1mFD7WjUpH9qSVJY3SItpEwHklYLMGDhNls5tsflIWQmb3uYfRzmN+SGZyG",
-	"bBRLzUQw+Y1N7MHdGmUGp1bzIKvjNJytw+wV/3w6DdC9eubGT27mDxQyWOh/PjM6Y0nTEMKun8K0QxDm",
-	"QIZiIVb1sAYXOWL2ahhQHjUeAw2/HxXxGA+O4RAZgyAjKpysYD2nRXEKTv06uiJ3J147jWkzSWznMx7u",
-	"hV6xM5aMqCFDNLFeJKPGQIE+KW5YouDQtciFUX6QfxjlihfdXeQ4inJByIIjQBvgz+4zEs/0YvXPiUwd",
-	"Utc8r5k5vLfDNbfRsj5C5EGRRc4WPihoYmbyt+qUMy0eA/mXJJ6xR8Xsm+Qs1lEX4G6fzz3W5g7eVraj",
-	"ZeoEcJgFcpvjQTtO5NjSlrXqeOYKe5ZnWyanJRnyEApZZ/awEeUCfzUq6yxbsjP5ZvlSpj7fJ2P6E4L2",
-	"fQ9cyR2X22dLSxlGRY2WKRMCmDJIbNRSOB89cBMSX7BPGn/0XeWnOGE3XKbKPM3AUxjgAy1ybDO9rH9p",
-	"wEWocmkmL+TQn6Bck5XreHn6nGgpW5V15gslY9bjEF+VJcfOYpkx51UWwCPYmKlHU85XZcqhzjoxyvfk",
-	"PZt1blOQcLPY+Ww/LdFwsggohzE0kSkGS9SzwuBSsEaL/JdMAYMY7LdWGcoYgXvrKP8qexYg0VDYH3M9",
-	"5IL8X/sHEC0PxfQVEyEXV0ckYQGPsQa6Yoxc1kCrcuMaU+WauazN04acW+bBBY9cqLBDeqAgxK+Oy5wz",
-	"Ed67ZPEnBwma1pLckSmf4NvWm+aXfnVn8K4v3mURKO4QPt60X0PMo5EiR9ne+Gqv2OVPvnIXKyrSaYXw",
-	"fRJyXXGn9vBCBLOeHItS8KHystux0yUjLiBcML8fW+Rt+X6kglzWWMgRM5WL0JwlWVGcxDxzqxfjhv4V",
-	"CzeDcXaZbxiIsHqU3kk+mbuMzZu9v5HS93V9n0Bvj7f3IzTgcuYKzGaWs34FrpVKbWRnIJMxTcJ7snWu",
-	"zc+rkbMtwI/N18l4lyS+lr7nomCoInZ2kDto2HsezZ0Hw/ARvWIeueEhkx6hacilR0IZpCMmtEeU5sE1",
-	"SxqgQvVZ3uQR3CmmrQGPIC84+wkuD5lqEsqxMGcBoKu1hYilI+Yqb7EQX5YiS+6CSM7khiWq0SJvAIH4",
-	"mhfgYvfbbVuQRs+Z0fRAfTPShN3I6wKxoJnjTBFyXwdUCKnLr89eYva3r+Iek1M25dVvr59Ls3gonCAm",
-	"wt/4cuC0x9vn+/Le282Zy61LxfTbulCMiLvpbQKcaK4V/BxQpF1ma5kBDjJuminMKzJmL69CbSsCAIx7",
-	"lswD3FQRrhHu3JDJMGuoigCMWysWDfLKh/4zPNfNi0nMLKy3HdMPivgjPmLwi4V0yJ9/zlUsFTeT9R06",
-	"BF4O5cz1UaqAw2ZVFki9wPyRCPYKgOqICaPBEPDdMQGJ60aLwHZTPbLf3ie+E4sLEeE2FjwV18IoNzz0",
-	"8NGSGW8IkeHYJb6S3SmIfZ/dKe5Cs5ddveLasbdxnw1kYoEDBozqNGGNrG9mX4KCZiSS4oolJDsCxWvQ",
-	"1nzMK8HmFsd86erYGvsUA8RI5S1qsdUhEmrM2LUyo+nsYfP5JlAkMuwiIXpIHfayed8s+e/HL44vTj68",
-	"Ov7PD69Onp8ef/jpvy5Ozn0PoNvHQ/N+MeOa52jN4srsybmrm9+2do1nr9rchvMKztbSq+jHnR/Lt89A",
-	"JiOAQ+5zQSGcdzpbodJeUz6gNa82hLx76LVix1eU3OMi4oLhvoKzrOxhxoOD59mnWtNgaI6027QTLPXB",
-	"IsU8mwJhhgCIMbZkgWUCPyhcPQE4/xKBRd3m5qEFRROEfdJMwNoM7ENAgopA5pwmj5Fy381d+9xK6fll",
-	"607qn8c2ttl9HnPxTWmGZ1wULH3wB0TH1B1cGcTRxMAGdvet26s/IVZcOiJ+mCLz9cmIgrfM390f+h7x",
-	"n4YYbL3XDqswUGMuvgZ1yA2/1qvt7g9X14XOsuEX9KA7MNzFXIj7M9ydQW+PqtP3xc4NE/iGLHBK0+Tb",
-	"Mr9pmmBUuRl6gd/WaRhCoTrzfcEypxotyGJNfMdosZxdkrIWOc7DsFOl5QhE7uOz04KmB3WR0PrFVa7t",
-	"uF6KzARlyL7UQ/wZdDAR2rEmNrSBhiVJse7bpnzMoTVaoEPKBhS2CshrTZOvgd/j5lmPbeZDv1teX7U+",
-	"dxlk8Ri3+V2x+Sk29A1x/FR8a3L1OzNiQrPY1GjiJDmH1jOLTCNuWyS+Xe4E47tHWfSd7e9RGv022Q0e",
-	"gVW4zO1zEUi7f+BsFLNNUHQCc3vsUk/7UcqI5sG1amTWtSzF2Nrl88qXiErm8AkEWO3QyHcp/IxF+h4i",
-	"kzgBzZW2zd9Tzs7MdYv87ky5oOtbo3YZ9MD8fCnsyDMIMifsRdSm9hdHm9vYfchFmYJb8aZ7tM0XWmh4",
-	"laZ5AGvxSD5d9Agg5vXMMDzEkRAEsWwZvN+usECMaHKN2cOA0fBwMmk2r1qvtnfyU/v4p2ed3b397pOn",
-	"B4erWyRe0eTaTOU2ZdQNMpDyWAKLfZHNDk7/zPzeb3qD5PNdUB6/dPzU1+gWfhR47+wGMjuE2Nx/2Iru",
-	"CooTppgI2APLunoSA4j4A99TQzkuZj/hTYKllaEKOzh/YahQ0moUS8XFlY9+ZJmE6La9kTwoWgiy33wE",
-	"zlFaxjELSd2PaapY6DdaubMSSjajizkLBSX9iXM1o0eS9mWqyW6XKBZIEaoKIwMT4QUSdTsTAeDIZ1Nd",
-	"nQdj53cZ2rkeR8bxoE0G2d/dpoKeP3LY78ukALwDNxnUxLNnflteuyFDzWA7HpqnvmUQ3AE1XFxGtstJ",
-	"XyUNPZvIN5uIns3gMRX90Vawgq2APlwyukXpe2CWAcKq9b5T5bRx9BDZPzLRqGExe6C0UiDViGkemFeF",
-	"0cJPNQApix80oYMBC3KzgC06PUFeXVCN5ivH7xyE4bfHgnJNNMdhfOQ9j7xnrpZY3Cl3y4BQ05oPf3GR",
-	"a18/KKeYqXKU7kQEGNo5QqmCK1f9pm6BLUhfyuupwo0eiVM1BNuZwp9yOAwRulr0DQ+hD7MYX4TR+PX0",
-	"uQfQGOMhSxiBSFlbw820V42W8cxNdlsWkFPt759r/VRxwZR6DUiriDy/Co+IuK3ZhuanNnz6q/k2Q209",
-	"VkNK3lJpmF6qhq/zb2tfNrZWWSosQ9u4yPVw5RElE43oJL+ePn/kLd8q3Gp+ADKu4r66d8BV2/FOP5LB",
-	"rZVanwJENU3b/b6NHWb2OK9uiPmVh1+PFcbSggBhHhWiR4PM3TGcn8wWA6XAHb+FLOfW7DCOrQRDdnts",
-	"ZQrdT12XCvpBvg1iN3fbJZwvRYb0Bo0vKEPZrAg9BBEGBBYjxQB+mFQMLd6hbJFjhxTmCk2AK3EKRIzy",
-	"CE3V46GMGLH8DbyMnktj4rrC4QjEeY1D3IYx2lmaVf3LFLBzp9vtttvtw8PDwzWAnJ8VBnaXbNNCMMOO",
-	"2FpYg+HWejMkkFlZKjdq2xkKiVH+MWuiSLVyAwDvv4XUVyLsfDb9RjCLTw0lmHFgHuGCyCRkySMH/54K",
-	"FbHgOmNkhQy9e+flqbhDIdE2/igmzoqJljSPguIjm7lLi3v/gUXFzx/Nn3Adz7GC/ST1MANpVZjybl/3",
-	"CNaF7E8I40YS7E2LaTLJjVbkimNGOwC7eoSafy5F3f8//+t/G3HCbxSeyN5qkd8gFXxE4xhKAQZyxHIo",
-	"6UIhOS0TrK3pssehjUthh8KVHW2hJHWL+K9lecRcoUXNRgVyGKwrVVZO7oYymZdCy2iqdJkZ2MvT5z+4",
-	"kopHphtdzhMv1D5zXWfZ6pnIXGHLk/I6jV/ysHYfbHGR6LcZH3zJw5cwhUVssLzlHk1u36DJzSp4ZWYw",
-	"WJ3RPUSGMo7jV77EaIcsM07kgEesGfNApwmbW5TtiukzfPTMPnkfBzcudfkuiWq92lDrWPV2duK4/PjO",
-	"zY5+0tmxPbQ+xlcbn+7yTJeZ2C3pyLu3LyE4zeiDOcCFC4TDMGUBFWGGPIT74ZElfKs1y3Nwd7tFi7vg",
-	"22MKUPBU7SiACJorQp2Aux+Lo1q4fNsMYP7YurCKXDFNuPZIxG/YkcUQeUmVbp6YV5tGDpEJ8SEQ0/ds",
-	"VoIFsMHWMUYT7GbmyABKvLW7CUmuaOyRMEXuwjD+AEwbgA3qv4uvEhqynhmQMrqP9omVZgD97d3bl1ZC",
-	"y77CiRN5w4wc8zvrn8N7LfKzTEg/kWPFEoU5B9ds4sAJYgp4/1QRn8b8wzWb+C6bFmo3tsg5A7gUZQnc",
-	"GoVVyaymb7uaQKGlhS8N1+GhWwPIn0C6AcOJuPmYZTLU3fh/IND6uUyTAAI4Q6g9D5yKwwuIm6MaLXIy",
-	"b004lsxlcUQnRbwhBqsNySHW3StFgLkjzvDUIhf0mpkTwwIWMvMzENxuhJare4lQN7kLtbR1aovKAk/D",
-	"yMwU63zJr9n0XvRAekWqKdxzFhlIMU0s7g6pF7aF9YK7jeFZIKNE6RKF8zr2jR7g4AAZOZYAhqRnC7oz",
-	"ewBa5HcrRKNCgjsVNym8qIDcLXJsCw7nBmbbTF1GYRFPCTtPmLmc4cDutUlIJ0X8Dby8bM38QAKUImxn",
-	"oxJA3w3XeWE4sOw2ptrMynzZSpgypw7nMq/eqnlnu+VEIMYhU25+5g3lGd1qRJuKmUMECF9gYLdlqwc8",
-	"0qDi9SELacSoUHYJzOsNj7CWYSN4ZP/NJQJZTteCwAfYrOxTHMmQWbtu9SSZO8/5LLlmI7UU29e8d2Hm",
-	"/8UzdDnFlzpPMqrQJKETME7pCRTfHshkNBsb1UFZYSqyesx1ADBPZ4nUMpCR6lk+XcE8vRk+SVXhMEwh",
-	"N8PZz3Y7EzcskjEjdf93pD/MzG9gGWy3X3704UZNZJSntH7xKmRK0xky02Z+WeUFyHnYI+xGf9g97HcP",
-	"2+39Zv/p/l5zvz2gzcOn7d1mZ39/b/C0223vP92/FNBOz/V4KUKqaY98vqzx8LLWu6yt3FLNu4Rlgbdc",
-	"c+ZL5e5o+OWwE3ZYQJ82dwdPB8393YNu86Bz2G+GtNtuH9A+3R90sS0+YkrTUQyv7bZ3nzQ7neZu96J9",
-	"0Ose9nY7rYNut32w/9/wtBn2Za33+cuXS3EpFuNqzcbYJzcsaZ6btcK7xyMyZoKkQvOoeJ9EjN4w1SIn",
-	"Zn2RcqY7QggxVL9M2+29wLE4+Ivhr5bKxQeAVoVHkPD4hOmyuFXIr+dvXhOaHd8s7DCgScKZcu1cimM4",
-	"9zBWLsyO6xnuneg+o2bD4RHvdIlyh7tHyuyqLiThoTWPTN0SO/aWguCk0EghRX59dCmmmgwiqViYt1m4",
-	"KBF/jsD9mzNSB7b2+bKWMKqkuKz1yGVNRXL8IZBCpSOWXNb+eVlTw1SHciwuax4p7TZxWTOiAAzZ7Lgv",
-	"fi+/1J3T0lwUIdESPEQjlhlrIqlU67E8wFeAqwActmwTxFuE1M/PTwDR0PFeyJpS6QjayZUOe+ncdzjQ",
-	"VSLTeHEYIj5SCj3E+sgKYw+FHJM67NSYJpoHPKZm4kaKTGTEVKM6KvAF9nyHQMHQwyrxdpYIj4r9txle",
-	"p/NNOpW0yEXhhNlVvtsTNi925VnCqGaKUBxpHo7iRkvR9xCY5wDTMyQ0HHHRIn7xWPmAb1uOdZEJ+fX0",
-	"uTpyKhwrpFXKNAoxhiUMrRKIIaVcEN9GY/h5lC/eYqSO0rQ5G7lrQky5ERoZyABOidvRWzB3+AUwcSvC",
-	"gvFBOKDbeH6LlFm3yLnZRv2PLDBLf5ZI84loI5yu7lfNJ/FAUOilEczncfjYY+Hg7ymIBJbcsZvFXPC2",
-	"HLvY9M5HuSVU01wm6kdcXPvgTRWEixuumVEbrknddw6GYEh1ftADOdp59ub5CaquwF9liBYY56gFQyQW",
-	"eoCmEDVPYbWHU3FDIx4WHyp0W1Hmwcx9a65m2i74TGandNx/Fp4MXgxPP/4WvRJv4r8l5/rdzRpBL26U",
-	"D8S2ljIsM0AWHuWXyyPr+n5Yl1n8spxUPu33ysw+w7+2COliFekHRaxE4ZHCIx5RTGsIHwGvdFFHcnIS",
-	"T1BVapH99h7x/0umIObZ2OP8DfQecIUd+rnDsiDz4ksjhgGkUEUAzlsRT2m2UICQRKXBEBuuxNTP2dpD",
-	"cYWLR27wrbtgV5BGHsDR+gLPOEoeVAfD2VPuvBbghBRkwFkUKptw7TkHInjM5jABKoRMRcA8gqGdLeK7",
-	"r3qA6+uTiGmFFRZB8wO4qvCI+PjC3KdYyHVRDRMD2SLH+Bs8l3GJTE+z0aX1qqHaIi3RmE5UBk/nWFgP",
-	"GRRQA1uzgwioICEmoVaIRSnUTNxaMHIEc2m31Qocqe+2d580VheH3uWj+1oFomew0YoSERoMkOGPH8Wj",
-	"7yk9wGwFx0vnCB1Y1wnP7MPISzsosTVRmZlfwN1c6jKyypfSMlZkLJNrwBoz2pT5YM1TRd0sNz4JNgab",
-	"Fxi3dJoIw1sL7G+WG6Eqh0wfBvkSpcq7Pd55V4vxCkHNPMqmBvR7lHe+uWOKC2kB7VbUXZaUKp/Khizc",
-	"8PUVbuXGfKn+qzsFAIJgywk8HoBvV+DXBd1461NwLwrAChcbBFXcMVhUSSOptIUWAGJsmEdO7aMcaBli",
-	"+bQq1hykE6evQDQEVlqEeETgGtCauXVHEPiXWQniRI6kZoQKV+hw1GcV5dphMHduLFiOHv+SDR5jtb9F",
-	"ly6D1P3NTQUrHOGy3/CBT/L6FzmcWFvex4VigO+3MK8e8W0ehY+xq8wsk5+7Zp2rd4mX1yP+cZQwGk4W",
-	"miI9TDNb8khmwcv83Hk9T7SlVFaKg1fOimu2jREhsHSnoUW1m+dCPlgDQOHF9BAf0pJQHsfilN8jUJ4K",
-	"0AMFgjyaFb4fs8JxGHokYSN5w7zsrpcJCRl8isun7yEMCoVst/vi12mVExoK86IXmvx6dvKCUEX6VLEn",
-	"+6Qu4SkaRYZb+hAiC4/vfIzZ1RE+5fnk3duXjdVstFUQ56i0FVP61mGF6/ARl0v3MHX+l4p45+yRRX1P",
-	"WONTGmWcnYBV2ZGrULw2M4rklURmcPtRLe+E0YmVTTwdxVRwKRySZ0EUA11uIJMrpjFW8JpNVLlOPqYA",
-	"gY6njrJ0JWyeXlEurD8dLIt/e4vRMBV5/mayduh3qsRhF4/YJH9aXU5eEZlqUk9hj2Ml+pmN3SicYHfs",
-	"NtLzKksHJsxJ/HcqN0zVBEwrawJAcRVZqP+aldsfyY+8RaBiGPwZ6wnBDCBIVYXffUwBMSIamcgUELxh",
-	"alUuDhroC/k11FtFkPWlqAEww1qv9v/9v//P/7266/atpcBdYjjl+EyuNyyFdk9VEL/KiiqP9bjv2Hlk",
-	"OcVXUqI1pjxpBpA3exdQcJa3nFGePDOdbJMRMDSiwqZocG4Ed8lOkIy145+ePW+e/PziF8Ocqwa9MQ5K",
-	"NocF/rVJzNA0Z0bjgBZgGL1c3sQsTfKSi2sW2ntbFb/F66uYjPKojn0/TAp2QH9SWv8e4IhQQQ6awZAm",
-	"NNBgUeQgyAR4theKerdlPcqKTt2JypZVzCtkb0lhM5gzemHWgRwM7A+pKP6kpU1IQLCZFvl9yCNGSk95",
-	"hWoPWeqx61NI4mZJ5MCmWoGSmKVb54Uv0etnxJcbVmlTOnMEu4W6eYUdszp6E3Z/P4Kc6w3QQoxAng34",
-	"O5PjHtnjnVqrAAkyP1j3UhHPNb6j0r7Zf312D2jsWRnrDGIL2eGO434YAaw8x5ssBJMbrJ9BRdi0+RzK",
-	"wtm2Qq4c1hEELuPcrFnLYdlk0AmNFrlwFUuxPKFFtlENIhgLbcZDP5tRBVN0fdwGa/zTYBSfO6oAIEVh",
-	"c99pVdGs00cO+h1x0OyQg82sCN93vyz1j2Q+QjFCxFBnTSfsE1cWbMtGaHBF9tuHxHdPQIKWmzKZMN0i",
-	"lt9igS4HqgN/oLblt1z7iiQSavmW4DjgK4TjOCKxjCJCNRlJpRHQLWYJWVA0+Yo5Y//f3i5DsfNjw0kx",
-	"0BrTcMG9GYsrh2xnBzoHQGwgkxHUd8zZAxPpyCyhZp8APlRcmUWcRkHaun6gWcQsp3ZMWyO24yLkdyJQ",
-	"cT9YFfdfdv+KBepbLUMsJ9X+kXyAOJiNed3f3hZ4nFfLKFd2mFgK9Wp9LiiQbikg1MWQkYSCR8fajNkn",
-	"GuhoYnZJptkTFVABSSP1hIkQcQEnMk0UiwZYopuSs9cvLKYRjuPfYL1lQvzjIGCx7uUL7rceXTLfbliu",
-	"C6/Oj+vqLpg/ktuGIUoY+CrvSFvXMjZzFoiEWOUtgR8ePZ6Px2t7yz1sJUKd3nJbvk3FRHg3x+NtNgKU",
-	"6ffaebS4kRxGXKQahQiHp1lhQBLhhb2/H8zT+EcqNQtzR2yvtnfyUxuvciwiYBbDjLJX+4VFkURMWFwI",
-	"85PcWEU7t/O/B/PVvIkZMSVVuBZ6WkbxcnjKWg/BKdud5u7BRafda3d77Xar3W7/dxUNZnVBK44AIdci",
-	"0EIN79HL+R1ayERIaAmLltQlmnHiaFIMC8GfOaoGt+75BN46h+fu0DTk8o7wjKBtB2gEGEZ11YDwUCNy",
-	"26DSkGpaGVmKcaRHDpsUEe2pHqocPARkdhZilJg5uKYvJfhgwMK8kI3lQeA7GKUKwvGNwgDQ6dwsErSj",
-	"oMIhOhrGXLHGEfSpCO3Lm/zpHxQBwsIoEjZIlUOE2+/skTpAq7sLpjUKGy3ix1o7eAP0c1ByI3kAk2Ae",
-	"GQ95MMxG9ubqaudNnKoejoSgoqIqumu3Sd2QIZDihiWahQ2P9FlAU2VVIuXyD+KIThDNkqpC16r6pjuG",
-	"LfGQV53dlJk+6wpoBHK0YwbekldXZoA62/lbXm4w5YcKBGYi/I0/3h+P90fV/WE2Jtou8nO73s0xExV8",
-	"K/eGKzZ0JzfHCVYY8J332Cd1xHAHqOuZ8kfKIyMaMsKFluTmGU1CZcHcEzom/k1Ak9D34MroSz2s5np5",
-	"pcYHDCZ0pVlMv9ak+JPsuxgarIjb2e90u91uu7O7V3tvutuS99mJP3K/R+73tXE/V6jKHGD1dcjLoQzS",
-	"kd31dyAyu+YfpeZjMcHRmxEeEd98fk1HmJrm+BOMzh/xEbuYxMz3MNEMQMw885zR7W06cMBjKBqhGFOk",
-	"ziJlKx/YeUOdleqb4blb8oe8GvJ9VykVcwHiQSsOBzWv5mhV69XKP2x5VThKPN4Vj3fF12dpCfNz+uDi",
-	"MbgR7+iOKGTobnxBtMj5ChfEu7cvbfmxhCkZ3UCoQiRl3KfBNVQgTvgNuOuzIsZF/p6KiClVLDBDo0iO",
-	"0ZNfzWtPRw+e0EMziBUpr2vWkT2H7cZDqaWt67klb4WZPyBjfWSqj0x1lqnaCJivgaVGEvf2XYHvU811",
-	"GjKol/n35mHbI4ft9yhgRlJcFX/sHLQ90jlovychu0oYU0fEFyCbwuOWG2IxE8eCq/ndSzeph2R5buq1",
-	"Xne31d31atl8a73OXmu/3c0CnH5KqAiZ6KfJFXlxK35FR4FHmfKR/X19MmWUn8+vwPgQyyi6G/a3ayS7",
-	"zi5JBf8jdUwLQBZYxAJtCPRMptYuMZRjMqJiAkZpzRIoPhzz4JrU22B3hTKmPWIeQQutRzo9Qoni4ipi",
-	"JBgalXSOtn1m5viQ3NDOHcJu+T/+QSHY4P9n71p727a58F8h/L5AU1RO0K7bhxTD4CZZ4zVFs8StC6xB",
-	"Q4t0RFgWBVLyBUH++8BzSEmJZNdNrNjp9C2RiUNSOjdezvPoQJjPDSJtdphGfvCH+fH2G2rtv3ywTzTv",
-	"oPGHjT/cPn8Yo3VugS/UifBHXNWUDVrpzTbsOb4IHHefD05xQbDg6oBtvVH/nSlG5Yrd/ro75YP44cmr",
-	"nW/jqxtfvX2+WmfGuPG1+0QwXtctM5DdOOoPp6/NfH95d3q6Sy6vxNBdOYtDOoe6GKphQSOhbvRd989q",
-	"F/4ZPtVW7cCWnbTXshpV6eP9UMS74/j1j/lymHjjyRtPvn2efGJtcqN+vL4KpgNX+F4oiN91wDxuFHnx",
-	"O/hBmSYZ0OMbggB8nBG49RoryVI/q9WsylWbgqimIGotBgrlUDsOlgGyLhnHud6urUDK1r9khdqLipzP",
-	"sWH9So0dLY1YOJSfTK2fLDulVShILSecaKco99DP9ZbHGpOpJ7IcFlBVBmlCRpzHGGZMvMgxhLPYogvB",
-	"ZSGCsBlvEzya4PHw4CHj9ZfSWqihtoUiEnxx1AiFTvrY/DBvXTLuKqSLzHuspstW/NyFhBUgh09gqis0",
-	"PEiVNp/lokZbdOM/ETpZaorZa/RMcsp1QoZC6aQJglsA6KgTwopq7szNWszjB76yqe4pbv9pM05ZXYC0",
-	"to9DTlnfTb5G6zlzHS7NFv2AszT8+UCwnqCtWDdGOOBsGk3MUTcBku5+1rOSBVy7nhDe3v5XM779Ydbn",
-	"KnZjbab1CAGnsZinZTEy4ojEWIudrJTK1erKbR/fy4OyoTSauRV5T3H1P83V5JEzoNyx+jQMB9RHhba9",
-	"H02sdl7/354d7Q4km/9vL1XhDfj/avwrcRVxtk8uv7T7OHDzhCap4vtk8vJ3hBsM+Iwcf+gctM+PO69+",
-	"/W1Hc1/xxCMZcAx5Qb62dr+2yAtien1uoQm9gtyea+swDNNIzBzwYEV7mFC7y1xzwRY26s3jDBkxmcc5",
-	"MGIv4EQwOHGEO2aE+kpqIIM30fINYUrGhKVoz1yTwZwIhuVzr2YzQv1RJKchZ/bORh1sav3i91vl5OzL",
-	"lwrA3XygYGru3lAFz4yZuT0N5TMcjKAhMfokh0NA66UD3MNhdO4hOBqk03dIASN01bdge4Fv2EJLmsmU",
-	"XNvSohgvK4mRCvaY2qH0aXifAhmyc9nvvOv0jr71j94ef/z4/lvn5ORj/9vpWfdzp3dUxSQKtKO8mJ3c",
-	"8wgWsYTzoyZAwLUHMwgYeeG1UhUuOICd0raVsDpSbnHoP3QK+3LderwsruEwGVJQa3EVieiKoC8BGw3k",
-	"NELKw4ArRCqQESKYGgE/WTT8bxGIEupC5/ci57qQeZ3wvWv7V5fdoEMMecLLSSA+f9DqpJJQwEokKJ89",
-	"FjfUGZCBNaubbcB9BFq2lQ1g7anj91fwfWchmGfSxA/KBoI4/bUEyNXJtD8VB7GhC0crhDocJmti1pON",
-	"WQfAOZ9b7TNNPp2deI6EQipEZN9kNNtDcPc2plA1b/LdcRHVe3wwHtvyHEe1WTs0K8CIT12WuXMnx3ze",
-	"hMfNh0dLWlAwtNtrg3VvA94yoYTrbbAcM4xH2Bi3XfT48g3IHoL+cLOsf6YtWUVjKltTmwCbdsToDIH7",
-	"6JGc3tNIjHjup0okc9D7Tize8/kxp4yr1v4/F0a933KquOqkSeCeYKu/4VKDeXRhpKhJNS1ILxDaAmnb",
-	"jZqW2/7YA4uw476u3C3wYCMI9gKMBSgZFnnv7E2P/GKFe2JGWboBznLwciNPccpgK8IBDOtEAmW8FZZf",
-	"FC5LOwhoQsY0old8DOW6uLrzCFV+ICbcI2mU/TmmakTSyPTnYYmD7TDzAYUpIIlruce3ofRHRuwA/4iV",
-	"xHoLZLrXXpFki4RCJ56tHyZ+wP0Rzvmke0hCKUdpXOzSISdWzBM+Ag4aZosM+/pN/iqBgAeektThgpl3",
-	"zSMWSxHZW2E5Oz/5q3sIBF+JvMzHYOn5yyM4M1/JkRV6t2jTPIL0XYhpmfH2FZi7CpPMWIDKXXQjX46B",
-	"hZKGYfG9wL8VqgT25xGWKthVnuYrfDh2zCVM85Ocu0I+wOtkpHPaBbZ+sjOmGpjK2FhE5hGkKc9zYfBD",
-	"hSTIcYD/Rw4JJX6Yghw5dFYXK+nj/qkOKHDAyIhDVc+Aal7uuNCnFVb5EsZpaNY4d5je1Nx0YL62mVl+",
-	"IRAxR3cg9RIR0TRiAzkjY8l4oT/7uKK/Y07DJPDAakXEtbaWlCjhF75ZwaRuLm7+DQAA//8=",
+	"7L3rdhs3ti76KthcawyT6SJFSZQsUaPHimIrjhJfFEvurO5WtgusAkVYRaBSQIlmu33GfoHz4zzB+bcf",
+	"bD/BeYQzMCdQF7J418WONdbqmCKrcJkAJub1m59qgRzGUjChVa37qTZgNGQJfPzv5luq2Us+5LoJ/zVf",
+	"hkwFCY81l6LWrb1lf6RMaUVoFMkRCwkXRA8YCdIkYUKTERehHNW8mgoGbEhNA0P6kQ/TYa27s9152jnY",
+	"3e889Wp6HLNat8aFZlcsqX3+7JV6f8uGlAsuruaMIGJ9fWfdK1Yx+d8GDLvDbkhiHlOk/k7wj0SxQIpQ",
+	"NWZ0vrfbae/stttPDw8ruv/s1WKa0CHTdimeDag+DaeHYL4np89JPR5IwYhIhz2WEJmQfhpF5OfT56Z/",
+	"9pEO48j0cLh9eHhw0N7ff/p0/3vVGg2oVjSOW4LpmlfjpsWY6kHNqwk6NC8E2K9XS9gfKU9YWOvqJGUT",
+	"c3rJxJUe1LrbOwdebchF9nc2NaUTs3pmYs+k0DTQP/OK6ZxNzOLn0+czx1894A/8lkebJkom0yP1Bfuo",
+	"8UefyD5sgzhhN1ymisT0irnh/ZGyZFwgKLY3Y0g7e/tVg3jOIn7DkjHugIpZh/kD8yYfU61ZYl7/n/9s",
+	"Nw9//7TtbR9+/s9aVZ8vEpnGVVsOfjArQ+r+//lf//v7q1aq/IZZLa6VW7uYJrq0cts77d393fbO3k5n",
+	"f3tnr3OwDy9WL+KV7fs2F/I0ZMNYaiaC8S9sXMVHYkY1oSRBhkIU7bNo3IWV7fNEaXO+00iTvkyIHnBF",
+	"rtmY1GOWEMWU4lJ45JrFmux0yECmiWoQrkjCdJoIFhJ6Rbloufkil81nXBhd0wxvk5n+wmZvlGu2wh65",
+	"ZuP3Zp/QZv/3T9v73u7OjL0y43I4o1eMKP6vWWchgteKnYesT9NI17p7ba/ALNttmDX+tV3Jrl8xpegV",
+	"q9qw9icywUt2T35oH//wbHtnt7O3//TgsHorDrN2b3MznuOGqRqt/YnwkNTfvZtk4Gz/KW23e6zJws5e",
+	"s7O7t9887BwcNNudw4D2eocHh3th9UQW8MW+TIZU17q1NIUnp8f8G+sNpLyeubVG2e+b9PPZvKxiKRSD",
+	"i+8HGtob3vwVSKGZgI80jiMeUEO1rQ/KkO5TTqdPNZYkhm3X3GnuyXBMBlQRKgj81iWafdRdYvcVwRGQ",
+	"CJbNnNxtszPTIGBK1bp9Gin2uTiR/0xYv9at/cdWLj5t4a9q68R08NZOAydVXuRTcUMjbqSlONU1vBT7",
+	"EQ/WnKTbM0JqQlM9YEKbt1jYImcRo4oRFVAUVX59SwIZOo6WKjPnFycXZMvyMLX1iYeft/5I7nD2brKK",
+	"jLgelAQ2palmhiA/yqTHw5CJ9ShyYfjz8dkp8GgzdymiMaEwH7in5Eg4tn2HM70YMBjBkI5xcQJNpMDb",
+	"I2FKpkkAsz0VhufS6ASHv86MXRNEseSGJbjJ73QL2/6gI1IPmaY8UoQmjETy6oqFHhHMjMRdgQ0z09dS",
+	"/yhTEW6+0fvQzN1N8HXWx2evdkbHkaThhZQvaXLF1hv92yIv0lKSCNq6uynM6BAuIBGuccSUZeGMXwm7",
+	"FuabGxqlt3j84A4IeMyZ0K+lPkbVcnZHtiEyoooECTOMj/TGhBKdcBqZMXhkNODBAM4hDEUxERItYSxO",
+	"dUXRVVWOB1o6+Rjjpbb+QIg2Cpu5h5htbLq3+2E/bqx1f5XF8hseAfGXZQ24xq2khK0bvbFFjrOHZlCj",
+	"7p+9Ob8gWzQccrFFY968ZmO1BQ/4DdekwhGZTrNXnyji24V7jevm20UGnoOzvmYK3nJCQL0w7ic4L9gc",
+	"pZY9IyLAgMxfjS7sFWV0PNPymFxzEXokYXHEmTIfaGDIrTzCQq6VR0IWMc0U6AnwitFpqQhJzIUiXGhJ",
+	"qBgTqQcsAUKROn62G9AjoP8oj1Dy8vQ5GQ2kypRirkgqroUciQahQo1YQvw7OAS+ByMWUg+MhADtC90i",
+	"b0TAyuQqbuYJSkITlSR3Q++0t4nvhCG7BX14DWmNdMHltssgSptvRRJMHT+/hdwwueEBeyfoDeUR7UVs",
+	"s+vJjEXzKCKBFIIFmourTBIbUa5bdylyGEUyoQmPxiTNJ3RkruFk3CInHGhaJCJXcIDtYFl4abbobwOq",
+	"1XEck4RfDTQRckTq/tIT9BvepciaCHmI/AdXiwui+ZBlnCSkmvbMqwEV5rEeg1M1YGH3UuBGcCcY1k8w",
+	"FhrOZF52W0BdCv+5a0dX0yAbIpLCR/GTXgr/rfmiedzXLPEJ6uak7ix4sB99eMc+Ya2M5lqF/XMh5Ssq",
+	"xs4UuaZ0QDUjoBIT9jFgLCyI74ampLPnjIqkx8wlTHQyNqczMy3kY6x1O3t3KFdMD7XmFS3HBXpWabg4",
+	"CS1hXhtbZzPrQ9Wc7KC2pl+YZ2JetqX8pVkW4+VbMi8Ard8Jo8PJhP+LrSkmu8vcqeHZPooTecNDcxtl",
+	"F/4Np+S/m8dnp81fDDOHoXnk2I4Ausq+lQmhMX9vXgNTDsmM1HfJ0V5xBWqqNJyjdFXUgFpxIk2/67Nt",
+	"ZyDK2Y+5yVlI6kZmllFouja/mDvQ3ChjmTbuWGuUMUuQ+JY7uwvayW9WNqrl4iKcvOOYW/MmDUNuGqDR",
+	"WWJa05y5oXq1uPDVp1pZkAL7jmZD+DBhn8kOI00SCvS3F+2xLll3QqpZ0zD5aROPV8O7V815RaSRvYbR",
+	"fjTVBDoPpr9Wx0ZwK/zWkzJiVJgfr6vMvobWCR2Z3XSEUpFzIcG87O1SNYsh/WivQzWTc82YR8bJvNqQ",
+	"aWruv0Wb5pV77rMzuFVMP3HsRC1q7m3+ZLamnyqMfrkh759oQYS+7Rs5vUtdF/fE79mcZe8DC4Dr4hZ9",
+	"yZXODsGK2xUaKO/TeZO1Z6Ji82YneHJbHEcjOlbErJo5ce65gim2tKDZLpsgWf6eG3MVQX6gOhg8G1Bd",
+	"sHSuQo5AWz2cCbMB/1mjSTDgN2aBUuE+/16xhdG7VybkSqZsOAWn+Oq2tdK7PyepPUEaO+p8EAsos9ZO",
+	"6VMe4SW6lGABtuc00stvreIA00jP3GMgIi0/jPvbl/noPEetnAqLlgRcNSstSJD5sadvBWf7XMj8PyD3",
+	"X/icuyKXebZA8QW0y1zi7pUqKhkCrXqM8aCG1ZfXhxk3XkSVtvLLJvdpoZnTJYlLk2sWvhMJozOG7K6p",
+	"hU2l0MgzmaLUVnlGMvdfu1IfKC4QhgBk5JwYarm7WWt3DNxpTa7zoSq04bVZl4grFmaxGbX5e3beHr1j",
+	"roAkdGOZRaQNrnBziJbnsnCaKlhrHoOx6hm/Y/rh9KrpxoJrK2ivd92LXEqfHTyjjBjL0UWD7RLLGLzK",
+	"q353Z4Wbfm+li96NdzE11tpJq97Y2Bt0/LAS4bxL9lmUKs2S1zJc+WDRmAZcV2g6p1qREQNjnlVx4ogG",
+	"bGh0Wtl3xkBF6v5vxy+OL07ev37z/OT9s+Oz42enF3/3S3EI21VCSxXXM+qVkCGDcIZSw6fPfY/YeA8Y",
+	"zUAqTcydUY54GNErc5G1azNurZ8YTXSPUb2KBuom+2Yk2OwYDGVN72g74ZoMZBQqUsdvM+tmEHFDQ65J",
+	"kgpVGv1Ou1K60zRZUWVGv3hRxI9QwA8Ta4DyaqG53n4v0s49VG7Oq31smmaaNzQx9FamPbPVju3j5vPz",
+	"vF34E9o2d3USVQZCJugWsI4MGTKFNlxDlvLCv3v7sryZagOt4+7Wllvp7m67XbncNyxxHsfpXYZvE/uM",
+	"W41yDFqr3WpXxrZMqblmmo7qXn6o8jFM7qHiqk5vzAVnfIOLFEi9/EVa4CsPyvxw2JVkwfDQFcnQSxUX",
+	"TKnXVuYsD/9vLOF9zkLiHiPWjLGsqlFx0TatQ26GHBfN4oYBzu+JIi9Pn3tkNGAiZyVaRmHJPbvMGEXl",
+	"nA0lHKOnQWCk3SeK0DBMzPx7Ul4v03acqkE1TYGzmz50PimimAuPZEPFohumFndSKb1HRWNTNgivvM5z",
+	"ts8zmoSrniQ7zclw3AViEQRezzShrCRXba8mV1niYP9zaLGJmI4trMBg7Ol9UOaSjbqSKGCbRJPgegJ4",
+	"wcicxavaB6eV4GWsxPN0280sxMW9bM1z87ZiZsR9wQRLaLTmiLNmrEVBbdrOhhR05u0CNfbai/iQmMlh",
+	"ShtoAwP28mbrWz86Xm1EE+fsnE+HSRN2LX93NnUgR2C90xXTRPOAx1SswHbeunCxMkMtplMU+BAOdsLW",
+	"vfB4TNEFm/HKI15Ik7U2DAQELSICdDBhxC5vlzeCuSSGGAIzYYFYSApTKBoIFvZ2lr+3wAB+L4wfybRA",
+	"tYbFsBxlvS26CUcuU+Cd4H+keSCOvdLnb8tiEs9x8x+0+a928/D3/CNpve9+3/z9u/+sEkvjRH6ssA2c",
+	"ma/zxJY8XitXcm2gD8RchWTIQk6JTqhQfQhZyyK5lZEJkzRiilBFuLgU/tnxxbOfJiLM/S7xrd7ne/hR",
+	"mc9EJsRXMrhWe/Dnu7cvsW0wD0AUnUzwg4xxvS6FnyqWdGOq1Egm4fc+qQtJYqoHjRY51RitJBMWFkZp",
+	"Ke4CabIcn3yeHlHS/HApfn1LInnFBaFRwmg4JlcSAgsTmV4ZBbdFjsmQRkaTZyGM2MYkkU67DUNFh6hy",
+	"8XRHkIUwjPX4Uti8gyGjQhFKQp6woDiMVkmFzSgDM1YsSJj+frttFNvWXne7fdAu75+dduegYhvYXI13",
+	"Vcr8WxYwfsOUDcFjN9ZAVI4aVfwKQrq9QkZHwpfofLVrNjunG96zhUMzouo6T2vqHHz+zzkWokVH3AVB",
+	"wxtac3Gllnzl3D3+xdzvuco5ddMXZjd7rS4STqNNBOs5YSiF9bu8/Mt/Yfbivre9V716y3ulpyT0TKTf",
+	"9taRNTeVvIsicz6U9lpjgbDX53Rclpt39/cWZtNV6Jl5Y97kQs3eEjZnbL3tAJxneRnwxDx+YcZR2gBG",
+	"A5+SSIBvTh+3v8s0sdHu5oEjcgV6kJGQwE5De4qBhDTPRrBf5eFERruIVa4if5omqwjvcoVXPXtamwtJ",
+	"rRCksE7kl1mjWf7/bP1WWeg5bvGTpQMKzNMvKWTfvtokmMu0c66pTtUz67nJGjo8PFymBcE+6mNcik3c",
+	"+QoGsYiQbqvgkAv7dJa8gCu3OFV0ypzu1r24yl4pYzQ3uENSeLYdFwWTuTlsYOSyyfN8BTt6dsi+Jqd0",
+	"YZ7zKLkZFcerkO7e5z6eO/Pz7NQ4L1vMRGjln0KcFITZl31uU8t6EmZ3+Xq3n2YfK26o12yUJ1qZJ0q3",
+	"yP7e3u7+atcINFJFlHKU8oo3t+O85cH/lA6paBoVypwImzhqBnBElDZfedaXqiBHaUh1MCDgy6u6S4rJ",
+	"DgtSDJya5xaO1Ds7h0a/GzKy195t1NYSrxbtXiBNcc/OMBLP3LRIxsrFKd6VbrO6cJ0scKflpBX7Z2I0",
+	"u7j4Dca5lx65kdcT35QiNVuFuCr4O4swzb7BcKv3qYu3gi8xKS50RpqW5erZ3x8kF4U/I9bX2R8lA5v7",
+	"Mo1D20CcMMVEYAUOPJcBjaJcpWk5R677G9Lb7fXT0uZwVp3hH2Uyokm42TGWK9guJ8+mrFz8F84YuIp4",
+	"h34/Lq5eWclk4mjKUW7rsQ/b5MkhywKKwAQA5C8DDikiE/Ly9DkGPzjeKawfr4q0VAiZmjWrsFFGY0y/",
+	"RC6gmCgIGQUNd7H4ufDuLfX8aVaWwTIgNtMipQyuq0JLJqdnTiCQGcnKRV9WzlaORBWju3CZCpDrv9id",
+	"u45xfdLSW23jzYzqS4iDue28OJvCrsjo503u3CXM7YhcJG64UanF9SYm9xmqSsTFdXlnOPsl8LoMViuQ",
+	"w63j3rPwpP9icPrhl+iVeBP/mpzrdze1B5UEc3wlmMlMIm4gVGMK82p77AtwHszZUcUTcAvxwObkFray",
+	"R3pjEk8ElpARBFZBurdHWKSYeerlHFC0aVC35SNTCqPB6BQL8BXx0G8Uh7IUpzFTWQDwVg/5Fddq5bYT",
+	"GVU07as0ZgmwVp9wlSdxAWvMhSTTNfAVTFzK36q4qCpjU6D7ZbbJWhkSM2Tn3wZjvH4LqwSJ7pC5PaDi",
+	"CrjlegFN06v/8+nzI2IaQ8MX11kOd0wTxVa8aypOryJX/Ma0LIoIDbWNMjPKXsx56RmTK6VuLfMqRAVx",
+	"KCGSMk7kUILkGTL48PttXcrzPN5rJGEtd6mWKbaeSyaYKW3Nu3FXjfK+Be/0hblZRg7i0wEQALYETRLO",
+	"QiJTo7kyRiDQFYd4K7dytizzHNk4RR7oNFlTN+FDm2lSnvjPZycvCFWkRxXb72DWN2A0dMm7ty9rq9kX",
+	"sI+Z47+XeIj7DkComu1PjEZ6sOZ01ZRhSl5XspJ7zBvEIVVN9WcerrcfPywPCbsq4OLkLV45bsnFBoFL",
+	"TilYKX50YmgzxfGXPHwp5fXaB+Z245iNbDjj+fvOUYtmLOYrmly/ZTRcN8JnNpooTa4dgB8ESoSZQdbB",
+	"HaHli0jBMqQWro8IjSL300xv4lKbec5kN9kcK+UiZhRS1eJkBt2FlycNibU+Yux9WAwzW4gx8UCJj2Zy",
+	"87MgX+UUWjH58ecZNLcW2cqE2n4ih69Y9W+zlpAPmbMTT+zj01cnxDzv0Kv7PILP1AZ3uV1dhyvcIzc8",
+	"ZNIjNA259Egog3TIjN6qNA+uWdKw+kJfJjYLyG2BFnkuRyKSNMz7gUCsCtxRSJzc+oQ51p+3XBNbn7Il",
+	"MV+GnJbDomCIWx9idrWUZsKFYOE7oXm0vu3wj1RqFq6WM51hxa0g5ltZsOJUuANVYWQciYz6nlGxDKVb",
+	"rVYlPQH1pEUACMUdUYwOtRoGqZsbuI9ioA1PG1DtGQYHT6JOjdhcCYtlorEQAEWjZgOGkDcnkxABg5ai",
+	"QGZ9R99FJR3QZ1F5LhQTIRpOK0K8zE8vZynE+HNmCWm1WiVLCIe4Qmua6THFQ6aIjy/5iDQ4z5zTaJFT",
+	"YYH+MoN7aM07XmZ0pwlm2cAvPakHLfJjGX/Rgupl/BbHVc76MQ+8PH3emkBkt8DXbfj0fVTlzMe0tmQm",
+	"dTPBdNMN2AXaaZ9IEbAcOg5w/wDPlgaGbhELr8zm0qROEb/QhVoiaGVfs+RSwE6kwfUR8BmZagsWV35j",
+	"r73b8BBDDtDcmNKXIk7kFWRIUTEu7Fm3rVvEd4fERxxBGgwuRfYgErtVMDjZO946oK3/GPxicUTHrNo9",
+	"Uu38vWAfzekhAYVvcJNZqCoNv4nAfdFYhocZXqc0HcbLR/BoWXlg3pS2oCDb3W1gEoo0rQSQE2jmeTK6",
+	"NRyOXO12l5D5ScF1kx01e4vOOGuNtTa7nnCpWhc7KrFeDa5Ao5+bO9Asqr0EQR+CWxA9F9Q5TG02lFeL",
+	"Jfgj4WJcbGfkzm36M7pLkIdlAkBx4TIopsyVm7tw3dEtXjxzpJgNrP3DQtTiKlz9q4qfySY5h4bumlo1",
+	"+G75A5idpBlYZoWDlio2XUJle29vr91u7+zs7CzhLJi2PKzCyCZImQ+9FOk1n56b7McVduG9b6MZs84z",
+	"S6qni52Vh/hjwljT7B6w0mERkslMh+KAP5kVgwIOCRvydFjzamarGCHWMMpalYpZhM24A9ODTYSWeS70",
+	"UqhFM4wT062Bbl5Os4aoosXJ1TDEGenPOHxqfRlV50dmkswS/gvbV+mtRXaOM8qTZzJc0wI8w0t3UZIe",
+	"S6WlYF/BL8kYKknUvNWC8yd9NjCC+TNbM3UZ41wm0qVgbJ3Pzf8q/FGdKeVI85AwQmYOlbThYqOopDBF",
+	"cNFSlkFtpzMoCK7411Oz+XbbM7j79MBsLNZ6w5pGOcnwuAHKMPtr4VWDLVWSLpF9HrHMcXKrFrO41LhN",
+	"r/qCRBjkJdOjrCLUr2/XJM4fFezyLR2RX9+SGMtoEPaRBtroa4qABDJkckTiRIZpACrsXAicZZKrXBmZ",
+	"+yPtH9WRmm9LkKyruLgWpOBXAQUsyLavCGFdlFi/IDfIDbLQeaHRSnqw3AO8SlTEUH7gc6w41WbkVdXb",
+	"ycV1ehf2Pm866/G7YEFVx1GGq+T0YK5W9Rd4Oe3KnZyYr4mWWMECL/Y6JKW6Wljw21DesEa500JK1QzK",
+	"2YnNoFgIEC5rIwey4HrOYZrtTsjHMK3VQF7vl+FS9dwUq6k3U/urCq3ysiRp8pdGsSwoqfsT2p/vER9r",
+	"OZoPYJmZV3pzxT34llm9cV0PeDBgYRp9qSC62eiq1uycirAnPx6HoUXHWY9ZQH76bCwmTF8HRKZ6EVYP",
+	"vx/JJCSyT3zzgN9YkMK4NMgUdGy2FPSr6E1eAXgCaWodVKVFAFpFxWTDmADsz5udjl6xiOshUhdXcVZ0",
+	"3kzqP7joaJOB81nModUzGkVrbvVEDmcsPo0iczU5wLFSGkJjw00A3S6c0Hq3Fo2iGaFt96hO4iAWzBBk",
+	"59ufplvTCoPmB6g69MOM6gwhu+FQdAq8i/gsBvdijs9SybAlrdL8gGlCrj0jCrJkyAWkFN2LGODZ1KBl",
+	"0RksaS0h4e0coLJAw3mrO6D63BFjpdROswKLzETFdVIIiFqlxs0+2wqTLV2T9mwXfTpz1cKJaHBQDhUX",
+	"V0aeSVggE9O4T+rZD4SSG2mGbIVrEJD8mKaKhX5J9sleqS3FQjxHMW+OHWJyTTYA0ob3l/e9TO2GCidM",
+	"RC3TjqI3/Vr3n6u2+HtVTZvIDBODB7DQq1cIMRdQJS9JbCZh+VTPtce5/L+VKeCMVQ8bcuREj8JKWvoX",
+	"p7ZgC/2Ns9Gt1htw+ZorFSNYXBMAQ2+WsIUvAvF345tHF5QRHKLKfbk2be8WRims2lyz9/LsmJ5SfA7W",
+	"2MwEYct6r2SGvlqKB0HHuYxCc/pAdCvG7sBzHoaCURG6xmxUmGPGRbZO6uWAPtMOvtVYOqynSKVYfxkn",
+	"sGDDytZh3v7aFOqw0n11TF6ePm/mEUE23TYLCJoIFWqski1ajqXGBVZ8mEYAcZMnS60GYDuZvzKvKkE9",
+	"787uLMgZ3hg6936QHpGsS2TLVO2QTbNQ10pDvv+c0jnk+JGm0ZrGj2uOJcOzKIRExka84pELJ0gYHTYh",
+	"ea5Jg+saXDVXTVcFPWFQ7ADiagBioilT7QAEInklU40fuGgWHU1GLxjGzR4VNa82oFG/2U9QBVaRHJme",
+	"EM3cfQoiRpcI8IHpLKbUWlsmI1UOGjhNnHkbZd0dsGhSt4NbsDK8wAzkALkkf8y54urwAZCD7qCgljb2",
+	"5NABFfLTOrmCRfrfVh7/h7mJ/DnRlkrpLxBqeeZ6F0nZP8lRAYyhCgfDWZwgZgVRLzDUueLWbsxJqFkh",
+	"3sClO99KCrOTdYow+zMTmmdQ+nbzmrNA30CGzOmCWU4zqXfaHfiiGM1j67FSuyge6bQPM3TW4re7xTM8",
+	"Jya24DZYKvBjUSaypfK8HOQZxH3QVOTeeDmmaM/CkF6Dn9CQGJZrY9nxdgTBTROggRCrrdm91K6afx6/",
+	"2GpWxWHfZcJvSc74QvJ+7Zh+4krLZLx+vtgapVkXp4ut2KDLSrj1QAuYYDG8HcPu82YXU3ajPM+VT+DE",
+	"ck4iDq9Ux2VuWPnkJDcxYU1W+v2C0i4LI5xDhVPRk6kIN/MprrnnN0NZdD6bWWCLkxPcbJkf2M2Yj2PO",
+	"VBGZa83qCwMZliNX/yhC/MAfE6GzFXL23UQtl6a3JpDqDQ/YrPzgmfg9ERfXuVUNIXwePkF/DolArvwb",
+	"Z6N7KSE76SupYHez9PFCBuQqXZ3b176AfHYkVT6TeavifGLruohXcPha28DqPl9dmdHuZ2Y7rCJSsOOV",
+	"3bkl895K7lx4eg711kv/WtO/rnOP0JxK0qeVPoYMQ7jgSCI2VXVZcmeZYOhhp/Av5oLBAlCBOAB2jNbD",
+	"pFw3+XpYl978pcink6U8WrotWg/r41zd6li5nW3ybfVvVlCfXkY0KP18+hwcdPiXE/wKwAk2vb7giFoY",
+	"3TIjutcFJmNitEcochZ0KOdFGo9gF0EbCPRk69K4EGDM+kcjQkhcGmlrmYH1ecSqwxWf27RZ1aoMEEHU",
+	"3XkgGNXwYbxfUfmTh0weIUN1SHZmi0JxIkpenP7YqnSgzbgKJt0QVlFhIcS6YOZtId0WvRCQu4L/3loi",
+	"sfnnb2jOmZVT7NUiqrlO0fqca2UyLXE+Gz5pUU2fLzBpm2cuBumwJyivLgQMR15bgcTstxvORhYyzZBc",
+	"u7erCQ8dcF0F8Ajp75lfG+LVaamX1gwgXqDizJjLSIqrVchk1ikvFlMCTjt9roj9OQ+EtSN+gnyWfdSt",
+	"lbBv5iC4AEyL2ZIKj3HIgogmLCRT2C5UaxoMzNAqaRRz8dxmhFnk9A2KYJit+SaeQaIzGUV2tBiZDpHD",
+	"ABkwDQuykDaxroKWNGfKHnlkXxjlJaRm1XsOoVxOw7lIRnhVSqigF0dmL2vZqq4cFbEA4OyfmZt7Jg0G",
+	"ckSGVIwtIRQMVINVdUxiHlyTepv8lVAxbhT6KSXvRBD0N5fY0GYVxe2GScaxZiE8RbBB5bJAMhAG+HFE",
+	"FeDnU9NlY7V1UgO6s7e/YAcP2Edy/tNxc2dv323b3ljbkToRJR9xHbA+CORKOCN0L5K9J4oMqBp4hGtF",
+	"Xh0/y1C5zH1kf5wAhzjsH+yH7YPtg4NO8DTc3zukO31GaTvY26Nhe3uP7vb6nf52b6fX7h3s7ATh9l64",
+	"H2zv9dr9dpu2DyplJppcMb0kLpAzMtwFYMdNQJMqkC4bHVWQQszevnlGkxACeizFV1noKhQLK0Ev8g2f",
+	"5zrWGobRNUyfSxkkZymwTITAZdZ01cClP7UgA63jumqQd29fehZ7E/L5VwXgnHdDvVMsmX1FVYD6OwgJ",
+	"1UAWoicgaDJeMjQC1ff45tJBYDNAbPc786/BzMNlCLklr66cJLU1RAQw90cn+0xpkH8eVotL1bdJ4fYg",
+	"9ThVA6Il0TS6bhyRYao06THy5upq601cjMCZul1ezdbG3rI4GkOr5obJYdd01r5dJihi2Vg9+WrDGhRO",
+	"TJ11FDbKalq3wjgUeC97/hYW+vsTHouvbHPZ66jqmCV0ZG+f+g8nL05fd//27Pjtc9JqtcjJ6+f41+Tw",
+	"9ncPOiuWO5q9jZ1WuuY+zs0ChRF22odV5QAzde8OL4Gi+l1Kvtv75u+P6QiUMkYZUczIQ9a9oPD0MKIE",
+	"7/dZiIpV3cZZA5qlmcUTNZVVube4WPP/+I//vEzb7Z39//m+9Zfm799tLfVUJWDJn+CeKZhBsu0767ie",
+	"DtdGP1nprJqBiBnnaDrirxpR/RZFuwoxqAR+in/EIv88Yr24GmRw0+Waje1uFugXvoIns8o5oEaFKHUm",
+	"QsJEGEsutHLfguZIemwshUVANMqexauFEuF9Ys2JCmEC+5xFIbxvhuiGB/rgSs7UKQABMGrfV+LgOrCN",
+	"1fqbnAl/uhRio0NAJfUM8LFgzXbopiK0hhinxY8GUjFotViLfWCrmUSMJoKFjQLWo5abwDwuVqvvFPZx",
+	"MVhRhevcJnhaT0cGDbEgJIaJ8KUdx5q6ae75KKVM7HRWti/npW/bhUqKzcN2lel5vg02a2r7oNQW/LmC",
+	"gfbrFV8qbqAZi/InEAOyfVXcGLP2+5lcF2Xgz7hPZDyNL75S7lMpkm2nqFHvVGmfTFVIUsvoGA+/TSvs",
+	"9Dmf2VlYW3/TTZ7RLl+0WVv8buLBHkWYb0aEuV8J5Bxlokem/OUY6ZyYeoea6cYM0Y1x1ra6YB/13ewp",
+	"Ld22qthFsIEgPZ4HNIrGWWkGq4NiLI853kd5fpKQmve53V0t8lvCNSP+95dpu70bYOPwmflmZX2zM33L",
+	"kqCWnBuOGsg0Cs0/o003ZmWG9BcgLK4XX30L+212MDYTIcQN3YN1qTJo6SyiY4xPiqSMubgiL05/JHUh",
+	"iZKpCKtT/r8Vpx8o49a3h593r+JqA9fX5xwBQ8OdMemqU4BdVh8DBI5fcfcvrMo+o8p69myaVtfmGBaw",
+	"8eeD+tvn5uLmrQMmPGK9gZTXy8E6VwVDWPQ8h9qV02oO/Y8tvuymdRAq9J9sfZckQqoeplJCPtY5dNqg",
+	"ekkRBXm5CP9JmjxcgP9csGU7zs3I8gVvkCW2xTnTmourVdG340R+HM+CqXN1t+AhDETlWpGYKgU4q0Oq",
+	"rllI6r6SwbXa625tmRu1+913332/3W6Z/9vrbrcP2n5josZ2IIWACDyMA4/GS1VDB+y/ZzSKVHXAU+GB",
+	"Qv7pauyr2Elli54l2RJLsfZ2zFdymf3oHr/nHWl7nUeHGYiFStPEvOx33Ubg4sojQpJf35Ix00fE/yN5",
+	"DxgHfpdQ8y1AJnBFRpRri9jdY0QFVAgWHhE/pjzBFimxny3MAlWEK5WykFhHNkqBkA1iZq5dTGXExfUR",
+	"8e2IWOh3s1QzERIpIi7YEfFDrqYf8bKJSEEiqbRHEpbPDY9OjwbXst8/In4kr65Y+F6m2u+SVNhupCiM",
+	"TyakNyYI2HNEfKVlHEOH9hPRg0SmV1j65vjs9Ij4fcojeMRQRcIh01ykjNQVY8SPqNInSSITv1Eq22YX",
+	"A5D9keiAEgA0RB+PcNChxbkjipCdBtz1MK6aV8NxVAqqZRa6cgAV9jxH5FrIQ+5Oals1X3FxzR+3XksF",
+	"zJqnzxkTxxWxNi+p0sRMr1glSI1Y4jYdVwVmn+/kmrcmlW9Vgp2DkD1F2gmg7MUFUlM1cLFDy8PrfvGi",
+	"NJ6vb1Ma0jTZqGKQ4YelnOuqQmQwFy2Jedgj0I75MxXwduVUpkeK81kPKWOuvvNFVHi7GMdcXN1SeaQi",
+	"LnEGcQzXVKqWKcg3G534XRyuim055KL47fZUaMFcTLYJLLWJFZrISsR8RJfDUgQeK3oh250DbzV0tQ0A",
+	"I2dQcEr0XatKW7UycgbqB2Zylq6q7DorSF9GWMO63jqhQvVZorrEH2gdd7e2fA8/KvOZyORS5KqLT969",
+	"fYmS2kAqjLCKZYIfsuoiPmg4TgP63gdrZUz1oNEiZwm/oRrBZSMpYyPwXQrTGNY3plEkRyxskVnLzDWp",
+	"u8LT2YwaLXJMklQI86Tzv2XSpboURUlQsJHV1ihWyTUvD2lk7nEWwgxdVeBOu112yJWVOMWChOmyHrfU",
+	"vptQ0yYNkeZHwm5YMiZcBHIIkjqNIjfgSptvtWZXkTWJ+eKSUGiTJdZ9CR1gYpfF1aeplkOq0dVxNJUO",
+	"nK9Iec6V1u3Zp+I3vP3XOw1MGFFhxglmN2wVZMQT8zhYmEu26N2KWIc0KReLTxNete4r8wlLi7s3sy5J",
+	"t8kiUWb1h4wKZXcnPLmsrb9E30mKLqlB4ImbHto5v7Jn3/x+hAXAXfEZVxS8j9h/yHwSae67pm2woiu7",
+	"xkuIn+bJjGo5bRcJonaxgSyrgkSsXBYWenEl97qEEt8yCR8uDefuwEl4xP/0gYef8TeA6M9/sGD9kGYt",
+	"U3WOf37g4X95JNPH/su+a3lxy77kf/ojmfjlj8TLwcP9vBK88ogteo1w5F4ewfHZ98wEQCCBefkZ0jk4",
+	"YFvfZcOlxHcgJoUnHZI+/I5CWLEd+AJ+M9y08IstMjK1klVq7TlEExEaJFJhsixn1ajMSIjT5Q7AOrEy",
+	"1mm25Nms2uEu7iMbarnqOGzHOVt8E3P87YcbWXVz+YvBceVFOa75GLIu5hDliyPI0mRYNO15s75ga2+F",
+	"GaCxF0aEBSEUHvAI7+doODeQvJxGIURi9RiglgxYuJxxSTMRjF+tVEMTVH2H8pxHPR8eLoOWcH9aaT63",
+	"6bXCazZNuB6fm6VH6h+HQy5+YeOfGA2rgofgd3LNxqTuj+jw+n2r1YLachy81viWM2HV/rt5fHba/IWN",
+	"c4ZFY27+/uzVjuHTrI6sFpV1pWxX4P++7UH8mrKkQtv6hWXShU9j/v6ajX3yh3mWxDShQ6ZZQuoJCwEg",
+	"gfQTOSSRvFLZUODZfCS2japx/MBowpLj1AiRU14C87VM+L8gyL9L8FmCkUXXbGzDimxRQuipB4/kHRlN",
+	"r/b5MwCU92UhCRdMcTi6Eb1CwxqIRDWnHF5xPUh7rUAOt/CJZshu7McpLd42QrgilCgW9ZtG52OFOuw/",
+	"XVyckeOzU2KeG9Fxi5zQYJBpcxZvI7fOWpAwZ99UEI85jKkwTyMaVItcGGXYpWiYNhx+REID3bXhmonh",
+	"ElwRLGCbLRhHtRYl3cTyLPPcDY14iGUrrigXCsqgmO3AlFatS3Ep/uM/yC9srC7Fd+S777KT8d13pW3Z",
+	"teKo8kjEQf+FgisR0yxT4PHLgApCA0C9xtE44Qk7KJwI24W6fu+Tv5DOAQBpBAMKSB2JanSNJJImAqza",
+	"ASO9MfHP3pxfkC3X4RYOyj8yPSJglOmXm88jUej5UpwzERIKx40L4mfHyTdbP5DDIRMhxL0uuU89536a",
+	"eaYccUHGVJfiBKjR+fhxa+/jx3yNBhQXuifDMfE/XTrGd1nroiHSI5d4nZhvLms4EM0+ahzJZe2zT+qd",
+	"nUNCw1AR30hv4+O+ZonfgCH8m6BNl/yb/DZggvz7Uvy72WzC/8yvnXab/JucCtgphIs41d2CieHn8zev",
+	"PTJKpLgC2VZ5JBUYeIw5aR7p0ZDwECKwyiFZtv1t8m/yigNuvuV35uiYT47ht0jGFl3j+KAbln3Bb7g2",
+	"d8m/yXF24MzDqUL3h0Nvc7/VfThYrkuzP2GjUCDz5GbxGzY4qdg0tGoZtrnlYWu4kXTIv8k7O+i8T7fP",
+	"BZQ2SkVoGs4CtZxCU/7Z6BAesYKJGUUiU81cP3uGigAhihDyaHyCsdlA8JjqgXv6kPybPE/jiAdU52He",
+	"hkke5X/JjCWVB0xTPWBCw7thi5xFjCr0zsJWdf5brNCawrq+OCmey088/Lz1R+I3jszD0KSDLiR1371f",
+	"/n7MdIu4UYAO1rWnDv6w566RD99earg14ZlMtZpcpG2zXazVBk9aRJMrwPuycwqk6POrNGEhifiQa/vi",
+	"zg5QHRfL+mF7jLCQa/RA23JehSWdeqqupSQyCh34P9i0emMylmnD90jFi1mj8950R2HHLPVbM3scOPsY",
+	"MBbCkCq+zVZzRLkmr4lC2CzSY32ZMKKTMaBamrui5XtoPi3yFODx/lvzRdNyGRzHnmUjmiWCRijfknrI",
+	"NOURmkvRvewRYe6FjLdnr5slypefR1EhmKCwP7ma+rU0J8tGsrs3FSBGmy12BKrtGMr5JaZb4M85kTIm",
+	"nTFnh/7m/3czq4ffhP+ahSt++ZYNKRdQqBEoVP5NMe2T+jvBPzqCN1rkuU3T75LtdhtYobmTtwyTiVli",
+	"GI9HdtuQQZx/aze/R7bb2UGAWxDO3UCmSf7yr29JLLHsLFyg5oc9oortuEvqNDTnvc+Zual8rIJupqil",
+	"nc8HHvrAMmNNaInN4x4BAScZ48Gu+8Wi24a1gfBCh8xuqL/4lssWynoXX5ku8W3zWSARBop9N1rE6WbK",
+	"8H4ENTDNZXVOCpMbxhKUCBQErKQyoDrnFCqbnSB+4Q0UElAc7wKkZAyGMrgYzGy4IDsdYiiv7KZWhfrV",
+	"WF6AGMmLUcjrprij8YhdYjGggFkV00qxx7HR/Jo7rfaUJDsajVoUfm7J5GrLvqu2Xp4+O3l9fgLvgO0F",
+	"oAidKDsluda82g1L0DFc22618S0ZM0FjXuvWdlvt1i545PQAdKotuP62aMyb12yMtQ3QupmR8DSsdWtG",
+	"PER9xFZXwCUyD+60205od2bEGG8oLsXWB4UeNFThFyn42EXJWAOawZTuo0gdGQ7o2XRk1q1h5trB0VR1",
+	"ko166weaobbDK9uLX3knqJUgEUO5095d/NKPMunxMGRg4+jsHC5+40LKV1S48gHgsd9bZkaOQ2MoCry1",
+	"xPjOWWKUlHeFCmNF3RsKrU5q3f/8/bP3qaQT4jclbfWfv3/+3aupdDik5s+aWVEypIJesUzqA1MkvVJY",
+	"HMZWC/rYtIqc0YKawL9r3RqqRRHCOaqK7YkaAw6hhhYHpvQPMhwvsTUzCwaYS86z6Nu9TDl+lioth4ZT",
+	"/CwHgjyXgKrqboIXdnTomc2+fpUVc9gtfp23v90umHyoCC2E1HIn5VlhxtleLltbbKXaicO6fWuHtTyE",
+	"2ccVnwuPimcVLvyBEW9Bah+whH3hp3d7iTfO0LlxIeVLI4h+66f+mfV1TZ58Uh9SZYS1zFjWmMsLjGif",
+	"8QIX8bOQV3z2Jm+3LZ1wCi61eVzkwjy0OSuxmtxrVJrNxIqikJmfZS7QX5f8TKFEFwzxOTVX8dMVmUFh",
+	"4I8c4ZEjfNEcAbY5LDucW5sGyIfWM+78rOp++MKnazY+DT+jedso6dO8AcHUC2xhZQm4KGa46JhabjIz",
+	"zYfOr2I0nnGhYJ87ucsdw4mYxYoD+Ba7+8IPWLuz+I3XUv8oUxF+6ycLV3T6rl1PyHbWbgUDrJpi/sjW",
+	"L+bw1D7/bg5WEKXmZt8SMmRFbXIqFCQZE6vExokEk60a0MRleYRU0x5VzGjoie4xqhXhQkvCdYscE2Hz",
+	"THwa8Rvmk9GAR4CekT/uET9MnO0m+10NUq1IaG4Zw2cGVIRoK86cHfKGJQjW5oeMhj7aWLgmEetD1vGQ",
+	"Q0VV81JhcM5EiRari4uXpO7/dvzi+OLk/cuT4/OT9xcXL/1Gi7w2dLFWPyYQxEOAmQGMaWi7VRrDD23w",
+	"P7iCSlTpjQkVYyAD2hqmlfVnuBDQ38b8yq7mPyGbnAawcbcx6MSaIprtGmY3/ORocmz21E57Z7/Z3m7u",
+	"HFxst7vbe9327j8KWYJvRsKIJTttrAVkI8gm3mqb//9HFlzfrcGilywo3S3n/2t3d9vtdpUZ5Pd1uWmB",
+	"kosMExcDBouiPLNE/JG/rs9f784Mod0iZSW1cYHnayX2oSXYp2GDGPy1hZXOZ7JBSN+ER8xQfPxo7QMQ",
+	"DqV8F71FoyjjUR6yDTdKKFtTZgDY0okLB5xg59OD4KGjhTnCGLpmSQMAtDaQJST1XiJHiiXqCYHWz2Wa",
+	"BAiHCXHRLnM0D3xutAhye8AsCG3bWCwB4Y6gFv6YhZmzAlKGbhiRwhwkACABJgxgmq4wB7mg1wwKCAUs",
+	"ZOZnw7mJDy37rVkBFy+p0k0YehPyu3IWMAmlMBV1OZWvxa8Z8UsN+rg0SDWFtbGs/0cxbc3NitQp+Y31",
+	"zmVwzTRyd0osYb2CkblI4UKgeRfCoIGMPASDO6ZqYoAgmyJ2i/zG9UCmmjCeVcOx2w5eVEBuiHfnIQ6a",
+	"2zsKm6nLKCx61bDzhGnE8AB/RkjHyjA9K4bDuJxLKDBLZoE+wNFj+m64zgvDgWXHvUHdeWgl6GfBucyK",
+	"XjHvbLacb4zWqQdMuflZt3ggh0PaVMwcIvTeDVjmze3zSIMDoQdOvGJgsnm94RHWumoRH/nBX63c75Vi",
+	"Un2M748jCNmycWdVk8zCe/NZbhJVvl0BwKP0GPwLfZkM4cosyQ3beC9NBEONuA4GRnA7S6SWgYxU1/qD",
+	"3sVXCQ1Z15BLwW73Cz4ju+ZUFQ6DLtZUsmc/2+1M3LBIxsyIVoXAZRt3le2X73wMr5GRa6llpjYt9JjO",
+	"kFM3c0adJ1rwsEvYjX6/c9jbO2y3O83e085us9Pu0+bh0/ZOc7vT2e0/3dtrd552LgW003U9XgpEQfl0",
+	"WePhZa17WVu6pZp3CcsCb7nmzJdZ6Cv8crgdbrOAPm3u9J/2m52dg73mwfZhrxnSvXb7gPZop7+Hbbko",
+	"WXgNRKvt7ebO3kX7oLt32N3Zbh3s7bUPOv+Ap82wL2vdT58/XwqQLPO9NnmCpqSfcwhjap6btTqx0c8y",
+	"ZoKkQvOoeJ9EjN4wZcOrkHKmO0IIMVTH+ADH4mxADPxqqVx8AGhVeAQJb+NpBowUtwqEvRCaHV9bMnDs",
+	"PMKunUtxTDB6CEIpzI7r5tK+37BHfHuPKHe4u6TMrupCEh428EacuCW27C0FgRshEbLEr48uxUSTQSQV",
+	"C/M2CxelDR2D+zdnpM7D/+myljCqpMAgIxXJ0ftACpUOWXJZ+/dlzehDRhu6rHmktNvEJWY2m3GYHffZ",
+	"7+aXOraOF0VItAR3qPUCm3smkkq1HmXfP41t4Rw5dSnw74myGQ6kDpJoUVa2F9VyovKA0UgP/jXT83zF",
+	"jE4Z6cHGWqyDGK3J67VNaziURTqgM2lwRbD0/+YaUGlBzmz7hnsJDKd2tM8jH2bTX0iBW2VryHTCAzWP",
+	"+K/sIwupD9dpHFE+4TBYeG/YHlzk11kih0wPWKpQHLApJg99liYXwI1xmNFnvSUALI+52/8toyG3y7zZ",
+	"CYDqdFn6Vo8q5k7DkF+5McM3BUTemkMbWe/EZKOfd2jeQhdf1BJn4+7mdrcs5gzzlzOaEaA75HSstwkU",
+	"lp3bCmgUqa1P5h/rj6g0HPjmKIFlE0Ur6qoxO4sGjaIcccOm02Lisu9ya10YICatm7cbLvjZJuUOqLgy",
+	"DIzUfc2SIRdG//EbLUxKKwS5knqn3Wk4Y6YL9eVhhWHClj2nUXRuoTI23NFAqVq3dvBs58f9H3aPD59v",
+	"n3R+3GsfP/1h/9nu852T7R/bx4c/HLjaf93a9t7eXrvd3tnZ2ZkISMugpFj4wzh/cnt7e7u7Pf2ss0e6",
+	"dyaPCOItFluZbGN5j84E3RZdQJAmeK8C2BduSsyO9TFRfJhGoMpjQrsq7nnFXDq5O8h2y67jNwElPqYg",
+	"ulgd3u7XSaf8PMvF/BTu30vsw1av2/oE0ZKftwA/3MF0VLKSrNyUffeJIoqHwEmy6MLM/Jd5IixnUU8s",
+	"6zCaXhQypa3pqolNQm14073KUv6BB2VAIViq3SKF+OSvJPslq5PrbCbERxgRF3cKlkrACBOImuV7WW1V",
+	"l13rSvqzIUqqhZL8Xrkgf8NMGAVcxzXzyvZcE1qYDJobMtvCLB5nCwMOqL4lVudaclZcrNK/iEuVuV4V",
+	"F8o5WQ7gYhQAQ1TcMHfaU4YdVeTMAOCHi3j703VWr1wOWNs55BizW5u5US+F4wCwJW6CXmbWfoxg/VJ1",
+	"4IsJflZaQEKLt4otyaDo6M6uETwx826RQqW/y8u//Nc/283D3z/te9t7nyuq9S24RYZZJOsMJaXM8rLA",
+	"1zsMFD+v7HHe6XuelerO7cuPx+5LP3YgnlScrifKqTyZcIK5q3aRv86Th+kwxQDVCb1PjgRLfFIvUgTz",
+	"dVAogghWUMNColJzRsE259J8CbX1IdA8HNNE84DHFDzN9ckmbZn+3OBntDqbHTSkY9IDF20mdYlS6Rm7",
+	"LCrHRDGKY8TDLmAI+GQI/ltKXp4+b9oybyy06Ck29qXwMiT+zBS1YHYAxrJJxC4Qd1oMKRDJbKeCZFHz",
+	"3F+7u7u7td8LiG21H+mQR+PVNbx8KivF8N4+Zy0OZA5XBRPGn8vS/xXE9d5tcC6eOAt0nHMFoxcu4Kvr",
+	"R+SWWeDWJ/h3ng3sla1744xYPCGJjMytbg+hV8Ri9IiDws6URC5uuGaQ2ug5K0A+2Uz5HcgotIVzZvGf",
+	"F0znzOduj+U3eSC/9oN1ke8smTwBEB09ILQnU+1O2+3IKwsCdV/gmapVCR35idviogekB1lmvfa9GQLM",
+	"BRT6AQnCN5q6T5gAiU3llX2yAgaKiRCTnrMzW2BG6PjuUwF2bUNKLa0Fx/aAAqI3IcRwEUQppMx32rvE",
+	"/7tMs8hbSgqXPdrSucL18a0jHwdtw6Oo7Wk2YwCCWHJuIJlMW65dwahubcCJNfauxEjsqB5WyMgG8Shg",
+	"fAsCRtH2bs8oRo5SPPlQ+YotxRBvX9DYKgv6t8/7/N4YNDec+VGOPdOXiUWy9UicyKG0+KAhMx+7yKcg",
+	"PBEFM3hLAeRNiLXC/AbABHkOEDdrRyGYCX4s63tHqzBLz7I83ueGc74RzEEgxCwpcs35rPCsSOJNcisD",
+	"S1MaGr7aGy+rtXU6nU7t91V55dTYH5ZrVgznkX8+Jl6uynqDARVXRQPNE0Xi8gG9Ww5cxpUCl/XKbPc8",
+	"w4OdL3Q6o7wV4CDOIqsnlIdKHIHgaX2aBNLR6kWr1hXT5rbyzfs2JN3a0jBaxie+7PcBpI38KKNIjjLn",
+	"sn0OEbUqwz38ufEStyw/rhN6cOtsb81Ajs1cdTCROaFIGFrzZ+OZ7SV43zMp+hFHsNz1mezOMgSwEZLI",
+	"8R4wHOQVhaTZae8dHNmyMGR5xH3zReuNuzvemM8wJwOibSl6A3Kj+cMnKajjvqBDZgRZERIfoj1emy+8",
+	"QvJPIYcJChDKvn2rgY6JsQhAaacqIzeNYxtcUfeDhEPFh/ep6EUyuH4fyRHgrWcPYyIUhpOoHHNVeQjC",
+	"mjDq8MJCydSR47qVdPXRd4H4p5AbSIcA25pzfVd916EqdtqHBNAoR1yxxkyufRyG1j+5Ce922GFqQMnf",
+	"WDKkteqAiVX5YD66u2Tr2QaxU6jZEmzzo/Cq5rwR0y9OdjbrP6fOj2i2KAudQppvsMdb4Zu4FcxGKPAb",
+	"kNwoMIasokdWzM76LklPymtSn3KawFFt3POdgQiUd3Nj2BNFhjJkANVjeeW058TwXneEsjvm0tXRtO77",
+	"kYs/BKbtWLYjc5/yKE0YsT51TKm9FJA/hizYYXUrcpnXnrys4SnmkRHQ61BZlGx3Gi3yCxehgmSzJvHD",
+	"RMa+heDG/EPItFKE9pI01tnUpqo5teB1bL7cgNJmKJD11ks1EVJDaiRXhVqOYPXSl4IgqjV24lI5SJxI",
+	"wIoNIppgsamQ0bDkijevTg0GcnSaANDapME11FhFpaTZSyQNA6pgeOJf1Lxf93MU3lRBFt1fL2tQksui",
+	"UZvrGjY5YpunggbXQo4iFgLeq7k1TUNZO6b/LkJaYxodfE+DaxJEVKm/XtqMgssaabVaW7aP3LRfXAEY",
+	"4W/HPx1jVViys7237ZGTGxmlgP/7Qtoftg/2GrNWyTRiWqfBtUuOM7MnCbN5fyxE2sVcXCHl7GIK9lGT",
+	"SF5xUVq5BVM1zbhptUzn8zYPZL0HUAh2QbOB5b9ujdybl7WtDLWcKvBP4IzxXNhUy1RZFR+QAkpDAtOr",
+	"q0eLo8KXmjLVgC4/nxyd9l6pQdN7qU1knFlFHtgthaBiW+MLnCx2tBa144ikmDpsMWLs6LDOrh2U5R9c",
+	"5aV5qSK8b22g5UK9ME7Tf3nuhQq/WQ9cNIuBwaRemH029b32brcIcuDB3DQbxs0eFTNe6rR3uhltGh7x",
+	"BzTqN/sJytPmD1g/At/gAUMWFrByZ8RXkRyZU658Z58Abxj4qmEZIHE6uAZkWmJz0xGPeodAC0JWvK+0",
+	"jPHYBNdYyyp/UXWdsR7mA9DOmKqP9+E1wHfJVFtiBBGjiU/q8E42XjiQtu/ZkvOP9gJcW2i+5iLHwciZ",
+	"4spCMgzkYa29dgizpdZTYdNPHmXTP6ls+qUZk3HHEZqLek5Ok2LCZlIqU32fIvCAKy2xcM5tyMCVbOon",
+	"28cmgMNZaPU/McNjypPVT+TwVV5eCZ3+MioXQMsxs9rbBcyszyu7uuyUHpblZYOYF81tJbhHrvfoDFsn",
+	"HsuaB3EbKUKJZRhg+rlnXrV2wNUKvOrOo5D+tBFIgGcjXa2BgmXHwh09cqBHDrSJOz7LF6sIhbJ84p75",
+	"kVGn79DdNOFkgjhLql1miQqoLbVSkCLTJDGn0JWYqvt/JAj75erroBlpHENKSUw5uO7ts+Yff7ay+dLM",
+	"diMRTg+kae+PZNo1A2kiq3JGM6KHZYs4gtk88SUYXB453yPnWx2CVVwX6vBZ18oET7hnfmfP7Pzk1jPz",
+	"0N84G91DlkfW10KgKfPgE0VuzLi+9dP4J0oTcQfBLq1HQmZuMYvAkQVL3EvWSPFehzOUFTCaUyssq3J0",
+	"l4cF+1gEyn1cgE4mN1zxXsScfHWNFY4fc7+/2KJh2crVK2G5s824HNjgRInh2ZnWb1HiUnmU/jUbt1zw",
+	"Ezid+B8pw1igvMoqHTJCIwBMI+wjV1r5xUghqErZdBVPtCTb7bzMI4TSF0s9AiKzjLE2PfHjRH4c++Xq",
+	"zxG/RgCcs+OLZz9NhDhBtkGPhoiSYwTjTrttxuiqLMSJ7EVs6FmnTLHQNdInxICtzIM1pOoagZx9l07Z",
+	"wmFNS9fYwnmmwGwiX9OQasytjyik5CdsyNNhzauliiXQ3fbOrtnBNnJoOG7mqpNFe31XKrhoO8Da4fjA",
+	"qsXX7NxuvdZSMdEB6810a1BQO9x7urPfe3pI9zt7T3f3n+70wqftPm3v93f3d3cY3Q32af/p04PtvYOD",
+	"8PCA5ZUWoFdc0lkVFlptrLIA0Vls/yltt3usycLOXrOzu7ffPOwcHDTbncOA9nqHB4d7Ya2a2g7hB9C9",
+	"bSCt2yywhGa/1LoijSIHt/aMRpHKoK8L37kKNvD05yl4tRFNhOmhWzt9dfbm7cXx64sugdgdXawNDZyJ",
+	"ReP/QU41GfEoIq/fXJAes+WmsGTn2ou/sMpV2eluQc+pBkz7UljHjCpYXzyS7qPWdH91s7JS5Mvfhitp",
+	"S7aFpr0fy5emuVTKNbImrALyShVjM2SqSzhyrjoEVzaU1gY52Ky10lmAeyeKMB+Datoip0nCID6kF1Wg",
+	"ruGYitfN7RTocle7K959TwW6nmN3XVteG0g5wjjlAuFKxR5CqtNhFv1St2twzcbKK0Ae2btONR4Bum8p",
+	"WBSXKj+b60mn3kz434329Eqa1CJrg5vg48Z5oHsl23MvmN58w21k3qc6GEzfAM8gp3DSem/4+ICKEGrW",
+	"u2jcvYYrE1IQ+HzL0rgIJKgp8C4UCcIgp0tBFVHSXBAQG5sApEt9fkpeBnlM+pCThzeNy9QD9edS+NNy",
+	"p+8hz1VMQwK0wzAt4MXSzGPj8EDJj5xFobL14lJNrhmLLwUi1NzQKGWQ+s2GsR6Tqk5L16FpupXpfolM",
+	"NVOTAdXZ/ZoH2yA+NQs5JXqQyPQKyqj8dHFxVj8Hv8n5m2e/nO8RaBeTHmOqFGTrcJUV7tFpIgzN61bx",
+	"o4r43333nd8gQib2aiqDdWUoO0KOCOa2BxW3dRqHuQx97rSDDZTEkiKB2kGVHlE7l0ky9lA/sA4niDcX",
+	"UhNNr3FdVYucYSG/UcI1W0E3eFc1r7vMr1lOs7oTgqwn+UySZtGNU7GdHtPZ2dd6b9n7gRZzDvPTf3tq",
+	"TLXRL8szz3Out/BQbOTtniolBvD4vACXbS8nV3YILiko+uVqTS2R9HwvYOLeTHOojfi0abFYIs5WIVh0",
+	"/WYZ8fPrBnCbCpC5BilyIXidYaW74gAyO6sIWUWpgZzb3aI2CBOYhfd/q/WZH2O6v1Ye586KKEuxxVqi",
+	"cCv/vg7zMqLeXMfbM3hiQc1PABOiSTDAop5m84JUCDZHQDbLfgOjbIMEttnK4ov24apqcT0pI0bFzIKL",
+	"0C4Z0sSIl6kwJ9oMBDiI/dPZLuw4vWyg+LAwv+AoZ4wP21k4ugUM/yWszhIPPksTZfbT73eosJtVXuT3",
+	"hJ3gkaFUWMBV2OIMj+r7g7MI8Gy6I+W4Au5zcxHfnw+/wFW2ek6lv/2wv2Moj6SIb1mFD1VrU5H9qSVJ",
+	"Y3SItpEwHklYLMGDhNls5tsnysKOTV/3MPoZzG/BDE5DNoylZiIY/8LG9uBujEyGU6t5kNVxGsISH24f",
+	"Hh4ctPf3nz7dr3nFP59OgiAsn7nxg5v5A4UMFvqfzYzOWNKE8gm4fgrTDkGYAxmKhVhP0Bpc5JDZq6FP",
+	"edR4DDT8dlTEYzw4hkNkDIIMqXCygvWcFsUpOPWr6IrcnXjtNKb1JLGtT3i453rFzlgypIYM0dh6kVw1",
+	"oUCKG5YoOHQtcmGUH+QfRrniRXcXOY6iXBCy4AjQBvize4zEU71Y/XMsU4fuOMtrZg7v7XDNTbQsxIUp",
+	"sshpYJiCJmYmf6tOOdPiMZB/QeIZe1TMvkrOYh11Ae722dxjZe7gbWQ7WqROAIeZI7c5HrTlRI4NbVnL",
+	"jmemsGd5tmVyWpIBDxnhOreHDSkX+KtRWafZkp3JV8uXMvX5PhnTnxDo9VvgSu643D5bWsgwKup6TZgQ",
+	"wJRBYqOWwvnogpuQ+IJ91Pij72rOxgm74TJV5mkGnsIAH2iRY5vpZf1LfS5ClUszefGf3niiEuXL0+dE",
+	"SznNIAzbKJQZW41DfFGWHDuLRcacV1kAj2CjrM7moynnyzDlUGedGOZ78p7NOrcpSLhZbH2ynxZoOFkE",
+	"lMMYGssUgyXqfZlgSIcUrNEif5cp4NaD/dYqQxkjcG8d5V9lzwIkGgr7I64HXJD/q3MA0fLKMCDFRMjF",
+	"1RFJWMBjDtVeFWPksgZalRvXiCrXzGVtljbk3DIPLnjkQoUd0gMFIX5xXOacifDeJYs/OUjQpJbkjkz5",
+	"BN+23jQr5jE/g3d98S6KQHGH8PGm/RJiHo0UOcz2xhd7xS5+8pW7WFGRTiuE75OQ64o7tYsXIpj15EiU",
+	"gg+Vl92O23tkyAWEC+b3Y4u8Ld+PVJDLGgs5YqZyEZqzJCsKWplnbvViXNO/YuFmMM4u8w0DEZaP0jvJ",
+	"J3OXsXnT9zdS+r6u7xPo7fH2foQGXMxcgdlMc9YvwLVSqY1s9WUyokl4T7bOlfl5NXK2Bfix+ToZ75LE",
+	"19L3XBQMVcTODnIHDXvPo7nzYBg+pFfMIzc8ZNIjNA259Egog3TIhPaI0jy4ZkkDVKgey5s8gjvFtNXn",
+	"EeQFZz/B5SFTTUI5EuYsAHS1thCxdMhctUYW4stSZMldEMmZ3LBENVrkDSAQX/MCXGyn3bZFzPSMGU0O",
+	"1D+CUg438rpALGjmOFOE3NcBFULq8uvTl5j97Yu4x+SETXn52+vH0iweCieIifAXvhg47fH2+ba893Zz",
+	"5nLrQjH9ti4UI+Kue5sAJ5ppBT8HFGmX2VpmgP2Mm2YK85KM2XMl8rOKAADjniXzADdVhGuEOzdkMswa",
+	"S+sYxq0Vi/p5tVz/GZ7r5sU4ZhbW247piSL+kA8Z/GIhHfLnn3MVS8XNZH2HDoGXQ3UVnKzKAqkXmD8S",
+	"wV4BUFE3YTQYAL47JiBx3WgR2G6qSzrtDvGdWFyICLex4Km4Fka54aGHj5bMeAOIDMcu8ZXsTkHs++xO",
+	"cReavezqFdeOvY17rC8TCxzQZ1SnCWtkfTP7EhTBJJEUVywh2REoXoO2TnBePTy3OOZLV8fW2McYIEYq",
+	"b1GLrQ6RUCPGrpUZzfYuNp9vAkUiwy4SogfUYS+b982S/3b84vji5P2r4/9+/+rk+enx+x/+fnFy7nsA",
+	"3T4amPeLGdc8R2sWV2ZPzlzd/La1azx91eY2nFdwthZeRd9tfVe+ffoyGQIcco8LCuG8k9kKlfaa8gGt",
+	"ebUB5N1DrxU7vqJMKxcRFwz3FZxlZQ8zHhw8zz7VmgYDc6Tdph1jqQ8WKebZFAgzBECMsSULLBN4onD1",
+	"BOD8SwQWdZubhxYUTRD2UTMBa9O3DwEJKgKZc5o8Rsp9M3ftcyul55etO6l/HtvYevd5zMVXpRmecVGw",
+	"9MEfEB1Td3BlEEcTAxvY6Vi3V15v74j4YYrM1ydDCt4yf6cz8D3iPw0x2Hq3HVZhoMZcfAnqkBt+rVvb",
+	"6QyW14XOsuEX9KA7MNzFXIj7M9ydQW+PqtO3xc4NE/iKLHBK0+TrMr9pmmBUuRl6gd/WaRhCoTrzfcEy",
+	"pxotyGJNfMdosZxdkrIWOc7DsFOl5RBE7uOz04KmB3WR0PrFVa7tuF6KzARlyJ7UA/wZdDAR2rEmNrSB",
+	"hiVJse7bpnzMoYVaqBYpG1DYKiCvNU2+BH6Pm2c1tpkP/W55fdX63GWQxWPc5jfF5ifY0FfE8VPxtcnV",
+	"78yICc1iU6Oxk+QcWs80Mo24bZH4drkTjO8eZdF3tr9HafTrZDd4BJbhMrfPRSDt/oGzUcw2QdEJzO2x",
+	"Sz3tRSkjmgfXqpFZ17IUY2uXzytfIiqZwycQYLVDI9+l8DMW6XuITOIENFfaNn9POTsz1y3ymzPlgq5v",
+	"jdpl0APz86WwI88gyJywF1Gb2l8cbW5j9yEXZQJuxZvs0TZfaKHhVZrmAazFI/l00SOAmNdTw/AQR0IQ",
+	"xLJl8H67wgIxpMk1Zg8DRsPDyaTZvGrd2u7JD+3jH55t7+x29vafHhwub5F4RZNrM5XblFHXyEDKYwks",
+	"9kU2Ozj9U/P7fd0bJJ/vbEfw29LxU1+iW/hR4L2zG8jsEGJz/2EruisoTphiImAPLOvqcQwg4g98Tw3k",
+	"qJj9hDcJllaGKuzg/IWhQkmrYSwVF1c++pFlEqLb9kbyoGghyH7zEThHaRnHLCR1P6apYqHfaOXOSijZ",
+	"jC7mLBSU9MbO1YweSdqTqSY7e0SxQIpQVRgZmAgvkKibmQgARz6b6vI8GDu/y9DO1TgyjgdtMsj+7jYV",
+	"9PyRw35bJgXgHbjJoCaePfOb8to1GWoG2/HQPPUtg+AOqOHiMrJdTvoyaejZRL7aRPRsBo+p6I+2giVs",
+	"BfThktEtSt8DswwQVq33nSqnjaOHyP6RiUYNi9kDpZUCqYZM88C8KowWfqoBSFk80YT2+yzIzQK26PQY",
+	"eXVBNZqtHL9zEIZfHwvKNdEch/GR9zzynplaYnGn3C0DQk1rNvzFRa59PVFOMVPlKN2xCDC0c4hSBVeu",
+	"+k3dAluQnpTXE4UbPRKnagC2M4U/5XAYInS16BseQh9mMb4Io/Hz6XMPoDFGA5YwApGytoabaa8aLeOZ",
+	"m+ymLCCn2j8/1Xqp4oIp9RqQVhF5fhkeEXFbsw3NT2349L35NkNtPVYDSt5SaZheqgav829rn9e2Vlkq",
+	"LELbuMj1cOURJRON6CQ/nz5/5C1fK9xqfgAyruK+unfAVdvxVi+Swa2VWp8ARDVN2/2+iR1m+jgvb4j5",
+	"mYdfjhXG0oIAYR4VokeDzN0xnB/MFgOlwB2/uSzn1uwwjq0EA3Z7bGUC3U9dlwr6Qb4NYjfvtUs4X4oM",
+	"6A0aX1CGslkRegAiDAgsRooB/DCpGFq8Q9kixw4pzBWaAFfiBIgY5RGaqkcDGTFi+Rt4GT2XxsR1hcMR",
+	"iPMah7gJY7SzNKv6lwlg5+29vb12u314eHi4ApDzs8LA7pJtWghm2BEbC2sw3Fp3igQyK0vlRm07QyEx",
+	"yj9mTRSpVm4A4P03kPpKhJ3Npt8IZvGpoQQzDswjXBCZhCx55ODfUqEiFlxnjKyQoXfvvDwVdygk2sYf",
+	"xcRpMdGS5lFQfGQzd2lx7z2wqPjpg/kTruMZVrAfpB5kIK0KU97t6x7BupC9MWHcSILdSTFNJrnRilxx",
+	"zGgHYFePUPPPpaj7/+d//W8jTviNwhPZWy3yC6SCD2kcQynAQA5ZDiVdKCSnZYK1NV32OLRxKexQuLKj",
+	"LZSkbhH/tSyPmCu0qNmoQA6DdaXKysndUCbzUmgZTZQuMwN7efr8iSupeGS60eU88ULtM9d1lq2eicwV",
+	"tjwpr9P4JQ9r98EW54l+6/HBlzx8CVOYxwbLW+7R5PYVmtysgldmBv3lGd1DZCjjOH7mC4x2yDLjRPZ5",
+	"xJoxD3SasJlF2a6YPsNHz+yT93Fw41KX75Ko1q0NtI5Vd2srjsuPb91s6f3tLdtD60N8tfbpLs90kYnd",
+	"ko68e/sSgtOMPpgDXLhAOAxTFlARZsBDuB8eWcLXWrM8B3e3W7S4C74+pgAFT9WWAoigmSLUCbj7sTiq",
+	"hcu3zQDmj60Lq8gV04Rrj0T8hh1ZDJGXVOnmiXm1aeQQmRAfAjF9z2YlWAAbbB1jNMFuZo4MoMRbu5uQ",
+	"5IrGHglT5C4M4w/AtAHYoP67+CqhIeuaASmj+2ifWGkG0N/evX1pJbTsK5w4kTfMyDG/sd45vNciP8qE",
+	"9BI5UixRmHNwzcYOnCCmgPdPFfFpzN9fs7HvsmmhdmOLnDOAS1GWwK1hWJXMavq2qwkUWlj40nAdHro1",
+	"gPwJpBswnIibj1kmQ92N/wmB1s9lmgQQwBlC7XngVBxeQNwc1WiRk1lrwrFkLosjOi7iDTFYbUgOse5e",
+	"KQLMHXGGpxa5oNfMnBgWsJCZn4HgdiO0XN1LhLrJXailrVObVxZ4EkZmqljnS37NJveiB9IrUk3hnrPI",
+	"QIppYnF3SL2wLawX3G0MzwIZJUqXKJzXsW90AQcHyMixBDAkPVvQnekD0CK/WSEaFRLcqbhJ4UUF5G6R",
+	"Y1twODcw22bqMgqLeErYecLM5QwHdrdNQjou4m/g5WVr5gcSoBRhOxuVAPpuuM4Lw4FltzHVZlbmy1bC",
+	"lDl1OJdZ9VbNO5stJwIxDphy8zNvKM/oVkPaVMwcIkD4AgO7LVvd55EGFa8HWUhDRoWyS2Beb3iEtQwb",
+	"wSP7V5cIZDldCwIfYLOyj3EkQ2btutWTZO4857Pkmg3VQmxf896Fmf9nz9DlFF/a3s+oQpOEjsE4pcdQ",
+	"fLsvk+F0bNQ2ygoTkdUjrgOAeTpLpJaBjFTX8ukK5ulN8UmqCodhArkZzn6225m4YZGMGan7vyH9YWZ+",
+	"A8tgu/3ynQ83aiKjPKX1s1chU5rOkJk288sqL0DOwy5hN/r9zmFv77Dd7jR7Tzu7zU67T5uHT9s7ze1O",
+	"Z7f/dG+v3XnauRTQTtf1eClCqmmXfLqs8fCy1r2sLd1SzbuEZYG3XHPmS+XuaPjlcDvcZgF92tzpP+03",
+	"OzsHe82D7cNeM6R77fYB7dFOfw/b4kOmNB3G8NpOe2e/ub3d3Nm7aB909w67O9utg7299kHnH/C0GfZl",
+	"rfvp8+dLcSnm42pNx9gnNyxpnpu1wrvHIzJmgqRC86h4n0SM3jDVIidmfZFypjtCCDFUv0zb7d3AsTj4",
+	"i+GvlsrFB4BWhUeQ8PiE6bK4VcjP529eE5od3yzsMKBJwply7VyKYzj3MFYuzI7rGu6d6B6jZsPhEd/e",
+	"I8od7i4ps6u6kISH1jwycUts2VsKgpNCI4UU+fXRpZhoMoikYmHeZuGiRPw5Avdvzkgd2Nqny1rCqJLi",
+	"stYllzUVydH7QAqVDllyWfv3ZU0NUh3KkbiseaS028RlzYgCMGSz4z773fxSd05Lc1GEREvwEA1ZZqyJ",
+	"pFKtx/IAXwCuAnDYsk0QbxFSPz8/AURDx3sha0qlQ2gnVzrspXPf4UBXiUzj+WGI+Egp9BDrIyuMPRRy",
+	"ROqwU2OaaB7wmJqJGykykRFTjeqowBfY8x0CBUMPy8TbWSI8KvZfZ3idzjfpRNIiF4UTZlf5bk/YrNiV",
+	"ZwmjmilCcaR5OIobLUXfQ2CeA0zPkNBwyEWL+MVj5QO+bTnWRSbk59Pn6sipcKyQVinTKMQYljC0SiCG",
+	"lHJBfBuN4edRvniLkTpK0+Zs5K4JMeFGaGQgAzglbkdvwdzhF8DErQgLxgfhgG7i+S1SZtUi52Yb9T6w",
+	"wCz9WSLNJ6KNcLq8XzWfxANBoZdGMJvH4WOPhYO/pSASWHLHbuZzwdty7GLTWx/khlBNM5moH3Fx7YM3",
+	"VRAubrhmRm24JnXfORiCAdX5QQ/kcOvZm+cnqLoCf5UhWmCcoxYMkVjoAZpC1DyF1R5OxQ2NeFh8qNBt",
+	"RZkHM/eNuZppu+AzmZ7Sce9ZeNJ/MTj98Ev0SryJf03O9bubFYJe3CgfiG0tZFhmgCw8yi+XR9b17bAu",
+	"s/hlOal82u+VmX2Cf20R0vkq0hNFrEThkcIjHlFMawgfAa90UUdychJPUFVqkU57l/h/lymIeTb2OH8D",
+	"vQdcYYd+7rAsyLz40pBhAClUEYDzVsRTmi4UICRRaTDAhisx9XO29lBc4eKRG3ztLtglpJEHcLS+wDOO",
+	"kgfVwWD6lDuvBTghBelzFoXKJlx7zoEIHrMZTIAKIVMRMI9gaGeL+O6rLuD6+iRiWmGFRdD8AK4qPCI+",
+	"vjDzKRZyXVTDRF+2yDH+Bs9lXCLT02x0ab1qqLZISzSiY5XB0zkW1kUGBdTA1uwgAipIiEmoFWJRCjUT",
+	"NxaMHMFc2m21AkfqO+2d/cby4tC7fHRfqkD0DDZaUSJCgwEy/NGjePQtpQeYreB46QyhA+s64Zl9GHlp",
+	"CyW2Jiozswu4m0tdRlb5UlrGioxkcg1YY0abMh+seaqom+XGJ8FGYPMC45ZOE2F4a4H9TXMjVOWQ6cMg",
+	"X6JUebfHO+9qPl4hqJlH2dSAfo/yzld3THEhLaDdkrrLglLlE9mQhRu+vsSt3Jgt1X9xpwBAEGw5gccD",
+	"8PUK/LqgG298Cu5FAVjiYoOgijsGiyppJJW20AJAjA3zyKl9lAMtQyyfVsWag3Ts9BWIhsBKixCPCFwD",
+	"WjO37hAC/zIrQZzIodSMUOEKHQ57rKJcOwzmzo0Fi9HjX7L+Y6z21+jSZZC6v76pYIkjXPYbPvBJXv0i",
+	"hxNry/u4UAzw/Rbm1SW+zaPwMXaVmWXyc9esc/Uu8PJ6xD+OEkbD8VxTpIdpZgseySx4mZ87r+eJtpTK",
+	"SnHwyllxzTYxIgSW7jS0qHazXMgHKwAovJgc4kNaEsrjmJ/yewTKUwF6oECQR7PCt2NWOA5DjyRsKG+Y",
+	"l931MiEhg09x+fQ9hEGhkO12X/w6rXJCQ2Fe9EKTn89OXhCqSI8qtt8hdQlP0Sgy3NKHEFl4fOtDzK6O",
+	"8CnPJ+/evmwsZ6OtgjhHpa2Y0rcKK1yFj7hcuoep879QxDtnjyzqW8Ian9Ao4+wELMuOXIXilZlRJK8k",
+	"MoPbj2p5J4xOrGzi6TCmgkvhkDwLohjocn2ZXDGNsYLXbKzKdfIxBQh0PHWUpSth8/SKcmH96WBZ/PUt",
+	"RsNU5Pmbydqh36kSh108YpP8aXU5eUVkqkk9hT2OleinNnajcILdsVtLz6ssHZgwJ/HfqdwwURMwrawJ",
+	"AMVVZKH+a1Zufyg/8BaBimHwZ6zHBDOAIFUVfvcxBcSIaGQsU0DwhqlVuThooC/kl1BvFUHWF6IGwAxr",
+	"3dr/9//+P//38q7bt5YCd4nhlOMzud6wFNo9VUH8IiuqPNbjvmPnkeUUX0iJ1pjypBlA3uxdQMFZ3nJG",
+	"efLMdLJJRsDAiArrosG5EdwlO0Ey1o5/ePa8efLji58Mc64a9No4KNkc5vjXxjFD05wZjQNagGF0c3kT",
+	"szTJSy6uWWjvbVX8Fq+vYjLKozr27TAp2AG9cWn9u4AjQgU5aAYDmtBAg0WRgyAT4NmeK+rdlvUoKzp1",
+	"JypbVjGvkL0lhc1gzuiFWQey37c/pKL4k5Y2IQHBZlrktwGPGCk95RWqPWSpx65PIYmbJZF9m2oFSmKW",
+	"bp0XvkSvnxFfblilTenMEewW6uYVdszy6E3Y/f0Icq43QAsxAnk24G9Mjntkj3dqrQIkyPxg3UtFPNf4",
+	"lkp7Zv/12D2gsWdlrDOILWSHW477YQSw8hxvshBMbrB+BhVh0+ZzKAtn2wq5clhHELiMc7NmLYdlk0En",
+	"NFrkwlUsxfKEFtlGNYhgLLQZD71sRhVM0fVxG6zxT4NRfO6oAoAUhc19p1VFs04fOeg3xEGzQw42syJ8",
+	"3/2y1D+S2QjFCBFDnTWdsI9cWbAtG6HBFem0D4nvnoAELTdlMma6RSy/xQJdDlQH/kBty2+59hVJJNTy",
+	"LcFxwFcIx3FEYhlFhGoylEojoFvMEjKnaPIVc8b+X98uQrHzY8NJMdAa03DBvRmLK4dsZwc6A0CsL5Mh",
+	"1HfM2QMT6dAsoWYfAT5UXJlFnERB2rh+oFnELKd2RFtDtuUi5LciUHHfWxX3P3a+xwL1rZYhlpNq/0je",
+	"QxzM2rzu17cFHufVMsqVHSaWQt1ajwsKpFsICHUxYCSh4NGxNmP2kQY6Gptdkmn2RAVUQNJIPWEiRFzA",
+	"sUwTxaI+luim5Oz1C4tphOP4K6y3TIh/HAQs1t18wf3Wo0vm6w3LdeHV+XFd3gXzR3LbMEQJA1/lHWnr",
+	"WsZmzgKREKu8JfDDo8fz8XhtbrmHrUSo01tuy7epmAjv5ni8zUaAMv1uO48WN5LDkItUoxDh8DQrDEgi",
+	"vLD394N5Gv9IpWZh7ojt1nZPfmjjVY5FBMximFF2az+xKJKICYsLYX6Sa6to53b+92C+mjUxI6akCtdC",
+	"T8ooXg5PWesiOGV7u7lzcLHd7rb3uu12q91u/6OKBtO6oBVHgJArEWiuhvfo5fwGLWQiJLSERUvqEs04",
+	"cTQuhoXgzxxVg1v3fAJvncFzt2gacnlHeEbQtgM0AgyjumpAeKgRuW1QaUg1rYwsxTjSI4dNioj2VA9U",
+	"Dh4CMjsLMUrMHFzTlxK832dhXsjG8iDwHQxTBeH4RmEA6HRuFgnaUVDhEB0NI65Y4wj6VIT25E3+9BNF",
+	"gLAwioT1U+UQ4Trbu6QO0OrugmkNw0aL+LHWDt4A/RyU3EgewCSYR0YDHgyykb25utp6E6eqiyMhqKj8",
+	"/+xdfW/buBn/KoQ34Fyc4sRpM9y5GAbnZY3XdM0S91zgLqhpkbEI06RGSnZ8Rb/7wIekpMRK6iZW7Hb6",
+	"L5EFvul540M+v58u6W5vDzXNMoRSzKhKKHkRoBENcardlkj7+oOY44VFs8S60LUu93RdEIlNujonlNl+",
+	"1hNohHK6awbekuOxGWCSSf4TnRtMeVMXgakgb1ntP2r/UeY/jGDa3EWut9/mOZZuBa/Fb3iyoUo8x4ll",
+	"GBj60+MhaloMd4C6XqI/0gGaYkIRE4lEsyOsiHZg7grP0XAWYkWGAbiMkUyicquXMzVu8DKhp2Yx/bqU",
+	"4qEc+Ts0lhG3/ap9cHBwsNfef9m4Mt090fa5idfWr7Z+22b9PFGVUWC9HfEykWE6dVJfQcjsm6+j5q5Y",
+	"2NGbEb5GQ/P3v/HUlqZ5+wSjG07ZlPYXMR0GttAMQMwC857Z27ty4JDFQBqhKdWoSbl2zAdu3sCzUu4Z",
+	"jv0n36RryOWuNCpmAsKDVkyuG0HDr1Wj07j9wxNdhV+J2lfUvmL7Mi0k19ONh8dwjFiRjyhU6D7aQbTQ",
+	"5QoO4sPFmaMfU1RLPoOrClzKeITDCTAQKzaD4/qMxLho31PBqdZFghnMuZzbk/xyW9ubbrygB2cQK1JO",
+	"Gu4g+x6zG0cykY7X84m2FWa+QcNaG9XaqC4bVXcDZhtMKpdWtqsC38cJS1JCgS/z951f9wL0696VDTC5",
+	"FOPij+1f9gLU/mXvChE6VpTq12goIDaF1501tGQm3gSX27szP6lNmjw/9UbnYL91sB80svk2Ou2XrVd7",
+	"B9kFp0OFBaFilKoxerOWc0W/AnVMWZu/7Yspea6fW5B8iCXn1Zi/fRPZtfdRKth/U2+0AGSBchomZoGO",
+	"ZOryEpGcoykWC0hKJ1QB+XDMwglq7kHeFWhMO8i8YjO0AWp3EEaaiTGnKIzMlvSe3fa5meMmraGbO1y7",
+	"ZX/+ieGygY6Y+dzQpIsOUxFG/zA/3l6hRqf9ZJto1qC2h7U93D57GFvt3AJbqBMWTqiqKBp0rddp2Eu7",
+	"EHbcAzo6txuCe64OuLc3ar8zwSjdsbtfW3M6ip8evLr51ra6ttXbZ6t1powb37vPGKFV3TKDtmtD/e78",
+	"lZnvyzfn5y00HLNrf+Us5ngBdTFYw4ZGQt3om94/y034b/CptioDu2ykg4aTqFIbH3IWt6bxq2+z5TDx",
+	"2pLXlnz7LPnM6eRG7Xh1FUxHvvC9UBDf8sA8fhR58TvYQZkmGdDja2QB+ChBcOs1VpKkYVarWRar1gVR",
+	"dUHUWhQUyqGaHpYBoi4Zx7ncrq1AytW/ZIXa9xU5X9oXqxdq29GDHssO5QcT6++WndIJFISWM4q0F5RH",
+	"yOd6y2ONylTjWY4LqCqjNEETSmPrZoy/yDGEM9+iC87lXgRhM97aedTO4+nOQ8brL6V1UEM7DoqI0fu9",
+	"Bmc6GdjXj/O3l5S7DOkisx6rybJrfuFdwgqQw2cw1RVePEqVNp/lqkJd9OM/Yzp5UBWzZQxMcEp1gq6Z",
+	"0kntBLcA0FEniBTF3Kub05jnd3zLqrqrqPtnh1BMqgKkdX0cU0wGfvIVas+F7/DBaDGMKEn5jweC9R3q",
+	"ijNjiALOppHEHHUTIOkepz0racBn35OFt3f/VYxvf5z1uYreOJ1pPIPDqTXm+9IYKahFYqxET1YK5So1",
+	"5a6Pr8VB2VBqydyKuKe4+5/nYvLMEVBuWEPM+QiHVqBd7yczJ52f/+rOjlojSRZ/2U0V/wL2vxz/io0F",
+	"JR00/LgzsAM3T3CSKtpBs/bfLdxgRG/Q6bvu0c7laXf/4G9NTUNFkwBlwDHoZ/RHo/VHA/2MTK8vHDRh",
+	"UGi379/1GIapYDceeLDkfZjQTo/41xm596X+Is6QEZNFnAMj9iOKGIETR7hjhnCopAYyeOMtXyOiZIxI",
+	"avWZajRaIEZs+dz+zQ3C4UTIOafE3dmogk1tUPx+q5ycffxYAribDxRUzd8bKuGZMTN3p6H0xg6GYY6M",
+	"PMnra0DrxSObwyF4EVhwNAin75ACCmuqb8H2At+wg5Y0k1kybQ8WxQRZSYxUkGPa4TLE/DEFMqg5HHTf",
+	"dPsnnwYnh6fv37/91D07ez/4dH7R+63bPyljEgXaUVqMTh55BGuxhPOjJkDAdQczFjDyKmikit9zADvH",
+	"O66F1ZFyi0P/plPY9rrl+CG/ZodJLAW1ZmPBxBhZWwI6Gsm5sJSHEVUWqUAKi2BqGvjBvOH/F4Eowt51",
+	"fs1zrguZ1ze++9n91SNfrEHkNKHLQaB9/qTdSSmhgGsR2fbJc3FDXQAZWL272QbcR6BlW1kB1h46fn0H",
+	"P/AaYuNMnITRsoJYnP5KHOTqZNofioPY0IWjFVydHSapfdZ367OOgHM+19qfNPpwcRZ4EgqpLCL7Jr3Z",
+	"rgV337EhVMVJvjsmojzHB+Nxb17aUW1WD80OUNC5jzKbd2LMF7V73Lx7dKQFBUW7vTdYdxrwlgolVG+D",
+	"5phhPENi3HXRpw8nIPsW9Ieabf1P2pFV1KqyNbUJkLRDRmYQ3EcXcv5IJTHN0zBVLFmA3Hdj9pYuTikm",
+	"VDU6v18Z8T6kWFHVTZPIP7Fv/QcuNZhHV6YVNSunBelHTDsgbZeoafj0xy5ohBv359JsQQCJIMgFGA1Q",
+	"khd579xNj/xihX9iRrl0A5zk4OWmPUUxgVSEBxjWiQTKeNdYflF4ubWjCCdoigUe0ymU69rdXYCwCiM2",
+	"owFKRfbnFKsJSoXpL7AlDq7DzAYUpmBJXJd7POQynJhmR/aPWElbb2GZ7nVQJNlCnOkkcPXDKIxoOLFz",
+	"PusdIy7lJI2LXXrkxJJ5wkewg4bZWoZ9/TpfSiDggaco9bhgZq2pILFkwt0Ky9n50b96x0DwlchhPgZH",
+	"z788ggvzlTxZYXCLNi1Alr7LYlpmvH0F5q7CJDMWoOUueiKUU2ChxJwX1wX+LREl0L8AkVRBVnme7/Dh",
+	"2DFvYZ6f5Nxt5B0sJ0Hd8x6w9aPmFGtgKiNTJswjCFNe5I3BDyUtQYwD/D/yGmEU8hTakdde62IlQ5s/",
+	"1REGDhgpKFT1jLCmyx0X+nSNlS7CNOVmj3OH6U0tTAfma5uZ5RcCLeZoE0IvJpDGgozkDZpKQgv9uccl",
+	"/Z1SzJMoAK1lgmrtNClRLCx8s4JKfbn68r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -234,3 +234,43 @@ type SandboxCalls interface {
 	// CallState returns the call; CodeNotFound MsgCallNotFound if unknown.
 	CallState(ctx context.Context, callID string) (SandboxCall, error)
 }
+
+// SandboxReceipt is a receipt a simulated contact's device got for a
+// message it sent: the type ("delivered", "read", "played", ...) and the
+// account's device that sent it.
+type SandboxReceipt struct {
+	MessageID, Type, Device string
+}
+
+// SandboxChatState is a chat state a simulated contact received: the
+// sending account (phone JID), its device and the state (composing,
+// recording, paused).
+type SandboxChatState struct {
+	From, Device, State string
+}
+
+// SandboxPresence is a presence announcement (available, unavailable) of
+// an account, as its contacts see it.
+type SandboxPresence struct {
+	From, Device, Type string
+}
+
+// SandboxContactView is what a simulated contact saw of the accounts it
+// talks with, oldest first.
+type SandboxContactView struct {
+	Receipts   []SandboxReceipt
+	ChatStates []SandboxChatState
+	Presences  []SandboxPresence
+}
+
+// SandboxConversation is the sandbox's view of conversation state at the
+// contacts and the session phone's address book (implemented by
+// internal/sandbox next to gateway.Sandbox).
+type SandboxConversation interface {
+	// ContactView returns what the contact of phone saw.
+	ContactView(ctx context.Context, phone string) (SandboxContactView, error)
+	// SaveContact makes the session's phone save the contact phone under
+	// fullName (firstName: "" = its first word) and sync it as app state;
+	// it returns the contact's JID and the first name used.
+	SaveContact(ctx context.Context, sessionID uuid.UUID, phone, fullName, firstName string) (string, string, error)
+}

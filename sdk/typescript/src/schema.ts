@@ -1350,6 +1350,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save a contact with a name in the account's address book (on the simulated phone)
+         * @description The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+         */
+        post: operations["sandboxAddContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/contacts/{phone}/chatstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phone: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The chat states and presences a simulated contact saw
+         * @description What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+         */
+        get: operations["sandboxContactChatState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/webhooks": {
         parameters: {
             query?: never;
@@ -2499,7 +2547,7 @@ export interface components {
              */
             senderLid?: string;
             /**
-             * @description Own messages in 1:1 chats, in `message.sent` events (not in stored answers) - the recipient's LID where it was known when the message was sent.
+             * @description Own messages in 1:1 chats - the recipient's LID (`...@lid`) where it was known when the message was sent, besides `chatJid` (the phone-number JID).
              * @example 123456789012345@lid
              */
             toLid?: string;
@@ -3177,6 +3225,8 @@ export interface components {
             success: boolean;
             phone: string;
             messages: components["schemas"]["SandboxReceived"][];
+            /** @description The receipts this contact's device got for the messages it sent, oldest first, one per message, type and device of the account that sent it (read receipts per device). */
+            receipts: components["schemas"]["SandboxReceipt"][];
         };
         MarkReadRequest: {
             /** @description Mark this received message and the unread ones before it; all unread when absent */
@@ -3314,6 +3364,68 @@ export interface components {
              */
             success: boolean;
             settings: components["schemas"]["SessionSettings"];
+        };
+        SandboxAddContactRequest: {
+            /** @description The contact's phone number */
+            phone: string;
+            /** @description The full name saved in the address book */
+            name: string;
+            /** @description The first name (default the first word of `name`) */
+            firstName?: string;
+        };
+        SandboxAddContactResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            jid: string;
+            name: string;
+            firstName: string;
+        };
+        SandboxChatState: {
+            /** @description The sending account (phone-number JID) */
+            from: string;
+            /** @description The account's device that sent it */
+            device: string;
+            /**
+             * @description `composing`, `recording` (composing a voice message) or `paused`
+             * @example composing
+             */
+            state: string;
+        };
+        SandboxPresence: {
+            /** @description The announcing account (phone-number JID) */
+            from: string;
+            device: string;
+            /**
+             * @description `available` or `unavailable`
+             * @example available
+             */
+            type: string;
+        };
+        SandboxChatStateResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            phone: string;
+            chatStates: components["schemas"]["SandboxChatState"][];
+            /** @description The latest chat state, null when none arrived */
+            last: components["schemas"]["SandboxChatState"] | null;
+            presences: components["schemas"]["SandboxPresence"][];
+        };
+        SandboxReceipt: {
+            /** @description A message this contact sent */
+            messageId: string;
+            /**
+             * @description `delivered`, `read`, `played` or another receipt type as sent
+             * @example read
+             */
+            type: string;
+            /** @description The account's device that sent the receipt */
+            device: string;
         };
         SandboxCallRequest: {
             /** @description The calling contact (phone number) */
@@ -6075,6 +6187,112 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxAddContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "15550002222",
+                 *       "name": "Asha Verma"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxAddContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Saved and synced to the companions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "15550002222@s.whatsapp.net",
+                     *       "name": "Asha Verma",
+                     *       "firstName": "Asha"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxAddContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxContactChatState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phone: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Chat states and presences, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "phone": "15550002222",
+                     *       "chatStates": [
+                     *         {
+                     *           "from": "15550001111@s.whatsapp.net",
+                     *           "device": "15550001111:1@s.whatsapp.net",
+                     *           "state": "composing"
+                     *         }
+                     *       ],
+                     *       "last": {
+                     *         "from": "15550001111@s.whatsapp.net",
+                     *         "device": "15550001111:1@s.whatsapp.net",
+                     *         "state": "composing"
+                     *       },
+                     *       "presences": [
+                     *         {
+                     *           "from": "15550001111@s.whatsapp.net",
+                     *           "device": "15550001111:1@s.whatsapp.net",
+                     *           "type": "available"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxChatStateResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhooks: {
