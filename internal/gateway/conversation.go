@@ -110,6 +110,21 @@ type CallRejecter interface {
 	RejectCall(ctx context.Context, sessionID uuid.UUID, callID string) error
 }
 
+// RingingCalls keeps the calls offered to sessions that still ring, in
+// PostgreSQL (implemented by internal/postgres), so that a reject works
+// after a restart and on whichever node runs the session. Calls offered
+// before staleBefore count as ended.
+type RingingCalls interface {
+	// PutRingingCall records an offer (caller: the calling JID as the
+	// offer named it) and sweeps the session's stale calls.
+	PutRingingCall(ctx context.Context, sid uuid.UUID, callID, caller string, offeredAt, staleBefore time.Time) error
+	// TakeRingingCall removes a ringing call and returns its caller; ok
+	// is false when the call is unknown, ended or stale.
+	TakeRingingCall(ctx context.Context, sid uuid.UUID, callID string, staleBefore time.Time) (caller string, offeredAt time.Time, ok bool, err error)
+	// DropRingingCall forgets a call that ended (accepted, terminated).
+	DropRingingCall(ctx context.Context, sid uuid.UUID, callID string) error
+}
+
 // ConversationService is the domain service behind the presence and calls
 // tags and the contact directory (implemented by internal/conversation).
 type ConversationService interface {
