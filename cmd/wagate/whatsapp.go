@@ -64,6 +64,7 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 		Inbound:       inbound,
 		Events:        postgres.NewEvents(m.Pool),
 		CallPolicy:    settings,
+		Calls:         postgres.NewRingingCalls(m.Pool),
 		Proxies:       settings,
 		Logger:        m.Logger,
 		WSCompression: c.WSCompression,

@@ -1069,14 +1069,24 @@ type CreateSessionRequest struct {
 	// Name Unique session name
 	Name string `json:"name"`
 
+	// Proxy Proxy for this session's WhatsApp connection and media transfers, with the same rules as in
+	// `PATCH /sessions/{id}`: `http://`, `https://` or `socks5://` URL with host and port and optional
+	// `user:password@` (no path). It is stored with the session before the first connection, so the
+	// QR login already goes through it. A malformed URL answers 400 and creates nothing; an empty
+	// string means a direct connection.
+	//
+	// Example: socks5://user:secret@10.0.0.5:1080
+	Proxy *string `json:"proxy,omitempty"`
+
 	// WebhookUrl Receives every event of this session (signed)
 	WebhookUrl *string `json:"webhookUrl,omitempty"`
 }
 
 // CreateSessionResponse defines model for CreateSessionResponse.
 type CreateSessionResponse struct {
-	ApiKey  string  `json:"apiKey"`
-	Session Session `json:"session"`
+	ApiKey   string          `json:"apiKey"`
+	Session  Session         `json:"session"`
+	Settings SessionSettings `json:"settings"`
 
 	// Success Always true on success
 	//
@@ -1370,7 +1380,7 @@ type Message struct {
 	Revoked  bool              `json:"revoked"`
 	Sender   string            `json:"sender"`
 
-	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both. For the session's own messages it is the account's own LID.
 	//
 	// Example: 123456789012345@lid
 	SenderLid *string `json:"senderLid,omitempty"`
@@ -1384,9 +1394,14 @@ type Message struct {
 	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
-	Text      *string     `json:"text,omitempty"`
-	Timestamp time.Time   `json:"timestamp"`
-	Type      MessageType `json:"type"`
+	Text      *string   `json:"text,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// ToLid Own messages in 1:1 chats - the recipient's LID (`...@lid`) where it was known when the message was sent, besides `chatJid` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string     `json:"toLid,omitempty"`
+	Type  MessageType `json:"type"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1562,6 +1577,30 @@ type RedeliverResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxAddContactRequest defines model for SandboxAddContactRequest.
+type SandboxAddContactRequest struct {
+	// FirstName The first name (default the first word of `name`)
+	FirstName *string `json:"firstName,omitempty"`
+
+	// Name The full name saved in the address book
+	Name string `json:"name"`
+
+	// Phone The contact's phone number
+	Phone string `json:"phone"`
+}
+
+// SandboxAddContactResponse defines model for SandboxAddContactResponse.
+type SandboxAddContactResponse struct {
+	FirstName string `json:"firstName"`
+	Jid       string `json:"jid"`
+	Name      string `json:"name"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxCallRequest defines model for SandboxCallRequest.
 type SandboxCallRequest struct {
 	// From The calling contact (phone number)
@@ -1597,6 +1636,35 @@ type SandboxCallStateResponse struct {
 // SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
 type SandboxCallStateResponseState string
 
+// SandboxChatState defines model for SandboxChatState.
+type SandboxChatState struct {
+	// Device The account's device that sent it
+	Device string `json:"device"`
+
+	// From The sending account (phone-number JID)
+	From string `json:"from"`
+
+	// State `composing`, `recording` (composing a voice message) or `paused`
+	//
+	// Example: composing
+	State string `json:"state"`
+}
+
+// SandboxChatStateResponse defines model for SandboxChatStateResponse.
+type SandboxChatStateResponse struct {
+	ChatStates []SandboxChatState `json:"chatStates"`
+
+	// Last The latest chat state, null when none arrived
+	Last      *SandboxChatState `json:"last"`
+	Phone     string            `json:"phone"`
+	Presences []SandboxPresence `json:"presences"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
 	Archived     bool   `json:"archived"`
@@ -1610,6 +1678,9 @@ type SandboxChatView struct {
 type SandboxContactMessagesResponse struct {
 	Messages []SandboxReceived `json:"messages"`
 	Phone    string            `json:"phone"`
+
+	// Receipts The receipts this contact's device got for the messages it sent, oldest first, one per message, type and device of the account that sent it (read receipts per device).
+	Receipts []SandboxReceipt `json:"receipts"`
 
 	// Success Always true on success
 	//
@@ -1802,6 +1873,33 @@ type SandboxPhoneViewResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxPresence defines model for SandboxPresence.
+type SandboxPresence struct {
+	Device string `json:"device"`
+
+	// From The announcing account (phone-number JID)
+	From string `json:"from"`
+
+	// Type `available` or `unavailable`
+	//
+	// Example: available
+	Type string `json:"type"`
+}
+
+// SandboxReceipt defines model for SandboxReceipt.
+type SandboxReceipt struct {
+	// Device The account's device that sent the receipt
+	Device string `json:"device"`
+
+	// MessageId A message this contact sent
+	MessageId string `json:"messageId"`
+
+	// Type `delivered`, `read`, `played` or another receipt type as sent
+	//
+	// Example: read
+	Type string `json:"type"`
+}
+
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
 	Address *string `json:"address,omitempty"`
@@ -1969,10 +2067,15 @@ type SendKindResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool                 `json:"success"`
-	Timestamp time.Time            `json:"timestamp"`
-	To        string               `json:"to"`
-	Type      SendKindResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string              `json:"toLid,omitempty"`
+	Type  SendKindResponseType `json:"type"`
 }
 
 // SendKindResponseStatus defines model for SendKindResponse.Status.
@@ -2025,10 +2128,15 @@ type SendResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool             `json:"success"`
-	Timestamp time.Time        `json:"timestamp"`
-	To        string           `json:"to"`
-	Type      SendResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string          `json:"toLid,omitempty"`
+	Type  SendResponseType `json:"type"`
 }
 
 // SendResponseStatus defines model for SendResponse.Status.
@@ -2600,6 +2708,9 @@ type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 // SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
 type SandboxCallJSONRequestBody = SandboxCallRequest
 
+// SandboxAddContactJSONRequestBody defines body for SandboxAddContact for application/json ContentType.
+type SandboxAddContactJSONRequestBody = SandboxAddContactRequest
+
 // SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
 type SandboxFaultJSONRequestBody = SandboxFaultRequest
 
@@ -2743,6 +2854,9 @@ type ServerInterface interface {
 	// SandboxCallState A simulated call as the caller sees it
 	// (GET /sandbox/calls/{callId})
 	SandboxCallState(ctx echo.Context, callId string) error
+	// SandboxContactChatState The chat states and presences a simulated contact saw
+	// (GET /sandbox/contacts/{phone}/chatstate)
+	SandboxContactChatState(ctx echo.Context, phone string) error
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx echo.Context, phone string) error
@@ -2761,6 +2875,9 @@ type ServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx echo.Context, id SessionId) error
+	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+	// (POST /sandbox/sessions/{id}/contacts)
+	SandboxAddContact(ctx echo.Context, id SessionId) error
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx echo.Context, id SessionId) error
@@ -3124,6 +3241,22 @@ func (w *ServerInterfaceWrapper) SandboxCallState(ctx echo.Context) error {
 	return err
 }
 
+// SandboxContactChatState converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxContactChatState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "phone" -------------
+	var phone string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "phone", ctx.Param("phone"), &phone, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phone: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxContactChatState(ctx, phone)
+	return err
+}
+
 // SandboxContactMessages converts echo context to params.
 func (w *ServerInterfaceWrapper) SandboxContactMessages(ctx echo.Context) error {
 	var err error
@@ -3210,6 +3343,22 @@ func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxCall(ctx, id)
+	return err
+}
+
+// SandboxAddContact converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxAddContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxAddContact(ctx, id)
 	return err
 }
 
@@ -5330,6 +5479,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sessions/:id/calls/:callId/reject", wrapper.RejectCall, options.OperationMiddlewares["rejectCall"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/call", wrapper.SandboxCall, options.OperationMiddlewares["sandboxCall"]...)
 	router.GET(options.BaseURL+"/sandbox/calls/:callId", wrapper.SandboxCallState, options.OperationMiddlewares["sandboxCallState"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/contacts", wrapper.SandboxAddContact, options.OperationMiddlewares["sandboxAddContact"]...)
+	router.GET(options.BaseURL+"/sandbox/contacts/:phone/chatstate", wrapper.SandboxContactChatState, options.OperationMiddlewares["sandboxContactChatState"]...)
 	router.GET(options.BaseURL+"/sessions/:id/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/sessions/:id/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/sessions/:id/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
@@ -6460,6 +6611,124 @@ func (response SandboxCallState500JSONResponse) VisitSandboxCallStateResponse(w 
 	return err
 }
 
+type SandboxContactChatStateRequestObject struct {
+	Phone string `json:"phone"`
+}
+
+type SandboxContactChatStateResponseObject interface {
+	VisitSandboxContactChatStateResponse(w http.ResponseWriter) error
+}
+
+type SandboxContactChatState200JSONResponse SandboxChatStateResponse
+
+func (response SandboxContactChatState200JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxContactChatState400JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxContactChatState401JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxContactChatState403JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxContactChatState429JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxContactChatState500JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxContactChatState503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxContactChatState503JSONResponse) VisitSandboxContactChatStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxContactMessagesRequestObject struct {
 	Phone string `json:"phone"`
 }
@@ -7258,6 +7527,167 @@ func (response SandboxCall429JSONResponse) VisitSandboxCallResponse(w http.Respo
 type SandboxCall500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContactRequestObject struct {
+	Id   SessionId `json:"id"`
+	Body *SandboxAddContactJSONRequestBody
+}
+
+type SandboxAddContactResponseObject interface {
+	VisitSandboxAddContactResponse(w http.ResponseWriter) error
+}
+
+type SandboxAddContact200JSONResponse SandboxAddContactResponse
+
+func (response SandboxAddContact200JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxAddContact400JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxAddContact401JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxAddContact403JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxAddContact404JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxAddContact409JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxAddContact413JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact422JSONResponse struct{ UnprocessableJSONResponse }
+
+func (response SandboxAddContact422JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxAddContact429JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAddContact500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxAddContact500JSONResponse) VisitSandboxAddContactResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -18383,6 +18813,9 @@ type StrictServerInterface interface {
 	// SandboxCallState A simulated call as the caller sees it
 	// (GET /sandbox/calls/{callId})
 	SandboxCallState(ctx context.Context, request SandboxCallStateRequestObject) (SandboxCallStateResponseObject, error)
+	// SandboxContactChatState The chat states and presences a simulated contact saw
+	// (GET /sandbox/contacts/{phone}/chatstate)
+	SandboxContactChatState(ctx context.Context, request SandboxContactChatStateRequestObject) (SandboxContactChatStateResponseObject, error)
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	// (GET /sandbox/contacts/{phone}/messages)
 	SandboxContactMessages(ctx context.Context, request SandboxContactMessagesRequestObject) (SandboxContactMessagesResponseObject, error)
@@ -18401,6 +18834,9 @@ type StrictServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
+	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+	// (POST /sandbox/sessions/{id}/contacts)
+	SandboxAddContact(ctx context.Context, request SandboxAddContactRequestObject) (SandboxAddContactResponseObject, error)
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
@@ -18916,6 +19352,31 @@ func (sh *strictHandler) SandboxCallState(ctx echo.Context, callId string) error
 	return nil
 }
 
+// SandboxContactChatState operation middleware
+func (sh *strictHandler) SandboxContactChatState(ctx echo.Context, phone string) error {
+	var request SandboxContactChatStateRequestObject
+
+	request.Phone = phone
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxContactChatState(ctx.Request().Context(), request.(SandboxContactChatStateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxContactChatState")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxContactChatStateResponseObject); ok {
+		return validResponse.VisitSandboxContactChatStateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SandboxContactMessages operation middleware
 func (sh *strictHandler) SandboxContactMessages(ctx echo.Context, phone string) error {
 	var request SandboxContactMessagesRequestObject
@@ -19150,6 +19611,54 @@ func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
 		return validResponse.VisitSandboxCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxAddContact operation middleware
+func (sh *strictHandler) SandboxAddContact(ctx echo.Context, id SessionId) error {
+	var request SandboxAddContactRequestObject
+
+	request.Id = id
+
+	var body SandboxAddContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxAddContact(ctx.Request().Context(), request.(SandboxAddContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxAddContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxAddContactResponseObject); ok {
+		return validResponse.VisitSandboxAddContactResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21885,427 +22394,449 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdhs5ki76KticWavImiRFSpQtUWvWtMpWuVRlu9SW3DUzLe9KMBMUYSWBrARSNNvts/YLnB/nCc6/",
-	"/WD7Cc4jnIUIIC9k8q6by1ozXRbJTFwCQNwQ8cXnWiBHsRRMaFXrfa4NGQ1ZAn/+Z/Md1ew1H3HdhP+a",
-	"L0OmgoTHmktR69XesT9SprQiNIrkmIWEC6KHjARpkjChyZiLUI5rXk0FQzaipoER/cRH6ajW2+10n3cP",
-	"9p51n3s1PYlZrVfjQrMrltS+fPFKvb9jI8oFF1cLRhCxgb6z7hWrmPxvQ4bdYTckMY8pUn8v+CeiWCBF",
-	"qBpzOt/f67Z399rt54eHFd1/8WoxTeiIabsUL4ZUn4azQzDfk9OXpB4PpWBEpKM+S4hMyCCNIvLz6UvT",
-	"P/tER3FkejjsHB4eHLSfPXv+/NlfVGs8pFrROG4JpmtejZsWY6qHNa8m6Mi8EGC/Xi1hf6Q8YWGtp5OU",
-	"Tc3pNRNXeljrdXYPvNqIi+xzNjWlE7N6ZmIvpNA00D/ziumcTc3i59OXc8dfPeCP/JZHmyZKJrMj9QX7",
-	"pPFHn8gBbIM4YTdcporE9Iq54f2RsmRSICi2N2dIu/vPqgbxkkX8hiUT3AEVsw7zBxZNPqZas8S8/j//",
-	"3m4efvjc8TqHX/61VtXnq0SmcdWWgx/MypC6/3/+1//+y1UrVX7DrBbXyq1dTBNdWrnObnvv2V57d3+3",
-	"+6yzu989eAYvVi/ile37NhfyNGSjWGomgskvbFLFR2JGNaEkQYZCFB2waNKDlR3wRGlzvtNIk4FMiB5y",
-	"Ra7ZhNRjlhDFlOJSeOSaxZrsdslQpolqEK5IwnSaCBYSekW5aLn5IpfNZ1wYXdMMb5uZ/sLmb5RrtsYe",
-	"uWaT380+oc3Bh8+dZ97e7py9Mkc4nNErRhT/x7yzEMFrxc5DNqBppGu9/bZXYJbtNswaP3Uq2fUbphS9",
-	"YlUb1v5EpnjJ3skP7eMfXnR297r7z54fHFZvxVHW7m1uxnPcMFWjtT8RHpL6+/fTDJw9e07b7T5rsrC7",
-	"3+zu7T9rHnYPDprt7mFA+/3Dg8P9sHoiS/jiQCYjqmu9WprCk7Nj/o31h1Jez91a4+z3bfr5Yl5WsRSK",
-	"geD7gYZWwptPgRSaCfiTxnHEA2qotvNRGdJ9zun0ucaSxLDtmjvNfRlOyJAqQgWB33pEs0+6R+y+IjgC",
-	"EsGymZPbMTszDQKmVK03oJFiX4oT+deEDWq92r/s5OrTDv6qdk5MB+/sNHBS5UU+FTc04kZbilNdQ6E4",
-	"iHiw4STdnhFSE5rqIRPavMXCFjmLGFWMqICiqvLXdySQoeNoqTJzfnVyQXYsD1M7n3n4ZeeP5A5n7yar",
-	"yJjrYUlhU5pqZgjyo0z6PAyZ2IwiF4Y/H5+dAo82c5cimhAK8wE5JcfCse07nOnFkMEIRnSCixNoIgVK",
-	"j4QpmSYBzPZUGJ5LoxMc/iYzdk0QxZIbluAmv9MtbPuDjkg9ZJrySBGaMBLJqysWekQwMxInAhtmpm+l",
-	"/lGmItx+ow+gmbub4Nusjy9e7YxOIknDCylf0+SKbTb6d0VepKUkEbR1d1OY0yEIIBFucMSUZeGMXwm7",
-	"FuabGxqlt3j8QAYEPOZM6LdSH6NpOb8j2xAZU0WChBnGR/oTQolOOI3MGDwyHvJgCOcQhqKYCImWMBZn",
-	"uqLqqirHAy2dfIpRqG0+EKKNwWbkELONzfZ2P+zHjbXur7NYfsMjoP6yrAHXuNWUsHVjN7bIcfbQHGrU",
-	"/bNfzy/IDg1HXOzQmDev2UTtwAN+wzWpcESm0+zV7xTx7cK9xXXz7SIDz8FZXzMFbzkloF4Y93c4L9gc",
-	"pZY9oyLAgMynRg/2ijI2nml5Qq65CD2SsDjiTJk/aGDIrTzCQq6VR0IWMc0U2AnwirFpqQhJzIUiXGhJ",
-	"qJgQqYcsAUKROv5tN6BHwP5RHqHk9elLMh5KlRnFXJFUXAs5Fg1ChRqzhPh3cAh8D0YspB4aDQHaF7pF",
-	"fhUBK5OruJmnKAlNVJLcDb3b7hDfKUN2C/rwGtIa6YLLbZdBlDbfmiSYOX5+C7lhcsMD9l7QG8oj2o/Y",
-	"duLJjEXzKCKBFIIFmourTBMbU65bd6lyGEMyoQmPJiTNJ3RkxHAyaZETDjQtEpErOMB2sCy8NFv0tyHV",
-	"6jiOScKvhpoIOSZ1f+UJ+g3vUmRNhDxE/oOrxQXRfMQyThJSTfvm1YAK81ifwakasrB3KXAjuBMM6ycY",
-	"Cw1nMi+7LaAuhf/StaOraZANEUnho/pJL4X/znzRPB5olvgEbXNSdx482I8+vGOfsF5GI1Zh/1xI+YaK",
-	"iXNFbqgdUM0ImMSEfQoYCwvqu6Ep6e47pyLpMyOEiU4m5nRmroV8jLVed/8O9YrZoda8oue4QM8qCxcn",
-	"oSXMa2vvbOZ9qJqTHdTO7AuLXMyrtpS/NM9jvHpL5gWg9XthbDiZ8H+wDdVkJ8ydGZ7toziRNzw00igT",
-	"+Deckv9sHp+dNn8xzByG5pFjOwLoKvtWJoTG/HfzGrhySOakvkuO9oYrMFOl4RwlUVEDasWJNP1uzrad",
-	"gyhnP0aSs5DUjc4so9B0bX4xMtBIlIlMG3dsNcqYJUh8y52dgHb6m9WNarm6CCfvOObWvUnDkJsGaHSW",
-	"mNY0Z26oXi0ufPW5VlakwL+j2Qj+mPLPZIeRJgkF+ltBe6xL3p2QatY0TH7WxePVUPaqBa+INLJiGP1H",
-	"M03g5cHs1+rYKG6F3/pSRowK8+N1ldvX0DqhY7ObjlArcldIMC8rXapmMaKfrDhUcznXnHlknMyrjZim",
-	"Rv4t2zRv3HNfnMOtYvqJYydqWXPv8iezNf1c4fTLHXl/Rw8i9G3fyOld6rq4Jz5kc5b9jywArotb9DVX",
-	"OjsEa25XaKC8TxdN1p6Jis2bneDpbXEcjelEEbNq5sS55wqu2NKCZrtsimT5e27MVQT5gepg+GJIdcHT",
-	"uQ45Am3tcCbMBvx7jSbBkN+YBUqF+/tDxRbG270yIddyZcMpOMVXO9ZL7z5OU3uKNHbU+SCWUGajnTKg",
-	"PEIhupJiAb7nNNKrb63iANNIz91joCKtPoz725f56DxHrZwKy5YErmrWWpAgu8eelQrO97mU+X9E7r/0",
-	"OSciV3m2QPEltMuuxN0rVVQyBFr3GONBDauF18c5Ei+iSlv9ZRt5WmjmdEXi0uSahe9FwuicITsxtbSp",
-	"FBp5IVPU2irPSHb91660B4oLhCEAGTmnhlrubt7aHQN32pDrfKwKbXhr1iXiioVZbEZt8Z5dtEfvmCsg",
-	"Cd1Y5hFpCxFuDtHqXBZOUwVrzWMw1j3jd0w/nF413VhwbRXtzcS9yLX0+cEzyqixHK9osF1iGYNXKer3",
-	"dteQ9PtrCXo33uXU2GgnrSuxsTfo+GE1wkVC9kWUKs2StzJc+2DRmAZcV1g6p1qRMQNnnjVx4ogGbGRs",
-	"WjlwzkBF6v5vx6+OL05+f/vry5PfXxyfHb84vfgvvxSH0KlSWqq4njGvhAwZhDOUGj596XvExnvAaIZS",
-	"aWJkRjniYUyvjCBr1+ZIrZ8YTXSfUb2OBeom++tYsPkxGMq63tF3wjUZyihUpI7fZt7NIOKGhlyTJBWq",
-	"NPrddqV2p2mypsmM9+JFFT9CBT9MrAPKq4VGvH0o0s49VG7Oq31qmmaaNzQx9FamPbPVju3j5u+Xebvw",
-	"Edo2sjqJKgMhE7wWsBcZMmQKfbiGLOWFf//udXkz1YZax72dHbfSvb12u3K5b1jibhxndxm+TewzbjXK",
-	"MWitdqtdGdsyY+aaaTqqe/mhyscwvYeKqzq7MZec8S0EKZB6dUFa4CsPyvxw2JVkwfDQNcnQTxUXTKm3",
-	"VucsD/9vLOEDzkLiHiPWjbGqqVEhaJv2Qm6OHhfN44YBzu87RV6fvvTIeMhEzkq0jMLS9ewqYxSVczaU",
-	"cIyeBoHRdr9ThIZhYubfl/J6lbbjVA2raQqc3fSh80kRxVx4JBspFt0wtbyTSu09KjqbskF45XVesH1e",
-	"0CRc9yTZaU6H4y5RiyDweq4LZS29qrOeXmWJg/0voMU2ajq2sAaDsaf3QZlLNupKooBvEl2CmyngBSdz",
-	"Fq9qH5w1glfxEi+ybbfzEBf3snXPLdqKmRP3FRMsodGGI86asR4FtW07W1LQubcL1NhvL+NDYi6HKW2g",
-	"LRzYq7utb/3oeLUxTdxl52I6TLuwa/m786kDOQKbna6YJpoHPKZiDbbzzoWLlRlqMZ2iwIdwsFO+7qXH",
-	"Y4Yu2IxXHvFSmmy0YSAgaBkRoIMpJ3Z5u/wqmEtiiCEwExaIhaQwhaKDYGlvZ/l7Sxzg98L4kUxLTGtY",
-	"DMtRNtui23DkMgXeC/5HmgfiWJG+eFsWk3iOm/9Nm/9oNw8/5H+S1u+9vzQ/fP+vVWqpDdJ/X2XFvWMB",
-	"4zdM2dgrdmM9A+VwQcWvIJbXK4TyJ7w86t1292BL/pot0JYMtkCtMVXXeT5L9+DLvy5wDSxbWxf9+mi4",
-	"c24wrMGnLxJOo210oQWRAwXKX17+239gwtkzr7NfTffVLxJnlKpMC+t4m6gH2ypLRS0nH0p7o7FApOJL",
-	"OimrOnvP9pcmQFWYBnlj3vRCzd8SNs1ns+0APGN1sX1iHr8w4yhtAGM0zQgRFiRVObj/JdPEBiibB47I",
-	"FaiuRqiBaU37ioFQW2TWPau6lEIWuYzJraMymCarCO/SO9c9e1qzUazVGvfKmwTrmDWad2Wbrd86C73g",
-	"JvNk5Ttg8/RrCgmTb7aJvzHtnGuqU/XCOtuzhg4PD1dpQbBP+hiXYpsbWAWDWEZIt1VwyIV9Ok/S48ot",
-	"z+6b8YC6dS+usldK8st9pJDHm23HZfE/bg5b+CVsvjNfw/WZHbKv6R6xMM9FlNyOipN1SHfvc58snPl5",
-	"dmrcxUjMRIj3FsXQFoiMLl+TzCzrSZjJ8s2kn2afKiTUWzbOc2PMEyUp8mx/f+/ZemIEGqkiSjmwdE3J",
-	"7ThvefA/pSMqmgmjoTkRNtfPDOCIKG2+8uz1l4K0khHVwZDA9UuVLCnGpy+JCnch7m7hSL27e+gRJUeM",
-	"7Lf3GrWN1KtluxdIU9yzc/x6czctkrFycYqy0m1WF2GRxVq0nLZiPybGJouL32BocumRG3k99U0puK5V",
-	"CIWBz1lQYPYNRsj8nroQGfgS85hCZ1e3LFfPPn+UXBQ+Rmygsw8ln4j7Mo1D20CcMMVEYBUOPJcBjaLc",
-	"jmm5uzf3GTKSrfhpaXM4q87wjzIZ0yTc7hjLNdxN02dTVi7+K+e/WUe9w6saLq7eWM1k6mjKcX5xZB+2",
-	"+W4jlsWAgPEO5C9jxCgiE/L69CXeVzveKezVSxVpqRAyNWtW4VaKJpgxh1xAMVFQMgpm7XL1c6nsLfX8",
-	"eV5g+Cq4I7MqpQyuq6IBpqdnTiCQGcnKxUBWzlaORRWju3DB5ZCevfwGbhN/6LRzrtotl/lBV1AHc3dn",
-	"cTaFXZHRz5veuSt4SBFsRtxwY1KL6228pHNMlYiL6/LOGGodq97ODvC6DAkpkKOd4/6L8GTwanj68Zfo",
-	"jfg1/mtyrt/f1B5UE8whcWAmc4m4hVKNWafr7bFH4O9dsKOKJ+AWQjjNyS1sZY/0JySeigUgY4iFgQxd",
-	"j7BIMfPU6wU4VrM4XKsHExRGgwEFFpMp4qHfKA5lJU5jprIEk6se8iuu1dptJzKqaNpXacwSYK0+4SrP",
-	"uwHWmCtJpmvgK5hrkr9VIagqwwmg+1W2yUZB7XN059+GExS/hVWC3GRIth1ScQXccrMYlNnV//n05REx",
-	"jaHji+ss7TamiWJrypqK06vIFb8xLYtiUn1tq2D68sXTooj66ZVSt5YsE6KBOJIQ/BYnciRB8wwZ/PHh",
-	"toTyokvKDfJmVhOqZYptdpkSzNW2FkncdQNzb+FC8cJIlrFDZXQ54wAHQJOEs5DI1FiujBGITcQh3opU",
-	"zpZl0d0jTpEHOk02tE34yCYHlCf+89nJK0IV6VPFnnUxURfS6nvk/bvXtfX8C9jH3PHfyxX2fd8ZV832",
-	"J0YjPdxwumrGMSWvK1nJPaZ64ZCqpvozDzfbjx9XR/FcFyNvWopXjltysUWsiTMK1gr5mxraXHX8NQ9f",
-	"S3m98YG53dBToxvOef6+04qiOYv5hibX7xgNNw3KmA8ASZNrh7kGIQ5h5pB1CDXo+SJSsAxcg+sjQqPI",
-	"/TT3NnGlzbxgsttsjrXSxzIKqWp1MkNbQuFJQ2K9jxguHRYjg5bCAjxQrpqZ3OLEtTc5hdbMV/t5Ds2t",
-	"R7YyB3KQyNEbVv3bvCXkI+b8xFP7+PTNCTHPO8DhAY/gb0pGLOQ029V1EOEeueEhkx6hacilR0IZpCNm",
-	"7FaleXDNkoa1FwYysYkbbgu0yEs5FpGkYd4PgOVUQEVCrtvOZ0yL/bLjmtj5nC2J+TLktFUygWGIOx9j",
-	"drWSZcKFYOF7oXm0ue/wj1RqFq6X5prBe62h5ltdsOJUuANV4WQci4z6njGxDKVbrVYlPQGookUAu8Id",
-	"UQzosxYGqRsJPEA1kCcsAINTe4bBwZNoUyOcUsJimWjEbqfo1GzAEPLmZBIixstKFMi873h3UUkHvLOo",
-	"PBeKiRAdpxXBWean1/MMYvw584S0Wq2SJ4RrwpVzzfSZ4iFTxMeXfASHW+TOabTIqbDYbJnDPbTuHS9z",
-	"utMEEyPgl77Uw9YUELbFG27DX3+Jqi7kMZsomUuhTLncdhP1YP7aJ1IELEfsArg1gBGlgZl7xMIrs0E0",
-	"qVOEjbOoWxYrcKBZcilgN9Hg+gh4hUy1xegqv7Hf3mt4CN0FIFpM6UsRJ/IKElOomBT2nduaLeK7je4j",
-	"fBsNhpciexCR5VoFp5GV0/YS2d4Bw91WHNEJq77iqL7AvWCfzAkgAYVvcKNYhCANv4nAfdFYhQ8ZfqU0",
-	"HcWrR+HoqYtDe5GMpppXA0ZvrFDD6c20LasHrR94PfrnqbsWtGkaXi2WcOsG7H+5N427y8Gf8VIAT2om",
-	"5opTyzBisgvL/KLSbe4ie10gq7fwaY8KsXnr8K6vKkokm+QCGjpmvG6I2epbNDuMc0CWCmc1VWy2tkNn",
-	"f3+/3W7v7u7uruASn7Wv1znqU6TMh16KZ1pMz2324xq78N630ZxZ5yHv1dPFzspD/DFhrGl2D/iisDpC",
-	"BvmdBywXINniiAKyfMJGPB3VvJrZKkZVM3KzVmVIFfP578DAthmaMk/SXAlOZY4JPtsaWKDl/E+InVme",
-	"9QlDnJOXicOn1mNfdX5kJutX8NLbvkpvLbPmzyhPXshwQz/nnLuoi1Iya6nmDewr+CWZAMR9zVsvBH36",
-	"ZgJGsHhmG+ZUYjTHVB4HjK37pfkfhQ+VgfIZaR4S38TMoZI2XGwVexOmiHpYiqWv7XaHBdUOPz03m2+v",
-	"PYe7zw7MRhxtNqxZ+IUMKBgw1rJPS0UNtlRJukQaOzu7HrhVv1Bcatym/zwiFQZ5yewoqwj113cbEueP",
-	"Cnb5jo7JX9+RGPH9CftEA20sGkVAAxkxOSZxIsM0YGpOVGO2OVbIFzp39S3uj7R/VMcjvithRa5zkbMk",
-	"N7gqg3lJGnBFoOayjN8lGTBukIXOC41W0oPl95zr3P2P5Ee+wFdR7Sxd1wCcXlxnd2Hvi6azGb8LlpSb",
-	"G2eAL87lyNW6XnEvp125kxPzNdESofVRsNfZKNYTV6QHfhvJG9Yod1pIHJpDOTuxORQLAVtiY0gzFlwv",
-	"OEzzneb5GGatGmPJTB7HxaHnplhNvbnWX1UAkUdkbHHJ/q1RrFdI6v6U9ed7xMcic+YP8Octqgm45h58",
-	"x6zduOk9bzBkYRo9VnTPbHRVa3ZORdiXn17QKNqMTQwSOZoT4EqjyJxUBwxTij1ubHkbDN0undBmh5hG",
-	"0Zx4lnvUrnEQS2YIqsTtT9OtaYV/5yNUh/hhDop2yG44FAeBKwV8FiP6MLB/pQy4kpJtfsDcANeekYws",
-	"GXEBeQT3whU9mw+wah62Ja0lJLydA4kVaLhodYdU/42z8a0CyLpsjrXQZZeDvOLF3Ao+hGWorG58i+iC",
-	"zMTlW9+XS9j2buERwirX8GOwyXEMS7zBjpLborRUOriOyevTl838ZsymnWQXY1NXZo11sibKMUV4/a34",
-	"KI0g1TsPGl4Pe2s6jnMRoGo97866oCB3ZmvUr/sBqUGyrhA1WrVDts3G2Cgd5/5zKxaQ40eaRhvC819z",
-	"rHaY3VMkMjYigUfuwiFhdNSEIPImDa5rwFSvmq6AY8IApxVu3iDVsilT7RLpInklU41/cNEsuqKMqBzF",
-	"zT4VNa82pNGgOUgQF0JFcmx6QiBG91cQMbrCFSBMZzmlNtoyGamy/VJBnEUbZdMdsGxSt5O/t3aa3ZwM",
-	"Orkif8y54vppdJCL5SAR5qUkLEihq9AUNomZL9L/tvLZPi5MaMuJtlJqW4FQqzPXu0hO+kmOC0mJVfmg",
-	"zgiDWy3M/sSQnwqp3VgQWLrGjYRL+7mVVB6n4BQRQucm9syh9O3m92TBMlBSGa72Crk9pN5td+GL4n2f",
-	"LSVF7aJ4pNs+JDQCP0/p273iGV4QV1JwLKykhi7LyLFUXpSLM4e4D5qS05+sxhTtWRjRa/AkGhLDcm2t",
-	"O96OIrhtIhAQYr01uxfY/cXn8dEC8ReHfZeJLyU945Hkv9gx/cSVlslk87jpDapKLQ+bXrNBF9l361cx",
-	"MMFiABwG5uXNLqfsVvkOa5/AqeWcRt5bC4J6FVdDNsltnDXTRcoeUfpBYYQLqHAq+jIV4XZu9g33/HZo",
-	"Q86NOQ90aHqC2y3zA/vQ8nEsmCoiVGwIHDuUYTm25Y9iqjt8mAquqdCz7yauqTS9DQHFbnjA5uXJzM1j",
-	"j7i4zr1qmMr+8IlqC0gEeuXfOBvfS/Wr6VuBCnY3zx4vZBGs09W5fe0R5HUhqfKZLFiVzEG/kZ+mkn42",
-	"5L/6N6vazO5nNMF/Pn0JGTj4yYnKQsqVTcwpBKgsvSKbEzHhgj0wHcMjFNcCUbbyihxHYO5AG5giLkgp",
-	"rALzhdDsCokLzW+tMrABj1h1nZCXNhVBtaqO9ADxuhalz1UDD/BBRZkXHjJ5hFvQYWDEkaEEVYSSV6c/",
-	"tiqvHOYcnmnHrVXtWAhhYJjNUEhhQL8txAPiv7eWnGH++RsawPPyNLxaRDXXKfrrcj1WptYVjI/bQF6L",
-	"h/RyiRPQPHMxTEd9QXl11SdIGtSWhZv9dsPZ2IItGJJr93Y14aEDrqugYSDpJstIxUL9pV5acyC8gIpv",
-	"51VIjqS4WodMZp1ymOkS5MLpS0Xsz5g7VwiHApeQMBumtVbW7ILcT0jwNFtS4TEOWRDRhIVkJiuUak2D",
-	"oRlaJY1iLl7aKFuLubgFfK7Zmr/Gc0h0JqPIjhajfSAvDmDpZhMKl9Im1lWgNOZM2SOP7OtG8oARITWr",
-	"3nOYBHoaLsyBxmxxCeUS4sjsZS1b1WjxEQsACDMrX1pJg6EckxEVE0sIBQPV4IeakJgH16TeJv9OqJg0",
-	"Cv2UAiIjiBxYSGxos4ridsMkk1izEJ4i2KBykXUZagr8OKYKkDep6bKx3jqpId3df7ZkBw/ZJ3L+03Fz",
-	"d/+Z27b9ibYjdUFD+YjrkGFIIP7Mue36kex/p8iQqqFHuFbkzfGLLJ/fyCP7Y6Ocf3k4OHgWtg86Bwfd",
-	"4Hn4bP+Q7g4Ype1gf5+G7c4+3esPuoNOf7ff7h/s7gZhZz98FnT2++1Bu03bB5XZeTS5YnrFjGJnlt1F",
-	"muBNQJOq9H4bOVHQQszevnlBkxDSgS3F11noqsxAaysuu007z7XSDVxJGziLVnLhzFP5mQiBy2zo3Aah",
-	"P7MgQ63jumqQ9+9eexa1B3Kk1oXuWSSh3iuWzBdRFXCgLi1PNZCF6KnE14yXjIxC9Rd8c+Ws8DnwV8+6",
-	"i8VgdidgCLkjr66cJrUzQuwA96Gb/U1pkP89qlaXqqVJQXqQepyqIdGSaBpdN47IKFWa9Bn59epq59e4",
-	"GLMwI13ezMciecfiaAKtGgmTAzborH27TErLhDXWD2jdEr3WqanzjoLlJBuGlW9YTg6q+ZXvSpaWCPkT",
-	"HouvbHNZcVR1zBI6ttKn/sPJq9O3vb+9OH73krRaLXLy9iV+mh7es72D7ppA6fO3sbNKN9zHuVugMMJu",
-	"+7CqkEhm7t2hECia3yUwq/1vXn7M3tlbfCOHMaGY0YesQ1bh6WFECT4YsBANqzo6UBAHx8ziO9WYLimz",
-	"v7wy1//4l3+9TNvt3Wf/8/fWvzU/fL+z0lOVSaB/AjlTcINk23fecT0dbZxRutZZNQMRc87RbIxUNRbj",
-	"Lap2FWpQCTYJP8Qi/3vM+nE1tMm2yzUfFdIs0C98jbufipxuwIbJ4nqZCAkTYSy50Mp9C5Yj6bOJFBZ3",
-	"xRh7FunK/CkHxLoTFWK0DDiLQnjfDNEND+zBta6fZpKyAFzmvrIPNgCLkQvst7vCkFme+Vxxy2bTIyxS",
-	"TJZntuT2nInwtR3HhkZZ7vIvRVfvdtd2rObVotqF4iPNw3aVz3Wx8zFrqnNQags+ruGZ/HrldgXrnbMo",
-	"fwL5l+2r4saYt9/P5KY5en/GfSLjWUi+tdIkSkEvu0VTcrfK7GKqQoVYRbl++G1a4aDO+czu0nKU227y",
-	"jHb5os3b4ncTOvItyO77Fb3nqAw8caPH45Zx+tkd2iJbcwI3xnnb6oJ90nezp7R026piF8EG8oyZzwMa",
-	"RZMMxtNaHRi94WvpH+Ux/EJqPuB2d7XIbwnXjPh/MWb7XoCNw9/MNyvrm53pW8wMqDvghqOGMo1C8894",
-	"241ZmUX4CLSkzWIQb2G/zQ9YZCKESJF78CdUhqmcRXSCESmRlDEXV+TV6Y+kLiRRMhVhdVrst3LNA1ao",
-	"vc3Bv/eu4mqXxtfnDgcL+86YdNUpwC6rj0FW536d3b9+AWm+SgVis8FzhMnF0Jj2uYK9eDuQXLa45Grg",
-	"aFXX37bsugN7WFwF2fZ+bFGatkUTrVD8s/VdkQhYT/r+8UbzsS6g0xYYwEUssdWiYKdp8nBBsAshy+w4",
-	"tyPLI94gK2yLc6Y1F1frYtjFifw0mYchDw1/pwg8hKGHXCsSU6XGMgnJiKprFpK6r2RwrfZ7OztGova+",
-	"//77v3TaLfN/+71O+6DtN6bqsQVSCIi5wsjfaLJS5TyAjHlBo0hVh7gUHijkaK3HvoqdVLboWZKtsBQb",
-	"b8d8JVfZj+7xe96RttdFdHCyZ7rWoaaJednvuY3AxZVHhCR/fUcmTB8R/4/kd8gD9nuEmm8hrZgrKIht",
-	"ce/6jKiACsHCI+LHlCfYIiX2b5uKTBXhSqUsJPbqErVAroghacS0i6KLuLg+Ir4dEQv9XpaOIUIiRcQF",
-	"OyJ+yNXsI142ESlIJJX2SMLyueHR6dPgWg4GR8SP5NUVC3+XqfZ7JBW2GykK45MJ6U8IglocEV9pGcfQ",
-	"of2L6GEi0ysEkD4+Oz0i/oDyCB4xVJFwyDQXKSN1xRjxI6o01EX3G6XyAHYxAB8TiQ6ZtEBDvNwQDnGq",
-	"OHdE2rDTAFkP46p5NRxHpaJaZqFrh8xgz9sUTb47rW3dnJ7lyNluvVYKkTRPnzMmjiuiK15TpYmZXhFr",
-	"W41Z4jYdVwVmn+/kmrchlW9Vg10AgD1D2qKFt1IxnVQNXbTI6qhsj16VxvP1bWpDmiZb4W4bfljKS6yC",
-	"84e5aEnMwx6BdszHVMDblVOZHSnOZ7Ns8oX2zqOok3Axibm4uiWQcdh/yiEgBjIJ8e+YpmqVshbzscbf",
-	"x+G6+G8jLorfdmbu1BfiFk3hDU2t0FQeGmaguayFIjhP8fqt3T3w1kMg2gJUbQ4FZ1TfjWodVBsjZ2B+",
-	"YO5eSVRl4qygfRllDWvA6YQKNWCJ6hF/qHXc29nxPfxTmb+JTC5Fbrr45P2716ipDaXCmJpYJvhHhtHr",
-	"g4XjLKC/+OCtjKkeNlrkLOE3VGMpxUjK2Ch8l8I0hrWwaBTJMQtbZN4yc03qrkhZNqNGixyTJBXCPGnn",
-	"nmuX6lIUNUHBxtZao1iNybw8opGR4yyEGbrqU912u5wPUjbiFAsSpst23Er7bspMm3ZEmh8Ju2HJhHAR",
-	"yBFo6jSK3IArfb7Vll1FnhxkeWpJKLTJEjIeSoXAqzaVx8Kx0lTLEdV41XE0kwCar0h5zpXe7fmn4jeU",
-	"/pudBiaMqjDnBLMbtg562Il5HDzMJV/0XsUlf5qUCwumCa9a97X5hKXF3btZV6TbNNS6Wf0Ro0LZ3QlP",
-	"rurrL9F3mqIrWhB44maHds6v7Nk3vx9hoTnrr8+Kzw0QHwuZTyKNvGvaBiu6smu8gvppnsyoltN2mSJq",
-	"FxvIsi50wtrFlaAXV7iiRyjxLZPwQWi46w6chEf8zx95+AV/C4ZUF34APcHDxFqZqnP8+JGH/+GRzB77",
-	"D/uu5cUt+5L/+Y9k6pc/Ei8vS+nnFQeVR2zpOLhvZV4ehP3F98wEQCGBefkuaR0vYFvfZ8OlxHe1XApP",
-	"xvYr+B2VsGI78AX8Zrhp4ReLTT2zklVm7TmE0RAaJFJheiRn1cilSIjT1Q7AFtUAVzybVTvcxX1kQy3X",
-	"7oPtuGCLb+OOv/04G2turi4YHFdeltWYjyHrYgFRHh1BVibDsmkvmvUF23grzAFWvDAqLCih8IBH+MDl",
-	"bDB+A+mqaRQCjGIfKlUHQ2DOK7iLNBPB5M1alWjA1HdIqHm47+HhKvnx92eV5nObXSsUs2nC9eTcLD1S",
-	"/zgccfELm/zEaFgVPAS/k2s2IXV/TEfXv7daLai9weHWGt9yLqzafzaPz06bv7BJzrBozM3nL17tGP6a",
-	"15G1orKulO0K7r9vexB/TVlSYW39wjLtwqcx//2aTXzyh3mWxDShI6ZZQuoJCyElngwSOSKRvFLZUODZ",
-	"fCS2japx/MBowpLj1CiRM7cE5muZ8H9AdHuP4LMEI4uu2cSGFdnSHtBTHx7JOzKWXu3LFwDxHchC2iW4",
-	"4nB0Y3qFjjVQiWrOOLziepj2W4Ec7eATzZDd2D9nrHjbCOGKUKJYNGgam48Vqhn+dHFxRo7PTol5bkwn",
-	"LXJCg2FmzVmEhdw7iw7NzL9p2jVMiwrzNGJLtciFMYZdboJpwyEGJDTQPZs/AqWLuSJYBipbMI5mLWq6",
-	"ieVZ5rkbGvEQod2vKBcKKheb7cCUVq1LcSn+5V/IL2yiLsX35Pvvs5Px/felbdmz6qjySMTB/hUhwcIG",
-	"mQGPXwZUEBoAMiyOxilP2EHhRNgu1PXvPvk30j0A6IRgSAGbIVGNntFE0kSAVztgpD8h/tmv58Uy7Tgo",
-	"/8j0aCs2G/JrKJpc6PlSnEOhZjhuXBA/O06+2fqBHI2YCFnY8MiK+9Rz109zz5QjLuiY6lKcADW6nz7t",
-	"7H/6lK/RkOJC92U4If7nS8f4Lms9dER65BLFifnmsoYD0eyTxpFc1r74pN7dPSQ0DBXxjfY2OR5olvgN",
-	"GMI/Cfp0yT/Jb0MmyD8vxT+bzSb8z/zabbfJP8mpgJ1CuIhT3Su4GH4+//WtR8aJFFeg2yqPpAKqhtss",
-	"JI/0aUh4CBFY5ZAs236H/JO84YAtbfmdOTrmL8fwWyRji65xfNANy77gN1ybe+Sf5Dg7cObhVOH1BxVY",
-	"8d/9VvfhYLkuzf7E0t5A5unN4jdscFKxaWjVMmwj5WFruJF0yT/JezvovE+3z40oH8hUhKbhLFDLGTTl",
-	"n7GQvVVMzCgSmWrm+tk3VASYPYRZRucTjA2ruIPbyj19SP5JXqZxxAOqs6t/CIA7yj/JjCWVB0xTPWRC",
-	"w7thi5xFjCq8nYWt6u5vBzxRmqSwrq9OiufyMw+/7PyR+I0j8zA06dD7Sd1375e/nzDdIm4UYIP17KmD",
-	"D/bcNfLhW6GGWxOeyUyr6UXqmO1ivTZ40iKaXAHCk51TIMWAX6UJC0nER1zbF3d3geq4WPYetp/VSJeJ",
-	"5YFhYUlnnqprKYmMQgeQDT6t/oRMZNrwPVLxYtboojfdUdg1S/3OzB4Hzj4FjIUwpIpvs9UcU67JW6IQ",
-	"KIn02UAmjOhkYlYTZEXL99B9WuQpwOP9d+aLpuUyOI59y0Y0SwSNUL8l9ZBpyiN0l+L1skeEkQsZb89e",
-	"N0uULz+PokIwQWF/cjXza2lOlo1ksjcVoEabLXYEpq1Ze6Py/NPy55xIGZPOmLPD+/L/s5lVlWzCf83C",
-	"Fb98x0aUCy6uLIXKvymmfVJ/L/gnR/BGi7y0idk90mm3gRUambxjmEzMEsN4PLLXhpzR/Fu7+T3SaWcH",
-	"AaQgnLuhTJP85b++I7HEamUgQM0P+0QV23FC6jQ0533AmZFUPtYSNFPU0s7nIw99YJmxJnRJfWJS94ul",
-	"6wxrA+WFjpjdUP/mWy5bKI5XfGW2UB44SxTxW60WlsxrtIizzaDsOqaxm+ayWgCFyY1iCUYEKgJWUxlS",
-	"nXMKlc1OEL/wBioJqI73AEQwBkcZCAYzGy7IbpcYyiu7qZVNqTfcESG4idG8GIVMXoo7Go/YJRbMCJg1",
-	"Ma0Wexwby6+522rPaLLj8bhF4eeWTK527Ltq5/Xpi5O35yfwDvheAHzOqbIzmmvNq92wBC+Ga51WG9+S",
-	"MRM05rVeba/Vbu1hoekh2FQ7IP52aMyb12xi66WC5p2REKqZG/UQ7RGLQI5LZB7cbbed0u7ciDFKKC7F",
-	"zkeFN2howi8z8LGLkrMGLIMZ20eROjIcsLPp2Kxbw8y1i6Op6iQb9c4PNEM2hlc6y195L6jVIBFntNve",
-	"W/7SjzLp8zBk4OPo7h4uf+NCyjdUOIhtuLHfX2VGjkNjKAq8tcL4zllijJT3hSo8Rdu71vv7rNX99w9f",
-	"vM8lmxC/KVmrf//w5YNXU+loRM3HmllRMqKCXrFM6wNXJL1SWEDBVtT41LSGnLGCmsC/a72sOi4A+KmK",
-	"7YkWAw6hhh4HpvQPMpyssDUL5fxH9NN5Fn27nxnHL1Kl5chwip/lUJCXEnA0nSR45QoMw81s9vWbDPB8",
-	"r/h13n6nXXD5UBFa0KDVTsqLwoyzvVz2tugkZV9mDmvn1g5reQjzjys+Fx4VzyoI/KFRb0FrH7KEPfLT",
-	"21nhjTO83LiQ8rVRRL/1U//C3nVNn3xSH1FllLXMWdZYyAuMap/xAhfxs5RXfPGmpduOTjgWAl/ERS7M",
-	"Q9uzEmvJvUWj2UysVPj3Q8ZcoL8e+ZlCGRsY4ktqRPHzNZlBYeBPHOGJIzxqjgDbHJYdzq1NA+QjezPu",
-	"7lnV/fCFz9dschp+Qfe2MdJneQPCZxfYwtoacFHNcNExtdxlZpoP3b2KsXgmhaJW7uSudgynYhYrDuA7",
-	"7O6RH7B2d/kbb6X+UaYi/NZPFq7orKzdTMl23m4FA6yaYv7Izi/m8NS+fDAHK4hSI9l3hAxZ0ZqcCQVJ",
-	"JsQasXEiwWWrhjRxWR4h1bRPFTMWeqL7jGpFuNCScN0ix0TYPBOfRvyG+WQ85BEjXBce94gfJs53k/2u",
-	"hqlWJDRSxvCZIRUh+oqzyw55wxKE5/JDRkMffSxck4gNIOt4xKHqoHmpMDjnokSP1cXFa1L3fzt+dXxx",
-	"8vvrk+Pzk98vLl77jRZ5a+hivX5MIAS4ADcDONPQd6s0hh/a4H+4CipRpT8hVEyADOhrmDXWX+BCQH9b",
-	"8yu7mn+HbHIawMbtYNCJdUU02zXMbvjJ0eTY7Knd9u6zZrvT3D246LR7nf1ee++/C1mCv46hFvduG+tl",
-	"2Aiyqbfa5v//Owuu79Vg0UselN6Ou/9r9/ba7XaVG+TDpty0QMlljomLIYNFUZ5ZIv7EXzfnr3fnhtBu",
-	"kbKys7jAi60S+9AK7NOwQQz+2sFqwHPZIKRvwiNmKD7+af0DEA6lfBe9RaMo41Eesg03SihUUmYA2NKJ",
-	"CwecYuezg+Cho4U5whi6ZkkDkKM2kCUk9X4ix4ol6jsCrZ/LNAkQABHiol3maB743GgR5PaAWRDathEe",
-	"n8N9ONSLnrAwu6yAlKEbRqQwBwkASIAJA3yiK8VALug1g5IxAQuZ+dlwbuJDy35rXsDFa6p0E4behPyu",
-	"nAVMQynMRF3O5Gvxa0b8UoM+Lg1STRE9pNrd/yimrbtZkTolv7H+uQyumUbuToklrFdwMhcpXAg070EY",
-	"NJCRh+Bwx1RNDBBkM8Rukd+4HspUE8az+id228GLCsgN8e48xEFzK6OwmbqMwuKtGnaeMI0YHnCfEdKJ",
-	"MkzPquEwLnclFJgls0AfcNFj+m64zgvDgWXHvUHdeWgleM+Cc5kXvWLe2W45fzVWpx4y5eZnr8UDORrR",
-	"pmLmEOHt3ZBlt7kDHmm4QOjDJV4xMNm83vAIa121iI/84N+t3u+VYlJ9jO+PIwjZsnFnVZPMwnvzWW4T",
-	"Vd6pKuOvJ3C/MJDJCERmSW/ooFyaCoYacx0MjeJ2lkgtAxmpnr0Peh9fJTRkPUMuBbvdL9wZ2TWnqnAY",
-	"dLGKjj372W5n4oZFMmZGtSoELtu4q2y/fO9jeI2MXEstM7VZpcd0hpy6mTPqPNGChz3CbvTvu4f9/cN2",
-	"u9vsP+/uNbvtAW0ePm/vNjvd7t7g+f5+u/u8eymgnZ7r8VIgCsrnyxoPL2u9y9rKLdW8S1gWeMs1Z77M",
-	"Ql/hl8NO2GEBfd7cHTwfNLu7B/vNg85hvxnS/Xb7gPZpd7CPbbkoWXgNVKtOp7m7f9E+6O0f9nY7rYP9",
-	"/fZB97/haTPsy1rv85cvlwI0y3yvTZ+gGe3nHMKYmudmrU5s9LOMmSCp0DwqypOI0RumbHgVUs50Rwgh",
-	"huoYH+BYnA2IgV8tlYsPAK0KjyDhbTzNkJHiVoGwF0Kz4xsyw3GSibsRdu1cimOC0UMQSmF2XC/X9v2G",
-	"PeKdfaLc4e6RMruqC0l42ECJOCUldqyUgsCNkAhZ4tdHl2KqySCSioV5mwVBaUPHQP7mjNTd8H++rCWM",
-	"KikwyEhFcvx7IIVKRyy5rP3zsmbsIWMNwYe0oFFe1jxS2n7iElOdzcDMFvzi93Ipj92h5AiJlnA/aq+F",
-	"jeCJpDKEKnbgY+gbXLdCxg84JDzCPsU8KQVheJABpnOoi/wHtOsKAsQ0BVuuDqV3WJhFqwVShI2jcr5/",
-	"nmPV2em293a67W7rSWX/07hEznFPlOIVv1M2MYPUQYEuqvhWvq6m4Q8ZjfTwH3MvzK+YMYUjPdza+HaQ",
-	"oDV5vbFHEIeyzHR1nhiuCFb13t5wKy3ImW3fMF2BUeCO9nnAxnz6Cylwq+yMmE54oBYR/419ZCn1QQuI",
-	"I8qn7jmWijvbgwtYO0vkiOkhSxVqMTYz5qHP0vQCuDGOMvpstgQAQbJw+79jNOQiK1m/xQkAXp5lnfWp",
-	"Yu40jPiVGzN8U0DQrTmQlM1OTDb6RYfmHXTxqJY4G3cvdxdmoXKYdp3RjADdIRVls02gsD7aTkCjSO18",
-	"Nv/Ya5RKf4dvjhI4ZFEjpDZIPnPE0CjKgUJsFjDmW/suJdhFL2KuvXm74WK2bS7xkIorw8BI3dcsGXFh",
-	"zDa/0cJcukJsLql3292G88G6CGUeVvhTbEVjGkXnFuFjyx0NlKr1agcvdn989sPe8eHLzkn3x/328fMf",
-	"nr3Ye7l70vmxfXz4w4ErUterdfb399vt9u7u7u5UHF2GgMXCHyb5k51Op9PrzD7r3KjunekjgjCRxVam",
-	"21j9ImqKbssEEGQ33qsC9sg9oNmxPiaKj9IIPBCYh6+Ke14xlwXvDrLdsptc94DvIaaguljXg92v07EE",
-	"ixwuizPPP5TYhy2ztvMZgjy/7GQlpueJF3cg8cU3eUXqO4tMPK/scdGGfplVA80dGs59+RSp+FiNBii4",
-	"RYunDVf8O+WEVeYMx2Qpu8h3dvQQWGvRySuU8bq8/Lf/+Hu7efjh8zOvs/+lohRX+eRh/HUxImpKYsux",
-	"YIlP6kWKYIA4evIgZAoEaEhUas4oWFUur4xQC0iO/oiYJpoHPKZwtVGfbtJWAs5NNSOPbTj6iE5IH+4E",
-	"PFc0VxSfdsui8iR8I/IjHvYgadUnI7gwoOT16cumLajDQpuuby9bCy9DpPlcRQBmB9n/24SIAXHLoh1v",
-	"azIime1UEMQ1z33a29vbq30oQATVfqQjHk3Wl835VNYKGrt9zlocyAKuCsrnn8tH8xUEkt1tNBieOIus",
-	"mXMFxaHa0CK+unkIWJkF7nyGfxdZL29soQVnfvCEJDIyUt0eQq8I/uURh72a1fjm4oZrBrk0ntPf8slm",
-	"uRxDGYW2UsM8/vOK6Zz53O2x/CYP5Nd+sC7ynSWT7wC1QQ8J7ctUu9N2O/rKksiwV3imalVKR37idrjo",
-	"A+lBl9msfW+OAnMBlSVAg/CNIe0TJkBjU3kpiQwxWzERYpZddmYLzAhvWgZUgEfCkFJL61y2PaCC6E0p",
-	"MVwEUQo5mt32HvH/S6ZZqBclBWGPXhCucH18e3OEg7b38dT2NJ8xAEEsObfQTGZ9Dq5CSa825MSa6Wsx",
-	"Ejuqh1UyskE8KRjfgoJR9JrYM4qhShRPvq2dvApDvH1FY6es6N8+7/P7E7DccOZHOdjBQCYWOtEjcSJH",
-	"0gLShcz82UM+BfEwqJjBWwowFkIsTuM3AJfCcwiMWTsKL27xz7K9d7QOs/Qsy+MDbjjnr4K5nNuYJUWu",
-	"uZgVnhVJvE0yT2BpSkPDV/uTVa22brfbrX1Yl1fOjP1huWbFcJ7451Omz7qsNxhScVV00HynSFw+oHfL",
-	"gctAJnDZsDbbPc8ACBcrndZt6BQ4uCHLCljkl1xHoHgiL1QE8h/qRa/WFdNGWvnmfRsDaX1peM/pE18O",
-	"BoAKRH6UUSTH2bWAfQ4hXCov6vyFN123rD9ucml062xvwyu4DdOwihNZcImMl6J/Np7ZXoH3vZBiEHFE",
-	"Z9ycye6uQgAb24Ic7wEv8t5QyNKauV/AI1tWhiyPuGe+iPA1d8MZ7ZEgIxkyyPNtkYtqL1gomXL6eUaR",
-	"S1eEx17FjIdUW6RNGgE4H7xmI3IGlEdpwoi9H8F4/EsBwacE0cQs0J8il3nhmssa3mbwyDDbOpQlIp1u",
-	"o0V+4SJUEKnaJH6YyNgGMWJsM4EwTUVoP0ljnU1tBgq+Ba9j8+UGlDZDgfjFfqqN+gtx1VwVCsGABaMv",
-	"BUFIPOzEBVQZLRyApoKIJohUHzIalq5VzKszg4FIuSagOzVpcA0FmlDANPuJpGFAFQxP/IOa9+t+DuGV",
-	"KgjB/ffLGuD5Wyg75jcQPAiBEVNBg2shxxELASxKDxkMJGvH9N9DPDyMwYXvaXBNgogq9e+XNq7nskZa",
-	"rdaOq1abuWmKKwAj/O34p2MsKUV2O/sdj5zcyCgF8LBX0v7QOdhvzFsl04hpnQbXLrLWzJ4kzAYNsxBp",
-	"F3NxhZSziymMZRnJKy5KK7dkqqYZN62W6XzR5oGUmQCCaJc0G1gO69bIvXlZ28kgD6kCXxPOGM+FjdNO",
-	"lVXXIM2oNCQwo10xKxwVvtSUqQZoysXk6Lb3Sw2a3kttovqSwXnDbsm4Q1YgABxmdrQ25e+IpJh3YBNM",
-	"7eiwSJcdlOUfXOV1vagifGDt2XKVLxin6b8890J5sKwHLppprlr7pF6YfTb1/fZer5gh5cHcNBvFzT4V",
-	"c17qtnd7GW0aHvGHNBo0B4b7+qRuPsD6EfgGDxiysICVOyO+iuTYnHLlO10TPJtw7wDLAFkXwTXAWhGb",
-	"2IJgdrsEWhCy4n2lZYzHJrhGIPz8RdVzjheYD+DCYZ4PwOMH15D7L1NtiRFEjCY+qcM72XjhQNq+G3N1",
-	"1x+tANxYeb3mIk+iy5ni2hosDORhLXc7hPnK56mwQWBP2uefVPt8bI4B3HGE5qqe09OkmNJ/SzXu7lMF",
-	"HnKlJaJu34YOXMmmfrJ9bINWloXJ/f1zLRhCHYayV9LY4W9ybHa8wJFRuXpCnnDf7hQS7r+s7ba0U3pY",
-	"lpcNYlFkntXgnrjek2Nzk7t1xCK1hoAilFiGQdREBPfMqza+PF+DV935jfKf9jYZkmGlAyrN/RyxzZV+",
-	"4kBPHGibqxXnPay61nYFWO+XHxlz+u6uVQonCAtwDzDt2EYJq4BanOaCFpkmiTmFDp++7v+RIGaAA+dG",
-	"N9IkhvDgUl3yum/+8ecbm6/NbLdS4fRQmvb+SGpZEeVSyO+6nNGM6GHZIo5gPk98DQ6XJ873xPnWx28S",
-	"14UiHuAhpNM84Z75XVb4fFGi0pl56G+cje8hYjfra2m6t3nwO0VuzLi+9dP4Jwr5dQfBLq1HQmakmAUS",
-	"pHFMXJn6u48ALsp1OEMZ+vmCQgMZRPpdHhbsYxmi33EBd43ccMX7EXP61TWWR3vK43u0FQeylatXYvpl",
-	"m3E1yI+p+mTzs+beocal8ojLazZpEV/AZQ1cOvE/Ukbq3fYhyUs00REjNALYAsI+caWVj9fUY65YowUl",
-	"bZoOLllL0mnnNWIgLLJYJ2ZWY8VRn2dGwTY6K3Xlf+OIQspiwkY8HdW8WqpYAt11dvfMrrBZjKNJMzdH",
-	"LPzS+1IFFNsBFvPLy52uAzxu53br4OfFQFAEgO7VoMJduP9891n/+SF91t1/vvfs+W4/fN4e0Pazwd6z",
-	"vV1G94JndPD8+UFn/+AgPDwoFLCdKppdBXnaaiPsKaCssmfPabvdZ00Wdveb3b39Z83D7sFBs909DGi/",
-	"f3hwuB/Wqqnt8v0Bbs9V/C0n/I9pIswvvdrpm7Nf310cv73okXN6w/B+1YFUwyll0eR/kFNNxjyKyNtf",
-	"L0ifWdx2rH2z8aIthYsvX0Bb9EBbj74U4jAHTv7RYzs9WRD3B0Cf1fRbXTKsZTnYFppWVpQFiDEcymDz",
-	"UxayvFLFOAWZQnZQdmPmYFa5suGk9sLfRuOXzgIEsUQRxplSTVvkNEkYxEr0IzYrJnBMRTFxO0j352Xw",
-	"tvtCun+J3fVsnTogJZCvRLgSampIdTrKIkHqdg2u2UR5BSgHV2C78QQZd0uhkbhU+dncTFPz5gJSbbWn",
-	"17IqllneboJPG+eB5Eq2514xvf2G28rVTXVQUVf7BeRKTHuyDR8fUhFC8UcXmbrf6GUFPT+yQL+gUaR8",
-	"y9K4COQI3NkgA1QWOXcpqCJKGgEBcaIJpKrXF6caZCBcZAC5BihpXAYCAHNciuIwLGP2PeS5imlI7ILQ",
-	"MGtFWwQjmt1eONBe8iMUIraFF1JNrhmLAQiUJ+SGRimDlDY2ivWEVHVaEoem6Rbx40R+mvhYgldNBxdn",
-	"8jUPPEHENBZySvQwkekV4BH/dHFxVj+HO4TzX1/8cr5PoF1M5oipUmOZhJDBViqKeinqI6pssKH//fff",
-	"+w0iZGJFUxmEJEMPEHJMMGcvqJDWaRzmOvS5fWcb465AR2cdzJLWiHOZJBMP7QN7+QKx10Jqouk1rqvK",
-	"a7gmXLM1bIP3VfO6y3QQR28was1i1noijSLvHgiymeYzTZplEqdiOz2l6bGvVW5Z+UAL0kHlp//2zJhq",
-	"B1iWP5fnku3godjq5ncGkx8AG3mhAo4VTg6/G4QUoOc70PYVkrnuBd7Om+satNGPNt0Hay1YXMxl4jfL",
-	"9FuMZMltWHx2TUaRC8HriKddGkDmcxQhqwC/zLndLVqDMIF5CJS3WujsKb75a+Vx7qyIshZbLMoDUvnD",
-	"JszLqHoLL6FewBNLiucASAJNgiFWxzGbF7RC8DkCYkv2GxT2aJDANltZxcQ+XFV2oS9lxKiYW7kE2iUj",
-	"mhj1EqrjQ7IYcBD70fku7Di9bKD4sDC/4CjnjA/bWTq6JQwfqiDXVnjwRZoos58+3KHBblZ52R0g7ASP",
-	"jKTCSkhCY4GeJ/P9wVkE3PK5I+W4Au5zI4jv7z67wFV2+s6kv/0QuGMA7FbEt6zCh/JPqcg+aknSGC8H",
-	"20gYjyQslnDzg5ld5tvvlIVTmRX3MPo5zG/JDE5DNoqlZiKY/MIm9uBujbiCU6t5kOFwGs6WUvaKH59P",
-	"g1WvnsXwg5v5A4XPFfqfz4zOWNI0hLDrpzAFD5Q50KFYiBUurMNFjpgVDQPKo8ZT0N23YyIe48ExHCJj",
-	"EGREhdMV7M1pUZ2CU7+OrcjdidfOYtpME9v5jId74a3YGUtG1JAhmthbJGPGQI09KW5YouDQtciFMX6Q",
-	"fxjjihevu8hxFOWKkAUKgDbgPrvPSDzTi7U/JzJ1qFXzbs3M4b0drrmNlfURIgaKLHK2CEDBEjOTv9VL",
-	"OdPiMZB/SRIWezLMvkrOYi/qAtzt87nH2tzB28p3tMycAA6zQG9zPGjHqRxb+rJWHc9cZc/ybMvktCRD",
-	"HkIt6swfNqJc4K/GZJ1lS3YmXy1fyszn+2RMf0IAu2+BK7njcvtsaSnDqKhXMuVCAFcGiY1ZCuejB9eE",
-	"xBfsk8YffVcFKU7YDZepMk8zuCkM8IEWObZZT/Z+acBFqHJtJi9q0J+gXpOVrnh9+pJoKVuVpeIL5VPW",
-	"4xCPypNjZ7HMmfMmC+ARbMzUkyvnUblyqPNOjPI9ec9undtUJNwsdj7bv5ZYOFkElMPbmcgUgyXqWW1v",
-	"KVijRf5LpoDHC/5bawxljMC9dZR/lT0L8GCo7I+5HnJB/q/uAUSOQz18xUTIxRUUSuUxljFXjJHLGlhV",
-	"blxjqlwzl7V51pC7lnlwxSNXKuyQHigI8dFxmXMmwnvXLP7kgDnTVpI7MuUTfNt20/wyqO4M3rXgXRaB",
-	"4g7hk6R9DDGPRoscZXvj0YrY5U++cYIVDem0Qvk+CbmukKk9FIjg1pNjUQo+VF4mHTv7ZMQFhAvm8rFF",
-	"3pXlIxXkssZCjvihXITmLMmKQh3mmVsVjBver1joFYyzy+6GgQirR+md5JO5y9i8WfmNlL4v8X0CvT1J",
-	"7yeYvOXMFZjNLGd9BFcrldbIzkAmY5qE9+TrXJufV6NIW7Abm6+T8S5JfC19z0XBUEXs7CB30LD3PJo7",
-	"D4bhI3rFPHLDQyY9QtOQS4+EMkhHTGiPKM2Da5Y0wITqs7zJI5Appq0BjwBLNvsJhIdMNQnlWJizADDO",
-	"2sKl0hFzVahYiC9LkSV3QSRncsMS1WiRXwGN95oXoFO77bYtzqLnzGh6oL4ZacJu5HWBWNDMcWYIua8D",
-	"KoTU5ddnhZj97VHIMTnlU15dev1YmsVDYeYwEf7Cl4OIPUmfb+v23m7OXG9dqqbflkAxKu6m0gQ40Vwv",
-	"+DkgKrvM1jIDHGTcNDOYV2TMXl6R2aLjA6R5lswD3FQRrhH625DJMGuoEACMWysWDfIqgP4LPNfNi0nM",
-	"LMS1HdN3ivgjPmLwSwNTa/PnX3IVS8XNZH0iKASsonAoZ66PUgUcNqs4QOoF5o9EsCIAKgUmjAZDwDrH",
-	"BCSuGy0C2031SLfdJb5TiwsR4TYWPBXXwhg3PPTw0ZIbbwiR4dglvpLJFMSBz2SKE2hW2NUrxI6Vxn02",
-	"kIkFDhgwqtOENbK+mX0JinuRSIorlpDsCBTFoK1/mFdFzT2O+dLVsTX2KQa4jUopanHGIRJqzNi1MqPp",
-	"7GHz+SZQJDLsIiF6SB0OsXnfLPlvx6+OL05+f3P8n7+/OXl5evz7D/91cXLuewBjPh6a94sZ1zxHLhZX",
-	"Zk/OXd1c2to1nhW1uQ/nDZytpaLo+53vy9JnIJMRQAP3uaAQzjudrVDprykf0JpXG0LePfRaseMrys9x",
-	"EXHBcF/BWVb2MOPBwfPsU61pMDRH2m3aCZa9YJFink2BMEMA9BQL32+ZwHcKV08A5r1EkE23uXloAcIE",
-	"YZ80E7A2A/sQkKAikDmnyVOk3Dcja19aLT0Xtu6k/nl8Y5vJ85iLr8oyPOOi4OmDDxAdU3fQXRBHEwMb",
-	"2O3aa6/+hFh16Yj4YYrM1ycjCrdl/m536HvEfx5isPVeO6zCA425eAzmkBt+rVfb7Q5Xt4XOsuEX7KA7",
-	"cNzFXIj7c9ydQW9PptO3xc4NE/iKPHBK0+Trcr9pmmBUuRl6gd/WaRhC0TbzfcEzpxotyGJNfMdosbRb",
-	"krIWOc7DsFOl5QhU7uOz04KlBzWC0PvFVW7tuF6KzAR1yL7UQ/wZbDAR2rEmNrSBhiVNse7bpnzMoTVW",
-	"oEONBvS0CvhnTZPHwO9x86zHNvOh3y2vr1qfuwyyeIrb/KbY/BQb+oo4fiq+Nr36vRkxoVlsajRxmpxD",
-	"65lFphG3rRLfLneC8d2jLvre9vekjX6d7AaPwCpc5va5CKTdP3A2itkmqDqBuz12qaf9KGVE8+BaNTLv",
-	"WpZibP3yeRVIRCVz+AQCvHbo5LsUfsYifQ+RSZyC5sq85u8p52fmukV+c65csPWtU7sMemB+vhR25BkE",
-	"mVP2ImpT+4ujzX3sPuSiTMGteNM92uYLLTS8Stc8gLV4JJ8u3ggg/vPMMDzEkRAEsWwZvN+u8ECMaHKN",
-	"2cOA0fBwOmk2r1qvtnfyQ/v4hxed3b3u/rPnB4ereyTe0OTaTOU2ddQNMpDyWAKLfZHNDk7/zPw+bCpB",
-	"8vkuKBVfOn7qMV4LPym8dyaBzA4hNvcftqITQXHCFBMBe2BdV09iABF/YDk1lONi9hNKEiwzDBXJ4fIX",
-	"hgrlnUaxVFxc+XiPLJMQr21vJA+KHoLsNx+Bc5SWccxCUvdjmioW+o1WflkJ5YvxijkLBSX9ibtqxhtJ",
-	"2pepJrv7RLFAilBVOBmYCC+QqNu5CAD/PZvq6jwYO7/L0M71ODKOB30yyP7uNhX0/InDflsuBeAduMmg",
-	"Ppw989vy2g0Zagbb8dA89R2D4A6oZ+Iysl1O+ipp6NlEvtpE9GwGT6noT76CFXwF9OGS0S1K3wOzDFBW",
-	"7e07Vc4axxsi+yFTjRoWs4cr84ZUI6Z5YF4Vxgo/1QCkLL7ThA4GLMjdArYA8wR5dcE0mm8cv3cQhl8f",
-	"C8ot0RyH8Yn3PPGeuVZicafcLQNCS2s+/MVFbn19p5xhpspRuhMRYGjnCLUKrlz1m7oFtiB9Ka+nihh6",
-	"JE7VEHxnCn/K4TBE6OqyNzyEPsxifBFG4+fTlx5AY4yHLGEEImWhiAG2V42W8cJNdlsWkFPt759r/VRx",
-	"wZR6C0iriDy/Co+IuK21hu6nNvz1F/Nthtp6rIaUvKPSML1UDd/m39a+bOytslRYhrZxkdvhyiNKJhrR",
-	"SX4+ffnEW75WuNX8AGRcxX1174CrtuOdfiSDWys7PgWIapq2+30bP8zscV7dEfMzDx+PF8bSggBhngyi",
-	"J4fM3TGcH8wWA6PAHb+FLOfW/DCOrQRDdntsZQrdT12XCvpBvg1iN++3SzhfigzpDTpfUIeyWRF6CCoM",
-	"KCxGiwH8MKkYerxD2SLHDinMFZqAq8QpEDHKI3RVj4cyYsTyN7hl9FwaE9cVF45AnLc4xG0Yo52lWdV/",
-	"mwJ27uzv77fb7cPDw8M1gJxfFAZ2l2zTQjDDjthaWYPh1nozJJBZWSo3atsZKolR/mfWRJFq5QYA3n8L",
-	"ra9E2Pls+lfBLD41lCPGgXmECyKTkCVPHPxbKlTEguuMkRUy9O6dl6fiDpVE2/iTmjirJlrSPCmKT2zm",
-	"Lj3u/QdWFT9/NB9BHM/xgv0g9TADaVWY8m5f9wjWhexPCONGE+xNq2kyyZ1W5IpjRjsAu3qEmn8uRd3/",
-	"P//rfxt1wm8UnsjeapFfIBV8ROMYSgEGcsRyKOlCITktE6yt6bLHoY1LYYfClR1toSR1i/hvZXnEXKFH",
-	"zUYFchisK1VWTu6GMpmXQstoqnSZGdjr05ffuZKKR6YbXc4TL9Q+c11n2eqZylzhy5PyOo1f87B2H2xx",
-	"keq3GR98zcPXMIVFbLC85Z5cbl+hy80aeGVmMFid0T1EhjKO42e+xGmHLDNO5IBHrBnzQKcJm1uU7Yrp",
-	"M3z0zD55Hwc3LnX5PolqvdpQ61j1dnbiuPz4zs2OftbZsT20PsZXG5/u8kyXudgt6cj7d68hOM3YgznA",
-	"hQuEwzBlARVhhjwE+fDEEr7WmuU5uLvdosVd8PUxBSh4qnYUQATNVaFO4Lofi6NauHzbDGD+2Lqwilwx",
-	"Tbj2SMRv2JHFEHlNlW6emFebRg+RCfEhENP3bFaCBbDB1jFGE/xm5sgASrz1uwlJrmjskTBF7sIw/gBc",
-	"G4AN6r+PrxIasp4ZkDK2j/aJ1WYA/e39u9dWQ8u+wokTecOMHvMb65/Dey3yo0xIP5FjxRKFOQfXbOLA",
-	"CWIKeP9UEZ/G/PdrNvFdNi3UbmyRcwZwKcoSuDUKq5JZTd92NYFCSwtfGq7DQ7cGkD+BdAOGE3HzZ5bJ",
-	"UHfj/45A6+cyTQII4Ayh9jxwKg4vIG6OarTIybw14Vgyl8URnRTxhhisNiSH2OteKQLMHXGOpxa5oNfM",
-	"nBgWsJCZn4HgdiO0XN1LhLrJr1BLW6e2qCzwNIzMTLHO1/yaTe9FD7RXpJrCPWeRgRTTxOLukHphW9hb",
-	"cLcxPAtklChdonBex77RAxwcICPHEsCQ9GxBd2YPQIv8ZpVoNEhwp+ImhRcVkLtFjm3B4dzBbJupyygs",
-	"4ilh5wkzwhkO7F6bhHRSxN9A4WVr5gcSoBRhOxuTAPpuuM4Lw4FltzHVZlbmy1bClDl1OJd59VbNO9st",
-	"JwIxDply8zNvKM/YViPaVMwcIkD4Age7LVs94JEGE68PWUgjRoWyS2Beb3iEtQwbwSP77y4RyHK6FgQ+",
-	"wGZln+JIhsz6dasnydx5zmfJNRuppdi+5r0LM/8vnqHLKb7UeZZRhSYJnYBzSk+g+PZAJqPZ2KgO6gpT",
-	"kdVjrgOAeTpLpJaBjFTP8ukK5unN8EmqCodhCrkZzn6225m4YZGMGan7vyH9YWZ+A8tgu/3yvQ8SNZFR",
-	"ntL6xavQKU1nyEybubDKC5DzsEfYjf5997C/f9hud5v95929Zrc9oM3D5+3dZqfb3Rs8399vd593LwW0",
-	"03M9XoqQatojny9rPLys9S5rK7dU8y5hWeAt15z5UjkZDb8cdsIOC+jz5u7g+aDZ3T3Ybx50DvvNkO63",
-	"2we0T7uDfWyLj5jSdBTDa7vt3WfNTqe5u3/RPujtH/Z2O62D/f32Qfe/4Wkz7Mta7/OXL5fiUizG1ZqN",
-	"sU9uWNI8N2uFsscjMmaCpELzqChPIkZvmGqRE7O+SDnTHSGEGKpfpu32XuBYHHxi+KulcvEBoFXhESQ8",
-	"PmG6LG4V8vP5r28JzY5vFnYY0CThTLl2LsUxnHsYKxdmx/UM9050n1Gz4fCId/aJcoe7R8rsqi4k4aF1",
-	"j0xJiR0rpSA4KTRaSJFfH12KqSaDSCoW5m0WBCXizxGQvzkjdWBrny9rCaNKistaj1zWVCTHvwdSqHTE",
-	"ksvaPy9rapjqUI4FfEgLWv5lzSOl7Scua0Y3gDmYLfjF7+VS3t1iGskREi3hymjEMu9NJJUhVLEDi/9m",
-	"NKAxpOQBqK1nEQABANKCBBpRcimKsHzZDwXEPmQmpinYcnW40kSSGnkIiTmNo3zICCeixkYed9udnW57",
-	"b6fb7raeqho8AjgIWMuyKxOFH6mfn58AEKMTGZDspdIRtJPbSlZW3ncU01Ui03hx9CQ+UoqYxLLOCkMm",
-	"hRyTOpynmCaaBzymZuJG+U1kxFSjOpjxFfZ8h/jG0MMqYYKWCE/+iK8zKlDnm3Qq15KLwgmzq3y3J2xe",
-	"yM2LhFHNFKE40jyKxo2W4pVJYJ4DKNKQ0HDERYv4xWPlAyxvOURHJuTn05fqyFmerJANKtMoxNCbMLS2",
-	"K0bCckF8G0Ti58HJKHxJHY0AczbyGxUxdfvRyLARcErcjt5i0MMvAOVbEc2MD8IB3ebCukiZdWuzm23U",
-	"/8gCs/RniTR/EW106tWvg/NJPBCCe2kE83kcPvZU7/hbin2BJXfsZjEXvK37aGx656PcEmFqLhP1Iy6u",
-	"fbgEFoSLG66ZsXauSd139yLBkOr8oAdytPPi15cnaHEDf5UhOo7c/TL4T7E+BTSVq9ht4p+KGxrxsPhQ",
-	"oduK6hRm7ltzNdN24apndkrH/RfhyeDV8PTjL9Eb8Wv81+Rcv79ZI1bHjfKB2NZShmUGyMKjXLg8sa5v",
-	"h3WZxS/rSeXTfq/M7DP8a2unLjaRvlPEahQeKTziEcW0hqgXuEwv2khOT+IJmkot0m3vEf+/ZApqng2Z",
-	"zt/ASw+usEM/v2ct6Lz40ohh3CsUP4DzVoSBmq1vICRRaTDEhitLAeRs7aG4wsUTN/jab45X0EYe4H74",
-	"FZ5x1DyoDoazp9xdtsDdqSADzqJQ2Txxz917wkXfHCZAhZCpCJhHMCK1RXz3VQ/giH0SMa2wMCRYfoCy",
-	"FR4RH1+Y+xQLuS6aYWIgW+QYf4PnMi6R2Wk2KLZeNVRbWyYa04nKUPUcC+shgwJqYGt2EAEVJMTc2Qq1",
-	"KIVSj1srRo5gLlu42oAj9d327rPG6urQ+3x0j1UhegEbragRocMAGf74ST36lrIazFZwvHSO0oHlqPDM",
-	"Poy+tIMaWxONmfl1541Ql5E1vpSWsSJjmVwDRJqxpswf1j1VtM1y55NgY/B5gXNLp4kwvLXA/ma5EZpy",
-	"yPRhkK9Rq7zb4513tRhmEczMo2xqQL8nfeerO6a4kBaHb0XbZUmF9akkzoKEr68glRvztfpHdwoAu8FW",
-	"QXg6AF+vwq8LtvHWp+BeDIAVBBvEgtwxxlXJIqn0hRZwbWx0Sk7toxwfGkIQtSqWSqQTZ69AEAcWiIQw",
-	"SuAa0JqRuiOIV8y8BHEiR1IzQoWrzzjqs4oq8zCYO3cWLAe9f80GTyHmX+OVLgPEgc1dBSsc4fK94QOf",
-	"5PUFOZxYW5XIhWLA3W9hXj3i2/QPH0NumVkmP7+adVe9S255PeIfRwmj4WShK9LD7Lglj2QevOyeOy9D",
-	"ir6UygJ38MpZcc22cSIElu40tGB8866QD9bAfXg1PcSH9CSUx7E4U/kIjKcCYkKBIE9uhW/HrXAchh5J",
-	"2EjeMC+T9RDTCH/F5dP3EA6FQpLeffHrtOoSGuoJ4y00+fns5BWhivSpYs+6pC7hKRpFhlv6ENkLj+98",
-	"jNnVET7l+eT9u9eN1Xy0VcjsaLQVMxHXYYXr8BGXAvggrGy5infOnljUtwSRPmVRxtkJWJUducLKazOj",
-	"SF5JZAa3H9XyXhibWNl82VFMBYaMAwBpQRUDW24gkyumMVbwmk1Uubw/Zi6BjaeOsiwrbJ5eUS7sfTp4",
-	"Fv/6DqNhKuAJzGTt0O/UiMMuniBV/rS2nLwiMtWknsIexwL6Mxu7UTjB7thtZOdVVjxMmNP471RvmCpl",
-	"mFaWMoCaMLJQttaFt7CR/MhbBAqdwcdYTwgmLkGGLfzuY6KKUdHIRKYAPA5Tq7rioIG+kI+hTCxiwy8F",
-	"O4AZ1nq1/+///X/+79Wvbt9ZCtwl9FQOK+V6wwpu91S88VEWgnkqI37Hl0eWUzySyrIx5UkzgHTfu0Cw",
-	"s7zljPLkhelkm4yAoVEVNgWxcyO4S3aCZKwd//DiZfPkx1c/GeZcNeiN4VuyOSy4X5vEDF1zZjQOHwKG",
-	"0cv1TUwuJa+5uGahlduq+C2Kr2IyypM59u0wKdgB/Ulp/XsAf0IFOWgGQ5rQQINHkYMiE+DZXqjq3Zb3",
-	"KKuVdScmW1bor5C9JYVNvM7ohVkHcjCwP6Si+JOWNiEBMXJa5DfIDS495RWKVGQZ065PIYmbJZEDm2oF",
-	"RmKWJZ7X68RbP6O+3LBKn9KZI9gtlPsr7JjVQaew+/tR5FxvAHJiFPJswN+YHvfEHu/UWwUAlvnBupdC",
-	"fq7xHZX2zf7rs3sAkc+qb2fIYMgOdxz3wwhg5TneZJGj3GD9DOHCps3nCBwZhgJXDqIJApdxbtat5SB4",
-	"MrSERotcuEKrWFXRAvKoBhGMhTbjoZ/NqIIpuj5ugzX+aaCVzx1VADajsLnvtBhq1ukTB/2GOGh2yMFn",
-	"VkQdvF+W+kcyH1gZkW2o86YT9okrixFmIzS4It32IfHdE5Cg5aZMJky3iOW3WFfMYQHBB7S2/JZrX5FE",
-	"QgniEhwHfIVwHEckllFEqCYjqTTi0MUsIQtqPV8x5+z/67tl4Ht+bDgpBlpjGi5cb8biygHy2YHOwT0b",
-	"yGQEZSlz9sBEOjJLqNknQD0VV2YRp8Gbti57aBYxy6kd09aI7bgI+Z0ITNzfrYn7L7t/wbr6rZYhltNq",
-	"/0h+hziYjXndX98VeJxXyyhXvjCxFOrV+lxQIN1SHKuLISMJhRsd6zNmn2igo4nZJZllT1RABSSN1BMm",
-	"QoQznMg0USwaYGVxSs7evrJQTDiOf4f1lgnxj4OAxbqXL7jferqS+XrDcl14dX5cV7+C+SO5bRiihMFd",
-	"5R1Z61rGZs4CARyrbkvgh6cbz6fjtb3nHrYSoc5uua27TcVEeDfH4102AtTp99p5tLjRHEZcpBqVCAcD",
-	"WuFAEuGFld8PdtP4Ryo1C/OL2F5t7+SHNopyrH1gFsOMslf7iUWRRChbXAjzk9zYRDu3878H99W8iRk1",
-	"JVW4FnpaR/FyVM1aDzE1253m7sFFp91r7/fa7Va73f7vKhrM2oJWHQFCrkWghRbe0y3nN+ghEyGhJQhd",
-	"UpfoxomjSTEsBH/maBrc+s0n8NY5PHeHpiGXd4RnBG07QCPAMKqrBoSHGpXbBpWGVNPKyFKMIz1ykKoI",
-	"xE/1UOXgIaCzsxCjxMzBNX0pwQcDFub1dywPgruDUaogHN8YDIB3ys0iQTsKCjPiRcOYK9Y4gj4VoX15",
-	"kz/9nSJAWBhFwgapcohw3c4eqQMivBMwrVHYaBE/1trBG+A9ByU3kgcwCQaoqcEwG9mvV1c7v8ap6uFI",
-	"CBoqqqK7dpvUDRkCKW5YolnY8EifBTRV1iRSLv8gjugE0SypKnStqiXdMWyJhxR1dlNm9qyr+xHI0Y4Z",
-	"eEteXZkB6mznbyncYMoPFQjMRPgLf5IfT/KjSn6YjYm+i/zcric5ZqKCb0VuuBpJdyI5TrAwgu9uj31S",
-	"R+h5QOieqdqkPDKiISNcaEluXtAkVBaDPqFj4t8ENAl9D0RGX+phNdfLC0w+YDChqyhj+rUuxR9k38XQ",
-	"YCHfTrezv7+/3+7s7tU+mO625H124k/c74n7PTbu5+prmQOsHoe+HMogHdldfwcqs2v+SWs+FhMcvRnh",
-	"EfHN32/pCFPTHH+C0fkjPmIXk5j5HiaaAYiZZ54ztr1NBw54DLUuFGOK1FmkbKECO28oD1MtGV66JX9I",
-	"0ZDvu0qtmAtQD1pxOKh5NUerWq9W/mFLUeEo8SQrnmTF4/O0hPk5fXD1GK4R70hGFDJ0NxYQLXK+goB4",
-	"/+61rZqWMCWjGwhViKSM+zS4hsLJCb+B6/qs9nKRv6ciYkoV6+LQKJJjvMmv5rWnowdP6KEZxIqU1zV7",
-	"kT2H7cZDqaUtR7olb4WZPyBjfWKqT0x1lqnaCJjHwFIjiXv7rsD3qeY6DRmU+fx787DtkcP2B1QwIymu",
-	"ij92Dtoe6Ry0P5CQXSWMqSPiC9BN4XHLDbGYiWPB1fzutZvUQ7I8N/Vab3+3tb/r1bL51nqdvVa3vZ8F",
-	"OP2QUBEy0U+TK/LqVu4VHQWedMon9vf4dMooP5+PwPkQyyi6G/a3azS7zi5JBf8jdUwLQBZYxAJtCPRC",
-	"ptYvMZRjMqJiAk5pzRKomRzz4JrU2+B3heqrPWIeQQ+tRzo9Qoni4ipiJBgak3SOtX1m5viQ3NDOHcJu",
-	"+T/+QSHYQA25WW5o0mqHqQiG/2F+LFOo1utszRMNDZ744RM/fHz8MMbT+Qh4odI8uGbJHWmDtvUnN+w5",
-	"EgLH/Rvrn6FBMCd0wD79oPw72xiVFrv9tTVm/Xh75dXO94lXP/Hqx8erVXYYH9x2v+Ehu6soM2j7iVG/",
-	"Oeua+e69OjtrEf+KD1zIWRzRCeTFUAUGjYS80VenP1az8L/BUj0qD+wsk/ZqdkdV8vgg4nFrFHfX4+Uw",
-	"8SdO/sTJHx8nv7Fn8kH5+N1lML1wie+FhPiWA+Zxo8iT34EPylRnQI9HBAH4WEgg6jVOZJgGWa5mla76",
-	"lBD1lBB1KwcU0qHqDpYBtC4Zx/m+vbUEKZv/kiVqz0tyPscH735TY0cLJRYO5U+2rb/a6pR2Q4FqecOI",
-	"chtlg/15u+mx5sjcjWR5WUBV6aeaXDMWo5gx8iLHEM5kiyoIl7kIwma8T8LjSXhsLzxkfPuptBZqqGmh",
-	"iDibLzUirvRv+PjL/OmZw12FdJFxj/+fvavtaSMHwn9llDupVN0UtdLdB6r7EF505JqKHk0vSFcEznpg",
-	"V2zsyN4liRD//eQZO7uQLexxBEIv34hZzYx3/djjt+dp1pa9+VkYEhpQDveoqg0e3CmMdZ/leIlYDPH3",
-	"UpvfCcX5a4xccoo2h7PU2Hw9CK4AoaPNQVabeYCbR8zTD3yLUN006H+0JQq5LEJa72MXhRyEyi8RPYfB",
-	"4Z3ZYpygLLIfjwTrBWLFd2OAxLPpWmLJukmUdA9DTyMEXAVPTG/vfy2Z33537rMJbjxmWk8w4KwR87IQ",
-	"oxUyE+NScNIolVtqV+593JcHzUNZt8yVyHuqs/9J2UyeOAMqO9ZYZNlQxNygvfe9S986r372e0dvh1rO",
-	"ftosTHZN/X89/1V6rlBuwelRe8CBuxKRFwa34PLdb0w3mOAU9j91dtpf9jvvf/l1w2JsMI9gThwDb+Bb",
-	"6+23FrwB5/W1pyaMKnb74dnAYViodBqIB2uepwq1uzI8nsrvPtSfjefMiPlsXBIj9hOEVNKOI50xAxEb",
-	"bUkM3o2WH0AaPQZZMJ7RwnAGqeTrc++nUxDxhdKTDKU/s7EMNbVB9fs12Tk7Oqoh3C0DJaiFc0M1OjOu",
-	"5n43FKccTCoycO1Jn50RW68Y8hqOFLOIydEonb4lCqi4q75B20t6w55a0lVmoWu781JMNL8Sow2tMbUz",
-	"HYvsIRdkYON00Pm90987Gext7x8cfDzp9HoHg5PPh92/Ov29OiVRkh3FanbywC1Y5hIut5qIAddvzDBh",
-	"5HHUKkz2nQ3YiWh7C82Zcquh/6td2HeP3Y7vGtc4TMkS1DY9V6k6B+5LCKOJniiWPEzQMFOBVsxg6gz8",
-	"YKPh/0tAFEQYOu8bOR+LmTcY37zyf3XlNXeIGea4mARy+X+andQKCniLwPblU2lDHZIY2Hp2swq8jyTL",
-	"1hgAj5463j+DHwSEcJ4p8jhZBAjz9C9lgGwupv21GsQzHThqMNRxmHI9Zr3YMWuHNOdL1L6y8PWwFwUR",
-	"Cm2Ykf05R7NNJndvcwq15EW+W11E/RofxeOf/MJRPS8O3QxQ4SRkmRu3cszX6+Hx+YdHL1pQAdrNucFj",
-	"LwPegFCOdhWQ48J4goVx76KPdy9A9pn0B920/pX1YhVrqKzM3QRatAPXZoDOoys9eSBInHmMC5PmM2r3",
-	"nXH6EWf7KCSa1tbfx655b6MwaDpFnoQSfupPOtTgio6dFXNZLwvST1LribT9Qk0rLH9sEiJ83Fe1qwUR",
-	"LQTRWoBDgNFZVffOn/QoD1aEEhflwglwWZKXO3sGhaSliEAwbHNNkvHeWHlQeNHaTiJyGAklznFE13V5",
-	"dheBMHGSXmIEhZr/ORLmAgrl/EV8xcE7nPcBlSqwiOuix+1MxxfO7JD/GBvN9y1Y6d5GVZEtyFKbR/7+",
-	"MMQJxhdc5153FzKtL4px1WVgTqypJ30EDppqywr79kP5KkmAh0qhCLxg7l2jkmOdKn8qrFTnhz+6uyTw",
-	"levTMgYvz78YwaH7SkGsMLohmxYBy3cxp+Vct6+i3FWp5FwFaNFFV8V6RCqUIsuq74V+1jQlwl8EsjC0",
-	"qjwpZ/i07VhamJQ7ObeNfKLXKaHzuUtq/bAxEpaUyuQoVa6I0pTXpTH6R40lynFI/0efgYA4K8iOPguo",
-	"Gxsd8/qpTQRpwGiFdKtnKCwuOq749MZqX8KoyNwc55bSm5k5B+5ru5qVBwKZc3SDUq9UgRVKDvUURlpi",
-	"xZ8vrvG3jyLLk4hQmyq01iMpN2lc+WYVSF0fX/8TAAD//w==",
+	"7L3rdhs3ti76KthcawyT6SJFSZQsUaPHimIrjhJfFEvurO5WtgusAkVYRaBSQIlmu33GfoHz4zzB+bcf",
+	"bD/BeYQzMCdQF7J418WONdbqWCSrcJkAJub1m59qgRzGUjChVa37qTZgNGQJ/PnfzbdUs5d8yHUT/mu+",
+	"DJkKEh5rLkWtW3vL/kiZ0orQKJIjFhIuiB4wEqRJwoQmIy5COap5NRUM2JCaBob0Ix+mw1p3Z7vztHOw",
+	"u9956tX0OGa1bo0Lza5YUvv82Sv1/pYNKRdcXM0ZQcT6+s66V6xi8r8NGHaH3ZDEPKZI/Z3gH4ligRSh",
+	"aszofG+3097ZbbefHh5WdP/Zq8U0oUOm7VI8G1B9Gk4PwXxPTp+TejyQghGRDnssITIh/TSKyM+nz03/",
+	"7CMdxpHp4XD78PDgoL2///Tp/veqNRpQrWgctwTTNa/GTYsx1YOaVxN0aF4IsF+vlrA/Up6wsNbVScom",
+	"5vSSiSs9qHW3dw682pCL7HM2NaUTs3pmYs+k0DTQP/OK6ZxNzOLn0+czx1894A/8lkebJkom0yP1Bfuo",
+	"8UefyD5sgzhhN1ymisT0irnh/ZGyZFwgKLY3Y0g7e/tVg3jOIn7DkjHugIpZh/kD8yYfU61ZYl7/n/9s",
+	"Nw9//7TtbR9+/s9aVZ8vEpnGVVsOfjArQ+r+//lf//v7q1aq/IZZLa6VW7uYJrq0cts77d393fbO3k5n",
+	"f3tnr3OwDy9WL+KV7fs2F/I0ZMNYaiaC8S9sXMVHYkY1oSRBhkIU7bNo3IWV7fNEaXO+00iTvkyIHnBF",
+	"rtmY1GOWEMWU4lJ45JrFmux0yECmiWoQrkjCdJoIFhJ6Rbloufkil81nXBhd0wxvk5n+wmZvlGu2wh65",
+	"ZuP3Zp/QZv/3T9v73u7OjL0y43I4o1eMKP6vWWchgteKnYesT9NI17p7ba/ALNttmDV+2q5k16+YUvSK",
+	"VW1Y+xOZ4CW7Jz+0j394tr2z29nbf3pwWL0Vh1m7t7kZz3HDVI3W/kR4SOrv3k0ycLb/lLbbPdZkYWev",
+	"2dnd228edg4Omu3OYUB7vcODw72weiIL+GJfJkOqa91amsKT02P+jfUGUl7P3Fqj7PdN+vlsXlaxFIrB",
+	"xfcDDe0Nbz4FUmgm4E8axxEPqKHa1gdlSPcpp9OnGksSw7Zr7jT3ZDgmA6oIFQR+6xLNPuousfuK4AhI",
+	"BMtmTu622ZlpEDClat0+jRT7XJzIfyasX+vW/mMrF5+28Fe1dWI6eGungZMqL/KpuKERN9JSnOoaXor9",
+	"iAdrTtLtGSE1oakeMKHNWyxskbOIUcWICiiKKr++JYEMHUdLlZnzi5MLsmV5mNr6xMPPW38kdzh7N1lF",
+	"RlwPSgKb0lQzQ5AfZdLjYcjEehS5MPz5+OwUeLSZuxTRmFCYD9xTciQc277DmV4MGIxgSMe4OIEmUuDt",
+	"kTAl0ySA2Z4Kw3NpdILDX2fGrgmiWHLDEtzkd7qFbX/QEamHTFMeKUITRiJ5dcVCjwhmRuKuwIaZ6Wup",
+	"f5SpCDff6H1o5u4m+Drr47NXO6PjSNLwQsqXNLli643+bZEXaSlJBG3d3RRmdAgXkAjXOGLKsnDGr4Rd",
+	"C/PNDY3SWzx+cAcEPOZM6NdSH6NqObsj2xAZUUWChBnGR3pjQolOOI3MGDwyGvBgAOcQhqKYCImWMBan",
+	"uqLoqirHAy2dfIzxUlt/IEQbhc3cQ8w2Nt3b/bAfN9a6v8pi+Q2PgPjLsgZc41ZSwtaN3tgix9lDM6hR",
+	"98/enF+QLRoOudiiMW9es7Haggf8hmtS4YhMp9mrTxTx7cK9xnXz7SIDz8FZXzMFbzkhoF4Y9xOcF2yO",
+	"UsueERFgQOZTowt7RRkdz7Q8JtdchB5JWBxxpswfNDDkVh5hIdfKIyGLmGYK9AR4xei0VIQk5kIRLrQk",
+	"VIyJ1AOWAKFIHf+2G9AjoP8oj1Dy8vQ5GQ2kypRirkgqroUciQahQo1YQvw7OAS+ByMWUg+MhADtC90i",
+	"b0TAyuQqbuYJSkITlSR3Q++0t4nvhCG7BX14DWmNdMHltssgSptvRRJMHT+/hdwwueEBeyfoDeUR7UVs",
+	"s+vJjEXzKCKBFIIFmourTBIbUa5bdylyGEUyoQmPxiTNJ3RkruFk3CInHGhaJCJXcIDtYFl4abbobwOq",
+	"1XEck4RfDTQRckTq/tIT9BvepciaCHmI/AdXiwui+ZBlnCSkmvbMqwEV5rEeg1M1YGH3UuBGcCcY1k8w",
+	"FhrOZF52W0BdCv+5a0dX0yAbIpLCR/GTXgr/rfmiedzXLPEJ6uak7ix4sB99eMc+Ya2M5lqF/XMh5Ssq",
+	"xs4UuaZ0QDUjoBIT9jFgLCyI74ampLPnjIqkx8wlTHQyNqczMy3kY6x1O3t3KFdMD7XmFS3HBXpWabg4",
+	"CS1hXhtbZzPrQ9Wc7KC2pl+YZ2JetqX8pVkW4+VbMi8Ard8Jo8PJhP+LrSkmu8vcqeHZPooTecNDcxtl",
+	"F/4Np+S/m8dnp81fDDOHoXnk2I4Ausq+lQmhMX9vXgNTDsmM1HfJ0V5xBWqqNJyjdFXUgFpxIk2/67Nt",
+	"ZyDK2Y+5yVlI6kZmllFouja/mDvQ3ChjmTbuWGuUMUuQ+JY7uwvayW9WNqrl4iKcvOOYW/MmDUNuGqDR",
+	"WWJa05y5oXq1uPDVp1pZkAL7jmZD+GPCPpMdRpokFOhvL9pjXbLuhFSzpmHy0yYer4Z3r5rzikgjew2j",
+	"/WiqCXQeTH+tjo3gVvitJ2XEqDA/XleZfQ2tEzoyu+kIpSLnQoJ52dulahZD+tFeh2om55oxj4yTebUh",
+	"09Tcf4s2zSv33GdncKuYfuLYiVrU3Nv8yWxNP1UY/XJD3j/Rggh92zdyepe6Lu6J37M5y94HFgDXxS36",
+	"kiudHYIVtys0UN6n8yZrz0TF5s1O8OS2OI5GdKyIWTVz4txzBVNsaUGzXTZBsvw9N+YqgvxAdTB4NqC6",
+	"YOlchRyBtno4E2YD/rNGk2DAb8wCpcL9/XvFFkbvXpmQK5my4RSc4qvb1krvPk5Se4I0dtT5IBZQZq2d",
+	"0qc8wkt0KcECbM9ppJffWsUBppGeucdARFp+GPe3L/PReY5aORUWLQm4alZakCDzY0/fCs72uZD5f0Du",
+	"v/A5d0Uu82yB4gtol7nE3StVVDIEWvUY40ENqy+vDzNuvIgqbeWXTe7TQjOnSxKXJtcsfCcSRmcM2V1T",
+	"C5tKoZFnMkWprfKMZO6/dqU+UFwgDAHIyDkx1HJ3s9buGLjTmlznQ1Vow2uzLhFXLMxiM2rz9+y8PXrH",
+	"XAFJ6MYyi0gbXOHmEC3PZeE0VbDWPAZj1TN+x/TD6VXTjQXXVtBe77oXuZQ+O3hGGTGWo4sG2yWWMXiV",
+	"V/3uzgo3/d5KF70b72JqrLWTVr2xsTfo+GElwnmX7LMoVZolr2W48sGiMQ24rtB0TrUiIwbGPKvixBEN",
+	"2NDotLLvjIGK1P3fjl8cX5y8f/3m+cn7Z8dnx89OL/7ul+IQtquEliquZ9QrIUMG4Qylhk+f+x6x8R4w",
+	"moFUmpg7oxzxMKJX5iJr12bcWj8xmugeo3oVDdRN9s1IsNkxGMqa3tF2wjUZyChUpI7fZtbNIOKGhlyT",
+	"JBWqNPqddqV0p2myosqMfvGiiB+hgB8m1gDl1UJzvf1epJ17qNycV/vYNM00b2hi6K1Me2arHdvHzd/P",
+	"83bhI7Rt7uokqgyETNAtYB0ZMmQKbbiGLOWFf/f2ZXkz1QZax92tLbfS3d12u3K5b1jiPI7TuwzfJvYZ",
+	"txrlGLRWu9WujG2ZUnPNNB3VvfxQ5WOY3EPFVZ3emAvO+AYXKZB6+Yu0wFcelPnhsCvJguGhK5Khlyou",
+	"mFKvrcxZHv7fWML7nIXEPUasGWNZVaPiom1ah9wMOS6axQ0DnN8TRV6ePvfIaMBEzkq0jMKSe3aZMYrK",
+	"ORtKOEZPg8BIu08UoWGYmPn3pLxepu04VYNqmgJnN33ofFJEMRceyYaKRTdMLe6kUnqPisambBBeeZ3n",
+	"bJ9nNAlXPUl2mpPhuAvEIgi8nmlCWUmu2l5NrrLEwf7n0GITMR1bWIHB2NP7oMwlG3UlUcA2iSbB9QTw",
+	"gpE5i1e1D04rwctYiefptptZiIt72Zrn5m3FzIj7ggmW0GjNEWfNWIuC2rSdDSnozNsFauy1F/EhMZPD",
+	"lDbQBgbs5c3Wt350vNqIJs7ZOZ8OkybsWv7ubOpAjsB6pyumieYBj6lYge28deFiZYZaTKco8CEc7ISt",
+	"e+HxmKILNuOVR7yQJmttGAgIWkQE6GDCiF3eLm8Ec0kMMQRmwgKxkBSmUDQQLOztLH9vgQH8Xhg/kmmB",
+	"ag2LYTnKelt0E45cpsA7wf9I80Ace6XP35bFJJ7j5j9o81/t5uHv+Z+k9b77ffP37/6zSiyNE/mxwjZw",
+	"Zr7OE1vyeK1cybWBPhBzFZIhCzklOqFC9SFkLYvkVkYmTNKIKUIV4eJS+GfHF89+mogw97vEt3qf7+Gf",
+	"yvxNZEJ8JYNrtQcf3719iW2DeQCi6GSCf8gY1+tS+KliSTemSo1kEn7vk7qQJKZ60GiRU43RSjJhYWGU",
+	"luIukCbL8cnn6RElzQ+X4te3JJJXXBAaJYyGY3IlIbAwkemVUXBb5JgMaWQ0eRbCiG1MEum02zBUdIgq",
+	"F093BFkIw1iPL4XNOxgyKhShJOQJC4rDaJVU2IwyMGPFgoTp77fbRrFt7XW32wft8v7ZaXcOKraBzdV4",
+	"V6XMv2UB4zdM2RA8dmMNROWoUcWvIKTbK2R0JHyJzle7ZrNzuuE9Wzg0I6qu87SmzsHn/5xjIVp0xF0Q",
+	"NLyhNRdXaslXzt3jX8z9nqucUzd9YXaz1+oi4TTaRLCeE4ZSWL/Ly7/8F2Yv7nvbe9Wrt7xXekpCz0T6",
+	"bW8dWXNTybsoMudDaa81Fgh7fU7HZbl5d39vYTZdhZ6ZN+ZNLtTsLWFzxtbbDsB5lpcBT8zjF2YcpQ1g",
+	"NPApiQT45vRx+7tMExvtbh44IlegBxkJCew0tKcYSEjzbAT7VR5OZLSLWOUq8qdpsorwLld41bOntbmQ",
+	"1ApBCutEfpk1muX/z9ZvlYWe4xY/WTqgwDz9kkL27atNgrlMO+ea6lQ9s56brKHDw8NlWhDsoz7GpdjE",
+	"na9gEIsI6bYKDrmwT2fJC7hyi1NFp8zpbt2Lq+yVMkZzgzskhWfbcVEwmZvDBkYumzzPV7CjZ4fsa3JK",
+	"F+Y5j5KbUXG8Cunufe7juTM/z06N87LFTIRW/inESUGYfdnnNrWsJ2F2l693+2n2seKGes1GeaKVeaJ0",
+	"i+zv7e3ur3aNQCNVRClHKa94czvOWx78T+mQiqZRocyJsImjZgBHRGnzlWd9qQpylIZUBwMCvryqu6SY",
+	"7LAgxcCpeW7hSL2zc2j0uyEje+3dRm0t8WrR7gXSFPfsDCPxzE2LZKxcnOJd6TarC9fJAndaTlqxHxOj",
+	"2cXFbzDOvfTIjbye+KYUqdkqxFXB5yzCNPsGw63epy7eCr7EpLjQGWlalqtnnz9ILgofI9bX2YeSgc19",
+	"mcahbSBOmGIisAIHnsuARlGu0rScI9d9hvR2e/20tDmcVWf4R5mMaBJudozlCrbLybMpKxf/hTMGriLe",
+	"od+Pi6tXVjKZOJpylNt67MM2eXLIsoAiMAEA+cuAQ4rIhLw8fY7BD453CuvHqyItFUKmZs0qbJTRGNMv",
+	"kQsoJgpCRkHDXSx+Lrx7Sz1/mpVlsAyIzbRIKYPrqtCSyemZEwhkRrJy0ZeVs5UjUcXoLlymAuT6L3bn",
+	"rmNcn7T0Vtt4M6P6EuJgbjsvzqawKzL6eZM7dwlzOyIXiRtuVGpxvYnJfYaqEnFxXd4Zzn4JvC6D1Qrk",
+	"cOu49yw86b8YnH74JXol3sS/Juf63U3tQSXBHF8JZjKTiBsI1ZjCvNoe+wKcB3N2VPEE3EI8sDm5ha3s",
+	"kd6YxBOBJWQEgVWQ7u0RFilmnno5BxRtGtRt+ciUwmgwOsUCfEU89BvFoSzFacxUFgC81UN+xbVaue1E",
+	"RhVN+yqNWQKs1Sdc5UlcwBpzIcl0DXwFE5fytyouqsrYFOh+mW2yVobEDNn5t8EYr9/CKkGiO2RuD6i4",
+	"Am65XkDT9Or/fPr8iJjG0PDFdZbDHdNEsRXvmorTq8gVvzEtiyJCQ22jzIyyF3NeesbkSqlby7wKUUEc",
+	"SoikjBM5lCB5hgz++P22LuV5Hu81krCWu1TLFFvPJRPMlLbm3birRnnfgnf6wtwsIwfx6QAIAFuCJgln",
+	"IZGp0VwZIxDoikO8lVs5W5Z5jmycIg90mqypm/ChzTQpT/zns5MXhCrSo4rtdzDrGzAauuTd25e11ewL",
+	"2MfM8d9LPMR9ByBUzfYnRiM9WHO6asowJa8rWck95g3ikKqm+jMP19uPH5aHhF0VcHHyFq8ct+Rig8Al",
+	"pxSsFD86MbSZ4vhLHr6U8nrtA3O7ccxGNpzx/H3nqEUzFvMVTa7fMhquG+EzG02UJtcOwA8CJcLMIOvg",
+	"jtDyRaRgGVIL10eERpH7aaY3canNPGeym2yOlXIRMwqpanEyg+7Cy5OGxFofMfY+LIaZLcSYeKDERzO5",
+	"+VmQr3IKrZj8+PMMmluLbGVCbT+Rw1es+rdZS8iHzNmJJ/bx6asTYp536NV9HsHf1AZ3uV1dhyvcIzc8",
+	"ZNIjNA259Egog3TIjN6qNA+uWdKw+kJfJjYLyG2BFnkuRyKSNMz7gUCsCtxRSJzc+oQ51p+3XBNbn7Il",
+	"MV+GnJbDomCIWx9idrWUZsKFYOE7oXm0vu3wj1RqFq6WM51hxa0g5ltZsOJUuANVYWQciYz6nlGxDKVb",
+	"rVYlPQH1pEUACMUdUYwOtRoGqZsbuI9ioA1PG1DtGQYHT6JOjdhcCYtlorEQAEWjZgOGkDcnkxABg5ai",
+	"QGZ9R99FJR3QZ1F5LhQTIRpOK0K8zE8vZynE+HNmCWm1WiVLCIe4Qmua6THFQ6aIjy/5iDQ4z5zTaJFT",
+	"YYH+MoN7aM07XmZ0pwlm2cAvPakHLfJjGX/Rgupl/BbHVc76MQ+8PH3emkBkt8DXbfjr+6jKmY9pbclM",
+	"6maC6aYbsAu00z6RImA5dBzg/gGeLQ0M3SIWXpnNpUmdIn6hC7VE0Mq+ZsmlgJ1Ig+sj4DMy1RYsrvzG",
+	"Xnu34SGGHKC5MaUvRZzIK8iQomJc2LNuW7eI7w6JjziCNBhciuxBJHarYHCyd7x1QFv/MfjF4oiOWbV7",
+	"pNr5e8E+mtNDAgrf4CazUFUafhOB+6KxDA8zvE5pOoyXj+DRsvLAvCltQUG2u9vAJBRpWgkgJ9DM82R0",
+	"azgcudrtLiHzk4LrJjtq9hadcdYaa212PeFStS52VGK9GlyBRj83d6BZVHsJgj4EtyB6LqhzmNpsKK8W",
+	"S/BHwsW42M7Indv0Z3SXIA/LBIDiwmVQTJkrN3fhuqNbvHjmSDEbWPuHhajFVbj6VxU/k01yDg3dNbVq",
+	"8N3yBzA7STOwzAoHLVVsuoTK9t7eXrvd3tnZ2VnCWTBteViFkU2QMh96KdJrPj032Y8r7MJ730YzZp1n",
+	"llRPFzsrD/HHhLGm2T1gpcMiJJOZDsUBfzIrBgUcEjbk6bDm1cxWMUKsYZS1KhWzCJtxB6YHmwgt81zo",
+	"pVCLZhgnplsD3bycZg1RRYuTq2GIM9KfcfjU+jKqzo/MJJkl/Be2r9Jbi+wcZ5Qnz2S4pgV4hpfuoiQ9",
+	"lkpLwb6CX5IxVJKoeasF50/6bGAE82e2ZuoyxrlMpEvB2Dqfm/9V+FCdKeVI85AwQmYOlbThYqOopDBF",
+	"cNFSlkFtpzMoCK746anZfLvtGdx9emA2Fmu9YU2jnGR43ABlmH1aeNVgS5WkS2SfRyxznNyqxSwuNW7T",
+	"q74gEQZ5yfQoqwj169s1ifNHBbt8S0fk17ckxjIahH2kgTb6miIggQyZHJE4kWEagAo7FwJnmeQqV0bm",
+	"/kj7R3Wk5tsSJOsqLq4FKfhVQAELsu0rQlgXJdYvyA1ygyx0Xmi0kh4s9wCvEhUxlB/4HCtOtRl5VfV2",
+	"cnGd3oW9z5vOevwuWFDVcZThKjk9mKtV/QVeTrtyJyfma6IlVrDAi70OSamuFhb8NpQ3rFHutJBSNYNy",
+	"dmIzKBYChMvayIEsuJ5zmGa7E/IxTGs1kNf7ZbhUPTfFaurN1P6qQqu8LEma/KVRLAtK6v6E9ud7xMda",
+	"juYPsMzMK7254h58y6zeuK4HPBiwMI2+VBDdbHRVa3ZORdiTH4/D0KLjrMcsID99NhYTpq8DIlO9CKuH",
+	"349kEhLZJ755wG8sSGFcGmQKOjZbCvpV9CavADyBNLUOqtIiAK2iYrJhTAD2581OR69YxPUQqYurOCs6",
+	"byb1H1x0tMnA+Szm0OoZjaI1t3oihzMWn0aRuZoc4FgpDaGx4SaAbhdOaL1bi0bRjNC2e1QncRALZgiy",
+	"8+1P061phUHzA1Qd+mFGdYaQ3XAoOgXeRXwWg3sxx2epZNiSVml+wDQh154RBVky5AJSiu5FDPBsatCy",
+	"6AyWtJaQ8HYOUFmg4bzVHVB97oixUmqnWYFFZqLiOikERK1S42afbYXJlq5Je7aLPp25auFENDgoh4qL",
+	"KyPPJCyQiWncJ/XsB0LJjTRDtsI1CEh+TFPFQr8k+2Sv1JZiIZ6jmDfHDjG5JhsAacP7y/tepnZDhRMm",
+	"opZpR9Gbfq37z1Vb/L2qpk1khonBA1jo1SuEmAuokpckNpOwfKrn2uNc/t/KFHDGqocNOXKiR2ElLf2L",
+	"U1uwhf7G2ehW6w24fM2VihEsrgmAoTdL2MIXgfi78c2jC8oIDlHlvlybtncLoxRWba7Ze3l2TE8pPgdr",
+	"bGaCsGW9VzJDXy3Fg6DjXEahOX0guhVjd+A5D0PBqAhdYzYqzDHjIlsn9XJAn2kH32osHdZTpFKsv4wT",
+	"WLBhZeswb39tCnVY6b46Ji9PnzfziCCbbpsFBE2ECjVWyRYtx1LjAis+TCOAuMmTpVYDsJ3MX5lXlaCe",
+	"d2d3FuQMbwydez9Ij0jWJbJlqnbIplmoa6Uh339O6Rxy/EjTaE3jxzXHkuFZFEIiYyNe8ciFEySMDpuQ",
+	"PNekwXUNrpqrpquCnjAodgBxNQAx0ZSpdgACkbySqcY/uGgWHU1GLxjGzR4VNa82oFG/2U9QBVaRHJme",
+	"EM3c/RVEjC4R4APTWUyptbZMRqocNHCaOPM2yro7YNGkbge3YGV4gRnIAXJJ/phzxdXhAyAH3UFBLW3s",
+	"yaEDKuSndXIFi/S/rTz+D3MT+XOiLZXSXyDU8sz1LpKyf5KjAhhDFQ6GszhBzAqiXmCoc8Wt3ZiTULNC",
+	"vIFLd76VFGYn6xRh9mcmNM+g9O3mNWeBvoEMmdMFs5xmUu+0O/BFMZrH1mOldlE80mkfZuisxW93i2d4",
+	"TkxswW2wVODHokxkS+V5OcgziPugqci98XJM0Z6FIb0GP6EhMSzXxrLj7QiCmyZAAyFWW7N7qV01/zx+",
+	"sdWsisO+y4TfkpzxheT92jH9xJWWyXj9fLE1SrMuThdbsUGXlXDrgRYwwWJ4O4bd580upuxGeZ4rn8CJ",
+	"5ZxEHF6pjsvcsPLJSW5iwpqs9PsFpV0WRjiHCqeiJ1MRbuZTXHPPb4ay6Hw2s8AWJye42TI/sJsxH8ec",
+	"qSIy15rVFwYyLEeu/lGE+IEPE6GzFXL23UQtl6a3JpDqDQ/YrPzgmfg9ERfXuVUNIXwePkF/DolArvwb",
+	"Z6N7KSE76SupYHez9PFCBuQqXZ3b176AfHYkVT6TeavifGLruohXcPha28DqPl9dmdHuZ2Y7rCJSsOOV",
+	"3bkl895K7lx4eg711kv/WtO/rnOP0JxK0qeVPoYMQ7jgSCI2VXVZcmeZYOhhp/Av5oLBAlCBOAB2jNbD",
+	"pFw3+XpYl978pcink6U8WrotWg/r41zd6li5nW3ybfVvVlCfXkY0KP18+hwcdPjJCX4F4ASbXl9wRC2M",
+	"bpkR3esCkzEx2iMUOQs6lPMijUewi6ANBHqydWlcCDBm/aMRISQujbS1zMD6PGLV4YrPbdqsalUGiCDq",
+	"7jwQjGr4MN6vqPzJQyaPkKE6JDuzRaE4ESUvTn9sVTrQZlwFk24Iq6iwEGJdMPO2kG6LXgjIXcF/by2R",
+	"2PzzNzTnzMop9moR1VynaH3OtTKZljifDZ+0qKbPF5i0zTMXg3TYE5RXFwKGI6+tQGL22w1nIwuZZkiu",
+	"3dvVhIcOuK4CeIT098yvDfHqtNRLawYQL1BxZsxlJMXVKmQy65QXiykBp50+V8T+nAfC2hE/QT7LPurW",
+	"Stg3cxBcAKbFbEmFxzhkQUQTFpIpbBeqNQ0GZmiVNIq5eG4zwixy+gZFMMzWfBPPINGZjCI7WoxMh8hh",
+	"gAyYhgVZSJtYV0FLmjNljzyyL4zyElKz6j2HUC6n4VwkI7wqJVTQiyOzl7VsVVeOilgAcPbPzM09kwYD",
+	"OSJDKsaWEAoGqsGqOiYxD65JvU3+SqgYNwr9lJJ3Igj6m0tsaLOK4nbDJONYsxCeItigclkgGQgD/Dii",
+	"CvDzqemysdo6qQHd2dtfsIMH7CM5/+m4ubO377Ztb6ztSJ2Iko+4DlgfBHIlnBG6F8neE0UGVA08wrUi",
+	"r46fZahc5j6yP06AQxz2D/bD9sH2wUEneBru7x3SnT6jtB3s7dGwvb1Hd3v9Tn+7t9Nr9w52doJwey/c",
+	"D7b3eu1+u03bB5UyE02umF4SF8gZGe4CsOMmoEkVSJeNjipIIWZv3zyjSQgBPZbiqyx0FYqFlaAX+YbP",
+	"cx1rDcPoGqbPpQySsxRYJkLgMmu6auDSn1qQgdZxXTXIu7cvPYu9Cfn8qwJwzruh3imWzL6iKkD9HYSE",
+	"aiAL0RMQNBkvGRqB6nt8c+kgsBkgtvud+ddg5uEyhNySV1dOktoaIgKY+9DJ/qY0yP8eVotL1bdJ4fYg",
+	"9ThVA6Il0TS6bhyRYao06THy5upq601cjMCZul1ezdbG3rI4GkOr5obJYdd01r5dJihi2Vg9+WrDGhRO",
+	"TJ11FDbKalq3wjgUeC97/hYW+vsTHouvbHPZ66jqmCV0ZG+f+g8nL05fd//27Pjtc9JqtcjJ6+f4aXJ4",
+	"+7sHnRXLHc3exk4rXXMf52aBwgg77cOqcoCZuneHl0BR/S4l3+198/fHdARKGaOMKGbkIeteUHh6GFGC",
+	"9/ssRMWqbuOsAc3SzOKJmsqq3FtcrPl//Md/Xqbt9s7+/3zf+kvz9++2lnqqErDkT3DPFMwg2faddVxP",
+	"h2ujn6x0Vs1AxIxzNB3xV42ofouiXYUYVAI/xQ+xyP8esV5cDTK46XLNxnY3C/QLX8GTWeUcUKNClDoT",
+	"IWEijCUXWrlvQXMkPTaWwiIgGmXP4tVCifA+seZEhTCBfc6iEN43Q3TDA31wJWfqFIAAGLXvK3FwHdjG",
+	"av1NzoQ/XQqx0SGgknoG+FiwZjt0UxFaQ4zT4kcDqRi0WqzFPrDVTCJGE8HCRgHrUctNYB4Xq9V3Cvu4",
+	"GKyownVuEzytpyODhlgQEsNE+NKOY03dNPd8lFImdjor25fz0rftQiXF5mG7yvQ83wabNbV9UGoLPq5g",
+	"oP16xZeKG2jGovwJxIBsXxU3xqz9fibXRRn4M+4TGU/ji6+U+1SKZNspatQ7VdonUxWS1DI6xsNv0wo7",
+	"fc5ndhbW1t90k2e0yxdt1ha/m3iwRxHmmxFh7lcCOUeZ6JEpfzlGOiem3qFmujFDdGOcta0u2Ed9N3tK",
+	"S7etKnYRbCBIj+cBjaJxVprB6qAYy2OO91GenySk5n1ud1eL/JZwzYj//WXabu8G2Dj8zXyzsr7Zmb5l",
+	"SVBLzg1HDWQaheaf0aYbszJD+gsQFteLr76F/TY7GJuJEOKG7sG6VBm0dBbRMcYnRVLGXFyRF6c/krqQ",
+	"RMlUhNUp/9+K0w+Ucevbw793r+JqA9fX5xwBQ8OdMemqU4BdVh8DBI5fcfcvrMo+o8p69myaVtfmGBaw",
+	"8eeD+tvn5uLmrQMmPGK9gZTXy8E6VwVDWPQ8h9qV02oO/Y8tvuymdRAq9J9sfZckQqoeplJCPtY5dNqg",
+	"ekkRBXm5CP9JmjxcgP9csGU7zs3I8gVvkCW2xTnTmourVdG340R+HM+CqXN1t+AhDETlWpGYKgU4q0Oq",
+	"rllI6r6SwbXa625tmRu1+913332/3W6Z/9vrbrcP2n5josZ2IIWACDyMA4/GS1VDB+y/ZzSKVHXAU+GB",
+	"Qv7pauyr2Elli54l2RJLsfZ2zFdymf3oHr/nHWl7nUeHGYiFStPEvOx33Ubg4sojQpJf35Ix00fE/yN5",
+	"DxgHfpdQ8y1AJnBFRpRri9jdY0QFVAgWHhE/pjzBFimxf1uYBaoIVyplIbGObJQCIRvEzFy7mMqIi+sj",
+	"4tsRsdDvZqlmIiRSRFywI+KHXE0/4mUTkYJEUmmPJCyfGx6dHg2uZb9/RPxIXl2x8L1Mtd8lqbDdSFEY",
+	"n0xIb0wQsOeI+ErLOIYO7V9EDxKZXmHpm+Oz0yPi9ymP4BFDFQmHTHORMlJXjBE/okqfJIlM/EapbJtd",
+	"DED2R6IDSgDQEH08wkGHFueOKEJ2GnDXw7hqXg3HUSmollnoygFU2PMckWshD7k7qW3VfMXFNX/cei0V",
+	"MGuePmdMHFfE2rykShMzvWKVIDViidt0XBWYfb6Ta96aVL5VCXYOQvYUaSeAshcXSE3VwMUOLQ+v+8WL",
+	"0ni+vk1pSNNko4pBhh+Wcq6rCpHBXLQk5mGPQDvmYyrg7cqpTI8U57MeUsZcfeeLqPB2MY65uLql8khF",
+	"XOIM4hiuqVQtU5BvNjrxuzhcFdtyyEXx2+2p0IK5mGwTWGoTKzSRlYj5iC6HpQg8VvRCtjsH3mroahsA",
+	"Rs6g4JTou1aVtmpl5AzUD8zkLF1V2XVWkL6MsIZ1vXVCheqzRHWJP9A67m5t+R7+qczfRCaXIlddfPLu",
+	"7UuU1AZSYYRVLBP8I6su4oOG4zSg732wVsZUDxotcpbwG6oRXDaSMjYC36UwjWF9YxpFcsTCFpm1zFyT",
+	"uis8nc2o0SLHJEmFME86/1smXapLUZQEBRtZbY1ilVzz8pBG5h5nIczQVQXutNtlh1xZiVMsSJgu63FL",
+	"7bsJNW3SEGl+JOyGJWPCRSCHIKnTKHIDrrT5Vmt2FVmTmC8uCYU2WWLdl9ABJnZZXH2aajmkGl0dR1Pp",
+	"wPmKlOdcad2efSp+w9t/vdPAhBEVZpxgdsNWQUY8MY+Dhblki96tiHVIk3Kx+DThVeu+Mp+wtLh7M+uS",
+	"dJssEmVWf8ioUHZ3wpPL2vpL9J2k6JIaBJ646aGd8yt79s3vR1gA3BWfcUXB+4j9h8wnkea+a9oGK7qy",
+	"a7yE+GmezKiW03aRIGoXG8iyKkjEymVhoRdXcq9LKPEtk/Dh0nDuDpyER/xPH3j4GX8DiP78BwvWD2nW",
+	"MlXn+PEDD//LI5k+9l/2XcuLW/Yl/9MfycQvfyReDh7u55XglUds0WuEI/fyCI7PvmcmAAIJzMvPkM7B",
+	"Adv6LhsuJb4DMSk86ZD04XcUwortwBfwm+GmhV9skZGplaxSa88hmojQIJEKk2U5q0ZlRkKcLncA1omV",
+	"sU6zJc9m1Q53cR/ZUMtVx2E7ztnim5jjbz/cyKqby18MjisvynHNx5B1MYcoXxxBlibDomnPm/UFW3sr",
+	"zACNvTAiLAih8IBHeD9Hw7mB5OU0CiESq8cAtWTAwuWMS5qJYPxqpRqaoOo7lOc86vnwcBm0hPvTSvO5",
+	"Ta8VXrNpwvX43Cw9Uv84HHLxCxv/xGhYFTwEv5NrNiZ1f0SH1+9brRbUluPgtca3nAmr9t/N47PT5i9s",
+	"nDMsGnPz+bNXO4a/ZnVktaisK2W7Av/3bQ/i15QlFdrWLyyTLnwa8/fXbOyTP8yzJKYJHTLNElJPWAgA",
+	"CaSfyCGJ5JXKhgLP5iOxbVSN4wdGE5Ycp0aInPISmK9lwv8FQf5dgs8SjCy6ZmMbVmSLEkJPPXgk78ho",
+	"erXPnwGgvC8LSbhgisPRjegVGtZAJKo55fCK60HaawVyuIVPNEN2Y/+c0uJtI4QrQoliUb9pdD5WqMP+",
+	"08XFGTk+OyXmuREdt8gJDQaZNmfxNnLrrAUJc/ZNBfGYw5gK8zSiQbXIhVGGXYqGacPhRyQ00F0brpkY",
+	"LsEVwQK22YJxVGtR0k0szzLP3dCIh1i24opyoaAMitkOTGnVuhSX4j/+g/zCxupSfEe++y47Gd99V9qW",
+	"XSuOKo9EHPRfKLgSMc0yBR6/DKggNADUaxyNE56wg8KJsF2o6/c++QvpHACQRjCggNSRqEbXSCJpIsCq",
+	"HTDSGxP/7M35BdlyHW7hoPwj0yMCRpl+ufl7JAo9X4pzJkJC4bhxQfzsOPlm6wdyOGQihLjXJfep59xP",
+	"M8+UIy7ImOpSnAA1Oh8/bu19/Jiv0YDiQvdkOCb+p0vH+C5rXTREeuQSrxPzzWUNB6LZR40juax99km9",
+	"s3NIaBgq4hvpbXzc1yzxGzCEfxO06ZJ/k98GTJB/X4p/N5tN+J/5tdNuk3+TUwE7hXARp7pbMDH8fP7m",
+	"tUdGiRRXINsqj6QCA48xJ80jPRoSHkIEVjkky7a/Tf5NXnHAzbf8zhwd85dj+C2SsUXXOD7ohmVf8Buu",
+	"zV3yb3KcHTjzcKrQ/eHQ29xvdR8OluvS7E/YKBTIPLlZ/IYNTio2Da1ahm1uedgabiQd8m/yzg4679Pt",
+	"cwGljVIRmoazQC2n0JR/NjqER6xgYkaRyFQz18+eoSJAiCKEPBqfYGw2EDymeuCePiT/Js/TOOIB1XmY",
+	"t2GSR/knmbGk8oBpqgdMaHg3bJGziFGF3lnYqs5/ixVaU1jXFyfFc/mJh5+3/kj8xpF5GJp00IWk7rv3",
+	"y9+PmW4RNwrQwbr21MEHe+4a+fDtpYZbE57JVKvJRdo228VabfCkRTS5ArwvO6dAij6/ShMWkogPubYv",
+	"7uwA1XGxrB+2xwgLuUYPtC3nVVjSqafqWkoio9CB/4NNqzcmY5k2fI9UvJg1Ou9NdxR2zFK/NbPHgbOP",
+	"AWMhDKni22w1R5Rr8poohM0iPdaXCSM6GQOqpbkrWr6H5tMiTwEe7781XzQtl8Fx7Fk2olkiaITyLamH",
+	"TFMeobkU3cseEeZeyHh79rpZonz5eRQVggkK+5OrqV9Lc7JsJLt7UwFitNliR6DajqGcX2K6Bf6cEylj",
+	"0hlzduhv/n83s3r4TfivWbjil2/ZkHIBhRqBQuXfFNM+qb8T/KMjeKNFnts0/S7ZbreBFZo7ecswmZgl",
+	"hvF4ZLcNGcT5t3bze2S7nR0EuAXh3A1kmuQv//qWxBLLzsIFan7YI6rYjrukTkNz3vucmZvKxyroZopa",
+	"2vl84KEPLDPWhJbYPO4REHCSMR7sul8sum1YGwgvdMjshvqLb7lsoax38ZXpEt82nwUSYaDYd6NFnG6m",
+	"DO9HUAPTXFbnpDC5YSxBiUBBwEoqA6pzTqGy2QniF95AIQHF8S5ASsZgKIOLwcyGC7LTIYbyym5qVahf",
+	"jeUFiJG8GIW8boo7Go/YJRYDCphVMa0Uexwbza+502pPSbKj0ahF4eeWTK627Ltq6+Xps5PX5yfwDthe",
+	"AIrQibJTkmvNq92wBB3Dte1WG9+SMRM05rVubbfVbu2CR04PQKfagutvi8a8ec3GWNsArZsZCU/DWrdm",
+	"xEPUR2x1BVwi8+BOu+2EdmdGjPGG4lJsfVDoQUMVfpGCj12UjDWgGUzpPorUkeGAnk1HZt0aZq4dHE1V",
+	"J9mot36gGWo7vLK9+JV3gloJEjGUO+3dxS/9KJMeD0MGNo7OzuHiNy6kfEWFKx8AHvu9ZWbkODSGosBb",
+	"S4zvnCVGSXlXqDBW1L2h0Oqk1v3P3z97n0o6IX5T0lb/+fvn372aSodDaj7WzIqSIRX0imVSH5gi6ZXC",
+	"4jC2WtDHplXkjBbUBP5d69ZQLYoQzlFVbE/UGHAINbQ4MKV/kOF4ia2ZWTDAXHKeRd/uZcrxs1RpOTSc",
+	"4mc5EOS5BFRVdxO8sKNDz2z29ausmMNu8eu8/e12weRDRWghpJY7Kc8KM872ctnaYivVThzW7Vs7rOUh",
+	"zD6u+Fx4VDyrcOEPjHgLUvuAJewLP73bS7xxhs6NCylfGkH0Wz/1z6yva/Lkk/qQKiOsZcayxlxeYET7",
+	"jBe4iJ+FvOKzN3m7bemEU3CpzeMiF+ahzVmJ1eReo9JsJlYUhcz8LHOB/rrkZwolumCIz6m5ip+uyAwK",
+	"A3/kCI8c4YvmCLDNYdnh3No0QD60nnHnZ1X3wxc+XbPxafgZzdtGSZ/mDQimXmALK0vARTHDRcfUcpOZ",
+	"aT50fhWj8YwLBfvcyV3uGE7ELFYcwLfY3Rd+wNqdxW+8lvpHmYrwWz9ZuKLTd+16QrazdisYYNUU80e2",
+	"fjGHp/b5d3Owgig1N/uWkCErapNToSDJmFglNk4kmGzVgCYuyyOkmvaoYkZDT3SPUa0IF1oSrlvkmAib",
+	"Z+LTiN8wn4wGPAL0jPxxj/hh4mw32e9qkGpFQnPLGD4zoCJEW3Hm7JA3LEGwNj9kNPTRxsI1iVgfso6H",
+	"HCqqmpcKg3MmSrRYXVy8JHX/t+MXxxcn71+eHJ+fvL+4eOk3WuS1oYu1+jGBIB4CzAxgTEPbrdIYfmiD",
+	"/8EVVKJKb0yoGAMZ0NYwraw/w4WA/jbmV3Y1/wnZ5DSAjbuNQSfWFNFs1zC74SdHk2Ozp3baO/vN9nZz",
+	"5+Biu93d3uu2d/9RyBJ8MxJGLNlpYy0gG0E28Vbb/P8/suD6bg0WvWRB6W45/1+7u9tut6vMIL+vy00L",
+	"lFxkmLgYMFgU5Zkl4o/8dX3+endmCO0WKSupjQs8XyuxDy3BPg0bxOCvLax0PpMNQvomPGKG4uOf1j4A",
+	"4VDKd9FbNIoyHuUh23CjhLI1ZQaALZ24cMAJdj49CB46WpgjjKFrljQAQGsDWUJS7yVypFiinhBo/Vym",
+	"SYBwmBAX7TJH88DnRosgtwfMgtC2jcUSEO4IauGPWZg5KyBl6IYRKcxBAgASYMIApukKc5ALes2ggFDA",
+	"QmZ+Npyb+NCy35oVcPGSKt2EoTchvytnAZNQClNRl1P5WvyaEb/UoI9Lg1RTWBvL+n8U09bcrEidkt9Y",
+	"71wG10wjd6fEEtYrGJmLFC4EmnchDBrIyEMwuGOqJgYIsilit8hvXA9kqgnjWTUcu+3gRQXkhnh3HuKg",
+	"ub2jsJm6jMKiVw07T5hGDA/wZ4R0rAzTs2I4jMu5hAKzZBboAxw9pu+G67wwHFh23BvUnYdWgn4WnMus",
+	"6BXzzmbL+cZonXrAlJufdYsHcjikTcXMIULv3YBl3tw+jzQ4EHrgxCsGJpvXGx5hrasW8ZEf/NXK/V4p",
+	"JtXH+P44gpAtG3dWNcksvDef5SZR5dsVADxKj8G/0JfJEK7MktywjffSRDDUiOtgYAS3s0RqGchIda0/",
+	"6F18ldCQdQ25FOx2v+AzsmtOVeEw6GJNJXv2s93OxA2LZMyMaFUIXLZxV9l++c7H8BoZuZZaZmrTQo/p",
+	"DDl1M2fUeaIFD7uE3ej3O4e9vcN2u9PsPe3sNjvtPm0ePm3vNLc7nd3+0729dudp51JAO13X46VAFJRP",
+	"lzUeXta6l7WlW6p5l7As8JZrznyZhb7CL4fb4TYL6NPmTv9pv9nZOdhrHmwf9poh3Wu3D2iPdvp72JaL",
+	"koXXQLTa3m7u7F20D7p7h92d7dbB3l77oPMPeNoM+7LW/fT586UAyTLfa5MnaEr6OYcwpua5WasTG/0s",
+	"YyZIKjSPivdJxOgNUza8CilnuiOEEEN1jA9wLM4GxMCvlsrFB4BWhUeQ8DaeZsBIcatA2Auh2fG1JQPH",
+	"ziPs2rkUxwSjhyCUwuy4bi7t+w17xLf3iHKHu0vK7KouJOFhA2/EiVtiy95SELgREiFL/ProUkw0GURS",
+	"sTBvs3BR2tAxuH9zRuo8/J8uawmjSgoMMlKRHL0PpFDpkCWXtX9f1ow+ZLQh+JAWJMrLmkdK209cYqqz",
+	"GZjZgp/9bn7LY3d4c4RES/CPWrewuXgiqQyhih34GPoG7lbI+AGDhEfYx5gnpSAMDzLAirCG2Q+o1xUu",
+	"ENMUbLk6FGJiYRatFkgRNo7K+f55jtX2Vqe9u9Vpd1qPIvufxiRyjnuiFK/4RNnEDFIHAboo4tv7dTkJ",
+	"f8BopAf/mukwv2JGFY70YGPl2yGj1uT12hZBHMoi1dVZYrgiaXw7iltpQc5s+4bpCowCd7TPAzZm019I",
+	"gVtla8h0wgM1j/iv7CMLqQ9SQBxRPuHnWHjd2R5cwNpZIodMD1iqUIqxmTEPfZYmF8CNcZjRZ70lAAiS",
+	"udv/LaMht8u82QkAXp5lnfWoYu40DPmVGzN8UwASrjmQlPVOTDb6eYfmLXTxRS1xNu5ubi7MQuUw7Tqj",
+	"GQG6QyrKeptAYbW8rYBGkdr6ZP6xbpRKe4dvjhIYZFEipK6ItDPE0CjKgUJsFjDmW/suJdhFL2KuvXm7",
+	"4WK2bS7xgIorw8BI3dcsGXJh1Da/0cJcukJsLql32p2Gs8G6CGUeVthTbLV2GkXnFuFjwx0NlKp1awfP",
+	"dn7c/2H3+PD59knnx7328dMf9p/tPt852f6xfXz4w4ErWditbe/t7bXb7Z2dnZ2JOLoMAYuFP4zzJ7e3",
+	"t7e729PPOjOqe2fyiCBMZLGVyTaWd0RN0G3RBQTZjfcqgH3hFtDsWB8TxYdpBBYIzMNXxT2vmMuCdwfZ",
+	"btl13D1ge4gpiC7W9GD362QswTyDy/zM899L7MMW3dv6BEGen7cA9tyhi1SykqxKln33iSKKh8BJsqDI",
+	"zGqZOVAsZ1FPLOswCmoUMqWtxa2JTUJJe9O9ypAKgAdl+CZYYd4CnPjkryT7JSvv60w9xEf0ExcuCwZW",
+	"gDYTCPble1lJWJcUTBw2yRAlVT9j/abjNL8J/IaZMAq4jmvmBfm5JrQwGbSSZCaRWTzO1jMcUH1LrM61",
+	"5IzPUCR/IZcqc70qLpRzshx3xigAhqi4Ye60pwzyqsiZAXcQF/H2p+uMdbkcsLZPyzFmtzZzg3UKxwHQ",
+	"VtwEvcwa/xh4+6XqwBcT/Ky0gIQWbxVbSULR0Z1dI3hi5t0ihQKFl5d/+a9/tpuHv3/a97b3PlcUGVxw",
+	"iwyzANwZSkqZ5WXxuncY335e2eO80/c8qzCem8Ufj92XfuxAPKk4XU+UU3ky4QRTbu0if50nD7N4inG1",
+	"E3qfHAmW+KRepAimGaFQBIG3oIaFRKXmjIJtzmUnE2rLWqBVO6aJ5gGPKTjI65NNqqNiDZwnmAdqk5qG",
+	"dEx64FnOpC5Rqphjl0XlUC5GcYx42AXoA58Mwe1MycvT501bnY6FFvTFhuwUXoZ8pZmiFswOMGQ2CTQG",
+	"4k6LIQUime1UkCxqnvu0u7u7W/u9ADRX+5EOeTReXcPLp7JS6PHtc9biQOZwVTBh/Lks/V9BOPLdxhTj",
+	"ibP4zDlXMHrhAr66fiBxmQVufYJ/59nAXtlyPc6IxROSyMjc6vYQekUISY84BO9MSeTihmsGGZmeswLk",
+	"k82U34GMQlvvZxb/ecF0znzu9lh+kwfyaz9YF/nOkskTwP7RA0J7MtXutN2OvLIgvvgFnqlaldCRn7gt",
+	"LnpAepBl1mvfmyHAXEB9IpAgfKOp+4QJkNhUXpAoq7ugmAgxVzs7swVmhP76PhVg1zak1NJacGwPKCB6",
+	"E0IMF0GUQqZ/p71L/L/LNAsYpqRw2aMtnStcH9/GH+CgbVQXtT3NZgxAEEvODSSTacu1q3PVrQ04scbe",
+	"lRiJHdXDChnZIB4FjG9BwCja3u0ZxYBXiicfCnaxpRji7QsaW2VB//Z5n98bg+aGMz/KIXP6MrEAvB6J",
+	"EzmUFtY0ZObPLvIpiKpEwQzeUoDUE2KJM78B6Eaew/HN2lEY/oN/lvW9o1WYpWdZHu9zwznfCOaQG2KW",
+	"FLnmfFZ4ViTxJimhgaUpDQ1f7Y2X1do6nU6n9vuqvHJq7A/LNSuG88g/H/NFV2W9wYCKq6KB5okicfmA",
+	"3i0HLsNhgct6ZbZ7nsHYzhc6nVHeCnAQZ5GVQcpDJY5A8LQ+TQJZdPWiVeuKaXNb+eZ9G0lvbWkYLeMT",
+	"X/b7gC1HfpRRJEeZc9k+h0BgleEe/tx4iVuWH9cJPbh1trdmIMdmrjqYyJxQJAyt+bPxzPYSvO+ZFP2I",
+	"I8bv+kx2ZxkC2AhJ5HgPGA7yikKu77T3Do5sWRiyPOK++aL1xt0db8xnmJMBQcIUvQG50XzwSQrquC/o",
+	"kBlBVoTEh2iP1+YLr5CzVEi9grqJsm/faqBjYiwCUNqpyshN49gGV9T9IOFQqOJ9KnqRDK7fR3IEMPHZ",
+	"w5i/heEkKoeKVR5ixyaMOpizUDJ15LhuJV199F0gbCukNNIhoM3mXN8VDXZgkJ32IQEQzRFXrDGTax+H",
+	"ofVPbsK7HeSZGlDyN5YMaa06YGJVPpiP7i7ZerZB7BRqtnLc/Ci8qjlvxPSLk53N+s+p8yOaLcpCp5Dm",
+	"G+zxVvgmbgWzEQr8BiQ3CowhK0SS1eCzvkvSk/Ka1KecJnBUG/d8ZyBw5t3cGPZEkaEMGSAMWV457Tkx",
+	"vNcdoeyOuXTlP637fuTiD4FpO5btyNynPEoTRqxPHTOBLwWkvSELdhDjilzmJTMva3iKeWQE9DoURCXb",
+	"nUaL/MJFqCBHrkn8MJGxTZ/CrEoCCWKK0F6Sxjqb2lQRqha8js2XG1DaDAUyp3qpJkJqyOjkqlCCEqxe",
+	"+lIQBOPGTlwqB4kTCRC3QUQTrJEVMhqWXPHm1anBQI5OE3BlmzS4htKwqJQ0e4mkYUAVDE/8i5r3634O",
+	"HpwqSP7762UNKolZEG1zXcMmR0j2VNDgWshRxEKAqTW3pmkoa8f030Ukbsz+g+9pcE2CiCr110ubUXBZ",
+	"I61Wa8v2kZv2iysAI/zt+KdjLGZLdrb3tj1yciOjFGCLX0j7w/bBXmPWKplGTOs0uHY5fWb2JGE2XZGF",
+	"SLuYiyuknF1MwT5qEskrLkort2Cqphk3rZbpfN7mgWT9ANL3FjQbWP7r1si9eVnbysDWqQL/BM4Yz4XN",
+	"EE2VVfEB4KA0JDC9ujK6OCp8qSlTDaD488nRae+VGjS9l9pExpkVEoLdUggqtqXJwMliR2vBRo5IihnP",
+	"FtrGjg7LA9tBWf7BVV5RmCrC+9YGWq4vDOM0/ZfnXihMnPXARbMYGEzqhdlnU99r73aL2AwezE2zYdzs",
+	"UTHjpU57p5vRpuERf0CjfrOfoDxtPsD6EfgGDxiysICVOyO+iuTInHLlO/sEeMPAVw3LAPnewTUA6hKb",
+	"Uo8w2jsEWhCy4n2lZYzHJrjGElz5i6rrjPUwH0CkRoQBvA+vAXVMptoSI4gYTXxSh3ey8cKBtH3Plpx/",
+	"tBfg2kLzNRc5fEfOFFcWkmEgD2vttUOYLbWeCpt+8iib/kll0y/NmIw7jtBc1HNymhQTNpNSde37FIEH",
+	"XGmJ9X5uQwauZFM/2T42wUnOQqv/iRkeU56sfiKHr/KqUOj0l1G5blsO9dXeLkB9fV7Z1WWn9LAsLxvE",
+	"vGhuK8E9cr1HZ9g68VjWPIjbSBFKLMMA088986q1A65W4FV3HoX0p41AAhge6UokFCw7FqXpkQM9cqBN",
+	"3PFZvlhFKJTlE/fMj4w6fYfupgknE8RZUu0yS1RAbYWYghSZJok5ha4yVt3/I0G0MlcWCM1I4xhSSmLK",
+	"wXVvnzX/+LOVzZdmthuJcHogTXt/JNOuGUgTWZUzmhE9LFvEEczmiS/B4PLI+R453+rIseK6UD7QulYm",
+	"eMI98zt7Zucnt56Zh/7G2egesjyyvhYCTZkHnyhyY8b1rZ/GP1GaiDsIdmk9EjJzi1kEjixY4l6yRor3",
+	"OpyhrO7SnBJnWXGmuzws2MciLPHjAuIzueGK9yLm5KtrLMz8mPv9xdY6y1auXokmnm3G5cAGJyojz860",
+	"fosSl8qj9K/ZuOWCn8DpxP9IGcYC5cVh6ZARGgFgGmEfudLKL0YKQTHNpivUoiXZbufVKSGUvlihEoCk",
+	"ZYwl9YkfJ/Lj2C8XrY74NQLgnB1fPPtpIsQJsg16NESUHCMYd9ptM0ZXHCJOZC9iQ886ZYr1uZE+IQZs",
+	"ZR6sIVXXiD/tu3TKFg5rWrrGFs4zBWYT+ZqGVGNufUQhJT9hQ54Oa14tVSyB7rZ3ds0OtpFDw3EzV50s",
+	"SO27Up1I2wGWPMcHVq0ZZ+d26yWiiokOWCanW4M64OHe05393tNDut/Ze7q7/3SnFz5t92l7v7+7v7vD",
+	"6G6wT/tPnx5s7x0chIcHLC8QAb3iks4qDNFqY3EIiM5i+09pu91jTRZ29pqd3b395mHn4KDZ7hwGtNc7",
+	"PDjcC2vV1HYIPwBKbgNp3WaBJTT7pdYVaRQ5uLVnNIpUhthd+M4V3oGnP0/Bq41oIkwP3drpq7M3by+O",
+	"X190CcTu6GJJa+BMLBr/D3KqyYhHEXn95oL0mK2ShZVG1178hcW5yk53i9VONUDxl8I6ZhTv+uKRdB+1",
+	"pvsr95VVUF/+NlxJW7ItNO39WL40zaVSLu01YRWQV6oYmyFTXcKRc0UtuLKhtDbIwWatlc4C3DtRhPkY",
+	"VNMWOU0SBvEhvagCdQ3HVLxubqeu2HkZKvu+6oo9x+66tio4kHKEccoFwpVqVIRUp8Ms+qVu1+CajZVX",
+	"gDyyd51qPAJ031KwKC5VfjbXk069mfC/G+3plTSpRdYGN8HHjfNA90q2514wvfmG28i8T3UwmL4BnkFO",
+	"4aT13vDxARUhlNp30bh7DVfdpCDw+ZalcRFIUFPgXahthEFOl4IqoqS5ICA2NgFIl/r8lLwM8pj0IScP",
+	"bxqXqQfqz6Xwp+VO30Oeq5iGBGiHYVrAi6WZx8bhgZIfOYtCZcvcpZpcMxZD2QWeGM0tZZD6zYaxHpOq",
+	"TkvXoWm6lel+iUw1U5MB1dn9mgfbID41CzklepDI9Aqqv/x0cXFWPwe/yfmbZ7+c7xFoF5MeY6oUZOtw",
+	"ldUb0mkiDM3rVvGjivjfffed3yBCJvZqKoN1ZSg7Qo4I5rYHFbd1Goe5DH3utIMNlMSSIoHaQZUeUTuX",
+	"STL2UD+wDieINxdSE02vcV1Vi5xh/cFRwjVbQTd4VzWvu8yvWU6zuhOCrCf5TJJm0Y1TsZ0e09nZ13pv",
+	"2fuBFnMO89N/e2pMtdEvyzPPc6638FBs5O2eqoAG8Pi8AJdtLydXLQkuKahV5kpkLZH0fC9g4t5Mc6iN",
+	"+LRpsVjZzlYhWHT9Zhnx8+sGcJsKkLkGKXIheB2rF5UGkNlZRcgqSg3k3O4WtUGYwCy8/1stK/0Y0/21",
+	"8jh3VkRZii2WQIVb+fd1mJcR9eY63p7BEwtKlQKYEE2CAdYiNZsXpEKwOQKyWfYbGGUbJLDNVtaMtA9X",
+	"FbnrSRkxKmbWiYR2yZAmRrxMhTnRZiDAQexHZ7uw4/SygeLDwvyCo5wxPmxn4egWMPyXsDpLPPgsTZTZ",
+	"T7/focJuVnmR3xN2gkeGUmHdWWGLMzyq7w/OIsCz6Y6U4wq4z81FfH8+/AJX2eo5lf72w/6OoTySIr5l",
+	"FT4U201F9lFLksboEG0jYTySsFiCBwmz2cy3T5SFHZu+7mH0M5jfghmchmwYS81EMP6Fje3B3RiZDKdW",
+	"8yCr4zSEJT7cPjw8OGjv7z99ul/zih+fToIgLJ+58YOb+QOFDBb6n82MzljShPIJuH4K0w5BmAMZioVY",
+	"T9AaXOSQ2auhT3nUeAw0/HZUxGM8OIZDZAyCDKlwsoL1nBbFKTj1q+iK3J147TSm9SSxrU94uOd6xc5Y",
+	"MqSGDNHYepFcNaFAihuWKDh0LXJhlB/kH0a54kV3FzmOolwQsuAI0Ab4s3uMxFO9WP1zLFOH7jjLa2YO",
+	"7+1wzU20LMSFKbLIaWCYgiZmJn+rTjnT4jGQf0HiGXtUzL5KzmIddQHu9tncY2Xu4G1kO1qkTgCHmSO3",
+	"OR605USODW1Zy45nprBnebZlclqSAQ8Z4Tq3hw0pF/irUVmn2ZKdyVfLlzL1+T4Z058Q6PVb4EruuNw+",
+	"W1rIMCrqek2YEMCUQWKjlsL56IKbkPiCfdT4o+9qzsYJu+EyVeZpBp7CAB9okWOb6WX9S30uQpVLM3nx",
+	"n954ohLly9PnREs5zSAM2yiUGVuNQ3xRlhw7i0XGnFdZAI9go6zO5qMp58sw5VBnnRjme/KezTq3KUi4",
+	"WWx9sn8t0HCyCCiHMTSWKQZL1PsywZAOKVijRf4uU8CtB/utVYYyRuDeOsq/yp4FSDQU9kdcD7gg/1fn",
+	"AKLllWFAiomQi6sjkrCAxxyqvSrGyGUNtCo3rhFVrpnL2ixtyLllHlzwyIUKO6QHCkL84rjMORPhvUsW",
+	"f3KQoEktyR2Z8gm+bb1pVsxjfgbv+uJdFIHiDuHjTfslxDwaKXKY7Y0v9opd/OQrd7GiIp1WCN8nIdcV",
+	"d2oXL0Qw68mRKAUfKi+7Hbf3yJALCBfM78cWeVu+H6kglzUWcsRM5SI0Z0lWFLQyz9zqxbimf8XCzWCc",
+	"XeYbBiIsH6V3kk/mLmPzpu9vpPR9Xd8n0Nvj7f0IDbiYuQKzmeasX4BrpVIb2erLZEST8J5snSvz82rk",
+	"bAvwY/N1Mt4lia+l77koGKqInR3kDhr2nkdz58EwfEivmEdueMikR2gacumRUAbpkAntEaV5cM2SBqhQ",
+	"PZY3eQR3immrzyPIC85+gstDppqEciTMWQDoam0hYumQuWqNLMSXpciSuyCSM7lhiWq0yBtAIL7mBbjY",
+	"Trtti5jpGTOaHKh/BKUcbuR1gVjQzHGmCLmvAyqE1OXXpy8x+9sXcY/JCZvy8rfXj6VZPBROEBPhL3wx",
+	"cNrj7fNtee/t5szl1oVi+m1dKEbEXfc2AU400wp+DijSLrO1zAD7GTfNFOYlGbPnSuRnFQEAxj1L5gFu",
+	"qgjXCHduyGSYNZbWMYxbKxb182q5/jM8182LccwsrLcd0xNF/CEfMvjFQjrkzz/nKpaKm8n6Dh0CL4fq",
+	"KjhZlQVSLzB/JIK9AqCibsJoMAB8d0xA4rrRIrDdVJd02h3iO7G4EBFuY8FTcS2McsNDDx8tmfEGEBmO",
+	"XeIr2Z2C2PfZneIuNHvZ1SuuHXsb91hfJhY4oM+oThPWyPpm9iUogkkiKa5YQrIjULwGbZ3gvHp4bnHM",
+	"l66OrbGPMUCMVN6iFlsdIqFGjF0rM5rtXWw+3wSKRIZdJEQPqMNeNu+bJf/t+MXxxcn7V8f//f7VyfPT",
+	"4/c//P3i5Nz3ALp9NDDvFzOueY7WLK7Mnpy5uvlta9d4+qrNbTiv4GwtvIq+2/qufPv0ZTIEOOQeFxTC",
+	"eSezFSrtNeUDWvNqA8i7h14rdnxFmVYuIi4Y7is4y8oeZjw4eJ59qjUNBuZIu007xlIfLFLMsykQZgiA",
+	"GGNLFlgm8ETh6gnA+ZcILOo2Nw8tKJog7KNmAtambx8CElQEMuc0eYyU+2bu2udWSs8vW3dS/zy2sfXu",
+	"85iLr0ozPOOiYOmDDxAdU3dwZRBHEwMb2OlYt1deb++I+GGKzNcnQwreMn+nM/A94j8NMdh6tx1WYaDG",
+	"XHwJ6pAbfq1b2+kMlteFzrLhF/SgOzDcxVyI+zPcnUFvj6rTt8XODRP4iixwStPk6zK/aZpgVLkZeoHf",
+	"1mkYQqE6833BMqcaLchiTXzHaLGcXZKyFjnOw7BTpeUQRO7js9OCpgd1kdD6xVWu7bheiswEZcie1AP8",
+	"GXQwEdqxJja0gYYlSbHu26Z8zKGFWqgWKRtQ2CogrzVNvgR+j5tnNbaZD/1ueX3V+txlkMVj3OY3xeYn",
+	"2NBXxPFT8bXJ1e/MiAnNYlOjsZPkHFrPNDKNuG2R+Ha5E4zvHmXRd7a/R2n062Q3eASW4TK3z0Ug7f6B",
+	"s1HMNkHRCcztsUs97UUpI5oH16qRWdeyFGNrl88rXyIqmcMnEGC1QyPfpfAzFul7iEziBDRX2jZ/Tzk7",
+	"M9ct8psz5YKub43aZdAD8/OlsCPPIMicsBdRm9pfHG1uY/chF2UCbsWb7NE2X2ih4VWa5gGsxSP5dNEj",
+	"gJjXU8PwEEdCEMSyZfB+u8ICMaTJNWYPA0bDw8mk2bxq3druyQ/t4x+ebe/sdvb2nx4cLm+ReEWTazOV",
+	"25RR18hAymMJLPZFNjs4/VPz+33dGySf72xH8NvS8VNfolv4UeC9sxvI7BBic/9hK7orKE6YYiJgDyzr",
+	"6nEMIOIPfE8N5KiY/YQ3CZZWhirs4PyFoUJJq2EsFRdXPvqRZRKi2/ZG8qBoIch+8xE4R2kZxywkdT+m",
+	"qWKh32jlzkoo2Ywu5iwUlPTGztWMHknak6kmO3tEsUCKUFUYGZgIL5Com5kIAEc+m+ryPBg7v8vQztU4",
+	"Mo4HbTLI/u42FfT8kcN+WyYF4B24yaAmnj3zm/LaNRlqBtvx0Dz1LYPgDqjh4jKyXU76Mmno2US+2kT0",
+	"bAaPqeiPtoIlbAX04ZLRLUrfA7MMEFat950qp42jh8h+yESjhsXsgdJKgVRDpnlgXhVGCz/VAKQsnmhC",
+	"+30W5GYBW3R6jLy6oBrNVo7fOQjDr48F5ZpojsP4yHseec9MLbG4U+6WAaGmNRv+4iLXvp4op5ipcpTu",
+	"WAQY2jlEqYIrV/2mboEtSE/K64nCjR6JUzUA25nCn3I4DBG6WvQND6EPsxhfhNH4+fS5B9AYowFLGIFI",
+	"WVvDzbRXjZbxzE12UxaQU+2fn2q9VHHBlHoNSKuIPL8Mj4i4rdmG5qc2/PW9+TZDbT1WA0reUmmYXqoG",
+	"r/Nva5/XtlZZKixC27jI9XDlESUTjegkP58+f+QtXyvcan4AMq7ivrp3wFXb8VYvksGtlVqfAEQ1Tdv9",
+	"vokdZvo4L2+I+ZmHX44VxtKCAGEeFaJHg8zdMZwfzBYDpcAdv7ks59bsMI6tBAN2e2xlAt1PXZcK+kG+",
+	"DWI377VLOF+KDOgNGl9QhrJZEXoAIgwILEaKAfwwqRhavEPZIscOKcwVmgBX4gSIGOURmqpHAxkxYvkb",
+	"eBk9l8bEdYXDEYjzGoe4CWO0szSr+pcJYOftvb29drt9eHh4uAKQ87PCwO6SbVoIZtgRGwtrMNxad4oE",
+	"MitL5UZtO0MhMcr/zJooUq3cAMD7byD1lQg7m02/EcziU0MJZhyYR7ggMglZ8sjBv6VCRSy4zhhZIUPv",
+	"3nl5Ku5QSLSNP4qJ02KiJc2joPjIZu7S4t57YFHx0wfzEa7jGVawH6QeZCCtClPe7esewbqQvTFh3EiC",
+	"3UkxTSa50YpcccxoB2BXj1Dzz6Wo+//nf/1vI074jcIT2Vst8gukgg9pHEMpwEAOWQ4lXSgkp2WCtTVd",
+	"9ji0cSnsULiyoy2UpG4R/7Usj5grtKjZqEAOg3WlysrJ3VAm81JoGU2ULjMDe3n6/IkrqXhkutHlPPFC",
+	"7TPXdZatnonMFbY8Ka/T+CUPa/fBFueJfuvxwZc8fAlTmMcGy1vu0eT2FZrcrIJXZgb95RndQ2Qo4zh+",
+	"5guMdsgy40T2ecSaMQ90mrCZRdmumD7DR8/sk/dxcONSl++SqNatDbSOVXdrK47Lj2/dbOn97S3bQ+tD",
+	"fLX26S7PdJGJ3ZKOvHv7EoLTjD6YA1y4QDgMUxZQEWbAQ7gfHlnC11qzPAd3t1u0uAu+PqYABU/VlgKI",
+	"oJki1Am4+7E4qoXLt80A5o+tC6vIFdOEa49E/IYdWQyRl1Tp5ol5tWnkEJkQHwIxfc9mJVgAG2wdYzTB",
+	"bmaODKDEW7ubkOSKxh4JU+QuDOMPwLQB2KD+u/gqoSHrmgEpo/ton1hpBtDf3r19aSW07CucOJE3zMgx",
+	"v7HeObzXIj/KhPQSOVIsUZhzcM3GDpwgpoD3TxXxaczfX7Ox77JpoXZji5wzgEtRlsCtYViVzGr6tqsJ",
+	"FFpY+NJwHR66NYD8CaQbMJyImz+zTIa6G/8TAq2fyzQJIIAzhNrzwKk4vIC4OarRIiez1oRjyVwWR3Rc",
+	"xBtisNqQHGLdvVIEmDviDE8tckGvmTkxLGAhMz8Dwe1GaLm6lwh1k7tQS1unNq8s8CSMzFSxzpf8mk3u",
+	"RQ+kV6Sawj1nkYEU08Ti7pB6YVtYL7jbGJ4FMkqULlE4r2Pf6AIODpCRYwlgSHq2oDvTB6BFfrNCNCok",
+	"uFNxk8KLCsjdIse24HBuYLbN1GUUFvGUsPOEmcsZDuxum4R0XMTfwMvL1swPJEApwnY2KgH03XCdF4YD",
+	"y25jqs2szJethClz6nAus+qtmnc2W04EYhww5eZn3lCe0a2GtKmYOUSA8AUGdlu2us8jDSpeD7KQhowK",
+	"ZZfAvN7wCGsZNoJH9q8uEchyuhYEPsBmZR/jSIbM2nWrJ8ncec5nyTUbqoXYvua9CzP/z56hyym+tL2f",
+	"UYUmCR2DcUqPofh2XybD6diobZQVJiKrR1wHAPN0lkgtAxmpruXTFczTm+KTVBUOwwRyM5z9bLczccMi",
+	"GTNS939D+sPM/AaWwXb75TsfbtRERnlK62evQqY0nSEzbeaXVV6AnIddwm70+53D3t5hu91p9p52dpud",
+	"dp82D5+2d5rbnc5u/+neXrvztHMpoJ2u6/FShFTTLvl0WePhZa17WVu6pZp3CcsCb7nmzJfK3dHwy+F2",
+	"uM0C+rS503/ab3Z2DvaaB9uHvWZI99rtA9qjnf4etsWHTGk6jOG1nfbOfnN7u7mzd9E+6O4ddne2Wwd7",
+	"e+2Dzj/gaTPsy1r30+fPl+JSzMfVmo6xT25Y0jw3a4V3j0dkzARJheZR8T6JGL1hqkVOzPoi5Ux3hBBi",
+	"qH6Zttu7gWNx8Inhr5bKxQeAVoVHkPD4hOmyuFXIz+dvXhOaHd8s7DCgScKZcu1cimM49zBWLsyO6xru",
+	"negeo2bD4RHf3iPKHe4uKbOrupCEh9Y8MnFLbNlbCoKTQiOFFPn10aWYaDKIpGJh3mbhokT8OQL3b85I",
+	"Hdjap8tawqiS4rLWJZc1FcnR+0AKlQ5Zcln792VNDVIdypGAD2lByr+seaS0/cRlzcgGMAezBT/73fyW",
+	"d15Mc3OEREtwGQ1ZZr2JpDKEKnZg8d+MBDSClDwAtfUsAiAAQFqQQHOVXIoiLF/2QwGxD5mJaQq2XB1c",
+	"mkhScx9CYk7jKB8ywomokbmPO+3trU57d6vT7rQeqxp8AXAQsJZlUyZefqR+fn4CQIzuyoBkL5UOoZ1c",
+	"V7J35X1HMV0lMo3nR0/iI6WISSzrrDBkUsgRqcN5immiecBjaiZuhN9ERkw1qoMZX2DPd4hvDD0sEyZo",
+	"ifBoj/g6owJ1vkknci25KJwwu8p3e8Jmhdw8SxjVTBGKI82jaNxoKbpMAvMcQJGGhIZDLlrELx4rH2B5",
+	"yyE6MiE/nz5XR07zZIVsUJlGIYbehKHVXTESlgvi2yASPw9OxsuX1FEJMGcj96iICe9HI8NGwClxO3qL",
+	"QQ+/AJRvRTQzPggHdBOHdZEyq9ZmN9uo94EFZunPEmn+ItrI1Mu7g/NJPBCCe2kEs3kcPvZY7/hbin2B",
+	"JXfsZj4XvC1/NDa99UFuiDA1k4n6ERfXPjiBBeHihmtmtJ1rUvedXyQYUJ0f9EAOt569eX6CGjfwVxmi",
+	"4cj5l8F+ivUpoKlcxG4T/1Tc0IiHxYcK3VZUpzBz35irmbYLrp7pKR33noUn/ReD0w+/RK/Em/jX5Fy/",
+	"u1khVseN8oHY1kKGZQbIwqP8cnlkXd8O6zKLX5aTyqf9XpnZJ/jX1k6dryI9UcRKFB4pPOIRxbSGqBdw",
+	"phd1JCcn8QRVpRbptHeJ/3eZgphnQ6bzN9DpwRV26Od+1oLMiy8NGca9QvEDOG9FGKjp+gZCEpUGA2y4",
+	"shRAztYeiitcPHKDr91zvIQ08gD+4Rd4xlHyoDoYTJ9y52wB36kgfc6iUNk8cc/5PcHRN4MJUCFkKgLm",
+	"EYxIbRHffdUFOGKfREwrLAwJmh+gbIVHxMcXZj7FQq6LapjoyxY5xt/guYxLZHqaDYqtVw3V1paJRnSs",
+	"MlQ9x8K6yKCAGtiaHURABQkxd7ZCLEqh1OPGgpEjmMsWrlbgSH2nvbPfWF4cepeP7ksViJ7BRitKRGgw",
+	"QIY/ehSPvqWsBrMVHC+dIXRgOSo8sw8jL22hxNZEZWZ23XlzqcvIKl9Ky1iRkUyuASLNaFPmD2ueKupm",
+	"ufFJsBHYvMC4pdNEGN5aYH/T3AhVOWT6MMiXKFXe7fHOu5oPswhq5lE2NaDfo7zz1R1TXEiLw7ek7rKg",
+	"wvpEEmfhhq8vcSs3Zkv1X9wpAOwGWwXh8QB8vQK/LujGG5+Ce1EAlrjYIBbkjjGuShpJpS20gGtjo1Ny",
+	"ah/l+NAQgqhVsVQiHTt9BYI4sEAkhFEC14DWzK07hHjFzEoQJ3IoNSNUuPqMwx6rqDIPg7lzY8Fi0PuX",
+	"rP8YYv41unQZIA6sbypY4giX/YYPfJJXv8jhxNqqRC4UA3y/hXl1iW/TP3wMuWVmmfzcNetcvQu8vB7x",
+	"j6OE0XA81xTpYXbcgkcyC17m587LkKItpbLAHbxyVlyzTYwIgaU7DS0Y3ywX8sEKuA8vJof4kJaE8jjm",
+	"ZyofgfJUQEwoEOTRrPDtmBWOw9AjCRvKG+Zldz3ENMJfcfn0PYRBoZCkd1/8Oq1yQkM9YfRCk5/PTl4Q",
+	"qkiPKrbfIXUJT9EoMtzSh8heeHzrQ8yujvApzyfv3r5sLGejrUJmR6WtmIm4CitchY+4FMAHYWWLRbxz",
+	"9siiviWI9AmNMs5OwLLsyBVWXpkZRfJKIjO4/aiWd8LoxMrmyw5jKjBkHABIC6IY6HJ9mVwxjbGC12ys",
+	"yuX9MXMJdDx1lGVZYfP0inJh/elgWfz1LUbDVMATmMnaod+pEoddPEKq/Gl1OXlFZKpJPYU9jgX0pzZ2",
+	"o3CC3bFbS8+rrHiYMCfx36ncMFHKMK0sZQA1YWShbK0Lb2FD+YG3CBQ6g4+xHhNMXIIMW/jdx0QVI6KR",
+	"sUwBeBymVuXioIG+kF9CmVjEhl8IdgAzrHVr/9//+//838u7bt9aCtwl9FQOK+V6wwpu91S88YssBPNY",
+	"RvyOnUeWU3whlWVjypNmAOm+d4FgZ3nLGeXJM9PJJhkBAyMqrAti50Zwl+wEyVg7/uHZ8+bJjy9+Msy5",
+	"atBrw7dkc5jjXxvHDE1zZjQOHwKG0c3lTUwuJS+5uGahvbdV8Vu8vorJKI/q2LfDpGAH9Mal9e8C/AkV",
+	"5KAZDGhCAw0WRQ6CTIBne66od1vWo6xW1p2obFmhv0L2lhQ28TqjF2YdyH7f/pCK4k9a2oQExMhpkd8g",
+	"N7j0lFcoUpFlTLs+hSRulkT2baoVKIlZlnherxO9fkZ8uWGVNqUzR7BbKPdX2DHLg05h9/cjyLneAOTE",
+	"COTZgL8xOe6RPd6ptQoALPODdS+F/FzjWyrtmf3XY/cAIp9V386QwZAdbjnuhxHAynO8ySJHucH6GcKF",
+	"TZvPETgyDAWuHEQTBC7j3KxZy0HwZGgJjRa5cIVWsaqiBeRRDSIYC23GQy+bUQVTdH3cBmv800Arnzuq",
+	"AGxGYXPfaTHUrNNHDvoNcdDskIPNrIg6eL8s9Y9kNrAyIttQZ00n7CNXFiPMRmhwRTrtQ+K7JyBBy02Z",
+	"jJluEctvsa6YwwKCD6ht+S3XviKJhBLEJTgO+ArhOI5ILKOIUE2GUmnEoYtZQubUer5iztj/69tF4Ht+",
+	"bDgpBlpjGi64N2Nx5QD57EBn4J71ZTKEspQ5e2AiHZol1OwjoJ6KK7OIk+BNG5c9NIuY5dSOaGvItlyE",
+	"/FYEKu57q+L+x873WFe/1TLEclLtH8l7iINZm9f9+rbA47xaRrmyw8RSqFvrcUGBdAtxrC4GjCQUPDrW",
+	"Zsw+0kBHY7NLMs2eqIAKSBqpJ0yECGc4lmmiWNTHyuKUnL1+YaGYcBx/hfWWCfGPg4DFupsvuN96dMl8",
+	"vWG5Lrw6P67Lu2D+SG4bhihh4Ku8I21dy9jMWSCAY5W3BH549Hg+Hq/NLfewlQh1estt+TYVE+HdHI+3",
+	"2QhQpt9t59HiRnIYcpFqFCIcDGiFAUmEF/b+fjBP4x+p1CzMHbHd2u7JD228yrH2gVkMM8pu7ScWRRKh",
+	"bHEhzE9ybRXt3M7/HsxXsyZmxJRU4VroSRnFy1E1a13E1GxvN3cOLrbb3fZet91utdvtf1TRYFoXtOII",
+	"EHIlAs3V8B69nN+ghUyEhJYgdEldohknjsbFsBD8maNqcOueT+CtM3juFk1DLu8IzwjadoBGgGFUVw0I",
+	"DzUitw0qDammlZGlGEd65CBVEYif6oHKwUNAZmchRomZg2v6UoL3+yzM6+/8/+xd/1PbOBb/V97kbmbD",
+	"rAmElpvdMDc3KXCFKz04oEtndplGsUSsiW35JDsh2+n/fqMnyTbE0BRikvb8Gzge6Ul+3/TlfT7WB+HZ",
+	"QZQpvI6vFwyId8r1R8J2FBIzmoOGKVdsYw/7VECGYlK8/ZMCnFiUQrKbTDlEuNfdV9BGRHgXYDoR3ejA",
+	"IElTB29gzjkITAT3cRAMUVP9IJfsdDTaOk0y1TOSgFmoqIrutrehrafBF/GEyZTRDQ+GzCeZsksi5eoP",
+	"kpDMDJolUaWuVXWk66NKrDLUWaXM17OO98MX0ZYWvCNGIy1gmmv+M4MbDnlVF4FZTN/xJn408aMqfmjF",
+	"NHsXhd1+W+SYuxW8lLjhOJJqiRyHhhhh4E6PB9A20POI0D3H2qQ8iAhlwONUwGSfSKosBr0kUxhMfCLp",
+	"wMOQMRRpUO31CoLJFV4mdIwyul+7pfhGDN0dGkPk233d3d3d3d3u7rxqXevunun77MAb79d4v3Xzfo5f",
+	"SxuwWo98mQo/i6zW15Ayu+abrLkfz4z0WsI9GOi//00iU5rm/BNKN4h4xC5nCRt4ptAMQcw8/Z5e29ty",
+	"YJ8nyHWhGFPQZqGyRAV23EgPUx0ZDtwnX2VoKPSuMivmMaYHnYTetLyWm6tWr3X3h2eGCjcTTaxoYsX6",
+	"7bTQwk5Xnh7jMWJNMaJUofvkANGBiwUCxIfzE8uaJpkS4QSvKoRCJEPij5E4WfIJHtfn3Mtl/57FIVOq",
+	"zItDwlBMzUl+ta89jlZe0ENyiBUhxi17kP2A200CkQpLR/pM34ojX6FjbZxq41Tnnaq9AbMOLjUURrfr",
+	"At8nKU8zypDm8/fNX7c9+HX72iSYoYhH5R+7v2x70P1l+xooG0nG1B4MYsxN8XXrDQ2ZiXPB1f7uxA1q",
+	"lS7PDb3V293p7O54rXy8rV73Vef19m5+wemNJDFl8TCTI3i7lHNFNwNNTtm4v/XLKcPCPtdg8yERYViP",
+	"+9vRmV13B7KY/zdzTgtBFljI/FRP0L7I7L5EIKYQkXiGm9Ipk8iZnHB/DO1t3HdF9tUe6FfMDq0H3R4Q",
+	"UDwehQz8QC9JH1htn+kxrtIb2rHjtVv+558ELxuogOvPjU3a7DCL/eAf+se7M9TqdZ/tE/UcNP6w8Yfr",
+	"5w8TY51r4AtVyv0xkzVlg7b1Zhv2wkyEkfuKDc/MguCBqwP27ZX671wxKlfs9tfOlA2T5yevdryNr258",
+	"9fr5apUb48rX7hNOWV23zLDtxlG/P3utx/vq7dlZBwYjfuOunCUhmWFdDFG4oBFYN/r2+J/VLvw3/FRr",
+	"tQM776S9ltWoSh/vhzzpRMnrb/PlOPDGkzeefP08+cTa5Er9eH0VTPuu8L1UEN9xwDxOiqL4Hf2gyNIc",
+	"6HEPDAAfo4C3XhMpaObntZpVuWpTENUURC3FQLEcqu1gGTDrEklS6O3SCqRs/UteqP1QkfOFebF+pTYd",
+	"PRqxjCg/mFp/t+yUVqEwtZwwUE5RnqCfyy2P1SZTT2Q5KKGqDLMUxowlJszoeFFgCOexRZWCy4MIwlre",
+	"Jng0weP5wUMkyy+ltVBDmxaKiLOHo0bIVXplXj8o3p4z7iqki9x7LKbLtvmZCwkLQA6f4FAXeHE/k0p/",
+	"lusabdHJf8JV+qgp5tPo6eSUqRRuuFRpEwTXANBRpUDLau7MzVrMywe+eVPdksz+s0kZoXUB0to+Dhih",
+	"V27wNVrPuevw0WzRDxjNwh8PBOs7tBXrxoAhzqbWxAJ1EyHpnmY9C1nAZ9eTgbe3/9WMb3+Q97mI3Vib",
+	"ab1AwGks5vuyGBEzg8RYi50slMrV6sptH1/Lg3JRGs1ci7ynvPqfFmrywhlQ4Vh9EoZD4huFtr0fTqx2",
+	"fv6rPTvqDAWd/WUrk+EX9P/V+Fd8FDPag8HHzSsjuH5C0kyyHky6fzdwgwG7haP3/f3Ni6P+zu7f2or5",
+	"kqUe5MAx8DP80er80YKfQfe6YaEJvVK7l+5dh2GYxfzWAQ9WvI8D2jym7nVOH3zpcpbkyIjpLCmAES8D",
+	"BpziiSPeMQPiS6GQDF5Hyz2gUiRAM2PPTMFwBpya8rmd21sg/jgW05BRe2ejDja1q/L3W+Tk7OPHCsDd",
+	"QlA0NXdvqIJnRo/cnoayWyMMJyFofRI3N4jWS4ZmD4eSmWfA0TCdvkcKGBtXfQe2F/mGLbSkHsyca3u0",
+	"KMbLS2KExD2mzVD4JHxKgQy0B1f9t/3Lw09Xh2+OTk/ffeqfnJxefTo7P/6tf3lYxSSKtKOsnJ088QjW",
+	"YAkXR02IgGsPZgxg5LXXymT4wAHslGzaFhZHyi2L/k2nsN1l6/Fjcc2ISQ0FteKjmMcjML4EbTQQ09hQ",
+	"HgZMGqQCERsEU93ADxYN/78IRIG40Pm1yLksZF7X+NZn+9cx/WIcYshSNp8EmufPWp1UEgrYFsG0T1+K",
+	"G+ocycCa1c064D4iLdvCBrD01PHrK/grZyEmzySpH8wbiMHpryVALk6m/aEsxIouHC0Q6oyYtIlZ323M",
+	"2kfO+cJqf1Lw4fzEcyQUQhpE9lVGsy0D7r5pUqiaN/nuuYjqPT6Ux755YaRarR3qFWDMpi7LbN/LMTea",
+	"8Lj68GhJC0qGdndtsOxtwDsmlDK1DpajxXiBjXHbxSV7fAPy0oD+ML2s/0lZsorGVNamNgE37UDrDOB9",
+	"9FhMn2gkunnmZ5KnM9T7fsLfsdkRI5TJVu/3a63ebxiRTPazNHBPzFv/wUsN+tG1bkVOqmlBLgOuLJC2",
+	"3ahpue2PLbQIK/fnyt0CDzeCcC9AW4AUYZn3zt70KC5WuCdayrkb4LQAL9ftSUYobkU4gGGVCqSMt40V",
+	"F4XnW9sPSAoRicmIRViua1Z3HhDpB3zCPMji/M+IyDFkse7PMyUOtsPcB5SGYEhc53t8Ewp/rJsdmj8S",
+	"KUy9hWG6V16ZZAtCrlLP1g+DHzB/bMZ8cnwAoRDjLCl36ZATK8aJH8EIjaM1DPtqr5hKJODBp5A5XDA9",
+	"1yymieCxvRVWsPPDv44PkOArFYNCBkvPPy/Buf5KjqzQu0Ob5oGh7zKYljlvX4m5qzTInAVovovj2BcR",
+	"slCSMCzPC/5boUpofx7QTOKu8rRY4eOxY9HCtDjJud/Ie5xOCv2zY2Trh3ZEFDKV0YjH+hGmKRtFY/hD",
+	"RUuY4yD/j7gBAn6YYTvixlldIoVv9k9VQJADRsQMq3qGRLH5jkt92sYqJyHKQr3Gucf0Jme6A/219ciK",
+	"C4EGc7SNqRePQZGYDsUtRIKyUn/2cUV/R4yEaeCh1fKYKWUtKZXcL32zkkl9uf7yvwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1063,14 +1063,24 @@ type CreateSessionRequest struct {
 	// Name Unique session name
 	Name string `json:"name"`
 
+	// Proxy Proxy for this session's WhatsApp connection and media transfers, with the same rules as in
+	// `PATCH /sessions/{id}`: `http://`, `https://` or `socks5://` URL with host and port and optional
+	// `user:password@` (no path). It is stored with the session before the first connection, so the
+	// QR login already goes through it. A malformed URL answers 400 and creates nothing; an empty
+	// string means a direct connection.
+	//
+	// Example: socks5://user:secret@10.0.0.5:1080
+	Proxy *string `json:"proxy,omitempty"`
+
 	// WebhookUrl Receives every event of this session (signed)
 	WebhookUrl *string `json:"webhookUrl,omitempty"`
 }
 
 // CreateSessionResponse defines model for CreateSessionResponse.
 type CreateSessionResponse struct {
-	ApiKey  string  `json:"apiKey"`
-	Session Session `json:"session"`
+	ApiKey   string          `json:"apiKey"`
+	Session  Session         `json:"session"`
+	Settings SessionSettings `json:"settings"`
 
 	// Success Always true on success
 	//
@@ -1364,7 +1374,7 @@ type Message struct {
 	Revoked  bool              `json:"revoked"`
 	Sender   string            `json:"sender"`
 
-	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+	// SenderLid The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both. For the session's own messages it is the account's own LID.
 	//
 	// Example: 123456789012345@lid
 	SenderLid *string `json:"senderLid,omitempty"`
@@ -1378,9 +1388,14 @@ type Message struct {
 	Status *MessageStatus `json:"status,omitempty"`
 
 	// Text Text or caption (the edited text once edited)
-	Text      *string     `json:"text,omitempty"`
-	Timestamp time.Time   `json:"timestamp"`
-	Type      MessageType `json:"type"`
+	Text      *string   `json:"text,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// ToLid Own messages in 1:1 chats - the recipient's LID (`...@lid`) where it was known when the message was sent, besides `chatJid` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string     `json:"toLid,omitempty"`
+	Type  MessageType `json:"type"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1556,6 +1571,30 @@ type RedeliverResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxAddContactRequest defines model for SandboxAddContactRequest.
+type SandboxAddContactRequest struct {
+	// FirstName The first name (default the first word of `name`)
+	FirstName *string `json:"firstName,omitempty"`
+
+	// Name The full name saved in the address book
+	Name string `json:"name"`
+
+	// Phone The contact's phone number
+	Phone string `json:"phone"`
+}
+
+// SandboxAddContactResponse defines model for SandboxAddContactResponse.
+type SandboxAddContactResponse struct {
+	FirstName string `json:"firstName"`
+	Jid       string `json:"jid"`
+	Name      string `json:"name"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxCallRequest defines model for SandboxCallRequest.
 type SandboxCallRequest struct {
 	// From The calling contact (phone number)
@@ -1591,6 +1630,35 @@ type SandboxCallStateResponse struct {
 // SandboxCallStateResponseState defines model for SandboxCallStateResponse.State.
 type SandboxCallStateResponseState string
 
+// SandboxChatState defines model for SandboxChatState.
+type SandboxChatState struct {
+	// Device The account's device that sent it
+	Device string `json:"device"`
+
+	// From The sending account (phone-number JID)
+	From string `json:"from"`
+
+	// State `composing`, `recording` (composing a voice message) or `paused`
+	//
+	// Example: composing
+	State string `json:"state"`
+}
+
+// SandboxChatStateResponse defines model for SandboxChatStateResponse.
+type SandboxChatStateResponse struct {
+	ChatStates []SandboxChatState `json:"chatStates"`
+
+	// Last The latest chat state, null when none arrived
+	Last      *SandboxChatState `json:"last"`
+	Phone     string            `json:"phone"`
+	Presences []SandboxPresence `json:"presences"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxChatView defines model for SandboxChatView.
 type SandboxChatView struct {
 	Archived     bool   `json:"archived"`
@@ -1604,6 +1672,9 @@ type SandboxChatView struct {
 type SandboxContactMessagesResponse struct {
 	Messages []SandboxReceived `json:"messages"`
 	Phone    string            `json:"phone"`
+
+	// Receipts The receipts this contact's device got for the messages it sent, oldest first, one per message, type and device of the account that sent it (read receipts per device).
+	Receipts []SandboxReceipt `json:"receipts"`
 
 	// Success Always true on success
 	//
@@ -1796,6 +1867,33 @@ type SandboxPhoneViewResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxPresence defines model for SandboxPresence.
+type SandboxPresence struct {
+	Device string `json:"device"`
+
+	// From The announcing account (phone-number JID)
+	From string `json:"from"`
+
+	// Type `available` or `unavailable`
+	//
+	// Example: available
+	Type string `json:"type"`
+}
+
+// SandboxReceipt defines model for SandboxReceipt.
+type SandboxReceipt struct {
+	// Device The account's device that sent the receipt
+	Device string `json:"device"`
+
+	// MessageId A message this contact sent
+	MessageId string `json:"messageId"`
+
+	// Type `delivered`, `read`, `played` or another receipt type as sent
+	//
+	// Example: read
+	Type string `json:"type"`
+}
+
 // SandboxReceived defines model for SandboxReceived.
 type SandboxReceived struct {
 	Address *string `json:"address,omitempty"`
@@ -1963,10 +2061,15 @@ type SendKindResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool                 `json:"success"`
-	Timestamp time.Time            `json:"timestamp"`
-	To        string               `json:"to"`
-	Type      SendKindResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string              `json:"toLid,omitempty"`
+	Type  SendKindResponseType `json:"type"`
 }
 
 // SendKindResponseStatus defines model for SendKindResponse.Status.
@@ -2019,10 +2122,15 @@ type SendResponse struct {
 	// Success Always true on success
 	//
 	// Example: true
-	Success   bool             `json:"success"`
-	Timestamp time.Time        `json:"timestamp"`
-	To        string           `json:"to"`
-	Type      SendResponseType `json:"type"`
+	Success   bool      `json:"success"`
+	Timestamp time.Time `json:"timestamp"`
+	To        string    `json:"to"`
+
+	// ToLid The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+	//
+	// Example: 123456789012345@lid
+	ToLid *string          `json:"toLid,omitempty"`
+	Type  SendResponseType `json:"type"`
 }
 
 // SendResponseStatus defines model for SendResponse.Status.
@@ -2594,6 +2702,9 @@ type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
 // SandboxCallJSONRequestBody defines body for SandboxCall for application/json ContentType.
 type SandboxCallJSONRequestBody = SandboxCallRequest
 
+// SandboxAddContactJSONRequestBody defines body for SandboxAddContact for application/json ContentType.
+type SandboxAddContactJSONRequestBody = SandboxAddContactRequest
+
 // SandboxFaultJSONRequestBody defines body for SandboxFault for application/json ContentType.
 type SandboxFaultJSONRequestBody = SandboxFaultRequest
 
@@ -2853,6 +2964,13 @@ type ClientInterface interface {
 	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
 	SandboxCallState(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SandboxContactChatState The chat states and presences a simulated contact saw
+	//
+	// What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+	//
+	// Corresponds with GET /sandbox/contacts/{phone}/chatstate (the `SandboxContactChatState` operationId).
+	SandboxContactChatState(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SandboxContactMessages What a simulated contact's device received and decrypted
 	//
 	// Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
@@ -2936,6 +3054,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 	SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxAddContactWithBody Save a contact with a name in the account's address book (on the simulated phone)
+	//
+	// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+	SandboxAddContactWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+	//
+	// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+	SandboxAddContact(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
 	//
@@ -3067,7 +3203,7 @@ type ClientInterface interface {
 
 	// CreateSessionWithBody Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3076,7 +3212,7 @@ type ClientInterface interface {
 
 	// CreateSession Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4060,6 +4196,23 @@ func (c *Client) SandboxCallState(ctx context.Context, callId string, reqEditors
 	return c.Client.Do(req)
 }
 
+// SandboxContactChatState The chat states and presences a simulated contact saw
+//
+// What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+//
+// Corresponds with GET /sandbox/contacts/{phone}/chatstate (the `SandboxContactChatState` operationId).
+func (c *Client) SandboxContactChatState(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxContactChatStateRequest(c.Server, phone)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SandboxContactMessages What a simulated contact's device received and decrypted
 //
 // Corresponds with GET /sandbox/contacts/{phone}/messages (the `SandboxContactMessages` operationId).
@@ -4234,6 +4387,44 @@ func (c *Client) SandboxCallWithBody(ctx context.Context, id SessionId, contentT
 // Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 func (c *Client) SandboxCall(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxCallRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxAddContactWithBody Save a contact with a name in the account's address book (on the simulated phone)
+//
+// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+func (c *Client) SandboxAddContactWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxAddContactRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
+//
+// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+func (c *Client) SandboxAddContact(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxAddContactRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4474,7 +4665,7 @@ func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn
 
 // CreateSessionWithBody Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4493,7 +4684,7 @@ func (c *Client) CreateSessionWithBody(ctx context.Context, contentType string, 
 
 // CreateSession Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6626,6 +6817,40 @@ func NewSandboxCallStateRequest(server string, callId string) (*http.Request, er
 	return req, nil
 }
 
+// NewSandboxContactChatStateRequest constructs an http.Request for the SandboxContactChatState method
+func NewSandboxContactChatStateRequest(server string, phone string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "phone", phone, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/contacts/%s/chatstate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSandboxContactMessagesRequest constructs an http.Request for the SandboxContactMessages method
 func NewSandboxContactMessagesRequest(server string, phone string) (*http.Request, error) {
 	var err error
@@ -6856,6 +7081,53 @@ func NewSandboxCallRequestWithBody(server string, id SessionId, contentType stri
 	}
 
 	operationPath := fmt.Sprintf("/sandbox/sessions/%s/call", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxAddContactRequest calls the generic SandboxAddContact builder with application/json body
+func NewSandboxAddContactRequest(server string, id SessionId, body SandboxAddContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxAddContactRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSandboxAddContactRequestWithBody constructs an http.Request for the SandboxAddContact method, with any body, and a specified content type
+func NewSandboxAddContactRequestWithBody(server string, id SessionId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/contacts", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10782,6 +11054,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /sandbox/calls/{callId} (the `SandboxCallState` operationId).
 	SandboxCallStateWithResponse(ctx context.Context, callId string, reqEditors ...RequestEditorFn) (*SandboxCallStateHTTPResponse, error)
 
+	// SandboxContactChatStateWithResponse The chat states and presences a simulated contact saw
+	//
+	// What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sandbox/contacts/{phone}/chatstate (the `SandboxContactChatState` operationId).
+	SandboxContactChatStateWithResponse(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*SandboxContactChatStateHTTPResponse, error)
+
 	// SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10869,6 +11150,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/call (the `SandboxCall` operationId).
 	SandboxCallWithResponse(ctx context.Context, id SessionId, body SandboxCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxCallHTTPResponse, error)
+
+	// SandboxAddContactWithBodyWithResponse Save a contact with a name in the account's address book (on the simulated phone)
+	//
+	// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+	SandboxAddContactWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxAddContactHTTPResponse, error)
+
+	// SandboxAddContactWithResponse Save a contact with a name in the account's address book (on the simulated phone)
+	//
+	// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+	SandboxAddContactWithResponse(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxAddContactHTTPResponse, error)
 
 	// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
 	//
@@ -11004,7 +11303,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSessionWithBodyWithResponse Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11013,7 +11312,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSessionWithResponse Create a session (admin key)
 	//
-	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+	// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12689,6 +12988,99 @@ func (r SandboxCallStateHTTPResponse) ContentType() string {
 	return ""
 }
 
+// SandboxContactChatStateHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxContactChatState
+type SandboxContactChatStateHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxContactChatStateHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxChatStateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxContactChatStateHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON200() *SandboxChatStateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxContactChatStateHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxContactChatStateHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxContactChatStateHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxContactChatStateHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxContactChatStateHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SandboxContactMessagesHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxContactMessages
 type SandboxContactMessagesHTTPResponse429Headers struct {
 	RetryAfter          *int
@@ -13290,6 +13682,120 @@ func (r SandboxCallHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxCallHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxAddContactHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxAddContact
+type SandboxAddContactHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxAddContactHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxAddContactResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxAddContactHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON200() *SandboxAddContactResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxAddContactHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxAddContactHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxAddContactHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxAddContactHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxAddContactHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21388,6 +21894,21 @@ func (c *ClientWithResponses) SandboxCallStateWithResponse(ctx context.Context, 
 	return ParseSandboxCallStateHTTPResponse(rsp)
 }
 
+// SandboxContactChatStateWithResponse The chat states and presences a simulated contact saw
+//
+// What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sandbox/contacts/{phone}/chatstate (the `SandboxContactChatState` operationId).
+func (c *ClientWithResponses) SandboxContactChatStateWithResponse(ctx context.Context, phone string, reqEditors ...RequestEditorFn) (*SandboxContactChatStateHTTPResponse, error) {
+	rsp, err := c.SandboxContactChatState(ctx, phone, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxContactChatStateHTTPResponse(rsp)
+}
+
 // SandboxContactMessagesWithResponse What a simulated contact's device received and decrypted
 //
 // Returns a wrapper object for the known response body format(s).
@@ -21534,6 +22055,36 @@ func (c *ClientWithResponses) SandboxCallWithResponse(ctx context.Context, id Se
 		return nil, err
 	}
 	return ParseSandboxCallHTTPResponse(rsp)
+}
+
+// SandboxAddContactWithBodyWithResponse Save a contact with a name in the account's address book (on the simulated phone)
+//
+// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+func (c *ClientWithResponses) SandboxAddContactWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxAddContactHTTPResponse, error) {
+	rsp, err := c.SandboxAddContactWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxAddContactHTTPResponse(rsp)
+}
+
+// SandboxAddContactWithResponse Save a contact with a name in the account's address book (on the simulated phone)
+//
+// The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
+func (c *ClientWithResponses) SandboxAddContactWithResponse(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxAddContactHTTPResponse, error) {
+	rsp, err := c.SandboxAddContact(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxAddContactHTTPResponse(rsp)
 }
 
 // SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
@@ -21730,7 +22281,7 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqE
 
 // CreateSessionWithBodyWithResponse Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21745,7 +22296,7 @@ func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Cont
 
 // CreateSessionWithResponse Create a session (admin key)
 //
-// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+// Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24029,6 +24580,108 @@ func ParseSandboxCallStateHTTPResponse(rsp *http.Response) (*SandboxCallStateHTT
 	return response, nil
 }
 
+// ParseSandboxContactChatStateHTTPResponse parses an HTTP response from a SandboxContactChatStateWithResponse call
+func ParseSandboxContactChatStateHTTPResponse(rsp *http.Response) (*SandboxContactChatStateHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxContactChatStateHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxChatStateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxContactChatStateHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSandboxContactMessagesHTTPResponse parses an HTTP response from a SandboxContactMessagesWithResponse call
 func ParseSandboxContactMessagesHTTPResponse(rsp *http.Response) (*SandboxContactMessagesHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24656,6 +25309,129 @@ func ParseSandboxCallHTTPResponse(rsp *http.Response) (*SandboxCallHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxCallHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxAddContactHTTPResponse parses an HTTP response from a SandboxAddContactWithResponse call
+func ParseSandboxAddContactHTTPResponse(rsp *http.Response) (*SandboxAddContactHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxAddContactHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxAddContactResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxAddContactHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -62,7 +62,7 @@ func newE2E(t *testing.T, own string) *e2e {
 	settings := sessions.NewSettings(postgres.NewSessionSettings(pool), nil)
 	mgr, err := whatsapp.NewManager(ctx, whatsapp.Options{
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: messaging.NewSink(msgStore, opts),
-		Events: postgres.NewEvents(pool), CallPolicy: settings,
+		Events: postgres.NewEvents(pool), CallPolicy: settings, Calls: postgres.NewRingingCalls(pool),
 		Logger: testkit.Logger(t), HTTPClient: sim.HTTPClient(), TrustSimulator: true,
 		ReconnectBaseDelay: 50 * time.Millisecond, ReconnectMaxDelay: 500 * time.Millisecond, LoginTimeout: 10 * time.Second,
 	})

@@ -110,6 +110,21 @@ type CallRejecter interface {
 	RejectCall(ctx context.Context, sessionID uuid.UUID, callID string) error
 }
 
+// RingingCalls keeps the calls offered to sessions that still ring, in
+// PostgreSQL (implemented by internal/postgres), so that a reject works
+// after a restart and on whichever node runs the session. Calls offered
+// before staleBefore count as ended.
+type RingingCalls interface {
+	// PutRingingCall records an offer (caller: the calling JID as the
+	// offer named it) and sweeps the session's stale calls.
+	PutRingingCall(ctx context.Context, sid uuid.UUID, callID, caller string, offeredAt, staleBefore time.Time) error
+	// TakeRingingCall removes a ringing call and returns its caller; ok
+	// is false when the call is unknown, ended or stale.
+	TakeRingingCall(ctx context.Context, sid uuid.UUID, callID string, staleBefore time.Time) (caller string, offeredAt time.Time, ok bool, err error)
+	// DropRingingCall forgets a call that ended (accepted, terminated).
+	DropRingingCall(ctx context.Context, sid uuid.UUID, callID string) error
+}
+
 // ConversationService is the domain service behind the presence and calls
 // tags and the contact directory (implemented by internal/conversation).
 type ConversationService interface {
@@ -233,4 +248,44 @@ type SandboxCalls interface {
 	Call(ctx context.Context, sessionID uuid.UUID, from string) (string, error)
 	// CallState returns the call; CodeNotFound MsgCallNotFound if unknown.
 	CallState(ctx context.Context, callID string) (SandboxCall, error)
+}
+
+// SandboxReceipt is a receipt a simulated contact's device got for a
+// message it sent: the type ("delivered", "read", "played", ...) and the
+// account's device that sent it.
+type SandboxReceipt struct {
+	MessageID, Type, Device string
+}
+
+// SandboxChatState is a chat state a simulated contact received: the
+// sending account (phone JID), its device and the state (composing,
+// recording, paused).
+type SandboxChatState struct {
+	From, Device, State string
+}
+
+// SandboxPresence is a presence announcement (available, unavailable) of
+// an account, as its contacts see it.
+type SandboxPresence struct {
+	From, Device, Type string
+}
+
+// SandboxContactView is what a simulated contact saw of the accounts it
+// talks with, oldest first.
+type SandboxContactView struct {
+	Receipts   []SandboxReceipt
+	ChatStates []SandboxChatState
+	Presences  []SandboxPresence
+}
+
+// SandboxConversation is the sandbox's view of conversation state at the
+// contacts and the session phone's address book (implemented by
+// internal/sandbox next to gateway.Sandbox).
+type SandboxConversation interface {
+	// ContactView returns what the contact of phone saw.
+	ContactView(ctx context.Context, phone string) (SandboxContactView, error)
+	// SaveContact makes the session's phone save the contact phone under
+	// fullName (firstName: "" = its first word) and sync it as app state;
+	// it returns the contact's JID and the first name used.
+	SaveContact(ctx context.Context, sessionID uuid.UUID, phone, fullName, firstName string) (string, string, error)
 }

@@ -190,6 +190,9 @@ type NewSession struct {
 	MaxSessions int
 	// KeyHash is the hash of the session key returned once to the caller.
 	KeyHash KeyHash
+	// ProxyURL is the normalised proxy URL ("" for none), stored in the
+	// session's settings in the same transaction as the session.
+	ProxyURL string
 }
 
 // SessionStore keeps session records.

@@ -78,7 +78,10 @@ type Message struct {
 	ChatJID string `json:"chatJid"`
 	Sender  string `json:"sender"`
 	// SenderLID is the sender's LID where known (issues 13, 15).
-	SenderLID   *string     `json:"senderLid,omitempty"`
+	SenderLID *string `json:"senderLid,omitempty"`
+	// ToLID is the recipient's LID where known: own messages in 1:1 chats
+	// (issue 15).
+	ToLID       *string     `json:"toLid,omitempty"`
 	FromMe      bool        `json:"fromMe"`
 	Timestamp   time.Time   `json:"timestamp"` // server timestamp
 	Type        MessageType `json:"type"`
@@ -305,6 +308,8 @@ type SentMessage struct {
 	ID        string
 	Timestamp time.Time // server timestamp
 	Sender    string    // own JID (phone form)
+	SenderLID string    // own LID where known ("" otherwise)
+	ChatLID   string    // the recipient's LID (1:1 chats) where known
 	Chat      ChatRef
 	Media     *MediaRef // media sends: the uploaded file
 }

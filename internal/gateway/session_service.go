@@ -11,12 +11,16 @@ type SessionInput struct {
 	Name       string
 	WebhookURL *string
 	Metadata   map[string]any
+	// Proxy is the session's proxy URL (nil or "": direct), validated
+	// with ParseProxyURL and stored before the first connection.
+	Proxy *string
 }
 
 // CreatedSession is a new session with its session key, shown only once.
 type CreatedSession struct {
-	Session Session
-	Key     string // raw wask_ key
+	Session  Session
+	Key      string // raw wask_ key
+	Settings SessionSettings
 }
 
 // SessionQR is a session's current QR code.

@@ -26,6 +26,7 @@ func toAPISend(m *gateway.Message) api.SendResponse {
 		Type:      api.SendResponseType(m.Type),
 		Status:    api.SendResponseStatus("sent"),
 		Timestamp: m.Timestamp.UTC(),
+		ToLid:     m.ToLID,
 	}
 }
 
@@ -35,6 +36,7 @@ func toAPIMessage(m gateway.Message) api.Message {
 		ChatJid:         m.ChatJID,
 		Sender:          m.Sender,
 		SenderLid:       m.SenderLID,
+		ToLid:           m.ToLID,
 		FromMe:          m.FromMe,
 		Timestamp:       m.Timestamp.UTC(),
 		Type:            api.MessageType(m.Type),

@@ -32,7 +32,7 @@ var errNoBody = gateway.E(gateway.CodeInvalid, "request body is required")
 func toAPISendKind(m *gateway.Message) api.SendKindResponse {
 	return api.SendKindResponse{
 		Success: true, MessageId: m.ID, To: m.ChatJID, Type: api.SendKindResponseType(m.Type),
-		Status: api.SendKindResponseStatus("sent"), Timestamp: m.Timestamp.UTC(),
+		Status: api.SendKindResponseStatus("sent"), Timestamp: m.Timestamp.UTC(), ToLid: m.ToLID,
 	}
 }
 

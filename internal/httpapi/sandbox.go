@@ -120,6 +120,9 @@ func (h *Sandbox) SandboxContactMessages(ctx context.Context, req api.SandboxCon
 		receivedKindFields(&item, r.SandboxReceivedKind)
 		out.Messages = append(out.Messages, item)
 	}
+	if out.Receipts, err = sandboxReceipts(ctx, h.Service, req.Phone); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -125,6 +125,7 @@ type Server struct {
 	*Conversation
 	*SessionSettings
 	*SandboxCalls
+	*SandboxConversation
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -132,20 +133,21 @@ var _ api.StrictServerInterface = (*Server)(nil)
 // NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:        &Sessions{Service: d.SessionService},
-		Messaging:       &Messaging{Service: d.Messaging},
-		Chats:           &Chats{Service: d.Messaging},
-		Contacts:        &Contacts{Service: d.Messaging},
-		Groups:          &Groups{Service: d.Groups},
-		Webhooks:        &Webhooks{Service: d.Webhooks},
-		Events:          &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
-		Admin:           &Admin{Service: d.KeyService, Defaults: d.RateLimits},
-		Sandbox:         &Sandbox{Service: d.Sandbox},
-		Operations:      &Operations{Ready: d.Ready, Metrics: d.Metrics},
-		Conversation:    &Conversation{Service: d.Conversation},
-		SessionSettings: &SessionSettings{Service: d.SessionSettings},
-		SandboxCalls:    &SandboxCalls{Service: d.Sandbox},
-		Cluster:         &Cluster{Service: d.Cluster},
+		Sessions:            &Sessions{Service: d.SessionService},
+		Messaging:           &Messaging{Service: d.Messaging},
+		Chats:               &Chats{Service: d.Messaging},
+		Contacts:            &Contacts{Service: d.Messaging},
+		Groups:              &Groups{Service: d.Groups},
+		Webhooks:            &Webhooks{Service: d.Webhooks},
+		Events:              &Events{Stream: d.Events, Heartbeat: d.StreamHeartbeat, WriteTimeout: d.StreamWriteTimeout},
+		Admin:               &Admin{Service: d.KeyService, Defaults: d.RateLimits},
+		Sandbox:             &Sandbox{Service: d.Sandbox},
+		Operations:          &Operations{Ready: d.Ready, Metrics: d.Metrics},
+		Conversation:        &Conversation{Service: d.Conversation},
+		SessionSettings:     &SessionSettings{Service: d.SessionSettings},
+		SandboxCalls:        &SandboxCalls{Service: d.Sandbox},
+		SandboxConversation: &SandboxConversation{Service: d.Sandbox},
+		Cluster:             &Cluster{Service: d.Cluster},
 	}
 }
 

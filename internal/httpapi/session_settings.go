@@ -27,12 +27,15 @@ func (h *SessionSettings) UpdateSessionSettings(ctx context.Context, r api.Updat
 	if err != nil {
 		return nil, err
 	}
+	return api.UpdateSessionSettings200JSONResponse{Success: true, Settings: toAPISessionSettings(st)}, nil
+}
+
+// toAPISessionSettings is the settings answer, the proxy's password masked.
+func toAPISessionSettings(st gateway.SessionSettings) api.SessionSettings {
 	var proxy *string
 	if st.Proxy != "" {
 		masked := gateway.MaskProxyURL(st.Proxy) // the password never leaves the server
 		proxy = &masked
 	}
-	return api.UpdateSessionSettings200JSONResponse{Success: true, Settings: api.SessionSettings{
-		RejectCalls: st.RejectCalls, RejectCallsMessage: st.RejectCallsMessage, Proxy: proxy,
-	}}, nil
+	return api.SessionSettings{RejectCalls: st.RejectCalls, RejectCallsMessage: st.RejectCallsMessage, Proxy: proxy}
 }

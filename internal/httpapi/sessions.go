@@ -30,7 +30,7 @@ func (h *Sessions) CreateSession(ctx context.Context, req api.CreateSessionReque
 	if req.Body == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "Request body is required")
 	}
-	in := gateway.SessionInput{Name: req.Body.Name, WebhookURL: req.Body.WebhookUrl}
+	in := gateway.SessionInput{Name: req.Body.Name, WebhookURL: req.Body.WebhookUrl, Proxy: req.Body.Proxy}
 	if req.Body.Metadata != nil {
 		in.Metadata = *req.Body.Metadata
 	}
@@ -39,10 +39,11 @@ func (h *Sessions) CreateSession(ctx context.Context, req api.CreateSessionReque
 		return nil, err
 	}
 	return api.CreateSession201JSONResponse{
-		Success: true,
-		Session: toAPISession(created.Session),
-		ApiKey:  created.Key,
-		Warning: gateway.MsgSessionKeyWarning,
+		Success:  true,
+		Session:  toAPISession(created.Session),
+		ApiKey:   created.Key,
+		Warning:  gateway.MsgSessionKeyWarning,
+		Settings: toAPISessionSettings(created.Settings),
 	}, nil
 }
 

@@ -190,6 +190,12 @@ func (s *Service) send(ctx context.Context, sid uuid.UUID, to, quotedID string, 
 	m := out.content
 	m.ID, m.ChatJID, m.Sender, m.FromMe, m.Timestamp = sent.ID, ref.JID, sent.Sender, true, sent.Timestamp
 	m.Reactions, m.Media = []gateway.Reaction{}, sent.Media
+	if sent.SenderLID != "" {
+		m.SenderLID = &sent.SenderLID
+	}
+	if sent.ChatLID != "" {
+		m.ToLID = &sent.ChatLID
+	}
 	if quoted != nil {
 		m.QuotedID = &quoted.ID
 	}

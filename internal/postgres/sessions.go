@@ -91,6 +91,11 @@ func (s *Store) CreateSession(ctx context.Context, n gateway.NewSession) (gatewa
 		if err == nil && n.WebhookURL != nil && *n.WebhookURL != "" {
 			err = createSessionWebhook(ctx, tx, out.ID, *n.WebhookURL)
 		}
+		if err == nil && n.ProxyURL != "" {
+			// Stored with the session, so the very first connection (the QR
+			// login) already goes through the proxy.
+			_, err = tx.Exec(ctx, `INSERT INTO session_settings (session_id, proxy_url) VALUES ($1, $2)`, out.ID, n.ProxyURL)
+		}
 		return err
 	})
 	return out, interpretError(err, gateway.MsgSessionNotFound, gateway.MsgSessionNameTaken)

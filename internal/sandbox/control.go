@@ -126,6 +126,10 @@ func ControlHandler(c Control) http.Handler {
 			serveCallControl(c, w, r) // calls.go
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, convOpPrefix) {
+			serveConvControl(c, w, r) // conversation.go
+			return
+		}
 		var req controlRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

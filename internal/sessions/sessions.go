@@ -81,11 +81,19 @@ func (s *Service) Create(ctx context.Context, in gateway.SessionInput) (gateway.
 			}
 		}
 	}
+	var proxyURL string
+	if in.Proxy != nil && *in.Proxy != "" {
+		u, err := gateway.ParseProxyURL(*in.Proxy)
+		if err != nil {
+			return gateway.CreatedSession{}, err
+		}
+		proxyURL = u.String()
+	}
 	key, err := gateway.NewKey(gateway.SessionKeyPrefix)
 	if err != nil {
 		return gateway.CreatedSession{}, err
 	}
-	n := gateway.NewSession{Name: in.Name, WebhookURL: in.WebhookURL, Metadata: in.Metadata, KeyHash: gateway.HashKey(key)}
+	n := gateway.NewSession{Name: in.Name, WebhookURL: in.WebhookURL, Metadata: in.Metadata, KeyHash: gateway.HashKey(key), ProxyURL: proxyURL}
 	if p.Kind == gateway.KindManaged {
 		owner := p.KeyID
 		n.OwnerKeyID = &owner
@@ -101,7 +109,7 @@ func (s *Service) Create(ctx context.Context, in gateway.SessionInput) (gateway.
 		// The session exists; its state tells the client what happened.
 		zerolog.Ctx(ctx).Warn().Err(err).Str("session_id", created.ID.String()).Msg("start new session")
 	}
-	return gateway.CreatedSession{Session: created, Key: key}, nil
+	return gateway.CreatedSession{Session: created, Key: key, Settings: gateway.SessionSettings{Proxy: proxyURL}}, nil
 }
 
 // List implements gateway.SessionService.

@@ -76,6 +76,15 @@ type PhoneView struct {
 	Chats    map[string]ChatView
 	Starred  []StarredRef
 	PushName string
+	// Contacts is the address book synced as contact app state
+	// (critical_unblock_low), by contact JID.
+	Contacts map[string]ContactName
+}
+
+// ContactName is a saved contact's names (a contact action).
+type ContactName struct {
+	FullName  string
+	FirstName string
 }
 
 // Mutation is one decoded app-state mutation (for assertions beyond View).
@@ -125,6 +134,10 @@ func (p *Phone) View() PhoneView {
 	out := PhoneView{Chats: make(map[string]ChatView, len(v.Chats)), Starred: slices.Clone(v.Starred), PushName: v.PushName}
 	for k, c := range v.Chats {
 		out.Chats[k] = c
+	}
+	out.Contacts = make(map[string]ContactName, len(v.Contacts))
+	for k, c := range v.Contacts {
+		out.Contacts[k] = c
 	}
 	return out
 }
@@ -351,6 +364,19 @@ func (p *Phone) applyLocked(name string, m *appstate.Mutation) {
 		if set {
 			as.view.PushName = act.GetPushNameSetting().GetName()
 		}
+	case appstate.IndexContact:
+		if len(m.Index) < 2 {
+			return
+		}
+		if as.view.Contacts == nil {
+			as.view.Contacts = map[string]ContactName{}
+		}
+		if !set {
+			delete(as.view.Contacts, m.Index[1])
+			return
+		}
+		ca := act.GetContactAction()
+		as.view.Contacts[m.Index[1]] = ContactName{FullName: ca.GetFullName(), FirstName: ca.GetFirstName()}
 	}
 }
 
@@ -392,6 +418,26 @@ func (p *Phone) PushAppState(ctx context.Context, info appstate.PatchInfo) error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pushPatchLocked(ctx, info)
+}
+
+// SaveContact saves the contact of phone under its names in the account's address book
+// and syncs it to the companions as WhatsApp does: a contact action in the
+// critical_unblock_low collection, indexed by the contact's phone JID and
+// carrying its LID. whatsmeow stores the names (its contact store) and
+// emits events.Contact.
+func (p *Phone) SaveContact(ctx context.Context, phone, fullName, firstName string) error {
+	contact := types.NewJID(normalizePhone(phone), types.DefaultUserServer)
+	act := &waSyncAction.ContactAction{FullName: proto.String(fullName), FirstName: proto.String(firstName),
+		SaveOnPrimaryAddressbook: proto.Bool(true)}
+	p.s.mu.Lock()
+	if a := p.s.accountByJIDLocked(contact); a != nil {
+		act.LidJID = proto.String(a.lidJID().String())
+	}
+	p.s.mu.Unlock()
+	return p.PushAppState(ctx, appstate.PatchInfo{Type: appstate.WAPatchCriticalUnblockLow, Mutations: []appstate.MutationInfo{{
+		Index: []string{appstate.IndexContact, contact.String()}, Version: 2,
+		Value: &waSyncAction.SyncActionValue{Timestamp: proto.Int64(time.Now().UnixMilli()), ContactAction: act},
+	}}})
 }
 
 // HistoryMessage is one old message for SendHistory.

@@ -28,19 +28,31 @@ var (
 	_ gateway.CallRejecter      = (*Manager)(nil)
 )
 
+// maxRinging is how long an offered call may ring: WhatsApp gives up on
+// an unanswered call well within it, so an older offer whose end was
+// missed (the node was down) counts as ended.
+const maxRinging = 3 * time.Minute
+
 // ringingCall is a call offered to a session that has not ended.
 type ringingCall struct {
 	from types.JID // the caller as the offer named it
+	at   time.Time
 }
 
-// callRegistry keeps the ringing calls of every session of a manager
-// (per manager, keyed by session: nothing per session in globals).
+// callRegistry keeps the ringing calls of every session: in PostgreSQL
+// (gateway.RingingCalls, shared by the nodes and kept across restarts)
+// when a store is set, else in this manager (keyed by session: nothing per
+// session in globals).
 type callRegistry struct {
+	store gateway.RingingCalls
 	mu    sync.Mutex
 	calls map[uuid.UUID]map[string]ringingCall
 }
 
-func (r *callRegistry) put(sid uuid.UUID, id string, c ringingCall) {
+func (r *callRegistry) put(ctx context.Context, sid uuid.UUID, id string, c ringingCall) error {
+	if r.store != nil {
+		return r.store.PutRingingCall(ctx, sid, id, c.from.String(), c.at, time.Now().Add(-maxRinging))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.calls == nil {
@@ -50,10 +62,22 @@ func (r *callRegistry) put(sid uuid.UUID, id string, c ringingCall) {
 		r.calls[sid] = map[string]ringingCall{}
 	}
 	r.calls[sid][id] = c
+	return nil
 }
 
 // take removes and returns a ringing call.
-func (r *callRegistry) take(sid uuid.UUID, id string) (ringingCall, bool) {
+func (r *callRegistry) take(ctx context.Context, sid uuid.UUID, id string) (ringingCall, bool, error) {
+	if r.store != nil {
+		caller, at, ok, err := r.store.TakeRingingCall(ctx, sid, id, time.Now().Add(-maxRinging))
+		if err != nil || !ok {
+			return ringingCall{}, false, err
+		}
+		from, err := types.ParseJID(caller)
+		if err != nil {
+			return ringingCall{}, false, nil //nolint:nilerr // an unparseable row is no call
+		}
+		return ringingCall{from: from, at: at}, true, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.calls[sid][id]
@@ -63,7 +87,19 @@ func (r *callRegistry) take(sid uuid.UUID, id string) (ringingCall, bool) {
 			delete(r.calls, sid)
 		}
 	}
-	return c, ok
+	if ok && time.Since(c.at) > maxRinging {
+		return ringingCall{}, false, nil
+	}
+	return c, ok, nil
+}
+
+// drop forgets a call that ended.
+func (r *callRegistry) drop(ctx context.Context, sid uuid.UUID, id string) error {
+	if r.store != nil {
+		return r.store.DropRingingCall(ctx, sid, id)
+	}
+	_, _, err := r.take(ctx, sid, id)
+	return err
 }
 
 // MarkRead implements gateway.ReadReceiptSender.
@@ -294,12 +330,17 @@ func (m *Manager) RejectCall(ctx context.Context, sid uuid.UUID, callID string) 
 	if err != nil {
 		return err
 	}
-	c, ok := m.calls.take(sid, callID)
+	c, ok, err := m.calls.take(ctx, sid, callID)
+	if err != nil {
+		return gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
+	}
 	if !ok {
 		return gateway.E(gateway.CodeNotFound, gateway.MsgCallNotFound)
 	}
 	if err := cli.RejectCall(ctx, c.from, callID); err != nil {
-		m.calls.put(sid, callID, c)
+		if perr := m.calls.put(ctx, sid, callID, c); perr != nil {
+			m.log.Warn().Err(perr).Str("session_id", sid.String()).Str("call_id", callID).Msg("ringing call not restored")
+		}
 		return TranslateError(err)
 	}
 	m.recordCall(ctx, sid, gateway.CallEvent{CallID: callID, From: m.userJID(ctx, c.from, types.EmptyJID),
@@ -394,11 +435,14 @@ func (h *clientHandler) onCall(meta types.BasicCallMeta, status, reason string) 
 	if reason != "" {
 		e.Reason = ptrTo(reason)
 	}
-	switch status {
-	case gateway.CallOffer:
-		m.calls.put(h.s.id, meta.CallID, ringingCall{from: caller})
-	default:
-		m.calls.take(h.s.id, meta.CallID)
+	var err error
+	if status == gateway.CallOffer {
+		err = m.calls.put(h.ctx, h.s.id, meta.CallID, ringingCall{from: caller, at: e.Timestamp})
+	} else {
+		err = m.calls.drop(h.ctx, h.s.id, meta.CallID)
+	}
+	if err != nil {
+		h.s.log.Warn().Err(err).Str("call_id", meta.CallID).Str("status", status).Msg("ringing call not recorded")
 	}
 	h.recordEvent(gateway.EventCall, e)
 	if status == gateway.CallOffer && m.opts.CallPolicy != nil {

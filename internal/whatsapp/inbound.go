@@ -195,6 +195,14 @@ func (h *clientHandler) convertMessage(ctx context.Context, evt *events.Message)
 	}
 	m.ID, m.ChatJID, m.Sender, m.FromMe, m.Timestamp = info.ID, ref.JID, sender, info.IsFromMe, info.Timestamp.UTC()
 	m.SenderLID = h.messageSenderLID(ctx, info)
+	if info.IsFromMe { // sent from another device of the account
+		if own := ownLID(h.cli); own != "" {
+			m.SenderLID = &own
+		}
+		if to := h.s.m.chatLID(ctx, h.cli, ref); to != "" {
+			m.ToLID = &to
+		}
+	}
 	b.Messages = append(b.Messages, m)
 	if info.PushName != "" && !info.IsFromMe && ref.JID == sender {
 		b.ChatNames = map[string]string{ref.JID: info.PushName}

@@ -46,6 +46,10 @@ type Options struct {
 	// CallPolicy decides whether offered calls are rejected at once; nil
 	// rejects none.
 	CallPolicy gateway.CallPolicySource
+	// Calls keeps the ringing calls in PostgreSQL, so that a reject works
+	// after a restart or on another node. Nil keeps them in this manager
+	// only (tests of one process).
+	Calls gateway.RingingCalls
 	// Proxies gives each session's proxy (nil: every session connects
 	// directly). A session's clients are built through it on every start.
 	Proxies gateway.ProxySource
@@ -272,6 +276,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
+		calls:      callRegistry{store: opts.Calls},
 		opts:       opts,
 		log:        log,
 		db:         db,

@@ -103,7 +103,7 @@ func (m *Manager) SendContent(ctx context.Context, sid uuid.UUID, o gateway.Outg
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
+	return m.sentMessage(ctx, cli, resp, o.Chat), nil
 }
 
 func contentMessage(cli *whatsmeow.Client, o gateway.OutgoingContent, ci *waE2E.ContextInfo) *waE2E.Message {
@@ -176,7 +176,9 @@ func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.Outgoing
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat, Media: ref}, nil
+	sent := m.sentMessage(ctx, cli, resp, o.Chat)
+	sent.Media = ref
+	return sent, nil
 }
 
 // mediaHost is WhatsApp's media host, for the full URL of a forwarded

@@ -113,6 +113,40 @@ func (m *Manager) OwnJID(_ context.Context, sid uuid.UUID) (string, error) {
 	return ownPN(cli), nil
 }
 
+// sentMessage is what WhatsApp accepted of a send to chat, with the own
+// LID and the recipient's LID where known (issue 15).
+func (m *Manager) sentMessage(ctx context.Context, cli *whatsmeow.Client, resp whatsmeow.SendResponse, chat gateway.ChatRef) gateway.SentMessage {
+	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli),
+		SenderLID: ownLID(cli), ChatLID: m.chatLID(ctx, cli, chat), Chat: chat}
+}
+
+// ownLID is the account's own LID, "" when not known.
+func ownLID(cli *whatsmeow.Client) string {
+	if lid := cli.Store.GetLID(); !lid.IsEmpty() {
+		return lid.ToNonAD().String()
+	}
+	return ""
+}
+
+// chatLID is the LID of a 1:1 chat's contact where known: the chat itself
+// when LID-addressed, its LID alias, else the session's LID map (which
+// whatsmeow fills from usync while sending). Groups have none.
+func (m *Manager) chatLID(ctx context.Context, cli *whatsmeow.Client, chat gateway.ChatRef) string {
+	for _, j := range chat.All() {
+		if jid, err := types.ParseJID(j); err == nil && jid.Server == types.HiddenUserServer {
+			return jid.ToNonAD().String()
+		}
+	}
+	jid, err := types.ParseJID(chat.JID)
+	if err != nil || jid.Server != types.DefaultUserServer {
+		return ""
+	}
+	if lid, err := cli.Store.LIDs.GetLIDForPN(ctx, jid.ToNonAD()); err == nil && !lid.IsEmpty() {
+		return lid.ToNonAD().String()
+	}
+	return ""
+}
+
 func ownPN(cli *whatsmeow.Client) string {
 	if cli.Store.ID == nil {
 		return ""
@@ -193,7 +227,7 @@ func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.Outgoin
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
+	return m.sentMessage(ctx, cli, resp, o.Chat), nil
 }
 
 // SendMedia implements gateway.MessagingRuntime: it uploads the file
@@ -220,11 +254,12 @@ func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat,
-		Media: &gateway.MediaRef{
-			Type: typ, DirectPath: up.DirectPath, MediaKey: up.MediaKey, FileSHA256: up.FileSHA256,
-			FileEncSHA256: up.FileEncSHA256, FileLength: up.FileLength, MimeType: o.MimeType, FileName: o.FileName,
-		}}, nil
+	sent := m.sentMessage(ctx, cli, resp, o.Chat)
+	sent.Media = &gateway.MediaRef{
+		Type: typ, DirectPath: up.DirectPath, MediaKey: up.MediaKey, FileSHA256: up.FileSHA256,
+		FileEncSHA256: up.FileEncSHA256, FileLength: up.FileLength, MimeType: o.MimeType, FileName: o.FileName,
+	}
+	return sent, nil
 }
 
 // mediaMessages build the message of an uploaded file, one per media

@@ -66,7 +66,7 @@ export interface paths {
         put?: never;
         /**
          * Create a session (admin key)
-         * @description Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key.
+         * @description Requires an admin key. `name` is unique (409 `Session name already exists` otherwise). Rate-limited to 10 creations per hour per key. An optional `proxy` is validated like in `PATCH /sessions/{id}` (a bad one is a 400 naming the problem, and no session is created) and answered masked in `settings.proxy`.
          */
         post: operations["createSession"];
         delete?: never;
@@ -1350,6 +1350,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save a contact with a name in the account's address book (on the simulated phone)
+         * @description The session's simulated phone saves `phone` under `name` (and `firstName`, by default the first word of `name`) and syncs it as contact app state (`critical_unblock_low`, a contact action) to its companions, as a real phone does; `GET /sessions/{id}/contacts` then lists the name. The session must be linked (409 otherwise).
+         */
+        post: operations["sandboxAddContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/contacts/{phone}/chatstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phone: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The chat states and presences a simulated contact saw
+         * @description What the contact's side of WhatsApp received from the accounts' devices, oldest first - the chat states sent to it (`composing`, `recording` = composing a voice message, `paused`), the last one in `last`, and the presence announcements (`available`, `unavailable`) of every account that sent it a chat state or a message.
+         */
+        get: operations["sandboxContactChatState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{id}/webhooks": {
         parameters: {
             query?: never;
@@ -2235,6 +2283,15 @@ export interface components {
              */
             webhookUrl?: string;
             metadata?: components["schemas"]["Metadata"];
+            /**
+             * @description Proxy for this session's WhatsApp connection and media transfers, with the same rules as in
+             *     `PATCH /sessions/{id}`: `http://`, `https://` or `socks5://` URL with host and port and optional
+             *     `user:password@` (no path). It is stored with the session before the first connection, so the
+             *     QR login already goes through it. A malformed URL answers 400 and creates nothing; an empty
+             *     string means a direct connection.
+             * @example socks5://user:secret@10.0.0.5:1080
+             */
+            proxy?: string;
         };
         CreateSessionResponse: {
             /**
@@ -2245,6 +2302,7 @@ export interface components {
             session: components["schemas"]["Session"];
             apiKey: string;
             warning: string;
+            settings: components["schemas"]["SessionSettings"];
         };
         SessionListResponse: {
             /**
@@ -2425,6 +2483,11 @@ export interface components {
             status: "sent";
             /** Format: date-time */
             timestamp: string;
+            /**
+             * @description The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+             * @example 123456789012345@lid
+             */
+            toLid?: string | null;
         };
         ForwardMessageRequest: {
             to: components["schemas"]["Recipient"];
@@ -2443,6 +2506,11 @@ export interface components {
             status: "sent";
             /** Format: date-time */
             timestamp: string;
+            /**
+             * @description The recipient's LID (`...@lid`) where it is known (1:1 chats; null for groups and for a contact whose LID the session has not learned), besides `to` (the phone-number JID).
+             * @example 123456789012345@lid
+             */
+            toLid?: string | null;
         };
         Chat: {
             jid: string;
@@ -2474,10 +2542,15 @@ export interface components {
             chatJid: string;
             sender: string;
             /**
-             * @description The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both.
+             * @description The sender's LID (`...@lid`) where it is known, besides `sender` (the phone-number JID where known). In groups addressed by LID, members are named by both. For the session's own messages it is the account's own LID.
              * @example 123456789012345@lid
              */
             senderLid?: string;
+            /**
+             * @description Own messages in 1:1 chats - the recipient's LID (`...@lid`) where it was known when the message was sent, besides `chatJid` (the phone-number JID).
+             * @example 123456789012345@lid
+             */
+            toLid?: string;
             fromMe: boolean;
             /** Format: date-time */
             timestamp: string;
@@ -3152,6 +3225,8 @@ export interface components {
             success: boolean;
             phone: string;
             messages: components["schemas"]["SandboxReceived"][];
+            /** @description The receipts this contact's device got for the messages it sent, oldest first, one per message, type and device of the account that sent it (read receipts per device). */
+            receipts: components["schemas"]["SandboxReceipt"][];
         };
         MarkReadRequest: {
             /** @description Mark this received message and the unread ones before it; all unread when absent */
@@ -3289,6 +3364,68 @@ export interface components {
              */
             success: boolean;
             settings: components["schemas"]["SessionSettings"];
+        };
+        SandboxAddContactRequest: {
+            /** @description The contact's phone number */
+            phone: string;
+            /** @description The full name saved in the address book */
+            name: string;
+            /** @description The first name (default the first word of `name`) */
+            firstName?: string;
+        };
+        SandboxAddContactResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            jid: string;
+            name: string;
+            firstName: string;
+        };
+        SandboxChatState: {
+            /** @description The sending account (phone-number JID) */
+            from: string;
+            /** @description The account's device that sent it */
+            device: string;
+            /**
+             * @description `composing`, `recording` (composing a voice message) or `paused`
+             * @example composing
+             */
+            state: string;
+        };
+        SandboxPresence: {
+            /** @description The announcing account (phone-number JID) */
+            from: string;
+            device: string;
+            /**
+             * @description `available` or `unavailable`
+             * @example available
+             */
+            type: string;
+        };
+        SandboxChatStateResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            phone: string;
+            chatStates: components["schemas"]["SandboxChatState"][];
+            /** @description The latest chat state, null when none arrived */
+            last: components["schemas"]["SandboxChatState"] | null;
+            presences: components["schemas"]["SandboxPresence"][];
+        };
+        SandboxReceipt: {
+            /** @description A message this contact sent */
+            messageId: string;
+            /**
+             * @description `delivered`, `read`, `played` or another receipt type as sent
+             * @example read
+             */
+            type: string;
+            /** @description The account's device that sent the receipt */
+            device: string;
         };
         SandboxCallRequest: {
             /** @description The calling contact (phone number) */
@@ -3660,7 +3797,12 @@ export interface operations {
                      *         "createdAt": "2026-01-28T10:00:00.000Z"
                      *       },
                      *       "apiKey": "wask_d5726b79a64573672bd70fa06f3632ea3c6af7781588d98e",
-                     *       "warning": "IMPORTANT: Save this API key securely! It will NOT be shown again."
+                     *       "warning": "IMPORTANT: Save this API key securely! It will NOT be shown again.",
+                     *       "settings": {
+                     *         "rejectCalls": false,
+                     *         "rejectCallsMessage": null,
+                     *         "proxy": null
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["CreateSessionResponse"];
@@ -6045,6 +6187,112 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxAddContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "15550002222",
+                 *       "name": "Asha Verma"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxAddContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Saved and synced to the companions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "jid": "15550002222@s.whatsapp.net",
+                     *       "name": "Asha Verma",
+                     *       "firstName": "Asha"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxAddContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sandboxContactChatState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phone: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Chat states and presences, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "phone": "15550002222",
+                     *       "chatStates": [
+                     *         {
+                     *           "from": "15550001111@s.whatsapp.net",
+                     *           "device": "15550001111:1@s.whatsapp.net",
+                     *           "state": "composing"
+                     *         }
+                     *       ],
+                     *       "last": {
+                     *         "from": "15550001111@s.whatsapp.net",
+                     *         "device": "15550001111:1@s.whatsapp.net",
+                     *         "state": "composing"
+                     *       },
+                     *       "presences": [
+                     *         {
+                     *           "from": "15550001111@s.whatsapp.net",
+                     *           "device": "15550001111:1@s.whatsapp.net",
+                     *           "type": "available"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxChatStateResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhooks: {
