@@ -89,7 +89,7 @@ e2e: db ## Sandbox wagate behind prism proxy --errors; the TypeScript smoke test
 examples: db ## Run chat-management.md's curl, JavaScript and Python examples against sandbox wagate
 	scripts/examples/run.sh
 
-mcp-conformance: db ## The official MCP conformance suite against /mcp of a sandbox wagate (Node 22+)
+mcp-conformance: db ## The official MCP conformance suite against /mcp of a sandbox wagate (Node 22 from tools/mcp-conformance; expected-failures.yaml lists what does not apply)
 	scripts/mcp-conformance.sh
 
-contract: lint-spec breaking sdk-ts e2e examples ## Every contract check (mcp-conformance needs Node 22: run it separately)
+contract: lint-spec breaking sdk-ts e2e examples mcp-conformance ## Every contract check

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,14 +17,16 @@ import (
 
 	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/testkit/chromium"
+	"github.com/wagate-dev/wagate/internal/wasim"
 )
 
 // TestDashboardInbox is the acceptance of the dashboard as an inbox, in
 // headless Chromium against the real server in sandbox mode (whatsmeow
 // talking to the simulator): the operator creates a session on the page
 // (its key is shown once), the simulated phone links it, the operator opens
-// its inbox, a contact writes and the message appears without a reload, the
-// operator answers (the contact's device decrypts the answer) and archives
+// its inbox, a contact writes and the message appears without a reload,
+// opening the chat marks it read (the contact's device gets the read
+// receipt), the operator answers (the contact's device decrypts the answer) and archives
 // the chat (the phone's app state shows it archived). Screenshots are
 // checked (size, colours) and kept in WAGATE_SCREENSHOT_DIR when set.
 //
@@ -117,6 +120,15 @@ func TestDashboardInbox(t *testing.T) {
 	b.Eval(chat+`.querySelector("button").click()`, nil)
 	msg := `document.querySelector('#messages li.msg.in[data-id="` + in.MessageID + `"]')`
 	b.WaitFor("the inbound message in the thread", msg+` && `+msg+`.querySelector(".text").textContent === `+strconv.Quote(inText))
+	// Opening the unread chat marked it read: the contact's device got the
+	// read receipt (the blue ticks) for the message, and the badge is gone.
+	b.WaitFor("the chat marked read", `document.getElementById("thread").dataset.read === `+strconv.Quote(jid))
+	until(t, "the contact's read receipt", func() bool {
+		return slices.ContainsFunc(m.Sim.Contact(contact).Receipts(), func(r wasim.ReceiptRecord) bool {
+			return r.ID == in.MessageID && r.Type == "read"
+		})
+	})
+	b.WaitFor("the unread badge gone", chat+`.dataset.unread === "false" && !`+chat+`.querySelector(".badge")`)
 	var bold bool
 	b.Eval(`!!document.querySelector("#messages b")`, &bold)
 	if bold {

@@ -198,13 +198,14 @@ func (m *Main) Start(ctx context.Context) error {
 	sess := sessions.New(sessionStore, keys, m.WA, sessions.Options{CheckWebhookURL: guard.CheckURL})
 	// A running session reconnects through a changed proxy.
 	settings := sessions.NewSettings(postgres.NewSessionSettings(m.Pool), m.WA.Reconnect)
+	groups := messaging.NewGroups(m.WA)
 	d := httpapi.Deps{
 		Metrics:     mx,
 		Middlewares: []echo.MiddlewareFunc{mx.Middleware()},
 		Routes: func(e *echo.Echo) {
 			docsui.Register(e)
 			dashboard.Register(e)
-			mcp.Register(e, mcp.New(mcp.Deps{Sessions: sess, Messaging: msgs, Store: sessionStore,
+			mcp.Register(e, mcp.New(mcp.Deps{Sessions: sess, Messaging: msgs, Groups: groups, Store: sessionStore,
 				Authenticate: httpapi.Authenticator(keys, hash), Version: "1"}))
 		},
 		Logger:          m.Logger,
@@ -214,7 +215,7 @@ func (m *Main) Start(ctx context.Context) error {
 		SessionService:  sess,
 		KeyService:      sess,
 		Messaging:       msgs,
-		Groups:          messaging.NewGroups(m.WA),
+		Groups:          groups,
 		Conversation:    conversation.New(m.WA, msgStore),
 		SessionSettings: settings,
 		Webhooks:        m.Webhooks,

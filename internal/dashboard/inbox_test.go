@@ -137,6 +137,10 @@ func (f *fakeAPI) inboxRoutes(e *echo.Echo, auth echo.MiddlewareFunc) {
 		f.mu.Unlock()
 		return string(body)
 	}
+	g.POST("/chats/:chat/read", func(c echo.Context) error {
+		record(c)
+		return c.JSON(http.StatusOK, map[string]any{"success": true, "jid": contactJID, "messageIds": []string{imageID, textID}, "message": "Chat marked as read"})
+	})
 	g.POST("/chats/:chat/messages/:mid/star", func(c echo.Context) error {
 		record(c)
 		return c.JSON(http.StatusOK, map[string]any{"success": true, "message": "Message starred successfully"})
@@ -205,6 +209,12 @@ func TestInboxInChromium(t *testing.T) {
 	b.Eval(contact+`.querySelector("button").click()`, nil)
 	img := `document.querySelector('#messages li[data-id="` + imageID + `"] img.preview')`
 	b.WaitFor("the image preview", img+` && `+img+`.src.startsWith("blob:") && `+img+`.complete && `+img+`.naturalWidth > 0`)
+	// Opening the unread chat marks it read.
+	waitFake(t, f, "the mark-read request", func() bool {
+		_, ok := f.inbox.posts["POST /sessions/"+deltaID+"/chats/"+contactJID+"/read"]
+		return ok
+	})
+	b.WaitFor("the thread marked read", `document.getElementById("thread").dataset.read === "`+contactJID+`"`)
 	streamed := `document.querySelector('#messages li[data-id="` + streamedID + `"] .text')`
 	b.WaitFor("the streamed message", streamed)
 	var got string

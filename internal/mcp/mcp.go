@@ -27,6 +27,7 @@ import (
 type Deps struct {
 	Sessions  gateway.SessionService
 	Messaging gateway.MessagingService
+	Groups    gateway.GroupService
 	// Store loads a session to authorize a principal on it.
 	Store gateway.SessionStore
 	// Authenticate is the REST API's authentication of a request (its key

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 func newServer(t *testing.T) *testkit.Server {
 	return testkit.NewServer(t, testkit.Options{Pool: testkit.SharedDB(t), Deps: func(d *httpapi.Deps) {
 		d.Routes = func(e *echo.Echo) {
-			mcp.Register(e, mcp.New(mcp.Deps{Sessions: d.SessionService, Messaging: d.Messaging, Store: d.Sessions,
+			mcp.Register(e, mcp.New(mcp.Deps{Sessions: d.SessionService, Messaging: d.Messaging, Groups: d.Groups, Store: d.Sessions,
 				Authenticate: httpapi.Authenticator(d.Keys, d.AdminKeyHash), Version: "test"}))
 		}
 	}})
@@ -78,6 +78,9 @@ func text(r *sdk.CallToolResult) string {
 // Idempotency-Key header) with the same required ones. Destructive tools
 // are annotated so; read-only ones too.
 func TestToolsMatchOpenAPI(t *testing.T) {
+	// The tools that may destroy or overwrite something the account had.
+	destructive := map[string]bool{"delete_chat": true, "block_contact": true, "logout_session": true,
+		"update_group": true, "update_group_participants": true, "revoke_group_invite_link": true, "leave_group": true, "set_group_picture": true}
 	s := newServer(t)
 	cs := connect(t, s, s.AdminKey)
 	res, err := cs.ListTools(context.Background(), nil)
@@ -99,6 +102,16 @@ func TestToolsMatchOpenAPI(t *testing.T) {
 	info := map[string]mcp.ToolInfo{}
 	for _, ti := range mcp.Tools() {
 		info[ti.Name] = ti
+	}
+	// Every operation of the groups tag has its tool.
+	covered := map[string]bool{}
+	for _, ti := range mcp.Tools() {
+		covered[ti.OperationID] = true
+	}
+	for id, op := range ops {
+		if slices.Contains(op.Tags, "groups") && !covered[id] {
+			t.Errorf("groups operation %s has no MCP tool", id)
+		}
 	}
 	if len(res.Tools) != len(info) {
 		t.Fatalf("%d tools listed, %d defined", len(res.Tools), len(info))
@@ -155,7 +168,7 @@ func TestToolsMatchOpenAPI(t *testing.T) {
 		if a == nil || a.ReadOnlyHint != ti.ReadOnly || (!ti.ReadOnly && (a.DestructiveHint == nil || *a.DestructiveHint != ti.Destructive)) {
 			t.Errorf("tool %s: annotations %+v, want read-only %v destructive %v", tool.Name, a, ti.ReadOnly, ti.Destructive)
 		}
-		if ti.Destructive != (tool.Name == "delete_chat" || tool.Name == "block_contact" || tool.Name == "logout_session") {
+		if ti.Destructive != destructive[tool.Name] {
 			t.Errorf("tool %s: destructive %v", tool.Name, ti.Destructive)
 		}
 	}

@@ -156,7 +156,7 @@ func chatAction(name, op, desc string, destructive bool, act func(ctx context.Co
 		})
 }
 
-var tools = []toolDef{
+var tools = append([]toolDef{
 	def(ToolInfo{Name: "list_sessions", OperationID: "listSessions", ReadOnly: true},
 		"List the WhatsApp sessions this API key may use (a session key sees only its own).", false,
 		func(ctx context.Context, h *Handler, p *gateway.Principal, _ noInput) (sessionsOut, error) {
@@ -270,4 +270,4 @@ var tools = []toolDef{
 			s, err := h.d.Sessions.Logout(ctx, sid)
 			return toSessionOut(s), err
 		}),
-}
+}, groupTools...)

@@ -2,6 +2,7 @@
 // groups, archived), the thread of the selected chat with media previews,
 // the composer (text, image, and document when the server's spec has
 // sendDocument), the chat and message actions, and the webhook deliveries.
+// Opening an unread chat marks it read (POST .../read: read receipts).
 //
 // It is live through GET /sessions/{id}/events/stream; when the server has
 // no stream (404) it polls the chat list and the open thread every 3 s.
@@ -249,6 +250,24 @@ export class Inbox {
     this.renderChatHead();
     await this.loadThread();
     $("compose-text").focus();
+    const c = this.chats.get(jid);
+    if (c && (c.unreadCount > 0 || c.markedUnread)) await this.markRead(jid);
+  }
+
+  // markRead sends the read receipts of an opened chat's unread messages
+  // (POST .../read: the contact sees the blue ticks) and clears its badge.
+  async markRead(jid) {
+    const session = this.session;
+    try {
+      await this.api.json("POST", this.base() + "/chats/" + seg(jid) + "/read");
+      if (this.session !== session) return;
+      const c = this.chats.get(jid);
+      if (c) { c.unreadCount = 0; c.markedUnread = false; }
+      if (this.chat === jid) $("thread").dataset.read = jid;
+      await this.loadChats();
+    } catch (err) {
+      this.status("Mark read: " + err.message, true);
+    }
   }
 
   renderChatHead() {
@@ -296,6 +315,7 @@ export class Inbox {
   // Thread -----------------------------------------------------------------
 
   clearThread() {
+    delete $("thread").dataset.read;
     this.messages.clear();
     this.nodes.clear();
     this.media.forEach((url) => url.then((u) => URL.revokeObjectURL(u), () => {}));
