@@ -105,6 +105,7 @@ const (
 	EventTypeMessageReceipt    EventType = "message.receipt"
 	EventTypeMessageRevoked    EventType = "message.revoked"
 	EventTypeMessageSent       EventType = "message.sent"
+	EventTypePollVote          EventType = "poll.vote"
 	EventTypePresence          EventType = "presence"
 	EventTypeSessionQr         EventType = "session.qr"
 	EventTypeSessionState      EventType = "session.state"
@@ -146,6 +147,8 @@ func (e EventType) Valid() bool {
 	case EventTypeMessageRevoked:
 		return true
 	case EventTypeMessageSent:
+		return true
+	case EventTypePollVote:
 		return true
 	case EventTypePresence:
 		return true
@@ -510,6 +513,48 @@ func (e SandboxGroupParticipantsRequestAction) Valid() bool {
 	case SandboxGroupParticipantsRequestActionPromote:
 		return true
 	case SandboxGroupParticipantsRequestActionRemove:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxInboundRequestType.
+const (
+	SandboxInboundRequestTypeAudio    SandboxInboundRequestType = "audio"
+	SandboxInboundRequestTypeContact  SandboxInboundRequestType = "contact"
+	SandboxInboundRequestTypeDocument SandboxInboundRequestType = "document"
+	SandboxInboundRequestTypeImage    SandboxInboundRequestType = "image"
+	SandboxInboundRequestTypeLocation SandboxInboundRequestType = "location"
+	SandboxInboundRequestTypePoll     SandboxInboundRequestType = "poll"
+	SandboxInboundRequestTypePollVote SandboxInboundRequestType = "pollVote"
+	SandboxInboundRequestTypeSticker  SandboxInboundRequestType = "sticker"
+	SandboxInboundRequestTypeText     SandboxInboundRequestType = "text"
+	SandboxInboundRequestTypeVideo    SandboxInboundRequestType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SandboxInboundRequestType enum.
+func (e SandboxInboundRequestType) Valid() bool {
+	switch e {
+	case SandboxInboundRequestTypeAudio:
+		return true
+	case SandboxInboundRequestTypeContact:
+		return true
+	case SandboxInboundRequestTypeDocument:
+		return true
+	case SandboxInboundRequestTypeImage:
+		return true
+	case SandboxInboundRequestTypeLocation:
+		return true
+	case SandboxInboundRequestTypePoll:
+		return true
+	case SandboxInboundRequestTypePollVote:
+		return true
+	case SandboxInboundRequestTypeSticker:
+		return true
+	case SandboxInboundRequestTypeText:
+		return true
+	case SandboxInboundRequestTypeVideo:
 		return true
 	default:
 		return false
@@ -1353,15 +1398,50 @@ type MarkReadResponse struct {
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
-	Edited  bool   `json:"edited"`
-	FromMe  bool   `json:"fromMe"`
-	Id      string `json:"id"`
+
+	// Duration Video and audio, when the sender said; the length in seconds.
+	//
+	// Example: 12
+	Duration *int `json:"duration,omitempty"`
+	Edited   bool `json:"edited"`
+
+	// FileName Documents (and other media when the sender named the file); the file name.
+	//
+	// Example: invoice.pdf
+	FileName *string `json:"fileName,omitempty"`
+
+	// FileSize Media messages; the size of the file in bytes.
+	//
+	// Example: 48213
+	FileSize *int64 `json:"fileSize,omitempty"`
+	FromMe   bool   `json:"fromMe"`
+
+	// Gif Video; true when it plays as a GIF. Absent otherwise.
+	Gif *bool `json:"gif,omitempty"`
+
+	// Height Images, videos and stickers, when the sender said; in pixels.
+	Height *int   `json:"height,omitempty"`
+	Id     string `json:"id"`
+
+	// Location Location messages; the point and, when the sender gave them, its name and address.
+	Location *MessageLocation `json:"location,omitempty"`
 
 	// MimeType MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
 	//
 	// Example: image/jpeg
-	MimeType        *string    `json:"mimeType,omitempty"`
-	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
+	MimeType    *string    `json:"mimeType,omitempty"`
+	PinnedUntil *time.Time `json:"pinnedUntil,omitempty"`
+
+	// Poll Poll messages. `options` are the poll's options in order. In GET
+	// .../messages/{messageId} each option also carries its current tally:
+	// `votes` and the `voters` (user JIDs, phone form where known) whose
+	// latest vote selects it. A voter's later vote replaces the earlier one;
+	// a vote that selects nothing retracts it. Lists and webhook events
+	// carry the options without the tally.
+	Poll *MessagePoll `json:"poll,omitempty"`
+
+	// Ptt Audio; true for a voice note (push to talk). Absent otherwise.
+	Ptt             *bool      `json:"ptt,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
 
@@ -1387,6 +1467,12 @@ type Message struct {
 	Text      *string     `json:"text,omitempty"`
 	Timestamp time.Time   `json:"timestamp"`
 	Type      MessageType `json:"type"`
+
+	// Vcards Contact messages; one vCard (text/vcard 3.0) per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
+
+	// Width Images, videos and stickers, when the sender said; in pixels.
+	Width *int `json:"width,omitempty"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1408,6 +1494,55 @@ type MessageListResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// MessageLocation Location messages; the point and, when the sender gave them, its name and address.
+type MessageLocation struct {
+	// Address Example: Pariser Platz, Berlin
+	Address *string `json:"address,omitempty"`
+
+	// Latitude Example: 52.516275
+	Latitude float64 `json:"latitude"`
+
+	// Longitude Example: 13.377704
+	Longitude float64 `json:"longitude"`
+
+	// Name Example: Brandenburger Tor
+	Name *string `json:"name,omitempty"`
+}
+
+// MessagePoll Poll messages. `options` are the poll's options in order. In GET
+// .../messages/{messageId} each option also carries its current tally:
+// `votes` and the `voters` (user JIDs, phone form where known) whose
+// latest vote selects it. A voter's later vote replaces the earlier one;
+// a vote that selects nothing retracts it. Lists and webhook events
+// carry the options without the tally.
+type MessagePoll struct {
+	Options []MessagePollOption `json:"options"`
+
+	// Question Example: Lunch?
+	Question string `json:"question"`
+
+	// SelectableCount How many options a voter may pick; 0 = any number.
+	//
+	// Example: 1
+	SelectableCount int `json:"selectableCount"`
+}
+
+// MessagePollOption defines model for MessagePollOption.
+type MessagePollOption struct {
+	// Name Example: pizza
+	Name string `json:"name"`
+
+	// Voters GET .../messages/{messageId} only; those voters, in the order they voted.
+	//
+	// Example: ["15550002222@s.whatsapp.net"]
+	Voters *[]string `json:"voters,omitempty"`
+
+	// Votes GET .../messages/{messageId} only; the number of voters whose current vote selects this option.
+	//
+	// Example: 2
+	Votes *int `json:"votes,omitempty"`
 }
 
 // MessageReceipt defines model for MessageReceipt.
@@ -1676,6 +1811,12 @@ type SandboxGroup struct {
 // SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
 type SandboxGroupAddressingMode string
 
+// SandboxGroupInboundRequest defines model for SandboxGroupInboundRequest.
+type SandboxGroupInboundRequest struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
 // SandboxGroupParticipant defines model for SandboxGroupParticipant.
 type SandboxGroupParticipant struct {
 	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
@@ -1752,11 +1893,54 @@ type SandboxHistoryResponse struct {
 	Success bool `json:"success"`
 }
 
-// SandboxInboundRequest defines model for SandboxInboundRequest.
+// SandboxInboundRequest What the simulated contact `from` sends, encrypted and encoded as
+// WhatsApp does. Without `type` (or with `text`) a text message with
+// `text`. The other types and their fields:
+// `image`, `video`, `audio`, `document`, `sticker`: `media` (base64,
+// required), `mimeType` (default per type: image/jpeg, video/mp4,
+// audio/ogg; codecs=opus, application/pdf, image/webp), `caption`
+// (image, video, document), `fileName` (document), `ptt` (audio: a
+// voice note), `gif` (video);
+// `location`: `latitude` (-90..90) and `longitude` (-180..180),
+// `name`, `address`;
+// `contact`: `vcards` (raw vCards) or `contacts` ([{name, phones}]);
+// `poll`: `question`, `options` (2-12, unique), `selectableCount`;
+// `pollVote`: `targetId` (a poll this contact received from the
+// session, or sent to it) and `options` (names of its options; empty
+// retracts the vote).
+// Refusals (400): `Unknown inbound type "x"`, `media is required for
+// type video`, `media must be base64`, `latitude must be between -90
+// and 90`, `longitude must be between -180 and 180`, `text is
+// required`, `question is required`, `a poll needs 2 to 12 options`,
+// `poll options must be unique`, `vcards or contacts is required`,
+// `targetId is required`, `Unknown poll "id" for this contact`,
+// `"x" is not an option of poll "id"`.
 type SandboxInboundRequest struct {
-	From string `json:"from"`
-	Text string `json:"text"`
+	Address   *string        `json:"address,omitempty"`
+	Caption   *string        `json:"caption,omitempty"`
+	Contacts  *[]ContactCard `json:"contacts,omitempty"`
+	FileName  *string        `json:"fileName,omitempty"`
+	From      string         `json:"from"`
+	Gif       *bool          `json:"gif,omitempty"`
+	Latitude  *float64       `json:"latitude,omitempty"`
+	Longitude *float64       `json:"longitude,omitempty"`
+
+	// Media The file, base64 (standard encoding).
+	Media           *string                    `json:"media,omitempty"`
+	MimeType        *string                    `json:"mimeType,omitempty"`
+	Name            *string                    `json:"name,omitempty"`
+	Options         *[]string                  `json:"options,omitempty"`
+	Ptt             *bool                      `json:"ptt,omitempty"`
+	Question        *string                    `json:"question,omitempty"`
+	SelectableCount *int                       `json:"selectableCount,omitempty"`
+	TargetId        *string                    `json:"targetId,omitempty"`
+	Text            *string                    `json:"text,omitempty"`
+	Type            *SandboxInboundRequestType `json:"type,omitempty"`
+	Vcards          *[]string                  `json:"vcards,omitempty"`
 }
+
+// SandboxInboundRequestType defines model for SandboxInboundRequest.Type.
+type SandboxInboundRequestType string
 
 // SandboxInboundResponse defines model for SandboxInboundResponse.
 type SandboxInboundResponse struct {
@@ -2275,7 +2459,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call, a `PollVoteEvent` for poll.vote
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2592,7 +2776,7 @@ type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
 
 // SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
-type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+type SandboxGroupInboundJSONRequestBody = SandboxGroupInboundRequest
 
 // SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
 type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
@@ -2767,7 +2951,7 @@ type ServerInterface interface {
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
-	// SandboxInbound A simulated contact sends a text to the session
+	// SandboxInbound A simulated contact sends a message of any kind to the session
 	// (POST /sandbox/sessions/{id}/inbound)
 	SandboxInbound(ctx echo.Context, id SessionId) error
 	// SandboxLink Link a session with a simulated phone
@@ -18407,7 +18591,7 @@ type StrictServerInterface interface {
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
-	// SandboxInbound A simulated contact sends a text to the session
+	// SandboxInbound A simulated contact sends a message of any kind to the session
 	// (POST /sandbox/sessions/{id}/inbound)
 	SandboxInbound(ctx context.Context, request SandboxInboundRequestObject) (SandboxInboundResponseObject, error)
 	// SandboxLink Link a session with a simulated phone
@@ -21885,425 +22069,447 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdhs5ki76KticWavI6iRFSZQtUWvWtGyrXKryRW3JXTPd8naCmaAIKwlkJZCi2S6ftV/g/DhPcP7t",
-	"B9tPcB7hLEQAeSGTd91c1prpMkVm4hIA4oaIL77UAjmMpWBCq1r3S23AaMgS+PhfzXdUs1d8yHUT/mu+",
-	"DJkKEh5rLkWtW3vHfk+Z0orQKJIjFhIuiB4wEqRJwoQmIy5COap5NRUM2JCaBob0Mx+mw1p3Z7vztLO/",
-	"+6Tz1Kvpccxq3RoXml2ypPb1q1fq/R0bUi64uJwzgoj19a11r1jF5H8bMOwOuyGJeUyR+nvBPxPFAilC",
-	"1ZjR+d5up72z224/PTio6P6rV4tpQodM26V4PqD6JJwegvmenLwg9XggBSMiHfZYQmRC+mkUkV9OXpj+",
-	"2Wc6jCPTw8H2wcH+fvvJk6dPn/xVtUYDqhWN45ZguubVuGkxpnpQ82qCDs0LAfbr1RL2e8oTFta6OknZ",
-	"xJxeMXGpB7Xu9s6+Vxtykf2dTU3pxKyemdhzKTQN9C+8YjqnE7P45eTFzPFXD/gTv+HRpomSyfRIfcE+",
-	"a/zRJ7IP2yBO2DWXqSIxvWRueL+nLBkXCIrtzRjSzt6TqkG8YBG/ZskYd0DFrMP8gXmTj6nWLDGv/89/",
-	"tpsHH75se9sHX/+9VtXny0SmcdWWgx/MypC6/3/+1//+62UrVX7DrBbXyq1dTBNdWrntnfbuk932zt5O",
-	"58n2zl5n/wm8WL2Il7bvm1zIk5ANY6mZCMa/snEVH4kZ1YSSBBkKUbTPonEXVrbPE6XN+U4jTfoyIXrA",
-	"FbliY1KPWUIUU4pL4ZErFmuy0yEDmSaqQbgiCdNpIlhI6CXlouXmi1w2n3FhdE0zvE1m+iubvVGu2Ap7",
-	"5IqNP5p9Qpv9D1+2n3i7OzP2ygzhcEovGVH8X7POQgSvFTsPWZ+mka5199pegVm22zBr/Gu7kl2/ZkrR",
-	"S1a1Ye1PZIKX7B4/ax89e769s9vZe/J0/6B6Kw6zdm9yM57hhqkarf2J8JDU37+fZODsyVPabvdYk4Wd",
-	"vWZnd+9J86Czv99sdw4C2usd7B/shdUTWcAX+zIZUl3r1tIUnpwe82+sN5DyaubWGmW/b9LPV/OyiqVQ",
-	"DATfMxpaCW/+CqTQTMBHGscRD6ih2tYnZUj3JafTlxpLEsO2a+4092Q4JgOqCBUEfusSzT7rLrH7iuAI",
-	"SATLZk7uttmZaRAwpWrdPo0U+1qcyL8nrF/r1v5tK1eftvBXtXVsOnhnp4GTKi/yibimETfaUpzqGgrF",
-	"fsSDNSfp9oyQmtBUD5jQ5i0WtshpxKhiRAUUVZW/vSOBDB1HS5WZ88vjc7JleZja+sLDr1u/J7c4ezdZ",
-	"RUZcD0oKm9JUM0OQn2TS42HIxHoUOTf8+ej0BHi0mbsU0ZhQmA/IKTkSjm3f4kzPBwxGMKRjXJxAEylQ",
-	"eiRMyTQJYLYnwvBcGh3j8NeZsWuCKJZcswQ3+a1uYdsfdETqIdOUR4rQhJFIXl6y0COCmZE4EdgwM30j",
-	"9U8yFeHmG70PzdzeBN9kfXz1aqd0HEkankv5iiaXbL3RvyvyIi0liaCt25vCjA5BAIlwjSOmLAtn/FLY",
-	"tTDfXNMovcHjBzIg4DFnQr+R+ghNy9kd2YbIiCoSJMwwPtIbE0p0wmlkxuCR0YAHAziHMBTFREi0hLE4",
-	"0xVVV1U5Hmjp+HOMQm39gRBtDDYjh5htbLq3u2E/bqx1f5XF8hseAfWXZQ24xq2mhK0bu7FFjrKHZlCj",
-	"7p++PTsnWzQccrFFY968YmO1BQ/4DdekwhGZTrNXf1DEtwv3BtfNt4sMPAdnfcUUvOWUgHph3D/gvGBz",
-	"lFr2jIoAAzJ/NbqwV5Sx8UzLY3LFReiRhMURZ8p8oIEht/IIC7lWHglZxDRTYCfAK8ampSIkMReKcKEl",
-	"oWJMpB6wBAhF6vjZbkCPgP2jPELJq5MXZDSQKjOKuSKpuBJyJBqECjViCfFv4RD4HoxYSD0wGgK0L3SL",
-	"vBUBK5OruJknKAlNVJLcDb3T3ia+U4bsFvThNaQ10gWX2y6DKG2+FUkwdfz8FnLD5JoH7L2g15RHtBex",
-	"zcSTGYvmUUQCKQQLNBeXmSY2oly3blPlMIZkQhMejUmaT+jQiOFk3CLHHGhaJCJXcIDtYFl4YbbobwOq",
-	"1VEck4RfDjQRckTq/tIT9BvehciaCHmI/AdXiwui+ZBlnCSkmvbMqwEV5rEeg1M1YGH3QuBGcCcY1k8w",
-	"FhrOZF52W0BdCP+Fa0dX0yAbIpLCR/WTXgj/nfmiedTXLPEJ2uak7jx4sB99eMc+Yb2MRqzC/jmX8jUV",
-	"Y+eKXFM7oJoRMIkJ+xwwFhbUd0NT0tlzTkXSY0YIE52MzenMXAv5GGvdzt4t6hXTQ615Rc9xgZ5VFi5O",
-	"QkuY18be2cz7UDUnO6it6RfmuZiXbSl/aZbHePmWzAtA6/fC2HAy4f9ia6rJTpg7MzzbR3Eir3lopFEm",
-	"8K85Jf/VPDo9af5qmDkMzSNHdgTQVfatTAiN+UfzGrhySOakvk2O9porMFOl4RwlUVEDasWJNP2uz7ad",
-	"gyhnP0aSs5DUjc4so9B0bX4xMtBIlLFMG7dsNcqYJUh8y52dgHb6m9WNarm6CCfvKObWvUnDkJsGaHSa",
-	"mNY0Z26oXi0ufPWlVlakwL+j2RA+TPhnssNIk4QC/a2gPdIl705INWsaJj/t4vFqKHvVnFdEGlkxjP6j",
-	"qSbw8mD6a3VkFLfCbz0pI0aF+fGqyu1raJ3QkdlNh6gVuSskmJeVLlWzGNLPVhyqmZxrxjwyTubVhkxT",
-	"I/8WbZrX7rmvzuFWMf3EsRO1qLl3+ZPZmn6pcPrljrx/ogcR+rZv5PQudV3cEx+yOcveJxYA18Ut+oor",
-	"nR2CFbcrNFDep/Mma89ExebNTvDktjiKRnSsiFk1c+LccwVXbGlBs102QbL8PTfmKoI8ozoYPB9QXfB0",
-	"rkKOQFs7nAmzAf9Zo0kw4NdmgVLhPn+o2MJ4u1cm5EqubDgFJ/jqtvXSuz8nqT1BGjvqfBALKLPWTulT",
-	"HqEQXUqxAN9zGunlt1ZxgGmkZ+4xUJGWH8bd7ct8dJ6jVk6FRUsCVzUrLUiQ3WNPSwXn+1zI/D8h91/4",
-	"nBORyzxboPgC2mVX4u6VKioZAq16jPGghtXC69MMiRdRpa3+sok8LTRzsiRxaXLFwvciYXTGkJ2YWthU",
-	"Co08lylqbZVnJLv+a1faA8UFwhCAjJwTQy13N2vtjoA7rcl1PlWFNrwx6xJxxcIsNqM2f8/O26O3zBWQ",
-	"hG4ss4i0gQg3h2h5LgunqYK15jEYq57xW6YfTq+abiy4sor2euJe5Fr67OAZZdRYjlc02C6xjMGrFPW7",
-	"OytI+r2VBL0b72JqrLWTVpXY2Bt0fL8a4Twh+zxKlWbJGxmufLBoTAOuKyydE63IiIEzz5o4cUQDNjQ2",
-	"rew7Z6Aidf+3o5dH58cf37x9cfzx+dHp0fOT8//2S3EI21VKSxXXM+aVkCGDcIZSwycvfI/YeA8YzUAq",
-	"TYzMKEc8jOilEWTt2gyp9TOjie4xqlexQN1k344Emx2DoazrHX0nXJOBjEJF6vht5t0MIm5oyDVJUqFK",
-	"o99pV2p3miYrmsx4L15U8SNU8MPEOqC8WmjE24ci7dxD5ea82uemaaZ5TRNDb2XaM1vtyD5uPr/I24U/",
-	"oW0jq5OoMhAywWsBe5EhQ6bQh2vIUl749+9elTdTbaB13N3acivd3W23K5f7miXuxnF6l+HbxD7jVqMc",
-	"g9Zqt9qVsS1TZq6ZpqO6lx+qfAyTe6i4qtMbc8EZ30CQAqmXF6QFvnKvzA+HXUkWDA9dkQy9VHHBlHpj",
-	"dc7y8P/OEt7nLCTuMWLdGMuaGhWCtmkv5GbocdEsbhjg/H5Q5NXJC4+MBkzkrETLKCxdzy4zRlE5Z0MJ",
-	"x+hpEBht9wdFaBgmZv49Ka+WaTtO1aCapsDZTR86nxRRzIVHsqFi0TVTizup1N6jorMpG4RXXuc52+c5",
-	"TcJVT5Kd5mQ47gK1CAKvZ7pQVtKrtlfTqyxxsP85tNhETccWVmAw9vTeK3PJRl1JFPBNoktwPQW84GTO",
-	"4lXtg9NG8DJe4nm27WYe4uJetu65eVsxc+K+ZIIlNFpzxFkz1qOgNm1nQwo693aBGnvtRXxIzOQwpQ20",
-	"gQN7ebf1jR8drzaiibvsnE+HSRd2LX93NnUgR2C90xXTRPOAx1SswHbeuXCxMkMtplMU+BAOdsLXvfB4",
-	"TNEFm/HKI15Ik7U2DAQELSICdDDhxC5vl7eCuSSGGAIzYYFYSApTKDoIFvZ2mr+3wAF+J4wfybTAtIbF",
-	"sBxlvS26CUcuU+C94L+neSCOFenzt2Uxieeo+Q/a/Fe7efAh/0haH7t/bX748d+r1FIbpP++yop7xwLG",
-	"r5mysVfs2noGyuGCil9CLK9XCOVPeHnUO+3O/ob8NVugDRlsgVojqq7yfJbO/td/n+MaWLS2Lvr1wXDn",
-	"3GBYgU+fJ5xGm+hCcyIHCpS/uPjLf2LC2RNve6+a7stfJE4pVZkWtu2tox5sqiwVtZx8KO21xgKRii/o",
-	"uKzq7D7ZW5gAVWEa5I15kws1e0vYNJ/1tgPwjOXF9rF5/NyMo7QBjNE0JURYkFTl4P63TBMboGweOCSX",
-	"oLoaoQamNe0pBkJtnln3pOpSClnkIia3ispgmqwivEvvXPXsac2GsVYr3CuvE6xj1mjWlW22fqss9Jyb",
-	"zOOl74DN068oJEy+3iT+xrRzpqlO1XPrbM8aOjg4WKYFwT7rI1yKTW5gFQxiESHdVsEhF/bpLEmPK7c4",
-	"u2/KA+rWvbjKXinJL/eRQh5vth0Xxf+4OWzgl7D5znwF12d2yL6le8TCPOdRcjMqjlch3Z3PfTx35mfZ",
-	"qXEXIzETId5bFENbIDK6fE0ytazHYSbL15N+mn2ukFBv2CjPjTFPlKTIk7293SeriRFopIoo5cDSFSW3",
-	"47zlwf+cDqloJoyG5kTYXD8zgEOitPnKs9dfCtJKhlQHAwLXL1WypBifviAq3IW4u4Uj9c7OgUeUHDKy",
-	"195t1NZSrxbtXiBNcc/O8OvN3LRIxsrFKcpKt1ldhEUWa9Fy2or9MzE2WVz8BkOTS49cy6uJb0rBda1C",
-	"KAz8nQUFZt9ghMzH1IXIwJeYxxQ6u7pluXr29yfJReHPiPV19kfJJ+K+TOPQNhAnTDERWIUDz2VAoyi3",
-	"Y1ru7s39DRnJVvy0tDmcVWf4J5mMaBJudozlCu6mybMpKxf/pfPfrKLe4VUNF5evrWYycTTlKL84sg/b",
-	"fLchy2JAwHgH8pcxYhSRCXl18gLvqx3vFPbqpYq0VAiZmjWrcCtFY8yYQy6gmCgoGQWzdrH6uVD2lnr+",
-	"MiswfBnckWmVUgZXVdEAk9MzJxDIjGTloi8rZytHoorRnbvgckjPXnwDt44/dNI5V+2Wy/ygS6iDubuz",
-	"OJvCrsjo503u3CU8pAg2I665ManF1SZe0hmmSsTFVXlnDLSOVXdrC3hdhoQUyOHWUe95eNx/OTj59Gv0",
-	"WryN/5ac6ffXtXvVBHNIHJjJTCJuoFRj1ulqe+wB+Hvn7KjiCbiBEE5zcgtb2SO9MYknYgHICGJhIEPX",
-	"IyxSzDz1ag6O1TQO1/LBBIXRYECBxWSKeOg3ikNZitOYqSzA5KqH/JJrtXLbiYwqmvZVGrMEWKtPuMrz",
-	"boA15kqS6Rr4Cuaa5G9VCKrKcALofpltslZQ+wzd+bfBGMVvYZUgNxmSbQdUXAK3XC8GZXr1fzl5cUhM",
-	"Y+j44jpLu41potiKsqbi9Cpyya9Ny6KYVF/bKJi+fPE0L6J+cqXUjSXLhGggDiUEv8WJHErQPEMGHz7c",
-	"lFCed0m5Rt7MckK1TLH1LlOCmdrWPIm7amDuDVwonhvJMnKojC5nHOAAaJJwFhKZGsuVMQKxiTjEG5HK",
-	"2bLMu3vEKfJAp8matgkf2uSA8sR/OT1+SagiParYkw4m6kJafZe8f/eqtpp/AfuYOf47ucK+6zvjqtn+",
-	"zGikB2tOV005puRVJSu5w1QvHFLVVH/h4Xr78dPyKJ6rYuRNSvHKcUsuNog1cUbBSiF/E0ObqY6/4uEr",
-	"Ka/WPjA3G3pqdMMZz991WlE0YzFf0+TqHaPhukEZswEgaXLlMNcgxCHMHLIOoQY9X0QKloFrcH1IaBS5",
-	"n2beJi61medMdpPNsVL6WEYhVa1OZmhLKDxpSKz3EcOlw2Jk0EJYgHvKVTOTm5+49jqn0Ir5ar/MoLn1",
-	"yFbmQPYTOXzNqn+btYR8yJyfeGIfn7w+JuZ5Bzjc5xF8pmTIQk6zXV0HEe6Rax4y6RGahlx6JJRBOmTG",
-	"blWaB1csaVh7oS8Tm7jhtkCLvJAjEUka5v0AWE4FVCTkum19wbTYr1uuia0v2ZKYL0NOWyUTGIa49Slm",
-	"l0tZJlwIFr4Xmkfr+w5/T6Vm4Wpprhm81wpqvtUFK06FO1AVTsaRyKjvGRPLULrValXSE4AqWgSwK9wR",
-	"xYA+a2GQupHAfVQDecICMDi1ZxgcPIk2NcIpJSyWiUbsdopOzQYMIW9OJiFivCxFgcz7jncXlXTAO4vK",
-	"c6GYCNFxWhGcZX56Ncsgxp8zT0ir1Sp5QrgmXDnXTI8pHjJFfHzJR3C4ee6cRoucCIvNljncQ+ve8TKn",
-	"O00wMQJ+6Uk9aE0AYVu84TZ8+mtUdSGP2UTJTAplyuWmm6gL89c+kSJgOWIXwK0BjCgNzNwjFl6aDaJJ",
-	"nSJsnEXdsliBfc2SCwG7iQZXh8ArZKotRlf5jb32bsND6C4A0WJKX4g4kZeQmELFuLDv3NZsEd9tdB/h",
-	"22gwuBDZg4gs1yo4jayctpfI9g4Y7rbiiI5Z9RVH9QXuOftsTgAJKHyDG8UiBGn4TQTui8YyfMjwK6Xp",
-	"MF4+CkdPXBzai2Q01bwaMHpjhRpOb6ZtWT1o/cDr0T9P3bWgTdPwarGEWzdg/4u9adxdDv6ClwJ4UjMx",
-	"V5xahhGTXVjmF5VucxfZ6xxZvYFPe1iIzVuFd31TUSLZJOfQ0DHjVUPMlt+i2WGcAbJUOKupYtO1Hbb3",
-	"9vba7fbOzs7OEi7xaft6laM+Qcp86KV4pvn03GQ/rrAL73wbzZh1HvJePV3srDzEnxLGmmb3gC8KqyNk",
-	"kN95wHIBki2OKCDLJ2zI02HNq5mtYlQ1IzdrVYZUMZ//Fgxsm6Ep8yTNpeBUZpjg062BBVrO/4TYmcVZ",
-	"nzDEGXmZOHxqPfZV50dmsn4JL73tq/TWImv+lPLkuQzX9HPOuIs6LyWzlmrewL6CX5IxQNzXvNVC0Cdv",
-	"JmAE82e2Zk4lRnNM5HHA2Dpfm/9Z+KMyUD4jzX3im5g5VNKGi41ib8IUUQ9LsfS1nc6goNrhX0/N5ttt",
-	"z+Du0wOzEUfrDWsafiEDCgaMteyvhaIGW6okXSKNnZ1dD9yoXyguNW7Tfx6QCoO8ZHqUVYT627s1ifN7",
-	"Bbt8R0fkb+9IjPj+hH2mgTYWjSKggQyZHJE4kWEaMDUjqjHbHEvkC525+hZ3R9rfq+MR35WwIle5yFmQ",
-	"G1yVwbwgDbgiUHNRxu+CDBg3yELnhUYr6cHye85V7v6H8hOf46uodpauagBOLq6zu7D3edNZj98FC8rN",
-	"jTLAF+dy5GpVr7iX067cybH5mmiJ0Poo2OtsGOuxK9IDvw3lNWuUOy0kDs2gnJ3YDIqFgC2xNqQZC67m",
-	"HKbZTvN8DNNWjbFkxg/j4tBzU6ym3kzrryqAyCMytrhkf2kU6xWSuj9h/fke8bHInPkA/rx5NQFX3IPv",
-	"mLUb173nDQYsTKOHiu6Zja5qzc6oCHvy83MaReuxiX4ihzMCXGkUmZPqgGFKsceNDW+DoduFE1rvENMo",
-	"mhHPcofaNQ5iwQxBlbj5abo1rfDvfILqEM9moGiH7JpDcRC4UsBnMaIPA/uXyoArKdnmB8wNcO0ZyciS",
-	"IReQR3AnXNGz+QDL5mFb0lpCwts5kFiBhvNWd0D13zkb3SiArMvmWAlddjHIK17MLeFDWITK6sY3jy7I",
-	"TFy+9V25hG3vFh4hrHINPwSbHMewwBvsKLkpSkulg+uIvDp50cxvxmzaSXYxNnFl1lgla6IcU4TX34oP",
-	"0whSvfOg4dWwtybjOOcBqtbz7qwLCnJnNkb9uhuQGiTrElGjVTtk02yMtdJx7j63Yg45fqJptCY8/xXH",
-	"aofZPUUiYyMSeOQuHBJGh00IIm/S4KoGTPWy6Qo4JgxwWuHmDVItmzLVLpEukpcy1fiBi2bRFWVE5TBu",
-	"9qioebUBjfrNfoK4ECqSI9MTAjG6T0HE6BJXgDCdxZRaa8tkpMr2SwVx5m2UdXfAokndTP7eyml2MzLo",
-	"5JL8MeeKq6fRQS6Wg0SYlZIwJ4WuQlNYJ2a+SP+bymf7NDehLSfaUqltBUItz1xvIznpZzkqJCVW5YM6",
-	"IwxutTD7E0N+KqR2Y05g6Qo3Ei7t50ZSeZyCU0QInZnYM4PSN5vfkwXLQElluNor5PaQeqfdgS+K9322",
-	"lBS1i+KRTvuA0Aj8PKVvd4tneE5cScGxsJQauigjx1J5Xi7ODOLea0pOb7wcU7RnYUivwJNoSAzLtbHu",
-	"eDOK4KaJQECI1dbsTmD355/HBwvEXxz2bSa+lPSMB5L/Ysf0M1daJuP146bXqCq1OGx6xQZdZN+NX8XA",
-	"BIsBcBiYlze7mLIb5TusfAInlnMSeW8lCOplXA3ZJDdx1kwWKXtA6QeFEc6hwonoyVSEm7nZ19zzm6EN",
-	"OTfmLNChyQlutsz37EPLxzFnqohQsSZw7ECG5diW34up7vDHRHBNhZ59O3FNpemtCSh2zQM2K09mZh57",
-	"xMVV7lXDVPb7T1SbQyLQK//O2ehOql9N3gpUsLtZ9nghi2CVrs7saw8grwtJlc9kzqpkDvq1/DSV9LMh",
-	"/9W/WdVmej+jCf7LyQvIwMG/nKgspFzZxJxCgMrCK7IZERMu2APTMTxCcS0QZSuvyHEI5g60gSnigpTC",
-	"KjBfCM2ukLjQ/NYyA+vziFXXCXlhUxFUq+pI9xGva176XDXwAO9XlHnhIZOHuAUdBkYcGUpQRSh5efJT",
-	"q/LKYcbhmXTcWtWOhRAGhtkMhRQG9NtCPCD+e2PJGeafv6MBPCtPw6tFVHOdor8u12Nlal3B+LgN5LV4",
-	"SC8WOAHNM+eDdNgTlFdXfYKkQW1ZuNlv15yNLNiCIbl2b1cTHjrgugoaBpJusoxULNRf6qU1A8ILqPhm",
-	"VoXkSIrLVchk1imHmS5BLpy8UMT+jLlzhXAocAkJs2FaK2XNzsn9hARPsyUVHuOQBRFNWEimskKp1jQY",
-	"mKFV0ijm4oWNsrWYixvA55qt+TaeQaJTGUV2tBjtA3lxAEs3nVC4kDaxrgKlMWfKHnlkX9eSB4wIqVn1",
-	"nsMk0JNwbg40ZotLKJcQR2Yva9mqRouPWABAmFn50koaDOSIDKkYW0IoGKgGP9SYxDy4IvU2+Q9CxbhR",
-	"6KcUEBlB5MBcYkObVRS3GyYZx5qF8BTBBpWLrMtQU+DHEVWAvElNl43V1kkN6M7ekwU7eMA+k7Ofj5o7",
-	"e0/ctu2NtR2pCxrKR1yHDEMC8WfObdeLZO8HRQZUDTzCtSKvj55n+fxGHtkfG+X8y4P+/pOwvb+9v98J",
-	"noZP9g7oTp9R2g729mjY3t6ju71+p7/d2+m1e/s7O0G4vRc+Cbb3eu1+u03b+5XZeTS5ZHrJjGJnlt1G",
-	"muB1QJOq9H4bOVHQQszevn5OkxDSgS3FV1noqsxAaysuuk07y7XSNVxJaziLlnLhzFL5mQiBy6zp3Aah",
-	"P7UgA63jumqQ9+9eeRa1B3KkVoXumSeh3iuWzBZRFXCgLi1PNZCF6InE14yXDI1C9Vd8c+ms8BnwV086",
-	"88VgdidgCLklLy+dJrU1ROwA90cn+0xpkH8eVqtL1dKkID1IPU7VgGhJNI2uGodkmCpNeoy8vbzcehsX",
-	"YxampMvr2Vgk71gcjaFVI2FywAadtW+XSWmZsMbqAa0botc6NXXWUbCcZM2w8jXLyUE1v/JdycISIX/C",
-	"Y/GNbS4rjqqOWUJHVvrUnx2/PHnT/fvzo3cvSKvVIsdvXuBfk8N7srvfWREoffY2dlbpmvs4dwsURthp",
-	"H1QVEsnMvVsUAkXzuwRmtffdy4/pO3uLb+QwJhQz+pB1yCo8PYwowft9FqJhVUcHCuLgmFn8oBqTJWX2",
-	"Flfm+h//9u8Xabu98+R/fmz9pfnhx62lnqpMAv0TyJmCGyTbvrOO68lw7YzSlc6qGYiYcY6mY6SqsRhv",
-	"ULWrUINKsEn4RyzyzyPWi6uhTTZdrtmokGaBfuUr3P1U5HQDNkwW18tESJgIY8mFVu5bsBxJj42lsLgr",
-	"xtizSFfmo+wT605UiNHS5ywK4X0zRDc8sAdXun6aSsoCcJm7yj5YAyxGzrHfbgtDZnHmc8Utm02PsEgx",
-	"WZ7ZgttzJsJXdhxrGmW5y78UXb3TWdmxmleLaheKjzQP2lU+1/nOx6yp7f1SW/DnCp7Jb1duV7DeGYvy",
-	"J5B/2b4qboxZ+/1Urpuj92fcJzKehuRbKU2iFPSyUzQld6rMLqYqVIhllOv736YVDuqcz+wsLEe56SbP",
-	"aJcv2qwtfjuhI9+D7L5b0XuGysAjN3o4bhmnn92iLbIxJ3BjnLWtztlnfTt7Sku3rSp2EWwgz5j5PKBR",
-	"NM5gPK3VgdEbvpb+YR7DL6TmfW53V4v8lnDNiP9XY7bvBtg4fGa+WVnf7EzfYmZA3QE3HDWQaRSaf0ab",
-	"bszKLMIHoCWtF4N4A/ttdsAiEyFEityBP6EyTOU0omOMSImkjLm4JC9PfiJ1IYmSqQir02K/l2sesELt",
-	"bQ5+3r2Mq10a3547HCzsW2PSVacAu6w+Blmd+1V2/+oFpPkyFYjNBs8RJudDY9rnCvbizUBy2eKSy4Gj",
-	"VV1/27LrDuxhfhVk2/uRRWnaFE20QvHP1ndJImA96bvHG83HOodOG2AAF7HElouCnaTJ/QXBzoUss+Pc",
-	"jCwPeIMssS3OmNZcXK6KYRcn8vN4FoY8NPyDIvAQhh5yrUhMlRrJJCRDqq5YSOq+ksGV2utubRmJ2v3x",
-	"xx//ut1umf/b626399t+Y6IeWyCFgJgrjPyNxktVzgPImOc0ilR1iEvhgUKO1mrsq9hJZYueJdkSS7H2",
-	"dsxXcpn96B6/4x1pe51HByd7JmsdapqYl/2u2whcXHpESPK3d2TM9CHxf08+Qh6w3yXUfAtpxVxBQWyL",
-	"e9djRAVUCBYeEj+mPMEWKbGfbSoyVYQrlbKQ2KtL1AK5IoakEdMuii7i4uqQ+HZELPS7WTqGCIkUERfs",
-	"kPghV9OPeNlEpCCRVNojCcvnhkenR4Mr2e8fEj+Sl5cs/ChT7XdJKmw3UhTGJxPSGxMEtTgkvtIyjqFD",
-	"+4noQSLTSwSQPjo9OSR+n/IIHjFUkXDINBcpI3XFGPEjqjTURfcbpfIAdjEAHxOJDpm0QEO83BAOcao4",
-	"d0TasNMAWQ/jqnk1HEelolpmoSuHzGDPmxRNvj2tbdWcnsXI2W69lgqRNE+fMSaOKqIrXlGliZleEWtb",
-	"jVjiNh1XBWaf7+SatyaVb1SDnQOAPUXaooW3VDGdVA1ctMjyqGwPXpXG8/V9akOaJhvhbht+WMpLrILz",
-	"h7loSczDHoF2zJ+pgLcrpzI9UpzPetnkc+2dB1En4Xwcc3F5QyDjsP+UQ0AMZBLi55imapmyFrOxxt/H",
-	"4ar4b0Muit9uT92pz8UtmsAbmlihiTw0zEBzWQtFcJ7i9Vu7s++thkC0AajaDApOqb5r1TqoNkZOwfzA",
-	"3L2SqMrEWUH7Msoa1oDTCRWqzxLVJf5A67i7teV7+FGZz0QmFyI3XXzy/t0r1NQGUmFMTSwT/JBh9Ppg",
-	"4TgL6K8+eCtjqgeNFjlN+DXVWEoxkjI2Ct+FMI1hLSwaRXLEwhaZtcxck7orUpbNqNEiRyRJhTBP2rnn",
-	"2qW6EEVNULCRtdYoVmMyLw9pZOQ4C2GGrvpUp90u54OUjTjFgoTpsh231L6bMNMmHZHmR8KuWTImXARy",
-	"CJo6jSI34Eqfb7VlV5EnB1meWhIKbbKEjAZSIfCqTeWxcKw01XJINV51HE4lgOYrUp5zpXd79qn4DaX/",
-	"eqeBCaMqzDjB7Jqtgh52bB4HD3PJF71bccmfJuXCgmnCq9Z9ZT5haXH7btYl6TYJtW5Wf8ioUHZ3wpPL",
-	"+vpL9J2k6JIWBJ646aGd8Ut79s3vh1hozvrrs+JzfcTHQuaTSCPvmrbBiq7sGi+hfponM6rltF2kiNrF",
-	"BrKsCp2wcnEl6MUVrugSSnzLJHwQGu66AyfhEf/LJx5+xd+CAdWFH0BP8DCxVqbqDP/8xMP/9Ehmj/2n",
-	"fdfy4pZ9yf/yezLxy++Jl5el9POKg8ojtnQc3LcyLw/C/up7ZgKgkMC8fJe0jhewrR+z4VLiu1ouhSdj",
-	"+xX8jkpYsR34An4z3LTwi8WmnlrJKrP2DMJoCA0SqTA9krNq5FIkxMlyB2CDaoBLns2qHe7iPrKhlmv3",
-	"wXacs8U3ccfffJyNNTeXFwyOKy/KaszHkHUxhygPjiBLk2HRtOfN+pytvRVmACueGxUWlFB4wCO873I2",
-	"GL+GdNU0CgFGsQeVqoMBMOcl3EWaiWD8eqVKNGDqOyTUPNz34GCZ/Pi7s0rzuU2vFYrZNOF6fGaWHql/",
-	"FA65+JWNf2Y0rAoegt/JFRuTuj+iw6uPrVYLam9wuLXGt5wLq/ZfzaPTk+avbJwzLBpz8/dXr3YEn2Z1",
-	"ZK2orCtlu4L775sexN9SllRYW7+yTLvwacw/XrGxT343z5KYJnTINEtIPWEhpMSTfiKHJJKXKhsKPJuP",
-	"xLZRNY5njCYsOUqNEjl1S2C+lgn/F0S3dwk+SzCy6IqNbViRLe0BPfXgkbwjY+nVvn4FEN++LKRdgisO",
-	"Rzeil+hYA5Wo5ozDS64Haa8VyOEWPtEM2bX9OGXF20YIV4QSxaJ+09h8rFDN8Ofz81NydHpCzHMjOm6R",
-	"YxoMMmvOIizk3ll0aGb+TdOuYVpUmKcRW6pFzo0x7HITTBsOMSChge7a/BEoXcwVwTJQ2YJxNGtR000s",
-	"zzLPXdOIhwjtfkm5UFC52GwHprRqXYgL8W//Rn5lY3UhfiQ//pidjB9/LG3LrlVHlUciDvavCAkWNsgM",
-	"ePwyoILQAJBhcTROecIOCifCdqGuPvrkL6SzD9AJwYACNkOiGl2jiaSJAK92wEhvTPzTt2fFMu04KP/Q",
-	"9GgrNhvyayiaXOj5QpxBoWY4blwQPztOvtn6gRwOmQhZ2PDIkvvUc9dPM8+UIy7omOpCHAM1Op8/b+19",
-	"/pyv0YDiQvdkOCb+lwvH+C5qXXREeuQCxYn55qKGA9Hss8aRXNS++qTe2TkgNAwV8Y32Nj7qa5b4DRjC",
-	"HwR9uuQP8tuACfLHhfij2WzC/8yvnXab/EFOBOwUwkWc6m7BxfDL2ds3HhklUlyCbqs8kgqoGm6zkDzS",
-	"oyHhIURglUOybPvb5A/ymgO2tOV35uiYT47ht0jGFl3j+KAbln3Bb7g2d8kf5Cg7cObhVOH1BxVY8d/9",
-	"VvfhYLkuzf7E0t5A5snN4jdscFKxaWjVMmwj5WFruJF0yB/kvR103qfb50aU92UqQtNwFqjlDJryz1jI",
-	"3iomZhSJTDVz/ewZKgLMHsIso/MJxoZV3MFt5Z4+IH+QF2kc8YDq7OofAuAO879kxpLKA6apHjCh4d2w",
-	"RU4jRhXezsJWdfe3fZ4oTVJY15fHxXP5hYdft35P/MaheRiadOj9pO6798vfj5luETcKsMG69tTBH/bc",
-	"NfLhW6GGWxOeyUyryUXaNtvFem3wpEU0uQSEJzunQIo+v0wTFpKID7m2L+7sANVxsew9bC+rkS4TywPD",
-	"wpJOPVXXUhIZhQ4gG3xavTEZy7The6TixazReW+6o7BjlvqdmT0OnH0OGAthSBXfZqs5olyTN0QhUBLp",
-	"sb5MGNHJ2KwmyIqW76H7tMhTgMf778wXTctlcBx7lo1olggaoX5L6iHTlEfoLsXrZY8IIxcy3p69bpYo",
-	"X34eRYVggsL+5Grq19KcLBvJZG8qQI02W+wQTFuz9kbl+cPy55xIGZPOmLPD+/L/q5lVlWzCf83CFb98",
-	"x4aUCy4uLYXKvymmfVJ/L/hnR/BGi7ywidldst1uAys0MnnLMJmYJYbxeGS3DTmj+bd283tku50dBJCC",
-	"cO4GMk3yl//2jsQSq5WBADU/7BFVbMcJqZPQnPc+Z0ZS+VhL0ExRSzufTzz0gWXGmtAF9YlJ3S+WrjOs",
-	"DZQXOmR2Q/3Ft1y2UByv+Mp0oTxwlijit1otLJnXaBFnm0HZdUxjN81ltQAKkxvGEowIVASspjKgOucU",
-	"KpudIH7hDVQSUB3vAohgDI4yEAxmNlyQnQ4xlFd2UyubUm+4I0JwE6N5MQqZvBR3NB6xCyyYETBrYlot",
-	"9ig2ll9zp9We0mRHo1GLws8tmVxu2XfV1quT58dvzo7hHfC9APicU2WnNNeaV7tmCV4M17ZbbXxLxkzQ",
-	"mNe6td1Wu7WLhaYHYFNtgfjbojFvXrGxrZcKmndGQqhmbtRDtEcsAjkukXlwp912SrtzI8YoobgUW58U",
-	"3qChCb/IwMcuSs4asAymbB9F6shwwM6mI7NuDTPXDo6mqpNs1FvPaIZsDK9sL37lvaBWg0Sc0U57d/FL",
-	"P8mkx8OQgY+js3Ow+I1zKV9T4SC24cZ+b5kZOQ6NoSjw1hLjO2OJMVLeF6rwFG3vWvef01b3Pz989b6U",
-	"bEL8pmSt/vPD1w9eTaXDITV/1syKkiEV9JJlWh+4IumlwgIKtqLG56Y15IwV1AT+Xetm1XEBwE9VbE+0",
-	"GHAINfQ4MKWfyXC8xNYslPMf0s9nWfTtXmYcP0+VlkPDKX6RA0FeSMDRdJLgpSswDDez2devM8Dz3eLX",
-	"efvb7YLLh4rQggYtd1KeF2ac7eWyt0UnKfs6dVi3b+ywlocw+7jic+Fh8ayCwB8Y9Ra09gFL2AM/vdtL",
-	"vHGKlxvnUr4yiuj3fuqf27uuyZNP6kOqjLKWOcsac3mBUe0zXuAifhbyiq/epHTb0gnHQuDzuMi5eWhz",
-	"VmItuTdoNJuJlQr/fsiYC/TXJb9QKGMDQ3xBjSh+uiIzKAz8kSM8coQHzRFgm8Oyw7m1aYB8aG/G3T2r",
-	"uhu+8OWKjU/Cr+jeNkb6NG9A+OwCW1hZAy6qGS46ppa7zEzzobtXMRbPuFDUyp3c5Y7hRMxixQF8h909",
-	"8APW7ix+443UP8lUhN/7ycIVnZa16ynZztutYIBVU8wf2frVHJ7a1w/mYAVRaiT7lpAhK1qTU6EgyZhY",
-	"IzZOJLhs1YAmLssjpJr2qGLGQk90j1GtCBdaEq5b5IgIm2fi04hfM5+MBjxihOvC4x7xw8T5brLf1SDV",
-	"ioRGyhg+M6AiRF9xdtkhr1mC8Fx+yGjoo4+FaxKxPmQdDzlUHTQvFQbnXJTosTo/f0Xq/m9HL4/Ojz++",
-	"Oj46O/54fv7Kb7TIG0MX6/VjAiHABbgZwJmGvlulMfzQBv/DVVCJKr0xoWIMZEBfw7Sx/hwXAvrbmF/Z",
-	"1fwnZJPTADbuNgadWFdEs13D7IafHU2OzJ7aae88aba3mzv759vt7vZet737j0KW4NsR1OLeaWO9DBtB",
-	"NvFW2/z/P7Lg+m4NFr3kQeluufu/dne33W5XuUE+rMtNC5Rc5Jg4HzBYFOWZJeKP/HV9/np7bgjtFikr",
-	"O4sLPN8qsQ8twT4NG8Tgry2sBjyTDUL6JjxihuLjR+sfgHAo5bvoLRpFGY/ykG24UUKhkjIDwJaOXTjg",
-	"BDufHgQPHS3MEcbQNUsagBy1gSwhqfcSOVIsUT8QaP1MpkmAAIgQF+0yR/PA50aLILcHzILQto3w+Bzu",
-	"w6Fe9JiF2WUFpAxdMyKFOUgAQAJMGOATXSkGck6vGJSMCVjIzM+GcxMfWvZbswIuXlGlmzD0JuR35Sxg",
-	"EkphKupyKl+LXzHilxr0cWmQaoroAdXu/kcxbd3NitQp+Y31zmRwxTRyd0osYb2Ck7lI4UKgeRfCoIGM",
-	"PASHO6ZqYoAgmyJ2i/zG9UCmmjCe1T+x2w5eVEBuiHfnIQ6aWxmFzdRlFBZv1bDzhGnE8ID7jJCOlWF6",
-	"Vg2HcbkrocAsmQX6gIse03fDdV4YDiw77g3qzkMrwXsWnMus6BXzzmbL+dZYnXrAlJufvRYP5HBIm4qZ",
-	"Q4S3dwOW3eb2eaThAqEHl3jFwGTzesMjrHXZIj7yg/+wer9Xikn1Mb4/jiBky8adVU0yC+/NZ7lJVPl2",
-	"VRl/PYb7hb5MhiAyS3rDNsqliWCoEdfBwChup4nUMpCR6tr7oPfxZUJD1jXkUrDb/cKdkV1zqgqHQRer",
-	"6Nizn+12Jq5ZJGNmVKtC4LKNu8r2y48+htfIyLXUMlObVnpMZ8ipmzmjzhMteNgl7Fp/3Dno7R20251m",
-	"72lnt9lp92nz4Gl7p7nd6ez2n+7ttTtPOxcC2um6Hi8EoqB8uajx8KLWvagt3VLNu4Blgbdcc+bLLPQV",
-	"fjnYDrdZQJ82d/pP+83Ozv5ec3/7oNcM6V67vU97tNPfw7ZclCy8BqrV9nZzZ++8vd/dO+jubLf29/ba",
-	"+51/wNNm2Be17pevXy8EaJb5Xps8QVPazxmEMTXPzFod2+hnGTNBUqF5VJQnEaPXTNnwKqSc6Y4QQgzV",
-	"MT7AsTgbEAO/WioXHwBaFR5Bwtt4mgEjxa0CYS+EZsc3ZIbjJGN3I+zauRBHBKOHIJTC7Lhuru37DXvE",
-	"t/eIcoe7S8rsqi4k4WEDJeKElNiyUgoCN0IiZIlfH16IiSaDSCoW5m0WBKUNHQP5mzNSd8P/5aKWMKqk",
-	"wCAjFcnRx0AKlQ5ZclH746Jm7CFjDV3UPFLabeICM5vNOMyO++p3c6GOraOgCImWcB1qb4GNnImkUq1H",
-	"3fdP41s4Q05dCvz7QdkMB1IHTbSoK1tBtZyqPGA00oN/zbx5vmTGpoz0YGMr1mFr1uTV2q41HMoiG9C5",
-	"NLgiWB57cwuotCCntn3DvQSGUzva55EPs+kvpMCtsjVkOuGBmkf81/aRhdQHcRpHlE9cGCyUG7YHF/l1",
-	"msgh0wOWKlQHbIrJfZ+lyQVwYxxm9FlvCQDLY+72f8doyEVW+32DEwD1yLL0rR5VzJ2GIb90Y4ZvClC0",
-	"NYc2st6JyUY/79C8gy4e1BJn4+7mfrcs5gzzlzOaEaA75HSstwkUFhrbCmgUqa0v5h97H1HpOPDNUQLP",
-	"JqpW1EabZx4NGkU54oZNp8XEZd/l1rowQExaN283XPCzTcodUHFpGBip+5olQy6M/eM3WpiUVghyJfVO",
-	"u9NwzkwX6svDCseELQ1Mo+jMQmVsuKOBUrVubf/5zk9Pnu0eHbzYPu78tNc+evrsyfPdFzvH2z+1jw6e",
-	"7btqb93a9t7eXrvd3tnZ2ZkISMugpFj4bJw/ub29vd3dnn7W+SPdO5NHBPEWi61MtrH8jc4E3RYJIEgT",
-	"vFMF7IG7ErNjfUQUH6YRmPKY0K6Ke14xl07uDrLdsuvcm4ARH1NQXawNb/fr5KX8PM/F/BTuDyX2YeuV",
-	"bX2BaMmvW1mt5lnixR1IfPF1Xtr51kL8zip7nLehX2RlNXPPgPMDPob8PVSjASpX0eJpwxX/QTlhlXmV",
-	"MevILvKtHT1EqJp38gr1sC4u/vKf/2w3Dz58eeJt732tqGlVPnkYyFwMLZqQ2HIkjMVfL1IEI63RJQax",
-	"RyBAQ6JSc0bBqnIJWoRaZG807GOaaB7wmMIdQX2ySVtSNzfVjDy2cd1DOiY9cK57rvqsKD7tlkXl2exG",
-	"5Ec87EL2p0+G4Hmn5NXJi6atTMNCm/duby0LL0PI9kxFAGYHafSbxFoBccuiHa89MiKZ7VQQxDXP/bW7",
-	"u7tb+1DA2qn9RIc8Gq8um/OprBR9dfOctTiQOVwVlM8/l4/mG4jIut2wKjxxFqIy5wqKQ9meeXx1/Viq",
-	"Mgvc+gL/zrNeXtuKBc784AlJZGSkuj2EXhFFyyMOxDQrls3FNdcMklI8p7/lk82SIgYyCm3Jg1n85yXT",
-	"OfO53WP5XR7Ib/1gnec7SyY/APyBHhDak6l2p+1m9JUFIVYv8UzVqpSO/MRtcdED0oMus1773gwF5hxK",
-	"NIAG4RtD2idMgMam8poMGfS0YiLEdLXszBaYEV5Z9KkAj4QhpZbWuWx7QAXRm1BiuAiiFJIdO+1d4v+3",
-	"TLOYKUoKwh69IFzh+vj2CgYHbS+2qe1pNmMAglhybqCZTPscXKmPbm3AiTXTV2IkdlT3q2Rkg3hUML4H",
-	"BaPoNbFnFGN+KJ58W4R4GYZ484rGVlnRv3ne5/fGYLnhzA9z1IC+TCwGoUfiRA6lRXYLmfnYRT4FgSWo",
-	"mMFbCsAKQqzy4jcA4MFzUIZZOwrT0PFj2d47XIVZepbl8T43nPOtYC55NWZJkWvOZ4WnRRJvkhUTWJrS",
-	"0PDV3nhZq63T6XRqH1bllVNjv1+uWTGcR/75mDKzKusNBlRcFh00PygSlw/o7XLgMiIIXDaszHbPMiS/",
-	"+UqndRs6BQ5uyLJKEPkl1yEonsgLFYFEgnrRq3XJtJFWvnnfBhNaXxrec/rEl/0+wOuQn2QUyVF2LWCf",
-	"QyyUyos6f+5N1w3rj+tcGt0421vzCm7NfKbiROZcIuOl6J+NZ7aX4H3PpehHHGEO12eyO8sQwMa2IMe7",
-	"x4u81xTSnabuF/DIlpUhyyPumC8iDsztcEZ7JMhQhgwSZlvkvNoLFkqmnH6eUeTCVbOxVzGjAdUWspJG",
-	"gHIHr9mInD7lUZowYu9HMLD9QkAUJ0FYLouYp8hFXgHmooa3GTwyzLYO9X3IdqfRIr9yESoI+WwSP0xk",
-	"7FsgPIwChnhHRWgvSWOdTW0KU70Fr2Pz5QaUNkOB2NNeqo36CwHKXBUqqoAFoy8EQWw57MQFVBktHBCb",
-	"gogmCPkeMhqWrlXMq1ODgUi5JsAkNWlwBZWOUMA0e4mkYUAVDE/8i5r3636OhZUqiGX9j4saAONbTDjm",
-	"NxCFBxEGU0GDKyFHEQsBdUkPGAwka8f030VgOQxmhe9pcEWCiCr1Hxc2rueiRlqt1pYr+5q5aYorACP8",
-	"7ejnI6zNRHa297Y9cnwtoxRQuF5K+8P2/l5j1iqZRkzrNLhyIapm9iRhNvqWhUi7mItLpJxdTGEsy0he",
-	"clFauQVTNc24abVM5/M2D+SeBFCOaUGzgeWwbo3cmxe1rQw7kCrwNeGM8VzYgOdUWXUN8nVKQwIz2lWF",
-	"wlHhS02ZasB4nE+OTnuv1KDpvdQmqi8ZLjbslow7ZEj74DCzo7W5c4ckxQB+m6lpR4fVruygLP/gKi+Q",
-	"RRXhfWvPlstlwThN/+W5F+psZT1w0Uxz1don9cLss6nvtXe7xVQjD+am2TBu9qiY8VKnvdPNaNPwiD+g",
-	"Ub/ZN9zXJ3XzB6wfgW/wgCELC1i5M+KrSI7MKVe+0zXBswn3DrAMkL4QXAE+FLEZIogKt0OgBSEr3lda",
-	"xnhsgitElM9fVF3neIH5AMAaJswAznxwBUn0MtWWGEHEaOKTOryTjRcOpO27MVN3/ckKwLWV1ysu8my0",
-	"nCmurMHCQO7XcrdDmK18nggbBPaoff5Jtc+H5hjAHUdoruo5PU2KCf23VCzuLlXgAVdaInz1TejAlWzq",
-	"Z9vHJrBfWZjcP7/UggEUNCh7JY0d/joHOccLHBmVyxDkmevt7ULm+teV3ZZ2SvfL8rJBzIvMsxrcI9d7",
-	"dGyuc7eOoJ7WEFCEEsswiBqL4I551dqX5yvwqlu/Uf7T3iZDVql0iJ+5nyO2ScePHOiRA21yteK8h1XX",
-	"2q6S6d3yI2NO3961SuEEYSXrPib02ihhFVALeFzQItMkMafQAb3X/d8TTL53KNfoRhrHEB5cKvBd980/",
-	"/mxj85WZ7UYqnB5I097vSS2rRlwK+V2VM5oR3S9bxBHM5omvwOHyyPkeOd/qQEjiqlANAzyEdJIn3DG/",
-	"yyqIz0tUOjUP/Z2z0R1E7GZ9LUz3Ng/+oMi1Gdf3fhr/RCG/7iDYpfVIyIwUs4h8NI6Jq/d++xHARbkO",
-	"ZyiDEZ+D2J9hjd/mYcE+FkHjHRUAzMg1V7wXMadfXWGdscc8vgcL3Z+tXL0SHC/bjMtBfkwU+pqdNfcO",
-	"NS6VR1xesXGL+AIua+DSif+eMlLvtA9IXuuIDhmhEcAWEPaZK618vKYeccUaLagN03S4w1qS7XZebAXC",
-	"IosFV6Y1Vhz1WWYUbKKzUldHN44opCwmbMjTYc2rpYol0N32zq7ZFTaLcThu5uaIxTF6XyolYjvAqnh5",
-	"3dBVELzt3G4cRbwYCIpIyt0alIoL957uPOk9PaBPOntPd5883emFT9t92n7S332yu8PobvCE9p8+3d/e",
-	"298PD/YLlWAnqk9XYYe22ogfCnCl7MlT2m73WJOFnb1mZ3fvSfOgs7/fbHcOAtrrHewf7IW1amq7fH/A",
-	"rXOlc8sJ/yOaCPNLt3by+vTtu/OjN+ddckavGd6vOrRnOKUsGv8PcqLJiEcRefP2nPSYBUDHIjJrL9pC",
-	"3PXyBbSF4bOF3UshDjNw2R88ttOjBXF3SO5ZcbzlJcNKloNtoWllRVmAGMOhjNo+YSHLS1WMU5ApZAdl",
-	"N2YOr5QrG05qL/xtNH7pLEAQSxRhnCnVtEVOkoRBrEQvYtNiAsdUFBM3AxnvxJwrJ3dHkPEvsLuuLfgG",
-	"pATylQhXgh8NqU6HWSRI3a7BFRsrrwDl4CpVNx4h424oNBKXKj+b62lq3kxAqo329EpWxSLL203wcePc",
-	"k1zJ9txLpjffcBu5uqkOKgpUP4dciUlPtuHjAypCqKLoIlP3Gt2sMuYnFujnNIqUb1kaF4EcgjsbZIDK",
-	"IucuBFVESSMgIE40gVT1+vxUgwyEi/Qh1wAljctAAGCOC1EchmXMvoc8VzENiV0QGmataItgRLPbC4d+",
-	"S36Cir62gkGqyRVj8YXAzPtrGqUMUtrYMNZjUtVpSRyaplvEjxP5eexjLVs1GVycydc88AQR01jIKdGD",
-	"RKaXAOz78/n5af0M7hDO3j7/9WyPQLuYzBFTpUYyCSGDrVRd9ELUh1TZYEP/xx9/9BtEyMSKpjIISYYe",
-	"IOSIYM5eUCGt0zjMdegz+84mxl2Bjs46mCatEecyScYe2gf28gVir4XURNMrXFeVF0NNuGYr2Abvq+Z1",
-	"m+kgjt5g1JrFrHVFGkXeHRBkPc1nkjSLJE7FdnpM02Pfqtyy8oEWpIPKT//NmTHVDrAsfy7PJdvCQ7HR",
-	"ze8UuD0ANvJCKRkrnBwQNggpgKF36OdLJHPdCbydN9M1aKMfbboPFi2wuJiLxG+W6TcfyZLbsPjsmowi",
-	"F4LXWWiLHecDyHyOImQV4Jc5t7tBaxAmMAuB8kYrhj3GN3+rPM6dFVHWYovVbUAqf1iHeRlVb+4l1HN4",
-	"YkEVGgBJoEkwwDIzZvOCVgg+R0BsyX6DChkNEthmK8uB2Ier6hf0pIwYFTNLgEC7ZEgTo15CmXlIFgMO",
-	"Yv90vgs7Ti8bKD4szC84yhnjw3YWjm4Bw4dywrUlHnyeJsrspw+3aLCbVV50Bwg7wSNDqbCkkNBY6ebR",
-	"fL93FgG3fO5IOa6A+9wI4ru7zy5wla2eM+lvPgTuCAC7FfEtq/ChjlIqsj+1JGmMl4NtJIxHEhZLuPnB",
-	"zC7z7Q/KwqlMi3sY/Qzmt2AGJyEbxlIzEYx/ZWN7cDdGXMGp1TzIcDgJp2sSe8U/n06CVS+fxfDMzfye",
-	"wucK/c9mRqcsaRpC2PVTmIIHyhzoUCzEChfW4SKHzIqGPuVR4zHo7vsxEY/w4BgOkTEIMqTC6Qr25rSo",
-	"TsGpX8VW5O7Ea2cxraeJbX3Bwz33VuyUJUNqyBCN7S2SMWOgWJ0U1yxRcOha5NwYP8g/jHHFi9dd5CiK",
-	"ckXIAgVAG3Cf3WMknurF2p9jmTrUqlm3Zubw3gzX3MTK+gQRA0UWOV0EoGCJmcnf6KWcafEIyL8gCYs9",
-	"GmbfJGexF3UB7vbZ3GNl7uBt5DtaZE4Ah5mjtzketOVUjg19WcuOZ6ayZ3m2ZXJakgEPoahz5g8bUi7w",
-	"V2OyTrMlO5Nvli9l5vNdMqY/IYDd98CV3HG5eba0kGFU1CuZcCGAK4PExiyF89GFa0LiC/ZZ44++q4IU",
-	"J+yay1SZpxncFAb4QIsc2awne7/U5yJUuTaTFzXojVGvyUpXvDp5QbSUrcqa64XyKatxiAflybGzWOTM",
-	"eZ0F8Ag2YurRlfOgXDnUeSeG+Z68Y7fOTSoSbhZbX+ynBRZOFgHl8HbGMsVgiXpWJFsK1miR/5Yp4PGC",
-	"/9YaQxkjcG8d5l9lzwI8GCr7I64HXJD/q7MPkeNQWF4xEXJxeUgSFvAY64ErxshFDawqN64RVa6Zi9os",
-	"a8hdy9y74pErFXZI9xSE+OC4zBkT4Z1rFn9ywJxJK8kdmfIJvmm7aXYZVHcGb1vwLopAcYfwUdI+hJhH",
-	"o0UOs73xYEXs4idfO8GKhnRaoXwfh1xXyNQuCkRw68mRmCzi76Tj9h4ZcgHhgrl8bJF3ZflIBbmosZAj",
-	"figXoTlLsqJQh3nmRgXjmvcrFnoF4+yyu2EgwvJResf5ZG4zNm9afiOl70p8H0Nvj9L7ESZvMXMFZjPN",
-	"WR/A1UqlNbLVl8mIJuEd+TpX5ufVKNIW7Mbm62S8SxJfS99zUTBUETs7yB007D2P5s6DYfiQXjKPXPOQ",
-	"SY/QNOTSI6EM0iET2iNK8+CKJQ0woXosb/IQZIppq88jwJLNfgLhIVNNQjkS5iwAjLO2cKl0yFwVKhbi",
-	"y1JkyV0QyZlcs0Q1WuQtoPFe8QJ0aqfdtsVZ9IwZTQ7UNyNN2LW8KhALmjnKDCH3dUCFkLr8+rQQs789",
-	"CDkmJ3zKy0uvn0qzuC/MHCbCX/liELFH6fN93d7bzZnrrQvV9JsSKEbFXVeaACea6QU/A0Rll9laZoD9",
-	"jJtmBvOSjNnLKzJbdHyANM+SeYCbKsI1Qn8bMhlmDRUCgHFrxaJ+XgXQf47nunk+jpmFuLZj+kERf8iH",
-	"DH5pYGpt/vwLrmKpuJmsTwSFgFUUDuXM9WGqgMNmFQdIvcD8kQhWBEClwITRYABY55iAxHWjRWC7qS7p",
-	"tDvEd2pxISLcxoKn4koY44aHHj5acuMNIDIcu8RXMpmCOPCZTHECzQq7eoXYsdK4x/oyscABfUZ1mrBG",
-	"1jezL0FxLxJJcckSkh2Bohi09Q/zqqi5xzFfujq2xj7HALdRKUUtzjhEQo0Yu1JmNNu72Hy+CRSJDLtI",
-	"iB5Qh0Ns3jdL/tvRy6Pz44+vj/7r4+vjFydHH5/99/nxme8BjPloYN4vZlzzHLlYXJo9OXN1c2lr13ha",
-	"1OY+nNdwthaKoh+3fixLn75MhgAN3OOCQjjvZLZCpb+mfEBrXm0AeffQa8WOryg/x0XEBcN9BWdZ2cOM",
-	"BwfPs0+1psHAHGm3acdY9oJFink2BcIMAdBTLHy/ZQI/KFw9AZj3EkE23ebmoQUIE4R91kzA2vTtQ0CC",
-	"ikDmnCaPkXLfjax9YbX0XNi6k/rn8Y2tJ89jLr4py/CUi4KnD/6A6Ji6g+6COJoY2MBOx1579cbEqkuH",
-	"xA9TZL4+GVK4LfN3OgPfI/7TEIOtd9thFR5ozMVDMIfc8Gvd2k5nsLwtdJoNv2AH3YLjLuZC3J3j7hR6",
-	"ezSdvi92bpjAN+SBU5om35b7TdMEo8rN0Av8tk7DEIq2me8LnjnVaEEWa+I7Roul3ZKUtchRHoadKi2H",
-	"oHIfnZ4ULD2oEYTeL65ya8f1UmQmqEP2pB7gz2CDidCONbGhDTQsaYp13zblYw6tsQIdajSgp1XAP2ua",
-	"PAR+j5tnNbaZD/12eX3V+txmkMVj3OZ3xeYn2NA3xPFT8a3p1e/NiAnNYlOjsdPkHFrPNDKNuGmV+Ga5",
-	"E4zvDnXR97a/R23022Q3eASW4TI3z0Ug7f6es1HMNkHVCdztsUs97UUpI5oHV6qRedeyFGPrl8+rQCIq",
-	"mcMnEOC1QyffhfAzFul7iEziFDRX5jV/Tzk/M9ct8ptz5YKtb53aZdAD8/OFsCPPIMicshdRm9pfHG3u",
-	"Y/chF2UCbsWb7NE2X2ih4VW65gGsxSP5dPFGAPGfp4bhIY6EIIhly+D9doUHYkiTK8weBoyG+9NJs3nV",
-	"urXd42fto2fPt3d2O3tPnu4fLO+ReE2TKzOVm9RR18hAymMJLPZFNjs4/VPz+7CuBMnnO6dUfOn4qYd4",
-	"Lfyo8N6aBDI7hNjcf9iKTgTFCVNMBOyedV09jgFE/J7l1ECOitlPKEmwzDBUJIfLXxgqlHcaxlJxcenj",
-	"PbJMQry2vZY8KHoIst98BM5RWsYxC0ndj2mqWOg3WvllJZQvxivmLBSU9MbuqhlvJGlPpprs7BHFAilC",
-	"VeFkYCI8R6Ju5iIA/PdsqsvzYOz8NkM7V+PIOB70ySD7u91U0LNHDvt9uRSAd+Amg/pw9sxvymvXZKgZ",
-	"bMd989R3DII7oJ6Jy8h2OenLpKFnE/lmE9GzGTymoj/6CpbwFdD7S0a3KH33zDJAWbW371Q5axxviOwf",
-	"mWrUsJg9XJk3pBoyzQPzqjBW+IkGIGXxgya032dB7hawBZjHyKsLptFs4/i9gzD89lhQbonmOIyPvOeR",
-	"98y0Eos75XYZEFpas+EvznPr6wflDDNVjtIdiwBDO4eoVXDlqt/ULbAF6Ul5NVHE0CNxqgbgO1P4Uw6H",
-	"IUJXl73hIfRhFuOLMBq/nLzwABpjNGAJIxApC0UMsL1qtIznbrKbsoCcav/8Uuuligum1BtAWkXk+WV4",
-	"RMRtrTV0P7Xh01/Ntxlq65EaUPKOSsP0UjV4k39b+7q2t8pSYRHaxnluhyuPKJloRCf55eTFI2/5VuFW",
-	"8wOQcRX31Z0DrtqOt3qRDG6s7PgEIKpp2u73Tfww08d5eUfMLzx8OF4YSwsChHk0iB4dMrfHcJ6ZLQZG",
-	"gTt+c1nOjflhHFsJBuzm2MoEup+6KhX0g3wbxG7ea5dwvhQZ0Gt0vqAOZbMi9ABUGFBYjBYD+GFSMfR4",
-	"h7JFjhxSmCs0AVeJEyBilEfoqh4NZMSI5W9wy+i5NCauKy4cgThvcIibMEY7S7Oqf5kAdt7e29trt9sH",
-	"BwcHKwA5Py8M7DbZpoVghh2xsbIGw611p0ggs7JUbtS2M1QSo/xj1kSRauUGAN5/A62vRNjZbPqtYBaf",
-	"GsoR48A8wgWRSciSRw7+PRUqYsFVxsgKGXp3zstTcYtKom38UU2cVhMtaR4VxUc2c5se9949q4pfPpk/",
-	"QRzP8II9k3qQgbQqTHm3r3sE60L2xoRxowl2J9U0meROK3LJMaMdgF09Qs0/F6Lu/5//9b+NOuE3Ck9k",
-	"b7XIr5AKPqRxDKUAAzlkOZR0oZCclgnW1nTZ49DGhbBD4cqOtlCSukX8N7I8Yq7Qo2ajAjkM1pUqKyd3",
-	"Q5nMC6FlNFG6zAzs1cmLH1xJxUPTjS7niRdqn7mus2z1TGWu8OVJeZXGr3hYuwu2OE/1W48PvuLhK5jC",
-	"PDZY3nKPLrdv0OVmDbwyM+gvz+juI0MZx/ELX+C0Q5YZJ7LPI9aMeaDThM0synbJ9Ck+emqfvIuDG5e6",
-	"fJ9EtW5toHWsultbcVx+fOt6Sz/Z3rI9tD7Fl2uf7vJMF7nYLenI+3evIDjN2IM5wIULhMMwZQEVYQY8",
-	"BPnwyBK+1ZrlObi73aLFXfDtMQUoeKq2FEAEzVShjuG6H4ujWrh82wxg/ti6sIpcMk249kjEr9mhxRB5",
-	"RZVuHptXm0YPkQnxIRDT92xWggWwwdYxRhP8ZubIAEq89bsJSS5p7JEwRe7CMP4AXBuADeq/jy8TGrKu",
-	"GZAyto/2idVmAP3t/btXVkPLvsKJE3nNjB7zG+udwXst8pNMSC+RI8UShTkHV2zswAliCnj/VBGfxvzj",
-	"FRv7LpsWaje2yBkDuBRlCdwahlXJrKZvu5pAoYWFLw3X4aFbA8ifQLoBw4m4+ZhlMtTd+H8g0PqZTJMA",
-	"AjhDqD0PnIrDC4iboxotcjxrTTiWzGVxRMdFvCEGqw3JIfa6V4oAc0ec46lFzukVMyeGBSxk5mcguN0I",
-	"LVf3EqFu8ivU0tapzSsLPAkjM1Ws8xW/YpN70QPtFammcM9ZZCDFNLG4O6Re2Bb2FtxtDM8CGSVKlyic",
-	"17FvdAEHB8jIsQQwJD1b0J3pA9Aiv1klGg0S3Km4SeFFBeRukSNbcDh3MNtm6jIKi3hK2HnCjHCGA7vb",
-	"JiEdF/E3UHjZmvmBBChF2M7GJIC+G67zwnBg2W1MtZmV+bKVMGVOHc5lVr1V885my4lAjAOm3PzMG8oz",
-	"ttWQNhUzhwgQvsDBbstW93mkwcTrQRbSkFGh7BKY1xseYS3DRvDI/odLBLKcrgWBD7BZ2ec4kiGzft3q",
-	"STJ3nvNZcs2GaiG2r3nv3Mz/q2focoIvbT/JqEKThI7BOaXHUHy7L5PhdGzUNuoKE5HVI64DgHk6TaSW",
-	"gYxU1/LpCubpTfFJqgqHYQK5Gc5+ttuZuGaRjBmp+78h/WFmfgPLYLv98qMPEjWRUZ7S+tWr0ClNZ8hM",
-	"m7mwyguQ87BL2LX+uHPQ2ztotzvN3tPObrPT7tPmwdP2TnO709ntP93ba3eedi4EtNN1PV6IkGraJV8u",
-	"ajy8qHUvaku3VPMuYFngLdec+VI5GQ2/HGyH2yygT5s7/af9Zmdnf6+5v33Qa4Z0r93epz3a6e9hW3zI",
-	"lKbDGF7bae88aW5vN3f2ztv73b2D7s52a39vr73f+Qc8bYZ9Uet++fr1QlyI+bha0zH2yTVLmmdmrVD2",
-	"eETGTJBUaB4V5UnE6DVTLXJs1hcpZ7ojhBBD9Yu03d4NHIuDvxj+aqlcfABoVXgECY9PmC6LW4X8cvb2",
-	"DaHZ8c3CDgOaJJwp186FOIJzD2Plwuy4ruHeie4xajYcHvHtPaLc4e6SMruqC0l4aN0jE1Jiy0opCE4K",
-	"jRZS5NeHF2KiySCSioV5mwVBifhzBORvzkgd2NqXi1rCqJLiotYlFzUVydHHQAqVDllyUfvjoqYGqQ7l",
-	"SFzUPFLabeKiZlQBGLLZcV/9bi7U3aWlERQh0RJuiIYsc9ZEUqnWY3mAB4CrABy27BNEKULqZ2fHgGjo",
-	"eC9kTal0CO3kRocVOncdDnSZyDSeH4aIj5RCD7E+ssLYQyFHpA47NaaJ5gGPqZm40SITGTHVqI4KfIk9",
-	"3yJQMPSwTLydJcKjYf9thtfpfJNOJC1yUThhdpVv94TNil15njCqmSIUR5qHo7jRUrx7CMxzgOkZEhoO",
-	"uWgRv3isfMC3Lce6yIT8cvJCHToTjhXSKmUahRjDEobWCMSQUi6Ib6Mx/DzKF6UYqaM2bc5GfjUhJq4R",
-	"GhnIAE6J29FbMHf4BTBxK8KC8UE4oJvc/BYps2qRc7ONep9YYJb+NJHmE9FGOV3+XjWfxD1BoZdGMJvH",
-	"4WOPhYO/pyASWHLHbuZzwZu62MWmtz7JDaGaZjJRP+LiyofbVEG4uOaaGbPhitR9d8EQDKjOD3ogh1vP",
-	"3744RtMV+KsM0QPjLmrBEYmFHqApRM1TWO3hRFzTiIfFhwrdVpR5MHPfmKuZtgt3JtNTOuo9D4/7Lwcn",
-	"n36NXou38d+SM/3+eoWgFzfKe2JbCxmWGSALD3Ph8si6vh/WZRa/rCeVT/udMrMv8K8tQjrfRPpBEatR",
-	"eKTwiEcU0xrCR+BWumgjOT2JJ2gqtUinvUv8/5YpqHk29jh/A28PuMIO/fzCsqDz4ktDhgGkUEUAzlsR",
-	"T2m6UICQRKXBABuuxNTP2dp9cYXzR27wrV/BLqGN3MNF60s846h5UB0Mpk+5u7WAS0hB+pxFobIJ1567",
-	"QIQbsxlMgAohUxEwj2BoZ4v47qsu4Pr6JGJaYYVFsPwArio8JD6+MPMpFnJdNMNEX7bIEf4Gz2VcIrPT",
-	"bHRpvWqotkhLNKJjlcHTORbWRQYF1MDW7CACKkiISagValEKNRM3VowcwVzabbUBR+o77Z0njeXVoff5",
-	"6B6qQvQcNlpRI0KHATL80aN69D2lB5it4HjpDKUD6zrhmb0ffWkLNbYmGjOzC7gboS4ja3wpLWNFRjK5",
-	"AqwxY02ZD9Y9VbTNcueTYCPweYFzS6eJMLy1wP6muRGacsj0YZCvUKu83eOddzUfrxDMzMNsakC/R33n",
-	"mzumuJAW0G5J22VBqfKJbMiChK8vIZUbs7X6B3cKAATBlhN4PADfrsKvC7bxxqfgTgyAJQQbBFXcMlhU",
-	"ySKp9IUWAGJsmEdO7cMcaBli+bQq1hykY2evQDQEVlqEeETgGtCakbpDCPzLvARxIodSM0KFK3Q47LGK",
-	"cu0wmFt3FixGj3/F+o+x2t/ilS6D1P31XQVLHOHyveE9n+TVBTmcWFvex4ViwN1vYV5d4ts8Ch9jV5lZ",
-	"Jj+/mnVXvQtueT3iH0UJo+F4rivSwzSzBY9kHrzsnjuv54m+lMpKcfDKaXHNNnEiBJbuNLSodrOukPdX",
-	"AFB4OTnE+/QklMcxP+X3EIynAvRAgSCPboXvx61wFIYeSdhQXjMvk/UyISGDT3H59N2HQ6GQ7XZX/Dqt",
-	"uoSGwrx4C01+OT1+SagiParYkw6pS3iKRpHhlj6EyMLjW59idnmIT3k+ef/uVWM5H20VxDkabcWUvlVY",
-	"4Sp8xOXS3U+d/4Uq3hl7ZFHfE9b4hEUZZydgWXbkKhSvzIwieSmRGdx8VMt7YWxiZRNPhzEVXAqH5FlQ",
-	"xcCW68vkkmmMFbxiY1Wuk48pQGDjqcMsXQmbp5eUC3ufDp7Fv73DaJiKPH8zWTv0WzXisItHbJI/rS0n",
-	"L4lMNamnsMexEv3Uxm4UTrA7dmvZeZWlAxPmNP5b1RsmagKmlTUBoLiKLNR/zcrtD+Un3iJQMQz+jPWY",
-	"YAYQpKrC7z6mgBgVjYxlCgjeMLWqKw4a6HP5EOqtIsj6QtQAmGGtW/v//t//5/9e/ur2naXAbWI45fhM",
-	"rjcshXZHVRAfZEWVx3rct3x5ZDnFAynRGlOeNAPIm70NKDjLW04pT56bTjbJCBgYVWFdNDg3gttkJ0jG",
-	"2tGz5y+axz+9/Nkw56pBr42Dks1hzv3aOGbomjOjcUALMIxurm9iliZ5xcUVC63cVsVvUXwVk1EezbHv",
-	"h0nBDuiNS+vfBRwRKsh+MxjQhAYaPIocFJkAz/ZcVe+mvEdZ0albMdmyinmF7C0pbAZzRi/MOpD9vv0h",
-	"FcWftLQJCQg20yK/DXjESOkpr1DtIUs9dn0KSdwsiezbVCswErN067zwJd76GfXlmlX6lE4dwW6gbl5h",
-	"xyyP3oTd340i53oDtBCjkGcD/s70uEf2eKveKkCCzA/WnVTEc41vqbRn9l+P3QEae1bGOoPYQna45bgf",
-	"RgArz/EmC8HkButnUBE2bT6HsnC+rZArh3UEgcs4N+vWclg2GXRCo0XOXcVSLE9okW1UgwjGQpvx0Mtm",
-	"VMEUXR83wRr/NBjFZ44qAEhR2Ny3WlU06/SRg35HHDQ75OAzK8L33S1L/T2ZjVCMEDHUedMJ+8yVBduy",
-	"ERpckU77gPjuCUjQclMmY6ZbxPJbLNDlQHXgD7S2/JZrX5FEQi3fEhwHfIVwHIckllFEqCZDqTQCusUs",
-	"IXOKJl8y5+z/27tFKHZ+bDgpBlpjGi5cb8bi0iHb2YHOABDry2QI9R1z9sBEOjRLqNlngA8Vl2YRJ1GQ",
-	"Nq4faBYxy6kd0daQbbkI+a0ITNyP1sT9t52/YoH6VssQy2m1vycfIQ5mbV73t3cFHufVMsqVL0wshbq1",
-	"HhcUSLcQEOp8wEhC4UbH+ozZZxroaGx2SWbZExVQAUkj9YSJEHEBxzJNFIv6WKKbktM3Ly2mEY7jP2C9",
-	"ZUL8oyBgse7mC+63Hq9kvt2wXBdenR/X5a9gfk9uGoYoYXBXeUvWupaxmbNAJMSq2xL44fHG8/F4be65",
-	"h61EqLNbbupuUzER3s7xeJeNAHX63XYeLW40hyEXqUYlwuFpVjiQRHhu5fe93TT+nkrNwvwitlvbPX7W",
-	"RlGORQTMYphRdms/syiSiAmLC2F+kmubaGd2/nfgvpo1MaOmpArXQk/qKF4OT1nrIjhle7u5s3++3e62",
-	"97rtdqvdbv+jigbTtqBVR4CQKxForoX3eMv5HXrIREhoCYuW1CW6ceJoXAwLwZ85mgY3fvMJvHUGz92i",
-	"acjlLeEZQdsO0AgwjOqqAeGhRuW2QaUh1bQyshTjSA8dNiki2lM9UDl4COjsLMQoMXNwTV9K8H6fhXkh",
-	"G8uD4O5gmCoIxzcGA0Cnc7NI0I6CCod40TDiijUOoU9FaE9e50//oAgQFkaRsH6qHCJcZ3uX1AFa3QmY",
-	"1jBstIgfa+3gDfCeg5JryQOYBPPIaMCDQTayt5eXW2/jVHVxJAQNFVXRXbtN6oYMgRTXLNEsbHikxwKa",
-	"KmsSKZd/EEd0jGiWVBW6VtWS7gi2xH2KOrspM3vWFdAI5HDLDLwlLy/NAHW28zcUbjDl+woEZiL8lT/K",
-	"j0f5USU/zMZE30V+bleTHFNRwTciN1yxoVuRHMdYYcB3t8c+qSOGO0BdT5U/Uh4Z0pARLrQk189pEioL",
-	"5p7QEfGvA5qEvgcioyf1oJrr5ZUa7zGY0JVmMf1al+Iz2XMxNFgRd7uzvbe3t9fe3tmtfTDdbcj77MQf",
-	"ud8j93to3M8VqjIHWD0MfTmUQTq0u/4WVGbX/KPWfCTGOHozwkPim89v6BBT0xx/gtH5Qz5k5+OY+R4m",
-	"mgGImWeeM7a9TQcOeAxFIxRjitRZpGzlAztvqLNSLRleuCW/T9GQ77tKrZgLUA9acdiveTVHq1q3Vv5h",
-	"Q1HhKPEoKx5lxcPztIT5Ob139RiuEW9JRhQydNcWEC1ytoSAeP/ulS0/ljAlo2sIVYikjHs0uIIKxAm/",
-	"huv6rIhxkb+nImJKFQvM0CiSI7zJr+a1J8N7T+ihGcSKlFc1e5E9g+3GA6mlreu5IW+Fmd8jY31kqo9M",
-	"dZqp2giYh8BSI4l7+7bA96nmOg0Z1Mv8Z/Og7ZGD9gdUMCMpLos/bu+3PbK93/5AQnaZMKYOiS9AN4XH",
-	"LTfEYiaOBVfzu1duUvfJ8tzUa929ndbejlfL5lvrbu+2Ou29LMDpWUJFyEQvTS7Jyxu5V3QUeNQpH9nf",
-	"w9Mpo/x8PgDnQyyj6HbY347R7LZ3SCr476ljWgCywCIWaEOg5zK1fomBHJEhFWNwSmuWQPHhmAdXpN4G",
-	"vyuUMe0S8wh6aD2y3SWUKC4uI0aCgTFJZ1jbp2aO98kN7dwh7Jb/618Ugg3UgJvlhiatdpiKYPCf5scy",
-	"hWrd7Y15oqHBIz985IcPjx/GeDofAC9UmgdXLLklbdC2/uiGPUNC4Lh/Y71TNAhmhA7Yp++Vf2cbo9Ji",
-	"t7+2RqwXb6682vk+8upHXv3weLXKDuO92+7XPGS3FWUGbT8y6tenHTPf3Zenpy3iX/K+CzmLIzqGvBiq",
-	"wKCRkDf68uSnahb+d1iqB+WBnWbSXs3uqEoeH0Q8bg3jzmq8HCb+yMkfOfnD4+TX9kzeKx+/vQym5y7x",
-	"vZAQ33LAPG4UefI78EGZ6gzo8ZAgAB8LCUS9xokM0yDL1azSVR8Toh4Tom7kgEI6VN3BMoDWJeM437c3",
-	"liBl81+yRO1ZSc5n+ODtb2rsaK7EwqH8ybb1N1ud0m4oUC2vGVFuo6yxP282PdYcmduRLC8KqCq9VJMr",
-	"xmIUM0Ze5BjCmWxRBeEyE0HYjPdReDwKj82Fh4xvPpXWQg01LRQRZ7OlRsSV/g0ff5E/PXW4q5AuMu6x",
-	"3F62zY+dSFgCcvgVTHWJB5+niTLL8uEWz6Ib/yuu9NyjmJHRM8opU5r0eaL0oxB8AICOSpOwuM3dcbMn",
-	"5u4F3/RR3UqY/aMZMhreFiCt7eMFo+FvbvK3eHreuQ7naovBgIVp9OcDwfoGz4plY4QBzqbZiTnqJkDS",
-	"/f/sXV9PGzkQ/yqj3EkN6qaole4eqO4h/NElVyp6NL0gXRE4a8Ou4tiRvUsSIb77yTN21iRbyHEE6DVv",
-	"waxmxrsez3hs/34P856VPOA6aCJ4e//XmvHt9+c6V/Eb7zONJwg4G4/5vjxGK0FIjGvxk5VSubVO5V7H",
-	"fXnQ3JTNyHwReU+8+p9Uw+SJM6BqYk2ZlAOW0oD22g+u/Oi8/tnvHb0ZaD77abs08gbn/3r8q/xSCb4D",
-	"5yetPhnuWlhRGrEDV29/I7jBTEyh87G91/rcab/75demFakRRQJz4Bh4DV8bb7424DU4rVsemjCJ5PbC",
-	"swHDsFT5NAAP1jyPHWp1eXg85998qDcbz5ERi9m4AkbsZQJyjjuOeMYMWGq0RTJ4Fy3fAzd6DLwkfxYW",
-	"BjPIOV2fezedAkuHSk+k4P7MxjrY1Prx91tl5+zkpAZwtzIUXS2cG6rhmXE997uhYkrG5EyCG0/64gLR",
-	"etmAajiczRICR8N0eoEUUNFUfQu2F/mGPbSk68zS1HbnpZhkfiVGG6wxtaROmXzIBRlonvfbv7d7B2f9",
-	"g93O0dGHs/bh4VH/7NNx969276COSRRpR0WcnTxwC5awhKutJkTA9RszBBh5mjRKI7+xATthLS9hdaTc",
-	"2PR/tQv79rHH8V1xjczkREFt80uVq0uguQR9NNMTRZSHmTCEVKAVIZg6Af+zaPhjEYgCC6Hzvsj5WMi8",
-	"Qfj2tf/V5Tc0IUpRiOUkkNr/0+qkllDASwSSz5+KG+oYycA2q5uXgPuItGwrO8Cjp473r+D7wUMoz2RF",
-	"mi07COH0ryVArk6m/SU24pkOHK0Q6shMvolZ323M2kPO+cprX1n4cnyYBBIKbQiR/Tmj2TaBu7cohVpz",
-	"kW9hiqiv8aE9/snPZNXz+qFbASoxCVlmcyHH3NqEx+cPj560IHK022uDxy4D3nKhQtiX4DnOjCcojHsV",
-	"PXF3AbJHoD/CLetfWU9WsXGVF3M3AYt24MYM4Hl0pScPdBInXqSlyYsZjvv2OP8gZh3BuDCNnb9P3fDe",
-	"FcwI0y6LLLTQU3/ioQbXdOqkmKt6WpBellsPpO0LNY1Q/thGj/B2X9dWCxIsBGEtwHmA0TLmvfMnPaqD",
-	"FaHFWbl0ApxX4OVOnhGMYykiAAzbQiNlvBdWHRRelraXsQJGTLFLMcLrurS6S4CZNMuvRAKlmv8cMTOE",
-	"Ujl9CV1x8Arnc0DUBSJxXda4K3U6dGIH9GNsNN23IKZ7m8QkWyBzWyT+/jCkmUiH1OfD7j5IrYflOFYZ",
-	"kBNr+okfgYzG3hLDvn1fvUok4MFWKAMumHvXQvGxzpU/FVax88Mf3X0k+Cr0eWWDp+dftuDYfaVAVpjc",
-	"ok1LgOi7CNNyztsXMXdFnZyzAC2r6KpUj5CFkkkZvxf8s2Yoof8lwEuDVeVJtcLHbcdKwqTayVkU8hFf",
-	"J4f2py6y9UNzxCwylfFRrlwTpilblTD8R40kzHGQ/0dfAINUlihHXwSvGxudUv3UZgw5YLQSeKtnwKxY",
-	"Vhzp9MJqX8KolG6Ns8D0ZmZOgfvarmfVgUDCHG1i6pUrsEzxgZ7CSHMR6fPNNfo6gskiS9BrcyWs9Z5U",
-	"mDyNvlnkUjenN/8EAAD//w==",
+	"7L3rdhu3li76KtjsHiNkVpGiJMqWqLFGL8VWHCW+aFlyp3uF3i6wChRhFYFKASWacXzGfoHz4zzB+bcf",
+	"bD/BeYQzMCdQF7J4l2Q71uheMUVW4TIBTMzrNz/WAjmKpWBCq1r3Y23IaMgS+PhfzddUs+d8xHUT/mu+",
+	"DJkKEh5rLkWtW3vNfk+Z0orQKJJjFhIuiB4yEqRJwoQmYy5COa55NRUM2YiaBkb0Ax+lo1p3b7fzuHO4",
+	"/6jz2KvpScxq3RoXml2xpPbpk1fq/TUbUS64uFowgogN9J11r1jF5H8dMuwOuyGJeUyR+hvBPxDFAilC",
+	"1ZjT+cF+p723324/Pjqq6P6TV4tpQkdM26V4MqT6LJwdgvmenD0l9XgoBSMiHfVZQmRCBmkUkZ/Pnpr+",
+	"2Qc6iiPTw9Hu0dHhYfvRo8ePH/1DtcZDqhWN45ZguubVuGkxpnpY82qCjswLAfbr1RL2e8oTFta6OknZ",
+	"1JyeM3Glh7Xu7t6hVxtxkf2dTU3pxKyemdgTKTQN9M+8YjrnU7P4+ezp3PFXD/g9v+XRpomSyexIfcE+",
+	"aPzRJ3IA2yBO2A2XqSIxvWJueL+nLJkUCIrtzRnS3sGjqkE8ZRG/YckEd0DFrMP8gUWTj6nWLDGv/8/f",
+	"2s2jtx93vd2jT/9eq+rzWSLTuGrLwQ9mZUjd/z//63//46qVKr9hVotr5dYupokurdzuXnv/0X5772Cv",
+	"82h376Bz+AherF7EK9v3bS7kWchGsdRMBJNf2KSKj8SMakJJggyFKDpg0aQLKzvgidLmfKeRJgOZED3k",
+	"ilyzCanHLCGKKcWl8Mg1izXZ65ChTBPVIFyRhOk0ESwk9Ipy0XLzRS6bz7gwuqYZ3jYz/YXN3yjXbI09",
+	"cs0m78w+oc3B24+7j7z9vTl7Zc7lcE6vGFH8j3lnIYLXip2HbEDTSNe6B22vwCzbbZg1/rVbya5fMKXo",
+	"FavasPYnMsVL9k9/aJ/88GR3b79z8Ojx4VH1Vhxl7d7mZrzADVM1WvsT4SGpv3kzzcDZo8e03e6zJgs7",
+	"B83O/sGj5lHn8LDZ7hwFtN8/Ojw6CKsnsoQvDmQyorrWraUpPDk75l9Zfyjl9dytNc5+36afT+ZlFUuh",
+	"GFx8P9DQ3vDmr0AKzQR8pHEc8YAaqu28V4Z0H3M6fayxJDFsu+ZOc1+GEzKkilBB4Lcu0eyD7hK7rwiO",
+	"gESwbObk7pqdmQYBU6rWHdBIsU/Fifx7wga1bu3fdnLxaQd/VTunpoPXdho4qfIin4kbGnEjLcWpruGl",
+	"OIh4sOEk3Z4RUhOa6iET2rzFwhY5jxhVjKiAoqjyz9ckkKHjaKkyc352ekl2LA9TOx95+Gnn9+QOZ+8m",
+	"q8iY62FJYFOaamYI8qNM+jwMmdiMIpeGP5+cnwGPNnOXIpoQCvOBe0qOhWPbdzjTyyGDEYzoBBcn0EQK",
+	"vD0SpmSaBDDbM2F4Lo1OcfibzNg1QRRLbliCm/xOt7DtDzoi9ZBpyiNFaMJIJK+uWOgRwcxI3BXYMDN9",
+	"KfWPMhXh9ht9AM3c3QRfZn188mrndBJJGl5K+ZwmV2yz0b8u8iItJYmgrbubwpwO4QIS4QZHTFkWzviV",
+	"sGthvrmhUXqLxw/ugIDHnAn9UuoTVC3nd2QbImOqSJAww/hIf0Io0QmnkRmDR8ZDHgzhHMJQFBMh0RLG",
+	"4lRXFF1V5XigpdMPMV5qmw+EaKOwmXuI2cZme7sf9uPGWvfXWSy/4REQf1nWgGvcSkrYutEbW+Qke2gO",
+	"Ner++auLS7JDwxEXOzTmzWs2UTvwgN9wTSockek0e/U7RXy7cC9x3Xy7yMBzcNbXTMFbTgioF8b9Hc4L",
+	"NkepZc+ICDAg81ejC3tFGR3PtDwh11yEHklYHHGmzAcaGHIrj7CQa+WRkEVMMwV6ArxidFoqQhJzoQgX",
+	"WhIqJkTqIUuAUKSOn+0G9AjoP8ojlDw/e0rGQ6kypZgrkoprIceiQahQY5YQ/w4Oge/BiIXUQyMhQPtC",
+	"t8grEbAyuYqbeYqS0EQlyd3QO+1d4jthyG5BH15DWiNdcLntMojS5luTBDPHz28hN0xueMDeCHpDeUT7",
+	"EdvuejJj0TyKSCCFYIHm4iqTxMaU69ZdihxGkUxowqMJSfMJHZtrOJm0yCkHmhaJyBUcYDtYFvbMFv11",
+	"SLU6iWOS8KuhJkKOSd1feYJ+w+uJrImQh8h/cLW4IJqPWMZJQqpp37waUGEe6zM4VUMWdnsCN4I7wbB+",
+	"grHQcCbzstsCqif8p64dXU2DbIhICh/FT9oT/mvzRfNkoFniE9TNSd1Z8GA/+vCOfcJaGc21CvvnUsoX",
+	"VEycKXJD6YBqRkAlJuxDwFhYEN8NTUnnwBkVSZ+ZS5joZGJOZ2ZayMdY63YO7lCumB1qzStajgv0rNJw",
+	"cRJawry2ts5m1oeqOdlB7cy+sMjEvGpL+UvzLMart2ReAFq/EUaHkwn/g20oJrvL3Knh2T6KE3nDQ3Mb",
+	"ZRf+Dafkv5on52fNXwwzh6F55MSOALrKvpUJoTF/Z14DUw7JjNR3ydFecAVqqjSco3RV1IBacSJNv5uz",
+	"bWcgytmPuclZSOpGZpZRaLo2v5g70NwoE5k27lhrlDFLkPiWO7sL2slvVjaq5eIinLyTmFvzJg1Dbhqg",
+	"0XliWtOcuaF6tbjw1cdaWZAC+45mI/gwZZ/JDiNNEgr0txftiS5Zd0KqWdMw+VkTj1fDu1cteEWkkb2G",
+	"0X400wQ6D2a/VidGcCv81pcyYlSYH6+rzL6G1gkdm910jFKRcyHBvOztUjWLEf1gr0M1l3PNmUfGybza",
+	"iGlq7r9lm+aFe+6TM7hVTD9x7EQta+51/mS2ph8rjH65Ie83tCBC3/aNnN6lrot74m02Z9l/zwLgurhF",
+	"n3Ols0Ow5naFBsr7dNFk7Zmo2LzZCZ7eFifRmE4UMatmTpx7rmCKLS1otsumSJa/58ZcRZAfqA6GT4ZU",
+	"Fyyd65Aj0FYPZ8JswN9qNAmG/MYsUCrc57cVWxi9e2VCrmXKhlNwhq/uWiu9+3Oa2lOksaPOB7GEMhvt",
+	"lAHlEV6iKwkWYHtOI7361ioOMI303D0GItLqw7i/fZmPznPUyqmwbEnAVbPWggSZH3v2VnC2z6XM/z1y",
+	"/6XPuStylWcLFF9Cu8wl7l6popIh0LrHGA9qWH15vZ9z40VUaSu/bHOfFpo5W5G4NLlm4RuRMDpnyO6a",
+	"WtpUCo08kSlKbZVnJHP/tSv1geICYQhARs6poZa7m7d2J8CdNuQ676tCG16adYm4YmEWm1FbvGcX7dE7",
+	"5gpIQjeWeUTa4go3h2h1LgunqYK15jEY657xO6YfTq+abiy4toL2Zte9yKX0+cEzyoixHF002C6xjMGr",
+	"vOr399a46Q/WuujdeJdTY6OdtO6Njb1Bx59XIlx0yT6JUqVZ8lKGax8sGtOA6wpN50wrMmZgzLMqThzR",
+	"gI2MTisHzhioSN3/9eTZyeXpu5evnp6+e3JyfvLk7PK//VIcwm6V0FLF9Yx6JWTIIJyh1PDZU98jNt4D",
+	"RjOUShNzZ5QjHsb0ylxk7dqcW+snRhPdZ1Svo4G6yb4aCzY/BkNZ0zvaTrgmQxmFitTx28y6GUTc0JBr",
+	"kqRClUa/166U7jRN1lSZ0S9eFPEjFPDDxBqgvFporre3Rdq5h8rNebUPTdNM84Ymht7KtGe22ol93Hx+",
+	"mrcLf0Lb5q5OospAyATdAtaRIUOm0IZryFJe+Devn5c3U22oddzd2XEr3d1vtyuX+4YlzuM4u8vwbWKf",
+	"catRjkFrtVvtytiWGTXXTNNR3csPVT6G6T1UXNXZjbnkjG9xkQKpV79IC3zlszI/HHYlWTA8dE0y9FPF",
+	"BVPqpZU5y8P/T5bwAWchcY8Ra8ZYVdWouGib1iE3R46L5nHDAOf3nSLPz556ZDxkImclWkZhyT27yhhF",
+	"5ZwNJRyjp0FgpN3vFKFhmJj596W8XqXtOFXDapoCZzd96HxSRDEXHslGikU3TC3vpFJ6j4rGpmwQXnmd",
+	"F2yfJzQJ1z1JdprT4bhLxCIIvJ5rQllLrtpdT66yxMH+F9BiGzEdW1iDwdjT+1mZSzbqSqKAbRJNgpsJ",
+	"4AUjcxavah+cVYJXsRIv0m23sxAX97I1zy3aipkR9xkTLKHRhiPOmrEWBbVtO1tS0Jm3C9Q4aC/jQ2Iu",
+	"hyltoC0M2KubrW/96Hi1MU2cs3MxHaZN2LX83fnUgRyBzU5XTBPNAx5TsQbbee3CxcoMtZhOUeBDONgp",
+	"W/fS4zFDF2zGK494KU022jAQELSMCNDBlBG7vF1eCeaSGGIIzIQFYiEpTKFoIFja23n+3hID+L0wfiTT",
+	"EtUaFsNylM226DYcuUyBN4L/nuaBOPZKX7wti0k8J81/0eYf7ebR2/wjab3r/qP59vt/rxJLbZD+myot",
+	"7jULGL9hysZesRtrGSiHCyp+BbG8XiGUP+HlUe+1O4db8tdsgbZksAVqjam6zvNZOoef/n2BaWDZ2rro",
+	"1y+GO+cKwxp8+jLhNNpGFloQOVCgfK/3t//AhLNH3u5BNd1XdyTOCFWZFLbrbSIebCssFaWcfCjtjcYC",
+	"kYpP6aQs6uw/OliaAFWhGuSNedMLNX9L2DSfzbYD8IzVr+1T8/ilGUdpAxilaeYSYUFSlYP73zJNbICy",
+	"eeCYXIHoai41UK1pXzG41BapdY+qnFLIIpcxuXVEBtNkFeFdeue6Z09rNoq1WsOvvEmwjlmjeS7bbP3W",
+	"WegFnszTlX3A5unnFBImX2wTf2PaudBUp+qJNbZnDR0dHa3SgmAf9AkuxTYeWAWDWEZIt1VwyIV9Ou+m",
+	"x5Vbnt03YwF1615cZa+U5JfbSCGPN9uOy+J/3By2sEvYfGe+hukzO2Rfkx+xMM9FlNyOipN1SHfvc58s",
+	"nPlFdmqcYyRmIkS/RTG0BSKjy26SmWU9DbO7fLPbT7MPFTfUSzbOc2PME6Vb5NHBwf6j9a4RaKSKKOXA",
+	"0jVvbsd5y4P/KR1R0UwYDc2JsLl+ZgDHRGnzlWfdXwrSSkZUB0MC7pequ6QYn74kKtyFuLuFI/XO3pFH",
+	"lBwxctDeb9Q2Eq+W7V4gTXHPzrHrzd20SMbKxSnelW6zugiLLNai5aQV+2didLK4+A2GJpceuZHXU99k",
+	"wXWxjKLWjUQv1pDqViEsBv7OAgSzbzBa5l3qwmXgS8xpCp2O3bIcPvv7veSi8GfEBjr7o2QfcV+mcWgb",
+	"iBOmmAis8IFnNKBRlOs0LeeHc39DdrK9ilraHNSq8/yjTMY0Cbc70nIN09P0OZWVG+GZs+WsI+qh24aL",
+	"qxdWSpk6pnKcO5Hswzb3bcSyeBBQ5IH8ZbwYRWRCnp89Rd+146PCumGqSEuFkKlZswoTUzTB7DnkCIqJ",
+	"gsBRUHGXi6JL7+FSzx/nBYmvgkEyK17K4LoqMmB6euY0ApmRrFwMZOVs5VhUMb1LF2gOqdrLvXGb2Ean",
+	"DXXVJrrMJrqCaJibPouzKeyKjH7e9M5dwVqKwDPihhv1WlxvYzGdo7ZEXFyXd8ZQ61h1d3aA12WoSIEc",
+	"7Zz0n4Sng2fDs/e/RC/Eq/ifyYV+c1P7rFJhDo8DM5lLxC0EbMxAXW+PfQG23wU7qngCbiGc05zcwlb2",
+	"SH9C4qm4ADKGuBjI1vUIixQzTz1fgGk1i8m1emBBYTQYXGDxmSIe+o3iUFbiNGYqS/C56iG/4lqt3XYi",
+	"o4qmfZXGLAHW6hOu8hwcYI25wGS6Br6CeSf5WxUXVWVoAXS/yjbZKMB9jhz963CC129hlSBPGRJvh1Rc",
+	"AbfcLB5ldvV/Pnt6TExjaATjOkvBjWmi2Jp3TcXpVeSK35iWRTHBvrZVYH3ZCbUoun56pdStJc6EqCyO",
+	"JATCxYkcoewcMvjw9rYu5UUOyw1yaFa7VMsU28yxEsyVthbduOsG6d6Cc/HS3Cxjh9Do8scBGoAmCWch",
+	"kanRYhkjEKeIQ7yVWzlblkV+SJwiD3SabKib8JFNFChP/Ofz02eEKtKnij3qYNIupNh3yZvXz2vr2Rqw",
+	"j7njvxd39n37j6tm+xOjkR5uOF01Y6SS15Ws5B7TvnBIVVP9mYeb7cf3qyN6rouXN32LV45bcrFF3IlT",
+	"CtYK/5sa2lxx/DkPn0t5vfGBud0wVCMbznn+vlOMojmL+YIm168ZDTcN0JgPBkmTa4e/BuEOYWacdWg1",
+	"aPkiUrAMaIPrY0KjyP0017O40mZeMNltNsdaqWQZhVS1OJkhL+HlSUNiLZEYOh0Wo4SWQgR8prw1M7nF",
+	"SWwvcgqtmbv28xyahymiNlTEoPOQSdhjNA259HLZRDERsoQoysNj+MJhUAqH99Iq5d7sVVm2rVm4MhFz",
+	"wCNWHcT9VAbpCKz3dTMyzN4YsZDTmeHBslsw3Ig1jrOP8EtphDUubiQPWCsOB1VMxrx1wf9gVVCtpmu3",
+	"+bAPxf9gDmEZ+uOC9CealanSOdzb3S/EJHGhH3VqVZQaJHL0glVT6ooP5qzcMe5Sp07Fkdm4VBFKnp39",
+	"2CInwAyQgGOugB6zzQ8h/aoiNctIWcojN6YnBZtEaR5cAxhY9T7hgsT8A4tUqzY/F6vKrJltz8WRa7AC",
+	"z93jhmPwEXPui6lFO3txSkxXpVWSA0LtVnIMtg7SpJ2m585BaPeg5+bcsKrrQCbZjsQN0SJP5VhEkuYb",
+	"ETGcKhBMIQVz5yNma3/acU3sfMy4g/ky5HRq65oh7ryP2dVKSjIXgoVvhObR5mbsWEbRigtybh41r+gq",
+	"pdzQ0+7TAUj9cAqN2s9IPU7VkGhJNI2uG6tu2N9TqVm4XmJ4Boi3hjJsNaaKu8NdOxWm+LHINoZnzoPZ",
+	"BK1Wq3KpAdqlRQDtxV1kGAJr9XBSN3Iqki3kCQvALKM9IwbAk2h5QgCyhMUy0VjtgKLpvwFDyJuTSYio",
+	"SCtRIPNRobevkg7o5atkW8gZqnPG4afn88xG+HNmL2y1WiV7IdeEK2fA7DPFQ6aIjy/5CKe4yOjZaJEz",
+	"YdEMM7dUaI2gXuaaogmz10t/QvpSD1tT0PEWobsNn/4RVYWwYP5dMpdCmQq27Sbqwvy1T6QIWI5xBwCF",
+	"ALxLAzP3iIVXZoNoUqcItGhx6iy65kCzpCdgN9Hg+hjYmEy1RbUrv3HQ3m94CHYHsHNM6Z6IE3kFqVxU",
+	"TAr7zm3NFvHdRvcR8JAGw57IHkQsxlbBtGqlWRt2YaMmwANsLjtW7QisDnm4ZB/MCSABhW9wo1hMLQ2/",
+	"icB90ViFRRpWqjQdxavHrekpV7sNvUCDhleDO6jm1eASMtO2txDoxnAN1QrXZZZTZF3qNa8GnLOSJjcB",
+	"TarkapsbVRBvDG+5eUKTkNTN8HbgTbLfajeA5dg+W2sJ22MeGs3jrkWMKr+gE4wzhpQJW8UVzMCjskiG",
+	"PILBneHiLbJAcN/CwTUqBO2uw6K/qvCxbJKLaFgQCRfSb8qGYF+bEtZjyYU2u2t2U13RG0gWHXlYKISO",
+	"UOW290KrNifooeypPacJVywh5xHVf3jkB5ZE4AeqCBDVXKcYLJG9frDXOth9tPf4oKAphDI1q5U1gVcZ",
+	"SsviaraN3f3W/uPHj9udldpwweX5DH5IqAiZ6KfJFUvIpUyWxmNmUykOacGSnluBco3lNK8UxGxfwg/K",
+	"h7sZFzaKzJ2B3xvegBKOueCfnV72xNxLE6zr+B6hkZLW/o7Q0g73X9MomnR7wr+Rmik/s8XA34nyST1V",
+	"KF8oD0UOwDMpCRuI1tATEdVMaWLeJIpFLNCmrxY5ga+MsGOeSPCBhAEKBho6GE0izhLDl497guITcEe7",
+	"dhwgcsJ0Ql3Dhg0hS7UxSZg7o3rCTBWBqx3h3D0PQMlm0rP73j66LmcyS/gqnidHgxmNT0Fg1p6nIhj+",
+	"R3UajJmw4WMZLtNsyNEIcKztzJBcCYTFxNzING3yd5BO8DS0lgCITG36bMBeRpDZUS05BK/ilThbdR54",
+	"TqWY//EHrQSkkLoSiWepEGmYpVQMKYaCJ2wSc6TMpwn8EpZI9ltt9+DgoN1u7+3t7U0HCrxdR0SAM7bh",
+	"qHNb/sCO3oKkuJNcOnZgaMXlK81lb7UUlgXL61SldVMmVhcgM1F5DmhoQZJ2vKmstsxfrYXh/05gXUcQ",
+	"nyJePvRSfP5iem4jRq0hPN279DNn1nkKZ/V0sbPyEH9MGGvCvWPexWpfWQmbPAGvADEcRxQqJSVsxNNR",
+	"zauZrXIWolZbq3IGFPGp7sBJZOUymYOOrAQPOMeNNNsaXINlPBOIBV+OYoIiUzXOCA6f2qiTqvMjM018",
+	"hUgT21fprWUeqXPKkycy3NBXPyee6rIEzlKq4Qj7Cn5JJlCyqeatl1I5HV0DI1g8sw0xQlBAnspLhrF1",
+	"PjX/o/BHZeJnRprPidcn50jU51xsFT9e9gfZ3NDaXmdYMLzgX4/N5ttvz+HuswOzUfObDWsWTiwrfAGY",
+	"wdlfS68abKmSdIkc8IhlIS636tuMS43bdPYvSPNGXjI7yipC/fP1hsT5vYJdvqZj8s/XJMZ6VYR9oIGO",
+	"JoZ1ggQyYnJM4kSGaQAa2EKsuRXy3y9cvbb7I+3v1fk1r0vY5+sEIy3BuqlC5FkCa1OReLQMwWaJOOwG",
+	"Wei80GglPVgeq7dO/OpIvucLPAnVCsa65tnpxXXmQux90XQ243fBkvLJ4wzA0PkquVo3ssPLaVfu5NR8",
+	"TbTEUlF4sdfZKNYTV3QSfhvJG9Yod1pIhJ9DOTuxORQLASttY4heFlwvOEzzFc18DLNajdFkJl9G8Jvn",
+	"plhNvbnaX1UQvGe1XBqRvzWK9bdJ3Z/S/nyP+Fg02XwAb9uiGtdr7sHXzOqNm8YqBkMWptGXilafja5q",
+	"zS6oCPvywxMaRZuxiUEiR3OStGgUmZPqgA5L+XONLSMaodulE9rsENMomhOTfY/SNQ5iyQxBlLj9abo1",
+	"rbDvvIdqZz/MqQoTshseMOfwx2cxKwWTU1dCdCgJ2eYHzG917ZmbkSUjLiAX9l64omdzWlfFFbKktYSE",
+	"t3Ng3AINF63ukOr/5Gx8qwURXEbyWtUSlhctwIieFWwIy6oMuPEtogsyE4cfdF+eTNu7hfsKqyzEX4JO",
+	"jmNY4sR0lNwWdbDSwHVCnp89beZxKzZ1OgtbmQpoaayT+VuOix/YSMdRGgF0UZ74th6W7HQu0qICAfW8",
+	"O2uCgvzvrVFs7wd0Ecm6QuZT1Q7ZNqN4o5Ty+88PXkCOH2kabVhu6ppj9e7MT5HI2FwJPHIOh4TRURMS",
+	"IZs0uK4BU71quoLk1uMKASMAHdKUqXZgEJG8kqnGD1w0i6Yoc1WO4mafippXG9Jo0BwkiHOmIjk2PSGw",
+	"uPsURIwmyw1YMJ3llNpoy2SkyvZLBXEWbZRNd8CySd0OBsXaUBFzUCDkivwx54rrQ0EAnoCD+JqXVrsA",
+	"BqJCUtgk77NI/9vCZHi/EJQhJ9pK8AwFQq3OXC1kQ1+mItxO81pT23Xhh9sBKjnJdh6u0rxFuwX33E9y",
+	"XIAPqUJucaom+O4QpwXDjitkk8aCFLA1/C4uQf9Wku6dGFfE9Z+bgj+H0rebiZ8F7AYytBkdhSx8Uu+0",
+	"O/BF0atpC8BSuyge6bSPCI3AmlX6dr/IqRbEthbMJysJ28ty5y2VF2XNzyHuZ02e709WY/32LIzoNdhL",
+	"DYlhubaWkG9H3N02ZR8Isd6a3UuxrMXn8Ystn1Uc9l2mqJekqS8kU92O6SeutEwmm2c4bnAbL8qs4+EW",
+	"1/utO5xggsXodEwOyJtdTtmtMpPXPoFTyzmNl71W4ZhVDCrZJLcxSU2XFv6CEoULI1xAhTVF2llBY9qs",
+	"Y70Hvtl4PgTGK48wESSTGOwwIjR/ydB8VnlyEQklUy3yq40d9s14fVKXNkrIN9vXbxCKyTXOhWl+6wn8",
+	"EVPfMJvSvK1chDVPyICzKFTdnvAhOcb3iA9ZIuYDpMeYDy4/xny2iSN+l/iQQemTugUb6QlH7oZHfJcy",
+	"6pO6K/QX2/67JE+0tEkpO6PYNAA97sirq2OQzwL1dxmnyiPFWv5xOPBsA2PWj01fNtXI74mpLFM3cPOQ",
+	"S4Q2Ayp8HWvtkzp03CW0J/K0SfPrFR/4pA6tNY57wndJQWb6LjLfJ/XmUbvVOmo3gLB+Fqdvftk9bLda",
+	"u4fthtcTvjD9G8qi6O6bJu2+MC1i8pBP6gkdY26QAn+ie8b89NtH04iNg1ef3sKwYhlFpgEXN236yKL4",
+	"63vN3T2PpFBuwkxqKpDady38p9TMtKJpcsX0WWjoArH/GMrrNnCGnWA2stlGPWGDEUBHgdRSLQnXlhz5",
+	"QKDgoJHquM6yCY4JeMPN5rFR9ebY3Bj6t3riNRukikbKCObtRpf4bwTE+xOOpxNTj3u1D72amTOmHAO+",
+	"A+5EMpBJT8BD2ba2ecmp0qTPLFKO+d6tZ/4T02PGBGketXvCTOWoDc+55Z19cPewDXPePYQn4URylR8M",
+	"86Vbo+IwYU8gqQVjoSJ7hoK7e45IvmeXKAu4d13jqsKxhc0DmXd2t5R7MNzALux0146o0EOvxsNezVZy",
+	"y5cdGgBCm7dBHxIus0MOiq/6C7N5ShbgvU5VYXqamXJmVfvZpzesUgZF4qaE+cezt1IRPqGEDnPgzXc3",
+	"rinpWOCBWbmpmMa0bsrSCs/DQaj2f5ppe/ZskLrSVIQ0sfcTF1eNVmUVjwJKwFJaVRTemLMfqlJipv0I",
+	"iyqKVBSUsCn0VTnveabM0ilUpMlkQRO7e0urfdjDWLVh1rB13Xvuq7splqS/Vi3VvCEvPINrxktkYtt2",
+	"wutn9n/m41gwVUTI3bCI1VCG5bjk34tQm/DHVGB0hfXwbmLSS9PbsLjBDQ/YPJyeuTiaERfXuUcUoTQ/",
+	"P1DWAhKBtew/ORvfSyX+6YiOCiVuni+lgM+wTlcX9rUvAFcKSZXPZMGqZMEVG/nYKulXkIlmf7MGm9n9",
+	"jI6Fn8+egjSHf+Up2xnOjoU8KQQXLw1vmhPt6gJ1EejCIxTXAlH+8+rAmEsIbSBEpSClkFhEYkFjckgc",
+	"GkBrlYGtAHdVKbsMsF7AXBSteYFkm4JGVYaLzDk80053e6OzEEL4EUChgJqAPnfI5cB/b//qX4SAsa7Q",
+	"ysX10yUOXPPM5TAd9QXl1RXo0bZhWbjZbzecjbNkc0q0e7ua8NAB11XQ1JcFqwpmcBNa6qU1p4QAUNFt",
+	"xYoH1pXVhc5L3pUgX8+eKmJ/RlSiQij7d6i/sQ9rAoksAPwC7dlsSYv6ELIgokbVnoECo1rTYGiGVkmj",
+	"mIunNkPK1n/ZopRXnGV8V8U+ySiyo7UaK1oiMiCDtWizNv7WInits3AhBqNNohaIVWD2spatjVL2LQ2G",
+	"yzL3Sd1m7jeqweWwIxYuJDa0WUVxu2GsybOULm6zIjLkEPhxTJWDW2BhY711UkO6d/BoyQ4esg/k4qeT",
+	"5t7BI7dtAV+wVNk+H3EdsJsI5A44Z2Q/kv3vFBlSNUR0kxcnTzIMC3Mf2R8bZWSro8Hho7B9uHt42Ake",
+	"h48OjujegFHaDg4OaNjePaD7/UFnsNvf67f7h3t7Qbh7ED4Kdg/67UG7TduHlbhHBZ1yOa6S1SnvAoBp",
+	"ExikDVGPqsCIbFDHskioi1wq3cBBtoELbCXH1DyRn4kQuMyGLnu49GcWZKh1XFcN8ub188zeE1JN14UO",
+	"X3RDvVEsmX9FVZQjyuBeLNKonoIUy3jJyAhU/8ghRraB33/UWXwNZpEOzkfhJKmdEQJGuj862WdKg/zz",
+	"qFpcqr5N5qM3Hmem31dXVzuv4mK86WLwxmlRPY4m0Kq5YXKUTp21b5dJaZmwxvrJSFtWz3Ji6ryjYDnJ",
+	"himBt2c0Xlqu+C94LL6yzWWvo6pjljnaSP2H02dnL7v/+eTk9VPSarXI6cun+Nf08B7tH3bWLNo4fxs7",
+	"rXTDfVzpKum0j6qsrJm6d4eXwCJ3yTd+f8wJEMjROxUz8pA1yCo8PYwowQcDZh2ddTSg5NDb36nGdHnr",
+	"A28ajYM2/2g3j97mH//Hv/17L2239x79z3etvzXffr+z0lOVAB5/gXumYAbJtu+84wpImvdwVs1AxKpu",
+	"xzm1YG5RtKsQg0pY2fhHLPLPY9aPq0Fjt12u+VVpzAL9wtfw/VTg8QDqbpaTxSAmJwRgS+W+Bc2R9NlE",
+	"Cotoa5Q9G3gCSPoDYs2JCtFvMcjGfG+G6IbXmPWTL3E/zSTUA2zvfWWObgDDKxfob3floVyOWlPhZbOp",
+	"rRacNsMIWBITyETooFA3VMrWiYtYbFjNK9e3C57n5lF7/UCB3Il9WGoL/lzDMvn13turByf8Be6/lRFm",
+	"zX4/l5viK/wV98kqoSkrJxPYkBGnWC6GcV1TuP7823TLYJltN3kFouy8LX43oSPfwt19v1fvBQoDD9zo",
+	"yzHLOPnsDnWRrTmBG+O8bXXJPui72VNaum1VsYtgA3lGzecBjaJJViDFah0YveFr6R/nmYlCaj7gdne1",
+	"yK8J14z4/zBq+36AjcNn5puVxWwAi3cGyOxuOGoo0yg0/4y33ZiVCBBfgJS0WbLwLey3+ZnFTIQQKXIP",
+	"9oTKMJXziE4wIiWSMubiijw7+5HUhSRKpiKshjT5Vtw8WVqK00h39q/iapPG12cOBw37zph01SnALquP",
+	"AUJnr7n7AdIlPFkD0x1dsNmzaVpdSmpUQAdfDGtunyvoi7cDp2oLSawGbFvl/hYWGsUCdeW0WkD/E4uw",
+	"uS0SfIXgn63vikRI1efBis/HuoBOW5QdKuLArhYFO02TzxcEuxBu1o5zO7J8wRtkhW1xwbTm4mpd/OE4",
+	"kR8m86rzQcPfKQIPYegh14rEVKmxTEIyouqahaTuKxlcq4Puzo65Ubvff//9P3bbLfN/B93d9mHbd0U1",
+	"XSxqIIWAmCuM/I0mq0TWItzfExpFqjrEpfBAIfN8PfZV7KSyRc+SbIWl2Hg75iu5yn50j9/zjrS9LqKD",
+	"u3vKY/GVpol52e+6jcDFlUeEJP98TSZMHxP/9+QdoJv4XULNtwCWwhUZU64tZnGfERVQIVh4TPyY8gRb",
+	"pMR+tgArVBGuVMpCYl2XKAVCXqGZuXZRdBEX18eQ6SogvtDvZukYIiRSRFywY+KHXM0+4mUTkYJEUmmP",
+	"JCyfGx6dPg2u5WBwTPxIXl2x8J1Mtd8lqbDdSFEYn0xIf0IQkOyY+ErLOIYO7Seih4lMr7D4x8n52THx",
+	"B5RH8IihioRDprlIGakrxogfUaVPk0QmfqNUeNEuBmCbI9EBHwRoiM4N4dBCi3NHlDQ7DbjrYVw1r4bj",
+	"qBRUyyx07ZAZ7HmByLWUh9yd1LZuTs/yqiduvVYKkTRPXzAmTiqiK55TpYmZXrFOihqzxG06rgrMPt/J",
+	"NW9DKt+qBLugeMkMaYsa3krFj1M1dNEiqyPqfvGiNJ6vb1Ma0jTZqmaK4YelvMSqUkwwFy2Jedgj0I75",
+	"MxXwduVUZkeK89kMI2ehvvNF1Li6nMRcXN1SgRjYf8qhVwcyCfFzTFO1Skmy+XVi3sThuti9Iy6K3+7O",
+	"+NQXYk5OYUVOrdBUHhpmoLmshSKwYtH91u4ceuuhR24BiDuHgjOi70Z1qqqVkXNQPzI8iPyqyq6zgvRl",
+	"hDUE2NAJFWrAEtUl/lDruLuz43v4UZnPRCY9kasuPnnz+jlKakOpMKYmlgl+yOor+KDhOA3oHz5YK2Oq",
+	"h40WOU/4DdVYVzaSMjYCX0+YxrDKOI0iOWZhi8xbZq5J3ZV/z2bUaJETkqRCmCft3HPpUvVEURIUbGy1",
+	"NYp1rs3LIxqZe5yFMENX17vTbpfzQcpKnGJBwnRZj1tp302padOGSPMjYTcsmRAuAjkCSZ1GkRtwpc23",
+	"WrOryJNz2C8U2mSJKw9pOsBUHgulT1MtR1Sjq+N4JgE0X5HynCut2/NPxa94+292GpgwosKcE4w1Xlc2",
+	"5Jyax8HCXLJF71c4+VMUVXKBN+FV6742n7C0uHsz64p0my6TY1Z/xKhQdnfCk6va+kv0naboihoEnrjZ",
+	"oV3wK3v2ze/HWMLf2uuzsv4DRP1E5pNIc981bYMVXdk1XkH8NE9mVMtpu0wQtYsNZFkXOmHtwpjQiys6",
+	"1iWU+JZJ+HBpOHcHTsIj/sf3PPyEvwVDqgs/gJzgYWKtTNUF/vmeh//hkUwf+w/7ruXFLfuS//H3ZOqX",
+	"3xMPwapirYifF7RVHrHV6sHfyrw8CPuT75kJgEAC8/Jd0jo6YFvfZ8OlxHd1+ApPxvYr+B2FsGI78AX8",
+	"Zrhp4RfDCLFNm2NdbFNGUesG865nlrpK772AOBtCg0QqzJ/krBqWHil1ttoJ2SSKxHrVVjy8VUfABYZk",
+	"Qy0OxMP9uuAMbGOvv/1AHKuPrn5zOLa9LO0xH0PWxQKifHEEWZkMy6a9aNaXbOOtMAdP+tLIuCClwgMe",
+	"4QOX1MH4DeSzplEIaGl9BkAWQ+DeK9iTNBPB5MVaZQbBFuBg7vN44KOjVRLo709tzec2u1Z4D6cJ15ML",
+	"s/RI/ZNwxMUvbPITo2FVdBH8Tq7ZhNT9MR1dv2u1WlBYjYNbG99yNq7afzVPzs+av7BJzrBozM3fn7za",
+	"CXya15FVs7KulO0KHOS3PYh/piypUMd+YZn44dOYv7tmE5/8bp4lMU3oiGmWkHrCQsiZR5DGSF6pbCjw",
+	"bD4S20bVOH5gNGHJSWqkzBk3gvlaJvwPCH/vEnyWYOjRNZvYuCNbtw166sMjeUdGFax9+gQVGgaykJeZ",
+	"V+KvjekVWt5AZqo57fGK62HabwVytINPNEN2Yz/OqPm2EcIVoUSxaNA0SiErlKr+6fLynJycnxHz3JhO",
+	"WuSUBsNM3bMQDLn5Fi2emQHUtGuYFhXmaQSfapFLoy275AXThoMUSGiguzbBJDFcgiuCNT6zBeOo96Io",
+	"nFieZZ67oREPsW7PFeVCafOo2Q5MadXqiZ74t38jv7CJ6onvyfffZyfj++9L27Jr5VXlkYiDgixCglWr",
+	"Mg0fvwyoIDQAQHwcjZOusIPCibBdqOt3Pvkb6RwCtkIwpADekKhG10giaSLA7B0w0p8Q//zVxSXZcR3u",
+	"4KD8YwLwlSBpG/Kbz2NR6LknLpgICYXjxgXxs+Pkm60fyNGIiRCBaFfbp57zT809U464IISqnjgFanQ+",
+	"fNg5+PAhX6MhxYXuy3BC/I89x/h6tS5aKj3Sw+vEfNOr4UA0+6BxJL3aJ5/UO3tHhIahIr6R3iYnA80S",
+	"vwFD+JOg0Zf8SX4dMkH+7Ik/m80m/M/82mm3yZ/kTMBOIVzEqe4WbBA/X7x66ZFxIsUVggF7JLXwn5im",
+	"5JE+DQlHKNFyzJZtf5f8SV5wKBxi+Z05OuaTY/gtkrFF1zg+6IZlX/Abrs198ic5yQ6ceThV6B+hApGL",
+	"3W91Hw6W69LsT9goFMg8vVn8ho1eKjYNrVqGbW552BpuJB3yJ3GAqHmfbp+bq3wgUxGahrNILqfxlH82",
+	"SoZHrGBiRpHIVDPXz4GhIuDwIZoqWqdgbMTCsVI9dE8fkT/J0xRRkLPYAIiQO87/khlLKg+YpnrIhIZ3",
+	"wxY5jxhV6L6FreocvAOeKE1SWNdnp8Vz+ZGHn3Z+T/zGsXkYmnSlmUjdd++Xv58w3SJuFKCkde2pgz/s",
+	"uWvkw7eXGm5NeCbTvaYXaddsF2vWwZMW0eQKIKDsnAIpBvwqTVhIIj7i2r64twdUx8Wyjto+IyzkGl3U",
+	"tnJfYUlnnqprKYmMQlcXBIxe/QmZyLThe6TixazRRW+6o7Bnlvq1mT0OnH0IGAthSBXfZqs5plyTl0Qh",
+	"khLps4FMGNHJxKwm3BUt37OQ4QWeghDNr80XTctlcBwHlo1olggaoXxL6iHTlEdoT0X/s0eEuRcy3p69",
+	"bpYoX34eRYVog8L+5Grm19KcLBvJ7t5UgBhtttgxqLZm7Y3I86flzzmRMiadMWcHCOb/VzMrGd6E/5qF",
+	"K375mo0oF1xcWQqVf1NM+6T+RvAPjuCNFnlqM7e7ZLfdBlZo7uQdw2RilhjG45H9NgK/Z99myNm77ewg",
+	"wC0I524o0yR/+Z+vwRRg6AcXqPnhgKhiO+6SOgvNeR9wZm4qHwtFAyK1tPN5z0MfWGasCS2xedwjIOAk",
+	"EzzYdb9Yl9iwNhBe6IjZDfU333LZQuXj4iuzVZDBmqKI32q1sB5yo0WcbqYM78c8d9NcVgKpMLlRLEGJ",
+	"QEHASipDqnNOobLZCeIX3kAhAcXxLqAMxmBJg4vBzIYLstchhvLKbmplc+4Nd8TKI8RIXoxCqi/FHY1H",
+	"rIfV0AJmVUwrxZ7ERvNr7rXaM5LseDxuUfi5JZOrHfuu2nl+9uT05cUpvAO2F0Cnc6LsjORa82o3LEHP",
+	"cW231ca3ZMwEjXmtW9tvtVv74LLTQ9CpduD626Exb16ziS2GD5J3RsKzsNatGfEQ9RFbeAWXyDy41247",
+	"od3ZGQs4/e8VuthQhV+m4GMXJWMNaAYzuo8idWQ4oGfTsVm3hplrB0dT1Uk26p0faFbQAV7ZXf7KG0Gt",
+	"BIlApJ32/vKXfpRJn4chAxtHZ+9o+RuXUr6gwlUWAZf+wSozchwaY1XgrRXGd8ESo6S8KZRYLOrete5v",
+	"s1r3b28/eR9LOiF+U9JWf3v76a1XU+loRM2fNbOiZEQFvWKZ1AemSHqlsG6ULST2oWkVOaMFNYF/17o1",
+	"VIsiRPhTFdsTNQYcQg0tDkzpH2Q4WWFrZhYMMJdcZOG5B5ly/CRVWo4Mp/hZDgV5KgFo090Ez+zo0HWb",
+	"ff0iq/OyX/w6b3+3iFiO0OpgglnppDwpzDjby2Vri05S9mnmsO7e2mEtD2H+ccXnwuPiWYULf2jEW5Da",
+	"hyxhX/jp3V3hjXP0flxK+dwIot/6qX9inWHTJ5/UR1QZYS0zljUW8gIj2me8wIUELeUVn7zp221HJ5yC",
+	"z20RF7k0D23PSqwm9xKVZjOxoihk5meZC/TXJT9TqN4HQ3xKzVX8eE1mUBj4A0d44AhfNEeAbQ7LDufW",
+	"5gnykXWdO0esuh++8PGaTc7CT2jeNkr6LG9AfO0CW1hbAi6KGS58ppabzEzzofOrGI1nUqjl6U7uasdw",
+	"Kqix4gC+xu6+8APW7ix/46XUP8pUhN/6ycIVnb1rNxOynbVbwQCrppg/svOLOTy1T2/NwQqi1NzsO0KG",
+	"rKhNzsSKJBNildg4kWCyVUOauDSQkGrap4oZDT3RfUa1IlxAObEWOSHCJqL4NOI3zCfjIY8Y4brwuEf8",
+	"MHG2m+x3NUy1IqG5ZQyfGVIRoq04c3bIG5YgfpcfMhr6aGPhmkRsAGnJIw7Fls1LhcE5EyVarC4vn5O6",
+	"/+vJs5PL03fPT08uTt9dXj73Gy3y0tDFWv2YQIxwAWYGMKah7VZpjE+02QGuwFpOlf6EUDEBMqCtYVZZ",
+	"f4ILAf1tza/sav4G6eY0gI27i0En1hTRbNcw/eEnR5MTs6f22nuPmu3d5t7h5W67u3vQbe//q5BG+Gos",
+	"jFiy18aCGjbEbOqttvn/f2XR990aLHrJgtLdcf6/dne/3W5XmUHebspNC5RcZpi4HDJYFOWZJeIP/HVz",
+	"/np3ZgjtFslhalietVgrsQ+twD4NG8TosB2lE0ZHc9kg5HfCI2YoPn609gEIh1K+i96iUZTxKA/Zhhsl",
+	"VDIpMwBs6dTFC06x89lB8NDRwhxhjG2zpAFM0qzWY72fyLFiifqOQOsXMk0CREiEwGmXWppHRjdaBLk9",
+	"gBqEtm3Ez+caSxDGEZ2wMHNWQE7RDSNSmIMECCXAhAFf0dVqIJf0mkFNmYCFzPxsODfxoWWoPVgZcPGc",
+	"Kt2EoTchASxnAUuKr5m9NZXQxa8Z8UsN+rg0SDVF9JBq5/9RTFtzsyJ1Sn5l/QsZXDON3J0SS1ivYGQu",
+	"UrgQid6FOGkgIw/B4I65nBglyGaInReNZTwrkGK3HbyogNwQEM9DHLSt7WibqcsoLHrVsPOEaQT5AH9G",
+	"SCfKMD0rhsO4nEsoMEtmkUDA0WP6brjOC8OBZce9Qd15aCXoZ8G5zIteMe9st5yvjNaph0y5+Vm3eCBH",
+	"I9pUzBwi9N4NWebNHfBIgwOhD068YuSyeb3hEda6ahEf+cHfrdzvlYJWfUwAiCMI2bJxZ1WTzOJ/81lu",
+	"E3a+W4HQo/QE/AsDmYzgyizJDbt4L00FQ425DoZGcDtPpJaBjFTX+oPexFcJDVnXkEvBbvcLPiO75lQV",
+	"DkOxeLE7+9luZ+KGRTJmRrQqRDbbuKtsv3zvY3iNjFxLLTO1WaHHdIacupkz6jwTg4ddwm70u72j/sFR",
+	"u91p9h939pud9oA2jx6395q7nc7+4PHBQbvzuNMT0E7X9dgTCJPyEWuhdnu1lVuqeT1YFnjLNWe+zEJf",
+	"4Zej3XCXBfRxc2/weNDs7B0eNA93j/rNkB6024e0TzuDA2zLRcnCayBa7e429w4u24fdg6Pu3m7r8OCg",
+	"fdj5Fzxtht2rdT9++tQTIFnme236BM1IPxcQxtS8MGt1asOjZcwESYXmUfE+iRi9YcqGVyHlTHeEEGKo",
+	"jvEBjsXZgBj41VK5+ADQqvAIEt7G0wwZKW4VCHshNDu+ITMcJ5k4j7BrpydOCEYPQSiF2XHdXNr3G/aI",
+	"7x4Q5Q53l5TZVV1IwsMG3ohTt8SOvaUgcCMkQpb49XFPTDUZRFKxMG+zcFHa0DG4f3NG6jz8H3u1hFEl",
+	"BQYZqUiO3wVSqHTEkl7tz17N6ENGG+rVPFLabaKHqc9mHGbHffK7+aWOreNFERItwR1qvcDmnomkUq0H",
+	"2fcvY1u4QE5dCvz7TtkUCFIHSbQoK9uLajVRechopId/zPU8XzGjU0Z6uLUW68A3a/J6Y9MaDmWZDuhM",
+	"GlyRNL4dDai0IOe2fcO9BIZTO9rnkQ/z6S+kwK2yM2I64YFaRPwX9pGl1IfrNI4on3IYLL03bA8u8us8",
+	"kSOmhyxVKA7YFJPPfZamF8CNcZTRZ7MlALCPhdv/NaMht8u83QmAgmVZflefKuZOw4hfuTHDNwWs2pqD",
+	"I9nsxGSjX3RoXkMXX9QSZ+Pu5na3LOYME5wzmhGgO+R0bLYJFFYi2wloFKmdj+Yf64+oNBz45iiBZRNF",
+	"K2qjzTOLBo2iHJLD5ttiZrPvkm9dGCBmtZu3Gy742WbtDqm4MgyM1H3NkhEXRv/xGy3MWisEuZJ6p91p",
+	"OGOmC/XlYYVhwtYOplF0YbE0ttzRQKlat3b4ZO/HRz/snxw93T3t/HjQPnn8w6Mn+0/3Tnd/bJ8c/XDo",
+	"ysF1a7sHBwftdntvb29vKiAtw5pi4Q+T/Mnd3d3d7u7ss84e6d6ZPiIIyFhsZbqN1T06U3RbdgEZstyv",
+	"APaFmxKzY31CFB+lEajymPGuinteMZdv7g6y3bKb+E1AiY8piC5Wh7f7ddopv8hysTjH+22JfdiCZjsf",
+	"IVry005WzHne9eIOJL74Iq/9fGchfheVPS7a0E+zupu5ZcDZAR9C/r5UpQFKW9HiacMV/065yyqzKmPW",
+	"kV3kOzt6CGG16OQVCmb1en/7j9/azaO3Hx95uwefKopelU8eBjIXQ4umbmw5FkbjrxcpgpHWaBKD2CO4",
+	"QEOiUnNGQatyCVqEWuhvVOxjmmge8JiCj6A+3aStuZurauY+tnHdIzohfTCue648rSg+7ZZF5enu5sqP",
+	"eNiF7E+fjMDyTsnzs6dNW7qGhTYx3notCy9DyPZcQQBmB3n228RaAXHLVzu6PTIime1UuIhrnvtrf39/",
+	"v/a2AMZT+5GOeDRZ/27Op7JW9NXtc9biQBZwVRA+/1o2mq8gIutuw6rwxFkMy5wrKA51fRbx1c1jqcos",
+	"cOcj/LtIe3lhSxo49YMnJJGRudXtIfSKMFsecSinWTVtLm64ZpCU4jn5LZ9slhQxlFFoayLM4z/PmM6Z",
+	"z90ey2/yQH7tB+sy31ky+Q7gD/SQ0L5MtTtttyOvLAmxeoZnqlYldOQnboeLPpAeZJnN2vfmCDCXUMMB",
+	"JAjfKNI+YQIkNpUXbciwqRUTIaarZWe2wIzQZTGgAiwShpRaWuOy7QEFRG9KiOEiiFJIduy094n/3zLN",
+	"YqYoKVz2aAXhCtfHty4YHLR1bFPb03zGAASx5NxCMpm1ObhaIN3akBOrpq/PSOzQPq+kkQ3iQcr4FqSM",
+	"ounEHlQM/KF4/G2p4lW44u1LGztlaf/2GaDfn4D6hjM/zqEDBjKxSIUeiRM5khb/LWTmYxeZFUSXoHQG",
+	"bylALAixFozfAJQHzwEeZu0ozEXHj2Wl73gdjulZvscH3LDPV4K5DNaYJUXWuZgfnhdJvE1qTGBpSkPD",
+	"XPuTVVW3TqfTqb3diGEWx/55uWbFcB7450PezLqsNxhScVW00nynSFw+oHfLgcuwIOBxWJvtXmRwfosl",
+	"T2s7dFIcuMmyehG5p+sYpE/khYpANkG9aNq6YtrcVr5530YUWoMaOjt94svBADB2yI8yiuQ48w3Y5xAQ",
+	"pdJb5y90d92yELmJ5+jW2d6GfrgNk5qKE1ngSUbP6F+NZ7ZX4H1PpBhEHLEON2eye6sQwAa4IMf7jN68",
+	"FxRynmacDHhky8KQ5RH3zBcRDOZuOKM9EmQkQwZZsy1yWW0KCyVTTj7PKNJzNW+sP2Y8pNriVtIIoO7g",
+	"NRuWM6A8ShNGrJMEo9t7AkI5CWJzWdg8RXp5nZheDV0aPDLMtg5VgMhup9Eiv3ARKoj7bBI/TGTsWzQ8",
+	"DAWGoEdFaD9JY51NbQZ5vQWvY/PlBpQ2Q4EA1H6qjfgLUcpcFequgAaje4IgwBx24qKqjBQOsE1BRBME",
+	"hg8ZDUu+FfPqzGAgXK4JWElNGlxDPSS8YJr9RNIwoAqGJ/6g5v26nwNipQoCWv/eqwF8vgWGY34DoXgQ",
+	"ZjAVNLgWchyxEKCX9JDBQLJ2TP9dRJfDiFb4ngbXJIioUn/v2eCeXo20Wq0dVxw2s9UUVwBG+OvJTydY",
+	"wYns7R7seuT0RkYpQHE9k/aH3cODxrxVMo2Y1mlw7eJUzexJwmwILguRdjEXV0g5u5jCaJaRvOKitHJL",
+	"pmqacdNqmc4XbR5IQAmgaNOSZgPLYd0auTd7tZ0MQJAqMDjhjPFc2KjnVFlxDZJ2SkMCNdrVjsJR4UtN",
+	"mWoAelxMjk77oNSg6b3UJoovGXo27JaMO2R4/GA1s6O1CXTHJMUofpuuaUeHNbHsoCz/4Covo0UV4QOr",
+	"z5aLasE4Tf/luReqcWU9cNFMc9HaJ/XC7LOpH7T3u8V8Iw/mptkobvapmPNSp73XzWjT8Ig/pNGgOTDc",
+	"1yd18wesH4Fv8IAhCwtYuTPiq0iOzSlXvpM1wbwJzgdYBshhCK4BJIrYNBGEhtsj0IKQFe8rLWM8NsE1",
+	"4s7nL6quM7zAfABlDbNmAI0+uIZMeplqS4wgYjTxSR3eycYLB9L23Zgru/5oL8CNhddrLvKUtJwpri3B",
+	"wkA+r+ZuhzBf+DwTNhLsQfr8i0qfX5phAHccobmo5+Q0Kabk31JJufsUgYdcaYkY1rchA1eyqZ9sH9tg",
+	"f2Wxcr99rAVDqGpQtkoaPfxFjnSOXhwZlWsR5Onr7d1C+vqntc2Wdkqfl+Vlg1gUnmcluAeu92DY3MTB",
+	"jsieVhFQhBLLMIiaiOCeedXGHvQ1eNWdu5XXlq2+Fm8ypJZKB/uZ2zlim3n8wIEeONA2rhVnPXRubaeo",
+	"GdVNTIhRZaasaOuwJ7DobMOcjG59dz6WwnHC4tcDTPG1ccMqoBYCuSBSpklijqSDfq/7vyeYju9wr9Gm",
+	"NIkhYLhUE7zum3/8+ZrnczPbreQ5PZSmvd+TWlbAuBQEvC6bNCP6vDwSRzCfQT4H68sDG3xgg+tDI4nr",
+	"Qn0MMBfSaZ5wz8JYVnR8UerSuXnoPzkb30MMb9bX0gRw8+B3ityYcX3rp/EvFATsDoJdWo+EzNxiFqOP",
+	"xjFxJeLvPia4eK/DGcqAxRdg+Gfo43d5WLCPZWB5JwVIM3LDFe9HzElX11h57CGz74sF889Wrl4Jl5dt",
+	"xtVAQKZKf83Po3uNEpfKwy+v2aRFfAGeG/BA8d9TRuqd9hHJqx/RESM0AiADwj5wpZWPPusxV6zRgmox",
+	"TYdErCXZbeflVyBGsliCZVZixVFfZCrBNjIrdaV344hCEmPCRjwd1bxaqlgC3e3u7ZtdYfMaR5NmroxY",
+	"ZKM3peIitgOsk5dXEl0H09vO7dZxxYtRoYit3K1B8bjw4PHeo/7jI/qoc/B4/9HjvX74uD2g7UeD/Uf7",
+	"e4zuB4/o4PHjw92Dw8Pw6LBQG3aqYHUVmmirjYiiAGDKHj2m7XafNVnYOWh29g8eNY86h4fNducooP3+",
+	"0eHRQVirprZDAAAkO1dMtwwBMKaJML90a2cvzl+9vjx5edklF/SGobPV4T/DKWXR5H+QM03GPIrIy1eX",
+	"pM8sJDqWldl40ZYisZe90RaYz9aCL8U7zEFq/+LRnh40iPvDds/K5a1+M6ylOdgWmvauKF8gRnEo47hP",
+	"acjyShWDFmQK+UKZ+8whmHJlY0ut99+G5pfOAkS0RBEGnVJNW+QsSRgETvQjNntN4JiK18TtgMi7a84V",
+	"mLsnEPmn2F3XloADUgL5SoQrAZKGVKejLCykbtfgmk2UVwB3cLWrGw8gcrcUJ4lLlZ/NzSQ1by5E1VZ7",
+	"ei2tYpnm7Sb4sHE+072S7blnTG+/4bYydVMdVJSsfgKJE9OWbMPHh1SEUFfRhakeNLpZrcz3LNBPaBQp",
+	"37I0LgI5AnM23AEqC6PrCaqIkuaCgKDRBJLX64vzDjJYLjKAxAO8aVw6AkB19ERxGJYx+x7yXMU0ZHlB",
+	"nJjVoi2mEc0y9BweLvkRavzamgapJteMxT2Bufg3NEoZ5LexUawnpKrT0nVomm4RP07kh4mP1W3VdKRx",
+	"dr/mUSiIocZCTokeJjK9Aqjfny4vz+sX4EO4ePXkl4sDAu1iZkdMlRrLJIR0tlK90Z6oj6iykYf+999/",
+	"7zeIkIm9msqwJBmegJBjggl8QcVtncZhLkNf2He2Ue4KdHTawSxpzXUuk2TioX5gnS8QiC2kJppe47qq",
+	"vDxqwjVbQzd4UzWvu8wNcfQGpdYsZq0r0ijy7oEgm0k+06RZduNUbKeHnD32td5b9n6ghdtB5af/9tSY",
+	"agNYlkyXJ5bt4KHYyvM7A3cPEI68UFzGXk4OGhsuKQCmd3joK2R23QvgnTfXNGhDIW3uD5YxsEiZy67f",
+	"LO1vMbYltzHymZuMIheC11loyx/nA8hsjiJkFXCYObe7RW0QJjAPk/JWa4g9BDt/rTzOnRVRlmKL9W7g",
+	"Vn67CfMyot5CJ9QTeGJJXRpATKBJMMTCM2bzglQINkfAcMl+g5oZDRLYZisLhNiHqyoa9KWMGBVzi4JA",
+	"u2REEyNeQuF5yBwDDmL/dLYLO04vGyg+LMwvOMo548N2lo5uCcOHAsO1FR58kibK7Ke3d6iwm1Ve5gOE",
+	"neCRkVRYZEhorH3zoL5/dhYBXj53pBxXwH1uLuL782cXuMpO36n0tx8CdwIQ3or4llX4UFkpFdmfWpI0",
+	"RudgGwnjkYTFEjw/mOZlvv1OWWyV2eseRj+H+S2ZwVnIRrHUTASTX9jEHtyt4VdwajUP0h3OwtkqxV7x",
+	"z8fT8NWrpzT84Gb+mcLnCv3PZ0bnLGkaQtj1U5iPB8IcyFAsxJoX1uAiR8xeDQPKo8ZD0N23oyKe4MEx",
+	"HCJjEGREhZMVrOe0KE7BqV9HV+TuxGunMW0mie18xMO90Ct2zpIRNWSIJtaLZNQYKF8nxQ1LFBy6Frk0",
+	"yg/yD6Nc8aK7i5xEUS4IWdQAaAP82X1G4plerP45kamDsJrnNTOH93a45jZa1nuIGCiyyNmyAAVNzEz+",
+	"Vp1ypsUTIP+SjCz2oJh9lZzFOuoC3O3zucfa3MHbyna0TJ0ADrNAbnM8aMeJHFvaslYdz1xhz/Jsy+S0",
+	"JEMeQpnnzB42olzgr0ZlnWVLdiZfLV/K1Of7ZEx/QTS7b4ErueNy+2xpKcOoqGAyZUIAUwaJjVoK56ML",
+	"bkLiC/ZB44++q4sUJ+yGy1SZpxl4CgN8oEVObNaT9S8NuAhVLs3kZQ76E5RrsmIWz8+eEi1lq7IKe6Gg",
+	"ynoc4ouy5NhZLDPmvMgCeAQbM/VgyvmiTDnUWSdG+Z68Z7PObQoSbhY7H+2nJRpOFgHlcjonMsVgiXpW",
+	"NlsK1miR/5YpgPOC/dYqQxkjcG8d519lzwJWGAr7Y66HXJD/q3MIkeNQal4xEXJxdUwSFvAYK4Qrxkiv",
+	"BlqVG9eYKtdMrzZPG3Jumc8ueORChR3SZwpC/OK4zAUT4b1LFn9x9JxpLckdmfIJvm29aX5hVHcG7/ri",
+	"XRaB4g7hw037JcQ8GilylO2NL/aKXf7kC3exoiKdVgjfpyHXFXdqFy9EMOvJsZgu6+9ux90DMuICwgXz",
+	"+7FFXpfvRypIr8ZCjmCiXITmLMmK0h3mmVu9GDf0r1gcFoyzy3zDQITVo/RO88ncZWze7P2NlL6v6/sU",
+	"enu4vR8w85YzV2A2s5z1C3CtVGojOwOZjGkS3pOtc21+Xg0pbZFvbL5Oxrsk8bX0PRcFQxWxs4PcQcPe",
+	"82juPBiGj+gV88gND5n0CE1DLj0SyiAdMaE9ojQPrlnSABWqz/Imj+FOMW0NeATAstlPcHnIVJNQjoU5",
+	"C4DprC12Kh0xV5eKhfiyFFlyF0RyJjcsUY0WeQXQvNe8gKPaabdtpRY9Z0bTA/XNSBN2I68LxIJmTjJF",
+	"yH0dUCGkLr8+e4nZ376Ie0xO2ZRXv71+LM3ic2HmMBH+wpcjij3cPt+W995uzlxuXSqm39aFYkTcTW8T",
+	"RA+bZwW/AHhll9laZoCDjJtmCvOKjNnLazRbqHzAN8+SeYCbKsI14oAbMhlmDeUCgHFrxaJBXhfQf4Ln",
+	"unk5iZnFu7Zj+k4Rf8RHDH5pYGpt/vxTrmKpuJmsTwSFgFW8HMqZ66NUAYfNyg+QeoH5IxHsFQC1AxNG",
+	"gyEAn2MCEteNFoHtprqk0+4Q34nFhYhwGwueimthlBseevhoyYw3hMhw7BJfye4UBIXP7hR3odnLrl5x",
+	"7djbuM8GMrHAAQNGdZqwRtY3sy9BpS8SSXHFEpIdgeI1aCsi5nVSc4tjvnR1bI19iAFuo/IWtaDjEAk1",
+	"ZuxamdHs7mPz+SZQJDLsIiF6SB0osXnfLPmvJ89OLk/fvTj5r3cvTp+enbz74b8vTy98DzDNx0PzfjHj",
+	"mucwxuLK7Mm5q5vftnaNZ6/a3IbzwiLzLbmKvt/5vnz7DGQyApzgPhcUwnmnsxUq7TXlA1rzakPIu4de",
+	"K3Z8RS06LiIuGO4rOMvKHmY8OHiefao1DYbmSLtNO8EaGCxSzLMpEGYIgJ5isfwtE/hO4eoJAMCXiLjp",
+	"NjcPLUCYIOyDZgLWZmAfAhJUBDLnNHmIlPtm7tqnVkrPL1t3Uv86trHN7vOYi69KMzznomDpgz8gOqbu",
+	"oLsgjiYGNrDXsW6v/oRYcemY+GGKzNcnIwreMn+vM/Q94j8OMdh6vx1W4YHGXHwJ6pAbfq1b2+sMV9eF",
+	"zrPhF/SgOzDcxVyI+zPcnUNvD6rTt8XODRP4iixwStPk6zK/aZpgVLkZeoHf1mkYQgU3833BMqcaLchi",
+	"TXzHaLHOW5KyFjnJw7BTpeUIRO6T87OCpgcFg9D6xVWu7bheiswEZci+1EP8GXQwEdqxJja0gYYlSbHu",
+	"26Z8zKE1WqBDjQb0tAr4Z02TL4Hf4+ZZj23mQ79bXl+1PncZZPEQt/lNsfkpNvQVcfxUfG1y9RszYkKz",
+	"2NRo4iQ5h9Yzi0wjblskvl3uBOO7R1n0je3vQRr9OtkNHoFVuMztcxFIu//M2Shmm6DoBOb22KWe9qOU",
+	"Ec2Da9XIrGtZirG1y+clIRGVzOETCLDaoZGvJ/yMRfoeIpM4Ac3VfM3fU87OzHWL/OpMuaDrW6N2GfTA",
+	"/NwTduQZBJkT9iJqU/uLo81t7D7kokzBrXjTPdrmCy00vErTPIC1eCSfLnoEEP95Zhge4kgIgli2DN5v",
+	"V1ggRjS5xuxhwGj4fDJpNq9at7Z/+kP75Icnu3v7nYNHjw+PVrdIvKDJtZnKbcqoG2Qg5bEEFvsimx2c",
+	"/pn5vd30Bsnnu6BufOn4qS/RLfwg8N7ZDWR2CLG5/7AV3RUUJ0wxEbDPLOvqSQwg4p/5nhrKcTH7CW8S",
+	"rDkM5cnB+QtDhfJOo1gqLq589CPLJES37Y3kQdFCkP3mI3CO0jKOWUjqfkxTxUK/0cqdlVDLGF3MWSgo",
+	"6U+cqxk9krQvU032DohigRShqjAyMBFeIlG3MxEA/ns21dV5MHZ+l6Gd63FkHA/aZJD93W0q6MUDh/22",
+	"TArAO3CTQX04e+a35bUbMtQMtuNz89TXDII7oJ6Jy8h2OemrpKFnE/lqE9GzGTykoj/YClawFdDPl4xu",
+	"Ufo+M8sAYdV636ly2jh6iOwfmWjUsJg9XJk3pBoxzQPzqjBa+JkGIGXxnSZ0MGBBbhaw1ZgnyKsLqtF8",
+	"5fiNgzD8+lhQronmOIwPvOeB98zVEos75W4ZEGpa8+EvLnPt6zvlFDNVjtKdiABDO0coVXDlqt/ULbAF",
+	"6Ut5PVXE0CNxqoZgO1P4Uw6HIUJXpL3hIfRhFuOLMBo/nz31ABpjPGQJIxApC0UMsL1qtIwnbrLbsoCc",
+	"ar99rPVTxQVT6iUgrSLy/Co8IuK21hqan9rw6R/m2wy19UQNKXlNpWF6qRq+zL+tfdrYWmWpsAxt4zLX",
+	"w5VHlEw0opP8fPb0gbd8rXCr+QHIuIr76t4BV23HO/1IBrdWdnwKENU0bff7NnaY2eO8uiHmZx5+OVYY",
+	"SwsChHlQiB4MMnfHcH4wWwyUAnf8FrKcW7PDOLYSDNntsZUpdD91XSroB/k2iN180C7hfCkypDdofEEZ",
+	"ymZF6CGIMCCwGCkG8MOkYmjxDmWLnDikMFdoAlyJUyBilEdoqh4PZcSI5W/gZfRcGhPXFQ5HIM5LHOI2",
+	"jNHO0qzq36aAnXcPDg7a7fbR0dHRGkDOTwoDu0u2aSGYYUdsLazBcGvdGRLIrCyVG7XtDIXEKP+YNVGk",
+	"WrkBgPffQuorEXY+m34lmMWnhnLEODCPcEFkErLkgYN/S4WKWHCdMbJCht698/JU3KGQaBt/EBNnxURL",
+	"mgdB8YHN3KXFvf+ZRcWP782fcB3PsYL9IPUwA2lVmPJuX/cI1oXsTwjjRhLsTotpMsmNVuSKY0Y7ALt6",
+	"hJp/eqLu/5//9b+NOOE3Ck9kb7XIL5AKPqJxDKUAAzliOZR0oZCclgnW1nTZ49BGT9ihcGVHWyhJ3SL+",
+	"S1keMVdoUbNRgRwG60qVlZO7oUxmT2gZTZUuMwN7fvb0O1dS8dh0o8t54oXaZ67rLFs9E5krbHlSXqfx",
+	"cx7W7oMtLhL9NuODz3n4HKawiA2Wt9yDye0rNLlZBa/MDAarM7rPkaGM4/iZLzHaIcuMEzngEWvGPNBp",
+	"wuYWZbti+hwfPbdP3sfBjUtdvkmiWrc21DpW3Z2dOC4/vnOzox/t7tgeWu/jq41Pd3mmy0zslnTkzevn",
+	"EJxm9MEc4MIFwmGYsoCKMEMewv3wwBK+1prlObi73aLFXfD1MQUoeKp2FEAEzRWhTsHdj8VRLVy+bQYw",
+	"f2xdWEWumCZceyTiN+zYYog8p0o3T82rTSOHyIT4EIjpezYrwQLYYOsYowl2M3NkACXe2t2EJFc09kiY",
+	"IndhGH8Apg3ABvXfxFcJDVnXDEgZ3Uf7xEozgP725vVzK6FlX+HEibxhRo75lfUv4L0W+VEmpJ/IsWKJ",
+	"wpyDazZx4AQxBbx/qohPY/7umk18l00LtRtb5IIBXIqyBG6NwqpkVtO3XU2g0NLCl4br8NCtAeRPIN2A",
+	"4UTcfMwyGepu/N8RaP1CpkkAAZwh1J4HTsXhBcTNUY0WOZ23JhxL5rI4opMi3hCD1YbkEOvulSLA3BFn",
+	"eGqRS3rNzIlhAQuZ+RkIbjdCy9W9RKib3IVa2jq1RWWBp2FkZop1PufXbHoveiC9ItUU7jmLDKSYJhZ3",
+	"h9QL28J6wd3G8CyQUaJ0icJ5HftGF3BwgIwcSwBD0rMF3Zk9AC3yqxWiUSHBnYqbFF5UQO4WObEFh3MD",
+	"s22mLqOwiKeEnSfMXM5wYPfbJKSTIv4GXl62Zn4gAUoRtrNRCaDvhuu8MBxYdhtTbWZlvmwlTJlTh3OZ",
+	"V2/VvLPdciIQ45ApNz/zhvKMbjWiTcXMIQKELzCw27LVAx5pUPH6kIU0YlQouwTm9YZHWMuwETyyf3eJ",
+	"QJbTtSDwATYr+xBHMmTWrls9SebOcz5LrtlILcX2Ne9dmvl/8gxdzvCl3UcZVWiS0AkYp/QEim8PZDKa",
+	"jY3aRVlhKrJ6zHUAME/nidQykJHqWj5dwTy9GT5JVeEwTCE3w9nPdjsTNyySMSN1/1ekP8zMb2AZbLdf",
+	"vvfhRk1klKe0fvIqZErTGTLTZn5Z5QXIedgl7Ea/2zvqHxy1251m/3Fnv9lpD2jz6HF7r7nb6ewPHh8c",
+	"tDuPOz0B7XRdjz0RUk275GOvxsNerdurrdxSzevBssBbrjnzpXJ3NPxytBvusoA+bu4NHg+anb3Dg+bh",
+	"7lG/GdKDdvuQ9mlncIBt8RFTmo5ieG2vvfeoubvb3Du4bB92D466e7utw4OD9mHnX/C0GXav1v346VNP",
+	"9MRiXK3ZGPvkhiXNC7NWePd4RMZMkFRoHhXvk4jRG6Za5NSsL1LOdEcIIYbqvbTd3g8ci4O/GP5qqVx8",
+	"AGhVeAQJj0+YLotbhfx88eolodnxzcIOA5oknCnXTk+cwLmHsXJhdlzXcO9E9xk1Gw6P+O4BUe5wd0mZ",
+	"XdWFJDy05pGpW2LH3lIQnBQaKaTIr497YqrJIJKKhXmbhYsS8ecI3L85I3Vgax97tYRRJUWv1iW9mork",
+	"+F0ghUpHLOnV/uzV1DDVoRyLXs0jpd0mejUjCsCQzY775HfzS905Lc1FERItwUM0YpmxJpJKtR7KA3wB",
+	"uArAYcs2QbxFSP3i4hQQDR3vhawplY6gnVzpsJfOfYcDXSUyjReHIeIjpdBDrI+sMPZQyDGpw06NaaJ5",
+	"wGNqJm6kyERGTDWqowKfYc93CBQMPawSb2eJ8KDYf53hdTrfpFNJi1wUTphd5bs9YfNiV54kjGqmCMWR",
+	"5uEobrQUfQ+BeQ4wPUNCwxEXLeIXj5UP+LblWBeZkJ/Pnqpjp8KxQlqlTKMQY1jC0CqBGFLKBfFtNIaf",
+	"R/niLUbqKE2bs5G7JsSUG6GRgQzglLgdvQVzh18AE7ciLBgfhAO6jee3SJl1i5ybbdR/zwKz9OeJNJ+I",
+	"NsLp6n7VfBKfCQq9NIL5PA4feygc/C0FkcCSO3azmAvelmMXm955L7eEaprLRP2Ii2sfvKmCcHHDNTNq",
+	"wzWp+87BEAypzg96IEc7T149PUXVFfirDNEC4xy1YIjEQg/QFKLmKaz2cCZuaMTD4kOFbivKPJi5b83V",
+	"TNsFn8nslE76T8LTwbPh2ftfohfiVfzP5EK/uVkj6MWN8jOxraUMywyQhcf55fLAur4d1mUWvywnlU/7",
+	"vTKzj/CvLUK6WEX6ThErUXik8IhHFNMawkfAK13UkZycxBNUlVqk094n/n/LFMQ8G3ucv4HeA66wQz93",
+	"WBZkXnxpxDCAFKoIwHkr4inNFgoQkqg0GGLDlZj6OVv7XFzh8oEbfO0u2BWkkc/gaH2GZxwlD6qD4ewp",
+	"d14LcEIKMuAsCpVNuPacAxE8ZnOYABVCpiJgHsHQzhbx3VddwPX1ScS0wgqLoPkBXFV4THx8Ye5TLOS6",
+	"qIaJgWyRE/wNnsu4RKan2ejSetVQbZGWaEwnKoOncyysiwwKqIGt2UEEVJAQk1ArxKIUaiZuLRg5grm0",
+	"22oFjtT32nuPGquLQ2/y0X2pAtET2GhFiQgNBsjwxw/i0beUHmC2guOlc4QOrOuEZ/bzyEs7KLE1UZmZ",
+	"X8DdXOoyssqX0jJWZCyTa8AaM9qU+WDNU0XdLDc+CTYGmxcYt3SaCMNbC+xvlhuhKodMHwb5HKXKuz3e",
+	"eVeL8QpBzTzOpgb0e5B3vrpjigtpAe1W1F2WlCqfyoYs3PD1FW7lxnyp/os7BQCCYMsJPByAr1fg1wXd",
+	"eOtTcC8KwAoXGwRV3DFYVEkjqbSFFgBibJhHTu3jHGgZYvm0KtYcpBOnr0A0BFZahHhE4BrQmrl1RxD4",
+	"l1kJ4kSOpGaEClfocNRnFeXaYTB3bixYjh7/nA0eYrW/Rpcug9T9zU0FKxzhst/wM5/k9S9yOLG2vI8L",
+	"xQDfb2FeXeLbPAofY1eZWSY/d806V+8SL69H/JMoYTScLDRFephmtuSRzIKX+bnzep5oS6msFAevnBfX",
+	"bBsjQmDpTkOLajfPhXy4BoDCs+khfk5LQnkci1N+j0F5KkAPFAjyYFb4dswKJ2HokYSN5A3zsrteJiRk",
+	"8Ckun77PYVAoZLvdF79Oq5zQUJgXvdDk5/PTZ4Qq0qeKPeqQuoSnaBQZbulDiCw8vvM+ZlfH+JTnkzev",
+	"nzdWs9FWQZyj0lZM6VuHFa7DR1wu3eep879UxLtgDyzqW8Ian9Io4+wErMqOXIXitZlRJK8kMoPbj2p5",
+	"I4xOrGzi6SimgkvhkDwLohjocgOZXDGNsYLXbKLKdfIxBQh0PHWcpSth8/SKcmH96WBZ/OdrjIapyPM3",
+	"k7VDv1MlDrt4wCb5y+py8orIVJN6CnscK9HPbOxG4QS7Y7eRnldZOjBhTuK/U7lhqiZgWlkTAIqryEL9",
+	"16zc/ki+5y0CFcPgz1hPCGYAQaoq/O5jCogR0chEpoDgDVOrcnHQQF/KL6HeKoKsL0UNgBnWurX/7//9",
+	"f/7v1V23ry0F7hLDKcdncr1hKbR7qoL4RVZUeajHfcfOI8spvpASrTHlSTOAvNm7gIKzvOWc8uSJ6WSb",
+	"jIChERU2RYNzI7hLdoJkrJ388ORp8/THZz8Z5lw16I1xULI5LPCvTWKGpjkzGge0AMPo5vImZmmS51xc",
+	"s9De26r4LV5fxWSUB3Xs22FSsAP6k9L6dwFHhApy2AyGNKGBBosiB0EmwLO9UNS7LetRVnTqTlS2rGJe",
+	"IXtLCpvBnNELsw7kYGB/SEXxJy1tQgKCzbTIr0MeMVJ6yitUe8hSj12fQhI3SyIHNtUKlMQs3TovfIle",
+	"PyO+3LBKm9K5I9gt1M0r7JjV0Zuw+/sR5FxvgBZiBPJswN+YHPfAHu/UWgVIkPnBupeKeK7xHZX2zf7r",
+	"s3tAY8/KWGcQW8gOdxz3wwhg5TneZCGY3GD9DCrCps3nUBbOthVy5bCOIHAZ52bNWg7LJoNOaLTIpatY",
+	"iuUJLbKNahDBWGgzHvrZjCqYouvjNljjXwaj+MJRBQApCpv7TquKZp0+cNBviINmhxxsZkX4vvtlqb8n",
+	"8xGKESKGOms6YR+4smBbNkKDK9JpHxHfPQEJWm7KZMJ0i1h+iwW6HKgO/IHalt9y7SuSSKjlW4LjgK8Q",
+	"juOYxDKKCNVkJJVGQLeYJWRB0eQr5oz9/3y9DMXOjw0nxUBrTMMF92YsrhyynR3oHACxgUxGUN8xZw9M",
+	"pCOzhJp9APhQcWUWcRoFaev6gWYRs5zaMW2N2I6LkN+JQMV9Z1Xcf9v7Bxaob7UMsZxU+3vyDuJgNuZ1",
+	"/3xd4HFeLaNc2WFiKdSt9bmgQLqlgFCXQ0YSCh4dazNmH2igo4nZJZlmT1RABSSN1BMmQsQFnMg0USwa",
+	"YIluSs5fPrOYRjiOv8N6y4T4J0HAYt3NF9xvPbhkvt6wXBdenR/X1V0wvye3DUOUMPBV3pG2rmVs5iwQ",
+	"CbHKWwI/PHg8H47X9pZ72EqEOr3ltnybionwbo7H62wEKNPvt/NocSM5jLhINQoRDk+zwoAkwkt7f382",
+	"T+PvqdQszB2x3dr+6Q9tvMqxiIBZDDPKbu0nFkUSMWFxIcxPcmMV7cLO/x7MV/MmZsSUVOFa6GkZxcvh",
+	"KWtdBKds7zb3Di932932QbfdbrXb7X9V0WBWF7TiCBByLQIt1PAevJzfoIVMhISWsGhJXaIZJ44mxbAQ",
+	"/JmjanDrnk/grXN47g5NQy7vCM8I2naARoBhVFcNCA81IrcNKg2pppWRpRhHeuywSRHRnuqhysFDQGZn",
+	"IUaJmYNr+lKCDwYszAvZWB4EvoNRqiAc3ygMAJ3OzSJBOwoqHKKjYcz/f/au/6dxHIv/K0+9k7ZoQ6EM",
+	"nHaLTqfy5QZumIMDZjvSLpq6sWmspnHOTlq6o/nfT362k0AD04GGdubyG6SR/ey8b/7yPh/FNvaxTwVk",
+	"ICb52z8pwIlFKSS7TZVDhNttv4EmQqu7ANMa040W9OMkcfAG5pyDwERwHwfBPJgG3A8yyc6Hw63zOFUd",
+	"IwmYhYoq6W57G5p6GnwRTZhMGN3wYMB8kiq7JFKu/iAOycygWRJV6FqVR7ouqsQqQ51Vymw96wg0fDHe",
+	"0oK3xHCoBUwyzX9hcMMhr+oiMIvoO17Hjzp+lMUPrZhm7yK322+LHHO3gpcSNxzZUCWR49gwDPTd6XEf",
+	"mgbDHaGu5+iPlAdjQhnwKBEwOSSSKgvmLskU+hOfSNr3MGQMRBKUe72cqXGFlwkdNYvu124pHoiBu0Nj",
+	"GHHbu+29vb297fbOm8aN7u6Fvs8OvPZ+tfdbN+/niKq0Aav1yJep8NOx1foKUmbXfJ01d6OZkV5LuA99",
+	"/fe/ydiUpjn/hNL1x3zMrmcx63um0AxBzDz9nl7b23Jgn8dIGqEYU9BkobLMB3bcyLNSHhmO3CdfZWjI",
+	"9a40K+YRpgetmN42vIabq0ancf+HF4YKNxN1rKhjxfrttNDcTleeHuMxYkUxolCh++wA0YKrBQLEh8sz",
+	"Sz8mmRLhBK8qhELEA+KPkIFY8gke12ckxkX/nkYhU6pIMEPCUEzNSX65rz0dr7ygh2QQK0KMGvYg+xG3",
+	"GwciEZbX84W+FUe+QsdaO9Xaqc47VXsDZh1caiiMblcFvk8SnqSUIV/m75u/bnvw6/aNSTBDEQ2LP7Z/",
+	"2fag/cv2DVA2lIypfehHmJvi69YbGjIT54LL/d2ZG9QqXZ4beqOzt9Pa2/Ea2Xgbnfab1u72XnbB6UCS",
+	"iLJokMohvF3KuaKbgTqnrN3f+uWUYW6fa7D5EIswrMb97ejMrr0DacT/mzqnhSALLGR+oifoUKR2XyIQ",
+	"UxiTaIab0gmTSD4cc38EzW3cd0Ua0w7oV8wOrQftDhBQPBqGDPxAL0kfWW1f6DGu0hvaseO1W/7nnwQv",
+	"G6iA68+NTdrsMI384B/6x/sz1Oi0X+wT9RzU/rD2h+vnD2NjnWvgC1XC/RGTFWWDtvV6G/bKTISRu8cG",
+	"F2ZB8MjVAfv2Sv13philK3b7a2vKBvHLk1c73tpX1756/Xy1yoxx5Wv3Caesqltm2HbtqN9f7Orxvnl7",
+	"cdGC/pDfuitncUhmWBdDFC5oBNaNvj39Z7kL/w0/1VrtwM47aa9hNarUx/shj1vjePfbfDkOvPbktSdf",
+	"P08+sTa5Uj9eXQXToSt8LxTEtxwwj5MiL35HPyjSJAN63AcDwMco4K3XWAqa+lmtZlmuWhdE1QVRSzFQ",
+	"LIdqOlgGzLpEHOd6u7QCKVv/khVqP1bkfGVerF6pTUdPRiwjyg+m1t8tO6VVKEwtJwyUU5Rn6Odyy2O1",
+	"yVQTWY4KqCqDNIERY7EJMzpe5BjCWWxRheDyKIKwlrcOHnXweHnwEPHyS2kt1NCmhSLi7PGoEXKV9Mzr",
+	"R/nbc8ZdhnSReY/FdNk2P3MhYQHI4TMc6gIvHqZS6c9yU6EtOvnPuEqeNMVsGj2dnDKVwC2XKqmD4BoA",
+	"OqoEaFHNnblZi3n9wDdvqluS2X82KSO0KkBa28cRI7TnBl+h9Vy6Dp/MFv2A0TT88UCwvkNbsW4MGOJs",
+	"ak3MUTcRku551rOQBXx2PRl4e/tfxfj2R1mfi9iNtZnGKwSc2mK+L4sRETNIjJXYyUKpXKWu3PbxtTwo",
+	"E6XWzLXIe4qr/2muJq+cAeWO1SdhOCC+UWjb+/HEaufnv9qzo9ZA0NlftlIZfkH/X45/xYcRox3of9zs",
+	"GcH1E5KkknVg0v67gRsM2B2cvO8ebl6ddHf2/tZUzJcs8SADjoGf4Y9G648G/Ay61w0LTegV2r127zoM",
+	"wzTidw54sOR9HNDmKXWvc/roS9ezOENGTGZxDox4HTDgFE8c8Y4ZEF8KhWTwOlruA5UiBpoae2YKBjPg",
+	"1JTP7dzdAfFHkZiGjNo7G1WwqfWK32+Rk7OPH0sAd3NB0dTcvaESnhk9cnsayu6MMJyEoPVJ3N4iWi8Z",
+	"mD0cSmaeAUfDdPoBKWBkXPU92F7kG7bQknowc67tyaIYLyuJERL3mDZD4ZPwOQUy0Oz3um+718efescH",
+	"J+fn7z51z87Oe58uLk9/614flzGJIu0oK2YnzzyCNVjC+VETIuDagxkDGHnjNVIZPnIAOyWbtoXFkXKL",
+	"on/TKWx72Xr8VFwzYlJDQa34MOLREIwvQRsNxDQylIcBkwapQEQGwVQ38INFw/8vAlEgLnR+LXIuC5nX",
+	"Nb712f51Sr8YhxiyhM0ngeb5i1YnpYQCtkUw7dPX4oa6RDKwenWzDriPSMu2sAEsPXX8+gq+5yzE5Jkk",
+	"8YN5AzE4/ZUEyMXJtD8UhVjRhaMFQp0Rk9Yx67uNWYfIOZ9b7U8KPlyeeY6EQkiDyL7KaLZlwN03TQpV",
+	"8SbfAxdRvseH8tg3r4xUq7VDvQKM2NRlmc0HOeZGHR5XHx4taUHB0O6vDZa9DXjPhBKm1sFytBivsDFu",
+	"u7hmT29AXhvQH6aX9T8pS1ZRm8ra1Cbgph1onQG8jx6J6TONRDfP/FTyZIZ63435OzY7YYQy2ej8fqPV",
+	"+4ARyWQ3TQL3xLz1H7zUoB/d6FbkpJwW5DrgygJp242ahtv+2EKLsHJ/Lt0t8HAjCPcCtAVIERZ57+xN",
+	"j/xihXuipZy7AU5z8HLdnmSE4laEAxhWiUDKeNtYflF4vrXDgCQwJhEZsjGW65rVnQdE+gGfMA/SKPtz",
+	"TOQI0kj355kSB9th5gMKQzAkrvM9HoTCH+lmB+aPWApTb2GY7pVXJNmCkKvEs/XD4AfMH5kxn50eQSjE",
+	"KI2LXTrkxJJx4kcwQuNoDcO+2s+nEgl48CmkDhdMzzWLaCx4ZG+F5ez88K/TIyT4SkQ/l8HS889LcKm/",
+	"kiMr9O7Rpnlg6LsMpmXG21dg7ioMMmMBmu/iNPLFGFkoSRgW5wX/LVEltD8PaCpxV3mar/Dx2DFvYZqf",
+	"5Dxs5D1OJ4XuxSmy9UNzTBQyldExj/QjTFM28sbwh5KWMMdB/h9xCwT8MMV2xK2zulgK3+yfqoAgB4yI",
+	"GFb1DIhi8x0X+rSNlU7COA31GucB05uc6Q7019Yjyy8EGszRJqZePAJFIjoQdzAWlBX6s49L+jthJEwC",
+	"D62WR0wpa0mJ5H7hmxVM6svNl/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -190,6 +190,10 @@ func (s *Service) send(ctx context.Context, sid uuid.UUID, to, quotedID string, 
 	m := out.content
 	m.ID, m.ChatJID, m.Sender, m.FromMe, m.Timestamp = sent.ID, ref.JID, sent.Sender, true, sent.Timestamp
 	m.Reactions, m.Media = []gateway.Reaction{}, sent.Media
+	if sent.Media != nil && sent.Media.FileLength > 0 && m.FileSize == nil {
+		n := int64(sent.Media.FileLength)
+		m.FileSize = &n
+	}
 	if quoted != nil {
 		m.QuotedID = &quoted.ID
 	}
@@ -226,6 +230,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		}
 		mime := f.MimeType
 		content := gateway.Message{Type: kind.msgType, MimeType: &mime}
+		content.MessageContent = sentMediaContent(r, f.Width, f.Height) // content.go
 		if r.Caption != "" {
 			c := r.Caption
 			content.Text = &c

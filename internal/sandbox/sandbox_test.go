@@ -77,7 +77,7 @@ func TestServiceWithPersistentSimulator(t *testing.T) {
 			if _, _, err := svc.Link(ctx, s.ID, "15550001111", "qr"); gateway.ErrorCode(err) != gateway.CodeConflict {
 				t.Fatalf("second Link: %v", err)
 			}
-			id, err := svc.Inbound(ctx, s.ID, "15550002222", "hello")
+			id, err := svc.Inbound(ctx, s.ID, "15550002222", gateway.SandboxInboundMessage{Text: "hello"})
 			if err != nil || id == "" {
 				t.Fatalf("Inbound = %q, %v", id, err)
 			}
@@ -200,7 +200,7 @@ func TestRestartWithPersistentSimulator(t *testing.T) {
 	if _, _, err := svc.Link(ctx, s.ID, "15550004444", "qr"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Inbound(ctx, s.ID, "15550005555", "queued while we restart"); err != nil {
+	if _, err := svc.Inbound(ctx, s.ID, "15550005555", gateway.SandboxInboundMessage{Text: "queued while we restart"}); err != nil {
 		t.Fatal(err)
 	}
 	_ = m.Close()
