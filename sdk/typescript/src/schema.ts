@@ -3083,11 +3083,12 @@ export interface components {
          *     `pollVote`: `targetId` (a poll this contact received from the
          *     session, or sent to it) and `options` (names of its options; empty
          *     retracts the vote).
-         *     Refusals (400): `Unknown inbound type "x"`, `media is required for
+         *     Refusals (400): a `type` not listed (the request validation's
+         *     text), `text is required`, `media is required for
          *     type video`, `media must be base64`, `latitude must be between -90
-         *     and 90`, `longitude must be between -180 and 180`, `text is
-         *     required`, `question is required`, `a poll needs 2 to 12 options`,
+         *     and 90`, `longitude must be between -180 and 180`, `question is required`, `a poll needs 2 to 12 options`,
          *     `poll options must be unique`, `vcards or contacts is required`,
+         *     `vcards[i] is not a vCard with an FN`,
          *     `targetId is required`, `Unknown poll "id" for this contact`,
          *     `"x" is not an option of poll "id"`.
          */
