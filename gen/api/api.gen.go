@@ -105,6 +105,7 @@ const (
 	EventTypeMessageReceipt    EventType = "message.receipt"
 	EventTypeMessageRevoked    EventType = "message.revoked"
 	EventTypeMessageSent       EventType = "message.sent"
+	EventTypePollVote          EventType = "poll.vote"
 	EventTypePresence          EventType = "presence"
 	EventTypeSessionQr         EventType = "session.qr"
 	EventTypeSessionState      EventType = "session.state"
@@ -146,6 +147,8 @@ func (e EventType) Valid() bool {
 	case EventTypeMessageRevoked:
 		return true
 	case EventTypeMessageSent:
+		return true
+	case EventTypePollVote:
 		return true
 	case EventTypePresence:
 		return true
@@ -510,6 +513,48 @@ func (e SandboxGroupParticipantsRequestAction) Valid() bool {
 	case SandboxGroupParticipantsRequestActionPromote:
 		return true
 	case SandboxGroupParticipantsRequestActionRemove:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxInboundRequestType.
+const (
+	SandboxInboundRequestTypeAudio    SandboxInboundRequestType = "audio"
+	SandboxInboundRequestTypeContact  SandboxInboundRequestType = "contact"
+	SandboxInboundRequestTypeDocument SandboxInboundRequestType = "document"
+	SandboxInboundRequestTypeImage    SandboxInboundRequestType = "image"
+	SandboxInboundRequestTypeLocation SandboxInboundRequestType = "location"
+	SandboxInboundRequestTypePoll     SandboxInboundRequestType = "poll"
+	SandboxInboundRequestTypePollVote SandboxInboundRequestType = "pollVote"
+	SandboxInboundRequestTypeSticker  SandboxInboundRequestType = "sticker"
+	SandboxInboundRequestTypeText     SandboxInboundRequestType = "text"
+	SandboxInboundRequestTypeVideo    SandboxInboundRequestType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SandboxInboundRequestType enum.
+func (e SandboxInboundRequestType) Valid() bool {
+	switch e {
+	case SandboxInboundRequestTypeAudio:
+		return true
+	case SandboxInboundRequestTypeContact:
+		return true
+	case SandboxInboundRequestTypeDocument:
+		return true
+	case SandboxInboundRequestTypeImage:
+		return true
+	case SandboxInboundRequestTypeLocation:
+		return true
+	case SandboxInboundRequestTypePoll:
+		return true
+	case SandboxInboundRequestTypePollVote:
+		return true
+	case SandboxInboundRequestTypeSticker:
+		return true
+	case SandboxInboundRequestTypeText:
+		return true
+	case SandboxInboundRequestTypeVideo:
 		return true
 	default:
 		return false
@@ -1363,15 +1408,50 @@ type MarkReadResponse struct {
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
-	Edited  bool   `json:"edited"`
-	FromMe  bool   `json:"fromMe"`
-	Id      string `json:"id"`
+
+	// Duration Video and audio, when the sender said; the length in seconds.
+	//
+	// Example: 12
+	Duration *int `json:"duration,omitempty"`
+	Edited   bool `json:"edited"`
+
+	// FileName Documents (and other media when the sender named the file); the file name.
+	//
+	// Example: invoice.pdf
+	FileName *string `json:"fileName,omitempty"`
+
+	// FileSize Media messages; the size of the file in bytes.
+	//
+	// Example: 48213
+	FileSize *int64 `json:"fileSize,omitempty"`
+	FromMe   bool   `json:"fromMe"`
+
+	// Gif Video; true when it plays as a GIF. Absent otherwise.
+	Gif *bool `json:"gif,omitempty"`
+
+	// Height Images, videos and stickers, when the sender said; in pixels.
+	Height *int   `json:"height,omitempty"`
+	Id     string `json:"id"`
+
+	// Location Location messages; the point and, when the sender gave them, its name and address.
+	Location *MessageLocation `json:"location,omitempty"`
 
 	// MimeType MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
 	//
 	// Example: image/jpeg
-	MimeType        *string    `json:"mimeType,omitempty"`
-	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
+	MimeType    *string    `json:"mimeType,omitempty"`
+	PinnedUntil *time.Time `json:"pinnedUntil,omitempty"`
+
+	// Poll Poll messages. `options` are the poll's options in order. In GET
+	// .../messages/{messageId} each option also carries its current tally:
+	// `votes` and the `voters` (user JIDs, phone form where known) whose
+	// latest vote selects it. A voter's later vote replaces the earlier one;
+	// a vote that selects nothing retracts it. Lists and webhook events
+	// carry the options without the tally.
+	Poll *MessagePoll `json:"poll,omitempty"`
+
+	// Ptt Audio; true for a voice note (push to talk). Absent otherwise.
+	Ptt             *bool      `json:"ptt,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
 
@@ -1402,6 +1482,12 @@ type Message struct {
 	// Example: 123456789012345@lid
 	ToLid *string     `json:"toLid,omitempty"`
 	Type  MessageType `json:"type"`
+
+	// Vcards Contact messages; one vCard (text/vcard 3.0) per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
+
+	// Width Images, videos and stickers, when the sender said; in pixels.
+	Width *int `json:"width,omitempty"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1423,6 +1509,55 @@ type MessageListResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// MessageLocation Location messages; the point and, when the sender gave them, its name and address.
+type MessageLocation struct {
+	// Address Example: Pariser Platz, Berlin
+	Address *string `json:"address,omitempty"`
+
+	// Latitude Example: 52.516275
+	Latitude float64 `json:"latitude"`
+
+	// Longitude Example: 13.377704
+	Longitude float64 `json:"longitude"`
+
+	// Name Example: Brandenburger Tor
+	Name *string `json:"name,omitempty"`
+}
+
+// MessagePoll Poll messages. `options` are the poll's options in order. In GET
+// .../messages/{messageId} each option also carries its current tally:
+// `votes` and the `voters` (user JIDs, phone form where known) whose
+// latest vote selects it. A voter's later vote replaces the earlier one;
+// a vote that selects nothing retracts it. Lists and webhook events
+// carry the options without the tally.
+type MessagePoll struct {
+	Options []MessagePollOption `json:"options"`
+
+	// Question Example: Lunch?
+	Question string `json:"question"`
+
+	// SelectableCount How many options a voter may pick; 0 = any number.
+	//
+	// Example: 1
+	SelectableCount int `json:"selectableCount"`
+}
+
+// MessagePollOption defines model for MessagePollOption.
+type MessagePollOption struct {
+	// Name Example: pizza
+	Name string `json:"name"`
+
+	// Voters GET .../messages/{messageId} only; those voters, in the order they voted.
+	//
+	// Example: ["15550002222@s.whatsapp.net"]
+	Voters *[]string `json:"voters,omitempty"`
+
+	// Votes GET .../messages/{messageId} only; the number of voters whose current vote selects this option.
+	//
+	// Example: 2
+	Votes *int `json:"votes,omitempty"`
 }
 
 // MessageReceipt defines model for MessageReceipt.
@@ -1747,6 +1882,12 @@ type SandboxGroup struct {
 // SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
 type SandboxGroupAddressingMode string
 
+// SandboxGroupInboundRequest defines model for SandboxGroupInboundRequest.
+type SandboxGroupInboundRequest struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
 // SandboxGroupParticipant defines model for SandboxGroupParticipant.
 type SandboxGroupParticipant struct {
 	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
@@ -1823,11 +1964,55 @@ type SandboxHistoryResponse struct {
 	Success bool `json:"success"`
 }
 
-// SandboxInboundRequest defines model for SandboxInboundRequest.
+// SandboxInboundRequest What the simulated contact `from` sends, encrypted and encoded as
+// WhatsApp does. Without `type` (or with `text`) a text message with
+// `text`. The other types and their fields:
+// `image`, `video`, `audio`, `document`, `sticker`: `media` (base64,
+// required), `mimeType` (default per type: image/jpeg, video/mp4,
+// audio/ogg; codecs=opus, application/pdf, image/webp), `caption`
+// (image, video, document), `fileName` (document), `ptt` (audio: a
+// voice note), `gif` (video);
+// `location`: `latitude` (-90..90) and `longitude` (-180..180),
+// `name`, `address`;
+// `contact`: `vcards` (raw vCards) or `contacts` ([{name, phones}]);
+// `poll`: `question`, `options` (2-12, unique), `selectableCount`;
+// `pollVote`: `targetId` (a poll this contact received from the
+// session, or sent to it) and `options` (names of its options; empty
+// retracts the vote).
+// Refusals (400): a `type` not listed (the request validation's
+// text), `text is required`, `media is required for
+// type video`, `media must be base64`, `latitude must be between -90
+// and 90`, `longitude must be between -180 and 180`, `question is required`, `a poll needs 2 to 12 options`,
+// `poll options must be unique`, `vcards or contacts is required`,
+// `vcards[i] is not a vCard with an FN`,
+// `targetId is required`, `Unknown poll "id" for this contact`,
+// `"x" is not an option of poll "id"`.
 type SandboxInboundRequest struct {
-	From string `json:"from"`
-	Text string `json:"text"`
+	Address   *string        `json:"address,omitempty"`
+	Caption   *string        `json:"caption,omitempty"`
+	Contacts  *[]ContactCard `json:"contacts,omitempty"`
+	FileName  *string        `json:"fileName,omitempty"`
+	From      string         `json:"from"`
+	Gif       *bool          `json:"gif,omitempty"`
+	Latitude  *float64       `json:"latitude,omitempty"`
+	Longitude *float64       `json:"longitude,omitempty"`
+
+	// Media The file, base64 (standard encoding).
+	Media           *string                    `json:"media,omitempty"`
+	MimeType        *string                    `json:"mimeType,omitempty"`
+	Name            *string                    `json:"name,omitempty"`
+	Options         *[]string                  `json:"options,omitempty"`
+	Ptt             *bool                      `json:"ptt,omitempty"`
+	Question        *string                    `json:"question,omitempty"`
+	SelectableCount *int                       `json:"selectableCount,omitempty"`
+	TargetId        *string                    `json:"targetId,omitempty"`
+	Text            *string                    `json:"text,omitempty"`
+	Type            *SandboxInboundRequestType `json:"type,omitempty"`
+	Vcards          *[]string                  `json:"vcards,omitempty"`
 }
+
+// SandboxInboundRequestType defines model for SandboxInboundRequest.Type.
+type SandboxInboundRequestType string
 
 // SandboxInboundResponse defines model for SandboxInboundResponse.
 type SandboxInboundResponse struct {
@@ -2383,7 +2568,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call, a `PollVoteEvent` for poll.vote
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2700,7 +2885,7 @@ type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
 
 // SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
-type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+type SandboxGroupInboundJSONRequestBody = SandboxGroupInboundRequest
 
 // SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
 type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
@@ -2884,7 +3069,7 @@ type ServerInterface interface {
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx echo.Context, id SessionId) error
-	// SandboxInbound A simulated contact sends a text to the session
+	// SandboxInbound A simulated contact sends a message of any kind to the session
 	// (POST /sandbox/sessions/{id}/inbound)
 	SandboxInbound(ctx echo.Context, id SessionId) error
 	// SandboxLink Link a session with a simulated phone
@@ -18843,7 +19028,7 @@ type StrictServerInterface interface {
 	// SandboxHistory The phone delivers a history sync
 	// (POST /sandbox/sessions/{id}/history)
 	SandboxHistory(ctx context.Context, request SandboxHistoryRequestObject) (SandboxHistoryResponseObject, error)
-	// SandboxInbound A simulated contact sends a text to the session
+	// SandboxInbound A simulated contact sends a message of any kind to the session
 	// (POST /sandbox/sessions/{id}/inbound)
 	SandboxInbound(ctx context.Context, request SandboxInboundRequestObject) (SandboxInboundResponseObject, error)
 	// SandboxLink Link a session with a simulated phone
@@ -22394,449 +22579,472 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdhs3ti76KthcawyT6SJFSZQsUaPHimIrjhJfFEvurO5WtgusAkVYRaBSQIlmu33GfoHz4zzB+bcf",
-	"bD/BeYQzMCdQF7J418WONdbqWCSrcJkAJub1m59qgRzGUjChVa37qTZgNGQJ/PnfzbdUs5d8yHUT/mu+",
-	"DJkKEh5rLkWtW3vL/kiZ0orQKJIjFhIuiB4wEqRJwoQmIy5COap5NRUM2JCaBob0Ix+mw1p3Z7vztHOw",
-	"u9956tX0OGa1bo0Lza5YUvv82Sv1/pYNKRdcXM0ZQcT6+s66V6xi8r8NGHaH3ZDEPKZI/Z3gH4ligRSh",
-	"aszofG+3097ZbbefHh5WdP/Zq8U0oUOm7VI8G1B9Gk4PwXxPTp+TejyQghGRDnssITIh/TSKyM+nz03/",
-	"7CMdxpHp4XD78PDgoL2///Tp/veqNRpQrWgctwTTNa/GTYsx1YOaVxN0aF4IsF+vlrA/Up6wsNbVScom",
-	"5vSSiSs9qHW3dw682pCL7HM2NaUTs3pmYs+k0DTQP/OK6ZxNzOLn0+czx1894A/8lkebJkom0yP1Bfuo",
-	"8UefyD5sgzhhN1ymisT0irnh/ZGyZFwgKLY3Y0g7e/tVg3jOIn7DkjHugIpZh/kD8yYfU61ZYl7/n/9s",
-	"Nw9//7TtbR9+/s9aVZ8vEpnGVVsOfjArQ+r+//lf//v7q1aq/IZZLa6VW7uYJrq0cts77d393fbO3k5n",
-	"f3tnr3OwDy9WL+KV7fs2F/I0ZMNYaiaC8S9sXMVHYkY1oSRBhkIU7bNo3IWV7fNEaXO+00iTvkyIHnBF",
-	"rtmY1GOWEMWU4lJ45JrFmux0yECmiWoQrkjCdJoIFhJ6Rbloufkil81nXBhd0wxvk5n+wmZvlGu2wh65",
-	"ZuP3Zp/QZv/3T9v73u7OjL0y43I4o1eMKP6vWWchgteKnYesT9NI17p7ba/ALNttmDV+2q5k16+YUvSK",
-	"VW1Y+xOZ4CW7Jz+0j394tr2z29nbf3pwWL0Vh1m7t7kZz3HDVI3W/kR4SOrv3k0ycLb/lLbbPdZkYWev",
-	"2dnd228edg4Omu3OYUB7vcODw72weiIL+GJfJkOqa91amsKT02P+jfUGUl7P3Fqj7PdN+vlsXlaxFIrB",
-	"xfcDDe0Nbz4FUmgm4E8axxEPqKHa1gdlSPcpp9OnGksSw7Zr7jT3ZDgmA6oIFQR+6xLNPuousfuK4AhI",
-	"BMtmTu622ZlpEDClat0+jRT7XJzIfyasX+vW/mMrF5+28Fe1dWI6eGungZMqL/KpuKERN9JSnOoaXor9",
-	"iAdrTtLtGSE1oakeMKHNWyxskbOIUcWICiiKKr++JYEMHUdLlZnzi5MLsmV5mNr6xMPPW38kdzh7N1lF",
-	"RlwPSgKb0lQzQ5AfZdLjYcjEehS5MPz5+OwUeLSZuxTRmFCYD9xTciQc277DmV4MGIxgSMe4OIEmUuDt",
-	"kTAl0ySA2Z4Kw3NpdILDX2fGrgmiWHLDEtzkd7qFbX/QEamHTFMeKUITRiJ5dcVCjwhmRuKuwIaZ6Wup",
-	"f5SpCDff6H1o5u4m+Drr47NXO6PjSNLwQsqXNLli643+bZEXaSlJBG3d3RRmdAgXkAjXOGLKsnDGr4Rd",
-	"C/PNDY3SWzx+cAcEPOZM6NdSH6NqObsj2xAZUUWChBnGR3pjQolOOI3MGDwyGvBgAOcQhqKYCImWMBan",
-	"uqLoqirHAy2dfIzxUlt/IEQbhc3cQ8w2Nt3b/bAfN9a6v8pi+Q2PgPjLsgZc41ZSwtaN3tgix9lDM6hR",
-	"98/enF+QLRoOudiiMW9es7Haggf8hmtS4YhMp9mrTxTx7cK9xnXz7SIDz8FZXzMFbzkhoF4Y9xOcF2yO",
-	"UsueERFgQOZTowt7RRkdz7Q8JtdchB5JWBxxpswfNDDkVh5hIdfKIyGLmGYK9AR4xei0VIQk5kIRLrQk",
-	"VIyJ1AOWAKFIHf+2G9AjoP8oj1Dy8vQ5GQ2kypRirkgqroUciQahQo1YQvw7OAS+ByMWUg+MhADtC90i",
-	"b0TAyuQqbuYJSkITlSR3Q++0t4nvhCG7BX14DWmNdMHltssgSptvRRJMHT+/hdwwueEBeyfoDeUR7UVs",
-	"s+vJjEXzKCKBFIIFmourTBIbUa5bdylyGEUyoQmPxiTNJ3RkruFk3CInHGhaJCJXcIDtYFl4abbobwOq",
-	"1XEck4RfDTQRckTq/tIT9BvepciaCHmI/AdXiwui+ZBlnCSkmvbMqwEV5rEeg1M1YGH3UuBGcCcY1k8w",
-	"FhrOZF52W0BdCv+5a0dX0yAbIpLCR/GTXgr/rfmiedzXLPEJ6uak7ix4sB99eMc+Ya2M5lqF/XMh5Ssq",
-	"xs4UuaZ0QDUjoBIT9jFgLCyI74ampLPnjIqkx8wlTHQyNqczMy3kY6x1O3t3KFdMD7XmFS3HBXpWabg4",
-	"CS1hXhtbZzPrQ9Wc7KC2pl+YZ2JetqX8pVkW4+VbMi8Ard8Jo8PJhP+LrSkmu8vcqeHZPooTecNDcxtl",
-	"F/4Np+S/m8dnp81fDDOHoXnk2I4Ausq+lQmhMX9vXgNTDsmM1HfJ0V5xBWqqNJyjdFXUgFpxIk2/67Nt",
-	"ZyDK2Y+5yVlI6kZmllFouja/mDvQ3ChjmTbuWGuUMUuQ+JY7uwvayW9WNqrl4iKcvOOYW/MmDUNuGqDR",
-	"WWJa05y5oXq1uPDVp1pZkAL7jmZD+GPCPpMdRpokFOhvL9pjXbLuhFSzpmHy0yYer4Z3r5rzikgjew2j",
-	"/WiqCXQeTH+tjo3gVvitJ2XEqDA/XleZfQ2tEzoyu+kIpSLnQoJ52dulahZD+tFeh2om55oxj4yTebUh",
-	"09Tcf4s2zSv33GdncKuYfuLYiVrU3Nv8yWxNP1UY/XJD3j/Rggh92zdyepe6Lu6J37M5y94HFgDXxS36",
-	"kiudHYIVtys0UN6n8yZrz0TF5s1O8OS2OI5GdKyIWTVz4txzBVNsaUGzXTZBsvw9N+YqgvxAdTB4NqC6",
-	"YOlchRyBtno4E2YD/rNGk2DAb8wCpcL9/XvFFkbvXpmQK5my4RSc4qvb1krvPk5Se4I0dtT5IBZQZq2d",
-	"0qc8wkt0KcECbM9ppJffWsUBppGeucdARFp+GPe3L/PReY5aORUWLQm4alZakCDzY0/fCs72uZD5f0Du",
-	"v/A5d0Uu82yB4gtol7nE3StVVDIEWvUY40ENqy+vDzNuvIgqbeWXTe7TQjOnSxKXJtcsfCcSRmcM2V1T",
-	"C5tKoZFnMkWprfKMZO6/dqU+UFwgDAHIyDkx1HJ3s9buGLjTmlznQ1Vow2uzLhFXLMxiM2rz9+y8PXrH",
-	"XAFJ6MYyi0gbXOHmEC3PZeE0VbDWPAZj1TN+x/TD6VXTjQXXVtBe77oXuZQ+O3hGGTGWo4sG2yWWMXiV",
-	"V/3uzgo3/d5KF70b72JqrLWTVr2xsTfo+GElwnmX7LMoVZolr2W48sGiMQ24rtB0TrUiIwbGPKvixBEN",
-	"2NDotLLvjIGK1P3fjl8cX5y8f/3m+cn7Z8dnx89OL/7ul+IQtquEliquZ9QrIUMG4Qylhk+f+x6x8R4w",
-	"moFUmpg7oxzxMKJX5iJr12bcWj8xmugeo3oVDdRN9s1IsNkxGMqa3tF2wjUZyChUpI7fZtbNIOKGhlyT",
-	"JBWqNPqddqV0p2myosqMfvGiiB+hgB8m1gDl1UJzvf1epJ17qNycV/vYNM00b2hi6K1Me2arHdvHzd/P",
-	"83bhI7Rt7uokqgyETNAtYB0ZMmQKbbiGLOWFf/f2ZXkz1QZax92tLbfS3d12u3K5b1jiPI7TuwzfJvYZ",
-	"txrlGLRWu9WujG2ZUnPNNB3VvfxQ5WOY3EPFVZ3emAvO+AYXKZB6+Yu0wFcelPnhsCvJguGhK5Khlyou",
-	"mFKvrcxZHv7fWML7nIXEPUasGWNZVaPiom1ah9wMOS6axQ0DnN8TRV6ePvfIaMBEzkq0jMKSe3aZMYrK",
-	"ORtKOEZPg8BIu08UoWGYmPn3pLxepu04VYNqmgJnN33ofFJEMRceyYaKRTdMLe6kUnqPisambBBeeZ3n",
-	"bJ9nNAlXPUl2mpPhuAvEIgi8nmlCWUmu2l5NrrLEwf7n0GITMR1bWIHB2NP7oMwlG3UlUcA2iSbB9QTw",
-	"gpE5i1e1D04rwctYiefptptZiIt72Zrn5m3FzIj7ggmW0GjNEWfNWIuC2rSdDSnozNsFauy1F/EhMZPD",
-	"lDbQBgbs5c3Wt350vNqIJs7ZOZ8OkybsWv7ubOpAjsB6pyumieYBj6lYge28deFiZYZaTKco8CEc7ISt",
-	"e+HxmKILNuOVR7yQJmttGAgIWkQE6GDCiF3eLm8Ec0kMMQRmwgKxkBSmUDQQLOztLH9vgQH8Xhg/kmmB",
-	"ag2LYTnKelt0E45cpsA7wf9I80Ace6XP35bFJJ7j5j9o81/t5uHv+Z+k9b77ffP37/6zSiyNE/mxwjZw",
-	"Zr7OE1vyeK1cybWBPhBzFZIhCzklOqFC9SFkLYvkVkYmTNKIKUIV4eJS+GfHF89+mogw97vEt3qf7+Gf",
-	"yvxNZEJ8JYNrtQcf3719iW2DeQCi6GSCf8gY1+tS+KliSTemSo1kEn7vk7qQJKZ60GiRU43RSjJhYWGU",
-	"luIukCbL8cnn6RElzQ+X4te3JJJXXBAaJYyGY3IlIbAwkemVUXBb5JgMaWQ0eRbCiG1MEum02zBUdIgq",
-	"F093BFkIw1iPL4XNOxgyKhShJOQJC4rDaJVU2IwyMGPFgoTp77fbRrFt7XW32wft8v7ZaXcOKraBzdV4",
-	"V6XMv2UB4zdM2RA8dmMNROWoUcWvIKTbK2R0JHyJzle7ZrNzuuE9Wzg0I6qu87SmzsHn/5xjIVp0xF0Q",
-	"NLyhNRdXaslXzt3jX8z9nqucUzd9YXaz1+oi4TTaRLCeE4ZSWL/Ly7/8F2Yv7nvbe9Wrt7xXekpCz0T6",
-	"bW8dWXNTybsoMudDaa81Fgh7fU7HZbl5d39vYTZdhZ6ZN+ZNLtTsLWFzxtbbDsB5lpcBT8zjF2YcpQ1g",
-	"NPApiQT45vRx+7tMExvtbh44IlegBxkJCew0tKcYSEjzbAT7VR5OZLSLWOUq8qdpsorwLld41bOntbmQ",
-	"1ApBCutEfpk1muX/z9ZvlYWe4xY/WTqgwDz9kkL27atNgrlMO+ea6lQ9s56brKHDw8NlWhDsoz7GpdjE",
-	"na9gEIsI6bYKDrmwT2fJC7hyi1NFp8zpbt2Lq+yVMkZzgzskhWfbcVEwmZvDBkYumzzPV7CjZ4fsa3JK",
-	"F+Y5j5KbUXG8Cunufe7juTM/z06N87LFTIRW/inESUGYfdnnNrWsJ2F2l693+2n2seKGes1GeaKVeaJ0",
-	"i+zv7e3ur3aNQCNVRClHKa94czvOWx78T+mQiqZRocyJsImjZgBHRGnzlWd9qQpylIZUBwMCvryqu6SY",
-	"7LAgxcCpeW7hSL2zc2j0uyEje+3dRm0t8WrR7gXSFPfsDCPxzE2LZKxcnOJd6TarC9fJAndaTlqxHxOj",
-	"2cXFbzDOvfTIjbye+KYUqdkqxFXB5yzCNPsGw63epy7eCr7EpLjQGWlalqtnnz9ILgofI9bX2YeSgc19",
-	"mcahbSBOmGIisAIHnsuARlGu0rScI9d9hvR2e/20tDmcVWf4R5mMaBJudozlCrbLybMpKxf/hTMGriLe",
-	"od+Pi6tXVjKZOJpylNt67MM2eXLIsoAiMAEA+cuAQ4rIhLw8fY7BD453CuvHqyItFUKmZs0qbJTRGNMv",
-	"kQsoJgpCRkHDXSx+Lrx7Sz1/mpVlsAyIzbRIKYPrqtCSyemZEwhkRrJy0ZeVs5UjUcXoLlymAuT6L3bn",
-	"rmNcn7T0Vtt4M6P6EuJgbjsvzqawKzL6eZM7dwlzOyIXiRtuVGpxvYnJfYaqEnFxXd4Zzn4JvC6D1Qrk",
-	"cOu49yw86b8YnH74JXol3sS/Juf63U3tQSXBHF8JZjKTiBsI1ZjCvNoe+wKcB3N2VPEE3EI8sDm5ha3s",
-	"kd6YxBOBJWQEgVWQ7u0RFilmnno5BxRtGtRt+ciUwmgwOsUCfEU89BvFoSzFacxUFgC81UN+xbVaue1E",
-	"RhVN+yqNWQKs1Sdc5UlcwBpzIcl0DXwFE5fytyouqsrYFOh+mW2yVobEDNn5t8EYr9/CKkGiO2RuD6i4",
-	"Am65XkDT9Or/fPr8iJjG0PDFdZbDHdNEsRXvmorTq8gVvzEtiyJCQ22jzIyyF3NeesbkSqlby7wKUUEc",
-	"SoikjBM5lCB5hgz++P22LuV5Hu81krCWu1TLFFvPJRPMlLbm3birRnnfgnf6wtwsIwfx6QAIAFuCJgln",
-	"IZGp0VwZIxDoikO8lVs5W5Z5jmycIg90mqypm/ChzTQpT/zns5MXhCrSo4rtdzDrGzAauuTd25e11ewL",
-	"2MfM8d9LPMR9ByBUzfYnRiM9WHO6asowJa8rWck95g3ikKqm+jMP19uPH5aHhF0VcHHyFq8ct+Rig8Al",
-	"pxSsFD86MbSZ4vhLHr6U8nrtA3O7ccxGNpzx/H3nqEUzFvMVTa7fMhquG+EzG02UJtcOwA8CJcLMIOvg",
-	"jtDyRaRgGVIL10eERpH7aaY3canNPGeym2yOlXIRMwqpanEyg+7Cy5OGxFofMfY+LIaZLcSYeKDERzO5",
-	"+VmQr3IKrZj8+PMMmluLbGVCbT+Rw1es+rdZS8iHzNmJJ/bx6asTYp536NV9HsHf1AZ3uV1dhyvcIzc8",
-	"ZNIjNA259Egog3TIjN6qNA+uWdKw+kJfJjYLyG2BFnkuRyKSNMz7gUCsCtxRSJzc+oQ51p+3XBNbn7Il",
-	"MV+GnJbDomCIWx9idrWUZsKFYOE7oXm0vu3wj1RqFq6WM51hxa0g5ltZsOJUuANVYWQciYz6nlGxDKVb",
-	"rVYlPQH1pEUACMUdUYwOtRoGqZsbuI9ioA1PG1DtGQYHT6JOjdhcCYtlorEQAEWjZgOGkDcnkxABg5ai",
-	"QGZ9R99FJR3QZ1F5LhQTIRpOK0K8zE8vZynE+HNmCWm1WiVLCIe4Qmua6THFQ6aIjy/5iDQ4z5zTaJFT",
-	"YYH+MoN7aM07XmZ0pwlm2cAvPakHLfJjGX/Rgupl/BbHVc76MQ+8PH3emkBkt8DXbfjr+6jKmY9pbclM",
-	"6maC6aYbsAu00z6RImA5dBzg/gGeLQ0M3SIWXpnNpUmdIn6hC7VE0Mq+ZsmlgJ1Ig+sj4DMy1RYsrvzG",
-	"Xnu34SGGHKC5MaUvRZzIK8iQomJc2LNuW7eI7w6JjziCNBhciuxBJHarYHCyd7x1QFv/MfjF4oiOWbV7",
-	"pNr5e8E+mtNDAgrf4CazUFUafhOB+6KxDA8zvE5pOoyXj+DRsvLAvCltQUG2u9vAJBRpWgkgJ9DM82R0",
-	"azgcudrtLiHzk4LrJjtq9hadcdYaa212PeFStS52VGK9GlyBRj83d6BZVHsJgj4EtyB6LqhzmNpsKK8W",
-	"S/BHwsW42M7Indv0Z3SXIA/LBIDiwmVQTJkrN3fhuqNbvHjmSDEbWPuHhajFVbj6VxU/k01yDg3dNbVq",
-	"8N3yBzA7STOwzAoHLVVsuoTK9t7eXrvd3tnZ2VnCWTBteViFkU2QMh96KdJrPj032Y8r7MJ730YzZp1n",
-	"llRPFzsrD/HHhLGm2T1gpcMiJJOZDsUBfzIrBgUcEjbk6bDm1cxWMUKsYZS1KhWzCJtxB6YHmwgt81zo",
-	"pVCLZhgnplsD3bycZg1RRYuTq2GIM9KfcfjU+jKqzo/MJJkl/Be2r9Jbi+wcZ5Qnz2S4pgV4hpfuoiQ9",
-	"lkpLwb6CX5IxVJKoeasF50/6bGAE82e2ZuoyxrlMpEvB2Dqfm/9V+FCdKeVI85AwQmYOlbThYqOopDBF",
-	"cNFSlkFtpzMoCK746anZfLvtGdx9emA2Fmu9YU2jnGR43ABlmH1aeNVgS5WkS2SfRyxznNyqxSwuNW7T",
-	"q74gEQZ5yfQoqwj169s1ifNHBbt8S0fk17ckxjIahH2kgTb6miIggQyZHJE4kWEagAo7FwJnmeQqV0bm",
-	"/kj7R3Wk5tsSJOsqLq4FKfhVQAELsu0rQlgXJdYvyA1ygyx0Xmi0kh4s9wCvEhUxlB/4HCtOtRl5VfV2",
-	"cnGd3oW9z5vOevwuWFDVcZThKjk9mKtV/QVeTrtyJyfma6IlVrDAi70OSamuFhb8NpQ3rFHutJBSNYNy",
-	"dmIzKBYChMvayIEsuJ5zmGa7E/IxTGs1kNf7ZbhUPTfFaurN1P6qQqu8LEma/KVRLAtK6v6E9ud7xMda",
-	"juYPsMzMK7254h58y6zeuK4HPBiwMI2+VBDdbHRVa3ZORdiTH4/D0KLjrMcsID99NhYTpq8DIlO9CKuH",
-	"349kEhLZJ755wG8sSGFcGmQKOjZbCvpV9CavADyBNLUOqtIiAK2iYrJhTAD2581OR69YxPUQqYurOCs6",
-	"byb1H1x0tMnA+Szm0OoZjaI1t3oihzMWn0aRuZoc4FgpDaGx4SaAbhdOaL1bi0bRjNC2e1QncRALZgiy",
-	"8+1P061phUHzA1Qd+mFGdYaQ3XAoOgXeRXwWg3sxx2epZNiSVml+wDQh154RBVky5AJSiu5FDPBsatCy",
-	"6AyWtJaQ8HYOUFmg4bzVHVB97oixUmqnWYFFZqLiOikERK1S42afbYXJlq5Je7aLPp25auFENDgoh4qL",
-	"KyPPJCyQiWncJ/XsB0LJjTRDtsI1CEh+TFPFQr8k+2Sv1JZiIZ6jmDfHDjG5JhsAacP7y/tepnZDhRMm",
-	"opZpR9Gbfq37z1Vb/L2qpk1khonBA1jo1SuEmAuokpckNpOwfKrn2uNc/t/KFHDGqocNOXKiR2ElLf2L",
-	"U1uwhf7G2ehW6w24fM2VihEsrgmAoTdL2MIXgfi78c2jC8oIDlHlvlybtncLoxRWba7Ze3l2TE8pPgdr",
-	"bGaCsGW9VzJDXy3Fg6DjXEahOX0guhVjd+A5D0PBqAhdYzYqzDHjIlsn9XJAn2kH32osHdZTpFKsv4wT",
-	"WLBhZeswb39tCnVY6b46Ji9PnzfziCCbbpsFBE2ECjVWyRYtx1LjAis+TCOAuMmTpVYDsJ3MX5lXlaCe",
-	"d2d3FuQMbwydez9Ij0jWJbJlqnbIplmoa6Uh339O6Rxy/EjTaE3jxzXHkuFZFEIiYyNe8ciFEySMDpuQ",
-	"PNekwXUNrpqrpquCnjAodgBxNQAx0ZSpdgACkbySqcY/uGgWHU1GLxjGzR4VNa82oFG/2U9QBVaRHJme",
-	"EM3c/RVEjC4R4APTWUyptbZMRqocNHCaOPM2yro7YNGkbge3YGV4gRnIAXJJ/phzxdXhAyAH3UFBLW3s",
-	"yaEDKuSndXIFi/S/rTz+D3MT+XOiLZXSXyDU8sz1LpKyf5KjAhhDFQ6GszhBzAqiXmCoc8Wt3ZiTULNC",
-	"vIFLd76VFGYn6xRh9mcmNM+g9O3mNWeBvoEMmdMFs5xmUu+0O/BFMZrH1mOldlE80mkfZuisxW93i2d4",
-	"TkxswW2wVODHokxkS+V5OcgziPugqci98XJM0Z6FIb0GP6EhMSzXxrLj7QiCmyZAAyFWW7N7qV01/zx+",
-	"sdWsisO+y4TfkpzxheT92jH9xJWWyXj9fLE1SrMuThdbsUGXlXDrgRYwwWJ4O4bd580upuxGeZ4rn8CJ",
-	"5ZxEHF6pjsvcsPLJSW5iwpqs9PsFpV0WRjiHCqeiJ1MRbuZTXHPPb4ay6Hw2s8AWJye42TI/sJsxH8ec",
-	"qSIy15rVFwYyLEeu/lGE+IEPE6GzFXL23UQtl6a3JpDqDQ/YrPzgmfg9ERfXuVUNIXwePkF/DolArvwb",
-	"Z6N7KSE76SupYHez9PFCBuQqXZ3b176AfHYkVT6TeavifGLruohXcPha28DqPl9dmdHuZ2Y7rCJSsOOV",
-	"3bkl895K7lx4eg711kv/WtO/rnOP0JxK0qeVPoYMQ7jgSCI2VXVZcmeZYOhhp/Av5oLBAlCBOAB2jNbD",
-	"pFw3+XpYl978pcink6U8WrotWg/r41zd6li5nW3ybfVvVlCfXkY0KP18+hwcdPjJCX4F4ASbXl9wRC2M",
-	"bpkR3esCkzEx2iMUOQs6lPMijUewi6ANBHqydWlcCDBm/aMRISQujbS1zMD6PGLV4YrPbdqsalUGiCDq",
-	"7jwQjGr4MN6vqPzJQyaPkKE6JDuzRaE4ESUvTn9sVTrQZlwFk24Iq6iwEGJdMPO2kG6LXgjIXcF/by2R",
-	"2PzzNzTnzMop9moR1VynaH3OtTKZljifDZ+0qKbPF5i0zTMXg3TYE5RXFwKGI6+tQGL22w1nIwuZZkiu",
-	"3dvVhIcOuK4CeIT098yvDfHqtNRLawYQL1BxZsxlJMXVKmQy65QXiykBp50+V8T+nAfC2hE/QT7LPurW",
-	"Stg3cxBcAKbFbEmFxzhkQUQTFpIpbBeqNQ0GZmiVNIq5eG4zwixy+gZFMMzWfBPPINGZjCI7WoxMh8hh",
-	"gAyYhgVZSJtYV0FLmjNljzyyL4zyElKz6j2HUC6n4VwkI7wqJVTQiyOzl7VsVVeOilgAcPbPzM09kwYD",
-	"OSJDKsaWEAoGqsGqOiYxD65JvU3+SqgYNwr9lJJ3Igj6m0tsaLOK4nbDJONYsxCeItigclkgGQgD/Dii",
-	"CvDzqemysdo6qQHd2dtfsIMH7CM5/+m4ubO377Ztb6ztSJ2Iko+4DlgfBHIlnBG6F8neE0UGVA08wrUi",
-	"r46fZahc5j6yP06AQxz2D/bD9sH2wUEneBru7x3SnT6jtB3s7dGwvb1Hd3v9Tn+7t9Nr9w52doJwey/c",
-	"D7b3eu1+u03bB5UyE02umF4SF8gZGe4CsOMmoEkVSJeNjipIIWZv3zyjSQgBPZbiqyx0FYqFlaAX+YbP",
-	"cx1rDcPoGqbPpQySsxRYJkLgMmu6auDSn1qQgdZxXTXIu7cvPYu9Cfn8qwJwzruh3imWzL6iKkD9HYSE",
-	"aiAL0RMQNBkvGRqB6nt8c+kgsBkgtvud+ddg5uEyhNySV1dOktoaIgKY+9DJ/qY0yP8eVotL1bdJ4fYg",
-	"9ThVA6Il0TS6bhyRYao06THy5upq601cjMCZul1ezdbG3rI4GkOr5obJYdd01r5dJihi2Vg9+WrDGhRO",
-	"TJ11FDbKalq3wjgUeC97/hYW+vsTHouvbHPZ66jqmCV0ZG+f+g8nL05fd//27Pjtc9JqtcjJ6+f4aXJ4",
-	"+7sHnRXLHc3exk4rXXMf52aBwgg77cOqcoCZuneHl0BR/S4l3+198/fHdARKGaOMKGbkIeteUHh6GFGC",
-	"9/ssRMWqbuOsAc3SzOKJmsqq3FtcrPl//Md/Xqbt9s7+/3zf+kvz9++2lnqqErDkT3DPFMwg2faddVxP",
-	"h2ujn6x0Vs1AxIxzNB3xV42ofouiXYUYVAI/xQ+xyP8esV5cDTK46XLNxnY3C/QLX8GTWeUcUKNClDoT",
-	"IWEijCUXWrlvQXMkPTaWwiIgGmXP4tVCifA+seZEhTCBfc6iEN43Q3TDA31wJWfqFIAAGLXvK3FwHdjG",
-	"av1NzoQ/XQqx0SGgknoG+FiwZjt0UxFaQ4zT4kcDqRi0WqzFPrDVTCJGE8HCRgHrUctNYB4Xq9V3Cvu4",
-	"GKyownVuEzytpyODhlgQEsNE+NKOY03dNPd8lFImdjor25fz0rftQiXF5mG7yvQ83wabNbV9UGoLPq5g",
-	"oP16xZeKG2jGovwJxIBsXxU3xqz9fibXRRn4M+4TGU/ji6+U+1SKZNspatQ7VdonUxWS1DI6xsNv0wo7",
-	"fc5ndhbW1t90k2e0yxdt1ha/m3iwRxHmmxFh7lcCOUeZ6JEpfzlGOiem3qFmujFDdGOcta0u2Ed9N3tK",
-	"S7etKnYRbCBIj+cBjaJxVprB6qAYy2OO91GenySk5n1ud1eL/JZwzYj//WXabu8G2Dj8zXyzsr7Zmb5l",
-	"SVBLzg1HDWQaheaf0aYbszJD+gsQFteLr76F/TY7GJuJEOKG7sG6VBm0dBbRMcYnRVLGXFyRF6c/krqQ",
-	"RMlUhNUp/9+K0w+Ucevbw793r+JqA9fX5xwBQ8OdMemqU4BdVh8DBI5fcfcvrMo+o8p69myaVtfmGBaw",
-	"8eeD+tvn5uLmrQMmPGK9gZTXy8E6VwVDWPQ8h9qV02oO/Y8tvuymdRAq9J9sfZckQqoeplJCPtY5dNqg",
-	"ekkRBXm5CP9JmjxcgP9csGU7zs3I8gVvkCW2xTnTmourVdG340R+HM+CqXN1t+AhDETlWpGYKgU4q0Oq",
-	"rllI6r6SwbXa625tmRu1+913332/3W6Z/9vrbrcP2n5josZ2IIWACDyMA4/GS1VDB+y/ZzSKVHXAU+GB",
-	"Qv7pauyr2Elli54l2RJLsfZ2zFdymf3oHr/nHWl7nUeHGYiFStPEvOx33Ubg4sojQpJf35Ix00fE/yN5",
-	"DxgHfpdQ8y1AJnBFRpRri9jdY0QFVAgWHhE/pjzBFimxf1uYBaoIVyplIbGObJQCIRvEzFy7mMqIi+sj",
-	"4tsRsdDvZqlmIiRSRFywI+KHXE0/4mUTkYJEUmmPJCyfGx6dHg2uZb9/RPxIXl2x8L1Mtd8lqbDdSFEY",
-	"n0xIb0wQsOeI+ErLOIYO7V9EDxKZXmHpm+Oz0yPi9ymP4BFDFQmHTHORMlJXjBE/okqfJIlM/EapbJtd",
-	"DED2R6IDSgDQEH08wkGHFueOKEJ2GnDXw7hqXg3HUSmollnoygFU2PMckWshD7k7qW3VfMXFNX/cei0V",
-	"MGuePmdMHFfE2rykShMzvWKVIDViidt0XBWYfb6Ta96aVL5VCXYOQvYUaSeAshcXSE3VwMUOLQ+v+8WL",
-	"0ni+vk1pSNNko4pBhh+Wcq6rCpHBXLQk5mGPQDvmYyrg7cqpTI8U57MeUsZcfeeLqPB2MY65uLql8khF",
-	"XOIM4hiuqVQtU5BvNjrxuzhcFdtyyEXx2+2p0IK5mGwTWGoTKzSRlYj5iC6HpQg8VvRCtjsH3mroahsA",
-	"Rs6g4JTou1aVtmpl5AzUD8zkLF1V2XVWkL6MsIZ1vXVCheqzRHWJP9A67m5t+R7+qczfRCaXIlddfPLu",
-	"7UuU1AZSYYRVLBP8I6su4oOG4zSg732wVsZUDxotcpbwG6oRXDaSMjYC36UwjWF9YxpFcsTCFpm1zFyT",
-	"uis8nc2o0SLHJEmFME86/1smXapLUZQEBRtZbY1ilVzz8pBG5h5nIczQVQXutNtlh1xZiVMsSJgu63FL",
-	"7bsJNW3SEGl+JOyGJWPCRSCHIKnTKHIDrrT5Vmt2FVmTmC8uCYU2WWLdl9ABJnZZXH2aajmkGl0dR1Pp",
-	"wPmKlOdcad2efSp+w9t/vdPAhBEVZpxgdsNWQUY8MY+Dhblki96tiHVIk3Kx+DThVeu+Mp+wtLh7M+uS",
-	"dJssEmVWf8ioUHZ3wpPL2vpL9J2k6JIaBJ646aGd8yt79s3vR1gA3BWfcUXB+4j9h8wnkea+a9oGK7qy",
-	"a7yE+GmezKiW03aRIGoXG8iyKkjEymVhoRdXcq9LKPEtk/Dh0nDuDpyER/xPH3j4GX8DiP78BwvWD2nW",
-	"MlXn+PEDD//LI5k+9l/2XcuLW/Yl/9MfycQvfyReDh7u55XglUds0WuEI/fyCI7PvmcmAAIJzMvPkM7B",
-	"Adv6LhsuJb4DMSk86ZD04XcUwortwBfwm+GmhV9skZGplaxSa88hmojQIJEKk2U5q0ZlRkKcLncA1omV",
-	"sU6zJc9m1Q53cR/ZUMtVx2E7ztnim5jjbz/cyKqby18MjisvynHNx5B1MYcoXxxBlibDomnPm/UFW3sr",
-	"zACNvTAiLAih8IBHeD9Hw7mB5OU0CiESq8cAtWTAwuWMS5qJYPxqpRqaoOo7lOc86vnwcBm0hPvTSvO5",
-	"Ta8VXrNpwvX43Cw9Uv84HHLxCxv/xGhYFTwEv5NrNiZ1f0SH1+9brRbUluPgtca3nAmr9t/N47PT5i9s",
-	"nDMsGnPz+bNXO4a/ZnVktaisK2W7Av/3bQ/i15QlFdrWLyyTLnwa8/fXbOyTP8yzJKYJHTLNElJPWAgA",
-	"CaSfyCGJ5JXKhgLP5iOxbVSN4wdGE5Ycp0aInPISmK9lwv8FQf5dgs8SjCy6ZmMbVmSLEkJPPXgk78ho",
-	"erXPnwGgvC8LSbhgisPRjegVGtZAJKo55fCK60HaawVyuIVPNEN2Y/+c0uJtI4QrQoliUb9pdD5WqMP+",
-	"08XFGTk+OyXmuREdt8gJDQaZNmfxNnLrrAUJc/ZNBfGYw5gK8zSiQbXIhVGGXYqGacPhRyQ00F0brpkY",
-	"LsEVwQK22YJxVGtR0k0szzLP3dCIh1i24opyoaAMitkOTGnVuhSX4j/+g/zCxupSfEe++y47Gd99V9qW",
-	"XSuOKo9EHPRfKLgSMc0yBR6/DKggNADUaxyNE56wg8KJsF2o6/c++QvpHACQRjCggNSRqEbXSCJpIsCq",
-	"HTDSGxP/7M35BdlyHW7hoPwj0yMCRpl+ufl7JAo9X4pzJkJC4bhxQfzsOPlm6wdyOGQihLjXJfep59xP",
-	"M8+UIy7ImOpSnAA1Oh8/bu19/Jiv0YDiQvdkOCb+p0vH+C5rXTREeuQSrxPzzWUNB6LZR40juax99km9",
-	"s3NIaBgq4hvpbXzc1yzxGzCEfxO06ZJ/k98GTJB/X4p/N5tN+J/5tdNuk3+TUwE7hXARp7pbMDH8fP7m",
-	"tUdGiRRXINsqj6QCA48xJ80jPRoSHkIEVjkky7a/Tf5NXnHAzbf8zhwd85dj+C2SsUXXOD7ohmVf8Buu",
-	"zV3yb3KcHTjzcKrQ/eHQ29xvdR8OluvS7E/YKBTIPLlZ/IYNTio2Da1ahm1uedgabiQd8m/yzg4679Pt",
-	"cwGljVIRmoazQC2n0JR/NjqER6xgYkaRyFQz18+eoSJAiCKEPBqfYGw2EDymeuCePiT/Js/TOOIB1XmY",
-	"t2GSR/knmbGk8oBpqgdMaHg3bJGziFGF3lnYqs5/ixVaU1jXFyfFc/mJh5+3/kj8xpF5GJp00IWk7rv3",
-	"y9+PmW4RNwrQwbr21MEHe+4a+fDtpYZbE57JVKvJRdo228VabfCkRTS5ArwvO6dAij6/ShMWkogPubYv",
-	"7uwA1XGxrB+2xwgLuUYPtC3nVVjSqafqWkoio9CB/4NNqzcmY5k2fI9UvJg1Ou9NdxR2zFK/NbPHgbOP",
-	"AWMhDKni22w1R5Rr8poohM0iPdaXCSM6GQOqpbkrWr6H5tMiTwEe7781XzQtl8Fx7Fk2olkiaITyLamH",
-	"TFMeobkU3cseEeZeyHh79rpZonz5eRQVggkK+5OrqV9Lc7JsJLt7UwFitNliR6DajqGcX2K6Bf6cEylj",
-	"0hlzduhv/n83s3r4TfivWbjil2/ZkHIBhRqBQuXfFNM+qb8T/KMjeKNFnts0/S7ZbreBFZo7ecswmZgl",
-	"hvF4ZLcNGcT5t3bze2S7nR0EuAXh3A1kmuQv//qWxBLLzsIFan7YI6rYjrukTkNz3vucmZvKxyroZopa",
-	"2vl84KEPLDPWhJbYPO4REHCSMR7sul8sum1YGwgvdMjshvqLb7lsoax38ZXpEt82nwUSYaDYd6NFnG6m",
-	"DO9HUAPTXFbnpDC5YSxBiUBBwEoqA6pzTqGy2QniF95AIQHF8S5ASsZgKIOLwcyGC7LTIYbyym5qVahf",
-	"jeUFiJG8GIW8boo7Go/YJRYDCphVMa0Uexwbza+502pPSbKj0ahF4eeWTK627Ltq6+Xps5PX5yfwDthe",
-	"AIrQibJTkmvNq92wBB3Dte1WG9+SMRM05rVubbfVbu2CR04PQKfagutvi8a8ec3GWNsArZsZCU/DWrdm",
-	"xEPUR2x1BVwi8+BOu+2EdmdGjPGG4lJsfVDoQUMVfpGCj12UjDWgGUzpPorUkeGAnk1HZt0aZq4dHE1V",
-	"J9mot36gGWo7vLK9+JV3gloJEjGUO+3dxS/9KJMeD0MGNo7OzuHiNy6kfEWFKx8AHvu9ZWbkODSGosBb",
-	"S4zvnCVGSXlXqDBW1L2h0Oqk1v3P3z97n0o6IX5T0lb/+fvn372aSodDaj7WzIqSIRX0imVSH5gi6ZXC",
-	"4jC2WtDHplXkjBbUBP5d69ZQLYoQzlFVbE/UGHAINbQ4MKV/kOF4ia2ZWTDAXHKeRd/uZcrxs1RpOTSc",
-	"4mc5EOS5BFRVdxO8sKNDz2z29ausmMNu8eu8/e12weRDRWghpJY7Kc8KM872ctnaYivVThzW7Vs7rOUh",
-	"zD6u+Fx4VDyrcOEPjHgLUvuAJewLP73bS7xxhs6NCylfGkH0Wz/1z6yva/Lkk/qQKiOsZcayxlxeYET7",
-	"jBe4iJ+FvOKzN3m7bemEU3CpzeMiF+ahzVmJ1eReo9JsJlYUhcz8LHOB/rrkZwolumCIz6m5ip+uyAwK",
-	"A3/kCI8c4YvmCLDNYdnh3No0QD60nnHnZ1X3wxc+XbPxafgZzdtGSZ/mDQimXmALK0vARTHDRcfUcpOZ",
-	"aT50fhWj8YwLBfvcyV3uGE7ELFYcwLfY3Rd+wNqdxW+8lvpHmYrwWz9ZuKLTd+16QrazdisYYNUU80e2",
-	"fjGHp/b5d3Owgig1N/uWkCErapNToSDJmFglNk4kmGzVgCYuyyOkmvaoYkZDT3SPUa0IF1oSrlvkmAib",
-	"Z+LTiN8wn4wGPAL0jPxxj/hh4mw32e9qkGpFQnPLGD4zoCJEW3Hm7JA3LEGwNj9kNPTRxsI1iVgfso6H",
-	"HCqqmpcKg3MmSrRYXVy8JHX/t+MXxxcn71+eHJ+fvL+4eOk3WuS1oYu1+jGBIB4CzAxgTEPbrdIYfmiD",
-	"/8EVVKJKb0yoGAMZ0NYwraw/w4WA/jbmV3Y1/wnZ5DSAjbuNQSfWFNFs1zC74SdHk2Ozp3baO/vN9nZz",
-	"5+Biu93d3uu2d/9RyBJ8MxJGLNlpYy0gG0E28Vbb/P8/suD6bg0WvWRB6W45/1+7u9tut6vMIL+vy00L",
-	"lFxkmLgYMFgU5Zkl4o/8dX3+endmCO0WKSupjQs8XyuxDy3BPg0bxOCvLax0PpMNQvomPGKG4uOf1j4A",
-	"4VDKd9FbNIoyHuUh23CjhLI1ZQaALZ24cMAJdj49CB46WpgjjKFrljQAQGsDWUJS7yVypFiinhBo/Vym",
-	"SYBwmBAX7TJH88DnRosgtwfMgtC2jcUSEO4IauGPWZg5KyBl6IYRKcxBAgASYMIApukKc5ALes2ggFDA",
-	"QmZ+Npyb+NCy35oVcPGSKt2EoTchvytnAZNQClNRl1P5WvyaEb/UoI9Lg1RTWBvL+n8U09bcrEidkt9Y",
-	"71wG10wjd6fEEtYrGJmLFC4EmnchDBrIyEMwuGOqJgYIsilit8hvXA9kqgnjWTUcu+3gRQXkhnh3HuKg",
-	"ub2jsJm6jMKiVw07T5hGDA/wZ4R0rAzTs2I4jMu5hAKzZBboAxw9pu+G67wwHFh23BvUnYdWgn4WnMus",
-	"6BXzzmbL+cZonXrAlJufdYsHcjikTcXMIULv3YBl3tw+jzQ4EHrgxCsGJpvXGx5hrasW8ZEf/NXK/V4p",
-	"JtXH+P44gpAtG3dWNcksvDef5SZR5dsVADxKj8G/0JfJEK7MktywjffSRDDUiOtgYAS3s0RqGchIda0/",
-	"6F18ldCQdQ25FOx2v+AzsmtOVeEw6GJNJXv2s93OxA2LZMyMaFUIXLZxV9l++c7H8BoZuZZaZmrTQo/p",
-	"DDl1M2fUeaIFD7uE3ej3O4e9vcN2u9PsPe3sNjvtPm0ePm3vNLc7nd3+0729dudp51JAO13X46VAFJRP",
-	"lzUeXta6l7WlW6p5l7As8JZrznyZhb7CL4fb4TYL6NPmTv9pv9nZOdhrHmwf9poh3Wu3D2iPdvp72JaL",
-	"koXXQLTa3m7u7F20D7p7h92d7dbB3l77oPMPeNoM+7LW/fT586UAyTLfa5MnaEr6OYcwpua5WasTG/0s",
-	"YyZIKjSPivdJxOgNUza8CilnuiOEEEN1jA9wLM4GxMCvlsrFB4BWhUeQ8DaeZsBIcatA2Auh2fG1JQPH",
-	"ziPs2rkUxwSjhyCUwuy4bi7t+w17xLf3iHKHu0vK7KouJOFhA2/EiVtiy95SELgREiFL/ProUkw0GURS",
-	"sTBvs3BR2tAxuH9zRuo8/J8uawmjSgoMMlKRHL0PpFDpkCWXtX9f1ow+ZLQh+JAWJMrLmkdK209cYqqz",
-	"GZjZgp/9bn7LY3d4c4RES/CPWrewuXgiqQyhih34GPoG7lbI+AGDhEfYx5gnpSAMDzLAirCG2Q+o1xUu",
-	"ENMUbLk6FGJiYRatFkgRNo7K+f55jtX2Vqe9u9Vpd1qPIvufxiRyjnuiFK/4RNnEDFIHAboo4tv7dTkJ",
-	"f8BopAf/mukwv2JGFY70YGPl2yGj1uT12hZBHMoi1dVZYrgiaXw7iltpQc5s+4bpCowCd7TPAzZm019I",
-	"gVtla8h0wgM1j/iv7CMLqQ9SQBxRPuHnWHjd2R5cwNpZIodMD1iqUIqxmTEPfZYmF8CNcZjRZ70lAAiS",
-	"udv/LaMht8u82QkAXp5lnfWoYu40DPmVGzN8UwASrjmQlPVOTDb6eYfmLXTxRS1xNu5ubi7MQuUw7Tqj",
-	"GQG6QyrKeptAYbW8rYBGkdr6ZP6xbpRKe4dvjhIYZFEipK6ItDPE0CjKgUJsFjDmW/suJdhFL2KuvXm7",
-	"4WK2bS7xgIorw8BI3dcsGXJh1Da/0cJcukJsLql32p2Gs8G6CGUeVthTbLV2GkXnFuFjwx0NlKp1awfP",
-	"dn7c/2H3+PD59knnx7328dMf9p/tPt852f6xfXz4w4ErWditbe/t7bXb7Z2dnZ2JOLoMAYuFP4zzJ7e3",
-	"t7e729PPOjOqe2fyiCBMZLGVyTaWd0RN0G3RBQTZjfcqgH3hFtDsWB8TxYdpBBYIzMNXxT2vmMuCdwfZ",
-	"btl13D1ge4gpiC7W9GD362QswTyDy/zM899L7MMW3dv6BEGen7cA9tyhi1SykqxKln33iSKKh8BJsqDI",
-	"zGqZOVAsZ1FPLOswCmoUMqWtxa2JTUJJe9O9ypAKgAdl+CZYYd4CnPjkryT7JSvv60w9xEf0ExcuCwZW",
-	"gDYTCPble1lJWJcUTBw2yRAlVT9j/abjNL8J/IaZMAq4jmvmBfm5JrQwGbSSZCaRWTzO1jMcUH1LrM61",
-	"5IzPUCR/IZcqc70qLpRzshx3xigAhqi4Ye60pwzyqsiZAXcQF/H2p+uMdbkcsLZPyzFmtzZzg3UKxwHQ",
-	"VtwEvcwa/xh4+6XqwBcT/Ky0gIQWbxVbSULR0Z1dI3hi5t0ihQKFl5d/+a9/tpuHv3/a97b3PlcUGVxw",
-	"iwyzANwZSkqZ5WXxuncY335e2eO80/c8qzCem8Ufj92XfuxAPKk4XU+UU3ky4QRTbu0if50nD7N4inG1",
-	"E3qfHAmW+KRepAimGaFQBIG3oIaFRKXmjIJtzmUnE2rLWqBVO6aJ5gGPKTjI65NNqqNiDZwnmAdqk5qG",
-	"dEx64FnOpC5Rqphjl0XlUC5GcYx42AXoA58Mwe1MycvT501bnY6FFvTFhuwUXoZ8pZmiFswOMGQ2CTQG",
-	"4k6LIQUime1UkCxqnvu0u7u7W/u9ADRX+5EOeTReXcPLp7JS6PHtc9biQOZwVTBh/Lks/V9BOPLdxhTj",
-	"ibP4zDlXMHrhAr66fiBxmQVufYJ/59nAXtlyPc6IxROSyMjc6vYQekUISY84BO9MSeTihmsGGZmeswLk",
-	"k82U34GMQlvvZxb/ecF0znzu9lh+kwfyaz9YF/nOkskTwP7RA0J7MtXutN2OvLIgvvgFnqlaldCRn7gt",
-	"LnpAepBl1mvfmyHAXEB9IpAgfKOp+4QJkNhUXpAoq7ugmAgxVzs7swVmhP76PhVg1zak1NJacGwPKCB6",
-	"E0IMF0GUQqZ/p71L/L/LNAsYpqRw2aMtnStcH9/GH+CgbVQXtT3NZgxAEEvODSSTacu1q3PVrQ04scbe",
-	"lRiJHdXDChnZIB4FjG9BwCja3u0ZxYBXiicfCnaxpRji7QsaW2VB//Z5n98bg+aGMz/KIXP6MrEAvB6J",
-	"EzmUFtY0ZObPLvIpiKpEwQzeUoDUE2KJM78B6Eaew/HN2lEY/oN/lvW9o1WYpWdZHu9zwznfCOaQG2KW",
-	"FLnmfFZ4ViTxJimhgaUpDQ1f7Y2X1do6nU6n9vuqvHJq7A/LNSuG88g/H/NFV2W9wYCKq6KB5okicfmA",
-	"3i0HLsNhgct6ZbZ7nsHYzhc6nVHeCnAQZ5GVQcpDJY5A8LQ+TQJZdPWiVeuKaXNb+eZ9G0lvbWkYLeMT",
-	"X/b7gC1HfpRRJEeZc9k+h0BgleEe/tx4iVuWH9cJPbh1trdmIMdmrjqYyJxQJAyt+bPxzPYSvO+ZFP2I",
-	"I8bv+kx2ZxkC2AhJ5HgPGA7yikKu77T3Do5sWRiyPOK++aL1xt0db8xnmJMBQcIUvQG50XzwSQrquC/o",
-	"kBlBVoTEh2iP1+YLr5CzVEi9grqJsm/faqBjYiwCUNqpyshN49gGV9T9IOFQqOJ9KnqRDK7fR3IEMPHZ",
-	"w5i/heEkKoeKVR5ixyaMOpizUDJ15LhuJV199F0gbCukNNIhoM3mXN8VDXZgkJ32IQEQzRFXrDGTax+H",
-	"ofVPbsK7HeSZGlDyN5YMaa06YGJVPpiP7i7ZerZB7BRqtnLc/Ci8qjlvxPSLk53N+s+p8yOaLcpCp5Dm",
-	"G+zxVvgmbgWzEQr8BiQ3CowhK0SS1eCzvkvSk/Ka1KecJnBUG/d8ZyBw5t3cGPZEkaEMGSAMWV457Tkx",
-	"vNcdoeyOuXTlP637fuTiD4FpO5btyNynPEoTRqxPHTOBLwWkvSELdhDjilzmJTMva3iKeWQE9DoURCXb",
-	"nUaL/MJFqCBHrkn8MJGxTZ/CrEoCCWKK0F6Sxjqb2lQRqha8js2XG1DaDAUyp3qpJkJqyOjkqlCCEqxe",
-	"+lIQBOPGTlwqB4kTCRC3QUQTrJEVMhqWXPHm1anBQI5OE3BlmzS4htKwqJQ0e4mkYUAVDE/8i5r3634O",
-	"HpwqSP7762UNKolZEG1zXcMmR0j2VNDgWshRxEKAqTW3pmkoa8f030Ukbsz+g+9pcE2CiCr110ubUXBZ",
-	"I61Wa8v2kZv2iysAI/zt+KdjLGZLdrb3tj1yciOjFGCLX0j7w/bBXmPWKplGTOs0uHY5fWb2JGE2XZGF",
-	"SLuYiyuknF1MwT5qEskrLkort2Cqphk3rZbpfN7mgWT9ANL3FjQbWP7r1si9eVnbysDWqQL/BM4Yz4XN",
-	"EE2VVfEB4KA0JDC9ujK6OCp8qSlTDaD488nRae+VGjS9l9pExpkVEoLdUggqtqXJwMliR2vBRo5IihnP",
-	"FtrGjg7LA9tBWf7BVV5RmCrC+9YGWq4vDOM0/ZfnXihMnPXARbMYGEzqhdlnU99r73aL2AwezE2zYdzs",
-	"UTHjpU57p5vRpuERf0CjfrOfoDxtPsD6EfgGDxiysICVOyO+iuTInHLlO/sEeMPAVw3LAPnewTUA6hKb",
-	"Uo8w2jsEWhCy4n2lZYzHJrjGElz5i6rrjPUwH0CkRoQBvA+vAXVMptoSI4gYTXxSh3ey8cKBtH3Plpx/",
-	"tBfg2kLzNRc5fEfOFFcWkmEgD2vttUOYLbWeCpt+8iib/kll0y/NmIw7jtBc1HNymhQTNpNSde37FIEH",
-	"XGmJ9X5uQwauZFM/2T42wUnOQqv/iRkeU56sfiKHr/KqUOj0l1G5blsO9dXeLkB9fV7Z1WWn9LAsLxvE",
-	"vGhuK8E9cr1HZ9g68VjWPIjbSBFKLMMA088986q1A65W4FV3HoX0p41AAhge6UokFCw7FqXpkQM9cqBN",
-	"3PFZvlhFKJTlE/fMj4w6fYfupgknE8RZUu0yS1RAbYWYghSZJok5ha4yVt3/I0G0MlcWCM1I4xhSSmLK",
-	"wXVvnzX/+LOVzZdmthuJcHogTXt/JNOuGUgTWZUzmhE9LFvEEczmiS/B4PLI+R453+rIseK6UD7QulYm",
-	"eMI98zt7Zucnt56Zh/7G2egesjyyvhYCTZkHnyhyY8b1rZ/GP1GaiDsIdmk9EjJzi1kEjixY4l6yRor3",
-	"OpyhrO7SnBJnWXGmuzws2MciLPHjAuIzueGK9yLm5KtrLMz8mPv9xdY6y1auXokmnm3G5cAGJyojz860",
-	"fosSl8qj9K/ZuOWCn8DpxP9IGcYC5cVh6ZARGgFgGmEfudLKL0YKQTHNpivUoiXZbufVKSGUvlihEoCk",
-	"ZYwl9YkfJ/Lj2C8XrY74NQLgnB1fPPtpIsQJsg16NESUHCMYd9ptM0ZXHCJOZC9iQ886ZYr1uZE+IQZs",
-	"ZR6sIVXXiD/tu3TKFg5rWrrGFs4zBWYT+ZqGVGNufUQhJT9hQ54Oa14tVSyB7rZ3ds0OtpFDw3EzV50s",
-	"SO27Up1I2wGWPMcHVq0ZZ+d26yWiiokOWCanW4M64OHe05393tNDut/Ze7q7/3SnFz5t92l7v7+7v7vD",
-	"6G6wT/tPnx5s7x0chIcHLC8QAb3iks4qDNFqY3EIiM5i+09pu91jTRZ29pqd3b395mHn4KDZ7hwGtNc7",
-	"PDjcC2vV1HYIPwBKbgNp3WaBJTT7pdYVaRQ5uLVnNIpUhthd+M4V3oGnP0/Bq41oIkwP3drpq7M3by+O",
-	"X190CcTu6GJJa+BMLBr/D3KqyYhHEXn95oL0mK2ShZVG1178hcW5yk53i9VONUDxl8I6ZhTv+uKRdB+1",
-	"pvsr95VVUF/+NlxJW7ItNO39WL40zaVSLu01YRWQV6oYmyFTXcKRc0UtuLKhtDbIwWatlc4C3DtRhPkY",
-	"VNMWOU0SBvEhvagCdQ3HVLxubqeu2HkZKvu+6oo9x+66tio4kHKEccoFwpVqVIRUp8Ms+qVu1+CajZVX",
-	"gDyyd51qPAJ031KwKC5VfjbXk069mfC/G+3plTSpRdYGN8HHjfNA90q2514wvfmG28i8T3UwmL4BnkFO",
-	"4aT13vDxARUhlNp30bh7DVfdpCDw+ZalcRFIUFPgXahthEFOl4IqoqS5ICA2NgFIl/r8lLwM8pj0IScP",
-	"bxqXqQfqz6Xwp+VO30Oeq5iGBGiHYVrAi6WZx8bhgZIfOYtCZcvcpZpcMxZD2QWeGM0tZZD6zYaxHpOq",
-	"TkvXoWm6lel+iUw1U5MB1dn9mgfbID41CzklepDI9Aqqv/x0cXFWPwe/yfmbZ7+c7xFoF5MeY6oUZOtw",
-	"ldUb0mkiDM3rVvGjivjfffed3yBCJvZqKoN1ZSg7Qo4I5rYHFbd1Goe5DH3utIMNlMSSIoHaQZUeUTuX",
-	"STL2UD+wDieINxdSE02vcV1Vi5xh/cFRwjVbQTd4VzWvu8yvWU6zuhOCrCf5TJJm0Y1TsZ0e09nZ13pv",
-	"2fuBFnMO89N/e2pMtdEvyzPPc6638FBs5O2eqoAG8Pi8AJdtLydXLQkuKahV5kpkLZH0fC9g4t5Mc6iN",
-	"+LRpsVjZzlYhWHT9Zhnx8+sGcJsKkLkGKXIheB2rF5UGkNlZRcgqSg3k3O4WtUGYwCy8/1stK/0Y0/21",
-	"8jh3VkRZii2WQIVb+fd1mJcR9eY63p7BEwtKlQKYEE2CAdYiNZsXpEKwOQKyWfYbGGUbJLDNVtaMtA9X",
-	"FbnrSRkxKmbWiYR2yZAmRrxMhTnRZiDAQexHZ7uw4/SygeLDwvyCo5wxPmxn4egWMPyXsDpLPPgsTZTZ",
-	"T7/focJuVnmR3xN2gkeGUmHdWWGLMzyq7w/OIsCz6Y6U4wq4z81FfH8+/AJX2eo5lf72w/6OoTySIr5l",
-	"FT4U201F9lFLksboEG0jYTySsFiCBwmz2cy3T5SFHZu+7mH0M5jfghmchmwYS81EMP6Fje3B3RiZDKdW",
-	"8yCr4zSEJT7cPjw8OGjv7z99ul/zih+fToIgLJ+58YOb+QOFDBb6n82MzljShPIJuH4K0w5BmAMZioVY",
-	"T9AaXOSQ2auhT3nUeAw0/HZUxGM8OIZDZAyCDKlwsoL1nBbFKTj1q+iK3J147TSm9SSxrU94uOd6xc5Y",
-	"MqSGDNHYepFcNaFAihuWKDh0LXJhlB/kH0a54kV3FzmOolwQsuAI0Ab4s3uMxFO9WP1zLFOH7jjLa2YO",
-	"7+1wzU20LMSFKbLIaWCYgiZmJn+rTjnT4jGQf0HiGXtUzL5KzmIddQHu9tncY2Xu4G1kO1qkTgCHmSO3",
-	"OR605USODW1Zy45nprBnebZlclqSAQ8Z4Tq3hw0pF/irUVmn2ZKdyVfLlzL1+T4Z058Q6PVb4EruuNw+",
-	"W1rIMCrqek2YEMCUQWKjlsL56IKbkPiCfdT4o+9qzsYJu+EyVeZpBp7CAB9okWOb6WX9S30uQpVLM3nx",
-	"n954ohLly9PnREs5zSAM2yiUGVuNQ3xRlhw7i0XGnFdZAI9go6zO5qMp58sw5VBnnRjme/KezTq3KUi4",
-	"WWx9sn8t0HCyCCiHMTSWKQZL1PsywZAOKVijRf4uU8CtB/utVYYyRuDeOsq/yp4FSDQU9kdcD7gg/1fn",
-	"AKLllWFAiomQi6sjkrCAxxyqvSrGyGUNtCo3rhFVrpnL2ixtyLllHlzwyIUKO6QHCkL84rjMORPhvUsW",
-	"f3KQoEktyR2Z8gm+bb1pVsxjfgbv+uJdFIHiDuHjTfslxDwaKXKY7Y0v9opd/OQrd7GiIp1WCN8nIdcV",
-	"d2oXL0Qw68mRKAUfKi+7Hbf3yJALCBfM78cWeVu+H6kglzUWcsRM5SI0Z0lWFLQyz9zqxbimf8XCzWCc",
-	"XeYbBiIsH6V3kk/mLmPzpu9vpPR9Xd8n0Nvj7f0IDbiYuQKzmeasX4BrpVIb2erLZEST8J5snSvz82rk",
-	"bAvwY/N1Mt4lia+l77koGKqInR3kDhr2nkdz58EwfEivmEdueMikR2gacumRUAbpkAntEaV5cM2SBqhQ",
-	"PZY3eQR3immrzyPIC85+gstDppqEciTMWQDoam0hYumQuWqNLMSXpciSuyCSM7lhiWq0yBtAIL7mBbjY",
-	"Trtti5jpGTOaHKh/BKUcbuR1gVjQzHGmCLmvAyqE1OXXpy8x+9sXcY/JCZvy8rfXj6VZPBROEBPhL3wx",
-	"cNrj7fNtee/t5szl1oVi+m1dKEbEXfc2AU400wp+DijSLrO1zAD7GTfNFOYlGbPnSuRnFQEAxj1L5gFu",
-	"qgjXCHduyGSYNZbWMYxbKxb182q5/jM8182LccwsrLcd0xNF/CEfMvjFQjrkzz/nKpaKm8n6Dh0CL4fq",
-	"KjhZlQVSLzB/JIK9AqCibsJoMAB8d0xA4rrRIrDdVJd02h3iO7G4EBFuY8FTcS2McsNDDx8tmfEGEBmO",
-	"XeIr2Z2C2PfZneIuNHvZ1SuuHXsb91hfJhY4oM+oThPWyPpm9iUogkkiKa5YQrIjULwGbZ3gvHp4bnHM",
-	"l66OrbGPMUCMVN6iFlsdIqFGjF0rM5rtXWw+3wSKRIZdJEQPqMNeNu+bJf/t+MXxxcn7V8f//f7VyfPT",
-	"4/c//P3i5Nz3ALp9NDDvFzOueY7WLK7Mnpy5uvlta9d4+qrNbTiv4GwtvIq+2/qufPv0ZTIEOOQeFxTC",
-	"eSezFSrtNeUDWvNqA8i7h14rdnxFmVYuIi4Y7is4y8oeZjw4eJ59qjUNBuZIu007xlIfLFLMsykQZgiA",
-	"GGNLFlgm8ETh6gnA+ZcILOo2Nw8tKJog7KNmAtambx8CElQEMuc0eYyU+2bu2udWSs8vW3dS/zy2sfXu",
-	"85iLr0ozPOOiYOmDDxAdU3dwZRBHEwMb2OlYt1deb++I+GGKzNcnQwreMn+nM/A94j8NMdh6tx1WYaDG",
-	"XHwJ6pAbfq1b2+kMlteFzrLhF/SgOzDcxVyI+zPcnUFvj6rTt8XODRP4iixwStPk6zK/aZpgVLkZeoHf",
-	"1mkYQqE6833BMqcaLchiTXzHaLGcXZKyFjnOw7BTpeUQRO7js9OCpgd1kdD6xVWu7bheiswEZcie1AP8",
-	"GXQwEdqxJja0gYYlSbHu26Z8zKGFWqgWKRtQ2CogrzVNvgR+j5tnNbaZD/1ueX3V+txlkMVj3OY3xeYn",
-	"2NBXxPFT8bXJ1e/MiAnNYlOjsZPkHFrPNDKNuG2R+Ha5E4zvHmXRd7a/R2n062Q3eASW4TK3z0Ug7f6B",
-	"s1HMNkHRCcztsUs97UUpI5oH16qRWdeyFGNrl88rXyIqmcMnEGC1QyPfpfAzFul7iEziBDRX2jZ/Tzk7",
-	"M9ct8psz5YKub43aZdAD8/OlsCPPIMicsBdRm9pfHG1uY/chF2UCbsWb7NE2X2ih4VWa5gGsxSP5dNEj",
-	"gJjXU8PwEEdCEMSyZfB+u8ICMaTJNWYPA0bDw8mk2bxq3druyQ/t4x+ebe/sdvb2nx4cLm+ReEWTazOV",
-	"25RR18hAymMJLPZFNjs4/VPz+33dGySf72xH8NvS8VNfolv4UeC9sxvI7BBic/9hK7orKE6YYiJgDyzr",
-	"6nEMIOIPfE8N5KiY/YQ3CZZWhirs4PyFoUJJq2EsFRdXPvqRZRKi2/ZG8qBoIch+8xE4R2kZxywkdT+m",
-	"qWKh32jlzkoo2Ywu5iwUlPTGztWMHknak6kmO3tEsUCKUFUYGZgIL5Com5kIAEc+m+ryPBg7v8vQztU4",
-	"Mo4HbTLI/u42FfT8kcN+WyYF4B24yaAmnj3zm/LaNRlqBtvx0Dz1LYPgDqjh4jKyXU76Mmno2US+2kT0",
-	"bAaPqeiPtoIlbAX04ZLRLUrfA7MMEFat950qp42jh8h+yESjhsXsgdJKgVRDpnlgXhVGCz/VAKQsnmhC",
-	"+30W5GYBW3R6jLy6oBrNVo7fOQjDr48F5ZpojsP4yHseec9MLbG4U+6WAaGmNRv+4iLXvp4op5ipcpTu",
-	"WAQY2jlEqYIrV/2mboEtSE/K64nCjR6JUzUA25nCn3I4DBG6WvQND6EPsxhfhNH4+fS5B9AYowFLGIFI",
-	"WVvDzbRXjZbxzE12UxaQU+2fn2q9VHHBlHoNSKuIPL8Mj4i4rdmG5qc2/PW9+TZDbT1WA0reUmmYXqoG",
-	"r/Nva5/XtlZZKixC27jI9XDlESUTjegkP58+f+QtXyvcan4AMq7ivrp3wFXb8VYvksGtlVqfAEQ1Tdv9",
-	"vokdZvo4L2+I+ZmHX44VxtKCAGEeFaJHg8zdMZwfzBYDpcAdv7ks59bsMI6tBAN2e2xlAt1PXZcK+kG+",
-	"DWI377VLOF+KDOgNGl9QhrJZEXoAIgwILEaKAfwwqRhavEPZIscOKcwVmgBX4gSIGOURmqpHAxkxYvkb",
-	"eBk9l8bEdYXDEYjzGoe4CWO0szSr+pcJYOftvb29drt9eHh4uAKQ87PCwO6SbVoIZtgRGwtrMNxad4oE",
-	"MitL5UZtO0MhMcr/zJooUq3cAMD7byD1lQg7m02/EcziU0MJZhyYR7ggMglZ8sjBv6VCRSy4zhhZIUPv",
-	"3nl5Ku5QSLSNP4qJ02KiJc2joPjIZu7S4t57YFHx0wfzEa7jGVawH6QeZCCtClPe7esewbqQvTFh3EiC",
-	"3UkxTSa50YpcccxoB2BXj1Dzz6Wo+//nf/1vI074jcIT2Vst8gukgg9pHEMpwEAOWQ4lXSgkp2WCtTVd",
-	"9ji0cSnsULiyoy2UpG4R/7Usj5grtKjZqEAOg3WlysrJ3VAm81JoGU2ULjMDe3n6/IkrqXhkutHlPPFC",
-	"7TPXdZatnonMFbY8Ka/T+CUPa/fBFueJfuvxwZc8fAlTmMcGy1vu0eT2FZrcrIJXZgb95RndQ2Qo4zh+",
-	"5guMdsgy40T2ecSaMQ90mrCZRdmumD7DR8/sk/dxcONSl++SqNatDbSOVXdrK47Lj2/dbOn97S3bQ+tD",
-	"fLX26S7PdJGJ3ZKOvHv7EoLTjD6YA1y4QDgMUxZQEWbAQ7gfHlnC11qzPAd3t1u0uAu+PqYABU/VlgKI",
-	"oJki1Am4+7E4qoXLt80A5o+tC6vIFdOEa49E/IYdWQyRl1Tp5ol5tWnkEJkQHwIxfc9mJVgAG2wdYzTB",
-	"bmaODKDEW7ubkOSKxh4JU+QuDOMPwLQB2KD+u/gqoSHrmgEpo/ton1hpBtDf3r19aSW07CucOJE3zMgx",
-	"v7HeObzXIj/KhPQSOVIsUZhzcM3GDpwgpoD3TxXxaczfX7Ox77JpoXZji5wzgEtRlsCtYViVzGr6tqsJ",
-	"FFpY+NJwHR66NYD8CaQbMJyImz+zTIa6G/8TAq2fyzQJIIAzhNrzwKk4vIC4OarRIiez1oRjyVwWR3Rc",
-	"xBtisNqQHGLdvVIEmDviDE8tckGvmTkxLGAhMz8Dwe1GaLm6lwh1k7tQS1unNq8s8CSMzFSxzpf8mk3u",
-	"RQ+kV6Sawj1nkYEU08Ti7pB6YVtYL7jbGJ4FMkqULlE4r2Pf6AIODpCRYwlgSHq2oDvTB6BFfrNCNCok",
-	"uFNxk8KLCsjdIse24HBuYLbN1GUUFvGUsPOEmcsZDuxum4R0XMTfwMvL1swPJEApwnY2KgH03XCdF4YD",
-	"y25jqs2szJethClz6nAus+qtmnc2W04EYhww5eZn3lCe0a2GtKmYOUSA8AUGdlu2us8jDSpeD7KQhowK",
-	"ZZfAvN7wCGsZNoJH9q8uEchyuhYEPsBmZR/jSIbM2nWrJ8ncec5nyTUbqoXYvua9CzP/z56hyym+tL2f",
-	"UYUmCR2DcUqPofh2XybD6diobZQVJiKrR1wHAPN0lkgtAxmpruXTFczTm+KTVBUOwwRyM5z9bLczccMi",
-	"GTNS939D+sPM/AaWwXb75TsfbtRERnlK62evQqY0nSEzbeaXVV6AnIddwm70+53D3t5hu91p9p52dpud",
-	"dp82D5+2d5rbnc5u/+neXrvztHMpoJ2u6/FShFTTLvl0WePhZa17WVu6pZp3CcsCb7nmzJfK3dHwy+F2",
-	"uM0C+rS503/ab3Z2DvaaB9uHvWZI99rtA9qjnf4etsWHTGk6jOG1nfbOfnN7u7mzd9E+6O4ddne2Wwd7",
-	"e+2Dzj/gaTPsy1r30+fPl+JSzMfVmo6xT25Y0jw3a4V3j0dkzARJheZR8T6JGL1hqkVOzPoi5Ux3hBBi",
-	"qH6Zttu7gWNx8Inhr5bKxQeAVoVHkPD4hOmyuFXIz+dvXhOaHd8s7DCgScKZcu1cimM49zBWLsyO6xru",
-	"negeo2bD4RHf3iPKHe4uKbOrupCEh9Y8MnFLbNlbCoKTQiOFFPn10aWYaDKIpGJh3mbhokT8OQL3b85I",
-	"Hdjap8tawqiS4rLWJZc1FcnR+0AKlQ5Zcln792VNDVIdypGAD2lByr+seaS0/cRlzcgGMAezBT/73fyW",
-	"d15Mc3OEREtwGQ1ZZr2JpDKEKnZg8d+MBDSClDwAtfUsAiAAQFqQQHOVXIoiLF/2QwGxD5mJaQq2XB1c",
-	"mkhScx9CYk7jKB8ywomokbmPO+3trU57d6vT7rQeqxp8AXAQsJZlUyZefqR+fn4CQIzuyoBkL5UOoZ1c",
-	"V7J35X1HMV0lMo3nR0/iI6WISSzrrDBkUsgRqcN5immiecBjaiZuhN9ERkw1qoMZX2DPd4hvDD0sEyZo",
-	"ifBoj/g6owJ1vkknci25KJwwu8p3e8Jmhdw8SxjVTBGKI82jaNxoKbpMAvMcQJGGhIZDLlrELx4rH2B5",
-	"yyE6MiE/nz5XR07zZIVsUJlGIYbehKHVXTESlgvi2yASPw9OxsuX1FEJMGcj96iICe9HI8NGwClxO3qL",
-	"QQ+/AJRvRTQzPggHdBOHdZEyq9ZmN9uo94EFZunPEmn+ItrI1Mu7g/NJPBCCe2kEs3kcPvZY7/hbin2B",
-	"JXfsZj4XvC1/NDa99UFuiDA1k4n6ERfXPjiBBeHihmtmtJ1rUvedXyQYUJ0f9EAOt569eX6CGjfwVxmi",
-	"4cj5l8F+ivUpoKlcxG4T/1Tc0IiHxYcK3VZUpzBz35irmbYLrp7pKR33noUn/ReD0w+/RK/Em/jX5Fy/",
-	"u1khVseN8oHY1kKGZQbIwqP8cnlkXd8O6zKLX5aTyqf9XpnZJ/jX1k6dryI9UcRKFB4pPOIRxbSGqBdw",
-	"phd1JCcn8QRVpRbptHeJ/3eZgphnQ6bzN9DpwRV26Od+1oLMiy8NGca9QvEDOG9FGKjp+gZCEpUGA2y4",
-	"shRAztYeiitcPHKDr91zvIQ08gD+4Rd4xlHyoDoYTJ9y52wB36kgfc6iUNk8cc/5PcHRN4MJUCFkKgLm",
-	"EYxIbRHffdUFOGKfREwrLAwJmh+gbIVHxMcXZj7FQq6LapjoyxY5xt/guYxLZHqaDYqtVw3V1paJRnSs",
-	"MlQ9x8K6yKCAGtiaHURABQkxd7ZCLEqh1OPGgpEjmMsWrlbgSH2nvbPfWF4cepeP7ksViJ7BRitKRGgw",
-	"QIY/ehSPvqWsBrMVHC+dIXRgOSo8sw8jL22hxNZEZWZ23XlzqcvIKl9Ky1iRkUyuASLNaFPmD2ueKupm",
-	"ufFJsBHYvMC4pdNEGN5aYH/T3AhVOWT6MMiXKFXe7fHOu5oPswhq5lE2NaDfo7zz1R1TXEiLw7ek7rKg",
-	"wvpEEmfhhq8vcSs3Zkv1X9wpAOwGWwXh8QB8vQK/LujGG5+Ce1EAlrjYIBbkjjGuShpJpS20gGtjo1Ny",
-	"ah/l+NAQgqhVsVQiHTt9BYI4sEAkhFEC14DWzK07hHjFzEoQJ3IoNSNUuPqMwx6rqDIPg7lzY8Fi0PuX",
-	"rP8YYv41unQZIA6sbypY4giX/YYPfJJXv8jhxNqqRC4UA3y/hXl1iW/TP3wMuWVmmfzcNetcvQu8vB7x",
-	"j6OE0XA81xTpYXbcgkcyC17m587LkKItpbLAHbxyVlyzTYwIgaU7DS0Y3ywX8sEKuA8vJof4kJaE8jjm",
-	"ZyofgfJUQEwoEOTRrPDtmBWOw9AjCRvKG+Zldz3ENMJfcfn0PYRBoZCkd1/8Oq1yQkM9YfRCk5/PTl4Q",
-	"qkiPKrbfIXUJT9EoMtzSh8heeHzrQ8yujvApzyfv3r5sLGejrUJmR6WtmIm4CitchY+4FMAHYWWLRbxz",
-	"9siiviWI9AmNMs5OwLLsyBVWXpkZRfJKIjO4/aiWd8LoxMrmyw5jKjBkHABIC6IY6HJ9mVwxjbGC12ys",
-	"yuX9MXMJdDx1lGVZYfP0inJh/elgWfz1LUbDVMATmMnaod+pEoddPEKq/Gl1OXlFZKpJPYU9jgX0pzZ2",
-	"o3CC3bFbS8+rrHiYMCfx36ncMFHKMK0sZQA1YWShbK0Lb2FD+YG3CBQ6g4+xHhNMXIIMW/jdx0QVI6KR",
-	"sUwBeBymVuXioIG+kF9CmVjEhl8IdgAzrHVr/9//+//838u7bt9aCtwl9FQOK+V6wwpu91S88YssBPNY",
-	"RvyOnUeWU3whlWVjypNmAOm+d4FgZ3nLGeXJM9PJJhkBAyMqrAti50Zwl+wEyVg7/uHZ8+bJjy9+Msy5",
-	"atBrw7dkc5jjXxvHDE1zZjQOHwKG0c3lTUwuJS+5uGahvbdV8Vu8vorJKI/q2LfDpGAH9Mal9e8C/AkV",
-	"5KAZDGhCAw0WRQ6CTIBne66od1vWo6xW1p2obFmhv0L2lhQ28TqjF2YdyH7f/pCK4k9a2oQExMhpkd8g",
-	"N7j0lFcoUpFlTLs+hSRulkT2baoVKIlZlnherxO9fkZ8uWGVNqUzR7BbKPdX2DHLg05h9/cjyLneAOTE",
-	"COTZgL8xOe6RPd6ptQoALPODdS+F/FzjWyrtmf3XY/cAIp9V386QwZAdbjnuhxHAynO8ySJHucH6GcKF",
-	"TZvPETgyDAWuHEQTBC7j3KxZy0HwZGgJjRa5cIVWsaqiBeRRDSIYC23GQy+bUQVTdH3cBmv800Arnzuq",
-	"AGxGYXPfaTHUrNNHDvoNcdDskIPNrIg6eL8s9Y9kNrAyIttQZ00n7CNXFiPMRmhwRTrtQ+K7JyBBy02Z",
-	"jJluEctvsa6YwwKCD6ht+S3XviKJhBLEJTgO+ArhOI5ILKOIUE2GUmnEoYtZQubUer5iztj/69tF4Ht+",
-	"bDgpBlpjGi64N2Nx5QD57EBn4J71ZTKEspQ5e2AiHZol1OwjoJ6KK7OIk+BNG5c9NIuY5dSOaGvItlyE",
-	"/FYEKu57q+L+x873WFe/1TLEclLtH8l7iINZm9f9+rbA47xaRrmyw8RSqFvrcUGBdAtxrC4GjCQUPDrW",
-	"Zsw+0kBHY7NLMs2eqIAKSBqpJ0yECGc4lmmiWNTHyuKUnL1+YaGYcBx/hfWWCfGPg4DFupsvuN96dMl8",
-	"vWG5Lrw6P67Lu2D+SG4bhihh4Ku8I21dy9jMWSCAY5W3BH549Hg+Hq/NLfewlQh1estt+TYVE+HdHI+3",
-	"2QhQpt9t59HiRnIYcpFqFCIcDGiFAUmEF/b+fjBP4x+p1CzMHbHd2u7JD228yrH2gVkMM8pu7ScWRRKh",
-	"bHEhzE9ybRXt3M7/HsxXsyZmxJRU4VroSRnFy1E1a13E1GxvN3cOLrbb3fZet91utdvtf1TRYFoXtOII",
-	"EHIlAs3V8B69nN+ghUyEhJYgdEldohknjsbFsBD8maNqcOueT+CtM3juFk1DLu8IzwjadoBGgGFUVw0I",
-	"DzUitw0qDammlZGlGEd65CBVEYif6oHKwUNAZmchRomZg2v6UoL3+yzM6+/8/+xd/1PbOBb/V97kbmbD",
-	"rAmElpvdMDc3KXCFKz04oEtndplGsUSsiW35JDsh2+n/fqMnyTbE0BRikvb8Gzge6Ul+3/TlfT7WB+HZ",
-	"QZQpvI6vFwyId8r1R8J2FBIzmoOGKVdsYw/7VECGYlK8/ZMCnFiUQrKbTDlEuNfdV9BGRHgXYDoR3ejA",
-	"IElTB29gzjkITAT3cRAMUVP9IJfsdDTaOk0y1TOSgFmoqIrutrehrafBF/GEyZTRDQ+GzCeZsksi5eoP",
-	"kpDMDJolUaWuVXWk66NKrDLUWaXM17OO98MX0ZYWvCNGIy1gmmv+M4MbDnlVF4FZTN/xJn408aMqfmjF",
-	"NHsXhd1+W+SYuxW8lLjhOJJqiRyHhhhh4E6PB9A20POI0D3H2qQ8iAhlwONUwGSfSKosBr0kUxhMfCLp",
-	"wMOQMRRpUO31CoLJFV4mdIwyul+7pfhGDN0dGkPk233d3d3d3d3u7rxqXevunun77MAb79d4v3Xzfo5f",
-	"SxuwWo98mQo/i6zW15Ayu+abrLkfz4z0WsI9GOi//00iU5rm/BNKN4h4xC5nCRt4ptAMQcw8/Z5e29ty",
-	"YJ8nyHWhGFPQZqGyRAV23EgPUx0ZDtwnX2VoKPSuMivmMaYHnYTetLyWm6tWr3X3h2eGCjcTTaxoYsX6",
-	"7bTQwk5Xnh7jMWJNMaJUofvkANGBiwUCxIfzE8uaJpkS4QSvKoRCJEPij5E4WfIJHtfn3Mtl/57FIVOq",
-	"zItDwlBMzUl+ta89jlZe0ENyiBUhxi17kP2A200CkQpLR/pM34ojX6FjbZxq41Tnnaq9AbMOLjUURrfr",
-	"At8nKU8zypDm8/fNX7c9+HX72iSYoYhH5R+7v2x70P1l+xooG0nG1B4MYsxN8XXrDQ2ZiXPB1f7uxA1q",
-	"lS7PDb3V293p7O54rXy8rV73Vef19m5+wemNJDFl8TCTI3i7lHNFNwNNTtm4v/XLKcPCPtdg8yERYViP",
-	"+9vRmV13B7KY/zdzTgtBFljI/FRP0L7I7L5EIKYQkXiGm9Ipk8iZnHB/DO1t3HdF9tUe6FfMDq0H3R4Q",
-	"UDwehQz8QC9JH1htn+kxrtIb2rHjtVv+558ELxuogOvPjU3a7DCL/eAf+se7M9TqdZ/tE/UcNP6w8Yfr",
-	"5w8TY51r4AtVyv0xkzVlg7b1Zhv2wkyEkfuKDc/MguCBqwP27ZX671wxKlfs9tfOlA2T5yevdryNr258",
-	"9fr5apUb48rX7hNOWV23zLDtxlG/P3utx/vq7dlZBwYjfuOunCUhmWFdDFG4oBFYN/r2+J/VLvw3/FRr",
-	"tQM776S9ltWoSh/vhzzpRMnrb/PlOPDGkzeefP08+cTa5Er9eH0VTPuu8L1UEN9xwDxOiqL4Hf2gyNIc",
-	"6HEPDAAfo4C3XhMpaObntZpVuWpTENUURC3FQLEcqu1gGTDrEklS6O3SCqRs/UteqP1QkfOFebF+pTYd",
-	"PRqxjCg/mFp/t+yUVqEwtZwwUE5RnqCfyy2P1SZTT2Q5KKGqDLMUxowlJszoeFFgCOexRZWCy4MIwlre",
-	"Jng0weP5wUMkyy+ltVBDmxaKiLOHo0bIVXplXj8o3p4z7iqki9x7LKbLtvmZCwkLQA6f4FAXeHE/k0p/",
-	"lusabdHJf8JV+qgp5tPo6eSUqRRuuFRpEwTXANBRpUDLau7MzVrMywe+eVPdksz+s0kZoXUB0to+Dhih",
-	"V27wNVrPuevw0WzRDxjNwh8PBOs7tBXrxoAhzqbWxAJ1EyHpnmY9C1nAZ9eTgbe3/9WMb3+Q97mI3Vib",
-	"ab1AwGks5vuyGBEzg8RYi50slMrV6sptH1/Lg3JRGs1ci7ynvPqfFmrywhlQ4Vh9EoZD4huFtr0fTqx2",
-	"fv6rPTvqDAWd/WUrk+EX9P/V+Fd8FDPag8HHzSsjuH5C0kyyHky6fzdwgwG7haP3/f3Ni6P+zu7f2or5",
-	"kqUe5MAx8DP80er80YKfQfe6YaEJvVK7l+5dh2GYxfzWAQ9WvI8D2jym7nVOH3zpcpbkyIjpLCmAES8D",
-	"BpziiSPeMQPiS6GQDF5Hyz2gUiRAM2PPTMFwBpya8rmd21sg/jgW05BRe2ejDja1q/L3W+Tk7OPHCsDd",
-	"QlA0NXdvqIJnRo/cnoayWyMMJyFofRI3N4jWS4ZmD4eSmWfA0TCdvkcKGBtXfQe2F/mGLbSkHsyca3u0",
-	"KMbLS2KExD2mzVD4JHxKgQy0B1f9t/3Lw09Xh2+OTk/ffeqfnJxefTo7P/6tf3lYxSSKtKOsnJ088QjW",
-	"YAkXR02IgGsPZgxg5LXXymT4wAHslGzaFhZHyi2L/k2nsN1l6/Fjcc2ISQ0FteKjmMcjML4EbTQQ09hQ",
-	"HgZMGqQCERsEU93ADxYN/78IRIG40Pm1yLksZF7X+NZn+9cx/WIcYshSNp8EmufPWp1UEgrYFsG0T1+K",
-	"G+ocycCa1c064D4iLdvCBrD01PHrK/grZyEmzySpH8wbiMHpryVALk6m/aEsxIouHC0Q6oyYtIlZ323M",
-	"2kfO+cJqf1Lw4fzEcyQUQhpE9lVGsy0D7r5pUqiaN/nuuYjqPT6Ux755YaRarR3qFWDMpi7LbN/LMTea",
-	"8Lj68GhJC0qGdndtsOxtwDsmlDK1DpajxXiBjXHbxSV7fAPy0oD+ML2s/0lZsorGVNamNgE37UDrDOB9",
-	"9FhMn2gkunnmZ5KnM9T7fsLfsdkRI5TJVu/3a63ebxiRTPazNHBPzFv/wUsN+tG1bkVOqmlBLgOuLJC2",
-	"3ahpue2PLbQIK/fnyt0CDzeCcC9AW4AUYZn3zt70KC5WuCdayrkb4LQAL9ftSUYobkU4gGGVCqSMt40V",
-	"F4XnW9sPSAoRicmIRViua1Z3HhDpB3zCPMji/M+IyDFkse7PMyUOtsPcB5SGYEhc53t8Ewp/rJsdmj8S",
-	"KUy9hWG6V16ZZAtCrlLP1g+DHzB/bMZ8cnwAoRDjLCl36ZATK8aJH8EIjaM1DPtqr5hKJODBp5A5XDA9",
-	"1yymieCxvRVWsPPDv44PkOArFYNCBkvPPy/Buf5KjqzQu0Ob5oGh7zKYljlvX4m5qzTInAVovovj2BcR",
-	"slCSMCzPC/5boUpofx7QTOKu8rRY4eOxY9HCtDjJud/Ie5xOCv2zY2Trh3ZEFDKV0YjH+hGmKRtFY/hD",
-	"RUuY4yD/j7gBAn6YYTvixlldIoVv9k9VQJADRsQMq3qGRLH5jkt92sYqJyHKQr3Gucf0Jme6A/219ciK",
-	"C4EGc7SNqRePQZGYDsUtRIKyUn/2cUV/R4yEaeCh1fKYKWUtKZXcL32zkkl9uf7yvwAAAP//",
+	"7L2Ndhs3ki/+KrjcPcdkpkmREiVL1Jmzo9hOosQfGkue7Gzomwa7QRFRE+g00KI5Hv/PfZr7YPdJ/gdV",
+	"QH+QzW9JthOd3YkpshsfhUKhqlD1q4+1QI5jKZjQqtb7WBsxGrIEPv538y3V7CUfc92E/5ovQ6aChMea",
+	"S1Hr1d6y31OmtCI0iuSEhYQLokeMBGmSMKHJhItQTmpeTQUjNqamgTH9wMfpuNbb73Sfdo8PjrpPvZqe",
+	"xqzWq3Gh2TVLap8+eaXe37Ix5YKL6yUjiNhQ31v3ilVM/ucRw+6wG5KYxxSpvxP8A1EskCJUjQWdHx50",
+	"2/sH7fbTk5OK7j95tZgmdMy0XYpnI6rPw/khmO/J+XNSj0dSMCLS8YAlRCZkmEYR+fH8uemffaDjODI9",
+	"nHROTo6P20dHT58e/U21JiOqFY3jlmC65tW4aTGmelTzaoKOzQsB9uvVEvZ7yhMW1no6SdnMnF4yca1H",
+	"tV5n/9irjbnI/s6mpnRiVs9M7JkUmgb6R14xnYuZWfx4/nzh+KsH/Bu/49GmiZLJ/Eh9wT5o/NEncghs",
+	"ECfslstUkZheMze831OWTAsExfYWDGn/8KhqEM9ZxG9ZMkUOqJh1mD+wbPIx1Zol5vX//Uu7efL+Y8fr",
+	"nHz6z1pVn98nMo2rWA5+MCtD6v7/+z//92/XrVT5DbNaXCu3djFNdGnlOvvtg6OD9v7hfveos3/YPT6C",
+	"F6sX8dr2fZcLeR6ycSw1E8H0JzatkiMxo5pQkqBAIYoOWTTtwcoOeaK02d9ppMlQJkSPuCI3bErqMUuI",
+	"YkpxKTxyw2JN9rtkJNNENQhXJGE6TQQLCb2mXLTcfFHK5jMujK5phrfLTH9iixnlhm3AIzds+qvhE9oc",
+	"vv/YOfIO9hfwyoLD4YJeM6L4vxbthQheK3YesiFNI13rHba9grBst2HW+FenUly/YkrRa1bFsPYnMiNL",
+	"Dl582z779lln/6B7ePT0+KSaFcdZu3fJjJfIMFWjtT8RHpL6u3ezApwdPaXt9oA1Wdg9bHYPDo+aJ93j",
+	"42a7exLQweDk+OQwrJ7ICrk4lMmY6lqvlqbw5PyYf2aDkZQ3C1lrkv2+Sz+fzMsqlkIxOPi+paE94c1f",
+	"gRSaCfhI4zjiATVU2/tNGdJ9zOn0scaSxIjtmtvNAxlOyYgqQgWB33pEsw+6RyxfERwBiWDZzM7tGM5M",
+	"g4ApVesNaaTYp+JE/jNhw1qv9h97ufq0h7+qvRemg7d2Gjip8iKfi1sacaMtxamu4aE4jHiw5SQdzwip",
+	"CU31iAlt3mJhi1xEjCpGVEBRVfn7WxLI0Em0VJk5f//iiuxZGab2PvLw097vyT3O3k1WkQnXo5LCpjTV",
+	"zBDkO5kMeBgysR1Frox8Prs4Bxlt5i5FNCUU5gPnlJwIJ7bvcaZXIwYjGNMpLk6giRR4eiRMyTQJYLbn",
+	"wshcGr3A4W8zY9cEUSy5ZQky+b2ysO0POiL1kGnKI0Vowkgkr69Z6BHBzEjcEdgwM30t9XcyFeHujD6E",
+	"Zu5vgq+zPj55tQs6jSQNr6R8SZNrtt3o3xZlkZaSRNDW/U1hQYdwAIlwiy2mrAhn/FrYtTDf3NIovcPt",
+	"B2dAwGPOhH4t9Rmalos7sg2RCVUkSJgRfGQwJZTohNPIjMEjkxEPRrAPYSiKiZBoCWNxpiuqrqpyPNDS",
+	"iw8xHmrbD4RoY7CZc4jZxuZ7exjx48Za9zdZLL/hEVB/WdaAa9xqSti6sRtb5Cx7aAE16v7Fm8srskfD",
+	"MRd7NObNGzZVe/CA33BNKhyR6TR79Ykivl2417huvl1kkDk46xum4C2nBNQL436C8wLmKLXsGRUBBmT+",
+	"avSAV5Sx8UzLU3LDReiRhMURZ8p8oIEht/IIC7lWHglZxDRTYCfAK8ampSIkMReKcKEloWJKpB6xBAhF",
+	"6vjZMqBHwP5RHqHk5flzMhlJlRnFXJFU3Ag5EQ1ChZqwhPj3sAl8D0YspB4ZDQHaF7pF3oiAlclVZOYZ",
+	"SkITlSR3Q++2O8R3ypBlQR9eQ1ojXXC57TKIEvNtSIK57ee3UBomtzxg7wS9pTyig4jtdjyZsWgeRSSQ",
+	"QrBAc3GdaWITynXrPlUOY0gmNOHRlKT5hE7NMZxMW+QFB5oWicgVbGA7WBb2DYv+PKJancUxSfj1SBMh",
+	"J6Turz1Bv+H1RdZEyEOUP7haXBDNxyyTJCHVdGBeDagwjw0Y7KoRC3t9gYzgdjCsn2AsNJLJvOxYQPWF",
+	"/9y1o6tpkA0RSeGj+kn7wn9rvmieDTVLfIK2Oak7Dx7wow/v2Cesl9Ecq8A/V1K+omLqXJFbagdUMwIm",
+	"MWEfAsbCgvpuaEq6h86pSAbMHMJEJ1OzOzPXQj7GWq97eI96xfxQa17Rc1ygZ5WFi5PQEua1s3c28z5U",
+	"zckOam/+hWUu5nVbyl9a5DFevyXzAtD6nTA2nEz4v9iWarI7zJ0ZnvFRnMhbHprTKDvwbzkl/908uzhv",
+	"/mSEOQzNI2d2BNBV9q1MCI35r+Y1cOWQzEl9nxLtFVdgpkojOUpHRQ2oFSfS9Lu92HYOolz8mJOchaRu",
+	"dGYZhaZr84s5A82JMpVp456tRhmzBIlvpbM7oJ3+ZnWjWq4uws47i7l1b9Iw5KYBGl0kpjXNmRuqV4sL",
+	"X32slRUp8O9oNoYPM/6ZbDPSJKFAf3vQnumSdyekmjWNkJ938Xg1PHvVkldEGtljGP1Hc03g5cH81+rM",
+	"KG6F3wZSRowK8+NNldvX0DqhE8NNp6gVuSskmJc9XapmMaYf7HGoFkquBfPIJJlXGzNNzfm3imleuec+",
+	"OYdbxfQTJ07Uqube5k9ma/qxwumXO/J+QQ8i9G3fyOld6rrIE++zOcvBbywAqYss+pIrnW2CDdkVGijz",
+	"6bLJ2j1RwbzZDp5li7NoQqeKmFUzO849V3DFlhY047IZkuXvuTFXEeRbqoPRsxHVBU/nJuQItLXDmTAM",
+	"+EuNJsGI35oFSoX7/L6ChfF2r0zIjVzZsAvO8dWO9dK7P2epPUMaO+p8ECsosxWnDCmP8BBdS7EA33Ma",
+	"6fVZqzjANNILeQxUpPWH8XB8mY/Oc9TKqbBqSeCqZqMFCbJ77PlTwfk+Vwr/31D6r3zOHZHrPFug+Ara",
+	"ZVfi7pUqKhkCbbqNcaOG1YfXbwtOvIgqbfWXXc7TQjPnaxKXJjcsfCcSRhcM2R1TK5tKoZFnMkWtrXKP",
+	"ZNd/7Up7oLhAGAKQkXNmqOXuFq3dGUinLaXOb1WhDa/NukRcsTCLzagt59llPHrPUgFJ6MayiEg7HOFm",
+	"E60vZWE3VYjWPAZj0z1+z/TD6VXTjQU3VtHe7rgXuZa+OHhGGTWW4xUNtkusYPAqj/qD/Q1O+sONDno3",
+	"3tXU2IqTNj2xsTfo+PNqhMsO2WdRqjRLXstw441FYxpwXWHpnGtFJgycedbEiSMasLGxaeXQOQMVqfs/",
+	"n31/dvXi19dvnr/49dnZxdmz86t/+qU4hE6V0lIl9Yx5JWTIIJyh1PD5c98jNt4DRjOSShNzZpQjHib0",
+	"2hxk7dqCU+sHRhM9YFRvYoG6yb6ZCLY4BkNZ1zv6TrgmIxmFitTx28y7GUTc0JBrkqRClUa/367U7jRN",
+	"NjSZ8V68qOJHqOCHiXVAebXQHG/vi7RzD5Wb82ofmqaZ5i1NDL2Vac+w2pl93Hx+nrcLf0Lb5qxOospA",
+	"yASvBexFhgyZQh+uIUt54d+9fVlmptpI67i3t+dWunfQblcu9y1L3I3jPJfh28Q+41ajHIPWarfalbEt",
+	"c2aumaajupdvqnwMszxUXNV5xlyxx3c4SIHU6x+kBbnyWYUfDruSLBgeuiEZBqnigin12uqc5eH/gyV8",
+	"yFlI3GPEujHWNTUqDtqmvZBboMdFi6RhgPN7osjL8+cemYyYyEWJllFYup5dZ4yics6GEk7Q0yAw2u4T",
+	"RWgYJmb+Aylv1mk7TtWomqYg2U0fOp8UUcyFR7KxYtEtU6s7qdTeo6KzKRuEV17nJezzjCbhpjvJTnM2",
+	"HHeFWgSB1wtdKBvpVZ3N9CpLHOx/CS12UdOxhQ0EjN29n1W4ZKOuJAr4JtEluJ0CXnAyZ/Gq9sF5I3gd",
+	"L/Ey23Y3D3GRl617bhkrZk7c75lgCY22HHHWjPUoqF3b2ZGCzr1doMZhe5UcEgslTImBdnBgr++2vvOt",
+	"49UmNHGXncvpMOvCruXvLqYO5Ahst7timmge8JiKDcTOWxcuVhaoxXSKghzCwc74uldujzm6YDNeecQr",
+	"abIVw0BA0CoiQAczTuwyu7wRzCUxxBCYCQvEQlKYQtFBsLK3i/y9FQ7wBxH8SKYVpjUshpUo27HoLhK5",
+	"TIF3gv+e5oE49khfzpbFJJ6z5v/Q5r/azZP3+UfS+rX3t+b7b/6zSi2NE/mhwjdwYb7OE1vyeK3cyLWB",
+	"PhBzFZIxCzklOqFCDSFkLYvkVkYnTNKIKUIV4aIv/Iuzq2c/zESY+z3iW7vP9/CjMp+JTIivZHCjDuHP",
+	"d29fYtvgHoAoOpngBxnjevWFnyqW9GKq1EQm4d98UheSxFSPGi1yrjFaSSYsLIzSUtwF0mQ5Pvk8PaKk",
+	"+aEv/v6WRPKaC0KjhNFwSq4lBBYmMr02Bm6LnJExjYwlz0IYsY1JIt12G4aKF6LKxdOdQhbCONbTvrB5",
+	"B2NGhSKUhDxhQXEYrZIJm1EGZqxYkDD9t07bGLatw16nfdwu889+u3tcwQY2V+NdlTH/lgWM3zJlQ/DY",
+	"rXUQlaNGFb+GkG6vkNGR8DU63+yYzfbpjudsYdNMqLrJ05q6x5/+c4mHaNUWd0HQ8IbWXFyrNV+5dI9/",
+	"Med7bnLOnfSF2S1eq6uE02gXxXpJGEph/fr9v/wXZi8eeZ3D6tVb/1Z6TkPPVPqOt42uuavmXVSZ86G0",
+	"txoLhL0+p9Oy3nxwdLgym67Czswb82YXajFL2Jyx7dgBJM/6OuAL8/iVGUeJAYwFPqeRgNyc327/lGli",
+	"o93NA6fkGuwgoyGBn4YOFAMNaZmP4KjqhhMF7SpRuYn+aZqsIrzLFd5072ltDiS1QZDCNpFfZo0W3f9n",
+	"67fJQi+5Fn+xdkCBefolhezbV7sEc5l2LjXVqXpmb26yhk5OTtZpQbAP+gyXYpfrfAWDWEVIxyo45AKf",
+	"LtIXcOVWp4rOudPduhdX2StljOYOd0gKz9hxVTCZm8MOTi6bPM838KNnm+xrupQuzHMZJXej4nQT0j34",
+	"3KdLZ36Z7Rp3yxYzEVr9pxAnBWH25Tu3uWV9EWZn+Xann2YfKk6o12ySJ1qZJ0qnyNHh4cHRZscINFJF",
+	"lHKU8oYnt5O85cH/kI6paBoTyuwImzhqBnBKlDZfefYuVUGO0pjqYETgLq/qLCkmO6xIMXBmnls4Uu/u",
+	"nxj7bszIYfugUdtKvVrFvUCaIs8ucBIvZFokY+XiFM9Kx6wuXCcL3Gk5bcX+mRjLLi5+g3HupUdu5c3M",
+	"N1mkZiyjqHUr8Up0RHWrEGMFf2fRptk3GHr1a+pir+BLTJALncOmZSV89vdvkovCnxEb6uyPkrPNfZnG",
+	"oW0gTphiIrDKB+7RgEZRbt603KWu+xtS3e1R1NJmo1bt5+9kMqFJuNuWlhv4MWf3qaxkhO+dY3ATVQ/v",
+	"ALm4fmW1lJltKie538c+bBMpxywLLgJ3AJC/DD6kiEzIy/PnGAjh5Kiwd3pVpKVCyNSsWYW/MppiKiZK",
+	"BMVEQeEoWLurVdGV53Cp54+LMg7WAbSZVy9lcFMVZjI7PbMbgcxIVi6GsnK2ciKqhN6Vy1qAvP/VV7vb",
+	"ONpnvb7V/t7Mwb6Gapj70YuzKXBFRj9vlnPXcL0jipG45ca8Fje7uN8XmC0RFzdlznC+TJB1GcRWIMd7",
+	"Z4Nn4Yvh96Pz336KXok38d+TS/3utvZZtcIcawlmspCIOyjYmM68GY99ARcJSziquAPuIDbY7NwCK3tk",
+	"MCXxTJAJmUCQFaR+e4RFipmnXi4BSJsHeFs/SqUwGoxUsWBfEQ/9RnEoa0kaM5UVYG/1kF9zrTZuO5FR",
+	"RdO+SmOWgGj1CVd5QheIxlxhMl2DXMEkpvytioOqMk4Ful+HTbbKlligR/88muLxW1glSHqHLO4RFdcg",
+	"LbcLbppf/R/Pn58S0xg6wbjO8rljmii24VlTsXsVuea3pmVRRGuo7ZSlUb7RXJaqMbtS6s6ysEI0FscS",
+	"oirjRI5Rdw4ZfHh/V4fystvvLRKy1jtUyxTb7nomWKhtLTtxN434voOb6itzskwc3KcDIwCcCZoknIVE",
+	"psaKZYxA0CsO8U5O5WxZll1q4xR5oNNkS9uEj23WSXniP168+J5QRQZUsaMuZoADXkOPvHv7sraZrwH7",
+	"WDj+B4mNeOhghKrZ/sBopEdbTlfNOankTaUoecAcQhxS1VR/5OF2/Pjb+vCwm4Ivzp7ileOWXOwQxOSM",
+	"go1iSWeGtlAdf8nDl1LebL1h7jam2eiGC55/6Hy1aMFivqLJzVtGw22jfRYji9LkxoH5QdBEmDlnHfQR",
+	"er6IFCxDbeH6lNAocj8tvFlci5mXTHYX5tgoLzGjkKpWJzMYLzw8aUisJxLj8MNiyNlKvInPlARpJrc8",
+	"I/JVTqENEyF/XEDzMEUIkIqEBh4yCTxG05BLL9dNFBMhS4iiPDyFLxygqXDgQaWAos5+lWfbuoUrs3qH",
+	"PGLVGQHPZZCOwXtfh/AsSAXCQLHZ4cGy26iriDVOs4/wSznkiYtbyQPWisNhlZAxb13yf7Eq3F/TtWM+",
+	"7EPxfzEH1w39cUEGU83KVOke73cOCpFNXOijbq2KUsNEjl+xakpd8+GClTtFLnXmVBwZxqWKUPL9+Xct",
+	"cgbCAAk44QroMd/8CHL5KvL8jJalPHJrelLAJErz4AbD9Cr5hAsS8w8sUq3a4sS+Krdmxp7LwyBhBV66",
+	"x43E4GPmri9mFu381QtiuiqtkhwSalnJCdg6aJN2mp7bB6HlQc/NuWFN16FMMo5EhmiR53IiIklzRsT4",
+	"wAo4XMjn3fuIqf+f9lwTex8z6WC+DDmdYV0zxL3fYna9lpHMhWDhO6F5tL0bO5ZRtOaCXJhHzSu6yig3",
+	"9LR8OgStH3ahMfsZqcepGhEtiabRTWNdhv09lZqFm6EMZOiKGxjD1mKqODvcsVPhip+IjDE8sx8ME7Ra",
+	"rcqlBpygFgHoIHeQYTy1tcNJ3eipSDYX0Dmi2jNqADyJnidEs0tYLBONpTMouv4bMIS8OZmECLG1FgWy",
+	"Oyq87aukA97yVYotlAzVAATw08tFbiP8OfMXtlqtkr+QQySudWAOmOIhU8THl3zE5lzm9Gy0yLmw0JjZ",
+	"tVRonaBedjVFE2aPl8GUDKQetch3ZcRSC0OZaSU4rnKenHng5fnz1kwNAwsV34ZPf4uqwl8wETRZSN3M",
+	"fNuVAXtAO+0TKQKWgy0CUiYgQNPA0C1i4bVhLk3qFBE/XXAywrwONUv6AjiRBjenIAJlqi28YvmNw/ZB",
+	"w0PURcA/ZEr3RZzIa8gppGJa4FnH1i3iu03iI/ImDUZ9kT2IxG4V3LJWE7YhGzbiAm6PzUHJqi8Rq8Ml",
+	"rtgHs3tIQOEbZDIL7qbhNxG4LxrriFcjhpWm43j9mDctKzfMmxILCtLpdUBIKNK0enJOoIX7aULthsoP",
+	"dnc+mp8UnITZVrO65oK91tiK2fVMEIINSkFXj1eD07nm1eB4Notqz2fwGsABXSsoElnqng02qHk1OFMq",
+	"V/w2oEmVxWFTEAuKn5G6t89oEpK6Gd4evEkOWu0GCGPbZ2sjM2TCQ2OT3bfyVXVj6kyGTFRnamiRPzOM",
+	"tizGI4/tcBKqeL4uMWl2uPobF8KZNzm8vqrAumySy2hYUJaX0m/Gu2JfmzFjYskFJMHMM9U1vYV8lrGH",
+	"9XjoGJ0R9sRs1RaEg5TvsC9owhVLyEVE9b888i1LIrghqwid1VynGEaSvX643zrsHO0/PSzYUKFMzWpl",
+	"TaDgQTtCXM+30TloHTx9+rTdXasNF3afz+DbhIqQiUGaXLOEXMlkZaRqNpXikJYs6YVVtTdYTvNKwQDx",
+	"MYVJ+aC14MJGkTkR8XsjG1D3M6rP9y+u+mKhSgD3DvgeoZGS9mYCEdxdeQ1No2ja6wv/Vmqm/MxLBX8n",
+	"yif1VOFpoDw8IAA2qKSGIShKX0RUM6WJeZMoFrFAK5sLBY09UcQ8keADCQOwGVSzGE0izhIjl0/7guIT",
+	"oIG4dhzueMJ0Ql3DRgyhSLXRWpibpPrCTBXx4R3hnBYDeORm0vN8bx/dVDKZJXwTL7IwwMHIZ5Bmay9T",
+	"EYz+qzrNyEzYyLEM/mw+GGsMcPF2ZkiuBAKGYm40tjb5K+heuBtaK3B6Zpg+G7CXEWR+VCs2wZt4LclW",
+	"DbeQUynm//oXrcR9kboS8GqlimyEpVQMKYZqNTCJ2VLm0xR+CUsk+6XWOTw8bLfb+/v7+7MhFO83URFg",
+	"j2056vyWY2hHb7GI3E4ubTtwQePyleayv15yz5LldUbkpskk66vHmZ67AJu3oAY72VTWUxev1tLECKew",
+	"bmJmzBAvH3opc2E5PXdRozZQnh5c+1kw6zxTunq62Fl5iN8ljDXh3DHvYlG92czd4oA/mhWDgmQJG/N0",
+	"XPNqhlXOQzRjalXXJEUYuHu4PrN6mcyxfdZC4VxwwTbfGhyDZdggiJJfDRaEKlM1nA8On9p4nKr9IzM/",
+	"wxoxOLav0lur7uouKE+eyXDLKIYFkWZXJd9OqVQq8BX8kkyhMlrN2yzZdDbuCEawfGZbQvGggjyT/g9j",
+	"635q/lfhj+rMf0eazwmLKRdo1Bdc7BRZX74ps1mztf3uqOBWwr+eGuY7aC+Q7vMDs/kE2w1rHrUvqy8D",
+	"0NzZXyuPGmypknSJHPKIZcE/d3rrG5cat3ABX5DljbJkfpRVhPr72y2J83uFuHxLJ+Tvb0mMZeEI+0AD",
+	"HU2N6AQNZMzkhMSJDNMALLClkI7rgAW4sogPR9rfqzOP3pZKDGwSprUCUqoK+GoFelRFStYqoKgV6rAb",
+	"ZKHzQqOV9GB5FOMmkb1j+RtfcsdSbWBs6nyeXVznLsTel01nO3kXrKhSPslwQp2XmqtNY168nHblTl6Y",
+	"r4mWWJEND/Y6gKy42q7w21jeska50wJEwALK2YktoFgIkIRbI2Gz4GbJZlpsaOZjmLdqAKfmywgL9NwU",
+	"q6m30PqrSg/wMtAf8pdGscw9qfsz1p/vER9rk5sPcG+yrJT8hjz4llm7cdsozmDEwjT6UotCZKOrWrNL",
+	"KsKB/HAWhvaqZTthAXhLi7FFEY4J3Nf1Ikw0fj+RSUjkkPjmAb+xApJjbdBU6NiwFPSr6C1ey8PdcBk5",
+	"dRuU0FWAsEXDZMe4VuzPW+zfqVjE7SqsFFdxUYbJQup/dtXRgtvks1hCq2c0irZk9USOFyw+jSJzNDkA",
+	"3VIqbWNHJoBuV05ou1OLRtGC9IwHNCdxECtmCLrz3U/TrWmFQ/M3qKL57YJqYyG75QFzsT/4LCaoYZ76",
+	"WuAuJavS/ICp7q49owqyZMwFpMU/iBrg2fT2ddHGLGktIeHtHHC9QMNlqzui+tIRYyOoErMCq9xExXVS",
+	"CPBfGX+6cG8rBA9xTdq9XYy4WGoWzmQ0gnGouLg2+kzCApmYxn1Sz37IYvSscg0Kkh/TVLHQL+k+2Su1",
+	"tUSI5yjmLfFDzK7JDoVh4P31L+bmuKHiLiaiVmhH0ZthrffLpi2+r6rRaG9AoYQzEMYrpEkKqPqcJBYN",
+	"o7yrl/rjHIbFxhRwzqrPGzbvVI/CSlr6F6e2goX+wdnkTutnOcyRjYprra5xhTG7a/jCVxWlcuNbRhfU",
+	"ERxC4ENF5NjeLSxoWMVci3l5ccRtKXoWa8ZnirAVvdcyqyZQitbEsDYZhWb3gepWjKyF5zyMIacidI3Z",
+	"cHInjItindTLSSmmHXyrsXbQbZFKsf4ydmDBh5WtwzL+2hW6u/L66oy8PH/ezON1LWRMFq47E8jb2ATx",
+	"pJwPOLQZHuM0AsjGPOF/s4IMsznYy6ps1fPuLGcB7s3OpSAeBrkcybpGxncVh+yKpLIVlM7D46IsIcd3",
+	"NI22dH7ccBGWohASGRv1ikcunCBhdNwEAIgmDW5qcNRc4xewnyGeCsJBATKtKVPtQLAieS1TjR+4aBYv",
+	"moxdMI6bAypqXm1Eo2FzmKAJrCI5MT1hdR73KYgYTVZfT8F0VlNqK5bJSJWDYM8TZxmjbMsBqyZ1N9hb",
+	"G0NkLUC/kmvKx1wqbg6BBThKDtp0bWdPDn9VoT9tg3dRpP9dYVH9thSMKifaWrBUBUKtL1wtVNVApiLc",
+	"zc20oS/bpU7sBiTpzPhFeJKLFu0Ogm9+kJMCbFoVYp3zq0FkDuLTYbpVhW7SWJL6vkFUhQMmuhOwIafR",
+	"FYtjLYQeWkDpu0UgypKNAhkyZ/Fm6EOk3m134YtizJJM4CtqF8Uj3fZJVlOh+O1BUVItycspXI6sFd6y",
+	"CjPIUnkZWtAC4n5W0KDBdD3Rb/fCmN7AbaghMSzXzhry3ai7u0IVASE2W7MHqTi7fD9+sTVoi8O+T2ie",
+	"kjb1hSD02DH9wJWWyXR7ZIctTuNliAI83OF4v/NwEphgMfcMU//yZldTdidElo134MxyztYJ2aj64tKc",
+	"r9lJ7uKos6gqXyJASmGES6iwoUo7r2jMunXsValvGM+HWxblESaCZBqDH0aE5i8Zms8qT4wmoWSqRX62",
+	"mUG+Ga9P6tLGAPuGff0GoZgYnKXRcj3qC/wRU/4RRcK8rVz+FE/IkLMoVL2+8CH11feIDzmg5gMkv5oP",
+	"LvvVfLZpoX6P+IAc4ZO6BVnrC0fuhkd8B5Xh52EQse2/R3KACZtyujeOTQPQ4568vj4F/SxQf5VxqjxC",
+	"4zjimFG4F4dDzzYwYYPY9GXTpP2+mEHXcAM3DzkAGDOgwtex1j6pQ8c9Qvsih4swv17zoU/q0FrjtC98",
+	"l/Jrpu/y7nxSb560W62TdgMI62dZeOaXznG71eoctxteX2DUh6Esqu6+adLyhWkRU4N9Uk/oBDN/FV6G",
+	"ucqgPqn/8tE0YrPc1Kf3MKxYRpFpwGVFmT6yHL36frOz75EUaraZSc2kSfmuhX9IzUwrmibXTJ+Hhi6Q",
+	"2Vfyc+eYUYaRsdKYDTUEGwWc01oSri058oFA1W6j1XGd5QqeuoJiWc6c2Ta3hv6tvnjLhqmikTKKebvR",
+	"I9Txv1HIIw5FAOtFbMNbGvEQluiJ6gvD/mbGsDUA7goZ1NAHYVkKX5KhTPoC/O/ZFrDYLanSZMAsmqD5",
+	"3q19/hPTE8YEaZ60+8JM+6QNzzlWmH+wc4w11jrH8KRbutlh2hUQjIWK7BvCdvYd7XzPrlyWZed6wcWG",
+	"3Qw8BWAClonKPfSFfeQX/t78gpYOpp2DgKGCfPcannN8MTvEdwJz+WEk/RoP+7W8Jp9jb9NAv/ahX8s6",
+	"ES7tUw6Lr/pLU31LDuT9boXeYIVBtWdg/uktKwVDoeYZW+Dp/KFWRJ0qhV4dLrmS31BRsnhN82pXMcd5",
+	"03zmNZ6HvbEoCC5int0upK40FaHhJzjeuLhutCqLnxXAlVbSqqJe2QJ+qMqXnb2GWFaIraIOl0UeqoIK",
+	"ytNoV06hIoc2i6js7K8skmY3YxXDbOAqe3BgDHfQrMDGqFqqRUNeugc3jC3LtL7ddN/PHGGWj2PJVLGw",
+	"wJaFZEcyLCct/V5EKIc/ZrKmKpyP95OwVpreljWhbnnAFsEbLoQfj7i4yS9UEYH88+OLLiERONv+wdlk",
+	"h6CnreKdIEymwgZcdBVTgKbapKtL+9oXAMeJpMpnsmxVXDjUttGBG8T62WuhzcP9dCUKop/d2GJB5MIV",
+	"bjmSr3Szu1EkHzy9hHrbZf5vGVqp82CgSo1mMQTvWV4OrWhbWQyxdcmdgQBgcCWFfxEGABaACrT67Rht",
+	"cJFy3eTrYaO5li9FPp0MpMnSbdV62PC2zS+cK9m5oOHP/2a9l/PLiLdsP54/B9sE/8rRiTKwTYt7WIhB",
+	"WhnYvCCxy+WkIWKdRyhKFowlzCLExgibAW0gTr0tse2yvxCOEW9WQuKAr1rrDGwNzNtKTXyIRcMWQuku",
+	"CiHfFjm2MnZqwVEwG4Fi9VMWQpgzYoUVAMIwAAXSlvHfu1dkl4G9bWqCcXHzfEU0g3nmapSOB4LyqOqK",
+	"k6Gjzyokht9uOZtkuEqUaPd2NeGhA66r6tNcFVyMyroHSr20FtQRAyouTLfZ3PIUOq97Xar7cP5cEftz",
+	"ngNlR/wE5Sz7sCFm3hLUX3APGZa0AGchCyKasJDM4QFTrWkwMkOrpFHMxXMLBmCLQO5QzzfOwI2qAgFl",
+	"FNnRWv8LuuUyzK6NaLMxCO8yjN3zcCkQu8ULEgjLZXhZy9ZW6FSWBqNVIFWkbkGqGtUI09gRC5cSG9qs",
+	"orhlGOv/LyEj2QTgDCQPfpxQ5ZDFWNjYbJ3UiO4fHq3g4BH7QC5/OGvuHx45tgWQcbxztypKPuI6gLAS",
+	"SJN1N/ODSA6eKDKiaoRAfq/OnmVwbeY8sj/OoHaeDI+PwvZx5/i4GzwNjw5P6P6QUdoODg9p2O4c0oPB",
+	"sDvsDPYH7cHx/n4Qdg7Do6BzOGgP223aPq7UmQoektUAqdZDch9Iqtsgfm4J8FmFu2k16FVhgZe5jbXF",
+	"bfEW98Fr3dIuMmCZCEHKbBm/Aof+3IKMtI7rqkHevX2ZeS9Dqumm9YOWnVDvFEsWH1EVNUkzZENbbkDP",
+	"YANnsmRsFKq/5Wh6u9TgOuouPwazsB93Yec0qb0xosa7P7rZZ0qD/PO4Wl2qPk0WQ7ifZhceb66v997E",
+	"xeDr5Qjus6p6HE2hVXPC5FD9OmvfLpPSMmGNzfPudyyh69TURVthp4T2O7wCWR6K8MfcFl8Zc9njqGqb",
+	"ZbfOpP7ti+/PX/f+8ezs7XPSarXIi9fP8a/Z4R0dHHc3rNy+mI2dVbolH1de/HXbJ1V3Bpm5d4+HwLLL",
+	"vz/5+bEgWiaH4VfM6EP2ekHh7mFECT4cshANq7pNscvq7zxRc4Aah94s8Bxt/qvdPHmff/xf//Gf/bTd",
+	"3j/637+2/tJ8/83eWk9VYtX9Ac6ZghskY99F2xVA4x9gr5qBiHUv0RcUhLxD1a5CDSoVzME/YpF/nrBB",
+	"XF39YdflWlya0izQT3yDm8yqywE1KSQoMghQCwHDXblvwXIkAzaVwpamMMaejcKCclpDYt2JCiN1MOLM",
+	"fG+G6IbXmI/6WHGZOocdBU7th8KM2KaeRrX9JhfWpVmrlIYrTUPqWSWOgjfblZ0RoXXEOCseUZlNqwVw",
+	"WqhzApFVjCYC4viyIhxa7lJ/Y7VZfa9hB6txKiuuzi22h73pyFDBVsQJMxG64gdb2qabBDst9y9n7sOT",
+	"diGcpHnS3jz6J49MOS61BX9u4KD9etWX9SOO/gBqwNo1JQy/X8htAab+iHyyTrzZ2glGNg7M2dfLCzds",
+	"aGN8fjbdMQJuVyavqCGxiMXvJx7sUYX506gwD6uBXKJO9CiUvxwnnVNT79Ey3VkgujEuYqsr9kHfD09p",
+	"6diqgouAgQAZiQc0iqZZzUxrg2Isj9nep3nStpCaD7nlrhb5OeGaEf9v/bTdPgiwcfjMfLOymChlRRKU",
+	"pHLDUSOZRqH5Z7IrY1aC43wByuJ2OAp3wG+LQReYCCFu6AG8S5VBSxcRnWJ8UiRlzMU1+f78O1IXkiiZ",
+	"irAa7enPcumXZew5w3zv4DqudnB9fZcj4Gi4NyFdtQuwy+ptgDWDNuR+QLsKzzYoZoXqW/ZsmlYXTR0X",
+	"yiItr+dkn1sKmbxNHQlbQW+9ih5VwRAWONkBtua0WkL/M1taYNcSWBX2T7a+axIhVZ+nSFY+1iV02qHe",
+	"arEAxnoR/rM0+XwB/kvrbNhx7kaWL5hB1mCLS6Y1F9ebFl6JE/lhugih2BVEh4cwEJVrRWKqFEDsj6m6",
+	"YSGp+0oGN+qwt7dnTtTeN99887dOu2X+77DXaR+3/cZpAfuWa2NcCojAwzjwaLqO5Yewz89oFKnqgKfC",
+	"AwVQjs3EV7GTyhY9S7I1lmJrdsxXch1+dI8/MEfaXpfRYQFYtdI0MS/7PccIXFx7REjy97dkyvQp8X9P",
+	"fgXgJ79HqPkWcKS4IhPKtS3WMmBEBVQIFp4SP6Y8wRYpsZ8t9hRVhCuVspDYi2zUAiEbxMxcu5jKiIub",
+	"UwABEBBt6veyVDMREikiLtgp8UOu5h/xsolIQSKptEcSls8Nt86ABjdyODwlfiSvr1n4q0y13yOpsN1I",
+	"URifTMhgShCr8ZT4Sss4hg7tJ6JHiUyvserh2cX5KfGHlEfwiKGKhE2muUgZqSvGiB9RpV8kiUz8Rqme",
+	"vl0MKOqERAfoJKAh3vEIhxpfnDsCSNppwFkP46p5NRxHpaJaFqEbB1Bhz0tUrpUy5P60tk3zFVeXe3Tr",
+	"tVbArHn6kjFxVhFr85IqTcz0igUi1YQljum4Kgj7nJNr3pZUvlMNdklxlDnSztRIWTnQOFUjFzu0fmWF",
+	"L16Vxv3159SGNE12KhZp5GEp57qqBi3MRUtiHvYItGP+TAW8XTmV+ZHifLaDD1tq73wRxX2vpjEX13dU",
+	"GbNYkiKrbgHHVKrWqcW8uDDFuzjcFNZ8zEXx285caMFSON4ZGN2ZFZrJSsR8RJfDUsScLd5CtrvH3mbA",
+	"ujtghS+g4Jzqu1WB3mpj5ALMjwzrJj+qsuOsoH0ZZQ3xhHRChRqyRPWIP9I67u3t+R5+VOYzkUlf5KaL",
+	"T969fYma2kgqjLCKZYIfssJyPlg4zgL6mw/eypjqUaNFLhJ+SzXWFYikjI3C1xemMUVowgiNIjlhYYss",
+	"WmauSd1mxuYzarTIGUlSIcyT7v4t0y5VXxQ1QcEm1lqjmkgRMPPymEbmHGchzBCPfkW67Xb5Qq5sxCkW",
+	"JEyX7bi1+G7GTJt1RJofCbtlyZRwEcgxaOo0ityAK32+1ZZdRdakg8Wi0CZLXF180wEmdtmSSjTVckw1",
+	"XnWczqUD5ytSnnOld3vxrvgZT//tdgMTRlVYsIPZLdsEFPuFeRw8zCVf9EFFrEOKqkqu8Ca8at03lhOW",
+	"FvfvZl2TbrP1Qc3qjxkVynInPLmur79E31mKrmlB4I6bH9olv7Z73/x+CnnuWd1Bu5nlEAGRUfgk0px3",
+	"TdtgRVd2jddQP82TGdVy2q5SRO1iA1k2BYmwhkP1K1XaGPTiqi0Dep0VEj4cGu66AyfhEf/jbzz8hL9B",
+	"dab8B1unCdKsZaou8c/fePhfHsnssf+y71pZ3LIv+R9/T2Z++T3x8rox/sccEdODjn/kIVai8fIIjk++",
+	"ZyYACgnMy8+K3MAFbOubbLiU+A7EpPCkK6IEv6MSVmwHvoDfjDQt/GIEIbZpM+6Lbcooat1iFv7cUlfZ",
+	"vZcQbkRokEiF2bScVVfsQEqdr7dDtgmmsbdqa27eqi3gAkOyoRYH4iG/LtkDu/jr7z4eydqj658cTmyv",
+	"SoLNx5B1sYQoXxxB1ibDqmkvm/UV25oVFkDtXxkdF7RUeMAjfJjD5dxCdnMahRCqNWAAazJi4XreJ81E",
+	"MH21UX118AW4CiB5WPTJyTpwCg9ntuZzm18rPIfThOvppVl6pP5ZOObiJzb9gdGwKroIfic3bErq/oSO",
+	"b35ttVpQd5jDtTa+5Xxctf9unl2cN39i01xg0Zibvz95tTP4tKgja2ZlXSnbFVyQ3/Ug/p6ypMIc+4ll",
+	"6odPY/7rDZv65HfzLIlpQsdMs4TUExYCggLi10byWmVDgWfzkdg2qsbxLaMJS85So2XOXSOYr2XC/wVZ",
+	"AD2CzxIMPbphUxt3ZAtWQ08DeCTvyJiCtU+foHjNUBaydMFXh6Ob0Gv0vIHOVHPW4zXXo3TQCuR4D59o",
+	"huzWfpwz820jhCtCiWLRsGmMQhbmBuwPV1cX5OzinJjnJnTaIi9oMMrMPQvIkbtvLYqYc4AqCNgcx1SY",
+	"pxEuqkWujLXscjhMGw5gIqGB7tl4zsRICa7INRMsodmCcbR7URVOrMwyz1noX9PrNeVCQYk8ww5MadXq",
+	"i774j/8gP7Gp6otvyDffZDvjm29KbNmz+qryAGBY2WJ8EdMss/Dxy4AKQgOoFYKjcdoVdlDYEbYLdfOr",
+	"T/5CuseAtBGMKEB5JKrRM5pImghweweMDKbEv3hzeUX2XId7OCj/lACEL2jahvzm80QUeu6LSyZCQmG7",
+	"cUH8bDv5hvUDOR4zESJG93p86rn7qYV7yhEXlFDVFy+AGt0PH/YOP3zI12hEcaEHMpwS/2PfCb5+rYee",
+	"So/08Tgx3/RrOBDNPmgcSb/2ySf17v4JoWGoiG+0t+nZULPEb8AQ/k3Q6Uv+TX4eMUH+3Rf/bjab8D/z",
+	"a7fdJv8m5wI4hXARp7pX8EH8ePnmtUcmiRTXiJPukdRCG2PSmkcGNCQc4ZTLMVu2/Q75N3nFoaaSlXdm",
+	"65hPTuC3SCYWXeP4oBuWfcFvuDYPyL/JWbbhzMOpwvsRB+/mfqv7sLFcl4Y/gVEokHmWWfyGjV4qNg2t",
+	"WoFtTnlgDTeSLvk3cWDPeZ+OzwWUvUxFaBrOIrmcxVP+2RgZHrGKiRlFIlPNXD+HhoqAMYpI0eidgrHZ",
+	"SPGY6pF7+oT8mzxPESA+jwM3QvI0/0tmIqk8YJrqERMa3g1b5CJiVOH1LbCqu+DF6v0prOv3L4r78iMP",
+	"P+39nviNU/MwNOmwDUndd++Xv58y3SJuFGCk9eyugz/svmvkw7eHGrImPJPZXrOL1DHsYt06uNMimlwD",
+	"IJidUyDFkF+nCQtJxMdc2xf394HquFj2onbACAu5xitqW+q1sKRzT9W1lERGoSuZBE6vwZRMZdrwPVLx",
+	"YtbosjfdVtg3S/3WzB4Hzj4EjIUwpIpvs9WcUK7Ja6IQV4sM2FAmjOhkCrCX5qxo+Z6tplCQKYhe/9Z8",
+	"0bRSBsdxaMWIZomgEeq3pB4yTXmE/lS8f/aIMOdCJtuz180S5cvPo6gQbVDgT67mfi3NyYqR7OxNBajR",
+	"hsVOwbSdQqnnxHQL8jknUiakM+Hs4OH8/26ax16ap5rwX7NwxS/fsjHlAop4A4XKvymmfVJ/J/gHR/BG",
+	"izy3efw90mm3HVa/2jNCJmaJETweOWhjTYzs26yoQKedbQQ4BWHfjWSa5C///S24Agz94AA1PxwSVWzH",
+	"HVLnodnvQ87MSeUbQXQOsJla2vn8xkMfRGasCS2JeeQRUHCSKW7sun/SOTk5Pm4fHT19emREGygvdMws",
+	"Q/3Ft1J2mEYRwE+WX/mbak3MAtI4bglmiG0TXiBT5rqVKr/RIs42U0b2I+qBaS6rDleY3DiWYESgImA1",
+	"lRHVuaRQ2ewE8QtvoJKA6ngPMCdj8KTBwWBmwwXZ7xJDeWWZWlkEBiMdsSgTMZoXo5D4TZGjcYv1sVBk",
+	"wKyJabXYs9hYfs39VntOk51MJi0KP7dkcr1n31V7L8+fvXh9+QLeAd8LYBU6VXZOc615tVuW4M1xrdNq",
+	"41syZoLGvNarHbTarQO4stMjsKn24PjbozFv3rApVoRC92dGwvOw1qsZ9RDtEVuTCpfIPLjfbjul3fkZ",
+	"CyVMflN4xYYm/CoDH7soOWvAMpizfRSpo8ABO5tOzLo1zFy7OJqqTrJR731Ls1o38Epn9SvvBLUaJIIs",
+	"d9sHq1/6TiYDHoYMfBzd/ZPVb1xJ+YoKV3QJrvQP15mRk9AYqwJvrTG+S5YYI+Vdofps0faGIvyzVvcv",
+	"7z95H0s2IX5TslZ/ef/pvVdT6XhMzZ81s6JkTAW9ZpnWB65Ieq2wpJ6tsfihaQ05YwU1QX7XejU0iyLE",
+	"e1QV7IkWAw6hhh4HpvS3MpyuwZqZBwPcJZdZeO5hZhw/S5WWYyMpfpQjQZ5LgF11J8H3dnR4dZt9/Sor",
+	"gXVQ/Dpvv1OsxoBlI8AFs9ZOeVaYccbLZW+LTlL2aW6zdu5ss5aHsHi74nPhaXGvwoE/MuotaO0jlrAv",
+	"fPd21njjAm8/rqR8aRTRP/uuf2Yvw2Z3PqmPqTLKWuYsayyVBUa1z2SBCwlaKSs+ebOn255OOIU7t2VS",
+	"5Mo8tLsosZbcazSazcSKqpCZnxUu0F+P/EihsCkM8Tk1R/HTDYVBYeCPEuFRInzREgHYHJYd9q3NE+Rj",
+	"e3XuLmLVw8iFjzdseh5+Qve2MdLnZQOirRfEwsYacFHNcOEztdxlZpoP3b2KsXimhTLHbueutw1nghor",
+	"NuBb7O4L32Dt7uo3Xkv9nUxF+GffWbii82ftdkq283YrGGDVFPNH9n4ym6f26b3ZWEGUmpN9T8iQFa3J",
+	"uViRZEqsERsnEly2akQTlwYSUk0HVDFjoSd6wKhWhAuotNgiZ0TYRBSfRvyW+WQy4hHAa+SPe8QPE+e7",
+	"yX5Xo1QrEppTxsiZERUh+oqzyw55yxJEc/NDRkMffSxck4gNIS15zKEOvXmpMDjnokSP1dXVS1L3fz77",
+	"/uzqxa8vX5xdvvj16uql32iR14Yu1uvHBKJ8CHAzgDMtL/XYImcuO8DVnsypMpgSKqZABvQ1zBvrz3Ah",
+	"oL+d5ZVdzV8g3ZwGwLgdDDqxrohmu4bpDz84mpwZntpv7x81253m/vFVp93rHPbaB/9TSCN8MxFGLdlv",
+	"Y7EgG2I281bb/P//ZNH3vRosesmD0ttz93/t3kG73a5yg7zfVpoWKLnKMXE1YrAoyjNLxB/l6/by9f7c",
+	"ENotksPUsDJruVViH1pDfBoxiNFhe0onjI4XikHI74RHzFB8/Gj9AxAOpXwXvUWjKJNRHooNN0qoa1MW",
+	"ANjSCxcvOCPO5wfBQ0cLs4Uxts2SBhBqszK49UEiJ4ol6gmB1i9lmgSIlwmB0y61NI+MbrQISnsANQht",
+	"21hNgdtCtVjFKbusgJyiW0akMBsJEEpACAPapqvcQa7oDYMKQwELmfnZSG7iQ8tQV7Uy4OIlVboJQ29C",
+	"AlguAlYUljS8NZPQxW8Y8UsN+rg0SDWFxbPs/Y9i2rqbFalT8jMbXMrghmmU7pRYwnoFJ3ORwoVI9B7E",
+	"SQMZeQgOd8zlxChBNkfsvJ4241m5HMt28KICckNAPA9x0LZurW2mLqOweKuGnSdMI8gH3GeEdKqM0LNq",
+	"OIzLXQkFZsksEghc9Ji+G67zwnBg2ZE3qNsPrQTvWXAui6JXzDu7LecbY3XqEVNufvZaPJDjMW0qZjZR",
+	"VoLZ3eYOeaThAmEAl3jFyGXzesMjrHXdIj7Kg79avd8rBa36mAAQRxCyZePOqiaZxf/ms9wl7LxTgdCj",
+	"9BTuF4YyGcORWdIbOnguzQRDTbgORkZxu0ikloGMVM/eB72LrxMasp4hlwJu9wt3RnbNqSpshmJdd7f3",
+	"M25n4pZFMmZGtSpENtu4q4xfvvExvEZGrqWWmdq80mM6Q0ndzAV1nonBwx5ht/rX/ZPB4Um73W0OnnYP",
+	"mt32kDZPnrb3m51u92D49PCw3X3a7Qtop+d67AuESfmIdZ57/draLdW8PiwLvOWaM19moa/wy0kn7LCA",
+	"Pm3uD58Om93948Pmcedk0AzpYbt9TAe0OzzEtlyULLwGqlWn09w/vGof9w5Pevud1vHhYfu4+z/wtBl2",
+	"v9b7+OlTX4BmmfPa7A6a034uIYypeWnW6oUNj5YxEyQVmkfF8yRi9JYpG16FlDPdEUKIoTrGBzgRZwNi",
+	"4FdL5eIDQKvCI0h4G08zYqTIKhD2Qmi2fW1Nwam7EXbt9MUZweghCKUwHNfLtX2/Ybd455Aot7l7pCyu",
+	"6kISHjbwRJw5JfbsKQWBGyERsiSvT/tipskgkoqFeZuFg9KGjsH5mwtSd8P/sV9LGFVSYJCRiuTk10AK",
+	"lY5Z0q/9u18z9pCxhuCPtKBR9mseKbGf6GMutBmYYcFPfi8/5bE7PDlCoiXcj9prYXPwRFIZQhU78DH0",
+	"Da5bISUIHBIeYR9iKFCfB2F4kCJWxD3MfkC7rnCAmKaA5epQqYmFWbRaIEXYOC0DAuRJWJ29bvtgr9vu",
+	"th5V9j+MS+QSeaIUr/hE2cwNUgcFuqji2/N1PQ1/xGikR/9aeGF+zYwpHOnRzsa3g06tyZutPYI4lFWm",
+	"q/PEcEXS+G4Mt9KCXNj2jdAVGAXuaJ8HbCymv5ACWWVvzHTCA7WM+K/sIyupD1pAHFE+c8+x8rizPbiA",
+	"tYtEjpkesVShFmMzYz73XppdADfGcUaf7ZYAMEqWsv9bRkNul3m3HQCyPEtLG1DF3G4Y82s3ZvimgDRc",
+	"cygq2+2YbPTLNs1b6OKLWuJs3L3cXZiFymFedkYzAnSHVJTtmEBhOb29gEaR2vto/rHXKJX+Dt9sJXDI",
+	"okZIXZVp54ihUZQjidg0YUzI9l3OsItexGR883bDxWzbZOMRFddGgJG6r1ky5sKYbX6jhcl2hdhcUu+2",
+	"uw3ng3URyjys8KfYcu40ii4tBMiOHA2UqvVqx8/2vzv69uDs5HnnRfe7w/bZ02+Pnh0833/R+a59dvLt",
+	"satp2Kt1Dg8P2+32/v7+/kwcXQaRxcJvp/mTnU6n0+vMP+vcqO6d2S2COJLFVmbbWP8iaoZuqw4gQ5aH",
+	"VcC+cA9otq3PiOLjNAIPBCbqqyLPK+bS5N1Gtiy7zXUP+B5iCqqLdT1Yfp2NJVjmcFmemv6+JD5sVb69",
+	"jxDk+WkPcNEd/EilKMnKaNl3nyiieAiSJAuKzLyW2QWKlSzqiRUdxkCNQqa09bg1sUmoeW+6VxmUAcig",
+	"DAAFS9BbBBSf/JVkv2T1f52rh/gIj+LCZcHBCthnAtHAfC+rGeuyhokDLxmjpupnot90nOYngd8wE0YF",
+	"10nNvGI/14QWJoNekswlskjG2YKHI6rvSNS5lpzzGaror5RSZalXJYVySZYD0xgDwBAVGeZee8owsYqS",
+	"GYAJcRHvfrrOWZfrAVvfaTnB7NZmabBOYTsAHIuboJd54x8Db79UG/hqRp6VFpDQ4qliS00oOrm3YwR3",
+	"zLJTpFDBsN//y3/90m6evP945HUOP1VUIVxxioyzANwFRkpZ5GXxuvcY335Z2eOy3fc8K0Geu8Uft92X",
+	"vu1APanYXU+UM3ky5QRTbu0if507D7N4inG1M3afnAiW+KRepAimGaFSBIG3YIaFRKVmj4JvzmUnE2rr",
+	"XqBXO6aJ5gGPKVyQ12ebVKfFIjlPMA/UJjWN6ZQM4GY507pEqaSOXRaVY70YwzHiYQ+gD3wyhmtnSl6e",
+	"P2/a8nUstKgwNmSn8DLkKy1UtWB2ADKzS6AxEHdeDSkQybBTQbOoee6vg4ODg9r7AhJd7Ts65tF0cwsv",
+	"n8pGocd3L1mLA1kiVcGF8cfy9H8F4cj3G1OMO84COOdSwdiFK+Tq9oHEZRG49xH+XeYDe2Xr+TgnFk9I",
+	"IiNzqttN6BUxJj3iIL4zI5GLW64ZZGR6zguQTzYzfkcyCm1BoEXy53umc+Fzv9vyT7khv/aNdZVzlkye",
+	"APaPHhE6kKl2u+1u9JUV8cXf456qVSkd+Y7b42IApAddZrv2vQUKzBUUMAINwjeWuk+YAI1N5RWLssIM",
+	"iokQc7WzPVsQRnhfP6QC/NqGlFpaD47tARVEb0aJ4SKIUsj077YPiP9PmWYBw5QUDnv0pXOF6+Pb+AMc",
+	"tI3qoranxYIBCGLJuYNmMu+5doWwerURJ9bZu7kgsUP7vJpGNohHLePPoGUUHfB2o2LUK8XtD2W92FpS",
+	"8e61jb2ytn/3AtAfTMF8w5mf5rg5Q5lYmF6PxIkcSwt+GjLzsYfCCkIrUTuDtxTA9YRYCM1vAMSR59B+",
+	"s3YUxgDhx7LRd7qJxPSs3ONDbsTnG8EcfEPMkqLoXC4PL4ok3iUvNLA0paERroPpuqZbt9vt1t5vJTCL",
+	"Y/+8UrNiOI/y8zFpdFPRG4youC56aZ4oEpc36P1K4DImFtxbbyx2LzMs2+Wap/PMWy0Ogi2yYkl5vMQp",
+	"aJ/2YpNAKl296Nq6ZtqcVr5534bTW4cahsz4xJfDIQDMke9kFMlJdsNsn0M0sMqYD39p0MQdK5HbxB/c",
+	"udjbMppjt/s6mMiSeCSMr/mjycz2GrLvmRTDiCPQ7/ZCdn8dAtgwSZR4nzEm5BWFhN/5KzzYsmVlyMqI",
+	"h5aL9kru/mRjPsOcDIgUpugt6I3mD5+kYJP7go6ZUWRFSHwI+XhtvvAKiUuF/CuoriiH9q0G3k5MRQCW",
+	"O1UZuWkc2wiLuh8kHMpZ/JqKQSSDm18jOQEw+exhTOLCmBKV48UqDwFkE0Yd1lkomTp1UreSrj5eYCB2",
+	"K+Q10jFAzuZS35UWdoiQ3fYJASTNCVessVBqn4WhvaTcRXY73DM1ouQfLBnTWnXUxKZyMB/dfYr1jEHs",
+	"FGq2vtzyULyqOe8k9IuTXSz6L6m7TDQsykJnkOYM9ngq/ClOBcMIBXkDmhsFwZCVK8kq9dkLTDKQ8obU",
+	"525OYKs2HvjMQPTM+zkx7I4iYxkygBmysnL++sTIXreFsjOm74qE2jv8iQtCBKHtRLYj85DyKE0YsRfr",
+	"mA7cF5D7hiLY4Ywr0s8La/ZruIt5ZBT0OpRNJZ1uo0V+4iJUkCjXJH6YyNjmUGFqJYEsMUXoIEljnU1t",
+	"rlRVC17H5ssNKG2GAulTg1QTITWkdXJVKFQJXi/dFwQRubETl89B4kQCzm0Q0QQraYWMhqX7ePPq3GAg",
+	"UacJ4LJNGtxAAVk0SpqDRNIwoAqGJ/5Fzft1P0cQThVkAP61X4N6YxZJ2xzXwOSIy54KGtwIOYlYCFi1",
+	"5tQ0DWXtmP57CMeNKYDwPQ1uSBBRpf7at2kF/RpptVp7to/cv19cARjhz2c/nGHJW7LfOex45MWtjFLA",
+	"Lv5e2h86x4eNRatkGjGt0+DGJfaZ2ZOE2ZxFFiLtYi6ukXJ2MQX7oEkkr7kordyKqZpm3LRapvNlzAMZ",
+	"+wHk8K1oNrDy162Re7Nf28sQ16mCSwqcMe4LmyaaKmviA8pBaUjgenXFdnFU+FJTphqQ8ZeTo9s+LDVo",
+	"ei+1iYIzKzcE3FKILLYFzOCmxY7WIo6ckhTTni2+jR0dFhG2g7Lyg6u87jBVhA+tD7RchRjGafovz71Q",
+	"vjjrgYtmMTqY1Auzz6Z+2D7oFQEaPJibZuO4OaBiwUvd9n4vo03DI/6IRsPmMEF92vwB60fgG9xgKMIC",
+	"Vu6M+CqSE7PLle/8E3AlBhfWsAyQ9B3cAKousXn1iKW9T6AFISveV1rGuG2CGyzUlb+oes5ZD/MBWGqE",
+	"GcDz8Aagx2SqLTGCiNHEJ3V4JxsvbEjb92LN+Tt7AG6tNN9wkWN45EJxYyUZBvJ5vb12CIu11nNhc1Ae",
+	"ddM/qG76pTmTkeMIzVU9p6dJMeMzKdXgfkgVeMSVllj05y504Eox9YPtYxew5Cy++hdM85i7yRomcvwq",
+	"Lw2FN/8yKhdvy/G+2p0C3tenja+67JQ+r8jLBrEspNtqcI9S7/EybJugLOseRDZShBIrMMD188Cyauuo",
+	"qw1k1b2HIm2sW30tEUiAxSNdnYSCZ8dCNT1KoEcJtMt1fJY0ZkOhnKFmTDcxJcaUmfGibSKewKOzi3Ay",
+	"tvU93j3N3DhB5CXVLtdEBdTWjCmolGmSmC3pamXV/d8TxC9zhYLQpzSNIckkphzu8e2z5h9/seX50sx2",
+	"J31Oj6Rp7/dk/p4GEkc2FZNmRJ9XRuIIFgvIl+B9eRSDj2JwcyxZcVMoKGjvWWZkwgMrY3bPLk93vTAP",
+	"/YOzyQPkfWR9rYSeMg8+UeTWjOvPvhv/QIkjbiPYpfVIyMwpZjE5ssiJB8kjKZ7rsIeySkxLip5l5Zru",
+	"c7NgH6vQxc8KGNDklis+iJjTrm6wVPNjNvgXW/0sW7l6Jb54xozrwQ/O1EpenHv9FjUulYfs37Bpy0VC",
+	"wQ0U/z1lGBiUl4ulY0ZoBBBqhH3gSiu/GDYE5TWbrnSLlqTTzutVQlx9sWYlQEvLGIvsEz9O5IepXy5j",
+	"HfEbhMS5OLt69sNMvBOkHgxoiLg5RjHutttmjK5cRJzIQcTGnr2hKVbsRvqEGL2VXWeNqbpBRGrfJVi2",
+	"cFjz2jW2cJmZL7vo1zSkGrPtIwpJ+gkb83Rc82qpYgl019k/MBxsw4jG02ZuOFnY2nelypG2AyyCjg9s",
+	"WkXOzu3Oi0YVsx6wcE6vBpXBw8On+0eDpyf0qHv49ODo6f4gfNoe0vbR8ODoYJ/Rg+CIDp8+Pe4cHh+H",
+	"J8csLxkBveKSLioV0WpjuQgI1WJHT2m7PWBNFnYPm92Dw6PmSff4uNnungR0MDg5PjkMa9XUdpg/AFNu",
+	"o2ods8ASGn6p9UQaRQ6A7RmNIpVheBe+c6V44OlPc4BrE5oI00Ovdv7q4s3bq7PXVz0CgTy6WOQaJBOL",
+	"pv+LnGsy4VFEXr+5IgNm62Zh7dGtF39lua7yDbxFb6cawPlLMR4Lynl98di6j1bTwxUAy2qqr38abmQt",
+	"2Raa9nwsH5rmUCkX+5rxCshrVQzUkKkuIcu5Mhdc2bhaG/FgU9hKewHOnSjC5AyqaYucJwmDYJFBVIHD",
+	"hmMqHjd3U2nssgye/VCVxp5jdz1bJxxIOcGg5QLhSlUrQqrTcRYKU7drcMOmyiuAINmzTjUeIbvvKHIU",
+	"lyrfm9tpp95CQOCdeHojS2qVt8FN8JFxPtO5kvHc90zvznA7ufepDkbzJ8AzSDCc9d4bOT6iIoTi+y40",
+	"97Dh6p0UFD7fijQuAglmCrwL1Y4w4qkvqCJKmgMCAmUTAHmpL8/Py0CQyRAS9PCkcWl7YP70hT+vd/oe",
+	"ylzFNGRDO1TTAoIszTLZHUIo+Y6zKFS28F2qyQ1jMRRi4Imx3FIGeeBsHOspqeq0dByapluZ7ZfIVDM1",
+	"G12dna955A0iVrOQU6JHiUyvoR7MD1dXF/VLuDe5fPPsp8tDAu1iBmRMlYLUHa6yCkQ6TYShed0aflQR",
+	"/5tvvvEbRMjEHk1l+K4Md0fICcFE96DitE7jMNehL511sIORWDIk0DqosiNqlzJJph7aB/bCCYLPhdRE",
+	"0xtcV9UiF1iRcJJwzTawDd5Vzes+k23Ws6zuhSDbaT6zpFl14lSw02NuO/tazy17PtBiAmK+++/OjKl2",
+	"+mVJ53kC9h5uip1uu+dqogFgPi8AaNvDydVPgkMKqpe5ollrZEA/CLy4t9AdasM/bY4s1rqzdQlWHb9Z",
+	"evzySgLc5gVkV4MUpRC8jvWMSgPI/KwiZBXFB3Jpd4fWIExgUQWAOy00/Rjg/bXKOLdXRFmLLRZFhVP5",
+	"/TbCy6h6Sy/ensETK4qXArIQTYIRVic1zAtaIfgcAess+w2csg0S2GYrq0jah6vK3g2kjBgVCytHQrtk",
+	"TBOjXqbC7GgzEJAg9k/nu7Dj9LKB4sPC/IKjXDA+bGfl6FYI/JewOms8+CxNlOGn9/dosJtVXnXvCZzg",
+	"kbFUWIlW2HINj+b7ZxcRcLPptpSTCsjn5iB+uDv8glTZGziT/u7D/s6gYJIivhUVPpTfTUX2p5YkjfFC",
+	"tI2E8UjCYgk3SJjaZr59oiwG2fxxD6NfIPxWzOA8ZONYaiaC6U9sajfuzjBlOLWaByke5yEs8Unn5OT4",
+	"uH109PTpUc0r/vl0FhFh/TSOb93MP1PIYKH/xcLogiVNKKiA66cwBxGUOdChWIgVBq3DRY6ZPRqGlEeN",
+	"x0DDP4+JeIYbx0iITECQMRVOV7A3p0V1Cnb9JrYidzteO4tpO01s7yNu7qW3YhcsGVNDhmhqb5FcfaFA",
+	"iluWKNh0LXJljB+UH8a44sXrLnIWRbkiZJESoA24zx4wEs/1Yu3PqUwd1OOiWzOzee9Gau5iZSFITFFE",
+	"zqPEFCwxM/k7vZQzLZ4B+VdkobFHw+yrlCz2oi5Abl8sPTaWDt5OvqNV5gRImCV6m5NBe07l2NGXte54",
+	"Fip7VmZbIaclGfGQEa5zf9iYcoG/GpN1XizZmXy1cikznx9SMP0BUV//DFLJbZe7F0srBUZFpa8ZFwK4",
+	"MkhszFLYHz24JiS+YB80/ui7KrRxwm65TJV5msFNYYAPtMiZzfSy90tDLkKVazN5OaDBdKY25cvz50RL",
+	"OS8gjNgoFB7bTEJ8UZ4cO4tVzpxXWQCPYJOs8uajK+fLcOVQ550Y5zz5wG6du1Qk3Cz2PtpPKyycLALK",
+	"5bFOZYrBEvWhTDCkQwrWaJF/yhRA7MF/a42hTBC4t07zr7JnAR8Nlf0J1yMuyP/XPYZoeWUEkGIi5OL6",
+	"lCQs4DGH+q+KMdKvgVXlxjWhyjXTry2yhty1zGdXPHKlwg7pMwUhfnFS5pKJ8ME1iz84YtCsleS2THkH",
+	"37XdtCjmMd+D933wropAcZvw8aT9EmIejRY5znjjiz1iVz/5yh2saEinFcr3i5DrijO1hwciuPXkRJSC",
+	"D5WXnY6dQzLmAsIF8/OxRd6Wz0cqSL/GQo4AqlyEZi/JihJX5pk7PRi3vF+x2DMYZ5fdDQMR1o/Se5FP",
+	"5j5j8+bPb6T0Qx3fL6C3x9P7ESdwtXAFYTMvWb+Aq5VKa2RvKJMJTcIH8nVuLM+rYbQt2o/N18lklyS+",
+	"lr7nomCoInZ2kDtoxHsezZ0Hw/AxvWYeueUhkx6hacilR0IZpGMmtEeU5sENSxpgQg1Y3uQpnCmmrSGP",
+	"IC84+wkOD5lqEsqJMHsBcKy1xYulY+bqN7IQX5YiS+6CSM7kliWq0SJvAI74hhewY7vttq1ophfMaHag",
+	"/inUdbiVNwViQTNnmSHkvg6oEFKXX58/xOxvX8Q5Jmd8yuufXt+VZvG5cIKYCH/iq1HUHk+fP9ftvWXO",
+	"XG9dqabf1YFiVNxtTxNETFvkBb8ESGmX2VoWgMNMmmYG85qC2XNF87PyAIDpniXzgDRVhGvEPjdkMsIa",
+	"6+wYwa0Vi4Z5/Vz/Ge7r5tU0Zhbj247piSL+mI8Z/GIhHfLnn3MVS8XNZH2HDoGHQ3VJnKzkAqkXhD8S",
+	"wR4BUGM3YTQYAdg7JiBx3WgRYDfVI912l/hOLS5EhNtY8FTcCGPc8NDDR0tuvBFEhmOX+Ep2piAQfnam",
+	"uAPNHnb1imPHnsYDNpSJBQ4YMqrThDWyvpl9CSpikkiKa5aQbAsUj0FbOTivJ557HPOlq2Nr7EMMECOV",
+	"p6gFWodIqAljN8qMpnOAzedMoEhkxEVC9Ig6IGbzvlnyn8++P7t68eurs//+9dWL5+dnv377z6sXl74H",
+	"OO6TkXm/mHHNc+hmcW14cuHq5qetXeP5ozb34byyaIQrjqJv9r4pnz5DmYwBG3nABYVw3tlshUp/TXmD",
+	"1rzaCPLuodcKjq+o2cpFxAVDvoK9rOxmxo2D+9mnWtNgZLa0Y9op1v1gkWKeTYEwQwDEGFu/wAqBJwpX",
+	"TwDov0SUUcfcPLSgaIKwD5oJWJuhfQhIUBHInNPkMVLuT3PWPrdaen7Yup36x/GNbXeex1x8VZbhBRcF",
+	"Tx/8AdExdQdXBnE0MYiB/a699sqL750SP0xR+PpkTOG2zN/vjnyP+E9DDLY+aIdVGKgxF1+COeSGX+vV",
+	"9ruj9W2hi2z4BTvoHhx3MRfi4Rx3F9Dbo+n05xLnRgh8RR44pWnydbnfNE0wqtwMvSBv6zQMoWqd+b7g",
+	"mVONFmSxJr4TtFjbLklZi5zlYdip0nIMKvfZxXnB0oMiSej94iq3dlwvRWGCOuRA6hH+DDaYCO1YExva",
+	"QMOSplj3bVM+5tBCYVSLlA0obBWQ15omX4K8R+bZTGzmQ79fWV+1PvcZZPEYt/mnEvMzYugrkvip+Nr0",
+	"6ndmxIRmsanR1GlyDq1nHplG3LVKfLfSCcb3gLroO9vfozb6dYob3ALrSJm7lyKQdv+Zs1EMm6DqBO72",
+	"2KWeDqKUEc2DG9XIvGtZirH1y+dlMBGVzOETCPDaoZOvL/xMRPoeIpM4Bc3Vuc3fU87PzHWL/OxcuWDr",
+	"W6d2GfTA/NwXduQZBJlT9iJqU/uLo8197D7koszArXizPdrmCy00vErXPIC1eCSfLt4IIOb13DA8xJEQ",
+	"BLFsGbzfrvBAjGlyg9nDgNHw+XTSbF61Xu3gxbfts2+fdfYPuodHT49P1vdIvKLJjZnKXeqoW2Qg5bEE",
+	"Fvsimx3s/rn5vd/2BMnnu/gi+G1p+6kv8Vr4UeG9txPIcAixuf/Aiu4IihOmmAjYZ9Z19TQGEPHPfE6N",
+	"5KSY/YQnCdZZhpLscPkLQ4WSVuNYKi6ufbxHlkmI17a3kgdFD0H2m4/AOUrLOGYhqfsxTRUL/UYrv6yE",
+	"+s14xZyFgpLB1F01440kHchUk/1DolggRagqnAxMhFdI1N1cBIAjn011fRmMnd9naOdmEhnHgz4ZFH/3",
+	"mwp6+Shh/1wuBZAdyGRQE8/u+V1l7ZYCNYPt+Nwy9S2D4A6o4eIysl1O+jpp6NlEvtpE9GwGj6noj76C",
+	"NXwF9PMlo1uUvs8sMkBZtbfvVDlrHG+I7B+ZatSwmD1QWimQasw0D8yrwljh5xqAlMUTTehwyILcLWAr",
+	"UE9RVhdMo8XG8TsHYfj1iaDcEs1xGB9lz6PsWWglFjnlfgUQWlqL4S+ucuvriXKGmSpH6U5FgKGdY9Qq",
+	"uHLVb+oW2IIMpLyZKdzokThVI/CdKfwph8MQoStM3/AQ+jCL8UUYjR/Pn3sAjTEZsYQRiJS1NdxMe9Vo",
+	"Gc/cZHcVATnVfvlYG6SKC6bUa0BaReT5dWRExG3NNnQ/teHT38y3GWrrmRpR8pZKI/RSNXqdf1v7tLW3",
+	"ylJhFdrGVW6HK48omWhEJ/nx/PmjbPla4VbzDZBJFffVgwOu2o73BpEM7qzU+gwgqmna8vsufpj57by+",
+	"I+ZHHn45XhhLCwKEeTSIHh0y9ydwvjUsBkaB235LRc6d+WGcWAlG7O7Eygy6n7opFfSDfBvEbj5sl3C+",
+	"FBnRW3S+oA5lsyL0CFQYUFiMFgP4YVIx9HiHskXOHFKYKzQBV4kzIGKUR+iqnoxkxIiVb3DL6Lk0Jq4r",
+	"LhyBOK9xiLsIRjtLs6p/mQF27hweHrbb7ZOTk5MNgJyfFQZ2n2LTQjADR+ysrMFwa705EsisLJUbte0M",
+	"lcQo/5g1UaRauQGA999B6ysRdrGYfiOYxaeGEsw4MI9wQWQSsuRRgv+ZChWx4CYTZIUMvQeX5am4RyXR",
+	"Nv6oJs6riZY0j4rio5i5T4/74DOrih9/M3/CcbzAC/at1KMMpFVhyrt93SNYF3IwJYwbTbA3q6bJJHda",
+	"kWuOGe0A7OoRav7pi7r///7P/zXqhN8oPJG91SI/QSr4mMYxlAIM5JjlUNKFQnJaJlhb02WPQxt9YYfC",
+	"lR1toSR1i/ivZXnEXKFHzUYFchisK1VWTu6GMpl9oWU0U7rMDOzl+fMnrqTiqelGl/PEC7XPXNdZtnqm",
+	"Mlf48qS8SeOXPKw9hFhcpvptJwdf8vAlTGGZGCyz3KPL7St0uVkDrywMhusLus+RoYzj+JGvcNqhyIwT",
+	"OeQRa8Y80GnCFhZlu2b6Ah+9sE8+xMaNS12+S6JarzbSOla9vb04Lj++d7unjzp7tofWb/H11ru7PNNV",
+	"LnZLOvLu7UsITjP2YA5w4QLhMExZQEWYEQ/hfHgUCV9rzfIc3N2yaJELvj6hAAVP1Z4CiKCFKtQLuO7H",
+	"4qgWLt82A5g/ti6sItdME649EvFbdmoxRF5SpZsvzKtNo4fIhPgQiOl7NivBAthg6xijCX4zs2UAJd76",
+	"3YQk1zT2SJiidGEYfwCuDcAG9d/F1wkNWc8MSBnbR/vEajOA/vbu7UuroWVf4cSJvGVGj/mZDS7hvRb5",
+	"TiZkkMiJYonCnIMbNnXgBDEFvH+qiE9j/usNm/oumxZqN7bIJQO4FGUJ3BqHVcmspm+7mkChlYUvjdTh",
+	"oVsDyJ9AuoHAibj5mGUy1N34nxBo/VKmSQABnCHUngdJxeEFxM1RjRZ5sWhNOJbMZXFEp0W8IQarDckh",
+	"9rpXigBzR5zjqUWu6A0zO4YFLGTmZyC4ZYSWq3uJUDf5FWqJdWrLygLPwsjMFet8yW/YLC96oL0i1RTy",
+	"nEUGUkwTi7tD6gW2sLfgjjE8C2SUKF2icF7HvtEDHBwgI8cSwJD0bEF35jdAi/xslWg0SJBTkUnhRQXk",
+	"bpEzW3A4dzDbZuoyCot4Sth5wszhDBv2oE1COi3ib+DhZWvmBxKgFIGdjUkAfTdc54XhwLLbmGozK/Nl",
+	"K2HK7Dqcy6J6q+ad3ZYTgRhHTLn5mTeUZ2yrMW0qZjYRIHyBg92WrR7ySIOJN4AspDGjQtklMK83PMJa",
+	"Rozglv2rSwSykq4FgQ/ArOxDHMmQWb9u9SSZ28/5LLlmY7US29e8d2Xm/8kzdDnHlzpHGVVoktApOKf0",
+	"FIpvD2Uyno+N6qCuMBNZPeE6AJini0RqGchI9aycrhCe3pycpKqwGWaQm2HvZ9zOxC2LZMxI3f8Z6Q8z",
+	"8xtYBtvxyzc+nKiJjPKU1k9ehU5pOkNh2swPq7wAOQ97hN3qX/dPBocn7Xa3OXjaPWh220PaPHna3m92",
+	"ut2D4dPDw3b3abcvoJ2e67EvQqppj3zs13jYr/X6tbVbqnl9WBZ4yzVnvlTujIZfTjphhwX0aXN/+HTY",
+	"7O4fHzaPOyeDZkgP2+1jOqDd4SG2xcdMaTqO4bX99v5Rs9Np7h9etY97hye9/U7r+PCwfdz9H3jaDLtf",
+	"63389Kkv+mI5rtZ8jH1yy5LmpVkrPHs8ImMmSCo0j4rnScToLVMt8sKsL1LOdEcIIYbq/bTdPgiciIO/",
+	"GP5qqVx8AGhVeAQJj0+YLousQn68fPOa0Gz7ZmGHAU0SzpRrpy/OYN/DWLkwHNcz0jvRA0YNw+EW7xwS",
+	"5TZ3j5TFVV1IwkPrHpk5JfbsKQXBSaHRQory+rQvZpoMIqlYmLdZOCgRf47A+ZsLUge29rFfSxhVUvRr",
+	"PdKvqUhOfg2kUOmYJf3av/s1NUp1KCcC/kgLWn6/5pES+4l+zegGMAfDgp/8Xn7Ku1tMc3KEREu4Mhqz",
+	"zHsTSWUIVezA4r8ZDWgCKXkAautZBEAAgLQggeYo6YsiLF/2QwGxD4WJaQpYrg5XmkhScx5CYk7jNB8y",
+	"womoiTmPu+3OXrd9sNdtd1uPVQ2+ADgIWMuyKxMPP1K/vHwBQIzuyIBkL5WOoZ3cVrJn5UNHMV0nMo2X",
+	"R0/iI6WISSzrrDBkUsgJqcN+immiecBjaiZulN9ERkw1qoMZv8ee7xHfGHpYJ0zQEuHRH/F1RgXqnEln",
+	"ci25KOwwu8r3u8MWhdw8SxjVTBGKI82jaNxoKV6ZBOY5gCINCQ3HXLSIX9xWPsDylkN0ZEJ+PH+uTp3l",
+	"yQrZoDKNQgy9CUNru2IkLBfEt0Ekfh6cjIcvqaMRYPZGfqMiZm4/Ghk2Ak6J29FbDHr4BaB8K6KZ8UHY",
+	"oLtcWBcps2ltdsNGg99YYJb+IpHmE9FGp17/OjifxGdCcC+NYLGMw8ce6x3/mWJfYMmduFkuBe/qPhqb",
+	"3vtN7ogwtVCI+hEXNz5cAgvCxS3XzFg7N6Tuu3uRYER1vtEDOd579ub5C7S4Qb7KEB1H7n4Z/KdYnwKa",
+	"ylXsNvHPxS2NeFh8qNBtRXUKM/edpZppu3DVMz+ls8Gz8MXw+9H5bz9Fr8Sb+O/JpX53u0GsjhvlZxJb",
+	"KwWWGSALT/PD5VF0/XlEl1n8sp5U3u0PKsw+wr+2dupyE+mJIlaj8EjhEY8opjVEvcBletFGcnoST9BU",
+	"apFu+4D4/5QpqHk2ZDp/Ay89uMIO/fyetaDz4ktjhnGvUPwA9lsRBmq+voGQRKXBCBuuLAWQi7XPJRWu",
+	"HqXB135zvIY28hnuh7/HPY6aB9XBaH6Xu8sWuDsVZMhZFCqbJ+65e0+46FsgBKgQMhUB8whGpLaI777q",
+	"ARyxTyKmFRaGBMsPULbCU+LjCwufYiHXRTNMDGWLnOFv8FwmJTI7zQbF1quGamvLRBM6VRmqnhNhPRRQ",
+	"QA1szQ4ioIKEmDtboRalUOpxZ8XIEcxlC1cbcKS+394/aqyvDr3LR/elKkTPgNGKGhE6DFDgTx7Voz9T",
+	"VoNhBSdLFygdWI4K9+zn0Zf2UGNrojGzuO68OdRlZI0vpWWsyEQmNwCRZqwp88G6p4q2We58EmwCPi9w",
+	"buk0EUa2FsTfvDRCUw6FPgzyJWqV97u9866WwyyCmXmaTQ3o96jvfHXbFBfS4vCtabusqLA+k8RZOOHr",
+	"a5zKjcVa/Re3CwC7wVZBeNwAX6/Crwu28c674EEMgDUONogFuWeMq5JFUukLLeDa2OiUnNqnOT40hCBq",
+	"VSyVSKfOXoEgDiwQCWGUIDWgNXPqjiFeMfMSxIkcS80IFa4+43jAKqrMw2Du3VmwGvT+JRs+hpj//+xd",
+	"/1Lbxrd/lTPunamZCmNI6KRmOvc6QAktbQiQ0rktE6+1a1tF1ipaycbN5BHuH/cJvq/4fYTv7Dm7kowF",
+	"GLCwE/RfsJT9pT0/9uw5n8+XeKUrEHHg4aGCOUR4+t5wyZJ8f0OOEmtYiWwqBt795ubVgo4p/+hQyq3Q",
+	"n6mTXc3aq947bnkd6LT9SDA+uTUU6VB13B2vpBG89J47oyGlWEohwR3+l+P8N3tMEME16864AeO76Qr5",
+	"1T1wHw6uD3GZkYTpcdxeqbyDh6ccYkJuQaqwwvMJK7Q5dyASQzkSTmrrMacR/xVOS98yAgq5Ir2n0tdJ",
+	"0SU08gnTLTT8fLx/AExBlynx/UuoS3yL+b7Wlh3M7MXXN/4ORX+H3nI68P7kaG2+GG0RMjsd2vKViPdR",
+	"hffRI7YEcCmq7G4X71RUKuo5QaRfO1GGqQTMq44ssfK9lZEv+5KUweKzWt4H+kysTL3sMGQBpYwjAGnO",
+	"FcOzXE9GfRFTruClmKhpen+qXMIzntpJq6yoedZnXmDu0zGy+O6EsmEK4An0ZM3QSz3EURcVpMpXe5aT",
+	"fZBJDPUE9zgR6M9s7LWcBFuxe9A5r5DxMBLW4y/Vb7hGZZgUUhkgJ4zM0dba9BYxlH97DUCiM/wzjCdA",
+	"hUtYYYvPO1Sool00mMgEgcdxakVXHMyNz+Qq0MQSNvydYAc4w1qr9u9//f//zX91e2JWoEzoqQxWyvZG",
+	"DG5PRN64kkQwFY14yZdHRlOsCLNsyLxo3cVy3zIQ7IxuOWZetKs7eUxFwEC7Cg8FsbMjKFOd0DLW2q93",
+	"99b3fzp4o5Vz0aAfDN+SzuGW+7VJKCg0p0dj8SFwGK3M36TiUjjygkvBjd1W+V/JfOWLUarj2PNRUrgD",
+	"upOp799C+BMWwKt1d8Ai5sYYUfTQkXFJtm919RYVPUq5sko5sqVEf7nqLRmYwut0vajqQPZ65kES5B/F",
+	"0hQkEEZOA86xNnjqLSdHUpFWTNs+Awl2liB7ptQKD4lplXjG10m3ftp9GYnCmNKxXbAF0P3ldsz8oFPU",
+	"/dM4crY3BDnRDnk64Gfmx1XqsdRoFQJYZoL1JER+tvENlXT1/uuKJwCRT9m3U2QwUocbVvtRBrByrG4y",
+	"yFF2sJ0U4cKUzWcIHCmGgqcsRBMmLtPcTFjLQvCkaAlrDTizRKvEqmgAedQaBEJwU/HQTWdUoBRtH4tQ",
+	"jV8NtPKpXRWEzcht7lLJUNNOKw36jDRoKuQYM8ujDj6tSv0Y3QysTMg2zEbTQVx5ymCEmQwNT8HL5g/Q",
+	"sW9ggZadMkxE3ACjb4lXzGIB4R902uo0bPsKIokUxFNwHPgTwXHsQCh9H1gMQ6liwqELRQS3cD33hQ32",
+	"vzu5C3yvE2pNSonWVIaL15th0LeAfGagN+Ce9WQ0RFrKTD2IIBnqTxiLK0Q9Dfr6I14Hb3o07aH+iGlN",
+	"7Zg1hmLDZshv+HjE/WCOuN9s/Q/x6jcaerGsV/sx+oB5MA/Wde9OcjrOqaUrN31hYlaoVet6AcOluxPH",
+	"6mwgIGJ4o2NixuKKubE/0bskPdmDclmARSP1SASc4AwnMomU8HvELM7g+LcDA8VE4/gRv7eMoNN2XRHG",
+	"reyDdxrVlcyXm5Zr06szcZ3/CuZjtGgYokjgXWVJp/VYhnrOAQE4Ft2W4IPqxrMSr8dH7nErAbPnlkXd",
+	"bSoR8HLE4yQdAfn0L5pZtrj2HIZekMTkRFgY0IIAUsDPjP1e2k3jx0TGgmcXsa3ai/3XTTLlxH2gP4Ye",
+	"Zav2Rvi+JChb+hD6kXzwEe3UzP8Jwlc3TUy7KYmibxFf91GcDFWz1iJMzebm+tars81mq7ndajYbzWbz",
+	"f4vWYPYsaNwRXMh7LdCtJ7zqlvMZRsgCDmwKQhfqksI4oT/Jp4XQY4+OBgu/+UTdeoPO3WAJ92RJeEbY",
+	"tgU0QgyjulrD9FDtcpukUs5iVphZSnmkOxZSlYD4WTxQGXgI+uyCU5aYFlzdlwq8Xk/wjH/H6CC8Oxgm",
+	"CtPx9YEB8U49/ZGwHYXEjHTRMPaUWNvBPhWwrhxlb3+rABcWRxGJXqIsItzLzRdQR0R4a2AaQ77WgE4Y",
+	"xxbegO45GIyk5+IkBKKmuoN0ZG/7/Y23YaJaNBKgg4oq6K7ZhLpeBlcGIxHFgq850BUuS5Q5EilbfxD6",
+	"bEJolkzlulbFlq6NW2KZps5syvQ8a3k/XDnc0ANvyH5fDzBOd/4jjRtOeVmJwCLgv3iV/ajsR5H90BuT",
+	"YheZ3N7PcsxkBS/EbliOpFIsxz4RI3Ts7XEH6gQ9jwjdM6xNyoEh4wK8IJYw2mURVwaDPmJj6IxcFvGO",
+	"gyajK+NBsdbLCCaXmExoGWV0vyak+Fp2bQ4NEfluvtzc3t7ebm5uvahd6O4eqfvMxCvtV2m/VdN+ll9L",
+	"C7BaDX+ZSzcZml1fgstsm6+85nYwodHrEe5AR//7Nzak0jSrn3B0naE3FGeTUHQcKjRDEDNHv6fP9qYc",
+	"2PVC5LpQQiioC18ZogIzb6SHKbYMe/aTL9M0ZPuu0Cv2AnQPGiHv1ZyaXataqzb94JGmwq5EZSsqW7F6",
+	"kRaeyenS3WO8RizJRuQqdB9sIBpwOoeBeH9yZFjTIqGkP8JUBV/KsMvcSyROjrwRXten3Mt5/Z4EvlAq",
+	"z4vDfF+O6Sa/WNceDpde0MNSiBUpL2vmIvsGtRsOZCwNHekjdSvOfImKtVKqlVKdVaomA2YVVKovaW+X",
+	"Bb7PYi9OuECazz/Xf2g68EPzghxMXwb9/MPNV00HNl81L4CLfiSE2oFOgL4pvm60IZGZWBVcrO+O7KSW",
+	"qfLs1Gut7a3G9pZTS+dba22+aLxsbqcJTq8jFnARdJOoDwcLuVe0K1D5lJX6Wz2f0s/kcwWCD6H0/XLU",
+	"35b27Da3IAm8j4lVWgiyIHzhxnqBdmVi4hIDOYYhCyYYlI5FhJzJoedeQr2JcVdkX22BfoUitA5stoCB",
+	"8oK+L8Ad6CPpDaftYz3HZWpDM3dMu/X++YdhsoEaePpzY5PGO0wCd/Df+uH0CtVam4/WiXoNKn1Y6cPV",
+	"04chSecK6EIVe+6liEryBk3rVRj2lBaCxn0uusd0ILghdcC8vVT9nW6MwhO7edoYi274eOfVzLfS1ZWu",
+	"Xj1drVJhXPrZfeRxUVaWGbZdKepfj1/q+b44OD5uQKfv9WzKWeizCdbFMIUHGol1oweHPxWr8N/xU61U",
+	"BHZWSTs1s6MKdbzre2FjGL68ny7HiVeavNLkq6fJR0Yml6rHy6tg2rWF77mC+IYF5rGjyIrfUQ/KJE6B",
+	"HneAAPgEB8x6DSPJEzet1SzyVauCqKogaiECiuVQdQvLgF6XDMNs3y6sQMrUv6SF2jcVOZ/Si+Vvauro",
+	"VotFQ/nKtvUXy05pNhS6liMBym6UB+zPxZbHapEpx7Ls5VBVukkMl0KEZGa0vcgwhFPbonLG5UYEYT3e",
+	"ynhUxuPxxkOGiy+lNVBD6waKyBM3Ww3fU/E5vb6XvT0j3EVIF6n2mG8vm+Yn1iTMATl8hFOd48XdJFL6",
+	"s1yUKIt2/Eeeim8VxXQZHe2cChVDz4tUXBnBFQB0VDHw/Da34mYk5ukN36yobkTC/LHOBeNlAdKaPvYE",
+	"4+d28iVKz4nt8FZv0R0InvhfHwjWFygrRo2BQJxNvRMz1E2EpHuY9MwlAZ9sTwRvb/4qGd9+L+1zHrkx",
+	"MlN7AoNTScyXJTEyEITEWIqczOXKlarKTR93+UHpUKqduRJ+T/70P862yRN7QJlidZnvd5lLG9r0vj8y",
+	"u/PTf5m7o0ZX8sk3G0nkf0b9X4x/5fUDwVvQ+WP9nAauf2FxEokWjDZ/JLjBgbiCN7+2d9dP37S3tr+v",
+	"K+FGInYgBY6B7+CvWuOvGnwHutc1A03o5No9s+9aDMMk8K4s8GDB+zih9UNuX/f4jS+dTcIUGTGehBkw",
+	"4tlAgMfxxhFzzIC5kVRIBq+t5Q7wSIbAE5JnoaA7AY9T+dzW1RUw9zKQY19wk7NRBpvaef77zXNz9scf",
+	"BYC72UBR1GzeUAHPjJ65uQ0VVzQYj/mg95Ps9RCtl3UphsPZxCFwNHSnr5ECBqSqp2B7kW/YQEvqycyo",
+	"tluLYpy0JEZGGGNa96XL/IcUyEC9c94+aJ/tfzjff/3m7dtfPrSPjt6efzg+Ofy9fbZfxCSKtKMi7508",
+	"8AqWsISzqyZEwDUXMwQYeeHUksi/4QJ2zNZNC/Mj5eaHfq9b2M1F7+Pb7BoNkxMFtfL6gRf0gXQJyuhA",
+	"jgOiPByIiJAKZEAIprqBr8waPi8CUWDWdN5lOReFzGsb3/hk/nXIP5NC9EUsZp1A+v1Rp5NCQgHTIlD7",
+	"/Km4oU6QDKw63awC7iPSss0tAAt3He8+wZ9bCSE/k8XuYFZACKe/FAM5P5n2+/wglpRwNIepo2HyymZ9",
+	"sTZrFznnM6n9VsH7kyPHklDIiBDZl2nNNgjcfZ1cqJKDfNdURHGMD8dj3jylUS1XDvUJMBBj62XWr/mY",
+	"a5V5XL55NKQFOUGbPhssOgw4JUKxUKsgOXoYTxAYN12cidsDkGcE+iP0sf5bZcgqKlFZmdoEDNqB3jOA",
+	"+eiBHD9QSHTzwk0iL57gvm+H3i9i8kYwLqJa688Lvb1fCxaJqJ3EA/sLvfUOkxr0Txe6lWhUTAtyNvCU",
+	"AdI2gZqaDX9soESYcX8qjBY4GAjCWICWgEj6ed47k+mRJVbYX/QoZzLAeQZertuLBOMYirAAwyqWSBlv",
+	"GssShWdb2x2wGIYsYH0xxHJdOt05wCJ34I2EA0mQ/nPIoktIAt2fQyUOpsNUB+SmQCSusz2+9qV7qZvt",
+	"0j/CSFK9BTHdKydPsgW+p2LH1A+DOxDuJc356HAPfCkvkzDfpUVOLJgnfgQaNM6WGPbVTraUSMCDv0Ji",
+	"ccH0WouAh9ILTFZYxs4PPx/uIcFXLDvZGAw9/+wITvRXsmSFzhRtmgNE30WYlilvX465KzfJlAVotovD",
+	"wJVDZKFkvp9fF/yzYCuh/DnAkwijyuPshI/XjlkL4+wm53ojv+JycmgfHyJbP9SHTCFTGR96gf4J3ZS1",
+	"rDF8UNAS+jjI/yN7wMD1E2xH9qzUhZF0KX6qBgw5YGQgsKqny5SY7TjXp2mscBGGia/PONeY3qKJ7kB/",
+	"bT2zLCGQMEfr6Hp5ASgW8K68gqHkItef+bmgvzeC+fHAQan1AqGUkaQ48tzcN8uJ1OeLz/8JAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -99,6 +99,7 @@ const (
 	EventTypeMessageReceipt    EventType = "message.receipt"
 	EventTypeMessageRevoked    EventType = "message.revoked"
 	EventTypeMessageSent       EventType = "message.sent"
+	EventTypePollVote          EventType = "poll.vote"
 	EventTypePresence          EventType = "presence"
 	EventTypeSessionQr         EventType = "session.qr"
 	EventTypeSessionState      EventType = "session.state"
@@ -140,6 +141,8 @@ func (e EventType) Valid() bool {
 	case EventTypeMessageRevoked:
 		return true
 	case EventTypeMessageSent:
+		return true
+	case EventTypePollVote:
 		return true
 	case EventTypePresence:
 		return true
@@ -504,6 +507,48 @@ func (e SandboxGroupParticipantsRequestAction) Valid() bool {
 	case SandboxGroupParticipantsRequestActionPromote:
 		return true
 	case SandboxGroupParticipantsRequestActionRemove:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxInboundRequestType.
+const (
+	SandboxInboundRequestTypeAudio    SandboxInboundRequestType = "audio"
+	SandboxInboundRequestTypeContact  SandboxInboundRequestType = "contact"
+	SandboxInboundRequestTypeDocument SandboxInboundRequestType = "document"
+	SandboxInboundRequestTypeImage    SandboxInboundRequestType = "image"
+	SandboxInboundRequestTypeLocation SandboxInboundRequestType = "location"
+	SandboxInboundRequestTypePoll     SandboxInboundRequestType = "poll"
+	SandboxInboundRequestTypePollVote SandboxInboundRequestType = "pollVote"
+	SandboxInboundRequestTypeSticker  SandboxInboundRequestType = "sticker"
+	SandboxInboundRequestTypeText     SandboxInboundRequestType = "text"
+	SandboxInboundRequestTypeVideo    SandboxInboundRequestType = "video"
+)
+
+// Valid indicates whether the value is a known member of the SandboxInboundRequestType enum.
+func (e SandboxInboundRequestType) Valid() bool {
+	switch e {
+	case SandboxInboundRequestTypeAudio:
+		return true
+	case SandboxInboundRequestTypeContact:
+		return true
+	case SandboxInboundRequestTypeDocument:
+		return true
+	case SandboxInboundRequestTypeImage:
+		return true
+	case SandboxInboundRequestTypeLocation:
+		return true
+	case SandboxInboundRequestTypePoll:
+		return true
+	case SandboxInboundRequestTypePollVote:
+		return true
+	case SandboxInboundRequestTypeSticker:
+		return true
+	case SandboxInboundRequestTypeText:
+		return true
+	case SandboxInboundRequestTypeVideo:
 		return true
 	default:
 		return false
@@ -1357,15 +1402,50 @@ type MarkReadResponse struct {
 // Message defines model for Message.
 type Message struct {
 	ChatJid string `json:"chatJid"`
-	Edited  bool   `json:"edited"`
-	FromMe  bool   `json:"fromMe"`
-	Id      string `json:"id"`
+
+	// Duration Video and audio, when the sender said; the length in seconds.
+	//
+	// Example: 12
+	Duration *int `json:"duration,omitempty"`
+	Edited   bool `json:"edited"`
+
+	// FileName Documents (and other media when the sender named the file); the file name.
+	//
+	// Example: invoice.pdf
+	FileName *string `json:"fileName,omitempty"`
+
+	// FileSize Media messages; the size of the file in bytes.
+	//
+	// Example: 48213
+	FileSize *int64 `json:"fileSize,omitempty"`
+	FromMe   bool   `json:"fromMe"`
+
+	// Gif Video; true when it plays as a GIF. Absent otherwise.
+	Gif *bool `json:"gif,omitempty"`
+
+	// Height Images, videos and stickers, when the sender said; in pixels.
+	Height *int   `json:"height,omitempty"`
+	Id     string `json:"id"`
+
+	// Location Location messages; the point and, when the sender gave them, its name and address.
+	Location *MessageLocation `json:"location,omitempty"`
 
 	// MimeType MIME type of the file of a media message (image, video, audio, document, sticker); null for other messages. Download the file with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media.
 	//
 	// Example: image/jpeg
-	MimeType        *string    `json:"mimeType,omitempty"`
-	PinnedUntil     *time.Time `json:"pinnedUntil,omitempty"`
+	MimeType    *string    `json:"mimeType,omitempty"`
+	PinnedUntil *time.Time `json:"pinnedUntil,omitempty"`
+
+	// Poll Poll messages. `options` are the poll's options in order. In GET
+	// .../messages/{messageId} each option also carries its current tally:
+	// `votes` and the `voters` (user JIDs, phone form where known) whose
+	// latest vote selects it. A voter's later vote replaces the earlier one;
+	// a vote that selects nothing retracts it. Lists and webhook events
+	// carry the options without the tally.
+	Poll *MessagePoll `json:"poll,omitempty"`
+
+	// Ptt Audio; true for a voice note (push to talk). Absent otherwise.
+	Ptt             *bool      `json:"ptt,omitempty"`
 	QuotedMessageId *string    `json:"quotedMessageId,omitempty"`
 	Reactions       []Reaction `json:"reactions"`
 
@@ -1396,6 +1476,12 @@ type Message struct {
 	// Example: 123456789012345@lid
 	ToLid *string     `json:"toLid,omitempty"`
 	Type  MessageType `json:"type"`
+
+	// Vcards Contact messages; one vCard (text/vcard 3.0) per contact.
+	Vcards *[]string `json:"vcards,omitempty"`
+
+	// Width Images, videos and stickers, when the sender said; in pixels.
+	Width *int `json:"width,omitempty"`
 }
 
 // MessageStatus Own messages, in GET .../messages/{messageId} only: `sent` once
@@ -1417,6 +1503,55 @@ type MessageListResponse struct {
 	//
 	// Example: true
 	Success bool `json:"success"`
+}
+
+// MessageLocation Location messages; the point and, when the sender gave them, its name and address.
+type MessageLocation struct {
+	// Address Example: Pariser Platz, Berlin
+	Address *string `json:"address,omitempty"`
+
+	// Latitude Example: 52.516275
+	Latitude float64 `json:"latitude"`
+
+	// Longitude Example: 13.377704
+	Longitude float64 `json:"longitude"`
+
+	// Name Example: Brandenburger Tor
+	Name *string `json:"name,omitempty"`
+}
+
+// MessagePoll Poll messages. `options` are the poll's options in order. In GET
+// .../messages/{messageId} each option also carries its current tally:
+// `votes` and the `voters` (user JIDs, phone form where known) whose
+// latest vote selects it. A voter's later vote replaces the earlier one;
+// a vote that selects nothing retracts it. Lists and webhook events
+// carry the options without the tally.
+type MessagePoll struct {
+	Options []MessagePollOption `json:"options"`
+
+	// Question Example: Lunch?
+	Question string `json:"question"`
+
+	// SelectableCount How many options a voter may pick; 0 = any number.
+	//
+	// Example: 1
+	SelectableCount int `json:"selectableCount"`
+}
+
+// MessagePollOption defines model for MessagePollOption.
+type MessagePollOption struct {
+	// Name Example: pizza
+	Name string `json:"name"`
+
+	// Voters GET .../messages/{messageId} only; those voters, in the order they voted.
+	//
+	// Example: ["15550002222@s.whatsapp.net"]
+	Voters *[]string `json:"voters,omitempty"`
+
+	// Votes GET .../messages/{messageId} only; the number of voters whose current vote selects this option.
+	//
+	// Example: 2
+	Votes *int `json:"votes,omitempty"`
 }
 
 // MessageReceipt defines model for MessageReceipt.
@@ -1741,6 +1876,12 @@ type SandboxGroup struct {
 // SandboxGroupAddressingMode defines model for SandboxGroup.AddressingMode.
 type SandboxGroupAddressingMode string
 
+// SandboxGroupInboundRequest defines model for SandboxGroupInboundRequest.
+type SandboxGroupInboundRequest struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
 // SandboxGroupParticipant defines model for SandboxGroupParticipant.
 type SandboxGroupParticipant struct {
 	// Jid How the group addresses the member (phone JID, or LID in a LID-addressed group)
@@ -1817,11 +1958,55 @@ type SandboxHistoryResponse struct {
 	Success bool `json:"success"`
 }
 
-// SandboxInboundRequest defines model for SandboxInboundRequest.
+// SandboxInboundRequest What the simulated contact `from` sends, encrypted and encoded as
+// WhatsApp does. Without `type` (or with `text`) a text message with
+// `text`. The other types and their fields:
+// `image`, `video`, `audio`, `document`, `sticker`: `media` (base64,
+// required), `mimeType` (default per type: image/jpeg, video/mp4,
+// audio/ogg; codecs=opus, application/pdf, image/webp), `caption`
+// (image, video, document), `fileName` (document), `ptt` (audio: a
+// voice note), `gif` (video);
+// `location`: `latitude` (-90..90) and `longitude` (-180..180),
+// `name`, `address`;
+// `contact`: `vcards` (raw vCards) or `contacts` ([{name, phones}]);
+// `poll`: `question`, `options` (2-12, unique), `selectableCount`;
+// `pollVote`: `targetId` (a poll this contact received from the
+// session, or sent to it) and `options` (names of its options; empty
+// retracts the vote).
+// Refusals (400): a `type` not listed (the request validation's
+// text), `text is required`, `media is required for
+// type video`, `media must be base64`, `latitude must be between -90
+// and 90`, `longitude must be between -180 and 180`, `question is required`, `a poll needs 2 to 12 options`,
+// `poll options must be unique`, `vcards or contacts is required`,
+// `vcards[i] is not a vCard with an FN`,
+// `targetId is required`, `Unknown poll "id" for this contact`,
+// `"x" is not an option of poll "id"`.
 type SandboxInboundRequest struct {
-	From string `json:"from"`
-	Text string `json:"text"`
+	Address   *string        `json:"address,omitempty"`
+	Caption   *string        `json:"caption,omitempty"`
+	Contacts  *[]ContactCard `json:"contacts,omitempty"`
+	FileName  *string        `json:"fileName,omitempty"`
+	From      string         `json:"from"`
+	Gif       *bool          `json:"gif,omitempty"`
+	Latitude  *float64       `json:"latitude,omitempty"`
+	Longitude *float64       `json:"longitude,omitempty"`
+
+	// Media The file, base64 (standard encoding).
+	Media           *string                    `json:"media,omitempty"`
+	MimeType        *string                    `json:"mimeType,omitempty"`
+	Name            *string                    `json:"name,omitempty"`
+	Options         *[]string                  `json:"options,omitempty"`
+	Ptt             *bool                      `json:"ptt,omitempty"`
+	Question        *string                    `json:"question,omitempty"`
+	SelectableCount *int                       `json:"selectableCount,omitempty"`
+	TargetId        *string                    `json:"targetId,omitempty"`
+	Text            *string                    `json:"text,omitempty"`
+	Type            *SandboxInboundRequestType `json:"type,omitempty"`
+	Vcards          *[]string                  `json:"vcards,omitempty"`
 }
+
+// SandboxInboundRequestType defines model for SandboxInboundRequest.Type.
+type SandboxInboundRequestType string
 
 // SandboxInboundResponse defines model for SandboxInboundResponse.
 type SandboxInboundResponse struct {
@@ -2377,7 +2562,7 @@ type Webhook struct {
 
 // WebhookEvent defines model for WebhookEvent.
 type WebhookEvent struct {
-	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call
+	// Data Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call, a `PollVoteEvent` for poll.vote
 	Data map[string]interface{} `json:"data"`
 
 	// Id Stable across retries
@@ -2694,7 +2879,7 @@ type CreateTrialApiKeyJSONRequestBody = CreateTrialApiKeyRequest
 type SandboxCreateGroupJSONRequestBody = SandboxCreateGroupRequest
 
 // SandboxGroupInboundJSONRequestBody defines body for SandboxGroupInbound for application/json ContentType.
-type SandboxGroupInboundJSONRequestBody = SandboxInboundRequest
+type SandboxGroupInboundJSONRequestBody = SandboxGroupInboundRequest
 
 // SandboxGroupParticipantsJSONRequestBody defines body for SandboxGroupParticipants for application/json ContentType.
 type SandboxGroupParticipantsJSONRequestBody = SandboxGroupParticipantsRequest
@@ -3159,14 +3344,14 @@ type ClientInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/history (the `SandboxHistory` operationId).
 	SandboxHistory(ctx context.Context, id SessionId, body SandboxHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SandboxInboundWithBody A simulated contact sends a text to the session
+	// SandboxInboundWithBody A simulated contact sends a message of any kind to the session
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/inbound (the `SandboxInbound` operationId).
 	SandboxInboundWithBody(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SandboxInbound A simulated contact sends a text to the session
+	// SandboxInbound A simulated contact sends a message of any kind to the session
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4561,7 +4746,7 @@ func (c *Client) SandboxHistory(ctx context.Context, id SessionId, body SandboxH
 	return c.Client.Do(req)
 }
 
-// SandboxInboundWithBody A simulated contact sends a text to the session
+// SandboxInboundWithBody A simulated contact sends a message of any kind to the session
 //
 // Takes any type of body and a specified content type.
 //
@@ -4578,7 +4763,7 @@ func (c *Client) SandboxInboundWithBody(ctx context.Context, id SessionId, conte
 	return c.Client.Do(req)
 }
 
-// SandboxInbound A simulated contact sends a text to the session
+// SandboxInbound A simulated contact sends a message of any kind to the session
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11255,14 +11440,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/history (the `SandboxHistory` operationId).
 	SandboxHistoryWithResponse(ctx context.Context, id SessionId, body SandboxHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxHistoryHTTPResponse, error)
 
-	// SandboxInboundWithBodyWithResponse A simulated contact sends a text to the session
+	// SandboxInboundWithBodyWithResponse A simulated contact sends a message of any kind to the session
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/inbound (the `SandboxInbound` operationId).
 	SandboxInboundWithBodyWithResponse(ctx context.Context, id SessionId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxInboundHTTPResponse, error)
 
-	// SandboxInboundWithResponse A simulated contact sends a text to the session
+	// SandboxInboundWithResponse A simulated contact sends a message of any kind to the session
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22197,7 +22382,7 @@ func (c *ClientWithResponses) SandboxHistoryWithResponse(ctx context.Context, id
 	return ParseSandboxHistoryHTTPResponse(rsp)
 }
 
-// SandboxInboundWithBodyWithResponse A simulated contact sends a text to the session
+// SandboxInboundWithBodyWithResponse A simulated contact sends a message of any kind to the session
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22210,7 +22395,7 @@ func (c *ClientWithResponses) SandboxInboundWithBodyWithResponse(ctx context.Con
 	return ParseSandboxInboundHTTPResponse(rsp)
 }
 
-// SandboxInboundWithResponse A simulated contact sends a text to the session
+// SandboxInboundWithResponse A simulated contact sends a message of any kind to the session
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -14,6 +14,7 @@ const (
 	EventMessageEdited    = "message.edited"     // a Message with its new text, or a MessageStubEvent
 	EventMessageRevoked   = "message.revoked"    // a Message, revoked, or a MessageStubEvent
 	EventMessageReaction  = "message.reaction"   // a Message with its reactions, or a MessageStubEvent
+	EventPollVote         = "poll.vote"          // PollVoteEvent
 	EventChatArchived     = "chat.archived"      // ChatEvent
 	EventChatUnarchived   = "chat.unarchived"    // ChatEvent
 	EventChatMarkedUnread = "chat.marked_unread" // ChatEvent
@@ -83,4 +84,16 @@ type ReceiptEvent struct {
 	Type       string   `json:"type"`
 	// Recipient is who reported it (a group member, or the DM's contact).
 	Recipient string `json:"recipient,omitempty"`
+}
+
+// PollVoteEvent is the payload of poll.vote: a voter's vote on a poll,
+// new, changed or retracted (SelectedOptions empty); Poll is the poll
+// with its tally after the vote (absent when the poll is not stored).
+type PollVoteEvent struct {
+	PollMessageID   string       `json:"pollMessageId"`
+	ChatJID         string       `json:"chatJid"`
+	Voter           string       `json:"voter"`
+	SelectedOptions []string     `json:"selectedOptions"`
+	Poll            *MessagePoll `json:"poll,omitempty"`
+	Timestamp       time.Time    `json:"timestamp"`
 }

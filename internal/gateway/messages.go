@@ -97,6 +97,9 @@ type Message struct {
 	// the receipts per recipient (receipts.go). Empty otherwise.
 	Status   string           `json:"status,omitempty"`
 	Receipts []MessageReceipt `json:"receipts,omitempty"`
+	// MessageContent: the fields of the kinds beyond text (files,
+	// locations, contacts, polls), stored since migration 0070.
+	MessageContent
 
 	// Not part of the API shape.
 	OriginalText *string   `json:"-"` // text before any edit
@@ -104,6 +107,80 @@ type Message struct {
 	// Media is what downloading the message's file needs (media messages
 	// stored since migration 0011; nil otherwise and once revoked).
 	Media *MediaRef `json:"-"`
+}
+
+// MessageContent is what a message of a kind beyond text carries besides
+// its text or caption (openapi Message: fileName … poll). Every field is
+// optional; the store keeps it as one JSON document per message.
+type MessageContent struct {
+	FileName *string          `json:"fileName,omitempty"` // documents
+	FileSize *int64           `json:"fileSize,omitempty"` // media: bytes
+	Duration *int             `json:"duration,omitempty"` // video, audio: seconds
+	Width    *int             `json:"width,omitempty"`    // pixels
+	Height   *int             `json:"height,omitempty"`
+	PTT      bool             `json:"ptt,omitempty"` // audio: a voice note
+	GIF      bool             `json:"gif,omitempty"` // video: plays as a GIF
+	Location *MessageLocation `json:"location,omitempty"`
+	VCards   []string         `json:"vcards,omitempty"` // contact messages
+	Poll     *MessagePoll     `json:"poll,omitempty"`
+}
+
+// IsZero reports whether c carries nothing (a text message).
+func (c *MessageContent) IsZero() bool {
+	return c.FileName == nil && c.FileSize == nil && c.Duration == nil && c.Width == nil && c.Height == nil &&
+		!c.PTT && !c.GIF && c.Location == nil && len(c.VCards) == 0 && c.Poll == nil
+}
+
+// MessageLocation is the point of a location message.
+type MessageLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+	Address   string  `json:"address,omitempty"`
+}
+
+// MessagePoll is the poll of a poll message; its options carry the tally
+// (Votes, Voters) only when read one by one (GetMessage).
+type MessagePoll struct {
+	Question        string       `json:"question"`
+	Options         []PollOption `json:"options"`
+	SelectableCount int          `json:"selectableCount"`
+}
+
+// PollOption is one option of a poll and, in a tally, its voters.
+type PollOption struct {
+	Name   string   `json:"name"`
+	Votes  *int     `json:"votes,omitempty"`
+	Voters []string `json:"voters,omitempty"`
+}
+
+// Tally fills each option's Votes and Voters from the current votes (in
+// the order given: the order they voted). A selection naming no option
+// of the poll is ignored.
+func (p *MessagePoll) Tally(votes []PollVote) {
+	for i := range p.Options {
+		n := 0
+		p.Options[i].Votes, p.Options[i].Voters = &n, []string{}
+	}
+	for _, v := range votes {
+		for _, sel := range v.Options {
+			for i := range p.Options {
+				if p.Options[i].Name == sel {
+					*p.Options[i].Votes++
+					p.Options[i].Voters = append(p.Options[i].Voters, v.Voter)
+					break
+				}
+			}
+		}
+	}
+}
+
+// PollVote is a voter's current vote on a poll: the option names it
+// selects (empty: retracted).
+type PollVote struct {
+	Voter     string
+	Options   []string
+	Timestamp time.Time
 }
 
 // MediaRef locates and decrypts the file of a media message on WhatsApp's
@@ -201,6 +278,9 @@ const (
 	ChangeMarkUnread ChangeKind = "mark_unread" // Flag true = unread, false = read
 	ChangeDeleteChat ChangeKind = "delete_chat"
 	ChangeReceipt    ChangeKind = "receipt"
+	// ChangePollVote: Sender's vote on the poll TargetID (PollHashes);
+	// it replaces the sender's earlier vote.
+	ChangePollVote ChangeKind = "poll_vote"
 )
 
 // InboundChange is a change to stored messages or chats that WhatsApp
@@ -218,7 +298,10 @@ type InboundChange struct {
 	Flag      bool        // archive / mark unread / star value
 	Until     *time.Time  // pin: pinned until; nil = unpinned
 	Receipt   ReceiptType // receipts
-	Timestamp time.Time
+	// PollHashes are a poll vote's selected options: the SHA-256 of each
+	// option name, as WhatsApp sends them (the store maps them to names).
+	PollHashes [][]byte
+	Timestamp  time.Time
 }
 
 // InboundBatch is what WhatsApp delivered in one event: new messages and

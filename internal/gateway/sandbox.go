@@ -20,9 +20,11 @@ type Sandbox interface {
 	// ("15550001111@s.whatsapp.net") and the companion device JID once the
 	// session is connected. CodeConflict when the session is already linked.
 	Link(ctx context.Context, sessionID uuid.UUID, phone, method string) (jid, deviceJID string, err error)
-	// Inbound makes the contact from (phone or JID) send text to the
-	// session's account; it returns the message id.
-	Inbound(ctx context.Context, sessionID uuid.UUID, from, text string) (string, error)
+	// Inbound makes the contact from (phone or JID) send m to the
+	// session's account; it returns the message id. CodeInvalid for a
+	// message that cannot be sent (unknown type, missing media, bad
+	// coordinates, a vote for a poll or option the contact does not know).
+	Inbound(ctx context.Context, sessionID uuid.UUID, from string, m SandboxInboundMessage) (string, error)
 	// History makes the session's phone deliver a history sync with these
 	// messages; it returns their ids (generated where not given).
 	History(ctx context.Context, sessionID uuid.UUID, msgs []SandboxHistoryMessage) ([]string, error)
@@ -139,4 +141,47 @@ type SandboxReceivedKind struct {
 	LinkTitle       string
 	LinkDescription string
 	LinkThumbnail   bool
+}
+
+// Sandbox inbound message types (openapi SandboxInboundRequest.type).
+const (
+	SandboxInboundText     = "text"
+	SandboxInboundImage    = "image"
+	SandboxInboundVideo    = "video"
+	SandboxInboundAudio    = "audio"
+	SandboxInboundDocument = "document"
+	SandboxInboundSticker  = "sticker"
+	SandboxInboundLocation = "location"
+	SandboxInboundContact  = "contact"
+	SandboxInboundPoll     = "poll"
+	SandboxInboundPollVote = "pollVote"
+)
+
+// SandboxInboundMessage is what a simulated contact sends (the fields of
+// its Type; the JSON form travels to a remote simulator).
+type SandboxInboundMessage struct {
+	Type     string `json:"type,omitempty"` // "" is text
+	Text     string `json:"text,omitempty"`
+	Media    []byte `json:"media,omitempty"`
+	MimeType string `json:"mimeType,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	FileName string `json:"fileName,omitempty"`
+	PTT      bool   `json:"ptt,omitempty"`
+	GIF      bool   `json:"gif,omitempty"`
+
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Address   string   `json:"address,omitempty"`
+
+	// VCards with their display names (Names[i] names VCards[i]).
+	VCards []string `json:"vcards,omitempty"`
+	Names  []string `json:"names,omitempty"`
+	// Contacts are made into vCards (after VCards) by the sandbox.
+	Contacts []ContactCard `json:"-"`
+
+	Question        string   `json:"question,omitempty"`
+	Options         []string `json:"options,omitempty"` // poll options, or a vote's selection
+	SelectableCount int      `json:"selectableCount,omitempty"`
+	TargetID        string   `json:"targetId,omitempty"` // pollVote: the poll
 }

@@ -62,7 +62,43 @@ func toAPIMessage(m gateway.Message) api.Message {
 		}
 		out.Receipts = &rs
 	}
+	addContent(&out, m.MessageContent)
 	return out
+}
+
+// addContent copies the fields of the kinds beyond text.
+func addContent(out *api.Message, c gateway.MessageContent) {
+	out.FileName, out.FileSize, out.Duration, out.Width, out.Height = c.FileName, c.FileSize, c.Duration, c.Width, c.Height
+	if c.PTT {
+		out.Ptt = &c.PTT
+	}
+	if c.GIF {
+		out.Gif = &c.GIF
+	}
+	if l := c.Location; l != nil {
+		out.Location = &api.MessageLocation{Latitude: l.Latitude, Longitude: l.Longitude}
+		if l.Name != "" {
+			out.Location.Name = &l.Name
+		}
+		if l.Address != "" {
+			out.Location.Address = &l.Address
+		}
+	}
+	if len(c.VCards) > 0 {
+		v := append([]string(nil), c.VCards...)
+		out.Vcards = &v
+	}
+	if p := c.Poll; p != nil {
+		out.Poll = &api.MessagePoll{Question: p.Question, SelectableCount: p.SelectableCount,
+			Options: make([]api.MessagePollOption, len(p.Options))}
+		for i, o := range p.Options {
+			out.Poll.Options[i] = api.MessagePollOption{Name: o.Name, Votes: o.Votes}
+			if o.Votes != nil {
+				v := append([]string{}, o.Voters...)
+				out.Poll.Options[i].Voters = &v
+			}
+		}
+	}
 }
 
 func toAPIChat(c gateway.Chat) api.Chat {

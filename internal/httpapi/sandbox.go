@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -37,12 +38,50 @@ func (h *Sandbox) SandboxLink(ctx context.Context, req api.SandboxLinkRequestObj
 	return out, nil
 }
 
-// SandboxInbound makes a simulated contact send a text to the session.
+// sandboxInbound converts the request body (media from base64).
+func sandboxInbound(b *api.SandboxInboundJSONRequestBody) (gateway.SandboxInboundMessage, error) {
+	m := gateway.SandboxInboundMessage{
+		Text: deref(b.Text), MimeType: deref(b.MimeType), Caption: deref(b.Caption), FileName: deref(b.FileName),
+		PTT: deref(b.Ptt), GIF: deref(b.Gif), Latitude: b.Latitude, Longitude: b.Longitude,
+		Name: deref(b.Name), Address: deref(b.Address), Question: deref(b.Question),
+		SelectableCount: deref(b.SelectableCount), TargetID: deref(b.TargetId),
+	}
+	if b.Type != nil {
+		m.Type = string(*b.Type)
+	}
+	if b.Media != nil {
+		data, err := base64.StdEncoding.DecodeString(*b.Media)
+		if err != nil {
+			return m, gateway.E(gateway.CodeInvalid, "media must be base64")
+		}
+		m.Media = data
+	}
+	if b.Options != nil {
+		m.Options = *b.Options
+	}
+	if b.Vcards != nil {
+		m.VCards = append(m.VCards, *b.Vcards...)
+	}
+	if b.Contacts != nil {
+		cards := make([]gateway.ContactCard, len(*b.Contacts))
+		for i, c := range *b.Contacts {
+			cards[i] = gateway.ContactCard{Name: c.Name, Phones: c.Phones}
+		}
+		m.Contacts = cards
+	}
+	return m, nil
+}
+
+// SandboxInbound makes a simulated contact send a message to the session.
 func (h *Sandbox) SandboxInbound(ctx context.Context, req api.SandboxInboundRequestObject) (api.SandboxInboundResponseObject, error) {
 	if h.Service == nil {
 		return nil, errSandboxAbsent
 	}
-	id, err := h.Service.Inbound(ctx, req.Id, req.Body.From, req.Body.Text)
+	m, err := sandboxInbound(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	id, err := h.Service.Inbound(ctx, req.Id, req.Body.From, m)
 	if err != nil {
 		return nil, err
 	}

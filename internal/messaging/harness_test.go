@@ -17,6 +17,7 @@ import (
 	"github.com/wagate-dev/wagate/internal/httpapi"
 	"github.com/wagate-dev/wagate/internal/messaging"
 	"github.com/wagate-dev/wagate/internal/postgres"
+	"github.com/wagate-dev/wagate/internal/sandbox"
 	"github.com/wagate-dev/wagate/internal/testkit"
 	"github.com/wagate-dev/wagate/internal/wasim"
 	"github.com/wagate-dev/wagate/internal/whatsapp"
@@ -149,7 +150,11 @@ func newE2EWith(t *testing.T, own string, opts messaging.Options, create func(sr
 	svc := messaging.New(msgs, mgr, opts)
 	limits := httpapi.RateLimits{General: 100000, Messages: 100000, Sessions: 100, QRSeconds: 0}
 	srv := testkit.NewServer(t, testkit.Options{Pool: pool, Runtime: mgr, RateLimits: &limits,
-		Deps: func(d *httpapi.Deps) { d.Messaging = svc; d.Groups = messaging.NewGroups(mgr) }})
+		Deps: func(d *httpapi.Deps) {
+			d.Messaging = svc
+			d.Groups = messaging.NewGroups(mgr)
+			d.Sandbox = &sandbox.Service{Runtime: mgr, Control: sandbox.Local{Sim: sim}, LinkTimeout: waitTimeout}
+		}})
 
 	e := &e2e{t: t, ctx: ctx, sim: sim, pool: pool, msgs: msgs, svc: svc, sink: sink, mgr: mgr, srv: srv, own: own, phone: sim.Phone(own)}
 	e.sid, e.key = create(srv)

@@ -117,6 +117,7 @@ func (s *Service) SendContent(ctx context.Context, sid uuid.UUID, to string, c g
 			return outgoing{}, err
 		}
 		content := gateway.Message{Type: gateway.MessageType(c.Kind)}
+		content.MessageContent = sentContent(out) // content.go
 		if text != "" {
 			content.Text = &text
 		}
@@ -325,7 +326,7 @@ func (s *Service) ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, mes
 		default:
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)
 		}
-		content := gateway.Message{Type: src.Type, Text: src.Text, MimeType: src.MimeType}
+		content := gateway.Message{Type: src.Type, Text: src.Text, MimeType: src.MimeType, MessageContent: forwardedContent(src)}
 		return outgoing{
 			content: content,
 			deliver: func(ctx context.Context, ref gateway.ChatRef, _ *gateway.Message) (gateway.SentMessage, error) {

@@ -196,6 +196,10 @@ func (s *Service) send(ctx context.Context, sid uuid.UUID, to, quotedID string, 
 	if sent.ChatLID != "" {
 		m.ToLID = &sent.ChatLID
 	}
+	if sent.Media != nil && sent.Media.FileLength > 0 && m.FileSize == nil {
+		n := int64(sent.Media.FileLength)
+		m.FileSize = &n
+	}
 	if quoted != nil {
 		m.QuotedID = &quoted.ID
 	}
@@ -232,6 +236,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		}
 		mime := f.MimeType
 		content := gateway.Message{Type: kind.msgType, MimeType: &mime}
+		content.MessageContent = sentMediaContent(r, f.Width, f.Height) // content.go
 		if r.Caption != "" {
 			c := r.Caption
 			content.Text = &c

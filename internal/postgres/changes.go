@@ -79,7 +79,7 @@ func applyChange(ctx context.Context, tx pgx.Tx, sid uuid.UUID, c *gateway.Inbou
 		return messageEvent(gateway.EventMessageEdited, m, gateway.MessageStubEvent{Sender: c.Sender, Text: &text})
 
 	case gateway.ChangeRevoke:
-		m, err := updated(`UPDATE messages SET revoked = true, text = NULL, edited_text = NULL, reactions = '{}', pinned_until = NULL,
+		m, err := updated(`UPDATE messages SET revoked = true, text = NULL, edited_text = NULL, reactions = '{}', pinned_until = NULL, content = NULL,
 				media_direct_path = NULL, media_key = NULL, media_file_sha256 = NULL, media_enc_sha256 = NULL
 			WHERE session_id = $1 AND chat_jid = ANY($2) AND id = $3 AND NOT revoked`, sid, jids, c.TargetID)
 		if err != nil {
@@ -195,6 +195,9 @@ func applyChange(ctx context.Context, tx pgx.Tx, sid uuid.UUID, c *gateway.Inbou
 		_, err = RecordEvent(ctx, tx, sid, gateway.EventMessageReceipt,
 			gateway.ReceiptEvent{MessageIDs: changed, ChatJID: c.Chat.JID, Type: string(c.Receipt), Recipient: c.Sender})
 		return err
+
+	case gateway.ChangePollVote:
+		return applyPollVote(ctx, tx, sid, c, ts) // polls.go
 	}
 	return gateway.Errorf(gateway.CodeInternal, "unknown change kind %q", c.Kind)
 }

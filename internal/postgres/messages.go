@@ -52,7 +52,7 @@ func NewMessages(pool *pgxpool.Pool) *Messages {
 
 const messageColumns = `chat_jid, id, sender, from_me, ts, type, text, quoted_id, edited_text, edited_at,
 	revoked, starred, pinned_until, reactions, mime_type, media_type, media_direct_path, media_key,
-	media_file_sha256, media_enc_sha256, media_length, media_file_name, sender_lid, to_lid`
+	media_file_sha256, media_enc_sha256, media_length, media_file_name, sender_lid, to_lid, content`
 
 type reactionJSON struct {
 	Emoji string    `json:"emoji"`
@@ -68,10 +68,16 @@ func scanMessage(row pgx.Row, canonical string) (*gateway.Message, error) {
 	var mediaType, directPath, fileName *string
 	var mediaKey, fileSHA, encSHA []byte
 	var length *int64
+	var content []byte
 	if err := row.Scan(&m.ChatJID, &m.ID, &m.Sender, &m.FromMe, &m.Timestamp, &typ, &m.OriginalText, &m.QuotedID,
 		&editedText, &editedAt, &m.Revoked, &m.Starred, &m.PinnedUntil, &reactions, &m.MimeType, &mediaType,
-		&directPath, &mediaKey, &fileSHA, &encSHA, &length, &fileName, &m.SenderLID, &m.ToLID); err != nil {
+		&directPath, &mediaKey, &fileSHA, &encSHA, &length, &fileName, &m.SenderLID, &m.ToLID, &content); err != nil {
 		return nil, err
+	}
+	if len(content) > 0 {
+		if err := json.Unmarshal(content, &m.MessageContent); err != nil {
+			return nil, err
+		}
 	}
 	if directPath != nil && mediaType != nil {
 		m.Media = &gateway.MediaRef{Type: gateway.MessageType(*mediaType), DirectPath: *directPath,
@@ -134,7 +140,10 @@ func (s *Messages) GetMessage(ctx context.Context, sid uuid.UUID, chat gateway.C
 	if err != nil {
 		return nil, err
 	}
-	return m, loadDelivery(ctx, s.pool, sid, chat, m) // receipts.go
+	if err := loadDelivery(ctx, s.pool, sid, chat, m); err != nil { // receipts.go
+		return nil, err
+	}
+	return m, loadTally(ctx, s.pool, sid, m) // polls.go
 }
 
 func getMessage(ctx context.Context, q Querier, sid uuid.UUID, chat gateway.ChatRef, id string, lock bool) (*gateway.Message, error) {
@@ -215,16 +224,16 @@ const insertMessagesSQL = `
 WITH d AS (
 	SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[],
 		$7::text[], $8::text[], $9::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
-		$15::bytea[], $16::bytea[], $17::bigint[], $18::text[], $19::text[], $20::text[])
+		$15::bytea[], $16::bytea[], $17::bigint[], $18::text[], $19::text[], $20::text[], $21::text[])
 		AS d(chat_jid, id, sender, from_me, ts, type, text, quoted_id, mime_type, media_type, media_direct_path,
-			media_key, media_file_sha256, media_enc_sha256, media_length, media_file_name, sender_lid, to_lid)
+			media_key, media_file_sha256, media_enc_sha256, media_length, media_file_name, sender_lid, to_lid, content)
 ), ins AS (
 	INSERT INTO messages (session_id, chat_jid, id, sender, from_me, ts, type, text, quoted_id, history,
 		mime_type, media_type, media_direct_path, media_key, media_file_sha256, media_enc_sha256, media_length,
-		media_file_name, sender_lid, to_lid)
+		media_file_name, sender_lid, to_lid, content)
 	SELECT $1, chat_jid, id, sender, from_me, ts, type, text, quoted_id, $10,
 		mime_type, media_type, media_direct_path, media_key, media_file_sha256, media_enc_sha256, media_length,
-		media_file_name, sender_lid, to_lid FROM d
+		media_file_name, sender_lid, to_lid, content::jsonb FROM d
 	ON CONFLICT (session_id, chat_jid, id) DO NOTHING
 	RETURNING chat_jid, id, sender, from_me, ts
 ), agg AS (
@@ -275,8 +284,26 @@ func insertMessages(ctx context.Context, tx pgx.Tx, sid uuid.UUID, b gateway.Inb
 	names := make([]*string, n)
 	lids := make([]*string, n)
 	toLids := make([]*string, n)
+	contents := make([]*string, n)
 	for i, m := range b.Messages {
 		lids[i], toLids[i] = m.SenderLID, m.ToLID
+		if !m.MessageContent.IsZero() {
+			c := m.MessageContent
+			if c.Poll != nil { // the tally is read, never stored
+				p := *c.Poll
+				p.Options = make([]gateway.PollOption, len(c.Poll.Options))
+				for j, o := range c.Poll.Options {
+					p.Options[j] = gateway.PollOption{Name: o.Name}
+				}
+				c.Poll = &p
+			}
+			raw, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			js := string(raw)
+			contents[i] = &js
+		}
 		chats[i], ids[i], senders[i], fromMe[i], ts[i] = m.ChatJID, m.ID, m.Sender, m.FromMe, m.Timestamp
 		types[i], texts[i], quoted[i], mimes[i] = string(m.Type), m.Text, m.QuotedID, m.MimeType
 		if types[i] == "" {
@@ -297,7 +324,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, sid uuid.UUID, b gateway.Inb
 		}
 	}
 	rows, err := tx.Query(ctx, insertMessagesSQL, sid, chats, ids, senders, fromMe, ts, types, texts, quoted, b.HistorySync,
-		mimes, mediaTypes, paths, keys, fileSHAs, encSHAs, lengths, names, lids, toLids)
+		mimes, mediaTypes, paths, keys, fileSHAs, encSHAs, lengths, names, lids, toLids, contents)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 const deleteBatch = 5000
 
 // DeleteExpired implements gateway.MessageStore: messages older than
-// before (none when before is zero) and idempotency keys older than
-// gateway.IdempotencyTTL.
+// before (none when before is zero), the poll votes of polls already
+// deleted, and idempotency keys older than gateway.IdempotencyTTL.
 func (s *Messages) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`,
 		time.Now().Add(-gateway.IdempotencyTTL)); err != nil {
@@ -21,6 +21,12 @@ func (s *Messages) DeleteExpired(ctx context.Context, before time.Time) (int64, 
 	}
 	if before.IsZero() {
 		return 0, nil
+	}
+	// Votes last changed before the cutoff on polls no longer stored (a
+	// previous run deleted them): nothing can show them any more.
+	if _, err := s.pool.Exec(ctx, `DELETE FROM poll_votes v WHERE v.ts < $1
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = v.session_id AND m.id = v.poll_id)`, before); err != nil {
+		return 0, interpretError(err, "", "")
 	}
 	var total int64
 	for {

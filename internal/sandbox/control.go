@@ -98,6 +98,9 @@ type controlRequest struct {
 	Text  string                          `json:"text,omitempty"`
 	Msgs  []gateway.SandboxHistoryMessage `json:"messages,omitempty"`
 	Kind  string                          `json:"kind,omitempty"`
+	// Inbound is the message of "inbound" (inbound.go); "poll" names the
+	// poll in Kind.
+	Inbound *gateway.SandboxInboundMessage `json:"inbound,omitempty"`
 }
 
 type controlResponse struct {
@@ -105,6 +108,8 @@ type controlResponse struct {
 	Result   string                    `json:"result,omitempty"`
 	View     *gateway.SandboxPhoneView `json:"view,omitempty"`
 	Received []gateway.SandboxReceived `json:"received,omitempty"`
+	Options  []string                  `json:"options,omitempty"` // "poll"
+	Known    bool                      `json:"known,omitempty"`   // "poll"
 }
 
 // ControlPrefix is where ControlHandler expects to be mounted.
@@ -145,6 +150,14 @@ func ControlHandler(c Control) http.Handler {
 			resp.Result, err = c.EnterCode(ctx, req.Phone, req.Code)
 		case "send":
 			resp.Result, err = c.SendText(ctx, req.From, req.To, req.Text)
+		case "inbound":
+			if req.Inbound == nil {
+				err = errors.New("inbound: no message")
+				break
+			}
+			resp.Result, err = c.SendInbound(ctx, req.From, req.To, *req.Inbound)
+		case "poll":
+			resp.Options, resp.Known, err = c.ContactPoll(ctx, req.Phone, req.Kind)
 		case "history":
 			err = c.SendHistory(ctx, req.Phone, req.Msgs)
 		case "view":

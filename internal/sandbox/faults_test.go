@@ -79,7 +79,7 @@ func TestFaults(t *testing.T) {
 			}
 			waitFor("the stream error noticed", func() bool { return state() != gateway.StateConnected })
 			waitFor("connected again", func() bool { return state() == gateway.StateConnected })
-			if id, err := svc.Inbound(ctx, s.ID, "15550014002", "after the fault"); err != nil || id == "" {
+			if id, err := svc.Inbound(ctx, s.ID, "15550014002", gateway.SandboxInboundMessage{Text: "after the fault"}); err != nil || id == "" {
 				t.Fatalf("Inbound after the fault: %q %v", id, err)
 			}
 			waitFor("every stanza acked", func() bool { return len(sim.Acks().Outstanding) == 0 })

@@ -28,6 +28,12 @@ type Control interface {
 	EnterCode(ctx context.Context, phone, code string) (string, error)
 	// SendText makes the contact from send text to the account to (phone).
 	SendText(ctx context.Context, from, to, text string) (string, error)
+	// SendInbound makes the contact from send a message of any kind to
+	// the account to (inbound.go); m is checked already.
+	SendInbound(ctx context.Context, from, to string, m gateway.SandboxInboundMessage) (string, error)
+	// ContactPoll returns the options of a poll the contact received or
+	// sent; ok=false when it knows no such poll.
+	ContactPoll(ctx context.Context, phone, pollID string) (options []string, ok bool, err error)
 	// SendHistory makes the phone deliver a history sync to its companions.
 	SendHistory(ctx context.Context, phone string, msgs []gateway.SandboxHistoryMessage) error
 	// PhoneView returns the phone's decoded app state.
@@ -130,23 +136,6 @@ func (s *Service) accountPhone(id uuid.UUID) (string, error) {
 		return "", gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
 	}
 	return waid.PhoneOf(jid), nil
-}
-
-// Inbound implements gateway.Sandbox.
-func (s *Service) Inbound(ctx context.Context, id uuid.UUID, from, text string) (string, error) {
-	to, err := s.accountPhone(id)
-	if err != nil {
-		return "", err
-	}
-	user, err := waid.ParseUser("from", from)
-	if err != nil {
-		return "", gateway.Wrap(gateway.CodeInvalid, "from must be a phone number or a user JID", err)
-	}
-	msgID, err := s.Control.SendText(ctx, user.Phone(), to, text)
-	if err != nil {
-		return "", gateway.Wrap(gateway.CodeUnprocessable, "The simulated contact could not send the message", err)
-	}
-	return msgID, nil
 }
 
 // History implements gateway.Sandbox.

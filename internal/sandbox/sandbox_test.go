@@ -77,9 +77,33 @@ func TestServiceWithPersistentSimulator(t *testing.T) {
 			if _, _, err := svc.Link(ctx, s.ID, "15550001111", "qr"); gateway.ErrorCode(err) != gateway.CodeConflict {
 				t.Fatalf("second Link: %v", err)
 			}
-			id, err := svc.Inbound(ctx, s.ID, "15550002222", "hello")
+			id, err := svc.Inbound(ctx, s.ID, "15550002222", gateway.SandboxInboundMessage{Text: "hello"})
 			if err != nil || id == "" {
 				t.Fatalf("Inbound = %q, %v", id, err)
+			}
+			// Every kind crosses the control plane (Remote: as JSON).
+			lat, lon := 1.5, -2.5
+			for _, m := range []gateway.SandboxInboundMessage{
+				{Type: gateway.SandboxInboundDocument, Media: []byte("%PDF-1.4 x"), FileName: "a.pdf"},
+				{Type: gateway.SandboxInboundLocation, Latitude: &lat, Longitude: &lon},
+				{Type: gateway.SandboxInboundContact, Contacts: []gateway.ContactCard{{Name: "Ivy", Phones: []string{"15550100003"}}}},
+			} {
+				if id, err := svc.Inbound(ctx, s.ID, "15550002222", m); err != nil || id == "" {
+					t.Fatalf("Inbound %s = %q, %v", m.Type, id, err)
+				}
+			}
+			pollID, err := svc.Inbound(ctx, s.ID, "15550002222", gateway.SandboxInboundMessage{Type: gateway.SandboxInboundPoll,
+				Question: "Q?", Options: []string{"a", "b"}})
+			if err != nil {
+				t.Fatalf("Inbound poll: %v", err)
+			}
+			if _, err := svc.Inbound(ctx, s.ID, "15550002222", gateway.SandboxInboundMessage{Type: gateway.SandboxInboundPollVote,
+				TargetID: pollID, Options: []string{"c"}}); gateway.ErrorCode(err) != gateway.CodeInvalid {
+				t.Fatalf("vote for an unknown option: %v", err)
+			}
+			if id, err := svc.Inbound(ctx, s.ID, "15550002222", gateway.SandboxInboundMessage{Type: gateway.SandboxInboundPollVote,
+				TargetID: pollID, Options: []string{"b"}}); err != nil || id == "" {
+				t.Fatalf("vote = %q, %v", id, err)
 			}
 			ids, err := svc.History(ctx, s.ID, []gateway.SandboxHistoryMessage{{Chat: "15550002222", Text: "old", Timestamp: time.Now().Add(-time.Hour)}})
 			if err != nil || len(ids) != 1 {
@@ -200,7 +224,7 @@ func TestRestartWithPersistentSimulator(t *testing.T) {
 	if _, _, err := svc.Link(ctx, s.ID, "15550004444", "qr"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Inbound(ctx, s.ID, "15550005555", "queued while we restart"); err != nil {
+	if _, err := svc.Inbound(ctx, s.ID, "15550005555", gateway.SandboxInboundMessage{Text: "queued while we restart"}); err != nil {
 		t.Fatal(err)
 	}
 	_ = m.Close()

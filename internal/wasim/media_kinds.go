@@ -341,6 +341,9 @@ type MediaFields struct {
 	FileName string // documents
 	PTT      bool   // audio
 	GIF      bool   // video
+	// Seconds (video, audio) and Width, Height (video, sticker) are what
+	// the sender's app declares; 0 leaves them out.
+	Seconds, Width, Height uint32
 }
 
 // SendMedia makes the contact send a video, audio, document or sticker
@@ -376,18 +379,26 @@ func (c *Contact) SendMedia(ctx context.Context, to, kind string, data []byte, m
 	switch kind {
 	case KindVideo:
 		msg.VideoMessage = &waE2E.VideoMessage{URL: &full, DirectPath: &dp, Mimetype: &mime, MediaKey: mediaKey, FileSHA256: fileSHA,
-			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, Caption: optString(f.Caption), GifPlayback: proto.Bool(f.GIF)}
+			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, Caption: optString(f.Caption), GifPlayback: proto.Bool(f.GIF),
+			Seconds: optUint32(f.Seconds), Width: optUint32(f.Width), Height: optUint32(f.Height)}
 	case KindAudio:
 		msg.AudioMessage = &waE2E.AudioMessage{URL: &full, DirectPath: &dp, Mimetype: &mime, MediaKey: mediaKey, FileSHA256: fileSHA,
-			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, PTT: proto.Bool(f.PTT)}
+			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, PTT: proto.Bool(f.PTT), Seconds: optUint32(f.Seconds)}
 	case KindDocument:
 		msg.DocumentMessage = &waE2E.DocumentMessage{URL: &full, DirectPath: &dp, Mimetype: &mime, MediaKey: mediaKey, FileSHA256: fileSHA,
 			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, FileName: optString(f.FileName), Caption: optString(f.Caption)}
 	case KindSticker:
 		msg.StickerMessage = &waE2E.StickerMessage{URL: &full, DirectPath: &dp, Mimetype: &mime, MediaKey: mediaKey, FileSHA256: fileSHA,
-			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts}
+			FileEncSHA256: encSHA, FileLength: &n, MediaKeyTimestamp: &ts, Width: optUint32(f.Width), Height: optUint32(f.Height)}
 	}
 	return c.SendMessage(ctx, to, &msg, SendOptions{})
+}
+
+func optUint32(v uint32) *uint32 {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }
 
 func optString(s string) *string {
@@ -395,4 +406,32 @@ func optString(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// SendLocation makes the contact send a location (a LocationMessage, as
+// the phone's "share location" does).
+func (c *Contact) SendLocation(ctx context.Context, to string, lat, lon float64, name, address string) (string, error) {
+	return c.SendMessage(ctx, to, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
+		DegreesLatitude: proto.Float64(lat), DegreesLongitude: proto.Float64(lon),
+		Name: optString(name), Address: optString(address),
+	}}, SendOptions{})
+}
+
+// SendContacts makes the contact share contact cards: one vCard is a
+// ContactMessage, several a ContactsArrayMessage (as the phone does).
+// names are the display names, one per vCard.
+func (c *Contact) SendContacts(ctx context.Context, to string, names, vcards []string) (string, error) {
+	if len(vcards) == 0 || len(names) != len(vcards) {
+		return "", errors.New("wasim: SendContacts needs one name per vCard")
+	}
+	if len(vcards) == 1 {
+		return c.SendMessage(ctx, to, &waE2E.Message{ContactMessage: &waE2E.ContactMessage{
+			DisplayName: proto.String(names[0]), Vcard: proto.String(vcards[0]),
+		}}, SendOptions{})
+	}
+	arr := &waE2E.ContactsArrayMessage{DisplayName: proto.String(fmt.Sprintf("%d contacts", len(vcards)))}
+	for i, v := range vcards {
+		arr.Contacts = append(arr.Contacts, &waE2E.ContactMessage{DisplayName: proto.String(names[i]), Vcard: proto.String(v)})
+	}
+	return c.SendMessage(ctx, to, &waE2E.Message{ContactsArrayMessage: arr}, SendOptions{})
 }

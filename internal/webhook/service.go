@@ -284,6 +284,7 @@ func validEvents(events []string) error {
 // EventTypes are the event types a webhook can filter on, as in openapi.yaml.
 var EventTypes = []string{
 	"message", "message.sent", "message.receipt", "message.edited", "message.revoked", "message.reaction",
+	"poll.vote",
 	"chat.archived", "chat.unarchived", "chat.marked_unread", "chat.deleted",
 	"group.created", "group.joined", "group.left", "group.participants", "group.updated",
 	"presence", "typing", "call",

@@ -174,6 +174,9 @@ func (h *clientHandler) convertMessage(ctx context.Context, evt *events.Message)
 		}
 		return b // other protocol messages (key shares, history notifications, …)
 	}
+	if u := msg.GetPollUpdateMessage(); u != nil {
+		return h.pollVote(ctx, evt, b, change) // content.go
+	}
 	if r := msg.GetReactionMessage(); r != nil {
 		return change(gateway.InboundChange{Kind: gateway.ChangeReaction, TargetID: r.GetKey().GetID(), Emoji: r.GetText()})
 	}
@@ -254,14 +257,8 @@ func messageContent(msg *waE2E.Message) (gateway.Message, bool) {
 		m.Type, text, ci = gateway.TypeContact, e.GetDisplayName(), e.GetContextInfo()
 	case msg.GetContactsArrayMessage() != nil:
 		m.Type, ci = gateway.TypeContact, msg.GetContactsArrayMessage().GetContextInfo()
-	case msg.GetPollCreationMessage() != nil || msg.GetPollCreationMessageV2() != nil || msg.GetPollCreationMessageV3() != nil:
-		p := msg.GetPollCreationMessage()
-		if p == nil {
-			p = msg.GetPollCreationMessageV2()
-		}
-		if p == nil {
-			p = msg.GetPollCreationMessageV3()
-		}
+	case pollOf(msg) != nil:
+		p := pollOf(msg)
 		m.Type, text, ci = gateway.TypePoll, p.GetName(), p.GetContextInfo()
 	case msg.GetSenderKeyDistributionMessage() != nil, msg.GetPollUpdateMessage() != nil,
 		msg.GetKeepInChatMessage() != nil, msg.GetEncReactionMessage() != nil:
@@ -272,6 +269,7 @@ func messageContent(msg *waE2E.Message) (gateway.Message, bool) {
 		}
 		m.Type = gateway.TypeOther
 	}
+	m.MessageContent = kindContent(msg) // content.go
 	if text != "" {
 		m.Text = &text
 	}

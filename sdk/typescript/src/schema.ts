@@ -1948,7 +1948,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A simulated contact sends a text to the session */
+        /** A simulated contact sends a message of any kind to the session */
         post: operations["sandboxInbound"];
         delete?: never;
         options?: never;
@@ -2581,6 +2581,103 @@ export interface components {
             status?: "sent" | "delivered" | "read" | "played";
             /** @description Own messages, in GET .../messages/{messageId} only. The receipts per recipient (one for a direct chat, one per member that reported in a group), in recipient order. */
             receipts?: components["schemas"]["MessageReceipt"][];
+            /**
+             * @description Documents (and other media when the sender named the file); the file name.
+             * @example invoice.pdf
+             */
+            fileName?: string;
+            /**
+             * Format: int64
+             * @description Media messages; the size of the file in bytes.
+             * @example 48213
+             */
+            fileSize?: number;
+            /**
+             * @description Video and audio, when the sender said; the length in seconds.
+             * @example 12
+             */
+            duration?: number;
+            /** @description Images, videos and stickers, when the sender said; in pixels. */
+            width?: number;
+            /** @description Images, videos and stickers, when the sender said; in pixels. */
+            height?: number;
+            /** @description Audio; true for a voice note (push to talk). Absent otherwise. */
+            ptt?: boolean;
+            /** @description Video; true when it plays as a GIF. Absent otherwise. */
+            gif?: boolean;
+            location?: components["schemas"]["MessageLocation"];
+            /** @description Contact messages; one vCard (text/vcard 3.0) per contact. */
+            vcards?: string[];
+            poll?: components["schemas"]["MessagePoll"];
+        };
+        /** @description Location messages; the point and, when the sender gave them, its name and address. */
+        MessageLocation: {
+            /**
+             * Format: double
+             * @example 52.516275
+             */
+            latitude: number;
+            /**
+             * Format: double
+             * @example 13.377704
+             */
+            longitude: number;
+            /** @example Brandenburger Tor */
+            name?: string;
+            /** @example Pariser Platz, Berlin */
+            address?: string;
+        };
+        /**
+         * @description Poll messages. `options` are the poll's options in order. In GET
+         *     .../messages/{messageId} each option also carries its current tally:
+         *     `votes` and the `voters` (user JIDs, phone form where known) whose
+         *     latest vote selects it. A voter's later vote replaces the earlier one;
+         *     a vote that selects nothing retracts it. Lists and webhook events
+         *     carry the options without the tally.
+         */
+        MessagePoll: {
+            /** @example Lunch? */
+            question: string;
+            options: components["schemas"]["MessagePollOption"][];
+            /**
+             * @description How many options a voter may pick; 0 = any number.
+             * @example 1
+             */
+            selectableCount: number;
+        };
+        MessagePollOption: {
+            /** @example pizza */
+            name: string;
+            /**
+             * @description GET .../messages/{messageId} only; the number of voters whose current vote selects this option.
+             * @example 2
+             */
+            votes?: number;
+            /**
+             * @description GET .../messages/{messageId} only; those voters, in the order they voted.
+             * @example [
+             *       "15550002222@s.whatsapp.net"
+             *     ]
+             */
+            voters?: string[];
+        };
+        /**
+         * @description The `data` of the `poll.vote` webhook event: a contact (or the account
+         *     on another device) voted on a poll, or changed or retracted its vote.
+         *     The vote is decrypted with the poll's message secret, which wagate
+         *     keeps for polls it sent and received. `selectedOptions` are the option
+         *     names the vote now selects (empty: retracted); `poll` is the poll with
+         *     its tally after this vote.
+         */
+        PollVoteEvent: {
+            pollMessageId: string;
+            chatJid: string;
+            /** @description The voter's user JID (phone form where known) */
+            voter: string;
+            selectedOptions: string[];
+            poll?: components["schemas"]["MessagePoll"];
+            /** Format: date-time */
+            timestamp: string;
         };
         MessageReceipt: {
             /**
@@ -2670,7 +2767,7 @@ export interface components {
             profilePictureUrl: string | null;
         };
         /** @enum {string} */
-        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "group.created" | "group.joined" | "group.left" | "group.participants" | "group.updated" | "presence" | "typing" | "call" | "session.state" | "session.qr" | "webhook.test";
+        EventType: "message" | "message.sent" | "message.receipt" | "message.edited" | "message.revoked" | "message.reaction" | "poll.vote" | "chat.archived" | "chat.unarchived" | "chat.marked_unread" | "chat.deleted" | "group.created" | "group.joined" | "group.left" | "group.participants" | "group.updated" | "presence" | "typing" | "call" | "session.state" | "session.qr" | "webhook.test";
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -2775,7 +2872,7 @@ export interface components {
             sessionId: string;
             /** Format: date-time */
             timestamp: string;
-            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call */
+            /** @description Event payload: a `Message` for message events, `{jid}` for chat events, `{state, previousState, jid?, lastError?}` for session.state, `{qr}` for session.qr, receipts `{messageIds, chatJid, type, recipient}`, a `GroupEvent` for the group.* events, a `PresenceEvent` for presence, a `TypingEvent` for typing, a `CallEvent` for call, a `PollVoteEvent` for poll.vote */
             data: {
                 [key: string]: unknown;
             };
@@ -3043,7 +3140,57 @@ export interface components {
             /** @example stream-error-ack */
             kind: string;
         };
+        /**
+         * @description What the simulated contact `from` sends, encrypted and encoded as
+         *     WhatsApp does. Without `type` (or with `text`) a text message with
+         *     `text`. The other types and their fields:
+         *     `image`, `video`, `audio`, `document`, `sticker`: `media` (base64,
+         *     required), `mimeType` (default per type: image/jpeg, video/mp4,
+         *     audio/ogg; codecs=opus, application/pdf, image/webp), `caption`
+         *     (image, video, document), `fileName` (document), `ptt` (audio: a
+         *     voice note), `gif` (video);
+         *     `location`: `latitude` (-90..90) and `longitude` (-180..180),
+         *     `name`, `address`;
+         *     `contact`: `vcards` (raw vCards) or `contacts` ([{name, phones}]);
+         *     `poll`: `question`, `options` (2-12, unique), `selectableCount`;
+         *     `pollVote`: `targetId` (a poll this contact received from the
+         *     session, or sent to it) and `options` (names of its options; empty
+         *     retracts the vote).
+         *     Refusals (400): a `type` not listed (the request validation's
+         *     text), `text is required`, `media is required for
+         *     type video`, `media must be base64`, `latitude must be between -90
+         *     and 90`, `longitude must be between -180 and 180`, `question is required`, `a poll needs 2 to 12 options`,
+         *     `poll options must be unique`, `vcards or contacts is required`,
+         *     `vcards[i] is not a vCard with an FN`,
+         *     `targetId is required`, `Unknown poll "id" for this contact`,
+         *     `"x" is not an option of poll "id"`.
+         */
         SandboxInboundRequest: {
+            from: string;
+            /** @enum {string} */
+            type?: "text" | "image" | "video" | "audio" | "document" | "sticker" | "location" | "contact" | "poll" | "pollVote";
+            text?: string;
+            /** @description The file, base64 (standard encoding). */
+            media?: string;
+            mimeType?: string;
+            caption?: string;
+            fileName?: string;
+            ptt?: boolean;
+            gif?: boolean;
+            /** Format: double */
+            latitude?: number;
+            /** Format: double */
+            longitude?: number;
+            name?: string;
+            address?: string;
+            vcards?: string[];
+            contacts?: components["schemas"]["ContactCard"][];
+            question?: string;
+            options?: string[];
+            selectableCount?: number;
+            targetId?: string;
+        };
+        SandboxGroupInboundRequest: {
             from: string;
             text: string;
         };
@@ -7638,7 +7785,7 @@ export interface operations {
                  *       "text": "hi all"
                  *     }
                  */
-                "application/json": components["schemas"]["SandboxInboundRequest"];
+                "application/json": components["schemas"]["SandboxGroupInboundRequest"];
             };
         };
         responses: {
