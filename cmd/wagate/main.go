@@ -221,6 +221,8 @@ func (m *Main) Start(ctx context.Context) error {
 		Events:          m.Events,
 		Sandbox:         sb,
 		Cluster:         m.Node,
+		Owners:          m.Node,
+		ClusterSecret:   c.ClusterSecret,
 		Ready:           m.Store,
 		ClassifyError:   postgres.ClassifyError,
 		AdminKeyHash:    hash,

@@ -2176,6 +2176,9 @@ type SessionStatus struct {
 	Metadata *Metadata `json:"metadata,omitempty"`
 	Name     string    `json:"name"`
 
+	// Node Id of the cluster node that owns the session's lease and runs its WhatsApp client (WAGATE_NODE_ID). Absent when no node runs it (stopped, logged out, or moving after its node left). Any node answers any request: operations that need the live client are forwarded to this node (docs/cluster.md).
+	Node *string `json:"node,omitempty"`
+
 	// Phone The linked account's phone number
 	Phone    *string `json:"phone,omitempty"`
 	PushName *string `json:"pushName,omitempty"`

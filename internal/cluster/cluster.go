@@ -18,7 +18,10 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-var _ gateway.ClusterService = (*Node)(nil)
+var (
+	_ gateway.ClusterService = (*Node)(nil)
+	_ gateway.OwnerResolver  = (*Node)(nil)
+)
 
 // Options configures a Node. Store and ID are required.
 type Options struct {
@@ -61,8 +64,18 @@ type Node struct {
 	// send time + TTL).
 	stopAt time.Time
 
+	// owners caches other nodes' ownership (Owner), briefly.
+	ownersMu sync.Mutex
+	owners   map[uuid.UUID]cachedOwner
+
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// cachedOwner is one answer of the leases table and when it was read.
+type cachedOwner struct {
+	owner gateway.Owner
+	at    time.Time
 }
 
 // held is a lease this node holds, and when it claimed it.
@@ -86,7 +99,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Capacity <= 0 {
 		opts.Capacity = 1
 	}
-	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{},
+	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{},
 		log: opts.Logger.With().Str("component", "cluster").Str("node", opts.ID).Logger()}
 	reg := gateway.NodeRegistration{ID: opts.ID, Instance: n.instance, URL: opts.URL, Capacity: opts.Capacity, Version: opts.Version}
 	deadline := time.Now().Add(opts.RegisterWait)
@@ -120,6 +133,50 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 
 // ID returns the node id.
 func (n *Node) ID() string { return n.opts.ID }
+
+// NodeID implements gateway.OwnerResolver.
+func (n *Node) NodeID() string { return n.opts.ID }
+
+// ownerCacheFor is how long Owner trusts an answer of the leases table
+// about another node: a lease changes hands only when its owner dies,
+// drains or stops the session, and a stale answer costs one 503 "moving"
+// (the old owner refuses a forwarded request for a session it does not
+// run), never a wrong answer.
+func (n *Node) ownerCacheFor() time.Duration { return min(time.Second, n.opts.TTL/3) }
+
+// Owner implements gateway.OwnerResolver: local ownership from memory
+// (Holds), other owners from the leases table, cached for up to a second.
+func (n *Node) Owner(ctx context.Context, id uuid.UUID) (gateway.Owner, error) {
+	if _, ok := n.Holds(id); ok {
+		return gateway.Owner{Node: n.opts.ID, URL: n.opts.URL, Local: true}, nil
+	}
+	now := time.Now()
+	n.ownersMu.Lock()
+	c, ok := n.owners[id]
+	n.ownersMu.Unlock()
+	if ok && now.Sub(c.at) < n.ownerCacheFor() {
+		return c.owner, nil
+	}
+	owner, url, err := n.opts.Store.LeaseOwner(ctx, id)
+	if err != nil {
+		return gateway.Owner{}, err
+	}
+	o := gateway.Owner{Node: owner, URL: url}
+	n.ownersMu.Lock()
+	if len(n.owners) > 100_000 { // bounded: drop everything rather than grow
+		n.owners = map[uuid.UUID]cachedOwner{}
+	}
+	n.owners[id] = cachedOwner{owner: o, at: now}
+	n.ownersMu.Unlock()
+	return o, nil
+}
+
+// Forget implements gateway.OwnerResolver.
+func (n *Node) Forget(id uuid.UUID) {
+	n.ownersMu.Lock()
+	delete(n.owners, id)
+	n.ownersMu.Unlock()
+}
 
 // TTL returns the lease TTL.
 func (n *Node) TTL() time.Duration { return n.opts.TTL }

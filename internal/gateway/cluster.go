@@ -91,3 +91,27 @@ type ClusterService interface {
 	// Nodes lists the nodes of the cluster.
 	Nodes(ctx context.Context) ([]Node, error)
 }
+
+// Owner is where a session's WhatsApp client runs, as far as a node
+// knows: Local when this node holds the lease and runs the client; Node
+// and URL name the live owner otherwise ("" when no node holds a live
+// lease: the session is stopped, or moving after its node left).
+type Owner struct {
+	Node  string
+	URL   string
+	Local bool
+}
+
+// OwnerResolver tells which node runs a session's client (internal/cluster,
+// from the leases and nodes tables). The HTTP layer forwards operations that
+// need the live client to the owner. Owner must be cheap: local ownership is
+// known in memory, other owners are cached briefly.
+type OwnerResolver interface {
+	// NodeID is this node's id.
+	NodeID() string
+	// Owner resolves the session's owner.
+	Owner(ctx context.Context, sessionID uuid.UUID) (Owner, error)
+	// Forget drops what is cached about the session's owner (a forward to
+	// it failed).
+	Forget(sessionID uuid.UUID)
+}

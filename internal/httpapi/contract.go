@@ -125,9 +125,12 @@ type contract struct {
 	limits    *rateLimiter
 	policies  policies
 	maxBody   map[bodyClass]int64
+	// fwd forwards live operations to the session's owner (forward.go);
+	// nil outside a cluster (no WAGATE_CLUSTER_SECRET).
+	fwd *forwarder
 }
 
-func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64) (*contract, error) {
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64, fwd *forwarder) (*contract, error) {
 	pols, err := loadPolicies(spec)
 	if err != nil {
 		return nil, err
@@ -145,7 +148,7 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 	}
 	opts.WithCustomSchemaErrorFunc(schemaErrorMessage)
 	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
-		policies: pols, maxBody: maxBody}, nil
+		policies: pols, maxBody: maxBody, fwd: fwd}, nil
 }
 
 type ctxKey int
@@ -217,6 +220,12 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := limitBody(req, m.maxBody[pol.body]); err != nil {
 			return err
 		}
+		forwarded := isForwarded(req)
+		if forwarded {
+			if err := m.fwd.verify(req); err != nil {
+				return err
+			}
+		}
 		ctx := context.WithValue(req.Context(), ctxOperationID, op.OperationID)
 		ctx = context.WithValue(ctx, ctxRoute, &routed{op: op, params: params, policy: pol})
 		ctx = context.WithValue(ctx, ctxAccept, req.Header.Get("Accept"))
@@ -236,12 +245,35 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			ctx = l.WithContext(ctx)
 			req = req.WithContext(ctx)
 			c.SetRequest(req)
-			if err := m.limits.checkGeneral(c, p); err != nil {
-				return err
+			// A forwarded request counted against the general limit on
+			// the node that received it.
+			if !forwarded {
+				if err := m.limits.checkGeneral(c, p); err != nil {
+					return err
+				}
 			}
 			if kind == opAdmin && !p.IsAdmin && !(p.Kind == gateway.KindManaged && managedAdminOps[op.OperationID]) {
 				return gateway.E(gateway.CodeForbidden, gateway.MsgAdminKeyRequired)
 			}
+		}
+
+		// A live operation on a session another node runs is proxied to
+		// that node before validation (the owner validates it).
+		var authorized *gateway.Session
+		if pol.owner == ownerLive && m.fwd != nil && p != nil {
+			if id, err := uuid.Parse(params["id"]); err == nil {
+				s, err := m.authorizeSession(ctx, p, id)
+				if err != nil {
+					return err
+				}
+				if handled, err := m.fwd.route(c, s, forwarded); handled {
+					return err
+				}
+				authorized = &s
+			}
+		} else if forwarded && pol.owner != ownerLive {
+			// Only live operations are ever forwarded.
+			return gateway.E(gateway.CodeForbidden, MsgForwardBadSig)
 		}
 
 		if err := guardText(req, route, params); err != nil {
@@ -258,8 +290,10 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil { // the spec's format check normally catches this first
 				return gateway.Wrap(gateway.CodeInvalid, `Invalid path parameter "id": must be a UUID`, err)
 			}
-			s, err := m.authorizeSession(ctx, p, id)
-			if err != nil {
+			var s gateway.Session
+			if authorized != nil && authorized.ID == id {
+				s = *authorized
+			} else if s, err = m.authorizeSession(ctx, p, id); err != nil {
 				return err
 			}
 			sessionID = id.String()

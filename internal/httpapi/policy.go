@@ -18,10 +18,27 @@ import (
 //	x-wagate-rate-limit: general | send | session-create | qr | none   (every operation)
 //	x-wagate-body-limit: default | media                               (every operation with a requestBody)
 //	x-wagate-idempotent: true                                          (exactly the operations with the Idempotency-Key parameter)
+//	x-wagate-owner: live | local                                       (exactly the operations of one session: path {id})
+//
+// x-wagate-owner says whether the operation needs the session's live
+// WhatsApp client (live: in a cluster it is forwarded to the node that
+// owns the session, forward.go) or is answered from the database on any
+// node (local).
 const (
 	extRateLimit  = "x-wagate-rate-limit"
 	extBodyLimit  = "x-wagate-body-limit"
 	extIdempotent = "x-wagate-idempotent"
+	extOwner      = "x-wagate-owner"
+)
+
+// ownerClass is where a session operation runs in a cluster.
+type ownerClass string
+
+// Owner classes.
+const (
+	ownerNone  ownerClass = ""      // not a session operation
+	ownerLive  ownerClass = "live"  // needs the live client: runs on the session's owner
+	ownerLocal ownerClass = "local" // reads or writes the database: any node
 )
 
 // rateClass is the rate limit an operation counts against besides the
@@ -54,6 +71,8 @@ type policy struct {
 	// fingerprinted by its operation, path parameters, query and validated
 	// body (see idempotency.go), the same rule for every operation.
 	idempotent bool
+	// owner: where the operation runs in a cluster.
+	owner ownerClass
 }
 
 // policies maps operationId to policy.
@@ -87,7 +106,7 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 	var p policy
 	var errs []string
 	for k := range op.Extensions {
-		if strings.HasPrefix(k, "x-wagate-") && k != extRateLimit && k != extBodyLimit && k != extIdempotent {
+		if strings.HasPrefix(k, "x-wagate-") && k != extRateLimit && k != extBodyLimit && k != extIdempotent && k != extOwner {
 			errs = append(errs, "unknown extension "+k)
 		}
 	}
@@ -140,6 +159,20 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 		errs = append(errs, extIdempotent+" without the Idempotency-Key parameter")
 	case p.idempotent && (!strings.Contains(path, "{id}") || kindOf(spec, op) != opSession):
 		errs = append(errs, extIdempotent+": keys are kept per session: only session operations (path {id}) may be idempotent")
+	}
+
+	raw, has = op.Extensions[extOwner]
+	sessionOp := strings.Contains(path, "{id}")
+	switch owner, ok := raw.(string); {
+	case !sessionOp && has:
+		errs = append(errs, extOwner+" on an operation without a session (path {id})")
+	case sessionOp && !ok:
+		errs = append(errs, extOwner+" is missing (live or local)")
+	case ok:
+		p.owner = ownerClass(owner)
+		if p.owner != ownerLive && p.owner != ownerLocal {
+			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extOwner, owner))
+		}
 	}
 	if len(errs) > 0 {
 		return p, errors.New(strings.Join(errs, "; "))

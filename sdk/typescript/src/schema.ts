@@ -2208,6 +2208,8 @@ export interface components {
             id: string;
             name: string;
             state: components["schemas"]["SessionState"];
+            /** @description Id of the cluster node that owns the session's lease and runs its WhatsApp client (WAGATE_NODE_ID). Absent when no node runs it (stopped, logged out, or moving after its node left). Any node answers any request: operations that need the live client are forwarded to this node (docs/cluster.md). */
+            node?: string;
             /** @description The linked account's JID */
             jid?: string | null;
             /** @description The linked account's phone number */
@@ -3475,6 +3477,10 @@ export interface components {
          *     every request that needs it then answers
          *     `Database temporarily unavailable. Please retry.` with a
          *     `Retry-After` header (seconds) and `retryAfter` in the body.
+         *     In a cluster, an operation that needs the session's live client
+         *     (`x-wagate-owner: live`) while its lease moves between nodes, or while
+         *     its owner cannot be reached, answers
+         *     `Session is moving to another node. Please retry.` with `Retry-After`.
          */
         ServiceUnavailable: {
             headers: {
