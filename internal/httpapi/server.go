@@ -68,7 +68,7 @@ type Deps struct {
 	// ClusterSecret (WAGATE_CLUSTER_SECRET) signs requests forwarded
 	// between nodes; empty turns forwarding off (one node).
 	ClusterSecret string
-	Ready   gateway.ReadinessChecker
+	Ready         gateway.ReadinessChecker
 	// ClassifyError, when set, turns an error that would answer 500 into
 	// the error to answer instead, or returns nil to keep it: cmd/wagate
 	// passes postgres.ClassifyError, so a database outage answers 503
