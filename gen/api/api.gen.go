@@ -1641,6 +1641,24 @@ type SandboxCreateGroupResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxDeviceResponse defines model for SandboxDeviceResponse.
+type SandboxDeviceResponse struct {
+	// Connections Live connections of the device to the simulator now
+	//
+	// Example: 1
+	Connections int `json:"connections"`
+
+	// Replaced Connections of the device the simulator had to replace (a second login while one was live)
+	//
+	// Example: 0
+	Replaced int `json:"replaced"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2764,6 +2782,9 @@ type ServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx echo.Context, id SessionId) error
+	// SandboxDevice The simulator's connection counts of the session's linked device
+	// (GET /sandbox/sessions/{id}/device)
+	SandboxDevice(ctx echo.Context, id SessionId) error
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx echo.Context, id SessionId) error
@@ -3213,6 +3234,22 @@ func (w *ServerInterfaceWrapper) SandboxCall(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxCall(ctx, id)
+	return err
+}
+
+// SandboxDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxDevice(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxDevice(ctx, id)
 	return err
 }
 
@@ -5363,6 +5400,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
 	router.GET(options.BaseURL+"/sandbox/sessions/:id/phone", wrapper.SandboxPhoneView, options.OperationMiddlewares["sandboxPhoneView"]...)
+	router.GET(options.BaseURL+"/sandbox/sessions/:id/device", wrapper.SandboxDevice, options.OperationMiddlewares["sandboxDevice"]...)
 	router.POST(options.BaseURL+"/sandbox/groups", wrapper.SandboxCreateGroup, options.OperationMiddlewares["sandboxCreateGroup"]...)
 	router.GET(options.BaseURL+"/sandbox/groups/:groupId", wrapper.SandboxGetGroup, options.OperationMiddlewares["sandboxGetGroup"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
@@ -7272,6 +7310,166 @@ func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.Respo
 	return err
 }
 
+type SandboxCall503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxCall503JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeviceRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type SandboxDeviceResponseObject interface {
+	VisitSandboxDeviceResponse(w http.ResponseWriter) error
+}
+
+type SandboxDevice200JSONResponse SandboxDeviceResponse
+
+func (response SandboxDevice200JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxDevice400JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxDevice401JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxDevice403JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxDevice404JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxDevice409JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxDevice429JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxDevice500JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxDevice503JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxFaultRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxFaultJSONRequestBody
@@ -8062,6 +8260,20 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	return err
 }
 
+type SandboxPhoneView503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxPhoneView503JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -8439,6 +8651,20 @@ func (response DeleteSession500JSONResponse) VisitDeleteSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteSession503JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18404,6 +18630,9 @@ type StrictServerInterface interface {
 	// SandboxCall Make a simulated contact call the session's account
 	// (POST /sandbox/sessions/{id}/call)
 	SandboxCall(ctx context.Context, request SandboxCallRequestObject) (SandboxCallResponseObject, error)
+	// SandboxDevice The simulator's connection counts of the session's linked device
+	// (GET /sandbox/sessions/{id}/device)
+	SandboxDevice(ctx context.Context, request SandboxDeviceRequestObject) (SandboxDeviceResponseObject, error)
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
@@ -19153,6 +19382,31 @@ func (sh *strictHandler) SandboxCall(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxCallResponseObject); ok {
 		return validResponse.VisitSandboxCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxDevice operation middleware
+func (sh *strictHandler) SandboxDevice(ctx echo.Context, id SessionId) error {
+	var request SandboxDeviceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxDevice(ctx.Request().Context(), request.(SandboxDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxDeviceResponseObject); ok {
+		return validResponse.VisitSandboxDeviceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21888,429 +22142,434 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5li76KticiSiyOklREmVLVExMy7bKpSpf1JbcNdMtbyeYCYqwkkBWAima7fKJ/QLnx3mC828/",
-	"2H6C8wgnsBaQFzJ5181lxUyXKTITlwVgYV2/9aUWyGEsBRNa1bpfagNGQ5bAx/9qvqOaveJDrpvwX/Nl",
-	"yFSQ8FhzKWrd2jv2e8qUVoRGkRyxkHBB9ICRIE0SJjQZcRHKUc2rqWDAhtQ0MKSf+TAd1ro7252nnf3d",
-	"J52nXk2PY1br1rjQ7JIlta9fvVLv79iQcsHF5ZwRRKyvb617xSom/9uAYXfYDUnMY4rU3wv+mSgWSBGq",
-	"xozO93Y77Z3ddvvpwUFF91+9WkwTOmTaLsXzAdUn4fQQzPfk5AWpxwMpGBHpsMcSIhPST6OI/HLywvTP",
-	"PtNhHJkeDrYPDvb320+ePH365K+qNRpQrWgctwTTNa/GTYsx1YOaVxN0aF4IsF+vlrDfU56wsNbVScom",
-	"5vSKiUs9qHW3d/a92pCL7O9sakonZvXMxJ5LoWmgf+EV0zmdmMUvJy9mjr96wJ/4DY82TZRMpkfqC/ZZ",
-	"448+kX3YBnHCrrlMFYnpJXPD+z1lybhAUGxvxpB29p5UDeIFi/g1S8a4AypmHeYPzJt8TLVmiXn9f/6z",
-	"3Tz48GXb2z74+u+1qj5fJjKNq7Yc/GBWhtT9//O//vdfL1up8htmtbhWbu1imujSym3vtHef7LZ39nY6",
-	"T7Z39jr7T+DF6kW8tH3f5EKehGwYS81EMP6Vjav4SMyoJpQkyFCIon0Wjbuwsn2eKG3Odxpp0pcJ0QOu",
-	"yBUbk3rMEqKYUlwKj1yxWJOdDhnINFENwhVJmE4TwUJCLykXLTdf5LL5jAuja5rhbTLTX9nsjXLFVtgj",
-	"V2z80ewT2ux/+LL9xNvdmbFXZlwOp/SSEcX/NessRPBasfOQ9Wka6Vp3r+0VmGW7DbPGv7Yr2fVrphS9",
-	"ZFUb1v5EJnjJ7vGz9tGz59s7u529J0/3D6q34jBr9yY34xlumKrR2p8ID0n9/ftJBs6ePKXtdo81WdjZ",
-	"a3Z29540Dzr7+8125yCgvd7B/sFeWD2RBXyxL5Mh1bVuLU3hyekx/8Z6AymvZm6tUfb7Jv18NS+rWArF",
-	"4OJ7RkN7w5u/Aik0E/CRxnHEA2qotvVJGdJ9yen0pcaSxLDtmjvNPRmOyYAqQgWB37pEs8+6S+y+IjgC",
-	"EsGymZO7bXZmGgRMqVq3TyPFvhYn8u8J69e6tX/bysWnLfxVbR2bDt7ZaeCkyot8Iq5pxI20FKe6hpdi",
-	"P+LBmpN0e0ZITWiqB0xo8xYLW+Q0YlQxogKKosrf3pFAho6jpcrM+eXxOdmyPExtfeHh163fk1ucvZus",
-	"IiOuByWBTWmqmSHITzLp8TBkYj2KnBv+fHR6AjzazF2KaEwozAfuKTkSjm3f4kzPBwxGMKRjXJxAEynw",
-	"9kiYkmkSwGxPhOG5NDrG4a8zY9cEUSy5Zglu8lvdwrY/6IjUQ6YpjxShCSORvLxkoUcEMyNxV2DDzPSN",
-	"1D/JVISbb/Q+NHN7E3yT9fHVq53ScSRpeC7lK5pcsvVG/67Ii7SUJIK2bm8KMzqEC0iEaxwxZVk445fC",
-	"roX55ppG6Q0eP7gDAh5zJvQbqY9QtZzdkW2IjKgiQcIM4yO9MaFEJ5xGZgweGQ14MIBzCENRTIRESxiL",
-	"U11RdFWV44GWjj/HeKmtPxCijcJm7iFmG5vu7W7Yjxtr3V9lsfyGR0D8ZVkDrnErKWHrRm9skaPsoRnU",
-	"qPunb8/OyRYNh1xs0Zg3r9hYbcEDfsM1qXBEptPs1R8U8e3CvcF18+0iA8/BWV8xBW85IaBeGPcPOC/Y",
-	"HKWWPSMiwIDMX40u7BVldDzT8phccRF6JGFxxJkyH2hgyK08wkKulUdCFjHNFOgJ8IrRaakIScyFIlxo",
-	"SagYE6kHLAFCkTp+thvQI6D/KI9Q8urkBRkNpMqUYq5IKq6EHIkGoUKNWEL8WzgEvgcjFlIPjIQA7Qvd",
-	"Im9FwMrkKm7mCUpCE5Ukd0PvtLeJ74QhuwV9eA1pjXTB5bbLIEqbb0USTB0/v4XcMLnmAXsv6DXlEe1F",
-	"bLPryYxF8ygigRSCBZqLy0wSG1GuW7cpchhFMqEJj8YkzSd0aK7hZNwixxxoWiQiV3CA7WBZeGG26G8D",
-	"qtVRHJOEXw40EXJE6v7SE/Qb3oXImgh5iPwHV4sLovmQZZwkpJr2zKsBFeaxHoNTNWBh90LgRnAnGNZP",
-	"MBYazmRedltAXQj/hWtHV9MgGyKSwkfxk14I/535onnU1yzxCermpO4seLAffXjHPmGtjOZabV2IE0Eo",
-	"CaJUaZYA85AxS2CvFIdbPgcRv2YkiMwNdyHq/ufmiF5SzZpyJFjShZ/9hjmvEYPjieMeymumSI/pEWNG",
-	"CAoNA5IJPnchLK82XGWSkF6BTIVFHMprc7yBI1keJMMZdCoRCY7NuZSvqRg7C+yaQhHVjIAlgLDPAWNh",
-	"QWsxW4l09pwtlfSYkT2ITsZm1JlFJV+aWrezd4vi1PRQa17RYF6gUJVij5PQEua1sVE6M7pUzckOamv6",
-	"hXmW9WVbyl+aZShfviXzAtD6vTCqq0z4v9ia2oGTYZz1IdtHcSKveWgu4UzOueaU/Ffz6PSk+au5w2Bo",
-	"HjmyI8DT676VCaEx/2heAwsWyWzzt8nIX3MF2rk0DLN0Q9aAWnEiTb/r31bOLpYzCyPAsJDUjaogo9B0",
-	"bX4xV7+5SMcybdyyspyzTnspObnEia1WJKzlUjKcvKOYW6suDUNuGqDRaWJa05y5oXq1uPDVl1pZfgSz",
-	"lmZD+DBhlsoOI00SCvS38sWRLhm1QsPDzd02bdnyaihyqDmviDSy0geazaaaQJ/J9NfqyMirhd96UkaM",
-	"CvPjVZW129A6oSOzmw5RGHSeM5iXvS2qZjGkn+0FomZyrhnzyDiZVxsyTc21v2jTvHbPfXV2xorpJ46d",
-	"qEXNvcufzNb0S4WtM7df/hMNp9C3fSOnd6nr4p74kM1Z9j6xALgubtFXXOnsEKy4XaGB8j6dN1l7Jio2",
-	"b3aCJ7fFUTSiY0XMqpkT554rWKBLC5rtsgmS5e+5MVcR5BnVweD5gOqCgXcVcgTamh+YMBvwnzWaBAN+",
-	"bRYoFe7zh4otjE7NMiFXsuDDKTjBV7etc8L9OUntCdLYUeeDWECZtXZKn/IIL9GlBAswuaeRXn5rFQeY",
-	"RnrmHgMRaflh3N2+zEfnOWrlVFi0JOChWmlBgsx9P30rOJPvQub/Cbn/wufcFbnMswWKL6BdFgngXqmi",
-	"kiHQqscYD2pYfXl9mnHjRVRpK79scp8WmjlZkrg0uWLhe5EwOmPI7ppa2FQKjTyXKUptlWck83q2K/WB",
-	"4gJh5ENGzomhlrubtXZHwJ3W5DqfqiI63ph1ibhiYRaSUpu/Z+ft0VvmCkhCN5ZZRNrgCjeHaHkuC6ep",
-	"grXmoSernvFbph9Or5puLLiygvZ6173IpfTZMUPKiLEcPVPYLrGMwau86nd3Vrjp91a66N14F1NjrZ20",
-	"6o2NvUHH9ysRzrtkn6MR7Y0MVz5YNKYB1xWazolWZMTAhmlVnDiiARsanVb2nUlOkbr/29HLo/Pjj2/e",
-	"vjj++Pzo9Oj5yfl/+6Xwi+0qoaWK6xn1SsiQQRRHqeGTF75HbJgLjGYglSbmzigHelh7YLs249b6mdFE",
-	"9xjVq2igbrJvR4LNDj1R1uOAthOuyUBGoSJ1/DYz6qL10vyepEKVRr/TrpTuNE1WVJkxHKAo4kco4IeJ",
-	"NUB5tdBcbx+KtHMPlZvzap+bppnmNU0MvZVpz2y1I/u4+fwibxf+hLbNXZ1ElfGfCXpDctupQourIUt5",
-	"4d+/e1XeTLWB1nF3a8utdHe33a5c7muWOEfr9C7Dt4l9xq1GOfSu1W61K0N6ptRcM01HdS8/VPkYJvdQ",
-	"cVWnN+aCM77BRQqkXv4iLfCVe2V+OOxKsmBU7Ipk6KWKC6bUGytzlof/d5bwPmchcY8Ra8ZYVtWouGib",
-	"1g85Q46LZnHDAOf3gyKvTl54ZDRgImclWkZhySu9zBhF5ZwNJRyjp0FgpN0fFKFhmJj596S8WqbtOFWD",
-	"apoCZzd96HxSRDEXFcqGikXXTC3upFJ6j4rGpmwQXnmd52yf5zQJVz1JdpqTUcgLxCKIN59pQllJrtpe",
-	"Ta6yxMH+59BiEzEdW1iBwdjTe6/MJRt1JVHANokmwfUE8IKROQvTtQ9OK8HLWInn6babWYiLe9ma5+Zt",
-	"xcyI+5IJltBozRFnzViLgtq0nQ0p6MzbBWrstRfxITGTw5Q20AYG7OXN1jd+dLzaiCbO2TmfDpMm7Fr+",
-	"7mzqQGrEeqcrponmAY+pWIHtvHNRcmWGWswiKfAhHOyErXvh8ZiiCzbjlUe8kCZrbRiIg1pEBOhgwohd",
-	"3i5vBXO5GzHEo8ICsZAUplA0ECzs7TR/b4EB/E4YP5JpgWoNi2E5ynpbdBOOXKbAe8F/T/P4I3ulz9+W",
-	"xdylo+Y/aPNf7ebBh/wjaX3s/rX54cd/rxJLbW7C+yot7h0LGL9myoacsWtrGShHSSp+CSHMXiGDIeHl",
-	"Ue+0O/sb8tdsgTZksAVqjai6ytN4Ovtf/32OaWDR2rqg3wfDnXOFYQU+fZ5wGm0iC82JHChQ/uLiL/+J",
-	"eXZPvO29arov70icEqoyKWzbW0c82FRYKko5+VDaa40FAjRf0HFZ1Nl9srcw76tCNcgb8yYXavaWsNlN",
-	"620H4BnLX9vH5vFzM47SBjBK09QlwoKkKvX4v2Wa2Lhs88AhuQTR1VxqoFrTnmJwqc1T655UOaWQRS5i",
-	"cquIDKbJKsK7rNZVz57WbBhrtYJfeZ1gHbNGs1y22fqtstBzPJnHS/uAzdOvKOSJvt4k/sa0c6apTtVz",
-	"a2zPGjo4OFimBcE+6yNcik08sAoGsYiQbqvgkAv7dNZNjyu3OKlxygLq1r24yl4ptzG3kUL6crYdF8X/",
-	"uDlsYJewad58BdNndsi+JT9iYZ7zKLkZFcerkO7O5z6eO/Oz7NQ4x0jMRIh+i2JoC0RGl90kU8t6HGZ3",
-	"+Xq3n2afK26oN2yUpwSZJ0q3yJO9vd0nq10j0EgVUcqBpSve3I7zlgf/czqkopkwGpoTYVMczQAOidLm",
-	"K8+6vxRk0wypDgYE3C9Vd0kxPn1BVLgLcXcLR+qdnQOPKDlkZK+926itJV4t2r1AmuKenWHXm7lpkYyV",
-	"i1O8K91mdREWWaxFy0kr9s/E6GRx8RsMTS49ci2vJr4pBde1CqEw8HcWFJh9gxEyH1MXIgNfYvpW6PTq",
-	"luXq2d+fJBeFPyPW19kfJZuI+zKNQ9tAnDDFRGAFDjyXAY2iXI9pOd+b+xsSse3109LmcFad4Z9kMqJJ",
-	"uNkxliuYmybPpqxc/JfOfrOKeIeuGi4uX1vJZOJoylHuOLIP2zS/IctiQEB5B/KXoXEUkQl5dfIC/dWO",
-	"dwrreqkiLRVCpmbNKsxK0RgTBZELKCYKQkZBrV0sfi68e0s9f5kVGL4M3Mq0SCmDq6pogMnpmRMIZEay",
-	"ctGXlbOFDKQZTkBDCMhKX+yBW8ceOmmcqzbLZXbQJcTB3NxZnE1hV2T08yZ37hIWUsTYEdfcqNTiahMr",
-	"6QxVJeLiqrwzBlrHqru1BbwuA4AK5HDrqPc8PO6/HJx8+jV6Ld7Gf0vO9Pvr2r1KgjkSEMxkJhE3EKox",
-	"2Xa1PfYA7L1zdlTxBNxACKc5uYWt7JHemMQTsQBkBLEwkJjsERYpZp56NQe+axp+bPlggsJoMKDAQlFF",
-	"PISsyWwoS3EaM5UFUGT1kF9yrVZuO5FRRdO+SmOWAGv1CVd53g2wxlxIMl0DX8Fck/ytiouqMpwAul9m",
-	"m6wV1D5Ddv5tMMbrt7BKkJINOcYDKi6BW64XgzK9+r+cvDgkpjE0fHGdZRvHNFFsxbum4vQqcsmvTcui",
-	"iCVQ2yiYvux4mhdRP7lS6saSZUJUEIcSgt/iRA4lSJ4hgw8fbupSnuekXCNvZrlLtUyx9ZwpwUxpa96N",
-	"u2pg7g04FM/NzTJyYJQuVR5QEGiScBYSmRrNlTECsYk4xBu5lbNlmed7xCnyQKfJmroJH9rkgPLEfzk9",
-	"fkmoIj2q2JMOJuoCmkCXvH/3qraafQH7mDn+O3Fh37XPuGq2PzMa6cGa01VThil5VclK7jDVC4dUNdVf",
-	"eLjefvy0PHjpqtCAk7d45bglFxvEmjilYKWQv4mhzRTHX/HwlZRXax+Ymw09NbLhjOfvOq0omrGYr2ly",
-	"9Y7RcN2gjNm4lzS5clBzEOIQZgZZB8yDli8iBcvANbg+JDSK3E8zvYlLbeY5k91kc6yUPpZRSFWLkxnI",
-	"FF6eNCTW+ojh0mExMmghLMA95aqZyc1PXHudU2jFfLVfZtDcWmQrcyD7iRy+ZtW/zVpCPmTOTjyxj09e",
-	"HxPzvMNZ7vMIPlMyZCGn2a6uwxXukWseMukRmoZceiSUQTpkRm9VmgdXLGlYfaEvE5u44bZAi7yQIxFJ",
-	"Gub9APZNBUIm5LptfcG02K9bromtL9mSmC9DTlslFRiGuPUpZpdLaSZcCBa+F5pH69sOf0+lZuFqaa4Z",
-	"qtkKYr6VBStOhTtQFUbGkcio7xkVy1C61WpV0hOAKloEsCvcEcWAPqthkLq5gfsoBvKEBaBwas8wOHgS",
-	"dWqEZUpYLBONkPUUjZoNGELenExCxHhZigKZ9R19F5V0QJ9F5blQTIRoOK0IzjI/vZqlEOPPmSWk1WqV",
-	"LCFcE66caabHFA+ZIj6+5CMm3jxzTqNFToSFpMsM7qE173iZ0Z0mmBgBv/SkHrQm8L8tzHIbPv01qnLI",
-	"YzZRMpNCmXC56Sbqwvy1T6QIWA5UBihzgJ5KAzP3iIWXZoNoUqeIlmdRtCxEYl+z5ELAbqLB1SHwCplq",
-	"C01WfmOvvdvwELEMsMOY0hciTuQlJKZQMS7sO7c1W8R3G91H1DoaDC5E9iAC6rUKRiN7T1snsvUBg28r",
-	"juiYVbs4qh245+yzOQEkoPANbhSLEKThNxG4LxrL8CHDr5Smw3j5KBw94Ti0jmRU1bwaMHqjhRpOb6Zt",
-	"WT1I/cDr0T5PnVvQpml4tViC1w3Y/2JrGnfOwV/QKYAnNbvmilPLMGIyh2XuqHSbu8he59zVG9i0h4XY",
-	"vFV41zcVJZJNcg4NHTNeNcRs+S2aHcYZIEuFs5oqNl3SYntvb6/dbu/s7OwsYRKf1q9XOeoTpMyHXopn",
-	"mk/PTfbjCrvwzrfRjFnnIe/V08XOykP8KWGsaXYP2KKwKESGdJ4HLBcg2eKIAqB+woY8Hda8mtkqRlQz",
-	"92atSpEq5vPfgoJtMzRlnqS5FJzKDBV8ujXQQMv5nxA7szjrE4Y4Iy8Th0+txb7q/Mjsrl/CSm/7Kr21",
-	"SJs/pTx5LsM17ZwzfFHnpWTWUqkf2FfwSzIGZP+at1oI+qRnAkYwf2Zr5lRiNMdEHgeMrfO1+Z+FPyoD",
-	"5TPS3Ce+iZlDJW242Cj2JkwR9bAUS1/b6QwKoh3+9dRsvt32DO4+PTAbcbTesKbhFzJ8ZMBYy/5aeNVg",
-	"S5WkS6TRszP3wI3aheJS4zb95wGJMMhLpkdZRai/vVuTOL9XsMt3dET+9o7EWNaAsM800EajUQQkkCGT",
-	"IxInMkwDpmZENWabY4l8oTNX1uPuSPt7dTziuxJW5CqOnAW5wVUZzAvSgCsCNRdl/C7IgHGDLHReaLSS",
-	"Hiz3c67i+x/KT3yOraLaWLqqAji5uE7vwt7nTWc9fhcsqLI3ygBfnMmRq1Wt4l5Ou3Inx+ZroiVWFMCL",
-	"vc6GsR672kTw21Bes0a500Li0AzK2YnNoFgI2BJrQ5qx4GrOYZptNM/HMK3VGE1m/DAch56bYjX1Zmp/",
-	"VQFEHpGxxSX7S6NYppHU/Qntz/eIj7X1zAew580rhbjiHnzHrN64rp83GLAwjR4qumc2uqo1O6Mi7MnP",
-	"z2kUrccm+okczghwpVFkTqoDhinFHjc29AZDtwsntN4hplE0I57lDqVrHMSCGYIocfPTdGtaYd/5BEUx",
-	"ns1A0Q7ZNYeaKOBSwGcxog8D+5fKgCsJ2eYHzA1w7ZmbkSVDLiCP4E64omfzAZbNw7aktYSEt3MgsQIN",
-	"563ugOq/cza6UQBZl82xErrsYpBXdMwtYUNYhMrqxjePLshMXL71XZmEbe8WHiGsMg0/BJ0cx7DAGuwo",
-	"uSlKS6WB64i8OnnRzD1jNu0kc4xNuMwaq2RNlGOK0P2t+DCNINU7DxpeDXtrMo5zHqBqPe/OmqAgd2Zj",
-	"1K+7AalBsi4RNVq1QzbNxlgrHefucyvmkOMnmkZrwvNfcSzymPkpEhmbK4FHzuGQMDpsQhB5kwZXNWCq",
-	"l01XtzJhgNMKnjdItWzKVLtEukheylTjBy6aRVOUuSqHcbNHRc2rDWjUb/YTxIVQkRyZnhCI0X0KIkaX",
-	"cAHCdBZTaq0tk5Eq2y8VxJm3UdbdAYsmdTP5eyun2c3IoJNL8secK66eRge5WA4SYVZKwpwUugpJYZ2Y",
-	"+SL9byqf7dPchLacaEulthUItTxzvY3kpJ/lqJCUWJUP6pQw8Gph9ieG/FTc2o05gaUreCRc2s+NpPI4",
-	"AaeIEDozsWcGpW82vycLloFK0uDaK+T2kHqn3YEviv4+W0qK2kXxSKd9QGgEdp7St7vFMzwnrqRgWFhK",
-	"DF2UkWOpPC8XZwZx7zUlpzdejinaszCkV2BJNCSG5dpYdrwZQXDTRCAgxGprdiew+/PP44MF4i8O+zYT",
-	"X0pyxgPJf7Fj+pkrLZPx+nHTa1SVWhw2vWKDLrLvxl0xMMFiABwG5uXNLqbsRvkOK5/AieWcRN5bCYJ6",
-	"GVNDNslNjDWTRcoeUPpBYYRzqHAiejIV4WZm9jX3/GZoQ86MOQt0aHKCmy3zPdvQ8nHMmSoiVKwJHDuQ",
-	"YTm25fdiqjv8MRFcUyFn305cU2l6awKKXfOAzcqTmZnHHnFxlVvVMJX9/hPV5pAI5Mq/cza6k+pXk16B",
-	"CnY3Sx8vZBGs0tWZfe0B5HUhqfKZzFmVzEC/lp2mkn425L/6NyvaTO9nVMF/OXkBGTj4l7sqCylXNjGn",
-	"EKCy0EU2I2LCBXtgOoZHKK4FomzlFTkOQd2BNjBFXJBSWAXmC6HaFRIXmt9aZmB9HrHqOiEvbCqCalUd",
-	"6T7idc1Ln6sGHuD9ijIvPGTyELegw8CII0MJqgglL09+alW6HGYcnknDrRXtWAhhYJjNUEhhQLstxAPi",
-	"vzeWnGH++TsqwLPyNLxaRDXXKdrrcjlWptYUjI/bQF6Lh/RigRHQPHM+SIc9QXl11SdIGtSWhZv9ds3Z",
-	"yIItGJJr93Y14aEDrqugYSDpJstIhRggWuqlNQPCC6j4ZlaF5EiKy1XIZNYph5kuQS6cvFDE/oy5c4Vw",
-	"KDAJCbNhWitlzc7J/YQET7MlFR7jkAURTVhIprJCqdY0GJihVdIo5uKFjbK1mIsbwOearfk2nkGiUxlF",
-	"drQY7QN5cQBLN51QuJA2sa4CpTFnyh55ZF/XkgeMCKlZ9Z7DJNCTcG4ONGaLSyiXEEdmL2vZqkaLj1gA",
-	"QJhZ+dJKGgzkiAypGFtCKBioBjvUmMQ8uCL1NvkPQsW4UeinFBAZQeTAXGJDm1UUtxsmGceahfAUwQaV",
-	"i6zLUFPgxxFVgLxJTZeN1dZJDejO3pMFO3jAPpOzn4+aO3tP3LbtjbUdqQsaykdchwxDAvFnzmzXi2Tv",
-	"B0UGVA08wrUir4+eZ/n85j6yPzbK+ZcH/f0nYXt/e3+/EzwNn+wd0J0+o7Qd7O3RsL29R3d7/U5/u7fT",
-	"a/f2d3aCcHsvfBJs7/Xa/Xabtvcrs/Nocsn0khnFTi27jTTB64AmVen9NnKiIIWYvX39nCYhpANbiq+y",
-	"0FWZgVZXXORNO8ul0jVMSWsYi5Yy4cwS+ZkIgcusadyGS39qQQZax3XVIO/fvfIsag/kSK0K3TPvhnqv",
-	"WDL7iqqAA3VpeaqBLERPJL5mvGRoBKq/4ptLZ4XPgL960pl/DWY+AUPILXl56SSprSFiB7g/OtlnSoP8",
-	"87BaXKq+TQq3B6nHqRoQLYmm0VXjkAxTpUmPkbeXl1tv42LMwtTt8no2Fsk7FkdjaNXcMDlgg87at8uk",
-	"tExYY/WA1g3Ra52YOusoWE6yZlj5muXkoJpf2VeysETIn/BYfGOby15HVccsoSN7+9SfHb88edP9+/Oj",
-	"dy9Iq9Uix29e4F+Tw3uyu99ZESh99jZ2Wuma+zg3CxRG2GkfVBUSydS9W7wEiup3Ccxq77u/P6Z99hbf",
-	"yGFMKGbkIWuQVXh6GFGC9/ssRMWqjgYUxMExs/hBNSZLyuwtrsz1P/7t3y/Sdnvnyf/82PpL88OPW0s9",
-	"VZkE+ie4ZwpmkGz7zjquJ8O1M0pXOqtmIGLGOZqOkarGYrxB0a5CDCrBJuEfscg/j1gvroY22XS5ZqNC",
-	"mgX6la/g+6nI6QZsmCyul4mQMBHGkgut3LegOZIeG0thcVeMsmeRrsxH2SfWnKgQo6XPWRTC+2aIbnig",
-	"D67kfppKygJwmbvKPlgDLEbO0d9uC0NmceZzhZfNpkdYpJgsz2yB95yJ8JUdx5pKWW7yL0VX73RWNqzm",
-	"1aLaheIjzYN2lc11vvExa2p7v9QW/LmCZfLbvbcrWO+MRfkT3H/ZvipujFn7/VSum6P3Z9wnMp6G5Fsp",
-	"TaIU9LJTVCV3qtQupipEiGWE6/vfphUG6pzP7CwsR7npJs9oly/arC1+O6Ej38PdfbdX7xkKA4/c6OGY",
-	"ZZx8dou6yMacwI1x1rY6Z5/17ewpLd22qthFsIE8o+bzgEbROIPxtFoHRm/4WvqHeQy/kJr3ud1dLfJb",
-	"wjUj/l+N2r4bYOPwmflmZX2zM32LmQF1B9xw1ECmUWj+GW26MSuzCB+AlLReDOIN7LfZAYtMhBApcgf2",
-	"hMowldOIjjEiJZIy5uKSvDz5idSFJEqmIqxOi/1e3DyghVpvDn7evYyrTRrfnjkcNOxbY9JVpwC7rD4G",
-	"WZ37VXb/6gWk+TIViM0GzxEm50Nj2ucK+uLNQHLZ4pLLgaNVub9t2XUH9jC/CrLt/ciiNG2KJloh+Gfr",
-	"uyQRsJ703eON5mOdQ6cNMICLWGLLRcFO0uT+gmDnQpbZcW5Glge8QZbYFmdMay4uV8WwixP5eTwLQx4a",
-	"/kEReAhDD7lWJKZKjWQSkiFVVywkdV/J4Ertdbe2zI3a/fHHH/+63W6Z/9vrbrf3235joh5bIIWAmCuM",
-	"/I3GS1XOA8iY5zSKVHWIS+GBQo7Wauyr2Elli54l2RJLsfZ2zFdymf3oHr/jHWl7nUcHd/dM1jrUNDEv",
-	"+123Ebi49IiQ5G/vyJjpQ+L/nnyEPGC/S6j5FtKKuYKC2Bb3rseICqgQLDwkfkx5gi1SYj/bVGSqCFcq",
-	"ZSGxrkuUArkihqQR0y6KLuLi6pD4dkQs9LtZOoYIiRQRF+yQ+CFX04942USkIJFU2iMJy+eGR6dHgyvZ",
-	"7x8SP5KXlyz8KFPtd0kqbDdSFMYnE9IbEwS1OCS+0jKOoUP7iehBItNLBJA+Oj05JH6f8ggeMVSRcMg0",
-	"FykjdcUY8SOqNNRF9xul8gB2MQAfE4kOmbRAQ3RuCIc4VZw7Im3YacBdD+OqeTUcR6WgWmahK4fMYM+b",
-	"FE2+Palt1ZyexcjZbr2WCpE0T58xJo4qoiteUaWJmV4Ra1uNWOI2HVcFZp/v5Jq3JpVvVIIVlTW/T8IM",
-	"2yNKlWYJMc8h5pocCVUEVv9BkYhRhTWuklQouMUyWiCWDKn/dvTy6Pz445u3L44/nrxotMgR1LhyaAbY",
-	"gX2d1O1+9wieAiJTDWrKUF6bE49huqYfeC1ifW1aFGP825UAwSIfoH13idntFIOiYR6CWdy4iF8zN0ya",
-	"MJLlimQqHTRaD2Wgtiw9WsOw0aotX9y2cqsWNealihOlauCib5ZHuXvwqgnyq+9TutQ02QjH3NwvpTzP",
-	"qvIIMBctiXnYI9CO+TMV8HblVKZHivNZLzt/rv74IOpOnI9jLi5vCLQd9p9yiJKBTEL8HNNULVMmZDZ2",
-	"+/s4XBVPb8hF8dvtqRiFuThQE/hNEys0kdeHGX0uC6QIdlR0Z7Y7+95qiE4bgNTNoOCUKrFW7Yhq5e4U",
-	"1DnMhSxd/fmVmEuz5s7Emno6oUL1WaK6xB9oHXe3tnwPPyrzmcjkQuSqoE/ev3uFku9AKoxRimWCHzLM",
-	"Yx80RqdR/tUH629M9aDRIqcJv6Yar+1IytgI0BfCNIa1xWgUyRELzbVavczmnnZF37IZmWvYXOPCPGnn",
-	"nkvr6kIUJWvBRlb7pVjdyrw8pJGRi1gIM3RXeafdLufXlJVixYKE6bJevNS+m1B7Jw275kfCrlkyJlwE",
-	"cgiaD40iN+BKG3q1plyRdwgCkJaEQpssIaOBVAhka1OjLLwtTbUcUo2uo8OphNp8RcpzrvQWzD4Vv+Ht",
-	"v95pYMKICjNOMLtmq6CxHZvHwWJfsu3vVgRNpEm5UGOa8Kp1X5lPWFrcvtl6SbpNQteb1R8yKpTdnfDk",
-	"sr6TEn0nKbqkRoYnbnpoZ/zSnn3z+yEW7rP+j6yYXx/xxqzOIM1917QNVnRl13gJ8dM8mVEtp+0iQdQu",
-	"NpBlVSiKlYtVQS+uEEiXUOJbJuHDpeHcRzgJj/hfPvHwK/4WGL0l/wHkBA8TlWWqzvDPTzz8T49k+u1/",
-	"2nctL27Zl/wvvycTv/yeeHmZTz+v4Kg8Ykvxgf+aeXlQ+1ffMxMAgQTm5TsQAHRot37MhkuJ72rjFJ6M",
-	"7VfwOwphxXbgC/jNcNPCLxbre2olq8wEZxCWRGiQSIXpppxVI8EiIU6WOwAbVFdc8mxW7XAXR5MNtVwL",
-	"EbbjnC2+iXvj5uOWrLq5/MXguPKiLNF8DFkXc4jy4AiyNBkWTXverM/Z2lthBlDluRFhQQiFBzzC+y4H",
-	"hvFrSP9NoxBgKXtQ+TsYAHNewvymmQjGr1eq7AOqvkOWzcOnDw6WwRu4O600n9v0WuE1myZcj8/M0iP1",
-	"j8IhF7+y8c+MhlXBWPA7uWJjUvdHdHj1sdVqQS0TDlEA+JYzCdb+q3l0etL8lY1zhkVjbv7+6tWO4NOs",
-	"jqwWlXWlbFcQT3DTg/hbypIKbetXlkkXPo35xys29snv5lkS04QOmWYJqScsBIgB0k/kkETyUmVDgWfz",
-	"kdg2qsbxjNGEJUepESKnvC7ma5nwf4GFsUvwWYKRWldsbMO0bKkU6KkHj+QdGU2v9vUrgCL3ZSGNFUxx",
-	"OLoRvUTDGohENaccXnI9SHutQA638IlmyK7txykt3jZCuCKUKBb1m0bnY4XqkD+fn5+So9MTYp4b0XGL",
-	"HNNgkGlzFrEit3ajQTOzb5p2DdOiwjyNWF0tcm6UYZfrYdpwCAwJDXTXGpShFDRXBMtqZQvGUa1FSTex",
-	"PMs8d00jHiJU/iXlQkElaLMdmNKqdSEuxL/9G/mVjdWF+JH8+GN2Mn78sbQtu1YcVR6JOOi/IiRYKCJT",
-	"4PHLgApCA0DaxdE44Qk7KJwI24W6+uiTv5DOPkBRBAMKWBeJanSNJJImArwEASO9MfFP354Vy97joPxD",
-	"06OtgG3Ir6EIdaHnC3EGha/huHFB/Ow4+WbrB3I4ZCJkYcMjS+5Tz7nzZp4pR1yQMdWFOAZqdD5/3tr7",
-	"/DlfowHFhe7JcEz8LxeO8V3UumiI9MgFXifmm4saDkSzzxpHclH76pN6Z+eA0DBUxDfS2/ior1niN2AI",
-	"fxC06ZI/yG8DJsgfF+KPZrMJ/zO/dtpt8gc5EbBTCBdxqrsFE8MvZ2/feGSUSHEJsq3ySCqgCrvN6vJI",
-	"j4aEhxDRVg5xs+1vkz/Iaw5Y3ZbfmaNjPjmG3yIZW3SN44NuWPYFv+Ha3CV/kKPswJmHU4XuJCoAmin7",
-	"re7DwXJdmv2JpdKBzJObxW/YYK9i09CqZdiZk8SNpEP+IO/toPM+3T43V3lfpiI0DWeBb06hKf9sdAiP",
-	"WMHEjCKRqWaunz1DRYAtRNhqND7B2LAqPpit3NMH5A/yIo0jHlCdOaIgoPAw/0tmLKk8YJrqARMa3g1b",
-	"5BS9V8qQzmxV5w/v80RpksK6vjwunssvPPy69XviNw7Nw9Ckq4ZA6r57v/z9mOkWcaMAHaxrTx38Yc9d",
-	"Ix++vdRwa8IzmWo1uUjbZrtYqw2etIgml4CYZecUSNHnl2nCQhLxIdf2xZ0doDoulvVr97Ka8zKxPDAs",
-	"LOnUU3UtJZFR6ADHwabVG5OxTBu+RypezBqd96Y7Cjtmqd+Z2ePA2eeAsRCGVPFttpojyjV5QxQCT5Ee",
-	"68uEEZ2MwXto7oqW76H5tMhTgMf778wXTctlcBx7lo1olggaoXxL6iHTlEdoLkVHpUeEuRcy3p69bpYo",
-	"X34eRYXgjML+5Grq19KcLBvJ7t5UgBhtttghqLZm7Y3I84flzzmRMiadMWeHn+b/VzOr0tmE/5qFK375",
-	"jg0pF1xcWgqVf1NM+6T+XvDPjuCNFnlhE927ZLvddl5YtWWYTMwSw3g8stuGHNz8W7v5PbLdzg4C3IJw",
-	"7gYyTfKX//aOxBKrv8EFan7YI6rYjrukTkJz3vucmZvKx9qMZopa2vl84qEPLDPWhC6o90zqfrEUoGFt",
-	"ILzQIbMb6i++5bKFYoPFV6YLD4KxRBG/1WphCcJGizjdDMrYIyyAaS6rrVCY3DCWoESgIGAlFfDV5z5v",
-	"NztB/MIbKCSgON4FUMYYDGVwMZjZcEF2OsRQXtlNrSxEgeGOCGlOjOTFKMQMUNzReMQusABJwKyKaaXY",
-	"o9hofs2dVntKkh2NRi0KP7dkcrll31Vbr06eH785O4Z3wPYCYH5OlJ2SXGte7Zol6Biubbfa+JaMmaAx",
-	"r3Vru612axcLdw9Ap9qC62+Lxrx5xca2/ixI3hkJoTq8EQ9RH7GI7rhE5sGddtsJ7c6MGOMNxaXY+qTQ",
-	"g4Yq/CIFH7soGWtAM5jSfRSpI8MBPZuOzLo1zFw7OJqqTrJRbz2jGVI0vLK9+JX3gloJEnFbO+3dxS/9",
-	"JJMeD0MGNo7OzsHiN86lfE2FgywHj/3eMjNyHBpDe+CtJcZ3xhKjpLwvVDUq6t617j+nte5/fvjqfSnp",
-	"hPhNSVv954evH7yaSodDav6smRUlQyroJcukPjBF0kuFBSlshZLPTavIGS2oCfy71s2qDQMgoqrYnqgx",
-	"4BBqaHFgSj+T4XiJrZlZMMBccpZFM+9lyvHzVGk5NJziFzkQ5IUEXFJ3E7x0BZvBM5t9/ToDkN8tfp23",
-	"v90umHyoCC0I03In5XlhxtleLltbdJKyr1OHdfvGDmt5CLOPKz4XHhbPKlz4AyPegtQ+YAl74Kd3e4k3",
-	"TtG5cS7lKyOIfu+n/rn1dU2efFIfUgiuy4xljbm8wIj2GS9wET8LecVXb/J229IJx8Lq87jIuXloc1Zi",
-	"Nbk3qDSbiZUKKX/ImAv01yW/UCgLBEN8Qc1V/HRFZlAY+CNHeOQID5ojwDaHZYdza9Mq+dB6xp2fVd0N",
-	"X/hyxcYn4Vc0bxslfZo3IBx5gS2sLAEXxQwXHVPLTWam+dD5VYzGMy4UCXMnd7ljOBGzWHEA32F3D/yA",
-	"tTuL33gj9U8yFeH3frJwRafv2vWEbGftVjDAqinmj2z9ag5P7esHc7BsmPiWkCErapNToSDJmFglNk4k",
-	"mGzVgCYuayakmvaoYkZDT3SPUa0IF1oSrlvkCOPSuSI+jfg188lowCNGuC487hE/TJztJvtdDVKtSGhu",
-	"GcNnBlSEaCvOnB3ymiUId+aHjIY+2li4hlh7iMTnUMXRvFQYnDNRosXq/PwVqfs28v/V8dHZ8cfz81d+",
-	"o0XeGLpYqx8TCKkuwMwAxjS03SqN4Yc2mQJcQSWq9MYQ4m/IgLaGaWX9OS4E9Lcxv7Kr+U/IzqcBbNxt",
-	"DDqxpohmu4bZIj87mhyZPbXT3nnSbG83d/bPt9vd7b1ue/cfhazLtyOobb7TxvojNoJs4q22+f9/ZMH1",
-	"3RosesmC0t1y/r92d7fdbleZQT6sy00LlFxkmDgfMFgU5Zkl4o/8dX3+entmCO0WaTLVZ65WYh9agn0a",
-	"NojBX1tYXXkmG4R0WHjEDMXHj9Y+AOFQynfRWzSKMh7lIdtwo4TCL2UGgC0du3DACXY+PQiepT2ZI4yh",
-	"a5Y0kB1kA1lCUu8lcqRYon4g0PqZTJMAASUhLtpl4uaBz40WQW4PGBChbdvlMRkmDvW3xyzMnBUuNUkK",
-	"c5AA0AWYMMBRutIW5JxeMSjBE7CQmZ8N5yY+tOy3ZgVcvKJKN2HoTciXy1nAJDTFVNTlVP4bv2LELzXo",
-	"49Ig1Wy6lfX/KKatuVmROiW/sd6ZDK6YRu5OiSWsVzAyFylcCDTvQhg0kJGHYHDH1FcMEGRTxG6R37ge",
-	"yFQTxrN6MnbbwYsKyA3x7jzEQXN7R2EzdRmFRa8adp4wjZgo4M8I6VgZpmfFcBiXcwkFErLKuEsKhL4b",
-	"rvPCcGDZcW9Qdx5aCfpZcC6zolfMO5st51ujdeoBU25+1i0eyOGQNhUzhwi9dwOWeXP7PNLgQMCcvmJg",
-	"snm94RHWumwRH/nBf1i53yvFpPoY3x9HELJl486qJpmF9+az3CSqfLsC0EjpMfgX+jIZwpVZkhu28V6a",
-	"CIYacR0MjOB2mkgtAxmprvUHvY8vExqyriGXgt3uF3xGds2pKhwGXaxKZM9+ttuZuGaRjJkRrQqByzbu",
-	"KtsvP/oYXiMj11LLTG1a6DGdIadu5ow6T7TgYZewa/1x56C3d9Bud5q9p53dZqfdp82Dp+2d5nans9t/",
-	"urfX7jztXAhop+t6vBCIKvPlosbDi1r3orZ0SzXvApYF3nLNmS+z0Ff45WA73GYBfdrc6T/tNzs7+3vN",
-	"/e2DXjOke+32Pu3RTn8P23JRsvAaiFbb282dvfP2fnfvoLuz3drf22vvd/4BT5thX9S6X75+vRAgWeZ7",
-	"bfIETUk/ZxDG1Dwza3Vso59lzARJheZR8T6JGL1myoZXIeVMd4QQYqiO8QGOxdmAGPjVUrn4ANCq8AgS",
-	"3sbTDBgpbhUIeyE0O74hMxwnGTuPsGvnQhwRjB6CUAqz47q5tO837BHf3iPKHe4uKbOrupCEhw28ESdu",
-	"iS17S0HgRkiELPHrwwsx0WQQScXCvM3CRWlDx+D+zRmp8/B/uagljCopMMhIRXL0MZBCpUOWXNT+uKgZ",
-	"fchoQxc1j5R2m7jATHEzDrPjvvrd/FLH1vGigGThhJkm4Wtzz0RSqdaj7PunsS2cIacuBf79oGyGA6mD",
-	"JFqUle1FtZyoPGA00oN/zfQ8XzKjU0Z6sLEW67BKa/JqbdMaDmWRDuhMGlwRLDe+uQZUWpBT277hXgLD",
-	"qR3t88iH2fQXUuBW2RoynfBAzSP+a/vIQurDdRpHlE84DBbeG7YHF/l1msgh0wOWKhQHbIrJfZ+lyQVw",
-	"Yxxm9FlvCQAbZe72f8doyEVWS3+DEwD13bL0rR5VzJ2GIb90Y4ZvCtC+NYfest6JyUY/79C8gy4e1BJn",
-	"4+7mdrcs5gzzlzOaEaA75HSstwkUFm7bCmgUqa0v5h/rj6g0HPjmKIFlE0UraqPNM4sGjaIcccOm02Li",
-	"su9ya10YICatm7cbLvjZJuUOqLg0DIzUfc2SIRdG//EbLUxKKwS5knqn3Wk4Y6YL9eVhhWHCllqmUXRm",
-	"oTI23NFAqVq3tv9856cnz3aPDl5sH3d+2msfPX325Pnui53j7Z/aRwfP9l31vG5te29vr91u7+zs7EwE",
-	"pGXQXCx8Ns6f3N7e3u5uTz/r7JHunckjgviVxVYm21jeozNBt0UXEKQJ3qkA9sBNidmxPiKKD9MIVHlM",
-	"aFfFPa+YSyd3B9lu2XX8JqDExxREF6vD2/066ZSfZ7mYn8L9ocQ+bP23rS8QLfl1K6t9Pet6cQcSX3yd",
-	"l8q+tRC/s8oe523oF1mZ0twy4OyAjyF/D1VpgEpgtHjacMV/UO6yyqzKmHVkF/nWjh4iVM07eYX6YhcX",
-	"f/nPf7abBx++PPG2975W1AgrnzwMZC6GFk3c2HIkjMZfL1IEI63RJAaxR3CBhkSl5oyCVuUStAi1SOmo",
-	"2Mc00TzgMQUfQX2ySVuiOFfVzH1s47qHdEx6YFz3XDVfUXzaLYvKs9nNlR/xsAvZnz4ZguWdklcnL5q2",
-	"0g8Lbd679VoWXoaQ7ZmCAMwO0ug3ibUC4pavdnR7ZEQy26lwEdc899fu7u5u7UMBa6f2Ex3yaLz63ZxP",
-	"ZaXoq5vnrMWBzOGqIHz+uWw030BE1u2GVeGJs5CfOVdQHMogzeOr68dSlVng1hf4d5728tpWgHDqB09I",
-	"IiNzq9tD6BVRtDziQGGz4uNcXHPNICnFc/JbPtksKWIgo9CWkJjFf14ynTOf2z2W3+WB/NYP1nm+s2Ty",
-	"A8Af6AGhPZlqd9puRl5ZEGL1Es9UrUroyE/cFhc9ID3IMuu1780QYM6h5AVIEL5RpH3CBEhsKq9xkUF5",
-	"KyZCTFfLzmyBGaHLok8R8tSQUktrXLY9oIDoTQgxXARRCsmOnfYu8f9bplnMFCWFyx6tIFzh+vjWBYOD",
-	"to5tanuazRiAIJacG0gm0zYHVzqlWxtwYtX0lRiJHdX9ChnZIB4FjO9BwChaTewZxZgfiiffFnVehiHe",
-	"vKCxVRb0b573+b0xaG4488McNaAvE4tB6JE4kUNpkd1CZj52kU9BYAkKZvCWArCCECGW/QYAPHgOyjBr",
-	"R2EaOn4s63uHqzBLz7I83ueGc74VzCWvxiwpcs35rPC0SOJNsmICS1MaGr7aGy+rtXU6nU7tw6q8cmrs",
-	"98s1K4bzyD8fU2ZWZb3BgIrLooHmB0Xi8gG9XQ5cRgQBZ8PKbPcsQ/KbL3Ras6ET4MBDllXWyJ1chyB4",
-	"Ii9UBBIJ6kWr1iXT5rbyzfs2mNDa0tDP6RNf9vsAr0N+klEkR5lbwD6HWCiVjjp/rqfrhuXHdZxGN872",
-	"1nTBrZnPVJzIHCcyOkX/bDyzvQTvey5FP+IIc7g+k91ZhgA2tgU53j068l5TSHea8i/gkS0LQ5ZHbMgX",
-	"nZXZpp+szS8RH+Z2OKY9KmQoQwaJtC1yXm0dCyVTTm7PKHXhqgZZF81oQLWFsqQRoN/BazZSp095lCaM",
-	"WL8JBrxfCIjuJAjXZZH0FLnIK+1c1NDLwSMokAJ1lMh2p9Eiv3IRKggFbRI/TGTsW4A8jA6GOEhFaC9J",
-	"Y51NbQprvQWvY/PlBpQ2Q4GY1F6qjVgMgctcFSrXgGajLwRBzDnsxAVaGekckJyCiCYIBR8yGpbcLebV",
-	"qcFABF0T4JOaNLiCilJ48TR7iaRhQBUMT/yLmvfrfo6RlSqIcf2PixoA5lusOOY3EJ0HkQdTQYMrIUcR",
-	"CwGNSQ8YDCRrx/TfRcA5DHKF72lwRYKIKvUfFzbe56JGWq3Wliuvm5lviisAI/zt6OcjrIFFdrb3tj1y",
-	"fC2jFNC5Xkr7w/b+XmPWKplGTOs0uHKhq2b2JGE2KpeFSLuYi0uknF1MYTTOSF5yUVq5BVM1zbhptUzn",
-	"8zYP5KQEUPZqQbOB5bxujdybF7WtDFOQKrBB4YzxXNhA6FRZMQ7yeEpDAvXaVd/CUeFLTZlqwH6cT45O",
-	"e6/UoOm91CaKNRleNuyWjDtkCPxgSLOjtTl1hyTFwH6bwWlHh1XF7KAs/+AqL0RGFeF9q+eWy5LBOE3/",
-	"5bkX6pllPXDRTHOR2yf1wuyzqe+1d7vFFCQP5qbZMG72qJjxUqe9081o0/CIP6BRv9k33NcndfMHrB+B",
-	"b/CAIQsLWLkz4qtIjswpV76TQcHiCf4IWAZIawiuADeK2MwRRIvbIdCCkBXvKy1jPDbBFSLN5y+qrjPI",
-	"wHwAeA0TaQB/PriC5HqZakuMIGI08Ukd3snGCwfS9t2YKdP+ZC/GtYXaKy7yLLWcKa4s2cJA7lejt0OY",
-	"LZSeCBsc9iiV/kml0odmMMAdR2gu6jk5TYoJubhUlO8hiMYDrrREuOubkI0r2dfPto9NYMKysLp/fqkF",
-	"AyiAULZiGr39dQ6Kjg4fGZXLFuSZ7u3tQqb715XNnHZK98sKs0HMi+Szkt0jN3w0hK7ji0cQUKsgKEKJ",
-	"ZRhEjUXwQHjY2k74FXjYrXum/7ReachOlQ45NLeLxDZ5+ZEzPXKmTVw0zgpZ5R53FVEfBp8yavntuW0K",
-	"Jwsrj/dt9WGMQlYBnaqmHKRJYk6nA5Kv+78nmNzvULTRHDWOIfy4VJC97pt//NlK6ysz241EPj2Qpr3f",
-	"k1pW7bgUUrwqxzQjul92iSOYzStfgeHmkSM+csTVgZbEVaHaBlga6SRPeCB8MKtcPi9B6tQ89HfORncQ",
-	"KZz1tTDN3Dz4gyLXZlzf+yn9E4UauwNil9YjITO3m0UCpHFMXJ35eedntfPhbSAHwNnKYM3nVBDIsM9v",
-	"8xBhH4ug+o4KgGrkmivei5iT066w7tljXuGDLSWQrVy9Eqwv24zLQZBMFB6bncX3DiU0lUeAXrFxi/gC",
-	"nETg7OK/p4zUO+0DktdeokNGaAQwCoR95korH93jI65YowW1apoOB1lLst3Oi79AmGaxAMy0hIujPsuU",
-	"i01kXOrq+sYRhRTKhA15Oqx5tVSxBLrb3tk1u8JmVQ7HzVytsbhK70ulTWwHWKUvr2O6CqK4nduNo5oX",
-	"A1MR2blbg9J14d7TnSe9pwf0SWfv6e6Tpzu98Gm7T9tP+rtPdncY3Q2e0P7Tp/vbe/v74cF+oTLtRDXs",
-	"KizTVhvxTAE+lT15StvtHmuysLPX7OzuPWkedPb3m+3OQUB7vYP9g72wVk1thz8AOHqulG8ZgGBEE2F+",
-	"6dZOXp++fXd+9Oa8S87oNUO/rkOfhlPKovH/ICeajHgUkTdvz0mPWUB2LGqz9qItxIEvO74tLKAtNF8K",
-	"rZiBE//gsaYeNY67Q5bPivUtfzOsFBBrW2jau6J8gRiFoowiP6FRy0tVjI+QKWQrZZ46h5/KlQ1vtYEG",
-	"NjugdBYgeCaKMO6VatoiJ0nCIEajF7HpawLHVLwmbgbC3l1zrrzdHUHYv8DuurYAHZASyFciXAkONaQ6",
-	"HWYRKHW7BldsrLwCtISrnN14hLC7oVBNXKr8bC46j6tqLrOAszba6ytpG4s0dTfxxw11T/dNthdfMr3G",
-	"RpQBjW5Xh4aafEFFhe3nkOwxaSo3jH9ARQhlIF0I7V6jm5X2/MQC/ZxGkfItD+QikEOwl8OlobIQvwtB",
-	"FVHS3CgQ0JpArn19fq5EhiJG+pAsgVeTS6EAZJELURyG5eS+h0xaMQ2ZaRDDZtVuC8FEM7eJg+8lP0FJ",
-	"YluCIdXkirH4QiB0wDWNUgY5eWwY6zGp6rR0f5qmW8SPE/l57GMxXjUZBZ1dyHmEDEK+sZBTogeJTC8B",
-	"mfjn8/PT+hk4Kc7ePv/1bI9Au5iNElOlRjIJIQWvVB71QtSHVNmoSP/HH3/0G0TIxN5lZRSVDP5AyBHB",
-	"pMOg4npP4zAXus/sO5togwU6OnVimrTm/pdJMvZQobDeHQgSF1ITTa9wXVVezTXhmq2gTLyvmtdt5rM4",
-	"eoMWbBaz1hVpFHl3QJD1RKVJ0iy6iiq202OeIftWLzR7P9DC7aDy07+R3rOGh2UqMTBPktvCw7KRy3kK",
-	"tR+QKHmhRo69tBzCN1xegK/vYN2XyFK7E9w+b6aN0YZv2jwmrMZgAT8XXctZCuN8iE5u4/oz/xxF7gSv",
-	"s9BWcc4HkBkvRcgqUD1zLniDaiVMYBa05o2WQnsM0P5WeZ87K6Is3RbL9sBt/eEmmZoRDed6uZ7DEwvK",
-	"7gAqBE2CAdbVMZsapEgwagJETfYblARpkMA2W1n/xD5cVbChJ2XEqJhZ8wTaJUOaGHEU6upDFhxwFvun",
-	"M47YcXrZQPFhYX7BUc4YH7azcHQLLgKon1xb4sHnaaLMPvtwi5q/WeVFTkbYCR4ZSoU1lITG0j6PdoB7",
-	"Zx3gRnRHynEL3Ofmgr4nK8AMdrPVc7aBmw/WOwLockV8y0N8qCiViuxPLUkao1uyjRTzSMJiCT4nzGUz",
-	"3/6gLLDMtHwAo5/BFRfM4CRkw1hqJoLxr2xsT/TG2DM4tZoHuRsn4XR1Zq/459NJ2O7l8zOeuZnfU6Bf",
-	"of/ZXOqUJU1DCLt+CpMOQfoDoYuFWOvDWm7kkNk7o0951HgMD/x+dM0jPDiGQ2QMggypcEKE9dkW5S84",
-	"9asondydeO1UrJsV3ba+4KGf66c7ZcmQGvJEY+vXMvoQlPOT4polCg5ji5wbLQr5itHSeNEBR46iKJec",
-	"LGQCtAEe9h4j8VQvVpEdy9Thes3y45lDfTPcdBN17RPEMBRZ53SZhIJKZyZ/o25C0+IRkH9B2hl71PC+",
-	"SY5jXYcB7vbZXOXGuIa3kXFqkV4CnGeOnOd405YTUTY0li07npnCoeXxlvlpSQY8hHLYmcFtSLnAX43u",
-	"O82u7Ey+WX6V6eF3ybD+hNB/3wO3csfl7tjVQkZSUQFmwkYBthISG70Xzk0X/JbEF+yzxh99V1cqTtg1",
-	"l6kyTzNwXQb4QIsc2Twv6/DqcxGqXPrJy0T0xigHZcVAXp28IFrKVmUV+0JBmtU4x4MyFdlZLLIWvc5C",
-	"kAQbMfVoK3pQtiLqrBzDfE8+FLvRTUoebnpbX+ynBapSFtzlIIzGMsWwjnpWj1wK1miR/5YpQB+D5dhq",
-	"VRmHcG8d5l9lzwLiGmoNI64HXJD/q7MPQfFQw18xEXJxeUgSFvAYS68rxshFDdQzN64RVa6Zi9ostco5",
-	"iu5dUsmlEDuke4qvfHDs54yJ8M5FkT85BtGkuuWOTPkE35UCNrsSrTubt31TL4qhcYfz8Wp+COGcRuwc",
-	"Znvj27uTFz/52t3EqKqnFWL8cch1xSXcxRsUDIpyJEpxlcrLrtPtPTLkAiIh8wu1Rd6VL1QqyEWNhRwx",
-	"XLkIzSGTFUVUzDM3epOu6fGxcDYYQpi5sYEIywcgHueTuc2ww+kLHyl9V/f9MfT2eN0/QhUu5rrAbKZZ",
-	"7gN29lSqNVt9mYxoEt6RlXVlPl+N8G2BhWxOU8bTJPG19D0XyEMVsbOD/ErD9vMA9jyehw/pJfPINQ+Z",
-	"9AhNQy49EsogHTKhPaI0D65Y0gBdrMfyJg/hrjFt9XkEOL/ZT3CpyFSTUI6EOSMAsa0tlC0dMlc5jIX4",
-	"shRZAhwErybXLFGNFnkLSMlXvABr22m3bUEdPWNGkwP1zUgTdi2vCsSCZo4yjcp9HVAhpC6/Pn252d8e",
-	"xP0mJ6zZy99qP5VmcV84REyEv/LFgG2Pt9L3FWdgN2cuzy6U62/7ojEi8bq3DHComfb3M0DBdlnBZcbY",
-	"z7hsppEvybC9vLq2rWgAMPRZXhNwWUW4Rrh2Qz7DxKGqAzB0rVjUzys6+s/xvDfPxzGzsOR2TD8o4g/5",
-	"kMEvDUxLzp9/wVUsFTeT9YmgEKOLl0Y563+YKuC8WZUIUi9cCkgEezVA1ceE0WAA+PSYi8V1o0VgG6ou",
-	"6bQ7xHdidCEI3oa/p+JKGGWIhx4+WrITDiAYHrvEV7K7BrH7s7vGXXT2EqxXXEf2lu6xvkws6EKfUZ0m",
-	"rJH1zexLUKiNRFJcsoRkR6N4PdpalnmF29ykmS9dHVtjn2OAKqm8XS02PMRyjRi7UmY027vYfL4JFIkM",
-	"G0mIHlCHHW3eN0v+29HLo/Pjj6+P/uvj6+MXJ0cfn/33+fGZ7wH0/Ghg3i9mq/McbVpcmj05c3XzW9iu",
-	"8fQVnBuDXsPZWnhF/bj1Y/lW6stkCLDNPS4oRCpPJmhUGn7KB7Tm1QaAWQC9Vuz4ilKCXERcMNxXcJaV",
-	"Pcx4cPA8+1RrGgzMkXabdoylSlikmGezPswQAHnGllywTOAHhasnoE6BRKBTt7l5aMHYBGGfNROwNn37",
-	"EJCgIkY7p8ljrN93cwe/sNJ7fgm7k7q8ke3hRNyspnutd8/HXHxTmuQpFwWLIfwBcTx1B4cGET8xsIed",
-	"jvW39cbEileHxA9TZMo+GVJw0/k7nYHvEf9piGHku+2wCpM15uIhqE9u+LVubaczWF53Os2GX9CbbsEA",
-	"GHMh7s4AeAq9Papa3xebN0zgT2DJU5om35YZT9ME4+jN0At8uE7DEArzme8LFj7VaEGib+I7Bozl+5KU",
-	"tchRHmCeKi2HIKIfnZ4UNEOoA4VWNK5y7cj1UmQyKHP2pB7gz6CzidCONbGxFjQsSZZ13zblY5qx0Rod",
-	"ojcg1VVAc2uaPIR7ADfPauw0H/rt3gFV63ObUR+PkaffFfufYEN/gpsgFd+aHP7ejJjQLLo2GjvJzwEg",
-	"TYP9iJsWoW+Wa8H47lB2fW/7e5Rev002hEdgGe5zd9wFEAvuOf/GbB8UtcCcH7vk3F6UMqJ5cKUamfUu",
-	"S8K2dv+8MigCwDloBwFWQTQiXgg/Y52+h2AvTqBzpX/z95SzY3PdIr85UzHYDKzRvIwXYX6+EHbkGdqb",
-	"Ew4jalERiqPNbfg+ZN9MINh4kz3a5gstNLxK0z/g33gkny56HBCbe2oYHkJwCII4wwzeb1dYMoY0ucL8",
-	"aoC3uD8ZNptXrVvbPX7WPnr2fHtnt7P35On+wfKWjdc0uTJTuUmZdo2cqzyGwcKGZLMDrjA1vw/r3iz5",
-	"fGc7oN+Vjp96iO7oRwH51m4ms0OIRUeAreiupjhhiomAPVDZWI9jAH6/5/trIEfFfC+8YbAkNVSvB6cz",
-	"DBVKeA1jqbi49NF/LZMQ3cXXkgdFS0P2m49YRErLOGYhqfsxTRUL/UYrd5JCqWt0bWchq6Q3di5u9ITS",
-	"nkw12dkjigVShKrCWMFEeI5E3czUAJj92VSX583Y+W2GoK7GqXE8aNtBtni7SbFnj5z3+zJNAO/ATQY1",
-	"AO2Z35QH3zCjzYBQ7pvXvmMQbAK1aVzOusvaXyZRP5vIN5uqn83gMVn/0eawhM2BPrx0fQuUeM+sBIRe",
-	"Gw1AldPq0TNl/8hEqYZFQeLKvCHVkGkemFeF0eZPNGBfix80of0+C3Lzgi3iPUbeXlCxZivZ7x2K5LfH",
-	"mnKNNofCfORJjzxpprZZ3Cn3w5hQY5sNHHKea3E/KKfgqXKU8VgEGJo6RCmEK1f5qG4hQUhPyquJwpYe",
-	"iVM1ANucwp9yIBERupr/DQ/BJ7MYZQQg+eXkhQegIqMBSxiBSF+oR4HtVeOMPHeT3ZQ15FT755daL1Vc",
-	"MKXeAAguFhFYhndE3NbZQ/NWGz791XybAeoeqQEl76g0zDBVgzf5t7Wva1vDLBUW4ZSc5/q88oiSiUZc",
-	"l19OXjzynG8VCTc/ABm3cV/df1HZMkfa6kUyuLHS9RNQtaZpew42sfNMH/PlDT2/8PDhWHksLQgQ5lGx",
-	"ejT43B4jema2GCgR7vjNZUW3budx7CYYsJtjNxP4iuqqVPwR8osQbXuvXUJUU2RAr9G4gzKXzQLRAxB5",
-	"QMAxUg8gtUnF0NIeyhY5cphsrpYIuDYn4Nooj9BEPhrIiBHL98Dr6bm0La4rHKBAnDc4xE0Ypp2lWe2/",
-	"TEBxb+/t7bXb7YODg4MVoLefFwZ2m+zUgmbDjthYuIPh1rpTJJBZRTI3atsZCpVR/jFroki1cgNQqWED",
-	"KbFE2Nns+61gFlEcSlfjwDzCBZFJyJJHzv491ahiwVXGyAoZiQ+Gx6fiFoVK2/ijWDktVlrSPAqWj+zn",
-	"Ni39vQcqWn75ZP6E63uGle2Z1IMMPlchJIB93SNYQrQ3JowbybE7KdbJJDeKkUuOGf8AuesRav65EHX/",
-	"//yv/23ED79ReCJ7q0V+hVT5IY1jqBoZyCHLwb8LNQe1TLAMq8uuhzYuhB0KV3a0hXLnLeK/keURc4UW",
-	"OxvVyGGwrnpdOfkdKqpeCC2jiWp2ZmCvTl784KpvHppudDmPvlAOz3WdZfNnInaFrVDKqzR+xcPaXbDL",
-	"eaLievzxFQ9fwRTmscfylns06X2DJj2rEJaZQX95BviQMrhxfL/wBUZBZKVxIvs8Ys2YBzpN2Mw6fZdM",
-	"n+Kjp/bJuzjQcanL90lU69YGWsequ7UVx+XHt6639JPtLdtD61N8ufapL890kWnfko68f/cKguuMXpkD",
-	"g7hAPgy/FlALaMBDuDceWcW3Wg8/h+O3W7S4C/48zAJq5qotBZBLM0WuYwhLwPq6tvCBbQYwlGxpYUUu",
-	"mSZce8TM+9BisryiSjePzatNI7fIhPgQYOp7NgvDAgJh6xh7CnY5c5QA79/a9YQklzT2SJgi12EYJwGm",
-	"E8Bm9d/HlwkNWdcMSBkdSvvESj+Asvf+3Ssr0WVf4cSJvGZG7vmN9c7gvRb5SSakl8iRYonCHIsrNnag",
-	"DjGFyg1UEZ/G/OMVG/su2xjKfLbIGQP4GWUJ3BqGVcm+pm+7mkChhTVSDTfioVsDyBdBugEjirj5mGVu",
-	"1N34fyDQ+plMkwACU0PDm5CDcXgBcYhUo0WOZ60Jx6rLLI7ouIjfxGC1IRnGup+lCDBXxhm2WuScXjFz",
-	"kljAQmZ+BoLbjdByJVIROih36Za2Tm1eZelJWJ6puq6v+BWb3IseSLtINYV7ziItKaaJxTEi9cK2sF55",
-	"tzE8CwyVKF2isIN1kqLRBVwhICPHKtKQFG5BjKYPQIv8ZoVuVGBwp+ImhRcVkLtFjmzN6tyAbZupyygs",
-	"4lNh5wkzlzYc2N02Cem4iFuCl5oZjI0pZSFuZ6NCQN8N13lhOLDsNlbczMp82UqYMqcO5zKrNK95Z7Pl",
-	"RMDLAVNufuYN5RldbEibiplDBIhpYMC3lc/7PNKgEvYg62rIqFB2CczrDY+wlmEjeGT/wyU+WU7XgkAM",
-	"2KzscxzJkFm7cfUkmTvP+Sy5ZkO1EFvZvHdu5v/VM3Q5wZe2n2RUoUlCx2Dk0mOo396XyXA6hmsbZYiJ",
-	"iPER1wHAZp0mUstARqpr+XQF8/Sm+CRVhcMwgZwNZz/b7Uxcs0jGjNT935D+MDO/gZXU3X750YebNpFR",
-	"ntr71auQNU1nyEyb+WWV17DnYZewa/1x56C3d9Bud5q9p53dZqfdp82Dp+2d5nans9t/urfX7jztXAho",
-	"p+t6vBAh1bRLvlzUeHhR617Ulm6p5l3AssBbrjnzpXJ3NPxysB1us4A+be70n/abnZ39veb+9kGvGdK9",
-	"dnuf9minv4dt8SFTmg5jeG2nvfOkub3d3Nk7b+939w66O9ut/b299n7nH/C0GfZFrfvl69cLcSHm45RN",
-	"5w4k1yxpnpm1wrvHIzJmgqRC86h4n0SMXjPVIsdmfZFypjtCCDFUv0jb7d3AsTj4i+GvlsrFB4BWhUeQ",
-	"8PiE6bK4VcgvZ2/fEJod3yw8MqBJwply7VyIIzj3MFYuzI7rGu6d6B6jZsPhEd/eI8od7i4ps6u6kISH",
-	"1pwycUts2VsKgqVCI4UU+fXhhZhoMoikYmHeZuGiRDw/AvdvzkgdeN2Xi1rCqJLiotYlFzUVydHHQAqV",
-	"DllyUfvjoqYGqQ7lSFzUPFLabeKiZkQBGLLZcV/9bn6pO6eouShCoiV4oIYsM+5EUqnWY92GB4A7ARy2",
-	"bEPEW4TUz86OASHS8V7IBlPpENrJlRF76TyYUt2XiUzj+fGS+EgpRhJLaSsMkhRyROqwhWOaaB7wmBqK",
-	"GPEykRFTjerwxZfY8y0iNUMPywQGWiI8WgK+zThAnW/SiSxNLgpHz67y/UQGzgqmeZ4wqpkiFGeQx8e4",
-	"WVB0bgTmOQBVDQkNh1y0iF88bj4ADJeDb2RCfjl5oQ6dzscK+aUyjUIMqglDqzViTCwXxLfhIX4epozX",
-	"Hqmj+G3OTO77EBN+ikaGwoBT4nb0FmUffgFQ4oq4ZnwQDu4mLuciZVatk2+2V+8TC8zSnybSfCLaSLPL",
-	"O3TzSdwTRn1pBLN5Hz72WGP6e4pqgSV37GY+d7xtjzJ2ufVJboh9NZO5+hEXVz64cQXh4pprZvSPK1L3",
-	"nQcjGFCdM4BADreev31xjDow8F0ZoinHeYjBoomVOaAphCdUWJ7jRFzTiIfFhwrdVtTlMHPfmNuZtgtO",
-	"mekpHfWeh8f9l4OTT79Gr8Xb+G/JmX5/vUIUjhvlPbGzhYzMDJCFh/ml88jSvh+WZha/LD+VT/uDYHJf",
-	"4F9blna+qvWDIlYC8UjhEY8opjXEs4CbvKhrObmKJ6hytUinvUv8/5YpiIU2eDp/A90TXGGHfu4pLcjO",
-	"+NKQYQQslH2Ac1gEqJqu7CAkUWkwwIYriyDk7O6+uMX5I5f41n2/S0gvD8jD+xLPPkoqVAeD6dPv3CXg",
-	"/RSkz1kUKpuR7jnPJbjqZjAHKoRMRcA8grGpLeK7r7oAuOyTiGmFpTVBgwRcsPCQ+PjCzKdYyHVRnRN9",
-	"2SJH+Bs8l3GPTN+z4bH1qqHaajvRiI5VhgPoWFsXGRdQA1uzgwioICFm41aIUSkUy9xYkHIEc3nJ1Yog",
-	"qe+0d540lhef3ueje6gC1HPYaEUJCg0PeBGMHsWp7ynvwWwFx2NnCCNYoAvP7MOSr7ZQ8muiUvTFlsiv",
-	"FrdkZJU4pWWsyEgmVwDqZrQy88Gav4o6Xm7cEmwENjUwnuk0EYbnFtjiNJdClRAvAxjkK5ROb/fY513N",
-	"B4wEdfUwmxrQ71E++uaOLy6kRQ5cUgdas9j9RFpoQSKoL3GLN2ZrBw/udAB6hK0L8Xgwvl3FQRd07Fs7",
-	"HXeiSCxxEUJUyC2jcpU0m0obbAFxx8ap5KtwmCNjQzCiVsUilHTs9B4I58DSmxBQCdwEWjO39BAiFzMr",
-	"RJzIodSMUOEqXw57LKnwQZvB3LoxYnEZgFes/xiE/i26nhlgG9y8KWKJo132b97zCV/94oeTbOs6uVAS",
-	"8FEX5tUlvk0c8TEol5nl83MXsnNJL/BGe8Q/ihJGw/FcE6iH+XYLHsksh5k/Pi/8iraaytKB8Mppcc02",
-	"MVIElu40tLCCs1zd+ysgT7ycHOJ9WirK45ifE30ISlgBs6FAkEezxfdjtjgKQ48kbCivmZfJADIhIYNP",
-	"cfn0PSSDRSHt7674eFrlLIfKzugtJ7+cHr8kVJEeVexJh9QlPEWjyHBRH2KC4fGtTzG7PMSnPJ+8f/eq",
-	"sZxtuAqrHpW/Ym7jKixyFf7ikgrvhcUtFgnP2CPr+p5A4yc00zg7AcuyKVfi+saYVCQvJTKJm4/KeS+M",
-	"zq1sZu4wpoJL4SBWC6Ib6IR9mVwyjTGQV2ysUHZ0qAmYCwW6ojrM8raweXpJubDxAGDR/Ns7jOapAEgw",
-	"k7VDv1VlELt4BHv50+qE8pLIVJN6Cnsctvj0xm4UTrY7djeqL1bWmEyY0xxuVc6YKB6ZVhZ9gKo6slBA",
-	"2IXtsKH8xFsESsjBn7EeE0yRglxe+N3HHBkj6pGxTAGKHaZW5XKhgT6XD6FgL6LlL4RbgBnWurX/7//9",
-	"f/7v5V3M7ywFbhMsKwfCcr1hbbw7Kpf5IEvpPBZ6v2VnluUUD7zGb0x50gwg4fg2sPgszzmlPHluOtkk",
-	"M2JgRIt14fjcCG6TzSAZa0fPnr9oHv/08mfDtKsGvTawTDaHOf6+cczQ9GdG4xAqYBjdXD7F9Fbyiosr",
-	"Ftp7XhW/xWutmJTzqNZ9P8wLdkBvXFr/LgCwUEH2m8GAJjTQYLHkIOAEeLbnioa3bZ3KqpPdiuqXlVYs",
-	"ZLdJYVPCMzpi9oXs9+0PqSj+pKVNzEBUnxb5bcAjRkpPeYVyHlkut+tTSOJmSWTfpqKBspnlr+eVU9EL",
-	"acSda1Zpszp1BLuBAouFnbQ8TBZ2fzeCn+sN4FeMAJ8N+DuT+x7Z5q1awwCKMz9Y91o60XW6pdKe2Zc9",
-	"dgew+ll99AzjDNnkluOKGPGsPMezLNaVG6yfYXJYfIIcM8TZzkKuHKgUBGrj3KzZzIEGZRgVjRY5dyVv",
-	"sb6lhRBSDSIYC23mRy+bUQWzdH3cBMv804BKnzmqAPJHYdPfalnarNNHzvodcdbskIPtrYif+DBY7e/J",
-	"bEhpxOihzopP2GeuLNqZjSThinTaB8R3T0ACmyMFGTPdIpYPY8U2h2oEf6DW5rdc+4okEopEl2BP4CuE",
-	"PTkksYwiQjUZSqURUS9mCZlTjfuSOSfD394tghH0Y8NhMbAc05fB3RqLSwctaAc6A8GtL5MhFAjN2QYT",
-	"6dAsrWafAddVXJrFnYSh2rjQpFnELBd5RFtDtuUyBbYiUJU/WlX533b+evTs+fbObqtliOWk4N+TjxCv",
-	"szYP/Nu7Au/zahnlyo4aS6FurccFBdItROQ6HzCSUPAkWZs0+0wDHY3NLsksBEQFVEDyTD1hIkRgxrFM",
-	"E8WiPtZ+p+T0zUsLKoXj+A9Yb5kQ/ygIWKy7+YL7rUdX0LcbbuzCxvPjurnr5/fkpmGgEga+01vS+rWM",
-	"DS0EQlRWeWngh0cP7OOx29xjAFuJUKfn3LavVTER3s6xeZeNAHWD3XYeHW8kjSEXqUahwwGgVhioRHhu",
-	"7/t783z+nkrNwtwx3K3tHj9r49WPVSLMIplRdms/syiSCOKLC2F+kmuremd2/ndgHps1MSPWpArXQk/K",
-	"NF6OJ1rrIppoe7u5s3++3e6297rtdqvdbv+jigbTOqUVX4CQKxForqb46HX9Di1wIiS0BB5M6hLNQXE0",
-	"Loav4M8cVYk788QCz53Bi7doGnJ5S3hS0LYDlAIMqbpqQNirEd1tsGxINa2MmMX42EMHMoslC6geqByk",
-	"BWR/FmKUmznQpi8leL/PwryCkeVN4LMYpgrSD4ziARj43CwetKOgFCY6OEZcscYh9KkI7cnr/OkfFAHC",
-	"wigS1k+VQ+rrbO+SOmDku4unNQwbLeLHWju4CPSvUHIteQCTYB4ZDXgwyEb29vJy622cqi6OhKDCoyq6",
-	"a7dJ3ZAhkOKaJZqFDY/0WEBTZVUr5fIt4oiOEX2UqkLXqvoGPIItcZ9XoN2UmV7sKqQEcrhlBt6Sl5dm",
-	"gDo7ERteejDl+wpwZiL8lT/eK4/3StW9YjYm2kDyc7vajTIV7Xyr94mrPnUrN8oxlpDwnTfbJ3UE6Qcs",
-	"86l6WMojQxoywoWW5Po5TUJl0foTOiL+dUCT0PfgKulJPajmhnlJz3sMhnQ1eUy/1mT5TPZcrA+WVN7u",
-	"bO/t7e21t3d2ax9MdxvyRDvxR674yBUfGld0FcrMAVYPW74OZZAO7Wm4BRHbNf8oZR+JMY7ejPCQ+Obz",
-	"GzrEFD3Ht2B0/pAP2fk4Zr6HCXcAIueZ50YDqm26dMBjqBaiGFOkziJlS17YeUOBneob44Vb8vu8MvJ9",
-	"VylFcwHiRCsO+zWv5mhV69bKP2x4hThKPN4hj3fIw7PYhPk5fbDiNLg1b+nuKGQwr31xtMjZEhfH+3ev",
-	"bD26hCkZXUNIRSRl3KPBFZSwTvg1hA9kVbCLfD8VEVOqWHGIRpEcYWRBNQ8+Gd57AhPNIGukvKpZx/oM",
-	"dhwPpJa2AOyGPBdmfo8M95HZPjLbaWZrI3IeMquNJO752yquQDXXacigsOo/mwdtjxy0P6BAGklxWfxx",
-	"e7/tke399gcSssuEMXVIfAGyLDxuuSQWsXGsuZoPvnKTuk9W6KZe6+7ttPZ2vFo231p3e7fVae9lgVjP",
-	"EipCJnppckle3og/01HgUQZ9ZIsPTwaN8vP5gI0YsYyi22GLO0YS3N4hqeC/p46ZATgFi1igDeGey9Ta",
-	"NwZyRIZUjMEYrlkC1atjHlyRehvsulAHt0vMI2gB9sh2l1CiuLiMGAkGRrWdobWfmjneJ5e0c4dwYv6v",
-	"f1EIflADbrYBNGmlyVQEg/80P5YpVOtub8wrDQ0e+eQjn3x4fDLG0/mAeaTSPLhiyS1Jj7b1RzPvGRIC",
-	"x/0b652iYjEjlME+fa98PdsYlZq//bU1Yr14c2HXzveRhz/y8IfHw1V2GB+sDeCah+y2ouGg7UcG/vq0",
-	"Y+a7+/L0tEX8S953oXFxRMeQB0QVKEYS8mdfnvxUzdr/Dkv1oCy808zbq9kdVcn7g4jHrWHcWY3Hw8Qf",
-	"Ofwjh394HP7anskHyd9vL2PruQMGKAAGtBzQkRtFDg4A/FGmOgPaPCQIgMjC/5+9K+xt22bCf+WQ9wWa",
-	"onKDFtg+tNgHNwkWrynape5cYA1aWrxEhGVRIKU4RpD/PvCOlJRYcbU2dp3O32KFII8SH93pyHseoFO7",
-	"udGyjKua1bbYdlsAti0AuxfgUvnXbqCtoChN53m9bldeEObrfapC9ruKwN9zw9Uvdh5oqYdjU36y5f5g",
-	"1U39gqJQ9ALBhoXSbd3qWKQr1Sk6bVv0Ol+NKzpo0NSMywImiDn7JedgatLnyhnZhje6k/LZ2bv1Nltv",
-	"8/3eRufrqzX2nE49z/mk8G43kypbjLj5Qd16AfRt1CHV66bbGvfdz4MP6cARfUxT7dBwvzTWPa7TFWI0",
-	"2H+sbLEUotVtjFyUi7aAM2VssfWaG8C0aQuQzWUeYOgRs0GechHDewb9j55EIVdFIezHOEAhR+GurBBW",
-	"J2HApXFnnKAs05+PhuwBgsi/3wCJAdWtxJoPlUgB7xlWnaBxFUxgBQP/a8USBgfVmF0A5cG0swYXtYXS",
-	"w4KSzpBJMtcLoE5R4Upf/n6Mr4VUlSnbJbsRIVQz8zCrl8mmBFP1qzgWaToWMa90b9bhhV+2V//3G2BP",
-	"x1rO/7dXmvSaPEY7OZk6z1C+gC8feyM23F0RRWnwBVw8+405IhO8hKM3/f3e+6P+819+3bUYGywiqNh7",
-	"4Al82nn6aQeegBv1seeTjBr9DkPbQDxZZuoysEW2tKcJ9QYyNFfyzkbDeV7RWRbzvGazHCYIStK2KR2s",
-	"AxEbbS0YLJx/fQnS6BxkyUBHC+M5KMm1h88vL0HEk0zPUpT+QMoqJPlGzefXZfvv48cW9uTaUMJgOCzV",
-	"Ij7kZu63dPGSjVEiBbee9NkZUS+LMeePpJhHzFxHkfktxcmMX+43OJhJ5NrzgbrJLLzzllYORVXdkDaU",
-	"3+oRrL6ligh2v4z6v/eHh59Hh6+O3r59/bl/fPx29PndyeCv/vCwTaaWNG2xGc984z4yE0PX+2VEZ+x3",
-	"kZjl8zTaKU16xy7yTPR8D91pj5um/6ut5Gf3vY6XOTw2U7LuuVXnmcrOgd8lhNFEzzLWzUzQMP2Dzph2",
-	"1nXwk7nJ/5Y6LYjgU7/mUjvTLH9vnLh35f8ayGt+U6ZY4GLYyNe/60OnVU7C9wjcv1yXktgJScdtP5Q2",
-	"ga2TRPw6I2N9webXswSjAB2OTEURJ4vIYZmGlbjU7truH5pG/KBzVh2cI5spt17uwXq5/URk5w04P7Lw",
-	"4eQ4Chok2jDx/kb6vz0m9+9xNLbiDOOtd0d7gpHs8S3fs1U/FqDuYzLDWQhYd2+Fq4+3DvXHO1QvWtFA",
-	"4M3PjLXlIG9gq0C7CZByZqwhXe+HGOLy7OeQWZlQXaB5ZL2KyRZDG1PcQYlBcGsG6OB+pmf3jR43Lsal",
-	"UcWcANHP1WucH6GQrpu/T926f4XCoOmXRRKucKs/6dSGu3TqejEX7UIyw0RZT6Xus0Q7IfeyR1DxE7pq",
-	"TVVElIWiRISDhtFpU1nRH3GpT46EK87KhTP0sqavd/0ZFJLyIIFi2hbaYN1ZfdR6sbf9RBQwFZk4xykV",
-	"SPMXZATCxIm6wAjKrPpzKswEysyNF3GRiB+wejk0psCywosjvkp1PHHdjvmP3GiuWFFxURq0UVOuDVJl",
-	"i8hXbEOcYDzhOR8PDiDVelLmzSEDF2bLPOkhsNE0Wzg3uszty/pWkpQTXYUyMLq5e42ZzLXK/HE4us6t",
-	"/hgckFRcob/UNnC3LRacuKcU5DCjG8J8EbAQHLOUVsqQDQ24xiQrPanFIQZZrKekfyrStHlf6GfLUiJg",
-	"RiBLQyntWZ1FoF3SuodZvb90u5M3dDsl9N8NYIJzC7tTYUnzTk5V5i5RYPO47oz+0dITRUWkGKXPQECc",
-	"ltSPPguoy42OOXlrE0GqQTpDqosaC4uLAzfG9J213oRpmbrPpVuagWbuBnBP282sPgnJLLK7FKypDKzI",
-	"5FhfwlRLbIznL7eMd4QiLZKIUKsytNYjqTAqbjyzBqSuT6//CQAA//8=",
+	"7L3pchs5mij6KjiciSiyOklRC22Jiolp2VK5VOWtLXlquls+TjATFGElgawEUjTb5RvnBe6P+wT333mw",
+	"8wT3EW7g+4BcyOSuzWXFTJcpMhPLhw/fvnypBXIYS8GEVrXul9qA0ZAl8PG/m++oZi/5kOsm/Nd8GTIV",
+	"JDzWXIpat/aO/Z4ypRWhUSRHLCRcED1gJEiThAlNRlyEclTzaioYsCE1AwzpZz5Mh7Xuzvbe07393Sd7",
+	"T72aHses1q1xodklS2pfv3ql2d+xIeWCi8s5K4hYX9/a9IpVbP63AcPpcBqSmMcUqb8X/DNRLJAiVI0Z",
+	"k3d299o7u+3204ODium/erWYJnTItD2K5wOqT8PpJZjvyekxqccDKRgR6bDHEiIT0k+jiPxyemzmZ5/p",
+	"MI7MDAfbBwf7++0nT54+ffJX1RoNqFY0jluC6ZpX42bEmOpBzasJOjQvBDivV0vY7ylPWFjr6iRlE3t6",
+	"ycSlHtS62zv7Xm3IRfZ3tjWlE3N6ZmPPpdA00L/wiu28ndjFL6fHM9dfveBP/IZXmyZKJtMr9QX7rPFH",
+	"n8g+oEGcsGsuU0Viesnc8n5PWTIuABTHm7Gknc6TqkUcs4hfs2SMGFCx6zB/YN7mY6o1S8zr//Of7ebB",
+	"hy/b3vbB13+vVc35IpFpXIVy8IM5GVL3/8//+t9/vWylym+Y0+JaubOLaaJLJ7e90959stve6ezsPdne",
+	"6eztP4EXqw/x0s59kwd5GrJhLDUTwfhXNq6iIzGjmlCSIEEhivZZNO7CyfZ5orS532mkSV8mRA+4Ilds",
+	"TOoxS4hiSnEpPHLFYk129shApolqEK5IwnSaCBYSekm5aLn9IpXNd1xYXdMsb5Od/spmI8oVWwFHrtj4",
+	"o8ET2ux/+LL9xNvdmYErM5jDW3rJiOL/mnUXInitOHnI+jSNdK3baXsFYtluw67xr+1Kcv2KKUUvWRXC",
+	"2p/IBC3ZPXnWPnr2fHtnd6/z5On+QTUqDrNxbxIZzxBhqlZrfyI8JPX37ycJOHvylLbbPdZk4V6nubfb",
+	"edI82Nvfb7b3DgLa6x3sH3TC6o0soIt9mQyprnVraQpPTq/5N9YbSHk1E7VG2e+bzPPVvKxiKRQDxveM",
+	"hpbDm78CKTQT8JHGccQDaqC29UkZ0H3J4fSlxpLEkO2au809GY7JgCpCBYHfukSzz7pLLF4RXAGJ4NjM",
+	"zd02mJkGAVOq1u3TSLGvxY38e8L6tW7t37Zy8WkLf1VbJ2aCd3YbuKnyIZ+KaxpxIy3Fqa4hU+xHPFhz",
+	"kw5nhNSEpnrAhDZvsbBF3kaMKkZUQFFU+ds7EsjQUbRUmT2/ODknW5aGqa0vPPy69Xtyi7t3m1VkxPWg",
+	"JLApTTUzAPlJJj0ehkysB5FzQ5+P3p4CjTZ7lyIaEwr7AT4lR8KR7Vvc6fmAwQqGdIyHE2giBXKPhCmZ",
+	"JgHs9lQYmkujE1z+Ojt2QxDFkmuWIJLfKgrb+WAiUg+ZpjxShCaMRPLykoUeEcysxLHAhtnpa6l/kqkI",
+	"N0f0Pgxzext8nc3x1au9peNI0vBcypc0uWTrrf5dkRZpKUkEY93eFmZMCAxIhGtcMWVJOOOXwp6F+eaa",
+	"RukNXj/gAQGPORP6tdRHqFrOnsgOREZUkSBhhvCR3phQohNOI7MGj4wGPBjAPYSlKCZCoiWsxamuKLqq",
+	"yvXASCefY2Rq6y+EaKOwGT7E7GDTs90N+XFrrfurHJbf8AiIvywbwA1uJSUc3eiNLXKUPTQDGnX/7Zuz",
+	"c7JFwyEXWzTmzSs2VlvwgN9wQypckZk0e/UHRXx7cK/x3Hx7yEBzcNdXTMFbTgioF9b9A+4LkKM0smdE",
+	"BFiQ+avRBVxRRsczI4/JFRehRxIWR5wp84EGBtzKIyzkWnkkZBHTTIGeAK8YnZaKkMRcKMKFloSKMZF6",
+	"wBIAFKnjZ4uAHgH9R3mEkpenx2Q0kCpTirkiqbgSciQahAo1Ygnxb+ES+B6sWEg9MBICjC90i7wRASuD",
+	"q4jME5CEISpB7pa+194mvhOGLAr68BrCGuGCx22PQZSQb0UQTF0/v4XUMLnmAXsv6DXlEe1FbDP2ZNai",
+	"eRSRQArBAs3FZSaJjSjXrdsUOYwimdCER2OS5hs6NGw4GbfICQeYFoHIFVxgu1gWXhgU/W1AtTqKY5Lw",
+	"y4EmQo5I3V96g37DuxDZECEPkf7gaXFBNB+yjJKEVNOeeTWgwjzWY3CrBizsXghEBHeD4fwEY6GhTOZl",
+	"hwLqQvjHbhxdDYNsiQgKH8VPeiH8d+aL5lFfs8QnqJuTurPgAT768I59wloZDVttXYhTQSgJolRplgDx",
+	"kDFLAFeKyy3fg4hfMxJEhsNdiLr/uTmil1SzphwJlnThZ79h7mvE4HriuofyminSY3rEmBGCQkOAZILP",
+	"XQhLqw1VmQSkVwBT4RCH8tpcb6BIlgbJcAacSkCCa3Mu5Ssqxs4Cu6ZQRDUjYAkg7HPAWFjQWgwqkb2O",
+	"s6WSHjOyB9HJ2Kw6s6jkR1Pr7nVuUZyaXmrNKxrMCxCqUuxxE1rCvjY2SmdGl6o92UVtTb8wz7K+7Ej5",
+	"S7MM5cuPZF4AWL8XRnWVCf8XW1M7cDKMsz5keBQn8pqHhglncs41p+S/m0dvT5u/Gh4GS/PIkV0B3l73",
+	"rUwIjflH8xpYsEhmm79NQv6KK9DOpSGYJQ5ZA2jFiTTzrs+tnF0sJxZGgGEhqRtVQUahmdr8Yli/YaRj",
+	"mTZuWVnOSadlSk4ucWKrFQlruZQMN+8o5taqS8OQmwFo9DYxo2nO3FK9Wlz46kutLD+CWUuzIXyYMEtl",
+	"l5EmCQX4W/niSJeMWqGh4Ya3TVu2vBqKHGrOKyKNrPSBZrOpIdBnMv21OjLyauG3npQRo8L8eFVl7Taw",
+	"TujIYNMhCoPOcwb7styiahdD+tkyEDWTcs3YR0bJvNqQaWrY/iKkeeWe++rsjBXbTxw5UYuGe5c/mZ3p",
+	"lwpbZ26//CcaTmFu+0YO79LURZz4kO1Z9j6xAKguouhLrnR2CVZEVxigjKfzNmvvRAXyZjd4Ei2OohEd",
+	"K2JOzdw491zBAl060AzLJkCWv+fWXAWQZ1QHg+cDqgsG3lXAEWhrfmDCIOA/azQJBvzaHFAq3OcPFSiM",
+	"Ts0yIFey4MMtOMVXt61zwv05Ce0J0NhV54tYAJm1MKVPeYRMdCnBAkzuaaSXR63iAtNIz8QxEJGWX8bd",
+	"4WW+Os9BK4fCoiMBD9VKBxJk7vtpruBMvguJ/yek/gufcyxymWcLEF8AuywSwL1SBSUDoFWvMV7UsJp5",
+	"fZrB8SKqtJVfNuGnhWFOlwQuTa5Y+F4kjM5YsmNTC4dKYZDnMkWprfKOZF7PdqU+UDwgjHzIwDmx1PJ0",
+	"s87uCKjTmlTnU1VEx2tzLhFXLMxCUmrzcXYejt4yVUAQurXMAtIGLNxcouWpLNymCtKah56sesdvGX64",
+	"vWq4seDKCtrrsXuRS+mzY4aUEWM5eqZwXGIJg1fJ6nd3VuD0nZUYvVvvYmishUmrcmycDSa+X4lwHpN9",
+	"jka01zJc+WLRmAZcV2g6p1qREQMbplVx4ogGbGh0Wtl3JjlF6v5vRy+Ozk8+vn5zfPLx+dHbo+en53/3",
+	"S+EX21VCSxXVM+qVkCGDKI7SwKfHvkdsmAusZiCVJoZnlAM9rD2wXZvBtX5mNNE9RvUqGqjb7JuRYLND",
+	"T5T1OKDthGsykFGoSB2/zYy6aL00vyepUKXV77QrpTtNkxVVZgwHKIr4EQr4YWINUF4tNOztQxF27qHy",
+	"cF7tc9MM07ymiYG3MuMZVDuyj5vPx/m48CeMbXh1ElXGfyboDcltpwotrgYs5YN//+5lGZlqA63j7taW",
+	"O+nubrtdedzXLHGO1mksw7eJfcadRjn0rtVutStDeqbUXLNNB3Uvv1T5GiZxqHiq04i54I5vwEgB1Msz",
+	"0gJduVfih8uuBAtGxa4Ihl6quGBKvbYyZ3n5/8US3ucsJO4xYs0Yy6oaFYy2af2QM+S4aBY1DHB/Pyjy",
+	"8vTYI6MBEzkp0TIKS17pZdYoKvdsIOEIPQ0CI+3+oAgNw8Tsvyfl1TJjx6kaVMMUKLuZQ+ebIoq5qFA2",
+	"VCy6ZmrxJJXSe1Q0NmWL8MrnPAd9ntMkXPUm2W1ORiEvEIsg3nymCWUluWp7NbnKAgfnnwOLTcR0HGEF",
+	"AmNv770Sl2zVlUAB2ySaBNcTwAtG5ixM1z44rQQvYyWep9tuZiEu4rI1z81DxcyI+4IJltBozRVnw1iL",
+	"gtp0nA0h6MzbBWh02ovokJhJYUoItIEBe3mz9Y1fHa82oolzds6Hw6QJu5a/Oxs6kBqx3u2KaaJ5wGMq",
+	"ViA771yUXJmgFrNICnQIFzth6154PabggsN45RUvhMlaCANxUIuAABNMGLHL6PJGMJe7EUM8KhwQC0lh",
+	"C0UDwcLZ3ubvLTCA3wnhRzAtUK3hMCxFWQ9FN6HIZQi8F/z3NI8/six9PloWc5eOmv+gzX+1mwcf8o+k",
+	"9bH71+aHH/+9Siy1uQnvq7S4dyxg/JopG3LGrq1loBwlqfglhDB7hQyGhJdXvdPe29+QvmYHtCGBLUBr",
+	"RNVVnsazt//13+eYBhadrQv6fTDUOVcYVqDT5wmn0Say0JzIgQLkLy7+8p+YZ/fE2+5Uw315R+KUUJVJ",
+	"YdveOuLBpsJSUcrJl9Jeay0QoHlMx2VRZ/dJZ2HeV4VqkA/mTR7UbJSw2U3roQPQjOXZ9ol5/Nyso4QA",
+	"RmmaYiIsSKpSj/8u08TGZZsHDskliK6GqYFqTXuKAVObp9Y9qXJKIYlcRORWERnMkFWAd1mtq949rdkw",
+	"1moFv/I6wTrmjGa5bLPzW+Wg53gyT5b2AZunX1LIE321SfyNGedMU52q59bYng10cHCwzAiCfdZHeBSb",
+	"eGAVLGIRIB2q4JILeDqL0+PJLU5qnLKAunMvnrJXym3MbaSQvpyh46L4H7eHDewSNs2br2D6zC7Zt+RH",
+	"LOxzHiQ3g+J4FdDd+d7Hc3d+lt0a5xiJmQjRb1EMbYHI6LKbZOpYT8KMl6/H/TT7XMGhXrNRnhJknihx",
+	"kSedzu6T1dgIDFIFlHJg6Yqc21He8uJ/TodUNBNGQ3MjbIqjWcAhUdp85Vn3l4JsmiHVwYCA+6WKlxTj",
+	"0xdEhbsQd3dwpL63c+ARJYeMdNq7jdpa4tUi7AXQFHF2hl1vJtIiGCsPp8grHbK6CIss1qLlpBX7Z2J0",
+	"srj4DYYmlx65llcT35SC61qFUBj4OwsKzL7BCJmPqQuRgS8xfSt0enXLUvXs70+Si8KfEevr7I+STcR9",
+	"mcahHSBOmGIisAIH3suARlGux7Sc7839DYnYlv20tLmcVXf4J5mMaBJudo3lCuamybspKw//hbPfrCLe",
+	"oauGi8tXVjKZuJpylDuO7MM2zW/IshgQUN4B/OXSOIrIhLw8PUZ/taOdwrpeqkBLhZCpObMKs1I0xkRB",
+	"pAKKiYKQUVBrF4ufC3lvaeYvswLDlym3Mi1SyuCqKhpgcnvmBgKYEaxc9GXlbiEDaYYT0AACstIXe+DW",
+	"sYdOGueqzXKZHXQJcTA3dxZ3U8CKDH7eJOYuYSHFGjvimhuVWlxtYiWdoapEXFyVMWOgday6W1tA67IC",
+	"UIEcbh31nocn/ReD00+/Rq/Em/hvyZl+f127V0kwrwQEO5kJxA2Eaky2XQ3HHoC9dw5GFW/ADYRwmptb",
+	"QGWP9MYknogFICOIhYHEZI+wSDHz1Ms55bumy48tH0xQWA0GFNhSVBEPIWsyW8pSlMZsZUEpsnrIL7lW",
+	"K4+dyKhiaF+lMUuAtPqEqzzvBkhjLiSZqYGuYK5J/lYFo6oMJ4Dpl0GTtYLaZ8jOvw3GyH4LpwQp2ZBj",
+	"PKDiEqjlejEo06f/y+nxITGDoeGL6yzbOKaJYivymorbq8glvzYji2ItgdpGwfRlx9O8iPrJk1I3liwT",
+	"ooI4lBD8FidyKEHyDBl8+HBTTHmek3KNvJnlmGoZYus5U4KZ0tY8jrtqYO4NOBTPDWcZuWKULlUeqiDQ",
+	"JOEsJDI1mitjBGITcYk3wpWzY5nne8Qt8kCnyZq6CR/a5IDyxn95e/KCUEV6VLEne5ioC9UEuuT9u5e1",
+	"1ewLOMfM9d+JC/uufcZVu/2Z0UgP1tyumjJMyatKUnKHqV64pKqt/sLD9fDx0/LFS1ctDTjJxSvXLbnY",
+	"INbEKQUrhfxNLG2mOP6Shy+lvFr7wtxs6KmRDWc8f9dpRdGMw3xFk6t3jIbrBmXMrntJkytXag5CHMLM",
+	"IOsK86Dli0jBsuIaXB8SGkXup5nexKWQec5mN0GOldLHMgipanEyKzKFzJOGxFofMVw6LEYGLSwLcE+5",
+	"amZz8xPXXuUQWjFf7ZcZMLcW2cocyH4ih69Y9W+zjpAPmbMTT+Dx6asTYp53dZb7PILPlAxZyGmG1XVg",
+	"4R655iGTHqFpyKVHQhmkQ2b0VqV5cMWShtUX+jKxiRsOBVrkWI5EJGmYzwO1byoqZEKu29YXTIv9uuWG",
+	"2PqSHYn5MuS0VVKBYYlbn2J2uZRmwoVg4XuhebS+7fD3VGoWrpbmmlU1W0HMt7Jgxa1wF6rCyDgSGfQ9",
+	"o2IZSLdarUp4QqGKFoHaFe6KYkCf1TBI3XDgPoqBPGEBKJzaMwQOnkSdGssyJSyWicaS9RSNmg1YQj6c",
+	"TEKs8bIUBDLrO/ouKuGAPovKe6GYCNFwWhGcZX56OUshxp8zS0ir1SpZQrgmXDnTTI8pHjJFfHzJx5p4",
+	"88w5jRY5FbYkXWZwD615x8uM7jTBxAj4pSf1oDVR/9uWWW7Dp79GVQ55zCZKZkIoEy43RaIu7F/7RIqA",
+	"5YXKoMocVE+lgdl7xMJLgyCa1ClWy7NVtGyJxL5myYUAbKLB1SHQCplqW5qs/EanvdvwsGIZ1A5jSl+I",
+	"OJGXkJhCxbiAdw41W8R3iO5j1ToaDC5E9iAW1GsVjEaWT1snsvUBg28rjuiYVbs4qh245+yzuQEkoPAN",
+	"IoqtEKThNxG4LxrL0CFDr5Smw3j5KBw94Ti0jmRU1bwaEHqjhRpKb7ZtST1I/UDr0T5PnVvQpml4tViC",
+	"1w3I/2JrGnfOwV/QKYA3NWNzxa1lNWIyh2XuqHTIXSSvc3j1BjbtYSE2bxXa9U1FiWSbnANDR4xXDTFb",
+	"HkWzyzijyFLhrqaKTbe02O50Ou12e2dnZ2cJk/i0fr3KVZ8AZb70UjzTfHhugo8rYOGdo9GMXech79Xb",
+	"xcnKS/wpYaxpsAdsUdgUIqt0ngcsF0qyxRGFgvoJG/J0WPNqBlWMqGb4Zq1KkSrm89+Cgm0zNGWepLlU",
+	"OZUZKvj0aKCBlvM/IXZmcdYnLHFGXiYun1qLfdX9kRmvX8JKb+cqvbVIm39LefJchmvaOWf4os5Lyayl",
+	"Vj+AV/BLMobK/jVvtRD0Sc8ErGD+ztbMqcRojok8Dljb3tfmfxb+qAyUz0Bzn/VNzB4qYcPFRrE3YYpV",
+	"D0ux9LWdvUFBtMO/nhrk223PoO7TC7MRR+sta7r8QlYfGWqsZX8tZDU4UiXoEmn07Mw9cKN2obg0uE3/",
+	"eUAiDNKS6VVWAepv79YEzu8V5PIdHZG/vSMxtjUg7DMNtNFoFAEJZMjkiMSJDNOAqRlRjRlyLJEvdOba",
+	"etwdaH+vjkd8V6oVuYojZ0FucFUG84I04IpAzUUZvwsyYNwiC5MXBq2EB8v9nKv4/ofyE59jq6g2lq6q",
+	"AE4ertO7cPZ521mP3gULuuyNsoIvzuTI1apWcS+HXXmSE/M10RI7CiBjr7NhrMeuNxH8NpTXrFGetJA4",
+	"NANydmMzIBZCbYm1S5qx4GrOZZptNM/XMK3VGE1m/DAch57bYjX0Zmp/VQFEHpGxrUv2l0axTSOp+xPa",
+	"n+8RH3vrmQ9gz5vXCnFFHHzHrN64rp83GLAwjR5qdc9sdVVndkZF2JOfn9MoWo9M9BM5nBHgSqPI3FRX",
+	"GKYUe9zY0BsM0y7c0HqXmEbRjHiWO5SucRELdgiixM1v051phX3nEzTFeDajinbIrjn0RAGXAj6LEX0Y",
+	"2L9UBlxJyDY/YG6AG89wRpYMuYA8gjuhip7NB1g2D9uC1gIS3s4LiRVgOO90B1T/F2ejGy0g67I5Vqou",
+	"u7jIKzrmlrAhLKrK6tY3Dy5ITFy+9V2ZhO3stjxCWGUafgg6Oa5hgTXYQXLTKi2VBq4j8vL0uJl7xmza",
+	"SeYYm3CZNVbJmijHFKH7W/FhGkGqdx40vFrtrck4znkFVev5dNYEBbkzG1f9upsiNQjWJaJGqzBk02yM",
+	"tdJx7j63Yg44joG5rV9FDXpDZeUqSlZhaICUP+GQ27FTWUR16EMyWliJNWFQ2rVKgZs9UWmWAQ1Ry4KB",
+	"0OsbSBGSSF5yYfsxmdsxotjDqSSTt+9X6i3CuwCMOcf7E02jNbsvXHHs4Zm5oRIZG47PI+dPShgdNiFH",
+	"oEmDqxrwzMuma0uaLc+rYSZtU6ba5UlG8lKmGj9w0SxaGo0kNIybPSpqXm1Ao36zn2DZDxXJkZkJ62y6",
+	"T0HE6BIeXtjOYkitdQ8yUGXkoAI48+jAugixaFM3k565chbljARJuST7y5ne6lmSkGrnKl7MyjiZkyFZ",
+	"IQiukxJRhP9NpSt+mpuvmANtqczFAqCW5523kXv2sxwVck6r0n2djg1OS0zuxYiuCqGsMSdueAWHk8vq",
+	"upFMLSe/FgvAzszbmgHpm03fymKhoFE4eG4LqVukvtfegy+K7lzbKYzaQ/HIXvuA0AjMeKVvd4t3eE7Y",
+	"UIGDLqVlLEq4slCel2o1A7j3mnHVGy9HFO1dGNIrMBQbEMNxbawa3Iycv2meFwBitTO7k64K8+/jg+2z",
+	"UFz2beY1leSMB5LeZNf0M1daJuP1w+LXaBq2OCp+xQFd4OaNe9pgg8X4Roy7zIddDNmN0llWvoETxzlZ",
+	"WHGlCuPLWJKyTW5ii5vsQfeAsksKK5wDhVPRk6kIN/OirInzmxWTclbqWTWlJje42THfs4k0X8ecrWIB",
+	"kjXrAg9kWA5d+r1YyQD+mIidqpCzbydsrbS9NevFXfOAzUqDmlmmIOLiKjeaYqWC+89DnAMikCv/i7PR",
+	"nTQ3m3T6VJC7Wfp4IUlklanO7GsPIG0PQZXvZM6pZP6Xtew0lfCzGR3Vv1nRZhqfUQX/5fQYEqzwL8cq",
+	"Cxl1Nu+qEH+00AM6IyDGxfJgto1HKJ4FFlHLG64cgroDY2AFAEFKUTOYDoZqV0hc5kVrmYX1ecSq28Ac",
+	"20wT1aq60n0sxzYvO7K6rgTvV3Tx4SGTh4iCrsRJHBlIUEUoeXH6U6vSozTj8kwabq1ox0KI8sNklUKG",
+	"CtptIdwT/72x3Bvzz3+hAjwrDcerRVRznaK9LpdjZWpNwfi4jdO25a6OFxgBzTPng3TYE5RXN/WCnFBt",
+	"SbjBt2vORraWhgG5dm9XAx4m4Lqq8g/kVGUJxxDiRUuztGZUaAMovp7VADuS4nIVMJlzqnbL/HJ6rIj9",
+	"GVMjC9FuYBISBmFaKyVFz0nthfxdg5Lq0HplgogmLCRTSb9UaxoMzNIqYRRzcWyDqG1JzQ2qIxvUfBPP",
+	"ANFbGUV2tRjMBWmPUHVwOl90IWxiXVVzyNwpe+WRfF1LHjAipGbVOIc5vqfh3BR3LAYgoRtGHBlc1rJV",
+	"3QwgYgHUOc2601bCYCBHZEjF2AJCwUI12KHGJObBFam3yX8QKsaNwjyleNcIAkPmAhvGrIK4RZhkHGsW",
+	"wlMEB1QucDIrigM/jqiCwqrUTNlY7ZzUgO50nizA4AH7TM5+PmrudJ44tO2NtV2piwnLV1yHBFIC4YXO",
+	"bNeLZO8HRQZUDTzCtSKvjp5n5RoMP7I/NsrptQf9/Sdhe397f38veBo+6RzQnT6jtB10OjRsb3fobq+/",
+	"19/u7fTavf2dnSDc7oRPgu1Or91vt2l7vzL5kiaXTC+ZMO7UstvIAr0OaFJVvcEGxhSkEIPb189pEkK2",
+	"t4X4KgddlfhpdcVF3rSzXCpdw5S0hrFoKRPOLJGfiRCozJrGbWD6Uwcy0DquqwZ5/+6lZ4syQQrcqpWZ",
+	"5nGo94ols1lURbVXl3WpGkhC9ERec0ZLhkag+iu+uXTS/4zqZk/25rPBzCdgALklLy+dJLU1xNIQ7o+9",
+	"7DOlQf55WC0uVXOTAvcg9ThVAwivoNFV45AMU6VJj5E3l5dbb+JiSMoUd3k1u9TMOxZHYwza4KpQj0Nn",
+	"49tjUlomrLF6vPKGxYmdmDrrKlhKsmbWwJrdAqFZY9lXsrADzJ/wWnxjyGXZUdU1S+jIcp/6s5MXp6+7",
+	"//X86N0xabVa5OT1Mf41ubwnu/t7K9bBn43GTitdE49zs0BhhXvtg6o+MZm6d4tMoKh+l2qVdb57/jHt",
+	"s7flq1wJEcWMPGQNsiqLpxO832chKlZ1NKBgmSOzix9UY7JjUGdx47X/8W//fpG22ztP/ufH1l+aH37c",
+	"WuqpyhzfPwGfKZhBMvSddV1Ph2snDK90V81CxIx7NB0jVV1q8wZFuwoxqFQVC/+IRf55xHpxdeWaTY9r",
+	"dtFPc0C/8hV8PxUp+1D6JwvbZiIkTISx5EJnYaigOZIeG0thy+oYZc8WMjMfZZ9Yc6LCEjx9zqIQ3jdL",
+	"dMsDfXAl99NUzh3UDrqr5JI1agHJOfrbbZUIWpzYXuFls9kvthBQlka4wHvORPjSrmNNpSw3+ZeC53f2",
+	"Vjas5s3A2oXeMs2DdpXNdb7xMRtqe780Fvy5gmXy2+XbFaR3xqH8CfhfhldFxJiF72/luimYf0Y8kfF0",
+	"xcWVsmBKQS87RVVyp0rtYqpChFhGuL5/NK0wUOd0Zmdht9FNkTyDXX5os1D8dkJHvgfefbes9wyFgUdq",
+	"9HDMMk4+u0VdZGNK4NY4C63O2Wd9OzilpUOrCiwCBPKMms8DGkXjrEqr1TowesPX0j/MY/iF1LzPLXa1",
+	"yG8J14z4fzVq+26Ag8Nn5puT9Q1m+rYkCrSVcMtRA5lGoflntCliViaJPgApab0YxBvAt9kBi0yEECly",
+	"B/aEyjCVtxEdY0RKJGXMxSV5cfoTqQtJlExFWJ31/L24eUALtd4c/Lx7GVebNL49czho2LdGpKtuAU5Z",
+	"fQ2wuuaK2L96f3C+TINpg+B5AdH5lU/tcwV98WYqrtneocvVvqtyf9uu+q6Wx/wm13b2I1uEa9NisRWC",
+	"f3a+SwIB24XffTnZfK1z4LRBiediqbjlomAnYXJ/QbBzK9LZdW4GlgeMIEugxRnTmovLVUsUxon8PJ7V",
+	"IgAG/kEReAhDD7lWJKZKjWQSkiFVVywkdV/J4Ep1ultbhqN2f/zxx79ut1vm/zrd7fZ+229MtNuzZQeU",
+	"jfyNxks1RoSKQM9pFKnqEJfCA4UcrdXIV3GSyhE9C7IljmJtdMxPchl8dI/fMUbaWefBwfGeyVaWmibm",
+	"Zb+bVfMQlx4RkvztHRkzfUj835OPkAfsdwk130JaMVfQ79yWNewxogIqBAsPiR9TnuCIlNjPNhWZKsKV",
+	"SllIrOsSpUCuiAFpxLSLoou4uDokvl0RC/1ulo4hQiJFxAU7JH7I1fQjXqEsCYmk0h5JWL43vDo9GlzJ",
+	"fv+Q+JG8vGThR5lqv0tSYaeRorA+mZDemGBRi0PiKy3jGCa0n4geJDK9xPrgR29PD4nfpzyCRwxUJFwy",
+	"zUXKSF0xRvyIKg1t7/1GqfuDPQwof4pAh0xagGFeIQRy/ot7x0obdhvA62FdNa+G66gUVMskdK3SMJv1",
+	"xL49qW3VnJ7FhdHdeS0VImmePmNMHFVEV7ykShOzvWIpdTViiUM6rgrEPsfkmrcmlG9UghWVLd1Pw6y2",
+	"R5QqzRJinsOSenIkVLFu/g+KRIwqbGGWpEIBF8tggbVkSP23oxdH5ycfX785Pvl4etxokSNoYeaqGeAE",
+	"9nVSt/juEbwFRKYa1JShvDY3HsN0zTzwWsT62owoxvi36/CCPVxA++4Sg+0Ug6JhH4LZsoARFD7CZdKE",
+	"kSxXJFPpYNB6KAO1ZeHRGoaNVm353sWVqFrUmJfqPZWqgYu+Wb6I4YNXTZBefZ/SpabJRmXqDX8p5XlW",
+	"db+AvWhJzMMegXHMn6mAtyu3Mr1S3M962flz9ccH0VbkfBxzcXlDNfkB/5QrGBrIJMTPMU3VMl1gZpfm",
+	"fx+Hq5ZLHHJR/HZ7KkZhbh2oifpNEyc0kdeHGX0uC6RY7Kjozmzv7XurVXTaoAbhDAhOqRJrtQapVu7e",
+	"gjqHuZAl1p+zxFyaNTwTWybqhArVZ4nqEn+gddzd2vI9/KjMZyKTC5Grgj55/+4lSr4DqTBGKZYJfshK",
+	"WvugMTqN8q8+WH9jqgeNFnmb8GuqkW1HUsZGgL4QZjBsHUejSI5YaNhq9TEbPu16+mU7MmzYsHFhnrR7",
+	"z6V1dSGKkrVgI6v9UmxeZl4e0sjIRSyEHTpWvtdul/NrykqxYkHCdFkvXgrvJtTeScOu+ZGwa5aMCReB",
+	"HILmQ6PILbjShl6tKVfkHYIApCWhMCZLyGggFdYptqlRtnoxTbUcUo2uo8OphNr8RMp7rvQWzL4VvyH3",
+	"X+82MGFEhRk3mF2zVaqxnZjHwWJfsu3vVgRNpEm5D2ea8KpzX5lOWFjcvtl6SbhNdiYwpz9kVCiLnfDk",
+	"sr6TEnwnIbqkRoY3bnppZ/zS3n3z+yH2ZbT+j6xXYx/rjVmdQRp+17QDVkxlz3gJ8dM8mUEth+0iQdQe",
+	"NoBl1VIUK/cig1lcn5cuocS3RMIHpuHcR7gJj/hfPvHwK/4WGL0l/wHkBA8TlWWqzvDPTzz8T49k+u1/",
+	"2nctLW7Zl/wvvycTv/yeeHkXVz9v0Kk8Yjstgv+aeXlQ+1ffMxsAgQT25bsiAOjQbv2YLZcS37U+KjwZ",
+	"26/gdxTCiuPAF/CboaaFX2wp96mTrDITnEFYEqFBIhWmm3JWXegXAXG63AXYoHnmknezCsNdHE221HKr",
+	"S0DHOSi+iXvj5uOWrLq5PGNwVHlRlmi+hmyKOUB5cABZGgyLtj1v1+dsbVSYUajy3IiwIITCAx7hfZcD",
+	"w/g1pP+mUQhlKXvQ2D0YAHFewvymmQjGr1Zq3ASqvqssm4dPHxwsU2/g7rTSfG/TZ4VsNk24Hp+Zo0fo",
+	"H4VDLn5l458ZDauCseB3csXGpO6P6PDqY6vVglY1HKIA8C1nEqz9d/Po7WnzVzbOCRaNufn7q1c7gk+z",
+	"JrJaVDaVslNBPMFNL+JvKUsqtK1fWSZd+DTmH6/Y2Ce/m2dJTBM6ZJolpJ6wEEoMkH4ihySSlypbCjyb",
+	"r8SOUbWOZ4wmLDlKjRA55XUxX8uE/wssjF2CzxKM1LpiYxumZTvhwEw9eCSfyGh6ta9foShyXxbSWMEU",
+	"h6sb0Us0rIFIVHPK4SXXg7TXCuRwC59ohuzafpzS4u0ghCtCiWJRv2l0PlZo/vnz+flbcvT2lJjnRnTc",
+	"Iic0GGTanK1YkVu70aCZ2TfNuIZoUWGexlpdLXJulGGX62HGcBUYEhrorjUoQ6dvrgh2TcsOjKNai5Ju",
+	"YmmWee6aRjzETgiXlAsFjb4NOjClVetCXIh/+zfyKxurC/Ej+fHH7Gb8+GMJLbtWHFUeiTjovyIk2Ack",
+	"U+Dxy4AKQgOotIurccITTlC4EXYKdfXRJ38he/tQiiIYUKh1kahG10giaSLASxAw0hsT/+2bs3Oy5Sbc",
+	"wkX5h2ZG2+DcgF9Dj/HCzBfiDPqaw3XjgvjZdfIN6gdyOGQiZGHDI0viqefceTPvlAMuyJjqQpwANPY+",
+	"f97qfP6cn9GA4kH3ZDgm/pcLR/gual00RHrkAtmJ+eaihgvR7LPGlVzUvvqkvrdzQGgYKuIb6W181Ncs",
+	"8RuwhD8I2nTJH+S3ARPkjwvxR7PZhP+ZX/fabfIHORWAKYSLONXdgonhl7M3rz0ySqS4BNlWeSQV0GTf",
+	"ZnV5pEdDwkOIaCuHuNnxt8kf5BWHWt2W3pmrYz45gt8iGVl0g+ODbln2Bb/hxtwlf5Cj7MKZh1OF7iQq",
+	"oDRT9lvdh4vlpjT4iZ3wAcyTyOI3bLBXcWgY1RLszEniVrJH/iDv7aLzOR2eG1bel6kIzcBZ4JtTaMo/",
+	"Gx3CI1YwMatIZKqZm6djoAhlC7FsNRqfYG0EZ4+pHrinD8gf5DiNIx5QnTmiIKDwMP9LZiSpvGCa6gET",
+	"Gt4NW+Qteq+UAZ1BVecP7/NEaZLCub44Kd7LLzz8uvV74jcOzcMwpOuGQOq+e7/8/ZjpFnGrAB2sa28d",
+	"/GHvXSNfvmVqiJrwTKZaTR7StkEXa7XBmxbR5BIqZtk9BVL0+WWasJBEfMi1fXFnB6COh2X92j1GsFG+",
+	"OSLbC6lwpFNP1bWUREahKzgONq3emIxl2vA9UvFiNui8N91V2DFH/c7sHhfOPgeMhbCkim+z0xxRrslr",
+	"2ytEkR7ry4QRnYzBe2h4Rcv30HxapClA4/135oumpTK4jo4lI5olgkYo35J6yDTlEZpL0VHpEWH4Qkbb",
+	"s9fNEeXHz6OoEJxRwE+upn4t7cmSkYz3pgLEaINih6DamrM3Is8flj7nQMqIdEacXf00/7+bWRPWJvzX",
+	"HFzxy3dsSLng4tJCqPybYton9feCf3YAb7TIsU1075Ltdtt5YdWWITIxSwzh8chuG3Jw828t8ntku51d",
+	"BOCCcO8GMk3yl//2jsQSm/sBAzU/dIgqjuOY1Glo7nufM8OpfGy9abaopd3PJx76QDJjTeiCdt6k7hc7",
+	"PRrSBsILHTKLUH/xLZUt9JIsvjLdVxKMJYr4rVYLO0w2WsTpZsrQfiwLYIbLeisUNjeMJSgRKAhYSQV8",
+	"9bnP2+1OEL/wBgoJKI53oShjDIYyYAxmN1yQnT1iIK8sUitbosBQRyxpTozkxSjEDFDEaLxiF9iAJGBW",
+	"xbRS7FFsNL/mTqs9JcmORqMWhZ9bMrncsu+qrZenz09en53AO2B7gWJ+TpSdklxrXu2aJegYrm232viW",
+	"jJmgMa91a7utdmsX+7IPQKfaAva3RWPevGJj214YJO8MhND834iHqI/Yiu54RObBnXbbCe3OjBgjh+JS",
+	"bH1S6EFDFX6Rgo9TlIw1oBlM6T6K1JHggJ5NR+bcGmave7iaqkmyVW89o1mlaHhle/Er7wW1EiTWbd1r",
+	"7y5+6SeZ9HgYMrBx7O0cLH7jXMpXVLiS5eCx7yyzI0ehMbQH3lpifWcsMUrK+0JXo6LuXev+c1rr/ueH",
+	"r96Xkk6I35S01X9++PrBq6l0OKTmz5o5UTKkgl6yTOoDUyS9VNiQwnYo+dy0ipzRgppAv2vdrJk0FERU",
+	"FeiJGgMuoYYWB6b0MxmOl0DNzIIB5pKzLJq5kynHz1Ol5dBQil/kQJBjCXVJHSd44fpxg2c2+/pVVkB+",
+	"t/h1Pv52u2DyoSK0RZiWuynPCzvOcLlsbdFJyr5OXdbtG7us5SXMvq74XHhYvKvA8AdGvAWpfcAS9sBv",
+	"7/YSb7xF58a5lC+NIPq93/rn1tc1efNJfUghuC4zljXm0gIj2me0wEX8LKQVX71J7ralE4598+dRkXPz",
+	"0OakxGpyr1FpNhsr9cn+kBEXmK9LfqHQFgiWeEwNK366IjEoLPyRIjxShAdNEQDN4djh3tq0Sj60nnHn",
+	"Z1V3Qxe+XLHxafgVzdtGSZ+mDViOvEAWVpaAi2KGi46p5SYzM3zo/CpG4xkXmoS5m7vcNZyIWay4gO9w",
+	"ugd+wdp7i994LfVPMhXh936z8ESnee16QrazditYYNUW80e2fjWXp/b1g7lYNkx8S8iQFbXJqVCQZEys",
+	"EhsnEky2akATlzUTUk17VDGjoSe6x6hWhAstCdctcoRx6VwRn0b8mvm2Gy7Xhcc94oeJs91kv6tBqhUJ",
+	"DZcxdGZARYi24szZIa9ZguXO/JDR0EcbC9cQaw+R+By6OJqXCotzJkq0WJ2fvyR130b+vzw5Ojv5eH7+",
+	"0m+0yGsDF2v1YwJLqgswM4AxDW23SmP4oU2mAFdQCSq9MYT4GzCgrWFaWX+OBwHzbUyv7Gn+E7LzaQCI",
+	"u41BJ9YU0WzXMFvkZweTI4NTO+2dJ832dnNn/3y73d3udNu7/yhkXb4ZQev6nTb2H7ERZBNvtc3//yML",
+	"ru/W4NBLFpTulvP/tbu77Xa7ygzyYV1qWoDkIsPE+YDBoSjPHBF/pK/r09fbM0Nod0iTqT5ztRL70BLk",
+	"05BBDP7awu7KM8kgpMPCI2YpPn609gEIh1K+i96iUZTRKA/JhlslNH4pEwAc6cSFA06Q8+lF8CztyVxh",
+	"DF2zoIHsIBvIEpJ6L5EjxRL1A4HRz2SaBFhQEuKiXSZuHvjcaBGk9lADIrRjuzwmQ8Sh//aYhZmzwqUm",
+	"SWEuEhR0ASIM5ShdawtyTq8YtOAJWMjMz4ZyEx9G9luzAi5eUqWbsPQm5MvlJGCyNMVU1OV03/grRvzS",
+	"gD4eDULNpltZ/49i2pqbFalT8hvrncngimmk7pRYwHoFI3MRwoVA8y6EQQMYeQgGd0x9xQBBNgXsFvmN",
+	"64FMNWE86ydj0Q5exP7xEO/OQ1w0tzwKh6nLKCx61XDyhGmsiQL+jJCOlSF6VgyHdTmXUCAhq4y7pECY",
+	"u+EmLywHjh1xg7r70ErQz4J7mRW9Yt7Z7DjfGK1TD5hy+7Nu8UAOh7SpmLlE6L0bsMyb2+eRBgcC5vQV",
+	"A5PN6w2PsNZli/hID/7Dyv1eKSbVx/j+OIKQLRt3VrXJLLw33+UmUeXbFQWNlB6Df6EvkyGwzJLcsI18",
+	"aSIYasR1MDCC29tEahnISHWtP+h9fJnQkHUNuBRgu1/wGdkzp6pwGXSxK5G9+xm2M3HNIhkzI1oVApdt",
+	"3FWGLz/6GF4jIzdSy2xtWugxkyGlbuaEOk+04GGXsGv9ceeg1zlot/eavad7u829dp82D562d5rbe3u7",
+	"/aedTnvv6d6FgHG6bsYLgVVlvlzUeHhR617Ulh6p5l3AscBbbjjzZRb6Cr8cbIfbLKBPmzv9p/3m3s5+",
+	"p7m/fdBrhrTTbu/THt3rd3AsFyULr4Fotb3d3Omct/e7nYPuznZrv9Np7+/9A542y76odb98/XohQLLM",
+	"cW3yBk1JP2cQxtQ8M2d1YqOfZcwESYXmUZGfRIxeM2XDqxByZjpCCDFQx/gAR+JsQAz8aqFcfABgVXgE",
+	"AW/jaQaMFFEFwl4Iza5vyAzFScbOI+zGuRBHBKOHIJTCYFw3l/b9hr3i2x2i3OXukjK5qgtJeNhAjjjB",
+	"JbYsl4LAjZAIWaLXhxdiYsggkoqF+ZgFRmlDx4D/5oTUefi/XNQSRpUUGGSkIjn6GEih0iFLLmp/XNSM",
+	"PmS0oYuaR0rYJi4wU9ysw2DcV7+bM3UcHRkFJAsnzAwJXxs+E0mlWo+y75/GtnCGlLoU+PeDshkOpA6S",
+	"aFFWtoxqOVF5wGikB/+a6Xm+ZEanjPRgYy3W1Sqtyau1TWu4lEU6oDNpcEWw3fjmGlDpQN7a8Q31EhhO",
+	"7WCfRz7Mhr+QAlFla8h0wgM1D/iv7CMLoQ/sNI4on3AYLOQbdgYX+fU2kUOmByxVKA7YFJP7vkuTB+DW",
+	"OMzgs94RQG2Uuej/jtGQi6yX/gY3APq7ZelbPaqYuw1DfunWDN8USvvWXPWW9W5Mtvp5l+YdTPGgjjhb",
+	"dze3u2UxZ5i/nMGMANwhp2M9JFDYuG0roFGktr6Yf6w/otJw4JurBJZNFK2ojTbPLBo0ivKKGzadFhOX",
+	"fZdb68IAMWndvN1wwc82KXdAxaUhYKTua5YMuTD6j99oYVJaIciV1Pfaew1nzHShvjysMEzYVss0is5s",
+	"qYwNMRogVevW9p/v/PTk2e7RwfH2yd5PnfbR02dPnu8e75xs/9Q+Oni277rndWvbnU6n3W7v7OzsTASk",
+	"ZaW5WPhsnD+5vb293d2eftbZI907k1cE61cWR5kcY3mPzgTcFjEgSBO8UwHsgZsSs2t9RBQfphGo8pjQ",
+	"roo4r5hLJ3cX2aLsOn4TUOJjCqKL1eEtvk465edZLuancH8okQ/b/23rC0RLft3Kel/PYi/uQuKLr/JW",
+	"2bcW4ndWOeM8hD7O2pTmlgFnB3wM+XuoSgN0AqPF24Yn/oNyzCqzKmPWkT3kW7t6WKFq3s0r9Be7uPjL",
+	"f/6z3Tz48OWJt935WtEjrHzzMJC5GFo0wbHlSBiNv16ECEZao0kMYo+AgYZEpeaOglblErQItZXSUbGP",
+	"aaJ5wGMKPoL65JC2RXGuqhl+bOO6h3RMemBc91w3X1F82h2LyrPZDcuPeNiF7E+fDMHyTsnL0+Om7fTD",
+	"Qpv3br2WhZchZHumIAC7gzT6TWKtALhl1o5ujwxIBp0KjLjmub92d3d3ax8KtXZqP9Ehj8ar8+Z8KytF",
+	"X908ZS0uZA5VBeHzz2Wj+QYism43rApvnC35mVMFxaEN0jy6un4sVZkEbn2Bf+dpL69sBwinfvCEJDIy",
+	"XN1eQq9YRcsjrihs1nyci2uuGSSleE5+yzebJUUMZBTaFhKz6M8LpnPic7vX8ru8kN/6xTrPMUsmP0D5",
+	"Az0gtCdT7W7bzcgrC0KsXuCdqlUJHfmN2+KiB6AHWWa98b0ZAsw5tLwACcI3irRPmACJTeU9LrJS3oqJ",
+	"ENPVsjtbIEbosuhTLHlqQKmlNS7bGVBA9CaEGC6CKIVkx732LvH/LtMsZoqSArNHKwhXeD6+dcHgoq1j",
+	"m9qZZhMGAIgF5waSybTNwbVO6dYGnFg1fSVCYld1v0JGtohHAeN7EDCKVhN7RzHmh+LNt02dlyGINy9o",
+	"bJUF/ZunfX5vDJob7vwwrxrQl4mtQeiROJFDaSu7hcx87CKdgsASFMzgLQXFCkIssew3oMCD50oZZuMo",
+	"TEPHj2V973AVYulZksf73FDON4K55NWYJUWqOZ8Uvi2CeJOsmMDClIaGrvbGy2pte3t7e7UPq9LKqbXf",
+	"L9WsWM4j/XxMmVmV9AYDKi6LBpofFInLF/R2KXC5Igg4G1Ymu2dZJb/5Qqc1GzoBDjxkWWeN3Ml1CIIn",
+	"0kJFIJGgXrRqXTJtuJVv3rfBhNaWhn5On/iy34fyOuQnGUVylLkF7HNYC6XSUefP9XTdsPy4jtPoxsne",
+	"mi64NfOZihuZ40RGp+ifjWa2l6B9z6XoRxzLHK5PZHeWAYCNbUGK902R5oykvqKQKTXlmsDbXpajLHnZ",
+	"kKQ6A7XNXFmb1CJ9m2lZ+1mOyJCKcSFcPMtyKHQtQcJpvTC6aOKwNjMhR6TuFwbxu2TbZlFlDXM80rZf",
+	"Cakb6EwYuAVwDSXQBtTGB8YRDcw8ws5oJx9Rldeqsk+F0G4JC+qQSF5ykW2BDvM3YeY8WN6MVKogxMLD",
+	"ycY0NiIfyDl18cdY0uii5ma/qDVa5FQQmuWFcG2EcvSIUE30SNr8ERvfDqXHsoXZAuldku+HKE3HirRn",
+	"coljPNbbF0BxokXRA7iTUtMerASkvnva+h0LopO20CnkWEBpFpDQ1Uikt4G0OZu8YuWu25Fl7Q0kQxky",
+	"KHHQIufVfotQMuUsKhksL0SZbI+AFEGRYRoh/TGv2RjKPuVRmjBiPdpIuS4ExN0TLKRoa5wqcpH3QLuo",
+	"of+ZR9C6Cjrcke29Rov8ykWoIEi/SfwwkbFvS5di3gZEqCtCe0ka62xrU10wWvA6Dl8eACkkZAv0Um04",
+	"CqSUcFXoKQY2J30hCFYDxUlcCKwh0VBjL4hogk06QkbDkiPcvDq1GOACTeACTRpcIfMBlaDZSyQNA6pg",
+	"eeJf1Lxf9/PqhamC7IP/uKhBKxNbxZP5DbwQWBM2FTS4EnIUsRDq5OkBg4Vk45j5u1gKFNMP4HsaXJEg",
+	"okr9x4WNxLyokVarteUan2eG9eIJwAp/O/r5CLsTkp3tzrZHTq5llMJFfSHtD9v7ncasUzKDmNFpcOWS",
+	"CszuScJsvgQLEXYxF5cIOXuYgn3WlmUXT27BVs0wblstM/k85CkICQuGDSzddmeUM/itrNorVeAdwB3j",
+	"vbApKqmyCjZkWJaWBIZP1xcRV4UvNWWqoSrvfHDstTulAc3spTFRQsk6GQC2ZNQh640CLg67WpvtfEhS",
+	"TLmyufV2ddjv0S7K0g+u8haRVBHetxbIcsNIWKeZv7z3QqfJbAYummnOg3xSL+w+23qnvdstJod6sDfN",
+	"hnGzR8WMl/baO90MNg2P+AMa9Zt9Q319Ujd/wPkR+AYvGJIwI4UVJyO+iuTI3HLlO+sA+KJA6oVjgISz",
+	"4Aoq+hGb04d1PHcIjCBkxftKyxivTXCFPUDyF1XXmcphP1ASE1McoTNIcAVlT2SqLTCCiNHEJ3V4J1sv",
+	"XEg7d2OmHPmT1TvWNjdccZHnD+dEcWWbAyzkfm2tdgmzJd1TYcN2H+0Fj/aCO5GgEeMIzUU9J6dJMSE5",
+	"l9qlPgTLw4ArLbERwU3IxpXk62c7xyYFHLOA539+qQUDaE1T9i/1Ezl8lberQFe8jMoNZfIaJO3tQg2S",
+	"rys7oOyW7pcUZouYF2NtJbtHavjoolrHMoDlma2CoAgllmAQNRbBA6Fha4dHrUDDbj1m6E8bLwR1A6Sr",
+	"6ZzbRWJbVuKRMj1Spk2c587JUxW45HpVPww6ZdTy23OoF24W0Gyw2lLt8kNUQKf63Adpkpjb6Vp81P3f",
+	"Eyy74voboDlqHENiSEw5OODts+Yff7bS+tLsdiORTw+kGe/3pJb1oS8le6xKMc2K7pdc4gpm08qXYLh5",
+	"pIiPFHH1EnjiqtAHyflCyzThgdBBe5fnp66+NQ/9F2ejO3CfZnMtLABiHvxBkWuzrkef6aPPNL9bFis8",
+	"EjLDGG15VxrH2OzqYXlJs14Vc9rCZA0tbvP+4RyL6q8eFapkkmuueC9iTsS7wmaWj8niD7Y/THZy9coK",
+	"rBkyLldXaqKb5OzU7Hco3Kk8rP+KjVvEF+BfAj8Z/z1lpL7XPiB5Qz06ZIRGUBuHsM9caeWjZ33EFWu0",
+	"oAFZ0xW315Jst/OOXhB7X+zqNS0c46rPMr1kE/GYumbtcUQhLz5hQ54Oa14tVSyB6bZ3dg1W2FT54biZ",
+	"a0S2WN77Ur8qOwG2Xs2bU6/SJsLu7cZbVRSzDbBcf7cG/UjDztOdJ72nB/TJXufp7pOnO73wabtP20/6",
+	"u092dxjdDZ7Q/tOn+9ud/f3wYL/QbhxmzTrpVxaobrWxSDXUxGZPntJ2u8eaLNzrNPd2O0+aB3v7+832",
+	"3kFAe72D/YNOWKuGtisqA8VRXX/2clWZEU2E+aVbO3319s2786PX511yRq8ZuoRdSwG4pSwa/w9yqsmI",
+	"RxF5/eac9JjtsoGdytY+tIXNPco+c1vr1QbHlaIyZjT/ePAFBB+VlbtrF5J1YF2eM6yU5WBHaFpeUWYg",
+	"RhcptwaZUMblpSqGVsgUUlAzJ58ris1dQJyNUbApX6W7AHE3UYTJDFTTFjlNEgbhHb2ITbMJXFORTdxM",
+	"XxLH5lzP0jvqS3KM03VtV1EAJYCvBLhSjeuQ6nSYBa/U7RlcsbHyCvWCLI9Sjce6pPcff4+nnF/rRVd5",
+	"VaVnViHFja7JSorKIvuA2/gjLt43Lr5geg1ElAGNblf9hh6twWCa2zyH5L9JA73hGQMqQmgL7AJ3O41u",
+	"1ur5Ewv0cxpFyrfkk4tADsFKD/xGZYGFF4IqoqRhRhBGm0Dtlfr83LmsqiTpQ/IccjWXUgfJIReiuAzL",
+	"BHwP6btiGjKVIXLOauy2JB/NnDWunDv5CVrU25Y8qSZXjMUXAkvJXNMoZZCjzYaxHpOqSUus1wzdIn6c",
+	"yM9jH5uzq8nY64yXF4LeoQQoCzklepDI9BIq1f98fv62fgaukbM3z3896xAYF7MTY6rUSCYhpGSX2mVf",
+	"iPqQKhuL6f/4449+gwiZWDZYrqqVlcMRckQwCT2okAzSOMzl9TP7ziaKZAGOThOZBq0RHWSSjD3URaxP",
+	"CULThdRE0ys8V5V39064ZivoIe+r9nWb+Y0O3qBAm8OsdUUaRd4dAGQ9KWsSNItYUQU6Peadf7PJjZY/",
+	"0AJ3UPnt30hlWsOvM5UonidNb+Fl2cjRPdXFBSoT80LPNMu0XMcHYF7Qb8W1+Vgia/lO6rh6M82TNmjU",
+	"Jqdidx5bAHoRW85S2ueXbOY2myDzClKkTvA6C21X/3wBmd1ThKyiynNOBW9QI4UNzCq1fKOtMR/Dwr9V",
+	"2ufuiihLt8U2bsCtP9wkUTOi4VwH2XN4YkEbNqgSRJNggH3WDFKDFAn2UChZlv0GLaIaJLDDVvbDsg9X",
+	"NfDpSRkxKmb2wIJxyZAmRhxNhbnpZiFAWeyfzq5i1+llC8WHhfkFVzljfTjOwtUtYATQT7+2xIPP00QZ",
+	"PPtwi5q/OeVF/knABI8MpcKeekJj9vqjHeDeSQd4IN2VctQC8dww6HuyAswgN1s9Zxu4+RDBI2hloYhv",
+	"aYgPHQZTkf2pJUlj9Gi2EWIeSVgswV2FGXTm2x+ULTQ2LR/A6mdQxQU7OA3ZMJaaiWD8KxvbG71xLTLc",
+	"Ws2DjJHTcLpbv1f88+lkG4fls0KeuZ3fU3hhYf7ZVOotS5oGEPb8FKY6gvQHQhcLsfeTtdzIIbM8o095",
+	"1HgMSvx+dM0jvDiGQmQEwhagAYSw7t6i/AW3fhWlk7sbr52KdbOi29YXvPRzXXxvWTKkBjzR2LrEjD4E",
+	"7V2luGaJgsvYIudGi0K6YrQ0XvTdkaMoyiUnW6ghwII0UUR6jMRTs1hFdixTV+dxlgvQXOqboaabqGuf",
+	"IPyhSDqn2+YUVDqz+Rv1MJoRjwD8C5Ld2KOG9y27DgPE9tlU5caohreRcWqRXgKUZ46c52jTlhNRNjSW",
+	"LbuemcKhpfGW+GlJBjxkhOvc4DakXOCvRvedJld2J98svcr08LskWH/CUrDfA7Vy1+XuyNVCQlLREWzC",
+	"RgG2EhIbvRfuTRf8lsQX7LPGH31X6StO2DWXqTJPM3BdBvhAixzZ7DLr8OpzEapc+snbBvXGKAdlzaFe",
+	"nh4TLeU04TDkpNCgbDXK8aBMRXYXi6xFr7LoJcFGTD3aih6UrYg6K8cwx8mHYje6ScnDbW/ri/20QFXK",
+	"grtc4aSxTDGso96XCQafSMEaLfJ3mUIpfLAcW60qoxDurcP8q+xZqPOGWsOI6wEX5P/a24d4eqhBqJgI",
+	"ubg8JAkLeMyhSbVijFzUQD1z6xpR5Ya5qM1Sq5yj6N4llVwKsUu6p9DMB0d+zpgI71wU+V4qJR+XbuXE",
+	"Db4rBWx2Z3J3N2+bUy+KoXGX85E1P4RwTiN2DjPc+PZ48uInXzlOjKp6WiHGn4RcVzDhLnJQMCjKkSjF",
+	"VSovY6fbHTLkAiIhc4baIu/KDJUKclFjIcfKsVyE5pLJiqZa5pkb5aRrenxsER0MIczc2ACE5QMQT/LN",
+	"3GbY4TTDR0jfFb8/gdke2f1jgcTFVBeIzTTJfcDOnkq1ZqsvkxFNwjuysq5M56vrittyRjYdKqNpkvha",
+	"+p4L5KGK2N1BaqYh+3kAex7Pw4f0knnkmodMeoSmIZceCWWQDpnQHlGaB1csaYAu1mP5kIfAa8xYfR5B",
+	"deHsJ2AqMtUklCNh7ggU9ta2gC4dMtdJkoX4shRZ7hwErybXLFGNFnkD9ZmveKGY7l67bRus6Rk7mlyo",
+	"b1aasGt5VQAWDHOUaVTu64AKIXX59WnmZn97EPxNTlizl+dqP5V2cV/Vj5gIf+WLy8Q9cqXvK87AImcu",
+	"zy6U62+b0RiReF0uAxRqpv39DGpvu4TiMmHsZ1Q208iXJNiea+uf9VGA4vdZXhNQWUW4xiLxBnyGiGN/",
+	"HUPQtWJRP+/w6z/H+948H8fMFkO3a/pBEX/Ihwx+aWBGc/78MVexVNxs1ieCQowuMo1ywYBhqoDyZr0p",
+	"SL3AFBAIljVAF+CE0WAAVfExF4vrRosAGqou2WvvEd+J0YUgeBv+noorYZQhHnr4aMlOOIBgeJwSX8l4",
+	"DXYMyHiNY3SWCdYr2JHl0j3Wl4mt19BnVKcJa2RzM/sSNO4kkRSXLCHZ1SiyR9vbOO94nps086Or42js",
+	"cwxVTiq5q61ID7FcI8aulFnN9i4OnyOBIpEhIwnRA+oqVpv3zZH/dvTi6Pzk46uj//746uT49Ojjs7+f",
+	"n5z5HhS8z7s1ufPleY1rcWlwcubp5lzYnvE0C86NQa/gbi1kUT9u/VjmSn2ZDKFYdI8LCpHKkwkaMzol",
+	"FS9ozasNoNwBzFqB8RWtZbmIuGCIV3CXlb3MeHHwPvtUaxoMzJV2SDvGBiksUsyzWR9mCVC0xjZ6sETg",
+	"B4WnJ6A7gsTyqg65eWhLwAnCPmsm4Gz69iEAQUWMdg6Tx1i/74YHH1vpPWfC7qYub2R7OBE3q+le6/H5",
+	"mItvSpN8y0XBYgh/QBxP3VVSg4ifGMjDzp71t/XGxIpXh8QPUyTKPhlScNP5O3sD3yP+0xDDyHfbYVUl",
+	"2JiLh6A+ueXXurWdvcHyutPbbPkFvekWDIAxF+LuDIBvYbZHVev7IvOGCPwJLHlK0+TbMuNpmmAcvVl6",
+	"gQ7XaRhCO0DzfcHCpxotSPRNfEeAsWlgkrIWOcoDzFOl5RBE9KO3pwXNELpPoRWNq1w7crMUiQzKnD2p",
+	"B/gz6GwitGtNbKwFDUuSZd23Q/mYZmy0RldHHIrcVRQE1zR5CHwAkWc1cpov/XZ5QNX53GbUx2Pk6XdF",
+	"/ifI0J+AE6TiW5PD35sVE5pF10ZjJ/m5AkjTxX7ETYvQN0u1YH13KLu+t/M9Sq/fJhnCK7AM9bk76gIV",
+	"C+45/8agD4paYM6PXXJuL0oZ0Ty4Uo3MepclYVu7f96PFAvAudIOAqyCaES8EH5GOn0Pi704gc41HM7f",
+	"U86OzXWL/OZMxWAzsEbzcr0I8/OFsCvPqr054TCitipCcbW5Dd+H7JuJCjbe5Ix2+MIIDa/S9A/1bzyS",
+	"bxc9DljWe2oZHpbgEARLFDN4v11hyRjS5Arzq6G8xf3JsNm+at3a7smz9tGz59s7u3udJ0/3D5a3bLyi",
+	"yZXZyk3KtGvkXOUxDLZsSLY7oApT+/uwLmfJ9zvbAf2udP3UQ3RHPwrIt8aZDIYQWx0BUNGxpjhhiomA",
+	"PVDZWI9jqBl/z/xrIEfFfC/kMNgIG3rmg9MZlgqNw4axVFxc+ui/lkmI7uJryYOipSH7zcdaRErLOGYh",
+	"qfsxTRUL/UYrd5JCg210bWchq6Q3di5u9ITSnkw12ekQxQIpQlVhrGAiPEegbmZqgHL/2VaXp804+W2G",
+	"oK5GqXE9aNtBsni7SbFnj5T3+zJNAO1AJIPOg/bOb0qDb5jQZoVQ7pvWvmMQbAJtbVzOusvaXyZRP9vI",
+	"N5uqn+3gMVn/0eawhM2BPrx0fVso8Z5JCQi9NhqAKqfVo2fK/pGJUg1bBYkr84ZUQ6Z5YF4VRps/1VD7",
+	"WvygCe33WZCbF2zr8DHS9oKKNVvJfu+qSH57pCnXaPNSmI806ZEmzdQ2i5hyP4QJNbbZhUPOcy3uB+UU",
+	"PFWOMh6LAENThyiFcOWaJtVtSRDSk/JqoiemR+JUDcA2p/CnvJCICMmAG0Fn3PCw+GQWo4wFSH45Pfag",
+	"qMhowBJGINIX+lHgeNV1Rp67zW5KGnKo/fNLrZcqLphSr6EILjYRWIZ2RNy26EPzVhs+/dV8mxXUPVID",
+	"St5RaYhhqgav829rX9e2hlkoLKpTcp7r88ojSiYa67r8cnr8SHO+1Uq4+QXIqI376v770ZYp0lYvksGN",
+	"NcyfKFVrhrb3YBM7z/Q1X97Q8wsPH46Vx8KCAGAeFatHg8/tEaJnBsVAiXDXby4punU7jyM3wYDdHLmZ",
+	"qK+orkp9IyG/CKttd9qlimqKDOg1GndQ5rJZIHoAIg8IOEbqgUptUjG0tIeyRY5cTTbXSwRcmxPl2iiP",
+	"0EQ+GsiIEUv3wOvpubQtriscoACc17jETQim3aU57b9MlOLe7nQ67Xb74ODgYIXS288LC7tNcmqLZgNG",
+	"bCzcwXJr3SkQyKwjmVu1nQyFyij/mA1RhFp5AOjUsIGUWALsbPL9RjBbURy6XuPCPMIFkUnIkkfK/j31",
+	"qGLBVUbIChmJD4bGp+IWhUo7+KNYOS1WWtA8CpaP5Oc2Lf29Bypafvlk/gT2PcPK9kzqQVY+V2FJAPu6",
+	"R7CFaG9MGDeSY3dSrJNJbhQjlxwz/qHkrkeo+edC1P3/87/+txE//EbhieytFvkVUuWHNI6ha2Qghywv",
+	"/l3oOahlgm1YXXY9jHEh7FK4sqstdEpvEf+1LK+YK7TY2ahGDot13evKye/QUfVCaBlNdLMzC3t5evyD",
+	"6755aKbR5Tz6Qjs8N3WWzZ+J2BW2Qimv0vglD2t3QS7niYrr0ceXPHwJW5hHHsso92jS+wZNelYhLBOD",
+	"/vIE8CFlcOP6fuELjIJISuNE9nnEmjEPdJqwmX36Lpl+i4++tU/exYWOS1O+T6JatzbQOlbdra04Lj++",
+	"db2ln2xv2Rlan+LLtW99eaeLTPsWdOT9u5cQXGf0yrwwiAvkw/BrAb2ABjwEvvFIKr7Vfvh5OX6LokUs",
+	"+PMQC+iZq7YUlFyaKXKdQFgC9te1jQ/sMFBDybYWVuSSacK1R8y+D21NlpdU6eaJebVp5BaZEB8CTH3P",
+	"ZmHYgkA4Osaegl3OXCWo92/tekKSSxp7JEyR6jCMkwDTCdRm9d/HlwkNWdcsSBkdSvvESj9QZe/9u5dW",
+	"osu+wo0Tec2M3PMb653Bey3yk0xIL5EjxRKFORZXbOyKOsQUOjdQRXwa849XbOy7bGNo89kiZwzKzygL",
+	"4NYwrEr2NXPb0wQILeyRaqgRD90ZQL4Iwg0IUcTNxyxzo+7W/wOB0c9kmgQQmBoa2oQUjMMLWIdINVrk",
+	"ZNaZcOy6zOKIjov1mxicNiTDWPezFAHmyjjDVouc0ytmbhILWMjMzwBwiwgt1yIVSwflLt0S6tTmdZae",
+	"LMsz1df1Jb9ik7jogbSLUFOIc7bSkmKa2DpGpF5AC+uVd4jh2cJQidIlCLuyTlI0ulBXCMDIsYs0JIXb",
+	"IkbTF6BFfrNCNyowiKmIpPCiAnC3yJHtWZ0bsO0wdRmFxfpUOHnCDNOGC7vbJiEdF+uWIFMzi7ExpSxE",
+	"dDYqBMzdcJMXlgPHbmPFza7Ml62EKXPrcC+zWvOadzY7Tix4OWDK7c+8oTyjiw1pUzFziaBiGhjwbefz",
+	"Po80qIQ9yLoaMiqUPQLzesMjrGXICF7Z/3CJT5bStSAQA5CVfY4jGTJrN67eJHP3Od8l12yoFtZWNu+d",
+	"m/1/9QxcTvGl7ScZVGiS0DEYufQY+rf3ZTKcjuHaRhliImJ8xHUAZbPeJlLLQEaqa+l0BfH0pugkVYXL",
+	"MFE5G+5+hu1MXLNIxozU/d8Q/rAzv4Gd1B2+/OgDp01klKf2fvUqZE0zGRLTZs6s8h72POwSdq0/7hz0",
+	"Ogft9l6z93Rvt7nX7tPmwdP2TnN7b2+3/7TTae893bsQME7XzXghQqppl3y5qPHwota9qC09Us27gGOB",
+	"t9xw5kvleDT8crAdbrOAPm3u9J/2m3s7+53m/vZBrxnSTru9T3t0r9/BsfiQKU2HMby209550tzebu50",
+	"ztv73c5Bd2e7td/ptPf3/gFPm2Vf1Lpfvn69EBdifp2y6dyB5JolzTNzVsh7PCJjJkgqNI+K/CRi9Jqp",
+	"Fjkx54uQM9MRQoiB+kXabu8GjsTBXwx/tVAuPgCwKjyCgMcnzJRFVCG/nL15TWh2fbPwyIAmCWfKjXMh",
+	"juDew1q5MBjXNdQ70T1GDcLhFd/uEOUud5eUyVVdSMJDa06Z4BJblktBsFRopJAivT68EBNDBpFULMzH",
+	"LDBKrOdHgP/mhNQVr/tyUUsYVVJc1LrkoqYiOfoYSKHSIUsuan9c1NQg1aEciYuaR0rYJi5qRhSAJRuM",
+	"++p3c6bunKKGUYRES/BADVlm3ImkUq3Hvg0PoO4EUNiyDRG5CKmfnZ1AhUhHeyEbTKVDGCdXRizTeTCt",
+	"ui8Tmcbz4yXxkVKMJLbSVhgkKeSI1AGFY5poHvCYGogY8TKREVON6vDFFzjzLVZqhhmWCQy0QHi0BHyb",
+	"cYA6R9KJLE0uClfPnvL9RAbOCqZ5njCqmSIUd5DHx7hdUHRuBOY5KKoaEhoOuWgRv3jdfCgwXA6+kQn5",
+	"5fRYHTqdjxXyS2UahRhUE4ZWa8SYWC6Ib8ND/DxMGdkeqaP4be5M7vsQE36KRlaFAbfE7eptlX34BYoS",
+	"V8Q144NwcTdxORchs2qffINevU8sMEf/NpHmE9FGml3eoZtv4p5q1JdWMJv24WOPPaa/p6gWOHJHbuZT",
+	"x9v2KOOUW5/khrWvZhJXP+Liygc3riBcXHPNjP5xReq+82AEA6pzAhDI4dbzN8cnqAMD3ZUhmnKchxgs",
+	"mtiZA4bC8oQK23Ocimsa8bD4UGHair4cZu8bUzszdsEpM72lo97z8KT/YnD66dfolXgT/y050++vV4jC",
+	"cau8J3K2kJCZBbLwMGc6jyTt+yFp5vDL8lP5tj8IIvcF/rVtaeerWj8oYiUQjxQe8YhiWkM8C7jJi7qW",
+	"k6t4gipXi+y1d4n/d5mCWGiDp/M30D3BFU7o557SguyMLw0ZRsBC2we4h8UCVdOdHYQkKg0GOHBlE4Sc",
+	"3N0XtTh/pBLfuu93CenlAXl4X+DdR0mF6mAwffuduwS8n4L0OYtCZTPSPee5BFfdDOJAhZCpCJhHMDa1",
+	"RXz3VRcKLvskYlpha03QIKEuWHhIfHxh5lMs5Lqozom+bJEj/A2ey6hHpu/Z8Nh61VJtt51oRMcqqwPo",
+	"SFsXCRdAA0eziwioICFm41aIUSk0y9xYkHIAc3nJ1Yogqe+0d540lhef3uere6gC1HNAtKIEhYYHZASj",
+	"R3Hqe8p7MKjgaOwMYQQbdOGdfVjy1RZKfk1Uir7YFvnV4paMrBKntIwVGcnkCoq6Ga3MfLDmr6KOlxu3",
+	"BBuBTQ2MZzpNhKG5BbI4TaVQJURmAIt8idLp7V77fKr5BSNBXT3Mtgbwe5SPvrnriwdpKwcuqQOt2ex+",
+	"Ii20IBHUl+DijdnawYO7HVA9wvaFeLwY367ioAs69q3djjtRJJZghBAVcstVuUqaTaUNtlBxx8ap5Kdw",
+	"mFfGhmBErYpNKOnY6T0QzoGtNyGgEqgJjGa49BAiFzMrRJzIodSMUOE6Xw57rKLfPyzm1o0Ri9sAvGT9",
+	"xyD0b9H1zKC2wc2bIpa42mX/5j3f8NUZP9xk29fJhZKAj7qwry7xbeKIj0G5zByfn7uQnUt6gTfaI/5R",
+	"lDAajueaQD3Mt1vwSGY5zPzxeeNXtNVUtg6EV94Wz2wTI0Vg4U5DW1Zwlqt7f4XKEy8ml3ifloryOubn",
+	"RB+CElao2VAAyKPZ4vsxWxyFoUcSNpTXzMtkAJmQkMGnuHz7HpLBopD2d1d0PK1ylkNnZ/SWk1/enrwg",
+	"VJEeVezJHqlLeIpGkaGiPsQEw+Nbn2J2eYhPeT55/+5lYznbcFWtelT+irmNq5DIVeiLSyq8FxK3WCQ8",
+	"Y4+k63sqGj+hmcbZDViWTLkW1zdGpCJ5KZFI3HxUznthdG5lM3OHMRVcClditSC6gU7Yl8kl0xgDecXG",
+	"CmVHVzUBc6FAV1SHWd4WDk8vKRc2HgAsmn97h9E8FQUSzGbt0m9VGcQpHou9/Gl1QnlJZKpJPQUcBxSf",
+	"RuxG4Wa7a3ej+mJlj8mEOc3hVuWMieaRaWXTB+iqIwsNhF3YDhvKT7xFoIUc/BnrMcEUKcjlhd99zJEx",
+	"oh4ZyxRKscPWqlwuNNDn8iE07MVq+QvLLcAOa93a//f//j//9/Iu5ncWArdZLCsvhOVmw954d9Qu80G2",
+	"0nls9H7LzixLKR54j9+Y8qQZQMLxbdTiszTnLeXJczPJJpkRAyNarFuOz63gNskMgrF29Oz5cfPkpxc/",
+	"G6Jdtei1C8tke5jj7xvHDE1/ZjWuQgUso5vLp5jeSl5yccVCy+dV8Vtka8WknEe17vshXoABvXHp/LtQ",
+	"gIUKst8MBjShgQaLJQcBJ8C7PVc0vG3rVNad7FZUv6y1YiG7TQqbEp7BEbMvZL9vf0hF8SctbWIGVvVp",
+	"kd8GPGKk9JRXaOeR5XK7OYUkbpdE9m0qGiibWf563jkVvZBG3LlmlTartw5gN9BgsYBJy5fJwunvRvBz",
+	"s0H5FSPAZwv+zuS+R7J5q9YwKMWZX6x7bZ3oJt1Sac/gZY/dQVn9rD96VuMMyeSWo4oY8aw8R7NsrSu3",
+	"WD+ryWHrE+Q1Q5ztLOTKFZWCQG3cmzWbuaJBWY2KRoucu5a32N/SlhBSDSIYC23mRy/bUQWxdHPcBMn8",
+	"0xSVPnNQgcofBaS/1ba02aSPlPU7oqzZJQfbW7F+4sMgtb8ns0tKY40e6qz4hH3mylY7s5EkXJG99gHx",
+	"3ROQwOZAQcZMt4ilw9ixzVU1gj9Qa/NbbnxFEglNoktlT+ArLHtySGIZRYRqMpRKY0W9mCVkTjfuS+ac",
+	"DH97t6iMoB8bCouB5Zi+DO7WWFy60oJ2oTMquPVlMoQGoTnZYCIdmqPV7DPUdRWX5nAny1Bt3GjSHGKW",
+	"izyirSHbcpkCWxGoyh+tqvxvO389evZ8e2e31TLAclLw78lHiNdZmwb+7V2B9nm1DHJlR42FULfW44IC",
+	"6BZW5DofMJJQ8CRZmzT7TAMdjQ2WZBYCogIqIHmmnjARYmHGsUwTxaI+9n6n5O3rF7aoFK7jP+C8ZUL8",
+	"oyBgse7mB+63Hl1B3264sQsbz6/r5q6f35ObLgOVMPCd3pLWr2VsYCGwRGWVlwZ+ePTAPl67zT0GgEqE",
+	"Oj3ntn2tionwdq7Nu2wFqBvstvPoeCNpDLlINQodrgBqhYFKhOeW39+b5/P3VGoW5o7hbm335FkbWT92",
+	"iTCHZFbZrf3MokhiEV88CPOTXFvVO7P7vwPz2KyNGbEmVXgWelKm8fJ6orUuVhNtbzd39s+32912p9tu",
+	"t9rt9j+qYDCtU1rxBQC5EoDmaoqPXtfv0AInQkJLxYNJXaI5KI7GxfAV/JmjKnFnnliguTNo8RZNQy5v",
+	"qZ4UjO0KSkENqbpqQNirEd1tsGxINa2MmMX42ENXZBZbFlA9UHmRFpD9WYhRbuZCm7mU4P0+C/MORpY2",
+	"gc9imCpIPzCKB9TA5+bwYBwFrTDRwTHiijUOYU5FaE9e50//oAgAFlaRsH6qXKW+ve1dUoca+Y7xtIZh",
+	"o0X8WGtXLgL9K5RcSx7AJphHRgMeDLKVvbm83HoTp6qLKyGo8KiK6dptUjdgCKS4ZolmYcMjPRbQVFnV",
+	"Srl8iziiY6w+SlVhalXNAY8AJe6TBVqkzPRi1yElkMMts/CWvLw0C9TZjdiQ6cGW7yvAmYnwV/7IVx75",
+	"ShVfMYiJNpD83q7GUaainW+Vn7juU7fCUU6whYTvvNk+qWORfqhlPtUPS3lkSENGuNCSXD+nSahstf6E",
+	"joh/HdAk9D1gJT2pB9XUMG/peY/BkK4nj5nXmiyfyZ6L9cGWytt7251Op9Pe3tmtfTDTbUgT7cYfqeIj",
+	"VXxoVNF1KDMXWD1s+TqUQTq0t+EWRGw3/KOUfSTGuHqzwkPim8+v6RBT9BzdgtX5Qz5k5+OY+R4m3EER",
+	"Oc88NxpQbdOlAx5DtxDFmCJ1Finb8sLuGxrsVHOMY3fk98kycryrlKK5AHGiFYf9mldzsKp1a+UfNmQh",
+	"DhKPPOSRhzw8i02Y39MHK06DW/OWeEchg3ltxtEiZ0swjvfvXtp+dAlTMrqGkIpIyrhHgytoYZ3wawgf",
+	"yLpgF+l+KiKmVLHjEI0iOcLIgmoafDq89wQmmpWskfKqZh3rM8hxPJBa2gawG9Jc2Pk9EtxHYvtIbKeJ",
+	"rY3IecikNpKI87fVXIFqrtOQQWPVfzYP2h45aH9AgTSS4rL44/Z+2yPb++0PJGSXCWPqkPgCZFl43FJJ",
+	"bGLjSHM1HXzpNnWfpNBtvdbt7LQ6O14t22+tu73b2mt3skCsZwkVIRO9NLkkL27En+kg8CiDPpLFhyeD",
+	"Rvn9fMBGjFhG0e2QxR0jCW7vkFTw31NHzKA4BYtYoA3gnsvU2jcGckSGVIzBGK5ZAt2rYx5ckfr/z971",
+	"/7SNQ/F/xeJOGtNSOHa7+4HpdOqAG70xrQfdOumGhhubxmoaR3bS0iH+95Pfs5NAU5YNUsIuv0FqPT8n",
+	"75uf/T7vF8jrQh/cXWKGYAbYIzu7hBItonHIiR+Yre2KXXvfrPEhraRdO1wnFl++ULj8oANhxABI2mgy",
+	"jfzgT/Pj9Te0sbtzZ1tp3kFrJ1s72Tw7GaN2NthG6kT4E65qih4t9TbNe4IvAvke8lEfNxYrrjLY0Q9q",
+	"1zPBKN3521+35nwU3z3YtettbXhrw5tnw3WmjI3NAcwE43XdhgParQF/239h1vvr635/i5yNxbm7GheH",
+	"dAF1QFTDxkhC/ezr3l/lpv0DfKpGZXiXjbe3YSWq1Pb7oYi3pvGLb7PxsPDWwrcWvnkWfmZ1spH2vb6K",
+	"rT0HDFAADNhyQEeOixwcAOyjTJMMaPMlQQBEzgjc2o2VZKmf1ayWxbZtAVhbAHYvigvlX5sOtgKiNBnH",
+	"udzWXhBm632yQvZVReAnOLB+YceJbvVwyMoPJu6PtrupFSgIRWecaCco1eRW+jSstU/RaZnQy7geV7Rf",
+	"gKkZpQmZcB6jXzIOJgd9zpyRLnijlZDPht/W27Te5u7eRsbrqzW2mE4di/kk+Go3EwqdDHH4fj56SenL",
+	"oEMyc1NNxi35hfMhFTCij2CpFQbupUqbz3Vao446/o+ETm5V0ew1eibK5Toh50LppPWaDUDa1AlhRTF3",
+	"amg1pkGeclmHtxW3/3QYp6wuCGE7xz6nbOjeSo1qdewmvDXu9APO0vDHgyF7hEpk7RvhgIBqJDHHQwVQ",
+	"wHtWq0qqcelYwA4G9r+aWxjsZ3NWUSirTBtrcFGtKj0uVZIRR5DM9SpQpaiwVuNv5/haSJWx0opsI0Ko",
+	"YuZhnotJU4Kp3BT7NAxH1EdJt2wdzKzYXv5sD8C2RpItftpOVXgFHqMcnEyMI852ydnHzhAZN09okiq+",
+	"S2Y7fyBGZMAvyOHb7l7n5LD7/LffNzX3FU88kqH3kGfk08bWpw3yjJhZn1o8Sa9Ad+DGOuDJNBIXDi2y",
+	"ZDwsqNNjbrhgKwcNFnEGZ5ks4hzNchBwIhgcm8LFOkJ9JbUmiifGv74kTMmYsBQVnWsyWhDBsPbw+cUF",
+	"of4kkvOQM3shpY6WfMPi96ty/PfxYwl6cs4o6KC7LFXSfMis3B7p8gtkRtCQGHmS5+cAvUxHmD9idOEh",
+	"ch1E5jc6TkZo3K9hMEOTa4sHahazZPNurRzysrohqSC/1QG1+p4qIrJ5Nuy+7g4OPg8PXh2+e/fmc/fo",
+	"6N3wc/+496E7OChrUws9bXkxnvnOc2QEhs7PywDO2J4iIcrnqbeRqnDFKfKcdiyF6rDHRda/6Sh5577l",
+	"+DaHh2wy7HuuxTgS0ZigLQEdDeQ8wr6ZAVcI/yAjhJ01BH4wN/n/6k5LqPOpX3OplWGW7xonbl/av3rs",
+	"Ci1lyBO+HDbi8zttdErbSViKBOmzdXUSO4bWce1GqQlondDEr7JmrC/Y/HqWYOhUByNTmvjBsuZgm4Za",
+	"XGr13u7vi0w80D2rCs4R2WStl3u0Xm4voNG4oM5PNHl/fOS5HiRSIfB+I/3fNoL7dzAaqznDeMN2lCcY",
+	"gR878gS5elgFNZvJiM9dwLp5I1x92jrUh3eotmlFQQOvbzPWloO8plsJ101QKcPGGtL1dooBvz37OUBU",
+	"Ji5mXD3RtotJq0ONKe6AxCAxMkPg4n4k5/etPWZe7qdKJAtQiG4s3vDFIafMkPn31Mj9K04VV900CdwT",
+	"HPUP3Nowj04NFTUrbyQzCIS2UOo2S7Thci/boCp2QZelqQoPslCQiDCqoWRY7Kxor7jkN0fcE8Pl0h16",
+	"lsPXG3qKUwZ5EAcxrROpeE4sv2q9TG0voAmZ0oiO+RQKpHEH6RGq/EDMuEfSKPtzStWEpJGZz8MiETth",
+	"ZhwKS8C2wsszvgqlPzFkR/hHrCRWrAg/SRXXXrFdGwmFTjxbsU38gPsTXPNRb5+EUk7SuDilw8IsWSd8",
+	"BGQaVkvGSqaxfpm/SmjlBE9J6hDdzLvmEYuliOx1OHiOo/7u7UOruESe5Twg2RIOjs1Xcu0wvWuN+TyC",
+	"jeAQpTTrDFnoAVdYZNZPanmKXuTLKfQ/pWFYfC/wb4kogWJ6hKUKUtrzPIsAp6Q5hXl+vnSTyFt4nYx0",
+	"+z0y4QtNNqdUQ887NhWReQSBzdOcGPxQQgmiIugYJc8JJX6YAh157rQuVtLH5K0OKHQNkhGHuqgR1Xx5",
+	"4sKclljpS5imodku3egZqBZmAvO1zcrym5CIIrsJwZqIiKYRG8kLMpWMF+azj0vmO+Q0TAIPtFZEXGur",
+	"SYkSfuGbFVTq6vTqvwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

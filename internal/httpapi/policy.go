@@ -173,6 +173,9 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 		if p.owner != ownerLive && p.owner != ownerLocal {
 			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extOwner, owner))
 		}
+		if p.owner == ownerLive && (op.Responses == nil || op.Responses.Value("503") == nil) {
+			errs = append(errs, extOwner+": live operations answer 503 while the session moves between nodes: declare it")
+		}
 	}
 	if len(errs) > 0 {
 		return p, errors.New(strings.Join(errs, "; "))
