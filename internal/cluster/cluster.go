@@ -64,6 +64,11 @@ type Node struct {
 	// send time + TTL).
 	stopAt time.Time
 
+	// fences is the last lease this node claimed per session, kept after
+	// the lease is lost (missed renewal, not renewed) until it is released
+	// on purpose: the session-state writes of a client still stopping are
+	// fenced by it (FenceStatus).
+	fences map[uuid.UUID]gateway.Lease
 	// owners caches other nodes' ownership (Owner), briefly.
 	ownersMu sync.Mutex
 	owners   map[uuid.UUID]cachedOwner
@@ -99,7 +104,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Capacity <= 0 {
 		opts.Capacity = 1
 	}
-	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{},
+	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{}, fences: map[uuid.UUID]gateway.Lease{},
 		log: opts.Logger.With().Str("component", "cluster").Str("node", opts.ID).Logger()}
 	reg := gateway.NodeRegistration{ID: opts.ID, Instance: n.instance, URL: opts.URL, Capacity: opts.Capacity, Version: opts.Version}
 	deadline := time.Now().Add(opts.RegisterWait)
@@ -218,6 +223,7 @@ func (n *Node) Claim(ctx context.Context, id uuid.UUID) (gateway.Lease, bool, er
 	// is from an earlier send), so the one deadline covers it too.
 	n.mu.Lock()
 	n.leases[id] = held{Lease: l, at: at}
+	n.fences[id] = l
 	n.mu.Unlock()
 	return l, true, nil
 }
@@ -227,11 +233,47 @@ func (n *Node) Release(ctx context.Context, id uuid.UUID) error {
 	n.mu.Lock()
 	h, ok := n.leases[id]
 	delete(n.leases, id)
+	delete(n.fences, id)
 	n.mu.Unlock()
 	if !ok {
 		return nil
 	}
 	return n.opts.Store.ReleaseLease(ctx, h.Lease)
+}
+
+// FenceStatus returns next with this node's session-state writes fenced
+// by lease epoch: a write for a session this node claimed (and has not
+// released on purpose) commits only while the lease still has this node
+// and the claimed epoch, so a client that keeps running after its node
+// lost the lease (cut off, paused) cannot overwrite the new owner's state.
+// Writes for sessions this node never claimed (API calls before a start,
+// after a stop) are not fenced.
+func (n *Node) FenceStatus(next gateway.SessionStatusStore) gateway.SessionStatusStore {
+	return fencedStatus{n: n, next: next}
+}
+
+type fencedStatus struct {
+	n    *Node
+	next gateway.SessionStatusStore
+}
+
+func (f fencedStatus) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.StatusUpdate) error {
+	f.n.mu.Lock()
+	l, ok := f.n.fences[id]
+	f.n.mu.Unlock()
+	if ok {
+		ctx = gateway.WithLeaseFence(ctx, l)
+	}
+	err := f.next.UpdateStatus(ctx, id, u)
+	if ok && gateway.ErrorCode(err) == gateway.CodeConflict {
+		f.n.log.Warn().Str("session_id", id.String()).Int64("epoch", l.Epoch).Str("state", string(u.State)).
+			Msg("session state not written: another node owns the session now")
+	}
+	return err
+}
+
+func (f fencedStatus) TouchLastSeen(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return f.next.TouchLastSeen(ctx, id, at)
 }
 
 // Adopt starts the placement: after every successful heartbeat, the node

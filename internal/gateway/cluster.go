@@ -115,3 +115,23 @@ type OwnerResolver interface {
 	// it failed).
 	Forget(sessionID uuid.UUID)
 }
+
+// MsgStaleLease is the error of a session-state write fenced by its lease
+// epoch: the writing node is no longer the session's owner.
+const MsgStaleLease = "Stale lease: another node owns the session now"
+
+type leaseFenceKey struct{}
+
+// WithLeaseFence returns ctx carrying the writer's lease of the session:
+// a status store then writes only while the lease row still has that
+// owner and epoch (another node's claim changes the epoch), and answers
+// CodeConflict + MsgStaleLease otherwise.
+func WithLeaseFence(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, leaseFenceKey{}, l)
+}
+
+// LeaseFenceFrom returns the lease fence in ctx, if any.
+func LeaseFenceFrom(ctx context.Context) (Lease, bool) {
+	l, ok := ctx.Value(leaseFenceKey{}).(Lease)
+	return l, ok
+}
