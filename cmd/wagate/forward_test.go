@@ -107,8 +107,9 @@ func device(api *apiClient, id string) (connections, replaced int) {
 	return out.Connections, out.Replaced
 }
 
-// TestClusterForwarding (issue 18 item 4, real processes): sessions are
-// spread over three nodes (each owned by the node that created it), and
+// TestClusterForwarding (issue 18 items 3-4, real processes): sessions
+// created through any node are placed on the least-loaded node, so they
+// are spread evenly over the three nodes, and
 // every operation that needs the live client - link, send, a chat
 // operation, QR - succeeds through every node for sessions the others
 // own, with the effect decoded by the simulated contact; GET
@@ -132,23 +133,6 @@ func TestClusterForwarding(t *testing.T) {
 		owner     int
 	}
 	var linked, unlinked []sess
-	for i, api := range c.apis {
-		for j := range perNode + 1 {
-			var created struct {
-				Session struct{ ID string } `json:"session"`
-			}
-			api.do(http.MethodPost, "/sessions/create", map[string]any{"name": fmt.Sprintf("f%d-%d", i, j)}, http.StatusCreated, &created)
-			s := sess{id: created.Session.ID, phone: fmt.Sprintf("155500020%d%d", i, j), owner: i}
-			if j == perNode {
-				unlinked = append(unlinked, s)
-				continue
-			}
-			// Linked through the next node: the link needs the owner's
-			// live client (its QR), so it is forwarded.
-			c.apis[(i+1)%3].do(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone}, http.StatusOK, nil)
-			linked = append(linked, s)
-		}
-	}
 	nodeOf := func(api *apiClient, path string) string {
 		var out struct {
 			Session struct {
@@ -161,6 +145,45 @@ func TestClusterForwarding(t *testing.T) {
 			return ""
 		}
 		return *out.Session.Node
+	}
+	// Nine sessions created through the three nodes in turn: each lands
+	// on the least-loaded node (forwarded there when it is another one),
+	// six to be linked first, then three left unlinked.
+	owners := map[string]int{}
+	for j := range 3*perNode + 3 {
+		var created struct {
+			Session struct{ ID string } `json:"session"`
+		}
+		c.apis[j%3].do(http.MethodPost, "/sessions/create", map[string]any{"name": fmt.Sprintf("f%d", j)}, http.StatusCreated, &created)
+		owner := nodeOf(c.apis[(j+1)%3], "/sessions/"+created.Session.ID)
+		owners[owner]++
+		k, err := strconv.Atoi(strings.TrimPrefix(owner, "node-"))
+		if err != nil {
+			t.Fatalf("session %d: owner %q", j, owner)
+		}
+		s := sess{id: created.Session.ID, phone: fmt.Sprintf("155500020%02d", j), owner: k}
+		if j >= 3*perNode {
+			unlinked = append(unlinked, s)
+			continue
+		}
+		// Linked through the next node: the link needs the owner's live
+		// client (its QR), so it is forwarded.
+		c.apis[(k+1)%3].do(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone}, http.StatusOK, nil)
+		linked = append(linked, s)
+	}
+	for i := range 3 {
+		if n := owners["node-"+strconv.Itoa(i)]; n != perNode+1 {
+			t.Fatalf("placement: owners %v, want %d sessions on every node", owners, perNode+1)
+		}
+	}
+	killedOwns := 0
+	for _, s := range linked {
+		if s.owner == 2 {
+			killedOwns++
+		}
+	}
+	if killedOwns == 0 {
+		t.Fatalf("no linked session on node-2: %+v", linked)
 	}
 	for _, s := range linked {
 		want := "node-" + strconv.Itoa(s.owner)

@@ -176,6 +176,32 @@ func (n *Node) Owner(ctx context.Context, id uuid.UUID) (gateway.Owner, error) {
 	return o, nil
 }
 
+// Place implements gateway.OwnerResolver: the alive node with the lowest
+// load (sessions owned / capacity; this node's own count from memory),
+// this node on a tie or when no other node qualifies. One query of the
+// nodes table per call (session creations are rare and rate-limited).
+func (n *Node) Place(ctx context.Context) (gateway.Owner, error) {
+	self := gateway.Owner{Node: n.opts.ID, URL: n.opts.URL, Local: true}
+	nodes, err := n.opts.Store.Nodes(ctx, n.opts.TTL)
+	if err != nil {
+		return self, err
+	}
+	n.mu.Lock()
+	mine := len(n.leases) + len(n.claiming)
+	n.mu.Unlock()
+	best, bestOwned, bestCap := self, mine, n.opts.Capacity
+	for _, nd := range nodes {
+		if nd.ID == n.opts.ID || nd.State != gateway.NodeAlive || nd.URL == "" || nd.Capacity <= 0 {
+			continue
+		}
+		// nd.SessionsOwned/nd.Capacity < bestOwned/bestCap, without division.
+		if nd.SessionsOwned*bestCap < bestOwned*nd.Capacity {
+			best, bestOwned, bestCap = gateway.Owner{Node: nd.ID, URL: nd.URL}, nd.SessionsOwned, nd.Capacity
+		}
+	}
+	return best, nil
+}
+
 // Forget implements gateway.OwnerResolver.
 func (n *Node) Forget(id uuid.UUID) {
 	n.ownersMu.Lock()

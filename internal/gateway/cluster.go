@@ -114,6 +114,10 @@ type OwnerResolver interface {
 	// Forget drops what is cached about the session's owner (a forward to
 	// it failed).
 	Forget(sessionID uuid.UUID)
+	// Place chooses the node that should run a new session: the alive
+	// node with the fewest owned sessions per unit of capacity
+	// (WAGATE_NODE_CAPACITY), this node on a tie.
+	Place(ctx context.Context) (Owner, error)
 }
 
 // MsgStaleLease is the error of a session-state write fenced by its lease

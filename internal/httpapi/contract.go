@@ -271,8 +271,13 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				authorized = &s
 			}
-		} else if forwarded && pol.owner != ownerLive {
-			// Only live operations are ever forwarded.
+		} else if pol.owner == ownerPlace && m.fwd != nil && !forwarded {
+			// A new session is created on the least-loaded node.
+			if handled, err := m.fwd.place(c); handled {
+				return err
+			}
+		} else if forwarded && pol.owner != ownerLive && pol.owner != ownerPlace {
+			// Only live operations and session creations are forwarded.
 			return gateway.E(gateway.CodeForbidden, MsgForwardBadSig)
 		}
 

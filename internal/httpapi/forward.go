@@ -196,16 +196,67 @@ func shouldRun(st gateway.SessionState) bool {
 
 // forward proxies the request to the owner o.
 func (f *forwarder) forward(c echo.Context, id uuid.UUID, o gateway.Owner) error {
+	proxyErr, err := f.proxy(c, o)
+	if err != nil || proxyErr == nil {
+		return err
+	}
+	f.owners.Forget(id)
+	return f.proxyFailed(c, o, proxyErr, errMoving())
+}
+
+// MsgPlacementUnreachable is the 503 of a session creation forwarded to
+// the least-loaded node when that node stopped answering mid-request.
+const MsgPlacementUnreachable = "The node chosen for the new session did not answer. Please retry."
+
+// place forwards a session creation to the least-loaded node (handled
+// false: create it here). A node that cannot be connected to is skipped
+// (the session is created here); one that fails after the request was
+// sent answers 503, since it may have created the session.
+func (f *forwarder) place(c echo.Context) (handled bool, err error) {
+	req := c.Request()
+	o, err := f.owners.Place(req.Context())
+	if err != nil {
+		// Placement is best effort: without it the session is created here.
+		zerolog.Ctx(req.Context()).Warn().Err(err).Msg("placement: could not read the nodes; creating the session here")
+		return false, nil
+	}
+	if o.Local || o.Node == f.self || o.URL == "" {
+		return false, nil
+	}
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return true, gateway.Wrap(gateway.CodeInvalid, "Could not read the request body", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	proxyErr, err := f.proxy(c, o)
+	if err != nil || proxyErr == nil {
+		return true, err
+	}
+	var op *net.OpError
+	if errors.As(proxyErr, &op) && op.Op == "dial" && !c.Response().Committed {
+		zerolog.Ctx(req.Context()).Warn().Err(proxyErr).Str("node", o.Node).Msg("placement: node unreachable; creating the session here")
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		return false, nil
+	}
+	return true, f.proxyFailed(c, o, proxyErr,
+		&gateway.Error{Code: gateway.CodeUnavailable, Message: MsgPlacementUnreachable, RetryAfter: movingRetrySecs})
+}
+
+// proxy sends the request to o's node, signed; proxyErr is the transport's
+// failure (nothing or part of the answer was written), err a failure
+// before sending.
+func (f *forwarder) proxy(c echo.Context, o gateway.Owner) (proxyErr, err error) {
 	req := c.Request()
 	target, err := url.Parse(o.URL)
 	if err != nil {
-		return errMoving()
+		return nil, errMoving()
 	}
 	h, err := bodyHash(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var proxyErr error
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -218,17 +269,19 @@ func (f *forwarder) forward(c echo.Context, id uuid.UUID, o gateway.Owner) error
 		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
 	}
 	rp.ServeHTTP(c.Response(), req)
-	if proxyErr != nil {
-		f.owners.Forget(id)
-		zerolog.Ctx(req.Context()).Warn().Err(proxyErr).Str("owner", o.Node).Str("owner_url", o.URL).Msg("could not forward to the session's owner")
-		var mbe *http.MaxBytesError
-		if errors.As(proxyErr, &mbe) {
-			return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
-		}
-		if c.Response().Committed {
-			return nil
-		}
-		return errMoving()
+	return proxyErr, nil
+}
+
+// proxyFailed answers a failed proxy: 413 for a body over the cap,
+// nothing more when part of the answer was written, unavailable otherwise.
+func (f *forwarder) proxyFailed(c echo.Context, o gateway.Owner, proxyErr error, unavailable error) error {
+	zerolog.Ctx(c.Request().Context()).Warn().Err(proxyErr).Str("owner", o.Node).Str("owner_url", o.URL).Msg("could not forward to the node")
+	var mbe *http.MaxBytesError
+	if errors.As(proxyErr, &mbe) {
+		return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
 	}
-	return nil
+	if c.Response().Committed {
+		return nil
+	}
+	return unavailable
 }

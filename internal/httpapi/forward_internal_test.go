@@ -21,6 +21,9 @@ func (f fixedOwners) Owner(context.Context, uuid.UUID) (gateway.Owner, error) {
 	return gateway.Owner{}, nil
 }
 func (f fixedOwners) Forget(uuid.UUID) {}
+func (f fixedOwners) Place(context.Context) (gateway.Owner, error) {
+	return gateway.Owner{Node: f.self, Local: true}, nil
+}
 
 // TestForwardSignature: a request signed by a node with the cluster secret
 // verifies; a changed body, method, path or entry node, another secret, a

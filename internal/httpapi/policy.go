@@ -19,11 +19,13 @@ import (
 //	x-wagate-body-limit: default | media                               (every operation with a requestBody)
 //	x-wagate-idempotent: true                                          (exactly the operations with the Idempotency-Key parameter)
 //	x-wagate-owner: live | local                                       (exactly the operations of one session: path {id})
+//	x-wagate-owner: placed                                             (createSession only)
 //
 // x-wagate-owner says whether the operation needs the session's live
 // WhatsApp client (live: in a cluster it is forwarded to the node that
 // owns the session, forward.go) or is answered from the database on any
-// node (local).
+// node (local); placed: it creates a session, and in a cluster it is
+// forwarded to the least-loaded node, which then owns the session.
 const (
 	extRateLimit  = "x-wagate-rate-limit"
 	extBodyLimit  = "x-wagate-body-limit"
@@ -36,9 +38,10 @@ type ownerClass string
 
 // Owner classes.
 const (
-	ownerNone  ownerClass = ""      // not a session operation
-	ownerLive  ownerClass = "live"  // needs the live client: runs on the session's owner
-	ownerLocal ownerClass = "local" // reads or writes the database: any node
+	ownerNone  ownerClass = ""       // not a session operation
+	ownerLive  ownerClass = "live"   // needs the live client: runs on the session's owner
+	ownerLocal ownerClass = "local"  // reads or writes the database: any node
+	ownerPlace ownerClass = "placed" // creates a session: runs on the least-loaded node
 )
 
 // rateClass is the rate limit an operation counts against besides the
@@ -164,8 +167,10 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 	raw, has = op.Extensions[extOwner]
 	sessionOp := strings.Contains(path, "{id}")
 	switch owner, ok := raw.(string); {
+	case !sessionOp && has && (owner != string(ownerPlace) || op.OperationID != "createSession"):
+		errs = append(errs, extOwner+" on an operation without a session (path {id}): only createSession takes it, as placed")
 	case !sessionOp && has:
-		errs = append(errs, extOwner+" on an operation without a session (path {id})")
+		p.owner = ownerPlace
 	case sessionOp && !ok:
 		errs = append(errs, extOwner+" is missing (live or local)")
 	case ok:

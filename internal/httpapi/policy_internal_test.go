@@ -29,7 +29,7 @@ func TestPolicies(t *testing.T) {
 	for op, want := range map[string]policy{
 		"sendText":         {rate: rateSend, body: bodyDefault, idempotent: true, owner: ownerLive},
 		"sendImage":        {rate: rateSend, body: bodyMedia, idempotent: true, owner: ownerLive},
-		"createSession":    {rate: rateSessionCreate, body: bodyDefault},
+		"createSession":    {rate: rateSessionCreate, body: bodyDefault, owner: ownerPlace},
 		"getSessionQR":     {rate: rateQR, body: bodyDefault, owner: ownerLive},
 		"getHealth":        {rate: rateNone, body: bodyDefault},
 		"archiveChat":      {rate: rateGeneral, body: bodyDefault, idempotent: true, owner: ownerLive},
@@ -62,6 +62,8 @@ func TestPolicyErrors(t *testing.T) {
 		{"MissingOwner", "sendText", func(op *openapi3.Operation) { delete(op.Extensions, extOwner) }, "x-wagate-owner is missing"},
 		{"UnknownOwner", "sendText", func(op *openapi3.Operation) { op.Extensions[extOwner] = "anywhere" }, `unknown class "anywhere"`},
 		{"OwnerWithoutSession", "listApiKeys", func(op *openapi3.Operation) { op.Extensions[extOwner] = "live" }, "x-wagate-owner on an operation without a session"},
+		{"PlacedElsewhere", "listApiKeys", func(op *openapi3.Operation) { op.Extensions[extOwner] = "placed" }, "only createSession takes it"},
+		{"PlacedOnSessionOp", "sendText", func(op *openapi3.Operation) { op.Extensions[extOwner] = "placed" }, `unknown class "placed"`},
 		{"MissingBody", "sendText", func(op *openapi3.Operation) { delete(op.Extensions, extBodyLimit) }, "x-wagate-body-limit is missing"},
 		{"UnknownBody", "sendText", func(op *openapi3.Operation) { op.Extensions[extBodyLimit] = "huge" }, `unknown class "huge"`},
 		{"BodyWithoutRequestBody", "listChats", func(op *openapi3.Operation) { op.Extensions[extBodyLimit] = "media" }, "without a requestBody"},
