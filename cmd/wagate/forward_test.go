@@ -16,37 +16,53 @@ import (
 	"github.com/wagate-dev/wagate/internal/testkit"
 )
 
-// cluster3 is one `wagate simulator` and three `wagate serve` nodes with a
-// cluster secret on one database.
+// cluster3 is one `wagate simulator` and up to three `wagate serve` nodes
+// with a cluster secret on one database.
 type cluster3 struct {
+	t       *testing.T
+	bin     string
+	db      string
+	admin   string
 	simAddr string
 	nodes   []*process
 	apis    []*apiClient
 }
 
 func startCluster3(t *testing.T, admin string) *cluster3 {
+	c := startClusterN(t, admin, 3)
+	return c
+}
+
+// startClusterN starts the simulator and n nodes (node-0 ...).
+func startClusterN(t *testing.T, admin string, n int) *cluster3 {
 	t.Helper()
-	bin := buildWagate(t)
-	simDB, db := testkit.NewDatabaseURL(t), testkit.NewDatabaseURL(t)
-	c := &cluster3{simAddr: freeAddr(t)}
-	sim := startProcess(t, "simulator", bin, []string{"simulator"}, map[string]string{
+	c := &cluster3{t: t, bin: buildWagate(t), admin: admin, simAddr: freeAddr(t)}
+	simDB := testkit.NewDatabaseURL(t)
+	c.db = testkit.NewDatabaseURL(t)
+	sim := startProcess(t, "simulator", c.bin, []string{"simulator"}, map[string]string{
 		"DATABASE_URL": simDB, "WAGATE_ADDR": c.simAddr, "WAGATE_LOG_LEVEL": "warn",
 	})
 	waitFor(t, 30*time.Second, "the simulator listening", func() bool { return dialable(c.simAddr) }, sim)
-	for i := range 3 {
-		addr := freeAddr(t)
-		c.nodes = append(c.nodes, startGateway(t, bin, map[string]string{
-			"DATABASE_URL": db, "WAGATE_ADDR": addr, "WAGATE_ADMIN_KEY": admin,
-			"WAGATE_SANDBOX": "1", "WAGATE_SANDBOX_URL": "http://" + c.simAddr,
-			"WAGATE_NODE_ID": "node-" + strconv.Itoa(i), "WAGATE_NODE_URL": "http://" + addr,
-			"WAGATE_CLUSTER_SECRET": "test-cluster-secret-0123456789",
-			"WAGATE_LEASE_TTL":      "3s", "WAGATE_RATE_LIMIT_GENERAL": "0", "WAGATE_RATE_LIMIT_SESSIONS": "0",
-			"WAGATE_RATE_LIMIT_MESSAGES": "0", "WAGATE_RATE_LIMIT_QR_SECONDS": "0",
-			"WAGATE_LOG_LEVEL": "info",
-		}, "node-"+strconv.Itoa(i)))
-		c.apis = append(c.apis, &apiClient{t: t, base: "http://" + addr, key: admin})
+	for range n {
+		c.addNode()
 	}
 	return c
+}
+
+// addNode starts the next node and waits until it is ready.
+func (c *cluster3) addNode() {
+	c.t.Helper()
+	i, addr := len(c.nodes), freeAddr(c.t)
+	c.nodes = append(c.nodes, startGateway(c.t, c.bin, map[string]string{
+		"DATABASE_URL": c.db, "WAGATE_ADDR": addr, "WAGATE_ADMIN_KEY": c.admin,
+		"WAGATE_SANDBOX": "1", "WAGATE_SANDBOX_URL": "http://" + c.simAddr,
+		"WAGATE_NODE_ID": "node-" + strconv.Itoa(i), "WAGATE_NODE_URL": "http://" + addr,
+		"WAGATE_CLUSTER_SECRET": "test-cluster-secret-0123456789",
+		"WAGATE_LEASE_TTL":      "3s", "WAGATE_RATE_LIMIT_GENERAL": "0", "WAGATE_RATE_LIMIT_SESSIONS": "0",
+		"WAGATE_RATE_LIMIT_MESSAGES": "0", "WAGATE_RATE_LIMIT_QR_SECONDS": "0",
+		"WAGATE_LOG_LEVEL": "info",
+	}, "node-"+strconv.Itoa(i)))
+	c.apis = append(c.apis, &apiClient{t: c.t, base: "http://" + addr, key: c.admin})
 }
 
 // raw sends one request and returns the status, the Retry-After header
@@ -361,4 +377,84 @@ func TestForwardingOverhead(t *testing.T) {
 	t.Logf("  direct to the owner: p50 %v p90 %v", pct(direct, 0.5), pct(direct, 0.9))
 	t.Logf("  through another node: p50 %v p90 %v", pct(forwarded, 0.5), pct(forwarded, 0.9))
 	t.Logf("  forwarding overhead at p50: %v", pct(forwarded, 0.5)-pct(direct, 0.5))
+}
+
+// TestClusterRebalanceOnJoin (issue 18 item 3, real processes): six linked
+// sessions on two nodes (three each); a third node joins and takes its
+// share, handed over one session at a time (disconnect, then claim), so
+// that every node owns two; every session is connected again, a send to
+// each through the new node arrives, and no device was ever connected
+// twice.
+func TestClusterRebalanceOnJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the wagate binary")
+	}
+	const (
+		admin   = "wamk_00000000000000000000000000000000000000000000516b"
+		contact = "15550007777"
+	)
+	c := startClusterN(t, admin, 2)
+	var ids []string
+	for j := range 6 {
+		var created struct {
+			Session struct{ ID string } `json:"session"`
+		}
+		c.apis[j%2].do(http.MethodPost, "/sessions/create", map[string]any{"name": fmt.Sprintf("r%d", j)}, http.StatusCreated, &created)
+		c.apis[(j+1)%2].do(http.MethodPost, "/sandbox/sessions/"+created.Session.ID+"/link", map[string]any{"phone": fmt.Sprintf("155500030%02d", j)}, http.StatusOK, nil)
+		ids = append(ids, created.Session.ID)
+	}
+	owned := func() map[string]int {
+		var out struct {
+			Nodes []struct {
+				ID            string `json:"id"`
+				State         string `json:"state"`
+				SessionsOwned int    `json:"sessionsOwned"`
+			} `json:"nodes"`
+		}
+		c.apis[0].do(http.MethodGet, "/cluster/nodes", nil, http.StatusOK, &out)
+		m := map[string]int{}
+		for _, n := range out.Nodes {
+			if n.State == "alive" {
+				m[n.ID] = n.SessionsOwned
+			}
+		}
+		return m
+	}
+	if o := owned(); o["node-0"] != 3 || o["node-1"] != 3 {
+		t.Fatalf("before the join: %v, want 3 and 3", o)
+	}
+	c.addNode()
+	joined := time.Now()
+	waitFor(t, 90*time.Second, "node-2 to take its share", func() bool {
+		o := owned()
+		return o["node-0"] == 2 && o["node-1"] == 2 && o["node-2"] == 2
+	}, c.nodes[2])
+	t.Logf("node-2 owns its share %s after it was ready", time.Since(joined).Round(time.Millisecond))
+	for _, id := range ids {
+		text := "after the join " + id
+		waitFor(t, 60*time.Second, "a send to "+id+" through node-2", func() bool {
+			code, _, body := c.apis[2].raw(http.MethodPost, "/sessions/"+id+"/send", map[string]any{"to": contact, "text": text}, nil)
+			if code != http.StatusOK && code != http.StatusServiceUnavailable {
+				t.Fatalf("send through node-2: %d %s", code, body)
+			}
+			return code == http.StatusOK
+		}, c.nodes[2])
+		waitFor(t, 30*time.Second, "the contact to decode "+text, func() bool {
+			for _, got := range c.received(t, contact) {
+				if got == text {
+					return true
+				}
+			}
+			return false
+		}, c.nodes[2])
+	}
+	for _, id := range ids {
+		conns, replaced := device(c.apis[1], id)
+		if replaced != 0 || conns != 1 {
+			t.Errorf("device of %s: %d connections, %d replaced; want 1 and 0", id, conns, replaced)
+		}
+	}
+	if o := owned(); o["node-0"] != 2 || o["node-1"] != 2 || o["node-2"] != 2 {
+		t.Errorf("after the sends: %v, want 2 each (no more moves)", o)
+	}
 }

@@ -51,8 +51,12 @@ type Node struct {
 	instance uuid.UUID
 	log      zerolog.Logger
 
-	mu     sync.Mutex
-	adopt  func(ctx context.Context, id uuid.UUID) error
+	mu    sync.Mutex
+	adopt func(ctx context.Context, id uuid.UUID) error
+	// shed hands one session over (Shed); shedAt is when this node last
+	// shed each session, so that it does not adopt it back at once.
+	shed   func(ctx context.Context, id uuid.UUID) bool
+	shedAt map[uuid.UUID]time.Time
 	leases map[uuid.UUID]held
 	// claiming counts the claims in flight per session: their leases may
 	// be in a heartbeat's answer before they are in leases.
@@ -104,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Capacity <= 0 {
 		opts.Capacity = 1
 	}
-	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{}, fences: map[uuid.UUID]gateway.Lease{},
+	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{}, fences: map[uuid.UUID]gateway.Lease{}, shedAt: map[uuid.UUID]time.Time{},
 		log: opts.Logger.With().Str("component", "cluster").Str("node", opts.ID).Logger()}
 	reg := gateway.NodeRegistration{ID: opts.ID, Instance: n.instance, URL: opts.URL, Capacity: opts.Capacity, Version: opts.Version}
 	deadline := time.Now().Add(opts.RegisterWait)
@@ -312,10 +316,26 @@ func (n *Node) Adopt(start func(ctx context.Context, id uuid.UUID) error) {
 	n.mu.Unlock()
 }
 
-// place adopts up to this node's fair share of the unleased sessions.
+// Shed starts the rebalancing: after a successful heartbeat with no
+// session waiting for a node, a node that owns more than its share while
+// another alive node owns less than its own hands one session over with
+// handover (disconnect the client, keeping its recorded state, then
+// release the lease; false when it declines the session, e.g. one in the
+// middle of pairing), so the under-loaded node adopts it at its next
+// heartbeat: a node that joins takes its share one session per node per
+// interval (TTL/3).
+func (n *Node) Shed(handover func(ctx context.Context, id uuid.UUID) bool) {
+	n.mu.Lock()
+	n.shed = handover
+	n.mu.Unlock()
+}
+
+// place adopts up to this node's fair share of the unleased sessions, or,
+// when none waits, sheds one session if this node is over its share while
+// another is under.
 func (n *Node) place(ctx context.Context) {
 	n.mu.Lock()
-	start, owned := n.adopt, len(n.leases)
+	start, shed, owned := n.adopt, n.shed, len(n.leases)
 	n.mu.Unlock()
 	if start == nil {
 		return
@@ -328,19 +348,38 @@ func (n *Node) place(ctx context.Context) {
 	total, capSum := 0, 0
 	for _, nd := range nodes {
 		if nd.State == gateway.NodeAlive {
+			if nd.ID == n.opts.ID {
+				nd.SessionsOwned = owned
+			}
 			total += nd.SessionsOwned
 			capSum += nd.Capacity
 		}
 	}
 	free, err := n.opts.Store.UnleasedSessions(ctx, 1000)
-	if err != nil || len(free) == 0 || capSum == 0 {
+	if err != nil || capSum == 0 {
+		return
+	}
+	if len(free) == 0 {
+		if shed != nil {
+			n.rebalance(ctx, nodes, owned, total, capSum, shed)
+		}
 		return
 	}
 	total += len(free)
 	share := (total*n.opts.Capacity + capSum - 1) / capSum
 	want := min(share-owned, len(free))
 	adopted := 0
-	for _, id := range free[:max(want, 0)] {
+	recent := time.Now().Add(-3 * n.opts.TTL)
+	for _, id := range free {
+		if adopted >= want {
+			break
+		}
+		n.mu.Lock()
+		at, wasShed := n.shedAt[id]
+		n.mu.Unlock()
+		if wasShed && at.After(recent) {
+			continue // handed over by this node just now: for another node
+		}
 		if err := start(ctx, id); err != nil {
 			if gateway.ErrorCode(err) != gateway.CodeUnavailable {
 				n.log.Warn().Err(err).Str("session_id", id.String()).Msg("placement: could not start a session")
@@ -351,6 +390,50 @@ func (n *Node) place(ctx context.Context) {
 	}
 	if adopted > 0 {
 		n.log.Info().Int("sessions", adopted).Msg("adopted sessions without a live lease")
+	}
+}
+
+// rebalance hands one session over when this node owns more than its
+// floor share while another alive node owns less than its own (so a
+// balanced cluster, every node at or above its floor, never moves a
+// session).
+func (n *Node) rebalance(ctx context.Context, nodes []gateway.Node, owned, total, capSum int, shed func(ctx context.Context, id uuid.UUID) bool) {
+	if owned <= total*n.opts.Capacity/capSum {
+		return
+	}
+	under := false
+	for _, nd := range nodes {
+		if nd.ID != n.opts.ID && nd.State == gateway.NodeAlive && nd.SessionsOwned < total*nd.Capacity/capSum {
+			under = true
+		}
+	}
+	if !under {
+		return
+	}
+	n.mu.Lock()
+	var candidates []uuid.UUID
+	for id := range n.leases { // map order: arbitrary sessions
+		if n.claiming[id] == 0 {
+			candidates = append(candidates, id)
+		}
+	}
+	for id, at := range n.shedAt {
+		if time.Since(at) > 3*n.opts.TTL {
+			delete(n.shedAt, id)
+		}
+	}
+	n.mu.Unlock()
+	for _, id := range candidates {
+		n.mu.Lock()
+		n.shedAt[id] = time.Now()
+		n.mu.Unlock()
+		if shed(ctx, id) {
+			n.log.Info().Str("session_id", id.String()).Int("owned", owned).Msg("rebalancing: handed a session over to a less loaded node")
+			return
+		}
+		n.mu.Lock()
+		delete(n.shedAt, id)
+		n.mu.Unlock()
 	}
 }
 
