@@ -91,6 +91,23 @@ func (a *apiClient) raw(method, path string, in any, hdr map[string]string) (int
 	return resp.StatusCode, resp.Header.Get("Retry-After"), b
 }
 
+// rawHeaders sends one request and returns the status, the headers and
+// the body.
+func (a *apiClient) rawHeaders(method, path string, in any) (int, http.Header, []byte) {
+	a.t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest(method, a.base+path, bytes.NewReader(b))
+	req.Header.Set("X-API-Key", a.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, body
+}
+
 // received returns the texts the simulated contact phone received.
 func (c *cluster3) received(t *testing.T, phone string) []string {
 	t.Helper()
@@ -221,9 +238,12 @@ func TestClusterForwarding(t *testing.T) {
 			var sent struct {
 				MessageID string `json:"messageId"`
 			}
-			api.do(http.MethodPost, "/sessions/"+s.id+"/send", map[string]any{"to": contact, "text": text}, http.StatusOK, &sent)
-			if sent.MessageID == "" {
-				t.Fatalf("send through node-%d: no message id", k)
+			code, hdr, body := api.rawHeaders(http.MethodPost, "/sessions/"+s.id+"/send", map[string]any{"to": contact, "text": text})
+			if code != http.StatusOK || json.Unmarshal(body, &sent) != nil || sent.MessageID == "" {
+				t.Fatalf("send through node-%d: %d %s", k, code, body)
+			}
+			if ids := hdr.Values("X-Request-Id"); len(ids) != 1 {
+				t.Fatalf("send through node-%d: X-Request-Id %q, want one", k, ids)
 			}
 			waitFor(t, 30*time.Second, "the contact to decode "+text, func() bool {
 				for _, got := range c.received(t, contact) {

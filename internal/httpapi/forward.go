@@ -264,6 +264,19 @@ func (f *forwarder) proxy(c echo.Context, o gateway.Owner) (proxyErr, err error)
 			ts := strconv.FormatInt(f.now().Unix(), 10)
 			pr.Out.Header.Set(hdrForwardedBy, f.self)
 			pr.Out.Header.Set(hdrForwardSig, "t="+ts+",v1="+f.signature(pr.Out.Method, pr.Out.URL.RequestURI(), ts, f.self, h))
+			// One request id across both nodes' logs.
+			if id := c.Response().Header().Get(echo.HeaderXRequestID); id != "" {
+				pr.Out.Header.Set(echo.HeaderXRequestID, id)
+			}
+		},
+		// The owner's headers replace what this node set (X-Request-Id,
+		// X-RateLimit-* of the general limit): the owner's rate-limit
+		// headers are those of the operation's own class, as on one node.
+		ModifyResponse: func(res *http.Response) error {
+			for k := range res.Header {
+				c.Response().Header().Del(k)
+			}
+			return nil
 		},
 		Transport:    f.transport,
 		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
