@@ -188,7 +188,8 @@ func (m *Main) Start(ctx context.Context) error {
 	msgStore := postgres.NewMessages(m.Pool)
 	msgOpts := m.messagingOptions(mx)
 	mx.InitReconnectReasons(whatsapp.ReconnectReasons)
-	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), status, mx.Reconnect)
+	// The runtime's session-state writes are fenced by lease epoch.
+	sb, err := m.startWhatsApp(ctx, messaging.NewSink(msgStore, msgOpts), m.Node.FenceStatus(status), mx.Reconnect)
 	if err != nil {
 		return err
 	}
@@ -222,6 +223,8 @@ func (m *Main) Start(ctx context.Context) error {
 		Events:          m.Events,
 		Sandbox:         sb,
 		Cluster:         m.Node,
+		Owners:          m.Node,
+		ClusterSecret:   c.ClusterSecret,
 		Ready:           m.Store,
 		ClassifyError:   postgres.ClassifyError,
 		AdminKeyHash:    hash,

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/wagate-dev/wagate/internal/gateway"
 	"github.com/wagate-dev/wagate/internal/postgres"
 	"github.com/wagate-dev/wagate/internal/sandbox"
@@ -105,6 +107,19 @@ func (m *Main) startWhatsApp(ctx context.Context, inbound gateway.MessageSink, s
 	}
 	// From now on the node adopts sessions whose node died or left.
 	m.Node.Adopt(wa.Start)
+	// With forwarding (a cluster secret), a node over its share hands
+	// connected sessions over to a less loaded one (one per heartbeat
+	// interval), e.g. when a node joins. Without it nothing moves while
+	// its node lives: clients may route requests to the owner by hand.
+	if m.Config.ClusterSecret != "" {
+		m.Node.Shed(func(ctx context.Context, id uuid.UUID) bool {
+			if st, ok := wa.State(id); !ok || st != gateway.StateConnected {
+				return false // never in the middle of a link or a reconnect
+			}
+			wa.Release(ctx, id)
+			return true
+		})
+	}
 	if control == nil {
 		return nil, nil
 	}

@@ -1847,6 +1847,24 @@ type SandboxCreateGroupResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxDeviceResponse defines model for SandboxDeviceResponse.
+type SandboxDeviceResponse struct {
+	// Connections Live connections of the device to the simulator now
+	//
+	// Example: 1
+	Connections int `json:"connections"`
+
+	// Replaced Connections of the device the simulator had to replace (a second login while one was live)
+	//
+	// Example: 0
+	Replaced int `json:"replaced"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2475,6 +2493,9 @@ type SessionStatus struct {
 	Metadata *Metadata `json:"metadata,omitempty"`
 	Name     string    `json:"name"`
 
+	// Node Id of the cluster node that owns the session's lease and runs its WhatsApp client (WAGATE_NODE_ID). Absent when no node runs it (stopped, logged out, or moving after its node left). Any node answers any request: operations that need the live client are forwarded to this node (docs/cluster.md).
+	Node *string `json:"node,omitempty"`
+
 	// Phone The linked account's phone number
 	Phone    *string `json:"phone,omitempty"`
 	PushName *string `json:"pushName,omitempty"`
@@ -3063,6 +3084,9 @@ type ServerInterface interface {
 	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
 	// (POST /sandbox/sessions/{id}/contacts)
 	SandboxAddContact(ctx echo.Context, id SessionId) error
+	// SandboxDevice The simulator's connection counts of the session's linked device
+	// (GET /sandbox/sessions/{id}/device)
+	SandboxDevice(ctx echo.Context, id SessionId) error
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx echo.Context, id SessionId) error
@@ -3544,6 +3568,22 @@ func (w *ServerInterfaceWrapper) SandboxAddContact(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxAddContact(ctx, id)
+	return err
+}
+
+// SandboxDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxDevice(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxDevice(ctx, id)
 	return err
 }
 
@@ -5696,6 +5736,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/inbound", wrapper.SandboxInbound, options.OperationMiddlewares["sandboxInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/history", wrapper.SandboxHistory, options.OperationMiddlewares["sandboxHistory"]...)
 	router.GET(options.BaseURL+"/sandbox/sessions/:id/phone", wrapper.SandboxPhoneView, options.OperationMiddlewares["sandboxPhoneView"]...)
+	router.GET(options.BaseURL+"/sandbox/sessions/:id/device", wrapper.SandboxDevice, options.OperationMiddlewares["sandboxDevice"]...)
 	router.POST(options.BaseURL+"/sandbox/groups", wrapper.SandboxCreateGroup, options.OperationMiddlewares["sandboxCreateGroup"]...)
 	router.GET(options.BaseURL+"/sandbox/groups/:groupId", wrapper.SandboxGetGroup, options.OperationMiddlewares["sandboxGetGroup"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
@@ -7723,6 +7764,20 @@ func (response SandboxCall500JSONResponse) VisitSandboxCallResponse(w http.Respo
 	return err
 }
 
+type SandboxCall503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxCall503JSONResponse) VisitSandboxCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxAddContactRequestObject struct {
 	Id   SessionId `json:"id"`
 	Body *SandboxAddContactJSONRequestBody
@@ -7880,6 +7935,152 @@ func (response SandboxAddContact500JSONResponse) VisitSandboxAddContactResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeviceRequestObject struct {
+	Id SessionId `json:"id"`
+}
+
+type SandboxDeviceResponseObject interface {
+	VisitSandboxDeviceResponse(w http.ResponseWriter) error
+}
+
+type SandboxDevice200JSONResponse SandboxDeviceResponse
+
+func (response SandboxDevice200JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxDevice400JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxDevice401JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxDevice403JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxDevice404JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxDevice409JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxDevice429JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxDevice500JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDevice503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxDevice503JSONResponse) VisitSandboxDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8674,6 +8875,20 @@ func (response SandboxPhoneView500JSONResponse) VisitSandboxPhoneViewResponse(w 
 	return err
 }
 
+type SandboxPhoneView503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxPhoneView503JSONResponse) VisitSandboxPhoneViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -9051,6 +9266,20 @@ func (response DeleteSession500JSONResponse) VisitDeleteSessionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteSession503JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19022,6 +19251,9 @@ type StrictServerInterface interface {
 	// SandboxAddContact Save a contact with a name in the account's address book (on the simulated phone)
 	// (POST /sandbox/sessions/{id}/contacts)
 	SandboxAddContact(ctx context.Context, request SandboxAddContactRequestObject) (SandboxAddContactResponseObject, error)
+	// SandboxDevice The simulator's connection counts of the session's linked device
+	// (GET /sandbox/sessions/{id}/device)
+	SandboxDevice(ctx context.Context, request SandboxDeviceRequestObject) (SandboxDeviceResponseObject, error)
 	// SandboxFault Inject a WhatsApp failure on the session's connection
 	// (POST /sandbox/sessions/{id}/faults)
 	SandboxFault(ctx context.Context, request SandboxFaultRequestObject) (SandboxFaultResponseObject, error)
@@ -19844,6 +20076,31 @@ func (sh *strictHandler) SandboxAddContact(ctx echo.Context, id SessionId) error
 		return err
 	} else if validResponse, ok := response.(SandboxAddContactResponseObject); ok {
 		return validResponse.VisitSandboxAddContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxDevice operation middleware
+func (sh *strictHandler) SandboxDevice(ctx echo.Context, id SessionId) error {
+	var request SandboxDeviceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxDevice(ctx.Request().Context(), request.(SandboxDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxDeviceResponseObject); ok {
+		return validResponse.VisitSandboxDeviceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22579,472 +22836,482 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Ndhs3ki/+KrjcPcdkpkmREiVL1Jmzo9hOosQfGkue7Gzomwa7QRFRE+g00KI5Hv/PfZr7YPdJ/gdV",
-	"QH+QzW9JthOd3YkpshsfhUKhqlD1q4+1QI5jKZjQqtb7WBsxGrIEPv538y3V7CUfc92E/5ovQ6aChMea",
-	"S1Hr1d6y31OmtCI0iuSEhYQLokeMBGmSMKHJhItQTmpeTQUjNqamgTH9wMfpuNbb73Sfdo8PjrpPvZqe",
-	"xqzWq3Gh2TVLap8+eaXe37Ix5YKL6yUjiNhQ31v3ilVM/ucRw+6wG5KYxxSpvxP8A1EskCJUjQWdHx50",
-	"2/sH7fbTk5OK7j95tZgmdMy0XYpnI6rPw/khmO/J+XNSj0dSMCLS8YAlRCZkmEYR+fH8uemffaDjODI9",
-	"nHROTo6P20dHT58e/U21JiOqFY3jlmC65tW4aTGmelTzaoKOzQsB9uvVEvZ7yhMW1no6SdnMnF4yca1H",
-	"tV5n/9irjbnI/s6mpnRiVs9M7JkUmgb6R14xnYuZWfx4/nzh+KsH/Bu/49GmiZLJ/Eh9wT5o/NEncghs",
-	"ECfslstUkZheMze831OWTAsExfYWDGn/8KhqEM9ZxG9ZMkUOqJh1mD+wbPIx1Zol5vX//Uu7efL+Y8fr",
-	"nHz6z1pVn98nMo2rWA5+MCtD6v7/+z//92/XrVT5DbNaXCu3djFNdGnlOvvtg6OD9v7hfveos3/YPT6C",
-	"F6sX8dr2fZcLeR6ycSw1E8H0JzatkiMxo5pQkqBAIYoOWTTtwcoOeaK02d9ppMlQJkSPuCI3bErqMUuI",
-	"YkpxKTxyw2JN9rtkJNNENQhXJGE6TQQLCb2mXLTcfFHK5jMujK5phrfLTH9iixnlhm3AIzds+qvhE9oc",
-	"vv/YOfIO9hfwyoLD4YJeM6L4vxbthQheK3YesiFNI13rHba9grBst2HW+FenUly/YkrRa1bFsPYnMiNL",
-	"Dl582z779lln/6B7ePT0+KSaFcdZu3fJjJfIMFWjtT8RHpL6u3ezApwdPaXt9oA1Wdg9bHYPDo+aJ93j",
-	"42a7exLQweDk+OQwrJ7ICrk4lMmY6lqvlqbw5PyYf2aDkZQ3C1lrkv2+Sz+fzMsqlkIxOPi+paE94c1f",
-	"gRSaCfhI4zjiATVU2/tNGdJ9zOn0scaSxIjtmtvNAxlOyYgqQgWB33pEsw+6RyxfERwBiWDZzM7tGM5M",
-	"g4ApVesNaaTYp+JE/jNhw1qv9h97ufq0h7+qvRemg7d2Gjip8iKfi1sacaMtxamu4aE4jHiw5SQdzwip",
-	"CU31iAlt3mJhi1xEjCpGVEBRVfn7WxLI0Em0VJk5f//iiuxZGab2PvLw097vyT3O3k1WkQnXo5LCpjTV",
-	"zBDkO5kMeBgysR1Frox8Prs4Bxlt5i5FNCUU5gPnlJwIJ7bvcaZXIwYjGNMpLk6giRR4eiRMyTQJYLbn",
-	"wshcGr3A4W8zY9cEUSy5ZQky+b2ysO0POiL1kGnKI0Vowkgkr69Z6BHBzEjcEdgwM30t9XcyFeHujD6E",
-	"Zu5vgq+zPj55tQs6jSQNr6R8SZNrtt3o3xZlkZaSRNDW/U1hQYdwAIlwiy2mrAhn/FrYtTDf3NIovcPt",
-	"B2dAwGPOhH4t9Rmalos7sg2RCVUkSJgRfGQwJZTohNPIjMEjkxEPRrAPYSiKiZBoCWNxpiuqrqpyPNDS",
-	"iw8xHmrbD4RoY7CZc4jZxuZ7exjx48Za9zdZLL/hEVB/WdaAa9xqSti6sRtb5Cx7aAE16v7Fm8srskfD",
-	"MRd7NObNGzZVe/CA33BNKhyR6TR79Ykivl2417huvl1kkDk46xum4C2nBNQL436C8wLmKLXsGRUBBmT+",
-	"avSAV5Sx8UzLU3LDReiRhMURZ8p8oIEht/IIC7lWHglZxDRTYCfAK8ampSIkMReKcKEloWJKpB6xBAhF",
-	"6vjZMqBHwP5RHqHk5flzMhlJlRnFXJFU3Ag5EQ1ChZqwhPj3sAl8D0YspB4ZDQHaF7pF3oiAlclVZOYZ",
-	"SkITlSR3Q++2O8R3ypBlQR9eQ1ojXXC57TKIEvNtSIK57ee3UBomtzxg7wS9pTyig4jtdjyZsWgeRSSQ",
-	"QrBAc3GdaWITynXrPlUOY0gmNOHRlKT5hE7NMZxMW+QFB5oWicgVbGA7WBb2DYv+PKJancUxSfj1SBMh",
-	"J6Turz1Bv+H1RdZEyEOUP7haXBDNxyyTJCHVdGBeDagwjw0Y7KoRC3t9gYzgdjCsn2AsNJLJvOxYQPWF",
-	"/9y1o6tpkA0RSeGj+kn7wn9rvmieDTVLfIK2Oak7Dx7wow/v2Cesl9Ecq8A/V1K+omLqXJFbagdUMwIm",
-	"MWEfAsbCgvpuaEq6h86pSAbMHMJEJ1OzOzPXQj7GWq97eI96xfxQa17Rc1ygZ5WFi5PQEua1s3c28z5U",
-	"zckOam/+hWUu5nVbyl9a5DFevyXzAtD6nTA2nEz4v9iWarI7zJ0ZnvFRnMhbHprTKDvwbzkl/908uzhv",
-	"/mSEOQzNI2d2BNBV9q1MCI35r+Y1cOWQzEl9nxLtFVdgpkojOUpHRQ2oFSfS9Lu92HYOolz8mJOchaRu",
-	"dGYZhaZr84s5A82JMpVp456tRhmzBIlvpbM7oJ3+ZnWjWq4uws47i7l1b9Iw5KYBGl0kpjXNmRuqV4sL",
-	"X32slRUp8O9oNoYPM/6ZbDPSJKFAf3vQnumSdyekmjWNkJ938Xg1PHvVkldEGtljGP1Hc03g5cH81+rM",
-	"KG6F3wZSRowK8+NNldvX0DqhE8NNp6gVuSskmJc9XapmMaYf7HGoFkquBfPIJJlXGzNNzfm3imleuec+",
-	"OYdbxfQTJ07Uqube5k9ma/qxwumXO/J+QQ8i9G3fyOld6rrIE++zOcvBbywAqYss+pIrnW2CDdkVGijz",
-	"6bLJ2j1RwbzZDp5li7NoQqeKmFUzO849V3DFlhY047IZkuXvuTFXEeRbqoPRsxHVBU/nJuQItLXDmTAM",
-	"+EuNJsGI35oFSoX7/L6ChfF2r0zIjVzZsAvO8dWO9dK7P2epPUMaO+p8ECsosxWnDCmP8BBdS7EA33Ma",
-	"6fVZqzjANNILeQxUpPWH8XB8mY/Oc9TKqbBqSeCqZqMFCbJ77PlTwfk+Vwr/31D6r3zOHZHrPFug+Ara",
-	"ZVfi7pUqKhkCbbqNcaOG1YfXbwtOvIgqbfWXXc7TQjPnaxKXJjcsfCcSRhcM2R1TK5tKoZFnMkWtrXKP",
-	"ZNd/7Up7oLhAGAKQkXNmqOXuFq3dGUinLaXOb1WhDa/NukRcsTCLzagt59llPHrPUgFJ6MayiEg7HOFm",
-	"E60vZWE3VYjWPAZj0z1+z/TD6VXTjQU3VtHe7rgXuZa+OHhGGTWW4xUNtkusYPAqj/qD/Q1O+sONDno3",
-	"3tXU2IqTNj2xsTfo+PNqhMsO2WdRqjRLXstw441FYxpwXWHpnGtFJgycedbEiSMasLGxaeXQOQMVqfs/",
-	"n31/dvXi19dvnr/49dnZxdmz86t/+qU4hE6V0lIl9Yx5JWTIIJyh1PD5c98jNt4DRjOSShNzZpQjHib0",
-	"2hxk7dqCU+sHRhM9YFRvYoG6yb6ZCLY4BkNZ1zv6TrgmIxmFitTx28y7GUTc0JBrkqRClUa/367U7jRN",
-	"NjSZ8V68qOJHqOCHiXVAebXQHG/vi7RzD5Wb82ofmqaZ5i1NDL2Vac+w2pl93Hx+nrcLf0Lb5qxOospA",
-	"yASvBexFhgyZQh+uIUt54d+9fVlmptpI67i3t+dWunfQblcu9y1L3I3jPJfh28Q+41ajHIPWarfalbEt",
-	"c2aumaajupdvqnwMszxUXNV5xlyxx3c4SIHU6x+kBbnyWYUfDruSLBgeuiEZBqnigin12uqc5eH/gyV8",
-	"yFlI3GPEujHWNTUqDtqmvZBboMdFi6RhgPN7osjL8+cemYyYyEWJllFYup5dZ4yics6GEk7Q0yAw2u4T",
-	"RWgYJmb+Aylv1mk7TtWomqYg2U0fOp8UUcyFR7KxYtEtU6s7qdTeo6KzKRuEV17nJezzjCbhpjvJTnM2",
-	"HHeFWgSB1wtdKBvpVZ3N9CpLHOx/CS12UdOxhQ0EjN29n1W4ZKOuJAr4JtEluJ0CXnAyZ/Gq9sF5I3gd",
-	"L/Ey23Y3D3GRl617bhkrZk7c75lgCY22HHHWjPUoqF3b2ZGCzr1doMZhe5UcEgslTImBdnBgr++2vvOt",
-	"49UmNHGXncvpMOvCruXvLqYO5Ahst7timmge8JiKDcTOWxcuVhaoxXSKghzCwc74uldujzm6YDNeecQr",
-	"abIVw0BA0CoiQAczTuwyu7wRzCUxxBCYCQvEQlKYQtFBsLK3i/y9FQ7wBxH8SKYVpjUshpUo27HoLhK5",
-	"TIF3gv+e5oE49khfzpbFJJ6z5v/Q5r/azZP3+UfS+rX3t+b7b/6zSi2NE/mhwjdwYb7OE1vyeK3cyLWB",
-	"PhBzFZIxCzklOqFCDSFkLYvkVkYnTNKIKUIV4aIv/Iuzq2c/zESY+z3iW7vP9/CjMp+JTIivZHCjDuHP",
-	"d29fYtvgHoAoOpngBxnjevWFnyqW9GKq1EQm4d98UheSxFSPGi1yrjFaSSYsLIzSUtwF0mQ5Pvk8PaKk",
-	"+aEv/v6WRPKaC0KjhNFwSq4lBBYmMr02Bm6LnJExjYwlz0IYsY1JIt12G4aKF6LKxdOdQhbCONbTvrB5",
-	"B2NGhSKUhDxhQXEYrZIJm1EGZqxYkDD9t07bGLatw16nfdwu889+u3tcwQY2V+NdlTH/lgWM3zJlQ/DY",
-	"rXUQlaNGFb+GkG6vkNGR8DU63+yYzfbpjudsYdNMqLrJ05q6x5/+c4mHaNUWd0HQ8IbWXFyrNV+5dI9/",
-	"Med7bnLOnfSF2S1eq6uE02gXxXpJGEph/fr9v/wXZi8eeZ3D6tVb/1Z6TkPPVPqOt42uuavmXVSZ86G0",
-	"txoLhL0+p9Oy3nxwdLgym67Czswb82YXajFL2Jyx7dgBJM/6OuAL8/iVGUeJAYwFPqeRgNyc327/lGli",
-	"o93NA6fkGuwgoyGBn4YOFAMNaZmP4KjqhhMF7SpRuYn+aZqsIrzLFd5072ltDiS1QZDCNpFfZo0W3f9n",
-	"67fJQi+5Fn+xdkCBefolhezbV7sEc5l2LjXVqXpmb26yhk5OTtZpQbAP+gyXYpfrfAWDWEVIxyo45AKf",
-	"LtIXcOVWp4rOudPduhdX2StljOYOd0gKz9hxVTCZm8MOTi6bPM838KNnm+xrupQuzHMZJXej4nQT0j34",
-	"3KdLZ36Z7Rp3yxYzEVr9pxAnBWH25Tu3uWV9EWZn+Xann2YfKk6o12ySJ1qZJ0qnyNHh4cHRZscINFJF",
-	"lHKU8oYnt5O85cH/kI6paBoTyuwImzhqBnBKlDZfefYuVUGO0pjqYETgLq/qLCkmO6xIMXBmnls4Uu/u",
-	"nxj7bszIYfugUdtKvVrFvUCaIs8ucBIvZFokY+XiFM9Kx6wuXCcL3Gk5bcX+mRjLLi5+g3HupUdu5c3M",
-	"N1mkZiyjqHUr8Up0RHWrEGMFf2fRptk3GHr1a+pir+BLTJALncOmZSV89vdvkovCnxEb6uyPkrPNfZnG",
-	"oW0gTphiIrDKB+7RgEZRbt603KWu+xtS3e1R1NJmo1bt5+9kMqFJuNuWlhv4MWf3qaxkhO+dY3ATVQ/v",
-	"ALm4fmW1lJltKie538c+bBMpxywLLgJ3AJC/DD6kiEzIy/PnGAjh5Kiwd3pVpKVCyNSsWYW/MppiKiZK",
-	"BMVEQeEoWLurVdGV53Cp54+LMg7WAbSZVy9lcFMVZjI7PbMbgcxIVi6GsnK2ciKqhN6Vy1qAvP/VV7vb",
-	"ONpnvb7V/t7Mwb6Gapj70YuzKXBFRj9vlnPXcL0jipG45ca8Fje7uN8XmC0RFzdlznC+TJB1GcRWIMd7",
-	"Z4Nn4Yvh96Pz336KXok38d+TS/3utvZZtcIcawlmspCIOyjYmM68GY99ARcJSziquAPuIDbY7NwCK3tk",
-	"MCXxTJAJmUCQFaR+e4RFipmnXi4BSJsHeFs/SqUwGoxUsWBfEQ/9RnEoa0kaM5UVYG/1kF9zrTZuO5FR",
-	"RdO+SmOWgGj1CVd5QheIxlxhMl2DXMEkpvytioOqMk4Ful+HTbbKlligR/88muLxW1glSHqHLO4RFdcg",
-	"LbcLbppf/R/Pn58S0xg6wbjO8rljmii24VlTsXsVuea3pmVRRGuo7ZSlUb7RXJaqMbtS6s6ysEI0FscS",
-	"oirjRI5Rdw4ZfHh/V4fystvvLRKy1jtUyxTb7nomWKhtLTtxN434voOb6itzskwc3KcDIwCcCZoknIVE",
-	"psaKZYxA0CsO8U5O5WxZll1q4xR5oNNkS9uEj23WSXniP168+J5QRQZUsaMuZoADXkOPvHv7sraZrwH7",
-	"WDj+B4mNeOhghKrZ/sBopEdbTlfNOankTaUoecAcQhxS1VR/5OF2/Pjb+vCwm4Ivzp7ileOWXOwQxOSM",
-	"go1iSWeGtlAdf8nDl1LebL1h7jam2eiGC55/6Hy1aMFivqLJzVtGw22jfRYji9LkxoH5QdBEmDlnHfQR",
-	"er6IFCxDbeH6lNAocj8tvFlci5mXTHYX5tgoLzGjkKpWJzMYLzw8aUisJxLj8MNiyNlKvInPlARpJrc8",
-	"I/JVTqENEyF/XEDzMEUIkIqEBh4yCTxG05BLL9dNFBMhS4iiPDyFLxygqXDgQaWAos5+lWfbuoUrs3qH",
-	"PGLVGQHPZZCOwXtfh/AsSAXCQLHZ4cGy26iriDVOs4/wSznkiYtbyQPWisNhlZAxb13yf7Eq3F/TtWM+",
-	"7EPxfzEH1w39cUEGU83KVOke73cOCpFNXOijbq2KUsNEjl+xakpd8+GClTtFLnXmVBwZxqWKUPL9+Xct",
-	"cgbCAAk44QroMd/8CHL5KvL8jJalPHJrelLAJErz4AbD9Cr5hAsS8w8sUq3a4sS+Krdmxp7LwyBhBV66",
-	"x43E4GPmri9mFu381QtiuiqtkhwSalnJCdg6aJN2mp7bB6HlQc/NuWFN16FMMo5EhmiR53IiIklzRsT4",
-	"wAo4XMjn3fuIqf+f9lwTex8z6WC+DDmdYV0zxL3fYna9lpHMhWDhO6F5tL0bO5ZRtOaCXJhHzSu6yig3",
-	"9LR8OgStH3ahMfsZqcepGhEtiabRTWNdhv09lZqFm6EMZOiKGxjD1mKqODvcsVPhip+IjDE8sx8ME7Ra",
-	"rcqlBpygFgHoIHeQYTy1tcNJ3eipSDYX0Dmi2jNqADyJnidEs0tYLBONpTMouv4bMIS8OZmECLG1FgWy",
-	"Oyq87aukA97yVYotlAzVAATw08tFbiP8OfMXtlqtkr+QQySudWAOmOIhU8THl3zE5lzm9Gy0yLmw0JjZ",
-	"tVRonaBedjVFE2aPl8GUDKQetch3ZcRSC0OZaSU4rnKenHng5fnz1kwNAwsV34ZPf4uqwl8wETRZSN3M",
-	"fNuVAXtAO+0TKQKWgy0CUiYgQNPA0C1i4bVhLk3qFBE/XXAywrwONUv6AjiRBjenIAJlqi28YvmNw/ZB",
-	"w0PURcA/ZEr3RZzIa8gppGJa4FnH1i3iu03iI/ImDUZ9kT2IxG4V3LJWE7YhGzbiAm6PzUHJqi8Rq8Ml",
-	"rtgHs3tIQOEbZDIL7qbhNxG4LxrriFcjhpWm43j9mDctKzfMmxILCtLpdUBIKNK0enJOoIX7aULthsoP",
-	"dnc+mp8UnITZVrO65oK91tiK2fVMEIINSkFXj1eD07nm1eB4Notqz2fwGsABXSsoElnqng02qHk1OFMq",
-	"V/w2oEmVxWFTEAuKn5G6t89oEpK6Gd4evEkOWu0GCGPbZ2sjM2TCQ2OT3bfyVXVj6kyGTFRnamiRPzOM",
-	"tizGI4/tcBKqeL4uMWl2uPobF8KZNzm8vqrAumySy2hYUJaX0m/Gu2JfmzFjYskFJMHMM9U1vYV8lrGH",
-	"9XjoGJ0R9sRs1RaEg5TvsC9owhVLyEVE9b888i1LIrghqwid1VynGEaSvX643zrsHO0/PSzYUKFMzWpl",
-	"TaDgQTtCXM+30TloHTx9+rTdXasNF3afz+DbhIqQiUGaXLOEXMlkZaRqNpXikJYs6YVVtTdYTvNKwQDx",
-	"MYVJ+aC14MJGkTkR8XsjG1D3M6rP9y+u+mKhSgD3DvgeoZGS9mYCEdxdeQ1No2ja6wv/Vmqm/MxLBX8n",
-	"yif1VOFpoDw8IAA2qKSGIShKX0RUM6WJeZMoFrFAK5sLBY09UcQ8keADCQOwGVSzGE0izhIjl0/7guIT",
-	"oIG4dhzueMJ0Ql3DRgyhSLXRWpibpPrCTBXx4R3hnBYDeORm0vN8bx/dVDKZJXwTL7IwwMHIZ5Bmay9T",
-	"EYz+qzrNyEzYyLEM/mw+GGsMcPF2ZkiuBAKGYm40tjb5K+heuBtaK3B6Zpg+G7CXEWR+VCs2wZt4LclW",
-	"DbeQUynm//oXrcR9kboS8GqlimyEpVQMKYZqNTCJ2VLm0xR+CUsk+6XWOTw8bLfb+/v7+7MhFO83URFg",
-	"j2056vyWY2hHb7GI3E4ubTtwQePyleayv15yz5LldUbkpskk66vHmZ67AJu3oAY72VTWUxev1tLECKew",
-	"bmJmzBAvH3opc2E5PXdRozZQnh5c+1kw6zxTunq62Fl5iN8ljDXh3DHvYlG92czd4oA/mhWDgmQJG/N0",
-	"XPNqhlXOQzRjalXXJEUYuHu4PrN6mcyxfdZC4VxwwTbfGhyDZdggiJJfDRaEKlM1nA8On9p4nKr9IzM/",
-	"wxoxOLav0lur7uouKE+eyXDLKIYFkWZXJd9OqVQq8BX8kkyhMlrN2yzZdDbuCEawfGZbQvGggjyT/g9j",
-	"635q/lfhj+rMf0eazwmLKRdo1Bdc7BRZX74ps1mztf3uqOBWwr+eGuY7aC+Q7vMDs/kE2w1rHrUvqy8D",
-	"0NzZXyuPGmypknSJHPKIZcE/d3rrG5cat3ABX5DljbJkfpRVhPr72y2J83uFuHxLJ+Tvb0mMZeEI+0AD",
-	"HU2N6AQNZMzkhMSJDNMALLClkI7rgAW4sogPR9rfqzOP3pZKDGwSprUCUqoK+GoFelRFStYqoKgV6rAb",
-	"ZKHzQqOV9GB5FOMmkb1j+RtfcsdSbWBs6nyeXVznLsTel01nO3kXrKhSPslwQp2XmqtNY168nHblTl6Y",
-	"r4mWWJEND/Y6gKy42q7w21jeska50wJEwALK2YktoFgIkIRbI2Gz4GbJZlpsaOZjmLdqAKfmywgL9NwU",
-	"q6m30PqrSg/wMtAf8pdGscw9qfsz1p/vER9rk5sPcG+yrJT8hjz4llm7cdsozmDEwjT6UotCZKOrWrNL",
-	"KsKB/HAWhvaqZTthAXhLi7FFEY4J3Nf1Ikw0fj+RSUjkkPjmAb+xApJjbdBU6NiwFPSr6C1ey8PdcBk5",
-	"dRuU0FWAsEXDZMe4VuzPW+zfqVjE7SqsFFdxUYbJQup/dtXRgtvks1hCq2c0irZk9USOFyw+jSJzNDkA",
-	"3VIqbWNHJoBuV05ou1OLRtGC9IwHNCdxECtmCLrz3U/TrWmFQ/M3qKL57YJqYyG75QFzsT/4LCaoYZ76",
-	"WuAuJavS/ICp7q49owqyZMwFpMU/iBrg2fT2ddHGLGktIeHtHHC9QMNlqzui+tIRYyOoErMCq9xExXVS",
-	"CPBfGX+6cG8rBA9xTdq9XYy4WGoWzmQ0gnGouLg2+kzCApmYxn1Sz37IYvSscg0Kkh/TVLHQL+k+2Su1",
-	"tUSI5yjmLfFDzK7JDoVh4P31L+bmuKHiLiaiVmhH0ZthrffLpi2+r6rRaG9AoYQzEMYrpEkKqPqcJBYN",
-	"o7yrl/rjHIbFxhRwzqrPGzbvVI/CSlr6F6e2goX+wdnkTutnOcyRjYprra5xhTG7a/jCVxWlcuNbRhfU",
-	"ERxC4ENF5NjeLSxoWMVci3l5ccRtKXoWa8ZnirAVvdcyqyZQitbEsDYZhWb3gepWjKyF5zyMIacidI3Z",
-	"cHInjItindTLSSmmHXyrsXbQbZFKsf4ydmDBh5WtwzL+2hW6u/L66oy8PH/ezON1LWRMFq47E8jb2ATx",
-	"pJwPOLQZHuM0AsjGPOF/s4IMsznYy6ps1fPuLGcB7s3OpSAeBrkcybpGxncVh+yKpLIVlM7D46IsIcd3",
-	"NI22dH7ccBGWohASGRv1ikcunCBhdNwEAIgmDW5qcNRc4xewnyGeCsJBATKtKVPtQLAieS1TjR+4aBYv",
-	"moxdMI6bAypqXm1Eo2FzmKAJrCI5MT1hdR73KYgYTVZfT8F0VlNqK5bJSJWDYM8TZxmjbMsBqyZ1N9hb",
-	"G0NkLUC/kmvKx1wqbg6BBThKDtp0bWdPDn9VoT9tg3dRpP9dYVH9thSMKifaWrBUBUKtL1wtVNVApiLc",
-	"zc20oS/bpU7sBiTpzPhFeJKLFu0Ogm9+kJMCbFoVYp3zq0FkDuLTYbpVhW7SWJL6vkFUhQMmuhOwIafR",
-	"FYtjLYQeWkDpu0UgypKNAhkyZ/Fm6EOk3m134YtizJJM4CtqF8Uj3fZJVlOh+O1BUVItycspXI6sFd6y",
-	"CjPIUnkZWtAC4n5W0KDBdD3Rb/fCmN7AbaghMSzXzhry3ai7u0IVASE2W7MHqTi7fD9+sTVoi8O+T2ie",
-	"kjb1hSD02DH9wJWWyXR7ZIctTuNliAI83OF4v/NwEphgMfcMU//yZldTdidElo134MxyztYJ2aj64tKc",
-	"r9lJ7uKos6gqXyJASmGES6iwoUo7r2jMunXsValvGM+HWxblESaCZBqDH0aE5i8Zms8qT4wmoWSqRX62",
-	"mUG+Ga9P6tLGAPuGff0GoZgYnKXRcj3qC/wRU/4RRcK8rVz+FE/IkLMoVL2+8CH11feIDzmg5gMkv5oP",
-	"LvvVfLZpoX6P+IAc4ZO6BVnrC0fuhkd8B5Xh52EQse2/R3KACZtyujeOTQPQ4568vj4F/SxQf5VxqjxC",
-	"4zjimFG4F4dDzzYwYYPY9GXTpP2+mEHXcAM3DzkAGDOgwtex1j6pQ8c9Qvsih4swv17zoU/q0FrjtC98",
-	"l/Jrpu/y7nxSb560W62TdgMI62dZeOaXznG71eoctxteX2DUh6Esqu6+adLyhWkRU4N9Uk/oBDN/FV6G",
-	"ucqgPqn/8tE0YrPc1Kf3MKxYRpFpwGVFmT6yHL36frOz75EUaraZSc2kSfmuhX9IzUwrmibXTJ+Hhi6Q",
-	"2Vfyc+eYUYaRsdKYDTUEGwWc01oSri058oFA1W6j1XGd5QqeuoJiWc6c2Ta3hv6tvnjLhqmikTKKebvR",
-	"I9Txv1HIIw5FAOtFbMNbGvEQluiJ6gvD/mbGsDUA7goZ1NAHYVkKX5KhTPoC/O/ZFrDYLanSZMAsmqD5",
-	"3q19/hPTE8YEaZ60+8JM+6QNzzlWmH+wc4w11jrH8KRbutlh2hUQjIWK7BvCdvYd7XzPrlyWZed6wcWG",
-	"3Qw8BWAClonKPfSFfeQX/t78gpYOpp2DgKGCfPcannN8MTvEdwJz+WEk/RoP+7W8Jp9jb9NAv/ahX8s6",
-	"ES7tUw6Lr/pLU31LDuT9boXeYIVBtWdg/uktKwVDoeYZW+Dp/KFWRJ0qhV4dLrmS31BRsnhN82pXMcd5",
-	"03zmNZ6HvbEoCC5int0upK40FaHhJzjeuLhutCqLnxXAlVbSqqJe2QJ+qMqXnb2GWFaIraIOl0UeqoIK",
-	"ytNoV06hIoc2i6js7K8skmY3YxXDbOAqe3BgDHfQrMDGqFqqRUNeugc3jC3LtL7ddN/PHGGWj2PJVLGw",
-	"wJaFZEcyLCct/V5EKIc/ZrKmKpyP95OwVpreljWhbnnAFsEbLoQfj7i4yS9UEYH88+OLLiERONv+wdlk",
-	"h6CnreKdIEymwgZcdBVTgKbapKtL+9oXAMeJpMpnsmxVXDjUttGBG8T62WuhzcP9dCUKop/d2GJB5MIV",
-	"bjmSr3Szu1EkHzy9hHrbZf5vGVqp82CgSo1mMQTvWV4OrWhbWQyxdcmdgQBgcCWFfxEGABaACrT67Rht",
-	"cJFy3eTrYaO5li9FPp0MpMnSbdV62PC2zS+cK9m5oOHP/2a9l/PLiLdsP54/B9sE/8rRiTKwTYt7WIhB",
-	"WhnYvCCxy+WkIWKdRyhKFowlzCLExgibAW0gTr0tse2yvxCOEW9WQuKAr1rrDGwNzNtKTXyIRcMWQuku",
-	"CiHfFjm2MnZqwVEwG4Fi9VMWQpgzYoUVAMIwAAXSlvHfu1dkl4G9bWqCcXHzfEU0g3nmapSOB4LyqOqK",
-	"k6Gjzyokht9uOZtkuEqUaPd2NeGhA66r6tNcFVyMyroHSr20FtQRAyouTLfZ3PIUOq97Xar7cP5cEftz",
-	"ngNlR/wE5Sz7sCFm3hLUX3APGZa0AGchCyKasJDM4QFTrWkwMkOrpFHMxXMLBmCLQO5QzzfOwI2qAgFl",
-	"FNnRWv8LuuUyzK6NaLMxCO8yjN3zcCkQu8ULEgjLZXhZy9ZW6FSWBqNVIFWkbkGqGtUI09gRC5cSG9qs",
-	"orhlGOv/LyEj2QTgDCQPfpxQ5ZDFWNjYbJ3UiO4fHq3g4BH7QC5/OGvuHx45tgWQcbxztypKPuI6gLAS",
-	"SJN1N/ODSA6eKDKiaoRAfq/OnmVwbeY8sj/OoHaeDI+PwvZx5/i4GzwNjw5P6P6QUdoODg9p2O4c0oPB",
-	"sDvsDPYH7cHx/n4Qdg7Do6BzOGgP223aPq7UmQoektUAqdZDch9Iqtsgfm4J8FmFu2k16FVhgZe5jbXF",
-	"bfEW98Fr3dIuMmCZCEHKbBm/Aof+3IKMtI7rqkHevX2ZeS9Dqumm9YOWnVDvFEsWH1EVNUkzZENbbkDP",
-	"YANnsmRsFKq/5Wh6u9TgOuouPwazsB93Yec0qb0xosa7P7rZZ0qD/PO4Wl2qPk0WQ7ifZhceb66v997E",
-	"xeDr5Qjus6p6HE2hVXPC5FD9OmvfLpPSMmGNzfPudyyh69TURVthp4T2O7wCWR6K8MfcFl8Zc9njqGqb",
-	"ZbfOpP7ti+/PX/f+8ezs7XPSarXIi9fP8a/Z4R0dHHc3rNy+mI2dVbolH1de/HXbJ1V3Bpm5d4+HwLLL",
-	"vz/5+bEgWiaH4VfM6EP2ekHh7mFECT4cshANq7pNscvq7zxRc4Aah94s8Bxt/qvdPHmff/xf//Gf/bTd",
-	"3j/637+2/tJ8/83eWk9VYtX9Ac6ZghskY99F2xVA4x9gr5qBiHUv0RcUhLxD1a5CDSoVzME/YpF/nrBB",
-	"XF39YdflWlya0izQT3yDm8yqywE1KSQoMghQCwHDXblvwXIkAzaVwpamMMaejcKCclpDYt2JCiN1MOLM",
-	"fG+G6IbXmI/6WHGZOocdBU7th8KM2KaeRrX9JhfWpVmrlIYrTUPqWSWOgjfblZ0RoXXEOCseUZlNqwVw",
-	"WqhzApFVjCYC4viyIhxa7lJ/Y7VZfa9hB6txKiuuzi22h73pyFDBVsQJMxG64gdb2qabBDst9y9n7sOT",
-	"diGcpHnS3jz6J49MOS61BX9u4KD9etWX9SOO/gBqwNo1JQy/X8htAab+iHyyTrzZ2glGNg7M2dfLCzds",
-	"aGN8fjbdMQJuVyavqCGxiMXvJx7sUYX506gwD6uBXKJO9CiUvxwnnVNT79Ey3VkgujEuYqsr9kHfD09p",
-	"6diqgouAgQAZiQc0iqZZzUxrg2Isj9nep3nStpCaD7nlrhb5OeGaEf9v/bTdPgiwcfjMfLOymChlRRKU",
-	"pHLDUSOZRqH5Z7IrY1aC43wByuJ2OAp3wG+LQReYCCFu6AG8S5VBSxcRnWJ8UiRlzMU1+f78O1IXkiiZ",
-	"irAa7enPcumXZew5w3zv4DqudnB9fZcj4Gi4NyFdtQuwy+ptgDWDNuR+QLsKzzYoZoXqW/ZsmlYXTR0X",
-	"yiItr+dkn1sKmbxNHQlbQW+9ih5VwRAWONkBtua0WkL/M1taYNcSWBX2T7a+axIhVZ+nSFY+1iV02qHe",
-	"arEAxnoR/rM0+XwB/kvrbNhx7kaWL5hB1mCLS6Y1F9ebFl6JE/lhugih2BVEh4cwEJVrRWKqFEDsj6m6",
-	"YSGp+0oGN+qwt7dnTtTeN99887dOu2X+77DXaR+3/cZpAfuWa2NcCojAwzjwaLqO5Yewz89oFKnqgKfC",
-	"AwVQjs3EV7GTyhY9S7I1lmJrdsxXch1+dI8/MEfaXpfRYQFYtdI0MS/7PccIXFx7REjy97dkyvQp8X9P",
-	"fgXgJ79HqPkWcKS4IhPKtS3WMmBEBVQIFp4SP6Y8wRYpsZ8t9hRVhCuVspDYi2zUAiEbxMxcu5jKiIub",
-	"UwABEBBt6veyVDMREikiLtgp8UOu5h/xsolIQSKptEcSls8Nt86ABjdyODwlfiSvr1n4q0y13yOpsN1I",
-	"URifTMhgShCr8ZT4Sss4hg7tJ6JHiUyvserh2cX5KfGHlEfwiKGKhE2muUgZqSvGiB9RpV8kiUz8Rqme",
-	"vl0MKOqERAfoJKAh3vEIhxpfnDsCSNppwFkP46p5NRxHpaJaFqEbB1Bhz0tUrpUy5P60tk3zFVeXe3Tr",
-	"tVbArHn6kjFxVhFr85IqTcz0igUi1YQljum4Kgj7nJNr3pZUvlMNdklxlDnSztRIWTnQOFUjFzu0fmWF",
-	"L16Vxv3159SGNE12KhZp5GEp57qqBi3MRUtiHvYItGP+TAW8XTmV+ZHifLaDD1tq73wRxX2vpjEX13dU",
-	"GbNYkiKrbgHHVKrWqcW8uDDFuzjcFNZ8zEXx285caMFSON4ZGN2ZFZrJSsR8RJfDUsScLd5CtrvH3mbA",
-	"ujtghS+g4Jzqu1WB3mpj5ALMjwzrJj+qsuOsoH0ZZQ3xhHRChRqyRPWIP9I67u3t+R5+VOYzkUlf5KaL",
-	"T969fYma2kgqjLCKZYIfssJyPlg4zgL6mw/eypjqUaNFLhJ+SzXWFYikjI3C1xemMUVowgiNIjlhYYss",
-	"WmauSd1mxuYzarTIGUlSIcyT7v4t0y5VXxQ1QcEm1lqjmkgRMPPymEbmHGchzBCPfkW67Xb5Qq5sxCkW",
-	"JEyX7bi1+G7GTJt1RJofCbtlyZRwEcgxaOo0ityAK32+1ZZdRdakg8Wi0CZLXF180wEmdtmSSjTVckw1",
-	"XnWczqUD5ytSnnOld3vxrvgZT//tdgMTRlVYsIPZLdsEFPuFeRw8zCVf9EFFrEOKqkqu8Ca8at03lhOW",
-	"FvfvZl2TbrP1Qc3qjxkVynInPLmur79E31mKrmlB4I6bH9olv7Z73/x+CnnuWd1Bu5nlEAGRUfgk0px3",
-	"TdtgRVd2jddQP82TGdVy2q5SRO1iA1k2BYmwhkP1K1XaGPTiqi0Dep0VEj4cGu66AyfhEf/jbzz8hL9B",
-	"dab8B1unCdKsZaou8c/fePhfHsnssf+y71pZ3LIv+R9/T2Z++T3x8rox/sccEdODjn/kIVai8fIIjk++",
-	"ZyYACgnMy8+K3MAFbOubbLiU+A7EpPCkK6IEv6MSVmwHvoDfjDQt/GIEIbZpM+6Lbcooat1iFv7cUlfZ",
-	"vZcQbkRokEiF2bScVVfsQEqdr7dDtgmmsbdqa27eqi3gAkOyoRYH4iG/LtkDu/jr7z4eydqj658cTmyv",
-	"SoLNx5B1sYQoXxxB1ibDqmkvm/UV25oVFkDtXxkdF7RUeMAjfJjD5dxCdnMahRCqNWAAazJi4XreJ81E",
-	"MH21UX118AW4CiB5WPTJyTpwCg9ntuZzm18rPIfThOvppVl6pP5ZOObiJzb9gdGwKroIfic3bErq/oSO",
-	"b35ttVpQd5jDtTa+5Xxctf9unl2cN39i01xg0Zibvz95tTP4tKgja2ZlXSnbFVyQ3/Ug/p6ypMIc+4ll",
-	"6odPY/7rDZv65HfzLIlpQsdMs4TUExYCggLi10byWmVDgWfzkdg2qsbxLaMJS85So2XOXSOYr2XC/wVZ",
-	"AD2CzxIMPbphUxt3ZAtWQ08DeCTvyJiCtU+foHjNUBaydMFXh6Ob0Gv0vIHOVHPW4zXXo3TQCuR4D59o",
-	"huzWfpwz820jhCtCiWLRsGmMQhbmBuwPV1cX5OzinJjnJnTaIi9oMMrMPQvIkbtvLYqYc4AqCNgcx1SY",
-	"pxEuqkWujLXscjhMGw5gIqGB7tl4zsRICa7INRMsodmCcbR7URVOrMwyz1noX9PrNeVCQYk8ww5MadXq",
-	"i774j/8gP7Gp6otvyDffZDvjm29KbNmz+qryAGBY2WJ8EdMss/Dxy4AKQgOoFYKjcdoVdlDYEbYLdfOr",
-	"T/5CuseAtBGMKEB5JKrRM5pImghweweMDKbEv3hzeUX2XId7OCj/lACEL2jahvzm80QUeu6LSyZCQmG7",
-	"cUH8bDv5hvUDOR4zESJG93p86rn7qYV7yhEXlFDVFy+AGt0PH/YOP3zI12hEcaEHMpwS/2PfCb5+rYee",
-	"So/08Tgx3/RrOBDNPmgcSb/2ySf17v4JoWGoiG+0t+nZULPEb8AQ/k3Q6Uv+TX4eMUH+3Rf/bjab8D/z",
-	"a7fdJv8m5wI4hXARp7pX8EH8ePnmtUcmiRTXiJPukdRCG2PSmkcGNCQc4ZTLMVu2/Q75N3nFoaaSlXdm",
-	"65hPTuC3SCYWXeP4oBuWfcFvuDYPyL/JWbbhzMOpwvsRB+/mfqv7sLFcl4Y/gVEokHmWWfyGjV4qNg2t",
-	"WoFtTnlgDTeSLvk3cWDPeZ+OzwWUvUxFaBrOIrmcxVP+2RgZHrGKiRlFIlPNXD+HhoqAMYpI0eidgrHZ",
-	"SPGY6pF7+oT8mzxPESA+jwM3QvI0/0tmIqk8YJrqERMa3g1b5CJiVOH1LbCqu+DF6v0prOv3L4r78iMP",
-	"P+39nviNU/MwNOmwDUndd++Xv58y3SJuFGCk9eyugz/svmvkw7eHGrImPJPZXrOL1DHsYt06uNMimlwD",
-	"IJidUyDFkF+nCQtJxMdc2xf394HquFj2onbACAu5xitqW+q1sKRzT9W1lERGoSuZBE6vwZRMZdrwPVLx",
-	"YtbosjfdVtg3S/3WzB4Hzj4EjIUwpIpvs9WcUK7Ja6IQV4sM2FAmjOhkCrCX5qxo+Z6tplCQKYhe/9Z8",
-	"0bRSBsdxaMWIZomgEeq3pB4yTXmE/lS8f/aIMOdCJtuz180S5cvPo6gQbVDgT67mfi3NyYqR7OxNBajR",
-	"hsVOwbSdQqnnxHQL8jknUiakM+Hs4OH8/26ax16ap5rwX7NwxS/fsjHlAop4A4XKvymmfVJ/J/gHR/BG",
-	"izy3efw90mm3HVa/2jNCJmaJETweOWhjTYzs26yoQKedbQQ4BWHfjWSa5C///S24Agz94AA1PxwSVWzH",
-	"HVLnodnvQ87MSeUbQXQOsJla2vn8xkMfRGasCS2JeeQRUHCSKW7sun/SOTk5Pm4fHT19emREGygvdMws",
-	"Q/3Ft1J2mEYRwE+WX/mbak3MAtI4bglmiG0TXiBT5rqVKr/RIs42U0b2I+qBaS6rDleY3DiWYESgImA1",
-	"lRHVuaRQ2ewE8QtvoJKA6ngPMCdj8KTBwWBmwwXZ7xJDeWWZWlkEBiMdsSgTMZoXo5D4TZGjcYv1sVBk",
-	"wKyJabXYs9hYfs39VntOk51MJi0KP7dkcr1n31V7L8+fvXh9+QLeAd8LYBU6VXZOc615tVuW4M1xrdNq",
-	"41syZoLGvNarHbTarQO4stMjsKn24PjbozFv3rApVoRC92dGwvOw1qsZ9RDtEVuTCpfIPLjfbjul3fkZ",
-	"CyVMflN4xYYm/CoDH7soOWvAMpizfRSpo8ABO5tOzLo1zFy7OJqqTrJR731Ls1o38Epn9SvvBLUaJIIs",
-	"d9sHq1/6TiYDHoYMfBzd/ZPVb1xJ+YoKV3QJrvQP15mRk9AYqwJvrTG+S5YYI+Vdofps0faGIvyzVvcv",
-	"7z95H0s2IX5TslZ/ef/pvVdT6XhMzZ81s6JkTAW9ZpnWB65Ieq2wpJ6tsfihaQ05YwU1QX7XejU0iyLE",
-	"e1QV7IkWAw6hhh4HpvS3MpyuwZqZBwPcJZdZeO5hZhw/S5WWYyMpfpQjQZ5LgF11J8H3dnR4dZt9/Sor",
-	"gXVQ/Dpvv1OsxoBlI8AFs9ZOeVaYccbLZW+LTlL2aW6zdu5ss5aHsHi74nPhaXGvwoE/MuotaO0jlrAv",
-	"fPd21njjAm8/rqR8aRTRP/uuf2Yvw2Z3PqmPqTLKWuYsayyVBUa1z2SBCwlaKSs+ebOn255OOIU7t2VS",
-	"5Mo8tLsosZbcazSazcSKqpCZnxUu0F+P/EihsCkM8Tk1R/HTDYVBYeCPEuFRInzREgHYHJYd9q3NE+Rj",
-	"e3XuLmLVw8iFjzdseh5+Qve2MdLnZQOirRfEwsYacFHNcOEztdxlZpoP3b2KsXimhTLHbueutw1nghor",
-	"NuBb7O4L32Dt7uo3Xkv9nUxF+GffWbii82ftdkq283YrGGDVFPNH9n4ym6f26b3ZWEGUmpN9T8iQFa3J",
-	"uViRZEqsERsnEly2akQTlwYSUk0HVDFjoSd6wKhWhAuotNgiZ0TYRBSfRvyW+WQy4hHAa+SPe8QPE+e7",
-	"yX5Xo1QrEppTxsiZERUh+oqzyw55yxJEc/NDRkMffSxck4gNIS15zKEOvXmpMDjnokSP1dXVS1L3fz77",
-	"/uzqxa8vX5xdvvj16uql32iR14Yu1uvHBKJ8CHAzgDMtL/XYImcuO8DVnsypMpgSKqZABvQ1zBvrz3Ah",
-	"oL+d5ZVdzV8g3ZwGwLgdDDqxrohmu4bpDz84mpwZntpv7x81253m/vFVp93rHPbaB/9TSCN8MxFGLdlv",
-	"Y7EgG2I281bb/P//ZNH3vRosesmD0ttz93/t3kG73a5yg7zfVpoWKLnKMXE1YrAoyjNLxB/l6/by9f7c",
-	"ENotksPUsDJruVViH1pDfBoxiNFhe0onjI4XikHI74RHzFB8/Gj9AxAOpXwXvUWjKJNRHooNN0qoa1MW",
-	"ANjSCxcvOCPO5wfBQ0cLs4Uxts2SBhBqszK49UEiJ4ol6gmB1i9lmgSIlwmB0y61NI+MbrQISnsANQht",
-	"21hNgdtCtVjFKbusgJyiW0akMBsJEEpACAPapqvcQa7oDYMKQwELmfnZSG7iQ8tQV7Uy4OIlVboJQ29C",
-	"AlguAlYUljS8NZPQxW8Y8UsN+rg0SDWFxbPs/Y9i2rqbFalT8jMbXMrghmmU7pRYwnoFJ3ORwoVI9B7E",
-	"SQMZeQgOd8zlxChBNkfsvJ4241m5HMt28KICckNAPA9x0LZurW2mLqOweKuGnSdMI8gH3GeEdKqM0LNq",
-	"OIzLXQkFZsksEghc9Ji+G67zwnBg2ZE3qNsPrQTvWXAui6JXzDu7LecbY3XqEVNufvZaPJDjMW0qZjZR",
-	"VoLZ3eYOeaThAmEAl3jFyGXzesMjrHXdIj7Kg79avd8rBa36mAAQRxCyZePOqiaZxf/ms9wl7LxTgdCj",
-	"9BTuF4YyGcORWdIbOnguzQRDTbgORkZxu0ikloGMVM/eB72LrxMasp4hlwJu9wt3RnbNqSpshmJdd7f3",
-	"M25n4pZFMmZGtSpENtu4q4xfvvExvEZGrqWWmdq80mM6Q0ndzAV1nonBwx5ht/rX/ZPB4Um73W0OnnYP",
-	"mt32kDZPnrb3m51u92D49PCw3X3a7Qtop+d67AuESfmIdZ57/draLdW8PiwLvOWaM19moa/wy0kn7LCA",
-	"Pm3uD58Om93948Pmcedk0AzpYbt9TAe0OzzEtlyULLwGqlWn09w/vGof9w5Pevud1vHhYfu4+z/wtBl2",
-	"v9b7+OlTX4BmmfPa7A6a034uIYypeWnW6oUNj5YxEyQVmkfF8yRi9JYpG16FlDPdEUKIoTrGBzgRZwNi",
-	"4FdL5eIDQKvCI0h4G08zYqTIKhD2Qmi2fW1Nwam7EXbt9MUZweghCKUwHNfLtX2/Ybd455Aot7l7pCyu",
-	"6kISHjbwRJw5JfbsKQWBGyERsiSvT/tipskgkoqFeZuFg9KGjsH5mwtSd8P/sV9LGFVSYJCRiuTk10AK",
-	"lY5Z0q/9u18z9pCxhuCPtKBR9mseKbGf6GMutBmYYcFPfi8/5bE7PDlCoiXcj9prYXPwRFIZQhU78DH0",
-	"Da5bISUIHBIeYR9iKFCfB2F4kCJWxD3MfkC7rnCAmKaA5epQqYmFWbRaIEXYOC0DAuRJWJ29bvtgr9vu",
-	"th5V9j+MS+QSeaIUr/hE2cwNUgcFuqji2/N1PQ1/xGikR/9aeGF+zYwpHOnRzsa3g06tyZutPYI4lFWm",
-	"q/PEcEXS+G4Mt9KCXNj2jdAVGAXuaJ8HbCymv5ACWWVvzHTCA7WM+K/sIyupD1pAHFE+c8+x8rizPbiA",
-	"tYtEjpkesVShFmMzYz73XppdADfGcUaf7ZYAMEqWsv9bRkNul3m3HQCyPEtLG1DF3G4Y82s3ZvimgDRc",
-	"cygq2+2YbPTLNs1b6OKLWuJs3L3cXZiFymFedkYzAnSHVJTtmEBhOb29gEaR2vto/rHXKJX+Dt9sJXDI",
-	"okZIXZVp54ihUZQjidg0YUzI9l3OsItexGR883bDxWzbZOMRFddGgJG6r1ky5sKYbX6jhcl2hdhcUu+2",
-	"uw3ng3URyjys8KfYcu40ii4tBMiOHA2UqvVqx8/2vzv69uDs5HnnRfe7w/bZ02+Pnh0833/R+a59dvLt",
-	"satp2Kt1Dg8P2+32/v7+/kwcXQaRxcJvp/mTnU6n0+vMP+vcqO6d2S2COJLFVmbbWP8iaoZuqw4gQ5aH",
-	"VcC+cA9otq3PiOLjNAIPBCbqqyLPK+bS5N1Gtiy7zXUP+B5iCqqLdT1Yfp2NJVjmcFmemv6+JD5sVb69",
-	"jxDk+WkPcNEd/EilKMnKaNl3nyiieAiSJAuKzLyW2QWKlSzqiRUdxkCNQqa09bg1sUmoeW+6VxmUAcig",
-	"DAAFS9BbBBSf/JVkv2T1f52rh/gIj+LCZcHBCthnAtHAfC+rGeuyhokDLxmjpupnot90nOYngd8wE0YF",
-	"10nNvGI/14QWJoNekswlskjG2YKHI6rvSNS5lpzzGaror5RSZalXJYVySZYD0xgDwBAVGeZee8owsYqS",
-	"GYAJcRHvfrrOWZfrAVvfaTnB7NZmabBOYTsAHIuboJd54x8Db79UG/hqRp6VFpDQ4qliS00oOrm3YwR3",
-	"zLJTpFDBsN//y3/90m6evP945HUOP1VUIVxxioyzANwFRkpZ5GXxuvcY335Z2eOy3fc8K0Geu8Uft92X",
-	"vu1APanYXU+UM3ky5QRTbu0if507D7N4inG1M3afnAiW+KRepAimGaFSBIG3YIaFRKVmj4JvzmUnE2rr",
-	"XqBXO6aJ5gGPKVyQ12ebVKfFIjlPMA/UJjWN6ZQM4GY507pEqaSOXRaVY70YwzHiYQ+gD3wyhmtnSl6e",
-	"P2/a8nUstKgwNmSn8DLkKy1UtWB2ADKzS6AxEHdeDSkQybBTQbOoee6vg4ODg9r7AhJd7Ts65tF0cwsv",
-	"n8pGocd3L1mLA1kiVcGF8cfy9H8F4cj3G1OMO84COOdSwdiFK+Tq9oHEZRG49xH+XeYDe2Xr+TgnFk9I",
-	"IiNzqttN6BUxJj3iIL4zI5GLW64ZZGR6zguQTzYzfkcyCm1BoEXy53umc+Fzv9vyT7khv/aNdZVzlkye",
-	"APaPHhE6kKl2u+1u9JUV8cXf456qVSkd+Y7b42IApAddZrv2vQUKzBUUMAINwjeWuk+YAI1N5RWLssIM",
-	"iokQc7WzPVsQRnhfP6QC/NqGlFpaD47tARVEb0aJ4SKIUsj077YPiP9PmWYBw5QUDnv0pXOF6+Pb+AMc",
-	"tI3qoranxYIBCGLJuYNmMu+5doWwerURJ9bZu7kgsUP7vJpGNohHLePPoGUUHfB2o2LUK8XtD2W92FpS",
-	"8e61jb2ytn/3AtAfTMF8w5mf5rg5Q5lYmF6PxIkcSwt+GjLzsYfCCkIrUTuDtxTA9YRYCM1vAMSR59B+",
-	"s3YUxgDhx7LRd7qJxPSs3ONDbsTnG8EcfEPMkqLoXC4PL4ok3iUvNLA0paERroPpuqZbt9vt1t5vJTCL",
-	"Y/+8UrNiOI/y8zFpdFPRG4youC56aZ4oEpc36P1K4DImFtxbbyx2LzMs2+Wap/PMWy0Ogi2yYkl5vMQp",
-	"aJ/2YpNAKl296Nq6ZtqcVr5534bTW4cahsz4xJfDIQDMke9kFMlJdsNsn0M0sMqYD39p0MQdK5HbxB/c",
-	"udjbMppjt/s6mMiSeCSMr/mjycz2GrLvmRTDiCPQ7/ZCdn8dAtgwSZR4nzEm5BWFhN/5KzzYsmVlyMqI",
-	"h5aL9kru/mRjPsOcDIgUpugt6I3mD5+kYJP7go6ZUWRFSHwI+XhtvvAKiUuF/CuoriiH9q0G3k5MRQCW",
-	"O1UZuWkc2wiLuh8kHMpZ/JqKQSSDm18jOQEw+exhTOLCmBKV48UqDwFkE0Yd1lkomTp1UreSrj5eYCB2",
-	"K+Q10jFAzuZS35UWdoiQ3fYJASTNCVessVBqn4WhvaTcRXY73DM1ouQfLBnTWnXUxKZyMB/dfYr1jEHs",
-	"FGq2vtzyULyqOe8k9IuTXSz6L6m7TDQsykJnkOYM9ngq/ClOBcMIBXkDmhsFwZCVK8kq9dkLTDKQ8obU",
-	"525OYKs2HvjMQPTM+zkx7I4iYxkygBmysnL++sTIXreFsjOm74qE2jv8iQtCBKHtRLYj85DyKE0YsRfr",
-	"mA7cF5D7hiLY4Ywr0s8La/ZruIt5ZBT0OpRNJZ1uo0V+4iJUkCjXJH6YyNjmUGFqJYEsMUXoIEljnU1t",
-	"rlRVC17H5ssNKG2GAulTg1QTITWkdXJVKFQJXi/dFwQRubETl89B4kQCzm0Q0QQraYWMhqX7ePPq3GAg",
-	"UacJ4LJNGtxAAVk0SpqDRNIwoAqGJ/5Fzft1P0cQThVkAP61X4N6YxZJ2xzXwOSIy54KGtwIOYlYCFi1",
-	"5tQ0DWXtmP57CMeNKYDwPQ1uSBBRpf7at2kF/RpptVp7to/cv19cARjhz2c/nGHJW7LfOex45MWtjFLA",
-	"Lv5e2h86x4eNRatkGjGt0+DGJfaZ2ZOE2ZxFFiLtYi6ukXJ2MQX7oEkkr7kordyKqZpm3LRapvNlzAMZ",
-	"+wHk8K1oNrDy162Re7Nf28sQ16mCSwqcMe4LmyaaKmviA8pBaUjgenXFdnFU+FJTphqQ8ZeTo9s+LDVo",
-	"ei+1iYIzKzcE3FKILLYFzOCmxY7WIo6ckhTTni2+jR0dFhG2g7Lyg6u87jBVhA+tD7RchRjGafovz71Q",
-	"vjjrgYtmMTqY1Auzz6Z+2D7oFQEaPJibZuO4OaBiwUvd9n4vo03DI/6IRsPmMEF92vwB60fgG9xgKMIC",
-	"Vu6M+CqSE7PLle/8E3AlBhfWsAyQ9B3cAKousXn1iKW9T6AFISveV1rGuG2CGyzUlb+oes5ZD/MBWGqE",
-	"GcDz8Aagx2SqLTGCiNHEJ3V4JxsvbEjb92LN+Tt7AG6tNN9wkWN45EJxYyUZBvJ5vb12CIu11nNhc1Ae",
-	"ddM/qG76pTmTkeMIzVU9p6dJMeMzKdXgfkgVeMSVllj05y504Eox9YPtYxew5Cy++hdM85i7yRomcvwq",
-	"Lw2FN/8yKhdvy/G+2p0C3tenja+67JQ+r8jLBrEspNtqcI9S7/EybJugLOseRDZShBIrMMD188Cyauuo",
-	"qw1k1b2HIm2sW30tEUiAxSNdnYSCZ8dCNT1KoEcJtMt1fJY0ZkOhnKFmTDcxJcaUmfGibSKewKOzi3Ay",
-	"tvU93j3N3DhB5CXVLtdEBdTWjCmolGmSmC3pamXV/d8TxC9zhYLQpzSNIckkphzu8e2z5h9/seX50sx2",
-	"J31Oj6Rp7/dk/p4GEkc2FZNmRJ9XRuIIFgvIl+B9eRSDj2JwcyxZcVMoKGjvWWZkwgMrY3bPLk93vTAP",
-	"/YOzyQPkfWR9rYSeMg8+UeTWjOvPvhv/QIkjbiPYpfVIyMwpZjE5ssiJB8kjKZ7rsIeySkxLip5l5Zru",
-	"c7NgH6vQxc8KGNDklis+iJjTrm6wVPNjNvgXW/0sW7l6Jb54xozrwQ/O1EpenHv9FjUulYfs37Bpy0VC",
-	"wQ0U/z1lGBiUl4ulY0ZoBBBqhH3gSiu/GDYE5TWbrnSLlqTTzutVQlx9sWYlQEvLGIvsEz9O5IepXy5j",
-	"HfEbhMS5OLt69sNMvBOkHgxoiLg5RjHutttmjK5cRJzIQcTGnr2hKVbsRvqEGL2VXWeNqbpBRGrfJVi2",
-	"cFjz2jW2cJmZL7vo1zSkGrPtIwpJ+gkb83Rc82qpYgl019k/MBxsw4jG02ZuOFnY2nelypG2AyyCjg9s",
-	"WkXOzu3Oi0YVsx6wcE6vBpXBw8On+0eDpyf0qHv49ODo6f4gfNoe0vbR8ODoYJ/Rg+CIDp8+Pe4cHh+H",
-	"J8csLxkBveKSLioV0WpjuQgI1WJHT2m7PWBNFnYPm92Dw6PmSff4uNnungR0MDg5PjkMa9XUdpg/AFNu",
-	"o2ods8ASGn6p9UQaRQ6A7RmNIpVheBe+c6V44OlPc4BrE5oI00Ovdv7q4s3bq7PXVz0CgTy6WOQaJBOL",
-	"pv+LnGsy4VFEXr+5IgNm62Zh7dGtF39lua7yDbxFb6cawPlLMR4Lynl98di6j1bTwxUAy2qqr38abmQt",
-	"2Raa9nwsH5rmUCkX+5rxCshrVQzUkKkuIcu5Mhdc2bhaG/FgU9hKewHOnSjC5AyqaYucJwmDYJFBVIHD",
-	"hmMqHjd3U2nssgye/VCVxp5jdz1bJxxIOcGg5QLhSlUrQqrTcRYKU7drcMOmyiuAINmzTjUeIbvvKHIU",
-	"lyrfm9tpp95CQOCdeHojS2qVt8FN8JFxPtO5kvHc90zvznA7ufepDkbzJ8AzSDCc9d4bOT6iIoTi+y40",
-	"97Dh6p0UFD7fijQuAglmCrwL1Y4w4qkvqCJKmgMCAmUTAHmpL8/Py0CQyRAS9PCkcWl7YP70hT+vd/oe",
-	"ylzFNGRDO1TTAoIszTLZHUIo+Y6zKFS28F2qyQ1jMRRi4Imx3FIGeeBsHOspqeq0dByapluZ7ZfIVDM1",
-	"G12dna955A0iVrOQU6JHiUyvoR7MD1dXF/VLuDe5fPPsp8tDAu1iBmRMlYLUHa6yCkQ6TYShed0aflQR",
-	"/5tvvvEbRMjEHk1l+K4Md0fICcFE96DitE7jMNehL511sIORWDIk0DqosiNqlzJJph7aB/bCCYLPhdRE",
-	"0xtcV9UiF1iRcJJwzTawDd5Vzes+k23Ws6zuhSDbaT6zpFl14lSw02NuO/tazy17PtBiAmK+++/OjKl2",
-	"+mVJ53kC9h5uip1uu+dqogFgPi8AaNvDydVPgkMKqpe5ollrZEA/CLy4t9AdasM/bY4s1rqzdQlWHb9Z",
-	"evzySgLc5gVkV4MUpRC8jvWMSgPI/KwiZBXFB3Jpd4fWIExgUQWAOy00/Rjg/bXKOLdXRFmLLRZFhVP5",
-	"/TbCy6h6Sy/ensETK4qXArIQTYIRVic1zAtaIfgcAess+w2csg0S2GYrq0jah6vK3g2kjBgVCytHQrtk",
-	"TBOjXqbC7GgzEJAg9k/nu7Dj9LKB4sPC/IKjXDA+bGfl6FYI/JewOms8+CxNlOGn9/dosJtVXnXvCZzg",
-	"kbFUWIlW2HINj+b7ZxcRcLPptpSTCsjn5iB+uDv8glTZGziT/u7D/s6gYJIivhUVPpTfTUX2p5YkjfFC",
-	"tI2E8UjCYgk3SJjaZr59oiwG2fxxD6NfIPxWzOA8ZONYaiaC6U9sajfuzjBlOLWaByke5yEs8Unn5OT4",
-	"uH109PTpUc0r/vl0FhFh/TSOb93MP1PIYKH/xcLogiVNKKiA66cwBxGUOdChWIgVBq3DRY6ZPRqGlEeN",
-	"x0DDP4+JeIYbx0iITECQMRVOV7A3p0V1Cnb9JrYidzteO4tpO01s7yNu7qW3YhcsGVNDhmhqb5FcfaFA",
-	"iluWKNh0LXJljB+UH8a44sXrLnIWRbkiZJESoA24zx4wEs/1Yu3PqUwd1OOiWzOzee9Gau5iZSFITFFE",
-	"zqPEFCwxM/k7vZQzLZ4B+VdkobFHw+yrlCz2oi5Abl8sPTaWDt5OvqNV5gRImCV6m5NBe07l2NGXte54",
-	"Fip7VmZbIaclGfGQEa5zf9iYcoG/GpN1XizZmXy1cikznx9SMP0BUV//DFLJbZe7F0srBUZFpa8ZFwK4",
-	"MkhszFLYHz24JiS+YB80/ui7KrRxwm65TJV5msFNYYAPtMiZzfSy90tDLkKVazN5OaDBdKY25cvz50RL",
-	"OS8gjNgoFB7bTEJ8UZ4cO4tVzpxXWQCPYJOs8uajK+fLcOVQ550Y5zz5wG6du1Qk3Cz2PtpPKyycLALK",
-	"5bFOZYrBEvWhTDCkQwrWaJF/yhRA7MF/a42hTBC4t07zr7JnAR8Nlf0J1yMuyP/XPYZoeWUEkGIi5OL6",
-	"lCQs4DGH+q+KMdKvgVXlxjWhyjXTry2yhty1zGdXPHKlwg7pMwUhfnFS5pKJ8ME1iz84YtCsleS2THkH",
-	"37XdtCjmMd+D933wropAcZvw8aT9EmIejRY5znjjiz1iVz/5yh2saEinFcr3i5DrijO1hwciuPXkRJSC",
-	"D5WXnY6dQzLmAsIF8/OxRd6Wz0cqSL/GQo4AqlyEZi/JihJX5pk7PRi3vF+x2DMYZ5fdDQMR1o/Se5FP",
-	"5j5j8+bPb6T0Qx3fL6C3x9P7ESdwtXAFYTMvWb+Aq5VKa2RvKJMJTcIH8nVuLM+rYbQt2o/N18lklyS+",
-	"lr7nomCoInZ2kDtoxHsezZ0Hw/AxvWYeueUhkx6hacilR0IZpGMmtEeU5sENSxpgQg1Y3uQpnCmmrSGP",
-	"IC84+wkOD5lqEsqJMHsBcKy1xYulY+bqN7IQX5YiS+6CSM7kliWq0SJvAI74hhewY7vttq1ophfMaHag",
-	"/inUdbiVNwViQTNnmSHkvg6oEFKXX58/xOxvX8Q5Jmd8yuufXt+VZvG5cIKYCH/iq1HUHk+fP9ftvWXO",
-	"XG9dqabf1YFiVNxtTxNETFvkBb8ESGmX2VoWgMNMmmYG85qC2XNF87PyAIDpniXzgDRVhGvEPjdkMsIa",
-	"6+wYwa0Vi4Z5/Vz/Ge7r5tU0Zhbj247piSL+mI8Z/GIhHfLnn3MVS8XNZH2HDoGHQ3VJnKzkAqkXhD8S",
-	"wR4BUGM3YTQYAdg7JiBx3WgRYDfVI912l/hOLS5EhNtY8FTcCGPc8NDDR0tuvBFEhmOX+Ep2piAQfnam",
-	"uAPNHnb1imPHnsYDNpSJBQ4YMqrThDWyvpl9CSpikkiKa5aQbAsUj0FbOTivJ557HPOlq2Nr7EMMECOV",
-	"p6gFWodIqAljN8qMpnOAzedMoEhkxEVC9Ig6IGbzvlnyn8++P7t68eurs//+9dWL5+dnv377z6sXl74H",
-	"OO6TkXm/mHHNc+hmcW14cuHq5qetXeP5ozb34byyaIQrjqJv9r4pnz5DmYwBG3nABYVw3tlshUp/TXmD",
-	"1rzaCPLuodcKjq+o2cpFxAVDvoK9rOxmxo2D+9mnWtNgZLa0Y9op1v1gkWKeTYEwQwDEGFu/wAqBJwpX",
-	"TwDov0SUUcfcPLSgaIKwD5oJWJuhfQhIUBHInNPkMVLuT3PWPrdaen7Yup36x/GNbXeex1x8VZbhBRcF",
-	"Tx/8AdExdQdXBnE0MYiB/a699sqL750SP0xR+PpkTOG2zN/vjnyP+E9DDLY+aIdVGKgxF1+COeSGX+vV",
-	"9ruj9W2hi2z4BTvoHhx3MRfi4Rx3F9Dbo+n05xLnRgh8RR44pWnydbnfNE0wqtwMvSBv6zQMoWqd+b7g",
-	"mVONFmSxJr4TtFjbLklZi5zlYdip0nIMKvfZxXnB0oMiSej94iq3dlwvRWGCOuRA6hH+DDaYCO1YExva",
-	"QMOSplj3bVM+5tBCYVSLlA0obBWQ15omX4K8R+bZTGzmQ79fWV+1PvcZZPEYt/mnEvMzYugrkvip+Nr0",
-	"6ndmxIRmsanR1GlyDq1nHplG3LVKfLfSCcb3gLroO9vfozb6dYob3ALrSJm7lyKQdv+Zs1EMm6DqBO72",
-	"2KWeDqKUEc2DG9XIvGtZirH1y+dlMBGVzOETCPDaoZOvL/xMRPoeIpM4Bc3Vuc3fU87PzHWL/OxcuWDr",
-	"W6d2GfTA/NwXduQZBJlT9iJqU/uLo8197D7koszArXizPdrmCy00vErXPIC1eCSfLt4IIOb13DA8xJEQ",
-	"BLFsGbzfrvBAjGlyg9nDgNHw+XTSbF61Xu3gxbfts2+fdfYPuodHT49P1vdIvKLJjZnKXeqoW2Qg5bEE",
-	"Fvsimx3s/rn5vd/2BMnnu/gi+G1p+6kv8Vr4UeG9txPIcAixuf/Aiu4IihOmmAjYZ9Z19TQGEPHPfE6N",
-	"5KSY/YQnCdZZhpLscPkLQ4WSVuNYKi6ufbxHlkmI17a3kgdFD0H2m4/AOUrLOGYhqfsxTRUL/UYrv6yE",
-	"+s14xZyFgpLB1F01440kHchUk/1DolggRagqnAxMhFdI1N1cBIAjn011fRmMnd9naOdmEhnHgz4ZFH/3",
-	"mwp6+Shh/1wuBZAdyGRQE8/u+V1l7ZYCNYPt+Nwy9S2D4A6o4eIysl1O+jpp6NlEvtpE9GwGj6noj76C",
-	"NXwF9PMlo1uUvs8sMkBZtbfvVDlrHG+I7B+ZatSwmD1QWimQasw0D8yrwljh5xqAlMUTTehwyILcLWAr",
-	"UE9RVhdMo8XG8TsHYfj1iaDcEs1xGB9lz6PsWWglFjnlfgUQWlqL4S+ucuvriXKGmSpH6U5FgKGdY9Qq",
-	"uHLVb+oW2IIMpLyZKdzokThVI/CdKfwph8MQoStM3/AQ+jCL8UUYjR/Pn3sAjTEZsYQRiJS1NdxMe9Vo",
-	"Gc/cZHcVATnVfvlYG6SKC6bUa0BaReT5dWRExG3NNnQ/teHT38y3GWrrmRpR8pZKI/RSNXqdf1v7tLW3",
-	"ylJhFdrGVW6HK48omWhEJ/nx/PmjbPla4VbzDZBJFffVgwOu2o73BpEM7qzU+gwgqmna8vsufpj57by+",
-	"I+ZHHn45XhhLCwKEeTSIHh0y9ydwvjUsBkaB235LRc6d+WGcWAlG7O7Eygy6n7opFfSDfBvEbj5sl3C+",
-	"FBnRW3S+oA5lsyL0CFQYUFiMFgP4YVIx9HiHskXOHFKYKzQBV4kzIGKUR+iqnoxkxIiVb3DL6Lk0Jq4r",
-	"LhyBOK9xiLsIRjtLs6p/mQF27hweHrbb7ZOTk5MNgJyfFQZ2n2LTQjADR+ysrMFwa705EsisLJUbte0M",
-	"lcQo/5g1UaRauQGA999B6ysRdrGYfiOYxaeGEsw4MI9wQWQSsuRRgv+ZChWx4CYTZIUMvQeX5am4RyXR",
-	"Nv6oJs6riZY0j4rio5i5T4/74DOrih9/M3/CcbzAC/at1KMMpFVhyrt93SNYF3IwJYwbTbA3q6bJJHda",
-	"kWuOGe0A7OoRav7pi7r///7P/zXqhN8oPJG91SI/QSr4mMYxlAIM5JjlUNKFQnJaJlhb02WPQxt9YYfC",
-	"lR1toSR1i/ivZXnEXKFHzUYFchisK1VWTu6GMpl9oWU0U7rMDOzl+fMnrqTiqelGl/PEC7XPXNdZtnqm",
-	"Mlf48qS8SeOXPKw9hFhcpvptJwdf8vAlTGGZGCyz3KPL7St0uVkDrywMhusLus+RoYzj+JGvcNqhyIwT",
-	"OeQRa8Y80GnCFhZlu2b6Ah+9sE8+xMaNS12+S6JarzbSOla9vb04Lj++d7unjzp7tofWb/H11ru7PNNV",
-	"LnZLOvLu7UsITjP2YA5w4QLhMExZQEWYEQ/hfHgUCV9rzfIc3N2yaJELvj6hAAVP1Z4CiKCFKtQLuO7H",
-	"4qgWLt82A5g/ti6sItdME649EvFbdmoxRF5SpZsvzKtNo4fIhPgQiOl7NivBAthg6xijCX4zs2UAJd76",
-	"3YQk1zT2SJiidGEYfwCuDcAG9d/F1wkNWc8MSBnbR/vEajOA/vbu7UuroWVf4cSJvGVGj/mZDS7hvRb5",
-	"TiZkkMiJYonCnIMbNnXgBDEFvH+qiE9j/usNm/oumxZqN7bIJQO4FGUJ3BqHVcmspm+7mkChlYUvjdTh",
-	"oVsDyJ9AuoHAibj5mGUy1N34nxBo/VKmSQABnCHUngdJxeEFxM1RjRZ5sWhNOJbMZXFEp0W8IQarDckh",
-	"9rpXigBzR5zjqUWu6A0zO4YFLGTmZyC4ZYSWq3uJUDf5FWqJdWrLygLPwsjMFet8yW/YLC96oL0i1RTy",
-	"nEUGUkwTi7tD6gW2sLfgjjE8C2SUKF2icF7HvtEDHBwgI8cSwJD0bEF35jdAi/xslWg0SJBTkUnhRQXk",
-	"bpEzW3A4dzDbZuoyCot4Sth5wszhDBv2oE1COi3ib+DhZWvmBxKgFIGdjUkAfTdc54XhwLLbmGozK/Nl",
-	"K2HK7Dqcy6J6q+ad3ZYTgRhHTLn5mTeUZ2yrMW0qZjYRIHyBg92WrR7ySIOJN4AspDGjQtklMK83PMJa",
-	"Rozglv2rSwSykq4FgQ/ArOxDHMmQWb9u9SSZ28/5LLlmY7US29e8d2Xm/8kzdDnHlzpHGVVoktApOKf0",
-	"FIpvD2Uyno+N6qCuMBNZPeE6AJini0RqGchI9aycrhCe3pycpKqwGWaQm2HvZ9zOxC2LZMxI3f8Z6Q8z",
-	"8xtYBtvxyzc+nKiJjPKU1k9ehU5pOkNh2swPq7wAOQ97hN3qX/dPBocn7Xa3OXjaPWh220PaPHna3m92",
-	"ut2D4dPDw3b3abcvoJ2e67EvQqppj3zs13jYr/X6tbVbqnl9WBZ4yzVnvlTujIZfTjphhwX0aXN/+HTY",
-	"7O4fHzaPOyeDZkgP2+1jOqDd4SG2xcdMaTqO4bX99v5Rs9Np7h9etY97hye9/U7r+PCwfdz9H3jaDLtf",
-	"63389Kkv+mI5rtZ8jH1yy5LmpVkrPHs8ImMmSCo0j4rnScToLVMt8sKsL1LOdEcIIYbq/bTdPgiciIO/",
-	"GP5qqVx8AGhVeAQJj0+YLousQn68fPOa0Gz7ZmGHAU0SzpRrpy/OYN/DWLkwHNcz0jvRA0YNw+EW7xwS",
-	"5TZ3j5TFVV1IwkPrHpk5JfbsKQXBSaHRQory+rQvZpoMIqlYmLdZOCgRf47A+ZsLUge29rFfSxhVUvRr",
-	"PdKvqUhOfg2kUOmYJf3av/s1NUp1KCcC/kgLWn6/5pES+4l+zegGMAfDgp/8Xn7Ku1tMc3KEREu4Mhqz",
-	"zHsTSWUIVezA4r8ZDWgCKXkAautZBEAAgLQggeYo6YsiLF/2QwGxD4WJaQpYrg5XmkhScx5CYk7jNB8y",
-	"womoiTmPu+3OXrd9sNdtd1uPVQ2+ADgIWMuyKxMPP1K/vHwBQIzuyIBkL5WOoZ3cVrJn5UNHMV0nMo2X",
-	"R0/iI6WISSzrrDBkUsgJqcN+immiecBjaiZulN9ERkw1qoMZv8ee7xHfGHpYJ0zQEuHRH/F1RgXqnEln",
-	"ci25KOwwu8r3u8MWhdw8SxjVTBGKI82jaNxoKV6ZBOY5gCINCQ3HXLSIX9xWPsDylkN0ZEJ+PH+uTp3l",
-	"yQrZoDKNQgy9CUNru2IkLBfEt0Ekfh6cjIcvqaMRYPZGfqMiZm4/Ghk2Ak6J29FbDHr4BaB8K6KZ8UHY",
-	"oLtcWBcps2ltdsNGg99YYJb+IpHmE9FGp17/OjifxGdCcC+NYLGMw8ce6x3/mWJfYMmduFkuBe/qPhqb",
-	"3vtN7ogwtVCI+hEXNz5cAgvCxS3XzFg7N6Tuu3uRYER1vtEDOd579ub5C7S4Qb7KEB1H7n4Z/KdYnwKa",
-	"ylXsNvHPxS2NeFh8qNBtRXUKM/edpZppu3DVMz+ls8Gz8MXw+9H5bz9Fr8Sb+O/JpX53u0GsjhvlZxJb",
-	"KwWWGSALT/PD5VF0/XlEl1n8sp5U3u0PKsw+wr+2dupyE+mJIlaj8EjhEY8opjVEvcBletFGcnoST9BU",
-	"apFu+4D4/5QpqHk2ZDp/Ay89uMIO/fyetaDz4ktjhnGvUPwA9lsRBmq+voGQRKXBCBuuLAWQi7XPJRWu",
-	"HqXB135zvIY28hnuh7/HPY6aB9XBaH6Xu8sWuDsVZMhZFCqbJ+65e0+46FsgBKgQMhUB8whGpLaI777q",
-	"ARyxTyKmFRaGBMsPULbCU+LjCwufYiHXRTNMDGWLnOFv8FwmJTI7zQbF1quGamvLRBM6VRmqnhNhPRRQ",
-	"QA1szQ4ioIKEmDtboRalUOpxZ8XIEcxlC1cbcKS+394/aqyvDr3LR/elKkTPgNGKGhE6DFDgTx7Voz9T",
-	"VoNhBSdLFygdWI4K9+zn0Zf2UGNrojGzuO68OdRlZI0vpWWsyEQmNwCRZqwp88G6p4q2We58EmwCPi9w",
-	"buk0EUa2FsTfvDRCUw6FPgzyJWqV97u9866WwyyCmXmaTQ3o96jvfHXbFBfS4vCtabusqLA+k8RZOOHr",
-	"a5zKjcVa/Re3CwC7wVZBeNwAX6/Crwu28c674EEMgDUONogFuWeMq5JFUukLLeDa2OiUnNqnOT40hCBq",
-	"VSyVSKfOXoEgDiwQCWGUIDWgNXPqjiFeMfMSxIkcS80IFa4+43jAKqrMw2Du3VmwGvT+JRs+hpj//+xd",
-	"/1Lbxrd/lTPunamZCmNI6KRmOvc6QAktbQiQ0rktE6+1a1tF1ipaycbN5BHuH/cJvq/4fYTv7Dm7kowF",
-	"GLCwE/RfsJT9pT0/9uw5n8+XeKUrEHHg4aGCOUR4+t5wyZJ8f0OOEmtYiWwqBt795ubVgo4p/+hQyq3Q",
-	"n6mTXc3aq947bnkd6LT9SDA+uTUU6VB13B2vpBG89J47oyGlWEohwR3+l+P8N3tMEME16864AeO76Qr5",
-	"1T1wHw6uD3GZkYTpcdxeqbyDh6ccYkJuQaqwwvMJK7Q5dyASQzkSTmrrMacR/xVOS98yAgq5Ir2n0tdJ",
-	"0SU08gnTLTT8fLx/AExBlynx/UuoS3yL+b7Wlh3M7MXXN/4ORX+H3nI68P7kaG2+GG0RMjsd2vKViPdR",
-	"hffRI7YEcCmq7G4X71RUKuo5QaRfO1GGqQTMq44ssfK9lZEv+5KUweKzWt4H+kysTL3sMGQBpYwjAGnO",
-	"FcOzXE9GfRFTruClmKhpen+qXMIzntpJq6yoedZnXmDu0zGy+O6EsmEK4An0ZM3QSz3EURcVpMpXe5aT",
-	"fZBJDPUE9zgR6M9s7LWcBFuxe9A5r5DxMBLW4y/Vb7hGZZgUUhkgJ4zM0dba9BYxlH97DUCiM/wzjCdA",
-	"hUtYYYvPO1Sool00mMgEgcdxakVXHMyNz+Qq0MQSNvydYAc4w1qr9u9//f//zX91e2JWoEzoqQxWyvZG",
-	"DG5PRN64kkQwFY14yZdHRlOsCLNsyLxo3cVy3zIQ7IxuOWZetKs7eUxFwEC7Cg8FsbMjKFOd0DLW2q93",
-	"99b3fzp4o5Vz0aAfDN+SzuGW+7VJKCg0p0dj8SFwGK3M36TiUjjygkvBjd1W+V/JfOWLUarj2PNRUrgD",
-	"upOp799C+BMWwKt1d8Ai5sYYUfTQkXFJtm919RYVPUq5sko5sqVEf7nqLRmYwut0vajqQPZ65kES5B/F",
-	"0hQkEEZOA86xNnjqLSdHUpFWTNs+Awl2liB7ptQKD4lplXjG10m3ftp9GYnCmNKxXbAF0P3ldsz8oFPU",
-	"/dM4crY3BDnRDnk64Gfmx1XqsdRoFQJYZoL1JER+tvENlXT1/uuKJwCRT9m3U2QwUocbVvtRBrByrG4y",
-	"yFF2sJ0U4cKUzWcIHCmGgqcsRBMmLtPcTFjLQvCkaAlrDTizRKvEqmgAedQaBEJwU/HQTWdUoBRtH4tQ",
-	"jV8NtPKpXRWEzcht7lLJUNNOKw36jDRoKuQYM8ujDj6tSv0Y3QysTMg2zEbTQVx5ymCEmQwNT8HL5g/Q",
-	"sW9ggZadMkxE3ACjb4lXzGIB4R902uo0bPsKIokUxFNwHPgTwXHsQCh9H1gMQ6liwqELRQS3cD33hQ32",
-	"vzu5C3yvE2pNSonWVIaL15th0LeAfGagN+Ce9WQ0RFrKTD2IIBnqTxiLK0Q9Dfr6I14Hb3o07aH+iGlN",
-	"7Zg1hmLDZshv+HjE/WCOuN9s/Q/x6jcaerGsV/sx+oB5MA/Wde9OcjrOqaUrN31hYlaoVet6AcOluxPH",
-	"6mwgIGJ4o2NixuKKubE/0bskPdmDclmARSP1SASc4AwnMomU8HvELM7g+LcDA8VE4/gRv7eMoNN2XRHG",
-	"reyDdxrVlcyXm5Zr06szcZ3/CuZjtGgYokjgXWVJp/VYhnrOAQE4Ft2W4IPqxrMSr8dH7nErAbPnlkXd",
-	"bSoR8HLE4yQdAfn0L5pZtrj2HIZekMTkRFgY0IIAUsDPjP1e2k3jx0TGgmcXsa3ai/3XTTLlxH2gP4Ye",
-	"Zav2Rvi+JChb+hD6kXzwEe3UzP8Jwlc3TUy7KYmibxFf91GcDFWz1iJMzebm+tars81mq7ndajYbzWbz",
-	"f4vWYPYsaNwRXMh7LdCtJ7zqlvMZRsgCDmwKQhfqksI4oT/Jp4XQY4+OBgu/+UTdeoPO3WAJ92RJeEbY",
-	"tgU0QgyjulrD9FDtcpukUs5iVphZSnmkOxZSlYD4WTxQGXgI+uyCU5aYFlzdlwq8Xk/wjH/H6CC8Oxgm",
-	"CtPx9YEB8U49/ZGwHYXEjHTRMPaUWNvBPhWwrhxlb3+rABcWRxGJXqIsItzLzRdQR0R4a2AaQ77WgE4Y",
-	"xxbegO45GIyk5+IkBKKmuoN0ZG/7/Y23YaJaNBKgg4oq6K7ZhLpeBlcGIxHFgq850BUuS5Q5EilbfxD6",
-	"bEJolkzlulbFlq6NW2KZps5syvQ8a3k/XDnc0ANvyH5fDzBOd/4jjRtOeVmJwCLgv3iV/ajsR5H90BuT",
-	"YheZ3N7PcsxkBS/EbliOpFIsxz4RI3Ts7XEH6gQ9jwjdM6xNyoEh4wK8IJYw2mURVwaDPmJj6IxcFvGO",
-	"gyajK+NBsdbLCCaXmExoGWV0vyak+Fp2bQ4NEfluvtzc3t7ebm5uvahd6O4eqfvMxCvtV2m/VdN+ll9L",
-	"C7BaDX+ZSzcZml1fgstsm6+85nYwodHrEe5AR//7Nzak0jSrn3B0naE3FGeTUHQcKjRDEDNHv6fP9qYc",
-	"2PVC5LpQQiioC18ZogIzb6SHKbYMe/aTL9M0ZPuu0Cv2AnQPGiHv1ZyaXataqzb94JGmwq5EZSsqW7F6",
-	"kRaeyenS3WO8RizJRuQqdB9sIBpwOoeBeH9yZFjTIqGkP8JUBV/KsMvcSyROjrwRXten3Mt5/Z4EvlAq",
-	"z4vDfF+O6Sa/WNceDpde0MNSiBUpL2vmIvsGtRsOZCwNHekjdSvOfImKtVKqlVKdVaomA2YVVKovaW+X",
-	"Bb7PYi9OuECazz/Xf2g68EPzghxMXwb9/MPNV00HNl81L4CLfiSE2oFOgL4pvm60IZGZWBVcrO+O7KSW",
-	"qfLs1Gut7a3G9pZTS+dba22+aLxsbqcJTq8jFnARdJOoDwcLuVe0K1D5lJX6Wz2f0s/kcwWCD6H0/XLU",
-	"35b27Da3IAm8j4lVWgiyIHzhxnqBdmVi4hIDOYYhCyYYlI5FhJzJoedeQr2JcVdkX22BfoUitA5stoCB",
-	"8oK+L8Ad6CPpDaftYz3HZWpDM3dMu/X++YdhsoEaePpzY5PGO0wCd/Df+uH0CtVam4/WiXoNKn1Y6cPV",
-	"04chSecK6EIVe+6liEryBk3rVRj2lBaCxn0uusd0ILghdcC8vVT9nW6MwhO7edoYi274eOfVzLfS1ZWu",
-	"Xj1drVJhXPrZfeRxUVaWGbZdKepfj1/q+b44OD5uQKfv9WzKWeizCdbFMIUHGol1oweHPxWr8N/xU61U",
-	"BHZWSTs1s6MKdbzre2FjGL68ny7HiVeavNLkq6fJR0Yml6rHy6tg2rWF77mC+IYF5rGjyIrfUQ/KJE6B",
-	"HneAAPgEB8x6DSPJEzet1SzyVauCqKogaiECiuVQdQvLgF6XDMNs3y6sQMrUv6SF2jcVOZ/Si+Vvauro",
-	"VotFQ/nKtvUXy05pNhS6liMBym6UB+zPxZbHapEpx7Ls5VBVukkMl0KEZGa0vcgwhFPbonLG5UYEYT3e",
-	"ynhUxuPxxkOGiy+lNVBD6waKyBM3Ww3fU/E5vb6XvT0j3EVIF6n2mG8vm+Yn1iTMATl8hFOd48XdJFL6",
-	"s1yUKIt2/Eeeim8VxXQZHe2cChVDz4tUXBnBFQB0VDHw/Da34mYk5ukN36yobkTC/LHOBeNlAdKaPvYE",
-	"4+d28iVKz4nt8FZv0R0InvhfHwjWFygrRo2BQJxNvRMz1E2EpHuY9MwlAZ9sTwRvb/4qGd9+L+1zHrkx",
-	"MlN7AoNTScyXJTEyEITEWIqczOXKlarKTR93+UHpUKqduRJ+T/70P862yRN7QJlidZnvd5lLG9r0vj8y",
-	"u/PTf5m7o0ZX8sk3G0nkf0b9X4x/5fUDwVvQ+WP9nAauf2FxEokWjDZ/JLjBgbiCN7+2d9dP37S3tr+v",
-	"K+FGInYgBY6B7+CvWuOvGnwHutc1A03o5No9s+9aDMMk8K4s8GDB+zih9UNuX/f4jS+dTcIUGTGehBkw",
-	"4tlAgMfxxhFzzIC5kVRIBq+t5Q7wSIbAE5JnoaA7AY9T+dzW1RUw9zKQY19wk7NRBpvaef77zXNz9scf",
-	"BYC72UBR1GzeUAHPjJ65uQ0VVzQYj/mg95Ps9RCtl3UphsPZxCFwNHSnr5ECBqSqp2B7kW/YQEvqycyo",
-	"tluLYpy0JEZGGGNa96XL/IcUyEC9c94+aJ/tfzjff/3m7dtfPrSPjt6efzg+Ofy9fbZfxCSKtKMi7508",
-	"8AqWsISzqyZEwDUXMwQYeeHUksi/4QJ2zNZNC/Mj5eaHfq9b2M1F7+Pb7BoNkxMFtfL6gRf0gXQJyuhA",
-	"jgOiPByIiJAKZEAIprqBr8waPi8CUWDWdN5lOReFzGsb3/hk/nXIP5NC9EUsZp1A+v1Rp5NCQgHTIlD7",
-	"/Km4oU6QDKw63awC7iPSss0tAAt3He8+wZ9bCSE/k8XuYFZACKe/FAM5P5n2+/wglpRwNIepo2HyymZ9",
-	"sTZrFznnM6n9VsH7kyPHklDIiBDZl2nNNgjcfZ1cqJKDfNdURHGMD8dj3jylUS1XDvUJMBBj62XWr/mY",
-	"a5V5XL55NKQFOUGbPhssOgw4JUKxUKsgOXoYTxAYN12cidsDkGcE+iP0sf5bZcgqKlFZmdoEDNqB3jOA",
-	"+eiBHD9QSHTzwk0iL57gvm+H3i9i8kYwLqJa688Lvb1fCxaJqJ3EA/sLvfUOkxr0Txe6lWhUTAtyNvCU",
-	"AdI2gZqaDX9soESYcX8qjBY4GAjCWICWgEj6ed47k+mRJVbYX/QoZzLAeQZertuLBOMYirAAwyqWSBlv",
-	"GssShWdb2x2wGIYsYH0xxHJdOt05wCJ34I2EA0mQ/nPIoktIAt2fQyUOpsNUB+SmQCSusz2+9qV7qZvt",
-	"0j/CSFK9BTHdKydPsgW+p2LH1A+DOxDuJc356HAPfCkvkzDfpUVOLJgnfgQaNM6WGPbVTraUSMCDv0Ji",
-	"ccH0WouAh9ILTFZYxs4PPx/uIcFXLDvZGAw9/+wITvRXsmSFzhRtmgNE30WYlilvX465KzfJlAVotovD",
-	"wJVDZKFkvp9fF/yzYCuh/DnAkwijyuPshI/XjlkL4+wm53ojv+JycmgfHyJbP9SHTCFTGR96gf4J3ZS1",
-	"rDF8UNAS+jjI/yN7wMD1E2xH9qzUhZF0KX6qBgw5YGQgsKqny5SY7TjXp2mscBGGia/PONeY3qKJ7kB/",
-	"bT2zLCGQMEfr6Hp5ASgW8K68gqHkItef+bmgvzeC+fHAQan1AqGUkaQ48tzcN8uJ1OeLz/8JAAD//w==",
+	"7L0Ldxs3ki/+VXC5e47JTJMiJUqWqDNnothOosQPjSVPdjf0dYPdoIioCXQaaNGMx/9zP839YPeT/A+q",
+	"gH6QzbfkR6KzOzFFduNRKBSqClW/+lAL5DiWggmtar0PtRGjIUvg4381X1PNnvMx1034r/kyZCpIeKy5",
+	"FLVe7TX7PWVKK0KjSE5YSLggesRIkCYJE5pMuAjlpObVVDBiY2oaGNP3fJyOa739Tvdx9/jgqPvYq+lp",
+	"zGq9GheaXbOk9vGjV+r9NRtTLri4XjKCiA31vXWvWMXkfxkx7A67IYl5TJH6G8HfE8UCKULVWND54UG3",
+	"vX/Qbj8+Oano/qNXi2lCx0zbpXgyovo8nB+C+Z6cPyX1eCQFIyIdD1hCZEKGaRSRn86fmv7ZezqOI9PD",
+	"Sefk5Pi4fXT0+PHRt6o1GVGtaBy3BNM1r8ZNizHVo5pXE3RsXgiwX6+WsN9TnrCw1tNJymbm9JyJaz2q",
+	"9Tr7x15tzEX2dzY1pROzemZiT6TQNNA/8YrpXMzM4qfzpwvHXz3g3/gdjzZNlEzmR+oL9l7jjz6RQ2CD",
+	"OGG3XKaKxPSaueH9nrJkWiAotrdgSPuHR1WDeMoifsuSKXJAxazD/IFlk4+p1iwxr//vX9vNk7cfOl7n",
+	"5ON/1qr6/CGRaVzFcvCDWRlS9//f//m/3163UuU3zGpxrdzaxTTRpZXr7LcPjg7a+4f73aPO/mH3+Ahe",
+	"rF7Ea9v3XS7kecjGsdRMBNOf2bRKjsSMakJJggKFKDpk0bQHKzvkidJmf6eRJkOZED3iitywKanHLCGK",
+	"KcWl8MgNizXZ75KRTBPVIFyRhOk0ESwk9Jpy0XLzRSmbz7gwuqYZ3i4z/ZktZpQbtgGP3LDpO8MntDl8",
+	"+6Fz5B3sL+CVBYfDBb1mRPE/Fu2FCF4rdh6yIU0jXesdtr2CsGy3Ydb4V6dSXL9gStFrVsWw9icyI0sO",
+	"nn3XPvvuSWf/oHt49Pj4pJoVx1m7d8mMl8gwVaO1PxEekvqbN7MCnB09pu32gDVZ2D1sdg8Oj5on3ePj",
+	"Zrt7EtDB4OT45DCsnsgKuTiUyZjqWq+WpvDk/Jh/YYORlDcLWWuS/b5LPx/NyyqWQjE4+L6joT3hzV+B",
+	"FJoJ+EjjOOIBNVTb+00Z0n3I6fShxpLEiO2a280DGU7JiCpCBYHfekSz97pHLF8RHAGJYNnMzu0YzkyD",
+	"gClV6w1ppNjH4kT+M2HDWq/2H3u5+rSHv6q9Z6aD13YaOKnyIp+LWxpxoy3Fqa7hoTiMeLDlJB3PCKkJ",
+	"TfWICW3eYmGLXESMKkZUQFFV+edrEsjQSbRUmTn/8OyK7FkZpvY+8PDj3u/JPc7eTVaRCdejksKmNNXM",
+	"EOR7mQx4GDKxHUWujHw+uzgHGW3mLkU0JRTmA+eUnAgntu9xplcjBiMY0ykuTqCJFHh6JEzJNAlgtufC",
+	"yFwaPcPhbzNj1wRRLLllCTL5vbKw7Q86IvWQacojRWjCSCSvr1noEcHMSNwR2DAzfSn19zIV4e6MPoRm",
+	"7m+CL7M+Pnq1CzqNJA2vpHxOk2u23ehfF2WRlpJE0Nb9TWFBh3AAiXCLLaasCGf8Wti1MN/c0ii9w+0H",
+	"Z0DAY86Efin1GZqWizuyDZEJVSRImBF8ZDAllOiE08iMwSOTEQ9GsA9hKIqJkGgJY3GmK6quqnI80NKz",
+	"9zEeatsPhGhjsJlziNnG5nv7NOLHjbXub7JYfsMjoP6yrAHXuNWUsHVjN7bIWfbQAmrU/YtXl1dkj4Zj",
+	"LvZozJs3bKr24AG/4ZpUOCLTafbqI0V8u3Avcd18u8ggc3DWN0zBW04JqBfG/QjnBcxRatkzKgIMyPzV",
+	"6AGvKGPjmZan5IaL0CMJiyPOlPlAA0Nu5REWcq08ErKIaabAToBXjE1LRUhiLhThQktCxZRIPWIJEIrU",
+	"8bNlQI+A/aM8Qsnz86dkMpIqM4q5Iqm4EXIiGoQKNWEJ8e9hE/gejFhIPTIaArQvdIu8EgErk6vIzDOU",
+	"hCYqSe6G3m13iO+UIcuCPryGtEa64HLbZRAl5tuQBHPbz2+hNExuecDeCHpLeUQHEdvteDJj0TyKSCCF",
+	"YIHm4jrTxCaU69Z9qhzGkExowqMpSfMJnZpjOJm2yDMONC0SkSvYwHawLOwbFv1lRLU6i2OS8OuRJkJO",
+	"SN1fe4J+w+uLrImQhyh/cLW4IJqPWSZJQqrpwLwaUGEeGzDYVSMW9voCGcHtYFg/wVhoJJN52bGA6gv/",
+	"qWtHV9MgGyKSwkf1k/aF/9p80Twbapb4BG1zUncePOBHH96xT1gvozlWW31xLgglQZQqzRIQHjJmCfBK",
+	"cbjlfRDxW0aCyJxwfVH33zcn9Jpq1pQTwZIe/Ow3zH6NGGxPHPdY3jJFBkxPGDNKUGgEkEzwub6wstpI",
+	"lVlCegUyFRZxLG/N9gaJZGWQDBfQqUQk2DZXUr6gYuo8sFsqRVQzAp4Awt4HjIUFq8WwEukeOl8qGTCj",
+	"exCdTM2oM49KvjS1XvfwHtWp+aHWvKLDvEChKsMeJ6ElzGtnp3TmdKmakx3U3vwLyzzr67aUv7TIUb5+",
+	"S+YFoPUbYUxXmfA/2JbWgdNhnPch46M4kbc8NIdwpufcckr+q3l2cd782ZxhMDSPnNkR4O5138qE0Ji/",
+	"M6+BB4tkvvn7FOQvuALrXBqBWToha0CtOJGm3+1PK+cXy4WFUWBYSOrGVJBRaLo2v5ij3xykU5k27tlY",
+	"zkWnPZScXuLUVqsS1nItGXbeWcytV5eGITcN0OgiMa1pztxQvVpc+OpDraw/gltLszF8mHFLZZuRJgkF",
+	"+lv94kyXnFqhkeHmbJv3bHk1VDnUkldEGlntA91mc03gncn81+rM6KuF3wZSRowK8+NNlbfb0DqhE8NN",
+	"p6gMupszmJc9LapmMabv7QGiFkquBfPIJJlXGzNNzbG/imleuOc+Oj9jxfQTJ07UquZe509ma/qhwteZ",
+	"+y9/Rccp9G3fyOld6rrIE2+zOcvBbywAqYss+pwrnW2CDdkVGijz6bLJ2j1RwbzZDp5li7NoQqeKmFUz",
+	"O849V/BAlxY047IZkuXvuTFXEeQ7qoPRkxHVBQfvJuQItHU/MGEY8NcaTYIRvzULlAr3+W0FC+OlZpmQ",
+	"G3nwYRec46sdeznh/pyl9gxp7KjzQaygzFacMqQ8wkN0LcUCXO5ppNdnreIA00gv5DFQkdYfxqfjy3x0",
+	"nqNWToVVSwI3VBstSJBd38+fCs7lu1L4/4bSf+Vz7ohc59kCxVfQLosEcK9UUckQaNNtjBs1rD68fltw",
+	"4kVUaau/7HKeFpo5X5O4NLlh4RuRMLpgyO6YWtlUCo08kSlqbZV7JLv1bFfaA8UFwsiHjJwzQy13t2jt",
+	"zkA6bSl1fquK6Hhp1iXiioVZSEptOc8u49F7lgpIQjeWRUTa4Qg3m2h9KQu7qUK05qEnm+7xe6YfTq+a",
+	"biy4sYr2dse9yLX0xTFDyqixHG+msF1iBYNXedQf7G9w0h9udNC78a6mxlactOmJjb1Bx59XI1x2yD5B",
+	"J9pLGW68sWhMA64rLJ1zrciEgQ/TmjhxRAM2NjatHDqXnCJ1/5ezH86unr17+erps3dPzi7Onpxf/bdf",
+	"Cr/oVCktVVLPmFdChgyiOEoNnz/1PWLDXGA0I6k0MWdGOdDD+gPbtQWn1o+MJnrAqN7EAnWTfTURbHHo",
+	"ibI3Dug74ZqMZBQqUsdvM6cuei/N70kqVGn0++1K7U7TZEOTGcMBiip+hAp+mFgHlFcLzfH2tkg791C5",
+	"Oa/2vmmaad7SxNBbmfYMq53Zx83np3m78Ce0bc7qJKqM/0zwNiT3nSr0uBqylBf+zevnZWaqjbSOe3t7",
+	"bqV7B+125XLfssRdtM5zGb5N7DNuNcqhd612q10Z0jNn5pppOqp7+abKxzDLQ8VVnWfMFXt8h4MUSL3+",
+	"QVqQK59V+OGwK8mCUbEbkmGQKi6YUi+tzlke/r9YwoechcQ9RqwbY11To+Kgbdp7yAV6XLRIGgY4v0eK",
+	"PD9/6pHJiIlclGgZhaVb6XXGKCrnbCjhBD0NAqPtPlKEhmFi5j+Q8madtuNUjappCpLd9KHzSRHFXFQo",
+	"GysW3TK1upNK7T0qOpuyQXjldV7CPk9oEm66k+w0Z6OQV6hFEG++0IWykV7V2UyvssTB/pfQYhc1HVvY",
+	"QMDY3ftZhUs26kqigG8SXYLbKeAFJ3MWpmsfnDeC1/ESL7Ntd/MQF3nZuueWsWLmxP2BCZbQaMsRZ81Y",
+	"j4LatZ0dKejc2wVqHLZXySGxUMKUGGgHB/b6bus73zpebUITd9m5nA6zLuxa/u5i6kBqxHa7K6aJ5gGP",
+	"qdhA7Lx2UXJlgVrMIinIIRzsjK975faYows245VHvJImWzEMxEGtIgJ0MOPELrPLK8Fc7kYM8aiwQCwk",
+	"hSkUHQQre7vI31vhAP8kgh/JtMK0hsWwEmU7Ft1FIpcp8Ebw39M8/sge6cvZspi7dNb8H9r8o908eZt/",
+	"JK13vW+bb7/5zyq1NE7k+wrfwIX5Os/nycNzciPXxjdBqFlIxizklOiECjWESL0sgF0ZnTBJI6YIVYSL",
+	"vvAvzq6e/DgTWO/3iG/tPt/Dj8p8JjIhvpLBjTqEP9+8fo5tg3sAggdlgh9kjOvVF36qWNKLqVITmYTf",
+	"+qQuJImpHjVa5FxjkJZMWFgYpaW4C6TJUpvyeXpESfNDX/zzNYnkNReERgmj4ZRcS4inTGR6bQzcFjkj",
+	"YxoZS56FMGIbY0S67TYMFS9ElQsjPIXki3Gsp31h0y3GjApFKAl5woLiMFolEzajDMxYsSBh+ttO2xi2",
+	"rcNep33cLvPPfrt7XMEGNkXlTZUx/5oFjN8yZSMP2a11EJWDZRW/hkh2r5DIkvA1Ot/smM326Y7nbGHT",
+	"TKi6ybO5uscf/3OJh2jVFnex3/CG1lxcqzVfuXSPfzHne25yzp30hdktXqurhNNoF8V6SRhKYf36/b/9",
+	"A5M2j7zOYfXqrX8rPaehZyp9x9tG19xV8y6qzPlQ2luNBaJ9n9JpWW8+ODpcmURYYWfmjXmzC7WYJWyq",
+	"3HbsAJJnfR3wmXn8yoyjxADGAp/TSEBuzm+3/5ZpYoP8zQOn5BrsIKMhgZ+GDhQDDWmZj+Co6oYTBe0q",
+	"UbmJ/mmarCK8S5HedO9pbQ4ktUGQwjaRX2aNFt3/Z+u3yUIvuRZ/tnZAgXn6OYWk4xe7BHOZdi411al6",
+	"Ym9usoZOTk7WaUGw9/oMl2KX63wFg1hFSMcqOOQCny7SF3DlVmfIzrnT3boXV9krJcrmDnfIhc/YcVUw",
+	"mZvDDk4uixnAN/CjZ5vsa7qULsxzGSV3o+J0E9J98rlPl878Mts17pYtZiK0+k8hTgrC7Mt3bnPL+izM",
+	"zvLtTj/N3lecUC/ZJM8vM0+UTpGjw8ODo82OEWikiijlKOUNT24necuD/zEdU9E0JpTZETZf1gzglCht",
+	"vvLsXaqC1Kwx1cGIwF1e1VlSTHZYkWLgzDy3cKTe3T8x9t2YkcP2QaO2lXq1inuBNEWeXeAkXsi0SMbK",
+	"xSmelY5ZXbhOFrjTctqK/TMxll1c/Abj3EuP3MqbmW+ySM1YRlHrVuKV6IjqViHGCv7Ook2zbzD06l3q",
+	"Yq/gS8wLDJ3DpmUlfPb3b5KLwp8RG+rsj5KzzX2ZxqFtIE6YYiKwygfu0YBGUW7etNylrvsbMvztUdTS",
+	"ZqNW7efvZTKhSbjblpYb+DFn96msZIQfnGNwE1UP7wC5uH5htZSZbSonud/HPmzzR8csCy4CdwCQv4y5",
+	"pIhMyPPzpxgI4eSosHd6VaSlQsjUrFmFvzKaYgYqSgTFREHhKFi7q1XRledwqecPizIO1sHxmVcvZXBT",
+	"FWYyOz2zG4HMSFYuhrJytpDatuB22RAC4A5WX+1u42if9fpW+3szB/saqmHuRy/OpsAVGf28Wc5dw/WO",
+	"4E3ilhvzWtzs4n5fYLZEXNyUOcP5MkHWZchigRzvnQ2ehM+GP4zOf/s5eiFexf9MLvWb29pn1QpziCmY",
+	"yUIi7qBgYxb3Zjz2BVwkLOGo4g64g9hgs3MLrOyRwZTEM0EmZAJBVpDx7hEWKWaeer4EF24e1279KJXC",
+	"aDBSxWKcRTyEdNxsKGtJGjOVFRh39ZBfc602bjuRUUXTvkpjloBo9QlXeUIXiMZcYTJdg1zBJKb8rYqD",
+	"qjJOBbpfh022ypZYoEf/Mpri8VtYJcj1h+T1ERXXIC23C26aX/2fzp+eEtMYOsG4ztLYY5ootuFZU7F7",
+	"Fbnmt6ZlUQSpqO2UpVG+0VyWqjG7UurOsrBCNBbHEqIq40SOUXcOGXx4e1eH8rLb7y0SstY7VMsU2+56",
+	"JliobS07cTeN+L6Dm+orc7JMHMqpw2AAeA2aJJyFRKbGimWMQNArDvFOTuVsWZZdauMUeaDTZEvbhI9t",
+	"1kl54j9dPPuBUEUGVLGjLmaAA0xFj7x5/by2ma8B+1g4/k8SG/GpgxGqZvsjo5EebTldNeekkjeVouQT",
+	"5hDikKqm+hMPt+PH39ZHxd0Uc3L2FK8ct+RihyAmZxRsFEs6M7SF6vhzHj6X8mbrDXO3Mc1GN1zw/KfO",
+	"V4sWLOYLmty8ZjTcNtpnMaAqTW4chiEETYSZc9YhPqHni0jBMtQWrk8JjSL308KbxbWYeclkd2GOjfIS",
+	"MwqpanUyQy/Dw5OGxHoiMQ4/LIacrcSb+ExJkGZyyzMiX+QU2jAR8qcFNA9ThACpSGjgIZPAYzQNufRy",
+	"3UQxEbKEKMrDU/jC4bgKBx5UCijq7Fd5tq1buDKrd8gjVp0R8FQG6Ri893UIz4JUIAwUmx0eLLuNuopY",
+	"4zT7CL+UQ564uJU8YK04HFYJGfPWJf+DVcEdm64d82Efiv/BHEo59McFGUw1K1Ole7zfOShENnGhj7q1",
+	"KkoNEzl+waopdc2HC1buFLnUmVNxZBiXKkLJD+fft8gZCAMk4IQroMd88yPI5avI8zNalvLIrelJAZMo",
+	"zYMbDNOr5BMuSMzfs0i1aosT+6rcmhl7Lg+DhBV47h43EoOPmbu+mFm08xfPiOmqtEpySKhlJSdg66BN",
+	"2ml6bh+Elgc9N+eGNV2HMsk4EhmiRZ7KiYgkzRkR4wMrUIAhn3fvA6b+f9xzTex9yKSD+TLkdIZ1zRD3",
+	"fovZ9VpGMheChW+E5tH2buxYRtGaC3JhHjWv6Cqj3NDT8ukQtH7YhcbsZ6Qep2pEtCSaRjeNdRn291Rq",
+	"Fm6GMpCBSm5gDFuLqeLscMdOhSt+IjLG8Mx+MEzQarUqlxpwgloEoIPcQYbx1NYOJ3WjpyLZXEDniGrP",
+	"qAHwJHqeEBUvYbFMNFYMoej6b8AQ8uZkEiLE1loUyO6o8Lavkg54y1cptlAyVAMQwE/PF7mN8OfMX9hq",
+	"tUr+Qg6RuNaBOWCKh0wRH1/yEZJ0mdOz0SLnwiKCZtdSoXWCetnVFE2YPV4GUzKQetQi35eBWi36ZqaV",
+	"4LjKeXLmgefnT1szpRssQn4bPn0bVYW/YCJospC6mfm2KwP2gHbaJ1IELMeYBIBQAL6mgaFbxMJrw1ya",
+	"1CkCnbrgZES3HWqW9AVwIg1uTkEEylRbVMnyG4ftg4aHYJMA+8iU7os4kdeQU0jFtMCzjq1bxHebxEfA",
+	"URqM+iJ7EIndKrhlrSZsQzZsxAXcHpuDklVfIlaHS1yx92b3kIDCN8hkFtxNw28icF801hGvRgwrTcfx",
+	"+jFvWlZumFclFhSk0+uAkFCkafXknEAL99OE2g2VH+zufDQ/KTgJs61mdc0Fe62xFbPrmSAEG5SCrh6v",
+	"BqdzzavB8WwW1Z7P4DWAA7pWUCSy1D0bbFDzanCmVK74bUCTKovDpiAWFD8jdW+f0CQkdTO8PXiTHLTa",
+	"DRDGts/WRmbIhIfGJrtv5avqxtSZDJmoztTQIn9mGG1ZjEce2+EkVPF8XWLS7HD1Ny6EM29yeH1VgXXZ",
+	"JJfRsKAsL6XfjHfFvjZjxsSSC0iCmWeqa3oL+SxjD8sQ0TE6I+yJ2aotCAcp32Ff0IQrlpCLiOo/PPId",
+	"SyK4IasIndVcpxhGkr1+uN867BztPz4s2FChTM1qZU2g4EE7QlzPt9E5aB08fvy43V2rDRd2n8/gu4SK",
+	"kIlBmlyzhFzJZGWkajaV4pCWLOmFVbU3WE7zSsEA8TGFSfmgteDCRpE5EfF7IxtQ9zOqzw/PrvpioUoA",
+	"9w74HqGRkvZmAoHrXVURTaNo2usL/1ZqpvzMSwV/J8on9VThaaA8PCAANqikhiEoSl9EVDOliXmTKBax",
+	"QCubCwWNPVLEPJHgAwkDsBlUsxhNIs4SI5dP+4LiE6CBuHYc3HrCdEJdw0YMoUi10VqYm6T6wkwVYfEd",
+	"4ZwWAzDsZtLzfG8f3VQymSV8FS+yMMDByGeQZmvPUxGM/lGdZmQmbORYBn82H4w1BpR8OzMkVwIBQzE3",
+	"Glub/B10L9wNrRU4PTNMnw3YywgyP6oVm+BVvJZkq4ZbyKkU8z/+oJW4L1JXAl6tVJGNsJSKIcVQrQYm",
+	"MVvKfJrCL2GJZL/WOoeHh+12e39/f382hOLtJioC7LEtR53fcgzt6C0WkdvJpW0HLmhcvtJc9tdL7lmy",
+	"vM6I3DSZZH31ONNzF2DzFtRgJ5vKeuri1VqaGOEU1k3MjBni5UMvZS4sp+cuatQGytMn134WzDrPlK6e",
+	"LnZWHuL3CWNNOHfMu1hLcDZztzjgD2bFoA5bwsY8Hde8mmGV8xDNmFrVNUkRBu4ers+sXiZzbJ+1UDgX",
+	"XLDNtwbHYBk2CKLkV4MFocpUDeeDw6c2Hqdq/8jMz7BGDI7tq/TWqru6C8qTJzLcMophQaTZVcm3U6oQ",
+	"C3wFvyRTKAhX8zZLNp2NO4IRLJ/ZllA8qCDPpP/D2Lofm/8o/FGd+e9I8zlhMeUCjfqCi50i68s3ZTZr",
+	"trbfHRXcSvjXY8N8B+0F0n1+YDafYLthzaP2ZWV1AJo7+2vlUYMtVZIukUMesSz4505vfeNS4xYu4Auy",
+	"vFGWzI+yilD/fL0lcX6vEJev6YT88zWJsRoeYe9poKOpEZ2ggYyZnJA4kWEagAW2FNJxHbAAVw3y05H2",
+	"9+rMo9elEgObhGmtgJSqAr5agR5VkZK1CihqhTrsBlnovNBoJT1YHsW4SWTvWP7Gl9yxVBsYmzqfZxfX",
+	"uQux92XT2U7eBSuKs08ynFDnpeZq05gXL6dduZNn5muiJRaiw4O9DiArrqQt/DaWt6xR7rQAEbCAcnZi",
+	"CygWAiTh1kjYLLhZspkWG5r5GOatGsCp+TLCAj03xWrqLbT+qtIDvAz0h/ytUazuT+r+jPXne8THkuzm",
+	"A9ybLKugvyEPvmbWbtw2ijMYsTCNvtSiENnoqtbskopwIN+fhaG9atlOWADe0mJsUYRjAvd1vQgTjd9P",
+	"ZBISOSS+ecBvrIDkWBs0FTo2LAX9KnqL1/JwN1xGTt0GJXQVIGzRMNkxrhX78xb7dyoWcbsKK8VVXJRh",
+	"spD6n111tOA2+SyW0OoJjaItWT2R4wWLT6PIHE0OQLeUStvYkQmg25UT2u7UolG0ID3jE5qTOIgVMwTd",
+	"+e6n6da0wqH5GxQP/W5BtbGQ3fKAudgffBYT1DBPfS1wl5JVaX7AVHfXnlEFWTLmAtLiP4ka4Nn09nXR",
+	"xixpLSHh7RxwvUDDZas7ovrSEWMjqBKzAqvcRMV1UgjwXxl/unBvKwQPcU3avV2MuFhqFs5kNIJxqLi4",
+	"NvpMwgKZmMZ9Us9+yGL0rHINCpIf01Sx0C/pPtkrtbVEiOco5i3xQ8yuyQ6FYeD99S/m5rih4i4molZo",
+	"R9GrYa3366Ytvq2q0WhvQKFyNRDGK6RJCih2nSQWDaO8q5f64xyGxcYUcM6qzxs271SPwkpa+hentoKF",
+	"/sXZ5E7rZznMkY2Ka62ucYUxu2v4wlcVpXLjW0YX1BEcQuCnisixvVtY0LCKuRbz8uKI21L0LJbKzxRh",
+	"K3qvZVZNoBStiWFtMgrN7gPVrRhZC895GENORegas+HkThgXxTqpl5NSTDv4VmPtoNsilWL9ZezAgg8r",
+	"W4dl/LUrdHfl9dUZeX7+tJnH61rImCxcdyaQt7EJ4kk5H3BoMzzGaQSQjXnC/2YFGWZzsJdV2arn3VnO",
+	"AtybnUtBfBrkciTrGhnfVRyyK5LKVlA6nx4XZQk5noKM2L60hkV4rpjNc6iKnz/hmNvppLLI6lCcerKy",
+	"PJcNwQorI2YXdVTqZURD9KFCQxhPHkgRWnRsLNJvdseEYmH/kset/Xl9WkV6F4ixZHm/p2m0pW/rhouw",
+	"FGSSyNhozzxy0SIJo+Mm4Hs0aXBTA03iGr8oDs+rISJeU6baYZxF8lqmGj9w0SzeIxqzbxw3B1TUvNqI",
+	"RsPmMEEPh4rkxPSExZfcpyBiNFl9+wjTWU2prfZBRqoc43yeOMvkwLYMsWpSdwOttjEC2gJwM7nm8Zcf",
+	"epsjnAFMlkOuXduXl6ObVajH28CZFOl/V1Bjvy3FGsuJthbqWIFQ65+dFolsIFMR7uZF3PCqwmXG7IYT",
+	"6rw0i+BCFy3aHcRW/SgnBVS8KkBC5zaFwCuEH8RsugrVs7EE2WCDoBmHO3UnWFJOYS/WPluILLWA0ncL",
+	"MJXlkgUyZM6hkYFLkXq33YUviiFpoIdoSNQ1tPBIt32SlcwofntQlFRL0q4KesJa0UurIKEslZeBQS0g",
+	"7mfFhBpM1xP9di+M6Q1cdhsSw3LtbADdjTWzKxIVEGKzNfskBYWX78cvtsRwcdj3ibxU0qa+EAAmO6Yf",
+	"udIymW4P3LHFabwMMIKHOxzvdx4tBBMsphZiZmfe7GrK7gS4s/EOnFnO2TIwGxXXXJrSNzvJXfywFjTn",
+	"S8S/KYxwCRU2VGnnFY1Zr529CfcN4/lwiaY8wkSQTGNws4nQ/CVD81nlee8klEy1yC828cs34/VJXdoQ",
+	"b9+wr98gFPO+syxprkd9gT8iogOChJi3lUuP4wkZchaFqtcXPmQ2+x7xIcXXfIDcZvPBJTebzzbr1+8R",
+	"H4BBfFK3GHp94cjd8IjvkFD8PMoltv33SI4fYjOK98axaQB63JPX16egnwXq7zJOlUdoHEccE0b34nDo",
+	"2QYmbBCbvmwWvN8XM+ApbuDmIYfvYwZU+DrW2id16LhHaF/kaCDm12s+9EkdWmuc9oXvMrrN9F1apU/q",
+	"zZN2q3XSbgBh/SzJ0vzSOW63Wp3jdsPrCwzqMZRF1d03TVq+MC1i5rdP6gmdYGK3wrtOV/jVJ/VfP5hG",
+	"bBKj+vgWhhXLKDINuKQ300eWglnfb3b2PZJCST4zqZksON+18C+pmWlF0+Sa6fPQ0AUSN0vXGDkkmGFk",
+	"LCRnI0nBRoG7By0J15Yc+UCgKLvR6rjOUkFPXb24LCXSbJtbQ/9WX7xmw1TRSBnFvN3oEer43yjkEYca",
+	"j/UidOUtjXgIS/RI9YVhfzNj2BqAZoYMauiDqDuFL8lQJn0B1yvZFrDQPKnSZMAsWKT53q19/hPTE8YE",
+	"aZ60+8JM+6QNzzlWmH+wc4wl9DrH8KRbutlh2hUQjIWK7BvCdvYd7XzPrlyWROl6wcWG3Qw8BVgRlonK",
+	"PfSFfeRX/tb8gpYOogqAgKGCfP8SnnN8MTvENwKhGmAk/RoP+7W85KJjb9NAv/a+X8s6ES6rVw6Lr/pL",
+	"M7lL9wP73Qq9wQqDas/A/NNbFoKGOtwztsDj+UOtCCpWiqw7XBJxsaGiZOG45tWuYgr7punqazwPe2NR",
+	"jGPEPLtdSF1pKkLDT3C8cXHdaFXWtitgZ62kVUU5ugX8UJUOPXvLtKzOXkWZNQssVYUElWdJr5xCRYp0",
+	"FjDb2V9ZA89uxiqG2cBV9slxT9xBswL6pGqpFg156R7cMHQw0/p2030/cwBhPo4lU8W6EVvWCR7JsJyT",
+	"9nsRgB7+mEmKq3A+3k8+Yml6W5b8uuUBW4ReuRBdPuLiJr8vR4D5zw8fu4RE4Gz7F2eTHWLatgpngyio",
+	"Chtw0VVMAXlsk64u7WtfANoqkiqfybJVcdFu2wZ/bhDKaa+FNo/m1JUgl352Y4v1rgtXuOVAzdLN7kaB",
+	"mvD0EuptB+ywZeSszmO9KjWaxQjLZ3m1u6JtZSHi1iV3hvGAsbMU/kWUB1gAKtDqt2O0sWPKdZOvhw3W",
+	"W74U+XQyDC5Lt1XrYaMXN79wrmTngoY//5v1Xs4vI96y/XT+FGwT/CsHn8qwVC2sZSHEbGXc+oK8PZdy",
+	"iICEHqEoWTBUNAsAHCMqCrSBZQhsBXWX3Idom3izEhKHa9ZaZ2BrQBpXauJDrAm3ECl5UYbAtsDAlaFx",
+	"C46C2QgUq5+yEKLYEQqugP+GASiQlY7/3r0iuwzLb1MTjIubpyuiGcwzV6N0PBCUR1VXnAwdfVYhMfx2",
+	"y9kkg82iRLu3qwkPHXBdVX7oquBiVNY9UOqltaBMHFBxYTbV5panWBBf9tP5U0Xsz3mKmx3xI5Sz7P2G",
+	"kIhLQJ3BPWRY0uLXhSyIaMJCMgf3TLWmwcgMrZJGMRdPLdaDrfG5Q7nmOMOuqorzlFFkR2v9L+iWyyDZ",
+	"NqLNxhjLyyCUz8OlOPsWDkog6prhZS1bW4GPWRqMVmGQkbrFIGtUA4hjRyxcSmxos4rilmGs/78EfGXz",
+	"uzMMRPhxQpUDjmNhY7N1UiO6f3i0goNH7D25/PGsuX945NgWMOTxzt2qKPmI64CxSyAL2t3MDyI5eKTI",
+	"iKoR4jS+OHuSofGZ88j+OAPKejI8Pgrbx53j427wODw6PKH7Q0ZpOzg8pGG7c0gPBsPusDPYH7QHx/v7",
+	"Qdg5DI+CzuGgPWy3afu4UmcqeEhW499aD8l9AOVuA+i6JX5rFayq1aBXhQVe5jbWFrfFW9wHr3VLu8iA",
+	"ZSIEKbNl/Aoc+nMLMtI6rqsGefP6eea9DKmmm5aHWnZCvVEsWXxEVZSczYArbTUJPQP9nMmSsVGovs3B",
+	"EncpsXbUXX4MZmE/7sLOaVJ7YywK4P7oZp8pDfLP42p1qfo0WYzQf5pdeLy6vt57FRdj65cD9M+q6nE0",
+	"xehzrgqVGHTWvl0mpWXCGpvDKuxYIdmpqYu2wk54BXd4BbI8FOHPuS2+Muayx1HVNstunUn9u2c/nL/s",
+	"/evJ2eunpNVqkWcvn+Jfs8M7OjjubliYfzEbO6t0Sz6uvPjrtk+q7gwyc+8eD4Fll39/8fNjQbRMXmVB",
+	"MaMP2esFlSUGCT4cshANq7rNoMzKKz1Sc3gph94sriBt/tFunrzNP/6v//jPftpu7x/973etvzXffrO3",
+	"1lOVUIR/gnOm4AbJ2HfRdoWaAJ9gr5qBiHUv0RfU+7xD1a5CDSrVQ8I/YpF/nrBBXF3cY9flWlx51CzQ",
+	"z3yDm8yqywE1KeSfMghQCwGiP8unA8uRDNhUClt5xBh7NgoLqqUNiXUnKozUwYgz870ZohteYz7qY8Vl",
+	"6hw0GDi1PxUkyDblUqrtN7mw7NBalVJc5SFSzwqtFLzZrqqQCK0jxlnxCLptWi1gD0MZG4isYjQREMeX",
+	"1VjRcpfyKqvN6nsNO1gNQ1pxdW6hW+xNRwb6tiJOmInQ1bbY0jbdJNhpuX85cx+etAvhJM2T9ubRP3lk",
+	"ynGpLfhzAwft16u+rB9x9CdQA9YuGWL4/UJuix/2Z+STdeLN1k4wsnFgzr5eXpdjQxvj87PpjhFwuzJ5",
+	"RYmQRSx+P/FgDyrMX0aF+bQayCXqRA9C+ctx0jk19R4t050FohvjIra6Yu/1/fCUlo6tKrgIGAiAr3hA",
+	"o2ialUS1NijG8pjtfZonbQup+ZBb7mqRXxKuGfG/7aft9kGAjcNn5puVxUQpK5Kg4pgbjhrJNArNP5Nd",
+	"GbMS++gLUBa3w1G4A35bDLrARAhxQ5/Au1QZtHQR0SnGJ0VSxlxckx/Ovyd1IYmSqQirwbz+Kpd+Wcae",
+	"M8z3Dq7jagfX13c5Ao6GexPSVbsAu6zeBlgSakPuBzCz8GyDWmWovmXPpml1TdxxoerV8nJd9rmliNjb",
+	"lAmxBRLXK9hSFQxhcbEdHm9OqyX0P7OVI3atcFZh/2TruyYRUvV5aqDlY11Cpx3K6Rbrm6wX4T9Lk88X",
+	"4L+0jIod525k+YIZZA22uGRac3G9aV2dOJHvp4sAqF29e3gIA1G5ViSmSkEFhTFVNywkdV/J4EYd9vb2",
+	"zIna++abb77ttFvm/w57nfZx22+cFqCNuXbYhMrGgUfTdSw/RPV+QqNIVQc8FR4ogHJsJr6KnVS26FmS",
+	"rbEUW7NjvpLr8KN7/BNzpO11GR0WYJErTRPzst/LQCrFtUeEJP98TaZMnxL/9+QdAD/5PULNt4AjxRWZ",
+	"UK5tLZ4BIyqgQrDwlPgx5Qm2SIn9bLGnqCJcqZSFxF5koxYI2SBm5trFVEZc3JwCCICAaFO/l6WaiZBI",
+	"EXHBTokfcjX/iFdA2ySRVNojCcvnhltnQIMbORyeEj+S19csfCdT7fdIKmw3UhTGJxMymBLEajwlvtIy",
+	"jqFD+4noUSLTayxqeXZxfkr8IeURPGKoImGTaS5SRuqKMeJHVOlnSSITHx0xzhlmFwNqdiHRAToJaJgD",
+	"XwKUXXHuCCBppwFnPYyr5tVwHJWKalmEboV4ulTlWilD7k9r2zRfcXU1T7deawXMmqcvGRNnFbE2z6nS",
+	"xEyvWP9TTVjimI6rgrDPObnmbUnlO9VghUWULM/pPMwgK6NUaZYQ8xwmjcmJUEVv5SNFIkYV4nknqcCi",
+	"5hktECKV1H85++Hs6tm7l6+ePnt3/rTRImcDSCGy8HXYgX2d1C2/ewR3AZGpBjNlLG8hzw+CtqGEvnkt",
+	"YkNtWhRT/Bvpr6DwtgXV6BHD7RRD5GEegtnSHhHg+eIwacJIljmUmXTQaD2Ugdqz9GiNw2oAgCW1hOZY",
+	"daak0MqFj1M1crFY6xci+eJNE5RXf03tUtNkp9qq5nwp5bBXlWyGuWhJzMMegXbMn6mAtyunMj9SnM92",
+	"cGxL7ccvohb21TTm4vqOCskWK7hkxWDg2E/VOqXLF9dxeROHm1YBGHNR/LYzF6qxFN54BpZ4ZoVmsjwx",
+	"v9PlBBUxfIu3uu3usbcZUPEO0PoLKDhnSmxVz7rauLsAcy7DDspPyfxIzLVZc2YiPpNOqFBDlqge8Uda",
+	"x729Pd/Dj8p8JjLpi9wU9Mmb189R8x1JhRFrsUzwQ1aH0QeL0VmU3/rg/Y2pHjVa5CLht1TjsR1JGRsF",
+	"ui9MYwqOQRpFcsJCc6xWL7M5p22mcT4jcwybY1yYJ919Zqatq74oataCTaz1a/QKETDz8phGRi9iIczQ",
+	"HeXddrt8wVk2ihULEqbLdvFafDdj9s46ds2PhN2yZEq4COQYLB8aRW7AlT70aku5IgvVwYxRaJMl9joY",
+	"OsBEOVuBjKZajqnGq6PTufTqfEXKc668LVi8K37B03+73cCEURUW7GB2yzYBGX9mHgePfcm3f1ARO5Ki",
+	"qpIbEAmvWveN5YSlxf27rdek22w5XbP6Y0aFstwJT657d1Ki7yxF17TIcMfND+2SX9u9b34/BdyArEyn",
+	"3cxyiADT1maQ5rxr2gYrurJrvIb6aZ7MqJbTdpUiahcbyLIp6IY1xKpfqdLGoBdXnBzQAK2Q8OHQcNdH",
+	"OAmP+B9+4+FH/A2KmeU/2LJmkLYuU3WJf/7Gw394JLNv/2HftbK4ZV/yP/yezPzye+LlZZb8DznCqAcd",
+	"/8RDLNzk5RExH33PTAAUEpiXn9WEggvt1jfZcCnxHShM4UlXcwx+RyWs2A58Ab8ZaVr4xQhCbNMiGBTb",
+	"lFHUukVUg7mlrvIjXEL4FqFBIhVmJ3NWXeAGKXW+3g7ZJjjJ3lKuuXmrtoALtMmGWhyIh/y6ZA/scv9x",
+	"9/Fd1h5d/+RwYntVUnE+hqyLJUT54giyNhlWTXvZrK/Y1qywoHTBldFxQUuFBzzChzn80C1ki6dRCKFv",
+	"AwYwMSMWrufN00wE0xdqk4rd4AtwFVXyMPOTk3XgKT6d2ZrPbX6t8BxOE66nl2bpkfpn4ZiLn9n0R0bD",
+	"qmgt+J3csCmp+xM6vnnXarWgTDeHMAF8y/kMa//VPLs4b/7MprnAojE3f3/0amfwaVFH1szKulK2Kwg4",
+	"uOtB/DNlSYU59jPL1A+fxvzdDZv65HfzLIlpQsdMs4TUExYCIgXiAUfyWmVDgWfzkdg2qsbxHaMJS85S",
+	"o2XOXcuYr2XC/wAXZI/gswRDuW7Y1MZx2fru0NMAHsk7MqZg7eNHKAY0lIWsZ/DV4egm9Bo9b6Az1Zz1",
+	"eM31KB20AjnewyeaIbu1H+fMfNsI4YpQolg0bBqjkIW5Afvj1dUFObs4J+a5CZ22yDMajDJzzwKc5O5w",
+	"i8rmHKAKAmDHMRXmaYTfapErYy27nBjThgPsSGige9bjnBgpwRW5ZoIlNFswjnYvqsKJlVnmOQulbHq9",
+	"plwoqChp2IEprVp90Rf/8R/kZzZVffEN+eabbGd8802JLXtWX1UeADYrW7syYpplFj5+GVBBaAC1V3A0",
+	"TrvCDgo7wnahbt755G+kewzIJcGIAjRKoho9o4mkiYBrhICRwZT4F68ur8ie63APB+WfEoBEBk3bkN98",
+	"nohCz31xyURIKGw3LoifbSffsH4gx2MmQsQ8X49PPXfft3BPOeKCEqr64hlQo/v+/d7h+/f5Go0oLvRA",
+	"hlPif+g7wdev9dBT6ZE+Hifmm34NB6LZe40j6dc++qTe3T8hNAwV8Y32Nj0bapb4DRjCvwk6fcm/yS8j",
+	"Jsi/++LfzWYT/md+7bbb5N/kXACnEC7iVPcKPoifLl+99MgkkeIacec9klqoaEwC9MiAhoQjPHU5Bs62",
+	"3yH/Ji841Kiy8s5sHfPJCfwWycSiaxwfdMOyL/gN1+YB+Tc5yzaceThVeN/k4PLcb3UfNpbr0vAnMAoF",
+	"Ms8yi9+w0WDFpqFVK7CzWxQ3ki75N3Hg2Xmfjs8FVIlNRWgaziLjnMVT/tkYGR6xiokZRSJTzVw/h4aK",
+	"gNmKyNvonYKx2cj7mOqRe/qE/Js8TRFwP4+rN0LyNP9LZiKpPGCa6hETGt4NW+QCr7eUIZ1hVXdhDsVt",
+	"SQrr+sOz4r78wMOPe78nfuPUPAxNOqxIUvfd++Xvp0y3iBsFGGk9u+vgD7vvGvnw7aGGrAnPZLbX7CJ1",
+	"DLtYtw7utIgm1wCwZucUSDHk12nCQhLxMdf2xf19oDoulr34HjDCQq7xyt9WRi4s6dxTdS0lkVHoSlCB",
+	"02swJVOZNnyPVLyYNbrsTbcV9s1Svzazx4Gz9wFjIQyp4ttsNSeUa/LS1shUZMCGMmFEJ1O4XjRnRcv3",
+	"bHWKgkzBagCvzRdNK2VwHIdWjGiWCBqhfkvqIdOUR+hPxZtMjwhzLmSyPXvdLFG+/DyKCtEbBf7kau7X",
+	"0pysGMnO3lSAGm1Y7BRM2ylURk9MtyCfcyJlQjoTzg5uz/+vpnnsuXmqCf81C1f88jUbUy6g5j1QqPyb",
+	"Yton9TeCv3cEb7TIU4uL0COddttd06o9I2RilhjB45GDNtYYyb7NijR02tlGgFMQ9t1Ipkn+8j9fgyvA",
+	"0A8OUPPDIVHFdtwhdR6a/T7kzJxUvhFE5wBDqqWdz2889EFkxprQkphHHgEFJ5nixq77J52Tk+Pj9tHR",
+	"48dHRrSB8kLHzDLU33wrZYdpFAGcZ/mVb1VrYhaQxnFLMENsm0AEmUfXrVT5jRZxtpkysh9RJExzWbW9",
+	"wuTGsQQjAhUBq6nAZX5+Ke5mJ4hfeAOVBFTHe4DhGYMnDQ4GMxsuyH6XGMory9TKIloY6YhFrojRvBiF",
+	"oAKKHI1brI+FNwNmTUyrxZ7FxvJr7rfac5rsZDJpUfi5JZPrPfuu2nt+/uTZy8tn8A74XgD70amyc5pr",
+	"zavdsgRvjmudVhvfkjETNOa1Xu2g1W4dwJWdHoFNtQfH3x6NefOGTbHCFro/MxKeh7VezaiHaI/YGl+4",
+	"RObB/XbbKe3Oz1goCfObwis2NOFXGfjYRclZA5bBnO2jSB0FDtjZdGLWrWHm2sXRVHWSjXrvO5rVDoJX",
+	"OqtfeSOo1SARtLrbPlj90vcyGfAwZODj6O6frH7jSsoXVLgiVnClf7jOjJyExtgfeGuN8V2yxBgpbwrV",
+	"fIu2d63367zV/evbj96Hkk2I35Ss1V/ffnzr1VQ6HlPzZ82sKBlTQa9ZpvWBK5JeKyxRaGtWvm9aQ85Y",
+	"QU2Q37VeDc2iCPEzVQV7osWAQ6ihx4Ep/Z0Mp2uwZubBAHfJZRbufJgZx09SpeXYSIqf5EiQpxJgbN1J",
+	"8IMdHV7dZl+/yEqKHRS/ztvvFKtbYBkOcMGstVOeFGac8XLZ26KTlH2c26ydO9us5SEs3q74XHha3Ktw",
+	"4I+Megta+4gl7AvfvZ013rjA248rKZ8bRfSvvuuf2Muw2Z1P6mMK0XeZs6yxVBYY1T6TBS4kaKWs+OjN",
+	"nm57OuEU7tyWSZEr89DuosRaci/RaDYTK6pCZn5WuEB/PfIThUKxMMSn1BzFjzcUBoWBP0iEB4nwRUsE",
+	"YHNYdti3Nu+Sj+3VubuIVZ9GLny4YdPz8CO6t42RPi8bEL2+IBY21oCLaoYLn6nlLjPTfOjuVYzFMy2U",
+	"jXY7d71tOBPUWLEBX2N3X/gGa3dXv/FS6u9lKsK/+s7CFZ0/a7dTsp23W8EAq6aYP7L3s9k8tY9vzcay",
+	"ceR7QoasaE3OxYokU2KN2DiR4LJVI5q4tJqQajqgihkLPdEDRrUiXEDlyhY5w8B1rohPI37LfDIZ8Qjg",
+	"SvLHPeKHifPdZL+rUaoVCc0pY+TMiIoQfcXZZYe8ZQmi4/kho6GPPhauIRgfQvU51PU3LxUG51yU6LG6",
+	"unpO6r5NDXj+7Ozy2burq+d+o0VeGrpYrx8TiJoiwM0AzrS8dGaLnLlsC1fLM6fKYAo5AIYM6GuYN9af",
+	"4EJAfzvLK7uav0L6Pg2AcTsYdGJdEc12DdNJfnQ0OTM8td/eP2q2O83946tOu9c57LUP/qeQlvlqIoxa",
+	"st/G4ks2xGzmrbb5///Jou97NVj0kgelt+fu/9q9g3a7XeUGebutNC1QcpVj4mrEYFGUZ5aIP8jX7eXr",
+	"/bkhtFuk2VygpVaJfWgN8WnEIEaH7SmdMDpeKAYhXxYeMUPx8aP1D0A4lPJd9BaNokxGeSg23CihTlBZ",
+	"AGBLz1y84Iw4nx8Ez/KizBbG2DZLGkgfysoK1weJnCiWqEcEWr+UaRIg/igETrtU3TwyutEiKO0BJCK0",
+	"bbtEJyxXi1WxsssKl7skhdlIgPgCQhjQS10lFHJFbxhUbApYyMzPRnITH1qGOrWVARfPqdJNGHoTEupy",
+	"EbCiUKfhrZkEOX7DiF9q0MelQarZfCx7/6OYtu5mReqU/MIGlzK4YRqlOyWWsF7ByVykcCESvQdx0kBG",
+	"HoLDHXNjMUqQzRE7r0/OeFZ+yLIdvKiA3BAQz0MctK0DbJupyygs3qph5wnTCJoC9xkhnSoj9KwaDuNy",
+	"V0KBhLQz7rIGoe+G67wwHFh25A3q9kMrwXsWnMui6BXzzm7L+cpYnXrElJufvRYP5HhMm4qZTZSVtHa3",
+	"uUMeabhAwKS/YuSyeb3hEda6bhEf5cHfrd7vlYJWfUwAiCMI2bJxZ1WTzOJ/81nuEnbeqUA8UnoK9wtD",
+	"mYzhyCzpDR08l2aCoSZcByOjuF0kUstARqpn74PexNcJDVnPkEsBt/uFOyO75lQVNkOxTr7b+xm3M3HL",
+	"Ihkzo1oVIptt3FXGL9/4GF4jI9dSy0xtXukxnaGkbuaCOs/E4GGPsFv9bv9kcHjSbnebg8fdg2a3PaTN",
+	"k8ft/Wan2z0YPj48bHcfd/sC2um5HvsCYWc+YN3sXr+2dks1rw/LAm+55syXWegr/HLSCTssoI+b+8PH",
+	"w2Z3//iwedw5GTRDethuH9MB7Q4PsS0XJQuvgWrV6TT3D6/ax73Dk95+p3V8eNg+7v4PPG2G3a/1Pnz8",
+	"2BegWea8NruD5rSfSwhjal6atXpmw6NlzARJheZR8TyJGL1lyoZXIeVMd4QQYqiO8QFOxNmAGPjVUrn4",
+	"ANCq8AgS3sbTjBgpsgqEvRCabV9bo3HqboRdO31xRjB6CEIpDMf1cm3fb9gt3jkkym3uHimLq7qQhIcN",
+	"PBFnTok9e0pB4EZIhCzJ69O+mGkyiKRiYd5m4aC0oWNw/uaC1N3wf+jXEkaVFBhkpCI5eRdIodIxS/q1",
+	"f/drxh4y1hD8kRY0yn7NIyX2E33MLTcDMyz40e/lpzx2hycHpBcnzPQBX5uDJ5LKEKrYgY+hb3DdCilB",
+	"4JDwCHsfQ8H/PAjDgxSxIo5k9gPadYUDxDQFLFeHylcszKLVAinCxmkZYCFPwursddsHe912t/Wgsv9p",
+	"XCKXyBOleMVHymZukDoo0EUV356v62n4I0YjPfpj4YX5NTOmcKRHOxvfDoq2Jm+29gjiUFaZrs4TwxVJ",
+	"47sx3EoLcmHbN0JXYBS4o30esLGY/kIKZJW9MdMJD9Qy4r+wj6ykPmgBcUT5zD3HyuPO9uAC1i4SOWZ6",
+	"xFKFWozNjPnce2l2AdwYxxl9tlsCwHxZyv6vGQ25XebddgDI8iwtbUAVc7thzK/dmOGbAnJzzaHSbLdj",
+	"stEv2zSvoYsvaomzcfdyd2EWKod52RnNCNAdUlG2YwKF5Qn3AhpFau+D+cdeo1T6O3yzlcAhixohdVW7",
+	"nSOGRlGOJGLThDEh23c5wy56EZPxzdsNF7Ntk41HVFwbAUbqvmbJmAtjtvmNFibbFWJzSb3b7jacD9ZF",
+	"KPOwwp9iy+PTKLq0ECA7cjRQqtarHT/Z//7ou4Ozk6edZ93vD9tnj787enLwdP9Z5/v22cl3x65GZK/W",
+	"OTw8bLfb+/v7+zNxdBnkGAu/m+ZPdjqdTq8z/6xzo7p3ZrcI4nIWW5ltY/2LqBm6rTqADFk+rQL2hXtA",
+	"s219RhQfpxF4IDBRXxV5XjGXJu82smXZba57wPcQU1BdrOvB8utsLMEyh8vy1PS3JfFhqxzufYAgz497",
+	"gDPv4EcqRUlWlsy++0gRxUOQJFlQZOa1zC5QrGRRj6zoMAZqFDKlrcetiU2atqF7lUEZgAzKAFCwpL9F",
+	"QPHJ30n2S1ZP2bl6iI/wKC5cFhysgCUnEF3N97IavC5rmDjwkjFqqn4m+k3HaX4S+A0zYVRwndQEKwyG",
+	"zTWhhcmglyRziSyScbaA5IjqOxJ1riXnfDaEXy2lylKvSgrlkiwHpjEGgCEqMsy99pRhYhUlMwA94iLe",
+	"/XSdsy7XA7a+03KC2a3N0mCdwnYAOBY3QS/zxj8E3n6pNvDVjDwrLSChxVPFlu5QdHJvxwjumGWnSKEi",
+	"ZL//t3/82m6evP1w5HUOP1ZUdVxxioyzANwFRkpZ5GXxuvcY335Z2eOy3fc0K+meu8Uftt2Xvu1APanY",
+	"XY+UM3ky5QRTbu0if507D7N4inG1M3afnAiW+KRepAimGaFSBIG3YIaFRKVmj4JvzmUnE2rriKBXO6aJ",
+	"5gGPKVyQ12ebVKczMJ7GqrNJTWM6JQO4Wc60LlEqUWSXReVYL8ZwjHjYA+gDn4zh2pmS5+dPm7YcIAst",
+	"KowN2Sm8DPlKC1UtmB2AzOwSaAzEnVdDCkQy7FTQLGqe++vg4OCg9raARFf7no55NN3cwsunslHo8d1L",
+	"1uJAlkhVcGH8uTz9X0E48v3GFOOOs4DYuVQwduEKubp9IHFZBO59gH+X+cBe2PpIzonFE5LIyJzqdhN6",
+	"RYxJjzjI9MxI5OKWawYZmZ7zAuSTzYzfkYxCW2Bpkfz5gelc+NzvtvxLbsivfWNd5Zwlk0eA/aNHhA5k",
+	"qt1uuxt9ZUV88Q+4p2pVSke+4/a4GADpQZfZrn1vgQJzBQWhQIPwjaXuEyZAY1N5Bais0IViIsRc7WzP",
+	"FoQR3tcPKQKCG1JqaT04tgdUEL0ZJYaLIEoh07/bPiD+f8s0CximpHDYoy+dK1wf38Yf4KBtVBe1PS0W",
+	"DEAQS84dNJN5z7UrLNarjTixzt7NBYkd2ufVNLJBPGgZfwUto+iAtxsVo14pbn/A1GdrScW71zb2ytr+",
+	"3QtAfzAF8w1nfprj5gxlYmF6PRInciwt+GnIzMceCisIrUTtDN5SANcTYhUCvwEQR55D+83aURgDhB/L",
+	"Rt/pJhLTs3KPD7kRn68Ec/ANMUuKonO5PLwokniXvNDA0pSGRrgOpuuabt1ut1t7u5XALI7980rNiuE8",
+	"yM+HpNFNRW8wouK66KV5pEhc3qD3K4HLmFhwb72x2L3MsGyXa57OM2+1OAi2yIpP5fESp6B92otNAql0",
+	"9aJr65ppc1r55n0bTm8dahgy4xNfDocAMEe+l1EkJ9kNs30O0cAqYz78pUETd6xEbhN/cOdib8tojt3u",
+	"62AiS+KRML7mzyYz22vIvidSDCOOQL/bC9n9dQhgwyRR4n1VojkTqS8o5ArP3/7Bbi/rUVa87ChSnZfa",
+	"5m5uL2rtLd/9idt85jl5EHxM0VtQRc0fPknBzPcFHTOjG4uQ+BBF8tJ84RVyoQopXVAAUw7tWw288JiK",
+	"AJwBVGXLQOPYBm3U/SDhUCHjXSoGkQxu3kVyAvj02cOYF4ZhKiqHoFUeYtImjDr4tFAydeoEeSVdfbwT",
+	"QThYSJWkY0CxzQ8SV/3ZgUx22ycEwDknXLHGwoPgLAztvecux4GDUlMjSv7FkjGtVQdibCpa89Hd50mR",
+	"MYidQs2WAFwe3Vc1553OkeJkF58ml9TdTxoWdXXjWIHBHg6aP+tBUzotDCMU5A0ogxQEQ1YBJSv+Z+9E",
+	"yUDKG1Kfu4yBrdr4xOq5C8JacCXzo5yQMRXTQpJtlhteKAaJ0s5e3+uib9xetgg5gSDBrBG/Rzo2Rymr",
+	"Q+qRtv1KSN3AW+iRGwDXABw9ojaJKo5oYPoRtkfb+YSqHOHXPhVCFVvMcyKRvOYim4JZJ/dmljBlzyM6",
+	"g7vKwtPZep82j9muuk20QiDYfs313q81WuRcGC6x2fRckzixddOoJnoibda9zQoGwOZsYLbuVI/k8zEH",
+	"4FSR9sID5Sku6/07LbCjVcHLOJNSLVTET30Qk3/xALziJdocc6yQNCtE5WZqtbeDyrxYvCLe8f0o5HYH",
+	"krEMGQDDWVV0/sLbqLZOQ8lo2RdlsT1xYeOgEzuN2J1iQ8qjNGHEhkKh5OoLyFZGDddVhlCkn5eW7tdQ",
+	"SeIRVASGwuGk0220yM9chApSm5vEDxMZ26xXTIYnkNerCB0kaayzqc0VF2zB69h8uQGUkJDwOki1OVEg",
+	"EZ+rQqlmuKfQfUGwhgJ24jLwjIgGZPIgognWPgwZDUsRVObVucHAKdCEU6BJgxs8fMCN1BwkkoYBVTA8",
+	"8Qc179f9HPM9VZCz/fd+DSpE2toHxhqCDYGVNFJBgxshJxELAV3cGCWmoawd038PCyhg0jZ8T4MbEkRU",
+	"qb/3bSJYv0Zardae7SO/kS2uAIzwl7Mfz7DoO9nvHHY88uxWRils1B+k/aFzfNhYtEqmEdM6DW5cKraZ",
+	"PUmYzTJnIdIu5uIaKWcXU7D32h7ZxZVbMVXTjJtWy3S+jHkKSsKKZgMrt90a5Qf8XlYjgyq4VsYZ476w",
+	"if2psk5ZwKUpDQkuy1y5eRwVvtSUqYZaJsvJ0W0flho0vZfaRA0lKxAH3FLIBbElJ+Fu3I7WYkSdkhSB",
+	"KiwimR0dltG3g7Lyg6u88j5VhA/trVW5Dj+M0/RfnnuhgH/WAxfNYj4HqRdmn039sH3QK0LqeDA3zcZx",
+	"c0DFgpe67f1eRpuGR/wRjYbNYYLuCvMHrB+Bb3CDoQgzWlixM+KrSE7MLle+8yhDEANovbAMANMR3AAO",
+	"OrFIKFj9YJ9AC0JWvK+0jHHbBDdYWjF/UfXc9SrMBwoJIDAMmhs3ABYpU22JEUSMJj6pwzvZeGFD2r4X",
+	"Oya+t/bF1j6JGy5y1KVcKG7sg4CBfN77OTuExZruubBZgw+m/4OP+ZNo0MhxhOaqntPTpJjRnHPl+gvx",
+	"Vo+40hLLt92Fblwpvn60fewCe59lyvyKCXtzMQnDRI5f5EX+MIZLRuUynDlyY7tTQG78uHHQgp3S5xWF",
+	"2SCWJedYze5BGj6ENWzjGbC3MshGilBiBQZ43L8QGbZ1XO0GMuzeg0031sW+lhhTQFuTrhJOwdFuwfge",
+	"JNODZNol4CpLC7bBrs6wM6aemBJj+sx43TYRW+ABug+hZWz0ewwRmAkMABcu1S7LUAXUVgsrqKZpkpit",
+	"6qok1v3fE0SudCXi0Dc1jSG9MKYcIrjss+Yff7EF+9zMdif9T4+kae/3ZP46HVIGNxWfZkSfV3biCBYL",
+	"zufgxXkQjw/icXMUcXFTKCXrLkbLMuELUd7sXl4OgHBhHvoXZ5NPcJea9bUSjNA8+EiRWzOuhwvUhwvU",
+	"fG9ZrvBIyMzBaAGespi5L+vKNCv3t6SyZlYT8D73H/axqoTFWaHQALnlig8i5hS8GzZ9gBz5oktsZitX",
+	"ryxikTHjehi3MwX5FwN8vEblTuV5YTds2nKxsXBpxn9PGYaK5jXJ6ZgRGgFOJ2HvudLKLwaSQg3npqsP",
+	"piXptPOiyJC8VSyMDPULJIyIRsSPE/l+Cn1DqXkQHhG/Qdy1i7OrJz/ORMBCftuAhgjOZnTwbrttxuhq",
+	"EsWJHERs7NlLpbxgubI4JSHG82Y3cGOqbrDsge+y+Fs4rHlFHlu4zCyoXVR5GlKNkC4RBSSYhI15Oq55",
+	"tVSxBLrr7B8YDraBpeNpM7fdLDb6m1J5YttBK5DjPfvApqVK7dzuvDJhMbUOq7P1ahOqbt6Fh4/3jwaP",
+	"T+hR9/DxwdHj/UH4uD2k7aPhwdHBPqMHwREdPn583Dk8Pg5Pjllelwh6xSVdVI+o1caaRBC8y44e03Z7",
+	"wJos7B42uweHR82T7vFxs909CehgcHJ8chjWqqntgOWgFoZN3XDMAkto+KXWE2kUOZTPJzSKVFYoovCd",
+	"q/cGT3+cQ/Wc0ESYHnq18xcXr15fnb286hEI7YQ7cVeJDiQTi6b/i5xrMuFRRF6+uiIDZoszYoHrrRd/",
+	"ZU3IctCALRFiowNLYSkLakZ+8QDuDwbap6sy6Vhlg9NwXcMMo2IW6o+27aY9OcvHqTluyrUmZ1wT8loV",
+	"o05kqkvApq7KEnexgjZ8w2ZQl3YJnEhRhLmBVNMWOU8SBpEvg6gCBhTHVDyI7qbQ5WW5dsOnKnT5FLvr",
+	"EQy+AVJOMMGlQLhS0aSQ6nScxfXU7RrcsKnyChh89hRUjYeKEZ8/nQ1XOd/wqzb5pibgIoj7nbbJRmbb",
+	"Km+Jm/gDL35uXvyB6S0YUQY0ul9nhHlXB6P50+YJ5NLPXleYM2NERRhBHrkNfz1suNJeBbXTt+KTi0CC",
+	"sQTvQmE/DBXrC6qIkuYwggjjBPDM6stT0TO8fzKEXHQ81VyGOhhhfeHPa7++h/JdMQ3AHw7AuwCWTjPQ",
+	"FgeGTb7nLAqVrfGaanLDWAw1h3hi7MeUAeQJG8d6Sqo6LR29pulWZoEmMtVMzYalZ2d5IR8AijOwkFOi",
+	"R4lMr6H02Y9XVxf1S7gounz15OfLQwLtYrJ/TJWClFKepdUwnSbC0LxuzU+qiP/NN9/4DSJkYo/BMlJl",
+	"BjEn5IQgpktQoRmkcZhr8pfORtnBVC2ZM2ijVFkztUuZJFMPrRR7wwZR+0JqoukNrqtqkQssvjtJuGYb",
+	"WChvquZ1n0mg69l390KQ7bSsWdKsOooq2OkBxuWrxQqw5wMtJsbnu/9OjKkNbrnmcFdyDJI93Cw7XfvP",
+	"lQWFmjG8UEPCHlquhCAcXlDA09WNXAME5JNU2PAWOmttPK3FesByr7Y0z6pjOUOIWV5Mh9tEi+yOlKJ0",
+	"gtexpF9pAJkXWISsov5OLgXv0CKFCSwqgnOHJuhr9hAx/7XKPrdXRFm7LdYFh9P67V0KNaMaLr0ufAJP",
+	"rKjrDaB7NAlGWLjbMDVokeApBRjQ7DdwJTdIYJutLLBsH66qCDuQMmJULCyqDO2SMU2MOpoKs9PNQECy",
+	"2D+dX8WO08sGig8L8wuOcsH4sJ2Vo1txEDyH1VnjwSdpogyfvb1Hy9+s8qrbWuAEj4ylwiLtwlYyevAD",
+	"fHbRAfexbks5aYF8bg7oz+QFWCBu9gbON3D3AZNnUGRQEd/KEB9K1qci+1NLksZ4v9tGinkkYbGECzFM",
+	"LjTfPlIWt3NeP4DRL5CKK2ZwHrJxLDUTwfRnNrU7emdoT5xazYNkmvMQ1v6kc3JyfNw+Onr8+KjmFf98",
+	"PAv5s37CzHdu5p8p2LLQ/2IpdcGSJhQhwvVTmAUK2h8oXSzEqrzWcyPHzJ4ZQ8qjxkOI5l/H1jzDjWMk",
+	"RCYgLDYPMIS9CC7qX7DrNzE6udvx2plYd6u67X3ATb/0iu+CJWNqyBNN7ZWYq9UXSHHLEgWbsUWujBWF",
+	"csVYabx4d0fOoijXnCyGRYBYPVFEBozEc71YQ3YqUwebvOgK0Gzqu5Gmu5hriI5WFJ3z8GgFk85M/k5v",
+	"GE2LZ0D+FXmA7MHC+5qvDgPk9sVS5c6khreTc2qVXQKSZ4me52TTnlNRdnSWrTuehcqhlfFW+GlJRjxk",
+	"hOvc4TamXOCvxvadF1d2Jl+tvMrs8E8psP6EyOp/BWnltsunE1crBUlFlc0ZHwX4Skhs7F7YNz24tyS+",
+	"YO81/ug7ELQ4Ybdcpso8zeDqMsAHWuTM5trZC68hF6HKtZ+8FN9gOlMX+vn5U6KlnBccRpwUin5uJjm+",
+	"KFeRncUqb9GLLHpJsElW9frBV/Rl+Iqo83KMc578UvxGd6l5uOntfbCfVphKWXCXSz2eyhTDOupDmWDw",
+	"iRSs0SL/LVOoLAOeY2tVZRLCvXWaf5U9CxB4aDVMuB5xQf6/7jFkFwA8o2Ii5OL6lCQs4DGHouyKMdKv",
+	"gXnmxjWhyjXTry0yq9xF0WfXVHItxA7pM4VmfnHi55KJ8JOrIn+VwgNPS7tyZgd/KgNsUThnvjfv+6Re",
+	"FUPjNufD0fwlhHMatXOc8cbXdyavfvKFO4nRVE8r1PhnIdcVh3APT1BwKMqJKMVVKi87TjuHZMwFRELm",
+	"B2qLvC4fqFSQfo2FHEF1uQjNJpMVhSrNM3d6km5542PxhTCEMLvGBiKsH4D4LJ/MfYYdzh/4SOlPdd4/",
+	"g94ejvsH7MjVUheEzbzI/YIveyrNmr2hTCY0CT+Rl3VjOV8NuW6Rnmw6VCbTJPG19D0XyEMVsbODpE0j",
+	"9vMA9jyeh4/pNfPILQ+Z9AhNQy49EsogHTOhPaI0D25Y0gBbbMDyJk/hrDFtDXkECdnZT3CoyFSTUE6E",
+	"2SOAea4ttjAdM1edmYX4shRZ7hwErya3LFGNFnkF0NU3vIAz3G23bb1SvWBGswP1T6HE0q28KRALmjnL",
+	"LCr3dUCFkLr8+vzhZn/7Is43OePNXv9U+740i8+FBcVE+DNfjaD3cCr9teIMLHPm+uxKvf6+DxqjEm97",
+	"yiCK3iL/+yXAkruE4rJgHGZSNrPI1xTYHsQbwr2VLTEBdQGyvCaQsopwjfj5hnxGiGPpISPQtWLRMK+a",
+	"7z/B/d68msbM4sTbMT1SxB/zMYNfLMZG/vxTrmKpuJms7+A68NCorlqXle0g9cKhgESwRwNU1k8YDUZQ",
+	"MABzsbhutAiwoeqRbrtLfKdGF4Lgbfh7Km6EMYZ46OGjJT/hCILhsUt8JTtrsJhCdta4g84egvWK48ie",
+	"0gM2lIlFchgyqtOENbK+mX0J6mCTSIprlpBsaxSPRx9DsLJVHOUuzXzp6tgaex8D5kvl6WrB+iGWa8LY",
+	"jTKj6Rxg8zkTKBIZMZIQPaIOzNu8b5b8l7Mfzq6evXtx9l/vXjx7en727rv/vnp26XtQCyAvZFWEYbG5",
+	"dOLa8OTC1c1PYbvG80dw7gx6YREqVxxR3+x9Uz6VhjIZA472gAsKkcqzCRoLikgVN2jNq40ACAF6reD4",
+	"ikrtXERcMOQr2MvKbmbcOLiffao1DUZmSzumnWLtGBYp5tmsDzMEgPCxNTCsEHikcPUEFI6QiDzrmJuH",
+	"FhBPEPZeMwFrM7QPAQkqYrRzmjzE+v1lzuCnVnvPD2G3U9d3sn05ETeb2V7bnfMxF1+VJXnBRcFjCH9A",
+	"HE/d4cpBxE8M4mG/a+/b8rq5p8QPUxTKPhlTuKbz97sj3yP+4xDDyA/aYRUubszFl2A+ueHXerX97mh9",
+	"2+kiG37BbroHB2DMhfh0DsAL6O3B1PpriXkjBP4EnjylafJ1ufE0TTCO3gy9IIfrNAyhUqL5vuDhU40W",
+	"JPomvhPAWE8xSVmLnOUB5qnScgwq+tnFecEyhMJc6EXjKreOXC9FIYM650DqEf4MNpsI7VgTG2tBw5Jm",
+	"WfdtUz6mGUOtc4uqDjB6FfDomiZfwjmAzLOZOM2Hfr9nQNX63GfUx0Pk6V9K/M+IoT/BSZCKr00Pf2NG",
+	"TGgWXRtNnebnAJDmwX7EXavQdyu1YHyfUHd9Y/t70F6/TjGEW2Ad6fPppAsgFnzm/BvDPqhqgTs/dsm5",
+	"gyhlRPPgRjUy712WhG39/nmpVgSAc9AOAryC6ETsCz8Tnb6HYC9OoXO1mPP3lPNjc90ivzhXMfgMrNO8",
+	"jBdhfu4LO/IM7c0phxG1qAjF0eY+fB+yb2YQbLzZHm3zhRYaXqXrH/BvPJJPF28cEOR8bhgeQnAIguDF",
+	"DN5vV3gyxjS5wfxqgLf4fDpsNq9ar3bw7Lv22XdPOvsH3cOjx8cn63s2XtDkxkzlLnXaLXKu8hgGCxuS",
+	"zQ6kwtz83m57suTzXXwB/bq0/dSXeB39oCDf28lkOIRYdARgRXc0xQlTTATsC9WN9TQGNPnPfH6N5KSY",
+	"74UnDNYID2Qq4FTAoUIZtXEsFRfXPt5fyyTE6+JbyYOipyH7zUcsIqVlHLOQ1P2YpoqFfqOVX5JC7XG8",
+	"2s5CVslg6q648SaUDmSqyf4hUSyQIlQVzgomwisk6m6uBigokE11fdmMnd9nCOpmkhrHg74dFIv3mxR7",
+	"+SB5/1quCZAdyGRQh9Hu+V1l8B0L2gwI5XPL2tcMgk2gyI/LWXdZ++sk6mcT+WpT9bMZPCTrP/gc1vA5",
+	"0C8vXd8CJX5mUQJKr40GoMpZ9XgzZf/IVKmGRUGCmlyBVGOmeWBeFcaaP9eAfS0eaUKHQxbk7gVbVX2K",
+	"sr1gYi02st84FMmvTzTlFm0Ohfkgkx5k0kJrs8gpn0cwocW2GDjkKrfiHiln4KlylPFUBBiaOkYthCtX",
+	"NKluIUHIQMqbmQqhHolTNQLfnMKfciAREZIRN4rOtOEh+GQWo4wAJD+dP/UAVGQyYgkjEOlriwKa9qpx",
+	"Rp64ye4qGnKq/fqhNkgVF0yplwCCi0UE1pEdEbdFANG91YZP35pvM0DdMzWi5DWVRhimavQy/7b2cWtv",
+	"mKXCKpySq9yeVx5RMtGI6/LT+dMHmfO1IuHmGyCTNu6rz1+dtyyR9gaRDG7uCg13BqrWNG33wS5+nvlt",
+	"vr6j5ycefjleHksLAoR5MKweHD73J4i+MywGRoTbfktF0b37eZy4CUbs7sTNDL6iuinVjYT8IkTbPmyX",
+	"ENUUGdFbdO6gzmWzQPQIVB5QcIzWA0htUjH0tIeyRc4cJpurJQJXmzNwbZRH6CKfjGTEiJV7cOvpubQt",
+	"risuQIE4L3GIuwhMO0uz2n+bgeLuHB4ettvtk5OTkw2gt58UBnaf4tSCZgNH7KzcwXBrvTkSyKwimRu1",
+	"7QyVyij/mDVRpFq5AajUsIOWWCLsYvH9SjCLKA41wHFgHuGCyCRkyYNk/yvVqGLBTSbIChmJX4yMT8U9",
+	"KpW28Qe1cl6ttKR5UCwfxM99evoHX6hq+eE38ycc3wu8bN9JPcrgcxVCAtjXPYIlRAdTwrjRHHuzap1M",
+	"cqcYueaY8Q+Qux6h5p++qPv/7//8X6N++I3CE9lbLfIzpMqPaRxD1chAjlkO/l2oOahlgmVYXXY9tNEX",
+	"dihc2dEWKqW3iP9SlkfMFXrsbFQjh8G66nXl5HeoqNoXWkYz1ezMwJ6fP33kqm+emm50OY++UA7PdZ1l",
+	"82cqdoWvUMqbNH7Ow9qnEJfLVMXt5ONzHj6HKSwTj2WWe3DpfYUuPWsQloXBcH0B+CVlcOP4fuIrnIIo",
+	"SuNEDnnEmjEPdJqwhXX6rpm+wEcv7JOfYkPHpS7fJFGtVxtpHave3l4clx/fu93TR50920Prt/h6611f",
+	"nukq174lHXnz+jkE1xm7MgcGcYF8GH4toBbQiIdwbjyIiq+1Hn4Ox29ZtMgFfx5hATVz1Z4CyKWFKtcz",
+	"CEvA+rq28IFtBjCUbGlhRa6ZJlx7xMz71GKyPKdKN5+ZV5tGb5EJ8SHA1PdsFoYFBMLWMfYU/HJmKwHe",
+	"v/XrCUmuaeyRMEWpwzBOAlwngM3qv4mvExqynhmQMjaU9onVfgBl783r51ajy77CiRN5y4ze8wsbXMJ7",
+	"LfK9TMggkRPFEoU5Fjds6kAdYgqVG6giPo35uxs29V22MZT5bJFLBvAzyhK4NQ6rkn1N33Y1gUIra6Qa",
+	"acRDtwaQL4J0A0EUcfMxy9you/E/ItD6pUyTAAJTQyObUIJxeAFxiFSjRZ4tWhOOVZdZHNFpEb+JwWpD",
+	"Moy9fpYiwFwZ59hqkSt6w8xOYgELmfkZCG4ZoeVKpCJ0UH6lW2Kd2rLK0rOwPHN1XZ/zGzbLix5ou0g1",
+	"hTxnkZYU08TiGJF6gS3srbxjDM8CQyVKlyjsYJ2kaPQAVwjIyLGKNCSFWxCj+Q3QIr9YpRsNGORUZFJ4",
+	"UQG5W+TM1qzOHdi2mbqMwiI+FXaeMHNow4Y9aJOQTou4JXiomcHYmFIWIjsbEwL6brjOC8OBZbex4mZW",
+	"5stWwpTZdTiXRaV5zTu7LScCXo6YcvMzbyjP2GJj2lTMbCJATAMHvq18PuSRBpNwAFlXY0aFsktgXm94",
+	"hLWMGMEt+3eX+GQlXQsCMYBZ2fs4kiGzfuPqSTK3n/NZcs3GaiW2snnvysz/o2foco4vdY4yqtAkoVNw",
+	"cukp1G8fymQ8H8PVQR1iJmJ8wnUAsFkXidQykJHqWTldITy9OTlJVWEzzCBnw97PuJ2JWxbJmJG6/wvS",
+	"H2bmN7CSuuOXb3w4aRMZ5am9H70KXdN0hsK0mR9WeQ17HvYIu9Xv9k8Ghyftdrc5eNw9aHbbQ9o8edze",
+	"b3a63YPh48PDdvdxty+gnZ7rsS9CqmmPfOjXeNiv9fq1tVuqeX1YFnjLNWe+VO6Mhl9OOmGHBfRxc3/4",
+	"eNjs7h8fNo87J4NmSA/b7WM6oN3hIbbFx0xpOo7htf32/lGz02nuH161j3uHJ739Tuv48LB93P0feNoM",
+	"u1/rffj4sS/6YjlO2XzuQHLLkualWSs8ezwiYyZIKjSPiudJxOgtUy3yzKwvUs50Rwghhur9tN0+CJyI",
+	"g78Y/mqpXHwAaFV4BAmPT5gui6xCfrp89ZLQbPtm4ZEBTRLOlGunL85g38NYuTAc1zPSO9EDRg3D4Rbv",
+	"HBLlNnePlMVVXUjCQ+tOmTkl9uwpBcFSodFCivL6tC9mmgwiqViYt1k4KBHPj8D5mwtSB173oV9LGFVS",
+	"9Gs90q+pSE7eBVKodMySfu3f/ZoapTqUEwF/pAXtv1/zSIn9RL9mdAOYg2HBj34vP+XdLak5OUKiJVxJ",
+	"jVnm7YmkMoQqdmDx9IwGNIEURAAP9iyiIgBqWtBFc5T0RRHmMPuhgICIwsQ0BSxXhytTJKk5DyHhqHGa",
+	"DxnhVtTEnMfddmev2z7Y67a7rYdyE18AXAasZdn1iYcfqV9ePgNgS3dkQBKbSsfQTm5D2bPyi6kwfp3I",
+	"NF4e5omPlEI7sQK4wthOISekDhstponmAY+poYjRihMZMdWojrr8AXu+R4Bp6GGdeEZLhAcHxtcZvqhz",
+	"Jp1JLuWisPXsKn+egMZFMUBPEkY1U4TiDPKwHjcLincygXkOsGBDQsMxFy3iF7ebD7jI5ZghmZCfzp+q",
+	"U2eqskJarEyjEGOBwtAauxjKywXxbVSLn0dX42lN6mg1mD2TX9mImeuVRgYegVPidvS2OAD8AljKFeHY",
+	"+CBs3F1uyouU2bS8v2GvwW8sMEt/kUjziWijhK9/D51P4jNB65dGsFj24WMPpbH/SsE4sORO3CyXjvd9",
+	"EY5d7v0md4TsWihc/YiLGx9unwXh4pZrZsymG1L33cVLMKI6FwCBHO89efX0GZruIHdliB4od7ENjlgs",
+	"KAJN5bp6m/jn4pZGPCw+VOi2opyImfvO0s60XbhLmp/S2eBJ+Gz4w+j8t5+jF+JV/M/kUr+53SB4yI3y",
+	"M4mzlYLMDJCFp/mh8yDS/n/2rne5bRzJv0qX9qpGrqVl2YmnMnJt3SlO1vGOZ+NxnPXc7boiiIQkrimA",
+	"AUjJ2tQ8wn24J7hXvEe4QjdAUhZlK7FpyTE/RZYY/CO60eg/v9/zUWnm5c/bT/PSvhFK7gv+a9l0b79q",
+	"/aDBWiAeFB7xQPMkwTQcjO4X71rOrgoVXbla8LL9Anr/KVM0C23Od/4/KKoSauqwlwd4C7Yz/acxp8Rd",
+	"ZKtAOSziai0SUggJOvVH1HApd0Ou7talLc5rLfHUQ9YrWC8bFJg+ItknS4Ul/mhR+l2UB4O2AgYhjwJt",
+	"C+k9F3DFCOMS5cCEkKnwuQeUUtuCnvuqgzjRPYh4ookRFG+QCGcWHECP/sPSp3gQJsXrnBjIFnTpN3wu",
+	"0x7Zfc9m9TbLhmpJgqIpm+kMvtCptg4pLlwNas0OwmcCAioiLjGjUuT4vLch5RbMlVOXXwShudfe+3Fr",
+	"dfPpYz66TTWgDnGjFS0ocjzQQTCtzannVK5htoLTsUuMEeIVI5ndLPtqhyy/bboUfbHM/uXmlozsJU4n",
+	"MtYwleoKsejMrcx8sO6v4h0vd24JPkWfGjrPklQJo3MLanFRS9GVkA4DHOQJWafVin3e1e04l3hdPcim",
+	"hutX20dPTnzpRVrAwxXvQN/I0X+jmrVgETRXOMW3lt8ONk46EPTC0lnUgvF0Lw5J4Y5dmXQ8ykVihYMQ",
+	"k1kqBhObu9mU+mALQEE2vSZ/Cwc5oDfmUCa6yJ3JZu7eg1koxBiKeaCoTbA1c0qPMeEy80LESo5lwoEJ",
+	"R9g57nNVEoM2g6ncGXE3e8EJH9S5808x9MwRkuHhXREriPZ8fHPNEv71Bz9KsqWjcqkkGKMuzKsDPVvv",
+	"0qNcYm5eXy8PIbuQ9B3RaA963UhxFsxudYF6VCZ4xyOZ5zCLx+d8teSrKWU8xP9yWnxn93FS+HbdWWDR",
+	"EJeFul99BWDG0c0hrtNTMT+O20u5D/ASVoCaKCxI7bZ4Pm6LbhB4oPhYTriX2QCYrImf4nnp2ySHRaFa",
+	"8bH0eFoWLEdCaoqWw19O3x4B09Bnmv/4EpoSn2JRZLRoD1OZ8fGdf8Z8eEBPeT34eHaytZpvuAxiny5/",
+	"xZLMr1GRX6NfXC3kWlTc3SbhB16rrueEdX/jZhpnErCqmnLM3A+mpCI5lKQkHj4r56Mwd25tC4rHMROU",
+	"O4/IsAXTDe+EA6mGPKEcyCs+02Q7uoR7KuHCu6I+yMrNqHk2ZKGw+QDo0fz1jLJ5SnAdzGTt0Cu9DFIX",
+	"NUbNd3snlEOQaQLNFPc4bvHFjb1VkGwndg96XyylxlTc3RwqtTNucF6mpVwVSAYkC7zHLm2Hj+U/wxYg",
+	"8x3+GSczoMouLEHG33tUyWNMPZjJFBHkcWplIRfmJ+dyE3iGCeT/TpQInGGj0/i///2f/149xHxmV6BK",
+	"jK8cv8v1RpR+j8TyuZEMQDU/fcXBLKspNpyaOGah2vaxTroKCEGrc05ZqA5NJ/epjBgZ0+JbUQTdCKpU",
+	"M7SMje7rwzfbb/989M4o7bJBfzMeTjaHW+J9s5iT68+MxgFr4DA6uX1KVblwEoorHthzXhe/pWOtWJRT",
+	"X+uej/LCHdCfzb3/DuLGMAGvtv0RU8xP0GMZooHjk2zfahpW7Z3KSNUqufpljJCF6jYpbCV7to5UfSEH",
+	"A/tDKoo/JdIWZhAYUQsusNh67imvwEKSlaC7PoUEN0uQA1uKhpfNrOw+J3ylKKQxdya81Gd16hbsAXgh",
+	"CztpdXQv6v5xDD/XG6LGGAM+G/Azs/tqtVmpNwwRRHPBWivjo+t0R6d9sy/7/BHYADJa9wyajdTkjtOK",
+	"lPGsPaezLESXG2wvgxKx+AQ51EkGVhFqh4WFido0N+s2c1hHGSzFVgvOHVMv0XJa5CO9BYLzwFZ+9LMZ",
+	"lShL18dDqMzvBgv7g1sVxCcpbPpK2XSzTmvN+ow0aybk6Hsrwj5uhqr9rJYjYRO0EHNefODXobYgbTaT",
+	"JNTwsv0T9NwTWMDmlgJmPGmB1cNENOfAmPAPurX1Wq59DUoit/Uc7Al+RbAnBxDLKAKWwFjqhIAAY67g",
+	"FhLxIXdBhl/P7kI/7MVGw1JiOZUvY7g1FkOHiGgHugR4biDVGHlNc7XBRTo2rzbh1whHK4bm5d5Ez7o3",
+	"P6Z5iVkt8pS1xnzHVQrsRHhV/mSvyn/Y+4/u68PdvRetllksZwV/Vp8wX+ebdeCvZwXd5zWylZsP1NgV",
+	"6jT6oWC4dHcCiZ2POCiGkSTrk+bXzE+imdklmYcAtM8EFs80FRcB4UnOZKo0jwZEWc/g9K9HFguLxvEn",
+	"fN9SQa/r+zxOOvkL77XqUNDTTTd2aeO5uN4/9PNZPTQMlOIYO63o1p/I2KyFIGTNsigN/lBHYGuxu3/E",
+	"ALcSMHfPqTrWqrkIqhGbs2wEdDd40c6z442lMQ5FmpDR4XBbSxxUIji35/3aIp+fU5nwIA8Mdxov3r5u",
+	"09FP5BbmJZlRdhrveBRJwh6mF2F+kt981ftg5/8I7rFlEzNmTarpXSQ3bRovh0FtdAgEtb27vffqfLfd",
+	"ae932u1Wu93+r7I1WLxTWvMFF/KrFujWm2IddX2GHjgRAJvDPIamJHdQHM2K6Sv0c0hXiUeLxKLOXaKL",
+	"d1gahLIiPCls2wFKIYZUU29h2qsx3W2ybMASVpoxS/mxBw4bl5gWWDLSOUgL2v48oCw3I9CmLy3CwYAH",
+	"OfGS1U0YsxinGssPzMUDgWtD8/KwHY0MnhTgmIaabx1gnxpYX07yp3/QgAuLo1B8kGqH1Pdy9wU0Edrf",
+	"HTytcbDVgl6cJA4uguIrDCYy9HESHOFv/VE2svfD4c77ONUdGgnQhUeXdNduQ9Msgy/FhKuEB1se9LnP",
+	"Um2vVtrVW8QRmxH6KNOFrnX5CdjFLbHOI9Buyuxe7IhdfDneMQNvyeHQDDDJJOKehx5OeV0JzlwEP4f1",
+	"uVKfK2XnitmY5APJ5fbrTpSFbOdKzxNHmlXJifKWmC96LprdgyZxCyAE+wKNl/ZgzAIOoUgkTA6ZCrQl",
+	"GVBsCr2Jz1TQ8/Ao6ctkVK4NcybSNSZDOioh0691Wb6WfZfrQ0zQuy939/f399u7ey8al6a7e+pEO/Fa",
+	"K9ZacdO0oiNWMwKsN9u+DqSfjq00VGBiu+ZrK7srZjR6M8ID6JnPf2VjKtFzegtH1xuHY34+i3nPo4I7",
+	"BJHzzHPTEUtsubQfxkhyojnX0OSRtgwVdt7IC1R+Yrxxr3ydR0a+70qt6FCgOdGKg0HDa7i1anQa8z/c",
+	"8whxK1GfIfUZsnkemyCX0401pzGsWdHZUahg/uaDowUfVjg4Pp6dWBo9xbWMJphSEUkZ95l/hczbKpxg",
+	"+kBG3l3U+6mIuNZFoiQWRXJKmQXlOvh4vPYCJpZB1kh51bCB9SXqOB7JRFre2nvqXJz5GhVurWxrZbuo",
+	"bG1Gziar2kjSnq+KXIElYZIGHPlg/779U9uDn9qXZJBGUgyLP+6+anuw+6p9CQEfKs71AfQE2rL4uNWS",
+	"RGLjVHO5Hjxxk1qnKnRTb3T291r7e14jm2+js/ui9bK9nyVivVZMBFz0UzWEoweJZ7oVqG3QWi1ung0a",
+	"5fK5wU6MWEZRNWpxz1iCu3uQivBz6pQZglPwiPuJWbhDmVr/xkhOYczEDJ3hCVdIuh2H/hU02+jXRfre",
+	"DphHyAPswW4HGOhQDCMO/shcbZfc2k/NHNepJe3cMZ04/Ne/GCY/6FFotgE2aa3JVPijfzc/zq9Qo7N7",
+	"b11p1qDWk7We3Dw9GZN0brCO1EnoX3FVkfVoW6/dvB9oIWjcF7x/SheLJakM9um16vVsY5Te/O2vrSnv",
+	"x/c3du18ax1e6/DN0+E6E8aN9QFMwoBXlQ2HbdcK/JfTl2a+L45OT1vQG4YDlxoXR2yGdUBM48VIYv3s",
+	"0fGfy1X73/BVbZSHd1F5ew27o0p1vx+FcWscv/w6HY8TrzV8reE3T8NPrExupH6vrmLr0AEDFAADWg7o",
+	"yI0iBwdA/SjTJAPaPAACQOQBYNZurGSQ+lnNapltWxeA1QVgDyK4WP7VdLAVaKXJOM73beUFYbbeJytk",
+	"X1YE/oEerH6zU0e3nnA0lO9suz9ZdlO7odAUnXDQbqOstm+lz6JKeYouyza9jKs5it4UYGr6aQJXnMd0",
+	"LpkDJgd9zg4jXTiNlkI+m/HWp0192tz/tJHx49UaW0ynbYv5FPLlx0wU6uSCHn+TP70g9GXQIZm6WW2P",
+	"2+Zn7gxZASP6BKe6woOHqdLmdV1WKKNu/CehTm4V0WwZPWPlcp3AIFQ6qU/NDUDa1AkExW3uxNBKzAad",
+	"lIsyvKO4/WM74CyoCkLY9vGGs+DCrUqFYnXmOrzV7vRHPEij7w+G7AkKkdVvwBEB1ezEHA8VQQEfWKxW",
+	"Eo0vbgjEYGD/qpjC4E3W5yoCZYWp8QhHVC1KT0uUpOAEkvm4ArSSVVip8rd93GVSZUOpt+xGmFBFz8M0",
+	"3yabYkzlqthnUdRnPu10O6y3E7ttv/ybDYC1+jKY/WEnVdHveGKUg5OFQ8GDDvR+276ggZtvWJIq3oHJ",
+	"7p8II3LEr+HdL93D7Q/vunv7PzY19xVPPMjQe+CP8I9G6x8N+COYXrcsnqRXaPfcPeuAJ1MRXju0yJLn",
+	"cULbx4F7PAyWPnQ+izM4y2QW52iW5yMOYYBhU0ysA+YrqTUonpjz9QACJWMIUhJ0rqE/gzCg2sO962tg",
+	"/pWQ04gHNiGlCkq+i+L7WyX899tvJejJ+UBRBl2yVAn5kJm5DenyaxpMyCIw+0kOBgi9zPrkPwrYzCPk",
+	"OrTMbzBOClLucxjMSHJt8UDNZBZ03q2VQ15WNyQV+re2Uay+pYoImr2L7lH3/O2ni7ev371///On7snJ",
+	"+4tPp2fHf+uevy2jqUVOW160Z74xjkzA0Hm8DOGMbRSJUD4vvUaqoiVR5Cnbti2sDntcHPpXhZJ3H3of",
+	"33bg0TAD4j3X4VCEYgikS1BGR3IqiDdzxBXBP0hBsLOmge/smHxe7LTA3Jl615G6Mszyfe3EnS/203Hw",
+	"O2nKiCd80Wyk7+910Smlk7AtArUfPBaT2BlSx9UXpU1A60QSv5Ul4/GMzbu9BBdOdMgyZYk/WpQcommo",
+	"5Ehdndv9Y3EQa8qzWuFwpGEG9Sn3ZE+5wxETw4I4/6Dh49mJ5zhIpCLg/Y08/3YI3H+brLGKPYw3dEe5",
+	"gxHHY5/8QKNar4Cay6TgU2ewNm+Yq1v1gbr+A9WSVhQkcP6a8Wg+yDnZSrjeBJEyw3gEd73t4pzf7v08",
+	"J1QmHk64+kFbFpNahjamuAMdg2D2DGDivpDTh5Ye0y/3UxUmMxSIbhz+zGfvOAtMM3+/NPv+NWeKq26a",
+	"jNw39NSvmLVhvro0rahJOZHM+SjUFkrdeokazveyg6JiJ/Sl1FXhoRcKHRFGNJSMisyKNsUlzxxx35hR",
+	"LuTQBzl8vWlPcRagH8RBTOtEKp43lqdaL7Z2OGIJjJlgQz7GAmm6QXrAlD8KJ9yDVGQfx0xdQSpMfx4V",
+	"idgOM+VQmALRCi/2+DqS/pVptk8fYiWpYiX0k1Rx7RXp2iAKdeLZim3wR9y/ojmfHL+BSMqrNC526bAw",
+	"S+aJL4EGjbOFoZJprA/ypUQqJ/wWUofoZtaaiyCWobDpcPg9PfWX4zdIFZfIXj4GarZkBGfmLTk6TG+O",
+	"mM8DIoIjlNKMGbLAAVeYZMYntdjFsfDlGPlPWRQV1wX/LNlKKJgeBKlCl/Y09yJglDRvYZrHl2428gsu",
+	"ZwDd02O44jMNzTHTyHkXjENhvkLDZitvDH8oaQmtImSMkgNg4EcptiMHTupiJX1y3uoRQ9YgKTjWRfWZ",
+	"5osdF/q0jZUuwjiNzHXpBmegmpkOzNs2M8szIQlFtonGWihAMxH05TWMZcAL/dmvS/p7x1mUjDyU2lBw",
+	"ra0kJSr0C++sIFK/X/7+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

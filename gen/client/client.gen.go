@@ -1841,6 +1841,24 @@ type SandboxCreateGroupResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxDeviceResponse defines model for SandboxDeviceResponse.
+type SandboxDeviceResponse struct {
+	// Connections Live connections of the device to the simulator now
+	//
+	// Example: 1
+	Connections int `json:"connections"`
+
+	// Replaced Connections of the device the simulator had to replace (a second login while one was live)
+	//
+	// Example: 0
+	Replaced int `json:"replaced"`
+
+	// Success Always true on success
+	//
+	// Example: true
+	Success bool `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2468,6 +2486,9 @@ type SessionStatus struct {
 	// Example: {"plan":"premium","userId":"123"}
 	Metadata *Metadata `json:"metadata,omitempty"`
 	Name     string    `json:"name"`
+
+	// Node Id of the cluster node that owns the session's lease and runs its WhatsApp client (WAGATE_NODE_ID). Absent when no node runs it (stopped, logged out, or moving after its node left). Any node answers any request: operations that need the live client are forwarded to this node (docs/cluster.md).
+	Node *string `json:"node,omitempty"`
 
 	// Phone The linked account's phone number
 	Phone    *string `json:"phone,omitempty"`
@@ -3257,6 +3278,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
 	SandboxAddContact(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxDevice The simulator's connection counts of the session's linked device
+	//
+	// How many connections of the session's linked device the simulator holds now (`connections`: 1 while connected, 0 while not), and how many it has had to replace since the device was linked (`replaced`: a second login of the same device while the first was still connected; WhatsApp answers that with a stream error "replaced"). In a cluster it proves that two nodes never ran one device at once: `replaced` stays 0.
+	//
+	// Corresponds with GET /sandbox/sessions/{id}/device (the `SandboxDevice` operationId).
+	SandboxDevice(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxFaultWithBody Inject a WhatsApp failure on the session's connection
 	//
@@ -4610,6 +4638,23 @@ func (c *Client) SandboxAddContactWithBody(ctx context.Context, id SessionId, co
 // Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
 func (c *Client) SandboxAddContact(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSandboxAddContactRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxDevice The simulator's connection counts of the session's linked device
+//
+// How many connections of the session's linked device the simulator holds now (`connections`: 1 while connected, 0 while not), and how many it has had to replace since the device was linked (`replaced`: a second login of the same device while the first was still connected; WhatsApp answers that with a stream error "replaced"). In a cluster it proves that two nodes never ran one device at once: `replaced` stays 0.
+//
+// Corresponds with GET /sandbox/sessions/{id}/device (the `SandboxDevice` operationId).
+func (c *Client) SandboxDevice(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxDeviceRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7328,6 +7373,40 @@ func NewSandboxAddContactRequestWithBody(server string, id SessionId, contentTyp
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxDeviceRequest constructs an http.Request for the SandboxDevice method
+func NewSandboxDeviceRequest(server string, id SessionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/device", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -11354,6 +11433,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/contacts (the `SandboxAddContact` operationId).
 	SandboxAddContactWithResponse(ctx context.Context, id SessionId, body SandboxAddContactJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxAddContactHTTPResponse, error)
 
+	// SandboxDeviceWithResponse The simulator's connection counts of the session's linked device
+	//
+	// How many connections of the session's linked device the simulator holds now (`connections`: 1 while connected, 0 while not), and how many it has had to replace since the device was linked (`replaced`: a second login of the same device while the first was still connected; WhatsApp answers that with a stream error "replaced"). In a cluster it proves that two nodes never ran one device at once: `replaced` stays 0.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sandbox/sessions/{id}/device (the `SandboxDevice` operationId).
+	SandboxDeviceWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*SandboxDeviceHTTPResponse, error)
+
 	// SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
 	//
 	// Sandbox mode only. The simulated WhatsApp does to the session's
@@ -13790,6 +13878,8 @@ type SandboxCallHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxCallHTTPResponse429Headers
 }
@@ -13842,6 +13932,11 @@ func (r SandboxCallHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxCallHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxCallHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13981,6 +14076,113 @@ func (r SandboxAddContactHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxAddContactHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxDeviceHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxDevice
+type SandboxDeviceHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxDeviceHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxDeviceResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxDeviceHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON200() *SandboxDeviceResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxDeviceHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxDeviceHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxDeviceHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxDeviceHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxDeviceHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14477,6 +14679,8 @@ type SandboxPhoneViewHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *SandboxPhoneViewHTTPResponse429Headers
 }
@@ -14519,6 +14723,11 @@ func (r SandboxPhoneViewHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SandboxPhoneViewHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxPhoneViewHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -14775,6 +14984,8 @@ type DeleteSessionHTTPResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteSessionHTTPResponse429Headers
 }
@@ -14812,6 +15023,11 @@ func (r DeleteSessionHTTPResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DeleteSessionHTTPResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteSessionHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -22272,6 +22488,21 @@ func (c *ClientWithResponses) SandboxAddContactWithResponse(ctx context.Context,
 	return ParseSandboxAddContactHTTPResponse(rsp)
 }
 
+// SandboxDeviceWithResponse The simulator's connection counts of the session's linked device
+//
+// How many connections of the session's linked device the simulator holds now (`connections`: 1 while connected, 0 while not), and how many it has had to replace since the device was linked (`replaced`: a second login of the same device while the first was still connected; WhatsApp answers that with a stream error "replaced"). In a cluster it proves that two nodes never ran one device at once: `replaced` stays 0.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sandbox/sessions/{id}/device (the `SandboxDevice` operationId).
+func (c *ClientWithResponses) SandboxDeviceWithResponse(ctx context.Context, id SessionId, reqEditors ...RequestEditorFn) (*SandboxDeviceHTTPResponse, error) {
+	rsp, err := c.SandboxDevice(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxDeviceHTTPResponse(rsp)
+}
+
 // SandboxFaultWithBodyWithResponse Inject a WhatsApp failure on the session's connection
 //
 // Sandbox mode only. The simulated WhatsApp does to the session's
@@ -25489,6 +25720,13 @@ func ParseSandboxCallHTTPResponse(rsp *http.Response) (*SandboxCallHTTPResponse,
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -25617,6 +25855,122 @@ func ParseSandboxAddContactHTTPResponse(rsp *http.Response) (*SandboxAddContactH
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxAddContactHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxDeviceHTTPResponse parses an HTTP response from a SandboxDeviceWithResponse call
+func ParseSandboxDeviceHTTPResponse(rsp *http.Response) (*SandboxDeviceHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxDeviceHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxDeviceResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxDeviceHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -26220,6 +26574,13 @@ func ParseSandboxPhoneViewHTTPResponse(rsp *http.Response) (*SandboxPhoneViewHTT
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -26539,6 +26900,13 @@ func ParseDeleteSessionHTTPResponse(rsp *http.Response) (*DeleteSessionHTTPRespo
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 

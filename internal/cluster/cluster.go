@@ -18,7 +18,10 @@ import (
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
-var _ gateway.ClusterService = (*Node)(nil)
+var (
+	_ gateway.ClusterService = (*Node)(nil)
+	_ gateway.OwnerResolver  = (*Node)(nil)
+)
 
 // Options configures a Node. Store and ID are required.
 type Options struct {
@@ -48,8 +51,12 @@ type Node struct {
 	instance uuid.UUID
 	log      zerolog.Logger
 
-	mu     sync.Mutex
-	adopt  func(ctx context.Context, id uuid.UUID) error
+	mu    sync.Mutex
+	adopt func(ctx context.Context, id uuid.UUID) error
+	// shed hands one session over (Shed); shedAt is when this node last
+	// shed each session, so that it does not adopt it back at once.
+	shed   func(ctx context.Context, id uuid.UUID) bool
+	shedAt map[uuid.UUID]time.Time
 	leases map[uuid.UUID]held
 	// claiming counts the claims in flight per session: their leases may
 	// be in a heartbeat's answer before they are in leases.
@@ -61,8 +68,23 @@ type Node struct {
 	// send time + TTL).
 	stopAt time.Time
 
+	// fences is the last lease this node claimed per session, kept after
+	// the lease is lost (missed renewal, not renewed) until it is released
+	// on purpose: the session-state writes of a client still stopping are
+	// fenced by it (FenceStatus).
+	fences map[uuid.UUID]gateway.Lease
+	// owners caches other nodes' ownership (Owner), briefly.
+	ownersMu sync.Mutex
+	owners   map[uuid.UUID]cachedOwner
+
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// cachedOwner is one answer of the leases table and when it was read.
+type cachedOwner struct {
+	owner gateway.Owner
+	at    time.Time
 }
 
 // held is a lease this node holds, and when it claimed it.
@@ -86,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Capacity <= 0 {
 		opts.Capacity = 1
 	}
-	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{},
+	n := &Node{opts: opts, instance: uuid.New(), leases: map[uuid.UUID]held{}, claiming: map[uuid.UUID]int{}, owners: map[uuid.UUID]cachedOwner{}, fences: map[uuid.UUID]gateway.Lease{}, shedAt: map[uuid.UUID]time.Time{},
 		log: opts.Logger.With().Str("component", "cluster").Str("node", opts.ID).Logger()}
 	reg := gateway.NodeRegistration{ID: opts.ID, Instance: n.instance, URL: opts.URL, Capacity: opts.Capacity, Version: opts.Version}
 	deadline := time.Now().Add(opts.RegisterWait)
@@ -120,6 +142,76 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 
 // ID returns the node id.
 func (n *Node) ID() string { return n.opts.ID }
+
+// NodeID implements gateway.OwnerResolver.
+func (n *Node) NodeID() string { return n.opts.ID }
+
+// ownerCacheFor is how long Owner trusts an answer of the leases table
+// about another node: a lease changes hands only when its owner dies,
+// drains or stops the session, and a stale answer costs one 503 "moving"
+// (the old owner refuses a forwarded request for a session it does not
+// run), never a wrong answer.
+func (n *Node) ownerCacheFor() time.Duration { return min(time.Second, n.opts.TTL/3) }
+
+// Owner implements gateway.OwnerResolver: local ownership from memory
+// (Holds), other owners from the leases table, cached for up to a second.
+func (n *Node) Owner(ctx context.Context, id uuid.UUID) (gateway.Owner, error) {
+	if _, ok := n.Holds(id); ok {
+		return gateway.Owner{Node: n.opts.ID, URL: n.opts.URL, Local: true}, nil
+	}
+	now := time.Now()
+	n.ownersMu.Lock()
+	c, ok := n.owners[id]
+	n.ownersMu.Unlock()
+	if ok && now.Sub(c.at) < n.ownerCacheFor() {
+		return c.owner, nil
+	}
+	owner, url, err := n.opts.Store.LeaseOwner(ctx, id)
+	if err != nil {
+		return gateway.Owner{}, err
+	}
+	o := gateway.Owner{Node: owner, URL: url}
+	n.ownersMu.Lock()
+	if len(n.owners) > 100_000 { // bounded: drop everything rather than grow
+		n.owners = map[uuid.UUID]cachedOwner{}
+	}
+	n.owners[id] = cachedOwner{owner: o, at: now}
+	n.ownersMu.Unlock()
+	return o, nil
+}
+
+// Place implements gateway.OwnerResolver: the alive node with the lowest
+// load (sessions owned / capacity; this node's own count from memory),
+// this node on a tie or when no other node qualifies. One query of the
+// nodes table per call (session creations are rare and rate-limited).
+func (n *Node) Place(ctx context.Context) (gateway.Owner, error) {
+	self := gateway.Owner{Node: n.opts.ID, URL: n.opts.URL, Local: true}
+	nodes, err := n.opts.Store.Nodes(ctx, n.opts.TTL)
+	if err != nil {
+		return self, err
+	}
+	n.mu.Lock()
+	mine := len(n.leases) + len(n.claiming)
+	n.mu.Unlock()
+	best, bestOwned, bestCap := self, mine, n.opts.Capacity
+	for _, nd := range nodes {
+		if nd.ID == n.opts.ID || nd.State != gateway.NodeAlive || nd.URL == "" || nd.Capacity <= 0 {
+			continue
+		}
+		// nd.SessionsOwned/nd.Capacity < bestOwned/bestCap, without division.
+		if nd.SessionsOwned*bestCap < bestOwned*nd.Capacity {
+			best, bestOwned, bestCap = gateway.Owner{Node: nd.ID, URL: nd.URL}, nd.SessionsOwned, nd.Capacity
+		}
+	}
+	return best, nil
+}
+
+// Forget implements gateway.OwnerResolver.
+func (n *Node) Forget(id uuid.UUID) {
+	n.ownersMu.Lock()
+	delete(n.owners, id)
+	n.ownersMu.Unlock()
+}
 
 // TTL returns the lease TTL.
 func (n *Node) TTL() time.Duration { return n.opts.TTL }
@@ -161,6 +253,7 @@ func (n *Node) Claim(ctx context.Context, id uuid.UUID) (gateway.Lease, bool, er
 	// is from an earlier send), so the one deadline covers it too.
 	n.mu.Lock()
 	n.leases[id] = held{Lease: l, at: at}
+	n.fences[id] = l
 	n.mu.Unlock()
 	return l, true, nil
 }
@@ -170,11 +263,47 @@ func (n *Node) Release(ctx context.Context, id uuid.UUID) error {
 	n.mu.Lock()
 	h, ok := n.leases[id]
 	delete(n.leases, id)
+	delete(n.fences, id)
 	n.mu.Unlock()
 	if !ok {
 		return nil
 	}
 	return n.opts.Store.ReleaseLease(ctx, h.Lease)
+}
+
+// FenceStatus returns next with this node's session-state writes fenced
+// by lease epoch: a write for a session this node claimed (and has not
+// released on purpose) commits only while the lease still has this node
+// and the claimed epoch, so a client that keeps running after its node
+// lost the lease (cut off, paused) cannot overwrite the new owner's state.
+// Writes for sessions this node never claimed (API calls before a start,
+// after a stop) are not fenced.
+func (n *Node) FenceStatus(next gateway.SessionStatusStore) gateway.SessionStatusStore {
+	return fencedStatus{n: n, next: next}
+}
+
+type fencedStatus struct {
+	n    *Node
+	next gateway.SessionStatusStore
+}
+
+func (f fencedStatus) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.StatusUpdate) error {
+	f.n.mu.Lock()
+	l, ok := f.n.fences[id]
+	f.n.mu.Unlock()
+	if ok {
+		ctx = gateway.WithLeaseFence(ctx, l)
+	}
+	err := f.next.UpdateStatus(ctx, id, u)
+	if ok && gateway.ErrorCode(err) == gateway.CodeConflict {
+		f.n.log.Warn().Str("session_id", id.String()).Int64("epoch", l.Epoch).Str("state", string(u.State)).
+			Msg("session state not written: another node owns the session now")
+	}
+	return err
+}
+
+func (f fencedStatus) TouchLastSeen(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return f.next.TouchLastSeen(ctx, id, at)
 }
 
 // Adopt starts the placement: after every successful heartbeat, the node
@@ -187,10 +316,26 @@ func (n *Node) Adopt(start func(ctx context.Context, id uuid.UUID) error) {
 	n.mu.Unlock()
 }
 
-// place adopts up to this node's fair share of the unleased sessions.
+// Shed starts the rebalancing: after a successful heartbeat with no
+// session waiting for a node, a node that owns more than its share while
+// another alive node owns less than its own hands one session over with
+// handover (disconnect the client, keeping its recorded state, then
+// release the lease; false when it declines the session, e.g. one in the
+// middle of pairing), so the under-loaded node adopts it at its next
+// heartbeat: a node that joins takes its share one session per node per
+// interval (TTL/3).
+func (n *Node) Shed(handover func(ctx context.Context, id uuid.UUID) bool) {
+	n.mu.Lock()
+	n.shed = handover
+	n.mu.Unlock()
+}
+
+// place adopts up to this node's fair share of the unleased sessions, or,
+// when none waits, sheds one session if this node is over its share while
+// another is under.
 func (n *Node) place(ctx context.Context) {
 	n.mu.Lock()
-	start, owned := n.adopt, len(n.leases)
+	start, shed, owned := n.adopt, n.shed, len(n.leases)
 	n.mu.Unlock()
 	if start == nil {
 		return
@@ -203,19 +348,38 @@ func (n *Node) place(ctx context.Context) {
 	total, capSum := 0, 0
 	for _, nd := range nodes {
 		if nd.State == gateway.NodeAlive {
+			if nd.ID == n.opts.ID {
+				nd.SessionsOwned = owned
+			}
 			total += nd.SessionsOwned
 			capSum += nd.Capacity
 		}
 	}
 	free, err := n.opts.Store.UnleasedSessions(ctx, 1000)
-	if err != nil || len(free) == 0 || capSum == 0 {
+	if err != nil || capSum == 0 {
+		return
+	}
+	if len(free) == 0 {
+		if shed != nil {
+			n.rebalance(ctx, nodes, owned, total, capSum, shed)
+		}
 		return
 	}
 	total += len(free)
 	share := (total*n.opts.Capacity + capSum - 1) / capSum
 	want := min(share-owned, len(free))
 	adopted := 0
-	for _, id := range free[:max(want, 0)] {
+	recent := time.Now().Add(-3 * n.opts.TTL)
+	for _, id := range free {
+		if adopted >= want {
+			break
+		}
+		n.mu.Lock()
+		at, wasShed := n.shedAt[id]
+		n.mu.Unlock()
+		if wasShed && at.After(recent) {
+			continue // handed over by this node just now: for another node
+		}
 		if err := start(ctx, id); err != nil {
 			if gateway.ErrorCode(err) != gateway.CodeUnavailable {
 				n.log.Warn().Err(err).Str("session_id", id.String()).Msg("placement: could not start a session")
@@ -226,6 +390,50 @@ func (n *Node) place(ctx context.Context) {
 	}
 	if adopted > 0 {
 		n.log.Info().Int("sessions", adopted).Msg("adopted sessions without a live lease")
+	}
+}
+
+// rebalance hands one session over when this node owns more than its
+// floor share while another alive node owns less than its own (so a
+// balanced cluster, every node at or above its floor, never moves a
+// session).
+func (n *Node) rebalance(ctx context.Context, nodes []gateway.Node, owned, total, capSum int, shed func(ctx context.Context, id uuid.UUID) bool) {
+	if owned <= total*n.opts.Capacity/capSum {
+		return
+	}
+	under := false
+	for _, nd := range nodes {
+		if nd.ID != n.opts.ID && nd.State == gateway.NodeAlive && nd.SessionsOwned < total*nd.Capacity/capSum {
+			under = true
+		}
+	}
+	if !under {
+		return
+	}
+	n.mu.Lock()
+	var candidates []uuid.UUID
+	for id := range n.leases { // map order: arbitrary sessions
+		if n.claiming[id] == 0 {
+			candidates = append(candidates, id)
+		}
+	}
+	for id, at := range n.shedAt {
+		if time.Since(at) > 3*n.opts.TTL {
+			delete(n.shedAt, id)
+		}
+	}
+	n.mu.Unlock()
+	for _, id := range candidates {
+		n.mu.Lock()
+		n.shedAt[id] = time.Now()
+		n.mu.Unlock()
+		if shed(ctx, id) {
+			n.log.Info().Str("session_id", id.String()).Int("owned", owned).Msg("rebalancing: handed a session over to a less loaded node")
+			return
+		}
+		n.mu.Lock()
+		delete(n.shedAt, id)
+		n.mu.Unlock()
 	}
 }
 

@@ -95,3 +95,83 @@ func TestCutOffNodeStopsBeforeItsLeasesExpire(t *testing.T) {
 		t.Fatalf("nodes: %+v %v", nodes, err)
 	}
 }
+
+// TestOwnerAndPlace: Owner answers this node's sessions from memory as
+// local, another node's from the leases table with its URL, and none for
+// a session without a live lease; Place picks the alive node with the
+// fewest sessions per capacity, this node on a tie. The status wrapper
+// fences this node's state writes once another node claimed the lease.
+func TestOwnerAndPlace(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	store := postgres.NewClusterStore(pool)
+	sessions := postgres.NewStore(pool)
+	start := func(id string, capacity int) *cluster.Node {
+		n, err := cluster.Start(ctx, cluster.Options{Store: store, ID: id, URL: "http://" + id, Capacity: capacity, TTL: 3 * time.Second, Logger: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+	a, b := start("a", 1), start("b", 2)
+	newSession := func(name string) uuid.UUID {
+		s, err := sessions.CreateSession(ctx, gateway.NewSession{Name: name, KeyHash: gateway.HashKey("wask_" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	place := func(n *cluster.Node, want string) {
+		t.Helper()
+		o, err := n.Place(ctx)
+		if err != nil || o.Node != want || o.Local != (want == n.ID()) {
+			t.Fatalf("%s places on %+v (%v), want %s", n.ID(), o, err, want)
+		}
+	}
+	place(a, "a") // a tie: here
+	place(b, "b")
+	s1 := newSession("s1")
+	if _, ok, err := a.Claim(ctx, s1); !ok || err != nil {
+		t.Fatalf("a claims: %v %v", ok, err)
+	}
+	if o, err := a.Owner(ctx, s1); err != nil || !o.Local || o.Node != "a" {
+		t.Fatalf("a's own session: %+v %v", o, err)
+	}
+	if o, err := b.Owner(ctx, s1); err != nil || o.Local || o.Node != "a" || o.URL != "http://a" {
+		t.Fatalf("a's session seen from b: %+v %v", o, err)
+	}
+	s2 := newSession("s2")
+	if o, err := b.Owner(ctx, s2); err != nil || o.Node != "" || o.Local {
+		t.Fatalf("a session without a lease: %+v %v", o, err)
+	}
+	place(a, "b") // a: 1/1, b: 0/2
+	for _, name := range []string{"s3", "s4"} {
+		if _, ok, err := b.Claim(ctx, newSession(name)); !ok || err != nil {
+			t.Fatalf("b claims: %v %v", ok, err)
+		}
+	}
+	place(a, "a") // a: 1/1, b: 2/2 (a tie)
+	place(b, "b")
+
+	// Fencing: a's state writes commit while a holds the lease...
+	status := a.FenceStatus(sessions)
+	if err := status.UpdateStatus(ctx, s1, gateway.StatusUpdate{State: gateway.StateConnected}); err != nil {
+		t.Fatalf("owner's write: %v", err)
+	}
+	// ...and not after b took the lease over (a's released it in the
+	// database behind a's back, as when its node was declared dead).
+	if _, err := pool.Exec(ctx, `UPDATE wagate_leases SET expires_at = now() WHERE session_id = $1`, s1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Claim(ctx, s1); !ok || err != nil {
+		t.Fatalf("b claims the expired lease: %v %v", ok, err)
+	}
+	err := status.UpdateStatus(ctx, s1, gateway.StatusUpdate{State: gateway.StateDisconnected})
+	if gateway.ErrorCode(err) != gateway.CodeConflict {
+		t.Fatalf("stale owner's write: %v, want a conflict", err)
+	}
+	if got, _ := sessions.GetSession(ctx, s1); got.State != gateway.StateConnected {
+		t.Fatalf("state %q after a stale write, want connected", got.State)
+	}
+}

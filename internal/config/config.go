@@ -387,6 +387,9 @@ func (c *Config) Validate() error {
 	if c.NodeCapacity <= 0 {
 		errs = append(errs, errors.New("WAGATE_NODE_CAPACITY must be positive"))
 	}
+	if c.ClusterSecret != "" && len(c.ClusterSecret) < 16 {
+		errs = append(errs, errors.New("WAGATE_CLUSTER_SECRET must be at least 16 characters"))
+	}
 	if c.LeaseTTL < 3*time.Second {
 		errs = append(errs, errors.New("WAGATE_LEASE_TTL must be at least 3s"))
 	}

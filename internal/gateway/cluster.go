@@ -91,3 +91,51 @@ type ClusterService interface {
 	// Nodes lists the nodes of the cluster.
 	Nodes(ctx context.Context) ([]Node, error)
 }
+
+// Owner is where a session's WhatsApp client runs, as far as a node
+// knows: Local when this node holds the lease and runs the client; Node
+// and URL name the live owner otherwise ("" when no node holds a live
+// lease: the session is stopped, or moving after its node left).
+type Owner struct {
+	Node  string
+	URL   string
+	Local bool
+}
+
+// OwnerResolver tells which node runs a session's client (internal/cluster,
+// from the leases and nodes tables). The HTTP layer forwards operations that
+// need the live client to the owner. Owner must be cheap: local ownership is
+// known in memory, other owners are cached briefly.
+type OwnerResolver interface {
+	// NodeID is this node's id.
+	NodeID() string
+	// Owner resolves the session's owner.
+	Owner(ctx context.Context, sessionID uuid.UUID) (Owner, error)
+	// Forget drops what is cached about the session's owner (a forward to
+	// it failed).
+	Forget(sessionID uuid.UUID)
+	// Place chooses the node that should run a new session: the alive
+	// node with the fewest owned sessions per unit of capacity
+	// (WAGATE_NODE_CAPACITY), this node on a tie.
+	Place(ctx context.Context) (Owner, error)
+}
+
+// MsgStaleLease is the error of a session-state write fenced by its lease
+// epoch: the writing node is no longer the session's owner.
+const MsgStaleLease = "Stale lease: another node owns the session now"
+
+type leaseFenceKey struct{}
+
+// WithLeaseFence returns ctx carrying the writer's lease of the session:
+// a status store then writes only while the lease row still has that
+// owner and epoch (another node's claim changes the epoch), and answers
+// CodeConflict + MsgStaleLease otherwise.
+func WithLeaseFence(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, leaseFenceKey{}, l)
+}
+
+// LeaseFenceFrom returns the lease fence in ctx, if any.
+func LeaseFenceFrom(ctx context.Context) (Lease, bool) {
+	l, ok := ctx.Value(leaseFenceKey{}).(Lease)
+	return l, ok
+}

@@ -30,6 +30,9 @@ type Sandbox interface {
 	History(ctx context.Context, sessionID uuid.UUID, msgs []SandboxHistoryMessage) ([]string, error)
 	// PhoneView returns the session phone's view from decoded app state.
 	PhoneView(ctx context.Context, sessionID uuid.UUID) (SandboxPhoneView, error)
+	// Device returns the simulator's connection counts of the session's
+	// linked device (GET /sandbox/sessions/{id}/device).
+	Device(ctx context.Context, sessionID uuid.UUID) (SandboxDevice, error)
 	// ContactMessages returns what the contact's device received and
 	// decrypted, in order.
 	ContactMessages(ctx context.Context, phone string) ([]SandboxReceived, error)
@@ -76,6 +79,12 @@ type SandboxHistoryMessage struct {
 	Text      string
 	Timestamp time.Time
 	ID        string // optional
+}
+
+// SandboxDevice is the simulator's connection counts of a linked device.
+type SandboxDevice struct {
+	Connections int `json:"connections"` // live connections to the simulator now
+	Replaced    int `json:"replaced"`    // connections replaced by a second login while live
 }
 
 // SandboxPhoneView is the simulated phone's app-state view.

@@ -126,9 +126,12 @@ type contract struct {
 	// uuidOnly: the operations whose valid requests isUUIDText recognizes
 	// (uuidPathOnly).
 	uuidOnly map[string]bool
+	// fwd forwards live operations to the session's owner (forward.go);
+	// nil outside a cluster (no WAGATE_CLUSTER_SECRET).
+	fwd *forwarder
 }
 
-func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64) (*contract, error) {
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64, fwd *forwarder) (*contract, error) {
 	pols, err := loadPolicies(spec)
 	if err != nil {
 		return nil, err
@@ -147,7 +150,7 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 		}
 	}
 	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
-		policies: pols, maxBody: maxBody, uuidOnly: uuidOnly}, nil
+		policies: pols, maxBody: maxBody, uuidOnly: uuidOnly, fwd: fwd}, nil
 }
 
 type ctxKey int
@@ -259,6 +262,12 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := limitBody(req, m.maxBody[pol.body]); err != nil {
 			return err
 		}
+		forwarded := isForwarded(req)
+		if forwarded {
+			if err := m.fwd.verify(req); err != nil {
+				return err
+			}
+		}
 		rt := &routed{op: op, params: params, policy: pol, accept: req.Header.Get("Accept")}
 		ctx := context.WithValue(req.Context(), ctxRoute, rt)
 		logCtx := zerolog.Ctx(ctx).With().Str("operation_id", op.OperationID)
@@ -277,12 +286,40 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		req = req.WithContext(ctx)
 		c.SetRequest(req)
 		if p != nil {
-			if err := m.limits.checkGeneral(c, p); err != nil {
-				return err
+			// A forwarded request counted against the general limit on
+			// the node that received it.
+			if !forwarded {
+				if err := m.limits.checkGeneral(c, p); err != nil {
+					return err
+				}
 			}
 			if kind == opAdmin && !p.IsAdmin && !(p.Kind == gateway.KindManaged && managedAdminOps[op.OperationID]) {
 				return gateway.E(gateway.CodeForbidden, gateway.MsgAdminKeyRequired)
 			}
+		}
+
+		// A live operation on a session another node runs is proxied to
+		// that node before validation (the owner validates it).
+		var authorized *gateway.Session
+		if pol.owner == ownerLive && m.fwd != nil && p != nil {
+			if id, err := uuid.Parse(params["id"]); err == nil {
+				s, err := m.authorizeSession(ctx, p, id)
+				if err != nil {
+					return err
+				}
+				if handled, err := m.fwd.route(c, s, forwarded); handled {
+					return err
+				}
+				authorized = &s
+			}
+		} else if pol.owner == ownerPlace && m.fwd != nil && !forwarded {
+			// A new session is created on the least-loaded node.
+			if handled, err := m.fwd.place(c); handled {
+				return err
+			}
+		} else if forwarded && pol.owner != ownerLive && pol.owner != ownerPlace {
+			// Only live operations and session creations are forwarded.
+			return gateway.E(gateway.CodeForbidden, MsgForwardBadSig)
 		}
 
 		if err := guardText(req, route, params); err != nil {
@@ -301,8 +338,10 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil { // the spec's format check normally catches this first
 				return gateway.Wrap(gateway.CodeInvalid, `Invalid path parameter "id": must be a UUID`, err)
 			}
-			s, err := m.authorizeSession(ctx, p, id)
-			if err != nil {
+			var s gateway.Session
+			if authorized != nil && authorized.ID == id {
+				s = *authorized
+			} else if s, err = m.authorizeSession(ctx, p, id); err != nil {
 				return err
 			}
 			sessionID = id.String()

@@ -18,10 +18,30 @@ import (
 //	x-wagate-rate-limit: general | send | session-create | qr | none   (every operation)
 //	x-wagate-body-limit: default | media                               (every operation with a requestBody)
 //	x-wagate-idempotent: true                                          (exactly the operations with the Idempotency-Key parameter)
+//	x-wagate-owner: live | local                                       (exactly the operations of one session: path {id})
+//	x-wagate-owner: placed                                             (createSession only)
+//
+// x-wagate-owner says whether the operation needs the session's live
+// WhatsApp client (live: in a cluster it is forwarded to the node that
+// owns the session, forward.go) or is answered from the database on any
+// node (local); placed: it creates a session, and in a cluster it is
+// forwarded to the least-loaded node, which then owns the session.
 const (
 	extRateLimit  = "x-wagate-rate-limit"
 	extBodyLimit  = "x-wagate-body-limit"
 	extIdempotent = "x-wagate-idempotent"
+	extOwner      = "x-wagate-owner"
+)
+
+// ownerClass is where a session operation runs in a cluster.
+type ownerClass string
+
+// Owner classes.
+const (
+	ownerNone  ownerClass = ""       // not a session operation
+	ownerLive  ownerClass = "live"   // needs the live client: runs on the session's owner
+	ownerLocal ownerClass = "local"  // reads or writes the database: any node
+	ownerPlace ownerClass = "placed" // creates a session: runs on the least-loaded node
 )
 
 // rateClass is the rate limit an operation counts against besides the
@@ -54,6 +74,8 @@ type policy struct {
 	// fingerprinted by its operation, path parameters, query and validated
 	// body (see idempotency.go), the same rule for every operation.
 	idempotent bool
+	// owner: where the operation runs in a cluster.
+	owner ownerClass
 }
 
 // policies maps operationId to policy.
@@ -87,7 +109,7 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 	var p policy
 	var errs []string
 	for k := range op.Extensions {
-		if strings.HasPrefix(k, "x-wagate-") && k != extRateLimit && k != extBodyLimit && k != extIdempotent {
+		if strings.HasPrefix(k, "x-wagate-") && k != extRateLimit && k != extBodyLimit && k != extIdempotent && k != extOwner {
 			errs = append(errs, "unknown extension "+k)
 		}
 	}
@@ -140,6 +162,25 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 		errs = append(errs, extIdempotent+" without the Idempotency-Key parameter")
 	case p.idempotent && (!strings.Contains(path, "{id}") || kindOf(spec, op) != opSession):
 		errs = append(errs, extIdempotent+": keys are kept per session: only session operations (path {id}) may be idempotent")
+	}
+
+	raw, has = op.Extensions[extOwner]
+	sessionOp := strings.Contains(path, "{id}")
+	switch owner, ok := raw.(string); {
+	case !sessionOp && has && (owner != string(ownerPlace) || op.OperationID != "createSession"):
+		errs = append(errs, extOwner+" on an operation without a session (path {id}): only createSession takes it, as placed")
+	case !sessionOp && has:
+		p.owner = ownerPlace
+	case sessionOp && !ok:
+		errs = append(errs, extOwner+" is missing (live or local)")
+	case ok:
+		p.owner = ownerClass(owner)
+		if p.owner != ownerLive && p.owner != ownerLocal {
+			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extOwner, owner))
+		}
+		if p.owner == ownerLive && (op.Responses == nil || op.Responses.Value("503") == nil) {
+			errs = append(errs, extOwner+": live operations answer 503 while the session moves between nodes: declare it")
+		}
 	}
 	if len(errs) > 0 {
 		return p, errors.New(strings.Join(errs, "; "))

@@ -27,13 +27,16 @@ func TestPolicies(t *testing.T) {
 		t.Fatalf("%d policies for %d operations", len(pols), n)
 	}
 	for op, want := range map[string]policy{
-		"sendText":      {rate: rateSend, body: bodyDefault, idempotent: true},
-		"sendImage":     {rate: rateSend, body: bodyMedia, idempotent: true},
-		"createSession": {rate: rateSessionCreate, body: bodyDefault},
-		"getSessionQR":  {rate: rateQR, body: bodyDefault},
-		"getHealth":     {rate: rateNone, body: bodyDefault},
-		"archiveChat":   {rate: rateGeneral, body: bodyDefault, idempotent: true},
-		"blockContact":  {rate: rateGeneral, body: bodyDefault},
+		"sendText":         {rate: rateSend, body: bodyDefault, idempotent: true, owner: ownerLive},
+		"sendImage":        {rate: rateSend, body: bodyMedia, idempotent: true, owner: ownerLive},
+		"createSession":    {rate: rateSessionCreate, body: bodyDefault, owner: ownerPlace},
+		"getSessionQR":     {rate: rateQR, body: bodyDefault, owner: ownerLive},
+		"getHealth":        {rate: rateNone, body: bodyDefault},
+		"archiveChat":      {rate: rateGeneral, body: bodyDefault, idempotent: true, owner: ownerLive},
+		"blockContact":     {rate: rateGeneral, body: bodyDefault, owner: ownerLive},
+		"getSession":       {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
+		"getSessionStatus": {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
+		"listMessages":     {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
 	} {
 		if got := pols[op]; got != want {
 			t.Errorf("%s: policy %+v, want %+v", op, got, want)
@@ -56,6 +59,11 @@ func TestPolicyErrors(t *testing.T) {
 		{"NoneOnKeyedOp", "listChats", func(op *openapi3.Operation) { op.Extensions[extRateLimit] = "none" }, "open operations (security: []) take none"},
 		{"GeneralOnOpenOp", "getHealth", func(op *openapi3.Operation) { op.Extensions[extRateLimit] = "general" }, "open operations (security: []) take none"},
 		{"SendWithoutSession", "listApiKeys", func(op *openapi3.Operation) { op.Extensions[extRateLimit] = "send" }, "counts per session"},
+		{"MissingOwner", "sendText", func(op *openapi3.Operation) { delete(op.Extensions, extOwner) }, "x-wagate-owner is missing"},
+		{"UnknownOwner", "sendText", func(op *openapi3.Operation) { op.Extensions[extOwner] = "anywhere" }, `unknown class "anywhere"`},
+		{"OwnerWithoutSession", "listApiKeys", func(op *openapi3.Operation) { op.Extensions[extOwner] = "live" }, "x-wagate-owner on an operation without a session"},
+		{"PlacedElsewhere", "listApiKeys", func(op *openapi3.Operation) { op.Extensions[extOwner] = "placed" }, "only createSession takes it"},
+		{"PlacedOnSessionOp", "sendText", func(op *openapi3.Operation) { op.Extensions[extOwner] = "placed" }, `unknown class "placed"`},
 		{"MissingBody", "sendText", func(op *openapi3.Operation) { delete(op.Extensions, extBodyLimit) }, "x-wagate-body-limit is missing"},
 		{"UnknownBody", "sendText", func(op *openapi3.Operation) { op.Extensions[extBodyLimit] = "huge" }, `unknown class "huge"`},
 		{"BodyWithoutRequestBody", "listChats", func(op *openapi3.Operation) { op.Extensions[extBodyLimit] = "media" }, "without a requestBody"},
@@ -75,7 +83,7 @@ func TestPolicyErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "("+tc.op+")") {
 				t.Fatalf("error %v, want one about %s containing %q", err, tc.op, tc.want)
 			}
-			if _, err := newContract(spec, nil, nil, [32]byte{}, nil, nil); err == nil {
+			if _, err := newContract(spec, nil, nil, [32]byte{}, nil, nil, nil); err == nil {
 				t.Fatal("the contract was built with a broken policy")
 			}
 		})

@@ -107,6 +107,19 @@ func (h *Sandbox) SandboxHistory(ctx context.Context, req api.SandboxHistoryRequ
 	return api.SandboxHistory200JSONResponse{Success: true, MessageIds: ids}, nil
 }
 
+// SandboxDevice returns the simulator's connection counts of the
+// session's linked device.
+func (h *Sandbox) SandboxDevice(ctx context.Context, req api.SandboxDeviceRequestObject) (api.SandboxDeviceResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	d, err := h.Service.Device(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxDevice200JSONResponse{Success: true, Connections: d.Connections, Replaced: d.Replaced}, nil
+}
+
 // SandboxPhoneView returns the phone's view from decoded app state.
 func (h *Sandbox) SandboxPhoneView(ctx context.Context, req api.SandboxPhoneViewRequestObject) (api.SandboxPhoneViewResponseObject, error) {
 	if h.Service == nil {

@@ -61,7 +61,14 @@ type Deps struct {
 	Sandbox gateway.Sandbox
 	// Cluster serves the cluster tag; nil answers 404 there.
 	Cluster gateway.ClusterService
-	Ready   gateway.ReadinessChecker
+	// Owners resolves the node that runs a session's client: the node
+	// field of session answers and, with ClusterSecret, the forwarding of
+	// live operations to it (forward.go). Optional.
+	Owners gateway.OwnerResolver
+	// ClusterSecret (WAGATE_CLUSTER_SECRET) signs requests forwarded
+	// between nodes; empty turns forwarding off (one node).
+	ClusterSecret string
+	Ready         gateway.ReadinessChecker
 	// ClassifyError, when set, turns an error that would answer 500 into
 	// the error to answer instead, or returns nil to keep it: cmd/wagate
 	// passes postgres.ClassifyError, so a database outage answers 503
@@ -133,7 +140,7 @@ var _ api.StrictServerInterface = (*Server)(nil)
 // NewServer builds the strict server from d's services.
 func NewServer(d Deps) *Server {
 	return &Server{
-		Sessions:            &Sessions{Service: d.SessionService},
+		Sessions:            &Sessions{Service: d.SessionService, Owners: d.Owners},
 		Messaging:           &Messaging{Service: d.Messaging},
 		Chats:               &Chats{Service: d.Messaging},
 		Contacts:            &Contacts{Service: d.Messaging},
@@ -174,7 +181,7 @@ func New(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now),
-		map[bodyClass]int64{bodyDefault: d.MaxBodyBytes, bodyMedia: d.MaxImageBodyBytes})
+		map[bodyClass]int64{bodyDefault: d.MaxBodyBytes, bodyMedia: d.MaxImageBodyBytes}, newForwarder(d.Owners, d.ClusterSecret, d.Now))
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,21 @@ const (
 // Sessions implements the sessions tag on the session service.
 type Sessions struct {
 	Service gateway.SessionService
+	// Owners, when set, names the node that runs each session's client
+	// (the node field of GET /sessions/{id} and /status).
+	Owners gateway.OwnerResolver
+}
+
+// withNode sets the owning node of out, when one is known.
+func (h *Sessions) withNode(ctx context.Context, out api.SessionStatus) api.SessionStatus {
+	if h.Owners == nil {
+		return out
+	}
+	if o, err := h.Owners.Owner(ctx, out.Id); err == nil && o.Node != "" {
+		node := o.Node
+		out.Node = &node
+	}
+	return out
 }
 
 // CreateSession stores a new session with a fresh session key (returned
@@ -67,7 +82,7 @@ func (h *Sessions) GetSession(ctx context.Context, req api.GetSessionRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.GetSession200JSONResponse{Success: true, Session: toAPISessionStatus(s)}, nil
+	return api.GetSession200JSONResponse{Success: true, Session: h.withNode(ctx, toAPISessionStatus(s))}, nil
 }
 
 // GetSessionStatus returns the session's live status.
@@ -76,7 +91,7 @@ func (h *Sessions) GetSessionStatus(ctx context.Context, req api.GetSessionStatu
 	if err != nil {
 		return nil, err
 	}
-	return api.GetSessionStatus200JSONResponse{Success: true, Session: toAPISessionStatus(s)}, nil
+	return api.GetSessionStatus200JSONResponse{Success: true, Session: h.withNode(ctx, toAPISessionStatus(s))}, nil
 }
 
 // DeleteSession removes the WhatsApp side (logging out when linked), then

@@ -21,7 +21,7 @@ func TestUUIDPathOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newContract(spec, nil, nil, gateway.KeyHash{}, nil, nil)
+	c, err := newContract(spec, nil, nil, gateway.KeyHash{}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

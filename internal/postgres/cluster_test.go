@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +119,68 @@ func TestClusterNodesAndLeases(t *testing.T) {
 	}
 	if owner, _, _ := cl.LeaseOwner(ctx, s2.ID); owner != "" {
 		t.Fatalf("deleted session still leased by %q", owner)
+	}
+}
+
+// TestStatusFencedByLeaseEpoch: a session-state write carrying a lease
+// fence commits while the lease has that owner and epoch; once another node
+// claimed the expired lease (a new epoch), the stale owner's write is
+// refused (CodeConflict) and neither the state nor an event is written.
+func TestStatusFencedByLeaseEpoch(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	store, cl := postgres.NewStore(pool), postgres.NewClusterStore(pool)
+	for _, id := range []string{"a", "b"} {
+		if err := cl.RegisterNode(ctx, gateway.NodeRegistration{ID: id, Instance: uuid.New(), URL: "http://" + id, Capacity: 1}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := store.CreateSession(ctx, gateway.NewSession{Name: "fenced", KeyHash: gateway.HashKey("wask_f1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, ok, err := cl.ClaimLease(ctx, s.ID, "a", 50*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("a claims: %v %v", ok, err)
+	}
+	events := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE session_id = $1`, s.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := store.UpdateStatus(gateway.WithLeaseFence(ctx, la), s.ID, gateway.StatusUpdate{State: gateway.StateConnected}); err != nil {
+		t.Fatalf("owner's fenced write: %v", err)
+	}
+	// b claims as soon as a's lease expired (database time).
+	var lb gateway.Lease
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if lb, ok, err = cl.ClaimLease(ctx, s.ID, "b", time.Hour); err != nil || ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil || !ok || lb.Epoch != la.Epoch+1 {
+		t.Fatalf("b claims the expired lease: %+v %v %v", lb, ok, err)
+	}
+	if err := store.UpdateStatus(gateway.WithLeaseFence(ctx, lb), s.ID, gateway.StatusUpdate{State: gateway.StateStarting}); err != nil {
+		t.Fatalf("new owner's fenced write: %v", err)
+	}
+	before := events()
+	err = store.UpdateStatus(gateway.WithLeaseFence(ctx, la), s.ID, gateway.StatusUpdate{State: gateway.StateDisconnected})
+	if gateway.ErrorCode(err) != gateway.CodeConflict || !strings.Contains(err.Error(), gateway.MsgStaleLease) {
+		t.Fatalf("stale owner's write: %v, want a conflict", err)
+	}
+	got, err := store.GetSession(ctx, s.ID)
+	if err != nil || got.State != gateway.StateStarting {
+		t.Fatalf("state after the stale write: %q %v, want starting", got.State, err)
+	}
+	if n := events(); n != before {
+		t.Fatalf("the stale write recorded %d events", n-before)
+	}
+	// Without a fence (API writes) nothing changes.
+	if err := store.UpdateStatus(ctx, s.ID, gateway.StatusUpdate{State: gateway.StateStopped}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -138,7 +138,9 @@ func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID) error {
 
 // UpdateStatus implements gateway.SessionStatusStore: it writes u and records
 // a session.state event {state, previousState, jid?, lastError?} in one
-// transaction.
+// transaction. With a lease fence in ctx (gateway.WithLeaseFence) nothing
+// is written unless the session's lease still has the fence's owner and
+// epoch (CodeConflict + MsgStaleLease).
 func (s *Store) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.StatusUpdate) error {
 	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var prev string
@@ -148,6 +150,20 @@ func (s *Store) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.Status
 		}
 		if err != nil {
 			return err
+		}
+		if fence, ok := gateway.LeaseFenceFrom(ctx); ok {
+			// FOR SHARE: a claim by another node (which changes the epoch)
+			// waits for this write, so nothing of a stale owner commits
+			// after the new owner's claim.
+			var owner string
+			var epoch int64
+			err := tx.QueryRow(ctx, `SELECT owner, epoch FROM wagate_leases WHERE session_id = $1 FOR SHARE`, id).Scan(&owner, &epoch)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if owner != fence.Owner || epoch != fence.Epoch {
+				return gateway.E(gateway.CodeConflict, gateway.MsgStaleLease)
+			}
 		}
 		var lastError *string
 		clearError := false

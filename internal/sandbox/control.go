@@ -62,6 +62,15 @@ func (l Local) PhoneView(_ context.Context, phone string) (gateway.SandboxPhoneV
 	return out, nil
 }
 
+// Device implements Control.
+func (l Local) Device(_ context.Context, phone string) (gateway.SandboxDevice, error) {
+	conns, replaced, ok := l.Sim.DeviceConnections(phone)
+	if !ok {
+		return gateway.SandboxDevice{}, fmt.Errorf("no device of %s is linked", phone)
+	}
+	return gateway.SandboxDevice{Connections: conns, Replaced: replaced}, nil
+}
+
 // ContactMessages implements Control.
 func (l Local) ContactMessages(_ context.Context, phone string) ([]gateway.SandboxReceived, error) {
 	out := []gateway.SandboxReceived{}
@@ -110,6 +119,7 @@ type controlResponse struct {
 	Received []gateway.SandboxReceived `json:"received,omitempty"`
 	Options  []string                  `json:"options,omitempty"` // "poll"
 	Known    bool                      `json:"known,omitempty"`   // "poll"
+	Device   *gateway.SandboxDevice    `json:"device,omitempty"`
 }
 
 // ControlPrefix is where ControlHandler expects to be mounted.
@@ -168,6 +178,10 @@ func ControlHandler(c Control) http.Handler {
 			resp.Received, err = c.ContactMessages(ctx, req.Phone)
 		case "fault":
 			err = c.InjectFault(ctx, req.Phone, req.Kind)
+		case "device":
+			var d gateway.SandboxDevice
+			d, err = c.Device(ctx, req.Phone)
+			resp.Device = &d
 		default:
 			http.NotFound(w, r)
 			return
@@ -247,6 +261,15 @@ func (r *Remote) PhoneView(ctx context.Context, phone string) (gateway.SandboxPh
 		return gateway.SandboxPhoneView{}, err
 	}
 	return *resp.View, nil
+}
+
+// Device implements Control.
+func (r *Remote) Device(ctx context.Context, phone string) (gateway.SandboxDevice, error) {
+	resp, err := r.call(ctx, "device", controlRequest{Phone: phone})
+	if err != nil || resp.Device == nil {
+		return gateway.SandboxDevice{}, err
+	}
+	return *resp.Device, nil
 }
 
 // ContactMessages implements Control.

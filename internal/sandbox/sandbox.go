@@ -42,6 +42,8 @@ type Control interface {
 	ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error)
 	// InjectFault injects a wasim fault kind on the phone's linked devices (faults.go).
 	InjectFault(ctx context.Context, phone, kind string) error
+	// Device returns the connection counts of the phone's linked devices.
+	Device(ctx context.Context, phone string) (gateway.SandboxDevice, error)
 }
 
 // Runtime is what the sandbox needs from the session runtime
@@ -172,6 +174,20 @@ func (s *Service) PhoneView(ctx context.Context, id uuid.UUID) (gateway.SandboxP
 	}
 	v.JID = s.Runtime.AccountJID(id)
 	return v, nil
+}
+
+// Device implements gateway.Sandbox: the counts of the session phone's
+// linked devices (one per session in the sandbox).
+func (s *Service) Device(ctx context.Context, id uuid.UUID) (gateway.SandboxDevice, error) {
+	phone, err := s.accountPhone(id)
+	if err != nil {
+		return gateway.SandboxDevice{}, err
+	}
+	d, err := s.Control.Device(ctx, phone)
+	if err != nil {
+		return d, gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
+	}
+	return d, nil
 }
 
 // ContactMessages implements gateway.Sandbox.

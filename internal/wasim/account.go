@@ -74,6 +74,9 @@ type companion struct {
 	conn     *conn
 	loggedIn bool
 	frozen   bool
+	// replaced counts the connections of this device the simulator closed
+	// because the device logged in again while one was live.
+	replaced int
 }
 
 // pendingStanza is a stanza waiting for the device's receipt or ack.

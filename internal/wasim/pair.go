@@ -140,6 +140,9 @@ func (s *Server) login(c *conn) {
 		return
 	}
 	old := d.conn
+	if old != nil && old != c {
+		d.replaced++
+	}
 	d.conn = c
 	d.loggedIn = true
 	c.dev = d

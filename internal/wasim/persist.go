@@ -309,6 +309,12 @@ func CreateTables(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := pool.Exec(ctx, schema); err != nil {
 		return fmt.Errorf("wasim: create tables: %w", err)
 	}
+	// The group tables too: created only by load (outside the caller's
+	// migration lock), two simulators starting together collided on
+	// pg_type_typname_nsp_index (TestNodesStartTogether).
+	if _, err := pool.Exec(ctx, groupSchema); err != nil {
+		return fmt.Errorf("wasim: create group tables: %w", err)
+	}
 	return nil
 }
 

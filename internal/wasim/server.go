@@ -316,6 +316,28 @@ func (s *Server) Devices(phone string) []types.JID {
 	return out
 }
 
+// DeviceConnections returns, summed over the phone's linked devices, the
+// connections the simulator holds now and how many it had to replace (a
+// device logging in again while its previous connection was live). ok is
+// false when the phone has no linked device.
+func (s *Server) DeviceConnections(phone string) (connections, replaced int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct := s.accounts[normalizePhone(phone)]
+	if acct == nil || len(acct.companions) == 0 {
+		return 0, 0, false
+	}
+	for _, d := range acct.companions {
+		replaced += d.replaced
+		for c := range s.conns {
+			if c.dev == d && !c.closed.Load() {
+				connections++
+			}
+		}
+	}
+	return connections, replaced, true
+}
+
 // Known reports whether an account exists for the number (created by
 // Phone, Contact, pairing or Options.AutoRegister), without creating it.
 func (s *Server) Known(phone string) bool {

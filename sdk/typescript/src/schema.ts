@@ -2002,6 +2002,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The simulator's connection counts of the session's linked device
+         * @description How many connections of the session's linked device the simulator holds now (`connections`: 1 while connected, 0 while not), and how many it has had to replace since the device was linked (`replaced`: a second login of the same device while the first was still connected; WhatsApp answers that with a stream error "replaced"). In a cluster it proves that two nodes never ran one device at once: `replaced` stays 0.
+         */
+        get: operations["sandboxDevice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/groups": {
         parameters: {
             query?: never;
@@ -2256,6 +2282,8 @@ export interface components {
             id: string;
             name: string;
             state: components["schemas"]["SessionState"];
+            /** @description Id of the cluster node that owns the session's lease and runs its WhatsApp client (WAGATE_NODE_ID). Absent when no node runs it (stopped, logged out, or moving after its node left). Any node answers any request: operations that need the live client are forwarded to this node (docs/cluster.md). */
+            node?: string;
             /** @description The linked account's JID */
             jid?: string | null;
             /** @description The linked account's phone number */
@@ -3301,6 +3329,23 @@ export interface components {
             id: string;
             fromMe?: boolean;
         };
+        SandboxDeviceResponse: {
+            /**
+             * @description Always true on success
+             * @example true
+             */
+            success: boolean;
+            /**
+             * @description Live connections of the device to the simulator now
+             * @example 1
+             */
+            connections: number;
+            /**
+             * @description Connections of the device the simulator had to replace (a second login while one was live)
+             * @example 0
+             */
+            replaced: number;
+        };
         SandboxPhoneViewResponse: {
             /**
              * @description Always true on success
@@ -3759,6 +3804,10 @@ export interface components {
          *     every request that needs it then answers
          *     `Database temporarily unavailable. Please retry.` with a
          *     `Retry-After` header (seconds) and `retryAfter` in the body.
+         *     In a cluster, an operation that needs the session's live client
+         *     (`x-wagate-owner: live`) while its lease moves between nodes, or while
+         *     its owner cannot be reached, answers
+         *     `Session is moving to another node. Please retry.` with `Retry-After`.
          */
         ServiceUnavailable: {
             headers: {
@@ -4060,6 +4109,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateSessionSettings: {
@@ -6297,6 +6347,7 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     sandboxCallState: {
@@ -7689,6 +7740,41 @@ export interface operations {
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device's connection counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxDeviceResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     sandboxCreateGroup: {
