@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -1877,6 +1878,16 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioMultipart The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendAudioMultipart struct {
+	Audio           openapi_types.File `json:"audio"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	Ptt             *bool              `json:"ptt,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendAudioRequest defines model for SendAudioRequest.
 type SendAudioRequest struct {
 	// Audio http(s) URL, base64 data, or a data: URL
@@ -1920,6 +1931,17 @@ type SendContactRequest struct {
 	Vcard *string `json:"vcard,omitempty"`
 }
 
+// SendDocumentMultipart The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendDocumentMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Document        openapi_types.File `json:"document"`
+	FileName        *string            `json:"fileName,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendDocumentRequest defines model for SendDocumentRequest.
 type SendDocumentRequest struct {
 	Caption *string `json:"caption,omitempty"`
@@ -1941,6 +1963,16 @@ type SendDocumentRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendImageMultipart The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendImageMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Image           openapi_types.File `json:"image"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -2037,6 +2069,14 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerMultipart The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendStickerMultipart struct {
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	Sticker         openapi_types.File `json:"sticker"`
+	To              string             `json:"to"`
+}
+
 // SendStickerRequest defines model for SendStickerRequest.
 type SendStickerRequest struct {
 	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
@@ -2067,6 +2107,17 @@ type SendTextRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendVideoMultipart The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendVideoMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Gif             *bool              `json:"gif,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+	Video           openapi_types.File `json:"video"`
 }
 
 // SendVideoRequest defines model for SendVideoRequest.
@@ -2681,14 +2732,23 @@ type SendTextJSONRequestBody = SendTextRequest
 // SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
 type SendAudioJSONRequestBody = SendAudioRequest
 
+// SendAudioMultipartRequestBody defines body for SendAudio for multipart/form-data ContentType.
+type SendAudioMultipartRequestBody = SendAudioMultipart
+
 // SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
 type SendContactJSONRequestBody = SendContactRequest
 
 // SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
 type SendDocumentJSONRequestBody = SendDocumentRequest
 
+// SendDocumentMultipartRequestBody defines body for SendDocument for multipart/form-data ContentType.
+type SendDocumentMultipartRequestBody = SendDocumentMultipart
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendImageMultipartRequestBody defines body for SendImage for multipart/form-data ContentType.
+type SendImageMultipartRequestBody = SendImageMultipart
 
 // SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
 type SendLocationJSONRequestBody = SendLocationRequest
@@ -2699,8 +2759,14 @@ type SendPollJSONRequestBody = SendPollRequest
 // SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
 type SendStickerJSONRequestBody = SendStickerRequest
 
+// SendStickerMultipartRequestBody defines body for SendSticker for multipart/form-data ContentType.
+type SendStickerMultipartRequestBody = SendStickerMultipart
+
 // SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
 type SendVideoJSONRequestBody = SendVideoRequest
+
+// SendVideoMultipartRequestBody defines body for SendVideo for multipart/form-data ContentType.
+type SendVideoMultipartRequestBody = SendVideoMultipart
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -15408,9 +15474,10 @@ func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWri
 }
 
 type SendAudioRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendAudioParams
-	Body   *SendAudioJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendAudioParams
+	JSONBody      *SendAudioJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendAudioResponseObject interface {
@@ -15732,9 +15799,10 @@ func (response SendContact503JSONResponse) VisitSendContactResponse(w http.Respo
 }
 
 type SendDocumentRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendDocumentParams
-	Body   *SendDocumentJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendDocumentParams
+	JSONBody      *SendDocumentJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendDocumentResponseObject interface {
@@ -15894,9 +15962,10 @@ func (response SendDocument503JSONResponse) VisitSendDocumentResponse(w http.Res
 }
 
 type SendImageRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendImageParams
-	Body   *SendImageJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendImageParams
+	JSONBody      *SendImageJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendImageResponseObject interface {
@@ -16380,9 +16449,10 @@ func (response SendPoll503JSONResponse) VisitSendPollResponse(w http.ResponseWri
 }
 
 type SendStickerRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendStickerParams
-	Body   *SendStickerJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendStickerParams
+	JSONBody      *SendStickerJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendStickerResponseObject interface {
@@ -16542,9 +16612,10 @@ func (response SendSticker503JSONResponse) VisitSendStickerResponse(w http.Respo
 }
 
 type SendVideoRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendVideoParams
-	Body   *SendVideoJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendVideoParams
+	JSONBody      *SendVideoJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendVideoResponseObject interface {
@@ -21142,29 +21213,38 @@ func (sh *strictHandler) SendAudio(ctx echo.Context, id SessionId, params SendAu
 
 	request.Id = id
 	request.Params = params
-
-	var body SendAudioJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendAudioJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendAudio(ctx.Request().Context(), request.(SendAudioRequestObject))
@@ -21240,29 +21320,38 @@ func (sh *strictHandler) SendDocument(ctx echo.Context, id SessionId, params Sen
 
 	request.Id = id
 	request.Params = params
-
-	var body SendDocumentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendDocumentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendDocument(ctx.Request().Context(), request.(SendDocumentRequestObject))
@@ -21289,29 +21378,38 @@ func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendIm
 
 	request.Id = id
 	request.Params = params
-
-	var body SendImageJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendImageJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendImage(ctx.Request().Context(), request.(SendImageRequestObject))
@@ -21436,29 +21534,38 @@ func (sh *strictHandler) SendSticker(ctx echo.Context, id SessionId, params Send
 
 	request.Id = id
 	request.Params = params
-
-	var body SendStickerJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendStickerJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendSticker(ctx.Request().Context(), request.(SendStickerRequestObject))
@@ -21485,29 +21592,38 @@ func (sh *strictHandler) SendVideo(ctx echo.Context, id SessionId, params SendVi
 
 	request.Id = id
 	request.Params = params
-
-	var body SendVideoJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendVideoJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendVideo(ctx.Request().Context(), request.(SendVideoRequestObject))
@@ -21885,425 +22001,434 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdhs5ki76KticWavI6iRFSZQtUWvWtGyrXKryRW3JXTPd8naCmaAIKwlkJZCi2S6ftV/g/DhPcP7t",
-	"B9tPcB7hLEQAeSGTd91c1prpMkVm4hIA4oaIL77UAjmMpWBCq1r3S23AaMgS+PhfzXdUs1d8yHUT/mu+",
-	"DJkKEh5rLkWtW3vHfk+Z0orQKJIjFhIuiB4wEqRJwoQmIy5COap5NRUM2JCaBob0Mx+mw1p3Z7vztLO/",
-	"+6Tz1Kvpccxq3RoXml2ypPb1q1fq/R0bUi64uJwzgoj19a11r1jF5H8bMOwOuyGJeUyR+nvBPxPFAilC",
-	"1ZjR+d5up72z224/PTio6P6rV4tpQodM26V4PqD6JJwegvmenLwg9XggBSMiHfZYQmRC+mkUkV9OXpj+",
-	"2Wc6jCPTw8H2wcH+fvvJk6dPn/xVtUYDqhWN45ZguubVuGkxpnpQ82qCDs0LAfbr1RL2e8oTFta6OknZ",
-	"xJxeMXGpB7Xu9s6+Vxtykf2dTU3pxKyemdhzKTQN9C+8YjqnE7P45eTFzPFXD/gTv+HRpomSyfRIfcE+",
-	"a/zRJ7IP2yBO2DWXqSIxvWRueL+nLBkXCIrtzRjSzt6TqkG8YBG/ZskYd0DFrMP8gXmTj6nWLDGv/89/",
-	"tpsHH75se9sHX/+9VtXny0SmcdWWgx/MypC6/3/+1//+62UrVX7DrBbXyq1dTBNdWrntnfbuk932zt5O",
-	"58n2zl5n/wm8WL2Il7bvm1zIk5ANY6mZCMa/snEVH4kZ1YSSBBkKUbTPonEXVrbPE6XN+U4jTfoyIXrA",
-	"FbliY1KPWUIUU4pL4ZErFmuy0yEDmSaqQbgiCdNpIlhI6CXlouXmi1w2n3FhdE0zvE1m+iubvVGu2Ap7",
-	"5IqNP5p9Qpv9D1+2n3i7OzP2ygzhcEovGVH8X7POQgSvFTsPWZ+mka5199pegVm22zBr/Gu7kl2/ZkrR",
-	"S1a1Ye1PZIKX7B4/ax89e769s9vZe/J0/6B6Kw6zdm9yM57hhqkarf2J8JDU37+fZODsyVPabvdYk4Wd",
-	"vWZnd+9J86Czv99sdw4C2usd7B/shdUTWcAX+zIZUl3r1tIUnpwe82+sN5DyaubWGmW/b9LPV/OyiqVQ",
-	"DATfMxpaCW/+CqTQTMBHGscRD6ih2tYnZUj3JafTlxpLEsO2a+4092Q4JgOqCBUEfusSzT7rLrH7iuAI",
-	"SATLZk7uttmZaRAwpWrdPo0U+1qcyL8nrF/r1v5tK1eftvBXtXVsOnhnp4GTKi/yibimETfaUpzqGgrF",
-	"fsSDNSfp9oyQmtBUD5jQ5i0WtshpxKhiRAUUVZW/vSOBDB1HS5WZ88vjc7JleZja+sLDr1u/J7c4ezdZ",
-	"RUZcD0oKm9JUM0OQn2TS42HIxHoUOTf8+ej0BHi0mbsU0ZhQmA/IKTkSjm3f4kzPBwxGMKRjXJxAEylQ",
-	"eiRMyTQJYLYnwvBcGh3j8NeZsWuCKJZcswQ3+a1uYdsfdETqIdOUR4rQhJFIXl6y0COCmZE4EdgwM30j",
-	"9U8yFeHmG70PzdzeBN9kfXz1aqd0HEkankv5iiaXbL3RvyvyIi0liaCt25vCjA5BAIlwjSOmLAtn/FLY",
-	"tTDfXNMovcHjBzIg4DFnQr+R+ghNy9kd2YbIiCoSJMwwPtIbE0p0wmlkxuCR0YAHAziHMBTFREi0hLE4",
-	"0xVVV1U5Hmjp+HOMQm39gRBtDDYjh5htbLq3u2E/bqx1f5XF8hseAfWXZQ24xq2mhK0bu7FFjrKHZlCj",
-	"7p++PTsnWzQccrFFY968YmO1BQ/4DdekwhGZTrNXf1DEtwv3BtfNt4sMPAdnfcUUvOWUgHph3D/gvGBz",
-	"lFr2jIoAAzJ/NbqwV5Sx8UzLY3LFReiRhMURZ8p8oIEht/IIC7lWHglZxDRTYCfAK8ampSIkMReKcKEl",
-	"oWJMpB6wBAhF6vjZbkCPgP2jPELJq5MXZDSQKjOKuSKpuBJyJBqECjViCfFv4RD4HoxYSD0wGgK0L3SL",
-	"vBUBK5OruJknKAlNVJLcDb3T3ia+U4bsFvThNaQ10gWX2y6DKG2+FUkwdfz8FnLD5JoH7L2g15RHtBex",
-	"zcSTGYvmUUQCKQQLNBeXmSY2oly3blPlMIZkQhMejUmaT+jQiOFk3CLHHGhaJCJXcIDtYFl4YbbobwOq",
-	"1VEck4RfDjQRckTq/tIT9BvehciaCHmI/AdXiwui+ZBlnCSkmvbMqwEV5rEeg1M1YGH3QuBGcCcY1k8w",
-	"FhrOZF52W0BdCP+Fa0dX0yAbIpLCR/WTXgj/nfmiedTXLPEJ2uak7jx4sB99eMc+Yb2MRqzC/jmX8jUV",
-	"Y+eKXFM7oJoRMIkJ+xwwFhbUd0NT0tlzTkXSY0YIE52MzenMXAv5GGvdzt4t6hXTQ615Rc9xgZ5VFi5O",
-	"QkuY18be2cz7UDUnO6it6RfmuZiXbSl/aZbHePmWzAtA6/fC2HAy4f9ia6rJTpg7MzzbR3Eir3lopFEm",
-	"8K85Jf/VPDo9af5qmDkMzSNHdgTQVfatTAiN+UfzGrhySOakvk2O9porMFOl4RwlUVEDasWJNP2uz7ad",
-	"gyhnP0aSs5DUjc4so9B0bX4xMtBIlLFMG7dsNcqYJUh8y52dgHb6m9WNarm6CCfvKObWvUnDkJsGaHSa",
-	"mNY0Z26oXi0ufPWlVlakwL+j2RA+TPhnssNIk4QC/a2gPdIl705INWsaJj/t4vFqKHvVnFdEGlkxjP6j",
-	"qSbw8mD6a3VkFLfCbz0pI0aF+fGqyu1raJ3QkdlNh6gVuSskmJeVLlWzGNLPVhyqmZxrxjwyTubVhkxT",
-	"I/8WbZrX7rmvzuFWMf3EsRO1qLl3+ZPZmn6pcPrljrx/ogcR+rZv5PQudV3cEx+yOcveJxYA18Ut+oor",
-	"nR2CFbcrNFDep/Mma89ExebNTvDktjiKRnSsiFk1c+LccwVXbGlBs102QbL8PTfmKoI8ozoYPB9QXfB0",
-	"rkKOQFs7nAmzAf9Zo0kw4NdmgVLhPn+o2MJ4u1cm5EqubDgFJ/jqtvXSuz8nqT1BGjvqfBALKLPWTulT",
-	"HqEQXUqxAN9zGunlt1ZxgGmkZ+4xUJGWH8bd7ct8dJ6jVk6FRUsCVzUrLUiQ3WNPSwXn+1zI/D8h91/4",
-	"nBORyzxboPgC2mVX4u6VKioZAq16jPGghtXC69MMiRdRpa3+sok8LTRzsiRxaXLFwvciYXTGkJ2YWthU",
-	"Co08lylqbZVnJLv+a1faA8UFwhCAjJwTQy13N2vtjoA7rcl1PlWFNrwx6xJxxcIsNqM2f8/O26O3zBWQ",
-	"hG4ss4i0gQg3h2h5LgunqYK15jEYq57xW6YfTq+abiy4sor2euJe5Fr67OAZZdRYjlc02C6xjMGrFPW7",
-	"OytI+r2VBL0b72JqrLWTVpXY2Bt0fL8a4Twh+zxKlWbJGxmufLBoTAOuKyydE63IiIEzz5o4cUQDNjQ2",
-	"rew7Z6Aidf+3o5dH58cf37x9cfzx+dHp0fOT8//2S3EI21VKSxXXM+aVkCGDcIZSwycvfI/YeA8YzUAq",
-	"TYzMKEc8jOilEWTt2gyp9TOjie4xqlexQN1k344Emx2DoazrHX0nXJOBjEJF6vht5t0MIm5oyDVJUqFK",
-	"o99pV2p3miYrmsx4L15U8SNU8MPEOqC8WmjE24ci7dxD5ea82uemaaZ5TRNDb2XaM1vtyD5uPr/I24U/",
-	"oW0jq5OoMhAywWsBe5EhQ6bQh2vIUl749+9elTdTbaB13N3acivd3W23K5f7miXuxnF6l+HbxD7jVqMc",
-	"g9Zqt9qVsS1TZq6ZpqO6lx+qfAyTe6i4qtMbc8EZ30CQAqmXF6QFvnKvzA+HXUkWDA9dkQy9VHHBlHpj",
-	"dc7y8P/OEt7nLCTuMWLdGMuaGhWCtmkv5GbocdEsbhjg/H5Q5NXJC4+MBkzkrETLKCxdzy4zRlE5Z0MJ",
-	"x+hpEBht9wdFaBgmZv49Ka+WaTtO1aCapsDZTR86nxRRzIVHsqFi0TVTizup1N6jorMpG4RXXuc52+c5",
-	"TcJVT5Kd5mQ47gK1CAKvZ7pQVtKrtlfTqyxxsP85tNhETccWVmAw9vTeK3PJRl1JFPBNoktwPQW84GTO",
-	"4lXtg9NG8DJe4nm27WYe4uJetu65eVsxc+K+ZIIlNFpzxFkz1qOgNm1nQwo693aBGnvtRXxIzOQwpQ20",
-	"gQN7ebf1jR8drzaiibvsnE+HSRd2LX93NnUgR2C90xXTRPOAx1SswHbeuXCxMkMtplMU+BAOdsLXvfB4",
-	"TNEFm/HKI15Ik7U2DAQELSICdDDhxC5vl7eCuSSGGAIzYYFYSApTKDoIFvZ2mr+3wAF+J4wfybTAtIbF",
-	"sBxlvS26CUcuU+C94L+neSCOFenzt2Uxieeo+Q/a/Fe7efAh/0haH7t/bX748d+r1FIbpP++yop7xwLG",
-	"r5mysVfs2noGyuGCil9CLK9XCOVPeHnUO+3O/ob8NVugDRlsgVojqq7yfJbO/td/n+MaWLS2Lvr1wXDn",
-	"3GBYgU+fJ5xGm+hCcyIHCpS/uPjLf2LC2RNve6+a7stfJE4pVZkWtu2tox5sqiwVtZx8KO21xgKRii/o",
-	"uKzq7D7ZW5gAVWEa5I15kws1e0vYNJ/1tgPwjOXF9rF5/NyMo7QBjNE0JURYkFTl4P63TBMboGweOCSX",
-	"oLoaoQamNe0pBkJtnln3pOpSClnkIia3ispgmqwivEvvXPXsac2GsVYr3CuvE6xj1mjWlW22fqss9Jyb",
-	"zOOl74DN068oJEy+3iT+xrRzpqlO1XPrbM8aOjg4WKYFwT7rI1yKTW5gFQxiESHdVsEhF/bpLEmPK7c4",
-	"u2/KA+rWvbjKXinJL/eRQh5vth0Xxf+4OWzgl7D5znwF12d2yL6le8TCPOdRcjMqjlch3Z3PfTx35mfZ",
-	"qXEXIzETId5bFENbIDK6fE0ytazHYSbL15N+mn2ukFBv2CjPjTFPlKTIk7293SeriRFopIoo5cDSFSW3",
-	"47zlwf+cDqloJoyG5kTYXD8zgEOitPnKs9dfCtJKhlQHAwLXL1WypBifviAq3IW4u4Uj9c7OgUeUHDKy",
-	"195t1NZSrxbtXiBNcc/O8OvN3LRIxsrFKcpKt1ldhEUWa9Fy2or9MzE2WVz8BkOTS49cy6uJb0rBda1C",
-	"KAz8nQUFZt9ghMzH1IXIwJeYxxQ6u7pluXr29yfJReHPiPV19kfJJ+K+TOPQNhAnTDERWIUDz2VAoyi3",
-	"Y1ru7s39DRnJVvy0tDmcVWf4J5mMaBJudozlCu6mybMpKxf/pfPfrKLe4VUNF5evrWYycTTlKL84sg/b",
-	"fLchy2JAwHgH8pcxYhSRCXl18gLvqx3vFPbqpYq0VAiZmjWrcCtFY8yYQy6gmCgoGQWzdrH6uVD2lnr+",
-	"MiswfBnckWmVUgZXVdEAk9MzJxDIjGTloi8rZytHoorRnbvgckjPXnwDt44/dNI5V+2Wy/ygS6iDubuz",
-	"OJvCrsjo503u3CU8pAg2I665ManF1SZe0hmmSsTFVXlnDLSOVXdrC3hdhoQUyOHWUe95eNx/OTj59Gv0",
-	"WryN/5ac6ffXtXvVBHNIHJjJTCJuoFRj1ulqe+wB+Hvn7KjiCbiBEE5zcgtb2SO9MYknYgHICGJhIEPX",
-	"IyxSzDz1ag6O1TQO1/LBBIXRYECBxWSKeOg3ikNZitOYqSzA5KqH/JJrtXLbiYwqmvZVGrMEWKtPuMrz",
-	"boA15kqS6Rr4Cuaa5G9VCKrKcALofpltslZQ+wzd+bfBGMVvYZUgNxmSbQdUXAK3XC8GZXr1fzl5cUhM",
-	"Y+j44jpLu41potiKsqbi9Cpyya9Ny6KYVF/bKJi+fPE0L6J+cqXUjSXLhGggDiUEv8WJHErQPEMGHz7c",
-	"lFCed0m5Rt7MckK1TLH1LlOCmdrWPIm7amDuDVwonhvJMnKojC5nHOAAaJJwFhKZGsuVMQKxiTjEG5HK",
-	"2bLMu3vEKfJAp8matgkf2uSA8sR/OT1+SagiParYkw4m6kJafZe8f/eqtpp/AfuYOf47ucK+6zvjqtn+",
-	"zGikB2tOV005puRVJSu5w1QvHFLVVH/h4Xr78dPyKJ6rYuRNSvHKcUsuNog1cUbBSiF/E0ObqY6/4uEr",
-	"Ka/WPjA3G3pqdMMZz991WlE0YzFf0+TqHaPhukEZswEgaXLlMNcgxCHMHLIOoQY9X0QKloFrcH1IaBS5",
-	"n2beJi61medMdpPNsVL6WEYhVa1OZmhLKDxpSKz3EcOlw2Jk0EJYgHvKVTOTm5+49jqn0Ir5ar/MoLn1",
-	"yFbmQPYTOXzNqn+btYR8yJyfeGIfn7w+JuZ5Bzjc5xF8pmTIQk6zXV0HEe6Rax4y6RGahlx6JJRBOmTG",
-	"blWaB1csaVh7oS8Tm7jhtkCLvJAjEUka5v0AWE4FVCTkum19wbTYr1uuia0v2ZKYL0NOWyUTGIa49Slm",
-	"l0tZJlwIFr4Xmkfr+w5/T6Vm4Wpprhm81wpqvtUFK06FO1AVTsaRyKjvGRPLULrValXSE4AqWgSwK9wR",
-	"xYA+a2GQupHAfVQDecICMDi1ZxgcPIk2NcIpJSyWiUbsdopOzQYMIW9OJiFivCxFgcz7jncXlXTAO4vK",
-	"c6GYCNFxWhGcZX56Ncsgxp8zT0ir1Sp5QrgmXDnXTI8pHjJFfHzJR3C4ee6cRoucCIvNljncQ+ve8TKn",
-	"O00wMQJ+6Uk9aE0AYVu84TZ8+mtUdSGP2UTJTAplyuWmm6gL89c+kSJgOWIXwK0BjCgNzNwjFl6aDaJJ",
-	"nSJsnEXdsliBfc2SCwG7iQZXh8ArZKotRlf5jb32bsND6C4A0WJKX4g4kZeQmELFuLDv3NZsEd9tdB/h",
-	"22gwuBDZg4gs1yo4jayctpfI9g4Y7rbiiI5Z9RVH9QXuOftsTgAJKHyDG8UiBGn4TQTui8YyfMjwK6Xp",
-	"MF4+CkdPXBzai2Q01bwaMHpjhRpOb6ZtWT1o/cDr0T9P3bWgTdPwarGEWzdg/4u9adxdDv6ClwJ4UjMx",
-	"V5xahhGTXVjmF5VucxfZ6xxZvYFPe1iIzVuFd31TUSLZJOfQ0DHjVUPMlt+i2WGcAbJUOKupYtO1Hbb3",
-	"9vba7fbOzs7OEi7xaft6laM+Qcp86KV4pvn03GQ/rrAL73wbzZh1HvJePV3srDzEnxLGmmb3gC8KqyNk",
-	"kN95wHIBki2OKCDLJ2zI02HNq5mtYlQ1IzdrVYZUMZ//Fgxsm6Ep8yTNpeBUZpjg062BBVrO/4TYmcVZ",
-	"nzDEGXmZOHxqPfZV50dmsn4JL73tq/TWImv+lPLkuQzX9HPOuIs6LyWzlmrewL6CX5IxQNzXvNVC0Cdv",
-	"JmAE82e2Zk4lRnNM5HHA2Dpfm/9Z+KMyUD4jzX3im5g5VNKGi41ib8IUUQ9LsfS1nc6goNrhX0/N5ttt",
-	"z+Du0wOzEUfrDWsafiEDCgaMteyvhaIGW6okXSKNnZ1dD9yoXyguNW7Tfx6QCoO8ZHqUVYT627s1ifN7",
-	"Bbt8R0fkb+9IjPj+hH2mgTYWjSKggQyZHJE4kWEaMDUjqjHbHEvkC525+hZ3R9rfq+MR35WwIle5yFmQ",
-	"G1yVwbwgDbgiUHNRxu+CDBg3yELnhUYr6cHye85V7v6H8hOf46uodpauagBOLq6zu7D3edNZj98FC8rN",
-	"jTLAF+dy5GpVr7iX067cybH5mmiJ0Poo2OtsGOuxK9IDvw3lNWuUOy0kDs2gnJ3YDIqFgC2xNqQZC67m",
-	"HKbZTvN8DNNWjbFkxg/j4tBzU6ym3kzrryqAyCMytrhkf2kU6xWSuj9h/fke8bHInPkA/rx5NQFX3IPv",
-	"mLUb173nDQYsTKOHiu6Zja5qzc6oCHvy83MaReuxiX4ihzMCXGkUmZPqgGFKsceNDW+DoduFE1rvENMo",
-	"mhHPcofaNQ5iwQxBlbj5abo1rfDvfILqEM9moGiH7JpDcRC4UsBnMaIPA/uXyoArKdnmB8wNcO0ZyciS",
-	"IReQR3AnXNGz+QDL5mFb0lpCwts5kFiBhvNWd0D13zkb3SiArMvmWAlddjHIK17MLeFDWITK6sY3jy7I",
-	"TFy+9V25hG3vFh4hrHINPwSbHMewwBvsKLkpSkulg+uIvDp50cxvxmzaSXYxNnFl1lgla6IcU4TX34oP",
-	"0whSvfOg4dWwtybjOOcBqtbz7qwLCnJnNkb9uhuQGiTrElGjVTtk02yMtdJx7j63Yg45fqJptCY8/xXH",
-	"aofZPUUiYyMSeOQuHBJGh00IIm/S4KoGTPWy6Qo4JgxwWuHmDVItmzLVLpEukpcy1fiBi2bRFWVE5TBu",
-	"9qioebUBjfrNfoK4ECqSI9MTAjG6T0HE6BJXgDCdxZRaa8tkpMr2SwVx5m2UdXfAokndTP7eyml2MzLo",
-	"5JL8MeeKq6fRQS6Wg0SYlZIwJ4WuQlNYJ2a+SP+bymf7NDehLSfaUqltBUItz1xvIznpZzkqJCVW5YM6",
-	"IwxutTD7E0N+KqR2Y05g6Qo3Ei7t50ZSeZyCU0QInZnYM4PSN5vfkwXLQElluNor5PaQeqfdgS+K9322",
-	"lBS1i+KRTvuA0Aj8PKVvd4tneE5cScGxsJQauigjx1J5Xi7ODOLea0pOb7wcU7RnYUivwJNoSAzLtbHu",
-	"eDOK4KaJQECI1dbsTmD355/HBwvEXxz2bSa+lPSMB5L/Ysf0M1daJuP146bXqCq1OGx6xQZdZN+NX8XA",
-	"BIsBcBiYlze7mLIb5TusfAInlnMSeW8lCOplXA3ZJDdx1kwWKXtA6QeFEc6hwonoyVSEm7nZ19zzm6EN",
-	"OTfmLNChyQlutsz37EPLxzFnqohQsSZw7ECG5diW34up7vDHRHBNhZ59O3FNpemtCSh2zQM2K09mZh57",
-	"xMVV7lXDVPb7T1SbQyLQK//O2ehOql9N3gpUsLtZ9nghi2CVrs7saw8grwtJlc9kzqpkDvq1/DSV9LMh",
-	"/9W/WdVmej+jCf7LyQvIwMG/nKgspFzZxJxCgMrCK7IZERMu2APTMTxCcS0QZSuvyHEI5g60gSnigpTC",
-	"KjBfCM2ukLjQ/NYyA+vziFXXCXlhUxFUq+pI9xGva176XDXwAO9XlHnhIZOHuAUdBkYcGUpQRSh5efJT",
-	"q/LKYcbhmXTcWtWOhRAGhtkMhRQG9NtCPCD+e2PJGeafv6MBPCtPw6tFVHOdor8u12Nlal3B+LgN5LV4",
-	"SC8WOAHNM+eDdNgTlFdXfYKkQW1ZuNlv15yNLNiCIbl2b1cTHjrgugoaBpJusoxULNRf6qU1A8ILqPhm",
-	"VoXkSIrLVchk1imHmS5BLpy8UMT+jLlzhXAocAkJs2FaK2XNzsn9hARPsyUVHuOQBRFNWEimskKp1jQY",
-	"mKFV0ijm4oWNsrWYixvA55qt+TaeQaJTGUV2tBjtA3lxAEs3nVC4kDaxrgKlMWfKHnlkX9eSB4wIqVn1",
-	"nsMk0JNwbg40ZotLKJcQR2Yva9mqRouPWABAmFn50koaDOSIDKkYW0IoGKgGP9SYxDy4IvU2+Q9CxbhR",
-	"6KcUEBlB5MBcYkObVRS3GyYZx5qF8BTBBpWLrMtQU+DHEVWAvElNl43V1kkN6M7ekwU7eMA+k7Ofj5o7",
-	"e0/ctu2NtR2pCxrKR1yHDEMC8WfObdeLZO8HRQZUDTzCtSKvj55n+fxGHtkfG+X8y4P+/pOwvb+9v98J",
-	"noZP9g7oTp9R2g729mjY3t6ju71+p7/d2+m1e/s7O0G4vRc+Cbb3eu1+u03b+5XZeTS5ZHrJjGJnlt1G",
-	"muB1QJOq9H4bOVHQQszevn5OkxDSgS3FV1noqsxAaysuuk07y7XSNVxJaziLlnLhzFL5mQiBy6zp3Aah",
-	"P7UgA63jumqQ9+9eeRa1B3KkVoXumSeh3iuWzBZRFXCgLi1PNZCF6InE14yXDI1C9Vd8c+ms8BnwV086",
-	"88VgdidgCLklLy+dJrU1ROwA90cn+0xpkH8eVqtL1dKkID1IPU7VgGhJNI2uGodkmCpNeoy8vbzcehsX",
-	"YxampMvr2Vgk71gcjaFVI2FywAadtW+XSWmZsMbqAa0botc6NXXWUbCcZM2w8jXLyUE1v/JdycISIX/C",
-	"Y/GNbS4rjqqOWUJHVvrUnx2/PHnT/fvzo3cvSKvVIsdvXuBfk8N7srvfWREoffY2dlbpmvs4dwsURthp",
-	"H1QVEsnMvVsUAkXzuwRmtffdy4/pO3uLb+QwJhQz+pB1yCo8PYwowft9FqJhVUcHCuLgmFn8oBqTJWX2",
-	"Flfm+h//9u8Xabu98+R/fmz9pfnhx62lnqpMAv0TyJmCGyTbvrOO68lw7YzSlc6qGYiYcY6mY6SqsRhv",
-	"ULWrUINKsEn4RyzyzyPWi6uhTTZdrtmokGaBfuUr3P1U5HQDNkwW18tESJgIY8mFVu5bsBxJj42lsLgr",
-	"xtizSFfmo+wT605UiNHS5ywK4X0zRDc8sAdXun6aSsoCcJm7yj5YAyxGzrHfbgtDZnHmc8Utm02PsEgx",
-	"WZ7ZgttzJsJXdhxrGmW5y78UXb3TWdmxmleLaheKjzQP2lU+1/nOx6yp7f1SW/DnCp7Jb1duV7DeGYvy",
-	"J5B/2b4qboxZ+/1Urpuj92fcJzKehuRbKU2iFPSyUzQld6rMLqYqVIhllOv736YVDuqcz+wsLEe56SbP",
-	"aJcv2qwtfjuhI9+D7L5b0XuGysAjN3o4bhmnn92iLbIxJ3BjnLWtztlnfTt7Sku3rSp2EWwgz5j5PKBR",
-	"NM5gPK3VgdEbvpb+YR7DL6TmfW53V4v8lnDNiP9XY7bvBtg4fGa+WVnf7EzfYmZA3QE3HDWQaRSaf0ab",
-	"bszKLMIHoCWtF4N4A/ttdsAiEyFEityBP6EyTOU0omOMSImkjLm4JC9PfiJ1IYmSqQir02K/l2sesELt",
-	"bQ5+3r2Mq10a3547HCzsW2PSVacAu6w+Blmd+1V2/+oFpPkyFYjNBs8RJudDY9rnCvbizUBy2eKSy4Gj",
-	"VV1/27LrDuxhfhVk2/uRRWnaFE20QvHP1ndJImA96bvHG83HOodOG2AAF7HElouCnaTJ/QXBzoUss+Pc",
-	"jCwPeIMssS3OmNZcXK6KYRcn8vN4FoY8NPyDIvAQhh5yrUhMlRrJJCRDqq5YSOq+ksGV2utubRmJ2v3x",
-	"xx//ut1umf/b626399t+Y6IeWyCFgJgrjPyNxktVzgPImOc0ilR1iEvhgUKO1mrsq9hJZYueJdkSS7H2",
-	"dsxXcpn96B6/4x1pe51HByd7JmsdapqYl/2u2whcXHpESPK3d2TM9CHxf08+Qh6w3yXUfAtpxVxBQWyL",
-	"e9djRAVUCBYeEj+mPMEWKbGfbSoyVYQrlbKQ2KtL1AK5IoakEdMuii7i4uqQ+HZELPS7WTqGCIkUERfs",
-	"kPghV9OPeNlEpCCRVNojCcvnhkenR4Mr2e8fEj+Sl5cs/ChT7XdJKmw3UhTGJxPSGxMEtTgkvtIyjqFD",
-	"+4noQSLTSwSQPjo9OSR+n/IIHjFUkXDINBcpI3XFGPEjqjTURfcbpfIAdjEAHxOJDpm0QEO83BAOcao4",
-	"d0TasNMAWQ/jqnk1HEelolpmoSuHzGDPmxRNvj2tbdWcnsXI2W69lgqRNE+fMSaOKqIrXlGliZleEWtb",
-	"jVjiNh1XBWaf7+SatyaVb1SDnQOAPUXaooW3VDGdVA1ctMjyqGwPXpXG8/V9akOaJhvhbht+WMpLrILz",
-	"h7loSczDHoF2zJ+pgLcrpzI9UpzPetnkc+2dB1En4Xwcc3F5QyDjsP+UQ0AMZBLi55imapmyFrOxxt/H",
-	"4ar4b0Muit9uT92pz8UtmsAbmlihiTw0zEBzWQtFcJ7i9Vu7s++thkC0AajaDApOqb5r1TqoNkZOwfzA",
-	"3L2SqMrEWUH7Msoa1oDTCRWqzxLVJf5A67i7teV7+FGZz0QmFyI3XXzy/t0r1NQGUmFMTSwT/JBh9Ppg",
-	"4TgL6K8+eCtjqgeNFjlN+DXVWEoxkjI2Ct+FMI1hLSwaRXLEwhaZtcxck7orUpbNqNEiRyRJhTBP2rnn",
-	"2qW6EEVNULCRtdYoVmMyLw9pZOQ4C2GGrvpUp90u54OUjTjFgoTpsh231L6bMNMmHZHmR8KuWTImXARy",
-	"CJo6jSI34Eqfb7VlV5EnB1meWhIKbbKEjAZSIfCqTeWxcKw01XJINV51HE4lgOYrUp5zpXd79qn4DaX/",
-	"eqeBCaMqzDjB7Jqtgh52bB4HD3PJF71bccmfJuXCgmnCq9Z9ZT5haXH7btYl6TYJtW5Wf8ioUHZ3wpPL",
-	"+vpL9J2k6JIWBJ646aGd8Ut79s3vh1hozvrrs+JzfcTHQuaTSCPvmrbBiq7sGi+hfponM6rltF2kiNrF",
-	"BrKsCp2wcnEl6MUVrugSSnzLJHwQGu66AyfhEf/LJx5+xd+CAdWFH0BP8DCxVqbqDP/8xMP/9Ehmj/2n",
-	"fdfy4pZ9yf/yezLxy++Jl5el9POKg8ojtnQc3LcyLw/C/up7ZgKgkMC8fJe0jhewrR+z4VLiu1ouhSdj",
-	"+xX8jkpYsR34An4z3LTwi8WmnlrJKrP2DMJoCA0SqTA9krNq5FIkxMlyB2CDaoBLns2qHe7iPrKhlmv3",
-	"wXacs8U3ccfffJyNNTeXFwyOKy/KaszHkHUxhygPjiBLk2HRtOfN+pytvRVmACueGxUWlFB4wCO873I2",
-	"GL+GdNU0CgFGsQeVqoMBMOcl3EWaiWD8eqVKNGDqOyTUPNz34GCZ/Pi7s0rzuU2vFYrZNOF6fGaWHql/",
-	"FA65+JWNf2Y0rAoegt/JFRuTuj+iw6uPrVYLam9wuLXGt5wLq/ZfzaPTk+avbJwzLBpz8/dXr3YEn2Z1",
-	"ZK2orCtlu4L775sexN9SllRYW7+yTLvwacw/XrGxT343z5KYJnTINEtIPWEhpMSTfiKHJJKXKhsKPJuP",
-	"xLZRNY5njCYsOUqNEjl1S2C+lgn/F0S3dwk+SzCy6IqNbViRLe0BPfXgkbwjY+nVvn4FEN++LKRdgisO",
-	"Rzeil+hYA5Wo5ozDS64Haa8VyOEWPtEM2bX9OGXF20YIV4QSxaJ+09h8rFDN8Ofz81NydHpCzHMjOm6R",
-	"YxoMMmvOIizk3ll0aGb+TdOuYVpUmKcRW6pFzo0x7HITTBsOMSChge7a/BEoXcwVwTJQ2YJxNGtR000s",
-	"zzLPXdOIhwjtfkm5UFC52GwHprRqXYgL8W//Rn5lY3UhfiQ//pidjB9/LG3LrlVHlUciDvavCAkWNsgM",
-	"ePwyoILQAJBhcTROecIOCifCdqGuPvrkL6SzD9AJwYACNkOiGl2jiaSJAK92wEhvTPzTt2fFMu04KP/Q",
-	"9GgrNhvyayiaXOj5QpxBoWY4blwQPztOvtn6gRwOmQhZ2PDIkvvUc9dPM8+UIy7omOpCHAM1Op8/b+19",
-	"/pyv0YDiQvdkOCb+lwvH+C5qXXREeuQCxYn55qKGA9Hss8aRXNS++qTe2TkgNAwV8Y32Nj7qa5b4DRjC",
-	"HwR9uuQP8tuACfLHhfij2WzC/8yvnXab/EFOBOwUwkWc6m7BxfDL2ds3HhklUlyCbqs8kgqoGm6zkDzS",
-	"oyHhIURglUOybPvb5A/ymgO2tOV35uiYT47ht0jGFl3j+KAbln3Bb7g2d8kf5Cg7cObhVOH1BxVY8d/9",
-	"VvfhYLkuzf7E0t5A5snN4jdscFKxaWjVMmwj5WFruJF0yB/kvR103qfb50aU92UqQtNwFqjlDJryz1jI",
-	"3iomZhSJTDVz/ewZKgLMHsIso/MJxoZV3MFt5Z4+IH+QF2kc8YDq7OofAuAO879kxpLKA6apHjCh4d2w",
-	"RU4jRhXezsJWdfe3fZ4oTVJY15fHxXP5hYdft35P/MaheRiadOj9pO6798vfj5luETcKsMG69tTBH/bc",
-	"NfLhW6GGWxOeyUyryUXaNtvFem3wpEU0uQSEJzunQIo+v0wTFpKID7m2L+7sANVxsew9bC+rkS4TywPD",
-	"wpJOPVXXUhIZhQ4gG3xavTEZy7The6TixazReW+6o7BjlvqdmT0OnH0OGAthSBXfZqs5olyTN0QhUBLp",
-	"sb5MGNHJ2KwmyIqW76H7tMhTgMf778wXTctlcBx7lo1olggaoX5L6iHTlEfoLsXrZY8IIxcy3p69bpYo",
-	"X34eRYVggsL+5Grq19KcLBvJZG8qQI02W+wQTFuz9kbl+cPy55xIGZPOmLPD+/L/q5lVlWzCf83CFb98",
-	"x4aUCy4uLYXKvymmfVJ/L/hnR/BGi7ywidldst1uAys0MnnLMJmYJYbxeGS3DTmj+bd283tku50dBJCC",
-	"cO4GMk3yl//2jsQSq5WBADU/7BFVbMcJqZPQnPc+Z0ZS+VhL0ExRSzufTzz0gWXGmtAF9YlJ3S+WrjOs",
-	"DZQXOmR2Q/3Ft1y2UByv+Mp0oTxwlijit1otLJnXaBFnm0HZdUxjN81ltQAKkxvGEowIVASspjKgOucU",
-	"KpudIH7hDVQSUB3vAohgDI4yEAxmNlyQnQ4xlFd2UyubUm+4I0JwE6N5MQqZvBR3NB6xCyyYETBrYlot",
-	"9ig2ll9zp9We0mRHo1GLws8tmVxu2XfV1quT58dvzo7hHfC9APicU2WnNNeaV7tmCV4M17ZbbXxLxkzQ",
-	"mNe6td1Wu7WLhaYHYFNtgfjbojFvXrGxrZcKmndGQqhmbtRDtEcsAjkukXlwp912SrtzI8YoobgUW58U",
-	"3qChCb/IwMcuSs4asAymbB9F6shwwM6mI7NuDTPXDo6mqpNs1FvPaIZsDK9sL37lvaBWg0Sc0U57d/FL",
-	"P8mkx8OQgY+js3Ow+I1zKV9T4SC24cZ+b5kZOQ6NoSjw1hLjO2OJMVLeF6rwFG3vWvef01b3Pz989b6U",
-	"bEL8pmSt/vPD1w9eTaXDITV/1syKkiEV9JJlWh+4IumlwgIKtqLG56Y15IwV1AT+Xetm1XEBwE9VbE+0",
-	"GHAINfQ4MKWfyXC8xNYslPMf0s9nWfTtXmYcP0+VlkPDKX6RA0FeSMDRdJLgpSswDDez2devM8Dz3eLX",
-	"efvb7YLLh4rQggYtd1KeF2ac7eWyt0UnKfs6dVi3b+ywlocw+7jic+Fh8ayCwB8Y9Ra09gFL2AM/vdtL",
-	"vHGKlxvnUr4yiuj3fuqf27uuyZNP6kOqjLKWOcsac3mBUe0zXuAifhbyiq/epHTb0gnHQuDzuMi5eWhz",
-	"VmItuTdoNJuJlQr/fsiYC/TXJb9QKGMDQ3xBjSh+uiIzKAz8kSM8coQHzRFgm8Oyw7m1aYB8aG/G3T2r",
-	"uhu+8OWKjU/Cr+jeNkb6NG9A+OwCW1hZAy6qGS46ppa7zEzzobtXMRbPuFDUyp3c5Y7hRMxixQF8h909",
-	"8APW7ix+443UP8lUhN/7ycIVnZa16ynZztutYIBVU8wf2frVHJ7a1w/mYAVRaiT7lpAhK1qTU6EgyZhY",
-	"IzZOJLhs1YAmLssjpJr2qGLGQk90j1GtCBdaEq5b5IgIm2fi04hfM5+MBjxihOvC4x7xw8T5brLf1SDV",
-	"ioRGyhg+M6AiRF9xdtkhr1mC8Fx+yGjoo4+FaxKxPmQdDzlUHTQvFQbnXJTosTo/f0Xq/m9HL4/Ojz++",
-	"Oj46O/54fv7Kb7TIG0MX6/VjAiHABbgZwJmGvlulMfzQBv/DVVCJKr0xoWIMZEBfw7Sx/hwXAvrbmF/Z",
-	"1fwnZJPTADbuNgadWFdEs13D7IafHU2OzJ7aae88aba3mzv759vt7vZet737j0KW4NsR1OLeaWO9DBtB",
-	"NvFW2/z/P7Lg+m4NFr3kQeluufu/dne33W5XuUE+rMtNC5Rc5Jg4HzBYFOWZJeKP/HV9/np7bgjtFikr",
-	"O4sLPN8qsQ8twT4NG8Tgry2sBjyTDUL6JjxihuLjR+sfgHAo5bvoLRpFGY/ykG24UUKhkjIDwJaOXTjg",
-	"BDufHgQPHS3MEcbQNUsagBy1gSwhqfcSOVIsUT8QaP1MpkmAAIgQF+0yR/PA50aLILcHzILQto3w+Bzu",
-	"w6Fe9JiF2WUFpAxdMyKFOUgAQAJMGOATXSkGck6vGJSMCVjIzM+GcxMfWvZbswIuXlGlmzD0JuR35Sxg",
-	"EkphKupyKl+LXzHilxr0cWmQaoroAdXu/kcxbd3NitQp+Y31zmRwxTRyd0osYb2Ck7lI4UKgeRfCoIGM",
-	"PASHO6ZqYoAgmyJ2i/zG9UCmmjCe1T+x2w5eVEBuiHfnIQ6aWxmFzdRlFBZv1bDzhGnE8ID7jJCOlWF6",
-	"Vg2HcbkrocAsmQX6gIse03fDdV4YDiw77g3qzkMrwXsWnMus6BXzzmbL+dZYnXrAlJufvRYP5HBIm4qZ",
-	"Q4S3dwOW3eb2eaThAqEHl3jFwGTzesMjrHXZIj7yg/+wer9Xikn1Mb4/jiBky8adVU0yC+/NZ7lJVPl2",
-	"VRl/PYb7hb5MhiAyS3rDNsqliWCoEdfBwChup4nUMpCR6tr7oPfxZUJD1jXkUrDb/cKdkV1zqgqHQRer",
-	"6Nizn+12Jq5ZJGNmVKtC4LKNu8r2y48+htfIyLXUMlObVnpMZ8ipmzmjzhMteNgl7Fp/3Dno7R20251m",
-	"72lnt9lp92nz4Gl7p7nd6ez2n+7ttTtPOxcC2um6Hi8EoqB8uajx8KLWvagt3VLNu4Blgbdcc+bLLPQV",
-	"fjnYDrdZQJ82d/pP+83Ozv5ec3/7oNcM6V67vU97tNPfw7ZclCy8BqrV9nZzZ++8vd/dO+jubLf29/ba",
-	"+51/wNNm2Be17pevXy8EaJb5Xps8QVPazxmEMTXPzFod2+hnGTNBUqF5VJQnEaPXTNnwKqSc6Y4QQgzV",
-	"MT7AsTgbEAO/WioXHwBaFR5Bwtt4mgEjxa0CYS+EZsc3ZIbjJGN3I+zauRBHBKOHIJTC7Lhuru37DXvE",
-	"t/eIcoe7S8rsqi4k4WEDJeKElNiyUgoCN0IiZIlfH16IiSaDSCoW5m0WBKUNHQP5mzNSd8P/5aKWMKqk",
-	"wCAjFcnRx0AKlQ5ZclH746Jm7CFjDV3UPFLabeICM5vNOMyO++p3c6GOraOgCImWcB1qb4GNnImkUq1H",
-	"3fdP41s4Q05dCvz7QdkMB1IHTbSoK1tBtZyqPGA00oN/zbx5vmTGpoz0YGMr1mFr1uTV2q41HMoiG9C5",
-	"NLgiWB57cwuotCCntn3DvQSGUzva55EPs+kvpMCtsjVkOuGBmkf81/aRhdQHcRpHlE9cGCyUG7YHF/l1",
-	"msgh0wOWKlQHbIrJfZ+lyQVwYxxm9FlvCQDLY+72f8doyEVW+32DEwD1yLL0rR5VzJ2GIb90Y4ZvClC0",
-	"NYc2st6JyUY/79C8gy4e1BJn4+7mfrcs5gzzlzOaEaA75HSstwkUFhrbCmgUqa0v5h97H1HpOPDNUQLP",
-	"JqpW1EabZx4NGkU54oZNp8XEZd/l1rowQExaN283XPCzTcodUHFpGBip+5olQy6M/eM3WpiUVghyJfVO",
-	"u9NwzkwX6svDCseELQ1Mo+jMQmVsuKOBUrVubf/5zk9Pnu0eHbzYPu78tNc+evrsyfPdFzvH2z+1jw6e",
-	"7btqb93a9t7eXrvd3tnZ2ZkISMugpFj4bJw/ub29vd3dnn7W+SPdO5NHBPEWi61MtrH8jc4E3RYJIEgT",
-	"vFMF7IG7ErNjfUQUH6YRmPKY0K6Ke14xl07uDrLdsuvcm4ARH1NQXawNb/fr5KX8PM/F/BTuDyX2YeuV",
-	"bX2BaMmvW1mt5lnixR1IfPF1Xtr51kL8zip7nLehX2RlNXPPgPMDPob8PVSjASpX0eJpwxX/QTlhlXmV",
-	"MevILvKtHT1EqJp38gr1sC4u/vKf/2w3Dz58eeJt732tqGlVPnkYyFwMLZqQ2HIkjMVfL1IEI63RJQax",
-	"RyBAQ6JSc0bBqnIJWoRaZG807GOaaB7wmMIdQX2ySVtSNzfVjDy2cd1DOiY9cK57rvqsKD7tlkXl2exG",
-	"5Ec87EL2p0+G4Hmn5NXJi6atTMNCm/duby0LL0PI9kxFAGYHafSbxFoBccuiHa89MiKZ7VQQxDXP/bW7",
-	"u7tb+1DA2qn9RIc8Gq8um/OprBR9dfOctTiQOVwVlM8/l4/mG4jIut2wKjxxFqIy5wqKQ9meeXx1/Viq",
-	"Mgvc+gL/zrNeXtuKBc784AlJZGSkuj2EXhFFyyMOxDQrls3FNdcMklI8p7/lk82SIgYyCm3Jg1n85yXT",
-	"OfO53WP5XR7Ib/1gnec7SyY/APyBHhDak6l2p+1m9JUFIVYv8UzVqpSO/MRtcdED0oMus1773gwF5hxK",
-	"NIAG4RtD2idMgMam8poMGfS0YiLEdLXszBaYEV5Z9KkAj4QhpZbWuWx7QAXRm1BiuAiiFJIdO+1d4v+3",
-	"TLOYKUoKwh69IFzh+vj2CgYHbS+2qe1pNmMAglhybqCZTPscXKmPbm3AiTXTV2IkdlT3q2Rkg3hUML4H",
-	"BaPoNbFnFGN+KJ58W4R4GYZ484rGVlnRv3ne5/fGYLnhzA9z1IC+TCwGoUfiRA6lRXYLmfnYRT4FgSWo",
-	"mMFbCsAKQqzy4jcA4MFzUIZZOwrT0PFj2d47XIVZepbl8T43nPOtYC55NWZJkWvOZ4WnRRJvkhUTWJrS",
-	"0PDV3nhZq63T6XRqH1bllVNjv1+uWTGcR/75mDKzKusNBlRcFh00PygSlw/o7XLgMiIIXDaszHbPMiS/",
-	"+UqndRs6BQ5uyLJKEPkl1yEonsgLFYFEgnrRq3XJtJFWvnnfBhNaXxrec/rEl/0+wOuQn2QUyVF2LWCf",
-	"QyyUyos6f+5N1w3rj+tcGt0421vzCm7NfKbiROZcIuOl6J+NZ7aX4H3PpehHHGEO12eyO8sQwMa2IMe7",
-	"x4u81xTSnabuF/DIlpUhyyPumC8iDsztcEZ7JMhQhgwSZlvkvNoLFkqmnH6eUeTCVbOxVzGjAdUWspJG",
-	"gHIHr9mInD7lUZowYu9HMLD9QkAUJ0FYLouYp8hFXgHmooa3GTwyzLYO9X3IdqfRIr9yESoI+WwSP0xk",
-	"7FsgPIwChnhHRWgvSWOdTW0KU70Fr2Pz5QaUNkOB2NNeqo36CwHKXBUqqoAFoy8EQWw57MQFVBktHBCb",
-	"gogmCPkeMhqWrlXMq1ODgUi5JsAkNWlwBZWOUMA0e4mkYUAVDE/8i5r3636OhZUqiGX9j4saAONbTDjm",
-	"NxCFBxEGU0GDKyFHEQsBdUkPGAwka8f030VgOQxmhe9pcEWCiCr1Hxc2rueiRlqt1pYr+5q5aYorACP8",
-	"7ejnI6zNRHa297Y9cnwtoxRQuF5K+8P2/l5j1iqZRkzrNLhyIapm9iRhNvqWhUi7mItLpJxdTGEsy0he",
-	"clFauQVTNc24abVM5/M2D+SeBFCOaUGzgeWwbo3cmxe1rQw7kCrwNeGM8VzYgOdUWXUN8nVKQwIz2lWF",
-	"wlHhS02ZasB4nE+OTnuv1KDpvdQmqi8ZLjbslow7ZEj74DCzo7W5c4ckxQB+m6lpR4fVruygLP/gKi+Q",
-	"RRXhfWvPlstlwThN/+W5F+psZT1w0Uxz1don9cLss6nvtXe7xVQjD+am2TBu9qiY8VKnvdPNaNPwiD+g",
-	"Ub/ZN9zXJ3XzB6wfgW/wgCELC1i5M+KrSI7MKVe+0zXBswn3DrAMkL4QXAE+FLEZIogKt0OgBSEr3lda",
-	"xnhsgitElM9fVF3neIH5AMAaJswAznxwBUn0MtWWGEHEaOKTOryTjRcOpO27MVN3/ckKwLWV1ysu8my0",
-	"nCmurMHCQO7XcrdDmK18nggbBPaoff5Jtc+H5hjAHUdoruo5PU2KCf23VCzuLlXgAVdaInz1TejAlWzq",
-	"Z9vHJrBfWZjcP7/UggEUNCh7JY0d/joHOccLHBmVyxDkmevt7ULm+teV3ZZ2SvfL8rJBzIvMsxrcI9d7",
-	"dGyuc7eOoJ7WEFCEEsswiBqL4I551dqX5yvwqlu/Uf7T3iZDVql0iJ+5nyO2ScePHOiRA21yteK8h1XX",
-	"2q6S6d3yI2NO3961SuEEYSXrPib02ihhFVALeFzQItMkMafQAb3X/d8TTL53KNfoRhrHEB5cKvBd980/",
-	"/mxj85WZ7UYqnB5I097vSS2rRlwK+V2VM5oR3S9bxBHM5omvwOHyyPkeOd/qQEjiqlANAzyEdJIn3DG/",
-	"yyqIz0tUOjUP/Z2z0R1E7GZ9LUz3Ng/+oMi1Gdf3fhr/RCG/7iDYpfVIyIwUs4h8NI6Jq/d++xHARbkO",
-	"ZyiDEZ+D2J9hjd/mYcE+FkHjHRUAzMg1V7wXMadfXWGdscc8vgcL3Z+tXL0SHC/bjMtBfkwU+pqdNfcO",
-	"NS6VR1xesXGL+AIua+DSif+eMlLvtA9IXuuIDhmhEcAWEPaZK618vKYeccUaLagN03S4w1qS7XZebAXC",
-	"IosFV6Y1Vhz1WWYUbKKzUldHN44opCwmbMjTYc2rpYol0N32zq7ZFTaLcThu5uaIxTF6XyolYjvAqnh5",
-	"3dBVELzt3G4cRbwYCIpIyt0alIoL957uPOk9PaBPOntPd5883emFT9t92n7S332yu8PobvCE9p8+3d/e",
-	"298PD/YLlWAnqk9XYYe22ogfCnCl7MlT2m73WJOFnb1mZ3fvSfOgs7/fbHcOAtrrHewf7IW1amq7fH/A",
-	"rXOlc8sJ/yOaCPNLt3by+vTtu/OjN+ddckavGd6vOrRnOKUsGv8PcqLJiEcRefP2nPSYBUDHIjJrL9pC",
-	"3PXyBbSF4bOF3UshDjNw2R88ttOjBXF3SO5ZcbzlJcNKloNtoWllRVmAGMOhjNo+YSHLS1WMU5ApZAdl",
-	"N2YOr5QrG05qL/xtNH7pLEAQSxRhnCnVtEVOkoRBrEQvYtNiAsdUFBM3AxnvxJwrJ3dHkPEvsLuuLfgG",
-	"pATylQhXgh8NqU6HWSRI3a7BFRsrrwDl4CpVNx4h424oNBKXKj+b62lq3kxAqo329EpWxSLL203wcePc",
-	"k1zJ9txLpjffcBu5uqkOKgpUP4dciUlPtuHjAypCqKLoIlP3Gt2sMuYnFujnNIqUb1kaF4EcgjsbZIDK",
-	"IucuBFVESSMgIE40gVT1+vxUgwyEi/Qh1wAljctAAGCOC1EchmXMvoc8VzENiV0QGmataItgRLPbC4d+",
-	"S36Cir62gkGqyRVj8YXAzPtrGqUMUtrYMNZjUtVpSRyaplvEjxP5eexjLVs1GVycydc88AQR01jIKdGD",
-	"RKaXAOz78/n5af0M7hDO3j7/9WyPQLuYzBFTpUYyCSGDrVRd9ELUh1TZYEP/xx9/9BtEyMSKpjIISYYe",
-	"IOSIYM5eUCGt0zjMdegz+84mxl2Bjs46mCatEecyScYe2gf28gVir4XURNMrXFeVF0NNuGYr2Abvq+Z1",
-	"m+kgjt5g1JrFrHVFGkXeHRBkPc1nkjSLJE7FdnpM02Pfqtyy8oEWpIPKT//NmTHVDrAsfy7PJdvCQ7HR",
-	"ze8UuD0ANvJCKRkrnBwQNggpgKF36OdLJHPdCbydN9M1aKMfbboPFi2wuJiLxG+W6TcfyZLbsPjsmowi",
-	"F4LXWWiLHecDyHyOImQV4Jc5t7tBaxAmMAuB8kYrhj3GN3+rPM6dFVHWYovVbUAqf1iHeRlVb+4l1HN4",
-	"YkEVGgBJoEkwwDIzZvOCVgg+R0BsyX6DChkNEthmK8uB2Ier6hf0pIwYFTNLgEC7ZEgTo15CmXlIFgMO",
-	"Yv90vgs7Ti8bKD4szC84yhnjw3YWjm4Bw4dywrUlHnyeJsrspw+3aLCbVV50Bwg7wSNDqbCkkNBY6ebR",
-	"fL93FgG3fO5IOa6A+9wI4ru7zy5wla2eM+lvPgTuCAC7FfEtq/ChjlIqsj+1JGmMl4NtJIxHEhZLuPnB",
-	"zC7z7Q/KwqlMi3sY/Qzmt2AGJyEbxlIzEYx/ZWN7cDdGXMGp1TzIcDgJp2sSe8U/n06CVS+fxfDMzfye",
-	"wucK/c9mRqcsaRpC2PVTmIIHyhzoUCzEChfW4SKHzIqGPuVR4zHo7vsxEY/w4BgOkTEIMqTC6Qr25rSo",
-	"TsGpX8VW5O7Ea2cxraeJbX3Bwz33VuyUJUNqyBCN7S2SMWOgWJ0U1yxRcOha5NwYP8g/jHHFi9dd5CiK",
-	"ckXIAgVAG3Cf3WMknurF2p9jmTrUqlm3Zubw3gzX3MTK+gQRA0UWOV0EoGCJmcnf6KWcafEIyL8gCYs9",
-	"GmbfJGexF3UB7vbZ3GNl7uBt5DtaZE4Ah5mjtzketOVUjg19WcuOZ6ayZ3m2ZXJakgEPoahz5g8bUi7w",
-	"V2OyTrMlO5Nvli9l5vNdMqY/IYDd98CV3HG5eba0kGFU1CuZcCGAK4PExiyF89GFa0LiC/ZZ44++q4IU",
-	"J+yay1SZpxncFAb4QIsc2awne7/U5yJUuTaTFzXojVGvyUpXvDp5QbSUrcqa64XyKatxiAflybGzWOTM",
-	"eZ0F8Ag2YurRlfOgXDnUeSeG+Z68Y7fOTSoSbhZbX+ynBRZOFgHl8HbGMsVgiXpWJFsK1miR/5Yp4PGC",
-	"/9YaQxkjcG8d5l9lzwI8GCr7I64HXJD/q7MPkeNQWF4xEXJxeUgSFvAY64ErxshFDawqN64RVa6Zi9os",
-	"a8hdy9y74pErFXZI9xSE+OC4zBkT4Z1rFn9ywJxJK8kdmfIJvmm7aXYZVHcGb1vwLopAcYfwUdI+hJhH",
-	"o0UOs73xYEXs4idfO8GKhnRaoXwfh1xXyNQuCkRw68mRmCzi76Tj9h4ZcgHhgrl8bJF3ZflIBbmosZAj",
-	"figXoTlLsqJQh3nmRgXjmvcrFnoF4+yyu2EgwvJResf5ZG4zNm9afiOl70p8H0Nvj9L7ESZvMXMFZjPN",
-	"WR/A1UqlNbLVl8mIJuEd+TpX5ufVKNIW7Mbm62S8SxJfS99zUTBUETs7yB007D2P5s6DYfiQXjKPXPOQ",
-	"SY/QNOTSI6EM0iET2iNK8+CKJQ0woXosb/IQZIppq88jwJLNfgLhIVNNQjkS5iwAjLO2cKl0yFwVKhbi",
-	"y1JkyV0QyZlcs0Q1WuQtoPFe8QJ0aqfdtsVZ9IwZTQ7UNyNN2LW8KhALmjnKDCH3dUCFkLr8+rQQs789",
-	"CDkmJ3zKy0uvn0qzuC/MHCbCX/liELFH6fN93d7bzZnrrQvV9JsSKEbFXVeaACea6QU/A0Rll9laZoD9",
-	"jJtmBvOSjNnLKzJbdHyANM+SeYCbKsI1Qn8bMhlmDRUCgHFrxaJ+XgXQf47nunk+jpmFuLZj+kERf8iH",
-	"DH5pYGpt/vwLrmKpuJmsTwSFgFUUDuXM9WGqgMNmFQdIvcD8kQhWBEClwITRYABY55iAxHWjRWC7qS7p",
-	"tDvEd2pxISLcxoKn4koY44aHHj5acuMNIDIcu8RXMpmCOPCZTHECzQq7eoXYsdK4x/oyscABfUZ1mrBG",
-	"1jezL0FxLxJJcckSkh2Bohi09Q/zqqi5xzFfujq2xj7HALdRKUUtzjhEQo0Yu1JmNNu72Hy+CRSJDLtI",
-	"iB5Qh0Ns3jdL/tvRy6Pz44+vj/7r4+vjFydHH5/99/nxme8BjPloYN4vZlzzHLlYXJo9OXN1c2lr13ha",
-	"1OY+nNdwthaKoh+3fixLn75MhgAN3OOCQjjvZLZCpb+mfEBrXm0AeffQa8WOryg/x0XEBcN9BWdZ2cOM",
-	"BwfPs0+1psHAHGm3acdY9oJFink2BcIMAdBTLHy/ZQI/KFw9AZj3EkE23ebmoQUIE4R91kzA2vTtQ0CC",
-	"ikDmnCaPkXLfjax9YbX0XNi6k/rn8Y2tJ89jLr4py/CUi4KnD/6A6Ji6g+6COJoY2MBOx1579cbEqkuH",
-	"xA9TZL4+GVK4LfN3OgPfI/7TEIOtd9thFR5ozMVDMIfc8Gvd2k5nsLwtdJoNv2AH3YLjLuZC3J3j7hR6",
-	"ezSdvi92bpjAN+SBU5om35b7TdMEo8rN0Av8tk7DEIq2me8LnjnVaEEWa+I7Roul3ZKUtchRHoadKi2H",
-	"oHIfnZ4ULD2oEYTeL65ya8f1UmQmqEP2pB7gz2CDidCONbGhDTQsaYp13zblYw6tsQIdajSgp1XAP2ua",
-	"PAR+j5tnNbaZD/12eX3V+txmkMVj3OZ3xeYn2NA3xPFT8a3p1e/NiAnNYlOjsdPkHFrPNDKNuGmV+Ga5",
-	"E4zvDnXR97a/R23022Q3eASW4TI3z0Ug7f6es1HMNkHVCdztsUs97UUpI5oHV6qRedeyFGPrl8+rQCIq",
-	"mcMnEOC1QyffhfAzFul7iEziFDRX5jV/Tzk/M9ct8ptz5YKtb53aZdAD8/OFsCPPIMicshdRm9pfHG3u",
-	"Y/chF2UCbsWb7NE2X2ih4VW65gGsxSP5dPFGAPGfp4bhIY6EIIhly+D9doUHYkiTK8weBoyG+9NJs3nV",
-	"urXd42fto2fPt3d2O3tPnu4fLO+ReE2TKzOVm9RR18hAymMJLPZFNjs4/VPz+7CuBMnnO6dUfOn4qYd4",
-	"Lfyo8N6aBDI7hNjcf9iKTgTFCVNMBOyedV09jgFE/J7l1ECOitlPKEmwzDBUJIfLXxgqlHcaxlJxcenj",
-	"PbJMQry2vZY8KHoIst98BM5RWsYxC0ndj2mqWOg3WvllJZQvxivmLBSU9MbuqhlvJGlPpprs7BHFAilC",
-	"VeFkYCI8R6Ju5iIA/PdsqsvzYOz8NkM7V+PIOB70ySD7u91U0LNHDvt9uRSAd+Amg/pw9sxvymvXZKgZ",
-	"bMd989R3DII7oJ6Jy8h2OenLpKFnE/lmE9GzGTymoj/6CpbwFdD7S0a3KH33zDJAWbW371Q5axxviOwf",
-	"mWrUsJg9XJk3pBoyzQPzqjBW+IkGIGXxgya032dB7hawBZjHyKsLptFs4/i9gzD89lhQbonmOIyPvOeR",
-	"98y0Eos75XYZEFpas+EvznPr6wflDDNVjtIdiwBDO4eoVXDlqt/ULbAF6Ul5NVHE0CNxqgbgO1P4Uw6H",
-	"IUJXl73hIfRhFuOLMBq/nLzwABpjNGAJIxApC0UMsL1qtIznbrKbsoCcav/8Uuuligum1BtAWkXk+WV4",
-	"RMRtrTV0P7Xh01/Ntxlq65EaUPKOSsP0UjV4k39b+7q2t8pSYRHaxnluhyuPKJloRCf55eTFI2/5VuFW",
-	"8wOQcRX31Z0DrtqOt3qRDG6s7PgEIKpp2u73Tfww08d5eUfMLzx8OF4YSwsChHk0iB4dMrfHcJ6ZLQZG",
-	"gTt+c1nOjflhHFsJBuzm2MoEup+6KhX0g3wbxG7ea5dwvhQZ0Gt0vqAOZbMi9ABUGFBYjBYD+GFSMfR4",
-	"h7JFjhxSmCs0AVeJEyBilEfoqh4NZMSI5W9wy+i5NCauKy4cgThvcIibMEY7S7Oqf5kAdt7e29trt9sH",
-	"BwcHKwA5Py8M7DbZpoVghh2xsbIGw611p0ggs7JUbtS2M1QSo/xj1kSRauUGAN5/A62vRNjZbPqtYBaf",
-	"GsoR48A8wgWRSciSRw7+PRUqYsFVxsgKGXp3zstTcYtKom38UU2cVhMtaR4VxUc2c5se9949q4pfPpk/",
-	"QRzP8II9k3qQgbQqTHm3r3sE60L2xoRxowl2J9U0meROK3LJMaMdgF09Qs0/F6Lu/5//9b+NOuE3Ck9k",
-	"b7XIr5AKPqRxDKUAAzlkOZR0oZCclgnW1nTZ49DGhbBD4cqOtlCSukX8N7I8Yq7Qo2ajAjkM1pUqKyd3",
-	"Q5nMC6FlNFG6zAzs1cmLH1xJxUPTjS7niRdqn7mus2z1TGWu8OVJeZXGr3hYuwu2OE/1W48PvuLhK5jC",
-	"PDZY3nKPLrdv0OVmDbwyM+gvz+juI0MZx/ELX+C0Q5YZJ7LPI9aMeaDThM0synbJ9Ck+emqfvIuDG5e6",
-	"fJ9EtW5toHWsultbcVx+fOt6Sz/Z3rI9tD7Fl2uf7vJMF7nYLenI+3evIDjN2IM5wIULhMMwZQEVYQY8",
-	"BPnwyBK+1ZrlObi73aLFXfDtMQUoeKq2FEAEzVShjuG6H4ujWrh82wxg/ti6sIpcMk249kjEr9mhxRB5",
-	"RZVuHptXm0YPkQnxIRDT92xWggWwwdYxRhP8ZubIAEq89bsJSS5p7JEwRe7CMP4AXBuADeq/jy8TGrKu",
-	"GZAyto/2idVmAP3t/btXVkPLvsKJE3nNjB7zG+udwXst8pNMSC+RI8UShTkHV2zswAliCnj/VBGfxvzj",
-	"FRv7LpsWaje2yBkDuBRlCdwahlXJrKZvu5pAoYWFLw3X4aFbA8ifQLoBw4m4+ZhlMtTd+H8g0PqZTJMA",
-	"AjhDqD0PnIrDC4iboxotcjxrTTiWzGVxRMdFvCEGqw3JIfa6V4oAc0ec46lFzukVMyeGBSxk5mcguN0I",
-	"LVf3EqFu8ivU0tapzSsLPAkjM1Ws8xW/YpN70QPtFammcM9ZZCDFNLG4O6Re2Bb2FtxtDM8CGSVKlyic",
-	"17FvdAEHB8jIsQQwJD1b0J3pA9Aiv1klGg0S3Km4SeFFBeRukSNbcDh3MNtm6jIKi3hK2HnCjHCGA7vb",
-	"JiEdF/E3UHjZmvmBBChF2M7GJIC+G67zwnBg2W1MtZmV+bKVMGVOHc5lVr1V885my4lAjAOm3PzMG8oz",
-	"ttWQNhUzhwgQvsDBbstW93mkwcTrQRbSkFGh7BKY1xseYS3DRvDI/odLBLKcrgWBD7BZ2ec4kiGzft3q",
-	"STJ3nvNZcs2GaiG2r3nv3Mz/q2focoIvbT/JqEKThI7BOaXHUHy7L5PhdGzUNuoKE5HVI64DgHk6TaSW",
-	"gYxU1/LpCubpTfFJqgqHYQK5Gc5+ttuZuGaRjBmp+78h/WFmfgPLYLv98qMPEjWRUZ7S+tWr0ClNZ8hM",
-	"m7mwyguQ87BL2LX+uHPQ2ztotzvN3tPObrPT7tPmwdP2TnO709ntP93ba3eedi4EtNN1PV6IkGraJV8u",
-	"ajy8qHUvaku3VPMuYFngLdec+VI5GQ2/HGyH2yygT5s7/af9Zmdnf6+5v33Qa4Z0r93epz3a6e9hW3zI",
-	"lKbDGF7bae88aW5vN3f2ztv73b2D7s52a39vr73f+Qc8bYZ9Uet++fr1QlyI+bha0zH2yTVLmmdmrVD2",
-	"eETGTJBUaB4V5UnE6DVTLXJs1hcpZ7ojhBBD9Yu03d4NHIuDvxj+aqlcfABoVXgECY9PmC6LW4X8cvb2",
-	"DaHZ8c3CDgOaJJwp186FOIJzD2Plwuy4ruHeie4xajYcHvHtPaLc4e6SMruqC0l4aN0jE1Jiy0opCE4K",
-	"jRZS5NeHF2KiySCSioV5mwVBifhzBORvzkgd2NqXi1rCqJLiotYlFzUVydHHQAqVDllyUfvjoqYGqQ7l",
-	"SFzUPFLabeKiZlQBGLLZcV/9bi7U3aWlERQh0RJuiIYsc9ZEUqnWY3mAB4CrABy27BNEKULqZ2fHgGjo",
-	"eC9kTal0CO3kRocVOncdDnSZyDSeH4aIj5RCD7E+ssLYQyFHpA47NaaJ5gGPqZm40SITGTHVqI4KfIk9",
-	"3yJQMPSwTLydJcKjYf9thtfpfJNOJC1yUThhdpVv94TNil15njCqmSIUR5qHo7jRUrx7CMxzgOkZEhoO",
-	"uWgRv3isfMC3Lce6yIT8cvJCHToTjhXSKmUahRjDEobWCMSQUi6Ib6Mx/DzKF6UYqaM2bc5GfjUhJq4R",
-	"GhnIAE6J29FbMHf4BTBxK8KC8UE4oJvc/BYps2qRc7ONep9YYJb+NJHmE9FGOV3+XjWfxD1BoZdGMJvH",
-	"4WOPhYO/pyASWHLHbuZzwZu62MWmtz7JDaGaZjJRP+LiyofbVEG4uOaaGbPhitR9d8EQDKjOD3ogh1vP",
-	"3744RtMV+KsM0QPjLmrBEYmFHqApRM1TWO3hRFzTiIfFhwrdVpR5MHPfmKuZtgt3JtNTOuo9D4/7Lwcn",
-	"n36NXou38d+SM/3+eoWgFzfKe2JbCxmWGSALD3Ph8si6vh/WZRa/rCeVT/udMrMv8K8tQjrfRPpBEatR",
-	"eKTwiEcU0xrCR+BWumgjOT2JJ2gqtUinvUv8/5YpqHk29jh/A28PuMIO/fzCsqDz4ktDhgGkUEUAzlsR",
-	"T2m6UICQRKXBABuuxNTP2dp9cYXzR27wrV/BLqGN3MNF60s846h5UB0Mpk+5u7WAS0hB+pxFobIJ1567",
-	"QIQbsxlMgAohUxEwj2BoZ4v47qsu4Pr6JGJaYYVFsPwArio8JD6+MPMpFnJdNMNEX7bIEf4Gz2VcIrPT",
-	"bHRpvWqotkhLNKJjlcHTORbWRQYF1MDW7CACKkiISagValEKNRM3VowcwVzabbUBR+o77Z0njeXVoff5",
-	"6B6qQvQcNlpRI0KHATL80aN69D2lB5it4HjpDKUD6zrhmb0ffWkLNbYmGjOzC7gboS4ja3wpLWNFRjK5",
-	"AqwxY02ZD9Y9VbTNcueTYCPweYFzS6eJMLy1wP6muRGacsj0YZCvUKu83eOddzUfrxDMzMNsakC/R33n",
-	"mzumuJAW0G5J22VBqfKJbMiChK8vIZUbs7X6B3cKAATBlhN4PADfrsKvC7bxxqfgTgyAJQQbBFXcMlhU",
-	"ySKp9IUWAGJsmEdO7cMcaBli+bQq1hykY2evQDQEVlqEeETgGtCakbpDCPzLvARxIodSM0KFK3Q47LGK",
-	"cu0wmFt3FixGj3/F+o+x2t/ilS6D1P31XQVLHOHyveE9n+TVBTmcWFvex4ViwN1vYV5d4ts8Ch9jV5lZ",
-	"Jj+/mnVXvQtueT3iH0UJo+F4rivSwzSzBY9kHrzsnjuv54m+lMpKcfDKaXHNNnEiBJbuNLSodrOukPdX",
-	"AFB4OTnE+/QklMcxP+X3EIynAvRAgSCPboXvx61wFIYeSdhQXjMvk/UyISGDT3H59N2HQ6GQ7XZX/Dqt",
-	"uoSGwrx4C01+OT1+SagiParYkw6pS3iKRpHhlj6EyMLjW59idnmIT3k+ef/uVWM5H20VxDkabcWUvlVY",
-	"4Sp8xOXS3U+d/4Uq3hl7ZFHfE9b4hEUZZydgWXbkKhSvzIwieSmRGdx8VMt7YWxiZRNPhzEVXAqH5FlQ",
-	"xcCW68vkkmmMFbxiY1Wuk48pQGDjqcMsXQmbp5eUC3ufDp7Fv73DaJiKPH8zWTv0WzXisItHbJI/rS0n",
-	"L4lMNamnsMexEv3Uxm4UTrA7dmvZeZWlAxPmNP5b1RsmagKmlTUBoLiKLNR/zcrtD+Un3iJQMQz+jPWY",
-	"YAYQpKrC7z6mgBgVjYxlCgjeMLWqKw4a6HP5EOqtIsj6QtQAmGGtW/v//t//5/9e/ur2naXAbWI45fhM",
-	"rjcshXZHVRAfZEWVx3rct3x5ZDnFAynRGlOeNAPIm70NKDjLW04pT56bTjbJCBgYVWFdNDg3gttkJ0jG",
-	"2tGz5y+axz+9/Nkw56pBr42Dks1hzv3aOGbomjOjcUALMIxurm9iliZ5xcUVC63cVsVvUXwVk1EezbHv",
-	"h0nBDuiNS+vfBRwRKsh+MxjQhAYaPIocFJkAz/ZcVe+mvEdZ0albMdmyinmF7C0pbAZzRi/MOpD9vv0h",
-	"FcWftLQJCQg20yK/DXjESOkpr1DtIUs9dn0KSdwsiezbVCswErN067zwJd76GfXlmlX6lE4dwW6gbl5h",
-	"xyyP3oTd340i53oDtBCjkGcD/s70uEf2eKveKkCCzA/WnVTEc41vqbRn9l+P3QEae1bGOoPYQna45bgf",
-	"RgArz/EmC8HkButnUBE2bT6HsnC+rZArh3UEgcs4N+vWclg2GXRCo0XOXcVSLE9okW1UgwjGQpvx0Mtm",
-	"VMEUXR83wRr/NBjFZ44qAEhR2Ny3WlU06/SRg35HHDQ75OAzK8L33S1L/T2ZjVCMEDHUedMJ+8yVBduy",
-	"ERpckU77gPjuCUjQclMmY6ZbxPJbLNDlQHXgD7S2/JZrX5FEQi3fEhwHfIVwHIckllFEqCZDqTQCusUs",
-	"IXOKJl8y5+z/27tFKHZ+bDgpBlpjGi5cb8bi0iHb2YHOABDry2QI9R1z9sBEOjRLqNlngA8Vl2YRJ1GQ",
-	"Nq4faBYxy6kd0daQbbkI+a0ITNyP1sT9t52/YoH6VssQy2m1vycfIQ5mbV73t3cFHufVMsqVL0wshbq1",
-	"HhcUSLcQEOp8wEhC4UbH+ozZZxroaGx2SWbZExVQAUkj9YSJEHEBxzJNFIv6WKKbktM3Ly2mEY7jP2C9",
-	"ZUL8oyBgse7mC+63Hq9kvt2wXBdenR/X5a9gfk9uGoYoYXBXeUvWupaxmbNAJMSq2xL44fHG8/F4be65",
-	"h61EqLNbbupuUzER3s7xeJeNAHX63XYeLW40hyEXqUYlwuFpVjiQRHhu5fe93TT+nkrNwvwitlvbPX7W",
-	"RlGORQTMYphRdms/syiSiAmLC2F+kmubaGd2/nfgvpo1MaOmpArXQk/qKF4OT1nrIjhle7u5s3++3e62",
-	"97rtdqvdbv+jigbTtqBVR4CQKxForoX3eMv5HXrIREhoCYuW1CW6ceJoXAwLwZ85mgY3fvMJvHUGz92i",
-	"acjlLeEZQdsO0AgwjOqqAeGhRuW2QaUh1bQyshTjSA8dNiki2lM9UDl4COjsLMQoMXNwTV9K8H6fhXkh",
-	"G8uD4O5gmCoIxzcGA0Cnc7NI0I6CCod40TDiijUOoU9FaE9e50//oAgQFkaRsH6qHCJcZ3uX1AFa3QmY",
-	"1jBstIgfa+3gDfCeg5JryQOYBPPIaMCDQTayt5eXW2/jVHVxJAQNFVXRXbtN6oYMgRTXLNEsbHikxwKa",
-	"KmsSKZd/EEd0jGiWVBW6VtWS7gi2xH2KOrspM3vWFdAI5HDLDLwlLy/NAHW28zcUbjDl+woEZiL8lT/K",
-	"j0f5USU/zMZE30V+bleTHFNRwTciN1yxoVuRHMdYYcB3t8c+qSOGO0BdT5U/Uh4Z0pARLrQk189pEioL",
-	"5p7QEfGvA5qEvgcioyf1oJrr5ZUa7zGY0JVmMf1al+Iz2XMxNFgRd7uzvbe3t9fe3tmtfTDdbcj77MQf",
-	"ud8j93to3M8VqjIHWD0MfTmUQTq0u/4WVGbX/KPWfCTGOHozwkPim89v6BBT0xx/gtH5Qz5k5+OY+R4m",
-	"mgGImWeeM7a9TQcOeAxFIxRjitRZpGzlAztvqLNSLRleuCW/T9GQ77tKrZgLUA9acdiveTVHq1q3Vv5h",
-	"Q1HhKPEoKx5lxcPztIT5Ob139RiuEW9JRhQydNcWEC1ytoSAeP/ulS0/ljAlo2sIVYikjHs0uIIKxAm/",
-	"huv6rIhxkb+nImJKFQvM0CiSI7zJr+a1J8N7T+ihGcSKlFc1e5E9g+3GA6mlreu5IW+Fmd8jY31kqo9M",
-	"dZqp2giYh8BSI4l7+7bA96nmOg0Z1Mv8Z/Og7ZGD9gdUMCMpLos/bu+3PbK93/5AQnaZMKYOiS9AN4XH",
-	"LTfEYiaOBVfzu1duUvfJ8tzUa929ndbejlfL5lvrbu+2Ou29LMDpWUJFyEQvTS7Jyxu5V3QUeNQpH9nf",
-	"w9Mpo/x8PgDnQyyj6HbY347R7LZ3SCr476ljWgCywCIWaEOg5zK1fomBHJEhFWNwSmuWQPHhmAdXpN4G",
-	"vyuUMe0S8wh6aD2y3SWUKC4uI0aCgTFJZ1jbp2aO98kN7dwh7Jb/618Ugg3UgJvlhiatdpiKYPCf5scy",
-	"hWrd7Y15oqHBIz985IcPjx/GeDofAC9UmgdXLLklbdC2/uiGPUNC4Lh/Y71TNAhmhA7Yp++Vf2cbo9Ji",
-	"t7+2RqwXb6682vk+8upHXv3weLXKDuO92+7XPGS3FWUGbT8y6tenHTPf3Zenpy3iX/K+CzmLIzqGvBiq",
-	"wKCRkDf68uSnahb+d1iqB+WBnWbSXs3uqEoeH0Q8bg3jzmq8HCb+yMkfOfnD4+TX9kzeKx+/vQym5y7x",
-	"vZAQ33LAPG4UefI78EGZ6gzo8ZAgAB8LCUS9xokM0yDL1azSVR8Toh4Tom7kgEI6VN3BMoDWJeM437c3",
-	"liBl81+yRO1ZSc5n+ODtb2rsaK7EwqH8ybb1N1ud0m4oUC2vGVFuo6yxP282PdYcmduRLC8KqCq9VJMr",
-	"xmIUM0Ze5BjCmWxRBeEyE0HYjPdReDwKj82Fh4xvPpXWQg01LRQRZ7OlRsSV/g0ff5E/PXW4q5AuMu6x",
-	"3F62zY+dSFgCcvgVTHWJB5+niTLL8uEWz6Ib/yuu9NyjmJHRM8opU5r0eaL0oxB8AICOSpOwuM3dcbMn",
-	"5u4F3/RR3UqY/aMZMhreFiCt7eMFo+FvbvK3eHreuQ7naovBgIVp9OcDwfoGz4plY4QBzqbZiTnqJkDS",
-	"/f/sXV9PGzkQ/yqj3EkN6qaole4eqO4h/NElVyp6NL0gXRE4a8Ou4tiRvUsSIb77yTN21iRbyHEE6DVv",
-	"waxmxrsez3hs/34P856VPOA6aCJ4e//XmvHt9+c6V/Eb7zONJwg4G4/5vjxGK0FIjGvxk5VSubVO5V7H",
-	"fXnQ3JTNyHwReU+8+p9Uw+SJM6BqYk2ZlAOW0oD22g+u/Oi8/tnvHb0ZaD77abs08gbn/3r8q/xSCb4D",
-	"5yetPhnuWlhRGrEDV29/I7jBTEyh87G91/rcab/75demFakRRQJz4Bh4DV8bb7424DU4rVsemjCJ5PbC",
-	"swHDsFT5NAAP1jyPHWp1eXg85998qDcbz5ERi9m4AkbsZQJyjjuOeMYMWGq0RTJ4Fy3fAzd6DLwkfxYW",
-	"BjPIOV2fezedAkuHSk+k4P7MxjrY1Prx91tl5+zkpAZwtzIUXS2cG6rhmXE997uhYkrG5EyCG0/64gLR",
-	"etmAajiczRICR8N0eoEUUNFUfQu2F/mGPbSk68zS1HbnpZhkfiVGG6wxtaROmXzIBRlonvfbv7d7B2f9",
-	"g93O0dGHs/bh4VH/7NNx969276COSRRpR0WcnTxwC5awhKutJkTA9RszBBh5mjRKI7+xATthLS9hdaTc",
-	"2PR/tQv79rHH8V1xjczkREFt80uVq0uguQR9NNMTRZSHmTCEVKAVIZg6Af+zaPhjEYgCC6Hzvsj5WMi8",
-	"Qfj2tf/V5Tc0IUpRiOUkkNr/0+qkllDASwSSz5+KG+oYycA2q5uXgPuItGwrO8Cjp473r+D7wUMoz2RF",
-	"mi07COH0ryVArk6m/SU24pkOHK0Q6shMvolZ323M2kPO+cprX1n4cnyYBBIKbQiR/Tmj2TaBu7cohVpz",
-	"kW9hiqiv8aE9/snPZNXz+qFbASoxCVlmcyHH3NqEx+cPj560IHK022uDxy4D3nKhQtiX4DnOjCcojHsV",
-	"PXF3AbJHoD/CLetfWU9WsXGVF3M3AYt24MYM4Hl0pScPdBInXqSlyYsZjvv2OP8gZh3BuDCNnb9P3fDe",
-	"FcwI0y6LLLTQU3/ioQbXdOqkmKt6WpBellsPpO0LNY1Q/thGj/B2X9dWCxIsBGEtwHmA0TLmvfMnPaqD",
-	"FaHFWbl0ApxX4OVOnhGMYykiAAzbQiNlvBdWHRRelraXsQJGTLFLMcLrurS6S4CZNMuvRAKlmv8cMTOE",
-	"Ujl9CV1x8Arnc0DUBSJxXda4K3U6dGIH9GNsNN23IKZ7m8QkWyBzWyT+/jCkmUiH1OfD7j5IrYflOFYZ",
-	"kBNr+okfgYzG3hLDvn1fvUok4MFWKAMumHvXQvGxzpU/FVax88Mf3X0k+Cr0eWWDp+dftuDYfaVAVpjc",
-	"ok1LgOi7CNNyztsXMXdFnZyzAC2r6KpUj5CFkkkZvxf8s2Yoof8lwEuDVeVJtcLHbcdKwqTayVkU8hFf",
-	"J4f2py6y9UNzxCwylfFRrlwTpilblTD8R40kzHGQ/0dfAINUlihHXwSvGxudUv3UZgw5YLQSeKtnwKxY",
-	"Vhzp9MJqX8KolG6Ns8D0ZmZOgfvarmfVgUDCHG1i6pUrsEzxgZ7CSHMR6fPNNfo6gskiS9BrcyWs9Z5U",
-	"mDyNvlnkUjenN/8EAAD//w==",
+	"7L3pchs5mij6KjiciSiyOklREmlLVExMy7bKpSpvbclT09Oq4wQzQRFWEshKIEVz3L5xXuD+uE9w/50H",
+	"O09wH+EGvg/IhUzu2lxWzHSZIjOxfPjw7cuXWiBHsRRMaFXrfakNGQ1ZAh//s/meavaKj7huwn/NlyFT",
+	"QcJjzaWo9Wrv2R8pU1oRGkVyzELCBdFDRoI0SZjQZMxFKMc1r6aCIRtRM8CIfuajdFTr7e12nnYO9p90",
+	"nno1PYlZrVfjQrNLltS+fvVKs79nI8oFF5cLVhCxgb616RWr2PxvQ4bT4TQkMY8pUv8g+GeiWCBFqBpz",
+	"Ju/ud9p7++3208PDium/erWYJnTEtD2K50OqT8PZJZjvyekLUo+HUjAi0lGfJUQmZJBGEfnl9IWZn32m",
+	"ozgyMxzuHh4eHLSfPHn69MlfVWs8pFrROG4JpmtejZsRY6qHNa8m6Mi8EOC8Xi1hf6Q8YWGtp5OUTe3p",
+	"FROXeljr7e4deLURF9nf2daUTszpmY09l0LTQP/CK7bzbmoXv5y+mLv+6gV/4je82jRRMpldqS/YZ40/",
+	"+kQOAA3ihF1zmSoS00vmlvdHypJJAaA43pwl7XWfVC3iBYv4NUsmiAEVuw7zBxZtPqZas8S8/j//0W4e",
+	"/v5l19s9/Pqvtao5XyYyjatQDn4wJ0Pq/v/5X//7r5etVPkNc1pcK3d2MU106eR299r7T/bbe929zpPd",
+	"vW7n4Am8WH2Il3bumzzI05CNYqmZCCa/skkVHYkZ1YSSBAkKUXTAokkPTnbAE6XN/U4jTQYyIXrIFbli",
+	"E1KPWUIUU4pL4ZErFmuy1yFDmSaqQbgiCdNpIlhI6CXlouX2i1Q233FhdU2zvG12+iubjyhXbA0cuWKT",
+	"jwZPaHPw+5fdJ97+3hxcmcMc3tFLRhT/73l3IYLXipOHbEDTSNd63bZXIJbtNuwa/9qtJNevmVL0klUh",
+	"rP2JTNGS/ZNn7eNnz3f39jvdJ08PDqtRcZSNe5PIeIYIU7Va+xPhIal/+DBNwNmTp7Td7rMmCzvdZme/",
+	"+6R52Dk4aLY7hwHt9w8PDrth9UaW0MWBTEZU13q1NIUnZ9f8G+sPpbyai1rj7Pdt5vlqXlaxFIoB43tG",
+	"Q8vhzV+BFJoJ+EjjOOIBNVDb+aQM6L7kcPpSY0liyHbN3ea+DCdkSBWhgsBvPaLZZ90jFq8IroBEcGzm",
+	"5u4azEyDgClV6w1opNjX4kb+NWGDWq/2Lzu5+LSDv6qdEzPBe7sN3FT5kE/FNY24kZbiVNeQKQ4iHmy4",
+	"SYczQmpCUz1kQpu3WNgi7yJGFSMqoCiq/O09CWToKFqqzJ5fnpyTHUvD1M4XHn7d+SO5xd27zSoy5npY",
+	"EtiUppoZgPwkkz4PQyY2g8i5oc/H706BRpu9SxFNCIX9AJ+SY+HI9i3u9HzIYAUjOsHDCTSRArlHwpRM",
+	"kwB2eyoMzaXRCS5/kx27IYhiyTVLEMlvFYXtfDARqYdMUx4pQhNGInl5yUKPCGZW4lhgw+z0jdQ/yVSE",
+	"2yP6AIa5vQ2+yeb46tXe0UkkaXgu5SuaXLLNVv++SIu0lCSCsW5vC3MmBAYkwg2umLIknPFLYc/CfHNN",
+	"o/QGrx/wgIDHnAn9RupjVC3nT2QHImOqSJAwQ/hIf0Io0QmnkVmDR8ZDHgzhHsJSFBMh0RLW4lRXFF1V",
+	"5XpgpJPPMTK1zRdCtFHYDB9idrDZ2e6G/Li11v11DstveATEX5YN4Aa3khKObvTGFjnOHpoDjbr/7u3Z",
+	"Odmh4YiLHRrz5hWbqB14wG+4IRWuyEyavfqDIr49uDd4br49ZKA5uOsrpuAtJwTUC+v+AfcFyFEa2TMi",
+	"AizI/NXoAa4oo+OZkSfkiovQIwmLI86U+UADA27lERZyrTwSsohppkBPgFeMTktFSGIuFOFCS0LFhEg9",
+	"ZAkAitTxs0VAj4D+ozxCyavTF2Q8lCpTirkiqbgSciwahAo1Zgnxb+ES+B6sWEg9NBICjC90i7wVASuD",
+	"q4jMU5CEISpB7pbeae8S3wlDFgV9eA1hjXDB47bHIErItyYIZq6f30JqmFzzgH0Q9JryiPYjth17MmvR",
+	"PIpIIIVggebiMpPExpTr1m2KHEaRTGjCowlJ8w0dGTacTFrkhANMi0DkCi6wXSwLLwyK/jakWh3HMUn4",
+	"5VATIcek7q+8Qb/hXYhsiJCHSH/wtLggmo9YRklCqmnfvBpQYR7rM7hVQxb2LgQigrvBcH6CsdBQJvOy",
+	"QwF1IfwXbhxdDYNsiQgKH8VPeiH89+aL5vFAs8QnqJuTurPgAT768I59wloZDVsF/DmX8jUVE2eK3FA6",
+	"oJoRUIkJ+xwwFhbEdwNT0uk6oyLpM8OEiU4m5nZmpoV8jbVep3uLcsXsUmte0XJcgGeVhoub0BL2tbV1",
+	"NrM+VO3JLmpn9oVFJuZVR8pfmmcxXn0k8wLA+oMwOpxM+H+zDcVkx8ydGp7hUZzIax4abpQx/GtOyX82",
+	"j9+dNn81xByW5pFjuwKYKvtWJoTG/KN5DUw5JDNS3yZFe80VqKnSUI4Sq6gBtOJEmnk3J9vOQJSTH8PJ",
+	"WUjqRmaWUWimNr8YHmg4ykSmjVvWGmXMEgS+pc6OQTv5zcpGtVxchJt3HHNr3qRhyM0ANHqXmNE0Z26p",
+	"Xi0ufPWlVhakwL6j2Qg+TNlnsstIk4QC/C2jPdYl605INWsaIj9r4vFqyHvVgldEGlk2jPajmSHQeTD7",
+	"tTo2glvht76UEaPC/HhVZfY1sE7o2GDTEUpFzoUE+7LcpWoXI/rZskM1l3LN2UdGybzaiGlq+N8ypHnt",
+	"nvvqDG4V208cOVHLhnufP5md6ZcKo19uyPsHWhBhbvtGDu/S1EWc+D3bs+x/YgFQXUTRV1zp7BKsia4w",
+	"QBlPF23W3okK5M1u8DRaHEdjOlHEnJq5ce65gim2dKAZlk2BLH/PrbkKIM+oDobPh1QXLJ3rgCPQVg9n",
+	"wiDgP2o0CYb82hxQKtzn3ytQGL17ZUCuZcqGW3CKr+5aK737cxraU6Cxq84XsQQyG2HKgPIImehKggXY",
+	"ntNIr45axQWmkZ6LYyAirb6Mu8PLfHWeg1YOhWVHAq6atQ4kyPzYs1zB2T6XEv9PSP2XPudY5CrPFiC+",
+	"BHaZS9y9UgUlA6B1rzFe1LCaeX2aw/EiqrSVX7bhp4VhTlcELk2uWPhBJIzOWbJjU0uHSmGQ5zJFqa3y",
+	"jmTuv3alPlA8IAwByMA5tdTydPPO7hio04ZU51NVaMMbcy4RVyzMYjNqi3F2EY7eMlVAELq1zAPSFizc",
+	"XKLVqSzcpgrSmsdgrHvHbxl+uL1quLHgygram7F7kUvp84NnlBFjObpocFxiCYNXyer399bg9N21GL1b",
+	"73JobIRJ63JsnA0mvl+JcBGTfR6lSrPkjQzXvlg0pgHXFZrOqVZkzMCYZ1WcOKIBGxmdVg6cMVCRuv/b",
+	"8cvj85OPb96+OPn4/Pjd8fPT87/7pTiE3SqhpYrqGfVKyJBBOENp4NMXvkdsvAesZiiVJoZnlCMexvTS",
+	"MLJ2bQ7X+pnRRPcZ1etooG6zb8eCzY/BUNb0jrYTrslQRqEidfw2s24GETcw5JokqVCl1e+1K6U7TZM1",
+	"VWb0ixdF/AgF/DCxBiivFhr29nsRdu6h8nBe7XPTDNO8pomBtzLjGVQ7to+bzy/yceFPGNvw6iSqDIRM",
+	"0C1gHRkyZAptuAYs5YP/8P5VGZlqQ63j3s6OO+nefrtdedzXLHEex1ksw7eJfcadRjkGrdVutStjW2bU",
+	"XLNNB3Uvv1T5GqZxqHiqs4i55I5vwUgB1Ksz0gJduVfih8uuBAuGh64Jhn6quGBKvbEyZ3n5/8ESPuAs",
+	"JO4xYs0Yq6oaFYy2aR1yc+S4aB41DHB/Pyjy6vSFR8ZDJnJSomUUltyzq6xRVO7ZQMIRehoERtr9QREa",
+	"honZf1/Kq1XGjlM1rIYpUHYzh843RRRz4ZFspFh0zdTySSql96hobMoW4ZXPeQH6PKdJuO5NstucDsdd",
+	"IhZB4PVcE8pactXuenKVBQ7OvwAW24jpOMIaBMbe3nslLtmqK4ECtkk0CW4mgBeMzFm8qn1wVglexUq8",
+	"SLfdzkJcxGVrnluEipkR9yUTLKHRhivOhrEWBbXtOFtC0Jm3C9DotpfRITGXwpQQaAsD9upm6xu/Ol5t",
+	"TBPn7FwMh2kTdi1/dz50IEdgs9sV00TzgMdUrEF23rtwsTJBLaZTFOgQLnbK1r30eszABYfxyiteCpON",
+	"EAYCgpYBASaYMmKX0eWtYC6JIYbATDggFpLCFooGgqWzvcvfW2IAvxPCj2BaolrDYViKshmKbkORyxD4",
+	"IPgfaR6IY1n6YrQsJvEcN/+LNv+73Tz8Pf9IWh97f23+/uO/VomlNkj/Q5UW954FjF8zZWOv2LW1DJTD",
+	"BRW/hFherxDKn/DyqvfanYMt6Wt2QFsS2AK0xlRd5fksnYOv/7rANLDsbF3064OhzrnCsAadPk84jbaR",
+	"hRZEDhQgf3Hxl3/HhLMn3m63Gu6rOxJnhKpMCtv1NhEPthWWilJOvpT2RmuBSMUXdFIWdfafdJcmQFWo",
+	"Bvlg3vRBzUcJm+azGToAzVidbZ+Yx8/NOkoIYJSmGSbCgqQqB/fvMk1sgLJ54IhcguhqmBqo1rSvGDC1",
+	"RWrdkyqnFJLIZURuHZHBDFkFeJfeue7d05qNYq3W8CtvEqxjzmieyzY7v3UOeoEn82RlH7B5+hWFhMnX",
+	"28TfmHHONNWpem6N7dlAh4eHq4wg2Gd9jEexjQdWwSKWAdKhCi65gKfzOD2e3PLsvhkLqDv34il7pSS/",
+	"3EYKebwZOi6L/3F72MIuYfOd+Rqmz+ySfUt+xMI+F0FyOyhO1gHdne99snDnZ9mtcY6RmIkQ/RbF0BaI",
+	"jC67SWaO9STMePlm3E+zzxUc6g0b57kx5okSF3nS7e4/WY+NwCBVQCkHlq7JuR3lLS/+53RERTNhNDQ3",
+	"wub6mQUcEaXNV551fylIKxlRHQwJuF+qeEkxPn1JVLgLcXcHR+qdvUOPKDlipNveb9Q2Eq+WYS+Apoiz",
+	"c+x6c5EWwVh5OEVe6ZDVRVhksRYtJ63YPxOjk8XFbzA0ufTItbya+qYUXNcqhMLA31lQYPYNRsh8TF2I",
+	"DHyJeUyh06tblqpnf3+SXBT+jNhAZ3+UbCLuyzQO7QBxwhQTgRU48F4GNIpyPablfG/ub8hItuynpc3l",
+	"rLrDP8lkTJNwu2ss1zA3Td9NWXn4L539Zh3xDl01XFy+tpLJ1NWU49xxZB+2+W4jlsWAgPIO4C/XiFFE",
+	"JuTV6Qv0VzvaKazrpQq0VAiZmjOrMCtFE8yYQyqgmCgIGQW1drn4uZT3lmb+Mi8wfJW6I7MipQyuqqIB",
+	"prdnbiCAGcHKxUBW7laORRWhO3fB5ZCevdwDt4k9dNo4V22Wy+ygK4iDubmzuJsCVmTw86YxdwULKRab",
+	"EdfcqNTiahsr6RxVJeLiqowZQ61j1dvZAVqXVUIK5GjnuP88PBm8HJ5++jV6Ld7Gf0vO9Ifr2r1KgnlJ",
+	"HNjJXCBuIVRj1ul6OPYA7L0LMKp4A24ghNPc3AIqe6Q/IfFULAAZQywMZOh6hEWKmadeLahjNVuHa/Vg",
+	"gsJqMKDA1mSKeOg3iktZidKYrSypyVUP+SXXau2xExlVDO2rNGYJkFafcJXn3QBpzIUkMzXQFcw1yd+q",
+	"YFSV4QQw/SposlFQ+xzZ+bfhBNlv4ZQgNxmSbYdUXAK13CwGZfb0fzl9cUTMYGj44jpLu41potiavKbi",
+	"9ipyya/NyKKYVF/bKpi+7HhaFFE/fVLqxpJlQlQQRxKC3+JEjiRIniGDD7/fFFNe5KTcIG9mNaZahthm",
+	"zpRgrrS1iOOuG5h7Aw7Fc8NZxq4qo8sZh3IANEk4C4lMjebKGIHYRFzijXDl7FgW+R5xizzQabKhbsJH",
+	"NjmgvPFf3p28JFSRPlXsSQcTdSGtvkc+vH9VW8++gHPMXf+duLDv2mdctdufGY30cMPtqhnDlLyqJCV3",
+	"mOqFS6ra6i883AwfP61exXPdGnnTXLxy3ZKLLWJNnFKwVsjf1NLmiuOvePhKyquNL8zNhp4a2XDO83ed",
+	"VhTNOczXNLl6z2i4aVDG/AKQNLlyNdcgxCHMDLKuQg1avogULCuuwfURoVHkfprrTVwJmRdsdhvkWCt9",
+	"LIOQqhYns2pLyDxpSKz1EcOlw2Jk0NKyAPeUq2Y2tzhx7XUOoTXz1X6ZA3Nrka3MgRwkcvSaVf827wj5",
+	"iDk78RQen74+IeZ5V3B4wCP4TMmIhZxmWF0HFu6Rax4y6RGahlx6JJRBOmJGb1WaB1csaVh9YSATm7jh",
+	"UKBFXsixiCQN83mgWE5FqUjIddv5gmmxX3fcEDtfsiMxX4actkoqMCxx51PMLlfSTLgQLPwgNI82tx3+",
+	"kUrNwvXSXLPyXmuI+VYWrLgV7kJVGBnHIoO+Z1QsA+lWq1UJTyhU0SJQu8JdUQzosxoGqRsOPEAxkCcs",
+	"AIVTe4bAwZOoU2M5pYTFMtFYu52iUbMBS8iHk0mINV5WgkBmfUffRSUc0GdReS8UEyEaTiuCs8xPr+Yp",
+	"xPhzZglptVolSwjXhCtnmukzxUOmiI8v+VgcbpE5p9Eip8LWZssM7qE173iZ0Z0mmBgBv/SlHramCmHb",
+	"esNt+PTXqMohj9lEyVwIZcLltkjUg/1rn0gRsLxiF5RbgzKiNDB7j1h4aRBEkzrFsnG26patFTjQLLkQ",
+	"gE00uDoCWiFTbWt0ld/otvcbHpbugiJaTOkLESfyEhJTqJgU8M6hZov4DtF9LN9Gg+GFyB7EynKtgtHI",
+	"8mnrRLY+YPBtxRGdsGoXR7UD95x9NjeABBS+QUSxFYI0/CYC90VjFTpk6JXSdBSvHoWjpxyH1pGMqppX",
+	"A0JvtFBD6c22LakHqR9oPdrnqXML2jQNrxZL8LoB+V9uTePOOfgLOgXwpmZsrri1rEZM5rDMHZUOuYvk",
+	"dQGv3sKmPSrE5q1Du76pKJFskwtg6IjxuiFmq6NodhnnFFkq3NVUsdneDrvdbrfdbu/t7e2tYBKf1a/X",
+	"uepToMyXXopnWgzPbfBxDSy8czSas+s85L16uzhZeYk/JYw1DfaALQq7I2Qlv/OA5UJJtjiiUFk+YSOe",
+	"jmpezaCKEdUM36xVKVLFfP5bULBthqbMkzRXKqcyRwWfHQ000HL+J8TOLM/6hCXOycvE5VNrsa+6PzLj",
+	"9StY6e1cpbeWafPvKE+ey3BDO+ccX9R5KZm11PMG8Ap+SSZQ4r7mrReCPu2ZgBUs3tmGOZUYzTGVxwFr",
+	"63xt/nvhj8pA+Qw091nfxOyhEjZcbBV7E6ZY9bAUS1/b6wwLoh3+9dQg3357DnWfXZiNONpsWbPlF7JC",
+	"wVBjLftrKavBkSpBl0ijZ2fugRu1C8WlwW36zwMSYZCWzK6yClB/e78hcP6oIJfv6Zj87T2Jsb4/YZ9p",
+	"oI1GowhIICMmxyROZJgGTM2JasyQY4V8oTPX3+LuQPtHdTzi+1KtyHUcOUtyg6symJekAVcEai7L+F2S",
+	"AeMWWZi8MGglPFju51zH9z+Sn/gCW0W1sXRdBXD6cJ3ehbMv2s5m9C5Y0m5unBV8cSZHrta1ins57MqT",
+	"nJiviZZYWh8Ze52NYj1xTXrgt5G8Zo3ypIXEoTmQsxubA7EQaktsXNKMBVcLLtN8o3m+hlmtxmgyk4fh",
+	"OPTcFquhN1f7qwog8oiMbV2yvzSK/QpJ3Z/S/nyP+NhkznwAe96inoBr4uB7ZvXGTf28wZCFafRQq3tm",
+	"q6s6szMqwr78/JxG0WZkYpDI0ZwAVxpF5qa6wjCl2OPGlt5gmHbphja7xDSK5sSz3KF0jYtYskMQJW5+",
+	"m+5MK+w7n6A7xLM5VbRDds2hOQi4FPBZjOjDwP6VMuBKQrb5AXMD3HiGM7JkxAXkEdwJVfRsPsCqedgW",
+	"tBaQ8HZeSKwAw0WnO6T6Pzgb32gBWZfNsVZ12eVFXtExt4INYVlVVre+RXBBYuLyre/KJGxnt+URwirT",
+	"8EPQyXENS6zBDpLbVmmpNHAdk1enL5q5Z8ymnWSOsSmXWWOdrIlyTBG6vxUfpRGkeudBw+vV3pqO41xU",
+	"ULWeT2dNUJA7s3XVr7spUoNgXSFqtApDts3G2Cgd5+5zKxaA4yeaRhuW57/i2O0w81MkMjYsgUfO4ZAw",
+	"OmpCEHmTBlc1IKqXTdfAMWFQpxU8b5Bq2ZSpdol0kbyUqcYPXDSLpijDKkdxs09FzasNaTRoDhKsC6Ei",
+	"OTYzYSFG9ymIGF3BBQjbWQ6pjVAmA1WGLxXAWYQom2LAsk3dTP7e2ml2czLo5Ir0MaeK66fRQS6WK4kw",
+	"LyVhQQpdhaSwScx8Ef43lc/2aWFCWw60lVLbCoBanbjeRnLSz3JcSEqsygd1Shh4tTD7E0N+Krh2Y0Fg",
+	"6RoeCZf2cyOpPE7AKVYInZvYMwfSN5vfkwXLQEtlcO0VcntIvdPuwBdFf59tJUXtoXik0z4kNAI7T+nb",
+	"/eIdXhBXUjAsrCSGLsvIsVBelIszB7j3mpLTn6xGFO1dGNErsCQaEMNxbS073owguG0iEABivTO7k7L7",
+	"i+/jgy3EX1z2bSa+lOSMB5L/Ytf0M1daJpPN46Y36Cq1PGx6zQFdZN+Nu2Jgg8UAOAzMy4ddDtmt8h3W",
+	"voFTxzldeW+tEtSrmBqyTW5jrJluUvaA0g8KK1wAhVPRl6kItzOzb4jz21UbcmbMeUWHpje43THfsw0t",
+	"X8eCrWKFig0Lxw5lWI5t+aOY6g5/TAXXVMjZtxPXVNrehgXFrnnA5uXJzM1jj7i4yq1qmMp+/4lqC0AE",
+	"cuV/cDa+k+5X016BCnI3Tx8vZBGsM9WZfe0B5HUhqPKdLDiVzEC/kZ2mEn425L/6NyvazOIzquC/nL6A",
+	"DBz8y7HKQsqVTcwpBKgsdZHNiZhwwR6YjuERimeBVbbyjhxHoO7AGJgiLkgprALzhVDtCokLzW+tsrAB",
+	"j1h1n5AXNhVBtaqu9ADrdS1Kn6suPMAHFW1eeMjkEaKgq4ERRwYSVBFKXp7+1Kp0Ocy5PNOGWyvasRDC",
+	"wDCboZDCgHZbiAfEf28sOcP88x+oAM/L0/BqEdVcp2ivy+VYmVpTMD5uA3ltPaQXS4yA5pnzYTrqC8qr",
+	"uz5B0qC2JNzg2zVnY1tswYBcu7erAQ8TcF1VGgaSbrKMVGzUX5qlNaeEF0DxzbwOyZEUl+uAyZxTXma6",
+	"VHLh9IUi9mfMnSuEQ4FJSBiEaa2VNbsg9xMSPA1KKrzGIQsimrCQzGSFUq1pMDRLq4RRzMULG2Vray5u",
+	"UT7XoObbeA6I3skosqvFaB/Ii4OydLMJhUthE+uqojTmTtkrj+TrWvKAESE1q8Y5TAI9DRfmQGO2uIR2",
+	"CXFkcFnLVnW1+IgFUAgza19aCYOhHJMRFRMLCAUL1WCHmpCYB1ek3ib/RqiYNArzlAIiI4gcWAhsGLMK",
+	"4hZhkkmsWQhPERxQuci6rGoK/DimCipvUjNlY71zUkO6132yBIOH7DM5+/m4udd94tC2P9F2pS5oKF9x",
+	"HTIMCcSfObNdP5L9HxQZUjX0CNeKvD5+nuXzG35kf2yU8y8PBwdPwvbB7sFBJ3gaPuke0r0Bo7QddLs0",
+	"bO926X5/0Bns9vf67f7B3l4Q7nbDJ8Fut98etNu0fVCZnUeTS6ZXzCh2atltpAleBzSpSu+3kRMFKcTg",
+	"9vVzmoSQDmwhvs5BV2UGWl1xmTftLJdKNzAlbWAsWsmEM0/kZyIEKvM6jTSPaTJH6Bu5n3fMUTUh4QlS",
+	"n+SAZGNYtfEoz6q3Vc/Mi8QHCcEndYPNcB088BVgVZ9Gi/zEWRRihjFcBRaSiF9hIO4vZ2/fkL4MJz+A",
+	"pDUl44LoUUSjPhc0mVR3IBazCe9rca5ZlqN19fFUZOTPzrRC+JXO5auFZ7ihg8JBr3zqQ63jumqQD+9f",
+	"efaMIM9t3fJLi6SMD4ol88WMipKuLrVSNRDJ9FTycsYPRkYo/iu+uXJm/5wSZk86ixEi8+sYQO7Iy0t3",
+	"WjsjrP/g/uhknykN8s+japG3WiIoSACkHqdqSLQkmkZXjSMySpUmfUbeXl7uvI2LcSeLkXJa3YqjCYxq",
+	"pIS86IbOxrfHpLRMWGP9oOQtKxAvuwqWG2yYGrBhS0DoyFj2dy1t8/InvBbfGHJZkaLqmiV0bCWI+rOT",
+	"l6dvev/x/Pj9C9JqtcjJmxf41/TynuwfdNYsdj8fjZ1lYUvG7IZZwpud1n4b7HmRmSmzFqzGvYuGmLtg",
+	"7TfKwbO9LjvyDUlXDuYCUnbah1X9f4pwvy2+XzysUg267ncvMsyG2tiyZK40jGJGjbF+FIUEkxEl+GDA",
+	"QrSH1NHuiZfZ7OIH1ZjuBNVd3lDvf/zLv16k7fbek//5sfWX5u8/7qz0VGXu9p9AtChYLzP0nXddT0f0",
+	"km1JnmGMJbQZLK13TZizUqz3o1PdKOGdX/J1+ghuk+SagxVzyOF88N+aUlahwJSK1uEfscg/j1k/ri4s",
+	"te2tW3xAv/I1PO8VFTWgMleWVcFESJgIY8mFVu5bsNuRPptIYateURESW2fQfJQDYp05CitkDfDS2Wvs",
+	"lteYvWRLnP8zKbGqLCHcbu7XBqW65ILLfVsVvJbXnaiIcbDJabZOV5bluyR2iYnwlV3HhuaU3OFaym3Z",
+	"66zt1sp79bULrZ+ah+0qj9di10821O5BaSz4cw2/0LcrflWQ3jmH8icQYzK8KiLGPHx/JzfNkP4z4omM",
+	"Z2WZtZLUSiGHe0Uj0F6VwYSpChFiFR3p/tG0wj2Y05m9pc2At0XyDHb5oc1D8dsJ3PseePfdst4zFAa2",
+	"VKrsKEvUKit43IZitZlCtIrO46Sl1RSzlTUkN+ySc3nkEg/H0F3AhNvSEbem0MvQ6px91reDU1o6tKrA",
+	"IkAgj+hJzAMaRZOsuLXVBjGm0dfSP8oz24TUfMAtdrXIbwnXjPh/vUjb7f0AB4fPzDcn6xvM9G0lKejG",
+	"45ajhjKNQvPPeFvErMytfwDS62aR+TeAb/PD+JkIIX5yS84CYyzhK6Dr3rW5zkaMzooJD8k25+wAqzCv",
+	"quPFtxee7x3Y8SqDc99FdIJxuJGUMReX5OXpT6QuJFEyFWF1MZDvJTACzs3GP+Dn/cu42pT47TmQHUbf",
+	"DhNe9xpg0ek1sX9p3+I5fYizZ9O0us3DqFBXe3FBcPtcwU5zM4VIbUvt1UrCVgX9CVtUxJa4ymG1AP7H",
+	"tjbltjXUKxTu7HxXBEKq7qfKer7WBXDaovNBsYLqark/0zC5v9SfhYVa7Tq3A8sDRpAV0OKMac3F5bqV",
+	"e+NEfp7M65wDA/+gCDyECRdGPoupUmOZhGRElRHE6r6SwZXq9nZ2DEft/fjjj3/dbbfM/3V7u+2Dtt+Y",
+	"6kIbSCEg0hzznaLJSv2CoVDecxpFqlpqKzxQyExfj3wVJ6kc0bMgW+EoNkbH/CRXwUf3+B1jpJ11ERwc",
+	"75nu8KxpYl72ew4RuLg08j7523syYfqI+H8kH6H6id8j1HwLxVS4ImPKta3222dEBVQIFh4RP6Y8wREp",
+	"sZ9tARaqCFcqZSGxkR8oBXJFDEgjpl3uQMTF1RHx7YpY6PeyJFQREikiLtgR8UOuZh/xso1IQSKptEcS",
+	"lu8Nr06fBldyMDgifiQvL1n4Uaba75FU2GmkKKxPJqQ/IVjK64j4Sss4hgntJ6KHiUwvsW3G8bvTI+IP",
+	"KI/gEQMVCZdMc5EyUleMET+iSp8kiUz8Rqkpkj0MqAqOQIf6IQBDdCoKV2ezuHesL2a3Abwe1lXzariO",
+	"SkG1TELXDjLFmReIXEtpyO1JbetmMi/vF+LOa6XEEPP0GWPiuEJHf0WVJmZ7xQ4jaswSh3RcFYh9jsk1",
+	"b0Mo36gEu6DtxwxoixreSi0EUzV0wXar16J98KI03q/vUxrSNNmq24ihh6VqDFVNjGAvWhLzsEdgHPNn",
+	"KuDtyq3MrhT3s1kNnYX6zoPoDnU+ibm4vKHWKoB/ytV9DmQS4ueYpmqVZl7zO6x8iMN1q96OuCh+uzsT",
+	"y7KwWuNUlcWpE5rKvse8e5erWSxJWHR7tzsH3np1F7coJTsHgjOi70YdnqqVkXegfmDFghKrythZQfoy",
+	"whp2vtUJFWrAEtUj/lDruLez43v4UZnPRCYXIlddfPLh/SuU1IZSYSxbLBP8kHUm8EHDcRrQX32wVsZU",
+	"Dxst8i7h11RjA+lIytgIfBfCDIaGaxpFcszCFpl3zFyTumvNmu2o0SLHJEmFME/avefSpboQRUlQsLHV",
+	"1ij2oDQvj2hk+DgLYYeu52an3S5nwZaVOMWChOmyHrcS3k2padOGSPMjYdcsmRAuAjkCSZ1GkVtwpc23",
+	"WrOrqA4AtS20JBTGZAkZD6XCcvM2gdkWoaepliOq0ZV1NFP2Ij+R8p4rrdvzb8VvyP03uw1MGFFhzg1m",
+	"12ydmqkn5nGwMJds0fsVwTVpUm6nnCa86tzXphMWFrdvZl0RbtMNZszpjxgVymInPLmqrb8E32mIrqhB",
+	"4I2bXdoZv7R33/x+hO11rb0+a7k7wKqgSHwSafhd0w5YMZU94xXET/NkBrUctssEUXvYAJZ1C0at3VIS",
+	"ZnHtunqEEt8SCR+YhnN34CY84n/5xMOv+FswpLrwA8gJHpYTkak6wz8/8fDfPZLpY/9u37W0uGVf8r/8",
+	"kUz98kfi5c24/bzPsvKIbZgL/nTm5TksX33PbAAEEtiX70r1oIO99WO2XEp818Gu8GRsv4LfUQgrjgNf",
+	"wG+GmhZ+sR05Zk6ySq09g/A1QoNEKiwKwVl1vXYExOlqF2CLHsgr3s0qDHfxVtlSyx2LAR0XoPg25vib",
+	"j2+z6ubqjMFR5WW1HPI1ZFMsAMqDA8jKYFi27UW7Pmcbo8KcctLnRoQFIRQe8AgfuJQ3xq+hSEcahRgp",
+	"waA61xCI8wrmIs1EMHm9Vv89UPVd/fc8zP7wcJWqQHenleZ7mz0rZLNpwvXkzBw9Qv84HHHxK5v8zGhY",
+	"FRwGv5MrNiF1f0xHVx9brRZ0HOPgtca3nAmr9p/N43enzV9ZIT6Dxtz8/dWrHcOneRNZLSqbStmpwP99",
+	"04v4W8qSCm3rV5ZJFz6N+ccrNvHJH+ZZEtOEjphmCaknLIRCQGSQyBGJ5KXKlgLP5iuxY1St4xmjCUuO",
+	"UyNEzngJzNcy4f8NWSU9gs8SjBy7YhMbNmYbmsFMfXgkn8hoerWvX6F1wUAWChWAKQ5XN6aXaFgDkajm",
+	"lMNLrodpvxXI0Q4+0QzZtf04o8XbQQhXhBLFokHT6Hys0MP55/Pzd+T43Skxz43ppEVOaDDMtDlbVyq3",
+	"zqJBM7NvmnEN0aLCPI0VNVvk3CjDLifIRVOZHSY00D2bt5UYKsEVweaX2YFxVGtR0k0szTLPXdOIh9jQ",
+	"5pJyobR51KADU1q1LsSF+Jd/Ib+yiboQP5Iff8xuxo8/ltCyZ8VR5ZGIg/4rQoLtnDIFHr8MqCA0gHr4",
+	"uBonPOEEhRthp1BXH33yF9I5gIJRwZBCRapENXpGEkkTAVbtgJH+hPjv3p6dkx034Q4uyj8yM2JhRDMv",
+	"N5/HojDzhThjIiQUrhsXxM+uk29QP5CjERMhCxseWRFPPed+mnunHHBBxlQX4gSg0fn8eaf7+XN+RkOK",
+	"B92X4YT4Xy4c4buo9dAQ6ZELZCfmm4saLkSzzxpXclH76pN6Z++Q0DBUxDfS2+R4oFniN2AJ/yRo0yX/",
+	"JL8NmSD/vBD/bDab8D/za6fdJv8kpwIwhXARp7pXMDH8cvb2jUfGiRSXINsqj6TiShj4YvafR/o0JDyE",
+	"CKxySJYdf5f8k7zm0FHD0jtzdcwnR/BbJCOLbnB80C3LvuA33Jj75J/kOLtw5uFUofuDCiigmP1W9+Fi",
+	"uSkNfgKiUADzNLL4DRucVBwaRrUE23B5QA23kg75J/lgF53P6fDcsPKBTEVoBs4CtZxCU/7Z6BAesYKJ",
+	"WUUiU83cPF0DRSgujM0l0PgEayM4e0z10D19SP5JXqRxxAOqM9c/BMAd5X/JjCSVF0xTPWRCw7thi7yL",
+	"GFXonQVUdf7bAU+UJimc68uT4r38wsOvO38kfuPIPAxDup5FpO6798vfT5huEbcK0MF69tbBH/beNfLl",
+	"W6aGqAnPZKrV9CHtGnSxVhu8aRFNLqGupd1TIMWAX6YJxKGOuLYv7u0B1PGwrB+2zwgLuUYPtG1pVzjS",
+	"mafqWkoio9C1BQGbVn9CJjJt+B6peDEbdNGb7irsmaN+b3aPC2efA8ZCWFLFt9lpjinX5A1RWB6S9NlA",
+	"JozoZGJOE3hFy/fQfFqkKUDj/ffmi6alMriOriUjmiWCRijfknrINOURmkvRvewRYfhCRtuz180R5cfP",
+	"o6gQTFDAT65mfi3tyZKRjPemAsRog2JHoNqaszcizz8tfc6BlBHpjDi7Kqf+fzazXtpN+K85uOKX79mI",
+	"csHFpYVQ+TfFtE/qHwT/7ADeaJEXtq5Fj+y220AKDU/eMUQmZokhPB7Zb0Oudv6tRX6P7LaziwBcEO7d",
+	"UKZJ/vLf3pNYYo9WYKDmhy5RxXEckzoNzX0fcGY4lY8dlM0WtbT7+cRDH0hmrAktkXnEERBwkgle7Lpf",
+	"bNhrSBsIL3TELEL9xbdUttASuPjKbHtgMJYo4rdaLWwU3GgRp5spQ/sxDt0Ml3VAKmxuFEtQIlAQsJLK",
+	"kOqcUqhsd4L4hTdQSEBxvAelk2MwlAFjMLvhgux1iIG8skitbEy8oY7YeIQYyYtRyKCniNF4xS6wTVjA",
+	"rIpppdjj2Gh+zb1We0aSHY/HLQo/t2RyuWPfVTuvTp+fvDk7gXfA9gIld50oOyO51rzaNUvQMVzbbbXx",
+	"LRkzQWNe69X2W+3WPnjk9BB0qh1gfzs05s0rNrFd4kHyzkB4GtZ6NSMeoj5i+67gEZkH99ptJ7Q7M2KM",
+	"HIpLsfNJoQcNVfhlCj5OUTLWgGYwo/soUkeCA3o2HZtza5i9dnA1VZNkq955RrN+DvDK7vJXPghqJUis",
+	"rt5p7y9/6SeZ9HkYMrBxdPYOl79xLuVrKlxjEfDYd1fZkaPQGIoCb62wvjOWGCXlQ6H3YFH3rvX+Mat1",
+	"/+P3r96Xkk6I35S01X/8/vV3r6bS0YiaP2vmRMmICnrJMqkPTJH0UmHbKNtH7HPTKnJGC2oC/a71aqgW",
+	"RVi2WFWgJ2oMuIQaWhyY0s9kOFkBNTMLBphLzrLo226mHD9PlZYjQyl+kUNBXkioHu44wUu7OvTMZl+/",
+	"ztq87Be/zsffbRdMPlSEtszeajfleWHHGS6XrS06SdnXmcu6e2OXtbyE+dcVnwuPincVGP7QiLcgtQ9Z",
+	"wh747d1d4Y136Nw4l/KVEUS/91v/3Pq6pm8+qY+oMsJaZixrLKQFRrTPaIGL+FlKK75609xtRyecgktt",
+	"ERU5Nw9tT0qsJvcGlWazsaIoZPZniQvM1yO/UGjeB0t8QQ0rfromMSgs/JEiPFKEB00RAM3h2OHe2jRA",
+	"PrKecednVXdDF75csclp+BXN20ZJn6UN2DSkQBbWloCLYoaLjqnlJjMzfOj8KkbjmRRaebqbu9o1nIpZ",
+	"rLiA73G6B37B2p3lb7yR+ieZivB7v1l4orO8djMh21m7FSywaov5Izu/mstT+/q7uVhBlBrOviNkyIra",
+	"5EwoSDIhVomNEwkmWzWkicvyCKmmfaqY0dAT3WdUK8KFloTrFjkmwuaZ+DTi18wn4yFkquvC4x7xw8TZ",
+	"brLf1TDVioSGyxg6M6QiRFtx5uyQ1yzBsnh+yGjoo42FaxKxAWQdjzj0WjYvFRbnTJRosTo/f0Xq/m/H",
+	"L4/PTz6+Ojk+O/l4fv7Kb7TIGwMXa/VjAhufCDAzgDENbbdKY/ihDf4HV1AJKv0JoWICYEBbw6yy/hwP",
+	"Aubbml7Z0/wHZJPTABB3F4NOrCmi2a5hdsPPDibHBqf22ntPmu3d5t7B+W67t9vttff/q5Al+HYsjFiy",
+	"18YuYTaCbOqttvn//8qC63s1OPSSBaW34/x/7d5+u92uMoP8vik1LUBymWHifMjgUJRnjog/0tfN6evt",
+	"mSG0OyRXEsXSrMVaiX1oBfJpyCAGf+0onTA6mksGIX0THjFL8fGjtQ9AOJTyXfQWjaKMRnlINtwqoZpG",
+	"mQDgSCcuHHCKnM8ugocOFuYKY+iaBQ1UbLaBLCGp9xM5VixRPxAY/UymSYCFRyEu2mWO5oHPjRZBag81",
+	"C0I7NjYF4uAPT1gc0QkLM2cFpAxdMyKFuUhQYAaIMJQtdQ2oyDm9YtAoL2AhMz8byk18GNlvzQu4eEWV",
+	"bsLSm5DflZOA6VIKM1GXM/la/IoRvzSgj0eDUFNED6l2/h/FtDU3K1Kn5DfWP5PBFdNI3SmxgPUKRuYi",
+	"hAuB5j0IgwYw8hAM7piqiQGCbAbYLfIb10OZasJ41vXNoh28qADcEO/OQ1w0tzwKh6nLKCx61XDyhGms",
+	"4QH+jJBOlCF6VgyHdTmXUGCOzBb6AEePmbvhJi8sB44dcYO6+9BK0M+Ce5kXvWLe2e443xqtUw+Zcvuz",
+	"bvFAjka0qZi5ROi9G7LMmzvgkQYHQh+ceMXAZPN6wyOsddkiPtKDf7Nyv1eKSfUxvj+OIGTLxp1VbTIL",
+	"7813uU1U+W5FgSWlJ+BfGMhkBCyzJDfsIl+aCoYacx0MjeD2LpFaBjJSPesP+hBfJjRkPQMuBdjuF3xG",
+	"9sypKlwGXewdaO9+hu1MXLNIxsyIVoXAZRt3leHLjz6G18jIjdQyW5sVesxkSKmbOaHOEy142CPsWn/c",
+	"O+x3D9vtTrP/tLPf7LQHtHn4tL3X3O109gdPu91252nnQsA4PTfjhcAqKF8uajy8qPUuaiuPVPMu4Fjg",
+	"LTec+TILfYVfDnfDXRbQp829wdNBs7N30G0e7B72myHtttsHtE87gy6O5aJk4TUQrXZ3m3vd8/ZBr3vY",
+	"29ttHXS77YPOf8HTZtkXtd6Xr18vBEiWOa5N36AZ6ecMwpiaZ+asTmz0s4yZIKnQPCryk4jRa6ZseBVC",
+	"zkxHCCEG6hgf4EicDYiBXy2Uiw8ArAqPIOBtPM2QkSKqYA0qml3fkBmKk0ycR9iNcyGOCUYPQSiFwbhe",
+	"Lu37DXvFd7tEucvdI2VyVReS8LCBHHGKS+xYLgWBGyERskSvjy7E1JBBJBUL8zELjNKGjgH/zQmp8/B/",
+	"uagljCopMMhIRXL8MZBCpSOWXNT+eVEz+pDRhi5qHilhm7jAzGazDoNxX/1eztRxdGQUIdES3KHWC2z4",
+	"TCSVaj3Kvn8a28IZUupS4N8PymY4kDpIokVZ2TKq1UTlIaORHv73XM/zJTM6ZaSHW2uxrqZtTV5tbFrD",
+	"pSzTAZ1JgyuSxjejAZUO5J0d31AvgeHUDvZ55MN8+AspEFV2RkwnPFCLgP/aPrIU+sBO44jyKYfBUr5h",
+	"Z3CRX+8SOWJ6yFKF4oBNMbnvuzR9AG6Noww+mx0B1PJYiP7vGQ25PebtbgDUZMzSt/pUMXcbRvzSrRm+",
+	"KZSArrlqI5vdmGz1iy7Ne5jiQR1xtu5ebnfLYs4wfzmDGQG4Q07HZkigsL3qTkCjSO18Mf9Yf0Sl4cA3",
+	"VwksmyhaURttnlk0aBTlFTdsOi0mLvsut9aFAWLSunm74YKfbVLukIpLQ8BI3dcsGXFh9B+/0cKktEKQ",
+	"K6l32p2GM2a6UF8eVhgmcJ/m/TNbKmNLjAZI1Xq1g+d7Pz15tn98+GL3pPNTt3389NmT5/sv9k52f2of",
+	"Hz47cD1ue7Xdbrfbbrf39vb2pgLSslJSLHw2yZ/c3d3d7e3OPuvske6d6SuC9RaLo0yPsbpHZwpuyxgQ",
+	"pAneqQD2wE2J2bU+JoqP0ghUeUxoV0WcV8ylk7uLbFF2E78JKPExBdHF6vAWX6ed8ossF4tTuH8vkQ/b",
+	"4XPnC0RLft0ZZTFIc9iLu5D4YhaydIshfmeVMy5C6BdZM/HcMuDsgI8hfw9VaYDGf7R42/DEf1COWWVW",
+	"Zcw6sod8a1cPK1QtunmFdoIXF3/593+0m4e/f3ni7Xa/VrQELN88DGQuhhZNcWw5FtCPoQgRjLRGkxjE",
+	"HgEDDYlKzR0FrcolaBFqK7ejYh/TRPOAxxR8BPXpIdWRNQ44Vc3wYxvXPaIT0gfjuud67ovi0+5YVJ7N",
+	"blh+xMMeZH/6ZASWd0penb5o2o5QLLR579ZrWXgZQrbnCgKwO0ij3ybWCoBbZu3o9siAZNCpwIhrnvtr",
+	"f39/v/Z7odZO7Sc64tFkfd6cb2Wt6Kubp6zFhSygqiB8/rlsNN9ARNbthlXhjbMlKnOqoDi0y1pEVzeP",
+	"pSqTwJ0v8O8i7eW17Ujh1A+ekERGhqvbS+gVq2h5xBUxdeSKcHHNNYOkFM/Jb/lms6SIoYxC29JiHv15",
+	"yXROfG73Wn6XF/Jbv1jnOWbJ5Acof6CHhPZlqt1tuxl5ZUmI1Uu8U7UqoSO/cTtc9AH0IMtsNr43R4CB",
+	"DiJwcYlvFGmfMAESm8p7MmSlpxUTIaarZXe2QIzQZTGgAiwSBpRaWuOynQEFRG9KiOEiiFJIduy094n/",
+	"d5lmMVOUFJg9WkG4wvPxrQsGF20d29TONJ8wAEAsOLeQTGZtDq6VS6825MSq6WsREruq+xUyskU8Chjf",
+	"g4BRtJrYO4oxPxRvvu3hvgpBvHlBY6cs6N887fP7E9DccOdHedWAgUxsDUKPxIkcSVvZLWTmYw/pFASW",
+	"oGAGbykoVhBilxe/AQUePFfKMBtHYRo6fizre0frEEvPkjw+4IZyvhXMJa/GLClSzcWk8F0RxNtkxQQW",
+	"pjQ0dLU/WVVr63Q6ndrv69LKmbXfL9WsWM4j/XxMmVmX9AZDKi6LBpofFInLF/R2KXC5Igg4G9Ymu2dZ",
+	"Jb/FQqc1GzoBDjxkWSeI3Ml1BIIn0kJFIJGgXrRqXTJtuJVv3rfBhNaWhn5On/hyMIDyOuQnGUVynLkF",
+	"7HNYC6XSUecv9HTdsPy4idPoxsnehi64DfOZihtZ4ERGp+ifjWa2V6B9z6UYRBzLHG5OZPdWAYCNbUGK",
+	"d4+OvNcU0p1m/At4ZcvCkKURd0wXsQ7M7VBGeyXISIYMEmZb5LzaChZKppx8nkHkwnWzsa6Y8ZBqW7KS",
+	"RlDlDl6zETkDyqM0YcT6RzCw/UJAFCfBsly2Yp4iF3kHmIsaejN4ZIhtHfr7kN1Oo0V+5SJUEPLZJH6Y",
+	"yNi3hfAwChjiHRWh/SSNdba1mZrqLXgdhy8PoLRZCsSe9lNtxF8IUOaq0FEFNBh9IQjWlsNJXECVkcKh",
+	"YlMQ0QRLvoeMhiW3inl1ZjEQKdeEMklNGlxBpyNkMM1+ImkYUAXLE/9Nzft1P6+FlSqIZf23ixoUxrc1",
+	"4ZjfwCo8WGEwFTS4EnIcsRCqLukhg4Vk45j5e1hYDoNZ4XsaXJEgokr924WN67mokVartePa+mZmmuIJ",
+	"wAp/O/75GHszkb3d7q5HTq5llEIVrpfS/rB70G3MOyUziBmdBlcuRNXsniTMRt+yEGEXc3GJkLOHKYxm",
+	"GclLLkont2SrZhi3rZaZfBHyQO5JAO2YlgwbWArrzsi9eVHbyWoHUgW2Jtwx3gsb8JwqK65Bvk5pSaBG",
+	"u65QuCp8qSlTDTUeF4Oj0+6WBjSzl8ZE8SWriw3YklGHrNI+GMzsam3u3BFJMYDfZmra1WG3K7soSz+4",
+	"yhtkUUX4wOqz5XZZsE4zf3nvhT5b2QxcNNNctPZJvbD7bOvd9n6vmGrkwd40G8XNPhVzXuq093oZbBoe",
+	"8Yc0GjQHhvr6pG7+gPMj8A1eMCRhAStPRnwVybG55cp3siZYNsHvAMcA6QvBFdSHIjZDBKvC7REYQciK",
+	"95WWMV6b4Aoryucvqp4zvMB+oMAaJsxAnfngCpLoZaotMIKI0cQndXgnWy9cSDt3Y67s+pNlgBsLr1dc",
+	"5NloOVFcW4KFhdyv5m6XMF/4PBU2COxR+vyTSp8PzTCAGEdoLuo5OU2KKfm31CzuLkXgIVdaYvnqm5CB",
+	"K8nUz3aObcp+ZWFy//hSC4bQ0KBslTR6+Ou8yDk6cGRUbkOQZ663dwuZ61/XNlvaLd0vycsWsSgyz0pw",
+	"j1Tv0bC5iW8di3paRUARSizBIGoigjumVRs7z9egVbfuUf7TepMhq1S6ip+5nSO2ScePFOiRAm3jWnHW",
+	"wyq3tutkerf0yKjTt+dWKdwg7GQ9wIReGyWsAmoLHhekyDRJzC10hd7r/h8JJt+7KtdoRprEEB5cavBd",
+	"980//nxl85XZ7VYinB5KM94fSS3rRlwK+V2XMpoV3S9ZxBXMp4mvwODySPkeKd/6hZDEVaEbBlgI6TRN",
+	"uGN6l3UQX5So9M489B+cje8gYjeba2m6t3nwB0Wuzbq+99v4Jwr5dRfBHq1HQma4mK3IR+OYuH7vtx8B",
+	"XOTrcIeyMuILKvZntcZv87LgHMtK4x0XCpiRa654P2JOvrrCPmOPeXwPtnR/dnL1yuJ4GTKuVvJjqtHX",
+	"/Ky59yhxqTzi8opNWsQX4KwBpxP/I2Wk3mkfkrzXER0xQiMoW0DYZ6608tFNPeaKNVrQG6bp6g5rSXbb",
+	"ebMVCIssNlyZlVhx1WeZUrCNzEpdH904opCymLART0c1r5YqlsB0u3v7BitsFuNo0szVEVvH6EOplYid",
+	"ALvi5X1D16ngbfd241XEi4GgWEm5V4NWcWH36d6T/tND+qTTfbr/5OleP3zaHtD2k8H+k/09RveDJ3Tw",
+	"9OnBbvfgIDw8KHSCneo+XVU7tNXG+qFQrpQ9eUrb7T5rsrDTbXb2u0+ah52Dg2a7cxjQfv/w4LAb1qqh",
+	"7fL9oW6da51bTvgf00SYX3q109fv3r4/P35z3iNn9Jqhf9VVe4ZbyqLJ/yCnmox5FJE3b89Jn9kC6NhE",
+	"ZuNDW1p3veyAtmX4bGP3UojDnLrsD76206MGcXeV3LPmeKtzhrU0BztC0/KKMgMxikO5avuUhiwvVTFO",
+	"QaaQHZR5zFy9Uq5sOKl1+Nto/NJdgCCWKMI4U6ppi5wmCYNYiX7EZtkErqnIJm6mZLxjc66d3B2VjH+B",
+	"0/VswzcAJYCvBLhS+dGQ6nSURYLU7RlcsYnyCqUcXKfqxmPJuBsKjcSjyu/mZpKaN7cg1VY4vZZWsUzz",
+	"dht8RJx74isZzr1kenuE28rUTXVQ0aD6OeRKTFuyDR0fUhFCF0UXmdpt9LLOmJ9YoJ/TKFK+JWlcBHIE",
+	"5mzgASqLnLsQVBElDYOAONEEUtXri1MNsiJcZAC5BshpXAYCFOa4EMVlWMLse0hzFdOQ2AWhYVaLthWM",
+	"aOa9cNVvyU/Q0dd2MEg1uWIsvhCYeX9No5RBShsbxXpCqiYtsUMzdIv4cSI/T3zsZaumg4sz/poHnmDF",
+	"NBZySvQwkeklFPb9+fz8Xf0MfAhnb5//etYlMC4mc8RUqbFMQshgK3UXvRD1EVU22ND/8ccf/QYRMrGs",
+	"qVyEJKseIOSYYM5eUMGt0zjMZegz+842yl0Bjk47mAWtYecySSYe6gfW+QKx10JqoukVnqvKm6EmXLM1",
+	"dIMPVfu6zXQQB29Qas1h1noijSLvDgCymeQzDZplHKcCnR7T9Ni3yrcsf6AF7qDy239zaky1ASzLn8tz",
+	"yXbwUmzl+Z0pbg8FG3mhlYxlTq4QNjApKEPvqp+vkMx1J+XtvLmmQRv9aNN9sGmBrYu5jP1mmX6LK1ly",
+	"GxafuckoUiF4nYW22XG+gMzmKEJWUfwyp3Y3qA3CBuZVoLzRjmGP8c3fKo1zd0WUpdhidxvgyr9vQryM",
+	"qLfQCfUcnljShQaKJNAkGGKbGYO8IBWCzREqtmS/QYeMBgnssJXtQOzDVf0L+lJGjIq5LUBgXDKiiREv",
+	"oc08JIsBBbF/OtuFXaeXLRQfFuYXXOWc9eE4S1e3hOBDO+HaCg8+TxNl8On3W1TYzSkv8wECJnhkJBW2",
+	"FBIaO908qu/3TiLAy+eulKMKiOeGEd+dP7tAVXb6TqW/+RC4YyjYrYhvSYUPfZRSkf2pJUljdA62ETAe",
+	"SVgswfODmV3m2x+ULacyy+5h9XOI35IdnIZsFEvNRDD5lU3sxd264gpureZBhsNpONuT2Cv++XS6WPXq",
+	"WQzP3M7vKXyuMP98YvSOJU0DCHt+ClPwQJgDGYqF2OHCGlzkiFnWMKA8ajwG3X0/KuIxXhxDITICQUZU",
+	"OFnBek6L4hTc+nV0Re5uvHYa02aS2M4XvNwLvWLvWDKiBgzRxHqRjBoDzeqkuGaJgkvXIudG+UH6YZQr",
+	"XnR3keMoygUhWygAxgB/dp+ReGYWq39OZOqqVs3zmpnLezNUcxst6xNEDBRJ5GwTgIImZjZ/o045M+Ix",
+	"gH9JEhZ7VMy+ScpiHXUBYvt86rE2dfC2sh0tUyeAwiyQ2xwN2nEix5a2rFXXM1fYszTbEjktyZCH0NQ5",
+	"s4eNKBf4q1FZZ8mS3ck3S5cy9fkuCdOfsIDd90CV3HW5ebK0lGBU9CuZMiGAKYPERi2F+9EDNyHxBfus",
+	"8UffdUGKE3bNZarM0ww8hQE+0CLHNuvJ+pcGXIQql2bypgb9Cco1WeuKV6cviJayVdlzvdA+ZT0K8aAs",
+	"OXYXy4w5r7MAHsHGTD2ach6UKYc668Qox8k7NuvcpCDhdrHzxX5aouFkEVCu3s5EphgsUc+aZEvBGi3y",
+	"d5lCPV6w31plKCME7q2j/KvsWSgPhsL+mOshF+T/6hxA5Dg0lldMhFxcHpGEBTzGfuCKMXJRA63KrWtM",
+	"lRvmojZPG3JumXsXPHKhwi7pnoIQHxyVOWMivHPJ4k9eMGdaS3JXpnyDb1pvmt8G1d3B22a8yyJQ3CV8",
+	"5LQPIebRSJGjDDceLItd/uRrx1hRkU4rhO+TkOsKntpDhghmPTkW0038HXfc7ZIRFxAumPPHFnlf5o9U",
+	"kIsaCznWD+UiNHdJVjTqMM/cKGPc0L9iS69gnF3mGwYgrB6ld5Jv5jZj82b5N0L6rtj3Ccz2yL0fy+Qt",
+	"J65AbGYp6wNwrVRqIzsDmYxpEt6RrXNtel5dRdoWu7H5OhntksTX0vdcFAxVxO4OcgcNec+jufNgGD6i",
+	"l8wj1zxk0iM0Dbn0SCiDdMSE9ojSPLhiSQNUqD7LhzwCnmLGGvAIaslmPwHzkKkmoRwLcxegjLO25VLp",
+	"iLkuVCzEl6XIkrsgkjO5ZolqtMhbqMZ7xQulUzvttm3OoufsaHqhvllpwq7lVQFYMMxxpgi5rwMqhNTl",
+	"12eZmP3tQfAxOWVTXp17/VTaxX3VzGEi/JUvLyL2yH2+L++9Rc5cbl0qpt8UQzEi7qbcBCjRXCv4GVRU",
+	"dpmtZQI4yKhppjCvSJi9vCOzrY4PJc2zZB6gpopwjaW/DZgMsYYOAUC4tWLRIO8C6D/He908n8TMlri2",
+	"a/pBEX/ERwx+aWBqbf78C65iqbjZrE8EhYBVZA7lzPVRqoDCZh0HSL1A/BEIlgVAp8CE0WAItc4xAYnr",
+	"RosAuqke6bQ7xHdicSEi3MaCp+JKGOWGhx4+WjLjDSEyHKfEVzKegnXgM57iGJpldvUKtmO5cZ8NZGIL",
+	"BwwY1WnCGtnczL4Ezb1IJMUlS0h2BYps0PY/zLui5hbH/OjqOBr7HEO5jUouauuMQyTUmLErZVazu4/D",
+	"50igSGTIRUL0kLo6xOZ9c+S/Hb88Pj/5+Pr4Pz++Pnlxevzx2d/PT858D8qYj4fm/WLGNc8rF4tLg5Nz",
+	"TzfntvaMZ1ltbsN5DXdrKSv6cefHMvcZyGQEpYH7XFAI553OVqi015QvaM2rDSHvHmatwPiK9nNcRFww",
+	"xCu4y8peZrw4eJ99qjUNhuZKO6SdYNsLFinm2RQIswSonmLL91si8IPC0xNQ815ikU2H3Dy0BcIEYZ81",
+	"E3A2A/sQgKAikDmHyWOk3HfDa19YKT1ntu6m/nlsY5vx85iLb0ozfMdFwdIHf0B0TN2V7oI4mhjIwF7H",
+	"ur36E2LFpSPihykSX5+MKHjL/L3O0PeI/zTEYOv9dlhVDzTm4iGoQ275tV5trzNcXRd6ly2/oAfdguEu",
+	"5kLcneHuHcz2qDp9X+TcEIFvyAKnNE2+LfObpglGlZulF+htnYYhNG0z3xcsc6rRgizWxHeEFlu7JSlr",
+	"keM8DDtVWo5A5D5+d1rQ9KBHEFq/uMq1HTdLkZigDNmXeog/gw4mQrvWxIY20LAkKdZ9O5SPObRGC3RV",
+	"o6F6WkX5Z02Th0DvEXnWI5v50m+X1ledz20GWTzGbX5XZH6KDH1DFD8V35pc/cGsmNAsNjWaOEnOVeuZ",
+	"rUwjblokvlnqBOu7Q1n0g53vURr9NskNXoFVqMzNUxFIu7/nbBSDJig6gbk9dqmn/ShlRPPgSjUy61qW",
+	"Ymzt8nkXSKxK5uoTCLDaoZHvQvgZifQ9rEziBDTX5jV/Tzk7M9ct8psz5YKub43a5aIH5ucLYVeelSBz",
+	"wl5EbWp/cbW5jd2HXJSpcive9Ix2+MIIDa/SNA/FWjySbxc9Alj/eWYZHtaREARr2TJ4v11hgRjR5Aqz",
+	"h6FGw/3JpNm+ar3a/smz9vGz57t7+53uk6cHh6tbJF7T5Mps5SZl1A0ykPJYAlv7Itsd3P6Z/f2+KQfJ",
+	"97ugVXzp+qmH6BZ+FHhvjQMZDCE29x9Q0bGgOGGKiYDds6yrJzEUEb9nPjWU42L2E3ISbDMMHcnB+QtL",
+	"hfZOo1gqLi599CPLJES37bXkQdFCkP3mY+EcpWUcs5DU/ZimioV+o5U7K6F9MbqYs1BQ0p84VzN6JGlf",
+	"pprsdYligRShqjAyMBGeI1C3MxFA/fdsq6vTYJz8NkM716PIuB60ySD5u91U0LNHCvt9mRSAdiCSQX84",
+	"e+e3pbUbEtSsbMd909T3DII7oJ+Jy8h2OemrpKFnG/lmE9GzHTymoj/aClawFdD7S0a3VfrumWSAsGq9",
+	"71Q5bRw9RPaPTDRq2Jo9XJk3pBoxzQPzqjBa+KmGQsriB03oYMCC3CxgGzBPkFYXVKP5yvEHV8Lw2yNB",
+	"uSaa12F8pD2PtGeulljElNslQKhpzS9/cZ5rXz8op5ipcpTuRAQY2jlCqYIr1/2mbgtbkL6UV1NNDD0S",
+	"p2oItjOFP+XlMETo+rI3PCx9mMX4YhmNX05feFAaYzxkCSMQKQtNDHC86moZz91mtyUBOdT+8aXWTxUX",
+	"TKk3UGkVK8+vQiMibnutofmpDZ/+ar7NqrYeqyEl76k0RC9Vwzf5t7WvG1urLBSWVds4z/Vw5RElE43V",
+	"SX45ffFIW77Vcqv5Bcioivvqzguu2ol3+pEMbqzt+FRBVDO0xfdt7DCz13l1Q8wvPHw4VhgLCwKAeVSI",
+	"Hg0yt0dwnhkUA6XAXb+FJOfG7DCOrARDdnNkZaq6n7oqNfSDfBus3dxtl+p8KTKk12h8QRnKZkXoIYgw",
+	"ILAYKQbqh0nF0OIdyhY5dpXCXKMJcCVOFRGjPEJT9XgoI0YsfQMvo+fSmLiucDgCcN7gErchjHaX5lT/",
+	"MlXYebfb7bbb7cPDw8M1Cjk/LyzsNsmmLcEMGLG1sAbLrfVmQCCztlRu1XYyFBKj/GM2RBFq5QGgvP8W",
+	"Ul8JsPPJ9FvBbH1qaEeMC/MIF0QmIUseKfj31KiIBVcZIStk6N05LU/FLQqJdvBHMXFWTLSgeRQUH8nM",
+	"bVrc+/csKn75ZP4EdjzHCvZM6mFWpFVhyrt93SPYF7I/IYwbSbA3LabJJDdakUuOGe1Q2NUj1PxzIer+",
+	"//lf/9uIE36j8ET2Vov8CqngIxrH0AowkCOWl5IuNJLTMsHemi57HMa4EHYpXNnVFlpSt4j/RpZXzBVa",
+	"1GxUIIfFulZl5eRuaJN5IbSMplqXmYW9On3xg2upeGSm0eU88ULvMzd1lq2eicwVtjwpr9L4FQ9rd0EW",
+	"F4l+m9HBVzx8BVtYRAbLKPdocvsGTW5WwSsTg8HqhO4+MpRxHb/wJUY7JJlxIgc8Ys2YBzpN2NymbJdM",
+	"v8NH39kn7+LixqUpPyRRrVcbah2r3s5OHJcf37ne0U92d+wMrU/x5ca3u7zTZSZ2Czry4f0rCE4z+mBe",
+	"4MIFwmGYsoCOMEMeAn94JAnfas/yvLi7RdEiFnx7RAEanqodBSWC5opQJ+Dux+aotly+HQZq/ti+sIpc",
+	"Mk249kjEr9mRrSHyiirdPDGvNo0cIhPiQyCm79msBFvABkfHGE2wm5krA1Xird1NSHJJY4+EKVIXhvEH",
+	"YNqA2qD+h/gyoSHrmQUpo/ton1hpBqq/fXj/ykpo2Ve4cSKvmZFjfmP9M3ivRX6SCekncqxYojDn4IpN",
+	"XHGCmEK9f6qIT2P+8YpNfJdNC70bW+SMQbkUZQHcGoVVyaxmbnuaAKGljS8N1eGhOwPIn0C4AcGJuPmY",
+	"ZTLU3fp/IDD6mUyTAAI4Q+g9D5SKwwtYN0c1WuRk3plwbJnL4ohOivWGGJw2JIdYd68UAeaOOMNTi5zT",
+	"K2ZuDAtYyMzPAHCLCC3X9xJL3eQu1BLq1Ba1BZ4uIzPTrPMVv2LTuOiB9IpQU4hztjKQYprYujukXkAL",
+	"6wV3iOHZQkaJ0iUI533sGz2ogwNg5NgCGJKebdGd2QvQIr9ZIRoVEsRURFJ4UQG4W+TYNhzODcx2mLqM",
+	"wmI9JZw8YYY5w4Xdb5OQTor1N5B52Z75gYRSioDORiWAuRtu8sJy4NhtTLXZlfmylTBlbh3uZV6/VfPO",
+	"dseJhRiHTLn9mTeUZ3SrEW0qZi4RVPgCA7ttWz3gkQYVrw9ZSCNGhbJHYF5veIS1DBnBK/tvLhHIUroW",
+	"BD4AsrLPcSRDZu261Ztk7j7nu+SajdTS2r7mvXOz/6+egcspvrT7JIMKTRI6AeOUnkDz7YFMRrOxUbso",
+	"K0xFVo+5DqDM07tEahnISPUsna4gnt4MnaSqcBmmKjfD3c+wnYlrFsmYkbr/G8IfduY3sA22w5cffeCo",
+	"iYzylNavXoVMaSZDYtrMmVXegJyHPcKu9ce9w373sN3uNPtPO/vNTntAm4dP23vN3U5nf/C02213nnYu",
+	"BIzTczNeiJBq2iNfLmo8vKj1Lmorj1TzLuBY4C03nPlSOR4NvxzuhrssoE+be4Ong2Zn76DbPNg97DdD",
+	"2m23D2ifdgZdHIuPmNJ0FMNre+29J83d3eZe97x90Ose9vZ2Wwfdbvug81/wtFn2Ra335evXC3EhFtfV",
+	"mo2xT65Z0jwzZ4W8xyMyZoKkQvOoyE8iRq+ZapETc74IOTMdIYQYqF+k7fZ+4Egc/MXwVwvl4gMAq8Ij",
+	"CHh8wkxZRBXyy9nbN4Rm1zcLOwxoknCm3DgX4hjuPayVC4NxPUO9E91n1CAcXvHdLlHucvdImVzVhSQ8",
+	"tOaRKS6xY7kUBCeFRgop0uujCzE1ZBBJxcJ8zAKjxPpzBPhvTkhdsbUvF7WEUSXFRa1HLmoqkuOPgRQq",
+	"HbHkovbPi5oapjqUY3FR80gJ28RFzYgCsGSDcV/9Xs7UndPSMIqQaAkeohHLjDWRVKr12B7gAdRVAApb",
+	"tgkiFyH1s7MTqGjoaC9kTal0BOPkSodlOncdDnSZyDReHIaIj5RCD7E/ssLYQyHHpA6YGtNE84DH1Gzc",
+	"SJGJjJhqVEcFvsSZb7FQMMywSrydBcKjYv9thtfpHEmnkha5KNwwe8q3e8Pmxa48TxjVTBGKK83DUdxq",
+	"KfoeAvMc1PQMCQ1HXLSIX7xWPtS3Lce6yIT8cvpCHTkVjhXSKmUahRjDEoZWCcSQUi6Ib6Mx/DzKF7kY",
+	"qaM0be5G7poQU26ERlZkALfE7eptMXf4BWriVoQF44NwQbfx/BYhs26Tc4NG/U8sMEf/LpHmE9FGOF3d",
+	"r5pv4p5KoZdWMJ/G4WOPjYO/pyASOHJHbhZTwZty7OLQO5/klqWa5hJRP+LiygdvqiBcXHPNjNpwReq+",
+	"czAEQ6rzix7I0c7zty9OUHUF+ipDtMA4Ry0YIrHRAwyFVfMUdns4Fdc04mHxocK0FW0ezN63pmpm7ILP",
+	"ZHZLx/3n4cng5fD006/Ra/E2/ltypj9crxH04lZ5T2RrKcEyC2ThUc5cHknX90O6zOGX5aTybb9TYvYF",
+	"/rVNSBerSD8oYiUKjxQe8YhiWkP4CHilizqSk5N4gqpSi3Ta+8T/u0xBzLOxx/kb6D3gCif0c4dlQebF",
+	"l0YMA0ihiwDct2I9pdlGAUISlQZDHLiypn5O1u6LKpw/UoNv3QW7gjRyD47Wl3jHUfKgOhjO3nLntQAn",
+	"pCADzqJQ2YRrzzkQwWM2hwhQIWQqAuYRDO1sEd991YO6vj6JmFbYYRE0PyhXFR4RH1+Y+xQLuS6qYWIg",
+	"W+QYf4PnMiqR6Wk2urRetVTbpCUa04nKytM5EtZDAgXQwNHsIgIqSIhJqBViUQo9E7cWjBzAXNpttQJH",
+	"6nvtvSeN1cWhD/nqHqpA9BwQrSgRocEACf74UTz6ntIDDCo4WjpH6MC+Tnhn70de2kGJrYnKzPwG7oap",
+	"y8gqX0rLWJGxTK6g1pjRpswHa54q6ma58UmwMdi8wLil00QY2logf7PUCFU5JPqwyFcoVd7u9c6nWlyv",
+	"ENTMo2xrAL9Heeebu6Z4kLag3Yq6y5JW5VPZkAUOX1+BKzfmS/UP7hZAEQTbTuDxAny7Ar8u6MZb34I7",
+	"UQBWYGwQVHHLxaJKGkmlLbRQIMaGeeTQPsoLLUMsn1bFnoN04vQViIbATosQjwhUA0YzXHcEgX+ZlSBO",
+	"5EhqRqhwjQ5HfVbRrh0Wc+vGguXV41+xwWOs9rfo0mWQur+5qWCFK1z2G97zTV6fkcONte19XCgG+H4L",
+	"++oR3+ZR+Bi7yswx+blr1rl6l3h5PeIfRwmj4WShKdLDNLMlj2QWvMzPnffzRFtKZac4eOVd8cy2MSIE",
+	"Fu40tFXt5rmQD9YooPByeon3aUkor2Nxyu8RKE+F0gMFgDyaFb4fs8JxGHokYSN5zbyM18uEhAw+xeXb",
+	"dx8GhUK2213R67TKCQ2NedELTX55d/KSUEX6VLEnHVKX8BSNIkMtfQiRhcd3PsXs8gif8nzy4f2rxmo2",
+	"2qoS56i0FVP61iGF69ARl0t3P33+l4p4Z+yRRH1PtcanNMo4uwGrkiPXoXhtYhTJS4nE4OajWj4IoxMr",
+	"m3g6iqngUrhKngVRDHS5gUwumcZYwSs2UeU++ZgCBDqeOsrSlXB4ekm5sP50sCz+7T1Gw1Tk+ZvN2qXf",
+	"qhKHUzzWJvnT6nLykshUk3oKOI6d6GcQu1G4we7abaTnVbYOTJiT+G9VbpjqCZhW9gSA5iqy0P81a7c/",
+	"kp94i0DHMPgz1hOCGUCQqgq/+5gCYkQ0MpEpVPCGrVW5OGigz+VD6LeKRdaXVg2AHdZ6tf/v//1//u/V",
+	"XbfvLQRus4ZTXp/JzYat0O6oC+KD7Kjy2I/7lp1HllI8kBatMeVJM4C82dsoBWdpyzvKk+dmkm0yAoZG",
+	"VNi0GpxbwW2SEwRj7fjZ8xfNk59e/myIc9WiN66Dku1hgX9tEjM0zZnVuEILsIxeLm9iliZ5xcUVCy3f",
+	"VsVvkX0Vk1Ee1bHvh0gBBvQnpfPvQR0RKshBMxjShAYaLIocBJkA7/ZCUe+mrEdZ06lbUdmyjnmF7C0p",
+	"bAZzBi/MOpCDgf0hFcWftLQJCVhspkV+G/KIkdJTXqHbQ5Z67OYUkrhdEjmwqVagJGbp1nnjS/T6GfHl",
+	"mlXalN45gN1A37wCxqxevQmnvxtBzs0G1UKMQJ4t+DuT4x7J461aq6ASZH6x7qQjnht8R6V9g399dgfV",
+	"2LM21lmJLSSHO476YQSw8hxtsiWY3GL9rFSETZvPS1k421bIlat1BIHLuDdr1nK1bLLSCY0WOXcdS7E9",
+	"oa1soxpEMBbajId+tqMKoujmuAnS+KepUXzmoAIFKQrIfatdRbNJHynod0RBs0sONrNi+b67Jal/JPMr",
+	"FGOJGOqs6YR95soW27IRGlyRTvuQ+O4JSNByWyYTplvE0lts0OWK6sAfqG35LTe+IomEXr6lchzwFZbj",
+	"OCKxjCJCNRlJpbGgW8wSsqBp8iVzxv6/vV9Wxc6PDSXFQGtMwwX3ZiwuXWU7u9A5BcQGMhlBf8ecPDCR",
+	"jswRavYZyoeKS3OI01WQtu4faA4xy6kd09aI7bgI+Z0IVNyPVsX9l72/YoP6VssAy0m1fyQfIQ5mY1r3",
+	"t/cFGufVMsiVHSYWQr1anwsKoFtaEOp8yEhCwaNjbcbsMw10NDFYkmn2RAVUQNJIPWEixLqAE5kmikUD",
+	"bNFNybs3L21NI1zHv8F5y4T4x0HAYt3LD9xvPbpkvt2wXBdenV/X1V0wfyQ3XYYoYeCrvCVtXcvY7Flg",
+	"JcQqbwn88OjxfLxe21vuAZUIdXrLTfk2FRPh7VyP99kKUKbfb+fR4kZyGHGRahQiXD3NCgOSCM8t/743",
+	"T+MfqdQszB2xvdr+ybM2snJsImAOw6yyV/uZRZHEmrB4EOYnubGKdmb3fwfmq3kbM2JKqvAs9LSM4uXl",
+	"KWs9LE7Z3m3uHZzvtnvtbq/dbrXb7f+qgsGsLmjFEQDkWgBaqOE9ejm/QwuZCAkt1aIldYlmnDiaFMNC",
+	"8GeOqsGNez6Bts6huTs0Dbm8pXpGMLYraAQ1jOqqAeGhRuS2QaUh1bQyshTjSI9cbVKsaE/1UOXFQ0Bm",
+	"ZyFGiZmLa+ZSgg8GLMwb2VgaBL6DUaogHN8oDFA6nZtDgnEUdDhER8OYK9Y4In6stStMgB4KSq4lD2B6",
+	"5pHxkAfDbMy3l5c7b+NU9XAMgioGLjdhg1S50nFmmrrZQCDFNUs0Cxse6bOApsoqM8plDsQRnWAdSqoK",
+	"U9vAOICJrfyOnSJ3n5DX/Bmp+78dvzw+P/n4+vg/Px5/eHH69uOzv5+fnPlHpLO7T2hfXrNGj3BhS9nm",
+	"Ib4GKAbx3LCdnX2n+uIJRKkiTzrkV/4Mlao0NpfVGjxHaaR5TBO9YzbfNOdYyMmAAWxylnmIOAxxyc4W",
+	"blh9gkJ9hpH7s+6PsE64Mgp6DCXfPBvdH/AYCgIzGgwbR4SSbB24l6xauHkFy4kPWRQSPeYBq2b3x3Av",
+	"7pPf25uZKfWui0ggRzsGB1ry8tIsUGfXf0sOD1vOWbxXqzjNdXQBO+JrN8qdR1gzEf7KHxnzI2OuYswG",
+	"NdEolJPV9VgyhFs3qSUUN8uWXS+nW2HMJ9jAwXfOeZ/UsUQ+VBKf6S6lPDKioaHcWpLr5zQJla2Vn9Ax",
+	"8a8DmoS+Bxy5L/Wwmp7mjTDvMVbTdb4x81qL7TPZdyFK2HB4t7Pb7Xa77d29/drvZrotqard+H1lmTzS",
+	"wEcaOI8Guj5g5gKrh6GOhDJIRxbrb0EjccN/y0rJsZjgvGbsI+Kbz2/oCHP2HGWBcf0RH7HzScx8DzPw",
+	"oLqbZ54bD6m2edJOeFaMKVJnkbItIeyKoQHNPHXjSWdW3Xjx9vmH1ydvzh+mxpFjwANUOl447L9PLplf",
+	"wUrVgwuQl1pxOKh5NYd8tV6t/MOWXNNB4kbVETfoo0byyI0foqkwzK//2mpI4d2b5cjgEL8ldlzINd+Y",
+	"F7fI2Qq8+MP7V7aRXsKUjK4h6CaSMu7T4Ap6aSf8GgJPsnbcRbNdKiKmVLFVEo0iOcaYlHVscaevj1+e",
+	"PEzOaA/jAbLF09G9Z/nRrO6SlFc1G90yh0PGQ6mlbfa7JRuEnd8oD4QR75UBPjK/R+Y3y/xsqN0GrO/G",
+	"OV4kEbdvq8sH1VynIYPGvP9oHrY9ctj+HRW2SIrL4o+7B22P7B60fychu0wYU0fEF6DrweOWWWHXJMch",
+	"q2noK7ep+ySjbuu1Xnev1d3zatl+a73d/Van3c0iKZ8lVIRM9NPkkry8kQAGB4FHS9wj+Xt4sn+U388H",
+	"YIaLZRTdDvnbA8l4j6SC/5E6ogXVXFjEAm0A9Fym1kI3lGMyomICThrNEhCEYx5ckXobPBDQL7lHzCPo",
+	"q/DIbo9Qov5/9q64p21di38Vq+9JAy0t2t7e+wP0dNVR7ugd03qhWyfdoc2NTWM1jSM7aekQ3/3K59hJ",
+	"oIEVaCDs5j8I5thOzs/n+Njnd0Q0CTnxAyl8vl2+Ig7MHJ9yNbRzh/v94scPCreadCDM5waR1uNMIz/4",
+	"zfzx6htq7b568Jpo3kGzHjbrYf3WwxjRWYO1UCfCn3JVkTdopT/nA4kTnAL2OOLjAbryN99RWg2LnAz7",
+	"++8PjusZGMk+UQ1DI/bdP6kdywBSGg2xf+0s+Dh+uBNv57vRkIiV2ZwKNJawjpZQZxC/86FA/q+bNYlz",
+	"wXhVl4ZB9nM2hx8Gb8xI//NuMOiQ7xNx5m4QxyFdQoIi1bDhk5DA/67/+11O1z/3ewc1vcxrv1wNreRn",
+	"0NdaHSCs2kGvZWFVakb9UMSdWfzmbuYSJr5RYwkSG1PZmMo6msq5xfmdDaX7x82ZyeryffcdTUyBPqbj",
+	"aOzcKHKqGFixZZpktMh7BOlqOSOQaRIryVI/YzYoYVBo0oeb9OHNwBSSh7cciRE4tzKOc73dWDqxzRbN",
+	"aE1uogQ5wYbVKzV2dKvdwqH8Ymr9bGs5W4V6oUko5pxopyj30M/NkkkYyFRjWXoFDrJxmpAp5zGaGWMv",
+	"csb9zLbognG5kW/fjLcxHo3xeLjxkPHmiScsMV/bEvcJfrPVCIVORti8l7deAXcZL1S2eqyny1b80pmE",
+	"NQj6j2CqazTcT5U2n+W0Qiy68R8JndwKxew1mp38guuEnAmlk8YI1oD+WCeEFdXcwc0i5vEN3ypUdxS3",
+	"v7QZp6wq+nbbR49TNnKTrxA9x67DW71FP+AsDX89yshniBW7jBEOrNRGE3OOaiBwvR961kLAhesJi8HY",
+	"3yquBtPL+lwHNxYzrUcwOA1inhdiZMSRt7gSnKzlylW6lNs+fuYHZUNpNLMWfk9x97/I1eSRPaB8YfVp",
+	"GI6pjwptez+YW+28+Lc9leqMJVv+aydV4SWs/+VskWIScbZLvn9pj3Dg5glNUsV3yfzV/5GcN+Dn5PBD",
+	"d799cth9/d//bWnuK554JKNZIy/J11bna4u8hEO5bUvk6xXkDl1bx/ibRuLc0fSWtIcJtfvMNRfsxkbD",
+	"ZZzxCCfLOKcRHgacCIZHhMA/TH0ltSaKJ8Za7hGmZExYinjmmoyXRLAO5FS/Pj8n1J9GchFyNsE4eBW1",
+	"R0fF77fO+dmXLyX09PlAAWru8ltJVTYzc0s8xc9xMIKGxOiTPDsDbns6xhgOo0sPqUTBnb5WQjfCpfoK",
+	"yT1U57dEzGYyK0vbrYl3XpZ2JxXEmNqh9Gl4nyS8/JR8dPD28OPH99+6R0cfR98Gx/3P3eFBWd1tKNLN",
+	"i97JPQ93kXk/P3ACvnh7MIP0yqdeK1XhDUe7C9q2EtbnlS8O/U4XeF9tWo9vs2s4TLaH30xMIhFNCK4l",
+	"gNFALiIsEBxwhcQzMkK+byPgF7OG/6xy24Q60/kzy7kpHnsnfOfC/tRnl7gghjzhq04gPn/Q7qS0/I6V",
+	"SFA+e6xKisdQOrPZ3dSBJRmKmK4NgI27jj/fwY8cQtDPpIkfrAIEq9pUYiBP11b8T8VBPFGuyhqmDofJ",
+	"Gpv1bG3WfkCjSQG1LzT5dHzkuZJNUmH9kqe0ZjtYCqWNLlTFQb5rS0R5jA/GY1ue4KieFodmBxjxhfMy",
+	"t675mNuNeXx682hL/BSAdnVvsOkw4BUIJVzXATlmGI8QGLddDPntAcghMsFxs61/oW1ppwYqtUkBgaAd",
+	"MTpDIGkgkot7gsSI536qRLIEve/G4j1fHnLKuGrt/nVq1Pstp4qrbpoE7gm2+hMuNZhHp0aKmpcX0RoG",
+	"QtuyEzZQ03Lhjx1AhB33RWm0wINAEMQCDAKUDItVYu1Nj/xihXtiRrlyD5zlpT6MPMUppiY4On6dSMVz",
+	"Yfl14VVp+wFNyIxGdMJnkHOOuzuPUOUHYs49kkbZjzOqpiSNTH8eZpDYDrM1oDAFLHm+2uPbUPpTI3aM",
+	"P8RKYtKG8JNUce0VS1KSUOjEs0nwxA+4P8U5H/V7JJRymsbFLh0Rbsk84SPgoGG2ZKJkGuu9/FVCuTp4",
+	"SlJHFmneNY9YLEVkb4XBc2z1R78HCSWJ/J6PAcWWjODYfCVX2te7UmTUI1jsEimKsyq3hTqXhUlmNfNW",
+	"u+hHvpxBzWYahsX3Ar+WqBLgzyMsVRBVXuQ7fDh2zCUs8pOc60I+wOtkpDvokylfarI1oxrqerKZiMwj",
+	"cFO2c2HwhxJJ4ONAtTx5RijxwxTkyDOHulhJH+OnOqBQMU1GHJKmxlTz1Y4LfVphpS9hloZmj3OtLqpa",
+	"mg7M1zYzyy8EIoX0FrheIiKaRmwsz8lMMl7ozz4u6e+Q0zAJPECtiLjWFkmJEn7hmxUgdXl6+XcAAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

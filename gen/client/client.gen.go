@@ -1871,6 +1871,16 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioMultipart The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendAudioMultipart struct {
+	Audio           openapi_types.File `json:"audio"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	Ptt             *bool              `json:"ptt,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendAudioRequest defines model for SendAudioRequest.
 type SendAudioRequest struct {
 	// Audio http(s) URL, base64 data, or a data: URL
@@ -1914,6 +1924,17 @@ type SendContactRequest struct {
 	Vcard *string `json:"vcard,omitempty"`
 }
 
+// SendDocumentMultipart The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendDocumentMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Document        openapi_types.File `json:"document"`
+	FileName        *string            `json:"fileName,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendDocumentRequest defines model for SendDocumentRequest.
 type SendDocumentRequest struct {
 	Caption *string `json:"caption,omitempty"`
@@ -1935,6 +1956,16 @@ type SendDocumentRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendImageMultipart The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendImageMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Image           openapi_types.File `json:"image"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -2031,6 +2062,14 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerMultipart The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendStickerMultipart struct {
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	Sticker         openapi_types.File `json:"sticker"`
+	To              string             `json:"to"`
+}
+
 // SendStickerRequest defines model for SendStickerRequest.
 type SendStickerRequest struct {
 	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
@@ -2061,6 +2100,17 @@ type SendTextRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendVideoMultipart The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendVideoMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Gif             *bool              `json:"gif,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+	Video           openapi_types.File `json:"video"`
 }
 
 // SendVideoRequest defines model for SendVideoRequest.
@@ -2675,14 +2725,23 @@ type SendTextJSONRequestBody = SendTextRequest
 // SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
 type SendAudioJSONRequestBody = SendAudioRequest
 
+// SendAudioMultipartRequestBody defines body for SendAudio for multipart/form-data ContentType.
+type SendAudioMultipartRequestBody = SendAudioMultipart
+
 // SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
 type SendContactJSONRequestBody = SendContactRequest
 
 // SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
 type SendDocumentJSONRequestBody = SendDocumentRequest
 
+// SendDocumentMultipartRequestBody defines body for SendDocument for multipart/form-data ContentType.
+type SendDocumentMultipartRequestBody = SendDocumentMultipart
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendImageMultipartRequestBody defines body for SendImage for multipart/form-data ContentType.
+type SendImageMultipartRequestBody = SendImageMultipart
 
 // SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
 type SendLocationJSONRequestBody = SendLocationRequest
@@ -2693,8 +2752,14 @@ type SendPollJSONRequestBody = SendPollRequest
 // SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
 type SendStickerJSONRequestBody = SendStickerRequest
 
+// SendStickerMultipartRequestBody defines body for SendSticker for multipart/form-data ContentType.
+type SendStickerMultipartRequestBody = SendStickerMultipart
+
 // SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
 type SendVideoJSONRequestBody = SendVideoRequest
+
+// SendVideoMultipartRequestBody defines body for SendVideo for multipart/form-data ContentType.
+type SendVideoMultipartRequestBody = SendVideoMultipart
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -3637,7 +3702,7 @@ type ClientInterface interface {
 
 	// SendAudioWithBody Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3646,7 +3711,7 @@ type ClientInterface interface {
 
 	// SendAudio Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3673,7 +3738,7 @@ type ClientInterface interface {
 
 	// SendDocumentWithBody Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3682,7 +3747,7 @@ type ClientInterface interface {
 
 	// SendDocument Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3691,7 +3756,7 @@ type ClientInterface interface {
 
 	// SendImageWithBody Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3700,7 +3765,7 @@ type ClientInterface interface {
 
 	// SendImage Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3745,7 +3810,7 @@ type ClientInterface interface {
 
 	// SendStickerWithBody Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3754,7 +3819,7 @@ type ClientInterface interface {
 
 	// SendSticker Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3763,7 +3828,7 @@ type ClientInterface interface {
 
 	// SendVideoWithBody Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3772,7 +3837,7 @@ type ClientInterface interface {
 
 	// SendVideo Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5734,7 +5799,7 @@ func (c *Client) SendText(ctx context.Context, id SessionId, params *SendTextPar
 
 // SendAudioWithBody Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5753,7 +5818,7 @@ func (c *Client) SendAudioWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendAudio Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5810,7 +5875,7 @@ func (c *Client) SendContact(ctx context.Context, id SessionId, params *SendCont
 
 // SendDocumentWithBody Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5829,7 +5894,7 @@ func (c *Client) SendDocumentWithBody(ctx context.Context, id SessionId, params 
 
 // SendDocument Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5848,7 +5913,7 @@ func (c *Client) SendDocument(ctx context.Context, id SessionId, params *SendDoc
 
 // SendImageWithBody Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5867,7 +5932,7 @@ func (c *Client) SendImageWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendImage Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5962,7 +6027,7 @@ func (c *Client) SendPoll(ctx context.Context, id SessionId, params *SendPollPar
 
 // SendStickerWithBody Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5981,7 +6046,7 @@ func (c *Client) SendStickerWithBody(ctx context.Context, id SessionId, params *
 
 // SendSticker Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6000,7 +6065,7 @@ func (c *Client) SendSticker(ctx context.Context, id SessionId, params *SendStic
 
 // SendVideoWithBody Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6019,7 +6084,7 @@ func (c *Client) SendVideoWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendVideo Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11624,7 +11689,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendAudioWithBodyWithResponse Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11633,7 +11698,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendAudioWithResponse Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11660,7 +11725,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendDocumentWithBodyWithResponse Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11669,7 +11734,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendDocumentWithResponse Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11678,7 +11743,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithBodyWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11687,7 +11752,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11732,7 +11797,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendStickerWithBodyWithResponse Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11741,7 +11806,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendStickerWithResponse Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11750,7 +11815,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendVideoWithBodyWithResponse Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11759,7 +11824,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendVideoWithResponse Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22764,7 +22829,7 @@ func (c *ClientWithResponses) SendTextWithResponse(ctx context.Context, id Sessi
 
 // SendAudioWithBodyWithResponse Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22779,7 +22844,7 @@ func (c *ClientWithResponses) SendAudioWithBodyWithResponse(ctx context.Context,
 
 // SendAudioWithResponse Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22824,7 +22889,7 @@ func (c *ClientWithResponses) SendContactWithResponse(ctx context.Context, id Se
 
 // SendDocumentWithBodyWithResponse Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22839,7 +22904,7 @@ func (c *ClientWithResponses) SendDocumentWithBodyWithResponse(ctx context.Conte
 
 // SendDocumentWithResponse Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22854,7 +22919,7 @@ func (c *ClientWithResponses) SendDocumentWithResponse(ctx context.Context, id S
 
 // SendImageWithBodyWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22869,7 +22934,7 @@ func (c *ClientWithResponses) SendImageWithBodyWithResponse(ctx context.Context,
 
 // SendImageWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22944,7 +23009,7 @@ func (c *ClientWithResponses) SendPollWithResponse(ctx context.Context, id Sessi
 
 // SendStickerWithBodyWithResponse Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22959,7 +23024,7 @@ func (c *ClientWithResponses) SendStickerWithBodyWithResponse(ctx context.Contex
 
 // SendStickerWithResponse Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22974,7 +23039,7 @@ func (c *ClientWithResponses) SendStickerWithResponse(ctx context.Context, id Se
 
 // SendVideoWithBodyWithResponse Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22989,7 +23054,7 @@ func (c *ClientWithResponses) SendVideoWithBodyWithResponse(ctx context.Context,
 
 // SendVideoWithResponse Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

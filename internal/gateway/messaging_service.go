@@ -16,8 +16,11 @@ type ImageSend struct {
 
 // MediaSend is the body of a media send of any kind.
 type MediaSend struct {
-	Kind     MediaKind
-	Source   string // the file: http(s) URL, base64, or data: URL
+	Kind   MediaKind
+	Source string // the file: http(s) URL, base64, or data: URL
+	// Data is the file itself when it was uploaded (multipart/form-data);
+	// Source is then empty. The limits and type checks are the same.
+	Data     []byte
 	Caption  string
 	MimeType string // optional; must agree with the file
 	FileName string // documents

@@ -124,10 +124,12 @@ type contract struct {
 	adminHash gateway.KeyHash
 	limits    *rateLimiter
 	policies  policies
-	maxBody   map[bodyClass]int64
+	maxBody   func(bodyClass) bodyCap
+	// optsNoBody are opts without body validation (multipart bodies).
+	optsNoBody *openapi3filter.Options
 }
 
-func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64) (*contract, error) {
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody func(bodyClass) bodyCap) (*contract, error) {
 	pols, err := loadPolicies(spec)
 	if err != nil {
 		return nil, err
@@ -144,7 +146,9 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 		SchemaValidationOptions: SchemaValidationOptions(),
 	}
 	opts.WithCustomSchemaErrorFunc(schemaErrorMessage)
-	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
+	noBody := *opts
+	noBody.ExcludeRequestBody = true
+	return &contract{spec: spec, router: router, opts: opts, optsNoBody: &noBody, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
 		policies: pols, maxBody: maxBody}, nil
 }
 
@@ -214,7 +218,14 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := route.Operation
 		pol := m.policies[op.OperationID]
-		if err := limitBody(req, m.maxBody[pol.body]); err != nil {
+		multipart, err := isMultipart(req, op)
+		if err != nil {
+			return err
+		}
+		if multipart {
+			// Streamed to the handler (multipart.go): capped while read.
+			req = streamBody(req, m.maxBody(pol.body).multipart)
+		} else if err := limitBody(req, m.maxBody(pol.body).json); err != nil {
 			return err
 		}
 		ctx := context.WithValue(req.Context(), ctxOperationID, op.OperationID)
@@ -244,10 +255,15 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 
-		if err := guardText(req, route, params); err != nil {
+		if err := guardText(req, route, params, multipart); err != nil {
 			return err
 		}
 		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
+		if multipart {
+			// The handler reads the parts as they arrive and checks them
+			// (multipart.go); validating here would read the file whole.
+			in.Options = m.optsNoBody
+		}
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			return &gateway.Error{Code: gateway.CodeInvalid, Message: validationMessage(err), Err: err}
 		}

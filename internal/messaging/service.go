@@ -217,7 +217,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		if err != nil {
 			return outgoing{}, err
 		}
-		f, err := s.loader().load(ctx, kind, r.Source, r.MimeType)
+		f, err := s.loader().loadSend(ctx, kind, r)
 		if err != nil {
 			return outgoing{}, err
 		}

@@ -347,7 +347,7 @@ export interface paths {
         put?: never;
         /**
          * Send an image
-         * @description `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+         * @description `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
          */
         post: operations["sendImage"];
         delete?: never;
@@ -373,7 +373,7 @@ export interface paths {
         put?: never;
         /**
          * Send a video
-         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendVideo"];
         delete?: never;
@@ -399,7 +399,7 @@ export interface paths {
         put?: never;
         /**
          * Send audio or a voice note
-         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendAudio"];
         delete?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Send a document
-         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendDocument"];
         delete?: never;
@@ -451,7 +451,7 @@ export interface paths {
         put?: never;
         /**
          * Send a sticker
-         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendSticker"];
         delete?: never;
@@ -2315,6 +2315,15 @@ export interface components {
             /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
             mentions?: components["schemas"]["Recipient"][];
         };
+        /** @description The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendImageMultipart: {
+            to: string;
+            /** Format: binary */
+            image: string;
+            caption?: string;
+            mimeType?: string;
+            filename?: string;
+        };
         SendImageRequest: {
             to: components["schemas"]["Recipient"];
             /** @description http(s) URL, base64 data, or a data: URL */
@@ -2323,6 +2332,17 @@ export interface components {
             filename?: string;
             /** @enum {string} */
             mimeType?: "image/jpeg" | "image/png" | "image/webp";
+        };
+        /** @description The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendVideoMultipart: {
+            to: string;
+            /** Format: binary */
+            video: string;
+            caption?: string;
+            gif?: boolean;
+            mimeType?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
         };
         SendVideoRequest: {
             to: components["schemas"]["Recipient"];
@@ -2338,6 +2358,16 @@ export interface components {
             /** @enum {string} */
             mimeType?: "video/mp4" | "video/3gpp";
         };
+        /** @description The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendAudioMultipart: {
+            to: string;
+            /** Format: binary */
+            audio: string;
+            ptt?: boolean;
+            mimeType?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
+        };
         SendAudioRequest: {
             to: components["schemas"]["Recipient"];
             /** @description Reply to this message (it must be in the store) */
@@ -2351,6 +2381,17 @@ export interface components {
             /** @enum {string} */
             mimeType?: "audio/ogg" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/amr";
         };
+        /** @description The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendDocumentMultipart: {
+            to: string;
+            /** Format: binary */
+            document: string;
+            fileName?: string;
+            mimeType?: string;
+            caption?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
+        };
         SendDocumentRequest: {
             to: components["schemas"]["Recipient"];
             /** @description Reply to this message (it must be in the store) */
@@ -2363,6 +2404,14 @@ export interface components {
             fileName: string;
             /** @description What the recipient sees; defaults to the sniffed type (or the file name's) */
             mimeType?: string;
+        };
+        /** @description The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendStickerMultipart: {
+            to: string;
+            /** Format: binary */
+            sticker: string;
+            quotedMessageId?: string;
+            mentions?: string[];
         };
         SendStickerRequest: {
             to: components["schemas"]["Recipient"];
@@ -4177,6 +4226,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendImageRequest"];
+                "multipart/form-data": components["schemas"]["SendImageMultipart"];
             };
         };
         responses: {
@@ -4226,6 +4276,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendVideoRequest"];
+                "multipart/form-data": components["schemas"]["SendVideoMultipart"];
             };
         };
         responses: {
@@ -4275,6 +4326,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendAudioRequest"];
+                "multipart/form-data": components["schemas"]["SendAudioMultipart"];
             };
         };
         responses: {
@@ -4324,6 +4376,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendDocumentRequest"];
+                "multipart/form-data": components["schemas"]["SendDocumentMultipart"];
             };
         };
         responses: {
@@ -4372,6 +4425,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendStickerRequest"];
+                "multipart/form-data": components["schemas"]["SendStickerMultipart"];
             };
         };
         responses: {
