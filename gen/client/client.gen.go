@@ -1960,12 +1960,11 @@ type SendDocumentRequest struct {
 
 // SendImageMultipart The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's.
 type SendImageMultipart struct {
-	Caption         *string            `json:"caption,omitempty"`
-	Image           openapi_types.File `json:"image"`
-	Mentions        *[]string          `json:"mentions,omitempty"`
-	MimeType        *string            `json:"mimeType,omitempty"`
-	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
-	To              string             `json:"to"`
+	Caption  *string            `json:"caption,omitempty"`
+	Filename *string            `json:"filename,omitempty"`
+	Image    openapi_types.File `json:"image"`
+	MimeType *string            `json:"mimeType,omitempty"`
+	To       string             `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -2089,6 +2088,9 @@ type SendStickerRequest struct {
 
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
+	// LinkPreview Attach a preview of the first http(s) URL in `text`: its page is fetched (3 s, at most 512 KiB of HTML, through the same network guard as media URLs: private and loopback addresses only with WAGATE_IMAGE_ALLOW_PRIVATE), its og:title (or <title>), og:description and og:image (a JPEG thumbnail of at most 256 KiB before scaling) are sent with the text. Fails soft: when anything of it fails the text is sent without a preview (never an error).
+	LinkPreview *bool `json:"linkPreview,omitempty"`
+
 	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
 	Mentions *[]Recipient `json:"mentions,omitempty"`
 
@@ -3684,7 +3686,7 @@ type ClientInterface interface {
 
 	// SendTextWithBody Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3693,7 +3695,7 @@ type ClientInterface interface {
 
 	// SendText Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3756,7 +3758,7 @@ type ClientInterface interface {
 
 	// SendImageWithBody Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3765,7 +3767,7 @@ type ClientInterface interface {
 
 	// SendImage Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5761,7 +5763,7 @@ func (c *Client) RestartSession(ctx context.Context, id SessionId, reqEditors ..
 
 // SendTextWithBody Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5780,7 +5782,7 @@ func (c *Client) SendTextWithBody(ctx context.Context, id SessionId, params *Sen
 
 // SendText Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5913,7 +5915,7 @@ func (c *Client) SendDocument(ctx context.Context, id SessionId, params *SendDoc
 
 // SendImageWithBody Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5932,7 +5934,7 @@ func (c *Client) SendImageWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendImage Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11671,7 +11673,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendTextWithBodyWithResponse Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11680,7 +11682,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendTextWithResponse Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11743,7 +11745,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithBodyWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11752,7 +11754,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22799,7 +22801,7 @@ func (c *ClientWithResponses) RestartSessionWithResponse(ctx context.Context, id
 
 // SendTextWithBodyWithResponse Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22814,7 +22816,7 @@ func (c *ClientWithResponses) SendTextWithBodyWithResponse(ctx context.Context, 
 
 // SendTextWithResponse Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22919,7 +22921,7 @@ func (c *ClientWithResponses) SendDocumentWithResponse(ctx context.Context, id S
 
 // SendImageWithBodyWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22934,7 +22936,7 @@ func (c *ClientWithResponses) SendImageWithBodyWithResponse(ctx context.Context,
 
 // SendImageWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

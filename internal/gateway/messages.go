@@ -317,6 +317,18 @@ type OutgoingText struct {
 	// Mentions are the user JIDs the message mentions (ContextInfo
 	// MentionedJID): WhatsApp notifies them.
 	Mentions []string
+	// Preview, when set, is the link preview sent with the text.
+	Preview *LinkPreview
+}
+
+// LinkPreview is the preview of the first URL of a text.
+type LinkPreview struct {
+	URL         string // as it appears in the text (MatchedText)
+	Title       string
+	Description string
+	Thumbnail   []byte // JPEG; nil when the page has no usable image
+	ThumbWidth  int
+	ThumbHeight int
 }
 
 // MediaKind is the kind of a media send. Its values are the message

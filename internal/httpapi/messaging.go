@@ -110,7 +110,11 @@ func (h *Messaging) SendText(ctx context.Context, r api.SendTextRequestObject) (
 	if r.Body.Mentions != nil {
 		mentions = *r.Body.Mentions
 	}
-	m, err := h.Service.SendText(ctx, r.Id, r.Body.To, r.Body.Text, quoted, mentions)
+	send := h.Service.SendText
+	if r.Body.LinkPreview != nil && *r.Body.LinkPreview {
+		send = h.Service.SendTextWithPreview
+	}
+	m, err := send(ctx, r.Id, r.Body.To, r.Body.Text, quoted, mentions)
 	if err != nil {
 		return nil, err
 	}

@@ -138,7 +138,17 @@ func validText(text string) bool { return strings.TrimSpace(text) != "" }
 // SendText sends a text message, optionally as a reply to quotedID, and
 // stores it.
 func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
-	return s.send(ctx, sid, to, quotedID, func(context.Context) (outgoing, error) {
+	return s.sendText(ctx, sid, to, text, quotedID, mentions, false)
+}
+
+// SendTextWithPreview implements gateway.MessagingService: the text with a
+// preview of its first URL when one can be made (preview.go), else plain.
+func (s *Service) SendTextWithPreview(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
+	return s.sendText(ctx, sid, to, text, quotedID, mentions, true)
+}
+
+func (s *Service) sendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string, preview bool) (*gateway.Message, error) {
+	return s.send(ctx, sid, to, quotedID, func(ctx context.Context) (outgoing, error) {
 		if !validText(text) {
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
 		}
@@ -146,10 +156,14 @@ func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedI
 		if err != nil {
 			return outgoing{}, err
 		}
+		var lp *gateway.LinkPreview
+		if preview {
+			lp = s.linkPreview(ctx, text)
+		}
 		return outgoing{
 			content: gateway.Message{Type: gateway.TypeText, Text: &text},
 			deliver: func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error) {
-				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted, Mentions: mentioned})
+				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted, Mentions: mentioned, Preview: lp})
 			},
 		}, nil
 	})

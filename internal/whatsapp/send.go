@@ -175,7 +175,7 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 // SendText implements gateway.MessagingRuntime.
 func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
-		if o.Quoted == nil && len(o.Mentions) == 0 {
+		if o.Quoted == nil && len(o.Mentions) == 0 && o.Preview == nil {
 			return &waE2E.Message{Conversation: proto.String(o.Text)}
 		}
 		ci := quoteContext(cli, chat, o.Quoted)
@@ -185,10 +185,24 @@ func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.Outgoin
 			}
 			ci.MentionedJID = o.Mentions
 		}
-		return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+		et := &waE2E.ExtendedTextMessage{
 			Text:        proto.String(o.Text),
 			ContextInfo: ci,
-		}}
+		}
+		if p := o.Preview; p != nil {
+			// The fields WhatsApp's own clients fill for a link they
+			// previewed: the URL as written, title, description and an
+			// inline JPEG thumbnail (no uploaded high-quality one).
+			et.MatchedText = proto.String(p.URL)
+			et.Title = proto.String(p.Title)
+			et.Description = proto.String(p.Description)
+			et.PreviewType = waE2E.ExtendedTextMessage_NONE.Enum()
+			if len(p.Thumbnail) > 0 {
+				et.JPEGThumbnail = p.Thumbnail
+				et.ThumbnailWidth, et.ThumbnailHeight = proto.Uint32(uint32(p.ThumbWidth)), proto.Uint32(uint32(p.ThumbHeight))
+			}
+		}
+		return &waE2E.Message{ExtendedTextMessage: et}
 	})
 	if err != nil {
 		return gateway.SentMessage{}, err

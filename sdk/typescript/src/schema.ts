@@ -321,7 +321,7 @@ export interface paths {
         put?: never;
         /**
          * Send a text message (or a reply)
-         * @description Rate-limited to 30 messages per minute per session.
+         * @description Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
          */
         post: operations["sendText"];
         delete?: never;
@@ -2314,6 +2314,8 @@ export interface components {
             quotedMessageId?: string;
             /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
             mentions?: components["schemas"]["Recipient"][];
+            /** @description Attach a preview of the first http(s) URL in `text`: its page is fetched (3 s, at most 512 KiB of HTML, through the same network guard as media URLs: private and loopback addresses only with WAGATE_IMAGE_ALLOW_PRIVATE), its og:title (or <title>), og:description and og:image (a JPEG thumbnail of at most 256 KiB before scaling) are sent with the text. Fails soft: when anything of it fails the text is sent without a preview (never an error). */
+            linkPreview?: boolean;
         };
         /** @description The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's. */
         SendImageMultipart: {
