@@ -1642,6 +1642,19 @@ type SandboxCreateGroupResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxExpireMediaRequest defines model for SandboxExpireMediaRequest.
+type SandboxExpireMediaRequest struct {
+	// PhoneOffline The session's simulated phone stops (true) or resumes (false) answering media retry requests.
+	PhoneOffline *bool `json:"phoneOffline,omitempty"`
+}
+
+// SandboxExpireMediaResponse defines model for SandboxExpireMediaResponse.
+type SandboxExpireMediaResponse struct {
+	MessageId    string `json:"messageId"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
+	Success      bool   `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2665,6 +2678,9 @@ type SandboxInboundJSONRequestBody = SandboxInboundRequest
 // SandboxLinkJSONRequestBody defines body for SandboxLink for application/json ContentType.
 type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
+// SandboxExpireMediaJSONRequestBody defines body for SandboxExpireMedia for application/json ContentType.
+type SandboxExpireMediaJSONRequestBody = SandboxExpireMediaRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -2841,6 +2857,9 @@ type ServerInterface interface {
 	// SandboxLink Link a session with a simulated phone
 	// (POST /sandbox/sessions/{id}/link)
 	SandboxLink(ctx echo.Context, id SessionId) error
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	// (POST /sandbox/sessions/{id}/messages/{messageId}/expire-media)
+	SandboxExpireMedia(ctx echo.Context, id SessionId, messageId string) error
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	// (GET /sandbox/sessions/{id}/phone)
 	SandboxPhoneView(ctx echo.Context, id SessionId) error
@@ -3342,6 +3361,30 @@ func (w *ServerInterfaceWrapper) SandboxLink(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxLink(ctx, id)
+	return err
+}
+
+// SandboxExpireMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxExpireMedia(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "messageId" -------------
+	var messageId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "messageId", ctx.Param("messageId"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter messageId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxExpireMedia(ctx, id, messageId)
 	return err
 }
 
@@ -5433,6 +5476,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/participants", wrapper.SandboxGroupParticipants, options.OperationMiddlewares["sandboxGroupParticipants"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/faults", wrapper.SandboxFault, options.OperationMiddlewares["sandboxFault"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/messages/:messageId/expire-media", wrapper.SandboxExpireMedia, options.OperationMiddlewares["sandboxExpireMedia"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -7984,6 +8028,168 @@ func (response SandboxLink500JSONResponse) VisitSandboxLinkResponse(w http.Respo
 type SandboxLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SandboxLink503JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMediaRequestObject struct {
+	Id        SessionId `json:"id"`
+	MessageId string    `json:"messageId"`
+	Body      *SandboxExpireMediaJSONRequestBody
+}
+
+type SandboxExpireMediaResponseObject interface {
+	VisitSandboxExpireMediaResponse(w http.ResponseWriter) error
+}
+
+type SandboxExpireMedia200JSONResponse SandboxExpireMediaResponse
+
+func (response SandboxExpireMedia200JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxExpireMedia400JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxExpireMedia401JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxExpireMedia403JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxExpireMedia404JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxExpireMedia409JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxExpireMedia413JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxExpireMedia429JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxExpireMedia500JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxExpireMedia503JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -18486,6 +18692,9 @@ type StrictServerInterface interface {
 	// SandboxLink Link a session with a simulated phone
 	// (POST /sandbox/sessions/{id}/link)
 	SandboxLink(ctx context.Context, request SandboxLinkRequestObject) (SandboxLinkResponseObject, error)
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	// (POST /sandbox/sessions/{id}/messages/{messageId}/expire-media)
+	SandboxExpireMedia(ctx context.Context, request SandboxExpireMediaRequestObject) (SandboxExpireMediaResponseObject, error)
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	// (GET /sandbox/sessions/{id}/phone)
 	SandboxPhoneView(ctx context.Context, request SandboxPhoneViewRequestObject) (SandboxPhoneViewResponseObject, error)
@@ -19415,6 +19624,58 @@ func (sh *strictHandler) SandboxLink(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxLinkResponseObject); ok {
 		return validResponse.VisitSandboxLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxExpireMedia operation middleware
+func (sh *strictHandler) SandboxExpireMedia(ctx echo.Context, id SessionId, messageId string) error {
+	var request SandboxExpireMediaRequestObject
+
+	request.Id = id
+	request.MessageId = messageId
+
+	var body SandboxExpireMediaJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxExpireMedia(ctx.Request().Context(), request.(SandboxExpireMediaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxExpireMedia")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxExpireMediaResponseObject); ok {
+		return validResponse.VisitSandboxExpireMediaResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22003,439 +22264,447 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pdhu3ti76Kjjce4yQWUWKkihZosYee8m24ihxo1jyymqU4wKrQBFWEagUUKK5HN9xXuD+uE9w/50H",
-	"O09wH+EOzAlUQxZ7NXassfeKKbIKzQQwMdtvfqoFchhLwYRWte6n2oDRkCXw8e/Nt1Szl3zIdRP+a74M",
-	"mQoSHmsuRa1be8t+T5nSitAokiMWEi6IHjASpEnChCYjLkI5qnk1FQzYkJoGhvQjH6bDWndnu/Okc7C7",
-	"33ni1fQ4ZrVujQvNrlhS+/zZK/X+lg0pF1xczRlBxPr6zrpXrGLyvw4YdofdkMQ8pkj9neAfiWKBFKFq",
-	"zOh8b7fT3tltt58cHlZ0/9mrxTShQ6btUjwbUH0aTg/BfE9On5N6PJCCEZEOeywhMiH9NIrIT6fPTf/s",
-	"Ix3GkenhcPvw8OCgvb//5Mn+X1VrNKBa0ThuCaZrXo2bFmOqBzWvJujQvBBgv14tYb+nPGFhrauTlE3M",
-	"6SUTV3pQ627vHHi1IRfZ39nUlE7M6pmJPZNC00D/xCumczYxi59On88cf/WAP/BbHm2aKJlMj9QX7KPG",
-	"H30i+7AN4oTdcJkqEtMr5ob3e8qScYGg2N6MIe3s7VcN4jmL+A1LxrgDKmYd5g/Mm3xMtWaJef1//qvd",
-	"PPzt07a3ffj5P2tVfb5IZBpXbTn4wawMqfv/53/9779etVLlN8xqca3c2sU00aWV295p7+7vtnf2djr7",
-	"2zt7nYN9eLF6Ea9s37e5kKchG8ZSMxGMf2bjKj4SM6oJJQkyFKJon0XjLqxsnydKm/OdRpr0ZUL0gCty",
-	"zcakHrOEKKYUl8Ij1yzWZKdDBjJNVINwRRKm00SwkNArykXLzRe5bD7jwuiaZnibzPRnNnujXLMV9sg1",
-	"G783+4Q2+7992t73dndm7JUZl8MZvWJE8X/POgsRvFbsPGR9mka61t1rewVm2W7DrPGv7Up2/YopRa9Y",
-	"1Ya1P5EJXrJ78rR9/PTZ9s5uZ2//ycFh9VYcZu3e5mY8xw1TNVr7E+Ehqb97N8nA2f4T2m73WJOFnb1m",
-	"Z3dvv3nYOThotjuHAe31Dg8O98LqiSzgi32ZDKmudWtpCk9Oj/lX1htIeT1za42y3zfp57N5WcVSKAYX",
-	"31Ma2hve/BVIoZmAjzSOIx5QQ7WtD8qQ7lNOp081liSGbdfcae7JcEwGVBEqCPzWJZp91F1i9xXBEZAI",
-	"ls2c3G2zM9MgYErVun0aKfa5OJH/TFi/1q39x1YuPm3hr2rrxHTw1k4DJ1Ve5FNxQyNupKU41TW8FPsR",
-	"D9acpNszQmpCUz1gQpu3WNgiZxGjihEVUBRVfnlLAhk6jpYqM+cXJxdky/IwtfWJh5+3fk/ucPZusoqM",
-	"uB6UBDalqWaGID/IpMfDkIn1KHJh+PPx2SnwaDN3KaIxoTAfuKfkSDi2fYczvRgwGMGQjnFxAk2kwNsj",
-	"YUqmSQCzPRWG59LoBIe/zoxdE0Sx5IYluMnvdAvb/qAjUg+ZpjxShCaMRPLqioUeEcyMxF2BDTPT11L/",
-	"IFMRbr7R+9DM3U3wddbHZ692RseRpOGFlC9pcsXWG/3bIi/SUpII2rq7KczoEC4gEa5xxJRl4YxfCbsW",
-	"5psbGqW3ePzgDgh4zJnQr6U+RtVydke2ITKiigQJM4yP9MaEEp1wGpkxeGQ04MEAziEMRTEREi1hLE51",
-	"RdFVVY4HWjr5GOOltv5AiDYKm7mHmG1surf7YT9urHV/lcXyGx4B8ZdlDbjGraSErRu9sUWOs4dmUKPu",
-	"n705vyBbNBxysUVj3rxmY7UFD/gN16TCEZlOs1e/U8S3C/ca1823iww8B2d9zRS85YSAemHc3+G8YHOU",
-	"WvaMiAADMn81urBXlNHxTMtjcs1F6JGExRFnynyggSG38ggLuVYeCVnENFOgJ8ArRqelIiQxF4pwoSWh",
-	"YkykHrAECEXq+NluQI+A/qM8QsnL0+dkNJAqU4q5Iqm4FnIkGoQKNWIJ8e/gEPgejFhIPTASArQvdIu8",
-	"EQErk6u4mScoCU1UktwNvdPeJr4ThuwW9OE1pDXSBZfbLoMobb4VSTB1/PwWcsPkhgfsnaA3lEe0F7HN",
-	"riczFs2jiARSCBZoLq4ySWxEuW7dpchhFMmEJjwakzSf0JG5hpNxi5xwoGmRiFzBAbaDZeGl2aK/DqhW",
-	"x3FMEn410ETIEan7S0/Qb3iXImsi5CHyH1wtLojmQ5ZxkpBq2jOvBlSYx3oMTtWAhd1LgRvBnWBYP8FY",
-	"aDiTedltAXUp/OeuHV1Ng2yISAofxU96Kfy35ovmcV+zxCeom5O6s+DBfvThHfuEtTKaaxX2z4WUr6gY",
-	"O1PkmtIB1YyASkzYx4CxsCC+G5qSzp4zKpIeM5cw0cnYnM7MtJCPsdbt7N2hXDE91JpXtBwX6Fml4eIk",
-	"tIR5bWydzawPVXOyg9qafmGeiXnZlvKXZlmMl2/JvAC0fieMDicT/m+2ppjsLnOnhmf7KE7kDQ/NbZRd",
-	"+Deckr83j89Omz8bZg5D88ixHQF0lX0rE0Jj/t68BqYckhmp75KjveIK1FRpOEfpqqgBteJEmn7XZ9vO",
-	"QJSzH3OTs5DUjcwso9B0bX4xd6C5UcYybdyx1ihjliDxLXd2F7ST36xsVMvFRTh5xzG35k0ahtw0QKOz",
-	"xLSmOXND9Wpx4atPtbIgBfYdzYbwYcI+kx1GmiQU6G8v2mNdsu6EVLOmYfLTJh6vhnevmvOKSCN7DaP9",
-	"aKoJdB5Mf62OjeBW+K0nZcSoMD9eV5l9Da0TOjK76QilIudCgnnZ26VqFkP60V6HaibnmjGPjJN5tSHT",
-	"1Nx/izbNK/fcZ2dwq5h+4tiJWtTc2/zJbE0/VRj9ckPev9CCCH3bN3J6l7ou7onfsjnL3gcWANfFLfqS",
-	"K50dghW3KzRQ3qfzJmvPRMXmzU7w5LY4jkZ0rIhZNXPi3HMFU2xpQbNdNkGy/D035iqCPKU6GDwbUF2w",
-	"dK5CjkBbPZwJswH/VaNJMOA3ZoFS4T7/VrGF0btXJuRKpmw4Baf46ra10rs/J6k9QRo76nwQCyiz1k7p",
-	"Ux7hJbqUYAG25zTSy2+t4gDTSM/cYyAiLT+M+9uX+eg8R62cCouWBFw1Ky1IkPmxp28FZ/tcyPw/IPdf",
-	"+Jy7Ipd5tkDxBbTLXOLulSoqGQKteozxoIbVl9eHGTdeRJW28ssm92mhmdMliUuTaxa+EwmjM4bsrqmF",
-	"TaXQyDOZotRWeUYy91+7Uh8oLhCGAGTknBhqubtZa3cM3GlNrvOhKrThtVmXiCsWZrEZtfl7dt4evWOu",
-	"gCR0Y5lFpA2ucHOIlueycJoqWGseg7HqGb9j+uH0qunGgmsraK933YtcSp8dPKOMGMvRRYPtEssYvMqr",
-	"fndnhZt+b6WL3o13MTXW2kmr3tjYG3T8sBLhvEv2WZQqzZLXMlz5YNGYBlxXaDqnWpERA2OeVXHiiAZs",
-	"aHRa2XfGQEXq/q/HL44vTt6/fvP85P2z47PjZ6cX//BLcQjbVUJLFdcz6pWQIYNwhlLDp899j9h4DxjN",
-	"QCpNzJ1RjngY0StzkbVrM26tHxlNdI9RvYoG6ib7ZiTY7BgMZU3vaDvhmgxkFCpSx28z62YQcUNDrkmS",
-	"ClUa/U67UrrTNFlRZUa/eFHEj1DADxNrgPJqobnefivSzj1Ubs6rfWyaZpo3NDH0VqY9s9WO7ePm8/O8",
-	"XfgT2jZ3dRJVBkIm6BawjgwZMoU2XEOW8sK/e/uyvJlqA63j7taWW+nubrtdudw3LHEex+ldhm8T+4xb",
-	"jXIMWqvdalfGtkypuWaajupefqjyMUzuoeKqTm/MBWd8g4sUSL38RVrgKw/K/HDYlWTB8NAVydBLFRdM",
-	"qddW5iwP/28s4X3OQuIeI9aMsayqUXHRNq1DboYcF83ihgHO7ztFXp4+98howETOSrSMwpJ7dpkxiso5",
-	"G0o4Rk+DwEi73ylCwzAx8+9Jeb1M23GqBtU0Bc5u+tD5pIhiLjySDRWLbpha3Eml9B4VjU3ZILzyOs/Z",
-	"Ps9oEq56kuw0J8NxF4hFEHg904Sykly1vZpcZYmD/c+hxSZiOrawAoOxp/dBmUs26kqigG0STYLrCeAF",
-	"I3MWr2ofnFaCl7ESz9NtN7MQF/eyNc/N24qZEfcFEyyh0ZojzpqxFgW1aTsbUtCZtwvU2Gsv4kNiJocp",
-	"baANDNjLm61v/eh4tRFNnLNzPh0mTdi1/N3Z1IEcgfVOV0wTzQMeU7EC23nrwsXKDLWYTlHgQzjYCVv3",
-	"wuMxRRdsxiuPeCFN1towEBC0iAjQwYQRu7xd3gjmkhhiCMyEBWIhKUyhaCBY2NtZ/t4CA/i9MH4k0wLV",
-	"GhbDcpT1tugmHLlMgXeC/57mgTj2Sp+/LYtJPMfNf9Lmv9vNw9/yj6T1vvvX5m/f/2eVWGqD9N9VaXFv",
-	"WcD4DVM29ordWMtAOVxQ8SuI5fUKofwJL496p9052JC/Zgu0IYMtUGtE1XWez9I5+Pyfc0wDi9bWRb9+",
-	"Mdw5VxhW4NMXCafRJrLQnMiBAuUvL//y35hwtu9t71XTfXlH4pRQlUlh29464sGmwlJRysmH0l5rLBCp",
-	"+JyOy6LO7v7ewgSoCtUgb8ybXKjZW8Km+ay3HYBnLH9tn5jHL8w4ShvAKE1TlwgLkqoc3H/INLEByuaB",
-	"I3IFoqu51EC1pj3F4FKbp9btVzmlkEUuYnKriAymySrCu/TOVc+e1mwYa7WCX3mdYB2zRrNcttn6rbLQ",
-	"czyZJ0v7gM3TLykkTL7aJP7GtHOuqU7VM2tszxo6PDxcpgXBPupjXIpNPLAKBrGIkG6r4JAL+3TWTY8r",
-	"tzi7b8oC6ta9uMpeKckvt5FCHm+2HRfF/7g5bGCXsPnOfAXTZ3bIviY/YmGe8yi5GRXHq5Du3uc+njvz",
-	"8+zUOMdIzESIfotiaAtERpfdJFPLehJmd/l6t59mHytuqNdslOfGmCdKt8j+3t7u/mrXCDRSRZRyYOmK",
-	"N7fjvOXB/5gOqWgmjIbmRNhcPzOAI6K0+cqz7i8FaSVDqoMBAfdL1V1SjE9fEBXuQtzdwpF6Z+fQI0oO",
-	"Gdlr7zZqa4lXi3YvkKa4Z2fY9WZuWiRj5eIU70q3WV2ERRZr0XLSiv0zMTpZXPwGQ5NLj9zI64lvSsF1",
-	"rUIoDPydBQVm32CEzPvUhcjAl5jHFDq9umW5evb3B8lF4c+I9XX2R8km4r5M49A2ECdMMRFYgQPPZUCj",
-	"KNdjWs735v6GjGR7/bS0OZxVZ/gHmYxoEm52jOUK5qbJsykrF/+Fs9+sIt6hq4aLq1dWMpk4mnKUO47s",
-	"wzbfbciyGBBQ3oH8ZYwYRWRCXp4+R3+1453Cul6qSEuFkKlZswqzUjTGjDnkAoqJgpBRUGsXi58L795S",
-	"z59mBYYvgzsyLVLK4LoqGmByeuYEApmRrFz0ZeVs5UhUMboLF1wO6dmLPXDr2EMnjXPVZrnMDrqEOJib",
-	"O4uzKeyKjH7e5M5dwkKKYDPihhuVWlxvYiWdoapEXFyXd8ZA61h1t7aA12VISIEcbh33noUn/ReD0w8/",
-	"R6/Em/iX5Fy/u6k9qCSYQ+LATGYScQOhGrNOV9tjX4C9d86OKp6AWwjhNCe3sJU90huTeCIWgIwgFgYy",
-	"dD3CIsXMUy/n4FhN43AtH0xQGA0GFFhMpoiHfqM4lKU4jZnKAkyuesivuFYrt53IqKJpX6UxS4C1+oSr",
-	"PO8GWGMuJJmuga9grkn+VsVFVRlOAN0vs03WCmqfITv/Ohjj9VtYJchNhmTbARVXwC3Xi0GZXv2fTp8f",
-	"EdMYGr64ztJuY5ootuJdU3F6FbniN6ZlUUyqr20UTF92PM2LqJ9cKXVryTIhKohDCcFvcSKHEiTPkMGH",
-	"327rUp7npFwjb2a5S7VMsfWcKcFMaWvejbtqYO4tOBQvzM0ycqiMLmcc4ABoknAWEpkazZUxArGJOMRb",
-	"uZWzZZnne8Qp8kCnyZq6CR/a5IDyxH86O3lBqCI9qth+BxN1Ia2+S969fVlbzb6Afcwc/724sO/bZ1w1",
-	"2x8ZjfRgzemqKcOUvK5kJfeY6oVDqprqTzxcbz9+WB7Fc1WMvMlbvHLckosNYk2cUrBSyN/E0GaK4y95",
-	"+FLK67UPzO2GnhrZcMbz951WFM1YzFc0uX7LaLhuUMZsAEiaXDvMNQhxCDODrEOoQcsXkYJl4BpcHxEa",
-	"Re6nmd7EpTbznMlusjlWSh/LKKSqxckMbQkvTxoSa33EcOmwGBm0EBbggXLVzOTmJ669yim0Yr7aTzNo",
-	"bi2ylTmQ/UQOX7Hq32YtIR8yZyee2Menr06Ied4BDvd5BJ8pGbKQ02xX1+EK98gND5n0CE1DLj0SyiAd",
-	"MqO3Ks2Da5Y0rL7Ql4lN3HBboEWey5GIJA3zfgAspwIqEnLdtj5hWuznLdfE1qdsScyXIaetkgoMQ9z6",
-	"ELOrpTQTLgQL3wnNo/Vth7+nUrNwtTTXDN5rBTHfyoIVp8IdqAoj40hk1PeMimUo3Wq1KukJQBUtAtgV",
-	"7ohiQJ/VMEjd3MB9FAN5wgJQOLVnGBw8iTo1wiklLJaJRux2ikbNBgwhb04mIWK8LEWBzPqOvotKOqDP",
-	"ovJcKCZCNJxWBGeZn17OUojx58wS0mq1SpYQrglXzjTTY4qHTBEfX/IRHG6eOafRIqfCYrNlBvfQmne8",
-	"zOhOE0yMgF96Ug9aE0DYFm+4DZ/+GlU55DGbKJlJoUy43HQTdWH+2idSBCxH7AK4NYARpYGZe8TCK7NB",
-	"NKlThI2zqFsWK7CvWXIpYDfR4PoIeIVMtcXoKr+x195teAjdBSBaTOlLESfyChJTqBgX9p3bmi3iu43u",
-	"I3wbDQaXInsQkeVaBaORvaetE9n6gMG3FUd0zKpdHNUO3Av20ZwAElD4BjeKRQjS8JsI3BeNZfiQ4VdK",
-	"02G8fBSOnnAcWkcyqmpeDRi90UINpzfTtqwepH7g9Wifp84taNM0vFoswesG7H+xNY075+BP6BTAk5pd",
-	"c8WpZRgxmcMyd1S6zV1kr3Pu6g1s2sNCbN4qvOurihLJJjmHho4ZrxpitvwWzQ7jDJClwllNFZuu7bC9",
-	"t7fXbrd3dnZ2ljCJT+vXqxz1CVLmQy/FM82n5yb7cYVdeO/baMas85D36uliZ+Uh/pAw1jS7B2xRWB0h",
-	"g/zOA5YLkGxxRAFZPmFDng5rXs1sFSOqmXuzVqVIFfP570DBthmaMk/SXApOZYYKPt0aaKDl/E+InVmc",
-	"9QlDnJGXicOn1mJfdX5kdtcvYaW3fZXeWqTNn1GePJPhmnbOGb6oi1Iya6nmDewr+CUZA8R9zVstBH3S",
-	"MwEjmD+zNXMqMZpjIo8Dxtb53Pzvwh+VgfIZaR4S38TMoZI2XGwUexOmiHpYiqWv7XQGBdEO/3piNt9u",
-	"ewZ3nx6YjThab1jT8AsZUDBgrGV/LbxqsKVK0iXS6NmZe+BW7UJxqXGb/vMFiTDIS6ZHWUWoX96uSZzf",
-	"K9jlWzoiv7wlMeL7E/aRBtpoNIqABDJkckTiRIZpwNSMqMZscyyRL3Tu6lvcH2l/r45HfFvCilzFkbMg",
-	"N7gqg3lBGnBFoOaijN8FGTBukIXOC41W0oPlfs5VfP9D+YHPsVVUG0tXVQAnF9fpXdj7vOmsx++CBeXm",
-	"RhngizM5crWqVdzLaVfu5MR8TbREaH282OtsGOuxK9IDvw3lDWuUOy0kDs2gnJ3YDIqFgC2xNqQZC67n",
-	"HKbZRvN8DNNajdFkxl+G49BzU6ym3kztryqAyCMytrhkf2kU6xWSuj+h/fke8bHInPkA9rx5NQFX3INv",
-	"mdUb1/XzBgMWptGXiu6Zja5qzc6pCHvy4zMaReuxiX4ihzMCXGkUmZPqgGFKsceNDb3B0O3CCa13iGkU",
-	"zYhnuUfpGgexYIYgStz+NN2aVth3PkB1iKczULRDdsOhOAi4FPBZjOjDwP6lMuBKQrb5AXMDXHvmZmTJ",
-	"kAvII7gXrujZfIBl87AtaS0h4e0cSKxAw3mrO6D6b5yNbhVA1mVzrIQuuxjkFR1zS9gQFqGyuvHNowsy",
-	"E5dvfV8mYdu7hUcIq0zDX4JOjmNYYA12lNwUpaXSwHVMXp4+b+aeMZt2kjnGJlxmjVWyJsoxRej+VnyY",
-	"RpDqnQcNr4a9NRnHOQ9QtZ53Z01QkDuzMerX/YDUIFmXiBqt2iGbZmOslY5z/7kVc8jxA02jNeH5rzlW",
-	"O8z8FImMzZXAI+dwSBgdNiGIvEmD6xow1aumK+CYMMBpBc8bpFo2ZapdIl0kr2Sq8QMXzaIpylyVw7jZ",
-	"o6Lm1QY06jf7CeJCqEiOTE8IxOg+BRGjS7gAYTqLKbXWlslIle2XCuLM2yjr7oBFk7qd/L2V0+xmZNDJ",
-	"JfljzhVXT6ODXCwHiTArJWFOCl2FpLBOzHyR/reVz/ZhbkJbTrSlUtsKhFqeud5FctKPclRISqzKB3VK",
-	"GHi1MPsTQ34qbu3GnMDSFTwSLu3nVlJ5nIBTRAidmdgzg9K3m9+TBctASWVw7RVye0i90+7AF0V/ny0l",
-	"Re2ieKTTPiQ0AjtP6dvd4hmeE1dSMCwsJYYuysixVJ6XizODuA+aktMbL8cU7VkY0muwJBoSw3JtLDve",
-	"jiC4aSIQEGK1NbsX2P355/GLBeIvDvsuE19KcsYXkv9ix/QjV1om4/XjpteoKrU4bHrFBl1k3627YmCC",
-	"xQA4DMzLm11M2Y3yHVY+gRPLOYm8txIE9TKmhmySmxhrJouUfUHpB4URzqHCqejJVISbmdnX3POboQ05",
-	"M+Ys0KHJCW62zA9sQ8vHMWeqiFCxJnDsQIbl2Jbfi6nu8MdEcE2FnH03cU2l6a0JKHbDAzYrT2ZmHnvE",
-	"xXVuVcNU9odPVJtDIpAr/8bZ6F6qX016BSrY3Sx9vJBFsEpX5/a1LyCvC0mVz2TOqmQG+rXsNJX0syH/",
-	"1b9Z0WZ6P6MK/tPpc8jAwb/cVVlIubKJOYUAlYUushkREy7YA9MxPEJxLRBlK6/IcQTqDrSBKeKClMIq",
-	"MF8I1a6QuND81jID6/OIVdcJeW5TEVSr6kj3Ea9rXvpcNfAA71eUeeEhk0e4BR0GRhwZSlBFKHlx+kOr",
-	"0uUw4/BMGm6taMdCCAPDbIZCCgPabSEeEP+9teQM88/fUAGelafh1SKquU7RXpfLsTK1pmB83AbyWjyk",
-	"5wuMgOaZi0E67AnKq6s+QdKgtizc7LcbzkYWbMGQXLu3qwkPHXBdBQ0DSTdZRioW6i/10poB4QVUfD2r",
-	"QnIkxdUqZDLrlMNMlyAXTp8rYn/G3LlCOBSYhITZMK2Vsmbn5H5CgqfZkgqPcciCiCYsJFNZoVRrGgzM",
-	"0CppFHPx3EbZWszFDeBzzdZ8E88g0ZmMIjtajPaBvDiApZtOKFxIm1hXgdKYM2WPPLKvG8kDRoTUrHrP",
-	"YRLoaTg3BxqzxSWUS4gjs5e1bFWjxUcsACDMrHxpJQ0GckSGVIwtIRQMVIMdakxiHlyTepv8F6Fi3Cj0",
-	"UwqIjCByYC6xoc0qitsNk4xjzUJ4imCDykXWZagp8OOIKkDepKbLxmrrpAZ0Z29/wQ4esI/k/Mfj5s7e",
-	"vtu2vbG2I3VBQ/mI65BhSCD+zJntepHsfafIgKqBR7hW5NXxsyyf39xH9sdGOf/ysH+wH7YPtg8OOsGT",
-	"cH/vkO70GaXtYG+Phu3tPbrb63f6272dXrt3sLMThNt74X6wvddr99tt2j6ozM6jyRXTS2YUO7XsLtIE",
-	"bwKaVKX328iJghRi9vbNM5qEkA5sKb7KQldlBlpdcZE37TyXStcwJa1hLFrKhDNL5GciBC7zKo00j2ky",
-	"Q+gbup+3zFI1IeEJUp9kn2RtWLXxKM+qt6hn5kXig4Tgk7rZzXAcPPAVIKpPo0V+4CwKMcMYjgILScSv",
-	"MRD3p/M3r0lPhuPvQNKakHFB9Chuox4XNBlXVyAW0wnvK91c01eO1tXLU5GRP93TEuFXOpev5q7hmg4K",
-	"R73yqg+0juuqQd69fenZNYI8t1Xhl+ZJGe8US2aLGRWQri61UjVwk+mJ5OXsPhgaofiv+ObSmf0zIMz2",
-	"O/M3RObXMYTckldXbrW2hoj/4P7oZJ8pDfLPw2qRt1oiKEgApB6nakC0JJpG140jMkyVJj1G3lxdbb2J",
-	"i3En8zflpLoVR2No1UgJOeiGztq3y6S0TFhj9aDkDRGIFx0FexusmRqwZklAqMhY9nctLPPyJzwWX9nm",
-	"siJF1TFL6MhKEPWnJy9OX3f/9uz47XPSarXIyevn+Nfk8PZ3Dzorgt3P3sbOsrDhxeyaWXA3O639Lq7n",
-	"eWamzFqw3O1dNMTcx9V+qzd4NtdFS74m68rJXNiUnfZhVf2fIt3v6t4vLlYJg27vmxcZpkNtLCyZg4ZR",
-	"zKgx1o+ikGEyogTv91mI9pA62j3xMJtZfKcak5Wg9hYX1Psf//Gfl2m7vbP/P9+3/tL87futpZ6qzN3+",
-	"E4gWBetltn1nHdfTIb1iG7JnaGMBbwZL630zZjMMMYvTZjityyhc8/jr0rxzNmrrJBXvkmsWiTJ5zmYT",
-	"6c70qgodpIQ7h3/EIv88Yr24Ghtq04Mzf4F+5is4zytAMQBcK0uMYCIkTISx5EIr9y2Y3kiPjaWwwFVU",
-	"hMRCBZqPsk+sP0YhyFUfz409iW54jelzssB/P5XVqsqX/N2mb62BtiXnCEZ3BcK1GDqiIkzB5pdZqK0s",
-	"UXdB+BET4Us7jjUtIrnPtJSestNZ2TOVl9trF6o3NQ/bVU6r+d6brKntg1Jb8OcKrp2vV4KqYL0zFuVP",
-	"IIlk+6q4MWbt9zO5bpLzn3GfyHhaD1wpz6wUNbhTtOPsVNk8mKoQIZZRcx5+m1Z4+HI+s7Ownu+mmzyj",
-	"Xb5os7b43cTefQt39/1evecoDGyoF9lWFmhGVvC4C91oPWPSMvYiJy0tpz4trSG5Zhesy+Mt8eXYqgs7",
-	"4a50xI059KJtdcE+6vXLU5xhtFMFU4UoH0KzqKsMEz5RmhToY9bAN3vI70KYRIxwTaTPdDBgIanvEuUR",
-	"qslQKk32tnfIz/ypae3Hi1cvPaIHiUyvLGQnHTIimB7J5JpcpTQJzQ5E7Pl3b1+qLokTfkM11lWIpIx7",
-	"NLguJCMCWjQEc/16/OL44uT96avjFyfvj1++fPPr+7O3p387vjhpYDSHvOpqriO04l2m7fZuAH/DR9bw",
-	"zAMFiqACe9UFhk7qlEBJnCz+DFDy7RR39vZhirbOgwpoxMVVA1ggxEtmEKUQwEV+oDxSRMm+7toqEGKs",
-	"B1xcmUa5Jn34PTupXOWtyFQXVqguGEBqC6yj26gOUFrESbR0zKSCdwDb8IgexzygUTTOUMnt7sBgVF9L",
-	"/yhPSRRS8z63PKVFfk24ZsT/KxIdG0eq+/leshBgUEbJDUcNZBqF5p/RpuyoEhThC9BZ1kupuAUuMzv/",
-	"gokQAl83lCegjQXSBFg47tvOakN95x+Uh/ZmOevPMiJL1fLi23PX9x6st5VR1WcRHWMAtWHohu29OP2B",
-	"1IUkSqYibKzFxP4sES2wbjZwBT/vXsXVBuSvz/PvdvTdiF6rHgNEC19x9y8sOD2jgHT2bJpW1+cYFgDR",
-	"5yO52+cK1rnbQZC1tdCXw/KtitYUFg3GYpPltJpD/2MLKrop+H2FmSVb3yWJkKqHgcfPxzqHThuUrChC",
-	"3y6XtDVJk4fL2ZqLsGvHuRlZvuANssS2OGdac3G1KuRynMiP41klj6Dh7xSBh1B3QTVPqZFMQjKkyghi",
-	"dV/J4Frtdbe2zI3a/f777/+63W6Z/9vrbrcP2n5jonxwIIWAFAFMVIvGSxV6BoTDZzSKVLXUVnigACmw",
-	"GvsqdlLZomdJtsRSrL0d85VcZj+6x+95R9pe59HB3T2Tpbk1TczLftdtBC6ujLxPfnlLxkwfEf/35D3A",
-	"1vhdQs23gILDFRlRri1Mcw/0ayFYeET8mPIEW6TEfrbIOVQRrlTKQmJDdlAK5IoYkkZMu6SPiIvrI+Lb",
-	"EbHQ72bZw0b/FxEX7Ij4IVfTj3jZRKQgkVTaIwnL54ZHp0eDa9nvHxE/kldXLHwvU+13SSpsN1IUxicT",
-	"0hsTxGA7Ir7SMo6hQ/upZDw5Pjs9In6f8ggeMVSRcMg0FykjdcUY8SOq9EmSyMRvlKpZ2cUAOHckOgC/",
-	"AA3RlSwcQGpx7ggMZ6cBdz2Mq+bVcByVgmqZha4cHYw9zxG5FvKQu5PaVk1BX1zoxa3XUhk95ulzxsRx",
-	"hY7+kipNzPSKpWHUiCVu04FdyTH7fCfXvDWpfKsS7Jx6LVOkLWp4S9V+TNXARUkuDyL8xYvSeL6+TWlI",
-	"02SjMjGGH5ZgNKqqT8FctCTmYY9AO+bPVMDblVOZHinOZz3wo7n6zhdR1utiHHNxdUs1cWD/KQfYHcgk",
-	"xM8xTdUyVdhml8Z5F4erwhUPuSh+uz0VwTQXZnMCHnNihSZgExAwwSXZFrEki8EO7c6Btxpg5gYYwDMo",
-	"OCX6rlWaq1oZOQP1A6EmSldVdp0VpC8jrKHbSCdUqD5LVJf4A63j7taW7+FHZT4TmVyKXHXxwaMFktpA",
-	"KoxgjGWCH7KSEj5oOE4D+qsP1sqY6kGjRc4qPFSXwjSGhmsaRXLEwhaZtcxck7qrqZvNqNEixyRJhTBP",
-	"2rnn0qW6FEVJULCR1dYoFg81Lw9pZO5xFsIMXbHUTrtdTl8uK3GKBQnTZT1uqX03oaZNGiLNj4TdsGRM",
-	"uAjkECR1GkVuwJU232rNrgLWAdxjWhIKbbKEjAZSYZ0Am3luqwfQVMsh1ejKOprCK8lXpDznSuv27FPx",
-	"K97+650GJoyoMOMEsxu2CtjtiXkcLMwlW/RuRUhVmpTrYKcJr1r3lfmEpcXdm1mXpNtkZSCz+kNGhbK7",
-	"E55c1tZfou8kRZfUIPDETQ/tnF/Zs29+P0JPt7XXZ7WS+wjniswnkea+a9oGK7qya7yE+GmezKiW03aR",
-	"IGoXG8iyKtLXyrVAoRdXZ61LKPEtk/Dh0nDuDpyER/xPH3j4GX8LBlQXfgA5wUOvukzVOf75gYf/7ZFM",
-	"H/tv+67lxS37kv/p92Til98TL6+i7ucFspVHbKVj8KczL08++ux7ZgIgkMC8fIexhA721vfZcCnxXenB",
-	"wpOx/Qp+RyGs2A58Ab8Zblr4xZZSmVrJKrX2HIIWCQ0SqRDNg7NqoH0kxOlyB2CD4tVLns2qHe6i7LKh",
-	"lktNw3acs8U3McffflSjVTeXvxgcV14EwpGPIetiDlG+OIIsTYZF05436wu29laYgQN+YURYEELhAY/w",
-	"vstVZPwG0FXSKMRICQawagNgzkuYizQTwfjVSoUTQdV3wP15csXh4TJwTvenleZzm14rvGbThOvxuVl6",
-	"pP5xOOTiZzb+kdGwKiQQfifXbEzq/ogOr9+3Wi0oFcfBa41vORNW7e/N47PT5s+sEJ9BY27+/uzVjuHT",
-	"rI6sFpV1pWxX4P++7UH8krKkQtv6mWXShU9j/v6ajX3yu3mWxDShQ6ZZQuoJCwHBifQTOSSRvFLZUODZ",
-	"fCS2japxPGU0YclxaoTIKS+B+Vom/N+QS9Ql+KwN17tmYxs2ZivRQU89eCTvyGh6tc+foeZEXxYQJsAU",
-	"h6Mb0Ss0rIFIVHPK4RXXg7TXCuRwC59ohuzGfpzS4m0jhCtCiWJRv2l0PlYovv3jxcUZOT47Jea5ER23",
-	"yAkNBpk2ZwHBcussGjQz+6Zp1zAtKszTCIXaIhdGGXaZYC6ayswwoYHu2my9xHAJrghWLc0WjKNai5Ju",
-	"YnmWee6GRjzESkRXlAulzaNmOzClVetSXIr/+A/yMxurS/E9+f777GR8/31pW3atOKo8EnHQf0VIsA5X",
-	"psDjlwEVhAZQyABH44Qn7KBwImwX6vq9T/5COgeA9BUMKECJJarRNZJImgiwageM9MbEP3tzfkG2XIdb",
-	"OCj/yPRoQ0YN+c3nkSj0fCnOmQgJhePGBfGz4+SbrR/I4ZCJkIUNjyy5Tz3nfpp5phxxQcZUl+IEqNH5",
-	"+HFr7+PHfI0GFBe6J8Mx8T9dOsZ3WeuiIdIjl3idmG8uaza+lX3UOJLL2mef1Ds7h4SGoSK+kd7Gx33N",
-	"Er8BQ/iDoE2X/EF+HTBB/rgUfzSbTfif+bXTbpM/yKmAnUK4iFPdLZgYfjp/89ojo0SKK5BtlUdScS0M",
-	"fTHn0yM9GhIeQgRWOSTLtr9N/iCvOJRCsfzOHB3zyTH8FsnYomscH3TDsi/4DdfmLvmDHGcHzjycKnR/",
-	"UAHIl9lvdR8OluvS7E/YKBTIPLlZ/IYNTio2Da1ahm1uedgabiQd8gd5Zwed9+n2ubnK+zIVoWk4C9Ry",
-	"Ck35Z6NDeMQKJmYUiUw1c/3sGSoCKjRWBUHjE4yNYO8x1QP39CH5gzxP44gHVGeufwiAO8r/khlLKg+Y",
-	"pnrAhIZ3wxY5ixhV6J2Frer8txg/nsK6vjgpnstPPPy89XviN47Mw9CkKzZF6r57v/z9mOkWcaMAHaxr",
-	"Tx38Yc9dIx++vdRwa8IzmWo1uUjbZrtYqw2etIgmVwBIaucUSNHnV2kCcahDru2LOztAdVws64ftMcJC",
-	"rtEDbWsRFpZ06qm6lpLIKHT1XMCm1RuTsUwbvkcqXswanfemOwo7ZqnfmtnjwNnHgLEQhlTxbbaaI8o1",
-	"eU0U4nq6CHedjM1qwl3R8j00nxZ5CvB4/635omm5DI5jz7IRzRJBI5RvST1kGkLeacIIupc9gqHtjrdn",
-	"r5slypefR1EhmKCwP7ma+rU0J8tGsrs3FSBGmy12BKqtWXsj8vxh+XNOpIxJZ8zZwdP6f29mRdCb8F+z",
-	"cMUv37Ih5YKLK0uh8m+KaZ/U3wn+0RG80SLPLSBJl2y328AKzZ28ZZhMzBLDeDyy24YM/fxbu/k9st3O",
-	"DgLcgnDuBjJN8pd/eUtiicV14QI1P+wRVWzHXVKnoTnvfc7MTeVj6WszRS3tfD7w0AeWGUOaQrFaDuwR",
-	"EHCSMR7sul+stGxYW5YSghvqL77lsoVazsVXpus6g7FEEb/VamGF50aLON1MGd6Pceimuax0VWFyw1iC",
-	"EoGCgJVUBlTnnEJlsxPEL7yBQgKK413AvI7BUAYXg5kNF2SnQwzlld3UqpBdgxVjiJG8GAXcBIo7Go/Y",
-	"JdZ3C5hVMa0Uexwbza+502pPSbKj0ahF4eeWTK627Ltq6+Xps5PX5yfwDtheACvZibJTkmvNq92wBB3D",
-	"te1WG9+SMRM05rVubbfVbu2CR04PQKfagutvi8a8ec3Gtrw/SN4ZCU/DWrdmxEPUR2zBHFwi8+BOu+2E",
-	"dmdGjPGG4lJsfVDoQUMVfpGCj12UjDWgGUzpPsrl0oCeTUdm3Rpmrh0cTVUn2ai3ntKsEAe8sr34lXeC",
-	"WgkSYfE77d3FL/0gkx4PQwY2js7O4eI3LqR8RYWrCAMe+71lZuQ4NIaiwFtLjO+cJUZJeVcoGlnUvWvd",
-	"f01r3f/67bP3qaQT4jclbfVfv33+zaupdDik5s+aWVEypIJesUzqA1MkvVJY78sWgPvYtIqc0YKawL9r",
-	"3RqqRRHiTauK7YkaAw6hhhYHpvRTGY6X2JqZBQPMJedZ9O1ephw/S5WWQ8MpfpIDQZ5LgH13N8ELOzr0",
-	"zGZfv8rq8+wWv87b324XTD5UhBYfcbmT8qww42wvl60tOknZ56nDun1rh7U8hNnHFZ8Lj4pnFS78gRFv",
-	"QWofsIR94ad3e4k3ztC5cSHlSyOIfuun/pn1dU2efFIfUmWEtcxY1pjLC4xon/ECF/GzkFd89iZvty2d",
-	"cAoutXlc5MI8tDkrsZrca1SazcSKopCZn2Uu0F+X/ESh6iIM8Tk1V/GTFZlBYeCPHOGRI3zRHAG2OSw7",
-	"nFubBsiH1jPu/KzqfvjCp2s2Pg0/o3nbKOnTvAGrvRTYwsoScFHMcNExtdxkZpoPnV/FaDzjQg1Wd3KX",
-	"O4YTMYsVB/AtdveFH7B2Z/Ebr6X+QaYi/NZPFq7o9F27npDtrN0KBlg1xfyRrZ/N4al9/s0crCBKzc2+",
-	"JWTIitrkVChIMiZWiY0TCSZbNaCJy/IIqaY9qpjR0BPdY1QrwoWWhOsWOSbC5pn4NOI3zCejAWSq68Lj",
-	"HvHDxNlust/VINWKhOaWMXxmQEWItuLM2SFvWIJgiH7IaOijjYVrErE+ZB0PORTJNi8VBudMlGixurh4",
-	"Seq+Rbh4eXJ8fvL+4uKl32iR14Yu1urHBFasEWBmAGMa2m6VxvBDG/wPrqASVXpjQsUYyIC2hmll/Rku",
-	"BPS3Mb+yq/kvyCanAWzcbQw6saaIZruG2Q0/Opocmz21097Zb7a3mzsHF9vt7vZet737z0KW4JuRMGLJ",
-	"ThvLu9kIsom32ub//5kF13drsOglC0p3y/n/2t3ddrtdZQb5bV1uWqDkIsPExYDBoijPLBF/5K/r89e7",
-	"M0Not0gOEsXyrPlaiX1oCfZp2CAGf20pnTA6nMkGIX0THjFD8fGjtQ9AOJTyXfQWjaKMR3nINtwoAU2j",
-	"zACwpRMXDjjBzqcHwUNHC3OEMXTNkgagtm0gS0jqvUSOFEvUdwRaP5dpEiDcLMRFu8zRPPC50SLI7QGz",
-	"ILRtYzUnDv7whMURHbMwc1ZAytANI1KYgwQAM8CEAazWVQ4jF/SaQYXDgIXM/Gw4N/GhZb81K+DiJVW6",
-	"CUNvQn5XzgImoRSmoi6n8rX4NSN+qUEflwappogeUO38P4ppa25WpE7Jr6x3LoNrppG7U2IJ6xWMzEUK",
-	"FwLNuxAGDWTkIRjcMVUTAwTZFLFb5FcLRMR4Vq7Pbjt4UQG5Id6dhzhobu8obKYuo7DoVcPOE6YRwwP8",
-	"GSEdK8P0rBgO43IuocAsmQX6AEeP6bvhOi8MB5Yd9wZ156GVoJ8F5zIresW8s9lyvjFapx4w5eZn3eKB",
-	"HA5pUzFziNB7N2CZN7fPIw0OhB448YqByeb1hkdY66pFfOQH/2Xlfq8Uk+pjfH8cQciWjTurmmQW3pvP",
-	"cpOo8u0KgCWlx+Bf6MtkCFdmSW7YxntpIhhqxHUAYFhnidQykJHqWn/Qu/gqoSHrGnIp2O1+wWdk15yq",
-	"wmHQxaKP9uxnu52JGxbJmBnRqhC4bOOusv3yvY/hNTJyLbXM1KaFHtMZcupmzqjzRAsedgm70e93Dnt7",
-	"h+12p9l70tltdtp92jx80t5pbnc6u/0ne3vtzpPOpYB2uq7HS4EoKJ8uazy8rHUva0u3VPMuYVngLdec",
-	"+TILfYVfDrfDbRbQJ82d/pN+s7NzsNc82D7sNUO6124f0B7t9PewLRclC6+BaLW93dzZu2gfdPcOuzvb",
-	"rYO9vfZB55/wtBn2Za376fPnSwGSZb7XJk/QlPRzDmFMzXOzVic2+lnGTJBUaB4V75OI0RumbHgVUs50",
-	"RwghhuoYH+BYnA2IgV8tlYsPAK0KjyDhbTzNgJHiVkEMKpod35AZjpOMnUfYtXMpjglGD0Eohdlx3Vza",
-	"9xv2iG/vEeUOd5eU2VVdSMLDBt6IE7fElr2lIHAjJEKW+PXRpZhoMoikYmHeZuGitKFjcP/mjNR5+D9d",
-	"1hJGlRQYZKQiOXofSKHSIUsua39c1ow+ZLShy5pHSrtNXGJmsxmH2XGf/W5+qTt8PHNRhERLcIdaL7C5",
-	"ZyKpVOtR9v3T2BbOkVOXAv++UzbDgdRBEi3KyvaiWk5UHjAa6cG/Z3qer5jRKSM92FiLdUjGNXm9tmkN",
-	"h7JIB3QmDa5IGt+OBlRakDPbvuFeAsOpHe3zyIfZ9BdS4FbZGjKd8EDNI/4r+8hC6sN1GkeUTzgMFt4b",
-	"tgcX+XWWyCHTA5YqFAdsislDn6XJBXBjHGb0WW8JAMtj7vZ/y2jI7TJvdgIAkzFL3+pRxdxpGPIrN2b4",
-	"pgD8XXNoI+udmGz08w7NW+jii1ribNzd3O6WxZxh/nJGMwJ0h5yO9TaBwrq4WwGNIrX1yfxj/RGVhgPf",
-	"HCWwbKJoRW20eWbRoFGUI27YdFpMXPZdbq0LA8SkdfN2wwU/26TcARVXhoGRuq9ZMuTC6D9+o4VJaYUg",
-	"V1LvtDsNZ8x0ob48rDBM4DzN++cWKmPDHQ2UqnVrB892fth/unt8+Hz7pPPDXvv4ydP9Z7vPd062f2gf",
-	"Hz49cMWJu7Xtvb29dru9s7OzMxGQlkFJsfDpOH9ye3t7u7s9/ayzR7p3Jo8I4i0WW5lsY3mPzgTdFl1A",
-	"kCZ4rwLYF25KzI71MVF8mEagymNCuyruecVcOrk7yHbLruM3ASU+piC6WB3e7tdJp/w8y8X8FO7fSuzD",
-	"lmbd+gTRkp+3hlkM0ozrxR1IfDELWbrDEL/zyh7nbejnWRX43DLg7ICPIX9fqtIAFRtp8bThin+n3GWV",
-	"WZUx68gu8p0dPUSomnfyCnUgLy//8t//ajcPf/u0723vfa6o5Vg+eRjIXAwtmrix5UhAFY4iRTDSGk1i",
-	"EHsEF2hIVGrOKGhVLkGLUIvcjop9TBPNAx5T8BHUJ5tUR9Y44FQ1cx/buO4hHZMeGNfRzakHTBSfdsui",
-	"8mx2c+VHPOxC9qdPhmB5p+Tl6fOmQ/YPbd679VoWXoaQ7ZmCAMwO0ug3ibUC4pavdnR7ZEQy26lwEdc8",
-	"99fu7u5u7bcC1k7tBzrk0Xj1uzmfykrRV7fPWYsDmcNVQfj8c9lovoKIrLsNq8ITZyEqc66gOBRJm8dX",
-	"14+lKrPArU/w7zzt5ZWtSOHUD56QREbmVreH0CuiaHnEgZg6dkW4uOGaQVKK5+S3fLJZUsRARqEtaTGL",
-	"/7xgOmc+d3ssv8kD+bUfrIt8Z8nkO4A/0ANCe1jW5cpunVuQVxaEWL3AM1WrEjryE7fFRQ9ID7LMeu17",
-	"MwQYqCACB5f4RpH2CRMgsRUK32TQ04qJENPVsjNbYEbosuhTARYJQ0otrXHZ9oACojchxHARRCkkO3ba",
-	"u8T/h0yzmClKCpc9WkG4wvXxrQsGB20d29T2NJsxAEEsOTeQTKZtDq6US7c24MSq6SsxEjuqhxUyskE8",
-	"ChjfgoBRtJrYM4oxPxRPvi2+vwxDvH1BY6ss6N8+7/N7Y9DccOZHOWpAXyYWg9AjcSKH0iK7hcx87CKf",
-	"gsASFMzgLQVgBSFWefEbAPDgOSjDrB2Faej4sazvHa3CLD3L8nifG875RjCXvBqzpMg157PCsyKJN8mK",
-	"CSxNaWj4am+8rNbW6XQ6td9W5ZVTY39YrlkxnEf++ZgysyrrDQZUXBUNNN8pEpcP6N1y4DIiCDgbVma7",
-	"5xmS33yh05oNnQAHHrKsEkTu5DoCwRN5oSKQSFAvWrWumDa3lW/et8GE1paGfk6f+LLfB3gd8oOMIjnK",
-	"3AL2OcRCqXTU+XM9XbcsP67jNLp1tremC27NfKbiROY4kdEp+mfjme0leN8zKfoRR5jD9ZnszjIEsLEt",
-	"yPEe0JH3ikK605R/AY9sWRiyPOKe+SLiwNwNZ7RHggxlyCBhtkUuqq1goWTKyecZRS5dNRvrihkNqLaQ",
-	"lTQClDt4zUbk9CmP0oQR6x/BwPZLAVGcBGG5LGKeIpd5BZjLGnozeGSYbR3q+5DtTqNFfuYiVBDy2SR+",
-	"mMjYt0B4GAUM8Y6K0F6Sxjqb2hSmegtex+bLDShthgKxp71UG/EXApS5KlRUAQ1GXwqC2HLYiQuoMlI4",
-	"IDYFEU0Q8j1kNCy5VcyrU4OBSLkmwCQ1aXANlY7wgmn2EknDgCoYnvg3Ne/X/RwLK1UQy/pflzUAxreY",
-	"cMxvIAoPIgymggbXQo4iFgLqkh4wGEjWjum/i8ByGMwK39PgmgQRVeq/Lm1cz2WNtFqtLVfWNzPTFFcA",
-	"Rvjr8Y/HWJuJ7GzvbXvk5EZGKaBwvZD2h+2DvcasVTKNmNZpcO1CVM3sScJs9C0LkXYxF1dIObuYwmiW",
-	"kbziorRyC6ZqmnHTapnO520eyD0JoBzTgmYDy2HdGrk3L2tbGXYgVWBrwhnjubABz6my4hrk65SGBGq0",
-	"qwqFo8KXmjLVgPE4nxyd9l6pQdN7qU0UXzJcbNgtGXfIkPbBYGZHa3PnjkiKAfw2U9OODqtd2UFZ/sFV",
-	"XiCLKsL7Vp8tl8uCcZr+y3Mv1NnKeuCimeaitU/qhdlnU99r73aLqUYezE2zYdzsUTHjpU57p5vRpuER",
-	"f0CjfrNvuK9P6uYPWD8C3+ABQxYWsHJnxFeRHJlTrnwna4JlE/wOsAyQvhBcAz4UsRkiiAq3Q6AFISve",
-	"V1rGeGyCa0SUz19UXWd4gfkAwBomzADOfHANSfQy1ZYYQcRo4pM6vJONFw6k7bsxU3b9wV6Aawuv11zk",
-	"2Wg5U1xZgoWBPKzmbocwW/g8FTYI7FH6/JNKn1+aYQB3HKG5qOfkNCkm5N9Ssbj7FIEHXGmJ8NW3IQNX",
-	"sqkfbR+bwH5lYXL/+lQLBlDQoGyVNHr4qxzkHB04MiqXIcgz19vbhcz1zyubLe2UHpblZYOYF5lnJbhH",
-	"rvdo2FzHt46gnlYRUIQSyzCIGovgnnnV2s7zFXjVnXuU/7TeZMgqlQ7xM7dzxDbp+JEDPXKgTVwrznpY",
-	"5dZ2lUzvlx8Zdfru3CqFE4SVrPuY0GujhFVALeBxQYpMk8ScQgf0Xvd/TzD53qFcoxlpHEN4cKnAd903",
-	"//izlc2XZrYbiXB6IE17vye1rBpxKeR3Vc5oRvSwbBFHMJsnvgSDyyPne+R8qwMhietCNQywENJJnnDP",
-	"/C6rID4vUenMPPQ3zkb3ELGb9bUw3ds8+J0iN2Zc3/pp/BOF/LqDYJfWIyEzt5hF5KNxTFy997uPAC7e",
-	"63CGMhjxOYj9Gdb4XR4W7GMRNN5xAcCM3HDFexFz8tU11hl7zOP7YqH7s5WrV4LjZZtxOciPiUJfs7Pm",
-	"3qLEpfKIy2s2bhFfgLMGnE7895SReqd9SPJaR3TICI0AtoCwj1xp5aObesQVa7SgNkzT4Q5rSbbbebEV",
-	"CIssFlyZllhx1OeZUrCJzEpdHd04opCymLAhT4c1r5YqlkB32zu7ZlfYLMbhuJmrIxbH6F2plIjtAKvi",
-	"5XVDV0HwtnO7dRTxYiAoIil3a1AqLtx7srPfe3JI9zt7T3b3n+z0wiftPm3v93f3d3cY3Q32af/Jk4Pt",
-	"vYOD8PCgUAl2ovp0FXZoq434oQBXyvaf0Ha7x5os7Ow1O7t7+83DzsFBs905DGivd3hwuBfWqqnt8v0B",
-	"t86Vzi0n/I9oIswv3drpq7M3by+OX190yTm9YehfdWjPcEpZNP4f5FSTEY8i8vrNBekxC4CORWTWXrSF",
-	"uOtlB7SF4bOF3UshDjNw2b94bKdHDeL+kNyz4njL3wwraQ62haa9K8oXiFEcyqjtExqyvFLFOAWZQnZQ",
-	"5jFzeKVc2XBS6/C30filswBBLFGEcaZU0xY5TRIGsRK9iE1fEzim4jVxO5Dx7ppz5eTuCTL+OXbXtQXf",
-	"gJRAvhLhSvCjIdXpMIsEqds1uGZj5RWgHFyl6sYjZNwthUbiUuVncz1JzZsJSLXRnl5Jq1ikebsJPm6c",
-	"B7pXsj33gunNN9xGpm6qg4oC1c8gV2LSkm34+ICKEKoousjUvUY3q4z5gQX6GY0i5VuWxkUgh2DOhjtA",
-	"ZZFzl4IqoqS5ICBONIFU9fr8VIMMhIv0IdcAbxqXgQDAHJeiOAzLmH0Pea5iGhK7IDTMatEWwYhm3guH",
-	"fkt+gIq+toJBqsk1Y/GlwMz7GxqlDFLa2DDWY1LVaek6NE23iB8n8uPYx1q2ajK4OLtf88ATRExjIadE",
-	"DxKZXgGw748XF2f1c/AhnL959vP5HoF2MZkjpkqNZBJCBlupuuilqA+pssGG/vfff+83iJCJvZrKICQZ",
-	"eoCQI4I5e0HFbZ3GYS5Dn9t3NlHuCnR02sE0ac11LpNk7KF+YJ0vEHstpCaaXuO6qrwYasI1W0E3eFc1",
-	"r7tMB3H0BqXWLGatK9Io8u6BIOtJPpOkWXTjVGynxzQ99rXeW/Z+oIXbQeWn//bUmGoDWJY/l+eSbeGh",
-	"2MjzOwVuD4CNvFBKxl5ODggbLimAoXfo50skc90LvJ030zRoox9tug8WLbC4mIuu3yzTbz6SJbdh8Zmb",
-	"jCIXgtdZaIsd5wPIbI4iZBXglzm3u0VtECYwC4HyViuGPcY3f608zp0VUZZii9Vt4Fb+bR3mZUS9uU6o",
-	"Z/DEgio0AJJAk2CAZWbM5gWpEGyOgNiS/QYVMhoksM1WlgOxD1fVL+hJGTEqZpYAgXbJkCZGvIQy85As",
-	"BhzE/ulsF3acXjZQfFiYX3CUM8aH7Swc3QKGD+WEa0s8+CxNlNlPv92hwm5WeZEPEHaCR4ZSYUkhobHS",
-	"zaP6/uAsArx87kg5roD73FzE9+fPLnCVrZ5T6W8/BO4YALsV8S2r8KGOUiqyP7UkaYzOwTYSxiMJiyV4",
-	"fjCzy3z7nbJwKtPXPYx+BvNbMIPTkA1jqZkIxj+zsT24GyOu4NRqHmQ4nIbTNYm94p9PJsGql89ieOpm",
-	"/kDhc4X+ZzOjM5Y0DSHs+ilMwQNhDmQoFmKFC2twkUNmr4Y+5VHjMeju21ERj/HgGA6RMQgypMLJCtZz",
-	"WhSn4NSvoityd+K105jWk8S2PuHhnusVO2PJkBoyRGPrRTJqDBSrk+KGJQoOXYtcGOUH+YdRrnjR3UWO",
-	"oygXhCxQALQB/uweI/FUL1b/HMvUoVbN8pqZw3s7XHMTLesDRAwUWeR0EYCCJmYmf6tOOdPiMZB/QRIW",
-	"e1TMvkrOYh11Ae722dxjZe7gbWQ7WqROAIeZI7c5HrTlRI4NbVnLjmemsGd5tmVyWpIBD6Goc2YPG1Iu",
-	"8Fejsk6zJTuTr5YvZerzfTKmPyGA3bfAldxxuX22tJBhVNQrmTAhgCmDxEYthfPRBTch8QX7qPFH31VB",
-	"ihN2w2WqzNMMPIUBPtAixzbryfqX+lyEKpdm8qIGvTHKNVnpipenz4mWslVZc71QPmU1DvFFWXLsLBYZ",
-	"c15lATyCjZh6NOV8UaYc6qwTw3xP3rNZ5zYFCTeLrU/20wINJ4uAcng7Y5lisEQ9K5ItBWu0yD9kCni8",
-	"YL+1ylDGCNxbR/lX2bMAD4bC/ojrARfk/+ocQOQ4FJZXTIRcXB2RhAU8xnrgijFyWQOtyo1rRJVr5rI2",
-	"SxtybpkHFzxyocIO6YGCEL84LnPORHjvksWfHDBnUktyR6Z8gm9bb5pdBtWdwbu+eBdFoLhD+HjTfgkx",
-	"j0aKHGZ744u9Yhc/+cpdrKhIpxXC90nIdcWd2sULEcx6ciQmi/i723F7jwy5gHDB/H5skbfl+5EKcllj",
-	"IUf8UC5Cc5ZkRaEO88ytXoxr+lcs9ArG2WW+YSDC8lF6J/lk7jI2b/r+Rkrf1/V9Ar093t6PMHmLmSsw",
-	"m2nO+gW4Viq1ka2+TEY0Ce/J1rkyP69GkbZgNzZfJ+Ndkvha+p6LgqGK2NlB7qBh73k0dx4Mw4f0innk",
-	"hodMeoSmIZceCWWQDpnQHlGaB9csaYAK1WN5k0dwp5i2+jwCLNnsJ7g8ZKpJKEfCnAWAcdYWLpUOmatC",
-	"xUJ8WYosuQsiOZMblqhGi7wBNN5rXoBO7bTbtjiLnjGjyYH6ZqQJu5HXBWJBM8eZIuS+DqgQUpdfn77E",
-	"7G9fxD0mJ2zKy99eP5Rm8VCYOUyEP/PFIGKPt8+35b23mzOXWxeK6bd1oRgRd93bBDjRTCv4OSAqu8zW",
-	"MgPsZ9w0U5iXZMxeXpHZouMDpHmWzAPcVBGuEfrbkMkwa6gQAIxbKxb18yqA/jM8182LccwsxLUd03eK",
-	"+EM+ZPBLA1Nr8+efcxVLxc1kfSIoBKzi5VDOXB+mCjhsVnGA1AvMH4lgrwCoFJgwGgwA6xwTkLhutAhs",
-	"N9UlnXaH+E4sLkSE21jwVFwLo9zw0MNHS2a8AUSGY5f4SnanIA58dqe4C81edvWKa8fexj3Wl4kFDugz",
-	"qtOENbK+mX0JinuRSIorlpDsCBSvQVv/MK+Kmlsc86WrY2vsYwxwG5W3qMUZh0ioEWPXyoxmexebzzeB",
-	"IpFhFwnRA+pwiM37Zsl/PX5xfHHy/tXx39+/Onl+evz+6T8uTs59D2DMRwPzfjHjmufIxeLK7MmZq5vf",
-	"tnaNp6/a3IbzCs7Wwqvo+63vy7dPXyZDgAbucUEhnHcyW6HSXlM+oDWvNoC8e+i1YsdXlJ/jIuKC4b6C",
-	"s6zsYcaDg+fZp1rTYGCOtNu0Yyx7wSLFPJsCYYYA6CkWvt8yge8Urp4AzHuJIJtuc/PQAoQJwj5qJmBt",
-	"+vYhIEFFIHNOk8dIuW/mrn1upfT8snUn9c9jG1vvPo+5+Ko0wzMuCpY++AOiY+oOugviaGJgAzsd6/bq",
-	"jYkVl46IH6bIfH0ypOAt83c6A98j/pMQg61322EVHmjMxZegDrnh17q1nc5geV3oLBt+QQ+6A8NdzIW4",
-	"P8PdGfT2qDp9W+zcMIGvyAKnNE2+LvObpglGlZuhF/htnYYhFG0z3xcsc6rRgizWxHeMFku7JSlrkeM8",
-	"DDtVWg5B5D4+Oy1oelAjCK1fXOXajuulyExQhuxJPcCfQQcToR1rYkMbaFiSFOu+bcrHHFqjBTrUaEBP",
-	"q4B/1jT5Evg9bp7V2GY+9Lvl9VXrc5dBFo9xm98Um59gQ18Rx0/F1yZXvzMjJjSLTY3GTpJzaD3TyDTi",
-	"tkXi2+VOML57lEXf2f4epdGvk93gEViGy9w+F4G0+wfORjHbBEUnMLfHLvW0F6WMaB5cq0ZmXctSjK1d",
-	"Pq8CiahkDp9AgNUOjXyXws9YpO8hMokT0FyZ1/w95ezMXLfIr86UC7q+NWqXQQ/Mz5fCjjyDIHPCXkRt",
-	"an9xtLmN3YdclAm4FW+yR9t8oYWGV2maB7AWj+TTRY8A4j9PDcNDHAlBEMuWwfvtCgvEkCbXmD0MGA0P",
-	"J5Nm86p1a7snT9vHT59t7+x29vafHBwub5F4RZNrM5XblFHXyEDKYwks9kU2Ozj9U/P7bd0bJJ/vnFLx",
-	"peOnvkS38KPAe2c3kNkhxOb+w1Z0V1CcMMVEwB5Y1tXjGEDEH/ieGshRMfsJbxIsMwwVycH5C0OF8k7D",
-	"WCournz0I8skRLftjeRB0UKQ/eYjcI7SMo5ZSOp+TFPFQr/Ryp2VUL4YXcxZKCjpjZ2rGT2StCdTTXb2",
-	"iGKBFKGqMDIwEV4gUTczEQD+ezbV5Xkwdn6XoZ2rcWQcD9pkkP3dbSro+SOH/bZMCsA7cJNBfTh75jfl",
-	"tWsy1Ay246F56lsGwR1Qz8RlZLuc9GXS0LOJfLWJ6NkMHlPRH20FS9gK6MMlo1uUvgdmGSCsWu87VU4b",
-	"Rw+R/SMTjRoWs4cr84ZUQ6Z5YF4VRgs/1QCkLL7ThPb7LMjNArYA8xh5dUE1mq0cv3MQhl8fC8o10RyH",
-	"8ZH3PPKemVpicafcLQNCTWs2/MVFrn19p5xipspRumMRYGjnEKUKrlz1m7oFtiA9Ka8nihh6JE7VAGxn",
-	"Cn/K4TBE6OqyNzyEPsxifBFG46fT5x5AY4wGLGEEImWhiAG2V42W8cxNdlMWkFPtX59qvVRxwZR6DUir",
-	"iDy/DI+IuK21huanNnz6q/k2Q209VgNK3lJpmF6qBq/zb2uf17ZWWSosQtu4yPVw5RElE43oJD+dPn/k",
-	"LV8r3Gp+ADKu4r66d8BV2/FWL5LBrZUdnwBENU3b/b6JHWb6OC9viPmJh1+OFcbSggBhHhWiR4PM3TGc",
-	"p2aLgVLgjt9clnNrdhjHVoIBuz22MoHup65LBf0g3waxm/faJZwvRQb0Bo0vKEPZrAg9ABEGBBYjxQB+",
-	"mFQMLd6hbJFjhxTmCk2AK3ECRIzyCE3Vo4GMGLH8DbyMnktj4rrC4QjEeY1D3IQx2lmaVf3LBLDz9t7e",
-	"XrvdPjw8PFwByPlZYWB3yTYtBDPsiI2FNRhurTtFApmVpXKjtp2hkBjlH7MmilQrNwDw/htIfSXCzmbT",
-	"bwSz+NRQjhgH5hEuiExCljxy8G+pUBELrjNGVsjQu3denoo7FBJt449i4rSYaEnzKCg+spm7tLj3HlhU",
-	"/PTB/AnX8Qwr2FOpBxlIq8KUd/u6R7AuZG9MGDeSYHdSTJNJbrQiVxwz2gHY1SPU/HMp6v7/+V//24gT",
-	"fqPwRPZWi/wMqeBDGsdQCjCQQ5ZDSRcKyWmZYG1Nlz0ObVwKOxSu7GgLJalbxH8tyyPmCi1qNiqQw2Bd",
-	"qbJycjeUybwUWkYTpcvMwF6ePv/OlVQ8Mt3ocp54ofaZ6zrLVs9E5gpbnpTXafySh7X7YIvzRL/1+OBL",
-	"Hr6EKcxjg+Ut92hy+wpNblbBKzOD/vKM7iEylHEcP/EFRjtkmXEi+zxizZgHOk3YzKJsV0yf4aNn9sn7",
-	"OLhxqct3SVTr1gZax6q7tRXH5ce3brb0/vaW7aH1Ib5a+3SXZ7rIxG5JR969fQnBaUYfzAEuXCAchikL",
-	"qAgz4CHcD48s4WutWZ6Du9stWtwFXx9TgIKnaksBRNBMEeoE3P1YHNXC5dtmAPPH1oVV5IppwrVHIn7D",
-	"jiyGyEuqdPPEvNo0cohMiA+BmL5nsxIsgA22jjGaYDczRwZQ4q3dTUhyRWOPhClyF4bxB2DaAGxQ/118",
-	"ldCQdc2AlNF9tE+sNAPob+/evrQSWvYVTpzIG2bkmF9Z7xzea5EfZEJ6iRwplijMObhmYwdOEFPA+6eK",
-	"+DTm76/Z2HfZtFC7sUXOGcClKEvg1jCsSmY1fdvVBAotLHxpuA4P3RpA/gTSDRhOxM3HLJOh7sb/HYHW",
-	"z2WaBBDAGULteeBUHF5A3BzVaJGTWWvCsWQuiyM6LuINMVhtSA6x7l4pAswdcYanFrmg18ycGBawkJmf",
-	"geB2I7Rc3UuEusldqKWtU5tXFngSRmaqWOdLfs0m96IH0itSTeGes8hAimlicXdIvbAtrBfcbQzPAhkl",
-	"SpconNexb3QBBwfIyLEEMCQ9W9Cd6QPQIr9aIRoVEtypuEnhRQXkbpFjW3A4NzDbZuoyCot4Sth5wszl",
-	"DAd2t01COi7ib+DlZWvmBxKgFGE7G5UA+m64zgvDgWW3MdVmVubLVsKUOXU4l1n1Vs07my0nAjEOmHLz",
-	"M28oz+hWQ9pUzBwiQPgCA7stW93nkQYVrwdZSENGhbJLYF5veIS1DBvBI/tfLhHIcroWBD7AZmUf40iG",
-	"zNp1qyfJ3HnOZ8k1G6qF2L7mvQsz/8+eocspvrS9n1GFJgkdg3FKj6H4dl8mw+nYqG2UFSYiq0dcBwDz",
-	"dJZILQMZqa7l0xXM05vik1QVDsMEcjOc/Wy3M3HDIhkzUvd/RfrDzPwGlsF2++V7H27UREZ5Sutnr0Km",
-	"NJ0hM23ml1VegJyHXcJu9Pudw97eYbvdafaedHabnXafNg+ftHea253Obv/J3l6786RzKaCdruvxUoRU",
-	"0y75dFnj4WWte1lbuqWadwnLAm+55syXyt3R8MvhdrjNAvqkudN/0m92dg72mgfbh71mSPfa7QPao53+",
-	"HrbFh0xpOozhtZ32zn5ze7u5s3fRPujuHXZ3tlsHe3vtg84/4Wkz7Mta99Pnz5fiUszH1ZqOsU9uWNI8",
-	"N2uFd49HZMwESYXmUfE+iRi9YapFTsz6IuVMd4QQYqh+mbbbu4FjcfAXw18tlYsPAK0KjyDh8QnTZXGr",
-	"kJ/O37wmNDu+WdhhQJOEM+XauRTHcO5hrFyYHdc13DvRPUbNhsMjvr1HlDvcXVJmV3UhCQ+teWTiltiy",
-	"txQEJ4VGCiny66NLMdFkEEnFwrzNwkWJ+HME7t+ckTqwtU+XtYRRJcVlrUsuayqSo/eBFCodsuSy9sdl",
-	"TQ1SHcqRuKx5pLTbxGXNiAIwZLPjPvvd/FJ3TktzUYRES/AQDVlmrImkUq3H8gBfAK4CcNiyTRBvEVI/",
-	"Pz8BREPHeyFrSqVDaCdXOuylc9/hQFeJTOP5YYj4SCn0EOsjK4w9FHJE6rBTY5poHvCYmokbKTKREVON",
-	"6qjAF9jzHQIFQw/LxNtZIjwq9l9neJ3ON+lE0iIXhRNmV/luT9is2JVnCaOaKUJxpHk4ihstRd9DYJ4D",
-	"TM+Q0HDIRYv4xWPlA75tOdZFJuSn0+fqyKlwrJBWKdMoxBiWMLRKIIaUckF8G43h51G+eIuROkrT5mzk",
-	"rgkx4UZoZCADOCVuR2/B3OEXwMStCAvGB+GAbuL5LVJm1SLnZhv1PrDALP1ZIs0noo1wurxfNZ/EA0Gh",
-	"l0Ywm8fhY4+Fg7+lIBJYcsdu5nPB23LsYtNbH+SGUE0zmagfcXHtgzdVEC5uuGZGbbgmdd85GIIB1flB",
-	"D+Rw69mb5yeougJ/lSFaYJyjFgyRWOgBmkLUPIXVHk7FDY14WHyo0G1FmQcz9425mmm74DOZntJx71l4",
-	"0n8xOP3wc/RKvIl/Sc71u5sVgl7cKB+IbS1kWGaALDzKL5dH1vXtsC6z+GU5qXza75WZfYJ/bRHS+SrS",
-	"d4pYicIjhUc8opjWED4CXumijuTkJJ6gqtQinfYu8f8hUxDzbOxx/gZ6D7jCDv3cYVmQefGlIcMAUqgi",
-	"AOetiKc0XShASKLSYIANV2Lq52ztobjCxSM3+NpdsEtIIw/gaH2BZxwlD6qDwfQpd14LcEIK0ucsCpVN",
-	"uPacAxE8ZjOYABVCpiJgHsHQzhbx3VddwPX1ScS0wgqLoPkBXFV4RHx8YeZTLOS6qIaJvmyRY/wNnsu4",
-	"RKan2ejSetVQbZGWaETHKoOncyysiwwKqIGt2UEEVJAQk1ArxKIUaiZuLBg5grm022oFjtR32jv7jeXF",
-	"oXf56L5UgegZbLSiRIQGA2T4o0fx6FtKDzBbwfHSGUIH1nXCM/sw8tIWSmxNVGZmF3A3l7qMrPKltIwV",
-	"GcnkGrDGjDZlPljzVFE3y41Pgo3A5gXGLZ0mwvDWAvub5kaoyiHTh0G+RKnybo933tV8vEJQM4+yqQH9",
-	"HuWdr+6Y4kJaQLsldZcFpconsiELN3x9iVu5MVuq/+JOAYAg2HICjwfg6xX4dUE33vgU3IsCsMTFBkEV",
-	"dwwWVdJIKm2hBYAYG+aRU/soB1qGWD6tijUH6djpKxANgZUWIR4RuAa0Zm7dIQT+ZVaCOJFDqRmhwhU6",
-	"HPZYRbl2GMydGwsWo8e/ZP3HWO2v0aXLIHV/fVPBEke47Dd84JO8+kUOJ9aW93GhGOD7LcyrS3ybR+Fj",
-	"7Cozy+Tnrlnn6l3g5fWIfxwljIbjuaZID9PMFjySWfAyP3dezxNtKZWV4uCVs+KabWJECCzdaWhR7Wa5",
-	"kA9WAFB4MTnEh7QklMcxP+X3CJSnAvRAgSCPZoVvx6xwHIYeSdhQ3jAvu+tlQkIGn+Ly6XsIg0Ih2+2+",
-	"+HVa5YSGwrzohSY/nZ28IFSRHlVsv0PqEp6iUWS4pQ8hsvD41oeYXR3hU55P3r192VjORlsFcY5KWzGl",
-	"bxVWuAofcbl0D1Pnf6GId84eWdS3hDU+oVHG2QlYlh25CsUrM6NIXklkBrcf1fJOGJ1Y2cTTYUwFl8Ih",
-	"eRZEMdDl+jK5YhpjBa/ZWJXr5GMKEOh46ihLV8Lm6RXlwvrTwbL4y1uMhqnI8zeTtUO/UyUOu3jEJvnT",
-	"6nLyishUk3oKexwr0U9t7EbhBLtjt5aeV1k6MGFO4r9TuWGiJmBaWRMAiqvIQv3XrNz+UH7gLQIVw+DP",
-	"WI8JZgBBqir87mMKiBHRyFimgOANU6tycdBAX8gvod4qgqwvRA2AGda6tf/v//1//u/lXbdvLQXuEsMp",
-	"x2dyvWEptHuqgvhFVlR5rMd9x84jyym+kBKtMeVJM4C82buAgrO85Yzy5JnpZJOMgIERFdZFg3MjuEt2",
-	"gmSsHT999rx58sOLHw1zrhr02jgo2Rzm+NfGMUPTnBmNA1qAYXRzeROzNMlLLq5ZaO9tVfwWr69iMsqj",
-	"OvbtMCnYAb1xaf27gCNCBTloBgOa0ECDRZGDIBPg2Z4r6t2W9SgrOnUnKltWMa+QvSWFzWDO6IVZB7Lf",
-	"tz+koviTljYhAcFmWuTXAY8YKT3lFao9ZKnHrk8hiZslkX2bagVKYpZunRe+RK+fEV9uWKVN6cwR7Bbq",
-	"5hV2zPLoTdj9/QhyrjdACzECeTbgb0yOe2SPd2qtAiTI/GDdS0U81/iWSntm//XYPaCxZ2WsM4gtZIdb",
-	"jvthBLDyHG+yEExusH4GFWHT5nMoC2fbCrlyWEcQuIxzs2Yth2WTQSc0WuTCVSzF8oQW2UY1iGAstBkP",
-	"vWxGFUzR9XEbrPFPg1F87qgCgBSFzX2nVUWzTh856DfEQbNDDjazInzf/bLU35PZCMUIEUOdNZ2wj1xZ",
-	"sC0bocEV6bQPie+egAQtN2UyZrpFLL/FAl0OVAf+QG3Lb7n2FUkk1PItwXHAVwjHcURiGUWEajKUSiOg",
-	"W8wSMqdo8hVzxv5f3i5CsfNjw0kx0BrTcMG9GYsrh2xnBzoDQKwvkyHUd8zZAxPp0CyhZh8BPlRcmUWc",
-	"REHauH6gWcQsp3ZEW0O25SLktyJQcd9bFfc/dv6KBepbLUMsJ9X+nryHOJi1ed0vbws8zqtllCs7TCyF",
-	"urUeFxRItxAQ6mLASELBo2NtxuwjDXQ0Nrsk0+yJCqiApJF6wkSIuIBjmSaKRX0s0U3J2esXFtMIx/Ff",
-	"sN4yIf5xELBYd/MF91uPLpmvNyzXhVfnx3V5F8zvyW3DECUMfJV3pK1rGZs5C0RCrPKWwA+PHs/H47W5",
-	"5R62EqFOb7kt36ZiIryb4/E2GwHK9LvtPFrcSA5DLlKNQoTD0ySAxHGWsBvORj6hWtNgAOhGMX7nhAEE",
-	"WH339qX7AoAnHXptQAXpMdJnOhiwkNQBddf13RqGjSNCodoWC7OGcztYHBnNzzRYZdAS4YWVJx7M8/l7",
-	"KjULc8dwt7Z78rSNogUWNTCbw4yyW/uRRZFEjFrcGOYnubbKeG7nfw/mtFkTM2JTqnAt9KTM5OVwmbUu",
-	"gmW2t5s7Bxfb7W57r9tut9rt9j+raDCtm1rxCAi5EoHmapyPXtdv0GInQkJL2LikLtGsFEfjYpgK/sxR",
-	"Vbl1Tyzw+hl3wBZNQy7vCF8J2nYAS4CpVFcNH/l34oJcQ6ppZaQrxrUeOaxURNineqByMBPQIViIUWvm",
-	"4Jq+lOD9PgvzwjqWB4EvY5gqSA8wCgxAuXOzSNCOgoqL6PgYccUaR8SPtXZACXhTUHIjeQDdM4+MBjwY",
-	"ZG2+ubraehOnqottEFR5cLgJ66fKQdmZbupmAoEUNyzRLGx4pMcCmiqrXCmXyRBHdIy4mFQVuraBekAT",
-	"i0SPlSu398kr/pTU/V+PXxxfnLx/dfz398fvnp++ef/0Hxcn5/4R6WzvEtqTN6zRJVxYaN085NgQxWw8",
-	"12xnaze/fc0KRKki+x3yM3+KSl4am8NqDbDDNNI8poneMpNvmnUs5IhAAzZZzDxE3A5xydeWboiGQQEv",
-	"Yuj+rPtDxC1XvjlAAEHn2WyDgMcAUMxoMIBbPhsHziVDLzevILz5gEUh0SMesOrr/hjOxUPe9/ZkZkYG",
-	"V9UkkMMtswda8urKDFBnx3/DGx6mnF/xXq1iNVfRTWyLr1wr9x7xzUT4M3+8mB8v5qqL2WxNNFLlbHW1",
-	"KxnCv5vUMorbvZZdbak7uZhPsKCE74IFfFJHyH5ANp+qdqU8MqSh4dxakptnNAmVxe5P6Ij4NwFNQt+D",
-	"G7kn9aCan+aFOR8wdtRV4jH9WgvyU9lzIVNYAHm7s723t7fX3t7Zrf1mutuQq9qJP1TWyyMPfOSBs3ig",
-	"q0tmDrD6MtSRUAbp0O76O9BIXPNfs1JyLMbYr2n7iPjm82s6xBxCx1mgXX/Ih+xiHDPfQyMZoM155rnR",
-	"gGqbt+2EZ8WYInUWKVuiwo4YCuLMUjf2O9PqxvM3z969Onl98WVqHPkO+AKVjudu9z/kLZkfwUrVgwuQ",
-	"l1px2K95Nbf5at1a+YcNb01HiVtVR1yjjxrJ4238JZoKw/z4r6yGFN693RsZHPR3dB0Xct/Xvotb5HyJ",
-	"u/jd25e2sF/ClIxuIAgokjLu0eAaansn/AYCYf5/9q7/qW0ci/8rmtzNlM464cu2N7swNzcUuJIrnXLA",
-	"ls7sZraK9Yg1USyfZBPSTv/3Gz1JtiGGBoiJ6fo3MOJJsvXe5+lJ7/Py8uDlsF0WC9C6XLqJCiGn9o7M",
-	"fWJx/fe7bw+aiYzuYywCi8tBu/5k5cmENKd3knLccZdobgG+JJKpdDWFH4luOPOlQhtKXCmutZjWYto8",
-	"prkbfQ9AtKUDmZB2bddVTISmPM0YYP3f37u/bgTk142B3YcJGY/Kf9z8ZSMgm79sDAiDkQLQO+RzjFs4",
-	"bO4wyBZn8sBXbUOP/KRWaUb91Dvbr7d6r7eCTj7fzvbmz71XG6/zC5tvFI0ZxMNMjcjbpdxL8G+gDbC1",
-	"5q95Lr0o9LMB0bVEClGP+dtCh3eLZDH/X+aNFpLGgIAwNS9oT2Yu8BbJKZnQeIZnLyko9G8THo7J2gYe",
-	"LGBZ5m1imtgjiIBsbhNKNI9HAkgYSR7Cy2qLeGzmuEpr6OaOaQT8yxeKl5V0xM3nRpHO48ziMPqX+eP1",
-	"N9TZ3ny0TTTvoLWHrT1snj1MrHY2wBbqlIdjUDV5g076cz5nOLVTsD2ew/DYuvK3Xz2aj3acnvX33h2c",
-	"NDPekX+iBh4EuHe/UhzLFaQyGuL+2pvCMHm8E+/mu9SQiJPZBvtbJGwiEupcxe8d6y/+dbmQeMkZ1HUX",
-	"GGU/Zzh8f/zKjPTnt8fHPfJ5xC/8xeBE0BnmQVKNGz6JPAFv+/++z6H5x/7+QUPv6Lov10CU/IjrtVEH",
-	"CPM4GHScWlXCaCh40pskr+4HlzjxpYIlSmyhsoXKJkLlpdPzewOl/8flwWR9acV7no2mxFLT82x5fhQF",
-	"Iw1abJmlOfvyDrGsuMAIJpAkSrIszAkUKoga2izlNkt5OWqKOcprnisJnVuZJMW6XVrWsksCzdlTbmMe",
-	"ObUN61/UtqM7ccsO5Qdb1s+2ZLRbUC80EfwSiPYL5QHrc7mcFUZl6kGW/RLV2TBLyRggsTBj8KIg9s+x",
-	"RZfA5VZafzPeFjxa8Hg8eMhk+fwWjv+v6/gBOdyOGoLr9Nw23y9azyl3Ff1Ubj0WW8tO/MxDwgJ1AI5w",
-	"qgs03MuUNp9lUKMu+vEfcZ3eqYr5azQ7+Sno1DJ3tCDYAJZlnRJWXuZe3ZzGPD3wzavqugL3S5cBZXWx",
-	"xLs+9oGycz/5GrXnxHd4p7cYRsAy8eMxUz5DXXFmjACSX5uVWFBhI0/sw7RnIQ346nuyNWfcbzUXndnP",
-	"+1xEb5zOdJ4AcFqNeV4aI2Ow9Mi16MlCrlytptz18T0/KB9KuzIb4feUd//TYpk8sQdUGNaQCjGkoV3Q",
-	"rveDS7c6v/7dnUr1hpLN/raeKfEN7X81KSUfxcC2yedP3XM7cPOEppmCbXK5+U/LARzBFTl8v7vXPT3c",
-	"3Xr9jzUNoYI0IDl7GvmJ/NHp/dEhP+Gh3EvHFxyU5J75tp5YOIv5lWcDrmiPE+r2mW/O2a2NzmZJTlec",
-	"zpKCrfgsAsKZPSJEmmMaKqk1UZAatNwhTMmEsMzqM2gynBHOepgqvXV1RWg4juVUABvZOHgdJU7Py99v",
-	"kfOzT58qWPCLgaKq+ctvFcXfzMwdnxRc2cFwKohZT/LiAin06dDGcBidBZaxFN3pG5V6Y2uqr3Hpp0QA",
-	"dXzPZjJzpu3OfLogz6aTCmNMXSFDKh6SW1eckp8fvDn88OHdn7tHRx/O/zw+6X/cPTuoKu+NtcCh7J08",
-	"8HDXEvwXB05IS+8OZiyL8yDoZErccrQ7pV0nYXH6+vLQ73WBd3PZ6/guXLPDZDv2m/FRzOMRsbYEdTSS",
-	"09jWIY5AWT4ZGVtacSPgB0PDv1ZVb0I9dH4POZdFl++Fr391P/XZN2sQBaQw7wTa54/anVRW+XESiZXP",
-	"nqpg4wlW6Gx3N00gY8ZaqQsrwNJdx+/v4M+9hlg/k6ZhNK8gtnhOLQA5WHjh/1YexIpyVRaAOjtM1mLW",
-	"s8WsvYjGo5LWvtDkt5OjwFeGksqWSVklmq3biitd60LVHOS7YSKqY3w4Htfy1I5qtXpodoAx8rWjl7l2",
-	"w8d82cLj6uHRVRIqKdr1vcGyw4DXVCgF3QTNMcN4gsC46+IM7g5AnlmCNzDb+hfaVZBqVaUxKSAYtCNm",
-	"zRBMGojl9IFKYsRDmCmeznDd7yb8HcwOgTJQne3fB2Z5vwGqQO1maeSf2Fb/xUsN5tHASFGX1bW6ziKu",
-	"XTUJF6jp+PDHOmqEG/fXymhBgIEgjAUYDVBSlIvRupsexcUK/8SMcu4eOCsqihh5CqhNTfAs+zqVCgph",
-	"xXXheWl7EU3JhMZ0BBPMObe7u4BQFUb8EgKSxfmPE6rGJItNf4HNIHEd5jagNAVbWX2+xzdChmMjdmh/",
-	"SJS0SRs8TDMFOihXviSC6zRwSfAkjCAc2zkf9feJkHKcJeUuPb9txTzxI9hB42zJSMks0TvFq8SqePiU",
-	"ZJ4D0rxriFkieexuheFz2+o//X1MKEnl52IMVmzFCE7MV/IVhINrtUwDYmtqWubhvJhuqZxmaZJ5ab75",
-	"LvpxKCdYGpoKUX4v+GvFUkL9CwjLFEaVp8UOH48dCwnT4iTnppD3+DoZ2T3ukzHMNFmbUI3lQ9mEx+YR",
-	"uikvC2H4hwpJ6ONgUT55QSgJRYZy5IXXukTJ0MZPdUSxMJuMAZOmhlTDfMelPp2wypcwyYTZ49wov6pm",
-	"pgPztc3MiguBlhl6DV0vHhNNYzaUV2QiGZT6c48r+jsEKtIoQK3lMWjtNClVPCx9s5JKfRt8+38AAAD/",
-	"/w==",
+	"7L1rchs5ti46FRzuHWGyOklREiVLVOzYLdsql6pkW23JXf1QHSeYCYqwkkBWAima7faNM4H7447g/jsD",
+	"OyO4Q7iBtYB8kMm3JNtlxd5dFslMPBaAhfX81qdaIIexFExoVet+qg0YDVkCf/6t+ZZqdsaHXDfhv+bL",
+	"kKkg4bHmUtS6tbfs95QprQiNIjliIeGC6AEjQZokTGgy4iKUo5pXU8GADalpYEg/8mE6rHV3tjtPOwe7",
+	"+52nXk2PY1br1rjQ7Joltc+fvVLvb9mQcsHF9ZwRRKyv7617xSom/+uAYXfYDUnMY4rU3wn+kSgWSBGq",
+	"xozO93Y77Z3ddvvp4WFF95+9WkwTOmTaLsXzAdWn4fQQzPfk9AWpxwMpGBHpsMcSIhPST6OI/Hz6wvTP",
+	"PtJhHJkeDrcPDw8O2vv7T5/u/1m1RgOqFY3jlmC65tW4aTGmelDzaoIOzQsB9uvVEvZ7yhMW1ro6SdnE",
+	"nM6YuNaDWnd758CrDbnIPmdTUzoxq2cm9lwKTQP9M6+YzvnELH4+fTFz/NUD/sDveLRpomQyPVJfsI8a",
+	"f/SJ7MM2iBN2y2WqSEyvmRve7ylLxgWCYnszhrSzt181iBcs4rcsGeMOqJh1mD8wb/Ix1Zol5vX/+c92",
+	"8/C3T9ve9uHn/6xV9fkykWlcteXgB7MypO7/n//1v/983UqV3zCrxbVyaxfTRJdWbnunvbu/297Z2+ns",
+	"b+/sdQ724cXqRby2fd/lQp6GbBhLzUQw/oWNq/hIzKgmlCTIUIiifRaNu7CyfZ4obc53GmnSlwnRA67I",
+	"DRuTeswSophSXAqP3LBYk50OGcg0UQ3CFUmYThPBQkKvKRctN1/ksvmMC6NrmuFtMtNf2OyNcsNW2CM3",
+	"bPze7BPa7P/2aXvf292ZsVdmXA7n9JoRxf816yxE8Fqx85D1aRrpWnev7RWYZbsNs8ZP25Xs+hVTil6z",
+	"qg1rfyITvGT35Fn7+Nnz7Z3dzt7+04PD6q04zNq9y814gRumarT2J8JDUn/3bpKBs/2ntN3usSYLO3vN",
+	"zu7efvOwc3DQbHcOA9rrHR4c7oXVE1nAF/syGVJd69bSFJ6cHvOvrDeQ8mbm1hplv2/Sz2fzsoqlUAwu",
+	"vmc0tDe8+RRIoZmAP2kcRzyghmpbH5Qh3aecTp9qLEkM266509yT4ZgMqCJUEPitSzT7qLvE7iuCIyAR",
+	"LJs5udtmZ6ZBwJSqdfs0UuxzcSL/mbB+rVv7j61cfNrCX9XWiengrZ0GTqq8yKfilkbcSEtxqmt4KfYj",
+	"Hqw5SbdnhNSEpnrAhDZvsbBFziNGFSMqoCiq/OUtCWToOFqqzJxfnlySLcvD1NYnHn7e+j25x9m7ySoy",
+	"4npQEtiUppoZgvwokx4PQybWo8il4c/H56fAo83cpYjGhMJ84J6SI+HY9j3O9HLAYARDOsbFCTSRAm+P",
+	"hCmZJgHM9lQYnkujExz+OjN2TRDFkluW4Ca/1y1s+4OOSD1kmvJIEZowEsnraxZ6RDAzEncFNsxMX0v9",
+	"o0xFuPlG70Mz9zfB11kfn73aOR1HkoaXUp7R5JqtN/q3RV6kpSQRtHV/U5jRIVxAIlzjiCnLwhm/FnYt",
+	"zDe3NErv8PjBHRDwmDOhX0t9jKrl7I5sQ2REFQkSZhgf6Y0JJTrhNDJj8MhowIMBnEMYimIiJFrCWJzq",
+	"iqKrqhwPtHTyMcZLbf2BEG0UNnMPMdvYdG8Pw37cWOv+KovlNzwC4i/LGnCNW0kJWzd6Y4scZw/NoEbd",
+	"P39zcUm2aDjkYovGvHnDxmoLHvAbrkmFIzKdZq8+UcS3C/ca1823iww8B2d9wxS85YSAemHcT3BesDlK",
+	"LXtGRIABmU+NLuwVZXQ80/KY3HAReiRhccSZMn/QwJBbeYSFXCuPhCximinQE+AVo9NSEZKYC0W40JJQ",
+	"MSZSD1gChCJ1/NtuQI+A/qM8QsnZ6QsyGkiVKcVckVTcCDkSDUKFGrGE+PdwCHwPRiykHhgJAdoXukXe",
+	"iICVyVXczBOUhCYqSe6G3mlvE98JQ3YL+vAa0hrpgsttl0GUNt+KJJg6fn4LuWFyywP2TtBbyiPai9hm",
+	"15MZi+ZRRAIpBAs0F9eZJDaiXLfuU+QwimRCEx6NSZpP6Mhcw8m4RU440LRIRK7gANvBsvDKbNFfB1Sr",
+	"4zgmCb8eaCLkiNT9pSfoN7wrkTUR8hD5D64WF0TzIcs4SUg17ZlXAyrMYz0Gp2rAwu6VwI3gTjCsn2As",
+	"NJzJvOy2gLoS/gvXjq6mQTZEJIWP4ie9Ev5b80XzuK9Z4hPUzUndWfBgP/rwjn3CWhnNtQr751LKV1SM",
+	"nSlyTemAakZAJSbsY8BYWBDfDU1JZ88ZFUmPmUuY6GRsTmdmWsjHWOt29u5Rrpgeas0rWo4L9KzScHES",
+	"WsK8NrbOZtaHqjnZQW1NvzDPxLxsS/lLsyzGy7dkXgBavxNGh5MJ/xdbU0x2l7lTw7N9FCfylofmNsou",
+	"/FtOyd+ax+enzV8MM4eheeTYjgC6yr6VCaExf29eA1MOyYzU98nRXnEFaqo0nKN0VdSAWnEiTb/rs21n",
+	"IMrZj7nJWUjqRmaWUWi6Nr+YO9DcKGOZNu5Za5QxS5D4lju7C9rJb1Y2quXiIpy845hb8yYNQ24aoNF5",
+	"YlrTnLmherW48NWnWlmQAvuOZkP4Y8I+kx1GmiQU6G8v2mNdsu6EVLOmYfLTJh6vhnevmvOKSCN7DaP9",
+	"aKoJdB5Mf62OjeBW+K0nZcSoMD/eVJl9Da0TOjK76QilIudCgnnZ26VqFkP60V6HaibnmjGPjJN5tSHT",
+	"1Nx/izbNK/fcZ2dwq5h+4tiJWtTc2/zJbE0/VRj9ckPeP9GCCH3bN3J6l7ou7onfsjnL3gcWANfFLXrG",
+	"lc4OwYrbFRoo79N5k7VnomLzZid4clscRyM6VsSsmjlx7rmCKba0oNkumyBZ/p4bcxVBnlEdDJ4PqC5Y",
+	"OlchR6CtHs6E2YD/rNEkGPBbs0CpcH//VrGF0btXJuRKpmw4Baf46ra10ruPk9SeII0ddT6IBZRZa6f0",
+	"KY/wEl1KsADbcxrp5bdWcYBppGfuMRCRlh/Gw+3LfHSeo1ZOhUVLAq6alRYkyPzY07eCs30uZP4fkPsv",
+	"fM5dkcs8W6D4AtplLnH3ShWVDIFWPcZ4UMPqy+vDjBsvokpb+WWT+7TQzOmSxKXJDQvfiYTRGUN219TC",
+	"plJo5LlMUWqrPCOZ+69dqQ8UFwhDADJyTgy13N2stTsG7rQm1/lQFdrw2qxLxBULs9iM2vw9O2+P3jNX",
+	"QBK6scwi0gZXuDlEy3NZOE0VrDWPwVj1jN8z/XB61XRjwY0VtNe77kUupc8OnlFGjOXoosF2iWUMXuVV",
+	"v7uzwk2/t9JF78a7mBpr7aRVb2zsDTr+shLhvEv2eZQqzZLXMlz5YNGYBlxXaDqnWpERA2OeVXHiiAZs",
+	"aHRa2XfGQEXq/q/HL48vT96/fvPi5P3z4/Pj56eXf/dLcQjbVUJLFdcz6pWQIYNwhlLDpy98j9h4DxjN",
+	"QCpNzJ1RjngY0WtzkbVrM26tnxhNdI9RvYoG6ib7ZiTY7BgMZU3vaDvhmgxkFCpSx28z62YQcUNDrkmS",
+	"ClUa/U67UrrTNFlRZUa/eFHEj1DADxNrgPJqobnefivSzj1Ubs6rfWyaZpq3NDH0VqY9s9WO7ePm7xd5",
+	"u/AR2jZ3dRJVBkIm6BawjgwZMoU2XEOW8sK/e3tW3ky1gdZxd2vLrXR3t92uXO5bljiP4/Quw7eJfcat",
+	"RjkGrdVutStjW6bUXDNNR3UvP1T5GCb3UHFVpzfmgjO+wUUKpF7+Ii3wlS/K/HDYlWTB8NAVydBLFRdM",
+	"qddW5iwP/68s4X3OQuIeI9aMsayqUXHRNq1DboYcF83ihgHO74kiZ6cvPDIaMJGzEi2jsOSeXWaMonLO",
+	"hhKO0dMgMNLuE0VoGCZm/j0pb5ZpO07VoJqmwNlNHzqfFFHMhUeyoWLRLVOLO6mU3qOisSkbhFde5znb",
+	"5zlNwlVPkp3mZDjuArEIAq9nmlBWkqu2V5OrLHGw/zm02ERMxxZWYDD29H5R5pKNupIoYJtEk+B6AnjB",
+	"yJzFq9oHp5XgZazE83TbzSzExb1szXPztmJmxH3JBEtotOaIs2asRUFt2s6GFHTm7QI19tqL+JCYyWFK",
+	"G2gDA/byZus7PzpebUQT5+ycT4dJE3Ytf3c2dSBHYL3TFdNE84DHVKzAdt66cLEyQy2mUxT4EA52wta9",
+	"8HhM0QWb8cojXkiTtTYMBAQtIgJ0MGHELm+XN4K5JIYYAjNhgVhIClMoGggW9naev7fAAP4gjB/JtEC1",
+	"hsWwHGW9LboJRy5T4J3gv6d5II690udvy2ISz3HzH7T5r3bz8Lf8T9J63/1z87cf/rNKLLVB+u+qtLi3",
+	"LGD8likbe8VurWWgHC6o+DXE8nqFUP6El0e90+4cbMhfswXakMEWqDWi6ibPZ+kcfP7POaaBRWvrol+/",
+	"Gu6cKwwr8OnLhNNoE1loTuRAgfJXV3/6b0w42/e296rpvrwjcUqoyqSwbW8d8WBTYako5eRDaa81FohU",
+	"fEHHZVFnd39vYQJUhWqQN+ZNLtTsLWHTfNbbDsAzlr+2T8zjl2YcpQ1glKapS4QFSVUO7t9lmtgAZfPA",
+	"EbkG0dVcaqBa055icKnNU+v2q5xSyCIXMblVRAbTZBXhXXrnqmdPazaMtVrBr7xOsI5Zo1ku22z9Vlno",
+	"OZ7Mk6V9wObpMwoJk682ib8x7VxoqlP13Brbs4YODw+XaUGwj/oYl2ITD6yCQSwipNsqOOTCPp110+PK",
+	"Lc7um7KAunUvrrJXSvLLbaSQx5ttx0XxP24OG9glbL4zX8H0mR2yb8mPWJjnPEpuRsXxKqR78LmP5878",
+	"Ijs1zjESMxGi36IY2gKR0WU3ydSynoTZXb7e7afZx4ob6jUb5bkx5onSLbK/t7e7v9o1Ao1UEaUcWLri",
+	"ze04b3nwP6VDKpoJo6E5ETbXzwzgiChtvvKs+0tBWsmQ6mBAwP1SdZcU49MXRIW7EHe3cKTe2Tn0iJJD",
+	"Rvbau43aWuLVot0LpCnu2Rl2vZmbFslYuTjFu9JtVhdhkcVatJy0Yj8mRieLi99gaHLpkVt5M/FNKbiu",
+	"VQiFgc9ZUGD2DUbIvE9diAx8iXlModOrW5arZ58/SC4KHyPW19mHkk3EfZnGoW0gTphiIrACB57LgEZR",
+	"rse0nO/NfYaMZHv9tLQ5nFVn+EeZjGgSbnaM5QrmpsmzKSsX/6Wz36wi3qGrhovrV1YymTiacpQ7juzD",
+	"Nt9tyLIYEFDegfxljBhFZELOTl+gv9rxTmFdL1WkpULI1KxZhVkpGmPGHHIBxURByCiotYvFz4V3b6nn",
+	"T7MCw5fBHZkWKWVwUxUNMDk9cwKBzEhWLvqycrZyJKoY3aULLof07MUeuHXsoZPGuWqzXGYHXUIczM2d",
+	"xdkUdkVGP29y5y5hIUWwGXHLjUotbjaxks5QVSIubso7Y6B1rLpbW8DrMiSkQA63jnvPw5P+y8Hph1+i",
+	"V+JN/JfkQr+7rX1RSTCHxIGZzCTiBkI1Zp2utse+AnvvnB1VPAF3EMJpTm5hK3ukNybxRCwAGUEsDGTo",
+	"eoRFipmnzubgWE3jcC0fTFAYDQYUWEymiId+oziUpTiNmcoCTK56yK+5Viu3ncioomlfpTFLgLX6hKs8",
+	"7wZYYy4kma6Br2CuSf5WxUVVGU4A3S+zTdYKap8hO/86GOP1W1glyE2GZNsBFdfALdeLQZle/Z9PXxwR",
+	"0xgavrjO0m5jmii24l1TcXoVuea3pmVRTKqvbRRMX3Y8zYuon1wpdWfJMiEqiEMJwW9xIocSJM+QwR+/",
+	"3dWlPM9JuUbezHKXapli6zlTgpnS1rwbd9XA3DtwKF6am2XkUBldzjjAAdAk4SwkMjWaK2MEYhNxiHdy",
+	"K2fLMs/3iFPkgU6TNXUTPrTJAeWJ/3x+8pJQRXpUsf0OJupCWn2XvHt7VlvNvoB9zBz/g7iwH9pnXDXb",
+	"nxiN9GDN6aopw5S8qWQlD5jqhUOqmurPPFxvP35YHsVzVYy8yVu8ctySiw1iTZxSsFLI38TQZorjZzw8",
+	"k/Jm7QNzt6GnRjac8fxDpxVFMxbzFU1u3jIarhuUMRsAkiY3DnMNQhzCzCDrEGrQ8kWkYBm4BtdHhEaR",
+	"+2mmN3GpzTxnsptsjpXSxzIKqWpxMkNbwsuThsRaHzFcOixGBi2EBfhCuWpmcvMT117lFFoxX+3nGTS3",
+	"FtnKHMh+IoevWPVvs5aQD5mzE0/s49NXJ8Q87wCH+zyCvykZspDTbFfX4Qr3yC0PmfQITUMuPRLKIB0y",
+	"o7cqzYMbljSsvtCXiU3ccFugRV7IkYgkDfN+ACynAioSct22PmFa7Oct18TWp2xJzJchp62SCgxD3PoQ",
+	"s+ulNBMuBAvfCc2j9W2Hv6dSs3C1NNcM3msFMd/KghWnwh2oCiPjSGTU94yKZSjdarUq6QlAFS0C2BXu",
+	"iGJAn9UwSN3cwH0UA3nCAlA4tWcYHDyJOjXCKSUslolG7HaKRs0GDCFvTiYhYrwsRYHM+o6+i0o6oM+i",
+	"8lwoJkI0nFYEZ5mfzmYpxPhzZglptVolSwjXhCtnmukxxUOmiI8v+QgON8+c02iRU2Gx2TKDe2jNO15m",
+	"dKcJJkbALz2pB60JIGyLN9yGv/4cVTnkMZsomUmhTLjcdBN1Yf7aJ1IELEfsArg1gBGlgZl7xMJrs0E0",
+	"qVOEjbOoWxYrsK9ZciVgN9Hg5gh4hUy1xegqv7HX3m14CN0FIFpM6SsRJ/IaElOoGBf2nduaLeK7je4j",
+	"fBsNBlciexCR5VoFo5G9p60T2fqAwbcVR3TMql0c1Q7cS/bRnAASUPgGN4pFCNLwmwjcF41l+JDhV0rT",
+	"Ybx8FI6ecBxaRzKqal4NGL3RQg2nN9O2rB6kfuD1aJ+nzi1o0zS8WizB6wbsf7E1jTvn4M/oFMCTml1z",
+	"xallGDGZwzJ3VLrNXWSvc+7qDWzaw0Js3iq865uKEskmOYeGjhmvGmK2/BbNDuMMkKXCWU0Vm67tsL23",
+	"t9dut3d2dnaWMIlP69erHPUJUuZDL8UzzafnJvtxhV344NtoxqzzkPfq6WJn5SH+mDDWNLsHbFFYHSGD",
+	"/M4DlguQbHFEAVk+YUOeDmtezWwVI6qZe7NWpUgV8/nvQcG2GZoyT9JcCk5lhgo+3RpooOX8T4idWZz1",
+	"CUOckZeJw6fWYl91fmR21y9hpbd9ld5apM2fU548l+Gads4ZvqjLUjJrqeYN7Cv4JRkDxH3NWy0EfdIz",
+	"ASOYP7M1cyoxmmMijwPG1vnc/O/Ch8pA+Yw0XxLfxMyhkjZcbBR7E6aIeliKpa/tdAYF0Q4/PTWbb7c9",
+	"g7tPD8xGHK03rGn4hQwoGDDWsk8LrxpsqZJ0iTR6duYeuFO7UFxq3Kb/fEUiDPKS6VFWEeovb9ckzu8V",
+	"7PItHZG/vCUx4vsT9pEG2mg0ioAEMmRyROJEhmnA1IyoxmxzLJEvdOHqWzwcaX+vjkd8W8KKXMWRsyA3",
+	"uCqDeUEacEWg5qKM3wUZMG6Qhc4LjVbSg+V+zlV8/0P5gc+xVVQbS1dVACcX1+ld2Pu86azH74IF5eZG",
+	"GeCLMzlytapV3MtpV+7kxHxNtERofbzY62wY67Er0gO/DeUta5Q7LSQOzaCcndgMioWALbE2pBkLbuYc",
+	"ptlG83wM01qN0WTGX4fj0HNTrKbeTO2vKoDIIzK2uGR/ahTrFZK6P6H9+R7xscic+QPsefNqAq64B98y",
+	"qzeu6+cNBixMo68V3TMbXdWaXVAR9uTH5zSK1mMT/UQOZwS40igyJ9UBw5RijxsbeoOh24UTWu8Q0yia",
+	"Ec/ygNI1DmLBDEGUuPtpujWtsO98gOoQz2agaIfslkNxEHAp4LMY0YeB/UtlwJWEbPMD5ga49szNyJIh",
+	"F5BH8CBc0bP5AMvmYVvSWkLC2zmQWIGG81Z3QPVfORvdKYCsy+ZYCV12McgrOuaWsCEsQmV145tHF2Qm",
+	"Lt/6oUzCtncLjxBWmYa/Bp0cx7DAGuwouSlKS6WB65icnb5o5p4xm3aSOcYmXGaNVbImyjFF6P5WfJhG",
+	"kOqdBw2vhr01Gcc5D1C1nndnTVCQO7Mx6tfDgNQgWZeIGq3aIZtmY6yVjvPwuRVzyIGl316xkNMNDJpv",
+	"+v2Iz7Jr5kWy8o2GUpPSMlakbmYFsnLCVDpkitShJ1cHzIhbGAYCOZMu/FW1apWkWGqmmzDYGfLFJCEq",
+	"vNtLR49P+S7mL+KPNI3WrLFww7FkZeZsSmRs7nUeOa9RwuiwCZkATRrc1OBmvG66KpwJA7BdcJ9CvmxT",
+	"ptplQ0byWqYa/+CiWbQnGnlnGDd7VNS82oBG/WY/QXAPFcmR6QnRNN1fQcToEn5cmM5iSq21/BmpskNf",
+	"QZx5p33dY7xoUneThLlyruSMNEi55CWXX22r50JCQp3DtZiVVzInD7JC3Fsn8aFI/7tKSvwwNysxJ9pS",
+	"+YkFQi1/Q95HhtlPclTILK1K6nWaNLgmMYUX47YqRK/GnOjgFdxKLnfrTvKxnJRahHmdmZ01g9J3m6SV",
+	"RTxBXWzwzxYStEi90+7AF0Wnra0HRu2ieKTTPiQ0AmNd6dvd4hmeExxUsA4tpUssSquyVJ6XUDWDuF80",
+	"r6o3Xo4p2rMwpDdgDjYkhuXaWAG4G2l+02wuIMRqa/YgtRPmn8evtppCcdj3mb1UkjO+kiQmO6afuNIy",
+	"Ga8f/L5GabDFse8rNujCM+/cnwYTLEYxYnRl3uxiym6UtLLyCZxYzkn4xJVwxJexF2WT3EwhXLG05IOH",
+	"vs0qQ2epcCp6MhXhZr6SNff8ZpBRzhY9CzlqcoL3oPd/gcWcN1WEGVkT/Xcgw3KA0u9FvAL4MBEhVSFn",
+	"309wWml6a6LC3fKAzUp2mglGEHFxk5tGEY/gy2cbziERyJV/5Wz0ICXMJl07Fexulj5eSAVZpasL+9pX",
+	"kJyHpMpnMmdVMi/LWnaaSvrZvI3q36xoM72fUQX/+fQFpFHhJ3dVFvLmbHZVIcpooZ9zRtiLi9jBnBqP",
+	"UFwLhErLy6ocgboDbWCevyCl2BhM+kK1KyQuv6K1zMD6PGLVxV5e2HySojG58B6Crs3LgaxGj+D9ilo9",
+	"PGTyCLegAzKJI0MJqgglL09/bFX6jWYcnknDrRXtWAixfJiSUshDQbstBHXiv3eWYWP++SsqwLOSbbxa",
+	"RDXXKdrrcjlWptYUjI/baGwLavVigRHQPHM5SIc9QXl16S7I/NSWhZv9dsvZyCJmGJJr93Y14aEDrqvw",
+	"fSBzKksrhkAuWuqlNQOHDaj4elaZ60iK61XIZNYpxwov4WacvlDE/owJkIWYNjAJCbNhWiulPs9J4AX3",
+	"jNmSCo9xyIKIJiwkU6m9VGsaDMzQKmkUc/HChkpb4MwNMJDN1nwTzyDRuYwiO1oM2YLkRsAWnM4KXUib",
+	"WFchC5kzZY88sq9byQNGhNSses9hJu9pODeRHVP+JdS8iCOzl7VsVUP+RywANNOsBm0lDQZyRIZUjC0h",
+	"FAxUgx1qTGIe3JB6m/wXoWLcKPRTimqNIPxjLrGhzSqK2w2TjGPNQniKYIPKhUdm0Dfw44gqcAVS02Vj",
+	"tXVSA7qzt79gBw/YR3Lx03FzZ2/fbdveWNuRusivfMR1SBMlEETozHa9SPaeKDKgauARrhV5dfw8A2Uw",
+	"95H9sVFOoj3sH+yH7YPtg4NO8DTc3zukO31GaTvY26Nhe3uP7vb6nf52b6fX7h3s7ATh9l64H2zv9dr9",
+	"dpu2DypTLGlyzfSSaeFOLbuPXM/bgCZVGA02/KUghZi9ffucJiHkdFuKr7LQVemdVldc5E27yKXSNUxJ",
+	"axiLljLhzBL5mQiBy7xKI81jmswQ+obu5y2zVE3IWoP8NdknWRtWbTzKoREsdJ15kfggIfikbnYzHAcP",
+	"fAUIzdRokR85i0JME4ejwEIS8RuMpv754s1r0pPh+AlIWhMyLogexW3U44Im4+oy0mIatWClm2v6ytG6",
+	"enkqYBWme1oihk7n8tXcNVzTQeGoV171gdZxXTXIu7dnnl0jSFZcFUNrnpTxTrFktphRgcvr8mNVAzeZ",
+	"nshAz+6DoRGK/4xvLg3PMAOHbr8zf0Nkfh1DyC15fe1Wa2uIIB7uQyf7m9Ig/3tYLfJWSwQFCYDU41QN",
+	"iJZE0+imcUSGqdKkx8ib6+utN3ExeGj+ppxUt+JoDK0aKSFHTtFZ+3aZlJYJa6weWb4hjPSio2BvgzXz",
+	"O9as6whlNcv+roW1ev6Ax+Ib21xWpKg6ZgkdWQmi/uzk5enr7l+fH799QVqtFjl5/QI/TQ5vf/egs2LF",
+	"gtnb2FkWNryYXTML7mantd/H9TzPzJRZC5a7vYuGmIe42u/0Bs/mumjJ12RdOZkLm7LTPqwq4lSk+33d",
+	"+8XFKgEJ7n33IsN0qI3FlnP4PooZNcb6URQyTEaU4P0+C9EeUke7Jx5mM4snqjFZzmtvcVXE//Ef/3mV",
+	"tts7+//zfetPzd9+2FrqqcoE/D+AaFGwXmbbd9ZxPR3Sa7Yhe4Y2FvBmsLQ+NGM2wxCzOG0GtruMwjWP",
+	"vy7NO2dD705S8T65ZpEok+dsNpHuTa+q0EFK4IH4IRb53yPWi6sBvjY9OPMX6Be+gvO8AtkE4viz7BYm",
+	"QsJEGEsutHLfgumN9NhYCos+RkVILN6j+VP2ifXHKEQq6+O5sSfRDa8xfU4W+O+nUpNV+ZK/3xy8NSDT",
+	"5BzB6L6Q1Bbjf1SEKdgkQYuXlmVbLwg/YiI8s+NY0yKS+0xLOUY7nZU9U3nNxHahBFfzsF3ltJrvvcma",
+	"2j4otQUfV3DtfLsSVAXrnbEofwBJJNtXxY0xa7+fy3Uz1f+I+0TG03rgSsmCpajBnaIdZ6fK5sFUhQix",
+	"jJrz5bdphYcv5zM7C4syb7rJM9rlizZri99P7N33cHc/7NV7gcLAhnqRbWWBZmQFj/vQjdYzJi1jL3LS",
+	"0nLq09Iakmt2wbo83hJfj626sBPuS0fcmEMv2laX7KNev8bIOUY7VTBViPIhNIu6yoD9E6VJgT5mDXyz",
+	"h/wuhEnEiLlF+kwHAxaS+i5RHqGaDKXSZG97h/zCn5nWfrp8deYRPUhkem1xV+mQEcH0SCY35DqlSWh2",
+	"IGaOv3t7prokTvgt1VgcI5Iy7tHgppCMCJDfEMz16/HL48uT96evjl+evD8+O3vz6/vzt6d/Pb48aWA0",
+	"h7zuaq4jtOJdpe32bgCf4U/W8MwDBYqgAnvdBYZO6pRAXaMs/gxKHdgp7uztwxRtsQ4V0IiL6wawQIiX",
+	"zHBmIYCL/Eh5pIiSfd21pTzEWA+4uDaNck368Ht2UrnKW5GpLqxQXTDARRdYDLlRHaC0iJNo6ZhJBe8A",
+	"tuERPY55QKNonEHL292Bwai+lv5RnpIopOZ9bnlKi/yacM2I/2ckOjaOVPfzvWRx3KAWlhuOGsg0Cs0/",
+	"o03ZUSWyxVegs6yXUnEHXGZ2/gUTIQS+bihPQBsLpAmwcDy0ndWG+s4/KF/am+WsP8uILFXLi2/PXd8H",
+	"sN5WRlWfR3SMAdSGoRu29/L0R1IXkiiZirCxFhP7o0S0wLrZwBX8e/c6rjYgf3uef7ej70f0WvUYIOT7",
+	"irt/YdXwGVXAs2fTtLrIyrCAaj8fjt8+V7DO3Q0MsC1ovxwgc1W0prBoMBZgLqfVHPofW2TYTSsYVJhZ",
+	"svVdkgip+jI1DvKxzqHTBnVHivjFyyVtTdLky+VszYVJtuPcjCxf8QZZYltcMK25uF4VNztO5MfxIugv",
+	"eAh1F1TzlBrJJCRDqowgVveVDG7UXndry9yo3R9++OHP2+2W+b+97nb7oO03JmpAB1IISBHARLVovFS1",
+	"boCpfE6jSFVLbYUHCpACq7GvYieVLXqWZEssxdrbMV/JZfaje/yBd6TtdR4d3N0zWV9d08S87HfdRuDi",
+	"2sj75C9vyZjpI+L/nrwH2Bq/S6j5FlBwuCIjyrXF2u6Bfi0EC4+IH1OeYIuU2L8tcg5VhCuVspDYkB2U",
+	"ArkihqQR0y7pI+Li5oj4dkQs9LtZ9rDR/0XEBTsifsjV9CNeNhEpSCSV9kjC8rnh0enR4Eb2+0fEj+T1",
+	"NQvfy1T7XZIK240UhfHJhPTGBDHYjoivtIxj6ND+VTKeHJ+fHhG/T3kEjxiqSDhkmouUkbpijPgRVfok",
+	"SWTiN0olyexiACY/Eh2AX4CG6EoWDuW2OHcEhrPTgLsexlXzajiOSkG1zEJXjg7GnueIXAt5yP1Jbaum",
+	"oC+u1uPWa6mMHvP0BWPiuEJHP6NKEzO9Yn0fNWKJ23RgV3LMPt/JNW9NKt+pBDun6M4UaYsa3lIFPFM1",
+	"cFGSyyNBf/WiNJ6v71Ma0jTZqNaP4YclGI2qEmIwFy2Jedgj0I75mAp4e0lkU5zPeuBHc/Wdr6I22+U4",
+	"5uL6jgobwf5TDnU9kEmIf8c0VcuU0ptd3+hdHK6KOT3kovjt9lQE01yYzQl4zIkVmoBNQMAEl2RbxJIs",
+	"Bju0OwfeaoCZGwA5z6DglOi7FhxxtTJyDuoHQk2UrqrsOitIX0ZYQ7eRTqhQfZaoLvEHWsfdrS3fwz+V",
+	"+ZvI5ErkqosPHi2Q1AZSYQRjLBP8I6sL4oOG4zSgP/tgrYypHjRa5LzCQ3UlTGNouKZRJEcsbJFZy8w1",
+	"qbvCyNmMGi1yTJJUCPOknXsuXaorUZQEBRtZbY1iBVjz8pBG5h5nIczQVbzttNvl9OWyEqdYkDBd1uOW",
+	"2ncTatqkIdL8SNgtS8aEi0AOQVKnUeQGXGnzrdbsKmAdwD2mJaHQJkvIaCAVFnuwmee2BARNtRxSja6s",
+	"oym8knxFynOutG7PPhW/4u2/3mlgwogKM04wu2WrgN2emMfBwlyyRe9WhFSlSbmYeZrwqnVfmU9YWty/",
+	"mXVJuk2WdzKrP2RUKLs74cllbf0l+k5SdEkNAk/c9NAu+LU9++b3I/R0W3t9VvC6j3CuyHwSae67pm2w",
+	"oiu7xkuIn+bJjGo5bRcJonaxgSyrIn2tXNAVenHF8rqEEt8yCR8uDefuwEl4xP/0gYef8bdgQHXhB5AT",
+	"PPSqy1Rd4McPPPxvj2T62H/bdy0vbtmX/E+/JxO//J54eSl8P69yrjxiy1WDP515efLRZ98zEwCBBObl",
+	"O4wldLC3fsiGS4nv6kcWnoztV/A7CmHFduAL+M1w08Ivth7O1EpWqbUXELRIaJBIhWgenFVXS0BCnC53",
+	"ADaoQL7k2aza4S7KLhtquV44bMc5W3wTc/zdRzVadXP5i8Fx5UUgHPkYsi7mEOWrI8jSZFg07XmzvmRr",
+	"b4UZOOCXRoQFIRQe8Ajvu1xFxm8BXSWNQoyUYACrNgDmvIS5SDMRjF+tVP0SVH0H3J8nVxweLgPn9HBa",
+	"aT636bXCazZNuB5fmKVH6h+HQy5+YeOfGA2rQgLhd3LDxqTuj+jw5n2r1YJ6fxy81viWM2HV/tY8Pj9t",
+	"/sIK8Rk05ubzZ692DH/N6shqUVlXynYF/u+7HsRfUpZUaFu/sEy68GnM39+wsU9+N8+SmCZ0yDRLSD1h",
+	"ISA4kX4ihySS1yobCjybj8S2UTWOZ4wmLDlOjRA55SUwX8uE/wtyiboEn7XhejdsbMPGbDlB6KkHj+Qd",
+	"GU2v9vkz1JzoywLCBJjicHQjeo2GNRCJak45vOZ6kPZagRxu4RPNkN3aP6e0eNsI4YpQoljUbxqdjxUq",
+	"qP90eXlOjs9PiXluRMctckKDQabNWUCw3DqLBs3MvmnaNUyLCvM0QqG2yKVRhl0mmIumMjNMaKC7Nlsv",
+	"MVyCK4KlZ7MF46jWoqSbWJ5lnrulEQ+xnNQ15UJp86jZDlC050pcif/4D/ILG6sr8QP54YfsZPzwQ2lb",
+	"dq04qjwScdB/RUiwmFqmwOOXARWEBlDIAEfjhCfsoHAibBfq5r1P/kQ6B4D0FQwoQIklqtE1kkiaCLBq",
+	"B4z0xsQ/f3NxSbZch1s4KP/I9GhDRg35zd8jUej5SlwwERIKx40L4mfHyTdbP5DDIRMhCxseWXKfes79",
+	"NPNMOeKCjKmuxAlQo/Px49bex4/5Gg0oLnRPhmPif7pyjO+q1kVDpEeu8Dox31zVbHwr+6hxJFe1zz6p",
+	"d3YOCQ1DRXwoy3Tc1yzxGzCEfxO06ZJ/k18HTJB/X4l/N5tN+J/5tdNuk3+TUwE7hXARp7pbMDH8fPHm",
+	"tUdGiRTXINsqj6TiRhj6Ys6nR3o0JDyECKxySJZtf5v8m7ziUArF8jtzdMxfjuG3SMYWXeP4oBuWfcFv",
+	"uDZ3yb/JcXbgzMOpQvcHFYB8mf1W9+FguS7N/oSNQoHMk5vFb9jgpGLT0Kpl2OaWh63hRtIh/ybv7KDz",
+	"Pt0+N1d5X6YiNA1ngVpOoSn/bHQIj1jBBEpwyVQz18+eoSKgQmNVEDQ+wdgI9h5TPXBPH5J/kxdpHPGA",
+	"6sz1DwFwR/knmbGk8oBpqgdMaHg3bJHziFGF3lnYqs5/i/HjKazry5PiufzEw89bvyd+48g8DE26YlOk",
+	"7rv3y9+PmW4RNwrQwbr21MEHe+4a+fDtpYZbE57JVKvJRdo228VabfCkRTS5BkBSO6dAij6/ThOIQx1y",
+	"bV/c2QGq42JZP2yPERZyjR5oW1CysKRTT9W1lERGoavnAjat3piMZdrwPVLxYtbovDfdUdgxS/3WzB4H",
+	"zj4GjIUwpIpvs9UcUa7Ja6IQ19NFuOtkbFYT7oqW76H5tMhTgMf7b80XTctlcBx7lo1olggaoXxL6iHT",
+	"EPJOE0bQvewRDG13vD173SxRvvw8igrBBIX9ydXUr6U5WTaS3b2pADHabLEjW7POCJSJ6Rb4c06kjEln",
+	"zNnB0/p/a2aV7JvwX7NwxS/fsiHlgotrS6Hyb4ppn9TfCf7REbzRIi8sIEmXbLfbWSG9LcNkYpYYxuOR",
+	"3TZk6Off2s3vke12dhDgFoRzN5Bpkr/8l7ckllghGS5Q88MeUcV23CV1Gprz3ufM3FQ+1i83U9TSzucD",
+	"D31gmTGkKRSr5cAeAQEnGePBrvvFctmGtWUpIbih/uRbLlsoyF18Zbo4NxhLFPFbrRaW6W60iNPNlOH9",
+	"GIdumstKVxUmN4wlKBEoCFhJZUB1zilUNjtB/MIbKCSgON4FzOsYDGVwMZjZcEF2OsRQXtlNrQrZNVgx",
+	"hhjJi1HATaC4o/GIXWF9t4BZFdNKscex0fyaO632lCQ7Go1aFH5uyeR6y76rts5On5+8vjiBd8D2AljJ",
+	"TpSdklxrXu2WJegYrm232viWjJmgMa91a7utdmsXPHJ6ADrVFlx/WzTmzRs2xnI1aN3MSHga1ro1Ix6i",
+	"PmIL5uASmQd32m0ntDszYow3FJdi64NCDxqq8IsUfOyiZKwBzWBK91Eulwb0bDoy69Ywc+3gaKo6yUa9",
+	"9YxmhTjgle3Fr7wT1EqQCIvfae8ufulHmfR4GDKwcXR2Dhe/cSnlKypcRRjw2O8tMyPHoTEUBd5aYnwX",
+	"LDFKyrtC0cii7l3r/nNa6/7nb5+9TyWdEL8paav//O3zb15NpcMhNR9rZkXJkAp6zTKpD0yR9FphvS9b",
+	"AO5j0ypyRgtqAv+udWuoFkWIN60qtidqDDiEGlocmNLPZDheYmtmFgwwl1xk0bd7mXL8PFVaDg2n+FkO",
+	"BHkhAfbd3QQv7ejQM5t9/Sqrz7Nb/Dpvf7tdMPlQEVp8xOVOyvPCjLO9XLa26CRln6cO6/adHdbyEGYf",
+	"V3wuPCqeVbjwB0a8Bal9wBL2lZ/e7SXeOEfnxqWUZ0YQ/d5P/XPr65o8+aQ+pMoIa5mxrDGXFxjRPuMF",
+	"LuJnIa/47E3ebls64RRcavO4yKV5aHNWYjW516g0m4kVRSEzP8tcoL8u+ZlC1UUY4gtqruKnKzKDwsAf",
+	"OcIjR/iqOQJsc1h2OLc2DZAPrWfc+VnVw/CFTzdsfBp+RvO2UdKneQNWeymwhZUl4KKY4aJjarnJzDQf",
+	"Or+K0XjGhRqs7uQudwwnYhYrDuBb7O4rP2DtzuI3Xkv9o0xF+L2fLFzR6bt2PSHbWbsVDLBqivkjW7+Y",
+	"w1P7/Js5WEGUmpt9S8iQFbXJqVCQZEysEhsnEky2akATl+URUk17VDGjoSe6x6hWhAstCdctckyEzTPx",
+	"acRvmU9GA8hU14XHPeKHibPdZL+rQaoVCc0tY/jMgIoQbcWZs0PesgTBEP2Q0dBHGwvXJGJ9yDoeciiS",
+	"bV4qDM6ZKNFidXl5Ruq+Rbg4Ozm+OHl/eXnmN1rktaGLtfoxgRVrBJgZwJiGtlulMfzQBv+DK6hEld6Y",
+	"UDEGMqCtYVpZf44LAf1tzK/sav4TsslpABt3G4NOrCmi2a5hdsNPjibHZk/ttHf2m+3t5s7B5Xa7u73X",
+	"be/+o5Al+GYkjFiy08bybjaCbOKttvn/f2TB9d0aLHrJgtLdcv6/dne33W5XmUF+W5ebFii5yDBxOWCw",
+	"KMozS8Qf+ev6/PX+zBDaLZKDRLE8a75WYh9agn0aNojBX1tKJ4wOZ7JBSN+ER8xQfPzT2gcgHEr5LnqL",
+	"RlHGozxkG26UgKZRZgDY0okLB5xg59OD4KGjhTnCGLpmSQNQ2zaQJST1XiJHiiXqCYHWL2SaBAg3C3HR",
+	"LnM0D3xutAhye8AsCG3bWM2Jgz88YXFExyzMnBWQMnTLiBTmIAHADDBhAKt1lcPIJb1hUOEwYCEzPxvO",
+	"TXxo2W/NCrg4o0o3YehNyO/KWcAklMJU1OVUvha/YcQvNejj0iDVFNEDqp3/RzFtzc2K1Cn5lfUuZHDD",
+	"NHJ3SixhvYKRuUjhQqB5F8KggYw8BIM7pmpigCCbInaL/GqBiBjPyvXZbQcvKiA3xLvzEAfN7R2FzdRl",
+	"FBa9ath5wjRieIA/I6RjZZieFcNhXM4lFJgls0Af4OgxfTdc54XhwLLj3qDuPLQS9LPgXGZFr5h3NlvO",
+	"N0br1AOm3PysWzyQwyFtKmYOEXrvBizz5vZ5pMGB0AMnXjEw2bze8AhrXbeIj/zgv6zc75ViUn2M748j",
+	"CNmycWdVk8zCe/NZbhJVvl0BsKT0GPwLfZkM4cosyQ3beC9NBEONuA4ADOs8kVoGMlJd6w96F18nNGRd",
+	"Qy4Fu90v+IzsmlNVOAy6WPTRnv1stzNxyyIZMyNaFQKXbdxVtl9+8DG8RkaupZaZ2rTQYzpDTt3MGXWe",
+	"aMHDLmG3+v3OYW/vsN3uNHtPO7vNTrtPm4dP2zvN7U5nt/90b6/dedq5EtBO1/V4JRAF5dNVjYdXte5V",
+	"bemWat4VLAu85ZozX2ahr/DL4Xa4zQL6tLnTf9pvdnYO9poH24e9Zkj32u0D2qOd/h625aJk4TUQrba3",
+	"mzt7l+2D7t5hd2e7dbC31z7o/AOeNsO+qnU/ff58JUCyzPfa5Amakn4uIIypeWHW6sRGP8uYCZIKzaPi",
+	"fRIxesuUDa9CypnuCCHEUB3jAxyLswEx8KulcvEBoFXhESS8jacZMFLcKohBRbPjGzLDcZKx8wi7dq7E",
+	"McHoIQilMDuum0v7fsMe8e09otzh7pIyu6oLSXjYwBtx4pbYsrcUBG6ERMgSvz66EhNNBpFULMzbLFyU",
+	"NnQM7t+ckToP/6erWsKokgKDjFQkR+8DKVQ6ZMlV7d9XNaMPGW3oquaR0m4TV5jZbMZhdtxnv5tf6g4f",
+	"z1wUIdES3KHWC2zumUgq1XqUff8wtoUL5NSlwL8nymY4kDpIokVZ2V5Uy4nKA0YjPfjXTM/zNTM6ZaQH",
+	"G2uxDsm4Jm/WNq3hUBbpgM6kwRVJ47vRgEoLcm7bN9xLYDi1o30e+TCb/kIK3CpbQ6YTHqh5xH9lH1lI",
+	"fbhO44jyCYfBwnvD9uAiv84TOWR6wFKF4oBNMfnSZ2lyAdwYhxl91lsCwPKYu/3fMhpyu8ybnQDAZMzS",
+	"t3pUMXcahvzajRm+KQB/1xzayHonJhv9vEPzFrr4qpY4G3c3t7tlMWeYv5zRjADdIadjvU2gsC7uVkCj",
+	"SG19Mv9Yf0Sl4cA3RwksmyhaURttnlk0aBTliBs2nRYTl32XW+vCADFp3bzdcMHPNil3QMW1YWCk7muW",
+	"DLkw+o/faGFSWiHIldQ77U7DGTNdqC8PKwwTOE/z/oWFythwRwOlat3awfOdH/ef7R4fvtg+6fy41z5+",
+	"+mz/+e6LnZPtH9vHh88OXHHibm17b2+v3W7v7OzsTASkZVBSLHw2zp/c3t7e7m5PP+vske6dySOCeIvF",
+	"VibbWN6jM0G3RRcQpAk+qAD2lZsSs2N9TBQfphGo8pjQrop7XjGXTu4Ost2y6/hNQImPKYguVoe3+3XS",
+	"KT/PcjE/hfu3EvuwpVm3PkG05OetYRaDNON6cQcSX8xClu4xxO+issd5G/pFVgU+tww4O+BjyN/XqjRA",
+	"xUZaPG244k+Uu6wyqzJmHdlFvrejhwhV805eoQ7k1dWf/vuf7ebhb5/2ve29zxW1HMsnDwOZi6FFEze2",
+	"HAmowlGkCEZao0kMYo/gAg2JSs0ZBa3KJWgRapHbUbGPaaJ5wGMKPoL6ZJPqyBoHnKpm7mMb1z2kY9ID",
+	"4zq6OfWAieLTbllUns1urvyIh13I/vTJECzvlJydvmg6ZP/Q5r1br2XhZQjZnikIwOwgjX6TWCsgbvlq",
+	"R7dHRiSznQoXcc1zn3Z3d3drvxWwdmo/0iGPxqvfzflUVoq+unvOWhzIHK4Kwucfy0bzDURk3W9YFZ44",
+	"C1GZcwXFoUjaPL66fixVmQVufYJ/52kvr2xFCqd+8IQkMjK3uj2EXhFFyyMOxNSxK8LFLdcMklI8J7/l",
+	"k82SIgYyCm1Ji1n85yXTOfO532P5XR7Ib/1gXeY7SyZPAP5ADwjtYVmXa7t17kBeWRBi9RLPVK1K6MhP",
+	"3BYXPSA9yDLrte/NEGCggggcXOIbRdonTIDEVih8k0FPKyZCTFfLzmyBGaHLok8FWCQMKbW0xmXbAwqI",
+	"3oQQw0UQpZDs2GnvEv/vMs1ipigpXPZoBeEK18e3LhgctHVsU9vTbMYABLHk3EAymbY5uFIu3dqAE6um",
+	"r8RI7Ki+rJCRDeJRwPgeBIyi1cSeUYz5oXjybfH9ZRji3QsaW2VB/+55n98bg+aGMz/KUQP6MrEYhB6J",
+	"EzmUFtktZObPLvIpCCxBwQzeUgBWEGKVF78BAA+egzLM2lGYho5/lvW9o1WYpWdZHu9zwznfCOaSV2OW",
+	"FLnmfFZ4XiTxJlkxgaUpDQ1f7Y2X1do6nU6n9tuqvHJq7F+Wa1YM55F/PqbMrMp6gwEV10UDzRNF4vIB",
+	"vV8OXEYEAWfDymz3IkPymy90WrOhE+DAQ5ZVgsidXEcgeCIvVAQSCepFq9Y10+a28s37NpjQ2tLQz+kT",
+	"X/b7AK9DfpRRJEeZW8A+h1golY46f66n647lx3WcRnfO9tZ0wa2Zz1ScyBwnMjpF/2g8s70E73suRT/i",
+	"CHO4PpPdWYYANrYFOd4XdOS9opDuNOVfwCNbFoYsj3hgvog4MPfDGe2RIEMZMkiYbZHLaitYKJly8nlG",
+	"kStXzca6YkYDqi1kJY0A5Q5esxE5fcqjNGHE+kcwsP1KQBQnQVgui5inyFVeAeaqht4MHhlmW4f6PmS7",
+	"02iRX7gIFYR8NokfJjL2LRAeRgFDvKMitJeksc6mNoWp3oLXsflyA0qboUDsaS/VRvyFAGWuChVVQIPR",
+	"V4Igthx24gKqjBQOiE1BRBOEfA8ZDUtuFfPq1GAgUq4JMElNGtxApSO8YJq9RNIwoAqGJ/5Fzft1P8fC",
+	"ShXEsv7XVQ2A8S0mHPMbiMKDCIOpoMGNkKOIhYC6pAcMBpK1Y/rvIrAcBrPC9zS4IUFElfqvKxvXc1Uj",
+	"rVZry5X1zcw0xRWAEf56/NMx1mYiO9t72x45uZVRCihcL6X9YftgrzFrlUwjpnUa3LgQVTN7kjAbfctC",
+	"pF3MxTVSzi6mMJplJK+5KK3cgqmaZty0WqbzeZsHck8CKMe0oNnAcli3Ru7Nq9pWhh1IFdiacMZ4LmzA",
+	"c6qsuAb5OqUhgRrtqkLhqPClpkw1YDzOJ0envVdq0PReahPFlwwXG3ZLxh0ypH0wmNnR2ty5I5JiAL/N",
+	"1LSjw2pXdlCWf3CVF8iiivC+1WfL5bJgnKb/8twLdbayHrhoprlo7ZN6YfbZ1Pfau91iqpEHc9NsGDd7",
+	"VMx4qdPe6Wa0aXjEH9Co3+wb7uuTuvkA60fgGzxgyMICVu6M+CqSI3PKle9kTbBsgt8BlgHSF4IbwIci",
+	"NkMEUeF2CLQgZMX7SssYj01wg4jy+Yuq6wwvMB8AWMOEGcCZD24giV6m2hIjiBhNfFKHd7LxwoG0fTdm",
+	"yq4/2gtwbeH1hos8Gy1niitLsDCQL6u52yHMFj5PhQ0Ce5Q+/6DS59dmGMAdR2gu6jk5TYoJ+bdULO4h",
+	"ReABV1oifPVdyMCVbOon28cmsF9ZmNw/P9WCARQ0KFsljR7+Kgc5RweOjMplCPLM9fZ2IXP988pmSzul",
+	"L8vyskHMi8yzEtwj13s0bK7jW0dQT6sIKEKJZRhEjUXwwLxqbef5Crzq3j3Kf1hvMmSVSof4mds5Ypt0",
+	"/MiBHjnQJq4VZz2scmu7SqYPy4+MOn1/bpXCCcJK1n1M6LVRwiqgFvC4IEWmSWJOoQN6r/u/J5h871Cu",
+	"0Yw0jiE8uFTgu+6bf/zZyuaZme1GIpweSNPe70ktq0ZcCvldlTOaEX1ZtogjmM0Tz8Dg8sj5Hjnf6kBI",
+	"4qZQDQMshHSSJzwwv3NK2FZege/zFvsY84Q1wSK+ETP0KnNCsp7uMiNrbZ8NFsS1VsAwkbGDnI8Mf74S",
+	"fjZcG45kHncWRVp9mblL7EpYaje6gH9nTgMgYEGNIbAldtodsGE7e8ITRUIJMU4yCq8EdNdCP3ir1ape",
+	"L3jIR6spVdbijzeMllcijU2/0Oc15SKfBZZwsFUYG0eTQt7AuaS8K+FcFW4WWXXNDFmmN9ZMIewR8eHd",
+	"N/1+xAWzGSxXonyxTXYEBljbLBhg02CQ33F1yLm9EtRWnCiECJT7Aigfv9GtHu1ee/dK+AUliGMFmIQ1",
+	"LZU0hNyGnB6hKyuz8xRt6kgPIJ9fsARDHZD6bpuoRutKdNod4s/wDw6oIkLaZciqNw9daU4InhXySszY",
+	"XfieDeXnal7W7wmc5VdwlDe46YtEtnhJq17thZEUbvgHuNFLHc++2PGxx5v98WZf+WbHrZPzDvQ9uUti",
+	"KjOoeOU88H1vZfT5icnn5qG/cjZ6gAydrK+F8C7mwSeK3Jpxfe9n9A+U4uMEALu0HgmZ0VotAi+NY6xH",
+	"9iAZP0U9Hs5QVjZkToWerLbIfR4W7GMRFO5xAbCU3HLFexFz9pQbrCv6mLf/1ZbqyVauXgmGm23G5SC+",
+	"Jgp7zs6Sf4sqmMozLG7YuEV8AcEZEGTCf08ZqXfahySvbWhkfhoBTBFhH7nSysewtBFXrNGCWnBNV2dA",
+	"S7LdzourQRpEscDatPiKo77IjICb2Kioq5sfRxTU0YQNeTqsebVUsQS6297ZNbvCaajjZm5+tLiF70ql",
+	"w2wHWAU3rxO+SsUOO7c7rxpSTPzAygndGpSGDfee7uz3nh7S/c7e0939pzu98Gm7T9v7/d393R1Gd4N9",
+	"2n/69GB77+AgPDwoVH6HXrF8yCys8FYb8cIBnpztP6Xtdo81WdjZa3Z29/abh52Dg2a7cxjQXu/w4HAv",
+	"rFVT2+H7AE6tK5VfBvgZ0USYX7q101fnb95eHr++7JILestQGXLVHeCUsmj8P8ipJiMeReT1m0vSY7bg",
+	"CRaNW3vRFtZZKQecWdhdqgFVuRTSOKMOy1eP5fioVzxc5ZasGO7yN8NKmoNtoWnvivIFYhSHcpWWCYu4",
+	"vFbFuESZQjZwZuxw+ORc2fQRG+Bns+9KZwGCVqMI80qopi1ymiQMYiN7EZu+JnBMxWvibkrEuGvOlY99",
+	"oBIxL7C7ri3wCqQE8pUIV4IbD6lOh1nkZ92uwQ0bK68A3WTvKNV4hIi9o1QIXKr8bK4nqXkzASg32tMr",
+	"aRWLNG83wceN84XulWzPvWR68w23kWub6mAwfQM8h9zISc+14eMDKkKomuwyUfYa3awS9gcW6Oc0ipRv",
+	"WRoXgRyC+xruAJVFyl8JqoiS5oKAvJAEoGnq81MLM9BN0ofcQrxpXMYhAHFdieIwLGP2PeS5imlI5C44",
+	"dBxiIc2iFRzaPfkRKvjbikWpJjeMxeDz4Am5pVHKIIWdDWM9JlWdlq5D03SL+HEiP459rF2vJpOJsvs1",
+	"DzRFhFSwLupBItNrAPL/6fLyvH4BMQMXb57/crFHoF1M3oypUiOZhJCxXqomfiXqQ6pscoH/ww8/+A0i",
+	"ZGKvpjLoWIYWJOSIYI5+UHFbp3GYy9AX9p1NlLsCHZ12ME1ac53LJBl7qB/YYAvItRJSE01vcF1VXvw8",
+	"4ZqtoBu8q5rXfaZ/OnqDUmsWs9YVaRR5D0CQ9SSfSdIsunEqttNjWj77Vu8tez/Qovs3P/13p8ZUG8Cy",
+	"fPk8d3wLD8WmwQ0TtyBcWoXScfZycoUv4JKCsjOu2skSydsPAmfrzTQN2mwHm96LRYosDvai6zfL7J+P",
+	"XM1tGlwWFkORC8HrDGstFQeQ2RxFyCrc3jm3u0NtECYwC3H6TiuEPuYzfas8zp0VUZZii9Xs4Fb+bR3m",
+	"ZUS9uU6o5/DEgqpzAIpEk2CAZeXM5gWpEGyOgNCW/QYRHg0S2GYry3/Zh6vqFfWkjBgVM0t+QbtkSBMj",
+	"XqbCnGgzEOAg9qOzXdhxetlA8WFhfsFRzhgftrNwdAsY/hmszhIPPk8TZfbTb/eosJtVXuQDhJ3gkaFU",
+	"WEJQaKxs96i+f3EWAV4+d6QcV8B9bi7ih/NnF7jKVs+p9Hcf8n4MBToU8S2r8KFuYiqyj1qSNEbnYBsJ",
+	"45GExRI8P5jJbb59oix82vR1D6OfwfwWzOA0ZMNYaiaC8S9sbA/uxghrOLWaBxmNpyEs8eH24eHBQXt/",
+	"/+nT/ZpX/Ph0sjjF8lmLz9zMv1C4fKH/2czonCVNQwi7fgpT7kGYAxmKhVjRyhpc5JDZq6FPedR4DMX7",
+	"flTEYzw4hkNkDIIMqXCygvWcFsUpOPWr6IrcnXjtNKb1JLGtT3i453rFzlkypIYM0dh6kYwaA8Vppbhl",
+	"iYJD1yKXRvlB/mGUK150d5HjKMoFIQsMBG2AP7vHSDzVi9U/xzJ1KJWzvGbm8N4N19xEy/oAEQNFFjld",
+	"9KegiZnJ36lTzrR4DORfkHTNHhWzb5KzWEddgLt9NvdYmTt4G9mOFqkTwGHmyG2OB205kWNDW9ay45kp",
+	"7FmebZmclmTAQ0a4zu1hQ8oF/mpU1mm2ZGfyzfKlTH1+SMb0BwSs/R64kjsud8+WFjKMivpkEyYEMGWQ",
+	"2KilcD664CYkvmAfNf7ou6qHccJuuUyVeZqBpzDAB1rk2CZZWf9Sn4tQ5dJMXsSoN0a5JitVdXb6gmgp",
+	"pxmEYRuFcmmrcYivypJjZ7HImPMqC+ARbMTUoynnqzLlUGedGOZ78oHNOncpSFTlls7TcLIIKJfoNJYp",
+	"BkvU+zLBkA4pWKNF/i5TwN8H+61VhjJG4N46yr/KngU4UBT2R1wPuCD/V+cAIschjVYxEXJxfUQSFvCY",
+	"Q2VsxRi5ql0W8inBpWSbuarN0oacW+aLCx65UGGH9IWCEL86LnPBRPjgksUfHCBvUktyR6Z8gu9ab5pd",
+	"9tydwfu+eBdFoLhD+HjTfg0xj0aKHGZ746u9Yhc/+SqDvgBFOq0Qvk9Crivu1C5eiGDWkyNRCj5UXnY7",
+	"bu+RIRcQLpjfjy3ytnw/UkGuaizkiBfORWjOkqwozGWeudOLcU3/ioVawzi7zDcMRFg+Su8kn8x9xuZN",
+	"399I6Ye6vk+gt8fb+xEWdzFzBWYzzVm/AtdKNdJNXyYjmoQPZOtcmZ9XIxBZcDubr5PxLkl8LX3PRcFQ",
+	"RezsIHfQsPc8mjsPhuFDes08cstDJj1C05BLj4QySIdMaI8ozYMbljRAheqxvMkj4lB/ANmIF3qDy0Om",
+	"OoPLgbIN2sKj0yFzVSdZaGGRRBGuCHEsVKNF3gD6/g0vQKV32m1bjE3PmNHkQH0z0oTdypsCsaCZ40wR",
+	"cl8HVAipy69PX2L2t6/iHpMTNuXlb68fS7P4Uhh5TIS/8MWgoY+3z/flvbebM5dbF4rpd3WhGBF33dsk",
+	"A7irtIJfQAUFl9laZoB9MokEtyxj9lyp/6waTgn+DbmpIlwjgpkhk2HWGSQd14pF/bzqr/8cz3Xzchwz",
+	"W9LCjumJIv6QDxn80sDU2vz5F1zFUnEzWZ8ICgGreDmUM9eHqQIOm1UYIvUC8y9CGSmoDJwwGgygtgkm",
+	"IHHdaBHYbqpLABPNicWFiHAbC56KG2GUGx56xMKnFcx4RdA0fCW7U7DuS3anuAvNXnb1imvH3sY91peJ",
+	"BQ7oM6rThDVa5NcBK11x5VkKSSIprllCBgg6YJem3mnvbnXana3Odrtr30EoRVi/hFmoOAhzGjF2oxqe",
+	"rfIyDdtHlkTt8wB1Ttk4ut02gYudcNhy0nZNBBuRSCLLx/pQuM3c2I+gpsnmwHikgIsHIV35L1l6kZUM",
+	"uICqKaQuEVWukS25A9HiRVJnnKcofWBMcN7JVKfFpYLEQcbNSrRIZ3s3f9ZJRJFhwQnRA+pqOZgFN8fo",
+	"1+OXx5cn718d/+39q5MXp8fvn/398uTC94Bso4F5v5jFzvPqD+LaDHLmXsolGHtupsWX3C6Wo/jNvd5/",
+	"2PqhfKP3ZTKE8go9LiiESE9mgFTawMpMr+bVBoBlAL1WcJGKEr5cmJXFswr8UVkGicwIeaRPtabBwLBJ",
+	"xwjGWDqMRYp5Nq3EDAEQaRyyIzLWJwpXT0DdIJmQAv8jPLQgq4Kwj5oJWJu+fQhIUBEcntPkMfrwu5Ff",
+	"XmRAoYXLc2iP2x/E3riejBRz8U1p2+dcFKyn8AEijuoODg1ik2JgAzsd60rsjYkVQY+IH6bIfH0ypOCB",
+	"9Hc6A98j/tMQA9h322EVpnrMxdegYrrh17q1nc5gef3yPBv+xuisc42hMRfi4Yyh59Dbozr6fbFzwwS+",
+	"Iaum0jT5tkyamiYYqW+GXuC3dRqGUPjWfF+wdqpGCzKDE98xWiyPm6SsRY7z0PZUaTkEkfv4/LSgPUOd",
+	"Ras3qFyDdL0UmQnKkD2pB/gz6LUitGNNbLhIptDYcfu2Kb9h1ae88gYg0lXga2uafA38HjfPamwzH/r9",
+	"8vqq9bnPwJXHWNjvis1PsKFviOOn4luTq9+ZEROaxftGYyfJOQSkabQfcdci8d1yJxjfA8qi72x/j9Lo",
+	"t8lu8Agsw2XunosAlMEXzvAx2wRFJ2t8tum8vShlRPPgRjUy61qWtm19HXklbUR6c5gPAqx2aOQr1drx",
+	"EO0lK7Rj68/k7ylnu+faGuyz5EjrKCgDSWA9HjvyDNbNCXsRtXAJxdHmfgsf8nsmIGy8yR5t84UWGl6l",
+	"uwMAcDySTxe9LIipPTUMz5rNCeIDM3i/XWGBGNLkBjOyAffiy8mkeYWnbm335Fn7+Nnz7Z3dzt7+04PD",
+	"5S0Sr2hyY6ZylzLqGlldeXyGxRPJZgenf2p+v617g+Tzne1cf1s6fuprdLU/Crz3dgOZHUIsngJsRXcF",
+	"xQlTTATsC8u6ehwDMPsXvqcGclTMKMObBEwIQSBTAdwfhwolMoexVFxc++ibl0mIrvBbyYOihSD7zUcw",
+	"IqVlHLOQ1P2YpoqFPjiOHSZnxKjFxszCa0lv7Nz36AimPZlqsrNHFAukCFWFkYGJ8BKJupmJADD1s6ku",
+	"z4Ox8/sMl12NI+N40CaD7O9+02svHjns92VSAN6Bmwxq7NozvymvXZOhZlAoX5qnvmUQTQI1YlyWu8vz",
+	"Xya1P5vIN5vcn83gMb3/0VawhK2AfrkEf4t8+IVZBgir1vtOldPG0UNkP2SiUcPiIHFl3pBqyDQPzKvC",
+	"aOGnGqLHxBNNaL/PgtwsELKIgz0BeHVBNZqtHL9zsJDfHgvKNdEc2/KR9zzynplaYnGn3C8DQk1rNqTI",
+	"Za59PVFOMVPlyOexCCBumA1RquDKVRSqW7AQ0pPyZqIwpEfiVA3AdqbwpxxiRIRkwI3gMm54CCeZxU1j",
+	"fOjPpy88gBsZQXwuRB9DYQhsrxqB5Lmb7KYsIKfaPz/Veqnigin1GtBrEc1/GR4RcVu/Ds1Pbfjrz+bb",
+	"DAn3WA0oeUulYXqpGrzOv619XttaZamwCMHkMtfDlUeUTDQivvx8+uKRt3yrELb5Aci4ivvqwUFsbcdb",
+	"vUgGN3eFYzsBMmuatvt9EzvM9HFe3hDzMw+/HiuMpQUBwjwqRI8GmftjOM/MFgOlwB2/uSznzuwwjq0E",
+	"A3Z3bGUCMVHdlIokQg4T5vHstUvYaQozjahwMpTNitADEGFAYDFSDGCyScXQ4h3KFjl26GuueAe4EieA",
+	"2SiP0FQ9GsiIEcvfwMvoudQwriscjkCc1zjETRijnaVZ1T9NgGVv7+3ttdvtw8PDwxXAsZ8XBnafbNPC",
+	"WsOO2FhYg+HWulMkkFmpLzdq2xkKiVH+Z9ZEkWrlBqBkwgZSX4mws9n0G8Es5jeUeMaBeYQLIpOQJY8c",
+	"/Hsq/sSCm4yRFbL3HpyXp+IehUTb+KOYOC0mWtI8CoqPbOY+Le69LywqfvpgPsJ1PMMK9kzqQQZ8qxBG",
+	"wL7uEay12RvbHOXupJgmk9xoRa45ogQAWK5HqPnnStT9//O//rcRJ/xG4YnsrRb5BdLrhzSOobxiIIcs",
+	"h+cuFOfTMsF6pS4jH9q4EnYoXNnRFsp8t4j/WpZHzBVa1GxUIIfBuvJvo2KOPZYevRJaRhPl4MzAzk5f",
+	"PHFlKo9MN7p4jZTqybmuMwSATGSusOVJeZPGZzysPQRbnCf6rccHz3h4BlOYxwbLW+7R5PYNmtysgldm",
+	"Bv3lGd2XyFDGcfzMFxjtkGXGiezziDVjHug0YTML3V0zfY6PntsnH+LgxqUu3yVRrVsbaB2r7tZWHJcf",
+	"37rd0vvbW7aH1of4eu3TXZ7pIhO7JR159/YMgtOMPpgDXLhAOAxTFlBlZ8BDuB8eWcK3Wgc+B8y3W7S4",
+	"C749pgBFZNWWAtilmSLUCbj7seCsLUFgmwEcJVtrV5FrpgEEJ+K37MhiiJxRpZsn5tWmkUNkQnwIxPQ9",
+	"m5VgQYGwdYzRBLuZOTKAvG/tbkKSaxp7JEyRuzCMPwDTBuCt+u/i64SGrGsGpIzuo32HVAOIeu/enlkJ",
+	"LfsKJ07kLTNyzK+sdwHvtciPMiG9RI4USxTmHNywsQMniCnUUKCK+DTm72/Y2HfZtFAPs0UuGMClKEvg",
+	"1jCsSmY1fdvVBAotLCZquA4P3RpA/gTSDRhOxM2fWSZD3Y3/CYHWL2SaBBDAGQIsD3AqDi8gbo5qtMjJ",
+	"rDXhWIaYxREdFzGcGKw2JIdYd68UAeaOOMNTi1zSG2ZODAtYyMzPQHC7EVqulihC3eQu1NLWqc0rtTwJ",
+	"IzNVAPWM37DJveiB9IpUU7jnLDKQYppY3B1SL2wL6wV3G8OzQEaJ0iUKOxgiKRpdwMEBMnIsqwxJzxZ0",
+	"Z/oAtMivVohGhQR3Km5SeFEBuVvk2BZxzg3Mtpm6jMIinhJ2njBzOcOB3W2TkI6L+Bt4eZnB2NhLFuJ2",
+	"NioB9N1wnReGA8tuY6rNrMyXrYQpc+pwLrNq2Jp3NltOBLccMOXmZ95QntGthrSpmDlEgJoGBnZbCrzP",
+	"Iw0qXg+ykIaMCmWXwLze8AhrGTaCR/a/XCKQ5XQtCHyAzco+xpEMmbXrVk+SufOcz5JrNlQL8ZLNe5dm",
+	"/p89Q5dTfGl7P6MKTRI6BuOUHkNB875MhtOxUdsoK0xEVo+4DgDm6TyRWgYyUl3LpyuYpzfFJ6kqHIYJ",
+	"NGw4+9luZ+KWRTJmpO7/ivSHmfkNLC3u9ssPPtyoiYzylNbPXoVMaTpDZtrML6u8qDsPu4Td6vc7h729",
+	"w3a70+w97ew2O+0+bR4+be80tzud3f7Tvb1252nnSkA7XdfjlQippl3y6arGw6ta96q2dEs17wqWBd5y",
+	"zZkvlbuj4ZfD7XCbBfRpc6f/tN/s7BzsNQ+2D3vNkO612we0Rzv9PWyLD5nSdBjDazvtnf3m9nZzZ++y",
+	"fdDdO+zubLcO9vbaB51/wNNm2Fe17qfPn6/ElZiPqzUdY5/csqR5YdYK7x4PIeZSoXlUvE8iRm+ZapET",
+	"s75IOdMdIYQYql+l7fZu4FgcfGL4q6Vy8QGgVeERJDw+YbosbhXy88Wb14RmxzcLOwxoknCmXDtX4hjO",
+	"PYyVC7PjuoZ7J7rHqNlweMS394hyh7tLyuyqLiThoTWPTNwSW/aWguCk0EghRX59dCUmmgwiqViYt1m4",
+	"KBF/jsD9mzNSB7b26aqWMKqkuKp1yVVNRXL0PpBCpUOWXNX+fVVTg1SHciSuah4p7TZxVTOiAAzZ7LjP",
+	"fje/1J3T0lwUIdESPERDlhlrIqlU67HkwleAqwActmwTxFuE1C8uTgDR0PFeyJpS6RDayZUOe+k8dDjQ",
+	"dSLTeH4YIj5SCj3EmtMKYw+FHJE67NSYJpoHPKZm4oBsKSOmGtVRgS+x53sEX4Yelom3s0R4VOy/zfA6",
+	"nW/SiaRFLgonzK7y/Z6wWbErzxNGNVOE4kjzcBQ3Woq+h8A8B5ieIaHhkIsW8YvHygfM4HKsi0zIz6cv",
+	"1JFT4VghrVKmEQLT0jC0SiCGlHJBfBuN4edRvniLkTpK0+Zs5K4JMeFGaGQgAzglbkdvAfLhF8AZrggL",
+	"xgfhgG7i+S1SZtXC8WYb9T6wwCz9eSLNX0Qb4XR5v2o+iS8EL18awWweh489FmP+noJIYMkdu5nPBe/K",
+	"sYtNb32QG0I1zWSifsTFjQ/eVEG4uOWaGbXhhtR952AIBlTnBz2Qw63nb16coOoK/FWGaIFxjlowRGLx",
+	"DGgKUfMUVtA4Fbc04mHxoUK3FaUzzNw35mqm7YLPZHpKx73n4Un/5eD0wy/RK/Em/ktyod/drhD04kb5",
+	"hdjWQoZlBsjCo/xyeWRd3w/rMotflpPKp/1Bmdkn+NcWdp2vIj1RxEoUHik84hHFtIbwEfBKF3UkJyfx",
+	"BFWlFum0d4n/d5mCmGdjj/M30HvAFXZYQO8vyLz40pBhACmUCIDzVsRTKseSWPgnlQYDbLgSUz9na1+K",
+	"K1w+coNv3QW7hDTyBRytL/GMo+RBdTCYPuXOawFOSEH6nEWhsgnXnnMggsdsBhOgQshUBMwjGNrZIr77",
+	"qgu4vj6JmFZYtRI0P4CrCo+Ijy/MfIqFXBfVMNGXLXKMv8FzGZfI9DQbXVqvGqotfBON6Fhl8HSOhXWR",
+	"QQE1sDU7iIAKEmISaoVYlEIdyo0FI0cwl3ZbrcCR+k57Z7+xvDj0Lh/d1yoQPYeNVpSI0GCADH/0KB59",
+	"T+kBZis4XjpD6MBaWXhmv4y8tIUSWxOVmdlF8c2lLiOrfCktY0VGMrkBrDGjTZk/rHmqqJvlxifBRmDz",
+	"AuOWThNheGuB/U1zI1TlkOnDIM9Qqrzf4513NR+vENTMo7wKlRnbo7zzzR1TXEgLaLek7rKg/PtENmTh",
+	"hq8vcSs3Zkv1X90pABAEW07g8QB8uwK/LujGG5+CB1EAlrjYIKjinsGiShpJpS20ABBjwzxyah/lQMsQ",
+	"y6dVsY4jHTt9BaIhsHolxCMC14DWzK07hMC/zEoQJ3IoNSNUuOKRwx6rKIEPg7l3Y8Fi9Pgz1n+M1f4W",
+	"XboMUvfXNxUscYTLfsMvfJJXv8jhxNryPi4UA3y/hXl1iW/zKHyMXWVmmfzcNetcvQu8vB7xj6OE0XA8",
+	"1xTpYZrZgkcyC17m587reaItpbJSHLxyXlyzTYwIgaU7DS2q3SwX8sEKAAovJ4f4JS0J5XHMT/k9AuWp",
+	"AD1QIMijWeH7MSsch6FHEjaUt8zL7nqZkJDBX3H59H0Jg0Ih2+2h+HVa5YSGwrzohSY/n5+8JFSRHlVs",
+	"v0PqEp6iUWS4pQ8hsvD41oeYXR/hU55P3r09ayxno62COEelrZjStworXIWPuFy6L8LKFot4F+yRRX1P",
+	"WOMTGmWcnYBl2ZGrULwyM4rktURmcPdRLe+E0YmVTTwdxlRwKRySZ7F4u9Hl+jK5ZhpjBW/YWKEs6JL/",
+	"MQUIdDx1lKUrYfNYFR/96WBZ/MtbjIapyPM3k7VDv1clDrt4xCb5w+py8prIVJN6CnscK9FPbexG4QS7",
+	"Y7eWnldZOjBhTuK/V7lhoiZgWlkTAIqryEL916zc/lB+4C0CFcPgY6zHBDOAIFUVfvcxBcSIaGQsU0Dw",
+	"hqlVuThooC/l11BvFUHWF6IGwAxr3dr/9//+P//38q7bt5YC94nhlOMzud6wFNoDVUH8KiuqPNbjvmfn",
+	"keUUX0mJ1pjypBlA3ux9QMFZ3nJOefLcdLJJRsDAiArrosG5EdwnO0Ey1o6fPX/RPPnx5U+GOVcNem0c",
+	"lGwOc/xr45ihac6MxgEtwDC6ubyJWZrkjIsbFtp7WxW/xeurmIzyqI59P0wKdkBvXFr/LuCIUEEOmsGA",
+	"JjTQYFHkIMgEeLbninp3ZT3Kik7di8qWVcwrZG9JYTOYM3ph1oHs9+0PqSj+pKVNSECwmRb5dcAjRkpP",
+	"eYVqD1nqsetTSOJmSWTfplqBkpilW+eFL9HrZ8SXW1ZpUzp3BLuDunmFHbM8ehN2/zCCnOsN0EKMQJ4N",
+	"+DuT4x7Z471aqwAJMj9YD1IRzzW+pdKe2X899gBo7FkZ6wxiC9nhluN+GAGsPMebLASTG6yfQUXYtPkc",
+	"ysLZtkKuHNYRBC7j3KxZy2HZZNAJjRa5dBVLsTyhRbZRDSIYC23GQy+bUQVTdH3cBWv8w2AUXziqACBF",
+	"YXPfa1XRrNNHDvodcdDskIPNrAjf97As9fdkNkIxQsRQZ00n7CNXFmzLRmhwRTrtQ+K7JyBBy02ZjJlu",
+	"EctvsUCXA9WBD6ht+S3XviKJhFq+JTgO+ArhOI5ILKOIUE2GUmkEdItZQuYUTb5mztj/l7eLUOz82HBS",
+	"DLTGNFxwb8bi2iHb2YHOABDry2QI9R1z9sBEOjRLqNlHgA8V12YRJ1GQNq4faBYxy6kd0daQbbkI+a0I",
+	"VNz3VsX9j50/Y4H6VssQy0m1vyfvIQ5mbV73l7cFHufVMsqVHSaWQt1ajwsKpFsICHU5YCSh4NGxNmP2",
+	"kQY6Gptdkmn2RAVUQNJIPWEiRFzAsUwTxaI+luim5Pz1S4tphOP4L1hvmRD/OAhYrLv5gvutR5fMtxuW",
+	"68Kr8+O6vAvm9+SuYYgSBr7Ke9LWtYzNnAUiIVZ5S+CHR4/n4/Ha3HIPW4lQp7fclW9TMRHez/F4m40A",
+	"Zfrddh4tbiSHIRepRiHC4WkSQOI4T9gtZyOfUK1pMAB0oxi/c8IAAqy+e3vmvgDgSYdeG1BBeoz0mQ4G",
+	"LCR1QN11fbeGYeOIUKi2xcKs4dwOFkdG8zMNVhm0RHhp5Ykv5vn8PZWahbljuFvbPXnWRtECixqYzWFG",
+	"2a39xKJIIkYtbgzzk1xbZbyw838Ac9qsiRmxKVW4FnpSZvJyuMxaF8Ey29vNnYPL7Xa3vddtt1vtdvsf",
+	"VTSY1k2teASEXIlAczXOR6/rd2ixEyGhJWxcUpdoVoqjcTFMBX/mqKrcuScWeP2MO2CLpiGX94SvBG07",
+	"gCXAVKqrho/8O3FBriHVtDLSFeNajxxWKiLsUz1QOZgJ6BAsxKg1c3BNX0rwfp+FeWEdy4PAlzFMFaQH",
+	"GAUGoNy5WSRoR0HFRXR8jLhijSPix1o7oAS8KSi5lTyA7plHRgMeDLI231xfb72JU9XFNgiqPDjchPVT",
+	"5aDsTDd1M4FAiluWaBY2PNJjAU2VVa6Uy2SIIzpGXEyqCl3bQD2giUWix8qV2/vkFX9G6v6vxy+PL0/e",
+	"vzr+2/vjdy9O37x/9vfLkwv/iHS2dwntyVvW6BIuLLRuHnJsiGI2nmu2s7Wb375mBaJUkf0O+YU/QyUv",
+	"jc1htQbYYRppHtNEb/3/7F1xU9s4Fv8qmtzNlM46gdCyswtzc5MCV3KFLQdp6cwus1EsEWuiWD7JTsh2",
+	"+t1v9CTZhhgawCam5/8Sx3mS7PfeT3rS+z09+LZ+j7kcERBgk8X0TchpiEu+ts/NsGFg4IuYuq8bw6nh",
+	"LVdDbUBAQefZbAOfRUBQTLEfAMqn/TBjSdnL9V8MvXlAOUHxnPm0GO57YBfrxHtrmWmQwVU18cV0U+tA",
+	"R4zHuoNxav5PRHgYcgbxXqvgbT5kbWIlnjgpz37im4bkA2uAuQHmImDWqmmCVJlbfRgkw/HvNraOolxY",
+	"drWlKgHmQ1NQYugOCwzRhqHsB2bzpWpXykNTTLTnjgWa7WNJlOXul3iOhjMfSzL0AJFHIg6K/WlWmHON",
+	"Z0ddJR7dro0gvxMjd2TKFEDuvu3u7OzsbHW337QudXNP9Kp24OvKeml8YOMD7/KBri6ZNmBVj+UIEX4y",
+	"tVpfwYrEiX/Ji5JeuDDtatl7aKg//4anJofQeRaQO5yyKR0sIjr0TJAM2OY8fd88wLHN23aTZ0WpQhuU",
+	"K1uiwvYYCuLctdz4+e3ycuPg4/6nk8PfBvVccWQaUMNFx4HT/nWiZGaChUsPFsJ8qRORq5bXcsrX2m3d",
+	"/OGJqOmeRKnLESe0WZE0aFzHUCHJzP/By5Dcf8tFZNigrwiOc7nvj8biDjpfAYs/nR3bwn6SKsFncAiI",
+	"CxGNsD+B2t6SzeAgTFoePB+2S0JOlcqXbsKci7k5I/OQWFz/pPf+sJ7IaF/GKrBYDtr1p2tPJsQpvZMQ",
+	"k5Y9RHMH8EWBiIWtKfxEdIORlwptIHGtuNZgWoNpy5hmT/Q9AtFKBzIujG5XVUwExyxOCIX6v7+3f93y",
+	"0K9bl2YdxkU4zv/Y/WXLQ91fti4RoWNJqdpDwxCWcHC7xSBTnMkBX7EPPXaDWqcbdUNv7e5sd3a2vVY6",
+	"3tZu903n7dZOemDzncQhoeEokWP0vpRzCe4JNAG2xv3Vb0rPM/usQXQtEpxX4/62YcK7jZKQ/TdxTgtI",
+	"Yyinfqwf0L5IbOAtEHM0xeEC9l5iKmF+GzF/gja2YGMByjLvIn2L2YLwUHcXYaRYOOYU+YFgPn1d7BFP",
+	"9RjX6Q3t2CGNgP31F4bDSipg+nWDSDvjTEI/+Kf+8eYTau12n+wT9TNo/GHjD+vnDyNjnTXwhSpm/oTK",
+	"imaDVvpL3mc4N0MwLV7Q0amZyt999Gg52nE+6O9/ODyrZ7wjfUU13Aiwz36tOJYaSGE0xP7amdNR9PRJ",
+	"vB1vqSERK7MJ9jdIWEckVKmJPzjWn/21XEicMUKrOgsMsl8yHJ6cvtU9ffP+9LSDhmN25Q4GRxwvIA8S",
+	"K1jwCeAJeN//10M2zT/3Dw5rekbXvrkaouRn0NdabSAs46DXsmZVCKM+Z1FnGr19GFzCwEsFS5DYQGUD",
+	"lXWEypm18wcDpftjeTBZXVrxvmOjybHUdBxbnutFxkgDHlskccq+vIcMKy4lCBJIIilI4qcECgVEDU2W",
+	"cpOlXI6ZQo7yhuNKgsmtiKJMb0vLWrZJoCl7yl3MI+fmxuqV2jR0L26Zrvxgav1iS0ZbhXqlEGczipRT",
+	"lEfoZ7mcFdpkqkGWgxzV2SiJ0YTSyMCMxouM2D/FFpUDlztp/XV/G/BowOPp4CGi8vktLP9f2/IDMno3",
+	"anCm4gtz+0F295JxF9FPpd5jNV224hcOElaoA3AMQ13hxv1EKv1aLiu0Rdf/Y6bie00xfYx6JT+nKjbM",
+	"HQ0I1oBlWcWI5NXcmZu1mOcHvmVT3ZTUfmkTiklVLPG2jQOKyYUbfIXWc+YavHe26AeUJPzHY6Z8gbZi",
+	"3RiiQH6tNTGjwgae2MdZz0oW8NW1ZGrO2G8VF505SNtcxW6szbSeAXAai3lZFiNCauiRK7GTlaZylbpy",
+	"28b35kFpVxrNrMW8J7/6n2dq8swzoMyx+pjzEfaNQtvWD2dWO7/+3e5KdUaCLP62mUj+Dfx/MSklG4eU",
+	"7KLhl/aF6bi+guNE0l006/7DcAAH9BodnfT22+dHve2dnzcU9SWNPZSyp6Gf0B+tzh8t9BNsyr22fMFe",
+	"Tu7A3euIhZOQXTs24IL7YUDtPnG3M3LnTYNFlNIVx4soYyseBBQxYrYIgeYY+1IohSSNNVruISJFhEhi",
+	"7JkqNFogRjqQKr19fY2wPwnFnFMyNnHwKkqcXuTf3yr7Z1++FLDgZx0FU3OH3wqKv+mRWz4pem06wzBH",
+	"Wp/E1RVQ6OORieEQvPAMYylMp29V6g2Nq77BpR8jTrHle9aDWXJt9+bTeWk2nZAQY2pz4WP+mNy6bJf8",
+	"4vDd0cePH/7sHR9/vPjz9Kz/uTc4LCrvDbXAaX528sjNXUPwn204AS293ZgxLM6XXiuR/I6t3TluWwmr",
+	"09fnu/6gA7zdsvX4Plwz3SR75p2xccjCMTK+BGw0EPPQ1CEOqDR8MiI0tOJawA+Ghv9fVb0RdtD5PeQs",
+	"iy7fCd/8aj/1yTfjEDmN6fIk0Fx/0uqksMqPlYiMfPJcBRvPoEJns7qpAxkz1Epd2QBKnzp+fwV/4SzE",
+	"zDNx7AfLBmKK51QCkJcrK/6nfCfWlKuyAtSZbpIGs14sZu0HOBznrPaVQp/Ojj1XGUpIUyZlnWi2aSqu",
+	"tM0UquIg3y0XURzjg/7YO89Nr9Zrh3oFGAJfO8wyN27NMV838Lh+eLSVhHKGdnNtUHYY8IYJxVTVwXJ0",
+	"N54hMG6bGND7A5ADQ/BG9bL+lbIVpBpTqU0KCATtkNYZBEkDoZg/0ki0eOonksUL0PtexD7QxRHFhMrW",
+	"7u+XWr3fUSyp7CVx4K6Yu/4Dhxr0pUstRc6Ka3UNAqZsNQkbqGm58McmWITt99fCaIEHgSCIBWgLkILn",
+	"i9Hakx7ZwQp3Rfdy6Rw4ySqKaHmSYpOa4Fj2VSwkzYRlx4WXpe0HOEZTHOIxnULOuVndeQhLP2Az6qEk",
+	"TD9OsZygJNTteSaDxDaY+oDcEExl9eUW33HhT7TYkfkQSWGSNpgfJ5IqL1/5EnGmYs8mwSM/oP7EjPm4",
+	"f4C4EJMkyjfp+G0LxgkvwXQaRovGUiSR2sseJVTFg6socRyQ+lnTkESChfZUGFw3d/27fwAJJbEYZn0w",
+	"Ygt6cKbfkqsg7N2oZeohU1PTMA+nxXRz5TRzg0xL8y030Q99MYXS0Jjz/HOBrwWqBPbnIZJIiCrPsxU+",
+	"bDtmEubZTs5tISfwOAnqnfbRhC4U2phiBeVDyZSF+hJMU15nwuCHAkkwx4GifOIKYeTzBOSIK2d1kRS+",
+	"iZ+qAENhNhFSSJoaYUWXG861aYUVPoRpwvUa51b5VbnQDei3rUeWHQg0zNAbMPViIVI4JCNxjaaC0Fx7",
+	"9nJBe0cU8zjwwGpZSJWylhRL5ufeWc6kvl1++18AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1635,6 +1635,19 @@ type SandboxCreateGroupResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxExpireMediaRequest defines model for SandboxExpireMediaRequest.
+type SandboxExpireMediaRequest struct {
+	// PhoneOffline The session's simulated phone stops (true) or resumes (false) answering media retry requests.
+	PhoneOffline *bool `json:"phoneOffline,omitempty"`
+}
+
+// SandboxExpireMediaResponse defines model for SandboxExpireMediaResponse.
+type SandboxExpireMediaResponse struct {
+	MessageId    string `json:"messageId"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
+	Success      bool   `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2658,6 +2671,9 @@ type SandboxInboundJSONRequestBody = SandboxInboundRequest
 // SandboxLinkJSONRequestBody defines body for SandboxLink for application/json ContentType.
 type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
+// SandboxExpireMediaJSONRequestBody defines body for SandboxExpireMedia for application/json ContentType.
+type SandboxExpireMediaJSONRequestBody = SandboxExpireMediaRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -3122,6 +3138,46 @@ type ClientInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/link (the `SandboxLink` operationId).
 	SandboxLink(ctx context.Context, id SessionId, body SandboxLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SandboxExpireMediaWithBody Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithBody(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMedia(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	//
 	// Corresponds with GET /sandbox/sessions/{id}/phone (the `SandboxPhoneView` operationId).
@@ -3291,7 +3347,7 @@ type ClientInterface interface {
 
 	// GetMessageMedia Download a message's media
 	//
-	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 	//
 	// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
 	GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4509,6 +4565,66 @@ func (c *Client) SandboxLink(ctx context.Context, id SessionId, body SandboxLink
 	return c.Client.Do(req)
 }
 
+// SandboxExpireMediaWithBody Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *Client) SandboxExpireMediaWithBody(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxExpireMediaRequestWithBody(c.Server, id, messageId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxExpireMedia Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *Client) SandboxExpireMedia(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxExpireMediaRequest(c.Server, id, messageId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SandboxPhoneView The simulated phone's view, decoded from app state
 //
 // Corresponds with GET /sandbox/sessions/{id}/phone (the `SandboxPhoneView` operationId).
@@ -4888,7 +5004,7 @@ func (c *Client) ForwardMessage(ctx context.Context, id SessionId, chatId ChatId
 
 // GetMessageMedia Download a message's media
 //
-// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 //
 // Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
 func (c *Client) GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7111,6 +7227,60 @@ func NewSandboxLinkRequestWithBody(server string, id SessionId, contentType stri
 	}
 
 	operationPath := fmt.Sprintf("/sandbox/sessions/%s/link", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxExpireMediaRequest calls the generic SandboxExpireMedia builder with application/json body
+func NewSandboxExpireMediaRequest(server string, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxExpireMediaRequestWithBody(server, id, messageId, "application/json", bodyReader)
+}
+
+// NewSandboxExpireMediaRequestWithBody constructs an http.Request for the SandboxExpireMedia method, with any body, and a specified content type
+func NewSandboxExpireMediaRequestWithBody(server string, id SessionId, messageId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/messages/%s/expire-media", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11055,6 +11225,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/link (the `SandboxLink` operationId).
 	SandboxLinkWithResponse(ctx context.Context, id SessionId, body SandboxLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxLinkHTTPResponse, error)
 
+	// SandboxExpireMediaWithBodyWithResponse Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithBodyWithResponse(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error)
+
+	// SandboxExpireMediaWithResponse Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithResponse(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error)
+
 	// SandboxPhoneViewWithResponse The simulated phone's view, decoded from app state
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -11246,7 +11456,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetMessageMediaWithResponse Download a message's media
 	//
-	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13820,6 +14030,120 @@ func (r SandboxLinkHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxLinkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxExpireMediaHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxExpireMedia
+type SandboxExpireMediaHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxExpireMediaHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxExpireMediaResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxExpireMediaHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON200() *SandboxExpireMediaResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxExpireMediaHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxExpireMediaHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxExpireMediaHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxExpireMediaHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21769,6 +22093,58 @@ func (c *ClientWithResponses) SandboxLinkWithResponse(ctx context.Context, id Se
 	return ParseSandboxLinkHTTPResponse(rsp)
 }
 
+// SandboxExpireMediaWithBodyWithResponse Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *ClientWithResponses) SandboxExpireMediaWithBodyWithResponse(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error) {
+	rsp, err := c.SandboxExpireMediaWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxExpireMediaHTTPResponse(rsp)
+}
+
+// SandboxExpireMediaWithResponse Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *ClientWithResponses) SandboxExpireMediaWithResponse(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error) {
+	rsp, err := c.SandboxExpireMedia(ctx, id, messageId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxExpireMediaHTTPResponse(rsp)
+}
+
 // SandboxPhoneViewWithResponse The simulated phone's view, decoded from app state
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22086,7 +22462,7 @@ func (c *ClientWithResponses) ForwardMessageWithResponse(ctx context.Context, id
 
 // GetMessageMediaWithResponse Download a message's media
 //
-// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -25222,6 +25598,129 @@ func ParseSandboxLinkHTTPResponse(rsp *http.Response) (*SandboxLinkHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxLinkHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxExpireMediaHTTPResponse parses an HTTP response from a SandboxExpireMediaWithResponse call
+func ParseSandboxExpireMediaHTTPResponse(rsp *http.Response) (*SandboxExpireMediaHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxExpireMediaHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxExpireMediaResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxExpireMediaHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -103,6 +103,19 @@ type Message struct {
 	Media *MediaRef `json:"-"`
 }
 
+// MediaRecoverer asks the phone to upload a media message's file again
+// when WhatsApp's media servers no longer have it, and returns its new
+// direct path (implemented by internal/whatsapp).
+type MediaRecoverer interface {
+	RecoverMedia(ctx context.Context, sessionID uuid.UUID, m *Message) (string, error)
+}
+
+// MediaPathStore records the new direct path of a media message after the
+// phone uploaded it again (implemented by internal/postgres).
+type MediaPathStore interface {
+	SetMediaPath(ctx context.Context, sessionID uuid.UUID, chat ChatRef, id, directPath string) error
+}
+
 // MediaRef locates and decrypts the file of a media message on WhatsApp's
 // media servers (the fields of WhatsApp's media messages).
 type MediaRef struct {

@@ -267,4 +267,3 @@ func scale(img image.Image, side int) image.Image {
 	}
 	return out
 }
-

@@ -10,6 +10,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -620,7 +621,7 @@ const DefaultMaxMediaBytes = 64 << 20
 // MessageMedia downloads the file of a media message of a chat through the
 // session's WhatsApp connection.
 func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*gateway.MessageMedia, error) {
-	_, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -635,6 +636,9 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 		return nil, mediaTooLarge(max)
 	}
 	data, err := s.wa.DownloadMedia(ctx, sid, *m.Media)
+	if ge := (*gateway.Error)(nil); errors.As(err, &ge) && ge.Code == gateway.CodeNotFound && ge.Message == gateway.MsgMediaGone {
+		data, err = s.recoverMedia(ctx, sid, ref, m, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -646,6 +650,31 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 		out.MimeType = *m.MimeType
 	}
 	return out, nil
+}
+
+// recoverMedia is the download of media WhatsApp's servers no longer have
+// (gone: the download's error): the phone is asked to upload it again
+// (the runtime's MediaRecoverer, bounded), the new direct path is stored
+// and the file downloaded from it. Without a recoverer, gone stays gone.
+func (s *Service) recoverMedia(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef, m *gateway.Message, gone error) ([]byte, error) {
+	rec, ok := s.wa.(gateway.MediaRecoverer)
+	if !ok {
+		return nil, gone
+	}
+	dp, err := rec.RecoverMedia(ctx, sid, m)
+	if err != nil {
+		s.log.Info().Err(err).Str("session_id", sid.String()).Str("message_id", m.ID).Msg("expired media not recovered")
+		return nil, err
+	}
+	if ps, ok := s.store.(gateway.MediaPathStore); ok {
+		if err := ps.SetMediaPath(ctx, sid, ref, m.ID, dp); err != nil {
+			// The file is served all the same; the next download asks again.
+			s.log.Warn().Err(err).Str("message_id", m.ID).Msg("could not store the re-uploaded media's path")
+		}
+	}
+	media := *m.Media
+	media.DirectPath = dp
+	return s.wa.DownloadMedia(ctx, sid, media)
 }
 
 func mediaTooLarge(max int64) error {

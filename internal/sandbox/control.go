@@ -98,6 +98,9 @@ type controlRequest struct {
 	Text  string                          `json:"text,omitempty"`
 	Msgs  []gateway.SandboxHistoryMessage `json:"messages,omitempty"`
 	Kind  string                          `json:"kind,omitempty"`
+	// MessageID and PhoneOffline: expire-media.
+	MessageID    string `json:"messageId,omitempty"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
 }
 
 type controlResponse struct {
@@ -151,6 +154,8 @@ func ControlHandler(c Control) http.Handler {
 			resp.Received, err = c.ContactMessages(ctx, req.Phone)
 		case "fault":
 			err = c.InjectFault(ctx, req.Phone, req.Kind)
+		case "expire-media":
+			err = c.ExpireMedia(ctx, req.Phone, req.MessageID, req.PhoneOffline)
 		default:
 			http.NotFound(w, r)
 			return

@@ -36,6 +36,10 @@ type Control interface {
 	ContactMessages(ctx context.Context, phone string) ([]gateway.SandboxReceived, error)
 	// InjectFault injects a wasim fault kind on the phone's linked devices (faults.go).
 	InjectFault(ctx context.Context, phone, kind string) error
+	// ExpireMedia drops a message's media from the simulated media server
+	// until the phone re-uploads it; phoneOffline sets whether the phone
+	// answers media retry requests (faults.go).
+	ExpireMedia(ctx context.Context, phone, messageID string, phoneOffline *bool) error
 }
 
 // Runtime is what the sandbox needs from the session runtime

@@ -808,7 +808,7 @@ export interface paths {
         };
         /**
          * Download a message's media
-         * @description Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+         * @description Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
          */
         get: operations["getMessageMedia"];
         put?: never;
@@ -2105,6 +2105,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/messages/{messageId}/expire-media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Expire the media of a message on the simulated media server
+         * @description Sandbox mode only. The simulated media server drops the file of
+         *     `messageId` (a media message a simulated contact sent to the
+         *     session): downloads of it answer 404, as WhatsApp's do for old
+         *     media. `GET .../messages/{messageId}/media` then asks the phone to
+         *     upload it again (a media retry receipt); the simulated phone does,
+         *     and the download answers the same bytes. With `phoneOffline: true`
+         *     the session's simulated phone stops answering such requests (until
+         *     a later call with `phoneOffline: false`): the download answers 503
+         *     `The phone did not re-upload the media; open WhatsApp on the phone
+         *     and retry` after the wait (30 s).
+         *     404 `The simulated WhatsApp has no media for this message` when no
+         *     simulated contact sent media with this id.
+         */
+        post: operations["sandboxExpireMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/contacts/{phone}/messages": {
         parameters: {
             query?: never;
@@ -3010,6 +3048,15 @@ export interface components {
             /** @description The linked account's JID */
             jid: string;
             deviceJid?: string;
+        };
+        SandboxExpireMediaRequest: {
+            /** @description The session's simulated phone stops (true) or resumes (false) answering media retry requests. */
+            phoneOffline?: boolean;
+        };
+        SandboxExpireMediaResponse: {
+            success: boolean;
+            messageId: string;
+            phoneOffline?: boolean;
         };
         SandboxFaultRequest: {
             /** @enum {string} */
@@ -7553,6 +7600,51 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxExpireMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "phoneOffline": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxExpireMediaRequest"];
+            };
+        };
+        responses: {
+            /** @description Expired */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxExpireMediaResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
