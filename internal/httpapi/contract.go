@@ -258,7 +258,7 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := guardText(req, route, params, multipart); err != nil {
 			return err
 		}
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: withoutSecurity(route), Options: m.opts}
 		if multipart {
 			// The handler reads the parts as they arrive and checks them
 			// (multipart.go); validating here would read the file whole.
@@ -418,4 +418,20 @@ func validationMessage(err error) string {
 func Authenticator(keys gateway.KeyStore, adminHash gateway.KeyHash) func(*http.Request) (*gateway.Principal, error) {
 	m := &contract{keys: keys, adminHash: adminHash}
 	return func(r *http.Request) (*gateway.Principal, error) { return m.authenticate(r.Context(), r) }
+}
+
+// withoutSecurity is route with an operation that declares no security
+// requirement, for the spec validation: authentication is ours (done
+// before), and kin-openapi's security check reads the whole body into a
+// copy of its own to offer it to authentication functions (a second copy
+// of every body; a multipart upload read before the handler streams it).
+func withoutSecurity(route *routers.Route) *routers.Route {
+	if route == nil || route.Operation == nil {
+		return route
+	}
+	r := *route
+	op := *route.Operation
+	op.Security = &openapi3.SecurityRequirements{}
+	r.Operation = &op
+	return &r
 }

@@ -152,6 +152,13 @@ const maxFieldName = 200
 // root), the notation of the validator's messages. A body that is not JSON
 // returns "": the validator reports it.
 func jsonTextReason(body []byte) (field, reason string) {
+	// Fast path, one pass over the bytes: JSON without a NUL byte, a
+	// \u0000 escape or invalid UTF-8 has no string to refuse (a decoded
+	// lone surrogate becomes U+FFFD). Decoding token by token would copy
+	// every large string (a base64 file) and grow its buffer to hold it.
+	if bytes.IndexByte(body, 0) < 0 && !bytes.Contains(body, []byte(`\u0000`)) && utf8.Valid(body) {
+		return "", ""
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var stack []jsonFrame
 	path := func(withKey bool) string {

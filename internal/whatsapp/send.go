@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -210,6 +211,23 @@ func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.Outgoin
 	return gateway.SentMessage{ID: resp.ID, Timestamp: resp.Timestamp.UTC(), Sender: ownPN(cli), Chat: o.Chat}, nil
 }
 
+// uploadStreamMin is the file size from which an upload is encrypted into
+// a temporary file instead of memory: whatsmeow's in-memory Upload holds
+// the padded plaintext and the ciphertext (and copies it once more to
+// append the MAC), UploadReader streams the encryption to the file and
+// uploads from it, so a send holds the file once (docs/benchmarks.md).
+const uploadStreamMin = 512 << 10
+
+// upload encrypts and uploads data (whatsmeow), through a temporary file
+// (only ever holding the encrypted bytes; removed afterwards) from
+// uploadStreamMin on.
+func upload(ctx context.Context, cli *whatsmeow.Client, data []byte, mt whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	if len(data) < uploadStreamMin {
+		return cli.Upload(ctx, data, mt)
+	}
+	return cli.UploadReader(ctx, bytes.NewReader(data), nil, mt)
+}
+
 // SendMedia implements gateway.MessagingRuntime: it uploads the file
 // (encrypted with the key type of its kind, through whatsmeow's media
 // connection), then sends the message of its kind (mediaMessages).
@@ -224,7 +242,7 @@ func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	up, err := cli.Upload(ctx, o.Data, mt)
+	up, err := upload(ctx, cli, o.Data, mt)
 	if err != nil {
 		return gateway.SentMessage{}, translateUploadError(err)
 	}
