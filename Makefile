@@ -51,6 +51,10 @@ soak: db ## Soak the real binary against `wagate simulator` (SOAK_DURATION=1h SO
 bench-http: db build ## HTTP benchmark of the real binary in sandbox mode (vegeta), with a bare net/http ceiling; BENCH_ARGS=-duration=10s ...
 	go run -tags benchhttp ./cmd/benchhttp -bin bin/wagate $(BENCH_ARGS)
 
+.PHONY: bench-media
+bench-media: db build ## Peak RSS of the real binary sending 1, 4 and 16 MiB videos (multipart and base64) against `wagate simulator`; BENCH_ARGS=-sizes=1,4,16,64
+	go run -tags benchmedia ./cmd/benchmedia -bin bin/wagate $(BENCH_ARGS)
+
 # golangci-lint, pinned in tools/golangci/go.mod (its own module, so its
 # dependencies stay out of go.mod), built from the module proxy on first use.
 GOLANGCI_LINT := bin/golangci-lint

@@ -19,10 +19,13 @@ func (m *Main) messagingOptions(mx *metrics.Metrics) messaging.Options {
 		HistorySyncDays: c.HistorySyncDays,
 		Recipients:      m.Store,
 		Media:           messaging.MediaLoader{AllowPrivate: c.ImageAllowPrivate},
-		MaxSendBytes:    map[gateway.MediaKind]int64{gateway.MediaImage: c.MaxImageBodyBytes},
-		MaxMediaBytes:   c.MaxMediaBytes,
-		Log:             m.Logger,
-		Observer:        mx,
+		MaxSendBytes: map[gateway.MediaKind]int64{
+			gateway.MediaImage: c.MaxImageBytes, gateway.MediaVideo: c.MaxVideoBytes, gateway.MediaAudio: c.MaxAudioBytes,
+			gateway.MediaDocument: c.MaxDocumentBytes, gateway.MediaSticker: c.MaxStickerBytes,
+		},
+		MaxMediaBytes: c.MaxMediaBytes,
+		Log:           m.Logger,
+		Observer:      mx,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -1865,6 +1866,19 @@ type SandboxDeviceResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxExpireMediaRequest defines model for SandboxExpireMediaRequest.
+type SandboxExpireMediaRequest struct {
+	// PhoneOffline The session's simulated phone stops (true) or resumes (false) answering media retry requests.
+	PhoneOffline *bool `json:"phoneOffline,omitempty"`
+}
+
+// SandboxExpireMediaResponse defines model for SandboxExpireMediaResponse.
+type SandboxExpireMediaResponse struct {
+	MessageId    string `json:"messageId"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
+	Success      bool   `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2178,6 +2192,16 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioMultipart The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendAudioMultipart struct {
+	Audio           openapi_types.File `json:"audio"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	Ptt             *bool              `json:"ptt,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendAudioRequest defines model for SendAudioRequest.
 type SendAudioRequest struct {
 	// Audio http(s) URL, base64 data, or a data: URL
@@ -2221,6 +2245,17 @@ type SendContactRequest struct {
 	Vcard *string `json:"vcard,omitempty"`
 }
 
+// SendDocumentMultipart The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendDocumentMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Document        openapi_types.File `json:"document"`
+	FileName        *string            `json:"fileName,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendDocumentRequest defines model for SendDocumentRequest.
 type SendDocumentRequest struct {
 	Caption *string `json:"caption,omitempty"`
@@ -2242,6 +2277,15 @@ type SendDocumentRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendImageMultipart The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendImageMultipart struct {
+	Caption  *string            `json:"caption,omitempty"`
+	Filename *string            `json:"filename,omitempty"`
+	Image    openapi_types.File `json:"image"`
+	MimeType *string            `json:"mimeType,omitempty"`
+	To       string             `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -2348,6 +2392,14 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerMultipart The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendStickerMultipart struct {
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	Sticker         openapi_types.File `json:"sticker"`
+	To              string             `json:"to"`
+}
+
 // SendStickerRequest defines model for SendStickerRequest.
 type SendStickerRequest struct {
 	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
@@ -2367,6 +2419,9 @@ type SendStickerRequest struct {
 
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
+	// LinkPreview Attach a preview of the first http(s) URL in `text`: its page is fetched (3 s, at most 512 KiB of HTML, through the same network guard as media URLs: private and loopback addresses only with WAGATE_IMAGE_ALLOW_PRIVATE), its og:title (or <title>), og:description and og:image (a JPEG thumbnail of at most 256 KiB before scaling) are sent with the text. Fails soft: when anything of it fails the text is sent without a preview (never an error).
+	LinkPreview *bool `json:"linkPreview,omitempty"`
+
 	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
 	Mentions *[]Recipient `json:"mentions,omitempty"`
 
@@ -2378,6 +2433,17 @@ type SendTextRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendVideoMultipart The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendVideoMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Gif             *bool              `json:"gif,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+	Video           openapi_types.File `json:"video"`
 }
 
 // SendVideoRequest defines model for SendVideoRequest.
@@ -2929,6 +2995,9 @@ type SandboxInboundJSONRequestBody = SandboxInboundRequest
 // SandboxLinkJSONRequestBody defines body for SandboxLink for application/json ContentType.
 type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
+// SandboxExpireMediaJSONRequestBody defines body for SandboxExpireMedia for application/json ContentType.
+type SandboxExpireMediaJSONRequestBody = SandboxExpireMediaRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -2998,14 +3067,23 @@ type SendTextJSONRequestBody = SendTextRequest
 // SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
 type SendAudioJSONRequestBody = SendAudioRequest
 
+// SendAudioMultipartRequestBody defines body for SendAudio for multipart/form-data ContentType.
+type SendAudioMultipartRequestBody = SendAudioMultipart
+
 // SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
 type SendContactJSONRequestBody = SendContactRequest
 
 // SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
 type SendDocumentJSONRequestBody = SendDocumentRequest
 
+// SendDocumentMultipartRequestBody defines body for SendDocument for multipart/form-data ContentType.
+type SendDocumentMultipartRequestBody = SendDocumentMultipart
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendImageMultipartRequestBody defines body for SendImage for multipart/form-data ContentType.
+type SendImageMultipartRequestBody = SendImageMultipart
 
 // SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
 type SendLocationJSONRequestBody = SendLocationRequest
@@ -3016,8 +3094,14 @@ type SendPollJSONRequestBody = SendPollRequest
 // SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
 type SendStickerJSONRequestBody = SendStickerRequest
 
+// SendStickerMultipartRequestBody defines body for SendSticker for multipart/form-data ContentType.
+type SendStickerMultipartRequestBody = SendStickerMultipart
+
 // SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
 type SendVideoJSONRequestBody = SendVideoRequest
+
+// SendVideoMultipartRequestBody defines body for SendVideo for multipart/form-data ContentType.
+type SendVideoMultipartRequestBody = SendVideoMultipart
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -3099,6 +3183,9 @@ type ServerInterface interface {
 	// SandboxLink Link a session with a simulated phone
 	// (POST /sandbox/sessions/{id}/link)
 	SandboxLink(ctx echo.Context, id SessionId) error
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	// (POST /sandbox/sessions/{id}/messages/{messageId}/expire-media)
+	SandboxExpireMedia(ctx echo.Context, id SessionId, messageId string) error
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	// (GET /sandbox/sessions/{id}/phone)
 	SandboxPhoneView(ctx echo.Context, id SessionId) error
@@ -3648,6 +3735,30 @@ func (w *ServerInterfaceWrapper) SandboxLink(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxLink(ctx, id)
+	return err
+}
+
+// SandboxExpireMedia converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxExpireMedia(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id SessionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "messageId" -------------
+	var messageId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "messageId", ctx.Param("messageId"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter messageId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxExpireMedia(ctx, id, messageId)
 	return err
 }
 
@@ -5742,6 +5853,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/inbound", wrapper.SandboxGroupInbound, options.OperationMiddlewares["sandboxGroupInbound"]...)
 	router.POST(options.BaseURL+"/sandbox/groups/:groupId/participants", wrapper.SandboxGroupParticipants, options.OperationMiddlewares["sandboxGroupParticipants"]...)
 	router.POST(options.BaseURL+"/sandbox/sessions/:id/faults", wrapper.SandboxFault, options.OperationMiddlewares["sandboxFault"]...)
+	router.POST(options.BaseURL+"/sandbox/sessions/:id/messages/:messageId/expire-media", wrapper.SandboxExpireMedia, options.OperationMiddlewares["sandboxExpireMedia"]...)
 	router.GET(options.BaseURL+"/sandbox/contacts/:phone/messages", wrapper.SandboxContactMessages, options.OperationMiddlewares["sandboxContactMessages"]...)
 
 }
@@ -8732,6 +8844,168 @@ func (response SandboxLink500JSONResponse) VisitSandboxLinkResponse(w http.Respo
 type SandboxLink503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response SandboxLink503JSONResponse) VisitSandboxLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMediaRequestObject struct {
+	Id        SessionId `json:"id"`
+	MessageId string    `json:"messageId"`
+	Body      *SandboxExpireMediaJSONRequestBody
+}
+
+type SandboxExpireMediaResponseObject interface {
+	VisitSandboxExpireMediaResponse(w http.ResponseWriter) error
+}
+
+type SandboxExpireMedia200JSONResponse SandboxExpireMediaResponse
+
+func (response SandboxExpireMedia200JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SandboxExpireMedia400JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SandboxExpireMedia401JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SandboxExpireMedia403JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SandboxExpireMedia404JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SandboxExpireMedia409JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SandboxExpireMedia413JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SandboxExpireMedia429JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SandboxExpireMedia500JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxExpireMedia503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SandboxExpireMedia503JSONResponse) VisitSandboxExpireMediaResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -16252,9 +16526,10 @@ func (response SendText503JSONResponse) VisitSendTextResponse(w http.ResponseWri
 }
 
 type SendAudioRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendAudioParams
-	Body   *SendAudioJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendAudioParams
+	JSONBody      *SendAudioJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendAudioResponseObject interface {
@@ -16576,9 +16851,10 @@ func (response SendContact503JSONResponse) VisitSendContactResponse(w http.Respo
 }
 
 type SendDocumentRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendDocumentParams
-	Body   *SendDocumentJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendDocumentParams
+	JSONBody      *SendDocumentJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendDocumentResponseObject interface {
@@ -16738,9 +17014,10 @@ func (response SendDocument503JSONResponse) VisitSendDocumentResponse(w http.Res
 }
 
 type SendImageRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendImageParams
-	Body   *SendImageJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendImageParams
+	JSONBody      *SendImageJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendImageResponseObject interface {
@@ -17224,9 +17501,10 @@ func (response SendPoll503JSONResponse) VisitSendPollResponse(w http.ResponseWri
 }
 
 type SendStickerRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendStickerParams
-	Body   *SendStickerJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendStickerParams
+	JSONBody      *SendStickerJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendStickerResponseObject interface {
@@ -17386,9 +17664,10 @@ func (response SendSticker503JSONResponse) VisitSendStickerResponse(w http.Respo
 }
 
 type SendVideoRequestObject struct {
-	Id     SessionId `json:"id"`
-	Params SendVideoParams
-	Body   *SendVideoJSONRequestBody
+	Id            SessionId `json:"id"`
+	Params        SendVideoParams
+	JSONBody      *SendVideoJSONRequestBody
+	MultipartBody *multipart.Reader
 }
 
 type SendVideoResponseObject interface {
@@ -19266,6 +19545,9 @@ type StrictServerInterface interface {
 	// SandboxLink Link a session with a simulated phone
 	// (POST /sandbox/sessions/{id}/link)
 	SandboxLink(ctx context.Context, request SandboxLinkRequestObject) (SandboxLinkResponseObject, error)
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	// (POST /sandbox/sessions/{id}/messages/{messageId}/expire-media)
+	SandboxExpireMedia(ctx context.Context, request SandboxExpireMediaRequestObject) (SandboxExpireMediaResponseObject, error)
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	// (GET /sandbox/sessions/{id}/phone)
 	SandboxPhoneView(ctx context.Context, request SandboxPhoneViewRequestObject) (SandboxPhoneViewResponseObject, error)
@@ -20293,6 +20575,58 @@ func (sh *strictHandler) SandboxLink(ctx echo.Context, id SessionId) error {
 		return err
 	} else if validResponse, ok := response.(SandboxLinkResponseObject); ok {
 		return validResponse.VisitSandboxLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxExpireMedia operation middleware
+func (sh *strictHandler) SandboxExpireMedia(ctx echo.Context, id SessionId, messageId string) error {
+	var request SandboxExpireMediaRequestObject
+
+	request.Id = id
+	request.MessageId = messageId
+
+	var body SandboxExpireMediaJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxExpireMedia(ctx.Request().Context(), request.(SandboxExpireMediaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxExpireMedia")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxExpireMediaResponseObject); ok {
+		return validResponse.VisitSandboxExpireMediaResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22093,29 +22427,38 @@ func (sh *strictHandler) SendAudio(ctx echo.Context, id SessionId, params SendAu
 
 	request.Id = id
 	request.Params = params
-
-	var body SendAudioJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendAudioJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendAudio(ctx.Request().Context(), request.(SendAudioRequestObject))
@@ -22191,29 +22534,38 @@ func (sh *strictHandler) SendDocument(ctx echo.Context, id SessionId, params Sen
 
 	request.Id = id
 	request.Params = params
-
-	var body SendDocumentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendDocumentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendDocument(ctx.Request().Context(), request.(SendDocumentRequestObject))
@@ -22240,29 +22592,38 @@ func (sh *strictHandler) SendImage(ctx echo.Context, id SessionId, params SendIm
 
 	request.Id = id
 	request.Params = params
-
-	var body SendImageJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendImageJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendImage(ctx.Request().Context(), request.(SendImageRequestObject))
@@ -22387,29 +22748,38 @@ func (sh *strictHandler) SendSticker(ctx echo.Context, id SessionId, params Send
 
 	request.Id = id
 	request.Params = params
-
-	var body SendStickerJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendStickerJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendSticker(ctx.Request().Context(), request.(SendStickerRequestObject))
@@ -22436,29 +22806,38 @@ func (sh *strictHandler) SendVideo(ctx echo.Context, id SessionId, params SendVi
 
 	request.Id = id
 	request.Params = params
-
-	var body SendVideoJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body SendVideoJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SendVideo(ctx.Request().Context(), request.(SendVideoRequestObject))
@@ -22836,482 +23215,505 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id SessionId, webhookId W
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Ldxs3ki/+VXC5e47JTJMiJUqWqDNnothOosQPjSVPdjf0dYPdoIioCXQaaNGMx/9zP839YPeT/A+q",
-	"gH6QzbfkR6KzOzFFduNRKBSqClW/+lAL5DiWggmtar0PtRGjIUvg4381X1PNnvMx1034r/kyZCpIeKy5",
-	"FLVe7TX7PWVKK0KjSE5YSLggesRIkCYJE5pMuAjlpObVVDBiY2oaGNP3fJyOa739Tvdx9/jgqPvYq+lp",
-	"zGq9GheaXbOk9vGjV+r9NRtTLri4XjKCiA31vXWvWMXkfxkx7A67IYl5TJH6G8HfE8UCKULVWND54UG3",
-	"vX/Qbj8+Oano/qNXi2lCx0zbpXgyovo8nB+C+Z6cPyX1eCQFIyIdD1hCZEKGaRSRn86fmv7ZezqOI9PD",
-	"Sefk5Pi4fXT0+PHRt6o1GVGtaBy3BNM1r8ZNizHVo5pXE3RsXgiwX6+WsN9TnrCw1tNJymbm9JyJaz2q",
-	"9Tr7x15tzEX2dzY1pROzemZiT6TQNNA/8YrpXMzM4qfzpwvHXz3g3/gdjzZNlEzmR+oL9l7jjz6RQ2CD",
-	"OGG3XKaKxPSaueH9nrJkWiAotrdgSPuHR1WDeMoifsuSKXJAxazD/IFlk4+p1iwxr//vX9vNk7cfOl7n",
-	"5ON/1qr6/CGRaVzFcvCDWRlS9//f//m/3163UuU3zGpxrdzaxTTRpZXr7LcPjg7a+4f73aPO/mH3+Ahe",
-	"rF7Ea9v3XS7kecjGsdRMBNOf2bRKjsSMakJJggKFKDpk0bQHKzvkidJmf6eRJkOZED3iitywKanHLCGK",
-	"KcWl8MgNizXZ75KRTBPVIFyRhOk0ESwk9Jpy0XLzRSmbz7gwuqYZ3i4z/ZktZpQbtgGP3LDpO8MntDl8",
-	"+6Fz5B3sL+CVBYfDBb1mRPE/Fu2FCF4rdh6yIU0jXesdtr2CsGy3Ydb4V6dSXL9gStFrVsWw9icyI0sO",
-	"nn3XPvvuSWf/oHt49Pj4pJoVx1m7d8mMl8gwVaO1PxEekvqbN7MCnB09pu32gDVZ2D1sdg8Oj5on3ePj",
-	"Zrt7EtDB4OT45DCsnsgKuTiUyZjqWq+WpvDk/Jh/YYORlDcLWWuS/b5LPx/NyyqWQjE4+L6joT3hzV+B",
-	"FJoJ+EjjOOIBNVTb+00Z0n3I6fShxpLEiO2a280DGU7JiCpCBYHfekSz97pHLF8RHAGJYNnMzu0YzkyD",
-	"gClV6w1ppNjH4kT+M2HDWq/2H3u5+rSHv6q9Z6aD13YaOKnyIp+LWxpxoy3Fqa7hoTiMeLDlJB3PCKkJ",
-	"TfWICW3eYmGLXESMKkZUQFFV+edrEsjQSbRUmTn/8OyK7FkZpvY+8PDj3u/JPc7eTVaRCdejksKmNNXM",
-	"EOR7mQx4GDKxHUWujHw+uzgHGW3mLkU0JRTmA+eUnAgntu9xplcjBiMY0ykuTqCJFHh6JEzJNAlgtufC",
-	"yFwaPcPhbzNj1wRRLLllCTL5vbKw7Q86IvWQacojRWjCSCSvr1noEcHMSNwR2DAzfSn19zIV4e6MPoRm",
-	"7m+CL7M+Pnq1CzqNJA2vpHxOk2u23ehfF2WRlpJE0Nb9TWFBh3AAiXCLLaasCGf8Wti1MN/c0ii9w+0H",
-	"Z0DAY86Efin1GZqWizuyDZEJVSRImBF8ZDAllOiE08iMwSOTEQ9GsA9hKIqJkGgJY3GmK6quqnI80NKz",
-	"9zEeatsPhGhjsJlziNnG5nv7NOLHjbXub7JYfsMjoP6yrAHXuNWUsHVjN7bIWfbQAmrU/YtXl1dkj4Zj",
-	"LvZozJs3bKr24AG/4ZpUOCLTafbqI0V8u3Avcd18u8ggc3DWN0zBW04JqBfG/QjnBcxRatkzKgIMyPzV",
-	"6AGvKGPjmZan5IaL0CMJiyPOlPlAA0Nu5REWcq08ErKIaabAToBXjE1LRUhiLhThQktCxZRIPWIJEIrU",
-	"8bNlQI+A/aM8Qsnz86dkMpIqM4q5Iqm4EXIiGoQKNWEJ8e9hE/gejFhIPTIaArQvdIu8EgErk6vIzDOU",
-	"hCYqSe6G3m13iO+UIcuCPryGtEa64HLbZRAl5tuQBHPbz2+hNExuecDeCHpLeUQHEdvteDJj0TyKSCCF",
-	"YIHm4jrTxCaU69Z9qhzGkExowqMpSfMJnZpjOJm2yDMONC0SkSvYwHawLOwbFv1lRLU6i2OS8OuRJkJO",
-	"SN1fe4J+w+uLrImQhyh/cLW4IJqPWSZJQqrpwLwaUGEeGzDYVSMW9voCGcHtYFg/wVhoJJN52bGA6gv/",
-	"qWtHV9MgGyKSwkf1k/aF/9p80Twbapb4BG1zUncePOBHH96xT1gvozlWW31xLgglQZQqzRIQHjJmCfBK",
-	"cbjlfRDxW0aCyJxwfVH33zcn9Jpq1pQTwZIe/Ow3zH6NGGxPHPdY3jJFBkxPGDNKUGgEkEzwub6wstpI",
-	"lVlCegUyFRZxLG/N9gaJZGWQDBfQqUQk2DZXUr6gYuo8sFsqRVQzAp4Awt4HjIUFq8WwEukeOl8qGTCj",
-	"exCdTM2oM49KvjS1XvfwHtWp+aHWvKLDvEChKsMeJ6ElzGtnp3TmdKmakx3U3vwLyzzr67aUv7TIUb5+",
-	"S+YFoPUbYUxXmfA/2JbWgdNhnPch46M4kbc8NIdwpufcckr+q3l2cd782ZxhMDSPnNkR4O5138qE0Ji/",
-	"M6+BB4tkvvn7FOQvuALrXBqBWToha0CtOJGm3+1PK+cXy4WFUWBYSOrGVJBRaLo2v5ij3xykU5k27tlY",
-	"zkWnPZScXuLUVqsS1nItGXbeWcytV5eGITcN0OgiMa1pztxQvVpc+OpDraw/gltLszF8mHFLZZuRJgkF",
-	"+lv94kyXnFqhkeHmbJv3bHk1VDnUkldEGlntA91mc03gncn81+rM6KuF3wZSRowK8+NNlbfb0DqhE8NN",
-	"p6gMupszmJc9LapmMabv7QGiFkquBfPIJJlXGzNNzbG/imleuOc+Oj9jxfQTJ07UquZe509ma/qhwteZ",
-	"+y9/Rccp9G3fyOld6rrIE2+zOcvBbywAqYss+pwrnW2CDdkVGijz6bLJ2j1RwbzZDp5li7NoQqeKmFUz",
-	"O849V/BAlxY047IZkuXvuTFXEeQ7qoPRkxHVBQfvJuQItHU/MGEY8NcaTYIRvzULlAr3+W0FC+OlZpmQ",
-	"G3nwYRec46sdeznh/pyl9gxp7KjzQaygzFacMqQ8wkN0LcUCXO5ppNdnreIA00gv5DFQkdYfxqfjy3x0",
-	"nqNWToVVSwI3VBstSJBd38+fCs7lu1L4/4bSf+Vz7ohc59kCxVfQLosEcK9UUckQaNNtjBs1rD68fltw",
-	"4kVUaau/7HKeFpo5X5O4NLlh4RuRMLpgyO6YWtlUCo08kSlqbZV7JLv1bFfaA8UFwsiHjJwzQy13t2jt",
-	"zkA6bSl1fquK6Hhp1iXiioVZSEptOc8u49F7lgpIQjeWRUTa4Qg3m2h9KQu7qUK05qEnm+7xe6YfTq+a",
-	"biy4sYr2dse9yLX0xTFDyqixHG+msF1iBYNXedQf7G9w0h9udNC78a6mxlactOmJjb1Bx59XI1x2yD5B",
-	"J9pLGW68sWhMA64rLJ1zrciEgQ/TmjhxRAM2NjatHDqXnCJ1/5ezH86unr17+erps3dPzi7Onpxf/bdf",
-	"Cr/oVCktVVLPmFdChgyiOEoNnz/1PWLDXGA0I6k0MWdGOdDD+gPbtQWn1o+MJnrAqN7EAnWTfTURbHHo",
-	"ibI3Dug74ZqMZBQqUsdvM6cuei/N70kqVGn0++1K7U7TZEOTGcMBiip+hAp+mFgHlFcLzfH2tkg791C5",
-	"Oa/2vmmaad7SxNBbmfYMq53Zx83np3m78Ce0bc7qJKqM/0zwNiT3nSr0uBqylBf+zevnZWaqjbSOe3t7",
-	"bqV7B+125XLfssRdtM5zGb5N7DNuNcqhd612q10Z0jNn5pppOqp7+abKxzDLQ8VVnWfMFXt8h4MUSL3+",
-	"QVqQK59V+OGwK8mCUbEbkmGQKi6YUi+tzlke/r9YwoechcQ9RqwbY11To+Kgbdp7yAV6XLRIGgY4v0eK",
-	"PD9/6pHJiIlclGgZhaVb6XXGKCrnbCjhBD0NAqPtPlKEhmFi5j+Q8madtuNUjappCpLd9KHzSRHFXFQo",
-	"GysW3TK1upNK7T0qOpuyQXjldV7CPk9oEm66k+w0Z6OQV6hFEG++0IWykV7V2UyvssTB/pfQYhc1HVvY",
-	"QMDY3ftZhUs26kqigG8SXYLbKeAFJ3MWpmsfnDeC1/ESL7Ntd/MQF3nZuueWsWLmxP2BCZbQaMsRZ81Y",
-	"j4LatZ0dKejc2wVqHLZXySGxUMKUGGgHB/b6bus73zpebUITd9m5nA6zLuxa/u5i6kBqxHa7K6aJ5gGP",
-	"qdhA7Lx2UXJlgVrMIinIIRzsjK975faYows245VHvJImWzEMxEGtIgJ0MOPELrPLK8Fc7kYM8aiwQCwk",
-	"hSkUHQQre7vI31vhAP8kgh/JtMK0hsWwEmU7Ft1FIpcp8Ebw39M8/sge6cvZspi7dNb8H9r8o908eZt/",
-	"JK13vW+bb7/5zyq1NE7k+wrfwIX5Os/nycNzciPXxjdBqFlIxizklOiECjWESL0sgF0ZnTBJI6YIVYSL",
-	"vvAvzq6e/DgTWO/3iG/tPt/Dj8p8JjIhvpLBjTqEP9+8fo5tg3sAggdlgh9kjOvVF36qWNKLqVITmYTf",
-	"+qQuJImpHjVa5FxjkJZMWFgYpaW4C6TJUpvyeXpESfNDX/zzNYnkNReERgmj4ZRcS4inTGR6bQzcFjkj",
-	"YxoZS56FMGIbY0S67TYMFS9ElQsjPIXki3Gsp31h0y3GjApFKAl5woLiMFolEzajDMxYsSBh+ttO2xi2",
-	"rcNep33cLvPPfrt7XMEGNkXlTZUx/5oFjN8yZSMP2a11EJWDZRW/hkh2r5DIkvA1Ot/smM326Y7nbGHT",
-	"TKi6ybO5uscf/3OJh2jVFnex3/CG1lxcqzVfuXSPfzHne25yzp30hdktXqurhNNoF8V6SRhKYf36/b/9",
-	"A5M2j7zOYfXqrX8rPaehZyp9x9tG19xV8y6qzPlQ2luNBaJ9n9JpWW8+ODpcmURYYWfmjXmzC7WYJWyq",
-	"3HbsAJJnfR3wmXn8yoyjxADGAp/TSEBuzm+3/5ZpYoP8zQOn5BrsIKMhgZ+GDhQDDWmZj+Co6oYTBe0q",
-	"UbmJ/mmarCK8S5HedO9pbQ4ktUGQwjaRX2aNFt3/Z+u3yUIvuRZ/tnZAgXn6OYWk4xe7BHOZdi411al6",
-	"Ym9usoZOTk7WaUGw9/oMl2KX63wFg1hFSMcqOOQCny7SF3DlVmfIzrnT3boXV9krJcrmDnfIhc/YcVUw",
-	"mZvDDk4uixnAN/CjZ5vsa7qULsxzGSV3o+J0E9J98rlPl878Mts17pYtZiK0+k8hTgrC7Mt3bnPL+izM",
-	"zvLtTj/N3lecUC/ZJM8vM0+UTpGjw8ODo82OEWikiijlKOUNT24necuD/zEdU9E0JpTZETZf1gzglCht",
-	"vvLsXaqC1Kwx1cGIwF1e1VlSTHZYkWLgzDy3cKTe3T8x9t2YkcP2QaO2lXq1inuBNEWeXeAkXsi0SMbK",
-	"xSmelY5ZXbhOFrjTctqK/TMxll1c/Abj3EuP3MqbmW+ySM1YRlHrVuKV6IjqViHGCv7Ook2zbzD06l3q",
-	"Yq/gS8wLDJ3DpmUlfPb3b5KLwp8RG+rsj5KzzX2ZxqFtIE6YYiKwygfu0YBGUW7etNylrvsbMvztUdTS",
-	"ZqNW7efvZTKhSbjblpYb+DFn96msZIQfnGNwE1UP7wC5uH5htZSZbSonud/HPmzzR8csCy4CdwCQv4y5",
-	"pIhMyPPzpxgI4eSosHd6VaSlQsjUrFmFvzKaYgYqSgTFREHhKFi7q1XRledwqecPizIO1sHxmVcvZXBT",
-	"FWYyOz2zG4HMSFYuhrJytpDatuB22RAC4A5WX+1u42if9fpW+3szB/saqmHuRy/OpsAVGf28Wc5dw/WO",
-	"4E3ilhvzWtzs4n5fYLZEXNyUOcP5MkHWZchigRzvnQ2ehM+GP4zOf/s5eiFexf9MLvWb29pn1QpziCmY",
-	"yUIi7qBgYxb3Zjz2BVwkLOGo4g64g9hgs3MLrOyRwZTEM0EmZAJBVpDx7hEWKWaeer4EF24e1279KJXC",
-	"aDBSxWKcRTyEdNxsKGtJGjOVFRh39ZBfc602bjuRUUXTvkpjloBo9QlXeUIXiMZcYTJdg1zBJKb8rYqD",
-	"qjJOBbpfh022ypZYoEf/Mpri8VtYJcj1h+T1ERXXIC23C26aX/2fzp+eEtMYOsG4ztLYY5ootuFZU7F7",
-	"Fbnmt6ZlUQSpqO2UpVG+0VyWqjG7UurOsrBCNBbHEqIq40SOUXcOGXx4e1eH8rLb7y0SstY7VMsU2+56",
-	"JliobS07cTeN+L6Dm+orc7JMHMqpw2AAeA2aJJyFRKbGimWMQNArDvFOTuVsWZZdauMUeaDTZEvbhI9t",
-	"1kl54j9dPPuBUEUGVLGjLmaAA0xFj7x5/by2ma8B+1g4/k8SG/GpgxGqZvsjo5EebTldNeekkjeVouQT",
-	"5hDikKqm+hMPt+PH39ZHxd0Uc3L2FK8ct+RihyAmZxRsFEs6M7SF6vhzHj6X8mbrDXO3Mc1GN1zw/KfO",
-	"V4sWLOYLmty8ZjTcNtpnMaAqTW4chiEETYSZc9YhPqHni0jBMtQWrk8JjSL308KbxbWYeclkd2GOjfIS",
-	"MwqpanUyQy/Dw5OGxHoiMQ4/LIacrcSb+ExJkGZyyzMiX+QU2jAR8qcFNA9ThACpSGjgIZPAYzQNufRy",
-	"3UQxEbKEKMrDU/jC4bgKBx5UCijq7Fd5tq1buDKrd8gjVp0R8FQG6Ri893UIz4JUIAwUmx0eLLuNuopY",
-	"4zT7CL+UQ564uJU8YK04HFYJGfPWJf+DVcEdm64d82Efiv/BHEo59McFGUw1K1Ole7zfOShENnGhj7q1",
-	"KkoNEzl+waopdc2HC1buFLnUmVNxZBiXKkLJD+fft8gZCAMk4IQroMd88yPI5avI8zNalvLIrelJAZMo",
-	"zYMbDNOr5BMuSMzfs0i1aosT+6rcmhl7Lg+DhBV47h43EoOPmbu+mFm08xfPiOmqtEpySKhlJSdg66BN",
-	"2ml6bh+Elgc9N+eGNV2HMsk4EhmiRZ7KiYgkzRkR4wMrUIAhn3fvA6b+f9xzTex9yKSD+TLkdIZ1zRD3",
-	"fovZ9VpGMheChW+E5tH2buxYRtGaC3JhHjWv6Cqj3NDT8ukQtH7YhcbsZ6Qep2pEtCSaRjeNdRn291Rq",
-	"Fm6GMpCBSm5gDFuLqeLscMdOhSt+IjLG8Mx+MEzQarUqlxpwgloEoIPcQYbx1NYOJ3WjpyLZXEDniGrP",
-	"qAHwJHqeEBUvYbFMNFYMoej6b8AQ8uZkEiLE1loUyO6o8Lavkg54y1cptlAyVAMQwE/PF7mN8OfMX9hq",
-	"tUr+Qg6RuNaBOWCKh0wRH1/yEZJ0mdOz0SLnwiKCZtdSoXWCetnVFE2YPV4GUzKQetQi35eBWi36ZqaV",
-	"4LjKeXLmgefnT1szpRssQn4bPn0bVYW/YCJospC6mfm2KwP2gHbaJ1IELMeYBIBQAL6mgaFbxMJrw1ya",
-	"1CkCnbrgZES3HWqW9AVwIg1uTkEEylRbVMnyG4ftg4aHYJMA+8iU7os4kdeQU0jFtMCzjq1bxHebxEfA",
-	"URqM+iJ7EIndKrhlrSZsQzZsxAXcHpuDklVfIlaHS1yx92b3kIDCN8hkFtxNw28icF801hGvRgwrTcfx",
-	"+jFvWlZumFclFhSk0+uAkFCkafXknEAL99OE2g2VH+zufDQ/KTgJs61mdc0Fe62xFbPrmSAEG5SCrh6v",
-	"BqdzzavB8WwW1Z7P4DWAA7pWUCSy1D0bbFDzanCmVK74bUCTKovDpiAWFD8jdW+f0CQkdTO8PXiTHLTa",
-	"DRDGts/WRmbIhIfGJrtv5avqxtSZDJmoztTQIn9mGG1ZjEce2+EkVPF8XWLS7HD1Ny6EM29yeH1VgXXZ",
-	"JJfRsKAsL6XfjHfFvjZjxsSSC0iCmWeqa3oL+SxjD8sQ0TE6I+yJ2aotCAcp32Ff0IQrlpCLiOo/PPId",
-	"SyK4IasIndVcpxhGkr1+uN867BztPz4s2FChTM1qZU2g4EE7QlzPt9E5aB08fvy43V2rDRd2n8/gu4SK",
-	"kIlBmlyzhFzJZGWkajaV4pCWLOmFVbU3WE7zSsEA8TGFSfmgteDCRpE5EfF7IxtQ9zOqzw/PrvpioUoA",
-	"9w74HqGRkvZmAoHrXVURTaNo2usL/1ZqpvzMSwV/J8on9VThaaA8PCAANqikhiEoSl9EVDOliXmTKBax",
-	"QCubCwWNPVLEPJHgAwkDsBlUsxhNIs4SI5dP+4LiE6CBuHYc3HrCdEJdw0YMoUi10VqYm6T6wkwVYfEd",
-	"4ZwWAzDsZtLzfG8f3VQymSV8FS+yMMDByGeQZmvPUxGM/lGdZmQmbORYBn82H4w1BpR8OzMkVwIBQzE3",
-	"Glub/B10L9wNrRU4PTNMnw3YywgyP6oVm+BVvJZkq4ZbyKkU8z/+oJW4L1JXAl6tVJGNsJSKIcVQrQYm",
-	"MVvKfJrCL2GJZL/WOoeHh+12e39/f382hOLtJioC7LEtR53fcgzt6C0WkdvJpW0HLmhcvtJc9tdL7lmy",
-	"vM6I3DSZZH31ONNzF2DzFtRgJ5vKeuri1VqaGOEU1k3MjBni5UMvZS4sp+cuatQGytMn134WzDrPlK6e",
-	"LnZWHuL3CWNNOHfMu1hLcDZztzjgD2bFoA5bwsY8Hde8mmGV8xDNmFrVNUkRBu4ers+sXiZzbJ+1UDgX",
-	"XLDNtwbHYBk2CKLkV4MFocpUDeeDw6c2Hqdq/8jMz7BGDI7tq/TWqru6C8qTJzLcMophQaTZVcm3U6oQ",
-	"C3wFvyRTKAhX8zZLNp2NO4IRLJ/ZllA8qCDPpP/D2Lofm/8o/FGd+e9I8zlhMeUCjfqCi50i68s3ZTZr",
-	"trbfHRXcSvjXY8N8B+0F0n1+YDafYLthzaP2ZWV1AJo7+2vlUYMtVZIukUMesSz4505vfeNS4xYu4Auy",
-	"vFGWzI+yilD/fL0lcX6vEJev6YT88zWJsRoeYe9poKOpEZ2ggYyZnJA4kWEagAW2FNJxHbAAVw3y05H2",
-	"9+rMo9elEgObhGmtgJSqAr5agR5VkZK1CihqhTrsBlnovNBoJT1YHsW4SWTvWP7Gl9yxVBsYmzqfZxfX",
-	"uQux92XT2U7eBSuKs08ynFDnpeZq05gXL6dduZNn5muiJRaiw4O9DiArrqQt/DaWt6xR7rQAEbCAcnZi",
-	"CygWAiTh1kjYLLhZspkWG5r5GOatGsCp+TLCAj03xWrqLbT+qtIDvAz0h/ytUazuT+r+jPXne8THkuzm",
-	"A9ybLKugvyEPvmbWbtw2ijMYsTCNvtSiENnoqtbskopwIN+fhaG9atlOWADe0mJsUYRjAvd1vQgTjd9P",
-	"ZBISOSS+ecBvrIDkWBs0FTo2LAX9KnqL1/JwN1xGTt0GJXQVIGzRMNkxrhX78xb7dyoWcbsKK8VVXJRh",
-	"spD6n111tOA2+SyW0OoJjaItWT2R4wWLT6PIHE0OQLeUStvYkQmg25UT2u7UolG0ID3jE5qTOIgVMwTd",
-	"+e6n6da0wqH5GxQP/W5BtbGQ3fKAudgffBYT1DBPfS1wl5JVaX7AVHfXnlEFWTLmAtLiP4ka4Nn09nXR",
-	"xixpLSHh7RxwvUDDZas7ovrSEWMjqBKzAqvcRMV1UgjwXxl/unBvKwQPcU3avV2MuFhqFs5kNIJxqLi4",
-	"NvpMwgKZmMZ9Us9+yGL0rHINCpIf01Sx0C/pPtkrtbVEiOco5i3xQ8yuyQ6FYeD99S/m5rih4i4molZo",
-	"R9GrYa3366Ytvq2q0WhvQKFyNRDGK6RJCih2nSQWDaO8q5f64xyGxcYUcM6qzxs271SPwkpa+hentoKF",
-	"/sXZ5E7rZznMkY2Ka62ucYUxu2v4wlcVpXLjW0YX1BEcQuCnisixvVtY0LCKuRbz8uKI21L0LJbKzxRh",
-	"K3qvZVZNoBStiWFtMgrN7gPVrRhZC895GENORegas+HkThgXxTqpl5NSTDv4VmPtoNsilWL9ZezAgg8r",
-	"W4dl/LUrdHfl9dUZeX7+tJnH61rImCxcdyaQt7EJ4kk5H3BoMzzGaQSQjXnC/2YFGWZzsJdV2arn3VnO",
-	"AtybnUtBfBrkciTrGhnfVRyyK5LKVlA6nx4XZQk5noKM2L60hkV4rpjNc6iKnz/hmNvppLLI6lCcerKy",
-	"PJcNwQorI2YXdVTqZURD9KFCQxhPHkgRWnRsLNJvdseEYmH/kset/Xl9WkV6F4ixZHm/p2m0pW/rhouw",
-	"FGSSyNhozzxy0SIJo+Mm4Hs0aXBTA03iGr8oDs+rISJeU6baYZxF8lqmGj9w0SzeIxqzbxw3B1TUvNqI",
-	"RsPmMEEPh4rkxPSExZfcpyBiNFl9+wjTWU2prfZBRqoc43yeOMvkwLYMsWpSdwOttjEC2gJwM7nm8Zcf",
-	"epsjnAFMlkOuXduXl6ObVajH28CZFOl/V1Bjvy3FGsuJthbqWIFQ65+dFolsIFMR7uZF3PCqwmXG7IYT",
-	"6rw0i+BCFy3aHcRW/SgnBVS8KkBC5zaFwCuEH8RsugrVs7EE2WCDoBmHO3UnWFJOYS/WPluILLWA0ncL",
-	"MJXlkgUyZM6hkYFLkXq33YUviiFpoIdoSNQ1tPBIt32SlcwofntQlFRL0q4KesJa0UurIKEslZeBQS0g",
-	"7mfFhBpM1xP9di+M6Q1cdhsSw3LtbADdjTWzKxIVEGKzNfskBYWX78cvtsRwcdj3ibxU0qa+EAAmO6Yf",
-	"udIymW4P3LHFabwMMIKHOxzvdx4tBBMsphZiZmfe7GrK7gS4s/EOnFnO2TIwGxXXXJrSNzvJXfywFjTn",
-	"S8S/KYxwCRU2VGnnFY1Zr529CfcN4/lwiaY8wkSQTGNws4nQ/CVD81nlee8klEy1yC828cs34/VJXdoQ",
-	"b9+wr98gFPO+syxprkd9gT8iogOChJi3lUuP4wkZchaFqtcXPmQ2+x7xIcXXfIDcZvPBJTebzzbr1+8R",
-	"H4BBfFK3GHp94cjd8IjvkFD8PMoltv33SI4fYjOK98axaQB63JPX16egnwXq7zJOlUdoHEccE0b34nDo",
-	"2QYmbBCbvmwWvN8XM+ApbuDmIYfvYwZU+DrW2id16LhHaF/kaCDm12s+9EkdWmuc9oXvMrrN9F1apU/q",
-	"zZN2q3XSbgBh/SzJ0vzSOW63Wp3jdsPrCwzqMZRF1d03TVq+MC1i5rdP6gmdYGK3wrtOV/jVJ/VfP5hG",
-	"bBKj+vgWhhXLKDINuKQ300eWglnfb3b2PZJCST4zqZksON+18C+pmWlF0+Sa6fPQ0AUSN0vXGDkkmGFk",
-	"LCRnI0nBRoG7By0J15Yc+UCgKLvR6rjOUkFPXb24LCXSbJtbQ/9WX7xmw1TRSBnFvN3oEer43yjkEYca",
-	"j/UidOUtjXgIS/RI9YVhfzNj2BqAZoYMauiDqDuFL8lQJn0B1yvZFrDQPKnSZMAsWKT53q19/hPTE8YE",
-	"aZ60+8JM+6QNzzlWmH+wc4wl9DrH8KRbutlh2hUQjIWK7BvCdvYd7XzPrlyWROl6wcWG3Qw8BVgRlonK",
-	"PfSFfeRX/tb8gpYOogqAgKGCfP8SnnN8MTvENwKhGmAk/RoP+7W85KJjb9NAv/a+X8s6ES6rVw6Lr/pL",
-	"M7lL9wP73Qq9wQqDas/A/NNbFoKGOtwztsDj+UOtCCpWiqw7XBJxsaGiZOG45tWuYgr7punqazwPe2NR",
-	"jGPEPLtdSF1pKkLDT3C8cXHdaFXWtitgZ62kVUU5ugX8UJUOPXvLtKzOXkWZNQssVYUElWdJr5xCRYp0",
-	"FjDb2V9ZA89uxiqG2cBV9slxT9xBswL6pGqpFg156R7cMHQw0/p2030/cwBhPo4lU8W6EVvWCR7JsJyT",
-	"9nsRgB7+mEmKq3A+3k8+Yml6W5b8uuUBW4ReuRBdPuLiJr8vR4D5zw8fu4RE4Gz7F2eTHWLatgpngyio",
-	"Chtw0VVMAXlsk64u7WtfANoqkiqfybJVcdFu2wZ/bhDKaa+FNo/m1JUgl352Y4v1rgtXuOVAzdLN7kaB",
-	"mvD0EuptB+ywZeSszmO9KjWaxQjLZ3m1u6JtZSHi1iV3hvGAsbMU/kWUB1gAKtDqt2O0sWPKdZOvhw3W",
-	"W74U+XQyDC5Lt1XrYaMXN79wrmTngoY//5v1Xs4vI96y/XT+FGwT/CsHn8qwVC2sZSHEbGXc+oK8PZdy",
-	"iICEHqEoWTBUNAsAHCMqCrSBZQhsBXWX3Idom3izEhKHa9ZaZ2BrQBpXauJDrAm3ECl5UYbAtsDAlaFx",
-	"C46C2QgUq5+yEKLYEQqugP+GASiQlY7/3r0iuwzLb1MTjIubpyuiGcwzV6N0PBCUR1VXnAwdfVYhMfx2",
-	"y9kkg82iRLu3qwkPHXBdVX7oquBiVNY9UOqltaBMHFBxYTbV5panWBBf9tP5U0Xsz3mKmx3xI5Sz7P2G",
-	"kIhLQJ3BPWRY0uLXhSyIaMJCMgf3TLWmwcgMrZJGMRdPLdaDrfG5Q7nmOMOuqorzlFFkR2v9L+iWyyDZ",
-	"NqLNxhjLyyCUz8OlOPsWDkog6prhZS1bW4GPWRqMVmGQkbrFIGtUA4hjRyxcSmxos4rilmGs/78EfGXz",
-	"uzMMRPhxQpUDjmNhY7N1UiO6f3i0goNH7D25/PGsuX945NgWMOTxzt2qKPmI64CxSyAL2t3MDyI5eKTI",
-	"iKoR4jS+OHuSofGZ88j+OAPKejI8Pgrbx53j427wODw6PKH7Q0ZpOzg8pGG7c0gPBsPusDPYH7QHx/v7",
-	"Qdg5DI+CzuGgPWy3afu4UmcqeEhW499aD8l9AOVuA+i6JX5rFayq1aBXhQVe5jbWFrfFW9wHr3VLu8iA",
-	"ZSIEKbNl/Aoc+nMLMtI6rqsGefP6eea9DKmmm5aHWnZCvVEsWXxEVZSczYArbTUJPQP9nMmSsVGovs3B",
-	"EncpsXbUXX4MZmE/7sLOaVJ7YywK4P7oZp8pDfLP42p1qfo0WYzQf5pdeLy6vt57FRdj65cD9M+q6nE0",
-	"xehzrgqVGHTWvl0mpWXCGpvDKuxYIdmpqYu2wk54BXd4BbI8FOHPuS2+Muayx1HVNstunUn9u2c/nL/s",
-	"/evJ2eunpNVqkWcvn+Jfs8M7OjjubliYfzEbO6t0Sz6uvPjrtk+q7gwyc+8eD4Fll39/8fNjQbRMXmVB",
-	"MaMP2esFlSUGCT4cshANq7rNoMzKKz1Sc3gph94sriBt/tFunrzNP/6v//jPftpu7x/973etvzXffrO3",
-	"1lOVUIR/gnOm4AbJ2HfRdoWaAJ9gr5qBiHUv0RfU+7xD1a5CDSrVQ8I/YpF/nrBBXF3cY9flWlx51CzQ",
-	"z3yDm8yqywE1KeSfMghQCwGiP8unA8uRDNhUClt5xBh7NgoLqqUNiXUnKozUwYgz870ZohteYz7qY8Vl",
-	"6hw0GDi1PxUkyDblUqrtN7mw7NBalVJc5SFSzwqtFLzZrqqQCK0jxlnxCLptWi1gD0MZG4isYjQREMeX",
-	"1VjRcpfyKqvN6nsNO1gNQ1pxdW6hW+xNRwb6tiJOmInQ1bbY0jbdJNhpuX85cx+etAvhJM2T9ubRP3lk",
-	"ynGpLfhzAwft16u+rB9x9CdQA9YuGWL4/UJuix/2Z+STdeLN1k4wsnFgzr5eXpdjQxvj87PpjhFwuzJ5",
-	"RYmQRSx+P/FgDyrMX0aF+bQayCXqRA9C+ctx0jk19R4t050FohvjIra6Yu/1/fCUlo6tKrgIGAiAr3hA",
-	"o2ialUS1NijG8pjtfZonbQup+ZBb7mqRXxKuGfG/7aft9kGAjcNn5puVxUQpK5Kg4pgbjhrJNArNP5Nd",
-	"GbMS++gLUBa3w1G4A35bDLrARAhxQ5/Au1QZtHQR0SnGJ0VSxlxckx/Ovyd1IYmSqQirwbz+Kpd+Wcae",
-	"M8z3Dq7jagfX13c5Ao6GexPSVbsAu6zeBlgSakPuBzCz8GyDWmWovmXPpml1TdxxoerV8nJd9rmliNjb",
-	"lAmxBRLXK9hSFQxhcbEdHm9OqyX0P7OVI3atcFZh/2TruyYRUvV5aqDlY11Cpx3K6Rbrm6wX4T9Lk88X",
-	"4L+0jIod525k+YIZZA22uGRac3G9aV2dOJHvp4sAqF29e3gIA1G5ViSmSkEFhTFVNywkdV/J4EYd9vb2",
-	"zIna++abb77ttFvm/w57nfZx22+cFqCNuXbYhMrGgUfTdSw/RPV+QqNIVQc8FR4ogHJsJr6KnVS26FmS",
-	"rbEUW7NjvpLr8KN7/BNzpO11GR0WYJErTRPzst/LQCrFtUeEJP98TaZMnxL/9+QdAD/5PULNt4AjxRWZ",
-	"UK5tLZ4BIyqgQrDwlPgx5Qm2SIn9bLGnqCJcqZSFxF5koxYI2SBm5trFVEZc3JwCCICAaFO/l6WaiZBI",
-	"EXHBTokfcjX/iFdA2ySRVNojCcvnhltnQIMbORyeEj+S19csfCdT7fdIKmw3UhTGJxMymBLEajwlvtIy",
-	"jqFD+4noUSLTayxqeXZxfkr8IeURPGKoImGTaS5SRuqKMeJHVOlnSSITHx0xzhlmFwNqdiHRAToJaJgD",
-	"XwKUXXHuCCBppwFnPYyr5tVwHJWKalmEboV4ulTlWilD7k9r2zRfcXU1T7deawXMmqcvGRNnFbE2z6nS",
-	"xEyvWP9TTVjimI6rgrDPObnmbUnlO9VghUWULM/pPMwgK6NUaZYQ8xwmjcmJUEVv5SNFIkYV4nknqcCi",
-	"5hktECKV1H85++Hs6tm7l6+ePnt3/rTRImcDSCGy8HXYgX2d1C2/ewR3AZGpBjNlLG8hzw+CtqGEvnkt",
-	"YkNtWhRT/Bvpr6DwtgXV6BHD7RRD5GEegtnSHhHg+eIwacJIljmUmXTQaD2Ugdqz9GiNw2oAgCW1hOZY",
-	"daak0MqFj1M1crFY6xci+eJNE5RXf03tUtNkp9qq5nwp5bBXlWyGuWhJzMMegXbMn6mAtyunMj9SnM92",
-	"cGxL7ccvohb21TTm4vqOCskWK7hkxWDg2E/VOqXLF9dxeROHm1YBGHNR/LYzF6qxFN54BpZ4ZoVmsjwx",
-	"v9PlBBUxfIu3uu3usbcZUPEO0PoLKDhnSmxVz7rauLsAcy7DDspPyfxIzLVZc2YiPpNOqFBDlqge8Uda",
-	"x729Pd/Dj8p8JjLpi9wU9Mmb189R8x1JhRFrsUzwQ1aH0QeL0VmU3/rg/Y2pHjVa5CLht1TjsR1JGRsF",
-	"ui9MYwqOQRpFcsJCc6xWL7M5p22mcT4jcwybY1yYJ919Zqatq74oataCTaz1a/QKETDz8phGRi9iIczQ",
-	"HeXddrt8wVk2ihULEqbLdvFafDdj9s46ds2PhN2yZEq4COQYLB8aRW7AlT70aku5IgvVwYxRaJMl9joY",
-	"OsBEOVuBjKZajqnGq6PTufTqfEXKc668LVi8K37B03+73cCEURUW7GB2yzYBGX9mHgePfcm3f1ARO5Ki",
-	"qpIbEAmvWveN5YSlxf27rdek22w5XbP6Y0aFstwJT657d1Ki7yxF17TIcMfND+2SX9u9b34/BdyArEyn",
-	"3cxyiADT1maQ5rxr2gYrurJrvIb6aZ7MqJbTdpUiahcbyLIp6IY1xKpfqdLGoBdXnBzQAK2Q8OHQcNdH",
-	"OAmP+B9+4+FH/A2KmeU/2LJmkLYuU3WJf/7Gw394JLNv/2HftbK4ZV/yP/yezPzye+LlZZb8DznCqAcd",
-	"/8RDLNzk5RExH33PTAAUEpiXn9WEggvt1jfZcCnxHShM4UlXcwx+RyWs2A58Ab8ZaVr4xQhCbNMiGBTb",
-	"lFHUukVUg7mlrvIjXEL4FqFBIhVmJ3NWXeAGKXW+3g7ZJjjJ3lKuuXmrtoALtMmGWhyIh/y6ZA/scv9x",
-	"9/Fd1h5d/+RwYntVUnE+hqyLJUT54giyNhlWTXvZrK/Y1qywoHTBldFxQUuFBzzChzn80C1ki6dRCKFv",
-	"AwYwMSMWrufN00wE0xdqk4rd4AtwFVXyMPOTk3XgKT6d2ZrPbX6t8BxOE66nl2bpkfpn4ZiLn9n0R0bD",
-	"qmgt+J3csCmp+xM6vnnXarWgTDeHMAF8y/kMa//VPLs4b/7MprnAojE3f3/0amfwaVFH1szKulK2Kwg4",
-	"uOtB/DNlSYU59jPL1A+fxvzdDZv65HfzLIlpQsdMs4TUExYCIgXiAUfyWmVDgWfzkdg2qsbxHaMJS85S",
-	"o2XOXcuYr2XC/wAXZI/gswRDuW7Y1MZx2fru0NMAHsk7MqZg7eNHKAY0lIWsZ/DV4egm9Bo9b6Az1Zz1",
-	"eM31KB20AjnewyeaIbu1H+fMfNsI4YpQolg0bBqjkIW5Afvj1dUFObs4J+a5CZ22yDMajDJzzwKc5O5w",
-	"i8rmHKAKAmDHMRXmaYTfapErYy27nBjThgPsSGige9bjnBgpwRW5ZoIlNFswjnYvqsKJlVnmOQulbHq9",
-	"plwoqChp2IEprVp90Rf/8R/kZzZVffEN+eabbGd8802JLXtWX1UeADYrW7syYpplFj5+GVBBaAC1V3A0",
-	"TrvCDgo7wnahbt755G+kewzIJcGIAjRKoho9o4mkiYBrhICRwZT4F68ur8ie63APB+WfEoBEBk3bkN98",
-	"nohCz31xyURIKGw3LoifbSffsH4gx2MmQsQ8X49PPXfft3BPOeKCEqr64hlQo/v+/d7h+/f5Go0oLvRA",
-	"hlPif+g7wdev9dBT6ZE+Hifmm34NB6LZe40j6dc++qTe3T8hNAwV8Y32Nj0bapb4DRjCvwk6fcm/yS8j",
-	"Jsi/++LfzWYT/md+7bbb5N/kXACnEC7iVPcKPoifLl+99MgkkeIacec9klqoaEwC9MiAhoQjPHU5Bs62",
-	"3yH/Ji841Kiy8s5sHfPJCfwWycSiaxwfdMOyL/gN1+YB+Tc5yzaceThVeN/k4PLcb3UfNpbr0vAnMAoF",
-	"Ms8yi9+w0WDFpqFVK7CzWxQ3ki75N3Hg2Xmfjs8FVIlNRWgaziLjnMVT/tkYGR6xiokZRSJTzVw/h4aK",
-	"gNmKyNvonYKx2cj7mOqRe/qE/Js8TRFwP4+rN0LyNP9LZiKpPGCa6hETGt4NW+QCr7eUIZ1hVXdhDsVt",
-	"SQrr+sOz4r78wMOPe78nfuPUPAxNOqxIUvfd++Xvp0y3iBsFGGk9u+vgD7vvGvnw7aGGrAnPZLbX7CJ1",
-	"DLtYtw7utIgm1wCwZucUSDHk12nCQhLxMdf2xf19oDoulr34HjDCQq7xyt9WRi4s6dxTdS0lkVHoSlCB",
-	"02swJVOZNnyPVLyYNbrsTbcV9s1Svzazx4Gz9wFjIQyp4ttsNSeUa/LS1shUZMCGMmFEJ1O4XjRnRcv3",
-	"bHWKgkzBagCvzRdNK2VwHIdWjGiWCBqhfkvqIdOUR+hPxZtMjwhzLmSyPXvdLFG+/DyKCtEbBf7kau7X",
-	"0pysGMnO3lSAGm1Y7BRM2ylURk9MtyCfcyJlQjoTzg5uz/+vpnnsuXmqCf81C1f88jUbUy6g5j1QqPyb",
-	"Yton9TeCv3cEb7TIU4uL0COddttd06o9I2RilhjB45GDNtYYyb7NijR02tlGgFMQ9t1Ipkn+8j9fgyvA",
-	"0A8OUPPDIVHFdtwhdR6a/T7kzJxUvhFE5wBDqqWdz2889EFkxprQkphHHgEFJ5nixq77J52Tk+Pj9tHR",
-	"48dHRrSB8kLHzDLU33wrZYdpFAGcZ/mVb1VrYhaQxnFLMENsm0AEmUfXrVT5jRZxtpkysh9RJExzWbW9",
-	"wuTGsQQjAhUBq6nAZX5+Ke5mJ4hfeAOVBFTHe4DhGYMnDQ4GMxsuyH6XGMory9TKIloY6YhFrojRvBiF",
-	"oAKKHI1brI+FNwNmTUyrxZ7FxvJr7rfac5rsZDJpUfi5JZPrPfuu2nt+/uTZy8tn8A74XgD70amyc5pr",
-	"zavdsgRvjmudVhvfkjETNOa1Xu2g1W4dwJWdHoFNtQfH3x6NefOGTbHCFro/MxKeh7VezaiHaI/YGl+4",
-	"RObB/XbbKe3Oz1goCfObwis2NOFXGfjYRclZA5bBnO2jSB0FDtjZdGLWrWHm2sXRVHWSjXrvO5rVDoJX",
-	"OqtfeSOo1SARtLrbPlj90vcyGfAwZODj6O6frH7jSsoXVLgiVnClf7jOjJyExtgfeGuN8V2yxBgpbwrV",
-	"fIu2d63367zV/evbj96Hkk2I35Ss1V/ffnzr1VQ6HlPzZ82sKBlTQa9ZpvWBK5JeKyxRaGtWvm9aQ85Y",
-	"QU2Q37VeDc2iCPEzVQV7osWAQ6ihx4Ep/Z0Mp2uwZubBAHfJZRbufJgZx09SpeXYSIqf5EiQpxJgbN1J",
-	"8IMdHV7dZl+/yEqKHRS/ztvvFKtbYBkOcMGstVOeFGac8XLZ26KTlH2c26ydO9us5SEs3q74XHha3Ktw",
-	"4I+Megta+4gl7AvfvZ013rjA248rKZ8bRfSvvuuf2Muw2Z1P6mMK0XeZs6yxVBYY1T6TBS4kaKWs+OjN",
-	"nm57OuEU7tyWSZEr89DuosRaci/RaDYTK6pCZn5WuEB/PfIThUKxMMSn1BzFjzcUBoWBP0iEB4nwRUsE",
-	"YHNYdti3Nu+Sj+3VubuIVZ9GLny4YdPz8CO6t42RPi8bEL2+IBY21oCLaoYLn6nlLjPTfOjuVYzFMy2U",
-	"jXY7d71tOBPUWLEBX2N3X/gGa3dXv/FS6u9lKsK/+s7CFZ0/a7dTsp23W8EAq6aYP7L3s9k8tY9vzcay",
-	"ceR7QoasaE3OxYokU2KN2DiR4LJVI5q4tJqQajqgihkLPdEDRrUiXEDlyhY5w8B1rohPI37LfDIZ8Qjg",
-	"SvLHPeKHifPdZL+rUaoVCc0pY+TMiIoQfcXZZYe8ZQmi4/kho6GPPhauIRgfQvU51PU3LxUG51yU6LG6",
-	"unpO6r5NDXj+7Ozy2burq+d+o0VeGrpYrx8TiJoiwM0AzrS8dGaLnLlsC1fLM6fKYAo5AIYM6GuYN9af",
-	"4EJAfzvLK7uav0L6Pg2AcTsYdGJdEc12DdNJfnQ0OTM8td/eP2q2O83946tOu9c57LUP/qeQlvlqIoxa",
-	"st/G4ks2xGzmrbb5///Jou97NVj0kgelt+fu/9q9g3a7XeUGebutNC1QcpVj4mrEYFGUZ5aIP8jX7eXr",
-	"/bkhtFuk2VygpVaJfWgN8WnEIEaH7SmdMDpeKAYhXxYeMUPx8aP1D0A4lPJd9BaNokxGeSg23CihTlBZ",
-	"AGBLz1y84Iw4nx8Ez/KizBbG2DZLGkgfysoK1weJnCiWqEcEWr+UaRIg/igETrtU3TwyutEiKO0BJCK0",
-	"bbtEJyxXi1WxsssKl7skhdlIgPgCQhjQS10lFHJFbxhUbApYyMzPRnITH1qGOrWVARfPqdJNGHoTEupy",
-	"EbCiUKfhrZkEOX7DiF9q0MelQarZfCx7/6OYtu5mReqU/MIGlzK4YRqlOyWWsF7ByVykcCESvQdx0kBG",
-	"HoLDHXNjMUqQzRE7r0/OeFZ+yLIdvKiA3BAQz0MctK0DbJupyygs3qph5wnTCJoC9xkhnSoj9KwaDuNy",
-	"V0KBhLQz7rIGoe+G67wwHFh25A3q9kMrwXsWnMui6BXzzm7L+cpYnXrElJufvRYP5HhMm4qZTZSVtHa3",
-	"uUMeabhAwKS/YuSyeb3hEda6bhEf5cHfrd7vlYJWfUwAiCMI2bJxZ1WTzOJ/81nuEnbeqUA8UnoK9wtD",
-	"mYzhyCzpDR08l2aCoSZcByOjuF0kUstARqpn74PexNcJDVnPkEsBt/uFOyO75lQVNkOxTr7b+xm3M3HL",
-	"Ihkzo1oVIptt3FXGL9/4GF4jI9dSy0xtXukxnaGkbuaCOs/E4GGPsFv9bv9kcHjSbnebg8fdg2a3PaTN",
-	"k8ft/Wan2z0YPj48bHcfd/sC2um5HvsCYWc+YN3sXr+2dks1rw/LAm+55syXWegr/HLSCTssoI+b+8PH",
-	"w2Z3//iwedw5GTRDethuH9MB7Q4PsS0XJQuvgWrV6TT3D6/ax73Dk95+p3V8eNg+7v4PPG2G3a/1Pnz8",
-	"2BegWea8NruD5rSfSwhjal6atXpmw6NlzARJheZR8TyJGL1lyoZXIeVMd4QQYqiO8QFOxNmAGPjVUrn4",
-	"ANCq8AgS3sbTjBgpsgqEvRCabV9bo3HqboRdO31xRjB6CEIpDMf1cm3fb9gt3jkkym3uHimLq7qQhIcN",
-	"PBFnTok9e0pB4EZIhCzJ69O+mGkyiKRiYd5m4aC0oWNw/uaC1N3wf+jXEkaVFBhkpCI5eRdIodIxS/q1",
-	"f/drxh4y1hD8kRY0yn7NIyX2E33MLTcDMyz40e/lpzx2hycHpBcnzPQBX5uDJ5LKEKrYgY+hb3DdCilB",
-	"4JDwCHsfQ8H/PAjDgxSxIo5k9gPadYUDxDQFLFeHylcszKLVAinCxmkZYCFPwursddsHe912t/Wgsv9p",
-	"XCKXyBOleMVHymZukDoo0EUV356v62n4I0YjPfpj4YX5NTOmcKRHOxvfDoq2Jm+29gjiUFaZrs4TwxVJ",
-	"47sx3EoLcmHbN0JXYBS4o30esLGY/kIKZJW9MdMJD9Qy4r+wj6ykPmgBcUT5zD3HyuPO9uAC1i4SOWZ6",
-	"xFKFWozNjPnce2l2AdwYxxl9tlsCwHxZyv6vGQ25XebddgDI8iwtbUAVc7thzK/dmOGbAnJzzaHSbLdj",
-	"stEv2zSvoYsvaomzcfdyd2EWKod52RnNCNAdUlG2YwKF5Qn3AhpFau+D+cdeo1T6O3yzlcAhixohdVW7",
-	"nSOGRlGOJGLThDEh23c5wy56EZPxzdsNF7Ntk41HVFwbAUbqvmbJmAtjtvmNFibbFWJzSb3b7jacD9ZF",
-	"KPOwwp9iy+PTKLq0ECA7cjRQqtarHT/Z//7ou4Ozk6edZ93vD9tnj787enLwdP9Z5/v22cl3x65GZK/W",
-	"OTw8bLfb+/v7+zNxdBnkGAu/m+ZPdjqdTq8z/6xzo7p3ZrcI4nIWW5ltY/2LqBm6rTqADFk+rQL2hXtA",
-	"s219RhQfpxF4IDBRXxV5XjGXJu82smXZba57wPcQU1BdrOvB8utsLMEyh8vy1PS3JfFhqxzufYAgz497",
-	"gDPv4EcqRUlWlsy++0gRxUOQJFlQZOa1zC5QrGRRj6zoMAZqFDKlrcetiU2atqF7lUEZgAzKAFCwpL9F",
-	"QPHJ30n2S1ZP2bl6iI/wKC5cFhysgCUnEF3N97IavC5rmDjwkjFqqn4m+k3HaX4S+A0zYVRwndQEKwyG",
-	"zTWhhcmglyRziSyScbaA5IjqOxJ1riXnfDaEXy2lylKvSgrlkiwHpjEGgCEqMsy99pRhYhUlMwA94iLe",
-	"/XSdsy7XA7a+03KC2a3N0mCdwnYAOBY3QS/zxj8E3n6pNvDVjDwrLSChxVPFlu5QdHJvxwjumGWnSKEi",
-	"ZL//t3/82m6evP1w5HUOP1ZUdVxxioyzANwFRkpZ5GXxuvcY335Z2eOy3fc0K+meu8Uftt2Xvu1APanY",
-	"XY+UM3ky5QRTbu0if507D7N4inG1M3afnAiW+KRepAimGaFSBIG3YIaFRKVmj4JvzmUnE2rriKBXO6aJ",
-	"5gGPKVyQ12ebVKczMJ7GqrNJTWM6JQO4Wc60LlEqUWSXReVYL8ZwjHjYA+gDn4zh2pmS5+dPm7YcIAst",
-	"KowN2Sm8DPlKC1UtmB2AzOwSaAzEnVdDCkQy7FTQLGqe++vg4OCg9raARFf7no55NN3cwsunslHo8d1L",
-	"1uJAlkhVcGH8uTz9X0E48v3GFOOOs4DYuVQwduEKubp9IHFZBO59gH+X+cBe2PpIzonFE5LIyJzqdhN6",
-	"RYxJjzjI9MxI5OKWawYZmZ7zAuSTzYzfkYxCW2Bpkfz5gelc+NzvtvxLbsivfWNd5Zwlk0eA/aNHhA5k",
-	"qt1uuxt9ZUV88Q+4p2pVSke+4/a4GADpQZfZrn1vgQJzBQWhQIPwjaXuEyZAY1N5Bais0IViIsRc7WzP",
-	"FoQR3tcPKQKCG1JqaT04tgdUEL0ZJYaLIEoh07/bPiD+f8s0CximpHDYoy+dK1wf38Yf4KBtVBe1PS0W",
-	"DEAQS84dNJN5z7UrLNarjTixzt7NBYkd2ufVNLJBPGgZfwUto+iAtxsVo14pbn/A1GdrScW71zb2ytr+",
-	"3QtAfzAF8w1nfprj5gxlYmF6PRInciwt+GnIzMceCisIrUTtDN5SANcTYhUCvwEQR55D+83aURgDhB/L",
-	"Rt/pJhLTs3KPD7kRn68Ec/ANMUuKonO5PLwokniXvNDA0pSGRrgOpuuabt1ut1t7u5XALI7980rNiuE8",
-	"yM+HpNFNRW8wouK66KV5pEhc3qD3K4HLmFhwb72x2L3MsGyXa57OM2+1OAi2yIpP5fESp6B92otNAql0",
-	"9aJr65ppc1r55n0bTm8dahgy4xNfDocAMEe+l1EkJ9kNs30O0cAqYz78pUETd6xEbhN/cOdib8tojt3u",
-	"62AiS+KRML7mzyYz22vIvidSDCOOQL/bC9n9dQhgwyRR4n1VojkTqS8o5ArP3/7Bbi/rUVa87ChSnZfa",
-	"5m5uL2rtLd/9idt85jl5EHxM0VtQRc0fPknBzPcFHTOjG4uQ+BBF8tJ84RVyoQopXVAAUw7tWw288JiK",
-	"AJwBVGXLQOPYBm3U/SDhUCHjXSoGkQxu3kVyAvj02cOYF4ZhKiqHoFUeYtImjDr4tFAydeoEeSVdfbwT",
-	"QThYSJWkY0CxzQ8SV/3ZgUx22ycEwDknXLHGwoPgLAztvecux4GDUlMjSv7FkjGtVQdibCpa89Hd50mR",
-	"MYidQs2WAFwe3Vc1553OkeJkF58ml9TdTxoWdXXjWIHBHg6aP+tBUzotDCMU5A0ogxQEQ1YBJSv+Z+9E",
-	"yUDKG1Kfu4yBrdr4xOq5C8JacCXzo5yQMRXTQpJtlhteKAaJ0s5e3+uib9xetgg5gSDBrBG/Rzo2Rymr",
-	"Q+qRtv1KSN3AW+iRGwDXABw9ojaJKo5oYPoRtkfb+YSqHOHXPhVCFVvMcyKRvOYim4JZJ/dmljBlzyM6",
-	"g7vKwtPZep82j9muuk20QiDYfs313q81WuRcGC6x2fRckzixddOoJnoibda9zQoGwOZsYLbuVI/k8zEH",
-	"4FSR9sID5Sku6/07LbCjVcHLOJNSLVTET30Qk3/xALziJdocc6yQNCtE5WZqtbeDyrxYvCLe8f0o5HYH",
-	"krEMGQDDWVV0/sLbqLZOQ8lo2RdlsT1xYeOgEzuN2J1iQ8qjNGHEhkKh5OoLyFZGDddVhlCkn5eW7tdQ",
-	"SeIRVASGwuGk0220yM9chApSm5vEDxMZ26xXTIYnkNerCB0kaayzqc0VF2zB69h8uQGUkJDwOki1OVEg",
-	"EZ+rQqlmuKfQfUGwhgJ24jLwjIgGZPIgognWPgwZDUsRVObVucHAKdCEU6BJgxs8fMCN1BwkkoYBVTA8",
-	"8Qc179f9HPM9VZCz/fd+DSpE2toHxhqCDYGVNFJBgxshJxELAV3cGCWmoawd038PCyhg0jZ8T4MbEkRU",
-	"qb/3bSJYv0Zardae7SO/kS2uAIzwl7Mfz7DoO9nvHHY88uxWRils1B+k/aFzfNhYtEqmEdM6DW5cKraZ",
-	"PUmYzTJnIdIu5uIaKWcXU7D32h7ZxZVbMVXTjJtWy3S+jHkKSsKKZgMrt90a5Qf8XlYjgyq4VsYZ476w",
-	"if2psk5ZwKUpDQkuy1y5eRwVvtSUqYZaJsvJ0W0flho0vZfaRA0lKxAH3FLIBbElJ+Fu3I7WYkSdkhSB",
-	"KiwimR0dltG3g7Lyg6u88j5VhA/trVW5Dj+M0/RfnnuhgH/WAxfNYj4HqRdmn039sH3QK0LqeDA3zcZx",
-	"c0DFgpe67f1eRpuGR/wRjYbNYYLuCvMHrB+Bb3CDoQgzWlixM+KrSE7MLle+8yhDEANovbAMANMR3AAO",
-	"OrFIKFj9YJ9AC0JWvK+0jHHbBDdYWjF/UfXc9SrMBwoJIDAMmhs3ABYpU22JEUSMJj6pwzvZeGFD2r4X",
-	"Oya+t/bF1j6JGy5y1KVcKG7sg4CBfN77OTuExZruubBZgw+m/4OP+ZNo0MhxhOaqntPTpJjRnHPl+gvx",
-	"Vo+40hLLt92Fblwpvn60fewCe59lyvyKCXtzMQnDRI5f5EX+MIZLRuUynDlyY7tTQG78uHHQgp3S5xWF",
-	"2SCWJedYze5BGj6ENWzjGbC3MshGilBiBQZ43L8QGbZ1XO0GMuzeg0031sW+lhhTQFuTrhJOwdFuwfge",
-	"JNODZNol4CpLC7bBrs6wM6aemBJj+sx43TYRW+ABug+hZWz0ewwRmAkMABcu1S7LUAXUVgsrqKZpkpit",
-	"6qok1v3fE0SudCXi0Dc1jSG9MKYcIrjss+Yff7EF+9zMdif9T4+kae/3ZP46HVIGNxWfZkSfV3biCBYL",
-	"zufgxXkQjw/icXMUcXFTKCXrLkbLMuELUd7sXl4OgHBhHvoXZ5NPcJea9bUSjNA8+EiRWzOuhwvUhwvU",
-	"fG9ZrvBIyMzBaAGespi5L+vKNCv3t6SyZlYT8D73H/axqoTFWaHQALnlig8i5hS8GzZ9gBz5oktsZitX",
-	"ryxikTHjehi3MwX5FwN8vEblTuV5YTds2nKxsXBpxn9PGYaK5jXJ6ZgRGgFOJ2HvudLKLwaSQg3npqsP",
-	"piXptPOiyJC8VSyMDPULJIyIRsSPE/l+Cn1DqXkQHhG/Qdy1i7OrJz/ORMBCftuAhgjOZnTwbrttxuhq",
-	"EsWJHERs7NlLpbxgubI4JSHG82Y3cGOqbrDsge+y+Fs4rHlFHlu4zCyoXVR5GlKNkC4RBSSYhI15Oq55",
-	"tVSxBLrr7B8YDraBpeNpM7fdLDb6m1J5YttBK5DjPfvApqVK7dzuvDJhMbUOq7P1ahOqbt6Fh4/3jwaP",
-	"T+hR9/DxwdHj/UH4uD2k7aPhwdHBPqMHwREdPn583Dk8Pg5Pjllelwh6xSVdVI+o1caaRBC8y44e03Z7",
-	"wJos7B42uweHR82T7vFxs909CehgcHJ8chjWqqntgOWgFoZN3XDMAkto+KXWE2kUOZTPJzSKVFYoovCd",
-	"q/cGT3+cQ/Wc0ESYHnq18xcXr15fnb286hEI7YQ7cVeJDiQTi6b/i5xrMuFRRF6+uiIDZoszYoHrrRd/",
-	"ZU3IctCALRFiowNLYSkLakZ+8QDuDwbap6sy6Vhlg9NwXcMMo2IW6o+27aY9OcvHqTluyrUmZ1wT8loV",
-	"o05kqkvApq7KEnexgjZ8w2ZQl3YJnEhRhLmBVNMWOU8SBpEvg6gCBhTHVDyI7qbQ5WW5dsOnKnT5FLvr",
-	"EQy+AVJOMMGlQLhS0aSQ6nScxfXU7RrcsKnyChh89hRUjYeKEZ8/nQ1XOd/wqzb5pibgIoj7nbbJRmbb",
-	"Km+Jm/gDL35uXvyB6S0YUQY0ul9nhHlXB6P50+YJ5NLPXleYM2NERRhBHrkNfz1suNJeBbXTt+KTi0CC",
-	"sQTvQmE/DBXrC6qIkuYwggjjBPDM6stT0TO8fzKEXHQ81VyGOhhhfeHPa7++h/JdMQ3AHw7AuwCWTjPQ",
-	"FgeGTb7nLAqVrfGaanLDWAw1h3hi7MeUAeQJG8d6Sqo6LR29pulWZoEmMtVMzYalZ2d5IR8AijOwkFOi",
-	"R4lMr6H02Y9XVxf1S7gounz15OfLQwLtYrJ/TJWClFKepdUwnSbC0LxuzU+qiP/NN9/4DSJkYo/BMlJl",
-	"BjEn5IQgpktQoRmkcZhr8pfORtnBVC2ZM2ijVFkztUuZJFMPrRR7wwZR+0JqoukNrqtqkQssvjtJuGYb",
-	"WChvquZ1n0mg69l390KQ7bSsWdKsOooq2OkBxuWrxQqw5wMtJsbnu/9OjKkNbrnmcFdyDJI93Cw7XfvP",
-	"lQWFmjG8UEPCHlquhCAcXlDA09WNXAME5JNU2PAWOmttPK3FesByr7Y0z6pjOUOIWV5Mh9tEi+yOlKJ0",
-	"gtexpF9pAJkXWISsov5OLgXv0CKFCSwqgnOHJuhr9hAx/7XKPrdXRFm7LdYFh9P67V0KNaMaLr0ufAJP",
-	"rKjrDaB7NAlGWLjbMDVokeApBRjQ7DdwJTdIYJutLLBsH66qCDuQMmJULCyqDO2SMU2MOpoKs9PNQECy",
-	"2D+dX8WO08sGig8L8wuOcsH4sJ2Vo1txEDyH1VnjwSdpogyfvb1Hy9+s8qrbWuAEj4ylwiLtwlYyevAD",
-	"fHbRAfexbks5aYF8bg7oz+QFWCBu9gbON3D3AZNnUGRQEd/KEB9K1qci+1NLksZ4v9tGinkkYbGECzFM",
-	"LjTfPlIWt3NeP4DRL5CKK2ZwHrJxLDUTwfRnNrU7emdoT5xazYNkmvMQ1v6kc3JyfNw+Onr8+KjmFf98",
-	"PAv5s37CzHdu5p8p2LLQ/2IpdcGSJhQhwvVTmAUK2h8oXSzEqrzWcyPHzJ4ZQ8qjxkOI5l/H1jzDjWMk",
-	"RCYgLDYPMIS9CC7qX7DrNzE6udvx2plYd6u67X3ATb/0iu+CJWNqyBNN7ZWYq9UXSHHLEgWbsUWujBWF",
-	"csVYabx4d0fOoijXnCyGRYBYPVFEBozEc71YQ3YqUwebvOgK0Gzqu5Gmu5hriI5WFJ3z8GgFk85M/k5v",
-	"GE2LZ0D+FXmA7MHC+5qvDgPk9sVS5c6khreTc2qVXQKSZ4me52TTnlNRdnSWrTuehcqhlfFW+GlJRjxk",
-	"hOvc4TamXOCvxvadF1d2Jl+tvMrs8E8psP6EyOp/BWnltsunE1crBUlFlc0ZHwX4Skhs7F7YNz24tyS+",
-	"YO81/ug7ELQ4Ybdcpso8zeDqMsAHWuTM5trZC68hF6HKtZ+8FN9gOlMX+vn5U6KlnBccRpwUin5uJjm+",
-	"KFeRncUqb9GLLHpJsElW9frBV/Rl+Iqo83KMc578UvxGd6l5uOntfbCfVphKWXCXSz2eyhTDOupDmWDw",
-	"iRSs0SL/LVOoLAOeY2tVZRLCvXWaf5U9CxB4aDVMuB5xQf6/7jFkFwA8o2Ii5OL6lCQs4DGHouyKMdKv",
-	"gXnmxjWhyjXTry0yq9xF0WfXVHItxA7pM4VmfnHi55KJ8JOrIn+VwgNPS7tyZgd/KgNsUThnvjfv+6Re",
-	"FUPjNufD0fwlhHMatXOc8cbXdyavfvKFO4nRVE8r1PhnIdcVh3APT1BwKMqJKMVVKi87TjuHZMwFRELm",
-	"B2qLvC4fqFSQfo2FHEF1uQjNJpMVhSrNM3d6km5542PxhTCEMLvGBiKsH4D4LJ/MfYYdzh/4SOlPdd4/",
-	"g94ejvsH7MjVUheEzbzI/YIveyrNmr2hTCY0CT+Rl3VjOV8NuW6Rnmw6VCbTJPG19D0XyEMVsbODpE0j",
-	"9vMA9jyeh4/pNfPILQ+Z9AhNQy49EsogHTOhPaI0D25Y0gBbbMDyJk/hrDFtDXkECdnZT3CoyFSTUE6E",
-	"2SOAea4ttjAdM1edmYX4shRZ7hwErya3LFGNFnkF0NU3vIAz3G23bb1SvWBGswP1T6HE0q28KRALmjnL",
-	"LCr3dUCFkLr8+vzhZn/7Is43OePNXv9U+740i8+FBcVE+DNfjaD3cCr9teIMLHPm+uxKvf6+DxqjEm97",
-	"yiCK3iL/+yXAkruE4rJgHGZSNrPI1xTYHsQbwr2VLTEBdQGyvCaQsopwjfj5hnxGiGPpISPQtWLRMK+a",
-	"7z/B/d68msbM4sTbMT1SxB/zMYNfLMZG/vxTrmKpuJms7+A68NCorlqXle0g9cKhgESwRwNU1k8YDUZQ",
-	"MABzsbhutAiwoeqRbrtLfKdGF4Lgbfh7Km6EMYZ46OGjJT/hCILhsUt8JTtrsJhCdta4g84egvWK48ie",
-	"0gM2lIlFchgyqtOENbK+mX0J6mCTSIprlpBsaxSPRx9DsLJVHOUuzXzp6tgaex8D5kvl6WrB+iGWa8LY",
-	"jTKj6Rxg8zkTKBIZMZIQPaIOzNu8b5b8l7Mfzq6evXtx9l/vXjx7en727rv/vnp26XtQCyAvZFWEYbG5",
-	"dOLa8OTC1c1PYbvG80dw7gx6YREqVxxR3+x9Uz6VhjIZA472gAsKkcqzCRoLikgVN2jNq40ACAF6reD4",
-	"ikrtXERcMOQr2MvKbmbcOLiffao1DUZmSzumnWLtGBYp5tmsDzMEgPCxNTCsEHikcPUEFI6QiDzrmJuH",
-	"FhBPEPZeMwFrM7QPAQkqYrRzmjzE+v1lzuCnVnvPD2G3U9d3sn05ETeb2V7bnfMxF1+VJXnBRcFjCH9A",
-	"HE/d4cpBxE8M4mG/a+/b8rq5p8QPUxTKPhlTuKbz97sj3yP+4xDDyA/aYRUubszFl2A+ueHXerX97mh9",
-	"2+kiG37BbroHB2DMhfh0DsAL6O3B1PpriXkjBP4EnjylafJ1ufE0TTCO3gy9IIfrNAyhUqL5vuDhU40W",
-	"JPomvhPAWE8xSVmLnOUB5qnScgwq+tnFecEyhMJc6EXjKreOXC9FIYM650DqEf4MNpsI7VgTG2tBw5Jm",
-	"WfdtUz6mGUOtc4uqDjB6FfDomiZfwjmAzLOZOM2Hfr9nQNX63GfUx0Pk6V9K/M+IoT/BSZCKr00Pf2NG",
-	"TGgWXRtNnebnAJDmwX7EXavQdyu1YHyfUHd9Y/t70F6/TjGEW2Ad6fPppAsgFnzm/BvDPqhqgTs/dsm5",
-	"gyhlRPPgRjUy712WhG39/nmpVgSAc9AOAryC6ETsCz8Tnb6HYC9OoXO1mPP3lPNjc90ivzhXMfgMrNO8",
-	"jBdhfu4LO/IM7c0phxG1qAjF0eY+fB+yb2YQbLzZHm3zhRYaXqXrH/BvPJJPF28cEOR8bhgeQnAIguDF",
-	"DN5vV3gyxjS5wfxqgLf4fDpsNq9ar3bw7Lv22XdPOvsH3cOjx8cn63s2XtDkxkzlLnXaLXKu8hgGCxuS",
-	"zQ6kwtz83m57suTzXXwB/bq0/dSXeB39oCDf28lkOIRYdARgRXc0xQlTTATsC9WN9TQGNPnPfH6N5KSY",
-	"74UnDNYID2Qq4FTAoUIZtXEsFRfXPt5fyyTE6+JbyYOipyH7zUcsIqVlHLOQ1P2YpoqFfqOVX5JC7XG8",
-	"2s5CVslg6q648SaUDmSqyf4hUSyQIlQVzgomwisk6m6uBigokE11fdmMnd9nCOpmkhrHg74dFIv3mxR7",
-	"+SB5/1quCZAdyGRQh9Hu+V1l8B0L2gwI5XPL2tcMgk2gyI/LWXdZ++sk6mcT+WpT9bMZPCTrP/gc1vA5",
-	"0C8vXd8CJX5mUQJKr40GoMpZ9XgzZf/IVKmGRUGCmlyBVGOmeWBeFcaaP9eAfS0eaUKHQxbk7gVbVX2K",
-	"sr1gYi02st84FMmvTzTlFm0Ohfkgkx5k0kJrs8gpn0cwocW2GDjkKrfiHiln4KlylPFUBBiaOkYthCtX",
-	"NKluIUHIQMqbmQqhHolTNQLfnMKfciAREZIRN4rOtOEh+GQWo4wAJD+dP/UAVGQyYgkjEOlriwKa9qpx",
-	"Rp64ye4qGnKq/fqhNkgVF0yplwCCi0UE1pEdEbdFANG91YZP35pvM0DdMzWi5DWVRhimavQy/7b2cWtv",
-	"mKXCKpySq9yeVx5RMtGI6/LT+dMHmfO1IuHmGyCTNu6rz1+dtyyR9gaRDG7uCg13BqrWNG33wS5+nvlt",
-	"vr6j5ycefjleHksLAoR5MKweHD73J4i+MywGRoTbfktF0b37eZy4CUbs7sTNDL6iuinVjYT8IkTbPmyX",
-	"ENUUGdFbdO6gzmWzQPQIVB5QcIzWA0htUjH0tIeyRc4cJpurJQJXmzNwbZRH6CKfjGTEiJV7cOvpubQt",
-	"risuQIE4L3GIuwhMO0uz2n+bgeLuHB4ettvtk5OTkw2gt58UBnaf4tSCZgNH7KzcwXBrvTkSyKwimRu1",
-	"7QyVyij/mDVRpFq5AajUsIOWWCLsYvH9SjCLKA41wHFgHuGCyCRkyYNk/yvVqGLBTSbIChmJX4yMT8U9",
-	"KpW28Qe1cl6ttKR5UCwfxM99evoHX6hq+eE38ycc3wu8bN9JPcrgcxVCAtjXPYIlRAdTwrjRHHuzap1M",
-	"cqcYueaY8Q+Qux6h5p++qPv/7//8X6N++I3CE9lbLfIzpMqPaRxD1chAjlkO/l2oOahlgmVYXXY9tNEX",
-	"dihc2dEWKqW3iP9SlkfMFXrsbFQjh8G66nXl5HeoqNoXWkYz1ezMwJ6fP33kqm+emm50OY++UA7PdZ1l",
-	"82cqdoWvUMqbNH7Ow9qnEJfLVMXt5ONzHj6HKSwTj2WWe3DpfYUuPWsQloXBcH0B+CVlcOP4fuIrnIIo",
-	"SuNEDnnEmjEPdJqwhXX6rpm+wEcv7JOfYkPHpS7fJFGtVxtpHave3l4clx/fu93TR50920Prt/h6611f",
-	"nukq174lHXnz+jkE1xm7MgcGcYF8GH4toBbQiIdwbjyIiq+1Hn4Ox29ZtMgFfx5hATVz1Z4CyKWFKtcz",
-	"CEvA+rq28IFtBjCUbGlhRa6ZJlx7xMz71GKyPKdKN5+ZV5tGb5EJ8SHA1PdsFoYFBMLWMfYU/HJmKwHe",
-	"v/XrCUmuaeyRMEWpwzBOAlwngM3qv4mvExqynhmQMjaU9onVfgBl783r51ajy77CiRN5y4ze8wsbXMJ7",
-	"LfK9TMggkRPFEoU5Fjds6kAdYgqVG6giPo35uxs29V22MZT5bJFLBvAzyhK4NQ6rkn1N33Y1gUIra6Qa",
-	"acRDtwaQL4J0A0EUcfMxy9you/E/ItD6pUyTAAJTQyObUIJxeAFxiFSjRZ4tWhOOVZdZHNFpEb+JwWpD",
-	"Moy9fpYiwFwZ59hqkSt6w8xOYgELmfkZCG4ZoeVKpCJ0UH6lW2Kd2rLK0rOwPHN1XZ/zGzbLix5ou0g1",
-	"hTxnkZYU08TiGJF6gS3srbxjDM8CQyVKlyjsYJ2kaPQAVwjIyLGKNCSFWxCj+Q3QIr9YpRsNGORUZFJ4",
-	"UQG5W+TM1qzOHdi2mbqMwiI+FXaeMHNow4Y9aJOQTou4JXiomcHYmFIWIjsbEwL6brjOC8OBZbex4mZW",
-	"5stWwpTZdTiXRaV5zTu7LScCXo6YcvMzbyjP2GJj2lTMbCJATAMHvq18PuSRBpNwAFlXY0aFsktgXm94",
-	"hLWMGMEt+3eX+GQlXQsCMYBZ2fs4kiGzfuPqSTK3n/NZcs3GaiW2snnvysz/o2foco4vdY4yqtAkoVNw",
-	"cukp1G8fymQ8H8PVQR1iJmJ8wnUAsFkXidQykJHqWTldITy9OTlJVWEzzCBnw97PuJ2JWxbJmJG6/wvS",
-	"H2bmN7CSuuOXb3w4aRMZ5am9H70KXdN0hsK0mR9WeQ17HvYIu9Xv9k8Ghyftdrc5eNw9aHbbQ9o8edze",
-	"b3a63YPh48PDdvdxty+gnZ7rsS9CqmmPfOjXeNiv9fq1tVuqeX1YFnjLNWe+VO6Mhl9OOmGHBfRxc3/4",
-	"eNjs7h8fNo87J4NmSA/b7WM6oN3hIbbFx0xpOo7htf32/lGz02nuH161j3uHJ739Tuv48LB93P0feNoM",
-	"u1/rffj4sS/6YjlO2XzuQHLLkualWSs8ezwiYyZIKjSPiudJxOgtUy3yzKwvUs50Rwghhur9tN0+CJyI",
-	"g78Y/mqpXHwAaFV4BAmPT5gui6xCfrp89ZLQbPtm4ZEBTRLOlGunL85g38NYuTAc1zPSO9EDRg3D4Rbv",
-	"HBLlNnePlMVVXUjCQ+tOmTkl9uwpBcFSodFCivL6tC9mmgwiqViYt1k4KBHPj8D5mwtSB173oV9LGFVS",
-	"9Gs90q+pSE7eBVKodMySfu3f/ZoapTqUEwF/pAXtv1/zSIn9RL9mdAOYg2HBj34vP+XdLak5OUKiJVxJ",
-	"jVnm7YmkMoQqdmDx9IwGNIEURAAP9iyiIgBqWtBFc5T0RRHmMPuhgICIwsQ0BSxXhytTJKk5DyHhqHGa",
-	"DxnhVtTEnMfddmev2z7Y67a7rYdyE18AXAasZdn1iYcfqV9ePgNgS3dkQBKbSsfQTm5D2bPyi6kwfp3I",
-	"NF4e5omPlEI7sQK4wthOISekDhstponmAY+poYjRihMZMdWojrr8AXu+R4Bp6GGdeEZLhAcHxtcZvqhz",
-	"Jp1JLuWisPXsKn+egMZFMUBPEkY1U4TiDPKwHjcLincygXkOsGBDQsMxFy3iF7ebD7jI5ZghmZCfzp+q",
-	"U2eqskJarEyjEGOBwtAauxjKywXxbVSLn0dX42lN6mg1mD2TX9mImeuVRgYegVPidvS2OAD8AljKFeHY",
-	"+CBs3F1uyouU2bS8v2GvwW8sMEt/kUjziWijhK9/D51P4jNB65dGsFj24WMPpbH/SsE4sORO3CyXjvd9",
-	"EY5d7v0md4TsWihc/YiLGx9unwXh4pZrZsymG1L33cVLMKI6FwCBHO89efX0GZruIHdliB4od7ENjlgs",
-	"KAJN5bp6m/jn4pZGPCw+VOi2opyImfvO0s60XbhLmp/S2eBJ+Gz4w+j8t5+jF+JV/M/kUr+53SB4yI3y",
-	"M4mzlYLMDJCFp/mh8yDS/n/2rne5bRzJv0qX9qpGrqVl2YmnMnJt3SlO1vGOZ+NxnPXc7boiiIQkrimA",
-	"AUjJ2tQ8wn24J7hXvEe4QjdAUhZlK7FpyTE/RZYY/CO60eg/v9/zUWnm5c/bT/PSvhFK7gv+a9l0b79q",
-	"/aDBWiAeFB7xQPMkwTQcjO4X71rOrgoVXbla8LL9Anr/KVM0C23Od/4/KKoSauqwlwd4C7Yz/acxp8Rd",
-	"ZKtAOSziai0SUggJOvVH1HApd0Ou7talLc5rLfHUQ9YrWC8bFJg+ItknS4Ul/mhR+l2UB4O2AgYhjwJt",
-	"C+k9F3DFCOMS5cCEkKnwuQeUUtuCnvuqgzjRPYh4ookRFG+QCGcWHECP/sPSp3gQJsXrnBjIFnTpN3wu",
-	"0x7Zfc9m9TbLhmpJgqIpm+kMvtCptg4pLlwNas0OwmcCAioiLjGjUuT4vLch5RbMlVOXXwShudfe+3Fr",
-	"dfPpYz66TTWgDnGjFS0ocjzQQTCtzannVK5htoLTsUuMEeIVI5ndLPtqhyy/bboUfbHM/uXmlozsJU4n",
-	"MtYwleoKsejMrcx8sO6v4h0vd24JPkWfGjrPklQJo3MLanFRS9GVkA4DHOQJWafVin3e1e04l3hdPcim",
-	"hutX20dPTnzpRVrAwxXvQN/I0X+jmrVgETRXOMW3lt8ONk46EPTC0lnUgvF0Lw5J4Y5dmXQ8ykVihYMQ",
-	"k1kqBhObu9mU+mALQEE2vSZ/Cwc5oDfmUCa6yJ3JZu7eg1koxBiKeaCoTbA1c0qPMeEy80LESo5lwoEJ",
-	"R9g57nNVEoM2g6ncGXE3e8EJH9S5808x9MwRkuHhXREriPZ8fHPNEv71Bz9KsqWjcqkkGKMuzKsDPVvv",
-	"0qNcYm5eXy8PIbuQ9B3RaA963UhxFsxudYF6VCZ4xyOZ5zCLx+d8teSrKWU8xP9yWnxn93FS+HbdWWDR",
-	"EJeFul99BWDG0c0hrtNTMT+O20u5D/ASVoCaKCxI7bZ4Pm6LbhB4oPhYTriX2QCYrImf4nnp2ySHRaFa",
-	"8bH0eFoWLEdCaoqWw19O3x4B09Bnmv/4EpoSn2JRZLRoD1OZ8fGdf8Z8eEBPeT34eHaytZpvuAxiny5/",
-	"xZLMr1GRX6NfXC3kWlTc3SbhB16rrueEdX/jZhpnErCqmnLM3A+mpCI5lKQkHj4r56Mwd25tC4rHMROU",
-	"O4/IsAXTDe+EA6mGPKEcyCs+02Q7uoR7KuHCu6I+yMrNqHk2ZKGw+QDo0fz1jLJ5SnAdzGTt0Cu9DFIX",
-	"NUbNd3snlEOQaQLNFPc4bvHFjb1VkGwndg96XyylxlTc3RwqtTNucF6mpVwVSAYkC7zHLm2Hj+U/wxYg",
-	"8x3+GSczoMouLEHG33tUyWNMPZjJFBHkcWplIRfmJ+dyE3iGCeT/TpQInGGj0/i///2f/149xHxmV6BK",
-	"jK8cv8v1RpR+j8TyuZEMQDU/fcXBLKspNpyaOGah2vaxTroKCEGrc05ZqA5NJ/epjBgZ0+JbUQTdCKpU",
-	"M7SMje7rwzfbb/989M4o7bJBfzMeTjaHW+J9s5iT68+MxgFr4DA6uX1KVblwEoorHthzXhe/pWOtWJRT",
-	"X+uej/LCHdCfzb3/DuLGMAGvtv0RU8xP0GMZooHjk2zfahpW7Z3KSNUqufpljJCF6jYpbCV7to5UfSEH",
-	"A/tDKoo/JdIWZhAYUQsusNh67imvwEKSlaC7PoUEN0uQA1uKhpfNrOw+J3ylKKQxdya81Gd16hbsAXgh",
-	"CztpdXQv6v5xDD/XG6LGGAM+G/Azs/tqtVmpNwwRRHPBWivjo+t0R6d9sy/7/BHYADJa9wyajdTkjtOK",
-	"lPGsPaezLESXG2wvgxKx+AQ51EkGVhFqh4WFido0N+s2c1hHGSzFVgvOHVMv0XJa5CO9BYLzwFZ+9LMZ",
-	"lShL18dDqMzvBgv7g1sVxCcpbPpK2XSzTmvN+ow0aybk6Hsrwj5uhqr9rJYjYRO0EHNefODXobYgbTaT",
-	"JNTwsv0T9NwTWMDmlgJmPGmB1cNENOfAmPAPurX1Wq59DUoit/Uc7Al+RbAnBxDLKAKWwFjqhIAAY67g",
-	"FhLxIXdBhl/P7kI/7MVGw1JiOZUvY7g1FkOHiGgHugR4biDVGHlNc7XBRTo2rzbh1whHK4bm5d5Ez7o3",
-	"P6Z5iVkt8pS1xnzHVQrsRHhV/mSvyn/Y+4/u68PdvRetllksZwV/Vp8wX+ebdeCvZwXd5zWylZsP1NgV",
-	"6jT6oWC4dHcCiZ2POCiGkSTrk+bXzE+imdklmYcAtM8EFs80FRcB4UnOZKo0jwZEWc/g9K9HFguLxvEn",
-	"fN9SQa/r+zxOOvkL77XqUNDTTTd2aeO5uN4/9PNZPTQMlOIYO63o1p/I2KyFIGTNsigN/lBHYGuxu3/E",
-	"ALcSMHfPqTrWqrkIqhGbs2wEdDd40c6z442lMQ5FmpDR4XBbSxxUIji35/3aIp+fU5nwIA8Mdxov3r5u",
-	"09FP5BbmJZlRdhrveBRJwh6mF2F+kt981ftg5/8I7rFlEzNmTarpXSQ3bRovh0FtdAgEtb27vffqfLfd",
-	"ae932u1Wu93+r7I1WLxTWvMFF/KrFujWm2IddX2GHjgRAJvDPIamJHdQHM2K6Sv0c0hXiUeLxKLOXaKL",
-	"d1gahLIiPCls2wFKIYZUU29h2qsx3W2ybMASVpoxS/mxBw4bl5gWWDLSOUgL2v48oCw3I9CmLy3CwYAH",
-	"OfGS1U0YsxinGssPzMUDgWtD8/KwHY0MnhTgmIaabx1gnxpYX07yp3/QgAuLo1B8kGqH1Pdy9wU0Edrf",
-	"HTytcbDVgl6cJA4uguIrDCYy9HESHOFv/VE2svfD4c77ONUdGgnQhUeXdNduQ9Msgy/FhKuEB1se9LnP",
-	"Um2vVtrVW8QRmxH6KNOFrnX5CdjFLbHOI9Buyuxe7IhdfDneMQNvyeHQDDDJJOKehx5OeV0JzlwEP4f1",
-	"uVKfK2XnitmY5APJ5fbrTpSFbOdKzxNHmlXJifKWmC96LprdgyZxCyAE+wKNl/ZgzAIOoUgkTA6ZCrQl",
-	"GVBsCr2Jz1TQ8/Ao6ctkVK4NcybSNSZDOioh0691Wb6WfZfrQ0zQuy939/f399u7ey8al6a7e+pEO/Fa",
-	"K9ZacdO0oiNWMwKsN9u+DqSfjq00VGBiu+ZrK7srZjR6M8ID6JnPf2VjKtFzegtH1xuHY34+i3nPo4I7",
-	"BJHzzHPTEUtsubQfxkhyojnX0OSRtgwVdt7IC1R+Yrxxr3ydR0a+70qt6FCgOdGKg0HDa7i1anQa8z/c",
-	"8whxK1GfIfUZsnkemyCX0401pzGsWdHZUahg/uaDowUfVjg4Pp6dWBo9xbWMJphSEUkZ95l/hczbKpxg",
-	"+kBG3l3U+6mIuNZFoiQWRXJKmQXlOvh4vPYCJpZB1kh51bCB9SXqOB7JRFre2nvqXJz5GhVurWxrZbuo",
-	"bG1Gziar2kjSnq+KXIElYZIGHPlg/779U9uDn9qXZJBGUgyLP+6+anuw+6p9CQEfKs71AfQE2rL4uNWS",
-	"RGLjVHO5Hjxxk1qnKnRTb3T291r7e14jm2+js/ui9bK9nyVivVZMBFz0UzWEoweJZ7oVqG3QWi1ung0a",
-	"5fK5wU6MWEZRNWpxz1iCu3uQivBz6pQZglPwiPuJWbhDmVr/xkhOYczEDJ3hCVdIuh2H/hU02+jXRfre",
-	"DphHyAPswW4HGOhQDCMO/shcbZfc2k/NHNepJe3cMZ04/Ne/GCY/6FFotgE2aa3JVPijfzc/zq9Qo7N7",
-	"b11p1qDWk7We3Dw9GZN0brCO1EnoX3FVkfVoW6/dvB9oIWjcF7x/SheLJakM9um16vVsY5Te/O2vrSnv",
-	"x/c3du18ax1e6/DN0+E6E8aN9QFMwoBXlQ2HbdcK/JfTl2a+L45OT1vQG4YDlxoXR2yGdUBM48VIYv3s",
-	"0fGfy1X73/BVbZSHd1F5ew27o0p1vx+FcWscv/w6HY8TrzV8reE3T8NPrExupH6vrmLr0AEDFAADWg7o",
-	"yI0iBwdA/SjTJAPaPAACQOQBYNZurGSQ+lnNapltWxeA1QVgDyK4WP7VdLAVaKXJOM73beUFYbbeJytk",
-	"X1YE/oEerH6zU0e3nnA0lO9suz9ZdlO7odAUnXDQbqOstm+lz6JKeYouyza9jKs5it4UYGr6aQJXnMd0",
-	"LpkDJgd9zg4jXTiNlkI+m/HWp0192tz/tJHx49UaW0ynbYv5FPLlx0wU6uSCHn+TP70g9GXQIZm6WW2P",
-	"2+Zn7gxZASP6BKe6woOHqdLmdV1WKKNu/CehTm4V0WwZPWPlcp3AIFQ6qU/NDUDa1AkExW3uxNBKzAad",
-	"lIsyvKO4/WM74CyoCkLY9vGGs+DCrUqFYnXmOrzV7vRHPEij7w+G7AkKkdVvwBEB1ezEHA8VQQEfWKxW",
-	"Eo0vbgjEYGD/qpjC4E3W5yoCZYWp8QhHVC1KT0uUpOAEkvm4ArSSVVip8rd93GVSZUOpt+xGmFBFz8M0",
-	"3yabYkzlqthnUdRnPu10O6y3E7ttv/ybDYC1+jKY/WEnVdHveGKUg5OFQ8GDDvR+276ggZtvWJIq3oHJ",
-	"7p8II3LEr+HdL93D7Q/vunv7PzY19xVPPMjQe+CP8I9G6x8N+COYXrcsnqRXaPfcPeuAJ1MRXju0yJLn",
-	"cULbx4F7PAyWPnQ+izM4y2QW52iW5yMOYYBhU0ysA+YrqTUonpjz9QACJWMIUhJ0rqE/gzCg2sO962tg",
-	"/pWQ04gHNiGlCkq+i+L7WyX899tvJejJ+UBRBl2yVAn5kJm5DenyaxpMyCIw+0kOBgi9zPrkPwrYzCPk",
-	"OrTMbzBOClLucxjMSHJt8UDNZBZ03q2VQ15WNyQV+re2Uay+pYoImr2L7lH3/O2ni7ev371///On7snJ",
-	"+4tPp2fHf+uevy2jqUVOW160Z74xjkzA0Hm8DOGMbRSJUD4vvUaqoiVR5Cnbti2sDntcHPpXhZJ3H3of",
-	"33bg0TAD4j3X4VCEYgikS1BGR3IqiDdzxBXBP0hBsLOmge/smHxe7LTA3Jl615G6Mszyfe3EnS/203Hw",
-	"O2nKiCd80Wyk7+910Smlk7AtArUfPBaT2BlSx9UXpU1A60QSv5Ul4/GMzbu9BBdOdMgyZYk/WpQcommo",
-	"5Ehdndv9Y3EQa8qzWuFwpGEG9Sn3ZE+5wxETw4I4/6Dh49mJ5zhIpCLg/Y08/3YI3H+brLGKPYw3dEe5",
-	"gxHHY5/8QKNar4Cay6TgU2ewNm+Yq1v1gbr+A9WSVhQkcP6a8Wg+yDnZSrjeBJEyw3gEd73t4pzf7v08",
-	"J1QmHk64+kFbFpNahjamuAMdg2D2DGDivpDTh5Ye0y/3UxUmMxSIbhz+zGfvOAtMM3+/NPv+NWeKq26a",
-	"jNw39NSvmLVhvro0rahJOZHM+SjUFkrdeokazveyg6JiJ/Sl1FXhoRcKHRFGNJSMisyKNsUlzxxx35hR",
-	"LuTQBzl8vWlPcRagH8RBTOtEKp43lqdaL7Z2OGIJjJlgQz7GAmm6QXrAlD8KJ9yDVGQfx0xdQSpMfx4V",
-	"idgOM+VQmALRCi/2+DqS/pVptk8fYiWpYiX0k1Rx7RXp2iAKdeLZim3wR9y/ojmfHL+BSMqrNC526bAw",
-	"S+aJL4EGjbOFoZJprA/ypUQqJ/wWUofoZtaaiyCWobDpcPg9PfWX4zdIFZfIXj4GarZkBGfmLTk6TG+O",
-	"mM8DIoIjlNKMGbLAAVeYZMYntdjFsfDlGPlPWRQV1wX/LNlKKJgeBKlCl/Y09yJglDRvYZrHl2428gsu",
-	"ZwDd02O44jMNzTHTyHkXjENhvkLDZitvDH8oaQmtImSMkgNg4EcptiMHTupiJX1y3uoRQ9YgKTjWRfWZ",
-	"5osdF/q0jZUuwjiNzHXpBmegmpkOzNs2M8szIQlFtonGWihAMxH05TWMZcAL/dmvS/p7x1mUjDyU2lBw",
-	"ra0kJSr0C++sIFK/X/7+/wEAAP//",
+	"7L2Ndhs3ki/+KrjcPcdkpkmREiVL1JkzUWwlUSLbGkue7G7o6wbZIImoCXQaaNGMx/9zn+Y+2H2S/0EV",
+	"0B9k81vyR6KzOzFFduOjUChUFap+9aHSl+NICia0qnQ+VEaMBiyGj/9Vf001u+RjruvwX/NlwFQ/5pHm",
+	"UlQ6ldfs94QprQgNQzlhAeGC6BEj/SSOmdBkwkUgJxWvovojNqamgTF9z8fJuNLZb7Wfto8PjtpPvYqe",
+	"RqzSqXCh2ZDFlY8fvULvr9mYcsHFcMkIQjbQD9a9YiWT/2XEsDvshsTmMUWqbwR/TxTrSxGo2oLODw/a",
+	"zf2DZvPpyUlJ9x+9SkRjOmbaLsWzEdUXwfwQzPfk4jmpRiMpGBHJuMdiImMySMKQ/HTx3PTP3tNxFJoe",
+	"TlonJ8fHzaOjp0+PvlWNyYhqRaOoIZiueBVuWoyoHlW8iqBj80If+/UqMfs94TELKh0dJ2xmTpdMDPWo",
+	"0mntH3uVMRfp3+nUlI7N6pmJPZNC077+iZdM52pmFj9dPF84/vIB/8bvebRJrGQ8P1JfsPcaf/SJHAAb",
+	"RDG74zJRJKJD5ob3e8LiaY6g2N6CIe0fHpUN4jkL+R2Lp8gBJbMOsgeWTT6iWrPYvP6/f23WT95+aHmt",
+	"k4//WSnr84dYJlEZy8EPZmVI1f9//+f/fjtsJMqvmdXiWrm1i2isCyvX2m8eHB009w/320et/cP28RG8",
+	"WL6IQ9v3fS7kRcDGkdRM9Kc/s2mZHIkY1YSSGAUKUXTAwmkHVnbAY6XN/k5CTQYyJnrEFbllU1KNWEwU",
+	"U4pL4ZFbFmmy3yYjmcSqRrgiMdNJLFhA6JBy0XDzRSmbzTg3uroZ3i4z/ZktZpRbtgGP3LLpO8MntD54",
+	"+6F15B3sL+CVBYfDFR0yovgfi/ZCCK/lOw/YgCahrnQOm15OWDabMGv8q1Uqrl8wpeiQlTGs/YnMyJKD",
+	"8++aZ989a+0ftA+Pnh6flLPiOG33PpnxGhmmbLT2J8IDUn3zZlaAs6OntNnssToL2of19sHhUf2kfXxc",
+	"b7ZP+rTXOzk+OQzKJ7JCLg5kPKa60qkkCTw5P+ZfWG8k5e1C1pqkv+/Sz0fzsoqkUAwOvu9oYE9481df",
+	"Cs0EfKRRFPI+NVTb+00Z0n3I6PShwuLYiO2K2809GUzJiCpCBYHfOkSz97pDLF8RHAEJYdnMzm0Zzkz6",
+	"faZUpTOgoWIf8xP5z5gNKp3Kf+xl6tMe/qr2zk0Hr+00cFLFRb4QdzTkRluKEl3BQ3EQ8v6Wk3Q8I6Qm",
+	"NNEjJrR5iwUNchUyqhhRfYqqyj9fk74MnERLlJnzD+c3ZM/KMLX3gQcf936PH3D2brKKTLgeFRQ2palm",
+	"hiDfy7jHg4CJ7ShyY+Tz2dUFyGgzdynCKaEwHzin5EQ4sf2AM70ZMRjBmE5xcfqaSIGnR8yUTOI+zPZC",
+	"GJlLw3Mc/jYzdk0QxeI7FiOTPygL2/6gI1INmKY8VITGjIRyOGSBRwQzI3FHYM3M9KXU38tEBLsz+gCa",
+	"ebgJvkz7+OhVrug0lDS4kfKSxkO23ehf52WRlpKE0NbDTWFBh3AAiWCLLaasCGd8KOxamG/uaJjc4/aD",
+	"M6DPI86Efin1GZqWizuyDZEJVaQfMyP4SG9KKNExp6EZg0cmI94fwT6EoSgmAqIljMWZrqi6qtLxQEvn",
+	"7yM81LYfCNHGYDPnELONzff2acSPG2vV32Sx/JpHQP1laQOucaspYevGbmyQs/ShBdSo+levrm/IHg3G",
+	"XOzRiNdv2VTtwQN+zTWpcESm0/TVJ4r4duFe4rr5dpFB5uCsb5mCt5wSUM2N+wnOC5ij0LJnVAQYkPmr",
+	"1gFeUcbGMy1PyS0XgUdiFoWcKfOB9g25lUdYwLXySMBCppkCOwFeMTYtFQGJuFCECy0JFVMi9YjFQChS",
+	"xc+WAT0C9o/yCCWXF8/JZCRVahRzRRJxK+RE1AgVasJi4j/AJvA9GLGQemQ0BGhf6AZ5JfqsSK48M89Q",
+	"EpooJbkbervZIr5ThiwL+vAa0hrpgsttl0EUmG9DEsxtP7+B0jC+4332RtA7ykPaC9lux5MZi+ZhSPpS",
+	"CNbXXAxTTWxCuW48pMphDMmYxjyckiSb0Kk5huNpg5xzoGmeiFzBBraDZUHXsOgvI6rVWRSRmA9Hmgg5",
+	"IVV/7Qn6Na8r0iYCHqD8wdXigmg+ZqkkCaimPfNqnwrzWI/BrhqxoNMVyAhuB8P6CcYCI5nMy44FVFf4",
+	"z107upwG6RCRFD6qn7Qr/Nfmi/rZQLPYJ2ibk6rz4AE/+vCOfcJ6Gc2x2uiKC0Eo6YeJ0iwG4SEjFgOv",
+	"5Idb3Achv2OkH5oTriuq/vv6hA6pZnU5ESzuwM9+zezXkMH2xHGP5R1TpMf0hDGjBAVGAMkYn+sKK6uN",
+	"VJklpJcjU24Rx/LObG+QSFYGyWABnQpEgm1zI+ULKqbOA7ulUkQ1I+AJIOx9n7EgZ7UYViLtQ+dLJT1m",
+	"dA+i46kZdepRyZam0mkfPqA6NT/Uipd3mOcoVGbY4yS0hHnt7JROnS5lc7KD2pt/YZlnfd2WspcWOcrX",
+	"b8m8ALR+I4zpKmP+B9vSOnA6jPM+pHwUxfKOB+YQTvWcO07Jf9XPri7qP5szDIbmkTM7Aty97lsZExrx",
+	"d+Y18GCR1Df/kIL8BVdgnUsjMAsnZAWoFcXS9Lv9aeX8YpmwMAoMC0jVmAoyDEzX5hdz9JuDdCqT2gMb",
+	"y5notIeS00uc2mpVwkqmJcPOO4u49erSIOCmARpexaY1zZkbqleJcl99qBT1R3BraTaGDzNuqXQz0jim",
+	"QH+rX5zpglMrMDLcnG3zni2vgiqHWvKKSEKrfaDbbK4JvDOZ/1qdGX0191tPypBRYX68LfN2G1rHdGK4",
+	"6RSVQXdzBvOyp0XZLMb0vT1A1ELJtWAeqSTzKmOmqTn2VzHNC/fcR+dnLJl+7MSJWtXc6+zJdE0/lPg6",
+	"M//lr+g4hb7tGxm9C13neeJtOmfZ+431Qeoii15ypdNNsCG7QgNFPl02WbsnSpg33cGzbHEWTuhUEbNq",
+	"Zse553Ie6MKCplw2Q7LsPTfmMoJ8R3V/9GxEdc7Buwk5+tq6H5gwDPhrhcb9Eb8zC5QI9/ltCQvjpWaR",
+	"kBt58GEXXOCrLXs54f6cpfYMaeyos0GsoMxWnDKgPMRDdC3FAlzuSajXZ638AJNQL+QxUJHWH8an48ts",
+	"dJ6jVkaFVUsCN1QbLUg/vb6fPxWcy3el8P8Npf/K59wRuc6zOYqvoF0aCeBeKaOSIdCm2xg3alB+eP22",
+	"4MQLqdJWf9nlPM01c7EmcWl8y4I3ImZ0wZDdMbWyqQQaeSYT1NpK90h669kstQfyC4SRDyk5Z4Za7G7R",
+	"2p2BdNpS6vxWFtHx0qxLyBUL0pCUynKeXcajDywVkIRuLIuItMMRbjbR+lIWdlOJaM1CTzbd4w9MP5xe",
+	"Od1Y/9Yq2tsd9yLT0hfHDCmjxnK8mcJ2iRUMXulRf7C/wUl/uNFB78a7mhpbcdKmJzb2Bh1/Xo1w2SH7",
+	"DJ1oL2Ww8caiEe1zXWLpXGhFJgx8mNbEiULaZ2Nj08qBc8kpUvV/Ofvh7Ob83ctXz8/fPTu7Ont2cfPf",
+	"fiH8olWmtJRJPWNeCRkwiOIoNHzx3PeIDXOB0Yyk0sScGcVAD+sPbFYWnFo/MhrrHqN6EwvUTfbVRLDF",
+	"oSfK3jig74RrMpJhoEgVv02duui9NL/HiVCF0e83S7U7TeMNTWYMB8ir+CEq+EFsHVBeJTDH29s87dxD",
+	"xea8yvu6aaZ+R2NDb2XaM6x2Zh83n59n7cKf0LY5q+OwNP4zxtuQzHeq0ONqyFJc+DevL4vMVBlpHXX2",
+	"9txKdw6azdLlvmOxu2id5zJ8m9hn3GoUQ+8azUazNKRnzsw103RU97JNlY1hlofyqzrPmCv2+A4HKZB6",
+	"/YM0J1c+q/DDYZeSBaNiNyRDL1FcMKVeWp2zOPx/sZgPOAuIe4xYN8a6pkbJQVu395AL9LhwkTTs4/ye",
+	"KHJ58dwjkxETmSjRMgwKt9LrjFGUztlQwgl62u8bbfeJIjQIYjP/npS367QdJWpUTlOQ7KYPnU2KKOai",
+	"QtlYsfCOqdWdlGrvYd7ZlA7CK67zEvZ5RuNg051kpzkbhbxCLYJ484UulI30qtZmepUlDva/hBa7qOnY",
+	"wgYCxu7ezypc0lGXEgV8k+gS3E4BzzmZ0zBd++C8EbyOl3iZbbubhzjPy9Y9t4wVUyfuD0ywmIZbjjht",
+	"xnoU1K7t7EhB597OUeOwuUoOiYUSpsBAOziw13db3/vW8SoTGrvLzuV0mHVhV7J3F1MHUiO2210RjTXv",
+	"84iKDcTOaxclVxSo+SySnBzCwc74uldujzm6YDNeccQrabIVw0Ac1CoiQAczTuwiu7wSzOVuRBCPCgvE",
+	"ApKbQt5BsLK3q+y9FQ7wTyL4kUwrTGtYDCtRtmPRXSRykQJvBP89yeKP7JG+nC3zuUtn9f+h9T+a9ZO3",
+	"2UfSeNf5tv72m/8sU0ujWL4v8Q1cma+zfJ4sPCczcm18E4SaBWTMAk6JjqlQA4jUSwPYldEJ4yRkilBF",
+	"uOgK/+rs5tmPM4H1fof41u7zPfyozGciY+Ir2b9Vh/Dnm9eX2Da4ByB4UMb4QUa4Xl3hJ4rFnYgqNZFx",
+	"8K1PqkKSiOpRrUEuNAZpyZgFuVFairtAmjS1KZunR5Q0P3TFP1+TUA65IDSMGQ2mZCghnjKWydAYuA1y",
+	"RsY0NJY8C2DENsaItJtNGCpeiCoXRngKyRfjSE+7wqZbjBkVilAS8Jj188NoFEzYlDIwY8X6MdPftprG",
+	"sG0cdlrN42aRf/ab7eMSNrApKm/KjPnXrM/4HVM28pDdWQdRMVhW8SFEsnu5RJaYr9H5Zsdsuk93PGdz",
+	"m2ZC1W2WzdU+/vifSzxEq7a4i/2GN7TmYqjWfOXaPf7FnO+ZyTl30udmt3itbmJOw10U6yVhKLn163b/",
+	"9g9M2jzyWoflq7f+rfSchp6q9C1vG11zV807rzJnQ2luNRaI9n1Op0W9+eDocGUSYYmdmTXmzS7UYpaw",
+	"qXLbsQNInvV1wHPz+I0ZR4EBjAU+p5GA3Jzfbv8tk9gG+ZsHTskQ7CCjIYGfhvYUAw1pmY/gqOyGEwXt",
+	"KlG5if5pmiwjvEuR3nTvaW0OJLVBkMI2kV9mjRbd/6frt8lCL7kWP187oMA8fUkh6fjFLsFcpp1rTXWi",
+	"ntmbm7Shk5OTdVoQ7L0+w6XY5TpfwSBWEdKxCg45x6eL9AVcudUZsnPudLfu+VX2ComymcMdcuFTdlwV",
+	"TObmsIOTy2IG8A386Okm+5oupXPzXEbJ3ag43YR0n3zu06Uzv053jbtli5gIrP6Ti5OCMPvindvcsp4H",
+	"6Vm+3emn2fuSE+olm2T5ZeaJwilydHh4cLTZMQKNlBGlGKW84cntJG9x8D8mYyrqxoQyO8Lmy5oBnBKl",
+	"zVeevUtVkJo1pro/InCXV3aW5JMdVqQYODPPLRyptvdPjH03ZuSweVCrbKVereJeIE2eZxc4iRcyLZKx",
+	"dHHyZ6VjVheukwbuNJy2Yv+MjWUX5b/BOPfCI3fyduabNFIzkmHYuJN4JTqiupGLsYK/02jT9BsMvXqX",
+	"uNgr+BLzAgPnsGlYCZ/+/ZvkIvdnyAY6/aPgbHNfJlFgG4hippjoW+UD92ifhmFm3jTcpa77GzL87VHU",
+	"0Gajlu3n72U8oXGw25aWG/gxZ/epLGWEH5xjcBNVD+8AuRi+sFrKzDaVk8zvYx+2+aNjlgYXgTsAyF/E",
+	"XFJExuTy4jkGQjg5KuydXhlpqRAyMWtW4q8Mp5iBihJBMZFTOHLW7mpVdOU5XOj5w6KMg3VwfObVS9m/",
+	"LQszmZ2e2Y1AZiQrFwNZOltIbVtwu2wIAXAHq692t3G0z3p9y/29qYN9DdUw86PnZ5PjipR+3iznruF6",
+	"R/AmcceNeS1ud3G/LzBbQi5ui5zhfJkg61Jksb4c7531ngXngx9GF7/9HL4Qr6J/xtf6zV3ls2qFGcQU",
+	"zGQhEXdQsDGLezMe+wIuEpZwVH4H3ENssNm5OVb2SG9KopkgEzKBICvIePcICxUzT10uwYWbx7VbP0ol",
+	"NxqMVLEYZyEPIB03HcpaksZMZQXGXTXgQ67Vxm3HMixp2ldJxGIQrT7hKkvoAtGYKUyma5ArmMSUvVVy",
+	"UJXGqUD367DJVtkSC/ToX0ZTPH5zqwS5/pC8PqJiCNJyu+Cm+dX/6eL5KTGNoROM6zSNPaKxYhueNSW7",
+	"V5EhvzMtizxIRWWnLI3ijeayVI3ZlVL3loUVoLE4lhBVGcVyjLpzwODD2/s6lJfdfm+RkLXeoVqk2HbX",
+	"M/2F2tayE3fTiO97uKm+MSfLxKGcOgwGgNegccxZQGRirFjGCAS94hDv5VROl2XZpTZOkfd1Em9pm/Cx",
+	"zTopTvynq/MfCFWkRxU7amMGOMBUdMib15eVzXwN2MfC8X+S2IhPHYxQNtsfGQ31aMvpqjknlbwtFSWf",
+	"MIcQh1Q21Z94sB0//rY+Ku6mmJOzp3jpuCUXOwQxOaNgo1jSmaEtVMcveXAp5e3WG+Z+Y5qNbrjg+U+d",
+	"rxYuWMwXNL59zWiwbbTPYkBVGt86DEMImghS56xDfELPF5GCpagtXJ8SGobup4U3i2sx85LJ7sIcG+Ul",
+	"phRS5epkil6GhycNiPVEYhx+kA85W4k38ZmSIM3klmdEvsgotGEi5E8LaB4kCAFSktDAAyaBx2gScOll",
+	"uoliImAxUZQHp/CFw3EVDjyoEFDU2i/zbFu3cGlW74CHrDwj4LnsJ2Pw3lchPAtSgTBQbHZ4sOw26ipk",
+	"tdP0I/xSDHni4k7yPmtEwaBMyJi3rvkfrAzu2HTtmA/7UPwP5lDKoT8uSG+qWZEq7eP91kEusokLfdSu",
+	"lFFqEMvxC1ZOqSEfLFi5U+RSZ05FoWFcqgglP1x83yBnIAyQgBOugB7zzY8gl68kz89oWcojd6YnBUyi",
+	"NO/fYpheKZ9wQSL+noWqUVmc2Ffm1kzZc3kYJKzApXvcSAw+Zu76YmbRLl6cE9NVYZXkgFDLSk7AVkGb",
+	"tNP03D4ILA96bs41a7oOZJxyJDJEgzyXExFKmjEixgeWoABDPu/eB0z9/7jnmtj7kEoH82XA6QzrmiHu",
+	"/Rax4VpGMheCBW+E5uH2buxIhuGaC3JlHjWv6DKj3NDT8ukAtH7YhcbsZ6QaJWpEtCSahre1dRn290Rq",
+	"FmyGMpCCSm5gDFuLqeTscMdOiSt+IlLG8Mx+MEzQaDRKlxpwghoEoIPcQYbx1NYOJ1WjpyLZXEDniGrP",
+	"qAHwJHqeEBUvZpGMNVYMoej6r8EQsuZkHCDE1loUSO+o8LavlA54y1cqtlAylAMQwE+Xi9xG+HPqL2w0",
+	"GgV/IYdIXOvA7DHFA6aIjy/5CEm6zOlZa5ALYRFB02upwDpBvfRqisbMHi+9KelJPWqQ74tArRZ9M9VK",
+	"cFzFPDnzwOXF88ZM6QaLkN+ET9+GZeEvmAgaL6Ruar7tyoAdoJ32iRR9lmFMAkAoAF/TvqFbyIKhYS5N",
+	"qhSBTl1wMqLbDjSLuwI4kfZvT0EEykRbVMniG4fNg5qHYJMA+8iU7ooolkPIKaRimuNZx9YN4rtN4iPg",
+	"KO2PuiJ9EIndyLllrSZsQzZsxAXcHpuDkpVfIpaHS9yw92b3kD6Fb5DJLLibht9E331RW0e8GjGsNB1H",
+	"68e8aVm6YV4VWFCQVqcFQkKRutWTMwIt3E8TajdUdrC789H8pOAkTLea1TUX7LXaVsyuZ4IQbFAKunq8",
+	"CpzOFa8Cx7NZVHs+g9cADuhKTpFIU/dssEHFq8CZUrrid30al1kcNgUxp/gZqXv3jMYBqZrh7cGb5KDR",
+	"rIEwtn02NjJDJjwwNtlDK19lN6bOZEhFdaqG5vkzxWhLYzyy2A4nofLn6xKTZoerv3EunHmTw+urCqxL",
+	"J7mMhjlleSn9Zrwr9rUZMyaSXEASzDxTDekd5LOMPSxDRMfojLAnZqOyIBykeId9RWOuWEyuQqr/8Mh3",
+	"LA7hhqwkdFZznWAYSfr64X7jsHW0//QwZ0MFMjGrlTaBggftCDGcb6N10Dh4+vRps71WGy7sPpvBdzEV",
+	"ARO9JB6ymNzIeGWkajqV/JCWLOmVVbU3WE7zSs4A8TGFSfmgteDChqE5EfF7IxtQ9zOqzw/nN12xUCWA",
+	"ewd8j9BQSXszgcD1rqqIpmE47XSFfyc1U37qpYK/Y+WTaqLwNFAeHhAAG1RQwxAUpStCqpnSxLxJFAtZ",
+	"XyubCwWNPVHEPBHjAzEDsBlUsxiNQ85iI5dPu4LiE6CBuHYc3HrMdExdw0YMoUi10VqYm6S6wkwVYfEd",
+	"4ZwWAzDsZtLzfG8f3VQymSV8FS2yMMDByGeQZiuXieiP/lGeZmQmbORYCn82H4w1BpR8OzMkVwwBQxE3",
+	"GluT/B10L9wNjRU4PTNMnw7YSwkyP6oVm+BVtJZkK4dbyKgU8T/+oKW4L1KXAl6tVJGNsJSKIcVQrQYm",
+	"MVvKfJrCL0GBZL9WWoeHh81mc39/f382hOLtJioC7LEtR53dcgzs6C0WkdvJhW0HLmhcvsJc9tdL7lmy",
+	"vM6I3DSZZH31ONVzF2Dz5tRgJ5uKeuri1VqaGOEU1k3MjBniZUMvZC4sp+cuatQGytMn134WzDrLlC6f",
+	"LnZWHOL3MWN1OHfMu1hLcDZzNz/gD2bFoA5bzMY8GVe8imGViwDNmErZNUkeBu4Brs+sXiYzbJ+1UDgX",
+	"XLDNtwbHYBE2CKLkV4MFocpUDueDw6c2Hqds/8jUz7BGDI7tq/DWqru6K8rjZzLYMophQaTZTcG3U6gQ",
+	"C3wFv8RTKAhX8TZLNp2NO4IRLJ/ZllA8qCDPpP/D2Nof6//I/VGe+e9I8zlhMeUCjfqKi50i64s3ZTZr",
+	"trLfHuXcSvjXU8N8B80F0n1+YDafYLthzaP2pWV1AJo7/WvlUYMtlZIulgMesjT4515vfaNC4xYu4Auy",
+	"vFGWzI+yjFD/fL0lcX4vEZev6YT88zWJsBoeYe9pX4dTIzpBAxkzOSFRLIOkDxbYUkjHdcACXDXIT0fa",
+	"38szj14XSgxsEqa1AlKqDPhqBXpUSUrWKqCoFeqwG2Su81yjpfRgWRTjJpG9Y/kbX3LHUm5gbOp8nl1c",
+	"5y7E3pdNZzt5119RnH2S4oQ6LzVXm8a8eBntip2cm6+JlliIDg/2KoCsuJK28NtY3rFasdMcRMACytmJ",
+	"LaBYAJCEWyNhs/7tks202NDMxjBv1QBOzZcRFui5KZZTb6H1V5Ye4KWgP+RvtXx1f1L1Z6w/3yM+lmQ3",
+	"H+DeZFkF/Q158DWzduO2UZz9EQuS8EstCpGOrmzNrqkIevL9WRDYq5bthAXgLS3GFkU4JnBfV/Mw0fj9",
+	"RMYBkQPimwf82gpIjrVBU6Fjw1LQr6J3eC0Pd8NF5NRtUEJXAcLmDZMd41qxP2+xf6dkEbersJJfxUUZ",
+	"Jgup/9lVRwtuk81iCa2e0TDcktVjOV6w+DQMzdHkAHQLqbS1HZkAul05oe1OLRqGC9IzPqE5iYNYMUPQ",
+	"ne9/mm5NSxyav0Hx0O8WVBsL2B3vMxf7g89ighrmqa8F7lKwKs0PmOru2jOqIIvHXEBa/CdRAzyb3r4u",
+	"2pglrSUkvJ0BrudouGx1R1RfO2JsBFViVmCVmyi/TgoB/kvjTxfubYXgIa5Ju7fzERdLzcKZjEYwDhUX",
+	"Q6PPxKwvY9O4T6rpD2mMnlWuQUHyI5ooFvgF3Sd9pbKWCPEcxbwlfojZNdmhMAy8v/7F3Bw3lNzFhNQK",
+	"7TB8Nah0ft20xbdlNRrtDShUrgbCeLk0SQHFruPYomEUd/VSf5zDsNiYAs5Z9XnD5p3qkVtJS//81Faw",
+	"0L84m9xr/SyHObJRca3VNa4wZncNX/iqolRufMvogjqCQwj8VBE5tncLCxqUMddiXl4ccVuInsVS+aki",
+	"bEXvUKbVBArRmhjWJsPA7D5Q3fKRtfCchzHkVASuMRtO7oRxXqyTajEpxbSDb9XWDrrNUynSX8YOzPmw",
+	"0nVYxl+7QneXXl+dkcuL5/UsXtdCxqThujOBvLVNEE+K+YADm+ExTkKAbMwS/jcryDCbg72sylY1685y",
+	"FuDe7FwK4tMglyNZ18j4LuOQXZFUtoLS+fS4KEvI8RxkxPalNSzCc8lsLqEqfvaEY26nk8o8q0Nx6snK",
+	"8lw2BCsojZhd1FGhlxEN0IcKDWE8eV+KwKJjY5F+szsmFAv7Fzxuzc/r08rTO0eMJct7DmWqIYtsh9vo",
+	"V4NByBf5frKMhEyOoAdAaRkpUjWTBD0+ZioZM0Wq0FPNhuQjcnjAKULbOWQCVZaA83HNme6iVSywlWcJ",
+	"UZIWsTawx1zgyfI9+j1Nwi0dlLdcBIVIoVhGxgTioQv5iRkd1wGkpU77txVQB4f4RZ7HvArCGtZloh1Q",
+	"XSiHMtH4gYt6/jLY2O7jqN6jouJVRjQc1AcxuqlUKCemJ6yg5T71Q0bj1VfIMJ3VlNpq+VNSZUD188RZ",
+	"Jsy33dWrJnU/+Hgbw9gtQKiTa+owmeayOUwdYJ05+OG1HbIZRF2JjbMNJk2e/veFF/fbUsC4jGhrQcfl",
+	"CLW+AmTh5HoyEcFuruAN75tcetNuYK/O1bYI83XRot1DgNyPcpKDNixDlXS+b4ieQwxJTIkssR9qS+Ap",
+	"Noh8cuBh9wII5qyufAG7hfBgCyh9vyhhaUJgXwbMeaVShDBSbTfb8EU+rhCUSQ3Z1oYWHmk3T9K6J/lv",
+	"D/KSaknuXE7ZWysEbRWul6XyMkSvBcT9rMBevel6ot/uhTG9hYgFQ2JYrp2t2PsxSXeFEwNCbLZmn6Qq",
+	"9PL9+MXWic4P+yHhswra1BeComXH9CNXWsbT7dFXtjiNl6F+8GCH4/3eQ75ggvn8UEzPzZpdTdmdUJM2",
+	"3oEzyzlby2ejCqlL8zJnJ7mb2Vuc5xcEYpQb4RIqbKjSzisas65XG87gG8bz4SZUeYSJfjyNwFcqAvOX",
+	"DMxnlYEXkEAy1SC/2Ow934zXJ1Vp4/R9w75+jVBM3k9T3bkedQX+iLAciPRi3lYux5HHZMBZGKhOV/iQ",
+	"nu57xIc8bfMBEtTNB5ehbj7b1G2/Q3zwsvikaoEQu8KRu+YR38HZ+FmoUmT775AMBMamhe+NI9MA9Lgn",
+	"h8NT0M/66u8ySpRHaBSFHLN+96Jg4NkGJqwXmb4slIHfFTMIOG7g5iEH0mQGlPs60tonVei4Q2hXZJAu",
+	"5tchH/ikCq3VTrvCd2n5ZvouN9Yn1fpJs9E4adaAsH6aKWt+aR03G43WcbPmdQVGZhnKourumyYtX5gW",
+	"MX3fJ9WYTjA7X+GFtave65Pqrx9MIzYTVX18C8OKZBiaBlzmoukjzaOt7tdb+x5JoK6imdRMKqPvWviX",
+	"1My0omk8ZPoiMHSB7NvCXVSG62YYGasBWp8d2ChwgaQl4dqSIxsIVNY3Wh3XaT7vqSv6l+a1mm1zZ+jf",
+	"6IrXbJAoGiqjmDdrHUId/xuFPORQqLOaxx+9oyEPYImeqK4w7G9mDFsDIOmQQQ190EeY+5IMZNwVcEeW",
+	"bgGLr5QoTXrMIn6a793aZz8xPWFMkPpJsyvMtE+a8JxjhfkHW8dYB7F1DE+6pZsdpl0BwVigyL4hbGvf",
+	"0c737MqlmbCuF1xs2M3AUwD4YZmo2ENX2Ed+5W/NL2jpIDQECBgqyPcv4TnHF7NDfCMQbwNG0q3woFvJ",
+	"6mY69jYNdCvvu5W0E+FSs+Ug/6q/NB2/cMmz3y7RG6wwKPcMzD+9ZTVvKKY+Yws8nT/U8shwhfDIwyVh",
+	"MxsqShZTbV7tyuMQbIo5sMbzsDcWBaqGzLPbhVSVpiIw/ATHGxfDWqO0QGEOAG0lrUpqCi7gh7Kc9tmr",
+	"wmXFEktq5Vl0sDI4ryzVfeUUSvLc06jn1v7KQoZ2M5YxzAausk8OXuMOmhX4NWVLtWjIS/fghvGfqdb3",
+	"AFc+n0HDXTZVLP6xZbHnkQyKiYW/56sIwB8zmY0lzseHSSotTG/Lum13vM8WQZAuLBEQcnGbBT1glYDP",
+	"jwG8hETgbPsXZ5MdAhO3ikmEULYSG3DRVUwOPm6Trq7ta18AZC6SKpvJslVxIYvbRvBuEI9rr4U2D8nV",
+	"pUilfnpji0XLc1e4xWjbws3uRtG28PQS6m2HzrFl+LPOAvZKNZrFMNlnWcnCvG1lcf7WJXcK1IEB0BT+",
+	"RagOWAAq0Oq3Y7QBgMp1k62HjbhcvhTZdFIgNUu3VethQ1A3v3AuZeechj//m/Vezi8j3rL9dPEcbBP8",
+	"K0MQSwFxLTZpLk5wZfLBguRLlzeKqJIeoShZMN43jeIcI7QNtIG1JGwZfJehiZCpeLMSEAdO11hnYGvg",
+	"Updq4gMs7LcQ7npRmse26M6l8Y0LjoLZCBSrn7IAUhEQzy8H4ocBKAAtgP/evyK7DJBxUxOMi9vnK6IZ",
+	"zDM3o2TcExRBkWc9jwwdfVYhMfx2x9kkxT6jRLu3ywkPHXBdVkPqJudiVNY9UOilsaDWH1BxYUrc5pan",
+	"WBAk+NPFc0Xsz1meoh3xE5Sz7P2GuJZLkLnBPWRY0oIQBqwf0pgFZA6zm2pN+yMztFIaRVw8t4AdtlDr",
+	"DjW3oxSArCxYV4ahHa31v6BbLsXV24g2GwNlL8PBvgiWFkuwmF4CofMML2vZ2ApBztJgtApIjlQtkFyt",
+	"HAUeO2LBUmJDm2UUtwxj/f8F9DKbpJ8CWcKPE6oc+h8LaputkxrR/cOjFRw8Yu/J9Y9n9f3DI8e2UAgA",
+	"79ytipKNuApAyQRS2d3NfC+UvSeKjKgaIdjmi7NnKaSiOY/sjzPIuieD46Ogedw6Pm73nwZHhyd0f8Ao",
+	"bfYPD2nQbB3Sg96gPWj19nvN3vH+fj9oHQZH/dZhrzloNmnzuFRnynlIVoMYWw/JQ6Adb4PKuyUIbxk2",
+	"rtWgV4UFXmc21ha3xVvcB691S7vIgGUiACnzIgk1j2i8QOkbu5/3zFLVATsNUNTkgKRtWCdIruKGxT43",
+	"L7prMFI13AzbwQP/NXo3aw3yPVyhAVwpbAUWkJDfYqD4T9evXpKeDKZPylBmQfXIs1GPCxpPy00JMe/G",
+	"3Ojkmj9yFnsx54oSlCB4r15CnelXS9dwyxgkR73iqo+0jqqqRt68vkw90GbZN63TtkzLeKNYvFjNKKn9",
+	"nCLI2rIuegaDPT0PxkYp/jZDLd2l1uFRezlDpKFb7tLVrdbeGKtzuD/a6WdK+9nncbnKW64RLC6VcZpe",
+	"Wr0aDvdeRfkkl+VMOWtuReEU00C4ypVE0Wn7dpmUljGrbY5vsmOp8lVbYSfgkHu8xloeTvLn3BZfGXNZ",
+	"laJsm6WRA6T63fkPFy87/3p29vo5aTQa5Pzlc/xrdnhHB8ftzYKm9WI2dp6FHQ9m18yKszmNTHmA43mZ",
+	"myn1Fqx3eucdMZ/iaL/XEzyd66ol31J0ld7Xt5snZVd9ebo/1Lm/7M7+L64yLAhyyyrcKGbMGHsrqNKk",
+	"TMEHAxagP6Rqs9fT0nZP1BxW1aE3i+lK63806ydvs4//6z/+s5s0m/tH//td42/1t9/srfVUKQzsn0C1",
+	"yHkvU/ZdtF2hHsuO4hnaWCGbMaDwEwtmM4yFSFppQed1DK5l8nVt2bm4vPMsFR9SauaJsjIsZUHV63u0",
+	"q0pskEJVQPwjEtnnCetF5SWudt04yxfoZ75BKEjZ7aqa5FAYGET4BlCoJs0qB9cb6bGpFLb+FhUBsWGs",
+	"UDN0QOx9jMJQRwzZdTvRDa82v09WRKPMAWSq4iH/sMBY2xQNW7AXFxbfW6temKu/R6ppubHcdaCrrScC",
+	"68l2blAsPWFazSHwQzE3CE1lNBYQCJ1WGtNylyJjq/2SDxq3tRqMuyT2yAKY2aviFPp0RaIFE4Gr8LSl",
+	"Y2iTaNHlF3Tp/ctJMxePVz9pbh4+mYX2HRfagj83uOH6ehXJ9UM2/wQK2dqFswy/X8ltUTT/jHyyTsDu",
+	"2hmaNpDWObeWV6fa0Nr7/Gy6YwjxrkxeUihrEYs/TEDtowrzl1FhPq0Gco060Y5Wsm1lhZ3sMuoewFLe",
+	"zrW4jvfQKY3rGdNr28uu2RXr8nhYfjk3FzlOeCiPwc4H1Sq2umHv9bb4juL2CmPfSs4WiPkiNI3BszY/",
+	"4vXn6GPWAHN1OxA0E2EdEDJguj9iAakeEOURqslYKk0OW/vkZ/6dae3HmxeXHtGjWCZDWwuOjhkRTE9k",
+	"fEuGCY0Dw4GYx/jm9aXqkCjmd1QjEGgoZdSj/dsc+gyUQIfQvl/Ofji7OX938eLsh/N3Z5eXr355d/X6",
+	"4l9nN+c1jO2Rw47mOkSfbjdpNg/68Dd8ZDXPPJCjCLozhh0Q6KRKyU9X5z9k0YhmPm6K+4dHMMUeG8iY",
+	"EdWnIRfDGohAiJ5Na99BOB/5nvJQESUHuoNBU1RMsVwqZJuSAfye7lSuslZkonMrVBUM6sQLAhAytfJw",
+	"tVWSREsnTEpkB4gNAGPlfRqG07RMv+UODE02h+1phkEjpOYDbmVKg/wSc82I/y0SHRtHqvsZL1kFAarg",
+	"uuGokUzCwPwz2VUcleJxfgGm23awUPcgZRZjSDERQBj0jvoEtLFCm8DU5U/sdV+Ygvol3W06J9g6KkvZ",
+	"8uLbS9f3E/jyS2Psr0I6xXB6I9CN2Pvh4ntSFZIomYigtpUQ+7PEN6UAE24N9w6GUfl1wtcXB+I4+mFU",
+	"r023AZah3ZD7AUA5ONugPjIay+mzScKD8pjJrNLu8hLB9rmlVXi2KU1oi7KvVySyLHbX1uJxNUAyWi2h",
+	"/5mtVrdrVeUSb1O6vmsSIVGfp+5yNtYldLrkalts13xNxfUSUmdp8vnyUZeWbrTj3I0sXzCDrMEW10xr",
+	"Loab1vKMYvl+ugrRGh5C2wXNPKWgatuYKqOIVX0l+7fqsLO3Z07UzjfffPNtq9kw/3fYaTWPm37tNFdO",
+	"hWuHh65s2mI4XcfPhpWEntEwVOVaW+6BHIbcZuIr30lpi54l2RpLsTU7Ziu5Dj+6xz8xR9pel9FhQf0j",
+	"pWlsXvY7KTC+GBp9n/zzNZkyfUr83+N3gFPqdwg13wLsKVdkQrm29T97YF8LwYJT4keUx9giJfazhUql",
+	"inClEhYQG8CFWiAkL5uZa5cCFHJxewqYVQKSo/xOioxg7H8RcsFOiR9wNf+Il0P4J6FU2iMxy+aGW6dH",
+	"+7dyMDglfiiHQxa8k4n2OyQRthspcuOTMelNCUKLnxJfaRlF0KH9VHCenF1dnBJ/QHkIjxiqSNhkmouE",
+	"kapijPghVfo8jmXso9vbXT3YxYA6wUh0QPoEGmZg+4C8nJ874p3bacBZD+OqeBUcR6miWhShW1VZWKpy",
+	"rZQhD6e1bQqvsXKo6Xqtld9lnr5mTJyV2OiXVGlippf5ZTDExzEd+JWcsM84ueJtSeV71WCFBUAvzuki",
+	"SBHWw0RpFhPzHGIcyIlQ+buhJ4qEjCp0HcaJUHCKpbRARH9StX7Dl6+en7+7eF5rkLMeetsQbRk7sK+T",
+	"quV3j+AuIDLRYKaM5R3AUkCOoekHXgvZQJsWxRT/RvorQkVa6aFDDLdTzOiEeQhmywmGUEMEh0ljRtJE",
+	"99Skg0argeyrPUuPxjgox6taUr90jlVnypiuXPgoUSMXg7x+8cMv3jRBefXX1C41ja3qs52XyJwvBcgl",
+	"HFxxSjAXLYl52CPQjvkzEfD2mgVQcD7boQcvtR8/uR1YthA304iL4dZrUCwzmq8amRaghGM/UaVH9+yQ",
+	"F9aOfBMFm1YeG3OR/7Y1Fxi3tBrHTBWNmRWaASVBOBKXwp4vOZGPoWm2j73N6mrsUM5rAQXnTImtqhaV",
+	"G3dXYM6lUJfZKZkdiZk2a85MvIbTMRVqwGLVIf5I66izt+d7+FGZz0TGXZGZgj7cEILmO5IK44MjGeOH",
+	"tPa7Dxajsyi/9cH7G1E9qjXIVcmNX1eYxvAigIahnLDAHKvly2zOaQuMk83IHMPmGBfmSRc9kmrrqivy",
+	"mrVgE2v9Gr1C9Jl5eUxDoxexAGbojvJ2s1kMJykaxYr1Y6aLdvFafDdj9s46ds2PhN2xeEq46MsxWD40",
+	"DN2AS33o5ZZyCWiKQ8Wl0CaLbfANdIC4DrbqMU20HFONV4Onc2hA2YoU51x6W7B4V/yCp/92u4EJoyos",
+	"2MHsjm1SE+fcPA4e+4Jv/6AkUi9BVSUzIGJetu4bywlLi4d3W69JtyL3nMPqjxkVynInPLnu3UmBvrMU",
+	"XdMiwx03P7RrPrR73/x+ipED9v7DbWY5wHoo1maQ5ryr2wZLurJrvIb6aZ5MqZbRdpUiahcbyLIpRpw1",
+	"xMpfKdPGoBcS0WkoaQDg1VZI+HBouOsjnIRH/A+/8eAj/gYFlLMfbClliFKQibrGP3/jwT88ktq3/7Dv",
+	"WlncsC/5H36PZ375Pfay0q7+hwwQ34OOf+IBFov1svjDj75nJgAKCczLT+vQQsBC45t0uJT4DsMw96Sr",
+	"cwy/oxKWbwe+gN+MNM39YgQhtmkBt/JtyjBs3CEI19xSl/kRriFYltB+LBWC6XBWXlQTKXWx3g7ZJhTU",
+	"3lKuuXnLtoALa0yHmh+Ih/y6ZA/scv9x/9G01h5d/+RwYnsVBk42hrSLJUT54giyNhlWTXvZrG/Y1qyw",
+	"oNLWjdFxQUuFBzzCBxla5h2AGyVhgKEpDFANRyxYz5unmehPXyzGRyuB6QJfgCsAmCX1nJysg6b26czW",
+	"bG7za4XncBJzPb02S4/UPwvGXPzMpj8yGpTFYMLv5JZNSdWf0PHtu0aj4UM1ZggTwLecz7DyX/Wzq4v6",
+	"zywXEEMjbv7+6FXO4NOijqyZlXalbFcQcHDfg/hnwuISc+xnlqofPo34u1s29cnv5lkS0ZiOmWYxqcYs",
+	"AAA1LF8RyqFKhwLPZiOxbZSN4ztGYxafJUbLnLuWMV/LmP8BLsgOwWdtfOQtm9o4PSO5YSENa8AjWUfG",
+	"FKx8/Ai1KwcyB/ACvjoc3YQO0fMGOlPFWY9DrkdJr9GX4z18oh6wO/txzsy3jRCuCCWKhYO6MQpZkBmw",
+	"P97cXJGzqwtinpvQaYOc0/4oNfcsHl/mDrcgws4BqiDdYBxRYZ5GtNgGuTHWsstAdOFrZoYx7euO9TjH",
+	"RkpwRYZMsJimC8bR7kVVOLYyyzxnK3+YXoeUCwVV7A07QPHfruiK//gP8jObqq74hnzzTbozvvmmwJYd",
+	"q68qD+qLKFsvP2SapRY+ftmngtA+lArE0TjtCjvI7Qjbhbp955O/kfYxAO31RxSQ/GJV6xhNJIkFXCP0",
+	"GelNiX/16vqG7LkO93BQ/imBCh6gaRvym88Tkeu5K66ZCAiF7cYF8dPt5BvW78vxmIkAS/Ssx6eeu+9b",
+	"uKcccUEJVV1xDtRov3+/d/j+fbZGI4oL3ZPBlPgfuk7wdSsd9FR6pIvHifmmW7EBxey9xpF0Kx99Um3v",
+	"nxAaBIr4UN75bKBZ7NdgCP8m6PQl/ya/jJgg/+6Kf9frdfif+bXdbJJ/kwsBnEK4iBLdyfkgfrp+9dIj",
+	"k1iKIZZJ8khiK5tgyrVHejQgHKupFGPgbPst8m/ygkNJVSvvzNYxn5zAb5BULLrG8UE3LPuCX3NtHpB/",
+	"k7N0w5mHE4X3TQ7d2f1W9WFjuS4NfwKjUCDzLLP4NRsNlm8aWrUCO71FcSNpk38TV+sl69PxuTnKBzIR",
+	"gWk4jYxzFk/xZ2NkeMQqJlDKWyaauX4ODRWhxAAWikHvFIzN5jlFVI/c0yfk3+R5gvWhsiwmIyRPs79k",
+	"KpKKA6aJHjGh4d2gQa7weksZ0hlWdRfmGLCfwLr+cJ7flx948HHv99ivnZqHoUkHbU6qvnu/+P2U6QZx",
+	"owAjrWN3Hfxh910tG7491JA14ZnU9ppdpJZhF+vWwZ0W0ngIeMB2Tn0pBnyYxBD4O+bavri/D1THxbIX",
+	"3z1GWMA1XvmjDAxySzr3VFVLSWQYuIqp4PTqTclUJjXfIyUvpo0ue9NthX2z1K/N7HHg7H2fsQCGVPJt",
+	"upoTyjV5aevyK5dSoOMpXC+as6Lhe7aYWk6mYPGq1+aLupUyOI5DK0Y0iwUNUb8l1YBpyDGgMbM3mR7B",
+	"XAIn29PXzRJly8/DMBe9keNPruZ+LczJipH07E0EqNGGxU5t7XujUMamW5DPGZFSIZ0KZ4cO7f9X3Tx2",
+	"aZ6qw3/NwuW/fM3GlAsuhpZCxd8U0z6pvhH8vSN4rUGeWzygDmk1m2lB/j0jZCIWG8HjkYMmlsRLv01r",
+	"irWa6UaAUxD23UgmcfbyP1+DKwDyPcwBan44JCrfjjukLgKz3wecmZPKN4LoAlDztbTz+Y0HPojMCPJC",
+	"8vVogUdAwYmnuLGr/knr5OT4uHl09PTpkRFtaQ4OMtTffCtlB0kYAvp88ZVvVWNiFpBGUUMwQ2ybrgl5",
+	"nsNGovxagzjbTBnZj4H/prm0OHRucuNIghGBioDVVOAyP7sUd7MTxM+9gUoCquMdgJyPwJMGB4OZDRdk",
+	"v00M5ZVlapVLZ8KarMRoXoxCUAFFjsYt1sU68X1mTUyrxZ5FxvKr7zeac5rsZDJpUPi5IePhnn1X7V1e",
+	"PDt/eX0O74DvBaDKnSo7p7lWvModi/HmuNJqNPEtGTFBI17pVA4azcYBXNnpEdhUe3D87dGI12/ZFAvC",
+	"ovszJeFFUOlUjHqI9ogtSYtLZB7cbzad0u78jLkKhr8pvGJDE36VgY9dFJw1YBnM2T7KJS+BnU0nZt1q",
+	"Zq5tHE1ZJ+mo976jaalLeKW1+pU3gloNEmustJsHq1/6XsY9HgQMfBzt/ZPVb9xI+YIKV3MVrvQP15mR",
+	"k9AY+wNvrTG+axYbI+VNVrmkYHtXOr/OW92/vv3ofSjYhPhNwVr99e3Ht15FJeMxNX9WzIqSMRV0yFKt",
+	"D1yRdKiworYtsf6+bg05YwXVQX5XOhU0i0KEe1cl7IkWAw6hgh4HpvR3MpiuwZqpBwPcJddpuPNhahw/",
+	"S5SWYyMpfpIjQZ5LqLrgToIf7Ojw6jb9+kVaAfcg/3XWfitfjA2rxoELZq2d8iw345SXi94WHSfs49xm",
+	"bd3bZi0OYfF2xeeC0/xehQN/ZNRb0NpHLGZf+O5trfHGFd5+3Eh5aRTRv/quf2Yvw2Z3PqmOKUTfpc6y",
+	"2lJZYFT7VBa4kKCVsuKjN3u67emYU7hzWyZFbsxDu4sSa8m9RKPZTCyvCpn5WeEC/XXIT1TA3Yn56zk1",
+	"R/HTDYVBbuCPEuFRInzREgHYHJYd9q3Nu+Rje3XuLmLVp5ELH27Z9CL4iO5tY6TPywYstpQTCxtrwHk1",
+	"w4XPVDKXmWk+cPcqxuIx3aTXMXbnrrcNZ4IaSzbga+zuC99gzfbqN15K/b1MRPBX31m4ovNn7XZKtvN2",
+	"Kxhg2RSzR/Z+Npun8vGt2Vg2jnxPyIDlrcm5WJF4SqwRG8USXLZqRGOXVhNQTXtUMWOhx7rHqFaECyi0",
+	"3iBnGLjOFfFpyO+YTyYjgAbQucc94gex892kv6tRohUJzClj5MyIigB9xellh7xjMWKR+gGjgY8+Fq4h",
+	"GB9C9blSRlxplR+cc1Gix+rm5pJUfZsacHl+dn3+7ubm0q81yEtDF+v1YwIxqgS4GcCZllV6b5Azl23h",
+	"Ss9nVOlNIQfAkAF9DfPG+jNcCOhvZ3llV/NXSN+nfWDcFgadWFdEvVnBdJIfHU3ODE/tN/eP6s1Wff/4",
+	"ptXstA47zYP/yaVlvpoIo5bsN7FWqA0xm3mraf7/f9Lo+04FFr3gQensufu/Zueg2WyWuUHebitNc5Rc",
+	"5Zi4GTFYFOWZJeKP8nV7+fpwbgjtFmk2F2ipVWIfWkN8GjGI0WF7SseMjheKQciXhUfMUHz8aP0DEA6l",
+	"fBe9RcMwlVEeig03SoAvKQoAbOncxQvOiPP5QfA0L8psYYxts6SB9CEbyBKQai+WE8Vi9YRA69cyifuI",
+	"9gyB0y5VN4uMrjUISnsAiQhs2y7RyQjxmGER1/SywuUuSWE2EiD6gBAGrGhXuI/c0FsGBUb7LGDmZyO5",
+	"iQ8t+41FAReXVOk6DL0OCXWZCFhRV97w1kyCHL9lxC806OPSINVsPpa9/1FMW3ezIlVKfmG9a9m/ZRql",
+	"OyWWsF7OyZyncC4SvQNx0kBGHoDDHXNjMUqQzRG7QX6xyE+Mp9UyLdvBiwrIDQHxPMBBc3tGYTNVGQb5",
+	"WzXsPGYaQVPgPiOgU2WEnlXDYVzuSqgvIe2Mu6xB6LvmOs8NB5YdeYO6/dCI8Z4F57IoesW8s9tyvjJW",
+	"px4x5eZnr8X7cjymdcXMJsLbuxFLb3MHPNRwgYBJf/nIZfN6zSOsMWwQH+XB363e7xWCVn1MAIhCCNmy",
+	"cWdlk0zjf7NZ7hJ23ipBtFJ6CvcLAxmP4cgs6A0tPJdmgqEmXPcBfewqllr2Zag69j7oTTSMacA6hlwK",
+	"uN3P3RnZNacqtxl0vuaq3fsptzNxx0IZMaNa5SKbbdxVyi/f+BheI0PXUsNMbV7pMZ2hpK5ngjrLxOBB",
+	"h7A7/W7/pHd40my2672n7YN6uzmg9ZOnzf16q90+GDw9PGy2n7a7AtrpuB67AmFnPnQrPOhWOt3K2i1V",
+	"vC4sC7zlmjNfpqGv8MtJK2ixPn1a3x88HdTb+8eH9ePWSa8e0MNm85j2aHtwiG25KFl4DVSrVqu+f3jT",
+	"PO4cnnT2W43jw8Pmcft/4Gkz7G6l8+Hjx64AzTLjtdkdNKf9XEMYU/3arNW5DY+WERMkEZqH+fMkZPSO",
+	"KRtehZQz3RFCiKE6xgc4EWcDYuBXS+X8A0Cr3CNIeBtPM2IkzyoI+kXT7WtLik/djbBrpyvOCEYPQSiF",
+	"4bhOpu37NbvFW4dEuc3dIUVxVRWS8KCGJ+LMKbFnTykI3AiIkAV5fdoVM032Q6lYkLWZOyht6Bicv5kg",
+	"dTf8H7qVmFElBQYZqVBO3vWlUMmYxd3Kv7sVYw8Zawj+SHIaZbfikQL7iS7mlpuBGRb86HeyU94hFJqT",
+	"A9KLY2b6SCEHQ6kMofId+Bj6BtetkBIEDgmPsPcRjwtBGB6kiOVRe9Mf0K7LHSCmKWC5qsN7c9FqfSmC",
+	"2mkRYCFLwmrttZsHe+1mu/Gosv9pXCLXyBOFeMUnymZukCoo0HkV356v62n4I0ZDPfpj4YX5kBlTONSj",
+	"nY1vB/xdkbdbewRxKKtMV+eJ4Yok0f0YboUFubLtG6ErMArc0T4L2FhMfyEFssremOmY99Uy4r+wj6yk",
+	"PmgBUUj5zD3HyuPO9uAC1q5iOWZ6xBKFWozNjPnce2l2AdwYxyl9tlsCwHxZyv6vGQ24XebddgDI8jQt",
+	"rUcVc7thzIduzPBNDie/4lBpttsx6eiXbZrX0MUXtcTpuDuZuzANlcO87JRmBOgOqSjbMYHCatp7fRqG",
+	"au+D+cdeo5T6O3yzlcAhixohtUHyqSOGhmGGJGLThDEh23c5wy56EZPxzds1F7Ntk41HVAyNACNVX7N4",
+	"zIUx2/xaA5PtcrG5pNputmvOB+silHlQ4k/BeZr3ry0EyI4cDZSqdCrHz/a/P/ru4Ozkeeu8/f1h8+zp",
+	"d0fPDp7vn7e+b56dfHfsSpp3Kq3Dw8Nms7m/v78/E0eXQo6x4Ltp9mSr1Wp1WvPPOjeqe2d2iyAuZ76V",
+	"2TbWv4iaoduqA8iQ5dMqYF+4BzTd1mdE8XESggcCE/VVnucVc2nybiNblt3mugd8DxEF1cW6Hiy/zsYS",
+	"LHO4LE9Nf1sQH7ag894HCPL8uAdVPRz8SKkoSctx2nefKKJ4AJIkDYpMvZbpBYqVLOqJFR3GQA0DprT1",
+	"uNWxSdM2dK9SKAOQQSkAiu8RP0VA8cnfSfoLobb4t3P1EB/hUVy4LDhYAUtOILqaj7dNAOJms4aJAy8Z",
+	"o6bqp6LfdJxkJ4FfMxNGBddJTbDCYNhcE5qbDHpJUpfIIhlna2WPqL4nUedacs5nQ/jVUqoo9cqkUCbJ",
+	"MmAaYwAYoiLDPGhPKSZWXjID0CMu4v1P1znrMj1g6zstJ5jd2iwN1sltB4BjcRP0Um/8Y+Dtl2oD38zI",
+	"s8ICEpo/VWyhJEUnD3aM4I5ZdorkKiF3u3/7x6/N+snbD0de6/BjSTXjFafIOA3AXWCkFEVeGq/7gPHt",
+	"16U9Ltt9z1k/nkZmgTK3+OO2+9K3HagnJbvriXImT6qcYMqtXeSvc+dhFk8+rnbG7pMTATW/8hTBNCNU",
+	"iiDwFsywgKjE7FHwzbnsZEJtnRj0akc01rzPIwoX5NXZJtXpDIynsepsUtOYTkkPbpZTrUsUCsLZZVEZ",
+	"1osxHEMedAD6wCdjuHam5PLied3VEQosKowN2cm9DPlKC1UtmB2AzOwSaAzEnVdDckQy7JTTLCqe++vg",
+	"4OCg8jaHRFf5no55ON3cwsumslHo8f1L1vxAlkhVcGH8uTz9X0E48sPGFOOOs4DYmVQwduEKubp9IHFR",
+	"BO59gH+X+cBe2PpXzonFYxLL0JzqdhN6eYxJjzjI9NRI5OKOawYZmZ7zAmSTTY3fkQwDW0Brkfz5gelM",
+	"+DzstvxLbsivfWPdZJwl4yeA/aNHhPawiNzQss496Csr4ot/wD1VKVM6sh23x0UPSA+6zHbtewsUGKhX",
+	"BhuX+MZS9wkToLHlyuylhS4UEwHmaqd7NieM8L5+QBEQ3JBSS+vBsT2ggujNKDFc9MMEMv3bzQPi/7dM",
+	"0oBhSnKHPfrSucL18W38AQ7aRnVR29NiwQAEseTcQTOZ91y7wnGdyogT6+zdXJDYoX1eTSMdxKOW8VfQ",
+	"MvIOeLtRMeqV4vYHTH22llS8f21jr6jt378A9HtTMN9w5qcZbs5Axham1yNRLMfSgp8GzHzsoLCC0ErU",
+	"zuAtBXA9AVYh8GsAceQ5tN+0HYUxQPixaPSdbiIxPSv3+IAb8flKMAffELE4LzqXy8OrPIl3yQvtW5rS",
+	"wAjX3nRd063dbrcrb7cSmPmxf16pWTKcR/n5mDS6qejtj6gY5r00TxSJihv0YSVwERML7q03FrvXKZbt",
+	"cs3TeeatFgfBFmnxqSxe4hS0T3uxSSCVrpp3bQ2ZNqeVb9634fTWoYYhMz7x5WAAAHPkexmGcpLeMNvn",
+	"EA2sNObDXxo0cc9K5DbxB/cu9raM5tjtvg4msiQeCeNr/mwys7mG7HsmxSDkCPS7vZDdX4cANkwSJd5X",
+	"JZpTkfqCQq7w/O0f7PaiHmXFy44i1Xmpbe7m9qLW3vI9nLjNZp6RB8HHFL0DVdT84ZMEzHxf0DEzurEI",
+	"iA9RJC/NF14uFyqX0gUFMOXAvlXDC4+p6IMzgKp0GWgU2aCNqt+POVTIeJeIXij7t+9COQF8+vRhzAvD",
+	"MBWVQdAqDzFpY0YdfFogmTp1gryUrj7eiSAcLKRK0jGg2GYHiav+7EAm280TAuCcE65YbeFBcBYE9t5z",
+	"l+PAQampESX/YvGYVsoDMTYVrdnoHvKkSBnETqFiSwAuj+4rm/NO50h+sotPk2vq7icNi7q6cSzHYI8H",
+	"zZ/1oCmcFoYRcvIGlEEKgiGtgJIW/7N3oqQn5S2pzl3GwFatfWL13AVhLbiS+VFOyJiKaS7JNs0NzxWD",
+	"RGlnr+913jduL1uEnECQYNqI3yEtm6OU1iH1SNN+JaSu4S30yA2AawCOHlGbRBWFtG/6EbZH2/mEqgzh",
+	"1z4VQBVbzHMioRxykU7BrJN7M02YsucRncFdZcHpbL1Pm8dsV90mWiEQbLfieu9Wag1yIQyX2Gx6rkkU",
+	"27ppVBM9kTbr3mYFA2BzOjBbd6pDsvmYA3CqSHPhgfIcl/XhnRbY0argZZxJoRYq4qc+ism/eABe/hJt",
+	"jjlWSJoVonIztdrbQWVeLF4R7/hhFHK7A8lYBgyA4awqOn/hbVRbp6GktOyKotieuLBx0ImdRuxOsQHl",
+	"YRIzYkOhUHJ1BWQro4brKkMo0s1KS3crqCTxECoCQ+Fw0mrXGuRnLgIFqc114gexjGzWKybDE8jrVYT2",
+	"4iTS6dTmigs24HVsvtgASkhIeO0l2pwokIjPVa5UM9xT6K4gWEMBO3EZeEZEAzJ5P6Qx1j4MGA0KEVTm",
+	"1bnBwClQh1OgTvu3ePiAG6neiyUN+lTB8MQf1Lxf9TPM90RBzvbfuxWoEGlrHxhrCDYEVtJIBO3fCjkJ",
+	"WQDo4sYoMQ2l7Zj+O1hAAZO24XvavyX9kCr1965NBOtWSKPR2LN9ZDey+RWAEf5y9uMZFn0n+63DlkfO",
+	"72SYwEb9QdofWseHtUWrZBoxrdP+rUvFNrMnMbNZ5ixA2kVcDJFydjEFe6/tkZ1fuRVTNc24aTVM58uY",
+	"J6ckrGi2b+W2W6PsgN9La2RQBdfKOGPcFzaxP1HWKQu4NIUhwWWZKzePo8KX6jLRUMtkOTnazcNCg6b3",
+	"QpuooaQF4oBbcrkgtuQk3I3b0VqMqFOSIFCFRSSzo8My+nZQVn5wlVXep4rwgb21Ktbhh3Ga/otzzxXw",
+	"T3vgop7P5yDV3OzTqR82Dzp5SB0P5qbZOKr3qFjwUru530lpU/OIP6LhoD6I0V1h/oD1I/ANbjAUYUYL",
+	"y3dGfBXKidnlynceZQhiAK0XlgFgOvq3gINOLBIKVj/YJ9CCkCXvKy0j3Db9WyytmL2oOu56FeYDhQQQ",
+	"GAbNjVsAi5SJtsToh4zGPqnCO+l4YUPavhc7Jr639sXWPolbLjLUpUwobuyDgIF83vs5O4TFmu6FsFmD",
+	"j6b/o4/5k2jQyHGEZqqe09OkmNGcM+X6C/FWj7jSEsu33YduXCq+frR97AJ7n2bK/IoJe3MxCYNYjl9k",
+	"Rf4whkuGxTKcGXJjs5VDbvy4cdCCndLnFYXpIJYl51jN7lEaPoY1bOMZsLcyyEaKUGIFBnjcvxAZtnVc",
+	"7QYy7MGDTTfWxb6WGFNAW5OuEk7O0W7B+B4l06Nk2iXgKk0LtsGuzrAzpp6YEmP6zHjdNhFb4AF6CKFl",
+	"bPQHDBGYCQwAFy7VLstQ9amtFpZTTZM4NlvVVUms+r/HiFzpSsShb2oaQXphRDlEcNlnzT/+Ygv20sx2",
+	"J/1Pj6Rp7/d4/jodUgY3FZ9mRJ9XduIIFgvOS/DiPIrHR/G4OYq4uM2VknUXo0WZ8IUob86y2/tgP10E",
+	"H/cQY7OOwncXIemV5pqnPd0nXtDWF0QwS+dyDGIZuTqOoZHbXeGnw7UZDuZxd8rR8pPQpXt0haV2rQNF",
+	"JcwugQs9KNwNjst2sw0Oc+e8eKJIICFtQoZBV0B3DYzIajQa5esFD9nALKrs9QKePFp2RRKZfqHPIeUi",
+	"mwXWRYWU9kjXTstCMeD+y+sKdy/iZpG7+7cRBL2pZgqxxG0I3KvBIOSC2cz4AkRrWfCcNqTHZsHbm/RH",
+	"2dlXBUS4rqC2jGsu6rjYF+Bj+7VO+WgPmwdd4ecsK45llWNWt1TSkMoXcHqK92apUynvwEd6APn8nNsZ",
+	"iutWD5pE1Rpd0W62ib/gMnJEFRHSLgPWBuHKcZVNyhOyKxZwF75nU4S5WoZJdw57+YXVo7bWAPJEtiDk",
+	"mx75uZHkTv5PcNIXOl584ONjjyf+44m/8YmPrJPJDrzoSk2h2SC3/JHziUPdrO6+HPDoyjz0L84mnyB2",
+	"Ku1rJfiwefCJIndmXI8BU48BU5nuYLnCIwEzhrAFdExj5L+sEKm0vO+SStppDeCH3H/Yx6qSVWe5wkLk",
+	"jiveC5lz6Nyy6SPE2BddUjtduWpp0aqUGdfDtE+PEsTdWgzo9RqtOpXlgd+yacPlwkCQDP89YZga4ltO",
+	"xIBxGgIuN2HvudLKzyeOkNfpyDDZoNVEBDCYYQQRJ0kMH6C7M0EkjIiGxI9i+X4Kfd/RkEM8EQn5LeKs",
+	"Xp3dPPtxJuMFrL0eDRCMVRFK2s2mGaOrQRjFsheysWeDSFJ7nyuLSxZg/k4acTOm6hbLHPkOtaeBw5rX",
+	"3rGF69RjuovrjgZUox0fUrDGYzbmybjiVRLFYuiutX9gONgZ6NN65qu1tVDepMX0VGdvz3bQ6Mvxnn1g",
+	"09Lkdm73Xok4n0qP1Vg7lQlVt++Cw6f7R72nJ/Soffj04Ojpfi942hzQ5tHg4Ohgn9GD/hEdPH163Do8",
+	"Pg5OjllWhxB6xSVdVH+w0cQahJCsw46e0mazx+osaB/W2weHR/WT9vFxvdk+6dNe7+T45DColFPbAclC",
+	"7SubqumYBZbQ8EulI5IwdKjez2gYqrQwVO47V98Vnv44h+I9obEwPXQqFy+uXr2+OXt50yGQygE2pas8",
+	"C5KJhdP/RS40mfAwJC9f3ZAes8WYwaXQ2HrxV9aALgYJ2pJgNhugEIa6oEb0F1+w5dE8+3RVpR2rbHAa",
+	"ruuIxSjYhfqjbbtuT87icWqOm2Jt6ZmrCDlU+ShTmegCkLmrqshdboAN17SIKYVdAidSGCIWANW0QS7i",
+	"mEGkay8sgf3GMeUPovspbH1drNX0qQpbP8fuOgSDbYGUE0xozRGuUCQxoDoZp3G8VbsGt2yqvBzmrj0F",
+	"Ve2xQtTnT1/HVc42/KpNvqkJuKikzU7bZCOzbZW3xE38kRc/Ny/+wPQWjCj7NHxYZ4R5V/dH86fNM8DO",
+	"mQ1PMGfGiIogBNwYm+5yWHOlPHNqp2/FJxd9CcYSvAuFfDE0vCuoIkqawwgyimLAL60uh55J6/uQAWDP",
+	"4KnmEGnACOsKf1779T2U74ppAPrK3c654ig0BWlzxS/I95yFgbI13RNNbhmL4AKLx8Z+TBhAnLFxpKek",
+	"rNPC0WuabqQWaCwTzdRsGlp6lufy/6AYE7iK9SiWyRBKnf54c3NVvYbAkOtXz36+PiTQLoL7RFQpgJDg",
+	"aRot00ksDM2r1vykivjffPONXyNCxvYYLCJTp5CyQk4IYrj1SzSDJAoyTf7a2Sg7mKoFcwZtlDJrpnIt",
+	"43jqoZViI2ogS09ITTS9xXVVDXKFxfYnMddsAwvlTdm8HhL0YT377kEIsp2WNUuaVUdRCTs9wrZ9tdhA",
+	"9nyg+bv8bPffizG1QVTLHM5ahjm2h5tl1wiWmdMRDrNczSh7aLmSwXB4QcFuVyd6DdCvT1JRy1vorLX5",
+	"MxbbCcu721J8q47lFBFuefE8bhMr05goitIJXscSvoUBpF5gEbCS2IZMCt6jRQoTWFT07h5N0NfsMUPu",
+	"a5V9bq+Ionabk3sggnYwLkuEmlENl14XPoMn5oyBItsByC6N+yOoKlM1TA1aJHhKAfY7/Q1cyTXSt82C",
+	"dPodXGupeHIPl1WA70kZMirMXEoHAe2SMY2NOpoIs9PNQECy2D+dX8WO00sHig8L8wuOcsH4sJ2Vo1tx",
+	"EFzC6qzx4LMkVobP3j6g5W9WedVtLXCCR8ZSaYjrE7Zy4aMf4LOLDriPdVvKSQvkc3NAfyYvwAJxs9dz",
+	"voH7T5A4g6LCivhWhvhmc/uJSP/UkiQR3u82kWIeiVkk4UIMwQTMt0+Uxeme1w9g9Auk4ooZXARsHEnN",
+	"RH/6M5vaHb0zlDdOreJB8uxFAGt/0jo5OT5uHh09fXpU8fJ/Pp2F+Fs/QfY7N/PPlFyR63+xlLpicR2K",
+	"DuL6KUR9AO0PlC4WYBV+67mRY2bPjAHlYe0xQPOvY2ue4cYxEiIVEBaLDxjCXgTn9S/Y9ZsYndzteO1M",
+	"rPtV3fY+4KZfesV3xeIxNeQJp/ZKzNXm7Utxx2IFm7FBbowVhXLFWGk8f3dHzsIw05wsZlUfsfnCkPQY",
+	"ieZ6sYbsVCauTMKiK0Czqe9Hmu5iriEaal50zsOh5kw6M/l7vWE0LZ4B+Vfk/bNHC+9rvjrsI7cvlir3",
+	"JjW8nZxTq+wSkDxL9Dwnm/acirKjs2zd8SxUDq2Mt8JPSzLiASNcZw63MeUCfzW277y4sjP5auVVaod/",
+	"SoH1J6yk8leQVm67fDpxtVKQlFTVnvFRgK+ERMbuhX3TgXtL4gv2XuOPvgM9jWJ2x2WizNMMri77+ECD",
+	"nNkUPnvhNeAiUJn2k5Xe7U0tKLkrsHx58ZxoKecFhxEnuSLfm0mOL8pVZGexylv0Io1eEmzC1KOv6Ivy",
+	"FVHn5RhnPPml+I3uU/MoS2leZiqlwV0uv24qEwzrqA5kjMEnUrBag/y3TKCSHHiOrVWVSgj31mn2Vfos",
+	"QN6i1TDhesQF+f/ax5BdANnbiomAi+EpiVmfR9xMnSjGSLdyk0vjhUsu20y3ssischdFn11TybQQO6TP",
+	"FJr5xYmfayaCT66K/FUKDT0v7MqZHfypDLBF4ZzZ3nzok3pVDI3bnI9H85cQzmnUznHKG1/fmbz6yRcp",
+	"RAuY6kmJGn8ecF1yCHfwBAWHopyIQlyl8tLjtHVIxlxAJGR2oDbI6+KBSgXpVljAEUSfi8BsMllSmNo8",
+	"c68n6ZY3PhZPEEMI02tsIML6AYjn2WQeMuxw/sBHSn+q8/4cens87h+xoldLXRA28yL3C77sKUdqGsh4",
+	"QuPgE3lZN5bz5QhaFtnRpkOlMk0SX0vfc4E8VBE7O0jaNGI/C2DP4nn4mA6ZR+54wKRHaBJw6ZFA9pMx",
+	"E9ojSvP+LYtrYIv1WNbkKXGoVYDMxXO9waEiE53CPUGNE21rCdAxI0z042kEt10A6yXycFuIw6JqDfIK",
+	"SlXc8lxdgXazaeuT6wUzmh2ofwolFe/kbY5Y0MxZalG5r/tUCKmLr88fbva3L+J8kzPe7PVPte8Ls/hc",
+	"2I9MBD/z1Yi5j6fSXyvOwDJnps+u1Osf+qAxKvG2p0wK3Fjqf7+GMiQuobgoGAdkFuFwXYHtIY7gXVZS",
+	"qgBriFJWEa4Rmc+QzwjxFGqRa8XCAQaBcq2I/wz3e/1mGjFbF8aO6Yki/piPGfxiMTay559zFUnFzWR9",
+	"B9eBh0Z5ldq0TBep5g6FPESXIjSGimD9ERQIwlwsrmsNAmyoOgSw/pwanQuCt+HvibgVxhjigUcsLGDO",
+	"T5gHA8RX0rMGiyelZ4076OwhWC05juwp3WMDGVskhwGjOolZrUF+GbHC0VecpZAklGLIYjJCFAi7NNV2",
+	"82Cv3WzvtVvNjn0HIUJh/WJmIRAhUGvC2K2qebZU0jwcJVkTjdIDNEVlIwEPmgQOfMKB5aTtmgg2Icay",
+	"TvPlLJu5sZ9CYaDdAR9JDu8RgtKyX9JMK6sxcAGlh0hVIlpiLV1yBw7H86ROJVJeK8Fw56yTuU7zSwU5",
+	"lIyblWiQdusge9ZpSqERzTHRI+oKopgFN9vol7Mfzm7O3704+693L86fX5y9++6/b86vfQ/IlhUDzUPb",
+	"2PxEMTSDXMhLmWZj9828WpM52DJ0yqXH/jd73xRP+oGMx1CLpMcFhejv2aSXBYU480Kv4lVGAC4BvZZI",
+	"kXkJ6nNhVhb3KshHZQUkCiOUkT7VmvZHRkw6QTDF+nssVMyzmTRmCACL5BBLUbA+Ubh6AopvyZjk5B/h",
+	"gQUVFoS910zA2gzsQ0CCkrj3jCaP8ZN/Gb3meQqAmzs8Haj+mo7LLyeKaTN7djvdKeLiq7LOr7jIeWHh",
+	"D4iNqjqsPoiiikA87LftHWZvSqzKekr8IEGh7JMxhatPf7898j3iPw0wNP+gGZTVFoi4+BJMUjf8Sqey",
+	"3x6tb49epcPfGY14qVM14kJ8OqfqFfT2aL7+tcS8EQJ/Au+o0jT+ulyjmsaYm2CGnpPDVRoEUG3afJ/z",
+	"mqpaA5KnY98JYKxJHSesQc6yoP1EaTkGFf3s6iJnbUNxU2tnqMzidL3khQzqnD2pR/gz2MEisGONbfxK",
+	"agDZcfu2Kb9mza2sMg1AE5bgzGsafwnnADLPZuI0G/rDngFl6/OQkTSP0bx/KfE/I4b+BCdBIr42PfyN",
+	"GTGhacRyOHWanwOVmgdQEvetQt+v1ILxfULd9Y3t71F7/TrFEG6BdaTPp5MugALxmXOaDPugqmWd2zbh",
+	"uRcmjGjev1W11HuXJrbbu5Ss3D2C6jm4DAFeQXQiFmpUeQigkxaosnWbsveUuxvg2l4IpGmi9iKiiMGB",
+	"dazsyFMEPacchtQiTeRHm92L+JDRNIMK5M32aJvPtVDzSq9TAFPII9l08RYHgePnhuFZtzxBQGgG7zdL",
+	"PBljGt9izjpAhnw+HTarjNapHJx/1zz77llr/6B9ePT0+GR9z8YLGt+aqdynTrtFHlsWF2KhWNLZgVSY",
+	"m9/bbU+WbL6LL/VfF7af+hKv+B8V5Ac7mQyHEIs4AazojqYoZoqJPvtCdWM9jQCh/zOfXyM5yefQ4QkD",
+	"roh+XyYCTgUcKpSiHUdScTH0MSZAxgFewd9J3s97GtLffMR3UlpGEQtI1Y9ooljgw4W1g0UNGbXwpGkY",
+	"MOlNXdgAXkDTnkw02T8kivWlCFSJs4KJ4AaJupurAYo0pFNdXzZj5w8Z1ruZpMbxoG8HxeLDJhpfP0re",
+	"v5ZrAmQHMhnUsrZ7flcZfM+CNgWX+dyy9jWD6BYonORwABwSwjrgB+lEvlr4g3QGjwAIjz6HNXwO9MuD",
+	"QLDgk59ZlIDSa6MBqHJWPd5M2T9SVapmkaWgzllfqjHTvG9eFcaav9AQ5SaeaEIHA9bP3AsBMySLpyjb",
+	"cybWYiP7jUPm/PpEU2bRZvCijzLpUSYttDbznPJ5BBNabIvBWG4yK+6JcgaeKkZuT0Uf4p7ZGLUQrlwh",
+	"qqqFWSE9KW9nqq56JErUCHxzCn/KwFlEQEbcKDrTmoeAnmncN8a3/nTx3AOglgnEF0P0tC20aNorx255",
+	"5ia7q2jIqPbrh0ovUVwwpV4CsDAWZlhHdoTcFlZE91YTPn1rvk1Bis/UiJLXVBphmKjRy+zbysetvWGW",
+	"CquwX24ye155RMlYI1bOTxfPH2XO14ounG2AVNq4rz5/xeOiRNrrhbJ/e18IwzPwv6Zpuw928fPMb/P1",
+	"HT0/8eDL8fJYWhAgzKNh9ejweThB9J1hMTAi3PZbKooe3M/jxE1/xO5P3MxgVqrbQi1OyNnCvKXDZgGl",
+	"TmFmFRVO57JZIHoEKg8oOEbrAfQ7qRh62gPZIGcO587VZ4GrzRkIPMpDdJFPRjJkxMo9uPX0XCoc1yUX",
+	"oECclzjEXQSmnaVZ7b/NwJu3Dg8Pm83mycnJyQZw5s9yA3tIcWqByIEjdlbuYLiVzhwJZFrlzY3adoZK",
+	"ZZh9TJvIU63YAFS/2EFLLBB2sfh+JZhFaYe66jgwj3BBZByw+FGy/5XqfrH+bSrIctmKX4yMT8QDKpW2",
+	"8Ue1cl6ttKR5VCwfxc9Devp7X6hq+eE38ycc3wu8bN9JPUohiRXCLNjXPYJlWXtTm8PdmVXrZJw5xciQ",
+	"I4oCwBh7hJp/uqLq/7//83+N+uHXck+kbzXIzwA/MKZRBJU4+3LMMkD1XB1HLWMsbesQC6CNrrBD4cqO",
+	"Nld9vkH8l7I4Yq7QY2ejGjkM1lUEnOQxCLBKbVdoGc5UCDQDu7x4/sRVND013ej8sVMoMei6ThESUhW7",
+	"xFco5W0SXfKg8inE5TJVcTv5eMmDS5jCMvFYZLlHl95X6NKzBmFRGAzWF4BfUgY3ju8nvsIpiKI0iuWA",
+	"h6we8b5OYraw9uGQ6St89Mo++Sk2dFTo8k0cVjqVkdaR6uztRVHx8b27PX3U2rM9NH6Lhlvv+uJMV7n2",
+	"LenIm9eXEFxn7MoMGMQF8mH4tYD6SiMewLnxKCq+TlBamitxYFk0zwV/HmEBdYjVngIYq4Uq1zmEJWDN",
+	"YltMwjYDuFS2XLMiQ6YBVMjM+9RislxSpevn5tW60VtkTHwIMPU9m4VhQZawdYw9Bb+c2UpQQ8H69YQk",
+	"Qxp5JEhQ6jCMkwDXCeDd+m+iYUwD1jEDUsaG0r5D/gHkwjevL61Gl36FEyfyjhm95xfWu4b3GuR7GZNe",
+	"LCeKxQpzLG7Z1IE6RBSqYVBFfBrxd7ds6rtsYyid2iDXDOBnlCVwYxyUJfuavu1qAoVW1p010ogHbg0g",
+	"XwTpBoIo5OZjmrlRdeN/QqD1a5nEfQhMDQDmCCQYhxcQh0jVGuR80ZpwrGTNopBO85hYDFYbkmHs9bMU",
+	"fcyVcY6tBrmht8zsJNZnATM/A8EtIzRc2VmEDsqudAusU1lWrXsWlmeuVu4lv2WzvOiBtotUU8hzFmlJ",
+	"MU0sjhGp5tjC3so7xvAsMFSsdIHCDtZJiloHcIWAjBwrc0NSuAUxmt8ADfKLVbrRgEFORSaFFxWQu0HO",
+	"bB3wzIFtm6nKMMjjU2HnMTOHNmzYgyYJ6DSPW4KHmhmMjSllAbKzMSGg75rrPDccWHYbK25mZb5sxEyZ",
+	"XYdzWVTu2Lyz23IiiOiIKTc/84byjC02pnXFzCYCFDpw4Ntq8gMeajAJe5B1NWZUKLsE5vWaR1jDiBHc",
+	"sn93iU9W0jUgEAOYlb2PQhkw6zcunyRz+zmbJddsrFbiVZv3bsz8P3qGLhf4UusopQqNYzoFJ5eeQk38",
+	"gYzH8zFcLdQhZiLGJ1z3ATbrKpZa9mWoOlZOlwhPb05OUpXbDDNo5LD3U25n4o6FMmKk6v+C9IeZ+TWs",
+	"Tu/45RsfTtpYhllq70evRNc0naEwrWeHVapsVnjQIexOv9s/6R2eNJvteu9p+6Debg5o/eRpc7/earcP",
+	"Bk8PD5vtp+2ugHY6rseuCOj/z963LreNY/m/Ckrzr2q5hpIlx047ck39V76M447TcdtOp2fGqRAiIYlt",
+	"CmAToBRNNo+wH/YJ9hX3EbZwDkBSFmXLsWnJHX5KLFG4Eed+zu8o2iFfrmqBf1XrXNWWHqnmXMFrgV/Z",
+	"4fSH0spo+OZV228zj/7Y2Or/2G9sb+3uNHbbr3oNn+60Wru0R7f7OzhWMGJS0VEEP9tqbb1stNuNrZ3L",
+	"1m5n51Vnq93c3dlp7W7/E57Wy76qdb58/XrFr/jtOGXztQPxmMWNC/2uUPY4CNmXcBWEeXkSMjpmskmO",
+	"9PvFk9PTEUKIPvWrpNV64VkWB38x/Naccv4BOKvcI3jw+ISeMn9VyE8X734mNCXfND3So3EcMGnHueJd",
+	"oHtYa8D1jeto7h2rHqP6wiGJt3eItMTdIbPsqs4FCXzjTrkhJTaNlIJkKV9rIXl+vXfFbwzphUIyPxsz",
+	"JygRz4+A/M0YqQWv+3JVixmVgl/VOuSqJkMx+eQJLpMRi69q/3lVk8NE+WLC4Y8kp/1f1Rwyc/34VU3r",
+	"BrAHfQW/up1MytsoqZYcPlECQlIjlnp7QiH1QeUnMHh6WgOaQAkiADI7BrgSQEoNGrMWJVc8D3OYfpFD",
+	"QERmooeCK1eHkCkeqZaHUHC0sZctGeFW5ETL4+1We9NgaDarFh5rAJcB73LW9YnCj9QvLo4A2NKKDChi",
+	"k8kIxslsKCMr16Zr+yAWSXR7mic+MpPaiV3VJeZ2cjEhdSC0iMYq8IKI6hMB5FMRMrlRnHV5jDOXCNoN",
+	"MyyTz2gOoXJgPM/0RZVd0hvFpQHPkZ55y6tJaFyUA3QQM6qYJBR3kKX12F1QjMl4+jnAgvUJ9UcBbxI3",
+	"T24uYE3P5gyJmPx0cij3rKnKcmWxIgkR0Jj6vjF2MZU34MQ1WS1ull2N0prU0WrQNJOFbPiN8MpGCh6B",
+	"WwrM6k3DBfgG8KkL0rHxQSDch0TK8yejX/2NhJrcnz/e9NNCZkzvd+bpV38WC/0/orQSvnwcOtvEitoV",
+	"zKxgMe/Dx6p2499TMg68cstubueOZQfCccrN38UDIbsWMlc3DPi1C9FnTgI+DhTTZtM1qbs28OINqcoY",
+	"gCdGmwfvDo/QdAe+K3z0QNnANjhisUkLDJXp6i3invAxDQM//1Bu2oIWLXrvD+Z2euxcLGl+S93egX/U",
+	"Px6e/P4mfMvfRb/EF+r9+B7JQ3aVK2JndzIyvUDm72VCp2Jp3w9L0y9/Vn+apfa1YHJf4F/Tofh2U+sH",
+	"SYwG4pDcIw6RTClIw4Hoft7WsnpVEKPJ1STbrRfE/YdIQC00Od/ZLzCqEkicMNclIqc7449GDBN3oRUF",
+	"0GEeV2s2J8fAgMnEG+LAhb0bMna3Km5xWXGJ5x6yXkJ7WaPA9DHSPmoqVHnDeeq3UR4I2nLSD1joS1NI",
+	"79iAK0QYFzAHyrlIuMccgim1TeLajzqAE+2SkCmJXVbBggQ4M3+PuPiDhU8xP1B5c473RZN08Tt4LuUe",
+	"qb1nsnrrRUs1jZfCCZ3KFL7QsrYOMi44DRzNLMKjnPhYRFygRiXQN/XBipQ9MFtOXWwIkvpWa+vlxvLq",
+	"0/tsdeuqQB3ARctrUOh4QEEwqdSp76lcQ18Fy2MXKCPYqw1pdr30q03U/BpoFGk2GzLFitUtERojTioR",
+	"STIR8TVg0WmrTP/HuL/yNl7m3OJsAj41cJ6pJOaa5+bY4jyXQpMQhQEs8hS103LJPpvqdpxLMFf3su5o",
+	"em2VfvTsyBdfpAE8XNIGuq+qVGi/5DWC+hJSfGOxdbB21AGgF6adRUUYz9dwUDkbuzTqeBJDYglBCMks",
+	"JYOJzVg2hT7YHFCQSa/J3sJeBugNOZRK5vuR0qm1eyALBbuwQh4ocBMYTUvpESRcpl6IKBYjoRih3DZB",
+	"HfVYXBCD1osp3Rlxd/eCU9avcuefY+iZASTD47siliDt2fjmiin8/oIfKNm0o7KpJBCjzu2rQ1xT7+Ji",
+	"LjHTr8/NQsg2JH1HNNohbjeMGfWnt7pAHSwTvOOR1HOYxuOzfrXoqynseAg/Ocu/s4c4KTxz7tQ3aIiL",
+	"Qt279wDMOL65xFV6KmbXcXsp9x4YYTmoidyBVG6L78dt0fV9h8RsJMbMSXUASNaE/0Wz1LdODotcteJT",
+	"8fGkKFgODakxWk5+Ojs6JlSSHpXs5TapC3iKhqHmoi6kMsPjm79HbLCHTzkueX9+urGcb7gIYh+Nv3xJ",
+	"5n1Y5H34i62FXAmLu1slvGAV6/qesO5vWKZRSgHLsinbmfvRmFQoBgKZxONn5bzn2uaWpqB4FFGOufOA",
+	"DJtT3cAm7It4wBTmQF6zqUTd0SbcYwkX2IpyLy03w+HpgAbc5AOAR/OXc8zmKcB10Js1Sy/VGMQpKoya",
+	"P61NKAZEJIrUE7jjcMXnL/ZGjrIt2T2qvVjYGjNm1nIoVc+40fMyKexVAc2ARK7vsU3bYSPxe9Ak0PkO",
+	"/ozUlGBlF5Qgw/cuVvJoVY9MRQII8rC1opAL9dSlWIc+wwjyfydKBOyw1qn97//8938tH2I+NydQJsZX",
+	"ht9lZ8OWfk/U5XMtOwBV/elLDmYZTrHmrYkjGsQND+qky4AQNDznjAbxgZ7kIZURQ61afCuKoF1BmWwG",
+	"j7HW3T84bBz9/fi1ZtpFi/5mPJx0D7fE+6YRQ9efXo0F1oBldDL9FKtyyWnAr5lv5LzMf4piLV+UU5l1",
+	"3w/zghvQm868/w7gxlBOdhvekMbUU+CxDEDB8ZC2b1UNy/ZOpU3VSjH90o6Queo2wU0le3qOWH0h+n3z",
+	"RcLzXylhCjMQjKhJPkCx9cxTTq4LSVqCbufkgthdEtE3pWhgbKZl91nDV4xCanVnzAp9Vmf2wB6hL2Tu",
+	"Ji2P7oXTP43iZ2cD1BitwKcL/s70voptluoNAwTRjLBW2vHRTropk56+lz32BN0A0rbuKTQbsslNyxUx",
+	"41k6lmcZiC67WDeFEjH4BBnUSQpWEUiLhQWJ2rg34zazWEcpLMVGk1zaTr3YltMgH8kNwhnzTeVHL91R",
+	"AbO0czwGy/zTYGFf2FMBfJLcpS+1m246acVZvyPOmhI5+N7ysI/rwWr/iBcjYSO0ELVefMI+B9KAtJlM",
+	"kkCS7dYr4tonoIDNHgWZMtUkhg9jozkLxgR/oNXmNu34ksQCelvPwJ7ARwh7skciEYaEKjISUiEQYMRi",
+	"cksT8QGzQYZfzu9CP3QjzWExsRzLlyHcGvGBRUQ0C10APNcX8Qj6mmZsg/FkpF+tYp8BjpYP9Mu9iZ71",
+	"4P6Y+iWmtcgT2hyxTVspsBmCqfzJmMp/2fqP7v5Be+tFs6kPy2rBf8SfIF/nm3ngL+c53ufU0pObDdSY",
+	"E+rUegGncHR3AoldDhmJKUSSjE+afaaeCqf6lqQeAiI9yqF4ph4z7iOe5FQksWRhH1vWU3L287HBwsJ1",
+	"/A3et4iJ2/U8FqlO9sLdZhUKer7pxjZtPCPXh4d+/ogfGwYqZhA7LcnqVyLSZ8ERWbMoSgNfVBHYiuwe",
+	"HjGAq0SotXPKjrVKxv1yyOY8XQHaBi9aWXa81jRGAU8UKh0Wt5UA4slZzMYBm7iEKkW9IaBLRfiZVR4Q",
+	"yPf9+an9AABOLUqyRznpMdJnyhsyn9QB3dnO3Rz5G3uEQtc45qcDZ362KNQWpB6wyGHG/Uujf6wsEvtH",
+	"IhTzs0B1p/biaL+Fqgg229CXRq+yU3vNwlAgFjJeDP2V+GbT88Ls/wncdYs2ptWsROK7UDd1LCeDZa11",
+	"EJS11W5s7V62W53WTqfVarZarX8WncG8jWvUKTjIex3QrZZrFQX+Dj2C3Cd0BoOZ1AW6p6Jwmk+nwa8D",
+	"NG2eLDIMMmCBbNikiR+IkvCtYGwLcAWYVnW54SJfj23yrk8VLczgxXzdPYvVi50fqBrKDDQGbBHmY9ad",
+	"Jmg9l+RBv8/8rBGU4U0QQxklEsohtCEEQLqBfnkwjoSOohhwmQSSbewRN1LKAk+gBKFkLAIPpmcApOsN",
+	"0zHfDQab76JEdnAMgqYTLjdm/URaiEE9TV1vwBN8zGLF/A2H9JhHE2mMNGkrN6KQThHHlMrc1CbREM7E",
+	"dELAzqztl+RtsE/q7ofucffy6NPb7m+fuu8PT9592v/H5dGFu0e22y8I7Ykx2+iQgBto5yyVWh+KvpB2",
+	"2O3NF5lU1m8gTCR5uU3eBPtoLCaRJmLj4B0loQoiGqtNvfmGfo+5mhgYwBTN6YeIvSG2aN2cG6KLUMDf",
+	"GNk/6+4IcfOlqwkLoAEdU13hBREAZDPqDUH6p+vAvaTo+fonCK8/ZKFP1CTwWLEa0AW6WKUeYCgzdVbY",
+	"bjueGG3qO9AUg4FeoErZwgMlP2w5E/1OreBt3seWMSO+taM8eSY74/6boBLYlcAuEtj6aqKzK2Or9xPV",
+	"kNbeoIZRPI24tj3SShHYR9joxLXJCy6pYysJQNyf69omHTKivuboSpDxAY19aXpKxHRC3LFHY991QFL3",
+	"hBoW89ms8ewKc19t5yg9r/FQ74ueTe3Cxt/t7fbOzs5Oq731ovZRT/dAbms2vqoqn4o3VrxxEW+0ffQ0",
+	"Acv1Nl984SUjQw0lWDB2+OdsxHT5FOfVY+8RV///ZzrCWkrLcWBcdxSM2OU0Yq6DzjZA+3P0c5MhVaau",
+	"3SrbkjFJ6iyUppWIWTE0cFpknrzcnjdPDt8dvH979PPleloo2Q1YQyPl0N7+VUrPjAQLTZWAg37VjPx+",
+	"zanZy1fr1Ga/eKA0tSfxqOaLHbSyYCopvY4uRz8j/3ubLbnfPo2khoSBksR0Dhvgm2V0k1wsIaPfn5+a",
+	"BpUxkyIcQ7JSKETUo9419LSPgzEk5qRt8fPuv4SHTMp8CzIahmKCOTv38emdvO0eH62nxDQvYxlx+ThS",
+	"8GS08uJJmsJlCXFdM0k9CwRiNBRKmJ7ZD5R6sPNHFXkw4krlXSXrKlk3L+tMhuE3SLonE3ChwDtfVrMY",
+	"qgKV+Az6W/+r8arlkFetj2i3hYIP8l+2d1sOae+2PhKfDWLG5B5xOZh88LiRTdiUywrEYt56aje1SvZq",
+	"t17r7Gw1d7acWrrfWqf9ornd2kkTS/djyn3Ge0k8IMePkg9hT6By1FVscf1MgDCjzzX20kUiDMthi1ug",
+	"IG+RhAd/JJaZAdgOC5mn9MEdiMQ48IZiQkaUTyHmo1gM+nAUeNek3oLABbQj7xD9CIY4HNLuEEpkwAch",
+	"I95QBB7bKOaUZ3qPq+SSZu9QHhH8+98UkqfkMNDXAIY0GmrCveH/11/OnlCt034wr9RnUPHJik+uH5+M",
+	"kDrXmEdKFXjXLC5JezSjP+c4xgVuAWf8wHpnaBIsToWa95pcXJ4cvDk6X0+/SfqK1jDQYM5+pfItJZBC",
+	"r4r5tjlhvejhSr/Z76O6VsyYVTChkpDrKCFlSuL3jiVkP30aUTkOfFZWzjKM/ZzF5Nuzbb3SF8dnZ03i",
+	"DoK+TWCOQjqFuk8qwXAUgJdwfPL3+wTrfz05PFrTXGLz5tZQev4K93WtAhTz8tGpGbIqFK9eGETNUbR9",
+	"PzEKG39UIQojViK0EqHrKELHhs7vLUDtD8sXn+WVUR9YtJ4cik/Tog/aVWSIPcDJRaJS9Os9gqjEzCdQ",
+	"ABPFwk+8FEiiALCiqsquqrIfh3yhJrtusaRAGRZRlN3b0qu0TdFrii6zCJnlAh8s/7LjRLfKOVzKn+y6",
+	"P9uW4+ZC/SCJvoRE2ouy3L0VHg1LbR74sejSi6gcUXSYw47rJYpcMxahXNICJuvEkAojmZNGC/sw6PVW",
+	"0qaSNg+XNiJ6OgAQA7TYMECMAVssZsJAqg/4+GH29BzRF+F5pexmuTtuhp9aGbJE44ZT2OoSDx4ksdSv",
+	"62OJNGrXfxpIdSuJpsfoaC2XSYXQJpXUXAP4a6mIn7/mlgwNxayRpJyn4c2YmT8aPqN+Wbj+Zo5DRv0P",
+	"9lRKJKtzO+Gteqc3ZH4S/vmwQZ8hERn+RhjAkuubmIGUA1LvI5PVUqTxxS4B2wqZv0ruK3SYzrkMQRli",
+	"qj2BiKpI6XmRkuAMkaufloCW0gpLZf5mjrtUqnQp1ZVdCxUq73mYZNdkXZSpjBV7NAx71MObbpZ1NDbX",
+	"9sv/M6G1Zk/4079sJnH4FSRGMWJoMODM7xD3t8YHXLj+hKokZh0ybv8NgZuH7DN5/bZ70Lh43d3aeVmX",
+	"zIuZckgKYUf+Sq5qzasa+StEFjcMyLOTG/fSPmvRoBMefLYQzgXPw4YaJ759PPAXPnQ5jVKMaTWNMojp",
+	"yyEjgY9xTsCmpl4spCQxU1q+7hE/FhHxEyR0JklvSgK/CXXmW58/E+pdczEJmT9Ap30ZfXI/5N/fMkHA",
+	"334raGmQLRRo0Gb8FXQE1Ds34F3sMy4moCHR90n0+9APgfbQf+TTqYNwsqCZ32gDzZG5zzRGUCRk1IB0",
+	"683M8bxbiw6dtORQxODfagBZfUsBYhbq/3C0//rduzefuqen7z58Ojs/+bV7eVTUOx4azbO8PvONEWrs",
+	"1pBFzaDHgIkiIfT2R6eWxOGC+PSENswIy/ciyC/9XlnL7ce+x7cJPFymv4fvLBjwgA8I8hKg0aGYcGxm",
+	"PWQxgvQIjljweoA/mZj8vlrGE2pl6l0ideneBw/VEze/mP+d+F+RU4ZMsXm1ET9/kKFT2OPJjEhwfP+p",
+	"2nueQz/XylBaBwht6Ky7NGU8nbJ5t5fggyUd1Eyp8obzlIO9k0oRqR+Xpoj3+UWsqKRnCeGIy/QrKfds",
+	"pdzBkPJBjpx/kOT9+aljG4OJGLvhrKX828SOOw3Uxkr2MN7gHcUORliPefICV7VaAtXGJAf8fVBY6zfU",
+	"1Y1KoK5eoJpOUjkKnDUznswHOUNbisl1ICm9jCdw15spLtnt3s9LROBjwZjFP0jTWqyiobWpoQHHINF3",
+	"hkB1BReTx6YePS/zkjhQUyCIbhS8YdPXjPp6mH991Pd+n9GYxd1EDe0n+NQvkLWhP/qoR4nHxd3dLoeB",
+	"NP1EjJeoZn0vm0AqZkNfCl0VDnihwBGhSSMWYb7dsUlxyTJH7Cd6lXOZ9H7WU0aPFzOKxR22z4JUImbZ",
+	"YFnC9fxoB0OqyIhyOmAjqPJHC9IhNPaGwZg5JOHpf0c0viYJ1/M5WINjJkyZQ24L2Ot/fsb9UHjXetge",
+	"/ieKBZa9BJ5KYiadfA9VEgZSOQZ2gHhD5l3jnk9PDkkoxHUS5ae0iMUF+4SXgIuG3ZJBLJJI7mVHCf0V",
+	"4VOSWPROfdaM+5EIuEmHg8/xqZ9ODqEkRwk3WwMOW7CCc/2WbI9qZ6ZbrkOwOytiSaftmnONWXObTJs8",
+	"zk9xwj0xgqbkNAzz5wJ/FlwlIEyH+EkMLu1J5kWAKGk2wiSLL90c5C0cp0+6Zyfkmk0lqY+ohEa0/ijg",
+	"+iNQbDayweCLgpFAK4I2jqJPKPHCBMYRfUt1USw8dN7KIYVWfoIzKDvrUcnmJ87NaQYrPIRREmpz6UYj",
+	"33iqJ9BvW+8sy4RErO86KGsBJ5Jyvyc+k5HwWW4+83HBfK8ZDdXQAaoNOJPSUJKKAy/3znIk9fXj1/8L",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

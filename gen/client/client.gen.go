@@ -1859,6 +1859,19 @@ type SandboxDeviceResponse struct {
 	Success bool `json:"success"`
 }
 
+// SandboxExpireMediaRequest defines model for SandboxExpireMediaRequest.
+type SandboxExpireMediaRequest struct {
+	// PhoneOffline The session's simulated phone stops (true) or resumes (false) answering media retry requests.
+	PhoneOffline *bool `json:"phoneOffline,omitempty"`
+}
+
+// SandboxExpireMediaResponse defines model for SandboxExpireMediaResponse.
+type SandboxExpireMediaResponse struct {
+	MessageId    string `json:"messageId"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
+	Success      bool   `json:"success"`
+}
+
 // SandboxFaultRequest defines model for SandboxFaultRequest.
 type SandboxFaultRequest struct {
 	Kind SandboxFaultRequestKind `json:"kind"`
@@ -2172,6 +2185,16 @@ type SandboxStarred struct {
 	Id     string `json:"id"`
 }
 
+// SendAudioMultipart The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendAudioMultipart struct {
+	Audio           openapi_types.File `json:"audio"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	Ptt             *bool              `json:"ptt,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendAudioRequest defines model for SendAudioRequest.
 type SendAudioRequest struct {
 	// Audio http(s) URL, base64 data, or a data: URL
@@ -2215,6 +2238,17 @@ type SendContactRequest struct {
 	Vcard *string `json:"vcard,omitempty"`
 }
 
+// SendDocumentMultipart The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendDocumentMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Document        openapi_types.File `json:"document"`
+	FileName        *string            `json:"fileName,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+}
+
 // SendDocumentRequest defines model for SendDocumentRequest.
 type SendDocumentRequest struct {
 	Caption *string `json:"caption,omitempty"`
@@ -2236,6 +2270,15 @@ type SendDocumentRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendImageMultipart The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendImageMultipart struct {
+	Caption  *string            `json:"caption,omitempty"`
+	Filename *string            `json:"filename,omitempty"`
+	Image    openapi_types.File `json:"image"`
+	MimeType *string            `json:"mimeType,omitempty"`
+	To       string             `json:"to"`
 }
 
 // SendImageRequest defines model for SendImageRequest.
@@ -2342,6 +2385,14 @@ type SendResponseStatus string
 // SendResponseType defines model for SendResponse.Type.
 type SendResponseType string
 
+// SendStickerMultipart The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendStickerMultipart struct {
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	Sticker         openapi_types.File `json:"sticker"`
+	To              string             `json:"to"`
+}
+
 // SendStickerRequest defines model for SendStickerRequest.
 type SendStickerRequest struct {
 	// Mentions Users mentioned in the message (phone numbers or user JIDs); the text or caption names them as @number.
@@ -2361,6 +2412,9 @@ type SendStickerRequest struct {
 
 // SendTextRequest defines model for SendTextRequest.
 type SendTextRequest struct {
+	// LinkPreview Attach a preview of the first http(s) URL in `text`: its page is fetched (3 s, at most 512 KiB of HTML, through the same network guard as media URLs: private and loopback addresses only with WAGATE_IMAGE_ALLOW_PRIVATE), its og:title (or <title>), og:description and og:image (a JPEG thumbnail of at most 256 KiB before scaling) are sent with the text. Fails soft: when anything of it fails the text is sent without a preview (never an error).
+	LinkPreview *bool `json:"linkPreview,omitempty"`
+
 	// Mentions Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show.
 	Mentions *[]Recipient `json:"mentions,omitempty"`
 
@@ -2372,6 +2426,17 @@ type SendTextRequest struct {
 	//
 	// Example: 919988066776
 	To Recipient `json:"to"`
+}
+
+// SendVideoMultipart The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's.
+type SendVideoMultipart struct {
+	Caption         *string            `json:"caption,omitempty"`
+	Gif             *bool              `json:"gif,omitempty"`
+	Mentions        *[]string          `json:"mentions,omitempty"`
+	MimeType        *string            `json:"mimeType,omitempty"`
+	QuotedMessageId *string            `json:"quotedMessageId,omitempty"`
+	To              string             `json:"to"`
+	Video           openapi_types.File `json:"video"`
 }
 
 // SendVideoRequest defines model for SendVideoRequest.
@@ -2923,6 +2988,9 @@ type SandboxInboundJSONRequestBody = SandboxInboundRequest
 // SandboxLinkJSONRequestBody defines body for SandboxLink for application/json ContentType.
 type SandboxLinkJSONRequestBody = SandboxLinkRequest
 
+// SandboxExpireMediaJSONRequestBody defines body for SandboxExpireMedia for application/json ContentType.
+type SandboxExpireMediaJSONRequestBody = SandboxExpireMediaRequest
+
 // CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
 type CreateSessionJSONRequestBody = CreateSessionRequest
 
@@ -2992,14 +3060,23 @@ type SendTextJSONRequestBody = SendTextRequest
 // SendAudioJSONRequestBody defines body for SendAudio for application/json ContentType.
 type SendAudioJSONRequestBody = SendAudioRequest
 
+// SendAudioMultipartRequestBody defines body for SendAudio for multipart/form-data ContentType.
+type SendAudioMultipartRequestBody = SendAudioMultipart
+
 // SendContactJSONRequestBody defines body for SendContact for application/json ContentType.
 type SendContactJSONRequestBody = SendContactRequest
 
 // SendDocumentJSONRequestBody defines body for SendDocument for application/json ContentType.
 type SendDocumentJSONRequestBody = SendDocumentRequest
 
+// SendDocumentMultipartRequestBody defines body for SendDocument for multipart/form-data ContentType.
+type SendDocumentMultipartRequestBody = SendDocumentMultipart
+
 // SendImageJSONRequestBody defines body for SendImage for application/json ContentType.
 type SendImageJSONRequestBody = SendImageRequest
+
+// SendImageMultipartRequestBody defines body for SendImage for multipart/form-data ContentType.
+type SendImageMultipartRequestBody = SendImageMultipart
 
 // SendLocationJSONRequestBody defines body for SendLocation for application/json ContentType.
 type SendLocationJSONRequestBody = SendLocationRequest
@@ -3010,8 +3087,14 @@ type SendPollJSONRequestBody = SendPollRequest
 // SendStickerJSONRequestBody defines body for SendSticker for application/json ContentType.
 type SendStickerJSONRequestBody = SendStickerRequest
 
+// SendStickerMultipartRequestBody defines body for SendSticker for multipart/form-data ContentType.
+type SendStickerMultipartRequestBody = SendStickerMultipart
+
 // SendVideoJSONRequestBody defines body for SendVideo for application/json ContentType.
 type SendVideoJSONRequestBody = SendVideoRequest
+
+// SendVideoMultipartRequestBody defines body for SendVideo for multipart/form-data ContentType.
+type SendVideoMultipartRequestBody = SendVideoMultipart
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = CreateWebhookRequest
@@ -3404,6 +3487,46 @@ type ClientInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/link (the `SandboxLink` operationId).
 	SandboxLink(ctx context.Context, id SessionId, body SandboxLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SandboxExpireMediaWithBody Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithBody(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SandboxExpireMedia Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMedia(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SandboxPhoneView The simulated phone's view, decoded from app state
 	//
 	// Corresponds with GET /sandbox/sessions/{id}/phone (the `SandboxPhoneView` operationId).
@@ -3573,7 +3696,7 @@ type ClientInterface interface {
 
 	// GetMessageMedia Download a message's media
 	//
-	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 	//
 	// Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
 	GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3968,7 +4091,7 @@ type ClientInterface interface {
 
 	// SendTextWithBody Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3977,7 +4100,7 @@ type ClientInterface interface {
 
 	// SendText Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3986,7 +4109,7 @@ type ClientInterface interface {
 
 	// SendAudioWithBody Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3995,7 +4118,7 @@ type ClientInterface interface {
 
 	// SendAudio Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4022,7 +4145,7 @@ type ClientInterface interface {
 
 	// SendDocumentWithBody Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4031,7 +4154,7 @@ type ClientInterface interface {
 
 	// SendDocument Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4040,7 +4163,7 @@ type ClientInterface interface {
 
 	// SendImageWithBody Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4049,7 +4172,7 @@ type ClientInterface interface {
 
 	// SendImage Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4094,7 +4217,7 @@ type ClientInterface interface {
 
 	// SendStickerWithBody Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4103,7 +4226,7 @@ type ClientInterface interface {
 
 	// SendSticker Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4112,7 +4235,7 @@ type ClientInterface interface {
 
 	// SendVideoWithBody Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4121,7 +4244,7 @@ type ClientInterface interface {
 
 	// SendVideo Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4863,6 +4986,66 @@ func (c *Client) SandboxLink(ctx context.Context, id SessionId, body SandboxLink
 	return c.Client.Do(req)
 }
 
+// SandboxExpireMediaWithBody Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *Client) SandboxExpireMediaWithBody(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxExpireMediaRequestWithBody(c.Server, id, messageId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SandboxExpireMedia Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *Client) SandboxExpireMedia(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSandboxExpireMediaRequest(c.Server, id, messageId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SandboxPhoneView The simulated phone's view, decoded from app state
 //
 // Corresponds with GET /sandbox/sessions/{id}/phone (the `SandboxPhoneView` operationId).
@@ -5242,7 +5425,7 @@ func (c *Client) ForwardMessage(ctx context.Context, id SessionId, chatId ChatId
 
 // GetMessageMedia Download a message's media
 //
-// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 //
 // Corresponds with GET /sessions/{id}/chats/{chatId}/messages/{messageId}/media (the `GetMessageMedia` operationId).
 func (c *Client) GetMessageMedia(ctx context.Context, id SessionId, chatId ChatId, messageId MessageId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6117,7 +6300,7 @@ func (c *Client) RestartSession(ctx context.Context, id SessionId, reqEditors ..
 
 // SendTextWithBody Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6136,7 +6319,7 @@ func (c *Client) SendTextWithBody(ctx context.Context, id SessionId, params *Sen
 
 // SendText Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6155,7 +6338,7 @@ func (c *Client) SendText(ctx context.Context, id SessionId, params *SendTextPar
 
 // SendAudioWithBody Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6174,7 +6357,7 @@ func (c *Client) SendAudioWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendAudio Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6231,7 +6414,7 @@ func (c *Client) SendContact(ctx context.Context, id SessionId, params *SendCont
 
 // SendDocumentWithBody Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6250,7 +6433,7 @@ func (c *Client) SendDocumentWithBody(ctx context.Context, id SessionId, params 
 
 // SendDocument Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6269,7 +6452,7 @@ func (c *Client) SendDocument(ctx context.Context, id SessionId, params *SendDoc
 
 // SendImageWithBody Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6288,7 +6471,7 @@ func (c *Client) SendImageWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendImage Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6383,7 +6566,7 @@ func (c *Client) SendPoll(ctx context.Context, id SessionId, params *SendPollPar
 
 // SendStickerWithBody Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6402,7 +6585,7 @@ func (c *Client) SendStickerWithBody(ctx context.Context, id SessionId, params *
 
 // SendSticker Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6421,7 +6604,7 @@ func (c *Client) SendSticker(ctx context.Context, id SessionId, params *SendStic
 
 // SendVideoWithBody Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6440,7 +6623,7 @@ func (c *Client) SendVideoWithBody(ctx context.Context, id SessionId, params *Se
 
 // SendVideo Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7580,6 +7763,60 @@ func NewSandboxLinkRequestWithBody(server string, id SessionId, contentType stri
 	}
 
 	operationPath := fmt.Sprintf("/sandbox/sessions/%s/link", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSandboxExpireMediaRequest calls the generic SandboxExpireMedia builder with application/json body
+func NewSandboxExpireMediaRequest(server string, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSandboxExpireMediaRequestWithBody(server, id, messageId, "application/json", bodyReader)
+}
+
+// NewSandboxExpireMediaRequestWithBody constructs an http.Request for the SandboxExpireMedia method, with any body, and a specified content type
+func NewSandboxExpireMediaRequestWithBody(server string, id SessionId, messageId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sandbox/sessions/%s/messages/%s/expire-media", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11560,6 +11797,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sandbox/sessions/{id}/link (the `SandboxLink` operationId).
 	SandboxLinkWithResponse(ctx context.Context, id SessionId, body SandboxLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxLinkHTTPResponse, error)
 
+	// SandboxExpireMediaWithBodyWithResponse Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithBodyWithResponse(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error)
+
+	// SandboxExpireMediaWithResponse Expire the media of a message on the simulated media server
+	//
+	// Sandbox mode only. The simulated media server drops the file of
+	// `messageId` (a media message a simulated contact sent to the
+	// session): downloads of it answer 404, as WhatsApp's do for old
+	// media. `GET .../messages/{messageId}/media` then asks the phone to
+	// upload it again (a media retry receipt); the simulated phone does,
+	// and the download answers the same bytes. With `phoneOffline: true`
+	// the session's simulated phone stops answering such requests (until
+	// a later call with `phoneOffline: false`): the download answers 503
+	// `The phone did not re-upload the media; open WhatsApp on the phone
+	// and retry` after the wait (30 s).
+	// 404 `The simulated WhatsApp has no media for this message` when no
+	// simulated contact sent media with this id.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+	SandboxExpireMediaWithResponse(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error)
+
 	// SandboxPhoneViewWithResponse The simulated phone's view, decoded from app state
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -11751,7 +12028,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetMessageMediaWithResponse Download a message's media
 	//
-	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+	// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12178,7 +12455,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendTextWithBodyWithResponse Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12187,7 +12464,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendTextWithResponse Send a text message (or a reply)
 	//
-	// Rate-limited to 30 messages per minute per session.
+	// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12196,7 +12473,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendAudioWithBodyWithResponse Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12205,7 +12482,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendAudioWithResponse Send audio or a voice note
 	//
-	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+	// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12232,7 +12509,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendDocumentWithBodyWithResponse Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12241,7 +12518,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendDocumentWithResponse Send a document
 	//
-	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+	// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12250,7 +12527,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithBodyWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12259,7 +12536,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendImageWithResponse Send an image
 	//
-	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+	// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12304,7 +12581,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendStickerWithBodyWithResponse Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12313,7 +12590,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendStickerWithResponse Send a sticker
 	//
-	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+	// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12322,7 +12599,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendVideoWithBodyWithResponse Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12331,7 +12608,7 @@ type ClientWithResponsesInterface interface {
 
 	// SendVideoWithResponse Send a video
 	//
-	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+	// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14646,6 +14923,120 @@ func (r SandboxLinkHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxLinkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SandboxExpireMediaHTTPResponse429Headers the declared response headers of an HTTP 429 response for SandboxExpireMedia
+type SandboxExpireMediaHTTPResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+}
+
+type SandboxExpireMediaHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxExpireMediaResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SandboxExpireMediaHTTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON200() *SandboxExpireMediaResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SandboxExpireMediaHTTPResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SandboxExpireMediaHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SandboxExpireMediaHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SandboxExpireMediaHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SandboxExpireMediaHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22669,6 +23060,58 @@ func (c *ClientWithResponses) SandboxLinkWithResponse(ctx context.Context, id Se
 	return ParseSandboxLinkHTTPResponse(rsp)
 }
 
+// SandboxExpireMediaWithBodyWithResponse Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *ClientWithResponses) SandboxExpireMediaWithBodyWithResponse(ctx context.Context, id SessionId, messageId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error) {
+	rsp, err := c.SandboxExpireMediaWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxExpireMediaHTTPResponse(rsp)
+}
+
+// SandboxExpireMediaWithResponse Expire the media of a message on the simulated media server
+//
+// Sandbox mode only. The simulated media server drops the file of
+// `messageId` (a media message a simulated contact sent to the
+// session): downloads of it answer 404, as WhatsApp's do for old
+// media. `GET .../messages/{messageId}/media` then asks the phone to
+// upload it again (a media retry receipt); the simulated phone does,
+// and the download answers the same bytes. With `phoneOffline: true`
+// the session's simulated phone stops answering such requests (until
+// a later call with `phoneOffline: false`): the download answers 503
+// `The phone did not re-upload the media; open WhatsApp on the phone
+// and retry` after the wait (30 s).
+// 404 `The simulated WhatsApp has no media for this message` when no
+// simulated contact sent media with this id.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sandbox/sessions/{id}/messages/{messageId}/expire-media (the `SandboxExpireMedia` operationId).
+func (c *ClientWithResponses) SandboxExpireMediaWithResponse(ctx context.Context, id SessionId, messageId string, body SandboxExpireMediaJSONRequestBody, reqEditors ...RequestEditorFn) (*SandboxExpireMediaHTTPResponse, error) {
+	rsp, err := c.SandboxExpireMedia(ctx, id, messageId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSandboxExpireMediaHTTPResponse(rsp)
+}
+
 // SandboxPhoneViewWithResponse The simulated phone's view, decoded from app state
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22986,7 +23429,7 @@ func (c *ClientWithResponses) ForwardMessageWithResponse(ctx context.Context, id
 
 // GetMessageMediaWithResponse Download a message's media
 //
-// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+// Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23701,7 +24144,7 @@ func (c *ClientWithResponses) RestartSessionWithResponse(ctx context.Context, id
 
 // SendTextWithBodyWithResponse Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23716,7 +24159,7 @@ func (c *ClientWithResponses) SendTextWithBodyWithResponse(ctx context.Context, 
 
 // SendTextWithResponse Send a text message (or a reply)
 //
-// Rate-limited to 30 messages per minute per session.
+// Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23731,7 +24174,7 @@ func (c *ClientWithResponses) SendTextWithResponse(ctx context.Context, id Sessi
 
 // SendAudioWithBodyWithResponse Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23746,7 +24189,7 @@ func (c *ClientWithResponses) SendAudioWithBodyWithResponse(ctx context.Context,
 
 // SendAudioWithResponse Send audio or a voice note
 //
-// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+// `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23791,7 +24234,7 @@ func (c *ClientWithResponses) SendContactWithResponse(ctx context.Context, id Se
 
 // SendDocumentWithBodyWithResponse Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23806,7 +24249,7 @@ func (c *ClientWithResponses) SendDocumentWithBodyWithResponse(ctx context.Conte
 
 // SendDocumentWithResponse Send a document
 //
-// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+// `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23821,7 +24264,7 @@ func (c *ClientWithResponses) SendDocumentWithResponse(ctx context.Context, id S
 
 // SendImageWithBodyWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23836,7 +24279,7 @@ func (c *ClientWithResponses) SendImageWithBodyWithResponse(ctx context.Context,
 
 // SendImageWithResponse Send an image
 //
-// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+// `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23911,7 +24354,7 @@ func (c *ClientWithResponses) SendPollWithResponse(ctx context.Context, id Sessi
 
 // SendStickerWithBodyWithResponse Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23926,7 +24369,7 @@ func (c *ClientWithResponses) SendStickerWithBodyWithResponse(ctx context.Contex
 
 // SendStickerWithResponse Send a sticker
 //
-// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+// `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23941,7 +24384,7 @@ func (c *ClientWithResponses) SendStickerWithResponse(ctx context.Context, id Se
 
 // SendVideoWithBodyWithResponse Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23956,7 +24399,7 @@ func (c *ClientWithResponses) SendVideoWithBodyWithResponse(ctx context.Context,
 
 // SendVideoWithResponse Send a video
 //
-// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+// `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26470,6 +26913,129 @@ func ParseSandboxLinkHTTPResponse(rsp *http.Response) (*SandboxLinkHTTPResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SandboxLinkHTTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSandboxExpireMediaHTTPResponse parses an HTTP response from a SandboxExpireMediaWithResponse call
+func ParseSandboxExpireMediaHTTPResponse(rsp *http.Response) (*SandboxExpireMediaHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SandboxExpireMediaHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxExpireMediaResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SandboxExpireMediaHTTPResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -575,14 +575,14 @@ func FuzzAPI(f *testing.F) {
 
 // notDeepYet are the operations of the second wave whose valid request the
 // generator cannot build yet (a group fixture, media bytes of each kind, a
-// ringing call, a cluster node): FuzzAPI still drives them and fails on any
+// ringing call, a cluster node, a contact's media message): FuzzAPI still drives them and fails on any
 // 500 or undocumented status, but TestSpecGeneration does not demand that
 // their unmutated request goes deep. Shrink this list as fixtures are added.
 var notDeepYet = map[string]bool{
 	"getGroup": true, "getGroupInviteLink": true, "groupParticipants": true, "leaveGroup": true,
 	"revokeGroupInviteLink": true, "setGroupPicture": true, "updateGroup": true,
 	"sandboxCreateGroup": true, "sandboxGetGroup": true, "sandboxGroupInbound": true, "sandboxGroupParticipants": true,
-	"sandboxCallState": true, "listClusterNodes": true,
+	"sandboxCallState": true, "listClusterNodes": true, "sandboxExpireMedia": true, // needs a media message a simulated contact sent
 	"sendAudio": true, "sendContact": true, "sendPoll": true, "sendSticker": true, "sendVideo": true,
 }
 

@@ -27,7 +27,12 @@ const (
 	DefaultRateSessions     = 10
 	DefaultRateQRSeconds    = 5
 	DefaultMaxBodyBytes     = 1 << 20
-	DefaultMaxImageBodySize = 16 << 20
+	DefaultMaxImageBodySize = 0 // derived from the image limit (httpapi: base64 of the file + 64 KiB)
+	DefaultMaxImageBytes    = 16 << 20
+	DefaultMaxVideoBytes    = 64 << 20
+	DefaultMaxAudioBytes    = 16 << 20
+	DefaultMaxDocumentBytes = 64 << 20
+	DefaultMaxStickerBytes  = 1 << 20
 	DefaultMaxMediaBytes    = 64 << 20
 	DefaultShutdownTimeout  = 15 * time.Second
 	DefaultWebhookTimeout   = 10 * time.Second
@@ -58,9 +63,16 @@ type Config struct {
 	RateLimits RateLimits
 	// MaxBodyBytes caps request bodies. WAGATE_MAX_BODY_BYTES. Defaults to 1 MiB.
 	MaxBodyBytes int64
-	// MaxImageBodyBytes caps the body of POST /sessions/{id}/send/image.
-	// WAGATE_MAX_IMAGE_BODY_BYTES. Defaults to 16 MiB.
+	// MaxImageBodyBytes, when positive, overrides the body cap of the
+	// operations with x-wagate-body-limit: media (send/image, the group
+	// picture). WAGATE_MAX_IMAGE_BODY_BYTES. Defaults to 0: every media
+	// body cap is derived from its kind's file limit (docs/configuration.md).
 	MaxImageBodyBytes int64
+	// MaxImageBytes, MaxVideoBytes, MaxAudioBytes, MaxDocumentBytes and
+	// MaxStickerBytes are the largest files of the media sends per kind
+	// (413 above). WAGATE_MAX_{IMAGE,VIDEO,AUDIO,DOCUMENT,STICKER}_BYTES.
+	// Default 16, 64, 16, 64 MiB and 1 MiB.
+	MaxImageBytes, MaxVideoBytes, MaxAudioBytes, MaxDocumentBytes, MaxStickerBytes int64
 	// MaxMediaBytes is the largest media file GET
 	// /sessions/{id}/chats/{chatId}/messages/{messageId}/media downloads
 	// (413 above; the file is held in memory while it is served).
@@ -172,6 +184,11 @@ func Default() Config {
 		},
 		MaxBodyBytes:      DefaultMaxBodyBytes,
 		MaxImageBodyBytes: DefaultMaxImageBodySize,
+		MaxImageBytes:     DefaultMaxImageBytes,
+		MaxVideoBytes:     DefaultMaxVideoBytes,
+		MaxAudioBytes:     DefaultMaxAudioBytes,
+		MaxDocumentBytes:  DefaultMaxDocumentBytes,
+		MaxStickerBytes:   DefaultMaxStickerBytes,
 		MaxMediaBytes:     DefaultMaxMediaBytes,
 		ShutdownTimeout:   DefaultShutdownTimeout,
 		AuthCacheTTL:      DefaultAuthCacheTTL,
@@ -250,7 +267,12 @@ var variables = []variable{
 	{"WAGATE_RATE_LIMIT_SESSIONS", "10", "session creations per hour per key; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.Sessions })},
 	{"WAGATE_RATE_LIMIT_QR_SECONDS", "5", "minimum seconds between QR requests per session; 0 = off", intVar(func(c *Config) *int { return &c.RateLimits.QRSeconds })},
 	{"WAGATE_MAX_BODY_BYTES", "1048576", "maximum request body size in bytes (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxBodyBytes })},
-	{"WAGATE_MAX_IMAGE_BODY_BYTES", "16777216", "maximum body size of POST /sessions/{id}/send/image", int64Var(func(c *Config) *int64 { return &c.MaxImageBodyBytes })},
+	{"WAGATE_MAX_IMAGE_BODY_BYTES", "0", "body cap of POST /sessions/{id}/send/image and the group picture; 0 = derived from WAGATE_MAX_IMAGE_BYTES", int64Var(func(c *Config) *int64 { return &c.MaxImageBodyBytes })},
+	{"WAGATE_MAX_IMAGE_BYTES", "16777216", "largest image file of POST /sessions/{id}/send/image (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxImageBytes })},
+	{"WAGATE_MAX_VIDEO_BYTES", "67108864", "largest video file of POST /sessions/{id}/send/video (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxVideoBytes })},
+	{"WAGATE_MAX_AUDIO_BYTES", "16777216", "largest audio file of POST /sessions/{id}/send/audio (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxAudioBytes })},
+	{"WAGATE_MAX_DOCUMENT_BYTES", "67108864", "largest document of POST /sessions/{id}/send/document (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxDocumentBytes })},
+	{"WAGATE_MAX_STICKER_BYTES", "1048576", "largest sticker of POST /sessions/{id}/send/sticker (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxStickerBytes })},
 	{"WAGATE_MAX_MEDIA_BYTES", "67108864", "largest media file GET .../messages/{messageId}/media downloads (413 above)", int64Var(func(c *Config) *int64 { return &c.MaxMediaBytes })},
 	{"WAGATE_SANDBOX", "false", "enable the simulated WhatsApp and the /sandbox endpoints", boolVar(func(c *Config) *bool { return &c.Sandbox })},
 	{"WAGATE_SANDBOX_URL", "", "address of a shared simulator process (empty: in-process)", stringVar(func(c *Config) *string { return &c.SandboxURL })},
@@ -361,8 +383,19 @@ func (c *Config) Validate() error {
 	if c.MaxMediaBytes <= 0 {
 		errs = append(errs, errors.New("WAGATE_MAX_MEDIA_BYTES must be positive"))
 	}
-	if c.MaxImageBodyBytes < c.MaxBodyBytes {
-		errs = append(errs, errors.New("WAGATE_MAX_IMAGE_BODY_BYTES must be at least WAGATE_MAX_BODY_BYTES"))
+	if c.MaxImageBodyBytes != 0 && c.MaxImageBodyBytes < c.MaxBodyBytes {
+		errs = append(errs, errors.New("WAGATE_MAX_IMAGE_BODY_BYTES must be 0 (derived) or at least WAGATE_MAX_BODY_BYTES"))
+	}
+	for _, l := range []struct {
+		name string
+		n    int64
+	}{
+		{"WAGATE_MAX_IMAGE_BYTES", c.MaxImageBytes}, {"WAGATE_MAX_VIDEO_BYTES", c.MaxVideoBytes}, {"WAGATE_MAX_AUDIO_BYTES", c.MaxAudioBytes},
+		{"WAGATE_MAX_DOCUMENT_BYTES", c.MaxDocumentBytes}, {"WAGATE_MAX_STICKER_BYTES", c.MaxStickerBytes},
+	} {
+		if l.n <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", l.name))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("WAGATE_SHUTDOWN_TIMEOUT must be positive"))

@@ -20,7 +20,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err, rest)
 	}
 	if c.Addr != ":3000" || c.DatabaseURL != config.DefaultDatabaseURL || c.RateLimits != (config.RateLimits{General: 100, Messages: 30, Sessions: 10, QRSeconds: 5}) ||
-		c.MaxBodyBytes != 1<<20 || c.MaxImageBodyBytes != 16<<20 || c.ShutdownTimeout != 15*time.Second {
+		c.MaxBodyBytes != 1<<20 || c.MaxImageBodyBytes != 0 || c.MaxImageBytes != 16<<20 || c.MaxVideoBytes != 64<<20 || c.MaxStickerBytes != 1<<20 || c.ShutdownTimeout != 15*time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
 }

@@ -183,6 +183,19 @@ type PollVote struct {
 	Timestamp time.Time
 }
 
+// MediaRecoverer asks the phone to upload a media message's file again
+// when WhatsApp's media servers no longer have it, and returns its new
+// direct path (implemented by internal/whatsapp).
+type MediaRecoverer interface {
+	RecoverMedia(ctx context.Context, sessionID uuid.UUID, m *Message) (string, error)
+}
+
+// MediaPathStore records the new direct path of a media message after the
+// phone uploaded it again (implemented by internal/postgres).
+type MediaPathStore interface {
+	SetMediaPath(ctx context.Context, sessionID uuid.UUID, chat ChatRef, id, directPath string) error
+}
+
 // MediaRef locates and decrypts the file of a media message on WhatsApp's
 // media servers (the fields of WhatsApp's media messages).
 type MediaRef struct {
@@ -405,6 +418,18 @@ type OutgoingText struct {
 	// Mentions are the user JIDs the message mentions (ContextInfo
 	// MentionedJID): WhatsApp notifies them.
 	Mentions []string
+	// Preview, when set, is the link preview sent with the text.
+	Preview *LinkPreview
+}
+
+// LinkPreview is the preview of the first URL of a text.
+type LinkPreview struct {
+	URL         string // as it appears in the text (MatchedText)
+	Title       string
+	Description string
+	Thumbnail   []byte // JPEG; nil when the page has no usable image
+	ThumbWidth  int
+	ThumbHeight int
 }
 
 // MediaKind is the kind of a media send. Its values are the message

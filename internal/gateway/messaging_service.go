@@ -16,8 +16,11 @@ type ImageSend struct {
 
 // MediaSend is the body of a media send of any kind.
 type MediaSend struct {
-	Kind     MediaKind
-	Source   string // the file: http(s) URL, base64, or data: URL
+	Kind   MediaKind
+	Source string // the file: http(s) URL, base64, or data: URL
+	// Data is the file itself when it was uploaded (multipart/form-data);
+	// Source is then empty. The limits and type checks are the same.
+	Data     []byte
 	Caption  string
 	MimeType string // optional; must agree with the file
 	FileName string // documents
@@ -44,6 +47,10 @@ type MessagingService interface {
 	// SendText sends text, as a reply to quotedID when given, mentioning
 	// the users in mentions (phone numbers or JIDs).
 	SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*Message, error)
+	// SendTextWithPreview is SendText with a preview of the first URL of
+	// the text when it can be fetched; without one (no URL, the fetch
+	// failed) it sends the plain text.
+	SendTextWithPreview(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*Message, error)
 	SendImage(ctx context.Context, sid uuid.UUID, to string, img ImageSend) (*Message, error)
 	// SendMedia sends a file of any media kind (SendImage is its image
 	// case); the file is loaded, checked against the kind's types and size

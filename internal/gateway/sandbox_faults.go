@@ -14,4 +14,13 @@ type SandboxFaults interface {
 	// CodeConflict when the session is not linked, CodeInvalid for an
 	// unknown kind.
 	Fault(ctx context.Context, sessionID uuid.UUID, kind string) error
+	// ExpireMedia drops the file of media message messageID (sent by a
+	// simulated contact) from the simulated media server until the phone
+	// uploads it again; phoneOffline, when set, makes the session's phone
+	// stop (true) or resume answering media retry requests. CodeNotFound
+	// MsgSandboxNoMedia for a message the simulator sent no media for.
+	ExpireMedia(ctx context.Context, sessionID uuid.UUID, messageID string, phoneOffline *bool) error
 }
+
+// MsgSandboxNoMedia is the text of ExpireMedia for an unknown message.
+const MsgSandboxNoMedia = "The simulated WhatsApp has no media for this message"

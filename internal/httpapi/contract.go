@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -122,16 +123,21 @@ type contract struct {
 	adminHash gateway.KeyHash
 	limits    *rateLimiter
 	policies  policies
-	maxBody   map[bodyClass]int64
+	maxBody   func(bodyClass) bodyCap
+	// optsNoBody are opts without body validation (multipart bodies).
+	optsNoBody *openapi3filter.Options
 	// uuidOnly: the operations whose valid requests isUUIDText recognizes
 	// (uuidPathOnly).
 	uuidOnly map[string]bool
+	// noSecurity: each operation's route as withoutSecurity gives it,
+	// made once.
+	noSecurity map[string]*routers.Route
 	// fwd forwards live operations to the session's owner (forward.go);
 	// nil outside a cluster (no WAGATE_CLUSTER_SECRET).
 	fwd *forwarder
 }
 
-func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody map[bodyClass]int64, fwd *forwarder) (*contract, error) {
+func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.SessionStore, adminHash gateway.KeyHash, limits *rateLimiter, maxBody func(bodyClass) bodyCap, fwd *forwarder) (*contract, error) {
 	pols, err := loadPolicies(spec)
 	if err != nil {
 		return nil, err
@@ -143,14 +149,17 @@ func newContract(spec *openapi3.T, keys gateway.KeyStore, sessions gateway.Sessi
 		SchemaValidationOptions: SchemaValidationOptions(),
 	}
 	opts.WithCustomSchemaErrorFunc(schemaErrorMessage)
-	uuidOnly := map[string]bool{}
-	for _, item := range spec.Paths.Map() {
-		for _, op := range item.Operations() {
+	uuidOnly, noSecurity := map[string]bool{}, map[string]*routers.Route{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
 			uuidOnly[op.OperationID] = uuidPathOnly(item, op)
+			noSecurity[op.OperationID] = withoutSecurity(&routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op})
 		}
 	}
-	return &contract{spec: spec, router: router, opts: opts, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
-		policies: pols, maxBody: maxBody, uuidOnly: uuidOnly, fwd: fwd}, nil
+	noBody := *opts
+	noBody.ExcludeRequestBody = true
+	return &contract{spec: spec, router: router, opts: opts, optsNoBody: &noBody, keys: keys, sessions: sessions, adminHash: adminHash, limits: limits,
+		policies: pols, maxBody: maxBody, uuidOnly: uuidOnly, noSecurity: noSecurity, fwd: fwd}, nil
 }
 
 type ctxKey int
@@ -259,7 +268,14 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := route.Operation
 		pol := m.policies[op.OperationID]
-		if err := limitBody(req, m.maxBody[pol.body]); err != nil {
+		multipart, err := isMultipart(req, op)
+		if err != nil {
+			return err
+		}
+		if multipart {
+			// Streamed to the handler (multipart.go): capped while read.
+			req = streamBody(req, m.maxBody(pol.body).multipart)
+		} else if err := limitBody(req, m.maxBody(pol.body).json); err != nil {
 			return err
 		}
 		forwarded := isForwarded(req)
@@ -322,11 +338,16 @@ func (m *contract) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return gateway.E(gateway.CodeForbidden, MsgForwardBadSig)
 		}
 
-		if err := guardText(req, route, params); err != nil {
+		if err := guardText(req, route, params, multipart); err != nil {
 			return err
 		}
 		if !m.uuidOnly[op.OperationID] || !allUUIDs(params) { // a failure gets kin-openapi's exact error
-			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: m.opts}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: m.noSecurity[op.OperationID], Options: m.opts}
+			if multipart {
+				// The handler reads the parts as they arrive and checks them
+				// (multipart.go); validating here would read the file whole.
+				in.Options = m.optsNoBody
+			}
 			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 				return &gateway.Error{Code: gateway.CodeInvalid, Message: validationMessage(err), Err: err}
 			}
@@ -508,4 +529,20 @@ func validationMessage(err error) string {
 func Authenticator(keys gateway.KeyStore, adminHash gateway.KeyHash) func(*http.Request) (*gateway.Principal, error) {
 	m := &contract{keys: keys, adminHash: adminHash}
 	return func(r *http.Request) (*gateway.Principal, error) { return m.authenticate(r.Context(), r) }
+}
+
+// withoutSecurity is route with an operation that declares no security
+// requirement, for the spec validation: authentication is ours (done
+// before), and kin-openapi's security check reads the whole body into a
+// copy of its own to offer it to authentication functions (a second copy
+// of every body; a multipart upload read before the handler streams it).
+func withoutSecurity(route *routers.Route) *routers.Route {
+	if route == nil || route.Operation == nil {
+		return route
+	}
+	r := *route
+	op := *route.Operation
+	op.Security = &openapi3.SecurityRequirements{}
+	r.Operation = &op
+	return &r
 }

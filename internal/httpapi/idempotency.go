@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -173,7 +174,8 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // query (without api_key) and the validated body re-encoded as JSON (object
 // keys sorted, defaults applied), so that the same request written
 // differently is recognised and a different one (another chat, text or
-// image) is told apart. Only its SHA-256 is stored.
+// image) is told apart; of a multipart/form-data upload, its length. Only
+// its SHA-256 is stored.
 func fingerprint(r *routed, req *http.Request) (string, error) {
 	h := sha256.New()
 	h.Write([]byte(r.op.OperationID))
@@ -197,6 +199,11 @@ func fingerprint(r *routed, req *http.Request) (string, error) {
 			return "", err
 		}
 		h.Write(b)
+	} else if _, ok := req.Body.(*cappedBody); ok {
+		// A multipart body is streamed to the handler, not read here: its
+		// length stands for it (a retry of the same upload has the same
+		// length; its boundary may differ).
+		fmt.Fprintf(h, "multipart:%d", req.ContentLength)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -148,7 +148,11 @@ func (h *Messaging) SendText(ctx context.Context, r api.SendTextRequestObject) (
 	if r.Body.Mentions != nil {
 		mentions = *r.Body.Mentions
 	}
-	m, err := h.Service.SendText(ctx, r.Id, r.Body.To, r.Body.Text, quoted, mentions)
+	send := h.Service.SendText
+	if r.Body.LinkPreview != nil && *r.Body.LinkPreview {
+		send = h.Service.SendTextWithPreview
+	}
+	m, err := send(ctx, r.Id, r.Body.To, r.Body.Text, quoted, mentions)
 	if err != nil {
 		return nil, err
 	}
@@ -157,17 +161,29 @@ func (h *Messaging) SendText(ctx context.Context, r api.SendTextRequestObject) (
 
 // SendImage sends an image from a URL, base64 data or a data: URL.
 func (h *Messaging) SendImage(ctx context.Context, r api.SendImageRequestObject) (api.SendImageResponseObject, error) {
-	if r.Body == nil {
+	if r.MultipartBody != nil {
+		to, ms, err := h.mediaForm(ctx, r.MultipartBody, gateway.MediaImage)
+		if err != nil {
+			return nil, err
+		}
+		m, err := h.Service.SendMedia(ctx, r.Id, to, ms)
+		if err != nil {
+			return nil, err
+		}
+		return api.SendImage200JSONResponse(toAPISend(m)), nil
+	}
+	b := r.JSONBody
+	if b == nil {
 		return nil, gateway.E(gateway.CodeInvalid, "request body is required")
 	}
-	img := gateway.ImageSend{Image: r.Body.Image}
-	if r.Body.Caption != nil {
-		img.Caption = *r.Body.Caption
+	img := gateway.ImageSend{Image: b.Image}
+	if b.Caption != nil {
+		img.Caption = *b.Caption
 	}
-	if r.Body.MimeType != nil {
-		img.MimeType = string(*r.Body.MimeType)
+	if b.MimeType != nil {
+		img.MimeType = string(*b.MimeType)
 	}
-	m, err := h.Service.SendImage(ctx, r.Id, r.Body.To, img)
+	m, err := h.Service.SendImage(ctx, r.Id, b.To, img)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"mime/multipart"
+	"strings"
 
 	"github.com/wagate-dev/wagate/gen/api"
 	"github.com/wagate-dev/wagate/internal/gateway"
@@ -46,7 +48,14 @@ func (h *Messaging) sendMedia(ctx context.Context, r api.SessionId, to string, m
 
 // SendVideo sends a video (optionally as a GIF).
 func (h *Messaging) SendVideo(ctx context.Context, r api.SendVideoRequestObject) (api.SendVideoResponseObject, error) {
-	b := r.Body
+	if r.MultipartBody != nil {
+		out, err := h.sendMediaForm(ctx, r.Id, r.MultipartBody, gateway.MediaVideo)
+		if err != nil {
+			return nil, err
+		}
+		return api.SendVideo200JSONResponse(out), nil
+	}
+	b := r.JSONBody
 	if b == nil {
 		return nil, errNoBody
 	}
@@ -62,7 +71,14 @@ func (h *Messaging) SendVideo(ctx context.Context, r api.SendVideoRequestObject)
 
 // SendAudio sends audio or a voice note (Ogg/Opus only).
 func (h *Messaging) SendAudio(ctx context.Context, r api.SendAudioRequestObject) (api.SendAudioResponseObject, error) {
-	b := r.Body
+	if r.MultipartBody != nil {
+		out, err := h.sendMediaForm(ctx, r.Id, r.MultipartBody, gateway.MediaAudio)
+		if err != nil {
+			return nil, err
+		}
+		return api.SendAudio200JSONResponse(out), nil
+	}
+	b := r.JSONBody
 	if b == nil {
 		return nil, errNoBody
 	}
@@ -78,7 +94,14 @@ func (h *Messaging) SendAudio(ctx context.Context, r api.SendAudioRequestObject)
 
 // SendDocument sends a file with its name.
 func (h *Messaging) SendDocument(ctx context.Context, r api.SendDocumentRequestObject) (api.SendDocumentResponseObject, error) {
-	b := r.Body
+	if r.MultipartBody != nil {
+		out, err := h.sendMediaForm(ctx, r.Id, r.MultipartBody, gateway.MediaDocument)
+		if err != nil {
+			return nil, err
+		}
+		return api.SendDocument200JSONResponse(out), nil
+	}
+	b := r.JSONBody
 	if b == nil {
 		return nil, errNoBody
 	}
@@ -94,7 +117,14 @@ func (h *Messaging) SendDocument(ctx context.Context, r api.SendDocumentRequestO
 
 // SendSticker sends a WebP sticker.
 func (h *Messaging) SendSticker(ctx context.Context, r api.SendStickerRequestObject) (api.SendStickerResponseObject, error) {
-	b := r.Body
+	if r.MultipartBody != nil {
+		out, err := h.sendMediaForm(ctx, r.Id, r.MultipartBody, gateway.MediaSticker)
+		if err != nil {
+			return nil, err
+		}
+		return api.SendSticker200JSONResponse(out), nil
+	}
+	b := r.JSONBody
 	if b == nil {
 		return nil, errNoBody
 	}
@@ -105,6 +135,47 @@ func (h *Messaging) SendSticker(ctx context.Context, r api.SendStickerRequestObj
 		return nil, err
 	}
 	return api.SendSticker200JSONResponse(out), nil
+}
+
+// formFields are the form fields of each media kind's multipart send
+// besides to and the file (the JSON body's properties).
+var formFields = map[gateway.MediaKind][]string{
+	gateway.MediaImage:    {"caption", "mimeType", "filename"},
+	gateway.MediaVideo:    {"caption", "mimeType", "gif", "quotedMessageId"},
+	gateway.MediaAudio:    {"mimeType", "ptt", "quotedMessageId"},
+	gateway.MediaDocument: {"caption", "mimeType", "fileName", "quotedMessageId"},
+	gateway.MediaSticker:  {"quotedMessageId"},
+}
+
+// mediaForm reads a media send from a multipart/form-data body (the file
+// part is named like the kind) into the same MediaSend as the JSON body.
+func (h *Messaging) mediaForm(ctx context.Context, mr *multipart.Reader, k gateway.MediaKind) (string, gateway.MediaSend, error) {
+	f, err := readMediaForm(ctx, mr, string(k), h.Service.MaxSendBytes(k), formFields[k], k != gateway.MediaImage)
+	if err != nil {
+		return "", gateway.MediaSend{}, err
+	}
+	if err := f.maxLen("caption", 4096); err != nil {
+		return "", gateway.MediaSend{}, err
+	}
+	m := gateway.MediaSend{
+		Kind: k, Data: f.file, Caption: f.str("caption"), MimeType: strings.TrimSpace(f.str("mimeType")),
+		FileName: f.str("fileName"), QuotedID: strings.TrimSpace(f.str("quotedMessageId")), Mentions: f.multi["mentions"],
+	}
+	if m.GIF, err = f.boolean("gif"); err != nil {
+		return "", m, err
+	}
+	if m.PTT, err = f.boolean("ptt"); err != nil {
+		return "", m, err
+	}
+	return f.to, m, nil
+}
+
+func (h *Messaging) sendMediaForm(ctx context.Context, sid api.SessionId, mr *multipart.Reader, k gateway.MediaKind) (api.SendKindResponse, error) {
+	to, m, err := h.mediaForm(ctx, mr, k)
+	if err != nil {
+		return api.SendKindResponse{}, err
+	}
+	return h.sendMedia(ctx, sid, to, m)
 }
 
 func (h *Messaging) sendContent(ctx context.Context, r api.SessionId, to string, c gateway.ContentSend) (api.SendKindResponse, error) {

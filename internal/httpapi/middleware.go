@@ -121,7 +121,7 @@ func limitBody(req *http.Request, limit int64) error {
 	if req.ContentLength > limit {
 		return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
 	}
-	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	b, err := readAtMost(req.Body, req.ContentLength, limit)
 	_ = req.Body.Close()
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -133,7 +133,34 @@ func limitBody(req *http.Request, limit int64) error {
 	if int64(len(b)) > limit {
 		return gateway.E(gateway.CodeTooLarge, gateway.MsgBodyTooLarge)
 	}
-	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.Body = &readBody{Reader: bytes.NewReader(b), data: b}
 	req.ContentLength = int64(len(b))
 	return nil
+}
+
+// readBody is a request body limitBody read: later readers of the whole
+// body (guardText) take data instead of copying it.
+type readBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (*readBody) Close() error { return nil }
+
+// readAtMost reads r up to limit+1 bytes: into one buffer of the announced
+// size when it is known (not ReadAll's doublings and final copy).
+func readAtMost(r io.Reader, announced, limit int64) ([]byte, error) {
+	if announced < 0 || announced > limit {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	b := make([]byte, announced+1)
+	n, err := io.ReadFull(r, b)
+	switch {
+	case err == nil: // more than announced: the server stops at ContentLength, so this is not expected
+		rest, err := io.ReadAll(io.LimitReader(r, limit+1-int64(n)))
+		return append(b[:n], rest...), err
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return b[:n], nil
+	}
+	return b[:n], err
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 // The operation-policy table: every operation in openapi.yaml declares, as
@@ -16,7 +18,8 @@ import (
 // nothing here:
 //
 //	x-wagate-rate-limit: general | send | session-create | qr | none   (every operation)
-//	x-wagate-body-limit: default | media                               (every operation with a requestBody)
+//	x-wagate-body-limit: default | media | media-video | media-audio | media-document | media-sticker
+//	                                                                    (every operation with a requestBody)
 //	x-wagate-idempotent: true                                          (exactly the operations with the Idempotency-Key parameter)
 //	x-wagate-owner: live | local                                       (exactly the operations of one session: path {id})
 //	x-wagate-owner: placed                                             (createSession only)
@@ -60,11 +63,53 @@ const (
 // bodyClass chooses the request body cap.
 type bodyClass string
 
-// Body-limit classes.
+// Body-limit classes. A media class caps the body from its kind's file
+// limit (gateway.MessagingService.MaxSendBytes): a JSON body may hold the
+// file in base64 (4/3 of it) plus mediaBodySlack for the other fields, a
+// multipart/form-data body the file itself plus mediaBodySlack.
 const (
-	bodyDefault bodyClass = "default" // Deps.MaxBodyBytes (1 MiB)
-	bodyMedia   bodyClass = "media"   // Deps.MaxImageBodyBytes (base64 media)
+	bodyDefault       bodyClass = "default"        // Deps.MaxBodyBytes (1 MiB)
+	bodyMedia         bodyClass = "media"          // images (Deps.MaxImageBodyBytes overrides)
+	bodyMediaVideo    bodyClass = "media-video"    // videos
+	bodyMediaAudio    bodyClass = "media-audio"    // audio and voice notes
+	bodyMediaDocument bodyClass = "media-document" // documents
+	bodyMediaSticker  bodyClass = "media-sticker"  // stickers
 )
+
+// mediaBodySlack is what a media body may hold besides the file: the other
+// fields, JSON or multipart framing.
+const mediaBodySlack = 64 << 10
+
+// mediaClasses maps each media body class to its kind.
+var mediaClasses = map[bodyClass]gateway.MediaKind{
+	bodyMedia: gateway.MediaImage, bodyMediaVideo: gateway.MediaVideo, bodyMediaAudio: gateway.MediaAudio,
+	bodyMediaDocument: gateway.MediaDocument, bodyMediaSticker: gateway.MediaSticker,
+}
+
+// bodyCap is the body cap of a class: of JSON (and other) bodies, and of
+// multipart/form-data bodies (the file in binary).
+type bodyCap struct{ json, multipart int64 }
+
+// base64Len is the length of n bytes in padded base64.
+func base64Len(n int64) int64 { return (n + 2) / 3 * 4 }
+
+// bodyCaps returns the cap of every class: default from maxBody, the
+// media classes from their kind's file limit (maxFile, asked at each
+// request: the service owns the limits), the image class imageBody when it
+// is set.
+func bodyCaps(maxBody, imageBody int64, maxFile func(gateway.MediaKind) int64) func(bodyClass) bodyCap {
+	return func(class bodyClass) bodyCap {
+		kind, media := mediaClasses[class]
+		switch {
+		case !media || maxFile == nil:
+			return bodyCap{maxBody, maxBody}
+		case class == bodyMedia && imageBody > 0:
+			return bodyCap{imageBody, imageBody}
+		}
+		n := maxFile(kind)
+		return bodyCap{json: max(base64Len(n)+mediaBodySlack, maxBody), multipart: max(n+mediaBodySlack, maxBody)}
+	}
+}
 
 // policy is how the HTTP layer treats one operation.
 type policy struct {
@@ -139,10 +184,10 @@ func operationPolicy(spec *openapi3.T, path string, item *openapi3.PathItem, op 
 	case op.RequestBody == nil && has:
 		errs = append(errs, extBodyLimit+" on an operation without a requestBody")
 	case op.RequestBody != nil && !ok:
-		errs = append(errs, extBodyLimit+" is missing (default or media)")
+		errs = append(errs, extBodyLimit+" is missing (default, media or media-<kind>)")
 	case ok:
 		p.body = bodyClass(body)
-		if p.body != bodyDefault && p.body != bodyMedia {
+		if _, media := mediaClasses[p.body]; p.body != bodyDefault && !media {
 			errs = append(errs, fmt.Sprintf("%s: unknown class %q", extBodyLimit, body))
 		}
 	}

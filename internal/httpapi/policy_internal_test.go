@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
 // TestPolicies: every operation of openapi.yaml declares a known policy
@@ -37,6 +39,10 @@ func TestPolicies(t *testing.T) {
 		"getSession":       {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
 		"getSessionStatus": {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
 		"listMessages":     {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
+		"sendVideo":     {rate: rateSend, body: bodyMediaVideo, idempotent: true, owner: ownerLive},
+		"sendAudio":     {rate: rateSend, body: bodyMediaAudio, idempotent: true, owner: ownerLive},
+		"sendDocument":  {rate: rateSend, body: bodyMediaDocument, idempotent: true, owner: ownerLive},
+		"sendSticker":   {rate: rateSend, body: bodyMediaSticker, idempotent: true, owner: ownerLive},
 	} {
 		if got := pols[op]; got != want {
 			t.Errorf("%s: policy %+v, want %+v", op, got, want)
@@ -101,4 +107,29 @@ func findOperation(t *testing.T, spec *openapi3.T, id string) *openapi3.Operatio
 	}
 	t.Fatalf("no operation %s", id)
 	return nil
+}
+
+// TestBodyCaps: a media class's cap follows its kind's file limit (base64
+// of it plus the slack for JSON, the file plus the slack for multipart),
+// never below the default cap; the image override applies to media only.
+func TestBodyCaps(t *testing.T) {
+	limits := map[gateway.MediaKind]int64{gateway.MediaVideo: 64 << 20, gateway.MediaSticker: 1 << 20, gateway.MediaImage: 16 << 20}
+	caps := bodyCaps(1<<20, 0, func(k gateway.MediaKind) int64 { return limits[k] })
+	for class, want := range map[bodyClass]bodyCap{
+		bodyDefault:      {1 << 20, 1 << 20},
+		bodyMediaVideo:   {(64<<20+2)/3*4 + mediaBodySlack, 64<<20 + mediaBodySlack},
+		bodyMediaSticker: {(1<<20+2)/3*4 + mediaBodySlack, 1<<20 + mediaBodySlack},
+		bodyMedia:        {(16<<20+2)/3*4 + mediaBodySlack, 16<<20 + mediaBodySlack},
+		bodyMediaAudio:   {1 << 20, 1 << 20}, // no limit known: the default
+	} {
+		if got := caps(class); got != want {
+			t.Errorf("%s: %+v, want %+v", class, got, want)
+		}
+	}
+	if got := bodyCaps(1<<20, 20<<20, nil)(bodyMedia); got != (bodyCap{1 << 20, 1 << 20}) {
+		t.Errorf("without limits: %+v", got)
+	}
+	if got := bodyCaps(1<<20, 20<<20, func(gateway.MediaKind) int64 { return 1 })(bodyMedia); got != (bodyCap{20 << 20, 20 << 20}) {
+		t.Errorf("image override: %+v", got)
+	}
 }

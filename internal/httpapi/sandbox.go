@@ -256,3 +256,19 @@ func (h *Sandbox) SandboxFault(ctx context.Context, req api.SandboxFaultRequestO
 	}
 	return api.SandboxFault200JSONResponse{Success: true, Kind: kind}, nil
 }
+
+// SandboxExpireMedia expires a message's media on the simulated media
+// server.
+func (h *Sandbox) SandboxExpireMedia(ctx context.Context, req api.SandboxExpireMediaRequestObject) (api.SandboxExpireMediaResponseObject, error) {
+	if h.Service == nil {
+		return nil, errSandboxAbsent
+	}
+	var offline *bool
+	if req.Body != nil {
+		offline = req.Body.PhoneOffline
+	}
+	if err := h.Service.ExpireMedia(ctx, req.Id, req.MessageId, offline); err != nil {
+		return nil, err
+	}
+	return api.SandboxExpireMedia200JSONResponse{Success: true, MessageId: req.MessageId, PhoneOffline: offline}, nil
+}

@@ -82,8 +82,10 @@ type Deps struct {
 	// RateLimits are the default limits (0 turns one off).
 	RateLimits RateLimits
 	// MaxBodyBytes caps request bodies of operations with
-	// x-wagate-body-limit: default (and stray bodies of the others);
-	// MaxImageBodyBytes those with x-wagate-body-limit: media.
+	// x-wagate-body-limit: default (and stray bodies of the others). The
+	// media classes are capped from their kind's file limit
+	// (Messaging.MaxSendBytes, policy.go); MaxImageBodyBytes, when
+	// positive, overrides the cap of x-wagate-body-limit: media.
 	MaxBodyBytes      int64
 	MaxImageBodyBytes int64
 	// Middlewares run outermost, before wagate's own (e.g. metrics).
@@ -170,7 +172,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
 	}
-	if d.MaxImageBodyBytes < d.MaxBodyBytes {
+	if d.MaxImageBodyBytes > 0 && d.MaxImageBodyBytes < d.MaxBodyBytes {
 		d.MaxImageBodyBytes = d.MaxBodyBytes
 	}
 	if d.Now == nil {
@@ -181,7 +183,7 @@ func New(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now),
-		map[bodyClass]int64{bodyDefault: d.MaxBodyBytes, bodyMedia: d.MaxImageBodyBytes}, newForwarder(d.Owners, d.ClusterSecret, d.Now))
+		bodyCaps(d.MaxBodyBytes, d.MaxImageBodyBytes, d.Messaging.MaxSendBytes), newForwarder(d.Owners, d.ClusterSecret, d.Now))
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func textReason(s string) string {
 
 // guardText refuses, with 400 naming the field, a request with a string
 // PostgreSQL cannot store. The body is read and put back for the validator.
-func guardText(req *http.Request, route *routers.Route, params map[string]string) error {
+func guardText(req *http.Request, route *routers.Route, params map[string]string, multipart bool) error {
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
@@ -87,14 +87,20 @@ func guardText(req *http.Request, route *routers.Route, params map[string]string
 			}
 		}
 	}
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
+	if req.Body == nil || req.Body == http.NoBody || multipart {
+		return nil // multipart fields are checked by the handler (multipart.go)
 	}
-	body, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return err // bodyLimit read the body already; this is not expected
+	var body []byte
+	if b, ok := req.Body.(*readBody); ok {
+		body = b.data // read by limitBody: no second copy
+	} else {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
 	}
 	if field, r := jsonTextReason(body); r != "" {
 		msg := "Invalid request body: " + r
@@ -146,6 +152,13 @@ const maxFieldName = 200
 // root), the notation of the validator's messages. A body that is not JSON
 // returns "": the validator reports it.
 func jsonTextReason(body []byte) (field, reason string) {
+	// Fast path, one pass over the bytes: JSON without a NUL byte, a
+	// \u0000 escape or invalid UTF-8 has no string to refuse (a decoded
+	// lone surrogate becomes U+FFFD). Decoding token by token would copy
+	// every large string (a base64 file) and grow its buffer to hold it.
+	if bytes.IndexByte(body, 0) < 0 && !bytes.Contains(body, []byte(`\u0000`)) && utf8.Valid(body) {
+		return "", ""
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var stack []jsonFrame
 	path := func(withKey bool) string {

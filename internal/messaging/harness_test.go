@@ -141,6 +141,7 @@ func newE2EWith(t *testing.T, own string, opts messaging.Options, create func(sr
 		Pool: pool, Status: store, Devices: postgres.NewDeviceStore(pool), Inbound: sink,
 		Logger: testkit.Logger(t), HTTPClient: sim.HTTPClient(), TrustSimulator: true,
 		ReconnectBaseDelay: 50 * time.Millisecond, ReconnectMaxDelay: 500 * time.Millisecond, LoginTimeout: 10 * time.Second,
+		MediaRetryTimeout: 3 * time.Second, // the offline phone of TestExpiredMediaRecovery
 	})
 	if err != nil {
 		t.Fatal(err)

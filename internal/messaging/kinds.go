@@ -15,13 +15,14 @@ import (
 	"github.com/wagate-dev/wagate/internal/waid"
 )
 
-// Default file limits of the media kinds beyond images (413 above). The
-// request body of the media endpoints is capped separately
-// (WAGATE_MAX_IMAGE_BODY_BYTES), and base64 grows a file by a third.
+// Default file limits of the media kinds beyond images (413 above;
+// WAGATE_MAX_{VIDEO,AUDIO,DOCUMENT,STICKER}_BYTES, docs/configuration.md
+// gives the reasons). The HTTP layer derives each endpoint's body cap from
+// its kind's limit (base64 grows a file by a third).
 const (
-	DefaultMaxVideoBytes    = 16 << 20
+	DefaultMaxVideoBytes    = 64 << 20
 	DefaultMaxAudioBytes    = 16 << 20
-	DefaultMaxDocumentBytes = 16 << 20
+	DefaultMaxDocumentBytes = 64 << 20
 	DefaultMaxStickerBytes  = 1 << 20
 
 	maxPollOptions = 12

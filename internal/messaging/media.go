@@ -150,6 +150,17 @@ func (l *ImageLoader) Load(ctx context.Context, src, mimeHint string) (*Image, e
 	return (&MediaLoader{AllowPrivate: l.AllowPrivate, Client: l.Client}).load(ctx, k, src, mimeHint)
 }
 
+// loadSend loads the file of a media send: uploaded (r.Data) or r.Source.
+func (l *MediaLoader) loadSend(ctx context.Context, k mediaKind, r gateway.MediaSend) (*MediaFile, error) {
+	if r.Data != nil {
+		if int64(len(r.Data)) > k.maxBytes {
+			return nil, tooLarge(k, k.maxBytes)
+		}
+		return checkFile(k, r.Data, r.MimeType)
+	}
+	return l.load(ctx, k, r.Source, r.MimeType)
+}
+
 // load reads src and checks it is of kind k: within its size, of one of
 // its types (sniffed from the content; mimeHint, when set, must agree).
 func (l *MediaLoader) load(ctx context.Context, k mediaKind, src, mimeHint string) (*MediaFile, error) {
@@ -158,7 +169,7 @@ func (l *MediaLoader) load(ctx context.Context, k mediaKind, src, mimeHint strin
 	invalidSource := gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
 	var data []byte
 	var err error
-	lower := strings.ToLower(src)
+	lower := strings.ToLower(src[:min(len(src), 8)])
 	switch {
 	case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
 		data, err = l.fetch(ctx, k, src, max)
@@ -176,6 +187,12 @@ func (l *MediaLoader) load(ctx context.Context, k mediaKind, src, mimeHint strin
 	if err != nil {
 		return nil, err
 	}
+	return checkFile(k, data, mimeHint)
+}
+
+// checkFile checks a loaded file is of kind k: not empty, of one of its
+// types (sniffed; mimeHint, when set, must agree).
+func checkFile(k mediaKind, data []byte, mimeHint string) (*MediaFile, error) {
 	if len(data) == 0 {
 		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaEmptyFmt, k.field)
 	}
@@ -240,24 +257,37 @@ func tooLarge(k mediaKind, max int64) error {
 }
 
 func decodeBase64(k mediaKind, s string, max int64) ([]byte, error) {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
-			return -1
-		}
-		return r
-	}, s)
+	if strings.ContainsAny(s, "\n\r \t") { // a copy only when there is whitespace to drop
+		s = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	if s == "" {
 		return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
 	}
 	if int64(base64.StdEncoding.DecodedLen(len(s))) > max+3 {
 		return nil, tooLarge(k, max)
 	}
+	// Streamed from the string into one output buffer for every alphabet
+	// tried: DecodeString would copy the string and make a buffer each time.
+	buf := make([]byte, base64.RawStdEncoding.DecodedLen(len(s))+1) // the largest of the four
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			if int64(len(b)) > max {
+		dec := base64.NewDecoder(enc, strings.NewReader(s))
+		n, err := 0, error(nil)
+		for err == nil && n < len(buf) {
+			var m int
+			m, err = dec.Read(buf[n:])
+			n += m
+		}
+		if err == io.EOF { // the decoder's clean end; a bad or cut input is another error
+
+			if int64(n) > max {
 				return nil, tooLarge(k, max)
 			}
-			return b, nil
+			return buf[:n:n], nil
 		}
 	}
 	return nil, gateway.Errorf(gateway.CodeInvalid, msgMediaSourceFmt, k.field)
@@ -319,7 +349,7 @@ func (l *MediaLoader) fetch(ctx context.Context, k mediaKind, url string, max in
 	if resp.ContentLength > max {
 		return nil, tooLarge(k, max)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	data, err := readLimited(resp.Body, resp.ContentLength, max)
 	if err != nil {
 		return nil, gateway.Wrap(gateway.CodeInvalid, fetchFailed, err)
 	}
@@ -343,4 +373,22 @@ func acceptOf(k mediaKind) string {
 		return "*/*"
 	}
 	return strings.Join(out, ", ")
+}
+
+// readLimited reads r up to max+1 bytes, streamed into one buffer of the
+// announced size when it is known (not ReadAll's doublings).
+func readLimited(r io.Reader, announced, max int64) ([]byte, error) {
+	if announced < 0 || announced > max {
+		return io.ReadAll(io.LimitReader(r, max+1))
+	}
+	b := make([]byte, announced+1)
+	n, err := io.ReadFull(r, b)
+	switch {
+	case err == nil: // longer than announced
+		rest, err := io.ReadAll(io.LimitReader(r, max+1-int64(n)))
+		return append(b[:n], rest...), err
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return b[:n], nil
+	}
+	return nil, err
 }

@@ -10,6 +10,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -138,7 +139,17 @@ func validText(text string) bool { return strings.TrimSpace(text) != "" }
 // SendText sends a text message, optionally as a reply to quotedID, and
 // stores it.
 func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
-	return s.send(ctx, sid, to, quotedID, func(context.Context) (outgoing, error) {
+	return s.sendText(ctx, sid, to, text, quotedID, mentions, false)
+}
+
+// SendTextWithPreview implements gateway.MessagingService: the text with a
+// preview of its first URL when one can be made (preview.go), else plain.
+func (s *Service) SendTextWithPreview(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string) (*gateway.Message, error) {
+	return s.sendText(ctx, sid, to, text, quotedID, mentions, true)
+}
+
+func (s *Service) sendText(ctx context.Context, sid uuid.UUID, to, text, quotedID string, mentions []string, preview bool) (*gateway.Message, error) {
+	return s.send(ctx, sid, to, quotedID, func(ctx context.Context) (outgoing, error) {
 		if !validText(text) {
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgTextRequired)
 		}
@@ -146,10 +157,14 @@ func (s *Service) SendText(ctx context.Context, sid uuid.UUID, to, text, quotedI
 		if err != nil {
 			return outgoing{}, err
 		}
+		var lp *gateway.LinkPreview
+		if preview {
+			lp = s.linkPreview(ctx, text)
+		}
 		return outgoing{
 			content: gateway.Message{Type: gateway.TypeText, Text: &text},
 			deliver: func(ctx context.Context, ref gateway.ChatRef, quoted *gateway.Message) (gateway.SentMessage, error) {
-				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted, Mentions: mentioned})
+				return s.wa.SendText(ctx, sid, gateway.OutgoingText{Chat: ref, Text: text, Quoted: quoted, Mentions: mentioned, Preview: lp})
 			},
 		}, nil
 	})
@@ -227,7 +242,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		if err != nil {
 			return outgoing{}, err
 		}
-		f, err := s.loader().load(ctx, kind, r.Source, r.MimeType)
+		f, err := s.loader().loadSend(ctx, kind, r)
 		if err != nil {
 			return outgoing{}, err
 		}
@@ -617,7 +632,7 @@ const DefaultMaxMediaBytes = 64 << 20
 // MessageMedia downloads the file of a media message of a chat through the
 // session's WhatsApp connection.
 func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messageID string) (*gateway.MessageMedia, error) {
-	_, m, err := s.message(ctx, sid, chatID, messageID)
+	ref, m, err := s.message(ctx, sid, chatID, messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -632,6 +647,9 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 		return nil, mediaTooLarge(max)
 	}
 	data, err := s.wa.DownloadMedia(ctx, sid, *m.Media)
+	if ge := (*gateway.Error)(nil); errors.As(err, &ge) && ge.Code == gateway.CodeNotFound && ge.Message == gateway.MsgMediaGone {
+		data, err = s.recoverMedia(ctx, sid, ref, m, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -643,6 +661,31 @@ func (s *Service) MessageMedia(ctx context.Context, sid uuid.UUID, chatID, messa
 		out.MimeType = *m.MimeType
 	}
 	return out, nil
+}
+
+// recoverMedia is the download of media WhatsApp's servers no longer have
+// (gone: the download's error): the phone is asked to upload it again
+// (the runtime's MediaRecoverer, bounded), the new direct path is stored
+// and the file downloaded from it. Without a recoverer, gone stays gone.
+func (s *Service) recoverMedia(ctx context.Context, sid uuid.UUID, ref gateway.ChatRef, m *gateway.Message, gone error) ([]byte, error) {
+	rec, ok := s.wa.(gateway.MediaRecoverer)
+	if !ok {
+		return nil, gone
+	}
+	dp, err := rec.RecoverMedia(ctx, sid, m)
+	if err != nil {
+		s.log.Info().Err(err).Str("session_id", sid.String()).Str("message_id", m.ID).Msg("expired media not recovered")
+		return nil, err
+	}
+	if ps, ok := s.store.(gateway.MediaPathStore); ok {
+		if err := ps.SetMediaPath(ctx, sid, ref, m.ID, dp); err != nil {
+			// The file is served all the same; the next download asks again.
+			s.log.Warn().Err(err).Str("message_id", m.ID).Msg("could not store the re-uploaded media's path")
+		}
+	}
+	media := *m.Media
+	media.DirectPath = dp
+	return s.wa.DownloadMedia(ctx, sid, media)
 }
 
 func mediaTooLarge(max int64) error {

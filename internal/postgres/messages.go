@@ -362,3 +362,14 @@ func insertMessages(ctx context.Context, tx pgx.Tx, sid uuid.UUID, b gateway.Inb
 	}
 	return nil
 }
+
+var _ gateway.MediaPathStore = (*Messages)(nil)
+
+// SetMediaPath implements gateway.MediaPathStore: the direct path of a
+// media message the phone uploaded again (expired media recovery).
+func (m *Messages) SetMediaPath(ctx context.Context, sid uuid.UUID, chat gateway.ChatRef, id, directPath string) error {
+	_, err := m.pool.Exec(ctx, `UPDATE messages SET media_direct_path = $4
+		WHERE session_id = $1 AND chat_jid = ANY($2) AND id = $3 AND NOT revoked AND media_direct_path IS NOT NULL`,
+		sid, chat.All(), id, directPath)
+	return err
+}

@@ -110,6 +110,9 @@ type controlRequest struct {
 	// Inbound is the message of "inbound" (inbound.go); "poll" names the
 	// poll in Kind.
 	Inbound *gateway.SandboxInboundMessage `json:"inbound,omitempty"`
+	// MessageID and PhoneOffline: expire-media.
+	MessageID    string `json:"messageId,omitempty"`
+	PhoneOffline *bool  `json:"phoneOffline,omitempty"`
 }
 
 type controlResponse struct {
@@ -182,6 +185,8 @@ func ControlHandler(c Control) http.Handler {
 			var d gateway.SandboxDevice
 			d, err = c.Device(ctx, req.Phone)
 			resp.Device = &d
+		case "expire-media":
+			err = c.ExpireMedia(ctx, req.Phone, req.MessageID, req.PhoneOffline)
 		default:
 			http.NotFound(w, r)
 			return

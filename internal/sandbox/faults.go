@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -47,5 +48,34 @@ func injectAll(sim *wasim.Server, phone string, kind wasim.FaultKind) error {
 // InjectFault implements Control.
 func (r *Remote) InjectFault(ctx context.Context, phone, kind string) error {
 	_, err := r.call(ctx, "fault", controlRequest{Phone: phone, Kind: kind})
+	return err
+}
+
+// ExpireMedia implements gateway.Sandbox.
+func (s *Service) ExpireMedia(ctx context.Context, id uuid.UUID, messageID string, phoneOffline *bool) error {
+	phone, err := s.accountPhone(id)
+	if err != nil {
+		return err
+	}
+	if err := s.Control.ExpireMedia(ctx, phone, messageID, phoneOffline); err != nil {
+		if errors.Is(err, wasim.ErrNoMedia) || strings.Contains(err.Error(), wasim.ErrNoMedia.Error()) {
+			return gateway.Wrap(gateway.CodeNotFound, gateway.MsgSandboxNoMedia, err)
+		}
+		return gateway.Wrap(gateway.CodeUnprocessable, "The simulated WhatsApp could not expire the media", err)
+	}
+	return nil
+}
+
+// ExpireMedia implements Control.
+func (l Local) ExpireMedia(ctx context.Context, phone, messageID string, phoneOffline *bool) error {
+	if phoneOffline != nil {
+		l.Sim.Phone(phone).SetOffline(*phoneOffline)
+	}
+	return l.Sim.ExpireMedia(ctx, messageID)
+}
+
+// ExpireMedia implements Control.
+func (r *Remote) ExpireMedia(ctx context.Context, phone, messageID string, phoneOffline *bool) error {
+	_, err := r.call(ctx, "expire-media", controlRequest{Phone: phone, MessageID: messageID, PhoneOffline: phoneOffline})
 	return err
 }

@@ -44,6 +44,10 @@ type Control interface {
 	InjectFault(ctx context.Context, phone, kind string) error
 	// Device returns the connection counts of the phone's linked devices.
 	Device(ctx context.Context, phone string) (gateway.SandboxDevice, error)
+	// ExpireMedia drops a message's media from the simulated media server
+	// until the phone re-uploads it; phoneOffline sets whether the phone
+	// answers media retry requests (faults.go).
+	ExpireMedia(ctx context.Context, phone, messageID string, phoneOffline *bool) error
 }
 
 // Runtime is what the sandbox needs from the session runtime

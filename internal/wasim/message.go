@@ -244,6 +244,10 @@ func (s *Server) deliverToSim(ctx context.Context, dev *companion, acct *account
 // queued messages and records receipts for simulated contacts.
 func (s *Server) handleReceipt(c *conn, node *waBinary.Node) {
 	ag := node.AttrGetter()
+	if ag.OptionalString("type") == "server-error" {
+		s.handleMediaRetryReceipt(c, node) // mediaretry.go
+		return
+	}
 	ids := []string{ag.OptionalString("id")}
 	if list, ok := node.GetOptionalChildByTag("list"); ok {
 		for _, item := range list.GetChildren() {
@@ -420,6 +424,9 @@ func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 			s.enqueueLocked(d, queueKey("message", "", id), node)
 		}
 		s.mu.Unlock()
+	}
+	if d := mediaOf(msg); d != nil {
+		s.rememberMedia(id, d) // the phone keeps the file (mediaretry.go)
 	}
 	return id, nil
 }

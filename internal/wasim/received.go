@@ -148,8 +148,14 @@ func (s *Server) classify(msg *waE2E.Message, meta outMeta) (Received, bool) {
 			r.LinkTitle, r.LinkDescription, r.LinkURL = et.GetTitle(), et.GetDescription(), et.GetMatchedText()
 			r.LinkThumbnail = len(et.GetJPEGThumbnail()) > 0
 		}
-		if meta.msgType != "" && meta.msgType != "text" {
-			s.violation("text message %s sent with type=%q, want \"text\"", meta.id, meta.msgType)
+		// A text with a link preview (a title) is a media message of
+		// mediatype url on the wire, as WhatsApp's clients send it.
+		want := "text"
+		if et := msg.GetExtendedTextMessage(); et != nil && et.Title != nil {
+			want = "media"
+		}
+		if meta.msgType != "" && meta.msgType != want {
+			s.violation("text message %s sent with type=%q, want %q", meta.id, meta.msgType, want)
 		}
 	case pm != nil:
 		r.Kind = KindPeer

@@ -88,7 +88,8 @@ type Server struct {
 
 	db *pgStore
 
-	faults faultBook // injected faults and ack accounting (fault_kinds.go)
+	faults faultBook      // injected faults and ack accounting (fault_kinds.go)
+	retry  mediaRetryBook // media of sent messages, expiry and re-upload (mediaretry.go)
 
 	// media server: HMAC key of auth tokens and direct paths; blobs in
 	// memory unless Options.DB is set (then in wasim_media).

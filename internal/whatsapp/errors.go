@@ -142,7 +142,8 @@ func translateDownloadError(err error) error {
 	}
 	var httpErr whatsmeow.DownloadHTTPError
 	switch {
-	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410):
+	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410),
+		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith403): // 403: an expired direct path's signature
 		return gateway.Wrap(gateway.CodeNotFound, gateway.MsgMediaGone, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return gateway.Wrap(gateway.CodeUnavailable, msgWhatsAppError, err)

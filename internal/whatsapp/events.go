@@ -117,6 +117,10 @@ func (h *clientHandler) handleEvent(rawEvt any) (ok bool) {
 	case *events.CallTerminate:
 		h.onCall(evt.BasicCallMeta, gateway.CallTerminate, evt.Reason)
 
+	// Media recovery (mediaretry.go).
+	case *events.MediaRetry:
+		h.s.m.retries.deliver(h.s.id, evt)
+
 	// Ignored: contacts and the other app-state actions are not
 	// modelled yet.
 	default:

@@ -82,6 +82,10 @@ type Options struct {
 	// drawn from [d/2, d]). Defaults 1 s and 60 s.
 	ReconnectBaseDelay time.Duration
 	ReconnectMaxDelay  time.Duration
+	// MediaRetryTimeout bounds how long a download of expired media waits
+	// for the phone to upload the file again (mediaretry.go). Defaults to
+	// 30 s.
+	MediaRetryTimeout time.Duration
 	// LoginTimeout bounds the time from an open socket to a logged-in
 	// connection before the attempt is abandoned. Default 30 s.
 	LoginTimeout time.Duration
@@ -217,6 +221,7 @@ func (o *Options) withDefaults() {
 		o.ReconnectMaxDelay = o.ReconnectBaseDelay
 	}
 	def(&o.LoginTimeout, 30*time.Second)
+	def(&o.MediaRetryTimeout, 30*time.Second)
 	def(&o.LivenessInterval, 60*time.Second)
 	def(&o.LivenessTimeout, 15*time.Second)
 	if o.KeepAliveFailures <= 0 {
@@ -251,7 +256,8 @@ type Manager struct {
 	sessions map[uuid.UUID]*Session
 	closed   bool
 
-	calls callRegistry // ringing calls per session (conversation.go)
+	calls   callRegistry // ringing calls per session (conversation.go)
+	retries mediaRetries // media retry requests waiting for the phone (mediaretry.go)
 }
 
 // NewManager checks opts, upgrades whatsmeow's schema in the shared

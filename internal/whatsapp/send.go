@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -209,7 +210,7 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 // SendText implements gateway.MessagingRuntime.
 func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.OutgoingText) (gateway.SentMessage, error) {
 	resp, cli, err := m.sendOp(ctx, sid, o.Chat.JID, func(cli *whatsmeow.Client, chat types.JID) *waE2E.Message {
-		if o.Quoted == nil && len(o.Mentions) == 0 {
+		if o.Quoted == nil && len(o.Mentions) == 0 && o.Preview == nil {
 			return &waE2E.Message{Conversation: proto.String(o.Text)}
 		}
 		ci := quoteContext(cli, chat, o.Quoted)
@@ -219,15 +220,46 @@ func (m *Manager) SendText(ctx context.Context, sid uuid.UUID, o gateway.Outgoin
 			}
 			ci.MentionedJID = o.Mentions
 		}
-		return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+		et := &waE2E.ExtendedTextMessage{
 			Text:        proto.String(o.Text),
 			ContextInfo: ci,
-		}}
+		}
+		if p := o.Preview; p != nil {
+			// The fields WhatsApp's own clients fill for a link they
+			// previewed: the URL as written, title, description and an
+			// inline JPEG thumbnail (no uploaded high-quality one).
+			et.MatchedText = proto.String(p.URL)
+			et.Title = proto.String(p.Title)
+			et.Description = proto.String(p.Description)
+			et.PreviewType = waE2E.ExtendedTextMessage_NONE.Enum()
+			if len(p.Thumbnail) > 0 {
+				et.JPEGThumbnail = p.Thumbnail
+				et.ThumbnailWidth, et.ThumbnailHeight = proto.Uint32(uint32(p.ThumbWidth)), proto.Uint32(uint32(p.ThumbHeight))
+			}
+		}
+		return &waE2E.Message{ExtendedTextMessage: et}
 	})
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
 	return m.sentMessage(ctx, cli, resp, o.Chat), nil
+}
+
+// uploadStreamMin is the file size from which an upload is encrypted into
+// a temporary file instead of memory: whatsmeow's in-memory Upload holds
+// the padded plaintext and the ciphertext (and copies it once more to
+// append the MAC), UploadReader streams the encryption to the file and
+// uploads from it, so a send holds the file once (docs/benchmarks.md).
+const uploadStreamMin = 512 << 10
+
+// upload encrypts and uploads data (whatsmeow), through a temporary file
+// (only ever holding the encrypted bytes; removed afterwards) from
+// uploadStreamMin on.
+func upload(ctx context.Context, cli *whatsmeow.Client, data []byte, mt whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	if len(data) < uploadStreamMin {
+		return cli.Upload(ctx, data, mt)
+	}
+	return cli.UploadReader(ctx, bytes.NewReader(data), nil, mt)
 }
 
 // SendMedia implements gateway.MessagingRuntime: it uploads the file
@@ -244,7 +276,7 @@ func (m *Manager) SendMedia(ctx context.Context, sid uuid.UUID, o gateway.Outgoi
 	if err != nil {
 		return gateway.SentMessage{}, err
 	}
-	up, err := cli.Upload(ctx, o.Data, mt)
+	up, err := upload(ctx, cli, o.Data, mt)
 	if err != nil {
 		return gateway.SentMessage{}, translateUploadError(err)
 	}

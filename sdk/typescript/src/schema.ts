@@ -321,7 +321,7 @@ export interface paths {
         put?: never;
         /**
          * Send a text message (or a reply)
-         * @description Rate-limited to 30 messages per minute per session.
+         * @description Rate-limited to 30 messages per minute per session. `linkPreview` attaches a preview of the first URL of the text when it can be fetched (docs/messages.md); a failed preview sends the plain text.
          */
         post: operations["sendText"];
         delete?: never;
@@ -347,7 +347,7 @@ export interface paths {
         put?: never;
         /**
          * Send an image
-         * @description `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them.
+         * @description `image` is an `http(s)` URL or base64 data (optionally a `data:` URL). Server file paths are not accepted. URLs that resolve to loopback or private addresses are refused unless the server allows them. The file may be up to 16 MiB (`WAGATE_MAX_IMAGE_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `image` and the other fields as form fields ; a multipart body is streamed, never held twice.
          */
         post: operations["sendImage"];
         delete?: never;
@@ -373,7 +373,7 @@ export interface paths {
         put?: never;
         /**
          * Send a video
-         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). MP4 or 3GPP. `gif: true` plays it as a looping GIF.
+         * @description `video` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); MP4 or 3GPP. `gif: true` plays it as a looping GIF. The file may be up to 64 MiB (`WAGATE_MAX_VIDEO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `video` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendVideo"];
         delete?: never;
@@ -399,7 +399,7 @@ export interface paths {
         put?: never;
         /**
          * Send audio or a voice note
-         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes.
+         * @description `audio` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); `ptt: true` sends a voice note, which must be Ogg/Opus: other formats are refused with 400 (not converted), because phones cannot play them as voice notes. The file may be up to 16 MiB (`WAGATE_MAX_AUDIO_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `audio` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendAudio"];
         delete?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Send a document
-         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type).
+         * @description `document` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Any file type; `fileName` is required and `mimeType`, when given, is what the recipient sees (else the sniffed type). The file may be up to 64 MiB (`WAGATE_MAX_DOCUMENT_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `document` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendDocument"];
         delete?: never;
@@ -451,7 +451,7 @@ export interface paths {
         put?: never;
         /**
          * Send a sticker
-         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); files above the kind's limit are refused with 413 (docs/messages.md). Stickers are WebP images.
+         * @description `sticker` is an `http(s)` URL or base64 data (optionally a `data:` URL); server file paths are not accepted. The type is sniffed from the content and must be one the kind accepts (400 otherwise); Stickers are WebP images. The file may be up to 1 MiB (`WAGATE_MAX_STICKER_BYTES`; 413 above): in JSON as base64 (the body may be 4/3 of the file plus 64 KiB), or uploaded as `multipart/form-data` with the file in the part `sticker` and the other fields as form fields (`mentions` repeated, one recipient each); a multipart body is streamed, never held twice.
          */
         post: operations["sendSticker"];
         delete?: never;
@@ -808,7 +808,7 @@ export interface paths {
         };
         /**
          * Download a message's media
-         * @description Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature), 404 `The media is no longer available on WhatsApp` when WhatsApp has deleted the file (media expires on WhatsApp's servers after some weeks), 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
+         * @description Streams the decrypted file of a media message (image, video, audio, document, sticker), received or sent, as WhatsApp serves it: the body is the file itself with its `Content-Type` (the message's `mimeType`) and a `Content-Disposition` naming a file. The session must be connected (WhatsApp's media servers are reached through it). Errors: 404 `Message not found` for an unknown id, 404 `This message has no media` for text and other messages without a file (and media messages stored before this feature). When WhatsApp's media servers no longer have the file (403/404/410: media expires there after some weeks), wagate asks the phone to upload it again (a media retry receipt), waits up to 30 s for it, stores the new location and serves the file; 503 `The phone did not re-upload the media; open WhatsApp on the phone and retry` when the phone does not answer in time (offline), 404 `The media is no longer available on WhatsApp or on the phone` when the phone no longer has it either. 413 when the file is larger than the server's `WAGATE_MAX_MEDIA_BYTES`, 503 while the session is connecting or WhatsApp's media servers cannot be reached.
          */
         get: operations["getMessageMedia"];
         put?: never;
@@ -2179,6 +2179,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sandbox/sessions/{id}/messages/{messageId}/expire-media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Expire the media of a message on the simulated media server
+         * @description Sandbox mode only. The simulated media server drops the file of
+         *     `messageId` (a media message a simulated contact sent to the
+         *     session): downloads of it answer 404, as WhatsApp's do for old
+         *     media. `GET .../messages/{messageId}/media` then asks the phone to
+         *     upload it again (a media retry receipt); the simulated phone does,
+         *     and the download answers the same bytes. With `phoneOffline: true`
+         *     the session's simulated phone stops answering such requests (until
+         *     a later call with `phoneOffline: false`): the download answers 503
+         *     `The phone did not re-upload the media; open WhatsApp on the phone
+         *     and retry` after the wait (30 s).
+         *     404 `The simulated WhatsApp has no media for this message` when no
+         *     simulated contact sent media with this id.
+         */
+        post: operations["sandboxExpireMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/contacts/{phone}/messages": {
         parameters: {
             query?: never;
@@ -2400,6 +2438,17 @@ export interface components {
             quotedMessageId?: string;
             /** @description Users to mention (phone numbers or JIDs), typically members of the group `to`; WhatsApp notifies them. Write `@<number>` in `text` where each mention should show. */
             mentions?: components["schemas"]["Recipient"][];
+            /** @description Attach a preview of the first http(s) URL in `text`: its page is fetched (3 s, at most 512 KiB of HTML, through the same network guard as media URLs: private and loopback addresses only with WAGATE_IMAGE_ALLOW_PRIVATE), its og:title (or <title>), og:description and og:image (a JPEG thumbnail of at most 256 KiB before scaling) are sent with the text. Fails soft: when anything of it fails the text is sent without a preview (never an error). */
+            linkPreview?: boolean;
+        };
+        /** @description The multipart/form-data form of SendImageRequest; the file is the part `image` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendImageMultipart: {
+            to: string;
+            /** Format: binary */
+            image: string;
+            caption?: string;
+            mimeType?: string;
+            filename?: string;
         };
         SendImageRequest: {
             to: components["schemas"]["Recipient"];
@@ -2409,6 +2458,17 @@ export interface components {
             filename?: string;
             /** @enum {string} */
             mimeType?: "image/jpeg" | "image/png" | "image/webp";
+        };
+        /** @description The multipart/form-data form of SendVideoRequest; the file is the part `video` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendVideoMultipart: {
+            to: string;
+            /** Format: binary */
+            video: string;
+            caption?: string;
+            gif?: boolean;
+            mimeType?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
         };
         SendVideoRequest: {
             to: components["schemas"]["Recipient"];
@@ -2424,6 +2484,16 @@ export interface components {
             /** @enum {string} */
             mimeType?: "video/mp4" | "video/3gpp";
         };
+        /** @description The multipart/form-data form of SendAudioRequest; the file is the part `audio` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendAudioMultipart: {
+            to: string;
+            /** Format: binary */
+            audio: string;
+            ptt?: boolean;
+            mimeType?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
+        };
         SendAudioRequest: {
             to: components["schemas"]["Recipient"];
             /** @description Reply to this message (it must be in the store) */
@@ -2437,6 +2507,17 @@ export interface components {
             /** @enum {string} */
             mimeType?: "audio/ogg" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/amr";
         };
+        /** @description The multipart/form-data form of SendDocumentRequest; the file is the part `document` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendDocumentMultipart: {
+            to: string;
+            /** Format: binary */
+            document: string;
+            fileName?: string;
+            mimeType?: string;
+            caption?: string;
+            quotedMessageId?: string;
+            mentions?: string[];
+        };
         SendDocumentRequest: {
             to: components["schemas"]["Recipient"];
             /** @description Reply to this message (it must be in the store) */
@@ -2449,6 +2530,14 @@ export interface components {
             fileName: string;
             /** @description What the recipient sees; defaults to the sniffed type (or the file name's) */
             mimeType?: string;
+        };
+        /** @description The multipart/form-data form of SendStickerRequest; the file is the part `sticker` (its bytes, not base64). Fields are checked like the JSON body's. */
+        SendStickerMultipart: {
+            to: string;
+            /** Format: binary */
+            sticker: string;
+            quotedMessageId?: string;
+            mentions?: string[];
         };
         SendStickerRequest: {
             to: components["schemas"]["Recipient"];
@@ -3157,6 +3246,15 @@ export interface components {
             /** @description The linked account's JID */
             jid: string;
             deviceJid?: string;
+        };
+        SandboxExpireMediaRequest: {
+            /** @description The session's simulated phone stops (true) or resumes (false) answering media retry requests. */
+            phoneOffline?: boolean;
+        };
+        SandboxExpireMediaResponse: {
+            success: boolean;
+            messageId: string;
+            phoneOffline?: boolean;
         };
         SandboxFaultRequest: {
             /** @enum {string} */
@@ -4516,6 +4614,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendImageRequest"];
+                "multipart/form-data": components["schemas"]["SendImageMultipart"];
             };
         };
         responses: {
@@ -4565,6 +4664,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendVideoRequest"];
+                "multipart/form-data": components["schemas"]["SendVideoMultipart"];
             };
         };
         responses: {
@@ -4614,6 +4714,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendAudioRequest"];
+                "multipart/form-data": components["schemas"]["SendAudioMultipart"];
             };
         };
         responses: {
@@ -4663,6 +4764,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendDocumentRequest"];
+                "multipart/form-data": components["schemas"]["SendDocumentMultipart"];
             };
         };
         responses: {
@@ -4711,6 +4813,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["SendStickerRequest"];
+                "multipart/form-data": components["schemas"]["SendStickerMultipart"];
             };
         };
         responses: {
@@ -7980,6 +8083,51 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sandboxExpireMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Session id (UUID)
+                 * @example e67a00be-ed45-4356-9488-049cabb9895d
+                 */
+                id: components["parameters"]["SessionId"];
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "phoneOffline": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SandboxExpireMediaRequest"];
+            };
+        };
+        responses: {
+            /** @description Expired */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxExpireMediaResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
