@@ -39,10 +39,10 @@ func TestPolicies(t *testing.T) {
 		"getSession":       {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
 		"getSessionStatus": {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
 		"listMessages":     {rate: rateGeneral, body: bodyDefault, owner: ownerLocal},
-		"sendVideo":     {rate: rateSend, body: bodyMediaVideo, idempotent: true, owner: ownerLive},
-		"sendAudio":     {rate: rateSend, body: bodyMediaAudio, idempotent: true, owner: ownerLive},
-		"sendDocument":  {rate: rateSend, body: bodyMediaDocument, idempotent: true, owner: ownerLive},
-		"sendSticker":   {rate: rateSend, body: bodyMediaSticker, idempotent: true, owner: ownerLive},
+		"sendVideo":        {rate: rateSend, body: bodyMediaVideo, idempotent: true, owner: ownerLive},
+		"sendAudio":        {rate: rateSend, body: bodyMediaAudio, idempotent: true, owner: ownerLive},
+		"sendDocument":     {rate: rateSend, body: bodyMediaDocument, idempotent: true, owner: ownerLive},
+		"sendSticker":      {rate: rateSend, body: bodyMediaSticker, idempotent: true, owner: ownerLive},
 	} {
 		if got := pols[op]; got != want {
 			t.Errorf("%s: policy %+v, want %+v", op, got, want)
