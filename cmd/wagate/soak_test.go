@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"runtime"
 	"slices"
@@ -62,16 +63,17 @@ func TestSoak(t *testing.T) {
 		"DATABASE_URL": simDB, "WAGATE_ADDR": simAddr, "WAGATE_LOG_LEVEL": "warn",
 	})
 	waitFor(t, 30*time.Second, "the simulator listening", func() bool { return dialable(simAddr) }, sim)
-	gwAddr := freeAddr(t)
+	gwAddr, pprofAddr := freeAddr(t), freeAddr(t)
 	gw := startGateway(t, bin, map[string]string{
-		"DATABASE_URL": gwDB, "WAGATE_ADDR": gwAddr, "WAGATE_ADMIN_KEY": admin,
+		"WAGATE_PPROF_ADDR": pprofAddr,
+		"DATABASE_URL":      gwDB, "WAGATE_ADDR": gwAddr, "WAGATE_ADMIN_KEY": admin,
 		"WAGATE_SANDBOX": "1", "WAGATE_SANDBOX_URL": "http://" + simAddr,
 		"WAGATE_RATE_LIMIT_GENERAL": "0", "WAGATE_RATE_LIMIT_SESSIONS": "0", "WAGATE_RATE_LIMIT_MESSAGES": "0",
 		"WAGATE_LOG_LEVEL": "warn",
 	}, "gateway")
 	s := &soak{t: t, base: "http://" + gwAddr, key: admin, hc: &http.Client{Timeout: 60 * time.Second},
 		inbound: map[string]string{}, outbound: map[string]string{}, lastIn: map[string]string{},
-		tokens: map[string]map[string]bool{}, reacted: map[string]string{}, errs: map[string][]string{}}
+		tokens: map[string]map[string]bool{}, reacted: map[string]string{}, errs: map[string][]string{}, nErrs: map[string]int{}}
 	db, err := pgx.Connect(context.Background(), gwDB)
 	if err != nil {
 		t.Fatal(err)
@@ -126,10 +128,16 @@ func TestSoak(t *testing.T) {
 	}
 	runStart := time.Now()
 	tick := time.NewTicker(sample)
+	// Heap profiles at the end of the warm-up and at the end of the
+	// traffic: the report lists what grew in between.
+	profDir := t.TempDir()
+	warmProfile := time.After(max(2*time.Minute, dur/4))
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
+		case <-warmProfile:
+			heapProfile(pprofAddr, profDir+"/warm.pb.gz")
 		case <-tick.C:
 			smp := s.sample(db, gw, time.Since(runStart))
 			samples = append(samples, smp)
@@ -137,12 +145,13 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	tick.Stop()
+	heapProfile(pprofAddr, profDir+"/end.pb.gz")
 	wg.Wait()
 
 	// Drain: everything accepted must arrive.
 	loss := s.drain(db, 3*time.Minute)
 	samples = append(samples, s.sample(db, gw, time.Since(runStart)))
-	report := s.report(samples, sessions, dur, loss, gw, sim)
+	report := s.report(samples, sessions, dur, loss, gw, sim) + heapGrowth(profDir+"/warm.pb.gz", profDir+"/end.pb.gz")
 	t.Log("\n" + report)
 	path := os.Getenv("SOAK_REPORT")
 	if path == "" {
@@ -190,7 +199,8 @@ type soak struct {
 	// reacted are the reactions answered 200: target id -> contact.
 	reacted map[string]string
 	// errs keeps the first answers of each failed operation kind.
-	errs map[string][]string
+	errs  map[string][]string
+	nErrs map[string]int
 
 	nIn, nOut, nReact, nRead, nFault, nRefused, nRetried, nGaveUp atomic.Int64
 	faults                                                        sync.Map // kind -> *atomic.Int64
@@ -201,8 +211,9 @@ type soak struct {
 func (s *soak) fail(op string, code int, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.nErrs[op]++
 	if len(s.errs[op]) < 3 {
-		s.errs[op] = append(s.errs[op], fmt.Sprintf("%d %.200s", code, body))
+		s.errs[op] = append(s.errs[op], fmt.Sprintf("%d %.200s", code, strings.TrimSpace(body)))
 	}
 }
 
@@ -509,6 +520,32 @@ func (s *soak) drain(db *pgx.Conn, timeout time.Duration) soakLoss {
 	return l
 }
 
+// heapProfile saves the gateway's heap profile (after a GC) to path.
+func heapProfile(addr, path string) {
+	resp, err := (&http.Client{Timeout: time.Minute}).Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode == http.StatusOK {
+		_ = os.WriteFile(path, b, 0o644)
+	}
+}
+
+// heapGrowth is the top of `go tool pprof -top -diff_base` between two
+// heap profiles (in-use space), for the report.
+func heapGrowth(base, end string) string {
+	if _, err := os.Stat(base); err != nil {
+		return "\nHeap growth: no warm-up profile.\n"
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", "-sample_index=inuse_space", "-diff_base", base, end).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("\nHeap growth: pprof failed: %v %.500s\n", err, out)
+	}
+	return "\nHeap in use, end of traffic minus end of warm-up (go tool pprof -top -diff_base):\n\n```\n" + string(out) + "```\n"
+}
+
 // loadAverage is /proc/loadavg's first three fields (the machine is shared).
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -563,7 +600,7 @@ func (s *soak) report(samples []soakSample, sessions int, dur time.Duration, l s
 	}
 	s.mu.Lock()
 	for op, e := range s.errs {
-		fmt.Fprintf(&b, "Failed %s (first answers): %s\n", op, strings.Join(e, " | "))
+		fmt.Fprintf(&b, "Failed %s: %d (first answers: %s)\n", op, s.nErrs[op], strings.Join(e, " | "))
 	}
 	s.mu.Unlock()
 	for _, p := range logs {
