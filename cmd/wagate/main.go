@@ -238,7 +238,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if c.ClusterSecret != "" {
 		// A cluster: the general and session-creation limits hold across
 		// all nodes, drawn in chunks from the database (docs/cluster.md).
-		d.RateLedger = postgres.NewRateLedger(m.Pool)
+		d.RateLedger = postgres.NewRateLedger(m.Pool, c.LeaseTTL)
 	}
 	if m.Echo, err = httpapi.New(d); err != nil {
 		return err

@@ -15,6 +15,9 @@ type RateClaim struct {
 	Used int
 	// ResetIn is the time left until the window ends, by database time.
 	ResetIn time.Duration
+	// Nodes is the number of alive nodes (at least 1): the caller sizes
+	// its next claim by it.
+	Nodes int
 }
 
 // RateLedger is the cluster-wide budget of the rate limits that are not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,12 +19,14 @@ type counter interface {
 }
 
 const (
-	// shareDivisor sizes a claim: 1/shareDivisor of the budget still
-	// left in the window (at least 1). Budget claimed by a node that then
-	// gets no more requests for the key is what the cluster can admit
-	// less than the limit: at most about nodes/shareDivisor of it (3 %
-	// per node), and only when traffic moves between nodes.
-	shareDivisor = 32
+	// shareDivisor sizes a claim: limit/(shareDivisor * alive nodes), at
+	// least 1. Budget claimed by a node that then gets no more requests
+	// for the key is what the cluster can admit less than the limit: at
+	// most one share per node, so 1/shareDivisor (8 %) of the limit, and
+	// only when a key's traffic moves between nodes within a window. A
+	// window costs about shareDivisor * nodes claims per key when it is
+	// used up, whatever the request rate (refusals cost none).
+	shareDivisor = 12
 	// claimTimeout bounds one claim; a slower database counts as down.
 	claimTimeout = 500 * time.Millisecond
 	// ledgerRetry is how long a node counts locally after a failed claim
@@ -53,6 +56,8 @@ type sharedLimiter struct {
 	lastSweep time.Time
 	downUntil time.Time
 	down      bool
+	// nodes is the number of alive nodes of the last claim (of any key).
+	nodes atomic.Int64
 }
 
 // share is a node's part of one bucket's window. mu is held across a
@@ -133,7 +138,7 @@ func (l *sharedLimiter) allow(key string, limit int) decision {
 		if l.ledgerDown(now) {
 			return l.fallback.allow(key, limit)
 		}
-		want := (limit - s.used) / shareDivisor
+		want := limit / (shareDivisor * max(int(l.nodes.Load()), 1))
 		if want < 1 {
 			want = 1
 		}
@@ -144,6 +149,7 @@ func (l *sharedLimiter) allow(key string, limit int) decision {
 		if err != nil {
 			return l.fallback.allow(key, limit)
 		}
+		l.nodes.Store(int64(c.Nodes))
 		s.reset, s.used, s.tokens, s.empty = now.Add(c.ResetIn), c.Used, c.Granted, c.Granted == 0
 		if !now.Before(s.reset) { // the window ended as it was claimed
 			s.reset = now.Add(time.Millisecond)

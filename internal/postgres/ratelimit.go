@@ -12,11 +12,19 @@ import (
 var _ gateway.RateLedger = (*RateLedger)(nil)
 
 // RateLedger implements gateway.RateLedger on wagate_rate_windows
-// (migration 0064): one statement per claim, in database time.
-type RateLedger struct{ pool *pgxpool.Pool }
+// (migration 0064): one statement per claim, in database time. A claim
+// also counts the alive nodes (wagate_nodes rows that heartbeat within
+// nodeTTL).
+type RateLedger struct {
+	pool    *pgxpool.Pool
+	nodeTTL time.Duration
+}
 
-// NewRateLedger returns a RateLedger on pool.
-func NewRateLedger(pool *pgxpool.Pool) *RateLedger { return &RateLedger{pool: pool} }
+// NewRateLedger returns a RateLedger on pool; nodeTTL is the cluster's
+// lease TTL (WAGATE_LEASE_TTL).
+func NewRateLedger(pool *pgxpool.Pool, nodeTTL time.Duration) *RateLedger {
+	return &RateLedger{pool: pool, nodeTTL: nodeTTL}
+}
 
 // claimRateSQL takes up to $5 of the budget $4 of the window of (class,
 // bucket), starting a new window (of $3 ms) when the stored one ended or
@@ -38,7 +46,8 @@ const claimRateSQL = `
 			OR w.window_ms <> excluded.window_ms THEN excluded.used
 			ELSE GREATEST(LEAST(w.used + $5::int, $4::int) - w.used, 0) END
 	RETURNING granted, used,
-		GREATEST(0, (EXTRACT(EPOCH FROM (window_start + window_ms * interval '1 millisecond' - now())) * 1000)::bigint)`
+		GREATEST(0, (EXTRACT(EPOCH FROM (window_start + window_ms * interval '1 millisecond' - now())) * 1000)::bigint),
+		(SELECT count(*) FROM wagate_nodes WHERE state = 'alive' AND heartbeat_at > now() - $6 * interval '1 millisecond')`
 
 // Claim implements gateway.RateLedger.
 func (l *RateLedger) Claim(ctx context.Context, class, bucket string, window time.Duration, limit, want int) (gateway.RateClaim, error) {
@@ -50,7 +59,10 @@ func (l *RateLedger) Claim(ctx context.Context, class, bucket string, window tim
 	}
 	var c gateway.RateClaim
 	var left int64
-	err := l.pool.QueryRow(ctx, claimRateSQL, class, bucket, ms(window), limit, want).Scan(&c.Granted, &c.Used, &left)
+	err := l.pool.QueryRow(ctx, claimRateSQL, class, bucket, ms(window), limit, want, ms(l.nodeTTL)).Scan(&c.Granted, &c.Used, &left, &c.Nodes)
 	c.ResetIn = time.Duration(left) * time.Millisecond
+	if c.Nodes < 1 {
+		c.Nodes = 1
+	}
 	return c, err
 }
