@@ -370,3 +370,26 @@ func parallel(n, workers int, f func(i int) error) []error {
 	wg.Wait()
 	return errs
 }
+
+// simDevice asks the simulator itself (no node in between, so it answers
+// while a session moves) for the connection counts of the device linked
+// to account phone.
+func (c *cluster3) simDevice(client *http.Client, phone string) (connections, replaced int, err error) {
+	body, _ := json.Marshal(map[string]string{"phone": phone})
+	resp, err := client.Post("http://"+c.simAddr+"/_wagate/sandbox/device", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Device *struct {
+			Connections int `json:"connections"`
+			Replaced    int `json:"replaced"`
+		} `json:"device"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.Device == nil {
+		return 0, 0, fmt.Errorf("simulator device of %s: %d %+v %v", phone, resp.StatusCode, out, err)
+	}
+	return out.Device.Connections, out.Device.Replaced, nil
+}
