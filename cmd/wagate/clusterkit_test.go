@@ -286,6 +286,7 @@ type clusterSession struct {
 func (c *cluster3) createLinked(n int, phone func(j int) string) []clusterSession {
 	c.t.Helper()
 	out := make([]clusterSession, 0, n)
+	start := time.Now()
 	for j := range n {
 		var created struct {
 			Session struct {
@@ -304,7 +305,8 @@ func (c *cluster3) createLinked(n int, phone func(j int) string) []clusterSessio
 		}
 		out = append(out, clusterSession{id: created.Session.ID, phone: phone(j), owner: k})
 	}
-	errs := parallel(len(out), 6, func(j int) error {
+	createdAt := time.Now()
+	errs := parallel(len(out), 12, func(j int) error {
 		s := out[j]
 		api := c.apis[(s.owner+1)%len(c.apis)]
 		code, _, body, err := api.call(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone})
@@ -316,7 +318,10 @@ func (c *cluster3) createLinked(n int, phone func(j int) string) []clusterSessio
 	for _, err := range errs {
 		c.t.Fatal(err)
 	}
+	linkedAt := time.Now()
 	c.waitConnected(c.apis[0], out, nil, 60*time.Second)
+	c.t.Logf("createLinked: %d created in %s, linked in %s, connected %s later", n,
+		createdAt.Sub(start).Round(time.Millisecond), linkedAt.Sub(createdAt).Round(time.Millisecond), time.Since(linkedAt).Round(time.Millisecond))
 	return out
 }
 
