@@ -182,7 +182,7 @@ func TestClusterForwarding(t *testing.T) {
 				case code == http.StatusServiceUnavailable && ra != "" && strings.Contains(string(body), "Session is moving to another node. Please retry."):
 					moving++
 					return false
-				case code == http.StatusServiceUnavailable && strings.Contains(string(body), "Session is still connecting"):
+				case code == http.StatusServiceUnavailable && ra != "" && strings.Contains(string(body), "Session is still connecting"):
 					// The adopting node holds the lease, its client connects.
 					connecting++
 					return false
