@@ -48,7 +48,6 @@ func TestClusterSixtySessions(t *testing.T) {
 		env["WAGATE_WEBHOOK_ALLOW_PRIVATE"] = "1"
 		// A killed node's running deliveries are rescued after 12s.
 		env["WAGATE_WEBHOOK_TIMEOUT"], env["WAGATE_WEBHOOK_RESCUE_AFTER"] = "2s", "12s"
-		env["WAGATE_LOG_LEVEL"] = "warn"
 	})
 	ss := c.createLinked(total, func(j int) string { return fmt.Sprintf("1555061%04d", j) })
 	per := map[int]int{}

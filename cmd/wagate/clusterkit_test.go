@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +53,11 @@ func startClusterN(t *testing.T, admin string, n int, nodeEnv func(i int, env ma
 		"DATABASE_URL": simDB, "WAGATE_ADDR": c.simAddr, "WAGATE_LOG_LEVEL": "warn",
 	})
 	waitFor(t, 30*time.Second, "the simulator listening", func() bool { return dialable(c.simAddr) }, sim)
+	t.Cleanup(func() { // before the nodes are killed (cleanups run in reverse)
+		if t.Failed() {
+			c.dumpClusterLogs()
+		}
+	})
 	for range n {
 		c.addNode()
 	}
@@ -306,22 +312,35 @@ func (c *cluster3) createLinked(n int, phone func(j int) string) []clusterSessio
 		out = append(out, clusterSession{id: created.Session.ID, phone: phone(j), owner: k})
 	}
 	createdAt := time.Now()
+	var retried atomic.Int64
 	errs := parallel(len(out), 12, func(j int) error {
 		s := out[j]
 		api := c.apis[(s.owner+1)%len(c.apis)]
-		code, _, body, err := api.call(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone})
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("link %s through %s: %d %s %v", s.id, api.base, code, body, err)
+		// A 503 with Retry-After (the session moving, its client still
+		// connecting) is retried, as the API says a client should.
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			code, hdr, body, err := api.call(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone})
+			if err == nil && code == http.StatusOK {
+				return nil
+			}
+			if err != nil || code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || time.Now().After(deadline) {
+				return fmt.Errorf("link %s through %s: %d (Retry-After %q) %s %v", s.id, api.base, code, hdr.Get("Retry-After"), body, err)
+			}
+			retried.Add(1)
+			c.t.Logf("link %s through %s: %d %s; retrying", s.id, api.base, code, body)
+			time.Sleep(time.Second)
 		}
-		return nil
 	})
 	for _, err := range errs {
-		c.t.Fatal(err)
+		c.t.Error(err)
+	}
+	if len(errs) > 0 {
+		c.t.FailNow()
 	}
 	linkedAt := time.Now()
 	c.waitConnected(c.apis[0], out, nil, 60*time.Second)
-	c.t.Logf("createLinked: %d created in %s, linked in %s, connected %s later", n,
-		createdAt.Sub(start).Round(time.Millisecond), linkedAt.Sub(createdAt).Round(time.Millisecond), time.Since(linkedAt).Round(time.Millisecond))
+	c.t.Logf("createLinked: %d created in %s, linked in %s (%d links retried after a 503), connected %s later", n,
+		createdAt.Sub(start).Round(time.Millisecond), linkedAt.Sub(createdAt).Round(time.Millisecond), retried.Load(), time.Since(linkedAt).Round(time.Millisecond))
 	return out
 }
 
@@ -397,4 +416,21 @@ func (c *cluster3) simDevice(client *http.Client, phone string) (connections, re
 		return 0, 0, fmt.Errorf("simulator device of %s: %d %+v %v", phone, resp.StatusCode, out, err)
 	}
 	return out.Device.Connections, out.Device.Replaced, nil
+}
+
+// dumpClusterLogs logs what every node said about its leases, rebalancing
+// and handovers (warnings and errors, the cluster component).
+func (c *cluster3) dumpClusterLogs() {
+	for _, p := range c.nodes {
+		var lines []string
+		for _, l := range strings.Split(p.tail(5000), "\n") {
+			if strings.Contains(l, `"component":"cluster"`) || strings.Contains(l, `"level":"error"`) || strings.Contains(l, `"level":"warn"`) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		c.t.Logf("--- %s: cluster, warn and error lines (last 40) ---\n%s", p.name, strings.Join(lines, "\n"))
+	}
 }
