@@ -53,7 +53,7 @@ func startClusterN(t *testing.T, admin string, n int, nodeEnv func(i int, env ma
 		"DATABASE_URL": simDB, "WAGATE_ADDR": c.simAddr, "WAGATE_LOG_LEVEL": "warn",
 	})
 	waitFor(t, 30*time.Second, "the simulator listening", func() bool { return dialable(c.simAddr) }, sim)
-	t.Cleanup(func() { // before the nodes are killed (cleanups run in reverse)
+	t.Cleanup(func() { // after the nodes are killed: their logs stay in their files
 		if t.Failed() {
 			c.dumpClusterLogs()
 		}
