@@ -109,6 +109,11 @@ func (p *process) term(t *testing.T, timeout time.Duration) {
 // call is one request that does not fail the test (for goroutines): the
 // status, headers and body, or the transport error.
 func (a *apiClient) call(method, path string, in any) (int, http.Header, []byte, error) {
+	return a.callWithin(30*time.Second, method, path, in)
+}
+
+// callWithin is call with the client's timeout.
+func (a *apiClient) callWithin(timeout time.Duration, method, path string, in any) (int, http.Header, []byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -119,7 +124,7 @@ func (a *apiClient) call(method, path string, in any) (int, http.Header, []byte,
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -313,13 +318,15 @@ func (c *cluster3) createLinked(n int, phone func(j int) string) []clusterSessio
 	}
 	createdAt := time.Now()
 	var retried atomic.Int64
-	errs := parallel(len(out), 12, func(j int) error {
+	errs := parallel(len(out), 6, func(j int) error {
 		s := out[j]
 		api := c.apis[(s.owner+1)%len(c.apis)]
 		// A 503 with Retry-After (the session moving, its client still
-		// connecting) is retried, as the API says a client should.
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			code, hdr, body, err := api.call(http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone})
+		// connecting) is retried, as the API says a client should. The
+		// link itself waits up to 30 s (pairing is CPU-heavy on a busy
+		// machine), so the client waits longer.
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			code, hdr, body, err := api.callWithin(90*time.Second, http.MethodPost, "/sandbox/sessions/"+s.id+"/link", map[string]any{"phone": s.phone})
 			if err == nil && code == http.StatusOK {
 				return nil
 			}
