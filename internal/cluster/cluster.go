@@ -87,7 +87,7 @@ type cachedOwner struct {
 	at    time.Time
 }
 
-// held is a lease this node holds, and when it claimed it.
+// held is a lease this node holds, and when its claim returned.
 type held struct {
 	gateway.Lease
 	at time.Time
@@ -234,7 +234,6 @@ func (n *Node) Holds(id uuid.UUID) (gateway.Lease, bool) {
 // Claim takes the session's lease for this node. ok is false when another
 // live node holds it.
 func (n *Node) Claim(ctx context.Context, id uuid.UUID) (gateway.Lease, bool, error) {
-	at := time.Now()
 	n.mu.Lock()
 	n.claiming[id]++
 	n.mu.Unlock()
@@ -249,6 +248,13 @@ func (n *Node) Claim(ctx context.Context, id uuid.UUID) (gateway.Lease, bool, er
 	if err != nil || !ok {
 		return l, ok, err
 	}
+	// at is when the claim had committed (it returned), not when it was
+	// asked for: a heartbeat sent before at may have run before the claim
+	// committed, so its answer may lack the lease, and beat must not
+	// drop it then (it would later release it as "renewed without a
+	// client" while the client runs, letting another node connect the
+	// same device). A heartbeat sent after at renews it.
+	at := time.Now()
 	// The claim's expiry is later than the node's local deadline (stopAt
 	// is from an earlier send), so the one deadline covers it too.
 	n.mu.Lock()

@@ -175,3 +175,67 @@ func TestOwnerAndPlace(t *testing.T) {
 		t.Fatalf("state %q after a stale write, want connected", got.State)
 	}
 }
+
+// raceStore is the real store with one claim and one heartbeat
+// interleaved: once armed, ClaimLease waits until a heartbeat statement
+// has run (without the new lease), and that heartbeat's answer is held
+// until the claim has returned to the node.
+type raceStore struct {
+	*postgres.ClusterStore
+	armed         atomic.Bool
+	hbRan         chan struct{}
+	claimReturned chan struct{}
+}
+
+func (s *raceStore) ClaimLease(ctx context.Context, id uuid.UUID, node string, ttl time.Duration) (gateway.Lease, bool, error) {
+	if s.armed.Load() {
+		<-s.hbRan
+	}
+	return s.ClusterStore.ClaimLease(ctx, id, node, ttl)
+}
+
+func (s *raceStore) Heartbeat(ctx context.Context, node string, instance uuid.UUID, ttl time.Duration) (gateway.Heartbeat, error) {
+	hb, err := s.ClusterStore.Heartbeat(ctx, node, instance, ttl)
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.hbRan)
+		<-s.claimReturned
+	}
+	return hb, err
+}
+
+// TestClaimDuringHeartbeatIsKept: a claim that commits after a heartbeat
+// statement ran but returns before that heartbeat's answer is processed
+// is not in the answer; the node must keep the lease (it runs the
+// client). Before the fix it dropped it, then found it "renewed without a
+// client" at the next heartbeat and released it while its client still
+// ran, so another node could adopt the session and connect the device a
+// second time (seen as a 503 "moving" for a just-created session in
+// TestClusterSixtySessions).
+func TestClaimDuringHeartbeatIsKept(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	store := &raceStore{ClusterStore: postgres.NewClusterStore(pool), hbRan: make(chan struct{}), claimReturned: make(chan struct{})}
+	sess, err := postgres.NewStore(pool).CreateSession(ctx, gateway.NewSession{Name: "s", KeyHash: gateway.HashKey("wask_race")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 3 * time.Second
+	n, err := cluster.Start(ctx, cluster.Options{Store: store, ID: "n1", URL: "http://n1", TTL: ttl, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Close(context.Background()) }()
+	store.armed.Store(true)
+	if _, ok, err := n.Claim(ctx, sess.ID); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	close(store.claimReturned)
+	// Two more heartbeats: the held one and one that renews the lease.
+	time.Sleep(ttl * 2 / 3)
+	if _, ok := n.Holds(sess.ID); !ok {
+		t.Fatal("the node dropped a lease it claimed while a heartbeat was in flight")
+	}
+	if owner, _, err := store.LeaseOwner(ctx, sess.ID); err != nil || owner != "n1" {
+		t.Fatalf("lease owner in the database %q (%v), want n1", owner, err)
+	}
+}

@@ -219,7 +219,7 @@ func poll(ctx context.Context, cond func() (bool, error)) error {
 		}
 		select {
 		case <-ctx.Done():
-			return gateway.Wrap(gateway.CodeUnavailable, gateway.MsgStillConnecting, ctx.Err())
+			return gateway.ErrStillConnecting(ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -65,7 +65,7 @@ func TranslateError(err error) error {
 	case errors.Is(err, whatsmeow.ErrNotConnected), errors.Is(err, whatsmeow.ErrAlreadyConnected),
 		errors.Is(err, whatsmeow.ErrIQDisconnected), isDisconnectedError(err),
 		errors.Is(err, whatsmeow.ErrQRAlreadyConnected):
-		return wrap(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+		return gateway.ErrStillConnecting(err)
 	case errors.Is(err, whatsmeow.ErrQRStoreContainsID):
 		return wrap(gateway.CodeConflict, msgAlreadyLinked)
 	case errors.Is(err, whatsmeow.ErrPhoneNumberTooShort), errors.Is(err, whatsmeow.ErrPhoneNumberIsNotInternational):

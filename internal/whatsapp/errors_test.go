@@ -72,6 +72,12 @@ func TestTranslateError(t *testing.T) {
 			if !errors.As(got, &ge) || ge.Message != tc.msg {
 				t.Fatalf("message %q, want %q", ge.Message, tc.msg)
 			}
+			// A client that is not connected (yet) is retried: the 503
+			// says when (Retry-After), as in a cluster while the node
+			// that adopted the session connects it.
+			if tc.msg == gateway.MsgStillConnecting && ge.RetryAfter != gateway.StillConnectingRetryAfter {
+				t.Fatalf("Retry-After %d of %q, want %d", ge.RetryAfter, ge.Message, gateway.StillConnectingRetryAfter)
+			}
 			if tc.code != gateway.CodeInternal && got != error(already) && !errors.Is(got, tc.in) {
 				t.Fatalf("cause %v not kept", tc.in)
 			}

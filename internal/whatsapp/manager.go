@@ -354,7 +354,7 @@ func (m *Manager) session(id uuid.UUID, create bool) (*Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+		return nil, gateway.ErrStillConnecting(nil)
 	}
 	s := m.sessions[id]
 	if s == nil && create {
@@ -613,7 +613,7 @@ func (m *Manager) PairCode(ctx context.Context, id uuid.UUID, phone string) (str
 	}
 	s, err := m.session(id, false)
 	if err != nil || s == nil {
-		return "", gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+		return "", gateway.ErrStillConnecting(nil)
 	}
 	return s.pairCode(ctx, phone)
 }
@@ -635,7 +635,7 @@ func (m *Manager) client(id uuid.UUID) (*whatsmeow.Client, error) {
 		return nil, err
 	}
 	if s == nil {
-		return nil, gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+		return nil, gateway.ErrStillConnecting(nil)
 	}
 	return s.readyClient()
 }

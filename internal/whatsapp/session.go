@@ -119,7 +119,7 @@ func (s *Session) readyClient() (*whatsmeow.Client, error) {
 	case !s.linked:
 		return nil, gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
 	default:
-		return nil, gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+		return nil, gateway.ErrStillConnecting(nil)
 	}
 }
 
@@ -674,7 +674,7 @@ func (s *Session) pairCode(ctx context.Context, phone string) (string, error) {
 		select {
 		case <-changed:
 		case <-wait.Done():
-			return "", gateway.E(gateway.CodeUnavailable, gateway.MsgStillConnecting)
+			return "", gateway.ErrStillConnecting(nil)
 		}
 	}
 }

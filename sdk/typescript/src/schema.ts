@@ -3897,7 +3897,8 @@ export interface components {
         };
         /**
          * @description Temporarily unavailable; retry. Either the session is not connected
-         *     to WhatsApp right now (`Session is still connecting. Please wait.`),
+         *     to WhatsApp right now (`Session is still connecting. Please wait.`,
+         *     with `Retry-After: 2`: reconnecting, or just adopted by another node),
          *     WhatsApp did not answer in time, or the database cannot be reached:
          *     every request that needs it then answers
          *     `Database temporarily unavailable. Please retry.` with a
