@@ -36,7 +36,8 @@ func (s *Messages) mergeAliases(ctx context.Context, tx pgx.Tx, sid uuid.UUID, r
 		keys = append(keys, aliasKey{sid, alias})
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM chats WHERE session_id = $1 AND jid = $2)
-			OR EXISTS (SELECT 1 FROM messages WHERE session_id = $1 AND chat_jid = $2)`, sid, alias).Scan(&exists); err != nil {
+			OR EXISTS (SELECT 1 FROM messages WHERE session_id = $1 AND chat_jid = $2)
+			OR EXISTS (SELECT 1 FROM message_receipts WHERE session_id = $1 AND (chat_jid = $2 OR recipient = $2))`, sid, alias).Scan(&exists); err != nil {
 			return nil, err
 		}
 		if !exists {
@@ -50,6 +51,13 @@ func (s *Messages) mergeAliases(ctx context.Context, tx pgx.Tx, sid uuid.UUID, r
 		}
 		if _, err := tx.Exec(ctx, `UPDATE messages SET chat_jid = $3 WHERE session_id = $1 AND chat_jid = $2`,
 			sid, alias, ref.JID); err != nil {
+			return nil, err
+		}
+		// Receipts: move the alias chat's rows, and name a DM's recipient
+		// by the canonical JID too (a receipt from the LID before the
+		// number was known is the same person's), keeping each
+		// recipient's best progress.
+		if err := foldReceipts(ctx, tx, sid, alias, ref.JID); err != nil {
 			return nil, err
 		}
 		// Chats: make sure the canonical row exists, combine, drop the alias.
@@ -97,4 +105,23 @@ func (s *Messages) MergeChat(ctx context.Context, sid uuid.UUID, ref gateway.Cha
 	}
 	s.mergedMu.Unlock()
 	return nil
+}
+
+// foldReceipts moves the receipts stored under alias (as chat or as
+// recipient) to canonical; where both exist the furthest status wins, with
+// its time.
+func foldReceipts(ctx context.Context, tx pgx.Tx, sid uuid.UUID, alias, canonical string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO message_receipts (session_id, chat_jid, message_id, recipient, status, at)
+		SELECT session_id, CASE WHEN chat_jid = $2 THEN $3 ELSE chat_jid END, message_id,
+			CASE WHEN recipient = $2 THEN $3 ELSE recipient END, max(status),
+			(array_agg(at ORDER BY status DESC, at))[1]
+		FROM message_receipts WHERE session_id = $1 AND (chat_jid = $2 OR recipient = $2)
+		GROUP BY 1, 2, 3, 4
+		ON CONFLICT (session_id, chat_jid, message_id, recipient) DO UPDATE
+			SET status = EXCLUDED.status, at = EXCLUDED.at
+			WHERE message_receipts.status < EXCLUDED.status`, sid, alias, canonical); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM message_receipts WHERE session_id = $1 AND (chat_jid = $2 OR recipient = $2)`, sid, alias)
+	return err
 }

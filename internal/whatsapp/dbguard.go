@@ -2,19 +2,15 @@ package whatsapp
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
+
+	"github.com/wagate-dev/wagate/internal/dbfault"
 )
 
 // Database outages.
@@ -91,7 +87,7 @@ func (s *Session) guardStores(dev *store.Device, cli *whatsmeow.Client) *dbGuard
 // check trips the guard when err says the database is unavailable, and
 // returns err unchanged.
 func (g *dbGuard) check(err error, op string) error {
-	if err != nil && dbUnavailable(err) {
+	if err != nil && dbfault.Unavailable(err) {
 		g.trip(err, op)
 	}
 	return err
@@ -141,46 +137,6 @@ func (g *dbGuard) loginOK(ctx context.Context) bool {
 	g.down.Store(false)
 	g.s.log.Info().Msg("database available again")
 	return true
-}
-
-// dbUnavailable reports whether err means the database cannot be reached
-// or cannot serve right now (connection refused, reset or terminated, the
-// server shutting down or refusing connections, too many connections, a
-// timeout, a serialization failure), as opposed to a bad query or bad data,
-// which a redelivery would not fix. A cancelled context is not an outage:
-// the caller is stopping.
-func dbUnavailable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		if len(pe.Code) < 2 {
-			return false
-		}
-		switch pe.Code[:2] {
-		case "08", // connection exception
-			"40", // transaction rollback (serialization failure, deadlock)
-			"53", // insufficient resources (disk full, out of memory, too many connections)
-			"57", // operator intervention (admin shutdown, crash shutdown, cannot connect now, query canceled)
-			"58": // system error (I/O error)
-			return true
-		}
-		return pe.Code == "55P03" // lock not available
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err), pgconn.SafeToRetry(err),
-		errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.As(err, &ne):
-		return true
-	}
-	return false
 }
 
 // innerStores are the stores a guardedStore forwards to (one per store

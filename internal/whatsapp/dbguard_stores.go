@@ -75,7 +75,7 @@ func (s *guardedStore) HasSession(ctx context.Context, address string) (r0 bool,
 	return
 }
 
-func (s *guardedStore) GetManySessions(ctx context.Context, addresses []string) (r0 map[string][]byte, err error) {
+func (s *guardedStore) guardGetManySessions(ctx context.Context, addresses []string) (r0 map[string][]byte, err error) {
 	in, err := s.inner()
 	if err != nil {
 		return
@@ -95,7 +95,7 @@ func (s *guardedStore) PutSession(ctx context.Context, address string, session [
 	return
 }
 
-func (s *guardedStore) PutManySessions(ctx context.Context, sessions map[string][]byte) (err error) {
+func (s *guardedStore) guardPutManySessions(ctx context.Context, sessions map[string][]byte) (err error) {
 	in, err := s.inner()
 	if err != nil {
 		return
@@ -535,7 +535,7 @@ func (s *guardedStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]
 	return
 }
 
-func (s *guardedStore) DoDecryptionTxn(ctx context.Context, fn func(context.Context) error) (err error) {
+func (s *guardedStore) guardDoDecryptionTxn(ctx context.Context, fn func(context.Context) error) (err error) {
 	in, err := s.inner()
 	if err != nil {
 		return

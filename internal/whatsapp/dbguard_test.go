@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 
+	"github.com/wagate-dev/wagate/internal/dbfault"
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
 
@@ -45,8 +46,8 @@ func TestDBUnavailable(t *testing.T) {
 		{"not paired", sqlstore.ErrDeviceIDMustBeSet, false},
 		{"anything else", errors.New("invalid prekey message"), false},
 	} {
-		if got := dbUnavailable(c.err); got != c.want {
-			t.Errorf("%s: dbUnavailable(%v) = %v, want %v", c.name, c.err, got, c.want)
+		if got := dbfault.Unavailable(c.err); got != c.want {
+			t.Errorf("%s: dbfault.Unavailable(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
 	}
 }

@@ -197,7 +197,9 @@ func (m *Manager) sendOp(ctx context.Context, sid uuid.UUID, chatJID string, bui
 	if err != nil {
 		return whatsmeow.SendResponse{}, nil, err
 	}
-	resp, err := cli.SendMessage(ctx, chat, build(cli, chat), whatsmeow.SendRequestExtra{Timeout: m.opts.SendAckTimeout})
+	lctx, release := withSignalLease(ctx) // signallock.go
+	resp, err := cli.SendMessage(lctx, chat, build(cli, chat), whatsmeow.SendRequestExtra{Timeout: m.opts.SendAckTimeout})
+	release()
 	if err != nil {
 		return resp, cli, translateSendError(err)
 	}

@@ -68,6 +68,12 @@ type Session struct {
 	lastActivity atomic.Int64 // unix nanoseconds of the last traffic from WhatsApp
 	lastTouched  atomic.Int64 // unix nanoseconds of the last TouchLastSeen
 	probing      atomic.Bool
+
+	// signalMu keeps a send's encryption and a message's decryption from
+	// overlapping on the device's Signal sessions (signallock.go). It is
+	// the session's, not the client's: every client of the session uses
+	// the same stores.
+	signalMu sync.Mutex
 }
 
 func newSession(m *Manager, id uuid.UUID) *Session {

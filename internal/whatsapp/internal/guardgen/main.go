@@ -37,6 +37,16 @@ var wrappers = []wrapper{
 	{recv: "l", typ: "guardedLIDs", iface: "LIDStore"},
 }
 
+// locked are the methods that take the session's signal lock
+// (signallock.go): they are generated under an unexported name
+// (guardGetManySessions, ...) and signallock.go writes the exported
+// method around it.
+var locked = map[string]bool{
+	"guardedStore.GetManySessions": true,
+	"guardedStore.PutManySessions": true,
+	"guardedStore.DoDecryptionTxn": true,
+}
+
 func main() {
 	out := flag.String("o", "", "output file (stdout when empty)")
 	flag.Parse()
@@ -267,7 +277,11 @@ func (g *gen) method(b *bytes.Buffer, w wrapper, m *ast.Field) {
 			k++
 		}
 	}
-	fmt.Fprintf(b, "\nfunc (%s *%s) %s(%s) (%s) {\n", w.recv, w.typ, name, strings.Join(params, ", "), strings.Join(results, ", "))
+	fname := name
+	if locked[w.typ+"."+name] {
+		fname = "guard" + name
+	}
+	fmt.Fprintf(b, "\nfunc (%s *%s) %s(%s) (%s) {\n", w.recv, w.typ, fname, strings.Join(params, ", "), strings.Join(results, ", "))
 	target := w.recv + ".inner"
 	if w.inner {
 		fmt.Fprintf(b, "\tin, err := %s.inner()\n\tif err != nil {\n\t\treturn\n\t}\n", w.recv)
