@@ -13,9 +13,9 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
