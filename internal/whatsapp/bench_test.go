@@ -100,9 +100,10 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 			settings = append([]bool{false}, settings...)
 		}
 	}
-	for _, compress := range settings {
+	workerList := strings.Split(os.Getenv("WAGATE_BENCH_BOOT_WORKERS"), ",")
+	for i, compress := range settings {
 		before := simCounter(t, sim, "ws:compressed")
-		res := runRestoreChild(t, dbURL, sim, n, compress)
+		res := runRestoreChild(t, dbURL, sim, n, compress, workerList[i%len(workerList)])
 		// The simulator really negotiated (or not) permessage-deflate
 		// with every restored session.
 		compressed := simCounter(t, sim, "ws:compressed") - before
@@ -132,7 +133,7 @@ func benchOptions(t testing.TB, sim string, compress bool) func(*whatsapp.Option
 
 // runRestoreChild runs TestRestoreChild in a fresh process and returns its
 // RESULT line.
-func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool) string {
+func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool, bootWorkers string) string {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -145,6 +146,7 @@ func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool) stri
 		"WAGATE_RESTORE_SIM="+sim,
 		"WAGATE_RESTORE_SESSIONS="+strconv.Itoa(n),
 		"WAGATE_RESTORE_COMPRESS="+strconv.FormatBool(compress),
+		"WAGATE_RESTORE_BOOT_WORKERS="+bootWorkers,
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -193,9 +195,13 @@ func TestRestoreChild(t *testing.T) {
 		t.Fatalf("linked sessions in the database: %d, %v; want %d", len(ids), err, n)
 	}
 	f := &fixture{t: t, pool: pool, store: postgres.NewStore(pool), devices: postgres.NewDeviceStore(pool), sink: &recordingSink{}}
-	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, compress)))
+	workers, _ := strconv.Atoi(os.Getenv("WAGATE_RESTORE_BOOT_WORKERS"))
+	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, compress), func(o *whatsapp.Options) { o.BootWorkers = workers }))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if workers <= 0 {
+		workers = 16
 	}
 	heap0, rss0 := measure()
 	g0 := runtime.NumGoroutine()
@@ -206,6 +212,7 @@ func TestRestoreChild(t *testing.T) {
 	if err != nil || got != n {
 		t.Fatalf("Boot = %d, %v", got, err)
 	}
+	booted := time.Since(start)
 	for _, id := range ids {
 		waitStateLong(t, m, id, gateway.StateConnected, 5*time.Minute)
 	}
@@ -220,8 +227,8 @@ func TestRestoreChild(t *testing.T) {
 	debug.FreeOSMemory()
 	_, rssFreed := measure()
 	mib := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / (1 << 20) }
-	fmt.Printf("RESULT restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
-		restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
+	fmt.Printf("RESULT boot-workers=%d boot-returned=%v restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
+		workers, booted.Round(time.Millisecond), restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
 		float64(g1-g0)/float64(n), float64(rss0)/(1<<20), float64(rss1)/(1<<20))
 	if err := m.Close(); err != nil {
 		t.Fatal(err)

@@ -78,6 +78,10 @@ type Options struct {
 	// login) at the same time, at start-up and in reconnect storms.
 	// Default 64.
 	RestoreConcurrency int
+	// BootWorkers is how many sessions Boot claims and starts (lease claim,
+	// "starting" state write) at a time. Default 16; 1 is the old serial
+	// Boot, kept for the sessions benchmark's comparison.
+	BootWorkers int
 	// ReconnectBaseDelay is the first reconnect delay; it doubles per
 	// failed attempt up to ReconnectMaxDelay, with jitter (each delay is
 	// drawn from [d/2, d]). Defaults 1 s and 60 s.
@@ -212,6 +216,9 @@ func (o *Options) withDefaults() {
 		if *d <= 0 {
 			*d = v
 		}
+	}
+	if o.BootWorkers <= 0 {
+		o.BootWorkers = 16
 	}
 	if o.RestoreConcurrency <= 0 {
 		o.RestoreConcurrency = 64
@@ -404,7 +411,7 @@ func (m *Manager) Boot(ctx context.Context) (int, error) {
 	// Claiming the lease and recording "starting" are a few database
 	// round trips per session; done one session after another they made
 	// the restore time n × commit latency (slower still while the sessions
-	// already started compete for the pool), so bootWorkers sessions are
+	// already started compete for the pool), so Options.BootWorkers sessions are
 	// started at a time. Connections then come up under connectSem.
 	var (
 		started atomic.Int64
@@ -413,7 +420,7 @@ func (m *Manager) Boot(ctx context.Context) (int, error) {
 		wg      sync.WaitGroup
 	)
 	work := make(chan gateway.RestorableSession)
-	for range min(bootWorkers, max(len(list), 1)) {
+	for range min(m.opts.BootWorkers, max(len(list), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -450,9 +457,6 @@ func (m *Manager) Boot(ctx context.Context) (int, error) {
 	m.log.Info().Int("sessions", int(started.Load())).Msg("sessions restored")
 	return int(started.Load()), nil
 }
-
-// bootWorkers is how many sessions Boot claims and starts at a time.
-const bootWorkers = 16
 
 // bootOne claims and starts one session of Boot; ok is false when another
 // node runs it or its keys are gone.
