@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -66,16 +67,11 @@ func TestFailoverBenchmark(t *testing.T) {
 	}
 	addNode()
 
-	// Create and link N sessions on node-0, 8 at a time.
+	// Create and link N sessions on node-0, 8 at a time (each created just
+	// before its link: many unlinked sessions waiting in QR rounds slow the
+	// node down).
 	linkStart := time.Now()
 	ids := make([]string, n)
-	for i := range ids {
-		var created struct {
-			Session struct{ ID string } `json:"session"`
-		}
-		apis[0].do(http.MethodPost, "/sessions/create", map[string]any{"name": fmt.Sprintf("f%d", i)}, http.StatusCreated, &created)
-		ids[i] = created.Session.ID
-	}
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
 	next := make(chan int)
@@ -84,7 +80,16 @@ func TestFailoverBenchmark(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				status, _, body := apis[0].raw(http.MethodPost, "/sandbox/sessions/"+ids[i]+"/link",
+				status, _, body := apis[0].raw(http.MethodPost, "/sessions/create", map[string]any{"name": fmt.Sprintf("f%d", i)}, nil)
+				var created struct {
+					Session struct{ ID string } `json:"session"`
+				}
+				if status != http.StatusCreated || json.Unmarshal(body, &created) != nil {
+					errs <- fmt.Sprintf("create: %d %s", status, body)
+					continue
+				}
+				ids[i] = created.Session.ID
+				status, _, body = apis[0].raw(http.MethodPost, "/sandbox/sessions/"+ids[i]+"/link",
 					map[string]any{"phone": fmt.Sprintf("1666%07d", i)}, nil)
 				if status != http.StatusOK {
 					errs <- fmt.Sprintf("link %s: %d %s", ids[i], status, body)
