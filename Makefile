@@ -83,8 +83,8 @@ lint: $(GOLANGCI_LINT) ## gofmt check and golangci-lint (.golangci.yml: depguard
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: bench-failover
-bench-failover: db ## Failover benchmark (not in CI): N sessions on a node killed with SIGKILL, time until all connected on the survivors; lease-renewal load. BENCH_SESSIONS=1000 BENCH_LEASE_TTL=15s
-	WAGATE_BENCH_FAILOVER=$${BENCH_SESSIONS:-1000} WAGATE_BENCH_LEASE_TTL=$${BENCH_LEASE_TTL:-15s} go test -count=1 -v -timeout 40m -run '^TestFailoverBenchmark$$' ./cmd/wagate/
+bench-failover: db ## Failover benchmark (not in CI): N sessions on a node killed with SIGKILL, time until all connected on the survivors; lease-renewal load. BENCH_SESSIONS=1000 BENCH_LEASE_TTL=15s BENCH_LINK_WORKERS=8
+	WAGATE_BENCH_FAILOVER=$${BENCH_SESSIONS:-1000} WAGATE_BENCH_LEASE_TTL=$${BENCH_LEASE_TTL:-15s} WAGATE_BENCH_LINK_WORKERS=$${BENCH_LINK_WORKERS:-8} go test -count=1 -v -timeout 40m -run '^TestFailoverBenchmark$$' ./cmd/wagate/
 
 .PHONY: bench-events
 bench-events: db ## Event stream benchmark (not in CI): replay of 100,000 events, live events/s to 1 and 1,000 SSE clients

@@ -67,7 +67,8 @@ func TestFailoverBenchmark(t *testing.T) {
 	}
 	addNode()
 
-	// Create and link N sessions on node-0, 8 at a time (each created just
+	// Create and link N sessions on node-0, WAGATE_BENCH_LINK_WORKERS (8)
+	// at a time (each created just
 	// before its link: many unlinked sessions waiting in QR rounds slow the
 	// node down).
 	linkStart := time.Now()
@@ -75,7 +76,11 @@ func TestFailoverBenchmark(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
 	next := make(chan int)
-	for range 8 {
+	workers, _ := strconv.Atoi(os.Getenv("WAGATE_BENCH_LINK_WORKERS"))
+	if workers <= 0 {
+		workers = 8
+	}
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
