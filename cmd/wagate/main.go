@@ -238,6 +238,11 @@ func (m *Main) Start(ctx context.Context) error {
 		MaxBodyBytes:      c.MaxBodyBytes,
 		MaxImageBodyBytes: c.MaxImageBodyBytes,
 	}
+	if c.ClusterSecret != "" {
+		// A cluster: the general and session-creation limits hold across
+		// all nodes, drawn in chunks from the database (docs/cluster.md).
+		d.RateLedger = postgres.NewRateLedger(m.Pool, c.LeaseTTL)
+	}
 	if m.Echo, err = httpapi.New(d); err != nil {
 		return err
 	}

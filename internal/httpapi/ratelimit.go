@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
@@ -96,19 +97,36 @@ type RateLimits struct {
 
 // rateLimiter holds the four limiters.
 type rateLimiter struct {
-	cfg                             RateLimits
-	general, messages, sessions, qr *limiter
+	cfg               RateLimits
+	general, sessions counter
+	messages, qr      *limiter
 }
 
-func newRateLimiter(cfg RateLimits, now func() time.Time) *rateLimiter {
+// Rate-limit classes of the cluster ledger (wagate_rate_windows.class).
+const (
+	ledgerGeneral  = "general"
+	ledgerSessions = "sessions"
+)
+
+// newRateLimiter builds the limiters. With a ledger (a cluster: cmd/wagate
+// passes one when WAGATE_CLUSTER_SECRET is set) the general and the
+// session-creation limits hold across all nodes (ratelimit_shared.go);
+// sends and QR polls are counted on the session's owner, where forwarding
+// sends them, so they hold across nodes as they are.
+func newRateLimiter(cfg RateLimits, now func() time.Time, ledger gateway.RateLedger, log *zerolog.Logger) *rateLimiter {
 	qrWindow := time.Duration(cfg.QRSeconds) * time.Second
-	return &rateLimiter{
+	r := &rateLimiter{
 		cfg:      cfg,
 		general:  newLimiter(time.Minute, now),
 		messages: newLimiter(time.Minute, now),
 		sessions: newLimiter(time.Hour, now),
 		qr:       newLimiter(qrWindow, now),
 	}
+	if ledger != nil {
+		r.general = newSharedLimiter(ledger, ledgerGeneral, time.Minute, now, log)
+		r.sessions = newSharedLimiter(ledger, ledgerSessions, time.Hour, now, log)
+	}
+	return r
 }
 
 func pick(own *int, def int) int {

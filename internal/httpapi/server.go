@@ -81,6 +81,10 @@ type Deps struct {
 	AdminKeyHash gateway.KeyHash
 	// RateLimits are the default limits (0 turns one off).
 	RateLimits RateLimits
+	// RateLedger, when set, makes the general and the session-creation
+	// limits hold across all nodes (ratelimit_shared.go); nil counts them
+	// on this node alone, exactly (one node).
+	RateLedger gateway.RateLedger
 	// MaxBodyBytes caps request bodies of operations with
 	// x-wagate-body-limit: default (and stray bodies of the others). The
 	// media classes are capped from their kind's file limit
@@ -182,7 +186,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now),
+	ct, err := newContract(spec, d.Keys, d.Sessions, d.AdminKeyHash, newRateLimiter(d.RateLimits, d.Now, d.RateLedger, &d.Logger),
 		bodyCaps(d.MaxBodyBytes, d.MaxImageBodyBytes, d.Messaging.MaxSendBytes), newForwarder(d.Owners, d.ClusterSecret, d.Now))
 	if err != nil {
 		return nil, err

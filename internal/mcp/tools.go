@@ -87,6 +87,7 @@ type (
 		Text            string   `json:"text" jsonschema:"message text"`
 		QuotedMessageID string   `json:"quotedMessageId,omitempty" jsonschema:"id of a message of that chat to quote"`
 		Mentions        []string `json:"mentions,omitempty" jsonschema:"users the text mentions (phone numbers or JIDs)"`
+		LinkPreview     bool     `json:"linkPreview,omitempty" jsonschema:"attach a preview (title, description, thumbnail) of the first URL in the text; falls back to plain text"`
 	}
 	listChatsIn struct {
 		SessionID string `json:"sessionId" jsonschema:"the session id (UUID)"`
@@ -191,7 +192,11 @@ var tools = append([]toolDef{
 			if err != nil {
 				return gateway.Message{}, err
 			}
-			m, err := h.d.Messaging.SendText(ctx, sid, in.To, in.Text, in.QuotedMessageID, in.Mentions)
+			send := h.d.Messaging.SendText
+			if in.LinkPreview {
+				send = h.d.Messaging.SendTextWithPreview
+			}
+			m, err := send(ctx, sid, in.To, in.Text, in.QuotedMessageID, in.Mentions)
 			if err != nil || m == nil {
 				return gateway.Message{}, err
 			}
