@@ -23,5 +23,8 @@ COPY --from=build /out/wagate /usr/local/bin/wagate
 USER 65532:65532
 ENV WAGATE_ADDR=:3000
 EXPOSE 3000
+# No shell or curl in the image: the binary checks itself (GET /healthz on
+# the port of WAGATE_ADDR). Docker honours it; podman only with --format docker.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/wagate", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/wagate"]
 CMD ["serve"]

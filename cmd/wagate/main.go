@@ -41,6 +41,9 @@ func main() {
 
 // run parses the command line and runs a subcommand; it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "help" || args[0] == "simulator") {
 		cmd, args = args[0], args[1:]

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -374,10 +375,10 @@ func (n *Node) place(ctx context.Context) {
 	total += len(free)
 	share := (total*n.opts.Capacity + capSum - 1) / capSum
 	want := min(share-owned, len(free))
-	adopted := 0
 	recent := time.Now().Add(-3 * n.opts.TTL)
+	var pick []uuid.UUID
 	for _, id := range free {
-		if adopted >= want {
+		if len(pick) >= want {
 			break
 		}
 		n.mu.Lock()
@@ -386,14 +387,42 @@ func (n *Node) place(ctx context.Context) {
 		if wasShed && at.After(recent) {
 			continue // handed over by this node just now: for another node
 		}
-		if err := start(ctx, id); err != nil {
-			if gateway.ErrorCode(err) != gateway.CodeUnavailable {
-				n.log.Warn().Err(err).Str("session_id", id.String()).Msg("placement: could not start a session")
-			}
-			continue
-		}
-		adopted++
+		pick = append(pick, id)
 	}
+	// Each start is a few database round trips (claim, device, state):
+	// one after another, adopting the 500 sessions of a dead node took
+	// longer than a heartbeat interval, which delayed the next renewal
+	// towards the watchdog's deadline. placeWorkers start at a time, and
+	// no new start begins after half an interval: the next heartbeat
+	// adopts the rest.
+	stopAt := time.Now().Add(n.opts.TTL / 6)
+	var adoptedN atomic.Int64
+	var wg sync.WaitGroup
+	work := make(chan uuid.UUID)
+	for range min(placeWorkers, len(pick)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if err := start(ctx, id); err != nil {
+					if gateway.ErrorCode(err) != gateway.CodeUnavailable {
+						n.log.Warn().Err(err).Str("session_id", id.String()).Msg("placement: could not start a session")
+					}
+					continue
+				}
+				adoptedN.Add(1)
+			}
+		}()
+	}
+	for _, id := range pick {
+		if time.Now().After(stopAt) || ctx.Err() != nil {
+			break
+		}
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	adopted := int(adoptedN.Load())
 	if adopted > 0 {
 		n.log.Info().Int("sessions", adopted).Msg("adopted sessions without a live lease")
 	}
@@ -442,6 +471,9 @@ func (n *Node) rebalance(ctx context.Context, nodes []gateway.Node, owned, total
 		n.mu.Unlock()
 	}
 }
+
+// placeWorkers is how many sessions place starts at a time.
+const placeWorkers = 16
 
 func (n *Node) loop(ctx context.Context) {
 	defer close(n.done)

@@ -11,8 +11,11 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,9 +90,20 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, compress := range []bool{false, true} {
+	settings := []bool{false, true}
+	if os.Getenv("WAGATE_BENCH_COMPRESSION") == "off" {
+		settings = settings[:1]
+	}
+	repeats, _ := strconv.Atoi(os.Getenv("WAGATE_BENCH_RESTORES"))
+	if repeats > 1 {
+		for range repeats - 1 {
+			settings = append([]bool{false}, settings...)
+		}
+	}
+	workerList := strings.Split(os.Getenv("WAGATE_BENCH_BOOT_WORKERS"), ",")
+	for i, compress := range settings {
 		before := simCounter(t, sim, "ws:compressed")
-		res := runRestoreChild(t, dbURL, sim, n, compress)
+		res := runRestoreChild(t, dbURL, sim, n, compress, workerList[i%len(workerList)])
 		// The simulator really negotiated (or not) permessage-deflate
 		// with every restored session.
 		compressed := simCounter(t, sim, "ws:compressed") - before
@@ -119,7 +133,7 @@ func benchOptions(t testing.TB, sim string, compress bool) func(*whatsapp.Option
 
 // runRestoreChild runs TestRestoreChild in a fresh process and returns its
 // RESULT line.
-func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool) string {
+func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool, bootWorkers string) string {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -132,10 +146,16 @@ func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool) stri
 		"WAGATE_RESTORE_SIM="+sim,
 		"WAGATE_RESTORE_SESSIONS="+strconv.Itoa(n),
 		"WAGATE_RESTORE_COMPRESS="+strconv.FormatBool(compress),
+		"WAGATE_RESTORE_BOOT_WORKERS="+bootWorkers,
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("restore child (compression=%v): %v\n%s", compress, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "QUER") {
+			t.Log(line)
+		}
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if _, res, ok := strings.Cut(line, "RESULT "); ok {
@@ -163,6 +183,8 @@ func TestRestoreChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 32
+	qs := &queryStats{byText: map[string]*queryStat{}}
+	cfg.ConnConfig.Tracer = qs
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -173,21 +195,30 @@ func TestRestoreChild(t *testing.T) {
 		t.Fatalf("linked sessions in the database: %d, %v; want %d", len(ids), err, n)
 	}
 	f := &fixture{t: t, pool: pool, store: postgres.NewStore(pool), devices: postgres.NewDeviceStore(pool), sink: &recordingSink{}}
-	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, compress)))
+	workers, _ := strconv.Atoi(os.Getenv("WAGATE_RESTORE_BOOT_WORKERS"))
+	m, err := whatsapp.NewManager(ctx, f.options(benchOptions(t, sim, compress), func(o *whatsapp.Options) { o.BootWorkers = workers }))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if workers <= 0 {
+		workers = 16
+	}
 	heap0, rss0 := measure()
 	g0 := runtime.NumGoroutine()
+	stopProfile := startProfiles(t, sim, os.Getenv("WAGATE_RESTORE_PROFILE"))
+	qs.reset()
 	start := time.Now()
 	got, err := m.Boot(ctx)
 	if err != nil || got != n {
 		t.Fatalf("Boot = %d, %v", got, err)
 	}
+	booted := time.Since(start)
 	for _, id := range ids {
 		waitStateLong(t, m, id, gateway.StateConnected, 5*time.Minute)
 	}
 	restore := time.Since(start)
+	stopProfile()
+	qs.report(n)
 	// Let the post-login traffic (prekey counts, app state) settle.
 	time.Sleep(3 * time.Second) //nolint:forbidigo // measurement: idle period, not a wait on a condition
 	heap1, rss1 := measure()
@@ -196,8 +227,8 @@ func TestRestoreChild(t *testing.T) {
 	debug.FreeOSMemory()
 	_, rssFreed := measure()
 	mib := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / (1 << 20) }
-	fmt.Printf("RESULT restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
-		restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
+	fmt.Printf("RESULT boot-workers=%d boot-returned=%v restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
+		workers, booted.Round(time.Millisecond), restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
 		float64(g1-g0)/float64(n), float64(rss0)/(1<<20), float64(rss1)/(1<<20))
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -329,6 +360,24 @@ func TestSimChild(t *testing.T) {
 	mux.HandleFunc("/_counter", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, sim.Counter(r.URL.Query().Get("name")))
 	})
+	var cpuFile *os.File
+	mux.HandleFunc("/_cpuprofile", func(w http.ResponseWriter, r *http.Request) {
+		// ?file=PATH starts a CPU profile of the simulator; no file stops it.
+		if f := r.URL.Query().Get("file"); f != "" {
+			var err error
+			if cpuFile, err = os.Create(f); err == nil {
+				err = pprof.StartCPUProfile(cpuFile)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+			return
+		}
+		pprof.StopCPUProfile()
+		if cpuFile != nil {
+			_ = cpuFile.Close()
+		}
+	})
 	mux.Handle("/", sim.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -337,4 +386,115 @@ func TestSimChild(t *testing.T) {
 	go func() { _ = http.Serve(ln, mux) }()
 	fmt.Printf("SIM %s\n", ln.Addr())
 	_, _ = bufio.NewReader(os.Stdin).ReadByte()
+}
+
+// startProfiles writes, when dir is set, a CPU profile of this process and
+// of the simulator child, and mutex and block profiles of this process,
+// covering the restore (dir/restore-{cpu,sim-cpu,mutex,block}.pprof).
+func startProfiles(t testing.TB, sim, dir string) func() {
+	if dir == "" {
+		return func() {}
+	}
+	cpu, err := os.Create(dir + "/restore-cpu.pprof")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		t.Fatal(err)
+	}
+	runtime.SetMutexProfileFraction(5)
+	runtime.SetBlockProfileRate(int(time.Millisecond))
+	if resp, err := http.Get("http://" + sim + "/_cpuprofile?file=" + dir + "/restore-sim-cpu.pprof"); err == nil {
+		_ = resp.Body.Close()
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = cpu.Close()
+		if resp, err := http.Get("http://" + sim + "/_cpuprofile"); err == nil {
+			_ = resp.Body.Close()
+		}
+		for _, name := range []string{"mutex", "block"} {
+			f, err := os.Create(dir + "/restore-" + name + ".pprof")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = pprof.Lookup(name).WriteTo(f, 0)
+			_ = f.Close()
+		}
+		runtime.SetMutexProfileFraction(0)
+		runtime.SetBlockProfileRate(0)
+	}
+}
+
+// queryStats is a pgx tracer that counts the statements of the restore by
+// SQL text, with their total duration.
+type queryStats struct {
+	mu     sync.Mutex
+	byText map[string]*queryStat
+}
+
+type queryStat struct {
+	n     int
+	total time.Duration
+}
+
+type queryStartKey struct{}
+
+type queryStart struct {
+	sql string
+	at  time.Time
+}
+
+func (q *queryStats) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return context.WithValue(ctx, queryStartKey{}, queryStart{sql: d.SQL, at: time.Now()})
+}
+
+func (q *queryStats) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	st, ok := ctx.Value(queryStartKey{}).(queryStart)
+	if !ok {
+		return
+	}
+	text := strings.Join(strings.Fields(st.sql), " ")
+	if len(text) > 110 {
+		text = text[:110]
+	}
+	q.mu.Lock()
+	s := q.byText[text]
+	if s == nil {
+		s = &queryStat{}
+		q.byText[text] = s
+	}
+	s.n++
+	s.total += time.Since(st.at)
+	q.mu.Unlock()
+}
+
+func (q *queryStats) reset() {
+	q.mu.Lock()
+	q.byText = map[string]*queryStat{}
+	q.mu.Unlock()
+}
+
+// report prints the statements of the restore, most time first.
+func (q *queryStats) report(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	type row struct {
+		text string
+		s    *queryStat
+	}
+	var rows []row
+	total := 0
+	for k, v := range q.byText {
+		rows = append(rows, row{k, v})
+		total += v.n
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].s.total > rows[j].s.total })
+	fmt.Printf("QUERIES total=%d per-session=%.1f\n", total, float64(total)/float64(n))
+	for i, r := range rows {
+		if i == 15 {
+			break
+		}
+		fmt.Printf("QUERY n=%d total=%v avg=%v %s\n", r.s.n, r.s.total.Round(time.Millisecond), (r.s.total / time.Duration(r.s.n)).Round(time.Microsecond), r.text)
+	}
 }

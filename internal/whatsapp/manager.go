@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,6 +78,10 @@ type Options struct {
 	// login) at the same time, at start-up and in reconnect storms.
 	// Default 64.
 	RestoreConcurrency int
+	// BootWorkers is how many sessions Boot claims and starts (lease claim,
+	// "starting" state write) at a time. Default 16; 1 is the old serial
+	// Boot, kept for the sessions benchmark's comparison.
+	BootWorkers int
 	// ReconnectBaseDelay is the first reconnect delay; it doubles per
 	// failed attempt up to ReconnectMaxDelay, with jitter (each delay is
 	// drawn from [d/2, d]). Defaults 1 s and 60 s.
@@ -211,6 +216,9 @@ func (o *Options) withDefaults() {
 		if *d <= 0 {
 			*d = v
 		}
+	}
+	if o.BootWorkers <= 0 {
+		o.BootWorkers = 16
 	}
 	if o.RestoreConcurrency <= 0 {
 		o.RestoreConcurrency = 64
@@ -400,42 +408,84 @@ func (m *Manager) Boot(ctx context.Context) (int, error) {
 			byJID[d.ID.String()] = d
 		}
 	}
-	started := 0
-	for _, rs := range list {
-		if m.opts.Leases != nil {
-			ok, err := m.opts.Leases.Claim(ctx, rs.ID)
-			if err != nil {
-				return started, err
+	// Claiming the lease and recording "starting" are a few database
+	// round trips per session; done one session after another they made
+	// the restore time n × commit latency (slower still while the sessions
+	// already started compete for the pool), so Options.BootWorkers sessions are
+	// started at a time. Connections then come up under connectSem.
+	var (
+		started atomic.Int64
+		errMu   sync.Mutex
+		first   error
+		wg      sync.WaitGroup
+	)
+	work := make(chan gateway.RestorableSession)
+	for range min(m.opts.BootWorkers, max(len(list), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rs := range work {
+				ok, err := m.bootOne(ctx, rs, byJID)
+				if err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+					continue
+				}
+				if ok {
+					started.Add(1)
+				}
 			}
-			if !ok {
-				continue // another live node runs it
-			}
-		}
-		s, err := m.session(rs.ID, true)
-		if err != nil {
-			return started, err
-		}
-		var dev *store.Device
-		if rs.DeviceJID != "" {
-			if dev = byJID[rs.DeviceJID]; dev == nil {
-				// Linked once, but whatsmeow deleted the keys (e.g. a remote
-				// logout seen while our link row was not yet removed).
-				s.opMu.Lock()
-				s.markLoggedOut(ctx, "device keys are gone; link the session again")
-				s.opMu.Unlock()
-				continue
-			}
-		}
-		s.opMu.Lock()
-		err = s.start(dev)
-		s.opMu.Unlock()
-		if err != nil {
-			return started, err
-		}
-		started++
+		}()
 	}
-	m.log.Info().Int("sessions", started).Msg("sessions restored")
-	return started, nil
+	for _, rs := range list {
+		errMu.Lock()
+		failed := first != nil
+		errMu.Unlock()
+		if failed {
+			break
+		}
+		work <- rs
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return int(started.Load()), first
+	}
+	m.log.Info().Int("sessions", int(started.Load())).Msg("sessions restored")
+	return int(started.Load()), nil
+}
+
+// bootOne claims and starts one session of Boot; ok is false when another
+// node runs it or its keys are gone.
+func (m *Manager) bootOne(ctx context.Context, rs gateway.RestorableSession, byJID map[string]*store.Device) (bool, error) {
+	if m.opts.Leases != nil {
+		ok, err := m.opts.Leases.Claim(ctx, rs.ID)
+		if err != nil || !ok {
+			return false, err // !ok: another live node runs it
+		}
+	}
+	s, err := m.session(rs.ID, true)
+	if err != nil {
+		return false, err
+	}
+	var dev *store.Device
+	if rs.DeviceJID != "" {
+		if dev = byJID[rs.DeviceJID]; dev == nil {
+			// Linked once, but whatsmeow deleted the keys (e.g. a remote
+			// logout seen while our link row was not yet removed).
+			s.opMu.Lock()
+			s.markLoggedOut(ctx, "device keys are gone; link the session again")
+			s.opMu.Unlock()
+			return false, nil
+		}
+	}
+	s.opMu.Lock()
+	err = s.start(dev)
+	s.opMu.Unlock()
+	return err == nil, err
 }
 
 // loadDevice returns the session's linked device, or a new unpaired one.
