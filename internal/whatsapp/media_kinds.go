@@ -138,10 +138,10 @@ func contentMessage(cli *whatsmeow.Client, o gateway.OutgoingContent, ci *waE2E.
 	}
 }
 
-// Forward implements gateway.ContentRuntime: a text again, or a media
-// message built from its stored reference (the same encrypted file on
-// the media servers: nothing is downloaded or uploaded), marked as
-// forwarded.
+// Forward implements gateway.ContentRuntime: a text, a location or
+// contact cards again, or a media message built from its stored reference
+// (the same encrypted file on the media servers: nothing is downloaded or
+// uploaded), marked as forwarded.
 func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.OutgoingForward) (gateway.SentMessage, error) {
 	src := o.Message
 	text := ""
@@ -152,6 +152,9 @@ func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.Outgoing
 	var build func() *waE2E.Message
 	var ref *gateway.MediaRef
 	switch {
+	case o.Content != nil && (o.Content.Kind == gateway.ContentLocation || o.Content.Kind == gateway.ContentContact):
+		c := *o.Content
+		build = func() *waE2E.Message { return contentMessage(nil, c, ci) }
 	case src.Type == gateway.TypeText:
 		build = func() *waE2E.Message {
 			return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: ci}}
