@@ -2157,6 +2157,11 @@ type SandboxReceived struct {
 	// QuotedId The message this one replies to.
 	QuotedId *string `json:"quotedId,omitempty"`
 
+	// Seconds Video, audio; the play time the message declares (`seconds` of the WhatsApp message), absent when it declares none.
+	//
+	// Example: 12
+	Seconds *int `json:"seconds,omitempty"`
+
 	// SelectableCount Polls; how many options a voter may pick (0 = any).
 	SelectableCount *int `json:"selectableCount,omitempty"`
 

@@ -3482,6 +3482,11 @@ export interface components {
             ptt?: boolean;
             /** @description Video; true when it plays as a GIF. */
             gif?: boolean;
+            /**
+             * @description Video, audio; the play time the message declares (`seconds` of the WhatsApp message), absent when it declares none.
+             * @example 12
+             */
+            seconds?: number;
             /** Format: double */
             latitude?: number;
             /** Format: double */
