@@ -2157,6 +2157,11 @@ type SandboxReceived struct {
 	// QuotedId The message this one replies to.
 	QuotedId *string `json:"quotedId,omitempty"`
 
+	// Seconds Video, audio; the play time the message declares (`seconds` of the WhatsApp message), absent when it declares none.
+	//
+	// Example: 12
+	Seconds *int `json:"seconds,omitempty"`
+
 	// SelectableCount Polls; how many options a voter may pick (0 = any).
 	SelectableCount *int `json:"selectableCount,omitempty"`
 
@@ -3678,7 +3683,7 @@ type ClientInterface interface {
 
 	// ForwardMessageWithBody Forward a message
 	//
-	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3687,7 +3692,7 @@ type ClientInterface interface {
 
 	// ForwardMessage Forward a message
 	//
-	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5387,7 +5392,7 @@ func (c *Client) EditMessage(ctx context.Context, id SessionId, chatId ChatId, m
 
 // ForwardMessageWithBody Forward a message
 //
-// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5406,7 +5411,7 @@ func (c *Client) ForwardMessageWithBody(ctx context.Context, id SessionId, chatI
 
 // ForwardMessage Forward a message
 //
-// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12010,7 +12015,7 @@ type ClientWithResponsesInterface interface {
 
 	// ForwardMessageWithBodyWithResponse Forward a message
 	//
-	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12019,7 +12024,7 @@ type ClientWithResponsesInterface interface {
 
 	// ForwardMessageWithResponse Forward a message
 	//
-	// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+	// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16652,6 +16657,8 @@ type ForwardMessageHTTPResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -16695,6 +16702,11 @@ func (r ForwardMessageHTTPResponse) GetJSON409() *Conflict {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r ForwardMessageHTTPResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ForwardMessageHTTPResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -23399,7 +23411,7 @@ func (c *ClientWithResponses) EditMessageWithResponse(ctx context.Context, id Se
 
 // ForwardMessageWithBodyWithResponse Forward a message
 //
-// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23414,7 +23426,7 @@ func (c *ClientWithResponses) ForwardMessageWithBodyWithResponse(ctx context.Con
 
 // ForwardMessageWithResponse Forward a message
 //
-// Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+// Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28851,6 +28863,13 @@ func ParseForwardMessageHTTPResponse(rsp *http.Response) (*ForwardMessageHTTPRes
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -319,6 +319,9 @@ func (h *harness) base(t *testing.T, op operation) (*request, *generator) {
 	if op.ID == "editMessage" || op.ID == "deleteMessage" {
 		named["messageId"] = h.sentID // only own messages can be edited or revoked
 	}
+	if op.ID == "sandboxExpireMedia" {
+		named["messageId"] = h.mediaID // a media message a simulated contact sent
+	}
 	if destructive(op) {
 		last := ""
 		for _, p := range op.Params {
@@ -582,7 +585,7 @@ var notDeepYet = map[string]bool{
 	"getGroup": true, "getGroupInviteLink": true, "groupParticipants": true, "leaveGroup": true,
 	"revokeGroupInviteLink": true, "setGroupPicture": true, "updateGroup": true,
 	"sandboxCreateGroup": true, "sandboxGetGroup": true, "sandboxGroupInbound": true, "sandboxGroupParticipants": true,
-	"sandboxCallState": true, "listClusterNodes": true, "sandboxExpireMedia": true, // needs a media message a simulated contact sent
+	"sandboxCallState": true, "listClusterNodes": true,
 	"sendAudio": true, "sendContact": true, "sendPoll": true, "sendSticker": true, "sendVideo": true,
 }
 

@@ -3,6 +3,7 @@ package apifuzz_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,6 +62,7 @@ type harness struct {
 	idleKey   string // its session key
 	messageID string // an inbound message of contactJID in deep
 	sentID    string // a message deep sent to contactJID
+	mediaID   string // an image contactJID sent to deep (sandboxExpireMedia)
 	webhookID string
 	keyID     string
 	seq       atomic.Int64
@@ -132,6 +134,7 @@ func newHarness(tb testing.TB) *harness {
 	h.waitConnected(tb, h.deep)
 	_, h.messageID = h.inbound(tb, contactPhone)
 	h.sentID = h.send(tb)
+	h.mediaID = h.inboundImage(tb, contactPhone)
 	var idle struct {
 		Session struct{ ID string }
 		APIKey  string
@@ -213,6 +216,20 @@ func (h *harness) inbound(tb testing.TB, phone string) (string, string) {
 		return status == 200
 	})
 	return chat, r.MessageID
+}
+
+// inboundImage makes the contact send deep an image (tinyPNG, uploaded by
+// the simulated contact) and returns its id once stored.
+func (h *harness) inboundImage(tb testing.TB, phone string) string {
+	var r struct{ MessageID string }
+	body := `{"from":"` + phone + `","type":"image","mimeType":"image/png","media":"` + base64.StdEncoding.EncodeToString(tinyPNG) + `"}`
+	h.must(tb, http.MethodPost, "/sandbox/sessions/"+h.deep+"/inbound", body, 200, &r)
+	chat := phone + "@s.whatsapp.net"
+	h.eventually(tb, "image "+r.MessageID+" stored", func() bool {
+		status, _ := h.call(tb, http.MethodGet, "/sessions/"+h.deep+"/chats/"+chat+"/messages/"+r.MessageID, "")
+		return status == 200
+	})
+	return r.MessageID
 }
 
 // send sends a text from deep to the contact and returns its id.

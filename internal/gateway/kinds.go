@@ -79,15 +79,18 @@ type ContentSender interface {
 // (implemented by internal/whatsapp).
 type ContentRuntime interface {
 	SendContent(ctx context.Context, sessionID uuid.UUID, m OutgoingContent) (SentMessage, error)
-	// Forward sends a stored text or media message again, marked as
-	// forwarded.
+	// Forward sends a stored text, media, location or contact message
+	// again, marked as forwarded.
 	Forward(ctx context.Context, sessionID uuid.UUID, m OutgoingForward) (SentMessage, error)
 }
 
 // Texts of forwarding.
 const (
-	MsgForwardKind    = "Only text and media messages can be forwarded"
+	MsgForwardKind    = "Only text, media, location and contact messages can be forwarded"
 	MsgForwardRevoked = "A deleted message cannot be forwarded"
+	// MsgForwardPoll (422): WhatsApp forwards no polls; a poll's votes are
+	// encrypted with its own message secret, so a copy would be a new poll.
+	MsgForwardPoll = "A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll"
 )
 
 // OutgoingForward is a stored message to send again, marked as forwarded
@@ -95,6 +98,10 @@ const (
 type OutgoingForward struct {
 	Chat    ChatRef
 	Message *Message
+	// Content is set for a location or contact message: the stored
+	// content made into its message again (Chat, Quoted and Mentions
+	// unused).
+	Content *OutgoingContent
 }
 
 // Forwarder forwards stored messages (implemented by internal/messaging).

@@ -462,6 +462,8 @@ type OutgoingMedia struct {
 	GIF           bool     // videos
 	PTT           bool     // audio: a voice note
 	Mentions      []string // user JIDs
+	// Seconds is the play time of a video or audio (0 when unknown).
+	Seconds int
 }
 
 // MessagingRuntime performs message, chat and contact operations on a

@@ -136,6 +136,7 @@ type SandboxReceivedKind struct {
 	Caption         string
 	PTT             bool
 	GIF             bool
+	Seconds         int // video, audio: the declared play time
 	Latitude        *float64
 	Longitude       *float64
 	LocationName    string

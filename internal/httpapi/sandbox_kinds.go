@@ -29,6 +29,10 @@ func receivedKindFields(item *api.SandboxReceived, k gateway.SandboxReceivedKind
 	item.MimeType, item.FileName, item.Sha256, item.Caption = str(k.MimeType), str(k.FileName), str(k.SHA256), str(k.Caption)
 	item.Ptt, item.Gif, item.Forwarded, item.LinkThumbnail = flag(k.PTT), flag(k.GIF), flag(k.Forwarded), flag(k.LinkThumbnail)
 	item.Latitude, item.Longitude = k.Latitude, k.Longitude
+	if k.Seconds > 0 {
+		n := k.Seconds
+		item.Seconds = &n
+	}
 	item.LocationName, item.Address = str(k.LocationName), str(k.Address)
 	item.Vcards, item.PollOptions, item.SelectedOptions, item.Mentions = list(k.VCards), list(k.PollOptions), list(k.SelectedOptions), list(k.Mentions)
 	if k.SelectableCount != 0 || k.PollOptions != nil {

@@ -51,6 +51,6 @@ func sentContent(out gateway.OutgoingContent) gateway.MessageContent {
 func forwardedContent(src *gateway.Message) gateway.MessageContent {
 	c := src.MessageContent
 	c.VCards = slices.Clone(c.VCards)
-	c.Poll = nil // polls are not forwarded (only text and media)
+	c.Poll = nil // polls are not forwarded
 	return c
 }

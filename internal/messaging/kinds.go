@@ -311,7 +311,8 @@ func ftypBrand(b []byte) (string, bool) {
 }
 
 // ForwardMessage implements gateway.Forwarder: the stored message must be
-// a text or a media message with its file reference, not revoked; the
+// a text, a media message with its file reference, a location or contact
+// cards, not revoked (a poll is 422: WhatsApp does not forward polls); the
 // recipient goes through the one send path (send policy included).
 func (s *Service) ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, messageID, to string) (*gateway.Message, error) {
 	_, src, err := s.message(ctx, sid, chatID, messageID)
@@ -319,11 +320,27 @@ func (s *Service) ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, mes
 		return nil, err
 	}
 	return s.send(ctx, sid, to, "", func(context.Context) (outgoing, error) {
+		var fc *gateway.OutgoingContent
 		switch {
 		case src.Revoked:
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardRevoked)
+		case src.Type == gateway.TypePoll:
+			return outgoing{}, gateway.E(gateway.CodeUnprocessable, gateway.MsgForwardPoll)
 		case src.Type == gateway.TypeText:
 		case src.Media != nil && src.Media.DirectPath != "":
+		case src.Type == gateway.TypeLocation && src.Location != nil:
+			l := src.Location
+			fc = &gateway.OutgoingContent{Kind: gateway.ContentLocation,
+				Location: &gateway.Location{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address}}
+		case src.Type == gateway.TypeContact && len(src.VCards) > 0:
+			fc = &gateway.OutgoingContent{Kind: gateway.ContentContact}
+			for _, v := range src.VCards {
+				name := vcardName(v)
+				if len(src.VCards) == 1 && src.Text != nil && *src.Text != "" {
+					name = *src.Text
+				}
+				fc.VCards = append(fc.VCards, gateway.VCard{Name: name, VCard: v})
+			}
 		default:
 			return outgoing{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)
 		}
@@ -331,7 +348,7 @@ func (s *Service) ForwardMessage(ctx context.Context, sid uuid.UUID, chatID, mes
 		return outgoing{
 			content: content,
 			deliver: func(ctx context.Context, ref gateway.ChatRef, _ *gateway.Message) (gateway.SentMessage, error) {
-				return s.wa.Forward(ctx, sid, gateway.OutgoingForward{Chat: ref, Message: src})
+				return s.wa.Forward(ctx, sid, gateway.OutgoingForward{Chat: ref, Message: src, Content: fc})
 			},
 		}, nil
 	})

@@ -406,12 +406,60 @@ func TestForwardEndToEnd(t *testing.T) {
 	// The forwarded copy is stored and downloads like any sent video.
 	wantMedia(t, "forwarded video", e.media("15550117302", id), video, "video/mp4", id+".mp4")
 
-	loc, err := e.c.SendLocationWithResponse(e.ctx, e.sid, nil, client.SendLocationJSONRequestBody{To: "15550117301", Latitude: 1, Longitude: 2})
-	if err != nil || loc.JSON200 == nil {
-		t.Fatalf("send location: %v %s", err, loc.Body)
+	// A received location and received contact cards are sent again from
+	// their stored fields; the other contact decodes them as forwarded.
+	locID, err := alice.SendLocation(e.ctx, e.own, 52.516275, 13.377704, "Brandenburger Tor", "Pariser Platz")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r := forward(loc.JSON200.MessageId, "15550117302"); r.StatusCode() != 400 || !strings.Contains(string(r.Body), gateway.MsgForwardKind) {
-		t.Fatalf("forward a location: %d %s", r.StatusCode(), r.Body)
+	cards := []string{"BEGIN:VCARD\nVERSION:3.0\nFN:Carol\nTEL;waid=15550100000:+15550100000\nEND:VCARD",
+		"BEGIN:VCARD\nVERSION:3.0\nFN:Dave\nTEL;waid=15550100001:+15550100001\nEND:VCARD"}
+	cardsID, err := alice.SendContacts(e.ctx, e.own, []string{"Carol", "Dave"}, cards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneID, err := alice.SendContacts(e.ctx, e.own, []string{"Carol"}, cards[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(aliceChat, locID)
+	e.stored(aliceChat, cardsID)
+	e.stored(aliceChat, oneID)
+	r = forward(locID, "15550117302")
+	id = sent(t, "forward location", r.StatusCode(), r.Body, r.JSON200, "location")
+	got = e.received(bob, id, func(r wasim.Received) bool { return r.ID == id })
+	if got.Kind != wasim.KindLocation || got.Latitude != 52.516275 || got.Longitude != 13.377704 || got.LocationName != "Brandenburger Tor" ||
+		got.Address != "Pariser Platz" || !got.Forwarded {
+		t.Fatalf("forwarded location received as %s %+v", got.Kind, got.KindFields)
+	}
+	if m := e.message("15550117302@s.whatsapp.net", id); m.Location == nil || m.Location.Latitude != 52.516275 {
+		t.Fatalf("forwarded location stored as %s", bodyOf(m))
+	}
+	r = forward(cardsID, "15550117302")
+	id = sent(t, "forward contacts", r.StatusCode(), r.Body, r.JSON200, "contact")
+	got = e.received(bob, id, func(r wasim.Received) bool { return r.ID == id })
+	if got.Kind != wasim.KindContact || !slices.Equal(got.VCards, cards) || !slices.Equal(got.ContactNames, []string{"Carol", "Dave"}) || !got.Forwarded {
+		t.Fatalf("forwarded contacts received as %s %+v", got.Kind, got.KindFields)
+	}
+	r = forward(oneID, "15550117302")
+	id = sent(t, "forward contact", r.StatusCode(), r.Body, r.JSON200, "contact")
+	got = e.received(bob, id, func(r wasim.Received) bool { return r.ID == id })
+	if got.Kind != wasim.KindContact || !slices.Equal(got.VCards, cards[:1]) || !slices.Equal(got.ContactNames, []string{"Carol"}) || !got.Forwarded {
+		t.Fatalf("forwarded contact received as %s %+v", got.Kind, got.KindFields)
+	}
+
+	// WhatsApp forwards no polls: 422, nothing sent.
+	pollID, err := alice.SendPoll(e.ctx, e.own, "Lunch?", []string{"pizza", "sushi"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stored(aliceChat, pollID)
+	before := len(bob.Received())
+	if r := forward(pollID, "15550117302"); r.StatusCode() != 422 || !strings.Contains(string(r.Body), gateway.MsgForwardPoll) {
+		t.Fatalf("forward a poll: %d %s", r.StatusCode(), r.Body)
+	}
+	if n := len(bob.Received()); n != before {
+		t.Fatalf("a refused poll forward reached the contact (%d -> %d messages)", before, n)
 	}
 	if r := forward("3EB0NOPE", "15550117302"); r.StatusCode() != 404 {
 		t.Fatalf("forward an unknown message: %d %s", r.StatusCode(), r.Body)

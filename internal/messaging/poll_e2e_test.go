@@ -136,3 +136,63 @@ func TestPollVotesEndToEnd(t *testing.T) {
 		t.Fatalf("violations: %v", v)
 	}
 }
+
+// TestGroupPollVotesEndToEnd: a poll the session sends to a group reaches
+// the members, whose phones keep its secret; a member's vote (key: the
+// group as chat, the session as participant) decrypts in whatsmeow and
+// shows in the tally with the member as voter, changes and retracts like a
+// direct vote, and records poll.vote events for the group chat.
+func TestGroupPollVotesEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "15550117500", messaging.Options{})
+	const a, b = "15550117501", "15550117502"
+	e.sim.Contact(a)
+	e.sim.Contact(b)
+	cr, err := e.c.CreateGroupWithResponse(e.ctx, e.sid, client.CreateGroupJSONRequestBody{Subject: "Lunch", Participants: []string{a, b}})
+	if err != nil || cr.JSON200 == nil {
+		t.Fatalf("create group: %v %s", err, bodyOf(cr))
+	}
+	gid := cr.JSON200.Group.Id
+	r, err := e.c.SendPollWithResponse(e.ctx, e.sid, nil, client.SendPollJSONRequestBody{To: gid, Question: "Where?", Options: []string{"here", "there"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollID := sent(t, "group poll", r.StatusCode(), r.Body, r.JSON200, "poll")
+	for _, m := range []string{a, b} {
+		got := e.received(e.sim.Contact(m), "the group poll", func(rc wasim.Received) bool { return rc.ID == pollID })
+		if got.Kind != wasim.KindPoll || got.Chat != gid || !slices.Equal(got.PollOptions, []string{"here", "there"}) {
+			t.Fatalf("member %s received the poll as %s in %s %+v", m, got.Kind, got.Chat, got.KindFields)
+		}
+	}
+	aJID, bJID := a+"@s.whatsapp.net", b+"@s.whatsapp.net"
+	if _, err := e.sim.GroupVote(e.ctx, gid, a, pollID, []string{"there"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a's group vote in the tally", func() bool { return slices.Equal(e.tally(gid, pollID)["there"], []string{aJID}) })
+	if _, err := e.sim.GroupVote(e.ctx, gid, b, pollID, []string{"here", "there"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b's group vote in the tally", func() bool {
+		tl := e.tally(gid, pollID)
+		return slices.Equal(tl["there"], []string{aJID, bJID}) && slices.Equal(tl["here"], []string{bJID})
+	})
+	// The other member's phone decrypted the vote too (it knows the poll).
+	got := e.received(e.sim.Contact(b), "a's vote", func(rc wasim.Received) bool { return rc.Kind == wasim.KindPollVote && rc.From == aJID })
+	if !slices.Equal(got.SelectedOptions, []string{"there"}) {
+		t.Fatalf("b decrypted a's vote as %+v", got.KindFields)
+	}
+	if _, err := e.sim.GroupVote(e.ctx, gid, a, pollID, nil); err != nil { // retract
+		t.Fatal(err)
+	}
+	eventually(t, "a's retraction", func() bool {
+		tl := e.tally(gid, pollID)
+		return slices.Equal(tl["there"], []string{bJID}) && slices.Equal(tl["here"], []string{bJID})
+	})
+	evs := e.pollVoteEvents()
+	if len(evs) != 3 || evs[0].ChatJID != gid || evs[0].Voter != aJID || evs[1].Voter != bJID || len(evs[2].SelectedOptions) != 0 {
+		t.Fatalf("poll.vote events: %+v", evs)
+	}
+	if v := e.sim.Violations(); len(v) > 0 {
+		t.Fatalf("violations: %v", v)
+	}
+}

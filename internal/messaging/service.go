@@ -252,6 +252,13 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 		mime := f.MimeType
 		content := gateway.Message{Type: kind.msgType, MimeType: &mime}
 		content.MessageContent = sentMediaContent(r, f.Width, f.Height) // content.go
+		seconds := 0
+		if r.Kind == gateway.MediaVideo || r.Kind == gateway.MediaAudio {
+			seconds = mediaSeconds(f.MimeType, f.Data) // duration.go
+		}
+		if seconds > 0 {
+			content.Duration = &seconds
+		}
 		if r.Caption != "" {
 			c := r.Caption
 			content.Text = &c
@@ -262,7 +269,7 @@ func (s *Service) SendMedia(ctx context.Context, sid uuid.UUID, to string, r gat
 				return s.wa.SendMedia(ctx, sid, gateway.OutgoingMedia{
 					Chat: ref, Kind: r.Kind, Data: f.Data, MimeType: f.MimeType, Caption: r.Caption,
 					FileName: r.FileName, Quoted: quoted, Width: f.Width, Height: f.Height,
-					GIF: r.GIF, PTT: r.PTT, Mentions: mentions,
+					GIF: r.GIF, PTT: r.PTT, Mentions: mentions, Seconds: seconds,
 				})
 			},
 		}, nil

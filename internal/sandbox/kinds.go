@@ -9,7 +9,7 @@ import (
 func receivedKind(r wasim.Received) gateway.SandboxReceivedKind {
 	k := gateway.SandboxReceivedKind{
 		MimeType: r.MimeType, FileName: r.FileName, SHA256: r.MediaSHA256, Caption: r.Caption,
-		PTT: r.PTT, GIF: r.GIF, LocationName: r.LocationName, Address: r.Address,
+		PTT: r.PTT, GIF: r.GIF, Seconds: int(r.Seconds), LocationName: r.LocationName, Address: r.Address,
 		VCards: r.VCards, PollOptions: r.PollOptions, SelectableCount: int(r.SelectableCount),
 		SelectedOptions: r.SelectedOptions, Forwarded: r.Forwarded, Mentions: r.Mentions, QuotedID: r.QuotedID,
 		LinkTitle: r.LinkTitle, LinkDescription: r.LinkDescription, LinkThumbnail: r.LinkThumbnail,

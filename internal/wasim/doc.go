@@ -63,7 +63,10 @@
 //     downloads the blob, checks FileEncSHA256, the MAC and FileSHA256 and
 //     decrypts it (Received.Media, MimeType, MediaError);
 //     Contact.SendImage encrypts and uploads an image the way WhatsApp
-//     does, so companions can Download it.
+//     does, so companions can Download it. The phone's side of expired
+//     media (mediaretry.go) keeps each sent message's blob and media key
+//     in memory or wasim_media_sent, and an expired file in wasim_media
+//     as "expired/<blob id>" until a media retry receipt re-uploads it.
 //   - Groups (group*.go): the w:g2 IQs — create, query (GetGroupInfo),
 //     participating (GetJoinedGroups), add/remove/promote/demote with a
 //     result per participant (error 409 already a member, 404 not on

@@ -330,6 +330,9 @@ func (s *Server) deliverGroupToSim(ctx context.Context, dev *companion, gid type
 		}
 	}
 	if ok {
+		// A member's phone keeps the secret of a poll sent to the group
+		// (and decrypts votes on polls it knows), as for direct messages.
+		s.completeReceived(a, dev.acct, msg, &rec)
 		a.primary.record(rec)
 	}
 	if a == dev.acct {
@@ -433,6 +436,8 @@ func (s *Server) GroupSendMessage(ctx context.Context, gid, from string, msg *wa
 	switch {
 	case msg.GetReactionMessage() != nil:
 		msgType = "reaction"
+	case pollCreation(msg) != nil || msg.GetPollUpdateMessage() != nil:
+		msgType = "poll"
 	case encMediaType(msg) != "":
 		msgType = "media"
 	}
@@ -496,6 +501,7 @@ func (s *Server) GroupSendMessage(ctx context.Context, gid, from string, msg *wa
 		rec.SenderDevice = sender.pnJID()
 		rec.Chat, rec.To, rec.Encrypted = gjid.String(), gjid.String(), "skmsg"
 		if ok {
+			s.completeReceived(a, sender, got, &rec)
 			a.primary.record(rec)
 		}
 	}

@@ -181,18 +181,25 @@ func (s *Server) deleteMedia(ctx context.Context, id string) {
 	s.media.mu.Unlock()
 }
 
-// MediaCount returns how many blobs the media server holds.
+// MediaCount returns how many blobs the media server holds (expired files,
+// which it no longer serves, excepted).
 func (s *Server) MediaCount() int {
 	if s.db != nil {
 		var n int
 		ctx, cancel := context.WithTimeout(s.baseCtx, 10*time.Second)
 		defer cancel()
-		_ = s.db.pool.QueryRow(ctx, `SELECT count(*) FROM wasim_media`).Scan(&n)
+		_ = s.db.pool.QueryRow(ctx, `SELECT count(*) FROM wasim_media WHERE id NOT LIKE 'expired/%'`).Scan(&n)
 		return n
 	}
 	s.media.mu.Lock()
 	defer s.media.mu.Unlock()
-	return len(s.media.blobs)
+	n := 0
+	for id := range s.media.blobs {
+		if !strings.HasPrefix(id, "expired/") {
+			n++
+		}
+	}
+	return n
 }
 
 // storeUpload keeps an uploaded blob and returns its direct path and URL.

@@ -326,6 +326,45 @@ func (c *Contact) Vote(ctx context.Context, to, pollID string, options []string)
 	}}, SendOptions{})
 }
 
+// GroupVote makes a member of group gid vote on a poll posted in the
+// group (one the member received, e.g. from a session), as WhatsApp's
+// apps do: the vote's key names the group as the chat and the poll's
+// sender as the participant, and the vote is encrypted for the member as
+// the group addresses it (its LID in a LID group, else its phone JID).
+func (s *Server) GroupVote(ctx context.Context, gid, from, pollID string, options []string) (string, error) {
+	c := s.Contact(from)
+	c.mu.Lock()
+	p, ok := c.polls[pollID]
+	c.mu.Unlock()
+	if !ok || len(p.creator) == 0 {
+		return "", fmt.Errorf("wasim: contact %s knows no poll %s", c.acct.pn, pollID)
+	}
+	s.mu.Lock()
+	g := s.groupByIDLocked(gid)
+	if g == nil {
+		s.mu.Unlock()
+		return "", ErrGroupNotFound
+	}
+	gjid, voter := g.jid(), g.userJID(c.acct)
+	creator := p.creator[0] // phone JID of the poll's sender
+	if g.LID && len(p.creator) > 1 {
+		creator = p.creator[1]
+	}
+	s.mu.Unlock()
+	enc, err := encryptVote(p.secret, pollID, creator, voter, options)
+	if err != nil {
+		return "", err
+	}
+	return s.GroupSendMessage(ctx, gid, from, &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{
+		PollCreationMessageKey: &waCommon.MessageKey{
+			RemoteJID: proto.String(gjid.String()), FromMe: proto.Bool(false), ID: proto.String(pollID),
+			Participant: proto.String(creator.ToNonAD().String()),
+		},
+		Vote:              enc,
+		SenderTimestampMS: proto.Int64(time.Now().UnixMilli()),
+	}}, SendOptions{})
+}
+
 // unwrapDocument is the inner message of a document with a caption
 // (DocumentWithCaptionMessage), else msg.
 func unwrapDocument(msg *waE2E.Message) *waE2E.Message {

@@ -257,3 +257,63 @@ func TestMediaInPostgres(t *testing.T) {
 	}
 	noViolations(t, s2)
 }
+
+// TestExpiredMediaInPostgres: with Options.DB an expired file and the
+// phone's record of the message's media survive a simulator restart: after
+// it the file still does not download, and a media retry receipt gets it
+// uploaded again under a new direct path that downloads the same bytes.
+func TestExpiredMediaInPostgres(t *testing.T) {
+	pool := testDB(t)
+	log := wasimtest.Logger(t)
+	s1 := wasimtest.NewServerOpts(t, wasim.Options{Logger: log, Strict: true, DB: pool})
+	phone := s1.Phone("15550110014")
+	erin := s1.Contact("15550120014")
+	dev := wasimtest.Container().NewDevice()
+	c1 := wasimtest.NewClient(t, s1, dev)
+	wasimtest.PairQR(t, c1, phone)
+	ctx := wasimtest.Ctx(t)
+	data := testPNG(t, 20, 20)
+	id, err := erin.SendImage(ctx, phone.JID().User, data, "image/png", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt := wasimtest.WaitFor[*events.Message](t, c1.Events, 0, func(m *events.Message) bool { return m.Info.ID == id })
+	img := evt.Message.GetImageMessage()
+	if err := s1.ExpireMedia(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if s1.MediaCount() != 0 {
+		t.Fatalf("expired file still counted: %d blobs", s1.MediaCount())
+	}
+	c1.Disconnect()
+	noViolations(t, s1)
+	_ = s1.Close()
+
+	s2 := wasimtest.NewServerOpts(t, wasim.Options{Logger: log, Strict: true, DB: pool})
+	c2 := wasimtest.NewClient(t, s2, dev)
+	if err = c2.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	wasimtest.WaitFor[*events.Connected](t, c2.Events, 0, nil)
+	if _, err := c2.Download(ctx, img); err == nil {
+		t.Fatal("the expired file downloads after the restart")
+	}
+	if err := s2.ExpireMedia(ctx, id); err != nil { // known after the restart; expiring twice is no error
+		t.Fatalf("expire after restart: %v", err)
+	}
+	if err := c2.SendMediaRetryReceipt(ctx, &evt.Info, img.GetMediaKey()); err != nil {
+		t.Fatal(err)
+	}
+	retry := wasimtest.WaitFor[*events.MediaRetry](t, c2.Events, 0, func(r *events.MediaRetry) bool { return r.MessageID == id })
+	n, err := whatsmeow.DecryptMediaRetryNotification(retry, img.GetMediaKey())
+	if err != nil || n.GetDirectPath() == "" {
+		t.Fatalf("media retry notification: %v %v", err, n)
+	}
+	again := proto.Clone(img).(*waE2E.ImageMessage)
+	again.DirectPath = proto.String(n.GetDirectPath())
+	got, err := c2.Download(ctx, again)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("download after the re-upload: %v (%d bytes)", err, len(got))
+	}
+	noViolations(t, s2)
+}

@@ -26,6 +26,12 @@ import (
 // every message a contact sends (messageID -> blob and media key),
 // ExpireMedia removes the blob from the media server (downloads answer
 // 404), and a valid retry receipt re-uploads it under a new direct path.
+//
+// With Options.DB the book is kept like the rest of the simulator:
+// wasim_media_sent holds each message's blob id, media key and whether it
+// is expired, and an expired file stays in wasim_media under the id
+// "expired/<blob id>" (no direct path names it: downloads answer 404), so
+// a restarted simulator still expires, recovers and re-uploads.
 
 // ErrNoMedia is returned by ExpireMedia for a message the simulator sent
 // no media for.
@@ -37,7 +43,64 @@ const mediaRetryInfo = "WhatsApp Media Retry Notification"
 type sentMedia struct {
 	blobID   string
 	mediaKey []byte
-	expired  *mediaBlob // the file while it is off the media server
+	// expired: the file is off the media server, kept under
+	// expiredBlobID(blobID) until the phone uploads it again.
+	expired bool
+}
+
+// expiredBlobID is where an expired file is kept.
+func expiredBlobID(blobID string) string { return "expired/" + blobID }
+
+// sentLocked is the media of message id, from memory or (after a
+// restart) from wasim_media_sent; nil when unknown. b.mu is held.
+func (s *Server) sentLocked(ctx context.Context, id string) *sentMedia {
+	b := &s.retry
+	if m := b.sent[id]; m != nil || s.db == nil {
+		return m
+	}
+	m := &sentMedia{}
+	err := s.db.pool.QueryRow(ctx, `SELECT blob_id, media_key, expired FROM wasim_media_sent WHERE message_id=$1`, id).
+		Scan(&m.blobID, &m.mediaKey, &m.expired)
+	if err != nil {
+		return nil
+	}
+	if b.sent == nil {
+		b.sent = map[string]*sentMedia{}
+	}
+	b.sent[id] = m
+	return m
+}
+
+// persistSent writes the media of message id through to the database.
+func (s *Server) persistSent(id string, m *sentMedia) {
+	if s.db == nil {
+		return
+	}
+	s.exec(`INSERT INTO wasim_media_sent (message_id, blob_id, media_key, expired) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (message_id) DO UPDATE SET blob_id=excluded.blob_id, media_key=excluded.media_key, expired=excluded.expired`,
+		id, m.blobID, m.mediaKey, m.expired)
+}
+
+// moveMedia gives blob from the id to, in memory or in wasim_media.
+func (s *Server) moveMedia(ctx context.Context, from, to string) error {
+	if s.db != nil {
+		tag, err := s.db.pool.Exec(ctx, `UPDATE wasim_media SET id=$2 WHERE id=$1`, from, to)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = errMediaNotFound
+		}
+		return err
+	}
+	s.media.mu.Lock()
+	defer s.media.mu.Unlock()
+	blob := s.media.blobs[from]
+	if blob == nil {
+		return errMediaNotFound
+	}
+	delete(s.media.blobs, from)
+	moved := *blob
+	moved.ID = to
+	s.media.blobs[to] = &moved
+	return nil
 }
 
 // mediaRetryBook is the phone-side state of media recovery.
@@ -59,7 +122,9 @@ func (s *Server) rememberMedia(id string, d downloadable) {
 	if b.sent == nil {
 		b.sent = map[string]*sentMedia{}
 	}
-	b.sent[id] = &sentMedia{blobID: blobID, mediaKey: d.GetMediaKey()}
+	m := &sentMedia{blobID: blobID, mediaKey: d.GetMediaKey()}
+	b.sent[id] = m
+	s.persistSent(id, m)
 }
 
 // ExpireMedia makes the media of message id unavailable on the media
@@ -69,19 +134,18 @@ func (s *Server) ExpireMedia(ctx context.Context, id string) error {
 	b := &s.retry
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	m := b.sent[id]
+	m := s.sentLocked(ctx, id)
 	if m == nil {
 		return ErrNoMedia
 	}
-	if m.expired != nil {
+	if m.expired {
 		return nil
 	}
-	blob, err := s.getMedia(ctx, m.blobID)
-	if err != nil {
+	if err := s.moveMedia(ctx, m.blobID, expiredBlobID(m.blobID)); err != nil {
 		return fmt.Errorf("wasim: media of %s: %w", id, err)
 	}
-	m.expired = blob
-	s.deleteMedia(ctx, m.blobID)
+	m.expired = true
+	s.persistSent(id, m)
 	return nil
 }
 
@@ -130,7 +194,7 @@ func (s *Server) handleMediaRetryReceipt(c *conn, node *waBinary.Node) {
 	}
 	b := &s.retry
 	b.mu.Lock()
-	m := b.sent[id]
+	m := s.sentLocked(s.baseCtx, id)
 	offline := b.offline[dev.acct]
 	b.mu.Unlock()
 	if offline {
@@ -190,21 +254,21 @@ func (s *Server) reupload(ctx context.Context, id string, m *sentMedia) (string,
 	b := &s.retry
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	blob := m.expired
-	if blob == nil {
-		var err error
-		if blob, err = s.getMedia(ctx, m.blobID); err != nil {
-			return "", err
-		}
+	old := m.blobID
+	if m.expired {
+		old = expiredBlobID(m.blobID)
+	}
+	blob, err := s.getMedia(ctx, old)
+	if err != nil {
+		return "", err
 	}
 	newID, dp, _, err := s.storeUpload(ctx, blob.MMSType, blob.Uploader, blob.Data)
 	if err != nil {
 		return "", err
 	}
-	if m.expired == nil {
-		s.deleteMedia(ctx, m.blobID)
-	}
-	m.blobID, m.expired = newID, nil
+	s.deleteMedia(ctx, old)
+	m.blobID, m.expired = newID, false
+	s.persistSent(id, m)
 	return dp, nil
 }
 

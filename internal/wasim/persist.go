@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS wasim_media (
 	data       bytea NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS wasim_media_sent (
+	message_id text PRIMARY KEY,
+	blob_id    text NOT NULL,
+	media_key  bytea NOT NULL,
+	expired    boolean NOT NULL DEFAULT false
+);
 CREATE TABLE IF NOT EXISTS wasim_meta (
 	k text PRIMARY KEY,
 	v bytea NOT NULL

@@ -41,6 +41,9 @@ func videoMessage(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2
 	if o.GIF {
 		v.GifPlayback = proto.Bool(true)
 	}
+	if o.Seconds > 0 {
+		v.Seconds = proto.Uint32(uint32(o.Seconds))
+	}
 	if o.Width > 0 && o.Height > 0 {
 		v.Width, v.Height = proto.Uint32(uint32(o.Width)), proto.Uint32(uint32(o.Height))
 	}
@@ -59,6 +62,9 @@ func audioMessage(o gateway.OutgoingMedia, up whatsmeow.UploadResponse, ci *waE2
 	}
 	if o.PTT {
 		a.PTT = proto.Bool(true)
+	}
+	if o.Seconds > 0 {
+		a.Seconds = proto.Uint32(uint32(o.Seconds))
 	}
 	return &waE2E.Message{AudioMessage: a}
 }
@@ -138,10 +144,10 @@ func contentMessage(cli *whatsmeow.Client, o gateway.OutgoingContent, ci *waE2E.
 	}
 }
 
-// Forward implements gateway.ContentRuntime: a text again, or a media
-// message built from its stored reference (the same encrypted file on
-// the media servers: nothing is downloaded or uploaded), marked as
-// forwarded.
+// Forward implements gateway.ContentRuntime: a text, a location or
+// contact cards again, or a media message built from its stored reference
+// (the same encrypted file on the media servers: nothing is downloaded or
+// uploaded), marked as forwarded.
 func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.OutgoingForward) (gateway.SentMessage, error) {
 	src := o.Message
 	text := ""
@@ -152,6 +158,9 @@ func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.Outgoing
 	var build func() *waE2E.Message
 	var ref *gateway.MediaRef
 	switch {
+	case o.Content != nil && (o.Content.Kind == gateway.ContentLocation || o.Content.Kind == gateway.ContentContact):
+		c := *o.Content
+		build = func() *waE2E.Message { return contentMessage(nil, c, ci) }
 	case src.Type == gateway.TypeText:
 		build = func() *waE2E.Message {
 			return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: ci}}
@@ -167,7 +176,11 @@ func (m *Manager) Forward(ctx context.Context, sid uuid.UUID, o gateway.Outgoing
 			URL: "https://" + mediaHost + r.DirectPath, DirectPath: r.DirectPath, MediaKey: r.MediaKey,
 			FileEncSHA256: r.FileEncSHA256, FileSHA256: r.FileSHA256, FileLength: r.FileLength,
 		}
-		om := gateway.OutgoingMedia{Kind: gateway.MediaKind(src.Type), MimeType: r.MimeType, Caption: text, FileName: r.FileName}
+		om := gateway.OutgoingMedia{Kind: gateway.MediaKind(src.Type), MimeType: r.MimeType, Caption: text, FileName: r.FileName,
+			PTT: src.PTT, GIF: src.GIF}
+		if src.Duration != nil {
+			om.Seconds = *src.Duration
+		}
 		build = func() *waE2E.Message { return builder(om, up, ci) }
 	default:
 		return gateway.SentMessage{}, gateway.E(gateway.CodeInvalid, gateway.MsgForwardKind)

@@ -918,7 +918,7 @@ export interface paths {
         put?: never;
         /**
          * Forward a message
-         * @description Sends a stored message to `to`, marked as forwarded. Text and media messages (image, video, audio, document, sticker) can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers). Other kinds answer 400 `Only text and media messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
+         * @description Sends a stored message to `to`, marked as forwarded. Text, media (image, video, audio, document, sticker), location and contact messages can be forwarded; a media file is forwarded without downloading it (the same encrypted file on WhatsApp's servers), a location or contact card is sent again from its stored fields. A poll answers 422 `A poll cannot be forwarded (WhatsApp does not forward polls); send a new poll with /send/poll` (its votes are encrypted with the poll's own secret). Other kinds (stored without their content) answer 400 `Only text, media, location and contact messages can be forwarded`; a revoked message 400 `A deleted message cannot be forwarded`.
          */
         post: operations["forwardMessage"];
         delete?: never;
@@ -3482,6 +3482,11 @@ export interface components {
             ptt?: boolean;
             /** @description Video; true when it plays as a GIF. */
             gif?: boolean;
+            /**
+             * @description Video, audio; the play time the message declares (`seconds` of the WhatsApp message), absent when it declares none.
+             * @example 12
+             */
+            seconds?: number;
             /** Format: double */
             latitude?: number;
             /** Format: double */
@@ -5704,6 +5709,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

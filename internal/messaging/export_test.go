@@ -1,0 +1,4 @@
+package messaging
+
+// MediaSeconds exposes the duration parsers to the external tests.
+var MediaSeconds = mediaSeconds
