@@ -309,6 +309,25 @@ func (d *simDevice) encrypt(ctx context.Context, addr types.JID, msg *waE2E.Mess
 	return encType, ct.Serialize(), nil
 }
 
+// encryptRetry encrypts a message again for a retry receipt; with a bundle
+// (the receipt's keys) it first replaces the session with a new one.
+func (d *simDevice) encryptRetry(ctx context.Context, addr types.JID, msg *waE2E.Message, bundle *prekey.Bundle) (string, []byte, error) {
+	if bundle != nil {
+		d.mu.Lock()
+		err := d.store.Sessions.DeleteSession(ctx, addr.SignalAddress().String())
+		d.mu.Unlock()
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	return d.encrypt(ctx, addr, msg, func() (*prekey.Bundle, error) {
+		if bundle == nil {
+			return nil, fmt.Errorf("no session and no keys in the retry receipt")
+		}
+		return bundle, nil
+	})
+}
+
 // decrypt decrypts a pkmsg/msg from the peer address.
 func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string, ct []byte) (*waE2E.Message, error) {
 	d.mu.Lock()
