@@ -157,7 +157,7 @@ func (s *Server) handleRetryReceipt(c *conn, node *waBinary.Node) {
 	if bundle != nil {
 		s.countSent("retry:answered-new-session")
 	}
-	s.log.Info().Str("id", id).Str("contact", contact.pn).Str("device", dev.jid().String()).Int("count", count).
+	s.log.Warn().Str("id", id).Str("contact", contact.pn).Str("device", dev.jid().String()).Int("count", count).
 		Bool("new_session", bundle != nil).Msg("answered a retry receipt")
 }
 
