@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.mau.fi/libsignal/signalerror"
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -182,6 +183,17 @@ func (s *Server) deliverToSim(ctx context.Context, dev *companion, acct *account
 	msg, err := acct.primary.decrypt(ctx, addr, encType, ct)
 	if err != nil {
 		s.countSent("undecryptable")
+		if errors.Is(err, signalerror.ErrOldCounter) {
+			// A frame delivered again (whatsmeow resends a message's frame
+			// after a reconnect): this device decrypted it already. Ignored,
+			// as whatsmeow does; a retry would deliver it twice. (A reused
+			// key looks the same; the message is then missing, which the
+			// soak and TestSendsWhileReceiving count.)
+			s.countSent("old-counter")
+			s.log.Warn().Str("id", meta.id).Str("device", dev.jid().String()).Str("to", acct.pn).Err(err).
+				Msg("simulated device ignored a message with an old counter")
+			return
+		}
 		if acct != dev.acct && meta.category != "peer" && s.sendRetryReceipt(ctx, acct, dev, tg, meta) {
 			s.log.Warn().Str("id", meta.id).Str("contact", acct.pn).Str("device", dev.jid().String()).Err(err).
 				Msg("simulated device could not decrypt; sent a retry receipt")
