@@ -606,6 +606,12 @@ func (s *soak) report(samples []soakSample, sessions int, dur time.Duration, l s
 	for _, p := range logs {
 		n, first := logLines(p.log, "protocol violation", 3)
 		fmt.Fprintf(&b, "%s log: %d protocol violations %s\n", p.name, n, strings.Join(first, " | "))
+		if n, first := logLines(p.log, "sent a retry receipt", 3); n > 0 {
+			fmt.Fprintf(&b, "%s log: %d retry receipts sent by contacts that could not decrypt %s\n", p.name, n, strings.Join(first, " | "))
+		}
+		if n, first := logLines(p.log, "answered a retry receipt", 3); n > 0 {
+			fmt.Fprintf(&b, "%s log: %d retry receipts from the gateway answered (re-encrypted) %s\n", p.name, n, strings.Join(first, " | "))
+		}
 		for _, id := range l.outIDs {
 			if i := strings.IndexByte(id, '/'); i >= 0 {
 				if _, lines := logLines(p.log, id[i+1:], 3); len(lines) > 0 {

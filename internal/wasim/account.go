@@ -3,6 +3,7 @@ package wasim
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -15,6 +16,8 @@ import (
 	"go.mau.fi/libsignal/keys/prekey"
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/signalerror"
+	"go.mau.fi/libsignal/state/record"
 	"go.mau.fi/libsignal/util/optional"
 	"go.mau.fi/util/random"
 	"google.golang.org/protobuf/proto"
@@ -309,13 +312,31 @@ func (d *simDevice) encrypt(ctx context.Context, addr types.JID, msg *waE2E.Mess
 	return encType, ct.Serialize(), nil
 }
 
+// encryptRetry encrypts a message again for a retry receipt; with a bundle
+// (the receipt's keys) it first replaces the session with a new one.
+func (d *simDevice) encryptRetry(ctx context.Context, addr types.JID, msg *waE2E.Message, bundle *prekey.Bundle) (string, []byte, error) {
+	if bundle != nil {
+		d.mu.Lock()
+		err := d.store.Sessions.DeleteSession(ctx, addr.SignalAddress().String())
+		d.mu.Unlock()
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	return d.encrypt(ctx, addr, msg, func() (*prekey.Bundle, error) {
+		if bundle == nil {
+			return nil, fmt.Errorf("no session and no keys in the retry receipt")
+		}
+		return bundle, nil
+	})
+}
+
 // decrypt decrypts a pkmsg/msg from the peer address.
 func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string, ct []byte) (*waE2E.Message, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	sa := addr.SignalAddress()
 	ser := store.SignalProtobufSerializer
-	cipher := session.NewCipher(session.NewBuilderFromSignal(d.store, sa, ser), sa)
 	var pt []byte
 	switch encType {
 	case "pkmsg":
@@ -323,7 +344,7 @@ func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string,
 		if err != nil {
 			return nil, err
 		}
-		if pt, err = cipher.DecryptMessage(ctx, m); err != nil {
+		if pt, err = d.decryptRecord(ctx, sa, m, m.WhisperMessage()); err != nil {
 			return nil, err
 		}
 	case "msg":
@@ -331,7 +352,7 @@ func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string,
 		if err != nil {
 			return nil, err
 		}
-		if pt, err = cipher.Decrypt(ctx, m); err != nil {
+		if pt, err = d.decryptRecord(ctx, sa, nil, m); err != nil {
 			return nil, err
 		}
 	default:
@@ -347,6 +368,80 @@ func (d *simDevice) decrypt(ctx context.Context, addr types.JID, encType string,
 		return nil, err
 	}
 	return &msg, nil
+}
+
+// decryptRecord decrypts a Signal message with the session record of sa
+// (pre, when not nil, is the prekey message it came in: its session is
+// added to the record first), trying the current state and then each
+// archived one, every attempt on a fresh copy of the record.
+//
+// go.mau.fi/libsignal's Cipher.DecryptWithRecord tries the states of the
+// record itself, and DecryptWithState ratchets a state in place (root key,
+// sender chain, a new receiver chain) before the MAC check fails; when a
+// later state decrypts, the record is stored with the damaged one, whose
+// next messages can then never be decrypted, and whose sending chain the
+// peer cannot follow when it is promoted again. With two sessions in one
+// record (both sides started a session at once) that is a permanent
+// "no valid sessions" both ways: the soak's lost pair
+// (TestCrossedSessionsStayDecryptable). libsignal's reference
+// implementation decrypts on a copy of each state; so does this.
+func (d *simDevice) decryptRecord(ctx context.Context, sa *protocol.SignalAddress, pre *protocol.PreKeySignalMessage, m *protocol.SignalMessage) ([]byte, error) {
+	ser := store.SignalProtobufSerializer
+	if pre == nil {
+		has, err := d.store.ContainsSession(ctx, sa)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			return nil, fmt.Errorf("%w %s", signalerror.ErrNoSessionForUser, sa)
+		}
+	}
+	base, err := d.store.LoadSession(ctx, sa)
+	if err != nil {
+		return nil, err
+	}
+	var unsignedPreKeyID *optional.Uint32
+	if pre != nil {
+		builder := session.NewBuilderFromSignal(d.store, sa, ser)
+		if unsignedPreKeyID, err = builder.Process(ctx, base, pre); err != nil {
+			return nil, err
+		}
+	}
+	raw := base.Serialize()
+	cipher := session.NewCipher(session.NewBuilderFromSignal(d.store, sa, ser), sa)
+	n := 1 + len(base.PreviousSessionStates())
+	for i := range n {
+		fresh, err := record.NewSessionFromBytes(raw, ser.Session, ser.State)
+		if err != nil {
+			return nil, err
+		}
+		st := fresh.Structure()
+		if i > 0 { // the archived state i-1 becomes current, the current one is archived first
+			prev := append([]*record.StateStructure{st.SessionState}, st.PreviousStates[:i-1]...)
+			prev = append(prev, st.PreviousStates[i:]...)
+			st = &record.SessionStructure{SessionState: st.PreviousStates[i-1], PreviousStates: prev}
+		}
+		rec, err := record.NewSessionFromStructure(st, ser.Session, ser.State)
+		if err != nil {
+			return nil, err
+		}
+		pt, _, err := cipher.DecryptWithState(ctx, rec.SessionState(), m)
+		if errors.Is(err, signalerror.ErrOldCounter) {
+			return nil, err
+		} else if err != nil {
+			continue
+		}
+		if err = d.store.StoreSession(ctx, sa, rec); err != nil {
+			return nil, err
+		}
+		if unsignedPreKeyID != nil && !unsignedPreKeyID.IsEmpty {
+			if err = d.store.RemovePreKey(ctx, unsignedPreKeyID.Value); err != nil {
+				return nil, err
+			}
+		}
+		return pt, nil
+	}
+	return nil, signalerror.ErrNoValidSessions
 }
 
 // bundle returns the simulated device's own prekey bundle with a fresh

@@ -42,6 +42,17 @@
 //     ack, delivery receipts from contacts, inbound messages from contacts
 //     (PN-addressed with sender_lid or LID-addressed with sender_pn), read
 //     receipts (Contact.MarkRead).
+//   - Retry receipts (retry.go), both ways: a companion's <receipt
+//     type=retry> for a contact's message is answered by encrypting it again
+//     under the same id (<enc count=n>; with the receipt's <keys>, on a new
+//     session built from them); a contact that cannot decrypt a companion's
+//     message sends one itself (keys from the second on, at most 4), and
+//     only then is it a violation. Counters "undecryptable",
+//     "retry:requested", "retry:received", "retry:answered",
+//     "retry:answered-new-session". Contact.ForgetSession and
+//     Contact.CorruptSession break a session on purpose. A device decrypts
+//     each state of a session record on a fresh copy (decryptRecord; see
+//     there for the libsignal behaviour this avoids).
 //   - Offline queue: every stanza for a companion is kept until the
 //     companion acknowledges it (receipt or nack for messages, ack for
 //     receipts and notifications), redelivered on the next login and

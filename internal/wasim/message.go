@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.mau.fi/libsignal/signalerror"
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -181,6 +182,23 @@ func (s *Server) deliverToSim(ctx context.Context, dev *companion, acct *account
 	s.mu.Unlock()
 	msg, err := acct.primary.decrypt(ctx, addr, encType, ct)
 	if err != nil {
+		s.countSent("undecryptable")
+		if errors.Is(err, signalerror.ErrOldCounter) {
+			// A frame delivered again (whatsmeow resends a message's frame
+			// after a reconnect): this device decrypted it already. Ignored,
+			// as whatsmeow does; a retry would deliver it twice. (A reused
+			// key looks the same; the message is then missing, which the
+			// soak and TestSendsWhileReceiving count.)
+			s.countSent("old-counter")
+			s.log.Warn().Str("id", meta.id).Str("device", dev.jid().String()).Str("to", acct.pn).Err(err).
+				Msg("simulated device ignored a message with an old counter")
+			return
+		}
+		if acct != dev.acct && meta.category != "peer" && s.sendRetryReceipt(ctx, acct, dev, tg, meta) {
+			s.log.Warn().Str("id", meta.id).Str("contact", acct.pn).Str("device", dev.jid().String()).Err(err).
+				Msg("simulated device could not decrypt; sent a retry receipt")
+			return
+		}
 		s.violation("simulated device %s could not decrypt %s from %s: %v", acct.pn, meta.id, dev.jid(), err)
 		return
 	}
@@ -278,6 +296,9 @@ func (s *Server) handleReceipt(c *conn, node *waBinary.Node) {
 	s.mu.Unlock()
 	if target != nil && dev != nil && target != dev.acct {
 		target.contact.recordReceipt(ids, typ, dev.jid())
+	}
+	if typ == "retry" {
+		s.handleRetryReceipt(c, node) // retry.go
 	}
 }
 
@@ -419,6 +440,7 @@ func (c *Contact) SendMessage(ctx context.Context, to string, msg *waE2E.Message
 		node := waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{
 			{Tag: "enc", Attrs: encAttrs, Content: ct},
 		}}
+		s.retries.remember(sentKey{c.acct.pn, d.jid().String(), id}, sentMsg{msg: msg, attrs: attrs, enc: encAttrs})
 		s.mu.Lock()
 		if target.companions[d.id] == d {
 			s.enqueueLocked(d, queueKey("message", "", id), node)

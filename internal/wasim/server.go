@@ -81,6 +81,7 @@ type Server struct {
 	violations  []string
 	groups      map[string]*group // by group id (user part of @g.us)
 
+	retries     retryState
 	statsMu     sync.Mutex
 	unknownIQs  map[string]int
 	sentTags    map[string]int
