@@ -15,18 +15,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -36,6 +32,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/wagate-dev/wagate/cmd/internal/benchproc"
 )
 
 type options struct {
@@ -83,74 +81,6 @@ func serveBare(addr string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(ctx context.Context, u string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (%v)", u, limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func startChild(ctx context.Context, name string, env []string, logPath string, args ...string) (*exec.Cmd, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	return cmd, nil
-}
-
-func stopChild(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _, _ = cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // api calls wagate with key and decodes a JSON answer into out.
@@ -212,7 +142,7 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 
 	// Fresh database.
-	name := "wagate_bench_" + randomHex(4)
+	name := "wagate_bench_" + benchproc.RandomHex(4)
 	admin, err := pgx.Connect(ctx, o.serverURL)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", o.serverURL, err)
@@ -233,7 +163,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	// The ceiling: a bare net/http handler in its own process.
-	bareAddr, err := freeAddr()
+	bareAddr, err := benchproc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -241,22 +171,22 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	bare, err := startChild(ctx, self, []string{"PATH=" + os.Getenv("PATH")}, filepath.Join(dir, "bare.log"), "-bare", bareAddr)
+	bare, err := benchproc.StartChild(ctx, self, []string{"PATH=" + os.Getenv("PATH")}, filepath.Join(dir, "bare.log"), "-bare", bareAddr)
 	if err != nil {
 		return err
 	}
-	defer stopChild(bare)
+	defer benchproc.StopChild(bare)
 
 	// wagate in sandbox mode.
-	addr, err := freeAddr()
+	addr, err := benchproc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	pprofAddr, err := freeAddr()
+	pprofAddr, err := benchproc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	adminKey := "wamk_" + randomHex(24)
+	adminKey := "wamk_" + benchproc.RandomHex(24)
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"DATABASE_URL=" + u.String(), "WAGATE_ADDR=" + addr, "WAGATE_ADMIN_KEY=" + adminKey,
@@ -264,16 +194,16 @@ func run(ctx context.Context, o options) error {
 		"WAGATE_PPROF_ADDR=" + pprofAddr,
 	}
 	logPath := filepath.Join(dir, "wagate.log")
-	wa, err := startChild(ctx, o.bin, env, logPath, "serve")
+	wa, err := benchproc.StartChild(ctx, o.bin, env, logPath, "serve")
 	if err != nil {
 		return err
 	}
-	defer stopChild(wa)
+	defer benchproc.StopChild(wa)
 	base := "http://" + addr
-	if err := waitReady(ctx, base+"/readyz", 60*time.Second); err != nil {
+	if err := benchproc.WaitReady(ctx, base+"/readyz", 60*time.Second); err != nil {
 		return err
 	}
-	if err := waitReady(ctx, "http://"+bareAddr+"/", 10*time.Second); err != nil {
+	if err := benchproc.WaitReady(ctx, "http://"+bareAddr+"/", 10*time.Second); err != nil {
 		return err
 	}
 
@@ -359,7 +289,7 @@ func run(ctx context.Context, o options) error {
 	for i := range 100 {
 		s := sessions[i%len(sessions)]
 		unknown = append(unknown, vegeta.Target{Method: "GET", URL: base + "/sessions/" + s.id + "/status",
-			Header: http.Header{"X-API-Key": {"wask_" + randomHex(24)}}})
+			Header: http.Header{"X-API-Key": {"wask_" + benchproc.RandomHex(24)}}})
 	}
 	var sends []vegeta.Target
 	for _, s := range sessions {

@@ -19,13 +19,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,10 +32,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wagate-dev/wagate/cmd/internal/benchproc"
 )
 
 func main() {
@@ -63,7 +62,7 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	name := "wagate_benchmedia_" + randomHex(4)
+	name := "wagate_benchmedia_" + benchproc.RandomHex(4)
 	admin, err := pgx.Connect(ctx, server)
 	if err != nil {
 		return err
@@ -79,14 +78,14 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 	u.Path = "/" + name
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DATABASE_URL=" + u.String(), "WAGATE_LOG_LEVEL=warn"}
 
-	simAddr, _ := freeAddr()
-	sim, err := startChild(ctx, bin, append(base, "WAGATE_ADDR="+simAddr), filepath.Join(dir, "sim.log"), "simulator")
+	simAddr, _ := benchproc.FreeAddr()
+	sim, err := benchproc.StartChild(ctx, bin, append(base, "WAGATE_ADDR="+simAddr), filepath.Join(dir, "sim.log"), "simulator")
 	if err != nil {
 		return err
 	}
-	defer stopChild(sim)
-	adminKey := "wamk_" + randomHex(24)
-	addr, _ := freeAddr()
+	defer benchproc.StopChild(sim)
+	adminKey := "wamk_" + benchproc.RandomHex(24)
+	addr, _ := benchproc.FreeAddr()
 	env := append(base, "WAGATE_ADDR="+addr, "WAGATE_ADMIN_KEY="+adminKey, "WAGATE_SANDBOX=true",
 		"WAGATE_SANDBOX_URL=http://"+simAddr, "WAGATE_RATE_LIMIT_GENERAL=0", "WAGATE_RATE_LIMIT_MESSAGES=0",
 		"WAGATE_IMAGE_ALLOW_PRIVATE=true") // the url form fetches from this process on loopback
@@ -97,7 +96,7 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 	}))
 	defer files.Close()
 	api := "http://" + addr
-	pprofAddr, _ := freeAddr()
+	pprofAddr, _ := benchproc.FreeAddr()
 	if profileDir != "" {
 		env = append(env, "WAGATE_PPROF_ADDR="+pprofAddr)
 	}
@@ -124,7 +123,7 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 	if err := waitConnected(api, sid, key); err != nil {
 		return err
 	}
-	stopChild(wa)
+	benchproc.StopChild(wa)
 
 	fmt.Println("| File | Body | Body bytes | Peak RSS above idle | In file sizes | Send time |")
 	fmt.Println("|---|---|---|---|---|---|")
@@ -143,13 +142,13 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 				return err
 			}
 			if err := waitConnected(api, sid, key); err != nil {
-				stopChild(wa)
+				benchproc.StopChild(wa)
 				return err
 			}
 			time.Sleep(2 * time.Second) // idle: start-up work done
 			pid := wa.Process.Pid
 			if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
-				stopChild(wa)
+				benchproc.StopChild(wa)
 				return fmt.Errorf("reset peak RSS: %w", err)
 			}
 			idle, _ := procStatus(pid, "VmRSS")
@@ -182,7 +181,7 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 					_ = os.WriteFile(filepath.Join(profileDir, fmt.Sprintf("allocs-%dmib-%s.pb.gz", mib, form)), b, 0o600)
 				}
 			}
-			stopChild(wa)
+			benchproc.StopChild(wa)
 			if err != nil {
 				return err
 			}
@@ -195,12 +194,12 @@ func run(ctx context.Context, bin, server, sizeList string) error {
 }
 
 func startWagate(ctx context.Context, bin string, env []string, dir, api string) (*exec.Cmd, error) {
-	wa, err := startChild(ctx, bin, env, filepath.Join(dir, "wagate.log"), "serve")
+	wa, err := benchproc.StartChild(ctx, bin, env, filepath.Join(dir, "wagate.log"), "serve")
 	if err != nil {
 		return nil, err
 	}
-	if err := waitReady(api+"/readyz", 60*time.Second); err != nil {
-		stopChild(wa)
+	if err := benchproc.WaitReady(ctx, api+"/readyz", 60*time.Second); err != nil {
+		benchproc.StopChild(wa)
 		return nil, err
 	}
 	return wa, nil
@@ -269,68 +268,4 @@ func call(method, u, key, ct string, body io.Reader, want int, out any) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(u string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (%v)", u, limit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func startChild(ctx context.Context, name string, env []string, logPath string, args ...string) (*exec.Cmd, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	return cmd, nil
-}
-
-func stopChild(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _, _ = cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -81,15 +81,7 @@ func serveCallControl(c Control, w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	out := controlResponse{}
-	if err != nil {
-		out.Error = err.Error()
-	} else {
-		b, _ := json.Marshal(resp)
-		out.Result = string(b)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	writeOpResult(w, resp, err)
 }
 
 func (r *Remote) callOp(ctx context.Context, op string, req callControlMsg) (callControlMsg, error) {
@@ -98,9 +90,7 @@ func (r *Remote) callOp(ctx context.Context, op string, req callControlMsg) (cal
 	if err != nil {
 		return resp, err
 	}
-	if raw.Result != "" {
-		err = json.Unmarshal([]byte(raw.Result), &resp)
-	}
+	err = readOpResult(raw, &resp)
 	return resp, err
 }
 
@@ -154,4 +144,26 @@ func (s *Service) CallState(ctx context.Context, callID string) (gateway.Sandbox
 		return c, gateway.E(gateway.CodeNotFound, gateway.MsgCallNotFound)
 	}
 	return c, nil
+}
+
+// writeOpResult answers an operation of the call and conversation groups:
+// its message as JSON in Result, or its error.
+func writeOpResult(w http.ResponseWriter, resp any, err error) {
+	out := controlResponse{}
+	if err != nil {
+		out.Error = err.Error()
+	} else {
+		b, _ := json.Marshal(resp)
+		out.Result = string(b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// readOpResult decodes what writeOpResult put in Result into resp.
+func readOpResult(raw controlResponse, resp any) error {
+	if raw.Result == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(raw.Result), resp)
 }

@@ -117,15 +117,7 @@ func serveConvControl(c Control, w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	out := controlResponse{}
-	if err != nil {
-		out.Error = err.Error()
-	} else {
-		b, _ := json.Marshal(resp)
-		out.Result = string(b)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	writeOpResult(w, resp, err)
 }
 
 func (r *Remote) convOp(ctx context.Context, op string, req convControlMsg) (convControlMsg, error) {
@@ -135,9 +127,7 @@ func (r *Remote) convOp(ctx context.Context, op string, req convControlMsg) (con
 	if err != nil {
 		return resp, err
 	}
-	if raw.Result != "" {
-		err = json.Unmarshal([]byte(raw.Result), &resp)
-	}
+	err = readOpResult(raw, &resp)
 	return resp, err
 }
 
