@@ -228,14 +228,29 @@ func (c *cluster3) simSend(client *http.Client, from, to, text string) (string, 
 }
 
 // device returns the simulator's connection counts of a session's linked
-// device, through node api (GET /sandbox/sessions/{id}/device).
+// device, through node api (GET /sandbox/sessions/{id}/device). The
+// operation is forwarded to the session's owner, so while the session is
+// being handed over (a rebalance right after a restart) it answers 503 with
+// Retry-After: that is waited out, for at most 30 s; anything else fails.
 func device(api *apiClient, id string) (connections, replaced int) {
+	api.t.Helper()
 	var out struct {
 		Connections int `json:"connections"`
 		Replaced    int `json:"replaced"`
 	}
-	api.do(http.MethodGet, "/sandbox/sessions/"+id+"/device", nil, http.StatusOK, &out)
-	return out.Connections, out.Replaced
+	path := "/sandbox/sessions/" + id + "/device"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, hdr, body, err := api.call(http.MethodGet, path, nil)
+		if err == nil && status == http.StatusServiceUnavailable && hdr.Get("Retry-After") != "" && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		if err != nil || status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+			api.t.Fatalf("GET %s: %d %v, want 200: %s", path, status, err, body)
+		}
+		return out.Connections, out.Replaced
+	}
 }
 
 // nodeView is one row of GET /cluster/nodes.
