@@ -55,7 +55,7 @@ func (s *guardedStore) IsTrustedIdentity(ctx context.Context, address string, ke
 	return
 }
 
-func (s *guardedStore) GetSession(ctx context.Context, address string) (r0 []byte, err error) {
+func (s *guardedStore) guardGetSession(ctx context.Context, address string) (r0 []byte, err error) {
 	in, err := s.inner()
 	if err != nil {
 		return
@@ -85,7 +85,7 @@ func (s *guardedStore) guardGetManySessions(ctx context.Context, addresses []str
 	return
 }
 
-func (s *guardedStore) PutSession(ctx context.Context, address string, session []byte) (err error) {
+func (s *guardedStore) guardPutSession(ctx context.Context, address string, session []byte) (err error) {
 	in, err := s.inner()
 	if err != nil {
 		return

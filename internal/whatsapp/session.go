@@ -74,6 +74,9 @@ type Session struct {
 	// the session's, not the client's: every client of the session uses
 	// the same stores.
 	signalMu sync.Mutex
+	// strayLease is the signal lock held for a load outside a send and
+	// the decryption transaction (signallock.go), until its store.
+	strayLease atomic.Pointer[signalLease]
 }
 
 func newSession(m *Manager, id uuid.UUID) *Session {

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // The signal lock (issue 14: the soak's lost messages).
@@ -39,6 +40,16 @@ import (
 // SendMessage returns, whichever is first). The lock is per session (one
 // device, one set of records) and is never held across the wait for the
 // server's ack: PutManySessions releases it before the stanza is sent.
+//
+// A third writer runs outside both: whatsmeow answers a retry receipt on
+// a goroutine of its own (tryHandleRetryReceipt), and each of its two
+// steps, processing the requester's prekey bundle and encrypting the
+// message again, loads the peer's record (Sessions.GetSession) and stores
+// it (Sessions.PutSession) with neither a send's lease nor the
+// decryption transaction in its context. Such a stray load takes the lock
+// until the next stray store, so the retry's read-modify-write cannot
+// interleave with a send or a decryption. A stray load whose store never
+// comes (an error between the two) holds it for strayHold at most.
 
 // signalLease is a send's claim on the signal lock, carried in its context.
 type signalLease struct {
@@ -103,9 +114,64 @@ func (s *guardedStore) PutManySessions(ctx context.Context, sessions map[string]
 }
 
 // DoDecryptionTxn implements store.EventBuffer under the signal lock.
+// The transaction's context is marked, so its own loads and stores do not
+// take the lock a second time.
 func (s *guardedStore) DoDecryptionTxn(ctx context.Context, fn func(context.Context) error) error {
 	mu := s.signalMu()
 	mu.Lock()
 	defer mu.Unlock()
-	return s.guardDoDecryptionTxn(ctx, fn)
+	return s.guardDoDecryptionTxn(ctx, func(ctx context.Context) error {
+		return fn(context.WithValue(ctx, decryptionTxnKey{}, true))
+	})
+}
+
+type decryptionTxnKey struct{}
+
+// strayHold bounds how long a stray load holds the signal lock without its
+// store. Loading, ratcheting and storing one record takes microseconds.
+const strayHold = 2 * time.Second
+
+// stray reports whether ctx is neither a send's (with its lease) nor the
+// decryption transaction's.
+func stray(ctx context.Context) bool {
+	return leaseOf(ctx) == nil && ctx.Value(decryptionTxnKey{}) == nil
+}
+
+// GetSession implements store.SessionStore; a stray load takes the signal
+// lock until the next stray store.
+func (s *guardedStore) GetSession(ctx context.Context, address string) ([]byte, error) {
+	if stray(ctx) {
+		s.g.s.acquireStray()
+	}
+	return s.guardGetSession(ctx, address)
+}
+
+// PutSession implements store.SessionStore; a stray store releases the
+// lock a stray load took.
+func (s *guardedStore) PutSession(ctx context.Context, address string, session []byte) error {
+	err := s.guardPutSession(ctx, address, session)
+	if stray(ctx) {
+		s.g.s.releaseStray()
+	}
+	return err
+}
+
+// acquireStray takes the signal lock for a stray load, for strayHold at
+// most.
+func (s *Session) acquireStray() {
+	l := &signalLease{}
+	l.acquire(&s.signalMu)
+	s.strayLease.Store(l)
+	time.AfterFunc(strayHold, func() {
+		if s.strayLease.CompareAndSwap(l, nil) {
+			l.release()
+		}
+	})
+}
+
+// releaseStray gives back the lock a stray load took, if it is still held.
+func (s *Session) releaseStray() {
+	if l := s.strayLease.Swap(nil); l != nil {
+		l.release()
+	}
 }

@@ -43,6 +43,8 @@ var wrappers = []wrapper{
 // method around it.
 var locked = map[string]bool{
 	"guardedStore.GetManySessions": true,
+	"guardedStore.GetSession":      true,
+	"guardedStore.PutSession":      true,
 	"guardedStore.PutManySessions": true,
 	"guardedStore.DoDecryptionTxn": true,
 }
