@@ -484,6 +484,15 @@ func (n *Node) loop(ctx context.Context) {
 	// placement that hangs on the database cannot delay it.
 	watchdog := time.AfterFunc(time.Until(n.deadline()), n.markLost)
 	defer watchdog.Stop()
+	// A dead node's leases expire up to TTL after its last renewal, at any
+	// point of this node's interval: waiting for the next tick to notice
+	// added up to a third of the TTL to every failover. After each
+	// placement the node asks when the first lease of a silent node
+	// expires and, if that is before its next tick, places again just
+	// after it.
+	orphans := time.NewTimer(time.Hour)
+	orphans.Stop()
+	defer orphans.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -492,9 +501,38 @@ func (n *Node) loop(ctx context.Context) {
 			if n.beat(ctx, interval) {
 				watchdog.Reset(time.Until(n.deadline()))
 				n.place(ctx)
+				n.armOrphans(ctx, orphans, interval)
+			}
+		case <-orphans.C:
+			if !n.isLost() {
+				n.place(ctx)
+				n.armOrphans(ctx, orphans, interval)
 			}
 		}
 	}
+}
+
+// orphanSlack is how long after a silent node's lease expires (in the
+// database's time) this node places again.
+const orphanSlack = 100 * time.Millisecond
+
+// armOrphans sets t to fire just after the first lease of a silent node
+// (no heartbeat for an interval and a half) expires, when that is before
+// the next tick.
+func (n *Node) armOrphans(ctx context.Context, t *time.Timer, interval time.Duration) {
+	qctx, cancel := context.WithTimeout(ctx, interval/2)
+	defer cancel()
+	in, ok, err := n.opts.Store.NextOrphanExpiry(qctx, n.opts.ID, interval*3/2)
+	if err != nil || !ok || in >= interval {
+		return
+	}
+	t.Reset(max(in, 0) + orphanSlack)
+}
+
+func (n *Node) isLost() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lost
 }
 
 func (n *Node) deadline() time.Time {

@@ -239,3 +239,62 @@ func TestClaimDuringHeartbeatIsKept(t *testing.T) {
 		t.Fatalf("lease owner in the database %q (%v), want n1", owner, err)
 	}
 }
+
+// TestDeadNodesLeaseAdoptedAtItsExpiry: a node that went silent (its last
+// heartbeat long ago) still holds a lease that expires just after the
+// survivor's first tick. The survivor adopts the session right after the
+// expiry, not a whole interval later at its next tick (failover time,
+// issue 18). The lease's expiry is put 0.5 s after the first tick (3 s)
+// and the second tick comes at 6 s; the adoption must come before 5.5 s.
+func TestDeadNodesLeaseAdoptedAtItsExpiry(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	store := postgres.NewClusterStore(pool)
+	sess, err := postgres.NewStore(pool).CreateSession(ctx, gateway.NewSession{Name: "orphan", KeyHash: gateway.HashKey("wask_orphan")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 9 * time.Second // ticks every 3 s
+	if _, err := pool.Exec(ctx, `UPDATE sessions SET state = 'connected' WHERE id = $1`, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO wagate_nodes (id, instance, url, version, state, heartbeat_at)
+		VALUES ('gone', gen_random_uuid(), 'http://gone', 'test', 'alive', now() - interval '20 seconds')`); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	if _, err := pool.Exec(ctx, `INSERT INTO wagate_leases (session_id, owner, epoch, expires_at)
+		VALUES ($1, 'gone', 1, now() + interval '3500 milliseconds')`, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	adopted := make(chan time.Duration, 1)
+	n, err := cluster.Start(ctx, cluster.Options{Store: store, ID: "survivor", URL: "http://survivor", TTL: ttl, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Close(context.Background()) }()
+	n.Adopt(func(ctx context.Context, id uuid.UUID) error {
+		if id == sess.ID {
+			if _, ok, err := n.Claim(ctx, id); !ok || err != nil {
+				t.Errorf("claim of the expired lease: %v %v", ok, err)
+			}
+			select {
+			case adopted <- time.Since(started):
+			default:
+			}
+		}
+		return nil
+	})
+	select {
+	case at := <-adopted:
+		if at > 5500*time.Millisecond {
+			t.Fatalf("adopted %v after the start: at the next tick, not at the lease's expiry (3.5 s)", at.Round(time.Millisecond))
+		}
+		if at < 3500*time.Millisecond {
+			t.Fatalf("adopted %v after the start, before the lease expired (3.5 s)", at.Round(time.Millisecond))
+		}
+		t.Logf("adopted %v after the start (lease expired at 3.5 s)", at.Round(time.Millisecond))
+	case <-time.After(3 * ttl):
+		t.Fatal("the dead node's session was never adopted")
+	}
+}

@@ -81,6 +81,11 @@ type ClusterStore interface {
 	// should run (not stopped, logged out or failed) but have no live
 	// lease: their node died or left.
 	UnleasedSessions(ctx context.Context, limit int) ([]uuid.UUID, error)
+	// NextOrphanExpiry returns how long until the first live lease of a
+	// node other than node expires, among nodes whose heartbeat is older
+	// than silent (they missed one: probably dead); ok is false when there
+	// is none.
+	NextOrphanExpiry(ctx context.Context, node string, silent time.Duration) (in time.Duration, ok bool, err error)
 	// LeaseOwner returns the live owner of the session's lease and its
 	// node URL ("" when there is none).
 	LeaseOwner(ctx context.Context, sessionID uuid.UUID) (owner, url string, err error)

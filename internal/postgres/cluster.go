@@ -74,6 +74,13 @@ const (
 		WHERE s.state NOT IN ('stopped', 'logged_out', 'failed')
 			AND NOT EXISTS (SELECT 1 FROM wagate_leases l WHERE l.session_id = s.id AND l.expires_at > now())
 		ORDER BY random() LIMIT $1`
+	// orphanExpirySQL: milliseconds until the first live lease of a
+	// silent node expires (the nodes table is small; the leases are found
+	// through the (owner, expires_at) index).
+	orphanExpirySQL = `
+		SELECT CEIL(EXTRACT(EPOCH FROM min(l.expires_at) - now()) * 1000)::bigint
+		FROM wagate_nodes n JOIN wagate_leases l ON l.owner = n.id AND l.expires_at > now()
+		WHERE n.id <> $1 AND n.heartbeat_at < now() - $2 * interval '1 millisecond'`
 	releaseLeaseSQL = `UPDATE wagate_leases SET expires_at = now() WHERE session_id = $1 AND owner = $2 AND epoch = $3`
 	leaseOwnerSQL   = `
 		SELECT l.owner, COALESCE(n.url, '') FROM wagate_leases l
@@ -161,6 +168,18 @@ func (s *ClusterStore) LeaseOwner(ctx context.Context, sessionID uuid.UUID) (str
 		return "", "", nil
 	}
 	return owner, url, interpretError(err, "", "")
+}
+
+// NextOrphanExpiry implements gateway.ClusterStore.
+func (s *ClusterStore) NextOrphanExpiry(ctx context.Context, node string, silent time.Duration) (time.Duration, bool, error) {
+	var msLeft *int64
+	if err := s.pool.QueryRow(ctx, orphanExpirySQL, node, ms(silent)).Scan(&msLeft); err != nil {
+		return 0, false, interpretError(err, "", "")
+	}
+	if msLeft == nil {
+		return 0, false, nil
+	}
+	return time.Duration(*msLeft) * time.Millisecond, true, nil
 }
 
 // UnleasedSessions implements gateway.ClusterStore.
