@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,6 +208,7 @@ func TestRestoreChild(t *testing.T) {
 	g0 := runtime.NumGoroutine()
 	stopProfile := startProfiles(t, sim, os.Getenv("WAGATE_RESTORE_PROFILE"))
 	qs.reset()
+	cpu0 := cpuTime()
 	start := time.Now()
 	got, err := m.Boot(ctx)
 	if err != nil || got != n {
@@ -217,6 +219,7 @@ func TestRestoreChild(t *testing.T) {
 		waitStateLong(t, m, id, gateway.StateConnected, 5*time.Minute)
 	}
 	restore := time.Since(start)
+	cpu := cpuTime() - cpu0
 	stopProfile()
 	qs.report(n)
 	// Let the post-login traffic (prekey counts, app state) settle.
@@ -227,12 +230,21 @@ func TestRestoreChild(t *testing.T) {
 	debug.FreeOSMemory()
 	_, rssFreed := measure()
 	mib := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / (1 << 20) }
-	fmt.Printf("RESULT boot-workers=%d boot-returned=%v restore=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
-		workers, booted.Round(time.Millisecond), restore.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
+	fmt.Printf("RESULT boot-workers=%d boot-returned=%v restore=%v restore-cpu=%v heap/session=%.3fMiB rss/session=%.3fMiB rss-after-FreeOSMemory/session=%.3fMiB goroutines/session=%.1f rss-before=%.0fMiB rss-after=%.0fMiB\n",
+		workers, booted.Round(time.Millisecond), restore.Round(time.Millisecond), cpu.Round(time.Millisecond), mib(heap0, heap1), mib(rss0, rss1), mib(rss0, rssFreed),
 		float64(g1-g0)/float64(n), float64(rss0)/(1<<20), float64(rss1)/(1<<20))
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sessionIDs lists the sessions of the benchmark database.
