@@ -510,12 +510,20 @@ func (n *Node) loop(ctx context.Context) {
 	more.Stop()
 	defer more.Stop()
 	next := time.Now().Add(interval)
-	placeUntil := func() (time.Time, bool) {
+	// placeNow places within that budget; false when the next tick is too
+	// close (or the node is lost) and nothing was tried.
+	placeNow := func() bool {
 		until := time.Now().Add(n.opts.TTL / 6)
 		if margin := next.Add(-interval / 6); margin.Before(until) {
 			until = margin
 		}
-		return until, time.Until(until) > interval/20
+		if time.Until(until) <= interval/20 || n.isLost() {
+			return false
+		}
+		if n.place(ctx, until) {
+			more.Reset(0)
+		}
+		return true
 	}
 	for {
 		select {
@@ -525,22 +533,15 @@ func (n *Node) loop(ctx context.Context) {
 			next = time.Now().Add(interval)
 			if n.beat(ctx, interval) {
 				watchdog.Reset(time.Until(n.deadline()))
-				if until, ok := placeUntil(); ok && n.place(ctx, until) {
-					more.Reset(0)
-				}
+				placeNow()
 				n.armOrphans(ctx, orphans, interval)
 			}
 		case <-orphans.C:
-			if until, ok := placeUntil(); ok && !n.isLost() {
-				if n.place(ctx, until) {
-					more.Reset(0)
-				}
+			if placeNow() {
 				n.armOrphans(ctx, orphans, interval)
 			}
 		case <-more.C:
-			if until, ok := placeUntil(); ok && !n.isLost() && n.place(ctx, until) {
-				more.Reset(0)
-			}
+			placeNow()
 		}
 	}
 }
