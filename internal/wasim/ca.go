@@ -1,6 +1,7 @@
 package wasim
 
 import (
+	"crypto/ecdh"
 	"crypto/sha256"
 	"fmt"
 	"sync"
@@ -55,8 +56,9 @@ func InstallRootKey() {
 
 // certChain is the server's Noise static key with its certificate chain.
 type certChain struct {
-	leaf  *keys.KeyPair
-	chain []byte // marshalled waCert.CertChain
+	leaf   *keys.KeyPair
+	leafDH *ecdh.PrivateKey // leaf.Priv, parsed once for the handshakes
+	chain  []byte           // marshalled waCert.CertChain
 }
 
 const (
@@ -108,5 +110,9 @@ func newCertChain(lifetime time.Duration) (*certChain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal certificate chain: %w", err)
 	}
-	return &certChain{leaf: leaf, chain: raw}, nil
+	leafDH, err := ecdh.X25519().NewPrivateKey(leaf.Priv[:])
+	if err != nil {
+		return nil, fmt.Errorf("leaf key: %w", err)
+	}
+	return &certChain{leaf: leaf, leafDH: leafDH, chain: raw}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,7 +21,6 @@ import (
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/proto/waWa6"
 	"go.mau.fi/whatsmeow/socket"
-	"go.mau.fi/whatsmeow/util/keys"
 )
 
 const (
@@ -205,18 +206,22 @@ func (c *conn) handshake() error {
 		return err
 	}
 	ns.authenticate(ce)
-	se := keys.NewKeyPair()
-	ns.authenticate(se.Pub[:])
-	if err = ns.mixDH(*se.Priv, [32]byte(ce)); err != nil {
+	se, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	sePub := se.PublicKey().Bytes()
+	ns.authenticate(sePub)
+	if err = ns.mixDH(se, ce); err != nil {
 		return err
 	}
 	staticCT := ns.encrypt(c.s.cert.leaf.Pub[:])
-	if err = ns.mixDH(*c.s.cert.leaf.Priv, [32]byte(ce)); err != nil {
+	if err = ns.mixDH(c.s.cert.leafDH, ce); err != nil {
 		return err
 	}
 	certCT := ns.encrypt(c.s.cert.chain)
 	resp, err := proto.Marshal(&waWa6.HandshakeMessage{ServerHello: &waWa6.HandshakeMessage_ServerHello{
-		Ephemeral: se.Pub[:], Static: staticCT, Payload: certCT,
+		Ephemeral: sePub, Static: staticCT, Payload: certCT,
 	}})
 	if err != nil {
 		return err
@@ -237,7 +242,7 @@ func (c *conn) handshake() error {
 		return fmt.Errorf("client static: %w", err)
 	}
 	c.noisePub = [32]byte(cs)
-	if err = ns.mixDH(*se.Priv, c.noisePub); err != nil {
+	if err = ns.mixDH(se, c.noisePub[:]); err != nil {
 		return err
 	}
 	payloadRaw, err := ns.decrypt(finish.GetClientFinish().GetPayload())

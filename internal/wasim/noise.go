@@ -2,12 +2,12 @@ package wasim
 
 import (
 	"crypto/cipher"
+	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/hkdf"
 
 	"go.mau.fi/whatsmeow/util/gcmutil"
@@ -81,8 +81,15 @@ func extractAndExpand(salt, data []byte) (write, read []byte, err error) {
 	return write, read, nil
 }
 
-func (ns *noiseState) mixDH(priv, pub [32]byte) error {
-	secret, err := curve25519.X25519(priv[:], pub[:])
+// mixDH mixes the X25519 shared secret of priv and pub into the key.
+// crypto/ecdh with an already parsed private key is one scalar
+// multiplication; curve25519.X25519 would derive the public key first.
+func (ns *noiseState) mixDH(priv *ecdh.PrivateKey, pub []byte) error {
+	pk, err := ecdh.X25519().NewPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("x25519 public key: %w", err)
+	}
+	secret, err := priv.ECDH(pk)
 	if err != nil {
 		return fmt.Errorf("x25519: %w", err)
 	}

@@ -113,6 +113,38 @@ func TestSessionsMemoryAndRestore(t *testing.T) {
 		}
 		t.Logf("compression=%s sessions=%d %s", onOff(compress), n, res)
 	}
+	moreRestores(t, dbURL, sim, n)
+}
+
+// moreRestores, with WAGATE_BENCH_MORE=DIR, keeps the linked sessions
+// (the simulator child holds them in memory) for restores by other builds
+// of this test binary: whenever DIR/next appears, holding the path of a
+// binary and a boot-worker count, it runs one restore child with that
+// binary and removes the file; it returns when DIR/stop appears. Linking
+// 10,000 sessions takes most of an hour, a restore a minute.
+func moreRestores(t *testing.T, dbURL, sim string, n int) {
+	dir := os.Getenv("WAGATE_BENCH_MORE")
+	if dir == "" {
+		return
+	}
+	for {
+		if _, err := os.Stat(dir + "/stop"); err == nil {
+			return
+		}
+		b, err := os.ReadFile(dir + "/next")
+		if err != nil {
+			time.Sleep(time.Second) //nolint:forbidigo // polling for the operator's next request
+			continue
+		}
+		_ = os.Remove(dir + "/next")
+		f := strings.Fields(string(b))
+		if len(f) != 2 {
+			t.Logf("more: %q is not \"BINARY WORKERS\"", b)
+			continue
+		}
+		res := runRestoreChildWith(t, f[0], dbURL, sim, n, false, f[1])
+		t.Logf("more: %s sessions=%d %s", f[0], n, res)
+	}
 }
 
 func onOff(b bool) string {
@@ -140,6 +172,12 @@ func runRestoreChild(t *testing.T, dbURL, sim string, n int, compress bool, boot
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runRestoreChildWith(t, exe, dbURL, sim, n, compress, bootWorkers)
+}
+
+// runRestoreChildWith runs TestRestoreChild of the test binary exe.
+func runRestoreChildWith(t *testing.T, exe, dbURL, sim string, n int, compress bool, bootWorkers string) string {
+	t.Helper()
 	cmd := exec.Command(exe, "-test.run=^TestRestoreChild$", "-test.v", "-test.timeout=0")
 	cmd.Env = append(os.Environ(),
 		"WAGATE_RESTORE_CHILD=1",

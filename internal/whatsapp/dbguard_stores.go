@@ -185,7 +185,7 @@ func (s *guardedStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32)
 	return
 }
 
-func (s *guardedStore) UploadedPreKeyCount(ctx context.Context) (r0 int, err error) {
+func (s *guardedStore) guardUploadedPreKeyCount(ctx context.Context) (r0 int, err error) {
 	in, err := s.inner()
 	if err != nil {
 		return

@@ -228,7 +228,12 @@ func (s *Session) start(dev *store.Device) error {
 	s.sigs = make(chan signal, 16)
 	s.runCtx = ctx
 	s.mu.Unlock()
-	s.lastActivity.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	s.lastActivity.Store(now)
+	// The login's own traffic does not write lastSeenAt by itself: the
+	// "connected" state write carries it (one statement less per restored
+	// session); touch writes it from LastSeenEvery after the start on.
+	s.lastTouched.Store(now)
 	if err := s.setState(ctx, gateway.StateStarting, nil, nil); err != nil && gateway.ErrorCode(err) == gateway.CodeNotFound {
 		cancel()
 		s.mu.Lock()

@@ -37,16 +37,18 @@ var wrappers = []wrapper{
 	{recv: "l", typ: "guardedLIDs", iface: "LIDStore"},
 }
 
-// locked are the methods that take the session's signal lock
-// (signallock.go): they are generated under an unexported name
-// (guardGetManySessions, ...) and signallock.go writes the exported
+// locked are the methods that hand-written code wraps: those that take
+// the session's signal lock (signallock.go) and the uploaded prekey count
+// (prekeycount.go). They are generated under an unexported name
+// (guardGetManySessions, ...) and the hand-written file has the exported
 // method around it.
 var locked = map[string]bool{
-	"guardedStore.GetManySessions": true,
-	"guardedStore.GetSession":      true,
-	"guardedStore.PutSession":      true,
-	"guardedStore.PutManySessions": true,
-	"guardedStore.DoDecryptionTxn": true,
+	"guardedStore.UploadedPreKeyCount": true,
+	"guardedStore.GetManySessions":     true,
+	"guardedStore.GetSession":          true,
+	"guardedStore.PutSession":          true,
+	"guardedStore.PutManySessions":     true,
+	"guardedStore.DoDecryptionTxn":     true,
 }
 
 func main() {
