@@ -14,7 +14,8 @@ import (
 
 // Store implements internal/gateway's storage ports on one pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	status statusBatcher
 }
 
 // NewStore returns a Store on pool.
@@ -134,114 +135,6 @@ func (s *Store) DeleteSession(ctx context.Context, id uuid.UUID) error {
 	}
 	return nil
 }
-
-// UpdateStatus implements gateway.SessionStatusStore: it writes u and records
-// a session.state event {state, previousState, jid?, lastError?} in one
-// transaction. With a lease fence in ctx (gateway.WithLeaseFence) nothing
-// is written unless the session's lease still has the fence's owner and
-// epoch (CodeConflict + MsgStaleLease).
-func (s *Store) UpdateStatus(ctx context.Context, id uuid.UUID, u gateway.StatusUpdate) error {
-	var lastError *string
-	clearError := false
-	if u.LastError != nil {
-		if *u.LastError == "" {
-			clearError = true
-		} else {
-			lastError = u.LastError
-		}
-	}
-	// previousState is added by the statement, from the row it locks.
-	data, err := json.Marshal(gateway.SessionStateEvent{State: string(u.State), JID: u.JID, LastError: lastError})
-	if err != nil {
-		return gateway.Wrap(gateway.CodeInternal, gateway.MsgInternal, err)
-	}
-	var fenceOwner *string
-	var fenceEpoch int64
-	if fence, ok := gateway.LeaseFenceFrom(ctx); ok {
-		fenceOwner, fenceEpoch = &fence.Owner, fence.Epoch
-	}
-	eventID := "evt_" + uuid.NewString()
-	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, updateStatusSQL, id, string(u.State), u.JID, u.Phone, u.PushName,
-			u.ConnectedAt, u.LastSeenAt, lastError, clearError, eventID, gateway.EventSessionState, data,
-			fenceOwner, fenceEpoch)
-		if err != nil {
-			return err
-		}
-		// One row, plus one per queued delivery: whether the session
-		// exists, whether the fence holds, and the delivery (NULLs when none).
-		var (
-			found, fenced bool
-			jobs          []webhookJobRef
-		)
-		for rows.Next() {
-			var n int
-			var ok bool
-			var jid *int64
-			var gen *int
-			var url *string
-			if err := rows.Scan(&n, &ok, &jid, &gen, &url); err != nil {
-				rows.Close()
-				return err
-			}
-			found, fenced = n > 0, ok
-			if jid != nil && gen != nil && url != nil {
-				jobs = append(jobs, webhookJobRef{id: *jid, generation: *gen, url: *url})
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		switch {
-		case !found:
-			return gateway.E(gateway.CodeNotFound, gateway.MsgSessionNotFound)
-		case !fenced:
-			return gateway.E(gateway.CodeConflict, gateway.MsgStaleLease)
-		}
-		return insertWebhookJobs(ctx, tx, jobs)
-	})
-}
-
-// updateStatusSQL is UpdateStatus in one statement (one round trip instead
-// of four inside the transaction; a restore writes two states per session):
-// lock the session row, check the lease fence ($13 owner, $14 epoch; no
-// owner: not fenced) under FOR SHARE so that a claim by another node waits
-// for this write, then update the row, record the session.state event with
-// the locked row's state as previousState, and queue a delivery for every
-// enabled webhook of the session whose filter takes the event. Nothing is
-// written when the session is gone or the fence fails; the final SELECT
-// reports which, with the queued deliveries.
-const updateStatusSQL = `
-WITH prev AS (
-	SELECT state FROM sessions WHERE id = $1 FOR UPDATE
-), fence AS (
-	SELECT $13::text IS NULL OR EXISTS (
-		SELECT FROM wagate_leases WHERE session_id = $1 AND owner = $13 AND epoch = $14 FOR SHARE
-	) AS ok
-), go AS (
-	SELECT prev.state FROM prev, fence WHERE fence.ok
-), upd AS (
-	UPDATE sessions SET
-		state = $2,
-		jid = COALESCE($3, jid),
-		phone = COALESCE($4, phone),
-		push_name = COALESCE($5, push_name),
-		connected_at = COALESCE($6, connected_at),
-		last_seen_at = COALESCE($7, last_seen_at),
-		last_error = CASE WHEN $9 THEN NULL ELSE COALESCE($8, last_error) END,
-		updated_at = now()
-	FROM go WHERE id = $1
-), ev AS (
-	INSERT INTO events (id, session_id, type, data)
-	SELECT $10, $1, $11, $12::jsonb || jsonb_build_object('previousState', go.state) FROM go
-), wd AS (
-	INSERT INTO webhook_deliveries (session_id, webhook_id, event_id, event_type, url)
-	SELECT w.session_id, w.id, $10, $11, w.url FROM webhooks w, go
-	WHERE w.session_id = $1 AND w.enabled AND (cardinality(w.events) = 0 OR $11 = ANY (w.events))
-	RETURNING id, generation, url
-)
-SELECT (SELECT count(*) FROM prev)::int, (SELECT ok FROM fence), wd.id, wd.generation, wd.url
-FROM (SELECT) AS one LEFT JOIN wd ON true`
 
 // TouchLastSeen implements gateway.SessionStatusStore.
 func (s *Store) TouchLastSeen(ctx context.Context, id uuid.UUID, at time.Time) error {
