@@ -82,12 +82,17 @@ const maxStatusBatch = 256
 // callers whose own contexts differ, so it runs under none of them.
 const statusBatchTimeout = 15 * time.Second
 
-// statusBatcher queues the status writes of one Store. A flushing
-// goroutine runs only while writes are queued.
+// statusBatcher queues the status writes of one Store. One flushing
+// goroutine runs while writes are queued, one batch at a time, so the
+// writes that arrive while a batch commits form the next one. The batch
+// statement never waits for a row lock (NOWAIT): when a row is locked the
+// batch's writes are written one by one in goroutines of their own, which
+// wait for their locks as a single write does, while the flusher goes on.
 type statusBatcher struct {
-	mu      sync.Mutex
-	queue   []*statusWrite
-	running bool
+	mu       sync.Mutex
+	queue    []*statusWrite
+	running  bool
+	inflight map[uuid.UUID]int // sessions with a write being written one by one
 }
 
 // do queues w and waits for its result. A caller whose ctx ends first gets
@@ -96,10 +101,7 @@ type statusBatcher struct {
 func (b *statusBatcher) do(ctx context.Context, s *Store, w *statusWrite) error {
 	b.mu.Lock()
 	b.queue = append(b.queue, w)
-	if !b.running {
-		b.running = true
-		go b.run(s)
-	}
+	b.kick(s)
 	b.mu.Unlock()
 	select {
 	case err := <-w.done:
@@ -109,7 +111,15 @@ func (b *statusBatcher) do(ctx context.Context, s *Store, w *statusWrite) error 
 	}
 }
 
-// run writes the queue, a batch at a time, until it is empty.
+// kick starts the flusher unless it runs. Caller holds mu.
+func (b *statusBatcher) kick(s *Store) {
+	if !b.running && len(b.queue) > 0 {
+		b.running = true
+		go b.run(s)
+	}
+}
+
+// run writes the queue, a batch at a time, until nothing can be taken.
 func (b *statusBatcher) run(s *Store) {
 	for {
 		b.mu.Lock()
@@ -121,14 +131,44 @@ func (b *statusBatcher) run(s *Store) {
 		}
 		b.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), statusBatchTimeout)
-		s.flushStatus(ctx, batch)
+		results, err := s.writeStatuses(ctx, batch)
 		cancel()
+		if err == nil {
+			for i, w := range batch {
+				w.done <- results[i]
+			}
+			continue
+		}
+		// A locked row, or any other failure of the batch as a whole: one
+		// by one, so that one session's problem is not every session's.
+		b.mu.Lock()
+		if b.inflight == nil {
+			b.inflight = map[uuid.UUID]int{}
+		}
+		for _, w := range batch {
+			b.inflight[w.id]++
+		}
+		b.mu.Unlock()
+		for _, w := range batch {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), statusBatchTimeout)
+				w.done <- s.writeStatus(ctx, w)
+				cancel()
+				b.mu.Lock()
+				if b.inflight[w.id]--; b.inflight[w.id] == 0 {
+					delete(b.inflight, w.id)
+				}
+				b.kick(s)
+				b.mu.Unlock()
+			}()
+		}
 	}
 }
 
 // take removes the next batch from the queue: in arrival order, at most
-// one write per session (a later write of the same session waits for the
-// next batch, so a session's writes commit in their order). Caller holds mu.
+// one write per session and none of a session with a write still being
+// written (a later write of a session waits, so a session's writes commit
+// in their order). Caller holds mu.
 func (b *statusBatcher) take() []*statusWrite {
 	if len(b.queue) == 0 {
 		return nil
@@ -136,7 +176,7 @@ func (b *statusBatcher) take() []*statusWrite {
 	var batch, rest []*statusWrite
 	seen := make(map[uuid.UUID]bool, min(len(b.queue), maxStatusBatch))
 	for _, w := range b.queue {
-		if len(batch) < maxStatusBatch && !seen[w.id] {
+		if len(batch) < maxStatusBatch && !seen[w.id] && b.inflight[w.id] == 0 {
 			seen[w.id] = true
 			batch = append(batch, w)
 			continue
@@ -146,25 +186,6 @@ func (b *statusBatcher) take() []*statusWrite {
 	}
 	b.queue = rest
 	return batch
-}
-
-// flushStatus writes batch and hands every write its result. A batch of
-// many that fails as a whole (rather than per session: not found, stale
-// lease) is written again one by one, so that one session's problem is not
-// every session's.
-func (s *Store) flushStatus(ctx context.Context, batch []*statusWrite) {
-	if len(batch) > 1 {
-		results, err := s.writeStatuses(ctx, batch)
-		if err == nil {
-			for i, w := range batch {
-				w.done <- results[i]
-			}
-			return
-		}
-	}
-	for _, w := range batch {
-		w.done <- s.writeStatus(ctx, w)
-	}
 }
 
 // writeStatus writes one status change (updateStatusSQL).
@@ -323,20 +344,24 @@ SELECT (SELECT count(*) FROM prev)::int, (SELECT ok FROM fence), wd.id, wd.gener
 FROM (SELECT) AS one LEFT JOIN wd ON true`
 
 // updateStatusesSQL is updateStatusSQL for many sessions (distinct ids)
-// at once, from arrays: the rows are locked in id order (no deadlock with
-// another node's batch), the events inserted in the batch's order (the
-// stream's order within a transaction). It returns a row per write (its
-// index, found, fence holds) and one per queued delivery (index NULL).
+// at once, from arrays; the events are inserted in the batch's order (the
+// stream's order within a transaction). It takes its row locks NOWAIT:
+// waiting would hold every queued write of the node behind one locked row,
+// and a lease renewal updates many lease rows in an order of its own, so
+// waiting for one of them while holding others could deadlock with it.
+// When a row is locked the statement fails and the batch is written one
+// write at a time (statusBatcher.run), each waiting as updateStatusSQL does. It returns a row per write (its index, found,
+// fence holds) and one per queued delivery (index NULL).
 const updateStatusesSQL = `
 WITH input AS (
 	SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::bigint[])
 		AS t(idx, id, state, jid, phone, push_name, connected_at, last_seen_at, last_error, clear_error, event_id, data, fence_owner, fence_epoch)
 ), prev AS (
-	SELECT s.id, s.state FROM sessions s WHERE s.id IN (SELECT id FROM input) ORDER BY s.id FOR UPDATE
+	SELECT s.id, s.state FROM sessions s WHERE s.id IN (SELECT id FROM input) ORDER BY s.id FOR UPDATE NOWAIT
 ), fence AS (
 	SELECT i.idx, i.fence_owner IS NULL OR EXISTS (
-		SELECT FROM wagate_leases l WHERE l.session_id = i.id AND l.owner = i.fence_owner AND l.epoch = i.fence_epoch FOR SHARE
+		SELECT FROM wagate_leases l WHERE l.session_id = i.id AND l.owner = i.fence_owner AND l.epoch = i.fence_epoch FOR SHARE NOWAIT
 	) AS ok FROM input i
 ), go AS (
 	SELECT i.*, prev.state AS prev_state FROM input i JOIN prev ON prev.id = i.id JOIN fence f ON f.idx = i.idx WHERE f.ok

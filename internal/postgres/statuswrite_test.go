@@ -165,3 +165,73 @@ func TestStatusWritesGroupCommitted(t *testing.T) {
 	}
 	t.Logf("%d events in %d transactions", events, txs)
 }
+
+// TestStatusBatchWithALockedLease: when a fence's lease row is locked (a
+// renewal in progress) the batch is written one write at a time instead,
+// so every write still commits, the one behind the lock once it is freed.
+func TestStatusBatchWithALockedLease(t *testing.T) {
+	ctx := context.Background()
+	pool := testkit.NewDB(t)
+	store, cl := postgres.NewStore(pool), postgres.NewClusterStore(pool)
+	if err := cl.RegisterNode(ctx, gateway.NodeRegistration{ID: "a", Instance: uuid.New(), URL: "http://a", Capacity: 1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uuid.UUID
+	var fences []gateway.Lease
+	for i := range 40 {
+		s, err := store.CreateSession(ctx, gateway.NewSession{Name: fmt.Sprintf("l%d", i), KeyHash: gateway.HashKey(fmt.Sprintf("wask_lk%d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, ok, err := cl.ClaimLease(ctx, s.ID, "a", time.Hour)
+		if err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		ids, fences = append(ids, s.ID), append(fences, l)
+	}
+	// A renewal of a's leases holds the first lease row.
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Rollback(ctx) }()
+	if _, err := lock.Exec(ctx, `UPDATE wagate_leases SET expires_at = expires_at WHERE session_id = $1`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = store.UpdateStatus(gateway.WithLeaseFence(ctx, fences[i]), ids[i], gateway.StatusUpdate{State: gateway.StateConnected})
+		}()
+	}
+	// Everything but the locked session commits while the lock is held.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE state = 'connected'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == len(ids)-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d writes committed while one lease row was locked", n, len(ids)-1)
+		}
+		time.Sleep(10 * time.Millisecond) //nolint:forbidigo // polling a condition with a deadline
+	}
+	if err := lock.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if got, err := store.GetSession(ctx, ids[0]); err != nil || got.State != gateway.StateConnected {
+		t.Fatalf("the session behind the lock: %q %v", got.State, err)
+	}
+}
