@@ -45,7 +45,7 @@ type conn struct {
 
 	writeKey     cipher.AEAD
 	writeCounter uint32
-	outbox       chan outItem
+	outbox       outQueue
 
 	noisePub [32]byte
 	payload  *waWa6.ClientPayload
@@ -84,7 +84,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		cancel:  cancel,
 		log:     s.log.With().Str("remote", r.RemoteAddr).Logger(),
 		frames:  make(chan []byte, 64),
-		outbox:  make(chan outItem, outboxSize),
+		outbox:  outQueue{wake: make(chan struct{}, 1)},
 		waiters: map[string]chan *waBinary.Node{},
 	}
 	s.trackConn(c, true)
@@ -263,7 +263,9 @@ func (c *conn) writePump() {
 		select {
 		case <-c.ctx.Done():
 			return
-		case item := <-c.outbox:
+		case <-c.outbox.wake:
+		}
+		for _, item := range c.outbox.takeAll() {
 			ct := c.writeKey.Seal(nil, iv(c.writeCounter), item.data, nil)
 			c.writeCounter++
 			if err := c.writeRaw(ct); err != nil {
@@ -284,6 +286,41 @@ func (c *conn) writePump() {
 			}
 		}
 	}
+}
+
+// outQueue is a connection's queue of frames for the writer, of at most
+// outboxSize frames. It holds only what is queued (a buffered channel of
+// that size was 128 KiB per connection, allocated and zeroed for each of
+// them).
+type outQueue struct {
+	mu    sync.Mutex
+	items []outItem
+	wake  chan struct{} // capacity 1: something was queued
+}
+
+// push queues item; false when the queue is full.
+func (q *outQueue) push(item outItem) bool {
+	q.mu.Lock()
+	if len(q.items) >= outboxSize {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, item)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// takeAll removes and returns everything queued, in order.
+func (q *outQueue) takeAll() []outItem {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
 }
 
 // outItem is one plaintext frame for the writer.
@@ -309,9 +346,7 @@ func (c *conn) enqueue(node waBinary.Node, closeAfter bool) {
 	}
 	c.s.countSent(node.Tag)
 	c.s.faults.noteSent(c, node)
-	select {
-	case c.outbox <- outItem{data: data, closeAfter: closeAfter}:
-	default:
+	if !c.outbox.push(outItem{data: data, closeAfter: closeAfter}) {
 		c.log.Warn().Msg("outbox full, dropping connection")
 		c.cancel()
 	}

@@ -475,7 +475,7 @@ func (s *guardedStore) GetPrivacyToken(ctx context.Context, user types.JID) (r0 
 	return
 }
 
-func (s *guardedStore) DeleteExpiredPrivacyTokens(ctx context.Context, cutoff time.Time) (r0 int64, err error) {
+func (s *guardedStore) guardDeleteExpiredPrivacyTokens(ctx context.Context, cutoff time.Time) (r0 int64, err error) {
 	in, err := s.inner()
 	if err != nil {
 		return

@@ -264,8 +264,10 @@ type Manager struct {
 	sessions map[uuid.UUID]*Session
 	closed   bool
 
-	calls   callRegistry // ringing calls per session (conversation.go)
-	retries mediaRetries // media retry requests waiting for the phone (mediaretry.go)
+	calls   callRegistry                  // ringing calls per session (conversation.go)
+	retries mediaRetries                  // media retry requests waiting for the phone (mediaretry.go)
+	tokens  *groupCommit[pruneReq, int64] // privacy-token cleanups after login (tokenprune.go)
+	preKeys *groupCommit[string, int]     // uploaded-prekey counts after login (prekeycount.go)
 }
 
 // NewManager checks opts, upgrades whatsmeow's schema in the shared
@@ -298,6 +300,8 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 		httpClient: buildHTTPClient(&opts),
 		connectSem: make(chan struct{}, opts.RestoreConcurrency),
 		probeSem:   make(chan struct{}, 32),
+		tokens:     newTokenPruner(opts.Pool),
+		preKeys:    newPreKeyCounter(opts.Pool),
 		ctx:        mctx,
 		cancel:     cancel,
 		sessions:   map[uuid.UUID]*Session{},

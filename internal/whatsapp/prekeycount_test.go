@@ -2,7 +2,12 @@ package whatsapp_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
 )
@@ -62,4 +67,53 @@ func TestLoginUploadsPreKeysOnlyWhenFew(t *testing.T) {
 	if n := uploaded(); n != 53 {
 		t.Fatalf("after a reconnect with 3 keys: %d uploaded, want 3 + a batch of 50", n)
 	}
+}
+
+// TestLoginPrunesExpiredPrivacyTokens: after its login every client has
+// whatsmeow delete its device's expired privacy tokens (wagate does it for
+// all devices logging in at once in one DELETE, tokenprune.go): the
+// expired tokens of each device are gone, the current ones are kept.
+func TestLoginPrunesExpiredPrivacyTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := f.manager()
+	ctx := context.Background()
+	var ids []uuid.UUID
+	for i := range 3 {
+		id := f.createSession(fmt.Sprintf("tokens-%d", i))
+		f.linkQR(m, id, fmt.Sprintf("1555000430%d", i))
+		jid, err := f.devices.DeviceJID(ctx, id)
+		if err != nil || jid == "" {
+			t.Fatalf("device jid %q, %v", jid, err)
+		}
+		now := time.Now().Unix()
+		for _, tok := range []struct {
+			their string
+			at    int64
+		}{{"15550009001@s.whatsapp.net", 1000}, {"15550009002@s.whatsapp.net", now - 60*24*3600}, {"15550009003@s.whatsapp.net", now}} {
+			if _, err := f.pool.Exec(ctx, `INSERT INTO whatsmeow_privacy_tokens (our_jid, their_jid, token, timestamp) VALUES ($1, $2, '\x01', $3)`, jid, tok.their, tok.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, id)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.Restart(ctx, id); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	eventually(t, "expired tokens pruned", func() bool {
+		var expired, current int
+		if err := f.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE timestamp < $1), count(*) FILTER (WHERE timestamp >= $1) FROM whatsmeow_privacy_tokens`,
+			time.Now().Unix()-3600).Scan(&expired, &current); err != nil {
+			t.Fatal(err)
+		}
+		return expired == 0 && current == 3
+	})
 }

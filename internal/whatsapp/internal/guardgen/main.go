@@ -38,17 +38,18 @@ var wrappers = []wrapper{
 }
 
 // locked are the methods that hand-written code wraps: those that take
-// the session's signal lock (signallock.go) and the uploaded prekey count
-// (prekeycount.go). They are generated under an unexported name
+// the session's signal lock (signallock.go), the uploaded prekey count
+// (prekeycount.go) and the privacy-token cleanup (tokenprune.go). They are generated under an unexported name
 // (guardGetManySessions, ...) and the hand-written file has the exported
 // method around it.
 var locked = map[string]bool{
-	"guardedStore.UploadedPreKeyCount": true,
-	"guardedStore.GetManySessions":     true,
-	"guardedStore.GetSession":          true,
-	"guardedStore.PutSession":          true,
-	"guardedStore.PutManySessions":     true,
-	"guardedStore.DoDecryptionTxn":     true,
+	"guardedStore.UploadedPreKeyCount":        true,
+	"guardedStore.DeleteExpiredPrivacyTokens": true,
+	"guardedStore.GetManySessions":            true,
+	"guardedStore.GetSession":                 true,
+	"guardedStore.PutSession":                 true,
+	"guardedStore.PutManySessions":            true,
+	"guardedStore.DoDecryptionTxn":            true,
 }
 
 func main() {
