@@ -534,6 +534,17 @@ func (m *Manager) locked(id uuid.UUID, op func(*Session) error) error {
 // startStored starts the session with its stored device (or a new one).
 // Caller holds opMu and the session is not running.
 func (s *Session) startStored(ctx context.Context) error {
+	// From the claim on, requests are routed here; until start knows
+	// whether the device is linked they are told to retry, not that the
+	// session needs a QR code.
+	s.mu.Lock()
+	s.loading = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.loading = false
+		s.mu.Unlock()
+	}()
 	if err := s.m.claim(ctx, s.id); err != nil {
 		return err
 	}

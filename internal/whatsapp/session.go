@@ -58,6 +58,7 @@ type Session struct {
 	qr       string
 	cli      *whatsmeow.Client
 	linked   bool // the device is linked (has a JID)
+	loading  bool // startStored is claiming and loading it: not known linked yet
 	cancel   context.CancelFunc
 	done     chan struct{}
 	changed  chan struct{} // closed and replaced on every state change
@@ -119,6 +120,10 @@ func (s *Session) readyClient() (*whatsmeow.Client, error) {
 	switch {
 	case s.state == gateway.StateConnected && s.cli != nil && s.cli.IsLoggedIn():
 		return s.cli, nil
+	case s.loading:
+		// Claimed by this node (an adoption, a handover) and still
+		// loading its device: linked is not known yet.
+		return nil, gateway.ErrStillConnecting(nil)
 	case !s.linked:
 		return nil, gateway.E(gateway.CodeConflict, gateway.MsgNotAuthenticated)
 	default:

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wagate-dev/wagate/internal/gateway"
+	"github.com/wagate-dev/wagate/internal/whatsapp"
 )
 
 // TestLoginUploadsPreKeysOnlyWhenFew: after every login whatsmeow asks the
@@ -116,4 +117,58 @@ func TestLoginPrunesExpiredPrivacyTokens(t *testing.T) {
 		}
 		return expired == 0 && current == 3
 	})
+}
+
+// slowLeases holds every Claim until release is closed.
+type slowLeases struct {
+	claiming chan struct{}
+	release  chan struct{}
+}
+
+func (l *slowLeases) Claim(ctx context.Context, _ uuid.UUID) (bool, error) {
+	l.claiming <- struct{}{}
+	select {
+	case <-l.release:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+func (l *slowLeases) Release(context.Context, uuid.UUID) error { return nil }
+
+// TestAdoptedSessionRetriesWhileLoading: a linked session this node is
+// claiming and loading (an adoption after a failover, a handover) answers
+// "still connecting, retry" (503), never "not authenticated, scan the QR
+// code" (409): whether it is linked is not known until its device is
+// loaded.
+func TestAdoptedSessionRetriesWhileLoading(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.createSession("adopted")
+	m := f.manager()
+	f.linkQR(m, id, "15550004343")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	leases := &slowLeases{claiming: make(chan struct{}, 1), release: make(chan struct{})}
+	m2 := f.manager(func(o *whatsapp.Options) { o.Leases = leases })
+	var once sync.Once
+	free := func() { once.Do(func() { close(leases.release) }) }
+	t.Cleanup(free) // before m2 closes (cleanups run last first), even on failure
+	started := make(chan error, 1)
+	go func() { started <- m2.Start(ctx, id) }()
+	<-leases.claiming
+	if err := m2.Ready(id); gateway.ErrorCode(err) != gateway.CodeUnavailable {
+		t.Fatalf("while the session is claimed and loaded: %v, want still connecting (unavailable)", err)
+	}
+	free()
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, m2, id, gateway.StateConnected)
+	if err := m2.Ready(id); err != nil {
+		t.Fatalf("once connected: %v", err)
+	}
 }
