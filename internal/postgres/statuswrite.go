@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,44 +189,14 @@ func (b *statusBatcher) take() []*statusWrite {
 	return batch
 }
 
-// writeStatus writes one status change (updateStatusSQL).
+// writeStatus writes one status change, waiting for its row locks as any
+// single statement does.
 func (s *Store) writeStatus(ctx context.Context, w *statusWrite) error {
-	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, updateStatusSQL, w.id, w.state, w.jid, w.phone, w.pushName,
-			w.connectedAt, w.lastSeenAt, w.lastError, w.clearError, w.eventID, gateway.EventSessionState, w.data,
-			w.fenceOwner, w.fenceEpoch)
-		if err != nil {
-			return err
-		}
-		// One row, plus one per queued delivery: whether the session
-		// exists, whether the fence holds, and the delivery (NULLs when none).
-		var (
-			found, fenced bool
-			jobs          []webhookJobRef
-		)
-		for rows.Next() {
-			var n int
-			var ok bool
-			var id *int64
-			var gen *int
-			var url *string
-			if err := rows.Scan(&n, &ok, &id, &gen, &url); err != nil {
-				rows.Close()
-				return err
-			}
-			found, fenced = n > 0, ok
-			if id != nil && gen != nil && url != nil {
-				jobs = append(jobs, webhookJobRef{id: *id, generation: *gen, url: *url})
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := statusResult(found, fenced); err != nil {
-			return err
-		}
-		return insertWebhookJobs(ctx, tx, jobs)
-	})
+	results, err := s.writeStatusesWith(ctx, updateStatusesWaitSQL, []*statusWrite{w})
+	if err != nil {
+		return err
+	}
+	return results[0]
 }
 
 func statusResult(found, fenced bool) error {
@@ -242,6 +213,10 @@ func statusResult(found, fenced bool) error {
 // one transaction (updateStatusesSQL) and returns each one's result; err
 // is for the transaction as a whole.
 func (s *Store) writeStatuses(ctx context.Context, batch []*statusWrite) (results []error, err error) {
+	return s.writeStatusesWith(ctx, updateStatusesSQL, batch)
+}
+
+func (s *Store) writeStatusesWith(ctx context.Context, sql string, batch []*statusWrite) (results []error, err error) {
 	n := len(batch)
 	var (
 		idx         = make([]int32, n)
@@ -266,7 +241,7 @@ func (s *Store) writeStatuses(ctx context.Context, batch []*statusWrite) (result
 	}
 	results = make([]error, n)
 	err = InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, updateStatusesSQL, idx, ids, states, jids, phones, pushNames,
+		rows, err := tx.Query(ctx, sql, idx, ids, states, jids, phones, pushNames,
 			connectedAt, lastSeenAt, lastErrors, clearErrors, eventIDs, data, fenceOwners, fenceEpochs,
 			gateway.EventSessionState)
 		if err != nil {
@@ -303,65 +278,38 @@ func (s *Store) writeStatuses(ctx context.Context, batch []*statusWrite) (result
 	return results, err
 }
 
-// updateStatusSQL is one status change in one statement: lock the session
-// row, check the lease fence ($13 owner, $14 epoch; no owner: not fenced)
-// under FOR SHARE so that a claim by another node waits for this write,
-// then update the row, record the session.state event with the locked
-// row's state as previousState, and queue a delivery for every enabled
-// webhook of the session whose filter takes the event. Nothing is written
-// when the session is gone or the fence fails; the final SELECT reports
-// which, with the queued deliveries.
-const updateStatusSQL = `
-WITH prev AS (
-	SELECT state FROM sessions WHERE id = $1 FOR UPDATE
-), fence AS (
-	SELECT $13::text IS NULL OR EXISTS (
-		SELECT FROM wagate_leases WHERE session_id = $1 AND owner = $13 AND epoch = $14 FOR SHARE
-	) AS ok
-), go AS (
-	SELECT prev.state FROM prev, fence WHERE fence.ok
-), upd AS (
-	UPDATE sessions SET
-		state = $2,
-		jid = COALESCE($3, jid),
-		phone = COALESCE($4, phone),
-		push_name = COALESCE($5, push_name),
-		connected_at = COALESCE($6, connected_at),
-		last_seen_at = COALESCE($7, last_seen_at),
-		last_error = CASE WHEN $9 THEN NULL ELSE COALESCE($8, last_error) END,
-		updated_at = now()
-	FROM go WHERE id = $1
-), ev AS (
-	INSERT INTO events (id, session_id, type, data)
-	SELECT $10, $1, $11, $12::jsonb || jsonb_build_object('previousState', go.state) FROM go
-), wd AS (
-	INSERT INTO webhook_deliveries (session_id, webhook_id, event_id, event_type, url)
-	SELECT w.session_id, w.id, $10, $11, w.url FROM webhooks w, go
-	WHERE w.session_id = $1 AND w.enabled AND (cardinality(w.events) = 0 OR $11 = ANY (w.events))
-	RETURNING id, generation, url
-)
-SELECT (SELECT count(*) FROM prev)::int, (SELECT ok FROM fence), wd.id, wd.generation, wd.url
-FROM (SELECT) AS one LEFT JOIN wd ON true`
+// updateStatusesSQL writes status changes of distinct sessions, from
+// arrays, in one statement: lock each session row, check its lease fence
+// (no fence owner: not fenced) under a share lock on the lease row, so
+// that a claim by another node waits for this write, then update the row,
+// record the session.state event with the locked row's state as
+// previousState (in the batch's order: the stream's order within a
+// transaction), and queue a delivery for every enabled webhook of the
+// session whose filter takes the event. Nothing is written for a session
+// that is gone or whose fence fails. It returns a row per write (its
+// index, found, fence holds) and one per queued delivery (index NULL).
+//
+// The batch takes its row locks NOWAIT: waiting would hold every queued
+// write of the node behind one locked row, and a lease renewal updates
+// many lease rows in an order of its own, so waiting for one of them while
+// holding others could deadlock with it. When a row is locked the
+// statement fails and the batch is written one write at a time
+// (statusBatcher.run) with updateStatusesWaitSQL, which waits.
+var updateStatusesSQL = strings.ReplaceAll(updateStatusesTemplate, "{lock}", " NOWAIT")
 
-// updateStatusesSQL is updateStatusSQL for many sessions (distinct ids)
-// at once, from arrays; the events are inserted in the batch's order (the
-// stream's order within a transaction). It takes its row locks NOWAIT:
-// waiting would hold every queued write of the node behind one locked row,
-// and a lease renewal updates many lease rows in an order of its own, so
-// waiting for one of them while holding others could deadlock with it.
-// When a row is locked the statement fails and the batch is written one
-// write at a time (statusBatcher.run), each waiting as updateStatusSQL does. It returns a row per write (its index, found,
-// fence holds) and one per queued delivery (index NULL).
-const updateStatusesSQL = `
+// updateStatusesWaitSQL is updateStatusesSQL waiting for its locks.
+var updateStatusesWaitSQL = strings.ReplaceAll(updateStatusesTemplate, "{lock}", "")
+
+const updateStatusesTemplate = `
 WITH input AS (
 	SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::bigint[])
 		AS t(idx, id, state, jid, phone, push_name, connected_at, last_seen_at, last_error, clear_error, event_id, data, fence_owner, fence_epoch)
 ), prev AS (
-	SELECT s.id, s.state FROM sessions s WHERE s.id IN (SELECT id FROM input) ORDER BY s.id FOR UPDATE NOWAIT
+	SELECT s.id, s.state FROM sessions s WHERE s.id IN (SELECT id FROM input) ORDER BY s.id FOR UPDATE{lock}
 ), fence AS (
 	SELECT i.idx, i.fence_owner IS NULL OR EXISTS (
-		SELECT FROM wagate_leases l WHERE l.session_id = i.id AND l.owner = i.fence_owner AND l.epoch = i.fence_epoch FOR SHARE NOWAIT
+		SELECT FROM wagate_leases l WHERE l.session_id = i.id AND l.owner = i.fence_owner AND l.epoch = i.fence_epoch FOR SHARE{lock}
 	) AS ok FROM input i
 ), go AS (
 	SELECT i.*, prev.state AS prev_state FROM input i JOIN prev ON prev.id = i.id JOIN fence f ON f.idx = i.idx WHERE f.ok
