@@ -300,7 +300,7 @@ var updateStatusesSQL = strings.ReplaceAll(updateStatusesTemplate, "{lock}", " N
 // updateStatusesWaitSQL is updateStatusesSQL waiting for its locks.
 var updateStatusesWaitSQL = strings.ReplaceAll(updateStatusesTemplate, "{lock}", "")
 
-const updateStatusesTemplate = `
+var updateStatusesTemplate = `
 WITH input AS (
 	SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::bigint[])
@@ -331,7 +331,7 @@ WITH input AS (
 ), wd AS (
 	INSERT INTO webhook_deliveries (session_id, webhook_id, event_id, event_type, url)
 	SELECT w.session_id, w.id, go.event_id, $15, w.url FROM go JOIN webhooks w ON w.session_id = go.id
-	WHERE w.enabled AND (cardinality(w.events) = 0 OR $15 = ANY (w.events))
+	WHERE ` + webhookTakes("$15") + `
 	RETURNING id, generation, url
 )
 SELECT i.idx, prev.id IS NOT NULL, COALESCE(f.ok, false), NULL::bigint, NULL::int, NULL::text

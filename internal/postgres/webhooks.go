@@ -92,14 +92,21 @@ func collectJobRefs(rows pgx.Rows) ([]webhookJobRef, error) {
 	})
 }
 
+// webhookTakes is the condition under which webhook w (an alias in the
+// query) gets a delivery of an event of type typ (an SQL expression): it
+// is enabled and its filter is empty or names the type.
+func webhookTakes(typ string) string {
+	return "w.enabled AND (cardinality(w.events) = 0 OR " + typ + " = ANY (w.events))"
+}
+
 // enqueueWebhookDeliveries creates a delivery for every enabled webhook of
 // the session whose filter takes typ, and queues their jobs, all in tx (the
 // transaction of the event). Called by RecordEvent.
 func enqueueWebhookDeliveries(ctx context.Context, tx pgx.Tx, eventID string, sessionID uuid.UUID, typ string) error {
 	rows, err := tx.Query(ctx, `
 		INSERT INTO webhook_deliveries (session_id, webhook_id, event_id, event_type, url)
-		SELECT session_id, id, $2, $3, url FROM webhooks
-		WHERE session_id = $1 AND enabled AND (cardinality(events) = 0 OR $3 = ANY (events))
+		SELECT w.session_id, w.id, $2, $3, w.url FROM webhooks w
+		WHERE w.session_id = $1 AND `+webhookTakes("$3")+`
 		RETURNING id, generation, url`, sessionID, eventID, typ)
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func newPreKeyCounter(pool *pgxpool.Pool) *groupCommit[string, int] {
 // primary-key scan finds MinPreKeyCount of them in its first entries. The
 // counts of the devices logging in at once are one statement (groupCommit).
 func (s *guardedStore) UploadedPreKeyCount(ctx context.Context) (int, error) {
-	if s.dev.ID == nil || s.g == nil || s.g.s == nil {
+	if s.dev.ID == nil { // whatsmeow asks only once logged in; the plain query otherwise
 		return s.guardUploadedPreKeyCount(ctx)
 	}
 	n, err := s.g.s.m.preKeys.do(ctx, s.dev.ID.String())

@@ -63,7 +63,7 @@ func newTokenPruner(pool *pgxpool.Pool) *groupCommit[pruneReq, int64] {
 // DeleteExpiredPrivacyTokens is whatsmeow's cleanup of the device's expired
 // privacy tokens, group-committed with the other sessions' (pruneReq).
 func (s *guardedStore) DeleteExpiredPrivacyTokens(ctx context.Context, cutoff time.Time) (int64, error) {
-	if s.dev.ID == nil || s.g == nil || s.g.s == nil {
+	if s.dev.ID == nil { // whatsmeow asks only once logged in; the plain query otherwise
 		return s.guardDeleteExpiredPrivacyTokens(ctx, cutoff)
 	}
 	n, err := s.g.s.m.tokens.do(ctx, pruneReq{jid: s.dev.ID.String(), cutoff: cutoff.Unix()})
